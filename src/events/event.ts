@@ -1,0 +1,60 @@
+/**
+ * Audit events: one record per decision or state change. An event is always
+ * scrubbed before it is written anywhere (see `EventWriter`).
+ */
+
+export const EVENT_KINDS = [
+  'tools/list',
+  'tools/call',
+  'run.created',
+  'run.ended',
+  'run.tainted',
+  'approval.requested',
+  'approval.decided',
+  'approval.executed',
+  'budget.charged',
+  'budget.alert',
+  'llm.request',
+  'egress',
+  'upstream',
+  'tool.changed',
+  'output.flagged',
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+export type DecisionKind = 'allow' | 'deny' | 'hold';
+
+export interface AuditEvent {
+  /** Monotonic per store; assigned on append. */
+  id: number;
+  at: number;
+  kind: EventKind;
+  runId: string | null;
+  /** Exposed tool name, when the event concerns a tool. */
+  tool: string | null;
+  decision: DecisionKind | null;
+  /** Denial or error code. */
+  code: string | null;
+  /** Who caused it: `run:<id>`, `operator:<name>`, `system`. */
+  actor: string | null;
+  /** Free-form, already scrubbed detail: arguments, result summary, latency, sizes. */
+  data: Record<string, unknown>;
+}
+
+export type NewEvent = Omit<AuditEvent, 'id' | 'at' | 'runId' | 'tool' | 'decision' | 'code' | 'actor'> &
+  Partial<Pick<AuditEvent, 'at' | 'runId' | 'tool' | 'decision' | 'code' | 'actor'>>;
+
+export interface EventFilter {
+  runId?: string;
+  tool?: string;
+  kind?: EventKind;
+  decision?: DecisionKind;
+  code?: string;
+  since?: number;
+  until?: number;
+  /** Return events with id below this (newest-first pagination). */
+  beforeId?: number;
+  /** Return events with id above this (tailing). */
+  afterId?: number;
+  limit?: number;
+}

@@ -1,0 +1,126 @@
+/**
+ * Profiles: what one kind of agent may do. Anything a profile does not list
+ * does not exist for it: an empty tool list means no tools, an empty egress
+ * list means no network.
+ */
+import { z } from 'zod';
+import { duration, rate, size } from './units.js';
+
+/** `host:port` or `*.domain:port`; a wildcard never matches the apex and needs two labels. */
+export const EGRESS_ENTRY =
+  /^(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*:(\d{1,5})$/;
+
+export const egressEntry = z
+  .string()
+  .regex(EGRESS_ENTRY, 'host:port, e.g. api.example.com:443 or *.example.com:443')
+  .refine(
+    (entry) => !/^\*\.[^.]+:/.test(entry),
+    'a wildcard needs a registrable domain: *.com would allow the whole TLD',
+  );
+
+export const budgets = z
+  .object({
+    tool_calls: z.number().int().positive().optional().describe('tool calls per run'),
+    wall_clock: duration.optional().describe('the run is killed when this has passed'),
+    tokens: z
+      .object({
+        input: z.number().int().positive().optional(),
+        output: z.number().int().positive().optional(),
+        total: z.number().int().positive().optional(),
+        cache_read_weight: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.1)
+          .describe('how much a cached input token counts'),
+        cache_write_weight: z.number().min(0).default(1.25),
+      })
+      .strict()
+      .optional(),
+    usd: z.number().positive().optional().describe('spend per run, priced from llm.prices'),
+    per_tool: z
+      .record(
+        z.string(),
+        z.object({ calls: z.number().int().positive().optional(), rate: rate.optional() }).strict(),
+      )
+      .default({}),
+    alert_at: z
+      .array(z.number().gt(0).max(1))
+      .default([0.8, 1])
+      .describe('fractions of a budget that raise an alert'),
+  })
+  .strict();
+export type Budgets = z.infer<typeof budgets>;
+
+export const loopGuard = z
+  .object({
+    identical_calls: z.number().int().min(2).default(5).describe('same tool and arguments within window'),
+    window: duration.default(60_000),
+    consecutive_errors: z.number().int().min(2).default(5),
+    action: z.enum(['refuse', 'kill']).default('refuse'),
+  })
+  .strict();
+
+export const sandboxLimits = z
+  .object({
+    enabled: z.boolean().default(true),
+    memory: size.default(512 * 1024 ** 2),
+    pids: z.number().int().min(8).default(256),
+    cpu: z.number().positive().max(64).default(1).describe('CPU cores'),
+    tmp_size: size.default(64 * 1024 ** 2),
+    workdir_size: size.optional().describe('quota on the writable workdir'),
+    env: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/))
+      .default([])
+      .describe('host variables passed in'),
+  })
+  .strict();
+export type SandboxLimits = z.infer<typeof sandboxLimits>;
+
+export const PII_KINDS = ['email', 'phone', 'card', 'iban', 'national_id'] as const;
+export const piiAction = z.enum(['redact', 'mask', 'allow']);
+
+export const flowRules = z
+  .object({
+    tainted_external: z
+      .enum(['approve', 'refuse', 'allow'])
+      .default('approve')
+      .describe('what an external tool call does once the run has read untrusted content'),
+  })
+  .strict();
+
+export const profile = z
+  .object({
+    description: z.string().optional(),
+    tools: z
+      .array(z.string())
+      .default([])
+      .describe('exposed tool names; nothing else exists for this profile'),
+    budgets: budgets.default({ per_tool: {}, alert_at: [0.8, 1] }),
+    loop_guard: loopGuard.default({
+      identical_calls: 5,
+      window: 60_000,
+      consecutive_errors: 5,
+      action: 'refuse',
+    }),
+    egress: z.array(egressEntry).default([]),
+    sandbox: sandboxLimits.default({
+      enabled: true,
+      memory: 512 * 1024 ** 2,
+      pids: 256,
+      cpu: 1,
+      tmp_size: 64 * 1024 ** 2,
+      env: [],
+    }),
+    llm: z
+      .object({
+        models: z.array(z.string()).optional().describe('models this profile may call; all when absent'),
+      })
+      .strict()
+      .default({}),
+    pii: z.partialRecord(z.enum(PII_KINDS), piiAction).default({}),
+    flow: flowRules.default({ tainted_external: 'approve' }),
+    run_ttl: duration.default(3_600_000).describe('how long a run token lives when wall_clock is not set'),
+  })
+  .strict();
+export type Profile = z.infer<typeof profile>;

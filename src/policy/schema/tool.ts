@@ -1,0 +1,125 @@
+/**
+ * Tool rules: how one upstream tool is exposed. A tool with no rule is not
+ * exposed at all (deny by default); a rule can only narrow what the upstream
+ * accepts, never widen it.
+ */
+import { z } from 'zod';
+import { duration, rate, size } from './units.js';
+
+export const TOOL_CLASSES = ['read', 'write', 'irreversible', 'external'] as const;
+export const toolClass = z
+  .enum(TOOL_CLASSES)
+  .describe(
+    'read: no side effects; write: reversible change; irreversible: cannot be undone; external: sends data out',
+  );
+export type ToolClass = z.infer<typeof toolClass>;
+
+/** JSON-Schema keywords a policy may add to one argument. All of them only narrow. */
+export const argumentTightening = z
+  .object({
+    pattern: z
+      .string()
+      .refine((p) => {
+        try {
+          new RegExp(p, 'u');
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'a valid regular expression')
+      .optional(),
+    enum: z
+      .array(z.union([z.string(), z.number(), z.boolean()]))
+      .min(1)
+      .optional(),
+    const: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    minLength: z.number().int().nonnegative().optional(),
+    maxLength: z.number().int().nonnegative().optional(),
+    minimum: z.number().optional(),
+    maximum: z.number().optional(),
+    maxItems: z.number().int().nonnegative().optional(),
+    required: z.boolean().optional().describe('true makes an optional argument required'),
+  })
+  .strict();
+export type ArgumentTightening = z.infer<typeof argumentTightening>;
+
+/** One comparison on an argument; conditions are data evaluated by the gate, never code. */
+export const argumentCondition = z
+  .object({
+    arg: z.string().min(1).describe('argument name, or a JSON pointer such as /items/0/amount'),
+    gt: z.number().optional(),
+    gte: z.number().optional(),
+    lt: z.number().optional(),
+    lte: z.number().optional(),
+    eq: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    ne: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    in: z.array(z.union([z.string(), z.number()])).optional(),
+    matches: z.string().optional().describe('regular expression the argument must match'),
+  })
+  .strict()
+  .refine(
+    (c) => ['gt', 'gte', 'lt', 'lte', 'eq', 'ne', 'in', 'matches'].some((k) => k in c),
+    'one comparison: gt, gte, lt, lte, eq, ne, in or matches',
+  );
+export type ArgumentCondition = z.infer<typeof argumentCondition>;
+
+export const approvalWhen = z.union([
+  z.literal('always'),
+  z.literal('tainted'),
+  z.array(argumentCondition).min(1),
+]);
+
+export const approvalRule = z
+  .union([
+    z.literal('always').transform(() => ({})),
+    z
+      .object({
+        when: approvalWhen
+          .optional()
+          .describe('always (default), tainted, or a list of argument conditions (any)'),
+        approvers: z.array(z.string()).min(1).optional().describe('operator roles that may decide'),
+        quorum: z.number().int().min(1).max(10).optional().describe('distinct approvers needed'),
+        timeout: duration.optional().describe('no decision by then means deny'),
+        allow_edit: z.boolean().optional().describe('approvers may approve with edited arguments'),
+      })
+      .strict(),
+  ])
+  .transform((rule) => ({
+    when: 'when' in rule && rule.when !== undefined ? rule.when : ('always' as const),
+    approvers: ('approvers' in rule && rule.approvers) || ['approver', 'admin'],
+    quorum: ('quorum' in rule && rule.quorum) || 1,
+    timeout: ('timeout' in rule && rule.timeout) || 15 * 60_000,
+    allow_edit: ('allow_edit' in rule && rule.allow_edit) || false,
+  }));
+export type ApprovalRule = z.infer<typeof approvalRule>;
+
+export const EXPOSED_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
+export const toolRule = z
+  .object({
+    expose: z.boolean().default(true).describe('false documents a tool that stays hidden'),
+    class: toolClass,
+    rename: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]{1,40}$/, 'letters, digits, _ or -, at most 40')
+      .optional()
+      .describe('tool part of the exposed name; the upstream namespace is always kept'),
+    description: z.string().max(2000).optional().describe('replaces the upstream description'),
+    arguments: z.record(z.string(), argumentTightening).default({}),
+    additional_properties: z
+      .literal(false)
+      .default(false)
+      .describe('always false: unknown arguments are refused; widening is not possible'),
+    approval: approvalRule.optional(),
+    rate: rate.optional().describe('token bucket per run, e.g. 5/hour'),
+    taints: z.boolean().optional().describe('its output marks the run as having read untrusted content'),
+    max_output: size.optional().describe('larger results are truncated with a visible marker'),
+    timeout: duration.optional().describe('overrides the upstream call timeout'),
+  })
+  .strict();
+export type ToolRule = z.infer<typeof toolRule>;
+
+/** The name an agent sees: always namespaced by upstream, so two upstreams never collide. */
+export function exposedName(upstream: string, tool: string, rule: Pick<ToolRule, 'rename'>): string {
+  return `${upstream}__${rule.rename ?? tool}`;
+}

@@ -1,0 +1,112 @@
+import type Database from 'better-sqlite3';
+import type { Run, RunState } from '../../runs/run.js';
+import type { NewRun, RunStore } from '../store.js';
+import type { Migration } from './migrate.js';
+
+export const runMigrations: Migration[] = [
+  {
+    id: 'runs/1',
+    sql: `
+      CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        profile TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'active',
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        end_reason TEXT,
+        exit_code INTEGER,
+        label TEXT,
+        taint_untrusted INTEGER NOT NULL DEFAULT 0,
+        taint_sources TEXT NOT NULL DEFAULT '[]'
+      );
+      CREATE INDEX runs_state ON runs (state, created_at);`,
+  },
+];
+
+interface RunRow {
+  id: string;
+  profile: string;
+  state: RunState;
+  token_hash: string;
+  created_at: number;
+  expires_at: number;
+  ended_at: number | null;
+  end_reason: string | null;
+  exit_code: number | null;
+  label: string | null;
+  taint_untrusted: number;
+  taint_sources: string;
+}
+
+function toRun(row: RunRow): Run {
+  return {
+    id: row.id,
+    profile: row.profile,
+    state: row.state,
+    tokenHash: row.token_hash,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    endedAt: row.ended_at,
+    endReason: row.end_reason,
+    exitCode: row.exit_code,
+    label: row.label,
+    taint: { untrusted: row.taint_untrusted === 1, sources: JSON.parse(row.taint_sources) as string[] },
+  };
+}
+
+export function sqliteRuns(db: Database.Database): RunStore {
+  const insert = db.prepare(
+    `INSERT INTO runs (id, profile, token_hash, created_at, expires_at, label)
+     VALUES (@id, @profile, @tokenHash, @createdAt, @expiresAt, @label)`,
+  );
+  const byId = db.prepare('SELECT * FROM runs WHERE id = ?');
+  const byToken = db.prepare('SELECT * FROM runs WHERE token_hash = ?');
+  const end = db.prepare(
+    `UPDATE runs SET state = ?, end_reason = ?, exit_code = ?, ended_at = ?
+     WHERE id = ? AND state = 'active' RETURNING *`,
+  );
+  const taint = db.prepare('UPDATE runs SET taint_untrusted = 1, taint_sources = ? WHERE id = ? RETURNING *');
+  const get = (id: string) => {
+    const row = byId.get(id) as RunRow | undefined;
+    return row && toRun(row);
+  };
+  return {
+    async create(run: NewRun) {
+      insert.run({ ...run, label: run.label ?? null });
+      return get(run.id) as Run;
+    },
+    async get(id) {
+      return get(id);
+    },
+    async byTokenHash(hash) {
+      const row = byToken.get(hash) as RunRow | undefined;
+      return row && toRun(row);
+    },
+    async list(filter = {}) {
+      const limit = filter.limit ?? 500;
+      const rows = filter.state
+        ? db
+            .prepare('SELECT * FROM runs WHERE state = ? ORDER BY created_at DESC LIMIT ?')
+            .all(filter.state, limit)
+        : db.prepare('SELECT * FROM runs ORDER BY created_at DESC LIMIT ?').all(limit);
+      return (rows as RunRow[]).map(toRun);
+    },
+    async end(id, state, reason, exitCode = null) {
+      const row = end.get(state, reason, exitCode, Date.now(), id) as RunRow | undefined;
+      return row && toRun(row);
+    },
+    async taint(id, source) {
+      return db.transaction(() => {
+        const run = get(id);
+        if (!run) return undefined;
+        if (run.taint.untrusted && run.taint.sources.includes(source)) return run;
+        const sources = run.taint.sources.includes(source)
+          ? run.taint.sources
+          : [...run.taint.sources, source];
+        return toRun(taint.get(JSON.stringify(sources), id) as RunRow);
+      })();
+    },
+  };
+}
