@@ -1,0 +1,50 @@
+/**
+ * The shape every pipeline stage shares. A stage reads the call, may enrich it
+ * (the validated arguments, the upstream result), and either lets it continue
+ * or ends it with a `Denial`. The order of stages is the security argument and
+ * lives in one place: `pipeline.ts`.
+ */
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { Denial } from '../errors.js';
+import type { Profile } from '../policy/schema/index.js';
+import type { Run } from '../runs/run.js';
+import type { CatalogTool } from '../gateway/catalog.js';
+
+export interface ToolCall {
+  readonly run: Run;
+  readonly profile: Profile;
+  readonly profileName: string;
+  /** The name the agent asked for, exactly as sent. */
+  readonly name: string;
+  /** The arguments exactly as sent: untrusted, possibly hostile. */
+  readonly rawArgs: unknown;
+  /** Ends when the client cancels, disconnects, or the run is killed. */
+  readonly signal: AbortSignal;
+  /** Sends an MCP progress notification when the client asked for progress. */
+  readonly progress?: (progress: number, message?: string) => Promise<void>;
+  readonly startedAt: number;
+
+  // Filled in by the stages, in order.
+  /** scope: the catalog entry the name resolved to. */
+  tool?: CatalogTool;
+  /** validate: the arguments after the tightened schema accepted them. */
+  args?: Record<string, unknown>;
+  /** gate: the approval this call runs under, if it was held. */
+  approvalId?: string;
+  /** execute: what the upstream returned. */
+  result?: CallToolResult;
+  /** execute: time spent in the upstream. */
+  upstreamMs?: number;
+  /** inspect: flags raised on the output (truncated, injection_suspected, ...). */
+  flags: string[];
+}
+
+export type StageResult = { readonly ok: true } | { readonly ok: false; readonly denial: Denial };
+
+export type Stage = (call: ToolCall) => Promise<StageResult>;
+
+export const CONTINUE: StageResult = Object.freeze({ ok: true });
+
+export function deny(denial: Denial): StageResult {
+  return { ok: false, denial };
+}
