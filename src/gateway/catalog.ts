@@ -5,7 +5,13 @@
  */
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ValidateFunction } from 'ajv';
-import type { ToolRule } from '../policy/schema/index.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { exposedName, type ToolRule } from '../policy/schema/index.js';
+import { tightenSchema } from './tighten.js';
+
+// ajv-formats is CommonJS; its default export arrives wrapped under NodeNext.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
 
 export interface CatalogTool {
   /** What the agent sees and calls: `<upstream>__<tool or rename>`. */
@@ -20,4 +26,118 @@ export interface CatalogTool {
   readonly upstreamDefinition: Tool;
   /** Compiled once: the tightened input schema. */
   readonly validate: ValidateFunction;
+}
+
+export interface CatalogProblem {
+  upstream: string;
+  tool: string;
+  message: string;
+}
+
+export interface CatalogOptions {
+  /** tools[upstream][tool] from the policy. */
+  rules: Record<string, Record<string, ToolRule>>;
+  /** Decides whether a (re)listed definition may be served, e.g. against pins. */
+  admit?: (entry: CatalogTool) => { ok: true } | { ok: false; reason: string };
+  onProblem?: (problem: CatalogProblem) => void;
+}
+
+export class Catalog {
+  private readonly byName = new Map<string, CatalogTool>();
+  private readonly ajv = createAjv();
+
+  constructor(private readonly options: CatalogOptions) {}
+
+  /**
+   * Replaces the entries of one upstream from its latest listing. Only tools
+   * the policy names and exposes get an entry; a tool whose tightening would
+   * widen the upstream schema is left out and reported.
+   */
+  update(upstream: string, tools: Tool[]): CatalogProblem[] {
+    const problems: CatalogProblem[] = [];
+    const report = (tool: string, message: string) => {
+      const problem = { upstream, tool, message };
+      problems.push(problem);
+      this.options.onProblem?.(problem);
+    };
+    for (const [name, entry] of this.byName) if (entry.upstream === upstream) this.byName.delete(name);
+    const rules = this.options.rules[upstream] ?? {};
+    const listed = new Map(tools.map((t) => [t.name, t]));
+    for (const [toolName, rule] of Object.entries(rules)) {
+      if (!rule.expose) continue;
+      const tool = listed.get(toolName);
+      if (!tool) {
+        report(toolName, 'the policy names this tool but the upstream does not list it');
+        continue;
+      }
+      const tightened = tightenSchema(tool.inputSchema, rule);
+      if (!tightened.ok) {
+        for (const message of tightened.problems) report(toolName, message);
+        continue;
+      }
+      let validate: ValidateFunction;
+      try {
+        validate = this.ajv.compile(tightened.schema);
+      } catch (error) {
+        report(toolName, `its input schema cannot be compiled: ${(error as Error).message}`);
+        continue;
+      }
+      const exposed = exposedName(upstream, toolName, rule);
+      const entry: CatalogTool = {
+        exposed,
+        upstream,
+        original: toolName,
+        rule,
+        upstreamDefinition: tool,
+        validate,
+        definition: {
+          name: exposed,
+          ...(tool.title ? { title: tool.title } : {}),
+          description: rule.description ?? tool.description ?? '',
+          inputSchema: tightened.schema as Tool['inputSchema'],
+          ...(tool.outputSchema ? { outputSchema: tool.outputSchema } : {}),
+          annotations: annotationsFor(tool, rule),
+        },
+      };
+      const admitted = this.options.admit?.(entry) ?? { ok: true };
+      if (!admitted.ok) {
+        report(toolName, admitted.reason);
+        continue;
+      }
+      this.byName.set(exposed, entry);
+    }
+    return problems;
+  }
+
+  /** Exact lookup: no case folding, no prefix matching, no fallback to upstream names. */
+  get(name: string): CatalogTool | undefined {
+    return this.byName.get(name);
+  }
+
+  /** The tools one profile may see, in the profile's order. */
+  forProfile(tools: readonly string[]): CatalogTool[] {
+    return tools.map((name) => this.byName.get(name)).filter((t): t is CatalogTool => t !== undefined);
+  }
+
+  all(): CatalogTool[] {
+    return [...this.byName.values()];
+  }
+}
+
+/** The policy's class is what the agent is told; server hints never overrule it. */
+function annotationsFor(tool: Tool, rule: ToolRule): NonNullable<Tool['annotations']> {
+  return {
+    ...(tool.annotations?.title ? { title: tool.annotations.title } : {}),
+    readOnlyHint: rule.class === 'read',
+    destructiveHint: rule.class === 'irreversible',
+    openWorldHint: rule.class === 'external' || rule.taints === true,
+  };
+}
+
+function createAjv(): Ajv2020 {
+  // strict: false because upstream schemas use keywords ajv does not know; allErrors: false
+  // stops at the first failure, so a hostile payload costs one error, not thousands.
+  const ajv = new Ajv2020({ strict: false, allErrors: false, coerceTypes: false, useDefaults: false });
+  addFormats(ajv);
+  return ajv;
 }

@@ -6,9 +6,9 @@
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Denial } from '../errors.js';
+import type { CatalogTool } from '../gateway/catalog.js';
 import type { Profile } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
-import type { CatalogTool } from '../gateway/catalog.js';
 
 export interface ToolCall {
   readonly run: Run;

@@ -1,0 +1,72 @@
+/**
+ * Connects one MCP client to one upstream, with that upstream's own
+ * credential. A stdio upstream gets only its declared environment plus the
+ * SDK's short list of harmless variables (PATH, HOME, USER, SHELL, TERM,
+ * LOGNAME) and LANG: never the gateway's environment, which holds the secrets
+ * of every other upstream.
+ */
+
+import { resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { isStdio, type UpstreamConfig } from '../policy/schema/index.js';
+import { resolveRecord, type SecretSource } from '../policy/secrets.js';
+
+export interface UpstreamConnection {
+  client: Client;
+  /** stderr of a stdio upstream, for the (scrubbed) log. */
+  stderr: Readable | null;
+  close(): Promise<void>;
+}
+
+export const CLIENT_INFO = { name: 'bulkhead', version: '0.1.0' } as const;
+
+export async function connectUpstream(
+  name: string,
+  config: UpstreamConfig,
+  source: SecretSource,
+  options: { onClose?: () => void } = {},
+): Promise<UpstreamConnection> {
+  const client = new Client(CLIENT_INFO, { capabilities: {} });
+  let stderr: Readable | null = null;
+  if (isStdio(config)) {
+    const env = resolveRecord(config.env, source, `upstreams.${name}.env`);
+    if (process.env.LANG && env.LANG === undefined) env.LANG = process.env.LANG;
+    const transport = new StdioClientTransport({
+      command: config.command,
+      args: config.args,
+      env,
+      cwd: config.cwd ? resolve(source.dir, config.cwd) : source.dir,
+      stderr: 'pipe',
+    });
+    stderr = transport.stderr as Readable | null;
+    client.onclose = options.onClose;
+    await client.connect(transport);
+  } else {
+    const headers = resolveRecord(config.headers, source, `upstreams.${name}.headers`);
+    const transport = new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers } });
+    client.onclose = options.onClose;
+    await client.connect(transport);
+  }
+  return {
+    client,
+    stderr,
+    close: () => client.close(),
+  };
+}
+
+/** Lists every tool, following pagination cursors. */
+export async function listAllTools(client: Client, signal?: AbortSignal): Promise<Tool[]> {
+  const tools: Tool[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 100; page++) {
+    const result = await client.listTools(cursor ? { cursor } : {}, { signal });
+    tools.push(...result.tools);
+    cursor = result.nextCursor;
+    if (!cursor) break;
+  }
+  return tools;
+}

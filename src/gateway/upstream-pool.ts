@@ -1,0 +1,234 @@
+/**
+ * The upstream pool: one live MCP client per upstream. A crashed stdio
+ * upstream is restarted with exponential backoff; meanwhile calls fail fast
+ * with `upstream_unavailable` instead of hanging. A `tools/list_changed`
+ * notification triggers a re-listing, so the catalog never serves a stale
+ * definition for long.
+ */
+import {
+  type CallToolResult,
+  CallToolResultSchema,
+  type Tool,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { BulkheadError, type Denial, denial } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { UpstreamConfig } from '../policy/schema/index.js';
+import type { SecretSource } from '../policy/secrets.js';
+import { connectUpstream, listAllTools, type UpstreamConnection } from './upstream-client.js';
+
+export type UpstreamState = 'starting' | 'ready' | 'down' | 'stopped';
+
+export interface UpstreamStatus {
+  name: string;
+  state: UpstreamState;
+  tools: number;
+  restarts: number;
+  lastError: string | null;
+}
+
+export type CallOutcome =
+  | { ok: true; result: CallToolResult; ms: number }
+  | { ok: false; denial: Denial; ms: number; error?: unknown };
+
+export interface PoolOptions {
+  upstreams: Record<string, UpstreamConfig>;
+  source: SecretSource;
+  logger: Logger;
+  /** Called after every successful (re)listing of an upstream's tools. */
+  onTools: (upstream: string, tools: Tool[]) => void;
+  backoff?: { initialMs: number; maxMs: number };
+}
+
+interface Slot {
+  name: string;
+  config: UpstreamConfig;
+  state: UpstreamState;
+  connection: UpstreamConnection | null;
+  tools: Tool[];
+  restarts: number;
+  attempt: number;
+  lastError: string | null;
+  timer: NodeJS.Timeout | null;
+}
+
+export class UpstreamPool {
+  private readonly slots = new Map<string, Slot>();
+  private stopped = false;
+
+  constructor(private readonly options: PoolOptions) {
+    for (const [name, config] of Object.entries(options.upstreams)) {
+      this.slots.set(name, {
+        name,
+        config,
+        state: 'starting',
+        connection: null,
+        tools: [],
+        restarts: 0,
+        attempt: 0,
+        lastError: null,
+        timer: null,
+      });
+    }
+  }
+
+  /** Connects every upstream. Fails if one cannot start: a gateway with a missing upstream is misconfigured. */
+  async start(): Promise<void> {
+    await Promise.all(
+      [...this.slots.values()].map(async (slot) => {
+        try {
+          await this.connect(slot);
+        } catch (error) {
+          throw new BulkheadError(
+            'upstream_start_failed',
+            `upstream "${slot.name}" did not start: ${error instanceof Error ? error.message : String(error)}`,
+            { cause: error },
+          );
+        }
+      }),
+    );
+  }
+
+  status(): UpstreamStatus[] {
+    return [...this.slots.values()].map((s) => ({
+      name: s.name,
+      state: s.state,
+      tools: s.tools.length,
+      restarts: s.restarts,
+      lastError: s.lastError,
+    }));
+  }
+
+  tools(upstream: string): Tool[] {
+    return this.slots.get(upstream)?.tools ?? [];
+  }
+
+  async call(
+    upstream: string,
+    tool: string,
+    args: Record<string, unknown>,
+    options: { signal: AbortSignal; timeoutMs: number },
+  ): Promise<CallOutcome> {
+    const slot = this.slots.get(upstream);
+    const started = performance.now();
+    const elapsed = () => performance.now() - started;
+    if (!slot || slot.state !== 'ready' || !slot.connection) {
+      return {
+        ok: false,
+        ms: 0,
+        denial: denial(
+          'upstream_unavailable',
+          'The service behind this tool is unavailable; try again later.',
+        ),
+      };
+    }
+    try {
+      const result = (await slot.connection.client.callTool(
+        { name: tool, arguments: args },
+        CallToolResultSchema,
+        {
+          signal: options.signal,
+          timeout: options.timeoutMs,
+        },
+      )) as CallToolResult;
+      return { ok: true, result, ms: elapsed() };
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (options.signal.aborted) {
+        return {
+          ok: false,
+          ms: elapsed(),
+          error,
+          denial: denial('run_not_active', 'The call was cancelled.'),
+        };
+      }
+      if (code === -32001) {
+        return {
+          ok: false,
+          ms: elapsed(),
+          error,
+          denial: denial('upstream_timeout', 'The tool did not answer in time.'),
+        };
+      }
+      if (slot.state !== 'ready') {
+        return {
+          ok: false,
+          ms: elapsed(),
+          error,
+          denial: denial('upstream_unavailable', 'The service behind this tool stopped during the call.'),
+        };
+      }
+      // The upstream's own message may carry its internals or secrets: the agent gets a code only.
+      return { ok: false, ms: elapsed(), error, denial: denial('upstream_error', 'The tool failed.') };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(
+      [...this.slots.values()].map(async (slot) => {
+        if (slot.timer) clearTimeout(slot.timer);
+        slot.state = 'stopped';
+        await slot.connection?.close().catch(() => undefined);
+      }),
+    );
+  }
+
+  private async connect(slot: Slot): Promise<void> {
+    slot.state = 'starting';
+    let connection: UpstreamConnection | undefined;
+    connection = await connectUpstream(slot.name, slot.config, this.options.source, {
+      onClose: () => this.onClosed(slot, connection),
+    });
+    connection.stderr?.on('data', (chunk: Buffer) => {
+      this.options.logger.debug(
+        { upstream: slot.name, stderr: chunk.toString('utf8').trimEnd() },
+        'upstream stderr',
+      );
+    });
+    connection.client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+      await this.relist(slot).catch((error: unknown) => {
+        this.options.logger.warn({ upstream: slot.name, err: error }, 're-listing tools failed');
+      });
+    });
+    slot.connection = connection;
+    slot.tools = await listAllTools(connection.client);
+    slot.state = 'ready';
+    slot.attempt = 0;
+    slot.lastError = null;
+    this.options.onTools(slot.name, slot.tools);
+  }
+
+  private async relist(slot: Slot): Promise<void> {
+    if (!slot.connection) return;
+    slot.tools = await listAllTools(slot.connection.client);
+    this.options.onTools(slot.name, slot.tools);
+  }
+
+  private onClosed(slot: Slot, connection: UpstreamConnection | undefined): void {
+    if (this.stopped || (connection && slot.connection !== connection && slot.connection !== null)) return;
+    slot.state = 'down';
+    slot.connection = null;
+    slot.lastError = 'connection closed';
+    this.options.logger.warn({ upstream: slot.name }, 'upstream connection closed; restarting');
+    this.scheduleRestart(slot);
+  }
+
+  private scheduleRestart(slot: Slot): void {
+    if (this.stopped || slot.timer) return;
+    const { initialMs, maxMs } = this.options.backoff ?? { initialMs: 200, maxMs: 30_000 };
+    const delay = Math.min(maxMs, initialMs * 2 ** slot.attempt);
+    slot.attempt++;
+    slot.timer = setTimeout(() => {
+      slot.timer = null;
+      slot.restarts++;
+      this.connect(slot).catch((error: unknown) => {
+        slot.state = 'down';
+        slot.lastError = error instanceof Error ? error.message : String(error);
+        this.options.logger.warn({ upstream: slot.name, err: error }, 'upstream restart failed');
+        this.scheduleRestart(slot);
+      });
+    }, delay);
+    slot.timer.unref();
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The decision pipeline: every `tools/call` passes the same ordered stages.
+ * The order is the security argument (DESIGN.md): nothing reaches execute
+ * without passing run state, scope and validate; record always runs last.
+ * This file only composes; each stage lives in its own file.
+ */
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { type Denial, denial } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Scrubber } from '../scrub/index.js';
+import type { Recorder } from './record.js';
+import type { Stage, ToolCall } from './stage.js';
+
+export interface NamedStage {
+  name: string;
+  run: Stage;
+}
+
+export type CallOutcome =
+  | { decision: 'allow'; result: CallToolResult }
+  | { decision: 'deny'; denial: Denial; result: CallToolResult };
+
+export class Pipeline {
+  constructor(
+    private readonly stages: readonly NamedStage[],
+    private readonly record: Recorder,
+    private readonly deps: { logger: Logger; scrubber: Scrubber },
+  ) {}
+
+  get stageNames(): string[] {
+    return this.stages.map((s) => s.name);
+  }
+
+  async call(call: ToolCall): Promise<CallOutcome> {
+    let denied: Denial | undefined;
+    for (const stage of this.stages) {
+      let outcome: Awaited<ReturnType<Stage>>;
+      try {
+        outcome = await stage.run(call);
+      } catch (error) {
+        // A stage that throws denies: fail closed, never forward on a bug.
+        this.deps.logger.error(
+          { err: error, stage: stage.name, runId: call.run.id },
+          'pipeline stage failed',
+        );
+        outcome = { ok: false, denial: denial('internal_error', 'The call could not be processed.') };
+      }
+      if (!outcome.ok) {
+        denied = outcome.denial;
+        break;
+      }
+    }
+    const outcome: CallOutcome = denied
+      ? { decision: 'deny', denial: denied, result: denialResult(this.deps.scrubber.value(denied)) }
+      : { decision: 'allow', result: call.result ?? { content: [] } };
+    await this.record(call, outcome.decision, denied);
+    return outcome;
+  }
+}
+
+/** How a denial reaches the agent: a tool result it can read and adapt to, never a crash. */
+export function denialResult(d: Denial): CallToolResult {
+  return {
+    isError: true,
+    content: [{ type: 'text', text: `Denied by bulkhead (${d.code}): ${d.message}` }],
+    _meta: { 'bulkhead/denial': { code: d.code, ...(d.detail ?? {}) } },
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * Stage 10, record: the audit event for the decision is durable before the
+ * response leaves. It runs for every call, allowed or denied. Arguments and
+ * results pass the scrubber inside the event writer.
+ */
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { Denial } from '../errors.js';
+import type { DecisionKind } from '../events/event.js';
+import type { EventWriter } from '../events/writer.js';
+import type { ToolCall } from './stage.js';
+
+/** How much of a result the audit trail keeps; the size is always recorded. */
+export const RESULT_PREVIEW_BYTES = 4096;
+
+export type Recorder = (call: ToolCall, decision: DecisionKind, denial?: Denial) => Promise<void>;
+
+export function recorder(deps: { events: EventWriter; now: () => number }): Recorder {
+  return async (call, decision, denied) => {
+    const resultText = call.result ? JSON.stringify(call.result.content ?? []) : '';
+    await deps.events.write({
+      kind: 'tools/call',
+      runId: call.run.id,
+      tool: call.tool?.exposed ?? clip(String(call.name), 80),
+      decision,
+      code: denied?.code ?? null,
+      actor: `run:${call.run.id}`,
+      data: {
+        arguments: call.args ?? clipArgs(call.rawArgs),
+        ...(denied ? { message: denied.message, ...(denied.detail ? { detail: denied.detail } : {}) } : {}),
+        ...(call.upstreamMs !== undefined ? { upstreamMs: round(call.upstreamMs) } : {}),
+        totalMs: round(deps.now() - call.startedAt),
+        ...(call.result
+          ? {
+              resultBytes: Buffer.byteLength(resultText),
+              isError: call.result.isError === true,
+              result: preview(call.result),
+            }
+          : {}),
+        ...(call.flags.length ? { flags: call.flags } : {}),
+        ...(call.approvalId ? { approvalId: call.approvalId } : {}),
+      },
+    });
+  };
+}
+
+function preview(result: CallToolResult): unknown {
+  const text = JSON.stringify(result.content ?? []);
+  return text.length <= RESULT_PREVIEW_BYTES ? result.content : `${text.slice(0, RESULT_PREVIEW_BYTES)}…`;
+}
+
+/** Refused arguments are kept for forensics, but bounded: a 10 MB payload is not copied into the log. */
+function clipArgs(raw: unknown): unknown {
+  let text: string;
+  try {
+    text = JSON.stringify(raw) ?? 'null';
+  } catch {
+    return '[unserializable]';
+  }
+  return text.length <= RESULT_PREVIEW_BYTES
+    ? raw
+    : `${text.slice(0, RESULT_PREVIEW_BYTES)}… (${text.length} bytes)`;
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

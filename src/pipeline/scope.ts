@@ -1,0 +1,21 @@
+/**
+ * Stage 3, scope: a tool outside the run's profile does not exist for it.
+ * Lookup is by exact exposed name: case variants, the upstream's original
+ * name and prefixes all miss, and the refusal does not reveal whether a
+ * hidden tool exists.
+ */
+import { denial } from '../errors.js';
+import type { Catalog } from '../gateway/catalog.js';
+import { CONTINUE, deny, type Stage } from './stage.js';
+
+export function scopeStage(deps: { catalog: Catalog }): Stage {
+  return async (call) => {
+    const inProfile = typeof call.name === 'string' && call.profile.tools.includes(call.name);
+    const tool = inProfile ? deps.catalog.get(call.name) : undefined;
+    if (!tool) {
+      return deny(denial('tool_not_in_scope', 'No tool with that name is available to this run.'));
+    }
+    call.tool = tool;
+    return CONTINUE;
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * Run lifecycle: create (mint a token), authenticate (token → active run),
+ * end (completed, killed, expired, exhausted). Ending is decided once, in the
+ * store; whoever ends a run also fires its abort signal so in-flight work in
+ * this gateway stops.
+ */
+import { BulkheadError } from '../errors.js';
+import type { EventWriter } from '../events/writer.js';
+import type { Policy } from '../policy/schema/index.js';
+import type { Scrubber } from '../scrub/index.js';
+import type { Store } from '../store/store.js';
+import type { Run, RunState } from './run.js';
+import { hashToken, mintToken, newRunId, RUN_TOKEN_PREFIX } from './tokens.js';
+
+export interface CreatedRun {
+  run: Run;
+  /** Shown once, to whoever created the run; only its hash is stored. */
+  token: string;
+}
+
+export interface RunServiceOptions {
+  store: Store;
+  policy: Policy;
+  events: EventWriter;
+  scrubber: Scrubber;
+  now?: () => number;
+}
+
+export class RunService {
+  private readonly controllers = new Map<string, AbortController>();
+  private readonly now: () => number;
+  private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
+  private readonly endListeners = new Set<(run: Run) => void>();
+
+  constructor(private readonly options: RunServiceOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async create(
+    profile: string,
+    opts: { label?: string; ttlMs?: number; actor?: string } = {},
+  ): Promise<CreatedRun> {
+    const prof = this.options.policy.profiles[profile];
+    if (!prof) throw new BulkheadError('not_found', `no profile named "${profile}"`);
+    const token = mintToken(RUN_TOKEN_PREFIX);
+    this.options.scrubber.addSecrets([token]);
+    const createdAt = this.now();
+    const ttl = opts.ttlMs ?? prof.budgets.wall_clock ?? prof.run_ttl;
+    const run = await this.options.store.runs.create({
+      id: newRunId(),
+      profile,
+      tokenHash: hashToken(token),
+      createdAt,
+      expiresAt: createdAt + ttl,
+      label: opts.label ?? null,
+    });
+    this.watchExpiry(run);
+    await this.options.events.write({
+      kind: 'run.created',
+      runId: run.id,
+      actor: opts.actor ?? 'system',
+      data: { profile, expiresAt: run.expiresAt, label: run.label },
+    });
+    return { run, token };
+  }
+
+  /** The run a bearer token belongs to, or undefined. Expiry is applied on read. */
+  async authenticate(token: string): Promise<Run | undefined> {
+    if (!token.startsWith(RUN_TOKEN_PREFIX)) return undefined;
+    const run = await this.options.store.runs.byTokenHash(hashToken(token));
+    if (!run) return undefined;
+    return this.applyExpiry(run);
+  }
+
+  async get(id: string): Promise<Run | undefined> {
+    const run = await this.options.store.runs.get(id);
+    return run && this.applyExpiry(run);
+  }
+
+  async list(filter?: { state?: RunState; limit?: number }): Promise<Run[]> {
+    return this.options.store.runs.list(filter);
+  }
+
+  /** Ends a run once. Returns the ended run, or undefined when it had already ended. */
+  async end(
+    id: string,
+    state: Exclude<RunState, 'active'>,
+    reason: string,
+    opts: { exitCode?: number | null; actor?: string } = {},
+  ): Promise<Run | undefined> {
+    const ended = await this.options.store.runs.end(id, state, reason, opts.exitCode ?? null);
+    this.abort(id, state);
+    if (!ended) return undefined;
+    const timer = this.expiryTimers.get(id);
+    if (timer) clearTimeout(timer);
+    this.expiryTimers.delete(id);
+    await this.options.events.write({
+      kind: 'run.ended',
+      runId: id,
+      actor: opts.actor ?? 'system',
+      code: state,
+      data: { state, reason, exitCode: ended.exitCode },
+    });
+    for (const listener of this.endListeners) listener(ended);
+    return ended;
+  }
+
+  /** Fires when a run ends in this gateway (kill, expiry, completion). */
+  onEnd(listener: (run: Run) => void): () => void {
+    this.endListeners.add(listener);
+    return () => this.endListeners.delete(listener);
+  }
+
+  /** An AbortSignal that fires when the run ends; every wait of the run's calls listens to it. */
+  signal(runId: string): AbortSignal {
+    let controller = this.controllers.get(runId);
+    if (!controller) {
+      controller = new AbortController();
+      this.controllers.set(runId, controller);
+    }
+    return controller.signal;
+  }
+
+  async taint(runId: string, source: string): Promise<Run | undefined> {
+    const before = await this.options.store.runs.get(runId);
+    const run = await this.options.store.runs.taint(runId, source);
+    if (run && before && !before.taint.sources.includes(source)) {
+      await this.options.events.write({ kind: 'run.tainted', runId, tool: source, data: { source } });
+    }
+    return run;
+  }
+
+  /** Re-arms expiry timers for active runs after a restart. */
+  async resume(): Promise<void> {
+    for (const run of await this.options.store.runs.list({ state: 'active', limit: 10_000 })) {
+      await this.applyExpiry(run);
+      if (run.expiresAt > this.now()) this.watchExpiry(run);
+    }
+  }
+
+  close(): void {
+    for (const timer of this.expiryTimers.values()) clearTimeout(timer);
+    this.expiryTimers.clear();
+  }
+
+  private abort(runId: string, state: string): void {
+    const controller = this.controllers.get(runId);
+    controller?.abort(new BulkheadError('forbidden', `run ${state}`));
+    this.controllers.delete(runId);
+  }
+
+  private async applyExpiry(run: Run): Promise<Run> {
+    if (run.state === 'active' && run.expiresAt <= this.now()) {
+      return (await this.end(run.id, 'expired', 'wall clock budget reached')) ?? { ...run, state: 'expired' };
+    }
+    return run;
+  }
+
+  private watchExpiry(run: Run): void {
+    // Wall clock is enforced by ending the run, not by asking the agent to stop.
+    const delay = Math.max(0, run.expiresAt - this.now());
+    if (delay > 2 ** 31 - 1) return;
+    const timer = setTimeout(() => {
+      this.expiryTimers.delete(run.id);
+      void this.end(run.id, 'expired', 'wall clock budget reached').catch(() => undefined);
+    }, delay);
+    timer.unref();
+    this.expiryTimers.set(run.id, timer);
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * Run and operator tokens. A token is 32 random bytes; the store keeps only
+ * its SHA-256, so reading the database does not hand out live credentials.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export const RUN_TOKEN_PREFIX = 'bhr_';
+export const OPERATOR_TOKEN_PREFIX = 'bho_';
+
+export function mintToken(prefix: string): string {
+  return prefix + randomBytes(32).toString('base64url');
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** Constant-time comparison of two tokens (compared as hashes, so lengths never leak). */
+export function tokensEqual(a: string, b: string): boolean {
+  return timingSafeEqual(Buffer.from(hashToken(a), 'hex'), Buffer.from(hashToken(b), 'hex'));
+}
+
+export function newRunId(): string {
+  return `run_${randomBytes(9).toString('base64url')}`;
+}
