@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { buildAhoCorasick } from './aho-corasick.js';
+
+function matches(patterns: string[], input: string): string[] {
+  const found: string[] = [];
+  buildAhoCorasick(patterns).scan(input, 0, input.length, (p, end) => found.push(`${patterns[p]}@${end}`));
+  return found.sort();
+}
+
+function naive(patterns: string[], input: string): string[] {
+  const found = new Set<string>();
+  for (const p of patterns) {
+    if (!p) continue;
+    for (let i = input.indexOf(p); i >= 0; i = input.indexOf(p, i + 1)) found.add(`${p}@${i + p.length}`);
+  }
+  return [...found].sort();
+}
+
+/** Deterministic generator so a failing case can be replayed. */
+function lcg(seed: number) {
+  let x = seed;
+  return (n: number) => {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    return x % n;
+  };
+}
+
+describe('buildAhoCorasick', () => {
+  it('reports every occurrence of every pattern, including overlapping and nested ones', () => {
+    const patterns = ['he', 'she', 'his', 'hers'];
+    expect(matches(patterns, 'ushers')).toEqual(['he@4', 'hers@6', 'she@4']);
+  });
+
+  it('agrees with a naive search on random inputs over a small alphabet', () => {
+    const rand = lcg(7);
+    const word = (len: number) => Array.from({ length: len }, () => 'abc'[rand(3)]).join('');
+    for (let round = 0; round < 200; round++) {
+      const patterns = [...new Set(Array.from({ length: 1 + rand(12) }, () => word(1 + rand(6))))];
+      const input = word(rand(80));
+      expect(matches(patterns, input)).toEqual(naive(patterns, input));
+    }
+  });
+
+  it('agrees with a naive search when the pattern set is large enough to use sparse states', () => {
+    const rand = lcg(11);
+    const word = (len: number) => Array.from({ length: len }, () => 'abcdefgh'[rand(8)]).join('');
+    const patterns = [...new Set(Array.from({ length: 3000 }, () => word(4 + rand(8))))];
+    const input = word(20000);
+    expect(matches(patterns, input)).toEqual(naive(patterns, input));
+  });
+
+  it('ignores characters that occur in no pattern', () => {
+    expect(matches(['abc'], 'xxabc-abc ab c')).toEqual(['abc@5', 'abc@9']);
+  });
+
+  it('scans only the requested range', () => {
+    expect(matches(['abc'], 'abc')).toEqual(['abc@3']);
+    const found: number[] = [];
+    buildAhoCorasick(['abc']).scan('abcabc', 1, 6, (_p, end) => found.push(end));
+    expect(found).toEqual([6]);
+  });
+
+  it('returns how much of the tail could still become a match', () => {
+    const ac = buildAhoCorasick(['secret-value', 'other']);
+    expect(ac.scan('xx secr', 0, 7, () => {})).toBe(4);
+    expect(ac.scan('nothing here', 0, 12, () => {})).toBe(0);
+  });
+
+  it('does not hold back a tail that completed a pattern and cannot grow', () => {
+    expect(buildAhoCorasick(['abc']).scan('xabc', 0, 4, () => {})).toBe(0);
+  });
+
+  it('handles an empty pattern set', () => {
+    const ac = buildAhoCorasick([]);
+    expect(ac.longest).toBe(0);
+    expect(ac.scan('anything', 0, 8, () => {})).toBe(0);
+  });
+
+  it('matches non-ASCII patterns by UTF-16 code unit', () => {
+    expect(matches(['pässwört'], 'my pässwört!')).toEqual(['pässwört@11']);
+  });
+});
