@@ -1,0 +1,140 @@
+/**
+ * `bulkhead run`: create a run on the gateway and start the agent under it.
+ * Jailed by default (see src/sandbox); `--no-sandbox` is for development and
+ * says so loudly; `--detach` only creates the run and prints its credentials
+ * for an agent started elsewhere.
+ */
+import { spawn } from 'node:child_process';
+import type { Command } from 'commander';
+import { BulkheadError } from '../errors.js';
+import { loadPolicyFile } from '../policy/load.js';
+import { duration } from '../policy/schema/units.js';
+import { GatewayClient } from './client.js';
+import { action, EXIT, line, printJson, style, warn } from './output.js';
+
+export interface CreatedRunView {
+  run_id: string;
+  token: string;
+  mcp_url: string;
+  expires_at: string;
+}
+
+interface RunOptions {
+  policy: string;
+  profile: string;
+  timeout?: string;
+  detach?: boolean;
+  json?: boolean;
+  sandbox: boolean;
+  workdir?: string;
+  gateway?: string;
+  label?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run an agent command under a profile (jailed), or create a run with --detach')
+    .requiredOption('--policy <file>', 'policy YAML file')
+    .requiredOption('--profile <name>', 'profile the run gets')
+    .option('--timeout <duration>', 'wall clock for this run, e.g. 10m (default: the profile budget)')
+    .option('--detach', 'only create the run and print run_id, token, mcp_url, expires_at')
+    .option('--no-sandbox', 'run the command without the jail (development only)')
+    .option('--workdir <dir>', 'the only writable folder inside the jail', '.')
+    .option('--label <text>', 'a label shown in runs and the dashboard')
+    .option('--gateway <url>', 'gateway URL')
+    .option('--json', 'machine-readable output')
+    .argument('[command...]', 'the agent command, after --')
+    .passThroughOptions()
+    .action(action(async (command: string[], opts: RunOptions) => runCommand(command, opts)));
+}
+
+async function runCommand(command: string[], opts: RunOptions): Promise<number> {
+  const { policy } = loadPolicyFile(opts.policy);
+  const profile = policy.profiles[opts.profile];
+  if (!profile) {
+    throw new BulkheadError(
+      'not_found',
+      `${opts.policy}: no profile named "${opts.profile}" (have: ${Object.keys(policy.profiles).join(', ')})`,
+    );
+  }
+  const ttlMs = opts.timeout ? parseDuration(opts.timeout) : undefined;
+  if (!opts.detach && command.length === 0)
+    throw new BulkheadError('bad_request', 'give the agent command after --, or pass --detach');
+  if (!opts.detach && opts.sandbox) {
+    throw new BulkheadError(
+      'sandbox_unavailable',
+      'the sandbox is not available in this build; pass --no-sandbox to run unjailed (development only)',
+    );
+  }
+  const client = new GatewayClient({ ...(opts.gateway ? { gateway: opts.gateway } : {}) });
+  const created = await client.post<CreatedRunView>('/api/runs', {
+    profile: opts.profile,
+    ...(ttlMs ? { ttl_ms: ttlMs } : {}),
+    ...(opts.label ? { label: opts.label } : {}),
+  });
+  if (opts.detach) {
+    if (opts.json) printJson(created);
+    else {
+      line(`run ${created.run_id} created (expires ${created.expires_at})`);
+      line(`BULKHEAD_MCP_URL=${created.mcp_url}`);
+      line(`BULKHEAD_TOKEN=${created.token}`);
+    }
+    return EXIT.ok;
+  }
+  warn(
+    style.yellow("bulkhead: --no-sandbox: the agent runs with your user's full access to files and network"),
+  );
+  return runUnjailed(client, created, command);
+}
+
+/** Development mode: plain child process, ended when the run is killed or expires. */
+async function runUnjailed(
+  client: GatewayClient,
+  created: CreatedRunView,
+  command: string[],
+): Promise<number> {
+  const [file, ...args] = command as [string, ...string[]];
+  const child = spawn(file, args, {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      BULKHEAD_RUN_ID: created.run_id,
+      BULKHEAD_MCP_URL: created.mcp_url,
+      BULKHEAD_TOKEN: created.token,
+    },
+  });
+  const watcher = setInterval(async () => {
+    try {
+      const { run } = await client.get<{ run: { state: string } }>(`/api/runs/${created.run_id}`);
+      if (run.state !== 'active') {
+        warn(`bulkhead: run ${run.state}; stopping the agent`);
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 1000).unref();
+      }
+    } catch {
+      // The gateway may be restarting; the next poll decides.
+    }
+  }, 500);
+  const exitCode = await new Promise<number>((resolve) => {
+    child.once('error', (error) => {
+      warn(`bulkhead: cannot start ${file}: ${error.message}`);
+      resolve(127);
+    });
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + 9 : 1)));
+  });
+  clearInterval(watcher);
+  await client
+    .post(`/api/runs/${created.run_id}/complete`, { exit_code: exitCode })
+    .catch((error: unknown) => {
+      warn(`bulkhead: could not mark the run completed: ${(error as Error).message}`);
+    });
+  return exitCode;
+}
+
+export function parseDuration(text: string): number {
+  const parsed = duration.safeParse(text);
+  if (!parsed.success)
+    throw new BulkheadError('bad_request', `--timeout ${text}: expected a duration such as 30s, 10m or 2h`);
+  return parsed.data;
+}

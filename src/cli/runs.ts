@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import type { runView } from '../gateway/api.js';
+import { GatewayClient } from './client.js';
+import { action, ago, line, printJson, style, table } from './output.js';
+
+type RunView = ReturnType<typeof runView>;
+
+export function register(program: Command): void {
+  program
+    .command('runs')
+    .description('list runs on a gateway')
+    .option('--gateway <url>', 'gateway URL (default $BULKHEAD_GATEWAY or http://127.0.0.1:7300)')
+    .option('--state <state>', 'only runs in this state')
+    .option('--json', 'machine-readable output')
+    .action(
+      action(async (opts: { gateway?: string; state?: string; json?: boolean }) => {
+        const client = new GatewayClient({ ...(opts.gateway ? { gateway: opts.gateway } : {}) });
+        const { runs } = await client.get<{ runs: RunView[] }>(
+          `/api/runs${opts.state ? `?state=${encodeURIComponent(opts.state)}` : ''}`,
+        );
+        if (opts.json) {
+          printJson(runs);
+          return 0;
+        }
+        if (runs.length === 0) {
+          line('no runs');
+          return 0;
+        }
+        const now = Date.now();
+        line(
+          table([
+            ['RUN', 'PROFILE', 'STATE', 'AGE', 'TAINT', 'ENDED BECAUSE'].map(style.bold),
+            ...runs.map((r) => [
+              r.id,
+              r.profile,
+              r.state === 'active' ? style.green(r.state) : r.state,
+              ago(now - r.created_at),
+              r.taint.untrusted ? style.yellow('untrusted') : '-',
+              r.end_reason ?? '',
+            ]),
+          ]),
+        );
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,252 @@
+/**
+ * The operator HTTP API (`/api/*`): create, list, complete and kill runs,
+ * read the audit log and the catalog. Every route needs an operator token
+ * with the right role; every response goes through the scrubber.
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { BulkheadError } from '../errors.js';
+import { EVENT_KINDS, type EventFilter } from '../events/event.js';
+import type { Policy } from '../policy/schema/index.js';
+import type { Run } from '../runs/run.js';
+import type { RunService } from '../runs/service.js';
+import type { Store } from '../store/store.js';
+import type { Catalog } from './catalog.js';
+import { bearer } from './mcp-endpoint.js';
+import { can, type Operator, type OperatorAuth, type Permission } from './operators.js';
+import type { Responder } from './respond.js';
+import type { UpstreamPool } from './upstream-pool.js';
+
+export interface ApiDeps {
+  policy: Policy;
+  store: Store;
+  runs: RunService;
+  catalog: Catalog;
+  pool: UpstreamPool;
+  operators: OperatorAuth;
+  respond: Responder;
+  /** The URL agents use for MCP, as seen from where the run is started. */
+  mcpUrl: () => string;
+}
+
+type Env = { Variables: { operator: Operator } };
+
+const createRunBody = z
+  .object({
+    profile: z.string().min(1),
+    label: z.string().max(200).optional(),
+    ttl_ms: z.number().int().positive().optional(),
+  })
+  .strict();
+
+const completeBody = z.object({
+  exit_code: z.number().int().nullable().optional(),
+  reason: z.string().max(500).optional(),
+});
+const killBody = z.object({ reason: z.string().max(500).optional() }).default({});
+
+export function runView(run: Run) {
+  return {
+    id: run.id,
+    profile: run.profile,
+    state: run.state,
+    created_at: run.createdAt,
+    expires_at: run.expiresAt,
+    ended_at: run.endedAt,
+    end_reason: run.endReason,
+    exit_code: run.exitCode,
+    label: run.label,
+    taint: run.taint,
+  };
+}
+
+export function createApi(deps: ApiDeps): Hono<Env> {
+  const { respond } = deps;
+  const api = new Hono<Env>();
+
+  api.use('*', async (c, next) => {
+    const operator = deps.operators.authenticate(bearer(c.req.header('authorization')));
+    if (!operator)
+      return respond.error(c, { code: 'unauthorized', message: 'An operator token is required.' });
+    c.set('operator', operator);
+    return next();
+  });
+
+  const guard = (c: { get(key: 'operator'): Operator }, permission: Permission) => {
+    if (!can(c.get('operator'), permission)) {
+      throw new BulkheadError('forbidden', `This operator may not ${permission.replace('.', ' ')}.`);
+    }
+  };
+
+  api.onError((error, c) => respond.fail(c, error));
+
+  api.get('/health', (c) => respond.json(c, { ok: true, upstreams: deps.pool.status() }));
+
+  api.get('/whoami', (c) => respond.json(c, c.get('operator')));
+
+  api.post('/runs', async (c) => {
+    guard(c, 'runs.create');
+    const body = await parseBody(c.req.raw, createRunBody);
+    const { run, token } = await deps.runs.create(body.profile, {
+      ...(body.label !== undefined ? { label: body.label } : {}),
+      ...(body.ttl_ms !== undefined ? { ttlMs: body.ttl_ms } : {}),
+      actor: `operator:${c.get('operator').name}`,
+    });
+    // The one response that carries a run token: the caller needs it to start the agent.
+    // It is built without the scrubber on purpose, and never logged.
+    return c.json(
+      { run_id: run.id, token, mcp_url: deps.mcpUrl(), expires_at: new Date(run.expiresAt).toISOString() },
+      201,
+    );
+  });
+
+  api.get('/runs', async (c) => {
+    guard(c, 'view');
+    const state = c.req.query('state');
+    const runs = await deps.runs.list(state ? { state: state as Run['state'] } : {});
+    return respond.json(c, { runs: runs.map(runView) });
+  });
+
+  api.get('/runs/:id', async (c) => {
+    guard(c, 'view');
+    const run = await deps.runs.get(c.req.param('id'));
+    if (!run) throw new BulkheadError('not_found', 'No run with that id.');
+    const events = await deps.store.events.list({ runId: run.id, limit: 200 });
+    return respond.json(c, { run: runView(run), events });
+  });
+
+  api.post('/runs/:id/complete', async (c) => {
+    guard(c, 'runs.complete');
+    const body = await parseBody(c.req.raw, completeBody);
+    const id = c.req.param('id');
+    const exitCode = body.exit_code ?? null;
+    const ended = await deps.runs.end(
+      id,
+      'completed',
+      body.reason ?? `exited with ${exitCode ?? 'no code'}`,
+      {
+        exitCode,
+        actor: `operator:${c.get('operator').name}`,
+      },
+    );
+    const run = ended ?? (await deps.runs.get(id));
+    if (!run) throw new BulkheadError('not_found', 'No run with that id.');
+    return respond.json(c, { run: runView(run), ended: ended !== undefined });
+  });
+
+  api.post('/runs/:id/kill', async (c) => {
+    guard(c, 'runs.kill');
+    const body = await parseBody(c.req.raw, killBody);
+    const operator = c.get('operator').name;
+    const id = c.req.param('id');
+    const ended = await deps.runs.end(id, 'killed', body.reason ?? `killed by ${operator}`, {
+      actor: `operator:${operator}`,
+    });
+    const run = ended ?? (await deps.runs.get(id));
+    if (!run) throw new BulkheadError('not_found', 'No run with that id.');
+    return respond.json(c, { run: runView(run), killed: ended !== undefined });
+  });
+
+  api.post('/kill-all', async (c) => {
+    guard(c, 'runs.kill');
+    const operator = c.get('operator').name;
+    const active = await deps.runs.list({ state: 'active', limit: 100_000 });
+    const killed = await Promise.all(
+      active.map((r) =>
+        deps.runs.end(r.id, 'killed', `kill-all by ${operator}`, { actor: `operator:${operator}` }),
+      ),
+    );
+    return respond.json(c, { killed: killed.filter(Boolean).map((r) => r?.id) });
+  });
+
+  api.get('/events', async (c) => {
+    guard(c, 'view');
+    const filter = parseEventFilter(c.req.query());
+    const [events, total] = await Promise.all([
+      deps.store.events.list(filter),
+      deps.store.events.count({ ...filter, beforeId: undefined, afterId: undefined, limit: undefined }),
+    ]);
+    const last = events.at(-1);
+    return respond.json(c, {
+      events,
+      total,
+      next_before: events.length === (filter.limit ?? 100) && last ? last.id : null,
+    });
+  });
+
+  api.get('/tools', (c) => {
+    guard(c, 'view');
+    const profileName = c.req.query('profile');
+    const profiles = Object.entries(deps.policy.profiles).filter(
+      ([name]) => !profileName || name === profileName,
+    );
+    return respond.json(c, {
+      profiles: profiles.map(([name, profile]) => ({
+        profile: name,
+        tools: deps.catalog.forProfile(profile.tools).map((t) => ({
+          name: t.exposed,
+          upstream: t.upstream,
+          original: t.original,
+          class: t.rule.class,
+          gated: t.rule.approval !== undefined,
+          description: t.definition.description,
+          input_schema: t.definition.inputSchema,
+        })),
+      })),
+    });
+  });
+
+  return api;
+}
+
+async function parseBody<T extends z.ZodType>(request: Request, schema: T): Promise<z.infer<T>> {
+  let raw: unknown = {};
+  const text = await request.text();
+  if (text.trim()) {
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new BulkheadError('bad_request', 'The body is not valid JSON.');
+    }
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new BulkheadError(
+      'bad_request',
+      `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return parsed.data;
+}
+
+const eventQuery = z.object({
+  run: z.string().optional(),
+  tool: z.string().optional(),
+  kind: z.enum(EVENT_KINDS).optional(),
+  decision: z.enum(['allow', 'deny', 'hold']).optional(),
+  code: z.string().optional(),
+  since: z.coerce.number().int().optional(),
+  until: z.coerce.number().int().optional(),
+  before: z.coerce.number().int().optional(),
+  after: z.coerce.number().int().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+export function parseEventFilter(query: Record<string, string>): EventFilter {
+  const parsed = eventQuery.safeParse(query);
+  if (!parsed.success)
+    throw new BulkheadError('bad_request', `invalid filter: ${parsed.error.issues[0]?.path.join('.')}`);
+  const q = parsed.data;
+  const filter: EventFilter = { limit: q.limit ?? 100 };
+  if (q.run) filter.runId = q.run;
+  if (q.tool) filter.tool = q.tool;
+  if (q.kind) filter.kind = q.kind;
+  if (q.decision) filter.decision = q.decision;
+  if (q.code) filter.code = q.code;
+  if (q.since !== undefined) filter.since = q.since;
+  if (q.until !== undefined) filter.until = q.until;
+  if (q.before !== undefined) filter.beforeId = q.before;
+  if (q.after !== undefined) filter.afterId = q.after;
+  return filter;
+}

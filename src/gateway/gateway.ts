@@ -1,0 +1,199 @@
+/**
+ * Composition of the gateway: policy → secrets → scrubber → store → runs →
+ * upstream pool → catalog → pipeline → HTTP. Each part receives what it
+ * depends on; nothing here holds logic of its own beyond wiring, and nothing
+ * lower down imports this file.
+ */
+import type { AddressInfo } from 'node:net';
+import { type ServerType, serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { EventWriter } from '../events/writer.js';
+import { createLogger, type Logger } from '../log.js';
+import { executeStage } from '../pipeline/execute.js';
+import { inspectStage } from '../pipeline/inspect.js';
+import { Pipeline } from '../pipeline/pipeline.js';
+import { recorder } from '../pipeline/record.js';
+import { runStateStage } from '../pipeline/run-state.js';
+import { scopeStage } from '../pipeline/scope.js';
+import { validateStage } from '../pipeline/validate.js';
+import type { LoadedPolicy } from '../policy/load.js';
+import { resolveAllSecrets, type SecretSource } from '../policy/secrets.js';
+import { RunService } from '../runs/service.js';
+import { createScrubber, type Scrubber } from '../scrub/index.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/store.js';
+import { createApi } from './api.js';
+import { Catalog } from './catalog.js';
+import { McpEndpoint } from './mcp-endpoint.js';
+import { Metrics } from './metrics.js';
+import { mintLocalToken, OperatorAuth, writeLocalToken } from './operators.js';
+import { responder } from './respond.js';
+import { UpstreamPool } from './upstream-pool.js';
+
+export interface GatewayOptions {
+  loaded: LoadedPolicy;
+  port?: number;
+  host?: string;
+  /** Where secret references are read from; the process environment by default. */
+  env?: NodeJS.ProcessEnv;
+  /** Folder for the local operator token; `~/.bulkhead` by default. */
+  home?: string;
+  logger?: Logger;
+  /** Log destination when no logger is given (fd or stream). */
+  logDestination?: number | NodeJS.WritableStream;
+  now?: () => number;
+}
+
+export interface Gateway {
+  readonly url: string;
+  readonly port: number;
+  readonly localToken: string;
+  readonly localTokenPath: string;
+  readonly store: Store;
+  readonly runs: RunService;
+  readonly catalog: Catalog;
+  readonly pool: UpstreamPool;
+  readonly events: EventWriter;
+  readonly scrubber: Scrubber;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const { policy, dir } = options.loaded;
+  const now = options.now ?? Date.now;
+  const source: SecretSource = { env: options.env ?? process.env, dir };
+  // Fails before anything starts, naming the missing reference.
+  const secrets = resolveAllSecrets(policy, source);
+  const scrubber = createScrubber({ secrets });
+  const logger =
+    options.logger ??
+    createLogger({
+      scrubber,
+      ...(options.logDestination !== undefined ? { destination: options.logDestination } : {}),
+    });
+  const store = await openStore(policy, source);
+  const events = new EventWriter(store.events, scrubber);
+  const metrics = new Metrics();
+  events.subscribe((e) => metrics.observe(e));
+  const runs = new RunService({ store, policy, events, scrubber, now });
+  await runs.resume();
+
+  let endpoint: McpEndpoint | undefined;
+  const catalog = new Catalog({
+    rules: policy.tools,
+    onProblem: (p) => logger.error({ upstream: p.upstream, tool: p.tool }, `tool not exposed: ${p.message}`),
+  });
+  const pool = new UpstreamPool({
+    upstreams: policy.upstreams,
+    source,
+    logger,
+    onTools: (upstream, tools) => {
+      catalog.update(upstream, tools);
+      endpoint?.toolsChanged();
+    },
+  });
+  try {
+    await pool.start();
+  } catch (error) {
+    await pool.close();
+    await store.close();
+    throw error;
+  }
+
+  const pipeline = new Pipeline(
+    [
+      { name: 'run-state', run: runStateStage({ now }) },
+      { name: 'scope', run: scopeStage({ catalog }) },
+      { name: 'validate', run: validateStage() },
+      { name: 'execute', run: executeStage({ pool, policy, logger }) },
+      { name: 'inspect', run: inspectStage({ scrubber }) },
+    ],
+    recorder({ events, now }),
+    { logger, scrubber },
+  );
+  endpoint = new McpEndpoint({ policy, runs, catalog, pipeline, events, logger, now });
+  const mcp = endpoint;
+  runs.onEnd((run) => void mcp.closeRun(run.id));
+
+  const respond = responder(scrubber, (error) => logger.error({ err: error }, 'unexpected API error'));
+  let url = '';
+  const localToken = mintLocalToken();
+  scrubber.addSecrets([localToken]);
+  const operators = new OperatorAuth(policy, source, { token: localToken });
+
+  const app = new Hono();
+  app.all('/mcp', (c) => mcp.handle(c.req.raw));
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: 1024 * 1024,
+      onError: (c) => respond.error(c, { code: 'bad_request', message: 'The body is too large.' }),
+    }),
+  );
+  app.route(
+    '/api',
+    createApi({
+      policy,
+      store,
+      runs,
+      catalog,
+      pool,
+      operators,
+      respond,
+      mcpUrl: () => `${url}/mcp`,
+    }),
+  );
+  app.get('/metrics', async (c) => {
+    metrics.sessions.set(mcp.sessionCount());
+    return c.text(scrubber.text(await metrics.registry.metrics()), 200, {
+      'content-type': metrics.registry.contentType,
+    });
+  });
+  app.notFound((c) => respond.error(c, { code: 'not_found', message: 'No such endpoint.' }));
+  app.onError((error, c) => respond.fail(c, error));
+
+  const server = await listen(app, options.port ?? 7300, options.host ?? '127.0.0.1');
+  const port = (server.address() as AddressInfo).port;
+  const host = options.host ?? '127.0.0.1';
+  url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const localTokenPath = writeLocalToken(localToken, port, options.home);
+  logger.info({ url, upstreams: pool.status().map((s) => `${s.name}:${s.state}`) }, 'gateway listening');
+
+  return {
+    url,
+    port,
+    localToken,
+    localTokenPath,
+    store,
+    runs,
+    catalog,
+    pool,
+    events,
+    scrubber,
+    metrics,
+    logger,
+    async close() {
+      runs.close();
+      await mcp.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      await pool.close();
+      await store.close();
+    },
+  };
+}
+
+function listen(app: Hono, port: number, hostname: string): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, port, hostname }, () => resolve(server));
+    // A slow client cannot hold a socket open forever sending headers.
+    (server as { headersTimeout?: number }).headersTimeout = 15_000;
+    (server as { requestTimeout?: number }).requestTimeout = 60_000;
+    server.once('error', reject);
+  });
+}
