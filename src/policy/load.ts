@@ -119,8 +119,14 @@ function describe(issue: Issue, found: unknown): string {
     case 'too_small':
     case 'too_big':
       return `${issue.message.replace(/^Too (small|big): /, '')}, found ${show(found)}`;
-    default:
-      return found === undefined ? issue.message : `${issue.message}, found ${show(found)}`;
+    default: {
+      // Cross-reference messages already quote what they found; scalar refinements say it here.
+      const shown = show(found);
+      const scalar = found !== null && typeof found !== 'object' && found !== undefined;
+      return scalar && !issue.message.includes(String(found))
+        ? `${issue.message}, found ${shown}`
+        : issue.message;
+    }
   }
 }
 

@@ -1,0 +1,124 @@
+/**
+ * Test harness: a real gateway on a loopback port with a policy written to a
+ * temp folder, its log captured in a file, and real SDK clients as agents.
+ */
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { type Gateway, type GatewayOptions, startGateway } from '../../src/gateway/gateway.js';
+import { loadPolicyFile } from '../../src/policy/load.js';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const SERVERS = join(ROOT, 'examples/support-desk/servers');
+export const FILESYSTEM_SERVER = join(
+  ROOT,
+  'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js',
+);
+export const EVERYTHING_SERVER = join(
+  ROOT,
+  'node_modules/@modelcontextprotocol/server-everything/dist/index.js',
+);
+
+export function tempDir(prefix = 'bulkhead-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** YAML for a stdio upstream running one of the example servers through tsx. */
+export function exampleUpstream(server: 'orders' | 'mail', env: Record<string, string>): string {
+  const lines = Object.entries(env).map(([k, v]) => `      ${k}: ${v}`);
+  return [
+    '    command: ' + JSON.stringify(process.execPath),
+    `    args: [--import, tsx, ${JSON.stringify(join(SERVERS, `${server}.ts`))}]`,
+    `    cwd: ${JSON.stringify(ROOT)}`,
+    '    env:',
+    ...lines,
+  ].join('\n');
+}
+
+export interface TestGateway {
+  gateway: Gateway;
+  dir: string;
+  logFile: string;
+  readLog(): string;
+  /** Creates a run and connects an SDK client to it. */
+  agent(profile: string): Promise<Agent>;
+  close(): Promise<void>;
+}
+
+export interface Agent {
+  client: Client;
+  token: string;
+  runId: string;
+  close(): Promise<void>;
+}
+
+export async function startTestGateway(
+  policyYaml: string,
+  options: { env?: Record<string, string>; dir?: string; gateway?: Partial<GatewayOptions> } = {},
+): Promise<TestGateway> {
+  const dir = options.dir ?? tempDir();
+  const file = join(dir, 'policy.yaml');
+  writeFileSync(file, policyYaml);
+  const logFile = join(dir, 'gateway.log');
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const home = join(dir, 'home');
+  if (!existsSync(home)) mkdirSync(home);
+  const gateway = await startGateway({
+    loaded: loadPolicyFile(file),
+    port: 0,
+    home,
+    env: { ...options.env },
+    logDestination: log,
+    ...options.gateway,
+  });
+  const agents: Agent[] = [];
+  return {
+    gateway,
+    dir,
+    logFile,
+    readLog: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
+    async agent(profile) {
+      const { run, token } = await gateway.runs.create(profile);
+      const client = await connectAgent(gateway.url, token);
+      const agent = { client, token, runId: run.id, close: () => client.close() };
+      agents.push(agent);
+      return agent;
+    },
+    async close() {
+      await Promise.all(agents.map((a) => a.close().catch(() => undefined)));
+      await gateway.close();
+      await new Promise<void>((r) => log.end(r));
+    },
+  };
+}
+
+export async function connectAgent(url: string, token: string): Promise<Client> {
+  const client = new Client({ name: 'test-agent', version: '1.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    }),
+  );
+  return client;
+}
+
+/** Lines an example server recorded (BULKHEAD_RECORD): what the upstream actually received. */
+export function recorded(file: string): { server: string; tool: string; arguments: unknown }[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { server: string; tool: string; arguments: unknown });
+}
+
+export function denialCode(result: unknown): string | undefined {
+  const meta = (result as { _meta?: Record<string, { code?: string }> })._meta;
+  return meta?.['bulkhead/denial']?.code;
+}
+
+export function text(result: unknown): string {
+  const content = (result as { content?: { type: string; text?: string }[] }).content ?? [];
+  return content.map((c) => c.text ?? '').join('\n');
+}
