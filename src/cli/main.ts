@@ -3,6 +3,7 @@
  * itself; this file only assembles them.
  */
 import { Command } from 'commander';
+import { register as registerDemo } from './demo.js';
 import { register as registerGateway } from './gateway.js';
 import { register as registerKill } from './kill.js';
 import { register as registerRun } from './run.js';
@@ -19,6 +20,7 @@ const program = new Command()
     process.exit(error.exitCode === 0 ? 0 : 2);
   });
 
-for (const register of [registerGateway, registerRun, registerRuns, registerKill]) register(program);
+for (const register of [registerGateway, registerRun, registerRuns, registerKill, registerDemo])
+  register(program);
 
 await program.parseAsync(process.argv);

@@ -5,8 +5,8 @@
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { connectAgentClient } from '../../src/agent/connect.js';
 import { type Gateway, type GatewayOptions, startGateway } from '../../src/gateway/gateway.js';
 import { loadPolicyFile } from '../../src/policy/load.js';
 
@@ -94,14 +94,8 @@ export async function startTestGateway(
   };
 }
 
-export async function connectAgent(url: string, token: string): Promise<Client> {
-  const client = new Client({ name: 'test-agent', version: '1.0.0' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
-      requestInit: { headers: { authorization: `Bearer ${token}` } },
-    }),
-  );
-  return client;
+export function connectAgent(url: string, token: string): Promise<Client> {
+  return connectAgentClient({ mcpUrl: `${url}/mcp`, token, name: 'test-agent' });
 }
 
 /** Lines an example server recorded (BULKHEAD_RECORD): what the upstream actually received. */
