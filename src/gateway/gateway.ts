@@ -13,7 +13,7 @@ import { createLogger, type Logger } from '../log.js';
 import { executeStage } from '../pipeline/execute.js';
 import { inspectStage } from '../pipeline/inspect.js';
 import { Pipeline } from '../pipeline/pipeline.js';
-import { recorder } from '../pipeline/record.js';
+import { recordFinalizer } from '../pipeline/record.js';
 import { runStateStage } from '../pipeline/run-state.js';
 import { scopeStage } from '../pipeline/scope.js';
 import { validateStage } from '../pipeline/validate.js';
@@ -111,7 +111,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       { name: 'execute', run: executeStage({ pool, policy, logger }) },
       { name: 'inspect', run: inspectStage({ scrubber }) },
     ],
-    recorder({ events, now }),
+    [recordFinalizer({ events, now })],
     { logger, scrubber },
   );
   endpoint = new McpEndpoint({ policy, runs, catalog, pipeline, events, logger, now });

@@ -8,12 +8,21 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { type Denial, denial } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Scrubber } from '../scrub/index.js';
-import type { Recorder } from './record.js';
 import type { Stage, ToolCall } from './stage.js';
 
 export interface NamedStage {
   name: string;
   run: Stage;
+}
+
+/**
+ * Runs after the stages whatever they decided (settle an approval, record the
+ * event). Finalizers run in order; `record` is last, so the audit event is
+ * durable before the response leaves.
+ */
+export interface Finalizer {
+  name: string;
+  run: (call: ToolCall, outcome: CallOutcome) => Promise<void>;
 }
 
 export type CallOutcome =
@@ -23,7 +32,7 @@ export type CallOutcome =
 export class Pipeline {
   constructor(
     private readonly stages: readonly NamedStage[],
-    private readonly record: Recorder,
+    private readonly finalizers: readonly Finalizer[],
     private readonly deps: { logger: Logger; scrubber: Scrubber },
   ) {}
 
@@ -53,7 +62,18 @@ export class Pipeline {
     const outcome: CallOutcome = denied
       ? { decision: 'deny', denial: denied, result: denialResult(this.deps.scrubber.value(denied)) }
       : { decision: 'allow', result: call.result ?? { content: [] } };
-    await this.record(call, outcome.decision, denied);
+    for (const finalizer of this.finalizers) {
+      try {
+        await finalizer.run(call, outcome);
+      } catch (error) {
+        this.deps.logger.error(
+          { err: error, finalizer: finalizer.name, runId: call.run.id },
+          'pipeline finalizer failed',
+        );
+        // A call whose audit event could not be written must not be reported as done.
+        if (finalizer.name === 'record') throw error;
+      }
+    }
     return outcome;
   }
 }

@@ -4,18 +4,16 @@
  * results pass the scrubber inside the event writer.
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { Denial } from '../errors.js';
-import type { DecisionKind } from '../events/event.js';
 import type { EventWriter } from '../events/writer.js';
-import type { ToolCall } from './stage.js';
+import type { Finalizer } from './pipeline.js';
 
 /** How much of a result the audit trail keeps; the size is always recorded. */
 export const RESULT_PREVIEW_BYTES = 4096;
 
-export type Recorder = (call: ToolCall, decision: DecisionKind, denial?: Denial) => Promise<void>;
-
-export function recorder(deps: { events: EventWriter; now: () => number }): Recorder {
-  return async (call, decision, denied) => {
+export function recordFinalizer(deps: { events: EventWriter; now: () => number }): Finalizer {
+  const run: Finalizer['run'] = async (call, outcome) => {
+    const decision = outcome.decision;
+    const denied = outcome.decision === 'deny' ? outcome.denial : undefined;
     const resultText = call.result ? JSON.stringify(call.result.content ?? []) : '';
     await deps.events.write({
       kind: 'tools/call',
@@ -41,6 +39,7 @@ export function recorder(deps: { events: EventWriter; now: () => number }): Reco
       },
     });
   };
+  return { name: 'record', run };
 }
 
 function preview(result: CallToolResult): unknown {
