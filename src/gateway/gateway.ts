@@ -11,11 +11,13 @@ import { bodyLimit } from 'hono/body-limit';
 import { EventWriter } from '../events/writer.js';
 import { createLogger, type Logger } from '../log.js';
 import { executeStage } from '../pipeline/execute.js';
+import { flowStage } from '../pipeline/flow.js';
 import { inspectStage } from '../pipeline/inspect.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { recordFinalizer } from '../pipeline/record.js';
 import { runStateStage } from '../pipeline/run-state.js';
 import { scopeStage } from '../pipeline/scope.js';
+import { taintStage } from '../pipeline/taint.js';
 import { validateStage } from '../pipeline/validate.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import { resolveAllSecrets, type SecretSource } from '../policy/secrets.js';
@@ -108,8 +110,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       { name: 'run-state', run: runStateStage({ now }) },
       { name: 'scope', run: scopeStage({ catalog }) },
       { name: 'validate', run: validateStage() },
+      { name: 'flow', run: flowStage() },
       { name: 'execute', run: executeStage({ pool, policy, logger }) },
       { name: 'inspect', run: inspectStage({ scrubber }) },
+      { name: 'taint', run: taintStage({ runs }) },
     ],
     [recordFinalizer({ events, now })],
     { logger, scrubber },

@@ -29,6 +29,8 @@ export interface ToolCall {
   tool?: CatalogTool;
   /** validate: the arguments after the tightened schema accepted them. */
   args?: Record<string, unknown>;
+  /** flow: why this call needs a human even if its tool rule does not gate it. */
+  approvalReason?: string;
   /** gate: the approval this call runs under, if it was held. */
   approvalId?: string;
   /** execute: what the upstream returned. */
