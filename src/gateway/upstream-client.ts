@@ -19,6 +19,8 @@ export interface UpstreamConnection {
   client: Client;
   /** stderr of a stdio upstream, for the (scrubbed) log. */
   stderr: Readable | null;
+  /** Process id of a stdio upstream. */
+  pid: () => number | null;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,7 @@ export async function connectUpstream(
 ): Promise<UpstreamConnection> {
   const client = new Client(CLIENT_INFO, { capabilities: {} });
   let stderr: Readable | null = null;
+  let pid: () => number | null = () => null;
   if (isStdio(config)) {
     const env = resolveRecord(config.env, source, `upstreams.${name}.env`);
     if (process.env.LANG && env.LANG === undefined) env.LANG = process.env.LANG;
@@ -45,6 +48,7 @@ export async function connectUpstream(
     stderr = transport.stderr as Readable | null;
     client.onclose = options.onClose;
     await client.connect(transport);
+    pid = () => transport.pid;
   } else {
     const headers = resolveRecord(config.headers, source, `upstreams.${name}.headers`);
     const transport = new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers } });
@@ -54,6 +58,7 @@ export async function connectUpstream(
   return {
     client,
     stderr,
+    pid,
     close: () => client.close(),
   };
 }

@@ -25,6 +25,7 @@ export interface UpstreamStatus {
   tools: number;
   restarts: number;
   lastError: string | null;
+  pid: number | null;
 }
 
 export type CallOutcome =
@@ -96,6 +97,7 @@ export class UpstreamPool {
       tools: s.tools.length,
       restarts: s.restarts,
       lastError: s.lastError,
+      pid: s.connection?.pid() ?? null,
     }));
   }
 

@@ -1,0 +1,141 @@
+/**
+ * The CLI contract from DESIGN.md, exercised through the real executable
+ * against a real gateway: run --detach --json, run --no-sandbox, runs, kill,
+ * and the exit codes.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bulkhead } from '../helpers/cli.js';
+import { EVERYTHING_SERVER, startTestGateway, type TestGateway } from '../helpers/harness.js';
+
+const POLICY = `
+version: 1
+store: { sqlite: ./bulkhead.db }
+upstreams:
+  everything:
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(EVERYTHING_SERVER)}]
+tools:
+  everything:
+    echo: { class: read }
+profiles:
+  agent:
+    tools: [everything__echo]
+`;
+
+let gw: TestGateway;
+let env: Record<string, string>;
+let policyFile: string;
+
+beforeAll(async () => {
+  gw = await startTestGateway(POLICY);
+  policyFile = join(gw.dir, 'policy.yaml');
+  env = { BULKHEAD_HOME: join(gw.dir, 'home'), BULKHEAD_GATEWAY: gw.gateway.url };
+});
+afterAll(async () => {
+  await gw?.close();
+});
+
+describe('bulkhead run --detach --json', () => {
+  it('creates a run and prints run_id, token, mcp_url and expires_at', async () => {
+    const result = await bulkhead(
+      ['run', '--policy', policyFile, '--profile', 'agent', '--detach', '--json'],
+      { env },
+    );
+    expect(result.code).toBe(0);
+    const created = JSON.parse(result.stdout) as Record<string, string>;
+    expect(Object.keys(created).sort()).toEqual(['expires_at', 'mcp_url', 'run_id', 'token']);
+    expect(created.mcp_url).toBe(`${gw.gateway.url}/mcp`);
+    expect((await gw.gateway.runs.get(created.run_id as string))?.state).toBe('active');
+  });
+
+  it('exits 2 naming the profiles when the profile does not exist', async () => {
+    const result = await bulkhead(['run', '--policy', policyFile, '--profile', 'nope', '--detach'], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('no profile named "nope" (have: agent)');
+  });
+});
+
+describe('bulkhead run --no-sandbox', () => {
+  it('gives the command its run id, MCP URL and token, and records its exit code', async () => {
+    const script =
+      'const e=process.env; console.log(JSON.stringify({id:e.BULKHEAD_RUN_ID,url:e.BULKHEAD_MCP_URL,t:!!e.BULKHEAD_TOKEN})); process.exit(3)';
+    const result = await bulkhead(
+      [
+        'run',
+        '--policy',
+        policyFile,
+        '--profile',
+        'agent',
+        '--no-sandbox',
+        '--',
+        process.execPath,
+        '-e',
+        script,
+      ],
+      { env },
+    );
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('--no-sandbox');
+    const seen = JSON.parse(result.stdout.trim().split('\n').at(-1) as string) as {
+      id: string;
+      url: string;
+      t: boolean;
+    };
+    expect(seen.url).toBe(`${gw.gateway.url}/mcp`);
+    expect(seen.t).toBe(true);
+    const run = await gw.gateway.runs.get(seen.id);
+    expect(run).toMatchObject({ state: 'completed', exitCode: 3 });
+  });
+});
+
+describe('bulkhead runs and kill', () => {
+  it('lists runs as JSON', async () => {
+    const { run } = await gw.gateway.runs.create('agent', { label: 'listed' });
+    const result = await bulkhead(['runs', '--json'], { env });
+    expect(result.code).toBe(0);
+    const runs = JSON.parse(result.stdout) as { id: string; state: string }[];
+    expect(runs.find((r) => r.id === run.id)?.state).toBe('active');
+  });
+
+  it('prints a readable table for people', async () => {
+    const result = await bulkhead(['runs'], { env });
+    expect(result.stdout.split('\n')[0]).toMatch(/^RUN\s+PROFILE\s+STATE\s+AGE/);
+  });
+
+  it('kills a run so it is no longer active', async () => {
+    const { run } = await gw.gateway.runs.create('agent');
+    const result = await bulkhead(['kill', run.id], { env });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`killed ${run.id}`);
+    expect((await gw.gateway.runs.get(run.id))?.state).toBe('killed');
+  });
+
+  it('refuses without a valid operator token', async () => {
+    const result = await bulkhead(['runs'], { env: { ...env, BULKHEAD_OPERATOR_TOKEN: 'bho_wrong' } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('An operator token is required.');
+  });
+
+  it('says clearly when no gateway answers', async () => {
+    const result = await bulkhead(['runs'], { env: { ...env, BULKHEAD_GATEWAY: 'http://127.0.0.1:9' } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('no gateway answers at http://127.0.0.1:9');
+  });
+});
+
+describe('bulkhead gateway', () => {
+  it('exits 2 with file:line:column for a broken policy', async () => {
+    const broken = join(gw.dir, 'broken.yaml');
+    writeFileSync(broken, POLICY.replace('class: read', 'class: reed'));
+    const result = await bulkhead(['gateway', '--policy', broken, '--port', '0'], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${broken}:10:20: tools.everything.echo.class: expected`);
+  });
+
+  it('exits 2 on an unknown option', async () => {
+    const result = await bulkhead(['runs', '--bogus'], { env });
+    expect(result.code).toBe(2);
+  });
+});
