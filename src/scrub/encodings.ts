@@ -17,7 +17,7 @@ export function knownSecretForms(secret: string): string[] {
   const forms = new Set<string>([
     secret,
     uri,
-    uri.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()),
+    uri.replace(/%[0-9A-F]{2}/g, (pct) => pct.toLowerCase()),
     uri.replace(/%20/g, '+'),
     json,
     json.replace(/\//g, '\\/'),

@@ -1,21 +1,30 @@
 /**
  * The one scrubber every sink uses (audit events, logs, webhooks, API and
- * dashboard responses, errors, tool results). Known secrets are found in
- * their raw and common encoded forms and replaced by `[REDACTED:secret]`.
+ * dashboard responses, errors, tool results). It removes:
+ *  - known secrets (credentials the policy resolves, run tokens minted later)
+ *    in raw, base64 (any alignment), base64url, URL-encoded, hex and
+ *    JSON-escaped form → `[REDACTED:secret]`;
+ *  - text matching a credential-format rule → `[REDACTED:<rule-id>]`;
+ *  - personal data per kind: `redact` → `[REDACTED:<kind>]`, `mask` → a hint
+ *    such as `**** **** **** 4242`, or `allow`. By default cards, IBANs and
+ *    national ids are redacted, emails and phone numbers allowed (see pii.ts).
+ *
+ * Every scan is linear in the input: a hostile tool output cannot make a sink
+ * stall (see aho-corasick.ts and regex-safety.ts).
  *
  * Structured values stay structurally valid: `value()` rewrites strings (and
  * object keys) inside JSON-like data and returns data of the same shape.
  */
-import { knownSecretForms } from './encodings.js';
+import { createEngine, type ScrubStats } from './engine.js';
+import { DEFAULT_PII_ACTIONS, type PiiAction, type PiiKind } from './pii.js';
+import { BUILTIN_RULES, type SecretRule } from './rules/index.js';
+import { mergeSpans, renderSpans } from './spans.js';
+import { createStreamScrubber, type StreamScrubber } from './stream.js';
 
-export const REDACTED_SECRET = '[REDACTED:secret]';
-
-export interface StreamScrubber {
-  /** Scrubs a chunk; may hold back a tail that could be the start of a secret. */
-  push(chunk: string): string;
-  /** Returns whatever was held back, scrubbed. */
-  flush(): string;
-}
+export { MIN_SECRET_LENGTH, REDACTED_SECRET, type ScrubStats } from './engine.js';
+export { DEFAULT_PII_ACTIONS, type PiiAction, type PiiKind } from './pii.js';
+export { BUILTIN_RULES, type SecretRule } from './rules/index.js';
+export type { StreamScrubber } from './stream.js';
 
 export interface Scrubber {
   text(input: string): string;
@@ -25,66 +34,64 @@ export interface Scrubber {
   stream(): StreamScrubber;
 }
 
+/** A scrubber that also reports how much matching work it has done (for tests and metrics). */
+export interface MeasuredScrubber extends Scrubber {
+  readonly stats: Readonly<ScrubStats>;
+}
+
 export interface ScrubberOptions {
   secrets?: Iterable<string>;
+  /** Credential-format rules; default: all built-in rules. */
+  rules?: readonly SecretRule[];
+  /** Rule ids to leave out (the policy's `scrub.disable_rules`). Unknown ids are ignored; see `unknownRuleIds`. */
+  disableRules?: Iterable<string>;
+  /** Per-kind PII action; kinds not given keep `DEFAULT_PII_ACTIONS`. */
+  pii?: Partial<Record<PiiKind, PiiAction>>;
+  /** Nesting beyond this in `value()` is replaced by `[REDACTED:too_deep]`. Default 64. */
+  maxDepth?: number;
 }
 
-/** Secrets shorter than this are not matched: they would redact ordinary words. */
-export const MIN_SECRET_LENGTH = 6;
+export const TOO_DEEP = '[REDACTED:too_deep]';
 
-export function createScrubber(options: ScrubberOptions = {}): Scrubber {
-  const forms = new Set<string>();
-  let pattern: RegExp | null = null;
-  let longest = 0;
-  const rebuild = () => {
-    const sorted = [...forms].sort((a, b) => b.length - a.length);
-    longest = sorted[0]?.length ?? 0;
-    pattern = sorted.length
-      ? new RegExp(sorted.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g')
-      : null;
-  };
-  const addSecrets = (values: Iterable<string>) => {
-    for (const value of values) {
-      if (value.length < MIN_SECRET_LENGTH) continue;
-      for (const form of knownSecretForms(value)) forms.add(form);
-    }
-    rebuild();
-  };
-  const text = (input: string): string => (pattern ? input.replace(pattern, REDACTED_SECRET) : input);
-  const value = <T>(input: T): T => deepMap(input, text, 0) as T;
-  addSecrets(options.secrets ?? []);
+/** Ids in `ids` that name no rule in `rules`, so a policy lint can report a typo in `disable_rules`. */
+export function unknownRuleIds(
+  ids: Iterable<string>,
+  rules: readonly SecretRule[] = BUILTIN_RULES,
+): string[] {
+  const known = new Set(rules.map((rule) => rule.id));
+  return [...ids].filter((id) => !known.has(id));
+}
+
+export function createScrubber(options: ScrubberOptions = {}): MeasuredScrubber {
+  const disabled = new Set(options.disableRules ?? []);
+  const engine = createEngine({
+    secrets: options.secrets ?? [],
+    rules: (options.rules ?? BUILTIN_RULES).filter((rule) => !disabled.has(rule.id)),
+    pii: { ...DEFAULT_PII_ACTIONS, ...options.pii },
+  });
+  const maxDepth = options.maxDepth ?? 64;
+  const text = (input: string): string => renderSpans(input, mergeSpans(engine.detect(input, false).spans));
   return {
     text,
-    value,
-    addSecrets,
-    stream() {
-      let held = '';
-      return {
-        push(chunk) {
-          const combined = text(held + chunk);
-          // Hold back enough characters to complete a secret split across chunks.
-          const keep = Math.max(0, longest - 1);
-          held = combined.length > keep ? combined.slice(combined.length - keep) : combined;
-          return combined.slice(0, combined.length - held.length);
-        },
-        flush() {
-          const rest = text(held);
-          held = '';
-          return rest;
-        },
-      };
-    },
+    value: <T>(input: T): T => deepMap(input, text, 0, maxDepth) as T,
+    addSecrets: engine.addSecrets,
+    stream: () => createStreamScrubber(engine),
+    stats: engine.stats,
   };
 }
 
-const MAX_DEPTH = 200;
-
-function deepMap(input: unknown, fn: (s: string) => string, depth: number): unknown {
+function deepMap(input: unknown, fn: (s: string) => string, depth: number, maxDepth: number): unknown {
   if (typeof input === 'string') return fn(input);
   if (input === null || typeof input !== 'object') return input;
-  if (depth > MAX_DEPTH) return '[REDACTED:too_deep]';
-  if (Array.isArray(input)) return input.map((item) => deepMap(item, fn, depth + 1));
+  // Stops a deeply nested payload from exhausting the stack of the sink that scrubs it.
+  if (depth >= maxDepth) return TOO_DEEP;
+  if (Array.isArray(input)) return input.map((item) => deepMap(item, fn, depth + 1, maxDepth));
+  const source =
+    typeof (input as { toJSON?: unknown }).toJSON === 'function'
+      ? (input as { toJSON(): unknown }).toJSON()
+      : input;
+  if (source !== input) return deepMap(source, fn, depth, maxDepth);
   const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(input)) out[fn(key)] = deepMap(item, fn, depth + 1);
+  for (const [key, item] of Object.entries(input)) out[fn(key)] = deepMap(item, fn, depth + 1, maxDepth);
   return out;
 }

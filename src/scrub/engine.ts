@@ -1,0 +1,260 @@
+/**
+ * The detection engine behind the scrubber: one Aho–Corasick pass finds every
+ * known-secret form and every rule anchor; each anchor hit runs its rule's
+ * sticky pattern once at that position; PII detectors (which have no literal
+ * anchor) run as flat global patterns. All three are linear in the input.
+ *
+ * Known secrets live in two automata: a base one with the rule anchors and the
+ * secrets known at start, and a small delta for secrets added at runtime (run
+ * tokens, about one a second). Adding rebuilds only the delta; the delta is
+ * folded into the base once it grows, so adding stays cheap on average and a
+ * scan never needs more than two passes.
+ */
+import { type AhoCorasick, buildAhoCorasick } from './aho-corasick.js';
+import { knownSecretForms } from './encodings.js';
+import { PII_DETECTORS, type PiiActions, type PiiDetector } from './pii.js';
+import type { SecretRule } from './rules/types.js';
+import type { Span } from './spans.js';
+
+export const REDACTED_SECRET = '[REDACTED:secret]';
+
+/** Secrets shorter than this are not matched: they would redact ordinary words. */
+export const MIN_SECRET_LENGTH = 6;
+
+const DEFAULT_RULE_MAX_LENGTH = 512;
+const PII_RANK = 1_000_000;
+
+export interface ScrubStats {
+  /** Rule anchors found in scanned text. */
+  anchorHits: number;
+  /** Regex executions (one per anchor hit at most, one per PII candidate). */
+  regexExecutions: number;
+}
+
+export interface Detection {
+  spans: Span[];
+  /** For a stream: the text from here on could still be part of a match that continues in the next chunk. */
+  hold: number;
+}
+
+export interface Engine {
+  addSecrets(values: Iterable<string>): void;
+  detect(input: string, streaming: boolean): Detection;
+  readonly stats: ScrubStats;
+}
+
+export interface EngineOptions {
+  secrets: Iterable<string>;
+  rules: readonly SecretRule[];
+  pii: PiiActions;
+}
+
+interface CompiledRule {
+  regex: RegExp;
+  marker: string;
+  before: number;
+  maxLength: number;
+  group: number;
+  accept: ((secret: string) => boolean) | undefined;
+}
+
+interface CompiledPii {
+  detector: PiiDetector;
+  regex: RegExp;
+  redact: boolean;
+  marker: string;
+}
+
+/** What one automaton pattern stands for: a known-secret form, anchors of some rules, or both. */
+interface Automaton {
+  ac: AhoCorasick;
+  secretLength: Int32Array;
+  anchorLength: Int32Array;
+  rules: (readonly number[] | undefined)[];
+}
+
+export function createEngine(options: EngineOptions): Engine {
+  const rules: CompiledRule[] = options.rules.map((rule) => ({
+    // Match indices cost an allocation per match: only rules that redact a group need them.
+    regex: new RegExp(rule.pattern, `y${rule.group ? 'd' : ''}${rule.anyCase ? 'i' : ''}`),
+    marker: `[REDACTED:${rule.id}]`,
+    before: rule.before ?? 0,
+    maxLength: rule.maxLength ?? DEFAULT_RULE_MAX_LENGTH,
+    group: rule.group ?? 0,
+    accept: rule.accept,
+  }));
+  const anchors = new Map<string, number[]>();
+  options.rules.forEach((rule, index) => {
+    for (const anchor of rule.anyCase ? caseVariants(rule.anchors) : rule.anchors) {
+      const owners = anchors.get(anchor) ?? [];
+      if (!owners.includes(index)) owners.push(index);
+      anchors.set(anchor, owners);
+    }
+  });
+  const pii: CompiledPii[] = PII_DETECTORS.filter((d) => options.pii[d.kind] !== 'allow').map((detector) => ({
+    detector,
+    regex: new RegExp(detector.pattern, 'g'),
+    redact: options.pii[detector.kind] === 'redact',
+    marker: `[REDACTED:${detector.kind}]`,
+  }));
+
+  const known = new Set<string>();
+  let baseForms: string[] = [];
+  let deltaForms: string[] = [];
+  let base = buildAutomaton(anchors, baseForms);
+  let delta: Automaton | null = null;
+  const stats: ScrubStats = { anchorHits: 0, regexExecutions: 0 };
+  const covered = new Int32Array(rules.length);
+
+  const addSecrets = (values: Iterable<string>) => {
+    let added = false;
+    for (const value of values) {
+      if (value.length < MIN_SECRET_LENGTH) continue;
+      for (const form of knownSecretForms(value)) {
+        if (form.length < MIN_SECRET_LENGTH || known.has(form)) continue;
+        known.add(form);
+        deltaForms.push(form);
+        added = true;
+      }
+    }
+    if (!added) return;
+    if (deltaForms.length > Math.max(512, baseForms.length / 2)) {
+      baseForms = baseForms.concat(deltaForms);
+      deltaForms = [];
+      base = buildAutomaton(anchors, baseForms);
+      delta = null;
+    } else {
+      delta = buildAutomaton(new Map(), deltaForms);
+    }
+  };
+
+  const detect = (input: string, streaming: boolean): Detection => {
+    const spans: Span[] = [];
+    const n = input.length;
+    let hold = n;
+    covered.fill(0);
+
+    const runRule = (index: number, anchorStart: number) => {
+      const rule = rules[index]!;
+      const start = anchorStart - rule.before;
+      stats.anchorHits++;
+      // A hit inside this rule's previous match is part of it: re-running would only repeat work.
+      if (start < 0 || start < covered[index]!) return;
+      stats.regexExecutions++;
+      rule.regex.lastIndex = start;
+      const match = rule.regex.exec(input);
+      if (!match) {
+        if (streaming && n - start < rule.maxLength) hold = Math.min(hold, start);
+        return;
+      }
+      const end = start + match[0].length;
+      if (streaming && end === n) hold = Math.min(hold, start);
+      const range: readonly [number, number] | undefined = rule.group
+        ? match.indices?.[rule.group]
+        : [start, end];
+      if (!range) return;
+      const [s, e] = range;
+      if (rule.accept && !rule.accept(input.slice(s, e))) return;
+      covered[index] = e;
+      spans.push({ start: s, end: e, replacement: rule.marker, marker: rule.marker, rank: index });
+    };
+
+    const scanWith = (automaton: Automaton): number =>
+      automaton.ac.scan(input, 0, n, (pattern, end) => {
+        const secretLength = automaton.secretLength[pattern]!;
+        if (secretLength > 0) {
+          spans.push({
+            start: end - secretLength,
+            end,
+            replacement: REDACTED_SECRET,
+            marker: REDACTED_SECRET,
+            rank: -1,
+          });
+        }
+        const owners = automaton.rules[pattern];
+        if (owners) for (const index of owners) runRule(index, end - automaton.anchorLength[pattern]!);
+      });
+
+    const depth = Math.max(scanWith(base), delta ? scanWith(delta) : 0);
+    if (streaming) hold = Math.min(hold, n - depth);
+
+    for (const detector of pii) {
+      const { regex } = detector;
+      regex.lastIndex = 0;
+      for (;;) {
+        stats.regexExecutions++;
+        const match = regex.exec(input);
+        if (!match) break;
+        const length = detector.detector.refine(match[0]);
+        if (length > 0) {
+          const text = match[0].slice(0, length);
+          spans.push({
+            start: match.index,
+            end: match.index + length,
+            replacement: detector.redact ? detector.marker : detector.detector.mask(text),
+            marker: detector.marker,
+            rank: PII_RANK,
+          });
+        }
+        regex.lastIndex = match.index + Math.max(1, length);
+      }
+      if (streaming) hold = Math.min(hold, n - tailLength(input, detector.detector));
+    }
+    return { spans, hold };
+  };
+
+  addSecrets(options.secrets);
+  return { addSecrets, detect, stats };
+}
+
+function buildAutomaton(anchors: ReadonlyMap<string, number[]>, forms: readonly string[]): Automaton {
+  const index = new Map<string, number>();
+  const patterns: string[] = [];
+  const secretLength: number[] = [];
+  const anchorLength: number[] = [];
+  const rules: (readonly number[] | undefined)[] = [];
+  const slot = (text: string): number => {
+    let i = index.get(text);
+    if (i === undefined) {
+      i = patterns.length;
+      index.set(text, i);
+      patterns.push(text);
+      secretLength.push(0);
+      anchorLength.push(0);
+      rules.push(undefined);
+    }
+    return i;
+  };
+  for (const [anchor, owners] of anchors) {
+    const i = slot(anchor);
+    anchorLength[i] = anchor.length;
+    rules[i] = owners;
+  }
+  for (const form of forms) secretLength[slot(form)] = form.length;
+  return {
+    ac: buildAhoCorasick(patterns),
+    secretLength: Int32Array.from(secretLength),
+    anchorLength: Int32Array.from(anchorLength),
+    rules,
+  };
+}
+
+/** lower, UPPER and Capitalised forms: how key names are written in code, env files and headers. */
+function caseVariants(anchors: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const anchor of anchors) {
+    out.add(anchor);
+    out.add(anchor.toLowerCase());
+    out.add(anchor.toUpperCase());
+    out.add(anchor.charAt(0).toUpperCase() + anchor.slice(1).toLowerCase());
+  }
+  return [...out];
+}
+
+/** How many trailing characters could belong to a PII match that the next chunk completes. */
+function tailLength(input: string, detector: PiiDetector): number {
+  let k = 0;
+  while (k < detector.maxLength && k < input.length && detector.alphabet.test(input[input.length - 1 - k]!))
+    k++;
+  return k;
+}

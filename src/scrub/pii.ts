@@ -1,0 +1,182 @@
+/**
+ * Personal data detectors: emails, phone numbers, payment cards (Luhn),
+ * IBANs (ISO 13616 mod-97) and national ids (US SSN, UK NINO).
+ *
+ * Each kind has an action: `redact` (`[REDACTED:<kind>]`), `mask` (keeps a hint
+ * a human needs, e.g. the last 4 digits of a card) or `allow`. Defaults: cards,
+ * IBANs and national ids are redacted — they identify a person or an account
+ * and a tool rarely needs to show them to a model; emails and phone numbers are
+ * allowed because agents routinely work with them (tickets, CRMs) and redacting
+ * them by default would break ordinary tasks. A profile can tighten either.
+ *
+ * Patterns deliberately over-match a little (a run of digits and separators)
+ * and `refine` then picks the longest prefix that passes the checksum, so the
+ * regexes stay flat and linear (see regex-safety.ts).
+ */
+
+export type PiiKind = 'email' | 'phone' | 'card' | 'iban' | 'national_id';
+export type PiiAction = 'redact' | 'mask' | 'allow';
+export type PiiActions = Record<PiiKind, PiiAction>;
+
+export const PII_KINDS: readonly PiiKind[] = ['email', 'phone', 'card', 'iban', 'national_id'];
+
+export const DEFAULT_PII_ACTIONS: Readonly<PiiActions> = {
+  email: 'allow',
+  phone: 'allow',
+  card: 'redact',
+  iban: 'redact',
+  national_id: 'redact',
+};
+
+export interface PiiDetector {
+  readonly kind: PiiKind;
+  /** Regex source, run global over the text. */
+  readonly pattern: string;
+  /** Length of the longest valid prefix of a candidate, 0 when none is valid. */
+  refine(candidate: string): number;
+  /** A hint-preserving replacement for `mask`. */
+  mask(match: string): string;
+  /** Longest text a match can span (how much a stream holds back). */
+  readonly maxLength: number;
+  /** Characters a match can contain, for a stream's hold-back. */
+  readonly alphabet: RegExp;
+}
+
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return digits.length > 0 && sum % 10 === 0;
+}
+
+/** ISO 13616: move the country code and check digits to the end, letters to numbers, mod 97 = 1. */
+export function ibanValid(iban: string): boolean {
+  if (!/^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$/.test(iban)) return false;
+  const rearranged = iban.slice(4) + iban.slice(0, 4);
+  let remainder = 0;
+  for (let i = 0; i < rearranged.length; i++) {
+    const code = rearranged.charCodeAt(i);
+    const value = code >= 65 ? code - 55 : code - 48;
+    remainder = value >= 10 ? (remainder * 100 + value) % 97 : (remainder * 10 + value) % 97;
+  }
+  return remainder === 1;
+}
+
+/** Replaces the characters selected by `keep` === false with `*`, preserving separators. */
+function maskChars(text: string, isSignificant: RegExp, keepFirst: number, keepLast: number): string {
+  let total = 0;
+  for (const ch of text) if (isSignificant.test(ch)) total++;
+  let seen = 0;
+  let out = '';
+  for (const ch of text) {
+    if (!isSignificant.test(ch)) {
+      out += ch;
+      continue;
+    }
+    out += seen < keepFirst || seen >= total - keepLast ? ch : '*';
+    seen++;
+  }
+  return out;
+}
+
+const DIGIT = /[0-9]/;
+const ALNUM = /[A-Za-z0-9]/;
+
+/** Longest prefix of `text` ending at a significant char whose significant count passes `ok`. */
+function longestValidPrefix(
+  text: string,
+  significant: RegExp,
+  ok: (kept: string, prefix: string) => boolean,
+): number {
+  const kept: string[] = [];
+  const endAt: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (significant.test(ch)) {
+      kept.push(ch);
+      endAt.push(i + 1);
+    }
+  }
+  for (let n = kept.length; n > 0; n--) {
+    if (ok(kept.slice(0, n).join(''), text.slice(0, endAt[n - 1]))) return endAt[n - 1]!;
+  }
+  return 0;
+}
+
+/** Separators, if any, must be one kind and never doubled: `4242 4242-4242` is not one number. */
+function consistentSeparators(text: string): boolean {
+  const seps = text.replace(/[A-Za-z0-9]/g, '');
+  return !/(.)(?!\1)./.test(seps) && !/[^A-Za-z0-9]{2}/.test(text);
+}
+
+export const PII_DETECTORS: readonly PiiDetector[] = [
+  {
+    kind: 'email',
+    pattern:
+      '(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}\\.[A-Za-z0-9.-]{0,190}[A-Za-z]{2,24}(?![A-Za-z0-9-])',
+    refine: (candidate) => candidate.length,
+    mask: (match) => {
+      const at = match.indexOf('@');
+      return `${match.slice(0, 1)}***${match.slice(at)}`;
+    },
+    maxLength: 345,
+    alphabet: /[A-Za-z0-9._%+@-]/,
+  },
+  {
+    kind: 'phone',
+    // International (+CC ...) or North American ((555) 123-4567, 555-123-4567) shapes only:
+    // a bare run of digits is an id or a count far more often than a phone number.
+    pattern:
+      '(?<![A-Za-z0-9+])(?:\\+[1-9][0-9 .()-]{6,18}[0-9]|(?:\\([0-9]{3}\\) ?|[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4})(?![A-Za-z0-9])',
+    refine: (candidate) => {
+      const digits = candidate.replace(/[^0-9]/g, '').length;
+      return digits >= 8 && digits <= 15 ? candidate.length : 0;
+    },
+    mask: (match) => maskChars(match, DIGIT, 0, 2),
+    maxLength: 21,
+    alphabet: /[0-9 .()+-]/,
+  },
+  {
+    kind: 'card',
+    pattern: '(?<![0-9A-Za-z-])[2-6][0-9][0-9 -]{10,21}[0-9]',
+    refine: (candidate) =>
+      longestValidPrefix(
+        candidate,
+        DIGIT,
+        (digits, prefix) =>
+          digits.length >= 13 && digits.length <= 19 && consistentSeparators(prefix) && luhnValid(digits),
+      ),
+    mask: (match) => maskChars(match, DIGIT, 0, 4),
+    maxLength: 24,
+    alphabet: /[0-9 -]/,
+  },
+  {
+    kind: 'iban',
+    pattern: '(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}[A-Z0-9 ]{11,40}',
+    refine: (candidate) =>
+      longestValidPrefix(
+        candidate,
+        ALNUM,
+        (alnum, prefix) => consistentSeparators(prefix) && ibanValid(alnum),
+      ),
+    mask: (match) => maskChars(match, ALNUM, 2, 4),
+    maxLength: 44,
+    alphabet: /[A-Z0-9 ]/,
+  },
+  {
+    kind: 'national_id',
+    // US SSN (area 000, 666 and 9xx, group 00 and serial 0000 are never issued) and UK NINO.
+    pattern:
+      '(?<![0-9A-Za-z-])(?:(?!000|666|9)[0-9]{3}-(?!00)[0-9]{2}-(?!0000)[0-9]{4}|(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D])(?![0-9A-Za-z-])',
+    refine: (candidate) => candidate.length,
+    mask: (match) => maskChars(match, ALNUM, 0, 4),
+    maxLength: 13,
+    alphabet: /[0-9A-Z -]/,
+  },
+];

@@ -1,0 +1,118 @@
+/** Cloud and infrastructure credentials, from the providers' published token formats. */
+import { L, prefixed, R, RU, type SecretRule } from './types.js';
+
+const AWS_KEY_PREFIXES = [
+  'AKIA',
+  'ASIA',
+  'ABIA',
+  'ACCA',
+  'AGPA',
+  'AIDA',
+  'AIPA',
+  'ANPA',
+  'ANVA',
+  'AROA',
+  'APKA',
+  'ASCA',
+];
+
+export const cloudRules: readonly SecretRule[] = [
+  {
+    id: 'aws-access-key-id',
+    description: 'AWS access key id (AKIA/ASIA/... + 16 base32 characters)',
+    anchors: AWS_KEY_PREFIXES,
+    pattern: `${L}(?:${AWS_KEY_PREFIXES.join('|')})[A-Z0-9]{16}${R}`,
+  },
+  {
+    id: 'aws-secret-access-key',
+    description: 'AWS secret access key assigned to its usual name (40 base64 characters)',
+    anchors: ['aws_secret_access_key', 'aws_secret_key', 'secretaccesskey', 'SecretAccessKey'],
+    anyCase: true,
+    pattern: `(?:aws_secret_access_key|aws_secret_key|secretaccesskey)["']?\\s{0,4}(?::=|=>|[:=])\\s{0,4}["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])`,
+    group: 1,
+  },
+  {
+    id: 'aws-session-token',
+    description: 'AWS session token assigned to its usual name',
+    anchors: ['aws_session_token', 'sessiontoken', 'SessionToken'],
+    anyCase: true,
+    pattern: `(?:aws_session_token|sessiontoken)["']?\\s{0,4}(?::=|=>|[:=])\\s{0,4}["']?([A-Za-z0-9/+=]{100,4096})`,
+    group: 1,
+    maxLength: 4200,
+  },
+  prefixed('gcp-api-key', 'Google API key (AIza + 35)', 'AIza', '[0-9A-Za-z_-]{35}', RU),
+  prefixed(
+    'gcp-oauth-client-secret',
+    'Google OAuth client secret (GOCSPX-)',
+    'GOCSPX-',
+    '[A-Za-z0-9_-]{28}',
+    RU,
+  ),
+  {
+    id: 'gcp-oauth-access-token',
+    description: 'Google OAuth access token (ya29.)',
+    anchors: ['ya29.'],
+    pattern: `${L}ya29\\.[0-9A-Za-z_-]{30,2048}`,
+    maxLength: 2100,
+  },
+  {
+    id: 'gcp-service-account-key-id',
+    description: 'private_key_id of a Google service account key file',
+    anchors: ['"private_key_id"'],
+    pattern: '"private_key_id"\\s{0,4}:\\s{0,4}"([a-f0-9]{40})"',
+    group: 1,
+  },
+  {
+    id: 'azure-storage-account-key',
+    description: 'Azure storage account key in a connection string (AccountKey=, 88 base64 characters)',
+    anchors: ['AccountKey='],
+    pattern: 'AccountKey=([A-Za-z0-9+/]{86}==)',
+    group: 1,
+  },
+  {
+    id: 'azure-sas-signature',
+    description: 'signature of an Azure shared access signature URL (sig=)',
+    anchors: ['sig='],
+    pattern: '(?<=[?&])sig=([A-Za-z0-9%+/]{40,120}(?:%3D|%3d|=))',
+    group: 1,
+  },
+  {
+    id: 'digitalocean-token',
+    description: 'DigitalOcean personal, OAuth or refresh token (do[opr]_v1_ + 64 hex)',
+    anchors: ['dop_v1_', 'doo_v1_', 'dor_v1_'],
+    pattern: `${L}do[opr]_v1_[a-f0-9]{64}${R}`,
+  },
+  prefixed('heroku-api-key', 'Heroku platform API key (HRKU-)', 'HRKU-', '[A-Za-z0-9_-]{60}', RU),
+  {
+    id: 'vault-token',
+    description: 'HashiCorp Vault service or batch token (hvs., hvb.)',
+    anchors: ['hvs.', 'hvb.'],
+    pattern: `${L}hv[sb]\\.[A-Za-z0-9_-]{24,512}${RU}`,
+  },
+  {
+    id: 'terraform-cloud-token',
+    description: 'Terraform Cloud / Enterprise API token (14 + .atlasv1. + 60-70)',
+    anchors: ['.atlasv1.'],
+    before: 14,
+    pattern: `${L}[A-Za-z0-9]{14}\\.atlasv1\\.[A-Za-z0-9_-]{60,70}${RU}`,
+  },
+  {
+    id: 'databricks-token',
+    description: 'Databricks personal access token (dapi + 32 hex)',
+    anchors: ['dapi'],
+    pattern: `${L}dapi[a-f0-9]{32}(?:-[0-9])?${R}`,
+  },
+  {
+    id: 'doppler-token',
+    description: 'Doppler token (dp.pt., dp.st., dp.sa., dp.ct.)',
+    anchors: ['dp.pt.', 'dp.st.', 'dp.sa.', 'dp.ct.'],
+    pattern: `${L}dp\\.(?:pt|st|sa|ct)\\.[A-Za-z0-9]{40,44}${R}`,
+  },
+  prefixed('pulumi-token', 'Pulumi access token (pul- + 40 hex)', 'pul-', '[a-f0-9]{40}'),
+  {
+    id: 'planetscale-token',
+    description: 'PlanetScale service token or password (pscale_tkn_, pscale_pw_, pscale_oauth_)',
+    anchors: ['pscale_tkn_', 'pscale_pw_', 'pscale_oauth_'],
+    pattern: `${L}pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_.-]{32,64}(?![A-Za-z0-9_.-])`,
+  },
+];

@@ -1,0 +1,125 @@
+/**
+ * Provider-independent shapes: JWTs, private keys, passwords in connection
+ * strings and URLs, Authorization headers and `password = ...` assignments.
+ * The assignment rules are gated by entropy so placeholders and examples
+ * (`password: changeme`, `token: ${GITHUB_TOKEN}`) stay readable.
+ */
+import { shannonEntropy } from '../entropy.js';
+import { L, type SecretRule } from './types.js';
+
+/** Values that name a secret instead of being one: templates, env references, masks, literals. */
+const PLACEHOLDER =
+  /^(?:\$\{?|\{\{|%\(|<|\*{3}|x{4}|\[REDACTED|true$|false$|null$|none$|undefined$|required$|optional$)|^[0-9]+$|^[a-z_]+$/i;
+
+export function looksLikeSecretValue(value: string, minEntropy = 3): boolean {
+  return !PLACEHOLDER.test(value) && shannonEntropy(value) >= minEntropy;
+}
+
+const DB_SCHEMES = [
+  'postgres',
+  'postgresql',
+  'mysql',
+  'mariadb',
+  'mongodb',
+  'mongodb+srv',
+  'redis',
+  'rediss',
+  'amqp',
+  'amqps',
+  'mssql',
+  'sqlserver',
+  'clickhouse',
+  'cockroachdb',
+];
+
+const ASSIGNED_NAMES = [
+  'password',
+  'passwd',
+  'pwd',
+  'secret',
+  'token',
+  'api_key',
+  'api-key',
+  'apikey',
+  'apiKey',
+  'access_key',
+  'accessKey',
+  'private_key',
+  'privateKey',
+  'client_secret',
+  'clientSecret',
+  'auth_key',
+  'authKey',
+  'credential',
+];
+
+export const genericRules: readonly SecretRule[] = [
+  {
+    id: 'jwt',
+    description: 'JSON Web Token (base64url header and payload, both JSON objects)',
+    anchors: ['eyJ'],
+    pattern: `${L}eyJ[A-Za-z0-9_-]{10,400}\\.eyJ[A-Za-z0-9_-]{10,8192}\\.[A-Za-z0-9_-]{0,2048}`,
+    maxLength: 10700,
+  },
+  {
+    id: 'pem-private-key',
+    description: 'PEM / OpenSSH / PGP private key block',
+    anchors: ['-----BEGIN '],
+    // Without a proper END line the rest of the base64-ish body is redacted: over-redacting a
+    // truncated key is the safe failure.
+    pattern:
+      '-----BEGIN [A-Z ]{0,24}PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\\s\\\\:,.]{0,16384}-----END [A-Z ]{0,24}PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\\s\\\\:,.-]{0,16384})',
+    maxLength: 16500,
+  },
+  {
+    id: 'age-secret-key',
+    description: 'age encryption secret key (AGE-SECRET-KEY-1 + 58 bech32)',
+    anchors: ['AGE-SECRET-KEY-1'],
+    pattern: 'AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}',
+  },
+  {
+    id: 'db-connection-password',
+    description: 'password in a database or broker connection URL (scheme://user:password@host)',
+    anchors: DB_SCHEMES.map((s) => `${s}://`).concat(['jdbc:']),
+    pattern: `(?:jdbc:[a-z]{2,12}:)?(?:${DB_SCHEMES.map((s) => s.replace('+', '\\+')).join('|')})://[^\\s:/@?#]{0,128}:([^\\s@/?#]{1,256})@`,
+    group: 1,
+  },
+  {
+    id: 'url-basic-auth',
+    description: 'password in an http(s) or ftp URL (https://user:password@host)',
+    anchors: ['http://', 'https://', 'ftp://', 'sftp://'],
+    pattern: '(?:https?|s?ftp)://[^\\s:/@?#]{1,128}:([^\\s@/?#]{1,256})@',
+    group: 1,
+  },
+  {
+    id: 'authorization-header',
+    description: 'credential in an Authorization header',
+    anchors: ['authorization'],
+    anyCase: true,
+    pattern:
+      'authorization["\']?\\s{0,3}[:=]\\s{0,3}["\']?(?:(?:basic|bearer|token|bot|apikey|digest) )?([A-Za-z0-9._~+/=-]{8,4096})',
+    group: 1,
+    accept: (value) => looksLikeSecretValue(value),
+    maxLength: 4200,
+  },
+  {
+    id: 'bearer-token',
+    description: 'bearer token outside a header (e.g. in a curl command line)',
+    anchors: ['bearer '],
+    anyCase: true,
+    pattern: 'bearer ([A-Za-z0-9._~+/-]{16,4096}={0,2})',
+    group: 1,
+    accept: (value) => looksLikeSecretValue(value, 3.5),
+    maxLength: 4200,
+  },
+  {
+    id: 'generic-secret-assignment',
+    description: 'a value assigned to a password/secret/token/api_key-like name, if random enough',
+    anchors: ASSIGNED_NAMES,
+    anyCase: true,
+    pattern:
+      '(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?["\']?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}["\'`]?([^\\s"\'`<>&;,)\\]}]{8,256})',
+    group: 1,
+    accept: (value) => looksLikeSecretValue(value),
+  },
+];

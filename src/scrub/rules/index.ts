@@ -1,0 +1,22 @@
+/**
+ * The built-in credential rules, specific providers first: when a generic rule
+ * and a provider rule match the same text, the marker names the provider.
+ */
+import { cloudRules } from './cloud.js';
+import { genericRules } from './generic.js';
+import { llmRules } from './llm.js';
+import { paymentRules } from './payment.js';
+import { saasRules } from './saas.js';
+import type { SecretRule } from './types.js';
+import { vcsRules } from './vcs.js';
+
+export type { SecretRule } from './types.js';
+
+export const BUILTIN_RULES: readonly SecretRule[] = [
+  ...llmRules,
+  ...cloudRules,
+  ...vcsRules,
+  ...saasRules,
+  ...paymentRules,
+  ...genericRules,
+];

@@ -1,0 +1,204 @@
+import { describe, expect, it } from 'vitest';
+import { createScrubber } from '../index.js';
+import { regexSafetyProblems } from '../regex-safety.js';
+import { BUILTIN_RULES } from './index.js';
+
+/** Deterministic fake token material, built at runtime so no credential-shaped literal sits in the source. */
+function fake(length: number, alphabet = 'aB3cD4eF5gH6iJ7kL8mN9pQ2rS3tU4vW5xY6z', seed = length): string {
+  let x = seed * 7919 + 17;
+  let out = '';
+  for (let i = 0; i < length; i++) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    out += alphabet[(x >>> 12) % alphabet.length];
+  }
+  return out;
+}
+const HEX = '0123456789abcdef';
+const DIG = '0123456789';
+const UP = 'ABCDEFGHJKLMNPQRSTUVWXYZ234567';
+
+/** For each rule: a leak it must catch (the secret part given separately) and a look-alike it must leave alone. */
+const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
+  'anthropic-api-key': {
+    tp: ['ANTHROPIC_API_KEY=', `sk-ant-api03-${fake(93)}AA`],
+    fp: 'see sk-ant-api03 in the docs',
+  },
+  'openrouter-api-key': { tp: ['key: ', `sk-or-v1-${fake(64, HEX)}`], fp: `sk-or-v1-${fake(12, HEX)}` },
+  'openai-api-key': {
+    tp: ['export OPENAI_API_KEY=', `sk-proj-${fake(48)}`],
+    fp: 'pip install sk-learn-tutorial-notebooks',
+  },
+  'huggingface-token': {
+    tp: ['HF_TOKEN ', `hf_${fake(34, 'aBcDeFgHiJkLmNoPqRsTuVwXyZ')}`],
+    fp: 'the hf_transfer_enabled_flag_is_set_here_ok',
+  },
+  'groq-api-key': { tp: ['groq ', `gsk_${fake(52)}`], fp: `gsk_${fake(20)}` },
+  'replicate-token': { tp: ['token ', `r8_${fake(37)}`], fp: 'model r8_small' },
+  'xai-api-key': { tp: ['XAI ', `xai-${fake(80)}`], fp: 'xai-grok-model-name' },
+  'perplexity-api-key': { tp: ['PPLX ', `pplx-${fake(48)}`], fp: 'pplx-70b-online' },
+  'langsmith-api-key': {
+    tp: ['LANGSMITH_API_KEY ', `lsv2_pt_${fake(32, HEX)}_${fake(10, HEX)}`],
+    fp: 'lsv2_pt_ prefix',
+  },
+  'aws-access-key-id': {
+    tp: ['aws_access_key_id = ', `AKIA${fake(16, UP)}`],
+    fp: `AKIA${fake(10, UP)} is too short`,
+  },
+  'aws-secret-access-key': {
+    tp: ['aws_secret_access_key = ', fake(40, `${UP}abcdefgh+/`)],
+    fp: 'aws_secret_access_key = ${AWS_SECRET}',
+  },
+  'aws-session-token': {
+    tp: ['AWS_SESSION_TOKEN=', fake(180, `${UP}abcdef+/`)],
+    fp: 'AWS_SESSION_TOKEN=short',
+  },
+  'gcp-api-key': { tp: ['key=', `AIza${fake(35)}`], fp: 'AIzaSy is the usual start' },
+  'gcp-oauth-client-secret': {
+    tp: ['"client_secret": "', `GOCSPX-${fake(28)}`],
+    fp: 'GOCSPX- prefix documented',
+  },
+  'gcp-oauth-access-token': { tp: ['Authorization: ', `ya29.${fake(120)}`], fp: 'ya29.short' },
+  'gcp-service-account-key-id': {
+    tp: ['"private_key_id": "', fake(40, HEX)],
+    fp: '"private_key_id": "not-a-key"',
+  },
+  'azure-storage-account-key': {
+    tp: ['DefaultEndpointsProtocol=https;AccountName=x;AccountKey=', `${fake(86)}==`],
+    fp: 'AccountKey=;',
+  },
+  'azure-sas-signature': {
+    tp: ['https://x.blob.core.windows.net/c?sv=2022-11-02&sig=', `${fake(43)}%3D`],
+    fp: 'sig=abc',
+  },
+  'digitalocean-token': { tp: ['DO ', `dop_v1_${fake(64, HEX)}`], fp: 'dop_v1_deadbeef' },
+  'heroku-api-key': { tp: ['HEROKU_API_KEY=', `HRKU-${fake(60)}`], fp: 'HRKU-short' },
+  'vault-token': { tp: ['VAULT_TOKEN=', `hvs.${fake(90)}`], fp: 'hvs.short' },
+  'terraform-cloud-token': {
+    tp: ['token = "', `${fake(14)}.atlasv1.${fake(67)}`],
+    fp: 'host.atlasv1.example',
+  },
+  'databricks-token': { tp: ['DATABRICKS_TOKEN=', `dapi${fake(32, HEX)}`], fp: 'dapi-client version' },
+  'doppler-token': { tp: ['DOPPLER_TOKEN=', `dp.pt.${fake(43)}`], fp: 'dp.pt.short' },
+  'pulumi-token': { tp: ['PULUMI_ACCESS_TOKEN=', `pul-${fake(40, HEX)}`], fp: 'pul-request' },
+  'planetscale-token': { tp: ['password: ', `pscale_pw_${fake(43)}`], fp: 'pscale_pw_x' },
+  'github-pat': { tp: ['GH ', `ghp_${fake(36)}`], fp: `ghp_${fake(20)}` },
+  'github-oauth-token': { tp: ['GH ', `gho_${fake(36)}`], fp: `gho_${fake(36)}xyz` },
+  'github-user-token': { tp: ['GH ', `ghu_${fake(36)}`], fp: 'ghu_ prefix' },
+  'github-server-token': { tp: ['GH ', `ghs_${fake(36)}`], fp: 'ghs_ prefix' },
+  'github-refresh-token': { tp: ['GH ', `ghr_${fake(76)}`], fp: 'ghr_ prefix' },
+  'github-fine-grained-pat': { tp: ['GH ', `github_pat_${fake(22)}_${fake(59)}`], fp: 'github_pat_ prefix' },
+  'gitlab-pat': { tp: ['PRIVATE-TOKEN: ', `glpat-${fake(20)}`], fp: 'glpat-short' },
+  'gitlab-runner-token': { tp: ['token = "', `glrt-${fake(20)}`], fp: 'glrt-short' },
+  'gitlab-deploy-token': { tp: ['token ', `gldt-${fake(20)}`], fp: 'gldt-short' },
+  'gitlab-trigger-token': { tp: ['TRIGGER=', `glptt-${fake(40, HEX)}`], fp: 'glptt-123' },
+  'bitbucket-app-password': { tp: ['pw ', `ATBB${fake(32)}`], fp: 'ATBB short' },
+  'atlassian-api-token': { tp: ['JIRA_TOKEN=', `ATATT3${fake(180)}`], fp: 'ATATT3 short' },
+  'npm-token': { tp: ['//registry.npmjs.org/:_authToken=', `npm_${fake(36)}`], fp: 'npm_config_cache' },
+  'pypi-token': { tp: ['password = ', `pypi-AgEIcHlwaS5vcmc${fake(70)}`], fp: 'pypi-AgEIcHlwaS5vcmc' },
+  'docker-hub-pat': { tp: ['DOCKER_TOKEN=', `dckr_pat_${fake(27)}`], fp: 'dckr_pat_short' },
+  'slack-bot-token': {
+    tp: ['SLACK ', `xoxb-${fake(12, DIG)}-${fake(13, DIG)}-${fake(24)}`],
+    fp: 'xoxb-not-a-token',
+  },
+  'slack-user-token': {
+    tp: ['SLACK ', `xoxp-${fake(12, DIG)}-${fake(12, DIG)}-${fake(13, DIG)}-${fake(32, HEX)}`],
+    fp: 'xoxp-1-2-3',
+  },
+  'slack-app-token': {
+    tp: ['SLACK ', `xapp-1-A${fake(10, UP)}-${fake(13, DIG)}-${fake(64, HEX)}`],
+    fp: 'xapp-1-A',
+  },
+  'slack-webhook-url': {
+    tp: ['https://', `hooks.slack.com/services/T${fake(10, UP)}/B${fake(10, UP)}/${fake(24)}`],
+    fp: 'see https://hooks.slack.com/services/ for docs',
+  },
+  'discord-webhook-url': {
+    tp: ['https://', `discord.com/api/webhooks/${fake(18, DIG)}/${fake(68)}`],
+    fp: 'https://discord.com/api/webhooks/ docs',
+  },
+  'telegram-bot-token': {
+    tp: ['https://api.telegram.org/bot', `${fake(10, DIG)}:AA${fake(33)}`],
+    fp: 'https://api.telegram.org/bot/getMe',
+  },
+  'sendgrid-api-key': { tp: ['SENDGRID ', `SG.${fake(22)}.${fake(43)}`], fp: 'SG.short.thing' },
+  'twilio-api-key': { tp: ['TWILIO ', `SK${fake(32, HEX)}`], fp: 'SKU12345' },
+  'mailgun-api-key': { tp: ['MAILGUN ', `key-${fake(32, HEX)}`], fp: 'key-value store' },
+  'linear-api-key': { tp: ['LINEAR ', `lin_api_${fake(40)}`], fp: 'lin_api_ prefix' },
+  'notion-token': { tp: ['NOTION ', `ntn_${fake(46)}`], fp: 'secret_santa_list' },
+  'postman-api-key': { tp: ['POSTMAN ', `PMAK-${fake(24, HEX)}-${fake(34, HEX)}`], fp: 'PMAK-123' },
+  'sentry-token': { tp: ['SENTRY_AUTH_TOKEN=', `sntryu_${fake(64, HEX)}`], fp: 'sntryu_short' },
+  'grafana-token': { tp: ['GRAFANA ', `glsa_${fake(32)}_${fake(8, HEX)}`], fp: 'glsa_short' },
+  'new-relic-key': { tp: ['NEW_RELIC ', `NRAK-${fake(27, UP)}`], fp: 'NRAK-SHORT' },
+  'stripe-secret-key': { tp: ['stripe ', `sk_live_${fake(24)}`], fp: 'sk_live_ prefix' },
+  'stripe-restricted-key': { tp: ['stripe ', `rk_live_${fake(24)}`], fp: 'rk_live_ prefix' },
+  'stripe-webhook-secret': { tp: ['STRIPE_WEBHOOK_SECRET=', `whsec_${fake(32)}`], fp: 'whsec_short' },
+  'shopify-token': { tp: ['X-Shopify-Access-Token: ', `shpat_${fake(32, HEX)}`], fp: 'shpat_xyz' },
+  'square-token': { tp: ['SQUARE ', `sq0atp-${fake(22)}`], fp: 'sq0atp-short' },
+  'braintree-access-token': {
+    tp: ['BT ', `access_token$production$${fake(16, 'abcdefgh0123456789')}$${fake(32, HEX)}`],
+    fp: 'access_token$production$ prefix',
+  },
+  jwt: {
+    tp: ['Authorization: Bearer ', `eyJ${fake(30)}.eyJ${fake(80)}.${fake(43)}`],
+    fp: 'eyJ alone is just base64 of {"',
+  },
+  'pem-private-key': {
+    tp: [
+      'key file:\n',
+      `-----BEGIN RSA PRIVATE KEY-----\n${fake(64)}\n${fake(64)}\n-----END RSA PRIVATE KEY-----`,
+    ],
+    fp: '-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----',
+  },
+  'age-secret-key': {
+    tp: ['# key\n', `AGE-SECRET-KEY-1${fake(58, 'QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L')}`],
+    fp: 'AGE-SECRET-KEY-1 prefix',
+  },
+  'db-connection-password': {
+    tp: ['DATABASE_URL=postgres://app:', `${fake(20)}`],
+    fp: 'DATABASE_URL=postgres://db.internal:5432/app',
+  },
+  'url-basic-auth': { tp: ['curl https://deploy:', fake(18)], fp: 'curl https://example.com:8443/path?q=1' },
+  'authorization-header': { tp: ['Authorization: Basic ', fake(28)], fp: 'Authorization: required' },
+  'bearer-token': { tp: ['curl -H "x: Bearer ', fake(40)], fp: 'a bearer instrument is a bearer bond' },
+  'generic-secret-assignment': { tp: ['DB_PASSWORD=', 'Xk9mQ2vL7pTz'], fp: 'password: ${DB_PASSWORD}' },
+};
+
+/** Text after the secret, so right-boundary rules see an ending. */
+const TAIL: Record<string, string> = {
+  'db-connection-password': '@db.internal:5432/app',
+  'url-basic-auth': '@ci.example.com/hook',
+  'gcp-service-account-key-id': '",',
+};
+
+describe('built-in credential rules', () => {
+  it('number at least 40, with unique ids', () => {
+    expect(BUILTIN_RULES.length).toBeGreaterThanOrEqual(40);
+    expect(new Set(BUILTIN_RULES.map((r) => r.id)).size).toBe(BUILTIN_RULES.length);
+  });
+
+  it('each have a true-positive and a false-positive sample', () => {
+    expect(Object.keys(SAMPLES).sort()).toEqual(BUILTIN_RULES.map((r) => r.id).sort());
+  });
+
+  const scrubber = createScrubber();
+  for (const rule of BUILTIN_RULES) {
+    const sample = SAMPLES[rule.id];
+    if (!sample) continue;
+    describe(rule.id, () => {
+      it('passes the regex-safety lint', () => {
+        expect(regexSafetyProblems(rule.pattern)).toEqual([]);
+      });
+
+      it('redacts a matching credential with its own marker', () => {
+        const [context, secret] = sample.tp;
+        const out = scrubber.text(`${context}${secret}${TAIL[rule.id] ?? ' end'}`);
+        expect(out).toContain(`[REDACTED:${rule.id}]`);
+        expect(out).not.toContain(secret);
+      });
+
+      it('leaves a look-alike alone', () => {
+        expect(scrubber.text(sample.fp)).toBe(sample.fp);
+      });
+    });
+  }
+});

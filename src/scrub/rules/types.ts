@@ -1,0 +1,49 @@
+/**
+ * A credential-format rule. Rules are anchored: every match starts with one of
+ * a few literal `anchors` (a published token prefix such as `ghp_`, or a key
+ * name such as `password`), found for all rules at once by the scrubber's
+ * Aho–Corasick pass. The pattern then runs once, sticky, at that position —
+ * so no rule ever scans the whole text, and each pattern must pass the
+ * regex-safety lint (bounded quantifiers, no ambiguous repetition).
+ */
+export interface SecretRule {
+  /** Stable id; the replacement marker is `[REDACTED:<id>]`. */
+  readonly id: string;
+  readonly description: string;
+  /** Literal strings at which a match can start (`before` characters after the match start). */
+  readonly anchors: readonly string[];
+  /** Match anchors and pattern in any case (anchors as lower, UPPER and Capitalised). */
+  readonly anyCase?: boolean;
+  /** The match starts this many characters before the anchor (a fixed-length prefix). */
+  readonly before?: number;
+  /** Regex source, run sticky at the match start. */
+  readonly pattern: string;
+  /** Redact only this capture group (keeps `password=` so a reader sees what was removed). */
+  readonly group?: number;
+  /** Extra check on the redacted text: entropy, placeholder exclusion. */
+  readonly accept?: (secret: string) => boolean;
+  /** Longest text a match can span; a stream holds back this much after an anchor. Default 512. */
+  readonly maxLength?: number;
+}
+
+/** Left boundary: the token does not continue a longer word. */
+export const L = '(?<![A-Za-z0-9])';
+/** Right boundary for alphanumeric tokens. */
+export const R = '(?![A-Za-z0-9])';
+/** Right boundary for tokens whose alphabet includes `-` and `_`. */
+export const RU = '(?![A-Za-z0-9_-])';
+
+/** One rule per published prefix, for families that differ only in the prefix. */
+export function prefixed(
+  id: string,
+  description: string,
+  prefix: string,
+  body: string,
+  right = R,
+): SecretRule {
+  return { id, description, anchors: [prefix], pattern: `${L}${escapeRegex(prefix)}${body}${right}` };
+}
+
+export function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}

@@ -1,0 +1,46 @@
+/**
+ * Scrubbing text that arrives in chunks (an LLM response stream, a tool's
+ * streamed output). A secret split across two chunks must still be caught, so
+ * a chunk's tail that could still be the start of a match is held back and
+ * re-examined with the next chunk. Only as much is held as a match in progress
+ * can need: the automaton's partial-match depth, the window of a rule whose
+ * anchor is near the end, the trailing run of characters a PII number can
+ * contain. Nothing is emitted before it has been examined in full context.
+ */
+import type { Engine } from './engine.js';
+import { mergeSpans, renderSpans } from './spans.js';
+
+export interface StreamScrubber {
+  /** Scrubs a chunk; may hold back a tail that could be the start of a secret. */
+  push(chunk: string): string;
+  /** Returns whatever was held back, scrubbed. */
+  flush(): string;
+}
+
+export function createStreamScrubber(engine: Engine): StreamScrubber {
+  let held = '';
+  return {
+    push(chunk) {
+      const buffer = held + chunk;
+      const { spans, hold } = engine.detect(buffer, true);
+      const merged = mergeSpans(spans);
+      let cut = hold;
+      const emitted = [];
+      for (const span of merged) {
+        if (span.end <= cut) emitted.push(span);
+        else {
+          // A finding that crosses the cut is re-examined whole with the next chunk.
+          if (span.start < cut) cut = span.start;
+          break;
+        }
+      }
+      held = buffer.slice(cut);
+      return renderSpans(buffer, emitted, 0, cut);
+    },
+    flush() {
+      const rest = held;
+      held = '';
+      return renderSpans(rest, mergeSpans(engine.detect(rest, false).spans));
+    },
+  };
+}
