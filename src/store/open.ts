@@ -1,8 +1,8 @@
 /** Opens the store the policy names; SQLite paths are relative to the policy file. */
 import { isAbsolute, resolve } from 'node:path';
-import { BulkheadError } from '../errors.js';
 import type { Policy } from '../policy/schema/index.js';
-import type { SecretSource } from '../policy/secrets.js';
+import { resolveText, type SecretSource } from '../policy/secrets.js';
+import { openPostgresStore } from './postgres/index.js';
 import { openSqliteStore } from './sqlite/index.js';
 import type { Store } from './store.js';
 
@@ -15,5 +15,5 @@ export async function openStore(policy: Policy, source: SecretSource): Promise<S
         : resolve(source.dir, config.sqlite);
     return openSqliteStore(path);
   }
-  throw new BulkheadError('store_failed', 'the PostgreSQL store is not available in this build yet');
+  return openPostgresStore(resolveText(config.postgres.url, source, 'store.postgres.url'));
 }

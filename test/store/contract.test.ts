@@ -1,0 +1,115 @@
+/**
+ * One contract, two stores: the same specification runs against the SQLite
+ * file store and a real PostgreSQL server, so the pipeline can rely on either.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPostgresStore } from '../../src/store/postgres/index.js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
+import type { Store } from '../../src/store/store.js';
+import { tempDir } from '../helpers/harness.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+
+let pg: TestPostgres;
+let seq = 0;
+
+beforeAll(async () => {
+  pg = await startPostgres();
+}, 60_000);
+afterAll(() => pg?.stop());
+
+const stores: [string, () => Promise<Store>][] = [
+  ['sqlite', async () => openSqliteStore(join(tempDir(), 'store.db'))],
+  ['postgres', async () => openPostgresStore(pg.url)],
+];
+
+function newRun(store: Store, overrides: Partial<Parameters<Store['runs']['create']>[0]> = {}) {
+  seq++;
+  return store.runs.create({
+    id: `run_${seq}_${Math.random().toString(36).slice(2)}`,
+    profile: 'agent',
+    tokenHash: `hash_${seq}_${Math.random()}`,
+    createdAt: Date.now(),
+    expiresAt: Date.now() + 60_000,
+    ...overrides,
+  });
+}
+
+for (const [name, open] of stores) {
+  describe(`${name} store`, () => {
+    let store: Store;
+    beforeAll(async () => {
+      store = await open();
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    it('creates a run and finds it by id and by token hash', async () => {
+      const run = await newRun(store, { label: 'x' });
+      expect(run).toMatchObject({ state: 'active', label: 'x', taint: { untrusted: false, sources: [] } });
+      expect((await store.runs.get(run.id))?.id).toBe(run.id);
+      expect((await store.runs.byTokenHash(run.tokenHash))?.id).toBe(run.id);
+    });
+
+    it('ends a run exactly once, even when two enders race', async () => {
+      const run = await newRun(store);
+      const results = await Promise.all([
+        store.runs.end(run.id, 'killed', 'a'),
+        store.runs.end(run.id, 'completed', 'b', 0),
+        store.runs.end(run.id, 'expired', 'c'),
+      ]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect((await store.runs.get(run.id))?.state).toBe(results.find(Boolean)?.state);
+    });
+
+    it('records taint sources once each', async () => {
+      const run = await newRun(store);
+      await store.runs.taint(run.id, 'web__fetch');
+      await store.runs.taint(run.id, 'web__fetch');
+      const tainted = await store.runs.taint(run.id, 'tickets__read');
+      expect(tainted?.taint).toEqual({ untrusted: true, sources: ['web__fetch', 'tickets__read'] });
+    });
+
+    it('lists runs by state, newest first', async () => {
+      const a = await newRun(store, { createdAt: Date.now() + 1000 });
+      const b = await newRun(store, { createdAt: Date.now() + 2000 });
+      const listed = await store.runs.list({ state: 'active', limit: 2 });
+      expect(listed.map((r) => r.id)).toEqual([b.id, a.id]);
+    });
+
+    it('appends events with increasing ids and filters them', async () => {
+      const run = await newRun(store);
+      const first = await store.events.append({
+        kind: 'tools/call',
+        runId: run.id,
+        tool: 't',
+        decision: 'allow',
+        data: { a: 1 },
+      });
+      const second = await store.events.append({
+        kind: 'tools/call',
+        runId: run.id,
+        tool: 't',
+        decision: 'deny',
+        code: 'invalid_arguments',
+        data: {},
+      });
+      expect(second.id).toBeGreaterThan(first.id);
+      expect((await store.events.list({ runId: run.id })).map((e) => e.id)).toEqual([second.id, first.id]);
+      expect(
+        (await store.events.list({ runId: run.id, code: 'invalid_arguments' })).map((e) => e.id),
+      ).toEqual([second.id]);
+      expect(await store.events.count({ runId: run.id, decision: 'allow' })).toBe(1);
+      expect((await store.events.list({ runId: run.id, afterId: first.id })).map((e) => e.id)).toEqual([
+        second.id,
+      ]);
+      expect((await store.events.list({ runId: run.id }))[1]?.data).toEqual({ a: 1 });
+    });
+
+    it('treats filter values as data, never as SQL', async () => {
+      const events = await store.events.list({ tool: "t' OR '1'='1" });
+      expect(events).toEqual([]);
+    });
+  });
+}
