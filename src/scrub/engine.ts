@@ -23,6 +23,7 @@ export const MIN_SECRET_LENGTH = 6;
 
 const DEFAULT_RULE_MAX_LENGTH = 512;
 const PII_RANK = 1_000_000;
+const SEPARATOR = /[ .-]/;
 
 export interface ScrubStats {
   /** Rule anchors found in scanned text. */
@@ -256,5 +257,7 @@ function tailLength(input: string, detector: PiiDetector): number {
   let k = 0;
   while (k < detector.maxLength && k < input.length && detector.alphabet.test(input[input.length - 1 - k]!))
     k++;
+  // No match starts with a separator: trailing spaces after a word need not wait.
+  while (k > 0 && SEPARATOR.test(input[input.length - k]!)) k--;
   return k;
 }

@@ -104,6 +104,8 @@ function longestValidPrefix(
     }
   }
   for (let n = kept.length; n > 0; n--) {
+    // The prefix must end where the number ends, not in the middle of a digit group.
+    if (n < kept.length && significant.test(text[endAt[n - 1]!] ?? '')) continue;
     if (ok(kept.slice(0, n).join(''), text.slice(0, endAt[n - 1]))) return endAt[n - 1]!;
   }
   return 0;
@@ -144,7 +146,7 @@ export const PII_DETECTORS: readonly PiiDetector[] = [
   },
   {
     kind: 'card',
-    pattern: '(?<![0-9A-Za-z-])[2-6][0-9][0-9 -]{10,21}[0-9]',
+    pattern: '(?<![0-9A-Za-z-])[2-6][0-9][0-9 -]{10,21}[0-9](?![0-9])',
     refine: (candidate) =>
       longestValidPrefix(
         candidate,
@@ -158,7 +160,7 @@ export const PII_DETECTORS: readonly PiiDetector[] = [
   },
   {
     kind: 'iban',
-    pattern: '(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}[A-Z0-9 ]{11,40}',
+    pattern: '(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}[A-Z0-9 ]{11,40}(?![A-Za-z0-9])',
     refine: (candidate) =>
       longestValidPrefix(
         candidate,

@@ -46,7 +46,7 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
   },
   'aws-secret-access-key': {
     tp: ['aws_secret_access_key = ', fake(40, `${UP}abcdefgh+/`)],
-    fp: 'aws_secret_access_key = ${AWS_SECRET}',
+    fp: 'aws_secret_access_key = $' + '{AWS_SECRET}',
   },
   'aws-session-token': {
     tp: ['AWS_SESSION_TOKEN=', fake(180, `${UP}abcdef+/`)],
@@ -160,7 +160,7 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
   'url-basic-auth': { tp: ['curl https://deploy:', fake(18)], fp: 'curl https://example.com:8443/path?q=1' },
   'authorization-header': { tp: ['Authorization: Basic ', fake(28)], fp: 'Authorization: required' },
   'bearer-token': { tp: ['curl -H "x: Bearer ', fake(40)], fp: 'a bearer instrument is a bearer bond' },
-  'generic-secret-assignment': { tp: ['DB_PASSWORD=', 'Xk9mQ2vL7pTz'], fp: 'password: ${DB_PASSWORD}' },
+  'generic-secret-assignment': { tp: ['DB_PASSWORD=', 'Xk9mQ2vL7pTz'], fp: 'password: $' + '{DB_PASSWORD}' },
 };
 
 /** Text after the secret, so right-boundary rules see an ending. */

@@ -1,5 +1,5 @@
 /** Source hosting and package registry tokens, from the published formats. */
-import { L, prefixed, R, RU, type SecretRule } from './types.js';
+import { L, prefixed, RU, type SecretRule } from './types.js';
 
 export const vcsRules: readonly SecretRule[] = [
   prefixed('github-pat', 'GitHub classic personal access token (ghp_ + 36)', 'ghp_', '[A-Za-z0-9]{36}'),

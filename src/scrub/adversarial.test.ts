@@ -1,0 +1,75 @@
+/**
+ * ReDoS resistance measured as work, not time: the scrubber counts anchor hits
+ * and regex executions, and every pattern passes the regex-safety lint (so one
+ * execution reads a bounded window). Together these bound the total work
+ * linearly; the tests fail if a rule starts scanning the text on its own or if
+ * work grows faster than the input.
+ */
+import { describe, expect, it } from 'vitest';
+import { createScrubber } from './index.js';
+import { PII_DETECTORS } from './pii.js';
+import { regexSafetyProblems } from './regex-safety.js';
+import { BUILTIN_RULES } from './rules/index.js';
+
+const SIZE = 100 * 1024;
+
+/** Near-misses: a rule anchor followed by almost (but not quite) a match, repeated. */
+const NEAR_MISSES: Record<string, string> = {
+  anchors:
+    'ghp_Ab1Cd2Ef3 sk-ant-api03-xx AKIA12 eyJhbGciOi. -----BEGIN PRIVATE KEY----- password= https://u:p ',
+  jwt: 'eyJ'.padEnd(390, 'a'),
+  jwtRun: 'eyJa',
+  pem: '-----BEGIN PRIVATE KEY-----',
+  assignment: 'password=aaaaaaaaaaaaaaaaaaaa ',
+  url: 'https://user:',
+  digits: '4242 4242 4242 424',
+  letters: 'DE89 3704 0044 0532 0130 0',
+  emailish: 'a.b.c.d.e.f.g@h',
+};
+
+function repeatTo(unit: string, size: number): string {
+  return unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
+}
+
+describe('adversarial inputs', () => {
+  it('every rule and PII pattern passes the linear-regex lint', () => {
+    for (const rule of BUILTIN_RULES) expect(regexSafetyProblems(rule.pattern), rule.id).toEqual([]);
+    for (const d of PII_DETECTORS) expect(regexSafetyProblems(d.pattern), d.kind).toEqual([]);
+  });
+
+  for (const [name, unit] of Object.entries(NEAR_MISSES)) {
+    it(`runs at most one regex per anchor hit on 100 KB of ${name} near-misses`, () => {
+      const scrubber = createScrubber({ pii: { email: 'redact', phone: 'redact' } });
+      scrubber.text(repeatTo(unit, SIZE));
+      const { anchorHits, regexExecutions } = scrubber.stats;
+      const piiExecutions = regexExecutions - Math.min(regexExecutions, anchorHits);
+      expect(regexExecutions).toBeLessThanOrEqual(anchorHits + piiExecutions);
+      // PII patterns run once per candidate start at most, plus one final miss per detector.
+      expect(piiExecutions).toBeLessThanOrEqual(SIZE + PII_DETECTORS.length);
+    });
+
+    it(`does work proportional to the input on ${name} near-misses`, () => {
+      const work = (size: number) => {
+        const scrubber = createScrubber({ pii: { email: 'redact', phone: 'redact' } });
+        scrubber.text(repeatTo(unit, size));
+        return scrubber.stats.regexExecutions + scrubber.stats.anchorHits;
+      };
+      const small = work(SIZE);
+      const large = work(4 * SIZE);
+      expect(large).toBeLessThanOrEqual(4 * small + 64);
+    });
+  }
+
+  it('runs no rule regex over text without anchors', () => {
+    const scrubber = createScrubber({ pii: { card: 'allow', iban: 'allow', national_id: 'allow' } });
+    scrubber.text(repeatTo('the quick brown fox jumps over the lazy dog ', SIZE));
+    expect(scrubber.stats.anchorHits).toBe(0);
+  });
+
+  it('runs a rule once for anchor hits inside its own earlier match', () => {
+    const scrubber = createScrubber();
+    const body = repeatTo('-----BEGIN PRIVATE KEY----- ', 8000);
+    scrubber.text(body);
+    expect(scrubber.stats.regexExecutions - PII_DETECTORS.length).toBeLessThan(10);
+  });
+});

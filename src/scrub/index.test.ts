@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { createScrubber, REDACTED_SECRET, TOO_DEEP, unknownRuleIds } from './index.js';
+
+const SECRET = 'upstream-cred-7Hq2Zx9';
+
+describe('createScrubber: known secrets', () => {
+  const scrubber = createScrubber({ secrets: [SECRET] });
+
+  it('replaces a raw secret with the secret marker', () => {
+    expect(scrubber.text(`key=${SECRET};`)).toBe(`key=${REDACTED_SECRET};`);
+  });
+
+  it('replaces base64 at any offset, base64url, URL-encoded, hex and JSON-escaped forms', () => {
+    const leaks = [
+      Buffer.from(`user:${SECRET}`).toString('base64'),
+      Buffer.from(`ab${SECRET}`).toString('base64url'),
+      encodeURIComponent(`${SECRET}/x`),
+      Buffer.from(SECRET).toString('hex').toUpperCase(),
+      JSON.stringify({ k: `"${SECRET}"` }),
+    ];
+    for (const leak of leaks)
+      expect(scrubber.text(leak), leak).not.toMatch(/7Hq2Zx9|N0hxMlp4O|3748713|37483|4a7a/);
+    for (const leak of leaks) expect(scrubber.text(leak)).toContain(REDACTED_SECRET);
+  });
+
+  it('ignores secrets shorter than the minimum length', () => {
+    expect(createScrubber({ secrets: ['abc'] }).text('abc abc')).toBe('abc abc');
+  });
+
+  it('matches secrets added at runtime', () => {
+    const s = createScrubber();
+    expect(s.text('run token rt_9fK2mQ7xLp')).toBe('run token rt_9fK2mQ7xLp');
+    s.addSecrets(['rt_9fK2mQ7xLp']);
+    expect(s.text('run token rt_9fK2mQ7xLp')).toBe(`run token ${REDACTED_SECRET}`);
+  });
+
+  it('keeps matching every secret after many runtime additions fold into the base automaton', () => {
+    const s = createScrubber({ secrets: ['initial-secret-1'] });
+    const tokens = Array.from({ length: 300 }, (_, i) => `run-token-${i}-xq9`);
+    for (const token of tokens) s.addSecrets([token]);
+    expect(s.text(`a initial-secret-1 ${tokens[0]} ${tokens[299]}`)).toBe(
+      `a ${REDACTED_SECRET} ${REDACTED_SECRET} ${REDACTED_SECRET}`,
+    );
+  });
+
+  it('redacts overlapping secrets as one span, leaving no fragment between markers', () => {
+    const s = createScrubber({ secrets: ['abcdef-123', '123-ghijkl'] });
+    expect(s.text('xabcdef-123-ghijklx')).toBe(`x${REDACTED_SECRET}x`);
+  });
+
+  it('returns the input unchanged when nothing matches', () => {
+    const text = 'an ordinary log line with nothing to hide';
+    expect(scrubber.text(text)).toBe(text);
+  });
+});
+
+describe('createScrubber: rules', () => {
+  it('names the provider when a generic assignment wraps a provider token', () => {
+    const token = `ghp_${'Ab1Cd2Ef3Gh4'.repeat(3)}`;
+    expect(createScrubber().text(`GITHUB_TOKEN=${token}`)).toBe('GITHUB_TOKEN=[REDACTED:github-pat]');
+  });
+
+  it('skips disabled rules', () => {
+    const token = `ghp_${'Ab1Cd2Ef3Gh4'.repeat(3)}`;
+    expect(createScrubber({ disableRules: ['github-pat'] }).text(`see ${token}`)).toBe(`see ${token}`);
+  });
+
+  it('reports disable_rules ids that name no rule', () => {
+    expect(unknownRuleIds(['github-pat', 'gihtub-pat'])).toEqual(['gihtub-pat']);
+  });
+});
+
+describe('createScrubber: value()', () => {
+  const scrubber = createScrubber({ secrets: [SECRET] });
+
+  it('keeps the structure and scrubs strings and keys', () => {
+    const input = { a: [1, true, null, SECRET], [SECRET]: { nested: `x ${SECRET}` } };
+    expect(scrubber.value(input)).toEqual({
+      a: [1, true, null, REDACTED_SECRET],
+      [REDACTED_SECRET]: { nested: `x ${REDACTED_SECRET}` },
+    });
+  });
+
+  it('produces data that serialises to valid JSON', () => {
+    const out = scrubber.value({ msg: `"${SECRET}"\n` });
+    expect(JSON.parse(JSON.stringify(out))).toEqual({ msg: `"${REDACTED_SECRET}"\n` });
+  });
+
+  it('replaces nesting beyond the depth limit instead of recursing', () => {
+    let deep: unknown = SECRET;
+    for (let i = 0; i < 10_000; i++) deep = [deep];
+    let out = createScrubber({ secrets: [SECRET], maxDepth: 16 }).value(deep) as unknown;
+    let depth = 0;
+    while (Array.isArray(out)) {
+      out = out[0];
+      depth++;
+    }
+    expect(depth).toBe(16);
+    expect(out).toBe(TOO_DEEP);
+  });
+
+  it('passes numbers, booleans and null through', () => {
+    expect(scrubber.value(42)).toBe(42);
+    expect(scrubber.value(null)).toBe(null);
+  });
+});

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { createScrubber, REDACTED_SECRET } from './index.js';
+
+const SECRET = 'cred-Zq8wLx3Pm1';
+const GH = `ghp_${'Ab1Cd2Ef3Gh4'.repeat(3)}`;
+
+function streamed(
+  text: string,
+  sizes: number[],
+  secrets: string[] = [SECRET],
+): { out: string; pieces: string[] } {
+  const stream = createScrubber({ secrets }).stream();
+  const pieces: string[] = [];
+  let at = 0;
+  let i = 0;
+  while (at < text.length) {
+    const size = sizes[i++ % sizes.length]!;
+    pieces.push(stream.push(text.slice(at, at + size)));
+    at += size;
+  }
+  pieces.push(stream.flush());
+  return { out: pieces.join(''), pieces };
+}
+
+describe('stream()', () => {
+  it('catches a known secret split at every possible boundary', () => {
+    const text = `before ${SECRET} after`;
+    for (let cut = 1; cut < text.length; cut++) {
+      const stream = createScrubber({ secrets: [SECRET] }).stream();
+      const out = stream.push(text.slice(0, cut)) + stream.push(text.slice(cut)) + stream.flush();
+      expect(out, `cut at ${cut}`).toBe(`before ${REDACTED_SECRET} after`);
+    }
+  });
+
+  it('catches a secret delivered one character at a time', () => {
+    expect(streamed(`x ${SECRET} y`, [1]).out).toBe(`x ${REDACTED_SECRET} y`);
+  });
+
+  it('catches a base64-encoded secret split across chunks', () => {
+    const b64 = Buffer.from(`user:${SECRET}`).toString('base64');
+    expect(streamed(`Basic ${b64}`, [7, 3]).out).not.toContain(SECRET.slice(5));
+    expect(streamed(`Basic ${b64}`, [7, 3]).out).toContain(REDACTED_SECRET);
+  });
+
+  it('catches a rule match split across chunks', () => {
+    expect(streamed(`token is ${GH} ok`, [12, 5]).out).toBe('token is [REDACTED:github-pat] ok');
+  });
+
+  it('catches a card number split across chunks', () => {
+    expect(streamed('card 4242 4242 4242 4242 ok', [9, 4]).out).toBe('card [REDACTED:card] ok');
+  });
+
+  it('never emits a prefix of a secret before the secret is complete', () => {
+    const { pieces } = streamed(`start ${SECRET} end`, [3]);
+    let emitted = '';
+    for (const piece of pieces) {
+      emitted += piece;
+      for (let k = 4; k <= SECRET.length; k++) {
+        expect(emitted.includes(SECRET.slice(0, k)), `prefix ${SECRET.slice(0, k)}`).toBe(false);
+      }
+    }
+  });
+
+  it('emits text that cannot start a match without holding it back', () => {
+    const stream = createScrubber({ secrets: [SECRET] }).stream();
+    expect(stream.push('plain words, nothing pending. ')).toBe('plain words, nothing pending. ');
+  });
+
+  it('holds back only the tail that could still become a secret', () => {
+    const stream = createScrubber({ secrets: [SECRET] }).stream();
+    expect(stream.push('hello cred-Zq')).toBe('hello ');
+    expect(stream.push('9 done!')).toBe('cred-Zq9 done!');
+  });
+
+  it('returns the held tail on flush', () => {
+    const stream = createScrubber({ secrets: [SECRET] }).stream();
+    stream.push('tail cred-Z');
+    expect(stream.flush()).toBe('cred-Z');
+    expect(stream.flush()).toBe('');
+  });
+
+  it('produces the same text as scrubbing the whole input at once', () => {
+    const text = `a ${SECRET} b ${GH} c DE89 3704 0044 0532 0130 00 d ${Buffer.from(SECRET).toString('hex')}`;
+    const whole = createScrubber({ secrets: [SECRET] }).text(text);
+    for (const sizes of [[1], [2, 5], [13], [64]]) expect(streamed(text, sizes).out).toBe(whole);
+  });
+});
