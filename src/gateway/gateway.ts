@@ -120,7 +120,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   );
   endpoint = new McpEndpoint({ policy, runs, catalog, pipeline, events, logger, now });
   const mcp = endpoint;
-  runs.onEnd((run) => void mcp.closeRun(run.id));
+  // Sessions of an ended run close after a grace period, so the refusals of its
+  // in-flight calls still reach the agent instead of a dropped stream.
+  runs.onEnd((run) => {
+    setTimeout(() => void mcp.closeRun(run.id), 2_000).unref();
+  });
 
   const respond = responder(scrubber, (error) => logger.error({ err: error }, 'unexpected API error'));
   let url = '';
