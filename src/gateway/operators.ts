@@ -44,7 +44,7 @@ export class OperatorAuth {
 
   /** Looks the token up by its hash: no early-exit string comparison to time. */
   authenticate(token: string | undefined): Operator | undefined {
-    if (!token || !token.length) return undefined;
+    if (!token?.length) return undefined;
     return this.byHash.get(hashToken(token));
   }
 }

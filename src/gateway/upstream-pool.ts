@@ -114,7 +114,7 @@ export class UpstreamPool {
     const slot = this.slots.get(upstream);
     const started = performance.now();
     const elapsed = () => performance.now() - started;
-    if (!slot || slot.state !== 'ready' || !slot.connection) {
+    if (slot?.state !== 'ready' || !slot.connection) {
       return {
         ok: false,
         ms: 0,

@@ -29,7 +29,7 @@ export function tempDir(prefix = 'bulkhead-test-'): string {
 export function exampleUpstream(server: 'orders' | 'mail', env: Record<string, string>): string {
   const lines = Object.entries(env).map(([k, v]) => `      ${k}: ${v}`);
   return [
-    '    command: ' + JSON.stringify(process.execPath),
+    `    command: ${JSON.stringify(process.execPath)}`,
     `    args: [--import, tsx, ${JSON.stringify(join(SERVERS, `${server}.ts`))}]`,
     `    cwd: ${JSON.stringify(ROOT)}`,
     '    env:',
