@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../log.js';
 import { executeStage } from '../pipeline/execute.js';
 import { flowStage } from '../pipeline/flow.js';
 import { inspectStage } from '../pipeline/inspect.js';
+import { LoopGuard } from '../pipeline/loop-guard.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { recordFinalizer } from '../pipeline/record.js';
 import { runStateStage } from '../pipeline/run-state.js';
@@ -105,17 +106,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     throw error;
   }
 
+  const loopGuard = new LoopGuard({ runs, now });
+  runs.onEnd((run) => loopGuard.forget(run.id));
   const pipeline = new Pipeline(
     [
       { name: 'run-state', run: runStateStage({ now }) },
       { name: 'scope', run: scopeStage({ catalog }) },
       { name: 'validate', run: validateStage() },
+      { name: 'loop-guard', run: loopGuard.stage },
       { name: 'flow', run: flowStage() },
       { name: 'execute', run: executeStage({ pool, policy, logger }) },
       { name: 'inspect', run: inspectStage({ scrubber }) },
       { name: 'taint', run: taintStage({ runs }) },
     ],
-    [recordFinalizer({ events, now })],
+    [loopGuard.finalizer, recordFinalizer({ events, now })],
     { logger, scrubber },
   );
   endpoint = new McpEndpoint({ policy, runs, catalog, pipeline, events, logger, now });

@@ -1,0 +1,85 @@
+/**
+ * Loop guard (part of stage 5): an agent that repeats the same call, or keeps
+ * hitting a failing tool, is stuck or being steered; letting it continue burns
+ * budget and hammers the upstream. N identical calls (same tool, same
+ * canonical arguments) within a window, or M consecutive upstream errors from
+ * one tool, trip `loop_detected`; the profile chooses whether that refuses
+ * the call or ends the run.
+ *
+ * The windows live in this gateway's memory: with several replicas each
+ * counts what it sees, which can only delay detection, never wrongly refuse.
+ */
+import { denial } from '../errors.js';
+import type { RunService } from '../runs/service.js';
+import { canonicalHash } from '../util/canonical.js';
+import type { Finalizer } from './pipeline.js';
+import { CONTINUE, deny, type Stage } from './stage.js';
+
+interface RunWindow {
+  calls: Map<string, number[]>;
+  errors: Map<string, number>;
+  lastSeen: number;
+}
+
+export class LoopGuard {
+  private readonly windows = new Map<string, RunWindow>();
+
+  constructor(private readonly deps: { runs: RunService; now: () => number }) {}
+
+  readonly stage: Stage = async (call) => {
+    const tool = call.tool;
+    if (!tool || !call.args) return CONTINUE;
+    const guard = call.profile.loop_guard;
+    const now = this.deps.now();
+    const window = this.window(call.run.id, now);
+    const key = `${tool.exposed}:${canonicalHash(call.args)}`;
+    const recent = (window.calls.get(key) ?? []).filter((t) => t > now - guard.window);
+    recent.push(now);
+    window.calls.set(key, recent);
+    const errors = window.errors.get(tool.exposed) ?? 0;
+    const reason =
+      recent.length > guard.identical_calls
+        ? `the same call was made ${recent.length} times within ${Math.round(guard.window / 1000)}s`
+        : errors >= guard.consecutive_errors
+          ? `the tool failed ${errors} times in a row`
+          : undefined;
+    if (!reason) return CONTINUE;
+    if (guard.action === 'kill') {
+      await this.deps.runs.end(call.run.id, 'exhausted', `loop detected: ${reason}`);
+    }
+    return deny(
+      denial(
+        'loop_detected',
+        guard.action === 'kill'
+          ? `This run was stopped: ${reason}.`
+          : `Refused: ${reason}. Change approach instead of repeating the call.`,
+      ),
+    );
+  };
+
+  /** Counts consecutive upstream errors per tool; a success resets the count. */
+  readonly finalizer: Finalizer = {
+    name: 'loop-guard',
+    run: async (call, outcome) => {
+      const tool = call.tool;
+      if (!tool || call.upstreamMs === undefined) return;
+      const window = this.window(call.run.id, this.deps.now());
+      const failed = outcome.decision === 'deny' || call.result?.isError === true;
+      window.errors.set(tool.exposed, failed ? (window.errors.get(tool.exposed) ?? 0) + 1 : 0);
+    },
+  };
+
+  forget(runId: string): void {
+    this.windows.delete(runId);
+  }
+
+  private window(runId: string, now: number): RunWindow {
+    let window = this.windows.get(runId);
+    if (!window) {
+      window = { calls: new Map(), errors: new Map(), lastSeen: now };
+      this.windows.set(runId, window);
+    }
+    window.lastSeen = now;
+    return window;
+  }
+}
