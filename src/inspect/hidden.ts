@@ -13,8 +13,8 @@
  */
 
 // ESC [ params intermediates final | ESC ] ... BEL/ST | ESC P/X/^/_ ... ST | two-byte ESC | 8-bit CSI.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const ESCAPES =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
   /\x1b\[[0-?]{0,64}[ -/]{0,16}[@-~]|\x1b\][^\x07\x1b]{0,4096}(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]{0,4096}(?:\x1b\\)?|\x1b[@-Z\\-_]|\x9b[0-?]{0,64}[ -/]{0,16}[@-~]|[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]/g;
 const TAGS = /[\u{E0000}-\u{E007F}]/gu;
 const INVISIBLE = /[\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\u180E\u00AD]/g;

@@ -88,25 +88,30 @@ function maskChars(text: string, isSignificant: RegExp, keepFirst: number, keepL
 const DIGIT = /[0-9]/;
 const ALNUM = /[A-Za-z0-9]/;
 
-/** Longest prefix of `text` ending at a significant char whose significant count passes `ok`. */
+/**
+ * Longest prefix of `text` ending at a significant char, not inside a group of them, whose
+ * significant characters pass `ok`. Candidates with fewer than `min` significant characters are
+ * rejected before any work: most digit runs in logs are dates and ids.
+ */
 function longestValidPrefix(
   text: string,
   significant: RegExp,
+  min: number,
   ok: (kept: string, prefix: string) => boolean,
 ): number {
-  const kept: string[] = [];
+  let kept = '';
   const endAt: number[] = [];
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
     if (significant.test(ch)) {
-      kept.push(ch);
+      kept += ch;
       endAt.push(i + 1);
     }
   }
-  for (let n = kept.length; n > 0; n--) {
+  for (let n = kept.length; n >= min; n--) {
     // The prefix must end where the number ends, not in the middle of a digit group.
     if (n < kept.length && significant.test(text[endAt[n - 1]!] ?? '')) continue;
-    if (ok(kept.slice(0, n).join(''), text.slice(0, endAt[n - 1]))) return endAt[n - 1]!;
+    if (ok(kept.slice(0, n), text.slice(0, endAt[n - 1]))) return endAt[n - 1]!;
   }
   return 0;
 }
@@ -151,6 +156,7 @@ export const PII_DETECTORS: readonly PiiDetector[] = [
       longestValidPrefix(
         candidate,
         DIGIT,
+        13,
         (digits, prefix) =>
           digits.length >= 13 && digits.length <= 19 && consistentSeparators(prefix) && luhnValid(digits),
       ),
@@ -165,6 +171,7 @@ export const PII_DETECTORS: readonly PiiDetector[] = [
       longestValidPrefix(
         candidate,
         ALNUM,
+        15,
         (alnum, prefix) => consistentSeparators(prefix) && ibanValid(alnum),
       ),
     mask: (match) => maskChars(match, ALNUM, 2, 4),

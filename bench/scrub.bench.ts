@@ -1,0 +1,150 @@
+/**
+ * Scrubber throughput vs a naive one-regex-per-secret baseline, and the added
+ * latency of tool-output inspection. Run: `npx tsx bench/scrub.bench.ts`.
+ *
+ * Same 1 MiB text for both: log lines, JSON and prose with a few planted
+ * secrets and credential-shaped tokens. The scrubber runs with the full rule
+ * set and default PII actions; the baseline matches only the known secrets
+ * (raw form), one global regex each, so it does strictly less work.
+ */
+import { randomBytes } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { inspectToolResult } from '../src/inspect/index.js';
+import { BUILTIN_RULES, createScrubber } from '../src/scrub/index.js';
+
+const MIB = 1 << 20;
+const ROUNDS = 7;
+
+export interface ScrubBenchRow {
+  secrets: number;
+  scrubberMBps: number;
+  baselineMBps: number;
+  buildMs: number;
+}
+
+export interface ScrubBenchReport {
+  rules: number;
+  rows: ScrubBenchRow[];
+  inspect: { bytes: number; p50Ms: number; p99Ms: number };
+}
+
+function secretsOf(count: number): string[] {
+  return Array.from({ length: count }, () => randomBytes(18).toString('base64url'));
+}
+
+/** A flat 1 MiB string of mixed realistic content (joined, not repeated, so V8 stores it flat). */
+function corpus(secrets: readonly string[]): string {
+  const lines: string[] = [];
+  let size = 0;
+  for (let i = 0; size < MIB; i++) {
+    const id = randomBytes(6).toString('hex');
+    const line =
+      i % 5 === 0
+        ? `{"ts":"2026-11-24T08:${String(i % 60).padStart(2, '0')}:00Z","level":"info","req":"${id}","path":"/api/v1/items/${i}","status":200,"ms":${i % 97}}`
+        : i % 5 === 1
+          ? `2026-11-24 08:00:${String(i % 60).padStart(2, '0')} INFO worker-${i % 8} fetched https://api.example.com/v2/orders?page=${i} in ${i % 300}ms`
+          : i % 5 === 2
+            ? `The agent summarised ticket #${i}: the customer reports that exports time out after the upgrade; token budget ok.`
+            : i % 5 === 3
+              ? `SELECT id, name, email FROM users WHERE org_id = ${i} AND created_at > now() - interval '7 days';`
+              : `    at processItem (/srv/app/dist/worker.js:${i % 900}:17) request_id=${id} user=u${i}`;
+    lines.push(line);
+    size += line.length + 1;
+  }
+  // A few real leaks so the replacement path is exercised too.
+  for (let k = 0; k < 8 && k < secrets.length; k++) {
+    lines[(k + 1) * 997] = `debug: using credential ${secrets[k]} for upstream`;
+  }
+  lines[4242] = `GITHUB_TOKEN=ghp_${randomBytes(27).toString('base64').replace(/[+/=]/g, 'x').slice(0, 36)}`;
+  return lines.join('\n').slice(0, MIB);
+}
+
+function naiveScrubber(secrets: readonly string[]): (text: string) => string {
+  const patterns = secrets.map((s) => new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g'));
+  return (text) => {
+    let out = text;
+    for (const p of patterns) out = out.replace(p, '[REDACTED:secret]');
+    return out;
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function timeMs(fn: () => void): number {
+  const start = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+function mbps(bytes: number, ms: number): number {
+  return bytes / MIB / (ms / 1000);
+}
+
+function benchScrub(count: number): ScrubBenchRow {
+  const secrets = secretsOf(count);
+  const text = corpus(secrets);
+  let scrubber = createScrubber();
+  const buildMs = timeMs(() => {
+    scrubber = createScrubber({ secrets });
+  });
+  const naive = naiveScrubber(secrets);
+  scrubber.text(text); // warm-up
+  naive(text);
+  const ours: number[] = [];
+  const base: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    ours.push(timeMs(() => scrubber.text(text)));
+    base.push(timeMs(() => naive(text)));
+  }
+  return {
+    secrets: count,
+    scrubberMBps: mbps(text.length, median(ours)),
+    baselineMBps: mbps(text.length, median(base)),
+    buildMs,
+  };
+}
+
+function benchInspect(): ScrubBenchReport['inspect'] {
+  const bytes = 100 * 1024;
+  const body = corpus([]).slice(0, bytes);
+  const result: CallToolResult = { content: [{ type: 'text', text: body }] };
+  for (let i = 0; i < 20; i++) inspectToolResult(result, { maxBytes: 64 * 1024 });
+  const samples: number[] = [];
+  for (let i = 0; i < 200; i++)
+    samples.push(timeMs(() => inspectToolResult(result, { maxBytes: 64 * 1024 })));
+  return { bytes, p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99) };
+}
+
+export function run(): ScrubBenchReport {
+  const rows = [1, 100, 1000].map(benchScrub);
+  return { rules: BUILTIN_RULES.length, rows, inspect: benchInspect() };
+}
+
+function print(report: ScrubBenchReport): void {
+  console.log(`scrubber vs naive one-regex-per-secret, 1 MiB text, median of ${ROUNDS} rounds`);
+  console.log(
+    `scrubber: ${report.rules} credential rules + default PII (card, iban, national_id) + known secrets`,
+  );
+  console.log('| known secrets | scrubber MB/s | naive MB/s | scrubber build ms |');
+  console.log('|---:|---:|---:|---:|');
+  for (const row of report.rows) {
+    console.log(
+      `| ${row.secrets} | ${row.scrubberMBps.toFixed(1)} | ${row.baselineMBps.toFixed(1)} | ${row.buildMs.toFixed(1)} |`,
+    );
+  }
+  const i = report.inspect;
+  console.log(
+    `\ninspection of a ${i.bytes / 1024} KB tool result (200 runs): p50 ${i.p50Ms.toFixed(2)} ms, p99 ${i.p99Ms.toFixed(2)} ms`,
+  );
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) print(run());
