@@ -49,6 +49,15 @@ describe('buildAhoCorasick', () => {
     expect(matches(patterns, input)).toEqual(naive(patterns, input));
   });
 
+  it('agrees with a naive search when shallow states outnumber the dense-table cap', () => {
+    const rand = lcg(13);
+    const alphabet = Array.from({ length: 160 }, (_, i) => String.fromCharCode(0x100 + i));
+    const word = (len: number) => Array.from({ length: len }, () => alphabet[rand(alphabet.length)]).join('');
+    const patterns = [...new Set(Array.from({ length: 20000 }, () => word(2 + rand(4))))];
+    const input = word(30000);
+    expect(matches(patterns, input)).toEqual(naive(patterns, input));
+  });
+
   it('ignores characters that occur in no pattern', () => {
     expect(matches(['abc'], 'xxabc-abc ab c')).toEqual(['abc@5', 'abc@9']);
   });

@@ -27,9 +27,12 @@ export interface AhoCorasick {
   scan(input: string, from: number, to: number, onMatch: (pattern: number, end: number) => void): number;
 }
 
-/** Dense rows cost `classes × 4` bytes per state; cap them so memory stays small. */
-const MAX_DENSE_STATES = 8192;
-const DENSE_DEPTH = 2;
+/**
+ * Dense rows cost `classes × 4` bytes per state. A small automaton (the rule anchors) is all
+ * dense; a large one (thousands of secret forms) gets dense rows for its shallowest states up to
+ * this many table entries, about 1 MiB, beyond which cache misses cost more than they save.
+ */
+const MAX_DENSE_ENTRIES = 320_000;
 
 /** Builds an automaton for `patterns`. Empty patterns are ignored; duplicates report the first index. */
 export function buildAhoCorasick(patterns: readonly string[]): AhoCorasick {
@@ -111,8 +114,7 @@ export function buildAhoCorasick(patterns: readonly string[]): AhoCorasick {
   }
   childStart[count] = at;
 
-  let dense = 0;
-  while (dense < count && dense < MAX_DENSE_STATES && depth[dense]! <= DENSE_DEPTH) dense++;
+  const dense = Math.max(1, Math.min(count, Math.floor(MAX_DENSE_ENTRIES / classes)));
   const rows = new Int32Array(dense * classes);
   const fail = new Int32Array(count);
   const pattern = new Int32Array(count);

@@ -30,6 +30,8 @@ export interface ScrubStats {
   anchorHits: number;
   /** Regex executions (one per anchor hit at most, one per PII candidate). */
   regexExecutions: number;
+  /** Known-secret forms compiled into automata so far (rebuild work of `addSecrets`). */
+  formsCompiled: number;
 }
 
 export interface Detection {
@@ -104,7 +106,7 @@ export function createEngine(options: EngineOptions): Engine {
   let deltaForms: string[] = [];
   let base = buildAutomaton(anchors, baseForms);
   let delta: Automaton | null = null;
-  const stats: ScrubStats = { anchorHits: 0, regexExecutions: 0 };
+  const stats: ScrubStats = { anchorHits: 0, regexExecutions: 0, formsCompiled: 0 };
   const covered = new Int32Array(rules.length);
 
   const addSecrets = (values: Iterable<string>) => {
@@ -119,13 +121,17 @@ export function createEngine(options: EngineOptions): Engine {
       }
     }
     if (!added) return;
-    if (deltaForms.length > Math.max(512, baseForms.length / 2)) {
+    // Folding when the delta passes ~√(base) balances rebuilding the delta on every addition
+    // against rebuilding the base now and then: both stay small per addition on average.
+    if (deltaForms.length > Math.max(256, 8 * Math.sqrt(baseForms.length))) {
       baseForms = baseForms.concat(deltaForms);
       deltaForms = [];
       base = buildAutomaton(anchors, baseForms);
       delta = null;
+      stats.formsCompiled += baseForms.length;
     } else {
       delta = buildAutomaton(new Map(), deltaForms);
+      stats.formsCompiled += deltaForms.length;
     }
   };
 

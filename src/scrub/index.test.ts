@@ -43,6 +43,16 @@ describe('createScrubber: known secrets', () => {
     );
   });
 
+  it('adds a runtime secret without recompiling the secrets known at start', () => {
+    const initial = Array.from({ length: 1000 }, (_, i) => `configured-secret-${i}-q8`);
+    const s = createScrubber({ secrets: initial });
+    const before = s.stats.formsCompiled;
+    for (let i = 0; i < 50; i++) s.addSecrets([`run-token-${i}-zz9`]);
+    const perAddition = (s.stats.formsCompiled - before) / 50;
+    // Each addition recompiles only the small runtime delta, not the ~10,000 configured forms.
+    expect(perAddition).toBeLessThan(before / 20);
+  });
+
   it('redacts overlapping secrets as one span, leaving no fragment between markers', () => {
     const s = createScrubber({ secrets: ['abcdef-123', '123-ghijkl'] });
     expect(s.text('xabcdef-123-ghijklx')).toBe(`x${REDACTED_SECRET}x`);
