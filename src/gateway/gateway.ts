@@ -23,7 +23,7 @@ import { validateStage } from '../pipeline/validate.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import { resolveAllSecrets, type SecretSource } from '../policy/secrets.js';
 import { RunService } from '../runs/service.js';
-import { createScrubber, type Scrubber } from '../scrub/index.js';
+import type { Scrubber } from '../scrub/index.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { createApi } from './api.js';
@@ -32,6 +32,7 @@ import { McpEndpoint } from './mcp-endpoint.js';
 import { Metrics } from './metrics.js';
 import { mintLocalToken, OperatorAuth, writeLocalToken } from './operators.js';
 import { responder } from './respond.js';
+import { createScrubbers } from './scrubbers.js';
 import { UpstreamPool } from './upstream-pool.js';
 
 export interface GatewayOptions {
@@ -70,7 +71,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const source: SecretSource = { env: options.env ?? process.env, dir };
   // Fails before anything starts, naming the missing reference.
   const secrets = resolveAllSecrets(policy, source);
-  const scrubber = createScrubber({ secrets });
+  const scrubbers = createScrubbers(policy, secrets);
+  const scrubber = scrubbers.sinks;
   const logger =
     options.logger ??
     createLogger({
@@ -116,7 +118,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       { name: 'loop-guard', run: loopGuard.stage },
       { name: 'flow', run: flowStage() },
       { name: 'execute', run: executeStage({ pool, policy, logger }) },
-      { name: 'inspect', run: inspectStage({ scrubber }) },
+      { name: 'inspect', run: inspectStage({ scrubberFor: scrubbers.forProfile, events, runs }) },
       { name: 'taint', run: taintStage({ runs }) },
     ],
     [loopGuard.finalizer, recordFinalizer({ events, now })],

@@ -1,14 +1,71 @@
 /**
- * Stage 9, inspect output: tool output is untrusted data. Every known secret
- * is scrubbed from the result before the agent sees it, whatever the upstream
- * put there (its own credential in an error, a token in a row).
+ * Stage 9, inspect output: tool output is untrusted data. Before the agent
+ * sees it, the result is cleaned of hidden characters and terminal escapes,
+ * capped in size, checked for injection heuristics, optionally spotlighted,
+ * and scrubbed of secrets and PII with the run's profile rules. Anything
+ * suspicious becomes a flag on the result, an event, and taint on the run:
+ * the flag informs the model, the taint binds the policy.
  */
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { EventWriter } from '../events/writer.js';
+import { inspectToolResult } from '../inspect/index.js';
+import type { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
 import { CONTINUE, type Stage } from './stage.js';
 
-export function inspectStage(deps: { scrubber: Scrubber }): Stage {
+/** Results larger than this are truncated unless a tool rule sets `max_output`. */
+export const DEFAULT_MAX_OUTPUT = 256 * 1024;
+
+/** Flags that mean the content may be steering the agent: they taint the run. */
+const TAINTING_FLAGS = new Set([
+  'injection_suspected',
+  'hidden_characters',
+  'escape_sequences',
+  'encoded_blob',
+]);
+
+export interface InspectDeps {
+  /** The scrubber for results going back to an agent of this profile (its PII rules). */
+  scrubberFor: (profile: string) => Scrubber;
+  events: EventWriter;
+  runs: RunService;
+}
+
+export function inspectStage(deps: InspectDeps): Stage {
   return async (call) => {
-    if (call.result) call.result = deps.scrubber.value(call.result);
+    const tool = call.tool;
+    if (!call.result || !tool) return CONTINUE;
+    const maxBytes = tool.rule.max_output ?? DEFAULT_MAX_OUTPUT;
+    const inspected = inspectToolResult(call.result, { maxBytes, spotlight: call.profile.spotlight });
+    let result: CallToolResult = inspected.result;
+    if (
+      result.structuredContent !== undefined &&
+      Buffer.byteLength(JSON.stringify(result.structuredContent)) > maxBytes
+    ) {
+      // Structured output cannot be cut and stay valid: the agent gets a clear error instead of a flood.
+      inspected.flags.push('truncated');
+      result = {
+        isError: true,
+        content: [
+          { type: 'text', text: `[bulkhead: structured output over ${maxBytes} bytes was withheld]` },
+        ],
+      };
+    }
+    const flags = [...new Set(inspected.flags)];
+    result = deps.scrubberFor(call.profileName).value(result);
+    if (flags.length > 0) {
+      call.flags.push(...flags);
+      result = { ...result, _meta: { ...result._meta, 'bulkhead/flags': flags } };
+      await deps.events.write({
+        kind: 'output.flagged',
+        runId: call.run.id,
+        tool: tool.exposed,
+        actor: `run:${call.run.id}`,
+        data: { flags, findings: inspected.findings },
+      });
+      if (flags.some((f) => TAINTING_FLAGS.has(f))) await deps.runs.taint(call.run.id, tool.exposed);
+    }
+    call.result = result;
     return CONTINUE;
   };
 }

@@ -60,9 +60,12 @@ async function post(token: string, body: string, headers: Record<string, string>
 }
 
 /** The well-behaved agent's call that must keep working whatever the others send. */
+let pings = 0;
 async function stillServes(): Promise<void> {
-  const result = await good.client.callTool({ name: 'everything__echo', arguments: { message: 'ping' } });
-  expect(text(result)).toContain('ping');
+  // A different message each time: identical repeats would (rightly) trip the loop guard.
+  const message = `ping-${++pings}`;
+  const result = await good.client.callTool({ name: 'everything__echo', arguments: { message } });
+  expect(text(result)).toContain(message);
 }
 
 beforeAll(async () => {

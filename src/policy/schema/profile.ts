@@ -120,6 +120,10 @@ export const profile = z
       .default({}),
     pii: z.partialRecord(z.enum(PII_KINDS), piiAction).default({}),
     flow: flowRules.default({ tainted_external: 'approve' }),
+    spotlight: z
+      .boolean()
+      .default(false)
+      .describe('wrap tool text in delimited data markers, so the model can tell data from instructions'),
     run_ttl: duration.default(3_600_000).describe('how long a run token lives when wall_clock is not set'),
   })
   .strict();
