@@ -170,6 +170,10 @@ function print(report: ScrubBenchReport): void {
   console.log(
     `\ninspection of a ${i.bytes / 1024} KB tool result (200 runs): p50 ${i.p50Ms.toFixed(2)} ms, p99 ${i.p99Ms.toFixed(2)} ms`,
   );
+  const a = report.addSecrets;
+  console.log(
+    `addSecrets, one at a time onto ${a.baseSecrets} known (${a.additions} additions): p50 ${a.p50Ms.toFixed(2)} ms, p99 ${a.p99Ms.toFixed(2)} ms, mean ${a.meanMs.toFixed(2)} ms, max ${a.maxMs.toFixed(0)} ms`,
+  );
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) print(run());

@@ -109,7 +109,7 @@ export function createEngine(options: EngineOptions): Engine {
   const stats: ScrubStats = { anchorHits: 0, regexExecutions: 0, formsCompiled: 0 };
   const covered = new Int32Array(rules.length);
 
-  const addSecrets = (values: Iterable<string>) => {
+  const addSecrets = (values: Iterable<string>, fold = false) => {
     let added = false;
     for (const value of values) {
       if (value.length < MIN_SECRET_LENGTH) continue;
@@ -123,7 +123,7 @@ export function createEngine(options: EngineOptions): Engine {
     if (!added) return;
     // Folding when the delta passes ~√(base) balances rebuilding the delta on every addition
     // against rebuilding the base now and then: both stay small per addition on average.
-    if (deltaForms.length > Math.max(256, 8 * Math.sqrt(baseForms.length))) {
+    if (fold || deltaForms.length > Math.max(256, 8 * Math.sqrt(baseForms.length))) {
       baseForms = baseForms.concat(deltaForms);
       deltaForms = [];
       base = buildAutomaton(anchors, baseForms);
@@ -210,8 +210,9 @@ export function createEngine(options: EngineOptions): Engine {
     return { spans, hold };
   };
 
-  addSecrets(options.secrets);
-  return { addSecrets, detect, stats };
+  // Secrets known at start go straight into the base automaton: one pass over the text.
+  addSecrets(options.secrets, true);
+  return { addSecrets: (values) => addSecrets(values), detect, stats };
 }
 
 function buildAutomaton(anchors: ReadonlyMap<string, number[]>, forms: readonly string[]): Automaton {
