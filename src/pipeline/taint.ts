@@ -1,8 +1,11 @@
 /**
- * Taint marking, after the upstream answered: output of an open-world tool
- * (class `external`, or `taints: true`) is untrusted content, and the run is
- * marked before the agent can act on it. A tool that failed still tainted the
- * run if it returned content: an error message can carry an injection too.
+ * Taint marking, after the upstream answered: output of a tool that reads the
+ * open world (`taints: true`: web pages, tickets, inbound mail) is untrusted
+ * content, and the run is marked before the agent can act on it. Class alone
+ * does not taint: an `external` tool that sends mail returns a receipt, not
+ * foreign content. A tool that failed still taints the run if it returned
+ * content: an error message can carry an injection too. (Inspection taints
+ * too, whatever the tool, when it finds injection signs.)
  */
 import type { RunService } from '../runs/service.js';
 import { CONTINUE, type Stage } from './stage.js';
@@ -11,7 +14,7 @@ export function taintStage(deps: { runs: RunService }): Stage {
   return async (call) => {
     const tool = call.tool;
     if (!tool || !call.result) return CONTINUE;
-    const opensWorld = tool.rule.taints ?? tool.rule.class === 'external';
+    const opensWorld = tool.rule.taints === true;
     const returnedContent =
       (call.result.content?.length ?? 0) > 0 || call.result.structuredContent !== undefined;
     if (opensWorld && returnedContent) {

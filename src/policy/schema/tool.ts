@@ -112,7 +112,12 @@ export const toolRule = z
       .describe('always false: unknown arguments are refused; widening is not possible'),
     approval: approvalRule.optional(),
     rate: rate.optional().describe('token bucket per run, e.g. 5/hour'),
-    taints: z.boolean().optional().describe('its output marks the run as having read untrusted content'),
+    taints: z
+      .boolean()
+      .optional()
+      .describe(
+        'it reads the open world (web, tickets, inbound mail): its output marks the run as untrusted',
+      ),
     max_output: size.optional().describe('larger results are truncated with a visible marker'),
     timeout: duration.optional().describe('overrides the upstream call timeout'),
   })
