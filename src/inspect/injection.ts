@@ -57,8 +57,7 @@ const HEURISTICS: readonly { id: string; pattern: RegExp }[] = [
 ];
 
 /** Long encoded blobs can carry instructions or payloads past text filters. */
-const BASE64_BLOB = /[A-Za-z0-9+/]{256}/;
-const HEX_BLOB = /[0-9a-fA-F]{256}/;
+export const BLOB_LENGTH = 256;
 
 export function findInjection(text: string): InjectionHit[] {
   const hits: InjectionHit[] = [];
@@ -69,10 +68,34 @@ export function findInjection(text: string): InjectionHit[] {
   return hits;
 }
 
+/**
+ * The first run of at least BLOB_LENGTH base64 or hex characters. One pass that counts the
+ * current run of each alphabet: a regex like /[A-Za-z0-9+/]{256}/ restarts at every position.
+ */
 export function findEncodedBlob(text: string): InjectionHit | null {
-  const hex = HEX_BLOB.exec(text);
-  if (hex) return { heuristic: 'hex_blob', at: hex.index };
-  const b64 = BASE64_BLOB.exec(text);
-  if (b64) return { heuristic: 'base64_blob', at: b64.index };
+  let b64Run = 0;
+  let hexRun = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const hex = (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+    const b64 = hex || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47;
+    hexRun = hex ? hexRun + 1 : 0;
+    b64Run = b64 ? b64Run + 1 : 0;
+    if (hexRun >= BLOB_LENGTH) return { heuristic: 'hex_blob', at: i + 1 - hexRun };
+    if (b64Run >= BLOB_LENGTH) {
+      // Keep reading while the run is also hex, so a hex dump is named as such.
+      let j = i + 1;
+      while (j < text.length && hexRun < BLOB_LENGTH && isHex(text.charCodeAt(j))) {
+        hexRun++;
+        j++;
+      }
+      if (hexRun >= BLOB_LENGTH) return { heuristic: 'hex_blob', at: i + 1 - b64Run };
+      return { heuristic: 'base64_blob', at: i + 1 - b64Run };
+    }
+  }
   return null;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 }
