@@ -161,16 +161,23 @@ export function buildAhoCorasick(patterns: readonly string[]): AhoCorasick {
     patternCount,
     longest,
     scan(input, from, to, onMatch) {
+      // Locals, not closure variables: with several automata alive V8 cannot specialise the
+      // closure context, and reading each table through it costs ~1.7x in this loop.
+      const cls = classOf;
+      const table = rows;
+      const denseCount = dense;
+      const width = classes;
+      const out = reports;
       let s = 0;
       for (let i = from; i < to; i++) {
-        const c = classOf[input.charCodeAt(i)]!;
+        const c = cls[input.charCodeAt(i)]!;
         if (c === 0) {
           s = 0;
           continue;
         }
         for (;;) {
-          if (s < dense) {
-            s = rows[s * classes + c]!;
+          if (s < denseCount) {
+            s = table[s * width + c]!;
             break;
           }
           let next = -1;
@@ -186,7 +193,7 @@ export function buildAhoCorasick(patterns: readonly string[]): AhoCorasick {
           }
           s = fail[s]!;
         }
-        if (reports[s] === 1) {
+        if (out[s] === 1) {
           let t = pattern[s]! >= 0 ? s : dictLink[s]!;
           while (t >= 0) {
             onMatch(pattern[t]!, i + 1);
