@@ -28,13 +28,16 @@ const HEURISTICS: readonly { id: string; pattern: RegExp }[] = [
   {
     // Chat-template and system-prompt markers smuggled into data.
     id: 'role_markers',
-    pattern: /<\|im_start\|>|<\|system\|>|\[INST\]|<<SYS>>|^\s{0,8}(?:system|assistant)\s{0,2}:\s/im,
+    // A bare "System:" line is ordinary output (uname, dmesg); only one that goes on to address
+    // the model counts.
+    pattern:
+      /<\|im_start\|>|<\|system\|>|<\|start_header_id\|>|\[INST\]|<<SYS>>|^\s{0,8}(?:system|assistant)\s{0,2}:\s{0,3}(?:you|ignore|from now|new instructions)\b/im,
   },
   {
     // <IMPORTANT> / <SYSTEM> blocks: the tool-poisoning shape seen in malicious MCP servers.
     id: 'instruction_block',
     pattern:
-      /<\s{0,3}\/?\s{0,3}(?:important|system|instructions?|admin|system-reminder|critical|secret)\b[^<>\n]{0,64}>/i,
+      /<\s{0,3}\/?\s{0,3}(?:important|system|instructions?|admin|system-reminder|critical)\b[^<>\n]{0,64}>/i,
   },
   {
     // Steering the agent to another tool: cross-tool escalation ("now call send_email with ...").

@@ -46,31 +46,41 @@ export function buildAhoCorasick(patterns: readonly string[]): AhoCorasick {
     }
   }
 
-  // Trie with a single hash of (state, class) -> child, built in insertion order.
-  const edges = new Map<number, number>();
+  // Trie from the patterns in sorted order: each pattern shares exactly its common prefix with
+  // the one before it, so nodes are appended along a stack with no child lookups at all.
   const parentOf: number[] = [0];
   const classIn: number[] = [0];
   const terminal: number[] = [-1];
   let longest = 0;
-  patterns.forEach((p, index) => {
-    if (p.length === 0) return;
+  const sorted = [...patterns.keys()]
+    .filter((i) => patterns[i]!.length > 0)
+    .sort((a, b) => {
+      const pa = patterns[a]!;
+      const pb = patterns[b]!;
+      return pa < pb ? -1 : pa > pb ? 1 : a - b;
+    });
+  const path: number[] = [0];
+  let previous = '';
+  for (const index of sorted) {
+    const p = patterns[index]!;
     longest = Math.max(longest, p.length);
-    let s = 0;
-    for (let i = 0; i < p.length; i++) {
-      const c = classOf[p.charCodeAt(i)]!;
-      const key = s * classes + c;
-      let next = edges.get(key);
-      if (next === undefined) {
-        next = parentOf.length;
-        parentOf.push(s);
-        classIn.push(c);
-        terminal.push(-1);
-        edges.set(key, next);
-      }
+    let shared = 0;
+    const limit = Math.min(p.length, previous.length);
+    while (shared < limit && p.charCodeAt(shared) === previous.charCodeAt(shared)) shared++;
+    path.length = shared + 1;
+    let s = path[shared]!;
+    for (let i = shared; i < p.length; i++) {
+      const next = parentOf.length;
+      parentOf.push(s);
+      classIn.push(classOf[p.charCodeAt(i)]!);
+      terminal.push(-1);
+      path.push(next);
       s = next;
     }
+    // Equal patterns sort by index, so the first one keeps the terminal.
     if (terminal[s] === -1) terminal[s] = index;
-  });
+    previous = p;
+  }
   const count = parentOf.length;
 
   // Children lists (CSR) in the original numbering, then a breadth-first renumbering.
