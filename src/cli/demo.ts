@@ -75,13 +75,13 @@ const STEPS: Step[] = [
   {
     title: 'read the knowledge base',
     tool: 'files__read_text_file',
-    args: { path: 'knowledge-base/refunds.md' },
+    args: { path: 'refunds.md' },
     expect: 'allow',
   },
   {
     title: 'read a file outside it',
     tool: 'files__read_text_file',
-    args: { path: '/etc/passwd' },
+    args: { path: '../policy.yaml' },
     expect: 'invalid_arguments',
   },
   {
@@ -170,7 +170,7 @@ async function script(gateway: Gateway): Promise<number> {
         );
       } else {
         line(
-          `    ${style.green('✓ allowed')} ${style.dim(short(firstText(result).replace(/\s+/g, ' '), 90))}${ok ? '' : style.yellow(`  (expected ${step.expect})`)}`,
+          `    ${result.isError ? style.yellow('✓ allowed, the tool failed') : style.green('✓ allowed')} ${style.dim(short(firstText(result).replace(/\s+/g, ' '), 90))}${ok ? '' : style.yellow(`  (expected ${step.expect})`)}`,
         );
       }
     }

@@ -95,6 +95,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     upstreams: policy.upstreams,
     source,
     logger,
+    scrub: (text) => scrubber.text(text),
     onTools: (upstream, tools) => {
       catalog.update(upstream, tools);
       endpoint?.toolsChanged();

@@ -17,8 +17,6 @@ import { resolveRecord, type SecretSource } from '../policy/secrets.js';
 
 export interface UpstreamConnection {
   client: Client;
-  /** stderr of a stdio upstream, for the (scrubbed) log. */
-  stderr: Readable | null;
   /** Process id of a stdio upstream. */
   pid: () => number | null;
   close(): Promise<void>;
@@ -30,10 +28,10 @@ export async function connectUpstream(
   name: string,
   config: UpstreamConfig,
   source: SecretSource,
-  options: { onClose?: () => void } = {},
+  options: { onClose?: () => void; onStderr?: (text: string) => void } = {},
 ): Promise<UpstreamConnection> {
   const client = new Client(CLIENT_INFO, { capabilities: {} });
-  let stderr: Readable | null = null;
+  let stderr: Readable | null;
   let pid: () => number | null = () => null;
   if (isStdio(config)) {
     const env = resolveRecord(config.env, source, `upstreams.${name}.env`);
@@ -46,6 +44,8 @@ export async function connectUpstream(
       stderr: 'pipe',
     });
     stderr = transport.stderr as Readable | null;
+    // Attached before connecting, so a server that dies at start-up still explains why.
+    stderr?.on('data', (chunk: Buffer) => options.onStderr?.(chunk.toString('utf8').trimEnd()));
     client.onclose = options.onClose;
     await client.connect(transport);
     pid = () => transport.pid;
@@ -57,7 +57,6 @@ export async function connectUpstream(
   }
   return {
     client,
-    stderr,
     pid,
     close: () => client.close(),
   };

@@ -39,7 +39,12 @@ export interface PoolOptions {
   /** Called after every successful (re)listing of an upstream's tools. */
   onTools: (upstream: string, tools: Tool[]) => void;
   backoff?: { initialMs: number; maxMs: number };
+  /** Scrubs upstream output (stderr) before it is put into an error message. */
+  scrub: (text: string) => string;
 }
+
+/** How many stderr lines of an upstream are kept to explain a failed start. */
+const STDERR_TAIL = 5;
 
 interface Slot {
   name: string;
@@ -51,6 +56,7 @@ interface Slot {
   attempt: number;
   lastError: string | null;
   timer: NodeJS.Timeout | null;
+  stderrTail: string[];
 }
 
 export class UpstreamPool {
@@ -69,6 +75,7 @@ export class UpstreamPool {
         attempt: 0,
         lastError: null,
         timer: null,
+        stderrTail: [],
       });
     }
   }
@@ -80,9 +87,12 @@ export class UpstreamPool {
         try {
           await this.connect(slot);
         } catch (error) {
+          const stderr = slot.stderrTail.length
+            ? `\n  its last output:\n${slot.stderrTail.map((l) => `    ${this.options.scrub(l)}`).join('\n')}`
+            : '';
           throw new BulkheadError(
             'upstream_start_failed',
-            `upstream "${slot.name}" did not start: ${error instanceof Error ? error.message : String(error)}`,
+            `upstream "${slot.name}" did not start: ${error instanceof Error ? error.message : String(error)}${stderr}`,
             { cause: error },
           );
         }
@@ -181,12 +191,10 @@ export class UpstreamPool {
     let connection: UpstreamConnection | undefined;
     connection = await connectUpstream(slot.name, slot.config, this.options.source, {
       onClose: () => this.onClosed(slot, connection),
-    });
-    connection.stderr?.on('data', (chunk: Buffer) => {
-      this.options.logger.debug(
-        { upstream: slot.name, stderr: chunk.toString('utf8').trimEnd() },
-        'upstream stderr',
-      );
+      onStderr: (text) => {
+        slot.stderrTail = [...slot.stderrTail, ...text.split('\n')].slice(-STDERR_TAIL);
+        this.options.logger.debug({ upstream: slot.name, stderr: text }, 'upstream stderr');
+      },
     });
     connection.client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
       await this.relist(slot).catch((error: unknown) => {
