@@ -62,6 +62,18 @@ describe('validate stage', () => {
     });
   }
 
+  it('refuses arguments whose prototype was set through a __proto__ key', async () => {
+    const args = Object.assign(Object.create({ isAdmin: true }) as object, { order_id: 'ORD-000001' });
+    const denied = await denialOf(args);
+    expect(denied?.code).toBe('invalid_arguments');
+    expect(denied?.detail?.pointer).toBe('/__proto__');
+  });
+
+  it('refuses a nested object with an own __proto__ key', async () => {
+    const nested = JSON.parse('{"order_id":"ORD-000001","x":{"__proto__":{"a":1}}}') as unknown;
+    expect((await denialOf(nested))?.detail?.pointer).toBe('/x/__proto__');
+  });
+
   it('refuses arguments that are not an object', async () => {
     expect((await denialOf('ORD-000001'))?.code).toBe('invalid_arguments');
     expect((await denialOf([1, 2]))?.code).toBe('invalid_arguments');

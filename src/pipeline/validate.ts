@@ -18,6 +18,15 @@ export function validateStage(): Stage {
     if (typeof args !== 'object' || args === null || Array.isArray(args)) {
       return deny(denial('invalid_arguments', 'Arguments must be an object.', { pointer: '' }));
     }
+    const odd = tamperedPrototype(args);
+    if (odd !== undefined) {
+      // A "__proto__" key that a JSON layer turned into a prototype: refuse the
+      // whole call rather than forward an object whose inherited keys a
+      // validator or an upstream might read as arguments.
+      return deny(
+        denial('invalid_arguments', 'Argument /__proto__ is not accepted by this tool.', { pointer: odd }),
+      );
+    }
     if (exceedsDepth(args, MAX_ARGUMENT_DEPTH)) {
       return deny(
         denial('invalid_arguments', `Arguments are nested deeper than ${MAX_ARGUMENT_DEPTH} levels.`, {
@@ -74,6 +83,22 @@ function explain(keyword: string | undefined): string {
 
 function escapePointer(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** The pointer of the first object whose prototype is not a plain object's or an array's. */
+export function tamperedPrototype(value: unknown, limit = MAX_ARGUMENT_DEPTH + 1): string | undefined {
+  const stack: [unknown, string, number][] = [[value, '', 0]];
+  while (stack.length > 0) {
+    const [item, pointer, depth] = stack.pop() as [unknown, string, number];
+    if (item === null || typeof item !== 'object' || depth > limit) continue;
+    const proto = Object.getPrototypeOf(item);
+    if (proto !== Object.prototype && proto !== Array.prototype && proto !== null)
+      return `${pointer}/__proto__`;
+    if (Object.hasOwn(item, '__proto__')) return `${pointer}/__proto__`;
+    for (const [key, child] of Object.entries(item))
+      stack.push([child, `${pointer}/${escapePointer(key)}`, depth + 1]);
+  }
+  return undefined;
 }
 
 /** Iterative, so the check itself cannot overflow the stack. */

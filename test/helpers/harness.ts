@@ -116,3 +116,43 @@ export function text(result: unknown): string {
   const content = (result as { content?: { type: string; text?: string }[] }).content ?? [];
   return content.map((c) => c.text ?? '').join('\n');
 }
+
+export const MCP_HEADERS = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+};
+
+/** Opens an MCP session by hand (raw HTTP), for tests that must send what no SDK client would. */
+export async function rawSession(url: string, token: string): Promise<string> {
+  const response = await fetch(`${url}/mcp`, {
+    method: 'POST',
+    headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    }),
+  });
+  await response.text();
+  return response.headers.get('mcp-session-id') ?? '';
+}
+
+/** Posts a raw body to /mcp; with a session id when given. */
+export async function rawPost(
+  url: string,
+  token: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  const response = await fetch(`${url}/mcp`, {
+    method: 'POST',
+    headers: { ...MCP_HEADERS, authorization: `Bearer ${token}`, ...headers },
+    body,
+  });
+  return { status: response.status, body: await response.text() };
+}
+
+export function sessionHeaders(sessionId: string): Record<string, string> {
+  return { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' };
+}
