@@ -148,10 +148,39 @@ function benchAddSecrets(): ScrubBenchReport['addSecrets'] {
   };
 }
 
+/**
+ * Worst cases by construction: 100 KB of one rule anchor (or PII shape) repeated, so every few
+ * characters start a candidate that reads its whole bounded window and then fails. Linear, but
+ * with the largest constant an attacker can choose.
+ */
+function benchAdversarial(): ScrubBenchReport['adversarial'] {
+  const units: Record<string, string> = {
+    'token= repeated': 'token=',
+    'sk- repeated': 'sk-',
+    'eyJa repeated': 'eyJa',
+    '-----BEGIN PRIVATE KEY----- repeated': '-----BEGIN PRIVATE KEY-----',
+    'card-like digit groups': '4242 4242 4242 424',
+    'a.b@c emails (email: redact)': 'a.b@c',
+  };
+  const scrubber = createScrubber({ pii: { email: 'redact', phone: 'redact' } });
+  return Object.entries(units).map(([input, unit]) => {
+    const text = unit.repeat(Math.ceil(102400 / unit.length)).slice(0, 102400);
+    scrubber.text(text);
+    const samples = Array.from({ length: 7 }, () => timeMs(() => scrubber.text(text)));
+    return { input, MBps: mbps(text.length, median(samples)) };
+  });
+}
+
 export function run(): ScrubBenchReport {
   benchScrub(10); // warm-up for the whole process, so the first row is not measuring the JIT
   const rows = [1, 100, 1000].map(benchScrub);
-  return { rules: BUILTIN_RULES.length, rows, inspect: benchInspect(), addSecrets: benchAddSecrets() };
+  return {
+    rules: BUILTIN_RULES.length,
+    rows,
+    inspect: benchInspect(),
+    addSecrets: benchAddSecrets(),
+    adversarial: benchAdversarial(),
+  };
 }
 
 function print(report: ScrubBenchReport): void {
@@ -174,6 +203,10 @@ function print(report: ScrubBenchReport): void {
   console.log(
     `addSecrets, one at a time onto ${a.baseSecrets} known (${a.additions} additions): p50 ${a.p50Ms.toFixed(2)} ms, p99 ${a.p99Ms.toFixed(2)} ms, mean ${a.meanMs.toFixed(2)} ms, max ${a.maxMs.toFixed(0)} ms`,
   );
+  console.log('\nadversarial 100 KB inputs (worst constant an attacker can pick; still linear):');
+  console.log('| input | MB/s |');
+  console.log('|---|---:|');
+  for (const row of report.adversarial) console.log(`| ${row.input} | ${row.MBps.toFixed(1)} |`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) print(run());

@@ -28,8 +28,10 @@ const SEPARATOR = /[ .-]/;
 export interface ScrubStats {
   /** Rule anchors found in scanned text. */
   anchorHits: number;
-  /** Regex executions (one per anchor hit at most, one per PII candidate). */
-  regexExecutions: number;
+  /** Rule pattern executions: at most one per anchor hit. */
+  ruleExecutions: number;
+  /** PII pattern executions: one per candidate found plus one final miss per detector. */
+  piiExecutions: number;
   /** Known-secret forms compiled into automata so far (rebuild work of `addSecrets`). */
   formsCompiled: number;
 }
@@ -78,8 +80,7 @@ interface Automaton {
 
 export function createEngine(options: EngineOptions): Engine {
   const rules: CompiledRule[] = options.rules.map((rule) => ({
-    // Match indices cost an allocation per match: only rules that redact a group need them.
-    regex: new RegExp(rule.pattern, `y${rule.group ? 'd' : ''}${rule.anyCase ? 'i' : ''}`),
+    regex: new RegExp(rule.pattern, `y${rule.anyCase ? 'i' : ''}`),
     marker: `[REDACTED:${rule.id}]`,
     before: rule.before ?? 0,
     maxLength: rule.maxLength ?? DEFAULT_RULE_MAX_LENGTH,
@@ -106,7 +107,7 @@ export function createEngine(options: EngineOptions): Engine {
   let deltaForms: string[] = [];
   let base = buildAutomaton(anchors, baseForms);
   let delta: Automaton | null = null;
-  const stats: ScrubStats = { anchorHits: 0, regexExecutions: 0, formsCompiled: 0 };
+  const stats: ScrubStats = { anchorHits: 0, ruleExecutions: 0, piiExecutions: 0, formsCompiled: 0 };
   const covered = new Int32Array(rules.length);
 
   const addSecrets = (values: Iterable<string>, fold = false) => {
@@ -147,7 +148,7 @@ export function createEngine(options: EngineOptions): Engine {
       stats.anchorHits++;
       // A hit inside this rule's previous match is part of it: re-running would only repeat work.
       if (start < 0 || start < covered[index]!) return;
-      stats.regexExecutions++;
+      stats.ruleExecutions++;
       rule.regex.lastIndex = start;
       const match = rule.regex.exec(input);
       if (!match) {
@@ -156,11 +157,13 @@ export function createEngine(options: EngineOptions): Engine {
       }
       const end = start + match[0].length;
       if (streaming && end === n) hold = Math.min(hold, start);
-      const range: readonly [number, number] | undefined = rule.group
-        ? match.indices?.[rule.group]
-        : [start, end];
-      if (!range) return;
-      const [s, e] = range;
+      // The redacted group is the last thing a rule matches, followed at most by a literal or a
+      // lookahead that cannot contain it, so its last occurrence in the match is the group itself.
+      // (Match indices, the `d` flag, would cost an allocation per hit.)
+      const group = rule.group ? match[rule.group] : match[0];
+      if (group === undefined) return;
+      const s = rule.group ? start + match[0].lastIndexOf(group) : start;
+      const e = s + group.length;
       if (rule.accept && !rule.accept(input.slice(s, e))) return;
       covered[index] = e;
       spans.push({ start: s, end: e, replacement: rule.marker, marker: rule.marker, rank: index });
@@ -189,14 +192,20 @@ export function createEngine(options: EngineOptions): Engine {
       const { regex } = detector;
       regex.lastIndex = 0;
       for (;;) {
-        stats.regexExecutions++;
+        stats.piiExecutions++;
         const match = regex.exec(input);
         if (!match) break;
-        const length = detector.detector.refine(match[0]);
+        let start = match.index;
+        const prefix = detector.detector.prefix;
+        if (prefix) {
+          while (match.index - start < prefix.max && start > 0 && prefix.chars.test(input[start - 1]!))
+            start--;
+        }
+        const length = prefix && start === match.index ? 0 : detector.detector.refine(match[0]);
         if (length > 0) {
-          const text = match[0].slice(0, length);
+          const text = input.slice(start, match.index + length);
           spans.push({
-            start: match.index,
+            start,
             end: match.index + length,
             replacement: detector.redact ? detector.marker : detector.detector.mask(text),
             marker: detector.marker,

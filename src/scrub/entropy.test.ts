@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shannonEntropy } from './entropy.js';
+import { sampleEntropy, shannonEntropy } from './entropy.js';
 
 describe('shannonEntropy', () => {
   it('is 0 for an empty string and for a repeated character', () => {
@@ -14,5 +14,11 @@ describe('shannonEntropy', () => {
 
   it('ranks a random token above a placeholder', () => {
     expect(shannonEntropy('q8Zr2LkP0vXw7Ty')).toBeGreaterThan(shannonEntropy('changemechangeme'));
+  });
+});
+
+describe('sampleEntropy', () => {
+  it('measures only the first 64 characters', () => {
+    expect(sampleEntropy(`${'a'.repeat(64)}0123456789abcdef`)).toBe(0);
   });
 });

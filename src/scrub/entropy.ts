@@ -6,16 +6,36 @@
 
 /** Bits per character of `value`'s character distribution; 0 for an empty string. */
 export function shannonEntropy(value: string): number {
-  if (value.length === 0) return 0;
-  const counts = new Map<number, number>();
-  for (let i = 0; i < value.length; i++) {
+  const n = value.length;
+  if (n === 0) return 0;
+  // Rule values are short (≤ 4 KiB): count ASCII in a small table, anything else in a map.
+  const ascii = new Uint16Array(128);
+  let other: Map<number, number> | undefined;
+  for (let i = 0; i < n; i++) {
     const code = value.charCodeAt(i);
-    counts.set(code, (counts.get(code) ?? 0) + 1);
+    if (code < 128) ascii[code]!++;
+    else {
+      other ??= new Map();
+      other.set(code, (other.get(code) ?? 0) + 1);
+    }
   }
   let bits = 0;
-  for (const n of counts.values()) {
-    const p = n / value.length;
-    bits -= p * Math.log2(p);
+  for (let c = 0; c < 128; c++) {
+    const count = ascii[c]!;
+    if (count > 0) bits -= (count / n) * Math.log2(count / n);
   }
+  if (other) for (const count of other.values()) bits -= (count / n) * Math.log2(count / n);
   return bits;
+}
+
+/** Characters sampled by `sampleEntropy`: enough to tell random from repetitive. */
+export const ENTROPY_SAMPLE = 64;
+
+/**
+ * Entropy of the first ENTROPY_SAMPLE characters. Rule gates call this on every candidate, and
+ * an input built of repeated near-misses (`token=token=token=...`) makes candidates long and
+ * frequent; sampling keeps that cost bounded per hit.
+ */
+export function sampleEntropy(value: string): number {
+  return shannonEntropy(value.length > ENTROPY_SAMPLE ? value.slice(0, ENTROPY_SAMPLE) : value);
 }

@@ -4,7 +4,7 @@
  * The assignment rules are gated by entropy so placeholders and examples
  * (`password: changeme`, `token: ${GITHUB_TOKEN}`) stay readable.
  */
-import { shannonEntropy } from '../entropy.js';
+import { sampleEntropy } from '../entropy.js';
 import { L, type SecretRule } from './types.js';
 
 /** Values that name a secret instead of being one: templates, env references, masks, literals. */
@@ -12,7 +12,7 @@ const PLACEHOLDER =
   /^(?:\$\{?|\{\{|%\(|<|\*{3}|x{4}|\[REDACTED|true$|false$|null$|none$|undefined$|required$|optional$)|^[0-9]+$|^[a-z_]+$/i;
 
 export function looksLikeSecretValue(value: string, minEntropy = 3): boolean {
-  return !PLACEHOLDER.test(value) && shannonEntropy(value) >= minEntropy;
+  return !PLACEHOLDER.test(value) && sampleEntropy(value) >= minEntropy;
 }
 
 const DB_SCHEMES = [

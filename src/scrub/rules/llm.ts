@@ -1,5 +1,5 @@
 /** LLM provider API keys, from the published formats. */
-import { shannonEntropy } from '../entropy.js';
+import { sampleEntropy } from '../entropy.js';
 import { L, prefixed, R, RU, type SecretRule } from './types.js';
 
 export const llmRules: readonly SecretRule[] = [
@@ -16,7 +16,7 @@ export const llmRules: readonly SecretRule[] = [
     anchors: ['sk-'],
     pattern: `${L}sk-(?!ant-|or-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}${RU}`,
     // A slug like `sk-learn-tutorial-notebook` has the shape but not the randomness of a key.
-    accept: (key) => /[0-9]/.test(key) && /[A-Z]/.test(key) && /[a-z]/.test(key) && shannonEntropy(key) > 4,
+    accept: (key) => /[0-9]/.test(key) && /[A-Z]/.test(key) && /[a-z]/.test(key) && sampleEntropy(key) > 4,
   },
   {
     id: 'huggingface-token',

@@ -18,7 +18,12 @@ export interface SecretRule {
   readonly before?: number;
   /** Regex source, run sticky at the match start. */
   readonly pattern: string;
-  /** Redact only this capture group (keeps `password=` so a reader sees what was removed). */
+  /**
+   * Redact only this capture group (keeps `password=` so a reader sees what was removed). The
+   * group must be the last thing the pattern consumes, followed at most by a literal or a
+   * lookahead that cannot contain it (`:(pass)@`, `key=(value)`): the engine locates it as
+   * the last occurrence of its text in the match.
+   */
   readonly group?: number;
   /** Extra check on the redacted text: entropy, placeholder exclusion. */
   readonly accept?: (secret: string) => boolean;
