@@ -35,6 +35,7 @@ export interface ScrubBenchReport {
     meanMs: number;
     maxMs: number;
   };
+  adversarial: { input: string; MBps: number }[];
 }
 
 function secretsOf(count: number): string[] {
