@@ -95,6 +95,9 @@ export function createEngine(options: EngineOptions): Engine {
       anchors.set(anchor, owners);
     }
   });
+  const prefixed = options.rules
+    .filter((rule) => (rule.before ?? 0) > 0)
+    .map((rule) => ({ length: rule.before ?? 0, char: rule.beforeChar ?? /[\s\S]/ }));
   const pii: CompiledPii[] = PII_DETECTORS.filter((d) => options.pii[d.kind] !== 'allow').map((detector) => ({
     detector,
     regex: new RegExp(detector.pattern, 'g'),
@@ -186,7 +189,17 @@ export function createEngine(options: EngineOptions): Engine {
       });
 
     const depth = Math.max(scanWith(base), delta ? scanWith(delta) : 0);
-    if (streaming) hold = Math.min(hold, n - depth);
+    // A rule whose match starts before its anchor (`before`) needs those characters kept until
+    // the anchor can arrive: otherwise a token's head would leave in one chunk and its tail,
+    // no longer matchable, in the next.
+    if (streaming) {
+      hold = Math.min(hold, n - depth);
+      for (const prefix of prefixed) {
+        let k = 0;
+        while (k < prefix.length && k < n && prefix.char.test(input[n - 1 - k]!)) k++;
+        hold = Math.min(hold, n - k);
+      }
+    }
 
     for (const detector of pii) {
       const { regex } = detector;

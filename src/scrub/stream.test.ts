@@ -46,6 +46,18 @@ describe('stream()', () => {
     expect(streamed(`token is ${GH} ok`, [12, 5]).out).toBe('token is [REDACTED:github-pat] ok');
   });
 
+  it('catches a token whose rule starts before its anchor, split just before the anchor', () => {
+    const head = 'AbCdEfGhIjKlMn';
+    const token = `${head}.atlasv1.${'Zy9Xw8Vu7Ts6'.repeat(5)}`;
+    const stream = createScrubber().stream();
+    const out =
+      stream.push(`token = "${head}`) +
+      stream.push(token.slice(head.length)) +
+      stream.push('"') +
+      stream.flush();
+    expect(out).toBe('token = "[REDACTED:terraform-cloud-token]"');
+  });
+
   it('catches a card number split across chunks', () => {
     expect(streamed('card 4242 4242 4242 4242 ok', [9, 4]).out).toBe('card [REDACTED:card] ok');
   });

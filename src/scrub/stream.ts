@@ -24,7 +24,8 @@ export function createStreamScrubber(engine: Engine): StreamScrubber {
       const buffer = held + chunk;
       const { spans, hold } = engine.detect(buffer, true);
       const merged = mergeSpans(spans);
-      let cut = hold;
+      // Clamped: a negative cut would slice from the end and emit what it meant to hold.
+      let cut = Math.max(0, Math.min(hold, buffer.length));
       const emitted = [];
       for (const span of merged) {
         if (span.end <= cut) emitted.push(span);

@@ -94,6 +94,7 @@ export const cloudRules: readonly SecretRule[] = [
     description: 'Terraform Cloud / Enterprise API token (14 + .atlasv1. + 60-70)',
     anchors: ['.atlasv1.'],
     before: 14,
+    beforeChar: /[A-Za-z0-9]/,
     pattern: `${L}[A-Za-z0-9]{14}\\.atlasv1\\.[A-Za-z0-9_-]{60,70}${RU}`,
   },
   {

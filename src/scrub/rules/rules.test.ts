@@ -176,6 +176,10 @@ describe('built-in credential rules', () => {
     expect(new Set(BUILTIN_RULES.map((r) => r.id)).size).toBe(BUILTIN_RULES.length);
   });
 
+  it('that start before their anchor declare the prefix character, so streams can hold it', () => {
+    for (const rule of BUILTIN_RULES) if (rule.before) expect(rule.beforeChar, rule.id).toBeDefined();
+  });
+
   it('each have a true-positive and a false-positive sample', () => {
     expect(Object.keys(SAMPLES).sort()).toEqual(BUILTIN_RULES.map((r) => r.id).sort());
   });

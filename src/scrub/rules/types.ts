@@ -16,6 +16,8 @@ export interface SecretRule {
   readonly anyCase?: boolean;
   /** The match starts this many characters before the anchor (a fixed-length prefix). */
   readonly before?: number;
+  /** One character of that prefix, so a stream holds back a tail that could be one. */
+  readonly beforeChar?: RegExp;
   /** Regex source, run sticky at the match start. */
   readonly pattern: string;
   /**
