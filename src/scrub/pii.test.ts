@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createScrubber } from './index.js';
-import { ibanValid, luhnValid } from './pii.js';
+import { ibanValid, luhnValid, PII_DETECTORS } from './pii.js';
+import { maxMatchLength } from './regex-safety.js';
 
 const CARD = '4242 4242 4242 4242';
 const IBAN = 'DE89 3704 0044 0532 0130 00';
@@ -94,5 +95,13 @@ describe('PII actions', () => {
   it('a phone shape needs a + or North American punctuation, not just digits', () => {
     const strict = createScrubber({ pii: { phone: 'redact' } });
     expect(strict.text('order 20261124123456')).toBe('order 20261124123456');
+  });
+});
+
+describe('PII detectors', () => {
+  it('declare a stream window at least as long as their longest match', () => {
+    for (const d of PII_DETECTORS) {
+      expect(maxMatchLength(d.pattern) + (d.prefix?.max ?? 0), d.kind).toBeLessThanOrEqual(d.maxLength);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { regexSafetyProblems } from './regex-safety.js';
+import { maxMatchLength, regexSafetyProblems } from './regex-safety.js';
 
 describe('regexSafetyProblems', () => {
   it('accepts flat, bounded patterns', () => {
@@ -44,5 +44,27 @@ describe('regexSafetyProblems', () => {
 
   it('does not mistake escaped or class-internal metacharacters for quantifiers', () => {
     expect(regexSafetyProblems('\\+\\*[+*?{]x')).toEqual([]);
+  });
+});
+
+describe('maxMatchLength', () => {
+  it('adds literals, classes and bounded repeats', () => {
+    expect(maxMatchLength('ghp_[A-Za-z0-9]{36}')).toBe(40);
+  });
+
+  it('takes the longest alternative and ignores lookarounds', () => {
+    expect(maxMatchLength('(?<![a-z])(?:ab|abcd)(?!x)')).toBe(4);
+  });
+
+  it('multiplies a repeated group', () => {
+    expect(maxMatchLength('(?:[A-Z0-9]{4}){2,7}')).toBe(28);
+  });
+
+  it('counts an escaped character once', () => {
+    expect(maxMatchLength('\\.\\u0041\\x41\\d')).toBe(4);
+  });
+
+  it('is infinite for an unbounded pattern', () => {
+    expect(maxMatchLength('a+')).toBe(Number.POSITIVE_INFINITY);
   });
 });

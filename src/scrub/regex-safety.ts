@@ -125,3 +125,76 @@ function applyQuantifier(
   if (min !== max) frame.variable = true;
   return end;
 }
+
+/**
+ * An upper bound on the length of any match of `source` (lookarounds count as zero width).
+ * A stream holds back this much after a rule anchor, so a rule that can match further than it
+ * declares would let the tail of a secret slip out in the next chunk; the rule tests compare
+ * this bound with each rule's `maxLength`. Assumes a pattern that passes the lint above.
+ */
+export function maxMatchLength(source: string): number {
+  interface Group {
+    best: number;
+    current: number;
+    last: number;
+    zeroWidth: boolean;
+  }
+  const stack: Group[] = [{ best: 0, current: 0, last: 0, zeroWidth: false }];
+  const top = () => stack[stack.length - 1]!;
+  const atom = (length: number) => {
+    top().current += length;
+    top().last = length;
+  };
+  let i = 0;
+  while (i < source.length) {
+    const ch = source[i]!;
+    if (ch === '\\') {
+      const next = source[i + 1] ?? '';
+      i += next === 'u' ? 6 : next === 'x' ? 4 : 2;
+      atom(next === 'b' || next === 'B' ? 0 : 1);
+    } else if (ch === '[') {
+      i++;
+      if (source[i] === '^') i++;
+      if (source[i] === ']') i++;
+      while (i < source.length && source[i] !== ']') i += source[i] === '\\' ? 2 : 1;
+      i++;
+      atom(1);
+    } else if (ch === '(') {
+      let zeroWidth = false;
+      i++;
+      if (source[i] === '?') {
+        const kind = source.slice(i, i + 3);
+        zeroWidth = kind.startsWith('?=') || kind.startsWith('?!') || kind === '?<=' || kind === '?<!';
+        if (source[i + 1] === '<' && !zeroWidth) i = source.indexOf('>', i) + 1;
+        else i += zeroWidth && source[i + 1] === '<' ? 3 : 2;
+      }
+      stack.push({ best: 0, current: 0, last: 0, zeroWidth });
+    } else if (ch === '|') {
+      top().best = Math.max(top().best, top().current);
+      top().current = 0;
+      i++;
+    } else if (ch === ')') {
+      const group = stack.pop()!;
+      i++;
+      atom(group.zeroWidth ? 0 : Math.max(group.best, group.current));
+    } else if (ch === '?' || ch === '{' || ch === '*' || ch === '+') {
+      const m = /^\{(\d+)(?:,(\d*))?\}/.exec(source.slice(i, i + 24));
+      const max =
+        ch === '?'
+          ? 1
+          : m
+            ? Number(m[2] === undefined ? m[1] : m[2] || Number.POSITIVE_INFINITY)
+            : Number.POSITIVE_INFINITY;
+      const frame = top();
+      frame.current += frame.last * (max - 1);
+      frame.last = 0;
+      i += m ? m[0].length : 1;
+      if (source[i] === '?') i++;
+    } else {
+      i++;
+      atom(ch === '^' || ch === '$' ? 0 : 1);
+    }
+  }
+  const root = top();
+  return Math.max(root.best, root.current);
+}

@@ -88,6 +88,7 @@ export const cloudRules: readonly SecretRule[] = [
     description: 'HashiCorp Vault service or batch token (hvs., hvb.)',
     anchors: ['hvs.', 'hvb.'],
     pattern: `${L}hv[sb]\\.[A-Za-z0-9_-]{24,512}${RU}`,
+    maxLength: 520,
   },
   {
     id: 'terraform-cloud-token',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createScrubber } from '../index.js';
-import { regexSafetyProblems } from '../regex-safety.js';
+import { maxMatchLength, regexSafetyProblems } from '../regex-safety.js';
 import { BUILTIN_RULES } from './index.js';
 
 /** Deterministic fake token material, built at runtime so no credential-shaped literal sits in the source. */
@@ -191,6 +191,10 @@ describe('built-in credential rules', () => {
     describe(rule.id, () => {
       it('passes the regex-safety lint', () => {
         expect(regexSafetyProblems(rule.pattern)).toEqual([]);
+      });
+
+      it('declares a stream window at least as long as its longest match', () => {
+        expect(maxMatchLength(rule.pattern)).toBeLessThanOrEqual(rule.maxLength ?? 512);
       });
 
       it('redacts a matching credential with its own marker', () => {
