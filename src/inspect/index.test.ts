@@ -117,6 +117,25 @@ describe('inspectToolResult: hidden characters', () => {
   });
 });
 
+describe('inspectToolResult: structured content', () => {
+  it('strips escape sequences and hidden characters inside structured content strings', () => {
+    const r = inspectToolResult(
+      { content: [], structuredContent: { rows: [{ name: 'bob\x1b[8m hidden\x1b[0m', ['k\u200bey']: 1 }] } },
+      { maxBytes: BIG },
+    );
+    expect(r.result.structuredContent).toEqual({ rows: [{ name: 'bob hidden', key: 1 }] });
+    expect(r.flags).toEqual(expect.arrayContaining(['escape_sequences', 'hidden_characters']));
+  });
+
+  it('flags injection inside structured content', () => {
+    const r = inspectToolResult(
+      { content: [], structuredContent: { note: POISONED_ISSUE } },
+      { maxBytes: BIG },
+    );
+    expect(r.flags).toContain('injection_suspected');
+  });
+});
+
 describe('inspectToolResult: size cap', () => {
   it('truncates text with a visible marker', () => {
     const r = inspectToolResult(text('a'.repeat(100)), { maxBytes: 10 });

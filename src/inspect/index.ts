@@ -142,21 +142,35 @@ export function inspectToolResult(result: CallToolResult, options: InspectOption
 
   const out: CallToolResult = { ...result, content };
   if (result.structuredContent !== undefined) {
-    const json = JSON.stringify(result.structuredContent);
-    const cleaned = clean(json, 'structuredContent');
-    const bytes = Buffer.byteLength(json, 'utf8');
+    // Cleaned string by string: serialised JSON would carry control characters as `\u001b`
+    // escapes, out of reach of the escape-sequence filter.
+    const cleaned = cleanStrings(result.structuredContent, (text) => clean(text, 'structuredContent'), 0);
+    const bytes = Buffer.byteLength(JSON.stringify(cleaned) ?? '', 'utf8');
     if (bytes > budget) {
       note('truncated', `structuredContent: ${bytes} bytes removed: over the remaining budget`);
       delete out.structuredContent;
     } else {
       budget -= bytes;
-      if (cleaned !== json) out.structuredContent = JSON.parse(cleaned) as Record<string, unknown>;
+      out.structuredContent = cleaned as Record<string, unknown>;
     }
   }
 
   if (options.spotlight) out.content = spotlightText(out.content, options.nonce);
   const flags = [...new Set(findings.map((f) => f.kind))];
   return { result: out, flags, findings };
+}
+
+const MAX_DEPTH = 64;
+
+/** `value` with every string (keys too) passed through `fn`; nesting past MAX_DEPTH is dropped. */
+function cleanStrings(value: unknown, fn: (text: string) => string, depth: number): unknown {
+  if (typeof value === 'string') return fn(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_DEPTH) return null;
+  if (Array.isArray(value)) return value.map((item) => cleanStrings(item, fn, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) out[fn(key)] = cleanStrings(item, fn, depth + 1);
+  return out;
 }
 
 /** Decoded size of base64 without decoding it. */
