@@ -22,7 +22,7 @@ import { mergeSpans, renderSpans } from './spans.js';
 import { createStreamScrubber, type StreamScrubber } from './stream.js';
 
 export { MIN_SECRET_LENGTH, REDACTED_SECRET, type ScrubStats } from './engine.js';
-export { DEFAULT_PII_ACTIONS, type PiiAction, type PiiKind } from './pii.js';
+export { DEFAULT_PII_ACTIONS, PII_KINDS, type PiiAction, type PiiActions, type PiiKind } from './pii.js';
 export { BUILTIN_RULES, type SecretRule } from './rules/index.js';
 export type { StreamScrubber } from './stream.js';
 
@@ -47,7 +47,7 @@ export interface ScrubberOptions {
   disableRules?: Iterable<string>;
   /** Per-kind PII action; kinds not given keep `DEFAULT_PII_ACTIONS`. */
   pii?: Partial<Record<PiiKind, PiiAction>>;
-  /** Nesting beyond this in `value()` is replaced by `[REDACTED:too_deep]`. Default 64. */
+  /** Nesting beyond this in `value()` is replaced by `[REDACTED:too_deep]`. Default 200, as before. */
   maxDepth?: number;
 }
 
@@ -69,7 +69,7 @@ export function createScrubber(options: ScrubberOptions = {}): MeasuredScrubber 
     rules: (options.rules ?? BUILTIN_RULES).filter((rule) => !disabled.has(rule.id)),
     pii: { ...DEFAULT_PII_ACTIONS, ...options.pii },
   });
-  const maxDepth = options.maxDepth ?? 64;
+  const maxDepth = options.maxDepth ?? 200;
   const text = (input: string): string => renderSpans(input, mergeSpans(engine.detect(input, false).spans));
   return {
     text,
