@@ -44,7 +44,10 @@ export interface Detection {
 
 export interface Engine {
   addSecrets(values: Iterable<string>): void;
-  detect(input: string, streaming: boolean): Detection;
+  /** Finds spans; `pii` (from `compilePii`) overrides the engine's own PII actions. */
+  detect(input: string, streaming: boolean, pii?: CompiledPiiSet): Detection;
+  /** PII detectors for other actions, sharing this engine's secrets and rules. */
+  compilePii(actions: PiiActions): CompiledPiiSet;
   readonly stats: ScrubStats;
 }
 
@@ -62,6 +65,9 @@ interface CompiledRule {
   group: number;
   accept: ((secret: string) => boolean) | undefined;
 }
+
+/** Opaque: the PII detectors one scrubber applies. */
+export type CompiledPiiSet = readonly CompiledPii[];
 
 interface CompiledPii {
   detector: PiiDetector;
@@ -98,12 +104,7 @@ export function createEngine(options: EngineOptions): Engine {
   const prefixed = options.rules
     .filter((rule) => (rule.before ?? 0) > 0)
     .map((rule) => ({ length: rule.before ?? 0, char: rule.beforeChar ?? /[\s\S]/ }));
-  const pii: CompiledPii[] = PII_DETECTORS.filter((d) => options.pii[d.kind] !== 'allow').map((detector) => ({
-    detector,
-    regex: new RegExp(detector.pattern, 'g'),
-    redact: options.pii[detector.kind] === 'redact',
-    marker: `[REDACTED:${detector.kind}]`,
-  }));
+  const defaultPii = compilePii(options.pii);
 
   const known = new Set<string>();
   let baseForms: string[] = [];
@@ -139,7 +140,7 @@ export function createEngine(options: EngineOptions): Engine {
     }
   };
 
-  const detect = (input: string, streaming: boolean): Detection => {
+  const detect = (input: string, streaming: boolean, pii: CompiledPiiSet = defaultPii): Detection => {
     const spans: Span[] = [];
     const n = input.length;
     let hold = n;
@@ -234,7 +235,17 @@ export function createEngine(options: EngineOptions): Engine {
 
   // Secrets known at start go straight into the base automaton: one pass over the text.
   addSecrets(options.secrets, true);
-  return { addSecrets: (values) => addSecrets(values), detect, stats };
+  return { addSecrets: (values) => addSecrets(values), detect, compilePii, stats };
+}
+
+/** Each set has its own regex objects: a global regex carries `lastIndex` between calls. */
+function compilePii(actions: PiiActions): CompiledPiiSet {
+  return PII_DETECTORS.filter((d) => actions[d.kind] !== 'allow').map((detector) => ({
+    detector,
+    regex: new RegExp(detector.pattern, 'g'),
+    redact: actions[detector.kind] === 'redact',
+    marker: `[REDACTED:${detector.kind}]`,
+  }));
 }
 
 function buildAutomaton(anchors: ReadonlyMap<string, number[]>, forms: readonly string[]): Automaton {

@@ -15,7 +15,7 @@
  * Structured values stay structurally valid: `value()` rewrites strings (and
  * object keys) inside JSON-like data and returns data of the same shape.
  */
-import { createEngine, type ScrubStats } from './engine.js';
+import { type CompiledPiiSet, createEngine, type Engine, type ScrubStats } from './engine.js';
 import { DEFAULT_PII_ACTIONS, type PiiAction, type PiiKind } from './pii.js';
 import { BUILTIN_RULES, type SecretRule } from './rules/index.js';
 import { mergeSpans, renderSpans } from './spans.js';
@@ -37,6 +37,12 @@ export interface Scrubber {
 /** A scrubber that also reports how much matching work it has done (for tests and metrics). */
 export interface MeasuredScrubber extends Scrubber {
   readonly stats: Readonly<ScrubStats>;
+  /**
+   * A scrubber with other PII actions (kinds not given keep `DEFAULT_PII_ACTIONS`) that shares
+   * this one's automaton, rules and known secrets: one per profile costs no rebuild, and
+   * `addSecrets` on any of them reaches all.
+   */
+  withPii(pii: Partial<Record<PiiKind, PiiAction>>): MeasuredScrubber;
 }
 
 export interface ScrubberOptions {
@@ -69,14 +75,20 @@ export function createScrubber(options: ScrubberOptions = {}): MeasuredScrubber 
     rules: (options.rules ?? BUILTIN_RULES).filter((rule) => !disabled.has(rule.id)),
     pii: { ...DEFAULT_PII_ACTIONS, ...options.pii },
   });
-  const maxDepth = options.maxDepth ?? 200;
-  const text = (input: string): string => renderSpans(input, mergeSpans(engine.detect(input, false).spans));
+  return scrubberOn(engine, undefined, options.maxDepth ?? 200);
+}
+
+function scrubberOn(engine: Engine, pii: CompiledPiiSet | undefined, maxDepth: number): MeasuredScrubber {
+  const detect = (input: string, streaming: boolean) => engine.detect(input, streaming, pii);
+  const text = (input: string): string => renderSpans(input, mergeSpans(detect(input, false).spans));
   return {
     text,
     value: <T>(input: T): T => deepMap(input, text, 0, maxDepth) as T,
     addSecrets: engine.addSecrets,
-    stream: () => createStreamScrubber(engine),
+    stream: () => createStreamScrubber(detect),
     stats: engine.stats,
+    withPii: (actions) =>
+      scrubberOn(engine, engine.compilePii({ ...DEFAULT_PII_ACTIONS, ...actions }), maxDepth),
   };
 }
 

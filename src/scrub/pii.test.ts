@@ -88,6 +88,16 @@ describe('PII actions', () => {
     expect(strict.text('jane@example.com (555) 123-4567')).toBe('[REDACTED:email] [REDACTED:phone]');
   });
 
+  it('withPii derives a scrubber with other actions that shares known secrets', () => {
+    const base = createScrubber({ secrets: ['shared-secret-77'] });
+    const masking = base.withPii({ card: 'mask' });
+    base.addSecrets(['added-later-88']);
+    expect(masking.text(`${CARD} shared-secret-77 added-later-88`)).toBe(
+      '**** **** **** 4242 [REDACTED:secret] [REDACTED:secret]',
+    );
+    expect(base.text(CARD)).toBe('[REDACTED:card]');
+  });
+
   it('allow on cards leaves them', () => {
     expect(createScrubber({ pii: { card: 'allow' } }).text(CARD)).toBe(CARD);
   });

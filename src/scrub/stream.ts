@@ -7,7 +7,7 @@
  * anchor is near the end, the trailing run of characters a PII number can
  * contain. Nothing is emitted before it has been examined in full context.
  */
-import type { Engine } from './engine.js';
+import type { Detection } from './engine.js';
 import { mergeSpans, renderSpans } from './spans.js';
 
 export interface StreamScrubber {
@@ -17,12 +17,14 @@ export interface StreamScrubber {
   flush(): string;
 }
 
-export function createStreamScrubber(engine: Engine): StreamScrubber {
+export function createStreamScrubber(
+  detect: (input: string, streaming: boolean) => Detection,
+): StreamScrubber {
   let held = '';
   return {
     push(chunk) {
       const buffer = held + chunk;
-      const { spans, hold } = engine.detect(buffer, true);
+      const { spans, hold } = detect(buffer, true);
       const merged = mergeSpans(spans);
       // Clamped: a negative cut would slice from the end and emit what it meant to hold.
       let cut = Math.max(0, Math.min(hold, buffer.length));
@@ -41,7 +43,7 @@ export function createStreamScrubber(engine: Engine): StreamScrubber {
     flush() {
       const rest = held;
       held = '';
-      return renderSpans(rest, mergeSpans(engine.detect(rest, false).spans));
+      return renderSpans(rest, mergeSpans(detect(rest, false).spans));
     },
   };
 }
