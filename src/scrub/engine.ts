@@ -24,6 +24,7 @@ export const MIN_SECRET_LENGTH = 6;
 const DEFAULT_RULE_MAX_LENGTH = 512;
 const PII_RANK = 1_000_000;
 const SEPARATOR = /[ .-]/;
+const WHITESPACE = /\s/;
 
 export interface ScrubStats {
   /** Rule anchors found in scanned text. */
@@ -62,6 +63,7 @@ interface CompiledRule {
   marker: string;
   before: number;
   maxLength: number;
+  spaces: boolean;
   group: number;
   accept: ((secret: string) => boolean) | undefined;
 }
@@ -90,6 +92,7 @@ export function createEngine(options: EngineOptions): Engine {
     marker: `[REDACTED:${rule.id}]`,
     before: rule.before ?? 0,
     maxLength: rule.maxLength ?? DEFAULT_RULE_MAX_LENGTH,
+    spaces: rule.spaces ?? false,
     group: rule.group ?? 0,
     accept: rule.accept,
   }));
@@ -156,7 +159,15 @@ export function createEngine(options: EngineOptions): Engine {
       rule.regex.lastIndex = start;
       const match = rule.regex.exec(input);
       if (!match) {
-        if (streaming && n - start < rule.maxLength) hold = Math.min(hold, start);
+        // More input can only complete a match that could span to the end of this one: a rule
+        // whose matches hold no whitespace cannot, once whitespace follows the anchor.
+        if (
+          streaming &&
+          n - start < rule.maxLength &&
+          (rule.spaces || !WHITESPACE.test(input.slice(start, n)))
+        ) {
+          hold = Math.min(hold, start);
+        }
         return;
       }
       const end = start + match[0].length;

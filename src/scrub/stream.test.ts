@@ -78,6 +78,21 @@ describe('stream()', () => {
     expect(stream.push('plain words, nothing pending. ')).toBe('plain words, nothing pending. ');
   });
 
+  it('stops holding after a failed URL anchor once whitespace shows it cannot be credentials', () => {
+    const stream = createScrubber().stream();
+    expect(stream.push('docs at https://example.com/guide and more!')).toBe(
+      'docs at https://example.com/guide and more!',
+    );
+  });
+
+  it('keeps holding after a URL anchor while credentials could still follow', () => {
+    const stream = createScrubber().stream();
+    expect(stream.push('clone https://deploy:')).toBe('clone ');
+    expect(stream.push('Zx9Qw8Ev7Rt6@git.example.com/repo.git done!')).toBe(
+      'https://deploy:[REDACTED:url-basic-auth]@git.example.com/repo.git done!',
+    );
+  });
+
   it('holds back only the tail that could still become a secret', () => {
     const stream = createScrubber({ secrets: [SECRET] }).stream();
     expect(stream.push('hello cred-Zq')).toBe('hello ');

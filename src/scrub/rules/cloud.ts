@@ -25,6 +25,7 @@ export const cloudRules: readonly SecretRule[] = [
   },
   {
     id: 'aws-secret-access-key',
+    spaces: true,
     description: 'AWS secret access key assigned to its usual name (40 base64 characters)',
     anchors: ['aws_secret_access_key', 'aws_secret_key', 'secretaccesskey', 'SecretAccessKey'],
     anyCase: true,
@@ -33,6 +34,7 @@ export const cloudRules: readonly SecretRule[] = [
   },
   {
     id: 'aws-session-token',
+    spaces: true,
     description: 'AWS session token assigned to its usual name',
     anchors: ['aws_session_token', 'sessiontoken', 'SessionToken'],
     anyCase: true,
@@ -57,6 +59,7 @@ export const cloudRules: readonly SecretRule[] = [
   },
   {
     id: 'gcp-service-account-key-id',
+    spaces: true,
     description: 'private_key_id of a Google service account key file',
     anchors: ['"private_key_id"'],
     pattern: '"private_key_id"\\s{0,4}:\\s{0,4}"([a-f0-9]{40})"',

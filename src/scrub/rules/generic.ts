@@ -63,6 +63,7 @@ export const genericRules: readonly SecretRule[] = [
   },
   {
     id: 'pem-private-key',
+    spaces: true,
     description: 'PEM / OpenSSH / PGP private key block',
     anchors: ['-----BEGIN '],
     // Without a proper END line the rest of the base64-ish body is redacted: over-redacting a
@@ -93,6 +94,7 @@ export const genericRules: readonly SecretRule[] = [
   },
   {
     id: 'authorization-header',
+    spaces: true,
     description: 'credential in an Authorization header',
     anchors: ['authorization'],
     anyCase: true,
@@ -104,6 +106,7 @@ export const genericRules: readonly SecretRule[] = [
   },
   {
     id: 'bearer-token',
+    spaces: true,
     description: 'bearer token outside a header (e.g. in a curl command line)',
     anchors: ['bearer '],
     anyCase: true,
@@ -114,6 +117,7 @@ export const genericRules: readonly SecretRule[] = [
   },
   {
     id: 'generic-secret-assignment',
+    spaces: true,
     description: 'a value assigned to a password/secret/token/api_key-like name, if random enough',
     anchors: ASSIGNED_NAMES,
     anyCase: true,

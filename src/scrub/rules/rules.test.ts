@@ -193,6 +193,14 @@ describe('built-in credential rules', () => {
         expect(regexSafetyProblems(rule.pattern)).toEqual([]);
       });
 
+      it('declares whether a match can contain whitespace', () => {
+        // Negated classes that exclude \s cannot match whitespace; anything else with \s or a space can.
+        const negated = [...rule.pattern.matchAll(/\[\^((?:\\.|[^\]\\])*)\]/g)];
+        const rest = rule.pattern.replace(/\[\^(?:\\.|[^\]\\])*\]/g, '');
+        const canSpace = /\\s| /.test(rest) || negated.some((m) => !m[1]!.includes('\\s'));
+        expect(rule.spaces ?? false).toBe(canSpace);
+      });
+
       it('declares a stream window at least as long as its longest match', () => {
         expect(maxMatchLength(rule.pattern)).toBeLessThanOrEqual(rule.maxLength ?? 512);
       });

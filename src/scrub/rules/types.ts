@@ -29,6 +29,8 @@ export interface SecretRule {
   readonly group?: number;
   /** Extra check on the redacted text: entropy, placeholder exclusion. */
   readonly accept?: (secret: string) => boolean;
+  /** A match can contain whitespace (`password = x`, PEM bodies). Streams use it to stop holding early. */
+  readonly spaces?: boolean;
   /** Longest text a match can span; a stream holds back this much after an anchor. Default 512. */
   readonly maxLength?: number;
 }
