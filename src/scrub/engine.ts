@@ -63,7 +63,7 @@ interface CompiledRule {
   marker: string;
   before: number;
   maxLength: number;
-  spaces: boolean;
+  spacesWithin: number;
   group: number;
   accept: ((secret: string) => boolean) | undefined;
 }
@@ -92,7 +92,7 @@ export function createEngine(options: EngineOptions): Engine {
     marker: `[REDACTED:${rule.id}]`,
     before: rule.before ?? 0,
     maxLength: rule.maxLength ?? DEFAULT_RULE_MAX_LENGTH,
-    spaces: rule.spaces ?? false,
+    spacesWithin: rule.spaces ? (rule.spacesWithin ?? Number.POSITIVE_INFINITY) : 0,
     group: rule.group ?? 0,
     accept: rule.accept,
   }));
@@ -160,11 +160,12 @@ export function createEngine(options: EngineOptions): Engine {
       const match = rule.regex.exec(input);
       if (!match) {
         // More input can only complete a match that could span to the end of this one: a rule
-        // whose matches hold no whitespace cannot, once whitespace follows the anchor.
+        // whose matches hold no whitespace (past their first `spacesWithin` characters) cannot,
+        // once such whitespace follows the anchor.
         if (
           streaming &&
           n - start < rule.maxLength &&
-          (rule.spaces || !WHITESPACE.test(input.slice(start, n)))
+          !WHITESPACE.test(input.slice(start + rule.spacesWithin, n))
         ) {
           hold = Math.min(hold, start);
         }

@@ -85,6 +85,12 @@ describe('stream()', () => {
     );
   });
 
+  it('stops holding after a key name in prose once the text has moved past where a value could start', () => {
+    const stream = createScrubber().stream();
+    const prose = 'The token budget for this run is spent, so the agent stopped and reported back!';
+    expect(stream.push(prose)).toBe(prose);
+  });
+
   it('keeps holding after a URL anchor while credentials could still follow', () => {
     const stream = createScrubber().stream();
     expect(stream.push('clone https://deploy:')).toBe('clone ');

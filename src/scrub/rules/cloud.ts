@@ -26,6 +26,7 @@ export const cloudRules: readonly SecretRule[] = [
   {
     id: 'aws-secret-access-key',
     spaces: true,
+    spacesWithin: 40,
     description: 'AWS secret access key assigned to its usual name (40 base64 characters)',
     anchors: ['aws_secret_access_key', 'aws_secret_key', 'secretaccesskey', 'SecretAccessKey'],
     anyCase: true,
@@ -35,6 +36,7 @@ export const cloudRules: readonly SecretRule[] = [
   {
     id: 'aws-session-token',
     spaces: true,
+    spacesWithin: 40,
     description: 'AWS session token assigned to its usual name',
     anchors: ['aws_session_token', 'sessiontoken', 'SessionToken'],
     anyCase: true,
@@ -60,6 +62,7 @@ export const cloudRules: readonly SecretRule[] = [
   {
     id: 'gcp-service-account-key-id',
     spaces: true,
+    spacesWithin: 32,
     description: 'private_key_id of a Google service account key file',
     anchors: ['"private_key_id"'],
     pattern: '"private_key_id"\\s{0,4}:\\s{0,4}"([a-f0-9]{40})"',

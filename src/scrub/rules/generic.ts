@@ -95,6 +95,7 @@ export const genericRules: readonly SecretRule[] = [
   {
     id: 'authorization-header',
     spaces: true,
+    spacesWithin: 40,
     description: 'credential in an Authorization header',
     anchors: ['authorization'],
     anyCase: true,
@@ -107,6 +108,7 @@ export const genericRules: readonly SecretRule[] = [
   {
     id: 'bearer-token',
     spaces: true,
+    spacesWithin: 8,
     description: 'bearer token outside a header (e.g. in a curl command line)',
     anchors: ['bearer '],
     anyCase: true,
@@ -118,6 +120,7 @@ export const genericRules: readonly SecretRule[] = [
   {
     id: 'generic-secret-assignment',
     spaces: true,
+    spacesWithin: 64,
     description: 'a value assigned to a password/secret/token/api_key-like name, if random enough',
     anchors: ASSIGNED_NAMES,
     anyCase: true,

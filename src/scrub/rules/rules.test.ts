@@ -163,6 +163,25 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
   'generic-secret-assignment': { tp: ['DB_PASSWORD=', 'Xk9mQ2vL7pTz'], fp: 'password: $' + '{DB_PASSWORD}' },
 };
 
+/** Whether a pattern can match whitespace: `\s` or a space outside negated classes that exclude it. */
+function canContainSpace(pattern: string): boolean {
+  const negated = [...pattern.matchAll(/\[\^((?:\\.|[^\]\\])*)\]/g)];
+  const rest = pattern.replace(/\[\^(?:\\.|[^\]\\])*\]/g, '');
+  return /\\s| /.test(rest) || negated.some((m) => !m[1]!.includes('\\s'));
+}
+
+/** Index of the `n`-th capturing group's `(` in a pattern source. */
+function captureGroupStart(pattern: string, n: number): number {
+  let count = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === '\\') i++;
+    else if (ch === '[') while (i < pattern.length && pattern[i] !== ']') i += pattern[i] === '\\' ? 2 : 1;
+    else if (ch === '(' && pattern[i + 1] !== '?' && ++count === n) return i;
+  }
+  return pattern.length;
+}
+
 /** Text after the secret, so right-boundary rules see an ending. */
 const TAIL: Record<string, string> = {
   'db-connection-password': '@db.internal:5432/app',
@@ -194,12 +213,16 @@ describe('built-in credential rules', () => {
       });
 
       it('declares whether a match can contain whitespace', () => {
-        // Negated classes that exclude \s cannot match whitespace; anything else with \s or a space can.
-        const negated = [...rule.pattern.matchAll(/\[\^((?:\\.|[^\]\\])*)\]/g)];
-        const rest = rule.pattern.replace(/\[\^(?:\\.|[^\]\\])*\]/g, '');
-        const canSpace = /\\s| /.test(rest) || negated.some((m) => !m[1]!.includes('\\s'));
-        expect(rule.spaces ?? false).toBe(canSpace);
+        expect(rule.spaces ?? false).toBe(canContainSpace(rule.pattern));
       });
+
+      if (rule.spacesWithin !== undefined) {
+        it('has whitespace only before its value, within the declared prefix', () => {
+          const open = captureGroupStart(rule.pattern, rule.group ?? 0);
+          expect(canContainSpace(rule.pattern.slice(open))).toBe(false);
+          expect(maxMatchLength(rule.pattern.slice(0, open))).toBeLessThanOrEqual(rule.spacesWithin ?? 0);
+        });
+      }
 
       it('declares a stream window at least as long as its longest match', () => {
         expect(maxMatchLength(rule.pattern)).toBeLessThanOrEqual(rule.maxLength ?? 512);

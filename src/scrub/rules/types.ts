@@ -31,6 +31,8 @@ export interface SecretRule {
   readonly accept?: (secret: string) => boolean;
   /** A match can contain whitespace (`password = x`, PEM bodies). Streams use it to stop holding early. */
   readonly spaces?: boolean;
+  /** With `spaces`: whitespace can occur only in a match's first this-many characters (before the value). */
+  readonly spacesWithin?: number;
   /** Longest text a match can span; a stream holds back this much after an anchor. Default 512. */
   readonly maxLength?: number;
 }
