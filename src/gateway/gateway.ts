@@ -10,6 +10,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { EventWriter } from '../events/writer.js';
 import { createLogger, type Logger } from '../log.js';
+import { budgetStage } from '../pipeline/budget.js';
 import { executeStage } from '../pipeline/execute.js';
 import { flowStage } from '../pipeline/flow.js';
 import { inspectStage } from '../pipeline/inspect.js';
@@ -116,6 +117,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       { name: 'run-state', run: runStateStage({ now }) },
       { name: 'scope', run: scopeStage({ catalog }) },
       { name: 'validate', run: validateStage() },
+      { name: 'budget', run: budgetStage({ store, runs, events, now }) },
       { name: 'loop-guard', run: loopGuard.stage },
       { name: 'flow', run: flowStage() },
       { name: 'execute', run: executeStage({ pool, policy, logger }) },

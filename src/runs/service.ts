@@ -24,16 +24,24 @@ export interface RunServiceOptions {
   events: EventWriter;
   scrubber: Scrubber;
   now?: () => number;
+  watchMs?: number;
 }
 
 export class RunService {
   private readonly controllers = new Map<string, AbortController>();
+  /** When each run last asked for its signal; only recent runs are watched. */
+  private readonly lastUsed = new Map<string, number>();
+  private readonly watcher: NodeJS.Timeout;
   private readonly now: () => number;
   private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
   private readonly endListeners = new Set<(run: Run) => void>();
 
   constructor(private readonly options: RunServiceOptions) {
     this.now = options.now ?? Date.now;
+    // Another replica (or process on the same file) may kill a run: its in-flight calls
+    // here must end too. Runs with calls in the last two minutes are re-read every 250 ms.
+    this.watcher = setInterval(() => void this.watchOthers(), options.watchMs ?? 250);
+    this.watcher.unref();
   }
 
   async create(
@@ -89,7 +97,10 @@ export class RunService {
     opts: { exitCode?: number | null; actor?: string } = {},
   ): Promise<Run | undefined> {
     const ended = await this.options.store.runs.end(id, state, reason, opts.exitCode ?? null);
-    this.abort(id, state);
+    // A kill or expiry cancels in-flight work; running out of budget only stops new calls,
+    // since the calls already under way were within it.
+    if (state === 'killed' || state === 'expired') this.abort(id, state);
+    else this.controllers.delete(id);
     if (!ended) return undefined;
     const timer = this.expiryTimers.get(id);
     if (timer) clearTimeout(timer);
@@ -113,6 +124,7 @@ export class RunService {
 
   /** An AbortSignal that fires when the run ends; every wait of the run's calls listens to it. */
   signal(runId: string): AbortSignal {
+    this.lastUsed.set(runId, this.now());
     let controller = this.controllers.get(runId);
     if (!controller) {
       controller = new AbortController();
@@ -139,8 +151,22 @@ export class RunService {
   }
 
   close(): void {
+    clearInterval(this.watcher);
     for (const timer of this.expiryTimers.values()) clearTimeout(timer);
     this.expiryTimers.clear();
+  }
+
+  private async watchOthers(): Promise<void> {
+    const cutoff = this.now() - 120_000;
+    for (const [runId, used] of this.lastUsed) {
+      if (used < cutoff) {
+        this.lastUsed.delete(runId);
+        continue;
+      }
+      if (!this.controllers.has(runId)) continue;
+      const run = await this.options.store.runs.get(runId).catch(() => undefined);
+      if (run && (run.state === 'killed' || run.state === 'expired')) this.abort(runId, run.state);
+    }
   }
 
   private abort(runId: string, state: string): void {

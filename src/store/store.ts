@@ -8,6 +8,7 @@
  * PostgreSQL and stays correct across replicas. The pipeline depends only on
  * this interface, never on a driver.
  */
+import type { CallBudgetStore } from '../budget/calls.js';
 import type { AuditEvent, EventFilter, NewEvent } from '../events/event.js';
 import type { Run, RunState } from '../runs/run.js';
 
@@ -49,5 +50,6 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   readonly runs: RunStore;
   readonly events: EventStore;
+  readonly calls: CallBudgetStore;
   close(): Promise<void>;
 }

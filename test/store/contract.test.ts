@@ -107,6 +107,41 @@ for (const [name, open] of stores) {
       expect((await store.events.list({ runId: run.id }))[1]?.data).toEqual({ a: 1 });
     });
 
+    it('grants exactly the cap to 100 racing reservations', async () => {
+      const run = await newRun(store);
+      const results = await Promise.all(
+        Array.from({ length: 100 }, () =>
+          store.calls.reserve({ runId: run.id, tool: 't', cap: 10, now: Date.now() }),
+        ),
+      );
+      expect(results.filter((r) => r.ok)).toHaveLength(10);
+      expect(await store.calls.usage(run.id)).toEqual({ calls: 10, perTool: { t: 10 } });
+    });
+
+    it('caps one tool without touching the others', async () => {
+      const run = await newRun(store);
+      const now = Date.now();
+      const a = [];
+      for (let i = 0; i < 4; i++)
+        a.push(await store.calls.reserve({ runId: run.id, tool: 'a', toolCap: 2, now }));
+      const b = await store.calls.reserve({ runId: run.id, tool: 'b', toolCap: 2, now });
+      expect(a.map((r) => r.ok)).toEqual([true, true, false, false]);
+      expect(a[2]).toMatchObject({ ok: false, code: 'budget_exhausted', scope: 'tool' });
+      expect(b.ok).toBe(true);
+    });
+
+    it('refills a rate bucket with time', async () => {
+      const run = await newRun(store);
+      const rate = { count: 2, perMs: 1000 };
+      const t0 = 1_000_000;
+      const at = (now: number) => store.calls.reserve({ runId: run.id, tool: 'r', rate, now });
+      expect((await at(t0)).ok).toBe(true);
+      expect((await at(t0)).ok).toBe(true);
+      expect(await at(t0)).toMatchObject({ ok: false, code: 'rate_limited', retryAfterMs: 500 });
+      expect((await at(t0 + 500)).ok).toBe(true);
+      expect((await at(t0 + 500)).ok).toBe(false);
+    });
+
     it('treats filter values as data, never as SQL', async () => {
       const events = await store.events.list({ tool: "t' OR '1'='1" });
       expect(events).toEqual([]);

@@ -6,11 +6,12 @@
 import pg from 'pg';
 import { BulkheadError } from '../../errors.js';
 import type { Store } from '../store.js';
+import { pgCallMigrations, pgCalls } from './calls.js';
 import { pgEventMigrations, pgEvents } from './events.js';
 import { migratePg, type PgMigration } from './migrate.js';
 import { pgRunMigrations, pgRuns } from './runs.js';
 
-export const pgMigrations: PgMigration[] = [...pgRunMigrations, ...pgEventMigrations];
+export const pgMigrations: PgMigration[] = [...pgRunMigrations, ...pgEventMigrations, ...pgCallMigrations];
 
 export interface PostgresStore extends Store {
   readonly pool: pg.Pool;
@@ -36,6 +37,7 @@ export async function openPostgresStore(
     pool,
     runs: pgRuns(pool),
     events: pgEvents(pool),
+    calls: pgCalls(pool),
     close: () => pool.end(),
   };
 }

@@ -1,0 +1,83 @@
+import type Database from 'better-sqlite3';
+import {
+  type CallBudgetStore,
+  type CallRequest,
+  type CallReservation,
+  refill,
+  TOTAL,
+} from '../../budget/calls.js';
+import type { Migration } from './migrate.js';
+
+export const callMigrations: Migration[] = [
+  {
+    id: 'calls/1',
+    sql: `
+      CREATE TABLE call_counts (
+        run_id TEXT NOT NULL,
+        tool TEXT NOT NULL,
+        calls INTEGER NOT NULL DEFAULT 0,
+        bucket REAL,
+        bucket_at INTEGER,
+        PRIMARY KEY (run_id, tool)
+      );`,
+  },
+];
+
+interface Row {
+  calls: number;
+  bucket: number | null;
+  bucket_at: number | null;
+}
+
+export function sqliteCalls(db: Database.Database): CallBudgetStore {
+  const get = db.prepare('SELECT calls, bucket, bucket_at FROM call_counts WHERE run_id = ? AND tool = ?');
+  const ensure = db.prepare('INSERT OR IGNORE INTO call_counts (run_id, tool) VALUES (?, ?)');
+  const charge = db.prepare(
+    'UPDATE call_counts SET calls = calls + 1, bucket = ?, bucket_at = ? WHERE run_id = ? AND tool = ?',
+  );
+  const all = db.prepare('SELECT tool, calls FROM call_counts WHERE run_id = ?');
+
+  // IMMEDIATE takes the write lock first: two processes on one file cannot both read the old count.
+  const reserve = db.transaction((r: CallRequest): CallReservation => {
+    ensure.run(r.runId, TOTAL);
+    ensure.run(r.runId, r.tool);
+    const total = get.get(r.runId, TOTAL) as Row;
+    const tool = get.get(r.runId, r.tool) as Row;
+    if (r.cap !== undefined && total.calls >= r.cap)
+      return { ok: false, code: 'budget_exhausted', scope: 'run', calls: total.calls };
+    if (r.toolCap !== undefined && tool.calls >= r.toolCap) {
+      return { ok: false, code: 'budget_exhausted', scope: 'tool', calls: tool.calls };
+    }
+    let bucket: number | null = null;
+    if (r.rate) {
+      const available = refill(tool.bucket ?? r.rate.count, tool.bucket_at ?? r.now, r.rate, r.now);
+      if (available < 1) {
+        return {
+          ok: false,
+          code: 'rate_limited',
+          retryAfterMs: Math.ceil(((1 - available) * r.rate.perMs) / r.rate.count),
+        };
+      }
+      bucket = available - 1;
+    }
+    charge.run(bucket, r.now, r.runId, r.tool);
+    charge.run(null, r.now, r.runId, TOTAL);
+    return { ok: true, calls: total.calls + 1, toolCalls: tool.calls + 1 };
+  });
+
+  return {
+    async reserve(request) {
+      return reserve.immediate(request);
+    },
+    async usage(runId) {
+      const rows = all.all(runId) as { tool: string; calls: number }[];
+      const perTool: Record<string, number> = {};
+      let calls = 0;
+      for (const row of rows) {
+        if (row.tool === TOTAL) calls = row.calls;
+        else perTool[row.tool] = row.calls;
+      }
+      return { calls, perTool };
+    },
+  };
+}
