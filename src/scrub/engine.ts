@@ -64,6 +64,7 @@ interface CompiledRule {
   before: number;
   maxLength: number;
   spacesWithin: number;
+  extend: RegExp | undefined;
   group: number;
   accept: ((secret: string) => boolean) | undefined;
 }
@@ -93,6 +94,7 @@ export function createEngine(options: EngineOptions): Engine {
     before: rule.before ?? 0,
     maxLength: rule.maxLength ?? DEFAULT_RULE_MAX_LENGTH,
     spacesWithin: rule.spaces ? (rule.spacesWithin ?? Number.POSITIVE_INFINITY) : 0,
+    extend: rule.extend ? new RegExp(rule.extend) : undefined,
     group: rule.group ?? 0,
     accept: rule.accept,
   }));
@@ -179,8 +181,14 @@ export function createEngine(options: EngineOptions): Engine {
       const group = rule.group ? match[rule.group] : match[0];
       if (group === undefined) return;
       const s = rule.group ? start + match[0].lastIndexOf(group) : start;
-      const e = s + group.length;
+      let e = s + group.length;
       if (rule.accept && !rule.accept(input.slice(s, e))) return;
+      // A value longer than the pattern's bounded window is still one value: redact all of it,
+      // or its tail would leak past the marker. Linear: the extended span is covered below.
+      if (rule.extend && e === end) {
+        while (e < n && rule.extend.test(input[e]!)) e++;
+        if (streaming && e === n) hold = Math.min(hold, start);
+      }
       covered[index] = e;
       spans.push({ start: s, end: e, replacement: rule.marker, marker: rule.marker, rank: index });
     };

@@ -70,6 +70,12 @@ describe('createScrubber: rules', () => {
     expect(createScrubber().text(`GITHUB_TOKEN=${token}`)).toBe('GITHUB_TOKEN=[REDACTED:github-pat]');
   });
 
+  it('redacts the whole of an assigned value longer than the rule window', () => {
+    const value = Array.from({ length: 40 }, (_, i) => `Q${i}x9Lm`).join('');
+    const out = createScrubber().text(`password=${value} end`);
+    expect(out).toBe('password=[REDACTED:generic-secret-assignment] end');
+  });
+
   it('skips disabled rules', () => {
     const token = `ghp_${'Ab1Cd2Ef3Gh4'.repeat(3)}`;
     expect(createScrubber({ disableRules: ['github-pat'] }).text(`see ${token}`)).toBe(`see ${token}`);

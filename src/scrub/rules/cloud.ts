@@ -42,6 +42,7 @@ export const cloudRules: readonly SecretRule[] = [
     anyCase: true,
     pattern: `(?:aws_session_token|sessiontoken)["']?\\s{0,4}(?::=|=>|[:=])\\s{0,4}["']?([A-Za-z0-9/+=]{100,4096})`,
     group: 1,
+    extend: '[A-Za-z0-9/+=]',
     maxLength: 4200,
   },
   prefixed('gcp-api-key', 'Google API key (AIza + 35)', 'AIza', '[0-9A-Za-z_-]{35}', RU),

@@ -102,6 +102,7 @@ export const genericRules: readonly SecretRule[] = [
     pattern:
       'authorization["\']?\\s{0,3}[:=]\\s{0,3}["\']?(?:(?:basic|bearer|token|bot|apikey|digest) )?([A-Za-z0-9._~+/=-]{8,4096})',
     group: 1,
+    extend: '[A-Za-z0-9._~+/=-]',
     accept: (value) => looksLikeSecretValue(value),
     maxLength: 4200,
   },
@@ -114,6 +115,7 @@ export const genericRules: readonly SecretRule[] = [
     anyCase: true,
     pattern: 'bearer ([A-Za-z0-9._~+/-]{16,4096}={0,2})',
     group: 1,
+    extend: '[A-Za-z0-9._~+/=-]',
     accept: (value) => looksLikeSecretValue(value, 3.5),
     maxLength: 4200,
   },
@@ -127,6 +129,7 @@ export const genericRules: readonly SecretRule[] = [
     pattern:
       '(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?["\']?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}["\'`]?([^\\s"\'`<>&;,)\\]}]{8,256})',
     group: 1,
+    extend: '[^\\s"\'`<>&;,)\\]}]',
     accept: (value) => looksLikeSecretValue(value),
   },
 ];

@@ -27,6 +27,11 @@ export interface SecretRule {
    * the last occurrence of its text in the match.
    */
   readonly group?: number;
+  /**
+   * A one-character class (regex source): after an accepted match that ends at its value's
+   * bound, the redaction continues over following characters of this class.
+   */
+  readonly extend?: string;
   /** Extra check on the redacted text: entropy, placeholder exclusion. */
   readonly accept?: (secret: string) => boolean;
   /** A match can contain whitespace (`password = x`, PEM bodies). Streams use it to stop holding early. */
