@@ -120,7 +120,7 @@ describe('inspectToolResult: hidden characters', () => {
 describe('inspectToolResult: structured content', () => {
   it('strips escape sequences and hidden characters inside structured content strings', () => {
     const r = inspectToolResult(
-      { content: [], structuredContent: { rows: [{ name: 'bob\x1b[8m hidden\x1b[0m', ['k\u200bey']: 1 }] } },
+      { content: [], structuredContent: { rows: [{ name: 'bob\x1b[8m hidden\x1b[0m', 'k\u200bey': 1 }] } },
       { maxBytes: BIG },
     );
     expect(r.result.structuredContent).toEqual({ rows: [{ name: 'bob hidden', key: 1 }] });
