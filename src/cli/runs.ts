@@ -1,9 +1,15 @@
 import type { Command } from 'commander';
-import type { runView } from '../gateway/api.js';
+import type { RunView, Usage } from '../gateway/api.js';
 import { GatewayClient } from './client.js';
 import { action, ago, line, printJson, style, table } from './output.js';
 
-type RunView = ReturnType<typeof runView>;
+function usageCell(usage: Usage[], dimension: Usage['dimension']): string {
+  const u = usage.find((x) => x.dimension === dimension);
+  if (!u) return '-';
+  const used = dimension === 'wall_clock' ? ago(u.used) : String(u.used);
+  const cap = u.cap === null ? '∞' : dimension === 'wall_clock' ? ago(u.cap) : String(u.cap);
+  return `${used}/${cap}`;
+}
 
 export function register(program: Command): void {
   program
@@ -29,12 +35,14 @@ export function register(program: Command): void {
         const now = Date.now();
         line(
           table([
-            ['RUN', 'PROFILE', 'STATE', 'AGE', 'TAINT', 'ENDED BECAUSE'].map(style.bold),
+            ['RUN', 'PROFILE', 'STATE', 'AGE', 'CALLS', 'CLOCK', 'TAINT', 'ENDED BECAUSE'].map(style.bold),
             ...runs.map((r) => [
               r.id,
               r.profile,
               r.state === 'active' ? style.green(r.state) : r.state,
               ago(now - r.created_at),
+              usageCell(r.usage, 'tool_calls'),
+              usageCell(r.usage, 'wall_clock'),
               r.taint.untrusted ? style.yellow('untrusted') : '-',
               r.end_reason ?? '',
             ]),

@@ -45,7 +45,30 @@ const completeBody = z.object({
 });
 const killBody = z.object({ reason: z.string().max(500).optional() }).default({});
 
-export function runView(run: Run) {
+export interface Usage {
+  dimension: 'tool_calls' | 'wall_clock';
+  used: number;
+  cap: number | null;
+}
+
+export interface RunView {
+  id: string;
+  profile: string;
+  state: Run['state'];
+  created_at: number;
+  expires_at: number;
+  ended_at: number | null;
+  end_reason: string | null;
+  exit_code: number | null;
+  label: string | null;
+  taint: Run['taint'];
+  usage: Usage[];
+}
+
+/** A run as operators see it, with its usage against each budget of its profile. */
+export async function runView(run: Run, policy: Policy, store: Store, now = Date.now()): Promise<RunView> {
+  const budgets = policy.profiles[run.profile]?.budgets;
+  const calls = await store.calls.usage(run.id);
   return {
     id: run.id,
     profile: run.profile,
@@ -57,12 +80,21 @@ export function runView(run: Run) {
     exit_code: run.exitCode,
     label: run.label,
     taint: run.taint,
+    usage: [
+      { dimension: 'tool_calls', used: calls.calls, cap: budgets?.tool_calls ?? null },
+      {
+        dimension: 'wall_clock',
+        used: (run.endedAt ?? now) - run.createdAt,
+        cap: run.expiresAt - run.createdAt,
+      },
+    ],
   };
 }
 
 export function createApi(deps: ApiDeps): Hono<Env> {
   const { respond } = deps;
   const api = new Hono<Env>();
+  const view = (run: Run) => runView(run, deps.policy, deps.store);
 
   api.use('*', async (c, next) => {
     const operator = deps.operators.authenticate(bearer(c.req.header('authorization')));
@@ -104,7 +136,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     guard(c, 'view');
     const state = c.req.query('state');
     const runs = await deps.runs.list(state ? { state: state as Run['state'] } : {});
-    return respond.json(c, { runs: runs.map(runView) });
+    return respond.json(c, { runs: await Promise.all(runs.map((r) => view(r))) });
   });
 
   api.get('/runs/:id', async (c) => {
@@ -112,7 +144,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     const run = await deps.runs.get(c.req.param('id'));
     if (!run) throw new BulkheadError('not_found', 'No run with that id.');
     const events = await deps.store.events.list({ runId: run.id, limit: 200 });
-    return respond.json(c, { run: runView(run), events });
+    return respond.json(c, { run: await view(run), events });
   });
 
   api.post('/runs/:id/complete', async (c) => {
@@ -131,7 +163,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     );
     const run = ended ?? (await deps.runs.get(id));
     if (!run) throw new BulkheadError('not_found', 'No run with that id.');
-    return respond.json(c, { run: runView(run), ended: ended !== undefined });
+    return respond.json(c, { run: await view(run), ended: ended !== undefined });
   });
 
   api.post('/runs/:id/kill', async (c) => {
@@ -144,7 +176,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     });
     const run = ended ?? (await deps.runs.get(id));
     if (!run) throw new BulkheadError('not_found', 'No run with that id.');
-    return respond.json(c, { run: runView(run), killed: ended !== undefined });
+    return respond.json(c, { run: await view(run), killed: ended !== undefined });
   });
 
   api.post('/kill-all', async (c) => {

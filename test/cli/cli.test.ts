@@ -99,9 +99,10 @@ describe('bulkhead runs and kill', () => {
     expect(runs.find((r) => r.id === run.id)?.state).toBe('active');
   });
 
-  it('prints a readable table for people', async () => {
+  it('prints a readable table for people, with usage against each budget', async () => {
     const result = await bulkhead(['runs'], { env });
-    expect(result.stdout.split('\n')[0]).toMatch(/^RUN\s+PROFILE\s+STATE\s+AGE/);
+    expect(result.stdout.split('\n')[0]).toMatch(/^RUN\s+PROFILE\s+STATE\s+AGE\s+CALLS\s+CLOCK/);
+    expect(result.stdout).toMatch(/\s0\/∞\s/);
   });
 
   it('kills a run so it is no longer active', async () => {
