@@ -169,7 +169,15 @@ function cleanStrings(value: unknown, fn: (text: string) => string, depth: numbe
   if (depth >= MAX_DEPTH) return null;
   if (Array.isArray(value)) return value.map((item) => cleanStrings(item, fn, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) out[fn(key)] = cleanStrings(item, fn, depth + 1);
+  for (const [key, item] of Object.entries(value)) {
+    // Defined, not assigned: a `__proto__` key stays data instead of becoming the prototype.
+    Object.defineProperty(out, fn(key), {
+      value: cleanStrings(item, fn, depth + 1),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
   return out;
 }
 

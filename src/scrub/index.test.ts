@@ -97,6 +97,20 @@ describe('createScrubber: value()', () => {
     });
   });
 
+  it('keeps both values when two keys scrub to the same marker', () => {
+    const s = createScrubber({ secrets: ['first-secret-1', 'second-secret-2'] });
+    expect(s.value({ 'first-secret-1': 1, 'second-secret-2': 2 })).toEqual({
+      [REDACTED_SECRET]: 1,
+      [`${REDACTED_SECRET}#2`]: 2,
+    });
+  });
+
+  it('keeps a __proto__ key from parsed JSON as data', () => {
+    const out = createScrubber().value(JSON.parse('{"__proto__": {"polluted": true}, "a": 1}')) as object;
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(JSON.stringify(out)).toBe('{"__proto__":{"polluted":true},"a":1}');
+  });
+
   it('produces data that serialises to valid JSON', () => {
     const out = scrubber.value({ msg: `"${SECRET}"\n` });
     expect(JSON.parse(JSON.stringify(out))).toEqual({ msg: `"${REDACTED_SECRET}"\n` });

@@ -104,6 +104,19 @@ function deepMap(input: unknown, fn: (s: string) => string, depth: number, maxDe
       : input;
   if (source !== input) return deepMap(source, fn, depth, maxDepth);
   const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(input)) out[fn(key)] = deepMap(item, fn, depth + 1, maxDepth);
+  for (const [key, item] of Object.entries(input)) {
+    // Two keys redacted to the same marker must not collapse into one and lose a value.
+    const scrubbed = fn(key);
+    let unique = scrubbed;
+    for (let n = 2; Object.hasOwn(out, unique); n++) unique = `${scrubbed}#${n}`;
+    // Defined, not assigned: a `__proto__` key from JSON.parse stays data instead of becoming
+    // the copy's prototype.
+    Object.defineProperty(out, unique, {
+      value: deepMap(item, fn, depth + 1, maxDepth),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
   return out;
 }
