@@ -48,9 +48,18 @@ export function buildAhoCorasick(patterns: readonly string[]): AhoCorasick {
 
   // Trie from the patterns in sorted order: each pattern shares exactly its common prefix with
   // the one before it, so nodes are appended along a stack with no child lookups at all.
-  const parentOf: number[] = [0];
-  const classIn: number[] = [0];
-  const terminal: number[] = [-1];
+  // Typed arrays sized for the worst case (no shared prefixes): growing plain arrays node by
+  // node made this loop the slowest part of a build.
+  let capacity = 1;
+  let widest = 0;
+  for (const p of patterns) {
+    capacity += p.length;
+    widest = Math.max(widest, p.length);
+  }
+  const parentOf = new Int32Array(capacity);
+  const classIn = new Uint16Array(capacity);
+  const terminal = new Int32Array(capacity).fill(-1);
+  let count = 1;
   let longest = 0;
   const sorted = [...patterns.keys()]
     .filter((i) => patterns[i]!.length > 0)
@@ -59,7 +68,7 @@ export function buildAhoCorasick(patterns: readonly string[]): AhoCorasick {
       const pb = patterns[b]!;
       return pa < pb ? -1 : pa > pb ? 1 : a - b;
     });
-  const path: number[] = [0];
+  const path = new Int32Array(widest + 1);
   let previous = '';
   for (const index of sorted) {
     const p = patterns[index]!;
@@ -67,21 +76,17 @@ export function buildAhoCorasick(patterns: readonly string[]): AhoCorasick {
     let shared = 0;
     const limit = Math.min(p.length, previous.length);
     while (shared < limit && p.charCodeAt(shared) === previous.charCodeAt(shared)) shared++;
-    path.length = shared + 1;
     let s = path[shared]!;
     for (let i = shared; i < p.length; i++) {
-      const next = parentOf.length;
-      parentOf.push(s);
-      classIn.push(classOf[p.charCodeAt(i)]!);
-      terminal.push(-1);
-      path.push(next);
-      s = next;
+      parentOf[count] = s;
+      classIn[count] = classOf[p.charCodeAt(i)]!;
+      s = count++;
+      path[i + 1] = s;
     }
     // Equal patterns sort by index, so the first one keeps the terminal.
     if (terminal[s] === -1) terminal[s] = index;
     previous = p;
   }
-  const count = parentOf.length;
 
   // Children lists (CSR) in the original numbering, then a breadth-first renumbering.
   const childCount = new Int32Array(count + 1);
