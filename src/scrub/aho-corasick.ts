@@ -51,16 +51,15 @@ export function buildAhoCorasick(patterns: readonly string[]): AhoCorasick {
   // Typed arrays sized for the worst case (no shared prefixes): growing plain arrays node by
   // node made this loop the slowest part of a build.
   let capacity = 1;
-  let widest = 0;
+  let longest = 0;
   for (const p of patterns) {
     capacity += p.length;
-    widest = Math.max(widest, p.length);
+    longest = Math.max(longest, p.length);
   }
   const parentOf = new Int32Array(capacity);
   const classIn = new Uint16Array(capacity);
   const terminal = new Int32Array(capacity).fill(-1);
   let count = 1;
-  let longest = 0;
   const sorted = [...patterns.keys()]
     .filter((i) => patterns[i]!.length > 0)
     .sort((a, b) => {
@@ -68,11 +67,10 @@ export function buildAhoCorasick(patterns: readonly string[]): AhoCorasick {
       const pb = patterns[b]!;
       return pa < pb ? -1 : pa > pb ? 1 : a - b;
     });
-  const path = new Int32Array(widest + 1);
+  const path = new Int32Array(longest + 1);
   let previous = '';
   for (const index of sorted) {
     const p = patterns[index]!;
-    longest = Math.max(longest, p.length);
     let shared = 0;
     const limit = Math.min(p.length, previous.length);
     while (shared < limit && p.charCodeAt(shared) === previous.charCodeAt(shared)) shared++;
