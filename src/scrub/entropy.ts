@@ -20,9 +20,14 @@ export function shannonEntropy(value: string): number {
     }
   }
   let bits = 0;
-  for (let c = 0; c < 128; c++) {
-    const count = ascii[c]!;
-    if (count > 0) bits -= (count / n) * Math.log2(count / n);
+  // Second pass over the value, not over the table: each distinct character once, then cleared.
+  for (let i = 0; i < n; i++) {
+    const code = value.charCodeAt(i);
+    if (code >= 128) continue;
+    const count = ascii[code]!;
+    if (count === 0) continue;
+    ascii[code] = 0;
+    bits -= (count / n) * Math.log2(count / n);
   }
   if (other) for (const count of other.values()) bits -= (count / n) * Math.log2(count / n);
   return bits;
