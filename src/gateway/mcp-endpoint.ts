@@ -135,6 +135,9 @@ export class McpEndpoint {
           this.sessions.delete(id);
         },
         maxRequestBodySize: this.deps.policy.gateway.max_body,
+        // Plain JSON answers cost ~1 ms less per call than an SSE stream; streaming is
+        // only needed to send progress notifications while a call waits (approvals).
+        enableJsonResponse: !this.deps.policy.gateway.stream_responses,
       }),
     };
     server.onclose = () => {

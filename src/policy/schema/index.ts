@@ -80,13 +80,17 @@ export const gatewayConfig = z
       .int()
       .positive()
       .default(4 * 1024 * 1024),
+    stream_responses: z
+      .boolean()
+      .default(false)
+      .describe('answer tool calls as SSE streams, so progress notifications reach waiting agents (slower)'),
   })
   .strict();
 
 export const policySchema = z
   .object({
     version: z.literal(1),
-    gateway: gatewayConfig.default({ max_body: 4 * 1024 * 1024 }),
+    gateway: gatewayConfig.default({ max_body: 4 * 1024 * 1024, stream_responses: false }),
     store: store.default({ sqlite: 'bulkhead.db' }),
     upstreams: z.record(z.string().regex(UPSTREAM_NAME, 'lowercase letters, digits and -'), upstream),
     tools: z.record(z.string(), z.record(z.string(), toolRule)).default({}),
