@@ -184,7 +184,7 @@ export function run(): ScrubBenchReport {
   };
 }
 
-function print(report: ScrubBenchReport): void {
+export function print(report: ScrubBenchReport): void {
   console.log(`scrubber vs naive one-regex-per-secret, 1 MiB text, median of ${ROUNDS} rounds`);
   console.log(
     `scrubber: ${report.rules} credential rules + default PII (card, iban, national_id) + known secrets`,
