@@ -5,12 +5,15 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
+import type { ApprovalService } from '../approvals/service.js';
 import { BulkheadError } from '../errors.js';
 import { EVENT_KINDS, type EventFilter } from '../events/event.js';
 import type { Policy } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
 import type { Store } from '../store/store.js';
+import { approvalRoutes } from './api-approvals.js';
+import { parseBody } from './body.js';
 import type { Catalog } from './catalog.js';
 import { bearer } from './mcp-endpoint.js';
 import { can, type Operator, type OperatorAuth, type Permission } from './operators.js';
@@ -25,6 +28,7 @@ export interface ApiDeps {
   pool: UpstreamPool;
   operators: OperatorAuth;
   respond: Responder;
+  approvals: ApprovalService;
   /** The URL agents use for MCP, as seen from where the run is started. */
   mcpUrl: () => string;
 }
@@ -111,6 +115,8 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   };
 
   api.onError((error, c) => respond.fail(c, error));
+
+  api.route('/approvals', approvalRoutes(deps));
 
   api.get('/health', (c) => respond.json(c, { ok: true, upstreams: deps.pool.status() }));
 
@@ -229,27 +235,6 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   });
 
   return api;
-}
-
-async function parseBody<T extends z.ZodType>(request: Request, schema: T): Promise<z.infer<T>> {
-  let raw: unknown = {};
-  const text = await request.text();
-  if (text.trim()) {
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      throw new BulkheadError('bad_request', 'The body is not valid JSON.');
-    }
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new BulkheadError(
-      'bad_request',
-      `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`,
-    );
-  }
-  return parsed.data;
 }
 
 const eventQuery = z.object({

@@ -8,17 +8,21 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { ApprovalService } from '../approvals/service.js';
 import { EventWriter } from '../events/writer.js';
 import { createLogger, type Logger } from '../log.js';
+import { createNotifier, type Notifier } from '../notify/notifier.js';
 import { budgetStage } from '../pipeline/budget.js';
 import { executeStage } from '../pipeline/execute.js';
 import { flowStage } from '../pipeline/flow.js';
+import { gateStage } from '../pipeline/gate.js';
 import { inspectStage } from '../pipeline/inspect.js';
 import { LoopGuard } from '../pipeline/loop-guard.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { recordFinalizer } from '../pipeline/record.js';
 import { runStateStage } from '../pipeline/run-state.js';
 import { scopeStage } from '../pipeline/scope.js';
+import { settleApprovalFinalizer } from '../pipeline/settle-approval.js';
 import { taintStage } from '../pipeline/taint.js';
 import { validateStage } from '../pipeline/validate.js';
 import type { LoadedPolicy } from '../policy/load.js';
@@ -63,6 +67,8 @@ export interface Gateway {
   readonly scrubber: Scrubber;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  readonly approvals: ApprovalService;
+  readonly notifier: Notifier;
   close(): Promise<void>;
 }
 
@@ -110,6 +116,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     throw error;
   }
 
+  const notifier = createNotifier(policy, { source, scrubber, logger });
+  let publicUrl = policy.gateway.public_url ?? '';
+  const approvals = new ApprovalService({
+    store,
+    events,
+    notifier,
+    runs,
+    now,
+    linkFor: (id) => `${publicUrl}/ui/approvals/${id}`,
+  });
+  await approvals.recover();
   const loopGuard = new LoopGuard({ runs, now });
   runs.onEnd((run) => loopGuard.forget(run.id));
   const pipeline = new Pipeline(
@@ -120,11 +137,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       { name: 'budget', run: budgetStage({ store, runs, events, now }) },
       { name: 'loop-guard', run: loopGuard.stage },
       { name: 'flow', run: flowStage() },
+      { name: 'gate', run: gateStage({ approvals }) },
       { name: 'execute', run: executeStage({ pool, policy, logger }) },
       { name: 'inspect', run: inspectStage({ scrubberFor: scrubbers.forProfile, events, runs }) },
       { name: 'taint', run: taintStage({ runs }) },
     ],
-    [loopGuard.finalizer, recordFinalizer({ events, now })],
+    [loopGuard.finalizer, settleApprovalFinalizer({ approvals }), recordFinalizer({ events, now })],
     { logger, scrubber },
   );
   endpoint = new McpEndpoint({ policy, runs, catalog, pipeline, events, logger, now });
@@ -160,6 +178,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       pool,
       operators,
       respond,
+      approvals,
       mcpUrl: () => `${url}/mcp`,
     }),
   );
@@ -176,6 +195,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const port = (server.address() as AddressInfo).port;
   const host = options.host ?? '127.0.0.1';
   url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  publicUrl ||= url;
   const localTokenPath = writeLocalToken(localToken, port, options.home);
   logger.info({ url, upstreams: pool.status().map((s) => `${s.name}:${s.state}`) }, 'gateway listening');
 
@@ -192,9 +212,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     scrubber,
     metrics,
     logger,
+    approvals,
+    notifier,
     async close() {
       runs.close();
       await mcp.close();
+      await notifier.drain();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();

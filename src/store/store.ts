@@ -8,6 +8,7 @@
  * PostgreSQL and stays correct across replicas. The pipeline depends only on
  * this interface, never on a driver.
  */
+import type { ApprovalStore } from '../approvals/approval.js';
 import type { CallBudgetStore } from '../budget/calls.js';
 import type { AuditEvent, EventFilter, NewEvent } from '../events/event.js';
 import type { Run, RunState } from '../runs/run.js';
@@ -51,5 +52,6 @@ export interface Store {
   readonly runs: RunStore;
   readonly events: EventStore;
   readonly calls: CallBudgetStore;
+  readonly approvals: ApprovalStore;
   close(): Promise<void>;
 }

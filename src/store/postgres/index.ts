@@ -6,12 +6,18 @@
 import pg from 'pg';
 import { BulkheadError } from '../../errors.js';
 import type { Store } from '../store.js';
+import { pgApprovalMigrations, pgApprovals } from './approvals.js';
 import { pgCallMigrations, pgCalls } from './calls.js';
 import { pgEventMigrations, pgEvents } from './events.js';
 import { migratePg, type PgMigration } from './migrate.js';
 import { pgRunMigrations, pgRuns } from './runs.js';
 
-export const pgMigrations: PgMigration[] = [...pgRunMigrations, ...pgEventMigrations, ...pgCallMigrations];
+export const pgMigrations: PgMigration[] = [
+  ...pgRunMigrations,
+  ...pgEventMigrations,
+  ...pgCallMigrations,
+  ...pgApprovalMigrations,
+];
 
 export interface PostgresStore extends Store {
   readonly pool: pg.Pool;
@@ -38,6 +44,7 @@ export async function openPostgresStore(
     runs: pgRuns(pool),
     events: pgEvents(pool),
     calls: pgCalls(pool),
+    approvals: pgApprovals(pool),
     close: () => pool.end(),
   };
 }

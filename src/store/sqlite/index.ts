@@ -9,12 +9,18 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { BulkheadError } from '../../errors.js';
 import type { Store } from '../store.js';
+import { approvalMigrations, sqliteApprovals } from './approvals.js';
 import { callMigrations, sqliteCalls } from './calls.js';
 import { eventMigrations, sqliteEvents } from './events.js';
 import { type Migration, migrate } from './migrate.js';
 import { runMigrations, sqliteRuns } from './runs.js';
 
-export const sqliteMigrations: Migration[] = [...runMigrations, ...eventMigrations, ...callMigrations];
+export const sqliteMigrations: Migration[] = [
+  ...runMigrations,
+  ...eventMigrations,
+  ...callMigrations,
+  ...approvalMigrations,
+];
 
 export interface SqliteStore extends Store {
   /** The raw handle, for areas that add their own tables and for tests. */
@@ -41,6 +47,7 @@ export function openSqliteStore(path: string): SqliteStore {
     runs: sqliteRuns(db),
     events: sqliteEvents(db),
     calls: sqliteCalls(db),
+    approvals: sqliteApprovals(db),
     async close() {
       db.close();
     },

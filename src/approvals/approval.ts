@@ -1,0 +1,86 @@
+/**
+ * An approval: a held call waiting for a human, bound to the run, the tool
+ * and the SHA-256 of the exact canonical arguments. It is decided once and
+ * executes at most once.
+ *
+ *   pending ──approve (quorum)──▶ approved ──claim──▶ executing ──▶ executed | failed
+ *      │                                                   └─ crash ─▶ outcome_unknown
+ *      ├──deny──▶ denied      ├──timeout──▶ timed_out      └──cancel──▶ withdrawn
+ */
+
+export const APPROVAL_STATES = [
+  'pending',
+  'approved',
+  'denied',
+  'timed_out',
+  'withdrawn',
+  'executing',
+  'executed',
+  'failed',
+  'outcome_unknown',
+] as const;
+export type ApprovalState = (typeof APPROVAL_STATES)[number];
+
+export interface Vote {
+  operator: string;
+  decision: 'approve' | 'deny';
+  reason: string | null;
+  at: number;
+}
+
+export interface Approval {
+  id: string;
+  runId: string;
+  /** Exposed tool name. */
+  tool: string;
+  toolClass: string;
+  arguments: Record<string, unknown>;
+  argsHash: string;
+  /** Arguments an approver edited; they are what executes. */
+  editedArguments: Record<string, unknown> | null;
+  state: ApprovalState;
+  /** Why the call was held (the rule, or a flow rule's reason). */
+  why: string;
+  quorum: number;
+  approvers: string[];
+  votes: Vote[];
+  createdAt: number;
+  expiresAt: number;
+  decidedAt: number | null;
+  /** The deciding reason (a denial's reason, or the last approver's). */
+  reason: string | null;
+}
+
+export type NewApproval = Omit<Approval, 'state' | 'votes' | 'decidedAt' | 'reason' | 'editedArguments'>;
+
+export type VoteOutcome =
+  | { ok: true; approval: Approval }
+  | { ok: false; code: 'not_found' | 'not_pending' | 'already_voted' | 'expired' };
+
+export interface ApprovalStore {
+  create(approval: NewApproval): Promise<Approval>;
+  get(id: string): Promise<Approval | undefined>;
+  list(filter?: { state?: ApprovalState; runId?: string; limit?: number }): Promise<Approval[]>;
+  /** Records one operator's vote; decides the approval when quorum or a denial is reached. Atomic. */
+  vote(
+    id: string,
+    vote: Vote,
+    edited?: { arguments: Record<string, unknown> } | undefined,
+    now?: number,
+  ): Promise<VoteOutcome>;
+  /**
+   * Moves an approval from one of `from` to `to`, only if it also matches
+   * `where` (run, tool, hash). Returns the approval when this call moved it:
+   * of two racing callers exactly one wins.
+   */
+  transition(
+    id: string,
+    from: readonly ApprovalState[],
+    to: ApprovalState,
+    where?: { runId?: string; tool?: string; argsHash?: string },
+  ): Promise<Approval | undefined>;
+  /** An approved, unclaimed approval for exactly this call, decided after `since`. */
+  findReusable(runId: string, tool: string, argsHash: string, since: number): Promise<Approval | undefined>;
+  /** At start-up: calls that were executing when a gateway died become `outcome_unknown`. */
+  recoverExecuting(): Promise<Approval[]>;
+}

@@ -1,0 +1,315 @@
+/**
+ * Holding, deciding and releasing gated calls. A held call is persisted
+ * before anyone is notified, waits until a human decides (woken at once by a
+ * decision in this gateway, or by polling the store for one made through
+ * another replica), and runs only by claiming its approval: `approved →
+ * executing`, bound to run, tool and argument hash, which exactly one caller
+ * can win. An approval still `executing` when a gateway dies becomes
+ * `outcome_unknown` at the next start and is never run again on its own,
+ * because the action may already have happened.
+ */
+import { randomBytes } from 'node:crypto';
+import { type Denial, denial } from '../errors.js';
+import type { EventWriter } from '../events/writer.js';
+import type { Notifier } from '../notify/notifier.js';
+import type { RunService } from '../runs/service.js';
+import type { Store } from '../store/store.js';
+import type { Approval, Vote, VoteOutcome } from './approval.js';
+
+/** How long an approval stays usable by an identical retry after its waiting caller is gone. */
+export const REUSE_WINDOW_MS = 10 * 60_000;
+const PROGRESS_EVERY_MS = 5_000;
+
+export interface HoldRequest {
+  runId: string;
+  tool: string;
+  toolClass: string;
+  args: Record<string, unknown>;
+  argsHash: string;
+  why: string;
+  quorum: number;
+  approvers: string[];
+  timeoutMs: number;
+  signal: AbortSignal;
+  progress?: (progress: number, message?: string) => Promise<void>;
+}
+
+export type HoldOutcome =
+  | { ok: true; approval: Approval }
+  | { ok: false; denial: Denial; approval?: Approval };
+
+export class ApprovalService {
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  constructor(
+    private readonly deps: {
+      store: Store;
+      events: EventWriter;
+      notifier: Notifier;
+      runs: RunService;
+      now: () => number;
+      linkFor: (id: string) => string;
+      pollMs?: number;
+    },
+  ) {}
+
+  /** An approved, unclaimed approval for exactly this call, claimed for it; undefined if none. */
+  async reuse(runId: string, tool: string, argsHash: string): Promise<Approval | undefined> {
+    const found = await this.deps.store.approvals.findReusable(
+      runId,
+      tool,
+      argsHash,
+      this.deps.now() - REUSE_WINDOW_MS,
+    );
+    return found ? this.claim(found, runId, tool, argsHash) : undefined;
+  }
+
+  async hold(request: HoldRequest): Promise<HoldOutcome> {
+    const { store, events, notifier, now } = this.deps;
+    const created = await store.approvals.create({
+      id: `apr_${randomBytes(9).toString('base64url')}`,
+      runId: request.runId,
+      tool: request.tool,
+      toolClass: request.toolClass,
+      arguments: request.args,
+      argsHash: request.argsHash,
+      why: request.why,
+      quorum: request.quorum,
+      approvers: request.approvers,
+      createdAt: now(),
+      expiresAt: now() + request.timeoutMs,
+    });
+    // Persisted first: a crash after this point leaves a decidable approval, never a lost one.
+    await events.write({
+      kind: 'approval.requested',
+      runId: request.runId,
+      tool: request.tool,
+      decision: 'hold',
+      actor: `run:${request.runId}`,
+      data: {
+        approvalId: created.id,
+        arguments: request.args,
+        why: request.why,
+        expiresAt: created.expiresAt,
+      },
+    });
+    notifier.send({
+      kind: 'approval.requested',
+      title: `Approval needed: ${request.tool} (run ${request.runId})`,
+      data: {
+        approval_id: created.id,
+        run_id: request.runId,
+        tool: request.tool,
+        arguments: request.args,
+        why: request.why,
+      },
+      link: this.deps.linkFor(created.id),
+    });
+    return this.wait(created, request);
+  }
+
+  async decide(id: string, vote: Vote, edited?: Record<string, unknown>): Promise<VoteOutcome> {
+    const outcome = await this.deps.store.approvals.vote(
+      id,
+      vote,
+      edited ? { arguments: edited } : undefined,
+      this.deps.now(),
+    );
+    if (!outcome.ok) return outcome;
+    const a = outcome.approval;
+    await this.deps.events.write({
+      kind: 'approval.decided',
+      runId: a.runId,
+      tool: a.tool,
+      code: a.state === 'pending' ? 'vote' : a.state,
+      actor: `operator:${vote.operator}`,
+      data: {
+        approvalId: a.id,
+        decision: vote.decision,
+        reason: vote.reason,
+        state: a.state,
+        votes: a.votes.length,
+        quorum: a.quorum,
+        ...(edited ? { original: a.arguments, edited } : {}),
+      },
+    });
+    if (a.state !== 'pending') {
+      this.deps.notifier.send({
+        kind: 'approval.decided',
+        title: `${a.tool} ${a.state} by ${vote.operator}`,
+        data: { approval_id: a.id, run_id: a.runId, state: a.state, reason: vote.reason },
+        link: this.deps.linkFor(a.id),
+      });
+    }
+    this.wake(id);
+    return outcome;
+  }
+
+  /** Marks what became of an executed approval. */
+  async finish(id: string, ok: boolean, summary: Record<string, unknown>): Promise<void> {
+    const a = await this.deps.store.approvals.transition(id, ['executing'], ok ? 'executed' : 'failed');
+    if (a) {
+      await this.deps.events.write({
+        kind: 'approval.executed',
+        runId: a.runId,
+        tool: a.tool,
+        code: a.state,
+        actor: `run:${a.runId}`,
+        data: { approvalId: id, ...summary },
+      });
+    }
+  }
+
+  /** At start-up: executions a dead gateway left open are marked, never retried. */
+  async recover(): Promise<Approval[]> {
+    const unknown = await this.deps.store.approvals.recoverExecuting();
+    for (const a of unknown) {
+      await this.deps.events.write({
+        kind: 'approval.executed',
+        runId: a.runId,
+        tool: a.tool,
+        code: 'outcome_unknown',
+        actor: 'system',
+        data: {
+          approvalId: a.id,
+          note: 'the gateway stopped while this call was executing; check the upstream',
+        },
+      });
+    }
+    return unknown;
+  }
+
+  private async wait(approval: Approval, request: HoldRequest): Promise<HoldOutcome> {
+    const { store, now } = this.deps;
+    const started = now();
+    let lastProgress = started;
+    for (;;) {
+      const current = await store.approvals.get(approval.id);
+      if (!current)
+        return { ok: false, denial: denial('internal_error', 'The approval could not be found.') };
+      switch (current.state) {
+        case 'approved': {
+          const claimed = await this.claim(current, request.runId, request.tool, request.argsHash);
+          if (claimed) return { ok: true, approval: claimed };
+          return {
+            ok: false,
+            approval: current,
+            denial: denial('approval_denied', 'This approval was already used.'),
+          };
+        }
+        case 'denied':
+          return {
+            ok: false,
+            approval: current,
+            denial: denial(
+              'approval_denied',
+              `A human declined this call${current.reason ? `: ${current.reason}` : '.'}`,
+            ),
+          };
+        case 'timed_out':
+          return { ok: false, approval: current, denial: timeoutDenial() };
+        case 'pending':
+          break;
+        default:
+          return {
+            ok: false,
+            approval: current,
+            denial: denial('approval_withdrawn', 'This approval is no longer pending.'),
+          };
+      }
+      if (now() >= current.expiresAt) {
+        // Timeout means deny. If a decision raced in, the next pass reads it.
+        if (await store.approvals.transition(current.id, ['pending'], 'timed_out')) {
+          await this.deps.events.write({
+            kind: 'approval.decided',
+            runId: current.runId,
+            tool: current.tool,
+            code: 'timed_out',
+            actor: 'system',
+            data: { approvalId: current.id },
+          });
+          return { ok: false, approval: current, denial: timeoutDenial() };
+        }
+        continue;
+      }
+      await this.sleep(
+        current.id,
+        Math.min(this.deps.pollMs ?? 500, current.expiresAt - now()),
+        request.signal,
+      );
+      if (request.signal.aborted) return this.abandon(current, request);
+      if (request.progress && now() - lastProgress >= PROGRESS_EVERY_MS) {
+        lastProgress = now();
+        await request.progress(now() - started, 'waiting for a human to approve').catch(() => undefined);
+      }
+    }
+  }
+
+  private async abandon(approval: Approval, request: HoldRequest): Promise<HoldOutcome> {
+    const run = await this.deps.runs.get(request.runId);
+    const withdrawn = await this.deps.store.approvals.transition(approval.id, ['pending'], 'withdrawn');
+    if (withdrawn) {
+      await this.deps.events.write({
+        kind: 'approval.decided',
+        runId: approval.runId,
+        tool: approval.tool,
+        code: 'withdrawn',
+        actor: run?.state === 'active' ? `run:${approval.runId}` : 'system',
+        data: {
+          approvalId: approval.id,
+          why: run?.state === 'active' ? 'the client cancelled' : `the run is ${run?.state}`,
+        },
+      });
+    }
+    if (run?.state !== 'active') {
+      return {
+        ok: false,
+        approval,
+        denial: denial('run_not_active', 'This run has ended; the held call was withdrawn.'),
+      };
+    }
+    return {
+      ok: false,
+      approval,
+      denial: denial('approval_withdrawn', 'The call was cancelled while waiting for approval.'),
+    };
+  }
+
+  private claim(
+    approval: Approval,
+    runId: string,
+    tool: string,
+    argsHash: string,
+  ): Promise<Approval | undefined> {
+    return this.deps.store.approvals.transition(approval.id, ['approved'], 'executing', {
+      runId,
+      tool,
+      argsHash,
+    });
+  }
+
+  private wake(id: string): void {
+    for (const wake of this.waiters.get(id) ?? []) wake();
+  }
+
+  private sleep(id: string, ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const set = this.waiters.get(id) ?? new Set();
+      this.waiters.set(id, set);
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        set.delete(done);
+        if (set.size === 0) this.waiters.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(1, ms));
+      signal.addEventListener('abort', done, { once: true });
+      set.add(done);
+    });
+  }
+}
+
+function timeoutDenial(): Denial {
+  return denial('approval_timeout', 'No human approved this call in time; it was not run.');
+}

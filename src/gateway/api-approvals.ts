@@ -1,0 +1,157 @@
+/**
+ * Approval routes of the operator API. Only an operator holding one of the
+ * rule's approver roles may decide; a run token never reaches these routes
+ * (the API only accepts operator tokens). Edited arguments are validated
+ * against the tool's tightened schema before they can be approved.
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { Approval } from '../approvals/approval.js';
+import { APPROVAL_STATES } from '../approvals/approval.js';
+import type { ApprovalService } from '../approvals/service.js';
+import { BulkheadError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import { parseBody } from './body.js';
+import type { Catalog } from './catalog.js';
+import type { Operator } from './operators.js';
+import type { Responder } from './respond.js';
+
+export interface ApprovalView {
+  id: string;
+  run_id: string;
+  tool: string;
+  class: string;
+  arguments: Record<string, unknown>;
+  args_hash: string;
+  state: Approval['state'];
+  why: string;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+  quorum: number;
+  approvers: string[];
+  votes: { operator: string; decision: string; reason: string | null; at: number }[];
+  reason: string | null;
+  edited_arguments: Record<string, unknown> | null;
+}
+
+export function approvalView(a: Approval): ApprovalView {
+  return {
+    id: a.id,
+    run_id: a.runId,
+    tool: a.tool,
+    class: a.toolClass,
+    arguments: a.arguments,
+    args_hash: a.argsHash,
+    state: a.state,
+    why: a.why,
+    created_at: a.createdAt,
+    expires_at: a.expiresAt,
+    decided_at: a.decidedAt,
+    quorum: a.quorum,
+    approvers: a.approvers,
+    votes: a.votes,
+    reason: a.reason,
+    edited_arguments: a.editedArguments,
+  };
+}
+
+const approveBody = z
+  .object({
+    reason: z.string().max(1000).optional(),
+    arguments: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+const denyBody = z.object({ reason: z.string().min(1).max(1000) }).strict();
+
+type Env = { Variables: { operator: Operator } };
+
+export function approvalRoutes(deps: {
+  store: Store;
+  approvals: ApprovalService;
+  catalog: Catalog;
+  respond: Responder;
+}): Hono<Env> {
+  const { respond } = deps;
+  const routes = new Hono<Env>();
+
+  const load = async (id: string) => {
+    const approval = await deps.store.approvals.get(id);
+    if (!approval) throw new BulkheadError('not_found', 'No approval with that id.');
+    return approval;
+  };
+
+  const decide = async (
+    operator: Operator,
+    approval: Approval,
+    decision: 'approve' | 'deny',
+    reason: string | undefined,
+    edited?: Record<string, unknown>,
+  ) => {
+    if (!operator.roles.some((r) => approval.approvers.includes(r))) {
+      throw new BulkheadError(
+        'forbidden',
+        `Deciding this approval needs one of the roles: ${approval.approvers.join(', ')}.`,
+      );
+    }
+    const outcome = await deps.approvals.decide(
+      approval.id,
+      { operator: operator.name, decision, reason: reason ?? null, at: Date.now() },
+      edited,
+    );
+    if (!outcome.ok) {
+      const messages = {
+        not_found: 'No approval with that id.',
+        not_pending: 'This approval has already been decided.',
+        already_voted: 'You have already voted on this approval.',
+        expired: 'This approval has expired.',
+      } as const;
+      throw new BulkheadError(
+        outcome.code === 'not_found' ? 'not_found' : 'conflict',
+        messages[outcome.code],
+      );
+    }
+    return approvalView(outcome.approval);
+  };
+
+  routes.get('/', async (c) => {
+    const state = c.req.query('state');
+    if (state && !(APPROVAL_STATES as readonly string[]).includes(state))
+      throw new BulkheadError('bad_request', `unknown state "${state}"`);
+    const list = await deps.store.approvals.list(state ? { state: state as Approval['state'] } : {});
+    return respond.json(c, { approvals: list.map(approvalView) });
+  });
+
+  routes.get('/:id', async (c) => {
+    const approval = await load(c.req.param('id'));
+    const context = await deps.store.events.list({ runId: approval.runId, limit: 20 });
+    return respond.json(c, { approval: approvalView(approval), context });
+  });
+
+  routes.post('/:id/approve', async (c) => {
+    const body = await parseBody(c.req.raw, approveBody);
+    const approval = await load(c.req.param('id'));
+    if (body.arguments) {
+      const tool = deps.catalog.get(approval.tool);
+      if (!tool?.rule.approval?.allow_edit)
+        throw new BulkheadError('forbidden', 'This tool does not allow approving edited arguments.');
+      if (!tool.validate(body.arguments)) {
+        throw new BulkheadError(
+          'bad_request',
+          `The edited arguments do not pass the tool's schema (${tool.validate.errors?.[0]?.instancePath || 'root'}).`,
+        );
+      }
+    }
+    return respond.json(c, {
+      approval: await decide(c.get('operator'), approval, 'approve', body.reason, body.arguments),
+    });
+  });
+
+  routes.post('/:id/deny', async (c) => {
+    const body = await parseBody(c.req.raw, denyBody);
+    const approval = await load(c.req.param('id'));
+    return respond.json(c, { approval: await decide(c.get('operator'), approval, 'deny', body.reason) });
+  });
+
+  return routes;
+}

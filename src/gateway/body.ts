@@ -1,0 +1,24 @@
+/** Reads a JSON request body and validates it; every problem is a `bad_request` naming the field. */
+import type { z } from 'zod';
+import { BulkheadError } from '../errors.js';
+
+export async function parseBody<T extends z.ZodType>(request: Request, schema: T): Promise<z.infer<T>> {
+  let raw: unknown = {};
+  const text = await request.text();
+  if (text.trim()) {
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new BulkheadError('bad_request', 'The body is not valid JSON.');
+    }
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new BulkheadError(
+      'bad_request',
+      `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,122 @@
+/**
+ * Notifiers: a generic signed webhook and a Slack-compatible incoming webhook.
+ * Sending never blocks the pipeline: messages go to a queue, are retried with
+ * backoff, and a failure is logged, never thrown back. Every payload passes
+ * the scrubber before it leaves.
+ *
+ * Signature: `X-Bulkhead-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`
+ * with `X-Bulkhead-Timestamp`, so a receiver can reject replays and forgeries.
+ */
+import { createHmac } from 'node:crypto';
+import type { Logger } from '../log.js';
+import type { Policy } from '../policy/schema/index.js';
+import { resolveSecret, resolveText, type SecretSource } from '../policy/secrets.js';
+import type { Scrubber } from '../scrub/index.js';
+
+export interface Notice {
+  kind: 'approval.requested' | 'approval.decided' | 'budget.alert' | 'run.ended' | 'tool.changed';
+  title: string;
+  /** Structured detail; scrubbed before sending. */
+  data: Record<string, unknown>;
+  link?: string;
+}
+
+export interface Notifier {
+  send(notice: Notice): void;
+  /** Resolves when everything queued so far was delivered or given up (tests, shutdown). */
+  drain(): Promise<void>;
+}
+
+interface Target {
+  name: string;
+  type: 'webhook' | 'slack';
+  url: string;
+  key: string | null;
+  events: string[] | undefined;
+}
+
+export function signature(key: string, timestamp: string, body: string): string {
+  return `sha256=${createHmac('sha256', key).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+export function createNotifier(
+  policy: Policy,
+  deps: { source: SecretSource; scrubber: Scrubber; logger: Logger; retries?: number; backoffMs?: number },
+): Notifier {
+  const targets: Target[] = Object.entries(policy.notifiers).map(([name, n]) => ({
+    name,
+    type: n.type,
+    url: resolveText(n.url, deps.source, `notifiers.${name}.url`),
+    key:
+      n.type === 'webhook' && n.signing_key
+        ? resolveSecret(n.signing_key, deps.source, `notifiers.${name}.signing_key`)
+        : null,
+    events: n.events,
+  }));
+  const pending = new Set<Promise<void>>();
+  const retries = deps.retries ?? 4;
+  const backoff = deps.backoffMs ?? 500;
+
+  const deliver = async (target: Target, notice: Notice) => {
+    const clean = deps.scrubber.value(notice);
+    const body =
+      target.type === 'slack'
+        ? JSON.stringify({
+            text: `${clean.title}${clean.link ? ` — <${clean.link}|open>` : ''}`,
+            blocks: [
+              { type: 'section', text: { type: 'mrkdwn', text: `*${clean.title}*` } },
+              {
+                type: 'section',
+                text: {
+                  type: 'mrkdwn',
+                  text: `\`\`\`${JSON.stringify(clean.data, null, 2).slice(0, 2800)}\`\`\``,
+                },
+              },
+              ...(clean.link
+                ? [{ type: 'section', text: { type: 'mrkdwn', text: `<${clean.link}|Open in bulkhead>` } }]
+                : []),
+            ],
+          })
+        : JSON.stringify({
+            kind: clean.kind,
+            title: clean.title,
+            data: clean.data,
+            link: clean.link ?? null,
+            sent_at: new Date().toISOString(),
+          });
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      try {
+        const response = await fetch(target.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'x-bulkhead-timestamp': timestamp,
+            ...(target.key ? { 'x-bulkhead-signature': signature(target.key, timestamp, body) } : {}),
+          },
+          body,
+          signal: AbortSignal.timeout(5_000),
+        });
+        if (response.ok) return;
+        if (response.status < 500 && response.status !== 429) break; // a 4xx will not get better
+      } catch {
+        // Network error: retry.
+      }
+      await new Promise((r) => setTimeout(r, backoff * 2 ** attempt));
+    }
+    deps.logger.warn({ notifier: target.name, kind: notice.kind }, 'notification could not be delivered');
+  };
+
+  return {
+    send(notice) {
+      for (const target of targets) {
+        if (target.events && !target.events.includes(notice.kind)) continue;
+        const job = deliver(target, notice).finally(() => pending.delete(job));
+        pending.add(job);
+      }
+    },
+    async drain() {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * Stage 7, gate: an irreversible or costly call waits for a human. The agent
+ * cannot talk its way past it: the call is held here, in the gateway, and
+ * runs only with an approval bound to exactly these arguments, claimed once.
+ * A flow rule can ask for approval too (`call.approvalReason`).
+ */
+import { approvalApplies } from '../approvals/conditions.js';
+import type { ApprovalService } from '../approvals/service.js';
+import { denial } from '../errors.js';
+import { canonicalHash } from '../util/canonical.js';
+import { CONTINUE, deny, type Stage } from './stage.js';
+
+const DEFAULT_TIMEOUT_MS = 15 * 60_000;
+
+export function gateStage(deps: { approvals: ApprovalService }): Stage {
+  return async (call) => {
+    const tool = call.tool;
+    const args = call.args;
+    if (!tool || !args) return deny(denial('internal_error', 'The call could not be checked.'));
+    const rule = tool.rule.approval;
+    const byRule = rule !== undefined && approvalApplies(rule, args, call.run.taint.untrusted);
+    if (!byRule && !call.approvalReason) return CONTINUE;
+    const argsHash = canonicalHash(args);
+    // An identical retry after the waiting caller was gone (disconnect, restart) runs once, without asking again.
+    const reused = await deps.approvals.reuse(call.run.id, tool.exposed, argsHash);
+    const outcome = reused
+      ? { ok: true as const, approval: reused }
+      : await deps.approvals.hold({
+          runId: call.run.id,
+          tool: tool.exposed,
+          toolClass: tool.rule.class,
+          args,
+          argsHash,
+          why: byRule ? `${tool.rule.class} tool gated by policy` : (call.approvalReason as string),
+          quorum: rule?.quorum ?? 1,
+          approvers: rule?.approvers ?? ['approver', 'admin'],
+          timeoutMs: rule?.timeout ?? DEFAULT_TIMEOUT_MS,
+          signal: call.signal,
+          ...(call.progress ? { progress: call.progress } : {}),
+        });
+    if (!outcome.ok) {
+      if (outcome.approval) call.approvalId = outcome.approval.id;
+      return deny(outcome.denial);
+    }
+    call.approvalId = outcome.approval.id;
+    if (outcome.approval.editedArguments) call.args = outcome.approval.editedArguments;
+    return CONTINUE;
+  };
+}

@@ -1,0 +1,165 @@
+import type { Pool } from 'pg';
+import type { Approval, ApprovalState, ApprovalStore, NewApproval, Vote } from '../../approvals/approval.js';
+import type { PgMigration } from './migrate.js';
+
+export const pgApprovalMigrations: PgMigration[] = [
+  {
+    id: 'approvals/1',
+    sql: `
+      CREATE TABLE approvals (
+        id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        tool TEXT NOT NULL,
+        tool_class TEXT NOT NULL,
+        arguments JSONB NOT NULL,
+        args_hash TEXT NOT NULL,
+        edited_arguments JSONB,
+        state TEXT NOT NULL DEFAULT 'pending',
+        why TEXT NOT NULL,
+        quorum INTEGER NOT NULL,
+        approvers JSONB NOT NULL,
+        votes JSONB NOT NULL DEFAULT '[]',
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        decided_at BIGINT,
+        reason TEXT
+      );
+      CREATE INDEX approvals_state ON approvals (state, created_at);
+      CREATE INDEX approvals_reuse ON approvals (run_id, tool, args_hash, state);`,
+  },
+];
+
+interface Row {
+  id: string;
+  run_id: string;
+  tool: string;
+  tool_class: string;
+  arguments: Record<string, unknown>;
+  args_hash: string;
+  edited_arguments: Record<string, unknown> | null;
+  state: ApprovalState;
+  why: string;
+  quorum: number;
+  approvers: string[];
+  votes: Vote[];
+  created_at: string;
+  expires_at: string;
+  decided_at: string | null;
+  reason: string | null;
+}
+
+function toApproval(row: Row): Approval {
+  return {
+    id: row.id,
+    runId: row.run_id,
+    tool: row.tool,
+    toolClass: row.tool_class,
+    arguments: row.arguments,
+    argsHash: row.args_hash,
+    editedArguments: row.edited_arguments,
+    state: row.state,
+    why: row.why,
+    quorum: row.quorum,
+    approvers: row.approvers,
+    votes: row.votes,
+    createdAt: Number(row.created_at),
+    expiresAt: Number(row.expires_at),
+    decidedAt: row.decided_at === null ? null : Number(row.decided_at),
+    reason: row.reason,
+  };
+}
+
+export function pgApprovals(pool: Pool): ApprovalStore {
+  const one = async (sql: string, params: unknown[]) => {
+    const { rows } = await pool.query<Row>(sql, params);
+    return rows[0] && toApproval(rows[0]);
+  };
+  return {
+    async create(a: NewApproval) {
+      return (await one(
+        `INSERT INTO approvals (id, run_id, tool, tool_class, arguments, args_hash, why, quorum, approvers, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
+        [
+          a.id,
+          a.runId,
+          a.tool,
+          a.toolClass,
+          JSON.stringify(a.arguments),
+          a.argsHash,
+          a.why,
+          a.quorum,
+          JSON.stringify(a.approvers),
+          a.createdAt,
+          a.expiresAt,
+        ],
+      )) as Approval;
+    },
+    get: (id) => one('SELECT * FROM approvals WHERE id = $1', [id]),
+    async list(filter = {}) {
+      const { rows } = await pool.query<Row>(
+        `SELECT * FROM approvals WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR run_id = $2)
+         ORDER BY created_at DESC LIMIT $3`,
+        [filter.state ?? null, filter.runId ?? null, filter.limit ?? 200],
+      );
+      return rows.map(toApproval);
+    },
+    async vote(id, v, edited, now = Date.now()) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const { rows } = await client.query<Row>('SELECT * FROM approvals WHERE id = $1 FOR UPDATE', [id]);
+        const current = rows[0] && toApproval(rows[0]);
+        const fail = async (code: 'not_found' | 'not_pending' | 'already_voted' | 'expired') => {
+          await client.query('ROLLBACK');
+          return { ok: false as const, code };
+        };
+        if (!current) return await fail('not_found');
+        if (current.state !== 'pending') return await fail('not_pending');
+        if (current.expiresAt <= now) return await fail('expired');
+        if (current.votes.some((x) => x.operator === v.operator)) return await fail('already_voted');
+        const votes = [...current.votes, v];
+        const approvals = votes.filter((x) => x.decision === 'approve').length;
+        const state: ApprovalState =
+          v.decision === 'deny' ? 'denied' : approvals >= current.quorum ? 'approved' : 'pending';
+        const updated = await client.query<Row>(
+          `UPDATE approvals SET votes = $1, state = $2, decided_at = $3, reason = COALESCE($4, reason),
+             edited_arguments = COALESCE($5::jsonb, edited_arguments) WHERE id = $6 RETURNING *`,
+          [
+            JSON.stringify(votes),
+            state,
+            state === 'pending' ? null : now,
+            v.reason,
+            edited ? JSON.stringify(edited.arguments) : null,
+            id,
+          ],
+        );
+        await client.query('COMMIT');
+        return { ok: true as const, approval: toApproval(updated.rows[0] as Row) };
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    transition: (id, from, to, where = {}) =>
+      one(
+        `UPDATE approvals SET state = $1 WHERE id = $2 AND state = ANY($3::text[])
+           AND ($4::text IS NULL OR run_id = $4) AND ($5::text IS NULL OR tool = $5) AND ($6::text IS NULL OR args_hash = $6)
+         RETURNING *`,
+        [to, id, [...from], where.runId ?? null, where.tool ?? null, where.argsHash ?? null],
+      ),
+    findReusable: (runId, tool, argsHash, since) =>
+      one(
+        `SELECT * FROM approvals WHERE run_id = $1 AND tool = $2 AND args_hash = $3 AND state = 'approved'
+           AND decided_at >= $4 ORDER BY decided_at DESC LIMIT 1`,
+        [runId, tool, argsHash, since],
+      ),
+    async recoverExecuting() {
+      const { rows } = await pool.query<Row>(
+        "UPDATE approvals SET state = 'outcome_unknown' WHERE state = 'executing' RETURNING *",
+      );
+      return rows.map(toApproval);
+    },
+  };
+}
