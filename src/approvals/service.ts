@@ -247,6 +247,20 @@ export class ApprovalService {
 
   private async abandon(approval: Approval, request: HoldRequest): Promise<HoldOutcome> {
     const run = await this.deps.runs.get(request.runId);
+    // The SDK aborts with the client's reason (a string) on notifications/cancelled, and with
+    // no reason when the connection closes. A disconnect or a gateway restart keeps the
+    // approval open, so a human can still decide it and an identical retry can use it.
+    const cancelled = typeof request.signal.reason === 'string';
+    if (run?.state === 'active' && !cancelled) {
+      return {
+        ok: false,
+        approval,
+        denial: denial(
+          'approval_withdrawn',
+          'The client went away; the approval stays open for an identical retry.',
+        ),
+      };
+    }
     const withdrawn = await this.deps.store.approvals.transition(approval.id, ['pending'], 'withdrawn');
     if (withdrawn) {
       await this.deps.events.write({
