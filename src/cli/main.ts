@@ -3,6 +3,7 @@
  * itself; this file only assembles them.
  */
 import { Command } from 'commander';
+import { register as registerApprovals } from './approvals.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerGateway } from './gateway.js';
 import { register as registerKill } from './kill.js';
@@ -20,7 +21,14 @@ const program = new Command()
     process.exit(error.exitCode === 0 ? 0 : 2);
   });
 
-for (const register of [registerGateway, registerRun, registerRuns, registerKill, registerDemo])
+for (const register of [
+  registerGateway,
+  registerRun,
+  registerRuns,
+  registerKill,
+  registerApprovals,
+  registerDemo,
+])
   register(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,116 @@
+/** `bulkhead approvals`, `bulkhead approve ID`, `bulkhead deny ID`: decide held calls from a terminal. */
+import type { Command } from 'commander';
+import { BulkheadError } from '../errors.js';
+import type { ApprovalView } from '../gateway/api-approvals.js';
+import { GatewayClient } from './client.js';
+import { action, ago, line, printJson, style, table } from './output.js';
+
+interface Common {
+  gateway?: string;
+  json?: boolean;
+}
+
+const client = (opts: Common) => new GatewayClient({ ...(opts.gateway ? { gateway: opts.gateway } : {}) });
+
+export function register(program: Command): void {
+  program
+    .command('approvals')
+    .description('list approvals (pending by default)')
+    .option(
+      '--state <state>',
+      'pending, approved, denied, timed_out, withdrawn, executing, executed, failed, outcome_unknown',
+      'pending',
+    )
+    .option('--gateway <url>', 'gateway URL')
+    .option('--json', 'machine-readable output')
+    .action(
+      action(async (opts: Common & { state: string }) => {
+        const { approvals } = await client(opts).get<{ approvals: ApprovalView[] }>(
+          `/api/approvals?state=${encodeURIComponent(opts.state)}`,
+        );
+        if (opts.json) {
+          printJson(approvals);
+          return 0;
+        }
+        if (approvals.length === 0) {
+          line(`no ${opts.state} approvals`);
+          return 0;
+        }
+        const now = Date.now();
+        line(
+          table([
+            ['APPROVAL', 'RUN', 'TOOL', 'CLASS', 'VOTES', 'TIME LEFT', 'ARGUMENTS'].map(style.bold),
+            ...approvals.map((a) => [
+              a.id,
+              a.run_id,
+              a.tool,
+              a.class,
+              `${a.votes.filter((v) => v.decision === 'approve').length}/${a.quorum}`,
+              a.state === 'pending' ? ago(a.expires_at - now) : a.state,
+              short(JSON.stringify(a.arguments), 60),
+            ]),
+          ]),
+        );
+        return 0;
+      }),
+    );
+
+  program
+    .command('approve')
+    .description('approve a held call (it then runs once, with exactly these arguments)')
+    .argument('<id>', 'approval id')
+    .option('--reason <text>', 'why, for the audit log')
+    .option('--arguments <json>', 'approve with edited arguments (if the tool rule allows edits)')
+    .option('--gateway <url>', 'gateway URL')
+    .option('--json', 'machine-readable output')
+    .action(
+      action(async (id: string, opts: Common & { reason?: string; arguments?: string }) => {
+        let edited: unknown;
+        if (opts.arguments) {
+          try {
+            edited = JSON.parse(opts.arguments);
+          } catch {
+            throw new BulkheadError('bad_request', '--arguments must be a JSON object');
+          }
+        }
+        const { approval } = await client(opts).post<{ approval: ApprovalView }>(
+          `/api/approvals/${encodeURIComponent(id)}/approve`,
+          {
+            ...(opts.reason ? { reason: opts.reason } : {}),
+            ...(edited !== undefined ? { arguments: edited } : {}),
+          },
+        );
+        if (opts.json) printJson(approval);
+        else
+          line(
+            approval.state === 'approved'
+              ? `approved ${approval.id}: ${approval.tool} will run once`
+              : `voted on ${approval.id} (${approval.votes.length}/${approval.quorum})`,
+          );
+        return 0;
+      }),
+    );
+
+  program
+    .command('deny')
+    .description('deny a held call; the agent gets approval_denied with your reason')
+    .argument('<id>', 'approval id')
+    .requiredOption('--reason <text>', 'why (the agent sees it, scrubbed)')
+    .option('--gateway <url>', 'gateway URL')
+    .option('--json', 'machine-readable output')
+    .action(
+      action(async (id: string, opts: Common & { reason: string }) => {
+        const { approval } = await client(opts).post<{ approval: ApprovalView }>(
+          `/api/approvals/${encodeURIComponent(id)}/deny`,
+          { reason: opts.reason },
+        );
+        if (opts.json) printJson(approval);
+        else line(`denied ${approval.id}: ${approval.tool}`);
+        return 0;
+      }),
+    );
+}
+
+function short(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
