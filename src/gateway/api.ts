@@ -8,11 +8,14 @@ import { z } from 'zod';
 import type { ApprovalService } from '../approvals/service.js';
 import { BulkheadError } from '../errors.js';
 import { EVENT_KINDS, type EventFilter } from '../events/event.js';
+import type { EventWriter } from '../events/writer.js';
 import type { Policy } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
+import type { Scrubber } from '../scrub/index.js';
 import type { Store } from '../store/store.js';
 import { approvalRoutes } from './api-approvals.js';
+import { createStream } from './api-stream.js';
 import { parseBody } from './body.js';
 import type { Catalog } from './catalog.js';
 import { bearer } from './mcp-endpoint.js';
@@ -28,6 +31,11 @@ export interface ApiDeps {
   pool: UpstreamPool;
   operators: OperatorAuth;
   respond: Responder;
+  /** Live events for `/api/stream`. */
+  events: EventWriter;
+  scrubber: Scrubber;
+  /** A signed-in dashboard session as an alternative to the bearer token; enforces CSRF on state changes. */
+  sessionOperator?: (request: Request) => Operator | undefined;
   approvals: ApprovalService;
   /** The URL agents use for MCP, as seen from where the run is started. */
   mcpUrl: () => string;
@@ -100,8 +108,11 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   const api = new Hono<Env>();
   const view = (run: Run) => runView(run, deps.policy, deps.store);
 
+  const authenticate = (request: Request) =>
+    deps.operators.authenticate(bearer(request.headers.get('authorization'))) ??
+    deps.sessionOperator?.(request);
   api.use('*', async (c, next) => {
-    const operator = deps.operators.authenticate(bearer(c.req.header('authorization')));
+    const operator = authenticate(c.req.raw);
     if (!operator)
       return respond.error(c, { code: 'unauthorized', message: 'An operator token is required.' });
     c.set('operator', operator);
@@ -117,6 +128,16 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   api.onError((error, c) => respond.fail(c, error));
 
   api.route('/approvals', approvalRoutes(deps));
+
+  api.route(
+    '/stream',
+    createStream({
+      events: deps.events,
+      store: deps.store.events,
+      scrub: (value) => deps.scrubber.value(value),
+      stillAuthorized: (request) => authenticate(request) !== undefined,
+    }),
+  );
 
   api.get('/health', (c) => respond.json(c, { ok: true, upstreams: deps.pool.status() }));
 

@@ -9,6 +9,9 @@ import { type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ApprovalService } from '../approvals/service.js';
+import { createDashboard } from '../dashboard/index.js';
+import { sessionOperator } from '../dashboard/session-auth.js';
+import { Sessions } from '../dashboard/sessions.js';
 import { EventWriter } from '../events/writer.js';
 import { createLogger, type Logger } from '../log.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
@@ -158,6 +161,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const localToken = mintLocalToken();
   scrubber.addSecrets([localToken]);
   const operators = new OperatorAuth(policy, source, { token: localToken });
+  const sessions = new Sessions({ now });
 
   const app = new Hono();
   app.all('/mcp', (c) => mcp.handle(c.req.raw));
@@ -178,10 +182,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       pool,
       operators,
       respond,
+      events,
+      scrubber,
+      sessionOperator: sessionOperator(sessions),
       approvals,
       mcpUrl: () => `${url}/mcp`,
     }),
   );
+  app.route('/ui', createDashboard({ operators, sessions, respond }));
   app.get('/metrics', async (c) => {
     metrics.sessions.set(mcp.sessionCount());
     return c.text(scrubber.text(await metrics.registry.metrics()), 200, {

@@ -1,0 +1,97 @@
+/**
+ * Dashboard sessions: an operator signs in once with their operator token and
+ * the browser then holds only a random session id in an HttpOnly cookie, so
+ * page scripts (and anything injected into them) never see the token.
+ *
+ * Sessions live in this gateway's memory: a restart signs everyone out, which
+ * fails closed. A session ends at the first of: sign-out, `idleMs` without a
+ * request, `maxAgeMs` after sign-in. Each carries its own CSRF token (a
+ * synchroniser token) that state-changing requests must echo in a header.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Operator } from '../gateway/operators.js';
+
+export interface Session {
+  operator: Operator;
+  csrf: string;
+  createdAt: number;
+  lastSeen: number;
+  expiresAt: number;
+}
+
+export interface SessionOptions {
+  now?: () => number;
+  idleMs?: number;
+  maxAgeMs?: number;
+  /** Oldest sessions are dropped beyond this, so sign-in floods cannot grow memory without bound. */
+  maxSessions?: number;
+}
+
+export class Sessions {
+  /** Keyed by the SHA-256 of the id: a heap dump does not hand out live cookies. */
+  private readonly byHash = new Map<string, Session>();
+  private readonly now: () => number;
+  readonly idleMs: number;
+  readonly maxAgeMs: number;
+  private readonly maxSessions: number;
+
+  constructor(options: SessionOptions = {}) {
+    this.now = options.now ?? Date.now;
+    this.idleMs = options.idleMs ?? 2 * 60 * 60 * 1000;
+    this.maxAgeMs = options.maxAgeMs ?? 12 * 60 * 60 * 1000;
+    this.maxSessions = options.maxSessions ?? 10_000;
+  }
+
+  create(operator: Operator): { id: string; session: Session } {
+    const id = randomBytes(32).toString('base64url');
+    const at = this.now();
+    const session: Session = {
+      operator,
+      csrf: randomBytes(32).toString('base64url'),
+      createdAt: at,
+      lastSeen: at,
+      expiresAt: at + this.maxAgeMs,
+    };
+    if (this.byHash.size >= this.maxSessions) {
+      const oldest = this.byHash.keys().next();
+      if (!oldest.done) this.byHash.delete(oldest.value);
+    }
+    this.byHash.set(digest(id), session);
+    return { id, session };
+  }
+
+  /** The live session for `id`, refreshed; undefined (and forgotten) once expired. */
+  get(id: string | undefined): Session | undefined {
+    if (!id) return undefined;
+    const key = digest(id);
+    const session = this.byHash.get(key);
+    if (!session) return undefined;
+    const at = this.now();
+    if (at >= session.expiresAt || at - session.lastSeen >= this.idleMs) {
+      this.byHash.delete(key);
+      return undefined;
+    }
+    session.lastSeen = at;
+    return session;
+  }
+
+  end(id: string | undefined): void {
+    if (id) this.byHash.delete(digest(id));
+  }
+
+  get size(): number {
+    return this.byHash.size;
+  }
+}
+
+/** Constant-time comparison of a presented CSRF token with the session's. */
+export function csrfMatches(session: Session, presented: string | undefined): boolean {
+  if (!presented) return false;
+  const a = Buffer.from(digest(presented), 'hex');
+  const b = Buffer.from(digest(session.csrf), 'hex');
+  return timingSafeEqual(a, b);
+}
+
+function digest(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
