@@ -89,7 +89,9 @@ describe('the API with a session cookie', () => {
     expect(missing.status).toBe(403);
     expect(((await missing.json()) as { error: string }).error).toBe('forbidden');
     expect((await kill({ 'x-bulkhead-csrf': 'wrong' })).status).toBe(403);
-    expect((await kill({ 'x-bulkhead-csrf': body.csrf ?? '', origin: 'https://evil.example' })).status).toBe(403);
+    expect((await kill({ 'x-bulkhead-csrf': body.csrf ?? '', origin: 'https://evil.example' })).status).toBe(
+      403,
+    );
     expect((await gw.gateway.runs.get(agent.runId))?.state).toBe('active');
 
     // Another session's token is not this session's token.
