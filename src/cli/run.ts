@@ -8,7 +8,9 @@ import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { BulkheadError } from '../errors.js';
 import { loadPolicyFile } from '../policy/load.js';
+import type { Profile } from '../policy/schema/index.js';
 import { duration } from '../policy/schema/units.js';
+import { checkSandboxSupport, JAIL_GATEWAY_PORT, startJail } from '../sandbox/index.js';
 import { GatewayClient } from './client.js';
 import { action, EXIT, line, printJson, style, warn } from './output.js';
 
@@ -40,7 +42,7 @@ export function register(program: Command): void {
     .option('--timeout <duration>', 'wall clock for this run, e.g. 10m (default: the profile budget)')
     .option('--detach', 'only create the run and print run_id, token, mcp_url, expires_at')
     .option('--no-sandbox', 'run the command without the jail (development only)')
-    .option('--workdir <dir>', 'the only writable folder inside the jail', '.')
+    .option('--workdir <dir>', 'the only writable folder inside the jail (default: the current folder)')
     .option('--label <text>', 'a label shown in runs and the dashboard')
     .option('--gateway <url>', 'gateway URL')
     .option('--json', 'machine-readable output')
@@ -61,12 +63,9 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
   const ttlMs = opts.timeout ? parseDuration(opts.timeout) : undefined;
   if (!opts.detach && command.length === 0)
     throw new BulkheadError('bad_request', 'give the agent command after --, or pass --detach');
-  if (!opts.detach && opts.sandbox) {
-    throw new BulkheadError(
-      'sandbox_unavailable',
-      'the sandbox is not available in this build; pass --no-sandbox to run unjailed (development only)',
-    );
-  }
+  const jailed = !opts.detach && opts.sandbox && profile.sandbox.enabled;
+  // Fail closed before a run exists: no jail, no run (unless the caller explicitly asked for none).
+  if (jailed) checkSandboxSupport();
   const client = new GatewayClient({ ...(opts.gateway ? { gateway: opts.gateway } : {}) });
   const created = await client.post<CreatedRunView>('/api/runs', {
     profile: opts.profile,

@@ -206,6 +206,32 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     return respond.json(c, { run: await view(run), killed: ended !== undefined });
   });
 
+  const egressBody = z
+    .object({
+      method: z.enum(['CONNECT', 'HTTP']),
+      host: z.string().max(300),
+      port: z.number().int(),
+      decision: z.enum(['allow', 'deny']),
+      reason: z.string().max(300),
+      address: z.string().max(100).optional(),
+    })
+    .strict();
+
+  // The sandbox's egress proxy runs beside the agent (bulkhead run); it reports every attempt here.
+  api.post('/runs/:id/egress', async (c) => {
+    guard(c, 'runs.complete');
+    const body = await parseBody(c.req.raw, egressBody);
+    await deps.events.write({
+      kind: 'egress',
+      runId: c.req.param('id'),
+      decision: body.decision,
+      code: body.decision === 'deny' ? 'egress_denied' : null,
+      actor: `operator:${c.get('operator').name}`,
+      data: body,
+    });
+    return respond.json(c, { recorded: true });
+  });
+
   api.post('/kill-all', async (c) => {
     guard(c, 'runs.kill');
     const operator = c.get('operator').name;

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { decideAddress, decideName, isInternalAddress, parseEgress } from './egress-policy.js';
+
+const rules = parseEgress(['api.example.com:443', '*.github.com:443', '10.1.2.3:8080']);
+
+describe('egress decision by name', () => {
+  it('allows an exact name on its port', () => {
+    expect(decideName('api.example.com', 443, rules).action).toBe('allow');
+  });
+  it('ignores case and a trailing dot', () => {
+    expect(decideName('API.Example.COM.', 443, rules).action).toBe('allow');
+  });
+  it('refuses the right host on another port', () => {
+    expect(decideName('api.example.com', 80, rules)).toEqual({
+      action: 'deny',
+      reason: 'port not on the egress list for this host',
+    });
+  });
+  it('matches a wildcard on subdomains but never the apex', () => {
+    expect(decideName('raw.github.com', 443, rules).action).toBe('allow');
+    expect(decideName('github.com', 443, rules).action).toBe('deny');
+  });
+  it('does not let a suffix trick match a wildcard', () => {
+    expect(decideName('evilgithub.com', 443, rules).action).toBe('deny');
+    expect(decideName('github.com.evil.net', 443, rules).action).toBe('deny');
+  });
+  it('refuses IP literals unless listed exactly', () => {
+    expect(decideName('93.184.216.34', 443, rules).action).toBe('deny');
+    expect(decideName('10.1.2.3', 8080, rules).action).toBe('allow');
+  });
+  it('refuses malformed ports', () => {
+    expect(decideName('api.example.com', 0, rules).action).toBe('deny');
+    expect(decideName('api.example.com', 70000, rules).action).toBe('deny');
+  });
+});
+
+describe('egress decision by resolved address', () => {
+  const internal = [
+    '127.0.0.1',
+    '10.0.0.5',
+    '172.16.0.1',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '::1',
+    'fe80::1',
+    'fd00::1',
+    '::ffff:127.0.0.1',
+    '::ffff:169.254.169.254',
+  ];
+  for (const address of internal) {
+    it(`treats ${address} as internal`, () => {
+      expect(isInternalAddress(address)).toBe(true);
+      expect(decideAddress(address, 443, rules).action).toBe('deny');
+    });
+  }
+  it('allows a public address', () => {
+    expect(decideAddress('93.184.216.34', 443, rules).action).toBe('allow');
+    expect(isInternalAddress('2606:2800:220:1::1')).toBe(false);
+  });
+  it('allows an internal address that is listed as a literal', () => {
+    expect(decideAddress('10.1.2.3', 8080, rules).action).toBe('allow');
+  });
+});
