@@ -81,10 +81,93 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
     }
     return EXIT.ok;
   }
+  if (jailed) return runJailed(client, created, command, profile, opts);
   warn(
-    style.yellow("bulkhead: --no-sandbox: the agent runs with your user's full access to files and network"),
+    style.yellow(
+      opts.sandbox
+        ? `bulkhead: profile ${opts.profile} disables the sandbox: the agent runs with your user's full access`
+        : "bulkhead: --no-sandbox: the agent runs with your user's full access to files and network",
+    ),
   );
   return runUnjailed(client, created, command);
+}
+
+/** The default: the agent runs in a jail whose only ways out are the gateway and the egress proxy. */
+async function runJailed(
+  client: GatewayClient,
+  created: CreatedRunView,
+  command: string[],
+  profile: Profile,
+  opts: RunOptions,
+): Promise<number> {
+  const token = created.token;
+  const inside = `http://127.0.0.1:${JAIL_GATEWAY_PORT}`;
+  const passed = Object.fromEntries(
+    profile.sandbox.env
+      .filter((name) => process.env[name] !== undefined)
+      .map((name) => [name, process.env[name] as string]),
+  );
+  const jail = await startJail({
+    runId: created.run_id,
+    workdir: opts.workdir ?? '.',
+    command,
+    env: {
+      ...passed,
+      BULKHEAD_RUN_ID: created.run_id,
+      BULKHEAD_MCP_URL: `${inside}/mcp`,
+      BULKHEAD_TOKEN: token,
+      ANTHROPIC_BASE_URL: inside,
+      ANTHROPIC_API_KEY: token,
+    },
+    limits: {
+      memoryBytes: profile.sandbox.memory,
+      pids: profile.sandbox.pids,
+      cpu: profile.sandbox.cpu,
+      tmpBytes: profile.sandbox.tmp_size,
+    },
+    egress: profile.egress,
+    gatewayUrl: client.base,
+    timeoutMs: Math.max(1, Date.parse(created.expires_at) - Date.now()),
+    onEgress: (event) => {
+      void client.post(`/api/runs/${created.run_id}/egress`, event).catch((error: unknown) => {
+        warn(`bulkhead: could not record an egress attempt: ${(error as Error).message}`);
+      });
+    },
+  });
+  if (!opts.json) {
+    warn(style.dim(`bulkhead: run ${created.run_id} jailed; limits in force:`));
+    for (const [name, value] of Object.entries(jail.limits)) warn(style.dim(`  ${name.padEnd(8)} ${value}`));
+  }
+  // A kill or expiry decided at the gateway ends the whole process tree here.
+  const watcher = setInterval(async () => {
+    try {
+      const { run } = await client.get<{ run: { state: string } }>(`/api/runs/${created.run_id}`);
+      if (run.state === 'killed' || run.state === 'expired') await jail.kill(run.state);
+    } catch {
+      // The gateway may be restarting; the next poll decides.
+    }
+  }, 250);
+  const exit = await jail.exited;
+  clearInterval(watcher);
+  const exitCode = exit.exitCode ?? (exit.signal ? 137 : 1);
+  const peak = exit.peakMemoryBytes === null ? '?' : `${Math.round(exit.peakMemoryBytes / 1024 / 1024)} MiB`;
+  await client
+    .post(`/api/runs/${created.run_id}/complete`, {
+      exit_code: exitCode,
+      reason: `${exit.reason}; exit ${exitCode}; peak memory ${peak}`,
+    })
+    .catch((error: unknown) => {
+      warn(`bulkhead: could not mark the run completed: ${(error as Error).message}`);
+    });
+  if (opts.json) {
+    printJson({
+      run_id: created.run_id,
+      exit_code: exitCode,
+      reason: exit.reason,
+      peak_memory_bytes: exit.peakMemoryBytes,
+    });
+  }
+  return exitCode;
 }
 
 /** Development mode: plain child process, ended when the run is killed or expires. */

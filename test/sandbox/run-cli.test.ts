@@ -1,0 +1,114 @@
+/**
+ * `bulkhead run` end to end: the agent runs jailed, reaches the gateway only
+ * through the in-jail bridge with its run token, and a kill at the gateway
+ * ends the whole jailed tree (invariant 6).
+ */
+import { execSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bulkhead } from '../helpers/cli.js';
+import { EVERYTHING_SERVER, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
+
+const POLICY = `
+version: 1
+store: { sqlite: ./bulkhead.db }
+upstreams:
+  everything:
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(EVERYTHING_SERVER)}]
+tools:
+  everything:
+    echo: { class: read }
+profiles:
+  agent:
+    tools: [everything__echo]
+    sandbox: { memory: 256M, pids: 128 }
+`;
+
+// The agent: plain fetch against the MCP endpoint it was given, as any MCP client would.
+const AGENT = `
+const url = process.env.BULKHEAD_MCP_URL;
+const headers = { authorization: 'Bearer ' + process.env.BULKHEAD_TOKEN, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+const init = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'jailed', version: '1' } } }) });
+const sid = init.headers.get('mcp-session-id');
+await init.text();
+const h = { ...headers, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' };
+await fetch(url, { method: 'POST', headers: h, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+const call = await fetch(url, { method: 'POST', headers: h, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'everything__echo', arguments: { message: 'from the jail' } } }) });
+console.log('CALL', call.status, await call.text());
+if (process.argv[2] === 'linger') { console.log('LINGER ' + process.env.BULKHEAD_RUN_ID); await new Promise((r) => setTimeout(r, 60000)); }
+`;
+
+let gw: TestGateway;
+let env: Record<string, string>;
+let policyFile: string;
+beforeAll(async () => {
+  gw = await startTestGateway(POLICY);
+  policyFile = join(gw.dir, 'policy.yaml');
+  env = { BULKHEAD_HOME: join(gw.dir, 'home'), BULKHEAD_GATEWAY: gw.gateway.url };
+});
+afterAll(async () => {
+  await gw?.close();
+});
+
+describe('bulkhead run (jailed)', () => {
+  it('runs the agent jailed; it reaches the gateway through the bridge with its run token', async () => {
+    const workdir = tempDir('bulkhead-agent-');
+    writeFileSync(join(workdir, 'agent.mjs'), AGENT);
+    const result = await bulkhead(
+      ['run', '--policy', policyFile, '--profile', 'agent', '--workdir', workdir, '--', 'node', 'agent.mjs'],
+      { env },
+    );
+    expect(result.stderr).toContain('limits in force');
+    expect(result.stdout).toContain('CALL 200');
+    expect(result.stdout).toContain('from the jail');
+    expect(result.code).toBe(0);
+  });
+
+  it('ends the whole jailed tree when the run is killed at the gateway', async () => {
+    const workdir = tempDir('bulkhead-agent-');
+    writeFileSync(join(workdir, 'agent.mjs'), AGENT);
+    const running = bulkhead(
+      [
+        'run',
+        '--policy',
+        policyFile,
+        '--profile',
+        'agent',
+        '--workdir',
+        workdir,
+        '--',
+        'node',
+        'agent.mjs',
+        'linger',
+      ],
+      { env, timeoutMs: 60_000 },
+    );
+    let runId: string | undefined;
+    for (let i = 0; i < 200 && !runId; i++) {
+      const [active] = await gw.gateway.runs.list({ state: 'active' });
+      const events = active
+        ? await gw.gateway.store.events.count({ runId: active.id, kind: 'tools/call' })
+        : 0;
+      if (active && events > 0) runId = active.id;
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(runId).toBeDefined();
+    const killedAt = Date.now();
+    await gw.gateway.runs.end(runId as string, 'killed', 'test');
+    const result = await running;
+    expect(Date.now() - killedAt).toBeLessThan(3_000);
+    expect(result.code).not.toBe(0);
+    expect(execSync("pgrep -f '[a]gent.mjs linger' || true").toString().trim()).toBe('');
+  });
+
+  it('fails closed, naming what is missing, when the jail cannot be built', async () => {
+    const result = await bulkhead(['run', '--policy', policyFile, '--profile', 'agent', '--', 'true'], {
+      env: { ...env, PATH: '/nonexistent' },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('bubblewrap (bwrap) is not installed');
+    expect(await gw.gateway.runs.list({ state: 'active' })).toEqual([]);
+  });
+});
