@@ -132,10 +132,12 @@ describe.skipIf(!enabled)('dashboard in Chromium', () => {
     await page.goto(`${url}/ui/runs/${agent.runId}`);
     await page.locator('.tl-item').first().waitFor();
     // A call made while the page is open appears live.
+    const before = await page.locator('.tl-item').count();
     await agent.client.callTool({ name: 'orders__get_order_status', arguments: { order_id: 'ORD-000007' } });
-    await page.getByText('ORD-000007').first().waitFor({ state: 'attached', timeout: 10_000 });
-    for (const details of await page.locator('.tl-details').all())
-      await details.evaluate((d) => d.setAttribute('open', ''));
+    await expect.poll(() => page.locator('.tl-item').count(), { timeout: 10_000 }).toBe(before + 1);
+    const details = page.locator('.tl-details');
+    for (const d of await details.all()) await d.evaluate((el) => el.setAttribute('open', ''));
+    await expect.poll(() => page.locator('.tl-details .event-data').count()).toBe(await details.count());
     expect(await html()).toContain('[REDACTED');
     await screenshots(page, 'run');
 

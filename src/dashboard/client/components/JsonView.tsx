@@ -19,7 +19,7 @@ export function JsonView({ value, label }: { value: unknown; label?: string }) {
 
 function Value({ value, indent }: { value: unknown; indent: number }) {
   if (value === null) return <span class="j-null">null</span>;
-  if (typeof value === 'string') return <StringValue value={value} />;
+  if (typeof value === 'string') return <StringValue value={value} indent={indent} />;
   if (typeof value === 'number') return <span class="j-num">{String(value)}</span>;
   if (typeof value === 'boolean') return <span class="j-bool">{String(value)}</span>;
   if (Array.isArray(value))
@@ -29,8 +29,34 @@ function Value({ value, indent }: { value: unknown; indent: number }) {
   return <span class="j-null">{String(value)}</span>;
 }
 
-function StringValue({ value }: { value: string }) {
+/**
+ * Tool results are usually JSON inside a text field; showing it parsed reads
+ * far better than a wall of escaped quotes. Only objects and arrays qualify.
+ */
+function embeddedJson(value: string): object | undefined {
+  const t = value.trimStart();
+  if (!(t.startsWith('{') || t.startsWith('[')) || value.length > 200_000) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return parsed !== null && typeof parsed === 'object' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function StringValue({ value, indent }: { value: string; indent: number }) {
   const [open, setOpen] = useState(false);
+  const embedded = embeddedJson(value);
+  if (embedded) {
+    return (
+      <>
+        <span class="j-embedded" title="A JSON string, shown parsed">
+          json
+        </span>
+        <Value value={embedded} indent={indent} />
+      </>
+    );
+  }
   const redacted = value.includes('[REDACTED');
   const cls = `j-str${redacted ? ' j-redacted' : ''}`;
   if (value.length <= LONG_STRING || open) return <span class={cls}>{JSON.stringify(value)}</span>;

@@ -128,6 +128,6 @@ export function RunPage({ id }: { id: string }) {
 
 export function mergeEvents(a: AuditEvent[], b: AuditEvent[]): AuditEvent[] {
   const byId = new Map<number, AuditEvent>();
-  for (const e of [...a, ...b]) byId.set(e.id, e);
+  for (const e of [...a, ...b]) if (!byId.has(e.id)) byId.set(e.id, e);
   return [...byId.values()].sort((x, y) => y.id - x.id).slice(0, KEEP);
 }

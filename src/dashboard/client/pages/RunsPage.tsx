@@ -102,9 +102,11 @@ export function RunsPage() {
                   <TaintBadge taint={run.taint} />
                 </td>
                 <td data-label="Budgets" class="budgets-cell">
-                  {liveUsage(run, now).map((u) => (
-                    <BudgetBar key={u.dimension} usage={u} compact />
-                  ))}
+                  <div>
+                    {liveUsage(run, now).map((u) => (
+                      <BudgetBar key={u.dimension} usage={u} compact />
+                    ))}
+                  </div>
                 </td>
                 <td class="actions">
                   {run.state === 'active' ? (
