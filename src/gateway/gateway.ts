@@ -137,7 +137,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       { name: 'run-state', run: runStateStage({ now }) },
       { name: 'scope', run: scopeStage({ catalog }) },
       { name: 'validate', run: validateStage() },
-      { name: 'budget', run: budgetStage({ store, runs, events, now }) },
+      { name: 'budget', run: budgetStage({ store, runs, events, notifier, now }) },
       { name: 'loop-guard', run: loopGuard.stage },
       { name: 'flow', run: flowStage() },
       { name: 'gate', run: gateStage({ approvals }) },

@@ -9,6 +9,7 @@
 import { crossedThresholds } from '../budget/calls.js';
 import { denial } from '../errors.js';
 import type { EventWriter } from '../events/writer.js';
+import type { Notifier } from '../notify/notifier.js';
 import type { RunService } from '../runs/service.js';
 import type { Store } from '../store/store.js';
 import { CONTINUE, deny, type Stage } from './stage.js';
@@ -17,6 +18,7 @@ export function budgetStage(deps: {
   store: Store;
   runs: RunService;
   events: EventWriter;
+  notifier: Notifier;
   now: () => number;
 }): Stage {
   return async (call) => {
@@ -43,6 +45,18 @@ export function budgetStage(deps: {
             code: 'tool_calls',
             actor: 'system',
             data: { dimension: 'tool_calls', fraction, used: outcome.calls, cap },
+          });
+          deps.notifier.send({
+            kind: 'budget.alert',
+            title: `Run ${call.run.id} used ${Math.round(fraction * 100)}% of its tool-call budget (${outcome.calls}/${cap})`,
+            data: {
+              run_id: call.run.id,
+              profile: call.profileName,
+              dimension: 'tool_calls',
+              fraction,
+              used: outcome.calls,
+              cap,
+            },
           });
         }
       }
