@@ -58,7 +58,7 @@ const completeBody = z.object({
 const killBody = z.object({ reason: z.string().max(500).optional() }).default({});
 
 export interface Usage {
-  dimension: 'tool_calls' | 'wall_clock';
+  dimension: 'tool_calls' | 'wall_clock' | 'input_tokens' | 'output_tokens' | 'usd';
   used: number;
   cap: number | null;
 }
@@ -80,7 +80,7 @@ export interface RunView {
 /** A run as operators see it, with its usage against each budget of its profile. */
 export async function runView(run: Run, policy: Policy, store: Store, now = Date.now()): Promise<RunView> {
   const budgets = policy.profiles[run.profile]?.budgets;
-  const calls = await store.calls.usage(run.id);
+  const [calls, tokens] = await Promise.all([store.calls.usage(run.id), store.tokens.usage(run.id)]);
   return {
     id: run.id,
     profile: run.profile,

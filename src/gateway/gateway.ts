@@ -13,6 +13,7 @@ import { createDashboard } from '../dashboard/index.js';
 import { sessionOperator } from '../dashboard/session-auth.js';
 import { Sessions } from '../dashboard/sessions.js';
 import { EventWriter } from '../events/writer.js';
+import { createLlmProxy } from '../llm/proxy.js';
 import { createLogger, type Logger } from '../log.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
 import { budgetStage } from '../pipeline/budget.js';
@@ -29,7 +30,7 @@ import { settleApprovalFinalizer } from '../pipeline/settle-approval.js';
 import { taintStage } from '../pipeline/taint.js';
 import { validateStage } from '../pipeline/validate.js';
 import type { LoadedPolicy } from '../policy/load.js';
-import { resolveAllSecrets, type SecretSource } from '../policy/secrets.js';
+import { resolveAllSecrets, resolveSecret, type SecretSource } from '../policy/secrets.js';
 import { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
 import { openStore } from '../store/open.js';
@@ -190,6 +191,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }),
   );
   app.route('/ui', createDashboard({ operators, sessions, respond }));
+  if (policy.llm) {
+    const apiKey = resolveSecret(policy.llm.api_key, source, 'llm.api_key');
+    app.route('/v1', createLlmProxy({ policy, apiKey, store, runs, events, logger }));
+  }
   app.get('/metrics', async (c) => {
     metrics.sessions.set(mcp.sessionCount());
     return c.text(scrubber.text(await metrics.registry.metrics()), 200, {

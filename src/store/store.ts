@@ -10,6 +10,7 @@
  */
 import type { ApprovalStore } from '../approvals/approval.js';
 import type { CallBudgetStore } from '../budget/calls.js';
+import type { TokenBudgetStore } from '../budget/tokens.js';
 import type { AuditEvent, EventFilter, NewEvent } from '../events/event.js';
 import type { Run, RunState } from '../runs/run.js';
 
@@ -53,5 +54,6 @@ export interface Store {
   readonly events: EventStore;
   readonly calls: CallBudgetStore;
   readonly approvals: ApprovalStore;
+  readonly tokens: TokenBudgetStore;
   close(): Promise<void>;
 }

@@ -142,6 +142,20 @@ for (const [name, open] of stores) {
       expect((await at(t0 + 500)).ok).toBe(false);
     });
 
+    it('grants output tokens to racing reservations without overshooting the cap', async () => {
+      const run = await newRun(store);
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          store.tokens.reserve(run.id, { input: 1, output: 10, usd: 0 }, { output: 100 }, 1),
+        ),
+      );
+      const granted = results.reduce((n, r) => n + (r.ok ? r.grantedOutput : 0), 0);
+      expect(granted).toBe(100);
+      const first = results.find((r) => r.ok);
+      if (first?.ok) await store.tokens.settle(first.id, { input: 1, output: 3, usd: 0.01 });
+      expect(await store.tokens.usage(run.id)).toMatchObject({ input: 1, output: 3, requests: 1 });
+    });
+
     it('treats filter values as data, never as SQL', async () => {
       const events = await store.events.list({ tool: "t' OR '1'='1" });
       expect(events).toEqual([]);

@@ -11,12 +11,14 @@ import { pgCallMigrations, pgCalls } from './calls.js';
 import { pgEventMigrations, pgEvents } from './events.js';
 import { migratePg, type PgMigration } from './migrate.js';
 import { pgRunMigrations, pgRuns } from './runs.js';
+import { pgTokenMigrations, pgTokens } from './tokens.js';
 
 export const pgMigrations: PgMigration[] = [
   ...pgRunMigrations,
   ...pgEventMigrations,
   ...pgCallMigrations,
   ...pgApprovalMigrations,
+  ...pgTokenMigrations,
 ];
 
 export interface PostgresStore extends Store {
@@ -45,6 +47,7 @@ export async function openPostgresStore(
     events: pgEvents(pool),
     calls: pgCalls(pool),
     approvals: pgApprovals(pool),
+    tokens: pgTokens(pool),
     close: () => pool.end(),
   };
 }

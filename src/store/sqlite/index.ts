@@ -14,12 +14,14 @@ import { callMigrations, sqliteCalls } from './calls.js';
 import { eventMigrations, sqliteEvents } from './events.js';
 import { type Migration, migrate } from './migrate.js';
 import { runMigrations, sqliteRuns } from './runs.js';
+import { sqliteTokens, tokenMigrations } from './tokens.js';
 
 export const sqliteMigrations: Migration[] = [
   ...runMigrations,
   ...eventMigrations,
   ...callMigrations,
   ...approvalMigrations,
+  ...tokenMigrations,
 ];
 
 export interface SqliteStore extends Store {
@@ -48,6 +50,7 @@ export function openSqliteStore(path: string): SqliteStore {
     events: sqliteEvents(db),
     calls: sqliteCalls(db),
     approvals: sqliteApprovals(db),
+    tokens: sqliteTokens(db),
     async close() {
       db.close();
     },

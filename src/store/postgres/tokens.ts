@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import type { Pool } from 'pg';
+import { decideReservation, type TokenBudgetStore, type TokenUsage } from '../../budget/tokens.js';
+import type { PgMigration } from './migrate.js';
+
+export const pgTokenMigrations: PgMigration[] = [
+  {
+    id: 'tokens/1',
+    sql: `
+      CREATE TABLE token_usage (
+        run_id TEXT PRIMARY KEY,
+        input BIGINT NOT NULL DEFAULT 0,
+        output BIGINT NOT NULL DEFAULT 0,
+        usd DOUBLE PRECISION NOT NULL DEFAULT 0,
+        requests INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE token_reservations (
+        id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        input BIGINT NOT NULL,
+        output BIGINT NOT NULL,
+        usd DOUBLE PRECISION NOT NULL
+      );
+      CREATE INDEX token_reservations_run ON token_reservations (run_id);`,
+  },
+];
+
+const toUsage = (row: Record<string, unknown> | undefined): TokenUsage => ({
+  input: Number(row?.input ?? 0),
+  output: Number(row?.output ?? 0),
+  usd: Number(row?.usd ?? 0),
+  requests: Number(row?.requests ?? 0),
+});
+
+export function pgTokens(pool: Pool): TokenBudgetStore {
+  return {
+    async reserve(runId, request, caps, minOutput) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        // The usage row is the lock every replica queues on for this run.
+        await client.query('INSERT INTO token_usage (run_id) VALUES ($1) ON CONFLICT DO NOTHING', [runId]);
+        const u = toUsage(
+          (await client.query('SELECT * FROM token_usage WHERE run_id = $1 FOR UPDATE', [runId])).rows[0],
+        );
+        const o = (
+          await client.query(
+            'SELECT COALESCE(SUM(input),0) AS input, COALESCE(SUM(output),0) AS output, COALESCE(SUM(usd),0) AS usd FROM token_reservations WHERE run_id = $1',
+            [runId],
+          )
+        ).rows[0] as Record<string, unknown>;
+        const decision = decideReservation(
+          {
+            input: u.input + Number(o.input),
+            output: u.output + Number(o.output),
+            usd: u.usd + Number(o.usd),
+          },
+          request,
+          caps,
+          minOutput,
+        );
+        if (!decision.ok) {
+          await client.query('ROLLBACK');
+          return decision;
+        }
+        const id = `tok_${randomBytes(9).toString('base64url')}`;
+        await client.query('INSERT INTO token_reservations VALUES ($1, $2, $3, $4, $5)', [
+          id,
+          runId,
+          request.input,
+          decision.grantedOutput,
+          request.usd,
+        ]);
+        await client.query('COMMIT');
+        return { ok: true, id, grantedOutput: decision.grantedOutput };
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async settle(id, actual) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const row = (
+          await client.query('DELETE FROM token_reservations WHERE id = $1 RETURNING run_id', [id])
+        ).rows[0] as { run_id: string } | undefined;
+        if (!row) {
+          await client.query('ROLLBACK');
+          return undefined;
+        }
+        const updated = await client.query(
+          `INSERT INTO token_usage (run_id, input, output, usd, requests) VALUES ($1, $2, $3, $4, 1)
+           ON CONFLICT (run_id) DO UPDATE SET input = token_usage.input + excluded.input, output = token_usage.output + excluded.output,
+             usd = token_usage.usd + excluded.usd, requests = token_usage.requests + 1 RETURNING *`,
+          [row.run_id, actual.input, actual.output, actual.usd],
+        );
+        await client.query('COMMIT');
+        return toUsage(updated.rows[0]);
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async usage(runId) {
+      return toUsage((await pool.query('SELECT * FROM token_usage WHERE run_id = $1', [runId])).rows[0]);
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import {
+  decideReservation,
+  type TokenAmounts,
+  type TokenBudgetStore,
+  type TokenCaps,
+  type TokenUsage,
+} from '../../budget/tokens.js';
+import type { Migration } from './migrate.js';
+
+export const tokenMigrations: Migration[] = [
+  {
+    id: 'tokens/1',
+    sql: `
+      CREATE TABLE token_usage (
+        run_id TEXT PRIMARY KEY,
+        input INTEGER NOT NULL DEFAULT 0,
+        output INTEGER NOT NULL DEFAULT 0,
+        usd REAL NOT NULL DEFAULT 0,
+        requests INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE token_reservations (
+        id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        input INTEGER NOT NULL,
+        output INTEGER NOT NULL,
+        usd REAL NOT NULL
+      );
+      CREATE INDEX token_reservations_run ON token_reservations (run_id);`,
+  },
+];
+
+export function sqliteTokens(db: Database.Database): TokenBudgetStore {
+  const used = (runId: string): TokenUsage =>
+    (db.prepare('SELECT input, output, usd, requests FROM token_usage WHERE run_id = ?').get(runId) as
+      | TokenUsage
+      | undefined) ?? {
+      input: 0,
+      output: 0,
+      usd: 0,
+      requests: 0,
+    };
+  const open = (runId: string): TokenAmounts =>
+    db
+      .prepare(
+        'SELECT COALESCE(SUM(input),0) AS input, COALESCE(SUM(output),0) AS output, COALESCE(SUM(usd),0) AS usd FROM token_reservations WHERE run_id = ?',
+      )
+      .get(runId) as TokenAmounts;
+  const reserve = db.transaction(
+    (runId: string, request: TokenAmounts, caps: TokenCaps, minOutput: number) => {
+      const u = used(runId);
+      const o = open(runId);
+      const decision = decideReservation(
+        { input: u.input + o.input, output: u.output + o.output, usd: u.usd + o.usd },
+        request,
+        caps,
+        minOutput,
+      );
+      if (!decision.ok) return decision;
+      const id = `tok_${randomBytes(9).toString('base64url')}`;
+      db.prepare('INSERT INTO token_reservations VALUES (?, ?, ?, ?, ?)').run(
+        id,
+        runId,
+        request.input,
+        decision.grantedOutput,
+        request.usd,
+      );
+      return { ok: true as const, id, grantedOutput: decision.grantedOutput };
+    },
+  );
+  const settle = db.transaction((id: string, actual: TokenAmounts) => {
+    const row = db.prepare('DELETE FROM token_reservations WHERE id = ? RETURNING run_id').get(id) as
+      | { run_id: string }
+      | undefined;
+    if (!row) return undefined;
+    db.prepare(
+      `INSERT INTO token_usage (run_id, input, output, usd, requests) VALUES (?, ?, ?, ?, 1)
+       ON CONFLICT (run_id) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,
+         usd = usd + excluded.usd, requests = requests + 1`,
+    ).run(row.run_id, actual.input, actual.output, actual.usd);
+    return used(row.run_id);
+  });
+  return {
+    async reserve(runId, request, caps, minOutput) {
+      return reserve.immediate(runId, request, caps, minOutput);
+    },
+    async settle(id, actual) {
+      return settle.immediate(id, actual);
+    },
+    async usage(runId) {
+      return used(runId);
+    },
+  };
+}

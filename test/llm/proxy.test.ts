@@ -1,0 +1,161 @@
+/**
+ * The LLM proxy with the real Anthropic TypeScript SDK as the agent, against
+ * a local fake of the Messages API: plain, streaming (no buffering), clamped,
+ * refused; the real key never reaches the agent and the run token never
+ * reaches the API; cumulative stream usage is charged once; a stream cut by a
+ * kill is still charged.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeAnthropic, startFakeAnthropic } from '../fakes/fake-anthropic.js';
+import { startTestGateway, type TestGateway } from '../helpers/harness.js';
+
+const REAL_KEY = 'sk-ant-real-key-for-tests-0123456789';
+let fake: FakeAnthropic;
+let gw: TestGateway;
+
+function policy(url: string): string {
+  return `
+version: 1
+store: { sqlite: ./bulkhead.db }
+upstreams: {}
+llm:
+  base_url: ${url}
+  api_key: { secret: ANTHROPIC_API_KEY }
+  prices:
+    claude-test: { input: 3, output: 15 }
+profiles:
+  agent:
+    llm: { models: [claude-test] }
+    budgets: { tokens: { output: 40, input: 10000 } }
+  tight:
+    budgets: { tokens: { output: 5 } }
+  tiny-input:
+    budgets: { tokens: { input: 10 } }
+`;
+}
+
+async function sdkFor(profile: string): Promise<{ client: Anthropic; runId: string; token: string }> {
+  const { run, token } = await gw.gateway.runs.create(profile);
+  return {
+    client: new Anthropic({ apiKey: token, baseURL: gw.gateway.url, maxRetries: 0 }),
+    runId: run.id,
+    token,
+  };
+}
+
+const ask = { model: 'claude-test', messages: [{ role: 'user' as const, content: 'hi' }] };
+
+beforeAll(async () => {
+  fake = await startFakeAnthropic();
+  gw = await startTestGateway(policy(fake.url), { env: { ANTHROPIC_API_KEY: REAL_KEY } });
+});
+afterAll(async () => {
+  await gw?.close();
+  await fake?.close();
+});
+
+describe('LLM proxy', () => {
+  it('answers a plain request and charges its usage, cache reads weighted', async () => {
+    const { client, runId } = await sdkFor('agent');
+    const message = await client.messages.create({ ...ask, max_tokens: 20 });
+    expect(message.content[0]).toMatchObject({ type: 'text', text: 'Hello from the fake API.' });
+    const usage = await gw.gateway.store.tokens.usage(runId);
+    expect(usage).toMatchObject({ input: 26, output: 12, requests: 1 }); // 25 + 10 × 0.1
+    expect(usage.usd).toBeCloseTo((25 * 3 + 12 * 15 + 10 * 0.3) / 1e6, 9);
+  });
+
+  it('injects the real key and never forwards the run token', async () => {
+    const { client, token } = await sdkFor('agent');
+    await client.messages.create({ ...ask, max_tokens: 5 });
+    const last = fake.received.at(-1);
+    expect(last?.headers['x-api-key']).toBe(REAL_KEY);
+    expect(JSON.stringify(last?.headers)).not.toContain(token);
+    expect(last?.headers.authorization).toBeUndefined();
+  });
+
+  it('streams chunk by chunk, before the response ends', async () => {
+    fake.delayMs = 40;
+    const { client, runId } = await sdkFor('agent');
+    const stream = client.messages.stream({ ...ask, max_tokens: 20 });
+    const arrivals: number[] = [];
+    stream.on('text', () => arrivals.push(Date.now()));
+    const final = await stream.finalMessage();
+    fake.delayMs = 5;
+    expect(final.content[0]).toMatchObject({ text: 'Hello from the fake API.' });
+    expect(arrivals.length).toBe(6);
+    expect((arrivals.at(-1) as number) - (arrivals[0] as number)).toBeGreaterThan(150);
+    // message_delta usage is cumulative: 12 output tokens, not 2+4+…+12+12.
+    expect((await gw.gateway.store.tokens.usage(runId)).output).toBe(12);
+  });
+
+  it('clamps max_tokens to what is left of the output budget', async () => {
+    const { client, runId } = await sdkFor('agent');
+    await client.messages.create({ ...ask, max_tokens: 30 }); // 12 used → 28 left
+    await client.messages.create({ ...ask, max_tokens: 30 });
+    expect(fake.received.at(-1)?.body.max_tokens).toBe(28);
+    expect((await gw.gateway.store.tokens.usage(runId)).output).toBeLessThanOrEqual(40);
+  });
+
+  it('refuses, in the API error shape, once the output budget is spent', async () => {
+    const { client } = await sdkFor('tight');
+    await client.messages.create({ ...ask, max_tokens: 5 });
+    const error = await client.messages.create({ ...ask, max_tokens: 5 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect(String((error as Error).message)).toContain('output token budget would be exceeded');
+  });
+
+  it('refuses a request whose input alone would overrun the budget, before sending it', async () => {
+    const { client } = await sdkFor('tiny-input');
+    const before = fake.received.length;
+    const error = await client.messages
+      .create({ ...ask, messages: [{ role: 'user', content: 'x'.repeat(500) }], max_tokens: 5 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect(fake.received.length).toBe(before);
+  });
+
+  it('refuses a model the profile does not allow', async () => {
+    const { client } = await sdkFor('agent');
+    const error = await client.messages
+      .create({ ...ask, model: 'claude-other', max_tokens: 5 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.PermissionDeniedError);
+  });
+
+  it('refuses a wrong key with an authentication error', async () => {
+    const client = new Anthropic({ apiKey: 'bhr_wrong', baseURL: gw.gateway.url, maxRetries: 0 });
+    expect(await client.messages.create({ ...ask, max_tokens: 5 }).catch((e: unknown) => e)).toBeInstanceOf(
+      Anthropic.AuthenticationError,
+    );
+  });
+
+  it('cuts a stream when the run is killed and still charges what was sent', async () => {
+    fake.delayMs = 100;
+    const { client, runId } = await sdkFor('agent');
+    const stream = client.messages.stream({ ...ask, max_tokens: 20 });
+    let texts = 0;
+    stream.on('text', () => {
+      texts++;
+      if (texts === 2) void gw.gateway.runs.end(runId, 'killed', 'test');
+    });
+    await stream.finalMessage().catch(() => undefined);
+    fake.delayMs = 5;
+    expect(texts).toBeLessThan(6);
+    let usage = await gw.gateway.store.tokens.usage(runId);
+    for (let i = 0; i < 50 && usage.requests === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      usage = await gw.gateway.store.tokens.usage(runId);
+    }
+    expect(usage.requests).toBe(1);
+    expect(usage.output).toBeGreaterThan(0);
+    expect(usage.input).toBe(26);
+  });
+
+  it('passes count_tokens through without charging', async () => {
+    const { client, runId } = await sdkFor('agent');
+    const counted = await client.messages.countTokens({ model: 'claude-test', messages: ask.messages });
+    expect(counted.input_tokens).toBe(42);
+    expect((await gw.gateway.store.tokens.usage(runId)).requests).toBe(0);
+  });
+});
