@@ -13,6 +13,7 @@ import { type Denial, denial } from '../errors.js';
 import type { EventWriter } from '../events/writer.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { RunService } from '../runs/service.js';
+import type { Scrubber } from '../scrub/index.js';
 import type { Store } from '../store/store.js';
 import type { Approval, Vote, VoteOutcome } from './approval.js';
 
@@ -49,6 +50,8 @@ export class ApprovalService {
       runs: RunService;
       now: () => number;
       linkFor: (id: string) => string;
+      /** Approvals are a sink too: what they persist is scrubbed (the hash binds the real arguments). */
+      scrubber: Scrubber;
       pollMs?: number;
     },
   ) {}
@@ -71,9 +74,9 @@ export class ApprovalService {
       runId: request.runId,
       tool: request.tool,
       toolClass: request.toolClass,
-      arguments: request.args,
+      arguments: this.deps.scrubber.value(request.args),
       argsHash: request.argsHash,
-      why: request.why,
+      why: this.deps.scrubber.text(request.why),
       quorum: request.quorum,
       approvers: request.approvers,
       createdAt: now(),
@@ -109,10 +112,12 @@ export class ApprovalService {
   }
 
   async decide(id: string, vote: Vote, edited?: Record<string, unknown>): Promise<VoteOutcome> {
+    const scrub = this.deps.scrubber;
+    const clean: Vote = { ...vote, reason: vote.reason === null ? null : scrub.text(vote.reason) };
     const outcome = await this.deps.store.approvals.vote(
       id,
-      vote,
-      edited ? { arguments: edited } : undefined,
+      clean,
+      edited ? { arguments: scrub.value(edited) } : undefined,
       this.deps.now(),
     );
     if (!outcome.ok) return outcome;

@@ -129,6 +129,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     runs,
     now,
     linkFor: (id) => `${publicUrl}/ui/approvals/${id}`,
+    scrubber,
   });
   await approvals.recover();
   const loopGuard = new LoopGuard({ runs, now });
