@@ -33,14 +33,12 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
     const body = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
     received.push({ headers: req.headers, body, path: req.url ?? '' });
     if (req.headers['x-api-key'] !== 'sk-ant-real-key-for-tests-0123456789') {
-      res
-        .writeHead(401, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            type: 'error',
-            error: { type: 'authentication_error', message: 'invalid x-api-key' },
-          }),
-        );
+      res.writeHead(401, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          type: 'error',
+          error: { type: 'authentication_error', message: 'invalid x-api-key' },
+        }),
+      );
       return;
     }
     if (req.url === '/v1/messages/count_tokens') {
