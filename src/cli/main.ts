@@ -4,9 +4,12 @@
  */
 import { Command } from 'commander';
 import { register as registerApprovals } from './approvals.js';
+import { register as registerAudit } from './audit.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerGateway } from './gateway.js';
 import { register as registerKill } from './kill.js';
+import { register as registerLint } from './lint.js';
+import { register as registerPin } from './pin.js';
 import { register as registerRun } from './run.js';
 import { register as registerRuns } from './runs.js';
 
@@ -27,6 +30,9 @@ for (const register of [
   registerRuns,
   registerKill,
   registerApprovals,
+  registerAudit,
+  registerPin,
+  registerLint,
   registerDemo,
 ])
   register(program);

@@ -9,6 +9,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ApprovalService } from '../approvals/service.js';
+import { lockPathFor, readLock, toolHash } from '../audit/pin.js';
 import { createDashboard } from '../dashboard/index.js';
 import { sessionOperator } from '../dashboard/session-auth.js';
 import { Sessions } from '../dashboard/sessions.js';
@@ -36,7 +37,7 @@ import type { Scrubber } from '../scrub/index.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { createApi } from './api.js';
-import { Catalog } from './catalog.js';
+import { Catalog, type CatalogTool } from './catalog.js';
 import { McpEndpoint } from './mcp-endpoint.js';
 import { Metrics } from './metrics.js';
 import { mintLocalToken, OperatorAuth, writeLocalToken } from './operators.js';
@@ -98,8 +99,43 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   await runs.resume();
 
   let endpoint: McpEndpoint | undefined;
+  const notifier = createNotifier(policy, { source, scrubber, logger });
+  const notifyChange = (entry: CatalogTool, reason: string) =>
+    notifier.send({
+      kind: 'tool.changed',
+      title: `Tool ${entry.exposed} withheld: ${reason}`,
+      data: { upstream: entry.upstream, tool: entry.original },
+    });
+  // Pins: with a lock file beside the policy, only definitions as reviewed are served.
+  const lock = readLock(lockPathFor(options.loaded.file));
   const catalog = new Catalog({
     rules: policy.tools,
+    ...(lock
+      ? {
+          admit: (entry: CatalogTool) => {
+            const pinned = lock.tools[entry.upstream]?.[entry.original];
+            if (pinned === toolHash(entry.upstreamDefinition)) return { ok: true as const };
+            const reason = pinned
+              ? 'its definition changed since it was pinned (a rug pull?): review it, then run bulkhead pin'
+              : 'it is not in the pin lock: review it, then run bulkhead pin';
+            void events
+              .write({
+                kind: 'tool.changed',
+                tool: entry.exposed,
+                code: pinned ? 'changed' : 'unpinned',
+                actor: 'system',
+                data: {
+                  upstream: entry.upstream,
+                  tool: entry.original,
+                  description: entry.upstreamDefinition.description ?? null,
+                },
+              })
+              .catch((error: unknown) => logger.error({ err: error }, 'could not record a tool change'));
+            notifyChange(entry, reason);
+            return { ok: false as const, reason };
+          },
+        }
+      : {}),
     onProblem: (p) => logger.error({ upstream: p.upstream, tool: p.tool }, `tool not exposed: ${p.message}`),
   });
   const pool = new UpstreamPool({
@@ -120,7 +156,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     throw error;
   }
 
-  const notifier = createNotifier(policy, { source, scrubber, logger });
   let publicUrl = policy.gateway.public_url ?? '';
   const approvals = new ApprovalService({
     store,

@@ -189,3 +189,12 @@ function dedupe(issues: PolicyIssue[]): PolicyIssue[] {
     return true;
   });
 }
+
+/** Line and column of a path in policy text (for lint findings); the document start if not found. */
+export function positionOf(text: string, path: (string | number)[]): { line: number; column: number } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines });
+  const { node, key } = locate(doc.contents, path, []);
+  const pos = lines.linePos((key ?? node)?.range?.[0] ?? 0);
+  return { line: pos.line, column: pos.col };
+}
