@@ -24,11 +24,14 @@ export interface Evidence {
 }
 
 const WORDING: [Risk, RegExp][] = [
-  ['destroys_data', /\b(delete|remove|drop|destroy|purge|truncate|wipe|erase|revoke|terminate|kill)\w*/i],
+  [
+    'destroys_data',
+    /\b(delete|remove|drop|destroy|purge|truncate|wipe|erase|revoke|terminate|kill|cancel|reset|overwrite|merge|force)\w*/i,
+  ],
   ['moves_money', /\b(refund|payment|pay|charge|transfer|invoice|payout|withdraw|purchase|billing)\w*/i],
   [
     'sends_data_out',
-    /\b(send|e-?mail|publish|upload|webhook|notify|tweet|post(s|ed|ing)? to|share with|forward)\w*/i,
+    /\b(send|e-?mail|publish|upload|webhook|notify|tweet|post(s|ed|ing)? (to|a|an|new)|share with|forward|create (a |an )?(new )?issue)\w*/i,
   ],
   [
     'executes_code',

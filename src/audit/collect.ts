@@ -17,13 +17,20 @@ export async function collectTools(
   upstreams: Record<string, UpstreamConfig>,
   source: SecretSource,
   progress: (line: string) => void = () => undefined,
+  /** Scrubs server output before it is shown (a failing server may print its credential). */
+  scrub: (text: string) => string = (text) => text,
 ): Promise<Listed[]> {
   const names = Object.keys(upstreams);
   let done = 0;
   return Promise.all(
     names.map(async (name) => {
+      let stderr = '';
       try {
-        const connection = await connectUpstream(name, upstreams[name] as UpstreamConfig, source);
+        const connection = await connectUpstream(name, upstreams[name] as UpstreamConfig, source, {
+          onStderr: (text) => {
+            stderr = `${stderr}\n${text}`.slice(-2000);
+          },
+        });
         try {
           const tools = await listAllTools(connection.client);
           progress(`[${++done}/${names.length}] ${name}: ${tools.length} tools`);
@@ -32,8 +39,12 @@ export async function collectTools(
           await connection.close().catch(() => undefined);
         }
       } catch (error) {
-        progress(`[${++done}/${names.length}] ${name}: failed (${(error as Error).message})`);
-        return { upstream: name, tools: [], error: (error as Error).message };
+        // The server's own last words say why it did not start (scrubbed: it may print its own credential).
+        const why = scrub(
+          `${(error as Error).message}${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
+        );
+        progress(`[${++done}/${names.length}] ${name}: failed (${why})`);
+        return { upstream: name, tools: [], error: why };
       }
     }),
   );

@@ -7,6 +7,8 @@ import { atOrAbove, sarifReport, textReport } from '../audit/report.js';
 import { BulkheadError } from '../errors.js';
 import { loadPolicyFile } from '../policy/load.js';
 import type { Policy, UpstreamConfig } from '../policy/schema/index.js';
+import { resolveAllSecrets } from '../policy/secrets.js';
+import { createScrubber } from '../scrub/index.js';
 import { action, EXIT, line, printJson, warn } from './output.js';
 
 interface AuditOptions {
@@ -55,9 +57,16 @@ async function audit(opts: AuditOptions): Promise<number> {
     throw new BulkheadError('bad_request', 'give --policy FILE, --upstream CMD ARGS..., or --url URL');
   }
   const quiet = opts.json || opts.sarif;
-  const listed: Listed[] = await collectTools(upstreams, { env: process.env, dir }, (l) => {
-    if (!quiet) warn(l);
-  });
+  const source = { env: process.env, dir };
+  const scrubber = createScrubber({ secrets: policy ? resolveAllSecrets(policy, source) : [] });
+  const listed: Listed[] = await collectTools(
+    upstreams,
+    source,
+    (l) => {
+      if (!quiet) warn(l);
+    },
+    scrubber.text,
+  );
   const failed = listed.filter((l) => l.error);
   if (failed.length === listed.length)
     throw new BulkheadError(
