@@ -7,15 +7,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bulkhead } from '../helpers/cli.js';
-import { EVERYTHING_SERVER, startTestGateway, type TestGateway } from '../helpers/harness.js';
+import { everythingUpstream, startTestGateway, type TestGateway } from '../helpers/harness.js';
 
 const POLICY = `
 version: 1
 store: { sqlite: ./bulkhead.db }
-upstreams:
-  everything:
-    command: ${JSON.stringify(process.execPath)}
-    args: [${JSON.stringify(EVERYTHING_SERVER)}]
+${everythingUpstream()}
 tools:
   everything:
     echo: { class: read }

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { knownSecretForms } from '../../src/scrub/encodings.js';
 import {
   type Agent,
-  EVERYTHING_SERVER,
+  everythingUpstream,
   startTestGateway,
   type TestGateway,
   text,
@@ -23,10 +23,7 @@ const GATEWAY_ONLY = 'canary-gateway-env-5b8d0e6a93';
 const POLICY = `
 version: 1
 store: { sqlite: ./bulkhead.db }
-upstreams:
-  everything:
-    command: ${JSON.stringify(process.execPath)}
-    args: [${JSON.stringify(EVERYTHING_SERVER)}]
+${everythingUpstream()}
     env:
       EVERYTHING_API_KEY: { secret: EVERYTHING_API_KEY }
       PLAIN_SETTING: plain-config-value

@@ -3,15 +3,12 @@
  * forwarded and in-flight calls are cancelled at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { denialCode, EVERYTHING_SERVER, startTestGateway, type TestGateway } from '../helpers/harness.js';
+import { denialCode, everythingUpstream, startTestGateway, type TestGateway } from '../helpers/harness.js';
 
 const POLICY = `
 version: 1
 store: { sqlite: ./bulkhead.db }
-upstreams:
-  everything:
-    command: ${JSON.stringify(process.execPath)}
-    args: [${JSON.stringify(EVERYTHING_SERVER)}]
+${everythingUpstream()}
 tools:
   everything:
     echo: { class: read }

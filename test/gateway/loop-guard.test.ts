@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   denialCode,
-  EVERYTHING_SERVER,
+  everythingUpstream,
   FILESYSTEM_SERVER,
   startTestGateway,
   type TestGateway,
@@ -13,10 +13,7 @@ const FILES = tempDir('bulkhead-files-');
 const POLICY = `
 version: 1
 store: { sqlite: ./bulkhead.db }
-upstreams:
-  everything:
-    command: ${JSON.stringify(process.execPath)}
-    args: [${JSON.stringify(EVERYTHING_SERVER)}]
+${everythingUpstream()}
   files:
     command: ${JSON.stringify(process.execPath)}
     args: [${JSON.stringify(FILESYSTEM_SERVER)}, ${JSON.stringify(FILES)}]

@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Agent,
-  EVERYTHING_SERVER,
+  everythingUpstream,
   startTestGateway,
   type TestGateway,
   text,
@@ -16,10 +16,7 @@ import {
 const POLICY = `
 version: 1
 store: { sqlite: ./bulkhead.db }
-upstreams:
-  everything:
-    command: ${JSON.stringify(process.execPath)}
-    args: [${JSON.stringify(EVERYTHING_SERVER)}]
+${everythingUpstream()}
 tools:
   everything:
     echo: { class: read, arguments: { message: { maxLength: 1000 } } }

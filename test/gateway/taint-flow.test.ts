@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   denialCode,
-  EVERYTHING_SERVER,
+  everythingUpstream,
   startTestGateway,
   type TestGateway,
   text,
@@ -15,10 +15,7 @@ import {
 const POLICY = `
 version: 1
 store: { sqlite: ./bulkhead.db }
-upstreams:
-  everything:
-    command: ${JSON.stringify(process.execPath)}
-    args: [${JSON.stringify(EVERYTHING_SERVER)}]
+${everythingUpstream()}
 tools:
   everything:
     echo: { class: read, max_output: 200 }

@@ -25,6 +25,16 @@ export function tempDir(prefix = 'bulkhead-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/** YAML for an `upstreams:` section with the reference "everything" server from npm as `everything`. */
+export function everythingUpstream(): string {
+  return [
+    'upstreams:',
+    '  everything:',
+    `    command: ${JSON.stringify(process.execPath)}`,
+    `    args: [${JSON.stringify(EVERYTHING_SERVER)}]`,
+  ].join('\n');
+}
+
 /** YAML for a stdio upstream running one of the example servers through tsx. */
 export function exampleUpstream(server: 'orders' | 'mail', env: Record<string, string>): string {
   const lines = Object.entries(env).map(([k, v]) => `      ${k}: ${v}`);
