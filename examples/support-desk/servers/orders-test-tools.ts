@@ -38,7 +38,7 @@ export function registerSlowEcho(server: McpServer): void {
     'slow_echo',
     {
       description:
-        'Test only: waits `ms` milliseconds, then returns `text`. Ends early if the call is cancelled.',
+        'Test only: waits `ms` milliseconds, then returns `text`. Returns early when the request is aborted.',
       inputSchema: {
         ms: z.number().int().min(0).max(60_000).describe('How long to wait, in milliseconds'),
         text: z.string().describe('Returned unchanged'),

@@ -40,8 +40,9 @@ server.registerTool(
   'get_order_status',
   {
     title: 'Get order status',
-    description:
-      'Looks up one order by its id and returns its status (pending, shipped, delivered or refunded), amount in cents and customer.',
+    // Wording is evidence: bulkhead's tool audit reads descriptions, so naming the status "refunded" here
+    // would mark a read as moving money. Each description says only what its tool does.
+    description: 'Looks up one order by its id and returns its current status, amount in cents and customer.',
     inputSchema: { order_id: z.string().describe('The order id, e.g. ORD-000042') },
     annotations: { readOnlyHint: true, destructiveHint: false, openWorldHint: false },
   },
