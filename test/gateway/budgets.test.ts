@@ -6,7 +6,7 @@
 import { createWriteStream, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startGateway } from '../../src/gateway/gateway.js';
+import { type Gateway, startGateway } from '../../src/gateway/gateway.js';
 import { loadPolicyFile } from '../../src/policy/load.js';
 import {
   connectAgent,
@@ -47,6 +47,22 @@ profiles:
     budgets: { tool_calls: 37 }
     loop_guard: { identical_calls: 1000 }
 `;
+}
+
+/** Two gateway replicas sharing the store the policy names (PostgreSQL in these tests). */
+async function startReplicas(policyText: string): Promise<[Gateway, Gateway]> {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'policy.yaml'), policyText);
+  const loaded = loadPolicyFile(join(dir, 'policy.yaml'));
+  const start = (name: string) =>
+    startGateway({
+      loaded,
+      port: 0,
+      env: ENV,
+      home: join(dir, name),
+      logDestination: createWriteStream(join(dir, `${name}.log`)),
+    });
+  return Promise.all([start('a'), start('b')]);
 }
 
 const order = (i: number) => ({ order_id: `ORD-${String((i % 500) + 1).padStart(6, '0')}` });
@@ -116,22 +132,7 @@ describe('tool call budgets across two replicas on PostgreSQL', () => {
 
   it('executes exactly the cap when 100 calls are split across two gateways', async () => {
     rmSync(RECORD, { force: true });
-    const replicaDir = tempDir();
-    const file = join(replicaDir, 'policy.yaml');
-    writeFileSync(file, policy(`{ postgres: { url: ${JSON.stringify(pg.url)} } }`));
-    const loaded = loadPolicyFile(file);
-    const [a, b] = await Promise.all(
-      ['a', 'b'].map((name) =>
-        startGateway({
-          loaded,
-          port: 0,
-          env: ENV,
-          home: join(replicaDir, name),
-          logDestination: createWriteStream(join(replicaDir, `${name}.log`)),
-        }),
-      ),
-    );
-    if (!a || !b) throw new Error('replicas did not start');
+    const [a, b] = await startReplicas(policy(`{ postgres: { url: ${JSON.stringify(pg.url)} } }`));
     try {
       const { token, run } = await a.runs.create('replicas');
       const clients = await Promise.all([connectAgent(a.url, token), connectAgent(b.url, token)]);
@@ -161,10 +162,7 @@ describe('kill across replicas', () => {
   afterAll(() => pg?.stop());
 
   it('cancels an in-flight call on one replica when the run is killed through the other', async () => {
-    const replicaDir = tempDir();
-    const file = join(replicaDir, 'policy.yaml');
-    writeFileSync(
-      file,
+    const [a, b] = await startReplicas(
       policy(`{ postgres: { url: ${JSON.stringify(pg.url)} } }`)
         .replace(
           '      ORDERS_API_TOKEN: { secret: ORDERS_API_TOKEN }',
@@ -179,19 +177,7 @@ describe('kill across replicas', () => {
           '  replicas:\n    tools: [orders__get_order_status, orders__slow_echo]',
         ),
     );
-    const loaded = loadPolicyFile(file);
-    const [a, b] = await Promise.all(
-      ['a', 'b'].map((name) =>
-        startGateway({
-          loaded,
-          port: 0,
-          env: ENV,
-          home: join(replicaDir, name),
-          logDestination: createWriteStream(join(replicaDir, `${name}.log`)),
-        }),
-      ),
-    );
-    if (!a || !b) throw new Error('replicas did not start');
+
     try {
       const { token, run } = await a.runs.create('replicas');
       const client = await connectAgent(b.url, token);
