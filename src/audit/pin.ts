@@ -1,51 +1,128 @@
 /**
- * Tool pins: a lock file with a SHA-256 of each exposed tool's name,
- * description, input schema and annotations, as the upstream lists them.
- * The gateway compares every (re)listing against it: a changed definition
- * (a "rug pull": the server swaps a description after it was reviewed) is
- * not served until it is pinned again.
+ * Tool pins. `bulkhead pin` writes `bulkhead.lock.json` beside the policy:
+ * per exposed tool a SHA-256 over the canonical JSON of its name,
+ * description, input schema and annotations, as the upstream lists them,
+ * plus that definition itself so a later change can be shown, not just
+ * detected.
+ *
+ * The gateway compares every (re)listing with the lock (`diffPins`, pure): a
+ * definition that differs from what was reviewed is a rug pull — a server
+ * that passed review and then swapped its description for one carrying
+ * instructions — and is not served until it is pinned again.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { BulkheadError } from '../errors.js';
-import { canonicalHash } from '../util/canonical.js';
+import { canonicalHash, canonicalJson } from '../util/canonical.js';
+
+export const LOCK_FILE = 'bulkhead.lock.json';
+
+/** The parts of a definition the model reads or the gateway validates against. */
+export interface PinnedDefinition {
+  name: string;
+  description: string | null;
+  inputSchema: unknown;
+  annotations: unknown;
+}
 
 export interface PinLock {
   version: 1;
   pinned_at: string;
-  /** upstream → tool name → hash */
+  /** upstream → tool name → hash. The gateway needs only this. */
   tools: Record<string, Record<string, string>>;
+  /** upstream → tool name → the definition hashed, for `bulkhead audit --diff`. */
+  definitions?: Record<string, Record<string, PinnedDefinition>>;
 }
 
-export function toolHash(tool: Tool): string {
-  return canonicalHash({
+export type PinChangeKind = 'changed' | 'added' | 'removed';
+
+export interface PinChange {
+  upstream: string;
+  tool: string;
+  change: PinChangeKind;
+  /** As pinned (changed, removed), when the lock holds it. */
+  before?: PinnedDefinition;
+  /** As listed now (changed, added). */
+  after?: PinnedDefinition;
+}
+
+export function pinnedDefinition(tool: Tool): PinnedDefinition {
+  return {
     name: tool.name,
     description: tool.description ?? null,
     inputSchema: tool.inputSchema,
     annotations: tool.annotations ?? null,
-  });
-}
-
-export interface PinDiff {
-  changed: string[];
-  added: string[];
-  removed: string[];
-}
-
-export function diffPins(pinned: Record<string, string> | undefined, tools: readonly Tool[]): PinDiff {
-  const now = new Map(tools.map((t) => [t.name, toolHash(t)]));
-  const before = pinned ?? {};
-  return {
-    changed: [...now]
-      .filter(([name, hash]) => before[name] !== undefined && before[name] !== hash)
-      .map(([name]) => name),
-    added: [...now.keys()].filter((name) => before[name] === undefined),
-    removed: Object.keys(before).filter((name) => !now.has(name)),
   };
 }
 
+export function toolHash(tool: Tool): string {
+  return canonicalHash(pinnedDefinition(tool));
+}
+
 export function lockPathFor(policyFile: string): string {
-  return policyFile.replace(/\.ya?ml$/i, '') + '.lock.json';
+  return join(dirname(policyFile), LOCK_FILE);
+}
+
+/** Builds a lock from listed tools; `only` picks the tools to pin (the exposed ones). */
+export function createLock(
+  tools: Record<string, readonly Tool[]>,
+  only: (upstream: string, tool: string) => boolean = () => true,
+  now: Date = new Date(),
+): PinLock {
+  const lock: PinLock = { version: 1, pinned_at: now.toISOString(), tools: {}, definitions: {} };
+  for (const [upstream, list] of Object.entries(tools)) {
+    const picked = list.filter((t) => only(upstream, t.name));
+    lock.tools[upstream] = Object.fromEntries(picked.map((t) => [t.name, toolHash(t)]));
+    (lock.definitions as NonNullable<PinLock['definitions']>)[upstream] = Object.fromEntries(
+      picked.map((t) => [t.name, pinnedDefinition(t)]),
+    );
+  }
+  return lock;
+}
+
+/** Where a tool stands against the lock. */
+export function pinStatus(lock: PinLock, upstream: string, tool: Tool): 'pinned' | 'changed' | 'unpinned' {
+  const pinned = lock.tools[upstream]?.[tool.name];
+  if (pinned === undefined) return 'unpinned';
+  return pinned === toolHash(tool) ? 'pinned' : 'changed';
+}
+
+/**
+ * Compares listed tools with the lock. Pure: the gateway calls it on every
+ * (re)listing, the CLI for `audit --diff`. Only upstreams present in
+ * `current` are compared, so one upstream that failed to list does not read
+ * as all its tools removed. `only` restricts `added` to the tools that matter
+ * (the exposed ones); changed and removed pins always count.
+ */
+export function diffPins(
+  lock: PinLock,
+  current: Record<string, readonly Tool[]>,
+  only: (upstream: string, tool: string) => boolean = () => true,
+): PinChange[] {
+  const changes: PinChange[] = [];
+  for (const [upstream, tools] of Object.entries(current)) {
+    const pinned = lock.tools[upstream] ?? {};
+    const defs = lock.definitions?.[upstream] ?? {};
+    const listed = new Set<string>();
+    for (const tool of tools) {
+      listed.add(tool.name);
+      const hash = pinned[tool.name];
+      const after = pinnedDefinition(tool);
+      if (hash === undefined) {
+        if (only(upstream, tool.name)) changes.push({ upstream, tool: tool.name, change: 'added', after });
+      } else if (hash !== toolHash(tool)) {
+        const before = defs[tool.name];
+        changes.push({ upstream, tool: tool.name, change: 'changed', after, ...(before ? { before } : {}) });
+      }
+    }
+    for (const name of Object.keys(pinned)) {
+      if (listed.has(name)) continue;
+      const before = defs[name];
+      changes.push({ upstream, tool: name, change: 'removed', ...(before ? { before } : {}) });
+    }
+  }
+  return changes;
 }
 
 export function readLock(path: string): PinLock | undefined {
@@ -57,27 +134,89 @@ export function readLock(path: string): PinLock | undefined {
   }
   try {
     const lock = JSON.parse(text) as PinLock;
-    if (lock.version !== 1 || typeof lock.tools !== 'object') throw new Error('unknown format');
+    const valid =
+      lock?.version === 1 &&
+      typeof lock.tools === 'object' &&
+      lock.tools !== null &&
+      Object.values(lock.tools).every(
+        (t) => t && typeof t === 'object' && Object.values(t).every((h) => typeof h === 'string'),
+      );
+    if (!valid) throw new Error('unknown format');
     return lock;
   } catch (error) {
+    // A lock that cannot be read must not be mistaken for "no pins": that would serve everything.
     throw new BulkheadError(
       'policy_invalid',
-      `${path}: not a bulkhead pin lock (${(error as Error).message})`,
+      `${path}: not a bulkhead pin lock (${(error as Error).message}); delete it and run bulkhead pin`,
     );
   }
 }
 
-export function writeLock(
-  path: string,
-  tools: Record<string, readonly Tool[]>,
-  only?: (upstream: string, tool: string) => boolean,
-): PinLock {
-  const lock: PinLock = { version: 1, pinned_at: new Date().toISOString(), tools: {} };
-  for (const [upstream, list] of Object.entries(tools)) {
-    lock.tools[upstream] = Object.fromEntries(
-      list.filter((t) => !only || only(upstream, t.name)).map((t) => [t.name, toolHash(t)]),
-    );
-  }
+export function writeLock(path: string, lock: PinLock): void {
   writeFileSync(path, `${JSON.stringify(lock, null, 2)}\n`);
-  return lock;
+}
+
+/** A readable diff of what changed since the pin, for `bulkhead audit --diff`. */
+export function formatPinDiff(changes: readonly PinChange[]): string {
+  if (changes.length === 0) return 'no changes since the pin';
+  const out: string[] = [];
+  for (const c of changes) {
+    out.push(`${c.change} ${c.upstream}.${c.tool}`);
+    if (c.change !== 'changed') continue;
+    if (!c.before || !c.after) {
+      out.push('  (the lock holds only its hash: re-pin to record definitions)');
+      continue;
+    }
+    for (const field of ['description', 'inputSchema', 'annotations'] as const) {
+      const before = c.before[field];
+      const after = c.after[field];
+      if (canonicalJson(before) === canonicalJson(after)) continue;
+      out.push(`  ${field}:`);
+      for (const l of lineDiff(show(before), show(after))) out.push(`    ${l}`);
+    }
+  }
+  return out.join('\n');
+}
+
+function show(value: unknown): string[] {
+  if (typeof value === 'string') return value.split('\n');
+  return JSON.stringify(sortKeys(value), null, 2).split('\n');
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+  );
+}
+
+/** Longest-common-subsequence line diff; definitions are small, so quadratic is fine. */
+export function lineDiff(a: readonly string[], b: readonly string[]): string[] {
+  const n = a.length;
+  const m = b.length;
+  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--)
+      (lcs[i] as number[])[j] =
+        a[i] === b[j]
+          ? ((lcs[i + 1] as number[])[j + 1] as number) + 1
+          : Math.max((lcs[i + 1] as number[])[j] as number, (lcs[i] as number[])[j + 1] as number);
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n && j < m) {
+    if (a[i] === b[j]) {
+      out.push(`  ${a[i]}`);
+      i++;
+      j++;
+    } else if (((lcs[i + 1] as number[])[j] as number) >= ((lcs[i] as number[])[j + 1] as number)) {
+      out.push(`- ${a[i++]}`);
+    } else out.push(`+ ${b[j++]}`);
+  }
+  while (i < n) out.push(`- ${a[i++]}`);
+  while (j < m) out.push(`+ ${b[j++]}`);
+  return out;
 }

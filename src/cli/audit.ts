@@ -1,13 +1,22 @@
-/** `bulkhead audit`: the worst case of every tool, as the policy exposes it; a CI gate with --fail-on. */
+/**
+ * `bulkhead audit`: the worst case of every tool, as the policy exposes it.
+ * A CI gate: exit 1 when a finding is at or above --fail-on (or an upstream
+ * could not be listed: an unknown is not a pass), 2 on usage or policy errors.
+ * Progress goes to stderr so stdout stays the report.
+ */
+import { readFileSync } from 'node:fs';
+import { relative, sep } from 'node:path';
 import type { Command } from 'commander';
-import { collectTools, type Listed } from '../audit/collect.js';
-import { assessTool, SEVERITIES, type Severity } from '../audit/effective.js';
-import { diffPins, lockPathFor, readLock } from '../audit/pin.js';
-import { atOrAbove, sarifReport, textReport } from '../audit/report.js';
+import { adHocHttp, adHocStdio, type Listed, listAll } from '../audit/connect.js';
+import { assessTool, isSeverity, SEVERITIES, type ToolFinding } from '../audit/effective.js';
+import { diffPins, formatPinDiff, lockPathFor, readLock } from '../audit/pin.js';
+import { atOrAbove, jsonReport, textReport, useColour } from '../audit/report.js';
+import { sarifReport } from '../audit/sarif.js';
 import { BulkheadError } from '../errors.js';
-import { loadPolicyFile } from '../policy/load.js';
-import type { Policy, UpstreamConfig } from '../policy/schema/index.js';
-import { resolveAllSecrets } from '../policy/secrets.js';
+import { type LoadedPolicy, loadPolicyFile } from '../policy/load.js';
+import { policyLocator } from '../policy/positions.js';
+import type { UpstreamConfig } from '../policy/schema/index.js';
+import { resolveRecord, type SecretSource } from '../policy/secrets.js';
 import { createScrubber } from '../scrub/index.js';
 import { action, EXIT, line, printJson, warn } from './output.js';
 
@@ -19,77 +28,115 @@ interface AuditOptions {
   sarif?: boolean;
   failOn: string;
   diff?: boolean;
+  timeout: string;
 }
 
 export function register(program: Command): void {
   program
     .command('audit')
     .description("score every tool's worst-case misuse, as the policy exposes it")
-    .option('--policy <file>', 'policy YAML file')
+    .argument('[args...]', 'more arguments for --upstream, after --')
+    .option('--policy <file>', 'policy YAML file: audit every upstream it declares')
     .option('--upstream <command...>', 'audit one stdio server with no policy (command and arguments)')
     .option('--url <url>', 'audit one Streamable HTTP server with no policy')
     .option('--json', 'machine-readable output')
     .option('--sarif', 'SARIF 2.1.0 for code-scanning tools')
-    .option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity', 'high')
-    .option('--diff', 'show tools whose definitions changed since bulkhead pin')
-    .action(action(async (opts: AuditOptions) => audit(opts)));
+    .option('--fail-on <severity>', `exit 1 at or above this severity (${SEVERITIES.join(', ')})`, 'high')
+    .option('--diff', 'show what changed since bulkhead pin (needs --policy)')
+    .option('--timeout <seconds>', 'per upstream, to start and list', '30')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  bulkhead audit --policy policy.yaml --fail-on critical\n  bulkhead audit --upstream npx -y some-mcp-server\n  bulkhead audit --upstream node -- --import tsx server.ts\n  bulkhead audit --url http://127.0.0.1:8080/mcp --sarif > audit.sarif',
+    )
+    .action(action(async (args: string[], opts: AuditOptions) => audit(args, opts)));
 }
 
-async function audit(opts: AuditOptions): Promise<number> {
-  if (!SEVERITIES.includes(opts.failOn as Severity))
+async function audit(extra: string[], opts: AuditOptions): Promise<number> {
+  if (!isSeverity(opts.failOn))
     throw new BulkheadError('bad_request', `--fail-on takes one of ${SEVERITIES.join(', ')}`);
-  let policy: Policy | undefined;
+  if (opts.json && opts.sarif) throw new BulkheadError('bad_request', 'give --json or --sarif, not both');
+  const sources = [opts.policy, opts.upstream, opts.url].filter((s) => s !== undefined);
+  if (sources.length !== 1)
+    throw new BulkheadError(
+      'bad_request',
+      'give exactly one of --policy FILE, --upstream CMD ARGS..., --url URL',
+    );
+  const timeoutMs = Number(opts.timeout) * 1000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    throw new BulkheadError('bad_request', '--timeout takes a number of seconds');
+
+  let loaded: LoadedPolicy | undefined;
   let upstreams: Record<string, UpstreamConfig>;
   let dir = process.cwd();
-  let file: string | null = null;
   if (opts.policy) {
-    const loaded = loadPolicyFile(opts.policy);
-    policy = loaded.policy;
-    upstreams = policy.upstreams;
+    loaded = loadPolicyFile(opts.policy);
+    upstreams = loaded.policy.upstreams;
     dir = loaded.dir;
-    file = loaded.file;
-  } else if (opts.upstream?.length) {
-    const [command, ...args] = opts.upstream as [string, ...string[]];
-    upstreams = { server: { command, args, env: {}, call_timeout: 30_000 } };
-  } else if (opts.url) {
-    upstreams = { server: { url: opts.url, headers: {}, call_timeout: 30_000 } };
+  } else if (opts.upstream) {
+    const [command, ...args] = [...opts.upstream, ...extra];
+    upstreams = { server: adHocStdio(command as string, args, dir) };
   } else {
-    throw new BulkheadError('bad_request', 'give --policy FILE, --upstream CMD ARGS..., or --url URL');
+    upstreams = { server: adHocHttp(opts.url as string) };
   }
-  const quiet = opts.json || opts.sarif;
-  const source = { env: process.env, dir };
-  const scrubber = createScrubber({ secrets: policy ? resolveAllSecrets(policy, source) : [] });
-  const listed: Listed[] = await collectTools(
-    upstreams,
-    source,
-    (l) => {
-      if (!quiet) warn(l);
-    },
-    scrubber.text,
-  );
+  if (opts.diff && !loaded)
+    throw new BulkheadError('bad_request', '--diff needs --policy: the lock lives beside it');
+
+  const source: SecretSource = { env: process.env, dir };
+  const listed = await listAll(upstreams, source, {
+    progress: warn,
+    scrub: upstreamScrubber(upstreams, source),
+    timeoutMs,
+  });
   const failed = listed.filter((l) => l.error);
-  if (failed.length === listed.length)
-    throw new BulkheadError(
-      'upstream_start_failed',
-      `no upstream could be listed: ${failed.map((f) => `${f.upstream}: ${f.error}`).join('; ')}`,
-    );
-  if (opts.diff) {
-    if (!file) throw new BulkheadError('bad_request', '--diff needs --policy (the lock lives beside it)');
-    const lock = readLock(lockPathFor(file));
-    if (!lock)
-      throw new BulkheadError('not_found', `no pin lock at ${lockPathFor(file)}: run bulkhead pin first`);
-    const diffs = listed.map((l) => ({ upstream: l.upstream, ...diffPins(lock.tools[l.upstream], l.tools) }));
-    if (opts.json) printJson(diffs);
-    else
-      for (const d of diffs)
-        line(
-          `${d.upstream}: ${d.changed.length} changed${d.changed.length ? ` (${d.changed.join(', ')})` : ''}, ${d.added.length} new, ${d.removed.length} removed`,
-        );
-    return diffs.some((d) => d.changed.length > 0) ? EXIT.failed : EXIT.ok;
+
+  if (opts.diff && loaded) return diff(loaded, listed, opts.json === true);
+
+  const findings = listed.flatMap((l) => l.tools.map((t) => assessTool(l.upstream, t, loaded?.policy)));
+  if (opts.sarif) printJson(sarifReport(findings, loaded ? sarifLocator(loaded) : undefined));
+  else if (opts.json) printJson(jsonReport(findings, listed));
+  else line(textReport(findings, { colour: useColour(process.stdout, process.env), failures: listed }));
+  if (failed.length > 0 && !opts.json && !opts.sarif)
+    warn(`bulkhead: ${failed.length} upstream(s) could not be listed: the audit is incomplete`);
+  return atOrAbove(findings, opts.failOn).length > 0 || failed.length > 0 ? EXIT.failed : EXIT.ok;
+}
+
+function diff(loaded: LoadedPolicy, listed: Listed[], json: boolean): number {
+  const path = lockPathFor(loaded.file);
+  const lock = readLock(path);
+  if (!lock) throw new BulkheadError('not_found', `no pin lock at ${path}: run bulkhead pin first`);
+  const current = Object.fromEntries(listed.filter((l) => !l.error).map((l) => [l.upstream, l.tools]));
+  const changes = diffPins(lock, current, (up, tool) => loaded.policy.tools[up]?.[tool]?.expose === true);
+  if (json)
+    printJson({
+      lock: path,
+      changes,
+      failed_upstreams: listed.filter((l) => l.error).map((l) => l.upstream),
+    });
+  else line(formatPinDiff(changes));
+  return changes.length > 0 || listed.some((l) => l.error) ? EXIT.failed : EXIT.ok;
+}
+
+/** Scrubs the upstreams' own credentials (and anything credential-shaped) from server error text. */
+function upstreamScrubber(upstreams: Record<string, UpstreamConfig>, source: SecretSource) {
+  const secrets: string[] = [];
+  for (const [name, config] of Object.entries(upstreams)) {
+    try {
+      const values = 'command' in config ? config.env : config.headers;
+      secrets.push(...Object.values(resolveRecord(values, source, `upstreams.${name}`)));
+    } catch {
+      // A missing secret fails that upstream's listing with a message that names the reference.
+    }
   }
-  const findings = listed.flatMap((l) => l.tools.map((t) => assessTool(l.upstream, t, policy)));
-  if (opts.sarif) printJson(sarifReport(findings, file));
-  else if (opts.json) printJson(findings);
-  else line(textReport(findings, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR));
-  return atOrAbove(findings, opts.failOn as Severity).length > 0 || failed.length > 0 ? EXIT.failed : EXIT.ok;
+  return createScrubber({ secrets: secrets.filter((s) => s.length >= 6) }).text;
+}
+
+function sarifLocator(loaded: LoadedPolicy) {
+  const locate = policyLocator(readFileSync(loaded.file, 'utf8'));
+  const uri = relative(process.cwd(), loaded.file).split(sep).join('/');
+  return (f: ToolFinding) => {
+    const path = loaded.policy.tools[f.upstream]?.[f.tool]
+      ? ['tools', f.upstream, f.tool]
+      : ['upstreams', f.upstream];
+    return { uri, ...locate(path) };
+  };
 }

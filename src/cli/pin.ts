@@ -1,43 +1,53 @@
-/** `bulkhead pin`: record the reviewed definitions of the tools the policy exposes. */
+/**
+ * `bulkhead pin`: record the reviewed definitions of the tools the policy
+ * exposes in bulkhead.lock.json beside it. All upstreams must list: a lock
+ * missing an upstream would make the gateway withhold its every tool.
+ */
 import type { Command } from 'commander';
-import { collectTools } from '../audit/collect.js';
-import { lockPathFor, writeLock } from '../audit/pin.js';
+import { listAll } from '../audit/connect.js';
+import { createLock, lockPathFor, writeLock } from '../audit/pin.js';
 import { BulkheadError } from '../errors.js';
 import { loadPolicyFile } from '../policy/load.js';
-import { action, line, printJson, warn } from './output.js';
+import { action, EXIT, line, printJson, warn } from './output.js';
 
 export function register(program: Command): void {
   program
     .command('pin')
-    .description('write the pin lock beside the policy: the gateway serves only these definitions')
+    .description('write bulkhead.lock.json beside the policy: the gateway serves only these definitions')
     .requiredOption('--policy <file>', 'policy YAML file')
     .option('--json', 'machine-readable output')
     .action(
       action(async (opts: { policy: string; json?: boolean }) => {
         const loaded = loadPolicyFile(opts.policy);
-        const listed = await collectTools(
+        const listed = await listAll(
           loaded.policy.upstreams,
           { env: process.env, dir: loaded.dir },
-          (l) => {
-            if (!opts.json) warn(l);
-          },
+          { progress: warn },
         );
         const failed = listed.filter((l) => l.error);
         if (failed.length)
           throw new BulkheadError(
             'upstream_start_failed',
-            `cannot pin: ${failed.map((f) => f.upstream).join(', ')} did not list`,
+            `cannot pin: ${failed.map((f) => `${f.upstream} (${f.error})`).join(', ')} did not list`,
           );
+        const exposed = (upstream: string, tool: string) =>
+          loaded.policy.tools[upstream]?.[tool]?.expose === true;
+        const lock = createLock(Object.fromEntries(listed.map((l) => [l.upstream, l.tools])), exposed);
         const path = lockPathFor(loaded.file);
-        const lock = writeLock(
-          path,
-          Object.fromEntries(listed.map((l) => [l.upstream, l.tools])),
-          (upstream, tool) => loaded.policy.tools[upstream]?.[tool]?.expose === true,
+        writeLock(path, lock);
+        // A rule for a tool the server does not list is a typo or a removed tool: say so.
+        const missing = Object.entries(loaded.policy.tools).flatMap(([up, rules]) =>
+          Object.entries(rules)
+            .filter(([tool, rule]) => rule.expose && lock.tools[up]?.[tool] === undefined)
+            .map(([tool]) => `${up}.${tool}`),
         );
         const count = Object.values(lock.tools).reduce((n, t) => n + Object.keys(t).length, 0);
-        if (opts.json) printJson({ path, tools: count });
-        else line(`pinned ${count} tools in ${path}`);
-        return 0;
+        if (opts.json) printJson({ path, pinned: count, not_listed: missing });
+        else {
+          line(`pinned ${count} tools in ${path}`);
+          if (missing.length) warn(`not listed by their upstream, so not pinned: ${missing.join(', ')}`);
+        }
+        return EXIT.ok;
       }),
     );
 }
