@@ -117,7 +117,7 @@ const CASES: { name: string; policy: string; expected: Omit<LintFinding, 'messag
       severity: 'high',
       path: 'upstreams.mail.headers.X-Api-Key',
       line: 10,
-      column: 18,
+      column: 7,
     },
   },
   {
