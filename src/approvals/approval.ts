@@ -53,15 +53,19 @@ export interface Approval {
 
 export type NewApproval = Omit<Approval, 'state' | 'votes' | 'decidedAt' | 'reason' | 'editedArguments'>;
 
-export type VoteOutcome =
-  | { ok: true; approval: Approval }
-  | { ok: false; code: 'not_found' | 'not_pending' | 'already_voted' | 'expired' };
+/** Why a vote was not counted. */
+export type VoteRefusal = 'not_found' | 'not_pending' | 'already_voted' | 'expired' | 'edit_after_votes';
+
+export type VoteOutcome = { ok: true; approval: Approval } | { ok: false; code: VoteRefusal };
 
 export interface ApprovalStore {
   create(approval: NewApproval): Promise<Approval>;
   get(id: string): Promise<Approval | undefined>;
   list(filter?: { state?: ApprovalState; runId?: string; limit?: number }): Promise<Approval[]>;
-  /** Records one operator's vote; decides the approval when quorum or a denial is reached. Atomic. */
+  /**
+   * Records one operator's vote; decides the approval when quorum or a denial is reached.
+   * Atomic: reads, applies `tally`, and writes in one transaction.
+   */
   vote(
     id: string,
     vote: Vote,

@@ -20,6 +20,7 @@ import type { Approval, Vote, VoteOutcome } from './approval.js';
 /** How long an approval stays usable by an identical retry after its waiting caller is gone. */
 export const REUSE_WINDOW_MS = 10 * 60_000;
 const PROGRESS_EVERY_MS = 5_000;
+const POLL_MS = 500;
 
 export interface HoldRequest {
   runId: string;
@@ -52,7 +53,10 @@ export class ApprovalService {
       linkFor: (id: string) => string;
       /** Approvals are a sink too: what they persist is scrubbed (the hash binds the real arguments). */
       scrubber: Scrubber;
+      /** Store poll while waiting: how soon a decision made through another replica is seen. */
       pollMs?: number;
+      /** Interval of MCP progress notifications to a waiting client that asked for them. */
+      progressEveryMs?: number;
     },
   ) {}
 
@@ -68,6 +72,11 @@ export class ApprovalService {
   }
 
   async hold(request: HoldRequest): Promise<HoldOutcome> {
+    // An identical retry (the first caller disconnected, or the gateway restarted) waits on
+    // the approval already open for it rather than opening a second one: two approvals for
+    // one intended action could let it run twice.
+    const open = await this.openFor(request.runId, request.tool, request.argsHash);
+    if (open) return this.wait(open, request);
     const { store, events, notifier, now } = this.deps;
     const created = await store.approvals.create({
       id: `apr_${randomBytes(9).toString('base64url')}`,
@@ -150,6 +159,30 @@ export class ApprovalService {
     return outcome;
   }
 
+  /**
+   * Pending approvals whose deadline passed with nobody waiting (the caller went away) become
+   * `timed_out`, so operators are not shown a decision that can no longer be made.
+   */
+  async expireOverdue(): Promise<number> {
+    const { store, now } = this.deps;
+    let expired = 0;
+    for (const a of await store.approvals.list({ state: 'pending', limit: 10_000 })) {
+      if (a.expiresAt > now()) continue;
+      if (await store.approvals.transition(a.id, ['pending'], 'timed_out')) {
+        expired++;
+        await this.deps.events.write({
+          kind: 'approval.decided',
+          runId: a.runId,
+          tool: a.tool,
+          code: 'timed_out',
+          actor: 'system',
+          data: { approvalId: a.id },
+        });
+      }
+    }
+    return expired;
+  }
+
   /** Marks what became of an executed approval. */
   async finish(id: string, ok: boolean, summary: Record<string, unknown>): Promise<void> {
     const a = await this.deps.store.approvals.transition(id, ['executing'], ok ? 'executed' : 'failed');
@@ -167,6 +200,7 @@ export class ApprovalService {
 
   /** At start-up: executions a dead gateway left open are marked, never retried. */
   async recover(): Promise<Approval[]> {
+    await this.expireOverdue();
     const unknown = await this.deps.store.approvals.recoverExecuting();
     for (const a of unknown) {
       await this.deps.events.write({
@@ -196,10 +230,11 @@ export class ApprovalService {
         case 'approved': {
           const claimed = await this.claim(current, request.runId, request.tool, request.argsHash);
           if (claimed) return { ok: true, approval: claimed };
+          // Another caller (an identical concurrent call of this run) claimed it first.
           return {
             ok: false,
             approval: current,
-            denial: denial('approval_denied', 'This approval was already used.'),
+            denial: denial('approval_denied', 'An identical call already ran under this approval.'),
           };
         }
         case 'denied':
@@ -239,11 +274,11 @@ export class ApprovalService {
       }
       await this.sleep(
         current.id,
-        Math.min(this.deps.pollMs ?? 500, current.expiresAt - now()),
+        Math.min(this.deps.pollMs ?? POLL_MS, current.expiresAt - now()),
         request.signal,
       );
       if (request.signal.aborted) return this.abandon(current, request);
-      if (request.progress && now() - lastProgress >= PROGRESS_EVERY_MS) {
+      if (request.progress && now() - lastProgress >= (this.deps.progressEveryMs ?? PROGRESS_EVERY_MS)) {
         lastProgress = now();
         await request.progress(now() - started, 'waiting for a human to approve').catch(() => undefined);
       }
@@ -292,6 +327,11 @@ export class ApprovalService {
       approval,
       denial: denial('approval_withdrawn', 'The call was cancelled while waiting for approval.'),
     };
+  }
+
+  private async openFor(runId: string, tool: string, argsHash: string): Promise<Approval | undefined> {
+    const pending = await this.deps.store.approvals.list({ state: 'pending', runId, limit: 1_000 });
+    return pending.find((a) => a.tool === tool && a.argsHash === argsHash && a.expiresAt > this.deps.now());
   }
 
   private claim(

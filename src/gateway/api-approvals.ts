@@ -6,8 +6,7 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { Approval } from '../approvals/approval.js';
-import { APPROVAL_STATES } from '../approvals/approval.js';
+import { APPROVAL_STATES, type Approval, type VoteRefusal } from '../approvals/approval.js';
 import type { ApprovalService } from '../approvals/service.js';
 import { BulkheadError } from '../errors.js';
 import type { Store } from '../store/store.js';
@@ -100,12 +99,13 @@ export function approvalRoutes(deps: {
       edited,
     );
     if (!outcome.ok) {
-      const messages = {
+      const messages: Record<VoteRefusal, string> = {
         not_found: 'No approval with that id.',
         not_pending: 'This approval has already been decided.',
         already_voted: 'You have already voted on this approval.',
         expired: 'This approval has expired.',
-      } as const;
+        edit_after_votes: 'Arguments can only be edited by the first approver; approve them as they are.',
+      };
       throw new BulkheadError(
         outcome.code === 'not_found' ? 'not_found' : 'conflict',
         messages[outcome.code],
@@ -118,6 +118,8 @@ export function approvalRoutes(deps: {
     const state = c.req.query('state');
     if (state && !(APPROVAL_STATES as readonly string[]).includes(state))
       throw new BulkheadError('bad_request', `unknown state "${state}"`);
+    // Held calls whose caller went away are never woken: their deadline is applied on read.
+    await deps.approvals.expireOverdue();
     const list = await deps.store.approvals.list(state ? { state: state as Approval['state'] } : {});
     return respond.json(c, { approvals: list.map(approvalView) });
   });

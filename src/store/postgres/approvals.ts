@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { Approval, ApprovalState, ApprovalStore, NewApproval, Vote } from '../../approvals/approval.js';
+import { tally } from '../../approvals/tally.js';
 import type { PgMigration } from './migrate.js';
 
 export const pgApprovalMigrations: PgMigration[] = [
@@ -108,28 +109,20 @@ export function pgApprovals(pool: Pool): ApprovalStore {
       try {
         await client.query('BEGIN');
         const { rows } = await client.query<Row>('SELECT * FROM approvals WHERE id = $1 FOR UPDATE', [id]);
-        const current = rows[0] && toApproval(rows[0]);
-        const fail = async (code: 'not_found' | 'not_pending' | 'already_voted' | 'expired') => {
+        const result = tally(rows[0] && toApproval(rows[0]), v, edited?.arguments, now);
+        if (!result.ok) {
           await client.query('ROLLBACK');
-          return { ok: false as const, code };
-        };
-        if (!current) return await fail('not_found');
-        if (current.state !== 'pending') return await fail('not_pending');
-        if (current.expiresAt <= now) return await fail('expired');
-        if (current.votes.some((x) => x.operator === v.operator)) return await fail('already_voted');
-        const votes = [...current.votes, v];
-        const approvals = votes.filter((x) => x.decision === 'approve').length;
-        const state: ApprovalState =
-          v.decision === 'deny' ? 'denied' : approvals >= current.quorum ? 'approved' : 'pending';
+          return result;
+        }
         const updated = await client.query<Row>(
-          `UPDATE approvals SET votes = $1, state = $2, decided_at = $3, reason = COALESCE($4, reason),
-             edited_arguments = COALESCE($5::jsonb, edited_arguments) WHERE id = $6 RETURNING *`,
+          `UPDATE approvals SET votes = $1, state = $2, decided_at = $3, reason = $4, edited_arguments = $5::jsonb
+           WHERE id = $6 AND state = 'pending' RETURNING *`,
           [
-            JSON.stringify(votes),
-            state,
-            state === 'pending' ? null : now,
-            v.reason,
-            edited ? JSON.stringify(edited.arguments) : null,
+            JSON.stringify(result.votes),
+            result.state,
+            result.decidedAt,
+            result.reason,
+            result.editedArguments ? JSON.stringify(result.editedArguments) : null,
             id,
           ],
         );

@@ -1,5 +1,13 @@
 import type Database from 'better-sqlite3';
-import type { Approval, ApprovalState, ApprovalStore, NewApproval, Vote } from '../../approvals/approval.js';
+import type {
+  Approval,
+  ApprovalState,
+  ApprovalStore,
+  NewApproval,
+  Vote,
+  VoteOutcome,
+} from '../../approvals/approval.js';
+import { tally } from '../../approvals/tally.js';
 import type { Migration } from './migrate.js';
 
 export const approvalMigrations: Migration[] = [
@@ -77,31 +85,25 @@ export function sqliteApprovals(db: Database.Database): ApprovalStore {
     const row = byId.get(id) as Row | undefined;
     return row && toApproval(row);
   };
+  const write = db.prepare(
+    `UPDATE approvals SET votes = ?, state = ?, decided_at = ?, reason = ?, edited_arguments = ?
+     WHERE id = ? AND state = 'pending'`,
+  );
+  // IMMEDIATE: the read and the write hold the write lock together, so two gateways on one
+  // file cannot both count a vote against the same pending row.
   const vote = db.transaction(
-    (id: string, v: Vote, edited: Record<string, unknown> | undefined, now: number) => {
-      const current = get(id);
-      if (!current) return { ok: false as const, code: 'not_found' as const };
-      if (current.state !== 'pending') return { ok: false as const, code: 'not_pending' as const };
-      if (current.expiresAt <= now) return { ok: false as const, code: 'expired' as const };
-      // An approver counts once, whatever they send twice.
-      if (current.votes.some((x) => x.operator === v.operator))
-        return { ok: false as const, code: 'already_voted' as const };
-      const votes = [...current.votes, v];
-      const approvals = votes.filter((x) => x.decision === 'approve').length;
-      const state: ApprovalState =
-        v.decision === 'deny' ? 'denied' : approvals >= current.quorum ? 'approved' : 'pending';
-      db.prepare(
-        `UPDATE approvals SET votes = ?, state = ?, decided_at = ?, reason = COALESCE(?, reason),
-         edited_arguments = COALESCE(?, edited_arguments) WHERE id = ? AND state = 'pending'`,
-      ).run(
-        JSON.stringify(votes),
-        state,
-        state === 'pending' ? null : now,
-        v.reason,
-        edited ? JSON.stringify(edited) : null,
+    (id: string, v: Vote, edited: Record<string, unknown> | undefined, now: number): VoteOutcome => {
+      const result = tally(get(id), v, edited, now);
+      if (!result.ok) return result;
+      write.run(
+        JSON.stringify(result.votes),
+        result.state,
+        result.decidedAt,
+        result.reason,
+        result.editedArguments ? JSON.stringify(result.editedArguments) : null,
         id,
       );
-      return { ok: true as const, approval: get(id) as Approval };
+      return { ok: true, approval: get(id) as Approval };
     },
   );
   return {
