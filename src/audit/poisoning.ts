@@ -40,13 +40,13 @@ const CHECKS: { kind: PoisonKind; pattern: RegExp }[] = [
     // Speaking to the model as its operator: <IMPORTANT> blocks, "the assistant must", "before using this tool".
     kind: 'instruction',
     pattern:
-      /<\s{0,3}\/?\s{0,3}(important|system|instructions?|secret|hidden|note)\b[^<>\n]{0,40}>|\b(the |an? )?(assistant|ai|model|llm|agent)\s{1,3}(must|should|needs to|has to|is required to|will)\b|\bbefore (using|calling|invoking) (this|any|the) tool\b|\byou (must|should|need to|are required to) (first |always |also )?(read|call|include|pass|send|use|provide|ignore)\b|\b(otherwise|or else) (this|the) tool (will not|won'?t|cannot) work\b/i,
+      /<\s{0,3}\/?\s{0,3}(important|system|instructions?|secret|hidden|note)\b[^<>\n]{0,40}>|\b(the |an? )?(assistant|ai|model|llm|agent)\s{1,3}(must|should|needs to|has to|is required to|will)\b|\bbefore (using|calling|invoking) (this|any|the) tool\b|\byou (must|should|need to|are required to) (first |always |also )?(read|call|include|pass|send|ignore|prefix|append|run|execute|forward|add|copy|upload|attach)\b|\b(every|each|all) (shell |terminal )?commands? you (run|execute)\b|\b(otherwise|or else) (this|the) tool (will not|won'?t|cannot) work\b/i,
   },
   {
     // Keeping the user out of the loop is the signature of a hostile instruction.
     kind: 'conceals_from_user',
     pattern:
-      /\b(do not|don'?t|never|must not) (tell|mention|inform|reveal|notify|show|alert|disclose)\b[^.]{0,40}\b(user|human|operator)\b|\bwithout (telling|informing|notifying|alerting) the (user|human)\b|\b(user|human) (must|should) not (know|see|be told)\b|\bsilently\b|\bmention (this|that) to (anyone|the user)\b/i,
+      /\b(do not|don'?t|never|must not) (tell|mention|inform|reveal|notify|show|alert|disclose)\b[^.]{0,40}\b(user|human|operator)\b|\bwithout (telling|informing|notifying|alerting) the (user|human)\b|\b(user|human) (must|should) not (know|see|be told)\b|\bsilently (call|send|include|read|forward|add|attach|upload|copy)\b|\bmention (this|that) to (anyone|the user)\b/i,
   },
   {
     // Sensitive files and credentials a tool has no reason to ask for.
@@ -83,7 +83,9 @@ function texts(tool: Tool): [string, string][] {
         out.push([`${path}/${key}`, child]);
       // Property names are read by the model too.
       else if (key === 'properties' && child && typeof child === 'object') {
-        for (const name of Object.keys(child)) if (name.length > 40) out.push([`${path}/properties`, name]);
+        // Read as words: an instruction spelled as a_long_parameter_name is still read by the model.
+        for (const name of Object.keys(child))
+          if (name.length > 40) out.push([`${path}/properties`, name.replace(/[_-]+/g, ' ')]);
         walk(child, `${path}/${key}`);
       } else walk(child, `${path}/${key}`);
     }
