@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { signature } from '../../src/notify/notifier.js';
 import {
-  type Agent,
   denialCode,
   exampleUpstream,
   recorded,
@@ -54,7 +53,7 @@ tools:
       approval: { approvers: [approver], timeout: 20s, allow_edit: true }
     delete_customer:
       class: irreversible
-      approval: { approvers: [approver], quorum: 2 }
+      approval: { approvers: [approver], quorum: 2, allow_edit: true }
     list_orders:
       class: read
       approval: { when: [{ arg: limit, gt: 50 }], approvers: [approver], timeout: 1s }
@@ -265,12 +264,18 @@ describe('denying, timing out, cancelling', () => {
     expect(refundCalls()).toEqual([]);
   });
 
-  it('denies on timeout, and only when the argument condition holds', async () => {
+  it('denies with approval_timeout when nobody decides in time, and the upstream sees nothing', async () => {
+    const agent = await gw.agent('agent');
+    const big = await agent.client.callTool({ name: 'orders__list_orders', arguments: { limit: 60 } });
+    expect(denialCode(big)).toBe('approval_timeout');
+    expect(recorded(RECORD).filter((r) => r.tool === 'list_orders')).toEqual([]);
+  });
+
+  it('lets a call through unheld when the argument condition does not hold', async () => {
     const agent = await gw.agent('agent');
     const small = await agent.client.callTool({ name: 'orders__list_orders', arguments: { limit: 5 } });
     expect(denialCode(small)).toBeUndefined();
-    const big = await agent.client.callTool({ name: 'orders__list_orders', arguments: { limit: 60 } });
-    expect(denialCode(big)).toBe('approval_timeout');
+    expect(await gw.gateway.store.approvals.list({ runId: agent.runId })).toEqual([]);
   });
 
   it('withdraws the approval when the client cancels', async () => {
@@ -323,7 +328,7 @@ describe('who may decide', () => {
     expect(recorded(RECORD).filter((r) => r.tool === 'delete_customer')).toHaveLength(1);
   });
 
-  it('refuses an operator without an approver role, and a run token', async () => {
+  it('refuses an operator without one of the rule approver roles (403)', async () => {
     const agent = await gw.agent('agent');
     const call = agent.client.callTool({
       name: 'orders__refund_order',
@@ -331,9 +336,43 @@ describe('who may decide', () => {
     });
     const [approval] = await pendingFor(agent.runId);
     expect((await api(`/approvals/${approval?.id}/approve`, ENV.CAROL, {})).status).toBe(403);
-    expect((await api(`/approvals/${approval?.id}/approve`, agent.token, {})).status).toBe(401);
+    expect((await gw.gateway.store.approvals.get(approval?.id as string))?.votes).toEqual([]);
     await api(`/approvals/${approval?.id}/deny`, ENV.ALICE, { reason: 'cleanup' });
     await call;
+  });
+
+  it('refuses the run token of the agent itself (401): an agent cannot approve its own call', async () => {
+    const agent = await gw.agent('agent');
+    const call = agent.client.callTool({
+      name: 'orders__refund_order',
+      arguments: { order_id: 'ORD-000024', amount_cents: 1, reason: 'x' },
+    });
+    const [approval] = await pendingFor(agent.runId);
+    expect((await api(`/approvals/${approval?.id}/approve`, agent.token, {})).status).toBe(401);
+    expect((await gw.gateway.store.approvals.get(approval?.id as string))?.state).toBe('pending');
+    await api(`/approvals/${approval?.id}/deny`, ENV.ALICE, { reason: 'cleanup' });
+    await call;
+  });
+
+  it('refuses an edit from the second approver of a quorum, so the arguments run are the ones both saw', async () => {
+    const agent = await gw.agent('agent');
+    const call = agent.client.callTool({
+      name: 'orders__delete_customer',
+      arguments: { customer_id: 'CUS-0098' },
+    });
+    const [approval] = await pendingFor(agent.runId);
+    expect((await api(`/approvals/${approval?.id}/approve`, ENV.ALICE, {})).status).toBe(200);
+    const swap = await api(`/approvals/${approval?.id}/approve`, ENV.BOB, {
+      arguments: { customer_id: 'CUS-0001' },
+    });
+    expect(swap.status).toBe(409);
+    expect((await api(`/approvals/${approval?.id}/approve`, ENV.BOB, {})).status).toBe(200);
+    expect(denialCode(await call)).toBeUndefined();
+    expect(
+      recorded(RECORD)
+        .filter((r) => r.tool === 'delete_customer')
+        .map((r) => r.arguments),
+    ).toEqual([{ customer_id: 'CUS-0098' }]);
   });
 });
 
