@@ -8,9 +8,11 @@
  * what they reported even when cut. Refusals use the API's own error shape.
  */
 import { Hono } from 'hono';
-import type { TokenCaps } from '../budget/tokens.js';
+import { type Crossing, tokenCrossings } from '../budget/thresholds.js';
+import type { TokenAmounts, TokenCaps } from '../budget/tokens.js';
 import type { EventWriter } from '../events/writer.js';
 import type { Logger } from '../log.js';
+import type { Notifier } from '../notify/notifier.js';
 import type { Policy } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
@@ -22,6 +24,7 @@ import {
   estimateInputTokens,
   type MessageUsage,
   SseUsageTracker,
+  sseError,
 } from './usage.js';
 
 export interface LlmProxyDeps {
@@ -31,6 +34,8 @@ export interface LlmProxyDeps {
   runs: RunService;
   events: EventWriter;
   logger: Logger;
+  /** Where budget threshold alerts go besides the audit log; none when undefined. */
+  notifier?: Notifier;
   /** Largest request body accepted, in bytes. */
   maxBody?: number;
 }
@@ -42,6 +47,19 @@ type ErrorType =
   | 'request_too_large'
   | 'api_error';
 
+/** How a request ended, as recorded on its `llm.request` event (`code`). */
+type Outcome =
+  | 'ok'
+  | 'cut'
+  | 'client_gone'
+  | 'upstream_error'
+  | 'upstream_unavailable'
+  | `upstream_${string}`;
+
+function formatAmount(c: Crossing): string {
+  return c.dimension === 'usd' ? `$${c.used.toFixed(2)} of $${c.cap}` : `${c.used}/${c.cap}`;
+}
+
 function apiError(status: number, type: ErrorType, message: string): Response {
   return new Response(JSON.stringify({ type: 'error', error: { type, message } }), {
     status,
@@ -51,6 +69,8 @@ function apiError(status: number, type: ErrorType, message: string): Response {
 
 /** Headers worth passing upstream; never the agent's credentials. */
 const FORWARDED = ['anthropic-version', 'anthropic-beta', 'content-type', 'accept'];
+/** Headers worth passing back: the SDKs read them to decide on retries and to report request ids. */
+const RETURNED = ['content-type', 'request-id', 'retry-after', 'x-should-retry'];
 
 export function createLlmProxy(deps: LlmProxyDeps): Hono {
   const app = new Hono();
@@ -73,9 +93,13 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
     return headers;
   };
 
+  const maxBody = deps.maxBody ?? 8 * 1024 * 1024;
   const readBody = async (req: Request): Promise<Record<string, unknown> | Response> => {
+    // A declared length is checked before anything is read, so a huge body is never buffered.
+    if (Number(req.headers.get('content-length') ?? 0) > maxBody)
+      return apiError(413, 'request_too_large', 'The request is too large.');
     const text = await req.text();
-    if (text.length > (deps.maxBody ?? 8 * 1024 * 1024))
+    if (Buffer.byteLength(text) > maxBody)
       return apiError(413, 'request_too_large', 'The request is too large.');
     try {
       const body = JSON.parse(text) as unknown;
@@ -167,33 +191,47 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
     const clamped = Math.min(requested, reservation.grantedOutput);
     const forwarded = { ...body, max_tokens: clamped };
     const stream = body.stream === true;
-    const abort = AbortSignal.any([deps.runs.signal(run.id), c.req.raw.signal]);
+    const runSignal = deps.runs.signal(run.id);
+    const abort = AbortSignal.any([runSignal, c.req.raw.signal]);
     const started = performance.now();
+    // What the request may cost at most; charged when the real usage cannot be known
+    // (a plain answer cut off by a kill): the API bills work it started even if the answer never arrives.
+    const asReserved: MessageUsage = { ...EMPTY_USAGE, input_tokens: inputEstimate, output_tokens: clamped };
 
-    const settle = async (usage: MessageUsage, outcome: string) => {
-      const input = chargedInput(usage, tokens);
-      await deps.store.tokens.settle(reservation.id, {
-        input,
+    let settled = false;
+    const settle = async (usage: MessageUsage, outcome: Outcome) => {
+      // Exactly once per reservation: a cut stream can end through several paths at the same time.
+      if (settled) return;
+      settled = true;
+      const charged: TokenAmounts = {
+        input: chargedInput(usage, tokens),
         output: usage.output_tokens,
         usd: cost(usage, price),
-      });
-      await deps.events.write({
-        kind: 'llm.request',
-        runId: run.id,
-        decision: 'allow',
-        code: outcome === 'ok' ? null : outcome,
-        actor: `run:${run.id}`,
-        data: {
-          model,
-          stream,
-          usage,
-          charged_input: input,
-          usd: cost(usage, price),
-          max_tokens: requested,
-          clamped_to: clamped,
-          ms: Math.round(performance.now() - started),
-        },
-      });
+      };
+      try {
+        const after = await deps.store.tokens.settle(reservation.id, charged);
+        await deps.events.write({
+          kind: 'llm.request',
+          runId: run.id,
+          decision: 'allow',
+          code: outcome === 'ok' ? null : outcome,
+          actor: `run:${run.id}`,
+          data: {
+            model,
+            stream,
+            usage,
+            charged_input: charged.input,
+            usd: charged.usd,
+            max_tokens: requested,
+            clamped_to: clamped,
+            ms: Math.round(performance.now() - started),
+          },
+        });
+        if (after) await alert(run, tokenCrossings(after, charged, caps, profile.budgets.alert_at));
+      } catch (error) {
+        // The reservation stays open and keeps counting against the budget: failing closed.
+        deps.logger.error({ err: error, runId: run.id }, 'LLM usage could not be settled');
+      }
     };
 
     let upstream: Response;
@@ -205,23 +243,37 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
         signal: abort,
       });
     } catch (error) {
-      await settle(EMPTY_USAGE, abort.aborted ? 'cancelled' : 'upstream_unavailable');
+      if (abort.aborted) {
+        await settle(asReserved, runSignal.aborted ? 'cut' : 'client_gone');
+        return apiError(403, 'permission_error', 'bulkhead: this run has ended.');
+      }
+      // Nothing came back: the request most likely never reached the API.
+      await settle(EMPTY_USAGE, 'upstream_unavailable');
       deps.logger.warn({ err: error, runId: run.id }, 'LLM upstream request failed');
-      return apiError(
-        abort.aborted ? 403 : 502,
-        abort.aborted ? 'permission_error' : 'api_error',
-        abort.aborted ? 'bulkhead: this run has ended.' : 'bulkhead: the LLM API could not be reached.',
-      );
+      return apiError(502, 'api_error', 'bulkhead: the LLM API could not be reached.');
     }
-    const headers = new Headers({
-      'content-type': upstream.headers.get('content-type') ?? 'application/json',
-    });
-    const requestId = upstream.headers.get('request-id');
-    if (requestId) headers.set('request-id', requestId);
+    const headers = new Headers();
+    for (const name of RETURNED) {
+      const value = upstream.headers.get(name);
+      if (value) headers.set(name, value);
+    }
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
     if (clamped < requested) headers.set('x-bulkhead-max-tokens-clamped', String(clamped));
 
     if (!stream || !upstream.body) {
-      const text = await upstream.text();
+      let text: string;
+      try {
+        text = await upstream.text();
+      } catch {
+        // Cut while the answer was arriving: its usage is unknown, so it costs what was reserved.
+        await settle(
+          asReserved,
+          runSignal.aborted ? 'cut' : abort.aborted ? 'client_gone' : 'upstream_error',
+        );
+        return runSignal.aborted
+          ? apiError(403, 'permission_error', 'bulkhead: this run has ended.')
+          : apiError(502, 'api_error', 'bulkhead: the LLM API answer was cut off.');
+      }
       let usage = EMPTY_USAGE;
       try {
         usage = { ...EMPTY_USAGE, ...((JSON.parse(text) as { usage?: MessageUsage }).usage ?? {}) };
@@ -235,36 +287,64 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
     // Pass-through: each chunk is forwarded as it arrives; usage is read on the side.
     const tracker = new SseUsageTracker();
     const reader = upstream.body.getReader();
-    let settled = false;
-    const finish = async (outcome: string) => {
-      if (settled) return;
-      settled = true;
-      await settle(tracker.usage, outcome);
-    };
-    const body$ = new ReadableStream<Uint8Array>({
+    // An error event in the stream explains its end better than whatever closed it afterwards.
+    const outcome = (fallback: Outcome): Outcome =>
+      tracker.errorType ? `upstream_${tracker.errorType}` : fallback;
+    const piped = new ReadableStream<Uint8Array>({
       async pull(controller) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
         try {
-          const { done, value } = await reader.read();
-          if (done) {
-            await finish('ok');
-            controller.close();
-            return;
-          }
-          tracker.push(value);
-          controller.enqueue(value);
+          chunk = await reader.read();
         } catch {
-          // Kill, expiry or upstream failure mid-stream: charge what was reported, end the stream.
-          await finish(abort.aborted ? 'cut' : 'upstream_error');
+          // Kill, expiry, client gone or upstream failure mid-stream: charge what was
+          // reported, and tell a listening SDK why the stream ends, in the API's own shape.
+          const killed = runSignal.aborted;
+          await settle(
+            tracker.charge(clamped),
+            outcome(killed ? 'cut' : abort.aborted ? 'client_gone' : 'upstream_error'),
+          );
+          if (!c.req.raw.signal.aborted && tracker.atBoundary) {
+            controller.enqueue(
+              killed
+                ? sseError('permission_error', 'bulkhead: this run has ended.')
+                : sseError('api_error', 'bulkhead: the LLM API stream failed.'),
+            );
+          }
           controller.close();
+          return;
         }
+        if (chunk.done) {
+          await settle(tracker.charge(clamped), outcome(tracker.complete ? 'ok' : 'upstream_error'));
+          controller.close();
+          return;
+        }
+        tracker.push(chunk.value);
+        controller.enqueue(chunk.value);
       },
       async cancel() {
         await reader.cancel().catch(() => undefined);
-        await finish('client_gone');
+        await settle(tracker.charge(clamped), outcome('client_gone'));
       },
     });
-    return new Response(body$, { status: upstream.status, headers });
+    return new Response(piped, { status: upstream.status, headers });
   });
+
+  const alert = async (run: Run, crossings: Crossing[]) => {
+    for (const crossing of crossings) {
+      await deps.events.write({
+        kind: 'budget.alert',
+        runId: run.id,
+        code: crossing.dimension,
+        actor: 'system',
+        data: { ...crossing },
+      });
+      deps.notifier?.send({
+        kind: 'budget.alert',
+        title: `Run ${run.id} used ${Math.round(crossing.fraction * 100)}% of its ${crossing.dimension.replace('_', ' ')} budget (${formatAmount(crossing)})`,
+        data: { run_id: run.id, profile: run.profile, ...crossing },
+      });
+    }
+  };
 
   return app;
 }

@@ -5,6 +5,7 @@
  * summing them would double-charge. A stream cut mid-way is charged for what
  * was reported so far.
  */
+import { quantizeUsd } from '../budget/thresholds.js';
 import type { Budgets } from '../policy/schema/profile.js';
 
 export interface MessageUsage {
@@ -62,14 +63,20 @@ export function chargedInput(usage: MessageUsage, tokens: Budgets['tokens']): nu
   );
 }
 
+/**
+ * USD for a usage, from prices per million tokens. Cache reads and writes use
+ * their own prices when the policy gives them, else the API's published
+ * multipliers of the input price (0.1 and 1.25). Quantized, so the ledger's
+ * sums stay exact (see `quantizeUsd`).
+ */
 export function cost(usage: MessageUsage, price: Price | undefined): number {
   if (!price) return 0;
   const perToken = (perMillion: number) => perMillion / 1_000_000;
-  return (
+  return quantizeUsd(
     usage.input_tokens * perToken(price.input) +
-    usage.output_tokens * perToken(price.output) +
-    usage.cache_read_input_tokens * perToken(price.cache_read ?? price.input * 0.1) +
-    usage.cache_creation_input_tokens * perToken(price.cache_write ?? price.input * 1.25)
+      usage.output_tokens * perToken(price.output) +
+      usage.cache_read_input_tokens * perToken(price.cache_read ?? price.input * 0.1) +
+      usage.cache_creation_input_tokens * perToken(price.cache_write ?? price.input * 1.25),
   );
 }
 
@@ -83,14 +90,35 @@ export function estimateInputTokens(body: Record<string, unknown>): number {
   return Math.ceil(text.length / 3);
 }
 
-/** Reads SSE events from a byte stream as it passes, without holding it back. */
+/**
+ * Reads SSE events from a byte stream as it passes, without holding it back.
+ * Line endings may be LF, CRLF or CR (the SSE grammar allows all three): an
+ * upstream that used CRLF must not make its usage invisible to the ledger.
+ */
 export class SseUsageTracker {
   usage: MessageUsage = { ...EMPTY_USAGE };
+  /** The `error.type` of an error event in the stream (e.g. `overloaded_error`), if one came. */
+  errorType: string | undefined;
+  /** True once `message_stop` arrived: the reported usage is final. */
+  complete = false;
+  /** Characters of generated content (text, tool input JSON, thinking) passed so far. */
+  private generatedChars = 0;
   private buffer = '';
+  private pendingCr = false;
   private readonly decoder = new TextDecoder();
 
+  /** True between events: something appended now cannot land inside an event already begun. */
+  get atBoundary(): boolean {
+    return this.buffer === '' && !this.pendingCr;
+  }
+
   push(chunk: Uint8Array): void {
-    this.buffer += this.decoder.decode(chunk, { stream: true });
+    let text = this.decoder.decode(chunk, { stream: true });
+    if (this.pendingCr) text = `\r${text}`;
+    // A CR at the end of a chunk may be the first half of a CRLF split across chunks.
+    this.pendingCr = text.endsWith('\r');
+    if (this.pendingCr) text = text.slice(0, -1);
+    this.buffer += text.replace(/\r\n?/g, '\n');
     let end = this.buffer.indexOf('\n\n');
     while (end !== -1) {
       this.event(this.buffer.slice(0, end));
@@ -105,10 +133,16 @@ export class SseUsageTracker {
     const data = block
       .split('\n')
       .filter((l) => l.startsWith('data:'))
-      .map((l) => l.slice(5).trimStart())
+      .map((l) => l.slice(5).replace(/^ /, ''))
       .join('\n');
     if (!data) return;
-    let parsed: { type?: string; message?: { usage?: unknown }; usage?: unknown };
+    let parsed: {
+      type?: string;
+      message?: { usage?: unknown };
+      usage?: unknown;
+      delta?: unknown;
+      error?: { type?: unknown };
+    };
     try {
       parsed = JSON.parse(data);
     } catch {
@@ -116,5 +150,42 @@ export class SseUsageTracker {
     }
     if (parsed.type === 'message_start') this.usage = mergeUsage(this.usage, parsed.message?.usage);
     else if (parsed.type === 'message_delta') this.usage = mergeUsage(this.usage, parsed.usage);
+    else if (parsed.type === 'content_block_delta') this.generatedChars += deltaChars(parsed.delta);
+    else if (parsed.type === 'message_stop') this.complete = true;
+    else if (parsed.type === 'error') {
+      this.errorType = typeof parsed.error?.type === 'string' ? parsed.error.type : 'api_error';
+    }
   }
+
+  /**
+   * The usage to charge. A complete stream is charged what it reported. A cut
+   * one is charged at least what it visibly generated: the API reports output
+   * usage in its last `message_delta`, so a stream cut before it would
+   * otherwise cost only the one token of `message_start`. Generated content
+   * is counted at one token per 3 characters (generous, like the input
+   * estimate), never more than the `max_tokens` it was sent with.
+   */
+  charge(maxTokens: number): MessageUsage {
+    if (this.complete) return this.usage;
+    const seen = Math.min(maxTokens, Math.ceil(this.generatedChars / 3));
+    return { ...this.usage, output_tokens: Math.max(this.usage.output_tokens, seen) };
+  }
+}
+
+/** Characters of generated content in one `content_block_delta`'s delta. */
+function deltaChars(delta: unknown): number {
+  if (!delta || typeof delta !== 'object') return 0;
+  let n = 0;
+  for (const field of ['text', 'partial_json', 'thinking', 'signature'] as const) {
+    const value = (delta as Record<string, unknown>)[field];
+    if (typeof value === 'string') n += value.length;
+  }
+  return n;
+}
+
+/** One SSE `error` event in the API's shape, for a stream bulkhead has to end. */
+export function sseError(type: string, message: string): Uint8Array {
+  return new TextEncoder().encode(
+    `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type, message } })}\n\n`,
+  );
 }

@@ -2,8 +2,10 @@
  * A local stand-in for the Anthropic Messages API that follows its documented
  * wire format: JSON responses with `usage`, and SSE streams of message_start,
  * content_block_start/delta/stop, message_delta (cumulative usage) and
- * message_stop. It records what it received, so tests can check which key
- * arrived and that a run token did not.
+ * message_stop, with ping and error events. It records what it received, so
+ * tests can check which key arrived and that a run token did not. Knobs:
+ * slow streaming, a slow plain answer, an `overloaded_error` event mid-stream,
+ * CRLF line endings, and the input and cache counts it reports.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +21,14 @@ export interface FakeAnthropic {
   received: Received[];
   /** Delay between stream events, ms. */
   delayMs: number;
+  /** Delay before a plain (non-streaming) answer, ms. */
+  plainDelayMs: number;
+  /** Send an `overloaded_error` event after this many text deltas; never when undefined. */
+  overloadAfter: number | undefined;
+  /** End SSE lines with CRLF instead of LF. */
+  crlf: boolean;
+  /** Counts reported in `usage` (input side); output is two tokens per word. */
+  usage: { input_tokens: number; cache_read_input_tokens: number; cache_creation_input_tokens: number };
   close(): Promise<void>;
 }
 
@@ -26,7 +36,16 @@ const WORDS = ['Hello', ' from', ' the', ' fake', ' API', '.'];
 
 export async function startFakeAnthropic(): Promise<FakeAnthropic> {
   const received: Received[] = [];
-  const fake: FakeAnthropic = { url: '', received, delayMs: 5, close: async () => undefined };
+  const fake: FakeAnthropic = {
+    url: '',
+    received,
+    delayMs: 5,
+    plainDelayMs: 0,
+    overloadAfter: undefined,
+    crlf: false,
+    usage: { input_tokens: 25, cache_read_input_tokens: 10, cache_creation_input_tokens: 0 },
+    close: async () => undefined,
+  };
   const server: Server = createServer(async (req, res) => {
     let text = '';
     for await (const chunk of req) text += chunk.toString();
@@ -50,6 +69,8 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
     const maxTokens = Number(body.max_tokens);
     const words = WORDS.slice(0, Math.max(1, Math.min(WORDS.length, maxTokens)));
     if (body.stream !== true) {
+      if (fake.plainDelayMs) await new Promise((r) => setTimeout(r, fake.plainDelayMs));
+      if (res.destroyed) return;
       res.writeHead(200, { 'content-type': 'application/json', 'request-id': `req_${received.length}` }).end(
         JSON.stringify({
           id,
@@ -59,19 +80,15 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
           content: [{ type: 'text', text: words.join('') }],
           stop_reason: words.length < WORDS.length ? 'max_tokens' : 'end_turn',
           stop_sequence: null,
-          usage: {
-            input_tokens: 25,
-            output_tokens: words.length * 2,
-            cache_read_input_tokens: 10,
-            cache_creation_input_tokens: 0,
-          },
+          usage: { ...fake.usage, output_tokens: words.length * 2 },
         }),
       );
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const eol = fake.crlf ? '\r\n' : '\n';
     const send = async (event: string, data: unknown) => {
-      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      res.write(`event: ${event}${eol}data: ${JSON.stringify(data)}${eol}${eol}`);
       await new Promise((r) => setTimeout(r, fake.delayMs));
     };
     let closed = false;
@@ -88,12 +105,7 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
         content: [],
         stop_reason: null,
         stop_sequence: null,
-        usage: {
-          input_tokens: 25,
-          output_tokens: 1,
-          cache_read_input_tokens: 10,
-          cache_creation_input_tokens: 0,
-        },
+        usage: { ...fake.usage, output_tokens: 1 },
       },
     });
     await send('content_block_start', {
@@ -103,8 +115,13 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
     });
     await send('ping', { type: 'ping' });
     let out = 0;
-    for (const word of words) {
+    for (const [i, word] of words.entries()) {
       if (closed) return;
+      if (fake.overloadAfter === i) {
+        await send('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+        res.end();
+        return;
+      }
       await send('content_block_delta', {
         type: 'content_block_delta',
         index: 0,

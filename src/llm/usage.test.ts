@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { chargedInput, cost, estimateInputTokens, SseUsageTracker } from './usage.js';
+
+const enc = new TextEncoder();
+const event = (type: string, data: Record<string, unknown>, eol = '\n') =>
+  `event: ${type}${eol}data: ${JSON.stringify({ type, ...data })}${eol}${eol}`;
+const start = event('message_start', {
+  message: { usage: { input_tokens: 100, output_tokens: 1, cache_read_input_tokens: 50 } },
+});
+const delta = (text: string) =>
+  event('content_block_delta', { index: 0, delta: { type: 'text_delta', text } });
+const usageDelta = (output: number) =>
+  event('message_delta', { delta: {}, usage: { output_tokens: output } });
+
+describe('SseUsageTracker', () => {
+  it('takes the last cumulative message_delta as the output total', () => {
+    const t = new SseUsageTracker();
+    for (const part of [start, usageDelta(5), usageDelta(9), usageDelta(14), event('message_stop', {})])
+      t.push(enc.encode(part));
+    expect(t.charge(1000)).toMatchObject({
+      input_tokens: 100,
+      output_tokens: 14,
+      cache_read_input_tokens: 50,
+    });
+  });
+
+  it('reads events split at any byte, CRLF halves included', () => {
+    const whole = enc.encode([start, usageDelta(7)].map((e) => e.replaceAll('\n', '\r\n')).join(''));
+    const t = new SseUsageTracker();
+    for (const byte of whole) t.push(Uint8Array.of(byte));
+    expect(t.usage).toMatchObject({ input_tokens: 100, output_tokens: 7 });
+    expect(t.atBoundary).toBe(true);
+  });
+
+  it('charges a cut stream for the content it passed when no usage followed it', () => {
+    const t = new SseUsageTracker();
+    t.push(enc.encode(start + delta('x'.repeat(300))));
+    expect(t.charge(1000).output_tokens).toBe(100);
+    expect(t.charge(40).output_tokens).toBe(40);
+  });
+
+  it('remembers an error event and its type', () => {
+    const t = new SseUsageTracker();
+    t.push(enc.encode(event('error', { error: { type: 'overloaded_error', message: 'Overloaded' } })));
+    expect(t.errorType).toBe('overloaded_error');
+  });
+
+  it('is not at a boundary in the middle of an event', () => {
+    const t = new SseUsageTracker();
+    t.push(enc.encode(start.slice(0, 20)));
+    expect(t.atBoundary).toBe(false);
+  });
+});
+
+describe('charging', () => {
+  it('weights cache reads and writes into the input count', () => {
+    const usage = {
+      input_tokens: 10,
+      output_tokens: 0,
+      cache_read_input_tokens: 100,
+      cache_creation_input_tokens: 8,
+    };
+    expect(chargedInput(usage, { cache_read_weight: 0.1, cache_write_weight: 1.25 })).toBe(30);
+  });
+
+  it('prices cache tokens from the input price when the policy gives no cache price', () => {
+    const usage = {
+      input_tokens: 1e6,
+      output_tokens: 1e6,
+      cache_read_input_tokens: 1e6,
+      cache_creation_input_tokens: 1e6,
+    };
+    expect(cost(usage, { input: 3, output: 15 })).toBeCloseTo(3 + 15 + 0.3 + 3.75, 6);
+  });
+
+  it('estimates input at one token per 3 characters of the request JSON', () => {
+    const body = { messages: [{ role: 'user', content: 'x'.repeat(3000) }] };
+    const estimate = estimateInputTokens(body);
+    expect(estimate).toBeGreaterThanOrEqual(1000);
+    expect(estimate).toBeLessThan(1030);
+  });
+});

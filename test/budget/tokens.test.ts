@@ -1,0 +1,143 @@
+/**
+ * The token ledger on real SQLite files: reservations hold budget until they
+ * settle, settlement releases the unused part, and threshold crossings are
+ * reported once each, also when racing settlements come from several
+ * processes on one file.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type Crossing, quantizeUsd, tokenCrossings } from '../../src/budget/thresholds.js';
+import type { TokenAmounts, TokenCaps } from '../../src/budget/tokens.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.js';
+import { ROOT, tempDir } from '../helpers/harness.js';
+
+const CAPS: TokenCaps = { input: 5000, output: 5000, total: 20_000, usd: 0.5 };
+const ALERT_AT = [0.25, 0.5, 0.8, 1];
+
+/** One request as the proxy makes it: reserve, then settle to a usage that varies with i. */
+async function request(store: SqliteStore, runId: string, i: number): Promise<Crossing[]> {
+  const reservation = await store.tokens.reserve(runId, { input: 10, output: 60, usd: 0 }, {}, 1);
+  if (!reservation.ok) throw new Error('unexpected refusal');
+  const charged: TokenAmounts = {
+    input: 20 + (i % 5),
+    output: 30 + (i % 11),
+    usd: quantizeUsd(0.0013 * ((i % 3) + 1)),
+  };
+  const after = await store.tokens.settle(reservation.id, charged);
+  return after ? tokenCrossings(after, charged, CAPS, ALERT_AT) : [];
+}
+
+const WORKER = `
+import { openSqliteStore } from ${JSON.stringify(join(ROOT, 'src/store/sqlite/index.ts'))};
+import { quantizeUsd, tokenCrossings } from ${JSON.stringify(join(ROOT, 'src/budget/thresholds.ts'))};
+const store = openSqliteStore(process.argv[2]);
+const offset = Number(process.argv[3]);
+const caps = ${JSON.stringify(CAPS)};
+const out = [];
+for (let i = offset; i < offset + 50; i++) {
+  const r = await store.tokens.reserve('run_shared', { input: 10, output: 60, usd: 0 }, {}, 1);
+  const charged = { input: 20 + (i % 5), output: 30 + (i % 11), usd: quantizeUsd(0.0013 * ((i % 3) + 1)) };
+  const after = await store.tokens.settle(r.id, charged);
+  out.push(...tokenCrossings(after, charged, caps, ${JSON.stringify(ALERT_AT)}));
+}
+process.stdout.write(JSON.stringify(out));
+`;
+
+function worker(file: string, script: string, offset: number): Promise<Crossing[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, file, String(offset)], { cwd: ROOT });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.once('error', reject);
+    child.once('close', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as Crossing[]) : reject(new Error(`worker exited ${code}`)),
+    );
+  });
+}
+
+const key = (c: Crossing) => `${c.dimension}@${c.fraction}`;
+
+/** Every threshold the final usage is past, as `dimension@fraction`. */
+function pastThresholds(usage: TokenAmounts): string[] {
+  const used: [string, number, number | undefined][] = [
+    ['input_tokens', usage.input, CAPS.input],
+    ['output_tokens', usage.output, CAPS.output],
+    ['total_tokens', usage.input + usage.output, CAPS.total],
+    ['usd', usage.usd, CAPS.usd],
+  ];
+  return used.flatMap(([dimension, value, cap]) =>
+    ALERT_AT.filter((f) => cap !== undefined && value >= f * cap).map((f) => `${dimension}@${f}`),
+  );
+}
+
+describe('token ledger (SQLite)', () => {
+  it('holds reserved output until settlement, then releases the unused part', async () => {
+    const store = openSqliteStore(join(tempDir(), 'ledger.db'));
+    const first = await store.tokens.reserve('r', { input: 5, output: 100, usd: 0 }, { output: 100 }, 1);
+    expect(first).toMatchObject({ ok: true, grantedOutput: 100 });
+    expect(
+      await store.tokens.reserve('r', { input: 5, output: 10, usd: 0 }, { output: 100 }, 1),
+    ).toMatchObject({
+      ok: false,
+      dimension: 'output',
+    });
+    if (first.ok) await store.tokens.settle(first.id, { input: 5, output: 30, usd: 0 });
+    expect(
+      await store.tokens.reserve('r', { input: 5, output: 100, usd: 0 }, { output: 100 }, 1),
+    ).toMatchObject({
+      ok: true,
+      grantedOutput: 70,
+    });
+    await store.close();
+  });
+
+  it('charges the real usage even when it exceeds the reservation', async () => {
+    const store = openSqliteStore(join(tempDir(), 'ledger.db'));
+    const r = await store.tokens.reserve('r', { input: 5, output: 10, usd: 0 }, {}, 1);
+    if (r.ok) await store.tokens.settle(r.id, { input: 40, output: 10, usd: 0 });
+    expect(await store.tokens.usage('r')).toMatchObject({ input: 40, output: 10, requests: 1 });
+    await store.close();
+  });
+
+  it('settles a reservation at most once', async () => {
+    const store = openSqliteStore(join(tempDir(), 'ledger.db'));
+    const r = await store.tokens.reserve('r', { input: 5, output: 10, usd: 0 }, {}, 1);
+    if (!r.ok) throw new Error('refused');
+    expect(await store.tokens.settle(r.id, { input: 5, output: 5, usd: 0 })).toBeDefined();
+    expect(await store.tokens.settle(r.id, { input: 5, output: 5, usd: 0 })).toBeUndefined();
+    expect((await store.tokens.usage('r')).requests).toBe(1);
+    await store.close();
+  });
+
+  it('reports each threshold once across 100 racing requests in one process', async () => {
+    const store = openSqliteStore(join(tempDir(), 'ledger.db'));
+    const crossings = (
+      await Promise.all(Array.from({ length: 100 }, (_, i) => request(store, 'r', i)))
+    ).flat();
+    // 100 requests: ~2,200 input, ~3,500 output, ~0.26 USD: each threshold below that once, none above.
+    const expected = pastThresholds(await store.tokens.usage('r'));
+    expect(crossings.map(key).sort()).toEqual(expected.sort());
+    expect(expected.length).toBeGreaterThan(4);
+    await store.close();
+  });
+
+  it('reports each threshold once when four processes settle on one file', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'shared.db');
+    await openSqliteStore(file).close();
+    const script = join(dir, 'worker.mts');
+    writeFileSync(script, WORKER);
+    const crossings = (await Promise.all([0, 50, 100, 150].map((o) => worker(file, script, o)))).flat();
+    const store = openSqliteStore(file);
+    const usage = await store.tokens.usage('run_shared');
+    await store.close();
+    expect(usage.requests).toBe(200);
+    // Each threshold the final usage is past fired exactly once, whichever process crossed it.
+    expect(crossings.map(key).sort()).toEqual(pastThresholds(usage).sort());
+    expect(crossings.map(key)).toContain('output_tokens@1');
+  }, 60_000);
+});
