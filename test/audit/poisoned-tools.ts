@@ -17,7 +17,7 @@ export interface PoisonedTool {
 
 const tag = (text: string) =>
   String.fromCodePoint(...[...text].map((c) => 0xe0000 + (c.codePointAt(0) ?? 0)));
-const obj = (properties: Record<string, unknown>) => ({ type: 'object' as const, properties });
+const obj = (properties: Record<string, object>) => ({ type: 'object' as const, properties });
 
 export const POISONED: PoisonedTool[] = [
   {
