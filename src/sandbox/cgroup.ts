@@ -1,11 +1,20 @@
 /**
- * Resource limits through cgroups: v2 where the unified hierarchy is mounted
- * at /sys/fs/cgroup, v1 controllers (memory, pids, cpu, freezer) otherwise.
- * The jailed tree is killed as a whole through its cgroup, not one pid, so a
- * process that double-forked away from the agent dies with it.
+ * Resource limits for one jail, by the strongest mechanism the host offers:
+ * cgroup v2 where the unified hierarchy is mounted at the root, cgroup v1
+ * controllers (memory, pids, cpu, cpuacct, freezer) where that is what the
+ * host has, and rlimits (applied with `prlimit` around bwrap) as the last
+ * resort for a limit no cgroup controller can enforce. Each limit reports
+ * which mechanism enforces it, so a weaker one is never mistaken for a
+ * stronger one.
+ *
+ * The tree is killed as a whole through its cgroup (cgroup.kill on v2;
+ * freeze, SIGKILL every member, thaw on v1), not by one pid: a process that
+ * double-forked away from the agent dies with it. Without a cgroup the jail
+ * still dies as a whole with its pid namespace when bwrap is killed.
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BulkheadError } from '../errors.js';
 
 export interface CgroupLimits {
@@ -13,39 +22,89 @@ export interface CgroupLimits {
   pids: number;
   /** CPU cores, e.g. 0.5 */
   cpu: number;
+  /** The profile's workdir_size: enforced per file with RLIMIT_FSIZE (no total quota without root-only tricks). */
+  workdirBytes?: number;
 }
 
-export interface Cgroup {
-  version: 1 | 2;
-  /** Files a pid is written to, to put it (and its future children) in the cgroup. */
+export type LimitName = 'memory' | 'pids' | 'cpu' | 'workdir';
+
+export interface ResourcePeaks {
+  memoryBytes: number | null;
+  /** CPU time the whole tree used. */
+  cpuMs: number | null;
+  /** Highest number of processes at once (cgroup v2 only). */
+  pids: number | null;
+  /** How many forks the pids limit refused. */
+  pidsLimitHits: number | null;
+}
+
+export interface Limiter {
+  kind: 'cgroup-v2' | 'cgroup-v1' | 'rlimit';
+  /** Files a pid is written to, to put it (and its future children) under the limits. */
   procsFiles: string[];
+  /** Arguments for `prlimit` around bwrap (rlimits that apply to every process of the jail). */
+  prlimitArgs: string[];
   /** What enforces each limit, for the run's start-up report. */
-  mechanisms: Record<'memory' | 'pids' | 'cpu', string>;
+  mechanisms: Record<LimitName, string>;
+  /** Processes of the jail the limiter can see (empty without a cgroup). */
   pids(): number[];
-  killAll(): Promise<void>;
-  peakMemoryBytes(): number | null;
+  /** Kills every process of the cgroup and waits until none is left, or the signal aborts. */
+  killAll(signal?: AbortSignal): Promise<void>;
+  peaks(): ResourcePeaks;
   oomKilled(): boolean;
   remove(): Promise<void>;
 }
 
-const ROOT = '/sys/fs/cgroup';
-const CPU_PERIOD_US = 100_000;
+export interface LimiterOptions {
+  /** Where cgroup hierarchies are mounted; a test points it elsewhere to force the rlimit fallback. */
+  root?: string;
+}
 
-export function createCgroup(name: string, limits: CgroupLimits): Cgroup {
+const CPU_PERIOD_US = 100_000;
+const V1_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct', 'freezer'] as const;
+type V1Controller = (typeof V1_CONTROLLERS)[number];
+
+export function createLimiter(name: string, limits: CgroupLimits, options: LimiterOptions = {}): Limiter {
+  const root = options.root ?? '/sys/fs/cgroup';
+  // The run id becomes a folder name: nothing in it may climb out of bulkhead's subtree.
+  const safe = name.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^\.+/, '_');
   try {
-    return existsSync(join(ROOT, 'cgroup.controllers')) ? v2(name, limits) : v1(name, limits);
+    if (existsSync(join(root, 'cgroup.controllers'))) return v2(join(root, 'bulkhead'), safe, limits);
+    const v1Mounted = V1_CONTROLLERS.filter((c) => existsSync(join(root, c, 'cgroup.procs')));
+    if (v1Mounted.length > 0) return v1(root, v1Mounted, safe, limits);
   } catch (error) {
-    throw new BulkheadError(
-      'sandbox_unavailable',
-      `cannot create a cgroup for the resource limits (${(error as Error).message}); bulkhead needs write access to ${ROOT}`,
-      { cause: error },
-    );
+    if (!isPermissionError(error)) {
+      throw new BulkheadError(
+        'sandbox_unavailable',
+        `cannot create a cgroup under ${root} for the resource limits: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    // No write access to the cgroup tree (not root, nothing delegated): rlimits are what is left.
   }
+  return rlimitOnly(limits);
+}
+
+function isPermissionError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EACCES' || code === 'EPERM' || code === 'EROFS';
 }
 
 function readNumber(file: string): number | null {
   try {
-    return Number(readFileSync(file, 'utf8').trim());
+    const value = Number(readFileSync(file, 'utf8').trim());
+    return Number.isFinite(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function readKey(file: string, key: string): number | null {
+  try {
+    const line = readFileSync(file, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${key} `));
+    return line ? Number(line.slice(key.length + 1)) : null;
   } catch {
     return null;
   }
@@ -59,101 +118,177 @@ function readPids(file: string): number[] {
   }
 }
 
+async function waitEmpty(pids: () => number[], signal?: AbortSignal): Promise<void> {
+  for (let i = 0; i < 100 && pids().length > 0 && !signal?.aborted; i++) await sleep(10);
+}
+
 async function removeDir(dir: string): Promise<void> {
+  // The kernel releases a cgroup shortly after its last process is reaped.
   for (let i = 0; i < 50; i++) {
     try {
       if (existsSync(dir)) rmdirSync(dir);
       return;
     } catch {
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
   }
 }
 
-function v1(name: string, limits: CgroupLimits): Cgroup {
-  const dir = (controller: string) => join(ROOT, controller, 'bulkhead', name);
-  for (const c of ['memory', 'pids', 'cpu', 'freezer']) mkdirSync(dir(c), { recursive: true });
-  writeFileSync(join(dir('memory'), 'memory.limit_in_bytes'), String(limits.memoryBytes));
-  // No swap beyond the limit, where the kernel accounts swap.
-  if (existsSync(join(dir('memory'), 'memory.memsw.limit_in_bytes'))) {
-    writeFileSync(join(dir('memory'), 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
+function fsizeArgs(limits: CgroupLimits): string[] {
+  return limits.workdirBytes ? [`--fsize=${limits.workdirBytes}`] : [];
+}
+
+function workdirMechanism(limits: CgroupLimits): string {
+  return limits.workdirBytes
+    ? 'rlimit RLIMIT_FSIZE (per file; no total quota)'
+    : 'no quota (workdir_size not set)';
+}
+
+function v1(root: string, mounted: readonly V1Controller[], name: string, limits: CgroupLimits): Limiter {
+  const has = (c: V1Controller) => mounted.includes(c);
+  const dir = (c: V1Controller) => join(root, c, 'bulkhead', name);
+  for (const c of mounted) mkdirSync(dir(c), { recursive: true });
+  const prlimitArgs = fsizeArgs(limits);
+  const mechanisms: Record<LimitName, string> = {
+    memory: 'cgroup v1 memory.limit_in_bytes',
+    pids: 'cgroup v1 pids.max',
+    cpu: 'cgroup v1 cpu.cfs_quota_us',
+    workdir: workdirMechanism(limits),
+  };
+  if (has('memory')) {
+    writeFileSync(join(dir('memory'), 'memory.limit_in_bytes'), String(limits.memoryBytes));
+    // Swap would let a memory bomb spill past the limit onto the host's disk.
+    const memsw = join(dir('memory'), 'memory.memsw.limit_in_bytes');
+    if (existsSync(memsw)) writeFileSync(memsw, String(limits.memoryBytes));
+    const swappiness = join(dir('memory'), 'memory.swappiness');
+    if (existsSync(swappiness)) writeFileSync(swappiness, '0');
+  } else {
+    prlimitArgs.push(`--data=${limits.memoryBytes}`);
+    mechanisms.memory = 'rlimit RLIMIT_DATA (per process; no memory cgroup)';
   }
-  writeFileSync(join(dir('pids'), 'pids.max'), String(limits.pids));
-  writeFileSync(join(dir('cpu'), 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
-  writeFileSync(
-    join(dir('cpu'), 'cpu.cfs_quota_us'),
-    String(Math.max(1000, Math.round(limits.cpu * CPU_PERIOD_US))),
-  );
-  const procsFiles = ['memory', 'pids', 'cpu', 'freezer'].map((c) => join(dir(c), 'cgroup.procs'));
-  const pids = () => readPids(join(dir('pids'), 'cgroup.procs'));
+  if (has('pids')) writeFileSync(join(dir('pids'), 'pids.max'), String(limits.pids));
+  else {
+    prlimitArgs.push(`--nproc=${limits.pids}`);
+    mechanisms.pids = 'rlimit RLIMIT_NPROC (per user; no pids cgroup)';
+  }
+  if (has('cpu')) {
+    writeFileSync(join(dir('cpu'), 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
+    writeFileSync(join(dir('cpu'), 'cpu.cfs_quota_us'), String(cpuQuota(limits.cpu)));
+  } else mechanisms.cpu = 'not enforced (no cpu cgroup)';
+  // Membership is read from any controller; all hold the same processes.
+  const members = () => {
+    const seen = new Set<number>();
+    for (const c of mounted) for (const pid of readPids(join(dir(c), 'cgroup.procs'))) seen.add(pid);
+    return [...seen];
+  };
   return {
-    version: 1,
-    procsFiles,
-    mechanisms: { memory: 'cgroup v1 memory', pids: 'cgroup v1 pids', cpu: 'cgroup v1 cpu (CFS quota)' },
-    pids,
-    async killAll() {
-      // Freeze first so nothing can fork while we kill, then kill every member, then thaw.
+    kind: 'cgroup-v1',
+    procsFiles: mounted.map((c) => join(dir(c), 'cgroup.procs')),
+    prlimitArgs,
+    mechanisms,
+    pids: members,
+    async killAll(signal) {
+      // Freeze first so nothing can fork while the members are killed, then thaw so they die.
       const freezer = join(dir('freezer'), 'freezer.state');
-      writeFileSync(freezer, 'FROZEN');
-      for (const pid of pids()) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-      writeFileSync(freezer, 'THAWED');
-      for (let i = 0; i < 100 && pids().length > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    },
-    peakMemoryBytes: () => readNumber(join(dir('memory'), 'memory.max_usage_in_bytes')),
-    oomKilled: () => {
-      try {
-        return /oom_kill [1-9]/.test(readFileSync(join(dir('memory'), 'memory.oom_control'), 'utf8'));
-      } catch {
-        return false;
+      for (let round = 0; round < 20 && members().length > 0 && !signal?.aborted; round++) {
+        if (has('freezer')) writeFileSync(freezer, 'FROZEN');
+        for (const pid of members()) killQuietly(pid);
+        if (has('freezer')) writeFileSync(freezer, 'THAWED');
+        await waitEmpty(members, AbortSignal.timeout(100));
       }
     },
+    peaks: () => ({
+      memoryBytes: has('memory') ? readNumber(join(dir('memory'), 'memory.max_usage_in_bytes')) : null,
+      cpuMs: has('cpuacct') ? nsToMs(readNumber(join(dir('cpuacct'), 'cpuacct.usage'))) : null,
+      pids: null,
+      pidsLimitHits: has('pids') ? readKey(join(dir('pids'), 'pids.events'), 'max') : null,
+    }),
+    oomKilled: () =>
+      has('memory') && (readKey(join(dir('memory'), 'memory.oom_control'), 'oom_kill') ?? 0) > 0,
     async remove() {
-      for (const c of ['memory', 'pids', 'cpu', 'freezer']) await removeDir(dir(c));
+      for (const c of mounted) await removeDir(dir(c));
     },
   };
 }
 
-function v2(name: string, limits: CgroupLimits): Cgroup {
-  const parent = join(ROOT, 'bulkhead');
+function v2(parent: string, name: string, limits: CgroupLimits): Limiter {
   mkdirSync(parent, { recursive: true });
   try {
     writeFileSync(join(parent, 'cgroup.subtree_control'), '+memory +pids +cpu');
   } catch {
-    // Already enabled, or delegated by the init system.
+    // Already enabled, or delegated by the init system; checked below per file.
   }
   const dir = join(parent, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'memory.max'), String(limits.memoryBytes));
+  // Swap would let a memory bomb spill past the limit onto the host's disk.
   if (existsSync(join(dir, 'memory.swap.max'))) writeFileSync(join(dir, 'memory.swap.max'), '0');
   writeFileSync(join(dir, 'pids.max'), String(limits.pids));
-  writeFileSync(
-    join(dir, 'cpu.max'),
-    `${Math.max(1000, Math.round(limits.cpu * CPU_PERIOD_US))} ${CPU_PERIOD_US}`,
-  );
+  writeFileSync(join(dir, 'cpu.max'), `${cpuQuota(limits.cpu)} ${CPU_PERIOD_US}`);
   const pids = () => readPids(join(dir, 'cgroup.procs'));
   return {
-    version: 2,
+    kind: 'cgroup-v2',
     procsFiles: [join(dir, 'cgroup.procs')],
-    mechanisms: { memory: 'cgroup v2 memory.max', pids: 'cgroup v2 pids.max', cpu: 'cgroup v2 cpu.max' },
+    prlimitArgs: fsizeArgs(limits),
+    mechanisms: {
+      memory: 'cgroup v2 memory.max',
+      pids: 'cgroup v2 pids.max',
+      cpu: 'cgroup v2 cpu.max',
+      workdir: workdirMechanism(limits),
+    },
     pids,
-    async killAll() {
-      writeFileSync(join(dir, 'cgroup.kill'), '1');
-      for (let i = 0; i < 100 && pids().length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    async killAll(signal) {
+      if (existsSync(join(dir, 'cgroup.kill'))) writeFileSync(join(dir, 'cgroup.kill'), '1');
+      else for (const pid of pids()) killQuietly(pid); // kernels before 5.14
+      await waitEmpty(pids, signal);
     },
-    peakMemoryBytes: () => readNumber(join(dir, 'memory.peak')),
-    oomKilled: () => {
-      try {
-        return /oom_kill [1-9]/.test(readFileSync(join(dir, 'memory.events'), 'utf8'));
-      } catch {
-        return false;
-      }
-    },
+    peaks: () => ({
+      memoryBytes: readNumber(join(dir, 'memory.peak')),
+      cpuMs: usecToMs(readKey(join(dir, 'cpu.stat'), 'usage_usec')),
+      pids: readNumber(join(dir, 'pids.peak')),
+      pidsLimitHits: readKey(join(dir, 'pids.events'), 'max'),
+    }),
+    oomKilled: () => (readKey(join(dir, 'memory.events'), 'oom_kill') ?? 0) > 0,
     remove: () => removeDir(dir),
   };
+}
+
+/** The last resort: per-process rlimits; the pid namespace still takes the whole tree down. */
+function rlimitOnly(limits: CgroupLimits): Limiter {
+  return {
+    kind: 'rlimit',
+    procsFiles: [],
+    prlimitArgs: [`--data=${limits.memoryBytes}`, `--nproc=${limits.pids}`, ...fsizeArgs(limits)],
+    mechanisms: {
+      memory: 'rlimit RLIMIT_DATA (per process; no writable cgroup)',
+      pids: 'rlimit RLIMIT_NPROC (per user; no writable cgroup)',
+      cpu: 'not enforced (no writable cgroup)',
+      workdir: workdirMechanism(limits),
+    },
+    pids: () => [],
+    killAll: async () => undefined,
+    peaks: () => ({ memoryBytes: null, cpuMs: null, pids: null, pidsLimitHits: null }),
+    oomKilled: () => false,
+    remove: async () => undefined,
+  };
+}
+
+function cpuQuota(cores: number): number {
+  return Math.max(1000, Math.round(cores * CPU_PERIOD_US));
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+function nsToMs(ns: number | null): number | null {
+  return ns === null ? null : Math.round(ns / 1e6);
+}
+
+function usecToMs(us: number | null): number | null {
+  return us === null ? null : Math.round(us / 1e3);
 }

@@ -7,18 +7,18 @@
  * that very address is listed: this stops an allowed name from being pointed
  * at the host's internal services (DNS rebinding, SSRF to 169.254.169.254).
  */
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 
 export type EgressDecision = { action: 'allow'; entry: string } | { action: 'deny'; reason: string };
 
-interface Rule {
+export interface EgressRule {
   entry: string;
   host: string;
   wildcard: boolean;
   port: number;
 }
 
-export function parseEgress(entries: readonly string[]): Rule[] {
+export function parseEgress(entries: readonly string[]): EgressRule[] {
   return entries.map((entry) => {
     const at = entry.lastIndexOf(':');
     const host = entry.slice(0, at).toLowerCase();
@@ -39,7 +39,7 @@ function normalizeHost(host: string): string {
 }
 
 /** Step 1, before any lookup: is this name (or literal) and port on the list at all? */
-export function decideName(rawHost: string, port: number, rules: readonly Rule[]): EgressDecision {
+export function decideName(rawHost: string, port: number, rules: readonly EgressRule[]): EgressDecision {
   const host = normalizeHost(rawHost);
   if (!host || !Number.isInteger(port) || port < 1 || port > 65535)
     return { action: 'deny', reason: 'malformed destination' };
@@ -62,7 +62,7 @@ export function decideName(rawHost: string, port: number, rules: readonly Rule[]
 }
 
 /** Step 2, after the proxy resolved the name itself: refuse internal addresses unless listed as literals. */
-export function decideAddress(address: string, port: number, rules: readonly Rule[]): EgressDecision {
+export function decideAddress(address: string, port: number, rules: readonly EgressRule[]): EgressDecision {
   if (!isInternalAddress(address)) return { action: 'allow', entry: address };
   const listed = rules.find(
     (r) => !r.wildcard && r.port === port && normalizeHost(r.host) === normalizeHost(address),
@@ -72,38 +72,51 @@ export function decideAddress(address: string, port: number, rules: readonly Rul
     : { action: 'deny', reason: `resolves to an internal address (${address})` };
 }
 
+/**
+ * Addresses that are not "the internet": loopback, private, CGNAT, link-local (which holds the cloud
+ * metadata service at 169.254.169.254), documentation, benchmark, multicast and reserved ranges, and
+ * their IPv6 counterparts. An allowed name resolving into one of them is how SSRF reaches the host's
+ * neighbours. IPv4-mapped IPv6 forms (::ffff:127.0.0.1, ::ffff:7f00:1) match the IPv4 ranges.
+ * Translation prefixes (NAT64, 6to4, IPv4-compatible) can embed any IPv4 address, so they are refused
+ * as a whole rather than decoded.
+ */
+const INTERNAL = new BlockList();
+for (const [net, bits] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  INTERNAL.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [
+  ['::', 96], // unspecified, loopback and IPv4-compatible
+  ['64:ff9b::', 96], // NAT64
+  ['64:ff9b:1::', 48], // local NAT64
+  ['100::', 64], // discard
+  ['2001:db8::', 32], // documentation
+  ['2002::', 16], // 6to4
+  ['fc00::', 7], // unique local
+  ['fe80::', 10], // link-local
+  ['fec0::', 10], // site-local
+  ['ff00::', 8], // multicast
+] as const)
+  INTERNAL.addSubnet(net, bits, 'ipv6');
+
 export function isInternalAddress(address: string): boolean {
   const ip = normalizeHost(address);
   const v = isIP(ip);
-  if (v === 4) return internalV4(ip);
-  if (v === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
-    if (mapped) return internalV4(mapped[1] as string);
-    if (ip === '::' || ip === '::1') return true;
-    const first = Number.parseInt(ip.split(':')[0] || '0', 16);
-    // fc00::/7 unique local, fe80::/10 link-local, ff00::/8 multicast, 64:ff9b:1::/48 local NAT64
-    return (
-      (first & 0xfe00) === 0xfc00 ||
-      (first & 0xffc0) === 0xfe80 ||
-      (first & 0xff00) === 0xff00 ||
-      ip.startsWith('64:ff9b:1:')
-    );
-  }
+  if (v === 4) return INTERNAL.check(ip, 'ipv4');
+  if (v === 6) return INTERNAL.check(ip, 'ipv6');
   return true; // not an address at all: refuse
-}
-
-function internalV4(ip: string): boolean {
-  const [a = 0, b = 0] = ip.split('.').map(Number);
-  return (
-    a === 0 ||
-    a === 10 ||
-    a === 127 ||
-    (a === 100 && b >= 64 && b <= 127) || // CGNAT
-    (a === 169 && b === 254) || // link-local, cloud metadata
-    (a === 172 && b >= 16 && b <= 31) ||
-    (a === 192 && b === 168) ||
-    (a === 192 && b === 0) ||
-    (a === 198 && (b === 18 || b === 19)) ||
-    a >= 224
-  );
 }

@@ -1,72 +1,75 @@
 /**
  * The egress proxy: the jail's only way to the network. It accepts HTTP
- * CONNECT and plain absolute-URI HTTP, filters both with the same decision,
- * resolves names itself, and connects to the very address it checked (no
- * second lookup for a rebinding to exploit). For a CONNECT carrying TLS it
- * reads the ClientHello and refuses a tunnel whose SNI names another host
- * (domain fronting). Every attempt, allowed or denied, is reported.
+ * CONNECT and plain absolute-URI HTTP and filters both with the same
+ * decision (egress-policy.ts). It resolves names itself and connects to the
+ * very address it checked, so a second lookup cannot be rebound to an
+ * internal address. For a CONNECT it reads the client's first bytes before
+ * opening anything: a TLS ClientHello whose SNI names another host than the
+ * CONNECT line is refused (domain fronting), and a malformed one is refused
+ * too. Every attempt, allowed or denied, is reported through `onEvent`.
+ *
+ * Fail closed: any error on the way to a decision is a denial; nothing is
+ * forwarded before the decision is complete.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { connect, isIP, type Socket } from 'node:net';
-import { decideAddress, decideName, parseEgress } from './egress-policy.js';
-import { isTlsHandshake, readSni } from './tls-sni.js';
+import { decideAddress, decideName, type EgressRule, parseEgress } from './egress-policy.js';
+import { classifyFirstBytes, MAX_CLIENT_HELLO } from './tls-sni.js';
 
 export interface EgressEvent {
   method: 'CONNECT' | 'HTTP';
   host: string;
   port: number;
   decision: 'allow' | 'deny';
+  /** The egress entry that allowed it, or why it was refused. */
   reason: string;
+  /** The address the proxy resolved and connected to (or refused). */
   address?: string;
+  sni?: string;
 }
 
-export type Resolver = (host: string) => Promise<string[]>;
+/** Resolves a name to its addresses; injectable so tests control what a name points at. */
+export type Resolver = (host: string, signal: AbortSignal) => Promise<string[]>;
 
 export interface EgressProxyOptions {
+  /** The profile's `host:port` entries; an empty list refuses everything. */
   egress: readonly string[];
   onEvent: (event: EgressEvent) => void;
   resolve?: Resolver;
+  /** How long a lookup, or a client's first bytes in a tunnel, may take. */
+  timeoutMs?: number;
 }
 
 const defaultResolver: Resolver = async (host) =>
-  (await dnsLookup(host, { all: true })).map((a) => a.address);
+  (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
+
+type Checked = { ok: true; address: string; entry: string } | { ok: false; reason: string; address?: string };
 
 export function createEgressProxy(options: EgressProxyOptions): Server {
   const rules = parseEgress(options.egress);
   const resolve = options.resolve ?? defaultResolver;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const open = new Set<Socket>();
 
-  /** Both checks, in order; returns the address to connect to, or the refusal. */
-  const check = async (
-    method: EgressEvent['method'],
-    host: string,
-    port: number,
-  ): Promise<{ address: string } | { reason: string }> => {
-    const byName = decideName(host, port, rules);
-    if (byName.action === 'deny') {
-      options.onEvent({ method, host, port, decision: 'deny', reason: byName.reason });
-      return { reason: byName.reason };
-    }
-    let addresses: string[];
+  const check = async (host: string, port: number): Promise<Checked> => {
     try {
-      addresses = isIP(host.replace(/^\[|\]$/g, '')) ? [host.replace(/^\[|\]$/g, '')] : await resolve(host);
+      return await decide(rules, resolve, timeoutMs, host, port);
     } catch {
-      options.onEvent({ method, host, port, decision: 'deny', reason: 'name does not resolve' });
-      return { reason: 'name does not resolve' };
+      return { ok: false, reason: 'internal error while deciding' };
     }
-    // Every address must pass: a name with one public and one internal address is refused.
-    for (const address of addresses) {
-      const byAddress = decideAddress(address, port, rules);
-      if (byAddress.action === 'deny') {
-        options.onEvent({ method, host, port, decision: 'deny', reason: byAddress.reason, address });
-        return { reason: byAddress.reason };
-      }
-    }
-    const address = addresses[0];
-    if (!address) return { reason: 'name does not resolve' };
-    options.onEvent({ method, host, port, decision: 'allow', reason: byName.entry, address });
-    return { address };
   };
+
+  const report = (method: EgressEvent['method'], host: string, port: number, result: Checked, sni?: string) =>
+    options.onEvent({
+      method,
+      host,
+      port,
+      decision: result.ok ? 'allow' : 'deny',
+      reason: result.ok ? result.entry : result.reason,
+      ...(result.address ? { address: result.address } : {}),
+      ...(sni ? { sni } : {}),
+    });
 
   const server = createServer(async (req, res) => {
     // Plain HTTP through a proxy uses an absolute URI; anything else is not a proxy request.
@@ -76,13 +79,15 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
       if (target.protocol !== 'http:') throw new Error('not http');
     } catch {
       res
-        .writeHead(400, { 'content-type': 'text/plain' })
+        .writeHead(400, { 'content-type': 'text/plain', 'x-bulkhead-egress': 'denied' })
         .end('bulkhead egress: absolute http:// URL expected\n');
       return;
     }
+    const host = target.hostname;
     const port = Number(target.port || 80);
-    const checked = await check('HTTP', target.hostname, port);
-    if ('reason' in checked) {
+    const checked = await check(host, port);
+    report('HTTP', host, port, checked);
+    if (!checked.ok) {
       res
         .writeHead(403, { 'content-type': 'text/plain', 'x-bulkhead-egress': 'denied' })
         .end(`bulkhead egress denied: ${checked.reason}\n`);
@@ -90,78 +95,183 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
     }
     const upstream = httpRequest(
       {
+        // The checked address, never the name: a second lookup is what DNS rebinding exploits.
         host: checked.address,
         port,
         method: req.method,
         path: `${target.pathname}${target.search}`,
-        headers: { ...stripHopHeaders(req), host: target.host },
+        headers: { ...endToEndHeaders(req), host: target.host },
+        setHost: false,
       },
       (response) => {
         res.writeHead(response.statusCode ?? 502, response.headers);
         response.pipe(res);
       },
     );
-    upstream.on('error', () => res.writeHead(502).end('bulkhead egress: upstream connection failed\n'));
+    upstream.on('error', () => {
+      if (res.headersSent) res.destroy();
+      else res.writeHead(502, { 'content-type': 'text/plain' }).end('bulkhead egress: upstream failed\n');
+    });
     req.pipe(upstream);
   });
 
-  server.on('connect', async (req: IncomingMessage, client: Socket, head: Buffer) => {
-    client.on('error', () => undefined);
-    const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(req.url ?? '');
+  server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
+    open.add(client);
+    client.once('close', () => open.delete(client));
+    client.on('error', () => client.destroy());
+    void tunnel(req, client, head).catch(() => client.destroy());
+  });
+
+  const tunnel = async (req: IncomingMessage, client: Socket, head: Buffer): Promise<void> => {
+    const match = /^(\[[^\]]+\]|[^:[\]]+):(\d{1,5})$/.exec(req.url ?? '');
     const host = match?.[1] ?? '';
     const port = Number(match?.[2] ?? 0);
-    const checked = await check('CONNECT', host, port);
-    if ('reason' in checked) {
-      client.end(`HTTP/1.1 403 Forbidden\r\nx-bulkhead-egress: denied\r\ncontent-length: 0\r\n\r\n`);
+    const checked = await check(host, port);
+    if (!checked.ok) {
+      report('CONNECT', host, port, checked);
+      refuse(client, checked.reason);
       return;
     }
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    const first = head.length > 0 ? head : await firstChunk(client);
-    if (first && isTlsHandshake(first)) {
-      const sni = readSni(first);
-      const expected = host.replace(/^\[|\]$/g, '').toLowerCase();
-      if (sni !== undefined && sni !== expected) {
-        options.onEvent({
-          method: 'CONNECT',
-          host,
-          port,
-          decision: 'deny',
-          reason: `TLS SNI ${sni} differs from ${expected}`,
-        });
-        client.destroy();
-        return;
-      }
+    const first = await firstBytes(client, head, timeoutMs);
+    const seen = first ? classifyFirstBytes(first) : undefined;
+    const expected = bare(host);
+    let sni: string | undefined;
+    let refusal: string | undefined;
+    if (!first || !seen) refusal = 'the client sent nothing to inspect';
+    else if (seen.kind === 'malformed') refusal = 'malformed TLS ClientHello';
+    else if (seen.kind === 'incomplete') refusal = 'TLS ClientHello too large or cut short';
+    else if (seen.kind === 'client-hello') {
+      sni = seen.sni;
+      // Domain fronting: the tunnel was checked for one name, TLS asks the far side for another.
+      if (sni !== undefined && sni !== expected) refusal = `TLS SNI ${sni} differs from ${expected}`;
+      // A name without SNI would let a CDN pick the tenant from the encrypted Host header.
+      if (sni === undefined && isIP(expected) === 0) refusal = `TLS without SNI to ${expected}`;
     }
-    const upstream = connect(port, checked.address);
-    upstream.on('error', () => client.destroy());
-    upstream.on('connect', () => {
+    if (refusal !== undefined) {
+      report('CONNECT', host, port, { ok: false, reason: refusal, address: checked.address }, sni);
+      client.destroy();
+      return;
+    }
+    report('CONNECT', host, port, checked, sni);
+    const upstream = connect({ host: checked.address, port });
+    open.add(upstream);
+    upstream.once('close', () => {
+      open.delete(upstream);
+      client.destroy();
+    });
+    client.once('close', () => upstream.destroy());
+    upstream.on('error', () => upstream.destroy());
+    upstream.once('connect', () => {
       if (first) upstream.write(first);
       client.pipe(upstream);
       upstream.pipe(client);
+      client.resume();
     });
+  };
+
+  // Tunnels are not tracked by the HTTP server; a closed proxy must not leave any open.
+  server.once('close', () => {
+    for (const socket of open) socket.destroy();
   });
   return server;
 }
 
-function firstChunk(socket: Socket): Promise<Buffer | undefined> {
+/** Both checks in order: the name and port against the list, then every address it resolves to. */
+async function decide(
+  rules: readonly EgressRule[],
+  resolve: Resolver,
+  timeoutMs: number,
+  host: string,
+  port: number,
+): Promise<Checked> {
+  const byName = decideName(host, port, rules);
+  if (byName.action === 'deny') return { ok: false, reason: byName.reason };
+  const name = bare(host);
+  let addresses: string[];
+  if (isIP(name) !== 0) addresses = [name];
+  else {
+    try {
+      addresses = await withTimeout(resolve, name, timeoutMs);
+    } catch {
+      return { ok: false, reason: 'name does not resolve' };
+    }
+  }
+  if (addresses.length === 0) return { ok: false, reason: 'name does not resolve' };
+  // Every address must pass: a name with one public and one internal address is refused.
+  for (const address of addresses) {
+    const byAddress = decideAddress(address, port, rules);
+    if (byAddress.action === 'deny') return { ok: false, reason: byAddress.reason, address };
+  }
+  return { ok: true, address: addresses[0] as string, entry: byName.entry };
+}
+
+async function withTimeout(resolve: Resolver, host: string, timeoutMs: number): Promise<string[]> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    return await Promise.race([
+      resolve(host, controller.signal),
+      new Promise<never>((_, fail) =>
+        controller.signal.addEventListener('abort', () => fail(new Error('lookup timed out'))),
+      ),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function bare(host: string): string {
+  return host
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
+}
+
+function refuse(client: Socket, reason: string): void {
+  const body = `bulkhead egress denied: ${reason}\n`;
+  client.end(
+    `HTTP/1.1 403 Forbidden\r\nx-bulkhead-egress: denied\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * Reads until the first bytes can be classified (a whole ClientHello, or clearly not TLS).
+ * Nothing goes upstream before that, so a slow or split hello cannot slip past the SNI check.
+ */
+function firstBytes(client: Socket, head: Buffer, timeoutMs: number): Promise<Buffer | undefined> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      socket.off('data', onData);
-      resolve(undefined);
-    }, 10_000);
-    const onData = (data: Buffer) => {
+    let data = head;
+    const done = (result: Buffer | undefined) => {
       clearTimeout(timer);
-      socket.pause();
-      resolve(data);
+      client.off('data', onData);
+      client.off('close', onClose);
+      client.pause();
+      resolve(result);
     };
-    socket.once('data', onData);
+    const onData = (chunk: Buffer) => {
+      data = Buffer.concat([data, chunk]);
+      if (classifyFirstBytes(data).kind !== 'incomplete' || data.length > MAX_CLIENT_HELLO) done(data);
+    };
+    const onClose = () => done(undefined);
+    const timer = setTimeout(() => done(data.length > 0 ? data : undefined), timeoutMs);
+    if (data.length > 0 && classifyFirstBytes(data).kind !== 'incomplete') {
+      done(data);
+      return;
+    }
+    client.on('data', onData);
+    client.once('close', onClose);
+    client.resume();
   });
 }
 
-function stripHopHeaders(req: IncomingMessage): Record<string, string | string[]> {
+/** Headers for the far side: hop-by-hop and proxy credentials stay here. */
+function endToEndHeaders(req: IncomingMessage): Record<string, string | string[]> {
+  const hop = new Set(['connection', 'keep-alive', 'te', 'trailer', 'upgrade', 'transfer-encoding', 'host']);
+  for (const name of String(req.headers.connection ?? '').split(',')) hop.add(name.trim().toLowerCase());
   const out: Record<string, string | string[]> = {};
   for (const [key, value] of Object.entries(req.headers)) {
-    if (value === undefined || /^(proxy-|connection$|keep-alive$|te$|trailer$|upgrade$)/i.test(key)) continue;
+    if (value === undefined || hop.has(key) || key.startsWith('proxy-')) continue;
     out[key] = value;
   }
   return out;

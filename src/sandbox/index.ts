@@ -1,13 +1,36 @@
-export { PROTECTED_FILES, PROTECTED_GIT } from './bwrap-argv.js';
-export type { CgroupLimits } from './cgroup.js';
-export { decideAddress, decideName, isInternalAddress, parseEgress } from './egress-policy.js';
-export { createEgressProxy, type EgressEvent, type Resolver } from './egress-proxy.js';
+/**
+ * The sandbox: what the agent's code can do. `startJail` runs a command in a
+ * bubblewrap jail whose only ways out are the gateway and the egress proxy;
+ * the rest is exported for tests, the benchmark and the CLI's reports.
+ */
 export {
-  checkSandboxSupport,
+  EGRESS_SOCKET,
+  GATEWAY_SOCKET,
   JAIL_GATEWAY_PORT,
   JAIL_PROXY_PORT,
+} from './bridge.js';
+export { JAIL_WORKDIR, PROTECTED_FILES, PROTECTED_GIT } from './bwrap-argv.js';
+export type { CgroupLimits, LimitName, ResourcePeaks } from './cgroup.js';
+export {
+  decideAddress,
+  decideName,
+  type EgressDecision,
+  isInternalAddress,
+  parseEgress,
+} from './egress-policy.js';
+export {
+  createEgressProxy,
+  type EgressEvent,
+  type EgressProxyOptions,
+  type Resolver,
+} from './egress-proxy.js';
+export {
+  checkSandboxSupport,
   type JailExit,
   type JailHandle,
   type JailOptions,
+  type JailSpec,
   startJail,
 } from './jail.js';
+export { DENIED_CALLS, seccompProgram } from './seccomp.js';
+export { serveUnixToTcp } from './socket-host.js';

@@ -1,15 +1,27 @@
 /**
- * Starts an agent command in a jail: bubblewrap namespaces, cgroup limits,
- * and two bridges as its only ways out (the gateway and the egress proxy,
- * both through Unix sockets bind-mounted in). Fails closed: when the jail
- * cannot be built, it throws `sandbox_unavailable` naming what is missing;
- * it never runs the command unjailed.
+ * Starts an agent command in a jail: bubblewrap namespaces, a seccomp
+ * filter, resource limits, and two bridges as its only ways out (the
+ * gateway and the egress proxy, both Unix sockets bind-mounted in).
+ *
+ * Fail closed: when the jail cannot be built (bubblewrap missing, user
+ * namespaces refused, the cgroup cannot be joined) `startJail` throws
+ * `sandbox_unavailable` naming what is missing; it never runs the command
+ * unjailed. It resolves only once bwrap reports the jailed child running.
+ *
+ * Lifecycle: the wall clock, `kill(reason)` and the AbortSignal end the
+ * whole tree through the cgroup and the pid namespace; when the agent exits
+ * whatever it left behind is killed too, and the number of such survivors
+ * is reported with the exit code and the resource peaks.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import {
+  closeSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   rmdirSync,
   rmSync,
@@ -17,241 +29,408 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
+import type { Server } from 'node:http';
+import type { Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { BulkheadError } from '../errors.js';
-import { bwrapArgv, JAIL_RUNTIME, JAIL_UID, PROTECTED_FILES } from './bwrap-argv.js';
-import { type Cgroup, type CgroupLimits, createCgroup } from './cgroup.js';
+import { bridgeScriptPath, EGRESS_SOCKET, GATEWAY_SOCKET, JAIL_PROXY_PORT, jailBridges } from './bridge.js';
+import { bwrapArgv, JAIL_UID, type PathKind, PROTECTED_FILES, PROTECTED_GIT } from './bwrap-argv.js';
+import { type CgroupLimits, createLimiter, type Limiter, type ResourcePeaks } from './cgroup.js';
 import { createEgressProxy, type EgressEvent, type Resolver } from './egress-proxy.js';
+import { seccompProgram } from './seccomp.js';
+import { serveUnixToTcp, tcpTargetOf } from './socket-host.js';
 
-/** Inside the jail: where the agent finds the gateway and the egress proxy. */
-export const JAIL_GATEWAY_PORT = 7300;
-export const JAIL_PROXY_PORT = 7301;
-
-export interface JailOptions {
+export interface JailSpec {
+  /** Names the cgroup; any characters outside [A-Za-z0-9_.-] are replaced. */
   runId: string;
+  /** The only writable host folder; mounted at /workspace inside. */
   workdir: string;
   command: string[];
-  /** Variables the agent gets, besides PATH, HOME, LANG and the proxy settings. */
+  /** Variables the agent gets, on top of PATH, HOME, LANG and the proxy settings. Nothing else enters. */
   env: Record<string, string>;
   limits: CgroupLimits & { tmpBytes: number };
+  /** The profile's `host:port` egress list; empty means no network at all. */
   egress: readonly string[];
-  /** The gateway as the host reaches it, e.g. http://127.0.0.1:7300. */
+  /** The gateway as the host reaches it, e.g. http://127.0.0.1:7300; the jail reaches it at 127.0.0.1:7300. */
   gatewayUrl: string;
+  /** Every egress attempt, allowed or denied (the caller writes it to the audit log). */
   onEgress?: (event: EgressEvent) => void;
+  /** Resolver for the egress proxy; tests inject one. */
   resolve?: Resolver;
   /** Wall clock: the whole tree is killed when it passes. */
   timeoutMs?: number;
+  /** Aborting kills the whole tree (reason `aborted`), and ends a start that is still under way. */
+  signal?: AbortSignal;
+  /** The agent's stdin/stdout/stderr; `inherit` by default. */
+  stdio?: 'inherit' | 'pipe' | 'ignore';
+  /** Where cgroups are mounted (default /sys/fs/cgroup); tests point it elsewhere to force rlimits. */
+  cgroupRoot?: string;
 }
+/** @deprecated the earlier name of JailSpec */
+export type JailOptions = JailSpec;
 
 export interface JailExit {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
-  /** Why it ended: it exited, it was killed (with the reason), it ran out of time or memory. */
+  /** Why it ended: `exited`, `out of memory`, `timeout`, `aborted`, or the reason given to kill(). */
   reason: string;
+  peaks: ResourcePeaks;
+  /** Same as peaks.memoryBytes. */
   peakMemoryBytes: number | null;
+  /** Processes still alive when the agent's main process ended (all killed then). */
   survivors: number;
 }
 
 export interface JailHandle {
+  /** Host pid of bwrap. */
   pid: number;
+  /** Host pid of the jailed child (the bridge, then the agent's parent). */
+  jailPid: number;
+  /** What is in force, one line per limit, naming the mechanism; for the CLI to print. */
   limits: Record<string, string>;
   exited: Promise<JailExit>;
+  /** Ends the whole tree; resolves once it is gone (within one second). */
   kill(reason: string): Promise<void>;
+  stdout: Readable | null;
+  stderr: Readable | null;
 }
 
-const BRIDGE = resolve(dirname(fileURLToPath(import.meta.url)), 'bridge.mjs');
+const STATUS_FD = 3;
+const SECCOMP_FD = 4;
+const START_TIMEOUT_MS = 10_000;
 
-let probed: string | undefined;
-/** Checks once that bubblewrap exists and namespaces are allowed here; throws what is missing. */
+/**
+ * Checks that bubblewrap exists and may build this jail's namespaces here; throws
+ * `sandbox_unavailable` naming what is missing. The CLI calls it before it creates a run.
+ */
 export function checkSandboxSupport(): void {
-  if (probed === 'ok') return;
+  const problem = diagnose();
+  if (problem) throw new BulkheadError('sandbox_unavailable', problem);
+}
+
+function diagnose(): string | undefined {
   const version = spawnSync('bwrap', ['--version'], { encoding: 'utf8' });
   if (version.error || version.status !== 0) {
-    throw new BulkheadError(
-      'sandbox_unavailable',
-      'bubblewrap (bwrap) is not installed: apt-get install bubblewrap',
-    );
+    return 'bubblewrap (bwrap) is not installed: install the Debian package bubblewrap';
   }
   const probe = spawnSync(
     'bwrap',
     [
       '--unshare-all',
+      '--unshare-user',
+      '--disable-userns',
       '--ro-bind',
       '/usr',
       '/usr',
-      '--symlink',
-      'usr/bin',
-      '/bin',
       '--symlink',
       'usr/lib',
       '/lib',
       '--symlink',
       'usr/lib64',
       '/lib64',
+      '--symlink',
+      'usr/bin',
+      '/bin',
       '/usr/bin/true',
     ],
     { encoding: 'utf8' },
   );
   if (probe.status !== 0) {
-    throw new BulkheadError(
-      'sandbox_unavailable',
-      `bubblewrap cannot create namespaces here: ${(probe.stderr || 'unknown error').trim()}`,
-    );
+    return `bubblewrap cannot create user, pid and network namespaces here (${(probe.stderr || 'no message').trim()}); allow unprivileged user namespaces (kernel.unprivileged_userns_clone=1, or an AppArmor profile for bwrap) or run as root`;
   }
-  probed = 'ok';
+  return undefined;
 }
 
-export async function startJail(options: JailOptions): Promise<JailHandle> {
-  checkSandboxSupport();
-  const workdir = resolve(options.workdir);
+export async function startJail(spec: JailSpec): Promise<JailHandle> {
+  spec.signal?.throwIfAborted();
+  const workdir = resolve(spec.workdir);
   if (!existsSync(workdir) || !statSync(workdir).isDirectory()) {
     throw new BulkheadError('bad_request', `the workdir ${workdir} is not a folder`);
   }
   const runtime = mkdtempSync(join(tmpdir(), 'bulkhead-jail-'));
-  const empty = join(runtime, 'empty');
-  mkdirSync(join(empty, 'dir'), { recursive: true });
-  writeFileSync(join(empty, 'file'), '');
-  const sockets = join(runtime, 'sockets');
-  mkdirSync(sockets);
-  writeFileSync(
-    join(sockets, 'passwd'),
-    `agent:x:${JAIL_UID}:${JAIL_UID}:agent:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`,
-  );
-  writeFileSync(join(sockets, 'group'), `agent:x:${JAIL_UID}:\nnogroup:x:65534:\n`);
-
-  const servers: Server[] = [];
-  const gateway = new URL(options.gatewayUrl);
-  servers.push(
-    await listenUnix(join(sockets, 'gateway.sock'), (client) => {
-      const upstream = connect(Number(gateway.port || 80), gateway.hostname);
-      upstream.on('error', () => client.destroy());
-      client.on('error', () => upstream.destroy());
-      client.pipe(upstream);
-      upstream.pipe(client);
-    }),
-  );
-  const proxy = createEgressProxy({
-    egress: options.egress,
-    onEvent: options.onEgress ?? (() => undefined),
-    ...(options.resolve ? { resolve: options.resolve } : {}),
+  const servers: (Server | NetServer)[] = [];
+  let limiter: Limiter | undefined;
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanup = async () => {
+    for (const step of cleanups.splice(0).reverse()) await step();
+  };
+  cleanups.push(() => rmSync(runtime, { recursive: true, force: true }));
+  cleanups.push(() => {
+    for (const server of servers) server.close();
   });
-  await new Promise<void>((ok, fail) =>
-    proxy.once('error', fail).listen(join(sockets, 'egress.sock'), () => ok()),
-  );
-  servers.push(proxy);
-
-  let cgroup: Cgroup;
   try {
-    cgroup = createCgroup(`${options.runId}-${process.pid}`, options.limits);
+    const empty = join(runtime, 'empty');
+    mkdirSync(join(empty, 'dir'), { recursive: true, mode: 0o555 });
+    writeFileSync(join(empty, 'file'), '', { mode: 0o444 });
+    const shared = join(runtime, 'shared');
+    mkdirSync(shared, { mode: 0o755 });
+    writeFileSync(
+      join(shared, 'passwd'),
+      `agent:x:${JAIL_UID}:${JAIL_UID}:agent:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`,
+    );
+    writeFileSync(join(shared, 'group'), `agent:x:${JAIL_UID}:\nnogroup:x:65534:\n`);
+    writeFileSync(join(shared, 'hosts'), '127.0.0.1 localhost bulkhead-jail\n::1 localhost\n');
+
+    servers.push(await serveUnixToTcp(join(shared, GATEWAY_SOCKET), tcpTargetOf(spec.gatewayUrl)));
+    const proxy = createEgressProxy({
+      egress: spec.egress,
+      onEvent: spec.onEgress ?? (() => undefined),
+      ...(spec.resolve ? { resolve: spec.resolve } : {}),
+    });
+    await new Promise<void>((ok, fail) =>
+      proxy.once('error', fail).listen(join(shared, EGRESS_SOCKET), () => ok()),
+    );
+    servers.push(proxy);
+
+    const program = seccompProgram();
+    const seccompFile = join(runtime, 'seccomp.bpf');
+    if (program) writeFileSync(seccompFile, program);
+
+    limiter = createLimiter(`${spec.runId}-${process.pid}`, spec.limits, {
+      ...(spec.cgroupRoot ? { root: spec.cgroupRoot } : {}),
+    });
+    const limits = limiter;
+    cleanups.push(() => limits.remove());
+
+    const proxyUrl = `http://127.0.0.1:${JAIL_PROXY_PORT}`;
+    const env: Record<string, string> = {
+      PATH: '/usr/local/bin:/usr/bin:/bin',
+      HOME: '/tmp',
+      LANG: 'C.UTF-8',
+      HTTP_PROXY: proxyUrl,
+      HTTPS_PROXY: proxyUrl,
+      http_proxy: proxyUrl,
+      https_proxy: proxyUrl,
+      NO_PROXY: '127.0.0.1,localhost',
+      no_proxy: '127.0.0.1,localhost',
+      ...spec.env,
+    };
+    const protectedPaths = [...PROTECTED_FILES, ...PROTECTED_GIT, '.git'];
+    // bwrap creates mount points for absent protected paths in the host workdir; removed after.
+    const placeholders = absentWithParents(workdir, protectedPaths);
+    cleanups.push(() => removePlaceholders(workdir, placeholders));
+    const argv = bwrapArgv({
+      workdir,
+      env,
+      command: spec.command,
+      tmpSizeBytes: spec.limits.tmpBytes,
+      runtimeDir: shared,
+      bridgeScript: bridgeScriptPath(),
+      bridges: jailBridges(),
+      emptyFile: join(empty, 'file'),
+      emptyDir: join(empty, 'dir'),
+      existing: (relative) => pathKind(workdir, relative),
+      ...(program ? { seccompFd: SECCOMP_FD } : {}),
+      statusFd: STATUS_FD,
+    });
+    const prlimit = limits.prlimitArgs.length > 0 ? ['prlimit', ...limits.prlimitArgs, '--'] : [];
+    const seccompFd = program ? openSync(seccompFile, 'r') : 'ignore';
+    let child: ChildProcess;
+    try {
+      // The shell joins the cgroup before exec'ing bwrap, so every process of the jail is counted
+      // from the first; if it cannot join, it stops (exit 126) rather than run the jail unlimited.
+      child = spawn(
+        '/bin/sh',
+        [
+          '-c',
+          'for f in $BULKHEAD_CGROUP_PROCS; do echo $$ > "$f" || exit 126; done; exec "$@"',
+          'sh',
+          ...prlimit,
+          'bwrap',
+          ...argv,
+        ],
+        {
+          stdio: [
+            spec.stdio ?? 'inherit',
+            spec.stdio ?? 'inherit',
+            spec.stdio ?? 'inherit',
+            'pipe',
+            seccompFd,
+          ],
+          env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', BULKHEAD_CGROUP_PROCS: limits.procsFiles.join(' ') },
+        },
+      );
+    } finally {
+      if (typeof seccompFd === 'number') closeSync(seccompFd);
+    }
+    const exitedRaw = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    let jailPid: number;
+    try {
+      jailPid = await childPid(child, exitedRaw, spec.signal);
+    } catch (error) {
+      child.kill('SIGKILL');
+      await limits.killAll();
+      await exitedRaw.catch(() => undefined);
+      throw error;
+    }
+    return supervise({
+      spec,
+      child,
+      jailPid,
+      limiter: limits,
+      exitedRaw,
+      cleanup,
+      seccomp: Boolean(program),
+    });
   } catch (error) {
-    for (const s of servers) s.close();
-    rmSync(runtime, { recursive: true, force: true });
+    if (limiter) await limiter.killAll();
+    await cleanup();
     throw error;
   }
-  const proxyUrl = `http://127.0.0.1:${JAIL_PROXY_PORT}`;
-  const env: Record<string, string> = {
-    PATH: '/usr/local/bin:/usr/bin:/bin',
-    HOME: '/tmp',
-    LANG: process.env.LANG ?? 'C.UTF-8',
-    HTTP_PROXY: proxyUrl,
-    HTTPS_PROXY: proxyUrl,
-    http_proxy: proxyUrl,
-    https_proxy: proxyUrl,
-    NO_PROXY: '127.0.0.1,localhost',
-    ...options.env,
-  };
-  // Placeholders bwrap creates on the host for protected files that did not exist; removed after.
-  const placeholders = [...PROTECTED_FILES, '.git'].filter((p) => !existsSync(join(workdir, p)));
-  const argv = bwrapArgv({
-    workdir,
-    env,
-    command: options.command,
-    tmpSizeBytes: options.limits.tmpBytes,
-    runtimeDir: sockets,
-    bridgeScript: BRIDGE,
-    bridges: [
-      { port: JAIL_GATEWAY_PORT, socket: `${JAIL_RUNTIME}/gateway.sock` },
-      { port: JAIL_PROXY_PORT, socket: `${JAIL_RUNTIME}/egress.sock` },
-    ],
-    emptyFile: join(empty, 'file'),
-    emptyDir: join(empty, 'dir'),
-    existing: (relative) => {
-      const path = join(workdir, relative);
-      if (!existsSync(path)) return undefined;
-      return statSync(path).isDirectory() ? 'dir' : 'file';
-    },
-  });
-  // The shell puts itself in the cgroup before exec'ing bwrap, so every process of the jail is counted.
-  const child = spawn(
-    '/bin/sh',
-    ['-c', 'for f in $BULKHEAD_CGROUP_PROCS; do echo $$ > "$f"; done; exec bwrap "$@"', 'sh', ...argv],
-    {
-      stdio: 'inherit',
-      env: { PATH: '/usr/bin:/bin', BULKHEAD_CGROUP_PROCS: cgroup.procsFiles.join(' ') },
-    },
-  );
-  let endReason: string | undefined;
-  const kill = async (reason: string) => {
-    endReason ??= reason;
-    await cgroup.killAll();
-  };
-  const timer = options.timeoutMs ? setTimeout(() => void kill('timeout'), options.timeoutMs) : undefined;
-  const exited = new Promise<JailExit>((resolveExit) => {
-    child.once('exit', async (code, signal) => {
-      if (timer) clearTimeout(timer);
-      // Nothing outlives the agent: whatever it left behind dies with the cgroup.
-      const survivors = cgroup.pids().length;
-      await cgroup.killAll();
-      const peak = cgroup.peakMemoryBytes();
-      const oom = cgroup.oomKilled();
-      await cgroup.remove();
-      for (const s of servers) s.close();
-      rmSync(runtime, { recursive: true, force: true });
-      for (const p of placeholders) removeIfEmpty(join(workdir, p));
-      resolveExit({
-        exitCode: code,
-        signal,
-        reason: endReason ?? (oom ? 'out of memory' : 'exited'),
-        peakMemoryBytes: peak,
-        survivors,
-      });
+}
+
+/** Resolves with the jailed child's host pid once bwrap reports it; rejects naming what failed. */
+async function childPid(
+  child: ChildProcess,
+  exited: Promise<[number | null, NodeJS.Signals | null]>,
+  signal?: AbortSignal,
+): Promise<number> {
+  const status = child.stdio[STATUS_FD] as Readable | null;
+  if (!status) throw new BulkheadError('sandbox_unavailable', 'cannot read the jail status from bubblewrap');
+  let text = '';
+  const fromStatus = new Promise<number>((ok) => {
+    status.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      const match = /"child-pid"\s*:\s*(\d+)/.exec(text);
+      if (match) ok(Number(match[1]));
     });
   });
+  status.on('error', () => undefined);
+  const spawnFailed = once(child, 'error').then(([error]) => {
+    throw new BulkheadError('sandbox_unavailable', `cannot start the jail: ${(error as Error).message}`);
+  });
+  const ended = exited.then(([code]) => {
+    const why =
+      code === 126 ? 'cannot put the jail into its cgroup' : (diagnose() ?? 'bubblewrap refused the jail');
+    throw new BulkheadError('sandbox_unavailable', `the jail could not be built: ${why} (exit ${code})`);
+  });
+  const aborted = new Promise<never>((_, fail) => {
+    signal?.addEventListener('abort', () => fail(signal.reason), { once: true });
+  });
+  const timer = AbortSignal.timeout(START_TIMEOUT_MS);
+  const timedOut = once(timer, 'abort').then(() => {
+    throw new BulkheadError('sandbox_unavailable', `the jail did not start within ${START_TIMEOUT_MS} ms`);
+  });
+  return Promise.race([fromStatus, spawnFailed, ended, aborted, timedOut]);
+}
+
+function supervise(parts: {
+  spec: JailSpec;
+  child: ChildProcess;
+  jailPid: number;
+  limiter: Limiter;
+  exitedRaw: Promise<[number | null, NodeJS.Signals | null]>;
+  cleanup: () => Promise<void>;
+  seccomp: boolean;
+}): JailHandle {
+  const { spec, child, limiter } = parts;
+  let endReason: string | undefined;
+  let done = false;
+  const killTree = async (reason: string) => {
+    endReason ??= reason;
+    // The cgroup takes every member, including double-forked ones; killing bwrap
+    // takes the pid namespace down with it, which covers hosts without a cgroup.
+    const cgroupGone = limiter.killAll(AbortSignal.timeout(1000));
+    child.kill('SIGKILL');
+    await cgroupGone;
+  };
+  const timer = spec.timeoutMs ? setTimeout(() => void killTree('timeout'), spec.timeoutMs) : undefined;
+  const onAbort = () => void killTree('aborted');
+  spec.signal?.addEventListener('abort', onAbort, { once: true });
+  if (spec.signal?.aborted) onAbort();
+
+  const exited = parts.exitedRaw.then(async ([code, signal]) => {
+    done = true;
+    if (timer) clearTimeout(timer);
+    spec.signal?.removeEventListener('abort', onAbort);
+    // Nothing outlives the agent: whatever it left behind dies with the cgroup.
+    const survivors = limiter.pids().length;
+    await limiter.killAll(AbortSignal.timeout(1000));
+    const peaks = limiter.peaks();
+    const oom = limiter.oomKilled();
+    await parts.cleanup();
+    return {
+      exitCode: code,
+      signal,
+      reason: endReason ?? (oom ? 'out of memory' : 'exited'),
+      peaks,
+      peakMemoryBytes: peaks.memoryBytes,
+      survivors,
+    } satisfies JailExit;
+  });
+
+  const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
+  const { limits } = spec;
   return {
     pid: child.pid ?? -1,
+    jailPid: parts.jailPid,
     limits: {
-      memory: `${Math.round(options.limits.memoryBytes / 1024 / 1024)} MiB (${cgroup.mechanisms.memory})`,
-      pids: `${options.limits.pids} (${cgroup.mechanisms.pids})`,
-      cpu: `${options.limits.cpu} core(s) (${cgroup.mechanisms.cpu})`,
-      tmp: `${Math.round(options.limits.tmpBytes / 1024 / 1024)} MiB (tmpfs size)`,
-      network: `loopback only; egress via proxy to ${options.egress.length ? options.egress.join(', ') : 'nothing'}`,
-      workdir: 'the only writable host folder (no quota: use a filesystem quota or a sized volume)',
+      memory: `${mib(limits.memoryBytes)} (${limiter.mechanisms.memory})`,
+      pids: `${limits.pids} (${limiter.mechanisms.pids})`,
+      cpu: `${limits.cpu} core(s) (${limiter.mechanisms.cpu})`,
+      tmp: `${mib(limits.tmpBytes)} (tmpfs size, counted in the memory limit)`,
+      workdir: limits.workdirBytes
+        ? `${mib(limits.workdirBytes)} per file (${limiter.mechanisms.workdir}); the only writable host folder`
+        : `the only writable host folder (${limiter.mechanisms.workdir})`,
+      network: `loopback only; egress via the proxy to ${spec.egress.length ? spec.egress.join(', ') : 'nothing'}`,
+      namespaces:
+        'user, pid, mount, network, ipc, uts, cgroup; no nested user namespaces; all capabilities dropped',
+      seccomp: parts.seccomp
+        ? 'deny list (ptrace, mount, bpf, keyctl, modules, raw sockets, io_uring, ...)'
+        : `none (no filter for ${process.arch})`,
     },
     exited,
-    kill,
+    async kill(reason: string) {
+      if (done) return;
+      await killTree(reason);
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 1000))]);
+    },
+    stdout: child.stdout,
+    stderr: child.stderr,
   };
 }
 
-function listenUnix(
-  path: string,
-  onConnection: (socket: import('node:net').Socket) => void,
-): Promise<Server> {
-  return new Promise((ok, fail) => {
-    const server = createServer(onConnection);
-    server.once('error', fail);
-    server.listen(path, () => ok(server));
-  });
+/** lstat of every component: a symlink anywhere on the way would make bwrap follow it on the host. */
+function pathKind(workdir: string, relative: string): PathKind | undefined {
+  const parts = relative.split('/');
+  for (let i = 1; i <= parts.length; i++) {
+    let stat: ReturnType<typeof lstatSync>;
+    try {
+      stat = lstatSync(join(workdir, ...parts.slice(0, i)));
+    } catch {
+      return undefined;
+    }
+    if (stat.isSymbolicLink()) return 'symlink';
+    if (i === parts.length) return stat.isFile() ? 'file' : stat.isDirectory() ? 'dir' : 'other';
+    if (!stat.isDirectory()) return 'other';
+  }
+  return undefined;
 }
 
-function removeIfEmpty(path: string): void {
-  try {
-    const stat = statSync(path);
-    if (stat.isDirectory() && readdirSync(path).length === 0) rmdirSync(path);
-    else if (stat.isFile() && stat.size === 0) unlinkSync(path);
-  } catch {
-    // Gone already.
+/** Protected paths and their parent folders that do not exist yet, deepest first. */
+function absentWithParents(workdir: string, paths: readonly string[]): string[] {
+  const absent = new Set<string>();
+  for (const path of paths) {
+    const parts = path.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const prefix = parts.slice(0, i).join('/');
+      if (!existsSync(join(workdir, prefix))) absent.add(prefix);
+    }
+  }
+  return [...absent].sort((a, b) => b.split('/').length - a.split('/').length);
+}
+
+function removePlaceholders(workdir: string, placeholders: readonly string[]): void {
+  for (const relative of placeholders) {
+    const path = join(workdir, relative);
+    try {
+      const stat = lstatSync(path);
+      if (stat.isDirectory() && readdirSync(path).length === 0) rmdirSync(path);
+      else if (stat.isFile() && stat.size === 0) unlinkSync(path);
+    } catch {
+      // Never created, or gone already.
+    }
   }
 }

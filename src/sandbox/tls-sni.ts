@@ -1,41 +1,131 @@
 /**
- * Reads the server name (SNI) from a TLS ClientHello without terminating TLS.
- * Returns undefined when the bytes are not a ClientHello or carry no SNI; a
- * malformed record is treated as "no SNI", never as a match.
+ * Reads the server name (SNI) from the first bytes a client sends through a
+ * CONNECT tunnel, without terminating TLS. The proxy compares it with the
+ * CONNECT host to refuse domain fronting (a tunnel to an allowed name whose
+ * TLS session asks the far side for another one).
+ *
+ * Fail closed: bytes that start like a TLS handshake but do not parse as a
+ * ClientHello are `malformed`, never "no SNI"; a ClientHello split across
+ * several TCP segments or TLS records is `incomplete` until all of it is here.
  */
-export function readSni(data: Buffer): string | undefined {
-  try {
-    if (data.length < 43 || data[0] !== 0x16 || data[5] !== 0x01) return undefined;
-    let at = 9 + 2 + 32; // record header + handshake header, version, random
-    const sessionLength = data[at] as number;
-    at += 1 + sessionLength;
-    const cipherLength = data.readUInt16BE(at);
-    at += 2 + cipherLength;
-    const compressionLength = data[at] as number;
-    at += 1 + compressionLength;
-    const extensionsEnd = at + 2 + data.readUInt16BE(at);
-    at += 2;
-    while (at + 4 <= extensionsEnd && at + 4 <= data.length) {
-      const type = data.readUInt16BE(at);
-      const length = data.readUInt16BE(at + 2);
-      at += 4;
-      if (type === 0) {
-        const nameType = data[at + 2];
-        const nameLength = data.readUInt16BE(at + 3);
-        if (nameType !== 0) return undefined;
-        return data
-          .subarray(at + 5, at + 5 + nameLength)
-          .toString('ascii')
-          .toLowerCase();
-      }
-      at += length;
+
+export type FirstBytes =
+  | { kind: 'not-tls' }
+  | { kind: 'incomplete' }
+  | { kind: 'malformed' }
+  | { kind: 'client-hello'; sni: string | undefined };
+
+const HANDSHAKE = 0x16;
+const CLIENT_HELLO = 0x01;
+const SERVER_NAME_EXTENSION = 0x0000;
+const HOST_NAME = 0x00;
+/** A ClientHello larger than this is refused rather than buffered without end. */
+export const MAX_CLIENT_HELLO = 64 * 1024;
+
+export function classifyFirstBytes(data: Buffer): FirstBytes {
+  if (data.length === 0) return { kind: 'incomplete' };
+  if (data[0] !== HANDSHAKE) return { kind: 'not-tls' };
+  // Reassemble the handshake message from as many records as it spans.
+  const fragments: Buffer[] = [];
+  let at = 0;
+  let have = 0;
+  let need: number | undefined;
+  while (need === undefined || have < need) {
+    if (at + 5 > data.length) return data.length > MAX_CLIENT_HELLO ? malformed() : { kind: 'incomplete' };
+    if (data[at] !== HANDSHAKE) return malformed();
+    const recordLength = data.readUInt16BE(at + 3);
+    if (recordLength === 0 || recordLength > 16_384) return malformed();
+    if (at + 5 + recordLength > data.length) {
+      return data.length > MAX_CLIENT_HELLO ? malformed() : { kind: 'incomplete' };
     }
-  } catch {
-    return undefined;
+    fragments.push(data.subarray(at + 5, at + 5 + recordLength));
+    at += 5 + recordLength;
+    have += recordLength;
+    if (need === undefined && have >= 4) {
+      const head = Buffer.concat(fragments);
+      if (head[0] !== CLIENT_HELLO) return malformed();
+      need = 4 + head.readUIntBE(1, 3);
+      if (need > MAX_CLIENT_HELLO) return malformed();
+    }
   }
-  return undefined;
+  const hello = Buffer.concat(fragments).subarray(4, need);
+  const sni = parseClientHello(hello);
+  return sni === false ? malformed() : { kind: 'client-hello', sni };
 }
 
-export function isTlsHandshake(data: Buffer): boolean {
-  return data.length > 0 && data[0] === 0x16;
+function malformed(): FirstBytes {
+  return { kind: 'malformed' };
+}
+
+/** The SNI host name, undefined when the hello carries none, false when the bytes are not a valid hello. */
+function parseClientHello(body: Buffer): string | undefined | false {
+  const reader = new Reader(body);
+  if (!reader.skip(2 + 32)) return false; // legacy version, random
+  const session = reader.u8();
+  if (session === undefined || !reader.skip(session)) return false;
+  const ciphers = reader.u16();
+  if (ciphers === undefined || !reader.skip(ciphers)) return false;
+  const compression = reader.u8();
+  if (compression === undefined || !reader.skip(compression)) return false;
+  if (reader.remaining() === 0) return undefined; // no extensions at all
+  const extensionsLength = reader.u16();
+  if (extensionsLength === undefined || extensionsLength !== reader.remaining()) return false;
+  let sni: string | undefined;
+  while (reader.remaining() > 0) {
+    const type = reader.u16();
+    const length = reader.u16();
+    if (type === undefined || length === undefined) return false;
+    const data = reader.take(length);
+    if (!data) return false;
+    if (type !== SERVER_NAME_EXTENSION) continue;
+    // Two server_name extensions could name two hosts: one for the check, one for the far side.
+    if (sni !== undefined) return false;
+    const names = new Reader(data);
+    const listLength = names.u16();
+    if (listLength === undefined || listLength !== names.remaining()) return false;
+    while (names.remaining() > 0) {
+      const nameType = names.u8();
+      const nameLength = names.u16();
+      if (nameType === undefined || nameLength === undefined) return false;
+      const name = names.take(nameLength);
+      if (!name) return false;
+      if (nameType !== HOST_NAME) continue;
+      // Several host names in one extension is forbidden by RFC 6066 and would be ambiguous.
+      if (sni !== undefined) return false;
+      sni = name.toString('latin1').toLowerCase();
+      // A NUL or non-printable byte could make the far side read a different name than we compared.
+      if (!/^[\x21-\x7e]+$/.test(sni)) return false;
+    }
+    if (sni === undefined) return false;
+  }
+  return sni;
+}
+
+class Reader {
+  private at = 0;
+  constructor(private readonly data: Buffer) {}
+  remaining(): number {
+    return this.data.length - this.at;
+  }
+  skip(n: number): boolean {
+    if (this.at + n > this.data.length) return false;
+    this.at += n;
+    return true;
+  }
+  u8(): number | undefined {
+    if (this.remaining() < 1) return undefined;
+    return this.data[this.at++];
+  }
+  u16(): number | undefined {
+    if (this.remaining() < 2) return undefined;
+    const value = this.data.readUInt16BE(this.at);
+    this.at += 2;
+    return value;
+  }
+  take(n: number): Buffer | undefined {
+    if (this.remaining() < n) return undefined;
+    const out = this.data.subarray(this.at, this.at + n);
+    this.at += n;
+    return out;
+  }
 }
