@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { bwrapArgv } from './bwrap-argv.js';
+import { isBulkheadError } from '../errors.js';
+import { type BwrapSpec, bwrapArgv, type PathKind } from './bwrap-argv.js';
 
-const base = {
+const base: BwrapSpec = {
   workdir: '/host/work',
   env: { A: '1' },
   command: ['agent', '--go'],
@@ -14,35 +15,86 @@ const base = {
   existing: () => undefined,
 };
 
+const withExisting = (kinds: Record<string, PathKind>): BwrapSpec => ({
+  ...base,
+  existing: (relative) => kinds[relative],
+});
+
 const pairs = (argv: string[], flag: string) =>
   argv.flatMap((a, i) => (a === flag ? [[argv[i + 1], argv[i + 2]]] : []));
 
+const valueOf = (argv: string[], flag: string) => argv[argv.indexOf(flag) + 1];
+
 describe('bubblewrap argv', () => {
   const argv = bwrapArgv(base);
-  it('unshares every namespace, drops capabilities and clears the environment', () => {
-    for (const flag of ['--unshare-all', '--die-with-parent', '--new-session', '--clearenv'])
-      expect(argv).toContain(flag);
-    expect(argv.slice(argv.indexOf('--cap-drop'), argv.indexOf('--cap-drop') + 2)).toEqual([
-      '--cap-drop',
-      'ALL',
-    ]);
+
+  it('unshares every namespace, the user namespace explicitly, and forbids nested ones', () => {
+    for (const flag of ['--unshare-all', '--unshare-user', '--disable-userns']) expect(argv).toContain(flag);
     expect(argv).not.toContain('--share-net');
   });
+
+  it('dies with its parent and starts a new session', () => {
+    expect(argv).toContain('--die-with-parent');
+    expect(argv).toContain('--new-session');
+  });
+
+  it('drops every capability', () => {
+    expect(valueOf(argv, '--cap-drop')).toBe('ALL');
+  });
+
   it('binds the workdir as the only writable host path', () => {
     expect(pairs(argv, '--bind')).toEqual([['/host/work', '/workspace']]);
   });
-  it('never mounts the host root, /root or /home', () => {
+
+  it('never mounts the host root, /root, /home, /var, /run or /etc as a whole', () => {
     const sources = [
       ...pairs(argv, '--ro-bind'),
       ...pairs(argv, '--ro-bind-try'),
       ...pairs(argv, '--bind'),
     ].map(([src]) => src);
-    for (const forbidden of ['/', '/root', '/home', '/var', '/run']) expect(sources).not.toContain(forbidden);
+    for (const forbidden of ['/', '/root', '/home', '/var', '/run', '/etc', '/etc/passwd', '/etc/shadow'])
+      expect(sources).not.toContain(forbidden);
   });
-  it('mounts read-only placeholders over protected files that do not exist', () => {
+
+  it('generates passwd, group and hosts instead of binding the host ones', () => {
+    expect(pairs(argv, '--ro-bind')).toContainEqual(['/host/rt/passwd', '/etc/passwd']);
+    expect(pairs(argv, '--ro-bind')).toContainEqual(['/host/rt/hosts', '/etc/hosts']);
+  });
+
+  it('mounts read-only placeholders over steering files that do not exist', () => {
     expect(pairs(argv, '--ro-bind')).toContainEqual(['/host/empty', '/workspace/.mcp.json']);
+    expect(pairs(argv, '--ro-bind')).toContainEqual(['/host/empty', '/workspace/.bashrc']);
+    expect(pairs(argv, '--ro-bind')).toContainEqual(['/host/empty', '/workspace/.claude/settings.json']);
+  });
+
+  it('makes a missing .git an empty read-only folder, so no repository with hooks can be planted', () => {
     expect(pairs(argv, '--ro-bind')).toContainEqual(['/host/emptydir', '/workspace/.git']);
   });
+
+  it('binds existing git hooks and config read-only onto themselves', () => {
+    const git = bwrapArgv(withExisting({ '.git': 'dir', '.git/hooks': 'dir', '.git/config': 'file' }));
+    expect(pairs(git, '--ro-bind')).toContainEqual(['/host/work/.git/hooks', '/workspace/.git/hooks']);
+    expect(pairs(git, '--ro-bind')).toContainEqual(['/host/work/.git/config', '/workspace/.git/config']);
+  });
+
+  it('keeps a worktree .git pointer file read-only', () => {
+    const git = bwrapArgv(withExisting({ '.git': 'file' }));
+    expect(pairs(git, '--ro-bind')).toContainEqual(['/host/work/.git', '/workspace/.git']);
+  });
+
+  for (const path of ['.bashrc', '.git', '.git/config', '.claude/settings.json']) {
+    it(`refuses a symlink at ${path} rather than bind its host target`, () => {
+      const kinds: Record<string, PathKind> = { '.git': 'dir', [path]: 'symlink' };
+      let error: unknown;
+      try {
+        bwrapArgv(withExisting(kinds));
+      } catch (e) {
+        error = e;
+      }
+      expect(isBulkheadError(error, 'sandbox_unavailable')).toBe(true);
+    });
+  }
+
   it('limits /tmp with a sized tmpfs', () => {
     expect(argv.slice(argv.indexOf('--size'), argv.indexOf('--size') + 4)).toEqual([
       '--size',
@@ -51,8 +103,28 @@ describe('bubblewrap argv', () => {
       '/tmp',
     ]);
   });
-  it('passes only the given environment, and runs the command behind the bridge', () => {
+
+  it('clears the environment and passes only the given one', () => {
+    expect(argv).toContain('--clearenv');
+    expect(argv.indexOf('--clearenv')).toBeLessThan(argv.indexOf('--setenv'));
     expect(pairs(argv, '--setenv')).toEqual([['A', '1']]);
-    expect(argv.slice(-3)).toEqual(['--', 'agent', '--go']);
+  });
+
+  it('loads the seccomp filter and reports status on the file descriptors given', () => {
+    const fds = bwrapArgv({ ...base, seccompFd: 4, statusFd: 3 });
+    expect(valueOf(fds, '--seccomp')).toBe('4');
+    expect(valueOf(fds, '--json-status-fd')).toBe('3');
+  });
+
+  it('runs the command behind the bridge', () => {
+    const tail = argv.slice(argv.lastIndexOf('/usr/bin/node'));
+    expect(tail).toEqual([
+      '/usr/bin/node',
+      '/run/bulkhead-bridge.mjs',
+      JSON.stringify(base.bridges),
+      '--',
+      'agent',
+      '--go',
+    ]);
   });
 });

@@ -15,7 +15,7 @@
  * undefined and the jail reports that no filter is in force.
  */
 
-interface ArchTable {
+export interface ArchTable {
   /** AUDIT_ARCH_* value the kernel puts in seccomp_data.arch. */
   audit: number;
   /** Numbers at or above this belong to another ABI (x32 on x86_64). */

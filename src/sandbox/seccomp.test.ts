@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { archTable, DENIED_CALLS, seccompProgram } from './seccomp.js';
+
+/** Decodes struct sock_filter entries: [code, jt, jf, k]. */
+function decode(program: Buffer): [number, number, number, number][] {
+  const out: [number, number, number, number][] = [];
+  for (let at = 0; at < program.length; at += 8)
+    out.push([program.readUInt16LE(at), program[at + 2]!, program[at + 3]!, program.readUInt32LE(at + 4)]);
+  return out;
+}
+
+/** Runs the filter the way the kernel would, for one call on one architecture. */
+function evaluate(program: Buffer, data: { arch: number; nr: number; args?: number[] }): number {
+  const code = decode(program);
+  let acc = 0;
+  for (let pc = 0; pc < code.length; pc++) {
+    const [op, jt, jf, k] = code[pc]!;
+    if (op === 0x20) acc = k === 0 ? data.nr : k === 4 ? data.arch : (data.args?.[(k - 16) / 8] ?? 0);
+    else if (op === 0x54) acc &= k;
+    else if (op === 0x15) pc += acc === k ? jt : jf;
+    else if (op === 0x35) pc += acc >= k ? jt : jf;
+    else if (op === 0x06) return k;
+    else throw new Error(`unknown opcode ${op}`);
+  }
+  throw new Error('fell off the end');
+}
+
+const ALLOW = 0x7fff0000;
+const EPERM = 0x00050001;
+const KILL = 0x80000000;
+
+describe('seccomp program', () => {
+  for (const arch of ['x64', 'arm64']) {
+    const table = archTable(arch)!;
+    const program = seccompProgram(arch)!;
+    it(`denies every listed call with EPERM on ${arch}`, () => {
+      for (const call of DENIED_CALLS)
+        expect(evaluate(program, { arch: table.audit, nr: table.denied[call] }), call).toBe(EPERM);
+    });
+    it(`allows ordinary calls on ${arch}`, () => {
+      const listed = new Set(Object.values(table.denied));
+      for (let nr = 0; nr < 450; nr++) {
+        if (listed.has(nr) || nr === table.socket) continue;
+        expect(evaluate(program, { arch: table.audit, nr })).toBe(ALLOW);
+      }
+    });
+    it(`kills a call made under another architecture's numbering on ${arch}`, () => {
+      expect(evaluate(program, { arch: 0x40000003, nr: 26 })).toBe(KILL); // i386 ptrace
+    });
+    it(`refuses raw and packet sockets but allows TCP and UDP on ${arch}`, () => {
+      const socket = (domain: number, type: number) =>
+        evaluate(program, { arch: table.audit, nr: table.socket, args: [domain, type] });
+      expect(socket(2, 3)).toBe(EPERM); // AF_INET, SOCK_RAW
+      expect(socket(10, 3 | 0x80000)).toBe(EPERM); // AF_INET6, SOCK_RAW | SOCK_CLOEXEC
+      expect(socket(17, 2)).toBe(EPERM); // AF_PACKET
+      expect(socket(2, 1)).toBe(ALLOW);
+      expect(socket(2, 2 | 0x800)).toBe(ALLOW);
+      expect(socket(1, 1)).toBe(ALLOW); // AF_UNIX
+    });
+  }
+
+  it('refuses the x32 ABI on x86_64', () => {
+    const table = archTable('x64')!;
+    expect(evaluate(seccompProgram('x64')!, { arch: table.audit, nr: 0x40000000 + 101 })).toBe(EPERM);
+  });
+
+  it('has no program for an architecture it has no table for', () => {
+    expect(seccompProgram('riscv64')).toBeUndefined();
+  });
+});

@@ -1,0 +1,88 @@
+import { once } from 'node:events';
+import { type AddressInfo, createServer } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { describe, expect, it } from 'vitest';
+import { classifyFirstBytes } from './tls-sni.js';
+
+/** The first bytes a real TLS client (node's OpenSSL) sends for a server name. */
+async function clientHello(servername?: string): Promise<Buffer> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const received = new Promise<Buffer>((resolve) =>
+    server.once('connection', (socket) => {
+      let data = Buffer.alloc(0);
+      socket.on('data', (chunk: Buffer) => {
+        data = Buffer.concat([data, chunk]);
+        if (classifyFirstBytes(data).kind !== 'incomplete') {
+          socket.destroy();
+          resolve(data);
+        }
+      });
+    }),
+  );
+  const client = tlsConnect({ host: '127.0.0.1', port, ...(servername ? { servername } : {}) });
+  client.on('error', () => undefined);
+  const data = await received;
+  client.destroy();
+  server.close();
+  return data;
+}
+
+/** Re-frames one handshake message into two TLS records, as a client may legally do. */
+function splitIntoTwoRecords(hello: Buffer): Buffer {
+  const body = hello.subarray(5, 5 + hello.readUInt16BE(3));
+  const record = (part: Buffer) =>
+    Buffer.concat([Buffer.from([0x16, 0x03, 0x01, part.length >> 8, part.length & 0xff]), part]);
+  return Buffer.concat([record(body.subarray(0, 20)), record(body.subarray(20))]);
+}
+
+describe('TLS ClientHello SNI', () => {
+  it('reads the server name a real TLS client sends', async () => {
+    expect(classifyFirstBytes(await clientHello('api.example.com'))).toEqual({
+      kind: 'client-hello',
+      sni: 'api.example.com',
+    });
+  });
+
+  it('reports a hello without a server name as having none', async () => {
+    expect(classifyFirstBytes(await clientHello())).toEqual({ kind: 'client-hello', sni: undefined });
+  });
+
+  it('waits for the rest of a hello split across TCP segments', async () => {
+    const hello = await clientHello('api.example.com');
+    for (const cut of [1, 5, 6, 40, hello.length - 1])
+      expect(classifyFirstBytes(hello.subarray(0, cut)).kind).toBe('incomplete');
+  });
+
+  it('reassembles a hello split across TLS records', async () => {
+    const hello = await clientHello('front.example.net');
+    expect(classifyFirstBytes(splitIntoTwoRecords(hello))).toEqual({
+      kind: 'client-hello',
+      sni: 'front.example.net',
+    });
+  });
+
+  it('treats bytes that are not a TLS handshake as not TLS', () => {
+    expect(classifyFirstBytes(Buffer.from('SSH-2.0-OpenSSH_9.2\r\n')).kind).toBe('not-tls');
+    expect(classifyFirstBytes(Buffer.from('GET / HTTP/1.1\r\n')).kind).toBe('not-tls');
+  });
+
+  it('refuses a handshake record that is not a ClientHello', () => {
+    expect(classifyFirstBytes(Buffer.from([0x16, 3, 1, 0, 4, 0x02, 0, 0, 0])).kind).toBe('malformed');
+  });
+
+  it('refuses a ClientHello whose lengths run past its end', async () => {
+    const hello = Buffer.from(await clientHello('api.example.com'));
+    hello.writeUInt16BE(0xffff, 5 + 4 + 2 + 32 + 1 + hello[5 + 4 + 2 + 32]!); // cipher suites length
+    expect(classifyFirstBytes(hello).kind).toBe('malformed');
+  });
+
+  it('refuses a server name with a NUL byte in it', async () => {
+    const hello = Buffer.from(await clientHello('api.example.com'));
+    const at = hello.indexOf('api.example.com');
+    hello[at + 3] = 0; // "api\0example.com": a C parser on the far side would read "api"
+    expect(classifyFirstBytes(hello).kind).toBe('malformed');
+  });
+});
