@@ -23,7 +23,7 @@ const withExisting = (kinds: Record<string, PathKind>): BwrapSpec => ({
 const pairs = (argv: string[], flag: string) =>
   argv.flatMap((a, i) => (a === flag ? [[argv[i + 1], argv[i + 2]]] : []));
 
-const valueOf = (argv: string[], flag: string) => argv[argv.indexOf(flag) + 1];
+const flagValue = (argv: string[], flag: string) => argv[argv.indexOf(flag) + 1];
 
 describe('bubblewrap argv', () => {
   const argv = bwrapArgv(base);
@@ -39,7 +39,7 @@ describe('bubblewrap argv', () => {
   });
 
   it('drops every capability', () => {
-    expect(valueOf(argv, '--cap-drop')).toBe('ALL');
+    expect(flagValue(argv, '--cap-drop')).toBe('ALL');
   });
 
   it('binds the workdir as the only writable host path', () => {
@@ -112,8 +112,8 @@ describe('bubblewrap argv', () => {
 
   it('loads the seccomp filter and reports status on the file descriptors given', () => {
     const fds = bwrapArgv({ ...base, seccompFd: 4, statusFd: 3 });
-    expect(valueOf(fds, '--seccomp')).toBe('4');
-    expect(valueOf(fds, '--json-status-fd')).toBe('3');
+    expect(flagValue(fds, '--seccomp')).toBe('4');
+    expect(flagValue(fds, '--json-status-fd')).toBe('3');
   });
 
   it('runs the command behind the bridge', () => {
