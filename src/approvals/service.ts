@@ -183,9 +183,13 @@ export class ApprovalService {
     return expired;
   }
 
-  /** Marks what became of an executed approval. */
-  async finish(id: string, ok: boolean, summary: Record<string, unknown>): Promise<void> {
-    const a = await this.deps.store.approvals.transition(id, ['executing'], ok ? 'executed' : 'failed');
+  /** Marks what became of a claimed approval once its call is over. */
+  async finish(
+    id: string,
+    state: 'executed' | 'failed' | 'outcome_unknown',
+    summary: Record<string, unknown>,
+  ): Promise<void> {
+    const a = await this.deps.store.approvals.transition(id, ['executing'], state);
     if (a) {
       await this.deps.events.write({
         kind: 'approval.executed',
