@@ -78,6 +78,13 @@ export class ApprovalService {
     const open = await this.openFor(request.runId, request.tool, request.argsHash);
     if (open) return this.wait(open, request);
     const { store, events, notifier, now } = this.deps;
+    // The approver must know when this exact action may already have happened once.
+    const unknown = (await store.approvals.list({ state: 'outcome_unknown', runId: request.runId })).find(
+      (a) => a.tool === request.tool && a.argsHash === request.argsHash,
+    );
+    const why = unknown
+      ? `${request.why}; an identical call under ${unknown.id} may already have run (outcome unknown): check before approving`
+      : request.why;
     const created = await store.approvals.create({
       id: `apr_${randomBytes(9).toString('base64url')}`,
       runId: request.runId,
@@ -85,7 +92,7 @@ export class ApprovalService {
       toolClass: request.toolClass,
       arguments: this.deps.scrubber.value(request.args),
       argsHash: request.argsHash,
-      why: this.deps.scrubber.text(request.why),
+      why: this.deps.scrubber.text(why),
       quorum: request.quorum,
       approvers: request.approvers,
       createdAt: now(),
@@ -101,7 +108,7 @@ export class ApprovalService {
       data: {
         approvalId: created.id,
         arguments: request.args,
-        why: request.why,
+        why,
         expiresAt: created.expiresAt,
       },
     });
@@ -113,7 +120,7 @@ export class ApprovalService {
         run_id: request.runId,
         tool: request.tool,
         arguments: request.args,
-        why: request.why,
+        why,
       },
       link: this.deps.linkFor(created.id),
     });

@@ -99,6 +99,41 @@ describe('approvals across a restart', () => {
     }
   }, 60_000);
 
+  it('lets an identical retry after a restart wait on the approval opened before it, not open a second', async () => {
+    const dir = tempDir();
+    const first = await startTestGateway(policy(dir), { dir, env: ENV });
+    const { run, token } = await first.gateway.runs.create('agent');
+    const agent = await connectAgent(first.gateway.url, token);
+    const args = { order_id: 'ORD-000031', amount_cents: 300, reason: 'late' };
+    const held = agent.callTool({ name: 'orders__refund_order', arguments: args }).catch(() => 'gone');
+    const approval = await waitFor(
+      async () => (await first.gateway.store.approvals.list({ state: 'pending', runId: run.id }))[0],
+    );
+    await first.close();
+    await held;
+
+    const second = await startTestGateway(policy(dir), { dir, env: ENV });
+    try {
+      const retry = await connectAgent(second.gateway.url, token);
+      const call = retry.callTool({ name: 'orders__refund_order', arguments: args });
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await second.gateway.store.approvals.list({ runId: run.id })).map((a) => a.id)).toEqual([
+        approval.id,
+      ]);
+      await second.gateway.approvals.decide(approval.id, {
+        operator: 'alice',
+        decision: 'approve',
+        reason: null,
+        at: Date.now(),
+      });
+      expect(denialCode(await call)).toBeUndefined();
+      expect(recorded(join(dir, 'received.jsonl')).filter((r) => r.tool === 'refund_order')).toHaveLength(1);
+      await retry.close();
+    } finally {
+      await second.close();
+    }
+  }, 60_000);
+
   it('marks a call that was executing when the gateway crashed outcome_unknown, and never re-runs it', async () => {
     const dir = tempDir();
     const file = join(dir, 'policy.yaml');
@@ -173,6 +208,8 @@ describe('approvals across a restart', () => {
         async () => (await restarted.gateway.store.approvals.list({ state: 'pending' }))[0],
       );
       expect(fresh.id).not.toBe(pending.id);
+      // ... and that human is told the same action may already have happened.
+      expect(fresh.why).toContain(`${pending.id} may already have run`);
       await restarted.gateway.approvals.decide(fresh.id, {
         operator: 'alice',
         decision: 'deny',
