@@ -17,6 +17,7 @@ import type { Policy } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
 import type { Store } from '../store/store.js';
+import { postUpstream, readText, type UpstreamResponse } from './upstream.js';
 import {
   chargedInput,
   cost,
@@ -60,6 +61,16 @@ function formatAmount(c: Crossing): string {
   return c.dimension === 'usd' ? `$${c.used.toFixed(2)} of $${c.cap}` : `${c.used}/${c.cap}`;
 }
 
+function returnedHeaders(upstream: UpstreamResponse): Headers {
+  const headers = new Headers();
+  for (const name of RETURNED) {
+    const value = upstream.headers[name];
+    if (typeof value === 'string') headers.set(name, value);
+  }
+  if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+  return headers;
+}
+
 function apiError(status: number, type: ErrorType, message: string): Response {
   return new Response(JSON.stringify({ type: 'error', error: { type, message } }), {
     status,
@@ -83,13 +94,14 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
     return key ? deps.runs.authenticate(key) : undefined;
   };
 
-  const forwardHeaders = (req: Request): Headers => {
-    const headers = new Headers();
+  const forwardHeaders = (req: Request): Record<string, string> => {
+    const headers: Record<string, string> = {};
     for (const name of FORWARDED) {
       const value = req.headers.get(name);
-      if (value) headers.set(name, value);
+      if (value) headers[name] = value;
     }
-    headers.set('x-api-key', deps.apiKey);
+    // Set last: whatever key the agent sent is never what reaches the API.
+    headers['x-api-key'] = deps.apiKey;
     return headers;
   };
 
@@ -116,15 +128,18 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
     if (run.state !== 'active') return apiError(403, 'permission_error', 'bulkhead: this run has ended.');
     const body = await readBody(c.req.raw);
     if (body instanceof Response) return body;
-    const upstream = await fetch(`${base}/v1/messages/count_tokens`, {
-      method: 'POST',
-      headers: forwardHeaders(c.req.raw),
-      body: JSON.stringify(body),
-    });
-    return new Response(upstream.body, {
-      status: upstream.status,
-      headers: { 'content-type': upstream.headers.get('content-type') ?? 'application/json' },
-    });
+    let upstream: UpstreamResponse;
+    try {
+      upstream = await postUpstream(
+        new URL(`${base}/v1/messages/count_tokens`),
+        forwardHeaders(c.req.raw),
+        JSON.stringify(body),
+        AbortSignal.any([deps.runs.signal(run.id), c.req.raw.signal]),
+      );
+    } catch {
+      return apiError(502, 'api_error', 'bulkhead: the LLM API could not be reached.');
+    }
+    return new Response(upstream.body, { status: upstream.status, headers: returnedHeaders(upstream) });
   });
 
   app.post('/messages', async (c) => {
@@ -234,14 +249,14 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
       }
     };
 
-    let upstream: Response;
+    let upstream: UpstreamResponse;
     try {
-      upstream = await fetch(`${base}/v1/messages`, {
-        method: 'POST',
-        headers: forwardHeaders(c.req.raw),
-        body: JSON.stringify(forwarded),
-        signal: abort,
-      });
+      upstream = await postUpstream(
+        new URL(`${base}/v1/messages`),
+        forwardHeaders(c.req.raw),
+        JSON.stringify(forwarded),
+        abort,
+      );
     } catch (error) {
       if (abort.aborted) {
         await settle(asReserved, runSignal.aborted ? 'cut' : 'client_gone');
@@ -252,18 +267,14 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
       deps.logger.warn({ err: error, runId: run.id }, 'LLM upstream request failed');
       return apiError(502, 'api_error', 'bulkhead: the LLM API could not be reached.');
     }
-    const headers = new Headers();
-    for (const name of RETURNED) {
-      const value = upstream.headers.get(name);
-      if (value) headers.set(name, value);
-    }
-    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+    const headers = returnedHeaders(upstream);
     if (clamped < requested) headers.set('x-bulkhead-max-tokens-clamped', String(clamped));
 
-    if (!stream || !upstream.body) {
+    const ok = upstream.status >= 200 && upstream.status < 300;
+    if (!stream || !ok) {
       let text: string;
       try {
-        text = await upstream.text();
+        text = await readText(upstream.body);
       } catch {
         // Cut while the answer was arriving: its usage is unknown, so it costs what was reserved.
         await settle(
@@ -280,7 +291,7 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
       } catch {
         // Not JSON (an upstream error page): nothing to charge.
       }
-      await settle(usage, upstream.ok ? 'ok' : `upstream_${upstream.status}`);
+      await settle(usage, ok ? 'ok' : `upstream_${upstream.status}`);
       return new Response(text, { status: upstream.status, headers });
     }
 

@@ -25,6 +25,8 @@ export interface FakeAnthropic {
   plainDelayMs: number;
   /** Send an `overloaded_error` event after this many text deltas; never when undefined. */
   overloadAfter: number | undefined;
+  /** Drop the connection after this many text deltas, mid-stream; never when undefined. */
+  dropAfter: number | undefined;
   /** End SSE lines with CRLF instead of LF. */
   crlf: boolean;
   /** Counts reported in `usage` (input side); output is two tokens per word. */
@@ -42,6 +44,7 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
     delayMs: 5,
     plainDelayMs: 0,
     overloadAfter: undefined,
+    dropAfter: undefined,
     crlf: false,
     usage: { input_tokens: 25, cache_read_input_tokens: 10, cache_creation_input_tokens: 0 },
     close: async () => undefined,
@@ -117,6 +120,10 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
     let out = 0;
     for (const [i, word] of words.entries()) {
       if (closed) return;
+      if (fake.dropAfter === i) {
+        res.destroy();
+        return;
+      }
       if (fake.overloadAfter === i) {
         await send('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
         res.end();

@@ -59,6 +59,7 @@ afterEach(() => {
   fake.delayMs = 5;
   fake.plainDelayMs = 0;
   fake.overloadAfter = undefined;
+  fake.dropAfter = undefined;
   fake.crlf = false;
   fake.usage = { input_tokens: 25, cache_read_input_tokens: 10, cache_creation_input_tokens: 0 };
 });
@@ -109,6 +110,20 @@ describe('LLM proxy: cut streams and alerts', () => {
     expect(event?.code).toBe('upstream_overloaded_error');
   });
 
+  it('ends a stream whose upstream connection drops with an api_error event, charged for what passed', async () => {
+    fake.dropAfter = 3;
+    const { client, runId } = await sdkFor('agent');
+    const error = await client.messages
+      .stream({ ...ask, max_tokens: 20 })
+      .finalMessage()
+      .catch((e: unknown) => e);
+    expect((error as InstanceType<typeof Anthropic.APIError>).type).toBe('api_error');
+    const usage = await settledUsage(runId);
+    expect(usage).toMatchObject({ input: 26, output: 6, requests: 1 });
+    const [event] = await gw.gateway.store.events.list({ runId, kind: 'llm.request' });
+    expect(event?.code).toBe('upstream_error');
+  });
+
   it('charges a plain request cut by a kill what it reserved, and closes its reservation', async () => {
     fake.plainDelayMs = 300;
     const { client, runId } = await sdkFor('agent');
@@ -149,5 +164,27 @@ describe('LLM proxy: cut streams and alerts', () => {
     ]);
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen).toContain('usd@0.5');
+  });
+});
+
+describe('LLM proxy: unreachable API', () => {
+  it('answers 502 in the API error shape and charges nothing', async () => {
+    const dead = await startTestGateway(POLICY('http://127.0.0.1:9'), {
+      env: { ANTHROPIC_API_KEY: REAL_KEY },
+    });
+    try {
+      const { run, token } = await dead.gateway.runs.create('agent');
+      const client = new Anthropic({ apiKey: token, baseURL: dead.gateway.url, maxRetries: 0 });
+      const error = await client.messages.create({ ...ask, max_tokens: 5 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Anthropic.InternalServerError);
+      expect((error as InstanceType<typeof Anthropic.APIError>).status).toBe(502);
+      expect(await dead.gateway.store.tokens.usage(run.id)).toMatchObject({
+        input: 0,
+        output: 0,
+        requests: 1,
+      });
+    } finally {
+      await dead.close();
+    }
   });
 });

@@ -32,21 +32,26 @@ export const tokenMigrations: Migration[] = [
 ];
 
 export function sqliteTokens(db: Database.Database): TokenBudgetStore {
+  // Prepared once: the reservation sits on every LLM request's path to its first byte.
+  const selectUsage = db.prepare('SELECT input, output, usd, requests FROM token_usage WHERE run_id = ?');
+  const selectOpen = db.prepare(
+    'SELECT COALESCE(SUM(input),0) AS input, COALESCE(SUM(output),0) AS output, COALESCE(SUM(usd),0) AS usd FROM token_reservations WHERE run_id = ?',
+  );
+  const insertReservation = db.prepare('INSERT INTO token_reservations VALUES (?, ?, ?, ?, ?)');
+  const deleteReservation = db.prepare('DELETE FROM token_reservations WHERE id = ? RETURNING run_id');
+  const charge = db.prepare(
+    `INSERT INTO token_usage (run_id, input, output, usd, requests) VALUES (?, ?, ?, ?, 1)
+     ON CONFLICT (run_id) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,
+       usd = usd + excluded.usd, requests = requests + 1`,
+  );
   const used = (runId: string): TokenUsage =>
-    (db.prepare('SELECT input, output, usd, requests FROM token_usage WHERE run_id = ?').get(runId) as
-      | TokenUsage
-      | undefined) ?? {
+    (selectUsage.get(runId) as TokenUsage | undefined) ?? {
       input: 0,
       output: 0,
       usd: 0,
       requests: 0,
     };
-  const open = (runId: string): TokenAmounts =>
-    db
-      .prepare(
-        'SELECT COALESCE(SUM(input),0) AS input, COALESCE(SUM(output),0) AS output, COALESCE(SUM(usd),0) AS usd FROM token_reservations WHERE run_id = ?',
-      )
-      .get(runId) as TokenAmounts;
+  const open = (runId: string): TokenAmounts => selectOpen.get(runId) as TokenAmounts;
   const reserve = db.transaction(
     (runId: string, request: TokenAmounts, caps: TokenCaps, minOutput: number) => {
       const u = used(runId);
@@ -59,26 +64,14 @@ export function sqliteTokens(db: Database.Database): TokenBudgetStore {
       );
       if (!decision.ok) return decision;
       const id = `tok_${randomBytes(9).toString('base64url')}`;
-      db.prepare('INSERT INTO token_reservations VALUES (?, ?, ?, ?, ?)').run(
-        id,
-        runId,
-        request.input,
-        decision.grantedOutput,
-        request.usd,
-      );
+      insertReservation.run(id, runId, request.input, decision.grantedOutput, request.usd);
       return { ok: true as const, id, grantedOutput: decision.grantedOutput };
     },
   );
   const settle = db.transaction((id: string, actual: TokenAmounts) => {
-    const row = db.prepare('DELETE FROM token_reservations WHERE id = ? RETURNING run_id').get(id) as
-      | { run_id: string }
-      | undefined;
+    const row = deleteReservation.get(id) as { run_id: string } | undefined;
     if (!row) return undefined;
-    db.prepare(
-      `INSERT INTO token_usage (run_id, input, output, usd, requests) VALUES (?, ?, ?, ?, 1)
-       ON CONFLICT (run_id) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,
-         usd = usd + excluded.usd, requests = requests + 1`,
-    ).run(row.run_id, actual.input, actual.output, actual.usd);
+    charge.run(row.run_id, actual.input, actual.output, actual.usd);
     return used(row.run_id);
   });
   return {
