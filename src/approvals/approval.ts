@@ -54,7 +54,14 @@ export interface Approval {
 export type NewApproval = Omit<Approval, 'state' | 'votes' | 'decidedAt' | 'reason' | 'editedArguments'>;
 
 /** Why a vote was not counted. */
-export type VoteRefusal = 'not_found' | 'not_pending' | 'already_voted' | 'expired' | 'edit_after_votes';
+export type VoteRefusal =
+  | 'not_found'
+  | 'not_pending'
+  | 'already_voted'
+  | 'expired'
+  | 'edit_after_votes'
+  /** The edit carries a value the scrubber would change, so it cannot be stored as it must run. */
+  | 'edit_not_storable';
 
 export type VoteOutcome = { ok: true; approval: Approval } | { ok: false; code: VoteRefusal };
 

@@ -285,6 +285,25 @@ describe('ApprovalService', () => {
     expect(event?.data.approvalId).toBe(a?.id);
   });
 
+  it('refuses an edit the scrubber would alter, or one carrying a redaction marker from the view', async () => {
+    const p = part(file());
+    const { run } = await p.runs.create('agent');
+    const held = p.service.hold(request(run.id, new AbortController().signal));
+    const [a] = await pending(p, run.id);
+    const id = a?.id as string;
+    expect(await p.service.decide(id, approve(), { note: SECRET })).toEqual({
+      ok: false,
+      code: 'edit_not_storable',
+    });
+    expect(await p.service.decide(id, approve(), { iban: '[REDACTED:iban]' })).toEqual({
+      ok: false,
+      code: 'edit_not_storable',
+    });
+    expect((await p.store.approvals.get(id))?.votes).toEqual([]);
+    await p.service.decide(id, approve(), { ...ARGS, amount_cents: 50 });
+    await held;
+  });
+
   it('scrubs secrets out of what it persists, while the hash binds the real arguments', async () => {
     const p = part(file());
     const { run } = await p.runs.create('agent');

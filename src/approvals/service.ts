@@ -15,6 +15,7 @@ import type { Notifier } from '../notify/notifier.js';
 import type { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
 import type { Store } from '../store/store.js';
+import { canonicalJson } from '../util/canonical.js';
 import type { Approval, Vote, VoteOutcome } from './approval.js';
 
 /** How long an approval stays usable by an identical retry after its waiting caller is gone. */
@@ -129,11 +130,20 @@ export class ApprovalService {
 
   async decide(id: string, vote: Vote, edited?: Record<string, unknown>): Promise<VoteOutcome> {
     const scrub = this.deps.scrubber;
+    // Edited arguments are stored scrubbed and run as stored. An edit the scrubber would alter
+    // (a card number, an IBAN, a secret — or a `[REDACTED:…]` marker copied from the scrubbed
+    // view) would run mangled, so it is refused rather than executed wrong.
+    if (
+      edited &&
+      (canonicalJson(scrub.value(edited)) !== canonicalJson(edited) ||
+        canonicalJson(edited).includes('[REDACTED'))
+    )
+      return { ok: false, code: 'edit_not_storable' };
     const clean: Vote = { ...vote, reason: vote.reason === null ? null : scrub.text(vote.reason) };
     const outcome = await this.deps.store.approvals.vote(
       id,
       clean,
-      edited ? { arguments: scrub.value(edited) } : undefined,
+      edited ? { arguments: edited } : undefined,
       this.deps.now(),
     );
     if (!outcome.ok) return outcome;

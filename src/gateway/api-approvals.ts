@@ -105,11 +105,16 @@ export function approvalRoutes(deps: {
         already_voted: 'You have already voted on this approval.',
         expired: 'This approval has expired.',
         edit_after_votes: 'Arguments can only be edited by the first approver; approve them as they are.',
+        edit_not_storable:
+          'The edited arguments hold a sensitive or redacted value that cannot be kept as it must run; deny instead and let the agent retry.',
       };
-      throw new BulkheadError(
-        outcome.code === 'not_found' ? 'not_found' : 'conflict',
-        messages[outcome.code],
-      );
+      const code =
+        outcome.code === 'not_found'
+          ? 'not_found'
+          : outcome.code === 'edit_not_storable'
+            ? 'bad_request'
+            : 'conflict';
+      throw new BulkheadError(code, messages[outcome.code]);
     }
     return approvalView(outcome.approval);
   };
