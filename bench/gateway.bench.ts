@@ -1,36 +1,49 @@
 /**
- * tools/call latency and throughput, side by side in one run:
- *   direct        the SDK client straight to the upstream over Streamable HTTP
- *   bulkhead      the gateway fronting that same HTTP upstream (SQLite audit trail on)
- *   bulkhead/stdio  the gateway fronting the same server over stdio
- *   mcp-proxy     a plain TypeScript MCP proxy (npm mcp-proxy) fronting the stdio server
- * at concurrency 1 (one client, sequential) and 32 (32 clients, each its own session,
- * each sequential). Rounds are interleaved so machine noise hits every configuration alike.
+ * `tools/call` of one trivial tool (`echo`), side by side in one run:
+ *   direct      the SDK client straight to the upstream over Streamable HTTP
+ *   bulkhead    the gateway fronting that same HTTP upstream (SQLite audit trail on)
+ *   mcp-proxy   the npm `mcp-proxy` library fronting that same HTTP upstream
+ * and with `--stdio` also the gateway and the `mcp-proxy` CLI fronting the same
+ * server over stdio (the only upstream transport that CLI has).
  *
- *   npx tsx bench/gateway.bench.ts [--rounds 3]
+ * Every contender and the upstream run in their own processes; this process is
+ * only the load generator. Concurrency 1 is one client calling sequentially;
+ * concurrency 32 is 32 clients, each with its own SDK client and session (and,
+ * through the gateway, its own run, as separate agents would), each calling
+ * sequentially. Every (round, concurrency) block opens fresh clients, warms up,
+ * then measures; targets are interleaved within a round so machine noise hits
+ * them alike. Reported figures are medians over rounds.
+ *
+ *   npx tsx bench/gateway.bench.ts [--rounds 3] [--calls 500] [--repeat 1] [--stdio] [--profile] [--json FILE]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { type Gateway, startGateway } from '../src/gateway/gateway.js';
-import { loadPolicyFile } from '../src/policy/load.js';
-import { formatTable, type LatencySummary, median, summarize } from './lib/stats.js';
+import Database from 'better-sqlite3';
+import { type CpuProfileSummary, summarizeCpuProfile } from './lib/cpuprofile.js';
+import { type Child, freePort, spawnChild, startChild, waitForHttp } from './lib/proc.js';
+import { formatTable, type LatencySummary, median, percentile, summarize } from './lib/stats.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const UPSTREAM = join(ROOT, 'bench/upstream.ts');
-const MCP_PROXY = join(ROOT, 'node_modules/mcp-proxy/dist/bin/mcp-proxy.mjs');
+const GATEWAY_CHILD = join(ROOT, 'bench/lib/gateway-child.ts');
+const MCP_PROXY_HTTP = join(ROOT, 'bench/lib/mcp-proxy-http.ts');
+const MCP_PROXY_CLI = join(ROOT, 'node_modules/mcp-proxy/dist/bin/mcp-proxy.mjs');
+/** Run index used by the concurrency-1 client; indices 0..31 serve the 32 concurrent ones. */
+const SOLO_RUN = 32;
 
-interface Target {
-  name: string;
-  url: string;
-  /** Headers for the i-th client (the gateway gives each client its own run, as real agents have). */
-  headers: (i: number) => Record<string, string>;
-  tool: string;
+export interface GatewayBenchOptions {
+  rounds?: number;
+  /** Measured calls at concurrency 1 per round; concurrency 32 makes 2× this many in all. */
+  calls?: number;
+  /** Also compare over a stdio upstream (gateway vs the mcp-proxy CLI). */
+  stdio?: boolean;
+  /** Run the gateway under `--cpu-prof` and summarise where its CPU time goes. */
+  profile?: boolean;
+  log?: (line: string) => void;
 }
 
 export interface GatewayBenchRow {
@@ -39,213 +52,548 @@ export interface GatewayBenchRow {
   p50: number;
   p99: number;
   perSecond: number;
+  /** Calls measured per round. */
+  n: number;
+  /** CPU ms per call of the process in front of the upstream (gateway or proxy), where known. */
+  frontCpuMs?: number;
+  /** CPU ms per call of the HTTP upstream process. */
+  upstreamCpuMs?: number;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? res(a.port) : rej(new Error('no port'))));
-    });
-  });
+/** Time spent inside the gateway per call, from its own audit events (which record it). */
+export interface GatewayInternals {
+  concurrency: number;
+  calls: number;
+  /** `totalMs` of the event: pipeline start to the record stage (excludes the audit write and HTTP framing). */
+  pipelineP50: number;
+  /** `upstreamMs`: the upstream round trip as the gateway's upstream client sees it. */
+  upstreamP50: number;
+  /** Median of `totalMs − upstreamMs`: the gateway's own stages. */
+  stagesP50: number;
 }
 
-async function waitForHttp(url: string, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    try {
-      await fetch(url, { method: 'GET' });
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+export interface GatewayBenchResult {
+  rows: GatewayBenchRow[];
+  internals: GatewayInternals[];
+  profile?: CpuProfileSummary;
+  settings: {
+    rounds: number;
+    calls: number;
+    concurrency32CallsPerClient: number;
+    cpus: string;
+    runs?: number;
+  };
+}
+
+interface Target {
+  name: string;
+  url: string;
+  /** Headers for the client with this index (the gateway wants a run token). */
+  headers: (index: number) => Record<string, string>;
+  tool: string;
+  /** Gateway targets: where to read back the audit trail's own timings. */
+  gateway?: boolean;
+  /** The process in front of the upstream, for CPU accounting. */
+  frontPid?: number;
+}
+
+/**
+ * CPU time (user + system, ms) a process has used so far, from /proc; undefined
+ * elsewhere. Wall-clock figures on a shared 2-core box move with the neighbours;
+ * CPU per call barely does, so it says what each hop costs.
+ */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th of those.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    // USER_HZ is 100 on every Linux that Node supports.
+    return Number.isFinite(ticks) ? ticks * 10 : undefined;
+  } catch {
+    return undefined;
   }
-  throw new Error(`${url} did not come up`);
 }
 
-function startChild(args: string[]): ChildProcess {
-  return spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
-}
-
-async function connect(target: Target, i: number): Promise<Client> {
+async function connect(target: Target, index: number): Promise<Client> {
   const client = new Client({ name: 'bench', version: '1' });
   await client.connect(
-    new StreamableHTTPClientTransport(new URL(target.url), { requestInit: { headers: target.headers(i) } }),
+    new StreamableHTTPClientTransport(new URL(target.url), {
+      requestInit: { headers: target.headers(index) },
+    }),
   );
   return client;
 }
 
-let counter = 0;
-async function measure(target: Target, concurrency: number, callsPerClient: number): Promise<LatencySummary> {
-  const clients = await Promise.all(Array.from({ length: concurrency }, (_, i) => connect(target, i)));
-  // Warm-up: JIT, sessions, upstream connections.
-  await Promise.all(
-    clients.map(async (c) => {
-      for (let i = 0; i < 20; i++)
-        await c.callTool({ name: target.tool, arguments: { message: `w${counter++}` } });
-    }),
-  );
-  const latencies: number[] = [];
-  const started = performance.now();
-  await Promise.all(
-    clients.map(async (c) => {
-      for (let i = 0; i < callsPerClient; i++) {
-        const t0 = performance.now();
-        // Unique messages: identical repeats would (rightly) trip the gateway's loop guard.
-        await c.callTool({ name: target.tool, arguments: { message: `m${counter++}` } });
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const wall = performance.now() - started;
-  await Promise.all(clients.map((c) => c.close()));
-  return summarize(latencies, wall);
+// Unique messages: identical repeats would (rightly) trip the gateway's loop guard.
+let sequence = 0;
+
+async function callOnce(client: Client, tool: string): Promise<void> {
+  const message = `m${sequence++}`;
+  const result = await client.callTool({ name: tool, arguments: { message } });
+  // A bench that measured refusals would be fast and wrong.
+  if (result.isError) throw new Error(`${tool} refused: ${JSON.stringify(result.content)}`);
 }
 
-export async function run(
-  options: { rounds?: number; log?: (line: string) => void } = {},
-): Promise<GatewayBenchRow[]> {
-  const rounds = options.rounds ?? 3;
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const dir = mkdtempSync(join(tmpdir(), 'bulkhead-bench-'));
-  const children: ChildProcess[] = [];
-  let gateway: Gateway | undefined;
+interface Measurement {
+  summary: LatencySummary;
+  window: [number, number];
+  frontCpuMs?: number;
+  upstreamCpuMs?: number;
+}
+
+async function measure(
+  target: Target,
+  concurrency: number,
+  callsPerClient: number,
+  upstreamPid: number | undefined,
+): Promise<Measurement> {
+  const clients = await Promise.all(
+    Array.from({ length: concurrency }, (_, i) => connect(target, concurrency === 1 ? SOLO_RUN : i)),
+  );
   try {
-    const upstreamPort = await freePort();
-    children.push(startChild(['--import', 'tsx', UPSTREAM, '--http', String(upstreamPort)]));
-    const upstreamUrl = `http://127.0.0.1:${upstreamPort}/mcp`;
-    await waitForHttp(upstreamUrl);
-
-    const proxyPort = await freePort();
-    children.push(
-      startChild([
-        MCP_PROXY,
-        '--port',
-        String(proxyPort),
-        '--server',
-        'stream',
-        '--',
-        process.execPath,
-        '--import',
-        'tsx',
-        UPSTREAM,
-        '--stdio',
-      ]),
+    // Warm-up: JIT on every side, sessions, keep-alive sockets, the gateway's upstream connection.
+    await Promise.all(
+      clients.map(async (c) => {
+        for (let i = 0; i < 30; i++) await callOnce(c, target.tool);
+      }),
     );
-    await waitForHttp(`http://127.0.0.1:${proxyPort}/mcp`);
+    const latencies: number[] = [];
+    const frontBefore = cpuMs(target.frontPid);
+    const upstreamBefore = cpuMs(upstreamPid);
+    const windowStart = Date.now();
+    const started = performance.now();
+    await Promise.all(
+      clients.map(async (c) => {
+        for (let i = 0; i < callsPerClient; i++) {
+          const t0 = performance.now();
+          await callOnce(c, target.tool);
+          latencies.push(performance.now() - t0);
+        }
+      }),
+    );
+    const wall = performance.now() - started;
+    const window: [number, number] = [windowStart, Date.now()];
+    const perCall = (before: number | undefined, after: number | undefined) =>
+      before === undefined || after === undefined ? undefined : (after - before) / latencies.length;
+    const frontCpuMs = perCall(frontBefore, cpuMs(target.frontPid));
+    const upstreamCpuMs = perCall(upstreamBefore, cpuMs(upstreamPid));
+    return {
+      summary: summarize(latencies, wall),
+      window,
+      ...(frontCpuMs !== undefined ? { frontCpuMs } : {}),
+      ...(upstreamCpuMs !== undefined ? { upstreamCpuMs } : {}),
+    };
+  } finally {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+  }
+}
 
-    writeFileSync(
-      join(dir, 'policy.yaml'),
-      `version: 1
+function policyYaml(upstreamUrl: string, stdio: boolean): string {
+  const stdioUpstream = stdio
+    ? `  stdio:
+    command: ${JSON.stringify(process.execPath)}
+    args: [--import, tsx, ${JSON.stringify(UPSTREAM)}, --stdio]
+    cwd: ${JSON.stringify(ROOT)}
+`
+    : '';
+  const stdioTool = stdio
+    ? '  stdio:\n    echo: { class: read, arguments: { message: { maxLength: 100 } } }\n'
+    : '';
+  return `version: 1
 store: { sqlite: ./bench.db }
 upstreams:
   http:
     url: ${upstreamUrl}
-  stdio:
-    command: ${JSON.stringify(process.execPath)}
-    args: [--import, tsx, ${JSON.stringify(UPSTREAM)}, --stdio]
-    cwd: ${JSON.stringify(ROOT)}
-tools:
+${stdioUpstream}tools:
   http:
     echo: { class: read, arguments: { message: { maxLength: 100 } } }
-  stdio:
-    echo: { class: read, arguments: { message: { maxLength: 100 } } }
-profiles:
+${stdioTool}profiles:
   bench:
-    tools: [http__echo, stdio__echo]
+    tools: [http__echo${stdio ? ', stdio__echo' : ''}]
     loop_guard: { identical_calls: 1000000 }
-`,
-    );
-    gateway = await startGateway({
-      loaded: loadPolicyFile(join(dir, 'policy.yaml')),
-      port: 0,
-      home: join(dir, 'home'),
-      logDestination: createWriteStream(join(dir, 'gateway.log')),
-    });
-    const gw = gateway;
-    const tokens = await Promise.all(
-      Array.from({ length: 32 }, async () => (await gw.runs.create('bench', { ttlMs: 3_600_000 })).token),
-    );
-    const auth = (i: number) => ({ authorization: `Bearer ${tokens[i % tokens.length]}` });
-    const targets: Target[] = [
-      { name: 'direct (HTTP upstream)', url: upstreamUrl, headers: () => ({}), tool: 'echo' },
-      { name: 'bulkhead → HTTP upstream', url: `${gateway.url}/mcp`, headers: auth, tool: 'http__echo' },
-      { name: 'bulkhead → stdio upstream', url: `${gateway.url}/mcp`, headers: auth, tool: 'stdio__echo' },
+`;
+}
+
+/** Reads the gateway's own per-call timings back from its audit trail, per measured window. */
+function readInternals(dbFile: string, windows: Map<number, [number, number][]>): GatewayInternals[] {
+  const db = new Database(dbFile, { readonly: true });
+  try {
+    const out: GatewayInternals[] = [];
+    for (const [concurrency, spans] of windows) {
+      const total: number[] = [];
+      const upstream: number[] = [];
+      const stages: number[] = [];
+      for (const [from, to] of spans) {
+        const rows = db
+          .prepare(
+            "SELECT data FROM events WHERE kind = 'tools/call' AND tool = 'http__echo' AND at BETWEEN ? AND ?",
+          )
+          .all(from, to) as { data: string }[];
+        for (const row of rows) {
+          const data = JSON.parse(row.data) as { totalMs?: number; upstreamMs?: number };
+          if (typeof data.totalMs !== 'number' || typeof data.upstreamMs !== 'number') continue;
+          total.push(data.totalMs);
+          upstream.push(data.upstreamMs);
+          stages.push(data.totalMs - data.upstreamMs);
+        }
+      }
+      const p50 = (values: number[]) =>
+        percentile(
+          values.sort((a, b) => a - b),
+          50,
+        );
+      out.push({
+        concurrency,
+        calls: total.length,
+        pipelineP50: p50(total),
+        upstreamP50: p50(upstream),
+        stagesP50: p50(stages),
+      });
+    }
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
+export async function run(options: GatewayBenchOptions = {}): Promise<GatewayBenchResult> {
+  const rounds = Math.max(1, Math.min(options.rounds ?? 3, 20));
+  const calls = Math.max(32, Math.min(options.calls ?? 500, 20_000));
+  // About as many calls at 32 as at 1: through a proxy on 2 cores, 32 runs slower, not faster.
+  const perClient32 = Math.ceil(calls / 32);
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const dir = mkdtempSync(join(tmpdir(), 'bulkhead-bench-gateway-'));
+  const profileDir = join(dir, 'profile');
+  const children: Child<unknown>[] = [];
+  try {
+    const upstream = await startChild<number>(UPSTREAM, ['--http', '0'], { cwd: ROOT });
+    children.push(upstream);
+    const upstreamUrl = `http://127.0.0.1:${upstream.ready}/mcp`;
+
+    writeFileSync(join(dir, 'policy.yaml'), policyYaml(upstreamUrl, options.stdio === true));
+    if (options.profile) mkdirSync(profileDir);
+    const gateway = await startChild<{ url: string; tokens: string[] }>(
+      GATEWAY_CHILD,
+      [join(dir, 'policy.yaml'), String(SOLO_RUN + 1)],
       {
-        name: 'mcp-proxy → stdio upstream',
-        url: `http://127.0.0.1:${proxyPort}/mcp`,
+        cwd: ROOT,
+        ...(options.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+      },
+    );
+    children.push(gateway);
+    const { url: gatewayUrl, tokens } = gateway.ready;
+    const auth = (i: number) => ({ authorization: `Bearer ${tokens[i] ?? ''}` });
+
+    const proxy = await startChild<{ url: string }>(MCP_PROXY_HTTP, [upstreamUrl, String(await freePort())], {
+      cwd: ROOT,
+    });
+    children.push(proxy);
+
+    const targets: Target[] = [
+      { name: 'direct', url: upstreamUrl, headers: () => ({}), tool: 'echo' },
+      {
+        name: 'bulkhead',
+        url: `${gatewayUrl}/mcp`,
+        headers: auth,
+        tool: 'http__echo',
+        gateway: true,
+        frontPid: gateway.process.pid,
+      },
+      {
+        name: 'mcp-proxy',
+        url: proxy.ready.url,
         headers: () => ({}),
         tool: 'echo',
+        frontPid: proxy.process.pid,
       },
     ];
-    const results = new Map<string, LatencySummary[]>();
+    if (options.stdio) {
+      const port = await freePort();
+      // The CLI announces nothing parseable, so it is started bare and polled until it answers.
+      const cli = spawnChild(
+        MCP_PROXY_CLI,
+        ['--port', String(port), '--host', '127.0.0.1', '--server', 'stream', '--'].concat(
+          process.execPath,
+          '--import',
+          'tsx',
+          UPSTREAM,
+          '--stdio',
+        ),
+        { cwd: ROOT },
+      );
+      children.push(cli);
+      await waitForHttp(`http://127.0.0.1:${port}/mcp`);
+      targets.push(
+        {
+          name: 'bulkhead (stdio upstream)',
+          url: `${gatewayUrl}/mcp`,
+          headers: auth,
+          tool: 'stdio__echo',
+          frontPid: gateway.process.pid,
+        },
+        {
+          name: 'mcp-proxy CLI (stdio upstream)',
+          url: `http://127.0.0.1:${port}/mcp`,
+          headers: () => ({}),
+          tool: 'echo',
+          frontPid: cli.process.pid,
+        },
+      );
+    }
+
+    const results = new Map<string, Measurement[]>();
+    const windows = new Map<number, [number, number][]>();
     for (let round = 1; round <= rounds; round++) {
       for (const [concurrency, perClient] of [
-        [1, 1000],
-        [32, 60],
+        [1, calls],
+        [32, perClient32],
       ] as const) {
         for (const target of targets) {
-          const summary = await measure(target, concurrency, perClient);
+          // Over stdio the HTTP upstream sits idle: its CPU is not this target's.
+          const upstreamPid =
+            target.tool.startsWith('stdio') || target.name.includes('stdio')
+              ? undefined
+              : upstream.process.pid;
+          const measurement = await measure(target, concurrency, perClient, upstreamPid);
+          const { summary, window } = measurement;
           const key = `${target.name}|${concurrency}`;
-          results.set(key, [...(results.get(key) ?? []), summary]);
+          results.set(key, [...(results.get(key) ?? []), measurement]);
+          if (target.gateway) windows.set(concurrency, [...(windows.get(concurrency) ?? []), window]);
           log(
-            `round ${round}/${rounds}  c=${concurrency}  ${target.name}: p50 ${summary.p50.toFixed(2)} ms, ${summary.perSecond.toFixed(0)} calls/s`,
+            `gateway bench: round ${round}/${rounds} c=${concurrency} ${target.name}: p50 ${summary.p50.toFixed(2)} ms, p99 ${summary.p99.toFixed(2)} ms, ${summary.perSecond.toFixed(0)} calls/s`,
           );
         }
       }
     }
     const rows: GatewayBenchRow[] = [];
-    for (const [key, summaries] of results) {
+    for (const [key, measurements] of results) {
       const [target, c] = key.split('|') as [string, string];
+      const summaries = measurements.map((m) => m.summary);
+      const front = measurements.flatMap((m) => (m.frontCpuMs === undefined ? [] : [m.frontCpuMs]));
+      const up = measurements.flatMap((m) => (m.upstreamCpuMs === undefined ? [] : [m.upstreamCpuMs]));
       rows.push({
         target,
         concurrency: Number(c),
         p50: median(summaries.map((s) => s.p50)),
         p99: median(summaries.map((s) => s.p99)),
         perSecond: median(summaries.map((s) => s.perSecond)),
+        n: summaries[0]?.n ?? 0,
+        ...(front.length ? { frontCpuMs: median(front) } : {}),
+        ...(up.length ? { upstreamCpuMs: median(up) } : {}),
       });
     }
-    return rows;
+    // Stop the gateway before reading its store (and so that --cpu-prof writes its file).
+    await gateway.stop(15_000);
+    const internals = readInternals(join(dir, 'bench.db'), windows);
+    let profile: CpuProfileSummary | undefined;
+    if (options.profile) {
+      const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+      if (file) {
+        const keep = join(ROOT, 'bench/results/gateway.cpuprofile');
+        mkdirSync(dirname(keep), { recursive: true });
+        writeFileSync(keep, readFileSync(join(profileDir, file)));
+        profile = summarizeCpuProfile(JSON.parse(readFileSync(keep, 'utf8')), ROOT);
+        log(`gateway bench: CPU profile kept at ${keep} (open it in Chrome DevTools)`);
+      }
+    }
+    return {
+      rows,
+      internals,
+      ...(profile ? { profile } : {}),
+      settings: {
+        rounds,
+        calls,
+        concurrency32CallsPerClient: perClient32,
+        cpus: `${(await import('node:os')).cpus().length}`,
+      },
+    };
   } finally {
-    await gateway?.close();
-    for (const child of children) child.kill('SIGKILL');
+    for (const child of children.reverse()) await child.stop(3_000).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
-export function print(rows: GatewayBenchRow[]): string {
-  const lines: string[] = [];
+function ratio(a: number | undefined, b: number | undefined): number {
+  return a === undefined || b === undefined ? Number.NaN : a / b;
+}
+
+export function print(result: GatewayBenchResult): string {
+  const { rows, internals, settings } = result;
+  const lines: string[] = [
+    `tools/call echo, medians of ${settings.runs ? `${settings.runs} runs × ` : ''}${settings.rounds} interleaved rounds; ${settings.cpus} CPUs; ` +
+      `c=1: ${settings.calls} calls/round, c=32: 32 clients × ${settings.concurrency32CallsPerClient} calls`,
+    '',
+  ];
   for (const c of [1, 32]) {
     const at = rows.filter((r) => r.concurrency === c);
-    const direct = at.find((r) => r.target.startsWith('direct'));
-    const proxy = at.find((r) => r.target.startsWith('mcp-proxy'));
-    const viaStdio = at.find((r) => r.target.includes('stdio') && r.target.startsWith('bulkhead'));
-    lines.push(`concurrency ${c} (medians of rounds)`);
+    const direct = at.find((r) => r.target === 'direct');
+    lines.push(`concurrency ${c}`);
     lines.push(
       formatTable([
-        ['target', 'p50 ms', 'p99 ms', 'calls/s', '+p50 vs direct', 'x direct calls/s'],
+        [
+          'target',
+          'p50 ms',
+          'p99 ms',
+          'calls/s',
+          '+p50 ms vs direct',
+          '× direct calls/s',
+          'front CPU ms/call',
+          'upstream CPU ms/call',
+        ],
         ...at.map((r) => [
           r.target,
           r.p50,
           r.p99,
           r.perSecond,
           direct ? r.p50 - direct.p50 : Number.NaN,
-          direct ? r.perSecond / direct.perSecond : Number.NaN,
+          ratio(r.perSecond, direct?.perSecond),
+          r.frontCpuMs ?? Number.NaN,
+          r.upstreamCpuMs ?? Number.NaN,
         ]),
       ]),
     );
-    if (proxy && viaStdio) {
+    const gw = at.find((r) => r.target === 'bulkhead');
+    const proxy = at.find((r) => r.target === 'mcp-proxy');
+    if (gw && proxy) {
       lines.push(
-        `bulkhead vs mcp-proxy (both → stdio): p50 ${(viaStdio.p50 / proxy.p50).toFixed(2)}x, throughput ${(viaStdio.perSecond / proxy.perSecond).toFixed(2)}x`,
+        `bulkhead vs mcp-proxy: p50 ${ratio(gw.p50, proxy.p50).toFixed(2)}×, p99 ${ratio(gw.p99, proxy.p99).toFixed(2)}×, calls/s ${ratio(gw.perSecond, proxy.perSecond).toFixed(2)}×`,
+      );
+    }
+    const gwStdio = at.find((r) => r.target === 'bulkhead (stdio upstream)');
+    const cliStdio = at.find((r) => r.target === 'mcp-proxy CLI (stdio upstream)');
+    if (gwStdio && cliStdio) {
+      lines.push(
+        `bulkhead vs mcp-proxy CLI, stdio upstream: p50 ${ratio(gwStdio.p50, cliStdio.p50).toFixed(2)}×, calls/s ${ratio(gwStdio.perSecond, cliStdio.perSecond).toFixed(2)}×`,
       );
     }
     lines.push('');
   }
+  const c1 = rows.filter((r) => r.concurrency === 1);
+  const c32 = rows.filter((r) => r.concurrency === 32);
+  const find = (set: GatewayBenchRow[], name: string) => set.find((r) => r.target === name);
+  const added = (find(c1, 'bulkhead')?.p50 ?? Number.NaN) - (find(c1, 'direct')?.p50 ?? Number.NaN);
+  const through = ratio(find(c32, 'bulkhead')?.perSecond, find(c32, 'direct')?.perSecond);
+  const vsProxy = [1, 32].every((c) => {
+    const set = c === 1 ? c1 : c32;
+    const gw = find(set, 'bulkhead');
+    const px = find(set, 'mcp-proxy');
+    return gw !== undefined && px !== undefined && gw.p50 <= px.p50 && gw.perSecond >= px.perSecond;
+  });
+  lines.push('targets');
+  lines.push(
+    formatTable([
+      ['target', 'measured', 'met'],
+      ['added p50 at c=1 ≤ 1 ms', `${added.toFixed(2)} ms`, added <= 1 ? 'yes' : 'no'],
+      ['calls/s at c=32 ≥ 0.8× direct', `${through.toFixed(2)}×`, through >= 0.8 ? 'yes' : 'no'],
+      [
+        'no worse than mcp-proxy (p50 and calls/s, c=1 and 32)',
+        vsProxy ? 'no worse' : 'worse',
+        vsProxy ? 'yes' : 'no',
+      ],
+    ]),
+  );
+  if (internals.length > 0) {
+    lines.push('');
+    lines.push('inside the gateway (from its audit events, bulkhead → HTTP upstream; p50 ms)');
+    lines.push(
+      formatTable([
+        ['concurrency', 'calls', 'pipeline (to record)', 'upstream round trip', 'own stages'],
+        ...internals.map((i) => [
+          String(i.concurrency),
+          String(i.calls),
+          i.pipelineP50,
+          i.upstreamP50,
+          i.stagesP50,
+        ]),
+      ]),
+    );
+  }
+  if (result.profile) {
+    lines.push('');
+    lines.push(
+      `gateway CPU profile: ${result.profile.totalMs.toFixed(0)} ms sampled, by where the code lives`,
+    );
+    lines.push(
+      formatTable([
+        ['area', 'self ms', 'share'],
+        ...result.profile.areas.map((a) => [a.area, a.selfMs, `${(a.share * 100).toFixed(1)} %`]),
+      ]),
+    );
+    lines.push('');
+    lines.push('top functions by self time');
+    lines.push(
+      formatTable([
+        ['function', 'self ms', 'share'],
+        ...result.profile.functions.map((f) => [f.name, f.selfMs, `${(f.share * 100).toFixed(1)} %`]),
+      ]),
+    );
+  }
   return lines.join('\n');
 }
 
+/** Medians, field by field, of several whole runs (the README's table): one run's rounds share its noise. */
+export function medianOfRuns(results: GatewayBenchResult[]): GatewayBenchResult {
+  const first = results[0];
+  if (!first) throw new Error('no runs');
+  const pick = <T>(values: (T | undefined)[]) => values.filter((v): v is T => v !== undefined);
+  const med = (values: (number | undefined)[]) => {
+    const present = pick(values);
+    return present.length ? median(present) : undefined;
+  };
+  const rows = first.rows.map((row) => {
+    const same = results.map((r) =>
+      r.rows.find((x) => x.target === row.target && x.concurrency === row.concurrency),
+    );
+    const frontCpuMs = med(same.map((r) => r?.frontCpuMs));
+    const upstreamCpuMs = med(same.map((r) => r?.upstreamCpuMs));
+    return {
+      ...row,
+      p50: med(same.map((r) => r?.p50)) ?? Number.NaN,
+      p99: med(same.map((r) => r?.p99)) ?? Number.NaN,
+      perSecond: med(same.map((r) => r?.perSecond)) ?? Number.NaN,
+      ...(frontCpuMs !== undefined ? { frontCpuMs } : {}),
+      ...(upstreamCpuMs !== undefined ? { upstreamCpuMs } : {}),
+    };
+  });
+  const internals = first.internals.map((i) => {
+    const same = results.map((r) => r.internals.find((x) => x.concurrency === i.concurrency));
+    return {
+      ...i,
+      calls: pick(same.map((s) => s?.calls)).reduce((a, b) => a + b, 0),
+      pipelineP50: med(same.map((s) => s?.pipelineP50)) ?? Number.NaN,
+      upstreamP50: med(same.map((s) => s?.upstreamP50)) ?? Number.NaN,
+      stagesP50: med(same.map((s) => s?.stagesP50)) ?? Number.NaN,
+    };
+  });
+  return { ...first, rows, internals, settings: { ...first.settings, runs: results.length } };
+}
+
+function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const roundsArg = process.argv.indexOf('--rounds');
-  const rows = await run({ rounds: roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 3 });
-  process.stdout.write(print(rows));
+  const rounds = argValue('--rounds');
+  const calls = argValue('--calls');
+  const repeat = Math.max(1, Math.min(Number(argValue('--repeat') ?? 1), 10));
+  const results: GatewayBenchResult[] = [];
+  for (let i = 1; i <= repeat; i++) {
+    if (repeat > 1) process.stderr.write(`gateway bench: whole run ${i}/${repeat}\n`);
+    const result = await run({
+      ...(rounds ? { rounds: Number(rounds) } : {}),
+      ...(calls ? { calls: Number(calls) } : {}),
+      stdio: process.argv.includes('--stdio'),
+      // Profile only the first run: the profiler itself slows the gateway.
+      profile: process.argv.includes('--profile') && i === 1,
+    });
+    results.push(result);
+    if (repeat > 1) process.stderr.write(`${print(result)}\n\n`);
+  }
+  const final = repeat > 1 ? medianOfRuns(results) : (results[0] as GatewayBenchResult);
+  process.stdout.write(`${print(final)}\n`);
+  const json = argValue('--json');
+  if (json) writeFileSync(json, `${JSON.stringify({ runs: results, median: final }, null, 2)}\n`);
 }

@@ -1,11 +1,24 @@
 /**
  * `npm run bench`: runs every bench/*.bench.ts that exports `run()`, one after
- * another, printing each one's table; a failing bench is reported and the
- * others still run. Results are also written as JSON to bench/results/.
+ * another (they measure time, so never two at once), printing each one's
+ * table. A failing bench is reported and the others still run; the exit code
+ * says whether any failed. Each result is written as JSON to
+ * bench/results/NAME.json, with when and where it was measured.
+ *
+ *   npm run bench                 every bench
+ *   npm run bench -- gateway llm  only those whose file name starts with one of these
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { formatTable } from './lib/stats.js';
+
+interface BenchModule {
+  run?: () => unknown;
+  /** Returns its table, or writes it itself and returns nothing. */
+  print?: (result: never) => unknown;
+}
 
 const here = dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
@@ -13,36 +26,80 @@ const files = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts'))
   .filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)))
   .sort();
+if (files.length === 0) {
+  process.stderr.write(`no bench matches ${only.join(', ')}\n`);
+  process.exit(2);
+}
 
-mkdirSync(join(here, 'results'), { recursive: true });
-const failed: string[] = [];
-for (const file of files) {
-  process.stdout.write(`\n== ${file}\n`);
-  const started = Date.now();
+const out = (line: string) => process.stdout.write(`${line}\n`);
+/** A hung bench is reported as failed and the rest still run. */
+const LIMIT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 900) * 1000;
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms);
+  });
   try {
-    const mod = (await import(pathToFileURL(join(here, file)).href)) as {
-      run?: () => unknown;
-      print?: (result: never) => string | undefined;
-    };
-    if (!mod.run) {
-      process.stdout.write('(no run() export; skipped)\n');
-      continue;
-    }
-    const result = await mod.run();
-    // A bench's print() may return its table or write it itself.
-    const printed = mod.print ? mod.print(result as never) : JSON.stringify(result, null, 2);
-    if (typeof printed === 'string') process.stdout.write(`${printed}\n`);
-    writeFileSync(
-      join(here, 'results', `${file.replace('.bench.ts', '')}.json`),
-      JSON.stringify(result, null, 2),
-    );
-    process.stdout.write(`(${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
-  } catch (error) {
-    failed.push(file);
-    process.stdout.write(`FAILED: ${error instanceof Error ? error.message : String(error)}\n`);
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
+mkdirSync(join(here, 'results'), { recursive: true });
+const outcomes: [string, string, number][] = [];
+const allStarted = Date.now();
+out(`${files.length} bench(es): ${files.join(', ')}`);
+for (const [index, file] of files.entries()) {
+  const name = file.replace(/\.bench\.ts$/, '');
+  out(`\n== [${index + 1}/${files.length}] ${file} (started ${new Date().toISOString()})`);
+  const started = Date.now();
+  const seconds = () => (Date.now() - started) / 1000;
+  try {
+    const mod = (await import(pathToFileURL(join(here, file)).href)) as BenchModule;
+    if (typeof mod.run !== 'function') {
+      out('(no run() export; skipped)');
+      outcomes.push([file, 'skipped', 0]);
+      continue;
+    }
+    const result = await withTimeout(Promise.resolve(mod.run()), LIMIT_MS, file);
+    const printed = mod.print ? mod.print(result as never) : JSON.stringify(result, null, 2);
+    if (typeof printed === 'string') out(printed);
+    writeFileSync(
+      join(here, 'results', `${name}.json`),
+      `${JSON.stringify(
+        {
+          bench: file,
+          at: new Date().toISOString(),
+          seconds: seconds(),
+          // Context for reading the figures later: these machines are small and shared.
+          machine: {
+            cpus: cpus().length,
+            model: cpus()[0]?.model ?? '?',
+            loadavg: loadavg(),
+            node: process.version,
+          },
+          result,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    out(`-- ${file}: ok in ${seconds().toFixed(1)} s, results in bench/results/${name}.json`);
+    outcomes.push([file, 'ok', seconds()]);
+  } catch (error) {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    out(`-- ${file}: FAILED after ${seconds().toFixed(1)} s: ${message}`);
+    outcomes.push([file, 'FAILED', seconds()]);
+  }
+}
+
+out(`\n== summary (${((Date.now() - allStarted) / 1000).toFixed(0)} s)`);
+out(formatTable([['bench', 'status', 'seconds'], ...outcomes]));
+const failed = outcomes.filter(([, status]) => status === 'FAILED').map(([file]) => file);
 if (failed.length > 0) {
-  process.stdout.write(`\n${failed.length} bench(es) failed: ${failed.join(', ')}\n`);
+  out(`\n${failed.length} bench(es) failed: ${failed.join(', ')}`);
   process.exitCode = 1;
 }
+// A bench that leaves a timer or socket behind must not keep `npm run bench` alive.
+setTimeout(() => process.exit(), 1_000).unref();

@@ -1,0 +1,33 @@
+/**
+ * The gateway under benchmark, in its own process (as it is deployed), so the
+ * benchmark's clients do not share its event loop. Starts the gateway on the
+ * given policy, opens `runs` runs of profile `bench`, prints
+ * `{"url", "tokens"}` as one JSON line, and closes cleanly on SIGTERM (which
+ * also lets `--cpu-prof` write its profile).
+ *
+ *   node --import tsx bench/lib/gateway-child.ts POLICY RUNS
+ */
+import { createWriteStream } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { startGateway } from '../../src/gateway/gateway.js';
+import { loadPolicyFile } from '../../src/policy/load.js';
+import { onStop } from './proc.js';
+
+const [policyFile, runsArg] = process.argv.slice(2);
+if (!policyFile) {
+  process.stderr.write('usage: gateway-child.ts POLICY [RUNS]\n');
+  process.exit(2);
+}
+const dir = dirname(policyFile);
+const gateway = await startGateway({
+  loaded: loadPolicyFile(policyFile),
+  port: 0,
+  home: join(dir, 'home'),
+  logDestination: createWriteStream(join(dir, 'gateway.log')),
+});
+onStop(() => gateway.close());
+const tokens: string[] = [];
+for (let i = 0; i < Math.min(Number(runsArg ?? 32), 256); i++) {
+  tokens.push((await gateway.runs.create('bench', { ttlMs: 3_600_000 })).token);
+}
+process.stdout.write(`${JSON.stringify({ url: gateway.url, tokens })}\n`);
