@@ -206,6 +206,32 @@ describe('ApprovalService', () => {
     expect((await p.store.approvals.get(a?.id as string))?.state).toBe('withdrawn');
   });
 
+  it('withdraws the open approvals of a run that is killed while nobody waits on them', async () => {
+    const p = part(file());
+    const { run } = await p.runs.create('agent');
+    const gone = new AbortController();
+    const held = p.service.hold(request(run.id, gone.signal));
+    const [a] = await pending(p, run.id);
+    gone.abort();
+    await held;
+    await p.runs.end(run.id, 'killed', 'test');
+    for (let i = 0; i < 100 && (await p.store.approvals.get(a?.id as string))?.state === 'pending'; i++)
+      await new Promise((r) => setTimeout(r, 5));
+    expect((await p.store.approvals.get(a?.id as string))?.state).toBe('withdrawn');
+  });
+
+  it('keeps the held calls of a run that ran out of budget, since they were within it', async () => {
+    const p = part(file());
+    const { run } = await p.runs.create('agent');
+    const held = p.service.hold(request(run.id, p.runs.signal(run.id)));
+    const [a] = await pending(p, run.id);
+    await p.runs.end(run.id, 'exhausted', 'tool calls');
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await p.store.approvals.get(a?.id as string))?.state).toBe('pending');
+    await p.service.decide(a?.id as string, approve());
+    expect((await held).ok).toBe(true);
+  });
+
   it('lets an identical retry wait on the approval already open instead of opening another', async () => {
     const p = part(file());
     const { run } = await p.runs.create('agent');

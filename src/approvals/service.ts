@@ -59,7 +59,38 @@ export class ApprovalService {
       /** Interval of MCP progress notifications to a waiting client that asked for them. */
       progressEveryMs?: number;
     },
-  ) {}
+  ) {
+    // A run that ends leaves nobody to use its approvals: withdraw them, so an operator is not
+    // asked to approve an action no one can take, and nothing approved lingers for it.
+    // An exhausted run keeps the calls already under way (they were within budget), so only
+    // a kill, an expiry or the end of the agent withdraws.
+    deps.runs.onEnd((run) => {
+      if (run.state === 'exhausted') return;
+      void this.withdrawRun(run.id, run.state).catch(() => undefined);
+    });
+  }
+
+  /** Withdraws every pending or approved-but-unclaimed approval of a run that ended. */
+  async withdrawRun(runId: string, state: string): Promise<number> {
+    const { store } = this.deps;
+    let withdrawn = 0;
+    for (const open of ['pending', 'approved'] as const) {
+      for (const a of await store.approvals.list({ state: open, runId, limit: 10_000 })) {
+        if (!(await store.approvals.transition(a.id, [open], 'withdrawn'))) continue;
+        withdrawn++;
+        await this.deps.events.write({
+          kind: 'approval.decided',
+          runId,
+          tool: a.tool,
+          code: 'withdrawn',
+          actor: 'system',
+          data: { approvalId: a.id, why: `the run is ${state}` },
+        });
+        this.wake(a.id);
+      }
+    }
+    return withdrawn;
+  }
 
   /** An approved, unclaimed approval for exactly this call, claimed for it; undefined if none. */
   async reuse(runId: string, tool: string, argsHash: string): Promise<Approval | undefined> {
@@ -271,12 +302,18 @@ export class ApprovalService {
           return { ok: false, approval: current, denial: timeoutDenial() };
         case 'pending':
           break;
-        default:
+        default: {
+          // Withdrawn because the run ended: say so, the agent should stop, not retry.
+          const run = await this.deps.runs.get(request.runId);
           return {
             ok: false,
             approval: current,
-            denial: denial('approval_withdrawn', 'This approval is no longer pending.'),
+            denial:
+              run?.state === 'active'
+                ? denial('approval_withdrawn', 'This approval is no longer pending.')
+                : denial('run_not_active', 'This run has ended; the held call was withdrawn.'),
           };
+        }
       }
       if (now() >= current.expiresAt) {
         // Timeout means deny. If a decision raced in, the next pass reads it.
