@@ -237,7 +237,9 @@ export class ApprovalService {
     state: 'executed' | 'failed' | 'outcome_unknown',
     summary: Record<string, unknown>,
   ): Promise<void> {
-    const a = await this.deps.store.approvals.transition(id, ['executing'], state);
+    // From outcome_unknown too: a replica starting up marks every executing approval unknown,
+    // including one another live replica is still running; when that call ends, its outcome is known.
+    const a = await this.deps.store.approvals.transition(id, ['executing', 'outcome_unknown'], state);
     if (a) {
       await this.deps.events.write({
         kind: 'approval.executed',

@@ -109,4 +109,11 @@ describe('settleApprovalFinalizer', () => {
     await settle.run(call({}), refuse('approval_denied'));
     expect(await state()).toBe('executing');
   });
+
+  it('settles a call another replica marked outcome_unknown at its start-up once the call ends', async () => {
+    const settle = await executing();
+    await store.approvals.recoverExecuting();
+    await settle.run(call({ upstreamMs: 3, result: ok }), allow(ok));
+    expect(await state()).toBe('executed');
+  });
 });
