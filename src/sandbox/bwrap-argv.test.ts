@@ -95,6 +95,11 @@ describe('bubblewrap argv', () => {
     });
   }
 
+  it('makes the jail root read-only after the last mount', () => {
+    expect(flagValue(argv, '--remount-ro')).toBe('/');
+    expect(argv.indexOf('--remount-ro')).toBeGreaterThan(argv.lastIndexOf('--ro-bind'));
+  });
+
   it('limits /tmp with a sized tmpfs', () => {
     expect(argv.slice(argv.indexOf('--size'), argv.indexOf('--size') + 4)).toEqual([
       '--size',

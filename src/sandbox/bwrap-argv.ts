@@ -127,6 +127,9 @@ export function bwrapArgv(spec: BwrapSpec): string[] {
   argv.push('--bind', spec.workdir, JAIL_WORKDIR);
   protectGit(argv, spec);
   for (const path of PROTECTED_FILES) protect(argv, spec, path, 'file');
+  // The jail's own root (a tmpfs holding the mount points) becomes read-only once they exist:
+  // nothing can be dropped into /etc or / for a later program in the jail to pick up.
+  argv.push('--remount-ro', '/');
   argv.push('--chdir', JAIL_WORKDIR);
   for (const [key, value] of Object.entries(spec.env)) argv.push('--setenv', key, value);
   if (spec.seccompFd !== undefined) argv.push('--seccomp', String(spec.seccompFd));

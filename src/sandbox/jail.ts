@@ -79,7 +79,10 @@ export interface JailExit {
   peaks: ResourcePeaks;
   /** Same as peaks.memoryBytes. */
   peakMemoryBytes: number | null;
-  /** Processes still alive when the agent's main process ended (all killed then). */
+  /**
+   * Processes still in the cgroup after the agent's main process ended (all killed then). Usually 0:
+   * the pid namespace already takes them down when its first process exits.
+   */
   survivors: number;
 }
 

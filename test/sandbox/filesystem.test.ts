@@ -1,0 +1,152 @@
+/**
+ * Invariant 7, the filesystem half, attacked from inside a real jail: no
+ * write outside the workdir, no host secret readable, steering files stay
+ * read-only, and the sizes hold. Each case is an actual attempt.
+ */
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isBulkheadError } from '../../src/errors.js';
+import { startJail } from '../../src/sandbox/index.js';
+import { jailSpec, runInJail, skipWithoutSandbox, tempDir } from './jail-harness.js';
+
+const skip = skipWithoutSandbox();
+const HOST_CANARY = 'host-env-canary-6d1f0b2a';
+const outside = tempDir('bulkhead-host-');
+const POLICY_FILE = join(outside, 'policy.yaml');
+const STORE_FILE = join(outside, 'bulkhead.db');
+
+beforeAll(() => {
+  process.env.BULKHEAD_TEST_CANARY = HOST_CANARY;
+  writeFileSync(POLICY_FILE, 'secret: policy-canary');
+  writeFileSync(STORE_FILE, 'store-canary');
+});
+afterAll(() => {
+  delete process.env.BULKHEAD_TEST_CANARY;
+});
+
+describe.skipIf(skip)('jail filesystem', () => {
+  it('cannot write outside the workdir', async () => {
+    const { out } = await runInJail(
+      'for p in /usr/x /etc/x /x /run/bulkhead/x /proc/x; do echo x > $p; done; echo end',
+    );
+    expect(out.match(/Read-only file system|Directory nonexistent/g)?.length).toBe(5);
+    for (const p of ['/usr/x', '/etc/x', '/x']) expect(existsSync(p)).toBe(false);
+  });
+
+  it('cannot see /root or /home', async () => {
+    const { out } = await runInJail('ls /root; ls /home; echo end');
+    expect(out.match(/No such file or directory/g)?.length).toBe(2);
+  });
+
+  it('cannot read a policy file outside the workdir', async () => {
+    const { out } = await runInJail(`cat ${POLICY_FILE}; echo end`);
+    expect(out).not.toContain('policy-canary');
+    expect(out).toContain('No such file or directory');
+  });
+
+  it('cannot read a store file outside the workdir', async () => {
+    const { out } = await runInJail(`cat ${STORE_FILE}; echo end`);
+    expect(out).not.toContain('store-canary');
+  });
+
+  it("does not see the host's environment", async () => {
+    const { out } = await runInJail('env; for f in /proc/[0-9]*/environ; do tr "\\0" "\\n" < $f; done');
+    expect(out).toContain('HTTPS_PROXY=http://127.0.0.1:7301');
+    expect(out).not.toContain(HOST_CANARY);
+  });
+
+  it("sees a generated passwd, not the host's", async () => {
+    const { out } = await runInJail('cat /etc/passwd; id');
+    expect(out).toContain('agent:x:1000');
+    expect(out).not.toContain('root:x:0');
+  });
+
+  it('cannot follow a planted symlink out of the workdir', async () => {
+    const { out } = await runInJail('cat ./escape; echo end', {
+      prepare: (wd) => symlinkSync(POLICY_FILE, join(wd, 'escape')),
+    });
+    expect(out).not.toContain('policy-canary');
+    expect(out).toContain('No such file or directory');
+  });
+
+  it('cannot climb out of the workdir with .. or a symlink it makes itself', async () => {
+    const { out } = await runInJail(
+      `cat ../../..${POLICY_FILE}; ln -s / root; cat root${POLICY_FILE}; ln -s /proc/1/root pr; cat pr${POLICY_FILE}; echo end`,
+    );
+    expect(out).not.toContain('policy-canary');
+  });
+
+  it('refuses to start when a steering file is a symlink to a host file', async () => {
+    const workdir = tempDir('bulkhead-wd-');
+    symlinkSync(POLICY_FILE, join(workdir, '.bashrc'));
+    const error = await startJail(jailSpec(workdir, ['/bin/true'])).catch((e: unknown) => e);
+    expect(isBulkheadError(error, 'sandbox_unavailable')).toBe(true);
+    expect((error as Error).message).toContain('.bashrc');
+  });
+
+  it('refuses to start when a folder on the way to a steering file is a symlink', async () => {
+    const workdir = tempDir('bulkhead-wd-');
+    symlinkSync(outside, join(workdir, '.claude'));
+    const error = await startJail(jailSpec(workdir, ['/bin/true'])).catch((e: unknown) => e);
+    expect(isBulkheadError(error, 'sandbox_unavailable')).toBe(true);
+  });
+
+  it('cannot create or change files that steer other tools, and leaves no placeholder behind', async () => {
+    const { out, workdir } = await runInJail(
+      'echo evil >> .mcp.json; echo evil > .bashrc; echo evil > .claude/settings.json; mkdir -p .git/hooks; echo evil > .git/hooks/pre-commit; echo end',
+    );
+    expect(out.match(/Read-only file system|Permission denied/g)?.length).toBe(4);
+    for (const p of ['.mcp.json', '.bashrc', '.claude', '.git'])
+      expect(existsSync(join(workdir, p))).toBe(false);
+  });
+
+  it('keeps an existing .git/config and hooks read-only', async () => {
+    const { out, workdir } = await runInJail(
+      'echo "[core] fsmonitor = evil" >> .git/config; echo evil > .git/hooks/pre-commit; echo end',
+      {
+        prepare: (wd) => {
+          mkdirSync(join(wd, '.git/hooks'), { recursive: true });
+          writeFileSync(join(wd, '.git/config'), '[core]\n');
+        },
+      },
+    );
+    expect(out.match(/Read-only file system/g)?.length).toBe(2);
+    expect(readFileSync(join(workdir, '.git/config'), 'utf8')).toBe('[core]\n');
+    expect(existsSync(join(workdir, '.git/hooks/pre-commit'))).toBe(false);
+  });
+
+  it('keeps an existing .mcp.json unchanged', async () => {
+    const { workdir } = await runInJail('echo evil > .mcp.json; echo end', {
+      prepare: (wd) => writeFileSync(join(wd, '.mcp.json'), '{}'),
+    });
+    expect(readFileSync(join(workdir, '.mcp.json'), 'utf8')).toBe('{}');
+  });
+
+  it('lets the agent do normal work in its workdir', async () => {
+    const { out, workdir, exit } = await runInJail(
+      'mkdir -p src && echo hello > src/a.txt && cp src/a.txt src/b.txt && cat src/b.txt && rm src/a.txt',
+    );
+    expect(exit.exitCode).toBe(0);
+    expect(out).toContain('hello');
+    expect(readFileSync(join(workdir, 'src/b.txt'), 'utf8')).toBe('hello\n');
+    expect(existsSync(join(workdir, 'src/a.txt'))).toBe(false);
+  });
+
+  it('caps /tmp at its size', async () => {
+    const { out } = await runInJail('head -c 20000000 /dev/zero > /tmp/big; echo rc=$?; ls -l /tmp/big', {
+      tmpMb: 8,
+    });
+    expect(out).toMatch(/No space left on device/);
+    const size = Number(/\s(\d+)\s+\w+\s+\d+\s+[\d:]+\s+\/tmp\/big/.exec(out)?.[1]);
+    expect(size).toBeLessThanOrEqual(8 * 1024 * 1024);
+  });
+
+  it('caps each file in the workdir at workdir_size', async () => {
+    const { out, workdir } = await runInJail('head -c 20000000 /dev/zero > big; echo rc=$?', {
+      workdirMb: 4,
+    });
+    expect(out).toMatch(/rc=(153|1)\b|File size limit exceeded/);
+    expect(statSync(join(workdir, 'big')).size).toBeLessThanOrEqual(4 * 1024 * 1024);
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * Shared by the sandbox suites: runs a shell script in a real jail (bubblewrap,
+ * namespaces, cgroups, seccomp) and returns what it printed. The script's
+ * output goes to a file in its workdir, so the jail's stdio is not involved.
+ *
+ * Under CI=true a host that cannot build the jail fails the suites with the
+ * reason; elsewhere they are skipped, loudly.
+ */
+import { execSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  checkSandboxSupport,
+  type EgressEvent,
+  type JailExit,
+  type JailHandle,
+  type JailSpec,
+  startJail,
+} from '../../src/sandbox/index.js';
+
+export function sandboxProblem(): string | undefined {
+  try {
+    checkSandboxSupport();
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** Call at the top of a suite: fails under CI, skips loudly elsewhere. Returns whether to skip. */
+export function skipWithoutSandbox(): boolean {
+  const problem = sandboxProblem();
+  if (!problem) return false;
+  if (process.env.CI === 'true') {
+    throw new Error(
+      `CI=true and the sandbox cannot be built here, so these tests would be skipped: ${problem}`,
+    );
+  }
+  console.warn(`\n!!! SANDBOX TESTS SKIPPED: ${problem}\n`);
+  return true;
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export const RESOLVER = async (host: string): Promise<string[]> => {
+  const answers: Record<string, string[]> = {
+    'allowed.test': ['127.0.0.1'],
+    'rebind.test': ['127.0.0.1'],
+    'metadata.test': ['169.254.169.254'],
+    'public.test': ['93.184.216.34'],
+  };
+  const answer = answers[host];
+  if (!answer) throw new Error('NXDOMAIN');
+  return answer;
+};
+
+export interface JailRun {
+  runId: string;
+  exit: JailExit;
+  out: string;
+  workdir: string;
+  handle: JailHandle;
+}
+
+export interface JailRunOptions {
+  egress?: string[];
+  memoryMb?: number;
+  pids?: number;
+  cpu?: number;
+  tmpMb?: number;
+  workdirMb?: number;
+  timeoutMs?: number;
+  gatewayUrl?: string;
+  cgroupRoot?: string;
+  signal?: AbortSignal;
+  env?: Record<string, string>;
+  onEgress?: (event: EgressEvent) => void;
+  prepare?: (workdir: string) => void;
+  /** Called once the jail runs, before it ends. */
+  started?: (handle: JailHandle) => void | Promise<void>;
+}
+
+export function jailSpec(workdir: string, command: string[], options: JailRunOptions = {}): JailSpec {
+  return {
+    runId: `run_test${Math.random().toString(36).slice(2, 8)}`,
+    workdir,
+    command,
+    env: options.env ?? {},
+    limits: {
+      memoryBytes: (options.memoryMb ?? 256) * 1024 * 1024,
+      pids: options.pids ?? 64,
+      cpu: options.cpu ?? 1,
+      tmpBytes: (options.tmpMb ?? 16) * 1024 * 1024,
+      ...(options.workdirMb ? { workdirBytes: options.workdirMb * 1024 * 1024 } : {}),
+    },
+    egress: options.egress ?? [],
+    gatewayUrl: options.gatewayUrl ?? 'http://127.0.0.1:9',
+    resolve: RESOLVER,
+    stdio: 'ignore',
+    ...(options.onEgress ? { onEgress: options.onEgress } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.cgroupRoot ? { cgroupRoot: options.cgroupRoot } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+}
+
+/** Runs `script` with sh inside a jail; its stdout and stderr land in `out`. */
+export async function runInJail(script: string, options: JailRunOptions = {}): Promise<JailRun> {
+  const workdir = tempDir('bulkhead-wd-');
+  options.prepare?.(workdir);
+  writeFileSync(join(workdir, 'script.sh'), script);
+  const spec = jailSpec(workdir, ['/bin/sh', '-c', 'sh ./script.sh > ./out.txt 2>&1'], options);
+  const handle = await startJail(spec);
+  await options.started?.(handle);
+  const exit = await handle.exited;
+  const out = existsSync(join(workdir, 'out.txt')) ? readFileSync(join(workdir, 'out.txt'), 'utf8') : '';
+  return { runId: spec.runId, exit, out, workdir, handle };
+}
+
+/** Host processes whose command line contains `marker` (the pattern never matches pgrep itself). */
+export function hostProcesses(marker: string): string[] {
+  const pattern = `[${marker.slice(0, 1)}]${marker.slice(1)}`;
+  return execSync(`pgrep -f '${pattern}' || true`).toString().split('\n').filter(Boolean);
+}
+
+/** A node one-liner that asks the jail's egress proxy for a target and prints the status. */
+export function viaProxy(kind: 'connect' | 'http', target: string): string {
+  const js =
+    kind === 'connect'
+      ? `const r=require('http').request({host:'127.0.0.1',port:7301,method:'CONNECT',path:'${target}'});r.on('connect',(res,s)=>{console.log('STATUS',res.statusCode);s.destroy()});r.on('error',e=>console.log('ERR',e.code));r.end()`
+      : `require('http').get({host:'127.0.0.1',port:7301,path:'${target}'},res=>{let b='';res.on('data',d=>b+=d);res.on('end',()=>console.log('STATUS',res.statusCode,b))}).on('error',e=>console.log('ERR',e.code))`;
+  return `node -e "${js}"\n`;
+}

@@ -1,0 +1,103 @@
+/**
+ * Lifecycle (invariant 6): the agent's exit, the wall clock, kill() and an
+ * AbortSignal each end the whole tree, double-forked children included,
+ * within one second; nothing survives, measured on the host; exit code and
+ * peaks are recorded; the cgroup is removed.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { startJail } from '../../src/sandbox/index.js';
+import { hostProcesses, jailSpec, runInJail, skipWithoutSandbox, tempDir } from './jail-harness.js';
+
+const skip = skipWithoutSandbox();
+let markers = 0;
+/** A detached, double-forked process that would outlive a naive kill; findable on the host by its marker. */
+const lingerer = () => {
+  const marker = `bulkhead-lingerer-${process.pid}-${++markers}`;
+  return { marker, script: `(setsid sh -c 'sleep 300; : ${marker}' &); ` };
+};
+
+/** Polls until no host process carries the marker; returns how long that took. */
+async function goneWithin(marker: string, limitMs: number): Promise<number> {
+  const started = Date.now();
+  while (hostProcesses(marker).length > 0) {
+    if (Date.now() - started > limitMs) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return Date.now() - started;
+}
+
+describe.skipIf(skip)('jail lifecycle', () => {
+  it('passes the agent exit code through', async () => {
+    const { exit } = await runInJail('exit 7');
+    expect(exit).toMatchObject({ exitCode: 7, reason: 'exited' });
+  });
+
+  it('leaves no process behind after the agent exits', async () => {
+    const { marker, script } = lingerer();
+    const { out } = await runInJail(
+      `${script} sleep 0.3; for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f; echo; done | grep -c ${marker}`,
+    );
+    expect(Number(out.trim())).toBeGreaterThan(0); // it was running when the agent exited
+    expect(hostProcesses(marker)).toEqual([]);
+  });
+
+  it('ends the whole tree at the wall clock', async () => {
+    const { marker, script } = lingerer();
+    const started = Date.now();
+    const { exit } = await runInJail(`${script} sleep 60; echo never`, { timeoutMs: 800 });
+    expect(exit.reason).toBe('timeout');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(hostProcesses(marker)).toEqual([]);
+  });
+
+  it('kill() ends the whole tree within one second, measured on the host', async () => {
+    const { marker, script } = lingerer();
+    const workdir = tempDir('bulkhead-wd-');
+    const handle = await startJail(jailSpec(workdir, ['/bin/sh', '-c', `${script} sleep 60`]));
+    for (let i = 0; i < 200 && hostProcesses(marker).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(hostProcesses(marker).length).toBeGreaterThan(0);
+    const killedAt = Date.now();
+    await handle.kill('killed by operator');
+    const tookMs = (await goneWithin(marker, 2000)) + (Date.now() - killedAt);
+    expect(tookMs).toBeLessThan(1000);
+    expect(hostProcesses(marker)).toEqual([]);
+    expect((await handle.exited).reason).toBe('killed by operator');
+  });
+
+  it('an aborted signal ends the whole tree', async () => {
+    const { marker, script } = lingerer();
+    const controller = new AbortController();
+    const { exit } = await runInJail(`${script} sleep 60`, {
+      signal: controller.signal,
+      started: async () => {
+        for (let i = 0; i < 200 && hostProcesses(marker).length === 0; i++)
+          await new Promise((r) => setTimeout(r, 10));
+        controller.abort();
+      },
+    });
+    expect(exit.reason).toBe('aborted');
+    expect(hostProcesses(marker)).toEqual([]);
+  });
+
+  it('records memory and CPU peaks', async () => {
+    const { exit } = await runInJail(
+      'node -e "const b=Buffer.alloc(64*1024*1024,1);let x=0;for(let i=0;i<5e7;i++)x+=i"',
+    );
+    expect(exit.peaks.memoryBytes ?? 0).toBeGreaterThan(64 * 1024 * 1024);
+    expect(exit.peaks.cpuMs ?? 0).toBeGreaterThan(10);
+    expect(exit.peakMemoryBytes).toBe(exit.peaks.memoryBytes);
+  });
+
+  it('removes its cgroup when it ends', async () => {
+    const { runId } = await runInJail('true');
+    const parents = [
+      '/sys/fs/cgroup/pids/bulkhead',
+      '/sys/fs/cgroup/memory/bulkhead',
+      '/sys/fs/cgroup/bulkhead',
+    ];
+    for (const parent of parents.filter((p) => existsSync(p)))
+      expect(readdirSync(parent).filter((name) => name.startsWith(runId))).toEqual([]);
+  });
+});
