@@ -1,15 +1,23 @@
 /**
  * Streaming through the LLM proxy vs directly to the same fake Messages API,
- * side by side in one run: time to first byte and to last byte (p50/p99), and
- * the cost of the budget reservation per request.
+ * side by side in one run, interleaved request by request so machine load
+ * hits every path alike: time to first byte and to last byte (p50/p99).
+ * A third path, a bare pass-through (same server stack and upstream client,
+ * no authentication, no budget), separates the cost of the extra HTTP hop
+ * from the cost of bulkhead's checks. Then the budget ledger's own cost per
+ * operation on the SQLite store.
  *
- *   npx tsx bench/llm.bench.ts
+ *   npx tsx bench/llm.bench.ts [--requests 300]
  */
 import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
 import { startGateway } from '../src/gateway/gateway.js';
+import { postUpstream } from '../src/llm/upstream.js';
 import { loadPolicyFile } from '../src/policy/load.js';
 import { startFakeAnthropic } from '../test/fakes/fake-anthropic.js';
 import { formatTable, percentile } from './lib/stats.js';
@@ -22,6 +30,23 @@ export interface LlmBenchRow {
   firstP99: number;
   lastP50: number;
   lastP99: number;
+}
+
+/** Per-request differences between two paths measured back to back, in ms. */
+export interface Added {
+  vs: string;
+  firstP50: number;
+  firstP99: number;
+  lastP50: number;
+  lastP99: number;
+}
+
+export interface LlmBenchResult {
+  requests: number;
+  rows: LlmBenchRow[];
+  added: Added[];
+  /** Microseconds per operation on the SQLite ledger. */
+  ledgerUs: { tokenReserve: number; tokenSettle: number; callReserve: number };
 }
 
 async function timeStream(url: string, key: string): Promise<{ first: number; last: number }> {
@@ -46,10 +71,43 @@ async function timeStream(url: string, key: string): Promise<{ first: number; la
   return { first, last: performance.now() - t0 };
 }
 
-export async function run(
-  options: { requests?: number } = {},
-): Promise<{ rows: LlmBenchRow[]; reserveUs: number }> {
-  const n = options.requests ?? 200;
+/** The same hop without bulkhead's checks: what any proxy on this stack costs. */
+async function startBarePassThrough(upstream: string): Promise<{ url: string; close(): void }> {
+  const app = new Hono();
+  app.post('/v1/messages', async (c) => {
+    const answer = await postUpstream(
+      new URL(`${upstream}/v1/messages`),
+      { 'x-api-key': KEY, 'content-type': 'application/json' },
+      await c.req.text(),
+      c.req.raw.signal,
+    );
+    const noTap = {
+      chunk: () => undefined,
+      end: async () => undefined,
+      cut: async () => undefined,
+      cancelled: async () => undefined,
+    };
+    return new Response(answer.stream(noTap), {
+      status: answer.status,
+      headers: { 'content-type': String(answer.headers['content-type']) },
+    });
+  });
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => server.close(),
+  };
+}
+
+export async function perOp(n: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await op(i);
+  return ((performance.now() - t0) / n) * 1000;
+}
+
+export async function run(options: { requests?: number } = {}): Promise<LlmBenchResult> {
+  const n = options.requests ?? 300;
   const fake = await startFakeAnthropic();
   fake.delayMs = 1;
   const dir = mkdtempSync(join(tmpdir(), 'bulkhead-llm-bench-'));
@@ -64,66 +122,117 @@ export async function run(
     env: { ANTHROPIC_API_KEY: KEY },
     logDestination: createWriteStream(join(dir, 'gateway.log')),
   });
+  const bare = await startBarePassThrough(fake.url);
   try {
     const { token } = await gateway.runs.create('bench');
-    const direct = { first: [] as number[], last: [] as number[] };
-    const proxied = { first: [] as number[], last: [] as number[] };
-    for (let i = 0; i < 20; i++) {
-      await timeStream(fake.url, KEY);
-      await timeStream(gateway.url, token);
-    }
+    const paths = [
+      { name: 'direct to the API', url: fake.url, key: KEY },
+      { name: 'bare pass-through (no checks)', url: bare.url, key: KEY },
+      { name: 'through bulkhead', url: gateway.url, key: token },
+    ];
+    const samples = paths.map(() => ({ first: [] as number[], last: [] as number[] }));
+    for (let i = 0; i < 30; i++) for (const p of paths) await timeStream(p.url, p.key);
     for (let i = 0; i < n; i++) {
-      const d = await timeStream(fake.url, KEY);
-      const p = await timeStream(gateway.url, token);
-      direct.first.push(d.first);
-      direct.last.push(d.last);
-      proxied.first.push(p.first);
-      proxied.last.push(p.last);
+      for (const [j, p] of paths.entries()) {
+        const t = await timeStream(p.url, p.key);
+        samples[j]?.first.push(t.first);
+        samples[j]?.last.push(t.last);
+      }
     }
-    const row = (path: string, s: { first: number[]; last: number[] }): LlmBenchRow => {
-      const f = [...s.first].sort((a, b) => a - b);
-      const l = [...s.last].sort((a, b) => a - b);
+    const rows = paths.map((p, j): LlmBenchRow => {
+      const f = [...(samples[j]?.first ?? [])].sort((a, b) => a - b);
+      const l = [...(samples[j]?.last ?? [])].sort((a, b) => a - b);
       return {
-        path,
+        path: p.name,
         firstP50: percentile(f, 50),
         firstP99: percentile(f, 99),
         lastP50: percentile(l, 50),
         lastP99: percentile(l, 99),
       };
+    });
+
+    // Paired: request i on one path against request i on the other, sent back to back.
+    const diff = (a: number, b: number, vs: string): Added => {
+      const d = (k: 'first' | 'last') =>
+        (samples[a]?.[k] ?? []).map((x, i) => x - (samples[b]?.[k][i] ?? 0)).sort((x, y) => x - y);
+      const first = d('first');
+      const last = d('last');
+      return {
+        vs,
+        firstP50: percentile(first, 50),
+        firstP99: percentile(first, 99),
+        lastP50: percentile(last, 50),
+        lastP99: percentile(last, 99),
+      };
     };
-    // The reservation alone: reserve + settle against the store, as each request does.
+    const added = [
+      diff(2, 0, 'bulkhead vs direct'),
+      diff(1, 0, 'the hop alone (bare vs direct)'),
+      diff(2, 1, 'the checks alone (bulkhead vs bare)'),
+    ];
+
+    // The ledger alone, as each request and each tool call uses it: reserve, then settle,
+    // with one reservation open at a time as in a run that sends one request after another.
     const { run: r } = await gateway.runs.create('bench');
-    const t0 = performance.now();
+    let reserveMs = 0;
+    let settleMs = 0;
     for (let i = 0; i < 2000; i++) {
+      const t0 = performance.now();
       const res = await gateway.store.tokens.reserve(
         r.id,
         { input: 10, output: 10, usd: 0 },
         { output: 1e12 },
         1,
       );
+      const t1 = performance.now();
       if (res.ok) await gateway.store.tokens.settle(res.id, { input: 10, output: 5, usd: 0 });
+      settleMs += performance.now() - t1;
+      reserveMs += t1 - t0;
     }
-    const reserveUs = ((performance.now() - t0) / 2000) * 1000;
-    return { rows: [row('direct to the API', direct), row('through bulkhead', proxied)], reserveUs };
+    const tokenReserve = (reserveMs / 2000) * 1000;
+    const tokenSettle = (settleMs / 2000) * 1000;
+    const callReserve = await perOp(2000, () =>
+      gateway.store.calls.reserve({
+        runId: r.id,
+        tool: 'bench__tool',
+        cap: 1e9,
+        toolCap: 1e9,
+        rate: { count: 1e9, perMs: 1000 },
+        now: Date.now(),
+      }),
+    );
+    return { requests: n, rows, added, ledgerUs: { tokenReserve, tokenSettle, callReserve } };
   } finally {
+    bare.close();
     await gateway.close();
     await fake.close();
   }
 }
 
-export function print(result: { rows: LlmBenchRow[]; reserveUs: number }): string {
-  const [d, p] = result.rows;
+export function print(result: LlmBenchResult): string {
   return [
     formatTable([
-      ['streaming /v1/messages', 'first byte p50', 'p99', 'last byte p50', 'p99'],
+      [
+        `streaming /v1/messages (${result.requests} each, ms)`,
+        'first byte p50',
+        'p99',
+        'last byte p50',
+        'p99',
+      ],
       ...result.rows.map((r) => [r.path, r.firstP50, r.firstP99, r.lastP50, r.lastP99]),
     ]),
-    d && p
-      ? `added: first byte p50 ${(p.firstP50 - d.firstP50).toFixed(2)} ms, last byte p50 ${(p.lastP50 - d.lastP50).toFixed(2)} ms`
-      : '',
-    `budget reservation + settlement per request: ${result.reserveUs.toFixed(0)} µs`,
+    '',
+    formatTable([
+      ['added per request (paired, ms)', 'first byte p50', 'p99', 'last byte p50', 'p99'],
+      ...result.added.map((a) => [a.vs, a.firstP50, a.firstP99, a.lastP50, a.lastP99]),
+    ]),
+    '',
+    `ledger per operation (SQLite): token reserve ${result.ledgerUs.tokenReserve.toFixed(0)} µs, settle ${result.ledgerUs.tokenSettle.toFixed(0)} µs, tool-call reserve (cap, per-tool cap, rate) ${result.ledgerUs.callReserve.toFixed(0)} µs`,
   ].join('\n');
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href)
-  process.stdout.write(`${print(await run())}\n`);
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const i = process.argv.indexOf('--requests');
+  const requests = i > 0 ? Number(process.argv[i + 1]) : undefined;
+  process.stdout.write(`${print(await run(requests ? { requests } : {}))}\n`);
+}

@@ -17,7 +17,7 @@ import type { Policy } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
 import type { Store } from '../store/store.js';
-import { postUpstream, readText, type UpstreamResponse } from './upstream.js';
+import { postUpstream, type UpstreamResponse } from './upstream.js';
 import {
   chargedInput,
   cost,
@@ -139,7 +139,13 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
     } catch {
       return apiError(502, 'api_error', 'bulkhead: the LLM API could not be reached.');
     }
-    return new Response(upstream.body, { status: upstream.status, headers: returnedHeaders(upstream) });
+    let text: string;
+    try {
+      text = await upstream.text();
+    } catch {
+      return apiError(502, 'api_error', 'bulkhead: the LLM API answer was cut off.');
+    }
+    return new Response(text, { status: upstream.status, headers: returnedHeaders(upstream) });
   });
 
   app.post('/messages', async (c) => {
@@ -274,7 +280,7 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
     if (!stream || !ok) {
       let text: string;
       try {
-        text = await readText(upstream.body);
+        text = await upstream.text();
       } catch {
         // Cut while the answer was arriving: its usage is unknown, so it costs what was reserved.
         await settle(
@@ -297,45 +303,28 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
 
     // Pass-through: each chunk is forwarded as it arrives; usage is read on the side.
     const tracker = new SseUsageTracker();
-    const reader = upstream.body.getReader();
     // An error event in the stream explains its end better than whatever closed it afterwards.
     const outcome = (fallback: Outcome): Outcome =>
       tracker.errorType ? `upstream_${tracker.errorType}` : fallback;
-    const piped = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        let chunk: ReadableStreamReadResult<Uint8Array>;
-        try {
-          chunk = await reader.read();
-        } catch {
-          // Kill, expiry, client gone or upstream failure mid-stream: charge what was
-          // reported, and tell a listening SDK why the stream ends, in the API's own shape.
-          const killed = runSignal.aborted;
-          await settle(
-            tracker.charge(clamped),
-            outcome(killed ? 'cut' : abort.aborted ? 'client_gone' : 'upstream_error'),
-          );
-          if (!c.req.raw.signal.aborted && tracker.atBoundary) {
-            controller.enqueue(
-              killed
-                ? sseError('permission_error', 'bulkhead: this run has ended.')
-                : sseError('api_error', 'bulkhead: the LLM API stream failed.'),
-            );
-          }
-          controller.close();
-          return;
-        }
-        if (chunk.done) {
-          await settle(tracker.charge(clamped), outcome(tracker.complete ? 'ok' : 'upstream_error'));
-          controller.close();
-          return;
-        }
-        tracker.push(chunk.value);
-        controller.enqueue(chunk.value);
+    const piped = upstream.stream({
+      chunk: (bytes) => tracker.push(bytes),
+      // Settled before the stream closes: the agent's next request sees this one charged.
+      end: () => settle(tracker.charge(clamped), outcome(tracker.complete ? 'ok' : 'upstream_error')),
+      // Kill, expiry, client gone or upstream failure mid-stream: charge what was
+      // reported or visibly generated, and tell a listening SDK why the stream ends,
+      // in the API's own shape (only between events, never inside one).
+      cut: async () => {
+        const killed = runSignal.aborted;
+        await settle(
+          tracker.charge(clamped),
+          outcome(killed ? 'cut' : abort.aborted ? 'client_gone' : 'upstream_error'),
+        );
+        if (c.req.raw.signal.aborted || !tracker.atBoundary) return undefined;
+        return killed
+          ? sseError('permission_error', 'bulkhead: this run has ended.')
+          : sseError('api_error', 'bulkhead: the LLM API stream failed.');
       },
-      async cancel() {
-        await reader.cancel().catch(() => undefined);
-        await settle(tracker.charge(clamped), outcome('client_gone'));
-      },
+      cancelled: () => settle(tracker.charge(clamped), outcome('client_gone')),
     });
     return new Response(piped, { status: upstream.status, headers });
   });

@@ -14,7 +14,24 @@ import { request as httpsRequest } from 'node:https';
 export interface UpstreamResponse {
   status: number;
   headers: IncomingHttpHeaders;
-  body: ReadableStream<Uint8Array>;
+  /** The whole answer (plain JSON); rejects when the answer is cut. */
+  text(): Promise<string>;
+  /**
+   * The answer as a web stream that forwards each chunk as it arrives, with
+   * `tap` told of every chunk and of how the answer ended. One stream layer,
+   * not two: the tap reads on the side instead of re-piping.
+   */
+  stream(tap: Tap): ReadableStream<Uint8Array>;
+}
+
+export interface Tap {
+  chunk(chunk: Uint8Array): void;
+  /** The answer is complete; awaited before the stream closes. */
+  end(): Promise<void>;
+  /** The answer was cut (abort, lost connection); may return a last chunk to send. Awaited. */
+  cut(reason: Error): Promise<Uint8Array | undefined>;
+  /** The reader went away. */
+  cancelled(): Promise<void>;
 }
 
 export function postUpstream(
@@ -33,78 +50,110 @@ export function postUpstream(
       method: 'POST',
       headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
     });
-    let onAbort = () => {
-      req.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    const reason = () => (signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    let onAbort = (): void => {
+      req.destroy(reason());
     };
     signal.addEventListener('abort', () => onAbort(), { once: true });
     req.once('error', reject);
     req.once('response', (res) => {
       req.off('error', reject);
-      // Errors after the answer began belong to the body stream, not to the request.
+      // Errors after the answer began belong to the answer, not to the request.
       req.on('error', () => undefined);
-      const stream = webStream(res);
+      const answer = new Answer(res);
       onAbort = () => {
-        stream.abort(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+        answer.fail(reason());
         req.destroy();
       };
-      resolve({ status: res.statusCode ?? 502, headers: res.headers, body: stream.body });
+      resolve({
+        status: res.statusCode ?? 502,
+        headers: res.headers,
+        text: () => answer.text(),
+        stream: (tap) => answer.stream(tap),
+      });
     });
     req.end(body);
   });
 }
 
-/** A web stream over a Node response, pulling only as fast as the reader reads. */
-function webStream(res: IncomingMessage): {
-  body: ReadableStream<Uint8Array>;
-  abort(reason: Error): void;
-} {
-  let control: ReadableStreamDefaultController<Uint8Array> | undefined;
-  let ended = false;
-  const fail = (reason: Error) => {
-    if (ended) return;
-    ended = true;
-    control?.error(reason);
-  };
-  const body = new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        control = controller;
-        res.on('data', (chunk: Buffer) => {
-          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-          if ((controller.desiredSize ?? 0) <= 0) res.pause();
-        });
-        res.once('end', () => {
-          if (ended) return;
-          ended = true;
-          controller.close();
-        });
-        res.once('error', fail);
-        // A connection that closes before the body completed is a cut, not an end.
-        res.once('close', () => {
-          if (!res.complete) fail(new Error('upstream connection closed mid-answer'));
-        });
-      },
-      pull() {
-        res.resume();
-      },
-      cancel() {
-        ended = true;
-        res.destroy();
-      },
-    },
-    { highWaterMark: 16 },
-  );
-  return { body, abort: fail };
-}
+/** One upstream answer, read once, either whole or as a stream. */
+class Answer {
+  private onFail: ((reason: Error) => void) | undefined;
+  private failed: Error | undefined;
 
-/** Reads a whole (small, plain JSON) answer. */
-export async function readText(body: ReadableStream<Uint8Array>): Promise<string> {
-  const decoder = new TextDecoder();
-  const reader = body.getReader();
-  let text = '';
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return text + decoder.decode();
-    text += decoder.decode(value, { stream: true });
+  constructor(private readonly res: IncomingMessage) {
+    res.once('error', (error) => this.fail(error));
+    // A connection that closes before the body completed is a cut, not an end.
+    res.once('close', () => {
+      if (!res.complete) this.fail(new Error('upstream connection closed mid-answer'));
+    });
+  }
+
+  fail(reason: Error): void {
+    if (this.failed) return;
+    this.failed = reason;
+    this.onFail?.(reason);
+  }
+
+  text(): Promise<string> {
+    return new Promise((resolve, reject) => {
+      if (this.failed) return reject(this.failed);
+      const decoder = new TextDecoder();
+      let text = '';
+      this.onFail = reject;
+      this.res.on('data', (chunk: Buffer) => {
+        text += decoder.decode(chunk, { stream: true });
+      });
+      this.res.once('end', () => resolve(text + decoder.decode()));
+    });
+  }
+
+  stream(tap: Tap): ReadableStream<Uint8Array> {
+    const res = this.res;
+    let finished = false;
+    let control: ReadableStreamDefaultController<Uint8Array> | undefined;
+    const finish = async (how: 'end' | Error) => {
+      if (finished) return;
+      finished = true;
+      try {
+        if (how === 'end') await tap.end();
+        else {
+          const last = await tap.cut(how);
+          if (last) control?.enqueue(last);
+        }
+        control?.close();
+      } catch {
+        // The reader left while the tap was settling: nothing is left to close.
+      }
+    };
+    return new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          control = controller;
+          if (this.failed) {
+            void finish(this.failed);
+            return;
+          }
+          this.onFail = (reason) => void finish(reason);
+          res.on('data', (chunk: Buffer) => {
+            if (finished) return;
+            const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+            tap.chunk(bytes);
+            controller.enqueue(bytes);
+            if ((controller.desiredSize ?? 0) <= 0) res.pause();
+          });
+          res.once('end', () => void finish('end'));
+        },
+        pull() {
+          res.resume();
+        },
+        async cancel() {
+          finished = true;
+          res.destroy();
+          await tap.cancelled();
+        },
+      },
+      { highWaterMark: 16 },
+    );
   }
 }
