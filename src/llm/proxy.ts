@@ -298,6 +298,8 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
         // Not JSON (an upstream error page): nothing to charge.
       }
       await settle(usage, ok ? 'ok' : `upstream_${upstream.status}`);
+      // An API error that quotes the credential it was sent must not hand the real key to the agent.
+      if (!ok) text = text.replaceAll(deps.apiKey, '[REDACTED]');
       return new Response(text, { status: upstream.status, headers });
     }
 

@@ -27,6 +27,8 @@ export interface FakeAnthropic {
   overloadAfter: number | undefined;
   /** Drop the connection after this many text deltas, mid-stream; never when undefined. */
   dropAfter: number | undefined;
+  /** Answer every message request with this HTTP status and an error that quotes the key received. */
+  failWith: number | undefined;
   /** End SSE lines with CRLF instead of LF. */
   crlf: boolean;
   /** Counts reported in `usage` (input side); output is two tokens per word. */
@@ -45,6 +47,7 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
     plainDelayMs: 0,
     overloadAfter: undefined,
     dropAfter: undefined,
+    failWith: undefined,
     crlf: false,
     usage: { input_tokens: 25, cache_read_input_tokens: 10, cache_creation_input_tokens: 0 },
     close: async () => undefined,
@@ -65,6 +68,15 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
     }
     if (req.url === '/v1/messages/count_tokens') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ input_tokens: 42 }));
+      return;
+    }
+    if (fake.failWith) {
+      res.writeHead(fake.failWith, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          type: 'error',
+          error: { type: 'invalid_request_error', message: `rejected for key ${req.headers['x-api-key']}` },
+        }),
+      );
       return;
     }
     const id = `msg_${received.length}`;

@@ -60,6 +60,7 @@ afterEach(() => {
   fake.plainDelayMs = 0;
   fake.overloadAfter = undefined;
   fake.dropAfter = undefined;
+  fake.failWith = undefined;
   fake.crlf = false;
   fake.usage = { input_tokens: 25, cache_read_input_tokens: 10, cache_creation_input_tokens: 0 };
 });
@@ -134,6 +135,16 @@ describe('LLM proxy: cut streams and alerts', () => {
     const usage = await settledUsage(runId);
     expect(usage.requests).toBe(1);
     expect(usage.output).toBe(50);
+  });
+
+  it('never hands the real key to the agent, even in an API error that quotes it', async () => {
+    fake.failWith = 400;
+    const { client, runId } = await sdkFor('agent');
+    const error = await client.messages.create({ ...ask, max_tokens: 5 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(JSON.stringify((error as InstanceType<typeof Anthropic.APIError>).error)).not.toContain(REAL_KEY);
+    expect(String(error)).toContain('[REDACTED]');
+    expect(await settledUsage(runId)).toMatchObject({ input: 0, output: 0, requests: 1 });
   });
 
   it('reads usage from a stream with CRLF line endings', async () => {
