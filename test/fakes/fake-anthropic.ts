@@ -82,7 +82,9 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
     const id = `msg_${received.length}`;
     const model = body.model;
     const maxTokens = Number(body.max_tokens);
-    const words = WORDS.slice(0, Math.max(1, Math.min(WORDS.length, maxTokens)));
+    // Two tokens a word, and never more output tokens than max_tokens, as the real API.
+    const words = WORDS.slice(0, Math.max(1, Math.min(WORDS.length, Math.floor(maxTokens / 2))));
+    const tokensOf = (n: number) => Math.min(maxTokens, n * 2);
     if (body.stream !== true) {
       if (fake.plainDelayMs) await new Promise((r) => setTimeout(r, fake.plainDelayMs));
       if (res.destroyed) return;
@@ -95,7 +97,7 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
           content: [{ type: 'text', text: words.join('') }],
           stop_reason: words.length < WORDS.length ? 'max_tokens' : 'end_turn',
           stop_sequence: null,
-          usage: { ...fake.usage, output_tokens: words.length * 2 },
+          usage: { ...fake.usage, output_tokens: tokensOf(words.length) },
         }),
       );
       return;
@@ -146,7 +148,7 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
         index: 0,
         delta: { type: 'text_delta', text: word },
       });
-      out += 2;
+      out = tokensOf(i + 1);
       // Cumulative, as the API documents: each message_delta carries the total so far.
       await send('message_delta', {
         type: 'message_delta',

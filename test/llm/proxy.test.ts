@@ -99,7 +99,8 @@ describe('LLM proxy', () => {
 
   it('refuses, in the API error shape, once the output budget is spent', async () => {
     const { client } = await sdkFor('tight');
-    await client.messages.create({ ...ask, max_tokens: 5 });
+    await client.messages.create({ ...ask, max_tokens: 4 });
+    await client.messages.create({ ...ask, max_tokens: 4 }); // clamped to the 1 token left
     const error = await client.messages.create({ ...ask, max_tokens: 5 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Anthropic.PermissionDeniedError);
     expect(String((error as Error).message)).toContain('output token budget would be exceeded');
