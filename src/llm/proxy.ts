@@ -160,6 +160,14 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
     if (body instanceof Response) return body;
     const model = typeof body.model === 'string' ? body.model : '';
     if (profile.llm.models && !profile.llm.models.includes(model)) {
+      await deps.events.write({
+        kind: 'llm.request',
+        runId: run.id,
+        decision: 'deny',
+        code: 'model_not_allowed',
+        actor: `run:${run.id}`,
+        data: { model },
+      });
       return apiError(
         403,
         'permission_error',
@@ -203,10 +211,12 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
           estimate: inputEstimate,
         },
       });
+      const what = reservation.dimension === 'usd' ? 'spend (USD)' : `${reservation.dimension} token`;
+      const used = reservation.dimension === 'usd' ? reservation.used.toFixed(4) : reservation.used;
       return apiError(
         403,
         'permission_error',
-        `bulkhead: this run's ${reservation.dimension} token budget would be exceeded (${reservation.used} of ${reservation.cap} used).`,
+        `bulkhead: this run's ${what} budget would be exceeded (${used} of ${reservation.cap} used).`,
       );
     }
     const clamped = Math.min(requested, reservation.grantedOutput);
@@ -255,6 +265,11 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
       }
     };
 
+    if (abort.aborted) {
+      // Killed or gone while the reservation was made: nothing was sent, nothing is owed.
+      await settle(EMPTY_USAGE, runSignal.aborted ? 'cut' : 'client_gone');
+      return apiError(403, 'permission_error', 'bulkhead: this run has ended.');
+    }
     let upstream: UpstreamResponse;
     try {
       upstream = await postUpstream(

@@ -73,6 +73,17 @@ describe('charging', () => {
     expect(cost(usage, { input: 3, output: 15 })).toBeCloseTo(3 + 15 + 0.3 + 3.75, 6);
   });
 
+  it('estimates an image at its token ceiling, not by its base64 size', () => {
+    const image = {
+      type: 'image',
+      source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(1_000_000) },
+    };
+    const body = { messages: [{ role: 'user', content: [image, { type: 'text', text: 'what is this?' }] }] };
+    const estimate = estimateInputTokens(body);
+    expect(estimate).toBeGreaterThanOrEqual(1_600);
+    expect(estimate).toBeLessThan(1_700);
+  });
+
   it('estimates input at one token per 3 characters of the request JSON', () => {
     const body = { messages: [{ role: 'user', content: 'x'.repeat(3000) }] };
     const estimate = estimateInputTokens(body);

@@ -80,14 +80,35 @@ export function cost(usage: MessageUsage, price: Price | undefined): number {
   );
 }
 
-/** A documented, deliberately generous estimate: about 3 characters per token of the JSON request. */
+/**
+ * Tokens one image costs at most: the API scales images down to about 1.15
+ * megapixels, and an image costs about width × height / 750 tokens.
+ */
+export const IMAGE_TOKENS = 1_600;
+
+/**
+ * The input estimate reserved before a request is sent (no count_tokens round
+ * trip, which would add an upstream call to every request's first byte).
+ * Deliberately generous: one token per 3 characters of the JSON of `system`,
+ * `messages` and `tools` (English text runs nearer 4). An image is counted
+ * at `IMAGE_TOKENS`, not by its base64 size: a 1 MB screenshot is ~1,600
+ * tokens, not 350,000, and counting its bytes would refuse it under any input
+ * cap. Documents (PDF) keep the character count, since their page count is
+ * unknown here. Settlement replaces the estimate with the real usage.
+ */
 export function estimateInputTokens(body: Record<string, unknown>): number {
-  const text = JSON.stringify({
-    system: body.system ?? '',
-    messages: body.messages ?? [],
-    tools: body.tools ?? [],
-  });
-  return Math.ceil(text.length / 3);
+  let images = 0;
+  const text = JSON.stringify(
+    { system: body.system ?? '', messages: body.messages ?? [], tools: body.tools ?? [] },
+    (_key, value: unknown) => {
+      if (value && typeof value === 'object' && (value as { type?: unknown }).type === 'image') {
+        images++;
+        return undefined;
+      }
+      return value;
+    },
+  );
+  return Math.ceil(text.length / 3) + images * IMAGE_TOKENS;
 }
 
 /**

@@ -32,6 +32,8 @@ profiles:
     budgets: { tokens: { output: 5 } }
   tiny-input:
     budgets: { tokens: { input: 10 } }
+  broke:
+    budgets: { usd: 0.00001 }
 `;
 }
 
@@ -116,12 +118,23 @@ describe('LLM proxy', () => {
     expect(fake.received.length).toBe(before);
   });
 
-  it('refuses a model the profile does not allow', async () => {
-    const { client } = await sdkFor('agent');
+  it('refuses a request whose estimated price would overrun the spend budget, before sending it', async () => {
+    const { client } = await sdkFor('broke');
+    const before = fake.received.length;
+    const error = await client.messages.create({ ...ask, max_tokens: 100 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect(String(error)).toContain('spend (USD) budget would be exceeded');
+    expect(fake.received.length).toBe(before);
+  });
+
+  it('refuses a model the profile does not allow, and records the refusal', async () => {
+    const { client, runId } = await sdkFor('agent');
     const error = await client.messages
       .create({ ...ask, model: 'claude-other', max_tokens: 5 })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    const [event] = await gw.gateway.store.events.list({ runId, kind: 'llm.request' });
+    expect(event).toMatchObject({ decision: 'deny', code: 'model_not_allowed' });
   });
 
   it('refuses a wrong key with an authentication error', async () => {
