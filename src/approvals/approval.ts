@@ -28,7 +28,7 @@ export interface Vote {
   at: number;
 }
 
-export interface Approval {
+interface ApprovalFields {
   id: string;
   runId: string;
   /** Exposed tool name. */
@@ -38,7 +38,6 @@ export interface Approval {
   argsHash: string;
   /** Arguments an approver edited; they are what executes. */
   editedArguments: Record<string, unknown> | null;
-  state: ApprovalState;
   /** Why the call was held (the rule, or a flow rule's reason). */
   why: string;
   quorum: number;
@@ -46,12 +45,31 @@ export interface Approval {
   votes: Vote[];
   createdAt: number;
   expiresAt: number;
-  decidedAt: number | null;
   /** The deciding reason (a denial's reason, or the last approver's). */
   reason: string | null;
 }
 
-export type NewApproval = Omit<Approval, 'state' | 'votes' | 'decidedAt' | 'reason' | 'editedArguments'>;
+/** Decided once: only a pending approval has no decision time; every other state has one. */
+export type ApprovalStatus =
+  | { state: 'pending'; decidedAt: null }
+  | { state: Exclude<ApprovalState, 'pending'>; decidedAt: number };
+
+export type Approval = ApprovalFields & ApprovalStatus;
+
+export type NewApproval = Omit<ApprovalFields, 'votes' | 'reason' | 'editedArguments'>;
+
+/**
+ * The status of a stored row. A decided row without a time (written before
+ * decision times were kept for timeouts and withdrawals) reads as decided at
+ * its deadline or creation.
+ */
+export function approvalStatus(
+  state: ApprovalState,
+  decidedAt: number | null,
+  fallback: number,
+): ApprovalStatus {
+  return state === 'pending' ? { state, decidedAt: null } : { state, decidedAt: decidedAt ?? fallback };
+}
 
 /** Why a vote was not counted. */
 export type VoteRefusal =
@@ -89,6 +107,8 @@ export interface ApprovalStore {
     from: readonly ApprovalState[],
     to: ApprovalState,
     where?: { runId?: string; tool?: string; argsHash?: string },
+    /** Decision time, kept only if the approval had none (leaving pending). */
+    at?: number,
   ): Promise<Approval | undefined>;
   /** An approved, unclaimed approval for exactly this call, decided after `since`. */
   findReusable(runId: string, tool: string, argsHash: string, since: number): Promise<Approval | undefined>;

@@ -151,7 +151,9 @@ describe('ApprovalService', () => {
     const { run } = await p.runs.create('agent');
     const outcome = await p.service.hold(request(run.id, new AbortController().signal, { timeoutMs: 50 }));
     expect(outcome).toMatchObject({ ok: false, denial: { code: 'approval_timeout' } });
-    expect((await p.store.approvals.list({ runId: run.id }))[0]?.state).toBe('timed_out');
+    const [a] = await p.store.approvals.list({ runId: run.id });
+    expect(a?.state).toBe('timed_out');
+    expect(a?.decidedAt).toBeGreaterThanOrEqual(a?.expiresAt as number);
   });
 
   it('sends progress notifications while waiting when the client asked for them', async () => {

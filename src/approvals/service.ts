@@ -76,7 +76,7 @@ export class ApprovalService {
     let withdrawn = 0;
     for (const open of ['pending', 'approved'] as const) {
       for (const a of await store.approvals.list({ state: open, runId, limit: 10_000 })) {
-        if (!(await store.approvals.transition(a.id, [open], 'withdrawn'))) continue;
+        if (!(await store.approvals.transition(a.id, [open], 'withdrawn', {}, this.deps.now()))) continue;
         withdrawn++;
         await this.deps.events.write({
           kind: 'approval.decided',
@@ -216,7 +216,7 @@ export class ApprovalService {
     let expired = 0;
     for (const a of await store.approvals.list({ state: 'pending', limit: 10_000 })) {
       if (a.expiresAt > now()) continue;
-      if (await store.approvals.transition(a.id, ['pending'], 'timed_out')) {
+      if (await store.approvals.transition(a.id, ['pending'], 'timed_out', {}, now())) {
         expired++;
         await this.deps.events.write({
           kind: 'approval.decided',
@@ -319,7 +319,7 @@ export class ApprovalService {
       }
       if (now() >= current.expiresAt) {
         // Timeout means deny. If a decision raced in, the next pass reads it.
-        if (await store.approvals.transition(current.id, ['pending'], 'timed_out')) {
+        if (await store.approvals.transition(current.id, ['pending'], 'timed_out', {}, now())) {
           await this.deps.events.write({
             kind: 'approval.decided',
             runId: current.runId,
@@ -361,7 +361,13 @@ export class ApprovalService {
         ),
       };
     }
-    const withdrawn = await this.deps.store.approvals.transition(approval.id, ['pending'], 'withdrawn');
+    const withdrawn = await this.deps.store.approvals.transition(
+      approval.id,
+      ['pending'],
+      'withdrawn',
+      {},
+      this.deps.now(),
+    );
     if (withdrawn) {
       await this.deps.events.write({
         kind: 'approval.decided',

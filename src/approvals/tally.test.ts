@@ -72,7 +72,7 @@ describe('tally', () => {
 
   it('refuses a vote after the deadline, on a decided approval, or on none', () => {
     expect(tally(base, vote('alice'), undefined, 1_000)).toEqual({ ok: false, code: 'expired' });
-    expect(tally({ ...base, state: 'denied' }, vote('alice'), undefined, 10)).toEqual({
+    expect(tally({ ...base, state: 'denied', decidedAt: 5 }, vote('alice'), undefined, 10)).toEqual({
       ok: false,
       code: 'not_pending',
     });

@@ -1,5 +1,12 @@
 import type { Pool } from 'pg';
-import type { Approval, ApprovalState, ApprovalStore, NewApproval, Vote } from '../../approvals/approval.js';
+import {
+  type Approval,
+  type ApprovalState,
+  type ApprovalStore,
+  approvalStatus,
+  type NewApproval,
+  type Vote,
+} from '../../approvals/approval.js';
 import { tally } from '../../approvals/tally.js';
 import type { PgMigration } from './migrate.js';
 
@@ -58,14 +65,17 @@ function toApproval(row: Row): Approval {
     arguments: row.arguments,
     argsHash: row.args_hash,
     editedArguments: row.edited_arguments,
-    state: row.state,
+    ...approvalStatus(
+      row.state,
+      row.decided_at === null ? null : Number(row.decided_at),
+      Number(row.state === 'timed_out' ? row.expires_at : row.created_at),
+    ),
     why: row.why,
     quorum: row.quorum,
     approvers: row.approvers,
     votes: row.votes,
     createdAt: Number(row.created_at),
     expiresAt: Number(row.expires_at),
-    decidedAt: row.decided_at === null ? null : Number(row.decided_at),
     reason: row.reason,
   };
 }
@@ -135,12 +145,12 @@ export function pgApprovals(pool: Pool): ApprovalStore {
         client.release();
       }
     },
-    transition: (id, from, to, where = {}) =>
+    transition: (id, from, to, where = {}, at = Date.now()) =>
       one(
-        `UPDATE approvals SET state = $1 WHERE id = $2 AND state = ANY($3::text[])
+        `UPDATE approvals SET state = $1, decided_at = COALESCE(decided_at, $7) WHERE id = $2 AND state = ANY($3::text[])
            AND ($4::text IS NULL OR run_id = $4) AND ($5::text IS NULL OR tool = $5) AND ($6::text IS NULL OR args_hash = $6)
          RETURNING *`,
-        [to, id, [...from], where.runId ?? null, where.tool ?? null, where.argsHash ?? null],
+        [to, id, [...from], where.runId ?? null, where.tool ?? null, where.argsHash ?? null, at],
       ),
     findReusable: (runId, tool, argsHash, since) =>
       one(

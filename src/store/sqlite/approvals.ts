@@ -7,6 +7,7 @@ import type {
   Vote,
   VoteOutcome,
 } from '../../approvals/approval.js';
+import { approvalStatus } from '../../approvals/approval.js';
 import { tally } from '../../approvals/tally.js';
 import type { Migration } from './migrate.js';
 
@@ -67,14 +68,13 @@ function toApproval(row: Row): Approval {
     editedArguments: row.edited_arguments
       ? (JSON.parse(row.edited_arguments) as Record<string, unknown>)
       : null,
-    state: row.state,
+    ...approvalStatus(row.state, row.decided_at, row.state === 'timed_out' ? row.expires_at : row.created_at),
     why: row.why,
     quorum: row.quorum,
     approvers: JSON.parse(row.approvers) as string[],
     votes: JSON.parse(row.votes) as Vote[],
     createdAt: row.created_at,
     expiresAt: row.expires_at,
-    decidedAt: row.decided_at,
     reason: row.reason,
   };
 }
@@ -149,16 +149,17 @@ export function sqliteApprovals(db: Database.Database): ApprovalStore {
     async vote(id, v, edited, now = Date.now()) {
       return vote.immediate(id, v, edited?.arguments, now);
     },
-    async transition(id, from, to, where = {}) {
+    async transition(id, from, to, where = {}, at = Date.now()) {
       const row = db
         .prepare(
-          `UPDATE approvals SET state = ?
+          `UPDATE approvals SET state = ?, decided_at = COALESCE(decided_at, ?)
            WHERE id = ? AND state IN (${from.map(() => '?').join(',')})
              AND (? IS NULL OR run_id = ?) AND (? IS NULL OR tool = ?) AND (? IS NULL OR args_hash = ?)
            RETURNING *`,
         )
         .get(
           to,
+          at,
           id,
           ...from,
           where.runId ?? null,
