@@ -2,10 +2,17 @@
  * The LLM API proxy (`/v1/messages`, `/v1/messages/count_tokens`), compatible
  * with the Anthropic Messages API. The agent authenticates with its run token
  * (as x-api-key or a bearer); the real key is injected here, so the agent
- * never holds it and the run token never reaches the upstream. Each request
- * reserves its input estimate plus a max_tokens clamped to what is left,
- * before it is sent; streams pass through chunk by chunk and are charged for
- * what they reported even when cut. Refusals use the API's own error shape.
+ * never holds it and the run token never reaches the upstream.
+ *
+ * Budget: each request reserves its input estimate (`estimateInputTokens`:
+ * one token per 3 characters, images at their ceiling) plus a max_tokens
+ * clamped to what is left, atomically, before it is sent; a request whose
+ * input alone would overrun is refused unsent. It settles to the real usage
+ * afterwards (cache tokens weighted by the profile), and the settlement that
+ * crosses an alert threshold reports it, once. Streams pass through chunk by
+ * chunk and are charged for what they reported or visibly generated even when
+ * cut (kill, expiry, client gone, error event, lost connection). Refusals and
+ * cut streams use the API's own error shapes, so SDKs surface them cleanly.
  */
 import { Hono } from 'hono';
 import { type Crossing, tokenCrossings } from '../budget/thresholds.js';
