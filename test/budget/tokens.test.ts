@@ -2,22 +2,26 @@
  * The token ledger on real SQLite files: reservations hold budget until they
  * settle, settlement releases the unused part, and threshold crossings are
  * reported once each, also when racing settlements come from several
- * processes on one file.
+ * processes on one file; and on a real PostgreSQL server through two store
+ * handles, as two gateway replicas would.
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Crossing, quantizeUsd, tokenCrossings } from '../../src/budget/thresholds.js';
 import type { TokenAmounts, TokenCaps } from '../../src/budget/tokens.js';
-import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.js';
+import { openPostgresStore } from '../../src/store/postgres/index.js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
+import type { Store } from '../../src/store/store.js';
 import { ROOT, tempDir } from '../helpers/harness.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 const CAPS: TokenCaps = { input: 5000, output: 5000, total: 20_000, usd: 0.5 };
 const ALERT_AT = [0.25, 0.5, 0.8, 1];
 
 /** One request as the proxy makes it: reserve, then settle to a usage that varies with i. */
-async function request(store: SqliteStore, runId: string, i: number): Promise<Crossing[]> {
+async function request(store: Store, runId: string, i: number): Promise<Crossing[]> {
   const reservation = await store.tokens.reserve(runId, { input: 10, output: 60, usd: 0 }, {}, 1);
   if (!reservation.ok) throw new Error('unexpected refusal');
   const charged: TokenAmounts = {
@@ -139,5 +143,30 @@ describe('token ledger (SQLite)', () => {
     // Each threshold the final usage is past fired exactly once, whichever process crossed it.
     expect(crossings.map(key).sort()).toEqual(pastThresholds(usage).sort());
     expect(crossings.map(key)).toContain('output_tokens@1');
+  }, 60_000);
+});
+
+describe('token ledger (PostgreSQL, two replicas)', () => {
+  let pg: TestPostgres;
+  beforeAll(async () => {
+    pg = await startPostgres();
+  }, 60_000);
+  afterAll(() => pg?.stop());
+
+  it('reports each threshold once across 100 requests racing through two store handles', async () => {
+    const [a, b] = await Promise.all([openPostgresStore(pg.url), openPostgresStore(pg.url)]);
+    const runId = `run_pg_${Date.now()}`;
+    try {
+      const crossings = (
+        await Promise.all(Array.from({ length: 100 }, (_, i) => request(i % 2 ? a : b, runId, i)))
+      ).flat();
+      const usage = await a.tokens.usage(runId);
+      expect(usage.requests).toBe(100);
+      const expected = pastThresholds(usage);
+      expect(crossings.map(key).sort()).toEqual(expected.sort());
+      expect(expected.length).toBeGreaterThan(4);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
   }, 60_000);
 });
