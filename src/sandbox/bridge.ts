@@ -1,18 +1,23 @@
 /**
- * The in-jail side of the bridges. Inside the jail only loopback exists; the
- * bridge program (bridge.mjs, plain JavaScript run by the jail's own node)
- * listens on 127.0.0.1 ports and forwards each connection to a Unix socket
- * bind-mounted from the host, then runs the agent command and exits with its
- * code. This module names the ports and finds the program on disk.
+ * The in-jail side of the bridges. Inside the jail only loopback exists; a
+ * bridge listens on 127.0.0.1 ports and forwards each connection to a Unix
+ * socket bind-mounted from the host (the gateway, the egress proxy); where
+ * each socket leads is decided on the host. Only once every port listens is
+ * the agent command started, so its first connection cannot race the bridge.
  *
- * bridge.mjs stays plain JavaScript on purpose: the jail has node from /usr
- * but not the TypeScript toolchain, and a generated copy could drift.
+ * Two bridges, same contract:
+ * - `socat` (Debian package socat) when the host has it: a few milliseconds
+ *   to start. Started detached, so an agent that waits for its children
+ *   does not wait for the bridge; the agent replaces the shell (exec), so
+ *   its exit code is the jail's.
+ * - `node` (bridge.mjs, plain JavaScript on the jail's own node) otherwise:
+ *   no extra package, but node's start-up is added to every jail's.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BulkheadError } from '../errors.js';
-import { JAIL_RUNTIME } from './bwrap-argv.js';
+import { JAIL_BRIDGE, JAIL_RUNTIME } from './bwrap-argv.js';
 
 /** Inside the jail: where the agent finds the gateway (MCP and LLM proxy) and the egress proxy. */
 export const JAIL_GATEWAY_PORT = 7300;
@@ -23,6 +28,8 @@ export interface BridgeSpec {
   /** Path of the Unix socket as the jail sees it. */
   socket: string;
 }
+
+export type BridgeKind = 'socat' | 'node';
 
 /** Socket file names in the runtime folder, and the bridges that lead to them. */
 export const GATEWAY_SOCKET = 'gateway.sock';
@@ -35,9 +42,46 @@ export function jailBridges(): BridgeSpec[] {
   ];
 }
 
+/** socat when installed (in /usr, which the jail sees), else node. */
+export function defaultBridgeKind(exists: (path: string) => boolean = existsSync): BridgeKind {
+  return exists('/usr/bin/socat') ? 'socat' : 'node';
+}
+
 /**
- * The bridge program's host path: beside this module when run from source, or in src/ when
- * this module runs from the compiled dist/ (tsc does not copy .mjs files).
+ * Starts each socat detached, waits until /proc/net/tcp shows every port listening on
+ * 127.0.0.1, then execs the agent. Arguments: PORT SOCKET ... -- COMMAND...
+ */
+const SOCAT_BRIDGE = [
+  'while [ "$1" != -- ]; do',
+  '  (exec /usr/bin/socat -b 131072 "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork,backlog=128" "UNIX-CONNECT:$2" </dev/null &)',
+  '  ports="$ports $1"; shift 2',
+  'done',
+  'shift',
+  'for port in $ports; do',
+  '  hex=$(printf %04X "$port"); tries=0',
+  '  until grep -q ":$hex 00000000:0000 0A" /proc/net/tcp; do',
+  '    tries=$((tries + 1))',
+  '    if [ "$tries" -gt 2000 ]; then echo "bulkhead bridge: port $port did not open" >&2; exit 125; fi',
+  '    sleep 0.005',
+  '  done',
+  'done',
+  'exec "$@"',
+].join('\n');
+
+/** The argv run inside the jail: the bridge, which then runs `command`. */
+export function bridgeEntry(
+  kind: BridgeKind,
+  bridges: readonly BridgeSpec[],
+  command: readonly string[],
+): string[] {
+  if (kind === 'node') return ['/usr/bin/node', JAIL_BRIDGE, JSON.stringify(bridges), '--', ...command];
+  const pairs = bridges.flatMap((b) => [String(b.port), b.socket]);
+  return ['/bin/sh', '-c', SOCAT_BRIDGE, 'bulkhead-bridge', ...pairs, '--', ...command];
+}
+
+/**
+ * The node bridge program's host path: beside this module when run from source, or in src/
+ * when this module runs from the compiled dist/ (tsc does not copy .mjs files).
  */
 export function bridgeScriptPath(): string {
   const here = dirname(fileURLToPath(import.meta.url));

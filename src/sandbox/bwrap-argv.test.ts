@@ -5,11 +5,9 @@ import { type BwrapSpec, bwrapArgv, type PathKind } from './bwrap-argv.js';
 const base: BwrapSpec = {
   workdir: '/host/work',
   env: { A: '1' },
-  command: ['agent', '--go'],
+  entry: ['/bin/sh', '-c', 'bridge', '--', 'agent', '--go'],
   tmpSizeBytes: 1024,
   runtimeDir: '/host/rt',
-  bridgeScript: '/host/bridge.mjs',
-  bridges: [{ port: 7300, socket: '/run/bulkhead/gateway.sock' }],
   emptyFile: '/host/empty',
   emptyDir: '/host/emptydir',
   existing: () => undefined,
@@ -121,15 +119,16 @@ describe('bubblewrap argv', () => {
     expect(flagValue(fds, '--json-status-fd')).toBe('3');
   });
 
-  it('runs the command behind the bridge', () => {
-    const tail = argv.slice(argv.lastIndexOf('/usr/bin/node'));
-    expect(tail).toEqual([
-      '/usr/bin/node',
-      '/run/bulkhead-bridge.mjs',
-      JSON.stringify(base.bridges),
-      '--',
-      'agent',
-      '--go',
-    ]);
+  it('runs the entry command last, after every option', () => {
+    const entry = ['/bin/sh', '-c', 'bridge', '--', 'agent', '--go'];
+    expect(argv.slice(-entry.length)).toEqual(entry);
+    expect(argv[argv.length - entry.length - 1]).toBe('--');
+    expect(argv.indexOf('--')).toBe(argv.length - entry.length - 1);
+  });
+
+  it('binds the node bridge program only when it is given', () => {
+    expect(argv).not.toContain('/run/bulkhead-bridge.mjs');
+    const node = bwrapArgv({ ...base, bridgeScript: '/host/bridge.mjs' });
+    expect(pairs(node, '--ro-bind')).toContainEqual(['/host/bridge.mjs', '/run/bulkhead-bridge.mjs']);
   });
 });

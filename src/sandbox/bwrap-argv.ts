@@ -58,15 +58,13 @@ export interface BwrapSpec {
   /** Absolute host path of the workdir. */
   workdir: string;
   env: Record<string, string>;
-  /** The command run inside, behind the bridge. */
-  command: string[];
+  /** What runs inside: the bridge, which then runs the agent command (see bridge.ts). */
+  entry: string[];
   tmpSizeBytes: number;
   /** Host folder with the Unix sockets and the generated passwd, group and hosts; read-only inside. */
   runtimeDir: string;
-  /** Host path of the in-jail bridge program. */
-  bridgeScript: string;
-  /** Loopback ports inside the jail, each forwarded to a Unix socket under JAIL_RUNTIME. */
-  bridges: readonly { port: number; socket: string }[];
+  /** Host path of the node bridge program, bound in read-only when that bridge is used. */
+  bridgeScript?: string;
   /** Host paths of an empty file and an empty folder, mounted over protected paths that do not exist. */
   emptyFile: string;
   emptyDir: string;
@@ -123,7 +121,7 @@ export function bwrapArgv(spec: BwrapSpec): string[] {
   // A sized tmpfs: filling /tmp fills the jail's memory quota, not the host's disk.
   argv.push('--size', String(spec.tmpSizeBytes), '--tmpfs', '/tmp');
   argv.push('--ro-bind', spec.runtimeDir, JAIL_RUNTIME);
-  argv.push('--ro-bind', spec.bridgeScript, JAIL_BRIDGE);
+  if (spec.bridgeScript) argv.push('--ro-bind', spec.bridgeScript, JAIL_BRIDGE);
   argv.push('--bind', spec.workdir, JAIL_WORKDIR);
   protectGit(argv, spec);
   for (const path of PROTECTED_FILES) protect(argv, spec, path, 'file');
@@ -134,7 +132,7 @@ export function bwrapArgv(spec: BwrapSpec): string[] {
   for (const [key, value] of Object.entries(spec.env)) argv.push('--setenv', key, value);
   if (spec.seccompFd !== undefined) argv.push('--seccomp', String(spec.seccompFd));
   if (spec.statusFd !== undefined) argv.push('--json-status-fd', String(spec.statusFd));
-  argv.push('--', '/usr/bin/node', JAIL_BRIDGE, JSON.stringify(spec.bridges), '--', ...spec.command);
+  argv.push('--', ...spec.entry);
   return argv;
 }
 

@@ -4,6 +4,8 @@
  * the rest is exported for tests, the benchmark and the CLI's reports.
  */
 export {
+  type BridgeKind,
+  defaultBridgeKind,
   EGRESS_SOCKET,
   GATEWAY_SOCKET,
   JAIL_GATEWAY_PORT,

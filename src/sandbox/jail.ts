@@ -35,7 +35,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BulkheadError } from '../errors.js';
-import { bridgeScriptPath, EGRESS_SOCKET, GATEWAY_SOCKET, JAIL_PROXY_PORT, jailBridges } from './bridge.js';
+import {
+  type BridgeKind,
+  bridgeEntry,
+  bridgeScriptPath,
+  defaultBridgeKind,
+  EGRESS_SOCKET,
+  GATEWAY_SOCKET,
+  JAIL_GATEWAY_PORT,
+  JAIL_PROXY_PORT,
+  jailBridges,
+} from './bridge.js';
 import { bwrapArgv, JAIL_UID, type PathKind, PROTECTED_FILES, PROTECTED_GIT } from './bwrap-argv.js';
 import { type CgroupLimits, createLimiter, type Limiter, type ResourcePeaks } from './cgroup.js';
 import { createEgressProxy, type EgressEvent, type Resolver } from './egress-proxy.js';
@@ -67,6 +77,8 @@ export interface JailSpec {
   stdio?: 'inherit' | 'pipe' | 'ignore';
   /** Where cgroups are mounted (default /sys/fs/cgroup); tests point it elsewhere to force rlimits. */
   cgroupRoot?: string;
+  /** The in-jail bridge: socat when installed (fast start), else node. */
+  bridge?: BridgeKind;
 }
 /** @deprecated the earlier name of JailSpec */
 export type JailOptions = JailSpec;
@@ -214,14 +226,14 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
     // bwrap creates mount points for absent protected paths in the host workdir; removed after.
     const placeholders = absentWithParents(workdir, protectedPaths);
     cleanups.push(() => removePlaceholders(workdir, placeholders));
+    const bridge = spec.bridge ?? defaultBridgeKind();
     const argv = bwrapArgv({
       workdir,
       env,
-      command: spec.command,
+      entry: bridgeEntry(bridge, jailBridges(), spec.command),
       tmpSizeBytes: spec.limits.tmpBytes,
       runtimeDir: shared,
-      bridgeScript: bridgeScriptPath(),
-      bridges: jailBridges(),
+      ...(bridge === 'node' ? { bridgeScript: bridgeScriptPath() } : {}),
       emptyFile: join(empty, 'file'),
       emptyDir: join(empty, 'dir'),
       existing: (relative) => pathKind(workdir, relative),
@@ -276,6 +288,7 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
       exitedRaw,
       cleanup,
       seccomp: Boolean(program),
+      bridge,
     });
   } catch (error) {
     if (limiter) await limiter.killAll();
@@ -327,6 +340,7 @@ function supervise(parts: {
   exitedRaw: Promise<[number | null, NodeJS.Signals | null]>;
   cleanup: () => Promise<void>;
   seccomp: boolean;
+  bridge: BridgeKind;
 }): JailHandle {
   const { spec, child, limiter } = parts;
   let endReason: string | undefined;
@@ -377,7 +391,7 @@ function supervise(parts: {
       workdir: limits.workdirBytes
         ? `${mib(limits.workdirBytes)} per file (${limiter.mechanisms.workdir}); the only writable host folder`
         : `the only writable host folder (${limiter.mechanisms.workdir})`,
-      network: `loopback only; egress via the proxy to ${spec.egress.length ? spec.egress.join(', ') : 'nothing'}`,
+      network: `loopback only; gateway at 127.0.0.1:${JAIL_GATEWAY_PORT}, egress proxy at 127.0.0.1:${JAIL_PROXY_PORT} to ${spec.egress.length ? spec.egress.join(', ') : 'nothing'} (${parts.bridge} bridges)`,
       namespaces:
         'user, pid, mount, network, ipc, uts, cgroup; no nested user namespaces; all capabilities dropped',
       seccomp: parts.seccomp

@@ -75,6 +75,7 @@ export interface JailRunOptions {
   timeoutMs?: number;
   gatewayUrl?: string;
   cgroupRoot?: string;
+  bridge?: 'socat' | 'node';
   signal?: AbortSignal;
   env?: Record<string, string>;
   onEgress?: (event: EgressEvent) => void;
@@ -103,6 +104,7 @@ export function jailSpec(workdir: string, command: string[], options: JailRunOpt
     ...(options.onEgress ? { onEgress: options.onEgress } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.cgroupRoot ? { cgroupRoot: options.cgroupRoot } : {}),
+    ...(options.bridge ? { bridge: options.bridge } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   };
 }
