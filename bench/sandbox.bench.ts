@@ -1,29 +1,67 @@
 /**
  * The sandbox's costs, side by side in one run:
- *   start-up   a jailed `true` (bwrap + cgroup + bridges) vs a bare spawn of `true`
- *   egress     100 MB downloaded through the egress proxy vs directly, on loopback
+ *   start-up   a jailed `true` (bwrap + seccomp + cgroup + sockets + bridges) vs bwrap alone
+ *              vs a bare spawn of `true`, interleaved, p50/p99
+ *   egress     100 MB with curl: directly, through the egress proxy (plain HTTP and a CONNECT
+ *              tunnel), and from inside a jail (loopback -> socat bridge -> Unix socket -> proxy);
+ *              median of several rounds, on loopback, the origin in its own process
  *
  *   npx tsx bench/sandbox.bench.ts
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { createServer as createHttp, get } from 'node:http';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { bwrapArgv } from '../src/sandbox/bwrap-argv.js';
 import { createEgressProxy, startJail } from '../src/sandbox/index.js';
 import { formatTable, median, percentile } from './lib/stats.js';
 
 export interface SandboxBench {
-  startup: { bareP50: number; bareP99: number; jailedP50: number; jailedP99: number; addedP50: number };
-  egress: { directMBs: number; proxyMBs: number; ratio: number };
+  startup: {
+    bareP50: number;
+    bareP99: number;
+    bwrapP50: number;
+    bwrapP99: number;
+    jailedP50: number;
+    jailedP99: number;
+    addedP50: number;
+  };
+  /** MB/s, median of the rounds. */
+  egress: { direct: number; proxyHttp: number; proxyConnect: number; jailHttp: number; jailConnect: number };
 }
 
 async function bare(): Promise<number> {
   const t0 = performance.now();
   const child = spawn('/usr/bin/true');
+  await once(child, 'exit');
+  return performance.now() - t0;
+}
+
+/** bubblewrap alone with the jail's mounts and flags: no cgroup, seccomp, sockets or bridges. */
+function bwrapOnlyArgv(): string[] {
+  const runtime = mkdtempSync(join(tmpdir(), 'bulkhead-bench-rt-'));
+  mkdirSync(join(runtime, 'empty'));
+  writeFileSync(join(runtime, 'file'), '');
+  for (const f of ['passwd', 'group', 'hosts']) writeFileSync(join(runtime, f), '');
+  return bwrapArgv({
+    workdir: mkdtempSync(join(tmpdir(), 'bulkhead-bench-wd-')),
+    env: {},
+    entry: ['/usr/bin/true'],
+    tmpSizeBytes: 16 * 1024 * 1024,
+    runtimeDir: runtime,
+    emptyFile: join(runtime, 'file'),
+    emptyDir: join(runtime, 'empty'),
+    existing: () => undefined,
+  });
+}
+
+async function bwrapOnly(argv: string[]): Promise<number> {
+  const t0 = performance.now();
+  const child = spawn('bwrap', argv, { stdio: 'ignore' });
   await once(child, 'exit');
   return performance.now() - t0;
 }
@@ -38,6 +76,7 @@ async function jailed(workdir: string, i: number): Promise<number> {
     limits: { memoryBytes: 256 * 1024 * 1024, pids: 64, cpu: 1, tmpBytes: 16 * 1024 * 1024 },
     egress: [],
     gatewayUrl: 'http://127.0.0.1:9',
+    stdio: 'ignore',
   });
   await handle.exited;
   return performance.now() - t0;
@@ -45,90 +84,140 @@ async function jailed(workdir: string, i: number): Promise<number> {
 
 const SIZE = 100 * 1024 * 1024;
 
-async function download(options: { host: string; port: number; path: string }): Promise<number> {
-  const t0 = performance.now();
-  await new Promise<void>((resolve, reject) => {
-    get(options, (res) => {
-      res.on('data', () => undefined);
-      res.on('end', resolve);
-    }).on('error', reject);
+/** The origin server: answers every request with SIZE bytes, written in 1 MiB chunks. */
+const ORIGIN = `
+const SIZE = ${SIZE};
+const chunk = Buffer.alloc(1024 * 1024, 7);
+const server = require('node:http').createServer((req, res) => {
+  res.writeHead(200, { 'content-length': SIZE });
+  let sent = 0;
+  const write = () => {
+    while (sent < SIZE) {
+      sent += chunk.length;
+      if (!res.write(chunk)) return void res.once('drain', write);
+    }
+    res.end();
+  };
+  write();
+});
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`;
+
+/** curl's own measure of one transfer (its start-up excluded), in MB/s. */
+async function curl(args: string[]): Promise<number> {
+  const { stdout } = await promisify(execFile)('curl', [
+    '-s',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{speed_download}',
+    ...args,
+  ]);
+  return Number(stdout) / 1024 / 1024;
+}
+
+/** The same curl inside a jail: 127.0.0.1:7301 -> socat bridge -> Unix socket -> egress proxy -> origin. */
+async function jailCurl(workdir: string, originPort: number, i: number, tunnel: boolean): Promise<number> {
+  const handle = await startJail({
+    runId: `run_benchcurl${i}`,
+    workdir,
+    command: [
+      '/bin/sh',
+      '-c',
+      `curl -s ${tunnel ? '-p ' : ''}-o /dev/null -w '%{speed_download}' http://origin.bench:${originPort}/ > speed.txt`,
+    ],
+    env: {},
+    // Both cores: the figure is the path's throughput, not the CPU quota's.
+    limits: { memoryBytes: 256 * 1024 * 1024, pids: 64, cpu: 2, tmpBytes: 16 * 1024 * 1024 },
+    egress: [`origin.bench:${originPort}`, `127.0.0.1:${originPort}`],
+    resolve: async () => ['127.0.0.1'],
+    gatewayUrl: 'http://127.0.0.1:9',
+    stdio: 'ignore',
   });
-  return (SIZE / 1024 / 1024 / (performance.now() - t0)) * 1000;
+  await handle.exited;
+  return Number(readFileSync(join(workdir, 'speed.txt'), 'utf8')) / 1024 / 1024;
 }
 
 export async function run(options: { runs?: number; rounds?: number } = {}): Promise<SandboxBench> {
   const runs = options.runs ?? 50;
   const workdir = mkdtempSync(join(tmpdir(), 'bulkhead-bench-wd-'));
   const bareTimes: number[] = [];
+  const bwrapTimes: number[] = [];
   const jailTimes: number[] = [];
+  const argv = bwrapOnlyArgv();
   for (let i = 0; i < 3; i++) await jailed(workdir, -i); // warm-up
+  // Interleaved, so a burst of load on the machine hits all three alike.
   for (let i = 0; i < runs; i++) {
     bareTimes.push(await bare());
+    bwrapTimes.push(await bwrapOnly(argv));
     jailTimes.push(await jailed(workdir, i));
   }
   const sortedBare = [...bareTimes].sort((a, b) => a - b);
+  const sortedBwrap = [...bwrapTimes].sort((a, b) => a - b);
   const sortedJail = [...jailTimes].sort((a, b) => a - b);
 
-  const chunk = Buffer.alloc(1024 * 1024, 7);
-  const origin = createHttp((_req, res) => {
-    res.writeHead(200, { 'content-length': SIZE });
-    let sent = 0;
-    const write = (): void => {
-      while (sent < SIZE) {
-        sent += chunk.length;
-        if (!res.write(chunk)) {
-          res.once('drain', write);
-          return;
-        }
-      }
-      res.end();
-    };
-    write();
-  });
-  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
-  const originPort = (origin.address() as AddressInfo).port;
+  // The origin runs in its own process, as a remote server would: sharing this process's
+  // thread with the proxy would charge the origin's work to the proxy.
+  const origin = spawn(process.execPath, ['-e', ORIGIN], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [portLine] = (await once(origin.stdout, 'data')) as [Buffer];
+  const originPort = Number(portLine.toString().trim());
   const proxy = createEgressProxy({ egress: [`127.0.0.1:${originPort}`], onEvent: () => undefined });
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  const proxyPort = (proxy.address() as AddressInfo).port;
-  const direct: number[] = [];
-  const viaProxy: number[] = [];
+  const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const url = `http://127.0.0.1:${originPort}/`;
+  const rows = { direct: [], proxyHttp: [], proxyConnect: [], jailHttp: [], jailConnect: [] } as Record<
+    keyof SandboxBench['egress'],
+    number[]
+  >;
   for (let i = 0; i < (options.rounds ?? 5); i++) {
-    direct.push(await download({ host: '127.0.0.1', port: originPort, path: '/' }));
-    viaProxy.push(
-      await download({ host: '127.0.0.1', port: proxyPort, path: `http://127.0.0.1:${originPort}/` }),
-    );
+    rows.direct.push(await curl(['--noproxy', '*', url]));
+    rows.proxyHttp.push(await curl(['-x', proxyUrl, url]));
+    rows.proxyConnect.push(await curl(['-p', '-x', proxyUrl, url]));
+    rows.jailHttp.push(await jailCurl(workdir, originPort, i, false));
+    rows.jailConnect.push(await jailCurl(workdir, originPort, i, true));
   }
-  origin.close();
+  origin.kill();
   proxy.close();
-  const directMBs = median(direct);
-  const proxyMBs = median(viaProxy);
   return {
     startup: {
       bareP50: percentile(sortedBare, 50),
       bareP99: percentile(sortedBare, 99),
+      bwrapP50: percentile(sortedBwrap, 50),
+      bwrapP99: percentile(sortedBwrap, 99),
       jailedP50: percentile(sortedJail, 50),
       jailedP99: percentile(sortedJail, 99),
       addedP50: percentile(sortedJail, 50) - percentile(sortedBare, 50),
     },
-    egress: { directMBs, proxyMBs, ratio: proxyMBs / directMBs },
+    egress: {
+      direct: median(rows.direct),
+      proxyHttp: median(rows.proxyHttp),
+      proxyConnect: median(rows.proxyConnect),
+      jailHttp: median(rows.jailHttp),
+      jailConnect: median(rows.jailConnect),
+    },
   };
 }
 
 export function print(r: SandboxBench): string {
+  const e = r.egress;
+  const vs = (mbs: number) => `${(mbs / e.direct).toFixed(2)}x`;
   return [
     formatTable([
       ['start-up of `true`', 'p50 ms', 'p99 ms'],
       ['bare spawn', r.startup.bareP50, r.startup.bareP99],
-      ['jailed (bwrap + cgroup + bridges)', r.startup.jailedP50, r.startup.jailedP99],
+      ['bwrap alone (same mounts and flags)', r.startup.bwrapP50, r.startup.bwrapP99],
+      ['jailed (bwrap + seccomp + cgroup + sockets + bridges)', r.startup.jailedP50, r.startup.jailedP99],
     ]),
     `added start-up p50: ${r.startup.addedP50.toFixed(1)} ms`,
     '',
     formatTable([
-      ['100 MB over loopback', 'MB/s'],
-      ['direct', r.egress.directMBs],
-      ['through the egress proxy', r.egress.proxyMBs],
+      ['100 MB over loopback with curl (median)', 'MB/s', 'vs direct'],
+      ['direct', e.direct, '1.00x'],
+      ['through the egress proxy, plain HTTP', e.proxyHttp, vs(e.proxyHttp)],
+      ['through the egress proxy, CONNECT tunnel', e.proxyConnect, vs(e.proxyConnect)],
+      ['from the jail (bridge + socket + proxy), plain HTTP', e.jailHttp, vs(e.jailHttp)],
+      ['from the jail (bridge + socket + proxy), CONNECT tunnel', e.jailConnect, vs(e.jailConnect)],
     ]),
-    `proxy / direct throughput: ${r.egress.ratio.toFixed(2)}x`,
   ].join('\n');
 }
 
