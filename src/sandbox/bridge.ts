@@ -49,20 +49,24 @@ export function defaultBridgeKind(exists: (path: string) => boolean = existsSync
 
 /**
  * Starts each socat detached, waits until /proc/net/tcp shows every port listening on
- * 127.0.0.1, then execs the agent. Arguments: PORT SOCKET ... -- COMMAND...
+ * 127.0.0.1, then execs the agent. Arguments: PORT HEXPORT SOCKET ... -- COMMAND...
+ * The wait uses shell builtins only (a process per check would cost more than the wait).
  */
 const SOCAT_BRIDGE = [
+  'listening() { while read -r _ local _ state _; do',
+  '  [ "$local" = "0100007F:$1" ] && [ "$state" = 0A ] && return 0',
+  'done < /proc/net/tcp; return 1; }',
   'while [ "$1" != -- ]; do',
-  '  (exec /usr/bin/socat -b 131072 "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork,backlog=128" "UNIX-CONNECT:$2" </dev/null &)',
-  '  ports="$ports $1"; shift 2',
+  '  (exec /usr/bin/socat -b 131072 "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork,backlog=128" "UNIX-CONNECT:$3" </dev/null &)',
+  '  wanted="$wanted $2"; shift 3',
   'done',
   'shift',
-  'for port in $ports; do',
-  '  hex=$(printf %04X "$port"); tries=0',
-  '  until grep -q ":$hex 00000000:0000 0A" /proc/net/tcp; do',
+  'tries=0',
+  'for hex in $wanted; do',
+  '  until listening "$hex"; do',
   '    tries=$((tries + 1))',
-  '    if [ "$tries" -gt 2000 ]; then echo "bulkhead bridge: port $port did not open" >&2; exit 125; fi',
-  '    sleep 0.005',
+  '    if [ "$tries" -gt 3000 ]; then echo "bulkhead bridge: a bridge port did not open" >&2; exit 125; fi',
+  '    if [ $((tries % 100)) -eq 0 ]; then sleep 0.01; fi',
   '  done',
   'done',
   'exec "$@"',
@@ -75,8 +79,12 @@ export function bridgeEntry(
   command: readonly string[],
 ): string[] {
   if (kind === 'node') return ['/usr/bin/node', JAIL_BRIDGE, JSON.stringify(bridges), '--', ...command];
-  const pairs = bridges.flatMap((b) => [String(b.port), b.socket]);
-  return ['/bin/sh', '-c', SOCAT_BRIDGE, 'bulkhead-bridge', ...pairs, '--', ...command];
+  const triples = bridges.flatMap((b) => [
+    String(b.port),
+    b.port.toString(16).toUpperCase().padStart(4, '0'),
+    b.socket,
+  ]);
+  return ['/bin/sh', '-c', SOCAT_BRIDGE, 'bulkhead-bridge', ...triples, '--', ...command];
 }
 
 /**

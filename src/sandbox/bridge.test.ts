@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { bridgeEntry, defaultBridgeKind, jailBridges } from './bridge.js';
+
+describe('bridge entry', () => {
+  it('passes socat each port, its /proc/net/tcp hex form and its socket, then the command', () => {
+    const entry = bridgeEntry('socat', jailBridges(), ['agent', '--go']);
+    expect(entry.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    expect(entry.slice(3)).toEqual([
+      'bulkhead-bridge',
+      '7300',
+      '1C84',
+      '/run/bulkhead/gateway.sock',
+      '7301',
+      '1C85',
+      '/run/bulkhead/egress.sock',
+      '--',
+      'agent',
+      '--go',
+    ]);
+  });
+
+  it('runs the agent only after the wait, by exec, so its exit code is the jail exit code', () => {
+    const script = bridgeEntry('socat', jailBridges(), ['agent'])[2] ?? '';
+    expect(script.trim().endsWith('exec "$@"')).toBe(true);
+    expect(script.indexOf('until listening')).toBeLessThan(script.indexOf('exec "$@"'));
+  });
+
+  it('hands the node bridge its spec as JSON', () => {
+    expect(bridgeEntry('node', jailBridges(), ['agent'])).toEqual([
+      '/usr/bin/node',
+      '/run/bulkhead-bridge.mjs',
+      JSON.stringify(jailBridges()),
+      '--',
+      'agent',
+    ]);
+  });
+
+  it('prefers socat when it is installed, else node', () => {
+    expect(defaultBridgeKind(() => true)).toBe('socat');
+    expect(defaultBridgeKind(() => false)).toBe('node');
+  });
+});
