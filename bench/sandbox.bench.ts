@@ -11,7 +11,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -31,7 +31,15 @@ export interface SandboxBench {
     addedP50: number;
   };
   /** MB/s, median of the rounds. */
-  egress: { direct: number; proxyHttp: number; proxyConnect: number; jailHttp: number; jailConnect: number };
+  egress: {
+    direct: number;
+    /** A bare node socket pipe with no checks: the ceiling of any node proxy on this host. */
+    nodePipe: number;
+    proxyHttp: number;
+    proxyConnect: number;
+    jailHttp: number;
+    jailConnect: number;
+  };
 }
 
 async function bare(): Promise<number> {
@@ -165,12 +173,24 @@ export async function run(options: { runs?: number; rounds?: number } = {}): Pro
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
   const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   const url = `http://127.0.0.1:${originPort}/`;
-  const rows = { direct: [], proxyHttp: [], proxyConnect: [], jailHttp: [], jailConnect: [] } as Record<
-    keyof SandboxBench['egress'],
-    number[]
-  >;
+  const pipe = createServer((client) => {
+    const upstream = connect(originPort, '127.0.0.1');
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((r) => pipe.listen(0, '127.0.0.1', r));
+  const pipeUrl = `http://127.0.0.1:${(pipe.address() as AddressInfo).port}/`;
+  const rows = {
+    direct: [],
+    nodePipe: [],
+    proxyHttp: [],
+    proxyConnect: [],
+    jailHttp: [],
+    jailConnect: [],
+  } as Record<keyof SandboxBench['egress'], number[]>;
   for (let i = 0; i < (options.rounds ?? 5); i++) {
     rows.direct.push(await curl(['--noproxy', '*', url]));
+    rows.nodePipe.push(await curl(['--noproxy', '*', pipeUrl]));
     rows.proxyHttp.push(await curl(['-x', proxyUrl, url]));
     rows.proxyConnect.push(await curl(['-p', '-x', proxyUrl, url]));
     rows.jailHttp.push(await jailCurl(workdir, originPort, i, false));
@@ -178,6 +198,7 @@ export async function run(options: { runs?: number; rounds?: number } = {}): Pro
   }
   origin.kill();
   proxy.close();
+  pipe.close();
   return {
     startup: {
       bareP50: percentile(sortedBare, 50),
@@ -190,6 +211,7 @@ export async function run(options: { runs?: number; rounds?: number } = {}): Pro
     },
     egress: {
       direct: median(rows.direct),
+      nodePipe: median(rows.nodePipe),
       proxyHttp: median(rows.proxyHttp),
       proxyConnect: median(rows.proxyConnect),
       jailHttp: median(rows.jailHttp),
@@ -213,6 +235,7 @@ export function print(r: SandboxBench): string {
     formatTable([
       ['100 MB over loopback with curl (median)', 'MB/s', 'vs direct'],
       ['direct', e.direct, '1.00x'],
+      ['bare node socket pipe, no checks (reference)', e.nodePipe, vs(e.nodePipe)],
       ['through the egress proxy, plain HTTP', e.proxyHttp, vs(e.proxyHttp)],
       ['through the egress proxy, CONNECT tunnel', e.proxyConnect, vs(e.proxyConnect)],
       ['from the jail (bridge + socket + proxy), plain HTTP', e.jailHttp, vs(e.jailHttp)],
