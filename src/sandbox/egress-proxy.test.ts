@@ -69,6 +69,31 @@ describe('egress proxy', () => {
     await close();
   });
 
+  it('sends the checked host as Host, whatever Host header the client wrote (no virtual-host fronting)', async () => {
+    const { port, close } = await startProxy([`127.0.0.1:${webPort}`], loopback);
+    const body = await new Promise<string>((resolve, reject) => {
+      request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: `http://127.0.0.1:${webPort}/y`,
+          headers: { host: 'internal.example' },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (d) => {
+            text += d;
+          });
+          res.on('end', () => resolve(text));
+        },
+      )
+        .on('error', reject)
+        .end();
+    });
+    expect(body).toBe(`hello 127.0.0.1:${webPort} /y`);
+    await close();
+  });
+
   it('refuses a name when any of its addresses is internal', async () => {
     const { port, events, close } = await startProxy(['mixed.test:443'], async () => [
       '93.184.216.34',
