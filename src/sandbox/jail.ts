@@ -177,7 +177,9 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
   });
   try {
     const empty = join(runtime, 'empty');
-    mkdirSync(join(empty, 'dir'), { recursive: true, mode: 0o555 });
+    mkdirSync(empty);
+    // Read-only mounts already; the modes also keep a non-root caller's own copies unwritable.
+    mkdirSync(join(empty, 'dir'), { mode: 0o555 });
     writeFileSync(join(empty, 'file'), '', { mode: 0o444 });
     const shared = join(runtime, 'shared');
     mkdirSync(shared, { mode: 0o755 });

@@ -10,6 +10,7 @@ import { execSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createLimiter } from '../../src/sandbox/cgroup.js';
 import {
   checkSandboxSupport,
   type EgressEvent,
@@ -38,6 +39,23 @@ export function skipWithoutSandbox(): boolean {
     );
   }
   console.warn(`\n!!! SANDBOX TESTS SKIPPED: ${problem}\n`);
+  return true;
+}
+
+/**
+ * Whether this process can make cgroups (root, or a delegated subtree). Without, limits fall back
+ * to rlimits and the tests of cgroup enforcement cannot hold: under CI=true that fails the suite,
+ * elsewhere those tests are skipped, loudly.
+ */
+export function skipWithoutCgroups(): boolean {
+  const probe = createLimiter(`probe-${process.pid}`, { memoryBytes: 64 * 1024 * 1024, pids: 16, cpu: 1 });
+  void probe.remove();
+  if (probe.kind !== 'rlimit') return false;
+  const problem =
+    'cannot create cgroups here (run the sandbox tests as root, or in a delegated cgroup: systemd-run --user --scope -p Delegate=yes)';
+  if (process.env.CI === 'true')
+    throw new Error(`CI=true and the cgroup limit tests would be skipped: ${problem}`);
+  console.warn(`\n!!! CGROUP LIMIT TESTS SKIPPED: ${problem}\n`);
   return true;
 }
 

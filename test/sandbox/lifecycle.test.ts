@@ -7,9 +7,17 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { startJail } from '../../src/sandbox/index.js';
-import { hostProcesses, jailSpec, runInJail, skipWithoutSandbox, tempDir } from './jail-harness.js';
+import {
+  hostProcesses,
+  jailSpec,
+  runInJail,
+  skipWithoutCgroups,
+  skipWithoutSandbox,
+  tempDir,
+} from './jail-harness.js';
 
 const skip = skipWithoutSandbox();
+const skipCgroups = skip || skipWithoutCgroups();
 let markers = 0;
 /** A detached, double-forked process that would outlive a naive kill; findable on the host by its marker. */
 const lingerer = () => {
@@ -80,7 +88,9 @@ describe.skipIf(skip)('jail lifecycle', () => {
     expect(exit.reason).toBe('aborted');
     expect(hostProcesses(marker)).toEqual([]);
   });
+});
 
+describe.skipIf(skipCgroups)('jail accounting (cgroups)', () => {
   it('records memory and CPU peaks', async () => {
     const { exit } = await runInJail(
       'node -e "const b=Buffer.alloc(64*1024*1024,1);let x=0;for(let i=0;i<5e7;i++)x+=i"',
