@@ -4,7 +4,8 @@
  * memory and CPU limits hold while the host carries on.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { chmodSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInJail, skipWithoutCgroups, skipWithoutSandbox, tempDir } from './jail-harness.js';
 
@@ -69,6 +70,40 @@ describe.skipIf(skip)('jail processes', () => {
     const { out } = await runInJail(syscall(41, 2, 3, 1)); // socket(AF_INET, SOCK_RAW, ICMP)
     expect(out).toContain('SYS 41 -1 1');
   });
+
+  // As root every other test here runs privileged; this one runs the jail as an ordinary user.
+  // (When the suite itself runs unprivileged, every test already covers that.)
+  it.skipIf(process.getuid?.() !== 0)(
+    'runs for an unprivileged host user, with rlimits in force',
+    async () => {
+      const dir = tempDir('bulkhead-nonroot-');
+      chmodSync(dir, 0o755);
+      const script = join(dir, 'jail.mts');
+      writeFileSync(
+        script,
+        `import { mkdtempSync, readFileSync } from 'node:fs';
+import { startJail } from ${JSON.stringify(join(import.meta.dirname, '../../src/sandbox/index.ts'))};
+const workdir = mkdtempSync('/tmp/bulkhead-nonroot-wd-');
+const handle = await startJail({ runId: 'nonroot', workdir, command: ['/bin/sh', '-c', 'id -u > out.txt'], env: {},
+  limits: { memoryBytes: 128 << 20, pids: 64, cpu: 1, tmpBytes: 1 << 24 }, egress: [], gatewayUrl: 'http://127.0.0.1:9', stdio: 'ignore' });
+const exit = await handle.exited;
+console.log(JSON.stringify({ memory: handle.limits.memory, exit: exit.exitCode, uid: readFileSync(workdir + '/out.txt', 'utf8').trim() }));
+`,
+      );
+      chmodSync(script, 0o644);
+      const tsx = join(import.meta.dirname, '../../node_modules/.bin/tsx');
+      const result = spawnSync(
+        'su',
+        ['nobody', '-s', '/bin/sh', '-c', `cd /tmp && HOME=/tmp ${tsx} ${script}`],
+        {
+          encoding: 'utf8',
+          timeout: 60_000,
+        },
+      );
+      const report = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}');
+      expect(report).toEqual({ memory: expect.stringContaining('rlimit'), exit: 0, uid: '1000' });
+    },
+  );
 
   it('falls back to rlimits where no cgroup can be made, says so, and still stops a memory bomb', async () => {
     const { handle, out } = await runInJail(
