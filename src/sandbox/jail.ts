@@ -23,6 +23,7 @@ import {
   mkdtempSync,
   openSync,
   readdirSync,
+  realpathSync,
   rmdirSync,
   rmSync,
   statSync,
@@ -32,7 +33,7 @@ import {
 import type { Server } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BulkheadError } from '../errors.js';
 import {
@@ -79,6 +80,12 @@ export interface JailSpec {
   cgroupRoot?: string;
   /** The in-jail bridge: socat when installed (fast start), else node. */
   bridge?: BridgeKind;
+  /**
+   * Host paths the agent must never see: the policy file, the store, the operator token, the
+   * gateway's home. A workdir that is one of them, contains one, or lies inside one is refused,
+   * since the workdir is the one folder the jail can read and write.
+   */
+  hostSecrets?: readonly string[];
 }
 /** @deprecated the earlier name of JailSpec */
 export type JailOptions = JailSpec;
@@ -164,6 +171,7 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
   if (!existsSync(workdir) || !statSync(workdir).isDirectory()) {
     throw new BulkheadError('bad_request', `the workdir ${workdir} is not a folder`);
   }
+  refuseSecretsInWorkdir(realpathSync(workdir), spec.hostSecrets ?? []);
   const runtime = mkdtempSync(join(tmpdir(), 'bulkhead-jail-'));
   const servers: (Server | NetServer)[] = [];
   let limiter: Limiter | undefined;
@@ -409,6 +417,25 @@ function supervise(parts: {
     stdout: child.stdout,
     stderr: child.stderr,
   };
+}
+
+/** The default workdir is the current folder, which is often where the policy and the store live. */
+function refuseSecretsInWorkdir(workdir: string, secrets: readonly string[]): void {
+  for (const secret of secrets) {
+    let real: string;
+    try {
+      real = realpathSync(secret);
+    } catch {
+      real = resolve(secret); // not there yet (a store about to be created): compare its path as given
+    }
+    const inside = (child: string, parent: string) => child === parent || child.startsWith(`${parent}${sep}`);
+    if (inside(real, workdir) || inside(workdir, real)) {
+      throw new BulkheadError(
+        'sandbox_unavailable',
+        `the workdir ${workdir} would let the agent read ${secret}; give the agent its own folder with --workdir`,
+      );
+    }
+  }
 }
 
 /** lstat of every component: a symlink anywhere on the way would make bwrap follow it on the host. */

@@ -92,6 +92,34 @@ describe.skipIf(skip)('jail filesystem', () => {
     expect(isBulkheadError(error, 'sandbox_unavailable')).toBe(true);
   });
 
+  it('refuses a workdir that holds the policy file or the store', async () => {
+    const error = await startJail({
+      ...jailSpec(outside, ['/bin/true']),
+      hostSecrets: [POLICY_FILE, STORE_FILE],
+    }).catch((e: unknown) => e);
+    expect(isBulkheadError(error, 'sandbox_unavailable')).toBe(true);
+    expect((error as Error).message).toContain(POLICY_FILE);
+  });
+
+  it('refuses a workdir inside the gateway home', async () => {
+    const home = tempDir('bulkhead-home-');
+    mkdirSync(join(home, 'work'));
+    const error = await startJail({
+      ...jailSpec(join(home, 'work'), ['/bin/true']),
+      hostSecrets: [home],
+    }).catch((e: unknown) => e);
+    expect(isBulkheadError(error, 'sandbox_unavailable')).toBe(true);
+  });
+
+  it('starts in a workdir beside, not around, the host secrets', async () => {
+    const workdir = tempDir('bulkhead-wd-');
+    const handle = await startJail({
+      ...jailSpec(workdir, ['/bin/true']),
+      hostSecrets: [POLICY_FILE, STORE_FILE],
+    });
+    expect((await handle.exited).exitCode).toBe(0);
+  });
+
   it('cannot create or change files that steer other tools, and leaves no placeholder behind', async () => {
     const { out, workdir } = await runInJail(
       'echo evil >> .mcp.json; echo evil > .bashrc; echo evil > .claude/settings.json; mkdir -p .git/hooks; echo evil > .git/hooks/pre-commit; echo end',
