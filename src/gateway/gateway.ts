@@ -42,6 +42,7 @@ import { McpEndpoint } from './mcp-endpoint.js';
 import { Metrics } from './metrics.js';
 import { mintLocalToken, OperatorAuth, writeLocalToken } from './operators.js';
 import { responder } from './respond.js';
+import { createHealth } from './health.js';
 import { createScrubbers } from './scrubbers.js';
 import { UpstreamPool } from './upstream-pool.js';
 
@@ -237,6 +238,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       'content-type': metrics.registry.contentType,
     });
   });
+  let accepting = true;
+  app.route(
+    '/',
+    createHealth({
+      store,
+      accepting: () => accepting,
+      upstreams: () =>
+        pool.status().map((s) => ({ ...s, required: policy.upstreams[s.name]?.required ?? true })),
+    }),
+  );
   app.notFound((c) => respond.error(c, { code: 'not_found', message: 'No such endpoint.' }));
   app.onError((error, c) => respond.fail(c, error));
 
@@ -264,6 +275,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     approvals,
     notifier,
     async close() {
+      accepting = false;
       runs.close();
       await mcp.close();
       await notifier.drain();

@@ -7,6 +7,10 @@ export const UPSTREAM_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const common = {
   description: z.string().optional(),
   call_timeout: duration.default(30_000).describe('per-call timeout towards this upstream'),
+  required: z
+    .boolean()
+    .optional()
+    .describe('true by default: the gateway reports not ready (/readyz answers 503) while this upstream is down'),
 };
 
 export const stdioUpstream = z
