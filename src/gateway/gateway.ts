@@ -38,11 +38,11 @@ import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { createApi } from './api.js';
 import { Catalog, type CatalogTool } from './catalog.js';
+import { createHealth } from './health.js';
 import { McpEndpoint } from './mcp-endpoint.js';
 import { Metrics } from './metrics.js';
 import { mintLocalToken, OperatorAuth, writeLocalToken } from './operators.js';
 import { responder } from './respond.js';
-import { createHealth } from './health.js';
 import { createScrubbers } from './scrubbers.js';
 import { UpstreamPool } from './upstream-pool.js';
 
