@@ -33,9 +33,7 @@ afterAll(async () => {
   await gw?.close();
 });
 
-async function probe(
-  path: string,
-): Promise<{
+async function probe(path: string): Promise<{
   status: number;
   body: { status: string; checks?: { name: string; ok: boolean; detail: string }[] };
 }> {

@@ -10,7 +10,9 @@ const common = {
   required: z
     .boolean()
     .optional()
-    .describe('true by default: the gateway reports not ready (/readyz answers 503) while this upstream is down'),
+    .describe(
+      'true by default: the gateway reports not ready (/readyz answers 503) while this upstream is down',
+    ),
 };
 
 export const stdioUpstream = z
