@@ -19,6 +19,9 @@ export interface CreatedRunView {
   token: string;
   mcp_url: string;
   expires_at: string;
+  /** With --detach: a one-time grant for an OAuth client that cannot send the token. */
+  grant?: string;
+  grant_expires_at?: string;
 }
 
 interface RunOptions {
@@ -71,6 +74,7 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
     profile: opts.profile,
     ...(ttlMs ? { ttl_ms: ttlMs } : {}),
     ...(opts.label ? { label: opts.label } : {}),
+    ...(opts.detach ? { grant: true } : {}),
   });
   if (opts.detach) {
     if (opts.json) printJson(created);
@@ -78,6 +82,10 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
       line(`run ${created.run_id} created (expires ${created.expires_at})`);
       line(`BULKHEAD_MCP_URL=${created.mcp_url}`);
       line(`BULKHEAD_TOKEN=${created.token}`);
+      if (created.grant) {
+        line(`OAuth clients (no custom headers): connect to the MCP URL and paste this one-time grant`);
+        line(`  ${created.grant}   (until ${created.grant_expires_at})`);
+      }
     }
     return EXIT.ok;
   }

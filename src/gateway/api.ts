@@ -48,6 +48,8 @@ const createRunBody = z
     profile: z.string().min(1),
     label: z.string().max(200).optional(),
     ttl_ms: z.number().int().positive().optional(),
+    /** Also mint a one-time grant, for an OAuth client that cannot send the run token. */
+    grant: z.boolean().optional(),
   })
   .strict();
 
@@ -153,10 +155,24 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     });
     // The one response that carries a run token: the caller needs it to start the agent.
     // It is built without the scrubber on purpose, and never logged.
+    const grant = body.grant ? await deps.runs.mintGrant(run.id) : undefined;
     return c.json(
-      { run_id: run.id, token, mcp_url: deps.mcpUrl(), expires_at: new Date(run.expiresAt).toISOString() },
+      {
+        run_id: run.id,
+        token,
+        mcp_url: deps.mcpUrl(),
+        expires_at: new Date(run.expiresAt).toISOString(),
+        ...(grant ? { grant: grant.grant, grant_expires_at: new Date(grant.expiresAt).toISOString() } : {}),
+      },
       201,
     );
+  });
+
+  // A fresh one-time grant for an active run (the first expired, or another client must connect).
+  api.post('/runs/:id/grants', async (c) => {
+    guard(c, 'runs.create');
+    const { grant, expiresAt } = await deps.runs.mintGrant(c.req.param('id'));
+    return c.json({ grant, expires_at: new Date(expiresAt).toISOString() }, 201);
   });
 
   api.get('/runs', async (c) => {

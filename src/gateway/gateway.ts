@@ -41,6 +41,7 @@ import { Catalog, type CatalogTool } from './catalog.js';
 import { createHealth } from './health.js';
 import { McpEndpoint } from './mcp-endpoint.js';
 import { Metrics } from './metrics.js';
+import { mountOAuth, type OAuthMount } from './oauth/index.js';
 import { mintLocalToken, OperatorAuth, writeLocalToken } from './operators.js';
 import { responder } from './respond.js';
 import { createScrubbers } from './scrubbers.js';
@@ -186,7 +187,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     [loopGuard.finalizer, settleApprovalFinalizer({ approvals }), recordFinalizer({ events, now })],
     { logger, scrubber },
   );
-  endpoint = new McpEndpoint({ policy, runs, catalog, pipeline, events, logger, now });
+  let oauth: OAuthMount | undefined;
+  endpoint = new McpEndpoint({
+    policy,
+    runs,
+    catalog,
+    pipeline,
+    events,
+    logger,
+    now,
+    challenge: () => oauth?.challenge() ?? 'Bearer realm="bulkhead"',
+  });
   const mcp = endpoint;
   // Sessions of an ended run close after a grace period, so the refusals of its
   // in-flight calls still reach the agent instead of a dropped stream.
@@ -203,6 +214,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const app = new Hono();
   app.all('/mcp', (c) => mcp.handle(c.req.raw));
+  // Clients that cannot set a header connect through OAuth with a one-time run grant.
+  if (policy.gateway.oauth) {
+    oauth = mountOAuth(app, { credentials: store.credentials, runs, now, logger, baseUrl: () => publicUrl });
+  }
   app.use(
     '/api/*',
     bodyLimit({

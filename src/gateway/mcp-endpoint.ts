@@ -38,6 +38,8 @@ export interface McpEndpointDeps {
   events: EventWriter;
   logger: Logger;
   now: () => number;
+  /** The `WWW-Authenticate` value of a 401 (names the OAuth metadata when OAuth is on). */
+  challenge?: () => string;
 }
 
 export class McpEndpoint {
@@ -57,7 +59,10 @@ export class McpEndpoint {
         JSON.stringify({ error: 'unauthorized', message: 'A valid run token is required.' }),
         {
           status: 401,
-          headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="bulkhead"' },
+          headers: {
+            'content-type': 'application/json',
+            'www-authenticate': this.deps.challenge?.() ?? 'Bearer realm="bulkhead"',
+          },
         },
       );
     }

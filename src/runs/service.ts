@@ -10,7 +10,17 @@ import type { Policy } from '../policy/schema/index.js';
 import type { Scrubber } from '../scrub/index.js';
 import type { Store } from '../store/store.js';
 import type { Run, RunState } from './run.js';
-import { hashToken, mintToken, newRunId, RUN_TOKEN_PREFIX } from './tokens.js';
+import {
+  ACCESS_TOKEN_PREFIX,
+  GRANT_PREFIX,
+  hashToken,
+  mintToken,
+  newRunId,
+  RUN_TOKEN_PREFIX,
+} from './tokens.js';
+
+/** How long a run grant can wait to be redeemed. */
+export const GRANT_TTL_MS = 15 * 60_000;
 
 export interface CreatedRun {
   run: Run;
@@ -72,12 +82,42 @@ export class RunService {
     return { run, token };
   }
 
-  /** The run a bearer token belongs to, or undefined. Expiry is applied on read. */
+  /**
+   * The run a bearer token belongs to, or undefined: the run token itself, or
+   * an OAuth access token issued for the run. Expiry is applied on read.
+   */
   async authenticate(token: string): Promise<Run | undefined> {
-    if (!token.startsWith(RUN_TOKEN_PREFIX)) return undefined;
-    const run = await this.options.store.runs.byTokenHash(hashToken(token));
+    let run: Run | undefined;
+    if (token.startsWith(RUN_TOKEN_PREFIX)) {
+      run = await this.options.store.runs.byTokenHash(hashToken(token));
+    } else if (token.startsWith(ACCESS_TOKEN_PREFIX)) {
+      const access = await this.options.store.credentials.find(hashToken(token), 'access', this.now());
+      run = access?.runId ? await this.options.store.runs.get(access.runId) : undefined;
+    }
     if (!run) return undefined;
     return this.applyExpiry(run);
+  }
+
+  /**
+   * A one-time grant an OAuth client's user pastes at /authorize to connect that
+   * client to this run. It expires after `ttlMs` and never outlives the run.
+   */
+  async mintGrant(runId: string, ttlMs = GRANT_TTL_MS): Promise<{ grant: string; expiresAt: number }> {
+    const run = await this.get(runId);
+    if (run?.state !== 'active') throw new BulkheadError('conflict', `run ${runId} is not active`);
+    const grant = mintToken(GRANT_PREFIX);
+    this.options.scrubber.addSecrets([grant]);
+    const expiresAt = Math.min(this.now() + ttlMs, run.expiresAt);
+    await this.options.store.credentials.put({
+      key: hashToken(grant),
+      kind: 'grant',
+      runId,
+      clientId: null,
+      expiresAt,
+      data: {},
+    });
+    await this.options.store.credentials.prune(this.now() - 24 * 60 * 60_000);
+    return { grant, expiresAt };
   }
 
   async get(id: string): Promise<Run | undefined> {
@@ -102,6 +142,8 @@ export class RunService {
     if (state === 'killed' || state === 'expired') this.abort(id, state);
     else this.controllers.delete(id);
     if (!ended) return undefined;
+    // Grants, codes and OAuth tokens of an ended run are worthless; revoke them with it.
+    await this.options.store.credentials.revokeRun(id, this.now());
     const timer = this.expiryTimers.get(id);
     if (timer) clearTimeout(timer);
     this.expiryTimers.delete(id);

@@ -6,6 +6,13 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const RUN_TOKEN_PREFIX = 'bhr_';
 export const OPERATOR_TOKEN_PREFIX = 'bho_';
+/** One-time grant an operator hands to an OAuth client to connect it to one run. */
+export const GRANT_PREFIX = 'bhg_';
+/** OAuth access and refresh tokens bound to a run; codes and pending authorization requests. */
+export const ACCESS_TOKEN_PREFIX = 'bha_';
+export const REFRESH_TOKEN_PREFIX = 'bhf_';
+export const CODE_PREFIX = 'bhc_';
+export const REQUEST_PREFIX = 'bhq_';
 
 export function mintToken(prefix: string): string {
   return prefix + randomBytes(32).toString('base64url');

@@ -12,6 +12,7 @@ import type { ApprovalStore } from '../approvals/approval.js';
 import type { CallBudgetStore } from '../budget/calls.js';
 import type { TokenBudgetStore } from '../budget/tokens.js';
 import type { AuditEvent, EventFilter, NewEvent } from '../events/event.js';
+import type { CredentialStore } from '../runs/credentials.js';
 import type { Run, RunState } from '../runs/run.js';
 
 export interface NewRun {
@@ -55,5 +56,7 @@ export interface Store {
   readonly calls: CallBudgetStore;
   readonly approvals: ApprovalStore;
   readonly tokens: TokenBudgetStore;
+  /** OAuth clients, run grants, codes and access tokens (the gateway's authorization server). */
+  readonly credentials: CredentialStore;
   close(): Promise<void>;
 }

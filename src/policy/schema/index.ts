@@ -84,13 +84,19 @@ export const gatewayConfig = z
       .boolean()
       .default(false)
       .describe('answer tool calls as SSE streams, so progress notifications reach waiting agents (slower)'),
+    oauth: z
+      .boolean()
+      .default(true)
+      .describe(
+        'offer OAuth (discovery, registration, a one-time run grant) to MCP clients that cannot send the run token; needs an https or loopback public URL',
+      ),
   })
   .strict();
 
 export const policySchema = z
   .object({
     version: z.literal(1),
-    gateway: gatewayConfig.default({ max_body: 4 * 1024 * 1024, stream_responses: false }),
+    gateway: gatewayConfig.default({ max_body: 4 * 1024 * 1024, stream_responses: false, oauth: true }),
     store: store.default({ sqlite: 'bulkhead.db' }),
     upstreams: z.record(z.string().regex(UPSTREAM_NAME, 'lowercase letters, digits and -'), upstream),
     tools: z.record(z.string(), z.record(z.string(), toolRule)).default({}),

@@ -2,6 +2,7 @@
  * The built-in credential rules, specific providers first: when a generic rule
  * and a provider rule match the same text, the marker names the provider.
  */
+import { bulkheadRules } from './bulkhead.js';
 import { cloudRules } from './cloud.js';
 import { genericRules } from './generic.js';
 import { llmRules } from './llm.js';
@@ -13,6 +14,7 @@ import { vcsRules } from './vcs.js';
 export type { SecretRule } from './types.js';
 
 export const BUILTIN_RULES: readonly SecretRule[] = [
+  ...bulkheadRules,
   ...llmRules,
   ...cloudRules,
   ...vcsRules,

@@ -19,6 +19,7 @@ const UP = 'ABCDEFGHJKLMNPQRSTUVWXYZ234567';
 
 /** For each rule: a leak it must catch (the secret part given separately) and a look-alike it must leave alone. */
 const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
+  'bulkhead-token': { tp: ['Authorization: Bearer ', `bha_${fake(43)}`], fp: `bha_${fake(20)} is too short` },
   'anthropic-api-key': {
     tp: ['ANTHROPIC_API_KEY=', `sk-ant-api03-${fake(93)}AA`],
     fp: 'see sk-ant-api03 in the docs',

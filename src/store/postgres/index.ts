@@ -8,6 +8,7 @@ import { BulkheadError } from '../../errors.js';
 import type { Store } from '../store.js';
 import { pgApprovalMigrations, pgApprovals } from './approvals.js';
 import { pgCallMigrations, pgCalls } from './calls.js';
+import { pgCredentialMigrations, pgCredentials } from './credentials.js';
 import { pgEventMigrations, pgEvents } from './events.js';
 import { migratePg, type PgMigration } from './migrate.js';
 import { pgRunMigrations, pgRuns } from './runs.js';
@@ -19,6 +20,7 @@ export const pgMigrations: PgMigration[] = [
   ...pgCallMigrations,
   ...pgApprovalMigrations,
   ...pgTokenMigrations,
+  ...pgCredentialMigrations,
 ];
 
 export interface PostgresStore extends Store {
@@ -48,6 +50,7 @@ export async function openPostgresStore(
     calls: pgCalls(pool),
     approvals: pgApprovals(pool),
     tokens: pgTokens(pool),
+    credentials: pgCredentials(pool),
     close: () => pool.end(),
   };
 }

@@ -11,6 +11,7 @@ import { BulkheadError } from '../../errors.js';
 import type { Store } from '../store.js';
 import { approvalMigrations, sqliteApprovals } from './approvals.js';
 import { callMigrations, sqliteCalls } from './calls.js';
+import { credentialMigrations, sqliteCredentials } from './credentials.js';
 import { eventMigrations, sqliteEvents } from './events.js';
 import { type Migration, migrate } from './migrate.js';
 import { runMigrations, sqliteRuns } from './runs.js';
@@ -22,6 +23,7 @@ export const sqliteMigrations: Migration[] = [
   ...callMigrations,
   ...approvalMigrations,
   ...tokenMigrations,
+  ...credentialMigrations,
 ];
 
 export interface SqliteStore extends Store {
@@ -51,6 +53,7 @@ export function openSqliteStore(path: string): SqliteStore {
     calls: sqliteCalls(db),
     approvals: sqliteApprovals(db),
     tokens: sqliteTokens(db),
+    credentials: sqliteCredentials(db),
     async close() {
       db.close();
     },
