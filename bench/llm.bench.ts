@@ -82,7 +82,7 @@ async function startBarePassThrough(upstream: string): Promise<{ url: string; cl
       c.req.raw.signal,
     );
     const noTap = {
-      chunk: () => undefined,
+      chunk: (bytes: Uint8Array) => bytes,
       end: async () => undefined,
       cut: async () => undefined,
       cancelled: async () => undefined,

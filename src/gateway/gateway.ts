@@ -245,7 +245,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   app.route('/ui', createDashboard({ operators, sessions, respond }));
   if (policy.llm) {
     const apiKey = resolveSecret(policy.llm.api_key, source, 'llm.api_key');
-    app.route('/v1', createLlmProxy({ policy, apiKey, store, runs, events, logger, notifier }));
+    app.route(
+      '/v1',
+      createLlmProxy({
+        policy,
+        apiKey,
+        store,
+        runs,
+        events,
+        logger,
+        notifier,
+        scrubberFor: scrubbers.forProfile,
+      }),
+    );
   }
   app.get('/metrics', async (c) => {
     metrics.sessions.set(mcp.sessionCount());

@@ -23,7 +23,14 @@ import type { Notifier } from '../notify/notifier.js';
 import type { Policy } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
+import type { Scrubber } from '../scrub/index.js';
 import type { Store } from '../store/store.js';
+import { scrubAnswer } from './answer.js';
+import { anthropicDialect } from './anthropic-sse.js';
+import { readJsonBody } from './body.js';
+import { apiError } from './errors.js';
+import { ScrubbedSse } from './scrubbed-sse.js';
+import { linkSignals } from './signals.js';
 import { postUpstream, type UpstreamResponse } from './upstream.js';
 import {
   chargedInput,
@@ -42,18 +49,13 @@ export interface LlmProxyDeps {
   runs: RunService;
   events: EventWriter;
   logger: Logger;
+  /** The scrubber for what agents of a profile receive (its PII actions). */
+  scrubberFor(profile: string): Scrubber;
   /** Where budget threshold alerts go besides the audit log; none when undefined. */
   notifier?: Notifier;
   /** Largest request body accepted, in bytes. */
   maxBody?: number;
 }
-
-type ErrorType =
-  | 'authentication_error'
-  | 'permission_error'
-  | 'invalid_request_error'
-  | 'request_too_large'
-  | 'api_error';
 
 /** How a request ended, as recorded on its `llm.request` event (`code`). */
 type Outcome =
@@ -76,13 +78,6 @@ function returnedHeaders(upstream: UpstreamResponse): Headers {
   }
   if (!headers.has('content-type')) headers.set('content-type', 'application/json');
   return headers;
-}
-
-function apiError(status: number, type: ErrorType, message: string): Response {
-  return new Response(JSON.stringify({ type: 'error', error: { type, message } }), {
-    status,
-    headers: { 'content-type': 'application/json' },
-  });
 }
 
 /** Headers worth passing upstream; never the agent's credentials. */
@@ -113,46 +108,39 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
   };
 
   const maxBody = deps.maxBody ?? 8 * 1024 * 1024;
-  const readBody = async (req: Request): Promise<Record<string, unknown> | Response> => {
-    // A declared length is checked before anything is read, so a huge body is never buffered.
-    if (Number(req.headers.get('content-length') ?? 0) > maxBody)
-      return apiError(413, 'request_too_large', 'The request is too large.');
-    const text = await req.text();
-    if (Buffer.byteLength(text) > maxBody)
-      return apiError(413, 'request_too_large', 'The request is too large.');
-    try {
-      const body = JSON.parse(text) as unknown;
-      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
-      return body as Record<string, unknown>;
-    } catch {
-      return apiError(400, 'invalid_request_error', 'The body must be a JSON object.');
-    }
-  };
 
   app.post('/messages/count_tokens', async (c) => {
     const run = await authenticate(c.req.raw);
     if (!run) return apiError(401, 'authentication_error', 'A valid run token is required.');
     if (run.state !== 'active') return apiError(403, 'permission_error', 'bulkhead: this run has ended.');
-    const body = await readBody(c.req.raw);
-    if (body instanceof Response) return body;
-    let upstream: UpstreamResponse;
+    const read = await readJsonBody(c.req.raw, maxBody);
+    if (!read.ok) return read.response;
+    const linked = linkSignals([deps.runs.signal(run.id), c.req.raw.signal]);
     try {
-      upstream = await postUpstream(
-        new URL(`${base}/v1/messages/count_tokens`),
-        forwardHeaders(c.req.raw),
-        JSON.stringify(body),
-        AbortSignal.any([deps.runs.signal(run.id), c.req.raw.signal]),
-      );
-    } catch {
-      return apiError(502, 'api_error', 'bulkhead: the LLM API could not be reached.');
+      let upstream: UpstreamResponse;
+      try {
+        upstream = await postUpstream(
+          new URL(`${base}/v1/messages/count_tokens`),
+          forwardHeaders(c.req.raw),
+          JSON.stringify(read.body),
+          linked.signal,
+        );
+      } catch {
+        return apiError(502, 'api_error', 'bulkhead: the LLM API could not be reached.');
+      }
+      let text: string;
+      try {
+        text = await upstream.text();
+      } catch {
+        return apiError(502, 'api_error', 'bulkhead: the LLM API answer was cut off.');
+      }
+      return new Response(scrubAnswer(text, deps.scrubberFor(run.profile)), {
+        status: upstream.status,
+        headers: returnedHeaders(upstream),
+      });
+    } finally {
+      linked.dispose();
     }
-    let text: string;
-    try {
-      text = await upstream.text();
-    } catch {
-      return apiError(502, 'api_error', 'bulkhead: the LLM API answer was cut off.');
-    }
-    return new Response(text, { status: upstream.status, headers: returnedHeaders(upstream) });
   });
 
   app.post('/messages', async (c) => {
@@ -163,8 +151,9 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
       return apiError(403, 'permission_error', 'bulkhead: no LLM API is configured for this gateway.');
     const profile = deps.policy.profiles[run.profile];
     if (!profile) return apiError(403, 'permission_error', 'bulkhead: unknown profile.');
-    const body = await readBody(c.req.raw);
-    if (body instanceof Response) return body;
+    const read = await readJsonBody(c.req.raw, maxBody);
+    if (!read.ok) return read.response;
+    const body = read.body;
     const model = typeof body.model === 'string' ? body.model : '';
     if (profile.llm.models && !profile.llm.models.includes(model)) {
       await deps.events.write({
@@ -230,7 +219,9 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
     const forwarded = { ...body, max_tokens: clamped };
     const stream = body.stream === true;
     const runSignal = deps.runs.signal(run.id);
-    const abort = AbortSignal.any([runSignal, c.req.raw.signal]);
+    const linked = linkSignals([runSignal, c.req.raw.signal]);
+    const abort = linked.signal;
+    const scrubber = deps.scrubberFor(run.profile);
     const started = performance.now();
     // What the request may cost at most; charged when the real usage cannot be known
     // (a plain answer cut off by a kill): the API bills work it started even if the answer never arrives.
@@ -241,6 +232,7 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
       // Exactly once per reservation: a cut stream can end through several paths at the same time.
       if (settled) return;
       settled = true;
+      linked.dispose();
       const charged: TokenAmounts = {
         input: chargedInput(usage, tokens),
         output: usage.output_tokens,
@@ -299,7 +291,10 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
     if (clamped < requested) headers.set('x-bulkhead-max-tokens-clamped', String(clamped));
 
     const ok = upstream.status >= 200 && upstream.status < 300;
-    if (!stream || !ok) {
+    // The answer's own type decides how it is scrubbed: an upstream that streams an answer nobody
+    // asked to stream is scrubbed as a stream, never passed through.
+    const sse = /^text\/event-stream/i.test(String(upstream.headers['content-type'] ?? ''));
+    if (!sse) {
       let text: string;
       try {
         text = await upstream.text();
@@ -320,20 +315,25 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
         // Not JSON (an upstream error page): nothing to charge.
       }
       await settle(usage, ok ? 'ok' : `upstream_${upstream.status}`);
-      // An API error that quotes the credential it was sent must not hand the real key to the agent.
-      if (!ok) text = text.replaceAll(deps.apiKey, '[REDACTED]');
-      return new Response(text, { status: upstream.status, headers });
+      // Every answer, error or not: a reflecting upstream or the model itself may quote a secret.
+      return new Response(scrubAnswer(text, scrubber), { status: upstream.status, headers });
     }
 
-    // Pass-through: each chunk is forwarded as it arrives; usage is read on the side.
+    // Each chunk is forwarded as soon as the events it completes are scrubbed; usage is read from
+    // the same parse.
     const tracker = new SseUsageTracker();
+    const scrubbed = new ScrubbedSse(anthropicDialect(scrubber), (data) => tracker.observe(data));
     // An error event in the stream explains its end better than whatever closed it afterwards.
     const outcome = (fallback: Outcome): Outcome =>
       tracker.errorType ? `upstream_${tracker.errorType}` : fallback;
     const piped = upstream.stream({
-      chunk: (bytes) => tracker.push(bytes),
-      // Settled before the stream closes: the agent's next request sees this one charged.
-      end: () => settle(tracker.charge(clamped), outcome(tracker.complete ? 'ok' : 'upstream_error')),
+      chunk: (bytes) => scrubbed.push(bytes),
+      // Settled before the stream closes: the agent's next request sees this one charged. What
+      // the scrubber held back is released only for a complete answer; a cut one drops it.
+      end: async () => {
+        await settle(tracker.charge(clamped), outcome(tracker.complete ? 'ok' : 'upstream_error'));
+        return tracker.complete ? scrubbed.end() : undefined;
+      },
       // Kill, expiry, client gone or upstream failure mid-stream: charge what was
       // reported or visibly generated, and tell a listening SDK why the stream ends,
       // in the API's own shape (only between events, never inside one).
@@ -343,7 +343,8 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
           tracker.charge(clamped),
           outcome(killed ? 'cut' : abort.aborted ? 'client_gone' : 'upstream_error'),
         );
-        if (c.req.raw.signal.aborted || !tracker.atBoundary) return undefined;
+        if (c.req.raw.signal.aborted) return undefined;
+        // Scrubbed events are always sent whole, so the stream is between events here.
         return killed
           ? sseError('permission_error', 'bulkhead: this run has ended.')
           : sseError('api_error', 'bulkhead: the LLM API stream failed.');

@@ -17,17 +17,18 @@ export interface UpstreamResponse {
   /** The whole answer (plain JSON); rejects when the answer is cut. */
   text(): Promise<string>;
   /**
-   * The answer as a web stream that forwards each chunk as it arrives, with
-   * `tap` told of every chunk and of how the answer ended. One stream layer,
-   * not two: the tap reads on the side instead of re-piping.
+   * The answer as a web stream that forwards each chunk as it arrives, as
+   * `tap` rewrites it, with `tap` told of how the answer ended. One stream
+   * layer, not two: the tap rewrites in place instead of re-piping.
    */
   stream(tap: Tap): ReadableStream<Uint8Array>;
 }
 
 export interface Tap {
-  chunk(chunk: Uint8Array): void;
-  /** The answer is complete; awaited before the stream closes. */
-  end(): Promise<void>;
+  /** What to send on for an upstream chunk (the scrubbed events it completed); throwing cuts the answer. */
+  chunk(chunk: Uint8Array): Uint8Array;
+  /** The answer is complete; may return a last chunk to send. Awaited before the stream closes. */
+  end(): Promise<Uint8Array | undefined>;
   /** The answer was cut (abort, lost connection); may return a last chunk to send. Awaited. */
   cut(reason: Error): Promise<Uint8Array | undefined>;
   /** The reader went away. */
@@ -116,11 +117,8 @@ class Answer {
       if (finished) return;
       finished = true;
       try {
-        if (how === 'end') await tap.end();
-        else {
-          const last = await tap.cut(how);
-          if (last) control?.enqueue(last);
-        }
+        const last = how === 'end' ? await tap.end() : await tap.cut(how);
+        if (last?.byteLength) control?.enqueue(last);
         control?.close();
       } catch {
         // The reader left while the tap was settling: nothing is left to close.
@@ -137,9 +135,15 @@ class Answer {
           this.onFail = (reason) => void finish(reason);
           res.on('data', (chunk: Buffer) => {
             if (finished) return;
-            const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-            tap.chunk(bytes);
-            controller.enqueue(bytes);
+            let bytes: Uint8Array;
+            try {
+              bytes = tap.chunk(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+            } catch (error) {
+              res.destroy();
+              void finish(error instanceof Error ? error : new Error(String(error)));
+              return;
+            }
+            if (bytes.byteLength) controller.enqueue(bytes);
             if ((controller.desiredSize ?? 0) <= 0) res.pause();
           });
           res.once('end', () => void finish('end'));

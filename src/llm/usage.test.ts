@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest';
+import { SseReader } from './sse.js';
 import { chargedInput, cost, estimateInputTokens, SseUsageTracker } from './usage.js';
 
 const enc = new TextEncoder();
+
+/** A tracker fed through the proxy's SSE reader, as the proxy feeds it. */
+function tracker() {
+  const t = new SseUsageTracker();
+  const reader = new SseReader();
+  return {
+    t,
+    reader,
+    push: (bytes: Uint8Array) => {
+      for (const e of reader.push(bytes)) t.observe(JSON.parse(e.data));
+    },
+  };
+}
 const event = (type: string, data: Record<string, unknown>, eol = '\n') =>
   `event: ${type}${eol}data: ${JSON.stringify({ type, ...data })}${eol}${eol}`;
 const start = event('message_start', {
@@ -14,9 +28,9 @@ const usageDelta = (output: number) =>
 
 describe('SseUsageTracker', () => {
   it('takes the last cumulative message_delta as the output total', () => {
-    const t = new SseUsageTracker();
+    const { t, push } = tracker();
     for (const part of [start, usageDelta(5), usageDelta(9), usageDelta(14), event('message_stop', {})])
-      t.push(enc.encode(part));
+      push(enc.encode(part));
     expect(t.charge(1000)).toMatchObject({
       input_tokens: 100,
       output_tokens: 14,
@@ -26,29 +40,29 @@ describe('SseUsageTracker', () => {
 
   it('reads events split at any byte, CRLF halves included', () => {
     const whole = enc.encode([start, usageDelta(7)].map((e) => e.replaceAll('\n', '\r\n')).join(''));
-    const t = new SseUsageTracker();
-    for (const byte of whole) t.push(Uint8Array.of(byte));
+    const { t, push, reader } = tracker();
+    for (const byte of whole) push(Uint8Array.of(byte));
     expect(t.usage).toMatchObject({ input_tokens: 100, output_tokens: 7 });
-    expect(t.atBoundary).toBe(true);
+    expect(reader.atBoundary).toBe(true);
   });
 
   it('charges a cut stream for the content it passed when no usage followed it', () => {
-    const t = new SseUsageTracker();
-    t.push(enc.encode(start + delta('x'.repeat(300))));
+    const { t, push } = tracker();
+    push(enc.encode(start + delta('x'.repeat(300))));
     expect(t.charge(1000).output_tokens).toBe(100);
     expect(t.charge(40).output_tokens).toBe(40);
   });
 
   it('remembers an error event and its type', () => {
-    const t = new SseUsageTracker();
-    t.push(enc.encode(event('error', { error: { type: 'overloaded_error', message: 'Overloaded' } })));
+    const { t, push } = tracker();
+    push(enc.encode(event('error', { error: { type: 'overloaded_error', message: 'Overloaded' } })));
     expect(t.errorType).toBe('overloaded_error');
   });
 
   it('is not at a boundary in the middle of an event', () => {
-    const t = new SseUsageTracker();
-    t.push(enc.encode(start.slice(0, 20)));
-    expect(t.atBoundary).toBe(false);
+    const { push, reader } = tracker();
+    push(enc.encode(start.slice(0, 20)));
+    expect(reader.atBoundary).toBe(false);
   });
 });
 

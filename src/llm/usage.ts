@@ -112,9 +112,8 @@ export function estimateInputTokens(body: Record<string, unknown>): number {
 }
 
 /**
- * Reads SSE events from a byte stream as it passes, without holding it back.
- * Line endings may be LF, CRLF or CR (the SSE grammar allows all three): an
- * upstream that used CRLF must not make its usage invisible to the ledger.
+ * Reads usage from the events of a Messages stream as they pass (the parsed
+ * JSON of each event's data, see scrubbed-sse.ts), without holding them back.
  */
 export class SseUsageTracker {
   usage: MessageUsage = { ...EMPTY_USAGE };
@@ -124,54 +123,20 @@ export class SseUsageTracker {
   complete = false;
   /** Characters of generated content (text, tool input JSON, thinking) passed so far. */
   private generatedChars = 0;
-  private buffer = '';
-  private pendingCr = false;
-  private readonly decoder = new TextDecoder();
 
-  /** True between events: something appended now cannot land inside an event already begun. */
-  get atBoundary(): boolean {
-    return this.buffer === '' && !this.pendingCr;
-  }
-
-  push(chunk: Uint8Array): void {
-    let text = this.decoder.decode(chunk, { stream: true });
-    if (this.pendingCr) text = `\r${text}`;
-    // A CR at the end of a chunk may be the first half of a CRLF split across chunks.
-    this.pendingCr = text.endsWith('\r');
-    if (this.pendingCr) text = text.slice(0, -1);
-    this.buffer += text.replace(/\r\n?/g, '\n');
-    let end = this.buffer.indexOf('\n\n');
-    while (end !== -1) {
-      this.event(this.buffer.slice(0, end));
-      this.buffer = this.buffer.slice(end + 2);
-      end = this.buffer.indexOf('\n\n');
-    }
-    // A hostile upstream cannot grow the buffer without bound.
-    if (this.buffer.length > 1_000_000) this.buffer = '';
-  }
-
-  private event(block: string): void {
-    const data = block
-      .split('\n')
-      .filter((l) => l.startsWith('data:'))
-      .map((l) => l.slice(5).replace(/^ /, ''))
-      .join('\n');
-    if (!data) return;
-    let parsed: {
+  /** Takes one event's parsed data. */
+  observe(data: unknown): void {
+    if (!data || typeof data !== 'object') return;
+    const parsed = data as {
       type?: string;
       message?: { usage?: unknown };
       usage?: unknown;
       delta?: unknown;
       error?: { type?: unknown };
     };
-    try {
-      parsed = JSON.parse(data);
-    } catch {
-      return;
-    }
-    if (parsed.type === 'message_start') this.usage = mergeUsage(this.usage, parsed.message?.usage);
+    if (parsed.type === 'content_block_delta') this.generatedChars += deltaChars(parsed.delta);
+    else if (parsed.type === 'message_start') this.usage = mergeUsage(this.usage, parsed.message?.usage);
     else if (parsed.type === 'message_delta') this.usage = mergeUsage(this.usage, parsed.usage);
-    else if (parsed.type === 'content_block_delta') this.generatedChars += deltaChars(parsed.delta);
     else if (parsed.type === 'message_stop') this.complete = true;
     else if (parsed.type === 'error') {
       this.errorType = typeof parsed.error?.type === 'string' ? parsed.error.type : 'api_error';

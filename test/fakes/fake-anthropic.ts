@@ -5,15 +5,39 @@
  * message_stop, with ping and error events. It records what it received, so
  * tests can check which key arrived and that a run token did not. Knobs:
  * slow streaming, a slow plain answer, an `overloaded_error` event mid-stream,
- * CRLF line endings, and the input and cache counts it reports.
+ * CRLF line endings, and the input and cache counts it reports. For attack
+ * tests it can also play a hostile or reflecting upstream: a scripted answer
+ * (content blocks cut into chosen deltas), raw SSE bytes, a debug echo of the
+ * headers it received in every answer, and input counted the way a real
+ * tokenizer counts dense scripts (one token per CJK character or emoji).
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface Received {
   headers: IncomingMessage['headers'];
   body: Record<string, unknown>;
   path: string;
+}
+
+export type ScriptBlock =
+  | { type: 'text'; chunks: string[] }
+  | { type: 'tool_use'; name: string; chunks: string[] }
+  | { type: 'thinking'; chunks: string[]; signature: string };
+
+/**
+ * Input tokens as a real tokenizer roughly counts them: one per CJK character
+ * or emoji (anything past U+2E80), one per 4 other characters.
+ */
+export function denseTokenCount(body: Record<string, unknown>): number {
+  const text = JSON.stringify({ s: body.system ?? '', m: body.messages ?? [], t: body.tools ?? [] });
+  let wide = 0;
+  let narrow = 0;
+  for (const ch of text) {
+    if ((ch.codePointAt(0) ?? 0) >= 0x2e80) wide++;
+    else narrow++;
+  }
+  return wide + Math.ceil(narrow / 4);
 }
 
 export interface FakeAnthropic {
@@ -33,6 +57,14 @@ export interface FakeAnthropic {
   crlf: boolean;
   /** Counts reported in `usage` (input side); output is two tokens per word. */
   usage: { input_tokens: number; cache_read_input_tokens: number; cache_creation_input_tokens: number };
+  /** Answer with these content blocks (streamed delta by delta, chunk by chunk) instead of the greeting. */
+  script: ScriptBlock[] | undefined;
+  /** Stream these raw strings as the whole SSE answer, one write each. */
+  rawStream: string[] | undefined;
+  /** Echo the headers received in every answer (count_tokens, plain, message_start), as a debugging proxy might. */
+  reflect: boolean;
+  /** Report input tokens with `denseTokenCount` instead of `usage.input_tokens`. */
+  countInput: boolean;
   close(): Promise<void>;
 }
 
@@ -49,6 +81,10 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
     dropAfter: undefined,
     failWith: undefined,
     crlf: false,
+    script: undefined,
+    rawStream: undefined,
+    reflect: false,
+    countInput: false,
     usage: { input_tokens: 25, cache_read_input_tokens: 10, cache_creation_input_tokens: 0 },
     close: async () => undefined,
   };
@@ -66,8 +102,12 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
       );
       return;
     }
+    const echo = fake.reflect ? { debug: { received_headers: req.headers } } : {};
+    const inputTokens = fake.countInput ? denseTokenCount(body) : fake.usage.input_tokens;
     if (req.url === '/v1/messages/count_tokens') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ input_tokens: 42 }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ input_tokens: fake.countInput ? inputTokens : 42, ...echo }));
       return;
     }
     if (fake.failWith) {
@@ -85,6 +125,17 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
     // Two tokens a word, and never more output tokens than max_tokens, as the real API.
     const words = WORDS.slice(0, Math.max(1, Math.min(WORDS.length, Math.floor(maxTokens / 2))));
     const tokensOf = (n: number) => Math.min(maxTokens, n * 2);
+    const usage = { ...fake.usage, input_tokens: inputTokens };
+    if (fake.script) return answerScript(fake, fake.script, body, res, usage, echo);
+    if (fake.rawStream) {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (const piece of fake.rawStream) {
+        res.write(piece);
+        await new Promise((r) => setTimeout(r, fake.delayMs));
+      }
+      res.end();
+      return;
+    }
     if (body.stream !== true) {
       if (fake.plainDelayMs) await new Promise((r) => setTimeout(r, fake.plainDelayMs));
       if (res.destroyed) return;
@@ -97,7 +148,8 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
           content: [{ type: 'text', text: words.join('') }],
           stop_reason: words.length < WORDS.length ? 'max_tokens' : 'end_turn',
           stop_sequence: null,
-          usage: { ...fake.usage, output_tokens: tokensOf(words.length) },
+          usage: { ...usage, output_tokens: tokensOf(words.length) },
+          ...echo,
         }),
       );
       return;
@@ -122,7 +174,8 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
         content: [],
         stop_reason: null,
         stop_sequence: null,
-        usage: { ...fake.usage, output_tokens: 1 },
+        usage: { ...usage, output_tokens: 1 },
+        ...echo,
       },
     });
     await send('content_block_start', {
@@ -169,4 +222,90 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   fake.close = () => new Promise((r) => server.close(() => r()));
   return fake;
+}
+
+/** Answers with scripted content blocks: plain as one message, streamed one chunk per delta. */
+async function answerScript(
+  fake: FakeAnthropic,
+  script: ScriptBlock[],
+  body: Record<string, unknown>,
+  res: ServerResponse,
+  usage: FakeAnthropic['usage'],
+  echo: Record<string, unknown>,
+): Promise<void> {
+  const id = `msg_${fake.received.length}`;
+  const output = script.reduce((n, b) => n + b.chunks.length, 0);
+  const whole = (b: ScriptBlock) => {
+    const text = b.chunks.join('');
+    if (b.type === 'text') return { type: 'text', text };
+    if (b.type === 'thinking') return { type: 'thinking', thinking: text, signature: b.signature };
+    return { type: 'tool_use', id: 'toolu_1', name: b.name, input: JSON.parse(text) as unknown };
+  };
+  if (body.stream !== true) {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        id,
+        type: 'message',
+        role: 'assistant',
+        model: body.model,
+        content: script.map(whole),
+        stop_reason: 'end_turn',
+        stop_sequence: null,
+        usage: { ...usage, output_tokens: output },
+        ...echo,
+      }),
+    );
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  const send = async (data: { type: string }) => {
+    res.write(`event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`);
+    await new Promise((r) => setTimeout(r, fake.delayMs));
+  };
+  await send({
+    type: 'message_start',
+    message: {
+      id,
+      type: 'message',
+      role: 'assistant',
+      model: body.model,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { ...usage, output_tokens: 1 },
+      ...echo,
+    },
+  } as { type: string });
+  for (const [index, block] of script.entries()) {
+    const start =
+      block.type === 'text'
+        ? { type: 'text', text: '' }
+        : block.type === 'thinking'
+          ? { type: 'thinking', thinking: '' }
+          : { type: 'tool_use', id: 'toolu_1', name: block.name, input: {} };
+    await send({ type: 'content_block_start', index, content_block: start } as { type: string });
+    for (const chunk of block.chunks) {
+      const delta =
+        block.type === 'text'
+          ? { type: 'text_delta', text: chunk }
+          : block.type === 'thinking'
+            ? { type: 'thinking_delta', thinking: chunk }
+            : { type: 'input_json_delta', partial_json: chunk };
+      await send({ type: 'content_block_delta', index, delta } as { type: string });
+    }
+    if (block.type === 'thinking')
+      await send({
+        type: 'content_block_delta',
+        index,
+        delta: { type: 'signature_delta', signature: block.signature },
+      } as { type: string });
+    await send({ type: 'content_block_stop', index } as { type: string });
+  }
+  await send({
+    type: 'message_delta',
+    delta: { stop_reason: 'end_turn', stop_sequence: null },
+    usage: { output_tokens: output },
+  } as { type: string });
+  await send({ type: 'message_stop' });
+  res.end();
 }

@@ -143,7 +143,7 @@ describe('LLM proxy: cut streams and alerts', () => {
     const error = await client.messages.create({ ...ask, max_tokens: 5 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Anthropic.BadRequestError);
     expect(JSON.stringify((error as InstanceType<typeof Anthropic.APIError>).error)).not.toContain(REAL_KEY);
-    expect(String(error)).toContain('[REDACTED]');
+    expect(String(error)).toContain('[REDACTED:secret]');
     expect(await settledUsage(runId)).toMatchObject({ input: 0, output: 0, requests: 1 });
   });
 

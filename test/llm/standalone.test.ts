@@ -66,7 +66,19 @@ profiles:
   runs = new RunService({ store, policy, events, scrubber });
   notifier = createNotifier(policy, { source: { env: {}, dir }, scrubber, logger, retries: 0 });
   const app = new Hono();
-  app.route('/v1', createLlmProxy({ policy, apiKey: REAL_KEY, store, runs, events, logger, notifier }));
+  app.route(
+    '/v1',
+    createLlmProxy({
+      policy,
+      apiKey: REAL_KEY,
+      store,
+      runs,
+      events,
+      logger,
+      notifier,
+      scrubberFor: () => scrubber,
+    }),
+  );
   proxy = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((r) => proxy.once('listening', () => r()));
   proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;

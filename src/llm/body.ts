@@ -1,0 +1,77 @@
+/**
+ * Reading an agent's request body, bounded. The declared length is checked
+ * before anything is read; a chunked body (no length) is counted as it
+ * arrives and the read stops at the limit, so a 100 MB body costs the limit,
+ * not 100 MB. Nesting is checked before parsing: a body nested 100,000 deep
+ * would parse, then overflow the stack of whatever walks it next (the
+ * estimate, the scrubber), far from here and outside the API's error shape.
+ */
+import { apiError } from './errors.js';
+
+/** Deeper JSON than this is refused; real requests (tool schemas included) nest a few dozen levels. */
+export const MAX_DEPTH = 256;
+
+export type BodyResult = { ok: true; body: Record<string, unknown> } | { ok: false; response: Response };
+
+const tooLarge = (): BodyResult => ({
+  ok: false,
+  response: apiError(413, 'request_too_large', 'The request is too large.'),
+});
+
+export async function readJsonBody(req: Request, maxBody: number): Promise<BodyResult> {
+  if (Number(req.headers.get('content-length') ?? 0) > maxBody) return tooLarge();
+  const text = await readBounded(req, maxBody);
+  if (text === undefined) return tooLarge();
+  if (nestingDepth(text) > MAX_DEPTH)
+    return {
+      ok: false,
+      response: apiError(400, 'invalid_request_error', `The body nests deeper than ${MAX_DEPTH} levels.`),
+    };
+  try {
+    const body = JSON.parse(text) as unknown;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
+    return { ok: true, body: body as Record<string, unknown> };
+  } catch {
+    return { ok: false, response: apiError(400, 'invalid_request_error', 'The body must be a JSON object.') };
+  }
+}
+
+/** The body as text, or undefined once it passes `max` bytes (the rest is never read). */
+async function readBounded(req: Request, max: number): Promise<string | undefined> {
+  if (!req.body) return '';
+  const reader = req.body.getReader();
+  const decoder = new TextDecoder();
+  let size = 0;
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+  return text + decoder.decode();
+}
+
+/** The deepest nesting of arrays and objects in JSON text; linear, strings skipped. */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92)
+        i++; // backslash: the next character is escaped
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return deepest;
+}
