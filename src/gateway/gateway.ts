@@ -4,6 +4,7 @@
  * depends on; nothing here holds logic of its own beyond wiring, and nothing
  * lower down imports this file.
  */
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -58,6 +59,10 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Log destination when no logger is given (fd or stream). */
   logDestination?: number | NodeJS.WritableStream;
+  /** pino level when no logger is given; `BULKHEAD_LOG_LEVEL` or info otherwise. */
+  logLevel?: string;
+  /** Serve HTTPS with this PEM certificate chain and key (TLS terminated by the gateway). */
+  tls?: { cert: string; key: string };
   now?: () => number;
 }
 
@@ -92,6 +97,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     createLogger({
       scrubber,
       ...(options.logDestination !== undefined ? { destination: options.logDestination } : {}),
+      ...(options.logLevel !== undefined ? { level: options.logLevel } : {}),
     });
   const store = await openStore(policy, source);
   const events = new EventWriter(store.events, scrubber);
@@ -278,10 +284,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   app.notFound((c) => respond.error(c, { code: 'not_found', message: 'No such endpoint.' }));
   app.onError((error, c) => respond.fail(c, error));
 
-  const server = await listen(app, options.port ?? 7300, options.host ?? '127.0.0.1');
+  const server = await listen(app, options.port ?? 7300, options.host ?? '127.0.0.1', options.tls);
   const port = (server.address() as AddressInfo).port;
   const host = options.host ?? '127.0.0.1';
-  url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  url = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   publicUrl ||= url;
   const localTokenPath = writeLocalToken(localToken, port, options.home);
   logger.info({ url, upstreams: pool.status().map((s) => `${s.name}:${s.state}`) }, 'gateway listening');
@@ -316,9 +322,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
 }
 
-function listen(app: Hono, port: number, hostname: string): Promise<ServerType> {
+function listen(app: Hono, port: number, hostname: string, tls: GatewayOptions['tls']): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, port, hostname }, () => resolve(server));
+    const base = { fetch: app.fetch, port, hostname };
+    const server = tls
+      ? serve(
+          { ...base, createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key } },
+          () => resolve(server),
+        )
+      : serve(base, () => resolve(server));
     // A slow client cannot hold a socket open forever sending headers.
     (server as { headersTimeout?: number }).headersTimeout = 15_000;
     (server as { requestTimeout?: number }).requestTimeout = 60_000;
