@@ -1,17 +1,29 @@
 /**
  * The `bulkhead` command. Each subcommand lives in its own file and registers
  * itself; this file only assembles them.
+ *
+ * Only the command being run is loaded: `bulkhead kill` should not pay for
+ * the gateway, the policy schema or the dashboard (loading everything took
+ * most of a command's start-up). Help, `--version` and unknown commands load
+ * them all, so commander can list every command.
  */
 import { Command } from 'commander';
-import { register as registerApprovals } from './approvals.js';
-import { register as registerAudit } from './audit.js';
-import { register as registerDemo } from './demo.js';
-import { register as registerGateway } from './gateway.js';
-import { register as registerKill } from './kill.js';
-import { register as registerLint } from './lint.js';
-import { register as registerPin } from './pin.js';
-import { register as registerRun } from './run.js';
-import { register as registerRuns } from './runs.js';
+
+type Registrar = { register(program: Command): void };
+
+const COMMANDS: Record<string, () => Promise<Registrar>> = {
+  gateway: () => import('./gateway.js'),
+  run: () => import('./run.js'),
+  runs: () => import('./runs.js'),
+  kill: () => import('./kill.js'),
+  approvals: () => import('./approvals.js'),
+  approve: () => import('./approvals.js'),
+  deny: () => import('./approvals.js'),
+  audit: () => import('./audit.js'),
+  pin: () => import('./pin.js'),
+  lint: () => import('./lint.js'),
+  demo: () => import('./demo.js'),
+};
 
 const program = new Command()
   .name('bulkhead')
@@ -24,17 +36,10 @@ const program = new Command()
     process.exit(error.exitCode === 0 ? 0 : 2);
   });
 
-for (const register of [
-  registerGateway,
-  registerRun,
-  registerRuns,
-  registerKill,
-  registerApprovals,
-  registerAudit,
-  registerPin,
-  registerLint,
-  registerDemo,
-])
-  register(program);
+const named = process.argv[2];
+const one = named !== undefined && Object.hasOwn(COMMANDS, named) ? COMMANDS[named] : undefined;
+const loaders = one ? [one] : [...new Set(Object.values(COMMANDS))];
+const modules = await Promise.all(loaders.map((load) => load()));
+for (const module of new Set(modules)) module.register(program);
 
 await program.parseAsync(process.argv);

@@ -4,7 +4,6 @@
  * checked thing failed, 2 usage or policy error.
  */
 import { isBulkheadError } from '../errors.js';
-import { PolicyError } from '../policy/load.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
@@ -31,7 +30,9 @@ export const style = {
 
 /** Prints an error the way a person can act on it and returns the exit code it deserves. */
 export function reportError(error: unknown): number {
-  if (error instanceof PolicyError) {
+  // Recognised by shape, not by importing its class: that would load the policy schema (zod, yaml)
+  // into every command, which costs most of a command's start-up.
+  if (isPolicyError(error)) {
     warn(`bulkhead: the policy has ${error.issues.length} problem${error.issues.length > 1 ? 's' : ''}:`);
     warn(error.message);
     return EXIT.usage;
@@ -51,6 +52,14 @@ export function reportError(error: unknown): number {
   }
   warn(`bulkhead: ${error instanceof Error ? error.message : String(error)}`);
   return EXIT.failed;
+}
+
+function isPolicyError(error: unknown): error is Error & { issues: unknown[] } {
+  return (
+    isBulkheadError(error) &&
+    error.code === 'policy_invalid' &&
+    Array.isArray((error as { issues?: unknown }).issues)
+  );
 }
 
 /** Wraps a command action so every failure ends as a message and an exit code, never a stack. */

@@ -13,6 +13,7 @@ import { duration } from '../policy/schema/units.js';
 import { checkSandboxSupport, JAIL_GATEWAY_PORT, startJail } from '../sandbox/index.js';
 import { GatewayClient } from './client.js';
 import { action, EXIT, line, printJson, style, warn } from './output.js';
+import { watchRunEnd } from './run-watch.js';
 
 export interface CreatedRunView {
   run_id: string;
@@ -146,17 +147,10 @@ async function runJailed(
     warn(style.dim(`bulkhead: run ${created.run_id} jailed; limits in force:`));
     for (const [name, value] of Object.entries(jail.limits)) warn(style.dim(`  ${name.padEnd(8)} ${value}`));
   }
-  // A kill or expiry decided at the gateway ends the whole process tree here.
-  const watcher = setInterval(async () => {
-    try {
-      const { run } = await client.get<{ run: { state: string } }>(`/api/runs/${created.run_id}`);
-      if (run.state === 'killed' || run.state === 'expired') await jail.kill(run.state);
-    } catch {
-      // The gateway may be restarting; the next poll decides.
-    }
-  }, 250);
+  // A kill or expiry decided at the gateway ends the whole process tree here, the moment it happens.
+  const watch = watchRunEnd(client, created.run_id, (state) => void jail.kill(state));
   const exit = await jail.exited;
-  clearInterval(watcher);
+  watch.stop();
   const exitCode = exit.exitCode ?? (exit.signal ? 137 : 1);
   const peak = exit.peakMemoryBytes === null ? '?' : `${Math.round(exit.peakMemoryBytes / 1024 / 1024)} MiB`;
   await client
@@ -194,18 +188,11 @@ async function runUnjailed(
       BULKHEAD_TOKEN: created.token,
     },
   });
-  const watcher = setInterval(async () => {
-    try {
-      const { run } = await client.get<{ run: { state: string } }>(`/api/runs/${created.run_id}`);
-      if (run.state !== 'active') {
-        warn(`bulkhead: run ${run.state}; stopping the agent`);
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 1000).unref();
-      }
-    } catch {
-      // The gateway may be restarting; the next poll decides.
-    }
-  }, 500);
+  const watch = watchRunEnd(client, created.run_id, (state) => {
+    warn(`bulkhead: run ${state}; stopping the agent`);
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 1000).unref();
+  });
   const exitCode = await new Promise<number>((resolve) => {
     child.once('error', (error) => {
       warn(`bulkhead: cannot start ${file}: ${error.message}`);
@@ -213,7 +200,7 @@ async function runUnjailed(
     });
     child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + 9 : 1)));
   });
-  clearInterval(watcher);
+  watch.stop();
   await client
     .post(`/api/runs/${created.run_id}/complete`, { exit_code: exitCode })
     .catch((error: unknown) => {

@@ -15,6 +15,7 @@ import type { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
 import type { Store } from '../store/store.js';
 import { approvalRoutes } from './api-approvals.js';
+import { parseWait, waitForRunEnd } from './api-run-end.js';
 import { createStream } from './api-stream.js';
 import { parseBody } from './body.js';
 import type { Catalog } from './catalog.js';
@@ -188,6 +189,12 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     if (!run) throw new BulkheadError('not_found', 'No run with that id.');
     const events = await deps.store.events.list({ runId: run.id, limit: 200 });
     return respond.json(c, { run: await view(run), events });
+  });
+
+  // The jail's kill watcher: answered the moment the run is killed or expires (api-run-end.ts).
+  api.get('/runs/:id/ended', async (c) => {
+    guard(c, 'view');
+    return respond.json(c, await waitForRunEnd(deps.runs, c.req.param('id'), parseWait(c), c.req.raw.signal));
   });
 
   api.post('/runs/:id/complete', async (c) => {
