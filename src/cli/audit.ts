@@ -16,6 +16,7 @@ import { BulkheadError } from '../errors.js';
 import { type LoadedPolicy, loadPolicyFile } from '../policy/load.js';
 import { policyLocator } from '../policy/positions.js';
 import type { UpstreamConfig } from '../policy/schema/index.js';
+import { sideDoorsOpen } from '../policy/schema/llm.js';
 import { resolveRecord, type SecretSource } from '../policy/secrets.js';
 import { createScrubber } from '../scrub/index.js';
 import { action, EXIT, line, printJson, warn } from './output.js';
@@ -92,9 +93,19 @@ async function audit(extra: string[], opts: AuditOptions): Promise<number> {
   if (opts.diff && loaded) return diff(loaded, listed, opts.json === true);
 
   const findings = listed.flatMap((l) => l.tools.map((t) => assessTool(l.upstream, t, loaded?.policy)));
+  // The LLM API's own reach (server tools, MCP connector, URL fetches) is blast radius too.
+  const llmDoors = Object.entries(loaded?.policy.profiles ?? {})
+    .map(([profile, p]) => ({ profile, open: sideDoorsOpen(p.llm) }))
+    .filter((d) => d.open.length > 0);
   if (opts.sarif) printJson(sarifReport(findings, loaded ? sarifLocator(loaded) : undefined));
-  else if (opts.json) printJson(jsonReport(findings, listed));
-  else line(textReport(findings, { colour: useColour(process.stdout, process.env), failures: listed }));
+  else if (opts.json) printJson({ ...(jsonReport(findings, listed) as object), llm_side_doors: llmDoors });
+  else {
+    line(textReport(findings, { colour: useColour(process.stdout, process.env), failures: listed }));
+    for (const d of llmDoors)
+      line(
+        `LLM side doors open for profile ${d.profile}: ${d.open.join('; ')} (the API acts outside the egress list)`,
+      );
+  }
   if (failed.length > 0 && !opts.json && !opts.sarif)
     warn(`bulkhead: ${failed.length} upstream(s) could not be listed: the audit is incomplete`);
   return atOrAbove(findings, opts.failOn).length > 0 || failed.length > 0 ? EXIT.failed : EXIT.ok;

@@ -30,6 +30,7 @@ import { anthropicDialect } from './anthropic-sse.js';
 import { readJsonBody } from './body.js';
 import { apiError } from './errors.js';
 import { ScrubbedSse } from './scrubbed-sse.js';
+import { findSideDoor } from './side-doors.js';
 import { linkSignals } from './signals.js';
 import { postUpstream, type UpstreamResponse } from './upstream.js';
 import {
@@ -115,6 +116,8 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
     if (run.state !== 'active') return apiError(403, 'permission_error', 'bulkhead: this run has ended.');
     const read = await readJsonBody(c.req.raw, maxBody);
     if (!read.ok) return read.response;
+    const refused = await sideDoor(run, read.body, c.req.raw);
+    if (refused) return refused;
     const linked = linkSignals([deps.runs.signal(run.id), c.req.raw.signal]);
     try {
       let upstream: UpstreamResponse;
@@ -170,6 +173,8 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
         `bulkhead: model ${JSON.stringify(model)} is not allowed for this run.`,
       );
     }
+    const refused = await sideDoor(run, body, c.req.raw);
+    if (refused) return refused;
     const requested =
       typeof body.max_tokens === 'number' && body.max_tokens > 0 ? Math.floor(body.max_tokens) : 0;
     if (!requested) return apiError(400, 'invalid_request_error', 'max_tokens is required.');
@@ -353,6 +358,23 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
     });
     return new Response(piped, { status: upstream.status, headers });
   });
+
+  /** The refusal for a request that opens a side door its profile does not allow, recorded. */
+  const sideDoor = async (run: Run, body: Record<string, unknown>, req: Request) => {
+    const profile = deps.policy.profiles[run.profile];
+    if (!profile) return apiError(403, 'permission_error', 'bulkhead: unknown profile.');
+    const door = findSideDoor(body, req.headers.get('anthropic-beta'), profile.llm);
+    if (!door) return undefined;
+    await deps.events.write({
+      kind: 'llm.request',
+      runId: run.id,
+      decision: 'deny',
+      code: 'side_door',
+      actor: `run:${run.id}`,
+      data: { field: door.field, model: typeof body.model === 'string' ? body.model : null },
+    });
+    return apiError(400, 'invalid_request_error', `bulkhead: ${door.field}: ${door.message}.`);
+  };
 
   const alert = async (run: Run, crossings: Crossing[]) => {
     for (const crossing of crossings) {

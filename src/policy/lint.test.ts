@@ -32,6 +32,13 @@ profiles:
     egress: ["*.example.co.uk:443", "api.github.com:443"]
 `;
 
+const LLM = `llm:
+  base_url: https://llm.example.com
+  api_key: { secret: LLM_KEY }
+  prices:
+    claude-a: { input: 3, output: 15 }
+`;
+
 const CASES: { name: string; policy: string; expected: Omit<LintFinding, 'message'> | null }[] = [
   { name: 'a clean policy has no findings', policy: CLEAN, expected: null },
   {
@@ -127,6 +134,33 @@ const CASES: { name: string; policy: string; expected: Omit<LintFinding, 'messag
       'command: x\n    args: ["postgresql://app:s3cretPassw0rd@db:5432/orders"]',
     ),
     expected: { id: 'literal_secret', severity: 'high', path: 'upstreams.db.args.0', line: 5, column: 12 },
+  },
+  {
+    name: 'a USD budget over a model without a price',
+    policy: `${CLEAN.replace('wall_clock: 10m }', 'wall_clock: 10m, usd: 5 }\n    llm: { models: [claude-a, claude-b] }')}${LLM}`,
+    expected: {
+      id: 'llm_unpriced_model',
+      severity: 'high',
+      path: 'profiles.agent.llm.models',
+      line: 23,
+      column: 12,
+    },
+  },
+  {
+    name: 'a USD budget with any model allowed',
+    policy: `${CLEAN.replace('wall_clock: 10m }', 'wall_clock: 10m, usd: 5 }')}${LLM}`,
+    expected: {
+      id: 'llm_unpriced_model',
+      severity: 'medium',
+      path: 'profiles.agent.budgets.usd',
+      line: 22,
+      column: 49,
+    },
+  },
+  {
+    name: 'an LLM side door opened (an MCP connector URL)',
+    policy: `${CLEAN.replace('wall_clock: 10m }', 'wall_clock: 10m }\n    llm: { mcp_servers: [https://mcp.example.com/sse] }')}${LLM}`,
+    expected: { id: 'llm_side_door', severity: 'medium', path: 'profiles.agent.llm', line: 23, column: 5 },
   },
 ];
 

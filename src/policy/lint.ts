@@ -9,6 +9,7 @@ import { parse as parseHost } from 'tldts';
 import { parseDocument } from 'yaml';
 import { policyLocator } from './positions.js';
 import { exposedName, type Policy } from './schema/index.js';
+import { sideDoorsOpen } from './schema/llm.js';
 
 export const LINT_IDS = [
   'ungated_irreversible',
@@ -18,6 +19,8 @@ export const LINT_IDS = [
   'no_budgets',
   'broad_wildcard',
   'literal_secret',
+  'llm_unpriced_model',
+  'llm_side_door',
 ] as const;
 export type LintId = (typeof LINT_IDS)[number];
 
@@ -63,9 +66,47 @@ export function lintPolicy(policy: Policy, text: string): LintFinding[] {
         );
     });
   }
+  llmSettings(policy, add);
   sharedCredentials(policy, add);
   literalSecrets(text, add);
   return findings.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/**
+ * A USD budget needs a price for every model it may be spent on (the proxy
+ * refuses an unpriced model under a USD cap rather than charge it $0), and
+ * every LLM side door a profile opens is reach outside its egress list.
+ */
+function llmSettings(policy: Policy, add: Add): void {
+  for (const [name, profile] of Object.entries(policy.profiles)) {
+    if (profile.budgets.usd !== undefined && policy.llm) {
+      const prices = policy.llm.prices;
+      const models = profile.llm.models;
+      const unpriced = models?.filter((m) => !(m in prices)) ?? [];
+      if (!models)
+        add(
+          'llm_unpriced_model',
+          'medium',
+          ['profiles', name, 'budgets', 'usd'],
+          `profile ${name} has a USD budget but no llm.models list: requests for any model without an llm.prices entry are refused; list the models it may use, each with a price`,
+        );
+      else if (unpriced.length)
+        add(
+          'llm_unpriced_model',
+          'high',
+          ['profiles', name, 'llm', 'models'],
+          `profile ${name} has a USD budget but ${unpriced.join(', ')} ${unpriced.length > 1 ? 'have' : 'has'} no price in llm.prices: every request for ${unpriced.length > 1 ? 'them' : 'it'} is refused; add a price`,
+        );
+    }
+    const open = sideDoorsOpen(profile.llm);
+    if (open.length)
+      add(
+        'llm_side_door',
+        'medium',
+        ['profiles', name, 'llm'],
+        `profile ${name} lets the LLM API act outside its egress list and tool policy: ${open.join('; ')}; the API reaches these for the agent, unaudited by bulkhead, so keep the list to what the agent needs`,
+      );
+  }
 }
 
 type Add = (

