@@ -132,7 +132,9 @@ describe('side doors are closed by default', () => {
   });
 
   it('refuses a request field it does not know, naming it', async () => {
-    expect((await refused({ web_browsing: { url: evil } })).message).toContain('web_browsing: the request field');
+    expect((await refused({ web_browsing: { url: evil } })).message).toContain(
+      'web_browsing: the request field',
+    );
   });
 
   it('refuses an MCP connector in count_tokens too', async () => {
