@@ -53,6 +53,7 @@ export const ERROR_CODES = [
   'bad_request',
   'sandbox_unavailable',
   'gateway_unreachable',
+  'restart_required',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -17,6 +17,7 @@ export const GATEWAY_ENV = {
   store: 'BULKHEAD_STORE_URL',
   tlsCert: 'BULKHEAD_TLS_CERT',
   tlsKey: 'BULKHEAD_TLS_KEY',
+  watch: 'BULKHEAD_WATCH_POLICY',
 } as const;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -29,6 +30,7 @@ export interface GatewayFlags {
   store?: string;
   tlsCert?: string;
   tlsKey?: string;
+  watch?: boolean;
 }
 
 export interface GatewayConfig {

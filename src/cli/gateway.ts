@@ -1,13 +1,22 @@
+/**
+ * `bulkhead gateway`. SIGHUP re-reads the policy (so does a change of the
+ * file with --watch); SIGINT and SIGTERM stop gracefully. Settings come from
+ * flags or the environment (gateway-config.ts).
+ */
 import { type Command, Option } from 'commander';
 import { startGateway } from '../gateway/gateway.js';
+import type { ReloadOutcome } from '../gateway/reload.js';
+import { watchPolicyFile } from '../gateway/watch.js';
 import { loadPolicyFile } from '../policy/load.js';
 import { GATEWAY_ENV, type GatewayFlags, gatewayConfig, LOG_LEVELS } from './gateway-config.js';
-import { action, line, style } from './output.js';
+import { action, line, style, warn } from './output.js';
 
 export function register(program: Command): void {
   program
     .command('gateway')
-    .description('serve MCP (/mcp), the operator API (/api) and metrics (/metrics) for a policy')
+    .description(
+      'serve MCP (/mcp), the operator API (/api), metrics (/metrics) and health (/healthz, /readyz)',
+    )
     .addOption(
       new Option('--policy <file>', 'policy YAML file').env(GATEWAY_ENV.policy).makeOptionMandatory(),
     )
@@ -23,6 +32,7 @@ export function register(program: Command): void {
       new Option('--tls-cert <file>', 'serve HTTPS with this PEM certificate chain').env(GATEWAY_ENV.tlsCert),
     )
     .addOption(new Option('--tls-key <file>', 'the PEM private key for --tls-cert').env(GATEWAY_ENV.tlsKey))
+    .addOption(new Option('--watch', 'reload the policy when its file changes').env(GATEWAY_ENV.watch))
     .action(
       action(async (opts: GatewayFlags) => {
         const config = gatewayConfig(opts);
@@ -34,20 +44,45 @@ export function register(program: Command): void {
           host: config.host,
           ...(config.logLevel ? { logLevel: config.logLevel } : {}),
           ...(config.tls ? { tls: config.tls } : {}),
+          // Also applied to every reloaded policy, so a reload does not see a store change.
+          ...(config.store ? { store: config.store } : {}),
         });
         line(`${style.bold('bulkhead gateway')} listening on ${gateway.url}`);
         line(`  MCP for agents:   ${gateway.url}/mcp  (Authorization: Bearer <run token>)`);
         line(`  operator API:     ${gateway.url}/api  (token in ${gateway.localTokenPath})`);
         for (const up of gateway.pool.status()) line(`  upstream ${up.name}: ${up.state}, ${up.tools} tools`);
+        line(`  health:           ${gateway.url}/healthz, ${gateway.url}/readyz`);
         line(`  exposed tools:    ${gateway.catalog.all().length}`);
+        const reload = (actor: string) => void gateway.reload(actor).then(report);
+        // Without a handler, SIGHUP's default action would end the process.
+        const onHangup = () => reload('signal:SIGHUP');
+        process.on('SIGHUP', onHangup);
+        const unwatch = opts.watch ? watchPolicyFile(loaded.file, () => reload('watch')) : () => undefined;
         await new Promise<void>((resolve) => {
           const stop = () => resolve();
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
         });
         line('stopping...');
+        unwatch();
+        process.off('SIGHUP', onHangup);
         await gateway.close();
         return 0;
       }),
     );
+}
+
+function report(outcome: ReloadOutcome): void {
+  if (!outcome.ok) {
+    warn(`policy reload refused, the running policy was kept:\n${outcome.message}`);
+    return;
+  }
+  const c = outcome.changes;
+  const parts = [
+    c.upstreams_added.length ? `started ${c.upstreams_added.join(', ')}` : '',
+    c.upstreams_removed.length ? `stopped ${c.upstreams_removed.join(', ')}` : '',
+    c.upstreams_restarted.length ? `restarted ${c.upstreams_restarted.join(', ')}` : '',
+    c.profiles_changed.length ? `tools changed for ${c.profiles_changed.join(', ')}` : '',
+  ].filter(Boolean);
+  line(`policy reloaded in ${outcome.ms} ms${parts.length ? `: ${parts.join('; ')}` : ''}`);
 }

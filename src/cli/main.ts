@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Registrar>> = {
   audit: () => import('./audit.js'),
   pin: () => import('./pin.js'),
   lint: () => import('./lint.js'),
+  reload: () => import('./reload.js'),
   demo: () => import('./demo.js'),
 };
 

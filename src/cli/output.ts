@@ -45,6 +45,7 @@ export function reportError(error: unknown): number {
       case 'secret_missing':
       case 'bad_request':
       case 'not_found':
+      case 'restart_required':
         return EXIT.usage;
       default:
         return EXIT.failed;

@@ -19,6 +19,7 @@ export const EVENT_KINDS = [
   'upstream',
   'tool.changed',
   'output.flagged',
+  'policy.reloaded',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

@@ -21,6 +21,7 @@ import { parseBody } from './body.js';
 import type { Catalog } from './catalog.js';
 import { bearer } from './mcp-endpoint.js';
 import { can, type Operator, type OperatorAuth, type Permission } from './operators.js';
+import type { ReloadOutcome } from './reload.js';
 import type { Responder } from './respond.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
@@ -40,6 +41,8 @@ export interface ApiDeps {
   approvals: ApprovalService;
   /** The URL agents use for MCP, as seen from where the run is started. */
   mcpUrl: () => string;
+  /** Re-reads the policy file (`bulkhead reload`). */
+  reload?: (actor: string) => Promise<ReloadOutcome>;
 }
 
 type Env = { Variables: { operator: Operator } };
@@ -131,6 +134,14 @@ export function createApi(deps: ApiDeps): Hono<Env> {
   api.onError((error, c) => respond.fail(c, error));
 
   api.route('/approvals', approvalRoutes(deps));
+
+  api.post('/policy/reload', async (c) => {
+    guard(c, 'policy.reload');
+    if (!deps.reload) throw new BulkheadError('not_found', 'This gateway cannot reload its policy.');
+    const outcome = await deps.reload(`operator:${c.get('operator').name}`);
+    if (!outcome.ok) return respond.error(c, outcome);
+    return respond.json(c, outcome);
+  });
 
   api.route(
     '/stream',

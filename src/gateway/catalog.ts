@@ -45,8 +45,24 @@ export interface CatalogOptions {
 export class Catalog {
   private readonly byName = new Map<string, CatalogTool>();
   private readonly ajv = createAjv();
+  private rules: CatalogOptions['rules'];
 
-  constructor(private readonly options: CatalogOptions) {}
+  constructor(private readonly options: CatalogOptions) {
+    this.rules = options.rules;
+  }
+
+  /**
+   * New tool rules from a reloaded policy. The caller rebuilds every upstream
+   * with `update` in the same synchronous step, so no call sees a mix.
+   */
+  setRules(rules: CatalogOptions['rules']): void {
+    this.rules = rules;
+  }
+
+  /** Drops the entries of an upstream the policy no longer has. */
+  removeUpstream(upstream: string): void {
+    for (const [name, entry] of this.byName) if (entry.upstream === upstream) this.byName.delete(name);
+  }
 
   /**
    * Replaces the entries of one upstream from its latest listing. Only tools
@@ -61,7 +77,7 @@ export class Catalog {
       this.options.onProblem?.(problem);
     };
     for (const [name, entry] of this.byName) if (entry.upstream === upstream) this.byName.delete(name);
-    const rules = this.options.rules[upstream] ?? {};
+    const rules = this.rules[upstream] ?? {};
     const listed = new Map(tools.map((t) => [t.name, t]));
     for (const [toolName, rule] of Object.entries(rules)) {
       if (!rule.expose) continue;

@@ -14,6 +14,7 @@ import { lockPathFor, readLock, toolHash } from '../audit/pin.js';
 import { createDashboard } from '../dashboard/index.js';
 import { sessionOperator } from '../dashboard/session-auth.js';
 import { Sessions } from '../dashboard/sessions.js';
+import { BulkheadError } from '../errors.js';
 import { EventWriter } from '../events/writer.js';
 import { createLlmProxy } from '../llm/proxy.js';
 import { createLogger, type Logger } from '../log.js';
@@ -32,6 +33,7 @@ import { settleApprovalFinalizer } from '../pipeline/settle-approval.js';
 import { taintStage } from '../pipeline/taint.js';
 import { validateStage } from '../pipeline/validate.js';
 import type { LoadedPolicy } from '../policy/load.js';
+import type { StoreConfig } from '../policy/schema/index.js';
 import { resolveAllSecrets, resolveSecret, type SecretSource } from '../policy/secrets.js';
 import { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
@@ -44,6 +46,7 @@ import { McpEndpoint } from './mcp-endpoint.js';
 import { Metrics } from './metrics.js';
 import { mountOAuth, type OAuthMount } from './oauth/index.js';
 import { mintLocalToken, OperatorAuth, writeLocalToken } from './operators.js';
+import { canonical, changedProfiles, PolicyReloader, type ReloadOutcome, toolLists } from './reload.js';
 import { responder } from './respond.js';
 import { createScrubbers } from './scrubbers.js';
 import { UpstreamPool } from './upstream-pool.js';
@@ -59,9 +62,11 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Log destination when no logger is given (fd or stream). */
   logDestination?: number | NodeJS.WritableStream;
-  /** pino level when no logger is given; `BULKHEAD_LOG_LEVEL` or info otherwise. */
+  /** Log level when no logger is given (`info` by default, or BULKHEAD_LOG_LEVEL). */
   logLevel?: string;
-  /** Serve HTTPS with this PEM certificate chain and key (TLS terminated by the gateway). */
+  /** Replaces the policy's `store` (BULKHEAD_STORE_URL), also for every reloaded policy. */
+  store?: StoreConfig;
+  /** Serve HTTPS with this PEM certificate chain and private key (file contents). */
   tls?: { cert: string; key: string };
   now?: () => number;
 }
@@ -81,11 +86,14 @@ export interface Gateway {
   readonly logger: Logger;
   readonly approvals: ApprovalService;
   readonly notifier: Notifier;
+  /** Re-reads the policy file (see reload.ts); `actor` is recorded in the audit event. */
+  reload(actor: string): Promise<ReloadOutcome>;
   close(): Promise<void>;
 }
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { policy, dir } = options.loaded;
+  if (options.store) policy.store = options.store;
   const now = options.now ?? Date.now;
   const source: SecretSource = { env: options.env ?? process.env, dir };
   // Fails before anything starts, naming the missing reference.
@@ -107,7 +115,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   await runs.resume();
 
   let endpoint: McpEndpoint | undefined;
-  const notifier = createNotifier(policy, { source, scrubber, logger });
+  // The notifier and the per-profile scrubbers follow policy reloads: callers hold these
+  // delegates, which read the current instances.
+  let currentNotifier = createNotifier(policy, { source, scrubber, logger });
+  const notifier: Notifier = {
+    send: (notice) => currentNotifier.send(notice),
+    drain: () => currentNotifier.drain(),
+  };
+  let scrubberFor = scrubbers.forProfile;
   const notifyChange = (entry: CatalogTool, reason: string) =>
     notifier.send({
       kind: 'tool.changed',
@@ -152,8 +167,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     scrub: (text) => scrubber.text(text),
     onTools: (upstream, tools) => {
+      // Only the sessions whose profile sees a different list are told to re-list.
+      const before = toolLists(policy, catalog);
       catalog.update(upstream, tools);
-      endpoint?.toolsChanged();
+      endpoint?.toolsChanged(changedProfiles(before, toolLists(policy, catalog)));
     },
   });
   try {
@@ -187,7 +204,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       { name: 'flow', run: flowStage() },
       { name: 'gate', run: gateStage({ approvals }) },
       { name: 'execute', run: executeStage({ pool, policy, logger }) },
-      { name: 'inspect', run: inspectStage({ scrubberFor: scrubbers.forProfile, events, runs }) },
+      { name: 'inspect', run: inspectStage({ scrubberFor: (p) => scrubberFor(p), events, runs }) },
       { name: 'taint', run: taintStage({ runs }) },
     ],
     [loopGuard.finalizer, settleApprovalFinalizer({ approvals }), recordFinalizer({ events, now })],
@@ -217,6 +234,33 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   scrubber.addSecrets([localToken]);
   const operators = new OperatorAuth(policy, source, { token: localToken });
   const sessions = new Sessions({ now });
+  const reloader = new PolicyReloader({
+    file: options.loaded.file,
+    live: policy,
+    pool,
+    catalog,
+    toolsChanged: (profiles) => mcp.toolsChanged(profiles),
+    events,
+    logger,
+    prepare: (next) => {
+      if (options.store) next.store = options.store;
+      if (canonical(next.scrub.disable_rules) !== canonical(policy.scrub.disable_rules)) {
+        throw new BulkheadError('restart_required', 'changing scrub.disable_rules needs a restart');
+      }
+      // Everything that can fail (a missing secret) fails here, before anything changed.
+      const nextSecrets = resolveAllSecrets(next, source);
+      const nextOperators = new OperatorAuth(next, source, { token: localToken });
+      const nextNotifier = createNotifier(next, { source, scrubber, logger });
+      return () => {
+        scrubber.addSecrets(nextSecrets);
+        scrubberFor = createScrubbers(next, [], scrubbers.sinks).forProfile;
+        operators.adopt(nextOperators);
+        const previous = currentNotifier;
+        currentNotifier = nextNotifier;
+        void previous.drain();
+      };
+    },
+  });
 
   const app = new Hono();
   app.all('/mcp', (c) => mcp.handle(c.req.raw));
@@ -246,6 +290,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       sessionOperator: sessionOperator(sessions),
       approvals,
       mcpUrl: () => `${url}/mcp`,
+      reload: (actor) => reloader.reload(actor),
     }),
   );
   app.route('/ui', createDashboard({ operators, sessions, respond }));
@@ -307,6 +352,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     approvals,
     notifier,
+    reload: (actor) => reloader.reload(actor),
     async close() {
       accepting = false;
       runs.close();

@@ -25,6 +25,8 @@ export const SESSION_IDLE_MS = 30 * 60_000;
 interface Session {
   id: string;
   runId: string;
+  /** The run's profile, so a policy reload tells only the sessions whose tools changed. */
+  profile: string;
   server: Server;
   transport: WebStandardStreamableHTTPServerTransport;
   lastSeen: number;
@@ -88,9 +90,10 @@ export class McpEndpoint {
     return response;
   }
 
-  /** Tells every open session that its tool list may have changed. */
-  toolsChanged(): void {
+  /** Tells open sessions (all, or those of the given profiles) that their tool list may have changed. */
+  toolsChanged(profiles?: ReadonlySet<string>): void {
     for (const session of this.sessions.values()) {
+      if (profiles && !profiles.has(session.profile)) continue;
       session.server.sendToolListChanged().catch(() => undefined);
     }
   }
@@ -128,6 +131,7 @@ export class McpEndpoint {
     const session: Session = {
       id: '',
       runId: run.id,
+      profile: run.profile,
       server,
       lastSeen: this.deps.now(),
       transport: new WebStandardStreamableHTTPServerTransport({

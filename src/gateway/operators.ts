@@ -21,6 +21,7 @@ export const PERMISSIONS = {
   'runs.create': ['admin', 'operator'],
   'runs.kill': ['admin', 'operator'],
   'runs.complete': ['admin', 'operator'],
+  'policy.reload': ['admin'],
 } as const satisfies Record<string, readonly string[]>;
 export type Permission = keyof typeof PERMISSIONS;
 
@@ -40,6 +41,12 @@ export class OperatorAuth {
       });
     }
     if (local) this.byHash.set(hashToken(local.token), { name: 'local', roles: ['admin'] });
+  }
+
+  /** Takes over another instance's operators (a reloaded policy), in one synchronous step. */
+  adopt(next: OperatorAuth): void {
+    this.byHash.clear();
+    for (const [hash, operator] of next.byHash) this.byHash.set(hash, operator);
   }
 
   /** Looks the token up by its hash: no early-exit string comparison to time. */

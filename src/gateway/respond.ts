@@ -22,6 +22,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   bad_request: 400,
   sandbox_unavailable: 500,
   gateway_unreachable: 502,
+  restart_required: 409,
 };
 
 export interface Responder {

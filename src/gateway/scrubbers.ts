@@ -6,17 +6,27 @@
  * they share one set of known secrets.
  */
 import type { Policy } from '../policy/schema/index.js';
-import { createScrubber, type Scrubber } from '../scrub/index.js';
+import { createScrubber, type MeasuredScrubber, type Scrubber } from '../scrub/index.js';
 
 export interface Scrubbers {
   /** Every sink's scrubber. */
-  readonly sinks: Scrubber;
+  readonly sinks: MeasuredScrubber;
   forProfile(profile: string): Scrubber;
 }
 
-export function createScrubbers(policy: Policy, secrets: readonly string[]): Scrubbers {
-  const disableRules = policy.scrub.disable_rules;
-  const base = createScrubber({ secrets, disableRules });
+/** `base`: reuse a running gateway's sink scrubber (a policy reload) instead of making one. */
+export function createScrubbers(
+  policy: Policy,
+  secrets: readonly string[],
+  base?: MeasuredScrubber,
+): Scrubbers {
+  return profileScrubbers(
+    policy,
+    base ?? createScrubber({ secrets, disableRules: policy.scrub.disable_rules }),
+  );
+}
+
+function profileScrubbers(policy: Policy, base: MeasuredScrubber): Scrubbers {
   // Each profile's scrubber shares the base automaton and known secrets; only PII actions differ.
   const perProfile = new Map<string, Scrubber>(
     Object.entries(policy.profiles).map(([name, profile]) => [name, base.withPii(profile.pii)]),

@@ -28,6 +28,13 @@ export interface UpstreamStatus {
   pid: number | null;
 }
 
+/** An upstream a reload took out of the pool; it still serves the calls that started on it. */
+export interface RetiredUpstream {
+  readonly name: string;
+  /** @internal */
+  readonly slot: unknown;
+}
+
 export type CallOutcome =
   | { ok: true; result: CallToolResult; ms: number }
   | { ok: false; denial: Denial; ms: number; error?: unknown };
@@ -57,6 +64,34 @@ interface Slot {
   lastError: string | null;
   timer: NodeJS.Timeout | null;
   stderrTail: string[];
+  /** Calls currently running on this slot's connection (a reload waits for them before stopping it). */
+  inflight: number;
+  /** Taken out of the pool by a reload: never restarted, never reported to the catalog again. */
+  retired: boolean;
+}
+
+function newSlot(name: string, config: UpstreamConfig): Slot {
+  return {
+    name,
+    config,
+    state: 'starting',
+    connection: null,
+    tools: [],
+    restarts: 0,
+    attempt: 0,
+    lastError: null,
+    timer: null,
+    stderrTail: [],
+    inflight: 0,
+    retired: false,
+  };
+}
+
+/** An upstream started by a reload but not yet serving: the reload installs it, or discards it. */
+export interface PreparedUpstream {
+  readonly name: string;
+  /** @internal */
+  readonly slot: unknown;
 }
 
 export class UpstreamPool {
@@ -64,40 +99,89 @@ export class UpstreamPool {
   private stopped = false;
 
   constructor(private readonly options: PoolOptions) {
-    for (const [name, config] of Object.entries(options.upstreams)) {
-      this.slots.set(name, {
-        name,
-        config,
-        state: 'starting',
-        connection: null,
-        tools: [],
-        restarts: 0,
-        attempt: 0,
-        lastError: null,
-        timer: null,
-        stderrTail: [],
-      });
-    }
+    for (const [name, config] of Object.entries(options.upstreams))
+      this.slots.set(name, newSlot(name, config));
   }
 
   /** Connects every upstream. Fails if one cannot start: a gateway with a missing upstream is misconfigured. */
   async start(): Promise<void> {
-    await Promise.all(
-      [...this.slots.values()].map(async (slot) => {
-        try {
-          await this.connect(slot);
-        } catch (error) {
-          const stderr = slot.stderrTail.length
-            ? `\n  its last output:\n${slot.stderrTail.map((l) => `    ${this.options.scrub(l)}`).join('\n')}`
-            : '';
-          throw new BulkheadError(
-            'upstream_start_failed',
-            `upstream "${slot.name}" did not start: ${error instanceof Error ? error.message : String(error)}${stderr}`,
-            { cause: error },
-          );
-        }
-      }),
-    );
+    await Promise.all([...this.slots.values()].map((slot) => this.connectOrExplain(slot)));
+  }
+
+  /**
+   * Starts an upstream for a policy reload without serving it yet: its tools
+   * reach the catalog only once `install` puts it in the pool. Fails like
+   * `start` (the reload then keeps the old policy).
+   */
+  async prepare(name: string, config: UpstreamConfig): Promise<PreparedUpstream> {
+    const slot = newSlot(name, config);
+    try {
+      await this.connectOrExplain(slot);
+    } catch (error) {
+      slot.retired = true;
+      await slot.connection?.close().catch(() => undefined);
+      throw error;
+    }
+    return { name, slot };
+  }
+
+  /** Discards a prepared upstream that a failed reload will not install. */
+  async discard(prepared: PreparedUpstream): Promise<void> {
+    const slot = prepared.slot as Slot;
+    slot.retired = true;
+    slot.state = 'stopped';
+    await slot.connection?.close().catch(() => undefined);
+  }
+
+  /**
+   * Puts a prepared upstream in the pool, synchronously (new calls use it from
+   * now on), and returns the one it replaces, which keeps serving the calls
+   * already running on it until `retire` stops it.
+   */
+  install(prepared: PreparedUpstream): RetiredUpstream | undefined {
+    const previous = this.detach(prepared.name);
+    this.slots.set(prepared.name, prepared.slot as Slot);
+    return previous;
+  }
+
+  /** Takes an upstream out of the pool, synchronously; `retire` stops it once its calls are done. */
+  detach(name: string): RetiredUpstream | undefined {
+    const slot = this.slots.get(name);
+    if (!slot) return undefined;
+    this.slots.delete(name);
+    slot.retired = true;
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
+    return { name, slot };
+  }
+
+  /** Waits (at most `maxWaitMs`) for the calls running on a detached upstream, then stops it. */
+  async retire(retired: RetiredUpstream, maxWaitMs: number): Promise<void> {
+    const slot = retired.slot as Slot;
+    const deadline = Date.now() + maxWaitMs;
+    while (slot.inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    slot.state = 'stopped';
+    await slot.connection?.close().catch(() => undefined);
+  }
+
+  /** The upstream names currently in the pool. */
+  names(): string[] {
+    return [...this.slots.keys()];
+  }
+
+  private async connectOrExplain(slot: Slot): Promise<void> {
+    try {
+      await this.connect(slot);
+    } catch (error) {
+      const stderr = slot.stderrTail.length
+        ? `\n  its last output:\n${slot.stderrTail.map((l) => `    ${this.options.scrub(l)}`).join('\n')}`
+        : '';
+      throw new BulkheadError(
+        'upstream_start_failed',
+        `upstream "${slot.name}" did not start: ${error instanceof Error ? error.message : String(error)}${stderr}`,
+        { cause: error },
+      );
+    }
   }
 
   status(): UpstreamStatus[] {
@@ -134,6 +218,7 @@ export class UpstreamPool {
         ),
       };
     }
+    slot.inflight++;
     try {
       const result = (await slot.connection.client.callTool(
         { name: tool, arguments: args },
@@ -172,6 +257,8 @@ export class UpstreamPool {
       }
       // The upstream's own message may carry its internals or secrets: the agent gets a code only.
       return { ok: false, ms: elapsed(), error, denial: denial('upstream_error', 'The tool failed.') };
+    } finally {
+      slot.inflight--;
     }
   }
 
@@ -206,17 +293,23 @@ export class UpstreamPool {
     slot.state = 'ready';
     slot.attempt = 0;
     slot.lastError = null;
-    this.options.onTools(slot.name, slot.tools);
+    if (this.serving(slot)) this.options.onTools(slot.name, slot.tools);
   }
 
   private async relist(slot: Slot): Promise<void> {
     if (!slot.connection) return;
     slot.tools = await listAllTools(slot.connection.client);
-    this.options.onTools(slot.name, slot.tools);
+    if (this.serving(slot)) this.options.onTools(slot.name, slot.tools);
+  }
+
+  /** Only the slot in the pool feeds the catalog: not one a reload prepared or retired. */
+  private serving(slot: Slot): boolean {
+    return !slot.retired && this.slots.get(slot.name) === slot;
   }
 
   private onClosed(slot: Slot, connection: UpstreamConnection | undefined): void {
-    if (this.stopped || (connection && slot.connection !== connection && slot.connection !== null)) return;
+    if (this.stopped || slot.retired) return;
+    if (connection && slot.connection !== connection && slot.connection !== null) return;
     slot.state = 'down';
     slot.connection = null;
     slot.lastError = 'connection closed';
@@ -225,7 +318,7 @@ export class UpstreamPool {
   }
 
   private scheduleRestart(slot: Slot): void {
-    if (this.stopped || slot.timer) return;
+    if (this.stopped || slot.retired || slot.timer) return;
     const { initialMs, maxMs } = this.options.backoff ?? { initialMs: 200, maxMs: 30_000 };
     const delay = Math.min(maxMs, initialMs * 2 ** slot.attempt);
     slot.attempt++;
