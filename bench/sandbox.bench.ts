@@ -10,7 +10,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,18 +52,13 @@ async function bare(): Promise<number> {
 /** bubblewrap alone with the jail's mounts and flags: no cgroup, seccomp, sockets or bridges. */
 function bwrapOnlyArgv(): string[] {
   const runtime = mkdtempSync(join(tmpdir(), 'bulkhead-bench-rt-'));
-  mkdirSync(join(runtime, 'empty'));
-  writeFileSync(join(runtime, 'file'), '');
   for (const f of ['passwd', 'group', 'hosts']) writeFileSync(join(runtime, f), '');
   return bwrapArgv({
-    workdir: mkdtempSync(join(tmpdir(), 'bulkhead-bench-wd-')),
     env: {},
     entry: ['/usr/bin/true'],
     tmpSizeBytes: 16 * 1024 * 1024,
+    workdirSizeBytes: 64 * 1024 * 1024,
     runtimeDir: runtime,
-    emptyFile: join(runtime, 'file'),
-    emptyDir: join(runtime, 'empty'),
-    existing: () => undefined,
   });
 }
 

@@ -52,6 +52,7 @@ export const ERROR_CODES = [
   'unauthorized',
   'bad_request',
   'sandbox_unavailable',
+  'workdir_refused',
   'gateway_unreachable',
   'restart_required',
 ] as const;

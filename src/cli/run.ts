@@ -10,6 +10,7 @@ import { BulkheadError } from '../errors.js';
 import { loadPolicyFile } from '../policy/load.js';
 import type { Profile } from '../policy/schema/index.js';
 import { duration } from '../policy/schema/units.js';
+import { checkRunWorkdir, jailOptionsOf, reportWorkdir, runHostSecrets } from '../sandbox/cli-support.js';
 import { checkSandboxSupport, JAIL_GATEWAY_PORT, startJail } from '../sandbox/index.js';
 import { GatewayClient } from './client.js';
 import { action, EXIT, line, printJson, style, warn } from './output.js';
@@ -56,7 +57,8 @@ export function register(program: Command): void {
 }
 
 async function runCommand(command: string[], opts: RunOptions): Promise<number> {
-  const { policy } = loadPolicyFile(opts.policy);
+  const loaded = loadPolicyFile(opts.policy);
+  const { policy } = loaded;
   const profile = policy.profiles[opts.profile];
   if (!profile) {
     throw new BulkheadError(
@@ -69,7 +71,11 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
     throw new BulkheadError('bad_request', 'give the agent command after --, or pass --detach');
   const jailed = !opts.detach && opts.sandbox && profile.sandbox.enabled;
   // Fail closed before a run exists: no jail, no run (unless the caller explicitly asked for none).
-  if (jailed) checkSandboxSupport();
+  if (jailed) {
+    checkSandboxSupport();
+    // The default workdir is the current folder: refused, before a run exists, if it exposes a secret.
+    opts.workdir = checkRunWorkdir(opts.workdir ?? process.cwd(), runHostSecrets(loaded));
+  }
   const client = new GatewayClient({ ...(opts.gateway ? { gateway: opts.gateway } : {}) });
   const created = await client.post<CreatedRunView>('/api/runs', {
     profile: opts.profile,
@@ -90,7 +96,7 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
     }
     return EXIT.ok;
   }
-  if (jailed) return runJailed(client, created, command, profile, opts);
+  if (jailed) return runJailed(client, created, command, profile, opts, runHostSecrets(loaded));
   warn(
     style.yellow(
       opts.sandbox
@@ -108,8 +114,12 @@ async function runJailed(
   command: string[],
   profile: Profile,
   opts: RunOptions,
+  hostSecrets: ReturnType<typeof runHostSecrets>,
 ): Promise<number> {
   const token = created.token;
+  const stop = new AbortController();
+  const onSignal = () => stop.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   const inside = `http://127.0.0.1:${JAIL_GATEWAY_PORT}`;
   const passed = Object.fromEntries(
     profile.sandbox.env
@@ -119,6 +129,9 @@ async function runJailed(
   const jail = await startJail({
     runId: created.run_id,
     workdir: opts.workdir ?? '.',
+    hostSecrets,
+    signal: stop.signal,
+    ...jailOptionsOf(profile.sandbox),
     command,
     env: {
       ...passed,
@@ -127,12 +140,6 @@ async function runJailed(
       BULKHEAD_TOKEN: token,
       ANTHROPIC_BASE_URL: inside,
       ANTHROPIC_API_KEY: token,
-    },
-    limits: {
-      memoryBytes: profile.sandbox.memory,
-      pids: profile.sandbox.pids,
-      cpu: profile.sandbox.cpu,
-      tmpBytes: profile.sandbox.tmp_size,
     },
     egress: profile.egress,
     gatewayUrl: client.base,
@@ -151,6 +158,12 @@ async function runJailed(
   const watch = watchRunEnd(client, created.run_id, (state) => void jail.kill(state));
   const exit = await jail.exited;
   watch.stop();
+  process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  await reportWorkdir(
+    exit.workdir,
+    (text) => warn(style.yellow(`bulkhead: ${text}`)),
+    (note) => client.post(`/api/runs/${created.run_id}/workdir`, note).then(() => undefined),
+  );
   const exitCode = exit.exitCode ?? (exit.signal ? 137 : 1);
   const peak = exit.peakMemoryBytes === null ? '?' : `${Math.round(exit.peakMemoryBytes / 1024 / 1024)} MiB`;
   await client

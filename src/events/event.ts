@@ -16,6 +16,7 @@ export const EVENT_KINDS = [
   'budget.alert',
   'llm.request',
   'egress',
+  'workdir',
   'upstream',
   'tool.changed',
   'output.flagged',

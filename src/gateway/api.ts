@@ -248,6 +248,7 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       decision: z.enum(['allow', 'deny']),
       reason: z.string().max(300),
       address: z.string().max(100).optional(),
+      sni: z.string().max(300).optional(),
     })
     .strict();
 
@@ -260,6 +261,30 @@ export function createApi(deps: ApiDeps): Hono<Env> {
       runId: c.req.param('id'),
       decision: body.decision,
       code: body.decision === 'deny' ? 'egress_denied' : null,
+      actor: `operator:${c.get('operator').name}`,
+      data: body,
+    });
+    return respond.json(c, { recorded: true });
+  });
+
+  const workdirBody = z
+    .object({
+      kind: z.enum(['held_back', 'dropped']),
+      path: z.string().max(2000),
+      change: z.enum(['created', 'modified', 'deleted']).optional(),
+      reason: z.string().max(500),
+    })
+    .strict();
+
+  // The jail's merge at exit reports what it did not carry back to the host workdir, and why.
+  api.post('/runs/:id/workdir', async (c) => {
+    guard(c, 'runs.complete');
+    const body = await parseBody(c.req.raw, workdirBody);
+    await deps.events.write({
+      kind: 'workdir',
+      runId: c.req.param('id'),
+      decision: 'deny',
+      code: body.kind === 'held_back' ? 'workdir_held_back' : 'workdir_dropped',
       actor: `operator:${c.get('operator').name}`,
       data: body,
     });

@@ -21,6 +21,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   unauthorized: 401,
   bad_request: 400,
   sandbox_unavailable: 500,
+  workdir_refused: 400,
   gateway_unreachable: 502,
   restart_required: 409,
 };

@@ -6,7 +6,9 @@ describe('bridge entry', () => {
     const entry = bridgeEntry('socat', jailBridges(), ['agent', '--go']);
     expect(entry.slice(0, 2)).toEqual(['/bin/sh', '-c']);
     expect(entry.slice(3)).toEqual([
-      'bulkhead-bridge',
+      'bulkhead-init',
+      'socat',
+      JSON.stringify(jailBridges()),
       '7300',
       '1C84',
       '/run/bulkhead/gateway.sock',
@@ -25,14 +27,16 @@ describe('bridge entry', () => {
     expect(script.indexOf('until listening')).toBeLessThan(script.indexOf('exec "$@"'));
   });
 
-  it('hands the node bridge its spec as JSON', () => {
-    expect(bridgeEntry('node', jailBridges(), ['agent'])).toEqual([
-      '/usr/bin/node',
-      '/run/bulkhead-bridge.mjs',
-      JSON.stringify(jailBridges()),
-      '--',
-      'agent',
-    ]);
+  it('hands the node bridge its spec as JSON, and runs it from the runtime folder', () => {
+    const entry = bridgeEntry('node', jailBridges(), ['agent']);
+    expect(entry.slice(3, 6)).toEqual(['bulkhead-init', 'node', JSON.stringify(jailBridges())]);
+    expect(entry[2]).toContain('exec /usr/bin/node /run/bulkhead/bridge.mjs "$spec" -- "$@"');
+  });
+
+  it('stages the workdir and closes the staging descriptors before anything else starts', () => {
+    const script = bridgeEntry('socat', jailBridges(), ['agent'])[2] ?? '';
+    expect(script.indexOf('tar -x')).toBeLessThan(script.indexOf('exec 6>&- 7<&-'));
+    expect(script.indexOf('exec 6>&- 7<&-')).toBeLessThan(script.indexOf('/usr/bin/socat'));
   });
 
   it('prefers socat when it is installed, else node', () => {

@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BulkheadError } from '../errors.js';
-import { JAIL_BRIDGE, JAIL_RUNTIME } from './bwrap-argv.js';
+import { JAIL_BRIDGE, JAIL_RUNTIME, JAIL_WORKDIR } from './bwrap-argv.js';
 
 /** Inside the jail: where the agent finds the gateway (MCP and LLM proxy) and the egress proxy. */
 export const JAIL_GATEWAY_PORT = 7300;
@@ -48,19 +48,39 @@ export function defaultBridgeKind(exists: (path: string) => boolean = existsSync
 }
 
 /**
- * Starts each socat detached, waits until /proc/net/tcp shows every port listening on
- * 127.0.0.1, then execs the agent. Arguments: PORT HEXPORT SOCKET ... -- COMMAND...
- * The wait uses shell builtins only (a process per check would cost more than the wait).
+ * The jail's first process (see stage.ts for the host's half): it unpacks the
+ * workdir the host streams on fd 5 into /workspace, tells the host on fd 6,
+ * waits for its `go` on fd 7 and closes all three, starts the bridges, checks
+ * that the command exists, and execs it (so its exit code is the jail's).
+ * socat bridges are started detached and waited for with shell builtins
+ * reading /proc/net/tcp (a process per check would cost more than the wait).
+ * Arguments: KIND NODE_SPEC [PORT HEXPORT SOCKET]... -- COMMAND...
  */
-const SOCAT_BRIDGE = [
+const JAIL_INIT = [
+  'if ! err=$(tar -x -p -f - -C /workspace --no-same-owner 2>&1 <&5); then',
+  '  printf "stage-failed %s\\n" "$(printf %s "$err" | tr "\\n" " " | cut -c1-800)" >&6; exit 125',
+  'fi',
+  'exec 5<&-',
+  'echo staged >&6',
+  'read -r go <&7 || exit 125',
+  'exec 6>&- 7<&-',
+  '[ "$go" = go ] || exit 125',
+  'cd /workspace || exit 125',
+  'kind=$1 spec=$2; shift 2',
   'listening() { while read -r _ local _ state _; do',
   '  [ "$local" = "0100007F:$1" ] && [ "$state" = 0A ] && return 0',
   'done < /proc/net/tcp; return 1; }',
+  'wanted=',
   'while [ "$1" != -- ]; do',
-  '  (exec /usr/bin/socat -b 131072 "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork,backlog=128" "UNIX-CONNECT:$3" </dev/null &)',
+  '  [ "$kind" = socat ] && (exec /usr/bin/socat -b 131072 "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork,backlog=128" "UNIX-CONNECT:$3" </dev/null &)',
   '  wanted="$wanted $2"; shift 3',
   'done',
   'shift',
+  'missing() {',
+  `  echo "bulkhead: $1: not found inside the jail, which sees /usr, the workdir at ${JAIL_WORKDIR}, /tmp and the profile's sandbox.mounts (PATH=$PATH); mount its folder read-only with sandbox.mounts in the profile" >&2`,
+  '  exit 127; }',
+  'case "$1" in */*) [ -f "$1" ] && [ -x "$1" ] || missing "$1" ;; *) command -v "$1" >/dev/null 2>&1 || missing "$1" ;; esac',
+  `[ "$kind" = node ] && exec /usr/bin/node ${JAIL_BRIDGE} "$spec" -- "$@"`,
   'tries=0',
   'for hex in $wanted; do',
   '  until listening "$hex"; do',
@@ -72,19 +92,28 @@ const SOCAT_BRIDGE = [
   'exec "$@"',
 ].join('\n');
 
-/** The argv run inside the jail: the bridge, which then runs `command`. */
+/** The argv run inside the jail: stage the workdir, start the bridges, then run `command`. */
 export function bridgeEntry(
   kind: BridgeKind,
   bridges: readonly BridgeSpec[],
   command: readonly string[],
 ): string[] {
-  if (kind === 'node') return ['/usr/bin/node', JAIL_BRIDGE, JSON.stringify(bridges), '--', ...command];
   const triples = bridges.flatMap((b) => [
     String(b.port),
     b.port.toString(16).toUpperCase().padStart(4, '0'),
     b.socket,
   ]);
-  return ['/bin/sh', '-c', SOCAT_BRIDGE, 'bulkhead-bridge', ...triples, '--', ...command];
+  return [
+    '/bin/sh',
+    '-c',
+    JAIL_INIT,
+    'bulkhead-init',
+    kind,
+    JSON.stringify(bridges),
+    ...triples,
+    '--',
+    ...command,
+  ];
 }
 
 /**

@@ -1,27 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { isBulkheadError } from '../errors.js';
-import { type BwrapSpec, bwrapArgv, type PathKind } from './bwrap-argv.js';
+import { type BwrapSpec, bwrapArgv } from './bwrap-argv.js';
 
 const base: BwrapSpec = {
-  workdir: '/host/work',
   env: { A: '1' },
   entry: ['/bin/sh', '-c', 'bridge', '--', 'agent', '--go'],
   tmpSizeBytes: 1024,
+  workdirSizeBytes: 4096,
   runtimeDir: '/host/rt',
-  emptyFile: '/host/empty',
-  emptyDir: '/host/emptydir',
-  existing: () => undefined,
 };
-
-const withExisting = (kinds: Record<string, PathKind>): BwrapSpec => ({
-  ...base,
-  existing: (relative) => kinds[relative],
-});
 
 const pairs = (argv: string[], flag: string) =>
   argv.flatMap((a, i) => (a === flag ? [[argv[i + 1], argv[i + 2]]] : []));
 
 const flagValue = (argv: string[], flag: string) => argv[argv.indexOf(flag) + 1];
+
+/** Each `--size N --tmpfs DEST` as [DEST, N]. */
+const sizedTmpfs = (argv: string[]) =>
+  argv.flatMap((a, i) => (a === '--size' && argv[i + 2] === '--tmpfs' ? [[argv[i + 3], argv[i + 1]]] : []));
 
 describe('bubblewrap argv', () => {
   const argv = bwrapArgv(base);
@@ -40,16 +35,14 @@ describe('bubblewrap argv', () => {
     expect(flagValue(argv, '--cap-drop')).toBe('ALL');
   });
 
-  it('binds the workdir as the only writable host path', () => {
-    expect(pairs(argv, '--bind')).toEqual([['/host/work', '/workspace']]);
+  it('binds no host folder writable: the workdir is a sized tmpfs the host stages and merges', () => {
+    expect(pairs(argv, '--bind')).toEqual([]);
+    expect(pairs(argv, '--bind-try')).toEqual([]);
+    expect(sizedTmpfs(argv)).toContainEqual(['/workspace', '4096']);
   });
 
   it('never mounts the host root, /root, /home, /var, /run or /etc as a whole', () => {
-    const sources = [
-      ...pairs(argv, '--ro-bind'),
-      ...pairs(argv, '--ro-bind-try'),
-      ...pairs(argv, '--bind'),
-    ].map(([src]) => src);
+    const sources = [...pairs(argv, '--ro-bind'), ...pairs(argv, '--ro-bind-try')].map(([src]) => src);
     for (const forbidden of ['/', '/root', '/home', '/var', '/run', '/etc', '/etc/passwd', '/etc/shadow'])
       expect(sources).not.toContain(forbidden);
   });
@@ -59,52 +52,28 @@ describe('bubblewrap argv', () => {
     expect(pairs(argv, '--ro-bind')).toContainEqual(['/host/rt/hosts', '/etc/hosts']);
   });
 
-  it('mounts read-only placeholders over steering files that do not exist', () => {
-    expect(pairs(argv, '--ro-bind')).toContainEqual(['/host/empty', '/workspace/.mcp.json']);
-    expect(pairs(argv, '--ro-bind')).toContainEqual(['/host/empty', '/workspace/.bashrc']);
-    expect(pairs(argv, '--ro-bind')).toContainEqual(['/host/empty', '/workspace/.claude/settings.json']);
+  it('mounts the kernel interfaces under /proc read-only, after /proc itself', () => {
+    for (const path of ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus']) {
+      expect(pairs(argv, '--ro-bind-try')).toContainEqual([path, path]);
+      expect(argv.indexOf(path)).toBeGreaterThan(argv.indexOf('--proc'));
+    }
   });
 
-  it('makes a missing .git an empty read-only folder, so no repository with hooks can be planted', () => {
-    expect(pairs(argv, '--ro-bind')).toContainEqual(['/host/emptydir', '/workspace/.git']);
+  it('sizes /tmp and /dev/shm, the latter after /dev', () => {
+    expect(sizedTmpfs(argv)).toContainEqual(['/tmp', '1024']);
+    expect(sizedTmpfs(argv)).toContainEqual(['/dev/shm', '1024']);
+    expect(argv.indexOf('/dev/shm')).toBeGreaterThan(argv.indexOf('--dev'));
   });
 
-  it('binds existing git hooks and config read-only onto themselves', () => {
-    const git = bwrapArgv(withExisting({ '.git': 'dir', '.git/hooks': 'dir', '.git/config': 'file' }));
-    expect(pairs(git, '--ro-bind')).toContainEqual(['/host/work/.git/hooks', '/workspace/.git/hooks']);
-    expect(pairs(git, '--ro-bind')).toContainEqual(['/host/work/.git/config', '/workspace/.git/config']);
+  it("mounts the profile's extra paths read-only at the same place", () => {
+    const extra = bwrapArgv({ ...base, readOnlyMounts: ['/opt/agent'] });
+    expect(pairs(extra, '--ro-bind')).toContainEqual(['/opt/agent', '/opt/agent']);
   });
-
-  it('keeps a worktree .git pointer file read-only', () => {
-    const git = bwrapArgv(withExisting({ '.git': 'file' }));
-    expect(pairs(git, '--ro-bind')).toContainEqual(['/host/work/.git', '/workspace/.git']);
-  });
-
-  for (const path of ['.bashrc', '.git', '.git/config', '.claude/settings.json']) {
-    it(`refuses a symlink at ${path} rather than bind its host target`, () => {
-      const kinds: Record<string, PathKind> = { '.git': 'dir', [path]: 'symlink' };
-      let error: unknown;
-      try {
-        bwrapArgv(withExisting(kinds));
-      } catch (e) {
-        error = e;
-      }
-      expect(isBulkheadError(error, 'sandbox_unavailable')).toBe(true);
-    });
-  }
 
   it('makes the jail root read-only after the last mount', () => {
     expect(flagValue(argv, '--remount-ro')).toBe('/');
     expect(argv.indexOf('--remount-ro')).toBeGreaterThan(argv.lastIndexOf('--ro-bind'));
-  });
-
-  it('limits /tmp with a sized tmpfs', () => {
-    expect(argv.slice(argv.indexOf('--size'), argv.indexOf('--size') + 4)).toEqual([
-      '--size',
-      '1024',
-      '--tmpfs',
-      '/tmp',
-    ]);
+    expect(argv.indexOf('--remount-ro')).toBeGreaterThan(argv.lastIndexOf('--tmpfs'));
   });
 
   it('clears the environment and passes only the given one', () => {
@@ -124,11 +93,5 @@ describe('bubblewrap argv', () => {
     expect(argv.slice(-entry.length)).toEqual(entry);
     expect(argv[argv.length - entry.length - 1]).toBe('--');
     expect(argv.indexOf('--')).toBe(argv.length - entry.length - 1);
-  });
-
-  it('binds the node bridge program only when it is given', () => {
-    expect(argv).not.toContain('/run/bulkhead-bridge.mjs');
-    const node = bwrapArgv({ ...base, bridgeScript: '/host/bridge.mjs' });
-    expect(pairs(node, '--ro-bind')).toContainEqual(['/host/bridge.mjs', '/run/bulkhead-bridge.mjs']);
   });
 });

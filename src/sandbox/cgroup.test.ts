@@ -16,13 +16,8 @@ describe('resource limiter fallback', () => {
     expect(limiter.mechanisms.cpu).toMatch(/^not enforced/);
   });
 
-  it('caps each workdir file with RLIMIT_FSIZE when workdir_size is set, and says it is per file', () => {
-    const limiter = createLimiter(
-      'run_x',
-      { ...limits, workdirBytes: 1024 },
-      { root: mkdtempSync(join(tmpdir(), 'no-cgroup-')) },
-    );
-    expect(limiter.prlimitArgs).toContain('--fsize=1024');
-    expect(limiter.mechanisms.workdir).toMatch(/per file/);
+  it('names every limit it cannot enforce with a cgroup, so the jail can refuse them', () => {
+    const limiter = createLimiter('run_x', limits, { root: mkdtempSync(join(tmpdir(), 'no-cgroup-')) });
+    expect(limiter.weaker).toEqual(['memory', 'pids', 'cpu']);
   });
 });

@@ -22,11 +22,11 @@ export interface CgroupLimits {
   pids: number;
   /** CPU cores, e.g. 0.5 */
   cpu: number;
-  /** The profile's workdir_size: enforced per file with RLIMIT_FSIZE (no total quota without root-only tricks). */
+  /** The profile's workdir_size: the size of the jail's /workspace tmpfs (not a cgroup limit). */
   workdirBytes?: number;
 }
 
-export type LimitName = 'memory' | 'pids' | 'cpu' | 'workdir';
+export type LimitName = 'memory' | 'pids' | 'cpu';
 
 export interface ResourcePeaks {
   memoryBytes: number | null;
@@ -46,6 +46,8 @@ export interface Limiter {
   prlimitArgs: string[];
   /** What enforces each limit, for the run's start-up report. */
   mechanisms: Record<LimitName, string>;
+  /** Limits no cgroup enforces here (an rlimit or nothing stands in): the jail refuses these unless accepted. */
+  weaker: LimitName[];
   /** Processes of the jail the limiter can see (empty without a cgroup). */
   pids(): number[];
   /** Kills every process of the cgroup and waits until none is left, or the signal aborts. */
@@ -134,26 +136,16 @@ async function removeDir(dir: string): Promise<void> {
   }
 }
 
-function fsizeArgs(limits: CgroupLimits): string[] {
-  return limits.workdirBytes ? [`--fsize=${limits.workdirBytes}`] : [];
-}
-
-function workdirMechanism(limits: CgroupLimits): string {
-  return limits.workdirBytes
-    ? 'rlimit RLIMIT_FSIZE (per file; no total quota)'
-    : 'no quota (workdir_size not set)';
-}
-
 function v1(root: string, mounted: readonly V1Controller[], name: string, limits: CgroupLimits): Limiter {
   const has = (c: V1Controller) => mounted.includes(c);
   const dir = (c: V1Controller) => join(root, c, 'bulkhead', name);
   for (const c of mounted) mkdirSync(dir(c), { recursive: true });
-  const prlimitArgs = fsizeArgs(limits);
+  const prlimitArgs: string[] = [];
+  const weaker: LimitName[] = [];
   const mechanisms: Record<LimitName, string> = {
     memory: 'cgroup v1 memory.limit_in_bytes',
     pids: 'cgroup v1 pids.max',
     cpu: 'cgroup v1 cpu.cfs_quota_us',
-    workdir: workdirMechanism(limits),
   };
   if (has('memory')) {
     writeFileSync(join(dir('memory'), 'memory.limit_in_bytes'), String(limits.memoryBytes));
@@ -165,16 +157,21 @@ function v1(root: string, mounted: readonly V1Controller[], name: string, limits
   } else {
     prlimitArgs.push(`--data=${limits.memoryBytes}`);
     mechanisms.memory = 'rlimit RLIMIT_DATA (per process; no memory cgroup)';
+    weaker.push('memory');
   }
   if (has('pids')) writeFileSync(join(dir('pids'), 'pids.max'), String(limits.pids));
   else {
     prlimitArgs.push(`--nproc=${limits.pids}`);
     mechanisms.pids = 'rlimit RLIMIT_NPROC (per user; no pids cgroup)';
+    weaker.push('pids');
   }
   if (has('cpu')) {
     writeFileSync(join(dir('cpu'), 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
     writeFileSync(join(dir('cpu'), 'cpu.cfs_quota_us'), String(cpuQuota(limits.cpu)));
-  } else mechanisms.cpu = 'not enforced (no cpu cgroup)';
+  } else {
+    mechanisms.cpu = 'not enforced (no cpu cgroup)';
+    weaker.push('cpu');
+  }
   // Membership is read from any controller; all hold the same processes.
   const members = () => {
     const seen = new Set<number>();
@@ -186,6 +183,7 @@ function v1(root: string, mounted: readonly V1Controller[], name: string, limits
     procsFiles: mounted.map((c) => join(dir(c), 'cgroup.procs')),
     prlimitArgs,
     mechanisms,
+    weaker,
     pids: members,
     async killAll(signal) {
       // Freeze first so nothing can fork while the members are killed, then thaw so they die.
@@ -229,13 +227,13 @@ function v2(parent: string, name: string, limits: CgroupLimits): Limiter {
   return {
     kind: 'cgroup-v2',
     procsFiles: [join(dir, 'cgroup.procs')],
-    prlimitArgs: fsizeArgs(limits),
+    prlimitArgs: [],
     mechanisms: {
       memory: 'cgroup v2 memory.max',
       pids: 'cgroup v2 pids.max',
       cpu: 'cgroup v2 cpu.max',
-      workdir: workdirMechanism(limits),
     },
+    weaker: [],
     pids,
     async killAll(signal) {
       if (existsSync(join(dir, 'cgroup.kill'))) writeFileSync(join(dir, 'cgroup.kill'), '1');
@@ -258,13 +256,13 @@ function rlimitOnly(limits: CgroupLimits): Limiter {
   return {
     kind: 'rlimit',
     procsFiles: [],
-    prlimitArgs: [`--data=${limits.memoryBytes}`, `--nproc=${limits.pids}`, ...fsizeArgs(limits)],
+    prlimitArgs: [`--data=${limits.memoryBytes}`, `--nproc=${limits.pids}`],
     mechanisms: {
       memory: 'rlimit RLIMIT_DATA (per process; no writable cgroup)',
       pids: 'rlimit RLIMIT_NPROC (per user; no writable cgroup)',
       cpu: 'not enforced (no writable cgroup)',
-      workdir: workdirMechanism(limits),
     },
+    weaker: ['memory', 'pids', 'cpu'],
     pids: () => [],
     killAll: async () => undefined,
     peaks: () => ({ memoryBytes: null, cpuMs: null, pids: null, pidsLimitHits: null }),

@@ -11,7 +11,7 @@ export {
   JAIL_GATEWAY_PORT,
   JAIL_PROXY_PORT,
 } from './bridge.js';
-export { JAIL_WORKDIR, PROTECTED_FILES, PROTECTED_GIT } from './bwrap-argv.js';
+export { JAIL_WORKDIR } from './bwrap-argv.js';
 export type { CgroupLimits, LimitName, ResourcePeaks } from './cgroup.js';
 export {
   decideAddress,
@@ -26,6 +26,8 @@ export {
   type EgressProxyOptions,
   type Resolver,
 } from './egress-proxy.js';
+export { gatewayPath } from './gateway-bridge.js';
+export { JAIL_HOST_UID } from './identity.js';
 export {
   checkSandboxSupport,
   type JailExit,
@@ -33,6 +35,9 @@ export {
   type JailOptions,
   type JailSpec,
   startJail,
+  type WorkdirOutcome,
 } from './jail.js';
+export type { MergeReport, WorkdirNote } from './merge.js';
 export { DENIED_CALLS, seccompProgram } from './seccomp.js';
 export { serveUnixToTcp } from './socket-host.js';
+export { defaultHostSecrets, type HostSecret, refuseUnsafeWorkdir } from './workdir-guard.js';

@@ -4,37 +4,41 @@
  * gateway and the egress proxy, both Unix sockets bind-mounted in).
  *
  * Fail closed: when the jail cannot be built (bubblewrap missing, user
- * namespaces refused, the cgroup cannot be joined) `startJail` throws
- * `sandbox_unavailable` naming what is missing; it never runs the command
- * unjailed. It resolves only once bwrap reports the jailed child running.
+ * namespaces refused, no cgroup and the profile does not accept rlimits,
+ * the workdir cannot be staged) `startJail` throws `sandbox_unavailable`
+ * naming what is missing; a workdir that exposes a host secret is refused
+ * with `workdir_refused`. It never runs the command unjailed, and resolves
+ * only once the workdir is staged and the agent is about to start.
+ *
+ * Who the jail is on the host: identity.ts (never root). How its files get
+ * in and out: stage.ts and merge.ts (the final state decides). What starts
+ * it: launch.ts (inherited descriptors closed, cgroup joined first).
  *
  * Lifecycle: the wall clock, `kill(reason)` and the AbortSignal end the
  * whole tree through the cgroup and the pid namespace; when the agent exits
  * whatever it left behind is killed too, and the number of such survivors
  * is reported with the exit code and the resource peaks.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import {
+  chmodSync,
   closeSync,
+  copyFileSync,
   existsSync,
-  lstatSync,
   mkdirSync,
   mkdtempSync,
   openSync,
-  readdirSync,
   realpathSync,
-  rmdirSync,
   rmSync,
   statSync,
-  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve, sep } from 'node:path';
-import type { Readable } from 'node:stream';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { BulkheadError } from '../errors.js';
 import {
   type BridgeKind,
@@ -47,20 +51,34 @@ import {
   JAIL_PROXY_PORT,
   jailBridges,
 } from './bridge.js';
-import { bwrapArgv, JAIL_UID, type PathKind, PROTECTED_FILES, PROTECTED_GIT } from './bwrap-argv.js';
+import { bwrapArgv, JAIL_UID, RESERVED_PATHS } from './bwrap-argv.js';
 import { type CgroupLimits, createLimiter, type Limiter, type ResourcePeaks } from './cgroup.js';
 import { createEgressProxy, type EgressEvent, type Resolver } from './egress-proxy.js';
+import { serveGatewayBridge } from './gateway-bridge.js';
+import { giveToJail, type JailIdentity, jailIdentity } from './identity.js';
+import { checkSandboxSupport as checkFor, diagnose, launch } from './launch.js';
+import { type MergeReport, mergeWorkdir } from './merge.js';
 import { seccompProgram } from './seccomp.js';
-import { serveUnixToTcp, tcpTargetOf } from './socket-host.js';
+import { tcpTargetOf } from './socket-host.js';
+import {
+  archiveWorkdir,
+  holdStagedWorkdir,
+  releaseHandle,
+  STAGE_GO_FD,
+  STAGE_REPORT_FD,
+  sendGo,
+} from './stage.js';
+import { defaultHostSecrets, type HostSecret, refuseUnsafeWorkdir } from './workdir-guard.js';
 
 export interface JailSpec {
   /** Names the cgroup; any characters outside [A-Za-z0-9_.-] are replaced. */
   runId: string;
-  /** The only writable host folder; mounted at /workspace inside. */
+  /** The host folder the agent works on: staged into the jail, its final state merged back at exit. */
   workdir: string;
   command: string[];
   /** Variables the agent gets, on top of PATH, HOME, LANG and the proxy settings. Nothing else enters. */
   env: Record<string, string>;
+  /** workdirBytes sizes the jail's /workspace (default: the memory limit, which it counts against). */
   limits: CgroupLimits & { tmpBytes: number };
   /** The profile's `host:port` egress list; empty means no network at all. */
   egress: readonly string[];
@@ -81,14 +99,22 @@ export interface JailSpec {
   /** The in-jail bridge: socat when installed (fast start), else node. */
   bridge?: BridgeKind;
   /**
-   * Host paths the agent must never see: the policy file, the store, the operator token, the
-   * gateway's home. A workdir that is one of them, contains one, or lies inside one is refused,
-   * since the workdir is the one folder the jail can read and write.
+   * Host paths the agent must never see, on top of $HOME and its credential folders (always
+   * refused): the policy's folder, the store, the operator token, the gateway home. A workdir that
+   * is one of them, holds one, or lies inside one is refused with `workdir_refused`.
    */
-  hostSecrets?: readonly string[];
+  hostSecrets?: readonly (string | HostSecret)[];
+  /** Host folders mounted read-only at the same path (the profile's sandbox.mounts). */
+  readOnlyMounts?: readonly string[];
+  /** Run with rlimits where no cgroup can be made (the profile's sandbox.weaker_limits); refused otherwise. */
+  acceptWeakerLimits?: boolean;
+  /** Steering paths whose changes the merge carries over (the profile's sandbox.carry_over). */
+  carryOver?: readonly string[];
 }
 /** @deprecated the earlier name of JailSpec */
 export type JailOptions = JailSpec;
+
+export type WorkdirOutcome = MergeReport | { applied: 0; notes: []; error: string };
 
 export interface JailExit {
   exitCode: number | null;
@@ -103,6 +129,8 @@ export interface JailExit {
    * the pid namespace already takes them down when its first process exits.
    */
   survivors: number;
+  /** What the merge carried back to the host workdir, and what it held back or dropped. */
+  workdir: WorkdirOutcome;
 }
 
 export interface JailHandle {
@@ -110,6 +138,8 @@ export interface JailHandle {
   pid: number;
   /** Host pid of the jailed child (the bridge, then the agent's parent). */
   jailPid: number;
+  /** The jail's user on the host (never 0). */
+  hostUid: number;
   /** What is in force, one line per limit, naming the mechanism; for the CLI to print. */
   limits: Record<string, string>;
   exited: Promise<JailExit>;
@@ -128,51 +158,47 @@ const START_TIMEOUT_MS = 10_000;
  * `sandbox_unavailable` naming what is missing. The CLI calls it before it creates a run.
  */
 export function checkSandboxSupport(): void {
-  const problem = diagnose();
-  if (problem) throw new BulkheadError('sandbox_unavailable', problem);
+  checkFor(jailIdentity());
 }
 
-function diagnose(): string | undefined {
-  const version = spawnSync('bwrap', ['--version'], { encoding: 'utf8' });
-  if (version.error || version.status !== 0) {
-    return 'bubblewrap (bwrap) is not installed: install the Debian package bubblewrap';
-  }
-  const probe = spawnSync(
-    'bwrap',
-    [
-      '--unshare-all',
-      '--unshare-user',
-      '--disable-userns',
-      '--ro-bind',
-      '/usr',
-      '/usr',
-      '--symlink',
-      'usr/lib',
-      '/lib',
-      '--symlink',
-      'usr/lib64',
-      '/lib64',
-      '--symlink',
-      'usr/bin',
-      '/bin',
-      '/usr/bin/true',
-    ],
-    { encoding: 'utf8' },
-  );
-  if (probe.status !== 0) {
-    return `bubblewrap cannot create user, pid and network namespaces here (${(probe.stderr || 'no message').trim()}); allow unprivileged user namespaces (kernel.unprivileged_userns_clone=1, or an AppArmor profile for bwrap) or run as root`;
-  }
-  return undefined;
+/** The profile's extra read-only mounts: absolute, existing, not a reserved path, not a secret. */
+function checkMounts(mounts: readonly string[], secrets: readonly (string | HostSecret)[]): string[] {
+  return mounts.map((path) => {
+    if (!isAbsolute(path) || !existsSync(path))
+      throw new BulkheadError('bad_request', `sandbox.mounts: ${path} is not an absolute path that exists`);
+    const real = realpathSync(path);
+    const clash = RESERVED_PATHS.find((r) => real === r || (r !== '/' && real.startsWith(`${r}/`)));
+    if (clash)
+      throw new BulkheadError(
+        'bad_request',
+        `sandbox.mounts: ${path} is or lies in ${clash}, which the jail sets up itself`,
+      );
+    try {
+      refuseUnsafeWorkdir(real, secrets);
+    } catch (error) {
+      throw new BulkheadError(
+        'workdir_refused',
+        `sandbox.mounts: ${(error as Error).message.replace(/; give.*$/, '')}`,
+      );
+    }
+    return real;
+  });
 }
 
 export async function startJail(spec: JailSpec): Promise<JailHandle> {
   spec.signal?.throwIfAborted();
-  const workdir = resolve(spec.workdir);
-  if (!existsSync(workdir) || !statSync(workdir).isDirectory()) {
-    throw new BulkheadError('bad_request', `the workdir ${workdir} is not a folder`);
+  const given = resolve(spec.workdir);
+  if (!existsSync(given) || !statSync(given).isDirectory()) {
+    throw new BulkheadError('bad_request', `the workdir ${given} is not a folder`);
   }
-  refuseSecretsInWorkdir(realpathSync(workdir), spec.hostSecrets ?? []);
+  const workdir = realpathSync(given);
+  const secrets = [...defaultHostSecrets(), ...(spec.hostSecrets ?? [])];
+  refuseUnsafeWorkdir(workdir, secrets);
+  const mounts = checkMounts(spec.readOnlyMounts ?? [], secrets);
+  const identity = jailIdentity();
   const runtime = mkdtempSync(join(tmpdir(), 'bulkhead-jail-'));
+  // The jail's identity must reach the shared folder, and nothing else in here.
+  chmodSync(runtime, 0o711);
   const servers: (Server | NetServer)[] = [];
   let limiter: Limiter | undefined;
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -183,12 +209,8 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
   cleanups.push(() => {
     for (const server of servers) server.close();
   });
+  let held: number | undefined;
   try {
-    const empty = join(runtime, 'empty');
-    mkdirSync(empty);
-    // Read-only mounts already; the modes also keep a non-root caller's own copies unwritable.
-    mkdirSync(join(empty, 'dir'), { mode: 0o555 });
-    writeFileSync(join(empty, 'file'), '', { mode: 0o444 });
     const shared = join(runtime, 'shared');
     mkdirSync(shared, { mode: 0o755 });
     writeFileSync(
@@ -198,16 +220,21 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
     writeFileSync(join(shared, 'group'), `agent:x:${JAIL_UID}:\nnogroup:x:65534:\n`);
     writeFileSync(join(shared, 'hosts'), '127.0.0.1 localhost bulkhead-jail\n::1 localhost\n');
 
-    servers.push(await serveUnixToTcp(join(shared, GATEWAY_SOCKET), tcpTargetOf(spec.gatewayUrl)));
+    const gatewaySocket = join(shared, GATEWAY_SOCKET);
+    servers.push(await serveGatewayBridge(gatewaySocket, tcpTargetOf(spec.gatewayUrl)));
+    giveToJail(gatewaySocket, identity);
     const proxy = createEgressProxy({
       egress: spec.egress,
       onEvent: spec.onEgress ?? (() => undefined),
       ...(spec.resolve ? { resolve: spec.resolve } : {}),
     });
-    await new Promise<void>((ok, fail) =>
-      proxy.once('error', fail).listen(join(shared, EGRESS_SOCKET), () => ok()),
-    );
+    const egressSocket = join(shared, EGRESS_SOCKET);
+    await new Promise<void>((ok, fail) => proxy.once('error', fail).listen(egressSocket, () => ok()));
     servers.push(proxy);
+    giveToJail(egressSocket, identity);
+    const bridge = spec.bridge ?? defaultBridgeKind();
+    // A copy: the jail's identity may not be able to reach the install folder (e.g. under /root).
+    if (bridge === 'node') copyFileSync(bridgeScriptPath(), join(shared, 'bridge.mjs'));
 
     const program = seccompProgram();
     const seccompFile = join(runtime, 'seccomp.bpf');
@@ -218,6 +245,7 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
     });
     const limits = limiter;
     cleanups.push(() => limits.remove());
+    if (limits.weaker.length > 0 && !spec.acceptWeakerLimits) throw weakerLimitsRefused(limits);
 
     const proxyUrl = `http://127.0.0.1:${JAIL_PROXY_PORT}`;
     const env: Record<string, string> = {
@@ -232,85 +260,111 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
       no_proxy: '127.0.0.1,localhost',
       ...spec.env,
     };
-    const protectedPaths = [...PROTECTED_FILES, ...PROTECTED_GIT, '.git'];
-    // bwrap creates mount points for absent protected paths in the host workdir; removed after.
-    const placeholders = absentWithParents(workdir, protectedPaths);
-    cleanups.push(() => removePlaceholders(workdir, placeholders));
-    const bridge = spec.bridge ?? defaultBridgeKind();
+    const workdirSizeBytes = spec.limits.workdirBytes ?? spec.limits.memoryBytes;
     const argv = bwrapArgv({
-      workdir,
       env,
       entry: bridgeEntry(bridge, jailBridges(), spec.command),
       tmpSizeBytes: spec.limits.tmpBytes,
+      workdirSizeBytes,
       runtimeDir: shared,
-      ...(bridge === 'node' ? { bridgeScript: bridgeScriptPath() } : {}),
-      emptyFile: join(empty, 'file'),
-      emptyDir: join(empty, 'dir'),
-      existing: (relative) => pathKind(workdir, relative),
+      readOnlyMounts: mounts,
       ...(program ? { seccompFd: SECCOMP_FD } : {}),
       statusFd: STATUS_FD,
     });
-    const prlimit = limits.prlimitArgs.length > 0 ? ['prlimit', ...limits.prlimitArgs, '--'] : [];
+    const stagedAtMs = Date.now();
+    const source = archiveWorkdir(workdir);
+    cleanups.push(() => {
+      source.tar.kill('SIGKILL');
+    });
     const seccompFd = program ? openSync(seccompFile, 'r') : 'ignore';
     let child: ChildProcess;
     try {
-      // The shell joins the cgroup before exec'ing bwrap, so every process of the jail is counted
-      // from the first; if it cannot join, it stops (exit 126) rather than run the jail unlimited.
-      child = spawn(
-        '/bin/sh',
-        [
-          '-c',
-          'for f in $BULKHEAD_CGROUP_PROCS; do echo $$ > "$f" || exit 126; done; exec "$@"',
-          'sh',
-          ...prlimit,
-          'bwrap',
-          ...argv,
-        ],
-        {
-          stdio: [
-            spec.stdio ?? 'inherit',
-            spec.stdio ?? 'inherit',
-            spec.stdio ?? 'inherit',
-            'pipe',
-            seccompFd,
-          ],
-          env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', BULKHEAD_CGROUP_PROCS: limits.procsFiles.join(' ') },
-        },
-      );
+      const stdio = spec.stdio ?? 'inherit';
+      child = launch({
+        identity,
+        procsFiles: limits.procsFiles,
+        prlimitArgs: limits.prlimitArgs,
+        bwrapArgv: argv,
+        stdio: [stdio, stdio, stdio, 'pipe', seccompFd, source.stream, 'pipe', 'pipe'],
+      });
     } finally {
       if (typeof seccompFd === 'number') closeSync(seccompFd);
+      // The jail holds its own end now; this process must never read from it.
+      source.stream.destroy();
     }
     const exitedRaw = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
     let jailPid: number;
     try {
-      jailPid = await childPid(child, exitedRaw, spec.signal);
+      jailPid = await childPid(child, exitedRaw, identity, spec.signal);
+      held = await holdStagedWorkdir({
+        report: stdioAt(child, STAGE_REPORT_FD) as Readable,
+        jailPid,
+        source,
+        ended: exitedRaw,
+        workdirSizeBytes,
+        ...(spec.signal ? { signal: spec.signal } : {}),
+      });
+      sendGo(stdioAt(child, STAGE_GO_FD) as Writable);
     } catch (error) {
       child.kill('SIGKILL');
       await limits.killAll();
       await exitedRaw.catch(() => undefined);
       throw error;
     }
+    const handle = held;
+    cleanups.push(() => releaseHandle(handle));
     return supervise({
       spec,
       child,
       jailPid,
+      identity,
       limiter: limits,
       exitedRaw,
       cleanup,
       seccomp: Boolean(program),
       bridge,
+      workdirSizeBytes,
+      merge: () =>
+        mergeWorkdir({
+          from: `/proc/self/fd/${handle}`,
+          to: workdir,
+          allow: spec.carryOver ?? [],
+          stagedAtMs,
+          ...(identity.dropped ? { owner: ownerOf(workdir) } : {}),
+        }),
     });
   } catch (error) {
     if (limiter) await limiter.killAll();
+    releaseHandle(held);
     await cleanup();
     throw error;
   }
+}
+
+function stdioAt(child: ChildProcess, fd: number): Readable | Writable {
+  const stream = (child.stdio as readonly (Readable | Writable | null | undefined)[])[fd];
+  if (!stream) throw new BulkheadError('sandbox_unavailable', `the jail's descriptor ${fd} is not a pipe`);
+  return stream;
+}
+
+function ownerOf(path: string): { uid: number; gid: number } {
+  const stat = statSync(path);
+  return { uid: stat.uid, gid: stat.gid };
+}
+
+function weakerLimitsRefused(limits: Limiter): BulkheadError {
+  const what = limits.weaker.map((name) => `${name}: ${limits.mechanisms[name]}`).join('; ');
+  return new BulkheadError(
+    'sandbox_unavailable',
+    `no cgroup enforces the jail's limits here (${what}). Run bulkhead as root, or in a delegated cgroup (systemd-run --user --scope -p Delegate=yes bulkhead run ...), or accept per-process rlimits with sandbox.weaker_limits: true in the profile`,
+  );
 }
 
 /** Resolves with the jailed child's host pid once bwrap reports it; rejects naming what failed. */
 async function childPid(
   child: ChildProcess,
   exited: Promise<[number | null, NodeJS.Signals | null]>,
+  identity: JailIdentity,
   signal?: AbortSignal,
 ): Promise<number> {
   const status = child.stdio[STATUS_FD] as Readable | null;
@@ -329,7 +383,9 @@ async function childPid(
   });
   const ended = exited.then(([code]) => {
     const why =
-      code === 126 ? 'cannot put the jail into its cgroup' : (diagnose() ?? 'bubblewrap refused the jail');
+      code === 126
+        ? 'cannot put the jail into its cgroup'
+        : (diagnose(identity) ?? 'bubblewrap refused the jail');
     throw new BulkheadError('sandbox_unavailable', `the jail could not be built: ${why} (exit ${code})`);
   });
   const aborted = new Promise<never>((_, fail) => {
@@ -346,11 +402,14 @@ function supervise(parts: {
   spec: JailSpec;
   child: ChildProcess;
   jailPid: number;
+  identity: JailIdentity;
   limiter: Limiter;
   exitedRaw: Promise<[number | null, NodeJS.Signals | null]>;
   cleanup: () => Promise<void>;
   seccomp: boolean;
   bridge: BridgeKind;
+  workdirSizeBytes: number;
+  merge: () => MergeReport;
 }): JailHandle {
   const { spec, child, limiter } = parts;
   let endReason: string | undefined;
@@ -377,6 +436,13 @@ function supervise(parts: {
     await limiter.killAll(AbortSignal.timeout(1000));
     const peaks = limiter.peaks();
     const oom = limiter.oomKilled();
+    // Only now, with nothing of the jail left to change it, is its final state read.
+    let workdir: WorkdirOutcome;
+    try {
+      workdir = parts.merge();
+    } catch (error) {
+      workdir = { applied: 0, notes: [], error: `the merge failed: ${(error as Error).message}` };
+    }
     await parts.cleanup();
     return {
       exitCode: code,
@@ -385,6 +451,7 @@ function supervise(parts: {
       peaks,
       peakMemoryBytes: peaks.memoryBytes,
       survivors,
+      workdir,
     } satisfies JailExit;
   });
 
@@ -393,19 +460,21 @@ function supervise(parts: {
   return {
     pid: child.pid ?? -1,
     jailPid: parts.jailPid,
+    hostUid: parts.identity.uid,
     limits: {
+      identity: parts.identity.dropped
+        ? `host uid ${parts.identity.uid} (dedicated, unprivileged; the launcher is root)`
+        : `host uid ${parts.identity.uid} (the launcher's)`,
       memory: `${mib(limits.memoryBytes)} (${limiter.mechanisms.memory})`,
       pids: `${limits.pids} (${limiter.mechanisms.pids})`,
       cpu: `${limits.cpu} core(s) (${limiter.mechanisms.cpu})`,
-      tmp: `${mib(limits.tmpBytes)} (tmpfs size, counted in the memory limit)`,
-      workdir: limits.workdirBytes
-        ? `${mib(limits.workdirBytes)} per file (${limiter.mechanisms.workdir}); the only writable host folder`
-        : `the only writable host folder (${limiter.mechanisms.workdir})`,
-      network: `loopback only; gateway at 127.0.0.1:${JAIL_GATEWAY_PORT}, egress proxy at 127.0.0.1:${JAIL_PROXY_PORT} to ${spec.egress.length ? spec.egress.join(', ') : 'nothing'} (${parts.bridge} bridges)`,
+      tmp: `${mib(limits.tmpBytes)} each for /tmp and /dev/shm (tmpfs, counted in the memory limit)`,
+      workdir: `${mib(parts.workdirSizeBytes)} (tmpfs copy, counted in the memory limit; merged back at exit, steering and git changes held back)`,
+      network: `loopback only; gateway (/mcp, /v1/ only) at 127.0.0.1:${JAIL_GATEWAY_PORT}, egress proxy at 127.0.0.1:${JAIL_PROXY_PORT} to ${spec.egress.length ? spec.egress.join(', ') : 'nothing'} (${parts.bridge} bridges)`,
       namespaces:
         'user, pid, mount, network, ipc, uts, cgroup; no nested user namespaces; all capabilities dropped',
       seccomp: parts.seccomp
-        ? 'deny list (ptrace, mount, bpf, keyctl, modules, raw sockets, io_uring, ...)'
+        ? 'deny list (ptrace, mount, bpf, keyctl, modules, io_uring, ...); sockets AF_UNIX, AF_INET, AF_INET6 only, no raw'
         : `none (no filter for ${process.arch})`,
     },
     exited,
@@ -417,66 +486,4 @@ function supervise(parts: {
     stdout: child.stdout,
     stderr: child.stderr,
   };
-}
-
-/** The default workdir is the current folder, which is often where the policy and the store live. */
-function refuseSecretsInWorkdir(workdir: string, secrets: readonly string[]): void {
-  for (const secret of secrets) {
-    let real: string;
-    try {
-      real = realpathSync(secret);
-    } catch {
-      real = resolve(secret); // not there yet (a store about to be created): compare its path as given
-    }
-    const inside = (child: string, parent: string) => child === parent || child.startsWith(`${parent}${sep}`);
-    if (inside(real, workdir) || inside(workdir, real)) {
-      throw new BulkheadError(
-        'sandbox_unavailable',
-        `the workdir ${workdir} would let the agent read ${secret}; give the agent its own folder with --workdir`,
-      );
-    }
-  }
-}
-
-/** lstat of every component: a symlink anywhere on the way would make bwrap follow it on the host. */
-function pathKind(workdir: string, relative: string): PathKind | undefined {
-  const parts = relative.split('/');
-  for (let i = 1; i <= parts.length; i++) {
-    let stat: ReturnType<typeof lstatSync>;
-    try {
-      stat = lstatSync(join(workdir, ...parts.slice(0, i)));
-    } catch {
-      return undefined;
-    }
-    if (stat.isSymbolicLink()) return 'symlink';
-    if (i === parts.length) return stat.isFile() ? 'file' : stat.isDirectory() ? 'dir' : 'other';
-    if (!stat.isDirectory()) return 'other';
-  }
-  return undefined;
-}
-
-/** Protected paths and their parent folders that do not exist yet, deepest first. */
-function absentWithParents(workdir: string, paths: readonly string[]): string[] {
-  const absent = new Set<string>();
-  for (const path of paths) {
-    const parts = path.split('/');
-    for (let i = 1; i <= parts.length; i++) {
-      const prefix = parts.slice(0, i).join('/');
-      if (!existsSync(join(workdir, prefix))) absent.add(prefix);
-    }
-  }
-  return [...absent].sort((a, b) => b.split('/').length - a.split('/').length);
-}
-
-function removePlaceholders(workdir: string, placeholders: readonly string[]): void {
-  for (const relative of placeholders) {
-    const path = join(workdir, relative);
-    try {
-      const stat = lstatSync(path);
-      if (stat.isDirectory() && readdirSync(path).length === 0) rmdirSync(path);
-      else if (stat.isFile() && stat.size === 0) unlinkSync(path);
-    } catch {
-      // Never created, or gone already.
-    }
-  }
 }

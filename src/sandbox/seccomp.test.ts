@@ -28,6 +28,7 @@ function evaluate(program: Buffer, data: { arch: number; nr: number; args?: numb
 const ALLOW = 0x7fff0000;
 const EPERM = 0x00050001;
 const KILL = 0x80000000;
+const EAFNOSUPPORT = 0x00050000 | 97;
 
 describe('seccomp program', () => {
   for (const arch of ['x64', 'arm64']) {
@@ -52,10 +53,17 @@ describe('seccomp program', () => {
         evaluate(program, { arch: table.audit, nr: table.socket, args: [domain, type] });
       expect(socket(2, 3)).toBe(EPERM); // AF_INET, SOCK_RAW
       expect(socket(10, 3 | 0x80000)).toBe(EPERM); // AF_INET6, SOCK_RAW | SOCK_CLOEXEC
-      expect(socket(17, 2)).toBe(EPERM); // AF_PACKET
       expect(socket(2, 1)).toBe(ALLOW);
       expect(socket(2, 2 | 0x800)).toBe(ALLOW);
       expect(socket(1, 1)).toBe(ALLOW); // AF_UNIX
+    });
+    it(`allows only AF_UNIX, AF_INET and AF_INET6, refusing every other family with EAFNOSUPPORT on ${arch}`, () => {
+      const socket = (domain: number) =>
+        evaluate(program, { arch: table.audit, nr: table.socket, args: [domain, 1] });
+      for (const family of [1, 2, 10]) expect(socket(family)).toBe(ALLOW);
+      // AF_NETLINK 16, AF_PACKET 17, AF_KEY 15, AF_ALG 38, AF_VSOCK 40, AF_XDP 44, AF_BLUETOOTH 31, AF_UNSPEC 0
+      for (const family of [0, 15, 16, 17, 31, 38, 40, 44, 45, 255])
+        expect(socket(family), `family ${family}`).toBe(EAFNOSUPPORT);
     });
   }
 

@@ -8,7 +8,8 @@
  * binding), so the program is assembled here from classic BPF, which is
  * small enough to read in full: check the architecture, refuse the x32
  * ABI, compare the call number against the list, inspect socket()'s
- * arguments. A call from another architecture's table kills the process:
+ * address family (an allow-list: AF_UNIX, AF_INET, AF_INET6) and type (no raw
+ * sockets). A call from another architecture's table kills the process:
  * on x86_64 an i386 `int 0x80` would otherwise use different numbers.
  *
  * Supported: x86_64 and aarch64. Elsewhere `seccompProgram` returns
@@ -159,11 +160,13 @@ const AARCH64: ArchTable = {
   },
 };
 
-const AF_PACKET = 17;
+/** The only address families the jail uses: Unix sockets, and TCP/UDP on its loopback. */
+export const ALLOWED_FAMILIES = { AF_UNIX: 1, AF_INET: 2, AF_INET6: 10 } as const;
 const SOCK_RAW = 3;
 /** The low bits of socket()'s type; the rest are SOCK_NONBLOCK / SOCK_CLOEXEC. */
 const SOCK_TYPE_MASK = 0xf;
 const EPERM = 1;
+const EAFNOSUPPORT = 97;
 
 // Classic BPF opcodes (linux/filter.h) and seccomp return values (linux/seccomp.h).
 const LD_W_ABS = 0x20;
@@ -180,7 +183,7 @@ const OFFSET_ARCH = 4;
 const OFFSET_ARG0 = 16;
 const OFFSET_ARG1 = 24;
 
-type Target = 'next' | 'allow' | 'deny' | 'kill';
+type Target = 'next' | 'allow' | 'deny' | 'kill' | 'family' | 'inet';
 interface Instruction {
   code: number;
   k: number;
@@ -207,24 +210,36 @@ export function seccompProgram(arch: string = process.arch): Buffer | undefined 
   // The x32 ABI reaches the same kernel code under numbers | 0x40000000.
   if (table.abiLimit !== undefined) body.push({ code: JGE_K, k: table.abiLimit, jt: 'deny', jf: 'next' });
   for (const call of DENIED_CALLS) body.push({ code: JEQ_K, k: table.denied[call], jt: 'deny', jf: 'next' });
-  // Raw and packet sockets: forging packets, sniffing other traffic in the namespace.
+  // An allow-list of address families: AF_VSOCK reaches the hypervisor, AF_NETLINK the kernel's
+  // routing and audit, AF_PACKET and AF_BLUETOOTH, AF_ALG, AF_XDP ... are kernel attack surface no
+  // agent needs. socket() takes an int, so the low word of the argument is what the kernel uses.
+  // Refused with EAFNOSUPPORT, which libraries take as "not on this host" and fall back from.
   body.push(
     { code: JEQ_K, k: table.socket, jt: 'next', jf: 'allow' },
     { code: LD_W_ABS, k: OFFSET_ARG0 },
-    { code: JEQ_K, k: AF_PACKET, jt: 'deny', jf: 'next' },
+    { code: JEQ_K, k: ALLOWED_FAMILIES.AF_UNIX, jt: 'allow', jf: 'next' },
+    { code: JEQ_K, k: ALLOWED_FAMILIES.AF_INET, jt: 'inet', jf: 'next' },
+    { code: JEQ_K, k: ALLOWED_FAMILIES.AF_INET6, jt: 'inet', jf: 'family' },
+  );
+  const inet = body.length;
+  // Raw sockets: forging packets, sniffing other traffic in the namespace.
+  body.push(
     { code: LD_W_ABS, k: OFFSET_ARG1 },
     { code: AND_K, k: SOCK_TYPE_MASK },
     { code: JEQ_K, k: SOCK_RAW, jt: 'deny', jf: 'allow' },
   );
   const labels: Record<Exclude<Target, 'next'>, number> = {
+    inet,
     allow: body.length,
     deny: body.length + 1,
     kill: body.length + 2,
+    family: body.length + 3,
   };
   body.push(
     { code: RET_K, k: RET_ALLOW },
     { code: RET_K, k: RET_ERRNO | EPERM },
     { code: RET_K, k: RET_KILL_PROCESS },
+    { code: RET_K, k: RET_ERRNO | EAFNOSUPPORT },
   );
   const out = Buffer.alloc(body.length * 8);
   body.forEach((ins, i) => {

@@ -77,27 +77,12 @@ describe.skipIf(skip)('jail filesystem', () => {
     expect(out).not.toContain('policy-canary');
   });
 
-  it('refuses to start when a steering file is a symlink to a host file', async () => {
-    const workdir = tempDir('bulkhead-wd-');
-    symlinkSync(POLICY_FILE, join(workdir, '.bashrc'));
-    const error = await startJail(jailSpec(workdir, ['/bin/true'])).catch((e: unknown) => e);
-    expect(isBulkheadError(error, 'sandbox_unavailable')).toBe(true);
-    expect((error as Error).message).toContain('.bashrc');
-  });
-
-  it('refuses to start when a folder on the way to a steering file is a symlink', async () => {
-    const workdir = tempDir('bulkhead-wd-');
-    symlinkSync(outside, join(workdir, '.claude'));
-    const error = await startJail(jailSpec(workdir, ['/bin/true'])).catch((e: unknown) => e);
-    expect(isBulkheadError(error, 'sandbox_unavailable')).toBe(true);
-  });
-
   it('refuses a workdir that holds the policy file or the store', async () => {
     const error = await startJail({
       ...jailSpec(outside, ['/bin/true']),
       hostSecrets: [POLICY_FILE, STORE_FILE],
     }).catch((e: unknown) => e);
-    expect(isBulkheadError(error, 'sandbox_unavailable')).toBe(true);
+    expect(isBulkheadError(error, 'workdir_refused')).toBe(true);
     expect((error as Error).message).toContain(POLICY_FILE);
   });
 
@@ -108,7 +93,7 @@ describe.skipIf(skip)('jail filesystem', () => {
       ...jailSpec(join(home, 'work'), ['/bin/true']),
       hostSecrets: [home],
     }).catch((e: unknown) => e);
-    expect(isBulkheadError(error, 'sandbox_unavailable')).toBe(true);
+    expect(isBulkheadError(error, 'workdir_refused')).toBe(true);
   });
 
   it('starts in a workdir beside, not around, the host secrets', async () => {
@@ -118,37 +103,6 @@ describe.skipIf(skip)('jail filesystem', () => {
       hostSecrets: [POLICY_FILE, STORE_FILE],
     });
     expect((await handle.exited).exitCode).toBe(0);
-  });
-
-  it('cannot create or change files that steer other tools, and leaves no placeholder behind', async () => {
-    const { out, workdir } = await runInJail(
-      'echo evil >> .mcp.json; echo evil > .bashrc; echo evil > .claude/settings.json; mkdir -p .git/hooks; echo evil > .git/hooks/pre-commit; echo end',
-    );
-    expect(out.match(/Read-only file system|Permission denied/g)?.length).toBe(4);
-    for (const p of ['.mcp.json', '.bashrc', '.claude', '.git'])
-      expect(existsSync(join(workdir, p))).toBe(false);
-  });
-
-  it('keeps an existing .git/config and hooks read-only', async () => {
-    const { out, workdir } = await runInJail(
-      'echo "[core] fsmonitor = evil" >> .git/config; echo evil > .git/hooks/pre-commit; echo end',
-      {
-        prepare: (wd) => {
-          mkdirSync(join(wd, '.git/hooks'), { recursive: true });
-          writeFileSync(join(wd, '.git/config'), '[core]\n');
-        },
-      },
-    );
-    expect(out.match(/Read-only file system/g)?.length).toBe(2);
-    expect(readFileSync(join(workdir, '.git/config'), 'utf8')).toBe('[core]\n');
-    expect(existsSync(join(workdir, '.git/hooks/pre-commit'))).toBe(false);
-  });
-
-  it('keeps an existing .mcp.json unchanged', async () => {
-    const { workdir } = await runInJail('echo evil > .mcp.json; echo end', {
-      prepare: (wd) => writeFileSync(join(wd, '.mcp.json'), '{}'),
-    });
-    expect(readFileSync(join(workdir, '.mcp.json'), 'utf8')).toBe('{}');
   });
 
   it('lets the agent do normal work in its workdir', async () => {
@@ -170,11 +124,15 @@ describe.skipIf(skip)('jail filesystem', () => {
     expect(size).toBeLessThanOrEqual(8 * 1024 * 1024);
   });
 
-  it('caps each file in the workdir at workdir_size', async () => {
-    const { out, workdir } = await runInJail('head -c 20000000 /dev/zero > big; echo rc=$?', {
+  it('caps the whole workdir at workdir_size, not each file', async () => {
+    // The report goes to the full workdir too, so the sizes on the host are the evidence.
+    const { workdir } = await runInJail('head -c 3000000 /dev/zero > a; head -c 3000000 /dev/zero > b', {
       workdirMb: 4,
     });
-    expect(out).toMatch(/rc=(153|1)\b|File size limit exceeded/);
-    expect(statSync(join(workdir, 'big')).size).toBeLessThanOrEqual(4 * 1024 * 1024);
+    expect(statSync(join(workdir, 'a')).size).toBe(3000000);
+    expect(statSync(join(workdir, 'b')).size).toBeLessThan(3000000);
+    expect(statSync(join(workdir, 'a')).size + statSync(join(workdir, 'b')).size).toBeLessThanOrEqual(
+      4 * 1024 * 1024,
+    );
   });
 });

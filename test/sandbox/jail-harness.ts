@@ -94,6 +94,11 @@ export interface JailRunOptions {
   gatewayUrl?: string;
   cgroupRoot?: string;
   bridge?: 'socat' | 'node';
+  /** Accept rlimits where no cgroup can be made (the profile's sandbox.weaker_limits). */
+  weakerLimits?: boolean;
+  /** Host paths mounted read-only (the profile's sandbox.mounts). */
+  mounts?: string[];
+  carryOver?: string[];
   signal?: AbortSignal;
   env?: Record<string, string>;
   onEgress?: (event: EgressEvent) => void;
@@ -124,6 +129,9 @@ export function jailSpec(workdir: string, command: string[], options: JailRunOpt
     ...(options.cgroupRoot ? { cgroupRoot: options.cgroupRoot } : {}),
     ...(options.bridge ? { bridge: options.bridge } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.weakerLimits ? { acceptWeakerLimits: true } : {}),
+    ...(options.mounts ? { readOnlyMounts: options.mounts } : {}),
+    ...(options.carryOver ? { carryOver: options.carryOver } : {}),
   };
 }
 

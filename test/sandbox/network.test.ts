@@ -73,10 +73,10 @@ describe.skipIf(skip)('jail network', () => {
     it(`reaches the gateway and the proxy through the ${bridge} bridge, started before the agent`, async () => {
       // No retry in the agent: its very first connection must find the bridge listening.
       const { out, handle } = await runInJail(
-        `node -e "fetch('http://127.0.0.1:7300/first').then(r=>r.text()).then(t=>console.log(t),e=>console.log('ERR',e.message))"; ${viaProxy('http', `http://127.0.0.1:${webPort}/`)}`,
+        `node -e "fetch('http://127.0.0.1:7300/v1/first').then(r=>r.text()).then(t=>console.log(t),e=>console.log('ERR',e.message))"; ${viaProxy('http', `http://127.0.0.1:${webPort}/`)}`,
         { gatewayUrl: `http://127.0.0.1:${gatewayPort}`, egress: [`127.0.0.1:${webPort}`], bridge },
       );
-      expect(out).toContain('gateway saw GET /first');
+      expect(out).toContain('gateway saw GET /v1/first');
       expect(out).toContain('STATUS 200 hello from the allowed host');
       expect(handle.limits.network).toContain(`${bridge} bridges`);
     });

@@ -69,7 +69,29 @@ export const sandboxLimits = z
     pids: z.number().int().min(8).default(256),
     cpu: z.number().positive().max(64).default(1).describe('CPU cores'),
     tmp_size: size.default(64 * 1024 ** 2),
-    workdir_size: size.optional().describe('quota on the writable workdir'),
+    workdir_size: size
+      .optional()
+      .describe(
+        "size of the jail's copy of the workdir (a tmpfs, counted in memory); default: the memory limit",
+      ),
+    weaker_limits: z
+      .boolean()
+      .default(false)
+      .describe(
+        'accept per-process rlimits where no cgroup can be made (no CPU limit, memory per process); otherwise the jail refuses to start',
+      ),
+    mounts: z
+      .array(z.string().regex(/^\//, 'an absolute host path'))
+      .default([])
+      .describe(
+        'host folders mounted read-only at the same path inside the jail, e.g. an agent installed outside /usr',
+      ),
+    carry_over: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'workdir paths (files, or folders and what is in them) whose changes are carried over although they steer tools, e.g. .vscode/settings.json',
+      ),
     env: z
       .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/))
       .default([])
@@ -111,6 +133,9 @@ export const profile = z
       pids: 256,
       cpu: 1,
       tmp_size: 64 * 1024 ** 2,
+      weaker_limits: false,
+      mounts: [],
+      carry_over: [],
       env: [],
     }),
     llm: profileLlm.default(PROFILE_LLM_DEFAULT),

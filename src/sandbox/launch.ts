@@ -1,0 +1,105 @@
+/**
+ * How the jail's process chain is started on the host, and the check that it
+ * can be. The chain is: bash (joins the cgroup, closes every inherited file
+ * descriptor but the ones bwrap and the staging need) -> setpriv (only when
+ * the launcher is root: becomes the jail's unprivileged identity) -> prlimit
+ * (only for rlimit fallbacks) -> bwrap.
+ *
+ * Node opens its own files close-on-exec, but a descriptor the launcher
+ * inherited from whatever started it (a shell's `3</etc/shadow`, a CI
+ * runner's pipes, a socket) stays open across exec: inside the jail an open
+ * directory is a way back to the host's filesystem (openat), an open socket
+ * a way to the network. So the first process closes them all by number.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { BulkheadError } from '../errors.js';
+import { dropPrivileges, type JailIdentity } from './identity.js';
+
+/** Descriptors the chain keeps: stdio, bwrap's status (3) and seccomp (4), and the staging pipes (5-7). */
+export const KEPT_FDS = [0, 1, 2, 3, 4, 5, 6, 7] as const;
+
+const PRELUDE = [
+  'for f in $BULKHEAD_CGROUP_PROCS; do echo $$ > "$f" || exit 126; done',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
+  'for p in /proc/$$/fd/*; do n=${p##*/}',
+  `  case $n in ${KEPT_FDS.join('|')}) ;; *) eval "exec $n>&-" 2>/dev/null ;; esac`,
+  'done',
+  'exec "$@"',
+].join('\n');
+
+export interface LaunchSpec {
+  identity: JailIdentity;
+  procsFiles: readonly string[];
+  prlimitArgs: readonly string[];
+  bwrapArgv: readonly string[];
+  /** fd 0-2 for the agent, then bwrap's status pipe, the seccomp program, and the staging pipes. */
+  stdio: NonNullable<Parameters<typeof spawn>[2]>['stdio'];
+}
+
+export function launch(spec: LaunchSpec): ChildProcess {
+  // bash: it closes descriptors above 9, which dash cannot name in a redirection.
+  return spawn(
+    '/bin/bash',
+    [
+      '-c',
+      PRELUDE,
+      'bulkhead-launch',
+      ...dropPrivileges(spec.identity),
+      ...(spec.prlimitArgs.length > 0 ? ['prlimit', ...spec.prlimitArgs, '--'] : []),
+      'bwrap',
+      ...spec.bwrapArgv,
+    ],
+    {
+      stdio: spec.stdio,
+      env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', BULKHEAD_CGROUP_PROCS: spec.procsFiles.join(' ') },
+    },
+  );
+}
+
+/**
+ * Checks that bubblewrap exists and may build this jail's namespaces here, as the identity the jail
+ * will have; throws `sandbox_unavailable` naming what is missing.
+ */
+export function checkSandboxSupport(identity: JailIdentity): void {
+  const problem = diagnose(identity);
+  if (problem) throw new BulkheadError('sandbox_unavailable', problem);
+}
+
+export function diagnose(identity: JailIdentity): string | undefined {
+  const version = spawnSync('bwrap', ['--version'], { encoding: 'utf8' });
+  if (version.error || version.status !== 0) {
+    return 'bubblewrap (bwrap) is not installed: install the Debian package bubblewrap';
+  }
+  if (identity.dropped && spawnSync('setpriv', ['--version']).status !== 0) {
+    return 'setpriv (util-linux) is needed to run the jail as an unprivileged user when bulkhead runs as root';
+  }
+  const probe = spawnSync(
+    dropPrivileges(identity)[0] ?? 'bwrap',
+    [
+      ...dropPrivileges(identity).slice(1),
+      ...(identity.dropped ? ['bwrap'] : []),
+      '--unshare-all',
+      '--unshare-user',
+      '--disable-userns',
+      '--ro-bind',
+      '/usr',
+      '/usr',
+      '--symlink',
+      'usr/lib',
+      '/lib',
+      '--symlink',
+      'usr/lib64',
+      '/lib64',
+      '--symlink',
+      'usr/bin',
+      '/bin',
+      '/usr/bin/true',
+    ],
+    { encoding: 'utf8' },
+  );
+  if (probe.status !== 0) {
+    const who = identity.dropped ? ` for the jail's unprivileged uid ${identity.uid}` : '';
+    return `bubblewrap cannot create user, pid and network namespaces here${who} (${(probe.stderr || 'no message').trim()}); allow unprivileged user namespaces (kernel.unprivileged_userns_clone=1, or an AppArmor profile for bwrap)`;
+  }
+  return undefined;
+}

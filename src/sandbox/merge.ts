@@ -1,0 +1,265 @@
+/**
+ * The merge at exit: the jail works on a copy of the workdir (a sized tmpfs
+ * inside it); when it ends, its final state is compared with the host
+ * workdir and the differences are applied there by the launcher, never by
+ * the jail. What is carried over is decided by the final state alone:
+ *
+ * - changes under git metadata (`.git` at any depth, or any folder git would
+ *   take for a repository) and to steering files (steering.ts) are held
+ *   back and reported, unless the profile names them;
+ * - symbolic links pointing outside the workdir, and special files (fifos,
+ *   sockets, devices), are not carried over and are reported;
+ * - files are written as new inodes (a temporary name, then rename), so a
+ *   hard link or symbolic link on the host is replaced, never written
+ *   through; no folder on the way may be a symbolic link on the host;
+ * - modes keep their permission bits only: a setuid or setgid file the
+ *   agent made arrives without the bit, owned by the launcher (or, when the
+ *   launcher is root, by the workdir's owner).
+ *
+ * Nothing in the jail runs while this reads its state: the merge starts
+ * after every process of the jail has died, through a directory handle the
+ * launcher took while the jail was alive.
+ */
+
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  type Stats,
+  symlinkSync,
+  unlinkSync,
+} from 'node:fs';
+import { dirname, join, posix } from 'node:path';
+import { allowedByProfile, looksLikeGitDir, steeringReason } from './steering.js';
+
+export type WorkdirNote =
+  | { kind: 'held_back'; path: string; change: 'created' | 'modified' | 'deleted'; reason: string }
+  | { kind: 'dropped'; path: string; reason: string };
+
+export interface MergeReport {
+  /** Paths created, changed or deleted on the host. */
+  applied: number;
+  /** What was not carried over, and why: the caller records these as audit events. */
+  notes: WorkdirNote[];
+}
+
+export interface MergeOptions {
+  /** The jail's final workdir, read through a held directory handle (e.g. /proc/self/fd/N). */
+  from: string;
+  /** The host workdir. */
+  to: string;
+  /** Steering paths the profile lets through. */
+  allow?: readonly string[];
+  /** Owner for what the merge writes (the workdir's owner when the launcher is root). */
+  owner?: { uid: number; gid: number };
+  /** When staging began: a file whose mtime is this recent is compared by content, not by time. */
+  stagedAtMs: number;
+}
+
+type Kind = 'file' | 'dir' | 'symlink' | 'other';
+interface Entry {
+  kind: Kind;
+  mode: number;
+  size: number;
+  mtimeMs: number;
+  target?: string;
+}
+
+function kindOf(stat: Stats): Kind {
+  if (stat.isFile()) return 'file';
+  if (stat.isDirectory()) return 'dir';
+  if (stat.isSymbolicLink()) return 'symlink';
+  return 'other';
+}
+
+/** Every entry under root, never following a link; folders on another filesystem are left out, as tar left them. */
+function scan(root: string, rootDev?: number): Map<string, Entry> {
+  const out = new Map<string, Entry>();
+  const walk = (relative: string) => {
+    const dir = relative ? join(root, relative) : root;
+    for (const name of readdirSync(dir)) {
+      const rel = relative ? `${relative}/${name}` : name;
+      const stat = lstatSync(join(root, rel));
+      if (rootDev !== undefined && stat.dev !== rootDev) continue;
+      const kind = kindOf(stat);
+      const entry: Entry = { kind, mode: stat.mode & 0o7777, size: stat.size, mtimeMs: stat.mtimeMs };
+      if (kind === 'symlink') entry.target = readlinkSync(join(root, rel));
+      out.set(rel, entry);
+      if (kind === 'dir') walk(rel);
+    }
+  };
+  walk('');
+  return out;
+}
+
+function gitDirsOf(entries: Map<string, Entry>): Set<string> {
+  const children = new Map<string, Set<string>>();
+  for (const rel of entries.keys()) {
+    const cut = rel.lastIndexOf('/');
+    const parent = cut < 0 ? '' : rel.slice(0, cut);
+    const name = cut < 0 ? rel : rel.slice(cut + 1);
+    const set = children.get(parent) ?? new Set<string>();
+    children.set(parent, set);
+    set.add(name);
+  }
+  return new Set([...children].filter(([, names]) => looksLikeGitDir(names)).map(([dir]) => dir));
+}
+
+/** A link's target leaves the workdir when it is absolute or climbs above it. */
+export function pointsOutside(relative: string, target: string): boolean {
+  if (posix.isAbsolute(target)) return true;
+  const resolved = posix.normalize(posix.join(posix.dirname(relative), target));
+  return resolved === '..' || resolved.startsWith('../');
+}
+
+function sameContent(a: string, b: string): boolean {
+  const fa = openSync(a, 'r');
+  const fb = openSync(b, 'r');
+  try {
+    const ba = Buffer.alloc(1 << 16);
+    const bb = Buffer.alloc(1 << 16);
+    for (;;) {
+      const na = readSync(fa, ba, 0, ba.length, null);
+      const nb = readSync(fb, bb, 0, bb.length, null);
+      if (na !== nb || !ba.subarray(0, na).equals(bb.subarray(0, nb))) return false;
+      if (na === 0) return true;
+    }
+  } finally {
+    closeSync(fa);
+    closeSync(fb);
+  }
+}
+
+const under = (rel: string, roots: Set<string>) => {
+  for (let cut = rel.lastIndexOf('/'); cut > 0; cut = rel.lastIndexOf('/', cut - 1))
+    if (roots.has(rel.slice(0, cut))) return true;
+  return false;
+};
+
+export function mergeWorkdir(options: MergeOptions): MergeReport {
+  const { from, to } = options;
+  const final = scan(from);
+  const host = scan(to, lstatSync(to).dev);
+  const gitDirs = new Set([...gitDirsOf(final), ...gitDirsOf(host)]);
+  const guarded = (rel: string) =>
+    allowedByProfile(rel, options.allow ?? []) ? undefined : steeringReason(rel, gitDirs);
+  const notes: WorkdirNote[] = [];
+  const settled = new Set<string>(); // subtrees already decided as a whole
+  let applied = 0;
+
+  const unchanged = (rel: string, f: Entry, h: Entry | undefined): boolean => {
+    if (!h || h.kind !== f.kind) return false;
+    if (f.kind === 'symlink') return f.target === h.target;
+    if (f.kind !== 'file') return true;
+    if (f.size !== h.size || (f.mode & 0o777) !== (h.mode & 0o777)) return false;
+    // tar keeps whole seconds; a file touched around the staging is compared byte by byte.
+    const oldEnough = h.mtimeMs < options.stagedAtMs - 2000;
+    if (oldEnough && Math.floor(f.mtimeMs / 1000) === Math.floor(h.mtimeMs / 1000)) return true;
+    return sameContent(join(from, rel), join(to, rel));
+  };
+
+  for (const rel of [...final.keys()].sort()) {
+    if (under(rel, settled)) continue;
+    const f = final.get(rel) as Entry;
+    const h = host.get(rel);
+    if (unchanged(rel, f, h)) continue;
+    const reason =
+      guarded(rel) ??
+      (h?.kind === 'dir'
+        ? [...host.keys()]
+            .filter((k) => k.startsWith(`${rel}/`))
+            .map(guarded)
+            .find(Boolean)
+        : undefined);
+    if (reason) {
+      notes.push({ kind: 'held_back', path: rel, change: h ? 'modified' : 'created', reason });
+      settled.add(rel);
+      continue;
+    }
+    if (f.kind === 'other') {
+      notes.push({ kind: 'dropped', path: rel, reason: 'a special file (fifo, socket or device)' });
+      continue;
+    }
+    if (f.kind === 'symlink' && pointsOutside(rel, f.target ?? '')) {
+      notes.push({
+        kind: 'dropped',
+        path: rel,
+        reason: `a symbolic link to ${f.target}, outside the workdir`,
+      });
+      settled.add(rel);
+      continue;
+    }
+    try {
+      write(rel, f, h);
+      applied++;
+    } catch (error) {
+      notes.push({ kind: 'dropped', path: rel, reason: `could not be written: ${(error as Error).message}` });
+      settled.add(rel);
+    }
+  }
+
+  for (const rel of [...host.keys()].sort().reverse()) {
+    if (final.has(rel) || under(rel, settled)) continue;
+    const h = host.get(rel) as Entry;
+    if (h.kind === 'other') continue; // sockets were never staged
+    const reason = guarded(rel);
+    if (reason) {
+      notes.push({ kind: 'held_back', path: rel, change: 'deleted', reason });
+      continue;
+    }
+    try {
+      if (!realFolders(to, rel)) continue;
+      if (h.kind === 'dir') rmdirSync(join(to, rel));
+      else unlinkSync(join(to, rel));
+      applied++;
+    } catch {
+      // A folder that keeps a held-back entry stays, with it.
+    }
+  }
+  return { applied, notes };
+
+  function write(rel: string, f: Entry, h: Entry | undefined): void {
+    if (!realFolders(to, rel)) throw new Error('a folder on its way is not a folder on the host');
+    const dest = join(to, rel);
+    if (h && h.kind !== f.kind) rmSync(dest, { recursive: true, force: true });
+    const mode = f.mode & 0o777;
+    if (f.kind === 'dir') {
+      if (h?.kind !== 'dir') mkdirSync(dest, { mode: 0o700 });
+      chmodSync(dest, mode | 0o700);
+    } else {
+      const temp = join(dirname(dest), `.bulkhead-merge-${randomBytes(6).toString('hex')}`);
+      if (f.kind === 'symlink') symlinkSync(f.target ?? '', temp);
+      else {
+        copyFileSync(join(from, rel), temp, constants.COPYFILE_EXCL);
+        chmodSync(temp, mode);
+      }
+      renameSync(temp, dest);
+    }
+    if (options.owner) lchownSync(dest, options.owner.uid, options.owner.gid);
+  }
+}
+
+/** Every folder between the workdir and `rel` is a real folder on the host, not a link out of it. */
+function realFolders(root: string, rel: string): boolean {
+  const parts = rel.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    try {
+      if (!lstatSync(join(root, ...parts.slice(0, i))).isDirectory()) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}

@@ -1,0 +1,97 @@
+/**
+ * What in a workdir steers code that runs later on the host: git's control
+ * files (hooks, config with `core.fsmonitor`, `core.hooksPath`, aliases,
+ * `commondir` pointers), and files that agents, editors, shells and package
+ * managers read and act on when a person or a tool opens the folder.
+ *
+ * The jail's writes reach the host workdir only through the merge at exit
+ * (merge.ts); a change to any path this module names is held back there and
+ * reported, whatever route the agent took to make it (renaming a parent,
+ * `cp -a` back, a bare repository written at any depth). A path is judged by
+ * the final state, never by how it got there.
+ */
+
+/** A folder by any of these names is git metadata, at any depth (nested repositories, submodules). */
+const GIT_NAMES = new Set(['.git']);
+
+/** Folders whose files agents, editors, CI and hook managers act on. */
+const STEERING_DIRS = new Set([
+  '.claude',
+  '.cursor',
+  '.vscode',
+  '.idea',
+  '.devcontainer',
+  '.github',
+  '.gitlab',
+  '.husky',
+  '.githooks',
+  '.direnv',
+  '.continue',
+  '.aider',
+]);
+
+/** Files that steer shells, direnv, package managers, git and agents, at any depth. */
+const STEERING_FILES = new Set([
+  '.mcp.json',
+  '.envrc',
+  '.env',
+  '.npmrc',
+  '.yarnrc',
+  '.yarnrc.yml',
+  '.pnpmfile.cjs',
+  '.bashrc',
+  '.bash_profile',
+  '.bash_login',
+  '.bash_logout',
+  '.profile',
+  '.zshrc',
+  '.zshenv',
+  '.zprofile',
+  '.zlogin',
+  '.gitmodules',
+  '.gitattributes',
+  '.gitconfig',
+  '.lfsconfig',
+  '.tool-versions',
+  '.cursorrules',
+  '.windsurfrules',
+  '.aider.conf.yml',
+  'CLAUDE.md',
+  'CLAUDE.local.md',
+  'AGENTS.md',
+  'GEMINI.md',
+]);
+
+/**
+ * What git needs to take a folder for a repository by itself (a bare one, or a
+ * `.git` moved under another name): `HEAD` beside `objects` and `refs`, or a
+ * `commondir` file pointing at one. Such a folder anywhere in the workdir is
+ * held back whole, since git run inside it would honour its config.
+ */
+export function looksLikeGitDir(names: ReadonlySet<string>): boolean {
+  return names.has('commondir') || (names.has('HEAD') && (names.has('objects') || names.has('refs')));
+}
+
+/** Why a path (relative, `/`-separated) steers later code, or undefined when it does not. */
+export function steeringReason(relative: string, gitDirs: ReadonlySet<string>): string | undefined {
+  const parts = relative.split('/');
+  for (let i = 0; i < parts.length; i++) {
+    const name = parts[i] as string;
+    if (GIT_NAMES.has(name)) return 'git metadata';
+    if (gitDirs.has(parts.slice(0, i).join('/')) && i > 0) return 'git metadata (a repository folder)';
+    if (i < parts.length - 1 && STEERING_DIRS.has(name)) return `steering folder ${name}`;
+    if (i === parts.length - 1 && (STEERING_DIRS.has(name) || STEERING_FILES.has(name)))
+      return `steering file ${name}`;
+  }
+  // The workdir itself taken for a bare repository: HEAD, config and friends at its root.
+  if (gitDirs.has('') && parts.length >= 1) return 'git metadata (the workdir as a repository)';
+  return undefined;
+}
+
+/** Whether the profile lets changes to this path through (an exact path, or a folder and what is in it). */
+export function allowedByProfile(relative: string, allow: readonly string[]): boolean {
+  return allow.some((entry) => {
+    const clean = entry.replace(/^\.\//, '').replace(/\/+$/, '');
+    return relative === clean || relative.startsWith(`${clean}/`);
+  });
+}

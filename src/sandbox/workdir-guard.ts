@@ -1,0 +1,78 @@
+/**
+ * Which folders may be a jail's workdir. The workdir is the one host folder
+ * whose contents the agent reads (and, through the merge at exit, writes),
+ * and by default it is the current folder: often the checkout, the folder
+ * holding the policy and its SQLite store, or `$HOME` with the operator
+ * token under `~/.bulkhead`. A workdir that is, holds, or lies inside a host
+ * secret is refused, naming the secret and suggesting `--workdir`.
+ *
+ * Two scopes: most secrets refuse a workdir anywhere on their path (is,
+ * holds, or lies inside); `$HOME` and the filesystem roots only refuse a
+ * workdir that is or holds them, since `~/projects/x` is the usual place for
+ * an agent's folder.
+ */
+import { realpathSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve, sep } from 'node:path';
+import { BulkheadError } from '../errors.js';
+
+export interface HostSecret {
+  path: string;
+  /** What it is, for the refusal message, e.g. "the policy's folder". */
+  what: string;
+  /** `any`: is, holds or lies inside; `around`: only is or holds. */
+  scope: 'any' | 'around';
+}
+
+/** Secrets every jail refuses, whoever starts it: the user's home and its credential folders. */
+export function defaultHostSecrets(home: string = homedir()): HostSecret[] {
+  const inHome = (name: string, what: string): HostSecret => ({ path: join(home, name), what, scope: 'any' });
+  return [
+    { path: home, what: '$HOME', scope: 'around' },
+    inHome('.ssh', 'SSH keys (~/.ssh)'),
+    inHome('.gnupg', 'GnuPG keys (~/.gnupg)'),
+    inHome('.aws', 'cloud credentials (~/.aws)'),
+    inHome('.kube', 'cluster credentials (~/.kube)'),
+    inHome('.docker', 'registry credentials (~/.docker)'),
+    inHome('.config', 'application settings and tokens (~/.config)'),
+    inHome('.netrc', 'login credentials (~/.netrc)'),
+    inHome('.git-credentials', 'git credentials'),
+    inHome('.npmrc', 'registry tokens (~/.npmrc)'),
+    { path: process.env.BULKHEAD_HOME ?? join(home, '.bulkhead'), what: 'the gateway home', scope: 'any' },
+    { path: '/etc', what: 'the system configuration (/etc)', scope: 'any' },
+    { path: '/root', what: "root's home", scope: 'around' },
+    { path: '/home', what: 'every home folder', scope: 'around' },
+  ];
+}
+
+/** A plain path given by a caller is a secret in the `any` scope. */
+export function asSecret(secret: string | HostSecret): HostSecret {
+  return typeof secret === 'string' ? { path: secret, what: secret, scope: 'any' } : secret;
+}
+
+function real(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path); // not there yet (a store about to be created): compare its path as given
+  }
+}
+
+const inside = (child: string, parent: string) =>
+  child === parent || child.startsWith(parent.endsWith(sep) ? parent : `${parent}${sep}`);
+
+/** Throws `workdir_refused` naming the first secret the workdir would expose. */
+export function refuseUnsafeWorkdir(workdir: string, secrets: readonly (string | HostSecret)[]): void {
+  const dir = real(workdir);
+  for (const secret of secrets.map(asSecret)) {
+    const path = real(secret.path);
+    const holds = inside(path, dir);
+    const within = secret.scope === 'any' && inside(dir, path);
+    if (!holds && !within) continue;
+    const how = dir === path ? 'is' : holds ? 'holds' : 'lies inside';
+    throw new BulkheadError(
+      'workdir_refused',
+      `the workdir ${dir} ${how} ${secret.what} (${path}), which the jailed agent must not read or change; give the agent a folder of its own with --workdir <dir>`,
+    );
+  }
+}
