@@ -22,6 +22,8 @@ const COMMANDS: Record<string, () => Promise<Registrar>> = {
   audit: () => import('./audit.js'),
   pin: () => import('./pin.js'),
   lint: () => import('./lint.js'),
+  test: () => import('./test.js'),
+  policy: () => import('./policy.js'),
   reload: () => import('./reload.js'),
   demo: () => import('./demo.js'),
 };

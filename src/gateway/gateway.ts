@@ -19,19 +19,15 @@ import { EventWriter } from '../events/writer.js';
 import { createLlmProxy } from '../llm/proxy.js';
 import { createLogger, type Logger } from '../log.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
-import { budgetStage } from '../pipeline/budget.js';
+import { checkStages } from '../pipeline/checks.js';
 import { executeStage } from '../pipeline/execute.js';
-import { flowStage } from '../pipeline/flow.js';
 import { gateStage } from '../pipeline/gate.js';
 import { inspectStage } from '../pipeline/inspect.js';
 import { LoopGuard } from '../pipeline/loop-guard.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { recordFinalizer } from '../pipeline/record.js';
-import { runStateStage } from '../pipeline/run-state.js';
-import { scopeStage } from '../pipeline/scope.js';
 import { settleApprovalFinalizer } from '../pipeline/settle-approval.js';
 import { taintStage } from '../pipeline/taint.js';
-import { validateStage } from '../pipeline/validate.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import type { StoreConfig } from '../policy/schema/index.js';
 import { resolveAllSecrets, resolveSecret, type SecretSource } from '../policy/secrets.js';
@@ -196,12 +192,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   runs.onEnd((run) => loopGuard.forget(run.id));
   const pipeline = new Pipeline(
     [
-      { name: 'run-state', run: runStateStage({ now }) },
-      { name: 'scope', run: scopeStage({ catalog }) },
-      { name: 'validate', run: validateStage() },
-      { name: 'budget', run: budgetStage({ store, runs, events, notifier, now }) },
-      { name: 'loop-guard', run: loopGuard.stage },
-      { name: 'flow', run: flowStage() },
+      ...checkStages({ catalog, store, runs, events, notifier, loopGuard, now }),
       { name: 'gate', run: gateStage({ approvals }) },
       { name: 'execute', run: executeStage({ pool, policy, logger }) },
       { name: 'inspect', run: inspectStage({ scrubberFor: (p) => scrubberFor(p), events, runs }) },

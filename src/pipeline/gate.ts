@@ -8,9 +8,18 @@ import { approvalApplies } from '../approvals/conditions.js';
 import type { ApprovalService } from '../approvals/service.js';
 import { denial } from '../errors.js';
 import { canonicalHash } from '../util/canonical.js';
-import { CONTINUE, deny, type Stage } from './stage.js';
+import { CONTINUE, deny, type Stage, type ToolCall } from './stage.js';
 
 const DEFAULT_TIMEOUT_MS = 15 * 60_000;
+
+/** Why this call must wait for a human (its tool rule, or a flow rule), or undefined. */
+export function holdReason(call: ToolCall): string | undefined {
+  const tool = call.tool;
+  const rule = tool?.rule.approval;
+  if (tool && call.args && rule !== undefined && approvalApplies(rule, call.args, call.run.taint.untrusted))
+    return `${tool.rule.class} tool gated by policy`;
+  return call.approvalReason;
+}
 
 export function gateStage(deps: { approvals: ApprovalService }): Stage {
   return async (call) => {
@@ -18,8 +27,8 @@ export function gateStage(deps: { approvals: ApprovalService }): Stage {
     const args = call.args;
     if (!tool || !args) return deny(denial('internal_error', 'The call could not be checked.'));
     const rule = tool.rule.approval;
-    const byRule = rule !== undefined && approvalApplies(rule, args, call.run.taint.untrusted);
-    if (!byRule && !call.approvalReason) return CONTINUE;
+    const why = holdReason(call);
+    if (!why) return CONTINUE;
     const argsHash = canonicalHash(args);
     // An identical retry after the waiting caller was gone (disconnect, restart) runs once, without asking again.
     const reused = await deps.approvals.reuse(call.run.id, tool.exposed, argsHash);
@@ -31,7 +40,7 @@ export function gateStage(deps: { approvals: ApprovalService }): Stage {
           toolClass: tool.rule.class,
           args,
           argsHash,
-          why: byRule ? `${tool.rule.class} tool gated by policy` : (call.approvalReason as string),
+          why,
           quorum: rule?.quorum ?? 1,
           approvers: rule?.approvers ?? ['approver', 'admin'],
           timeoutMs: rule?.timeout ?? DEFAULT_TIMEOUT_MS,

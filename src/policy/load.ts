@@ -50,6 +50,14 @@ export function loadPolicyFile(file: string): LoadedPolicy {
 
 /** Parses and validates policy text; `file` is only used in messages. */
 export function parsePolicy(text: string, file = 'policy.yaml'): Policy {
+  return parseYaml(policySchema, text, file);
+}
+
+/**
+ * Parses YAML and validates it against a zod schema, reporting every problem
+ * with its position (policy files, policy test files).
+ */
+export function parseYaml<S extends z.ZodType>(schema: S, text: string, file: string): z.output<S> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -60,7 +68,7 @@ export function parsePolicy(text: string, file = 'policy.yaml'): Policy {
       }),
     );
   }
-  const parsed = policySchema.safeParse(doc.toJS() ?? {});
+  const parsed = schema.safeParse(doc.toJS() ?? {});
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.flatMap((issue) => flatten(issue));
   throw new PolicyError(

@@ -1,0 +1,40 @@
+/**
+ * The checks every call passes before anything can hold or run it: run state,
+ * scope, validate, budget, loop guard, flow — in this order. One list, used by
+ * the gateway's pipeline and by `bulkhead test`, so a policy test decides
+ * exactly as the gateway would.
+ */
+import type { EventWriter } from '../events/writer.js';
+import type { Catalog } from '../gateway/catalog.js';
+import type { Notifier } from '../notify/notifier.js';
+import type { RunService } from '../runs/service.js';
+import type { Store } from '../store/store.js';
+import { budgetStage } from './budget.js';
+import { flowStage } from './flow.js';
+import type { LoopGuard } from './loop-guard.js';
+import type { NamedStage } from './pipeline.js';
+import { runStateStage } from './run-state.js';
+import { scopeStage } from './scope.js';
+import { validateStage } from './validate.js';
+
+export interface CheckDeps {
+  catalog: Catalog;
+  store: Store;
+  runs: RunService;
+  events: EventWriter;
+  notifier: Notifier;
+  loopGuard: LoopGuard;
+  now: () => number;
+}
+
+export function checkStages(deps: CheckDeps): NamedStage[] {
+  const { catalog, store, runs, events, notifier, loopGuard, now } = deps;
+  return [
+    { name: 'run-state', run: runStateStage({ now }) },
+    { name: 'scope', run: scopeStage({ catalog }) },
+    { name: 'validate', run: validateStage() },
+    { name: 'budget', run: budgetStage({ store, runs, events, notifier, now }) },
+    { name: 'loop-guard', run: loopGuard.stage },
+    { name: 'flow', run: flowStage() },
+  ];
+}
