@@ -7,6 +7,8 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { cleanDefinition } from '../inspect/definition.js';
+import type { InspectFinding } from '../inspect/index.js';
 import { exposedName, type ToolRule } from '../policy/schema/index.js';
 import { tightenSchema } from './tighten.js';
 
@@ -20,7 +22,11 @@ export interface CatalogTool {
   /** The tool's name on its upstream. */
   readonly original: string;
   readonly rule: ToolRule;
-  /** The definition as the agent sees it: exposed name, tightened schema, policy description. */
+  /**
+   * The definition as the agent sees it: exposed name, tightened schema, policy description and
+   * class hints, the upstream's other fields; every string cleaned of hidden characters and
+   * secrets, forged `_meta` keys dropped.
+   */
   readonly definition: Tool;
   /** The definition as the upstream listed it (for audit and pinning). */
   readonly upstreamDefinition: Tool;
@@ -40,15 +46,21 @@ export interface CatalogOptions {
   /** Decides whether a (re)listed definition may be served, e.g. against pins. */
   admit?: (entry: CatalogTool) => { ok: true } | { ok: false; reason: string };
   onProblem?: (problem: CatalogProblem) => void;
+  /** Scrubs secrets from every string of a served definition. */
+  scrub?: (text: string) => string;
+  /** What cleaning a served definition found (hidden characters, secrets, forged `_meta`). */
+  onCleaned?: (entry: CatalogTool, findings: readonly InspectFinding[]) => void;
 }
 
 export class Catalog {
   private readonly byName = new Map<string, CatalogTool>();
   private readonly ajv = createAjv();
   private rules: CatalogOptions['rules'];
+  private readonly scrub: (text: string) => string;
 
   constructor(private readonly options: CatalogOptions) {
     this.rules = options.rules;
+    this.scrub = options.scrub ?? ((text) => text);
   }
 
   /**
@@ -99,6 +111,7 @@ export class Catalog {
         continue;
       }
       const exposed = exposedName(upstream, toolName, rule);
+      const cleaned = cleanDefinition(servedDefinition(exposed, tool, rule, tightened.schema), this.scrub);
       const entry: CatalogTool = {
         exposed,
         upstream,
@@ -106,20 +119,14 @@ export class Catalog {
         rule,
         upstreamDefinition: tool,
         validate,
-        definition: {
-          name: exposed,
-          ...(tool.title ? { title: tool.title } : {}),
-          description: rule.description ?? tool.description ?? '',
-          inputSchema: tightened.schema as Tool['inputSchema'],
-          ...(tool.outputSchema ? { outputSchema: tool.outputSchema } : {}),
-          annotations: annotationsFor(tool, rule),
-        },
+        definition: cleaned.definition,
       };
       const admitted = this.options.admit?.(entry) ?? { ok: true };
       if (!admitted.ok) {
         report(toolName, admitted.reason);
         continue;
       }
+      if (cleaned.findings.length > 0) this.options.onCleaned?.(entry, cleaned.findings);
       this.byName.set(exposed, entry);
     }
     return problems;
@@ -138,6 +145,24 @@ export class Catalog {
   all(): CatalogTool[] {
     return [...this.byName.values()];
   }
+}
+
+/**
+ * Every field of the upstream's definition that a client may show its model, with the gateway's
+ * own name, schema, description and hints in place of the upstream's. `execution` (task support)
+ * is left out: the gateway runs calls itself and does not offer tasks.
+ */
+function servedDefinition(exposed: string, tool: Tool, rule: ToolRule, schema: unknown): Tool {
+  return {
+    name: exposed,
+    ...(tool.title !== undefined ? { title: tool.title } : {}),
+    description: rule.description ?? tool.description ?? '',
+    inputSchema: schema as Tool['inputSchema'],
+    ...(tool.outputSchema ? { outputSchema: tool.outputSchema } : {}),
+    annotations: annotationsFor(tool, rule),
+    ...(tool.icons ? { icons: tool.icons } : {}),
+    ...(tool._meta ? { _meta: tool._meta } : {}),
+  };
 }
 
 /** The policy's class is what the agent is told; server hints never overrule it. */

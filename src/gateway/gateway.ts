@@ -10,7 +10,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ApprovalService } from '../approvals/service.js';
-import { lockPathFor, readLock, toolHash } from '../audit/pin.js';
+import { lockPathFor, pinStatus, readLock } from '../audit/pin.js';
 import { createDashboard } from '../dashboard/index.js';
 import { sessionOperator } from '../dashboard/session-auth.js';
 import { Sessions } from '../dashboard/sessions.js';
@@ -129,11 +129,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const lock = readLock(lockPathFor(options.loaded.file));
   const catalog = new Catalog({
     rules: policy.tools,
+    // Definitions are shown to every agent: scrubbed like any sink, hidden characters removed.
+    scrub: (text) => scrubber.text(text),
+    onCleaned: (entry, findings) =>
+      logger.warn({ tool: entry.exposed, findings }, 'tool definition cleaned before serving'),
     ...(lock
       ? {
           admit: (entry: CatalogTool) => {
-            const pinned = lock.tools[entry.upstream]?.[entry.original];
-            if (pinned === toolHash(entry.upstreamDefinition)) return { ok: true as const };
+            const status = pinStatus(lock, entry.upstream, entry.upstreamDefinition);
+            if (status === 'pinned') return { ok: true as const };
+            const pinned = status === 'changed';
             const reason = pinned
               ? 'its definition changed since it was pinned (a rug pull?): review it, then run bulkhead pin'
               : 'it is not in the pin lock: review it, then run bulkhead pin';
@@ -147,6 +152,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
                   upstream: entry.upstream,
                   tool: entry.original,
                   description: entry.upstreamDefinition.description ?? null,
+                  title: entry.upstreamDefinition.title ?? null,
                 },
               })
               .catch((error: unknown) => logger.error({ err: error }, 'could not record a tool change'));

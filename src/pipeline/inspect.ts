@@ -22,6 +22,7 @@ const TAINTING_FLAGS = new Set([
   'hidden_characters',
   'escape_sequences',
   'encoded_blob',
+  'forged_meta',
 ]);
 
 export interface InspectDeps {
@@ -36,7 +37,12 @@ export function inspectStage(deps: InspectDeps): Stage {
     const tool = call.tool;
     if (!call.result || !tool) return CONTINUE;
     const maxBytes = tool.rule.max_output ?? DEFAULT_MAX_OUTPUT;
-    const inspected = inspectToolResult(call.result, { maxBytes, spotlight: call.profile.spotlight });
+    const scrubber = deps.scrubberFor(call.profileName);
+    const inspected = inspectToolResult(call.result, {
+      maxBytes,
+      spotlight: call.profile.spotlight,
+      scrub: scrubber.text,
+    });
     let result: CallToolResult = inspected.result;
     if (
       result.structuredContent !== undefined &&
@@ -52,7 +58,7 @@ export function inspectStage(deps: InspectDeps): Stage {
       };
     }
     const flags = [...new Set(inspected.flags)];
-    result = deps.scrubberFor(call.profileName).value(result);
+    result = scrubber.value(result);
     if (flags.length > 0) {
       call.flags.push(...flags);
       result = { ...result, _meta: { ...result._meta, 'bulkhead/flags': flags } };
