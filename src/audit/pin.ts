@@ -28,6 +28,9 @@ export const LOCK_FILE = 'bulkhead.lock.json';
 /** A definition as the upstream listed it (version 1 locks hold only four of its fields). */
 export interface PinnedDefinition {
   name: string;
+  description?: string | null;
+  inputSchema?: unknown;
+  annotations?: unknown;
   [field: string]: unknown;
 }
 
