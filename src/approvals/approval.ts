@@ -8,6 +8,8 @@
  *      ├──deny──▶ denied      ├──timeout──▶ timed_out      └──cancel──▶ withdrawn
  */
 
+import { canonicalHash } from '../util/canonical.js';
+
 export const APPROVAL_STATES = [
   'pending',
   'approved',
@@ -26,6 +28,11 @@ export interface Vote {
   decision: 'approve' | 'deny';
   reason: string | null;
   at: number;
+  /**
+   * For an approval: `runHash` of the approval as the approver saw it. The vote is refused if
+   * what would run changed since (another approver's edit), so nobody approves unseen arguments.
+   */
+  seenHash?: string;
 }
 
 interface ApprovalFields {
@@ -71,6 +78,11 @@ export function approvalStatus(
   return state === 'pending' ? { state, decidedAt: null } : { state, decidedAt: decidedAt ?? fallback };
 }
 
+/** SHA-256 of the canonical arguments that run if this approval is approved: the edit, else the original. */
+export function runHash(a: Pick<Approval, 'argsHash' | 'editedArguments'>): string {
+  return a.editedArguments ? canonicalHash(a.editedArguments) : a.argsHash;
+}
+
 /** Why a vote was not counted. */
 export type VoteRefusal =
   | 'not_found'
@@ -79,7 +91,9 @@ export type VoteRefusal =
   | 'expired'
   | 'edit_after_votes'
   /** The edit carries a value the scrubber would change, so it cannot be stored as it must run. */
-  | 'edit_not_storable';
+  | 'edit_not_storable'
+  /** The approver saw other arguments than the ones that would now run (`seenHash` differs). */
+  | 'arguments_changed';
 
 export type VoteOutcome = { ok: true; approval: Approval } | { ok: false; code: VoteRefusal };
 

@@ -34,6 +34,11 @@ export interface HoldRequest {
   approvers: string[];
   timeoutMs: number;
   signal: AbortSignal;
+  /**
+   * Aborts when the caller's connection closed. The wait ends and the approval stays pending for
+   * an identical retry: nobody is waiting, so nothing may run until someone asks again.
+   */
+  callerGone?: AbortSignal;
   progress?: (progress: number, message?: string) => Promise<void>;
 }
 
@@ -43,6 +48,8 @@ export type HoldOutcome =
 
 export class ApprovalService {
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** Callers waiting on each approval in this gateway, for the approver to see. */
+  private readonly waiting = new Map<string, number>();
 
   constructor(
     private readonly deps: {
@@ -110,13 +117,15 @@ export class ApprovalService {
     const open = await this.openFor(request.runId, request.tool, request.argsHash);
     if (open) return this.wait(open, request);
     const { store, events, notifier, now } = this.deps;
-    // The approver must know when this exact action may already have happened once.
-    const unknown = (await store.approvals.list({ state: 'outcome_unknown', runId: request.runId })).find(
-      (a) => a.tool === request.tool && a.argsHash === request.argsHash,
-    );
+    // The approver must know when this exact action already happened, or may have.
+    const earlier = await this.identical(request.runId, request.tool, request.argsHash);
+    const unknown = earlier.find((a) => a.state === 'outcome_unknown');
+    const ran = earlier.find((a) => a.state === 'executed' || a.state === 'executing');
     const why = unknown
       ? `${request.why}; an identical call under ${unknown.id} may already have run (outcome unknown): check before approving`
-      : request.why;
+      : ran
+        ? `${request.why}; an identical call already ran under ${ran.id}: approve only if it should run again`
+        : request.why;
     const created = await store.approvals.create({
       id: `apr_${randomBytes(9).toString('base64url')}`,
       runId: request.runId,
@@ -231,6 +240,17 @@ export class ApprovalService {
     return expired;
   }
 
+  /** How many callers wait on this approval in this gateway (0: the agent that asked is gone). */
+  waitingOn(id: string): number {
+    return this.waiting.get(id) ?? 0;
+  }
+
+  /** Other approvals of the same run for the same tool and arguments, newest first. */
+  async identical(runId: string, tool: string, argsHash: string, except?: string): Promise<Approval[]> {
+    const all = await this.deps.store.approvals.list({ runId, limit: 1_000 });
+    return all.filter((a) => a.tool === tool && a.argsHash === argsHash && a.id !== except);
+  }
+
   /** Marks what became of a claimed approval once its call is over. */
   async finish(
     id: string,
@@ -273,6 +293,17 @@ export class ApprovalService {
   }
 
   private async wait(approval: Approval, request: HoldRequest): Promise<HoldOutcome> {
+    this.waiting.set(approval.id, this.waitingOn(approval.id) + 1);
+    try {
+      return await this.waitFor(approval, request);
+    } finally {
+      const left = this.waitingOn(approval.id) - 1;
+      if (left > 0) this.waiting.set(approval.id, left);
+      else this.waiting.delete(approval.id);
+    }
+  }
+
+  private async waitFor(approval: Approval, request: HoldRequest): Promise<HoldOutcome> {
     const { store, now } = this.deps;
     const started = now();
     let lastProgress = started;
@@ -336,13 +367,43 @@ export class ApprovalService {
         current.id,
         Math.min(this.deps.pollMs ?? POLL_MS, current.expiresAt - now()),
         request.signal,
+        request.callerGone,
       );
       if (request.signal.aborted) return this.abandon(current, request);
+      if (request.callerGone?.aborted) return this.callerLeft(current, request);
       if (request.progress && now() - lastProgress >= (this.deps.progressEveryMs ?? PROGRESS_EVERY_MS)) {
         lastProgress = now();
         await request.progress(now() - started, 'waiting for a human to approve').catch(() => undefined);
       }
     }
+  }
+
+  /**
+   * The caller's connection closed while it waited. The approval stays pending: a human can still
+   * decide it, and only an identical retry (which waits on it, or claims it once approved) runs
+   * it, so an approval never executes with nobody there for the result.
+   */
+  private async callerLeft(approval: Approval, request: HoldRequest): Promise<HoldOutcome> {
+    await this.deps.events.write({
+      kind: 'approval.requested',
+      runId: approval.runId,
+      tool: approval.tool,
+      decision: 'hold',
+      code: 'caller_left',
+      actor: `run:${request.runId}`,
+      data: {
+        approvalId: approval.id,
+        note: 'the caller disconnected; the approval stays open and runs only for an identical retry',
+      },
+    });
+    return {
+      ok: false,
+      approval,
+      denial: denial(
+        'approval_withdrawn',
+        'The client went away; the approval stays open for an identical retry.',
+      ),
+    };
   }
 
   private async abandon(approval: Approval, request: HoldRequest): Promise<HoldOutcome> {
@@ -417,20 +478,23 @@ export class ApprovalService {
     for (const wake of this.waiters.get(id) ?? []) wake();
   }
 
-  private sleep(id: string, ms: number, signal: AbortSignal): Promise<void> {
+  private sleep(id: string, ms: number, signal: AbortSignal, gone?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const set = this.waiters.get(id) ?? new Set();
       this.waiters.set(id, set);
       const done = () => {
         clearTimeout(timer);
         signal.removeEventListener('abort', done);
+        gone?.removeEventListener('abort', done);
         set.delete(done);
         if (set.size === 0) this.waiters.delete(id);
         resolve();
       };
       const timer = setTimeout(done, Math.max(1, ms));
       signal.addEventListener('abort', done, { once: true });
+      gone?.addEventListener('abort', done, { once: true });
       set.add(done);
+      if (signal.aborted || gone?.aborted) done();
     });
   }
 }

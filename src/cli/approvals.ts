@@ -61,10 +61,11 @@ export function register(program: Command): void {
     .argument('<id>', 'approval id')
     .option('--reason <text>', 'why, for the audit log')
     .option('--arguments <json>', 'approve with edited arguments (if the tool rule allows edits)')
+    .option('--hash <sha256>', 'the run_hash you reviewed (bulkhead approvals --json); refused if it changed')
     .option('--gateway <url>', 'gateway URL')
     .option('--json', 'machine-readable output')
     .action(
-      action(async (id: string, opts: Common & { reason?: string; arguments?: string }) => {
+      action(async (id: string, opts: Common & { reason?: string; arguments?: string; hash?: string }) => {
         let edited: unknown;
         if (opts.arguments) {
           try {
@@ -73,20 +74,36 @@ export function register(program: Command): void {
             throw new BulkheadError('bad_request', '--arguments must be a JSON object');
           }
         }
-        const { approval } = await client(opts).post<{ approval: ApprovalView }>(
+        // The gateway refuses an approval of arguments other than the ones reviewed: without
+        // --hash, what is reviewed is what this command reads now, and it says what that is.
+        const gateway = client(opts);
+        const seen =
+          opts.hash ??
+          (await gateway.get<{ approval: ApprovalView }>(`/api/approvals/${encodeURIComponent(id)}`)).approval
+            .run_hash;
+        const { approval } = await gateway.post<{ approval: ApprovalView }>(
           `/api/approvals/${encodeURIComponent(id)}/approve`,
           {
+            args_hash: seen,
             ...(opts.reason ? { reason: opts.reason } : {}),
             ...(edited !== undefined ? { arguments: edited } : {}),
           },
         );
         if (opts.json) printJson(approval);
-        else
+        else {
+          const args = JSON.stringify(approval.edited_arguments ?? approval.arguments);
           line(
             approval.state === 'approved'
-              ? `approved ${approval.id}: ${approval.tool} will run once`
-              : `voted on ${approval.id} (${approval.votes.length}/${approval.quorum})`,
+              ? `approved ${approval.id}: ${approval.tool} ${short(args, 200)} will run once`
+              : `voted on ${approval.id} (${approval.votes.length}/${approval.quorum}): ${approval.tool} ${short(args, 200)}`,
           );
+          if (approval.waiting === 0)
+            line(
+              '  the agent that asked is no longer waiting: it runs only if the agent retries the same call',
+            );
+          for (const other of approval.identical ?? [])
+            line(`  an identical call of this run is ${other.state} under ${other.id}`);
+        }
         return 0;
       }),
     );

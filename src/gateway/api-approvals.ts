@@ -6,7 +6,7 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { APPROVAL_STATES, type Approval, type VoteRefusal } from '../approvals/approval.js';
+import { APPROVAL_STATES, type Approval, runHash, type VoteRefusal } from '../approvals/approval.js';
 import type { ApprovalService } from '../approvals/service.js';
 import { BulkheadError } from '../errors.js';
 import type { Store } from '../store/store.js';
@@ -32,9 +32,18 @@ export interface ApprovalView {
   votes: { operator: string; decision: string; reason: string | null; at: number }[];
   reason: string | null;
   edited_arguments: Record<string, unknown> | null;
+  /** Hash of the arguments that run if approved (the edit, else the original); approve sends it back. */
+  run_hash: string;
+  /** Callers waiting on it in this gateway; 0 means the agent that asked went away. */
+  waiting?: number;
+  /** Other approvals of this run for the same tool and arguments: has it run already, or is it waiting? */
+  identical?: { id: string; state: Approval['state']; decided_at: number | null }[];
 }
 
-export function approvalView(a: Approval): ApprovalView {
+export function approvalView(
+  a: Approval,
+  context?: { waiting: number; identical: Approval[] },
+): ApprovalView {
   return {
     id: a.id,
     run_id: a.runId,
@@ -52,11 +61,20 @@ export function approvalView(a: Approval): ApprovalView {
     votes: a.votes,
     reason: a.reason,
     edited_arguments: a.editedArguments,
+    run_hash: runHash(a),
+    ...(context
+      ? {
+          waiting: context.waiting,
+          identical: context.identical.map((o) => ({ id: o.id, state: o.state, decided_at: o.decidedAt })),
+        }
+      : {}),
   };
 }
 
 const approveBody = z
   .object({
+    // The `run_hash` the approver was shown: refused if the arguments that would run changed since.
+    args_hash: z.string().regex(/^[0-9a-f]{64}$/, 'the run_hash of the approval as you saw it'),
     reason: z.string().max(1000).optional(),
     arguments: z.record(z.string(), z.unknown()).optional(),
   })
@@ -86,6 +104,7 @@ export function approvalRoutes(deps: {
     decision: 'approve' | 'deny',
     reason: string | undefined,
     edited?: Record<string, unknown>,
+    seenHash?: string,
   ) => {
     if (!operator.roles.some((r) => approval.approvers.includes(r))) {
       throw new BulkheadError(
@@ -95,7 +114,13 @@ export function approvalRoutes(deps: {
     }
     const outcome = await deps.approvals.decide(
       approval.id,
-      { operator: operator.name, decision, reason: reason ?? null, at: Date.now() },
+      {
+        operator: operator.name,
+        decision,
+        reason: reason ?? null,
+        at: Date.now(),
+        ...(seenHash ? { seenHash } : {}),
+      },
       edited,
     );
     if (!outcome.ok) {
@@ -107,6 +132,8 @@ export function approvalRoutes(deps: {
         edit_after_votes: 'Arguments can only be edited by the first approver; approve them as they are.',
         edit_not_storable:
           'The edited arguments hold a sensitive or redacted value that cannot be kept as it must run; deny instead and let the agent retry.',
+        arguments_changed:
+          'The arguments that would run are not the ones you saw (another approver edited them): look again before approving.',
       };
       const code =
         outcome.code === 'not_found'
@@ -116,8 +143,16 @@ export function approvalRoutes(deps: {
             : 'conflict';
       throw new BulkheadError(code, messages[outcome.code]);
     }
-    return approvalView(outcome.approval);
+    return withContext(outcome.approval);
   };
+
+  // What an approver must know besides the call: is anyone still waiting for it, and has an
+  // identical call already run, or is one waiting too?
+  const withContext = async (a: Approval) =>
+    approvalView(a, {
+      waiting: deps.approvals.waitingOn(a.id),
+      identical: await deps.approvals.identical(a.runId, a.tool, a.argsHash, a.id),
+    });
 
   routes.get('/', async (c) => {
     const state = c.req.query('state');
@@ -126,13 +161,17 @@ export function approvalRoutes(deps: {
     // Held calls whose caller went away are never woken: their deadline is applied on read.
     await deps.approvals.expireOverdue();
     const list = await deps.store.approvals.list(state ? { state: state as Approval['state'] } : {});
-    return respond.json(c, { approvals: list.map(approvalView) });
+    return respond.json(c, {
+      approvals: await Promise.all(
+        list.map((a) => (a.state === 'pending' ? withContext(a) : approvalView(a))),
+      ),
+    });
   });
 
   routes.get('/:id', async (c) => {
     const approval = await load(c.req.param('id'));
     const context = await deps.store.events.list({ runId: approval.runId, limit: 20 });
-    return respond.json(c, { approval: approvalView(approval), context });
+    return respond.json(c, { approval: await withContext(approval), context });
   });
 
   routes.post('/:id/approve', async (c) => {
@@ -150,7 +189,14 @@ export function approvalRoutes(deps: {
       }
     }
     return respond.json(c, {
-      approval: await decide(c.get('operator'), approval, 'approve', body.reason, body.arguments),
+      approval: await decide(
+        c.get('operator'),
+        approval,
+        'approve',
+        body.reason,
+        body.arguments,
+        body.args_hash,
+      ),
     });
   });
 

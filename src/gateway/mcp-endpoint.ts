@@ -10,14 +10,17 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { denial } from '../errors.js';
 import type { EventWriter } from '../events/writer.js';
 import type { Logger } from '../log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import { denialResult } from '../pipeline/pipeline.js';
 import type { ToolCall } from '../pipeline/stage.js';
 import type { Policy } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
 import type { Catalog } from './catalog.js';
+import { HeldAnswer } from './held-answer.js';
 
 export const MAX_SESSIONS_PER_RUN = 16;
 export const SESSION_IDLE_MS = 30 * 60_000;
@@ -30,6 +33,8 @@ interface Session {
   server: Server;
   transport: WebStandardStreamableHTTPServerTransport;
   lastSeen: number;
+  /** Requests in flight, so a closing session can still answer its held calls. */
+  held: Set<HeldAnswer>;
 }
 
 export interface McpEndpointDeps {
@@ -74,7 +79,7 @@ export class McpEndpoint {
       // Same answer for "no such session" and "another run's session": nothing to probe.
       if (!session || session.runId !== run.id) return jsonRpcError(404, -32001, 'Session not found');
       session.lastSeen = this.deps.now();
-      return session.transport.handleRequest(request);
+      return this.answer(session, request);
     }
     if (request.method !== 'POST')
       return jsonRpcError(400, -32000, 'Bad Request: no session; send initialize first');
@@ -88,6 +93,23 @@ export class McpEndpoint {
       await session.server.close().catch(() => undefined);
     }
     return response;
+  }
+
+  /**
+   * Hands a request to the session's transport with a `HeldAnswer` the call handler finds in
+   * `extra.authInfo`: it sees the caller leave, and a held call upgrades a plain-JSON answer to a
+   * stream (held-answer.ts). In SSE mode the SDK streams already; only the leaving is used.
+   */
+  private answer(session: Session, request: Request): Promise<Response> {
+    if (request.method !== 'POST') return session.transport.handleRequest(request);
+    const held = new HeldAnswer(request, () => session.transport.sessionId);
+    session.held.add(held);
+    const sdk = session.transport.handleRequest(request, {
+      authInfo: { token: '', clientId: session.runId, scopes: [], extra: { held } },
+    });
+    const forget = () => session.held.delete(held);
+    sdk.then(forget, forget);
+    return this.deps.policy.gateway.stream_responses ? sdk : held.answer(sdk);
   }
 
   /** Tells open sessions (all, or those of the given profiles) that their tool list may have changed. */
@@ -134,6 +156,7 @@ export class McpEndpoint {
       profile: run.profile,
       server,
       lastSeen: this.deps.now(),
+      held: new Set(),
       transport: new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: () => crypto.randomUUID(),
         onsessioninitialized: (id) => {
@@ -181,6 +204,8 @@ export class McpEndpoint {
       const profile = run ? this.deps.policy.profiles[run.profile] : undefined;
       if (!run || !profile) throw new Error('run vanished');
       const progressToken = request.params._meta?.progressToken;
+      const held = extra.authInfo?.extra?.held instanceof HeldAnswer ? extra.authInfo.extra.held : undefined;
+      held?.track(extra.requestId);
       const call: ToolCall = {
         run,
         profile,
@@ -190,13 +215,18 @@ export class McpEndpoint {
         signal: AbortSignal.any([extra.signal, this.deps.runs.signal(runId)]),
         startedAt: this.deps.now(),
         flags: [],
+        ...(held ? { callerGone: held.gone, onHold: () => held.hold() } : {}),
         ...(progressToken !== undefined
           ? {
-              progress: (progress: number, message?: string) =>
-                extra.sendNotification({
-                  method: 'notifications/progress',
+              progress: (progress: number, message?: string) => {
+                const notification = {
+                  method: 'notifications/progress' as const,
                   params: { progressToken, progress, ...(message ? { message } : {}) },
-                }),
+                };
+                // A held plain-JSON answer became a stream: progress goes there.
+                if (held?.notify({ jsonrpc: '2.0', ...notification })) return Promise.resolve();
+                return extra.sendNotification(notification);
+              },
             }
           : {}),
       };
@@ -208,6 +238,19 @@ export class McpEndpoint {
   private async closeSession(id: string): Promise<void> {
     const session = this.sessions.get(id);
     this.sessions.delete(id);
+    // Held calls streaming an answer get one before their stream ends (held-answer.ts).
+    for (const held of session?.held ?? []) {
+      held.interrupt((requestId) => ({
+        jsonrpc: '2.0',
+        id: requestId,
+        result: denialResult(
+          denial(
+            'approval_withdrawn',
+            'The gateway stopped while this call waited; its approval stays open for an identical retry.',
+          ),
+        ),
+      }));
+    }
     await session?.server.close().catch(() => undefined);
   }
 

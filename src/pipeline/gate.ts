@@ -32,6 +32,7 @@ export function gateStage(deps: { approvals: ApprovalService }): Stage {
     const argsHash = canonicalHash(args);
     // An identical retry after the waiting caller was gone (disconnect, restart) runs once, without asking again.
     const reused = await deps.approvals.reuse(call.run.id, tool.exposed, argsHash);
+    if (!reused) call.onHold?.();
     const outcome = reused
       ? { ok: true as const, approval: reused }
       : await deps.approvals.hold({
@@ -45,6 +46,7 @@ export function gateStage(deps: { approvals: ApprovalService }): Stage {
           approvers: rule?.approvers ?? ['approver', 'admin'],
           timeoutMs: rule?.timeout ?? DEFAULT_TIMEOUT_MS,
           signal: call.signal,
+          ...(call.callerGone ? { callerGone: call.callerGone } : {}),
           ...(call.progress ? { progress: call.progress } : {}),
         });
     if (!outcome.ok) {

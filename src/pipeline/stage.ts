@@ -20,6 +20,13 @@ export interface ToolCall {
   readonly rawArgs: unknown;
   /** Ends when the client cancels, disconnects, or the run is killed. */
   readonly signal: AbortSignal;
+  /**
+   * Aborts when the caller's connection closed before its answer (in any answer mode). A held
+   * call stops waiting then; the call itself is not cancelled by it once it runs.
+   */
+  readonly callerGone?: AbortSignal;
+  /** Tells the HTTP edge the call is held, so a plain-JSON answer becomes a stream at once. */
+  readonly onHold?: () => void;
   /** Sends an MCP progress notification when the client asked for progress. */
   readonly progress?: (progress: number, message?: string) => Promise<void>;
   readonly startedAt: number;

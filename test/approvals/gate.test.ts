@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runHash } from '../../src/approvals/approval.js';
 import { signature } from '../../src/notify/notifier.js';
 import {
   denialCode,
@@ -80,6 +81,12 @@ async function api(
   token: string,
   body?: unknown,
 ): Promise<{ status: number; json: Record<string, unknown> }> {
+  // An approval names the arguments the approver saw: here, the approval as stored right now.
+  const approving = /^\/approvals\/([^/]+)\/approve$/.exec(path);
+  if (approving && body && typeof body === 'object' && !('args_hash' in body)) {
+    const seen = await gw.gateway.store.approvals.get(approving[1] as string);
+    if (seen) body = { ...body, args_hash: runHash(seen) };
+  }
   const response = await fetch(`${gw.gateway.url}/api${path}`, {
     method: body === undefined ? 'GET' : 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

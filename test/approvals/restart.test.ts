@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runHash } from '../../src/approvals/approval.js';
 import {
   connectAgent,
   denialCode,
@@ -73,7 +74,7 @@ describe('approvals across a restart', () => {
       const response = await fetch(`${second.gateway.url}/api/approvals/${approval.id}/approve`, {
         method: 'POST',
         headers: { authorization: `Bearer ${ENV.ALICE}`, 'content-type': 'application/json' },
-        body: '{}',
+        body: JSON.stringify({ args_hash: runHash(approval) }),
       });
       expect(response.status).toBe(200);
       const retry = await connectAgent(second.gateway.url, token);
@@ -179,14 +180,14 @@ describe('approvals across a restart', () => {
           headers: { authorization: `Bearer ${ENV.ALICE}` },
         })
       ).json()) as {
-        approvals: { id: string }[];
+        approvals: { id: string; run_hash: string }[];
       };
       return list.approvals[0];
     });
     await fetch(`${url}/api/approvals/${pending.id}/approve`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ENV.ALICE}`, 'content-type': 'application/json' },
-      body: '{}',
+      body: JSON.stringify({ args_hash: pending.run_hash }),
     });
     const record = join(dir, 'received.jsonl');
     await waitFor(() => (recorded(record).some((r) => r.tool === 'slow_echo') ? true : undefined));

@@ -39,6 +39,11 @@ export interface ApprovalView {
   votes: Vote[];
   reason: string | null;
   edited_arguments: Record<string, unknown> | null;
+  /** Hash of what runs if approved; an approval sends it back and is refused if it changed. */
+  run_hash: string;
+  /** Callers waiting in this gateway (0: the agent went away). */
+  waiting?: number;
+  identical?: { id: string; state: string; decided_at: number | null }[];
 }
 
 export interface ToolView {

@@ -57,7 +57,12 @@ export function ApprovalCard(props: { approval: ApprovalView; now: number; onDec
       const body =
         decision === 'deny'
           ? { reason: reason.trim() }
-          : { ...(reason.trim() ? { reason: reason.trim() } : {}), ...(args ? { arguments: args } : {}) };
+          : {
+              // What this card showed: refused by the gateway if another approver changed it since.
+              args_hash: a.run_hash,
+              ...(reason.trim() ? { reason: reason.trim() } : {}),
+              ...(args ? { arguments: args } : {}),
+            };
       const { approval } = await api.post<{ approval: ApprovalView }>(
         `/api/approvals/${encodeURIComponent(a.id)}/${decision}`,
         body,
@@ -103,6 +108,20 @@ export function ApprovalCard(props: { approval: ApprovalView; now: number; onDec
         ) : null}
       </header>
       {a.why ? <p class="why">{a.why}</p> : null}
+      {pending && a.waiting === 0 ? (
+        <p class="why">
+          The agent that asked is no longer waiting: approving lets only an identical retry run it.
+        </p>
+      ) : null}
+      {a.identical?.length ? (
+        <ul class="votes" aria-label="Identical calls">
+          {a.identical.map((o) => (
+            <li key={o.id}>
+              An identical call of this run is <strong>{o.state}</strong> ({o.id})
+            </li>
+          ))}
+        </ul>
+      ) : null}
       <p class="quorum">
         Needs {a.quorum} approval{a.quorum === 1 ? '' : 's'} from <strong>{a.approvers.join(', ')}</strong>
         {a.votes.length ? ` · ${a.votes.length} vote${a.votes.length === 1 ? '' : 's'} so far` : ''}

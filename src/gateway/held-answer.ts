@@ -1,0 +1,148 @@
+/**
+ * One HTTP request on `/mcp`, as the pipeline sees it: whether the caller is
+ * still there, and a way to turn the plain-JSON answer into an SSE stream the
+ * moment a call is held for approval.
+ *
+ * Plain JSON is the fast default, but a held call may wait minutes for a
+ * human, and real clients give up first: Claude Code aborts a POST whose
+ * answer has not started within 60 s, the MCP SDK client times a request
+ * out after 60 s unless progress resets it, and undici drops a body silent
+ * for 300 s. So when the gate holds a call, the answer becomes a stream at
+ * once: its headers go out (the client's fetch resolves), progress
+ * notifications reach a client that asked for them, and a comment line every
+ * 15 s keeps the connection alive; the JSON-RPC result follows as the
+ * stream's last event. Calls that are not held keep the plain-JSON answer
+ * and pay only for this object.
+ *
+ * `gone` is the HTTP request's own signal (the server aborts it when the
+ * connection closes before the answer is complete), so a caller leaving is
+ * seen in every answer mode, not only when the client sends a cancel.
+ */
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+
+const KEEPALIVE_MS = 15_000;
+
+export class HeldAnswer {
+  /** Aborts when the caller's connection closes before its answer is complete. */
+  readonly gone: AbortSignal;
+  private streamed:
+    | { controller: ReadableStreamDefaultController<Uint8Array>; keepalive: NodeJS.Timeout }
+    | undefined;
+  private upgrade: ((response: Response) => void) | undefined;
+  private readonly encoder = new TextEncoder();
+  /** Calls of this request still without an answer, for `interrupt`. */
+  private readonly open = new Set<RequestId>();
+
+  constructor(
+    request: Request,
+    private readonly sessionId: () => string | undefined,
+  ) {
+    this.gone = request.signal;
+  }
+
+  /** Whether the answer is (now) a stream. */
+  get streaming(): boolean {
+    return this.streamed !== undefined;
+  }
+
+  /** The answer to send: the SDK's plain JSON, or a stream if a call was held before it was ready. */
+  answer(sdk: Promise<Response>): Promise<Response> {
+    return new Promise<Response>((resolve, reject) => {
+      this.upgrade = resolve;
+      sdk.then(
+        (response) => {
+          this.upgrade = undefined;
+          if (!this.streamed) return resolve(response);
+          void this.finish(response);
+        },
+        (error: unknown) => {
+          this.upgrade = undefined;
+          if (!this.streamed) return reject(error);
+          this.close();
+        },
+      );
+    });
+  }
+
+  /** The gate holds a call: start the stream now (once), before any client timeout runs out. */
+  hold(): void {
+    const upgrade = this.upgrade;
+    if (this.streamed || !upgrade || this.gone.aborted) return;
+    let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+    const body = new ReadableStream<Uint8Array>({
+      start: (c) => {
+        controller = c;
+      },
+      cancel: () => this.close(),
+    });
+    const keepalive = setInterval(() => this.write(': waiting for approval\n\n'), KEEPALIVE_MS);
+    keepalive.unref();
+    this.streamed = { controller: controller as ReadableStreamDefaultController<Uint8Array>, keepalive };
+    const id = this.sessionId();
+    upgrade(
+      new Response(body, {
+        status: 200,
+        headers: {
+          'content-type': 'text/event-stream',
+          'cache-control': 'no-cache, no-transform',
+          'x-accel-buffering': 'no',
+          ...(id ? { 'mcp-session-id': id } : {}),
+        },
+      }),
+    );
+  }
+
+  /** A call of this request started; its id is what `interrupt` answers. */
+  track(id: RequestId): void {
+    this.open.add(id);
+  }
+
+  /**
+   * The session closes (gateway shutdown) while a streamed call waits: the SDK can no longer
+   * answer it, and a client whose stream just ends would wait out its own timeout. Each open call
+   * gets `answer(id)` as its last event instead.
+   */
+  interrupt(answer: (id: RequestId) => JSONRPCMessage): void {
+    if (!this.streamed) return;
+    for (const id of this.open) this.notify(answer(id));
+    this.open.clear();
+    this.close();
+  }
+
+  /** Sends a notification on the stream; false when the answer is not a stream (yet). */
+  notify(message: JSONRPCMessage): boolean {
+    if (!this.streamed) return false;
+    this.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+    return true;
+  }
+
+  private async finish(response: Response): Promise<void> {
+    try {
+      const text = await response.text();
+      const parsed = text ? (JSON.parse(text) as JSONRPCMessage | JSONRPCMessage[]) : [];
+      this.open.clear();
+      for (const message of Array.isArray(parsed) ? parsed : [parsed]) this.notify(message);
+    } catch {
+      // An unreadable SDK answer: ending the stream lets the client fail instead of hanging.
+    }
+    this.close();
+  }
+
+  private write(text: string): void {
+    try {
+      this.streamed?.controller.enqueue(this.encoder.encode(text));
+    } catch {
+      this.close();
+    }
+  }
+
+  private close(): void {
+    if (!this.streamed) return;
+    clearInterval(this.streamed.keepalive);
+    try {
+      this.streamed.controller.close();
+    } catch {
+      // Already closed or cancelled by the client.
+    }
+  }
+}
