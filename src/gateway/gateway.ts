@@ -35,6 +35,7 @@ import { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
+import { timedStore } from '../telemetry/store-timing.js';
 import { createApi } from './api.js';
 import { Catalog, type CatalogTool } from './catalog.js';
 import { createHealth } from './health.js';
@@ -103,9 +104,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       ...(options.logDestination !== undefined ? { destination: options.logDestination } : {}),
       ...(options.logLevel !== undefined ? { level: options.logLevel } : {}),
     });
-  const store = await openStore(policy, source);
-  const events = new EventWriter(store.events, scrubber);
   const metrics = new Metrics();
+  const store = timedStore(await openStore(policy, source), (op, ok, seconds) =>
+    metrics.storeOperation(op, ok, seconds),
+  );
+  const events = new EventWriter(store.events, scrubber);
   events.subscribe((e) => metrics.observe(e));
   const runs = new RunService({ store, policy, events, scrubber, now });
   await runs.resume();
@@ -194,6 +197,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     scrubber,
   });
   await approvals.recover();
+  // Redactions in tool results, by rule, for bulkhead_scrub_findings_total.
+  const countedScrubber = (s: Scrubber): Scrubber => ({
+    ...s,
+    value: <T>(input: T): T => {
+      const output = s.value(input);
+      metrics.scrubbed(input, output);
+      return output;
+    },
+  });
   const loopGuard = new LoopGuard({ runs, now });
   runs.onEnd((run) => loopGuard.forget(run.id));
   const pipeline = new Pipeline(
@@ -201,11 +213,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       ...checkStages({ catalog, store, runs, events, notifier, loopGuard, now }),
       { name: 'gate', run: gateStage({ approvals }) },
       { name: 'execute', run: executeStage({ pool, policy, logger }) },
-      { name: 'inspect', run: inspectStage({ scrubberFor: (p) => scrubberFor(p), events, runs }) },
+      {
+        name: 'inspect',
+        run: inspectStage({ scrubberFor: (p) => countedScrubber(scrubberFor(p)), events, runs }),
+      },
       { name: 'taint', run: taintStage({ runs }) },
     ],
     [loopGuard.finalizer, settleApprovalFinalizer({ approvals }), recordFinalizer({ events, now })],
-    { logger, scrubber },
+    { logger, scrubber, hooks: [metrics.hook] },
   );
   let oauth: OAuthMount | undefined;
   endpoint = new McpEndpoint({
@@ -225,6 +240,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     setTimeout(() => void mcp.closeRun(run.id), 2_000).unref();
   });
 
+  metrics.attach({
+    upstreams: () => pool.status(),
+    pendingApprovals: async () =>
+      (await store.approvals.list({ state: 'pending', limit: 10_000 })).map((a) => a.createdAt),
+    sessions: () => mcp.sessionCount(),
+    isTool: (name) => catalog.get(name) !== undefined,
+    now,
+  });
   const respond = responder(scrubber, (error) => logger.error({ err: error }, 'unexpected API error'));
   let url = '';
   const localToken = mintLocalToken();
@@ -308,7 +331,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     );
   }
   app.get('/metrics', async (c) => {
-    metrics.sessions.set(mcp.sessionCount());
+    await metrics.collect();
     return c.text(scrubber.text(await metrics.registry.metrics()), 200, {
       'content-type': metrics.registry.contentType,
     });

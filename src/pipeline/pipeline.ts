@@ -8,7 +8,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { type Denial, denial } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Scrubber } from '../scrub/index.js';
-import type { Stage, ToolCall } from './stage.js';
+import type { Stage, StageResult, ToolCall } from './stage.js';
 
 export interface NamedStage {
   name: string;
@@ -29,23 +29,56 @@ export type CallOutcome =
   | { decision: 'allow'; result: CallToolResult }
   | { decision: 'deny'; denial: Denial; result: CallToolResult };
 
+/**
+ * Observes calls from this one place (metrics, traces) instead of inside every
+ * stage. Each method must call `next` exactly once and return (or throw) what
+ * it did; hooks never change a decision. With no hooks, nothing is wrapped.
+ */
+export interface PipelineHook {
+  call?(call: ToolCall, next: () => Promise<CallOutcome>): Promise<CallOutcome>;
+  stage?(call: ToolCall, stage: string, next: () => Promise<StageResult>): Promise<StageResult>;
+}
+
 export class Pipeline {
+  private readonly callHooks: NonNullable<PipelineHook['call']>[];
+  private readonly stageHooks: NonNullable<PipelineHook['stage']>[];
+
   constructor(
     private readonly stages: readonly NamedStage[],
     private readonly finalizers: readonly Finalizer[],
-    private readonly deps: { logger: Logger; scrubber: Scrubber },
-  ) {}
+    private readonly deps: { logger: Logger; scrubber: Scrubber; hooks?: readonly PipelineHook[] },
+  ) {
+    const hooks = deps.hooks ?? [];
+    this.callHooks = hooks.flatMap((h) => (h.call ? [h.call.bind(h)] : []));
+    this.stageHooks = hooks.flatMap((h) => (h.stage ? [h.stage.bind(h)] : []));
+  }
 
   get stageNames(): string[] {
     return this.stages.map((s) => s.name);
   }
 
-  async call(call: ToolCall): Promise<CallOutcome> {
+  call(call: ToolCall): Promise<CallOutcome> {
+    if (this.callHooks.length === 0) return this.decide(call);
+    return this.callHooks.reduceRight<() => Promise<CallOutcome>>(
+      (next, hook) => () => hook(call, next),
+      () => this.decide(call),
+    )();
+  }
+
+  private runStage(stage: NamedStage, call: ToolCall): Promise<StageResult> {
+    if (this.stageHooks.length === 0) return stage.run(call);
+    return this.stageHooks.reduceRight<() => Promise<StageResult>>(
+      (next, hook) => () => hook(call, stage.name, next),
+      () => stage.run(call),
+    )();
+  }
+
+  private async decide(call: ToolCall): Promise<CallOutcome> {
     let denied: Denial | undefined;
     for (const stage of this.stages) {
       let outcome: Awaited<ReturnType<Stage>>;
       try {
-        outcome = await stage.run(call);
+        outcome = await this.runStage(stage, call);
       } catch (error) {
         // A stage that throws denies: fail closed, never forward on a bug.
         this.deps.logger.error(
