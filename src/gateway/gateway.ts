@@ -17,6 +17,7 @@ import { Sessions } from '../dashboard/sessions.js';
 import { BulkheadError } from '../errors.js';
 import { EventWriter } from '../events/writer.js';
 import { createLlmProxy } from '../llm/proxy.js';
+import { reconcileReservations } from '../llm/reconcile.js';
 import { createLogger, type Logger } from '../log.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
 import { checkStages } from '../pipeline/checks.js';
@@ -112,6 +113,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   events.subscribe((e) => metrics.observe(e));
   const runs = new RunService({ store, policy, events, scrubber, now });
   await runs.resume();
+  await reconcileReservations(store, policy.store, events, logger);
 
   let endpoint: McpEndpoint | undefined;
   // The notifier and the per-profile scrubbers follow policy reloads: callers hold these

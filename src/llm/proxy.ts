@@ -16,7 +16,7 @@
  */
 import { Hono } from 'hono';
 import { type Crossing, tokenCrossings } from '../budget/thresholds.js';
-import type { TokenAmounts, TokenCaps } from '../budget/tokens.js';
+import { exhaustedDimension, type TokenAmounts, type TokenCaps } from '../budget/tokens.js';
 import type { EventWriter } from '../events/writer.js';
 import type { Logger } from '../log.js';
 import type { Notifier } from '../notify/notifier.js';
@@ -32,13 +32,14 @@ import { apiError } from './errors.js';
 import { ScrubbedSse } from './scrubbed-sse.js';
 import { findSideDoor } from './side-doors.js';
 import { linkSignals } from './signals.js';
+import { capsOf, minRequestUsd, reserveSpend } from './spend.js';
 import { postUpstream, type UpstreamResponse } from './upstream.js';
 import {
   chargedInput,
   cost,
   EMPTY_USAGE,
-  estimateInputTokens,
   type MessageUsage,
+  type Price,
   SseUsageTracker,
   sseError,
 } from './usage.js';
@@ -86,6 +87,21 @@ const FORWARDED = ['anthropic-version', 'anthropic-beta', 'content-type', 'accep
 /** Headers worth passing back: the SDKs read them to decide on retries and to report request ids. */
 const RETURNED = ['content-type', 'request-id', 'retry-after', 'x-should-retry'];
 
+/**
+ * The answer for a run that has ended. An exhausted run's refusal is a
+ * billing error like any budget refusal, so the agent does not take it for
+ * a failed sign-in.
+ */
+function ended(run: Run): Response {
+  return run.state === 'exhausted'
+    ? apiError(
+        402,
+        'billing_error',
+        `bulkhead: this run has used its budget (${run.endReason ?? 'exhausted'}).`,
+      )
+    : apiError(403, 'permission_error', 'bulkhead: this run has ended.');
+}
+
 export function createLlmProxy(deps: LlmProxyDeps): Hono {
   const app = new Hono();
   const llm = deps.policy.llm;
@@ -113,7 +129,7 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
   app.post('/messages/count_tokens', async (c) => {
     const run = await authenticate(c.req.raw);
     if (!run) return apiError(401, 'authentication_error', 'A valid run token is required.');
-    if (run.state !== 'active') return apiError(403, 'permission_error', 'bulkhead: this run has ended.');
+    if (run.state !== 'active') return ended(run);
     const read = await readJsonBody(c.req.raw, maxBody);
     if (!read.ok) return read.response;
     const refused = await sideDoor(run, read.body, c.req.raw);
@@ -149,7 +165,7 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
   app.post('/messages', async (c) => {
     const run = await authenticate(c.req.raw);
     if (!run) return apiError(401, 'authentication_error', 'A valid run token is required.');
-    if (run.state !== 'active') return apiError(403, 'permission_error', 'bulkhead: this run has ended.');
+    if (run.state !== 'active') return ended(run);
     if (!llm)
       return apiError(403, 'permission_error', 'bulkhead: no LLM API is configured for this gateway.');
     const profile = deps.policy.profiles[run.profile];
@@ -180,47 +196,54 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
     if (!requested) return apiError(400, 'invalid_request_error', 'max_tokens is required.');
     const tokens = profile.budgets.tokens;
     const price = llm.prices[model];
-    const inputEstimate = estimateInputTokens(body);
-    const caps: TokenCaps = {
-      ...(tokens?.input !== undefined ? { input: tokens.input } : {}),
-      ...(tokens?.output !== undefined ? { output: tokens.output } : {}),
-      ...(tokens?.total !== undefined ? { total: tokens.total } : {}),
-      ...(profile.budgets.usd !== undefined ? { usd: profile.budgets.usd } : {}),
-    };
-    const estimateUsd = cost(
-      { ...EMPTY_USAGE, input_tokens: inputEstimate, output_tokens: requested },
+    const caps = capsOf(profile.budgets);
+    if (caps.usd !== undefined && !price) {
+      // Charging $0 would let an unpriced model spend without limit under a USD cap.
+      await deps.events.write({
+        kind: 'llm.request',
+        runId: run.id,
+        decision: 'deny',
+        code: 'unpriced_model',
+        actor: `run:${run.id}`,
+        data: { model },
+      });
+      return apiError(
+        400,
+        'invalid_request_error',
+        `bulkhead: model ${JSON.stringify(model)} has no price in llm.prices, and this run has a USD budget.`,
+      );
+    }
+    const spend = await reserveSpend({
+      store: deps.store,
+      runId: run.id,
+      model,
+      body,
+      requested,
+      budgets: profile.budgets,
       price,
-    );
-    const reservation = await deps.store.tokens.reserve(
-      run.id,
-      { input: inputEstimate, output: requested, usd: estimateUsd },
-      caps,
-      1,
-    );
-    if (!reservation.ok) {
+      countTokens: () => countTokens(body, c.req.raw, run.id),
+    });
+    if (!spend.ok) {
       await deps.events.write({
         kind: 'llm.request',
         runId: run.id,
         decision: 'deny',
         code: 'budget_exhausted',
         actor: `run:${run.id}`,
-        data: {
-          model,
-          dimension: reservation.dimension,
-          used: reservation.used,
-          cap: reservation.cap,
-          estimate: inputEstimate,
-        },
+        data: { model, dimension: spend.dimension, used: spend.used, cap: spend.cap, estimate: spend.input },
       });
-      const what = reservation.dimension === 'usd' ? 'spend (USD)' : `${reservation.dimension} token`;
-      const used = reservation.dimension === 'usd' ? reservation.used.toFixed(4) : reservation.used;
+      await endIfExhausted(run, caps, price);
+      const what = spend.dimension === 'usd' ? 'spend (USD)' : `${spend.dimension} token`;
+      const used = spend.dimension === 'usd' ? spend.used.toFixed(4) : spend.used;
       return apiError(
-        403,
-        'permission_error',
-        `bulkhead: this run's ${what} budget would be exceeded (${used} of ${reservation.cap} used).`,
+        402,
+        'billing_error',
+        `bulkhead: this run's ${what} budget would be exceeded (${used} of ${spend.cap} used).`,
       );
     }
-    const clamped = Math.min(requested, reservation.grantedOutput);
+    const clamped = spend.clamped;
+    const inputEstimate = spend.input;
+    const reservation = { id: spend.reservationId };
     const forwarded = { ...body, max_tokens: clamped };
     const stream = body.stream === true;
     const runSignal = deps.runs.signal(run.id);
@@ -262,7 +285,10 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
             ms: Math.round(performance.now() - started),
           },
         });
-        if (after) await alert(run, tokenCrossings(after, charged, caps, profile.budgets.alert_at));
+        if (after) {
+          await alert(run, tokenCrossings(after, charged, caps, profile.budgets.alert_at));
+          await endIfExhausted(run, caps, price, after);
+        }
       } catch (error) {
         // The reservation stays open and keeps counting against the budget: failing closed.
         deps.logger.error({ err: error, runId: run.id }, 'LLM usage could not be settled');
@@ -358,6 +384,43 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
     });
     return new Response(piped, { status: upstream.status, headers });
   });
+
+  /** Ends the run as `exhausted` when a budget has no room left for the smallest request. */
+  const endIfExhausted = async (run: Run, caps: TokenCaps, price: Price | undefined, used?: TokenAmounts) => {
+    const usage = used ?? (await deps.store.tokens.usage(run.id));
+    const dimension = exhaustedDimension(usage, caps, minRequestUsd(price));
+    if (!dimension) return;
+    const what = dimension === 'usd' ? 'spend (USD)' : `${dimension} token`;
+    // In-flight requests keep going (they were within budget); only new ones are refused.
+    await deps.runs.end(run.id, 'exhausted', `${what} budget used`);
+  };
+
+  /** The exact input token count of a request, from the API; undefined when it cannot be had. */
+  const countTokens = async (
+    body: Record<string, unknown>,
+    req: Request,
+    runId: string,
+  ): Promise<number | undefined> => {
+    const fields = ['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking'] as const;
+    const counted = Object.fromEntries(fields.filter((f) => body[f] !== undefined).map((f) => [f, body[f]]));
+    const linked = linkSignals([deps.runs.signal(runId), req.signal]);
+    try {
+      const upstream = await postUpstream(
+        new URL(`${base}/v1/messages/count_tokens`),
+        forwardHeaders(req),
+        JSON.stringify(counted),
+        linked.signal,
+      );
+      const text = await upstream.text();
+      if (upstream.status !== 200) return undefined;
+      const n = (JSON.parse(text) as { input_tokens?: unknown }).input_tokens;
+      return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      linked.dispose();
+    }
+  };
 
   /** The refusal for a request that opens a side door its profile does not allow, recorded. */
   const sideDoor = async (run: Run, body: Record<string, unknown>, req: Request) => {

@@ -87,14 +87,17 @@ export function cost(usage: MessageUsage, price: Price | undefined): number {
 export const IMAGE_TOKENS = 1_600;
 
 /**
- * The input estimate reserved before a request is sent (no count_tokens round
- * trip, which would add an upstream call to every request's first byte).
- * Deliberately generous: one token per 3 characters of the JSON of `system`,
- * `messages` and `tools` (English text runs nearer 4). An image is counted
- * at `IMAGE_TOKENS`, not by its base64 size: a 1 MB screenshot is ~1,600
- * tokens, not 350,000, and counting its bytes would refuse it under any input
- * cap. Documents (PDF) keep the character count, since their page count is
- * unknown here. Settlement replaces the estimate with the real usage.
+ * An upper bound of the input tokens of a request, reserved before it is
+ * sent (no count_tokens round trip on the way to the first byte): the UTF-8
+ * bytes of the JSON of `system`, `messages` and `tools`. A byte-level BPE
+ * token covers at least one byte, so no script (CJK, emoji, base64) can pack
+ * more tokens than bytes; the JSON syntax around the text pays for the few
+ * tokens of message framing. An image is counted at `IMAGE_TOKENS` (the API
+ * scales it down to that ceiling), not by its base64 size. Documents (PDF)
+ * keep their byte count, which bounds their text but is not a proven bound
+ * for their page images. Settlement replaces the bound with the real usage;
+ * when the bound does not fit what is left, the proxy asks count_tokens for
+ * the exact figure instead (see spend.ts).
  */
 export function estimateInputTokens(body: Record<string, unknown>): number {
   let images = 0;
@@ -108,7 +111,7 @@ export function estimateInputTokens(body: Record<string, unknown>): number {
       return value;
     },
   );
-  return Math.ceil(text.length / 3) + images * IMAGE_TOKENS;
+  return Buffer.byteLength(text) + images * IMAGE_TOKENS;
 }
 
 /**

@@ -146,6 +146,45 @@ describe('token ledger (SQLite)', () => {
   }, 60_000);
 });
 
+/** The USD clamp and crash reconciliation, the same on both stores. */
+async function usdClampAndReconcile(store: Store, runId: string): Promise<void> {
+  // $0.01 left after $0.001 of input, at $15 per million output tokens: 600 tokens.
+  const r = await store.tokens.reserve(
+    runId,
+    { input: 10, output: 4096, usd: 0.001, usdPerOutput: 15e-6, model: 'm' },
+    { usd: 0.01 },
+    1,
+  );
+  expect(r).toMatchObject({ ok: true, grantedOutput: 600 });
+  // Open reservations already hold the whole cap: the next request gets nothing.
+  expect(
+    await store.tokens.reserve(
+      runId,
+      { input: 1, output: 10, usd: 0, usdPerOutput: 15e-6 },
+      { usd: 0.01 },
+      1,
+    ),
+  ).toMatchObject({ ok: false, dimension: 'usd' });
+  // A reservation made after the cut-off is someone else's live request: left alone.
+  const later = Date.now() + 60_000;
+  const leftovers = await store.tokens.reconcile(later);
+  expect(leftovers).toEqual([expect.objectContaining({ runId, input: 10, output: 600, model: 'm' })]);
+  expect(leftovers[0]?.usd).toBeCloseTo(0.01, 9);
+  expect(await store.tokens.usage(runId)).toMatchObject({ input: 10, output: 600, requests: 1 });
+  expect(await store.tokens.reconcile(later)).toEqual([]);
+  if (r.ok) expect(await store.tokens.settle(r.id, { input: 1, output: 1, usd: 0 })).toBeUndefined();
+}
+
+describe('token ledger, USD and crashes (SQLite)', () => {
+  it('clamps output to what the USD cap can pay and settles a crash leftover at what it reserved, once', async () => {
+    const store = openSqliteStore(join(tempDir(), 'ledger.db'));
+    const early = Date.now() - 1;
+    await usdClampAndReconcile(store, 'r');
+    expect(await store.tokens.reconcile(early)).toEqual([]);
+    await store.close();
+  });
+});
+
 describe('token ledger (PostgreSQL, two replicas)', () => {
   let pg: TestPostgres;
   beforeAll(async () => {
@@ -167,6 +206,15 @@ describe('token ledger (PostgreSQL, two replicas)', () => {
       expect(expected.length).toBeGreaterThan(4);
     } finally {
       await Promise.all([a.close(), b.close()]);
+    }
+  }, 60_000);
+
+  it('clamps output to what the USD cap can pay and settles a crash leftover at what it reserved, once', async () => {
+    const store = await openPostgresStore(pg.url);
+    try {
+      await usdClampAndReconcile(store, `run_pg_usd_${Date.now()}`);
+    } finally {
+      await store.close();
     }
   }, 60_000);
 });

@@ -46,6 +46,9 @@ async function sdkFor(profile: string): Promise<{ client: Anthropic; runId: stri
   };
 }
 
+/** Requests the fake received for /v1/messages itself (count_tokens calls aside). */
+const sent = () => fake.received.filter((r) => r.path === '/v1/messages').length;
+
 const ask = { model: 'claude-test', messages: [{ role: 'user' as const, content: 'hi' }] };
 
 beforeAll(async () => {
@@ -99,32 +102,34 @@ describe('LLM proxy', () => {
     expect((await gw.gateway.store.tokens.usage(runId)).output).toBeLessThanOrEqual(40);
   });
 
-  it('refuses, in the API error shape, once the output budget is spent', async () => {
-    const { client } = await sdkFor('tight');
+  it('refuses, in the API error shape and not as an authentication failure, once the output budget is spent', async () => {
+    const { client, runId } = await sdkFor('tight');
     await client.messages.create({ ...ask, max_tokens: 4 });
     await client.messages.create({ ...ask, max_tokens: 4 }); // clamped to the 1 token left
+    // The output budget is spent: the run ends as exhausted, as with the tool-call cap.
+    expect((await gw.gateway.runs.get(runId))?.state).toBe('exhausted');
     const error = await client.messages.create({ ...ask, max_tokens: 5 }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Anthropic.PermissionDeniedError);
-    expect(String((error as Error).message)).toContain('output token budget would be exceeded');
+    expect(error).toBeInstanceOf(Anthropic.PaymentRequiredError);
+    expect(String((error as Error).message)).toContain('output token budget used');
   });
 
   it('refuses a request whose input alone would overrun the budget, before sending it', async () => {
     const { client } = await sdkFor('tiny-input');
-    const before = fake.received.length;
+    const before = sent();
     const error = await client.messages
       .create({ ...ask, messages: [{ role: 'user', content: 'x'.repeat(500) }], max_tokens: 5 })
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Anthropic.PermissionDeniedError);
-    expect(fake.received.length).toBe(before);
+    expect(error).toBeInstanceOf(Anthropic.PaymentRequiredError);
+    expect(sent()).toBe(before);
   });
 
   it('refuses a request whose estimated price would overrun the spend budget, before sending it', async () => {
     const { client } = await sdkFor('broke');
-    const before = fake.received.length;
+    const before = sent();
     const error = await client.messages.create({ ...ask, max_tokens: 100 }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect(error).toBeInstanceOf(Anthropic.PaymentRequiredError);
     expect(String(error)).toContain('spend (USD) budget would be exceeded');
-    expect(fake.received.length).toBe(before);
+    expect(sent()).toBe(before);
   });
 
   it('refuses a model the profile does not allow, and records the refusal', async () => {

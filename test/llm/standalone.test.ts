@@ -99,7 +99,7 @@ describe('LLM proxy as a library', () => {
     // 12 output tokens each against 30: 12, 24 (crosses 50% and 80%), then clamped to 6 (crosses 100%).
     for (let i = 0; i < 3; i++) await client.messages.create({ ...ask, max_tokens: 12 });
     const refused = await client.messages.create({ ...ask, max_tokens: 12 }).catch((e: unknown) => e);
-    expect(refused).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect(refused).toBeInstanceOf(Anthropic.PaymentRequiredError);
     await notifier.drain();
     expect(delivered.map((d) => `${d.kind} ${d.data.dimension}@${d.data.fraction}`)).toEqual([
       'budget.alert output_tokens@0.5',

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
-import { decideReservation, type TokenBudgetStore, type TokenUsage } from '../../budget/tokens.js';
+import {
+  decideReservation,
+  type ReconciledReservation,
+  type TokenBudgetStore,
+  type TokenUsage,
+} from '../../budget/tokens.js';
 import type { PgMigration } from './migrate.js';
 
 export const pgTokenMigrations: PgMigration[] = [
@@ -22,6 +27,13 @@ export const pgTokenMigrations: PgMigration[] = [
         usd DOUBLE PRECISION NOT NULL
       );
       CREATE INDEX token_reservations_run ON token_reservations (run_id);`,
+  },
+  {
+    // When and for what each reservation was made, so a crash's leftovers can be settled at start-up.
+    id: 'tokens/2',
+    sql: `
+      ALTER TABLE token_reservations ADD COLUMN created_at BIGINT NOT NULL DEFAULT 0;
+      ALTER TABLE token_reservations ADD COLUMN model TEXT;`,
   },
 ];
 
@@ -64,13 +76,10 @@ export function pgTokens(pool: Pool): TokenBudgetStore {
           return decision;
         }
         const id = `tok_${randomBytes(9).toString('base64url')}`;
-        await client.query('INSERT INTO token_reservations VALUES ($1, $2, $3, $4, $5)', [
-          id,
-          runId,
-          request.input,
-          decision.grantedOutput,
-          request.usd,
-        ]);
+        await client.query(
+          'INSERT INTO token_reservations (id, run_id, input, output, usd, created_at, model) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+          [id, runId, request.input, decision.grantedOutput, decision.usd, Date.now(), request.model ?? null],
+        );
         await client.query('COMMIT');
         return { ok: true, id, grantedOutput: decision.grantedOutput };
       } catch (error) {
@@ -99,6 +108,42 @@ export function pgTokens(pool: Pool): TokenBudgetStore {
         );
         await client.query('COMMIT');
         return toUsage(updated.rows[0]);
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async reconcile(before) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        // Deleted first: a replica reconciling at the same moment gets the other rows, never the same.
+        const rows = (
+          await client.query(
+            'DELETE FROM token_reservations WHERE created_at < $1 RETURNING id, run_id, input, output, usd, model, created_at',
+            [before],
+          )
+        ).rows as Record<string, unknown>[];
+        const stale: ReconciledReservation[] = rows.map((r) => ({
+          id: String(r.id),
+          runId: String(r.run_id),
+          input: Number(r.input),
+          output: Number(r.output),
+          usd: Number(r.usd),
+          model: r.model === null ? null : String(r.model),
+          createdAt: Number(r.created_at),
+        }));
+        for (const r of stale)
+          await client.query(
+            `INSERT INTO token_usage (run_id, input, output, usd, requests) VALUES ($1, $2, $3, $4, 1)
+             ON CONFLICT (run_id) DO UPDATE SET input = token_usage.input + excluded.input, output = token_usage.output + excluded.output,
+               usd = token_usage.usd + excluded.usd, requests = token_usage.requests + 1`,
+            [r.runId, r.input, r.output, r.usd],
+          );
+        await client.query('COMMIT');
+        return stale;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;

@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import {
   decideReservation,
+  type ReconciledReservation,
   type TokenAmounts,
   type TokenBudgetStore,
   type TokenCaps,
+  type TokenRequest,
   type TokenUsage,
 } from '../../budget/tokens.js';
 import type { Migration } from './migrate.js';
@@ -29,6 +31,13 @@ export const tokenMigrations: Migration[] = [
       );
       CREATE INDEX token_reservations_run ON token_reservations (run_id);`,
   },
+  {
+    // When and for what each reservation was made, so a crash's leftovers can be settled at start-up.
+    id: 'tokens/2',
+    sql: `
+      ALTER TABLE token_reservations ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE token_reservations ADD COLUMN model TEXT;`,
+  },
 ];
 
 export function sqliteTokens(db: Database.Database): TokenBudgetStore {
@@ -37,7 +46,12 @@ export function sqliteTokens(db: Database.Database): TokenBudgetStore {
   const selectOpen = db.prepare(
     'SELECT COALESCE(SUM(input),0) AS input, COALESCE(SUM(output),0) AS output, COALESCE(SUM(usd),0) AS usd FROM token_reservations WHERE run_id = ?',
   );
-  const insertReservation = db.prepare('INSERT INTO token_reservations VALUES (?, ?, ?, ?, ?)');
+  const insertReservation = db.prepare(
+    'INSERT INTO token_reservations (id, run_id, input, output, usd, created_at, model) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const selectStale = db.prepare(
+    'SELECT id, run_id AS runId, input, output, usd, model, created_at AS createdAt FROM token_reservations WHERE created_at < ?',
+  );
   const deleteReservation = db.prepare('DELETE FROM token_reservations WHERE id = ? RETURNING run_id');
   const charge = db.prepare(
     `INSERT INTO token_usage (run_id, input, output, usd, requests) VALUES (?, ?, ?, ?, 1)
@@ -53,7 +67,7 @@ export function sqliteTokens(db: Database.Database): TokenBudgetStore {
     };
   const open = (runId: string): TokenAmounts => selectOpen.get(runId) as TokenAmounts;
   const reserve = db.transaction(
-    (runId: string, request: TokenAmounts, caps: TokenCaps, minOutput: number) => {
+    (runId: string, request: TokenRequest, caps: TokenCaps, minOutput: number) => {
       const u = used(runId);
       const o = open(runId);
       const decision = decideReservation(
@@ -64,7 +78,15 @@ export function sqliteTokens(db: Database.Database): TokenBudgetStore {
       );
       if (!decision.ok) return decision;
       const id = `tok_${randomBytes(9).toString('base64url')}`;
-      insertReservation.run(id, runId, request.input, decision.grantedOutput, request.usd);
+      insertReservation.run(
+        id,
+        runId,
+        request.input,
+        decision.grantedOutput,
+        decision.usd,
+        Date.now(),
+        request.model ?? null,
+      );
       return { ok: true as const, id, grantedOutput: decision.grantedOutput };
     },
   );
@@ -74,7 +96,18 @@ export function sqliteTokens(db: Database.Database): TokenBudgetStore {
     charge.run(row.run_id, actual.input, actual.output, actual.usd);
     return used(row.run_id);
   });
+  const reconcile = db.transaction((before: number) => {
+    const stale = selectStale.all(before) as ReconciledReservation[];
+    for (const r of stale) {
+      deleteReservation.get(r.id);
+      charge.run(r.runId, r.input, r.output, r.usd);
+    }
+    return stale;
+  });
   return {
+    async reconcile(before) {
+      return reconcile.immediate(before);
+    },
     async reserve(runId, request, caps, minOutput) {
       return reserve.immediate(runId, request, caps, minOutput);
     },

@@ -1,0 +1,53 @@
+/**
+ * At start-up: token reservations a crash left open (the gateway died while
+ * a request was in flight) are settled at what they reserved, and each gets
+ * an `llm.request` event with code `outcome_unknown`, so the audit log holds
+ * every request the LLM API may have seen, and no reservation stays counted
+ * as open forever. Settled at the reserved amount rather than released: the
+ * API may have billed the work whose answer was lost.
+ *
+ * On SQLite one gateway owns the file, so everything older than this start
+ * is a leftover. On PostgreSQL other replicas may be mid-request: only
+ * reservations older than `PG_STALE_MS` are taken (a longer request of a
+ * live replica is then charged its reservation, never less: failing closed).
+ */
+import type { EventWriter } from '../events/writer.js';
+import type { Logger } from '../log.js';
+import type { StoreConfig } from '../policy/schema/index.js';
+import type { Store } from '../store/store.js';
+
+export const PG_STALE_MS = 15 * 60_000;
+
+export async function reconcileReservations(
+  store: Store,
+  config: StoreConfig,
+  events: EventWriter,
+  logger: Logger,
+  now = Date.now(),
+): Promise<number> {
+  const before = 'postgres' in config ? now - PG_STALE_MS : now;
+  const left = await store.tokens.reconcile(before);
+  for (const r of left) {
+    await events.write({
+      kind: 'llm.request',
+      runId: r.runId,
+      decision: 'allow',
+      code: 'outcome_unknown',
+      actor: 'system',
+      data: {
+        model: r.model,
+        reservation: r.id,
+        charged_input: r.input,
+        output_tokens: r.output,
+        usd: r.usd,
+        reserved_at: r.createdAt,
+      },
+    });
+  }
+  if (left.length)
+    logger.warn(
+      { count: left.length },
+      'LLM requests left open by a crash were settled at what they reserved',
+    );
+  return left.length;
+}

@@ -1,0 +1,93 @@
+/**
+ * Reserving a request's spend before it is sent, so that no request, alone
+ * or with others running at once, can take a run past its token or USD caps.
+ *
+ * The bound, by design: a reservation holds an upper bound of what the
+ * request can be charged. Input: the UTF-8 byte count of the prompt
+ * (`estimateInputTokens`, no tokenizer packs more tokens than bytes), times
+ * the cache-write weight when that is above 1 (a prompt written to the cache
+ * is charged more per token); USD: that count at the dearest input price
+ * (cache writes). Output: `max_tokens` clamped to what every cap has left,
+ * and the API never generates more than `max_tokens`. When the byte bound
+ * does not fit what is left, the API's `count_tokens` gives the exact input
+ * count, and the reservation is retried with it. So a run's charged usage
+ * exceeds a cap only by the error of `count_tokens` itself on requests that
+ * needed it (documented by the API as an estimate; exact in our fake), and
+ * never by what a dense script packs into a byte.
+ */
+import type { TokenCaps, TokenRequest, TokenReservation } from '../budget/tokens.js';
+import type { Budgets } from '../policy/schema/profile.js';
+import type { Store } from '../store/store.js';
+import { estimateInputTokens, type Price } from './usage.js';
+
+export function capsOf(budgets: Budgets): TokenCaps {
+  const tokens = budgets.tokens;
+  return {
+    ...(tokens?.input !== undefined ? { input: tokens.input } : {}),
+    ...(tokens?.output !== undefined ? { output: tokens.output } : {}),
+    ...(tokens?.total !== undefined ? { total: tokens.total } : {}),
+    ...(budgets.usd !== undefined ? { usd: budgets.usd } : {}),
+  };
+}
+
+/** USD per input token at the dearest way the API can charge it (a cache write). */
+function inputUsdPerToken(price: Price | undefined): number {
+  if (!price) return 0;
+  return Math.max(price.input, price.cache_write ?? price.input * 1.25) / 1_000_000;
+}
+
+/** The price of the smallest request (one token in, one out): less than this left is none left. */
+export function minRequestUsd(price: Price | undefined): number {
+  return price ? inputUsdPerToken(price) + price.output / 1_000_000 : 0;
+}
+
+export interface SpendInput {
+  store: Store;
+  runId: string;
+  model: string;
+  body: Record<string, unknown>;
+  /** max_tokens as the agent asked. */
+  requested: number;
+  budgets: Budgets;
+  price: Price | undefined;
+  /** The exact input token count from the API, or undefined when it cannot be had. */
+  countTokens(): Promise<number | undefined>;
+}
+
+export type Spend =
+  | { ok: true; reservationId: string; clamped: number; input: number; counted: boolean }
+  | (Extract<TokenReservation, { ok: false }> & { input: number });
+
+export async function reserveSpend(s: SpendInput): Promise<Spend> {
+  const caps = capsOf(s.budgets);
+  const weight = Math.max(1, s.budgets.tokens?.cache_write_weight ?? 1.25);
+  const request = (input: number): TokenRequest => ({
+    input: Math.ceil(input * weight),
+    output: s.requested,
+    // Without a price (no USD cap: a USD cap refuses unpriced models earlier) the request costs nothing.
+    usd: input * inputUsdPerToken(s.price),
+    ...(s.price ? { usdPerOutput: s.price.output / 1_000_000 } : {}),
+    model: s.model,
+  });
+  const bound = estimateInputTokens(s.body);
+  let input = bound;
+  let counted = false;
+  let reservation = await s.store.tokens.reserve(s.runId, request(bound), caps, 1);
+  // The bound is generous; before refusing on the input side, ask for the exact figure.
+  if (!reservation.ok && reservation.dimension !== 'output') {
+    const exact = await s.countTokens();
+    if (exact !== undefined && exact < bound) {
+      input = exact;
+      counted = true;
+      reservation = await s.store.tokens.reserve(s.runId, request(exact), caps, 1);
+    }
+  }
+  if (!reservation.ok) return { ...reservation, input };
+  return {
+    ok: true,
+    reservationId: reservation.id,
+    clamped: Math.min(s.requested, reservation.grantedOutput),
+    input,
+    counted,
+  };
+}
