@@ -72,4 +72,38 @@ describe('adversarial inputs', () => {
     scrubber.text(body);
     expect(scrubber.stats.ruleExecutions).toBeLessThan(10);
   });
+
+  it.each([
+    ['token= repeated', 'token='],
+    ['sk- repeated', 'sk-'],
+    ['eyJa repeated', 'eyJa'],
+    ['password= with a low-entropy value', 'password=aaaaaaaaaaaaaaaaaaaa'],
+    ['card-like digit groups', '4242 4242 4242 424 '],
+  ])('reads a bounded number of characters per input character on %s', (_name, unit) => {
+    // Linear with a small constant: each rule and PII detector has a work budget per scan
+    // (about one character re-read per input character), past which it fails closed.
+    const scrubber = createScrubber();
+    scrubber.text(repeatTo(unit, 4 * SIZE));
+    expect(scrubber.stats.windowChars).toBeLessThan(12 * 4 * SIZE);
+    expect(scrubber.stats.failedClosed).toBeGreaterThan(0);
+  });
+
+  it('redacts the rest of a hostile run of anchors once its rule is over budget', () => {
+    const scrubber = createScrubber();
+    const out = scrubber.text(`${repeatTo('token=', 4 * SIZE)} done`);
+    expect(out.length).toBeLessThan(SIZE);
+    expect(out.endsWith(' done')).toBe(true);
+    expect(out).toContain('[REDACTED:generic-secret-assignment]');
+  });
+
+  it('never fails closed on dense but ordinary assignments', () => {
+    const scrubber = createScrubber();
+    const lines = Array.from(
+      { length: 20_000 },
+      (_, i) =>
+        `{"token":"tok_${(i * 7919).toString(36).padStart(8, 'x')}","user":"u${i}","password":"changeme"}`,
+    );
+    scrubber.text(lines.join('\n'));
+    expect(scrubber.stats.failedClosed).toBe(0);
+  });
 });

@@ -4,6 +4,16 @@
  * sticky pattern once at that position; PII detectors (which have no literal
  * anchor) run as flat global patterns. All three are linear in the input.
  *
+ * Linear is not enough when an attacker picks the constant: text made of one
+ * anchor repeated (`token=token=...`) makes every few characters start a
+ * candidate that reads its whole window and then fails, about 40 reads per
+ * character. So each rule and PII detector has a work budget per scan (1
+ * character re-read per input character, plus a little): past it, the rule
+ * fails closed for the rest of that scan — each further candidate is redacted
+ * to the end of its run of value characters, without its checks, and the hits
+ * inside are skipped. Ordinary text never comes near the budget; a hostile
+ * one is over-redacted instead of stalling the gateway.
+ *
  * Known secrets live in two automata: a base one with the rule anchors and the
  * secrets known at start, and a small delta for secrets added at runtime (run
  * tokens, about one a second). Adding rebuilds only the delta; the delta is
@@ -35,6 +45,10 @@ export interface ScrubStats {
   piiExecutions: number;
   /** Known-secret forms compiled into automata so far (rebuild work of `addSecrets`). */
   formsCompiled: number;
+  /** Characters read by rule and PII pattern executions (estimated for failed ones). */
+  windowChars: number;
+  /** Candidates redacted without their checks because their rule ran out of work budget. */
+  failedClosed: number;
 }
 
 export interface Detection {
@@ -67,6 +81,20 @@ interface CompiledRule {
   extend: RegExp | undefined;
   group: number;
   accept: ((secret: string) => boolean) | undefined;
+  /** Sticky: the run of characters a failed-closed redaction covers (`extend`, or VALUE_CHAR). */
+  closed: RegExp;
+}
+
+/** Characters a credential value is made of, when a rule names no `extend` class. */
+const VALUE_CHAR = '[^\\s"\'`<>]';
+/** Work budget per rule and scan: characters read per input character, plus a floor. */
+const WORK_PER_CHAR = 1;
+const ACCEPT_COST = 64;
+const WORK_FLOOR = 8192;
+
+/** A sticky regex for a run of `charClass` (a one-character class source). */
+function runOf(charClass: string): RegExp {
+  return new RegExp(`(?:${charClass})*`, 'y');
 }
 
 /** Opaque: the PII detectors one scrubber applies. */
@@ -75,6 +103,8 @@ export type CompiledPiiSet = readonly CompiledPii[];
 interface CompiledPii {
   detector: PiiDetector;
   regex: RegExp;
+  /** Sticky: a run of the characters a match can contain (failed-closed redactions cover it). */
+  run: RegExp;
   redact: boolean;
   marker: string;
 }
@@ -97,6 +127,7 @@ export function createEngine(options: EngineOptions): Engine {
     extend: rule.extend ? new RegExp(rule.extend) : undefined,
     group: rule.group ?? 0,
     accept: rule.accept,
+    closed: runOf(rule.extend ?? VALUE_CHAR),
   }));
   const anchors = new Map<string, number[]>();
   options.rules.forEach((rule, index) => {
@@ -116,8 +147,18 @@ export function createEngine(options: EngineOptions): Engine {
   let deltaForms: string[] = [];
   let base = buildAutomaton(anchors, baseForms);
   let delta: Automaton | null = null;
-  const stats: ScrubStats = { anchorHits: 0, ruleExecutions: 0, piiExecutions: 0, formsCompiled: 0 };
+  const stats: ScrubStats = {
+    anchorHits: 0,
+    ruleExecutions: 0,
+    piiExecutions: 0,
+    formsCompiled: 0,
+    windowChars: 0,
+    failedClosed: 0,
+  };
   const covered = new Int32Array(rules.length);
+  const before = Int32Array.from(rules, (rule) => rule.before);
+  const work = new Float64Array(rules.length);
+  const readTo = new Int32Array(rules.length);
 
   const addSecrets = (values: Iterable<string>, fold = false) => {
     let added = false;
@@ -150,16 +191,55 @@ export function createEngine(options: EngineOptions): Engine {
     const n = input.length;
     let hold = n;
     covered.fill(0);
+    work.fill(0);
+    readTo.fill(0);
+    const budget = WORK_PER_CHAR * n + WORK_FLOOR;
+    // End of the run of value characters from `i`, cached: anchors arrive in order, and every
+    // position inside one run shares its end, so this costs O(1) amortised per call.
+    let runFrom = -1;
+    let runTo = -1;
+    const runEnd = (i: number): number => {
+      if (i >= runFrom && i <= runTo) return runTo;
+      VALUE_RUN.lastIndex = i;
+      VALUE_RUN.test(input);
+      runFrom = i;
+      runTo = VALUE_RUN.lastIndex;
+      return runTo;
+    };
 
-    const runRule = (index: number, anchorStart: number) => {
+    const failClosed = (index: number, rule: CompiledRule, start: number, anchorEnd: number) => {
+      rule.closed.lastIndex = anchorEnd;
+      rule.closed.test(input);
+      const e = rule.closed.lastIndex;
+      if (streaming && e === n) hold = Math.min(hold, start);
+      stats.failedClosed++;
+      covered[index] = e;
+      spans.push({ start, end: e, replacement: rule.marker, marker: rule.marker, rank: index });
+    };
+
+    const runRule = (index: number, anchorStart: number, anchorEnd: number) => {
       const rule = rules[index]!;
       const start = anchorStart - rule.before;
       stats.anchorHits++;
       // A hit inside this rule's previous match is part of it: re-running would only repeat work.
       if (start < 0 || start < covered[index]!) return;
+      if (work[index]! > budget) {
+        failClosed(index, rule, start, anchorEnd);
+        return;
+      }
       stats.ruleExecutions++;
       rule.regex.lastIndex = start;
       const match = rule.regex.exec(input);
+      // What the execution read: the match, or (failed) at most the window over the value run.
+      const readEnd = match
+        ? start + match[0].length
+        : anchorEnd + Math.min(rule.maxLength, runEnd(anchorEnd) - anchorEnd);
+      stats.windowChars += readEnd - start;
+      // Only re-reading counts against the budget: ordinary text, however dense its assignments,
+      // reads each value once; a hostile run of anchors reads the same window again and again.
+      const reread = Math.max(0, Math.min(readEnd, readTo[index]!) - start);
+      if (reread > 0) work[index] = work[index]! + reread + (rule.accept ? ACCEPT_COST : 0);
+      readTo[index] = Math.max(readTo[index]!, readEnd);
       if (!match) {
         // More input can only complete a match that could span to the end of this one: a rule
         // whose matches hold no whitespace (past their first `spacesWithin` characters) cannot,
@@ -206,7 +286,14 @@ export function createEngine(options: EngineOptions): Engine {
           });
         }
         const owners = automaton.rules[pattern];
-        if (owners) for (const index of owners) runRule(index, end - automaton.anchorLength[pattern]!);
+        if (!owners) return;
+        const anchorStart = end - automaton.anchorLength[pattern]!;
+        for (let k = 0; k < owners.length; k++) {
+          const index = owners[k]!;
+          // Checked here, before the call: inside a hostile run of anchors most hits end here.
+          if (anchorStart - before[index]! < covered[index]!) stats.anchorHits++;
+          else runRule(index, anchorStart, end);
+        }
       });
 
     const depth = Math.max(scanWith(base), delta ? scanWith(delta) : 0);
@@ -225,10 +312,36 @@ export function createEngine(options: EngineOptions): Engine {
     for (const detector of pii) {
       const { regex } = detector;
       regex.lastIndex = 0;
+      let spent = 0;
+      let readUpTo = 0;
       for (;;) {
         stats.piiExecutions++;
         const match = regex.exec(input);
         if (!match) break;
+        // Re-reading counts, as for rules: candidates that overlap earlier ones, each with its
+        // checksum refinement.
+        const matchEnd = match.index + match[0].length;
+        const reread = Math.max(0, Math.min(matchEnd, readUpTo) - match.index);
+        if (reread > 0) spent += reread + ACCEPT_COST;
+        readUpTo = Math.max(readUpTo, matchEnd);
+        stats.windowChars += match[0].length;
+        if (spent > budget) {
+          // Past the budget a candidate is redacted unchecked with the run of characters it sits
+          // in, and the scan moves past that run.
+          stats.failedClosed++;
+          detector.run.lastIndex = match.index;
+          detector.run.test(input);
+          const end = Math.max(detector.run.lastIndex, match.index + match[0].length);
+          spans.push({
+            start: match.index,
+            end,
+            replacement: detector.marker,
+            marker: detector.marker,
+            rank: PII_RANK,
+          });
+          regex.lastIndex = end;
+          continue;
+        }
         let start = match.index;
         const prefix = detector.detector.prefix;
         if (prefix) {
@@ -263,6 +376,7 @@ function compilePii(actions: PiiActions): CompiledPiiSet {
   return PII_DETECTORS.filter((d) => actions[d.kind] !== 'allow').map((detector) => ({
     detector,
     regex: new RegExp(detector.pattern, 'g'),
+    run: runOf(detector.alphabet.source),
     redact: actions[detector.kind] === 'redact',
     marker: `[REDACTED:${detector.kind}]`,
   }));
@@ -299,6 +413,8 @@ function buildAutomaton(anchors: ReadonlyMap<string, number[]>, forms: readonly 
     rules,
   };
 }
+
+const VALUE_RUN = runOf(VALUE_CHAR);
 
 /** lower, UPPER and Capitalised forms: how key names are written in code, env files and headers. */
 function caseVariants(anchors: readonly string[]): string[] {
