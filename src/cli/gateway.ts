@@ -8,6 +8,7 @@ import { startGateway } from '../gateway/gateway.js';
 import type { ReloadOutcome } from '../gateway/reload.js';
 import { watchPolicyFile } from '../gateway/watch.js';
 import { loadPolicyFile } from '../policy/load.js';
+import { tracingFromEnv } from '../telemetry/tracing.js';
 import { GATEWAY_ENV, type GatewayFlags, gatewayConfig, LOG_LEVELS } from './gateway-config.js';
 import { action, line, style, warn } from './output.js';
 
@@ -38,7 +39,9 @@ export function register(program: Command): void {
         const config = gatewayConfig(opts);
         const loaded = loadPolicyFile(opts.policy);
         if (config.store) loaded.policy.store = config.store;
+        const tracing = tracingFromEnv(process.env);
         const gateway = await startGateway({
+          ...(tracing ? { tracing } : {}),
           loaded,
           port: config.port,
           host: config.host,
@@ -67,6 +70,7 @@ export function register(program: Command): void {
         unwatch();
         process.off('SIGHUP', onHangup);
         await gateway.close();
+        await tracing?.shutdown();
         return 0;
       }),
     );

@@ -36,7 +36,9 @@ import { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
+import { llmTracing } from '../telemetry/llm-tracing.js';
 import { timedStore } from '../telemetry/store-timing.js';
+import type { Tracing } from '../telemetry/tracing.js';
 import { createApi } from './api.js';
 import { Catalog, type CatalogTool } from './catalog.js';
 import { createHealth } from './health.js';
@@ -64,6 +66,8 @@ export interface GatewayOptions {
   logLevel?: string;
   /** Replaces the policy's `store` (BULKHEAD_STORE_URL), also for every reloaded policy. */
   store?: StoreConfig;
+  /** OpenTelemetry tracing (tracingFromEnv); off when absent. */
+  tracing?: Tracing;
   /** Serve HTTPS with this PEM certificate chain and private key (file contents). */
   tls?: { cert: string; key: string };
   now?: () => number;
@@ -136,6 +140,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     rules: policy.tools,
     // Definitions are shown to every agent: scrubbed like any sink, hidden characters removed.
     scrub: (text) => scrubber.text(text),
+    ...(options.tracing ? { fetch: options.tracing.fetch } : {}),
     onCleaned: (entry, findings) =>
       logger.warn({ tool: entry.exposed, findings }, 'tool definition cleaned before serving'),
     ...(lock
@@ -173,6 +178,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     source,
     logger,
     scrub: (text) => scrubber.text(text),
+    ...(options.tracing ? { fetch: options.tracing.fetch } : {}),
     onTools: (upstream, tools) => {
       // Only the sessions whose profile sees a different list are told to re-list.
       const before = toolLists(policy, catalog);
@@ -222,7 +228,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       { name: 'taint', run: taintStage({ runs }) },
     ],
     [loopGuard.finalizer, settleApprovalFinalizer({ approvals }), recordFinalizer({ events, now })],
-    { logger, scrubber, hooks: [metrics.hook] },
+    { logger, scrubber, hooks: [metrics.hook, ...(options.tracing ? [options.tracing.hook] : [])] },
   );
   let oauth: OAuthMount | undefined;
   endpoint = new McpEndpoint({
@@ -316,6 +322,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }),
   );
   app.route('/ui', createDashboard({ operators, sessions, respond }));
+  if (policy.llm && options.tracing) app.use('/v1/*', llmTracing(options.tracing, runs));
   if (policy.llm) {
     const apiKey = resolveSecret(policy.llm.api_key, source, 'llm.api_key');
     app.route(

@@ -28,7 +28,12 @@ export async function connectUpstream(
   name: string,
   config: UpstreamConfig,
   source: SecretSource,
-  options: { onClose?: () => void; onStderr?: (text: string) => void } = {},
+  options: {
+    onClose?: () => void;
+    onStderr?: (text: string) => void;
+    /** fetch for HTTP upstreams (tracing adds the W3C traceparent header). */
+    fetch?: (url: string | URL, init?: RequestInit) => Promise<Response>;
+  } = {},
 ): Promise<UpstreamConnection> {
   const client = new Client(CLIENT_INFO, { capabilities: {} });
   let stderr: Readable | null;
@@ -51,7 +56,10 @@ export async function connectUpstream(
     pid = () => transport.pid;
   } else {
     const headers = resolveRecord(config.headers, source, `upstreams.${name}.headers`);
-    const transport = new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers } });
+    const transport = new StreamableHTTPClientTransport(new URL(config.url), {
+      requestInit: { headers },
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
     client.onclose = options.onClose;
     await client.connect(transport);
   }

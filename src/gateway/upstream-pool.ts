@@ -48,6 +48,8 @@ export interface PoolOptions {
   backoff?: { initialMs: number; maxMs: number };
   /** Scrubs upstream output (stderr) before it is put into an error message. */
   scrub: (text: string) => string;
+  /** fetch for HTTP upstreams (tracing adds the W3C traceparent header). */
+  fetch?: (url: string | URL, init?: RequestInit) => Promise<Response>;
 }
 
 /** How many stderr lines of an upstream are kept to explain a failed start. */
@@ -282,6 +284,7 @@ export class UpstreamPool {
         slot.stderrTail = [...slot.stderrTail, ...text.split('\n')].slice(-STDERR_TAIL);
         this.options.logger.debug({ upstream: slot.name, stderr: text }, 'upstream stderr');
       },
+      ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
     });
     connection.client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
       await this.relist(slot).catch((error: unknown) => {
