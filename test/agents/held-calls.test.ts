@@ -196,7 +196,9 @@ describe('a held call whose caller went away (plain JSON mode)', () => {
         headers: { authorization: `Bearer ${ENV.ALICE}` },
       })
     ).json()) as { approval: { identical: { id: string; state: string }[]; waiting: number } };
-    expect(seen.approval.identical).toEqual([expect.objectContaining({ id: approval.id, state: 'executed' })]);
+    expect(seen.approval.identical).toEqual([
+      expect.objectContaining({ id: approval.id, state: 'executed' }),
+    ]);
     expect(seen.approval.waiting).toBe(1);
     await fetch(`${gw.gateway.url}/api/approvals/${second.id}/deny`, {
       method: 'POST',
