@@ -11,6 +11,7 @@ import type { EventWriter } from '../events/writer.js';
 import { inspectToolResult } from '../inspect/index.js';
 import type { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
+import { scrubValueYielding } from '../scrub/yielding.js';
 import { CONTINUE, type Stage } from './stage.js';
 
 /** Results larger than this are truncated unless a tool rule sets `max_output`. */
@@ -58,7 +59,9 @@ export function inspectStage(deps: InspectDeps): Stage {
       };
     }
     const flags = [...new Set(inspected.flags)];
-    result = scrubber.value(result);
+    // Large results are scrubbed in slices with yields, so one agent's megabytes of hostile text
+    // do not hold every other agent's calls.
+    result = await scrubValueYielding(scrubber, result);
     if (flags.length > 0) {
       call.flags.push(...flags);
       result = { ...result, _meta: { ...result._meta, 'bulkhead/flags': flags } };

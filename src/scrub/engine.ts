@@ -211,7 +211,9 @@ export function createEngine(options: EngineOptions): Engine {
       rule.closed.lastIndex = anchorEnd;
       rule.closed.test(input);
       const e = rule.closed.lastIndex;
-      if (streaming && e === n) hold = Math.min(hold, start);
+      // Held only within the rule's window, as a normal candidate: holding a whole hostile run
+      // would make a stream re-scan it with every chunk.
+      if (streaming && e === n && n - start < rule.maxLength) hold = Math.min(hold, start);
       stats.failedClosed++;
       covered[index] = e;
       spans.push({ start, end: e, replacement: rule.marker, marker: rule.marker, rank: index });
