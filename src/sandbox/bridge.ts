@@ -117,18 +117,23 @@ export function bridgeEntry(
 }
 
 /**
- * The node bridge program's host path: beside this module when run from source, or in src/
- * when this module runs from the compiled dist/ (tsc does not copy .mjs files).
+ * A plain-JavaScript file that runs inside the jail (bridge.mjs, node-proxy.cjs): beside this
+ * module when run from source, or in src/ when this module runs from the compiled dist/ (tsc does
+ * not copy them). The jail gets a copy in its runtime folder.
  */
-export function bridgeScriptPath(): string {
+export function sandboxAsset(file: 'bridge.mjs' | 'node-proxy.cjs'): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'bridge.mjs'), join(here, '..', '..', '..', 'src', 'sandbox', 'bridge.mjs')];
+  const candidates = [join(here, file), join(here, '..', '..', '..', 'src', 'sandbox', file)];
   const found = candidates.find((path) => existsSync(path));
   if (!found) {
     throw new BulkheadError(
       'sandbox_unavailable',
-      `the jail's bridge program is missing (looked in ${candidates.join(', ')})`,
+      `the jail's ${file} is missing (looked in ${candidates.join(', ')})`,
     );
   }
   return found;
+}
+
+export function bridgeScriptPath(): string {
+  return sandboxAsset('bridge.mjs');
 }

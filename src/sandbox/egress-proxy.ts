@@ -6,7 +6,9 @@
  * internal address. For a CONNECT it reads the client's first bytes before
  * opening anything: a TLS ClientHello whose SNI names another host than the
  * CONNECT line is refused (domain fronting), and a malformed one is refused
- * too. Every attempt, allowed or denied, is reported through `onEvent`.
+ * too. Plain HTTP inside a tunnel is parsed request by request and its Host
+ * must be the CONNECT host (egress-tunnel-http.ts). Every attempt, allowed or
+ * denied, is reported through `onEvent`.
  *
  * Fail closed: any error on the way to a decision is a denial; nothing is
  * forwarded before the decision is complete.
@@ -15,6 +17,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { connect, isIP, type Socket } from 'node:net';
 import { decideAddress, decideName, type EgressRule, parseEgress } from './egress-policy.js';
+import { classifyPlain, endToEndHeaders, serveTunnelHttp } from './egress-tunnel-http.js';
 import { classifyFirstBytes, MAX_CLIENT_HELLO } from './tls-sni.js';
 
 export interface EgressEvent {
@@ -154,6 +157,12 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
       return;
     }
     report('CONNECT', host, port, checked, sni);
+    if (first && seen?.kind === 'not-tls' && classifyPlain(first) === 'http') {
+      serveTunnelHttp(client, first, { host: expected, port, address: checked.address }, (reason) =>
+        report('CONNECT', host, port, { ok: false, reason, address: checked.address }),
+      );
+      return;
+    }
     const upstream = connect({ host: checked.address, port });
     open.add(upstream);
     upstream.once('close', () => {
@@ -251,11 +260,11 @@ function firstBytes(client: Socket, head: Buffer, timeoutMs: number): Promise<Bu
     };
     const onData = (chunk: Buffer) => {
       data = Buffer.concat([data, chunk]);
-      if (classifyFirstBytes(data).kind !== 'incomplete' || data.length > MAX_CLIENT_HELLO) done(data);
+      if (settled(data) || data.length > MAX_CLIENT_HELLO) done(data);
     };
     const onClose = () => done(undefined);
     const timer = setTimeout(() => done(data.length > 0 ? data : undefined), timeoutMs);
-    if (data.length > 0 && classifyFirstBytes(data).kind !== 'incomplete') {
+    if (data.length > 0 && settled(data)) {
       done(data);
       return;
     }
@@ -265,14 +274,12 @@ function firstBytes(client: Socket, head: Buffer, timeoutMs: number): Promise<Bu
   });
 }
 
-/** Headers for the far side: hop-by-hop and proxy credentials stay here. */
-function endToEndHeaders(req: IncomingMessage): Record<string, string | string[]> {
-  const hop = new Set(['connection', 'keep-alive', 'te', 'trailer', 'upgrade', 'transfer-encoding', 'host']);
-  for (const name of String(req.headers.connection ?? '').split(',')) hop.add(name.trim().toLowerCase());
-  const out: Record<string, string | string[]> = {};
-  for (const [key, value] of Object.entries(req.headers)) {
-    if (value === undefined || hop.has(key) || key.startsWith('proxy-')) continue;
-    out[key] = value;
-  }
-  return out;
+/**
+ * Enough to decide on: a whole ClientHello, or clearly not TLS and, when it could be HTTP, the
+ * whole request line (an HTTP request sent a byte at a time must not slip past the Host check).
+ */
+function settled(data: Buffer): boolean {
+  const tls = classifyFirstBytes(data).kind;
+  if (tls === 'incomplete') return false;
+  return tls !== 'not-tls' || classifyPlain(data) !== 'incomplete';
 }

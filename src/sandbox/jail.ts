@@ -50,8 +50,9 @@ import {
   JAIL_GATEWAY_PORT,
   JAIL_PROXY_PORT,
   jailBridges,
+  sandboxAsset,
 } from './bridge.js';
-import { bwrapArgv, JAIL_UID, RESERVED_PATHS } from './bwrap-argv.js';
+import { bwrapArgv, JAIL_RUNTIME, JAIL_UID, RESERVED_PATHS } from './bwrap-argv.js';
 import { type CgroupLimits, createLimiter, type Limiter, type ResourcePeaks } from './cgroup.js';
 import { createEgressProxy, type EgressEvent, type Resolver } from './egress-proxy.js';
 import { serveGatewayBridge } from './gateway-bridge.js';
@@ -235,6 +236,7 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
     const bridge = spec.bridge ?? defaultBridgeKind();
     // A copy: the jail's identity may not be able to reach the install folder (e.g. under /root).
     if (bridge === 'node') copyFileSync(bridgeScriptPath(), join(shared, 'bridge.mjs'));
+    copyFileSync(sandboxAsset('node-proxy.cjs'), join(shared, 'node-proxy.cjs'));
 
     const program = seccompProgram();
     const seccompFile = join(runtime, 'seccomp.bpf');
@@ -259,6 +261,10 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
       NO_PROXY: '127.0.0.1,localhost',
       no_proxy: '127.0.0.1,localhost',
       ...spec.env,
+      // Node's fetch ignores the proxy variables; this preload makes it use them (node-proxy.cjs).
+      NODE_OPTIONS: [`--require ${JAIL_RUNTIME}/node-proxy.cjs`, spec.env.NODE_OPTIONS]
+        .filter(Boolean)
+        .join(' '),
     };
     const workdirSizeBytes = spec.limits.workdirBytes ?? spec.limits.memoryBytes;
     const argv = bwrapArgv({
