@@ -66,6 +66,7 @@ import {
   holdStagedWorkdir,
   releaseHandle,
   STAGE_GO_FD,
+  STAGE_IN_FD,
   STAGE_REPORT_FD,
   sendGo,
 } from './stage.js';
@@ -291,13 +292,17 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
         procsFiles: limits.procsFiles,
         prlimitArgs: limits.prlimitArgs,
         bwrapArgv: argv,
-        stdio: [stdio, stdio, stdio, 'pipe', seccompFd, source.stream, 'pipe', 'pipe'],
+        stdio: [stdio, stdio, stdio, 'pipe', seccompFd, 'pipe', 'pipe', 'pipe'],
       });
     } finally {
       if (typeof seccompFd === 'number') closeSync(seccompFd);
-      // The jail holds its own end now; this process must never read from it.
-      source.stream.destroy();
     }
+    // Through this process, not by handing tar's pipe over: node's end of a pipe is non-blocking,
+    // and the jail's tar would read EAGAIN from it. The jail's end of its own pipe blocks.
+    const into = stdioAt(child, STAGE_IN_FD) as Writable;
+    into.on('error', () => source.tar.kill('SIGKILL'));
+    source.stream.on('error', () => into.destroy());
+    source.stream.pipe(into);
     const exitedRaw = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
     let jailPid: number;
     try {

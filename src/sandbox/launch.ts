@@ -24,6 +24,8 @@ const PRELUDE = [
   'for p in /proc/$$/fd/*; do n=${p##*/}',
   `  case $n in ${KEPT_FDS.join('|')}) ;; *) eval "exec $n>&-" 2>/dev/null ;; esac`,
   'done',
+  // bwrap itself shows inside the jail (pid 1) with its environment: no host path in it.
+  'unset BULKHEAD_CGROUP_PROCS',
   'exec "$@"',
 ].join('\n');
 

@@ -25,7 +25,7 @@ export const STAGE_GO_FD = 7;
 
 export interface StageSource {
   tar: ChildProcess;
-  /** The archive, handed to the jail as its fd 5. */
+  /** The archive, piped into the jail's fd 5. */
   stream: Readable;
   /** Resolves with tar's complaint when it failed (exit status 2), else undefined. */
   failure: Promise<string | undefined>;
@@ -79,7 +79,7 @@ export async function holdStagedWorkdir(options: {
   if (line !== 'staged' || hostFailure) {
     const inside = line.startsWith('stage-failed ') ? line.slice('stage-failed '.length) : '';
     const mib = Math.round(options.workdirSizeBytes / 1024 / 1024);
-    const why = /No space left/i.test(inside)
+    const why = /No space left|Wrote only/i.test(inside)
       ? `the workdir does not fit in the jail's workdir size (${mib} MiB): raise sandbox.workdir_size (and memory), or give a smaller --workdir`
       : hostFailure
         ? `reading the workdir failed: ${hostFailure}`

@@ -62,6 +62,28 @@ const STEERING_FILES = new Set([
   'GEMINI.md',
 ]);
 
+/** Names git reads in a repository folder: planted beside HEAD, they make that folder a repository. */
+const GIT_DIR_NAMES = new Set([
+  'HEAD',
+  'config',
+  'commondir',
+  'gitdir',
+  'objects',
+  'refs',
+  'hooks',
+  'info',
+  'packed-refs',
+  'index',
+  'worktrees',
+  'modules',
+  'logs',
+  'branches',
+  'description',
+  'FETCH_HEAD',
+  'ORIG_HEAD',
+  'config.worktree',
+]);
+
 /**
  * What git needs to take a folder for a repository by itself (a bare one, or a
  * `.git` moved under another name): `HEAD` beside `objects` and `refs`, or a
@@ -78,20 +100,22 @@ export function steeringReason(relative: string, gitDirs: ReadonlySet<string>): 
   for (let i = 0; i < parts.length; i++) {
     const name = parts[i] as string;
     if (GIT_NAMES.has(name)) return 'git metadata';
-    if (gitDirs.has(parts.slice(0, i).join('/')) && i > 0) return 'git metadata (a repository folder)';
+    if (gitDirs.has(parts.slice(0, i).join('/')) && GIT_DIR_NAMES.has(name))
+      return i === 0 ? 'git metadata (the workdir made a repository)' : 'git metadata (a repository folder)';
     if (i < parts.length - 1 && STEERING_DIRS.has(name)) return `steering folder ${name}`;
     if (i === parts.length - 1 && (STEERING_DIRS.has(name) || STEERING_FILES.has(name)))
       return `steering file ${name}`;
   }
-  // The workdir itself taken for a bare repository: HEAD, config and friends at its root.
-  if (gitDirs.has('') && parts.length >= 1) return 'git metadata (the workdir as a repository)';
   return undefined;
 }
 
-/** Whether the profile lets changes to this path through (an exact path, or a folder and what is in it). */
+/**
+ * Whether the profile lets changes to this path through: an exact path, a folder and what is in
+ * it, or a folder on the way to one (created so the named path can be).
+ */
 export function allowedByProfile(relative: string, allow: readonly string[]): boolean {
   return allow.some((entry) => {
     const clean = entry.replace(/^\.\//, '').replace(/\/+$/, '');
-    return relative === clean || relative.startsWith(`${clean}/`);
+    return relative === clean || relative.startsWith(`${clean}/`) || clean.startsWith(`${relative}/`);
   });
 }

@@ -40,7 +40,7 @@ function installAgent(): string {
 }
 
 describe.skipIf(skip)('real agents in the jail', () => {
-  it("runs an agent from a folder the profile mounts read-only, and that folder stays read-only", async () => {
+  it('runs an agent from a folder the profile mounts read-only, and that folder stays read-only', async () => {
     const root = installAgent();
     const { out } = await runInJail(`${root}/bin/agent hello; echo x > ${root}/bin/planted; echo end`, {
       mounts: [root],
@@ -55,24 +55,34 @@ describe.skipIf(skip)('real agents in the jail', () => {
       ...jailSpec(tempDir('bulkhead-wd-'), [`${root}/bin/agent`, 'x']),
       stdio: 'pipe',
     });
-    const [stderr, exit] = await Promise.all([text(handle.stderr ?? []), handle.exited]);
+    const [stderr, exit] = await Promise.all([
+      text(handle.stderr as NonNullable<typeof handle.stderr>),
+      handle.exited,
+    ]);
     expect(exit.exitCode).toBe(127);
     expect(stderr).toContain(`${root}/bin/agent: not found inside the jail`);
     expect(stderr).toContain('sandbox.mounts');
   });
 
   it('names a command missing from PATH the same way', async () => {
-    const handle = await startJail({ ...jailSpec(tempDir('bulkhead-wd-'), ['claude-nonexistent']), stdio: 'pipe' });
-    const [stderr, exit] = await Promise.all([text(handle.stderr ?? []), handle.exited]);
+    const handle = await startJail({
+      ...jailSpec(tempDir('bulkhead-wd-'), ['claude-nonexistent']),
+      stdio: 'pipe',
+    });
+    const [stderr, exit] = await Promise.all([
+      text(handle.stderr as NonNullable<typeof handle.stderr>),
+      handle.exited,
+    ]);
     expect(exit.exitCode).toBe(127);
     expect(stderr).toContain('claude-nonexistent: not found inside the jail');
   });
 
-  it('refuses a mount that is a host secret or one of the jail\'s own paths', async () => {
+  it("refuses a mount that is a host secret or one of the jail's own paths", async () => {
     for (const mount of ['/etc', '/proc', '/tmp', '/', '/nonexistent-bulkhead']) {
-      const error = await startJail({ ...jailSpec(tempDir('bulkhead-wd-'), ['true']), readOnlyMounts: [mount] }).catch(
-        (e: unknown) => e,
-      );
+      const error = await startJail({
+        ...jailSpec(tempDir('bulkhead-wd-'), ['true']),
+        readOnlyMounts: [mount],
+      }).catch((e: unknown) => e);
       expect(isBulkheadError(error), mount).toBe(true);
     }
   });

@@ -65,7 +65,8 @@ describe.skipIf(skip)('escape: sockets beyond what the agent needs', () => {
       .join('\n');
     const allowed = `perl -e 'for ([1,1],[2,1],[10,2]) { socket(my $s, $_->[0], $_->[1], 0) ? print "OPEN $_->[0]\\n" : print "REFUSED $_->[0] $!\\n" }'`;
     const { out } = await runInJail(`${probes}\n${allowed}`);
-    for (const name of Object.keys(FAMILIES)) expect(out).toMatch(new RegExp(`REFUSED ${name} Address family not supported`));
+    for (const name of Object.keys(FAMILIES))
+      expect(out).toMatch(new RegExp(`REFUSED ${name} Address family not supported`));
     expect(out).not.toMatch(/OPEN AF_/);
     for (const family of [1, 2, 10]) expect(out).toContain(`OPEN ${family}\n`);
   });

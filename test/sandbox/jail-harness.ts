@@ -103,6 +103,8 @@ export interface JailRunOptions {
   env?: Record<string, string>;
   onEgress?: (event: EgressEvent) => void;
   prepare?: (workdir: string) => void;
+  /** Use this folder as the workdir instead of a fresh temporary one. */
+  workdirAt?: string;
   /** Called once the jail runs, before it ends. */
   started?: (handle: JailHandle) => void | Promise<void>;
 }
@@ -137,7 +139,7 @@ export function jailSpec(workdir: string, command: string[], options: JailRunOpt
 
 /** Runs `script` with sh inside a jail; its stdout and stderr land in `out`. */
 export async function runInJail(script: string, options: JailRunOptions = {}): Promise<JailRun> {
-  const workdir = tempDir('bulkhead-wd-');
+  const workdir = options.workdirAt ?? tempDir('bulkhead-wd-');
   options.prepare?.(workdir);
   writeFileSync(join(workdir, 'script.sh'), script);
   const spec = jailSpec(workdir, ['/bin/sh', '-c', 'sh ./script.sh > ./out.txt 2>&1'], options);

@@ -1,0 +1,126 @@
+/**
+ * Escape class 4: nothing of the launcher leaks in. A descriptor the launcher
+ * inherited without close-on-exec (a shell's `9</secret`, a CI runner's
+ * pipes, an open folder) would reach the agent through bwrap: an open host
+ * folder is a way back to the host filesystem, an open file its content. The
+ * environment is an allow-list, and mountinfo names no host path of the
+ * workdir or the launcher.
+ */
+import { type StdioOptions, spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runInJail, skipWithoutSandbox, tempDir } from './jail-harness.js';
+
+const skip = skipWithoutSandbox();
+const ENV_CANARY = 'launcher-env-canary-51c0';
+
+beforeAll(() => {
+  process.env.BULKHEAD_LEAK_CANARY = ENV_CANARY;
+  process.env.LD_PRELOAD = '/nonexistent/preload.so';
+  process.env.BASH_ENV = '/nonexistent/bash_env';
+});
+afterAll(() => {
+  delete process.env.BULKHEAD_LEAK_CANARY;
+  delete process.env.LD_PRELOAD;
+  delete process.env.BASH_ENV;
+});
+
+describe.skipIf(skip)('escape: what the launcher holds', () => {
+  it('closes every descriptor the launcher inherited: no host file or folder is reachable through one', () => {
+    const dir = tempDir('bulkhead-fds-');
+    chmodSync(dir, 0o755);
+    const secretDir = join(dir, 'secret-folder');
+    mkdirSync(secretDir);
+    writeFileSync(join(secretDir, 'key'), 'fd-folder-canary');
+    writeFileSync(join(dir, 'secret.txt'), 'fd-file-canary');
+    const script = join(dir, 'launcher.mts');
+    writeFileSync(
+      script,
+      `import { readFileSync } from 'node:fs';
+import { jailSpec } from ${JSON.stringify(join(import.meta.dirname, 'jail-harness.ts'))};
+import { startJail } from ${JSON.stringify(join(import.meta.dirname, '../../src/sandbox/index.ts'))};
+import { mkdtempSync, writeFileSync } from 'node:fs';
+const workdir = mkdtempSync('/tmp/bulkhead-fds-wd-');
+const probe = 'ls -l /proc/self/fd | tail -n +2 | sed "s/.* \\\\([0-9]*\\\\) -> /FD \\\\1 -> /"; for n in 3 4 5 6 7 8 9 10 11 12 13; do cat /proc/self/fd/$n/key /proc/self/fd/$n 2>/dev/null; done; echo end';
+const handle = await startJail({ ...jailSpec(workdir, ['/bin/sh', '-c', probe + ' > out.txt 2>&1']) });
+await handle.exited;
+console.log(JSON.stringify(readFileSync(workdir + '/out.txt', 'utf8')));
+`,
+    );
+    // The launcher inherits, without close-on-exec, a folder and a file at fds 9 and 12.
+    const folder = openSync(secretDir, 'r');
+    const file = openSync(join(dir, 'secret.txt'), 'r');
+    try {
+      const tsx = join(import.meta.dirname, '../../node_modules/.bin/tsx');
+      const stdio: StdioOptions = [
+        'ignore',
+        'pipe',
+        'pipe',
+        'ignore',
+        'ignore',
+        'ignore',
+        'ignore',
+        'ignore',
+        'ignore',
+        folder,
+        'ignore',
+        'ignore',
+        file,
+      ];
+      const result = spawnSync(tsx, [script], { encoding: 'utf8', timeout: 60_000, stdio });
+      const out = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '""') as string;
+      expect(out).toContain('end');
+      expect(out).not.toContain('fd-folder-canary');
+      expect(out).not.toContain('fd-file-canary');
+      // stdio only, and the descriptor ls itself opened for /proc/self/fd
+      const fds = [...out.matchAll(/^FD (\d+) -> /gm)].map((m) => Number(m[1]));
+      expect(fds.filter((fd) => fd > 3)).toEqual([]);
+    } finally {
+      closeSync(folder);
+      closeSync(file);
+    }
+  });
+
+  it('builds the environment from an allow-list: nothing of the launcher, no loader or shell hooks', async () => {
+    const { out } = await runInJail(
+      'env; for f in /proc/[0-9]*/environ; do tr "\\0" "\\n" < $f; done; echo end',
+    );
+    expect(out).toContain('end');
+    expect(out).not.toContain(ENV_CANARY);
+    expect(out).not.toMatch(/^LD_PRELOAD=/m);
+    expect(out).not.toMatch(/^BASH_ENV=/m);
+    const names = new Set([...out.matchAll(/^([A-Za-z_][A-Za-z0-9_]*)=/gm)].map((m) => m[1]));
+    const allowed = new Set([
+      'PATH',
+      'HOME',
+      'LANG',
+      'HTTP_PROXY',
+      'HTTPS_PROXY',
+      'http_proxy',
+      'https_proxy',
+      'NO_PROXY',
+      'no_proxy',
+      'NODE_OPTIONS',
+      'PWD',
+      'OLDPWD',
+      'SHLVL',
+      '_',
+    ]);
+    expect([...names].filter((name) => !allowed.has(name as string))).toEqual([]);
+  });
+
+  it("names no host path of the workdir or the launcher in the jail's mountinfo", async () => {
+    const parent = tempDir('bulkhead-client-secret-project-');
+    const workdir = join(parent, 'acme-merger-2026');
+    mkdirSync(workdir);
+    const { out } = await runInJail('cat /proc/self/mountinfo', {
+      prepare: () => undefined,
+      workdirAt: workdir,
+    });
+    expect(out).toContain(' /workspace ');
+    expect(out).not.toContain('acme-merger-2026');
+    expect(out).not.toContain('client-secret-project');
+    expect(out).not.toContain(process.cwd());
+  });
+});
