@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { BulkheadError } from '../errors.js';
+import { llmEnvironment } from '../llm/agent-env.js';
 import { loadPolicyFile } from '../policy/load.js';
 import type { Profile } from '../policy/schema/index.js';
 import { duration } from '../policy/schema/units.js';
@@ -100,12 +101,15 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
   warn(
     style.yellow(
       opts.sandbox
-        ? `bulkhead: profile ${opts.profile} disables the sandbox: the agent runs with your user's full access`
-        : "bulkhead: --no-sandbox: the agent runs with your user's full access to files and network",
+        ? `bulkhead: profile ${opts.profile} disables the sandbox: the agent runs with your user's full access; ${LLM_NOTE}`
+        : `bulkhead: --no-sandbox: the agent runs with your user's full access to files and network; ${LLM_NOTE}`,
     ),
   );
   return runUnjailed(client, created, command);
 }
+
+const LLM_NOTE =
+  'its LLM traffic still goes through the gateway (ANTHROPIC_BASE_URL and OPENAI_BASE_URL point to it, the run token is the API key, real provider keys are removed from its environment)';
 
 /** The default: the agent runs in a jail whose only ways out are the gateway and the egress proxy. */
 async function runJailed(
@@ -192,10 +196,12 @@ async function runUnjailed(
   command: string[],
 ): Promise<number> {
   const [file, ...args] = command as [string, ...string[]];
+  // No jail forces the network, so the LLM proxy is the only LLM API the agent is told of and can pay.
+  const { env } = llmEnvironment(process.env, client.base, created.token);
   const child = spawn(file, args, {
     stdio: 'inherit',
     env: {
-      ...process.env,
+      ...env,
       BULKHEAD_RUN_ID: created.run_id,
       BULKHEAD_MCP_URL: created.mcp_url,
       BULKHEAD_TOKEN: created.token,

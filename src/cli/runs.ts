@@ -6,8 +6,10 @@ import { action, ago, line, printJson, style, table } from './output.js';
 function usageCell(usage: Usage[], dimension: Usage['dimension']): string {
   const u = usage.find((x) => x.dimension === dimension);
   if (!u) return '-';
-  const used = dimension === 'wall_clock' ? ago(u.used) : String(u.used);
-  const cap = u.cap === null ? '∞' : dimension === 'wall_clock' ? ago(u.cap) : String(u.cap);
+  const format = (n: number) =>
+    dimension === 'wall_clock' ? ago(n) : dimension === 'usd' ? `$${n.toFixed(n < 1 ? 4 : 2)}` : String(n);
+  const used = format(u.used);
+  const cap = u.cap === null ? '∞' : format(u.cap);
   return `${used}/${cap}`;
 }
 
@@ -35,7 +37,19 @@ export function register(program: Command): void {
         const now = Date.now();
         line(
           table([
-            ['RUN', 'PROFILE', 'STATE', 'AGE', 'CALLS', 'CLOCK', 'TAINT', 'ENDED BECAUSE'].map(style.bold),
+            [
+              'RUN',
+              'PROFILE',
+              'STATE',
+              'AGE',
+              'CALLS',
+              'CLOCK',
+              'TOKENS IN',
+              'TOKENS OUT',
+              'USD',
+              'TAINT',
+              'ENDED BECAUSE',
+            ].map(style.bold),
             ...runs.map((r) => [
               r.id,
               r.profile,
@@ -43,6 +57,9 @@ export function register(program: Command): void {
               ago(now - r.created_at),
               usageCell(r.usage, 'tool_calls'),
               usageCell(r.usage, 'wall_clock'),
+              usageCell(r.usage, 'input_tokens'),
+              usageCell(r.usage, 'output_tokens'),
+              usageCell(r.usage, 'usd'),
               r.taint.untrusted ? style.yellow('untrusted') : '-',
               r.end_reason ?? '',
             ]),

@@ -64,7 +64,7 @@ const completeBody = z.object({
 const killBody = z.object({ reason: z.string().max(500).optional() }).default({});
 
 export interface Usage {
-  dimension: 'tool_calls' | 'wall_clock' | 'input_tokens' | 'output_tokens' | 'usd';
+  dimension: 'tool_calls' | 'wall_clock' | 'input_tokens' | 'output_tokens' | 'total_tokens' | 'usd';
   used: number;
   cap: number | null;
 }
@@ -105,6 +105,19 @@ export async function runView(run: Run, policy: Policy, store: Store, now = Date
         used: (run.endedAt ?? now) - run.createdAt,
         cap: run.expiresAt - run.createdAt,
       },
+      // LLM usage as settled (cache tokens weighted as the budget counts them); open requests are not in it yet.
+      { dimension: 'input_tokens', used: tokens.input, cap: budgets?.tokens?.input ?? null },
+      { dimension: 'output_tokens', used: tokens.output, cap: budgets?.tokens?.output ?? null },
+      ...(budgets?.tokens?.total !== undefined
+        ? [
+            {
+              dimension: 'total_tokens' as const,
+              used: tokens.input + tokens.output,
+              cap: budgets.tokens.total,
+            },
+          ]
+        : []),
+      { dimension: 'usd', used: tokens.usd, cap: budgets?.usd ?? null },
     ],
   };
 }
