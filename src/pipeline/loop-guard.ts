@@ -19,6 +19,8 @@ interface RunWindow {
   calls: Map<string, number[]>;
   errors: Map<string, number>;
   lastSeen: number;
+  /** When keys whose calls all left the window are next dropped. */
+  pruneAt: number;
 }
 
 export class LoopGuard {
@@ -32,6 +34,7 @@ export class LoopGuard {
     const guard = call.profile.loop_guard;
     const now = this.deps.now();
     const window = this.window(call.run.id, now);
+    if (now >= window.pruneAt) prune(window, now, guard.window);
     const key = `${tool.exposed}:${canonicalHash(call.args)}`;
     const recent = (window.calls.get(key) ?? []).filter((t) => t > now - guard.window);
     recent.push(now);
@@ -76,10 +79,24 @@ export class LoopGuard {
   private window(runId: string, now: number): RunWindow {
     let window = this.windows.get(runId);
     if (!window) {
-      window = { calls: new Map(), errors: new Map(), lastSeen: now };
+      window = { calls: new Map(), errors: new Map(), lastSeen: now, pruneAt: now };
       this.windows.set(runId, window);
     }
     window.lastSeen = now;
     return window;
   }
+}
+
+/**
+ * Drops the keys of argument sets not seen within the window. Without it a
+ * run that never repeats itself (the common case) kept one key per call for
+ * as long as it lived. Runs once per window length, so the cost per call is
+ * constant.
+ */
+function prune(window: RunWindow, now: number, windowMs: number): void {
+  const cutoff = now - windowMs;
+  for (const [key, times] of window.calls) {
+    if ((times[times.length - 1] ?? 0) <= cutoff) window.calls.delete(key);
+  }
+  window.pruneAt = now + windowMs;
 }

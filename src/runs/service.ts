@@ -4,6 +4,7 @@
  * store; whoever ends a run also fires its abort signal so in-flight work in
  * this gateway stops.
  */
+import { setMaxListeners } from 'node:events';
 import { BulkheadError } from '../errors.js';
 import type { EventWriter } from '../events/writer.js';
 import type { Policy } from '../policy/schema/index.js';
@@ -170,6 +171,9 @@ export class RunService {
     let controller = this.controllers.get(runId);
     if (!controller) {
       controller = new AbortController();
+      // Every in-flight call of the run listens to this signal (and detaches when done):
+      // many at once is normal, not the listener leak the default warning is meant for.
+      setMaxListeners(1_000, controller.signal);
       this.controllers.set(runId, controller);
     }
     return controller.signal;
