@@ -2,6 +2,12 @@
  * The one writer of audit events. Every event is scrubbed here, before the
  * store sees it, and then published to live subscribers (dashboard, SSE), so
  * no path can store or show an unscrubbed event.
+ *
+ * Group commit: events written in the same turn of the event loop (the
+ * records of concurrent calls) are stored in one transaction when the store
+ * can, since the commit is most of an append's cost. Each `write` still
+ * resolves only once its event is committed, so "durable before the answer
+ * leaves" holds for every call; a failed commit rejects every write in it.
  */
 import type { Scrubber } from '../scrub/index.js';
 import type { EventStore } from '../store/store.js';
@@ -9,8 +15,19 @@ import type { AuditEvent, NewEvent } from './event.js';
 
 export type EventListener = (event: AuditEvent) => void;
 
+interface Pending {
+  event: NewEvent;
+  resolve: (stored: AuditEvent) => void;
+  reject: (error: unknown) => void;
+}
+
+/** A batch larger than this is split: one transaction should not hold the write lock for long. */
+const MAX_BATCH = 256;
+
 export class EventWriter {
   private readonly listeners = new Set<EventListener>();
+  private queue: Pending[] = [];
+  private scheduled = false;
 
   constructor(
     private readonly store: EventStore,
@@ -25,7 +42,19 @@ export class EventWriter {
       ...(event.tool ? { tool: this.scrubber.text(event.tool) } : {}),
       data: this.scrubber.value(event.data),
     };
-    const stored = await this.store.append(scrubbed);
+    const stored = this.store.appendMany
+      ? await new Promise<AuditEvent>((resolve, reject) => this.enqueue({ event: scrubbed, resolve, reject }))
+      : await this.store.append(scrubbed);
+    this.publish(stored);
+    return stored;
+  }
+
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private publish(stored: AuditEvent): void {
     for (const listener of this.listeners) {
       try {
         listener(stored);
@@ -33,11 +62,32 @@ export class EventWriter {
         // A broken subscriber must not fail the write that every decision depends on.
       }
     }
-    return stored;
   }
 
-  subscribe(listener: EventListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  private enqueue(pending: Pending): void {
+    this.queue.push(pending);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // After the I/O callbacks of this turn: the records of calls answered together commit together.
+    setImmediate(() => void this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      try {
+        const stored = await (this.store.appendMany as NonNullable<EventStore['appendMany']>)(
+          batch.map((p) => p.event),
+        );
+        batch.forEach((p, i) => {
+          const event = stored[i];
+          if (event) p.resolve(event);
+          else p.reject(new Error('the store did not return every appended event'));
+        });
+      } catch (error) {
+        for (const p of batch) p.reject(error);
+      }
+    }
   }
 }

@@ -45,6 +45,12 @@ export interface RunStore {
 
 export interface EventStore {
   append(event: NewEvent): Promise<AuditEvent>;
+  /**
+   * Appends several events in one transaction (group commit), in order; all
+   * are durable when it resolves. Optional: a store without it gets one
+   * `append` per event.
+   */
+  appendMany?(events: NewEvent[]): Promise<AuditEvent[]>;
   list(filter?: EventFilter): Promise<AuditEvent[]>;
   count(filter?: EventFilter): Promise<number>;
 }

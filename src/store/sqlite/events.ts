@@ -76,30 +76,38 @@ export function sqliteEvents(db: Database.Database): EventStore {
     `INSERT INTO events (at, kind, run_id, tool, decision, code, actor, data)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
   );
+  const insertOne = (event: NewEvent): AuditEvent => {
+    const at = event.at ?? Date.now();
+    const full = {
+      at,
+      kind: event.kind,
+      runId: event.runId ?? null,
+      tool: event.tool ?? null,
+      decision: event.decision ?? null,
+      code: event.code ?? null,
+      actor: event.actor ?? null,
+      data: event.data,
+    };
+    const { id } = insert.get(
+      at,
+      full.kind,
+      full.runId,
+      full.tool,
+      full.decision,
+      full.code,
+      full.actor,
+      JSON.stringify(full.data),
+    ) as { id: number };
+    return { id, ...full };
+  };
+  // One commit for many events: a commit, not the insert, is most of an append's cost.
+  const insertMany = db.transaction((events: NewEvent[]) => events.map(insertOne));
   return {
     async append(event: NewEvent) {
-      const at = event.at ?? Date.now();
-      const full = {
-        at,
-        kind: event.kind,
-        runId: event.runId ?? null,
-        tool: event.tool ?? null,
-        decision: event.decision ?? null,
-        code: event.code ?? null,
-        actor: event.actor ?? null,
-        data: event.data,
-      };
-      const { id } = insert.get(
-        at,
-        full.kind,
-        full.runId,
-        full.tool,
-        full.decision,
-        full.code,
-        full.actor,
-        JSON.stringify(full.data),
-      ) as { id: number };
-      return { id, ...full };
+      return insertOne(event);
+    },
+    async appendMany(events: NewEvent[]) {
+      return insertMany.immediate(events);
     },
     async list(filter = {}) {
       const { sql, params } = eventWhere(filter);
