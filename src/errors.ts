@@ -23,6 +23,7 @@ export const DENIAL_CODES = [
   'upstream_unavailable',
   'upstream_error',
   'upstream_timeout',
+  'result_too_large',
   'internal_error',
 ] as const;
 export type DenialCode = (typeof DENIAL_CODES)[number];

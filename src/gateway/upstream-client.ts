@@ -11,9 +11,12 @@ import type { Readable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ReadBuffer } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { isStdio, type UpstreamConfig } from '../policy/schema/index.js';
 import { resolveRecord, type SecretSource } from '../policy/secrets.js';
+import { type FetchLike, keepAliveFetch } from './http-fetch.js';
+import { BoundedReadBuffer } from './stdio-reader.js';
 
 export interface UpstreamConnection {
   client: Client;
@@ -21,6 +24,9 @@ export interface UpstreamConnection {
   pid: () => number | null;
   close(): Promise<void>;
 }
+
+/** The largest message read from an upstream unless its `max_message` says otherwise. */
+export const DEFAULT_MAX_MESSAGE = 32 * 1024 * 1024;
 
 export const CLIENT_INFO = { name: 'bulkhead', version: '0.1.0' } as const;
 
@@ -31,13 +37,14 @@ export async function connectUpstream(
   options: {
     onClose?: () => void;
     onStderr?: (text: string) => void;
-    /** fetch for HTTP upstreams (tracing adds the W3C traceparent header). */
-    fetch?: (url: string | URL, init?: RequestInit) => Promise<Response>;
+    /** Wraps the fetch for HTTP upstreams (tracing adds the W3C traceparent header), calling `base`. */
+    fetch?: (url: string | URL, init?: RequestInit, base?: FetchLike) => Promise<Response>;
   } = {},
 ): Promise<UpstreamConnection> {
   const client = new Client(CLIENT_INFO, { capabilities: {} });
   let stderr: Readable | null;
   let pid: () => number | null = () => null;
+  let closeHttp: () => void = () => undefined;
   if (isStdio(config)) {
     const env = resolveRecord(config.env, source, `upstreams.${name}.env`);
     if (process.env.LANG && env.LANG === undefined) env.LANG = process.env.LANG;
@@ -48,6 +55,7 @@ export async function connectUpstream(
       cwd: config.cwd ? resolve(source.dir, config.cwd) : source.dir,
       stderr: 'pipe',
     });
+    useBoundedReader(transport, config.max_message ?? DEFAULT_MAX_MESSAGE);
     stderr = transport.stderr as Readable | null;
     // Attached before connecting, so a server that dies at start-up still explains why.
     stderr?.on('data', (chunk: Buffer) => options.onStderr?.(chunk.toString('utf8').trimEnd()));
@@ -56,18 +64,42 @@ export async function connectUpstream(
     pid = () => transport.pid;
   } else {
     const headers = resolveRecord(config.headers, source, `upstreams.${name}.headers`);
+    // Keep-alive sockets and bounded reading (see http-fetch.ts) instead of the global fetch.
+    const wrap = options.fetch;
+    const http = keepAliveFetch({ maxBodyBytes: config.max_message ?? DEFAULT_MAX_MESSAGE });
+    closeHttp = http.close;
     const transport = new StreamableHTTPClientTransport(new URL(config.url), {
       requestInit: { headers },
-      ...(options.fetch ? { fetch: options.fetch } : {}),
+      // Tracing wraps the keep-alive fetch (it adds a header), it does not replace it.
+      fetch: wrap ? (url, init) => wrap(url, init, http.fetch) : http.fetch,
     });
     client.onclose = options.onClose;
-    await client.connect(transport);
+    await client.connect(transport).catch((error: unknown) => {
+      http.close();
+      throw error;
+    });
   }
   return {
     client,
     pid,
-    close: () => client.close(),
+    close: async () => {
+      await client.close();
+      closeHttp();
+    },
   };
+}
+
+/**
+ * Swaps the SDK's stdio read buffer for a bounded, linear one (stdio-reader.ts).
+ * The SDK offers no option for it; if its internals change, starting fails
+ * loudly here rather than silently losing the bound.
+ */
+function useBoundedReader(transport: StdioClientTransport, limit: number): void {
+  const internals = transport as unknown as { _readBuffer?: unknown };
+  if (!(internals._readBuffer instanceof ReadBuffer)) {
+    throw new Error('the MCP SDK stdio transport changed: its read buffer cannot be bounded');
+  }
+  internals._readBuffer = new BoundedReadBuffer(limit);
 }
 
 /** Lists every tool, following pagination cursors. */

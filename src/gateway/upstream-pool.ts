@@ -15,6 +15,8 @@ import { BulkheadError, type Denial, denial } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { UpstreamConfig } from '../policy/schema/index.js';
 import type { SecretSource } from '../policy/secrets.js';
+import type { FetchLike } from './http-fetch.js';
+import { MESSAGE_TOO_LARGE } from './stdio-reader.js';
 import { connectUpstream, listAllTools, type UpstreamConnection } from './upstream-client.js';
 
 export type UpstreamState = 'starting' | 'ready' | 'down' | 'stopped';
@@ -48,8 +50,8 @@ export interface PoolOptions {
   backoff?: { initialMs: number; maxMs: number };
   /** Scrubs upstream output (stderr) before it is put into an error message. */
   scrub: (text: string) => string;
-  /** fetch for HTTP upstreams (tracing adds the W3C traceparent header). */
-  fetch?: (url: string | URL, init?: RequestInit) => Promise<Response>;
+  /** Wraps the fetch for HTTP upstreams (tracing adds the W3C traceparent header), calling `base`. */
+  fetch?: (url: string | URL, init?: RequestInit, base?: FetchLike) => Promise<Response>;
 }
 
 /** How many stderr lines of an upstream are kept to explain a failed start. */
@@ -239,6 +241,17 @@ export class UpstreamPool {
           ms: elapsed(),
           error,
           denial: denial('run_not_active', 'The call was cancelled.'),
+        };
+      }
+      if (code === MESSAGE_TOO_LARGE || code === 'response_too_large') {
+        return {
+          ok: false,
+          ms: elapsed(),
+          error,
+          denial: denial(
+            'result_too_large',
+            "The tool's answer was larger than this gateway accepts from it.",
+          ),
         };
       }
       if (code === -32001) {

@@ -24,8 +24,8 @@ export interface Tracing {
   readonly tracer: Tracer;
   /** Spans for each call and each stage, from where the pipeline composes its stages. */
   readonly hook: PipelineHook;
-  /** fetch for HTTP upstreams: adds the active span's `traceparent`. */
-  readonly fetch: FetchLike;
+  /** fetch for HTTP upstreams: adds the active span's `traceparent`, then calls `base` (the gateway's own fetch). */
+  readonly fetch: (url: string | URL, init?: RequestInit, base?: FetchLike) => Promise<Response>;
   /** Wraps one LLM proxy request in a server span. */
   llmRequest<T>(
     attributes: { method: string; path: string; runId?: string },
@@ -139,10 +139,10 @@ export function createTracing(
   return {
     tracer,
     hook,
-    fetch: (url, init) => {
+    fetch: (url, init, base = fetch) => {
       const headers = new Headers(init?.headers);
       propagation.inject(context.active(), headers, { set: (h, key, value) => h.set(key, value) });
-      return fetch(url, { ...init, headers });
+      return base(url, { ...init, headers });
     },
     llmRequest: (attributes, run) =>
       tracer.startActiveSpan(

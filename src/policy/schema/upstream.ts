@@ -1,6 +1,6 @@
 /** Upstreams: the MCP servers bulkhead connects to, each with its own credential. */
 import { z } from 'zod';
-import { duration, textOrSecret } from './units.js';
+import { duration, size, textOrSecret } from './units.js';
 
 export const UPSTREAM_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
@@ -12,6 +12,11 @@ const common = {
     .optional()
     .describe(
       'true by default: the gateway reports not ready (/readyz answers 503) while this upstream is down',
+    ),
+  max_message: size
+    .optional()
+    .describe(
+      'largest message read from this upstream (default 32M); a larger answer fails that call (result_too_large) and the connection stays up',
     ),
 };
 

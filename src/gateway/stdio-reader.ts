@@ -1,0 +1,141 @@
+/**
+ * Bounded, linear reading of a stdio upstream's messages (newline-delimited
+ * JSON-RPC), replacing the SDK's read buffer inside its stdio client
+ * transport.
+ *
+ * The SDK's buffer concatenates every chunk onto everything not yet parsed
+ * (quadratic: a 9 MB line costs hundreds of MB of copying, stalling every
+ * other call), and a line over its limit throws, which closes the transport
+ * and kills the upstream: one large result dropped the connection for all.
+ * Here chunks are kept as they come and joined once per line; a line over the
+ * limit is skipped to its newline without being kept, and answered in its
+ * place by a JSON-RPC error for the request it answered (its id is read from
+ * the line's first or last bytes), so that call fails at once and the
+ * connection stays up.
+ */
+import { deserializeMessage, ReadBuffer } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+
+/** JSON-RPC error code of a message that was too large to read (server-defined range). */
+export const MESSAGE_TOO_LARGE = -32_090;
+
+/** How many bytes of an oversized line are kept at each end, to find its id. */
+const EDGE = 256;
+const NEWLINE = 0x0a;
+
+type Id = string | number;
+
+export class BoundedReadBuffer extends ReadBuffer {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  /** Set while skipping a line over the limit: its first and last bytes. */
+  private skipping: { head: Buffer; tail: Buffer; bytes: number } | undefined;
+  private readonly ready: (Buffer | JSONRPCMessage)[] = [];
+
+  constructor(private readonly limit: number) {
+    super({ maxBufferSize: Number.MAX_SAFE_INTEGER });
+  }
+
+  override append(chunk: Buffer): void {
+    let start = 0;
+    for (;;) {
+      const newline = chunk.indexOf(NEWLINE, start);
+      if (newline === -1) {
+        this.keep(chunk.subarray(start));
+        return;
+      }
+      this.keep(chunk.subarray(start, newline));
+      this.endLine();
+      start = newline + 1;
+    }
+  }
+
+  override readMessage(): JSONRPCMessage | null {
+    const next = this.ready.shift();
+    if (next === undefined) return null;
+    if (!Buffer.isBuffer(next)) return next;
+    let end = next.length;
+    if (end > 0 && next[end - 1] === 0x0d) end--;
+    return deserializeMessage(next.toString('utf8', 0, end));
+  }
+
+  override clear(): void {
+    this.chunks = [];
+    this.size = 0;
+    this.skipping = undefined;
+    this.ready.length = 0;
+  }
+
+  private keep(part: Buffer): void {
+    if (part.length === 0) return;
+    if (this.skipping) {
+      this.skipping.bytes += part.length;
+      this.skipping.tail =
+        part.length >= EDGE
+          ? lastBytes(part, EDGE)
+          : lastBytes(Buffer.concat([this.skipping.tail, part]), EDGE);
+      return;
+    }
+    if (this.size + part.length <= this.limit) {
+      this.chunks.push(part);
+      this.size += part.length;
+      return;
+    }
+    const held = Buffer.concat([...this.chunks, part]);
+    this.skipping = {
+      head: Buffer.from(held.subarray(0, EDGE)),
+      tail: lastBytes(held, EDGE),
+      bytes: held.length,
+    };
+    this.chunks = [];
+    this.size = 0;
+  }
+
+  private endLine(): void {
+    if (this.skipping) {
+      const { head, tail, bytes } = this.skipping;
+      this.skipping = undefined;
+      const id = idOf(head.toString('utf8'), tail.toString('utf8'));
+      // Without an id nothing can be answered: the call it belonged to runs into its timeout.
+      if (id !== undefined) {
+        this.ready.push({
+          jsonrpc: '2.0',
+          id,
+          error: {
+            code: MESSAGE_TOO_LARGE,
+            message: `message of ${bytes} bytes exceeds the ${this.limit}-byte limit`,
+          },
+        });
+      }
+      return;
+    }
+    if (this.size === 0) return;
+    const line =
+      this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.size);
+    this.chunks = [];
+    this.size = 0;
+    this.ready.push(line);
+  }
+}
+
+function lastBytes(buffer: Buffer, n: number): Buffer {
+  return Buffer.from(buffer.subarray(Math.max(0, buffer.length - n)));
+}
+
+const ID = String.raw`(-?\d+|"(?:[^"\\]|\\.)*")`;
+/** `{"jsonrpc":"2.0","id":…` or `{"id":…` at the very start: the top-level id. */
+const HEAD_ID = new RegExp(String.raw`^\s*\{(?:\s*"jsonrpc"\s*:\s*"2\.0"\s*,)?\s*"id"\s*:\s*${ID}`);
+/** `…"id":7}` closing the line: only the top-level object can end the line. */
+const TAIL_ID = new RegExp(String.raw`"id"\s*:\s*${ID}\s*\}\s*$`);
+
+export function idOf(head: string, tail: string): Id | undefined {
+  const match = HEAD_ID.exec(head) ?? TAIL_ID.exec(tail);
+  const raw = match?.[1];
+  if (raw === undefined) return undefined;
+  try {
+    const id = JSON.parse(raw) as unknown;
+    return typeof id === 'string' || typeof id === 'number' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
