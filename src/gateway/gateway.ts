@@ -244,9 +244,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const mcp = endpoint;
   // Sessions of an ended run close after a grace period, so the refusals of its
   // in-flight calls still reach the agent instead of a dropped stream.
-  runs.onEnd((run) => {
-    setTimeout(() => void mcp.closeRun(run.id), 2_000).unref();
-  });
+  runs.onEnd((run) => mcp.closeRunWhenQuiet(run.id, 2_000));
 
   metrics.attach({
     upstreams: () => pool.status(),

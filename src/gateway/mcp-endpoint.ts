@@ -2,13 +2,26 @@
  * The MCP endpoint agents talk to (`/mcp`, Streamable HTTP, via the SDK).
  *
  * Every request carries the run token; a session is bound to the run that
- * opened it, so a session id leaked to another run is useless. Each session
- * gets its own SDK `Server` whose handlers hand the call to the pipeline; the
- * SDK does all JSON-RPC framing and answers malformed input with protocol
- * errors.
+ * opened it (and to that token), so a session id leaked to another run is
+ * useless. Each session gets its own SDK `Server` whose handlers hand the call
+ * to the pipeline; the SDK does the JSON-RPC framing and answers malformed
+ * input with protocol errors. This file adds what the SDK leaves open: an
+ * empty batch and a request id already in flight are refused (a duplicate id
+ * would take over the other request's answer).
+ *
+ * The token is checked against the store when a session opens; later
+ * requests of that session present the same token and are matched in memory.
+ * The run itself is still read for every call, so a kill or expiry (also from
+ * another replica) takes effect on the very next call.
+ *
+ * Sessions: at most 16 per run. Agents open and drop sessions without saying
+ * so (the SDK's `close()` sends no DELETE), so a run at the limit reclaims its
+ * least recently used session that has nothing in flight rather than being
+ * locked out; only 16 sessions all busy at once are refused.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { readRequestBody, requestBodyTooLargeMessage } from '@modelcontextprotocol/sdk/server/requestBody.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { denial } from '../errors.js';
 import type { EventWriter } from '../events/writer.js';
@@ -19,8 +32,10 @@ import type { ToolCall } from '../pipeline/stage.js';
 import type { Policy } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
+import { linkedSignal } from '../util/linked-signal.js';
 import type { Catalog } from './catalog.js';
 import { HeldAnswer } from './held-answer.js';
+import { requestKey, SessionTransport } from './session-transport.js';
 
 export const MAX_SESSIONS_PER_RUN = 16;
 export const SESSION_IDLE_MS = 30 * 60_000;
@@ -30,8 +45,10 @@ interface Session {
   runId: string;
   /** The run's profile, so a policy reload tells only the sessions whose tools changed. */
   profile: string;
+  /** The bearer token that opened it: later requests must present the same one. */
+  token: Buffer;
   server: Server;
-  transport: WebStandardStreamableHTTPServerTransport;
+  transport: SessionTransport;
   lastSeen: number;
   /** Requests in flight, so a closing session can still answer its held calls. */
   held: Set<HeldAnswer>;
@@ -60,34 +77,52 @@ export class McpEndpoint {
 
   async handle(request: Request): Promise<Response> {
     const token = bearer(request.headers.get('authorization'));
-    const run = token ? await this.deps.runs.authenticate(token) : undefined;
-    if (!run) {
-      return new Response(
-        JSON.stringify({ error: 'unauthorized', message: 'A valid run token is required.' }),
-        {
-          status: 401,
-          headers: {
-            'content-type': 'application/json',
-            'www-authenticate': this.deps.challenge?.() ?? 'Bearer realm="bulkhead"',
-          },
-        },
-      );
-    }
+    if (!token) return unauthorized(this.deps.challenge?.());
     const sessionId = request.headers.get('mcp-session-id');
-    if (sessionId) {
-      const session = this.sessions.get(sessionId);
-      // Same answer for "no such session" and "another run's session": nothing to probe.
-      if (!session || session.runId !== run.id) return jsonRpcError(404, -32001, 'Session not found');
-      session.lastSeen = this.deps.now();
-      return this.answer(session, request);
+    let session = sessionId ? this.sessions.get(sessionId) : undefined;
+    if (!session || !sameToken(session.token, token)) {
+      // Unknown session, or another token: the store decides. The same 404 for "no such
+      // session" and "another run's session", so there is nothing to probe.
+      const run = await this.deps.runs.authenticate(token);
+      if (!run) return unauthorized(this.deps.challenge?.());
+      if (sessionId) {
+        if (!session || session.runId !== run.id) return jsonRpcError(404, -32001, 'Session not found');
+      } else session = undefined;
+      if (session) session.token = Buffer.from(token);
+      if (!session) return this.open(request, run, token);
     }
+    session.lastSeen = this.deps.now();
+    // What the SDK refuses on its headers alone (406, 415), it refuses before any body is read.
+    if (request.method !== 'POST' || !sdkReadsBody(request)) return session.transport.handleRequest(request);
+    const parsed = await this.readJson(request);
+    if (parsed instanceof Response) return parsed;
+    const refused = refuseBatch(parsed, session.transport.inFlight);
+    if (refused) return refused;
+    const keys = requestKeys(parsed);
+    for (const key of keys) session.transport.inFlight.add(key);
+    for (const cancelled of cancelledKeys(parsed)) session.transport.inFlight.delete(cancelled);
+    const response = await this.answer(session, request, parsed);
+    // Refused by the SDK before any handler ran: nothing will answer these ids.
+    if (response.status !== 200) for (const key of keys) session.transport.inFlight.delete(key);
+    return response;
+  }
+
+  private async open(request: Request, run: Run, token: string): Promise<Response> {
     if (request.method !== 'POST')
       return jsonRpcError(400, -32000, 'Bad Request: no session; send initialize first');
-    if (this.countSessions(run.id) >= MAX_SESSIONS_PER_RUN) {
-      return jsonRpcError(429, -32000, 'Too many open sessions for this run');
+    let parsed: unknown;
+    if (sdkReadsBody(request)) {
+      parsed = await this.readJson(request);
+      if (parsed instanceof Response) return parsed;
+      const refused = refuseBatch(parsed, new Set());
+      if (refused) return refused;
     }
-    const session = this.openSession(run);
-    const response = await session.transport.handleRequest(request);
+    if (!this.makeRoom(run.id)) return jsonRpcError(429, -32000, 'Too many busy sessions for this run');
+    const session = this.openSession(run, token);
+    const response = await session.transport.handleRequest(
+      request,
+      parsed === undefined ? undefined : { parsedBody: parsed },
+    );
     if (!session.transport.sessionId) {
       // Not an initialize request (or a malformed one): nothing was opened, release it.
       await session.server.close().catch(() => undefined);
@@ -100,16 +135,55 @@ export class McpEndpoint {
    * `extra.authInfo`: it sees the caller leave, and a held call upgrades a plain-JSON answer to a
    * stream (held-answer.ts). In SSE mode the SDK streams already; only the leaving is used.
    */
-  private answer(session: Session, request: Request): Promise<Response> {
-    if (request.method !== 'POST') return session.transport.handleRequest(request);
+  private answer(session: Session, request: Request, parsed: unknown): Promise<Response> {
     const held = new HeldAnswer(request, () => session.transport.sessionId);
     session.held.add(held);
     const sdk = session.transport.handleRequest(request, {
+      parsedBody: parsed,
       authInfo: { token: '', clientId: session.runId, scopes: [], extra: { held } },
     });
     const forget = () => session.held.delete(held);
     sdk.then(forget, forget);
     return this.deps.policy.gateway.stream_responses ? sdk : held.answer(sdk);
+  }
+
+  /** Reads a POST body as JSON under the body limit; a Response is the refusal. */
+  private async readJson(request: Request): Promise<unknown> {
+    const max = this.deps.policy.gateway.max_body;
+    let text: string;
+    try {
+      const body = await readRequestBody(request, max);
+      if (body.tooLarge) return jsonRpcError(413, -32000, requestBodyTooLargeMessage(max));
+      text = body.text;
+    } catch {
+      return jsonRpcError(400, -32700, 'Parse error: the body could not be read');
+    }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return jsonRpcError(400, -32700, 'Parse error: Invalid JSON');
+    }
+  }
+
+  /**
+   * Keeps a run under its session limit: at the limit, the least recently used
+   * session with nothing in flight is closed (an agent that dropped it will not
+   * miss it; one that comes back gets 404 and initialises again). False when
+   * every session is busy.
+   */
+  private makeRoom(runId: string): boolean {
+    let count = 0;
+    let oldest: Session | undefined;
+    for (const s of this.sessions.values()) {
+      if (s.runId !== runId) continue;
+      count++;
+      if (s.transport.inFlight.size === 0 && (!oldest || s.lastSeen < oldest.lastSeen)) oldest = s;
+    }
+    if (count < MAX_SESSIONS_PER_RUN) return true;
+    if (!oldest) return false;
+    this.deps.logger.debug({ runId, sessionId: oldest.id }, 'reclaiming the least recently used session');
+    void this.closeSession(oldest.id);
+    return true;
   }
 
   /** Tells open sessions (all, or those of the given profiles) that their tool list may have changed. */
@@ -118,6 +192,25 @@ export class McpEndpoint {
       if (profiles && !profiles.has(session.profile)) continue;
       session.server.sendToolListChanged().catch(() => undefined);
     }
+  }
+
+  /**
+   * Closes the sessions of an ended run once each has been quiet for `graceMs`
+   * with nothing in flight: the refusals of calls still arriving reach the
+   * agent as refusals, not as a dropped session, and then its streams end.
+   */
+  closeRunWhenQuiet(runId: string, graceMs: number): void {
+    const check = () => {
+      let waiting = false;
+      for (const s of [...this.sessions.values()]) {
+        if (s.runId !== runId) continue;
+        if (s.transport.inFlight.size === 0 && this.deps.now() - s.lastSeen >= graceMs) {
+          void this.closeSession(s.id);
+        } else waiting = true;
+      }
+      if (waiting) setTimeout(check, graceMs).unref();
+    };
+    setTimeout(check, graceMs).unref();
   }
 
   /** Closes every session of a run (after a kill, the agent's streams end too). */
@@ -136,13 +229,19 @@ export class McpEndpoint {
     return this.sessions.size;
   }
 
-  private countSessions(runId: string): number {
-    let n = 0;
-    for (const s of this.sessions.values()) if (s.runId === runId) n++;
-    return n;
+  /** Open sessions, and what their SDK transports still hold (flat when nothing leaks). */
+  stats(): { sessions: number; inFlight: number; retained: number | undefined } {
+    let inFlight = 0;
+    let retained: number | undefined = 0;
+    for (const s of this.sessions.values()) {
+      inFlight += s.transport.inFlight.size;
+      const held = s.transport.retained();
+      retained = held === undefined || retained === undefined ? undefined : retained + held;
+    }
+    return { sessions: this.sessions.size, inFlight, retained };
   }
 
-  private openSession(run: Run): Session {
+  private openSession(run: Run, token: string): Session {
     const server = new Server(
       { name: 'bulkhead', version: '0.1.0' },
       {
@@ -154,10 +253,11 @@ export class McpEndpoint {
       id: '',
       runId: run.id,
       profile: run.profile,
+      token: Buffer.from(token),
       server,
       lastSeen: this.deps.now(),
       held: new Set(),
-      transport: new WebStandardStreamableHTTPServerTransport({
+      transport: new SessionTransport({
         sessionIdGenerator: () => crypto.randomUUID(),
         onsessioninitialized: (id) => {
           session.id = id;
@@ -206,13 +306,15 @@ export class McpEndpoint {
       const progressToken = request.params._meta?.progressToken;
       const held = extra.authInfo?.extra?.held instanceof HeldAnswer ? extra.authInfo.extra.held : undefined;
       held?.track(extra.requestId);
+      // Not AbortSignal.any(): on Node 20 it leaks one entry per call into the run's signal.
+      const link = linkedSignal([extra.signal, this.deps.runs.signal(runId)]);
       const call: ToolCall = {
         run,
         profile,
         profileName: run.profile,
         name: request.params.name,
         rawArgs: request.params.arguments,
-        signal: AbortSignal.any([extra.signal, this.deps.runs.signal(runId)]),
+        signal: link.signal,
         startedAt: this.deps.now(),
         flags: [],
         ...(held ? { callerGone: held.gone, onHold: () => held.hold() } : {}),
@@ -230,8 +332,12 @@ export class McpEndpoint {
             }
           : {}),
       };
-      const outcome = await this.deps.pipeline.call(call);
-      return outcome.result;
+      try {
+        const outcome = await this.deps.pipeline.call(call);
+        return outcome.result;
+      } finally {
+        link.release();
+      }
     });
   }
 
@@ -264,6 +370,77 @@ export function bearer(header: string | null | undefined): string | undefined {
   if (!header) return undefined;
   const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
   return match?.[1];
+}
+
+function unauthorized(challenge: string | undefined): Response {
+  return new Response(JSON.stringify({ error: 'unauthorized', message: 'A valid run token is required.' }), {
+    status: 401,
+    headers: {
+      'content-type': 'application/json',
+      'www-authenticate': challenge ?? 'Bearer realm="bulkhead"',
+    },
+  });
+}
+
+/** Whether the SDK gets as far as reading a POST's body (its Accept and Content-Type checks pass). */
+function sdkReadsBody(request: Request): boolean {
+  const accept = request.headers.get('accept') ?? '';
+  const type = (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+  return (
+    accept.includes('application/json') && accept.includes('text/event-stream') && type === 'application/json'
+  );
+}
+
+function sameToken(held: Buffer, presented: string): boolean {
+  const other = Buffer.from(presented);
+  return held.length === other.length && timingSafeEqual(held, other);
+}
+
+type Message = { method?: unknown; id?: unknown; params?: { requestId?: unknown } };
+
+function messages(parsed: unknown): Message[] {
+  const list = Array.isArray(parsed) ? parsed : [parsed];
+  return list.filter((m): m is Message => typeof m === 'object' && m !== null);
+}
+
+function isId(id: unknown): id is string | number {
+  return typeof id === 'string' || typeof id === 'number';
+}
+
+/** Keys of the requests (a method and an id) in a message or batch. */
+function requestKeys(parsed: unknown): string[] {
+  return messages(parsed).flatMap((m) =>
+    typeof m.method === 'string' && isId(m.id) ? [requestKey(m.id)] : [],
+  );
+}
+
+/** Requests a `notifications/cancelled` withdraws: the SDK will send them no answer. */
+function cancelledKeys(parsed: unknown): string[] {
+  return messages(parsed).flatMap((m) =>
+    m.method === 'notifications/cancelled' && isId(m.params?.requestId)
+      ? [requestKey(m.params.requestId)]
+      : [],
+  );
+}
+
+/**
+ * Refuses what the SDK would mishandle: an empty batch (it answered 202, as if
+ * there were nothing to answer) and a request whose id is already in flight in
+ * this session, or twice in one batch. The refusal carries id null: answering
+ * with the duplicate id would hand it to the first request's caller.
+ */
+function refuseBatch(parsed: unknown, inFlight: ReadonlySet<string>): Response | undefined {
+  if (Array.isArray(parsed) && parsed.length === 0) {
+    return jsonRpcError(400, -32600, 'Invalid Request: an empty batch');
+  }
+  const seen = new Set<string>();
+  for (const key of requestKeys(parsed)) {
+    if (inFlight.has(key) || seen.has(key)) {
+      return jsonRpcError(409, -32600, 'Invalid Request: a request with this id is already in progress');
+    }
+    seen.add(key);
+  }
+  return undefined;
 }
 
 function jsonRpcError(status: number, code: number, message: string): Response {

@@ -3,7 +3,6 @@
  * response leaves. It runs for every call, allowed or denied. Arguments and
  * results pass the scrubber inside the event writer.
  */
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { EventWriter } from '../events/writer.js';
 import type { Finalizer } from './pipeline.js';
 
@@ -14,7 +13,9 @@ export function recordFinalizer(deps: { events: EventWriter; now: () => number }
   const run: Finalizer['run'] = async (call, outcome) => {
     const decision = outcome.decision;
     const denied = outcome.decision === 'deny' ? outcome.denial : undefined;
-    const resultText = call.result ? JSON.stringify(call.result.content ?? []) : '';
+    const content = call.result?.content ?? [];
+    // Serialised once: its size and, when small, the preview come from the same text.
+    const resultText = call.result ? JSON.stringify(content) : '';
     await deps.events.write({
       kind: 'tools/call',
       runId: call.run.id,
@@ -31,7 +32,10 @@ export function recordFinalizer(deps: { events: EventWriter; now: () => number }
           ? {
               resultBytes: Buffer.byteLength(resultText),
               isError: call.result.isError === true,
-              result: preview(call.result),
+              result:
+                resultText.length <= RESULT_PREVIEW_BYTES
+                  ? content
+                  : `${resultText.slice(0, RESULT_PREVIEW_BYTES)}…`,
             }
           : {}),
         ...(call.flags.length ? { flags: call.flags } : {}),
@@ -40,11 +44,6 @@ export function recordFinalizer(deps: { events: EventWriter; now: () => number }
     });
   };
   return { name: 'record', run };
-}
-
-function preview(result: CallToolResult): unknown {
-  const text = JSON.stringify(result.content ?? []);
-  return text.length <= RESULT_PREVIEW_BYTES ? result.content : `${text.slice(0, RESULT_PREVIEW_BYTES)}…`;
 }
 
 /** Refused arguments are kept for forensics, but bounded: a 10 MB payload is not copied into the log. */
