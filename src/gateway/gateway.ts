@@ -90,6 +90,8 @@ export interface Gateway {
   readonly notifier: Notifier;
   /** Re-reads the policy file (see reload.ts); `actor` is recorded in the audit event. */
   reload(actor: string): Promise<ReloadOutcome>;
+  /** The agents' MCP endpoint (its session figures are read by tests and the soak bench). */
+  readonly mcp: McpEndpoint;
   close(): Promise<void>;
 }
 
@@ -380,6 +382,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     approvals,
     notifier,
     reload: (actor) => reloader.reload(actor),
+    mcp,
     async close() {
       accepting = false;
       runs.close();

@@ -229,6 +229,12 @@ export class McpEndpoint {
     return this.sessions.size;
   }
 
+  sessionsOf(runId: string): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.runId === runId) n++;
+    return n;
+  }
+
   /** Open sessions, and what their SDK transports still hold (flat when nothing leaks). */
   stats(): { sessions: number; inFlight: number; retained: number | undefined } {
     let inFlight = 0;
