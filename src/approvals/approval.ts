@@ -100,7 +100,16 @@ export type VoteOutcome = { ok: true; approval: Approval } | { ok: false; code: 
 export interface ApprovalStore {
   create(approval: NewApproval): Promise<Approval>;
   get(id: string): Promise<Approval | undefined>;
-  list(filter?: { state?: ApprovalState; runId?: string; limit?: number }): Promise<Approval[]>;
+  /**
+   * Newest first by default; `expiring` puts the deadline closest first, so a
+   * long queue never hides the approvals about to time out.
+   */
+  list(filter?: {
+    state?: ApprovalState;
+    runId?: string;
+    limit?: number;
+    order?: 'newest' | 'expiring';
+  }): Promise<Approval[]>;
   /**
    * Records one operator's vote; decides the approval when quorum or a denial is reached.
    * Atomic: reads, applies `tally`, and writes in one transaction.

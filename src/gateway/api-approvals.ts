@@ -38,11 +38,14 @@ export interface ApprovalView {
   waiting?: number;
   /** Other approvals of this run for the same tool and arguments: has it run already, or is it waiting? */
   identical?: { id: string; state: Approval['state']; decided_at: number | null }[];
+  /** The tool's rule lets an approver approve edited arguments. */
+  editable: boolean;
 }
 
 export function approvalView(
   a: Approval,
   context?: { waiting: number; identical: Approval[] },
+  editable = false,
 ): ApprovalView {
   return {
     id: a.id,
@@ -62,6 +65,7 @@ export function approvalView(
     reason: a.reason,
     edited_arguments: a.editedArguments,
     run_hash: runHash(a),
+    editable,
     ...(context
       ? {
           waiting: context.waiting,
@@ -91,6 +95,8 @@ export function approvalRoutes(deps: {
 }): Hono<Env> {
   const { respond } = deps;
   const routes = new Hono<Env>();
+
+  const editable = (a: Approval) => deps.catalog.get(a.tool)?.rule.approval?.allow_edit ?? false;
 
   const load = async (id: string) => {
     const approval = await deps.store.approvals.get(id);
@@ -149,10 +155,14 @@ export function approvalRoutes(deps: {
   // What an approver must know besides the call: is anyone still waiting for it, and has an
   // identical call already run, or is one waiting too?
   const withContext = async (a: Approval) =>
-    approvalView(a, {
-      waiting: deps.approvals.waitingOn(a.id),
-      identical: await deps.approvals.identical(a.runId, a.tool, a.argsHash, a.id),
-    });
+    approvalView(
+      a,
+      {
+        waiting: deps.approvals.waitingOn(a.id),
+        identical: await deps.approvals.identical(a.runId, a.tool, a.argsHash, a.id),
+      },
+      editable(a),
+    );
 
   routes.get('/', async (c) => {
     const state = c.req.query('state');
@@ -160,10 +170,17 @@ export function approvalRoutes(deps: {
       throw new BulkheadError('bad_request', `unknown state "${state}"`);
     // Held calls whose caller went away are never woken: their deadline is applied on read.
     await deps.approvals.expireOverdue();
-    const list = await deps.store.approvals.list(state ? { state: state as Approval['state'] } : {});
+    // Pending ones closest to timing out come first, and many more than a page: none may be hidden.
+    const list = await deps.store.approvals.list(
+      state === 'pending'
+        ? { state, order: 'expiring', limit: 1000 }
+        : state
+          ? { state: state as Approval['state'] }
+          : {},
+    );
     return respond.json(c, {
       approvals: await Promise.all(
-        list.map((a) => (a.state === 'pending' ? withContext(a) : approvalView(a))),
+        list.map((a) => (a.state === 'pending' ? withContext(a) : approvalView(a, undefined, editable(a)))),
       ),
     });
   });

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { ApprovalService } from '../approvals/service.js';
 import { BulkheadError } from '../errors.js';
 import { EVENT_KINDS, type EventFilter } from '../events/event.js';
+import { type DecisionCounts, emptyCounts } from '../events/stats.js';
 import type { EventWriter } from '../events/writer.js';
 import type { Policy } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
@@ -17,7 +18,7 @@ import type { Store } from '../store/store.js';
 import { approvalRoutes } from './api-approvals.js';
 import { parseWait, waitForRunEnd } from './api-run-end.js';
 import { createStream } from './api-stream.js';
-import { parseBody } from './body.js';
+import { parseBody, parseQuery } from './body.js';
 import type { Catalog } from './catalog.js';
 import { bearer } from './mcp-endpoint.js';
 import { can, type Operator, type OperatorAuth, type Permission } from './operators.js';
@@ -46,6 +47,19 @@ export interface ApiDeps {
 }
 
 type Env = { Variables: { operator: Operator } };
+
+const statsQuery = z
+  .object({
+    run: z.string().max(100).optional(),
+    minutes: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(60),
+    buckets: z.coerce.number().int().min(1).max(240).default(60),
+  })
+  .strict();
 
 const createRunBody = z
   .object({
@@ -81,10 +95,18 @@ export interface RunView {
   label: string | null;
   taint: Run['taint'];
   usage: Usage[];
+  /** Tool calls by decision: a run refused ten times is not "clean", whatever its taint. */
+  calls: DecisionCounts;
 }
 
 /** A run as operators see it, with its usage against each budget of its profile. */
-export async function runView(run: Run, policy: Policy, store: Store, now = Date.now()): Promise<RunView> {
+export async function runView(
+  run: Run,
+  policy: Policy,
+  store: Store,
+  now = Date.now(),
+  counts?: DecisionCounts,
+): Promise<RunView> {
   const budgets = policy.profiles[run.profile]?.budgets;
   const [calls, tokens] = await Promise.all([store.calls.usage(run.id), store.tokens.usage(run.id)]);
   return {
@@ -98,6 +120,7 @@ export async function runView(run: Run, policy: Policy, store: Store, now = Date
     exit_code: run.exitCode,
     label: run.label,
     taint: run.taint,
+    calls: counts ?? (await store.stats.decisionsByRun([run.id])).get(run.id) ?? emptyCounts(),
     usage: [
       { dimension: 'tool_calls', used: calls.calls, cap: budgets?.tool_calls ?? null },
       {
@@ -204,7 +227,28 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     guard(c, 'view');
     const state = c.req.query('state');
     const runs = await deps.runs.list(state ? { state: state as Run['state'] } : {});
-    return respond.json(c, { runs: await Promise.all(runs.map((r) => view(r))) });
+    // One grouped query for every run's counts, not one per run.
+    const counts = await deps.store.stats.decisionsByRun(runs.map((r) => r.id));
+    return respond.json(c, {
+      runs: await Promise.all(
+        runs.map((r) => runView(r, deps.policy, deps.store, Date.now(), counts.get(r.id) ?? emptyCounts())),
+      ),
+    });
+  });
+
+  // Calls and refusals over time, overall or for one run: the dashboard's chart.
+  api.get('/stats/calls', async (c) => {
+    guard(c, 'view');
+    const query = parseQuery(c.req.query(), statsQuery);
+    const bucketMs = Math.max(1_000, Math.ceil((query.minutes * 60_000) / query.buckets));
+    const since = Math.floor((Date.now() - query.minutes * 60_000) / bucketMs) * bucketMs + bucketMs;
+    const buckets = await deps.store.stats.callHistogram({
+      since,
+      bucketMs,
+      buckets: query.buckets,
+      ...(query.run ? { runId: query.run } : {}),
+    });
+    return respond.json(c, { bucket_ms: bucketMs, buckets });
   });
 
   api.get('/runs/:id', async (c) => {

@@ -12,12 +12,21 @@ export async function parseBody<T extends z.ZodType>(request: Request, schema: T
       throw new BulkheadError('bad_request', 'The body is not valid JSON.');
     }
   }
+  return validated(schema, raw, 'body');
+}
+
+/** Validates a request's query parameters the same way (`?minutes=60`). */
+export function parseQuery<T extends z.ZodType>(query: Record<string, string>, schema: T): z.infer<T> {
+  return validated(schema, query, 'query');
+}
+
+function validated<T extends z.ZodType>(schema: T, raw: unknown, where: string): z.infer<T> {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new BulkheadError(
       'bad_request',
-      `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`,
+      `${issue?.path.join('.') || where}: ${issue?.message ?? 'invalid'}`,
     );
   }
   return parsed.data;

@@ -12,6 +12,7 @@ import type { ApprovalStore } from '../approvals/approval.js';
 import type { CallBudgetStore } from '../budget/calls.js';
 import type { TokenBudgetStore } from '../budget/tokens.js';
 import type { AuditEvent, EventFilter, NewEvent } from '../events/event.js';
+import type { EventStats } from '../events/stats.js';
 import type { CredentialStore } from '../runs/credentials.js';
 import type { Run, RunState } from '../runs/run.js';
 
@@ -59,6 +60,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   readonly runs: RunStore;
   readonly events: EventStore;
+  /** Aggregates over the audit log for the dashboard and CLI. */
+  readonly stats: EventStats;
   readonly calls: CallBudgetStore;
   readonly approvals: ApprovalStore;
   readonly tokens: TokenBudgetStore;

@@ -26,12 +26,24 @@ export function createApi(options: { csrf: () => string | undefined; onSignedOut
     const csrf = options.csrf();
     if (method !== 'GET' && csrf) headers['x-bulkhead-csrf'] = csrf;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(path, {
-      method,
-      headers,
-      credentials: 'same-origin',
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
+    let response: Response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        credentials: 'same-origin',
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch {
+      // No answer at all: say plainly that an action did not happen, so nobody assumes it did.
+      throw new ApiError(
+        0,
+        'unreachable',
+        method === 'GET'
+          ? 'The gateway could not be reached; what is shown may be out of date.'
+          : 'The gateway could not be reached, so nothing was changed: no approval, denial or kill was recorded. Try again when it is back.',
+      );
+    }
     const payload = (await response.json().catch(() => ({}))) as { error?: string; message?: string };
     if (!response.ok) {
       if (response.status === 401) options.onSignedOut();

@@ -4,6 +4,7 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, createApi } from './api.js';
+import { GatewayBanner } from './components/GatewayBanner.js';
 import { Nav } from './components/Nav.js';
 import { App as AppContext } from './context.js';
 import { useLoader } from './hooks.js';
@@ -119,6 +120,7 @@ function SignedIn({
           operator={session.operator.name}
           onSignOut={() => void signOut()}
         />
+        <GatewayBanner status={status} />
         <div id="content" tabIndex={-1}>
           <Page route={route} />
         </div>

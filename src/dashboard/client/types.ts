@@ -44,6 +44,20 @@ export interface ApprovalView {
   /** Callers waiting in this gateway (0: the agent went away). */
   waiting?: number;
   identical?: { id: string; state: string; decided_at: number | null }[];
+  /** The tool's rule lets an approver approve edited arguments. */
+  editable: boolean;
+}
+
+export interface CallBucket {
+  at: number;
+  allow: number;
+  deny: number;
+  hold: number;
+}
+
+export interface CallStats {
+  bucket_ms: number;
+  buckets: CallBucket[];
 }
 
 export interface ToolView {

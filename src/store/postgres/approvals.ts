@@ -109,7 +109,7 @@ export function pgApprovals(pool: Pool): ApprovalStore {
     async list(filter = {}) {
       const { rows } = await pool.query<Row>(
         `SELECT * FROM approvals WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR run_id = $2)
-         ORDER BY created_at DESC LIMIT $3`,
+         ORDER BY ${filter.order === 'expiring' ? 'expires_at ASC' : 'created_at DESC'} LIMIT $3`,
         [filter.state ?? null, filter.runId ?? null, filter.limit ?? 200],
       );
       return rows.map(toApproval);

@@ -9,6 +9,7 @@ import type { Store } from '../store.js';
 import { pgApprovalMigrations, pgApprovals } from './approvals.js';
 import { pgCallMigrations, pgCalls } from './calls.js';
 import { pgCredentialMigrations, pgCredentials } from './credentials.js';
+import { pgEventStats } from './event-stats.js';
 import { pgEventMigrations, pgEvents } from './events.js';
 import { migratePg, type PgMigration } from './migrate.js';
 import { pgRunMigrations, pgRuns } from './runs.js';
@@ -47,6 +48,7 @@ export async function openPostgresStore(
     pool,
     runs: pgRuns(pool),
     events: pgEvents(pool),
+    stats: pgEventStats(pool),
     calls: pgCalls(pool),
     approvals: pgApprovals(pool),
     tokens: pgTokens(pool),

@@ -142,7 +142,9 @@ export function sqliteApprovals(db: Database.Database): ApprovalStore {
       }
       const where = parts.length ? `WHERE ${parts.join(' AND ')}` : '';
       const rows = db
-        .prepare(`SELECT * FROM approvals ${where} ORDER BY created_at DESC LIMIT ?`)
+        .prepare(
+          `SELECT * FROM approvals ${where} ORDER BY ${filter.order === 'expiring' ? 'expires_at ASC' : 'created_at DESC'} LIMIT ?`,
+        )
         .all(...params, filter.limit ?? 200) as Row[];
       return rows.map(toApproval);
     },

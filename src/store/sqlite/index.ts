@@ -12,6 +12,7 @@ import type { Store } from '../store.js';
 import { approvalMigrations, sqliteApprovals } from './approvals.js';
 import { callMigrations, sqliteCalls } from './calls.js';
 import { credentialMigrations, sqliteCredentials } from './credentials.js';
+import { sqliteEventStats } from './event-stats.js';
 import { eventMigrations, sqliteEvents } from './events.js';
 import { type Migration, migrate } from './migrate.js';
 import { runMigrations, sqliteRuns } from './runs.js';
@@ -50,6 +51,7 @@ export function openSqliteStore(path: string): SqliteStore {
     db,
     runs: sqliteRuns(db),
     events: sqliteEvents(db),
+    stats: sqliteEventStats(db),
     calls: sqliteCalls(db),
     approvals: sqliteApprovals(db),
     tokens: sqliteTokens(db),

@@ -194,14 +194,16 @@ export function ApprovalCard(props: { approval: ApprovalView; now: number; onDec
               >
                 Deny
               </button>
-              <button
-                type="button"
-                class="btn btn-ghost"
-                onClick={() => setEditing(!editing)}
-                aria-pressed={editing}
-              >
-                {editing ? 'Cancel edit' : 'Edit arguments'}
-              </button>
+              {a.editable ? (
+                <button
+                  type="button"
+                  class="btn btn-ghost"
+                  onClick={() => setEditing(!editing)}
+                  aria-pressed={editing}
+                >
+                  {editing ? 'Cancel edit' : 'Edit arguments'}
+                </button>
+              ) : null}
             </div>
           </div>
         ) : (

@@ -73,7 +73,26 @@ export function summary(event: AuditEvent): string {
       return `${event.tool ?? 'output'} flagged: ${Array.isArray(d.flags) ? d.flags.join(', ') : 'suspicious content'}`;
     case 'tools/list':
       return `listed ${str(d.count) ?? '?'} tools`;
+    case 'llm.request':
+      return llmSummary(event);
     default:
       return [event.tool, event.code].filter(Boolean).join(' · ') || kindLabel(event.kind);
   }
+}
+
+/** An LLM request as an operator reads it: model, tokens in and out, cost; or why it was refused. */
+function llmSummary(event: AuditEvent): string {
+  const d = event.data;
+  const model = str(d.model) ?? 'a model';
+  if (event.decision === 'deny') return `${model} refused: ${event.code?.replace(/_/g, ' ') ?? 'denied'}`;
+  const usage = (typeof d.usage === 'object' && d.usage !== null ? d.usage : {}) as Record<string, unknown>;
+  const input = typeof usage.input_tokens === 'number' ? usage.input_tokens : undefined;
+  const output = typeof usage.output_tokens === 'number' ? usage.output_tokens : undefined;
+  const tokens =
+    input !== undefined || output !== undefined
+      ? ` · ${(input ?? 0).toLocaleString('en')} in / ${(output ?? 0).toLocaleString('en')} out tokens`
+      : '';
+  const usd = typeof d.usd === 'number' && d.usd > 0 ? ` · $${d.usd.toFixed(4)}` : '';
+  const cut = event.code ? ` (${event.code.replace(/_/g, ' ')})` : '';
+  return `${model}${tokens}${usd}${cut}`;
 }

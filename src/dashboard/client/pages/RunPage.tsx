@@ -5,6 +5,8 @@
 import { useState } from 'preact/hooks';
 import { StateBadge, TaintBadge } from '../components/Badge.js';
 import { BudgetBar } from '../components/BudgetBar.js';
+import { CallChart } from '../components/CallChart.js';
+import { CallCounts } from '../components/CallCounts.js';
 import { ConfirmDialog } from '../components/ConfirmDialog.js';
 import { Empty, ErrorNote, Loading } from '../components/Notice.js';
 import { Timeline } from '../components/Timeline.js';
@@ -99,9 +101,19 @@ export function RunPage({ id }: { id: string }) {
               ))}
             </div>
             <div class="taint">
+              <span class="budget-label">Calls</span> <CallCounts calls={run.calls} />
+            </div>
+            <div class="taint">
               <span class="budget-label">Taint</span> <TaintBadge taint={run.taint} />
             </div>
           </section>
+          <CallChart
+            runId={run.id}
+            minutes={Math.min(
+              24 * 60,
+              Math.max(10, Math.ceil(((run.ended_at ?? now) - run.created_at) / 60_000)),
+            )}
+          />
           <section aria-labelledby="timeline-title">
             <h2 id="timeline-title">Timeline</h2>
             {events.length ? <Timeline events={events} fresh={fresh} /> : <Empty>No events yet.</Empty>}

@@ -5,6 +5,8 @@
 import { useState } from 'preact/hooks';
 import { StateBadge, TaintBadge } from '../components/Badge.js';
 import { BudgetBar } from '../components/BudgetBar.js';
+import { CallChart } from '../components/CallChart.js';
+import { CallCounts } from '../components/CallCounts.js';
 import { ConfirmDialog } from '../components/ConfirmDialog.js';
 import { Empty, ErrorNote, Loading } from '../components/Notice.js';
 import { useApp } from '../context.js';
@@ -61,6 +63,7 @@ export function RunsPage() {
         </button>
       </div>
       <ErrorNote error={error ?? runs.error} />
+      <CallChart />
       {runs.loading && !runs.data ? <Loading /> : null}
       {runs.data && list.length === 0 ? (
         <Empty>
@@ -75,6 +78,7 @@ export function RunsPage() {
               <th scope="col">State</th>
               <th scope="col">Profile</th>
               <th scope="col">Age</th>
+              <th scope="col">Calls</th>
               <th scope="col">Taint</th>
               <th scope="col">Budgets</th>
               <th scope="col">
@@ -97,6 +101,9 @@ export function RunsPage() {
                 <td data-label="Profile">{run.profile}</td>
                 <td data-label="Age">
                   <span title={dateTime(run.created_at)}>{ago(run.created_at, now)}</span>
+                </td>
+                <td data-label="Calls">
+                  <CallCounts calls={run.calls} />
                 </td>
                 <td data-label="Taint">
                   <TaintBadge taint={run.taint} />
