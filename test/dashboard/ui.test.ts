@@ -185,9 +185,10 @@ describe.skipIf(!enabled)('dashboard in Chromium', () => {
     const tools = await page.locator('tr[data-event-id] td[data-label="Tool"]').allTextContents();
     expect(new Set(tools)).toEqual(new Set(['orders__refund_order']));
 
-    // Cursor paging: enough events for more than one page of 100.
+    // Cursor paging: enough events for more than one page of 100. The run's budget (40) runs out on
+    // the way and its sessions close soon after, so late calls may fail: each still leaves an event.
     const agent = await gw.agent('support-agent');
-    await Promise.all(
+    await Promise.allSettled(
       Array.from({ length: 110 }, (_, i) =>
         agent.client.callTool({
           name: 'orders__get_order_status',
