@@ -6,8 +6,8 @@
  * environment is an allow-list, and mountinfo names no host path of the
  * workdir or the launcher.
  */
-import { type StdioOptions, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInJail, skipWithoutSandbox, tempDir } from './jail-harness.js';
@@ -42,44 +42,40 @@ import { jailSpec } from ${JSON.stringify(join(import.meta.dirname, 'jail-harnes
 import { startJail } from ${JSON.stringify(join(import.meta.dirname, '../../src/sandbox/index.ts'))};
 import { mkdtempSync, writeFileSync } from 'node:fs';
 const workdir = mkdtempSync('/tmp/bulkhead-fds-wd-');
-const probe = 'ls -l /proc/self/fd | tail -n +2 | sed "s/.* \\\\([0-9]*\\\\) -> /FD \\\\1 -> /"; for n in 3 4 5 6 7 8 9 10 11 12 13; do cat /proc/self/fd/$n/key /proc/self/fd/$n 2>/dev/null; done; echo end';
-const handle = await startJail({ ...jailSpec(workdir, ['/bin/sh', '-c', probe + ' > out.txt 2>&1']) });
+const probe = 'for f in /proc/self/fd/*; do echo "FD \${f##*/}"; done; for n in 3 4 5 6 7 8 9 10 11 12 200 300; do cat /proc/self/fd/$n/key /proc/self/fd/$n 2>/dev/null; done; echo end';
+const handle = await startJail({ ...jailSpec(workdir, ['/bin/sh', '-c', '{ ' + probe + '; } > out.txt 2>&1']) });
 await handle.exited;
 console.log(JSON.stringify(readFileSync(workdir + '/out.txt', 'utf8')));
 `,
     );
-    // The launcher inherits, without close-on-exec, a folder and a file at fds 9 and 12.
-    const folder = openSync(secretDir, 'r');
-    const file = openSync(join(dir, 'secret.txt'), 'r');
-    try {
-      const tsx = join(import.meta.dirname, '../../node_modules/.bin/tsx');
-      const stdio: StdioOptions = [
-        'ignore',
-        'pipe',
-        'pipe',
-        'ignore',
-        'ignore',
-        'ignore',
-        'ignore',
-        'ignore',
-        'ignore',
-        folder,
-        'ignore',
-        'ignore',
-        file,
-      ];
-      const result = spawnSync(tsx, [script], { encoding: 'utf8', timeout: 60_000, stdio });
-      const out = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '""') as string;
-      expect(out).toContain('end');
-      expect(out).not.toContain('fd-folder-canary');
-      expect(out).not.toContain('fd-file-canary');
-      // stdio only, and the descriptor ls itself opened for /proc/self/fd
-      const fds = [...out.matchAll(/^FD (\d+) -> /gm)].map((m) => Number(m[1]));
-      expect(fds.filter((fd) => fd > 3)).toEqual([]);
-    } finally {
-      closeSync(folder);
-      closeSync(file);
-    }
+    // The launcher inherits, from the shell that starts it, a folder at fd 200 and a file at fd 300
+    // without close-on-exec. Node marks low inherited descriptors close-on-exec at start-up (libuv
+    // stops at the first gap above 15), so high ones like these are what reach its children.
+    const result = spawnSync(
+      '/bin/bash',
+      [
+        '-c',
+        'exec 200<"$1" 300<"$2"; exec "$3" --import tsx "$4"',
+        'launch',
+        secretDir,
+        join(dir, 'secret.txt'),
+        process.execPath,
+        script,
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+        cwd: join(import.meta.dirname, '../..'),
+        env: { PATH: process.env.PATH ?? '' },
+      },
+    );
+    const out = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '""') as string;
+    expect(out).toContain('end');
+    expect(out).not.toContain('fd-folder-canary');
+    expect(out).not.toContain('fd-file-canary');
+    // stdio only, and the descriptor ls itself opened for /proc/self/fd
+    const fds = [...out.matchAll(/^FD (\d+) -> /gm)].map((m) => Number(m[1]));
+    expect(fds.filter((fd) => fd > 3)).toEqual([]);
   });
 
   it('builds the environment from an allow-list: nothing of the launcher, no loader or shell hooks', async () => {
