@@ -17,6 +17,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { connect, isIP, type Socket } from 'node:net';
 import { decideAddress, decideName, type EgressRule, parseEgress } from './egress-policy.js';
+import { createRelay, type Relay } from './egress-relay.js';
 import { classifyPlain, endToEndHeaders, serveTunnelHttp } from './egress-tunnel-http.js';
 import { classifyFirstBytes, MAX_CLIENT_HELLO } from './tls-sni.js';
 
@@ -42,6 +43,8 @@ export interface EgressProxyOptions {
   resolve?: Resolver;
   /** How long a lookup, or a client's first bytes in a tunnel, may take. */
   timeoutMs?: number;
+  /** Moves allowed tunnels' bytes natively (socat); tests and benchmarks pass their own. */
+  relay?: Relay;
 }
 
 const defaultResolver: Resolver = async (host) =>
@@ -54,6 +57,7 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
   const resolve = options.resolve ?? defaultResolver;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const open = new Set<Socket>();
+  const relay = options.relay ?? createRelay();
 
   const check = async (host: string, port: number): Promise<Checked> => {
     try {
@@ -172,16 +176,22 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
     client.once('close', () => upstream.destroy());
     upstream.on('error', () => upstream.destroy());
     upstream.once('connect', () => {
-      if (first) upstream.write(first);
-      client.pipe(upstream);
-      upstream.pipe(client);
-      client.resume();
+      const handOver = async () => {
+        if (await relay.take(client, upstream)) return;
+        client.pipe(upstream);
+        upstream.pipe(client);
+        client.resume();
+      };
+      // The checked first bytes go out from here; everything after them is the relay's.
+      if (first) upstream.write(first, () => void handOver());
+      else void handOver();
     });
   };
 
   // Tunnels are not tracked by the HTTP server; a closed proxy must not leave any open.
   server.once('close', () => {
     for (const socket of open) socket.destroy();
+    relay.closeAll();
   });
   return server;
 }
