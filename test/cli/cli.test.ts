@@ -35,14 +35,18 @@ afterAll(async () => {
 });
 
 describe('bulkhead run --detach --json', () => {
-  it('creates a run and prints run_id, token, mcp_url and expires_at', async () => {
+  it('creates a run and prints run_id, token, mcp_url, expires_at and a one-time OAuth grant', async () => {
     const result = await bulkhead(
       ['run', '--policy', policyFile, '--profile', 'agent', '--detach', '--json'],
       { env },
     );
     expect(result.code).toBe(0);
     const created = JSON.parse(result.stdout) as Record<string, string>;
-    expect(Object.keys(created).sort()).toEqual(['expires_at', 'mcp_url', 'run_id', 'token']);
+    expect(Object.keys(created)).toEqual(
+      expect.arrayContaining(['expires_at', 'mcp_url', 'run_id', 'token', 'grant', 'grant_expires_at']),
+    );
+    // The one-time grant for an OAuth client that cannot send the token as a header.
+    expect(created.grant).toMatch(/^bhg_[A-Za-z0-9_-]{43}$/);
     expect(created.mcp_url).toBe(`${gw.gateway.url}/mcp`);
     expect((await gw.gateway.runs.get(created.run_id as string))?.state).toBe('active');
   });

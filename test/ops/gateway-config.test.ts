@@ -90,7 +90,8 @@ function selfSignedCert(dir: string): { cert: string; key: string } {
   return { cert, key };
 }
 
-describe('configuration from the environment', () => {
+// Each case starts the real CLI from source; on a loaded machine that alone can take many seconds.
+describe('configuration from the environment', { timeout: 120_000 }, () => {
   it('starts from environment variables alone: policy, host, port, log level and store', async () => {
     const dir = policyDir();
     const store = join(dir, 'elsewhere', 'state.db');
@@ -139,7 +140,7 @@ describe('configuration from the environment', () => {
   });
 });
 
-describe('TLS terminated by the gateway', () => {
+describe('TLS terminated by the gateway', { timeout: 120_000 }, () => {
   it('serves HTTPS with the given certificate and key', async () => {
     const dir = policyDir();
     const { cert, key } = selfSignedCert(dir);

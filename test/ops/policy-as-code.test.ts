@@ -47,7 +47,7 @@ function suite(tests: string, policy = SMALL_POLICY): string {
   return file;
 }
 
-describe('bulkhead test', () => {
+describe('bulkhead test', { timeout: 120_000 }, () => {
   it('passes the example policy tests', async () => {
     const result = await bulkhead(['test', EXAMPLE_TESTS]);
     expect(result.stderr).toBe('');
@@ -119,7 +119,7 @@ describe('bulkhead test', () => {
   });
 });
 
-describe('bulkhead policy schema', () => {
+describe('bulkhead policy schema', { timeout: 120_000 }, () => {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
 
   it('accepts the example policy', () => {
