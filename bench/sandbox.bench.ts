@@ -4,7 +4,8 @@
  *              vs a bare spawn of `true`, interleaved, p50/p99
  *   egress     100 MB with curl: directly, through the egress proxy (plain HTTP and a CONNECT
  *              tunnel), and from inside a jail (loopback -> socat bridge -> Unix socket -> proxy);
- *              median of several rounds, on loopback, the origin in its own process
+ *              median of several rounds, on loopback, the origin in its own process; an allowed
+ *              CONNECT is relayed by socat once decided (egress-relay.ts)
  *
  *   npx tsx bench/sandbox.bench.ts
  */
