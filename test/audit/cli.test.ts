@@ -92,7 +92,7 @@ describe('bulkhead audit', () => {
   });
 });
 
-describe('bulkhead pin and audit --diff', () => {
+describe('bulkhead pin and audit --diff', { timeout: 120_000 }, () => {
   it('shows a changed description since the pin and exits 1', async () => {
     const dir = tempDir();
     const file = describedPolicy(dir);
