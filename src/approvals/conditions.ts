@@ -10,6 +10,7 @@
  * leaving out `amount` or sending it as the string "1e9".
  */
 import type { ApprovalRule, ArgumentCondition } from '../policy/schema/index.js';
+import { compileLinear, type LinearRegExp } from '../util/linear-regexp.js';
 
 export function approvalApplies(
   rule: ApprovalRule,
@@ -39,12 +40,15 @@ export function argumentAt(args: Record<string, unknown>, path: string): unknown
 
 type Scalar = string | number | boolean;
 
-const patterns = new WeakMap<ArgumentCondition, RegExp>();
+const patterns = new WeakMap<ArgumentCondition, LinearRegExp>();
 
-function pattern(c: ArgumentCondition & { matches: string }): RegExp {
+/** RE2 semantics, like every policy pattern: the policy schema refused any pattern RE2 cannot run. */
+function pattern(c: ArgumentCondition & { matches: string }): LinearRegExp {
   let re = patterns.get(c);
   if (!re) {
-    re = new RegExp(c.matches, 'u');
+    const compiled = compileLinear(c.matches);
+    // Unreachable for a loaded policy; a pattern that cannot run counts as matching, which holds the call.
+    re = compiled.ok ? compiled.regexp : { test: () => true, toString: () => c.matches };
     patterns.set(c, re);
   }
   return re;

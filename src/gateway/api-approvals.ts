@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { APPROVAL_STATES, type Approval, runHash, type VoteRefusal } from '../approvals/approval.js';
 import type { ApprovalService } from '../approvals/service.js';
 import { BulkheadError } from '../errors.js';
+import { checkArguments } from '../pipeline/validate.js';
 import type { Store } from '../store/store.js';
 import { parseBody } from './body.js';
 import type { Catalog } from './catalog.js';
@@ -198,10 +199,12 @@ export function approvalRoutes(deps: {
       const tool = deps.catalog.get(approval.tool);
       if (!tool?.rule.approval?.allow_edit)
         throw new BulkheadError('forbidden', 'This tool does not allow approving edited arguments.');
-      if (!tool.validate(body.arguments)) {
+      // The same checks as the validate stage: schema, prototype keys, non-finite numbers.
+      const checked = checkArguments(tool, body.arguments);
+      if (!checked.ok) {
         throw new BulkheadError(
           'bad_request',
-          `The edited arguments do not pass the tool's schema (${tool.validate.errors?.[0]?.instancePath || 'root'}).`,
+          `The edited arguments do not pass the tool's schema (${checked.denial.detail?.pointer || 'root'}).`,
         );
       }
     }

@@ -10,6 +10,7 @@ import addFormatsModule from 'ajv-formats';
 import { cleanDefinition } from '../inspect/definition.js';
 import type { InspectFinding } from '../inspect/index.js';
 import { exposedName, type ToolRule } from '../policy/schema/index.js';
+import { ajvRegExp } from '../util/linear-regexp.js';
 import { tightenSchema } from './tighten.js';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under NodeNext.
@@ -178,7 +179,16 @@ function annotationsFor(tool: Tool, rule: ToolRule): NonNullable<Tool['annotatio
 function createAjv(): Ajv2020 {
   // strict: false because upstream schemas use keywords ajv does not know; allErrors: false
   // stops at the first failure, so a hostile payload costs one error, not thousands.
-  const ajv = new Ajv2020({ strict: false, allErrors: false, coerceTypes: false, useDefaults: false });
+  // strictNumbers is on by itself (strict: false turns it off): NaN and ±Infinity are not numbers.
+  // Every `pattern` (policy's and upstream's) runs on RE2: linear time, whatever the input.
+  const ajv = new Ajv2020({
+    strict: false,
+    strictNumbers: true,
+    allErrors: false,
+    coerceTypes: false,
+    useDefaults: false,
+    code: { regExp: ajvRegExp },
+  });
   addFormats(ajv);
   return ajv;
 }

@@ -34,6 +34,7 @@ import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
 import { linkedSignal } from '../util/linked-signal.js';
 import type { Catalog } from './catalog.js';
+import { type DroppedKeys, watchDroppedKeys } from './dropped-keys.js';
 import { HeldAnswer } from './held-answer.js';
 import { requestKey, SessionTransport } from './session-transport.js';
 
@@ -282,12 +283,13 @@ export class McpEndpoint {
       if (session.id) this.sessions.delete(session.id);
     };
     server.onerror = (error) => this.deps.logger.debug({ err: error, runId: run.id }, 'mcp session error');
-    this.registerHandlers(server, run.id);
+    // Installed before connect(): the SDK keeps a handler set earlier and runs it first.
+    this.registerHandlers(server, run.id, watchDroppedKeys(session.transport));
     void server.connect(session.transport);
     return session;
   }
 
-  private registerHandlers(server: Server, runId: string): void {
+  private registerHandlers(server: Server, runId: string, dropped: DroppedKeys): void {
     server.setRequestHandler(ListToolsRequestSchema, async () => {
       const run = await this.deps.runs.get(runId);
       const profile = run ? this.deps.policy.profiles[run.profile] : undefined;
@@ -314,12 +316,14 @@ export class McpEndpoint {
       held?.track(extra.requestId);
       // Not AbortSignal.any(): on Node 20 it leaks one entry per call into the run's signal.
       const link = linkedSignal([extra.signal, this.deps.runs.signal(runId)]);
+      const droppedKey = dropped.take(extra.requestId);
       const call: ToolCall = {
         run,
         profile,
         profileName: run.profile,
         name: request.params.name,
         rawArgs: request.params.arguments,
+        ...(droppedKey !== undefined ? { droppedKey } : {}),
         signal: link.signal,
         startedAt: this.deps.now(),
         flags: [],

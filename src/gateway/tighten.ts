@@ -4,6 +4,14 @@
  * accept something the upstream does not (a longer maxLength, an enum value
  * the upstream lacks, an argument it does not have) is refused at load, so a
  * policy typo can never widen what reaches a server.
+ *
+ * Two passes over a copy of the upstream schema:
+ * 1. the policy's tightening is merged in, addressing nested properties and
+ *    array items as deep as the policy names them (`merge`);
+ * 2. every level is hardened (`harden`): an object is closed (unknown keys
+ *    refused) unless the policy keeps a declared map open, and a schema that
+ *    uses string, number, array or object keywords without a `type` gets that
+ *    type, so `{"$ne": null}` cannot pass where a pattern was meant to hold.
  */
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ArgumentTightening, ToolRule } from '../policy/schema/index.js';
@@ -12,84 +20,260 @@ export type JsonSchema = Record<string, unknown>;
 
 export type TightenResult = { ok: true; schema: JsonSchema } | { ok: false; problems: string[] };
 
+/** Deeper upstream schemas are refused: hardening walks the tree, and a hostile one could be huge. */
+export const MAX_SCHEMA_DEPTH = 64;
+
 const NUMERIC_UPPER = ['maxLength', 'maximum', 'maxItems'] as const;
-const NUMERIC_LOWER = ['minLength', 'minimum'] as const;
+const NUMERIC_LOWER = ['minLength', 'minimum', 'minItems'] as const;
+
+const STRING_KEYWORDS = ['pattern', 'minLength', 'maxLength', 'format'];
+const NUMBER_KEYWORDS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf'];
+const ARRAY_KEYWORDS = ['items', 'prefixItems', 'minItems', 'maxItems', 'uniqueItems', 'contains'];
+const OBJECT_KEYWORDS = [
+  'properties',
+  'patternProperties',
+  'required',
+  'minProperties',
+  'maxProperties',
+  'propertyNames',
+];
+/** In-place applicators: their subschemas see the same value, so closing the node must account for them. */
+const IN_PLACE = ['allOf', 'anyOf', 'oneOf', '$ref', '$dynamicRef', 'if', 'dependentSchemas'];
 
 export function tightenSchema(upstream: Tool['inputSchema'], rule: ToolRule): TightenResult {
   const base = structuredClone(upstream) as JsonSchema;
   delete base.$schema;
-  const properties = { ...((base.properties as Record<string, JsonSchema> | undefined) ?? {}) };
-  const required = new Set((base.required as string[] | undefined) ?? []);
+  base.type = 'object';
   const problems: string[] = [];
-
-  for (const [arg, tight] of Object.entries(rule.arguments)) {
-    const original = properties[arg];
-    if (!original) {
-      problems.push(`argument "${arg}" is not in the upstream schema; a policy cannot add arguments`);
-      continue;
-    }
-    const merged = mergeProperty(arg, original, tight, problems);
-    properties[arg] = merged;
-    if (tight.required) required.add(arg);
-  }
+  const open = new WeakSet<JsonSchema>();
+  merge(base, { properties: rule.arguments }, '', problems, open);
   if (problems.length > 0) return { ok: false, problems };
-  return {
-    ok: true,
-    schema: {
-      ...base,
-      type: 'object',
-      properties,
-      ...(required.size > 0 ? { required: [...required] } : {}),
-      // Unknown arguments are refused: a smuggled key never reaches the upstream.
-      additionalProperties: false,
-    },
-  };
+  const hardened = harden(base, 'value', 0, open, problems);
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, schema: hardened };
 }
 
-function mergeProperty(
-  arg: string,
-  original: JsonSchema,
+/** Merges one tightening into one schema node, in place. `path` names it for problems: `a.b[]`. */
+function merge(
+  node: JsonSchema,
   tight: ArgumentTightening,
+  path: string,
   problems: string[],
-): JsonSchema {
-  const merged: JsonSchema = { ...original };
+  open: WeakSet<JsonSchema>,
+): void {
+  const where = `argument "${path}"`;
   for (const key of NUMERIC_UPPER) {
     const value = tight[key];
     if (value === undefined) continue;
-    const existing = original[key];
+    const existing = node[key];
     if (typeof existing === 'number' && value > existing) {
-      problems.push(`argument "${arg}": ${key} ${value} would widen the upstream's ${key} ${existing}`);
+      problems.push(`${where}: ${key} ${value} would widen the upstream's ${key} ${existing}`);
     }
-    merged[key] = typeof existing === 'number' ? Math.min(existing, value) : value;
+    node[key] = typeof existing === 'number' ? Math.min(existing, value) : value;
   }
   for (const key of NUMERIC_LOWER) {
     const value = tight[key];
     if (value === undefined) continue;
-    const existing = original[key];
+    const existing = node[key];
     if (typeof existing === 'number' && value < existing) {
-      problems.push(`argument "${arg}": ${key} ${value} would widen the upstream's ${key} ${existing}`);
+      problems.push(`${where}: ${key} ${value} would widen the upstream's ${key} ${existing}`);
     }
-    merged[key] = typeof existing === 'number' ? Math.max(existing, value) : value;
+    node[key] = typeof existing === 'number' ? Math.max(existing, value) : value;
   }
-  const upstreamEnum = original.enum as unknown[] | undefined;
+  const upstreamEnum = node.enum as unknown[] | undefined;
   const allowed = tight.enum ?? (tight.const !== undefined ? [tight.const] : undefined);
   if (allowed) {
-    const extra = upstreamEnum ? allowed.filter((v) => !upstreamEnum.includes(v)) : [];
+    const extra = Array.isArray(upstreamEnum) ? allowed.filter((v) => !upstreamEnum.includes(v)) : [];
     if (extra.length > 0) {
-      problems.push(
-        `argument "${arg}": enum values ${JSON.stringify(extra)} are not accepted by the upstream`,
-      );
+      problems.push(`${where}: enum values ${JSON.stringify(extra)} are not accepted by the upstream`);
     }
-    merged.enum = allowed;
-    delete merged.const;
+    if (node.const !== undefined && !allowed.includes(node.const as never)) {
+      problems.push(`${where}: the upstream accepts only ${JSON.stringify(node.const)}`);
+    }
+    node.enum = allowed;
+    delete node.const;
   }
   if (tight.pattern !== undefined) {
-    if (typeof original.pattern === 'string' && original.pattern !== tight.pattern) {
+    if (typeof node.pattern === 'string' && node.pattern !== tight.pattern) {
       // Both must hold: keep the upstream's pattern and add ours beside it.
-      merged.allOf = [...((original.allOf as JsonSchema[] | undefined) ?? []), { pattern: tight.pattern }];
+      node.allOf = [...((node.allOf as JsonSchema[] | undefined) ?? []), { pattern: tight.pattern }];
     } else {
-      merged.pattern = tight.pattern;
+      node.pattern = tight.pattern;
     }
   }
-  return merged;
+  narrowType(node, impliedByTightening(tight), where, problems);
+
+  if (tight.additional_properties === true) {
+    if (node.additionalProperties === false) {
+      problems.push(`${where}: additional_properties true would widen the upstream's closed object`);
+    } else {
+      open.add(node);
+    }
+  }
+  if (tight.properties) {
+    const properties = (node.properties ?? {}) as Record<string, JsonSchema>;
+    const required = new Set(Array.isArray(node.required) ? (node.required as string[]) : []);
+    for (const [name, child] of Object.entries(tight.properties)) {
+      const childPath = path ? `${path}.${name}` : name;
+      const target = Object.hasOwn(properties, name) ? properties[name] : undefined;
+      if (!isSchema(target)) {
+        problems.push(
+          path
+            ? `argument "${childPath}" is not in the upstream schema; a policy cannot add properties`
+            : `argument "${name}" is not in the upstream schema; a policy cannot add arguments`,
+        );
+        continue;
+      }
+      merge(target, child, childPath, problems, open);
+      if (child.required) required.add(name);
+    }
+    if (required.size > 0) node.required = [...required];
+  }
+  if (tight.items) {
+    const itemsPath = `${path}[]`;
+    if (node.prefixItems !== undefined || Array.isArray(node.items)) {
+      problems.push(
+        `argument "${itemsPath}": the upstream declares a tuple; its items cannot be addressed as one`,
+      );
+    } else {
+      if (node.items === undefined || node.items === true) node.items = {};
+      if (isSchema(node.items)) merge(node.items, tight.items, itemsPath, problems, open);
+      else problems.push(`argument "${itemsPath}": the upstream accepts no items`);
+    }
+  }
+}
+
+type Position = 'value' | 'branch';
+
+/**
+ * Hardens one node and everything below it, returning the node. A `value`
+ * node is where an actual argument value sits (the root, a property, items);
+ * a `branch` is a subschema applied to the same value (allOf/anyOf/oneOf,
+ * then/else, $defs reached through $ref): closing a branch would refuse the
+ * keys its siblings declare, so the value node closes with
+ * `unevaluatedProperties`, which sees through them. `not` and `if` are left
+ * as written: narrowing inside a negation would widen what passes.
+ */
+function harden(
+  node: JsonSchema,
+  position: Position,
+  depth: number,
+  open: WeakSet<JsonSchema>,
+  problems: string[],
+): JsonSchema {
+  if (depth > MAX_SCHEMA_DEPTH) {
+    if (!problems.includes(TOO_DEEP)) problems.push(TOO_DEEP);
+    return node;
+  }
+  const next = depth + 1;
+  const value = (child: unknown) => {
+    if (isSchema(child)) harden(child, 'value', next, open, problems);
+  };
+  const branch = (child: unknown) => {
+    if (isSchema(child)) harden(child, 'branch', next, open, problems);
+  };
+  const each = (list: unknown, fn: (child: unknown) => void) => {
+    if (Array.isArray(list)) list.forEach(fn);
+  };
+  const eachValue = (map: unknown, fn: (child: unknown) => void) => {
+    if (isSchema(map)) Object.values(map).forEach(fn);
+  };
+
+  if (node.type === undefined && node.enum === undefined && node.const === undefined) {
+    const implied = impliedByKeywords(node);
+    if (implied.length === 1) node.type = implied[0];
+    else if (implied.length > 1) node.type = implied;
+  }
+  if (position === 'value' && !open.has(node) && mayBeObject(node)) {
+    const inPlace = IN_PLACE.some((k) => node[k] !== undefined);
+    if (inPlace) {
+      // Keys declared by allOf/anyOf/$ref branches count; anything else is refused.
+      if (node.additionalProperties !== false) delete node.additionalProperties;
+      node.unevaluatedProperties = false;
+    } else {
+      node.additionalProperties = false;
+    }
+  }
+
+  // A `true` property schema accepts anything, objects included: it becomes `{}`, then hardened.
+  for (const map of [node.properties, node.patternProperties]) {
+    if (!isSchema(map)) continue;
+    for (const [key, child] of Object.entries(map)) {
+      if (child === true) map[key] = {};
+      value(map[key]);
+    }
+  }
+  if (node.items === true) node.items = {};
+  if (open.has(node)) value(node.additionalProperties);
+  if (Array.isArray(node.items)) each(node.items, value);
+  else value(node.items);
+  each(node.prefixItems, value);
+  value(node.additionalItems);
+  value(node.unevaluatedItems);
+  value(node.contains);
+  each(node.allOf, branch);
+  each(node.anyOf, branch);
+  each(node.oneOf, branch);
+  branch(node.then);
+  branch(node.else);
+  eachValue(node.dependentSchemas, branch);
+  eachValue(node.$defs, branch);
+  eachValue(node.definitions, branch);
+  return node;
+}
+
+const TOO_DEEP = `the upstream schema is nested deeper than ${MAX_SCHEMA_DEPTH} levels`;
+
+/** An untyped node, or one whose type allows objects. */
+function mayBeObject(node: JsonSchema): boolean {
+  const type = node.type;
+  if (type === undefined) return node.enum === undefined && node.const === undefined;
+  return type === 'object' || (Array.isArray(type) && type.includes('object'));
+}
+
+function impliedByKeywords(node: JsonSchema): string[] {
+  const has = (keys: string[]) => keys.some((k) => node[k] !== undefined);
+  return [
+    ...(has(STRING_KEYWORDS) ? ['string'] : []),
+    ...(has(NUMBER_KEYWORDS) ? ['number'] : []),
+    ...(has(ARRAY_KEYWORDS) ? ['array'] : []),
+    ...(has(OBJECT_KEYWORDS) ? ['object'] : []),
+  ];
+}
+
+function impliedByTightening(tight: ArgumentTightening): string[] {
+  const types: string[] = [];
+  if (tight.pattern !== undefined || tight.minLength !== undefined || tight.maxLength !== undefined)
+    types.push('string');
+  if (tight.minimum !== undefined || tight.maximum !== undefined) types.push('number');
+  if (tight.items !== undefined || tight.minItems !== undefined || tight.maxItems !== undefined)
+    types.push('array');
+  if (tight.properties !== undefined || tight.additional_properties !== undefined) types.push('object');
+  return types;
+}
+
+/**
+ * The node's type becomes what the policy's keywords imply, intersected with
+ * what the upstream declares (an upstream `integer` stays `integer` under a
+ * policy `maximum`). An empty intersection is a policy mistake, reported.
+ */
+function narrowType(node: JsonSchema, wanted: string[], where: string, problems: string[]): void {
+  if (wanted.length === 0) return;
+  const declared = node.type === undefined ? undefined : ([] as string[]).concat(node.type as string);
+  if (!declared) {
+    node.type = wanted.length === 1 ? wanted[0] : wanted;
+    return;
+  }
+  const kept = declared.filter((t) => wanted.includes(t) || (t === 'integer' && wanted.includes('number')));
+  if (kept.length === 0) {
+    problems.push(
+      `${where}: its keywords apply to ${wanted.join(' or ')} values but the upstream declares ${declared.join(' or ')}`,
+    );
+    return;
+  }
+  node.type = kept.length === 1 ? kept[0] : kept;
+}
+
+function isSchema(value: unknown): value is JsonSchema {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

@@ -18,6 +18,11 @@ export interface ToolCall {
   readonly name: string;
   /** The arguments exactly as sent: untrusted, possibly hostile. */
   readonly rawArgs: unknown;
+  /**
+   * Pointer of a `__proto__` key the raw JSON-RPC message held in the arguments
+   * but the SDK's parsing removed before `rawArgs` (set by the MCP endpoint).
+   */
+  readonly droppedKey?: string;
   /** Ends when the client cancels, disconnects, or the run is killed. */
   readonly signal: AbortSignal;
   /**

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Catalog } from '../gateway/catalog.js';
 import { toolRule } from '../policy/schema/tool.js';
+import { walkArguments } from './arguments-walk.js';
 import type { ToolCall } from './stage.js';
-import { exceedsDepth, validateStage } from './validate.js';
+import { validateStage } from './validate.js';
 
 const catalog = new Catalog({
   rules: {
@@ -94,7 +95,7 @@ describe('validate stage', () => {
   it('measures depth iteratively', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 100_000; i++) deep = [deep];
-    expect(exceedsDepth(deep, 32)).toBe(true);
-    expect(exceedsDepth({ a: { b: 1 } }, 32)).toBe(false);
+    expect(walkArguments(deep, 32)?.kind).toBe('too_deep');
+    expect(walkArguments({ a: { b: 1 } }, 32)).toBeUndefined();
   });
 });

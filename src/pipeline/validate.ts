@@ -1,62 +1,102 @@
 /**
  * Stage 4, validate: arguments must pass the tightened schema (compiled once
  * per tool) before anything else looks at them. Validation is deny-on-failure:
- * a value that cannot be checked is rejected, never passed through. A depth
- * limit runs first, so a deeply nested payload cannot exhaust the stack of
- * any later stage.
+ * a value that cannot be checked is rejected, never passed through. A walk
+ * runs first (arguments-walk.ts): depth limit, prototype keys anywhere,
+ * non-finite numbers. The same check guards an approver's edited arguments.
  */
-import { denial } from '../errors.js';
+import { type Denial, denial } from '../errors.js';
+import type { CatalogTool } from '../gateway/catalog.js';
+import { escapePointer, MAX_ARGUMENT_DEPTH, walkArguments } from './arguments-walk.js';
 import { CONTINUE, deny, type Stage } from './stage.js';
 
-export const MAX_ARGUMENT_DEPTH = 32;
+export { MAX_ARGUMENT_DEPTH } from './arguments-walk.js';
 
 export function validateStage(): Stage {
   return async (call) => {
     const tool = call.tool;
     if (!tool) return deny(denial('internal_error', 'The call could not be checked.'));
-    const args = call.rawArgs ?? {};
-    if (typeof args !== 'object' || args === null || Array.isArray(args)) {
-      return deny(denial('invalid_arguments', 'Arguments must be an object.', { pointer: '' }));
+    if (call.droppedKey !== undefined) {
+      // The HTTP layer saw a key that the SDK's parsing then removed (see mcp-endpoint.ts).
+      return deny(forbiddenKey(call.droppedKey));
     }
-    const odd = tamperedPrototype(args);
-    if (odd !== undefined) {
-      // A "__proto__" key that a JSON layer turned into a prototype: refuse the
-      // whole call rather than forward an object whose inherited keys a
-      // validator or an upstream might read as arguments.
-      return deny(
-        denial('invalid_arguments', 'Argument /__proto__ is not accepted by this tool.', { pointer: odd }),
-      );
-    }
-    if (exceedsDepth(args, MAX_ARGUMENT_DEPTH)) {
-      return deny(
-        denial('invalid_arguments', `Arguments are nested deeper than ${MAX_ARGUMENT_DEPTH} levels.`, {
-          pointer: '',
-        }),
-      );
-    }
-    if (!tool.validate(args)) {
-      const error = tool.validate.errors?.[0];
-      const extra =
-        error?.keyword === 'additionalProperties' ? String(error.params.additionalProperty ?? '') : '';
-      const pointer = extra
-        ? `${error?.instancePath ?? ''}/${escapePointer(extra)}`
-        : (error?.instancePath ?? '');
-      return deny(
-        denial('invalid_arguments', `Argument ${pointer || '(root)'} ${explain(error?.keyword)}.`, {
-          pointer,
-          keyword: error?.keyword ?? 'unknown',
-        }),
-      );
-    }
-    call.args = args as Record<string, unknown>;
+    const checked = checkArguments(tool, call.rawArgs ?? {});
+    if (!checked.ok) return deny(checked.denial);
+    call.args = checked.args;
     return CONTINUE;
   };
+}
+
+export type CheckedArguments = { ok: true; args: Record<string, unknown> } | { ok: false; denial: Denial };
+
+/** Everything validate refuses, for any path that hands arguments to an upstream or an approver. */
+export function checkArguments(tool: Pick<CatalogTool, 'validate'>, args: unknown): CheckedArguments {
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) {
+    return {
+      ok: false,
+      denial: denial('invalid_arguments', 'Arguments must be an object.', { pointer: '' }),
+    };
+  }
+  const problem = walkArguments(args);
+  if (problem) {
+    switch (problem.kind) {
+      case 'too_deep':
+        return {
+          ok: false,
+          denial: denial(
+            'invalid_arguments',
+            `Arguments are nested deeper than ${MAX_ARGUMENT_DEPTH} levels.`,
+            {
+              pointer: '',
+            },
+          ),
+        };
+      case 'forbidden_key':
+        return { ok: false, denial: forbiddenKey(problem.pointer) };
+      case 'non_finite':
+        return {
+          ok: false,
+          denial: denial('invalid_arguments', `Argument ${problem.pointer} is not a finite number.`, {
+            pointer: problem.pointer,
+            keyword: 'finite',
+          }),
+        };
+    }
+  }
+  if (!tool.validate(args)) {
+    const error = tool.validate.errors?.[0];
+    const extra =
+      error?.keyword === 'additionalProperties'
+        ? String(error.params.additionalProperty ?? '')
+        : error?.keyword === 'unevaluatedProperties'
+          ? String(error.params.unevaluatedProperty ?? '')
+          : '';
+    const pointer = extra
+      ? `${error?.instancePath ?? ''}/${escapePointer(extra)}`
+      : (error?.instancePath ?? '');
+    return {
+      ok: false,
+      denial: denial('invalid_arguments', `Argument ${pointer || '(root)'} ${explain(error?.keyword)}.`, {
+        pointer,
+        keyword: error?.keyword ?? 'unknown',
+      }),
+    };
+  }
+  return { ok: true, args: args as Record<string, unknown> };
+}
+
+function forbiddenKey(pointer: string): Denial {
+  return denial('invalid_arguments', `Argument ${pointer} is not accepted by this tool.`, {
+    pointer,
+    keyword: 'forbiddenKey',
+  });
 }
 
 /** Our own words for each keyword: the value itself is never echoed back (it may hold a secret). */
 function explain(keyword: string | undefined): string {
   switch (keyword) {
     case 'additionalProperties':
+    case 'unevaluatedProperties':
       return 'is not accepted by this tool';
     case 'required':
       return 'is missing a required property';
@@ -70,45 +110,16 @@ function explain(keyword: string | undefined): string {
     case 'maxLength':
     case 'maxItems':
     case 'maximum':
+    case 'exclusiveMaximum':
       return 'is too large';
     case 'minLength':
+    case 'minItems':
     case 'minimum':
+    case 'exclusiveMinimum':
       return 'is too small';
     case 'format':
       return 'does not have the required format';
     default:
       return 'is not valid for this tool';
   }
-}
-
-function escapePointer(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
-/** The pointer of the first object whose prototype is not a plain object's or an array's. */
-export function tamperedPrototype(value: unknown, limit = MAX_ARGUMENT_DEPTH + 1): string | undefined {
-  const stack: [unknown, string, number][] = [[value, '', 0]];
-  while (stack.length > 0) {
-    const [item, pointer, depth] = stack.pop() as [unknown, string, number];
-    if (item === null || typeof item !== 'object' || depth > limit) continue;
-    const proto = Object.getPrototypeOf(item);
-    if (proto !== Object.prototype && proto !== Array.prototype && proto !== null)
-      return `${pointer}/__proto__`;
-    if (Object.hasOwn(item, '__proto__')) return `${pointer}/__proto__`;
-    for (const [key, child] of Object.entries(item))
-      stack.push([child, `${pointer}/${escapePointer(key)}`, depth + 1]);
-  }
-  return undefined;
-}
-
-/** Iterative, so the check itself cannot overflow the stack. */
-export function exceedsDepth(value: unknown, limit: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [item, depth] = stack.pop() as [unknown, number];
-    if (item === null || typeof item !== 'object') continue;
-    if (depth >= limit) return true;
-    for (const child of Object.values(item)) stack.push([child, depth + 1]);
-  }
-  return false;
 }

@@ -152,16 +152,15 @@ describe('invariant 2: no upstream receives arguments that fail the tightened sc
     });
   }
 
-  // The SDK's request parsing drops a "__proto__" key before the pipeline; the validate stage
-  // would refuse an object whose prototype was set (unit-tested beside it). Either way:
-  it('never forwards a __proto__ key sent raw, nor lets it pollute a prototype', async () => {
+  // The SDK's request parsing drops a top-level "__proto__" key before the pipeline; the
+  // gateway sees the raw message first and refuses the call rather than forward an altered one.
+  it('refuses a __proto__ key sent raw, forwards nothing, and pollutes no prototype', async () => {
     const sid = await rawSession(gw.gateway.url, agent.token);
     const body =
       '{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"orders__get_order_status","arguments":{"order_id":"ORD-000001","__proto__":{"isAdmin":true}}}}';
-    await rawPost(gw.gateway.url, agent.token, body, sessionHeaders(sid));
-    expect(recorded(RECORD)).toEqual([
-      { server: 'orders', tool: 'get_order_status', arguments: { order_id: 'ORD-000001' } },
-    ]);
+    const response = await rawPost(gw.gateway.url, agent.token, body, sessionHeaders(sid));
+    expect(response.body).toContain('invalid_arguments');
+    expect(recorded(RECORD)).toEqual([]);
     expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
   });
 

@@ -4,6 +4,7 @@
  * accepts, never widen it.
  */
 import { z } from 'zod';
+import { compileLinear } from '../../util/linear-regexp.js';
 import { duration, rate, size } from './units.js';
 
 export const TOOL_CLASSES = ['read', 'write', 'irreversible', 'external'] as const;
@@ -14,20 +15,33 @@ export const toolClass = z
   );
 export type ToolClass = z.infer<typeof toolClass>;
 
-/** JSON-Schema keywords a policy may add to one argument. All of them only narrow. */
+/** What a tool's output is, for flow rules: public (default), private (customer or personal data), secret. */
+export const dataSources = z
+  .enum(['public', 'private', 'secret'])
+  .describe(
+    'what the tool returns: private (customer or personal data) or secret (credentials); flow rules hold runs that read it',
+  );
+
+/**
+ * A regular expression from the policy. It must compile under RE2 semantics,
+ * which match in linear time, so no pattern can stall the gateway on a crafted
+ * argument; a pattern RE2 cannot run (lookaround, backreferences) is refused
+ * here, at load, with its position in the policy file.
+ */
+export const linearPattern = z.string().superRefine((pattern, ctx) => {
+  const compiled = compileLinear(pattern);
+  if (!compiled.ok)
+    ctx.addIssue({ code: 'custom', message: `a linear-time (RE2) pattern: ${compiled.reason}` });
+});
+
+/**
+ * JSON-Schema keywords a policy may add to one argument, or to a property or
+ * the items of one nested below it. All of them only narrow; a string keyword
+ * (pattern, lengths) makes the value a string and a number keyword a number.
+ */
 export const argumentTightening = z
   .object({
-    pattern: z
-      .string()
-      .refine((p) => {
-        try {
-          new RegExp(p, 'u');
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'a valid regular expression')
-      .optional(),
+    pattern: linearPattern.optional(),
     enum: z
       .array(z.union([z.string(), z.number(), z.boolean()]))
       .min(1)
@@ -37,8 +51,24 @@ export const argumentTightening = z
     maxLength: z.number().int().nonnegative().optional(),
     minimum: z.number().optional(),
     maximum: z.number().optional(),
+    minItems: z.number().int().nonnegative().optional(),
     maxItems: z.number().int().nonnegative().optional(),
     required: z.boolean().optional().describe('true makes an optional argument required'),
+    get properties() {
+      return z
+        .record(z.string(), argumentTightening)
+        .optional()
+        .describe('tightening of the properties of an object argument, by name');
+    },
+    get items() {
+      return argumentTightening.optional().describe('tightening of every item of an array argument');
+    },
+    additional_properties: z
+      .boolean()
+      .optional()
+      .describe(
+        'nested objects are closed (unknown keys refused); true keeps open a map the upstream declares open',
+      ),
   })
   .strict();
 export type ArgumentTightening = z.infer<typeof argumentTightening>;
@@ -54,7 +84,7 @@ export const argumentCondition = z
     eq: z.union([z.string(), z.number(), z.boolean()]).optional(),
     ne: z.union([z.string(), z.number(), z.boolean()]).optional(),
     in: z.array(z.union([z.string(), z.number()])).optional(),
-    matches: z.string().optional().describe('regular expression the argument must match'),
+    matches: linearPattern.optional().describe('regular expression (RE2) the argument must match'),
   })
   .strict()
   .refine(
@@ -118,6 +148,9 @@ export const toolRule = z
       .describe(
         'it reads the open world (web, tickets, inbound mail): its output marks the run as untrusted',
       ),
+    sources: dataSources
+      .optional()
+      .describe("what the tool returns; overrides the upstream's sources (public, private, secret)"),
     max_output: size.optional().describe('larger results are truncated with a visible marker'),
     timeout: duration.optional().describe('overrides the upstream call timeout'),
   })

@@ -1,0 +1,29 @@
+/** YAML for a stdio upstream running test/fixtures/schema-server.ts with the given tools. */
+import { join } from 'node:path';
+import { ROOT } from './harness.js';
+
+export interface SchemaTool {
+  name: string;
+  inputSchema: Record<string, unknown>;
+  description?: string;
+}
+
+export function schemaUpstream(
+  name: string,
+  tools: SchemaTool[],
+  opts: { record?: string; replies?: Record<string, string>; extra?: string[] } = {},
+): string {
+  const env: Record<string, string> = { SCHEMA_TOOLS: JSON.stringify(tools) };
+  if (opts.replies) env.SCHEMA_REPLIES = JSON.stringify(opts.replies);
+  if (opts.record) env.BULKHEAD_RECORD = opts.record;
+  return [
+    `  ${name}:`,
+    `    command: ${JSON.stringify(process.execPath)}`,
+    `    args: [--import, tsx, ${JSON.stringify(join(ROOT, 'test/fixtures/schema-server.ts'))}]`,
+    `    cwd: ${JSON.stringify(ROOT)}`,
+    ...(opts.extra ?? []).map((line) => `    ${line}`),
+    '    env:',
+    // JSON is valid YAML: each value is written as a JSON string.
+    ...Object.entries(env).map(([k, v]) => `      ${k}: ${JSON.stringify(v)}`),
+  ].join('\n');
+}
