@@ -113,10 +113,12 @@ const STEPS: Step[] = [
     expect: 'invalid_arguments',
   },
   {
-    title: 'mail the customer',
+    // The run has read orders (private data): mail leaves the company, so a human looks first.
+    title: 'mail the customer (held: orders are private)',
     tool: 'mail__send_email',
     args: { to: 'customer42@example.com', subject: 'Your order ORD-000042', body: 'It is on its way.' },
     expect: 'allow',
+    operator: 'approve',
   },
 ];
 

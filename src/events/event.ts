@@ -9,6 +9,7 @@ export const EVENT_KINDS = [
   'run.created',
   'run.ended',
   'run.tainted',
+  'run.data_read',
   'approval.requested',
   'approval.decided',
   'approval.executed',

@@ -21,6 +21,7 @@ import { reconcileReservations } from '../llm/reconcile.js';
 import { createLogger, type Logger } from '../log.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
 import { checkStages } from '../pipeline/checks.js';
+import { dataReadStage } from '../pipeline/data-read.js';
 import { executeStage } from '../pipeline/execute.js';
 import { gateStage } from '../pipeline/gate.js';
 import { inspectStage } from '../pipeline/inspect.js';
@@ -223,6 +224,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       ...checkStages({ catalog, store, runs, events, notifier, loopGuard, now }),
       { name: 'gate', run: gateStage({ approvals }) },
       { name: 'execute', run: executeStage({ pool, policy, logger }) },
+      { name: 'data-read', run: dataReadStage({ policy, runs }) },
       {
         name: 'inspect',
         run: inspectStage({ scrubberFor: (p) => countedScrubber(scrubberFor(p)), events, runs }),

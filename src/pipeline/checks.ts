@@ -35,6 +35,6 @@ export function checkStages(deps: CheckDeps): NamedStage[] {
     { name: 'validate', run: validateStage() },
     { name: 'budget', run: budgetStage({ store, runs, events, notifier, now }) },
     { name: 'loop-guard', run: loopGuard.stage },
-    { name: 'flow', run: flowStage() },
+    { name: 'flow', run: flowStage({ runs }) },
   ];
 }

@@ -17,7 +17,8 @@ export function holdReason(call: ToolCall): string | undefined {
   const tool = call.tool;
   const rule = tool?.rule.approval;
   if (tool && call.args && rule !== undefined && approvalApplies(rule, call.args, call.run.taint.untrusted))
-    return `${tool.rule.class} tool gated by policy`;
+    // A flow rule's reason (what the run read, what of it is in these arguments) is always shown.
+    return `${tool.rule.class} tool gated by policy${call.approvalReason ? `; ${call.approvalReason}` : ''}`;
   return call.approvalReason;
 }
 

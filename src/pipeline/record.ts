@@ -40,6 +40,7 @@ export function recordFinalizer(deps: { events: EventWriter; now: () => number }
           : {}),
         ...(call.flags.length ? { flags: call.flags } : {}),
         ...(call.approvalId ? { approvalId: call.approvalId } : {}),
+        ...(call.flow ? { flow: call.flow } : {}),
       },
     });
   };

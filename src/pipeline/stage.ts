@@ -9,6 +9,7 @@ import type { Denial } from '../errors.js';
 import type { CatalogTool } from '../gateway/catalog.js';
 import type { Profile } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
+import type { FlowEvidence } from './flow.js';
 
 export interface ToolCall {
   readonly run: Run;
@@ -43,6 +44,8 @@ export interface ToolCall {
   args?: Record<string, unknown>;
   /** flow: why this call needs a human even if its tool rule does not gate it. */
   approvalReason?: string;
+  /** flow: the rule that applied and its evidence (sources read, values recognised), for the audit event. */
+  flow?: FlowEvidence;
   /** gate: the approval this call runs under, if it was held. */
   approvalId?: string;
   /** execute: what the upstream returned. */

@@ -10,6 +10,28 @@ export interface Taint {
   sources: string[];
 }
 
+/** Classes of data a tool or upstream can be a source of (`sources:` in the policy). */
+export const DATA_CLASSES = ['private', 'secret'] as const;
+export type DataClass = (typeof DATA_CLASSES)[number];
+
+/** Which sources of each class the run has read (exposed tool names, in order of arrival). */
+export type DataRead = Record<DataClass, string[]>;
+
+export const NOTHING_READ: Readonly<DataRead> = Object.freeze({ private: [], secret: [] });
+
+/**
+ * A value the run received from a private or secret source, kept as a
+ * fingerprint only (see src/dataflow/fingerprint.ts): enough to recognise the
+ * value in a later call's arguments, never the value itself.
+ */
+export interface ValueFingerprint {
+  fingerprint: string;
+  /** The exposed tool it came from. */
+  source: string;
+  /** What it looked like: an e-mail address, a phone number, or another identifying value. */
+  kind: 'email' | 'phone' | 'value';
+}
+
 export interface Run {
   id: string;
   profile: string;
@@ -24,6 +46,8 @@ export interface Run {
   exitCode: number | null;
   label: string | null;
   taint: Taint;
+  /** Private and secret sources the run has read; flow rules read it. */
+  read: DataRead;
 }
 
 export function isActive(run: Run, now: number): boolean {

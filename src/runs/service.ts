@@ -10,7 +10,7 @@ import type { EventWriter } from '../events/writer.js';
 import type { Policy } from '../policy/schema/index.js';
 import type { Scrubber } from '../scrub/index.js';
 import type { Store } from '../store/store.js';
-import type { Run, RunState } from './run.js';
+import type { DataClass, Run, RunState, ValueFingerprint } from './run.js';
 import {
   ACCESS_TOKEN_PREFIX,
   GRANT_PREFIX,
@@ -22,6 +22,9 @@ import {
 
 /** How long a run grant can wait to be redeemed. */
 export const GRANT_TTL_MS = 15 * 60_000;
+
+/** Bounds the fingerprints one run keeps: a run reading a whole table does not grow the store without end. */
+export const MAX_FINGERPRINTS_PER_RUN = 5_000;
 
 export interface CreatedRun {
   run: Run;
@@ -186,6 +189,36 @@ export class RunService {
       await this.options.events.write({ kind: 'run.tainted', runId, tool: source, data: { source } });
     }
     return run;
+  }
+
+  /**
+   * Records that the run read `dataClass` data from `source`, with fingerprints
+   * of the values it received (for recognising them in later arguments).
+   */
+  async markRead(
+    runId: string,
+    dataClass: DataClass,
+    source: string,
+    fingerprints: readonly ValueFingerprint[],
+  ): Promise<Run | undefined> {
+    const before = await this.options.store.runs.get(runId);
+    const run = await this.options.store.runs.markRead(runId, dataClass, source);
+    if (fingerprints.length > 0)
+      await this.options.store.runs.addFingerprints(runId, fingerprints, MAX_FINGERPRINTS_PER_RUN);
+    if (run && before && !before.read[dataClass].includes(source)) {
+      await this.options.events.write({
+        kind: 'run.data_read',
+        runId,
+        tool: source,
+        code: dataClass,
+        data: { class: dataClass, source },
+      });
+    }
+    return run;
+  }
+
+  async fingerprints(runId: string): Promise<ValueFingerprint[]> {
+    return this.options.store.runs.fingerprints(runId);
   }
 
   /** Re-arms expiry timers for active runs after a restart. */

@@ -14,7 +14,7 @@ import type { TokenBudgetStore } from '../budget/tokens.js';
 import type { AuditEvent, EventFilter, NewEvent } from '../events/event.js';
 import type { EventStats } from '../events/stats.js';
 import type { CredentialStore } from '../runs/credentials.js';
-import type { Run, RunState } from '../runs/run.js';
+import type { DataClass, Run, RunState, ValueFingerprint } from '../runs/run.js';
 
 export interface NewRun {
   id: string;
@@ -42,6 +42,12 @@ export interface RunStore {
   ): Promise<Run | undefined>;
   /** Marks the run as having read untrusted content from `source`. Idempotent. */
   taint(id: string, source: string): Promise<Run | undefined>;
+  /** Records that the run read `dataClass` data from `source`. Idempotent. */
+  markRead(id: string, dataClass: DataClass, source: string): Promise<Run | undefined>;
+  /** Keeps fingerprints of values the run received from a private source; at most `cap` per run. */
+  addFingerprints(id: string, values: readonly ValueFingerprint[], cap: number): Promise<void>;
+  /** The fingerprints kept for a run. */
+  fingerprints(id: string): Promise<ValueFingerprint[]>;
 }
 
 export interface EventStore {

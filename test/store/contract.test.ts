@@ -71,6 +71,32 @@ for (const [name, open] of stores) {
       expect(tainted?.taint).toEqual({ untrusted: true, sources: ['web__fetch', 'tickets__read'] });
     });
 
+    it('records the data classes a run read, each source once', async () => {
+      const run = await newRun(store);
+      expect(run.read).toEqual({ private: [], secret: [] });
+      await store.runs.markRead(run.id, 'private', 'crm__get_customer');
+      await store.runs.markRead(run.id, 'private', 'crm__get_customer');
+      await store.runs.markRead(run.id, 'secret', 'vault__read');
+      const read = await store.runs.markRead(run.id, 'private', 'orders__get_order');
+      expect(read?.read).toEqual({
+        private: ['crm__get_customer', 'orders__get_order'],
+        secret: ['vault__read'],
+      });
+      expect((await store.runs.get(run.id))?.read).toEqual(read?.read);
+    });
+
+    it('keeps value fingerprints per run, once each, up to a cap', async () => {
+      const run = await newRun(store);
+      const other = await newRun(store);
+      const fp = (n: number) => ({ fingerprint: `fp${n}`, source: 'crm__get', kind: 'email' as const });
+      await store.runs.addFingerprints(run.id, [fp(1), fp(2), fp(2)], 3);
+      await store.runs.addFingerprints(run.id, [fp(3), fp(4), fp(5)], 3);
+      const kept = await store.runs.fingerprints(run.id);
+      expect(kept.map((k) => k.fingerprint).sort()).toEqual(['fp1', 'fp2', 'fp3']);
+      expect(kept[0]).toMatchObject({ source: 'crm__get', kind: 'email' });
+      expect(await store.runs.fingerprints(other.id)).toEqual([]);
+    });
+
     it('lists runs by state, newest first', async () => {
       const a = await newRun(store, { createdAt: Date.now() + 1000 });
       const b = await newRun(store, { createdAt: Date.now() + 2000 });

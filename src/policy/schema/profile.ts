@@ -103,14 +103,32 @@ export type SandboxLimits = z.infer<typeof sandboxLimits>;
 export const PII_KINDS = ['email', 'phone', 'card', 'iban', 'national_id'] as const;
 export const piiAction = z.enum(['redact', 'mask', 'allow']);
 
+const flowAction = z.enum(['approve', 'refuse', 'allow']);
+export type FlowAction = z.infer<typeof flowAction>;
+
+/**
+ * What an external sink (an `external` tool, or one that reaches the open web)
+ * does once the run has read untrusted content, private data or secrets.
+ * Where several apply, the strictest wins (refuse, then approve, then allow).
+ */
 export const flowRules = z
   .object({
-    tainted_external: z
-      .enum(['approve', 'refuse', 'allow'])
+    tainted_external: flowAction
       .default('approve')
       .describe('what an external tool call does once the run has read untrusted content'),
+    private_external: flowAction
+      .default('approve')
+      .describe('what an external tool call does once the run has read private data (sources: private)'),
+    secret_external: flowAction
+      .default('refuse')
+      .describe('what an external tool call does once the run has read secrets (sources: secret)'),
   })
   .strict();
+export const DEFAULT_FLOW_RULES = {
+  tainted_external: 'approve',
+  private_external: 'approve',
+  secret_external: 'refuse',
+} as const;
 
 export const profile = z
   .object({
@@ -140,7 +158,7 @@ export const profile = z
     }),
     llm: profileLlm.default(PROFILE_LLM_DEFAULT),
     pii: z.partialRecord(z.enum(PII_KINDS), piiAction).default({}),
-    flow: flowRules.default({ tainted_external: 'approve' }),
+    flow: flowRules.default(DEFAULT_FLOW_RULES),
     spotlight: z
       .boolean()
       .default(false)

@@ -1,5 +1,6 @@
 /** Upstreams: the MCP servers bulkhead connects to, each with its own credential. */
 import { z } from 'zod';
+import { dataSources } from './tool.js';
 import { duration, size, textOrSecret } from './units.js';
 
 export const UPSTREAM_NAME = /^[a-z][a-z0-9-]{0,30}$/;
@@ -18,6 +19,7 @@ const common = {
     .describe(
       'largest message read from this upstream (default 32M); a larger answer fails that call (result_too_large) and the connection stays up',
     ),
+  sources: dataSources.optional().describe('what every tool of this upstream returns, unless the tool says'),
 };
 
 export const stdioUpstream = z

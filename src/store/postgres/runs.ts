@@ -1,5 +1,11 @@
 import type { Pool } from 'pg';
-import type { Run, RunState } from '../../runs/run.js';
+import {
+  type DataRead,
+  NOTHING_READ,
+  type Run,
+  type RunState,
+  type ValueFingerprint,
+} from '../../runs/run.js';
 import type { NewRun, RunStore } from '../store.js';
 import type { PgMigration } from './migrate.js';
 
@@ -23,6 +29,20 @@ export const pgRunMigrations: PgMigration[] = [
       );
       CREATE INDEX runs_state ON runs (state, created_at);`,
   },
+  {
+    // Data classes (issue 13): which private/secret sources a run read, and fingerprints
+    // (never values) of what it received from them.
+    id: 'runs/data-classes-1',
+    sql: `
+      ALTER TABLE runs ADD COLUMN data_read JSONB NOT NULL DEFAULT '{}';
+      CREATE TABLE run_fingerprints (
+        run_id TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        source TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        PRIMARY KEY (run_id, fingerprint)
+      );`,
+  },
 ];
 
 interface RunRow {
@@ -38,6 +58,7 @@ interface RunRow {
   label: string | null;
   taint_untrusted: boolean;
   taint_sources: string[];
+  data_read: Partial<DataRead>;
 }
 
 function toRun(row: RunRow): Run {
@@ -53,6 +74,7 @@ function toRun(row: RunRow): Run {
     exitCode: row.exit_code,
     label: row.label,
     taint: { untrusted: row.taint_untrusted, sources: row.taint_sources },
+    read: { ...NOTHING_READ, ...row.data_read },
   };
 }
 
@@ -95,5 +117,33 @@ export function pgRuns(pool: Pool): RunStore {
          WHERE id = $1 RETURNING *`,
         [id, source],
       ),
+    // One statement: concurrent reads on two replicas each append their source once.
+    markRead: (id, dataClass, source) =>
+      one(
+        `UPDATE runs SET data_read = jsonb_set(data_read, ARRAY[$2::text],
+           CASE WHEN COALESCE(data_read -> $2::text, '[]'::jsonb) ? $3 THEN data_read -> $2::text
+                ELSE COALESCE(data_read -> $2::text, '[]'::jsonb) || to_jsonb($3::text) END)
+         WHERE id = $1 RETURNING *`,
+        [id, dataClass, source],
+      ),
+    async addFingerprints(id, values, cap) {
+      if (values.length === 0) return;
+      // The cap is approximate across replicas (two inserts may each see room): it bounds growth, not a budget.
+      await pool.query(
+        `INSERT INTO run_fingerprints (run_id, fingerprint, source, kind)
+         SELECT $1, v.fingerprint, v.source, v.kind
+         FROM jsonb_to_recordset($2::jsonb) AS v(fingerprint text, source text, kind text)
+         LIMIT GREATEST(0, $3 - (SELECT COUNT(*) FROM run_fingerprints WHERE run_id = $1))
+         ON CONFLICT DO NOTHING`,
+        [id, JSON.stringify(values), cap],
+      );
+    },
+    async fingerprints(id) {
+      const { rows } = await pool.query<ValueFingerprint>(
+        'SELECT fingerprint, source, kind FROM run_fingerprints WHERE run_id = $1',
+        [id],
+      );
+      return rows;
+    },
   };
 }

@@ -1,5 +1,11 @@
 import type Database from 'better-sqlite3';
-import type { Run, RunState } from '../../runs/run.js';
+import {
+  type DataRead,
+  NOTHING_READ,
+  type Run,
+  type RunState,
+  type ValueFingerprint,
+} from '../../runs/run.js';
 import type { NewRun, RunStore } from '../store.js';
 import type { Migration } from './migrate.js';
 
@@ -23,6 +29,20 @@ export const runMigrations: Migration[] = [
       );
       CREATE INDEX runs_state ON runs (state, created_at);`,
   },
+  {
+    // Data classes (issue 13): which private/secret sources a run read, and fingerprints
+    // (never values) of what it received from them.
+    id: 'runs/data-classes-1',
+    sql: `
+      ALTER TABLE runs ADD COLUMN data_read TEXT NOT NULL DEFAULT '{}';
+      CREATE TABLE run_fingerprints (
+        run_id TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        source TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        PRIMARY KEY (run_id, fingerprint)
+      );`,
+  },
 ];
 
 interface RunRow {
@@ -38,6 +58,7 @@ interface RunRow {
   label: string | null;
   taint_untrusted: number;
   taint_sources: string;
+  data_read: string;
 }
 
 function toRun(row: RunRow): Run {
@@ -53,6 +74,7 @@ function toRun(row: RunRow): Run {
     exitCode: row.exit_code,
     label: row.label,
     taint: { untrusted: row.taint_untrusted === 1, sources: JSON.parse(row.taint_sources) as string[] },
+    read: { ...NOTHING_READ, ...(JSON.parse(row.data_read) as Partial<DataRead>) },
   };
 }
 
@@ -68,6 +90,14 @@ export function sqliteRuns(db: Database.Database): RunStore {
      WHERE id = ? AND state = 'active' RETURNING *`,
   );
   const taint = db.prepare('UPDATE runs SET taint_untrusted = 1, taint_sources = ? WHERE id = ? RETURNING *');
+  const markRead = db.prepare('UPDATE runs SET data_read = ? WHERE id = ? RETURNING *');
+  const addFingerprint = db.prepare(
+    'INSERT OR IGNORE INTO run_fingerprints (run_id, fingerprint, source, kind) VALUES (?, ?, ?, ?)',
+  );
+  const countFingerprints = db.prepare('SELECT COUNT(*) AS n FROM run_fingerprints WHERE run_id = ?');
+  const listFingerprints = db.prepare(
+    'SELECT fingerprint, source, kind FROM run_fingerprints WHERE run_id = ?',
+  );
   const get = (id: string) => {
     const row = byId.get(id) as RunRow | undefined;
     return row && toRun(row);
@@ -107,6 +137,26 @@ export function sqliteRuns(db: Database.Database): RunStore {
           : [...run.taint.sources, source];
         return toRun(taint.get(JSON.stringify(sources), id) as RunRow);
       })();
+    },
+    async markRead(id, dataClass, source) {
+      return db.transaction(() => {
+        const run = get(id);
+        if (!run || run.read[dataClass].includes(source)) return run;
+        const read = { ...run.read, [dataClass]: [...run.read[dataClass], source] };
+        return toRun(markRead.get(JSON.stringify(read), id) as RunRow);
+      })();
+    },
+    async addFingerprints(id, values, cap) {
+      db.transaction(() => {
+        let room = cap - (countFingerprints.get(id) as { n: number }).n;
+        for (const v of values) {
+          if (room <= 0) break;
+          room -= addFingerprint.run(id, v.fingerprint, v.source, v.kind).changes;
+        }
+      })();
+    },
+    async fingerprints(id) {
+      return listFingerprints.all(id) as ValueFingerprint[];
     },
   };
 }

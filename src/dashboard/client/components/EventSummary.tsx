@@ -10,6 +10,7 @@ const KIND_LABELS: Record<string, string> = {
   'run.created': 'run created',
   'run.ended': 'run ended',
   'run.tainted': 'tainted',
+  'run.data_read': 'read private data',
   'approval.requested': 'approval requested',
   'approval.decided': 'approval decided',
   'approval.executed': 'approved call ran',

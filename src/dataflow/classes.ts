@@ -1,0 +1,27 @@
+/**
+ * Data classes: what a tool's output is (`sources: private | secret` on the
+ * tool or its upstream) and whether a tool sends data out of the company (an
+ * external sink). Flow rules decide what happens when a run that read private
+ * or secret data calls an external sink.
+ */
+import type { CatalogTool } from '../gateway/catalog.js';
+import type { Policy, ToolRule } from '../policy/schema/index.js';
+import type { DataClass } from '../runs/run.js';
+
+/** The class of what the tool returns: its own `sources`, else its upstream's; undefined is public. */
+export function dataClassOf(
+  policy: Pick<Policy, 'upstreams'>,
+  tool: Pick<CatalogTool, 'rule' | 'upstream'>,
+): DataClass | undefined {
+  const declared = tool.rule.sources ?? policy.upstreams[tool.upstream]?.sources;
+  return declared === 'public' ? undefined : declared;
+}
+
+/**
+ * A tool that can carry data out: the `external` class (mail, webhooks,
+ * messages), or a tool that reaches the open web (`taints: true`: a fetch
+ * whose URL can hold anything the agent puts in it).
+ */
+export function isExternalSink(rule: Pick<ToolRule, 'class' | 'taints'>): boolean {
+  return rule.class === 'external' || rule.taints === true;
+}
