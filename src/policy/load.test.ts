@@ -96,7 +96,7 @@ describe('policy loading', () => {
     [
       'an invalid regular expression',
       BASE.replace('"^ORD-[0-9]{6}$"', '"^ORD-[0-9"'),
-      'p.yaml:13:30: tools.orders.get_order_status.arguments.order_id.pattern: a valid regular expression, found "^ORD-[0-9"',
+      'p.yaml:13:30: tools.orders.get_order_status.arguments.order_id.pattern: a linear-time (RE2) pattern: missing closing ]: `[0-9` (patterns run with RE2 semantics: no lookaround, no backreferences), found "^ORD-[0-9"',
     ],
     [
       'a duplicate key',
