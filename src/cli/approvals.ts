@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { BulkheadError } from '../errors.js';
 import type { ApprovalView } from '../gateway/api-approvals.js';
+import { argumentLines, argumentView, visible } from './approval-arguments.js';
 import { GatewayClient } from './client.js';
 import { action, ago, line, printJson, style, table } from './output.js';
 
@@ -39,7 +40,7 @@ export function register(program: Command): void {
         const now = Date.now();
         line(
           table([
-            ['APPROVAL', 'RUN', 'TOOL', 'CLASS', 'VOTES', 'TIME LEFT', 'ARGUMENTS'].map(style.bold),
+            ['APPROVAL', 'RUN', 'TOOL', 'CLASS', 'VOTES', 'TIME LEFT'].map(style.bold),
             ...approvals.map((a) => [
               a.id,
               a.run_id,
@@ -47,10 +48,21 @@ export function register(program: Command): void {
               a.class,
               `${a.votes.filter((v) => v.decision === 'approve').length}/${a.quorum}`,
               a.state === 'pending' ? ago(a.expires_at - now) : a.state,
-              short(JSON.stringify(a.arguments), 60),
             ]),
           ]),
         );
+        // Every argument of every call, never cut: what differs from the same tool's other
+        // held calls (or from the original, once edited) comes first, marked *.
+        const width = process.stdout.columns || 100;
+        for (const a of approvals) {
+          line();
+          line(`${style.bold(a.id)} ${a.tool} (${a.class}): ${visible(a.why)}`);
+          const siblings = approvals
+            .filter((o) => o.id !== a.id && o.tool === a.tool)
+            .map((o) => o.arguments);
+          for (const text of argumentLines(argumentView(a.arguments, a.edited_arguments, siblings), width))
+            line(text);
+        }
         return 0;
       }),
     );
@@ -91,12 +103,13 @@ export function register(program: Command): void {
         );
         if (opts.json) printJson(approval);
         else {
-          const args = JSON.stringify(approval.edited_arguments ?? approval.arguments);
           line(
             approval.state === 'approved'
-              ? `approved ${approval.id}: ${approval.tool} ${short(args, 200)} will run once`
-              : `voted on ${approval.id} (${approval.votes.length}/${approval.quorum}): ${approval.tool} ${short(args, 200)}`,
+              ? `approved ${approval.id}: ${approval.tool} will run once, with these arguments:`
+              : `voted on ${approval.id} (${approval.votes.length}/${approval.quorum}): ${approval.tool} with these arguments:`,
           );
+          const view = argumentView(approval.arguments, approval.edited_arguments);
+          for (const text of argumentLines(view, process.stdout.columns || 100)) line(text);
           if (approval.waiting === 0)
             line(
               '  the agent that asked is no longer waiting: it runs only if the agent retries the same call',
@@ -126,8 +139,4 @@ export function register(program: Command): void {
         return 0;
       }),
     );
-}
-
-function short(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
