@@ -52,7 +52,13 @@ export function register(program: Command): void {
         });
         line(`${style.bold('bulkhead gateway')} listening on ${gateway.url}`);
         line(`  MCP for agents:   ${gateway.url}/mcp  (Authorization: Bearer <run token>)`);
+        line(`  dashboard:        ${gateway.url}/ui  (sign in with the operator token)`);
         line(`  operator API:     ${gateway.url}/api  (token in ${gateway.localTokenPath})`);
+        line(
+          loaded.policy.llm
+            ? `  LLM proxy:        ${gateway.url}/v1/messages  (ANTHROPIC_BASE_URL=${gateway.url}, the run token as the key)`
+            : '  LLM proxy:        off (no llm: section in the policy)',
+        );
         for (const up of gateway.pool.status()) line(`  upstream ${up.name}: ${up.state}, ${up.tools} tools`);
         line(`  health:           ${gateway.url}/healthz, ${gateway.url}/readyz`);
         line(`  exposed tools:    ${gateway.catalog.all().length}`);

@@ -5,6 +5,9 @@
  * for an agent started elsewhere.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { BulkheadError } from '../errors.js';
 import { llmEnvironment } from '../llm/agent-env.js';
@@ -13,7 +16,9 @@ import type { Profile } from '../policy/schema/index.js';
 import { duration } from '../policy/schema/units.js';
 import { checkRunWorkdir, jailOptionsOf, reportWorkdir, runHostSecrets } from '../sandbox/cli-support.js';
 import { checkSandboxSupport, JAIL_GATEWAY_PORT, startJail } from '../sandbox/index.js';
+import { applyPreset } from './agent-presets.js';
 import { GatewayClient } from './client.js';
+import { JAIL_MCP_CONFIG, MCP_CONFIG_FILE, mcpClientConfig } from './mcp-config.js';
 import { action, EXIT, line, printJson, style, warn } from './output.js';
 import { watchRunEnd } from './run-watch.js';
 
@@ -37,6 +42,7 @@ interface RunOptions {
   workdir?: string;
   gateway?: string;
   label?: string;
+  agent?: string;
 }
 
 export function register(program: Command): void {
@@ -50,6 +56,10 @@ export function register(program: Command): void {
     .option('--no-sandbox', 'run the command without the jail (development only)')
     .option('--workdir <dir>', 'the only writable folder inside the jail (default: the current folder)')
     .option('--label <text>', 'a label shown in runs and the dashboard')
+    .option(
+      '--agent <name>',
+      'apply what this agent needs: claude-code or agent-sdk (src/cli/agent-presets.ts)',
+    )
     .option('--gateway <url>', 'gateway URL')
     .option('--json', 'machine-readable output')
     .argument('[command...]', 'the agent command, after --')
@@ -77,6 +87,8 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
     // The default workdir is the current folder: refused, before a run exists, if it exposes a secret.
     opts.workdir = checkRunWorkdir(opts.workdir ?? process.cwd(), runHostSecrets(loaded));
   }
+  // An unknown --agent is refused before a run exists.
+  if (!opts.detach) applyPreset(opts.agent, command, '');
   const client = new GatewayClient({ ...(opts.gateway ? { gateway: opts.gateway } : {}) });
   const created = await client.post<CreatedRunView>('/api/runs', {
     profile: opts.profile,
@@ -84,8 +96,11 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
     ...(opts.label ? { label: opts.label } : {}),
     ...(opts.detach ? { grant: true } : {}),
   });
+  // The id first, so a person or a script can kill or follow the run while it is under way.
+  if (!opts.detach)
+    warn(opts.json ? JSON.stringify({ run_id: created.run_id }) : `bulkhead: run ${created.run_id}`);
   if (opts.detach) {
-    if (opts.json) printJson(created);
+    if (opts.json) printJson({ ...created, llm_base_url: policy.llm ? client.base : null });
     else {
       line(`run ${created.run_id} created (expires ${created.expires_at})`);
       line(`BULKHEAD_MCP_URL=${created.mcp_url}`);
@@ -98,6 +113,8 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
     return EXIT.ok;
   }
   if (jailed) return runJailed(client, created, command, profile, opts, runHostSecrets(loaded));
+  const config = unjailedConfig(created);
+  const preset = applyPreset(opts.agent, command, config);
   warn(
     style.yellow(
       opts.sandbox
@@ -105,7 +122,18 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
         : `bulkhead: --no-sandbox: the agent runs with your user's full access to files and network; ${LLM_NOTE}`,
     ),
   );
-  return runUnjailed(client, created, command);
+  return runUnjailed(client, created, preset.command, { ...preset.env, BULKHEAD_MCP_CONFIG: config });
+}
+
+/** Without the jail, the MCP config is a private temp file (removed when the process exits). */
+function unjailedConfig(created: CreatedRunView): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bulkhead-mcp-'));
+  const file = join(dir, MCP_CONFIG_FILE);
+  writeFileSync(file, JSON.stringify(mcpClientConfig(created.mcp_url, created.token), null, 2), {
+    mode: 0o600,
+  });
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return file;
 }
 
 const LLM_NOTE =
@@ -130,15 +158,21 @@ async function runJailed(
       .filter((name) => process.env[name] !== undefined)
       .map((name) => [name, process.env[name] as string]),
   );
+  const preset = applyPreset(opts.agent, command, JAIL_MCP_CONFIG);
+  const sandbox = jailOptionsOf(profile.sandbox);
   const jail = await startJail({
     runId: created.run_id,
     workdir: opts.workdir ?? '.',
     hostSecrets,
     signal: stop.signal,
-    ...jailOptionsOf(profile.sandbox),
-    command,
+    ...sandbox,
+    readOnlyMounts: [...(sandbox.readOnlyMounts ?? []), ...preset.mounts],
+    command: preset.command,
+    files: { [MCP_CONFIG_FILE]: JSON.stringify(mcpClientConfig(`${inside}/mcp`, token), null, 2) },
     env: {
       ...passed,
+      ...preset.env,
+      BULKHEAD_MCP_CONFIG: JAIL_MCP_CONFIG,
       BULKHEAD_RUN_ID: created.run_id,
       BULKHEAD_MCP_URL: `${inside}/mcp`,
       BULKHEAD_TOKEN: token,
@@ -194,6 +228,7 @@ async function runUnjailed(
   client: GatewayClient,
   created: CreatedRunView,
   command: string[],
+  extraEnv: Record<string, string>,
 ): Promise<number> {
   const [file, ...args] = command as [string, ...string[]];
   // No jail forces the network, so the LLM proxy is the only LLM API the agent is told of and can pay.
@@ -202,6 +237,7 @@ async function runUnjailed(
     stdio: 'inherit',
     env: {
       ...env,
+      ...extraEnv,
       BULKHEAD_RUN_ID: created.run_id,
       BULKHEAD_MCP_URL: created.mcp_url,
       BULKHEAD_TOKEN: created.token,

@@ -112,6 +112,11 @@ export interface JailSpec {
   acceptWeakerLimits?: boolean;
   /** Steering paths whose changes the merge carries over (the profile's sandbox.carry_over). */
   carryOver?: readonly string[];
+  /**
+   * Files the agent reads, read-only, at `/run/bulkhead/NAME` (e.g. its MCP client config, which
+   * holds the run token: never written into the workdir, which outlives the run).
+   */
+  files?: Readonly<Record<string, string>>;
 }
 /** @deprecated the earlier name of JailSpec */
 export type JailOptions = JailSpec;
@@ -238,6 +243,11 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
     // A copy: the jail's identity may not be able to reach the install folder (e.g. under /root).
     if (bridge === 'node') copyFileSync(bridgeScriptPath(), join(shared, 'bridge.mjs'));
     copyFileSync(sandboxAsset('node-proxy.cjs'), join(shared, 'node-proxy.cjs'));
+    for (const [name, content] of Object.entries(spec.files ?? {})) {
+      if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(name) || existsSync(join(shared, name)))
+        throw new BulkheadError('bad_request', `the jail file name ${name} is not allowed`);
+      writeFileSync(join(shared, name), content, { mode: 0o644 });
+    }
 
     const program = seccompProgram();
     const seccompFile = join(runtime, 'seccomp.bpf');

@@ -22,7 +22,7 @@ export interface Received {
 
 export type ScriptBlock =
   | { type: 'text'; chunks: string[] }
-  | { type: 'tool_use'; name: string; chunks: string[] }
+  | { type: 'tool_use'; name: string; chunks: string[]; id?: string }
   | { type: 'thinking'; chunks: string[]; signature: string };
 
 /**
@@ -59,6 +59,8 @@ export interface FakeAnthropic {
   usage: { input_tokens: number; cache_read_input_tokens: number; cache_creation_input_tokens: number };
   /** Answer with these content blocks (streamed delta by delta, chunk by chunk) instead of the greeting. */
   script: ScriptBlock[] | undefined;
+  /** Per request (an agent's tool loop): the blocks to answer with, or undefined for the rest. */
+  scriptFor: ((body: Record<string, unknown>) => ScriptBlock[] | undefined) | undefined;
   /** Stream these raw strings as the whole SSE answer, one write each. */
   rawStream: string[] | undefined;
   /** Echo the headers received in every answer (count_tokens, plain, message_start), as a debugging proxy might. */
@@ -82,6 +84,7 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
     failWith: undefined,
     crlf: false,
     script: undefined,
+    scriptFor: undefined,
     rawStream: undefined,
     reflect: false,
     countInput: false,
@@ -126,7 +129,8 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
     const words = WORDS.slice(0, Math.max(1, Math.min(WORDS.length, Math.floor(maxTokens / 2))));
     const tokensOf = (n: number) => Math.min(maxTokens, n * 2);
     const usage = { ...fake.usage, input_tokens: inputTokens };
-    if (fake.script) return answerScript(fake, fake.script, body, res, usage, echo);
+    const scripted = fake.scriptFor?.(body) ?? fake.script;
+    if (scripted) return answerScript(fake, scripted, body, res, usage, echo);
     if (fake.rawStream) {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       for (const piece of fake.rawStream) {
@@ -235,11 +239,13 @@ async function answerScript(
 ): Promise<void> {
   const id = `msg_${fake.received.length}`;
   const output = script.reduce((n, b) => n + b.chunks.length, 0);
+  // As the API: a turn that asks for tools stops with tool_use, so an agent runs them.
+  const stopReason = script.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn';
   const whole = (b: ScriptBlock) => {
     const text = b.chunks.join('');
     if (b.type === 'text') return { type: 'text', text };
     if (b.type === 'thinking') return { type: 'thinking', thinking: text, signature: b.signature };
-    return { type: 'tool_use', id: 'toolu_1', name: b.name, input: JSON.parse(text) as unknown };
+    return { type: 'tool_use', id: b.id ?? 'toolu_1', name: b.name, input: JSON.parse(text) as unknown };
   };
   if (body.stream !== true) {
     res.writeHead(200, { 'content-type': 'application/json' }).end(
@@ -249,7 +255,7 @@ async function answerScript(
         role: 'assistant',
         model: body.model,
         content: script.map(whole),
-        stop_reason: 'end_turn',
+        stop_reason: stopReason,
         stop_sequence: null,
         usage: { ...usage, output_tokens: output },
         ...echo,
@@ -282,7 +288,7 @@ async function answerScript(
         ? { type: 'text', text: '' }
         : block.type === 'thinking'
           ? { type: 'thinking', thinking: '' }
-          : { type: 'tool_use', id: 'toolu_1', name: block.name, input: {} };
+          : { type: 'tool_use', id: block.id ?? 'toolu_1', name: block.name, input: {} };
     await send({ type: 'content_block_start', index, content_block: start } as { type: string });
     for (const chunk of block.chunks) {
       const delta =
@@ -303,7 +309,7 @@ async function answerScript(
   }
   await send({
     type: 'message_delta',
-    delta: { stop_reason: 'end_turn', stop_sequence: null },
+    delta: { stop_reason: stopReason, stop_sequence: null },
     usage: { output_tokens: output },
   } as { type: string });
   await send({ type: 'message_stop' });

@@ -1,0 +1,254 @@
+/**
+ * Real Claude Code (the pinned npm package) headless inside `bulkhead run
+ * --agent claude-code`, its model played by the fake Messages API behind the
+ * gateway's LLM proxy: the tool loop reaches an upstream through the MCP
+ * config bulkhead wrote, a denial reaches the model as a tool error, a call
+ * held for longer than 60 s completes after approval with Claude Code's
+ * default timeouts, and a kill ends every process of the jailed tree.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runHash } from '../../src/approvals/approval.js';
+import { type FakeAnthropic, type ScriptBlock, startFakeAnthropic } from '../fakes/fake-anthropic.js';
+import { bulkhead } from '../helpers/cli.js';
+import {
+  exampleUpstream,
+  ROOT,
+  recorded,
+  startTestGateway,
+  type TestGateway,
+  tempDir,
+} from '../helpers/harness.js';
+import { skipWithoutSandbox } from '../sandbox/jail-harness.js';
+
+const skip = skipWithoutSandbox();
+const dir = tempDir('bulkhead-claude-');
+const RECORD = join(dir, 'received.jsonl');
+const KEY = 'sk-ant-real-key-for-tests-0123456789';
+const ENV = {
+  ORDERS_API_TOKEN: 'orders-claude-token-0001',
+  ANTHROPIC_API_KEY: KEY,
+  ALICE: 'bho_alice-claude-0001',
+};
+let gw: TestGateway;
+let fake: FakeAnthropic;
+let claude: string;
+let env: Record<string, string>;
+let packageDir = '';
+
+const CLAUDE_BETAS = [
+  'claude-code-20250219',
+  'interleaved-thinking-2025-05-14',
+  'context-management-2025-06-27',
+  'prompt-caching-scope-2026-01-05',
+  'effort-2025-11-24',
+];
+
+/** What the model does, keyed by the marker in the prompt: a list of turns, each after a tool result. */
+const plans = new Map<string, (turn: number) => ScriptBlock[]>();
+
+type Message = {
+  role: string;
+  content:
+    | string
+    | { type: string; text?: string; tool_use_id?: string; content?: unknown; is_error?: boolean }[];
+};
+
+function toolUse(id: string, tool: string, input: Record<string, unknown>): ScriptBlock {
+  return { type: 'tool_use', id, name: `mcp__bulkhead__${tool}`, chunks: [JSON.stringify(input)] };
+}
+
+/** Tool results Claude Code sent back to the model, by tool_use id. */
+function toolResults(): Map<string, { text: string; isError: boolean }> {
+  const out = new Map<string, { text: string; isError: boolean }>();
+  for (const r of fake.received) {
+    for (const m of (r.body.messages as Message[] | undefined) ?? []) {
+      if (typeof m.content === 'string') continue;
+      for (const block of m.content) {
+        if (block.type !== 'tool_result' || !block.tool_use_id) continue;
+        out.set(block.tool_use_id, { text: JSON.stringify(block.content), isError: block.is_error === true });
+      }
+    }
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  if (skip) return;
+  fake = await startFakeAnthropic();
+  fake.scriptFor = (body) => {
+    const messages = (body.messages as Message[] | undefined) ?? [];
+    const first = messages[0];
+    const prompt = typeof first?.content === 'string' ? first.content : JSON.stringify(first?.content ?? '');
+    const plan = [...plans.entries()].find(([marker]) => prompt.includes(marker))?.[1];
+    if (!plan) return [{ type: 'text', chunks: ['ok'] }];
+    const turn = messages.filter((m) => m.role === 'assistant').length;
+    return plan(turn);
+  };
+  gw = await startTestGateway(
+    `
+version: 1
+store: { sqlite: ./bulkhead.db }
+upstreams:
+  orders:
+${exampleUpstream('orders', { ORDERS_API_TOKEN: '{ secret: ORDERS_API_TOKEN }', ORDERS_DB: JSON.stringify(join(dir, 'orders.db')), BULKHEAD_RECORD: JSON.stringify(RECORD) })}
+tools:
+  orders:
+    get_order_status: { class: read, arguments: { order_id: { pattern: "^ORD-[0-9]{6}$" } } }
+    refund_order: { class: irreversible, approval: { approvers: [approver], timeout: 10m } }
+llm:
+  base_url: ${fake.url}
+  api_key: { secret: ANTHROPIC_API_KEY }
+operators:
+  alice: { token: { secret: ALICE }, roles: [approver] }
+profiles:
+  coder:
+    tools: [orders__get_order_status, orders__refund_order]
+    sandbox: { memory: 1G, pids: 512, tmp_size: 256M, weaker_limits: true }
+    # The betas the pinned Claude Code sends; none of them opens a side door (server tools, URLs).
+    llm:
+      betas: [${CLAUDE_BETAS.join(', ')}]
+`,
+    { dir, env: ENV },
+  );
+  // A copy where an agent installed outside /usr would be: the jail refuses to mount bulkhead's
+  // own checkout, anything under $HOME, and /tmp (its own).
+  packageDir = mkdtempSync('/var/tmp/bulkhead-claude-pkg-');
+  // The jail runs as its own uid, which must reach the agent's files (as under /usr/local).
+  chmodSync(packageDir, 0o755);
+  const packageCopy = join(packageDir, 'claude-code');
+  cpSync(join(ROOT, 'node_modules/@anthropic-ai/claude-code'), packageCopy, { recursive: true });
+  claude = join(packageCopy, 'cli.js');
+  env = { BULKHEAD_HOME: join(gw.dir, 'home'), BULKHEAD_GATEWAY: gw.gateway.url };
+}, 120_000);
+afterAll(async () => {
+  await gw?.close();
+  await fake?.close();
+  if (packageDir) rmSync(packageDir, { recursive: true, force: true });
+});
+
+function runClaude(marker: string, timeoutMs: number) {
+  const workdir = tempDir('bulkhead-claude-work-');
+  writeFileSync(join(workdir, 'README.md'), 'a project\n');
+  return bulkhead(
+    [
+      'run',
+      '--policy',
+      join(gw.dir, 'policy.yaml'),
+      '--profile',
+      'coder',
+      '--agent',
+      'claude-code',
+      '--workdir',
+      workdir,
+      '--',
+      'node',
+      claude,
+      '-p',
+      `${marker}: check the order`,
+      '--allowedTools',
+      'mcp__bulkhead',
+      '--output-format',
+      'json',
+    ],
+    { env, timeoutMs },
+  );
+}
+
+describe.skipIf(skip)('Claude Code inside bulkhead run', () => {
+  it('reaches the upstream through the MCP config bulkhead wrote; a denial reaches the model as a tool error', async () => {
+    plans.set('loop-1', (turn) =>
+      turn === 0
+        ? [toolUse('toolu_loop_a', 'orders__get_order_status', { order_id: 'ORD-000001' })]
+        : turn === 1
+          ? [toolUse('toolu_loop_b', 'orders__get_order_status', { order_id: "ORD-1' OR 1=1" })]
+          : [{ type: 'text', chunks: ['all done'] }],
+    );
+    const result = await runClaude('loop-1', 120_000);
+    expect(result.stderr).toMatch(/bulkhead: run run_/);
+    const final = JSON.parse(result.stdout) as { result: string; is_error: boolean };
+    expect(final.result).toBe('all done');
+    expect(result.code).toBe(0);
+    const results = toolResults();
+    expect(results.get('toolu_loop_a')?.isError).toBe(false);
+    expect(results.get('toolu_loop_a')?.text).toContain('ORD-000001');
+    expect(results.get('toolu_loop_b')?.isError).toBe(true);
+    expect(results.get('toolu_loop_b')?.text).toContain('invalid_arguments');
+    const statuses = recorded(RECORD).filter((r) => r.tool === 'get_order_status');
+    expect(statuses.map((r) => (r.arguments as { order_id: string }).order_id)).toEqual(['ORD-000001']);
+    // The model's key never entered the jail: the fake only ever saw the real one.
+    expect(fake.received.every((r) => r.headers['x-api-key'] === KEY)).toBe(true);
+  }, 150_000);
+
+  it('completes a call held for more than 60 s after approval, with Claude Code default timeouts', async () => {
+    plans.set('held-1', (turn) =>
+      turn === 0
+        ? [
+            toolUse('toolu_held', 'orders__refund_order', {
+              order_id: 'ORD-000007',
+              amount_cents: 500,
+              reason: 'late',
+            }),
+          ]
+        : [{ type: 'text', chunks: ['refund finished'] }],
+    );
+    const running = runClaude('held-1', 240_000);
+    let approval: Awaited<ReturnType<typeof gw.gateway.store.approvals.list>>[number] | undefined;
+    for (let i = 0; i < 600 && !approval; i++) {
+      approval = (await gw.gateway.store.approvals.list({ state: 'pending' })).find(
+        (a) => (a.arguments as { order_id?: string }).order_id === 'ORD-000007',
+      );
+      if (!approval) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(approval).toBeDefined();
+    // Longer than Claude Code's 60 s wait for an answer to start, and the MCP SDK's default timeout.
+    await new Promise((r) => setTimeout(r, 65_000));
+    const approved = await fetch(`${gw.gateway.url}/api/approvals/${approval?.id}/approve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ENV.ALICE}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ args_hash: runHash(approval as NonNullable<typeof approval>) }),
+    });
+    expect(approved.status).toBe(200);
+    const result = await running;
+    const final = JSON.parse(result.stdout) as { result: string };
+    expect(final.result).toBe('refund finished');
+    const held = toolResults().get('toolu_held');
+    expect(held?.isError).toBe(false);
+    expect(held?.text).toContain('ORD-000007');
+    expect(recorded(RECORD).filter((r) => r.tool === 'refund_order')).toHaveLength(1);
+  }, 300_000);
+
+  it('a kill ends every process of the jailed tree, and bulkhead run exits promptly', async () => {
+    const marker = `kill-${Date.now()}`;
+    plans.set(marker, () => [
+      toolUse('toolu_kill', 'orders__refund_order', { order_id: 'ORD-000008', amount_cents: 1, reason: 'k' }),
+    ]);
+    const running = runClaude(marker, 120_000);
+    let runId: string | undefined;
+    for (let i = 0; i < 600 && !runId; i++) {
+      runId = (await gw.gateway.store.approvals.list({ state: 'pending' })).find(
+        (a) => (a.arguments as { order_id?: string }).order_id === 'ORD-000008',
+      )?.runId;
+      if (!runId) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(runId).toBeDefined();
+    expect(processesWith(marker).length).toBeGreaterThan(0);
+    const killed = await bulkhead(['kill', runId as string], { env });
+    expect(killed.code).toBe(0);
+    const killedAt = Date.now();
+    const result = await running;
+    expect(Date.now() - killedAt).toBeLessThan(10_000);
+    expect(result.code).not.toBe(0);
+    expect(processesWith(marker)).toEqual([]);
+    expect(
+      recorded(RECORD).filter((r) => (r.arguments as { order_id?: string }).order_id === 'ORD-000008'),
+    ).toEqual([]);
+  }, 150_000);
+});
+
+function processesWith(marker: string): string[] {
+  const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo'));
+}

@@ -1,0 +1,66 @@
+/** `--agent` presets: data applied to the command, never special cases in the jail. */
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AGENT_PRESETS, applyPreset } from '../../src/cli/agent-presets.js';
+import { mcpClientConfig } from '../../src/cli/mcp-config.js';
+
+const CONFIG = '/run/bulkhead/mcp.json';
+
+function fakeInstall(): { bin: string; script: string } {
+  const root = mkdtempSync('/var/tmp/bulkhead-preset-');
+  mkdirSync(join(root, 'pkg'));
+  mkdirSync(join(root, 'bin'));
+  const script = join(root, 'pkg', 'cli.js');
+  writeFileSync(script, '#!/usr/bin/env node\n');
+  chmodSync(script, 0o755);
+  symlinkSync(script, join(root, 'bin', 'claude'));
+  return { bin: join(root, 'bin'), script };
+}
+
+describe('agent presets', () => {
+  it('claude-code: passes the MCP config, mounts the binary outside /usr, quiets telemetry', () => {
+    const { bin, script } = fakeInstall();
+    const applied = applyPreset('claude-code', ['claude', '-p', 'hi'], CONFIG, bin);
+    expect(applied.command).toEqual([script, '--mcp-config', CONFIG, '-p', 'hi']);
+    expect(applied.mounts).toEqual([join(script, '..')]);
+    expect(applied.env).toMatchObject({
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      BULKHEAD_MCP_CONFIG: CONFIG,
+    });
+  });
+
+  it('mounts the script a node program runs, and leaves a command that names --mcp-config alone', () => {
+    const { script } = fakeInstall();
+    const applied = applyPreset(
+      'claude-code',
+      ['node', script, '-p', 'x', '--mcp-config', '/elsewhere.json'],
+      CONFIG,
+      '/usr/bin',
+    );
+    expect(applied.command).toEqual(['/usr/bin/node', script, '-p', 'x', '--mcp-config', '/elsewhere.json']);
+    expect(applied.mounts).toEqual([join(script, '..')]);
+  });
+
+  it('agent-sdk: environment only; no preset changes nothing; an unknown one is refused', () => {
+    expect(applyPreset('agent-sdk', ['/usr/bin/node', 'agent.mjs'], CONFIG).command).toEqual([
+      '/usr/bin/node',
+      'agent.mjs',
+    ]);
+    expect(applyPreset(undefined, ['x'], CONFIG)).toEqual({ command: ['x'], env: {}, mounts: [] });
+    expect(() => applyPreset('cursor', ['x'], CONFIG)).toThrow(/unknown agent/);
+    expect(Object.keys(AGENT_PRESETS)).toEqual(['claude-code', 'agent-sdk']);
+  });
+
+  it('writes the MCP config in the mcpServers format Claude Code reads', () => {
+    expect(mcpClientConfig('http://127.0.0.1:7300/mcp', 'bht_x')).toEqual({
+      mcpServers: {
+        bulkhead: {
+          type: 'http',
+          url: 'http://127.0.0.1:7300/mcp',
+          headers: { Authorization: 'Bearer bht_x' },
+        },
+      },
+    });
+  });
+});
