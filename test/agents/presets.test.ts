@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AGENT_PRESETS, applyPreset } from '../../src/cli/agent-presets.js';
 import { mcpClientConfig } from '../../src/cli/mcp-config.js';
+import { loadPolicyFile } from '../../src/policy/load.js';
+import { ROOT } from '../helpers/harness.js';
 
 const CONFIG = '/run/bulkhead/mcp.json';
 
@@ -62,5 +64,13 @@ describe('agent presets', () => {
         },
       },
     });
+  });
+
+  it('the agents example policy is valid: an HTTP upstream with a bearer credential, an llm section', () => {
+    const { policy } = loadPolicyFile(join(ROOT, 'examples/agents/policy.yaml'));
+    const tickets = policy.upstreams.tickets as { url?: string; headers?: Record<string, unknown> };
+    expect(tickets.url).toMatch(/^http/);
+    expect(tickets.headers?.Authorization).toEqual({ secret: 'TICKETS_API_TOKEN', prefix: 'Bearer ' });
+    expect(policy.llm).toBeDefined();
   });
 });
