@@ -35,18 +35,28 @@ afterAll(async () => {
 });
 
 describe('bulkhead run --detach --json', () => {
-  it('creates a run and prints run_id, token, mcp_url, expires_at and a one-time OAuth grant', async () => {
+  it('creates a run and prints run_id, token, mcp_url, expires_at, a one-time OAuth grant and the LLM base URL', async () => {
     const result = await bulkhead(
       ['run', '--policy', policyFile, '--profile', 'agent', '--detach', '--json'],
       { env },
     );
     expect(result.code).toBe(0);
-    const created = JSON.parse(result.stdout) as Record<string, string>;
+    const created = JSON.parse(result.stdout) as Record<string, string | null>;
     expect(Object.keys(created)).toEqual(
-      expect.arrayContaining(['expires_at', 'mcp_url', 'run_id', 'token', 'grant', 'grant_expires_at']),
+      expect.arrayContaining([
+        'expires_at',
+        'mcp_url',
+        'run_id',
+        'token',
+        'grant',
+        'grant_expires_at',
+        'llm_base_url',
+      ]),
     );
     // The one-time grant for an OAuth client that cannot send the token as a header.
     expect(created.grant).toMatch(/^bhg_[A-Za-z0-9_-]{43}$/);
+    // This policy has no llm: section, so there is no proxy to point an agent at.
+    expect(created.llm_base_url).toBeNull();
     expect(created.mcp_url).toBe(`${gw.gateway.url}/mcp`);
     expect((await gw.gateway.runs.get(created.run_id as string))?.state).toBe('active');
   });
