@@ -14,9 +14,16 @@
  * then measures; targets are interleaved within a round so machine noise hits
  * them alike. Reported figures are medians over rounds.
  *
- *   npx tsx bench/gateway.bench.ts [--rounds 3] [--calls 500] [--repeat 1] [--stdio] [--profile] [--json FILE]
+ * With `--tracing`, a second gateway with OpenTelemetry on (OTLP/HTTP protobuf
+ * to a sink in this process that discards what it gets, default batching and
+ * sampling) is measured beside the first, which has tracing off.
+ *
+ *   npx tsx bench/gateway.bench.ts [--rounds 3] [--calls 500] [--repeat 1] [--stdio] [--tracing] [--profile] [--json FILE]
  */
+
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -43,6 +50,8 @@ export interface GatewayBenchOptions {
   stdio?: boolean;
   /** Run the gateway under `--cpu-prof` and summarise where its CPU time goes. */
   profile?: boolean;
+  /** Also measure a gateway with OpenTelemetry tracing on. */
+  tracing?: boolean;
   log?: (line: string) => void;
 }
 
@@ -267,6 +276,7 @@ export async function run(options: GatewayBenchOptions = {}): Promise<GatewayBen
   const dir = mkdtempSync(join(tmpdir(), 'bulkhead-bench-gateway-'));
   const profileDir = join(dir, 'profile');
   const children: Child<unknown>[] = [];
+  const sinks: Server[] = [];
   try {
     const upstream = await startChild<number>(UPSTREAM, ['--http', '0'], { cwd: ROOT });
     children.push(upstream);
@@ -279,6 +289,8 @@ export async function run(options: GatewayBenchOptions = {}): Promise<GatewayBen
       [join(dir, 'policy.yaml'), String(SOLO_RUN + 1)],
       {
         cwd: ROOT,
+        // A loaded machine (other benchmarks, test suites) can take long to start tsx.
+        timeoutMs: 120_000,
         ...(options.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
       },
     );
@@ -309,6 +321,31 @@ export async function run(options: GatewayBenchOptions = {}): Promise<GatewayBen
         frontPid: proxy.process.pid,
       },
     ];
+    if (options.tracing) {
+      const sink = createServer((req, res) => {
+        req.resume();
+        req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+      });
+      await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
+      sinks.push(sink);
+      const traced = await startChild<{ url: string; tokens: string[] }>(
+        GATEWAY_CHILD,
+        [join(dir, 'policy.yaml'), String(SOLO_RUN + 1)],
+        {
+          cwd: ROOT,
+          timeoutMs: 120_000,
+          env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(sink.address() as AddressInfo).port}` },
+        },
+      );
+      children.push(traced);
+      targets.push({
+        name: 'bulkhead (tracing on)',
+        url: `${traced.ready.url}/mcp`,
+        headers: (i: number) => ({ authorization: `Bearer ${traced.ready.tokens[i] ?? ''}` }),
+        tool: 'http__echo',
+        frontPid: traced.process.pid,
+      });
+    }
     if (options.stdio) {
       const port = await freePort();
       // The CLI announces nothing parseable, so it is started bare and polled until it answers.
@@ -411,6 +448,7 @@ export async function run(options: GatewayBenchOptions = {}): Promise<GatewayBen
     };
   } finally {
     for (const child of children.reverse()) await child.stop(3_000).catch(() => undefined);
+    for (const sink of sinks) sink.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -459,6 +497,12 @@ export function print(result: GatewayBenchResult): string {
     if (gw && proxy) {
       lines.push(
         `bulkhead vs mcp-proxy: p50 ${ratio(gw.p50, proxy.p50).toFixed(2)}×, p99 ${ratio(gw.p99, proxy.p99).toFixed(2)}×, calls/s ${ratio(gw.perSecond, proxy.perSecond).toFixed(2)}×`,
+      );
+    }
+    const traced = at.find((r) => r.target === 'bulkhead (tracing on)');
+    if (gw && traced) {
+      lines.push(
+        `tracing on vs off: p50 ${(traced.p50 - gw.p50).toFixed(3)} ms added, p99 ${(traced.p99 - gw.p99).toFixed(3)} ms, calls/s ${ratio(traced.perSecond, gw.perSecond).toFixed(2)}×`,
       );
     }
     const gwStdio = at.find((r) => r.target === 'bulkhead (stdio upstream)');
@@ -586,6 +630,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       ...(rounds ? { rounds: Number(rounds) } : {}),
       ...(calls ? { calls: Number(calls) } : {}),
       stdio: process.argv.includes('--stdio'),
+      tracing: process.argv.includes('--tracing'),
       // Profile only the first run: the profiler itself slows the gateway.
       profile: process.argv.includes('--profile') && i === 1,
     });

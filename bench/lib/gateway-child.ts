@@ -11,6 +11,7 @@ import { createWriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { startGateway } from '../../src/gateway/gateway.js';
 import { loadPolicyFile } from '../../src/policy/load.js';
+import { tracingFromEnv } from '../../src/telemetry/tracing.js';
 import { onStop } from './proc.js';
 
 const [policyFile, runsArg] = process.argv.slice(2);
@@ -19,13 +20,19 @@ if (!policyFile) {
   process.exit(2);
 }
 const dir = dirname(policyFile);
+// On only when the benchmark passes OTEL_* variables (the "tracing on" contender).
+const tracing = tracingFromEnv(process.env);
 const gateway = await startGateway({
+  ...(tracing ? { tracing } : {}),
   loaded: loadPolicyFile(policyFile),
   port: 0,
   home: join(dir, 'home'),
   logDestination: createWriteStream(join(dir, 'gateway.log')),
 });
-onStop(() => gateway.close());
+onStop(async () => {
+  await gateway.close();
+  await tracing?.shutdown();
+});
 const tokens: string[] = [];
 for (let i = 0; i < Math.min(Number(runsArg ?? 32), 256); i++) {
   tokens.push((await gateway.runs.create('bench', { ttlMs: 3_600_000 })).token);

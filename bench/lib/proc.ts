@@ -22,6 +22,8 @@ export interface ChildOptions {
   /** Flags for node itself (e.g. `--cpu-prof`). */
   nodeArgs?: readonly string[];
   timeoutMs?: number;
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -33,6 +35,7 @@ export function spawnChild(script: string, args: readonly string[], options: Chi
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...tsx, script, ...args], {
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
