@@ -24,6 +24,7 @@ export const DENIAL_CODES = [
   'upstream_error',
   'upstream_timeout',
   'result_too_large',
+  'store_unavailable',
   'internal_error',
 ] as const;
 export type DenialCode = (typeof DENIAL_CODES)[number];
@@ -47,6 +48,7 @@ export const ERROR_CODES = [
   'upstream_schema_widened',
   'upstream_start_failed',
   'store_failed',
+  'store_unavailable',
   'not_found',
   'conflict',
   'forbidden',

@@ -135,6 +135,9 @@ export interface ApprovalStore {
   ): Promise<Approval | undefined>;
   /** An approved, unclaimed approval for exactly this call, decided after `since`. */
   findReusable(runId: string, tool: string, argsHash: string, since: number): Promise<Approval | undefined>;
-  /** At start-up: calls that were executing when a gateway died become `outcome_unknown`. */
+  /**
+   * Executing approvals whose claiming replica holds no lease (it died, or the row predates
+   * leases) become `outcome_unknown`. A live replica's executions are never touched.
+   */
   recoverExecuting(): Promise<Approval[]>;
 }

@@ -22,6 +22,24 @@ import type { Approval, Vote, VoteOutcome } from './approval.js';
 export const REUSE_WINDOW_MS = 10 * 60_000;
 const PROGRESS_EVERY_MS = 5_000;
 const POLL_MS = 500;
+const FALLBACK_POLL_MS = 2_000;
+
+/** What an approver is told about an earlier identical call of the same run. */
+export interface EarlierCall {
+  approvalId: string;
+  state: 'executing' | 'executed' | 'outcome_unknown';
+}
+
+export function describeEarlier(earlier: readonly EarlierCall[]): string {
+  const parts = earlier.map((e) =>
+    e.state === 'executing'
+      ? `an identical call is executing now under ${e.approvalId}`
+      : e.state === 'executed'
+        ? `an identical call already ran under ${e.approvalId}: approve only if it should run again`
+        : `an identical call under ${e.approvalId} may already have run (outcome unknown)`,
+  );
+  return `${parts.join('; ')}: check before approving`;
+}
 
 export interface HoldRequest {
   runId: string;
@@ -75,6 +93,10 @@ export class ApprovalService {
       if (run.state === 'exhausted') return;
       void this.withdrawRun(run.id, run.state).catch(() => undefined);
     });
+    // A decision made through another replica wakes this one's waiter at once.
+    deps.store.signals.subscribe((signal) => {
+      if (signal.topic === 'approval') this.wake(signal.id);
+    });
   }
 
   /** Withdraws every pending or approved-but-unclaimed approval of a run that ended. */
@@ -93,7 +115,7 @@ export class ApprovalService {
           actor: 'system',
           data: { approvalId: a.id, why: `the run is ${state}` },
         });
-        this.wake(a.id);
+        this.signal(a.id);
       }
     }
     return withdrawn;
@@ -117,15 +139,9 @@ export class ApprovalService {
     const open = await this.openFor(request.runId, request.tool, request.argsHash);
     if (open) return this.wait(open, request);
     const { store, events, notifier, now } = this.deps;
-    // The approver must know when this exact action already happened, or may have.
-    const earlier = await this.identical(request.runId, request.tool, request.argsHash);
-    const unknown = earlier.find((a) => a.state === 'outcome_unknown');
-    const ran = earlier.find((a) => a.state === 'executed' || a.state === 'executing');
-    const why = unknown
-      ? `${request.why}; an identical call under ${unknown.id} may already have run (outcome unknown): check before approving`
-      : ran
-        ? `${request.why}; an identical call already ran under ${ran.id}: approve only if it should run again`
-        : request.why;
+    // The approver must know when this exact action may already have happened once.
+    const earlier = await this.earlierIdentical(request.runId, request.tool, request.argsHash);
+    const why = earlier.length ? `${request.why}; ${describeEarlier(earlier)}` : request.why;
     const created = await store.approvals.create({
       id: `apr_${randomBytes(9).toString('base64url')}`,
       runId: request.runId,
@@ -151,6 +167,7 @@ export class ApprovalService {
         arguments: request.args,
         why,
         expiresAt: created.expiresAt,
+        ...(earlier.length ? { earlier } : {}),
       },
     });
     notifier.send({
@@ -162,6 +179,7 @@ export class ApprovalService {
         tool: request.tool,
         arguments: request.args,
         why,
+        ...(earlier.length ? { earlier } : {}),
       },
       link: this.deps.linkFor(created.id),
     });
@@ -212,7 +230,7 @@ export class ApprovalService {
         link: this.deps.linkFor(a.id),
       });
     }
-    this.wake(id);
+    this.signal(id);
     return outcome;
   }
 
@@ -272,9 +290,17 @@ export class ApprovalService {
     }
   }
 
-  /** At start-up: executions a dead gateway left open are marked, never retried. */
+  /** At start-up: overdue approvals time out; executions a dead gateway left open are marked. */
   async recover(): Promise<Approval[]> {
     await this.expireOverdue();
+    return this.recoverOrphaned();
+  }
+
+  /**
+   * Executions whose replica holds no lease (it died) become `outcome_unknown`, never retried.
+   * Run at start-up and on every heartbeat (src/replicas/lease.ts); a live replica's are kept.
+   */
+  async recoverOrphaned(): Promise<Approval[]> {
     const unknown = await this.deps.store.approvals.recoverExecuting();
     for (const a of unknown) {
       await this.deps.events.write({
@@ -285,11 +311,23 @@ export class ApprovalService {
         actor: 'system',
         data: {
           approvalId: a.id,
-          note: 'the gateway stopped while this call was executing; check the upstream',
+          note: 'the gateway running this call stopped while it was executing; check the upstream',
         },
       });
+      this.signal(a.id);
     }
     return unknown;
+  }
+
+  /** Earlier identical calls of this run that ran, may be running, or may have run. */
+  private async earlierIdentical(runId: string, tool: string, argsHash: string): Promise<EarlierCall[]> {
+    const found: EarlierCall[] = [];
+    for (const a of await this.identical(runId, tool, argsHash)) {
+      if (a.state === 'executing' || a.state === 'executed' || a.state === 'outcome_unknown') {
+        found.push({ approvalId: a.id, state: a.state });
+      }
+    }
+    return found;
   }
 
   private async wait(approval: Approval, request: HoldRequest): Promise<HoldOutcome> {
@@ -365,7 +403,11 @@ export class ApprovalService {
       }
       await this.sleep(
         current.id,
-        Math.min(this.deps.pollMs ?? POLL_MS, current.expiresAt - now()),
+        Math.min(
+          // With push signals live, polling is only the fallback for a lost notification.
+          this.deps.store.signals.live() ? FALLBACK_POLL_MS : (this.deps.pollMs ?? POLL_MS),
+          current.expiresAt - now(),
+        ),
         request.signal,
         request.callerGone,
       );
@@ -472,6 +514,12 @@ export class ApprovalService {
       tool,
       argsHash,
     });
+  }
+
+  /** Wakes waiters here at once, and on every other replica (LISTEN/NOTIFY on PostgreSQL). */
+  private signal(id: string): void {
+    this.wake(id);
+    this.deps.store.signals.publish({ topic: 'approval', id }).catch(() => undefined);
   }
 
   private wake(id: string): void {

@@ -19,7 +19,16 @@ const COMMANDS: Record<string, () => Promise<Registrar>> = {
   approvals: () => import('./approvals.js'),
   approve: () => import('./approvals.js'),
   deny: () => import('./approvals.js'),
-  audit: () => import('./audit.js'),
+  // `audit verify` hangs off `audit`, so both load together.
+  audit: async () => {
+    const [audit, verify] = await Promise.all([import('./audit.js'), import('./audit-verify.js')]);
+    return {
+      register(program: Command) {
+        audit.register(program);
+        verify.register(program);
+      },
+    };
+  },
   pin: () => import('./pin.js'),
   lint: () => import('./lint.js'),
   test: () => import('./test.js'),

@@ -3,13 +3,17 @@
  * the browser then holds only a random session id in an HttpOnly cookie, so
  * page scripts (and anything injected into them) never see the token.
  *
- * Sessions live in this gateway's memory: a restart signs everyone out, which
- * fails closed. A session ends at the first of: sign-out, `idleMs` without a
+ * With a store, sign-ins are written through to it and read back by any
+ * replica (`hydrate`, before each request that carries a cookie), so an
+ * operator is served by whichever replica a load balancer picks, and a
+ * sign-out on one replica ends the session on all. Without one they live in
+ * this gateway's memory only. A session ends at the first of: sign-out, `idleMs` without a
  * request, `maxAgeMs` after sign-in. Each carries its own CSRF token (a
  * synchroniser token) that state-changing requests must echo in a header.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Operator } from '../gateway/operators.js';
+import type { SessionStore } from '../store/store.js';
 
 export interface Session {
   operator: Operator;
@@ -25,7 +29,12 @@ export interface SessionOptions {
   maxAgeMs?: number;
   /** Oldest sessions are dropped beyond this, so sign-in floods cannot grow memory without bound. */
   maxSessions?: number;
+  /** Shared sign-ins (the gateway's store); memory only when absent. */
+  store?: SessionStore;
 }
+
+/** How stale the shared `lastSeen` may get before a request refreshes it. */
+const TOUCH_EVERY_MS = 60_000;
 
 export class Sessions {
   /** Keyed by the SHA-256 of the id: a heap dump does not hand out live cookies. */
@@ -35,7 +44,7 @@ export class Sessions {
   readonly maxAgeMs: number;
   private readonly maxSessions: number;
 
-  constructor(options: SessionOptions = {}) {
+  constructor(private readonly options: SessionOptions = {}) {
     this.now = options.now ?? Date.now;
     this.idleMs = options.idleMs ?? 2 * 60 * 60 * 1000;
     this.maxAgeMs = options.maxAgeMs ?? 12 * 60 * 60 * 1000;
@@ -56,8 +65,45 @@ export class Sessions {
       const oldest = this.byHash.keys().next();
       if (!oldest.done) this.byHash.delete(oldest.value);
     }
-    this.byHash.set(digest(id), session);
+    const hash = digest(id);
+    this.byHash.set(hash, session);
+    this.options.store
+      ?.put({
+        hash,
+        operator: JSON.stringify({ name: operator.name, roles: operator.roles }),
+        csrf: session.csrf,
+        createdAt: at,
+        lastSeen: at,
+        expiresAt: session.expiresAt,
+      })
+      .catch(() => undefined);
     return { id, session };
+  }
+
+  /**
+   * Brings this replica's view of `id` in line with the store: a sign-in made elsewhere
+   * is loaded, one ended elsewhere is forgotten. Call before `get` on each request.
+   */
+  async hydrate(id: string | undefined): Promise<void> {
+    const store = this.options.store;
+    if (!store || !id) return;
+    const hash = digest(id);
+    const row = await store.get(hash);
+    if (!row) {
+      this.byHash.delete(hash);
+      return;
+    }
+    const cached = this.byHash.get(hash);
+    const lastSeen = Math.max(cached?.lastSeen ?? 0, row.lastSeen);
+    const operator = JSON.parse(row.operator) as Operator;
+    this.byHash.set(hash, {
+      operator: { name: String(operator.name), roles: [...(operator.roles ?? [])].map(String) },
+      csrf: row.csrf,
+      createdAt: row.createdAt,
+      lastSeen,
+      expiresAt: row.expiresAt,
+    });
+    if (this.now() - row.lastSeen >= TOUCH_EVERY_MS) await store.touch(hash, this.now());
   }
 
   /** The live session for `id`, refreshed; undefined (and forgotten) once expired. */
@@ -76,7 +122,10 @@ export class Sessions {
   }
 
   end(id: string | undefined): void {
-    if (id) this.byHash.delete(digest(id));
+    if (!id) return;
+    const hash = digest(id);
+    this.byHash.delete(hash);
+    this.options.store?.delete(hash).catch(() => undefined);
   }
 
   get size(): number {

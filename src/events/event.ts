@@ -22,6 +22,9 @@ export const EVENT_KINDS = [
   'tool.changed',
   'output.flagged',
   'policy.reloaded',
+  'audit.checkpoint',
+  'audit.broken',
+  'replica.lapsed',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -42,9 +45,22 @@ export interface AuditEvent {
   actor: string | null;
   /** Free-form, already scrubbed detail: arguments, result summary, latency, sizes. */
   data: Record<string, unknown>;
+  /** Its link in its writer's hash chain; absent on events written before chaining. */
+  chain?: ChainLink;
 }
 
-export type NewEvent = Omit<AuditEvent, 'id' | 'at' | 'runId' | 'tool' | 'decision' | 'code' | 'actor'> &
+/** Where an event sits in the tamper-evident log: writer, position, and the hashes that bind it. */
+export interface ChainLink {
+  writer: string;
+  seq: number;
+  prev: string;
+  hash: string;
+}
+
+export type NewEvent = Omit<
+  AuditEvent,
+  'id' | 'chain' | 'at' | 'runId' | 'tool' | 'decision' | 'code' | 'actor'
+> &
   Partial<Pick<AuditEvent, 'at' | 'runId' | 'tool' | 'decision' | 'code' | 'actor'>>;
 
 export interface EventFilter {

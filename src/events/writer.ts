@@ -36,17 +36,31 @@ export class EventWriter {
 
   /** Durable when the promise resolves: callers await it before answering the agent. */
   async write(event: NewEvent): Promise<AuditEvent> {
-    const scrubbed: NewEvent = {
-      ...event,
-      ...(event.code ? { code: this.scrubber.text(event.code) } : {}),
-      ...(event.tool ? { tool: this.scrubber.text(event.tool) } : {}),
-      data: this.scrubber.value(event.data),
-    };
+    const scrubbed = this.scrub(event);
     const stored = this.store.appendMany
       ? await new Promise<AuditEvent>((resolve, reject) => this.enqueue({ event: scrubbed, resolve, reject }))
       : await this.store.append(scrubbed);
     this.publish(stored);
     return stored;
+  }
+
+  /**
+   * Writes the event that closes an open intent (src/pipeline/intent.ts), in one transaction
+   * with closing it. Undefined when the intent was already closed (reconciled elsewhere).
+   */
+  async writeClosing(event: NewEvent, intentId: string): Promise<AuditEvent | undefined> {
+    const stored = await this.store.appendClosing(this.scrub(event), intentId);
+    if (stored) this.publish(stored);
+    return stored;
+  }
+
+  private scrub(event: NewEvent): NewEvent {
+    return {
+      ...event,
+      ...(event.code ? { code: this.scrubber.text(event.code) } : {}),
+      ...(event.tool ? { tool: this.scrubber.text(event.tool) } : {}),
+      data: this.scrubber.value(event.data),
+    };
   }
 
   subscribe(listener: EventListener): () => void {

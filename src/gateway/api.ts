@@ -27,6 +27,8 @@ import type { Responder } from './respond.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 export interface ApiDeps {
+  /** The full health report (store, upstreams, lease, audit chain); answered without waiting on locks. */
+  health?: () => Promise<unknown>;
   policy: Policy;
   store: Store;
   runs: RunService;
@@ -189,7 +191,9 @@ export function createApi(deps: ApiDeps): Hono<Env> {
     }),
   );
 
-  api.get('/health', (c) => respond.json(c, { ok: true, upstreams: deps.pool.status() }));
+  api.get('/health', async (c) =>
+    respond.json(c, deps.health ? await deps.health() : { ok: true, upstreams: deps.pool.status() }),
+  );
 
   api.get('/whoami', (c) => respond.json(c, c.get('operator')));
 

@@ -12,9 +12,10 @@ import { bodyLimit } from 'hono/body-limit';
 import { ApprovalService } from '../approvals/service.js';
 import { lockPathFor, pinStatus, readLock } from '../audit/pin.js';
 import { createDashboard } from '../dashboard/index.js';
-import { sessionOperator } from '../dashboard/session-auth.js';
+import { sessionId, sessionOperator } from '../dashboard/session-auth.js';
 import { Sessions } from '../dashboard/sessions.js';
 import { BulkheadError } from '../errors.js';
+import { AuditCheckpoints } from '../events/checkpoints.js';
 import { EventWriter } from '../events/writer.js';
 import { createLlmProxy } from '../llm/proxy.js';
 import { reconcileReservations } from '../llm/reconcile.js';
@@ -33,6 +34,7 @@ import { taintStage } from '../pipeline/taint.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import type { StoreConfig } from '../policy/schema/index.js';
 import { resolveAllSecrets, resolveSecret, type SecretSource } from '../policy/secrets.js';
+import { type LeaseOptions, ReplicaLease } from '../replicas/lease.js';
 import { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
 import { openStore } from '../store/open.js';
@@ -43,6 +45,7 @@ import type { Tracing } from '../telemetry/tracing.js';
 import { createApi } from './api.js';
 import { Catalog, type CatalogTool } from './catalog.js';
 import { createHealth } from './health.js';
+import { healthReport } from './health-report.js';
 import { McpEndpoint } from './mcp-endpoint.js';
 import { Metrics } from './metrics.js';
 import { mountOAuth, type OAuthMount } from './oauth/index.js';
@@ -72,6 +75,10 @@ export interface GatewayOptions {
   /** Serve HTTPS with this PEM certificate chain and private key (file contents). */
   tls?: { cert: string; key: string };
   now?: () => number;
+  /** Replica lease timing (defaults: 5 s lease, 1 s heartbeat). */
+  lease?: LeaseOptions;
+  /** How often an audit checkpoint is recorded (default 5 minutes). */
+  checkpointMs?: number;
 }
 
 export interface Gateway {
@@ -93,6 +100,8 @@ export interface Gateway {
   reload(actor: string): Promise<ReloadOutcome>;
   /** The agents' MCP endpoint (its session figures are read by tests and the soak bench). */
   readonly mcp: McpEndpoint;
+  readonly lease: ReplicaLease;
+  readonly audit: AuditCheckpoints;
   close(): Promise<void>;
 }
 
@@ -190,8 +199,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
   });
   try {
+    // Only an upstream marked `required: true` that cannot start stops the gateway; any other
+    // starts degraded (down, reported in health, its tools absent) and is retried in the background.
     await pool.start();
   } catch (error) {
+    runs.close();
     await pool.close();
     await store.close();
     throw error;
@@ -207,7 +219,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     linkFor: (id) => `${publicUrl}/ui/approvals/${id}`,
     scrubber,
   });
-  await approvals.recover();
+  await approvals.expireOverdue();
+  // The lease first, then reconciliation: work of replicas that died (kill -9, lost host)
+  // becomes outcome_unknown; work of live replicas is theirs and is left alone.
+  const lease = new ReplicaLease({ store, events, approvals, logger, notifier }, options.lease);
+  await lease.start();
+  const audit = new AuditCheckpoints({
+    store: store.events,
+    events,
+    logger,
+    notifier,
+    ...(options.checkpointMs !== undefined ? { intervalMs: options.checkpointMs } : {}),
+  });
+  await audit.start();
   // Redactions in tool results, by rule, for bulkhead_scrub_findings_total.
   const countedScrubber = (s: Scrubber): Scrubber => ({
     ...s,
@@ -223,7 +247,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     [
       ...checkStages({ catalog, store, runs, events, notifier, loopGuard, now }),
       { name: 'gate', run: gateStage({ approvals }) },
-      { name: 'execute', run: executeStage({ pool, policy, logger }) },
+      {
+        name: 'execute',
+        run: executeStage({
+          pool,
+          policy,
+          logger,
+          intent: { intents: store.intents, owner: store.replica, scrub: (v) => scrubber.value(v), now },
+        }),
+      },
       { name: 'data-read', run: dataReadStage({ policy, runs }) },
       {
         name: 'inspect',
@@ -263,7 +295,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const localToken = mintLocalToken();
   scrubber.addSecrets([localToken]);
   const operators = new OperatorAuth(policy, source, { token: localToken });
-  const sessions = new Sessions({ now });
+  const sessions = new Sessions({ now, store: store.sessions });
   const reloader = new PolicyReloader({
     file: options.loaded.file,
     live: policy,
@@ -293,7 +325,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   const app = new Hono();
+  const healthDeps = { store, pool, lease, audit };
   app.all('/mcp', (c) => mcp.handle(c.req.raw));
+  // A dashboard sign-in may have been made, or ended, on another replica.
+  for (const path of ['/api/*', '/ui/*']) {
+    app.use(path, async (c, next) => {
+      await sessions.hydrate(sessionId(c.req.raw)).catch(() => undefined);
+      return next();
+    });
+  }
   // Clients that cannot set a header connect through OAuth with a one-time run grant.
   if (policy.gateway.oauth) {
     oauth = mountOAuth(app, { credentials: store.credentials, runs, now, logger, baseUrl: () => publicUrl });
@@ -308,6 +348,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   app.route(
     '/api',
     createApi({
+      health: () => healthReport(healthDeps),
       policy,
       store,
       runs,
@@ -385,10 +426,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     notifier,
     reload: (actor) => reloader.reload(actor),
     mcp,
+    lease,
+    audit,
     async close() {
       accepting = false;
       runs.close();
       await mcp.close();
+      await audit.stop();
+      await lease.stop();
       await notifier.drain();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

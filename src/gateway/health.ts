@@ -54,12 +54,15 @@ async function storeCheck(store: Store, timeoutMs: number): Promise<Check> {
     timer = setTimeout(() => resolve('timeout'), timeoutMs);
   });
   try {
-    // A read by primary key of a run that cannot exist: one indexed lookup, no writes.
-    const probe = store.runs.get('readyz-probe').then(() => 'ok' as const);
+    // A write probe that never waits on a lock (store.health): a SQLite file locked by another
+    // process reads fine but takes no write, and every call needs one.
+    const probe = store.health();
     const outcome = await Promise.race([probe, deadline]);
-    return outcome === 'ok'
+    if (outcome === 'timeout')
+      return { name: 'store', ok: false, detail: `no answer within ${timeoutMs} ms` };
+    return outcome.ok
       ? { name: 'store', ok: true, detail: store.kind }
-      : { name: 'store', ok: false, detail: `no answer within ${timeoutMs} ms` };
+      : { name: 'store', ok: false, detail: outcome.code === 'store_locked' ? 'locked' : 'unreachable' };
   } catch {
     return { name: 'store', ok: false, detail: 'unreachable' };
   } finally {

@@ -15,6 +15,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   upstream_schema_widened: 500,
   upstream_start_failed: 502,
   store_failed: 500,
+  store_unavailable: 503,
   not_found: 404,
   conflict: 409,
   forbidden: 403,

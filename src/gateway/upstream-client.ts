@@ -39,12 +39,22 @@ export async function connectUpstream(
     onStderr?: (text: string) => void;
     /** Wraps the fetch for HTTP upstreams (tracing adds the W3C traceparent header), calling `base`. */
     fetch?: (url: string | URL, init?: RequestInit, base?: FetchLike) => Promise<Response>;
+    /** Hands over the connection before it is up, so a caller's deadline can close it (and its child). */
+    onSpawn?: (pending: UpstreamConnection) => void;
   } = {},
 ): Promise<UpstreamConnection> {
   const client = new Client(CLIENT_INFO, { capabilities: {} });
   let stderr: Readable | null;
   let pid: () => number | null = () => null;
   let closeHttp: () => void = () => undefined;
+  options.onSpawn?.({
+    client,
+    pid: () => pid(),
+    close: async () => {
+      await client.close();
+      closeHttp();
+    },
+  });
   if (isStdio(config)) {
     const env = resolveRecord(config.env, source, `upstreams.${name}.env`);
     if (process.env.LANG && env.LANG === undefined) env.LANG = process.env.LANG;

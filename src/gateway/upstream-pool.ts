@@ -4,6 +4,15 @@
  * with `upstream_unavailable` instead of hanging. A `tools/list_changed`
  * notification triggers a re-listing, so the catalog never serves a stale
  * definition for long.
+ *
+ * Upstreams heal and a bad one never takes the rest down:
+ * - at start, an upstream that cannot connect within `start_timeout` is down
+ *   (reported, its tools absent) and retried in the background; only one
+ *   marked `required: true` makes the start fail, after closing every child;
+ * - an HTTP upstream that restarted has forgotten our session: the answer
+ *   (404) re-initialises the client and the call is sent once more, which is
+ *   safe because the server refused it without running it;
+ * - an HTTP upstream is pinged while idle, so health says `down` when it is.
  */
 import {
   type CallToolResult,
@@ -27,6 +36,10 @@ export interface UpstreamStatus {
   tools: number;
   restarts: number;
   lastError: string | null;
+  /** `required: true` in the policy: the gateway does not start without it. */
+  required: boolean;
+  /** When it stopped being ready (ms since epoch); null while ready. */
+  downSince: number | null;
   pid: number | null;
 }
 
@@ -48,6 +61,8 @@ export interface PoolOptions {
   /** Called after every successful (re)listing of an upstream's tools. */
   onTools: (upstream: string, tools: Tool[]) => void;
   backoff?: { initialMs: number; maxMs: number };
+  /** How often an idle HTTP upstream is pinged (default 5 s). */
+  pingMs?: number;
   /** Scrubs upstream output (stderr) before it is put into an error message. */
   scrub: (text: string) => string;
   /** Wraps the fetch for HTTP upstreams (tracing adds the W3C traceparent header), calling `base`. */
@@ -72,6 +87,11 @@ interface Slot {
   inflight: number;
   /** Taken out of the pool by a reload: never restarted, never reported to the catalog again. */
   retired: boolean;
+  downSince: number | null;
+  /** A connection being set up: closed if the start times out, so no child outlives it. */
+  pendingConnection: UpstreamConnection | null;
+  /** A re-initialisation under way, shared by every call that found the session lost. */
+  healing: Promise<boolean> | null;
 }
 
 function newSlot(name: string, config: UpstreamConfig): Slot {
@@ -88,6 +108,9 @@ function newSlot(name: string, config: UpstreamConfig): Slot {
     stderrTail: [],
     inflight: 0,
     retired: false,
+    downSince: null,
+    pendingConnection: null,
+    healing: null,
   };
 }
 
@@ -101,15 +124,38 @@ export interface PreparedUpstream {
 export class UpstreamPool {
   private readonly slots = new Map<string, Slot>();
   private stopped = false;
+  private pinger: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: PoolOptions) {
     for (const [name, config] of Object.entries(options.upstreams))
       this.slots.set(name, newSlot(name, config));
   }
 
-  /** Connects every upstream. Fails if one cannot start: a gateway with a missing upstream is misconfigured. */
+  /**
+   * Connects every upstream. One that cannot start is left down and retried in the
+   * background; the start fails only for an upstream marked `required: true`.
+   */
   async start(): Promise<void> {
-    await Promise.all([...this.slots.values()].map((slot) => this.connectOrExplain(slot)));
+    const failures = await Promise.all(
+      [...this.slots.values()].map(async (slot) => {
+        try {
+          await this.connectOrExplain(slot);
+          return undefined;
+        } catch (error) {
+          if (slot.config.required === true) return error;
+          this.options.logger.error(
+            { upstream: slot.name },
+            `${(error as Error).message}\n  starting without it (degraded); retrying in the background`,
+          );
+          this.scheduleRestart(slot);
+          return undefined;
+        }
+      }),
+    );
+    const fatal = failures.find((f) => f !== undefined);
+    if (fatal) throw fatal;
+    this.pinger = setInterval(() => void this.pingIdle(), this.options.pingMs ?? 5_000);
+    this.pinger.unref();
   }
 
   /**
@@ -175,8 +221,9 @@ export class UpstreamPool {
 
   private async connectOrExplain(slot: Slot): Promise<void> {
     try {
-      await this.connect(slot);
+      await this.connectWithin(slot);
     } catch (error) {
+      this.markDown(slot, error instanceof Error ? error.message : String(error));
       const stderr = slot.stderrTail.length
         ? `\n  its last output:\n${slot.stderrTail.map((l) => `    ${this.options.scrub(l)}`).join('\n')}`
         : '';
@@ -195,6 +242,8 @@ export class UpstreamPool {
       tools: s.tools.length,
       restarts: s.restarts,
       lastError: s.lastError,
+      required: s.config.required === true,
+      downSince: s.downSince,
       pid: s.connection?.pid() ?? null,
     }));
   }
@@ -224,14 +273,7 @@ export class UpstreamPool {
     }
     slot.inflight++;
     try {
-      const result = (await slot.connection.client.callTool(
-        { name: tool, arguments: args },
-        CallToolResultSchema,
-        {
-          signal: options.signal,
-          timeout: options.timeoutMs,
-        },
-      )) as CallToolResult;
+      const result = await this.send(slot, tool, args, options);
       return { ok: true, result, ms: elapsed() };
     } catch (error) {
       const code = (error as { code?: unknown }).code;
@@ -262,6 +304,7 @@ export class UpstreamPool {
           denial: denial('upstream_timeout', 'The tool did not answer in time.'),
         };
       }
+      if (unreachable(error)) this.lost(slot, error);
       if (slot.state !== 'ready') {
         return {
           ok: false,
@@ -279,17 +322,129 @@ export class UpstreamPool {
 
   async close(): Promise<void> {
     this.stopped = true;
+    if (this.pinger) clearInterval(this.pinger);
     await Promise.all(
       [...this.slots.values()].map(async (slot) => {
         if (slot.timer) clearTimeout(slot.timer);
         slot.state = 'stopped';
         await slot.connection?.close().catch(() => undefined);
+        await slot.pendingConnection?.close().catch(() => undefined);
       }),
     );
   }
 
-  private async connect(slot: Slot): Promise<void> {
-    slot.state = 'starting';
+  /** Sends one call; on a lost HTTP session, re-initialises and sends it once more. */
+  private async send(
+    slot: Slot,
+    tool: string,
+    args: Record<string, unknown>,
+    options: { signal: AbortSignal; timeoutMs: number },
+  ): Promise<CallToolResult> {
+    const attempt = (connection: UpstreamConnection) =>
+      connection.client.callTool({ name: tool, arguments: args }, CallToolResultSchema, {
+        signal: options.signal,
+        timeout: options.timeoutMs,
+      }) as Promise<CallToolResult>;
+    const connection = slot.connection as UpstreamConnection;
+    try {
+      return await attempt(connection);
+    } catch (error) {
+      // 404 on a session: the server restarted and never saw this request. Safe to resend once.
+      if (!sessionLost(error) || options.signal.aborted) throw error;
+      this.options.logger.warn(
+        { upstream: slot.name },
+        'upstream lost our session (it restarted); re-initialising',
+      );
+      if (!(await this.heal(slot, connection))) throw error;
+      return attempt(slot.connection as UpstreamConnection);
+    }
+  }
+
+  /** Replaces a connection whose session the server forgot; one heal for every call that noticed. */
+  private heal(slot: Slot, stale: UpstreamConnection): Promise<boolean> {
+    if (slot.connection !== stale && slot.state === 'ready') return Promise.resolve(true);
+    slot.healing ??= (async () => {
+      this.markDown(slot, 'the upstream lost its session (restarted)');
+      slot.connection = null;
+      await stale.close().catch(() => undefined);
+      try {
+        await this.connectWithin(slot);
+        slot.restarts++;
+        return true;
+      } catch (error) {
+        this.markDown(slot, error instanceof Error ? error.message : String(error));
+        this.scheduleRestart(slot);
+        return false;
+      } finally {
+        slot.healing = null;
+      }
+    })();
+    return slot.healing;
+  }
+
+  /** An idle HTTP upstream is pinged: a dead one is reported down and reconnected with backoff. */
+  private async pingIdle(): Promise<void> {
+    for (const slot of this.slots.values()) {
+      if (this.stopped || slot.state !== 'ready' || !slot.connection || 'command' in slot.config) continue;
+      const connection = slot.connection;
+      try {
+        await connection.client.ping({ timeout: 5_000 });
+      } catch (error) {
+        if (sessionLost(error)) await this.heal(slot, connection);
+        else if (slot.connection === connection) this.lost(slot, error);
+      }
+    }
+  }
+
+  private lost(slot: Slot, error: unknown): void {
+    if (this.stopped || slot.retired || slot.state !== 'ready') return;
+    const connection = slot.connection;
+    slot.connection = null;
+    this.markDown(slot, error instanceof Error ? error.message : String(error));
+    this.options.logger.warn(
+      { upstream: slot.name, err: error },
+      'upstream unreachable; reconnecting with backoff',
+    );
+    void connection?.close().catch(() => undefined);
+    this.scheduleRestart(slot);
+  }
+
+  private markDown(slot: Slot, reason: string): void {
+    if (slot.state === 'ready' || slot.downSince === null) slot.downSince = Date.now();
+    slot.state = 'down';
+    slot.lastError = this.options.scrub(reason);
+  }
+
+  private async connectWithin(slot: Slot): Promise<void> {
+    const limit = slot.config.start_timeout ?? 15_000;
+    let timer: NodeJS.Timeout | undefined;
+    let abandoned = false;
+    const connecting = this.connect(slot, () => abandoned);
+    try {
+      await Promise.race([
+        connecting,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`it did not connect and list its tools within ${limit} ms`)),
+            limit,
+          );
+        }),
+      ]);
+    } catch (error) {
+      // Too late is never half-used: the attempt is abandoned and its child process closed.
+      abandoned = true;
+      connecting.catch(() => undefined);
+      const pending = slot.pendingConnection;
+      slot.pendingConnection = null;
+      await pending?.close().catch(() => undefined);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async connect(slot: Slot, abandoned: () => boolean = () => false): Promise<void> {
+    if (slot.state !== 'down') slot.state = 'starting';
     let connection: UpstreamConnection | undefined;
     connection = await connectUpstream(slot.name, slot.config, this.options.source, {
       onClose: () => this.onClosed(slot, connection),
@@ -298,17 +453,29 @@ export class UpstreamPool {
         this.options.logger.debug({ upstream: slot.name, stderr: text }, 'upstream stderr');
       },
       ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
+      onSpawn: (pending) => {
+        slot.pendingConnection = pending;
+      },
     });
+    const giveUp = async () => {
+      await connection?.close().catch(() => undefined);
+      throw new Error('the connection attempt was abandoned');
+    };
+    if (this.stopped || abandoned()) return giveUp();
     connection.client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
       await this.relist(slot).catch((error: unknown) => {
         this.options.logger.warn({ upstream: slot.name, err: error }, 're-listing tools failed');
       });
     });
+    const tools = await listAllTools(connection.client);
+    if (this.stopped || abandoned()) return giveUp();
+    slot.pendingConnection = null;
     slot.connection = connection;
-    slot.tools = await listAllTools(connection.client);
+    slot.tools = tools;
     slot.state = 'ready';
     slot.attempt = 0;
     slot.lastError = null;
+    slot.downSince = null;
     if (this.serving(slot)) this.options.onTools(slot.name, slot.tools);
   }
 
@@ -325,10 +492,10 @@ export class UpstreamPool {
 
   private onClosed(slot: Slot, connection: UpstreamConnection | undefined): void {
     if (this.stopped || slot.retired) return;
-    if (connection && slot.connection !== connection && slot.connection !== null) return;
-    slot.state = 'down';
+    // A connection still being set up that closes is the start failing, reported by its caller.
+    if (!connection || slot.connection !== connection) return;
+    this.markDown(slot, 'connection closed');
     slot.connection = null;
-    slot.lastError = 'connection closed';
     this.options.logger.warn({ upstream: slot.name }, 'upstream connection closed; restarting');
     this.scheduleRestart(slot);
   }
@@ -341,13 +508,26 @@ export class UpstreamPool {
     slot.timer = setTimeout(() => {
       slot.timer = null;
       slot.restarts++;
-      this.connect(slot).catch((error: unknown) => {
-        slot.state = 'down';
-        slot.lastError = error instanceof Error ? error.message : String(error);
+      this.connectWithin(slot).catch((error: unknown) => {
+        this.markDown(slot, error instanceof Error ? error.message : String(error));
         this.options.logger.warn({ upstream: slot.name, err: error }, 'upstream restart failed');
         this.scheduleRestart(slot);
       });
     }, delay);
     slot.timer.unref();
   }
+}
+
+/** The server answered 404 for our session id: it restarted and forgot us. */
+function sessionLost(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : '';
+  return code === 404 || /session not found/i.test(message);
+}
+
+/** The request never reached a server (refused, reset, DNS): the upstream is down. */
+function unreachable(error: unknown): boolean {
+  const message =
+    error instanceof Error ? `${error.message} ${String((error as { cause?: unknown }).cause ?? '')}` : '';
+  return /fetch failed|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|socket hang up/i.test(message);
 }

@@ -14,12 +14,23 @@ import { resolveSecret, resolveText, type SecretSource } from '../policy/secrets
 import type { Scrubber } from '../scrub/index.js';
 
 export interface Notice {
-  kind: 'approval.requested' | 'approval.decided' | 'budget.alert' | 'run.ended' | 'tool.changed';
+  kind:
+    | 'approval.requested'
+    | 'approval.decided'
+    | 'budget.alert'
+    | 'run.ended'
+    | 'tool.changed'
+    | 'replica.lapsed'
+    | 'audit.checkpoint'
+    | 'audit.broken';
   title: string;
   /** Structured detail; scrubbed before sending. */
   data: Record<string, unknown>;
   link?: string;
 }
+
+/** Kinds a notifier gets only when its `events` list names them. */
+const OPT_IN = new Set<Notice['kind']>(['audit.checkpoint']);
 
 export interface Notifier {
   send(notice: Notice): void;
@@ -111,6 +122,8 @@ export function createNotifier(
     send(notice) {
       for (const target of targets) {
         if (target.events && !target.events.includes(notice.kind)) continue;
+        // Checkpoints are for a receiver that keeps them (audit shipping): sent only when asked for.
+        if (!target.events && OPT_IN.has(notice.kind)) continue;
         const job = deliver(target, notice).finally(() => pending.delete(job));
         pending.add(job);
       }

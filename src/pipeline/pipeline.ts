@@ -5,7 +5,7 @@
  * This file only composes; each stage lives in its own file.
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { type Denial, denial } from '../errors.js';
+import { type Denial, denial, isBulkheadError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Scrubber } from '../scrub/index.js';
 import type { Stage, StageResult, ToolCall } from './stage.js';
@@ -85,7 +85,13 @@ export class Pipeline {
           { err: error, stage: stage.name, runId: call.run.id },
           'pipeline stage failed',
         );
-        outcome = { ok: false, denial: denial('internal_error', 'The call could not be processed.') };
+        // A store that cannot take a write (locked, unreachable) fails closed with its own code.
+        outcome = {
+          ok: false,
+          denial: isBulkheadError(error, 'store_unavailable')
+            ? denial('store_unavailable', 'The gateway cannot record this call right now; it was not run.')
+            : denial('internal_error', 'The call could not be processed.'),
+        };
       }
       if (!outcome.ok) {
         denied = outcome.denial;
@@ -103,8 +109,9 @@ export class Pipeline {
           { err: error, finalizer: finalizer.name, runId: call.run.id },
           'pipeline finalizer failed',
         );
-        // A call whose audit event could not be written must not be reported as done.
-        if (finalizer.name === 'record') throw error;
+        // A call whose audit event could not be written must not be reported as done. A call
+        // refused before reaching an upstream may still say why: nothing happened.
+        if (finalizer.name === 'record' && !(denied && call.intentId === undefined)) throw error;
       }
     }
     return outcome;

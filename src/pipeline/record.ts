@@ -3,6 +3,7 @@
  * response leaves. It runs for every call, allowed or denied. Arguments and
  * results pass the scrubber inside the event writer.
  */
+import type { NewEvent } from '../events/event.js';
 import type { EventWriter } from '../events/writer.js';
 import type { Finalizer } from './pipeline.js';
 
@@ -16,7 +17,7 @@ export function recordFinalizer(deps: { events: EventWriter; now: () => number }
     const content = call.result?.content ?? [];
     // Serialised once: its size and, when small, the preview come from the same text.
     const resultText = call.result ? JSON.stringify(content) : '';
-    await deps.events.write({
+    const event: NewEvent = {
       kind: 'tools/call',
       runId: call.run.id,
       tool: call.tool?.exposed ?? clip(String(call.name), 80),
@@ -42,7 +43,20 @@ export function recordFinalizer(deps: { events: EventWriter; now: () => number }
         ...(call.approvalId ? { approvalId: call.approvalId } : {}),
         ...(call.flow ? { flow: call.flow } : {}),
       },
-    });
+    };
+    if (!call.intentId) {
+      await deps.events.write(event);
+      return;
+    }
+    // Closing the intent and writing its event are one transaction. If a replica already
+    // reconciled it (it thought this one dead), the real outcome is still recorded after it.
+    const closed = await deps.events.writeClosing(event, call.intentId);
+    if (!closed) {
+      await deps.events.write({
+        ...event,
+        data: { ...event.data, intentId: call.intentId, lateOutcome: true },
+      });
+    }
   };
   return { name: 'record', run };
 }

@@ -54,8 +54,25 @@ export class RunService {
     this.now = options.now ?? Date.now;
     // Another replica (or process on the same file) may kill a run: its in-flight calls
     // here must end too. Runs with calls in the last two minutes are re-read every 250 ms.
-    this.watcher = setInterval(() => void this.watchOthers(), options.watchMs ?? 250);
+    // With PostgreSQL LISTEN/NOTIFY live, a kill arrives as a signal and the poll is only the
+    // fallback for a lost notification, so it runs every 2 s instead.
+    let ticks = 0;
+    const every = Math.max(1, Math.round(2_000 / (options.watchMs ?? 250)));
+    this.watcher = setInterval(() => {
+      if (options.store.signals.live() && ticks++ % every !== 0) return;
+      void this.watchOthers();
+    }, options.watchMs ?? 250);
     this.watcher.unref();
+    this.unsubscribe = options.store.signals.subscribe((signal) => {
+      if (signal.topic === 'run' && this.controllers.has(signal.id)) void this.recheck(signal.id);
+    });
+  }
+
+  private readonly unsubscribe: () => void;
+
+  private async recheck(runId: string): Promise<void> {
+    const run = await this.options.store.runs.get(runId).catch(() => undefined);
+    if (run && (run.state === 'killed' || run.state === 'expired')) this.abort(runId, run.state);
   }
 
   async create(
@@ -143,8 +160,11 @@ export class RunService {
     const ended = await this.options.store.runs.end(id, state, reason, opts.exitCode ?? null);
     // A kill or expiry cancels in-flight work; running out of budget only stops new calls,
     // since the calls already under way were within it.
-    if (state === 'killed' || state === 'expired') this.abort(id, state);
-    else this.controllers.delete(id);
+    if (state === 'killed' || state === 'expired') {
+      this.abort(id, state);
+      // Every other replica cancels this run's in-flight calls as soon as it hears this.
+      if (ended) this.options.store.signals.publish({ topic: 'run', id }).catch(() => undefined);
+    } else this.controllers.delete(id);
     if (!ended) return undefined;
     // Grants, codes and OAuth tokens of an ended run are worthless; revoke them with it.
     await this.options.store.credentials.revokeRun(id, this.now());
@@ -231,6 +251,7 @@ export class RunService {
 
   close(): void {
     clearInterval(this.watcher);
+    this.unsubscribe();
     for (const timer of this.expiryTimers.values()) clearTimeout(timer);
     this.expiryTimers.clear();
   }
@@ -243,8 +264,7 @@ export class RunService {
         continue;
       }
       if (!this.controllers.has(runId)) continue;
-      const run = await this.options.store.runs.get(runId).catch(() => undefined);
-      if (run && (run.state === 'killed' || run.state === 'expired')) this.abort(runId, run.state);
+      await this.recheck(runId);
     }
   }
 

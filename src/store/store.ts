@@ -51,6 +51,7 @@ export interface RunStore {
 }
 
 export interface EventStore {
+  /** Appends one event to this handle's hash chain (see src/events/chain.ts). */
   append(event: NewEvent): Promise<AuditEvent>;
   /**
    * Appends several events in one transaction (group commit), in order; all
@@ -58,9 +59,104 @@ export interface EventStore {
    * `append` per event.
    */
   appendMany?(events: NewEvent[]): Promise<AuditEvent[]>;
+  /**
+   * Appends `event` and deletes the open intent `intentId` in one transaction.
+   * Undefined (nothing written) when the intent was already closed, e.g. by a
+   * replica that reconciled it as `outcome_unknown`: so a call gets one closing event.
+   */
+  appendClosing(event: NewEvent, intentId: string): Promise<AuditEvent | undefined>;
   list(filter?: EventFilter): Promise<AuditEvent[]>;
   count(filter?: EventFilter): Promise<number>;
+  /** Every writer that has chained events, for verification. */
+  writers(): Promise<string[]>;
+  /** One writer's chained events in chain order (seq ascending), after `afterSeq`. */
+  chain(writer: string, afterSeq: number, limit: number): Promise<AuditEvent[]>;
+  /** The last link of every writer's chain. */
+  heads(): Promise<ChainHeadRow[]>;
+  /** How many events carry no chain (written before chaining existed). */
+  unchained(): Promise<number>;
 }
+
+export interface ChainHeadRow {
+  writer: string;
+  seq: number;
+  hash: string;
+}
+
+/** One gateway process (replica) holding a lease on the store. */
+export interface ReplicaRow {
+  id: string;
+  /** host|boot|pid-namespace: where `pid` means something. */
+  node: string;
+  pid: number;
+  startedAt: number;
+  heartbeatAt: number;
+}
+
+/**
+ * Replica leases: each gateway registers, heartbeats, and retires on a clean
+ * stop. Times are the store's clock (PostgreSQL `clock_timestamp()`), so
+ * replicas with skewed clocks agree on who lapsed.
+ */
+export interface ReplicaStore {
+  register(row: Omit<ReplicaRow, 'startedAt' | 'heartbeatAt'>): Promise<void>;
+  /** False when the row is gone: another replica declared this one dead. */
+  heartbeat(id: string): Promise<boolean>;
+  list(): Promise<{ now: number; replicas: ReplicaRow[] }>;
+  /** Deletes the lease if it is still older than `staleBefore` (store clock); true when this call did. */
+  retire(id: string, staleBefore?: number): Promise<boolean>;
+}
+
+/** A tools/call about to be forwarded: durable before the upstream sees it. */
+export interface Intent {
+  id: string;
+  /** The replica forwarding it. */
+  owner: string;
+  runId: string;
+  tool: string;
+  argsHash: string;
+  /** Scrubbed and bounded, for the reconciliation event. */
+  arguments: unknown;
+  approvalId: string | null;
+  startedAt: number;
+}
+
+export interface IntentStore {
+  open(intent: Intent): Promise<void>;
+  /** Open intents whose owner holds no lease: left by a replica that died. */
+  orphans(limit?: number): Promise<Intent[]>;
+  /** Open intents of one run (diagnostics, and earlier identical calls for approvers). */
+  list(filter?: { runId?: string; owner?: string }): Promise<Intent[]>;
+}
+
+/** A signed-in dashboard session, keyed by the SHA-256 of its id (see src/dashboard/sessions.ts). */
+export interface StoredSession {
+  hash: string;
+  operator: string;
+  csrf: string;
+  createdAt: number;
+  lastSeen: number;
+  expiresAt: number;
+}
+
+export interface SessionStore {
+  put(session: StoredSession): Promise<void>;
+  get(hash: string): Promise<StoredSession | undefined>;
+  touch(hash: string, lastSeen: number): Promise<void>;
+  delete(hash: string): Promise<void>;
+}
+
+/** What every replica must hear at once: an approval decided, a run ended. */
+export type Signal = { topic: 'approval'; id: string } | { topic: 'run'; id: string };
+
+export interface SignalBus {
+  publish(signal: Signal): Promise<void>;
+  subscribe(listener: (signal: Signal) => void): () => void;
+  /** True while signals from other replicas arrive by push; polling is then only a fallback. */
+  live(): boolean;
+}
+
+export type StoreHealth = { ok: true; ms: number } | { ok: false; ms: number; code: string; message: string };
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
@@ -73,5 +169,16 @@ export interface Store {
   readonly tokens: TokenBudgetStore;
   /** OAuth clients, run grants, codes and access tokens (the gateway's authorization server). */
   readonly credentials: CredentialStore;
+  readonly replicas: ReplicaStore;
+  readonly intents: IntentStore;
+  readonly sessions: SessionStore;
+  readonly signals: SignalBus;
+  /**
+   * This handle's identity: the chain writer of its events and the owner of
+   * the work it claims (intents, executing approvals). One per gateway process.
+   */
+  readonly replica: string;
+  /** A bounded probe: can the store take a write now? Never blocks the event loop. */
+  health(): Promise<StoreHealth>;
   close(): Promise<void>;
 }

@@ -12,7 +12,7 @@ const common = {
     .boolean()
     .optional()
     .describe(
-      'true by default: the gateway reports not ready (/readyz answers 503) while this upstream is down',
+      'true: the gateway does not start without it. Absent: it may start without it (degraded, retried in the background) but answers /readyz 503 while it is down. false: readiness ignores it too',
     ),
   max_message: size
     .optional()
@@ -20,6 +20,7 @@ const common = {
       'largest message read from this upstream (default 32M); a larger answer fails that call (result_too_large) and the connection stays up',
     ),
   sources: dataSources.optional().describe('what every tool of this upstream returns, unless the tool says'),
+  start_timeout: duration.optional().describe('how long connecting and listing tools may take (15s)'),
 };
 
 export const stdioUpstream = z

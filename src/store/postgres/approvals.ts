@@ -35,6 +35,11 @@ export const pgApprovalMigrations: PgMigration[] = [
       CREATE INDEX approvals_state ON approvals (state, created_at);
       CREATE INDEX approvals_reuse ON approvals (run_id, tool, args_hash, state);`,
   },
+  {
+    // The replica that claimed an executing approval: only its death makes the outcome unknown.
+    id: 'approvals/2',
+    sql: 'ALTER TABLE approvals ADD COLUMN owner TEXT',
+  },
 ];
 
 interface Row {
@@ -80,7 +85,7 @@ function toApproval(row: Row): Approval {
   };
 }
 
-export function pgApprovals(pool: Pool): ApprovalStore {
+export function pgApprovals(pool: Pool, replica: string): ApprovalStore {
   const one = async (sql: string, params: unknown[]) => {
     const { rows } = await pool.query<Row>(sql, params);
     return rows[0] && toApproval(rows[0]);
@@ -147,10 +152,21 @@ export function pgApprovals(pool: Pool): ApprovalStore {
     },
     transition: (id, from, to, where = {}, at = Date.now()) =>
       one(
-        `UPDATE approvals SET state = $1, decided_at = COALESCE(decided_at, $7) WHERE id = $2 AND state = ANY($3::text[])
+        `UPDATE approvals SET state = $1, decided_at = COALESCE(decided_at, $7),
+             owner = CASE WHEN state = 'approved' THEN $8 ELSE owner END
+           WHERE id = $2 AND state = ANY($3::text[])
            AND ($4::text IS NULL OR run_id = $4) AND ($5::text IS NULL OR tool = $5) AND ($6::text IS NULL OR args_hash = $6)
          RETURNING *`,
-        [to, id, [...from], where.runId ?? null, where.tool ?? null, where.argsHash ?? null, at],
+        [
+          to,
+          id,
+          [...from],
+          where.runId ?? null,
+          where.tool ?? null,
+          where.argsHash ?? null,
+          at,
+          to === 'executing' ? replica : null,
+        ],
       ),
     findReusable: (runId, tool, argsHash, since) =>
       one(
@@ -160,7 +176,8 @@ export function pgApprovals(pool: Pool): ApprovalStore {
       ),
     async recoverExecuting() {
       const { rows } = await pool.query<Row>(
-        "UPDATE approvals SET state = 'outcome_unknown' WHERE state = 'executing' RETURNING *",
+        `UPDATE approvals SET state = 'outcome_unknown'
+         WHERE state = 'executing' AND (owner IS NULL OR owner NOT IN (SELECT id FROM replicas)) RETURNING *`,
       );
       return rows.map(toApproval);
     },

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { ChainHead, completeEvent } from '../../events/chain.js';
 import type { AuditEvent, EventFilter, NewEvent } from '../../events/event.js';
 import type { EventStore } from '../store.js';
 import type { PgMigration } from './migrate.js';
@@ -23,6 +24,14 @@ export const pgEventMigrations: PgMigration[] = [
       CREATE INDEX events_at ON events (at);
       CREATE INDEX events_code ON events (code, id);`,
   },
+  {
+    // The hash chain (src/events/chain.ts). Older rows keep NULLs and verify as unchained.
+    id: 'events/2',
+    sql: `
+      ALTER TABLE events ADD COLUMN writer TEXT, ADD COLUMN seq BIGINT,
+        ADD COLUMN prev_hash TEXT, ADD COLUMN hash TEXT;
+      CREATE UNIQUE INDEX events_chain ON events (writer, seq);`,
+  },
 ];
 
 interface EventRow {
@@ -35,6 +44,10 @@ interface EventRow {
   code: string | null;
   actor: string | null;
   data: Record<string, unknown>;
+  writer: string | null;
+  seq: string | null;
+  prev_hash: string | null;
+  hash: string | null;
 }
 
 function toEvent(row: EventRow): AuditEvent {
@@ -48,6 +61,9 @@ function toEvent(row: EventRow): AuditEvent {
     code: row.code,
     actor: row.actor,
     data: row.data,
+    ...(row.writer !== null && row.seq !== null && row.prev_hash !== null && row.hash !== null
+      ? { chain: { writer: row.writer, seq: Number(row.seq), prev: row.prev_hash, hash: row.hash } }
+      : {}),
   };
 }
 
@@ -71,24 +87,80 @@ function where(filter: EventFilter): { sql: string; params: unknown[] } {
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
-export function pgEvents(pool: Pool): EventStore {
+export function pgEvents(pool: Pool, writer: string): EventStore {
+  const head = new ChainHead(writer);
+  // One writer's appends are chained in order: each waits for the one before it, so links
+  // never fork and a failed insert leaves no gap. Replicas do not wait on each other.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work, work);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  const insert = async (event: NewEvent, intentId: string | null): Promise<AuditEvent | undefined> => {
+    const full = completeEvent(event);
+    const link = head.link(full);
+    const values = [
+      full.at,
+      full.kind,
+      full.runId,
+      full.tool,
+      full.decision,
+      full.code,
+      full.actor,
+      JSON.stringify(full.data),
+      link.writer,
+      link.seq,
+      link.prev,
+      link.hash,
+    ];
+    const columns = 'at, kind, run_id, tool, decision, code, actor, data, writer, seq, prev_hash, hash';
+    const { rows } =
+      intentId === null
+        ? await pool.query<EventRow>(
+            `INSERT INTO events (${columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+            values,
+          )
+        : // One statement: the event is written only if this call closed the intent.
+          await pool.query<EventRow>(
+            `WITH closed AS (DELETE FROM intents WHERE id = $13 RETURNING id)
+             INSERT INTO events (${columns})
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM closed RETURNING *`,
+            [...values, intentId],
+          );
+    const row = rows[0];
+    if (!row) return undefined;
+    head.advance(link);
+    return toEvent(row);
+  };
   return {
-    async append(event: NewEvent) {
-      const { rows } = await pool.query<EventRow>(
-        `INSERT INTO events (at, kind, run_id, tool, decision, code, actor, data)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
-        [
-          event.at ?? Date.now(),
-          event.kind,
-          event.runId ?? null,
-          event.tool ?? null,
-          event.decision ?? null,
-          event.code ?? null,
-          event.actor ?? null,
-          JSON.stringify(event.data),
-        ],
+    append: (event) => serial(async () => (await insert(event, null)) as AuditEvent),
+    appendClosing: (event, intentId) => serial(() => insert(event, intentId)),
+    async writers() {
+      const { rows } = await pool.query<{ writer: string }>(
+        'SELECT DISTINCT writer FROM events WHERE writer IS NOT NULL',
       );
-      return toEvent(rows[0] as EventRow);
+      return rows.map((r) => r.writer);
+    },
+    async chain(w, afterSeq, limit) {
+      const { rows } = await pool.query<EventRow>(
+        'SELECT * FROM events WHERE writer = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3',
+        [w, afterSeq, limit],
+      );
+      return rows.map(toEvent);
+    },
+    async heads() {
+      const { rows } = await pool.query<{ writer: string; seq: string; hash: string }>(
+        `SELECT DISTINCT ON (writer) writer, seq, hash FROM events
+         WHERE writer IS NOT NULL ORDER BY writer, seq DESC`,
+      );
+      return rows.map((r) => ({ writer: r.writer, seq: Number(r.seq), hash: r.hash }));
+    },
+    async unchained() {
+      const { rows } = await pool.query<{ n: string }>(
+        'SELECT count(*) AS n FROM events WHERE writer IS NULL',
+      );
+      return Number(rows[0]?.n ?? 0);
     },
     async list(filter = {}) {
       const { sql, params } = where(filter);

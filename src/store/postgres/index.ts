@@ -5,14 +5,17 @@
  */
 import pg from 'pg';
 import { BulkheadError } from '../../errors.js';
-import type { Store } from '../store.js';
+import { newReplicaId } from '../replica-id.js';
+import type { Store, StoreHealth } from '../store.js';
 import { pgApprovalMigrations, pgApprovals } from './approvals.js';
 import { pgCallMigrations, pgCalls } from './calls.js';
 import { pgCredentialMigrations, pgCredentials } from './credentials.js';
 import { pgEventStats } from './event-stats.js';
 import { pgEventMigrations, pgEvents } from './events.js';
 import { migratePg, type PgMigration } from './migrate.js';
+import { pgIntents, pgReplicaMigrations, pgReplicas, pgSessions } from './replicas.js';
 import { pgRunMigrations, pgRuns } from './runs.js';
+import { PgSignals } from './signals.js';
 import { pgTokenMigrations, pgTokens } from './tokens.js';
 
 export const pgMigrations: PgMigration[] = [
@@ -22,6 +25,7 @@ export const pgMigrations: PgMigration[] = [
   ...pgApprovalMigrations,
   ...pgTokenMigrations,
   ...pgCredentialMigrations,
+  ...pgReplicaMigrations,
 ];
 
 export interface PostgresStore extends Store {
@@ -30,7 +34,7 @@ export interface PostgresStore extends Store {
 
 export async function openPostgresStore(
   connectionString: string,
-  options: { max?: number } = {},
+  options: { max?: number; listen?: boolean } = {},
 ): Promise<PostgresStore> {
   const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
   // An idle client's error (server restart) must not crash the gateway; the next query reconnects.
@@ -43,16 +47,51 @@ export async function openPostgresStore(
       cause: error,
     });
   }
+  const replica = newReplicaId();
+  const signals = new PgSignals(pool, connectionString);
+  // Without LISTEN (`listen: false`, for benchmarks) replicas learn of decisions by polling only.
+  if (options.listen !== false) await signals.start();
   return {
     kind: 'postgres',
     pool,
+    replica,
     runs: pgRuns(pool),
-    events: pgEvents(pool),
+    events: pgEvents(pool, replica),
     stats: pgEventStats(pool),
     calls: pgCalls(pool),
-    approvals: pgApprovals(pool),
+    approvals: pgApprovals(pool, replica),
     tokens: pgTokens(pool),
     credentials: pgCredentials(pool),
-    close: () => pool.end(),
+    replicas: pgReplicas(pool),
+    intents: pgIntents(pool),
+    sessions: pgSessions(pool),
+    signals,
+    async health(): Promise<StoreHealth> {
+      const started = performance.now();
+      const ms = () => Math.round((performance.now() - started) * 1000) / 1000;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          pool.query('SELECT 1'),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error('PostgreSQL did not answer within 1 s')), 1_000);
+          }),
+        ]);
+        return { ok: true, ms: ms() };
+      } catch (error) {
+        return {
+          ok: false,
+          ms: ms(),
+          code: 'store_unreachable',
+          message: error instanceof Error ? error.message : String(error),
+        };
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async close() {
+      await signals.close();
+      await pool.end();
+    },
   };
 }

@@ -36,6 +36,11 @@ export const approvalMigrations: Migration[] = [
       CREATE INDEX approvals_state ON approvals (state, created_at);
       CREATE INDEX approvals_reuse ON approvals (run_id, tool, args_hash, state);`,
   },
+  {
+    // The replica that claimed an executing approval: only its death makes the outcome unknown.
+    id: 'approvals/2',
+    sql: 'ALTER TABLE approvals ADD COLUMN owner TEXT',
+  },
 ];
 
 interface Row {
@@ -79,7 +84,7 @@ function toApproval(row: Row): Approval {
   };
 }
 
-export function sqliteApprovals(db: Database.Database): ApprovalStore {
+export function sqliteApprovals(db: Database.Database, replica: string): ApprovalStore {
   const byId = db.prepare('SELECT * FROM approvals WHERE id = ?');
   const get = (id: string) => {
     const row = byId.get(id) as Row | undefined;
@@ -154,7 +159,8 @@ export function sqliteApprovals(db: Database.Database): ApprovalStore {
     async transition(id, from, to, where = {}, at = Date.now()) {
       const row = db
         .prepare(
-          `UPDATE approvals SET state = ?, decided_at = COALESCE(decided_at, ?)
+          `UPDATE approvals SET state = ?, decided_at = COALESCE(decided_at, ?),
+             owner = CASE WHEN state = 'approved' THEN ? ELSE owner END
            WHERE id = ? AND state IN (${from.map(() => '?').join(',')})
              AND (? IS NULL OR run_id = ?) AND (? IS NULL OR tool = ?) AND (? IS NULL OR args_hash = ?)
            RETURNING *`,
@@ -162,6 +168,7 @@ export function sqliteApprovals(db: Database.Database): ApprovalStore {
         .get(
           to,
           at,
+          to === 'executing' ? replica : null,
           id,
           ...from,
           where.runId ?? null,
@@ -184,7 +191,8 @@ export function sqliteApprovals(db: Database.Database): ApprovalStore {
     },
     async recoverExecuting() {
       const rows = db
-        .prepare("UPDATE approvals SET state = 'outcome_unknown' WHERE state = 'executing' RETURNING *")
+        .prepare(`UPDATE approvals SET state = 'outcome_unknown'
+           WHERE state = 'executing' AND (owner IS NULL OR owner NOT IN (SELECT id FROM replicas)) RETURNING *`)
         .all() as Row[];
       return rows.map(toApproval);
     },

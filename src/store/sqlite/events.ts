@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { ChainHead, completeEvent } from '../../events/chain.js';
 import type { AuditEvent, EventFilter, NewEvent } from '../../events/event.js';
 import type { EventStore } from '../store.js';
 import type { Migration } from './migrate.js';
@@ -23,6 +24,16 @@ export const eventMigrations: Migration[] = [
       CREATE INDEX events_at ON events (at);
       CREATE INDEX events_code ON events (code, id);`,
   },
+  {
+    // The hash chain (src/events/chain.ts). Older rows keep NULLs and verify as unchained.
+    id: 'events/2',
+    sql: `
+      ALTER TABLE events ADD COLUMN writer TEXT;
+      ALTER TABLE events ADD COLUMN seq INTEGER;
+      ALTER TABLE events ADD COLUMN prev_hash TEXT;
+      ALTER TABLE events ADD COLUMN hash TEXT;
+      CREATE UNIQUE INDEX events_chain ON events (writer, seq);`,
+  },
 ];
 
 interface EventRow {
@@ -35,6 +46,10 @@ interface EventRow {
   code: string | null;
   actor: string | null;
   data: string;
+  writer: string | null;
+  seq: number | null;
+  prev_hash: string | null;
+  hash: string | null;
 }
 
 function toEvent(row: EventRow): AuditEvent {
@@ -48,6 +63,9 @@ function toEvent(row: EventRow): AuditEvent {
     code: row.code,
     actor: row.actor,
     data: JSON.parse(row.data) as Record<string, unknown>,
+    ...(row.writer !== null && row.seq !== null && row.prev_hash !== null && row.hash !== null
+      ? { chain: { writer: row.writer, seq: row.seq, prev: row.prev_hash, hash: row.hash } }
+      : {}),
   };
 }
 
@@ -71,25 +89,20 @@ export function eventWhere(filter: EventFilter): { sql: string; params: unknown[
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
-export function sqliteEvents(db: Database.Database): EventStore {
+export function sqliteEvents(db: Database.Database, writer: string): EventStore {
   const insert = db.prepare(
-    `INSERT INTO events (at, kind, run_id, tool, decision, code, actor, data)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+    `INSERT INTO events (at, kind, run_id, tool, decision, code, actor, data, writer, seq, prev_hash, hash)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
   );
-  const insertOne = (event: NewEvent): AuditEvent => {
-    const at = event.at ?? Date.now();
-    const full = {
-      at,
-      kind: event.kind,
-      runId: event.runId ?? null,
-      tool: event.tool ?? null,
-      decision: event.decision ?? null,
-      code: event.code ?? null,
-      actor: event.actor ?? null,
-      data: event.data,
-    };
+  const closeIntent = db.prepare('DELETE FROM intents WHERE id = ?');
+  // better-sqlite3 is synchronous: link, insert and advance run without interleaving,
+  // so this handle's chain has no gaps and no forks without a lock of its own.
+  const head = new ChainHead(writer);
+  const write = (event: NewEvent): AuditEvent => {
+    const full = completeEvent(event);
+    const link = head.link(full);
     const { id } = insert.get(
-      at,
+      full.at,
       full.kind,
       full.runId,
       full.tool,
@@ -97,17 +110,42 @@ export function sqliteEvents(db: Database.Database): EventStore {
       full.code,
       full.actor,
       JSON.stringify(full.data),
+      link.writer,
+      link.seq,
+      link.prev,
+      link.hash,
     ) as { id: number };
-    return { id, ...full };
+    head.advance(link);
+    return { id, ...full, chain: link };
   };
-  // One commit for many events: a commit, not the insert, is most of an append's cost.
-  const insertMany = db.transaction((events: NewEvent[]) => events.map(insertOne));
+  // A transaction that rolls back takes its links with it: the head goes back too, so no gap.
+  const atomically = <A extends unknown[], R>(fn: (...args: A) => R) => {
+    const tx = db.transaction(fn);
+    return (...args: A): R => {
+      const mark = head.mark();
+      try {
+        return tx.immediate(...args);
+      } catch (error) {
+        head.reset(mark);
+        throw error;
+      }
+    };
+  };
+  // One commit for many events (group commit): a commit, not the insert, is most of an append's cost.
+  const insertMany = atomically((events: NewEvent[]) => events.map(write));
+  const closing = atomically((event: NewEvent, intentId: string): AuditEvent | undefined => {
+    if (closeIntent.run(intentId).changes === 0) return undefined;
+    return write(event);
+  });
   return {
     async append(event: NewEvent) {
-      return insertOne(event);
+      return write(event);
     },
     async appendMany(events: NewEvent[]) {
-      return insertMany.immediate(events);
+      return insertMany(events);
+    },
+    async appendClosing(event, intentId) {
+      return closing(event, intentId);
     },
     async list(filter = {}) {
       const { sql, params } = eventWhere(filter);
@@ -120,6 +158,30 @@ export function sqliteEvents(db: Database.Database): EventStore {
     async count(filter = {}) {
       const { sql, params } = eventWhere(filter);
       return (db.prepare(`SELECT count(*) AS n FROM events ${sql}`).get(...params) as { n: number }).n;
+    },
+    async writers() {
+      return (
+        db.prepare('SELECT DISTINCT writer FROM events WHERE writer IS NOT NULL').all() as {
+          writer: string;
+        }[]
+      ).map((r) => r.writer);
+    },
+    async chain(w, afterSeq, limit) {
+      const rows = db
+        .prepare('SELECT * FROM events WHERE writer = ? AND seq > ? ORDER BY seq ASC LIMIT ?')
+        .all(w, afterSeq, limit) as EventRow[];
+      return rows.map(toEvent);
+    },
+    async heads() {
+      return db
+        .prepare(
+          `SELECT writer, seq, hash FROM events e
+           WHERE writer IS NOT NULL AND seq = (SELECT max(seq) FROM events WHERE writer = e.writer)`,
+        )
+        .all() as { writer: string; seq: number; hash: string }[];
+    },
+    async unchained() {
+      return (db.prepare('SELECT count(*) AS n FROM events WHERE writer IS NULL').get() as { n: number }).n;
     },
   };
 }

@@ -3,19 +3,26 @@
  * synchronous, so each Store method runs to completion without interleaving:
  * a check-and-write inside one method is atomic within this process, and
  * `BEGIN IMMEDIATE` transactions keep it atomic across processes on one file.
+ * A lock held by another process is waited for asynchronously (busy.ts), never
+ * inside the driver, so the event loop keeps serving.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { BulkheadError } from '../../errors.js';
-import type { Store } from '../store.js';
+import { newReplicaId } from '../replica-id.js';
+import { LocalSignals } from '../signals.js';
+import type { Store, StoreHealth } from '../store.js';
 import { approvalMigrations, sqliteApprovals } from './approvals.js';
+import { type BusyPolicy, type BusyState, DEFAULT_BUSY, isBusy, retrying } from './busy.js';
 import { callMigrations, sqliteCalls } from './calls.js';
 import { credentialMigrations, sqliteCredentials } from './credentials.js';
 import { sqliteEventStats } from './event-stats.js';
 import { eventMigrations, sqliteEvents } from './events.js';
 import { type Migration, migrate } from './migrate.js';
+import { replicaMigrations, sqliteIntents, sqliteReplicas } from './replicas.js';
 import { runMigrations, sqliteRuns } from './runs.js';
+import { sessionMigrations, sqliteSessions } from './sessions.js';
 import { sqliteTokens, tokenMigrations } from './tokens.js';
 
 export const sqliteMigrations: Migration[] = [
@@ -25,6 +32,8 @@ export const sqliteMigrations: Migration[] = [
   ...approvalMigrations,
   ...tokenMigrations,
   ...credentialMigrations,
+  ...replicaMigrations,
+  ...sessionMigrations,
 ];
 
 export interface SqliteStore extends Store {
@@ -32,30 +41,71 @@ export interface SqliteStore extends Store {
   readonly db: Database.Database;
 }
 
-export function openSqliteStore(path: string): SqliteStore {
+export interface SqliteOptions {
+  busy?: Partial<BusyPolicy>;
+}
+
+export function openSqliteStore(path: string, options: SqliteOptions = {}): SqliteStore {
   let db: Database.Database;
   try {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     db = new Database(path);
+    // Opening may meet another process's lock too: wait for it here, once, before serving.
+    db.pragma('busy_timeout = 5000');
     db.pragma('journal_mode = WAL');
     // NORMAL in WAL: an event is durable across a process crash before the response leaves.
     db.pragma('synchronous = NORMAL');
-    db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');
     migrate(db, sqliteMigrations);
+    // From now on a lock is never waited for inside the driver (see busy.ts).
+    db.pragma('busy_timeout = 0');
   } catch (error) {
     throw new BulkheadError('store_failed', `cannot open the SQLite store at ${path}`, { cause: error });
   }
+  const busy: BusyPolicy = { ...DEFAULT_BUSY, ...options.busy };
+  const state: BusyState = { since: null, lastError: null };
+  const guard = <T extends object>(area: T): T => retrying(area, busy, state);
+  const replica = newReplicaId();
+  const probe = db.prepare('SELECT 1');
   return {
     kind: 'sqlite',
     db,
-    runs: sqliteRuns(db),
-    events: sqliteEvents(db),
-    stats: sqliteEventStats(db),
-    calls: sqliteCalls(db),
-    approvals: sqliteApprovals(db),
-    tokens: sqliteTokens(db),
-    credentials: sqliteCredentials(db),
+    replica,
+    runs: guard(sqliteRuns(db)),
+    events: guard(sqliteEvents(db, replica)),
+    stats: guard(sqliteEventStats(db)),
+    calls: guard(sqliteCalls(db)),
+    approvals: guard(sqliteApprovals(db, replica)),
+    tokens: guard(sqliteTokens(db)),
+    replicas: guard(sqliteReplicas(db)),
+    intents: guard(sqliteIntents(db)),
+    sessions: guard(sqliteSessions(db)),
+    credentials: guard(sqliteCredentials(db)),
+    signals: new LocalSignals(),
+    async health(): Promise<StoreHealth> {
+      const started = performance.now();
+      const ms = () => Math.round((performance.now() - started) * 1000) / 1000;
+      try {
+        probe.get();
+        // Can a write start now? BEGIN IMMEDIATE answers at once with busy_timeout 0.
+        db.exec('BEGIN IMMEDIATE');
+        db.exec('ROLLBACK');
+        return { ok: true, ms: ms() };
+      } catch (error) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        const locked = isBusy(error);
+        return {
+          ok: false,
+          ms: ms(),
+          code: locked ? 'store_locked' : 'store_error',
+          message: locked
+            ? `another process holds the SQLite write lock${state.since ? ` (since ${new Date(state.since).toISOString()})` : ''}`
+            : error instanceof Error
+              ? error.message
+              : String(error),
+        };
+      }
+    },
     async close() {
       db.close();
     },

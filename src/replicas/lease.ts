@@ -1,0 +1,153 @@
+/**
+ * Replicas own their work. Each gateway holds a lease in the store (its
+ * replica id, node, pid, heartbeat). Every heartbeat it also reconciles: a
+ * replica whose lease lapsed (no heartbeat for `leaseMs`), or whose process
+ * is certainly gone (same node, pid not alive), is retired, and every piece
+ * of work without a live owner is closed as `outcome_unknown`:
+ *   - an open intent (a tools/call forwarded, never recorded) → a `tools/call`
+ *     event with code `outcome_unknown`, in one transaction with closing it;
+ *   - an executing approval → `outcome_unknown` and an `approval.executed` event.
+ * A live replica's work is never touched: ownership is decided in the store,
+ * in one statement, against the lease table. Retiring, closing and marking
+ * are conditional, so replicas reconciling at once write each event once.
+ */
+import type { ApprovalService } from '../approvals/service.js';
+import type { EventWriter } from '../events/writer.js';
+import type { Logger } from '../log.js';
+import type { Notifier } from '../notify/notifier.js';
+import { nodeKey, pidAlive } from '../store/replica-id.js';
+import type { Store } from '../store/store.js';
+
+export interface LeaseOptions {
+  /** A replica silent this long is presumed dead. */
+  leaseMs?: number;
+  /** Heartbeat and reconciliation interval. */
+  heartbeatMs?: number;
+}
+
+export const DEFAULT_LEASE_MS = 5_000;
+export const DEFAULT_HEARTBEAT_MS = 1_000;
+
+export interface ReconcileReport {
+  retired: string[];
+  intents: number;
+  approvals: number;
+}
+
+export class ReplicaLease {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> = Promise.resolve();
+  private readonly node = nodeKey();
+  readonly leaseMs: number;
+  readonly heartbeatMs: number;
+  lastError: string | null = null;
+
+  constructor(
+    private readonly deps: {
+      store: Store;
+      events: EventWriter;
+      approvals: ApprovalService;
+      logger: Logger;
+      notifier?: Notifier;
+    },
+    options: LeaseOptions = {},
+  ) {
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  }
+
+  get id(): string {
+    return this.deps.store.replica;
+  }
+
+  /** Takes the lease, reconciles what dead replicas left, then keeps both going. */
+  async start(): Promise<ReconcileReport> {
+    await this.deps.store.replicas.register({ id: this.id, node: this.node, pid: process.pid });
+    const report = await this.reconcile();
+    this.timer = setInterval(() => {
+      this.running = this.tick();
+    }, this.heartbeatMs);
+    this.timer.unref();
+    return report;
+  }
+
+  /** Gives the lease back: what is still open becomes another replica's to reconcile. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running.catch(() => undefined);
+    await this.deps.store.replicas.retire(this.id).catch(() => undefined);
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      if (!(await this.deps.store.replicas.heartbeat(this.id))) {
+        // Another replica presumed us dead (a stall longer than the lease) and closed our work
+        // as outcome_unknown; our later outcomes are still recorded. Take the lease again.
+        this.deps.logger.warn({ replica: this.id }, 'lease was lost (presumed dead); registering again');
+        await this.deps.store.replicas.register({ id: this.id, node: this.node, pid: process.pid });
+      }
+      await this.reconcile();
+      this.lastError = null;
+    } catch (error) {
+      this.lastError = error instanceof Error ? error.message : String(error);
+      this.deps.logger.warn({ err: error }, 'replica heartbeat or reconciliation failed');
+    }
+  }
+
+  async reconcile(): Promise<ReconcileReport> {
+    const { store, events } = this.deps;
+    const { now, replicas } = await store.replicas.list();
+    const retired: string[] = [];
+    for (const r of replicas) {
+      if (r.id === this.id) continue;
+      const gone =
+        r.node === this.node && !this.node.includes('?') && r.pid !== process.pid && !pidAlive(r.pid);
+      const lapsed = now - r.heartbeatAt > this.leaseMs;
+      if (!gone && !lapsed) continue;
+      const won = await store.replicas.retire(r.id, gone ? undefined : now - this.leaseMs);
+      if (!won) continue;
+      retired.push(r.id);
+      await events.write({
+        kind: 'replica.lapsed',
+        actor: 'system',
+        code: gone ? 'process_gone' : 'lease_lapsed',
+        data: { replica: r.id, pid: r.pid, lastHeartbeat: r.heartbeatAt, by: this.id },
+      });
+    }
+    let intents = 0;
+    for (const intent of await store.intents.orphans()) {
+      const written = await events.writeClosing(
+        {
+          kind: 'tools/call',
+          runId: intent.runId,
+          tool: intent.tool,
+          decision: 'allow',
+          code: 'outcome_unknown',
+          actor: 'system',
+          data: {
+            intentId: intent.id,
+            arguments: intent.arguments,
+            argsHash: intent.argsHash,
+            startedAt: intent.startedAt,
+            replica: intent.owner,
+            ...(intent.approvalId ? { approvalId: intent.approvalId } : {}),
+            note: 'the gateway forwarding this call stopped before its outcome was recorded; check the upstream',
+          },
+        },
+        intent.id,
+      );
+      if (written) intents++;
+    }
+    const approvals = (await this.deps.approvals.recoverOrphaned()).length;
+    if (retired.length || intents || approvals) {
+      this.deps.logger.warn({ retired, intents, approvals }, 'reconciled work left by stopped replicas');
+      this.deps.notifier?.send({
+        kind: 'replica.lapsed',
+        title: `Reconciled ${intents} call(s) and ${approvals} approval(s) left by a stopped gateway`,
+        data: { retired, intents, approvals },
+      });
+    }
+    return { retired, intents, approvals };
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Real gateway processes for fault tests: `bulkhead gateway` spawned from
+ * source, so a test can kill -9 it, stop it (SIGSTOP) or start a second
+ * replica, exactly as an operator would meet those faults.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exampleUpstream, ROOT } from '../helpers/harness.js';
+
+export interface GatewayProcess {
+  child: ChildProcess;
+  url: string;
+  adminToken: string;
+  output(): string;
+  /** Resolves with the exit code (or signal) once the process is gone. */
+  exited: Promise<number | string>;
+}
+
+const spawned: ChildProcess[] = [];
+
+/** Kills every gateway process a test file started (afterAll). */
+export function killAll(): void {
+  for (const child of spawned)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  ms = 20_000,
+  what = 'condition',
+): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > until) throw new Error(`${what} not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export function spawnGateway(
+  dir: string,
+  policyYaml: string,
+  env: Record<string, string>,
+  name = 'policy.yaml',
+): {
+  child: ChildProcess;
+  ready: Promise<GatewayProcess>;
+  exited: Promise<number | string>;
+  output(): string;
+} {
+  const file = join(dir, name);
+  writeFileSync(file, policyYaml);
+  const home = join(dir, `home-${name}`);
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'bin/bulkhead.js'), 'gateway', '--policy', file, '--port', '0'],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        ...env,
+        BULKHEAD_HOME: home,
+        BULKHEAD_FROM_SOURCE: '1',
+        BULKHEAD_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  spawned.push(child);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
+  const output = () => out;
+  const ready = (async () => {
+    const url = await Promise.race([
+      waitFor(() => /listening on (http:\/\/\S+)/.exec(out)?.[1], 60_000, 'gateway listening'),
+      exited.then((code) => {
+        throw new Error(`gateway exited (${code}) before listening:\n${out}`);
+      }),
+    ]);
+    const tokenFile = join(home, `gateway-${new URL(url).port}.token`);
+    await waitFor(() => existsSync(tokenFile), 5_000, 'token file');
+    return { child, url, adminToken: readFileSync(tokenFile, 'utf8').trim(), output, exited };
+  })();
+  return { child, ready, exited, output };
+}
+
+/** The orders example server as a stdio upstream, with its test tools and a record of what it received. */
+export function ordersUpstream(dir: string): string {
+  return exampleUpstream('orders', {
+    ORDERS_API_TOKEN: '{ secret: ORDERS_API_TOKEN }',
+    ORDERS_DB: JSON.stringify(join(dir, 'orders.db')),
+    BULKHEAD_RECORD: JSON.stringify(join(dir, 'received.jsonl')),
+    ORDERS_TEST_TOOLS: "'1'",
+  });
+}
+
+export const ORDERS_ENV = {
+  ORDERS_API_TOKEN: 'orders-token-fault-tests',
+  ALICE: 'bho_alice-fault-token-0001',
+};
+
+export async function api<T>(
+  url: string,
+  token: string,
+  path: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<{ status: number; body: T }> {
+  const response = await fetch(`${url}${path}`, {
+    method: init.method ?? 'GET',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  });
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+export async function createRun(
+  url: string,
+  adminToken: string,
+  profile: string,
+): Promise<{ run_id: string; token: string }> {
+  const { body } = await api<{ run_id: string; token: string }>(url, adminToken, '/api/runs', {
+    method: 'POST',
+    body: { profile },
+  });
+  return body;
+}
