@@ -54,7 +54,10 @@ export function register(program: Command): void {
     .option('--timeout <duration>', 'wall clock for this run, e.g. 10m (default: the profile budget)')
     .option('--detach', 'only create the run and print run_id, token, mcp_url, expires_at')
     .option('--no-sandbox', 'run the command without the jail (development only)')
-    .option('--workdir <dir>', 'the only writable folder inside the jail (default: the current folder)')
+    .option(
+      '--workdir <dir>',
+      "the agent's folder: copied into the jail, merged back at exit (default: the current folder; refused if it holds the policy, the store or $HOME)",
+    )
     .option('--label <text>', 'a label shown in runs and the dashboard')
     .option(
       '--agent <name>',

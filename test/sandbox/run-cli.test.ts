@@ -4,7 +4,7 @@
  * ends the whole jailed tree (invariant 6).
  */
 import { execSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bulkhead } from '../helpers/cli.js';
@@ -61,6 +61,36 @@ describe('bulkhead run (jailed)', () => {
     expect(result.stdout).toContain('CALL 200');
     expect(result.stdout).toContain('from the jail');
     expect(result.code).toBe(0);
+  });
+
+  it('merges the workdir back at exit and records held-back steering changes as audit events', async () => {
+    const workdir = tempDir('bulkhead-agent-');
+    const result = await bulkhead(
+      [
+        'run',
+        '--policy',
+        policyFile,
+        '--profile',
+        'agent',
+        '--workdir',
+        workdir,
+        '--json',
+        '--',
+        '/bin/sh',
+        '-c',
+        'echo done > result.txt; echo \'{"mcpServers":{}}\' > .mcp.json',
+      ],
+      { env },
+    );
+    expect(result.code).toBe(0);
+    expect(readFileSync(join(workdir, 'result.txt'), 'utf8')).toBe('done\n');
+    expect(existsSync(join(workdir, '.mcp.json'))).toBe(false);
+    expect(result.stderr).toContain('workdir .mcp.json: created inside, held back (steering file .mcp.json)');
+    const runId = (JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as { run_id: string }).run_id;
+    const events = await gw.gateway.store.events.list({ runId, kind: 'workdir' });
+    expect(events.map((e) => e.data)).toEqual([
+      expect.objectContaining({ kind: 'held_back', path: '.mcp.json', change: 'created' }),
+    ]);
   });
 
   it('ends the whole jailed tree when the run is killed at the gateway', async () => {
