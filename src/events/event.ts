@@ -25,6 +25,10 @@ export const EVENT_KINDS = [
   'audit.checkpoint',
   'audit.broken',
   'replica.lapsed',
+  'resources/list',
+  'resources/read',
+  'prompts/list',
+  'prompts/get',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

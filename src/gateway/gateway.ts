@@ -276,6 +276,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     now,
     challenge: () => oauth?.challenge() ?? 'Bearer realm="bulkhead"',
+    passthrough: {
+      policy: () => policy,
+      runs,
+      pool,
+      events,
+      logger,
+      scrubberFor: (profile) => scrubberFor(profile),
+      scrubber,
+    },
   });
   const mcp = endpoint;
   // Sessions of an ended run close after a grace period, so the refusals of its

@@ -36,6 +36,9 @@ import { linkedSignal } from '../util/linked-signal.js';
 import type { Catalog } from './catalog.js';
 import { type DroppedKeys, watchDroppedKeys } from './dropped-keys.js';
 import { HeldAnswer } from './held-answer.js';
+import type { PassthroughDeps } from './passthrough.js';
+import { registerPromptHandlers } from './prompts.js';
+import { registerResourceHandlers } from './resources.js';
 import { requestKey, SessionTransport } from './session-transport.js';
 
 export const MAX_SESSIONS_PER_RUN = 16;
@@ -65,6 +68,8 @@ export interface McpEndpointDeps {
   now: () => number;
   /** The `WWW-Authenticate` value of a 401 (names the OAuth metadata when OAuth is on). */
   challenge?: () => string;
+  /** Upstream resources and prompts, offered to sessions whose profile lists any. */
+  passthrough?: PassthroughDeps;
 }
 
 export class McpEndpoint {
@@ -252,7 +257,7 @@ export class McpEndpoint {
     const server = new Server(
       { name: 'bulkhead', version: '0.1.0' },
       {
-        capabilities: { tools: { listChanged: true } },
+        capabilities: { tools: { listChanged: true }, ...this.passthroughCapabilities(run) },
         instructions: 'Tools are provided through bulkhead; refusals carry a code explaining why.',
       },
     );
@@ -285,8 +290,22 @@ export class McpEndpoint {
     server.onerror = (error) => this.deps.logger.debug({ err: error, runId: run.id }, 'mcp session error');
     // Installed before connect(): the SDK keeps a handler set earlier and runs it first.
     this.registerHandlers(server, run.id, watchDroppedKeys(session.transport));
+    const passthrough = this.deps.passthrough;
+    const offered = this.passthroughCapabilities(run);
+    if (passthrough && offered.resources) registerResourceHandlers(server, passthrough, run.id);
+    if (passthrough && offered.prompts) registerPromptHandlers(server, passthrough, run.id);
     void server.connect(session.transport);
     return session;
+  }
+
+  /** Resources and prompts are off unless the run's profile lists some: otherwise -32601, as before. */
+  private passthroughCapabilities(run: Run): { resources?: object; prompts?: object } {
+    if (!this.deps.passthrough) return {};
+    const profile = this.deps.policy.profiles[run.profile];
+    return {
+      ...(profile?.resources.length ? { resources: {} } : {}),
+      ...(profile?.prompts.length ? { prompts: {} } : {}),
+    };
   }
 
   private registerHandlers(server: Server, runId: string, dropped: DroppedKeys): void {

@@ -17,6 +17,7 @@
 import {
   type CallToolResult,
   CallToolResultSchema,
+  type Progress,
   type Tool,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -252,11 +253,22 @@ export class UpstreamPool {
     return this.slots.get(upstream)?.tools ?? [];
   }
 
+  /** The live client of a ready upstream, for resources and prompts (their handlers check policy). */
+  client(upstream: string): UpstreamConnection['client'] | undefined {
+    const slot = this.slots.get(upstream);
+    return slot?.state === 'ready' ? (slot.connection?.client ?? undefined) : undefined;
+  }
+
   async call(
     upstream: string,
     tool: string,
     args: Record<string, unknown>,
-    options: { signal: AbortSignal; timeoutMs: number },
+    options: {
+      signal: AbortSignal;
+      timeoutMs: number;
+      /** Progress the upstream reports for this call (asked for only when given). */
+      onprogress?: (progress: Progress) => void;
+    },
   ): Promise<CallOutcome> {
     const slot = this.slots.get(upstream);
     const started = performance.now();
@@ -338,12 +350,13 @@ export class UpstreamPool {
     slot: Slot,
     tool: string,
     args: Record<string, unknown>,
-    options: { signal: AbortSignal; timeoutMs: number },
+    options: { signal: AbortSignal; timeoutMs: number; onprogress?: (progress: Progress) => void },
   ): Promise<CallToolResult> {
     const attempt = (connection: UpstreamConnection) =>
       connection.client.callTool({ name: tool, arguments: args }, CallToolResultSchema, {
         signal: options.signal,
         timeout: options.timeoutMs,
+        ...(options.onprogress ? { onprogress: options.onprogress } : {}),
       }) as Promise<CallToolResult>;
     const connection = slot.connection as UpstreamConnection;
     try {

@@ -12,12 +12,16 @@ import { cleanDeep } from './deep.js';
 import { stripHidden } from './hidden.js';
 import type { InspectFinding } from './index.js';
 
-export interface CleanedDefinition {
-  definition: Tool;
+export interface CleanedDefinition<T = Tool> {
+  definition: T;
   findings: InspectFinding[];
 }
 
-export function cleanDefinition(tool: Tool, scrub: (text: string) => string): CleanedDefinition {
+/** A tool, resource, resource template or prompt definition, cleaned for serving. */
+export function cleanDefinition<T extends object = Tool>(
+  tool: T,
+  scrub: (text: string) => string,
+): CleanedDefinition<T> {
   const findings: InspectFinding[] = [];
   const definition = cleanDeep(tool, {
     text: (text, path) => {
@@ -36,6 +40,6 @@ export function cleanDefinition(tool: Tool, scrub: (text: string) => string): Cl
       return scrubbed;
     },
     onForgedMeta: (key, path) => findings.push({ kind: 'forged_meta', detail: `${path}: ${key}` }),
-  }) as Tool;
+  }) as T;
   return { definition, findings };
 }

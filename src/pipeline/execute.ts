@@ -24,10 +24,17 @@ export function executeStage(deps: {
     const timeoutMs = tool.rule.timeout ?? deps.policy.upstreams[tool.upstream]?.call_timeout ?? 30_000;
     // Durable before the upstream sees anything; a store that cannot take it refuses the call.
     if (deps.intent) call.intentId = await openIntent(deps.intent, call);
+    const progress = call.progress;
+    // Awaited before the answer: a notification sent after it would find the agent's stream closed.
+    const forwarded: Promise<void>[] = [];
     const outcome = await deps.pool.call(tool.upstream, tool.original, args, {
       signal: call.signal,
       timeoutMs,
+      // Upstream progress reaches the agent that asked for it, as numbers only: a progress
+      // message is upstream text that no inspection would see on its way to the model.
+      ...(progress ? { onprogress: (p) => forwarded.push(progress(p.progress).catch(() => undefined)) } : {}),
     });
+    await Promise.all(forwarded);
     call.upstreamMs = outcome.ms;
     if (!outcome.ok) {
       if (outcome.error) {

@@ -18,7 +18,7 @@ import { CONTINUE, type Stage } from './stage.js';
 export const DEFAULT_MAX_OUTPUT = 256 * 1024;
 
 /** Flags that mean the content may be steering the agent: they taint the run. */
-const TAINTING_FLAGS = new Set([
+export const TAINTING_FLAGS: ReadonlySet<string> = new Set([
   'injection_suspected',
   'hidden_characters',
   'escape_sequences',

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { PROFILE_LLM_DEFAULT, profileLlm } from './llm.js';
+import { passthroughFields } from './passthrough.js';
 import { duration, rate, size } from './units.js';
 
 /** `host:port` or `*.domain:port`; a wildcard never matches the apex and needs two labels. */
@@ -163,6 +164,7 @@ export const profile = z
       .boolean()
       .default(false)
       .describe('wrap tool text in delimited data markers, so the model can tell data from instructions'),
+    ...passthroughFields,
     run_ttl: duration.default(3_600_000).describe('how long a run token lives when wall_clock is not set'),
   })
   .strict();

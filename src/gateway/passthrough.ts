@@ -1,0 +1,171 @@
+/**
+ * What resources and prompts share on their way from an upstream to an
+ * agent: the run must be active and its profile must list the item (off
+ * unless listed); what the upstream returns is inspected like a tool result
+ * (hidden characters, escapes, forged `_meta`, injection heuristics, size
+ * cap), scrubbed with the profile's scrubber in slices, flagged, and taints
+ * the run when inspection finds something or the policy says so; every
+ * request, allowed or refused, is an audit event. Refusals are JSON-RPC
+ * errors with a stable code in `data`, raised through the SDK.
+ */
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { EventKind } from '../events/event.js';
+import type { EventWriter } from '../events/writer.js';
+import { cleanDefinition } from '../inspect/definition.js';
+import type { Inspector } from '../inspect/inspector.js';
+import type { Logger } from '../log.js';
+import { TAINTING_FLAGS } from '../pipeline/inspect.js';
+import type { Policy, Profile } from '../policy/schema/index.js';
+import type { Run } from '../runs/run.js';
+import type { RunService } from '../runs/service.js';
+import type { Scrubber } from '../scrub/index.js';
+import { scrubValueYielding } from '../scrub/yielding.js';
+import type { UpstreamPool } from './upstream-pool.js';
+
+export interface PassthroughDeps {
+  policy: () => Policy;
+  runs: RunService;
+  pool: UpstreamPool;
+  events: EventWriter;
+  logger: Logger;
+  /** The scrubber for what goes back to agents of a profile. */
+  scrubberFor: (profile: string) => Scrubber;
+  /** The scrubber every sink uses (definitions are listed to any agent). */
+  scrubber: Scrubber;
+}
+
+/** Pages followed when listing an upstream's resources or prompts. */
+export const MAX_PAGES = 20;
+/** Size budget of one resource or prompt answer (bytes), as a tool's default `max_output`. */
+export const MAX_ANSWER_BYTES = 256 * 1024;
+
+export interface RequestContext {
+  run: Run;
+  profile: Profile;
+  actor: string;
+}
+
+export class Refusal extends McpError {
+  constructor(
+    readonly denialCode: string,
+    message: string,
+  ) {
+    super(ErrorCode.InvalidParams, message, { code: denialCode });
+  }
+}
+
+/** The active run behind a session and its profile, or a refusal (recorded). */
+export async function contextFor(
+  deps: PassthroughDeps,
+  runId: string,
+  kind: EventKind,
+  subject: string | null,
+): Promise<RequestContext> {
+  const run = await deps.runs.get(runId);
+  const profile = run ? deps.policy().profiles[run.profile] : undefined;
+  if (!run || !profile || run.state !== 'active') {
+    await refuse(deps, runId, kind, subject, 'run_not_active', 'This run is no longer active.');
+  }
+  return { run: run as Run, profile: profile as Profile, actor: `run:${runId}` };
+}
+
+/** Records a refused request, then throws it to the SDK as a JSON-RPC error. */
+export async function refuse(
+  deps: PassthroughDeps,
+  runId: string,
+  kind: EventKind,
+  subject: string | null,
+  code: string,
+  message: string,
+  data: Record<string, unknown> = {},
+): Promise<never> {
+  await deps.events.write({
+    kind,
+    runId,
+    tool: subject,
+    decision: 'deny',
+    code,
+    actor: `run:${runId}`,
+    data,
+  });
+  throw new Refusal(code, message);
+}
+
+/** Definitions listed to the agent: hidden characters and secrets removed, findings logged. */
+export function cleanListed<T extends object>(deps: PassthroughDeps, items: readonly T[], what: string): T[] {
+  return items.map((item) => {
+    const cleaned = cleanDefinition(item, deps.scrubber.text);
+    if (cleaned.findings.length > 0)
+      deps.logger.warn({ findings: cleaned.findings }, `${what} definition cleaned before serving`);
+    return cleaned.definition;
+  });
+}
+
+/**
+ * The end of an allowed read: scrub in slices, flag, taint, record. Returns the answer the
+ * agent gets, with the gateway's own `bulkhead/flags` when inspection found something.
+ */
+export async function deliver<T extends { _meta?: Record<string, unknown> }>(
+  deps: PassthroughDeps,
+  ctx: RequestContext,
+  kind: EventKind,
+  subject: string,
+  inspector: Inspector,
+  answer: T,
+  options: { taints: boolean; data: Record<string, unknown> },
+): Promise<T> {
+  let out = await scrubValueYielding(deps.scrubberFor(ctx.run.profile), answer);
+  const flags = inspector.flags();
+  if (flags.length > 0) {
+    out = { ...out, _meta: { ...out._meta, 'bulkhead/flags': flags } };
+    await deps.events.write({
+      kind: 'output.flagged',
+      runId: ctx.run.id,
+      tool: subject,
+      actor: ctx.actor,
+      data: { flags, findings: inspector.findings },
+    });
+  }
+  if (options.taints || flags.some((f) => TAINTING_FLAGS.has(f))) await deps.runs.taint(ctx.run.id, subject);
+  await deps.events.write({
+    kind,
+    runId: ctx.run.id,
+    tool: subject,
+    decision: 'allow',
+    actor: ctx.actor,
+    data: { ...options.data, ...(flags.length ? { flags } : {}) },
+  });
+  return out;
+}
+
+/**
+ * Sends an upstream's progress on to the agent, numbers only, when the agent asked for it.
+ * `settled()` is awaited before the answer: a notification sent after it finds the stream closed.
+ */
+export function forwardProgress(
+  token: string | number | undefined,
+  send: Parameters<Parameters<Server['setRequestHandler']>[1]>[1]['sendNotification'],
+): {
+  options: { onprogress?: (p: { progress: number; total?: number }) => void };
+  settled: () => Promise<unknown>;
+} {
+  const sent: Promise<unknown>[] = [];
+  if (token === undefined) return { options: {}, settled: async () => undefined };
+  return {
+    options: {
+      onprogress: (p) =>
+        sent.push(
+          send({
+            method: 'notifications/progress',
+            params: {
+              progressToken: token,
+              progress: p.progress,
+              ...(p.total !== undefined ? { total: p.total } : {}),
+            },
+          }).catch(() => undefined),
+        ),
+    },
+    settled: () => Promise.all(sent),
+  };
+}

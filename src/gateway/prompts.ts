@@ -1,0 +1,161 @@
+/**
+ * `prompts/*` from upstreams, under the profile's `prompts` allow-list of
+ * exposed names (`<upstream>__<prompt>`; see passthrough.ts for what every
+ * answer goes through). A prompt is text an upstream wants put in front of the
+ * model, so it is treated as tool output: inspected, scrubbed, flagged. Its
+ * arguments are checked against what the upstream declared: an argument it
+ * does not declare, or a missing required one, is refused before the upstream
+ * is asked.
+ */
+
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  GetPromptRequestSchema,
+  type GetPromptResult,
+  ListPromptsRequestSchema,
+  type Prompt,
+} from '@modelcontextprotocol/sdk/types.js';
+import { Inspector } from '../inspect/inspector.js';
+import {
+  cleanListed,
+  contextFor,
+  deliver,
+  MAX_ANSWER_BYTES,
+  MAX_PAGES,
+  type PassthroughDeps,
+  refuse,
+} from './passthrough.js';
+
+/** Longest argument value passed on; prompts are templates, not payloads. */
+export const MAX_PROMPT_ARGUMENT = 8192;
+
+export function registerPromptHandlers(server: Server, deps: PassthroughDeps, runId: string): void {
+  server.setRequestHandler(ListPromptsRequestSchema, async (_request, extra) => {
+    const ctx = await contextFor(deps, runId, 'prompts/list', null);
+    const prompts: Prompt[] = [];
+    for (const [upstream, names] of byUpstream(ctx.profile.prompts)) {
+      const client = deps.pool.client(upstream);
+      if (!client) continue;
+      for (const prompt of await listAll(client, extra.signal)) {
+        if (names.has(prompt.name)) prompts.push({ ...prompt, name: `${upstream}__${prompt.name}` });
+      }
+    }
+    await deps.events.write({
+      kind: 'prompts/list',
+      runId,
+      decision: 'allow',
+      actor: ctx.actor,
+      data: { count: prompts.length },
+    });
+    return { prompts: cleanListed(deps, prompts, 'prompt') };
+  });
+
+  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
+    const exposed = request.params.name;
+    const subject = `prompt:${exposed.slice(0, 200)}`;
+    const ctx = await contextFor(deps, runId, 'prompts/get', subject);
+    // Exact lookup, as for tools: no case folding, no fallback to the upstream's own name.
+    const split = ctx.profile.prompts.includes(exposed) ? splitName(exposed) : undefined;
+    if (!split) {
+      return refuse(
+        deps,
+        runId,
+        'prompts/get',
+        subject,
+        'prompt_not_in_scope',
+        'This prompt is not available.',
+      );
+    }
+    const client = deps.pool.client(split.upstream);
+    const declared = client
+      ? (await listAll(client, extra.signal)).find((p) => p.name === split.prompt)
+      : undefined;
+    if (!client || !declared) {
+      return refuse(
+        deps,
+        runId,
+        'prompts/get',
+        subject,
+        'upstream_unavailable',
+        'The service behind this prompt is unavailable.',
+      );
+    }
+    const args = request.params.arguments ?? {};
+    const problem = argumentProblem(declared, args);
+    if (problem) {
+      return refuse(deps, runId, 'prompts/get', subject, 'invalid_arguments', problem, {
+        arguments: Object.keys(args),
+      });
+    }
+    const timeout = deps.policy().upstreams[split.upstream]?.call_timeout ?? 30_000;
+    let answer: GetPromptResult;
+    try {
+      answer = await client.getPrompt(
+        { name: split.prompt, arguments: args },
+        { signal: extra.signal, timeout },
+      );
+    } catch (error) {
+      deps.logger.warn({ runId, upstream: split.upstream, err: error }, 'prompts/get failed upstream');
+      return refuse(deps, runId, 'prompts/get', subject, 'upstream_error', 'The prompt could not be read.');
+    }
+    const inspector = new Inspector(MAX_ANSWER_BYTES, deps.scrubberFor(ctx.run.profile).text);
+    const out: GetPromptResult = {
+      messages: answer.messages.map((message, i) => ({
+        role: message.role,
+        content: inspector.block(message.content, `messages[${i}]`),
+      })),
+    };
+    if (answer.description !== undefined) out.description = inspector.text(answer.description, 'description');
+    if (answer._meta) {
+      const meta = inspector.data({ _meta: answer._meta }, 'result') as Pick<GetPromptResult, '_meta'>;
+      if (meta._meta && Object.keys(meta._meta).length > 0) out._meta = meta._meta;
+    }
+    return deliver(deps, ctx, 'prompts/get', subject, inspector, out, {
+      taints: false,
+      data: { prompt: exposed, upstream: split.upstream, arguments: args, messages: out.messages.length },
+    });
+  });
+}
+
+function argumentProblem(prompt: Prompt, args: Record<string, string>): string | undefined {
+  const declared = new Map((prompt.arguments ?? []).map((a) => [a.name, a]));
+  for (const [name, value] of Object.entries(args)) {
+    if (!declared.has(name)) return `The prompt takes no argument "${name.slice(0, 64)}".`;
+    if (typeof value !== 'string' || value.length > MAX_PROMPT_ARGUMENT)
+      return `Argument "${name}" must be a string of at most ${MAX_PROMPT_ARGUMENT} characters.`;
+  }
+  for (const arg of declared.values())
+    if (arg.required && !Object.hasOwn(args, arg.name)) return `Argument "${arg.name}" is required.`;
+  return undefined;
+}
+
+async function listAll(client: Client, signal: AbortSignal): Promise<Prompt[]> {
+  const prompts: Prompt[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const result = await client.listPrompts(cursor ? { cursor } : {}, { signal });
+    prompts.push(...result.prompts);
+    cursor = result.nextCursor;
+    if (!cursor) break;
+  }
+  return prompts;
+}
+
+function splitName(exposed: string): { upstream: string; prompt: string } | undefined {
+  const at = exposed.indexOf('__');
+  if (at <= 0) return undefined;
+  return { upstream: exposed.slice(0, at), prompt: exposed.slice(at + 2) };
+}
+
+function byUpstream(names: readonly string[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const name of names) {
+    const split = splitName(name);
+    if (!split) continue;
+    const set = out.get(split.upstream) ?? new Set<string>();
+    set.add(split.prompt);
+    out.set(split.upstream, set);
+  }
+  return out;
+}

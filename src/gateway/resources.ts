@@ -1,0 +1,168 @@
+/**
+ * `resources/*` from upstreams, under the profile's `resources` allow-list
+ * (see passthrough.ts for what every answer goes through). A URI is routed to
+ * the upstream of the first allow entry whose pattern matches it; a URI no
+ * entry matches is refused without reaching any upstream. Listing shows only
+ * the resources and templates the profile may read.
+ */
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ReadResourceRequestSchema,
+  type ReadResourceResult,
+  type Resource,
+  type ResourceTemplate,
+} from '@modelcontextprotocol/sdk/types.js';
+import { cleanDeep } from '../inspect/deep.js';
+import { Inspector } from '../inspect/inspector.js';
+import type { Profile } from '../policy/schema/index.js';
+import { type ResourceAllow, wildcardMatch } from '../policy/schema/passthrough.js';
+import {
+  cleanListed,
+  contextFor,
+  deliver,
+  forwardProgress,
+  MAX_ANSWER_BYTES,
+  MAX_PAGES,
+  type PassthroughDeps,
+  refuse,
+} from './passthrough.js';
+
+export function registerResourceHandlers(server: Server, deps: PassthroughDeps, runId: string): void {
+  server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => {
+    const ctx = await contextFor(deps, runId, 'resources/list', null);
+    const listed: Resource[] = [];
+    for (const upstream of upstreamsOf(ctx.profile)) {
+      const client = deps.pool.client(upstream);
+      if (!client) continue;
+      let cursor: string | undefined;
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const result = await client.listResources(cursor ? { cursor } : {}, { signal: extra.signal });
+        listed.push(...result.resources.filter((r) => allowFor(ctx.profile, r.uri)?.upstream === upstream));
+        cursor = result.nextCursor;
+        if (!cursor) break;
+      }
+    }
+    await deps.events.write({
+      kind: 'resources/list',
+      runId,
+      decision: 'allow',
+      actor: ctx.actor,
+      data: { count: listed.length },
+    });
+    return { resources: cleanListed(deps, listed, 'resource') };
+  });
+
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async (_request, extra) => {
+    const ctx = await contextFor(deps, runId, 'resources/list', null);
+    const listed: ResourceTemplate[] = [];
+    for (const upstream of upstreamsOf(ctx.profile)) {
+      const client = deps.pool.client(upstream);
+      if (!client) continue;
+      let cursor: string | undefined;
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const result = await client.listResourceTemplates(cursor ? { cursor } : {}, { signal: extra.signal });
+        listed.push(
+          ...result.resourceTemplates.filter(
+            (t) => allowFor(ctx.profile, t.uriTemplate)?.upstream === upstream,
+          ),
+        );
+        cursor = result.nextCursor;
+        if (!cursor) break;
+      }
+    }
+    return { resourceTemplates: cleanListed(deps, listed, 'resource template') };
+  });
+
+  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+    const uri = request.params.uri;
+    const subject = `resource:${uri.slice(0, 200)}`;
+    const ctx = await contextFor(deps, runId, 'resources/read', subject);
+    const allow = allowFor(ctx.profile, uri);
+    if (!allow) {
+      return refuse(
+        deps,
+        runId,
+        'resources/read',
+        subject,
+        'resource_not_in_scope',
+        'This resource is not available.',
+        { uri },
+      );
+    }
+    const client = deps.pool.client(allow.upstream);
+    if (!client) {
+      return refuse(
+        deps,
+        runId,
+        'resources/read',
+        subject,
+        'upstream_unavailable',
+        'The service behind this resource is unavailable.',
+        { uri, upstream: allow.upstream },
+      );
+    }
+    const timeout = deps.policy().upstreams[allow.upstream]?.call_timeout ?? 30_000;
+    let answer: ReadResourceResult;
+    const progress = forwardProgress(request.params._meta?.progressToken, extra.sendNotification);
+    try {
+      answer = await client.readResource({ uri }, { signal: extra.signal, timeout, ...progress.options });
+      await progress.settled();
+    } catch (error) {
+      // The upstream's own message may carry its internals: the agent gets a code only.
+      deps.logger.warn({ runId, upstream: allow.upstream, err: error }, 'resources/read failed upstream');
+      return refuse(
+        deps,
+        runId,
+        'resources/read',
+        subject,
+        'upstream_error',
+        'The resource could not be read.',
+        { uri, upstream: allow.upstream },
+      );
+    }
+    const inspector = new Inspector(MAX_ANSWER_BYTES, deps.scrubberFor(ctx.run.profile).text);
+    const contents = (answer.contents ?? []).map((content, i) =>
+      inspectContents(inspector, content, `contents[${i}]`),
+    );
+    const out: ReadResourceResult = { contents };
+    if (answer._meta) {
+      const meta = inspector.data({ _meta: answer._meta }, 'result') as Pick<ReadResourceResult, '_meta'>;
+      if (meta._meta && Object.keys(meta._meta).length > 0) out._meta = meta._meta;
+    }
+    return deliver(deps, ctx, 'resources/read', subject, inspector, out, {
+      taints: allow.taints,
+      data: { uri, upstream: allow.upstream, contents: contents.length },
+    });
+  });
+}
+
+type Contents = ReadResourceResult['contents'][number];
+
+/** One resource content: text cleaned and charged, a blob charged by size (dropped over budget). */
+function inspectContents(inspector: Inspector, content: Contents, where: string): Contents {
+  const cleaned = cleanDeep(content, {
+    text: (text, path) => inspector.text(text, path === 'text' ? where : `${where}.${path}`),
+    key: (key, path) => inspector.clean(key, `${where}.${path}`),
+    verbatim: (path) => path === 'blob',
+    onForgedMeta: (key, path) => inspector.note('forged_meta', `${where}.${path}: ${key}`),
+  }) as Contents;
+  if ('blob' in cleaned && typeof cleaned.blob === 'string') {
+    const bytes = Math.floor((cleaned.blob.length * 3) / 4);
+    if (!inspector.charge(bytes)) {
+      inspector.note('media_dropped', `${where}: blob of ${bytes} bytes over the remaining budget`);
+      return { uri: cleaned.uri, text: `[bulkhead: resource (${bytes} bytes) removed: over the size limit]` };
+    }
+  }
+  return cleaned;
+}
+
+/** The first allow entry of the profile that matches a URI (or a URI template, literally). */
+export function allowFor(profile: Profile, uri: string): ResourceAllow | undefined {
+  return profile.resources.find((entry) => entry.uris.some((pattern) => wildcardMatch(pattern, uri)));
+}
+
+function upstreamsOf(profile: Profile): string[] {
+  return [...new Set(profile.resources.map((entry) => entry.upstream))];
+}
