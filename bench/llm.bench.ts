@@ -5,18 +5,25 @@
  * A third path, a bare pass-through (same server stack and upstream client,
  * no authentication, no budget), separates the cost of the extra HTTP hop
  * from the cost of bulkhead's checks. Then the budget ledger's own cost per
- * operation on the SQLite store.
+ * operation on the SQLite store. With scrubbing on (every answer is scrubbed
+ * event by event): the scrubber's own cost per SSE event, a 1 MB streamed
+ * answer's throughput direct vs through bulkhead, and a soak of many plain
+ * requests with the heap after GC sampled along the way (fails above a bound).
  *
- *   npx tsx bench/llm.bench.ts [--requests 300]
+ *   npx tsx bench/llm.bench.ts [--requests 300] [--soak 100000]
  */
 import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { startGateway } from '../src/gateway/gateway.js';
+import { anthropicDialect } from '../src/llm/anthropic-sse.js';
+import { ScrubbedSse } from '../src/llm/scrubbed-sse.js';
 import { postUpstream } from '../src/llm/upstream.js';
 import { loadPolicyFile } from '../src/policy/load.js';
 import { startFakeAnthropic } from '../test/fakes/fake-anthropic.js';
@@ -47,7 +54,26 @@ export interface LlmBenchResult {
   added: Added[];
   /** Microseconds per operation on the SQLite ledger. */
   ledgerUs: { tokenReserve: number; tokenSettle: number; callReserve: number };
+  /** Microseconds the scrubber adds per text_delta event (framing, parse, scrub, re-frame), median of runs. */
+  eventUs: number;
+  /** A 1 MB streamed answer (1,024 text deltas of 1 KB): median ms per path, and bulkhead's throughput as a share of direct. */
+  bigStream: { directMs: number; bulkheadMs: number; ratio: number; rounds: number };
+  soak?: SoakResult;
 }
+
+export interface SoakResult {
+  requests: number;
+  /** Heap used after GC, MB, at each sample (after warm-up, then every tenth). */
+  heapMb: number[];
+  rssMb: number[];
+  growthMb: number;
+  boundMb: number;
+  ok: boolean;
+  seconds: number;
+}
+
+/** Heap growth over the soak above this fails the bench. */
+export const SOAK_BOUND_MB = 16;
 
 async function timeStream(url: string, key: string): Promise<{ first: number; last: number }> {
   const t0 = performance.now();
@@ -69,6 +95,121 @@ async function timeStream(url: string, key: string): Promise<{ first: number; la
     if (done) break;
   }
   return { first, last: performance.now() - t0 };
+}
+
+/** One retry: a pooled keep-alive socket the server closed while the ledger phase ran resets once. */
+async function timeBody(url: string, key: string): Promise<number> {
+  try {
+    return await timeBodyOnce(url, key);
+  } catch {
+    return timeBodyOnce(url, key);
+  }
+}
+
+async function timeBodyOnce(url: string, key: string): Promise<number> {
+  const t0 = performance.now();
+  const response = await fetch(`${url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'x-api-key': key, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+    body: JSON.stringify({
+      model: 'claude-test',
+      max_tokens: 2000,
+      stream: true,
+      messages: [{ role: 'user', content: 'hi' }],
+    }),
+  });
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+  }
+  if (bytes < 1_000_000) throw new Error(`short answer: ${bytes} bytes`);
+  return performance.now() - t0;
+}
+
+const median = (xs: number[]) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
+
+/** The scrubber's cost per event, in-process: a realistic text delta, framed, parsed, scrubbed, re-framed. */
+function scrubCostPerEvent(scrubber: Parameters<typeof anthropicDialect>[0]): number {
+  const enc = new TextEncoder();
+  const event = (i: number) =>
+    enc.encode(
+      `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: ` token ${i} of a streamed answer,` } })}\n\n`,
+    );
+  const events = Array.from({ length: 20_000 }, (_, i) => event(i));
+  const runs: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const sse = new ScrubbedSse(anthropicDialect(scrubber), () => undefined);
+    const t0 = performance.now();
+    for (const e of events) sse.push(e);
+    runs.push(((performance.now() - t0) / events.length) * 1000);
+  }
+  return median(runs);
+}
+
+/** Many plain requests, 8 at a time; heap after GC sampled at the start and every tenth. */
+async function soak(url: string, key: string, requests: number): Promise<SoakResult> {
+  // A gc() even without --expose-gc (npm run bench runs through tsx): the flag set at runtime
+  // exposes it to a fresh context.
+  setFlagsFromString('--expose_gc');
+  const gc = runInNewContext('gc') as () => void;
+  const body = JSON.stringify({
+    model: 'claude-test',
+    max_tokens: 5,
+    messages: [{ role: 'user', content: 'hi' }],
+  });
+  const one = async () => {
+    const r = await fetch(`${url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body,
+    });
+    await r.arrayBuffer();
+    if (r.status !== 200) throw new Error(`status ${r.status}`);
+  };
+  const batch = async (n: number) => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next++ < n) await one();
+      }),
+    );
+  };
+  const sample = () => {
+    gc();
+    gc();
+    const m = process.memoryUsage();
+    return { heap: m.heapUsed / 2 ** 20, rss: m.rss / 2 ** 20 };
+  };
+  await batch(Math.min(2000, requests / 10));
+  const t0 = performance.now();
+  const heapMb: number[] = [];
+  const rssMb: number[] = [];
+  let s = sample();
+  heapMb.push(s.heap);
+  rssMb.push(s.rss);
+  for (let i = 0; i < 10; i++) {
+    await batch(requests / 10);
+    s = sample();
+    heapMb.push(s.heap);
+    rssMb.push(s.rss);
+  }
+  const growthMb = (heapMb.at(-1) as number) - (heapMb[0] as number);
+  return {
+    requests,
+    heapMb,
+    rssMb,
+    growthMb,
+    boundMb: SOAK_BOUND_MB,
+    ok: growthMb <= SOAK_BOUND_MB,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 /** The same hop without bulkhead's checks: what any proxy on this stack costs. */
@@ -106,8 +247,9 @@ export async function perOp(n: number, op: (i: number) => Promise<unknown>): Pro
   return ((performance.now() - t0) / n) * 1000;
 }
 
-export async function run(options: { requests?: number } = {}): Promise<LlmBenchResult> {
+export async function run(options: { requests?: number; soak?: number } = {}): Promise<LlmBenchResult> {
   const n = options.requests ?? 300;
+  const soakRequests = options.soak ?? 100_000;
   const fake = await startFakeAnthropic();
   fake.delayMs = 1;
   const dir = mkdtempSync(join(tmpdir(), 'bulkhead-llm-bench-'));
@@ -201,7 +343,47 @@ export async function run(options: { requests?: number } = {}): Promise<LlmBench
         now: Date.now(),
       }),
     );
-    return { requests: n, rows, added, ledgerUs: { tokenReserve, tokenSettle, callReserve } };
+    const eventUs = scrubCostPerEvent(gateway.scrubber);
+
+    // A 1 MB answer, 1,024 deltas of 1 KB sent back to back, read whole; interleaved rounds.
+    fake.delayMs = 0;
+    fake.script = [
+      {
+        type: 'text',
+        chunks: Array.from({ length: 1024 }, (_, i) =>
+          `${String(i).padStart(8, '0')} ${'lorem ipsum dolor sit amet '.repeat(38)}`.slice(0, 1024),
+        ),
+      },
+    ];
+    const direct: number[] = [];
+    const through: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      await timeBody(fake.url, KEY);
+      await timeBody(gateway.url, token);
+    }
+    const rounds = 12;
+    for (let i = 0; i < rounds; i++) {
+      direct.push(await timeBody(fake.url, KEY));
+      through.push(await timeBody(gateway.url, token));
+    }
+    fake.script = undefined;
+    const bigStream = {
+      directMs: median(direct),
+      bulkheadMs: median(through),
+      ratio: median(direct) / median(through),
+      rounds,
+    };
+
+    const result: LlmBenchResult = {
+      requests: n,
+      rows,
+      added,
+      ledgerUs: { tokenReserve, tokenSettle, callReserve },
+      eventUs,
+      bigStream,
+    };
+    if (soakRequests > 0) result.soak = await soak(gateway.url, token, soakRequests);
+    return result;
   } finally {
     bare.close();
     await gateway.close();
@@ -227,12 +409,28 @@ export function print(result: LlmBenchResult): string {
       ...result.added.map((a) => [a.vs, a.firstP50, a.firstP99, a.lastP50, a.lastP99]),
     ]),
     '',
+    `scrubbing per SSE event (text_delta, framed, parsed, scrubbed, re-framed): ${result.eventUs.toFixed(1)} µs`,
+    `1 MB streamed answer (median of ${result.bigStream.rounds}): direct ${result.bigStream.directMs.toFixed(1)} ms, through bulkhead ${result.bigStream.bulkheadMs.toFixed(1)} ms → ${result.bigStream.ratio.toFixed(2)}× direct throughput (target ≥ 0.8×)`,
+    ...(result.soak
+      ? [
+          `soak: ${result.soak.requests} plain requests in ${result.soak.seconds.toFixed(0)} s; heap after GC ${result.soak.heapMb.map((m) => m.toFixed(1)).join(' → ')} MB; RSS ${result.soak.rssMb.map((m) => m.toFixed(0)).join(' → ')} MB; growth ${result.soak.growthMb.toFixed(1)} MB (bound ${result.soak.boundMb} MB): ${result.soak.ok ? 'flat' : 'FAILED'}`,
+        ]
+      : []),
     `ledger per operation (SQLite): token reserve ${result.ledgerUs.tokenReserve.toFixed(0)} µs, settle ${result.ledgerUs.tokenSettle.toFixed(0)} µs, tool-call reserve (cap, per-tool cap, rate) ${result.ledgerUs.callReserve.toFixed(0)} µs`,
   ].join('\n');
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const i = process.argv.indexOf('--requests');
-  const requests = i > 0 ? Number(process.argv[i + 1]) : undefined;
-  process.stdout.write(`${print(await run(requests ? { requests } : {}))}\n`);
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? Number(process.argv[i + 1]) : undefined;
+  };
+  const requests = arg('--requests');
+  const soakN = arg('--soak');
+  const result = await run({
+    ...(requests !== undefined ? { requests } : {}),
+    ...(soakN !== undefined ? { soak: soakN } : {}),
+  });
+  process.stdout.write(`${print(result)}\n`);
+  if (result.soak && !result.soak.ok) process.exitCode = 1;
 }

@@ -21,6 +21,7 @@ import type { EventWriter } from '../events/writer.js';
 import type { Logger } from '../log.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { Policy } from '../policy/schema/index.js';
+import type { ProfileLlm } from '../policy/schema/llm.js';
 import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
@@ -29,8 +30,17 @@ import { scrubAnswer } from './answer.js';
 import { anthropicDialect } from './anthropic-sse.js';
 import { readJsonBody } from './body.js';
 import { apiError } from './errors.js';
-import { ScrubbedSse } from './scrubbed-sse.js';
-import { findSideDoor } from './side-doors.js';
+import {
+  OpenAiUsageTracker,
+  openaiDialect,
+  openaiRequested,
+  openaiSideDoor,
+  openaiStreamError,
+  openaiUsage,
+  openaiWithMaxTokens,
+} from './openai.js';
+import { ScrubbedSse, type SseDialect } from './scrubbed-sse.js';
+import { findSideDoor, type SideDoor } from './side-doors.js';
 import { linkSignals } from './signals.js';
 import { capsOf, minRequestUsd, reserveSpend } from './spend.js';
 import { postUpstream, type UpstreamResponse } from './upstream.js';
@@ -39,6 +49,7 @@ import {
   cost,
   EMPTY_USAGE,
   type MessageUsage,
+  mergeUsage,
   type Price,
   SseUsageTracker,
   sseError,
@@ -102,6 +113,50 @@ function ended(run: Run): Response {
     : apiError(403, 'permission_error', 'bulkhead: this run has ended.');
 }
 
+/** What differs between the two front doors; everything else (auth, budgets, scrubbing) is shared. */
+interface WireFormat {
+  /** The upstream path, under the configured base URL. */
+  path: string;
+  /** max_tokens as the agent asked (0: missing, refused). */
+  requested(body: Record<string, unknown>): number;
+  withMaxTokens(body: Record<string, unknown>, max: number): Record<string, unknown>;
+  sideDoor(body: Record<string, unknown>, beta: string | null, allowed: ProfileLlm): SideDoor | undefined;
+  usage(reported: unknown): MessageUsage;
+  tracker(): UsageTracker;
+  dialect(scrubber: Scrubber): SseDialect;
+  streamError(type: string, message: string): Uint8Array;
+}
+
+interface UsageTracker {
+  observe(data: unknown): void;
+  charge(maxTokens: number): MessageUsage;
+  readonly complete: boolean;
+  readonly errorType: string | undefined;
+}
+
+const ANTHROPIC: WireFormat = {
+  path: '/v1/messages',
+  requested: (body) =>
+    typeof body.max_tokens === 'number' && body.max_tokens > 0 ? Math.floor(body.max_tokens) : 0,
+  withMaxTokens: (body, max) => ({ ...body, max_tokens: max }),
+  sideDoor: findSideDoor,
+  usage: (reported) => mergeUsage(EMPTY_USAGE, reported),
+  tracker: () => new SseUsageTracker(),
+  dialect: anthropicDialect,
+  streamError: sseError,
+};
+
+const OPENAI: WireFormat = {
+  path: '/v1/chat/completions',
+  requested: openaiRequested,
+  withMaxTokens: openaiWithMaxTokens,
+  sideDoor: openaiSideDoor,
+  usage: openaiUsage,
+  tracker: () => new OpenAiUsageTracker(),
+  dialect: openaiDialect,
+  streamError: openaiStreamError,
+};
+
 export function createLlmProxy(deps: LlmProxyDeps): Hono {
   const app = new Hono();
   const llm = deps.policy.llm;
@@ -113,7 +168,7 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
     return key ? deps.runs.authenticate(key) : undefined;
   };
 
-  const forwardHeaders = (req: Request): Record<string, string> => {
+  const forwardHeaders = (req: Request, format: WireFormat = ANTHROPIC): Record<string, string> => {
     const headers: Record<string, string> = {};
     for (const name of FORWARDED) {
       const value = req.headers.get(name);
@@ -121,6 +176,7 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
     }
     // Set last: whatever key the agent sent is never what reaches the API.
     headers['x-api-key'] = deps.apiKey;
+    if (format === OPENAI) headers.authorization = `Bearer ${deps.apiKey}`;
     return headers;
   };
 
@@ -162,7 +218,34 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
     }
   });
 
-  app.post('/messages', async (c) => {
+  app.post('/messages', (c) => exchange(c.req.raw, ANTHROPIC));
+  app.post('/chat/completions', (c) => exchange(c.req.raw, OPENAI));
+  app.get('/models', async (c) => {
+    const run = await authenticate(c.req.raw);
+    if (!run) return apiError(401, 'authentication_error', 'A valid run token is required.');
+    if (run.state !== 'active') return ended(run);
+    const allowed = deps.policy.profiles[run.profile]?.llm.models ?? Object.keys(llm?.prices ?? {});
+    // One list both SDKs read: OpenAI's (object, owned_by) and Anthropic's (type, display_name).
+    const data = allowed.map((id) => ({
+      id,
+      object: 'model',
+      type: 'model',
+      display_name: id,
+      created: 0,
+      created_at: '1970-01-01T00:00:00Z',
+      owned_by: 'bulkhead',
+    }));
+    return Response.json({
+      object: 'list',
+      data,
+      has_more: false,
+      first_id: data[0]?.id ?? null,
+      last_id: data.at(-1)?.id ?? null,
+    });
+  });
+
+  const exchange = async (req: Request, format: WireFormat): Promise<Response> => {
+    const c = { req: { raw: req } };
     const run = await authenticate(c.req.raw);
     if (!run) return apiError(401, 'authentication_error', 'A valid run token is required.');
     if (run.state !== 'active') return ended(run);
@@ -189,10 +272,9 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
         `bulkhead: model ${JSON.stringify(model)} is not allowed for this run.`,
       );
     }
-    const refused = await sideDoor(run, body, c.req.raw);
+    const refused = await sideDoor(run, body, c.req.raw, format);
     if (refused) return refused;
-    const requested =
-      typeof body.max_tokens === 'number' && body.max_tokens > 0 ? Math.floor(body.max_tokens) : 0;
+    const requested = format.requested(body);
     if (!requested) return apiError(400, 'invalid_request_error', 'max_tokens is required.');
     const tokens = profile.budgets.tokens;
     const price = llm.prices[model];
@@ -221,7 +303,8 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
       requested,
       budgets: profile.budgets,
       price,
-      countTokens: () => countTokens(body, c.req.raw, run.id),
+      countTokens: () =>
+        format === ANTHROPIC ? countTokens(body, c.req.raw, run.id) : Promise.resolve(undefined),
     });
     if (!spend.ok) {
       await deps.events.write({
@@ -244,7 +327,7 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
     const clamped = spend.clamped;
     const inputEstimate = spend.input;
     const reservation = { id: spend.reservationId };
-    const forwarded = { ...body, max_tokens: clamped };
+    const forwarded = format.withMaxTokens(body, clamped);
     const stream = body.stream === true;
     const runSignal = deps.runs.signal(run.id);
     const linked = linkSignals([runSignal, c.req.raw.signal]);
@@ -303,8 +386,8 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
     let upstream: UpstreamResponse;
     try {
       upstream = await postUpstream(
-        new URL(`${base}/v1/messages`),
-        forwardHeaders(c.req.raw),
+        new URL(`${base}${format.path}`),
+        forwardHeaders(c.req.raw, format),
         JSON.stringify(forwarded),
         abort,
       );
@@ -341,7 +424,7 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
       }
       let usage = EMPTY_USAGE;
       try {
-        usage = { ...EMPTY_USAGE, ...((JSON.parse(text) as { usage?: MessageUsage }).usage ?? {}) };
+        usage = format.usage((JSON.parse(text) as { usage?: unknown }).usage);
       } catch {
         // Not JSON (an upstream error page): nothing to charge.
       }
@@ -352,8 +435,8 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
 
     // Each chunk is forwarded as soon as the events it completes are scrubbed; usage is read from
     // the same parse.
-    const tracker = new SseUsageTracker();
-    const scrubbed = new ScrubbedSse(anthropicDialect(scrubber), (data) => tracker.observe(data));
+    const tracker = format.tracker();
+    const scrubbed = new ScrubbedSse(format.dialect(scrubber), (data) => tracker.observe(data));
     // An error event in the stream explains its end better than whatever closed it afterwards.
     const outcome = (fallback: Outcome): Outcome =>
       tracker.errorType ? `upstream_${tracker.errorType}` : fallback;
@@ -377,13 +460,13 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
         if (c.req.raw.signal.aborted) return undefined;
         // Scrubbed events are always sent whole, so the stream is between events here.
         return killed
-          ? sseError('permission_error', 'bulkhead: this run has ended.')
-          : sseError('api_error', 'bulkhead: the LLM API stream failed.');
+          ? format.streamError('permission_error', 'bulkhead: this run has ended.')
+          : format.streamError('api_error', 'bulkhead: the LLM API stream failed.');
       },
       cancelled: () => settle(tracker.charge(clamped), outcome('client_gone')),
     });
     return new Response(piped, { status: upstream.status, headers });
-  });
+  };
 
   /** Ends the run as `exhausted` when a budget has no room left for the smallest request. */
   const endIfExhausted = async (run: Run, caps: TokenCaps, price: Price | undefined, used?: TokenAmounts) => {
@@ -423,10 +506,15 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono {
   };
 
   /** The refusal for a request that opens a side door its profile does not allow, recorded. */
-  const sideDoor = async (run: Run, body: Record<string, unknown>, req: Request) => {
+  const sideDoor = async (
+    run: Run,
+    body: Record<string, unknown>,
+    req: Request,
+    format: WireFormat = ANTHROPIC,
+  ) => {
     const profile = deps.policy.profiles[run.profile];
     if (!profile) return apiError(403, 'permission_error', 'bulkhead: unknown profile.');
-    const door = findSideDoor(body, req.headers.get('anthropic-beta'), profile.llm);
+    const door = format.sideDoor(body, req.headers.get('anthropic-beta'), profile.llm);
     if (!door) return undefined;
     await deps.events.write({
       kind: 'llm.request',

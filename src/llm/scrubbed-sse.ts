@@ -46,6 +46,8 @@ export class ScrubbedSse {
           data = undefined;
         }
       }
+      // The Chat Completions end marker is not JSON; the tracker still needs to see it.
+      if (event.data === '[DONE]') data = '[DONE]';
       if (data !== undefined) this.observe(data);
       out += this.dialect.event(event, data);
     }

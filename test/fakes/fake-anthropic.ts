@@ -96,6 +96,7 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
     for await (const chunk of req) text += chunk.toString();
     const body = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
     received.push({ headers: req.headers, body, path: req.url ?? '' });
+    if (req.url === '/v1/chat/completions') return answerOpenAi(fake, body, req, res);
     if (req.headers['x-api-key'] !== 'sk-ant-real-key-for-tests-0123456789') {
       res.writeHead(401, { 'content-type': 'application/json' }).end(
         JSON.stringify({
@@ -314,4 +315,100 @@ async function answerScript(
   } as { type: string });
   await send({ type: 'message_stop' });
   res.end();
+}
+
+/**
+ * The OpenAI-compatible endpoint the Anthropic API also serves
+ * (`/v1/chat/completions`, bearer key): the greeting or the scripted blocks
+ * (text as `content`, tool_use as one tool call's `arguments`), plain or
+ * streamed chunk by chunk, with usage in the last chunk when asked.
+ */
+async function answerOpenAi(
+  fake: FakeAnthropic,
+  body: Record<string, unknown>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  if (req.headers.authorization !== 'Bearer sk-ant-real-key-for-tests-0123456789') {
+    res
+      .writeHead(401, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ error: { type: 'invalid_request_error', message: 'bad key' } }));
+    return;
+  }
+  const script: ScriptBlock[] = fake.script ?? [{ type: 'text', chunks: WORDS }];
+  const max = Number(body.max_completion_tokens ?? body.max_tokens ?? 4096);
+  const text = script.filter((b) => b.type === 'text').flatMap((b) => b.chunks);
+  const calls = script.filter((b) => b.type === 'tool_use');
+  const prompt = fake.countInput ? denseTokenCount(body) : fake.usage.input_tokens;
+  const usage = {
+    prompt_tokens: prompt,
+    completion_tokens: Math.min(max, text.length + calls.length),
+    total_tokens: 0,
+  };
+  usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+  const base = { id: `chatcmpl_${fake.received.length}`, created: 1, model: body.model };
+  const echo = fake.reflect ? { debug: { received_headers: req.headers } } : {};
+  if (body.stream !== true) {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        ...base,
+        object: 'chat.completion',
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: 'assistant',
+              content: text.join(''),
+              ...(calls.length
+                ? {
+                    tool_calls: calls.map((c, i) => ({
+                      id: `call_${i}`,
+                      type: 'function',
+                      function: { name: (c as { name: string }).name, arguments: c.chunks.join('') },
+                    })),
+                  }
+                : {}),
+            },
+            finish_reason: 'stop',
+          },
+        ],
+        usage,
+        ...echo,
+      }),
+    );
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  const send = async (data: unknown) => {
+    res.write(`data: ${JSON.stringify(data)}\n\n`);
+    await new Promise((r) => setTimeout(r, fake.delayMs));
+  };
+  const chunk = (delta: unknown, finish: string | null = null) => ({
+    ...base,
+    object: 'chat.completion.chunk',
+    choices: [{ index: 0, delta, finish_reason: finish }],
+    ...echo,
+  });
+  await send(chunk({ role: 'assistant', content: '' }));
+  for (const piece of text) await send(chunk({ content: piece }));
+  for (const [i, call] of calls.entries()) {
+    await send(
+      chunk({
+        tool_calls: [
+          {
+            index: i,
+            id: `call_${i}`,
+            type: 'function',
+            function: { name: (call as { name: string }).name, arguments: '' },
+          },
+        ],
+      }),
+    );
+    for (const piece of call.chunks)
+      await send(chunk({ tool_calls: [{ index: i, function: { arguments: piece } }] }));
+  }
+  await send(chunk({}, calls.length ? 'tool_calls' : 'stop'));
+  const options = body.stream_options as { include_usage?: boolean } | undefined;
+  if (options?.include_usage) await send({ ...base, object: 'chat.completion.chunk', choices: [], usage });
+  res.end('data: [DONE]\n\n');
 }

@@ -1,0 +1,239 @@
+/**
+ * The OpenAI Chat Completions wire format (`/v1/chat/completions`), the
+ * second front door of the LLM proxy: same run token, budgets, model
+ * allow-list, scrubbing and side-door rules as `/v1/messages`; only the shapes
+ * differ. The request goes to the configured API's OpenAI-compatible endpoint
+ * (`<base_url>/v1/chat/completions`, which the Anthropic API and most
+ * gateways serve) with the real key as a bearer token. Streams ask for usage
+ * (`stream_options.include_usage`), which arrives in the last chunk.
+ */
+import type { ProfileLlm } from '../policy/schema/llm.js';
+import type { Scrubber } from '../scrub/index.js';
+import { eventName, HeldText, type SseDialect, textEvent } from './scrubbed-sse.js';
+import type { SideDoor } from './side-doors.js';
+import { formatSse } from './sse.js';
+import { EMPTY_USAGE, type MessageUsage } from './usage.js';
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
+
+/** max_tokens when the agent sets none: the API needs a bound to reserve against. */
+export const DEFAULT_MAX_TOKENS = 4096;
+
+const KNOWN_FIELDS = new Set([
+  'model',
+  'messages',
+  'max_tokens',
+  'max_completion_tokens',
+  'stream',
+  'stream_options',
+  'temperature',
+  'top_p',
+  'n',
+  'stop',
+  'presence_penalty',
+  'frequency_penalty',
+  'logit_bias',
+  'logprobs',
+  'top_logprobs',
+  'user',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+  'response_format',
+  'seed',
+  'reasoning_effort',
+  'metadata',
+  'service_tier',
+  'web_search_options',
+]);
+
+const refuse = (field: string, what: string, rule: string): SideDoor => ({
+  field,
+  message: `${what} is not allowed for this run (profile setting llm.${rule})`,
+});
+
+export function openaiSideDoor(
+  body: Json,
+  betaHeader: string | null,
+  allowed: ProfileLlm,
+): SideDoor | undefined {
+  for (const beta of (betaHeader ?? '').split(',').map((b) => b.trim()))
+    if (beta && !allowed.betas.includes(beta))
+      return refuse('anthropic-beta', `beta ${JSON.stringify(beta)}`, 'betas');
+  for (const field of Object.keys(body))
+    if (!KNOWN_FIELDS.has(field) && !allowed.body_fields.includes(field))
+      return refuse(field, `the request field ${JSON.stringify(field)}`, 'body_fields');
+  if (body.web_search_options !== undefined && !allowed.server_tools.includes('web_search'))
+    return refuse('web_search_options', 'the server tool "web_search"', 'server_tools');
+  const tools = Array.isArray(body.tools) ? body.tools : body.tools === undefined ? [] : [body.tools];
+  for (const [i, tool] of tools.entries()) {
+    const type = isObject(tool) ? tool.type : undefined;
+    if (type === 'function' || type === 'custom') continue;
+    if (!allowed.server_tools.includes(String(type)))
+      return refuse(`tools[${i}].type`, `the server tool ${JSON.stringify(type ?? null)}`, 'server_tools');
+  }
+  if (!allowed.url_sources && Array.isArray(body.messages)) {
+    for (const [i, message] of body.messages.entries()) {
+      const content = isObject(message) && Array.isArray(message.content) ? message.content : [];
+      for (const [j, part] of content.entries()) {
+        const url = isObject(part) && isObject(part.image_url) ? part.image_url.url : undefined;
+        if (typeof url === 'string' && !url.startsWith('data:'))
+          return refuse(`messages[${i}].content[${j}].image_url`, 'an image fetched by URL', 'url_sources');
+      }
+    }
+  }
+  return undefined;
+}
+
+export function openaiRequested(body: Json): number {
+  const asked = body.max_completion_tokens ?? body.max_tokens;
+  return typeof asked === 'number' && asked > 0 ? Math.floor(asked) : DEFAULT_MAX_TOKENS;
+}
+
+export function openaiWithMaxTokens(body: Json, max: number): Json {
+  const out: Json = { ...body };
+  if (out.max_completion_tokens !== undefined || out.max_tokens === undefined)
+    out.max_completion_tokens = max;
+  if (out.max_tokens !== undefined) out.max_tokens = max;
+  // Usage arrives only when asked for; bulkhead needs it to charge the stream.
+  if (out.stream === true)
+    out.stream_options = { ...(isObject(out.stream_options) ? out.stream_options : {}), include_usage: true };
+  return out;
+}
+
+/** OpenAI usage as the ledger counts it: cached prompt tokens are cache reads. */
+export function openaiUsage(usage: unknown): MessageUsage {
+  if (!isObject(usage)) return EMPTY_USAGE;
+  const cached = isObject(usage.prompt_tokens_details) ? n(usage.prompt_tokens_details.cached_tokens) : 0;
+  return {
+    ...EMPTY_USAGE,
+    input_tokens: Math.max(0, n(usage.prompt_tokens) - cached),
+    cache_read_input_tokens: cached,
+    output_tokens: n(usage.completion_tokens),
+  };
+}
+
+/** Usage read from a Chat Completions stream as it passes. */
+export class OpenAiUsageTracker {
+  usage: MessageUsage = { ...EMPTY_USAGE };
+  errorType: string | undefined;
+  complete = false;
+  private generatedChars = 0;
+
+  observe(data: unknown): void {
+    if (data === '[DONE]') {
+      this.complete = true;
+      return;
+    }
+    if (!isObject(data)) return;
+    if (isObject(data.error))
+      this.errorType = typeof data.error.type === 'string' ? data.error.type : 'api_error';
+    if (isObject(data.usage)) this.usage = openaiUsage(data.usage);
+    for (const choice of Array.isArray(data.choices) ? data.choices : []) {
+      const delta = isObject(choice) && isObject(choice.delta) ? choice.delta : undefined;
+      if (!delta) continue;
+      if (typeof delta.content === 'string') this.generatedChars += delta.content.length;
+      for (const call of Array.isArray(delta.tool_calls) ? delta.tool_calls : []) {
+        const args = isObject(call) && isObject(call.function) ? call.function.arguments : undefined;
+        if (typeof args === 'string') this.generatedChars += args.length;
+      }
+    }
+  }
+
+  charge(maxTokens: number): MessageUsage {
+    if (this.complete) return this.usage;
+    const seen = Math.min(maxTokens, Math.ceil(this.generatedChars / 3));
+    return { ...this.usage, output_tokens: Math.max(this.usage.output_tokens, seen) };
+  }
+}
+
+/**
+ * Chunks scrubbed as the Anthropic stream is (anthropic-sse.ts): each choice's
+ * `content`, and each tool call's `arguments`, through one streaming scrubber;
+ * what is held is appended to the chunk that finishes the choice (or sent in
+ * one more chunk before `[DONE]`).
+ */
+export function openaiDialect(scrubber: Scrubber): SseDialect {
+  const held = new HeldText(scrubber);
+  let last: Json = {};
+  const flushAll = (): string => {
+    const keys = held.keys();
+    if (!keys.length) return '';
+    const choices = new Map<number, Json>();
+    for (const key of keys) {
+      const rest = held.flush(key);
+      if (!rest) continue;
+      const [c, t] = key.split(':').map(Number) as [number, number | undefined];
+      const choice = choices.get(c) ?? { index: c, delta: {}, finish_reason: null };
+      const delta = choice.delta as Json;
+      if (t === undefined || Number.isNaN(t)) delta.content = rest;
+      else
+        delta.tool_calls = [
+          ...((delta.tool_calls as Json[] | undefined) ?? []),
+          { index: t, function: { arguments: rest } },
+        ];
+      choices.set(c, choice);
+    }
+    if (!choices.size) return '';
+    const chunk = {
+      id: last.id,
+      object: 'chat.completion.chunk',
+      created: last.created,
+      model: last.model,
+      choices: [...choices.values()],
+    };
+    return formatSse(undefined, JSON.stringify(scrubber.value(chunk)));
+  };
+  return {
+    event(event, data) {
+      if (event.data === '[DONE]') return flushAll() + formatSse(eventName(event.event, scrubber), '[DONE]');
+      if (!isObject(data)) return textEvent(event, scrubber);
+      last = { id: data.id, created: data.created, model: data.model };
+      const pieces: Array<{ set(copy: Json): void }> = [];
+      const blank: Json = { ...data };
+      if (Array.isArray(data.choices)) {
+        blank.choices = data.choices.map((choice, ci) => {
+          if (!isObject(choice) || !isObject(choice.delta)) return choice;
+          const c = typeof choice.index === 'number' ? choice.index : ci;
+          const delta: Json = { ...choice.delta };
+          const finishing = choice.finish_reason !== null && choice.finish_reason !== undefined;
+          if (typeof delta.content === 'string') {
+            const piece = held.push(`${c}`, delta.content) + (finishing ? held.flush(`${c}`) : '');
+            delta.content = '';
+            pieces.push({
+              set: (copy) => ((((copy.choices as Json[])[ci] as Json).delta as Json).content = piece),
+            });
+          }
+          if (Array.isArray(delta.tool_calls)) {
+            delta.tool_calls = delta.tool_calls.map((call, ti) => {
+              if (!isObject(call) || !isObject(call.function) || typeof call.function.arguments !== 'string')
+                return call;
+              const t = typeof call.index === 'number' ? call.index : ti;
+              const key = `${c}:${t}`;
+              const piece = held.push(key, call.function.arguments) + (finishing ? held.flush(key) : '');
+              pieces.push({
+                set: (copy) => {
+                  const calls = (((copy.choices as Json[])[ci] as Json).delta as Json).tool_calls as Json[];
+                  ((calls[ti] as Json).function as Json).arguments = piece;
+                },
+              });
+              return { ...call, function: { ...call.function, arguments: '' } };
+            });
+          }
+          return { ...choice, delta };
+        });
+      }
+      const copy = scrubber.value(blank);
+      for (const p of pieces) p.set(copy);
+      return formatSse(eventName(event.event, scrubber), JSON.stringify(copy));
+    },
+    end: flushAll,
+  };
+}
+
+/** One error chunk in the shape the OpenAI SDKs raise from a stream. */
+export function openaiStreamError(type: string, message: string): Uint8Array {
+  return new TextEncoder().encode(formatSse(undefined, JSON.stringify({ error: { type, message } })));
+}
