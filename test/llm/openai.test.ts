@@ -75,9 +75,7 @@ describe('OpenAI front door', () => {
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     expect(text).toBe('Hello from the fake API.');
-    expect((completions().at(-1)?.body.stream_options as { include_usage?: boolean }).include_usage).toBe(
-      true,
-    );
+    expect(completions().at(-1)?.body.stream_options).toMatchObject({ include_usage: true });
     expect(await gw.gateway.store.tokens.usage(runId)).toMatchObject({ output: 6, requests: 1 });
   });
 
