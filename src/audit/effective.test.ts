@@ -1,7 +1,7 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { parsePolicy } from '../policy/load.js';
-import { assessTool } from './effective.js';
+import { assessTool, riskSummary } from './effective.js';
 
 const runSql: Tool = {
   name: 'run_sql',
@@ -86,5 +86,37 @@ describe('effective severity', () => {
     };
     const f = assessTool('db', poisoned, policy(', description: "Runs one SQL query."'));
     expect(f.poisoning).toEqual([]);
+  });
+});
+
+describe('the class the policy declares', () => {
+  const lookup: Tool = {
+    name: 'close_account',
+    description: 'Looks up an account.',
+    inputSchema: { type: 'object', properties: { id: { type: 'string' } } },
+  };
+  const declared = (cls: string) =>
+    parsePolicy(
+      `version: 1
+upstreams: { crm: { command: x } }
+tools:
+  crm:
+    close_account: { class: ${cls} }
+profiles:
+  p: { tools: [crm__close_account] }
+`,
+    );
+
+  it('reports a tool declared irreversible as such, never as "reads only"', () => {
+    const f = assessTool('crm', lookup, declared('irreversible'));
+    expect(f.declaredClass).toBe('irreversible');
+    expect(riskSummary(f)).toBe('declared irreversible');
+    expect(f.rawSeverity).toBe('critical');
+  });
+
+  it('keeps the heuristics for a tool declared read', () => {
+    const f = assessTool('crm', lookup, declared('read'));
+    expect(riskSummary(f)).toBe('declared read, reads only');
+    expect(f.rawSeverity).toBe('low');
   });
 });

@@ -9,7 +9,7 @@
  * holds: its instructions reach the model as soon as the tool is listed.
  */
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import { exposedName, type Policy } from '../policy/schema/index.js';
+import { exposedName, type Policy, type ToolClass } from '../policy/schema/index.js';
 import { type Classification, classify, RISK_LABEL, type Risk } from './classify.js';
 import { findPoisoning, type PoisonFinding } from './poisoning.js';
 
@@ -31,6 +31,8 @@ export interface ToolFinding {
   /** Risky free-form arguments the policy leaves as they are. */
   untightened: string[];
   classification: Classification;
+  /** The class the policy declares for it; the report shows this, and it floors the raw severity. */
+  declaredClass: ToolClass | null;
   poisoning: PoisonFinding[];
   severity: Severity;
   /** The raw worst case, before the policy's mitigations. */
@@ -66,10 +68,25 @@ export function rawSeverity(classification: Classification): Severity {
   return classification.risks.map((r) => BASE[r]).sort((a, b) => rank(b) - rank(a))[0] ?? 'low';
 }
 
+/**
+ * The least a declared class means: an operator who declared a tool
+ * irreversible knows something the heuristics may not see, so the finding is
+ * never milder than the declaration.
+ */
+const DECLARED_FLOOR: Record<ToolClass, Severity> = {
+  read: 'low',
+  write: 'medium',
+  external: 'high',
+  irreversible: 'critical',
+};
+
 export function assessTool(upstream: string, tool: Tool, policy?: Policy): ToolFinding {
   const classification = classify(tool);
-  const raw = rawSeverity(classification);
   const rule = policy?.tools[upstream]?.[tool.name];
+  const declaredClass = rule?.class ?? null;
+  const heuristic = rawSeverity(classification);
+  const floor = declaredClass ? DECLARED_FLOOR[declaredClass] : 'low';
+  const raw = rank(floor) > rank(heuristic) ? floor : heuristic;
   const exposedAs = !policy ? tool.name : rule?.expose ? exposedName(upstream, tool.name, rule) : null;
   const profiles =
     policy && exposedAs
@@ -137,6 +154,7 @@ export function assessTool(upstream: string, tool: Tool, policy?: Policy): ToolF
     tightened,
     untightened,
     classification,
+    declaredClass,
     poisoning,
     severity,
     rawSeverity: raw,
@@ -144,7 +162,14 @@ export function assessTool(upstream: string, tool: Tool, policy?: Policy): ToolF
   };
 }
 
-/** One line: the risks in words, worst first. */
+/**
+ * One line: the class the policy declares, then the risks the heuristics found, worst first.
+ * "reads only" is left out when the policy declares the tool as more than a read.
+ */
 export function riskSummary(finding: ToolFinding): string {
-  return finding.classification.risks.map((r) => RISK_LABEL[r]).join(', ');
+  const declared = finding.declaredClass;
+  const risks = finding.classification.risks
+    .filter((r) => !(r === 'reads_only' && declared && declared !== 'read'))
+    .map((r) => RISK_LABEL[r]);
+  return [...(declared ? [`declared ${declared}`] : []), ...risks].join(', ');
 }

@@ -66,6 +66,7 @@ export function jsonReport(findings: readonly ToolFinding[], failures: readonly 
       tool: f.tool,
       severity: f.severity,
       raw_severity: f.rawSeverity,
+      class: f.declaredClass,
       risks: f.classification.risks,
       evidence: f.classification.evidence,
       loose_parameters: f.classification.loose,

@@ -55,7 +55,7 @@ const CASES: { name: string; policy: string; expected: Omit<LintFinding, 'messag
       'send: { class: external, approval: { when: tainted } }',
       'send: { class: external }',
     ),
-    expected: { id: 'ungated_external', severity: 'medium', path: 'tools.mail.send', line: 18, column: 5 },
+    expected: { id: 'external_held_by_flow', severity: 'low', path: 'tools.mail.send', line: 18, column: 5 },
   },
   {
     name: 'an external tool ungated in a profile that allows it when tainted',
@@ -64,6 +64,24 @@ const CASES: { name: string; policy: string; expected: Omit<LintFinding, 'messag
       'send: { class: external }',
     ).replace('    egress:', '    flow: { tainted_external: allow }\n    egress:'),
     expected: { id: 'ungated_external', severity: 'high', path: 'tools.mail.send', line: 18, column: 5 },
+  },
+  {
+    name: 'an ungated external tool in a profile that reads private data and lets it out',
+    policy: CLEAN.replace(
+      'send: { class: external, approval: { when: tainted } }',
+      'send: { class: external }',
+    )
+      .replace('get_order: { class: read }', 'get_order: { class: read, sources: private }')
+      .replace('    egress:', '    flow: { private_external: allow }\n    egress:'),
+    expected: { id: 'ungated_external', severity: 'high', path: 'tools.mail.send', line: 18, column: 5 },
+  },
+  {
+    name: 'private_external: allow is no leak where the profile reads nothing private',
+    policy: CLEAN.replace(
+      'send: { class: external, approval: { when: tainted } }',
+      'send: { class: external }',
+    ).replace('    egress:', '    flow: { private_external: allow }\n    egress:'),
+    expected: { id: 'external_held_by_flow', severity: 'low', path: 'tools.mail.send', line: 18, column: 5 },
   },
   {
     name: 'more than a quarter of a profile gated always',

@@ -14,6 +14,7 @@ import { sideDoorsOpen } from './schema/llm.js';
 export const LINT_IDS = [
   'ungated_irreversible',
   'ungated_external',
+  'external_held_by_flow',
   'coarse_gating',
   'shared_credential',
   'no_budgets',
@@ -136,17 +137,47 @@ function ungatedTools(policy: Policy, add: Add): void {
           `irreversible tool ${upstream}.${tool} is exposed to ${profiles.join(', ')} without an approval gate: add approval (always, or a condition on its arguments)`,
         );
       } else if (rule.class === 'external') {
-        // Flow rules gate or refuse an external call once the run is tainted; an untainted run still sends freely.
-        const open = profiles.filter((p) => policy.profiles[p]?.flow.tainted_external === 'allow');
+        // Flow rules hold an external call once the run read untrusted content, private data or
+        // secrets; a profile whose rules let one of those through (for a class it can read) is open.
+        const open = profiles.filter((p) => flowLeaks(policy, p).length > 0);
+        if (open.length === 0) {
+          add(
+            'external_held_by_flow',
+            'low',
+            ['tools', upstream, tool],
+            `external tool ${upstream}.${tool} has no approval of its own; the flow rules of ${profiles.join(', ')} hold it once a run has read untrusted content, private data or secrets, and a run that read none of those sends freely: mark private sources (sources: private) so they count`,
+          );
+          continue;
+        }
+        const leaks = open.map((p) => `${p} (${flowLeaks(policy, p).join(', ')})`);
         add(
           'ungated_external',
-          open.length > 0 ? 'high' : 'medium',
+          'high',
           ['tools', upstream, tool],
-          `external tool ${upstream}.${tool} is exposed to ${profiles.join(', ')} without an approval gate${open.length ? ` (and ${open.join(', ')} allow it even when tainted)` : ''}: add approval (when: tainted at least), or tighten where it can send`,
+          `external tool ${upstream}.${tool} is exposed without an approval gate, and the flow rules of ${leaks.join('; ')} let data out: add approval (when: tainted at least), set the flow rule to approve or refuse, or tighten where it can send`,
         );
       }
     }
   }
+}
+
+/** What a profile's flow rules let reach an external tool unchecked, among what the profile can read. */
+function flowLeaks(policy: Policy, profileName: string): string[] {
+  const profile = policy.profiles[profileName];
+  if (!profile) return [];
+  const classes = new Set<string>();
+  for (const [upstream, rules] of Object.entries(policy.tools))
+    for (const [tool, rule] of Object.entries(rules)) {
+      if (!rule.expose || !profile.tools.includes(exposedName(upstream, tool, rule))) continue;
+      const declared = rule.sources ?? policy.upstreams[upstream]?.sources;
+      if (declared && declared !== 'public') classes.add(declared);
+    }
+  const leaks: string[] = [];
+  if (profile.flow.tainted_external === 'allow') leaks.push('tainted_external: allow');
+  if (classes.has('private') && profile.flow.private_external === 'allow')
+    leaks.push('private_external: allow');
+  if (classes.has('secret') && profile.flow.secret_external === 'allow') leaks.push('secret_external: allow');
+  return leaks;
 }
 
 function coarseGating(policy: Policy, add: Add): void {
