@@ -1,0 +1,91 @@
+/**
+ * The store can stall without freezing the gateway (issue 16, point 5):
+ * another process holds the SQLite write lock for 15 s. A call that needs
+ * the store fails closed quickly with `store_unavailable`, and the health
+ * endpoint answers in well under a second saying the store is locked.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { denialCode, ROOT, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
+import { ORDERS_ENV, ordersUpstream, waitFor } from './processes.js';
+
+let gw: TestGateway | undefined;
+afterAll(async () => {
+  await gw?.close();
+});
+
+describe('a SQLite write lock held by another process', () => {
+  it('refuses calls quickly with store_unavailable and keeps health answering in milliseconds', async () => {
+    const dir = tempDir('bulkhead-lock-');
+    gw = await startTestGateway(
+      `
+version: 1
+store: { sqlite: ./bulkhead.db }
+upstreams:
+  orders:
+${ordersUpstream(dir)}
+tools:
+  orders:
+    get_order_status: { class: read }
+profiles:
+  agent:
+    tools: [orders__get_order_status]
+`,
+      { dir, env: ORDERS_ENV },
+    );
+    const agent = await gw.agent('agent');
+    // A real second process takes the write lock and keeps it for 15 s.
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const D = require('better-sqlite3'); const db = new D(${JSON.stringify(join(dir, 'bulkhead.db'))});
+         db.exec('BEGIN IMMEDIATE'); db.prepare("INSERT INTO replicas VALUES ('holder', 'x', 1, 0, 0)").run();
+         console.log('locked'); setTimeout(() => { db.exec('ROLLBACK'); process.exit(0); }, 15000);`,
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    holder.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    await waitFor(() => out.includes('locked'), 10_000, 'lock taken');
+    try {
+      const started = Date.now();
+      const call = agent.client.callTool({
+        name: 'orders__get_order_status',
+        arguments: { order_id: 'ORD-000001' },
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      const healthStarted = Date.now();
+      const health = await fetch(`${gw.gateway.url}/api/health`, {
+        headers: { authorization: `Bearer ${gw.gateway.localToken}` },
+      });
+      const healthMs = Date.now() - healthStarted;
+      const body = (await health.json()) as { ok: boolean; problems: string[] };
+      // Generous bound: a blocked event loop answers in seconds, not hundreds of ms.
+      expect(healthMs).toBeLessThan(1_000);
+      expect(body.ok).toBe(false);
+      expect(body.problems.join(' ')).toContain('SQLite write lock');
+      const ready = await fetch(`${gw.gateway.url}/readyz`);
+      expect(ready.status).toBe(503);
+      const result = await call;
+      expect(denialCode(result)).toBe('store_unavailable');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+    // Once the lock is gone, the gateway serves again.
+    await waitFor(
+      async () => (await fetch(`${gw?.gateway.url}/readyz`)).status === 200,
+      10_000,
+      'ready again',
+    );
+    const after = await agent.client.callTool({
+      name: 'orders__get_order_status',
+      arguments: { order_id: 'ORD-000001' },
+    });
+    expect(denialCode(after)).toBeUndefined();
+  }, 60_000);
+});
