@@ -28,6 +28,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import Database from 'better-sqlite3';
 import { type CpuProfileSummary, summarizeCpuProfile } from './lib/cpuprofile.js';
@@ -104,7 +105,13 @@ interface Target {
   gateway?: boolean;
   /** The process in front of the upstream, for CPU accounting. */
   frontPid?: number;
+  /** The client spawns the upstream itself over stdio (the stdio baseline; concurrency 1 only). */
+  stdioDirect?: boolean;
 }
+
+/** The 1 MB block: every target returns this many bytes from `blob`, untruncated. */
+const BLOB_BYTES = 1024 * 1024;
+const BLOB_CALLS = 30;
 
 /**
  * CPU time (user + system, ms) a process has used so far, from /proc; undefined
@@ -127,6 +134,17 @@ function cpuMs(pid: number | undefined): number | undefined {
 
 async function connect(target: Target, index: number): Promise<Client> {
   const client = new Client({ name: 'bench', version: '1' });
+  if (target.stdioDirect) {
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: ['--import', 'tsx', UPSTREAM, '--stdio'],
+        cwd: ROOT,
+        stderr: 'ignore',
+      }),
+    );
+    return client;
+  }
   await client.connect(
     new StreamableHTTPClientTransport(new URL(target.url), {
       requestInit: { headers: target.headers(index) },
@@ -138,7 +156,15 @@ async function connect(target: Target, index: number): Promise<Client> {
 // Unique messages: identical repeats would (rightly) trip the gateway's loop guard.
 let sequence = 0;
 
-async function callOnce(client: Client, tool: string): Promise<void> {
+async function callOnce(client: Client, tool: string, blob: boolean): Promise<void> {
+  if (blob) {
+    const name = tool.replace(/echo$/, 'blob');
+    const result = await client.callTool({ name, arguments: { bytes: BLOB_BYTES } });
+    const text = (result.content as { text?: string }[])[0]?.text ?? '';
+    // Truncated or refused would be fast and wrong.
+    if (result.isError || text.length < BLOB_BYTES) throw new Error(`${name}: ${text.length} bytes`);
+    return;
+  }
   const message = `m${sequence++}`;
   const result = await client.callTool({ name: tool, arguments: { message } });
   // A bench that measured refusals would be fast and wrong.
@@ -157,6 +183,7 @@ async function measure(
   concurrency: number,
   callsPerClient: number,
   upstreamPid: number | undefined,
+  blob = false,
 ): Promise<Measurement> {
   const clients = await Promise.all(
     Array.from({ length: concurrency }, (_, i) => connect(target, concurrency === 1 ? SOLO_RUN : i)),
@@ -165,7 +192,7 @@ async function measure(
     // Warm-up: JIT on every side, sessions, keep-alive sockets, the gateway's upstream connection.
     await Promise.all(
       clients.map(async (c) => {
-        for (let i = 0; i < 30; i++) await callOnce(c, target.tool);
+        for (let i = 0; i < (blob ? 5 : 30); i++) await callOnce(c, target.tool, blob);
       }),
     );
     const latencies: number[] = [];
@@ -177,7 +204,7 @@ async function measure(
       clients.map(async (c) => {
         for (let i = 0; i < callsPerClient; i++) {
           const t0 = performance.now();
-          await callOnce(c, target.tool);
+          await callOnce(c, target.tool, blob);
           latencies.push(performance.now() - t0);
         }
       }),
@@ -207,8 +234,9 @@ function policyYaml(upstreamUrl: string, stdio: boolean): string {
     cwd: ${JSON.stringify(ROOT)}
 `
     : '';
+  const blob = '    blob: { class: read, max_output: 2M }\n';
   const stdioTool = stdio
-    ? '  stdio:\n    echo: { class: read, arguments: { message: { maxLength: 100 } } }\n'
+    ? `  stdio:\n    echo: { class: read, arguments: { message: { maxLength: 100 } } }\n${blob}`
     : '';
   return `version: 1
 store: { sqlite: ./bench.db }
@@ -218,9 +246,9 @@ upstreams:
 ${stdioUpstream}tools:
   http:
     echo: { class: read, arguments: { message: { maxLength: 100 } } }
-${stdioTool}profiles:
+${blob}${stdioTool}profiles:
   bench:
-    tools: [http__echo${stdio ? ', stdio__echo' : ''}]
+    tools: [http__echo, http__blob${stdio ? ', stdio__echo, stdio__blob' : ''}]
     loop_guard: { identical_calls: 1000000 }
 `;
 }
@@ -364,6 +392,13 @@ export async function run(options: GatewayBenchOptions = {}): Promise<GatewayBen
       await waitForHttp(`http://127.0.0.1:${port}/mcp`);
       targets.push(
         {
+          name: 'direct (stdio)',
+          url: '',
+          headers: () => ({}),
+          tool: 'echo',
+          stdioDirect: true,
+        },
+        {
           name: 'bulkhead (stdio upstream)',
           url: `${gatewayUrl}/mcp`,
           headers: auth,
@@ -383,23 +418,29 @@ export async function run(options: GatewayBenchOptions = {}): Promise<GatewayBen
     const results = new Map<string, Measurement[]>();
     const windows = new Map<number, [number, number][]>();
     for (let round = 1; round <= rounds; round++) {
-      for (const [concurrency, perClient] of [
-        [1, calls],
-        [32, perClient32],
+      for (const [concurrency, perClient, blob] of [
+        [1, calls, false],
+        [8, Math.ceil(calls / 8), false],
+        [32, perClient32, false],
+        [1, BLOB_CALLS, true],
       ] as const) {
         for (const target of targets) {
+          // The stdio baseline spawns its own server per client: concurrency 1 only.
+          if (target.stdioDirect && concurrency > 1) continue;
           // Over stdio the HTTP upstream sits idle: its CPU is not this target's.
           const upstreamPid =
             target.tool.startsWith('stdio') || target.name.includes('stdio')
               ? undefined
               : upstream.process.pid;
-          const measurement = await measure(target, concurrency, perClient, upstreamPid);
+          const measurement = await measure(target, concurrency, perClient, upstreamPid, blob);
           const { summary, window } = measurement;
-          const key = `${target.name}|${concurrency}`;
+          // The 1 MB block is reported as concurrency 0.
+          const key = `${target.name}|${blob ? 0 : concurrency}`;
           results.set(key, [...(results.get(key) ?? []), measurement]);
-          if (target.gateway) windows.set(concurrency, [...(windows.get(concurrency) ?? []), window]);
+          if (target.gateway && !blob)
+            windows.set(concurrency, [...(windows.get(concurrency) ?? []), window]);
           log(
-            `gateway bench: round ${round}/${rounds} c=${concurrency} ${target.name}: p50 ${summary.p50.toFixed(2)} ms, p99 ${summary.p99.toFixed(2)} ms, ${summary.perSecond.toFixed(0)} calls/s`,
+            `gateway bench: round ${round}/${rounds} ${blob ? '1 MB' : `c=${concurrency}`} ${target.name}: p50 ${summary.p50.toFixed(2)} ms, p99 ${summary.p99.toFixed(2)} ms, ${summary.perSecond.toFixed(0)} calls/s`,
           );
         }
       }
@@ -464,10 +505,12 @@ export function print(result: GatewayBenchResult): string {
       `c=1: ${settings.calls} calls/round, c=32: 32 clients × ${settings.concurrency32CallsPerClient} calls`,
     '',
   ];
-  for (const c of [1, 32]) {
+  const label = (c: number) => (c === 0 ? '1 MB result (c=1)' : `concurrency ${c}`);
+  for (const c of [1, 8, 32, 0]) {
     const at = rows.filter((r) => r.concurrency === c);
+    if (at.length === 0) continue;
     const direct = at.find((r) => r.target === 'direct');
-    lines.push(`concurrency ${c}`);
+    lines.push(label(c));
     lines.push(
       formatTable([
         [
@@ -476,20 +519,28 @@ export function print(result: GatewayBenchResult): string {
           'p99 ms',
           'calls/s',
           '+p50 ms vs direct',
+          '+p99 ms vs direct',
           '× direct calls/s',
           'front CPU ms/call',
           'upstream CPU ms/call',
         ],
-        ...at.map((r) => [
-          r.target,
-          r.p50,
-          r.p99,
-          r.perSecond,
-          direct ? r.p50 - direct.p50 : Number.NaN,
-          ratio(r.perSecond, direct?.perSecond),
-          r.frontCpuMs ?? Number.NaN,
-          r.upstreamCpuMs ?? Number.NaN,
-        ]),
+        ...at.map((r) => {
+          // Over stdio the baseline is the client spawning the server itself.
+          const base = r.target.includes('stdio')
+            ? (at.find((x) => x.target === 'direct (stdio)') ?? direct)
+            : direct;
+          return [
+            r.target,
+            r.p50,
+            r.p99,
+            r.perSecond,
+            base ? r.p50 - base.p50 : Number.NaN,
+            base ? r.p99 - base.p99 : Number.NaN,
+            ratio(r.perSecond, base?.perSecond),
+            r.frontCpuMs ?? Number.NaN,
+            r.upstreamCpuMs ?? Number.NaN,
+          ];
+        }),
       ]),
     );
     const gw = at.find((r) => r.target === 'bulkhead');
@@ -514,30 +565,34 @@ export function print(result: GatewayBenchResult): string {
     }
     lines.push('');
   }
-  const c1 = rows.filter((r) => r.concurrency === 1);
-  const c32 = rows.filter((r) => r.concurrency === 32);
-  const find = (set: GatewayBenchRow[], name: string) => set.find((r) => r.target === name);
-  const added = (find(c1, 'bulkhead')?.p50 ?? Number.NaN) - (find(c1, 'direct')?.p50 ?? Number.NaN);
-  const through = ratio(find(c32, 'bulkhead')?.perSecond, find(c32, 'direct')?.perSecond);
-  const vsProxy = [1, 32].every((c) => {
-    const set = c === 1 ? c1 : c32;
-    const gw = find(set, 'bulkhead');
-    const px = find(set, 'mcp-proxy');
-    return gw !== undefined && px !== undefined && gw.p50 <= px.p50 && gw.perSecond >= px.perSecond;
-  });
+  const find = (c: number, name: string) => rows.find((r) => r.concurrency === c && r.target === name);
+  const added = (c: number, front: string, base: string, field: 'p50' | 'p99') =>
+    (find(c, front)?.[field] ?? Number.NaN) - (find(c, base)?.[field] ?? Number.NaN);
+  const through = (c: number) => ratio(find(c, 'bulkhead')?.perSecond, find(c, 'direct')?.perSecond);
+  const ms = (v: number) => `${v.toFixed(2)} ms`;
+  const met = (ok: boolean, v: number) => (Number.isNaN(v) ? 'not measured' : ok ? 'yes' : 'no');
+  const targetRows: string[][] = [['target', 'measured', 'met']];
+  const addLatency = (name: string, front: string, base: string) => {
+    const p50 = added(1, front, base, 'p50');
+    const p99 = added(1, front, base, 'p99');
+    targetRows.push([`${name}: added p50 at c=1 ≤ 1 ms`, ms(p50), met(p50 <= 1, p50)]);
+    targetRows.push([`${name}: added p99 at c=1 ≤ 3 ms`, ms(p99), met(p99 <= 3, p99)]);
+  };
+  addLatency('HTTP upstream', 'bulkhead', 'direct');
+  addLatency('stdio upstream', 'bulkhead (stdio upstream)', 'direct (stdio)');
+  for (const c of [8, 32]) {
+    const t = through(c);
+    targetRows.push([`calls/s at c=${c} ≥ 0.8× direct`, `${t.toFixed(2)}×`, met(t >= 0.8, t)]);
+  }
+  const blobGw = find(0, 'bulkhead')?.p50 ?? Number.NaN;
+  const blobPx = find(0, 'mcp-proxy')?.p50 ?? Number.NaN;
+  targetRows.push([
+    '1 MB result p50 no slower than mcp-proxy',
+    `${ms(blobGw)} vs ${ms(blobPx)}`,
+    met(blobGw <= blobPx, blobGw - blobPx),
+  ]);
   lines.push('targets');
-  lines.push(
-    formatTable([
-      ['target', 'measured', 'met'],
-      ['added p50 at c=1 ≤ 1 ms', `${added.toFixed(2)} ms`, added <= 1 ? 'yes' : 'no'],
-      ['calls/s at c=32 ≥ 0.8× direct', `${through.toFixed(2)}×`, through >= 0.8 ? 'yes' : 'no'],
-      [
-        'no worse than mcp-proxy (p50 and calls/s, c=1 and 32)',
-        vsProxy ? 'no worse' : 'worse',
-        vsProxy ? 'yes' : 'no',
-      ],
-    ]),
-  );
+  lines.push(formatTable(targetRows));
   if (internals.length > 0) {
     lines.push('');
     lines.push('inside the gateway (from its audit events, bulkhead → HTTP upstream; p50 ms)');

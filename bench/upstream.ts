@@ -19,6 +19,11 @@ function newServer(): McpServer {
       content: [{ type: 'text', text: message }],
     }),
   );
+  server.registerTool(
+    'blob',
+    { description: 'Answers with that many characters.', inputSchema: { bytes: z.number().int().min(0) } },
+    async ({ bytes }) => ({ content: [{ type: 'text', text: 'x'.repeat(bytes) }] }),
+  );
   return server;
 }
 

@@ -7,7 +7,7 @@
  *
  *   node --import tsx bench/lib/gateway-child.ts POLICY RUNS
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { startGateway } from '../../src/gateway/gateway.js';
 import { loadPolicyFile } from '../../src/policy/load.js';
@@ -32,6 +32,17 @@ const gateway = await startGateway({
 onStop(async () => {
   await gateway.close();
   await tracing?.shutdown();
+});
+// The soak bench asks for memory after a full GC (node --expose-gc): SIGUSR2 writes it to mem.json.
+process.on('SIGUSR2', () => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  const { heapUsed, rss } = process.memoryUsage();
+  writeFileSync(
+    join(dir, 'mem.json'),
+    JSON.stringify({ at: Date.now(), gc: gc !== undefined, heapUsed, rss, ...gateway.mcp.stats() }),
+  );
 });
 const tokens: string[] = [];
 for (let i = 0; i < Math.min(Number(runsArg ?? 32), 256); i++) {
