@@ -36,10 +36,11 @@ import { linkedSignal } from '../util/linked-signal.js';
 import type { Catalog } from './catalog.js';
 import { type DroppedKeys, watchDroppedKeys } from './dropped-keys.js';
 import { HeldAnswer } from './held-answer.js';
+import { cancelledKeys, jsonRpcError, refuseBatch, requestKeys, sdkReadsBody } from './jsonrpc-framing.js';
 import type { PassthroughDeps } from './passthrough.js';
 import { registerPromptHandlers } from './prompts.js';
 import { registerResourceHandlers } from './resources.js';
-import { requestKey, SessionTransport } from './session-transport.js';
+import { SessionTransport } from './session-transport.js';
 
 export const MAX_SESSIONS_PER_RUN = 16;
 export const SESSION_IDLE_MS = 30 * 60_000;
@@ -411,70 +412,7 @@ function unauthorized(challenge: string | undefined): Response {
   });
 }
 
-/** Whether the SDK gets as far as reading a POST's body (its Accept and Content-Type checks pass). */
-function sdkReadsBody(request: Request): boolean {
-  const accept = request.headers.get('accept') ?? '';
-  const type = (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
-  return (
-    accept.includes('application/json') && accept.includes('text/event-stream') && type === 'application/json'
-  );
-}
-
 function sameToken(held: Buffer, presented: string): boolean {
   const other = Buffer.from(presented);
   return held.length === other.length && timingSafeEqual(held, other);
-}
-
-type Message = { method?: unknown; id?: unknown; params?: { requestId?: unknown } };
-
-function messages(parsed: unknown): Message[] {
-  const list = Array.isArray(parsed) ? parsed : [parsed];
-  return list.filter((m): m is Message => typeof m === 'object' && m !== null);
-}
-
-function isId(id: unknown): id is string | number {
-  return typeof id === 'string' || typeof id === 'number';
-}
-
-/** Keys of the requests (a method and an id) in a message or batch. */
-function requestKeys(parsed: unknown): string[] {
-  return messages(parsed).flatMap((m) =>
-    typeof m.method === 'string' && isId(m.id) ? [requestKey(m.id)] : [],
-  );
-}
-
-/** Requests a `notifications/cancelled` withdraws: the SDK will send them no answer. */
-function cancelledKeys(parsed: unknown): string[] {
-  return messages(parsed).flatMap((m) =>
-    m.method === 'notifications/cancelled' && isId(m.params?.requestId)
-      ? [requestKey(m.params.requestId)]
-      : [],
-  );
-}
-
-/**
- * Refuses what the SDK would mishandle: an empty batch (it answered 202, as if
- * there were nothing to answer) and a request whose id is already in flight in
- * this session, or twice in one batch. The refusal carries id null: answering
- * with the duplicate id would hand it to the first request's caller.
- */
-function refuseBatch(parsed: unknown, inFlight: ReadonlySet<string>): Response | undefined {
-  if (Array.isArray(parsed) && parsed.length === 0) {
-    return jsonRpcError(400, -32600, 'Invalid Request: an empty batch');
-  }
-  const seen = new Set<string>();
-  for (const key of requestKeys(parsed)) {
-    if (inFlight.has(key) || seen.has(key)) {
-      return jsonRpcError(409, -32600, 'Invalid Request: a request with this id is already in progress');
-    }
-    seen.add(key);
-  }
-  return undefined;
-}
-
-function jsonRpcError(status: number, code: number, message: string): Response {
-  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), {
-    status,
-    headers: { 'content-type': 'application/json' },
-  });
 }

@@ -1,0 +1,72 @@
+/**
+ * JSON-RPC framing checks the SDK's server transport leaves open, applied by
+ * the MCP endpoint before a message reaches it: an empty batch (the SDK
+ * answered 202, as if there were nothing to answer) and a request id already
+ * in flight in the session (the SDK maps answers by id alone, so a duplicate
+ * took over the first request's answer). Refusals carry id null: answering
+ * under the duplicate id would hand the refusal to the first caller.
+ */
+import { requestKey } from './session-transport.js';
+
+/** Whether the SDK gets as far as reading a POST's body (its Accept and Content-Type checks pass). */
+export function sdkReadsBody(request: Request): boolean {
+  const accept = request.headers.get('accept') ?? '';
+  const type = (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+  return (
+    accept.includes('application/json') && accept.includes('text/event-stream') && type === 'application/json'
+  );
+}
+
+type Message = { method?: unknown; id?: unknown; params?: { requestId?: unknown } };
+
+function messages(parsed: unknown): Message[] {
+  const list = Array.isArray(parsed) ? parsed : [parsed];
+  return list.filter((m): m is Message => typeof m === 'object' && m !== null);
+}
+
+function isId(id: unknown): id is string | number {
+  return typeof id === 'string' || typeof id === 'number';
+}
+
+/** Keys of the requests (a method and an id) in a message or batch. */
+export function requestKeys(parsed: unknown): string[] {
+  return messages(parsed).flatMap((m) =>
+    typeof m.method === 'string' && isId(m.id) ? [requestKey(m.id)] : [],
+  );
+}
+
+/** Requests a `notifications/cancelled` withdraws: the SDK will send them no answer. */
+export function cancelledKeys(parsed: unknown): string[] {
+  return messages(parsed).flatMap((m) =>
+    m.method === 'notifications/cancelled' && isId(m.params?.requestId)
+      ? [requestKey(m.params.requestId)]
+      : [],
+  );
+}
+
+/**
+ * Refuses what the SDK would mishandle: an empty batch (it answered 202, as if
+ * there were nothing to answer) and a request whose id is already in flight in
+ * this session, or twice in one batch. The refusal carries id null: answering
+ * with the duplicate id would hand it to the first request's caller.
+ */
+export function refuseBatch(parsed: unknown, inFlight: ReadonlySet<string>): Response | undefined {
+  if (Array.isArray(parsed) && parsed.length === 0) {
+    return jsonRpcError(400, -32600, 'Invalid Request: an empty batch');
+  }
+  const seen = new Set<string>();
+  for (const key of requestKeys(parsed)) {
+    if (inFlight.has(key) || seen.has(key)) {
+      return jsonRpcError(409, -32600, 'Invalid Request: a request with this id is already in progress');
+    }
+    seen.add(key);
+  }
+  return undefined;
+}
+
+export function jsonRpcError(status: number, code: number, message: string): Response {
+  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), {
+    status,
+    headers: { 'content-type': 'application/json' },
+  });
+}
