@@ -18,7 +18,7 @@
  * to a sink in this process that discards what it gets, default batching and
  * sampling) is measured beside the first, which has tracing off.
  *
- *   npx tsx bench/gateway.bench.ts [--rounds 3] [--calls 500] [--repeat 1] [--stdio] [--tracing] [--profile] [--json FILE]
+ *   npx tsx bench/gateway.bench.ts [--rounds 3] [--calls 500] [--repeat 1] [--stdio] [--tracing] [--c1] [--profile] [--json FILE]
  */
 
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,6 +53,8 @@ export interface GatewayBenchOptions {
   profile?: boolean;
   /** Also measure a gateway with OpenTelemetry tracing on. */
   tracing?: boolean;
+  /** Only concurrency 1 (a quick latency comparison on a busy machine). */
+  soloOnly?: boolean;
   log?: (line: string) => void;
 }
 
@@ -423,7 +425,7 @@ export async function run(options: GatewayBenchOptions = {}): Promise<GatewayBen
         [8, Math.ceil(calls / 8), false],
         [32, perClient32, false],
         [1, BLOB_CALLS, true],
-      ] as const) {
+      ].filter(([c]) => !options.soloOnly || c === 1) as [number, number, boolean][]) {
         for (const target of targets) {
           // The stdio baseline spawns its own server per client: concurrency 1 only.
           if (target.stdioDirect && concurrency > 1) continue;
@@ -686,6 +688,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       ...(calls ? { calls: Number(calls) } : {}),
       stdio: process.argv.includes('--stdio'),
       tracing: process.argv.includes('--tracing'),
+      soloOnly: process.argv.includes('--c1'),
       // Profile only the first run: the profiler itself slows the gateway.
       profile: process.argv.includes('--profile') && i === 1,
     });
