@@ -5,6 +5,7 @@
 import { bulkheadRules } from './bulkhead.js';
 import { cloudRules } from './cloud.js';
 import { genericRules } from './generic.js';
+import { gitleaksRules } from './gitleaks.js';
 import { llmRules } from './llm.js';
 import { paymentRules } from './payment.js';
 import { saasRules } from './saas.js';
@@ -20,5 +21,6 @@ export const BUILTIN_RULES: readonly SecretRule[] = [
   ...vcsRules,
   ...saasRules,
   ...paymentRules,
+  ...gitleaksRules,
   ...genericRules,
 ];
