@@ -74,33 +74,39 @@ export function keepAliveFetch(options: { maxBodyBytes: number; maxSockets?: num
     if (body === null) return Promise.reject(new TypeError('keepAliveFetch sends string bodies only'));
     if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
 
-    return new Promise<Response>((resolve, reject) => {
-      let settled = false;
-      let unwatch: () => void = () => undefined;
-      const req = (secure ? httpsRequest : httpRequest)(url, {
-        method: init.method ?? 'GET',
-        headers,
-        agent: secure ? httpsAgent : httpAgent,
-      });
-      const fail = (error: unknown) => {
-        unwatch();
-        if (!settled) {
-          settled = true;
-          reject(error);
-        }
-      };
-      if (signal) {
-        unwatch = watch(signal, (reason) => {
-          req.destroy(abortError(reason));
+    const attempt = (retry: boolean): Promise<Response> =>
+      new Promise<Response>((resolve, reject) => {
+        let settled = false;
+        let unwatch: () => void = () => undefined;
+        const req = (secure ? httpsRequest : httpRequest)(url, {
+          method: init.method ?? 'GET',
+          headers,
+          agent: secure ? httpsAgent : httpAgent,
         });
-      }
-      req.on('error', fail);
-      req.on('response', (res) => {
-        settled = true;
-        resolve(toResponse(res, options.maxBodyBytes, unwatch, body));
+        const fail = (error: unknown) => {
+          unwatch();
+          if (!settled) {
+            settled = true;
+            // A kept-alive socket the server closed while idle: the request never reached it, send it again once.
+            const code = (error as { code?: unknown }).code;
+            if (retry && req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE'))
+              resolve(attempt(false));
+            else reject(error);
+          }
+        };
+        if (signal) {
+          unwatch = watch(signal, (reason) => {
+            req.destroy(abortError(reason));
+          });
+        }
+        req.on('error', fail);
+        req.on('response', (res) => {
+          settled = true;
+          resolve(toResponse(res, options.maxBodyBytes, unwatch, body));
+        });
+        req.end(body);
       });
-      req.end(body);
-    });
+    return attempt(true);
   };
 
   return {
