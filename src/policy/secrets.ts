@@ -84,5 +84,29 @@ export function secretRefs(policy: Policy): { where: string; ref: SecretRef }[] 
  * with its location. Returns the values (without prefixes) for the scrubber.
  */
 export function resolveAllSecrets(policy: Policy, source: SecretSource): string[] {
-  return secretRefs(policy).map(({ where, ref }) => resolveSecret({ ...ref, prefix: '' }, source, where));
+  const secrets = secretRefs(policy).map(({ where, ref }) =>
+    resolveSecret({ ...ref, prefix: '' }, source, where),
+  );
+  // A store URL given as plain text (the policy, --store, BULKHEAD_STORE_URL) still holds a password.
+  if ('postgres' in policy.store)
+    secrets.push(...urlPassword(resolveText(policy.store.postgres.url, source, 'store.postgres.url')));
+  return secrets;
+}
+
+/** The password of a URL, as written and decoded (a driver's error may quote either). */
+function urlPassword(url: string): string[] {
+  let password = '';
+  try {
+    password = new URL(url).password;
+  } catch {
+    return [];
+  }
+  if (!password) return [];
+  let decoded = password;
+  try {
+    decoded = decodeURIComponent(password);
+  } catch {
+    // A malformed escape: the raw form is all there is.
+  }
+  return [...new Set([password, decoded])];
 }
