@@ -24,12 +24,89 @@ export function knownSecretForms(secret: string): string[] {
     asciiJson(json),
     hex,
     hex.toUpperCase(),
+    // URL-encoded twice: a callback URL carried inside another URL's query.
+    encodeURIComponent(uri),
+    encodeURIComponent(uri).replace(/%[0-9A-F]{2}/g, (pct) => pct.toLowerCase()),
+    // JSON with every character escaped, as obfuscating or HTML-safe writers do.
+    unicodeEscaped(secret, false),
+    unicodeEscaped(secret, true),
   ]);
+  const wrap = bytes.length <= MAX_WRAPPED_BYTES;
   for (const core of base64Cores(bytes)) {
     forms.add(core);
     forms.add(toBase64Url(core));
+    forms.add(encodeURIComponent(core));
+    if (wrap) for (const wrapped of wrappedForms(core)) forms.add(wrapped);
   }
+  if (wrap) for (const qp of quotedPrintableForms(bytes)) forms.add(qp);
   return [...forms].filter((form) => form.length > 0);
+}
+
+/**
+ * Wrapped forms are generated for secrets up to this many bytes (a base64 core of ~340 characters);
+ * their count grows with the line width and their size with the secret, so longer ones are matched
+ * only unwrapped.
+ */
+export const MAX_WRAPPED_BYTES = 256;
+/** MIME (RFC 2045) wraps base64 at 76 columns, PEM (RFC 7468) at 64. */
+const WRAP_WIDTHS = [64, 76];
+const LINE_BREAKS = ['\n', '\r\n'];
+
+/**
+ * A base64 core as a wrapped body carries it: lines of a fixed width, so the breaks inside the
+ * core sit every `width` characters from a first break at any offset.
+ */
+export function wrappedForms(core: string): string[] {
+  const forms: string[] = [];
+  for (const width of WRAP_WIDTHS) {
+    for (let first = 1; first <= Math.min(width, core.length - 1); first++) {
+      let plain = core.slice(0, first);
+      for (let at = first; at < core.length; at += width) plain += `\u0000${core.slice(at, at + width)}`;
+      for (const br of LINE_BREAKS) forms.push(plain.replaceAll('\u0000', br));
+    }
+  }
+  return forms;
+}
+
+/** Quoted-printable's longest line before the `=` of a soft break (RFC 2045: 76 with it). */
+const QP_LINE = 75;
+
+/**
+ * Quoted-printable (RFC 2045) of a secret inside a message: `=` and non-printable bytes as `=XX`,
+ * soft line breaks `=<CRLF>` (or `=<LF>`) between encoded units. The first break may fall after
+ * any unit; the encoder then fills each line to 75 characters, so the later breaks follow.
+ */
+export function quotedPrintableForms(bytes: Uint8Array): string[] {
+  const units = [...bytes].map((b) =>
+    b >= 33 && b <= 126 && b !== 61
+      ? String.fromCharCode(b)
+      : `=${b.toString(16).toUpperCase().padStart(2, '0')}`,
+  );
+  const forms = [units.join('')];
+  for (let first = 1; first < units.length; first++) {
+    let plain = '';
+    let line = QP_LINE;
+    units.forEach((unit, i) => {
+      if (i === first || (i > first && line + unit.length > QP_LINE)) {
+        plain += '=\u0000';
+        line = 0;
+      }
+      plain += unit;
+      line += unit.length;
+    });
+    for (const br of LINE_BREAKS) forms.push(plain.replaceAll('\u0000', br));
+  }
+  return forms;
+}
+
+/** Every character as `\\uXXXX` (lower- or upper-case hex). */
+function unicodeEscaped(secret: string, upper: boolean): string {
+  let out = '';
+  for (let i = 0; i < secret.length; i++) {
+    const hex = secret.charCodeAt(i).toString(16).padStart(4, '0');
+    out += `\\u${upper ? hex.toUpperCase() : hex}`;
+  }
+  return out;
 }
 
 /**
