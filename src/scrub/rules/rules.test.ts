@@ -181,6 +181,43 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
   'octopus-deploy-api-key': { tp: ['OCTOPUS ', `API-${fake(26, UP)}`], fp: 'API-GATEWAY' },
   'typeform-api-token': { tp: ['TYPEFORM ', `tfp_${fake(59)}`], fp: 'tfp_short' },
   'harness-api-key': { tp: ['HARNESS ', `pat.${fake(22)}.${fake(24)}.${fake(20)}`], fp: 'pat.short.token' },
+  'onepassword-secret-key': {
+    tp: ['secret key: ', `A3-${fake(6, UP)}-${fake(11, UP)}-${fake(5, UP)}-${fake(5, UP)}-${fake(5, UP)}`],
+    fp: 'A3-SIZE paper',
+  },
+  'artifactory-api-key': { tp: ['ARTIFACTORY ', `AKCp${fake(69)}`], fp: 'AKCp short' },
+  'artifactory-reference-token': { tp: ['ARTIFACTORY ', `cmVmd${fake(59)}`], fp: 'cmVmdGVzdA== short' },
+  'aws-bedrock-short-lived-key': {
+    tp: ['AWS_BEARER_TOKEN_BEDROCK=', `bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t${fake(900)}`],
+    fp: 'bedrock-api-key-is-the-prefix',
+  },
+  'clickhouse-cloud-api-secret': { tp: ['CLICKHOUSE ', `4b1d${fake(38)}`], fp: `4b1d${fake(36, HEX)}` },
+  'easypost-test-api-token': { tp: ['EASYPOST ', `EZTK${fake(54)}`], fp: 'EZTK short' },
+  'facebook-page-access-token': { tp: ['access_token=', `EAAM${fake(180)}`], fp: 'EAAC short' },
+  'gitlab-feature-flag-client-token': { tp: ['token ', `glffct-${fake(20)}`], fp: 'glffct-short' },
+  'gitlab-runner-registration-token': { tp: ['token ', `GR1348941${fake(20)}`], fp: 'GR1348941 short' },
+  'huggingface-org-token': {
+    tp: ['HF ', `api_org_${fake(34, 'aBcDeFgHiJkLmNoPqRsTuVwXyZ')}`],
+    fp: 'api_org_id',
+  },
+  'intra42-client-secret': { tp: ['SECRET ', `s-s4t2ud-${fake(64, HEX)}`], fp: 's-s4t2ud-short' },
+  'microsoft-teams-webhook': {
+    tp: [
+      'https://acme',
+      `.webhook.office.com/webhookb2/${fake(8, HEX)}-${fake(4, HEX)}-${fake(4, HEX)}-${fake(4, HEX)}-${fake(12, HEX)}@${fake(8, HEX)}-${fake(4, HEX)}-${fake(4, HEX)}-${fake(4, HEX)}-${fake(12, HEX)}/IncomingWebhook/${fake(32, HEX)}/${fake(8, HEX)}-${fake(4, HEX)}-${fake(4, HEX)}-${fake(4, HEX)}-${fake(12, HEX)}`,
+    ],
+    fp: 'https://acme.webhook.office.com/webhookb2/ docs',
+  },
+  'sendinblue-api-token': { tp: ['BREVO ', `xkeysib-${fake(64, HEX)}-${fake(16)}`], fp: 'xkeysib-short' },
+  'settlemint-token': { tp: ['SETTLEMINT ', `sm_pat_${fake(16)}`], fp: 'sm_pat_short' },
+  'slack-legacy-token': {
+    tp: ['SLACK ', `xoxs-${fake(10, DIG)}-${fake(10, DIG)}-${fake(12, DIG)}-${fake(64, HEX)}`],
+    fp: 'xoxa-short',
+  },
+  'slack-config-token': {
+    tp: ['SLACK ', `xoxe-${fake(12, DIG)}-${fake(12, DIG)}-${fake(13, DIG)}-${fake(30)}`],
+    fp: 'xoxe-1-2-3',
+  },
   jwt: {
     tp: ['Authorization: Bearer ', `eyJ${fake(30)}.eyJ${fake(80)}.${fake(43)}`],
     fp: 'eyJ alone is just base64 of {"',
