@@ -205,4 +205,32 @@ export const gitleaksRules: readonly SecretRule[] = [
     `[0-9]{10,13}-[0-9]{10,13}-[0-9]{10,13}-[${AN}-]{28,34}`,
     RU,
   ),
+  prefixed(
+    'defined-networking-api-token',
+    'Defined Networking API token (dnkey-)',
+    'dnkey-',
+    `[${AN}=_-]{26}-[${AN}=_-]{52}`,
+    RU,
+  ),
+  prefixed(
+    'grafana-api-key',
+    'Grafana API key (eyJrIjoi, base64 of {"k":")',
+    'eyJrIjoi',
+    `[${AN}]{70,400}={0,3}`,
+  ),
+  prefixed('new-relic-browser-api-token', 'New Relic browser API token (NRJS-)', 'NRJS-', '[a-f0-9]{19}'),
+  prefixed('new-relic-insert-key', 'New Relic insert key (NRII-)', 'NRII-', '[A-Za-z0-9-]{32}', RU),
+  {
+    id: 'plaid-access-token',
+    description: 'Plaid access token (access-sandbox-, access-development-, access-production-)',
+    anchors: ['access-sandbox-', 'access-development-', 'access-production-'],
+    pattern: `${L}access-(?:sandbox|development|production)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}${R}`,
+  },
+  {
+    id: 'sourcegraph-access-token',
+    description: 'Sourcegraph access token (sgp_)',
+    anchors: ['sgp_'],
+    pattern: `${L}sgp_(?:(?:[a-fA-F0-9]{16}|local)_)?[a-fA-F0-9]{40}${R}`,
+  },
+  prefixed('yandex-api-key', 'Yandex Cloud API key (AQVN)', 'AQVN', `[${AN}_-]{35,38}`, RU),
 ];

@@ -218,6 +218,19 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
     tp: ['SLACK ', `xoxe-${fake(12, DIG)}-${fake(12, DIG)}-${fake(13, DIG)}-${fake(30)}`],
     fp: 'xoxe-1-2-3',
   },
+  'defined-networking-api-token': { tp: ['DNKEY ', `dnkey-${fake(26)}-${fake(52)}`], fp: 'dnkey-short' },
+  'grafana-api-key': { tp: ['GRAFANA_API_KEY=', `eyJrIjoi${fake(90)}`], fp: 'eyJrIjoi short' },
+  'new-relic-browser-api-token': { tp: ['NEW_RELIC ', `NRJS-${fake(19, HEX)}`], fp: 'NRJS-short' },
+  'new-relic-insert-key': { tp: ['NEW_RELIC ', `NRII-${fake(32)}`], fp: 'NRII-short' },
+  'plaid-access-token': {
+    tp: [
+      'PLAID ',
+      `access-sandbox-${fake(8, HEX)}-${fake(4, HEX)}-${fake(4, HEX)}-${fake(4, HEX)}-${fake(12, HEX)}`,
+    ],
+    fp: 'access-sandbox-mode',
+  },
+  'sourcegraph-access-token': { tp: ['SRC_ACCESS_TOKEN=', `sgp_local_${fake(40, HEX)}`], fp: 'sgp_short' },
+  'yandex-api-key': { tp: ['YC_API_KEY=', `AQVN${fake(36)}`], fp: 'AQVN short' },
   jwt: {
     tp: ['Authorization: Bearer ', `eyJ${fake(30)}.eyJ${fake(80)}.${fake(43)}`],
     fp: 'eyJ alone is just base64 of {"',
