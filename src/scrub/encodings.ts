@@ -9,7 +9,7 @@
 /** Base64 cores shorter than this would match ordinary words. */
 const MIN_CORE_LENGTH = 8;
 
-export function knownSecretForms(secret: string): string[] {
+export function knownSecretForms(secret: string, options: { wrapped?: boolean } = {}): string[] {
   const bytes = Buffer.from(secret, 'utf8');
   const hex = bytes.toString('hex');
   const uri = encodeURIComponent(secret);
@@ -31,7 +31,7 @@ export function knownSecretForms(secret: string): string[] {
     unicodeEscaped(secret, false),
     unicodeEscaped(secret, true),
   ]);
-  const wrap = bytes.length <= MAX_WRAPPED_BYTES;
+  const wrap = (options.wrapped ?? true) && bytes.length <= MAX_WRAPPED_BYTES;
   for (const core of base64Cores(bytes)) {
     forms.add(core);
     forms.add(toBase64Url(core));

@@ -164,7 +164,10 @@ export function createEngine(options: EngineOptions): Engine {
     let added = false;
     for (const value of values) {
       if (value.length < MIN_SECRET_LENGTH) continue;
-      for (const form of knownSecretForms(value)) {
+      // Wrapped forms (about 400 per secret) only for the configured secrets: secrets added at run
+      // time (run tokens, grants) would make each addition rebuild hundreds of patterns, stalling
+      // the event loop; bulkhead's own tokens are caught in their plain forms by a rule as well.
+      for (const form of knownSecretForms(value, { wrapped: fold })) {
         if (form.length < MIN_SECRET_LENGTH || known.has(form)) continue;
         known.add(form);
         deltaForms.push(form);

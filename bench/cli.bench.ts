@@ -1,0 +1,137 @@
+/**
+ * The CLI as a person types it: start-up of a command (`bulkhead kill` of an
+ * unknown run, which loads the command and does one API round trip), from
+ * the build (`dist/`, what `npm install` now produces) against the sources
+ * through tsx (what every command paid before); `bulkhead run -- true`
+ * (jailed) against `true`; and `bulkhead kill` typed to the last jailed
+ * process gone. Rounds are interleaved.
+ *
+ *   npx tsx bench/cli.bench.ts [--rounds 7]
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startGateway } from '../src/gateway/gateway.js';
+import { loadPolicyFile } from '../src/policy/load.js';
+import { formatTable, median, percentile } from './lib/stats.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = join(ROOT, 'bin/bulkhead.js');
+
+export interface CliBench {
+  rounds: number;
+  startupDistMs: number;
+  startupTsxMs: number;
+  nodeBareMs: number;
+  runTrueMs: number;
+  trueMs: number;
+  killToGoneP50: number;
+  killToGoneMax: number;
+  load: string;
+}
+
+/** Wall time of one command. Asynchronous on purpose: the gateway answering it runs in this process. */
+async function timed(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const t0 = performance.now();
+  const child = spawn(command, args, { env, stdio: 'ignore' });
+  await new Promise((r) => child.once('exit', r));
+  return performance.now() - t0;
+}
+
+function alive(marker: string): boolean {
+  return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+    .split('\n')
+    .some((l) => l.startsWith('sleep') && l.includes(marker));
+}
+
+export async function run(options: { rounds?: number } = {}): Promise<CliBench> {
+  const rounds = options.rounds ?? 7;
+  const dir = mkdtempSync(join(tmpdir(), 'bulkhead-cli-bench-'));
+  writeFileSync(
+    join(dir, 'policy.yaml'),
+    'version: 1\nstore: { sqlite: ./bench.db }\nupstreams: {}\nprofiles:\n  bench:\n    tools: []\n    sandbox: { weaker_limits: true }\n',
+  );
+  const gateway = await startGateway({
+    loaded: loadPolicyFile(join(dir, 'policy.yaml')),
+    port: 0,
+    home: join(dir, 'home'),
+    logDestination: createWriteStream(join(dir, 'g.log')),
+  });
+  const work = mkdtempSync('/var/tmp/bulkhead-cli-bench-work-');
+  const env = { ...process.env, BULKHEAD_GATEWAY: gateway.url, BULKHEAD_HOME: join(dir, 'home') };
+  const fromSource = { ...env, BULKHEAD_FROM_SOURCE: '1' };
+  const runArgs = [
+    BIN,
+    'run',
+    '--policy',
+    join(dir, 'policy.yaml'),
+    '--profile',
+    'bench',
+    '--workdir',
+    work,
+    '--',
+  ];
+  const dist: number[] = [];
+  const tsx: number[] = [];
+  const bare: number[] = [];
+  const runTrue: number[] = [];
+  const plainTrue: number[] = [];
+  const killToGone: number[] = [];
+  try {
+    for (let i = 0; i < rounds; i++) {
+      dist.push(await timed(process.execPath, [BIN, 'kill', 'run_none'], env));
+      tsx.push(await timed(process.execPath, [BIN, 'kill', 'run_none'], fromSource));
+      bare.push(await timed(process.execPath, ['-e', '0'], env));
+      runTrue.push(await timed(process.execPath, [...runArgs, 'true'], env));
+      plainTrue.push(await timed('true', [], env));
+
+      const marker = `${600 + i}.${process.pid}`;
+      const running = spawn(process.execPath, [...runArgs, 'sleep', marker], { env, stdio: 'ignore' });
+      for (let waited = 0; !alive(marker); waited += 20) {
+        if (running.exitCode !== null || waited > 30_000)
+          throw new Error(`bulkhead run -- sleep did not start (exit ${running.exitCode})`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const runId = (await gateway.runs.list({ state: 'active' }))[0]?.id as string;
+      const t0 = performance.now();
+      const kill = spawn(process.execPath, [BIN, 'kill', runId], { env, stdio: 'ignore' });
+      while (alive(marker)) await new Promise((r) => setTimeout(r, 2));
+      killToGone.push(performance.now() - t0);
+      await new Promise((r) => kill.once('exit', r));
+      await new Promise((r) => (running.exitCode === null ? running.once('exit', r) : r(undefined)));
+    }
+  } finally {
+    await gateway.close();
+  }
+  const sorted = [...killToGone].sort((a, b) => a - b);
+  return {
+    rounds,
+    startupDistMs: median(dist),
+    startupTsxMs: median(tsx),
+    nodeBareMs: median(bare),
+    runTrueMs: median(runTrue),
+    trueMs: median(plainTrue),
+    killToGoneP50: percentile(sorted, 50),
+    killToGoneMax: sorted.at(-1) ?? Number.NaN,
+    load: execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).trim(),
+  };
+}
+
+export function print(r: CliBench): string {
+  return `${formatTable([
+    ['CLI (medians of ' + r.rounds + ' rounds)', 'ms', 'target'],
+    ['node -e 0 (floor)', r.nodeBareMs, ''],
+    ['bulkhead kill, from dist/', r.startupDistMs, ''],
+    ['bulkhead kill, sources through tsx (before)', r.startupTsxMs, ''],
+    ['bulkhead run -- true (jailed) minus true', r.runTrueMs - r.trueMs, '≤ 150'],
+    ['bulkhead kill typed → jailed tree gone, p50', r.killToGoneP50, '≤ 500'],
+    ['bulkhead kill typed → jailed tree gone, max', r.killToGoneMax, ''],
+  ])}\nload: ${r.load}`;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const i = process.argv.indexOf('--rounds');
+  process.stdout.write(`${print(await run(i > 0 ? { rounds: Number(process.argv[i + 1]) } : {}))}\n`);
+}
