@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { bridgeEntry, defaultBridgeKind, jailBridges } from './bridge.js';
 
 describe('bridge entry', () => {
-  it('passes socat each port, its /proc/net/tcp hex form and its socket, then the command', () => {
+  it('passes socat each port and its socket, then the command', () => {
     const entry = bridgeEntry('socat', jailBridges(), ['agent', '--go']);
     expect(entry.slice(0, 2)).toEqual(['/bin/sh', '-c']);
     expect(entry.slice(3)).toEqual([
@@ -10,10 +10,8 @@ describe('bridge entry', () => {
       'socat',
       JSON.stringify(jailBridges()),
       '7300',
-      '1C84',
       '/run/bulkhead/gateway.sock',
       '7301',
-      '1C85',
       '/run/bulkhead/egress.sock',
       '--',
       'agent',
@@ -24,7 +22,7 @@ describe('bridge entry', () => {
   it('runs the agent only after the wait, by exec, so its exit code is the jail exit code', () => {
     const script = bridgeEntry('socat', jailBridges(), ['agent'])[2] ?? '';
     expect(script.trim().endsWith('exec "$@"')).toBe(true);
-    expect(script.indexOf('until listening')).toBeLessThan(script.indexOf('exec "$@"'));
+    expect(script.indexOf('wait "$bridging" || exit 125')).toBeLessThan(script.indexOf('exec "$@"'));
   });
 
   it('hands the node bridge its spec as JSON, and runs it from the runtime folder', () => {
@@ -33,10 +31,15 @@ describe('bridge entry', () => {
     expect(entry[2]).toContain('exec /usr/bin/node /run/bulkhead/bridge.mjs "$spec" -- "$@"');
   });
 
-  it('stages the workdir and closes the staging descriptors before anything else starts', () => {
+  it('stages the workdir and closes the staging descriptors before the agent starts', () => {
     const script = bridgeEntry('socat', jailBridges(), ['agent'])[2] ?? '';
     expect(script.indexOf('tar -x')).toBeLessThan(script.indexOf('exec 6>&- 7<&-'));
-    expect(script.indexOf('exec 6>&- 7<&-')).toBeLessThan(script.indexOf('/usr/bin/socat'));
+    expect(script.indexOf('exec 6>&- 7<&-')).toBeLessThan(script.indexOf('exec "$@"'));
+  });
+
+  it('starts the bridges beside the staging, never holding its descriptors', () => {
+    const script = bridgeEntry('socat', jailBridges(), ['agent'])[2] ?? '';
+    expect(script).toContain('{ bridges "$@" | ready $((want / 2)); } 5<&- 6>&- 7<&- &');
   });
 
   it('prefers socat when it is installed, else node', () => {

@@ -48,15 +48,33 @@ export function defaultBridgeKind(exists: (path: string) => boolean = existsSync
 }
 
 /**
- * The jail's first process (see stage.ts for the host's half): it unpacks the
- * workdir the host streams on fd 5 into /workspace, tells the host on fd 6,
- * waits for its `go` on fd 7 and closes all three, starts the bridges, checks
- * that the command exists, and execs it (so its exit code is the jail's).
- * socat bridges are started detached and waited for with shell builtins
- * reading /proc/net/tcp (a process per check would cost more than the wait).
- * Arguments: KIND NODE_SPEC [PORT HEXPORT SOCKET]... -- COMMAND...
+ * The jail's first process (see stage.ts for the host's half). It starts the
+ * socat bridges and, at the same time, unpacks the workdir the host streams
+ * on fd 5 into /workspace; tells the host on fd 6, waits for its `go` on fd 7
+ * and closes all three; waits until both bridges listen; checks that the
+ * command exists, and execs it (so its exit code is the jail's).
+ *
+ * Readiness without polling: each socat runs with `-d -d`, whose first notice
+ * is `listening on ...`; its stderr is a pipe to a reader that returns once
+ * every bridge has said so (or one has logged an error). The reader then
+ * exits, and socat's later notices (one per connection) meet a closed pipe:
+ * socat is started with SIGPIPE ignored, so those writes fail with EPIPE and
+ * socat carries on. (Polling /proc/net/tcp from the shell, a byte per read,
+ * took a core away from the very socat it waited for.) The bridges and the
+ * reader never hold the staging descriptors.
+ * Arguments: KIND NODE_SPEC [PORT SOCKET]... -- COMMAND...
  */
 const JAIL_INIT = [
+  'kind=$1 spec=$2; shift 2',
+  'bridges() { while [ "$1" != -- ]; do',
+  '  (trap "" PIPE; exec /usr/bin/socat -d -d -b 131072 "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork,backlog=128" "UNIX-CONNECT:$2" 2>&1 >/dev/null </dev/null &)',
+  '  shift 2; done; }',
+  'ready() { n=0; while read -r line; do case $line in',
+  '  *" N listening on "*) n=$((n + 1)); [ "$n" -ge "$1" ] && return 0 ;;',
+  '  *" E "*) echo "bulkhead bridge: $line" >&2; return 1 ;;',
+  '  esac; done; echo "bulkhead bridge: a bridge did not start" >&2; return 1; }',
+  'want=0; for a in "$@"; do [ "$a" = -- ] && break; want=$((want + 1)); done',
+  'if [ "$kind" = socat ]; then { bridges "$@" | ready $((want / 2)); } 5<&- 6>&- 7<&- & bridging=$!; fi',
   'if ! err=$(tar -x -p -f - -C /workspace --no-same-owner 2>&1 <&5); then',
   '  printf "stage-failed %s\\n" "$(printf %s "$err" | tr "\\n" " " | cut -c1-800)" >&6; exit 125',
   'fi',
@@ -66,29 +84,14 @@ const JAIL_INIT = [
   'exec 6>&- 7<&-',
   '[ "$go" = go ] || exit 125',
   'cd /workspace || exit 125',
-  'kind=$1 spec=$2; shift 2',
-  'listening() { while read -r _ local _ state _; do',
-  '  [ "$local" = "0100007F:$1" ] && [ "$state" = 0A ] && return 0',
-  'done < /proc/net/tcp; return 1; }',
-  'wanted=',
-  'while [ "$1" != -- ]; do',
-  '  [ "$kind" = socat ] && (exec /usr/bin/socat -b 131072 "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork,backlog=128" "UNIX-CONNECT:$3" </dev/null &)',
-  '  wanted="$wanted $2"; shift 3',
-  'done',
+  'while [ "$1" != -- ]; do shift 2; done',
   'shift',
   'missing() {',
   `  echo "bulkhead: $1: not found inside the jail, which sees /usr, the workdir at ${JAIL_WORKDIR}, /tmp and the profile's sandbox.mounts (PATH=$PATH); mount its folder read-only with sandbox.mounts in the profile" >&2`,
   '  exit 127; }',
   'case "$1" in */*) [ -f "$1" ] && [ -x "$1" ] || missing "$1" ;; *) command -v "$1" >/dev/null 2>&1 || missing "$1" ;; esac',
   `[ "$kind" = node ] && exec /usr/bin/node ${JAIL_BRIDGE} "$spec" -- "$@"`,
-  'tries=0',
-  'for hex in $wanted; do',
-  '  until listening "$hex"; do',
-  '    tries=$((tries + 1))',
-  '    if [ "$tries" -gt 3000 ]; then echo "bulkhead bridge: a bridge port did not open" >&2; exit 125; fi',
-  '    if [ $((tries % 100)) -eq 0 ]; then sleep 0.01; fi',
-  '  done',
-  'done',
+  'wait "$bridging" || exit 125',
   'exec "$@"',
 ].join('\n');
 
@@ -98,11 +101,7 @@ export function bridgeEntry(
   bridges: readonly BridgeSpec[],
   command: readonly string[],
 ): string[] {
-  const triples = bridges.flatMap((b) => [
-    String(b.port),
-    b.port.toString(16).toUpperCase().padStart(4, '0'),
-    b.socket,
-  ]);
+  const pairs = bridges.flatMap((b) => [String(b.port), b.socket]);
   return [
     '/bin/sh',
     '-c',
@@ -110,7 +109,7 @@ export function bridgeEntry(
     'bulkhead-init',
     kind,
     JSON.stringify(bridges),
-    ...triples,
+    ...pairs,
     '--',
     ...command,
   ];

@@ -154,6 +154,12 @@ export interface JailHandle {
   kill(reason: string): Promise<void>;
   stdout: Readable | null;
   stderr: Readable | null;
+  /**
+   * Where start-up time went, in ms since startJail was called, by phase (the bench prints it):
+   * `prepared` (checks, runtime folder, sockets, cgroup), `spawned` (bwrap reported the child),
+   * `staged` (workdir unpacked), `go`. `exited` and `merged` are added when the jail ends.
+   */
+  phases: Record<string, number>;
 }
 
 const STATUS_FD = 3;
@@ -194,6 +200,11 @@ function checkMounts(mounts: readonly string[], secrets: readonly (string | Host
 
 export async function startJail(spec: JailSpec): Promise<JailHandle> {
   spec.signal?.throwIfAborted();
+  const t0 = performance.now();
+  const phases: Record<string, number> = {};
+  const mark = (phase: string) => {
+    phases[phase] = Math.round((performance.now() - t0) * 10) / 10;
+  };
   const given = resolve(spec.workdir);
   if (!existsSync(given) || !statSync(given).isDirectory()) {
     throw new BulkheadError('bad_request', `the workdir ${given} is not a folder`);
@@ -288,6 +299,7 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
       ...(program ? { seccompFd: SECCOMP_FD } : {}),
       statusFd: STATUS_FD,
     });
+    mark('prepared');
     const stagedAtMs = Date.now();
     const source = archiveWorkdir(workdir);
     cleanups.push(() => {
@@ -317,6 +329,7 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
     let jailPid: number;
     try {
       jailPid = await childPid(child, exitedRaw, identity, spec.signal);
+      mark('spawned');
       held = await holdStagedWorkdir({
         report: stdioAt(child, STAGE_REPORT_FD) as Readable,
         jailPid,
@@ -325,7 +338,9 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
         workdirSizeBytes,
         ...(spec.signal ? { signal: spec.signal } : {}),
       });
+      mark('staged');
       sendGo(stdioAt(child, STAGE_GO_FD) as Writable);
+      mark('go');
     } catch (error) {
       child.kill('SIGKILL');
       await limits.killAll();
@@ -345,6 +360,8 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
       seccomp: Boolean(program),
       bridge,
       workdirSizeBytes,
+      mark,
+      phases,
       merge: () =>
         mergeWorkdir({
           from: `/proc/self/fd/${handle}`,
@@ -391,11 +408,17 @@ async function childPid(
   const status = child.stdio[STATUS_FD] as Readable | null;
   if (!status) throw new BulkheadError('sandbox_unavailable', 'cannot read the jail status from bubblewrap');
   let text = '';
+  // Once the pid is known, the jail's later exit is no start failure: without this, every jail's
+  // normal end ran the diagnosis (three synchronous spawns, ~100 ms of blocked event loop).
+  let started = false;
   const fromStatus = new Promise<number>((ok) => {
     status.on('data', (chunk: Buffer) => {
       text += chunk.toString('utf8');
       const match = /"child-pid"\s*:\s*(\d+)/.exec(text);
-      if (match) ok(Number(match[1]));
+      if (match) {
+        started = true;
+        ok(Number(match[1]));
+      }
     });
   });
   status.on('error', () => undefined);
@@ -403,6 +426,7 @@ async function childPid(
     throw new BulkheadError('sandbox_unavailable', `cannot start the jail: ${(error as Error).message}`);
   });
   const ended = exited.then(([code]) => {
+    if (started) return new Promise<never>(() => undefined);
     const why =
       code === 126
         ? 'cannot put the jail into its cgroup'
@@ -430,6 +454,8 @@ function supervise(parts: {
   seccomp: boolean;
   bridge: BridgeKind;
   workdirSizeBytes: number;
+  mark: (phase: string) => void;
+  phases: Record<string, number>;
   merge: () => MergeReport;
 }): JailHandle {
   const { spec, child, limiter } = parts;
@@ -450,6 +476,7 @@ function supervise(parts: {
 
   const exited = parts.exitedRaw.then(async ([code, signal]) => {
     done = true;
+    parts.mark('exited');
     if (timer) clearTimeout(timer);
     spec.signal?.removeEventListener('abort', onAbort);
     // Nothing outlives the agent: whatever it left behind dies with the cgroup.
@@ -464,7 +491,9 @@ function supervise(parts: {
     } catch (error) {
       workdir = { applied: 0, notes: [], error: `the merge failed: ${(error as Error).message}` };
     }
+    parts.mark('merged');
     await parts.cleanup();
+    parts.mark('cleaned');
     return {
       exitCode: code,
       signal,
@@ -506,5 +535,6 @@ function supervise(parts: {
     },
     stdout: child.stdout,
     stderr: child.stderr,
+    phases: parts.phases,
   };
 }
