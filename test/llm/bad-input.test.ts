@@ -6,35 +6,14 @@
  */
 import { request } from 'node:http';
 import Anthropic from '@anthropic-ai/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeAnthropic, startFakeAnthropic } from '../fakes/fake-anthropic.js';
-import { startTestGateway, type TestGateway } from '../helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { useLlmGateway } from '../helpers/llm-harness.js';
 
-const REAL_KEY = 'sk-ant-real-key-for-tests-0123456789';
-let fake: FakeAnthropic;
-let gw: TestGateway;
-
-beforeAll(async () => {
-  fake = await startFakeAnthropic();
-  gw = await startTestGateway(
-    `
-version: 1
-store: { sqlite: ./bulkhead.db }
-upstreams: {}
-llm:
-  base_url: ${fake.url}
-  api_key: { secret: ANTHROPIC_API_KEY }
-profiles:
+const PROFILES = `
   agent:
     budgets: { tokens: { output: 1000 } }
-`,
-    { env: { ANTHROPIC_API_KEY: REAL_KEY } },
-  );
-});
-afterAll(async () => {
-  await gw?.close();
-  await fake?.close();
-});
+`;
+const llm = useLlmGateway(PROFILES);
 
 /** Streams up to `total` bytes without a length; resolves with the status and how much was written by then. */
 function sendChunked(
@@ -42,7 +21,7 @@ function sendChunked(
   total: number,
 ): Promise<{ status: number; written: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const url = new URL(`${gw.gateway.url}/v1/messages`);
+    const url = new URL(`${llm.gw.gateway.url}/v1/messages`);
     const req = request(url, {
       method: 'POST',
       headers: { 'x-api-key': token, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
@@ -81,33 +60,33 @@ function sendChunked(
 
 describe('bad input at the LLM door', () => {
   it('stops reading a 100 MB chunked body at the limit and answers 413 in the API shape', async () => {
-    const { token } = await gw.gateway.runs.create('agent');
-    const before = fake.received.length;
+    const { token } = await llm.gw.gateway.runs.create('agent');
+    const before = llm.fake.received.length;
     const result = await sendChunked(token, 100 * 1024 * 1024);
     expect(result.status).toBe(413);
     expect(JSON.parse(result.body)).toMatchObject({ type: 'error', error: { type: 'request_too_large' } });
     // The limit is 8 MB; socket buffers on both sides hold a few MB more at most.
     expect(result.written).toBeLessThan(40 * 1024 * 1024);
-    expect(fake.received.length).toBe(before);
+    expect(llm.fake.received.length).toBe(before);
   });
 
   it('answers JSON nested 100,000 deep with a 400 in the API shape, and keeps serving', async () => {
-    const { token } = await gw.gateway.runs.create('agent');
+    const { token } = await llm.gw.gateway.runs.create('agent');
     const deep = `{"model":"claude-test","max_tokens":5,"messages":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
-    const res = await fetch(`${gw.gateway.url}/v1/messages`, {
+    const res = await fetch(`${llm.gw.gateway.url}/v1/messages`, {
       method: 'POST',
       headers: { 'x-api-key': token, 'content-type': 'application/json' },
       body: deep,
     });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
-    const counted = await fetch(`${gw.gateway.url}/v1/messages/count_tokens`, {
+    const counted = await fetch(`${llm.gw.gateway.url}/v1/messages/count_tokens`, {
       method: 'POST',
       headers: { 'x-api-key': token, 'content-type': 'application/json' },
       body: deep,
     });
     expect(counted.status).toBe(400);
-    const client = new Anthropic({ apiKey: token, baseURL: gw.gateway.url, maxRetries: 0 });
+    const client = new Anthropic({ apiKey: token, baseURL: llm.gw.gateway.url, maxRetries: 0 });
     const ok = await client.messages.create({
       model: 'claude-test',
       max_tokens: 5,

@@ -6,71 +6,48 @@
  * budget thresholds are recorded once each; odd SSE line endings are still read.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeAnthropic, startFakeAnthropic } from '../fakes/fake-anthropic.js';
-import { startTestGateway, type TestGateway } from '../helpers/harness.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestGateway } from '../helpers/harness.js';
+import { anthropicAgent, llmPolicy, PRICES, REAL_KEY, useLlmGateway } from '../helpers/llm-harness.js';
 
-const REAL_KEY = 'sk-ant-real-key-for-tests-0123456789';
-let fake: FakeAnthropic;
-let gw: TestGateway;
-
-const POLICY = (url: string) => `
-version: 1
-store: { sqlite: ./bulkhead.db }
-upstreams: {}
-llm:
-  base_url: ${url}
-  api_key: { secret: ANTHROPIC_API_KEY }
-  prices:
-    claude-test: { input: 3, output: 15 }
-profiles:
+const PROFILES = `
   agent:
     budgets: { tokens: { output: 1000 } }
   alerting:
     budgets: { tokens: { output: 40, cache_write_weight: 2 }, usd: 0.0015, alert_at: [0.5, 1] }
 `;
+const llm = useLlmGateway(PROFILES, PRICES);
 
 const ask = { model: 'claude-test', messages: [{ role: 'user' as const, content: 'hi' }] };
 
-async function sdkFor(profile: string) {
-  const { run, token } = await gw.gateway.runs.create(profile);
-  return { client: new Anthropic({ apiKey: token, baseURL: gw.gateway.url, maxRetries: 0 }), runId: run.id };
-}
+const sdkFor = (profile: string) => anthropicAgent(llm.gw, profile);
 
 /** The usage once the request has settled (a cut stream settles just after the agent sees the end). */
 async function settledUsage(runId: string, requests = 1) {
   for (let i = 0; i < 100; i++) {
-    const usage = await gw.gateway.store.tokens.usage(runId);
+    const usage = await llm.gw.gateway.store.tokens.usage(runId);
     if (usage.requests >= requests) return usage;
     await new Promise((r) => setTimeout(r, 20));
   }
-  return gw.gateway.store.tokens.usage(runId);
+  return llm.gw.gateway.store.tokens.usage(runId);
 }
 
-beforeAll(async () => {
-  fake = await startFakeAnthropic();
-  gw = await startTestGateway(POLICY(fake.url), { env: { ANTHROPIC_API_KEY: REAL_KEY } });
-});
-afterAll(async () => {
-  await gw?.close();
-  await fake?.close();
-});
 afterEach(() => {
-  fake.delayMs = 5;
-  fake.plainDelayMs = 0;
-  fake.overloadAfter = undefined;
-  fake.dropAfter = undefined;
-  fake.failWith = undefined;
-  fake.crlf = false;
-  fake.usage = { input_tokens: 25, cache_read_input_tokens: 10, cache_creation_input_tokens: 0 };
+  llm.fake.delayMs = 5;
+  llm.fake.plainDelayMs = 0;
+  llm.fake.overloadAfter = undefined;
+  llm.fake.dropAfter = undefined;
+  llm.fake.failWith = undefined;
+  llm.fake.crlf = false;
+  llm.fake.usage = { input_tokens: 25, cache_read_input_tokens: 10, cache_creation_input_tokens: 0 };
 });
 
 describe('LLM proxy: cut streams and alerts', () => {
   it('ends a stream cut by a kill with an error event the SDK raises', async () => {
-    fake.delayMs = 60;
+    llm.fake.delayMs = 60;
     const { client, runId } = await sdkFor('agent');
     const stream = client.messages.stream({ ...ask, max_tokens: 20 });
-    stream.on('text', () => void gw.gateway.runs.end(runId, 'killed', 'test'));
+    stream.on('text', () => void llm.gw.gateway.runs.end(runId, 'killed', 'test'));
     const error = await stream.finalMessage().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Anthropic.APIError);
     expect((error as InstanceType<typeof Anthropic.APIError>).type).toBe('permission_error');
@@ -78,7 +55,7 @@ describe('LLM proxy: cut streams and alerts', () => {
   });
 
   it('charges a stream the client abandons for what was sent', async () => {
-    fake.delayMs = 60;
+    llm.fake.delayMs = 60;
     const { client, runId } = await sdkFor('agent');
     const stream = client.messages.stream({ ...ask, max_tokens: 20 });
     let texts = 0;
@@ -93,12 +70,12 @@ describe('LLM proxy: cut streams and alerts', () => {
     // before the last cumulative usage arrived: charged for what was visibly generated.
     expect(usage.output).toBeGreaterThanOrEqual(4);
     expect(usage.output).toBeLessThan(12);
-    const [event] = await gw.gateway.store.events.list({ runId, kind: 'llm.request' });
+    const [event] = await llm.gw.gateway.store.events.list({ runId, kind: 'llm.request' });
     expect(event?.code).toBe('client_gone');
   });
 
   it('passes an overloaded_error event to the SDK and charges the tokens sent before it', async () => {
-    fake.overloadAfter = 2;
+    llm.fake.overloadAfter = 2;
     const { client, runId } = await sdkFor('agent');
     const error = await client.messages
       .stream({ ...ask, max_tokens: 20 })
@@ -107,12 +84,12 @@ describe('LLM proxy: cut streams and alerts', () => {
     expect((error as InstanceType<typeof Anthropic.APIError>).type).toBe('overloaded_error');
     const usage = await settledUsage(runId);
     expect(usage).toMatchObject({ input: 26, output: 4, requests: 1 });
-    const [event] = await gw.gateway.store.events.list({ runId, kind: 'llm.request' });
+    const [event] = await llm.gw.gateway.store.events.list({ runId, kind: 'llm.request' });
     expect(event?.code).toBe('upstream_overloaded_error');
   });
 
   it('ends a stream whose upstream connection drops with an api_error event, charged for what passed', async () => {
-    fake.dropAfter = 3;
+    llm.fake.dropAfter = 3;
     const { client, runId } = await sdkFor('agent');
     const error = await client.messages
       .stream({ ...ask, max_tokens: 20 })
@@ -121,16 +98,16 @@ describe('LLM proxy: cut streams and alerts', () => {
     expect((error as InstanceType<typeof Anthropic.APIError>).type).toBe('api_error');
     const usage = await settledUsage(runId);
     expect(usage).toMatchObject({ input: 26, output: 6, requests: 1 });
-    const [event] = await gw.gateway.store.events.list({ runId, kind: 'llm.request' });
+    const [event] = await llm.gw.gateway.store.events.list({ runId, kind: 'llm.request' });
     expect(event?.code).toBe('upstream_error');
   });
 
   it('charges a plain request cut by a kill what it reserved, and closes its reservation', async () => {
-    fake.plainDelayMs = 300;
+    llm.fake.plainDelayMs = 300;
     const { client, runId } = await sdkFor('agent');
     const pending = client.messages.create({ ...ask, max_tokens: 50 }).catch((e: unknown) => e);
     await new Promise((r) => setTimeout(r, 100));
-    await gw.gateway.runs.end(runId, 'killed', 'test');
+    await llm.gw.gateway.runs.end(runId, 'killed', 'test');
     expect(await pending).toBeInstanceOf(Anthropic.PermissionDeniedError);
     const usage = await settledUsage(runId);
     expect(usage.requests).toBe(1);
@@ -138,7 +115,7 @@ describe('LLM proxy: cut streams and alerts', () => {
   });
 
   it('never hands the real key to the agent, even in an API error that quotes it', async () => {
-    fake.failWith = 400;
+    llm.fake.failWith = 400;
     const { client, runId } = await sdkFor('agent');
     const error = await client.messages.create({ ...ask, max_tokens: 5 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Anthropic.BadRequestError);
@@ -148,7 +125,7 @@ describe('LLM proxy: cut streams and alerts', () => {
   });
 
   it('reads usage from a stream with CRLF line endings', async () => {
-    fake.crlf = true;
+    llm.fake.crlf = true;
     const { client, runId } = await sdkFor('agent');
     const final = await client.messages.stream({ ...ask, max_tokens: 20 }).finalMessage();
     expect(final.content[0]).toMatchObject({ text: 'Hello from the fake API.' });
@@ -156,7 +133,7 @@ describe('LLM proxy: cut streams and alerts', () => {
   });
 
   it('charges cache writes with the profile weight', async () => {
-    fake.usage = { input_tokens: 10, cache_read_input_tokens: 0, cache_creation_input_tokens: 100 };
+    llm.fake.usage = { input_tokens: 10, cache_read_input_tokens: 0, cache_creation_input_tokens: 100 };
     const { client, runId } = await sdkFor('alerting');
     await client.messages.create({ ...ask, max_tokens: 2 });
     expect((await settledUsage(runId)).input).toBe(210);
@@ -166,7 +143,7 @@ describe('LLM proxy: cut streams and alerts', () => {
     const { client, runId } = await sdkFor('alerting');
     // 12 output tokens a request against 40: 12, 24 (crosses 50%), 36, then clamped to 4 (crosses 100%).
     for (let i = 0; i < 4; i++) await client.messages.create({ ...ask, max_tokens: 12 });
-    const alerts = await gw.gateway.store.events.list({ runId, kind: 'budget.alert' });
+    const alerts = await llm.gw.gateway.store.events.list({ runId, kind: 'budget.alert' });
     const seen = alerts.map((e) => `${e.code}@${(e.data as { fraction: number }).fraction}`).sort();
     // usd: each request costs (25×3 + 10×0.3 + 12×15) per million: 774 of 1,500 after three.
     expect(seen.filter((k) => k.startsWith('output_tokens'))).toEqual([
@@ -180,7 +157,7 @@ describe('LLM proxy: cut streams and alerts', () => {
 
 describe('LLM proxy: unreachable API', () => {
   it('answers 502 in the API error shape and charges nothing', async () => {
-    const dead = await startTestGateway(POLICY('http://127.0.0.1:9'), {
+    const dead = await startTestGateway(llmPolicy('http://127.0.0.1:9', PROFILES, PRICES), {
       env: { ANTHROPIC_API_KEY: REAL_KEY },
     });
     try {

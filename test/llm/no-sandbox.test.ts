@@ -6,36 +6,16 @@
  * with the real key injected on the far side only. The warning says so.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeAnthropic, startFakeAnthropic } from '../fakes/fake-anthropic.js';
+import { describe, expect, it } from 'vitest';
 import { bulkhead } from '../helpers/cli.js';
-import { ROOT, startTestGateway, type TestGateway } from '../helpers/harness.js';
+import { ROOT } from '../helpers/harness.js';
+import { REAL_KEY, useLlmGateway } from '../helpers/llm-harness.js';
 
-const REAL_KEY = 'sk-ant-real-key-for-tests-0123456789';
-let fake: FakeAnthropic;
-let gw: TestGateway;
-
-beforeAll(async () => {
-  fake = await startFakeAnthropic();
-  gw = await startTestGateway(
-    `
-version: 1
-store: { sqlite: ./bulkhead.db }
-upstreams: {}
-llm:
-  base_url: ${fake.url}
-  api_key: { secret: ANTHROPIC_API_KEY }
-profiles:
+const PROFILES = `
   agent:
     budgets: { tokens: { output: 1000 } }
-`,
-    { env: { ANTHROPIC_API_KEY: REAL_KEY } },
-  );
-});
-afterAll(async () => {
-  await gw?.close();
-  await fake?.close();
-});
+`;
+const llm = useLlmGateway(PROFILES);
 
 /** An agent that reports its LLM environment, then asks the API through the SDK's defaults. */
 const AGENT = `
@@ -48,17 +28,17 @@ console.log(JSON.stringify({ answer: m.content[0].text }));
 
 describe('bulkhead run --no-sandbox', () => {
   it('routes the agent’s LLM traffic through the proxy and strips real provider keys', async () => {
-    const before = fake.received.length;
+    const before = llm.fake.received.length;
     const result = await bulkhead(
       [
         'run',
         '--no-sandbox',
         '--policy',
-        join(gw.dir, 'policy.yaml'),
+        join(llm.gw.dir, 'policy.yaml'),
         '--profile',
         'agent',
         '--gateway',
-        gw.gateway.url,
+        llm.gw.gateway.url,
         '--',
         process.execPath,
         '--input-type=module',
@@ -68,7 +48,7 @@ describe('bulkhead run --no-sandbox', () => {
       {
         cwd: ROOT,
         env: {
-          BULKHEAD_OPERATOR_TOKEN: gw.gateway.localToken,
+          BULKHEAD_OPERATOR_TOKEN: llm.gw.gateway.localToken,
           ANTHROPIC_API_KEY: REAL_KEY,
           OPENAI_API_KEY: 'sk-proj-real-openai-key',
           GEMINI_API_KEY: 'real-gemini-key',
@@ -80,18 +60,18 @@ describe('bulkhead run --no-sandbox', () => {
     expect(result.stderr).toContain('LLM traffic still goes through the gateway');
     const [envLine, answerLine] = result.stdout.trim().split('\n');
     const env = JSON.parse(envLine as string) as Record<string, string | null>;
-    expect(env.ANTHROPIC_BASE_URL).toBe(gw.gateway.url);
+    expect(env.ANTHROPIC_BASE_URL).toBe(llm.gw.gateway.url);
     expect(env.ANTHROPIC_API_KEY).toMatch(/^bhr_/);
     expect(env.OPENAI_API_KEY).toBe(env.ANTHROPIC_API_KEY);
-    expect(env.OPENAI_BASE_URL).toBe(`${gw.gateway.url}/v1`);
+    expect(env.OPENAI_BASE_URL).toBe(`${llm.gw.gateway.url}/v1`);
     expect(env.GEMINI_API_KEY).toBeNull();
     expect(env.CLAUDE_CODE_USE_BEDROCK).toBeNull();
     expect(JSON.parse(answerLine as string)).toEqual({ answer: 'Hello from' });
     // The request went through the proxy: the run token was swapped for the real key there.
-    expect(fake.received.length).toBe(before + 1);
-    expect(fake.received.at(-1)?.headers['x-api-key']).toBe(REAL_KEY);
-    const [run] = (await gw.gateway.runs.list()).filter((r) => r.profile === 'agent');
-    expect((await gw.gateway.store.tokens.usage(run?.id as string)).requests).toBe(1);
+    expect(llm.fake.received.length).toBe(before + 1);
+    expect(llm.fake.received.at(-1)?.headers['x-api-key']).toBe(REAL_KEY);
+    const [run] = (await llm.gw.gateway.runs.list()).filter((r) => r.profile === 'agent');
+    expect((await llm.gw.gateway.store.tokens.usage(run?.id as string)).requests).toBe(1);
     expect(result.code).toBe(0);
   }, 60_000);
 });

@@ -8,54 +8,33 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeAnthropic, startFakeAnthropic } from '../fakes/fake-anthropic.js';
-import { startTestGateway, type TestGateway } from '../helpers/harness.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PRICES, REAL_KEY, useLlmGateway } from '../helpers/llm-harness.js';
 
-const REAL_KEY = 'sk-ant-real-key-for-tests-0123456789';
-let fake: FakeAnthropic;
-let gw: TestGateway;
-
-const POLICY = (url: string) => `
-version: 1
-store: { sqlite: ./bulkhead.db }
-upstreams: {}
-llm:
-  base_url: ${url}
-  api_key: { secret: ANTHROPIC_API_KEY }
-  prices:
-    claude-test: { input: 3, output: 15 }
-profiles:
+const PROFILES = `
   agent:
     llm: { models: [claude-test] }
     budgets: { tokens: { output: 10000 } }
   tight:
     budgets: { tokens: { output: 8 } }
 `;
+const llm = useLlmGateway(PROFILES, PRICES);
 
 async function client(profile = 'agent'): Promise<{ sdk: OpenAI; runId: string; token: string }> {
-  const { run, token } = await gw.gateway.runs.create(profile);
+  const { run, token } = await llm.gw.gateway.runs.create(profile);
   return {
-    sdk: new OpenAI({ apiKey: token, baseURL: `${gw.gateway.url}/v1`, maxRetries: 0 }),
+    sdk: new OpenAI({ apiKey: token, baseURL: `${llm.gw.gateway.url}/v1`, maxRetries: 0 }),
     runId: run.id,
     token,
   };
 }
 
 const ask = { model: 'claude-test', messages: [{ role: 'user' as const, content: 'hi' }] };
-const completions = () => fake.received.filter((r) => r.path === '/v1/chat/completions');
+const completions = () => llm.fake.received.filter((r) => r.path === '/v1/chat/completions');
 
-beforeAll(async () => {
-  fake = await startFakeAnthropic();
-  gw = await startTestGateway(POLICY(fake.url), { env: { ANTHROPIC_API_KEY: REAL_KEY } });
-});
-afterAll(async () => {
-  await gw?.close();
-  await fake?.close();
-});
 afterEach(() => {
-  fake.script = undefined;
-  fake.reflect = false;
+  llm.fake.script = undefined;
+  llm.fake.reflect = false;
 });
 
 describe('OpenAI front door', () => {
@@ -66,7 +45,11 @@ describe('OpenAI front door', () => {
     const last = completions().at(-1);
     expect(last?.headers.authorization).toBe(`Bearer ${REAL_KEY}`);
     expect(JSON.stringify(last?.headers)).not.toContain(token);
-    expect(await gw.gateway.store.tokens.usage(runId)).toMatchObject({ input: 25, output: 6, requests: 1 });
+    expect(await llm.gw.gateway.store.tokens.usage(runId)).toMatchObject({
+      input: 25,
+      output: 6,
+      requests: 1,
+    });
   });
 
   it('streams, asks for usage on the agent’s behalf and charges it once', async () => {
@@ -76,14 +59,14 @@ describe('OpenAI front door', () => {
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     expect(text).toBe('Hello from the fake API.');
     expect(completions().at(-1)?.body.stream_options).toMatchObject({ include_usage: true });
-    expect(await gw.gateway.store.tokens.usage(runId)).toMatchObject({ output: 6, requests: 1 });
+    expect(await llm.gw.gateway.store.tokens.usage(runId)).toMatchObject({ output: 6, requests: 1 });
   });
 
   it('scrubs a secret split across streamed content chunks and tool-call argument chunks', async () => {
     const full = `key ${REAL_KEY} done`;
     const args = JSON.stringify({ token: REAL_KEY });
     const third = Math.ceil(full.length / 3);
-    fake.script = [
+    llm.fake.script = [
       { type: 'text', chunks: [full.slice(0, third), full.slice(third, 2 * third), full.slice(2 * third)] },
       { type: 'tool_use', name: 'run', chunks: [args.slice(0, 15), args.slice(15, 30), args.slice(30)] },
     ];
@@ -91,7 +74,7 @@ describe('OpenAI front door', () => {
     const stream = sdk.chat.completions.stream({ ...ask, max_tokens: 50 });
     const final = await stream.finalChatCompletion();
     const message = final.choices[0]?.message;
-    expect(message?.content).toBe(gw.gateway.scrubber.text(full));
+    expect(message?.content).toBe(llm.gw.gateway.scrubber.text(full));
     expect(
       JSON.parse(
         message?.tool_calls?.[0]?.type === 'function' ? message.tool_calls[0].function.arguments : '{}',
@@ -103,7 +86,7 @@ describe('OpenAI front door', () => {
   });
 
   it('scrubs a plain answer echoing the headers it received', async () => {
-    fake.reflect = true;
+    llm.fake.reflect = true;
     const { sdk } = await client();
     const answer = await sdk.chat.completions.create({ ...ask, max_tokens: 50 }).withResponse();
     expect(JSON.stringify(answer.data)).toContain('received_headers');
@@ -118,7 +101,7 @@ describe('OpenAI front door', () => {
     const error = await sdk.chat.completions.create({ ...ask }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(402);
-    expect((await gw.gateway.store.tokens.usage(runId)).output).toBeLessThanOrEqual(8);
+    expect((await llm.gw.gateway.store.tokens.usage(runId)).output).toBeLessThanOrEqual(8);
   });
 
   it('refuses a model the profile does not allow', async () => {
@@ -158,7 +141,7 @@ describe('OpenAI front door', () => {
     const models = [];
     for await (const m of sdk.models.list()) models.push(m.id);
     expect(models).toEqual(['claude-test']);
-    const anthropic = new Anthropic({ apiKey: token, baseURL: gw.gateway.url, maxRetries: 0 });
+    const anthropic = new Anthropic({ apiKey: token, baseURL: llm.gw.gateway.url, maxRetries: 0 });
     const listed = [];
     for await (const m of anthropic.models.list()) listed.push(m.id);
     expect(listed).toEqual(['claude-test']);

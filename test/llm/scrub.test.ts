@@ -8,39 +8,30 @@
  * also read byte for byte, so no fragment can hide in the framing.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeAnthropic, type ScriptBlock, startFakeAnthropic } from '../fakes/fake-anthropic.js';
-import { startTestGateway, type TestGateway } from '../helpers/harness.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ScriptBlock } from '../fakes/fake-anthropic.js';
+import { REAL_KEY, useLlmGateway } from '../helpers/llm-harness.js';
 
-const REAL_KEY = 'sk-ant-real-key-for-tests-0123456789';
 const GITHUB = `ghp_${'A1b2C3d4E5'.repeat(3)}xYz123`;
 const B64_KEY = Buffer.from(`key=${REAL_KEY}`).toString('base64');
-let fake: FakeAnthropic;
-let gw: TestGateway;
 
-const POLICY = (url: string) => `
-version: 1
-store: { sqlite: ./bulkhead.db }
-upstreams: {}
-llm:
-  base_url: ${url}
-  api_key: { secret: ANTHROPIC_API_KEY }
-profiles:
+const PROFILES = `
   agent:
     budgets: { tokens: { output: 100000 } }
 `;
+const llm = useLlmGateway(PROFILES);
 
 const ask = { model: 'claude-test', messages: [{ role: 'user' as const, content: 'hi' }], max_tokens: 500 };
 
 async function client(): Promise<{ sdk: Anthropic; token: string }> {
-  const { token } = await gw.gateway.runs.create('agent');
-  return { sdk: new Anthropic({ apiKey: token, baseURL: gw.gateway.url, maxRetries: 0 }), token };
+  const { token } = await llm.gw.gateway.runs.create('agent');
+  return { sdk: new Anthropic({ apiKey: token, baseURL: llm.gw.gateway.url, maxRetries: 0 }), token };
 }
 
 /** The raw bytes the agent receives, for checks no SDK parsing can hide. */
 async function raw(path: string, body: unknown): Promise<{ status: number; text: string }> {
   const { token } = await client();
-  const res = await fetch(`${gw.gateway.url}${path}`, {
+  const res = await fetch(`${llm.gw.gateway.url}${path}`, {
     method: 'POST',
     headers: { 'x-api-key': token, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
     body: JSON.stringify(body),
@@ -74,20 +65,12 @@ function cut(text: string, n: number): string[] {
   return Array.from({ length: n }, (_, i) => text.slice(i * size, (i + 1) * size)).filter(Boolean);
 }
 
-beforeAll(async () => {
-  fake = await startFakeAnthropic();
-  gw = await startTestGateway(POLICY(fake.url), { env: { ANTHROPIC_API_KEY: REAL_KEY } });
-});
-afterAll(async () => {
-  await gw?.close();
-  await fake?.close();
-});
 afterEach(() => {
-  fake.script = undefined;
-  fake.rawStream = undefined;
-  fake.reflect = false;
-  fake.failWith = undefined;
-  fake.delayMs = 5;
+  llm.fake.script = undefined;
+  llm.fake.rawStream = undefined;
+  llm.fake.reflect = false;
+  llm.fake.failWith = undefined;
+  llm.fake.delayMs = 5;
 });
 
 describe('streamed answers are scrubbed across SSE events', () => {
@@ -95,12 +78,12 @@ describe('streamed answers are scrubbed across SSE events', () => {
 
   for (const pieces of [2, 3, 7, full.length]) {
     it(`a secret split over ${pieces === full.length ? 'every character as its own' : pieces} text deltas never reaches the agent, and the text equals scrub(full)`, async () => {
-      fake.delayMs = 0;
-      fake.script = [{ type: 'text', chunks: cut(full, pieces) }];
+      llm.fake.delayMs = 0;
+      llm.fake.script = [{ type: 'text', chunks: cut(full, pieces) }];
       const { sdk } = await client();
       const message = await sdk.messages.stream({ ...ask }).finalMessage();
       const text = (message.content[0] as { text: string }).text;
-      expect(text).toBe(gw.gateway.scrubber.text(full));
+      expect(text).toBe(llm.gw.gateway.scrubber.text(full));
       expect(text).toContain('[REDACTED:secret]');
       expect(text).toContain('[REDACTED:github-pat]');
       expectNoFragment(text);
@@ -113,7 +96,7 @@ describe('streamed answers are scrubbed across SSE events', () => {
 
   it('a secret in tool input JSON split across input_json_delta events is redacted and the JSON stays valid', async () => {
     const json = JSON.stringify({ command: `curl -H 'x-api-key: ${REAL_KEY}' https://x.test` });
-    fake.script = [{ type: 'tool_use', name: 'bash', chunks: cut(json, 5) }];
+    llm.fake.script = [{ type: 'tool_use', name: 'bash', chunks: cut(json, 5) }];
     const { sdk } = await client();
     const message = await sdk.messages.stream({ ...ask }).finalMessage();
     const block = message.content[0] as { type: string; input: { command: string } };
@@ -128,7 +111,7 @@ describe('streamed answers are scrubbed across SSE events', () => {
       chunks: cut(`I recall ${REAL_KEY}.`, 3),
       signature: 'sig',
     };
-    fake.script = [thinking, { type: 'text', chunks: ['ok'] }];
+    llm.fake.script = [thinking, { type: 'text', chunks: ['ok'] }];
     const { sdk } = await client();
     const message = await sdk.messages.stream({ ...ask }).finalMessage();
     expect(message.content[0]).toMatchObject({
@@ -184,7 +167,7 @@ describe('streamed answers are scrubbed across SSE events', () => {
       ],
       ['message_stop', { type: 'message_stop' }],
     ] as const;
-    fake.rawStream = events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`);
+    llm.fake.rawStream = events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`);
     const { sdk } = await client();
     const message = await sdk.messages.stream({ ...ask }).finalMessage();
     expect(message.content[0]).toMatchObject({ text: 'see [REDACTED:secret] end' });
@@ -201,7 +184,7 @@ describe('streamed answers are scrubbed across SSE events', () => {
     const d = start.length + block.length;
     const at = [d + 40, d + delta.indexOf(REAL_KEY) + 10, d + delta.length - 1];
     const text = bytes.toString();
-    fake.rawStream = [
+    llm.fake.rawStream = [
       text.slice(0, at[0]),
       text.slice(at[0], at[1]),
       text.slice(at[1], at[2]),
@@ -243,14 +226,14 @@ describe('streamed answers are scrubbed across SSE events', () => {
         { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: REAL_KEY.slice(0, 20) } },
       ],
     ] as const;
-    fake.rawStream = events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`);
+    llm.fake.rawStream = events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`);
     const answer = await raw('/v1/messages', { ...ask, stream: true });
     expect(answer.text).toContain('here it comes');
     expectNoFragment(answer.text, REAL_KEY.slice(0, 20));
   });
 
   it('a reflecting upstream that echoes the headers it received in message_start leaks nothing', async () => {
-    fake.reflect = true;
+    llm.fake.reflect = true;
     const answer = await raw('/v1/messages', { ...ask, stream: true });
     expect(answer.text).toContain('received_headers');
     expectNoFragment(answer.text);
@@ -261,11 +244,11 @@ describe('streamed answers are scrubbed across SSE events', () => {
 describe('plain answers are scrubbed on every endpoint', () => {
   it('a 2xx JSON answer with the key, a rule-matched token and a base64 form is scrubbed and stays JSON', async () => {
     const full = `k=${REAL_KEY} g=${GITHUB} b=${B64_KEY}`;
-    fake.script = [{ type: 'text', chunks: [full] }];
+    llm.fake.script = [{ type: 'text', chunks: [full] }];
     const { sdk } = await client();
     const message = await sdk.messages.create({ ...ask });
     const text = (message.content[0] as { text: string }).text;
-    expect(text).toBe(gw.gateway.scrubber.text(full));
+    expect(text).toBe(llm.gw.gateway.scrubber.text(full));
     expect(text).toMatch(/^k=\[REDACTED:secret\] g=\[REDACTED:github-pat\] b=.*\[REDACTED:secret\]/);
     const answer = await raw('/v1/messages', ask);
     expectNoFragment(answer.text);
@@ -273,14 +256,16 @@ describe('plain answers are scrubbed on every endpoint', () => {
   });
 
   it('tool input JSON in a plain answer is scrubbed', async () => {
-    fake.script = [{ type: 'tool_use', name: 'bash', chunks: [JSON.stringify({ env: { KEY: REAL_KEY } })] }];
+    llm.fake.script = [
+      { type: 'tool_use', name: 'bash', chunks: [JSON.stringify({ env: { KEY: REAL_KEY } })] },
+    ];
     const { sdk } = await client();
     const message = await sdk.messages.create({ ...ask });
     expect(message.content[0]).toMatchObject({ input: { env: { KEY: '[REDACTED:secret]' } } });
   });
 
   it('a reflecting upstream echoing headers in a plain answer leaks nothing', async () => {
-    fake.reflect = true;
+    llm.fake.reflect = true;
     const answer = await raw('/v1/messages', ask);
     expect(answer.status).toBe(200);
     expect(answer.text).toContain('received_headers');
@@ -288,7 +273,7 @@ describe('plain answers are scrubbed on every endpoint', () => {
   });
 
   it('count_tokens answers are scrubbed', async () => {
-    fake.reflect = true;
+    llm.fake.reflect = true;
     const answer = await raw('/v1/messages/count_tokens', { model: 'claude-test', messages: ask.messages });
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.text)).toMatchObject({ input_tokens: 42 });
@@ -296,7 +281,7 @@ describe('plain answers are scrubbed on every endpoint', () => {
   });
 
   it('error answers are scrubbed for more than the exact key (any secret, any encoding)', async () => {
-    fake.failWith = 400;
+    llm.fake.failWith = 400;
     const answer = await raw('/v1/messages', ask);
     expect(answer.status).toBe(400);
     expect(JSON.parse(answer.text)).toMatchObject({ type: 'error' });

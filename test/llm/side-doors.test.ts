@@ -7,22 +7,10 @@
  * them gets exactly those; client tools stay allowed everywhere.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeAnthropic, startFakeAnthropic } from '../fakes/fake-anthropic.js';
-import { startTestGateway, type TestGateway } from '../helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { anthropicAgent, useLlmGateway } from '../helpers/llm-harness.js';
 
-const REAL_KEY = 'sk-ant-real-key-for-tests-0123456789';
-let fake: FakeAnthropic;
-let gw: TestGateway;
-
-const POLICY = (url: string) => `
-version: 1
-store: { sqlite: ./bulkhead.db }
-upstreams: {}
-llm:
-  base_url: ${url}
-  api_key: { secret: ANTHROPIC_API_KEY }
-profiles:
+const PROFILES = `
   closed:
     budgets: { tokens: { output: 10000 } }
   open:
@@ -33,14 +21,12 @@ profiles:
       betas: [mcp-client-2025-04-04]
       url_sources: true
 `;
+const llm = useLlmGateway(PROFILES);
 
 const ask = { model: 'claude-test', max_tokens: 5, messages: [{ role: 'user' as const, content: 'hi' }] };
 const evil = 'https://evil.test/?d=secret-data';
 
-async function sdk(profile: string): Promise<{ client: Anthropic; runId: string }> {
-  const { run, token } = await gw.gateway.runs.create(profile);
-  return { client: new Anthropic({ apiKey: token, baseURL: gw.gateway.url, maxRetries: 0 }), runId: run.id };
-}
+const sdk = (profile: string) => anthropicAgent(llm.gw, profile);
 
 /** Sends `extra` merged into a request; returns the refusal, checking nothing reached the API. */
 async function refused(
@@ -48,7 +34,7 @@ async function refused(
   options: { profile?: string; betas?: string[] } = {},
 ): Promise<{ message: string; runId: string }> {
   const { client, runId } = await sdk(options.profile ?? 'closed');
-  const before = fake.received.length;
+  const before = llm.fake.received.length;
   const params = { ...ask, ...extra } as Anthropic.MessageCreateParamsNonStreaming;
   const error = await (options.betas
     ? client.beta.messages.create({
@@ -58,25 +44,16 @@ async function refused(
     : client.messages.create(params)
   ).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(Anthropic.BadRequestError);
-  expect(fake.received.length).toBe(before);
+  expect(llm.fake.received.length).toBe(before);
   return { message: String((error as Error).message), runId };
 }
-
-beforeAll(async () => {
-  fake = await startFakeAnthropic();
-  gw = await startTestGateway(POLICY(fake.url), { env: { ANTHROPIC_API_KEY: REAL_KEY } });
-});
-afterAll(async () => {
-  await gw?.close();
-  await fake?.close();
-});
 
 describe('side doors are closed by default', () => {
   it('refuses an MCP connector server, naming the field, and records the refusal', async () => {
     const { message, runId } = await refused({ mcp_servers: [{ type: 'url', url: evil, name: 'x' }] });
     expect(message).toContain('mcp_servers');
     expect(message).toContain('evil.test');
-    const [event] = await gw.gateway.store.events.list({ runId, kind: 'llm.request' });
+    const [event] = await llm.gw.gateway.store.events.list({ runId, kind: 'llm.request' });
     expect(event).toMatchObject({
       decision: 'deny',
       code: 'side_door',
@@ -160,7 +137,7 @@ describe('side doors are closed by default', () => {
       ],
     });
     expect(message.type).toBe('message');
-    expect(fake.received.at(-1)?.body.tools).toHaveLength(3);
+    expect(llm.fake.received.at(-1)?.body.tools).toHaveLength(3);
   });
 });
 
@@ -179,7 +156,7 @@ describe('a profile opens exactly what it lists', () => {
         },
       ],
     });
-    const last = fake.received.at(-1);
+    const last = llm.fake.received.at(-1);
     expect(last?.headers['anthropic-beta']).toBe('mcp-client-2025-04-04');
     expect(last?.body.mcp_servers).toEqual([
       { type: 'url', url: 'https://mcp.example.test/sse', name: 'ok' },

@@ -14,23 +14,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeAnthropic, startFakeAnthropic } from '../fakes/fake-anthropic.js';
-import { ROOT, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
+import { ROOT, startTestGateway, tempDir } from '../helpers/harness.js';
+import { anthropicAgent, llmPolicy, PRICES, REAL_KEY, useLlmGateway } from '../helpers/llm-harness.js';
 
-const REAL_KEY = 'sk-ant-real-key-for-tests-0123456789';
-let fake: FakeAnthropic;
-let gw: TestGateway;
-
-const POLICY = (url: string) => `
-version: 1
-store: { sqlite: ./bulkhead.db }
-upstreams: {}
-llm:
-  base_url: ${url}
-  api_key: { secret: ANTHROPIC_API_KEY }
-  prices:
-    claude-test: { input: 3, output: 15 }
-profiles:
+const PROFILES = `
   input-cap:
     budgets: { tokens: { input: 3000, cache_write_weight: 1 } }
   total-cap:
@@ -42,29 +29,21 @@ profiles:
   free:
     budgets: { tokens: { output: 1000 } }
 `;
+const llm = useLlmGateway(PROFILES, PRICES);
+beforeAll(() => {
+  llm.fake.countInput = true;
+  llm.fake.usage = { input_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
+});
 
 const CJK = '漢字仮名交じり文は一文字が一トークンほどになる。';
 const EMOJI = '🔥🚀✨🎉';
 
-async function sdk(profile: string): Promise<{ client: Anthropic; runId: string }> {
-  const { run, token } = await gw.gateway.runs.create(profile);
-  return { client: new Anthropic({ apiKey: token, baseURL: gw.gateway.url, maxRetries: 0 }), runId: run.id };
-}
+const sdk = (profile: string) => anthropicAgent(llm.gw, profile);
 
-const sent = () => fake.received.filter((r) => r.path === '/v1/messages');
+const sent = () => llm.fake.received.filter((r) => r.path === '/v1/messages');
 
-beforeAll(async () => {
-  fake = await startFakeAnthropic();
-  fake.countInput = true;
-  fake.usage = { input_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
-  gw = await startTestGateway(POLICY(fake.url), { env: { ANTHROPIC_API_KEY: REAL_KEY } });
-});
-afterAll(async () => {
-  await gw?.close();
-  await fake?.close();
-});
 afterEach(() => {
-  fake.delayMs = 5;
+  llm.fake.delayMs = 5;
 });
 
 describe('dense text cannot beat the input bound', () => {
@@ -73,7 +52,7 @@ describe('dense text cannot beat the input bound', () => {
     ['total-cap', 'total'],
   ] as const) {
     it(`50 concurrent CJK, emoji and base64 requests stay inside a 3,000-token ${dimension} cap`, async () => {
-      fake.delayMs = 20;
+      llm.fake.delayMs = 20;
       const { client, runId } = await sdk(profile);
       const texts = [CJK.repeat(8), EMOJI.repeat(40), Buffer.from(CJK.repeat(6)).toString('base64')];
       const results = await Promise.allSettled(
@@ -85,7 +64,7 @@ describe('dense text cannot beat the input bound', () => {
           }),
         ),
       );
-      const usage = await gw.gateway.store.tokens.usage(runId);
+      const usage = await llm.gw.gateway.store.tokens.usage(runId);
       const used = dimension === 'input' ? usage.input : usage.input + usage.output;
       expect(used).toBeLessThanOrEqual(3000);
       // Not a cap that refuses everything: a good share of the budget went to real requests.
@@ -104,7 +83,7 @@ describe('dense text cannot beat the input bound', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Anthropic.PaymentRequiredError);
     expect(sent().length).toBe(before);
-    expect((await gw.gateway.store.tokens.usage(runId)).input).toBe(0);
+    expect((await llm.gw.gateway.store.tokens.usage(runId)).input).toBe(0);
   });
 
   it('a request whose byte bound does not fit but whose exact count does is sent (count_tokens decides)', async () => {
@@ -116,7 +95,7 @@ describe('dense text cannot beat the input bound', () => {
       messages: [{ role: 'user', content: CJK.repeat(100) }],
     });
     expect(message.type).toBe('message');
-    const usage = await gw.gateway.store.tokens.usage(runId);
+    const usage = await llm.gw.gateway.store.tokens.usage(runId);
     expect(usage.input).toBeGreaterThan(2000);
     expect(usage.input).toBeLessThanOrEqual(3000);
   });
@@ -132,7 +111,7 @@ describe('USD caps', () => {
     expect(error).toBeInstanceOf(Anthropic.BadRequestError);
     expect(String(error)).toContain('has no price');
     expect(sent().length).toBe(before);
-    const [event] = await gw.gateway.store.events.list({ runId, kind: 'llm.request' });
+    const [event] = await llm.gw.gateway.store.events.list({ runId, kind: 'llm.request' });
     expect(event).toMatchObject({ decision: 'deny', code: 'unpriced_model' });
   });
 
@@ -158,7 +137,7 @@ describe('USD caps', () => {
     // $0.01 at $15 per million output tokens is 666 tokens, less the input's price.
     expect(forwarded).toBeGreaterThan(500);
     expect(forwarded).toBeLessThan(667);
-    expect((await gw.gateway.store.tokens.usage(runId)).usd).toBeLessThanOrEqual(0.01);
+    expect((await llm.gw.gateway.store.tokens.usage(runId)).usd).toBeLessThanOrEqual(0.01);
   });
 
   it('ends a run that spends its USD budget as exhausted, and refuses it as billing, not authentication', async () => {
@@ -172,10 +151,10 @@ describe('USD caps', () => {
         break;
       }
     }
-    const run = await gw.gateway.runs.get(runId);
+    const run = await llm.gw.gateway.runs.get(runId);
     expect(run?.state).toBe('exhausted');
     expect(run?.endReason).toContain('USD');
-    expect((await gw.gateway.store.tokens.usage(runId)).usd).toBeLessThanOrEqual(0.0002);
+    expect((await llm.gw.gateway.store.tokens.usage(runId)).usd).toBeLessThanOrEqual(0.0002);
   });
 });
 
@@ -186,7 +165,7 @@ describe('a crash leaves no reservation open', () => {
   it('settles a stream cut by kill -9 at what it reserved, with an outcome_unknown event, on the next start', async () => {
     const dir = tempDir();
     const file = join(dir, 'policy.yaml');
-    writeFileSync(file, POLICY(fake.url));
+    writeFileSync(file, llmPolicy(llm.fake.url, PROFILES, PRICES));
     const home = join(dir, 'home');
     child = spawn(
       process.execPath,
@@ -221,7 +200,7 @@ describe('a crash leaves no reservation open', () => {
         body: JSON.stringify({ profile: 'free' }),
       })
     ).json()) as { run_id: string; token: string };
-    fake.delayMs = 500;
+    llm.fake.delayMs = 500;
     const client = new Anthropic({ apiKey: created.token, baseURL: url, maxRetries: 0 });
     const stream = client.messages.stream({
       model: 'claude-test',
@@ -232,7 +211,10 @@ describe('a crash leaves no reservation open', () => {
     child.kill('SIGKILL');
     await stream.finalMessage().catch(() => undefined);
 
-    const restarted = await startTestGateway(POLICY(fake.url), { dir, env: { ANTHROPIC_API_KEY: REAL_KEY } });
+    const restarted = await startTestGateway(llmPolicy(llm.fake.url, PROFILES, PRICES), {
+      dir,
+      env: { ANTHROPIC_API_KEY: REAL_KEY },
+    });
     try {
       const usage = await restarted.gateway.store.tokens.usage(created.run_id);
       expect(usage.requests).toBe(1);

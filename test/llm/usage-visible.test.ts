@@ -4,52 +4,29 @@
  * against each budget, next to the tool-call and wall-clock budgets.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunView } from '../../src/gateway/api.js';
-import { type FakeAnthropic, startFakeAnthropic } from '../fakes/fake-anthropic.js';
 import { bulkhead } from '../helpers/cli.js';
-import { startTestGateway, type TestGateway } from '../helpers/harness.js';
+import { PRICES, useLlmGateway } from '../helpers/llm-harness.js';
 
-const REAL_KEY = 'sk-ant-real-key-for-tests-0123456789';
-let fake: FakeAnthropic;
-let gw: TestGateway;
-
-beforeAll(async () => {
-  fake = await startFakeAnthropic();
-  gw = await startTestGateway(
-    `
-version: 1
-store: { sqlite: ./bulkhead.db }
-upstreams: {}
-llm:
-  base_url: ${fake.url}
-  api_key: { secret: ANTHROPIC_API_KEY }
-  prices:
-    claude-test: { input: 3, output: 15 }
-profiles:
+const PROFILES = `
   agent:
     budgets: { tool_calls: 10, tokens: { input: 5000, output: 400, total: 6000 }, usd: 2 }
-`,
-    { env: { ANTHROPIC_API_KEY: REAL_KEY } },
-  );
-});
-afterAll(async () => {
-  await gw?.close();
-  await fake?.close();
-});
+`;
+const llm = useLlmGateway(PROFILES, PRICES);
 
 describe('LLM usage in runs', () => {
   it('shows tokens and USD against their caps in the API and the CLI', async () => {
-    const { run, token } = await gw.gateway.runs.create('agent');
-    const client = new Anthropic({ apiKey: token, baseURL: gw.gateway.url, maxRetries: 0 });
+    const { run, token } = await llm.gw.gateway.runs.create('agent');
+    const client = new Anthropic({ apiKey: token, baseURL: llm.gw.gateway.url, maxRetries: 0 });
     await client.messages.create({
       model: 'claude-test',
       max_tokens: 20,
       messages: [{ role: 'user', content: 'hi' }],
     });
 
-    const res = await fetch(`${gw.gateway.url}/api/runs/${run.id}`, {
-      headers: { authorization: `Bearer ${gw.gateway.localToken}` },
+    const res = await fetch(`${llm.gw.gateway.url}/api/runs/${run.id}`, {
+      headers: { authorization: `Bearer ${llm.gw.gateway.localToken}` },
     });
     const { run: view, events } = (await res.json()) as {
       run: RunView;
@@ -67,13 +44,13 @@ describe('LLM usage in runs', () => {
       usage: { input_tokens: 25, output_tokens: 12 },
     });
 
-    const env = { BULKHEAD_OPERATOR_TOKEN: gw.gateway.localToken };
-    const json = await bulkhead(['runs', '--json', '--gateway', gw.gateway.url], { env });
+    const env = { BULKHEAD_OPERATOR_TOKEN: llm.gw.gateway.localToken };
+    const json = await bulkhead(['runs', '--json', '--gateway', llm.gw.gateway.url], { env });
     const listed = (JSON.parse(json.stdout) as RunView[]).find((r) => r.id === run.id);
     expect(listed?.usage.map((u) => u.dimension)).toEqual(
       expect.arrayContaining(['input_tokens', 'output_tokens', 'usd']),
     );
-    const text = await bulkhead(['runs', '--gateway', gw.gateway.url], { env });
+    const text = await bulkhead(['runs', '--gateway', llm.gw.gateway.url], { env });
     expect(text.stdout).toContain('TOKENS IN');
     const row = text.stdout.split('\n').find((l) => l.includes(run.id)) ?? '';
     expect(row).toContain('26/5000');
