@@ -81,6 +81,8 @@ export class ApprovalService {
       scrubber: Scrubber;
       /** Store poll while waiting: how soon a decision made through another replica is seen. */
       pollMs?: number;
+      /** Store poll while push signals are live (default 2 s): only the fallback for a lost NOTIFY. */
+      fallbackPollMs?: number;
       /** Interval of MCP progress notifications to a waiting client that asked for them. */
       progressEveryMs?: number;
     },
@@ -405,7 +407,9 @@ export class ApprovalService {
         current.id,
         Math.min(
           // With push signals live, polling is only the fallback for a lost notification.
-          this.deps.store.signals.live() ? FALLBACK_POLL_MS : (this.deps.pollMs ?? POLL_MS),
+          this.deps.store.signals.live()
+            ? (this.deps.fallbackPollMs ?? FALLBACK_POLL_MS)
+            : (this.deps.pollMs ?? POLL_MS),
           current.expiresAt - now(),
         ),
         request.signal,

@@ -79,6 +79,17 @@ export interface GatewayOptions {
   lease?: LeaseOptions;
   /** How often an audit checkpoint is recorded (default 5 minutes). */
   checkpointMs?: number;
+  /** How decisions and kills made on other replicas reach this one (tests and benchmarks). */
+  propagation?: PropagationOptions;
+}
+
+export interface PropagationOptions {
+  /** false: no PostgreSQL LISTEN, so other replicas' decisions and kills are seen by polling only. */
+  listen?: boolean;
+  /** Approval and kill re-read interval without LISTEN (defaults: approvals 500 ms, kills 250 ms). */
+  pollMs?: number;
+  /** Approval and kill re-read interval while LISTEN is up (default 2 s): the fallback for a lost NOTIFY. */
+  fallbackPollMs?: number;
 }
 
 export interface Gateway {
@@ -122,12 +133,24 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       ...(options.logLevel !== undefined ? { level: options.logLevel } : {}),
     });
   const metrics = new Metrics();
-  const store = timedStore(await openStore(policy, source), (op, ok, seconds) =>
-    metrics.storeOperation(op, ok, seconds),
+  const propagation = options.propagation ?? {};
+  const opened = await openStore(
+    policy,
+    source,
+    propagation.listen !== undefined ? { listen: propagation.listen } : {},
   );
+  const store = timedStore(opened, (op, ok, seconds) => metrics.storeOperation(op, ok, seconds));
   const events = new EventWriter(store.events, scrubber);
   events.subscribe((e) => metrics.observe(e));
-  const runs = new RunService({ store, policy, events, scrubber, now });
+  const runs = new RunService({
+    store,
+    policy,
+    events,
+    scrubber,
+    now,
+    ...(propagation.pollMs !== undefined ? { watchMs: propagation.pollMs } : {}),
+    ...(propagation.fallbackPollMs !== undefined ? { fallbackWatchMs: propagation.fallbackPollMs } : {}),
+  });
   await runs.resume();
   await reconcileReservations(store, policy.store, events, logger);
 
@@ -218,6 +241,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     now,
     linkFor: (id) => `${publicUrl}/ui/approvals/${id}`,
     scrubber,
+    ...(propagation.pollMs !== undefined ? { pollMs: propagation.pollMs } : {}),
+    ...(propagation.fallbackPollMs !== undefined ? { fallbackPollMs: propagation.fallbackPollMs } : {}),
   });
   await approvals.expireOverdue();
   // The lease first, then reconciliation: work of replicas that died (kill -9, lost host)

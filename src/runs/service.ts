@@ -39,6 +39,8 @@ export interface RunServiceOptions {
   scrubber: Scrubber;
   now?: () => number;
   watchMs?: number;
+  /** Kill re-read interval while push signals are live (default 2 s): the fallback for a lost NOTIFY. */
+  fallbackWatchMs?: number;
 }
 
 export class RunService {
@@ -55,9 +57,9 @@ export class RunService {
     // Another replica (or process on the same file) may kill a run: its in-flight calls
     // here must end too. Runs with calls in the last two minutes are re-read every 250 ms.
     // With PostgreSQL LISTEN/NOTIFY live, a kill arrives as a signal and the poll is only the
-    // fallback for a lost notification, so it runs every 2 s instead.
+    // fallback for a lost notification, so it runs every 2 s (`fallbackWatchMs`) instead.
     let ticks = 0;
-    const every = Math.max(1, Math.round(2_000 / (options.watchMs ?? 250)));
+    const every = Math.max(1, Math.round((options.fallbackWatchMs ?? 2_000) / (options.watchMs ?? 250)));
     this.watcher = setInterval(() => {
       if (options.store.signals.live() && ticks++ % every !== 0) return;
       void this.watchOthers();

@@ -6,7 +6,11 @@ import { openPostgresStore } from './postgres/index.js';
 import { openSqliteStore } from './sqlite/index.js';
 import type { Store } from './store.js';
 
-export async function openStore(policy: Policy, source: SecretSource): Promise<Store> {
+export async function openStore(
+  policy: Policy,
+  source: SecretSource,
+  options: { listen?: boolean } = {},
+): Promise<Store> {
   const config = policy.store;
   if ('sqlite' in config) {
     const path =
@@ -15,5 +19,5 @@ export async function openStore(policy: Policy, source: SecretSource): Promise<S
         : resolve(source.dir, config.sqlite);
     return openSqliteStore(path);
   }
-  return openPostgresStore(resolveText(config.postgres.url, source, 'store.postgres.url'));
+  return openPostgresStore(resolveText(config.postgres.url, source, 'store.postgres.url'), options);
 }
