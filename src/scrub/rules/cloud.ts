@@ -20,8 +20,9 @@ export const cloudRules: readonly SecretRule[] = [
   {
     id: 'aws-access-key-id',
     description: 'AWS access key id (AKIA/ASIA/... + 16 base32 characters)',
-    anchors: AWS_KEY_PREFIXES,
-    pattern: `${L}(?:${AWS_KEY_PREFIXES.join('|')})[A-Z0-9]{16}${R}`,
+    // A3T…: gitleaks' older AWS key prefix.
+    anchors: [...AWS_KEY_PREFIXES, 'A3T'],
+    pattern: `${L}(?:${AWS_KEY_PREFIXES.join('|')}|A3T[A-Z0-9])[A-Z0-9]{16}${R}`,
   },
   {
     id: 'aws-secret-access-key',
@@ -122,6 +123,6 @@ export const cloudRules: readonly SecretRule[] = [
     id: 'planetscale-token',
     description: 'PlanetScale service token or password (pscale_tkn_, pscale_pw_, pscale_oauth_)',
     anchors: ['pscale_tkn_', 'pscale_pw_', 'pscale_oauth_'],
-    pattern: `${L}pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_.-]{32,64}(?![A-Za-z0-9_.-])`,
+    pattern: `${L}pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_.=-]{32,64}(?![A-Za-z0-9_.=-])`,
   },
 ];

@@ -6,6 +6,8 @@ import { bulkheadRules } from './bulkhead.js';
 import { cloudRules } from './cloud.js';
 import { genericRules } from './generic.js';
 import { gitleaksRules } from './gitleaks.js';
+import { gitleaksKeyedRules } from './gitleaks-keyed.js';
+import { gitleaksMoreRules } from './gitleaks-more.js';
 import { llmRules } from './llm.js';
 import { paymentRules } from './payment.js';
 import { saasRules } from './saas.js';
@@ -22,5 +24,8 @@ export const BUILTIN_RULES: readonly SecretRule[] = [
   ...saasRules,
   ...paymentRules,
   ...gitleaksRules,
+  ...gitleaksMoreRules,
+  // Keyword rules after the token rules: a token both match is named by its format.
+  ...gitleaksKeyedRules,
   ...genericRules,
 ];

@@ -5,8 +5,8 @@ export const paymentRules: readonly SecretRule[] = [
   {
     id: 'stripe-secret-key',
     description: 'Stripe secret key (sk_live_, sk_test_)',
-    anchors: ['sk_live_', 'sk_test_'],
-    pattern: `${L}sk_(?:live|test)_[A-Za-z0-9]{24,247}${R}`,
+    anchors: ['sk_live_', 'sk_test_', 'sk_prod_'],
+    pattern: `${L}sk_(?:live|test|prod)_[A-Za-z0-9]{10,247}${R}`,
   },
   {
     id: 'stripe-restricted-key',
@@ -31,7 +31,7 @@ export const paymentRules: readonly SecretRule[] = [
     id: 'square-token',
     description: 'Square access token or OAuth secret (sq0atp-, sq0csp-, EAAA)',
     anchors: ['sq0atp-', 'sq0csp-', 'EAAA'],
-    pattern: `${L}(?:sq0atp-[A-Za-z0-9_-]{22}|sq0csp-[A-Za-z0-9_-]{43}|EAAA[A-Za-z0-9_-]{60})${RU}`,
+    pattern: `${L}(?:sq0atp-[A-Za-z0-9_-]{22,60}|sq0csp-[A-Za-z0-9_-]{43}|EAAA[A-Za-z0-9_-]{22,60})${RU}`,
   },
   {
     id: 'braintree-access-token',

@@ -12,7 +12,7 @@ export const saasRules: readonly SecretRule[] = [
     'slack-user-token',
     'Slack user token (xoxp-)',
     'xoxp-',
-    '[0-9]{10,13}-[0-9]{10,13}-[0-9]{10,13}-[a-f0-9]{32}',
+    '[0-9]{10,13}-[0-9]{10,13}-[0-9]{10,13}-[A-Za-z0-9]{28,34}',
   ),
   prefixed(
     'slack-app-token',
@@ -46,7 +46,7 @@ export const saasRules: readonly SecretRule[] = [
     '[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}',
     RU,
   ),
-  prefixed('twilio-api-key', 'Twilio API key secret id (SK + 32 hex)', 'SK', '[0-9a-f]{32}'),
+  prefixed('twilio-api-key', 'Twilio API key secret id (SK + 32 hex)', 'SK', '[0-9a-fA-F]{32}'),
   prefixed('mailgun-api-key', 'Mailgun API key (key- + 32 hex)', 'key-', '[0-9a-f]{32}'),
   prefixed('linear-api-key', 'Linear API key (lin_api_ + 40)', 'lin_api_', '[A-Za-z0-9]{40}'),
   {
