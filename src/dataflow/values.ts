@@ -65,12 +65,17 @@ export function piiIn(text: string, into: FoundValue[] = []): FoundValue[] {
 
 /** What a run received from a private source: PII in every text, and identifying JSON values. */
 export function valuesInResult(result: CallToolResult): FoundValue[] {
-  const found: FoundValue[] = [];
   const texts: string[] = [];
   for (const block of result.content ?? []) {
     if (block.type === 'text') texts.push(block.text);
     else if (block.type === 'resource' && 'text' in block.resource) texts.push(String(block.resource.text));
   }
+  return valuesInTexts(texts, result.structuredContent);
+}
+
+/** The same for any answer: its texts, and a structured value whose every leaf counts. */
+export function valuesInTexts(texts: readonly string[], structured?: unknown): FoundValue[] {
+  const found: FoundValue[] = [];
   for (const text of texts) {
     piiIn(text, found);
     // Services often answer with a JSON document, or a line of prose then one.
@@ -84,7 +89,7 @@ export function valuesInResult(result: CallToolResult): FoundValue[] {
       }
     }
   }
-  if (result.structuredContent !== undefined) leaves(result.structuredContent, found, true);
+  if (structured !== undefined) leaves(structured, found, true);
   return dedupe(found).slice(0, MAX_VALUES_PER_RESULT);
 }
 

@@ -10,13 +10,15 @@
  */
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { fingerprintsOf } from '../dataflow/fingerprint.js';
+import { valuesInTexts } from '../dataflow/values.js';
 import type { EventKind } from '../events/event.js';
 import type { EventWriter } from '../events/writer.js';
 import { cleanDefinition } from '../inspect/definition.js';
 import type { Inspector } from '../inspect/inspector.js';
 import type { Logger } from '../log.js';
 import { TAINTING_FLAGS } from '../pipeline/inspect.js';
-import type { Policy, Profile } from '../policy/schema/index.js';
+import type { DataSources, Policy, Profile } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
@@ -100,6 +102,25 @@ export function cleanListed<T extends object>(deps: PassthroughDeps, items: read
       deps.logger.warn({ findings: cleaned.findings }, `${what} definition cleaned before serving`);
     return cleaned.definition;
   });
+}
+
+/**
+ * A read from a private or secret source counts for flow rules as a tool's
+ * output does: the run records the class it read and fingerprints of the
+ * identifying values in what the upstream returned (before inspection changes
+ * it), so a later external call is held and names the values it carries.
+ */
+export async function markSourceRead(
+  deps: PassthroughDeps,
+  ctx: RequestContext,
+  subject: string,
+  declared: DataSources | undefined,
+  answer: { texts: readonly string[]; structured?: unknown },
+): Promise<void> {
+  if (!declared || declared === 'public') return;
+  if (answer.texts.length === 0 && answer.structured === undefined) return;
+  const values = valuesInTexts(answer.texts, answer.structured);
+  await deps.runs.markRead(ctx.run.id, declared, subject, fingerprintsOf(ctx.run.id, subject, values));
 }
 
 /**

@@ -23,6 +23,7 @@ import {
   deliver,
   MAX_ANSWER_BYTES,
   MAX_PAGES,
+  markSourceRead,
   type PassthroughDeps,
   refuse,
 } from './passthrough.js';
@@ -99,6 +100,15 @@ export function registerPromptHandlers(server: Server, deps: PassthroughDeps, ru
       deps.logger.warn({ runId, upstream: split.upstream, err: error }, 'prompts/get failed upstream');
       return refuse(deps, runId, 'prompts/get', subject, 'upstream_error', 'The prompt could not be read.');
     }
+    await markSourceRead(deps, ctx, subject, deps.policy().upstreams[split.upstream]?.sources, {
+      texts: answer.messages.flatMap(({ content }) =>
+        content.type === 'text'
+          ? [content.text]
+          : content.type === 'resource' && 'text' in content.resource
+            ? [String(content.resource.text)]
+            : [],
+      ),
+    });
     const inspector = new Inspector(MAX_ANSWER_BYTES, deps.scrubberFor(ctx.run.profile).text);
     const out: GetPromptResult = {
       messages: answer.messages.map((message, i) => ({

@@ -25,6 +25,7 @@ import {
   forwardProgress,
   MAX_ANSWER_BYTES,
   MAX_PAGES,
+  markSourceRead,
   type PassthroughDeps,
   refuse,
 } from './passthrough.js';
@@ -122,6 +123,13 @@ export function registerResourceHandlers(server: Server, deps: PassthroughDeps, 
         { uri, upstream: allow.upstream },
       );
     }
+    await markSourceRead(
+      deps,
+      ctx,
+      subject,
+      allow.sources ?? deps.policy().upstreams[allow.upstream]?.sources,
+      { texts: (answer.contents ?? []).flatMap((c) => ('text' in c ? [String(c.text)] : [])) },
+    );
     const inspector = new Inspector(MAX_ANSWER_BYTES, deps.scrubberFor(ctx.run.profile).text);
     const contents = (answer.contents ?? []).map((content, i) =>
       inspectContents(inspector, content, `contents[${i}]`),

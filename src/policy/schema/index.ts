@@ -180,7 +180,14 @@ export type Policy = z.infer<typeof policySchema>;
 export type PolicyInput = z.input<typeof policySchema>;
 
 export type { Profile } from './profile.js';
-export type { ApprovalRule, ArgumentCondition, ArgumentTightening, ToolClass, ToolRule } from './tool.js';
+export type {
+  ApprovalRule,
+  ArgumentCondition,
+  ArgumentTightening,
+  DataSources,
+  ToolClass,
+  ToolRule,
+} from './tool.js';
 export { EXPOSED_NAME, exposedName, TOOL_CLASSES } from './tool.js';
 export type { Rate, SecretRef, TextOrSecret } from './units.js';
 export type { HttpUpstreamConfig, StdioUpstreamConfig, UpstreamConfig } from './upstream.js';

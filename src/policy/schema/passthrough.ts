@@ -3,9 +3,11 @@
  * profile lists them: off unless listed, as tools are. A resource entry names
  * its upstream and the URIs it may read (`*` matches any run of characters,
  * also in a template such as `note://item/{id}`); a prompt is listed by its
- * exposed name, `<upstream>__<prompt>`.
+ * exposed name, `<upstream>__<prompt>`. What they return counts for flow rules
+ * as a tool's output does: an entry's `sources`, else its upstream's.
  */
 import { z } from 'zod';
+import { dataSources } from './tool.js';
 
 export const resourceAllow = z
   .object({
@@ -18,6 +20,9 @@ export const resourceAllow = z
       .boolean()
       .default(false)
       .describe('reading one of these marks the run as having seen untrusted content'),
+    sources: dataSources
+      .optional()
+      .describe("what these resources hold; overrides the upstream's sources (public, private, secret)"),
   })
   .strict();
 export type ResourceAllow = z.infer<typeof resourceAllow>;

@@ -21,6 +21,7 @@ export const dataSources = z
   .describe(
     'what the tool returns: private (customer or personal data) or secret (credentials); flow rules hold runs that read it',
   );
+export type DataSources = z.infer<typeof dataSources>;
 
 /**
  * A regular expression from the policy. It must compile under RE2 semantics,
