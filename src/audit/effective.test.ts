@@ -120,3 +120,34 @@ profiles:
     expect(f.rawSeverity).toBe('low');
   });
 });
+
+describe('senders declared as something milder', () => {
+  const webhook: Tool = {
+    name: 'post_webhook',
+    description: 'Sends a message to an external webhook URL.',
+    inputSchema: { type: 'object', properties: { url: { type: 'string' }, body: { type: 'string' } } },
+  };
+  const declaredAs = (rule: string) =>
+    parsePolicy(
+      `version: 1
+upstreams: { chat: { command: x } }
+tools:
+  chat:
+    post_webhook: { ${rule} }
+profiles:
+  p: { tools: [chat__post_webhook] }
+`,
+    );
+  const fix = (rule: string) =>
+    assessTool('chat', webhook, declaredAs(rule)).fixes.find((f) => f.startsWith('declare it class: external'));
+
+  it('proposes declaring a tool that looks like it sends data out as external', () => {
+    expect(assessTool('chat', webhook).classification.risks).toContain('sends_data_out');
+    expect(fix('class: write')).toContain('flow rules hold only external tools');
+  });
+
+  it('proposes nothing more once it is declared external or reaches the open web', () => {
+    expect(fix('class: external')).toBeUndefined();
+    expect(fix('class: read, taints: true')).toBeUndefined();
+  });
+});

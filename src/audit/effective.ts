@@ -134,6 +134,17 @@ export function assessTool(upstream: string, tool: Tool, policy?: Policy): ToolF
       );
     if (rank(raw) >= rank('critical') && !gate)
       fixes.push('or hide it (expose: false) if no profile needs it');
+    // Flow rules hold only what the policy calls a way out: a sender declared as something
+    // milder lets a run that read private data send it unchecked.
+    if (
+      policy &&
+      classification.risks.includes('sends_data_out') &&
+      declaredClass !== 'external' &&
+      rule?.taints !== true
+    )
+      fixes.push(
+        `declare it class: external (tools.${names}): it looks like it sends data out, and flow rules hold only external tools after a run reads private data`,
+      );
   }
   if (poisoning.length > 0) {
     if (reachable && rank(severity) < rank('high')) severity = 'high';
