@@ -12,6 +12,7 @@ import { connectAgentClient } from '../src/agent/connect.js';
 import { startGateway } from '../src/gateway/gateway.js';
 import { loadPolicyFile } from '../src/policy/load.js';
 import { formatTable, percentile } from './lib/stats.js';
+import { type Target, targetOn } from './lib/targets.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -74,6 +75,10 @@ export function print(r: { p50: number; p99: number; max: number; n: number }): 
     ['kill request → in-flight call refused', 'p50 ms', 'p99 ms', 'max ms'],
     [`${r.n} runs`, r.p50, r.p99, r.max],
   ])}\n(target ≤ 100 ms)`;
+}
+
+export function targets(r: { p99: number }): Target[] {
+  return [targetOn('kill request → in-flight call refused, p99 ≤ 100 ms', r.p99, ' ms', (v) => v <= 100)];
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href)

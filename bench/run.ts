@@ -13,11 +13,14 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { formatTable } from './lib/stats.js';
+import { metLabel, type Target } from './lib/targets.js';
 
 interface BenchModule {
   run?: () => unknown;
   /** Returns its table, or writes it itself and returns nothing. */
   print?: (result: never) => unknown;
+  /** Its targets next to what this result measured, for the summary at the end. */
+  targets?: (result: never) => Target[];
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -48,7 +51,9 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
 }
 mkdirSync(join(here, 'results'), { recursive: true });
 const outcomes: [string, string, number][] = [];
+const allTargets: (Target & { bench: string })[] = [];
 const allStarted = Date.now();
+const loadAtStart = loadavg();
 out(`${files.length} bench(es): ${files.join(', ')}`);
 for (const [index, file] of files.entries()) {
   const name = file.replace(/\.bench\.ts$/, '');
@@ -63,6 +68,8 @@ for (const [index, file] of files.entries()) {
       continue;
     }
     const result = await withTimeout(Promise.resolve(mod.run()), LIMIT_MS, file);
+    const targets = mod.targets?.(result as never) ?? [];
+    for (const t of targets) allTargets.push({ bench: name, ...t });
     const printed = mod.print ? mod.print(result as never) : JSON.stringify(result, null, 2);
     if (typeof printed === 'string') out(printed);
     writeFileSync(
@@ -80,6 +87,7 @@ for (const [index, file] of files.entries()) {
             node: process.version,
           },
           result,
+          targets,
         },
         null,
         2,
@@ -96,6 +104,32 @@ for (const [index, file] of files.entries()) {
 
 out(`\n== summary (${((Date.now() - allStarted) / 1000).toFixed(0)} s)`);
 out(formatTable([['bench', 'status', 'seconds'], ...outcomes]));
+if (allTargets.length > 0) {
+  const met = allTargets.filter((t) => t.met === true).length;
+  const load = (l: number[]) => l.map((v) => v.toFixed(1)).join(' ');
+  const header = `targets: ${met} of ${allTargets.length} met; load average ${load(loadAtStart)} at the start, ${load(loadavg())} at the end, ${cpus().length} CPUs, Node ${process.version}, ${new Date().toISOString()}`;
+  out(`\n${header}`);
+  out(
+    formatTable([
+      ['bench', 'target', 'measured', ''],
+      ...allTargets.map((t) => [t.bench, t.target, t.measured, metLabel(t.met)]),
+    ]),
+  );
+  // The same as a Markdown table, ready for bench/README.md.
+  const md = [
+    header,
+    '',
+    '| bench | target | measured | |',
+    '|---|---|---:|---|',
+    ...allTargets.map(
+      (t) =>
+        `| ${t.bench} | ${t.target} | ${t.measured} | ${t.met === false ? '**NOT met**' : metLabel(t.met)} |`,
+    ),
+    '',
+  ].join('\n');
+  writeFileSync(join(here, 'results', 'targets.md'), md);
+  out('(also in bench/results/targets.md)');
+}
 const failed = outcomes.filter(([, status]) => status === 'FAILED').map(([file]) => file);
 if (failed.length > 0) {
   out(`\n${failed.length} bench(es) failed: ${failed.join(', ')}`);

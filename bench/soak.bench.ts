@@ -19,6 +19,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type Child, startChild } from './lib/proc.js';
 import { formatTable } from './lib/stats.js';
+import { type Target, targetOn } from './lib/targets.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MB = 1024 * 1024;
@@ -191,6 +192,17 @@ export function print(result: SoakResult): string {
   ];
   if (!result.passed) throw new Error(lines.join('\n'));
   return lines.join('\n');
+}
+
+export function targets(result: SoakResult): Target[] {
+  return [
+    targetOn(
+      `MCP soak: heap after GC grows ≤ ${result.maxHeapMb} MB over ${result.calls.toLocaleString('en')} calls (target 100,000)`,
+      result.calls >= 100_000 ? result.heapGrowthMb : Number.NaN,
+      ' MB',
+      (v) => v <= result.maxHeapMb,
+    ),
+  ];
 }
 
 function argValue(name: string): string | undefined {
