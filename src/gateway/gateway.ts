@@ -270,7 +270,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   runs.onEnd((run) => loopGuard.forget(run.id));
   const pipeline = new Pipeline(
     [
-      ...checkStages({ catalog, store, runs, events, notifier, loopGuard, now }),
+      ...checkStages({
+        catalog,
+        store,
+        runs,
+        events,
+        notifier,
+        loopGuard,
+        now,
+        // Exposed names are `<upstream>__<tool>`, and upstream names hold no `_`.
+        upstreamDown: (name) => {
+          const state = pool.stateOf(name.slice(0, name.indexOf('__')));
+          return state !== undefined && state !== 'ready';
+        },
+      }),
       { name: 'gate', run: gateStage({ approvals }) },
       {
         name: 'execute',

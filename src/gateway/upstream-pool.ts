@@ -36,7 +36,10 @@ export interface UpstreamStatus {
   state: UpstreamState;
   tools: number;
   restarts: number;
+  /** The last failure seen, kept after it healed (with `restarts`, the upstream's recent history). */
   lastError: string | null;
+  /** When `lastError` happened (ms since epoch). */
+  lastErrorAt: number | null;
   /** `required: true` in the policy: the gateway does not start without it. */
   required: boolean;
   /** When it stopped being ready (ms since epoch); null while ready. */
@@ -82,6 +85,7 @@ interface Slot {
   restarts: number;
   attempt: number;
   lastError: string | null;
+  lastErrorAt: number | null;
   timer: NodeJS.Timeout | null;
   stderrTail: string[];
   /** Calls currently running on this slot's connection (a reload waits for them before stopping it). */
@@ -105,6 +109,7 @@ function newSlot(name: string, config: UpstreamConfig): Slot {
     restarts: 0,
     attempt: 0,
     lastError: null,
+    lastErrorAt: null,
     timer: null,
     stderrTail: [],
     inflight: 0,
@@ -243,10 +248,16 @@ export class UpstreamPool {
       tools: s.tools.length,
       restarts: s.restarts,
       lastError: s.lastError,
+      lastErrorAt: s.lastErrorAt,
       required: s.config.required === true,
       downSince: s.downSince,
       pid: s.connection?.pid() ?? null,
     }));
+  }
+
+  /** The state of one upstream in the pool; undefined for a name it does not hold. */
+  stateOf(upstream: string): UpstreamState | undefined {
+    return this.slots.get(upstream)?.state;
   }
 
   tools(upstream: string): Tool[] {
@@ -426,6 +437,7 @@ export class UpstreamPool {
     if (slot.state === 'ready' || slot.downSince === null) slot.downSince = Date.now();
     slot.state = 'down';
     slot.lastError = this.options.scrub(reason);
+    slot.lastErrorAt = Date.now();
   }
 
   private async connectWithin(slot: Slot): Promise<void> {
@@ -487,7 +499,6 @@ export class UpstreamPool {
     slot.tools = tools;
     slot.state = 'ready';
     slot.attempt = 0;
-    slot.lastError = null;
     slot.downSince = null;
     if (this.serving(slot)) this.options.onTools(slot.name, slot.tools);
   }
@@ -531,11 +542,16 @@ export class UpstreamPool {
   }
 }
 
-/** The server answered 404 for our session id: it restarted and forgot us. */
+/**
+ * The server refused our session id: it restarted and forgot us, and did not run the request.
+ * The spec says 404; servers built like the SDK's example (the reference `everything` server
+ * among them) answer 400 "No valid session ID provided", or "Server not initialized".
+ */
 function sessionLost(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : '';
-  return code === 404 || /session not found/i.test(message);
+  if (code === 404 || /session not found/i.test(message)) return true;
+  return code === 400 && /no valid session id|server not initialized/i.test(message);
 }
 
 /** The request never reached a server (refused, reset, DNS): the upstream is down. */

@@ -25,13 +25,18 @@ export interface CheckDeps {
   notifier: Notifier;
   loopGuard: LoopGuard;
   now: () => number;
+  /** The gateway's upstream states (absent in `bulkhead test`, which has no upstream). */
+  upstreamDown?: (exposedName: string) => boolean;
 }
 
 export function checkStages(deps: CheckDeps): NamedStage[] {
   const { catalog, store, runs, events, notifier, loopGuard, now } = deps;
   return [
     { name: 'run-state', run: runStateStage({ now }) },
-    { name: 'scope', run: scopeStage({ catalog }) },
+    {
+      name: 'scope',
+      run: scopeStage({ catalog, ...(deps.upstreamDown ? { upstreamDown: deps.upstreamDown } : {}) }),
+    },
     { name: 'validate', run: validateStage() },
     { name: 'budget', run: budgetStage({ store, runs, events, notifier, now }) },
     { name: 'loop-guard', run: loopGuard.stage },

@@ -8,11 +8,22 @@ import { denial } from '../errors.js';
 import type { Catalog } from '../gateway/catalog.js';
 import { CONTINUE, deny, type Stage } from './stage.js';
 
-export function scopeStage(deps: { catalog: Catalog }): Stage {
+export function scopeStage(deps: {
+  catalog: Catalog;
+  /** True when the upstream behind a profile's tool is not serving (down since start, or restarting). */
+  upstreamDown?: (exposedName: string) => boolean;
+}): Stage {
   return async (call) => {
     const inProfile = typeof call.name === 'string' && call.profile.tools.includes(call.name);
     const tool = inProfile ? deps.catalog.get(call.name) : undefined;
     if (!tool) {
+      // A tool the run may use whose upstream never listed it (down at start): say so, rather than
+      // "no such tool". The run's own profile names it, so this reveals nothing hidden.
+      if (inProfile && deps.upstreamDown?.(call.name)) {
+        return deny(
+          denial('upstream_unavailable', 'The service behind this tool is unavailable; try again later.'),
+        );
+      }
       return deny(denial('tool_not_in_scope', 'No tool with that name is available to this run.'));
     }
     call.tool = tool;
