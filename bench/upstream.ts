@@ -1,5 +1,6 @@
 /**
- * The benchmark upstream: one trivial `echo` tool, served either over stdio
+ * The benchmark upstream: a trivial `echo` tool (and `blob` and `hostile`
+ * for large and pathological answers), served either over stdio
  * (`--stdio`) or Streamable HTTP (`--http PORT`, stateful sessions), so every
  * configuration measures the same server.
  */
@@ -23,6 +24,17 @@ function newServer(): McpServer {
     'blob',
     { description: 'Answers with that many characters.', inputSchema: { bytes: z.number().int().min(0) } },
     async ({ bytes }) => ({ content: [{ type: 'text', text: 'x'.repeat(bytes) }] }),
+  );
+  server.registerTool(
+    'hostile',
+    {
+      description: 'Answers with that many characters of text made to be slow to scrub.',
+      inputSchema: { bytes: z.number().int().min(0) },
+    },
+    // Every few bytes an anchor of a key=value rule, none of which completes a secret.
+    async ({ bytes }) => ({
+      content: [{ type: 'text', text: 'token='.repeat(Math.ceil(bytes / 6)).slice(0, bytes) }],
+    }),
   );
   return server;
 }

@@ -1,0 +1,216 @@
+/**
+ * Noisy neighbours: one agent's huge or pathological tool output must not
+ * stall everyone else. A quiet agent calls `echo` in sequence while, in
+ * turn, nobody else works (the baseline), a noisy agent keeps asking for a
+ * 9 MB result (truncated to its cap by the gateway), and a noisy agent keeps
+ * asking for 4 MB of `token=` repeated (the scrubber's worst case). Blocks
+ * are interleaved round by round so machine noise hits all alike; the quiet
+ * agent's p99 under each neighbour is compared with its p99 alone (target:
+ * within 2×). The noisy calls' own rate gives the inspection throughput.
+ *
+ *   npx tsx bench/neighbours.bench.ts [--rounds 3] [--calls 300]
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { type Child, startChild } from './lib/proc.js';
+import { formatTable, median, percentile } from './lib/stats.js';
+import { type Target, targetOn } from './lib/targets.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const MB = 1024 * 1024;
+
+const NEIGHBOURS = {
+  alone: undefined,
+  '9 MB result': { name: 'http__blob', bytes: 9 * MB },
+  '4 MB of token=': { name: 'http__hostile', bytes: 4 * MB },
+} as const;
+type Neighbour = keyof typeof NEIGHBOURS;
+
+export interface NeighboursResult {
+  rounds: number;
+  calls: number;
+  rows: {
+    neighbour: Neighbour;
+    p50: number;
+    p99: number;
+    /** The quiet agent's p99 over its p99 alone, medians over rounds. */
+    p99Ratio: number;
+    /** Noisy calls completed per second, and the answer bytes they moved per second. */
+    noisyPerSecond: number;
+    noisyMBps: number;
+  }[];
+}
+
+function policy(upstreamUrl: string): string {
+  return `version: 1
+store: { sqlite: ./neighbours.db }
+upstreams:
+  http:
+    url: ${upstreamUrl}
+    max_message: 64MB
+tools:
+  http:
+    echo: { class: read, arguments: { message: { maxLength: 100 } } }
+    blob: { class: read, max_output: 256KB }
+    hostile: { class: read, max_output: 8MB }
+profiles:
+  bench:
+    tools: [http__echo, http__blob, http__hostile]
+    loop_guard: { identical_calls: 1000000 }
+    budgets: { tool_calls: 10000000 }
+`;
+}
+
+async function connect(url: string, token: string): Promise<Client> {
+  const client = new Client({ name: 'neighbours-bench', version: '1' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    }),
+  );
+  return client;
+}
+
+/** The quiet agent's latencies over `calls` sequential calls, while `noisy` loops beside it. */
+async function block(
+  quiet: Client,
+  noisy: Client,
+  neighbour: Neighbour,
+  calls: number,
+): Promise<{ latencies: number[]; noisyCalls: number; noisyBytes: number; seconds: number }> {
+  const spec = NEIGHBOURS[neighbour];
+  let stop = false;
+  let noisyCalls = 0;
+  let noisyBytes = 0;
+  const noise = (async () => {
+    while (spec && !stop) {
+      const result = await noisy.callTool({ name: spec.name, arguments: { bytes: spec.bytes } }, undefined, {
+        timeout: 120_000,
+      });
+      if (result.isError) throw new Error(`noisy call refused: ${JSON.stringify(result).slice(0, 300)}`);
+      noisyCalls++;
+      noisyBytes += spec.bytes;
+    }
+  })();
+  // Let the neighbour get going before measuring.
+  if (spec) await new Promise((r) => setTimeout(r, 300));
+  const latencies: number[] = [];
+  const started = performance.now();
+  for (let i = 0; i < calls; i++) {
+    const t0 = performance.now();
+    const result = await quiet.callTool({ name: 'http__echo', arguments: { message: `q${i}` } });
+    latencies.push(performance.now() - t0);
+    if (result.isError) throw new Error(`quiet call refused: ${JSON.stringify(result).slice(0, 300)}`);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  stop = true;
+  await noise;
+  return { latencies, noisyCalls, noisyBytes, seconds };
+}
+
+export async function run(options: { rounds?: number; calls?: number } = {}): Promise<NeighboursResult> {
+  const rounds = options.rounds ?? 3;
+  const calls = options.calls ?? 300;
+  const dir = mkdtempSync(join(tmpdir(), 'bulkhead-neighbours-'));
+  const children: Child<unknown>[] = [];
+  const clients: Client[] = [];
+  try {
+    const upstream = await startChild<number>(join(ROOT, 'bench/upstream.ts'), ['--http', '0'], {
+      cwd: ROOT,
+    });
+    children.push(upstream);
+    writeFileSync(join(dir, 'policy.yaml'), policy(`http://127.0.0.1:${upstream.ready}/mcp`));
+    const gateway = await startChild<{ url: string; tokens: string[] }>(
+      join(ROOT, 'bench/lib/gateway-child.ts'),
+      [join(dir, 'policy.yaml'), '2'],
+      { cwd: ROOT },
+    );
+    children.push(gateway);
+    const [quietToken, noisyToken] = gateway.ready.tokens as [string, string];
+    const quiet = await connect(gateway.ready.url, quietToken);
+    const noisy = await connect(gateway.ready.url, noisyToken);
+    clients.push(quiet, noisy);
+    await block(quiet, noisy, 'alone', 50); // warm-up
+    const per: Record<Neighbour, { p50: number[]; p99: number[]; rate: number[]; mbps: number[] }> = {
+      alone: { p50: [], p99: [], rate: [], mbps: [] },
+      '9 MB result': { p50: [], p99: [], rate: [], mbps: [] },
+      '4 MB of token=': { p50: [], p99: [], rate: [], mbps: [] },
+    };
+    for (let round = 1; round <= rounds; round++) {
+      for (const neighbour of Object.keys(NEIGHBOURS) as Neighbour[]) {
+        const b = await block(quiet, noisy, neighbour, calls);
+        const sorted = [...b.latencies].sort((x, y) => x - y);
+        const entry = per[neighbour];
+        entry.p50.push(percentile(sorted, 50));
+        entry.p99.push(percentile(sorted, 99));
+        entry.rate.push(b.noisyCalls / b.seconds);
+        entry.mbps.push(b.noisyBytes / MB / b.seconds);
+        process.stderr.write(
+          `neighbours bench: round ${round}/${rounds} ${neighbour}: quiet p50 ${percentile(sorted, 50).toFixed(2)} ms, ` +
+            `p99 ${percentile(sorted, 99).toFixed(2)} ms; noisy ${b.noisyCalls} calls in ${b.seconds.toFixed(1)} s\n`,
+        );
+      }
+    }
+    const aloneP99 = median(per.alone.p99);
+    return {
+      rounds,
+      calls,
+      rows: (Object.keys(NEIGHBOURS) as Neighbour[]).map((neighbour) => ({
+        neighbour,
+        p50: median(per[neighbour].p50),
+        p99: median(per[neighbour].p99),
+        p99Ratio: median(per[neighbour].p99) / aloneP99,
+        noisyPerSecond: median(per[neighbour].rate),
+        noisyMBps: median(per[neighbour].mbps),
+      })),
+    };
+  } finally {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    for (const child of children.reverse()) await child.stop(5_000).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function print(result: NeighboursResult): string {
+  return [
+    `neighbours: a quiet agent's ${result.calls} sequential echo calls per block, medians of ${result.rounds} interleaved rounds`,
+    formatTable([
+      ['neighbour', 'quiet p50 ms', 'quiet p99 ms', '× p99 alone', 'noisy calls/s', 'noisy MB/s'],
+      ...result.rows.map((r) => [
+        r.neighbour,
+        r.p50,
+        r.p99,
+        `${r.p99Ratio.toFixed(2)}×`,
+        r.neighbour === 'alone' ? '–' : r.noisyPerSecond.toFixed(2),
+        r.neighbour === 'alone' ? '–' : r.noisyMBps.toFixed(1),
+      ]),
+    ]),
+  ].join('\n');
+}
+
+export function targets(result: NeighboursResult): Target[] {
+  return result.rows
+    .filter((r) => r.neighbour !== 'alone')
+    .map((r) =>
+      targetOn(`others' p99 beside a neighbour's ${r.neighbour} ≤ 2× alone`, r.p99Ratio, '×', (v) => v <= 2),
+    );
+}
+
+function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const result = await run({
+    rounds: Number(argValue('--rounds') ?? 3),
+    calls: Number(argValue('--calls') ?? 300),
+  });
+  process.stdout.write(`${print(result)}\n`);
+  for (const t of targets(result))
+    process.stdout.write(`${t.target}: ${t.measured} (${t.met ? 'met' : 'NOT met'})\n`);
+}
