@@ -3,13 +3,16 @@
  * unknown run, which loads the command and does one API round trip), from
  * the build (`dist/`, what `npm install` now produces) against the sources
  * through tsx (what every command paid before); `bulkhead run -- true`
- * (jailed) against `true`; and `bulkhead kill` typed to the last jailed
- * process gone. Rounds are interleaved.
+ * (jailed, and with --no-sandbox: the difference is the jail's share)
+ * against `true`; and `bulkhead kill` typed to the last jailed process gone.
+ * Rounds are interleaved. Wall times swing with the machine's load, so the
+ * CPU time of each command's process tree (user + system, from wait4 via
+ * /usr/bin/time; the gateway's own work is not in it) is reported beside them.
  *
  *   npx tsx bench/cli.bench.ts [--rounds 7]
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -26,7 +29,10 @@ export interface CliBench {
   startupTsxMs: number;
   nodeBareMs: number;
   runTrueMs: number;
+  runUnjailedMs: number;
   trueMs: number;
+  /** CPU ms (user + system) of the command's whole process tree, medians. */
+  cpu: { nodeBare: number; runTrue: number; runUnjailed: number } | undefined;
   killToGoneP50: number;
   killToGoneMax: number;
   load: string;
@@ -38,6 +44,16 @@ async function timed(command: string, args: string[], env: NodeJS.ProcessEnv): P
   const child = spawn(command, args, { env, stdio: 'ignore' });
   await new Promise((r) => child.once('exit', r));
   return performance.now() - t0;
+}
+
+const TIME = '/usr/bin/time';
+
+/** CPU ms (user + system) of a command and the descendants it reaped, as wait4 reports them. */
+async function cpuOf(command: string, args: string[], env: NodeJS.ProcessEnv, out: string): Promise<number> {
+  const child = spawn(TIME, ['-f', '%U %S', '-o', out, command, ...args], { env, stdio: 'ignore' });
+  await new Promise((r) => child.once('exit', r));
+  const [user, system] = readFileSync(out, 'utf8').trim().split('\n').at(-1)?.split(' ').map(Number) ?? [];
+  return ((user ?? Number.NaN) + (system ?? Number.NaN)) * 1000;
 }
 
 function alive(marker: string): boolean {
@@ -77,7 +93,13 @@ export async function run(options: { rounds?: number } = {}): Promise<CliBench> 
   const tsx: number[] = [];
   const bare: number[] = [];
   const runTrue: number[] = [];
+  const runUnjailed: number[] = [];
   const plainTrue: number[] = [];
+  const cpu = { nodeBare: [] as number[], runTrue: [] as number[], runUnjailed: [] as number[] };
+  const hasTime = existsSync(TIME);
+  const cpuFile = join(dir, 'cpu.txt');
+  const unjailedArgs = [...runArgs];
+  unjailedArgs.splice(unjailedArgs.indexOf('--'), 0, '--no-sandbox');
   const killToGone: number[] = [];
   try {
     for (let i = 0; i < rounds; i++) {
@@ -85,7 +107,13 @@ export async function run(options: { rounds?: number } = {}): Promise<CliBench> 
       tsx.push(await timed(process.execPath, [BIN, 'kill', 'run_none'], fromSource));
       bare.push(await timed(process.execPath, ['-e', '0'], env));
       runTrue.push(await timed(process.execPath, [...runArgs, 'true'], env));
+      runUnjailed.push(await timed(process.execPath, [...unjailedArgs, 'true'], env));
       plainTrue.push(await timed('true', [], env));
+      if (hasTime) {
+        cpu.nodeBare.push(await cpuOf(process.execPath, ['-e', '0'], env, cpuFile));
+        cpu.runTrue.push(await cpuOf(process.execPath, [...runArgs, 'true'], env, cpuFile));
+        cpu.runUnjailed.push(await cpuOf(process.execPath, [...unjailedArgs, 'true'], env, cpuFile));
+      }
 
       const marker = `${600 + i}.${process.pid}`;
       const running = spawn(process.execPath, [...runArgs, 'sleep', marker], { env, stdio: 'ignore' });
@@ -112,7 +140,11 @@ export async function run(options: { rounds?: number } = {}): Promise<CliBench> 
     startupTsxMs: median(tsx),
     nodeBareMs: median(bare),
     runTrueMs: median(runTrue),
+    runUnjailedMs: median(runUnjailed),
     trueMs: median(plainTrue),
+    cpu: hasTime
+      ? { nodeBare: median(cpu.nodeBare), runTrue: median(cpu.runTrue), runUnjailed: median(cpu.runUnjailed) }
+      : undefined,
     killToGoneP50: percentile(sorted, 50),
     killToGoneMax: sorted.at(-1) ?? Number.NaN,
     load: execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).trim(),
@@ -120,14 +152,22 @@ export async function run(options: { rounds?: number } = {}): Promise<CliBench> 
 }
 
 export function print(r: CliBench): string {
+  const cpu = r.cpu;
   return `${formatTable([
-    ['CLI (medians of ' + r.rounds + ' rounds)', 'ms', 'target'],
-    ['node -e 0 (floor)', r.nodeBareMs, ''],
-    ['bulkhead kill, from dist/', r.startupDistMs, ''],
-    ['bulkhead kill, sources through tsx (before)', r.startupTsxMs, ''],
-    ['bulkhead run -- true (jailed) minus true', r.runTrueMs - r.trueMs, '≤ 150'],
-    ['bulkhead kill typed → jailed tree gone, p50', r.killToGoneP50, '≤ 500'],
-    ['bulkhead kill typed → jailed tree gone, max', r.killToGoneMax, ''],
+    ['CLI (medians of ' + r.rounds + ' rounds)', 'wall ms', 'CPU ms', 'target'],
+    ['node -e 0 (floor)', r.nodeBareMs, cpu?.nodeBare ?? '', ''],
+    ['bulkhead kill, from dist/', r.startupDistMs, '', ''],
+    ['bulkhead kill, sources through tsx (before)', r.startupTsxMs, '', ''],
+    ['bulkhead run -- true (jailed) minus true', r.runTrueMs - r.trueMs, cpu?.runTrue ?? '', '≤ 150'],
+    ['bulkhead run --no-sandbox -- true minus true', r.runUnjailedMs - r.trueMs, cpu?.runUnjailed ?? '', ''],
+    [
+      "  the jail's share (jailed minus --no-sandbox)",
+      r.runTrueMs - r.runUnjailedMs,
+      cpu ? cpu.runTrue - cpu.runUnjailed : '',
+      '≤ 50',
+    ],
+    ['bulkhead kill typed → jailed tree gone, p50', r.killToGoneP50, '', '≤ 500'],
+    ['bulkhead kill typed → jailed tree gone, max', r.killToGoneMax, '', ''],
   ])}\nload: ${r.load}`;
 }
 

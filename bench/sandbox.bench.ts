@@ -30,6 +30,8 @@ export interface SandboxBench {
     jailedP50: number;
     jailedP99: number;
     addedP50: number;
+    /** Median ms since startJail was called at which each phase ended (JailHandle.phases). */
+    phases: Record<string, number>;
   };
   /** MB/s, median of the rounds. */
   egress: {
@@ -70,7 +72,7 @@ async function bwrapOnly(argv: string[]): Promise<number> {
   return performance.now() - t0;
 }
 
-async function jailed(workdir: string, i: number): Promise<number> {
+async function jailed(workdir: string, i: number, phases?: Record<string, number[]>): Promise<number> {
   const t0 = performance.now();
   const handle = await startJail({
     runId: `run_bench${i}`,
@@ -83,7 +85,11 @@ async function jailed(workdir: string, i: number): Promise<number> {
     stdio: 'ignore',
   });
   await handle.exited;
-  return performance.now() - t0;
+  const total = performance.now() - t0;
+  if (phases)
+    for (const [name, ms] of Object.entries({ ...handle.phases, resolved: total }))
+      (phases[name] ??= []).push(ms);
+  return total;
 }
 
 const SIZE = 100 * 1024 * 1024;
@@ -148,13 +154,14 @@ export async function run(options: { runs?: number; rounds?: number } = {}): Pro
   const bareTimes: number[] = [];
   const bwrapTimes: number[] = [];
   const jailTimes: number[] = [];
+  const phaseTimes: Record<string, number[]> = {};
   const argv = bwrapOnlyArgv();
   for (let i = 0; i < 3; i++) await jailed(workdir, -i); // warm-up
   // Interleaved, so a burst of load on the machine hits all three alike.
   for (let i = 0; i < runs; i++) {
     bareTimes.push(await bare());
     bwrapTimes.push(await bwrapOnly(argv));
-    jailTimes.push(await jailed(workdir, i));
+    jailTimes.push(await jailed(workdir, i, phaseTimes));
   }
   const sortedBare = [...bareTimes].sort((a, b) => a - b);
   const sortedBwrap = [...bwrapTimes].sort((a, b) => a - b);
@@ -204,6 +211,7 @@ export async function run(options: { runs?: number; rounds?: number } = {}): Pro
       jailedP50: percentile(sortedJail, 50),
       jailedP99: percentile(sortedJail, 99),
       addedP50: percentile(sortedJail, 50) - percentile(sortedBare, 50),
+      phases: Object.fromEntries(Object.entries(phaseTimes).map(([name, ms]) => [name, median(ms)])),
     },
     egress: {
       direct: median(rows.direct),
@@ -227,6 +235,11 @@ export function print(r: SandboxBench): string {
       ['jailed (bwrap + seccomp + cgroup + sockets + bridges)', r.startup.jailedP50, r.startup.jailedP99],
     ]),
     `added start-up p50: ${r.startup.addedP50.toFixed(1)} ms`,
+    `jailed, where the time goes (median ms since startJail, at the end of each phase): ${Object.entries(
+      r.startup.phases,
+    )
+      .map(([name, ms]) => `${name} ${ms.toFixed(1)}`)
+      .join(', ')}`,
     '',
     formatTable([
       ['100 MB over loopback with curl (median)', 'MB/s', 'vs direct'],

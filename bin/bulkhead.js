@@ -9,7 +9,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const built = join(root, 'dist', 'src', 'cli', 'main.js');
-if (existsSync(built) && !process.env.BULKHEAD_FROM_SOURCE) {
+// `bulkhead run` starts every jailed agent: it has its own one-file bundle (scripts/bundle-cli.mjs).
+const runBundle = join(root, 'dist', 'bundle', 'run.mjs');
+if (process.argv[2] === 'run' && existsSync(runBundle) && !process.env.BULKHEAD_FROM_SOURCE) {
+  await import(pathToFileURL(runBundle).href);
+} else if (existsSync(built) && !process.env.BULKHEAD_FROM_SOURCE) {
   await import(pathToFileURL(built).href);
 } else {
   const { register } = await import('tsx/esm/api');

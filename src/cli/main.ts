@@ -5,9 +5,11 @@
  * Only the command being run is loaded: `bulkhead kill` should not pay for
  * the gateway, the policy schema or the dashboard (loading everything took
  * most of a command's start-up). Help, `--version` and unknown commands load
- * them all, so commander can list every command.
+ * them all, so commander can list every command. `bulkhead run` from the
+ * build starts from its own bundle instead (run-main.ts, bin/bulkhead.js).
  */
-import { Command } from 'commander';
+import type { Command } from 'commander';
+import { createProgram } from './program.js';
 
 type Registrar = { register(program: Command): void };
 
@@ -37,16 +39,7 @@ const COMMANDS: Record<string, () => Promise<Registrar>> = {
   demo: () => import('./demo.js'),
 };
 
-const program = new Command()
-  .name('bulkhead')
-  .description('Contain the blast radius of AI agents: a policy-enforcing MCP gateway and sandbox.')
-  .version('0.1.0')
-  .enablePositionalOptions()
-  .showHelpAfterError()
-  .exitOverride((error) => {
-    // Usage errors exit 2, as DESIGN.md's CLI contract says.
-    process.exit(error.exitCode === 0 ? 0 : 2);
-  });
+const program = createProgram();
 
 const named = process.argv[2];
 const one = named !== undefined && Object.hasOwn(COMMANDS, named) ? COMMANDS[named] : undefined;

@@ -15,7 +15,7 @@ import { loadPolicyFile } from '../policy/load.js';
 import type { Profile } from '../policy/schema/index.js';
 import { duration } from '../policy/schema/units.js';
 import { checkRunWorkdir, jailOptionsOf, reportWorkdir, runHostSecrets } from '../sandbox/cli-support.js';
-import { checkSandboxSupport, JAIL_GATEWAY_PORT, startJail } from '../sandbox/index.js';
+import { checkSandboxSupportSoon, JAIL_GATEWAY_PORT, startJail } from '../sandbox/index.js';
 import { applyPreset } from './agent-presets.js';
 import { GatewayClient } from './client.js';
 import { JAIL_MCP_CONFIG, MCP_CONFIG_FILE, mcpClientConfig } from './mcp-config.js';
@@ -71,6 +71,10 @@ export function register(program: Command): void {
 }
 
 async function runCommand(command: string[], opts: RunOptions): Promise<number> {
+  // The jail probe (a few processes) runs while this one reads the policy; awaited below, before a
+  // run exists. Started whenever a jail may be wanted: a profile that turns it off just wastes it.
+  const support = !opts.detach && opts.sandbox ? checkSandboxSupportSoon() : undefined;
+  support?.catch(() => undefined);
   const loaded = loadPolicyFile(opts.policy);
   const { policy } = loaded;
   const profile = policy.profiles[opts.profile];
@@ -86,7 +90,7 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
   const jailed = !opts.detach && opts.sandbox && profile.sandbox.enabled;
   // Fail closed before a run exists: no jail, no run (unless the caller explicitly asked for none).
   if (jailed) {
-    checkSandboxSupport();
+    await support;
     // The default workdir is the current folder: refused, before a run exists, if it exposes a secret.
     opts.workdir = checkRunWorkdir(opts.workdir ?? process.cwd(), runHostSecrets(loaded));
   }

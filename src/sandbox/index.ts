@@ -30,6 +30,7 @@ export { gatewayPath } from './gateway-bridge.js';
 export { JAIL_HOST_UID } from './identity.js';
 export {
   checkSandboxSupport,
+  checkSandboxSupportSoon,
   type JailExit,
   type JailHandle,
   type JailOptions,

@@ -57,7 +57,7 @@ import { type CgroupLimits, createLimiter, type Limiter, type ResourcePeaks } fr
 import { createEgressProxy, type EgressEvent, type Resolver } from './egress-proxy.js';
 import { serveGatewayBridge } from './gateway-bridge.js';
 import { giveToJail, type JailIdentity, jailIdentity } from './identity.js';
-import { checkSandboxSupport as checkFor, diagnose, launch } from './launch.js';
+import { checkSandboxSupport as checkFor, diagnose, launch, probeSandbox } from './launch.js';
 import { type MergeReport, mergeWorkdir } from './merge.js';
 import { seccompProgram } from './seccomp.js';
 import { tcpTargetOf } from './socket-host.js';
@@ -172,6 +172,12 @@ const START_TIMEOUT_MS = 10_000;
  */
 export function checkSandboxSupport(): void {
   checkFor(jailIdentity());
+}
+
+/** The same check as a promise, for a caller that has other work to do while the probe runs. */
+export async function checkSandboxSupportSoon(): Promise<void> {
+  const problem = await probeSandbox(jailIdentity());
+  if (problem) throw new BulkheadError('sandbox_unavailable', problem);
 }
 
 /** The profile's extra read-only mounts: absolute, existing, not a reserved path, not a secret. */

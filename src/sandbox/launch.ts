@@ -67,6 +67,46 @@ export function checkSandboxSupport(identity: JailIdentity): void {
   if (problem) throw new BulkheadError('sandbox_unavailable', problem);
 }
 
+/** The probe: the jail's own chain (setpriv when root, bwrap with the namespaces) running `true`. */
+function probeArgv(identity: JailIdentity): [string, string[]] {
+  const drop = dropPrivileges(identity);
+  const bwrap = [
+    '--unshare-all',
+    '--unshare-user',
+    '--disable-userns',
+    '--ro-bind',
+    '/usr',
+    '/usr',
+    '--symlink',
+    'usr/lib',
+    '/lib',
+    '--symlink',
+    'usr/lib64',
+    '/lib64',
+    '--symlink',
+    'usr/bin',
+    '/bin',
+    '/usr/bin/true',
+  ];
+  return identity.dropped ? ['setpriv', [...drop.slice(1), 'bwrap', ...bwrap]] : ['bwrap', bwrap];
+}
+
+/**
+ * The same check without blocking: one probe, started at once, so it runs while the caller does
+ * other work (`bulkhead run` loads its policy meanwhile). Only when the probe fails are the
+ * tools checked one by one, to name what is missing.
+ */
+export function probeSandbox(identity: JailIdentity): Promise<string | undefined> {
+  const [command, args] = probeArgv(identity);
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: 'ignore' });
+    child.once('error', () => resolve(diagnose(identity) ?? `cannot run ${command}`));
+    child.once('exit', (code) =>
+      resolve(code === 0 ? undefined : (diagnose(identity) ?? 'the jail probe failed')),
+    );
+  });
+}
+
 export function diagnose(identity: JailIdentity): string | undefined {
   const version = spawnSync('bwrap', ['--version'], { encoding: 'utf8' });
   if (version.error || version.status !== 0) {
@@ -75,30 +115,8 @@ export function diagnose(identity: JailIdentity): string | undefined {
   if (identity.dropped && spawnSync('setpriv', ['--version']).status !== 0) {
     return 'setpriv (util-linux) is needed to run the jail as an unprivileged user when bulkhead runs as root';
   }
-  const probe = spawnSync(
-    dropPrivileges(identity)[0] ?? 'bwrap',
-    [
-      ...dropPrivileges(identity).slice(1),
-      ...(identity.dropped ? ['bwrap'] : []),
-      '--unshare-all',
-      '--unshare-user',
-      '--disable-userns',
-      '--ro-bind',
-      '/usr',
-      '/usr',
-      '--symlink',
-      'usr/lib',
-      '/lib',
-      '--symlink',
-      'usr/lib64',
-      '/lib64',
-      '--symlink',
-      'usr/bin',
-      '/bin',
-      '/usr/bin/true',
-    ],
-    { encoding: 'utf8' },
-  );
+  const [command, args] = probeArgv(identity);
+  const probe = spawnSync(command, args, { encoding: 'utf8' });
   if (probe.status !== 0) {
     const who = identity.dropped ? ` for the jail's unprivileged uid ${identity.uid}` : '';
     return `bubblewrap cannot create user, pid and network namespaces here${who} (${(probe.stderr || 'no message').trim()}); allow unprivileged user namespaces (kernel.unprivileged_userns_clone=1, or an AppArmor profile for bwrap)`;

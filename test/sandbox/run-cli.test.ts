@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bulkhead } from '../helpers/cli.js';
-import { everythingUpstream, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
+import { everythingUpstream, ROOT, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
 
 const POLICY = `
 version: 1
@@ -128,6 +128,31 @@ describe('bulkhead run (jailed)', () => {
     expect(Date.now() - killedAt).toBeLessThan(3_000);
     expect(result.code).not.toBe(0);
     expect(execSync("pgrep -f '[a]gent.mjs linger' || true").toString().trim()).toBe('');
+  });
+
+  it('runs from the build: the one-file bundle of `bulkhead run` finds the jail assets it copies in', async () => {
+    // `npm install` builds it (prepare); bin/bulkhead.js loads it for `run` unless told to use the sources.
+    expect(existsSync(join(ROOT, 'dist', 'bundle', 'run.mjs'))).toBe(true);
+    const workdir = tempDir('bulkhead-agent-');
+    const result = await bulkhead(
+      [
+        'run',
+        '--policy',
+        policyFile,
+        '--profile',
+        'agent',
+        '--workdir',
+        workdir,
+        '--',
+        'node',
+        '-e',
+        "console.log('BUNDLED', require('node:fs').existsSync('/run/bulkhead/node-proxy.cjs'))",
+      ],
+      { env: { ...env, BULKHEAD_FROM_SOURCE: '' } },
+    );
+    expect(result.stderr).toContain('limits in force');
+    expect(result.stdout).toContain('BUNDLED true');
+    expect(result.code).toBe(0);
   });
 
   it('fails closed, naming what is missing, when the jail cannot be built', async () => {
