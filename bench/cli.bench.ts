@@ -154,7 +154,7 @@ export async function run(options: { rounds?: number } = {}): Promise<CliBench> 
 export function print(r: CliBench): string {
   const cpu = r.cpu;
   return `${formatTable([
-    ['CLI (medians of ' + r.rounds + ' rounds)', 'wall ms', 'CPU ms', 'target'],
+    [`CLI (medians of ${r.rounds} rounds)`, 'wall ms', 'CPU ms', 'target'],
     ['node -e 0 (floor)', r.nodeBareMs, cpu?.nodeBare ?? '', ''],
     ['bulkhead kill, from dist/', r.startupDistMs, '', ''],
     ['bulkhead kill, sources through tsx (before)', r.startupTsxMs, '', ''],

@@ -86,9 +86,9 @@ async function jailed(workdir: string, i: number, phases?: Record<string, number
   });
   await handle.exited;
   const total = performance.now() - t0;
-  if (phases)
-    for (const [name, ms] of Object.entries({ ...handle.phases, resolved: total }))
-      (phases[name] ??= []).push(ms);
+  for (const [name, ms] of Object.entries({ ...handle.phases, resolved: total })) {
+    if (phases) phases[name] = [...(phases[name] ?? []), ms];
+  }
   return total;
 }
 
