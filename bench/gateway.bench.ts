@@ -18,7 +18,7 @@
  * to a sink in this process that discards what it gets, default batching and
  * sampling) is measured beside the first, which has tracing off.
  *
- *   npx tsx bench/gateway.bench.ts [--rounds 3] [--calls 500] [--repeat 1] [--stdio] [--tracing] [--c1] [--profile] [--json FILE]
+ *   npx tsx bench/gateway.bench.ts [--rounds 3] [--calls 500] [--repeat 1] [--stdio] [--tracing] [--c1] [--blocks c1,c8,c32,blob] [--against GIT_REF] [--profile] [--json FILE]
  */
 
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +31,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import Database from 'better-sqlite3';
+import { buildRef, buildWorkingTree } from './lib/build-ref.js';
 import { type CpuProfileSummary, summarizeCpuProfile } from './lib/cpuprofile.js';
 import { type Child, freePort, spawnChild, startChild, waitForHttp } from './lib/proc.js';
 import { formatTable, type LatencySummary, median, percentile, summarize } from './lib/stats.js';
@@ -55,6 +56,14 @@ export interface GatewayBenchOptions {
   tracing?: boolean;
   /** Only concurrency 1 (a quick latency comparison on a busy machine). */
   soloOnly?: boolean;
+  /** Only these blocks (`c1`, `c8`, `c32`, `blob`): a focused profile or a quick comparison. */
+  blocks?: readonly string[];
+  /**
+   * A git ref (commit, branch, tag) whose gateway runs beside this tree's, interleaved: both are
+   * compiled with tsc (lib/build-ref.ts) and run from their builds, so a change's cost is read as
+   * "current vs ref" in one run.
+   */
+  against?: string;
   log?: (line: string) => void;
 }
 
@@ -88,6 +97,8 @@ export interface GatewayBenchResult {
   rows: GatewayBenchRow[];
   internals: GatewayInternals[];
   profile?: CpuProfileSummary;
+  /** With `--against`: the ref and the commit it named. */
+  against?: { ref: string; commit: string };
   settings: {
     rounds: number;
     calls: number;
@@ -314,6 +325,18 @@ export async function run(options: GatewayBenchOptions = {}): Promise<GatewayBen
 
     writeFileSync(join(dir, 'policy.yaml'), policyYaml(upstreamUrl, options.stdio === true));
     if (options.profile) mkdirSync(profileDir);
+    // With --against, both gateways run compiled (tsc) code, each with its own store.
+    let built: { current: string; ref: Awaited<ReturnType<typeof buildRef>> } | undefined;
+    if (options.against) {
+      log(`gateway bench: compiling this tree and ${options.against} (tsc, about a minute each here)`);
+      const [current, ref] = await Promise.all([
+        buildWorkingTree(ROOT),
+        buildRef(ROOT, options.against, join(dir, 'ref-tree')),
+      ]);
+      built = { current, ref };
+      mkdirSync(join(dir, 'ref'));
+      writeFileSync(join(dir, 'ref', 'policy.yaml'), policyYaml(upstreamUrl, options.stdio === true));
+    }
     const gateway = await startChild<{ url: string; tokens: string[] }>(
       GATEWAY_CHILD,
       [join(dir, 'policy.yaml'), String(SOLO_RUN + 1)],
@@ -322,6 +345,7 @@ export async function run(options: GatewayBenchOptions = {}): Promise<GatewayBen
         // A loaded machine (other benchmarks, test suites) can take long to start tsx.
         timeoutMs: 120_000,
         ...(options.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+        ...(built ? { env: { BENCH_GATEWAY_FROM: built.current } } : {}),
       },
     );
     children.push(gateway);
@@ -351,6 +375,22 @@ export async function run(options: GatewayBenchOptions = {}): Promise<GatewayBen
         frontPid: proxy.process.pid,
       },
     ];
+    if (built) {
+      const refGateway = await startChild<{ url: string; tokens: string[] }>(
+        GATEWAY_CHILD,
+        [join(dir, 'ref', 'policy.yaml'), String(SOLO_RUN + 1)],
+        { cwd: ROOT, timeoutMs: 120_000, env: { BENCH_GATEWAY_FROM: built.ref.src } },
+      );
+      children.push(refGateway);
+      // Right after the current gateway: the two are compared with each other most of all.
+      targets.splice(2, 0, {
+        name: refName(built.ref.ref),
+        url: `${refGateway.ready.url}/mcp`,
+        headers: (i: number) => ({ authorization: `Bearer ${refGateway.ready.tokens[i] ?? ''}` }),
+        tool: 'http__echo',
+        frontPid: refGateway.process.pid,
+      });
+    }
     if (options.tracing) {
       const sink = createServer((req, res) => {
         req.resume();
@@ -425,8 +465,14 @@ export async function run(options: GatewayBenchOptions = {}): Promise<GatewayBen
         [8, Math.ceil(calls / 8), false],
         [32, perClient32, false],
         [1, BLOB_CALLS, true],
-      ].filter(([c]) => !options.soloOnly || c === 1) as [number, number, boolean][]) {
-        for (const target of targets) {
+      ].filter(
+        ([c, , blob]) =>
+          (!options.soloOnly || c === 1) &&
+          (!options.blocks || options.blocks.includes(blob ? 'blob' : `c${c}`)),
+      ) as [number, number, boolean][]) {
+        // The two gateways swap places every other round, so neither always runs first.
+        const order = built && round % 2 === 0 ? swapped(targets, 1, 2) : targets;
+        for (const target of order) {
           // The stdio baseline spawns its own server per client: concurrency 1 only.
           if (target.stdioDirect && concurrency > 1) continue;
           // Over stdio the HTTP upstream sits idle: its CPU is not this target's.
@@ -482,6 +528,7 @@ export async function run(options: GatewayBenchOptions = {}): Promise<GatewayBen
       rows,
       internals,
       ...(profile ? { profile } : {}),
+      ...(built ? { against: { ref: built.ref.ref, commit: built.ref.commit } } : {}),
       settings: {
         rounds,
         calls,
@@ -496,8 +543,23 @@ export async function run(options: GatewayBenchOptions = {}): Promise<GatewayBen
   }
 }
 
+/** The contender name of the gateway built from `ref`. */
+export function refName(ref: string): string {
+  return `bulkhead@${ref}`;
+}
+
+function swapped<T>(list: readonly T[], a: number, b: number): T[] {
+  const out = [...list];
+  [out[a], out[b]] = [out[b] as T, out[a] as T];
+  return out;
+}
+
 function ratio(a: number | undefined, b: number | undefined): number {
   return a === undefined || b === undefined ? Number.NaN : a / b;
+}
+
+function signed(v: number): string {
+  return `${v >= 0 ? '+' : ''}${v.toFixed(3)}`;
 }
 
 export function print(result: GatewayBenchResult): string {
@@ -505,6 +567,11 @@ export function print(result: GatewayBenchResult): string {
   const lines: string[] = [
     `tools/call echo, medians of ${settings.runs ? `${settings.runs} runs × ` : ''}${settings.rounds} interleaved rounds; ${settings.cpus} CPUs; ` +
       `c=1: ${settings.calls} calls/round, c=32: 32 clients × ${settings.concurrency32CallsPerClient} calls`,
+    ...(result.against
+      ? [
+          `against ${result.against.ref} (${result.against.commit.slice(0, 12)}): both gateways compiled with tsc and run from their builds`,
+        ]
+      : []),
     '',
   ];
   const label = (c: number) => (c === 0 ? '1 MB result (c=1)' : `concurrency ${c}`);
@@ -550,6 +617,13 @@ export function print(result: GatewayBenchResult): string {
     if (gw && proxy) {
       lines.push(
         `bulkhead vs mcp-proxy: p50 ${ratio(gw.p50, proxy.p50).toFixed(2)}×, p99 ${ratio(gw.p99, proxy.p99).toFixed(2)}×, calls/s ${ratio(gw.perSecond, proxy.perSecond).toFixed(2)}×`,
+      );
+    }
+    const ref = result.against ? at.find((r) => r.target === refName(result.against?.ref ?? '')) : undefined;
+    if (gw && ref && direct) {
+      const cpu = ratio(gw.frontCpuMs, ref.frontCpuMs);
+      lines.push(
+        `bulkhead vs ${ref.target}: added p50 ${(gw.p50 - direct.p50).toFixed(3)} vs ${(ref.p50 - direct.p50).toFixed(3)} ms (${signed(gw.p50 - ref.p50)} ms), p99 ${signed(gw.p99 - ref.p99)} ms, calls/s ${ratio(gw.perSecond, ref.perSecond).toFixed(2)}×, front CPU per call ${cpu.toFixed(2)}×`,
       );
     }
     const traced = at.find((r) => r.target === 'bulkhead (tracing on)');
@@ -689,6 +763,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       stdio: process.argv.includes('--stdio'),
       tracing: process.argv.includes('--tracing'),
       soloOnly: process.argv.includes('--c1'),
+      ...(argValue('--blocks') ? { blocks: (argValue('--blocks') as string).split(',') } : {}),
+      ...(argValue('--against') ? { against: argValue('--against') as string } : {}),
       // Profile only the first run: the profiler itself slows the gateway.
       profile: process.argv.includes('--profile') && i === 1,
     });

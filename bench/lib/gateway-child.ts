@@ -8,11 +8,20 @@
  *   node --import tsx bench/lib/gateway-child.ts POLICY RUNS
  */
 import { createWriteStream, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { startGateway } from '../../src/gateway/gateway.js';
-import { loadPolicyFile } from '../../src/policy/load.js';
-import { tracingFromEnv } from '../../src/telemetry/tracing.js';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { onStop } from './proc.js';
+
+/**
+ * BENCH_GATEWAY_FROM: a built `src` folder (`dist/src` of this tree or of another git ref, see
+ * `--against`) to run instead of these sources through tsx, so two builds compare like for like.
+ */
+const from = process.env.BENCH_GATEWAY_FROM;
+const load = <T>(path: string, source: () => Promise<T>): Promise<T> =>
+  from ? (import(pathToFileURL(resolve(from, path)).href) as Promise<T>) : source();
+const { startGateway } = await load('gateway/gateway.js', () => import('../../src/gateway/gateway.js'));
+const { loadPolicyFile } = await load('policy/load.js', () => import('../../src/policy/load.js'));
+const { tracingFromEnv } = await load('telemetry/tracing.js', () => import('../../src/telemetry/tracing.js'));
 
 const [policyFile, runsArg] = process.argv.slice(2);
 if (!policyFile) {
@@ -41,7 +50,7 @@ process.on('SIGUSR2', () => {
   const { heapUsed, rss } = process.memoryUsage();
   writeFileSync(
     join(dir, 'mem.json'),
-    JSON.stringify({ at: Date.now(), gc: gc !== undefined, heapUsed, rss, ...gateway.mcp.stats() }),
+    JSON.stringify({ at: Date.now(), gc: gc !== undefined, heapUsed, rss, ...gateway.mcp?.stats() }),
   );
 });
 const tokens: string[] = [];

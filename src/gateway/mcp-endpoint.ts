@@ -159,9 +159,19 @@ export class McpEndpoint {
     const max = this.deps.policy.gateway.max_body;
     let text: string;
     try {
-      const body = await readRequestBody(request, max);
-      if (body.tooLarge) return jsonRpcError(413, -32000, requestBodyTooLargeMessage(max));
-      text = body.text;
+      const declared = request.headers.get('content-length');
+      if (declared !== null && /^\d{1,15}$/.test(declared)) {
+        // A declared length: refused at once when over the limit; otherwise Node's parser delivers
+        // exactly that many bytes, so reading it whole is bounded. `text()` reads the socket
+        // directly (the node adapter's fast path) instead of building a web stream for `body`.
+        if (Number(declared) > max) return jsonRpcError(413, -32000, requestBodyTooLargeMessage(max));
+        text = await request.text();
+      } else {
+        // Chunked: the SDK's reader counts bytes as they come and stops past the limit.
+        const body = await readRequestBody(request, max);
+        if (body.tooLarge) return jsonRpcError(413, -32000, requestBodyTooLargeMessage(max));
+        text = body.text;
+      }
     } catch {
       return jsonRpcError(400, -32700, 'Parse error: the body could not be read');
     }

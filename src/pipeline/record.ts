@@ -5,6 +5,7 @@
  */
 import type { NewEvent } from '../events/event.js';
 import type { EventWriter } from '../events/writer.js';
+import { measureJson } from './measure-json.js';
 import type { Finalizer } from './pipeline.js';
 
 /** How much of a result the audit trail keeps; the size is always recorded. */
@@ -15,8 +16,11 @@ export function recordFinalizer(deps: { events: EventWriter; now: () => number }
     const decision = outcome.decision;
     const denied = outcome.decision === 'deny' ? outcome.denial : undefined;
     const content = call.result?.content ?? [];
-    // Serialised once: its size and, when small, the preview come from the same text.
-    const resultText = call.result ? JSON.stringify(content) : '';
+    // Size and preview without serialising a large result whole (the answer is serialised again
+    // on its way out): long strings are measured, and only their head is serialised.
+    const measured = call.result
+      ? measureJson(content, RESULT_PREVIEW_BYTES)
+      : { bytes: 0, head: '', whole: true };
     const event: NewEvent = {
       kind: 'tools/call',
       runId: call.run.id,
@@ -31,12 +35,9 @@ export function recordFinalizer(deps: { events: EventWriter; now: () => number }
         totalMs: round(deps.now() - call.startedAt),
         ...(call.result
           ? {
-              resultBytes: Buffer.byteLength(resultText),
+              resultBytes: measured.bytes,
               isError: call.result.isError === true,
-              result:
-                resultText.length <= RESULT_PREVIEW_BYTES
-                  ? content
-                  : `${resultText.slice(0, RESULT_PREVIEW_BYTES)}…`,
+              result: measured.whole ? content : `${measured.head}…`,
             }
           : {}),
         ...(call.flags.length ? { flags: call.flags } : {}),

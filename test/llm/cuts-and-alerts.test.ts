@@ -32,6 +32,19 @@ async function settledUsage(runId: string, requests = 1) {
   return llm.gw.gateway.store.tokens.usage(runId);
 }
 
+/**
+ * The run's `llm.request` event. The ledger is settled first and the event written after it
+ * (group-committed with other events), so a test that saw the usage may poll a moment longer.
+ */
+async function settledEvent(runId: string) {
+  for (let i = 0; i < 100; i++) {
+    const [event] = await llm.gw.gateway.store.events.list({ runId, kind: 'llm.request' });
+    if (event) return event;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return undefined;
+}
+
 afterEach(() => {
   llm.fake.delayMs = 5;
   llm.fake.plainDelayMs = 0;
@@ -70,7 +83,7 @@ describe('LLM proxy: cut streams and alerts', () => {
     // before the last cumulative usage arrived: charged for what was visibly generated.
     expect(usage.output).toBeGreaterThanOrEqual(4);
     expect(usage.output).toBeLessThan(12);
-    const [event] = await llm.gw.gateway.store.events.list({ runId, kind: 'llm.request' });
+    const event = await settledEvent(runId);
     expect(event?.code).toBe('client_gone');
   });
 
@@ -84,7 +97,7 @@ describe('LLM proxy: cut streams and alerts', () => {
     expect((error as InstanceType<typeof Anthropic.APIError>).type).toBe('overloaded_error');
     const usage = await settledUsage(runId);
     expect(usage).toMatchObject({ input: 26, output: 4, requests: 1 });
-    const [event] = await llm.gw.gateway.store.events.list({ runId, kind: 'llm.request' });
+    const event = await settledEvent(runId);
     expect(event?.code).toBe('upstream_overloaded_error');
   });
 
@@ -98,7 +111,7 @@ describe('LLM proxy: cut streams and alerts', () => {
     expect((error as InstanceType<typeof Anthropic.APIError>).type).toBe('api_error');
     const usage = await settledUsage(runId);
     expect(usage).toMatchObject({ input: 26, output: 6, requests: 1 });
-    const [event] = await llm.gw.gateway.store.events.list({ runId, kind: 'llm.request' });
+    const event = await settledEvent(runId);
     expect(event?.code).toBe('upstream_error');
   });
 

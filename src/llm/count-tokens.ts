@@ -1,0 +1,86 @@
+/**
+ * `count_tokens`, both ways: the agent's own `/v1/messages/count_tokens`
+ * (authenticated, side doors checked, the answer scrubbed), and the proxy
+ * asking the API for a request's exact input count when its byte estimate
+ * does not fit what the budget has left (spend.ts).
+ */
+import type { Context } from 'hono';
+import { scrubAnswer } from './answer.js';
+import { readJsonBody } from './body.js';
+import type { ProxyContext } from './context.js';
+import { apiError } from './errors.js';
+import { forwardHeaders, returnedHeaders } from './headers.js';
+import { ended, refuseSideDoor } from './refusals.js';
+import { linkSignals } from './signals.js';
+import { postUpstream, type UpstreamResponse } from './upstream.js';
+import { ANTHROPIC } from './wire-format.js';
+
+const PATH = '/v1/messages/count_tokens';
+
+export function countTokensRoute(ctx: ProxyContext): (c: Context) => Promise<Response> {
+  const { deps } = ctx;
+  return async (c) => {
+    const req = c.req.raw;
+    const run = await ctx.authenticate(req);
+    if (!run) return apiError(401, 'authentication_error', 'A valid run token is required.');
+    if (run.state !== 'active') return ended(run);
+    const read = await readJsonBody(req, ctx.maxBody);
+    if (!read.ok) return read.response;
+    const refused = await refuseSideDoor(ctx, run, read.body, req, ANTHROPIC);
+    if (refused) return refused;
+    const linked = linkSignals([deps.runs.signal(run.id), req.signal]);
+    try {
+      let upstream: UpstreamResponse;
+      try {
+        upstream = await postUpstream(
+          ctx.upstreamUrl(PATH),
+          forwardHeaders(req, deps.apiKey, ANTHROPIC),
+          JSON.stringify(read.body),
+          linked.signal,
+        );
+      } catch {
+        return apiError(502, 'api_error', 'bulkhead: the LLM API could not be reached.');
+      }
+      let text: string;
+      try {
+        text = await upstream.text();
+      } catch {
+        return apiError(502, 'api_error', 'bulkhead: the LLM API answer was cut off.');
+      }
+      return new Response(scrubAnswer(text, deps.scrubberFor(run.profile)), {
+        status: upstream.status,
+        headers: returnedHeaders(upstream),
+      });
+    } finally {
+      linked.dispose();
+    }
+  };
+}
+
+/** The exact input token count of a request, from the API; undefined when it cannot be had. */
+export async function countInputTokens(
+  ctx: ProxyContext,
+  body: Record<string, unknown>,
+  req: Request,
+  runId: string,
+): Promise<number | undefined> {
+  const fields = ['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking'] as const;
+  const counted = Object.fromEntries(fields.filter((f) => body[f] !== undefined).map((f) => [f, body[f]]));
+  const linked = linkSignals([ctx.deps.runs.signal(runId), req.signal]);
+  try {
+    const upstream = await postUpstream(
+      ctx.upstreamUrl(PATH),
+      forwardHeaders(req, ctx.deps.apiKey, ANTHROPIC),
+      JSON.stringify(counted),
+      linked.signal,
+    );
+    const text = await upstream.text();
+    if (upstream.status !== 200) return undefined;
+    const n = (JSON.parse(text) as { input_tokens?: unknown }).input_tokens;
+    return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    linked.dispose();
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * One request to the model (`/v1/messages` or `/v1/chat/completions`), from
+ * the agent's bytes to the answer it reads: authenticate the run, check the
+ * model and side doors, reserve its spend (spend.ts), send it with the real
+ * key, and answer with the scrubbed result, settling the reservation to the
+ * real usage however the request ends (settlement.ts).
+ *
+ * Streams pass through chunk by chunk and are charged for what they reported
+ * or visibly generated even when cut (kill, expiry, client gone, error event,
+ * lost connection); refusals and cut streams use the API's own error shapes.
+ */
+
+import { scrubAnswer } from './answer.js';
+import { readJsonBody } from './body.js';
+import { endIfExhausted } from './budget-alerts.js';
+import type { ProxyContext } from './context.js';
+import { countInputTokens } from './count-tokens.js';
+import { apiError } from './errors.js';
+import { forwardHeaders, returnedHeaders } from './headers.js';
+import { ended, recordDenial, refuseSideDoor } from './refusals.js';
+import { ScrubbedSse } from './scrubbed-sse.js';
+import { type Outcome, settlement } from './settlement.js';
+import { linkSignals } from './signals.js';
+import { capsOf, reserveSpend } from './spend.js';
+import { postUpstream, type UpstreamResponse } from './upstream.js';
+import { EMPTY_USAGE, type MessageUsage } from './usage.js';
+import type { WireFormat } from './wire-format.js';
+
+const runEnded = () => apiError(403, 'permission_error', 'bulkhead: this run has ended.');
+
+export async function exchange(ctx: ProxyContext, req: Request, format: WireFormat): Promise<Response> {
+  const { deps, llm } = ctx;
+  const run = await ctx.authenticate(req);
+  if (!run) return apiError(401, 'authentication_error', 'A valid run token is required.');
+  if (run.state !== 'active') return ended(run);
+  if (!llm) return apiError(403, 'permission_error', 'bulkhead: no LLM API is configured for this gateway.');
+  const profile = deps.policy.profiles[run.profile];
+  if (!profile) return apiError(403, 'permission_error', 'bulkhead: unknown profile.');
+  const read = await readJsonBody(req, ctx.maxBody);
+  if (!read.ok) return read.response;
+  const body = read.body;
+  const model = typeof body.model === 'string' ? body.model : '';
+  if (profile.llm.models && !profile.llm.models.includes(model)) {
+    await recordDenial(ctx, run, 'model_not_allowed', { model });
+    return apiError(
+      403,
+      'permission_error',
+      `bulkhead: model ${JSON.stringify(model)} is not allowed for this run.`,
+    );
+  }
+  const refused = await refuseSideDoor(ctx, run, body, req, format);
+  if (refused) return refused;
+  const requested = format.requested(body);
+  if (!requested) return apiError(400, 'invalid_request_error', 'max_tokens is required.');
+  const price = llm.prices[model];
+  const caps = capsOf(profile.budgets);
+  if (caps.usd !== undefined && !price) {
+    // Charging $0 would let an unpriced model spend without limit under a USD cap.
+    await recordDenial(ctx, run, 'unpriced_model', { model });
+    return apiError(
+      400,
+      'invalid_request_error',
+      `bulkhead: model ${JSON.stringify(model)} has no price in llm.prices, and this run has a USD budget.`,
+    );
+  }
+  const spend = await reserveSpend({
+    store: deps.store,
+    runId: run.id,
+    model,
+    body,
+    requested,
+    budgets: profile.budgets,
+    price,
+    countTokens: () =>
+      format.countable ? countInputTokens(ctx, body, req, run.id) : Promise.resolve(undefined),
+  });
+  if (!spend.ok) {
+    await recordDenial(ctx, run, 'budget_exhausted', {
+      model,
+      dimension: spend.dimension,
+      used: spend.used,
+      cap: spend.cap,
+      estimate: spend.input,
+    });
+    await endIfExhausted(ctx, run, caps, price);
+    const what = spend.dimension === 'usd' ? 'spend (USD)' : `${spend.dimension} token`;
+    const used = spend.dimension === 'usd' ? spend.used.toFixed(4) : spend.used;
+    return apiError(
+      402,
+      'billing_error',
+      `bulkhead: this run's ${what} budget would be exceeded (${used} of ${spend.cap} used).`,
+    );
+  }
+  const clamped = spend.clamped;
+  const stream = body.stream === true;
+  const runSignal = deps.runs.signal(run.id);
+  const linked = linkSignals([runSignal, req.signal]);
+  const abort = linked.signal;
+  const scrubber = deps.scrubberFor(run.profile);
+  const settle = settlement(ctx, {
+    run,
+    profile,
+    model,
+    stream,
+    requested,
+    clamped,
+    price,
+    caps,
+    reservationId: spend.reservationId,
+    release: () => linked.dispose(),
+  });
+  // What the request may cost at most; charged when the real usage cannot be known
+  // (a plain answer cut off by a kill): the API bills work it started even if the answer never arrives.
+  const asReserved: MessageUsage = { ...EMPTY_USAGE, input_tokens: spend.input, output_tokens: clamped };
+
+  if (abort.aborted) {
+    // Killed or gone while the reservation was made: nothing was sent, nothing is owed.
+    await settle(EMPTY_USAGE, runSignal.aborted ? 'cut' : 'client_gone');
+    return runEnded();
+  }
+  let upstream: UpstreamResponse;
+  try {
+    upstream = await postUpstream(
+      ctx.upstreamUrl(format.path),
+      forwardHeaders(req, deps.apiKey, format),
+      JSON.stringify(format.withMaxTokens(body, clamped)),
+      abort,
+    );
+  } catch (error) {
+    if (abort.aborted) {
+      await settle(asReserved, runSignal.aborted ? 'cut' : 'client_gone');
+      return runEnded();
+    }
+    // Nothing came back: the request most likely never reached the API.
+    await settle(EMPTY_USAGE, 'upstream_unavailable');
+    deps.logger.warn({ err: error, runId: run.id }, 'LLM upstream request failed');
+    return apiError(502, 'api_error', 'bulkhead: the LLM API could not be reached.');
+  }
+  const headers = returnedHeaders(upstream);
+  if (clamped < requested) headers.set('x-bulkhead-max-tokens-clamped', String(clamped));
+
+  const ok = upstream.status >= 200 && upstream.status < 300;
+  // The answer's own type decides how it is scrubbed: an upstream that streams an answer nobody
+  // asked to stream is scrubbed as a stream, never passed through.
+  const sse = /^text\/event-stream/i.test(String(upstream.headers['content-type'] ?? ''));
+  if (!sse) {
+    let text: string;
+    try {
+      text = await upstream.text();
+    } catch {
+      // Cut while the answer was arriving: its usage is unknown, so it costs what was reserved.
+      await settle(asReserved, runSignal.aborted ? 'cut' : abort.aborted ? 'client_gone' : 'upstream_error');
+      return runSignal.aborted
+        ? runEnded()
+        : apiError(502, 'api_error', 'bulkhead: the LLM API answer was cut off.');
+    }
+    let usage = EMPTY_USAGE;
+    try {
+      usage = format.usage((JSON.parse(text) as { usage?: unknown }).usage);
+    } catch {
+      // Not JSON (an upstream error page): nothing to charge.
+    }
+    await settle(usage, ok ? 'ok' : `upstream_${upstream.status}`);
+    // Every answer, error or not: a reflecting upstream or the model itself may quote a secret.
+    return new Response(scrubAnswer(text, scrubber), { status: upstream.status, headers });
+  }
+
+  // Each chunk is forwarded as soon as the events it completes are scrubbed; usage is read from
+  // the same parse.
+  const tracker = format.tracker();
+  const scrubbed = new ScrubbedSse(format.dialect(scrubber), (data) => tracker.observe(data));
+  // An error event in the stream explains its end better than whatever closed it afterwards.
+  const outcome = (fallback: Outcome): Outcome =>
+    tracker.errorType ? `upstream_${tracker.errorType}` : fallback;
+  const piped = upstream.stream({
+    chunk: (bytes) => scrubbed.push(bytes),
+    // Settled before the stream closes: the agent's next request sees this one charged. What
+    // the scrubber held back is released only for a complete answer; a cut one drops it.
+    end: async () => {
+      await settle(tracker.charge(clamped), outcome(tracker.complete ? 'ok' : 'upstream_error'));
+      return tracker.complete ? scrubbed.end() : undefined;
+    },
+    // Kill, expiry, client gone or upstream failure mid-stream: charge what was
+    // reported or visibly generated, and tell a listening SDK why the stream ends,
+    // in the API's own shape (only between events, never inside one).
+    cut: async () => {
+      const killed = runSignal.aborted;
+      await settle(
+        tracker.charge(clamped),
+        outcome(killed ? 'cut' : abort.aborted ? 'client_gone' : 'upstream_error'),
+      );
+      if (req.signal.aborted) return undefined;
+      // Scrubbed events are always sent whole, so the stream is between events here.
+      return killed
+        ? format.streamError('permission_error', 'bulkhead: this run has ended.')
+        : format.streamError('api_error', 'bulkhead: the LLM API stream failed.');
+    },
+    cancelled: () => settle(tracker.charge(clamped), outcome('client_gone')),
+  });
+  return new Response(piped, { status: upstream.status, headers });
+}

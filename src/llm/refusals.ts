@@ -1,0 +1,59 @@
+/**
+ * Refusals the proxy records and answers in the API's own error shape: a run
+ * that has ended, a request that opens a side door its profile does not allow.
+ */
+import type { Run } from '../runs/run.js';
+import type { ProxyContext } from './context.js';
+import { apiError } from './errors.js';
+import type { WireFormat } from './wire-format.js';
+
+/**
+ * The answer for a run that has ended. An exhausted run's refusal is a
+ * billing error like any budget refusal, so the agent does not take it for
+ * a failed sign-in.
+ */
+export function ended(run: Run): Response {
+  return run.state === 'exhausted'
+    ? apiError(
+        402,
+        'billing_error',
+        `bulkhead: this run has used its budget (${run.endReason ?? 'exhausted'}).`,
+      )
+    : apiError(403, 'permission_error', 'bulkhead: this run has ended.');
+}
+
+/** An `llm.request` refusal in the audit trail. */
+export function recordDenial(
+  ctx: ProxyContext,
+  run: Run,
+  code: string,
+  data: Record<string, unknown>,
+): Promise<unknown> {
+  return ctx.deps.events.write({
+    kind: 'llm.request',
+    runId: run.id,
+    decision: 'deny',
+    code,
+    actor: `run:${run.id}`,
+    data,
+  });
+}
+
+/** The refusal for a request that opens a side door its profile does not allow, recorded; else undefined. */
+export async function refuseSideDoor(
+  ctx: ProxyContext,
+  run: Run,
+  body: Record<string, unknown>,
+  req: Request,
+  format: WireFormat,
+): Promise<Response | undefined> {
+  const profile = ctx.deps.policy.profiles[run.profile];
+  if (!profile) return apiError(403, 'permission_error', 'bulkhead: unknown profile.');
+  const door = format.sideDoor(body, req.headers.get('anthropic-beta'), profile.llm);
+  if (!door) return undefined;
+  await recordDenial(ctx, run, 'side_door', {
+    field: door.field,
+    model: typeof body.model === 'string' ? body.model : null,
+  });
+  return apiError(400, 'invalid_request_error', `bulkhead: ${door.field}: ${door.message}.`);
+}

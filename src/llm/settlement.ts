@@ -1,0 +1,83 @@
+/**
+ * Settling one request's reservation to what it really cost, exactly once
+ * however the request ended (a cut stream can end through several paths at
+ * the same time): the ledger is charged, the `llm.request` event recorded
+ * with how it ended, crossed thresholds alerted, and an exhausted run ended.
+ */
+import { tokenCrossings } from '../budget/thresholds.js';
+import type { TokenAmounts, TokenCaps } from '../budget/tokens.js';
+import type { Profile } from '../policy/schema/index.js';
+import type { Run } from '../runs/run.js';
+import { alertCrossings, endIfExhausted } from './budget-alerts.js';
+import type { ProxyContext } from './context.js';
+import { chargedInput, cost, type MessageUsage, type Price } from './usage.js';
+
+/** How a request ended, as recorded on its `llm.request` event (`code`). */
+export type Outcome =
+  | 'ok'
+  | 'cut'
+  | 'client_gone'
+  | 'upstream_error'
+  | 'upstream_unavailable'
+  | `upstream_${string}`;
+
+export interface SettlementInput {
+  run: Run;
+  profile: Profile;
+  model: string;
+  stream: boolean;
+  /** max_tokens as asked, and as clamped to the budget. */
+  requested: number;
+  clamped: number;
+  price: Price | undefined;
+  caps: TokenCaps;
+  reservationId: string;
+  /** Called first when settling: the request's signal link is released. */
+  release(): void;
+}
+
+export type Settle = (usage: MessageUsage, outcome: Outcome) => Promise<void>;
+
+export function settlement(ctx: ProxyContext, input: SettlementInput): Settle {
+  const { deps } = ctx;
+  const { run, profile, price, caps } = input;
+  const started = performance.now();
+  let settled = false;
+  return async (usage, outcome) => {
+    if (settled) return;
+    settled = true;
+    input.release();
+    const charged: TokenAmounts = {
+      input: chargedInput(usage, profile.budgets.tokens),
+      output: usage.output_tokens,
+      usd: cost(usage, price),
+    };
+    try {
+      const after = await deps.store.tokens.settle(input.reservationId, charged);
+      await deps.events.write({
+        kind: 'llm.request',
+        runId: run.id,
+        decision: 'allow',
+        code: outcome === 'ok' ? null : outcome,
+        actor: `run:${run.id}`,
+        data: {
+          model: input.model,
+          stream: input.stream,
+          usage,
+          charged_input: charged.input,
+          usd: charged.usd,
+          max_tokens: input.requested,
+          clamped_to: input.clamped,
+          ms: Math.round(performance.now() - started),
+        },
+      });
+      if (after) {
+        await alertCrossings(ctx, run, tokenCrossings(after, charged, caps, profile.budgets.alert_at));
+        await endIfExhausted(ctx, run, caps, price, after);
+      }
+    } catch (error) {
+      // The reservation stays open and keeps counting against the budget: failing closed.
+      deps.logger.error({ err: error, runId: run.id }, 'LLM usage could not be settled');
+    }
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * What differs between the proxy's two front doors, the Anthropic Messages API
+ * (`/v1/messages`) and OpenAI Chat Completions (`/v1/chat/completions`):
+ * where the request goes, how max_tokens is read and clamped, which fields are
+ * side doors, how usage is reported and how a stream is scrubbed. Everything
+ * else (authentication, budgets, audit) is shared (exchange.ts).
+ */
+import type { ProfileLlm } from '../policy/schema/llm.js';
+import type { Scrubber } from '../scrub/index.js';
+import { anthropicDialect } from './anthropic-sse.js';
+import {
+  OpenAiUsageTracker,
+  openaiDialect,
+  openaiRequested,
+  openaiSideDoor,
+  openaiStreamError,
+  openaiUsage,
+  openaiWithMaxTokens,
+} from './openai.js';
+import type { SseDialect } from './scrubbed-sse.js';
+import { findSideDoor, type SideDoor } from './side-doors.js';
+import { EMPTY_USAGE, type MessageUsage, mergeUsage, SseUsageTracker, sseError } from './usage.js';
+
+export interface WireFormat {
+  /** The upstream path, under the configured base URL. */
+  path: string;
+  /** Whether the upstream wants the key as a bearer too (OpenAI) besides `x-api-key`. */
+  bearer: boolean;
+  /** Whether an exact input count can be asked of the API (`count_tokens`, Anthropic only). */
+  countable: boolean;
+  /** max_tokens as the agent asked (0: missing, refused). */
+  requested(body: Record<string, unknown>): number;
+  withMaxTokens(body: Record<string, unknown>, max: number): Record<string, unknown>;
+  sideDoor(body: Record<string, unknown>, beta: string | null, allowed: ProfileLlm): SideDoor | undefined;
+  usage(reported: unknown): MessageUsage;
+  tracker(): UsageTracker;
+  dialect(scrubber: Scrubber): SseDialect;
+  streamError(type: string, message: string): Uint8Array;
+}
+
+/** Usage read from a stream as it passes, and what to charge when it ends (or is cut). */
+export interface UsageTracker {
+  observe(data: unknown): void;
+  charge(maxTokens: number): MessageUsage;
+  readonly complete: boolean;
+  readonly errorType: string | undefined;
+}
+
+export const ANTHROPIC: WireFormat = {
+  path: '/v1/messages',
+  bearer: false,
+  countable: true,
+  requested: (body) =>
+    typeof body.max_tokens === 'number' && body.max_tokens > 0 ? Math.floor(body.max_tokens) : 0,
+  withMaxTokens: (body, max) => ({ ...body, max_tokens: max }),
+  sideDoor: findSideDoor,
+  usage: (reported) => mergeUsage(EMPTY_USAGE, reported),
+  tracker: () => new SseUsageTracker(),
+  dialect: anthropicDialect,
+  streamError: sseError,
+};
+
+export const OPENAI: WireFormat = {
+  path: '/v1/chat/completions',
+  bearer: true,
+  countable: false,
+  requested: openaiRequested,
+  withMaxTokens: openaiWithMaxTokens,
+  sideDoor: openaiSideDoor,
+  usage: openaiUsage,
+  tracker: () => new OpenAiUsageTracker(),
+  dialect: openaiDialect,
+  streamError: openaiStreamError,
+};

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { jsonStringBytes, measureJson } from './measure-json.js';
+
+const exact = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+describe('measureJson', () => {
+  const long = (unit: string, n: number) => unit.repeat(n);
+  const cases: [string, unknown][] = [
+    ['a small result', [{ type: 'text', text: 'hello' }]],
+    ['a megabyte of ASCII', [{ type: 'text', text: long('x', 1 << 20) }]],
+    [
+      'long text with quotes, backslashes and newlines',
+      [{ type: 'text', text: long('a"b\\c\nd\u0001', 3000) }],
+    ],
+    ['long text with emoji and accents', [{ type: 'text', text: long('héllo 😀 ', 2000) }]],
+    [
+      'a lone surrogate deep in long text',
+      [{ type: 'text', text: `${long('y', 9000)}\ud800${long('z', 10)}` }],
+    ],
+    [
+      'a surrogate pair cut at the preview boundary',
+      [{ type: 'text', text: `${long('q', 4096)}😀${long('r', 5000)}` }],
+    ],
+    [
+      'several long strings and nested objects',
+      [
+        { type: 'resource', resource: { uri: long('u', 5000), text: long('t', 7000) } },
+        { type: 'text', text: long('w', 4097) },
+      ],
+    ],
+  ];
+  for (const [name, value] of cases) {
+    it(`gives the exact JSON size and the same preview as serialising whole: ${name}`, () => {
+      const text = JSON.stringify(value);
+      const measured = measureJson(value, 4096);
+      expect(measured.bytes).toBe(exact(value));
+      expect(measured.head).toBe(text.slice(0, 4096));
+      expect(measured.whole).toBe(text.length <= 4096);
+    });
+  }
+
+  it('measures a string with and without escapes exactly', () => {
+    for (const s of ['plain', 'quote"', 'tab\t', 'é😀', 'lone\udc00', ''])
+      expect(jsonStringBytes(s)).toBe(exact(s));
+  });
+});

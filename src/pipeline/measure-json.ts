@@ -1,0 +1,42 @@
+/**
+ * The UTF-8 size of a value's JSON and its first characters (the audit
+ * preview), without serialising it whole. A tool result of a few
+ * megabytes is serialised once anyway, on its way to the agent; the audit
+ * record needs only its size and a preview. Strings longer than the preview
+ * are measured (their bytes, plus escapes when there are any) and only their
+ * head is serialised, which leaves the preview identical: the cut string still
+ * holds more characters than the preview takes.
+ */
+
+/** Characters JSON.stringify escapes in a well-formed string. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what JSON escapes.
+const ESCAPED = /["\\\u0000-\u001f]/;
+
+/** `String.prototype.isWellFormed` (Node 20; TypeScript's ES2022 library does not declare it). */
+const wellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+export function jsonStringBytes(text: string): number {
+  // Lone surrogates become \udXXX escapes; anything escaped is measured the slow, exact way.
+  if (!wellFormed(text) || ESCAPED.test(text)) return Buffer.byteLength(JSON.stringify(text));
+  return Buffer.byteLength(text) + 2;
+}
+
+/** `bytes`: of the whole JSON; `head`: its first `previewChars` characters; `whole`: the head is all of it. */
+export function measureJson(
+  value: unknown,
+  previewChars: number,
+): { bytes: number; head: string; whole: boolean } {
+  let correction = 0;
+  const text =
+    JSON.stringify(value, (_key, item: unknown) => {
+      if (typeof item !== 'string' || item.length <= previewChars + 1) return item;
+      const cut = item.slice(0, previewChars + 1);
+      correction += jsonStringBytes(item) - jsonStringBytes(cut);
+      return cut;
+    }) ?? '';
+  return {
+    bytes: Buffer.byteLength(text) + correction,
+    head: text.slice(0, previewChars),
+    whole: text.length <= previewChars,
+  };
+}
