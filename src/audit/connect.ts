@@ -1,5 +1,6 @@
 /**
- * Lists the tools of upstream MCP servers for the audit and for pinning:
+ * Lists the tools of upstream MCP servers for the audit and for pinning (and
+ * the prompts, resources and resource templates of those that offer them):
  * connect with the official SDK client, follow `nextCursor` to the last page,
  * close. A stdio server gets only its declared environment (plus LANG and the
  * SDK's harmless defaults such as PATH and HOME), never ours: the audit may
@@ -17,10 +18,13 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { isStdio, type UpstreamConfig } from '../policy/schema/index.js';
 import { resolveRecord, type SecretSource } from '../policy/secrets.js';
+import type { Offered } from './pin-items.js';
 
 export interface Listed {
   upstream: string;
   tools: Tool[];
+  /** Its prompts, resources and templates (absent when it could not be listed). */
+  offered?: Offered;
   /** Why this upstream could not be listed (scrubbed); absent when it was. */
   error?: string;
 }
@@ -35,6 +39,12 @@ export interface ListOptions {
   signal?: AbortSignal;
   /** Upstreams listed at once: many stdio servers starting together can starve a small machine. */
   concurrency?: number;
+  /**
+   * Which upstreams to ask for prompts, resources and templates too (none by default): those the
+   * policy shows some profile. Their failure then fails the listing; other upstreams are not asked,
+   * so a server whose resources need a backend that is down still has its tools audited.
+   */
+  offered?: (upstream: string) => boolean;
 }
 
 const CLIENT_INFO = { name: 'bulkhead-audit', version: '0.1.0' } as const;
@@ -58,22 +68,70 @@ export async function listUpstreamTools(
   source: SecretSource,
   options: { signal?: AbortSignal; onStderr?: (text: string) => void } = {},
 ): Promise<Tool[]> {
+  return (await listUpstream(name, config, source, options)).tools;
+}
+
+/**
+ * Connects to one upstream, lists its tools and whatever else it offers (prompts, resources,
+ * templates: only those its capabilities announce), closes. Throws on failure: a pin taken from a
+ * partial listing would withhold what was left out.
+ */
+export async function listUpstream(
+  name: string,
+  config: UpstreamConfig,
+  source: SecretSource,
+  options: { signal?: AbortSignal; onStderr?: (text: string) => void; offered?: boolean } = {},
+): Promise<{ tools: Tool[]; offered: Offered }> {
   const client = new Client(CLIENT_INFO, { capabilities: {} });
   // Closed on every path, also when connecting fails or times out: no orphaned server process.
   try {
     await connect(client, name, config, source, options);
-    const tools: Tool[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const result = await client.listTools(cursor ? { cursor } : {}, { signal: options.signal });
-      tools.push(...result.tools);
-      cursor = result.nextCursor;
-      if (!cursor) break;
-    }
-    return tools;
+    const signal = options.signal;
+    const tools = await pages(
+      (cursor) => client.listTools(cursor, { signal }),
+      (r) => r.tools,
+    );
+    const can = options.offered ? (client.getServerCapabilities() ?? {}) : {};
+    const offered: Offered = {
+      prompts: can.prompts
+        ? await pages(
+            (c) => client.listPrompts(c, { signal }),
+            (r) => r.prompts,
+          )
+        : [],
+      resources: can.resources
+        ? await pages(
+            (c) => client.listResources(c, { signal }),
+            (r) => r.resources,
+          )
+        : [],
+      resourceTemplates: can.resources
+        ? await pages(
+            (c) => client.listResourceTemplates(c, { signal }),
+            (r) => r.resourceTemplates,
+          )
+        : [],
+    };
+    return { tools, offered };
   } finally {
     await client.close().catch(() => undefined);
   }
+}
+
+/** Follows `nextCursor` to the last page (at most MAX_PAGES). */
+async function pages<R extends { nextCursor?: string | undefined }, T>(
+  list: (params: { cursor?: string }) => Promise<R>,
+  items: (result: R) => T[],
+): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const result = await list(cursor ? { cursor } : {});
+    out.push(...items(result));
+    cursor = result.nextCursor;
+    if (!cursor) break;
+  }
+  return out;
 }
 
 async function connect(
@@ -121,14 +179,18 @@ export async function listAll(
     const signals = [AbortSignal.timeout(options.timeoutMs ?? 30_000)];
     if (options.signal) signals.push(options.signal);
     try {
-      const tools = await listUpstreamTools(name, upstreams[name] as UpstreamConfig, source, {
+      const { tools, offered } = await listUpstream(name, upstreams[name] as UpstreamConfig, source, {
         signal: AbortSignal.any(signals),
+        offered: options.offered?.(name) ?? false,
         onStderr: (text) => {
           stderr = `${stderr}\n${text}`.slice(-2000);
         },
       });
-      options.progress?.(`[${++done}/${names.length}] ${name}: ${tools.length} tools`);
-      return { upstream: name, tools };
+      const more = offered.prompts.length + offered.resources.length + offered.resourceTemplates.length;
+      options.progress?.(
+        `[${++done}/${names.length}] ${name}: ${tools.length} tools${more ? `, ${more} prompts and resources` : ''}`,
+      );
+      return { upstream: name, tools, offered };
     } catch (error) {
       // The server's last words usually say why it did not start.
       const last = stderr.trim().split('\n').slice(-3).join(' | ');

@@ -16,6 +16,10 @@
  * definition that differs from what was reviewed is a rug pull — a server
  * that passed review and then swapped its description for one carrying
  * instructions — and is not served until it is pinned again.
+ *
+ * Version 3 adds prompts, static resources and resource templates, pinned the
+ * same way (pin-items.ts); a lock of version 1 or 2 pins none of them, so with
+ * such a lock they are withheld until pinned.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -34,20 +38,36 @@ export interface PinnedDefinition {
   [field: string]: unknown;
 }
 
+/** One pinned prompt, resource or resource template: its hash and the definition hashed. */
+export interface PinnedItem {
+  hash: string;
+  definition: Record<string, unknown>;
+}
+
+/** upstream → key (prompt name, resource URI, URI template) → pin. */
+export type PinnedItems = Record<string, Record<string, PinnedItem>>;
+
 export interface PinLock {
-  version: 1 | 2;
+  version: 1 | 2 | 3;
   pinned_at: string;
   /** upstream → tool name → hash. The gateway needs only this. */
   tools: Record<string, Record<string, string>>;
   /** upstream → tool name → the definition hashed, for `bulkhead audit --diff`. */
   definitions?: Record<string, Record<string, PinnedDefinition>>;
+  /** Version 3: what else the agent is shown, pinned as tools are. */
+  prompts?: PinnedItems;
+  resources?: PinnedItems;
+  resource_templates?: PinnedItems;
 }
 
 export type PinChangeKind = 'changed' | 'added' | 'removed';
 
 export interface PinChange {
   upstream: string;
+  /** The tool's name, or the prompt's name, the resource's URI, the template's URI template. */
   tool: string;
+  /** Absent for a tool. */
+  kind?: 'prompt' | 'resource' | 'resource_template';
   change: PinChangeKind;
   /** As pinned (changed, removed), when the lock holds it. */
   before?: PinnedDefinition;
@@ -77,7 +97,7 @@ function v1Hash(tool: Tool): string {
 
 /** Whether `tool` is what the lock's hash `pinned` was taken of. */
 function matches(lock: PinLock, pinned: string, tool: Tool): boolean {
-  if (lock.version === 2) return pinned === toolHash(tool);
+  if (lock.version !== 1) return pinned === toolHash(tool);
   const unreviewed = Object.entries(tool).some(
     ([field, value]) => value !== undefined && !V1_FIELDS.has(field),
   );
@@ -94,7 +114,7 @@ export function createLock(
   only: (upstream: string, tool: string) => boolean = () => true,
   now: Date = new Date(),
 ): PinLock {
-  const lock: PinLock = { version: 2, pinned_at: now.toISOString(), tools: {}, definitions: {} };
+  const lock: PinLock = { version: 3, pinned_at: now.toISOString(), tools: {}, definitions: {} };
   for (const [upstream, list] of Object.entries(tools)) {
     const picked = list.filter((t) => only(upstream, t.name));
     lock.tools[upstream] = Object.fromEntries(picked.map((t) => [t.name, toolHash(t)]));
@@ -159,12 +179,13 @@ export function readLock(path: string): PinLock | undefined {
   try {
     const lock = JSON.parse(text) as PinLock;
     const valid =
-      (lock?.version === 1 || lock?.version === 2) &&
+      (lock?.version === 1 || lock?.version === 2 || lock?.version === 3) &&
       typeof lock.tools === 'object' &&
       lock.tools !== null &&
       Object.values(lock.tools).every(
         (t) => t && typeof t === 'object' && Object.values(t).every((h) => typeof h === 'string'),
-      );
+      ) &&
+      [lock.prompts, lock.resources, lock.resource_templates].every(validItems);
     if (!valid) throw new Error('unknown format');
     return lock;
   } catch (error) {
@@ -176,6 +197,25 @@ export function readLock(path: string): PinLock | undefined {
   }
 }
 
+/** A version 3 section: absent, or upstream → key → { hash: string, definition: object }. */
+function validItems(items: unknown): boolean {
+  if (items === undefined) return true;
+  if (items === null || typeof items !== 'object') return false;
+  return Object.values(items).every(
+    (byKey) =>
+      byKey !== null &&
+      typeof byKey === 'object' &&
+      Object.values(byKey).every(
+        (pin) =>
+          pin !== null &&
+          typeof pin === 'object' &&
+          typeof (pin as PinnedItem).hash === 'string' &&
+          typeof (pin as PinnedItem).definition === 'object' &&
+          (pin as PinnedItem).definition !== null,
+      ),
+  );
+}
+
 export function writeLock(path: string, lock: PinLock): void {
   writeFileSync(path, `${JSON.stringify(lock, null, 2)}\n`);
 }
@@ -185,7 +225,7 @@ export function formatPinDiff(changes: readonly PinChange[]): string {
   if (changes.length === 0) return 'no changes since the pin';
   const out: string[] = [];
   for (const c of changes) {
-    out.push(`${c.change} ${c.upstream}.${c.tool}`);
+    out.push(`${c.change} ${c.kind ? `${c.kind.replace('_', ' ')} ` : ''}${c.upstream}.${c.tool}`);
     if (c.change !== 'changed') continue;
     if (!c.before || !c.after) {
       out.push('  (the lock holds only its hash: re-pin to record definitions)');

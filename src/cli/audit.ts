@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { adHocHttp, adHocStdio, type Listed, listAll } from '../audit/connect.js';
 import { assessTool, isSeverity, SEVERITIES, type ToolFinding } from '../audit/effective.js';
 import { diffPins, formatPinDiff, lockPathFor, readLock } from '../audit/pin.js';
+import { diffItems, NOTHING_OFFERED, offersInScope, pinScope } from '../audit/pin-items.js';
 import { atOrAbove, jsonReport, textReport, useColour } from '../audit/report.js';
 import { sarifReport } from '../audit/sarif.js';
 import { BulkheadError } from '../errors.js';
@@ -87,6 +88,8 @@ async function audit(extra: string[], opts: AuditOptions): Promise<number> {
     progress: warn,
     scrub: upstreamScrubber(upstreams, source),
     timeoutMs,
+    // Prompts and resources matter to the pin diff only, and only where a profile shows them.
+    ...(opts.diff && loaded ? { offered: offersInScope(loaded.policy) } : {}),
   });
   const failed = listed.filter((l) => l.error);
 
@@ -116,7 +119,13 @@ function diff(loaded: LoadedPolicy, listed: Listed[], json: boolean): number {
   const lock = readLock(path);
   if (!lock) throw new BulkheadError('not_found', `no pin lock at ${path}: run bulkhead pin first`);
   const current = Object.fromEntries(listed.filter((l) => !l.error).map((l) => [l.upstream, l.tools]));
-  const changes = diffPins(lock, current, (up, tool) => loaded.policy.tools[up]?.[tool]?.expose === true);
+  const offered = Object.fromEntries(
+    listed.filter((l) => !l.error).map((l) => [l.upstream, l.offered ?? NOTHING_OFFERED]),
+  );
+  const changes = [
+    ...diffPins(lock, current, (up, tool) => loaded.policy.tools[up]?.[tool]?.expose === true),
+    ...diffItems(lock, offered, pinScope(loaded.policy)),
+  ];
   if (json)
     printJson({
       lock: path,

@@ -1,11 +1,13 @@
 /**
  * `bulkhead pin`: record the reviewed definitions of the tools the policy
- * exposes in bulkhead.lock.json beside it. All upstreams must list: a lock
+ * exposes, and of the prompts, resources and resource templates its profiles
+ * list, in bulkhead.lock.json beside it. All upstreams must list: a lock
  * missing an upstream would make the gateway withhold its every tool.
  */
 import type { Command } from 'commander';
 import { listAll } from '../audit/connect.js';
 import { createLock, lockPathFor, writeLock } from '../audit/pin.js';
+import { NOTHING_OFFERED, offersInScope, pinItems, pinScope } from '../audit/pin-items.js';
 import { BulkheadError } from '../errors.js';
 import { loadPolicyFile } from '../policy/load.js';
 import { action, EXIT, line, printJson, warn } from './output.js';
@@ -22,7 +24,7 @@ export function register(program: Command): void {
         const listed = await listAll(
           loaded.policy.upstreams,
           { env: process.env, dir: loaded.dir },
-          { progress: warn },
+          { progress: warn, offered: offersInScope(loaded.policy) },
         );
         const failed = listed.filter((l) => l.error);
         if (failed.length)
@@ -32,7 +34,11 @@ export function register(program: Command): void {
           );
         const exposed = (upstream: string, tool: string) =>
           loaded.policy.tools[upstream]?.[tool]?.expose === true;
-        const lock = createLock(Object.fromEntries(listed.map((l) => [l.upstream, l.tools])), exposed);
+        const lock = pinItems(
+          createLock(Object.fromEntries(listed.map((l) => [l.upstream, l.tools])), exposed),
+          Object.fromEntries(listed.map((l) => [l.upstream, l.offered ?? NOTHING_OFFERED])),
+          pinScope(loaded.policy),
+        );
         const path = lockPathFor(loaded.file);
         writeLock(path, lock);
         // A rule for a tool the server does not list is a typo or a removed tool: say so.
@@ -42,9 +48,23 @@ export function register(program: Command): void {
             .map(([tool]) => `${up}.${tool}`),
         );
         const count = Object.values(lock.tools).reduce((n, t) => n + Object.keys(t).length, 0);
-        if (opts.json) printJson({ path, pinned: count, not_listed: missing });
+        const others = [lock.prompts, lock.resources, lock.resource_templates].map((section) =>
+          Object.values(section ?? {}).reduce((n, byKey) => n + Object.keys(byKey).length, 0),
+        );
+        const [prompts, resources, templates] = others as [number, number, number];
+        if (opts.json)
+          printJson({
+            path,
+            pinned: count,
+            prompts,
+            resources,
+            resource_templates: templates,
+            not_listed: missing,
+          });
         else {
-          line(`pinned ${count} tools in ${path}`);
+          line(
+            `pinned ${count} tools, ${prompts} prompts, ${resources} resources and ${templates} resource templates in ${path}`,
+          );
           if (missing.length) warn(`not listed by their upstream, so not pinned: ${missing.join(', ')}`);
         }
         return EXIT.ok;

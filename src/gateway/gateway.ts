@@ -10,7 +10,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ApprovalService } from '../approvals/service.js';
-import { lockPathFor, pinStatus, readLock } from '../audit/pin.js';
+import { lockPathFor, readLock } from '../audit/pin.js';
 import { createDashboard } from '../dashboard/index.js';
 import { sessionId, sessionOperator } from '../dashboard/session-auth.js';
 import { Sessions } from '../dashboard/sessions.js';
@@ -43,13 +43,16 @@ import { llmTracing } from '../telemetry/llm-tracing.js';
 import { timedStore } from '../telemetry/store-timing.js';
 import type { Tracing } from '../telemetry/tracing.js';
 import { createApi } from './api.js';
-import { Catalog, type CatalogTool } from './catalog.js';
+import { Catalog } from './catalog.js';
+import { DefinitionPins } from './definition-pins.js';
 import { createHealth } from './health.js';
 import { healthReport } from './health-report.js';
 import { McpEndpoint } from './mcp-endpoint.js';
 import { Metrics } from './metrics.js';
 import { mountOAuth, type OAuthMount } from './oauth/index.js';
+import { offeredChanged } from './offered-changed.js';
 import { mintLocalToken, OperatorAuth, writeLocalToken } from './operators.js';
+import type { PassthroughDeps } from './passthrough.js';
 import { canonical, changedProfiles, PolicyReloader, type ReloadOutcome, toolLists } from './reload.js';
 import { responder } from './respond.js';
 import { createScrubbers } from './scrubbers.js';
@@ -155,6 +158,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   await reconcileReservations(store, policy.store, events, logger);
 
   let endpoint: McpEndpoint | undefined;
+  let passthrough: PassthroughDeps | undefined;
   // The notifier and the per-profile scrubbers follow policy reloads: callers hold these
   // delegates, which read the current instances.
   let currentNotifier = createNotifier(policy, { source, scrubber, logger });
@@ -163,49 +167,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     drain: () => currentNotifier.drain(),
   };
   let scrubberFor = scrubbers.forProfile;
-  const notifyChange = (entry: CatalogTool, reason: string) =>
-    notifier.send({
-      kind: 'tool.changed',
-      title: `Tool ${entry.exposed} withheld: ${reason}`,
-      data: { upstream: entry.upstream, tool: entry.original },
-    });
   // Pins: with a lock file beside the policy, only definitions as reviewed are served.
-  const lock = readLock(lockPathFor(options.loaded.file));
+  const pins = new DefinitionPins(readLock(lockPathFor(options.loaded.file)), { events, notifier, logger });
   const catalog = new Catalog({
     rules: policy.tools,
     // Definitions are shown to every agent: scrubbed like any sink, hidden characters removed.
     scrub: (text) => scrubber.text(text),
-    ...(options.tracing ? { fetch: options.tracing.fetch } : {}),
     onCleaned: (entry, findings) =>
       logger.warn({ tool: entry.exposed, findings }, 'tool definition cleaned before serving'),
-    ...(lock
-      ? {
-          admit: (entry: CatalogTool) => {
-            const status = pinStatus(lock, entry.upstream, entry.upstreamDefinition);
-            if (status === 'pinned') return { ok: true as const };
-            const pinned = status === 'changed';
-            const reason = pinned
-              ? 'its definition changed since it was pinned (a rug pull?): review it, then run bulkhead pin'
-              : 'it is not in the pin lock: review it, then run bulkhead pin';
-            void events
-              .write({
-                kind: 'tool.changed',
-                tool: entry.exposed,
-                code: pinned ? 'changed' : 'unpinned',
-                actor: 'system',
-                data: {
-                  upstream: entry.upstream,
-                  tool: entry.original,
-                  description: entry.upstreamDefinition.description ?? null,
-                  title: entry.upstreamDefinition.title ?? null,
-                },
-              })
-              .catch((error: unknown) => logger.error({ err: error }, 'could not record a tool change'));
-            notifyChange(entry, reason);
-            return { ok: false as const, reason };
-          },
-        }
-      : {}),
+    admit: (entry) => pins.admitTool(entry),
     onProblem: (p) => logger.error({ upstream: p.upstream, tool: p.tool }, `tool not exposed: ${p.message}`),
   });
   const pool = new UpstreamPool({
@@ -219,6 +189,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const before = toolLists(policy, catalog);
       catalog.update(upstream, tools);
       endpoint?.toolsChanged(changedProfiles(before, toolLists(policy, catalog)));
+    },
+    onOfferedChanged: (upstream, what) => {
+      if (!endpoint || !passthrough) return;
+      const mcp = endpoint;
+      offeredChanged(passthrough, upstream, what, (u, w) => mcp.offeredChanged(u, w)).catch(
+        (error: unknown) => logger.warn({ upstream, err: error }, `re-listing ${what} failed`),
+      );
     },
   });
   try {
@@ -304,6 +281,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     [loopGuard.finalizer, settleApprovalFinalizer({ approvals }), recordFinalizer({ events, now })],
     { logger, scrubber, hooks: [metrics.hook, ...(options.tracing ? [options.tracing.hook] : [])] },
   );
+  passthrough = {
+    policy: () => policy,
+    runs,
+    pool,
+    events,
+    logger,
+    scrubberFor: (profile) => scrubberFor(profile),
+    scrubber,
+    pins,
+  };
   let oauth: OAuthMount | undefined;
   endpoint = new McpEndpoint({
     policy,
@@ -314,15 +301,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     now,
     challenge: () => oauth?.challenge() ?? 'Bearer realm="bulkhead"',
-    passthrough: {
-      policy: () => policy,
-      runs,
-      pool,
-      events,
-      logger,
-      scrubberFor: (profile) => scrubberFor(profile),
-      scrubber,
-    },
+    passthrough,
   });
   const mcp = endpoint;
   // Sessions of an ended run close after a grace period, so the refusals of its
@@ -360,7 +339,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const nextSecrets = resolveAllSecrets(next, source);
       const nextOperators = new OperatorAuth(next, source, { token: localToken });
       const nextNotifier = createNotifier(next, { source, scrubber, logger });
+      // A definition re-pinned after review is served from this reload on (a bad lock fails it).
+      const nextLock = readLock(lockPathFor(options.loaded.file));
       return () => {
+        pins.setLock(nextLock);
         scrubber.addSecrets(nextSecrets);
         scrubberFor = createScrubbers(next, [], scrubbers.sinks).forProfile;
         operators.adopt(nextOperators);

@@ -19,7 +19,6 @@
  * least recently used session that has nothing in flight rather than being
  * locked out; only 16 sessions all busy at once are refused.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { readRequestBody, requestBodyTooLargeMessage } from '@modelcontextprotocol/sdk/server/requestBody.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -33,11 +32,12 @@ import type { Policy } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
 import { linkedSignal } from '../util/linked-signal.js';
+import { bearer, sameToken, unauthorized } from './bearer.js';
 import type { Catalog } from './catalog.js';
 import { type DroppedKeys, watchDroppedKeys } from './dropped-keys.js';
 import { HeldAnswer } from './held-answer.js';
 import { cancelledKeys, jsonRpcError, refuseBatch, requestKeys, sdkReadsBody } from './jsonrpc-framing.js';
-import type { PassthroughDeps } from './passthrough.js';
+import { type PassthroughDeps, seesOffered } from './passthrough.js';
 import { registerPromptHandlers } from './prompts.js';
 import { registerResourceHandlers } from './resources.js';
 import { SessionTransport } from './session-transport.js';
@@ -203,6 +203,16 @@ export class McpEndpoint {
     return true;
   }
 
+  /** Tells the sessions whose profile sees `upstream`'s prompts or resources that their list changed. */
+  offeredChanged(upstream: string, what: 'prompts' | 'resources'): void {
+    for (const s of this.sessions.values()) {
+      const profile = this.deps.policy.profiles[s.profile];
+      if (!profile || !seesOffered(profile, upstream, what)) continue;
+      const sent = what === 'prompts' ? s.server.sendPromptListChanged() : s.server.sendResourceListChanged();
+      sent.catch(() => undefined);
+    }
+  }
+
   /** Tells open sessions (all, or those of the given profiles) that their tool list may have changed. */
   toolsChanged(profiles?: ReadonlySet<string>): void {
     for (const session of this.sessions.values()) {
@@ -314,8 +324,8 @@ export class McpEndpoint {
     if (!this.deps.passthrough) return {};
     const profile = this.deps.policy.profiles[run.profile];
     return {
-      ...(profile?.resources.length ? { resources: {} } : {}),
-      ...(profile?.prompts.length ? { prompts: {} } : {}),
+      ...(profile?.resources.length ? { resources: { listChanged: true } } : {}),
+      ...(profile?.prompts.length ? { prompts: { listChanged: true } } : {}),
     };
   }
 
@@ -404,25 +414,4 @@ export class McpEndpoint {
     const cutoff = this.deps.now() - SESSION_IDLE_MS;
     for (const [id, session] of this.sessions) if (session.lastSeen < cutoff) void this.closeSession(id);
   }
-}
-
-export function bearer(header: string | null | undefined): string | undefined {
-  if (!header) return undefined;
-  const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
-  return match?.[1];
-}
-
-function unauthorized(challenge: string | undefined): Response {
-  return new Response(JSON.stringify({ error: 'unauthorized', message: 'A valid run token is required.' }), {
-    status: 401,
-    headers: {
-      'content-type': 'application/json',
-      'www-authenticate': challenge ?? 'Bearer realm="bulkhead"',
-    },
-  });
-}
-
-function sameToken(held: Buffer, presented: string): boolean {
-  const other = Buffer.from(presented);
-  return held.length === other.length && timingSafeEqual(held, other);
 }

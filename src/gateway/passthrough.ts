@@ -10,6 +10,7 @@
  */
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { ItemDefinition, ItemKind } from '../audit/pin-items.js';
 import { fingerprintsOf } from '../dataflow/fingerprint.js';
 import { valuesInTexts } from '../dataflow/values.js';
 import type { EventKind } from '../events/event.js';
@@ -23,6 +24,7 @@ import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
 import { scrubValueYielding } from '../scrub/yielding.js';
+import type { DefinitionPins } from './definition-pins.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 export interface PassthroughDeps {
@@ -35,6 +37,8 @@ export interface PassthroughDeps {
   scrubberFor: (profile: string) => Scrubber;
   /** The scrubber every sink uses (definitions are listed to any agent). */
   scrubber: Scrubber;
+  /** With a pin lock, only prompts, resources and templates as reviewed are shown or used. */
+  pins?: DefinitionPins;
 }
 
 /** Pages followed when listing an upstream's resources or prompts. */
@@ -92,6 +96,24 @@ export async function refuse(
     data,
   });
   throw new Refusal(code, message);
+}
+
+/** Whether a profile is shown any of `upstream`'s prompts (or resources). */
+export function seesOffered(profile: Profile, upstream: string, what: 'prompts' | 'resources'): boolean {
+  return what === 'prompts'
+    ? profile.prompts.some((name) => name.startsWith(`${upstream}__`))
+    : profile.resources.some((entry) => entry.upstream === upstream);
+}
+
+/** Whether a listed prompt, resource or template is as pinned (always, without a lock). */
+export function admitted(
+  deps: PassthroughDeps,
+  kind: ItemKind,
+  upstream: string,
+  definition: ItemDefinition,
+  shown: string,
+): boolean {
+  return deps.pins?.admit(kind, upstream, definition, shown).ok ?? true;
 }
 
 /** Definitions listed to the agent: hidden characters and secrets removed, findings logged. */

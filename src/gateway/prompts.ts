@@ -18,6 +18,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { Inspector } from '../inspect/inspector.js';
 import {
+  admitted,
   cleanListed,
   contextFor,
   deliver,
@@ -39,7 +40,10 @@ export function registerPromptHandlers(server: Server, deps: PassthroughDeps, ru
       const client = deps.pool.client(upstream);
       if (!client) continue;
       for (const prompt of await listAll(client, extra.signal)) {
-        if (names.has(prompt.name)) prompts.push({ ...prompt, name: `${upstream}__${prompt.name}` });
+        const exposed = `${upstream}__${prompt.name}`;
+        // Pinned as the upstream lists it (before renaming): a drifted prompt is not shown.
+        if (!names.has(prompt.name) || !admitted(deps, 'prompt', upstream, prompt, exposed)) continue;
+        prompts.push({ ...prompt, name: exposed });
       }
     }
     await deps.events.write({
@@ -82,6 +86,21 @@ export function registerPromptHandlers(server: Server, deps: PassthroughDeps, ru
         'The service behind this prompt is unavailable.',
       );
     }
+    const pin = deps.pins?.admit('prompt', split.upstream, declared, exposed);
+    if (pin && !pin.ok) {
+      // Refused as a prompt not offered (the agent learns nothing); the operator sees why.
+      return refuse(
+        deps,
+        runId,
+        'prompts/get',
+        subject,
+        'prompt_not_in_scope',
+        'This prompt is not available.',
+        {
+          withheld: pin.status,
+        },
+      );
+    }
     const args = request.params.arguments ?? {};
     const problem = argumentProblem(declared, args);
     if (problem) {
@@ -121,8 +140,10 @@ export function registerPromptHandlers(server: Server, deps: PassthroughDeps, ru
       const meta = inspector.data({ _meta: answer._meta }, 'result') as Pick<GetPromptResult, '_meta'>;
       if (meta._meta && Object.keys(meta._meta).length > 0) out._meta = meta._meta;
     }
+    // A prompt's own text is inspected (and taints on findings); an embedded resource is foreign data.
+    const embedsData = answer.messages.some((m) => m.content.type === 'resource');
     return deliver(deps, ctx, 'prompts/get', subject, inspector, out, {
-      taints: false,
+      taints: embedsData,
       data: { prompt: exposed, upstream: split.upstream, arguments: args, messages: out.messages.length },
     });
   });

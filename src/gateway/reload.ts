@@ -116,9 +116,10 @@ export class PolicyReloader {
         const old = pool.install(p);
         if (old) retired.push(old);
       }
+      // Before the catalog is rebuilt: the re-read pin lock and new secrets apply to its entries.
+      commitParts();
       catalog.setRules(next.tools);
       for (const name of pool.names()) catalog.update(name, pool.tools(name));
-      commitParts();
       const changed = changedProfiles(seen, toolLists(live, catalog));
       // End of the swap.
 

@@ -5,7 +5,9 @@
  * entry matches is refused without reaching any upstream. Listing shows only
  * the resources and templates the profile may read.
  */
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import {
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
@@ -18,7 +20,9 @@ import { cleanDeep } from '../inspect/deep.js';
 import { Inspector } from '../inspect/inspector.js';
 import type { Profile } from '../policy/schema/index.js';
 import { type ResourceAllow, wildcardMatch } from '../policy/schema/passthrough.js';
+import { pages } from './offered-changed.js';
 import {
+  admitted,
   cleanListed,
   contextFor,
   deliver,
@@ -40,7 +44,13 @@ export function registerResourceHandlers(server: Server, deps: PassthroughDeps, 
       let cursor: string | undefined;
       for (let page = 0; page < MAX_PAGES; page++) {
         const result = await client.listResources(cursor ? { cursor } : {}, { signal: extra.signal });
-        listed.push(...result.resources.filter((r) => allowFor(ctx.profile, r.uri)?.upstream === upstream));
+        listed.push(
+          ...result.resources.filter(
+            (r) =>
+              allowFor(ctx.profile, r.uri)?.upstream === upstream &&
+              admitted(deps, 'resource', upstream, r, `resource:${r.uri}`),
+          ),
+        );
         cursor = result.nextCursor;
         if (!cursor) break;
       }
@@ -66,7 +76,9 @@ export function registerResourceHandlers(server: Server, deps: PassthroughDeps, 
         const result = await client.listResourceTemplates(cursor ? { cursor } : {}, { signal: extra.signal });
         listed.push(
           ...result.resourceTemplates.filter(
-            (t) => allowFor(ctx.profile, t.uriTemplate)?.upstream === upstream,
+            (t) =>
+              allowFor(ctx.profile, t.uriTemplate)?.upstream === upstream &&
+              admitted(deps, 'resource_template', upstream, t, `resource:${t.uriTemplate}`),
           ),
         );
         cursor = result.nextCursor;
@@ -102,6 +114,19 @@ export function registerResourceHandlers(server: Server, deps: PassthroughDeps, 
         'upstream_unavailable',
         'The service behind this resource is unavailable.',
         { uri, upstream: allow.upstream },
+      );
+    }
+    const pin = await pinFor(deps, client, allow.upstream, uri, extra.signal);
+    if (pin !== 'pinned') {
+      // Refused as a resource not offered (the agent learns nothing); the operator sees why.
+      return refuse(
+        deps,
+        runId,
+        'resources/read',
+        subject,
+        'resource_not_in_scope',
+        'This resource is not available.',
+        { uri, upstream: allow.upstream, withheld: pin },
       );
     }
     const timeout = deps.policy().upstreams[allow.upstream]?.call_timeout ?? 30_000;
@@ -144,6 +169,51 @@ export function registerResourceHandlers(server: Server, deps: PassthroughDeps, 
       data: { uri, upstream: allow.upstream, contents: contents.length },
     });
   });
+}
+
+/**
+ * With a pin lock, a URI is read only through a definition as reviewed: the static resource of
+ * that URI, else a resource template that matches it. Both are listed afresh, so a definition
+ * swapped after review withholds the reads it covers at once, as a changed tool is not callable.
+ */
+async function pinFor(
+  deps: PassthroughDeps,
+  client: Client,
+  upstream: string,
+  uri: string,
+  signal: AbortSignal,
+): Promise<'pinned' | 'changed' | 'unpinned'> {
+  const pins = deps.pins;
+  if (!pins?.locked) return 'pinned';
+  const resources = await pages(
+    (cursor) => client.listResources(cursor, { signal }),
+    (r) => r.resources,
+  );
+  const exact = resources.find((r) => r.uri === uri);
+  if (exact) {
+    const pin = pins.admit('resource', upstream, exact, `resource:${uri}`);
+    return pin.ok ? 'pinned' : pin.status;
+  }
+  const templates = await pages(
+    (cursor) => client.listResourceTemplates(cursor, { signal }),
+    (r) => r.resourceTemplates,
+  );
+  let status: 'changed' | 'unpinned' = 'unpinned';
+  for (const template of templates.filter((t) => templateMatches(t.uriTemplate, uri))) {
+    const pin = pins.admit('resource_template', upstream, template, `resource:${template.uriTemplate}`);
+    if (pin.ok) return 'pinned';
+    if (pin.status === 'changed') status = 'changed';
+  }
+  return status;
+}
+
+function templateMatches(template: string, uri: string): boolean {
+  try {
+    return new UriTemplate(template).match(uri) !== null;
+  } catch {
+    // A template the SDK cannot parse covers nothing.
+    return false;
+  }
 }
 
 type Contents = ReadResourceResult['contents'][number];

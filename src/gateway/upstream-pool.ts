@@ -18,6 +18,8 @@ import {
   type CallToolResult,
   CallToolResultSchema,
   type Progress,
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
   type Tool,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -64,6 +66,8 @@ export interface PoolOptions {
   logger: Logger;
   /** Called after every successful (re)listing of an upstream's tools. */
   onTools: (upstream: string, tools: Tool[]) => void;
+  /** The upstream said its prompts or resources changed (`list_changed`). */
+  onOfferedChanged?: (upstream: string, what: 'prompts' | 'resources') => void;
   backoff?: { initialMs: number; maxMs: number };
   /** How often an idle HTTP upstream is pinged (default 5 s). */
   pingMs?: number;
@@ -492,6 +496,14 @@ export class UpstreamPool {
         this.options.logger.warn({ upstream: slot.name, err: error }, 're-listing tools failed');
       });
     });
+    for (const [schema, what] of [
+      [PromptListChangedNotificationSchema, 'prompts'],
+      [ResourceListChangedNotificationSchema, 'resources'],
+    ] as const) {
+      connection.client.setNotificationHandler(schema, () => {
+        if (this.serving(slot)) this.options.onOfferedChanged?.(slot.name, what);
+      });
+    }
     const tools = await listAllTools(connection.client);
     if (this.stopped || abandoned()) return giveUp();
     slot.pendingConnection = null;
