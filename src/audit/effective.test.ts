@@ -139,7 +139,9 @@ profiles:
 `,
     );
   const fix = (rule: string) =>
-    assessTool('chat', webhook, declaredAs(rule)).fixes.find((f) => f.startsWith('declare it class: external'));
+    assessTool('chat', webhook, declaredAs(rule)).fixes.find((f) =>
+      f.startsWith('declare it class: external'),
+    );
 
   it('proposes declaring a tool that looks like it sends data out as external', () => {
     expect(assessTool('chat', webhook).classification.risks).toContain('sends_data_out');
