@@ -10,9 +10,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const built = join(root, 'dist', 'src', 'cli', 'main.js');
 // `bulkhead run` starts every jailed agent: it has its own one-file bundle (scripts/bundle-cli.mjs).
-const runBundle = join(root, 'dist', 'bundle', 'run.mjs');
+const runBundle = join(root, 'dist', 'bundle', 'run.cjs');
 if (process.argv[2] === 'run' && existsSync(runBundle) && !process.env.BULKHEAD_FROM_SOURCE) {
-  await import(pathToFileURL(runBundle).href);
+  const { loadBundle } = await import('./load-bundle.js');
+  await loadBundle(runBundle).main(process.argv);
 } else if (existsSync(built) && !process.env.BULKHEAD_FROM_SOURCE) {
   await import(pathToFileURL(built).href);
 } else {

@@ -1,13 +1,16 @@
 /**
  * `bulkhead run` alone: the entry the build bundles into one file
- * (dist/bundle/run.mjs, see scripts/bundle-cli.mjs), which bin/bulkhead.js
+ * (dist/bundle/run.cjs, see scripts/bundle-cli.mjs), which bin/bulkhead.js
  * loads for `bulkhead run`. Its start-up is part of every jailed agent's:
  * resolving and evaluating ~130 separate modules (zod alone is 95) cost
- * more than the jail itself.
+ * more than the jail itself. No side effect on load: the build evaluates
+ * this module to record V8's code cache for it.
  */
 import { createProgram } from './program.js';
 import { register } from './run.js';
 
-const program = createProgram();
-register(program);
-await program.parseAsync(process.argv);
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = createProgram();
+  register(program);
+  await program.parseAsync([...argv]);
+}

@@ -132,7 +132,7 @@ describe('bulkhead run (jailed)', () => {
 
   it('runs from the build: the one-file bundle of `bulkhead run` finds the jail assets it copies in', async () => {
     // `npm install` builds it (prepare); bin/bulkhead.js loads it for `run` unless told to use the sources.
-    expect(existsSync(join(ROOT, 'dist', 'bundle', 'run.mjs'))).toBe(true);
+    expect(existsSync(join(ROOT, 'dist', 'bundle', 'run.cjs'))).toBe(true);
     const workdir = tempDir('bulkhead-agent-');
     const result = await bulkhead(
       [
