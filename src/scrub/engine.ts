@@ -21,6 +21,7 @@
  * scan never needs more than two passes.
  */
 import { type AhoCorasick, buildAhoCorasick } from './aho-corasick.js';
+import { encodedHold, findEncoded, MAX_DECODE_DEPTH } from './decoded.js';
 import { knownSecretForms } from './encodings.js';
 import { PII_DETECTORS, type PiiActions, type PiiDetector } from './pii.js';
 import type { SecretRule } from './rules/types.js';
@@ -189,7 +190,12 @@ export function createEngine(options: EngineOptions): Engine {
     }
   };
 
-  const detect = (input: string, streaming: boolean, pii: CompiledPiiSet = defaultPii): Detection => {
+  const detect = (
+    input: string,
+    streaming: boolean,
+    pii: CompiledPiiSet = defaultPii,
+    level = 0,
+  ): Detection => {
     const spans: Span[] = [];
     const n = input.length;
     let hold = n;
@@ -301,12 +307,12 @@ export function createEngine(options: EngineOptions): Engine {
         }
       });
 
-    const depth = Math.max(scanWith(base), delta ? scanWith(delta) : 0);
+    const partial = Math.max(scanWith(base), delta ? scanWith(delta) : 0);
     // A rule whose match starts before its anchor (`before`) needs those characters kept until
     // the anchor can arrive: otherwise a token's head would leave in one chunk and its tail,
     // no longer matchable, in the next.
     if (streaming) {
-      hold = Math.min(hold, n - depth);
+      hold = Math.min(hold, n - partial);
       for (const prefix of prefixed) {
         let k = 0;
         while (k < prefix.length && k < n && prefix.char.test(input[n - 1 - k]!)) k++;
@@ -368,13 +374,52 @@ export function createEngine(options: EngineOptions): Engine {
       }
       if (streaming) hold = Math.min(hold, n - tailLength(input, detector.detector));
     }
+    // Last, so the scan state above is no longer needed when the decoded text reuses it.
+    if (level < MAX_DECODE_DEPTH) detectDecoded(input, spans, level);
+    if (streaming) hold = Math.min(hold, encodedHold(input));
     return { spans, hold };
+  };
+
+  /**
+   * Rules and known secrets inside encoded runs (decoded.ts): all decoded runs are scanned as one
+   * text, separated by line breaks; a run that carried a match is redacted whole, with the
+   * marker of what it carried. A match whose text stands in the run as it is was found above.
+   */
+  const detectDecoded = (input: string, spans: Span[], level: number): void => {
+    const runs = findEncoded(input);
+    if (runs.length === 0) return;
+    const at = new Int32Array(runs.length + 1);
+    for (let k = 0; k < runs.length; k++) at[k + 1] = at[k]! + runs[k]!.decoded.length + 1;
+    const joined = runs.map((run) => run.decoded).join('\n');
+    const inner = detect(joined, false, NO_PII, level + 1).spans;
+    if (inner.length === 0) return;
+    inner.sort((a, b) => a.start - b.start);
+    const carried = new Uint8Array(runs.length);
+    let k = 0;
+    for (const span of inner) {
+      while (k < runs.length && at[k + 1]! <= span.start) k++;
+      for (let r = k; r < runs.length && at[r]! < span.end; r++) {
+        const run = runs[r]!;
+        if (carried[r] === 1) continue;
+        if (input.slice(run.start, run.end).includes(joined.slice(span.start, span.end))) continue;
+        carried[r] = 1;
+        spans.push({
+          start: run.start,
+          end: run.end,
+          replacement: span.marker,
+          marker: span.marker,
+          rank: span.rank,
+        });
+      }
+    }
   };
 
   // Secrets known at start go straight into the base automaton: one pass over the text.
   addSecrets(options.secrets, true);
   return { addSecrets: (values) => addSecrets(values), detect, compilePii, stats };
 }
+
+const NO_PII: CompiledPiiSet = [];
 
 /** Each set has its own regex objects: a global regex carries `lastIndex` between calls. */
 function compilePii(actions: PiiActions): CompiledPiiSet {

@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_ENCODED_RUN } from './decoded.js';
+import { createScrubber } from './index.js';
+
+/** Token material built at runtime, so no credential-shaped literal sits in the source. */
+const GH = `ghp_${'Ab1Cd2Ef3Gh4'.repeat(3)}`;
+const AWS = `AKIA${'QZ7XK2MN'.repeat(2)}`;
+const SLACK = `xoxb-${'1234567890'}-${'9876543210'}-${'Zq8Wx7Ev6Rt5Yu4Io3Pa2Sd1'}`;
+const TOKENS = [
+  { name: 'GitHub', token: GH, marker: '[REDACTED:github-pat]' },
+  { name: 'AWS', token: AWS, marker: '[REDACTED:aws-access-key-id]' },
+  { name: 'Slack', token: SLACK, marker: '[REDACTED:slack-bot-token]' },
+];
+
+const scrubber = createScrubber();
+const b64 = (text: string) => Buffer.from(text, 'latin1').toString('base64');
+const wrap = (body: string, width: number, eol: string) =>
+  body.match(new RegExp(`.{1,${width}}`, 'g'))!.join(eol);
+
+/** Every fragment of the token long enough to be worth checking must be gone from the output. */
+function expectNoFragment(out: string, encoded: string): void {
+  for (const line of encoded.split(/\r?\n|\\n|\\r\\n/)) {
+    if (line.length >= 8) expect(out).not.toContain(line);
+  }
+}
+
+describe('rule matches inside encoded text', () => {
+  for (const { name, token, marker } of TOKENS) {
+    describe(name, () => {
+      it('are found base64-encoded, MIME-wrapped at 76 columns with CRLF, the break at every offset inside the token', () => {
+        // Moving the prefix by one byte at a time moves the break through every position of the token.
+        for (let pad = 0; pad < 60; pad += 1) {
+          const body = wrap(b64(`${'#'.repeat(pad)} config: ${token} end of file\n`), 76, '\r\n');
+          const mail = `Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n${body}\r\n--boundary--`;
+          const out = scrubber.text(mail);
+          expect(out, `pad ${pad}`).toContain(marker);
+          expectNoFragment(out, body);
+          expect(out).toContain('--boundary--');
+        }
+      });
+
+      it('are found wrapped at 64 columns with LF (PEM-like bodies)', () => {
+        const body = wrap(b64(`key material follows ${token} and more text after it`), 64, '\n');
+        expect(scrubber.text(`-----BEGIN DATA-----\n${body}\n-----END DATA-----`)).toContain(marker);
+      });
+
+      it('are found in JSON-escaped text, the line breaks written as the two characters \\n', () => {
+        const body = wrap(b64(`prefix text here, long enough to wrap: ${token} suffix`), 76, '\n');
+        const json = JSON.stringify({ attachment: body, note: 'see attachment' });
+        expect(json).toContain('\\n');
+        const out = scrubber.text(json);
+        expect(out).toContain(marker);
+        expectNoFragment(out, JSON.stringify(body).slice(1, -1));
+        expect(JSON.parse(out).note).toBe('see attachment');
+      });
+
+      it('are found percent-encoded twice, every character escaped', () => {
+        const once = [...token].map((c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).join('');
+        const twice = encodeURIComponent(once);
+        const out = scrubber.text(`GET /callback?next=${twice}&state=ok HTTP/1.1`);
+        expect(out).toContain(marker);
+        expect(out).not.toContain(twice.slice(0, 30));
+        expect(out).toContain('&state=ok');
+      });
+
+      it('are found with some characters written as \\u00xx JSON escapes', () => {
+        const partial = [...token]
+          .map((c, i) => (i % 3 === 1 ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c))
+          .join('');
+        const out = scrubber.text(`{"env":{"TOKEN_VALUE":"${partial}"}}`);
+        expect(out).toContain(marker);
+        expect(out).not.toContain(partial.slice(0, 12));
+      });
+
+      it('are found hex-encoded', () => {
+        const hex = Buffer.from(`v=${token};`).toString('hex');
+        expect(scrubber.text(`dump ${hex} end`)).toBe(`dump ${marker} end`);
+      });
+
+      it('are found quoted-printable with a soft line break inside the token', () => {
+        const qp = `Your key: ${token.slice(0, 7)}=\r\n${token.slice(7)}\r\nRegards`;
+        const out = scrubber.text(qp);
+        expect(out).toContain(marker);
+        expect(out).not.toContain(token.slice(7));
+        expect(out).toContain('Regards');
+      });
+
+      it('are found base64 inside base64 (decoded again, to a bounded depth)', () => {
+        expect(scrubber.text(`blob=${b64(b64(`inner ${token} x`))}`)).toContain(marker);
+      });
+    });
+  }
+
+  it('leave encoded text that carries nothing alone', () => {
+    const texts = [
+      `attachment ${b64('Hello Alice, the quarterly report is attached. Regards, Bob.')}`,
+      `sha ${'3f786850e387550fdab836ed7e6dc881de23001b'} and id ${'9b2f4c1d8e7a6b5c4d3e2f1a0b9c8d7e'}`,
+      'GET /search?q=caf%C3%A9%20au%20lait&page=2',
+      '{"msg":"caf\\u00e9 cr\\u00e8me"}',
+      wrap(b64('x'.repeat(400)), 76, '\r\n'),
+    ];
+    for (const text of texts) expect(scrubber.text(text)).toBe(text);
+  });
+
+  it('redact only the encoded parameter of a URL, not the whole URL', () => {
+    const escaped = [...GH].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
+    expect(scrubber.text(`https://example.com/cb?a=1&t=${escaped}&b=2`)).toBe(
+      'https://example.com/cb?a=1&[REDACTED:github-pat]&b=2',
+    );
+  });
+
+  it('do not decode runs longer than the stated bound (a stream would have to hold them)', () => {
+    const big = b64(`${'z'.repeat(MAX_ENCODED_RUN)} ${GH} `);
+    expect(big.length).toBeGreaterThan(MAX_ENCODED_RUN);
+    expect(scrubber.text(big)).toBe(big);
+  });
+});
+
+describe('streams with encoded text', () => {
+  const attacks = TOKENS.flatMap(({ token }) => [
+    `mail:\r\n${wrap(b64(`hdr ${token} tail`), 76, '\r\n')}\r\n--end`,
+    JSON.stringify({ a: wrap(b64(`json ${token} tail`), 76, '\n') }),
+    `q=${encodeURIComponent([...token].map((c) => `%${c.charCodeAt(0).toString(16)}`).join(''))} done`,
+    `{"t":"${token.slice(0, 2)}\\u00${token.charCodeAt(2).toString(16)}${token.slice(3)}"} ok`,
+  ]);
+
+  it('emit exactly what scrubbing the whole text gives, wherever the text is cut', () => {
+    for (const text of attacks) {
+      const whole = scrubber.text(text);
+      expect(whole).toContain('[REDACTED:');
+      for (let cut = 1; cut < text.length; cut++) {
+        const stream = scrubber.stream();
+        const out = stream.push(text.slice(0, cut)) + stream.push(text.slice(cut)) + stream.flush();
+        expect(out, `cut at ${cut} of ${JSON.stringify(text).slice(0, 40)}`).toBe(whole);
+      }
+    }
+  });
+
+  it('emit exactly the whole-text result when fed a character at a time', () => {
+    for (const text of attacks) {
+      const stream = scrubber.stream();
+      let out = '';
+      for (const ch of text) out += stream.push(ch);
+      expect(out + stream.flush()).toBe(scrubber.text(text));
+    }
+  });
+});

@@ -1,0 +1,245 @@
+/**
+ * Encoded text that may carry a credential the rules would name in plain
+ * form: a `ghp_` token base64-encoded into a MIME body (wrapped at 64 or 76
+ * columns, with CRLF, LF or a JSON-escaped `\n` — possibly inside the token),
+ * hex-encoded, percent-encoded (once or twice), written with `\u00xx` or
+ * `\xNN` escapes, or quoted-printable with soft line breaks.
+ *
+ * The engine calls `findEncoded` on the text it scans, decodes every run
+ * found, scans all decoded runs at once (one joined string, so a text of many
+ * small runs costs one pass, not one call per run), and redacts the whole
+ * encoded run that carried a match. Decoded text is searched again, to a
+ * bounded depth (`MAX_DECODE_DEPTH`), as gitleaks' decoder does: base64 of a
+ * URL-encoded token, a percent-encoded `%2567` (encoded twice).
+ *
+ * Linear: runs are found by two global regexes and a forward walk, each
+ * character belongs to at most one run of each kind, and decoding shrinks
+ * (base64 to 3/4, hex to 1/2, escapes to 1/3 or less). Runs longer than
+ * `MAX_ENCODED_RUN` are not decoded, so a stream holds at most that much to
+ * keep its output equal to the whole text's.
+ */
+
+/** Decoded text is searched again at most this many times (encoded inside encoded). */
+export const MAX_DECODE_DEPTH = 3;
+/** Longer runs (an image, an archive) are not decoded; a stream holds no more than this. */
+export const MAX_ENCODED_RUN = 16_384;
+/** Shorter base64 decodes to fewer than 15 bytes: shorter than any credential a rule names. */
+const MIN_BASE64_RUN = 20;
+/** 16 bytes. */
+const MIN_HEX_RUN = 32;
+
+export interface EncodedRun {
+  start: number;
+  end: number;
+  decoded: string;
+}
+
+const HEX = /^[0-9a-fA-F]+$/;
+const LOWER = /[a-z]/;
+const UPPER = /[A-Z]/;
+
+/**
+ * An escape that makes text worth decoding: %XX, \uXXXX, \xXX, a quoted-printable soft break.
+ * (A quoted-printable `=XX` alone does not: `id=4f…` is everywhere, and QP leaves a token's ASCII
+ * characters as they are; inside a run it is decoded.)
+ */
+const ESCAPE = /%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|=\r?\n/g;
+/**
+ * Characters an escaped value is made of: not whitespace, quotes or the separators of a query
+ * string, so one encoded parameter is redacted, not the whole URL around it.
+ */
+const VALUE_CHAR = /[^\s"'`<>&?,;]/;
+const VALUE_RUN = /[^\s"'`<>&?,;]*/y;
+const UNESCAPE =
+  /%([0-9A-Fa-f]{2})|\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|=([0-9A-F]{2})|=\r?\n|\\([/"\\])/g;
+
+/** Encoded runs in `input`, in order of start (each kind in order; kinds may overlap). */
+export function findEncoded(input: string): EncodedRun[] {
+  const runs: EncodedRun[] = [];
+  findBase64(input, runs);
+  findEscaped(input, runs);
+  return runs;
+}
+
+function findBase64(input: string, runs: EncodedRun[]): void {
+  const n = input.length;
+  // Probing every MIN_BASE64_RUN-th character, not reading each: a run that long must contain a
+  // probe, and a probe that lands in a shorter word costs that word. Ordinary text is mostly
+  // short words, so this reads about a quarter of it; a regex (`[A-Za-z0-9+/_-]{20,}`) restarts
+  // at every position of every word and cost more than the whole automaton pass.
+  let done = 0;
+  for (let i = MIN_BASE64_RUN - 1; i < n; i += MIN_BASE64_RUN) {
+    if (BASE64_CHAR[input.charCodeAt(i)] !== 1) continue;
+    let start = i;
+    while (start > done && BASE64_CHAR[input.charCodeAt(start - 1)] === 1) start--;
+    let end = lineEnd(input, i);
+    done = end;
+    // Continue from the last character a run starting after `end` must cover.
+    i = end - 1;
+    if (end - start < MIN_BASE64_RUN) continue;
+    let pieces: string[] | undefined;
+    let body = input.slice(start, end);
+    // A wrapped body: lines of one width joined across breaks, then a shorter last line. The
+    // first line may be shorter (it can follow a label on its line); a line after the short
+    // last line, a longer line, or a MIME boundary (`--…`) is not part of the body.
+    let before = 0;
+    for (;;) {
+      if (body.endsWith('=') || end - start > MAX_ENCODED_RUN) break;
+      if (pieces && body.length < before) break;
+      const next = lineBreakEnd(input, end);
+      if (next < 0 || BASE64_CHAR[input.charCodeAt(next)] !== 1 || input.startsWith('--', next)) break;
+      const nextEnd = lineEnd(input, next);
+      if (pieces && nextEnd - next > body.length) break;
+      pieces ??= [body];
+      before = body.length;
+      body = input.slice(next, nextEnd);
+      pieces.push(body);
+      end = nextEnd;
+    }
+    done = end;
+    i = end - 1;
+    if (end - start > MAX_ENCODED_RUN) continue;
+    const text = pieces ? pieces.join('') : body;
+    const decoded = decodeText(text);
+    if (decoded !== null) runs.push({ start, end, decoded });
+  }
+}
+
+/** Scratch for decoded bytes: runs are at most MAX_ENCODED_RUN characters. */
+const SCRATCH = Buffer.alloc(MAX_ENCODED_RUN);
+
+/**
+ * `text` decoded as hex (when it is all hex digits) or base64/base64url, as latin1 (a token is
+ * ASCII, so it stays intact whatever the encoding of the text around it), or null when the
+ * result is not text. Bytes that are mostly not printable (a hash, a key, an image) carry no
+ * token a rule names; scanning them would only cost time. Decoded here, into one scratch
+ * buffer: `Buffer.from` per run allocates, and JSON tool output has thousands of short runs.
+ */
+function decodeText(text: string): string | null {
+  const hex = text.length >= MIN_HEX_RUN && text.length % 2 === 0 && HEX.test(text);
+  if (!hex && !(LOWER.test(text) && UPPER.test(text))) return null;
+  let length = 0;
+  if (hex) {
+    for (let k = 0; k + 1 < text.length; k += 2) {
+      SCRATCH[length++] = (HEX_VALUE[text.charCodeAt(k)]! << 4) | HEX_VALUE[text.charCodeAt(k + 1)]!;
+    }
+  } else {
+    let bits = 0;
+    let count = 0;
+    for (let k = 0; k < text.length; k++) {
+      const v = BASE64_VALUE[text.charCodeAt(k)]!;
+      if (v === 255) continue; // padding
+      bits = ((bits << 6) | v) & 0xffffff;
+      count += 6;
+      if (count >= 8) {
+        count -= 8;
+        SCRATCH[length++] = (bits >> count) & 0xff;
+      }
+    }
+  }
+  let printable = 0;
+  for (let k = 0; k < length; k++) printable += PRINTABLE[SCRATCH[k]!]!;
+  if (printable * 4 < length * 3) return null;
+  return SCRATCH.toString('latin1', 0, length);
+}
+
+const PRINTABLE = new Uint8Array(256);
+for (let b = 0x20; b < 0x7f; b++) PRINTABLE[b] = 1;
+PRINTABLE[0x09] = PRINTABLE[0x0a] = PRINTABLE[0x0d] = 1;
+const HEX_VALUE = new Uint8Array(128);
+for (let d = 0; d < 16; d++) {
+  HEX_VALUE['0123456789abcdef'.charCodeAt(d)] = d;
+  HEX_VALUE['0123456789ABCDEF'.charCodeAt(d)] = d;
+}
+const BASE64_VALUE = new Uint8Array(65536).fill(255);
+for (let v = 0; v < 64; v++) {
+  BASE64_VALUE['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(v)] = v;
+}
+BASE64_VALUE['-'.charCodeAt(0)] = 62;
+BASE64_VALUE['_'.charCodeAt(0)] = 63;
+
+/** End of the base64 characters from `i`, with up to two `=` of padding. */
+function lineEnd(input: string, i: number): number {
+  const n = input.length;
+  let e = i;
+  while (e < n && BASE64_CHAR[input.charCodeAt(e)] === 1) e++;
+  if (input.charCodeAt(e) === EQ) e++;
+  if (input.charCodeAt(e) === EQ) e++;
+  return e;
+}
+
+/** End of a line break at `i` (LF, CRLF, or either JSON-escaped), or -1. */
+function lineBreakEnd(input: string, i: number): number {
+  if (input.startsWith('\n', i)) return i + 1;
+  if (input.startsWith('\r\n', i)) return i + 2;
+  if (input.startsWith('\\n', i)) return i + 2;
+  if (input.startsWith('\\r\\n', i)) return i + 4;
+  return -1;
+}
+
+const EQ = 61;
+const BASE64_CHAR = new Uint8Array(65536);
+for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-')
+  BASE64_CHAR[ch.charCodeAt(0)] = 1;
+
+function findEscaped(input: string, runs: EncodedRun[]): void {
+  ESCAPE.lastIndex = 0;
+  let done = 0;
+  for (let m = ESCAPE.exec(input); m; m = ESCAPE.exec(input)) {
+    // Back to the start of the value this escape sits in (not past the previous run).
+    let start = m.index;
+    while (start > done && VALUE_CHAR.test(input[start - 1]!)) start--;
+    // Forward over the value, across quoted-printable soft breaks (`=` at a line's end).
+    let end = m.index;
+    for (;;) {
+      VALUE_RUN.lastIndex = end;
+      VALUE_RUN.test(input);
+      end = VALUE_RUN.lastIndex;
+      if (input[end - 1] !== '=') break;
+      const next =
+        input[end] === '\n' ? end + 1 : input[end] === '\r' && input[end + 1] === '\n' ? end + 2 : -1;
+      // A MIME boundary after a base64 body's padding is not a continued line.
+      if (next < 0 || input.startsWith('--', next)) break;
+      end = next;
+    }
+    done = end;
+    ESCAPE.lastIndex = end;
+    if (end - start > MAX_ENCODED_RUN) continue;
+    const decoded = input.slice(start, end).replace(UNESCAPE, unescapeOne);
+    runs.push({ start, end, decoded });
+  }
+}
+
+function unescapeOne(
+  _match: string,
+  pct: string | undefined,
+  u: string | undefined,
+  x: string | undefined,
+  qp: string | undefined,
+  literal: string | undefined,
+): string {
+  const hex = pct ?? u ?? x ?? qp;
+  if (hex !== undefined) return String.fromCharCode(Number.parseInt(hex, 16));
+  return literal ?? ''; // a soft break joins its lines
+}
+
+/**
+ * Where a stream must start holding so that an encoded run still growing at
+ * the end of `input` is decoded whole with the next chunk: the start of the
+ * trailing stretch of characters that can belong to a run (line breaks
+ * included, for wrapped bodies), or `input.length` when that stretch is
+ * longer than any run that is decoded.
+ */
+export function encodedHold(input: string): number {
+  const n = input.length;
+  let k = n;
+  while (k > 0 && n - k <= MAX_ENCODED_RUN && RUN_OR_BREAK[input.charCodeAt(k - 1)] === 1) k--;
+  return n - k > MAX_ENCODED_RUN ? n : k;
+}
+
+/** 1 for a character that can continue a run of any kind, or break a wrapped body's lines. */
+const RUN_OR_BREAK = new Uint8Array(65536).fill(1);
+for (let code = 0; code < 65536; code++) {
+  const ch = String.fromCharCode(code);
+  if (ch !== '\r' && ch !== '\n' && !VALUE_CHAR.test(ch)) RUN_OR_BREAK[code] = 0;
+}
