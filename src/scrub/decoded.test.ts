@@ -144,4 +144,17 @@ describe('streams with encoded text', () => {
       expect(out + stream.flush()).toBe(scrubber.text(text));
     }
   });
+
+  it('still find a token when a plain-looking head of the run was already emitted', () => {
+    // `QUJDREVG` (base64 of "ABCDEF") reads as a word, so a stream emits it instead of holding it;
+    // the rest of the run, decoded at every alignment, still yields the token.
+    const body = b64(`ABCDEF ${GH} and more text`);
+    expect(body.startsWith('QUJDREVG')).toBe(true);
+    for (let cut = 1; cut <= 8; cut++) {
+      const stream = scrubber.stream();
+      const out = stream.push(`x ${body.slice(0, cut)}`) + stream.push(body.slice(cut)) + stream.flush();
+      expect(out, `cut at ${cut}`).toContain('[REDACTED:github-pat]');
+      expect(out).not.toContain(body.slice(12, 40));
+    }
+  });
 });

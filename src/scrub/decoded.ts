@@ -54,14 +54,14 @@ const UNESCAPE =
   /%([0-9A-Fa-f]{2})|\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|=([0-9A-F]{2})|=\r?\n|\\([/"\\])/g;
 
 /** Encoded runs in `input`, in order of start (each kind in order; kinds may overlap). */
-export function findEncoded(input: string): EncodedRun[] {
+export function findEncoded(input: string, continued = false): EncodedRun[] {
   const runs: EncodedRun[] = [];
-  findBase64(input, runs);
+  findBase64(input, runs, continued);
   findEscaped(input, runs);
   return runs;
 }
 
-function findBase64(input: string, runs: EncodedRun[]): void {
+function findBase64(input: string, runs: EncodedRun[], continued: boolean): void {
   const n = input.length;
   // Probing every MIN_BASE64_RUN-th character, not reading each: a run that long must contain a
   // probe, and a probe that lands in a shorter word costs that word. Ordinary text is mostly
@@ -102,6 +102,14 @@ function findBase64(input: string, runs: EncodedRun[]): void {
     const text = pieces ? pieces.join('') : body;
     const decoded = decodeText(text);
     if (decoded !== null) runs.push({ start, end, decoded });
+    // A stream's chunk may start inside a run whose head it emitted (a plain word, see
+    // encodedHold): its alignment is unknown, so try each.
+    if (continued && start === 0) {
+      for (let shift = 1; shift < 4; shift++) {
+        const other = decodeText(text.slice(shift));
+        if (other !== null) runs.push({ start, end, decoded: other });
+      }
+    }
   }
 }
 
@@ -228,14 +236,36 @@ function unescapeOne(
  * the end of `input` is decoded whole with the next chunk: the start of the
  * trailing stretch of characters that can belong to a run (line breaks
  * included, for wrapped bodies), or `input.length` when that stretch is
- * longer than any run that is decoded.
+ * longer than any run that is decoded, or when it looks like a plain word.
+ *
+ * A plain word (letters and punctuation, no digit, none of `+/=%\\_-`, no
+ * lower-to-upper change inside: `Hello`, `API`, `done!`)
+ * is emitted at once: holding every stream's last word would delay each LLM
+ * token by one chunk. If the next chunk makes it the head of a base64 run,
+ * the run is decoded at every alignment from the cut (`findEncoded` with
+ * `continued`), so a token inside is still found; only the redaction then
+ * starts at the cut instead of at the word.
  */
 export function encodedHold(input: string): number {
   const n = input.length;
   let k = n;
-  while (k > 0 && n - k <= MAX_ENCODED_RUN && RUN_OR_BREAK[input.charCodeAt(k - 1)] === 1) k--;
-  return n - k > MAX_ENCODED_RUN ? n : k;
+  let encodedLooking = false;
+  let after = 0;
+  while (k > 0 && n - k <= MAX_ENCODED_RUN) {
+    const code = input.charCodeAt(k - 1);
+    if (RUN_OR_BREAK[code] !== 1) break;
+    // Scanning backwards: `after` is the character that follows this one.
+    if (HINT[code] === 1 || (code >= 97 && code <= 122 && after >= 65 && after <= 90)) encodedLooking = true;
+    after = code;
+    k--;
+  }
+  if (!encodedLooking || n - k > MAX_ENCODED_RUN) return n;
+  return k;
 }
+
+/** Characters of encodings that words and punctuation in prose rarely hold. */
+const HINT = new Uint8Array(65536);
+for (const ch of '0123456789+/=%\\_-') HINT[ch.charCodeAt(0)] = 1;
 
 /** 1 for a character that can continue a run of any kind, or break a wrapped body's lines. */
 const RUN_OR_BREAK = new Uint8Array(65536).fill(1);

@@ -375,7 +375,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (streaming) hold = Math.min(hold, n - tailLength(input, detector.detector));
     }
     // Last, so the scan state above is no longer needed when the decoded text reuses it.
-    if (level < MAX_DECODE_DEPTH) detectDecoded(input, spans, level);
+    if (level < MAX_DECODE_DEPTH) detectDecoded(input, spans, level, streaming);
     if (streaming) hold = Math.min(hold, encodedHold(input));
     return { spans, hold };
   };
@@ -385,8 +385,8 @@ export function createEngine(options: EngineOptions): Engine {
    * text, separated by line breaks; a run that carried a match is redacted whole, with the
    * marker of what it carried. A match whose text stands in the run as it is was found above.
    */
-  const detectDecoded = (input: string, spans: Span[], level: number): void => {
-    const runs = findEncoded(input);
+  const detectDecoded = (input: string, spans: Span[], level: number, streaming: boolean): void => {
+    const runs = findEncoded(input, streaming);
     if (runs.length === 0) return;
     const at = new Int32Array(runs.length + 1);
     for (let k = 0; k < runs.length; k++) at[k + 1] = at[k]! + runs[k]!.decoded.length + 1;

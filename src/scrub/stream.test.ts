@@ -78,34 +78,31 @@ describe('stream()', () => {
     expect(stream.push('plain words, nothing pending. ')).toBe('plain words, nothing pending. ');
   });
 
-  // The last word is held in every case: an escape in the next chunk (`more%41…`) would make it
-  // part of one encoded run, decoded whole (decoded.ts).
   it('stops holding after a failed URL anchor once whitespace shows it cannot be credentials', () => {
     const stream = createScrubber().stream();
     expect(stream.push('docs at https://example.com/guide and more!')).toBe(
-      'docs at https://example.com/guide and ',
+      'docs at https://example.com/guide and more!',
     );
-    expect(stream.flush()).toBe('more!');
   });
 
   it('stops holding after a key name in prose once the text has moved past where a value could start', () => {
     const stream = createScrubber().stream();
-    const prose = 'The token budget for this run is spent, so the agent stopped and reported ';
-    expect(stream.push(`${prose}back!`)).toBe(prose);
+    const prose = 'The token budget for this run is spent, so the agent stopped and reported back!';
+    expect(stream.push(prose)).toBe(prose);
   });
 
   it('keeps holding after a URL anchor while credentials could still follow', () => {
     const stream = createScrubber().stream();
     expect(stream.push('clone https://deploy:')).toBe('clone ');
     expect(stream.push('Zx9Qw8Ev7Rt6@git.example.com/repo.git done!')).toBe(
-      'https://deploy:[REDACTED:url-basic-auth]@git.example.com/repo.git ',
+      'https://deploy:[REDACTED:url-basic-auth]@git.example.com/repo.git done!',
     );
   });
 
   it('holds back only the tail that could still become a secret', () => {
     const stream = createScrubber({ secrets: [SECRET] }).stream();
     expect(stream.push('hello cred-Zq')).toBe('hello ');
-    expect(stream.push('9 done!')).toBe('cred-Zq9 ');
+    expect(stream.push('9 done!')).toBe('cred-Zq9 done!');
   });
 
   it('returns the held tail on flush', () => {

@@ -57,7 +57,9 @@ describe('LLM proxy', () => {
     const final = await stream.finalMessage();
     llm.fake.delayMs = 5;
     expect(final.content[0]).toMatchObject({ text: 'Hello from the fake API.' });
-    expect(arrivals.length).toBe(6);
+    // Six text deltas; the scrubber may hold a word that could still start a token (a prefix of
+    // `API-…`, the head of `…Q~…`) until the next delta, so two can arrive as one.
+    expect(arrivals.length).toBeGreaterThanOrEqual(5);
     expect((arrivals.at(-1) as number) - (arrivals[0] as number)).toBeGreaterThan(150);
     // message_delta usage is cumulative: 12 output tokens, not 2+4+…+12+12.
     expect((await llm.gw.gateway.store.tokens.usage(runId)).output).toBe(12);
