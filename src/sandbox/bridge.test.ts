@@ -9,6 +9,7 @@ describe('bridge entry', () => {
       'bulkhead-init',
       'socat',
       JSON.stringify(jailBridges()),
+      'tar',
       '7300',
       '/run/bulkhead/gateway.sock',
       '7301',
@@ -40,6 +41,13 @@ describe('bridge entry', () => {
   it('starts the bridges beside the staging, never holding its descriptors', () => {
     const script = bridgeEntry('socat', jailBridges(), ['agent'])[2] ?? '';
     expect(script).toContain('{ bridges "$@" | ready $((want / 2)); } 5<&- 6>&- 7<&- &');
+  });
+
+  it('tells the init to unpack nothing for an empty workdir, and to unpack the archive otherwise', () => {
+    const empty = bridgeEntry('socat', jailBridges(), ['agent'], 'empty');
+    expect(empty[6]).toBe('empty');
+    expect(empty[2]).toContain('if [ "$stage" = empty ]; then :; elif ! err=$(tar -x');
+    expect(bridgeEntry('socat', jailBridges(), ['agent'])[6]).toBe('tar');
   });
 
   it('prefers socat when it is installed, else node', () => {

@@ -62,10 +62,11 @@ export function defaultBridgeKind(exists: (path: string) => boolean = existsSync
  * socat carries on. (Polling /proc/net/tcp from the shell, a byte per read,
  * took a core away from the very socat it waited for.) The bridges and the
  * reader never hold the staging descriptors.
- * Arguments: KIND NODE_SPEC [PORT SOCKET]... -- COMMAND...
+ * An empty workdir is not archived: STAGE `empty` skips the unpacking.
+ * Arguments: KIND NODE_SPEC STAGE [PORT SOCKET]... -- COMMAND...
  */
 const JAIL_INIT = [
-  'kind=$1 spec=$2; shift 2',
+  'kind=$1 spec=$2 stage=$3; shift 3',
   'bridges() { while [ "$1" != -- ]; do',
   '  (trap "" PIPE; exec /usr/bin/socat -d -d -b 131072 "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork,backlog=128" "UNIX-CONNECT:$2" 2>&1 >/dev/null </dev/null &)',
   '  shift 2; done; }',
@@ -75,7 +76,7 @@ const JAIL_INIT = [
   '  esac; done; echo "bulkhead bridge: a bridge did not start" >&2; return 1; }',
   'want=0; for a in "$@"; do [ "$a" = -- ] && break; want=$((want + 1)); done',
   'if [ "$kind" = socat ]; then { bridges "$@" | ready $((want / 2)); } 5<&- 6>&- 7<&- & bridging=$!; fi',
-  'if ! err=$(tar -x -p -f - -C /workspace --no-same-owner 2>&1 <&5); then',
+  'if [ "$stage" = empty ]; then :; elif ! err=$(tar -x -p -f - -C /workspace --no-same-owner 2>&1 <&5); then',
   '  printf "stage-failed %s\\n" "$(printf %s "$err" | tr "\\n" " " | cut -c1-800)" >&6; exit 125',
   'fi',
   'exec 5<&-',
@@ -100,6 +101,7 @@ export function bridgeEntry(
   kind: BridgeKind,
   bridges: readonly BridgeSpec[],
   command: readonly string[],
+  stage: 'tar' | 'empty' = 'tar',
 ): string[] {
   const pairs = bridges.flatMap((b) => [String(b.port), b.socket]);
   return [
@@ -109,6 +111,7 @@ export function bridgeEntry(
     'bulkhead-init',
     kind,
     JSON.stringify(bridges),
+    stage,
     ...pairs,
     '--',
     ...command,

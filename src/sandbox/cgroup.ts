@@ -125,13 +125,14 @@ async function waitEmpty(pids: () => number[], signal?: AbortSignal): Promise<vo
 }
 
 async function removeDir(dir: string): Promise<void> {
-  // The kernel releases a cgroup shortly after its last process is reaped.
-  for (let i = 0; i < 50; i++) {
+  // The kernel releases a cgroup shortly after its last process is reaped: usually within a few
+  // ms, and a jail's exit waits for this, so the retries are short (up to a second in all).
+  for (let i = 0; i < 200; i++) {
     try {
       if (existsSync(dir)) rmdirSync(dir);
       return;
     } catch {
-      await sleep(20);
+      await sleep(5);
     }
   }
 }

@@ -295,9 +295,14 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
         .join(' '),
     };
     const workdirSizeBytes = spec.limits.workdirBytes ?? spec.limits.memoryBytes;
+    const stagedAtMs = Date.now();
+    const source = archiveWorkdir(workdir);
+    cleanups.push(() => {
+      source.tar?.kill('SIGKILL');
+    });
     const argv = bwrapArgv({
       env,
-      entry: bridgeEntry(bridge, jailBridges(), spec.command),
+      entry: bridgeEntry(bridge, jailBridges(), spec.command, source.tar ? 'tar' : 'empty'),
       tmpSizeBytes: spec.limits.tmpBytes,
       workdirSizeBytes,
       runtimeDir: shared,
@@ -306,11 +311,6 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
       statusFd: STATUS_FD,
     });
     mark('prepared');
-    const stagedAtMs = Date.now();
-    const source = archiveWorkdir(workdir);
-    cleanups.push(() => {
-      source.tar.kill('SIGKILL');
-    });
     const seccompFd = program ? openSync(seccompFile, 'r') : 'ignore';
     let child: ChildProcess;
     try {
@@ -328,7 +328,7 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
     // Through this process, not by handing tar's pipe over: node's end of a pipe is non-blocking,
     // and the jail's tar would read EAGAIN from it. The jail's end of its own pipe blocks.
     const into = stdioAt(child, STAGE_IN_FD) as Writable;
-    into.on('error', () => source.tar.kill('SIGKILL'));
+    into.on('error', () => source.tar?.kill('SIGKILL'));
     source.stream.on('error', () => into.destroy());
     source.stream.pipe(into);
     const exitedRaw = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;

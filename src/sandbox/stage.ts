@@ -13,8 +13,8 @@
  * mountinfo, none is writable from inside, and workdir_size is the tmpfs's.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, constants, openSync } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
+import { closeSync, constants, openSync, readdirSync } from 'node:fs';
+import { Readable, type Writable } from 'node:stream';
 import { BulkheadError } from '../errors.js';
 import { JAIL_WORKDIR } from './bwrap-argv.js';
 
@@ -24,15 +24,21 @@ export const STAGE_REPORT_FD = 6;
 export const STAGE_GO_FD = 7;
 
 export interface StageSource {
-  tar: ChildProcess;
+  /** Host tar; none for an empty workdir, which has nothing to send. */
+  tar?: ChildProcess;
   /** The archive, piped into the jail's fd 5. */
   stream: Readable;
   /** Resolves with tar's complaint when it failed (exit status 2), else undefined. */
   failure: Promise<string | undefined>;
 }
 
-/** Starts host tar on the workdir: same filesystem only, links stored as links, never followed. */
+/**
+ * Starts host tar on the workdir: same filesystem only, links stored as links, never followed. An
+ * empty workdir (the jail's init is told so and unpacks nothing) costs no tar on either side.
+ */
 export function archiveWorkdir(workdir: string): StageSource {
+  if (readdirSync(workdir).length === 0)
+    return { stream: Readable.from([]), failure: Promise.resolve(undefined) };
   const tar = spawn('tar', ['-C', workdir, '--one-file-system', '-c', '-f', '-', '.'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' },
