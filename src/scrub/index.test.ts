@@ -53,6 +53,24 @@ describe('createScrubber: known secrets', () => {
     expect(perAddition).toBeLessThan(before / 20);
   });
 
+  it('never rebuilds the configured secrets while secrets are added one at a time', () => {
+    const initial = Array.from({ length: 1000 }, (_, i) => `configured-secret-${i}-q8`);
+    const s = createScrubber({ secrets: initial });
+    const configuredForms = s.stats.formsCompiled;
+    let largest = 0;
+    for (let i = 0; i < 600; i++) {
+      const before = s.stats.formsCompiled;
+      s.addSecrets([`run-token-${i}-zz9-${i * 7919}`]);
+      largest = Math.max(largest, s.stats.formsCompiled - before);
+    }
+    // The largest single addition is a fold of the runtime forms (600 × ~15), never the
+    // configured ~10,000 (which an addition used to recompile once the delta grew).
+    expect(largest).toBeLessThan(configuredForms / 2);
+    expect(s.text('x configured-secret-999-q8 run-token-599-zz9-4743481 run-token-0-zz9-0 y')).toBe(
+      `x ${REDACTED_SECRET} ${REDACTED_SECRET} ${REDACTED_SECRET} y`,
+    );
+  });
+
   it('redacts overlapping secrets as one span, leaving no fragment between markers', () => {
     const s = createScrubber({ secrets: ['abcdef-123', '123-ghijkl'] });
     expect(s.text('xabcdef-123-ghijklx')).toBe(`x${REDACTED_SECRET}x`);
