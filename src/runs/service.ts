@@ -72,9 +72,19 @@ export class RunService {
 
   private readonly unsubscribe: () => void;
 
+  /**
+   * A run with calls here that another replica (or process on the same file) ended: a kill or
+   * expiry cancels its in-flight calls, and what this gateway keeps for the run (its sessions,
+   * loop-guard keys, approvals waiting here) is let go as if it had ended here. Once only: the
+   * run's controller is the token, taken by whichever of this and a local `end` comes first.
+   */
   private async recheck(runId: string): Promise<void> {
     const run = await this.options.store.runs.get(runId).catch(() => undefined);
-    if (run && (run.state === 'killed' || run.state === 'expired')) this.abort(runId, run.state);
+    if (!run || run.state === 'active' || !this.controllers.has(runId)) return;
+    if (run.state === 'killed' || run.state === 'expired') this.abort(runId, run.state);
+    else this.controllers.delete(runId);
+    this.lastUsed.delete(runId);
+    for (const listener of this.endListeners) listener(run);
   }
 
   async create(
@@ -184,7 +194,7 @@ export class RunService {
     return ended;
   }
 
-  /** Fires when a run ends in this gateway (kill, expiry, completion). */
+  /** Fires when a run ends (kill, expiry, completion), here or through another replica. */
   onEnd(listener: (run: Run) => void): () => void {
     this.endListeners.add(listener);
     return () => this.endListeners.delete(listener);

@@ -5,8 +5,9 @@
  * by NOTIFY. Both replicas re-read the store only every 10 minutes, so
  * nothing but the notification can explain delivery within seconds; a third
  * replica without LISTEN, polling as rarely, is not released in that time
- * (the check can fail). A dashboard sign-in made on A is accepted by B, and
- * a sign-out on B ends it on A.
+ * (the check can fail). B closes the sessions of a run killed on A once they
+ * are quiet. A dashboard sign-in made on A is accepted by B, and a sign-out
+ * on B ends it on A.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,6 +148,13 @@ runIf('decisions and kills reach another replica by LISTEN/NOTIFY', { timeout: 1
     const result = await call.result;
     expect(denialCode(result)).toBe('run_not_active');
     expect((call.answeredAt() ?? Infinity) - killedAt).toBeLessThan(PROMPTLY_MS);
+    // B lets go of the run as if it had been killed there: its session closes once quiet (2 s).
+    expect(b.gateway.mcp.sessionsOf(agent.runId)).toBe(1);
+    await waitFor(
+      () => b.gateway.mcp.sessionsOf(agent.runId) === 0,
+      15_000,
+      'session of the killed run closed',
+    );
   });
 
   it('a replica without LISTEN, polling as rarely, is not released in that time', async () => {
