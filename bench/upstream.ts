@@ -1,6 +1,7 @@
 /**
  * The benchmark upstream: a trivial `echo` tool (and `blob` and `hostile`
- * for large and pathological answers), served either over stdio
+ * for large and pathological answers, `wait` for one that answers after `ms`
+ * unless cancelled first), served either over stdio
  * (`--stdio`) or Streamable HTTP (`--http PORT`, stateful sessions), so every
  * configuration measures the same server.
  */
@@ -35,6 +36,20 @@ function newServer(): McpServer {
     async ({ bytes }) => ({
       content: [{ type: 'text', text: 'token='.repeat(Math.ceil(bytes / 6)).slice(0, bytes) }],
     }),
+  );
+  server.registerTool(
+    'wait',
+    { description: 'Answers after ms.', inputSchema: { ms: z.number().int().min(0).max(600_000) } },
+    async ({ ms }, extra) => {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        extra.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      return { content: [{ type: 'text', text: `waited ${ms}` }] };
+    },
   );
   return server;
 }

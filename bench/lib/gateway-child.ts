@@ -2,14 +2,16 @@
  * The gateway under benchmark, in its own process (as it is deployed), so the
  * benchmark's clients do not share its event loop. Starts the gateway on the
  * given policy, opens `runs` runs of profile `bench`, prints
- * `{"url", "tokens"}` as one JSON line, and closes cleanly on SIGTERM (which
- * also lets `--cpu-prof` write its profile).
+ * `{"url", "tokens", "ids"}` as one JSON line, and closes cleanly on SIGTERM
+ * (which also lets `--cpu-prof` write its profile). `BENCH_PROPAGATION` (JSON
+ * of the gateway's `propagation` option) sets how it hears other replicas.
  *
  *   node --import tsx bench/lib/gateway-child.ts POLICY RUNS
  */
-import { createWriteStream, writeFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { PropagationOptions } from '../../src/gateway/gateway.js';
 import { onStop } from './proc.js';
 
 /**
@@ -31,8 +33,12 @@ if (!policyFile) {
 const dir = dirname(policyFile);
 // On only when the benchmark passes OTEL_* variables (the "tracing on" contender).
 const tracing = tracingFromEnv(process.env);
+const propagation = process.env.BENCH_PROPAGATION
+  ? (JSON.parse(process.env.BENCH_PROPAGATION) as PropagationOptions)
+  : undefined;
 const gateway = await startGateway({
   ...(tracing ? { tracing } : {}),
+  ...(propagation ? { propagation } : {}),
   loaded: loadPolicyFile(policyFile),
   port: 0,
   home: join(dir, 'home'),
@@ -42,7 +48,8 @@ onStop(async () => {
   await gateway.close();
   await tracing?.shutdown();
 });
-// The soak bench asks for memory after a full GC (node --expose-gc): SIGUSR2 writes it to mem.json.
+// The soak benches ask for memory after a full GC (node --expose-gc) and open descriptors:
+// SIGUSR2 writes them to mem.json.
 process.on('SIGUSR2', () => {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
@@ -50,11 +57,21 @@ process.on('SIGUSR2', () => {
   const { heapUsed, rss } = process.memoryUsage();
   writeFileSync(
     join(dir, 'mem.json'),
-    JSON.stringify({ at: Date.now(), gc: gc !== undefined, heapUsed, rss, ...gateway.mcp?.stats() }),
+    JSON.stringify({
+      at: Date.now(),
+      gc: gc !== undefined,
+      heapUsed,
+      rss,
+      fds: readdirSync('/proc/self/fd').length,
+      ...gateway.mcp?.stats(),
+    }),
   );
 });
 const tokens: string[] = [];
+const ids: string[] = [];
 for (let i = 0; i < Math.min(Number(runsArg ?? 32), 256); i++) {
-  tokens.push((await gateway.runs.create('bench', { ttlMs: 3_600_000 })).token);
+  const created = await gateway.runs.create('bench', { ttlMs: 3_600_000 });
+  tokens.push(created.token);
+  ids.push(created.run.id);
 }
-process.stdout.write(`${JSON.stringify({ url: gateway.url, tokens })}\n`);
+process.stdout.write(`${JSON.stringify({ url: gateway.url, tokens, ids })}\n`);
