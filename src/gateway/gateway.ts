@@ -269,6 +269,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           policy,
           logger,
           intent: { intents: store.intents, owner: store.replica, scrub: (v) => scrubber.value(v), now },
+          scrubberFor: (profile) => scrubberFor(profile),
         }),
       },
       { name: 'data-read', run: dataReadStage({ policy, runs }) },

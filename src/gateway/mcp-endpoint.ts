@@ -370,10 +370,15 @@ export class McpEndpoint {
         ...(held ? { callerGone: held.gone, onHold: () => held.hold() } : {}),
         ...(progressToken !== undefined
           ? {
-              progress: (progress: number, message?: string) => {
+              progress: (progress: number, message?: string, total?: number) => {
                 const notification = {
                   method: 'notifications/progress' as const,
-                  params: { progressToken, progress, ...(message ? { message } : {}) },
+                  params: {
+                    progressToken,
+                    progress,
+                    ...(total !== undefined ? { total } : {}),
+                    ...(message ? { message } : {}),
+                  },
                 };
                 // A held plain-JSON answer became a stream: progress goes there.
                 if (held?.notify({ jsonrpc: '2.0', ...notification })) return Promise.resolve();

@@ -17,6 +17,7 @@ import type { EventKind } from '../events/event.js';
 import type { EventWriter } from '../events/writer.js';
 import { cleanDefinition } from '../inspect/definition.js';
 import type { Inspector } from '../inspect/inspector.js';
+import { cleanProgressMessage } from '../inspect/progress.js';
 import type { Logger } from '../log.js';
 import { TAINTING_FLAGS } from '../pipeline/inspect.js';
 import type { DataSources, Policy, Profile } from '../policy/schema/index.js';
@@ -26,6 +27,7 @@ import type { Scrubber } from '../scrub/index.js';
 import { scrubValueYielding } from '../scrub/yielding.js';
 import type { DefinitionPins } from './definition-pins.js';
 import type { UpstreamPool } from './upstream-pool.js';
+import { routeProgress } from './upstream-progress.js';
 
 export interface PassthroughDeps {
   policy: () => Policy;
@@ -183,32 +185,46 @@ export async function deliver<T extends { _meta?: Record<string, unknown> }>(
 }
 
 /**
- * Sends an upstream's progress on to the agent, numbers only, when the agent asked for it.
- * `settled()` is awaited before the answer: a notification sent after it finds the stream closed.
+ * Sends an upstream's progress on to the agent under the agent's own token, when it asked for it;
+ * the upstream gets the gateway's token (upstream-progress.ts) and the message is cleaned as
+ * output. `settled()` is awaited before the answer (a notification sent after it finds the stream
+ * closed); it also stops the routing, as `release()` does on failure.
  */
 export function forwardProgress(
+  client: object,
   token: string | number | undefined,
   send: Parameters<Parameters<Server['setRequestHandler']>[1]>[1]['sendNotification'],
+  scrub: (text: string) => string,
 ): {
-  options: { onprogress?: (p: { progress: number; total?: number }) => void };
+  params: { _meta?: { progressToken: string } };
   settled: () => Promise<unknown>;
+  release: () => void;
 } {
   const sent: Promise<unknown>[] = [];
-  if (token === undefined) return { options: {}, settled: async () => undefined };
+  const route =
+    token === undefined
+      ? undefined
+      : routeProgress(client, (p) => {
+          const message = cleanProgressMessage(p.message, scrub);
+          sent.push(
+            send({
+              method: 'notifications/progress',
+              params: {
+                progressToken: token,
+                progress: p.progress,
+                ...(p.total !== undefined ? { total: p.total } : {}),
+                ...(message !== undefined ? { message } : {}),
+              },
+            }).catch(() => undefined),
+          );
+        });
+  const release = () => route?.release();
   return {
-    options: {
-      onprogress: (p) =>
-        sent.push(
-          send({
-            method: 'notifications/progress',
-            params: {
-              progressToken: token,
-              progress: p.progress,
-              ...(p.total !== undefined ? { total: p.total } : {}),
-            },
-          }).catch(() => undefined),
-        ),
+    params: route ? { _meta: { progressToken: route.token } } : {},
+    settled: () => {
+      release();
+      return Promise.all(sent);
     },
-    settled: () => Promise.all(sent),
+    release,
   };
 }

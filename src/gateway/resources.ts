@@ -131,11 +131,17 @@ export function registerResourceHandlers(server: Server, deps: PassthroughDeps, 
     }
     const timeout = deps.policy().upstreams[allow.upstream]?.call_timeout ?? 30_000;
     let answer: ReadResourceResult;
-    const progress = forwardProgress(request.params._meta?.progressToken, extra.sendNotification);
+    const progress = forwardProgress(
+      client,
+      request.params._meta?.progressToken,
+      extra.sendNotification,
+      deps.scrubberFor(ctx.run.profile).text,
+    );
     try {
-      answer = await client.readResource({ uri }, { signal: extra.signal, timeout, ...progress.options });
+      answer = await client.readResource({ uri, ...progress.params }, { signal: extra.signal, timeout });
       await progress.settled();
     } catch (error) {
+      progress.release();
       // The upstream's own message may carry its internals: the agent gets a code only.
       deps.logger.warn({ runId, upstream: allow.upstream, err: error }, 'resources/read failed upstream');
       return refuse(

@@ -17,6 +17,7 @@ import { isStdio, type UpstreamConfig } from '../policy/schema/index.js';
 import { resolveRecord, type SecretSource } from '../policy/secrets.js';
 import { type FetchLike, keepAliveFetch } from './http-fetch.js';
 import { BoundedReadBuffer } from './stdio-reader.js';
+import { installProgressRouter } from './upstream-progress.js';
 
 export interface UpstreamConnection {
   client: Client;
@@ -71,6 +72,7 @@ export async function connectUpstream(
     stderr?.on('data', (chunk: Buffer) => options.onStderr?.(chunk.toString('utf8').trimEnd()));
     client.onclose = options.onClose;
     await client.connect(transport);
+    installProgressRouter(client, transport);
     pid = () => transport.pid;
   } else {
     const headers = resolveRecord(config.headers, source, `upstreams.${name}.headers`);
@@ -88,6 +90,7 @@ export async function connectUpstream(
       http.close();
       throw error;
     });
+    installProgressRouter(client, transport);
   }
   return {
     client,

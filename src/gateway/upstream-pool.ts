@@ -30,6 +30,7 @@ import type { SecretSource } from '../policy/secrets.js';
 import type { FetchLike } from './http-fetch.js';
 import { MESSAGE_TOO_LARGE } from './stdio-reader.js';
 import { connectUpstream, listAllTools, type UpstreamConnection } from './upstream-client.js';
+import { routeProgress } from './upstream-progress.js';
 
 export type UpstreamState = 'starting' | 'ready' | 'down' | 'stopped';
 
@@ -367,12 +368,19 @@ export class UpstreamPool {
     args: Record<string, unknown>,
     options: { signal: AbortSignal; timeoutMs: number; onprogress?: (progress: Progress) => void },
   ): Promise<CallToolResult> {
-    const attempt = (connection: UpstreamConnection) =>
-      connection.client.callTool({ name: tool, arguments: args }, CallToolResultSchema, {
-        signal: options.signal,
-        timeout: options.timeoutMs,
-        ...(options.onprogress ? { onprogress: options.onprogress } : {}),
-      }) as Promise<CallToolResult>;
+    const attempt = async (connection: UpstreamConnection) => {
+      // The gateway's own progress token, routed in order (upstream-progress.ts), never the agent's.
+      const route = options.onprogress ? routeProgress(connection.client, options.onprogress) : undefined;
+      try {
+        return (await connection.client.callTool(
+          { name: tool, arguments: args, ...(route ? { _meta: { progressToken: route.token } } : {}) },
+          CallToolResultSchema,
+          { signal: options.signal, timeout: options.timeoutMs },
+        )) as CallToolResult;
+      } finally {
+        route?.release();
+      }
+    };
     const connection = slot.connection as UpstreamConnection;
     try {
       return await attempt(connection);

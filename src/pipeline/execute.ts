@@ -5,8 +5,10 @@
  * (intent.ts), so a crash mid-call still leaves an audit event behind.
  */
 import type { UpstreamPool } from '../gateway/upstream-pool.js';
+import { cleanProgressMessage } from '../inspect/progress.js';
 import type { Logger } from '../log.js';
 import type { Policy } from '../policy/schema/index.js';
+import type { Scrubber } from '../scrub/index.js';
 import { type IntentDeps, openIntent } from './intent.js';
 import { CONTINUE, deny, type Stage } from './stage.js';
 
@@ -16,6 +18,8 @@ export function executeStage(deps: {
   logger: Logger;
   /** Without it (unit tests of this stage alone) no intent is recorded. */
   intent?: IntentDeps;
+  /** Scrubs upstream progress messages for a profile's agents; without it only the numbers pass. */
+  scrubberFor?: (profile: string) => Scrubber;
 }): Stage {
   return async (call) => {
     const tool = call.tool;
@@ -25,14 +29,22 @@ export function executeStage(deps: {
     // Durable before the upstream sees anything; a store that cannot take it refuses the call.
     if (deps.intent) call.intentId = await openIntent(deps.intent, call);
     const progress = call.progress;
+    const scrub = deps.scrubberFor?.(call.profileName).text;
     // Awaited before the answer: a notification sent after it would find the agent's stream closed.
     const forwarded: Promise<void>[] = [];
     const outcome = await deps.pool.call(tool.upstream, tool.original, args, {
       signal: call.signal,
       timeoutMs,
-      // Upstream progress reaches the agent that asked for it, as numbers only: a progress
-      // message is upstream text that no inspection would see on its way to the model.
-      ...(progress ? { onprogress: (p) => forwarded.push(progress(p.progress).catch(() => undefined)) } : {}),
+      // Upstream progress reaches the agent that asked for it, under its own token; the message is
+      // upstream text, so it is cleaned as output (inspect/progress.ts), or dropped without a scrubber.
+      ...(progress
+        ? {
+            onprogress: (p) => {
+              const message = scrub ? cleanProgressMessage(p.message, scrub) : undefined;
+              forwarded.push(progress(p.progress, message, p.total).catch(() => undefined));
+            },
+          }
+        : {}),
     });
     await Promise.all(forwarded);
     call.upstreamMs = outcome.ms;

@@ -33,8 +33,8 @@ export interface ToolCall {
   readonly callerGone?: AbortSignal;
   /** Tells the HTTP edge the call is held, so a plain-JSON answer becomes a stream at once. */
   readonly onHold?: () => void;
-  /** Sends an MCP progress notification when the client asked for progress. */
-  readonly progress?: (progress: number, message?: string) => Promise<void>;
+  /** Sends an MCP progress notification when the client asked for progress (under its own token). */
+  readonly progress?: (progress: number, message?: string, total?: number) => Promise<void>;
   readonly startedAt: number;
 
   // Filled in by the stages, in order.

@@ -1,8 +1,8 @@
 /**
  * Resources and prompts from upstreams pass through under the profile's
  * allow-lists: off unless listed, only what is listed, inspected and scrubbed
- * like tool output, tainting, audited; upstream progress is forwarded
- * (not asserted here: delivery to the agent was not reliable in tests yet).
+ * like tool output, tainting, audited; upstream progress on a read reaches
+ * the agent, its message cleaned (tools/call progress: upstream-progress.test.ts).
  * Upstreams: the hostile stdio fixture (test/fixtures/hostile-server.ts) and
  * the reference "everything" server from npm.
  */
@@ -120,6 +120,13 @@ describe('resources', () => {
     expect(run?.taint.untrusted).toBe(true);
     const allowed = await gw.gateway.store.events.list({ kind: 'resources/read', decision: 'allow' });
     expect(allowed.some((e) => (e.data as { uri?: string }).uri === 'note://item/7')).toBe(true);
+  });
+
+  it('forwards the upstream progress of a read to the agent, its message cleaned', async () => {
+    const seen: { progress: number; total?: number; message?: string }[] = [];
+    await client.readResource({ uri: 'note://item/9' }, { onprogress: (p) => seen.push(p) });
+    expect(seen).toEqual([{ progress: 1, total: 2, message: expect.stringContaining('reading [REDACTED') }]);
+    expectClean(seen);
   });
 
   it('reads from the reference server', async () => {
