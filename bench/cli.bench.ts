@@ -19,6 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startGateway } from '../src/gateway/gateway.js';
 import { loadPolicyFile } from '../src/policy/load.js';
 import { formatTable, median, percentile } from './lib/stats.js';
+import { type Target, targetOn } from './lib/targets.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin/bulkhead.js');
@@ -169,6 +170,24 @@ export function print(r: CliBench): string {
     ['bulkhead kill typed → jailed tree gone, p50', r.killToGoneP50, '', '≤ 500'],
     ['bulkhead kill typed → jailed tree gone, max', r.killToGoneMax, '', ''],
   ])}\nload: ${r.load}`;
+}
+
+export function targets(r: CliBench): Target[] {
+  return [
+    targetOn(
+      'bulkhead run -- true minus true, median ≤ 150 ms',
+      r.runTrueMs - r.trueMs,
+      ' ms',
+      (v) => v <= 150,
+    ),
+    targetOn(
+      "the jail's share of it (jailed minus --no-sandbox) ≤ 50 ms",
+      r.runTrueMs - r.runUnjailedMs,
+      ' ms',
+      (v) => v <= 50,
+    ),
+    targetOn('bulkhead kill typed → jailed tree gone, p50 ≤ 500 ms', r.killToGoneP50, ' ms', (v) => v <= 500),
+  ];
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

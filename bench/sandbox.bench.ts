@@ -20,6 +20,7 @@ import { promisify } from 'node:util';
 import { bwrapArgv } from '../src/sandbox/bwrap-argv.js';
 import { createEgressProxy, startJail } from '../src/sandbox/index.js';
 import { formatTable, median, percentile } from './lib/stats.js';
+import { type Target, targetOn } from './lib/targets.js';
 
 export interface SandboxBench {
   startup: {
@@ -251,6 +252,19 @@ export function print(r: SandboxBench): string {
       ['from the jail (bridge + socket + proxy), CONNECT tunnel', e.jailConnect, vs(e.jailConnect)],
     ]),
   ].join('\n');
+}
+
+export function targets(r: SandboxBench): Target[] {
+  const e = r.egress;
+  const ratio = (name: string, mbs: number) =>
+    targetOn(`egress ${name} ≥ 0.8× direct`, mbs / e.direct, '×', (v) => v >= 0.8);
+  return [
+    targetOn('jailed `true` minus bare spawn, p50 ≤ 50 ms', r.startup.addedP50, ' ms', (v) => v <= 50),
+    ratio('through the proxy, plain HTTP', e.proxyHttp),
+    ratio('through the proxy, CONNECT', e.proxyConnect),
+    ratio('from the jail, plain HTTP', e.jailHttp),
+    ratio('from the jail, CONNECT', e.jailConnect),
+  ];
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href)
