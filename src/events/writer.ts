@@ -4,20 +4,20 @@
  * no path can store or show an unscrubbed event.
  *
  * Group commit: events written in the same turn of the event loop (the
- * records of concurrent calls) are stored in one transaction when the store
- * can, since the commit is most of an append's cost. Each `write` still
- * resolves only once its event is committed, so "durable before the answer
- * leaves" holds for every call; a failed commit rejects every write in it.
+ * records of concurrent calls, each closing its call's intent) are stored in
+ * one transaction when the store can, since the commit is most of an
+ * append's cost. Each write still resolves only once its event is committed,
+ * so "durable before the answer leaves" holds for every call; a failed commit
+ * rejects every write in it.
  */
 import type { Scrubber } from '../scrub/index.js';
-import type { EventStore } from '../store/store.js';
+import type { BatchItem, EventStore } from '../store/store.js';
 import type { AuditEvent, NewEvent } from './event.js';
 
 export type EventListener = (event: AuditEvent) => void;
 
-interface Pending {
-  event: NewEvent;
-  resolve: (stored: AuditEvent) => void;
+interface Pending extends BatchItem {
+  resolve: (stored: AuditEvent | undefined) => void;
   reject: (error: unknown) => void;
 }
 
@@ -37,9 +37,8 @@ export class EventWriter {
   /** Durable when the promise resolves: callers await it before answering the agent. */
   async write(event: NewEvent): Promise<AuditEvent> {
     const scrubbed = this.scrub(event);
-    const stored = this.store.appendMany
-      ? await new Promise<AuditEvent>((resolve, reject) => this.enqueue({ event: scrubbed, resolve, reject }))
-      : await this.store.append(scrubbed);
+    const stored = this.grouped ? await this.queued({ event: scrubbed }) : await this.store.append(scrubbed);
+    if (!stored) throw new Error('the store did not return the appended event');
     this.publish(stored);
     return stored;
   }
@@ -49,7 +48,10 @@ export class EventWriter {
    * with closing it. Undefined when the intent was already closed (reconciled elsewhere).
    */
   async writeClosing(event: NewEvent, intentId: string): Promise<AuditEvent | undefined> {
-    const stored = await this.store.appendClosing(this.scrub(event), intentId);
+    const scrubbed = this.scrub(event);
+    const stored = this.grouped
+      ? await this.queued({ event: scrubbed, closes: intentId })
+      : await this.store.appendClosing(scrubbed, intentId);
     if (stored) this.publish(stored);
     return stored;
   }
@@ -78,6 +80,15 @@ export class EventWriter {
     }
   }
 
+  /** Whether the store commits groups (`appendBatch`). */
+  private get grouped(): boolean {
+    return this.store.appendBatch !== undefined;
+  }
+
+  private queued(item: BatchItem): Promise<AuditEvent | undefined> {
+    return new Promise((resolve, reject) => this.enqueue({ ...item, resolve, reject }));
+  }
+
   private enqueue(pending: Pending): void {
     this.queue.push(pending);
     if (this.scheduled) return;
@@ -91,14 +102,12 @@ export class EventWriter {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
-        const stored = await (this.store.appendMany as NonNullable<EventStore['appendMany']>)(
-          batch.map((p) => p.event),
+        const stored = await (this.store.appendBatch as NonNullable<EventStore['appendBatch']>)(
+          batch.map(({ event, closes }) => (closes === undefined ? { event } : { event, closes })),
         );
-        batch.forEach((p, i) => {
-          const event = stored[i];
-          if (event) p.resolve(event);
-          else p.reject(new Error('the store did not return every appended event'));
-        });
+        if (stored.length !== batch.length) throw new Error('the store did not answer every event');
+        // An undefined slot is a closing whose intent was already closed: nothing was written.
+        batch.forEach((p, i) => p.resolve(stored[i]));
       } catch (error) {
         for (const p of batch) p.reject(error);
       }

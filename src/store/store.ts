@@ -50,21 +50,29 @@ export interface RunStore {
   fingerprints(id: string): Promise<ValueFingerprint[]>;
 }
 
+/** One event of a group commit; `closes` names the open intent it closes (see `appendClosing`). */
+export interface BatchItem {
+  event: NewEvent;
+  closes?: string;
+}
+
 export interface EventStore {
   /** Appends one event to this handle's hash chain (see src/events/chain.ts). */
   append(event: NewEvent): Promise<AuditEvent>;
-  /**
-   * Appends several events in one transaction (group commit), in order; all
-   * are durable when it resolves. Optional: a store without it gets one
-   * `append` per event.
-   */
-  appendMany?(events: NewEvent[]): Promise<AuditEvent[]>;
   /**
    * Appends `event` and deletes the open intent `intentId` in one transaction.
    * Undefined (nothing written) when the intent was already closed, e.g. by a
    * replica that reconciled it as `outcome_unknown`: so a call gets one closing event.
    */
   appendClosing(event: NewEvent, intentId: string): Promise<AuditEvent | undefined>;
+  /**
+   * Group commit of plain events and closing ones together, in order, in one
+   * transaction: an item with `closes` deletes that open intent and is
+   * appended only if it was still open (else undefined in its slot, as with
+   * `appendClosing`). All are durable when it resolves. Optional: a store
+   * without it gets one `append` or `appendClosing` per event.
+   */
+  appendBatch?(items: readonly BatchItem[]): Promise<(AuditEvent | undefined)[]>;
   list(filter?: EventFilter): Promise<AuditEvent[]>;
   count(filter?: EventFilter): Promise<number>;
   /** Every writer that has chained events, for verification. */

@@ -116,8 +116,8 @@ describe('/metrics', () => {
   it('counts scrub findings by rule, egress refusals and store latency', () => {
     expect(sample('bulkhead_scrub_findings_total', { rule: 'aws-access-key-id' })).toBe(1);
     expect(sample('bulkhead_egress_refusals_total', { code: 'egress_denied' })).toBe(1);
-    // Events are group-committed (appendMany) where the store can, one at a time (append) where not.
-    const appends = ['events.append', 'events.appendMany'].reduce(
+    // Events are group-committed (appendBatch) where the store can, one at a time (append) where not.
+    const appends = ['events.append', 'events.appendBatch'].reduce(
       (n, operation) => n + (sample('bulkhead_store_operation_seconds_count', { operation }) ?? 0),
       0,
     );

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { ChainHead, completeEvent } from '../../events/chain.js';
 import type { AuditEvent, EventFilter, NewEvent } from '../../events/event.js';
-import type { EventStore } from '../store.js';
+import type { BatchItem, EventStore } from '../store.js';
 import type { Migration } from './migrate.js';
 
 export const eventMigrations: Migration[] = [
@@ -131,21 +131,26 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
       }
     };
   };
-  // One commit for many events (group commit): a commit, not the insert, is most of an append's cost.
-  const insertMany = atomically((events: NewEvent[]) => events.map(write));
   const closing = atomically((event: NewEvent, intentId: string): AuditEvent | undefined => {
     if (closeIntent.run(intentId).changes === 0) return undefined;
     return write(event);
   });
+  // Group commit: a commit, not the insert, is most of an append's cost. The records of
+  // concurrent calls (each closing its intent) and other events written in the same turn.
+  const batch = atomically((items: readonly BatchItem[]) =>
+    items.map((item) =>
+      item.closes !== undefined && closeIntent.run(item.closes).changes === 0 ? undefined : write(item.event),
+    ),
+  );
   return {
     async append(event: NewEvent) {
       return write(event);
     },
-    async appendMany(events: NewEvent[]) {
-      return insertMany(events);
-    },
     async appendClosing(event, intentId) {
       return closing(event, intentId);
+    },
+    async appendBatch(items) {
+      return batch(items);
     },
     async list(filter = {}) {
       const { sql, params } = eventWhere(filter);
