@@ -117,6 +117,8 @@ describe('ApprovalService', () => {
     const { run } = await p.runs.create('agent');
     const held = p.service.hold(request(run.id, new AbortController().signal));
     const [a] = await pending(p, run.id);
+    // The notice follows the durable approval.requested event (group-committed): wait for it.
+    for (let i = 0; i < 200 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
     expect(seen).toEqual(['pending']);
     await p.service.decide(a?.id as string, approve());
     await held;
