@@ -83,3 +83,15 @@ describe('pins of prompts and resources', () => {
     expect(isBulkheadError(error) && error.code).toBe('policy_invalid');
   });
 });
+
+describe('the pin diff a reviewer reads', () => {
+  it('shows hidden characters as escapes instead of hiding them', () => {
+    const lock = pinItems(createLock({}), { notes: offered({ prompts: [summarize] }) }, all);
+    const smuggled = `Summarizes.\u{E0053}\u{E0059}\u202e\u{FE0F}\x1b[2K`;
+    const text = formatPinDiff(
+      diffItems(lock, { notes: offered({ prompts: [{ ...summarize, description: smuggled }] }) }, all),
+    );
+    expect(text).toContain('+ Summarizes.\\u{E0053}\\u{E0059}\\u{202E}\\u{FE0F}\\u{1B}[2K');
+    for (const hidden of ['\u{E0053}', '\u202e', '\u{FE0F}', '\x1b']) expect(text).not.toContain(hidden);
+  });
+});

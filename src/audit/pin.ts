@@ -245,8 +245,18 @@ export function formatPinDiff(changes: readonly PinChange[]): string {
 
 function show(value: unknown): string[] {
   if (value === undefined) return ['(absent)'];
-  if (typeof value === 'string') return value.split('\n');
-  return JSON.stringify(sortKeys(value), null, 2).split('\n');
+  if (typeof value === 'string') return visible(value).split('\n');
+  return visible(JSON.stringify(sortKeys(value), null, 2)).split('\n');
+}
+
+/**
+ * What a reviewer must see but a terminal would hide or act on: control and format characters
+ * (escapes, bidi controls, zero-width, Unicode tags) and variation selectors, shown as \u{…}.
+ */
+const HIDDEN = /[^\n\P{Cc}]|\p{Cf}|\p{Variation_Selector}/gu;
+
+export function visible(text: string): string {
+  return text.replace(HIDDEN, (c) => `\\u{${(c.codePointAt(0) as number).toString(16).toUpperCase()}}`);
 }
 
 function sortKeys(value: unknown): unknown {

@@ -262,5 +262,19 @@ describe('list_changed from an upstream', () => {
     expect(greet?.title).not.toContain('SYSTEM');
     const { resourceTemplates } = await client.listResourceTemplates();
     expect(resourceTemplates[0]?.description).toBe(DRIFT.template);
+    const readme = (await client.listResources()).resources.find((r) => r.uri === 'note://readme');
+    expect(readme?.title).toBe('Read me!evil');
+    expect(readme?.title).not.toMatch(HIDDEN_OR_ESCAPE);
+  });
+
+  it('shows the operator what differs between the pin and the server with bulkhead audit --diff', async () => {
+    // The lock now holds the drifted definitions; a fresh server lists the originals.
+    const diff = await bulkhead(['audit', '--policy', join(gw.dir, 'policy.yaml'), '--diff']);
+    expect(diff.code).toBe(1);
+    expect(diff.stdout).toContain('changed prompt drifting.summarize');
+    expect(diff.stdout).toContain('changed resource template drifting.note://item/{id}');
+    expect(diff.stdout).toContain(`- ${DRIFT.template}`);
+    expect(diff.stdout).toContain('+ One note.');
+    expect(diff.stdout).toContain('removed drifting.added_later');
   });
 });

@@ -19,7 +19,7 @@ const KIND_LABELS: Record<string, string> = {
   'llm.request': 'LLM request',
   egress: 'egress',
   upstream: 'upstream',
-  'tool.changed': 'tool changed',
+  'tool.changed': 'definition withheld',
   'output.flagged': 'output flagged',
 };
 
@@ -74,6 +74,12 @@ export function summary(event: AuditEvent): string {
       return `${event.tool ?? 'output'} flagged: ${Array.isArray(d.flags) ? d.flags.join(', ') : 'suspicious content'}`;
     case 'tools/list':
       return `listed ${str(d.count) ?? '?'} tools`;
+    case 'tool.changed': {
+      // Tools, prompts, resources and templates are all pinned; the event says which.
+      const what = (str(d.definition) ?? 'tool').replace('_', ' ');
+      const why = event.code === 'unpinned' ? 'not pinned' : 'changed since it was pinned';
+      return `${what} ${event.tool ?? ''} withheld: ${why}`;
+    }
     case 'llm.request':
       return llmSummary(event);
     default:
