@@ -107,7 +107,9 @@ export class EventWriter {
         );
         if (stored.length !== batch.length) throw new Error('the store did not answer every event');
         // An undefined slot is a closing whose intent was already closed: nothing was written.
-        batch.forEach((p, i) => p.resolve(stored[i]));
+        batch.forEach((p, i) => {
+          p.resolve(stored[i]);
+        });
       } catch (error) {
         for (const p of batch) p.reject(error);
       }
