@@ -180,10 +180,12 @@ export function targets(r: CliBench): Target[] {
       ' ms',
       (v) => v <= 150,
     ),
+    // As CPU: a difference of two wall times swings past zero under load; the jail's wall time
+    // is measured on its own by the sandbox bench (jailed `true` minus a bare spawn).
     targetOn(
-      "the jail's share of it (jailed minus --no-sandbox) ≤ 50 ms",
-      r.runTrueMs - r.runUnjailedMs,
-      ' ms',
+      "the jail's share of it, CPU of the process tree (jailed minus --no-sandbox) ≤ 50 ms",
+      r.cpu ? r.cpu.runTrue - r.cpu.runUnjailed : Number.NaN,
+      ' ms CPU',
       (v) => v <= 50,
     ),
     targetOn('bulkhead kill typed → jailed tree gone, p50 ≤ 500 ms', r.killToGoneP50, ' ms', (v) => v <= 500),

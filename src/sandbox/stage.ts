@@ -37,8 +37,7 @@ export interface StageSource {
  * empty workdir (the jail's init is told so and unpacks nothing) costs no tar on either side.
  */
 export function archiveWorkdir(workdir: string): StageSource {
-  if (readdirSync(workdir).length === 0)
-    return { stream: Readable.from([]), failure: Promise.resolve(undefined) };
+  if (isEmptyFolder(workdir)) return { stream: Readable.from([]), failure: Promise.resolve(undefined) };
   const tar = spawn('tar', ['-C', workdir, '--one-file-system', '-c', '-f', '-', '.'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' },
@@ -55,6 +54,15 @@ export function archiveWorkdir(workdir: string): StageSource {
     );
   });
   return { tar, stream: tar.stdout as Readable, failure };
+}
+
+/** True only when the folder can be listed and holds nothing; tar reports any other problem. */
+function isEmptyFolder(path: string): boolean {
+  try {
+    return readdirSync(path).length === 0;
+  } catch {
+    return false;
+  }
 }
 
 /**
