@@ -139,8 +139,11 @@ describe('resources', () => {
 
 describe('prompts', () => {
   let client: Client;
+  let runId: string;
   beforeAll(async () => {
-    client = (await gw.agent('reader')).client;
+    const agent = await gw.agent('reader');
+    client = agent.client;
+    runId = agent.runId;
   });
 
   it('lists only the listed prompts under exposed names, cleaned', async () => {
@@ -166,6 +169,9 @@ describe('prompts', () => {
     expect(result.messages[0]?.content).toEqual({ type: 'text', text: 'Say hello to Ada.' });
     expect(result.description).toBe('Greeting for Ada');
     expectClean(result);
+    // A prompt's text is upstream output: what inspection found in it taints the run.
+    expect(result._meta?.['bulkhead/flags']).toEqual(expect.arrayContaining(['hidden_characters']));
+    expect((await gw.gateway.runs.get(runId))?.taint.untrusted).toBe(true);
     const reference = await client.getPrompt({ name: 'everything__simple-prompt' });
     expect(reference.messages.length).toBeGreaterThan(0);
   });
