@@ -35,7 +35,8 @@ export interface KeepAliveFetch {
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
 export function keepAliveFetch(options: { maxBodyBytes: number; maxSockets?: number }): KeepAliveFetch {
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64, scheduling: 'lifo' as const };
+  const maxSockets = options.maxSockets ?? 64;
+  const agentOptions = { keepAlive: true, maxSockets, scheduling: 'lifo' as const };
   const httpAgent = new HttpAgent(agentOptions);
   const httpsAgent = new HttpsAgent(agentOptions);
   /** One abort listener per signal, however many requests it covers. */
@@ -74,7 +75,9 @@ export function keepAliveFetch(options: { maxBodyBytes: number; maxSockets?: num
     if (body === null) return Promise.reject(new TypeError('keepAliveFetch sends string bodies only'));
     if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
 
-    const attempt = (retry: boolean): Promise<Response> =>
+    // Each failed attempt on a kept-alive socket destroys that socket, so retrying walks through
+    // the stale ones to a fresh connection; bounded by the pool's size.
+    const attempt = (retriesLeft: number): Promise<Response> =>
       new Promise<Response>((resolve, reject) => {
         let settled = false;
         let unwatch: () => void = () => undefined;
@@ -87,10 +90,12 @@ export function keepAliveFetch(options: { maxBodyBytes: number; maxSockets?: num
           unwatch();
           if (!settled) {
             settled = true;
-            // A kept-alive socket the server closed while idle: the request never reached it, send it again once.
+            // A kept-alive socket the server closed while idle: the request never reached it, send it
+            // again. Several sockets can go stale together (an upstream's idle timeout after a quiet
+            // spell): each is tried and dropped, then a new connection is made.
             const code = (error as { code?: unknown }).code;
-            if (retry && req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE'))
-              resolve(attempt(false));
+            if (retriesLeft > 0 && req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE'))
+              resolve(attempt(retriesLeft - 1));
             else reject(error);
           }
         };
@@ -106,7 +111,7 @@ export function keepAliveFetch(options: { maxBodyBytes: number; maxSockets?: num
         });
         req.end(body);
       });
-    return attempt(true);
+    return attempt(maxSockets);
   };
 
   return {
