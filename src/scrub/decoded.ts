@@ -43,13 +43,15 @@ const UPPER = /[A-Z]/;
  * (A quoted-printable `=XX` alone does not: `id=4f…` is everywhere, and QP leaves a token's ASCII
  * characters as they are; inside a run it is decoded.)
  */
-const ESCAPE = /%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|=\r?\n/g;
+const ESCAPE = /%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}/g;
 /**
  * Characters an escaped value is made of: not whitespace, quotes or the separators of a query
  * string, so one encoded parameter is redacted, not the whole URL around it.
  */
 const VALUE_CHAR = /[^\s"'`<>&?,;]/;
-const VALUE_RUN = /[^\s"'`<>&?,;]*/y;
+const VALUE_TABLE = new Uint8Array(65536);
+for (let code = 0; code < 65536; code++)
+  VALUE_TABLE[code] = VALUE_CHAR.test(String.fromCharCode(code)) ? 1 : 0;
 const UNESCAPE =
   /%([0-9A-Fa-f]{2})|\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|=([0-9A-F]{2})|=\r?\n|\\([/"\\])/g;
 
@@ -191,18 +193,26 @@ for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
   BASE64_CHAR[ch.charCodeAt(0)] = 1;
 
 function findEscaped(input: string, runs: EncodedRun[]): void {
-  ESCAPE.lastIndex = 0;
   let done = 0;
-  for (let m = ESCAPE.exec(input); m; m = ESCAPE.exec(input)) {
+  // Soft breaks are found with indexOf, not in the regex: `=` is in every log line, and each one
+  // stopped the regex's scan.
+  let nextEscape = -1;
+  let soft = -1;
+  for (;;) {
+    if (nextEscape < done) {
+      ESCAPE.lastIndex = done;
+      nextEscape = ESCAPE.exec(input)?.index ?? Number.POSITIVE_INFINITY;
+    }
+    if (soft < done) soft = softBreak(input, done);
+    const at = Math.min(nextEscape, soft);
+    if (at === Number.POSITIVE_INFINITY) return;
     // Back to the start of the value this escape sits in (not past the previous run).
-    let start = m.index;
-    while (start > done && VALUE_CHAR.test(input[start - 1]!)) start--;
+    let start = at;
+    while (start > done && VALUE_TABLE[input.charCodeAt(start - 1)] === 1) start--;
     // Forward over the value, across quoted-printable soft breaks (`=` at a line's end).
-    let end = m.index;
+    let end = at;
     for (;;) {
-      VALUE_RUN.lastIndex = end;
-      VALUE_RUN.test(input);
-      end = VALUE_RUN.lastIndex;
+      while (end < input.length && VALUE_TABLE[input.charCodeAt(end)] === 1) end++;
       if (input[end - 1] !== '=') break;
       const next =
         input[end] === '\n' ? end + 1 : input[end] === '\r' && input[end + 1] === '\n' ? end + 2 : -1;
@@ -210,12 +220,19 @@ function findEscaped(input: string, runs: EncodedRun[]): void {
       if (next < 0 || input.startsWith('--', next)) break;
       end = next;
     }
-    done = end;
-    ESCAPE.lastIndex = end;
+    done = Math.max(end, at + 1);
     if (end - start > MAX_ENCODED_RUN) continue;
     const decoded = input.slice(start, end).replace(UNESCAPE, unescapeOne);
     runs.push({ start, end, decoded });
   }
+}
+
+/** Position of the next quoted-printable soft break (`=` then LF or CRLF) from `from`. */
+function softBreak(input: string, from: number): number {
+  const lf = input.indexOf('=\n', from);
+  const crlf = input.indexOf('=\r\n', from);
+  const found = lf < 0 ? crlf : crlf < 0 ? lf : Math.min(lf, crlf);
+  return found < 0 ? Number.POSITIVE_INFINITY : found;
 }
 
 function unescapeOne(
@@ -271,5 +288,5 @@ for (const ch of '0123456789+/=%\\_-') HINT[ch.charCodeAt(0)] = 1;
 const RUN_OR_BREAK = new Uint8Array(65536).fill(1);
 for (let code = 0; code < 65536; code++) {
   const ch = String.fromCharCode(code);
-  if (ch !== '\r' && ch !== '\n' && !VALUE_CHAR.test(ch)) RUN_OR_BREAK[code] = 0;
+  if (ch !== '\r' && ch !== '\n' && VALUE_TABLE[code] !== 1) RUN_OR_BREAK[code] = 0;
 }

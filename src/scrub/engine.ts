@@ -95,6 +95,14 @@ const VALUE_CHAR = '[^\\s"\'`<>]';
 const WORK_PER_CHAR = 1;
 const ACCEPT_COST = 64;
 const WORK_FLOOR = 8192;
+/**
+ * All rules' work per input character, an execution costing EXEC_COST plus what it re-read:
+ * ordinary text spends about 0.4, dense JSON assignments (an anchor every 17 characters) 3.8;
+ * anchors of many rules every few characters, 16 or more. (A regex call costs what the
+ * automaton pass spends on a hundred characters or so.)
+ */
+const TOTAL_WORK_PER_CHAR = 6;
+const EXEC_COST = 64;
 
 /** A sticky regex for a run of `charClass` (a one-character class source). */
 function runOf(charClass: string): RegExp {
@@ -214,6 +222,14 @@ export function createEngine(options: EngineOptions): Engine {
     work.fill(0);
     readTo.fill(0);
     const budget = WORK_PER_CHAR * n + WORK_FLOOR;
+    // All rules together, each execution charged a fixed cost too: text made of the anchors of
+    // many rules (`token=sk-ghp_AKIA…`) stays within every rule's own budget while making a
+    // regex call every few characters, 40× the work of ordinary text.
+    const totalBudget = TOTAL_WORK_PER_CHAR * n + WORK_FLOOR;
+    let spent = 0;
+    // Past the total budget, candidates are redacted to the end of their value run unchecked;
+    // hits inside such a redaction are skipped for every rule.
+    let closedTo = 0;
     // End of the run of value characters from `i`, cached: anchors arrive in order, and every
     // position inside one run shares its end, so this costs O(1) amortised per call.
     let runFrom = -1;
@@ -245,8 +261,9 @@ export function createEngine(options: EngineOptions): Engine {
       stats.anchorHits++;
       // A hit inside this rule's previous match is part of it: re-running would only repeat work.
       if (start < 0 || start < covered[index]!) return;
-      if (work[index]! > budget) {
+      if (work[index]! > budget || spent > totalBudget) {
         failClosed(index, rule, start, anchorEnd);
+        if (spent > totalBudget) closedTo = Math.max(closedTo, covered[index]!);
         return;
       }
       stats.ruleExecutions++;
@@ -260,6 +277,7 @@ export function createEngine(options: EngineOptions): Engine {
       // Only re-reading counts against the budget: ordinary text, however dense its assignments,
       // reads each value once; a hostile run of anchors reads the same window again and again.
       const reread = Math.max(0, Math.min(readEnd, readTo[index]!) - start);
+      spent += EXEC_COST + reread;
       if (reread > 0) work[index] = work[index]! + reread + (rule.accept ? ACCEPT_COST : 0);
       readTo[index] = Math.max(readTo[index]!, readEnd);
       if (!match) {
@@ -310,6 +328,10 @@ export function createEngine(options: EngineOptions): Engine {
         const owners = automaton.rules[pattern];
         if (!owners) return;
         const anchorStart = end - automaton.anchorLength[pattern]!;
+        if (anchorStart < closedTo) {
+          stats.anchorHits += owners.length;
+          return;
+        }
         for (let k = 0; k < owners.length; k++) {
           const index = owners[k]!;
           // Checked here, before the call: inside a hostile run of anchors most hits end here.
