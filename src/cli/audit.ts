@@ -9,7 +9,7 @@ import { relative, sep } from 'node:path';
 import type { Command } from 'commander';
 import { adHocHttp, adHocStdio, type Listed, listAll } from '../audit/connect.js';
 import { assessTool, isSeverity, SEVERITIES, type ToolFinding } from '../audit/effective.js';
-import { diffPins, formatPinDiff, lockPathFor, readLock } from '../audit/pin.js';
+import { diffPins, formatPinDiff, lockPathFor, type PinChange, readLock } from '../audit/pin.js';
 import { diffItems, NOTHING_OFFERED, offersInScope, pinScope } from '../audit/pin-items.js';
 import { atOrAbove, jsonReport, textReport, useColour } from '../audit/report.js';
 import { sarifReport } from '../audit/sarif.js';
@@ -19,7 +19,7 @@ import { policyLocator } from '../policy/positions.js';
 import type { UpstreamConfig } from '../policy/schema/index.js';
 import { sideDoorsOpen } from '../policy/schema/llm.js';
 import { resolveRecord, type SecretSource } from '../policy/secrets.js';
-import { createScrubber } from '../scrub/index.js';
+import { createScrubber, type Scrubber } from '../scrub/index.js';
 import { action, EXIT, line, printJson, warn } from './output.js';
 
 interface AuditOptions {
@@ -84,16 +84,17 @@ async function audit(extra: string[], opts: AuditOptions): Promise<number> {
     throw new BulkheadError('bad_request', '--diff needs --policy: the lock lives beside it');
 
   const source: SecretSource = { env: process.env, dir };
+  const scrubber = upstreamScrubber(upstreams, source);
   const listed = await listAll(upstreams, source, {
     progress: warn,
-    scrub: upstreamScrubber(upstreams, source),
+    scrub: scrubber.text,
     timeoutMs,
     // Prompts and resources matter to the pin diff only, and only where a profile shows them.
     ...(opts.diff && loaded ? { offered: offersInScope(loaded.policy) } : {}),
   });
   const failed = listed.filter((l) => l.error);
 
-  if (opts.diff && loaded) return diff(loaded, listed, opts.json === true);
+  if (opts.diff && loaded) return diff(loaded, listed, opts.json === true, scrubber);
 
   const findings = listed.flatMap((l) => l.tools.map((t) => assessTool(l.upstream, t, loaded?.policy)));
   // The LLM API's own reach (server tools, MCP connector, URL fetches) is blast radius too.
@@ -114,7 +115,8 @@ async function audit(extra: string[], opts: AuditOptions): Promise<number> {
   return atOrAbove(findings, opts.failOn).length > 0 || failed.length > 0 ? EXIT.failed : EXIT.ok;
 }
 
-function diff(loaded: LoadedPolicy, listed: Listed[], json: boolean): number {
+/** The terminal is a sink too: definitions are compared raw, then shown scrubbed. */
+function diff(loaded: LoadedPolicy, listed: Listed[], json: boolean, scrubber: Scrubber): number {
   const path = lockPathFor(loaded.file);
   const lock = readLock(path);
   if (!lock) throw new BulkheadError('not_found', `no pin lock at ${path}: run bulkhead pin first`);
@@ -122,10 +124,10 @@ function diff(loaded: LoadedPolicy, listed: Listed[], json: boolean): number {
   const offered = Object.fromEntries(
     listed.filter((l) => !l.error).map((l) => [l.upstream, l.offered ?? NOTHING_OFFERED]),
   );
-  const changes = [
+  const changes = scrubber.value([
     ...diffPins(lock, current, (up, tool) => loaded.policy.tools[up]?.[tool]?.expose === true),
     ...diffItems(lock, offered, pinScope(loaded.policy)),
-  ];
+  ]) as PinChange[];
   if (json)
     printJson({
       lock: path,
@@ -136,8 +138,8 @@ function diff(loaded: LoadedPolicy, listed: Listed[], json: boolean): number {
   return changes.length > 0 || listed.some((l) => l.error) ? EXIT.failed : EXIT.ok;
 }
 
-/** Scrubs the upstreams' own credentials (and anything credential-shaped) from server error text. */
-function upstreamScrubber(upstreams: Record<string, UpstreamConfig>, source: SecretSource) {
+/** Scrubs the upstreams' own credentials (and anything credential-shaped) from what the audit prints. */
+function upstreamScrubber(upstreams: Record<string, UpstreamConfig>, source: SecretSource): Scrubber {
   const secrets: string[] = [];
   for (const [name, config] of Object.entries(upstreams)) {
     try {
@@ -147,7 +149,7 @@ function upstreamScrubber(upstreams: Record<string, UpstreamConfig>, source: Sec
       // A missing secret fails that upstream's listing with a message that names the reference.
     }
   }
-  return createScrubber({ secrets: secrets.filter((s) => s.length >= 6) }).text;
+  return createScrubber({ secrets: secrets.filter((s) => s.length >= 6) });
 }
 
 function sarifLocator(loaded: LoadedPolicy) {

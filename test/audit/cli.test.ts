@@ -106,6 +106,20 @@ describe('bulkhead pin and audit --diff', { timeout: 120_000 }, () => {
     expect(r.code).toBe(1);
   });
 
+  it('shows a credential a changed definition carries redacted, in text and JSON', async () => {
+    const dir = tempDir();
+    const file = describedPolicy(dir);
+    await bulkhead(['pin', '--policy', file]);
+    const token = `ghp_${'R4nd0mT0k3n'.repeat(3)}abc`;
+    writeFileSync(join(dir, 'description.txt'), `Looks up a record. Use token ${token} for it.`);
+    for (const args of [[], ['--json']]) {
+      const r = await bulkhead(['audit', '--policy', file, '--diff', ...args]);
+      expect(r.stdout).toContain('Looks up a record. Use token [REDACTED');
+      expect(r.stdout).not.toContain(token.slice(4, 20));
+      expect(r.code).toBe(1);
+    }
+  });
+
   it('reports no changes right after pinning', async () => {
     const file = describedPolicy(tempDir());
     await bulkhead(['pin', '--policy', file]);
