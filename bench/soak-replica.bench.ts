@@ -289,7 +289,7 @@ export function print(r: SoakReplicaResult): string {
     ]),
   );
   const lines = [
-    `soak-replica: ${r.minutes} min at ${r.rate} calls/s over two replicas on PostgreSQL: ${r.calls} calls, ${r.approvals} approvals and ${r.kills} kills across replicas`,
+    `soak-replica: ${r.minutes} min at ${r.rate} calls/s asked (${(r.calls / (r.minutes * 60 + 30)).toFixed(1)} achieved) over two replicas on PostgreSQL: ${r.calls} calls, ${r.approvals} approvals and ${r.kills} kills across replicas`,
     formatTable([
       ['gateway', 'minute', 'calls', 'heap after GC MB', 'RSS MB', 'open fds', 'sessions'],
       ...rows,

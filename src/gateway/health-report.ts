@@ -39,8 +39,9 @@ export async function healthReport(deps: HealthDeps): Promise<HealthReport> {
   const report = deps.audit.report;
   if (report && !report.ok) problems.push(`audit chain broken: ${report.findings.length} finding(s)`);
   return {
-    // Ready means: the store takes writes and no required upstream is missing.
-    ok: store.ok && upstreams.every((u) => u.state === 'ready' || !u.required),
+    // Ready means, as /readyz: the store takes writes and every upstream not marked
+    // `required: false` is ready (an upstream without `required` may be down at start, not ready).
+    ok: store.ok && upstreams.every((u) => u.state === 'ready' || u.optional),
     problems,
     store: { ...store, kind: deps.store.kind, signals: deps.store.signals.live() ? 'push' : 'polling' },
     upstreams,

@@ -13,8 +13,19 @@
  * (`ResponseTooLargeError`) and its socket is dropped, instead of buffering
  * whatever an upstream sends. Redirects are never followed (the SDK handles
  * them as responses).
+ *
+ * A cancelled request's answer is closed: when the client sends
+ * `notifications/cancelled` for a request whose answer stream is still open,
+ * that request's socket is dropped. The server sends no answer to a cancelled
+ * request (as the spec asks), so its SSE stream would otherwise stay open on
+ * both sides for good: a socket and its buffers per killed or timed-out call.
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { MESSAGE_TOO_LARGE } from './stdio-reader.js';
 
@@ -62,6 +73,18 @@ export function keepAliveFetch(options: { maxBodyBytes: number; maxSockets?: num
     return () => active.delete(onAbort);
   };
 
+  /** Requests whose answer is still open, with the body they sent. */
+  const open = new Map<ClientRequest, string>();
+  const closeCancelled = (notification: string) => {
+    const cancelled = jsonRpcField(notification, (m) => (m.params as { requestId?: unknown })?.requestId);
+    if (cancelled === undefined) return;
+    for (const [req, sent] of open) {
+      if (jsonRpcField(sent, (m) => m.id) !== cancelled) continue;
+      open.delete(req);
+      req.destroy();
+    }
+  };
+
   const leanFetch = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const url = new URL(input instanceof Request ? input.url : input);
     const signal = init.signal ?? undefined;
@@ -74,6 +97,7 @@ export function keepAliveFetch(options: { maxBodyBytes: number; maxSockets?: num
     const body = typeof init.body === 'string' ? init.body : init.body == null ? undefined : null;
     if (body === null) return Promise.reject(new TypeError('keepAliveFetch sends string bodies only'));
     if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+    if (body?.includes('notifications/cancelled')) closeCancelled(body);
 
     // Each failed attempt on a kept-alive socket destroys that socket, so retrying walks through
     // the stale ones to a fresh connection; bounded by the pool's size.
@@ -86,8 +110,13 @@ export function keepAliveFetch(options: { maxBodyBytes: number; maxSockets?: num
           headers,
           agent: secure ? httpsAgent : httpAgent,
         });
-        const fail = (error: unknown) => {
+        const ended = () => {
           unwatch();
+          open.delete(req);
+        };
+        if (body !== undefined) open.set(req, body);
+        const fail = (error: unknown) => {
+          ended();
           if (!settled) {
             settled = true;
             // A kept-alive socket the server closed while idle: the request never reached it, send it
@@ -107,7 +136,7 @@ export function keepAliveFetch(options: { maxBodyBytes: number; maxSockets?: num
         req.on('error', fail);
         req.on('response', (res) => {
           settled = true;
-          resolve(toResponse(res, options.maxBodyBytes, unwatch, body));
+          resolve(toResponse(res, options.maxBodyBytes, ended, body));
         });
         req.end(body);
       });
@@ -224,6 +253,18 @@ function tooLargeAnswer(sent: string | undefined, limit: number): Uint8Array | u
   };
   // The blank line first ends whatever partial event was already passed on.
   return new TextEncoder().encode(`\n\nevent: message\ndata: ${JSON.stringify(error)}\n\n`);
+}
+
+/** A field of a single JSON-RPC message sent as text (undefined for a batch or bad JSON). */
+function jsonRpcField(text: string, pick: (message: Record<string, unknown>) => unknown): unknown {
+  try {
+    const message = JSON.parse(text) as unknown;
+    return message && typeof message === 'object' && !Array.isArray(message)
+      ? pick(message as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function abortError(reason: unknown): Error {

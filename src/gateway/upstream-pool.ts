@@ -45,6 +45,8 @@ export interface UpstreamStatus {
   lastErrorAt: number | null;
   /** `required: true` in the policy: the gateway does not start without it. */
   required: boolean;
+  /** `required: false` in the policy: readiness does not wait for it either. */
+  optional: boolean;
   /** When it stopped being ready (ms since epoch); null while ready. */
   downSince: number | null;
   pid: number | null;
@@ -255,6 +257,7 @@ export class UpstreamPool {
       lastError: s.lastError,
       lastErrorAt: s.lastErrorAt,
       required: s.config.required === true,
+      optional: s.config.required === false,
       downSince: s.downSince,
       pid: s.connection?.pid() ?? null,
     }));

@@ -169,6 +169,65 @@ describe('an HTTP upstream restarted on the same port', { timeout: 180_000 }, ()
   }
 });
 
+describe('a call cancelled on an HTTP upstream', { timeout: 180_000 }, () => {
+  it('leaves no connection open: the answer stream the server never ends is closed', async () => {
+    const dir = tempDir('bulkhead-cancelled-');
+    const record = join(dir, 'ran.jsonl');
+    const upstream = await httpUpstream(0, '404', record).listening;
+    const gw = await startTestGateway(
+      `
+version: 1
+store: { sqlite: ./bulkhead.db }
+upstreams:
+  web:
+    url: http://127.0.0.1:${upstream.port}/mcp
+tools:
+  web:
+    wait: { class: read }
+    connections: { class: read }
+profiles:
+  agent:
+    tools: [web__wait, web__connections]
+    loop_guard: { identical_calls: 1000 }
+`,
+      { dir },
+    );
+    try {
+      const counter = await gw.agent('agent');
+      const connections = async () => {
+        const result = await counter.client.callTool({ name: 'web__connections', arguments: {} });
+        expect(denialCode(result)).toBeUndefined();
+        return Number(text(result));
+      };
+      const before = await connections();
+      for (let i = 0; i < 5; i++) {
+        const victim = await gw.agent('agent');
+        const call = victim.client.callTool({
+          name: 'web__wait',
+          arguments: { ms: 600_000, tag: `cut-${i}` },
+        });
+        await waitFor(
+          () => ran(record).some((r) => r.message === `cut-${i}`),
+          20_000,
+          'call reached the upstream',
+        );
+        await gw.gateway.runs.end(victim.runId, 'killed', 'fault test');
+        expect(denialCode(await call)).toBe('run_not_active');
+      }
+      // Each cut call left its answer stream open on both sides before; now none is.
+      await waitFor(
+        async () => (await connections()) <= before + 1 || undefined,
+        10_000,
+        'connections closed',
+      ).catch(() => undefined);
+      expect(await connections()).toBeLessThanOrEqual(before + 1);
+      upstream.child.kill('SIGKILL');
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('an upstream down at start', { timeout: 180_000 }, () => {
   it('starts the gateway degraded, refuses its tools clearly, and picks it up when it comes up', async () => {
     const dir = tempDir('bulkhead-degraded-');
@@ -193,6 +252,7 @@ describe('an upstream down at start', { timeout: 180_000 }, () => {
       expect(web?.state).toBe('down');
       expect(web?.lastError).toBeTruthy();
       expect(down.problems.some((p) => p.startsWith('upstream web down'))).toBe(true);
+      expect(down.ok).toBe(false);
       const ready = await fetch(`${gw.gateway.url}/readyz`);
       expect(ready.status).toBe(503);
 
@@ -267,16 +327,17 @@ profiles:
 `;
     const gateway = spawnGateway(dir, yaml, {});
     gateway.ready.catch(() => undefined);
-    const started = Date.now();
-    // Both children start (the hanging one answers nothing).
-    await waitFor(() => processesWith(marker).length >= 2 || undefined, 60_000, 'upstreams spawned');
+    // Both children start (the hanging one answers nothing): from here the 3 s start timeout runs.
+    await waitFor(() => processesWith(marker).length >= 2 || undefined, 90_000, 'upstreams spawned');
+    const spawned = Date.now();
     const code = await Promise.race([
       gateway.exited,
       new Promise((r) => setTimeout(() => r('still running'), 60_000)),
     ]);
     expect(code).not.toBe('still running');
     expect(code).not.toBe(0);
-    expect(Date.now() - started).toBeLessThan(30_000);
+    // Promptly: the start timeout and closing the children, with room for a loaded machine.
+    expect(Date.now() - spawned).toBeLessThan(20_000);
     expect(gateway.output()).toMatch(/upstream "stuck" did not start/);
     expect(gateway.output()).not.toMatch(/listening on/);
     await waitFor(() => processesWith(marker).length === 0 || undefined, 5_000, 'children gone').catch(
