@@ -200,7 +200,7 @@ profiles:
         return Number(text(result));
       };
       const before = await connections();
-      for (let i = 0; i < 5; i++) {
+      for (let i = 0; i < 8; i++) {
         const victim = await gw.agent('agent');
         const call = victim.client.callTool({
           name: 'web__wait',
@@ -214,13 +214,15 @@ profiles:
         await gw.gateway.runs.end(victim.runId, 'killed', 'fault test');
         expect(denialCode(await call)).toBe('run_not_active');
       }
-      // Each cut call left its answer stream open on both sides before; now none is.
+      // Each cut call left its answer stream open on both sides before (8 more connections, one
+      // per cut call); now none does. Idle keep-alive sockets opened meanwhile may still count
+      // (a few on a loaded machine), hence half the leak as the bound.
       await waitFor(
-        async () => (await connections()) <= before + 1 || undefined,
-        10_000,
+        async () => (await connections()) <= before + 4 || undefined,
+        20_000,
         'connections closed',
       ).catch(() => undefined);
-      expect(await connections()).toBeLessThanOrEqual(before + 1);
+      expect(await connections()).toBeLessThanOrEqual(before + 4);
       upstream.child.kill('SIGKILL');
     } finally {
       await gw.close();
