@@ -1,7 +1,7 @@
 // Bundles `bulkhead run` (dist/src/cli/run-main.js, from tsc) and everything it
 // loads into one CommonJS file, dist/bundle/run.cjs, with V8's code cache for it
 // (run.cjs.cache: compiling the 1.5 MB bundle was a third of the command's CPU)
-// and the jail's plain-JavaScript assets beside it, where sandboxAsset() looks
+// and the sandbox's plain scripts beside it, where sandboxAsset() looks
 // first. Run by `npm run build` after tsc; bin/bulkhead.js loads the result
 // through load-bundle.js.
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -30,5 +30,5 @@ await build({
 // calls; the cache then holds that code, and a later load only checks it against the source.
 const { script } = compileBundle(file, undefined);
 writeFileSync(`${file}.cache`, script.createCachedData());
-for (const file of ['bridge.mjs', 'node-proxy.cjs'])
+for (const file of ['bridge.mjs', 'node-proxy.cjs', 'splice-relay.py'])
   copyFileSync(join(root, 'src', 'sandbox', file), join(out, file));

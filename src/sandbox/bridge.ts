@@ -119,11 +119,12 @@ export function bridgeEntry(
 }
 
 /**
- * A plain-JavaScript file that runs inside the jail (bridge.mjs, node-proxy.cjs): beside this
- * module when run from source, or in src/ when this module runs from the compiled dist/ (tsc does
- * not copy them). The jail gets a copy in its runtime folder.
+ * A plain script the sandbox runs as is (bridge.mjs and node-proxy.cjs inside the jail, of which
+ * the jail gets a copy in its runtime folder; splice-relay.py on the host, egress-relay.ts): beside
+ * this module when run from source, or in src/ when this module runs from the compiled dist/ (tsc
+ * does not copy them).
  */
-export function sandboxAsset(file: 'bridge.mjs' | 'node-proxy.cjs'): string {
+export function sandboxAsset(file: 'bridge.mjs' | 'node-proxy.cjs' | 'splice-relay.py'): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [join(here, file), join(here, '..', '..', '..', 'src', 'sandbox', file)];
   const found = candidates.find((path) => existsSync(path));

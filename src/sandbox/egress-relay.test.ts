@@ -1,53 +1,119 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { type AddressInfo, connect, createServer } from 'node:net';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createEgressProxy } from './egress-proxy.js';
-import { createRelay, type Relay } from './egress-relay.js';
+import { createRelay, detectRelay, type Relay, type RelayKind } from './egress-relay.js';
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+async function listening(server: Server): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+/** Everything a socket receives until the far side's EOF. */
+function readToEnd(socket: Socket): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  return once(socket, 'end').then(() => Buffer.concat(chunks));
+}
+
+/** A proxy whose relay counts the tunnels it took over. */
+function countingProxy(kind: RelayKind, originPort: number) {
+  const real = createRelay({ kind });
+  const counts = { handed: 0 };
+  const relay: Relay = {
+    take: async (client, upstream) => {
+      const taken = await real.take(client, upstream);
+      if (taken) counts.handed++;
+      return taken;
+    },
+    closeAll: () => real.closeAll(),
+  };
+  const proxy = createEgressProxy({ egress: [`127.0.0.1:${originPort}`], onEvent: () => undefined, relay });
+  return { proxy, counts };
+}
+
+const GREETING = 'SSH-2.0-bulkhead-test\r\n';
+
+/** A CONNECT tunnel through the proxy, past its 200 and the checked first bytes (not TLS, not HTTP). */
+async function openTunnel(proxyPort: number, originPort: number): Promise<Socket> {
+  const socket = connect({ port: proxyPort, host: '127.0.0.1', allowHalfOpen: true });
+  socket.write(`CONNECT 127.0.0.1:${originPort} HTTP/1.1\r\n\r\n`);
+  const [reply] = (await once(socket, 'data')) as [Buffer];
+  expect(reply.toString()).toMatch(/^HTTP\/1\.1 200/);
+  socket.write(GREETING);
+  return socket;
+}
 
 describe('native relay for allowed tunnels', () => {
-  it('hands a checked tunnel to socat, which carries every byte both ways after the first ones', async () => {
-    const echo = createServer((socket) => socket.pipe(socket));
-    echo.listen(0, '127.0.0.1');
-    await once(echo, 'listening');
-    const echoPort = (echo.address() as AddressInfo).port;
-    const real = createRelay();
-    let handed = 0;
-    const relay: Relay = {
-      take: async (client, upstream) => {
-        const taken = await real.take(client, upstream);
-        if (taken) handed++;
-        return taken;
-      },
-      closeAll: () => real.closeAll(),
-    };
-    const proxy = createEgressProxy({ egress: [`127.0.0.1:${echoPort}`], onEvent: () => undefined, relay });
-    proxy.listen(0, '127.0.0.1');
-    await once(proxy, 'listening');
-    const socket = connect((proxy.address() as AddressInfo).port, '127.0.0.1');
-    socket.write(`CONNECT 127.0.0.1:${echoPort} HTTP/1.1\r\n\r\n`);
-    await once(socket, 'data'); // 200 Connection Established
-    const payload = Buffer.alloc(4 * 1024 * 1024, 'x');
-    let back = 0;
-    const done = new Promise<void>((resolve) =>
-      socket.on('data', (chunk: Buffer) => {
-        back += chunk.length;
-        if (back >= payload.length + 3) resolve();
-      }),
-    );
-    socket.write('SSH'); // not TLS, not HTTP: passed through once decided
-    socket.write(payload);
-    await done;
-    expect(back).toBe(payload.length + 3);
-    expect(handed).toBe(1);
-    socket.destroy();
-    proxy.close();
-    echo.close();
+  it('finds the splice relay on a host with python3 3.10+', async () => {
+    expect(await detectRelay()).toBe('splice');
   });
 
-  it('falls back to piping in node where socat is missing or too many relays run', async () => {
+  for (const kind of ['splice', 'socat'] as const) {
+    it(`${kind}: carries 16 MB each way intact, the client's EOF reaching the origin before its reply`, async () => {
+      const up = randomBytes(16 * 1024 * 1024);
+      const down = randomBytes(16 * 1024 * 1024);
+      // The origin answers only after the client's half-close has come through the relay.
+      let received: Buffer | undefined;
+      const origin = createServer({ allowHalfOpen: true }, (socket) => {
+        void readToEnd(socket).then((all) => {
+          received = all;
+          socket.end(down);
+        });
+      });
+      const originPort = await listening(origin);
+      const { proxy, counts } = countingProxy(kind, originPort);
+      const socket = await openTunnel(await listening(proxy), originPort);
+      const back = readToEnd(socket);
+      socket.end(up);
+      const reply = await back;
+      expect(counts.handed).toBe(1);
+      expect(received?.subarray(0, GREETING.length).toString()).toBe(GREETING);
+      expect(sha256(received?.subarray(GREETING.length) ?? Buffer.alloc(0))).toBe(sha256(up));
+      expect(sha256(reply)).toBe(sha256(down));
+      socket.destroy();
+      proxy.close();
+      origin.close();
+    });
+
+    it(`${kind}: the origin's EOF reaches the client while the client is still sending`, async () => {
+      const down = randomBytes(8 * 1024 * 1024);
+      const up = randomBytes(8 * 1024 * 1024);
+      let received: Promise<Buffer> | undefined;
+      const origin = createServer({ allowHalfOpen: true }, (socket) => {
+        received = readToEnd(socket);
+        socket.end(down); // done talking at once, still listening
+      });
+      const originPort = await listening(origin);
+      const { proxy, counts } = countingProxy(kind, originPort);
+      const socket = await openTunnel(await listening(proxy), originPort);
+      const reply = await readToEnd(socket); // the origin's EOF arrives with the client's half still open
+      expect(socket.writable).toBe(true);
+      socket.end(up);
+      const all = await (received as Promise<Buffer>);
+      expect(counts.handed).toBe(1);
+      expect(sha256(reply)).toBe(sha256(down));
+      expect(sha256(all.subarray(GREETING.length))).toBe(sha256(up));
+      socket.destroy();
+      proxy.close();
+      origin.close();
+    });
+  }
+
+  it('falls back to piping in node where no relay is installed or too many relays run', async () => {
+    expect(await detectRelay(() => false)).toBe('none');
+    const socket = () => ({ pause: () => undefined, destroyed: false }) as unknown as Socket;
     const none = createRelay({ exists: () => false });
-    expect(await none.take({} as never, {} as never)).toBe(false);
+    expect(await none.take(socket(), socket())).toBe(false);
     const full = createRelay({ max: 0 });
     expect(await full.take({} as never, {} as never)).toBe(false);
+  });
+
+  it('uses socat where python3 cannot splice', async () => {
+    expect(await detectRelay((path) => path !== '/usr/bin/python3')).toBe('socat');
   });
 });

@@ -3,20 +3,67 @@
  * egress proxy has decided (name, addresses, SNI), nothing in the rest of a
  * CONNECT tunnel is inspected, so copying it through node, a read and a
  * write syscall per 64 KiB chunk on node's one thread, only costs. The two
- * connected sockets are handed to socat (already a CI package, used for the
- * jail's bridges), which copies them in C with 128 KiB buffers; node closes
- * its own descriptors and is out of the path.
+ * connected sockets are handed to a native relay; node closes its own
+ * descriptors and is out of the path. In order of preference:
+ * - `splice`: splice-relay.py on python3 (3.10+ has os.splice): the bytes
+ *   go socket -> pipe -> socket inside the kernel, never through user
+ *   space, which on a loaded host leaves the CPU to the endpoints;
+ * - `socat` (a CI package, used for the jail's bridges): copies in C with
+ *   128 KiB buffers, through user space;
+ * - neither: node pipes the tunnel itself (take resolves false).
  *
  * Bounded: at most `max` relays at once per proxy (a relay is a host process
- * the jail's pids limit does not count); past that, and where socat is not
- * installed, node pipes the tunnel as before. Closing the proxy kills every
- * relay it started.
+ * the jail's pids limit does not count); past that node pipes the tunnel.
+ * Closing the proxy kills every relay it started.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { sandboxAsset } from './bridge.js';
 
 export const SOCAT = '/usr/bin/socat';
+export const PYTHON = '/usr/bin/python3';
+
+export type RelayKind = 'splice' | 'socat' | 'none';
+
+/** The command that relays fd 3 <-> fd 4 until both directions end, per kind. */
+function relayArgv(kind: Exclude<RelayKind, 'none'>): [string, string[]] {
+  return kind === 'splice'
+    ? [PYTHON, ['-I', '-S', sandboxAsset('splice-relay.py')]]
+    : // By default socat does not shut an FD address's writing half at the other side's EOF, and
+      // ends the tunnel 0.5 s after the first EOF (-t), cutting off a reply still coming after
+      // the client's half-close: shut-down passes the EOF on, a day's -t waits for both to end.
+      [SOCAT, ['-b', '131072', '-t', '86400', 'FD:3,shut-down', 'FD:4,shut-down']];
+}
+
+/** Whether this python3 can splice: the script exits 0 on `--probe` only then, touching nothing. */
+function probeSplice(): Promise<boolean> {
+  return new Promise((resolve) => {
+    let child: ChildProcess;
+    try {
+      const [command, args] = relayArgv('splice');
+      child = spawn(command, [...args, '--probe'], { stdio: 'ignore' });
+    } catch {
+      resolve(false);
+      return;
+    }
+    child.once('error', () => resolve(false));
+    child.once('exit', (code) => resolve(code === 0));
+  });
+}
+
+let detected: Promise<RelayKind> | undefined;
+
+/** The best relay this host has, found once per process (a probe of python3 costs a start-up). */
+export function detectRelay(exists: (path: string) => boolean = existsSync): Promise<RelayKind> {
+  const find = async (): Promise<RelayKind> => {
+    if (exists(PYTHON) && (await probeSplice())) return 'splice';
+    return exists(SOCAT) ? 'socat' : 'none';
+  };
+  if (exists !== existsSync) return find();
+  detected ??= find();
+  return detected;
+}
 
 export interface Relay {
   /**
@@ -48,15 +95,20 @@ function writeAll(socket: Socket, chunks: readonly Buffer[]): Promise<void> {
   );
 }
 
-export function createRelay(options: { max?: number; exists?: (path: string) => boolean } = {}): Relay {
-  const available = (options.exists ?? existsSync)(SOCAT);
+export function createRelay(
+  options: { max?: number; exists?: (path: string) => boolean; kind?: RelayKind } = {},
+): Relay {
   const max = options.max ?? 32;
   const running = new Set<ChildProcess>();
+  const kind = options.kind !== undefined ? Promise.resolve(options.kind) : detectRelay(options.exists);
   return {
     async take(client, upstream) {
-      if (!available || running.size >= max) return false;
+      if (running.size >= max) return false;
+      // Paused before waiting for the probe: what arrives meanwhile stays buffered, not lost.
       client.pause();
       upstream.pause();
+      const chosen = await kind;
+      if (chosen === 'none' || running.size >= max || client.destroyed || upstream.destroyed) return false;
       const fromClient = stopAndDrain(client);
       const fromUpstream = stopAndDrain(upstream);
       try {
@@ -68,8 +120,9 @@ export function createRelay(options: { max?: number; exists?: (path: string) => 
       }
       let child: ChildProcess;
       try {
-        // fd 3 and 4 are the client and the far side; socat ends when both directions are done.
-        child = spawn(SOCAT, ['-b', '131072', 'FD:3', 'FD:4'], {
+        // fd 3 and 4 are the client and the far side; the relay ends when both directions are done.
+        const [command, args] = relayArgv(chosen);
+        child = spawn(command, args, {
           stdio: ['ignore', 'ignore', 'ignore', client, upstream],
         });
       } catch {
@@ -80,7 +133,7 @@ export function createRelay(options: { max?: number; exists?: (path: string) => 
       running.add(child);
       child.once('exit', () => running.delete(child));
       child.once('error', () => running.delete(child));
-      // Only this process's descriptors close; the connections live on in socat.
+      // Only this process's descriptors close; the connections live on in the relay.
       client.destroy();
       upstream.destroy();
       return true;
