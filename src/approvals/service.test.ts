@@ -25,6 +25,7 @@ interface Part {
   store: SqliteStore;
   service: ApprovalService;
   runs: RunService;
+  events: EventWriter;
   sent: Notice[];
   clock: { now: number | undefined };
 }
@@ -59,7 +60,7 @@ function part(
     pollMs: opts.pollMs ?? 60_000,
     ...(opts.progressEveryMs !== undefined ? { progressEveryMs: opts.progressEveryMs } : {}),
   });
-  const p = { store, service, runs, sent, clock };
+  const p = { store, service, runs, sent, clock, events };
   opened.push(p);
   return p;
 }
@@ -67,6 +68,7 @@ function part(
 afterEach(async () => {
   for (const p of opened.splice(0)) {
     p.runs.close();
+    await p.events.drain();
     await p.store.close();
   }
 });

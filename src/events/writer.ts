@@ -28,6 +28,8 @@ export class EventWriter {
   private readonly listeners = new Set<EventListener>();
   private queue: Pending[] = [];
   private scheduled = false;
+  /** The flush under way, if any: `drain()` waits for it. */
+  private flushing: Promise<void> | undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -94,7 +96,22 @@ export class EventWriter {
     if (this.scheduled) return;
     this.scheduled = true;
     // After the I/O callbacks of this turn: the records of calls answered together commit together.
-    setImmediate(() => void this.flush());
+    setImmediate(() => {
+      this.flushing = this.flush().finally(() => {
+        this.flushing = undefined;
+      });
+    });
+  }
+
+  /**
+   * Resolves once every event written so far is committed (or its write has failed): a
+   * store must not close under queued events, which would reject writes nobody awaits any more.
+   */
+  async drain(): Promise<void> {
+    while (this.scheduled || this.flushing) {
+      if (this.flushing) await this.flushing;
+      else await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   private async flush(): Promise<void> {

@@ -470,6 +470,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
       await pool.close();
+      await events.drain();
       await store.close();
     },
   };
