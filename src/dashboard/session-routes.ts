@@ -54,8 +54,8 @@ export function sessionRoutes(deps: SessionRouteDeps): Hono {
         return respond.error(c, { code: 'unauthorized', message: 'That is not an operator token.' });
       }
       // A fresh id on every sign-in: an id planted before sign-in (session fixation) is never promoted.
-      sessions.end(sessionId(c.req.raw));
-      const { id, session } = sessions.create(operator);
+      await sessions.end(sessionId(c.req.raw));
+      const { id, session } = await sessions.create(operator);
       c.header('set-cookie', sessionCookie(id, sessions.maxAgeMs, isSecure(c.req.raw)));
       return sessionBody(c, session, 201);
     },
@@ -67,10 +67,10 @@ export function sessionRoutes(deps: SessionRouteDeps): Hono {
     return sessionBody(c, session, 200);
   });
 
-  app.delete('/', (c) => {
+  app.delete('/', async (c) => {
     // Sign-out changes state too: a foreign page must not be able to sign the operator out.
     const session = requireSession(sessions, c.req.raw);
-    sessions.end(sessionId(c.req.raw));
+    await sessions.end(sessionId(c.req.raw));
     c.header('set-cookie', clearedSessionCookie(isSecure(c.req.raw)));
     return respond.json(c, { signed_out: session !== undefined });
   });

@@ -51,7 +51,11 @@ export class Sessions {
     this.maxSessions = options.maxSessions ?? 10_000;
   }
 
-  create(operator: Operator): { id: string; session: Session } {
+  /**
+   * A new session, in the store before the cookie is handed out: another replica asked
+   * with it at once must know it. A store that cannot take it fails the sign-in.
+   */
+  async create(operator: Operator): Promise<{ id: string; session: Session }> {
     const id = randomBytes(32).toString('base64url');
     const at = this.now();
     const session: Session = {
@@ -66,17 +70,15 @@ export class Sessions {
       if (!oldest.done) this.byHash.delete(oldest.value);
     }
     const hash = digest(id);
+    await this.options.store?.put({
+      hash,
+      operator: JSON.stringify({ name: operator.name, roles: operator.roles }),
+      csrf: session.csrf,
+      createdAt: at,
+      lastSeen: at,
+      expiresAt: session.expiresAt,
+    });
     this.byHash.set(hash, session);
-    this.options.store
-      ?.put({
-        hash,
-        operator: JSON.stringify({ name: operator.name, roles: operator.roles }),
-        csrf: session.csrf,
-        createdAt: at,
-        lastSeen: at,
-        expiresAt: session.expiresAt,
-      })
-      .catch(() => undefined);
     return { id, session };
   }
 
@@ -121,11 +123,12 @@ export class Sessions {
     return session;
   }
 
-  end(id: string | undefined): void {
+  /** Ends a session here and in the store, so no replica accepts it once this resolves. */
+  async end(id: string | undefined): Promise<void> {
     if (!id) return;
     const hash = digest(id);
     this.byHash.delete(hash);
-    this.options.store?.delete(hash).catch(() => undefined);
+    await this.options.store?.delete(hash);
   }
 
   get size(): number {
