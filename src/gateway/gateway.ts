@@ -360,7 +360,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // A dashboard sign-in may have been made, or ended, on another replica.
   for (const path of ['/api/*', '/ui/*']) {
     app.use(path, async (c, next) => {
-      await sessions.hydrate(sessionId(c.req.raw)).catch(() => undefined);
+      // The store unreachable: this replica answers from what it knows, and says so in the log.
+      await sessions
+        .hydrate(sessionId(c.req.raw))
+        .catch((err: unknown) => logger.warn({ err }, 'dashboard session not read from the store'));
       return next();
     });
   }
