@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Denial, denial } from '../errors.js';
 import type { EventWriter } from '../events/writer.js';
+import type { Logger } from '../log.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
@@ -85,6 +86,8 @@ export class ApprovalService {
       fallbackPollMs?: number;
       /** Interval of MCP progress notifications to a waiting client that asked for them. */
       progressEveryMs?: number;
+      /** Where failures nobody awaits are reported (a withdrawal, a lost signal). */
+      logger?: Pick<Logger, 'warn'>;
     },
   ) {
     // A run that ends leaves nobody to use its approvals: withdraw them, so an operator is not
@@ -93,7 +96,9 @@ export class ApprovalService {
     // a kill, an expiry or the end of the agent withdraws.
     deps.runs.onEnd((run) => {
       if (run.state === 'exhausted') return;
-      void this.withdrawRun(run.id, run.state).catch(() => undefined);
+      void this.withdrawRun(run.id, run.state).catch((err: unknown) =>
+        this.deps.logger?.warn({ err, runId: run.id }, 'approvals of an ended run not withdrawn'),
+      );
     });
     // A decision made through another replica wakes this one's waiter at once.
     deps.store.signals.subscribe((signal) => {
@@ -523,7 +528,12 @@ export class ApprovalService {
   /** Wakes waiters here at once, and on every other replica (LISTEN/NOTIFY on PostgreSQL). */
   private signal(id: string): void {
     this.wake(id);
-    this.deps.store.signals.publish({ topic: 'approval', id }).catch(() => undefined);
+    // Lost, other replicas still see the decision at their next fallback poll.
+    this.deps.store.signals
+      .publish({ topic: 'approval', id })
+      .catch((err: unknown) =>
+        this.deps.logger?.warn({ err, approvalId: id }, 'approval signal not published'),
+      );
   }
 
   private wake(id: string): void {

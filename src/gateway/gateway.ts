@@ -218,6 +218,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     now,
     linkFor: (id) => `${publicUrl}/ui/approvals/${id}`,
     scrubber,
+    logger,
     ...(propagation.pollMs !== undefined ? { pollMs: propagation.pollMs } : {}),
     ...(propagation.fallbackPollMs !== undefined ? { fallbackPollMs: propagation.fallbackPollMs } : {}),
   });
