@@ -4,8 +4,11 @@
  *              vs a bare spawn of `true`, interleaved, p50/p99
  *   egress     100 MB with curl: directly, through the egress proxy (plain HTTP and a CONNECT
  *              tunnel), and from inside a jail (loopback -> socat bridge -> Unix socket -> proxy);
- *              median of several rounds, on loopback, the origin in its own process; an allowed
- *              CONNECT is relayed by socat once decided (egress-relay.ts)
+ *              median of several rounds, on loopback, the origin in its own process
+ *   tunnel     100 MB of raw bytes (a socat client: neither TLS nor HTTP, so after the check the
+ *              tunnel is the relay's, egress-relay.ts; plain HTTP in a tunnel is re-framed by node):
+ *              directly, through the proxy with each relay (splice, socat, node piping,
+ *              interleaved), and from inside a jail (its proxy picks the relay itself)
  *
  *   npx tsx bench/sandbox.bench.ts
  */
@@ -17,7 +20,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { JAIL_PROXY_PORT } from '../src/sandbox/bridge.js';
 import { bwrapArgv } from '../src/sandbox/bwrap-argv.js';
+import { createRelay, type RelayKind } from '../src/sandbox/egress-relay.js';
 import { createEgressProxy, startJail } from '../src/sandbox/index.js';
 import { formatTable, median, percentile } from './lib/stats.js';
 import { type Target, targetOn } from './lib/targets.js';
@@ -43,6 +48,14 @@ export interface SandboxBench {
     proxyConnect: number;
     jailHttp: number;
     jailConnect: number;
+  };
+  /** MB/s of a raw-bytes CONNECT tunnel, median of the rounds. */
+  tunnel: {
+    direct: number;
+    splice: number;
+    socat: number;
+    node: number;
+    jail: number;
   };
 }
 
@@ -114,6 +127,64 @@ const server = require('node:http').createServer((req, res) => {
 server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 `;
 
+/** A raw origin: after the client's first bytes, SIZE bytes and EOF. No HTTP, no TLS. */
+const RAW_ORIGIN = `
+const SIZE = ${SIZE};
+const chunk = Buffer.alloc(1024 * 1024, 7);
+// Half-open: the client's EOF after its first bytes must not end the reply.
+const server = require('node:net').createServer({ allowHalfOpen: true }, (socket) => {
+  socket.on('error', () => socket.destroy());
+  socket.once('data', () => {
+    let sent = 0;
+    const write = () => {
+      while (sent < SIZE) {
+        sent += chunk.length;
+        if (!socket.write(chunk)) return void socket.once('drain', write);
+      }
+      socket.end();
+    };
+    write();
+  });
+});
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`;
+
+async function spawnOrigin(source: string): Promise<{ port: number; kill: () => void }> {
+  const origin = spawn(process.execPath, ['-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [portLine] = (await once(origin.stdout, 'data')) as [Buffer];
+  return { port: Number(portLine.toString().trim()), kill: () => origin.kill() };
+}
+
+/**
+ * The raw client, the same shell line on the host and in the jail: socat (a C copy loop with
+ * 128 KiB buffers; curl's telnet:// moves 16 KiB at a time and was the bottleneck) sends "GO",
+ * half-closes, and reads to EOF. Prints bytes received and the elapsed ns; MB/s counts only a
+ * complete transfer (a cut-short one is NaN, not a fast one).
+ */
+function rawClientLine(address: string): string {
+  return `s=$(date +%s%N); n=$(echo GO | socat -t 60 -b 131072 STDIO ${address} | wc -c); e=$(date +%s%N); echo $n $((e - s))`;
+}
+
+function rawSpeed(output: string): number {
+  const [bytes, ns] = output.trim().split(' ').map(Number);
+  return bytes === SIZE && ns ? SIZE / 1024 / 1024 / (ns / 1e9) : Number.NaN;
+}
+
+async function rawClient(address: string): Promise<number> {
+  const { stdout } = await promisify(execFile)('/bin/sh', ['-c', rawClientLine(address)]);
+  return rawSpeed(stdout);
+}
+
+async function proxyWith(kind: RelayKind, originPort: number): Promise<{ port: number; close: () => void }> {
+  const proxy = createEgressProxy({
+    egress: [`127.0.0.1:${originPort}`],
+    onEvent: () => undefined,
+    relay: createRelay({ kind }),
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  return { port: (proxy.address() as AddressInfo).port, close: () => proxy.close() };
+}
+
 /** curl's own measure of one transfer (its start-up excluded), in MB/s. */
 async function curl(args: string[]): Promise<number> {
   const { stdout } = await promisify(execFile)('curl', [
@@ -128,15 +199,20 @@ async function curl(args: string[]): Promise<number> {
 }
 
 /** The same curl inside a jail: 127.0.0.1:7301 -> socat bridge -> Unix socket -> egress proxy -> origin. */
-async function jailCurl(workdir: string, originPort: number, i: number, tunnel: boolean): Promise<number> {
+async function jailCurl(
+  workdir: string,
+  originPort: number,
+  i: number,
+  mode: 'http' | 'connect' | 'raw',
+): Promise<number> {
+  const line =
+    mode === 'raw'
+      ? rawClientLine(`PROXY:127.0.0.1:origin.bench:${originPort},proxyport=${JAIL_PROXY_PORT}`)
+      : `curl -s -o /dev/null -w '%{speed_download}' ${mode === 'connect' ? '-p ' : ''}http://origin.bench:${originPort}/`;
   const handle = await startJail({
-    runId: `run_benchcurl${i}`,
+    runId: `run_benchcurl${mode}${i}`,
     workdir,
-    command: [
-      '/bin/sh',
-      '-c',
-      `curl -s ${tunnel ? '-p ' : ''}-o /dev/null -w '%{speed_download}' http://origin.bench:${originPort}/ > speed.txt`,
-    ],
+    command: ['/bin/sh', '-c', `${line} > speed.txt`],
     env: {},
     // Both cores: the figure is the path's throughput, not the CPU quota's.
     limits: { memoryBytes: 256 * 1024 * 1024, pids: 64, cpu: 2, tmpBytes: 16 * 1024 * 1024 },
@@ -146,18 +222,21 @@ async function jailCurl(workdir: string, originPort: number, i: number, tunnel: 
     stdio: 'ignore',
   });
   await handle.exited;
-  return Number(readFileSync(join(workdir, 'speed.txt'), 'utf8')) / 1024 / 1024;
+  const out = readFileSync(join(workdir, 'speed.txt'), 'utf8');
+  return mode === 'raw' ? rawSpeed(out) : Number(out) / 1024 / 1024;
 }
 
-export async function run(options: { runs?: number; rounds?: number } = {}): Promise<SandboxBench> {
-  const runs = options.runs ?? 50;
+export async function run(
+  options: { runs?: number; rounds?: number; tunnelOnly?: boolean } = {},
+): Promise<SandboxBench> {
+  const runs = options.tunnelOnly ? 0 : (options.runs ?? 50);
   const workdir = mkdtempSync(join(tmpdir(), 'bulkhead-bench-wd-'));
   const bareTimes: number[] = [];
   const bwrapTimes: number[] = [];
   const jailTimes: number[] = [];
   const phaseTimes: Record<string, number[]> = {};
   const argv = bwrapOnlyArgv();
-  for (let i = 0; i < 3; i++) await jailed(workdir, -i); // warm-up
+  for (let i = 0; i < (runs > 0 ? 3 : 0); i++) await jailed(workdir, -i); // warm-up
   // Interleaved, so a burst of load on the machine hits all three alike.
   for (let i = 0; i < runs; i++) {
     bareTimes.push(await bare());
@@ -192,17 +271,39 @@ export async function run(options: { runs?: number; rounds?: number } = {}): Pro
     jailHttp: [],
     jailConnect: [],
   } as Record<keyof SandboxBench['egress'], number[]>;
-  for (let i = 0; i < (options.rounds ?? 5); i++) {
+  for (let i = 0; i < (options.tunnelOnly ? 0 : (options.rounds ?? 5)); i++) {
     rows.direct.push(await curl(['--noproxy', '*', url]));
     rows.nodePipe.push(await curl(['--noproxy', '*', pipeUrl]));
     rows.proxyHttp.push(await curl(['-x', proxyUrl, url]));
     rows.proxyConnect.push(await curl(['-p', '-x', proxyUrl, url]));
-    rows.jailHttp.push(await jailCurl(workdir, originPort, i, false));
-    rows.jailConnect.push(await jailCurl(workdir, originPort, i, true));
+    rows.jailHttp.push(await jailCurl(workdir, originPort, i, 'http'));
+    rows.jailConnect.push(await jailCurl(workdir, originPort, i, 'connect'));
   }
   origin.kill();
   proxy.close();
   pipe.close();
+
+  // Raw tunnels: each relay against direct, interleaved so load bursts hit them alike.
+  const raw = await spawnOrigin(RAW_ORIGIN);
+  const relays = {
+    splice: await proxyWith('splice', raw.port),
+    socat: await proxyWith('socat', raw.port),
+    node: await proxyWith('none', raw.port),
+  };
+  const tunnelRows = { direct: [], splice: [], socat: [], node: [], jail: [] } as Record<
+    keyof SandboxBench['tunnel'],
+    number[]
+  >;
+  for (let i = 0; i < (options.rounds ?? 5); i++) {
+    tunnelRows.direct.push(await rawClient(`TCP:127.0.0.1:${raw.port}`));
+    for (const kind of ['splice', 'socat', 'node'] as const)
+      tunnelRows[kind].push(
+        await rawClient(`PROXY:127.0.0.1:127.0.0.1:${raw.port},proxyport=${relays[kind].port}`),
+      );
+    tunnelRows.jail.push(await jailCurl(workdir, raw.port, i, 'raw'));
+  }
+  raw.kill();
+  for (const relay of Object.values(relays)) relay.close();
   return {
     startup: {
       bareP50: percentile(sortedBare, 50),
@@ -222,12 +323,21 @@ export async function run(options: { runs?: number; rounds?: number } = {}): Pro
       jailHttp: median(rows.jailHttp),
       jailConnect: median(rows.jailConnect),
     },
+    tunnel: {
+      direct: median(tunnelRows.direct),
+      splice: median(tunnelRows.splice),
+      socat: median(tunnelRows.socat),
+      node: median(tunnelRows.node),
+      jail: median(tunnelRows.jail),
+    },
   };
 }
 
 export function print(r: SandboxBench): string {
   const e = r.egress;
   const vs = (mbs: number) => `${(mbs / e.direct).toFixed(2)}x`;
+  const t = r.tunnel;
+  const tvs = (mbs: number) => `${(mbs / t.direct).toFixed(2)}x`;
   return [
     formatTable([
       ['start-up of `true`', 'p50 ms', 'p99 ms'],
@@ -251,6 +361,15 @@ export function print(r: SandboxBench): string {
       ['from the jail (bridge + socket + proxy), plain HTTP', e.jailHttp, vs(e.jailHttp)],
       ['from the jail (bridge + socket + proxy), CONNECT tunnel', e.jailConnect, vs(e.jailConnect)],
     ]),
+    '',
+    formatTable([
+      ['100 MB raw CONNECT tunnel, socat client (median)', 'MB/s', 'vs direct'],
+      ['direct', t.direct, '1.00x'],
+      ['through the proxy, splice relay', t.splice, tvs(t.splice)],
+      ['through the proxy, socat relay', t.socat, tvs(t.socat)],
+      ['through the proxy, node piping', t.node, tvs(t.node)],
+      ['from the jail (bridge + socket + proxy + its relay)', t.jail, tvs(t.jail)],
+    ]),
   ].join('\n');
 }
 
@@ -264,8 +383,22 @@ export function targets(r: SandboxBench): Target[] {
     ratio('through the proxy, CONNECT', e.proxyConnect),
     ratio('from the jail, plain HTTP', e.jailHttp),
     ratio('from the jail, CONNECT', e.jailConnect),
+    targetOn(
+      'egress raw tunnel through the proxy ≥ 0.8× direct',
+      r.tunnel.splice / r.tunnel.direct,
+      '×',
+      (v) => v >= 0.8,
+    ),
+    targetOn(
+      'egress raw tunnel from the jail ≥ 0.8× direct',
+      r.tunnel.jail / r.tunnel.direct,
+      '×',
+      (v) => v >= 0.8,
+    ),
   ];
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href)
-  process.stdout.write(`${print(await run())}\n`);
+  process.stdout.write(
+    `${print(await run({ tunnelOnly: process.argv.includes('--tunnel-only'), rounds: Number(process.env.ROUNDS ?? 5) }))}\n`,
+  );
