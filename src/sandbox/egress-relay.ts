@@ -4,13 +4,18 @@
  * CONNECT tunnel is inspected, so copying it through node, a read and a
  * write syscall per 64 KiB chunk on node's one thread, only costs. The two
  * connected sockets are handed to a native relay; node closes its own
- * descriptors and is out of the path. In order of preference:
- * - `splice`: splice-relay.py on python3 (3.10+ has os.splice): the bytes
- *   go socket -> pipe -> socket inside the kernel, never through user
- *   space, which on a loaded host leaves the CPU to the endpoints;
- * - `socat` (a CI package, used for the jail's bridges): copies in C with
- *   128 KiB buffers, through user space;
- * - neither: node pipes the tunnel itself (take resolves false).
+ * descriptors and is out of the path. Two relays, same contract (fd 3 and
+ * fd 4, EOF passed on as a half-close, exit when both directions end):
+ * - `socat` (a CI package, used for the jail's bridges), the default: copies
+ *   in C with 128 KiB buffers, through user space; starts in a few ms;
+ * - `splice` (splice-relay.py, python3 3.10+, only when asked for): the
+ *   bytes go socket -> pipe -> socket inside the kernel. It halves the
+ *   relay's CPU on a 100 MB tunnel, but python's start-up (about 90 ms of
+ *   CPU and 130 ms before the first byte moves, on this 2-core host) on
+ *   every tunnel costs more than it saves below some 50 MB, and the wall
+ *   throughput measured no better (bench/SANDBOX.md). Worth it only in one
+ *   long-lived relay process per proxy that is handed each tunnel's sockets.
+ * Without socat, node pipes the tunnel itself (take resolves false).
  *
  * Bounded: at most `max` relays at once per proxy (a relay is a host process
  * the jail's pids limit does not count); past that node pipes the tunnel.
@@ -36,35 +41,6 @@ function relayArgv(kind: Exclude<RelayKind, 'none'>): [string, string[]] {
       [SOCAT, ['-b', '131072', '-t', '86400', 'FD:3,shut-down', 'FD:4,shut-down']];
 }
 
-/** Whether this python3 can splice: the script exits 0 on `--probe` only then, touching nothing. */
-function probeSplice(): Promise<boolean> {
-  return new Promise((resolve) => {
-    let child: ChildProcess;
-    try {
-      const [command, args] = relayArgv('splice');
-      child = spawn(command, [...args, '--probe'], { stdio: 'ignore' });
-    } catch {
-      resolve(false);
-      return;
-    }
-    child.once('error', () => resolve(false));
-    child.once('exit', (code) => resolve(code === 0));
-  });
-}
-
-let detected: Promise<RelayKind> | undefined;
-
-/** The best relay this host has, found once per process (a probe of python3 costs a start-up). */
-export function detectRelay(exists: (path: string) => boolean = existsSync): Promise<RelayKind> {
-  const find = async (): Promise<RelayKind> => {
-    if (exists(PYTHON) && (await probeSplice())) return 'splice';
-    return exists(SOCAT) ? 'socat' : 'none';
-  };
-  if (exists !== existsSync) return find();
-  detected ??= find();
-  return detected;
-}
-
 export interface Relay {
   /**
    * Hands both sockets to a native relay, after whatever node already read from either side has
@@ -72,6 +48,11 @@ export interface Relay {
    */
   take(client: Socket, upstream: Socket): Promise<boolean>;
   closeAll(): void;
+}
+
+/** socat where installed, else none (node pipes). */
+export function defaultRelay(exists: (path: string) => boolean = existsSync): RelayKind {
+  return exists(SOCAT) ? 'socat' : 'none';
 }
 
 /**
@@ -100,15 +81,12 @@ export function createRelay(
 ): Relay {
   const max = options.max ?? 32;
   const running = new Set<ChildProcess>();
-  const kind = options.kind !== undefined ? Promise.resolve(options.kind) : detectRelay(options.exists);
+  const kind = options.kind ?? defaultRelay(options.exists);
   return {
     async take(client, upstream) {
-      if (running.size >= max) return false;
-      // Paused before waiting for the probe: what arrives meanwhile stays buffered, not lost.
+      if (kind === 'none' || running.size >= max) return false;
       client.pause();
       upstream.pause();
-      const chosen = await kind;
-      if (chosen === 'none' || running.size >= max || client.destroyed || upstream.destroyed) return false;
       const fromClient = stopAndDrain(client);
       const fromUpstream = stopAndDrain(upstream);
       try {
@@ -121,7 +99,7 @@ export function createRelay(
       let child: ChildProcess;
       try {
         // fd 3 and 4 are the client and the far side; the relay ends when both directions are done.
-        const [command, args] = relayArgv(chosen);
+        const [command, args] = relayArgv(kind);
         child = spawn(command, args, {
           stdio: ['ignore', 'ignore', 'ignore', client, upstream],
         });
