@@ -14,7 +14,8 @@ import { RunService } from '../runs/service.js';
 import { createScrubber } from '../scrub/index.js';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite/index.js';
 import { canonicalHash } from '../util/canonical.js';
-import { ApprovalService, type HoldRequest, REUSE_WINDOW_MS } from './service.js';
+import type { HoldRequest } from './hold.js';
+import { ApprovalService, REUSE_WINDOW_MS } from './service.js';
 
 const SECRET = 'svc-test-secret-value-7f3a9c';
 const policy = parsePolicy(

@@ -18,6 +18,8 @@ import type { Scrubber } from '../scrub/index.js';
 import type { Store } from '../store/store.js';
 import { canonicalJson } from '../util/canonical.js';
 import type { Approval, Vote, VoteOutcome } from './approval.js';
+import { describeEarlier, type EarlierCall, type HoldOutcome, type HoldRequest } from './hold.js';
+import { Wakeups } from './wakeups.js';
 
 /** How long an approval stays usable by an identical retry after its waiting caller is gone. */
 export const REUSE_WINDOW_MS = 10 * 60_000;
@@ -25,48 +27,8 @@ const PROGRESS_EVERY_MS = 5_000;
 const POLL_MS = 500;
 const FALLBACK_POLL_MS = 2_000;
 
-/** What an approver is told about an earlier identical call of the same run. */
-export interface EarlierCall {
-  approvalId: string;
-  state: 'executing' | 'executed' | 'outcome_unknown';
-}
-
-export function describeEarlier(earlier: readonly EarlierCall[]): string {
-  const parts = earlier.map((e) =>
-    e.state === 'executing'
-      ? `an identical call is executing now under ${e.approvalId}`
-      : e.state === 'executed'
-        ? `an identical call already ran under ${e.approvalId}: approve only if it should run again`
-        : `an identical call under ${e.approvalId} may already have run (outcome unknown)`,
-  );
-  return `${parts.join('; ')}: check before approving`;
-}
-
-export interface HoldRequest {
-  runId: string;
-  tool: string;
-  toolClass: string;
-  args: Record<string, unknown>;
-  argsHash: string;
-  why: string;
-  quorum: number;
-  approvers: string[];
-  timeoutMs: number;
-  signal: AbortSignal;
-  /**
-   * Aborts when the caller's connection closed. The wait ends and the approval stays pending for
-   * an identical retry: nobody is waiting, so nothing may run until someone asks again.
-   */
-  callerGone?: AbortSignal;
-  progress?: (progress: number, message?: string) => Promise<void>;
-}
-
-export type HoldOutcome =
-  | { ok: true; approval: Approval }
-  | { ok: false; denial: Denial; approval?: Approval };
-
 export class ApprovalService {
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly wakeups = new Wakeups();
   /** Callers waiting on each approval in this gateway, for the approver to see. */
   private readonly waiting = new Map<string, number>();
 
@@ -102,7 +64,7 @@ export class ApprovalService {
     });
     // A decision made through another replica wakes this one's waiter at once.
     deps.store.signals.subscribe((signal) => {
-      if (signal.topic === 'approval') this.wake(signal.id);
+      if (signal.topic === 'approval') this.wakeups.wake(signal.id);
     });
   }
 
@@ -408,7 +370,7 @@ export class ApprovalService {
         }
         continue;
       }
-      await this.sleep(
+      await this.wakeups.sleep(
         current.id,
         Math.min(
           // With push signals live, polling is only the fallback for a lost notification.
@@ -527,37 +489,13 @@ export class ApprovalService {
 
   /** Wakes waiters here at once, and on every other replica (LISTEN/NOTIFY on PostgreSQL). */
   private signal(id: string): void {
-    this.wake(id);
+    this.wakeups.wake(id);
     // Lost, other replicas still see the decision at their next fallback poll.
     this.deps.store.signals
       .publish({ topic: 'approval', id })
       .catch((err: unknown) =>
         this.deps.logger?.warn({ err, approvalId: id }, 'approval signal not published'),
       );
-  }
-
-  private wake(id: string): void {
-    for (const wake of this.waiters.get(id) ?? []) wake();
-  }
-
-  private sleep(id: string, ms: number, signal: AbortSignal, gone?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const set = this.waiters.get(id) ?? new Set();
-      this.waiters.set(id, set);
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        gone?.removeEventListener('abort', done);
-        set.delete(done);
-        if (set.size === 0) this.waiters.delete(id);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(1, ms));
-      signal.addEventListener('abort', done, { once: true });
-      gone?.addEventListener('abort', done, { once: true });
-      set.add(done);
-      if (signal.aborted || gone?.aborted) done();
-    });
   }
 }
 
