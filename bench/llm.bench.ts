@@ -28,6 +28,7 @@ import { postUpstream } from '../src/llm/upstream.js';
 import { loadPolicyFile } from '../src/policy/load.js';
 import { startFakeAnthropic } from '../test/fakes/fake-anthropic.js';
 import { formatTable, percentile } from './lib/stats.js';
+import { type Target, targetOn } from './lib/targets.js';
 
 const KEY = 'sk-ant-real-key-for-tests-0123456789';
 
@@ -389,6 +390,26 @@ export async function run(options: { requests?: number; soak?: number } = {}): P
     await gateway.close();
     await fake.close();
   }
+}
+
+/** The LLM proxy's targets: time to first byte added, a 1 MB stream's throughput, flat heap over the soak. */
+export function targets(result: LlmBenchResult): Target[] {
+  const direct = result.added.find((a) => a.vs === 'bulkhead vs direct');
+  return [
+    targetOn(
+      `added time to first byte p50 ≤ 1 ms (${direct?.vs ?? 'no pair measured'})`,
+      direct?.firstP50 ?? Number.NaN,
+      ' ms',
+      (v) => v <= 1,
+    ),
+    targetOn('1 MB streamed answer ≥ 0.8× direct throughput', result.bigStream.ratio, '×', (v) => v >= 0.8),
+    targetOn(
+      `LLM soak: heap after GC grows ≤ ${result.soak?.boundMb ?? SOAK_BOUND_MB} MB over ${(result.soak?.requests ?? 0).toLocaleString('en')} requests (target 100,000)`,
+      result.soak && result.soak.requests >= 100_000 ? result.soak.growthMb : Number.NaN,
+      ' MB',
+      (v) => v <= (result.soak?.boundMb ?? SOAK_BOUND_MB),
+    ),
+  ];
 }
 
 export function print(result: LlmBenchResult): string {
