@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { connectAgentClient } from '../src/agent/connect.js';
+import { type Approval, runHash } from '../src/approvals/approval.js';
 import { type Gateway, startGateway } from '../src/gateway/gateway.js';
 import { loadPolicyFile } from '../src/policy/load.js';
 import { formatTable, percentile } from './lib/stats.js';
@@ -126,20 +127,22 @@ export async function run(options: { calls?: number; rounds?: number; approvals?
     const latencies: number[] = [];
     for (let i = 0; i < (options.approvals ?? 100); i++) {
       const call = client.callTool({ name: 'orders__list_orders', arguments: { limit: (i % 20) + 1 } });
-      let pending: string | undefined;
+      let pending: Approval | undefined;
       while (!pending) {
         pending = (await loaded.store.approvals.list({ state: 'pending', limit: 2000 })).find(
           (x) => x.argsHash !== undefined && !x.id.startsWith('apr_bench_'),
-        )?.id;
+        );
         if (!pending) await new Promise((res) => setTimeout(res, 2));
       }
       const before = existsSync(record) ? readFileSync(record, 'utf8').split('\n').length : 0;
       const t0 = performance.now();
-      await fetch(`${loaded.url}/api/approvals/${pending}/approve`, {
+      // An approve names the run_hash the approver saw (refused if the arguments changed since).
+      const approved = await fetch(`${loaded.url}/api/approvals/${pending.id}/approve`, {
         method: 'POST',
         headers: { authorization: `Bearer ${loaded.localToken}`, 'content-type': 'application/json' },
-        body: '{}',
+        body: JSON.stringify({ args_hash: runHash(pending) }),
       });
+      if (!approved.ok) throw new Error(`approve answered ${approved.status}: ${await approved.text()}`);
       while ((existsSync(record) ? readFileSync(record, 'utf8').split('\n').length : 0) <= before)
         await new Promise((res) => setTimeout(res, 0.5));
       latencies.push(performance.now() - t0);

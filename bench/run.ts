@@ -50,6 +50,11 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
   }
 }
 mkdirSync(join(here, 'results'), { recursive: true });
+// A bench that leaves a promise rejected behind (a client call timing out after it failed) must
+// not take the whole run down: it is reported, and the bench it belongs to fails by its own await.
+process.on('unhandledRejection', (reason) => {
+  out(`(unhandled rejection, ignored: ${reason instanceof Error ? reason.message : String(reason)})`);
+});
 const outcomes: [string, string, number][] = [];
 const allTargets: (Target & { bench: string })[] = [];
 const allStarted = Date.now();
