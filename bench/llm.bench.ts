@@ -155,7 +155,12 @@ function scrubCostPerEvent(scrubber: Parameters<typeof anthropicDialect>[0]): nu
 }
 
 /** Many plain requests, 8 at a time; heap after GC sampled at the start and every tenth. */
-async function soak(url: string, key: string, requests: number): Promise<SoakResult> {
+async function soak(
+  url: string,
+  key: string,
+  requests: number,
+  beforeSample: () => void,
+): Promise<SoakResult> {
   // A gc() even without --expose-gc (npm run bench runs through tsx): the flag set at runtime
   // exposes it to a fresh context.
   setFlagsFromString('--expose_gc');
@@ -183,6 +188,7 @@ async function soak(url: string, key: string, requests: number): Promise<SoakRes
     );
   };
   const sample = () => {
+    beforeSample();
     gc();
     gc();
     const m = process.memoryUsage();
@@ -383,7 +389,12 @@ export async function run(options: { requests?: number; soak?: number } = {}): P
       eventUs,
       bigStream,
     };
-    if (soakRequests > 0) result.soak = await soak(gateway.url, token, soakRequests);
+    if (soakRequests > 0)
+      result.soak = await soak(gateway.url, token, soakRequests, () => {
+        // The fake API shares this process and logs every request it receives: that log is
+        // the bench's, not the gateway's, so it is emptied before each heap sample.
+        fake.received.length = 0;
+      });
     return result;
   } finally {
     bare.close();
