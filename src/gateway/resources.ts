@@ -28,7 +28,6 @@ import {
   deliver,
   forwardProgress,
   MAX_ANSWER_BYTES,
-  MAX_PAGES,
   markSourceRead,
   type PassthroughDeps,
   refuse,
@@ -41,19 +40,17 @@ export function registerResourceHandlers(server: Server, deps: PassthroughDeps, 
     for (const upstream of upstreamsOf(ctx.profile)) {
       const client = deps.pool.client(upstream);
       if (!client) continue;
-      let cursor: string | undefined;
-      for (let page = 0; page < MAX_PAGES; page++) {
-        const result = await client.listResources(cursor ? { cursor } : {}, { signal: extra.signal });
-        listed.push(
-          ...result.resources.filter(
-            (r) =>
-              allowFor(ctx.profile, r.uri)?.upstream === upstream &&
-              admitted(deps, 'resource', upstream, r, `resource:${r.uri}`),
-          ),
-        );
-        cursor = result.nextCursor;
-        if (!cursor) break;
-      }
+      const resources = await pages(
+        (params) => client.listResources(params, { signal: extra.signal }),
+        (r) => r.resources,
+      );
+      listed.push(
+        ...resources.filter(
+          (r) =>
+            allowFor(ctx.profile, r.uri)?.upstream === upstream &&
+            admitted(deps, 'resource', upstream, r, `resource:${r.uri}`),
+        ),
+      );
     }
     await deps.events.write({
       kind: 'resources/list',
@@ -71,19 +68,17 @@ export function registerResourceHandlers(server: Server, deps: PassthroughDeps, 
     for (const upstream of upstreamsOf(ctx.profile)) {
       const client = deps.pool.client(upstream);
       if (!client) continue;
-      let cursor: string | undefined;
-      for (let page = 0; page < MAX_PAGES; page++) {
-        const result = await client.listResourceTemplates(cursor ? { cursor } : {}, { signal: extra.signal });
-        listed.push(
-          ...result.resourceTemplates.filter(
-            (t) =>
-              allowFor(ctx.profile, t.uriTemplate)?.upstream === upstream &&
-              admitted(deps, 'resource_template', upstream, t, `resource:${t.uriTemplate}`),
-          ),
-        );
-        cursor = result.nextCursor;
-        if (!cursor) break;
-      }
+      const templates = await pages(
+        (params) => client.listResourceTemplates(params, { signal: extra.signal }),
+        (r) => r.resourceTemplates,
+      );
+      listed.push(
+        ...templates.filter(
+          (t) =>
+            allowFor(ctx.profile, t.uriTemplate)?.upstream === upstream &&
+            admitted(deps, 'resource_template', upstream, t, `resource:${t.uriTemplate}`),
+        ),
+      );
     }
     return { resourceTemplates: cleanListed(deps, listed, 'resource template') };
   });
