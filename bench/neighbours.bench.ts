@@ -112,7 +112,9 @@ async function block(
   return { latencies, noisyCalls, noisyBytes, seconds };
 }
 
-export async function run(options: { rounds?: number; calls?: number } = {}): Promise<NeighboursResult> {
+export async function run(
+  options: { rounds?: number; calls?: number; only?: Neighbour; profileDir?: string } = {},
+): Promise<NeighboursResult> {
   const rounds = options.rounds ?? 3;
   const calls = options.calls ?? 300;
   const dir = mkdtempSync(join(tmpdir(), 'bulkhead-neighbours-'));
@@ -127,7 +129,12 @@ export async function run(options: { rounds?: number; calls?: number } = {}): Pr
     const gateway = await startChild<{ url: string; tokens: string[] }>(
       join(ROOT, 'bench/lib/gateway-child.ts'),
       [join(dir, 'policy.yaml'), '2'],
-      { cwd: ROOT },
+      {
+        cwd: ROOT,
+        ...(options.profileDir
+          ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, '--cpu-prof-interval=200'] }
+          : {}),
+      },
     );
     children.push(gateway);
     const [quietToken, noisyToken] = gateway.ready.tokens as [string, string];
@@ -142,6 +149,7 @@ export async function run(options: { rounds?: number; calls?: number } = {}): Pr
     };
     for (let round = 1; round <= rounds; round++) {
       for (const neighbour of Object.keys(NEIGHBOURS) as Neighbour[]) {
+        if (options.only && neighbour !== 'alone' && neighbour !== options.only) continue;
         const b = await block(quiet, noisy, neighbour, calls);
         const sorted = [...b.latencies].sort((x, y) => x - y);
         const entry = per[neighbour];
@@ -159,14 +167,16 @@ export async function run(options: { rounds?: number; calls?: number } = {}): Pr
     return {
       rounds,
       calls,
-      rows: (Object.keys(NEIGHBOURS) as Neighbour[]).map((neighbour) => ({
-        neighbour,
-        p50: median(per[neighbour].p50),
-        p99: median(per[neighbour].p99),
-        p99Ratio: median(per[neighbour].p99) / aloneP99,
-        noisyPerSecond: median(per[neighbour].rate),
-        noisyMBps: median(per[neighbour].mbps),
-      })),
+      rows: (Object.keys(NEIGHBOURS) as Neighbour[])
+        .filter((neighbour) => per[neighbour].p99.length > 0)
+        .map((neighbour) => ({
+          neighbour,
+          p50: median(per[neighbour].p50),
+          p99: median(per[neighbour].p99),
+          p99Ratio: median(per[neighbour].p99) / aloneP99,
+          noisyPerSecond: median(per[neighbour].rate),
+          noisyMBps: median(per[neighbour].mbps),
+        })),
     };
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
@@ -209,6 +219,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const result = await run({
     rounds: Number(argValue('--rounds') ?? 3),
     calls: Number(argValue('--calls') ?? 300),
+    ...(argValue('--only') ? { only: argValue('--only') as Neighbour } : {}),
+    ...(argValue('--cpu-prof-dir') ? { profileDir: resolve(argValue('--cpu-prof-dir') as string) } : {}),
   });
   process.stdout.write(`${print(result)}\n`);
   for (const t of targets(result))

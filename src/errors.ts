@@ -58,6 +58,7 @@ export const ERROR_CODES = [
   'workdir_refused',
   'gateway_unreachable',
   'restart_required',
+  'inspection_failed',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

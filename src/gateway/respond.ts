@@ -25,6 +25,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   workdir_refused: 400,
   gateway_unreachable: 502,
   restart_required: 409,
+  inspection_failed: 500,
 };
 
 export interface Responder {

@@ -8,10 +8,9 @@
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { EventWriter } from '../events/writer.js';
-import { inspectToolResult } from '../inspect/index.js';
+import { inspectOutput } from '../inspect/output.js';
 import type { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
-import { scrubValueYielding } from '../scrub/yielding.js';
 import { CONTINUE, type Stage } from './stage.js';
 
 /** Results larger than this are truncated unless a tool rule sets `max_output`. */
@@ -39,29 +38,15 @@ export function inspectStage(deps: InspectDeps): Stage {
     if (!call.result || !tool) return CONTINUE;
     const maxBytes = tool.rule.max_output ?? DEFAULT_MAX_OUTPUT;
     const scrubber = deps.scrubberFor(call.profileName);
-    const inspected = inspectToolResult(call.result, {
-      maxBytes,
-      spotlight: call.profile.spotlight,
-      scrub: scrubber.text,
-    });
+    // Large results are inspected and scrubbed in a worker thread (inspect/output.ts), so one
+    // agent's megabytes of hostile text do not hold every other agent's calls.
+    const inspected = await inspectOutput(
+      call.result,
+      { maxBytes, spotlight: call.profile.spotlight },
+      scrubber,
+    );
     let result: CallToolResult = inspected.result;
-    if (
-      result.structuredContent !== undefined &&
-      Buffer.byteLength(JSON.stringify(result.structuredContent)) > maxBytes
-    ) {
-      // Structured output cannot be cut and stay valid: the agent gets a clear error instead of a flood.
-      inspected.flags.push('truncated');
-      result = {
-        isError: true,
-        content: [
-          { type: 'text', text: `[bulkhead: structured output over ${maxBytes} bytes was withheld]` },
-        ],
-      };
-    }
-    const flags = [...new Set(inspected.flags)];
-    // Large results are scrubbed in slices with yields, so one agent's megabytes of hostile text
-    // do not hold every other agent's calls.
-    result = await scrubValueYielding(scrubber, result);
+    const flags = inspected.flags;
     if (flags.length > 0) {
       call.flags.push(...flags);
       result = { ...result, _meta: { ...result._meta, 'bulkhead/flags': flags } };

@@ -17,6 +17,7 @@
  */
 import { type CompiledPiiSet, createEngine, type Engine, type ScrubStats } from './engine.js';
 import { DEFAULT_PII_ACTIONS, type PiiAction, type PiiKind } from './pii.js';
+import { newScrubberBase, registerReplica, type ScrubberBase } from './replica.js';
 import { BUILTIN_RULES, type SecretRule } from './rules/index.js';
 import { mergeSpans, renderSpans } from './spans.js';
 import { createStreamScrubber, type StreamScrubber } from './stream.js';
@@ -70,26 +71,47 @@ export function unknownRuleIds(
 
 export function createScrubber(options: ScrubberOptions = {}): MeasuredScrubber {
   const disabled = new Set(options.disableRules ?? []);
+  const secrets = [...(options.secrets ?? [])];
+  const maxDepth = options.maxDepth ?? 200;
   const engine = createEngine({
-    secrets: options.secrets ?? [],
+    secrets,
     rules: (options.rules ?? BUILTIN_RULES).filter((rule) => !disabled.has(rule.id)),
     pii: { ...DEFAULT_PII_ACTIONS, ...options.pii },
   });
-  return scrubberOn(engine, undefined, options.maxDepth ?? 200);
+  // Custom rules cannot be sent to another thread: such a scrubber has no replica (replica.ts).
+  const base = options.rules
+    ? undefined
+    : newScrubberBase({ configured: secrets, disableRules: [...disabled], maxDepth });
+  return scrubberOn(engine, undefined, { ...DEFAULT_PII_ACTIONS, ...options.pii }, maxDepth, base);
 }
 
-function scrubberOn(engine: Engine, pii: CompiledPiiSet | undefined, maxDepth: number): MeasuredScrubber {
+function scrubberOn(
+  engine: Engine,
+  pii: CompiledPiiSet | undefined,
+  actions: Record<PiiKind, PiiAction>,
+  maxDepth: number,
+  base: (ScrubberBase & { record(values: readonly string[]): void }) | undefined,
+): MeasuredScrubber {
   const detect = (input: string, streaming: boolean) => engine.detect(input, streaming, pii);
   const text = (input: string): string => renderSpans(input, mergeSpans(detect(input, false).spans));
-  return {
+  const scrubber: MeasuredScrubber = {
     text,
     value: <T>(input: T): T => deepMap(input, text, 0, maxDepth) as T,
-    addSecrets: engine.addSecrets,
+    addSecrets: (values) => {
+      const list = [...values];
+      engine.addSecrets(list);
+      // After the engine: a replica never learns a secret before the original does.
+      base?.record(list);
+    },
     stream: () => createStreamScrubber(detect),
     stats: engine.stats,
-    withPii: (actions) =>
-      scrubberOn(engine, engine.compilePii({ ...DEFAULT_PII_ACTIONS, ...actions }), maxDepth),
+    withPii: (more) => {
+      const merged = { ...DEFAULT_PII_ACTIONS, ...more };
+      return scrubberOn(engine, engine.compilePii(merged), merged, maxDepth, base);
+    },
   };
+  if (base) registerReplica(scrubber, { base, pii: actions });
+  return scrubber;
 }
 
 function deepMap(input: unknown, fn: (s: string) => string, depth: number, maxDepth: number): unknown {

@@ -71,8 +71,8 @@ export async function scrubValueYielding<T>(
   return (await walk(input, 0)) as T;
 }
 
-/** Characters of strings in `value`, counting stops once past `limit`. */
-function charCount(value: unknown, limit: number, depth: number): number {
+/** Characters of strings (and keys) in `value`, counting stops once past `limit`. */
+export function charCount(value: unknown, limit: number, depth: number): number {
   if (typeof value === 'string') return value.length;
   if (value === null || typeof value !== 'object' || depth > 64) return 0;
   let total = 0;

@@ -1,0 +1,171 @@
+/**
+ * The main thread's side of the inspection workers (thread.ts): a small pool
+ * (one worker per core beyond the first, at most two) that takes the large
+ * tool results, so their inspection and scrubbing never stall other agents.
+ *
+ * Scrubbers are replicated, not shared: the first job of a scrubber family
+ * sends the worker its configuration and every secret added so far, and each
+ * later `addSecrets` is posted to every worker at once, synchronously. A port
+ * delivers in order, so a job always finds the secrets that existed when it
+ * was posted.
+ *
+ * A worker that dies (crash, out of memory, terminated) fails every job it
+ * held: the call is refused, never answered unscrubbed. The next job starts a
+ * fresh worker, which is sent its families again.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { BulkheadError } from '../../errors.js';
+import type { ScrubberBase, ScrubberReplica } from '../../scrub/replica.js';
+import type { FromWorker, InspectedOutput, OutputOptions, ToWorker } from './protocol.js';
+
+interface Pending {
+  resolve: (output: InspectedOutput) => void;
+  reject: (error: Error) => void;
+}
+
+interface Live {
+  worker: Worker;
+  pending: Map<number, Pending>;
+  /** Families this worker was sent. */
+  bases: Set<number>;
+  dead: boolean;
+}
+
+/**
+ * Starts a worker on the built JavaScript beside this file, or, running from the sources (tests,
+ * `tsx`), on the TypeScript through tsx's loader, registered inside the worker.
+ */
+function startThread(): Worker {
+  const js = new URL('./thread.js', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return new Worker(js);
+  const ts = new URL('./thread.ts', import.meta.url).href;
+  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(ts)}); })`;
+  return new Worker(boot, { eval: true });
+}
+
+export class InspectionWorkers {
+  private readonly slots: (Live | undefined)[];
+  private readonly families = new Map<number, { base: ScrubberBase; unsubscribe: () => void }>();
+  private nextJob = 1;
+  private closed = false;
+
+  constructor(size = Math.max(1, Math.min(2, availableParallelism() - 1))) {
+    this.slots = new Array<Live | undefined>(size).fill(undefined);
+  }
+
+  inspect(
+    result: CallToolResult,
+    options: OutputOptions,
+    replica: ScrubberReplica,
+  ): Promise<InspectedOutput> {
+    if (this.closed) return Promise.reject(failure('the inspection workers are closed'));
+    const live = this.pick();
+    this.follow(replica.base);
+    if (!live.bases.has(replica.base.id)) {
+      live.bases.add(replica.base.id);
+      live.worker.postMessage({
+        type: 'base',
+        base: replica.base.id,
+        configured: replica.base.configured,
+        added: replica.base.added(),
+        disableRules: replica.base.disableRules,
+        maxDepth: replica.base.maxDepth,
+      } satisfies ToWorker);
+    }
+    const job = this.nextJob++;
+    return new Promise<InspectedOutput>((resolve, reject) => {
+      live.pending.set(job, { resolve, reject });
+      live.worker.postMessage({
+        type: 'inspect',
+        job,
+        base: replica.base.id,
+        pii: replica.pii,
+        result,
+        options,
+      } satisfies ToWorker);
+    });
+  }
+
+  /** Jobs in flight per worker (for tests and metrics). */
+  load(): number[] {
+    return this.slots.map((s) => (s && !s.dead ? s.pending.size : 0));
+  }
+
+  /** Ends every worker as a crash would (tests use it to kill one mid-job). */
+  async terminate(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s?.worker.terminate()));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const family of this.families.values()) family.unsubscribe();
+    this.families.clear();
+    await this.terminate();
+  }
+
+  /** The live worker with the fewest jobs, started (or restarted) if needed. */
+  private pick(): Live {
+    let best = -1;
+    for (let i = 0; i < this.slots.length; i++) {
+      const slot = this.slots[i];
+      if (!slot || slot.dead) {
+        this.slots[i] = this.start();
+        return this.slots[i] as Live;
+      }
+      if (best < 0 || slot.pending.size < (this.slots[best] as Live).pending.size) best = i;
+    }
+    return this.slots[best] as Live;
+  }
+
+  private start(): Live {
+    const worker = startThread();
+    // Idle workers must not keep a stopping gateway alive.
+    worker.unref();
+    const live: Live = { worker, pending: new Map(), bases: new Set(), dead: false };
+    worker.on('message', (message: FromWorker) => {
+      const pending = live.pending.get(message.job);
+      if (!pending) return;
+      live.pending.delete(message.job);
+      if (message.type === 'done')
+        pending.resolve({ result: message.result, flags: message.flags, findings: message.findings });
+      else pending.reject(failure(`inspection failed: ${message.message}`));
+    });
+    const die = (why: string) => {
+      if (live.dead) return;
+      live.dead = true;
+      for (const pending of live.pending.values()) pending.reject(failure(why));
+      live.pending.clear();
+    };
+    worker.on('error', (error) => die(`the inspection worker crashed: ${error.message}`));
+    worker.on('exit', (code) => die(`the inspection worker exited (code ${code})`));
+    return live;
+  }
+
+  /** Forwards a family's later secrets to every worker that has it, the moment they are added. */
+  private follow(base: ScrubberBase): void {
+    if (this.families.has(base.id)) return;
+    const unsubscribe = base.subscribe((values) => {
+      for (const slot of this.slots) {
+        if (!slot || slot.dead || !slot.bases.has(base.id)) continue;
+        slot.worker.postMessage({ type: 'secrets', base: base.id, values } satisfies ToWorker);
+      }
+    });
+    this.families.set(base.id, { base, unsubscribe });
+  }
+}
+
+function failure(message: string): BulkheadError {
+  return new BulkheadError('inspection_failed', message);
+}
+
+let shared: InspectionWorkers | undefined;
+
+/** The process's inspection workers, started on first use. */
+export function inspectionWorkers(): InspectionWorkers {
+  shared ??= new InspectionWorkers();
+  return shared;
+}

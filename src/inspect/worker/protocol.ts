@@ -1,0 +1,46 @@
+/**
+ * Messages between the gateway's main thread and an inspection worker
+ * (pool.ts, thread.ts). One port carries them in order, which is what makes
+ * secrets safe: a `secrets` message posted before a job is handled before it.
+ */
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { PiiAction, PiiKind } from '../../scrub/pii.js';
+import type { InspectFinding, InspectFlag } from '../inspector.js';
+
+export interface OutputOptions {
+  /** Budget for the whole result (the tool's `max_output`). */
+  maxBytes: number;
+  spotlight?: boolean;
+  nonce?: string;
+}
+
+export type ToWorker =
+  /** A scrubber family the worker has not seen: everything it knows so far. */
+  | {
+      type: 'base';
+      base: number;
+      configured: readonly string[];
+      added: readonly string[];
+      disableRules: readonly string[];
+      maxDepth: number;
+    }
+  /** Secrets a known family learnt since. */
+  | { type: 'secrets'; base: number; values: readonly string[] }
+  | {
+      type: 'inspect';
+      job: number;
+      base: number;
+      pii: Readonly<Record<PiiKind, PiiAction>>;
+      result: CallToolResult;
+      options: OutputOptions;
+    };
+
+export interface InspectedOutput {
+  result: CallToolResult;
+  flags: InspectFlag[];
+  findings: InspectFinding[];
+}
+
+export type FromWorker =
+  | ({ type: 'done'; job: number } & InspectedOutput)
+  | { type: 'failed'; job: number; message: string };

@@ -1,0 +1,67 @@
+/**
+ * An inspection worker: inspects and scrubs large tool results off the main
+ * thread (pool.ts sends them). It holds one scrubber per family the main
+ * thread uses, rebuilt from the same configured secrets, disabled rules and
+ * PII actions, and kept current by the `secrets` messages that arrive, in
+ * order, before any job that follows them. Jobs run one at a time, in order.
+ */
+import { parentPort } from 'node:worker_threads';
+import { createScrubber, type MeasuredScrubber, type Scrubber } from '../../scrub/index.js';
+import { inspectAndWithhold } from '../output.js';
+import type { FromWorker, ToWorker } from './protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('thread.ts runs as a worker thread only');
+
+const bases = new Map<number, { scrubber: MeasuredScrubber; byPii: Map<string, Scrubber> }>();
+
+function handle(message: ToWorker): FromWorker | undefined {
+  switch (message.type) {
+    case 'base': {
+      const scrubber = createScrubber({
+        secrets: message.configured,
+        disableRules: message.disableRules,
+        maxDepth: message.maxDepth,
+      });
+      scrubber.addSecrets(message.added);
+      bases.set(message.base, { scrubber, byPii: new Map() });
+      return undefined;
+    }
+    case 'secrets':
+      bases.get(message.base)?.scrubber.addSecrets(message.values);
+      return undefined;
+    case 'inspect': {
+      const family = bases.get(message.base);
+      // Never scrub with a scrubber that may lack secrets: the main thread registers a family first.
+      if (!family) return { type: 'failed', job: message.job, message: 'unknown scrubber family' };
+      const key = JSON.stringify(message.pii);
+      let scrubber = family.byPii.get(key);
+      if (!scrubber) {
+        scrubber = family.scrubber.withPii(message.pii);
+        family.byPii.set(key, scrubber);
+      }
+      const inspected = inspectAndWithhold(message.result, message.options, scrubber);
+      return {
+        type: 'done',
+        job: message.job,
+        ...inspected,
+        result: scrubber.value(inspected.result),
+      };
+    }
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  let answer: FromWorker | undefined;
+  try {
+    answer = handle(message);
+  } catch (error) {
+    if (message.type !== 'inspect') throw error; // a family it cannot build: die, the pool restarts it
+    answer = {
+      type: 'failed',
+      job: message.job,
+      message: error instanceof Error ? error.message : String(error),
+    };
+  }
+  if (answer) port.postMessage(answer);
+});
