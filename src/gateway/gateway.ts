@@ -37,6 +37,7 @@ import { resolveAllSecrets, resolveSecret, type SecretSource } from '../policy/s
 import { type LeaseOptions, ReplicaLease } from '../replicas/lease.js';
 import { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
+import { registerReplica, replicaOf } from '../scrub/replica.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { llmTracing } from '../telemetry/llm-tracing.js';
@@ -236,14 +237,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   await audit.start();
   // Redactions in tool results, by rule, for bulkhead_scrub_findings_total.
-  const countedScrubber = (s: Scrubber): Scrubber => ({
-    ...s,
-    value: <T>(input: T): T => {
-      const output = s.value(input);
-      metrics.scrubbed(input, output);
-      return output;
-    },
-  });
+  const countedScrubber = (s: Scrubber): Scrubber => {
+    const counted: Scrubber = {
+      ...s,
+      value: <T>(input: T): T => {
+        const output = s.value(input);
+        metrics.scrubbed(input, output);
+        return output;
+      },
+    };
+    // Large results are scrubbed by a replica in a worker thread (src/inspect/worker), which counts.
+    const replica = replicaOf(s);
+    if (replica) registerReplica(counted, { ...replica, onRedactions: (c) => metrics.redactions(c) });
+    return counted;
+  };
   const loopGuard = new LoopGuard({ runs, now });
   runs.onEnd((run) => loopGuard.forget(run.id));
   const pipeline = new Pipeline(

@@ -13,6 +13,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuditEvent } from '../events/event.js';
 import type { PipelineHook } from '../pipeline/pipeline.js';
+import { redactionCounts } from '../scrub/markers.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30];
 /** How many runs' profiles are remembered to label per-profile usage. */
@@ -192,12 +193,12 @@ export class Metrics {
 
   /** Counts `[REDACTED:<rule>]` markers a scrub added to a tool result (rule ids are a fixed set). */
   scrubbed(before: unknown, after: unknown): void {
-    const out = JSON.stringify(after) ?? '';
-    if (!out.includes('[REDACTED:')) return;
-    const counts = markers(out);
-    for (const [rule, n] of markers(JSON.stringify(before) ?? ''))
-      counts.set(rule, (counts.get(rule) ?? 0) - n);
-    for (const [rule, n] of counts) if (n > 0) this.scrubFindings.inc({ rule }, n);
+    this.redactions(redactionCounts(before, after));
+  }
+
+  /** Redactions by rule, counted where the scrub ran (an inspection worker counts its own). */
+  redactions(counts: Readonly<Record<string, number>>): void {
+    for (const [rule, n] of Object.entries(counts)) if (n > 0) this.scrubFindings.inc({ rule }, n);
   }
 
   observe(event: AuditEvent): void {
@@ -270,15 +271,6 @@ export class Metrics {
   private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
-}
-
-function markers(text: string): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const m of text.matchAll(/\[REDACTED:([A-Za-z0-9_.-]{1,64})\]/g)) {
-    const rule = m[1] as string;
-    counts.set(rule, (counts.get(rule) ?? 0) + 1);
-  }
-  return counts;
 }
 
 /** A bounded map: the oldest entry goes when it is full. */

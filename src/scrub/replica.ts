@@ -27,6 +27,8 @@ export interface ScrubberBase {
 export interface ScrubberReplica {
   base: ScrubberBase;
   pii: Readonly<Record<PiiKind, PiiAction>>;
+  /** Told the redactions (by rule) a replica made, as a wrapper counting them would have been. */
+  onRedactions?: (counts: Readonly<Record<string, number>>) => void;
 }
 
 let nextId = 1;

@@ -23,6 +23,7 @@ import type { ScrubberBase, ScrubberReplica } from '../../scrub/replica.js';
 import type { FromWorker, InspectedOutput, OutputOptions, ToWorker } from './protocol.js';
 
 interface Pending {
+  replica: ScrubberReplica;
   resolve: (output: InspectedOutput) => void;
   reject: (error: Error) => void;
 }
@@ -78,7 +79,7 @@ export class InspectionWorkers {
     }
     const job = this.nextJob++;
     return new Promise<InspectedOutput>((resolve, reject) => {
-      live.pending.set(job, { resolve, reject });
+      live.pending.set(job, { replica, resolve, reject });
       live.worker.postMessage({
         type: 'inspect',
         job,
@@ -130,9 +131,10 @@ export class InspectionWorkers {
       const pending = live.pending.get(message.job);
       if (!pending) return;
       live.pending.delete(message.job);
-      if (message.type === 'done')
+      if (message.type === 'done') {
+        pending.replica.onRedactions?.(message.redactions);
         pending.resolve({ result: message.result, flags: message.flags, findings: message.findings });
-      else pending.reject(failure(`inspection failed: ${message.message}`));
+      } else pending.reject(failure(`inspection failed: ${message.message}`));
     });
     const die = (why: string) => {
       if (live.dead) return;

@@ -42,5 +42,5 @@ export interface InspectedOutput {
 }
 
 export type FromWorker =
-  | ({ type: 'done'; job: number } & InspectedOutput)
+  | ({ type: 'done'; job: number; redactions: Record<string, number> } & InspectedOutput)
   | { type: 'failed'; job: number; message: string };

@@ -7,6 +7,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { createScrubber, type MeasuredScrubber, type Scrubber } from '../../scrub/index.js';
+import { redactionCounts } from '../../scrub/markers.js';
 import { inspectAndWithhold } from '../output.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
@@ -41,11 +42,13 @@ function handle(message: ToWorker): FromWorker | undefined {
         family.byPii.set(key, scrubber);
       }
       const inspected = inspectAndWithhold(message.result, message.options, scrubber);
+      const scrubbed = scrubber.value(inspected.result);
       return {
         type: 'done',
         job: message.job,
         ...inspected,
-        result: scrubber.value(inspected.result),
+        result: scrubbed,
+        redactions: redactionCounts(inspected.result, scrubbed),
       };
     }
   }
