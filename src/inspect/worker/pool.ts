@@ -53,6 +53,8 @@ export class InspectionWorkers {
   private readonly families = new Map<number, { base: ScrubberBase; unsubscribe: () => void }>();
   private nextJob = 1;
   private closed = false;
+  /** Jobs answered, and workers started (the first included): for tests and metrics. */
+  readonly counts = { jobs: 0, started: 0 };
 
   constructor(size = Math.max(1, Math.min(2, availableParallelism() - 1))) {
     this.slots = new Array<Live | undefined>(size).fill(undefined);
@@ -124,6 +126,7 @@ export class InspectionWorkers {
 
   private start(): Live {
     const worker = startThread();
+    this.counts.started++;
     // Idle workers must not keep a stopping gateway alive.
     worker.unref();
     const live: Live = { worker, pending: new Map(), bases: new Set(), dead: false };
@@ -131,6 +134,7 @@ export class InspectionWorkers {
       const pending = live.pending.get(message.job);
       if (!pending) return;
       live.pending.delete(message.job);
+      this.counts.jobs++;
       if (message.type === 'done') {
         pending.replica.onRedactions?.(message.redactions);
         pending.resolve({ result: message.result, flags: message.flags, findings: message.findings });
