@@ -10,7 +10,7 @@
  *              directly, through the proxy with each relay (splice, socat, node piping,
  *              interleaved), and from inside a jail (its proxy picks the relay itself)
  *
- *   npx tsx bench/sandbox.bench.ts
+ *   npx tsx bench/sandbox.bench.ts    (--egress-only: no start-up rows; --tunnel-only: raw tunnels only)
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -227,9 +227,9 @@ async function jailCurl(
 }
 
 export async function run(
-  options: { runs?: number; rounds?: number; tunnelOnly?: boolean } = {},
+  options: { runs?: number; rounds?: number; tunnelOnly?: boolean; egressOnly?: boolean } = {},
 ): Promise<SandboxBench> {
-  const runs = options.tunnelOnly ? 0 : (options.runs ?? 50);
+  const runs = options.tunnelOnly || options.egressOnly ? 0 : (options.runs ?? 50);
   const workdir = mkdtempSync(join(tmpdir(), 'bulkhead-bench-wd-'));
   const bareTimes: number[] = [];
   const bwrapTimes: number[] = [];
@@ -400,5 +400,11 @@ export function targets(r: SandboxBench): Target[] {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href)
   process.stdout.write(
-    `${print(await run({ tunnelOnly: process.argv.includes('--tunnel-only'), rounds: Number(process.env.ROUNDS ?? 5) }))}\n`,
+    `${print(
+      await run({
+        tunnelOnly: process.argv.includes('--tunnel-only'),
+        egressOnly: process.argv.includes('--egress-only'),
+        rounds: Number(process.env.ROUNDS ?? 5),
+      }),
+    )}\n`,
   );

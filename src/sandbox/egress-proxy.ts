@@ -6,19 +6,22 @@
  * internal address. For a CONNECT it reads the client's first bytes before
  * opening anything: a TLS ClientHello whose SNI names another host than the
  * CONNECT line is refused (domain fronting), and a malformed one is refused
- * too. Plain HTTP inside a tunnel is parsed request by request and its Host
- * must be the CONNECT host (egress-tunnel-http.ts). Every attempt, allowed or
- * denied, is reported through `onEvent`.
+ * too. Plain HTTP inside a tunnel is parsed and its Host must be the CONNECT
+ * host (egress-tunnel-http.ts). A plain HTTP request, proxied or in a tunnel,
+ * is forwarded one per connection (egress-forward.ts), the answer's body
+ * through the native relay. Every attempt, allowed or denied, is reported
+ * through `onEvent`.
  *
  * Fail closed: any error on the way to a decision is a denial; nothing is
  * forwarded before the decision is complete.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, isIP, type Socket } from 'node:net';
+import { claimConnection, forwardRequest } from './egress-forward.js';
 import { decideAddress, decideName, type EgressRule, parseEgress } from './egress-policy.js';
 import { createRelay, type Relay } from './egress-relay.js';
-import { classifyPlain, endToEndHeaders, serveTunnelHttp } from './egress-tunnel-http.js';
+import { classifyPlain, serveTunnelHttp } from './egress-tunnel-http.js';
 import { classifyFirstBytes, MAX_CLIENT_HELLO } from './tls-sni.js';
 
 export interface EgressEvent {
@@ -92,34 +95,41 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
     }
     const host = target.hostname;
     const port = Number(target.port || 80);
+    if (!claimConnection(req.socket)) {
+      // One request per connection: the answer to the first said `Connection: close`.
+      report('HTTP', host, port, { ok: false, reason: 'a second request on a one-request connection' });
+      req.socket.destroy();
+      return;
+    }
     const checked = await check(host, port);
     report('HTTP', host, port, checked);
     if (!checked.ok) {
       res
-        .writeHead(403, { 'content-type': 'text/plain', 'x-bulkhead-egress': 'denied' })
+        .writeHead(403, { 'content-type': 'text/plain', 'x-bulkhead-egress': 'denied', connection: 'close' })
         .end(`bulkhead egress denied: ${checked.reason}\n`);
       return;
     }
-    const upstream = httpRequest(
-      {
-        // The checked address, never the name: a second lookup is what DNS rebinding exploits.
-        host: checked.address,
-        port,
-        method: req.method,
-        path: `${target.pathname}${target.search}`,
-        headers: { ...endToEndHeaders(req), host: target.host },
-        setHost: false,
-      },
-      (response) => {
-        res.writeHead(response.statusCode ?? 502, response.headers);
-        response.pipe(res);
-      },
+    forwardRequest(
+      req,
+      res,
+      { address: checked.address, port, host: target.host, path: `${target.pathname}${target.search}` },
+      relay,
     );
-    upstream.on('error', () => {
-      if (res.headersSent) res.destroy();
-      else res.writeHead(502, { 'content-type': 'text/plain' }).end('bulkhead egress: upstream failed\n');
-    });
-    req.pipe(upstream);
+  });
+
+  // An upgrade would turn the checked request into an unchecked byte stream (WebSocket, h2c).
+  server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+    let host = '';
+    let port = 0;
+    try {
+      const target = new URL(req.url ?? '');
+      host = target.hostname;
+      port = Number(target.port || 80);
+    } catch {
+      // reported with no host
+    }
+    report('HTTP', host, port, { ok: false, reason: 'a protocol upgrade through the proxy' });
+    refuse(socket, 'a protocol upgrade through the proxy');
   });
 
   server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
@@ -162,7 +172,7 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
     }
     report('CONNECT', host, port, checked, sni);
     if (first && seen?.kind === 'not-tls' && classifyPlain(first) === 'http') {
-      serveTunnelHttp(client, first, { host: expected, port, address: checked.address }, (reason) =>
+      serveTunnelHttp(client, first, { host: expected, port, address: checked.address }, relay, (reason) =>
         report('CONNECT', host, port, { ok: false, reason, address: checked.address }),
       );
       return;

@@ -30,6 +30,7 @@ function countingProxy(kind: RelayKind, originPort: number) {
       if (taken) counts.handed++;
       return taken;
     },
+    forward: (from, to) => real.forward(from, to),
     closeAll: () => real.closeAll(),
   };
   const proxy = createEgressProxy({ egress: [`127.0.0.1:${originPort}`], onEvent: () => undefined, relay });

@@ -47,7 +47,22 @@ export interface Relay {
    * been passed on; resolves false when it cannot (the caller pipes them itself).
    */
   take(client: Socket, upstream: Socket): Promise<boolean>;
+  /**
+   * One direction only: `from`'s bytes go to `to` natively until `from`'s EOF, then `to`'s
+   * writing half is shut. Node stops reading `from` (what it had read goes first) and must not
+   * write to `to` any more, but keeps both sockets: it may still read `to` and write `from` (a
+   * request body going up while its response comes down). With `length`, the relay stops after
+   * that many bytes (what node already read counts), as at an EOF. Resolves undefined when it cannot
+   * (no relay, or `max` running; the caller pipes), else a handle whose `ended` settles when the
+   * relay exits and whose `stop` kills it.
+   */
+  forward(from: Socket, to: Socket, length?: number): Promise<Forwarding | undefined>;
   closeAll(): void;
+}
+
+export interface Forwarding {
+  ended: Promise<void>;
+  stop(): void;
 }
 
 /** socat where installed, else none (node pipes). */
@@ -62,11 +77,19 @@ export function defaultRelay(exists: (path: string) => boolean = existsSync): Re
  */
 function stopAndDrain(socket: Socket): Buffer[] {
   const handle = (socket as unknown as { _handle?: { readStop?: () => number } })._handle;
+  // `reading` stays true on purpose: net.Socket's _read (called by read(), and by its own
+  // read-ahead on a later tick) restarts the handle when that flag says it is not reading.
   handle?.readStop?.();
   const chunks: Buffer[] = [];
   for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null)
     chunks.push(chunk);
   return chunks;
+}
+
+/** The socket's descriptor number (the handle's own, like readStop above). */
+function descriptor(socket: Socket): number | undefined {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
 function writeAll(socket: Socket, chunks: readonly Buffer[]): Promise<void> {
@@ -115,6 +138,59 @@ export function createRelay(
       client.destroy();
       upstream.destroy();
       return true;
+    },
+    async forward(from, to, length) {
+      // The splice relay is two-way only; socat copies one way with -u. Both go by descriptor
+      // number: handed over as sockets, node would stop reading `to`, which it must go on
+      // watching (for a close, or a second request), and take `from` for the child's.
+      const source = descriptor(from);
+      const target = descriptor(to);
+      if (kind === 'none' || running.size >= max || source === undefined || target === undefined)
+        return undefined;
+      if (!existsSync(SOCAT)) return undefined;
+      from.pause();
+      let pending = stopAndDrain(from);
+      let left = length;
+      if (left !== undefined) {
+        const all = Buffer.concat(pending).subarray(0, left);
+        pending = [all];
+        left -= all.length;
+      }
+      try {
+        await writeAll(to, pending);
+      } catch {
+        from.destroy();
+        to.destroy();
+        return { ended: Promise.resolve(), stop: () => undefined };
+      }
+      if (left === 0) {
+        to.end();
+        return { ended: Promise.resolve(), stop: () => undefined };
+      }
+      let child: ChildProcess;
+      try {
+        // readbytes: a far side that keeps the connection open past the answer cannot hold it.
+        child = spawn(
+          SOCAT,
+          ['-u', '-b', '131072', left === undefined ? 'FD:3' : `FD:3,readbytes=${left}`, 'FD:4,shut-down'],
+          { stdio: ['ignore', 'ignore', 'ignore', source, target] },
+        );
+      } catch {
+        // Part of the answer may already be out: the connection cannot be continued elsewhere.
+        from.destroy();
+        to.destroy();
+        return { ended: Promise.resolve(), stop: () => undefined };
+      }
+      running.add(child);
+      const ended = new Promise<void>((resolve) => {
+        const done = () => {
+          running.delete(child);
+          resolve();
+        };
+        child.once('exit', done);
+        child.once('error', done);
+      });
+      return { ended, stop: () => child.kill('SIGKILL') };
     },
     closeAll() {
       for (const child of running) child.kill('SIGKILL');

@@ -4,13 +4,16 @@
  * and a shared front end (a CDN, a reverse proxy, a cloud load balancer)
  * serves whichever tenant that names: the plain-text twin of domain fronting
  * through TLS SNI. So a tunnel whose first bytes are an HTTP/1 request line
- * is not piped: every request in it is parsed here, its Host (and an
- * absolute URL's host) must be the tunnel's host, and it is sent on as a
- * new request to the address the tunnel checked. Upgrades (WebSocket) and
+ * is not piped: its request is parsed here, its Host (and an absolute URL's
+ * host) must be the tunnel's host, and it is sent on as a new request to the
+ * address the tunnel checked (egress-forward.ts: one request per tunnel, the
+ * answer's body through the native relay). Upgrades (WebSocket) and
  * HTTP/2 prior knowledge in such a tunnel are refused.
  */
-import { createServer, type IncomingMessage, request } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { claimConnection, forwardRequest } from './egress-forward.js';
+import type { Relay } from './egress-relay.js';
 
 const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]";
 const REQUEST_LINE = new RegExp(`^${TOKEN}+ \\S+ HTTP/\\d(\\.\\d)?\\r?$`);
@@ -29,18 +32,6 @@ export function classifyPlain(data: Buffer): PlainStart {
   const end = text.indexOf('\n');
   if (end < 0) return data.length >= MAX_LINE || !MAYBE_REQUEST_LINE.test(text) ? 'other' : 'incomplete';
   return REQUEST_LINE.test(text.slice(0, end)) ? 'http' : 'other';
-}
-
-/** Headers for the far side: hop-by-hop and proxy credentials stay here. */
-export function endToEndHeaders(req: IncomingMessage): Record<string, string | string[]> {
-  const hop = new Set(['connection', 'keep-alive', 'te', 'trailer', 'upgrade', 'transfer-encoding', 'host']);
-  for (const name of String(req.headers.connection ?? '').split(',')) hop.add(name.trim().toLowerCase());
-  const out: Record<string, string | string[]> = {};
-  for (const [key, value] of Object.entries(req.headers)) {
-    if (value === undefined || hop.has(key) || key.startsWith('proxy-')) continue;
-    out[key] = value;
-  }
-  return out;
 }
 
 /** `name` or `name:port` naming the tunnel's host (and its port, when one is given). */
@@ -64,9 +55,16 @@ export function serveTunnelHttp(
   client: Socket,
   first: Buffer,
   target: TunnelTarget,
+  relay: Relay,
   refused: (reason: string) => void,
 ): void {
   const server = createServer((req, res) => {
+    if (!claimConnection(client)) {
+      // One request per tunnel: the answer to the first said `Connection: close`.
+      refused('a second request in a one-request tunnel');
+      client.destroy();
+      return;
+    }
     const named = req.headers.host ?? '';
     let reason: string | undefined;
     if (!hostMatches(named, target.host, target.port))
@@ -90,26 +88,12 @@ export function serveTunnelHttp(
       res.end(`bulkhead egress denied: ${reason}\n`, () => client.destroy());
       return;
     }
-    const upstream = request(
-      {
-        host: target.address,
-        port: target.port,
-        method: req.method,
-        path: req.url,
-        headers: { ...endToEndHeaders(req), host: named },
-        setHost: false,
-        agent: false,
-      },
-      (response) => {
-        res.writeHead(response.statusCode ?? 502, response.headers);
-        response.pipe(res);
-      },
+    forwardRequest(
+      req,
+      res,
+      { address: target.address, port: target.port, host: named, path: req.url ?? '/' },
+      relay,
     );
-    upstream.on('error', () => {
-      if (res.headersSent) res.destroy();
-      else res.writeHead(502, { 'content-type': 'text/plain' }).end('bulkhead egress: upstream failed\n');
-    });
-    req.pipe(upstream);
   });
   server.on('upgrade', (_req: IncomingMessage, socket: Socket) => {
     refused('a protocol upgrade inside a plain HTTP tunnel');
