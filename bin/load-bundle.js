@@ -2,12 +2,12 @@
 // V8's code cache recorded at build time (FILE.cache) spares compiling it
 // again; a cache V8 rejects (another node, a changed bundle) is simply not
 // used. Returns the bundle's exports.
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import { constants, Script } from 'node:vm';
+const { existsSync, readFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { dirname } = require('node:path');
+const { constants, Script } = require('node:vm');
 
-export function compileBundle(file, cachedData) {
+function compileBundle(file, cachedData) {
   const source = readFileSync(file, 'utf8');
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,
@@ -19,7 +19,10 @@ export function compileBundle(file, cachedData) {
   return { script, exports: module.exports };
 }
 
-export function loadBundle(file) {
+function loadBundle(file) {
   const cache = `${file}.cache`;
   return compileBundle(file, existsSync(cache) ? readFileSync(cache) : undefined).exports;
 }
+
+exports.compileBundle = compileBundle;
+exports.loadBundle = loadBundle;

@@ -26,9 +26,11 @@ await build({
   define: { 'import.meta.url': '__bulkhead_url' },
   banner: { js: "var __bulkhead_url = require('node:url').pathToFileURL(__filename).href;" },
 });
-// Evaluating the bundle (it has no side effects on load) compiles its top level and what that
-// calls; the cache then holds that code, and a later load only checks it against the source.
-const { script } = compileBundle(file, undefined);
+// Evaluating the bundle (it has no side effects on load) compiles its top level, and `warm` the
+// functions a run calls (V8 compiles each on its first call); the cache then holds all that code,
+// and a later load only checks it against the source.
+const { script, exports } = compileBundle(file, undefined);
+exports.warm();
 writeFileSync(`${file}.cache`, script.createCachedData());
 for (const file of ['bridge.mjs', 'node-proxy.cjs', 'splice-relay.py'])
   copyFileSync(join(root, 'src', 'sandbox', file), join(out, file));

@@ -4,10 +4,12 @@
  * loads for `bulkhead run`. Its start-up is part of every jailed agent's:
  * resolving and evaluating ~130 separate modules (zod alone is 95) cost
  * more than the jail itself. No side effect on load: the build evaluates
- * this module to record V8's code cache for it.
+ * this module, and runs `warm`, to record V8's code cache for it.
  */
 import { createProgram } from './program.js';
 import { register } from './run.js';
+
+export { warm } from './run-warm.js';
 
 export async function main(argv: readonly string[]): Promise<void> {
   const program = createProgram();
