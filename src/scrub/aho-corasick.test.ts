@@ -88,4 +88,33 @@ describe('buildAhoCorasick', () => {
   it('matches non-ASCII patterns by UTF-16 code unit', () => {
     expect(matches(['pässwört'], 'my pässwört!')).toEqual(['pässwört@11']);
   });
+
+  it('matches ASCII letters in either case with foldCase, reporting the first of patterns equal when folded', () => {
+    const patterns = ['Token', 'TOKEN', 'key='];
+    const found: string[] = [];
+    const input = 'tOkEn KEY= token';
+    buildAhoCorasick(patterns, { foldCase: true }).scan(input, 0, input.length, (p, end) =>
+      found.push(`${p}@${end}`),
+    );
+    expect(found).toEqual(['0@5', '2@10', '0@16']);
+  });
+
+  it('agrees with a case-insensitive naive search on random mixed-case inputs', () => {
+    const rand = lcg(17);
+    const word = (len: number) => Array.from({ length: len }, () => 'aAbB-c'[rand(6)]).join('');
+    for (let round = 0; round < 200; round++) {
+      const patterns = [...new Set(Array.from({ length: 1 + rand(12) }, () => word(1 + rand(6))))];
+      const input = word(rand(80));
+      const found = new Set<string>();
+      buildAhoCorasick(patterns, { foldCase: true }).scan(input, 0, input.length, (p, end) =>
+        found.add(`${patterns[p]!.toLowerCase()}@${end}`),
+      );
+      expect([...found].sort()).toEqual(
+        naive(
+          patterns.map((p) => p.toLowerCase()),
+          input.toLowerCase(),
+        ),
+      );
+    }
+  });
 });

@@ -34,16 +34,44 @@ export interface EncodedRun {
   decoded: string;
 }
 
-const HEX = /^[0-9a-fA-F]+$/;
-const LOWER = /[a-z]/;
-const UPPER = /[A-Z]/;
-
 /**
- * An escape that makes text worth decoding: %XX, \uXXXX, \xXX, a quoted-printable soft break.
- * (A quoted-printable `=XX` alone does not: `id=4f…` is everywhere, and QP leaves a token's ASCII
- * characters as they are; inside a run it is decoded.)
+ * A search for the next escape that makes text worth decoding (%XX, \uXXXX, \xXX; soft breaks
+ * are found apart, see softBreak). indexOf per escape character, not a regex over the text: both
+ * are searched at memchr speed, ordinary text has few of either, and each one's next position
+ * is kept, so the text is read once however many runs there are. Calls must not go backwards.
+ * (A quoted-printable `=XX` alone does not count: `id=4f…` is everywhere, and QP leaves a
+ * token's ASCII characters as they are; inside a run it is decoded.)
  */
-const ESCAPE = /%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}/g;
+function escapeSearch(input: string): (from: number) => number {
+  let pct = -1;
+  let slash = -1;
+  const none = (at: number) => (at < 0 ? Number.POSITIVE_INFINITY : at);
+  return (from) => {
+    for (;;) {
+      if (pct < from) pct = none(input.indexOf('%', from));
+      if (slash < from) slash = none(input.indexOf('\\', from));
+      if (pct < slash) {
+        if (hexDigits(input, pct + 1, 2)) return pct;
+        pct = none(input.indexOf('%', pct + 1));
+        continue;
+      }
+      if (slash === Number.POSITIVE_INFINITY) return slash;
+      const kind = input.charCodeAt(slash + 1);
+      if (
+        (kind === 117 && hexDigits(input, slash + 2, 4)) ||
+        (kind === 120 && hexDigits(input, slash + 2, 2))
+      )
+        return slash;
+      slash = none(input.indexOf('\\', slash + 1));
+    }
+  };
+}
+
+function hexDigits(input: string, at: number, count: number): boolean {
+  if (at + count > input.length) return false;
+  for (let k = at; k < at + count; k++) if (HEX_VALUE[input.charCodeAt(k)] === 255) return false;
+  return true;
+}
 /**
  * Characters an escaped value is made of: not whitespace, quotes or the separators of a query
  * string, so one encoded parameter is redacted, not the whole URL around it.
@@ -126,12 +154,28 @@ const SCRATCH = Buffer.alloc(MAX_ENCODED_RUN);
  * buffer: `Buffer.from` per run allocates, and JSON tool output has thousands of short runs.
  */
 function decodeText(text: string): string | null {
-  const hex = text.length >= MIN_HEX_RUN && text.length % 2 === 0 && HEX.test(text);
-  if (!hex && !(LOWER.test(text) && UPPER.test(text))) return null;
+  // One pass for the shape: all hex digits, or base64 with both cases (a word or a path in one
+  // case is not base64 worth decoding).
+  let allHex = text.length >= MIN_HEX_RUN && text.length % 2 === 0;
+  let lower = false;
+  let upper = false;
+  for (let k = 0; k < text.length; k++) {
+    const code = text.charCodeAt(k);
+    if (code >= 97 && code <= 122) lower = true;
+    else if (code >= 65 && code <= 90) upper = true;
+    if (allHex && HEX_VALUE[code] === 255) allHex = false;
+  }
+  if (!allHex && !(lower && upper)) return null;
+  // At most a quarter of the bytes may be unprintable: stop decoding once more are.
+  const expected = allHex ? text.length >> 1 : (text.length * 3) >> 2;
+  const allowed = expected >> 2;
+  let unprintable = 0;
   let length = 0;
-  if (hex) {
+  if (allHex) {
     for (let k = 0; k + 1 < text.length; k += 2) {
-      SCRATCH[length++] = (HEX_VALUE[text.charCodeAt(k)]! << 4) | HEX_VALUE[text.charCodeAt(k + 1)]!;
+      const byte = (HEX_VALUE[text.charCodeAt(k)]! << 4) | HEX_VALUE[text.charCodeAt(k + 1)]!;
+      SCRATCH[length++] = byte;
+      if (PRINTABLE[byte] === 0 && ++unprintable > allowed) return null;
     }
   } else {
     let bits = 0;
@@ -143,20 +187,20 @@ function decodeText(text: string): string | null {
       count += 6;
       if (count >= 8) {
         count -= 8;
-        SCRATCH[length++] = (bits >> count) & 0xff;
+        const byte = (bits >> count) & 0xff;
+        SCRATCH[length++] = byte;
+        if (PRINTABLE[byte] === 0 && ++unprintable > allowed) return null;
       }
     }
   }
-  let printable = 0;
-  for (let k = 0; k < length; k++) printable += PRINTABLE[SCRATCH[k]!]!;
-  if (printable * 4 < length * 3) return null;
+  if (unprintable * 4 > length) return null;
   return SCRATCH.toString('latin1', 0, length);
 }
 
 const PRINTABLE = new Uint8Array(256);
 for (let b = 0x20; b < 0x7f; b++) PRINTABLE[b] = 1;
 PRINTABLE[0x09] = PRINTABLE[0x0a] = PRINTABLE[0x0d] = 1;
-const HEX_VALUE = new Uint8Array(128);
+const HEX_VALUE = new Uint8Array(65536).fill(255);
 for (let d = 0; d < 16; d++) {
   HEX_VALUE['0123456789abcdef'.charCodeAt(d)] = d;
   HEX_VALUE['0123456789ABCDEF'.charCodeAt(d)] = d;
@@ -196,12 +240,12 @@ function findEscaped(input: string, runs: EncodedRun[]): void {
   let done = 0;
   // Soft breaks are found with indexOf, not in the regex: `=` is in every log line, and each one
   // stopped the regex's scan.
+  const escapeAt = escapeSearch(input);
   let nextEscape = -1;
   let soft = -1;
   for (;;) {
     if (nextEscape < done) {
-      ESCAPE.lastIndex = done;
-      nextEscape = ESCAPE.exec(input)?.index ?? Number.POSITIVE_INFINITY;
+      nextEscape = escapeAt(done);
     }
     if (soft < done) soft = softBreak(input, done);
     const at = Math.min(nextEscape, soft);

@@ -23,7 +23,7 @@
  * fold into the base took about 2 s) and costs little on average. A scan makes
  * one pass per non-empty automaton: one with no runtime secrets, at most three.
  */
-import { type AhoCorasick, buildAhoCorasick } from './aho-corasick.js';
+import { type AhoCorasick, buildAhoCorasick, foldAscii } from './aho-corasick.js';
 import { encodedHold, findEncoded, MAX_DECODE_DEPTH } from './decoded.js';
 import { knownSecretForms } from './encodings.js';
 import { PII_DETECTORS, type PiiActions, type PiiDetector } from './pii.js';
@@ -121,12 +121,29 @@ interface CompiledPii {
   marker: string;
 }
 
-/** What one automaton pattern stands for: a known-secret form, anchors of some rules, or both. */
+/**
+ * What one automaton pattern stands for. Automata match ASCII letters in either case (one path
+ * for `token`, `TOKEN`, `Token`), so a pattern is the folded text of: known-secret forms (exact:
+ * checked at the hit), anchors of rules that take any case, and anchors of rules that take one
+ * exact case (checked at the hit).
+ */
 interface Automaton {
   ac: AhoCorasick;
-  secretLength: Int32Array;
-  anchorLength: Int32Array;
-  rules: (readonly number[] | undefined)[];
+  length: Int32Array;
+  secrets: (readonly string[] | undefined)[];
+  anyCase: (readonly number[] | undefined)[];
+  exact: (readonly ExactAnchor[] | undefined)[];
+}
+
+interface ExactAnchor {
+  anchor: string;
+  rules: number[];
+}
+
+/** Rule anchors by folded text. */
+interface AnchorOwners {
+  anyCase: number[];
+  exact: ExactAnchor[];
 }
 
 export function createEngine(options: EngineOptions): Engine {
@@ -141,12 +158,25 @@ export function createEngine(options: EngineOptions): Engine {
     accept: rule.accept,
     closed: runOf(rule.extend ?? VALUE_CHAR),
   }));
-  const anchors = new Map<string, number[]>();
+  const anchors = new Map<string, AnchorOwners>();
   options.rules.forEach((rule, index) => {
-    for (const anchor of rule.anyCase ? caseVariants(rule.anchors) : rule.anchors) {
-      const owners = anchors.get(anchor) ?? [];
-      if (!owners.includes(index)) owners.push(index);
-      anchors.set(anchor, owners);
+    for (const anchor of rule.anchors) {
+      const key = foldAscii(anchor);
+      let owners = anchors.get(key);
+      if (!owners) {
+        owners = { anyCase: [], exact: [] };
+        anchors.set(key, owners);
+      }
+      if (rule.anyCase) {
+        if (!owners.anyCase.includes(index)) owners.anyCase.push(index);
+        continue;
+      }
+      let exact = owners.exact.find((entry) => entry.anchor === anchor);
+      if (!exact) {
+        exact = { anchor, rules: [] };
+        owners.exact.push(exact);
+      }
+      if (!exact.rules.includes(index)) exact.rules.push(index);
     }
   });
   const prefixed = options.rules
@@ -313,30 +343,36 @@ export function createEngine(options: EngineOptions): Engine {
       spans.push({ start: s, end: e, replacement: rule.marker, marker: rule.marker, rank: index });
     };
 
+    const runOwners = (owners: readonly number[], anchorStart: number, end: number) => {
+      if (anchorStart < closedTo) {
+        stats.anchorHits += owners.length;
+        return;
+      }
+      for (let k = 0; k < owners.length; k++) {
+        const index = owners[k]!;
+        // Checked here, before the call: inside a hostile run of anchors most hits end here.
+        if (anchorStart - before[index]! < covered[index]!) stats.anchorHits++;
+        else runRule(index, anchorStart, end);
+      }
+    };
+
     const scanWith = (automaton: Automaton): number =>
       automaton.ac.scan(input, 0, n, (pattern, end) => {
-        const secretLength = automaton.secretLength[pattern]!;
-        if (secretLength > 0) {
-          spans.push({
-            start: end - secretLength,
-            end,
-            replacement: REDACTED_SECRET,
-            marker: REDACTED_SECRET,
-            rank: -1,
-          });
+        const start = end - automaton.length[pattern]!;
+        const forms = automaton.secrets[pattern];
+        if (forms) {
+          for (const form of forms) {
+            if (!input.startsWith(form, start)) continue;
+            spans.push({ start, end, replacement: REDACTED_SECRET, marker: REDACTED_SECRET, rank: -1 });
+            break;
+          }
         }
-        const owners = automaton.rules[pattern];
-        if (!owners) return;
-        const anchorStart = end - automaton.anchorLength[pattern]!;
-        if (anchorStart < closedTo) {
-          stats.anchorHits += owners.length;
-          return;
-        }
-        for (let k = 0; k < owners.length; k++) {
-          const index = owners[k]!;
-          // Checked here, before the call: inside a hostile run of anchors most hits end here.
-          if (anchorStart - before[index]! < covered[index]!) stats.anchorHits++;
-          else runRule(index, anchorStart, end);
+        const anyCase = automaton.anyCase[pattern];
+        if (anyCase) runOwners(anyCase, start, end);
+        const exact = automaton.exact[pattern];
+        if (exact) {
+          for (const entry of exact)
+            if (input.startsWith(entry.anchor, start)) runOwners(entry.rules, start, end);
         }
       });
 
@@ -453,7 +489,7 @@ export function createEngine(options: EngineOptions): Engine {
 }
 
 const NO_PII: CompiledPiiSet = [];
-const NO_ANCHORS: ReadonlyMap<string, number[]> = new Map();
+const NO_ANCHORS: ReadonlyMap<string, AnchorOwners> = new Map();
 
 /** Each set has its own regex objects: a global regex carries `lastIndex` between calls. */
 function compilePii(actions: PiiActions): CompiledPiiSet {
@@ -466,51 +502,43 @@ function compilePii(actions: PiiActions): CompiledPiiSet {
   }));
 }
 
-function buildAutomaton(anchors: ReadonlyMap<string, number[]>, forms: readonly string[]): Automaton {
+function buildAutomaton(anchors: ReadonlyMap<string, AnchorOwners>, forms: readonly string[]): Automaton {
   const index = new Map<string, number>();
   const patterns: string[] = [];
-  const secretLength: number[] = [];
-  const anchorLength: number[] = [];
-  const rules: (readonly number[] | undefined)[] = [];
-  const slot = (text: string): number => {
-    let i = index.get(text);
+  const secrets: (string[] | undefined)[] = [];
+  const anyCase: (readonly number[] | undefined)[] = [];
+  const exact: (readonly ExactAnchor[] | undefined)[] = [];
+  const slot = (key: string): number => {
+    let i = index.get(key);
     if (i === undefined) {
       i = patterns.length;
-      index.set(text, i);
-      patterns.push(text);
-      secretLength.push(0);
-      anchorLength.push(0);
-      rules.push(undefined);
+      index.set(key, i);
+      patterns.push(key);
+      secrets.push(undefined);
+      anyCase.push(undefined);
+      exact.push(undefined);
     }
     return i;
   };
-  for (const [anchor, owners] of anchors) {
-    const i = slot(anchor);
-    anchorLength[i] = anchor.length;
-    rules[i] = owners;
+  for (const [key, owners] of anchors) {
+    const i = slot(key);
+    if (owners.anyCase.length > 0) anyCase[i] = owners.anyCase;
+    if (owners.exact.length > 0) exact[i] = owners.exact;
   }
-  for (const form of forms) secretLength[slot(form)] = form.length;
+  for (const form of forms) {
+    const i = slot(foldAscii(form));
+    (secrets[i] ??= []).push(form);
+  }
   return {
-    ac: buildAhoCorasick(patterns),
-    secretLength: Int32Array.from(secretLength),
-    anchorLength: Int32Array.from(anchorLength),
-    rules,
+    ac: buildAhoCorasick(patterns, { foldCase: true }),
+    length: Int32Array.from(patterns, (pattern) => pattern.length),
+    secrets,
+    anyCase,
+    exact,
   };
 }
 
 const VALUE_RUN = runOf(VALUE_CHAR);
-
-/** lower, UPPER and Capitalised forms: how key names are written in code, env files and headers. */
-function caseVariants(anchors: readonly string[]): string[] {
-  const out = new Set<string>();
-  for (const anchor of anchors) {
-    out.add(anchor);
-    out.add(anchor.toLowerCase());
-    out.add(anchor.toUpperCase());
-    out.add(anchor.charAt(0).toUpperCase() + anchor.slice(1).toLowerCase());
-  }
-  return [...out];
-}
 
 /** How many trailing characters could belong to a PII match that the next chunk completes. */
 function tailLength(input: string, detector: PiiDetector): number {
