@@ -527,7 +527,9 @@ function buildAutomaton(anchors: ReadonlyMap<string, AnchorOwners>, forms: reado
   }
   for (const form of forms) {
     const i = slot(foldAscii(form));
-    (secrets[i] ??= []).push(form);
+    const same = secrets[i];
+    if (same) same.push(form);
+    else secrets[i] = [form];
   }
   return {
     ac: buildAhoCorasick(patterns, { foldCase: true }),
