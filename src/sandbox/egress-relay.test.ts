@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { createServer as createHttpServer, get as httpGet } from 'node:http';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createEgressProxy } from './egress-proxy.js';
@@ -7,7 +8,7 @@ import { createRelay, defaultRelay, type Relay, type RelayKind } from './egress-
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-async function listening(server: Server): Promise<number> {
+async function listening(server: Server | ReturnType<typeof createHttpServer>): Promise<number> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return (server.address() as AddressInfo).port;
@@ -23,14 +24,18 @@ function readToEnd(socket: Socket): Promise<Buffer> {
 /** A proxy whose relay counts the tunnels it took over. */
 function countingProxy(kind: RelayKind, originPort: number) {
   const real = createRelay({ kind });
-  const counts = { handed: 0 };
+  const counts = { handed: 0, forwarded: 0 };
   const relay: Relay = {
     take: async (client, upstream) => {
       const taken = await real.take(client, upstream);
       if (taken) counts.handed++;
       return taken;
     },
-    forward: (from, to) => real.forward(from, to),
+    forward: async (from, to, length) => {
+      const handle = await real.forward(from, to, length);
+      if (handle) counts.forwarded++;
+      return handle;
+    },
     closeAll: () => real.closeAll(),
   };
   const proxy = createEgressProxy({ egress: [`127.0.0.1:${originPort}`], onEvent: () => undefined, relay });
@@ -105,6 +110,40 @@ describe('native relay for allowed tunnels', () => {
     });
   }
 
+  it('plain HTTP: a large answer body goes through socat one way, intact; a small one through node', async () => {
+    const big = randomBytes(4 * 1024 * 1024);
+    const origin = createHttpServer((req, res) => {
+      if (req.url === '/small') res.end('small answer');
+      else if (req.url === '/open')
+        res.end(big); // chunked: no length, relayed to the EOF
+      else res.writeHead(200, { 'content-length': big.length }).end(big);
+    });
+    const originPort = await listening(origin);
+    const { proxy, counts } = countingProxy('socat', originPort);
+    const proxyPort = await listening(proxy);
+    const get = (path: string) =>
+      new Promise<{ body: Buffer; connection: string | undefined }>((resolve, reject) =>
+        httpGet(
+          { host: '127.0.0.1', port: proxyPort, path: `http://127.0.0.1:${originPort}${path}` },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('end', () => resolve({ body: Buffer.concat(chunks), connection: res.headers.connection }));
+          },
+        ).on('error', reject),
+      );
+    const sized = await get('/sized');
+    expect(sha256(sized.body)).toBe(sha256(big));
+    expect(sized.connection).toBe('close');
+    expect(counts.forwarded).toBe(1);
+    expect(sha256((await get('/open')).body)).toBe(sha256(big));
+    expect(counts.forwarded).toBe(2);
+    expect((await get('/small')).body.toString()).toBe('small answer');
+    expect(counts.forwarded).toBe(2);
+    proxy.close();
+    origin.close();
+  });
+
   it('falls back to piping in node where no relay is installed or too many relays run', async () => {
     expect(defaultRelay(() => false)).toBe('none');
     const socket = () => ({ pause: () => undefined, destroyed: false }) as unknown as Socket;
@@ -112,5 +151,7 @@ describe('native relay for allowed tunnels', () => {
     expect(await none.take(socket(), socket())).toBe(false);
     const full = createRelay({ max: 0 });
     expect(await full.take({} as never, {} as never)).toBe(false);
+    expect(await none.forward(socket(), socket())).toBeUndefined();
+    expect(await full.forward(socket(), socket())).toBeUndefined();
   });
 });
