@@ -8,6 +8,7 @@ import {
 } from '../../runs/run.js';
 import type { NewRun, RunStore } from '../store.js';
 import type { Migration } from './migrate.js';
+import { RunCache } from './run-cache.js';
 
 export const runMigrations: Migration[] = [
   {
@@ -102,13 +103,15 @@ export function sqliteRuns(db: Database.Database): RunStore {
     const row = byId.get(id) as RunRow | undefined;
     return row && toRun(row);
   };
+  const cache = new RunCache(db);
   return {
     async create(run: NewRun) {
       insert.run({ ...run, label: run.label ?? null });
+      cache.forget(run.id);
       return get(run.id) as Run;
     },
     async get(id) {
-      return get(id);
+      return cache.get(id, get);
     },
     async byTokenHash(hash) {
       const row = byToken.get(hash) as RunRow | undefined;
@@ -125,9 +128,11 @@ export function sqliteRuns(db: Database.Database): RunStore {
     },
     async end(id, state, reason, exitCode = null) {
       const row = end.get(state, reason, exitCode, Date.now(), id) as RunRow | undefined;
+      cache.forget(id);
       return row && toRun(row);
     },
     async taint(id, source) {
+      cache.forget(id);
       return db.transaction(() => {
         const run = get(id);
         if (!run) return undefined;
@@ -139,6 +144,7 @@ export function sqliteRuns(db: Database.Database): RunStore {
       })();
     },
     async markRead(id, dataClass, source) {
+      cache.forget(id);
       return db.transaction(() => {
         const run = get(id);
         if (!run || run.read[dataClass].includes(source)) return run;
