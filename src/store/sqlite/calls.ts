@@ -6,6 +6,7 @@ import {
   refill,
   TOTAL,
 } from '../../budget/calls.js';
+import type { GroupCommit } from './group-commit.js';
 import type { Migration } from './migrate.js';
 
 export const callMigrations: Migration[] = [
@@ -29,7 +30,7 @@ interface Row {
   bucket_at: number | null;
 }
 
-export function sqliteCalls(db: Database.Database): CallBudgetStore {
+export function sqliteCalls(db: Database.Database, group: GroupCommit): CallBudgetStore {
   const get = db.prepare('SELECT calls, bucket, bucket_at FROM call_counts WHERE run_id = ? AND tool = ?');
   const ensure = db.prepare('INSERT OR IGNORE INTO call_counts (run_id, tool) VALUES (?, ?)');
   const charge = db.prepare(
@@ -37,8 +38,9 @@ export function sqliteCalls(db: Database.Database): CallBudgetStore {
   );
   const all = db.prepare('SELECT tool, calls FROM call_counts WHERE run_id = ?');
 
-  // IMMEDIATE takes the write lock first: two processes on one file cannot both read the old count.
-  const reserve = db.transaction((r: CallRequest): CallReservation => {
+  // Runs in a group commit's BEGIN IMMEDIATE (group-commit.ts), which takes the write lock
+  // first: two processes on one file cannot both read the old count.
+  const reserve = (r: CallRequest): CallReservation => {
     ensure.run(r.runId, TOTAL);
     ensure.run(r.runId, r.tool);
     const total = get.get(r.runId, TOTAL) as Row;
@@ -63,11 +65,11 @@ export function sqliteCalls(db: Database.Database): CallBudgetStore {
     charge.run(bucket, r.now, r.runId, r.tool);
     charge.run(null, r.now, r.runId, TOTAL);
     return { ok: true, calls: total.calls + 1, toolCalls: tool.calls + 1 };
-  });
+  };
 
   return {
     async reserve(request) {
-      return reserve.immediate(request);
+      return group.run(() => reserve(request));
     },
     async usage(runId) {
       const rows = all.all(runId) as { tool: string; calls: number }[];

@@ -19,6 +19,7 @@ import { callMigrations, sqliteCalls } from './calls.js';
 import { credentialMigrations, sqliteCredentials } from './credentials.js';
 import { sqliteEventStats } from './event-stats.js';
 import { eventMigrations, sqliteEvents } from './events.js';
+import { GroupCommit } from './group-commit.js';
 import { type Migration, migrate } from './migrate.js';
 import { replicaMigrations, sqliteIntents, sqliteReplicas } from './replicas.js';
 import { runMigrations, sqliteRuns } from './runs.js';
@@ -67,6 +68,7 @@ export function openSqliteStore(path: string, options: SqliteOptions = {}): Sqli
   const guard = <T extends object>(area: T): T => retrying(area, busy, state);
   const replica = newReplicaId();
   const probe = db.prepare('SELECT 1');
+  const group = new GroupCommit(db);
   return {
     kind: 'sqlite',
     db,
@@ -74,11 +76,11 @@ export function openSqliteStore(path: string, options: SqliteOptions = {}): Sqli
     runs: guard(sqliteRuns(db)),
     events: guard(sqliteEvents(db, replica)),
     stats: guard(sqliteEventStats(db)),
-    calls: guard(sqliteCalls(db)),
+    calls: guard(sqliteCalls(db, group)),
     approvals: guard(sqliteApprovals(db, replica)),
     tokens: guard(sqliteTokens(db)),
     replicas: guard(sqliteReplicas(db)),
-    intents: guard(sqliteIntents(db)),
+    intents: guard(sqliteIntents(db, group)),
     sessions: guard(sqliteSessions(db)),
     credentials: guard(sqliteCredentials(db)),
     signals: new LocalSignals(),

@@ -1,6 +1,7 @@
 /** Replica leases and their open work (intents) on the SQLite store: see ReplicaStore, IntentStore. */
 import type Database from 'better-sqlite3';
 import type { Intent, IntentStore, ReplicaRow, ReplicaStore } from '../store.js';
+import type { GroupCommit } from './group-commit.js';
 import type { Migration } from './migrate.js';
 
 export const replicaMigrations: Migration[] = [
@@ -97,23 +98,18 @@ export function sqliteReplicas(db: Database.Database): ReplicaStore {
   };
 }
 
-export function sqliteIntents(db: Database.Database): IntentStore {
+export function sqliteIntents(db: Database.Database, group: GroupCommit): IntentStore {
   const insert = db.prepare(
     `INSERT INTO intents (id, owner, run_id, tool, args_hash, arguments, approval_id, started_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   return {
     async open(i) {
-      insert.run(
-        i.id,
-        i.owner,
-        i.runId,
-        i.tool,
-        i.argsHash,
-        JSON.stringify(i.arguments ?? null),
-        i.approvalId,
-        i.startedAt,
-      );
+      const args = JSON.stringify(i.arguments ?? null);
+      // With the group's other writes (a concurrent call's reservation or intent): one commit.
+      await group.run(() => {
+        insert.run(i.id, i.owner, i.runId, i.tool, i.argsHash, args, i.approvalId, i.startedAt);
+      });
     },
     async orphans(limit = 1_000) {
       // One statement: an owner that registers after this read began has no intents in it yet.
