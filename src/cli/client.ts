@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { BulkheadError, type ErrorCode } from '../errors.js';
-import { localTokenPath } from '../gateway/operators.js';
+import { localTokenPath } from '../gateway/local-home.js';
 
 export const DEFAULT_GATEWAY = 'http://127.0.0.1:7300';
 

@@ -5,7 +5,6 @@
  * this every `bulkhead run` compiled the YAML parser, the policy schema's
  * checks and commander's parsing again. Pure: it reads and writes nothing.
  */
-import { parsePolicy } from '../policy/load.js';
 import { jailOptionsOf } from '../sandbox/cli-support.js';
 import { mcpClientConfig } from './mcp-config.js';
 import { createProgram } from './program.js';
@@ -31,7 +30,9 @@ profiles:
     sandbox: { memory: 1G, tmp_size: 64M, env: [LANG], weaker_limits: true }
 `;
 
-export function warm(): void {
+export async function warm(): Promise<void> {
+  // Imported as `bulkhead run` imports it (on a cache miss): the bundle initialises it lazily.
+  const { parsePolicy } = await import('../policy/load.js');
   const policy = parsePolicy(SAMPLE);
   const profile = policy.profiles.coder;
   if (profile) jailOptionsOf(profile.sandbox);

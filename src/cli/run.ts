@@ -11,15 +11,13 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { BulkheadError } from '../errors.js';
 import { llmEnvironment } from '../llm/agent-env.js';
-import { loadPolicyFile } from '../policy/load.js';
-import type { Profile } from '../policy/schema/index.js';
-import { duration } from '../policy/schema/units.js';
 import { checkRunWorkdir, jailOptionsOf, reportWorkdir, runHostSecrets } from '../sandbox/cli-support.js';
 import { checkSandboxSupportSoon, JAIL_GATEWAY_PORT, startJail } from '../sandbox/index.js';
 import { applyPreset } from './agent-presets.js';
 import { GatewayClient } from './client.js';
 import { JAIL_MCP_CONFIG, MCP_CONFIG_FILE, mcpClientConfig } from './mcp-config.js';
 import { action, EXIT, line, printJson, style, warn } from './output.js';
+import { loadRunPolicy, type RunPolicy } from './run-policy.js';
 import { watchRunEnd } from './run-watch.js';
 
 export interface CreatedRunView {
@@ -75,16 +73,15 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
   // run exists. Started whenever a jail may be wanted: a profile that turns it off just wastes it.
   const support = !opts.detach && opts.sandbox ? checkSandboxSupportSoon() : undefined;
   support?.catch(() => undefined);
-  const loaded = loadPolicyFile(opts.policy);
-  const { policy } = loaded;
-  const profile = policy.profiles[opts.profile];
+  const policy = await loadRunPolicy(opts.policy);
+  const profile = Object.hasOwn(policy.profiles, opts.profile) ? policy.profiles[opts.profile] : undefined;
   if (!profile) {
     throw new BulkheadError(
       'not_found',
       `${opts.policy}: no profile named "${opts.profile}" (have: ${Object.keys(policy.profiles).join(', ')})`,
     );
   }
-  const ttlMs = opts.timeout ? parseDuration(opts.timeout) : undefined;
+  const ttlMs = opts.timeout ? await parseDuration(opts.timeout) : undefined;
   if (!opts.detach && command.length === 0)
     throw new BulkheadError('bad_request', 'give the agent command after --, or pass --detach');
   const jailed = !opts.detach && opts.sandbox && profile.sandbox.enabled;
@@ -92,7 +89,7 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
   if (jailed) {
     await support;
     // The default workdir is the current folder: refused, before a run exists, if it exposes a secret.
-    opts.workdir = checkRunWorkdir(opts.workdir ?? process.cwd(), runHostSecrets(loaded));
+    opts.workdir = checkRunWorkdir(opts.workdir ?? process.cwd(), runHostSecrets(policy));
   }
   // An unknown --agent is refused before a run exists.
   if (!opts.detach) applyPreset(opts.agent, command, '');
@@ -119,7 +116,7 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
     }
     return EXIT.ok;
   }
-  if (jailed) return runJailed(client, created, command, profile, opts, runHostSecrets(loaded));
+  if (jailed) return runJailed(client, created, command, profile, opts, runHostSecrets(policy));
   const config = unjailedConfig(created);
   const preset = applyPreset(opts.agent, command, config);
   warn(
@@ -151,7 +148,7 @@ async function runJailed(
   client: GatewayClient,
   created: CreatedRunView,
   command: string[],
-  profile: Profile,
+  profile: RunPolicy['profiles'][string],
   opts: RunOptions,
   hostSecrets: ReturnType<typeof runHostSecrets>,
 ): Promise<number> {
@@ -271,7 +268,9 @@ async function runUnjailed(
   return exitCode;
 }
 
-export function parseDuration(text: string): number {
+export async function parseDuration(text: string): Promise<number> {
+  // The schema's own reading of a duration; loaded only when --timeout is given (it brings zod).
+  const { duration } = await import('../policy/schema/units.js');
   const parsed = duration.safeParse(text);
   if (!parsed.success)
     throw new BulkheadError('bad_request', `--timeout ${text}: expected a duration such as 30s, 10m or 2h`);

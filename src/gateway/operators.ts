@@ -5,11 +5,12 @@
  * no setup. A run token never matches here: it is a different namespace.
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import type { Policy } from '../policy/schema/index.js';
 import { resolveSecret, type SecretSource } from '../policy/secrets.js';
 import { hashToken, mintToken, OPERATOR_TOKEN_PREFIX } from '../runs/tokens.js';
+import { bulkheadHome, localTokenPath } from './local-home.js';
+
+export { bulkheadHome, localTokenPath };
 
 export interface Operator {
   name: string;
@@ -57,13 +58,6 @@ export class OperatorAuth {
 }
 
 /** Where a local gateway on `port` keeps its generated operator token. */
-export function localTokenPath(port: number, home = bulkheadHome()): string {
-  return join(home, `gateway-${port}.token`);
-}
-
-export function bulkheadHome(): string {
-  return process.env.BULKHEAD_HOME ?? join(homedir(), '.bulkhead');
-}
 
 export function mintLocalToken(): string {
   return mintToken(OPERATOR_TOKEN_PREFIX);

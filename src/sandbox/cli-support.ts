@@ -8,7 +8,7 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BulkheadError } from '../errors.js';
-import type { Policy, Profile } from '../policy/schema/index.js';
+import type { Profile } from '../policy/schema/index.js';
 import type { JailSpec, WorkdirOutcome } from './jail.js';
 import type { WorkdirNote } from './merge.js';
 import { defaultHostSecrets, type HostSecret, refuseUnsafeWorkdir } from './workdir-guard.js';
@@ -21,15 +21,19 @@ export function installRoot(from: string = dirname(fileURLToPath(import.meta.url
   return undefined;
 }
 
-export function runHostSecrets(loaded: { policy: Policy; file: string; dir: string }): HostSecret[] {
+/** `sqlite`: the store's path as the policy writes it (relative to `dir`), when it is SQLite. */
+export function runHostSecrets(loaded: {
+  file: string;
+  dir: string;
+  sqlite: string | undefined;
+}): HostSecret[] {
   const secrets: HostSecret[] = [
     { path: loaded.dir, what: "the policy's folder", scope: 'any' },
     { path: loaded.file, what: 'the policy file', scope: 'any' },
   ];
-  const store = loaded.policy.store;
-  if ('sqlite' in store) {
+  if (loaded.sqlite !== undefined) {
     secrets.push({
-      path: resolve(loaded.dir, store.sqlite),
+      path: resolve(loaded.dir, loaded.sqlite),
       what: 'the SQLite store (the audit log)',
       scope: 'any',
     });

@@ -1,0 +1,117 @@
+/**
+ * The part of a policy file `bulkhead run` needs (the profiles' sandbox and
+ * egress, the store's path, whether an LLM is configured), remembered between
+ * runs. Loading the policy parser (zod, the schema, yaml, re2js) and
+ * validating was half of `bulkhead run`'s start-up, paid again by every
+ * jailed agent for a file that rarely changes.
+ *
+ * The cache is only used from the build (dist/bundle/run.cjs): its entry
+ * holds the build's id and the policy's full text, and is used only when
+ * both are exactly those of this run, so an edited policy or a new build
+ * parses again, and a policy the schema refuses is never cached. It lives in
+ * the gateway home (~/.bulkhead/cache, 0700/0600, owner checked), which
+ * every jail refuses as a workdir: a jailed agent can neither read it nor
+ * write it back through the merge.
+ */
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { BulkheadError } from '../errors.js';
+import { bulkheadHome } from '../gateway/local-home.js';
+import type { Profile } from '../policy/schema/index.js';
+
+export interface RunPolicy {
+  /** Absolute path of the policy file. */
+  file: string;
+  /** Relative paths in the policy resolve against this. */
+  dir: string;
+  /** The SQLite store's path as written (relative to `dir`), when the store is SQLite. */
+  sqlite: string | undefined;
+  /** Whether the policy configures the LLM proxy. */
+  llm: boolean;
+  profiles: Record<string, Pick<Profile, 'sandbox' | 'egress'>>;
+}
+
+interface CacheEntry {
+  build: string;
+  file: string;
+  text: string;
+  policy: RunPolicy;
+}
+
+// Replaced by scripts/bundle-cli.mjs with an id of that build; undeclared (no cache) from the sources,
+// where an edited schema would otherwise be served stale answers.
+declare const __BULKHEAD_BUILD_ID__: string;
+const BUILD_ID = typeof __BULKHEAD_BUILD_ID__ === 'string' ? __BULKHEAD_BUILD_ID__ : undefined;
+
+export interface RunPolicyOptions {
+  /** The build's id; without one nothing is cached. Defaults to the bundle's. */
+  build?: string | undefined;
+  /** Defaults to the gateway home's `cache` folder. */
+  cacheDir?: string;
+}
+
+export async function loadRunPolicy(file: string, options: RunPolicyOptions = {}): Promise<RunPolicy> {
+  const absolute = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (error) {
+    throw new BulkheadError('policy_unreadable', `${file}: cannot read the policy file`, { cause: error });
+  }
+  const build = 'build' in options ? options.build : BUILD_ID;
+  const cache = build
+    ? join(options.cacheDir ?? join(bulkheadHome(), 'cache'), cacheName(absolute))
+    : undefined;
+  const hit = cache && build ? readEntry(cache, build, absolute, text) : undefined;
+  if (hit) return hit;
+  // Loaded only on a miss: the bundle initialises these modules when this import runs.
+  const { parsePolicy } = await import('../policy/load.js');
+  const policy = parsePolicy(text, file);
+  const view: RunPolicy = {
+    file: absolute,
+    dir: dirname(absolute),
+    sqlite: 'sqlite' in policy.store ? policy.store.sqlite : undefined,
+    llm: policy.llm !== undefined,
+    profiles: Object.fromEntries(
+      Object.entries(policy.profiles).map(([name, p]) => [name, { sandbox: p.sandbox, egress: p.egress }]),
+    ),
+  };
+  // What a later hit returns, so a hit and a miss hand the run exactly the same values.
+  const plain = JSON.parse(JSON.stringify(view)) as RunPolicy;
+  if (cache && build) writeEntry(cache, { build, file: absolute, text, policy: plain });
+  return plain;
+}
+
+/** One file per policy path (FNV-1a of it: a collision only means a miss, the entry names its file). */
+function cacheName(path: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < path.length; i++) hash = Math.imul(hash ^ path.charCodeAt(i), 0x01000193) >>> 0;
+  return `run-policy-${hash.toString(16).padStart(8, '0')}.json`;
+}
+
+function readEntry(path: string, build: string, file: string, text: string): RunPolicy | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const stat = fstatSync(fd);
+    // Only an entry this user wrote and nobody else may change.
+    if (stat.uid !== process.getuid?.() || (stat.mode & 0o022) !== 0) return undefined;
+    const entry = JSON.parse(readFileSync(fd, 'utf8')) as Partial<CacheEntry>;
+    return entry.build === build && entry.file === file && entry.text === text ? entry.policy : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function writeEntry(path: string, entry: CacheEntry): void {
+  const temp = `${path}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileSync(temp, JSON.stringify(entry), { mode: 0o600 });
+    renameSync(temp, path);
+  } catch {
+    // A home we cannot write to only means the next run parses again.
+  }
+}
