@@ -25,7 +25,7 @@ import { checkStages } from '../pipeline/checks.js';
 import { dataReadStage } from '../pipeline/data-read.js';
 import { executeStage } from '../pipeline/execute.js';
 import { gateStage } from '../pipeline/gate.js';
-import { inspectStage } from '../pipeline/inspect.js';
+import { DEFAULT_MAX_OUTPUT, inspectStage } from '../pipeline/inspect.js';
 import { LoopGuard } from '../pipeline/loop-guard.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { recordFinalizer } from '../pipeline/record.js';
@@ -185,6 +185,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     scrub: (text) => scrubber.text(text),
     ...(options.tracing ? { fetch: options.tracing.fetch } : {}),
+    // Read live: a reload replaces the policy's sections in place.
+    outputLimit: (upstream, tool) => {
+      const rule = policy.tools[upstream]?.[tool];
+      return rule ? (rule.max_output ?? DEFAULT_MAX_OUTPUT) : undefined;
+    },
     onTools: (upstream, tools) => {
       // Only the sessions whose profile sees a different list are told to re-list.
       const before = toolLists(policy, catalog);

@@ -27,6 +27,8 @@ import {
   type IncomingMessage,
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { LargeMessages } from './large-messages.js';
+import { SseEvents } from './sse-events.js';
 import { MESSAGE_TOO_LARGE } from './stdio-reader.js';
 
 export class ResponseTooLargeError extends Error {
@@ -45,7 +47,12 @@ export interface KeepAliveFetch {
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
-export function keepAliveFetch(options: { maxBodyBytes: number; maxSockets?: number }): KeepAliveFetch {
+export function keepAliveFetch(options: {
+  maxBodyBytes: number;
+  maxSockets?: number;
+  /** Large answers to tool calls are parsed and cut in a worker (large-messages.ts). */
+  large?: LargeMessages;
+}): KeepAliveFetch {
   const maxSockets = options.maxSockets ?? 64;
   const agentOptions = { keepAlive: true, maxSockets, scheduling: 'lifo' as const };
   const httpAgent = new HttpAgent(agentOptions);
@@ -136,7 +143,7 @@ export function keepAliveFetch(options: { maxBodyBytes: number; maxSockets?: num
         req.on('error', fail);
         req.on('response', (res) => {
           settled = true;
-          resolve(toResponse(res, options.maxBodyBytes, ended, body));
+          resolve(toResponse(res, options.maxBodyBytes, ended, body, options.large));
         });
         req.end(body);
       });
@@ -158,12 +165,19 @@ export function keepAliveFetch(options: { maxBodyBytes: number; maxSockets?: num
  * of events), in all otherwise. An SSE answer that overflows ends with a
  * JSON-RPC error for the request it answered, so that call fails at once
  * instead of waiting out its timeout.
+ *
+ * With `large`, the answer to a `tools/call` is passed on in whole events (a
+ * JSON body whole), and one over the threshold is parsed and cut to the tool's
+ * budget in a worker first (large-messages.ts); what follows it waits, so
+ * order is kept. A worker that fails turns the answer into an error for that
+ * request.
  */
 function toResponse(
   res: IncomingMessage,
   limit: number,
   done: () => void,
   sent: string | undefined,
+  large: LargeMessages | undefined,
 ): Response {
   const status = res.statusCode ?? 502;
   const headers = new Headers();
@@ -176,14 +190,44 @@ function toResponse(
     res.once('close', done);
     return new Response(null, init);
   }
-  const sse = (res.headers['content-type'] ?? '').toLowerCase().startsWith('text/event-stream');
+  const type = (res.headers['content-type'] ?? '').toLowerCase();
+  const sse = type.startsWith('text/event-stream');
   const declared = Number(res.headers['content-length']);
+  // Only answers to a tool call are cut; its budget is looked up when an answer is large.
+  const tool = large && sent?.includes('tools/call') ? toolCalled(sent) : undefined;
+  const divert = tool !== undefined && (sse || type.startsWith('application/json')) ? large : undefined;
+  const events = sse && divert ? new SseEvents() : undefined;
+  const body: Buffer[] | undefined = !sse && divert ? [] : undefined;
   let counted = 0;
   let lastByte = 0;
   let finished = false;
-  const body = new ReadableStream<Uint8Array>({
+  const stream = new ReadableStream<Uint8Array>({
     start(controller) {
-      const finish = (error?: unknown) => {
+      /** Answers still with a worker: what comes after them waits its turn. */
+      let queue: Promise<void> | undefined;
+      const emit = (bytes: Uint8Array | Promise<Uint8Array>) => {
+        if (!queue && bytes instanceof Uint8Array) {
+          controller.enqueue(bytes);
+          return;
+        }
+        const previous = queue ?? Promise.resolve();
+        const mine = previous.then(async () => {
+          const ready = await bytes;
+          if (!finished) controller.enqueue(ready);
+          if (queue === mine) queue = undefined;
+        });
+        queue = mine;
+      };
+      const cut = (message: Buffer, framing: 'sse' | 'json'): Uint8Array | Promise<Uint8Array> => {
+        const maxBytes = divert && tool !== undefined ? divert.limitFor(tool) : undefined;
+        if (!divert || maxBytes === undefined || message.length <= divert.threshold) return toBytes(message);
+        return divert.cut(message, framing, maxBytes).then(
+          (answer) => ('text' in answer ? new TextEncoder().encode(answer.text) : toBytes(answer.bytes)),
+          () =>
+            errorAnswer(sent, -32_603, 'the answer could not be read', framing === 'sse') ?? new Uint8Array(),
+        );
+      };
+      const close = (error?: unknown) => {
         if (finished) return;
         finished = true;
         done();
@@ -194,11 +238,22 @@ function toResponse(
           // Already cancelled by the reader.
         }
       };
+      // A normal end waits for answers still with a worker; an error ends at once.
+      const finish = (error?: unknown) => {
+        if (error !== undefined || !queue) return close(error);
+        queue.then(
+          () => close(),
+          (e: unknown) => close(e),
+        );
+      };
       const overflow = () => {
         res.destroy();
-        const answer = sse ? tooLargeAnswer(sent, limit) : undefined;
+        const answer = sse
+          ? errorAnswer(sent, MESSAGE_TOO_LARGE, `answer exceeds the ${limit}-byte limit`, true)
+          : undefined;
         if (answer) {
-          controller.enqueue(answer);
+          for (const held of events?.flush() ?? []) emit(toBytes(held));
+          emit(answer);
           finish();
         } else finish(new ResponseTooLargeError(limit));
       };
@@ -214,11 +269,17 @@ function toResponse(
           lastByte = chunk[chunk.length - 1] ?? 0;
         } else counted += chunk.length;
         if (counted > limit) return overflow();
-        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+        if (events) for (const event of events.push(chunk)) emit(cut(event, 'sse'));
+        else if (body) body.push(chunk);
+        else controller.enqueue(toBytes(chunk));
         // Backpressure: stop reading the socket until the reader catches up.
         if ((controller.desiredSize ?? 1) <= 0) res.pause();
       });
-      res.once('end', () => finish());
+      res.once('end', () => {
+        for (const held of events?.flush() ?? []) emit(toBytes(held));
+        if (body?.length) emit(cut(Buffer.concat(body), 'json'));
+        finish();
+      });
       res.once('error', (error) => finish(error));
       res.once('close', () => {
         if (!res.complete) finish(new Error('the upstream closed the connection mid-answer'));
@@ -233,26 +294,34 @@ function toResponse(
       res.destroy();
     },
   });
-  return new Response(body, init);
+  return new Response(stream, init);
 }
 
-/** An SSE event carrying a JSON-RPC error for the request in `sent`, if it was one. */
-function tooLargeAnswer(sent: string | undefined, limit: number): Uint8Array | undefined {
+function toBytes(chunk: Buffer): Uint8Array {
+  return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
+}
+
+/** The tool a `tools/call` request sent as text calls. */
+function toolCalled(sent: string): string | undefined {
+  const name = jsonRpcField(sent, (m) =>
+    m.method === 'tools/call' ? (m.params as { name?: unknown })?.name : undefined,
+  );
+  return typeof name === 'string' ? name : undefined;
+}
+
+/** A JSON-RPC error for the request in `sent` (an SSE event, or a JSON body), if it was one. */
+function errorAnswer(
+  sent: string | undefined,
+  code: number,
+  message: string,
+  sse: boolean,
+): Uint8Array | undefined {
   if (!sent) return undefined;
-  let id: unknown;
-  try {
-    id = (JSON.parse(sent) as { id?: unknown }).id;
-  } catch {
-    return undefined;
-  }
+  const id = jsonRpcField(sent, (m) => m.id);
   if (typeof id !== 'string' && typeof id !== 'number') return undefined;
-  const error = {
-    jsonrpc: '2.0',
-    id,
-    error: { code: MESSAGE_TOO_LARGE, message: `answer exceeds the ${limit}-byte limit` },
-  };
+  const error = JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } });
   // The blank line first ends whatever partial event was already passed on.
-  return new TextEncoder().encode(`\n\nevent: message\ndata: ${JSON.stringify(error)}\n\n`);
+  return new TextEncoder().encode(sse ? `\n\nevent: message\ndata: ${error}\n\n` : error);
 }
 
 /** A field of a single JSON-RPC message sent as text (undefined for a batch or bad JSON). */

@@ -12,9 +12,15 @@
  * place by a JSON-RPC error for the request it answered (its id is read from
  * the line's first or last bytes), so that call fails at once and the
  * connection stays up.
+ *
+ * A line over the large-message threshold that answers a tool call is read by
+ * a worker thread instead (large-messages.ts): it comes back cut to the tool's
+ * budget and is delivered on its own, after the lines behind it if the worker
+ * takes longer (answers to different requests may arrive in any order).
  */
 import { deserializeMessage, ReadBuffer } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { LargeMessages } from './large-messages.js';
 
 /** JSON-RPC error code of a message that was too large to read (server-defined range). */
 export const MESSAGE_TOO_LARGE = -32_090;
@@ -32,7 +38,15 @@ export class BoundedReadBuffer extends ReadBuffer {
   private skipping: { head: Buffer; tail: Buffer; bytes: number } | undefined;
   private readonly ready: (Buffer | JSONRPCMessage)[] = [];
 
-  constructor(private readonly limit: number) {
+  constructor(
+    private readonly limit: number,
+    /** Reading large answers in a worker: which tool an id called, and where messages go. */
+    private readonly large?: {
+      messages: LargeMessages;
+      toolOf: (id: Id) => string | undefined;
+      deliver: (message: JSONRPCMessage) => void;
+    },
+  ) {
     super({ maxBufferSize: Number.MAX_SAFE_INTEGER });
   }
 
@@ -114,8 +128,37 @@ export class BoundedReadBuffer extends ReadBuffer {
       this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.size);
     this.chunks = [];
     this.size = 0;
-    this.ready.push(line);
+    if (!this.divert(line)) this.ready.push(line);
   }
+
+  /** Hands a large answer to a tool call to a worker; false when it is read here as usual. */
+  private divert(line: Buffer): boolean {
+    const large = this.large;
+    if (!large || line.length <= large.messages.threshold) return false;
+    const id = idOf(line.toString('utf8', 0, EDGE), line.toString('utf8', line.length - EDGE));
+    const tool = id === undefined ? undefined : large.toolOf(id);
+    const maxBytes = tool === undefined ? undefined : large.messages.limitFor(tool);
+    if (id === undefined || maxBytes === undefined) return false;
+    large.messages.cut(line, 'line', maxBytes).then(
+      (cut) => {
+        const text = 'text' in cut ? cut.text : cut.bytes.toString('utf8');
+        let message: JSONRPCMessage;
+        try {
+          message = deserializeMessage(text.trimEnd());
+        } catch {
+          return large.deliver(unreadable(id, 'the answer is not a valid JSON-RPC message'));
+        }
+        large.deliver(message);
+      },
+      // The worker died: the call fails (never answered with something unread).
+      () => large.deliver(unreadable(id, 'the answer could not be read')),
+    );
+    return true;
+  }
+}
+
+function unreadable(id: Id, message: string): JSONRPCMessage {
+  return { jsonrpc: '2.0', id, error: { code: -32_603, message } };
 }
 
 function lastBytes(buffer: Buffer, n: number): Buffer {

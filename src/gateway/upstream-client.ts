@@ -12,10 +12,11 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ReadBuffer } from '@modelcontextprotocol/sdk/shared/stdio.js';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { isStdio, type UpstreamConfig } from '../policy/schema/index.js';
 import { resolveRecord, type SecretSource } from '../policy/secrets.js';
 import { type FetchLike, keepAliveFetch } from './http-fetch.js';
+import { largeMessages, SentCalls } from './large-messages.js';
 import { BoundedReadBuffer } from './stdio-reader.js';
 import { installProgressRouter } from './upstream-progress.js';
 
@@ -42,6 +43,8 @@ export async function connectUpstream(
     fetch?: (url: string | URL, init?: RequestInit, base?: FetchLike) => Promise<Response>;
     /** Hands over the connection before it is up, so a caller's deadline can close it (and its child). */
     onSpawn?: (pending: UpstreamConnection) => void;
+    /** A tool's `max_output`: large answers to it are read and cut in a worker (large-messages.ts). */
+    outputLimit?: (tool: string) => number | undefined;
   } = {},
 ): Promise<UpstreamConnection> {
   const client = new Client(CLIENT_INFO, { capabilities: {} });
@@ -66,7 +69,7 @@ export async function connectUpstream(
       cwd: config.cwd ? resolve(source.dir, config.cwd) : source.dir,
       stderr: 'pipe',
     });
-    useBoundedReader(transport, config.max_message ?? DEFAULT_MAX_MESSAGE);
+    useBoundedReader(transport, config.max_message ?? DEFAULT_MAX_MESSAGE, options.outputLimit);
     stderr = transport.stderr as Readable | null;
     // Attached before connecting, so a server that dies at start-up still explains why.
     stderr?.on('data', (chunk: Buffer) => options.onStderr?.(chunk.toString('utf8').trimEnd()));
@@ -78,7 +81,10 @@ export async function connectUpstream(
     const headers = resolveRecord(config.headers, source, `upstreams.${name}.headers`);
     // Keep-alive sockets and bounded reading (see http-fetch.ts) instead of the global fetch.
     const wrap = options.fetch;
-    const http = keepAliveFetch({ maxBodyBytes: config.max_message ?? DEFAULT_MAX_MESSAGE });
+    const http = keepAliveFetch({
+      maxBodyBytes: config.max_message ?? DEFAULT_MAX_MESSAGE,
+      ...(options.outputLimit ? { large: largeMessages(options.outputLimit) } : {}),
+    });
     closeHttp = http.close;
     const transport = new StreamableHTTPClientTransport(new URL(config.url), {
       requestInit: { headers },
@@ -107,12 +113,31 @@ export async function connectUpstream(
  * The SDK offers no option for it; if its internals change, starting fails
  * loudly here rather than silently losing the bound.
  */
-function useBoundedReader(transport: StdioClientTransport, limit: number): void {
+function useBoundedReader(
+  transport: StdioClientTransport,
+  limit: number,
+  outputLimit: ((tool: string) => number | undefined) | undefined,
+): void {
   const internals = transport as unknown as { _readBuffer?: unknown };
   if (!(internals._readBuffer instanceof ReadBuffer)) {
     throw new Error('the MCP SDK stdio transport changed: its read buffer cannot be bounded');
   }
-  internals._readBuffer = new BoundedReadBuffer(limit);
+  if (!outputLimit) {
+    internals._readBuffer = new BoundedReadBuffer(limit);
+    return;
+  }
+  // Stdio answers carry only an id: the tool each id called is remembered as calls are sent.
+  const sent = new SentCalls();
+  const send = transport.send.bind(transport);
+  transport.send = (message: JSONRPCMessage) => {
+    sent.note(message);
+    return send(message);
+  };
+  internals._readBuffer = new BoundedReadBuffer(limit, {
+    messages: largeMessages(outputLimit),
+    toolOf: (id) => sent.take(id),
+    deliver: (message) => transport.onmessage?.(message),
+  });
 }
 
 /** Lists every tool, following pagination cursors. */

@@ -78,6 +78,8 @@ export interface PoolOptions {
   scrub: (text: string) => string;
   /** Wraps the fetch for HTTP upstreams (tracing adds the W3C traceparent header), calling `base`. */
   fetch?: (url: string | URL, init?: RequestInit, base?: FetchLike) => Promise<Response>;
+  /** A tool's `max_output`: large answers to it are read and cut off the main thread (large-messages.ts). */
+  outputLimit?: (upstream: string, tool: string) => number | undefined;
 }
 
 /** How many stderr lines of an upstream are kept to explain a failed start. */
@@ -493,6 +495,9 @@ export class UpstreamPool {
         this.options.logger.debug({ upstream: slot.name, stderr: text }, 'upstream stderr');
       },
       ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
+      ...(this.options.outputLimit
+        ? { outputLimit: (tool: string) => this.options.outputLimit?.(slot.name, tool) }
+        : {}),
       onSpawn: (pending) => {
         slot.pendingConnection = pending;
       },

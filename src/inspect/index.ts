@@ -17,6 +17,7 @@
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { type InspectFinding, type InspectFlag, Inspector } from './inspector.js';
+import { takePrecut } from './precut.js';
 import { spotlightText } from './spotlight.js';
 
 export { type InspectFinding, type InspectFlag, truncationMarker } from './inspector.js';
@@ -38,8 +39,10 @@ export interface InspectResult {
   findings: InspectFinding[];
 }
 
-export function inspectToolResult(result: CallToolResult, options: InspectOptions): InspectResult {
-  const inspector = new Inspector(options.maxBytes, options.scrub);
+export function inspectToolResult(received: CallToolResult, options: InspectOptions): InspectResult {
+  // A result cut to its budget before it left the transport (precut.ts) says how large it was.
+  const { result, sizes } = takePrecut(received);
+  const inspector = new Inspector(options.maxBytes, options.scrub, sizes);
   const content = (result.content ?? []).map((block, i) => inspector.block(block, `content[${i}]`));
   // Only the fields the protocol defines: anything else an upstream adds is not inspected, so it
   // does not travel on.

@@ -45,6 +45,8 @@ export class Inspector {
   constructor(
     private readonly maxBytes: number,
     private readonly scrub?: (text: string) => string,
+    /** Original byte counts of texts cut before inspection (precut.ts), by where they sit. */
+    private readonly precutSizes?: Readonly<Record<string, number>>,
   ) {
     this.budget = Math.max(0, maxBytes);
   }
@@ -88,7 +90,7 @@ export class Inspector {
     let input = raw;
     let original = 0;
     if (raw.length > this.budget) {
-      original = Buffer.byteLength(raw, 'utf8');
+      original = this.precutSizes?.[where] ?? Buffer.byteLength(raw, 'utf8');
       // Each UTF-16 unit takes at least one byte: `budget + 1` units hold at least the bytes kept.
       if (original > this.budget) input = utf8Prefix(raw.slice(0, this.budget + 1), this.budget);
     }

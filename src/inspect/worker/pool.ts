@@ -20,13 +20,18 @@ import { Worker } from 'node:worker_threads';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { BulkheadError } from '../../errors.js';
 import type { ScrubberBase, ScrubberReplica } from '../../scrub/replica.js';
+import { precutKey } from '../precut.js';
+import type { Framing } from './parse.js';
 import type { FromWorker, InspectedOutput, OutputOptions, ToWorker } from './protocol.js';
 
 interface Pending {
-  replica: ScrubberReplica;
-  resolve: (output: InspectedOutput) => void;
+  /** Called with the worker's answer (not `failed`). */
+  settle: (message: Exclude<FromWorker, { type: 'failed' }>) => void;
   reject: (error: Error) => void;
 }
+
+/** A large message after a worker read it: cut (`text`), or its bytes back unchanged. */
+export type CutMessage = { text: string } | { bytes: Buffer };
 
 interface Live {
   worker: Worker;
@@ -42,10 +47,12 @@ interface Live {
  */
 function startThread(): Worker {
   const js = new URL('./thread.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return new Worker(js);
+  // The key that lets the worker's cut results be told from forged ones (precut.ts).
+  const workerData = { precutKey: precutKey() };
+  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData });
   const ts = new URL('./thread.ts', import.meta.url).href;
   const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(ts)}); })`;
-  return new Worker(boot, { eval: true });
+  return new Worker(boot, { eval: true, workerData });
 }
 
 export class InspectionWorkers {
@@ -53,8 +60,8 @@ export class InspectionWorkers {
   private readonly families = new Map<number, { base: ScrubberBase; unsubscribe: () => void }>();
   private nextJob = 1;
   private closed = false;
-  /** Jobs answered, and workers started (the first included): for tests and metrics. */
-  readonly counts = { jobs: 0, started: 0 };
+  /** Jobs answered (messages cut among them), workers started (the first included): for tests. */
+  readonly counts = { jobs: 0, cuts: 0, started: 0 };
 
   constructor(size = Math.max(1, Math.min(2, availableParallelism() - 1))) {
     this.slots = new Array<Live | undefined>(size).fill(undefined);
@@ -79,17 +86,69 @@ export class InspectionWorkers {
         maxDepth: replica.base.maxDepth,
       } satisfies ToWorker);
     }
-    const job = this.nextJob++;
-    return new Promise<InspectedOutput>((resolve, reject) => {
-      live.pending.set(job, { replica, resolve, reject });
-      live.worker.postMessage({
+    return this.post<InspectedOutput>(live, (job) => ({
+      message: {
         type: 'inspect',
         job,
         base: replica.base.id,
         pii: replica.pii,
         result,
         options,
-      } satisfies ToWorker);
+      },
+      settle: (message, resolve) => {
+        if (message.type !== 'done') return false;
+        replica.onRedactions?.(message.redactions);
+        resolve({ result: message.result, flags: message.flags, findings: message.findings });
+        return true;
+      },
+    }));
+  }
+
+  /**
+   * Parses a large upstream message in a worker and cuts its tool result to `maxBytes`
+   * (parse.ts). `bytes` is moved to the worker (unusable here after the call); unchanged
+   * messages come back as bytes.
+   */
+  cut(bytes: Buffer, framing: Framing, maxBytes: number): Promise<CutMessage> {
+    if (this.closed) return Promise.reject(failure('the inspection workers are closed'));
+    // Moved, not copied: a buffer of its own (node's may share one with other data).
+    const own = new Uint8Array(bytes.byteLength);
+    own.set(bytes);
+    return this.post<CutMessage>(this.pick(), (job) => ({
+      message: { type: 'cut', job, bytes: own, framing, maxBytes },
+      transfer: [own.buffer],
+      settle: (message, resolve) => {
+        if (message.type !== 'cut') return false;
+        this.counts.cuts++;
+        if (message.text !== undefined) resolve({ text: message.text });
+        else if (message.bytes) {
+          const { buffer, byteOffset, byteLength } = message.bytes;
+          resolve({ bytes: Buffer.from(buffer, byteOffset, byteLength) });
+        } else return false;
+        return true;
+      },
+    }));
+  }
+
+  private post<T>(
+    live: Live,
+    make: (job: number) => {
+      message: ToWorker;
+      transfer?: ArrayBuffer[];
+      /** Resolves with the worker's answer; false when it is not the answer this job expects. */
+      settle: (message: Exclude<FromWorker, { type: 'failed' }>, resolve: (value: T) => void) => boolean;
+    },
+  ): Promise<T> {
+    const job = this.nextJob++;
+    const { message, transfer, settle } = make(job);
+    return new Promise<T>((resolve, reject) => {
+      live.pending.set(job, {
+        settle: (m) => {
+          if (!settle(m, resolve)) reject(failure('the inspection worker answered out of turn'));
+        },
+        reject,
+      });
+      live.worker.postMessage(message, transfer);
     });
   }
 
@@ -135,10 +194,8 @@ export class InspectionWorkers {
       if (!pending) return;
       live.pending.delete(message.job);
       this.counts.jobs++;
-      if (message.type === 'done') {
-        pending.replica.onRedactions?.(message.redactions);
-        pending.resolve({ result: message.result, flags: message.flags, findings: message.findings });
-      } else pending.reject(failure(`inspection failed: ${message.message}`));
+      if (message.type === 'failed') pending.reject(failure(`inspection failed: ${message.message}`));
+      else pending.settle(message);
     });
     const die = (why: string) => {
       if (live.dead) return;

@@ -6,6 +6,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { PiiAction, PiiKind } from '../../scrub/pii.js';
 import type { InspectFinding, InspectFlag } from '../inspector.js';
+import type { Framing } from './parse.js';
 
 export interface OutputOptions {
   /** Budget for the whole result (the tool's `max_output`). */
@@ -33,7 +34,9 @@ export type ToWorker =
       pii: Readonly<Record<PiiKind, PiiAction>>;
       result: CallToolResult;
       options: OutputOptions;
-    };
+    }
+  /** A large upstream message to parse and cut to `maxBytes` (parse.ts); `bytes` is transferred. */
+  | { type: 'cut'; job: number; bytes: Uint8Array; framing: Framing; maxBytes: number };
 
 export interface InspectedOutput {
   result: CallToolResult;
@@ -43,4 +46,6 @@ export interface InspectedOutput {
 
 export type FromWorker =
   | ({ type: 'done'; job: number; redactions: Record<string, number> } & InspectedOutput)
+  /** `text`: the message cut; absent: nothing to cut, and `bytes` come back as they were sent. */
+  | { type: 'cut'; job: number; text?: string; bytes?: Uint8Array }
   | { type: 'failed'; job: number; message: string };

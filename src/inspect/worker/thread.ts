@@ -9,6 +9,7 @@ import { parentPort } from 'node:worker_threads';
 import { createScrubber, type MeasuredScrubber, type Scrubber } from '../../scrub/index.js';
 import { redactionCounts } from '../../scrub/markers.js';
 import { inspectAndWithhold } from '../output.js';
+import { cutLargeMessage } from './parse.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 const port = parentPort;
@@ -31,6 +32,12 @@ function handle(message: ToWorker): FromWorker | undefined {
     case 'secrets':
       bases.get(message.base)?.scrubber.addSecrets(message.values);
       return undefined;
+    case 'cut': {
+      const text = cutLargeMessage(message.bytes, message.framing, message.maxBytes);
+      return text === undefined
+        ? { type: 'cut', job: message.job, bytes: message.bytes }
+        : { type: 'cut', job: message.job, text };
+    }
     case 'inspect': {
       const family = bases.get(message.base);
       // Never scrub with a scrubber that may lack secrets: the main thread registers a family first.
@@ -59,12 +66,14 @@ port.on('message', (message: ToWorker) => {
   try {
     answer = handle(message);
   } catch (error) {
-    if (message.type !== 'inspect') throw error; // a family it cannot build: die, the pool restarts it
+    // A family it cannot build: die, and the pool fails what it held and restarts it.
+    if (message.type !== 'inspect' && message.type !== 'cut') throw error;
     answer = {
       type: 'failed',
       job: message.job,
       message: error instanceof Error ? error.message : String(error),
     };
   }
-  if (answer) port.postMessage(answer);
+  if (answer?.type === 'cut' && answer.bytes) port.postMessage(answer, [answer.bytes.buffer as ArrayBuffer]);
+  else if (answer) port.postMessage(answer);
 });

@@ -1,0 +1,59 @@
+/**
+ * Large upstream messages are read off the main thread. An answer over
+ * `threshold` bytes that answers a `tools/call` is handed, as bytes, to an
+ * inspection worker (src/inspect/worker), which parses it and cuts its text to
+ * the tool's `max_output` (src/inspect/precut.ts); the SDK then parses a
+ * message the size of the budget. Without this, parsing a 9 MB answer (and
+ * the SDK's SSE decoding of it) held the event loop for tens of milliseconds
+ * per call, stalling every other agent.
+ *
+ * The stdio reader and the HTTP fetch (stdio-reader.ts, http-fetch.ts) call
+ * this; `SentCalls` remembers which tool each request id called (stdio
+ * answers carry only the id).
+ */
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { type CutMessage, inspectionWorkers } from '../inspect/worker/pool.js';
+
+/** Messages larger than this are read by a worker when they answer a tool call. */
+export const LARGE_MESSAGE = 256 * 1024;
+
+export interface LargeMessages {
+  threshold: number;
+  /** The budget (`max_output`) of an upstream tool; undefined: not cut. */
+  limitFor(tool: string): number | undefined;
+  cut(bytes: Buffer, framing: 'sse' | 'json' | 'line', maxBytes: number): Promise<CutMessage>;
+}
+
+export function largeMessages(limitFor: (tool: string) => number | undefined): LargeMessages {
+  return {
+    threshold: LARGE_MESSAGE,
+    limitFor,
+    cut: (bytes, framing, maxBytes) => inspectionWorkers().cut(bytes, framing, maxBytes),
+  };
+}
+
+/** How many request ids `SentCalls` keeps (a call answered past this many others is not cut). */
+const KEPT = 4096;
+
+/** The tool each in-flight `tools/call` request id called, from the messages sent. */
+export class SentCalls {
+  private readonly tools = new Map<string | number, string>();
+
+  note(message: JSONRPCMessage): void {
+    if (!('method' in message) || message.method !== 'tools/call' || !('id' in message)) return;
+    const name = (message.params as { name?: unknown } | undefined)?.name;
+    if (typeof name !== 'string') return;
+    if (this.tools.size >= KEPT) {
+      const oldest = this.tools.keys().next().value;
+      if (oldest !== undefined) this.tools.delete(oldest);
+    }
+    this.tools.set(message.id, name);
+  }
+
+  /** The tool `id` called, forgotten once asked (an answer comes once). */
+  take(id: string | number): string | undefined {
+    const tool = this.tools.get(id);
+    this.tools.delete(id);
+    return tool;
+  }
+}
