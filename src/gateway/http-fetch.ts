@@ -218,10 +218,11 @@ function toResponse(
         });
         queue = mine;
       };
+      // A large event or body is a buffer of its own (sse-events.ts, Buffer.concat): moved, not copied.
       const cut = (message: Buffer, framing: 'sse' | 'json'): Uint8Array | Promise<Uint8Array> => {
         const maxBytes = divert && tool !== undefined ? divert.limitFor(tool) : undefined;
         if (!divert || maxBytes === undefined || message.length <= divert.threshold) return toBytes(message);
-        return divert.cut(message, framing, maxBytes).then(
+        return divert.cut(message, framing, maxBytes, true).then(
           (answer) => ('text' in answer ? new TextEncoder().encode(answer.text) : toBytes(answer.bytes)),
           () =>
             errorAnswer(sent, -32_603, 'the answer could not be read', framing === 'sse') ?? new Uint8Array(),

@@ -21,14 +21,15 @@ export interface LargeMessages {
   threshold: number;
   /** The budget (`max_output`) of an upstream tool; undefined: not cut. */
   limitFor(tool: string): number | undefined;
-  cut(bytes: Buffer, framing: 'sse' | 'json' | 'line', maxBytes: number): Promise<CutMessage>;
+  /** `owned`: `bytes` is a buffer of its own nothing else holds, moved to the worker uncopied. */
+  cut(bytes: Buffer, framing: 'sse' | 'json' | 'line', maxBytes: number, owned: boolean): Promise<CutMessage>;
 }
 
 export function largeMessages(limitFor: (tool: string) => number | undefined): LargeMessages {
   return {
     threshold: LARGE_MESSAGE,
     limitFor,
-    cut: (bytes, framing, maxBytes) => inspectionWorkers().cut(bytes, framing, maxBytes),
+    cut: (bytes, framing, maxBytes, owned) => inspectionWorkers().cut(bytes, framing, maxBytes, owned),
   };
 }
 

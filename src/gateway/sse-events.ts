@@ -7,6 +7,8 @@
  * left to the SDK as it comes (`crlf`).
  */
 const LF = 0x0a;
+/** Events larger than this come out as buffers of their own (see `take`). */
+export const OWN = 64 * 1024;
 
 export class SseEvents {
   private held: Buffer[] = [];
@@ -48,11 +50,15 @@ export class SseEvents {
     return [this.take(Buffer.alloc(0))];
   }
 
+  /**
+   * The held bytes and `end` as one buffer; an event over `OWN` bytes always in a new buffer of
+   * its own (it may be moved to a worker thread, which must not take memory node still uses).
+   */
   private take(end: Buffer): Buffer {
-    const parts = [...this.held, end];
     const size = this.heldSize + end.length;
+    const parts = this.held.length === 0 ? [end] : [...this.held, end];
     this.held = [];
     this.heldSize = 0;
-    return parts.length === 1 ? end : Buffer.concat(parts, size);
+    return parts.length === 1 && size <= OWN ? end : Buffer.concat(parts, size);
   }
 }

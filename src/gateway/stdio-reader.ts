@@ -124,22 +124,23 @@ export class BoundedReadBuffer extends ReadBuffer {
       return;
     }
     if (this.size === 0) return;
-    const line =
-      this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.size);
+    const joined = this.chunks.length > 1;
+    const line = joined ? Buffer.concat(this.chunks, this.size) : (this.chunks[0] as Buffer);
     this.chunks = [];
     this.size = 0;
-    if (!this.divert(line)) this.ready.push(line);
+    if (!this.divert(line, joined)) this.ready.push(line);
   }
 
   /** Hands a large answer to a tool call to a worker; false when it is read here as usual. */
-  private divert(line: Buffer): boolean {
+  private divert(line: Buffer, joined: boolean): boolean {
     const large = this.large;
     if (!large || line.length <= large.messages.threshold) return false;
     const id = idOf(line.toString('utf8', 0, EDGE), line.toString('utf8', line.length - EDGE));
     const tool = id === undefined ? undefined : large.toolOf(id);
     const maxBytes = tool === undefined ? undefined : large.messages.limitFor(tool);
     if (id === undefined || maxBytes === undefined) return false;
-    large.messages.cut(line, 'line', maxBytes).then(
+    // A joined line is a buffer of its own: moved to the worker, not copied.
+    large.messages.cut(line, 'line', maxBytes, joined).then(
       (cut) => {
         const text = 'text' in cut ? cut.text : cut.bytes.toString('utf8');
         let message: JSONRPCMessage;

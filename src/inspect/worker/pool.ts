@@ -106,14 +106,17 @@ export class InspectionWorkers {
 
   /**
    * Parses a large upstream message in a worker and cuts its tool result to `maxBytes`
-   * (parse.ts). `bytes` is moved to the worker (unusable here after the call); unchanged
-   * messages come back as bytes.
+   * (parse.ts). With `owned` (a buffer nothing else holds), `bytes` is moved to the worker and
+   * unusable here after the call; unchanged messages come back as bytes.
    */
-  cut(bytes: Buffer, framing: Framing, maxBytes: number): Promise<CutMessage> {
+  cut(bytes: Buffer, framing: Framing, maxBytes: number, owned = false): Promise<CutMessage> {
     if (this.closed) return Promise.reject(failure('the inspection workers are closed'));
-    // Moved, not copied: a buffer of its own (node's may share one with other data).
-    const own = new Uint8Array(bytes.byteLength);
-    own.set(bytes);
+    // Moved, not copied, when the caller owns them and they fill their buffer (a joined message);
+    // otherwise copied first: node's buffers may share memory with other data.
+    const own =
+      owned && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+        ? new Uint8Array(bytes.buffer as ArrayBuffer, 0, bytes.byteLength)
+        : Uint8Array.from(bytes);
     return this.post<CutMessage>(this.pick(), (job) => ({
       message: { type: 'cut', job, bytes: own, framing, maxBytes },
       transfer: [own.buffer],
