@@ -152,6 +152,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     events,
     scrubber,
     now,
+    logger,
     ...(propagation.pollMs !== undefined ? { watchMs: propagation.pollMs } : {}),
     ...(propagation.fallbackPollMs !== undefined ? { fallbackWatchMs: propagation.fallbackPollMs } : {}),
   });

@@ -76,7 +76,10 @@ export class ReplicaLease {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.running.catch(() => undefined);
-    await this.deps.store.replicas.retire(this.id).catch(() => undefined);
+    await this.deps.store.replicas.retire(this.id).catch((error: unknown) =>
+      // Not fatal: the lease lapses instead, and a live replica reconciles this one's work then.
+      this.deps.logger.warn({ err: error, replica: this.id }, 'could not retire this replica at stop'),
+    );
   }
 
   private async tick(): Promise<void> {

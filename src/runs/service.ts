@@ -7,6 +7,7 @@
 import { setMaxListeners } from 'node:events';
 import { BulkheadError } from '../errors.js';
 import type { EventWriter } from '../events/writer.js';
+import type { Logger } from '../log.js';
 import type { Policy } from '../policy/schema/index.js';
 import type { Scrubber } from '../scrub/index.js';
 import type { Store } from '../store/store.js';
@@ -41,7 +42,12 @@ export interface RunServiceOptions {
   watchMs?: number;
   /** Kill re-read interval while push signals are live (default 2 s): the fallback for a lost NOTIFY. */
   fallbackWatchMs?: number;
+  /** Where failures of background work (expiry, signals, rechecks) are reported. */
+  logger?: Pick<Logger, 'warn' | 'error'>;
 }
+
+/** How soon a run whose expiry could not be recorded (store unavailable) is tried again. */
+const EXPIRY_RETRY_MS = 1_000;
 
 export class RunService {
   private readonly controllers = new Map<string, AbortController>();
@@ -79,7 +85,14 @@ export class RunService {
    * run's controller is the token, taken by whichever of this and a local `end` comes first.
    */
   private async recheck(runId: string): Promise<void> {
-    const run = await this.options.store.runs.get(runId).catch(() => undefined);
+    const run = await this.options.store.runs.get(runId).catch((error: unknown) => {
+      // The periodic watcher asks again; until then this replica's calls for the run go on.
+      this.options.logger?.warn(
+        { err: error, runId },
+        'could not re-read a run another replica may have ended',
+      );
+      return undefined;
+    });
     if (!run || run.state === 'active' || !this.controllers.has(runId)) return;
     if (run.state === 'killed' || run.state === 'expired') this.abort(runId, run.state);
     else this.controllers.delete(runId);
@@ -175,7 +188,15 @@ export class RunService {
     if (state === 'killed' || state === 'expired') {
       this.abort(id, state);
       // Every other replica cancels this run's in-flight calls as soon as it hears this.
-      if (ended) this.options.store.signals.publish({ topic: 'run', id }).catch(() => undefined);
+      if (ended) {
+        this.options.store.signals.publish({ topic: 'run', id }).catch((error: unknown) => {
+          // Other replicas still see the end at their next poll (fallbackWatchMs), just later.
+          this.options.logger?.warn(
+            { err: error, runId: id },
+            'could not signal a run end to other replicas',
+          );
+        });
+      }
     } else this.controllers.delete(id);
     if (!ended) return undefined;
     // Grants, codes and OAuth tokens of an ended run are worthless; revoke them with it.
@@ -293,13 +314,17 @@ export class RunService {
     return run;
   }
 
-  private watchExpiry(run: Run): void {
+  private watchExpiry(run: Run, delay = Math.max(0, run.expiresAt - this.now())): void {
     // Wall clock is enforced by ending the run, not by asking the agent to stop.
-    const delay = Math.max(0, run.expiresAt - this.now());
     if (delay > 2 ** 31 - 1) return;
     const timer = setTimeout(() => {
       this.expiryTimers.delete(run.id);
-      void this.end(run.id, 'expired', 'wall clock budget reached').catch(() => undefined);
+      this.end(run.id, 'expired', 'wall clock budget reached').catch((error: unknown) => {
+        // A jailed agent that makes no calls would otherwise run on past its wall clock: the
+        // end is tried again until the store takes it.
+        this.options.logger?.error({ err: error, runId: run.id }, 'could not end an expired run; retrying');
+        if (!this.expiryTimers.has(run.id)) this.watchExpiry(run, EXPIRY_RETRY_MS);
+      });
     }, delay);
     timer.unref();
     this.expiryTimers.set(run.id, timer);
