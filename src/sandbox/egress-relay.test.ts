@@ -1,3 +1,4 @@
+import { execSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer as createHttpServer, get as httpGet } from 'node:http';
@@ -22,8 +23,8 @@ function readToEnd(socket: Socket): Promise<Buffer> {
 }
 
 /** A proxy whose relay counts the tunnels it took over. */
-function countingProxy(kind: RelayKind, originPort: number) {
-  const real = createRelay({ kind });
+function countingProxy(kind: RelayKind, originPort: number, oneWay?: 'splice' | 'socat') {
+  const real = createRelay({ kind, ...(oneWay ? { oneWay } : {}) });
   const counts = { handed: 0, forwarded: 0 };
   const relay: Relay = {
     take: async (client, upstream) => {
@@ -110,39 +111,52 @@ describe('native relay for allowed tunnels', () => {
     });
   }
 
-  it('plain HTTP: a large answer body goes through socat one way, intact; a small one through node', async () => {
-    const big = randomBytes(4 * 1024 * 1024);
-    const origin = createHttpServer((req, res) => {
-      if (req.url === '/small') res.end('small answer');
-      else if (req.url === '/open')
-        res.end(big); // chunked: no length, relayed to the EOF
-      else res.writeHead(200, { 'content-length': big.length }).end(big);
+  for (const oneWay of ['splice', 'socat'] as const)
+    it(`plain HTTP (${oneWay}): large answer bodies go through the relay one way, intact, also many at once; a small one through node`, async () => {
+      const big = randomBytes(4 * 1024 * 1024);
+      const origin = createHttpServer((req, res) => {
+        if (req.url === '/small') res.end('small answer');
+        else if (req.url === '/open')
+          res.end(big); // chunked: no length, relayed to the EOF
+        else res.writeHead(200, { 'content-length': big.length }).end(big);
+      });
+      const originPort = await listening(origin);
+      const { proxy, counts } = countingProxy('socat', originPort, oneWay);
+      const proxyPort = await listening(proxy);
+      const get = (path: string) =>
+        new Promise<{ body: Buffer; connection: string | undefined }>((resolve, reject) =>
+          httpGet(
+            { host: '127.0.0.1', port: proxyPort, path: `http://127.0.0.1:${originPort}${path}` },
+            (res) => {
+              const chunks: Buffer[] = [];
+              res.on('data', (chunk: Buffer) => chunks.push(chunk));
+              res.on('end', () =>
+                resolve({ body: Buffer.concat(chunks), connection: res.headers.connection }),
+              );
+            },
+          ).on('error', reject),
+        );
+      const sized = await get('/sized');
+      expect(sha256(sized.body)).toBe(sha256(big));
+      expect(sized.connection).toBe('close');
+      expect(counts.forwarded).toBe(1);
+      expect(sha256((await get('/open')).body)).toBe(sha256(big));
+      expect(counts.forwarded).toBe(2);
+      expect((await get('/small')).body.toString()).toBe('small answer');
+      expect(counts.forwarded).toBe(2);
+      // Eight answers at once, through the one splice relay process once it has started.
+      if (oneWay === 'splice') {
+        await expect
+          .poll(() => execSync(`ps -o args= --ppid ${process.pid}`).toString())
+          .toContain('splice-serve.py');
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      const many = await Promise.all(Array.from({ length: 8 }, (_, i) => get(i % 2 ? '/open' : '/sized')));
+      for (const answer of many) expect(sha256(answer.body)).toBe(sha256(big));
+      expect(counts.forwarded).toBe(10);
+      proxy.close();
+      origin.close();
     });
-    const originPort = await listening(origin);
-    const { proxy, counts } = countingProxy('socat', originPort);
-    const proxyPort = await listening(proxy);
-    const get = (path: string) =>
-      new Promise<{ body: Buffer; connection: string | undefined }>((resolve, reject) =>
-        httpGet(
-          { host: '127.0.0.1', port: proxyPort, path: `http://127.0.0.1:${originPort}${path}` },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (chunk: Buffer) => chunks.push(chunk));
-            res.on('end', () => resolve({ body: Buffer.concat(chunks), connection: res.headers.connection }));
-          },
-        ).on('error', reject),
-      );
-    const sized = await get('/sized');
-    expect(sha256(sized.body)).toBe(sha256(big));
-    expect(sized.connection).toBe('close');
-    expect(counts.forwarded).toBe(1);
-    expect(sha256((await get('/open')).body)).toBe(sha256(big));
-    expect(counts.forwarded).toBe(2);
-    expect((await get('/small')).body.toString()).toBe('small answer');
-    expect(counts.forwarded).toBe(2);
-    proxy.close();
-    origin.close();
-  });
 
   it('falls back to piping in node where no relay is installed or too many relays run', async () => {
     expect(defaultRelay(() => false)).toBe('none');

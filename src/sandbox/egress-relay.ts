@@ -25,6 +25,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { sandboxAsset } from './bridge.js';
+import { type SpliceServer, startSpliceServer } from './egress-splice.js';
 
 export const SOCAT = '/usr/bin/socat';
 export const PYTHON = '/usr/bin/python3';
@@ -100,11 +101,28 @@ function writeAll(socket: Socket, chunks: readonly Buffer[]): Promise<void> {
 }
 
 export function createRelay(
-  options: { max?: number; exists?: (path: string) => boolean; kind?: RelayKind } = {},
+  options: {
+    max?: number;
+    exists?: (path: string) => boolean;
+    kind?: RelayKind;
+    /** How one-way answer bodies move: one long-lived splice relay per proxy (default), or socat each. */
+    oneWay?: 'splice' | 'socat';
+  } = {},
 ): Relay {
   const max = options.max ?? 32;
   const running = new Set<ChildProcess>();
   const kind = options.kind ?? defaultRelay(options.exists);
+  // Started on the first answer that needs it; until it says it is ready, socat copies.
+  let splicer: SpliceServer | undefined;
+  let splicerTried = false;
+  const oneWaySplice = (): SpliceServer | undefined => {
+    if (options.oneWay === 'socat' || kind === 'none') return undefined;
+    if (!splicerTried) {
+      splicerTried = true;
+      splicer = startSpliceServer();
+    }
+    return splicer;
+  };
   return {
     async take(client, upstream) {
       if (kind === 'none' || running.size >= max) return false;
@@ -167,6 +185,8 @@ export function createRelay(
         to.end();
         return { ended: Promise.resolve(), stop: () => undefined };
       }
+      const spliced = oneWaySplice()?.forward(from, to, left);
+      if (spliced) return spliced;
       let child: ChildProcess;
       try {
         // readbytes: a far side that keeps the connection open past the answer cannot hold it.
@@ -195,6 +215,8 @@ export function createRelay(
     closeAll() {
       for (const child of running) child.kill('SIGKILL');
       running.clear();
+      splicer?.close();
+      splicer = undefined;
     },
   };
 }
