@@ -12,7 +12,7 @@ export interface SecretRule {
   readonly description: string;
   /** Literal strings at which a match can start (`before` characters after the match start). */
   readonly anchors: readonly string[];
-  /** Match anchors and pattern in any case (anchors as lower, UPPER and Capitalised). */
+  /** Match anchors and pattern in any case (the automaton folds ASCII case: `token`, `TOKEN`, `tOkEn`). */
   readonly anyCase?: boolean;
   /** The match starts this many characters before the anchor (a fixed-length prefix). */
   readonly before?: number;
