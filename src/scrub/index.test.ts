@@ -94,6 +94,21 @@ describe('createScrubber: rules', () => {
     expect(out).toBe('password=[REDACTED:generic-secret-assignment] end');
   });
 
+  it('finds a credential assigned to a key written in mixed case', () => {
+    const out = createScrubber().text(
+      'PaSsWoRd=Xk9#mQ2$vL7pR4tZ and aPi_KeY: "ZXhhbXBsZS1rZXktMTIzNDU2Nzg5MA"',
+    );
+    expect(out).toBe(
+      'PaSsWoRd=[REDACTED:generic-secret-assignment] and aPi_KeY: "[REDACTED:generic-secret-assignment]"',
+    );
+  });
+
+  it('keeps a case-sensitive anchor to its case', () => {
+    const token = `ghp_${'a1B2c3D4e5'.repeat(3)}abcdef`;
+    expect(createScrubber().text(`x ${token} y`)).toBe('x [REDACTED:github-pat] y');
+    expect(createScrubber().text(`x ${token.replace('ghp_', 'GHP_')} y`)).toContain('GHP_');
+  });
+
   it('skips disabled rules', () => {
     const token = `ghp_${'Ab1Cd2Ef3Gh4'.repeat(3)}`;
     expect(createScrubber({ disableRules: ['github-pat'] }).text(`see ${token}`)).toBe(`see ${token}`);
