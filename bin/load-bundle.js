@@ -7,6 +7,9 @@ const { createRequire } = require('node:module');
 const { dirname } = require('node:path');
 const { constants, Script } = require('node:vm');
 
+/** Every bundle loaded in this process, by file, with its script: the build records their caches. */
+const loaded = new Map();
+
 function compileBundle(file, cachedData) {
   const source = readFileSync(file, 'utf8');
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
@@ -15,6 +18,7 @@ function compileBundle(file, cachedData) {
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const module = { exports: {} };
+  loaded.set(file, script);
   script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
   return { script, exports: module.exports };
 }
@@ -26,3 +30,4 @@ function loadBundle(file) {
 
 exports.compileBundle = compileBundle;
 exports.loadBundle = loadBundle;
+exports.loaded = loaded;

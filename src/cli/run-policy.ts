@@ -15,7 +15,7 @@
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { BulkheadError } from '../errors.js';
+import { BulkheadError, type ErrorCode } from '../errors.js';
 import { bulkheadHome } from '../gateway/local-home.js';
 import type { Profile } from '../policy/schema/index.js';
 
@@ -64,9 +64,14 @@ export async function loadRunPolicy(file: string, options: RunPolicyOptions = {}
     : undefined;
   const hit = cache && build ? readEntry(cache, build, absolute, text) : undefined;
   if (hit) return hit;
-  // Loaded only on a miss: the bundle initialises these modules when this import runs.
-  const { parsePolicy } = await import('../policy/load.js');
-  const policy = parsePolicy(text, file);
+  // Loaded only on a miss (the build keeps it in a file of its own).
+  const { parsePolicy } = await import('./run-policy-parser.js');
+  let policy: ReturnType<typeof parsePolicy>;
+  try {
+    policy = parsePolicy(text, file);
+  } catch (error) {
+    throw asOwnError(error);
+  }
   const view: RunPolicy = {
     file: absolute,
     dir: dirname(absolute),
@@ -114,4 +119,16 @@ function writeEntry(path: string, entry: CacheEntry): void {
   } catch {
     // A home we cannot write to only means the next run parses again.
   }
+}
+
+/**
+ * The parser's bundle has its own copy of BulkheadError, which this one's `instanceof` does not
+ * know: its errors are re-made here with the same code, text and issues, so the CLI still reports a
+ * broken policy as one (every problem with its position, exit 2).
+ */
+function asOwnError(error: unknown): unknown {
+  if (error instanceof BulkheadError || !(error instanceof Error) || error.name !== 'BulkheadError')
+    return error;
+  const { code, issues } = error as Error & { code: ErrorCode; issues?: unknown };
+  return Object.assign(new BulkheadError(code, error.message, { cause: error }), issues ? { issues } : {});
 }

@@ -32,7 +32,7 @@ profiles:
 
 export async function warm(): Promise<void> {
   // Imported as `bulkhead run` imports it (on a cache miss): the bundle initialises it lazily.
-  const { parsePolicy } = await import('../policy/load.js');
+  const { parsePolicy } = await import('./run-policy-parser.js');
   const policy = parsePolicy(SAMPLE);
   const profile = policy.profiles.coder;
   if (profile) jailOptionsOf(profile.sandbox);

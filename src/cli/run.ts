@@ -270,7 +270,7 @@ async function runUnjailed(
 
 export async function parseDuration(text: string): Promise<number> {
   // The schema's own reading of a duration; loaded only when --timeout is given (it brings zod).
-  const { duration } = await import('../policy/schema/units.js');
+  const { duration } = await import('./run-policy-parser.js');
   const parsed = duration.safeParse(text);
   if (!parsed.success)
     throw new BulkheadError('bad_request', `--timeout ${text}: expected a duration such as 30s, 10m or 2h`);

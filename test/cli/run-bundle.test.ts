@@ -1,22 +1,39 @@
 /**
  * The build of `bulkhead run` (dist/bundle/run.cjs, scripts/bundle-cli.mjs):
  * its V8 code cache must be one this node accepts, or every run silently
- * compiles the whole bundle again.
+ * compiles the whole bundle again; and the policy parser, bundled apart
+ * (dist/bundle/policy.cjs), must still report a broken policy as one.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/harness.js';
+import { bulkhead } from '../helpers/cli.js';
+import { ROOT, tempDir } from '../helpers/harness.js';
 
 const { compileBundle } = createRequire(import.meta.url)(join(ROOT, 'bin', 'load-bundle.js')) as {
   compileBundle(file: string, cache: Buffer): { script: { cachedDataRejected?: boolean } };
 };
 
 describe('the bundle of bulkhead run', () => {
-  it('loads with the code cache the build recorded (V8 does not reject it)', () => {
-    const file = join(ROOT, 'dist', 'bundle', 'run.cjs');
-    const { script } = compileBundle(file, readFileSync(`${file}.cache`));
-    expect(script.cachedDataRejected).toBe(false);
+  it('loads with the code caches the build recorded (V8 rejects neither)', () => {
+    for (const name of ['run.cjs', 'policy.cjs']) {
+      const file = join(ROOT, 'dist', 'bundle', name);
+      const { script } = compileBundle(file, readFileSync(`${file}.cache`));
+      expect(script.cachedDataRejected, name).toBe(false);
+    }
+  });
+
+  it('reports every problem of a broken policy with its position, exit 2, from the build', async () => {
+    const dir = tempDir('bulkhead-bundle-');
+    const file = join(dir, 'policy.yaml');
+    writeFileSync(file, 'version: 1\nprofiles:\n  x: { sandbox: { memory: lots } }\n');
+    const home = join(dir, 'home');
+    const result = await bulkhead(['run', '--policy', file, '--profile', 'x', '--', 'true'], {
+      env: { BULKHEAD_FROM_SOURCE: '', BULKHEAD_HOME: home },
+    });
+    expect(result.stderr).toContain('the policy has 2 problems');
+    expect(result.stderr).toContain(`${file}:3:27: profiles.x.sandbox.memory`);
+    expect(result.code).toBe(2);
   });
 });
