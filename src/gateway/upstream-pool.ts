@@ -28,36 +28,20 @@ import type { Logger } from '../log.js';
 import type { UpstreamConfig } from '../policy/schema/index.js';
 import type { SecretSource } from '../policy/secrets.js';
 import type { FetchLike } from './http-fetch.js';
-import { MESSAGE_TOO_LARGE } from './stdio-reader.js';
 import { connectUpstream, listAllTools, type UpstreamConnection } from './upstream-client.js';
+import { knownFailure, sessionLost, unreachable } from './upstream-failures.js';
 import { routeProgress } from './upstream-progress.js';
+import {
+  newSlot,
+  type PreparedUpstream,
+  type RetiredUpstream,
+  type Slot,
+  STDERR_TAIL,
+  type UpstreamState,
+  type UpstreamStatus,
+} from './upstream-slot.js';
 
-export type UpstreamState = 'starting' | 'ready' | 'down' | 'stopped';
-
-export interface UpstreamStatus {
-  name: string;
-  state: UpstreamState;
-  tools: number;
-  restarts: number;
-  /** The last failure seen, kept after it healed (with `restarts`, the upstream's recent history). */
-  lastError: string | null;
-  /** When `lastError` happened (ms since epoch). */
-  lastErrorAt: number | null;
-  /** `required: true` in the policy: the gateway does not start without it. */
-  required: boolean;
-  /** `required: false` in the policy: readiness does not wait for it either. */
-  optional: boolean;
-  /** When it stopped being ready (ms since epoch); null while ready. */
-  downSince: number | null;
-  pid: number | null;
-}
-
-/** An upstream a reload took out of the pool; it still serves the calls that started on it. */
-export interface RetiredUpstream {
-  readonly name: string;
-  /** @internal */
-  readonly slot: unknown;
-}
+export type { PreparedUpstream, RetiredUpstream, UpstreamState, UpstreamStatus } from './upstream-slot.js';
 
 export type CallOutcome =
   | { ok: true; result: CallToolResult; ms: number }
@@ -80,60 +64,6 @@ export interface PoolOptions {
   fetch?: (url: string | URL, init?: RequestInit, base?: FetchLike) => Promise<Response>;
   /** A tool's `max_output`: large answers to it are read and cut off the main thread (large-messages.ts). */
   outputLimit?: (upstream: string, tool: string) => number | undefined;
-}
-
-/** How many stderr lines of an upstream are kept to explain a failed start. */
-const STDERR_TAIL = 5;
-
-interface Slot {
-  name: string;
-  config: UpstreamConfig;
-  state: UpstreamState;
-  connection: UpstreamConnection | null;
-  tools: Tool[];
-  restarts: number;
-  attempt: number;
-  lastError: string | null;
-  lastErrorAt: number | null;
-  timer: NodeJS.Timeout | null;
-  stderrTail: string[];
-  /** Calls currently running on this slot's connection (a reload waits for them before stopping it). */
-  inflight: number;
-  /** Taken out of the pool by a reload: never restarted, never reported to the catalog again. */
-  retired: boolean;
-  downSince: number | null;
-  /** A connection being set up: closed if the start times out, so no child outlives it. */
-  pendingConnection: UpstreamConnection | null;
-  /** A re-initialisation under way, shared by every call that found the session lost. */
-  healing: Promise<boolean> | null;
-}
-
-function newSlot(name: string, config: UpstreamConfig): Slot {
-  return {
-    name,
-    config,
-    state: 'starting',
-    connection: null,
-    tools: [],
-    restarts: 0,
-    attempt: 0,
-    lastError: null,
-    lastErrorAt: null,
-    timer: null,
-    stderrTail: [],
-    inflight: 0,
-    retired: false,
-    downSince: null,
-    pendingConnection: null,
-    healing: null,
-  };
-}
-
-/** An upstream started by a reload but not yet serving: the reload installs it, or discards it. */
-export interface PreparedUpstream {
-  readonly name: string;
-  /** @internal */
-  readonly slot: unknown;
 }
 
 export class UpstreamPool {
@@ -309,45 +239,20 @@ export class UpstreamPool {
       const result = await this.send(slot, tool, args, options);
       return { ok: true, result, ms: elapsed() };
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (options.signal.aborted) {
-        return {
-          ok: false,
-          ms: elapsed(),
-          error,
-          denial: denial('run_not_active', 'The call was cancelled.'),
-        };
-      }
-      if (code === MESSAGE_TOO_LARGE || code === 'response_too_large') {
-        return {
-          ok: false,
-          ms: elapsed(),
-          error,
-          denial: denial(
-            'result_too_large',
-            "The tool's answer was larger than this gateway accepts from it.",
-          ),
-        };
-      }
-      if (code === -32001) {
-        return {
-          ok: false,
-          ms: elapsed(),
-          error,
-          denial: denial('upstream_timeout', 'The tool did not answer in time.'),
-        };
-      }
+      const ms = elapsed();
+      const known = knownFailure(error, options.signal);
+      if (known) return { ok: false, ms, error, denial: known };
       if (unreachable(error)) this.lost(slot, error);
       if (slot.state !== 'ready') {
         return {
           ok: false,
-          ms: elapsed(),
+          ms,
           error,
           denial: denial('upstream_unavailable', 'The service behind this tool stopped during the call.'),
         };
       }
       // The upstream's own message may carry its internals or secrets: the agent gets a code only.
-      return { ok: false, ms: elapsed(), error, denial: denial('upstream_error', 'The tool failed.') };
+      return { ok: false, ms, error, denial: denial('upstream_error', 'The tool failed.') };
     } finally {
       slot.inflight--;
     }
@@ -568,23 +473,4 @@ export class UpstreamPool {
     }, delay);
     slot.timer.unref();
   }
-}
-
-/**
- * The server refused our session id: it restarted and forgot us, and did not run the request.
- * The spec says 404; servers built like the SDK's example (the reference `everything` server
- * among them) answer 400 "No valid session ID provided", or "Server not initialized".
- */
-function sessionLost(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  const message = error instanceof Error ? error.message : '';
-  if (code === 404 || /session not found/i.test(message)) return true;
-  return code === 400 && /no valid session id|server not initialized/i.test(message);
-}
-
-/** The request never reached a server (refused, reset, DNS): the upstream is down. */
-function unreachable(error: unknown): boolean {
-  const message =
-    error instanceof Error ? `${error.message} ${String((error as { cause?: unknown }).cause ?? '')}` : '';
-  return /fetch failed|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|socket hang up/i.test(message);
 }

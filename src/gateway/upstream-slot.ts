@@ -1,0 +1,89 @@
+/**
+ * One upstream's place in the pool (upstream-pool.ts): its connection, its
+ * state and recent history (what health reports), and the handles a policy
+ * reload passes around while it prepares or retires one.
+ */
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { UpstreamConfig } from '../policy/schema/index.js';
+import type { UpstreamConnection } from './upstream-client.js';
+
+export type UpstreamState = 'starting' | 'ready' | 'down' | 'stopped';
+
+export interface UpstreamStatus {
+  name: string;
+  state: UpstreamState;
+  tools: number;
+  restarts: number;
+  /** The last failure seen, kept after it healed (with `restarts`, the upstream's recent history). */
+  lastError: string | null;
+  /** When `lastError` happened (ms since epoch). */
+  lastErrorAt: number | null;
+  /** `required: true` in the policy: the gateway does not start without it. */
+  required: boolean;
+  /** `required: false` in the policy: readiness does not wait for it either. */
+  optional: boolean;
+  /** When it stopped being ready (ms since epoch); null while ready. */
+  downSince: number | null;
+  pid: number | null;
+}
+
+/** An upstream a reload took out of the pool; it still serves the calls that started on it. */
+export interface RetiredUpstream {
+  readonly name: string;
+  /** @internal */
+  readonly slot: unknown;
+}
+
+/** An upstream started by a reload but not yet serving: the reload installs it, or discards it. */
+export interface PreparedUpstream {
+  readonly name: string;
+  /** @internal */
+  readonly slot: unknown;
+}
+
+/** How many stderr lines of an upstream are kept to explain a failed start. */
+export const STDERR_TAIL = 5;
+
+export interface Slot {
+  name: string;
+  config: UpstreamConfig;
+  state: UpstreamState;
+  connection: UpstreamConnection | null;
+  tools: Tool[];
+  restarts: number;
+  attempt: number;
+  lastError: string | null;
+  lastErrorAt: number | null;
+  timer: NodeJS.Timeout | null;
+  stderrTail: string[];
+  /** Calls currently running on this slot's connection (a reload waits for them before stopping it). */
+  inflight: number;
+  /** Taken out of the pool by a reload: never restarted, never reported to the catalog again. */
+  retired: boolean;
+  downSince: number | null;
+  /** A connection being set up: closed if the start times out, so no child outlives it. */
+  pendingConnection: UpstreamConnection | null;
+  /** A re-initialisation under way, shared by every call that found the session lost. */
+  healing: Promise<boolean> | null;
+}
+
+export function newSlot(name: string, config: UpstreamConfig): Slot {
+  return {
+    name,
+    config,
+    state: 'starting',
+    connection: null,
+    tools: [],
+    restarts: 0,
+    attempt: 0,
+    lastError: null,
+    lastErrorAt: null,
+    timer: null,
+    stderrTail: [],
+    inflight: 0,
+    retired: false,
+    downSince: null,
+    pendingConnection: null,
+    healing: null,
+  };
+}
