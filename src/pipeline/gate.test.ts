@@ -2,38 +2,30 @@
  * The gate stage on its own, with a real approval service on a SQLite file:
  * what it lets through untouched, what it holds, and what it executes.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ONE_PROFILE_POLICY, openRunService } from '../../test/helpers/run-service.js';
 import { ApprovalService } from '../approvals/service.js';
-import { EventWriter } from '../events/writer.js';
 import type { CatalogTool } from '../gateway/catalog.js';
-import { parsePolicy } from '../policy/load.js';
 import type { ApprovalRule } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
-import { RunService } from '../runs/service.js';
-import { createScrubber } from '../scrub/index.js';
-import { openSqliteStore, type SqliteStore } from '../store/sqlite/index.js';
+import type { RunService } from '../runs/service.js';
+import type { SqliteStore } from '../store/sqlite/index.js';
 import { gateStage } from './gate.js';
 import type { ToolCall } from './stage.js';
 
-const policy = parsePolicy(
-  `version: 1\nstore: { sqlite: ':memory:' }\nupstreams: {}\nprofiles:\n  agent:\n    tools: []\n`,
-);
-
 let store: SqliteStore;
 let runs: RunService;
+let opened: ReturnType<typeof openRunService> | undefined;
 afterEach(async () => {
-  runs?.close();
-  await store?.close();
+  await opened?.close();
+  opened = undefined;
 });
 
 function setup() {
-  store = openSqliteStore(join(mkdtempSync(join(tmpdir(), 'bulkhead-gate-')), 'b.db'));
-  const scrubber = createScrubber();
-  const events = new EventWriter(store.events, scrubber);
-  runs = new RunService({ store, policy, events, scrubber });
+  opened = openRunService();
+  const { events, scrubber } = opened;
+  store = opened.store;
+  runs = opened.runs;
   const approvals = new ApprovalService({
     store,
     events,
@@ -78,7 +70,7 @@ function call(
 ): ToolCall {
   return {
     run,
-    profile: policy.profiles.agent as ToolCall['profile'],
+    profile: ONE_PROFILE_POLICY.profiles.agent as ToolCall['profile'],
     profileName: 'agent',
     name: entry.exposed,
     rawArgs: args,

@@ -2,37 +2,27 @@
  * What a claimed approval becomes after its call, with a real approval
  * service on a SQLite file.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openRunService } from '../../test/helpers/run-service.js';
 import { ApprovalService } from '../approvals/service.js';
 import { type DenialCode, denial } from '../errors.js';
-import { EventWriter } from '../events/writer.js';
-import { parsePolicy } from '../policy/load.js';
-import { RunService } from '../runs/service.js';
-import { createScrubber } from '../scrub/index.js';
-import { openSqliteStore, type SqliteStore } from '../store/sqlite/index.js';
+import type { SqliteStore } from '../store/sqlite/index.js';
 import type { CallOutcome } from './pipeline.js';
 import { settleApprovalFinalizer } from './settle-approval.js';
 import type { ToolCall } from './stage.js';
 
-const policy = parsePolicy(
-  `version: 1\nstore: { sqlite: ':memory:' }\nupstreams: {}\nprofiles:\n  agent:\n    tools: []\n`,
-);
 let store: SqliteStore;
-let runs: RunService;
+let opened: ReturnType<typeof openRunService> | undefined;
 afterEach(async () => {
-  runs?.close();
-  await store?.close();
+  await opened?.close();
+  opened = undefined;
 });
 
 async function executing() {
-  store = openSqliteStore(join(mkdtempSync(join(tmpdir(), 'bulkhead-settle-')), 'b.db'));
-  const scrubber = createScrubber();
-  const events = new EventWriter(store.events, scrubber);
-  runs = new RunService({ store, policy, events, scrubber });
+  opened = openRunService();
+  const { events, runs, scrubber } = opened;
+  store = opened.store;
   const approvals = new ApprovalService({
     store,
     events,

@@ -4,38 +4,20 @@
  * is tried again (a jailed agent that makes no calls would otherwise run on),
  * and the failure is reported, not swallowed.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { EventWriter } from '../events/writer.js';
-import { parsePolicy } from '../policy/load.js';
-import { createScrubber } from '../scrub/index.js';
-import { openSqliteStore, type SqliteStore } from '../store/sqlite/index.js';
-import { RunService } from './service.js';
+import { openRunService } from '../../test/helpers/run-service.js';
 
-const policy = parsePolicy(
-  `version: 1\nstore: { sqlite: ':memory:' }\nupstreams: {}\nprofiles:\n  agent:\n    tools: []\n`,
-);
-
-let store: SqliteStore;
-let runs: RunService;
+let opened: ReturnType<typeof openRunService> | undefined;
 afterEach(async () => {
-  runs?.close();
-  await store?.close();
+  await opened?.close();
+  opened = undefined;
 });
-
-function setup() {
-  store = openSqliteStore(join(mkdtempSync(join(tmpdir(), 'bulkhead-runs-')), 'b.db'));
-  const scrubber = createScrubber();
-  const logger = { warn: vi.fn(), error: vi.fn() };
-  runs = new RunService({ store, policy, events: new EventWriter(store.events, scrubber), scrubber, logger });
-  return logger;
-}
 
 describe('RunService wall clock', () => {
   it('ends an expired run once the store takes the end, after refusing the first attempt', async () => {
-    const logger = setup();
+    const logger = { warn: vi.fn(), error: vi.fn() };
+    opened = openRunService({ logger });
+    const { store, runs } = opened;
     const end = store.runs.end.bind(store.runs);
     let refused = 0;
     vi.spyOn(store.runs, 'end').mockImplementation(async (...args) => {
