@@ -11,8 +11,8 @@
  *
  * The token is checked against the store when a session opens; later
  * requests of that session present the same token and are matched in memory.
- * The run itself is still read for every call, so a kill or expiry (also from
- * another replica) takes effect on the very next call.
+ * The run itself is still read for every call (tool-handlers.ts), so a kill or
+ * expiry (also from another replica) takes effect on the very next call.
  *
  * Sessions: at most 16 per run. Agents open and drop sessions without saying
  * so (the SDK's `close()` sends no DELETE), so a run at the limit reclaims its
@@ -20,27 +20,31 @@
  * locked out; only 16 sessions all busy at once are refused.
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { readRequestBody, requestBodyTooLargeMessage } from '@modelcontextprotocol/sdk/server/requestBody.js';
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { denial } from '../errors.js';
 import type { EventWriter } from '../events/writer.js';
 import type { Logger } from '../log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { denialResult } from '../pipeline/pipeline.js';
-import type { ToolCall } from '../pipeline/stage.js';
 import type { Policy } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
-import { linkedSignal } from '../util/linked-signal.js';
 import { bearer, sameToken, unauthorized } from './bearer.js';
 import type { Catalog } from './catalog.js';
-import { type DroppedKeys, watchDroppedKeys } from './dropped-keys.js';
+import { watchDroppedKeys } from './dropped-keys.js';
 import { HeldAnswer } from './held-answer.js';
-import { cancelledKeys, jsonRpcError, refuseBatch, requestKeys, sdkReadsBody } from './jsonrpc-framing.js';
+import {
+  cancelledKeys,
+  jsonRpcError,
+  readJsonRpcBody,
+  refuseBatch,
+  requestKeys,
+  sdkReadsBody,
+} from './jsonrpc-framing.js';
 import { type PassthroughDeps, seesOffered } from './passthrough.js';
 import { registerPromptHandlers } from './prompts.js';
 import { registerResourceHandlers } from './resources.js';
 import { SessionTransport } from './session-transport.js';
+import { registerToolHandlers } from './tool-handlers.js';
 
 export const MAX_SESSIONS_PER_RUN = 16;
 export const SESSION_IDLE_MS = 30 * 60_000;
@@ -101,7 +105,7 @@ export class McpEndpoint {
     session.lastSeen = this.deps.now();
     // What the SDK refuses on its headers alone (406, 415), it refuses before any body is read.
     if (request.method !== 'POST' || !sdkReadsBody(request)) return session.transport.handleRequest(request);
-    const parsed = await this.readJson(request);
+    const parsed = await readJsonRpcBody(request, this.deps.policy.gateway.max_body);
     if (parsed instanceof Response) return parsed;
     const refused = refuseBatch(parsed, session.transport.inFlight);
     if (refused) return refused;
@@ -119,7 +123,7 @@ export class McpEndpoint {
       return jsonRpcError(400, -32000, 'Bad Request: no session; send initialize first');
     let parsed: unknown;
     if (sdkReadsBody(request)) {
-      parsed = await this.readJson(request);
+      parsed = await readJsonRpcBody(request, this.deps.policy.gateway.max_body);
       if (parsed instanceof Response) return parsed;
       const refused = refuseBatch(parsed, new Set());
       if (refused) return refused;
@@ -152,34 +156,6 @@ export class McpEndpoint {
     const forget = () => session.held.delete(held);
     sdk.then(forget, forget);
     return this.deps.policy.gateway.stream_responses ? sdk : held.answer(sdk);
-  }
-
-  /** Reads a POST body as JSON under the body limit; a Response is the refusal. */
-  private async readJson(request: Request): Promise<unknown> {
-    const max = this.deps.policy.gateway.max_body;
-    let text: string;
-    try {
-      const declared = request.headers.get('content-length');
-      if (declared !== null && /^\d{1,15}$/.test(declared)) {
-        // A declared length: refused at once when over the limit; otherwise Node's parser delivers
-        // exactly that many bytes, so reading it whole is bounded. `text()` reads the socket
-        // directly (the node adapter's fast path) instead of building a web stream for `body`.
-        if (Number(declared) > max) return jsonRpcError(413, -32000, requestBodyTooLargeMessage(max));
-        text = await request.text();
-      } else {
-        // Chunked: the SDK's reader counts bytes as they come and stops past the limit.
-        const body = await readRequestBody(request, max);
-        if (body.tooLarge) return jsonRpcError(413, -32000, requestBodyTooLargeMessage(max));
-        text = body.text;
-      }
-    } catch {
-      return jsonRpcError(400, -32700, 'Parse error: the body could not be read');
-    }
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return jsonRpcError(400, -32700, 'Parse error: Invalid JSON');
-    }
   }
 
   /**
@@ -310,7 +286,7 @@ export class McpEndpoint {
     };
     server.onerror = (error) => this.deps.logger.debug({ err: error, runId: run.id }, 'mcp session error');
     // Installed before connect(): the SDK keeps a handler set earlier and runs it first.
-    this.registerHandlers(server, run.id, watchDroppedKeys(session.transport));
+    registerToolHandlers(server, this.deps, run.id, watchDroppedKeys(session.transport));
     const passthrough = this.deps.passthrough;
     const offered = this.passthroughCapabilities(run);
     if (passthrough && offered.resources) registerResourceHandlers(server, passthrough, run.id);
@@ -327,73 +303,6 @@ export class McpEndpoint {
       ...(profile?.resources.length ? { resources: { listChanged: true } } : {}),
       ...(profile?.prompts.length ? { prompts: { listChanged: true } } : {}),
     };
-  }
-
-  private registerHandlers(server: Server, runId: string, dropped: DroppedKeys): void {
-    server.setRequestHandler(ListToolsRequestSchema, async () => {
-      const run = await this.deps.runs.get(runId);
-      const profile = run ? this.deps.policy.profiles[run.profile] : undefined;
-      const active = run?.state === 'active';
-      const tools =
-        active && profile ? this.deps.catalog.forProfile(profile.tools).map((t) => t.definition) : [];
-      await this.deps.events.write({
-        kind: 'tools/list',
-        runId,
-        decision: active ? 'allow' : 'deny',
-        code: active ? null : 'run_not_active',
-        actor: `run:${runId}`,
-        data: { count: tools.length },
-      });
-      return { tools };
-    });
-
-    server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-      const run = await this.deps.runs.get(runId);
-      const profile = run ? this.deps.policy.profiles[run.profile] : undefined;
-      if (!run || !profile) throw new Error('run vanished');
-      const progressToken = request.params._meta?.progressToken;
-      const held = extra.authInfo?.extra?.held instanceof HeldAnswer ? extra.authInfo.extra.held : undefined;
-      held?.track(extra.requestId);
-      // Not AbortSignal.any(): on Node 20 it leaks one entry per call into the run's signal.
-      const link = linkedSignal([extra.signal, this.deps.runs.signal(runId)]);
-      const droppedKey = dropped.take(extra.requestId);
-      const call: ToolCall = {
-        run,
-        profile,
-        profileName: run.profile,
-        name: request.params.name,
-        rawArgs: request.params.arguments,
-        ...(droppedKey !== undefined ? { droppedKey } : {}),
-        signal: link.signal,
-        startedAt: this.deps.now(),
-        flags: [],
-        ...(held ? { callerGone: held.gone, onHold: () => held.hold() } : {}),
-        ...(progressToken !== undefined
-          ? {
-              progress: (progress: number, message?: string, total?: number) => {
-                const notification = {
-                  method: 'notifications/progress' as const,
-                  params: {
-                    progressToken,
-                    progress,
-                    ...(total !== undefined ? { total } : {}),
-                    ...(message ? { message } : {}),
-                  },
-                };
-                // A held plain-JSON answer became a stream: progress goes there.
-                if (held?.notify({ jsonrpc: '2.0', ...notification })) return Promise.resolve();
-                return extra.sendNotification(notification);
-              },
-            }
-          : {}),
-      };
-      try {
-        const outcome = await this.deps.pipeline.call(call);
-        return outcome.result;
-      } finally {
-        link.release();
-      }
-    });
   }
 
   private async closeSession(id: string): Promise<void> {

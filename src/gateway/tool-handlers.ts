@@ -1,0 +1,100 @@
+/**
+ * The tools an agent's MCP session offers: `tools/list` (its profile's tools,
+ * none once the run has ended) and `tools/call`, which becomes a `ToolCall`
+ * for the decision pipeline. The run is read for every call, so a kill or
+ * expiry takes effect on the very next one; the call's signal ends when the
+ * client cancels or the run ends.
+ */
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { EventWriter } from '../events/writer.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import type { ToolCall } from '../pipeline/stage.js';
+import type { Policy } from '../policy/schema/index.js';
+import type { RunService } from '../runs/service.js';
+import { linkedSignal } from '../util/linked-signal.js';
+import type { Catalog } from './catalog.js';
+import type { DroppedKeys } from './dropped-keys.js';
+import { HeldAnswer } from './held-answer.js';
+
+export interface ToolHandlerDeps {
+  policy: Policy;
+  runs: RunService;
+  catalog: Catalog;
+  pipeline: Pipeline;
+  events: EventWriter;
+  now: () => number;
+}
+
+/** Installs the tool handlers of one run's session; call before `server.connect()`. */
+export function registerToolHandlers(
+  server: Server,
+  deps: ToolHandlerDeps,
+  runId: string,
+  dropped: DroppedKeys,
+): void {
+  server.setRequestHandler(ListToolsRequestSchema, async () => {
+    const run = await deps.runs.get(runId);
+    const profile = run ? deps.policy.profiles[run.profile] : undefined;
+    const active = run?.state === 'active';
+    const tools = active && profile ? deps.catalog.forProfile(profile.tools).map((t) => t.definition) : [];
+    await deps.events.write({
+      kind: 'tools/list',
+      runId,
+      decision: active ? 'allow' : 'deny',
+      code: active ? null : 'run_not_active',
+      actor: `run:${runId}`,
+      data: { count: tools.length },
+    });
+    return { tools };
+  });
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const run = await deps.runs.get(runId);
+    const profile = run ? deps.policy.profiles[run.profile] : undefined;
+    if (!run || !profile) throw new Error('run vanished');
+    const progressToken = request.params._meta?.progressToken;
+    // The endpoint passes the HTTP request's HeldAnswer through the SDK's authInfo (mcp-endpoint.ts).
+    const held = extra.authInfo?.extra?.held instanceof HeldAnswer ? extra.authInfo.extra.held : undefined;
+    held?.track(extra.requestId);
+    // Not AbortSignal.any(): on Node 20 it leaks one entry per call into the run's signal.
+    const link = linkedSignal([extra.signal, deps.runs.signal(runId)]);
+    const droppedKey = dropped.take(extra.requestId);
+    const call: ToolCall = {
+      run,
+      profile,
+      profileName: run.profile,
+      name: request.params.name,
+      rawArgs: request.params.arguments,
+      ...(droppedKey !== undefined ? { droppedKey } : {}),
+      signal: link.signal,
+      startedAt: deps.now(),
+      flags: [],
+      ...(held ? { callerGone: held.gone, onHold: () => held.hold() } : {}),
+      ...(progressToken !== undefined
+        ? {
+            progress: (progress: number, message?: string, total?: number) => {
+              const notification = {
+                method: 'notifications/progress' as const,
+                params: {
+                  progressToken,
+                  progress,
+                  ...(total !== undefined ? { total } : {}),
+                  ...(message ? { message } : {}),
+                },
+              };
+              // A held plain-JSON answer became a stream: progress goes there.
+              if (held?.notify({ jsonrpc: '2.0', ...notification })) return Promise.resolve();
+              return extra.sendNotification(notification);
+            },
+          }
+        : {}),
+    };
+    try {
+      const outcome = await deps.pipeline.call(call);
+      return outcome.result;
+    } finally {
+      link.release();
+    }
+  });
+}
