@@ -5,7 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { BulkheadError, type ErrorCode } from '../errors.js';
 import { localTokenPath } from '../gateway/local-home.js';
 
@@ -57,7 +56,7 @@ export class GatewayClient {
  * One request with node:http rather than fetch: loading undici (fetch) costs
  * about 100 ms of a CLI command's start-up, more than the request itself.
  */
-function send(
+async function send(
   method: string,
   url: string,
   token: string,
@@ -66,7 +65,8 @@ function send(
 ): Promise<{ status: number; text: string }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const target = new URL(url);
-  const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  // node:https (with tls and crypto) only for a gateway that needs it: a local one is plain HTTP.
+  const request = target.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(
       target,

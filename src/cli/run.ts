@@ -5,7 +5,7 @@
  * for an agent started elsewhere.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -136,7 +136,15 @@ function unjailedConfig(created: CreatedRunView): string {
   writeFileSync(file, JSON.stringify(mcpClientConfig(created.mcp_url, created.token), null, 2), {
     mode: 0o600,
   });
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  // The one file and its folder: a recursive rm loads and runs node's whole rimraf for them.
+  process.once('exit', () => {
+    try {
+      rmSync(file, { force: true });
+      rmdirSync(dir);
+    } catch {
+      rmSync(dir, { recursive: true, force: true }); // the agent left something beside it
+    }
+  });
   return file;
 }
 
