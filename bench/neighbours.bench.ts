@@ -10,7 +10,7 @@
  *
  *   npx tsx bench/neighbours.bench.ts [--rounds 3] [--calls 300]
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -42,6 +42,14 @@ export interface NeighboursResult {
     /** Noisy calls completed per second, and the answer bytes they moved per second. */
     noisyPerSecond: number;
     noisyMBps: number;
+    /**
+     * CPU time of the gateway's main thread (the event loop every agent shares) per noisy call,
+     * beyond what the quiet calls cost it alone: what one neighbour's call takes from the others.
+     * CPU time, unlike latency, barely moves with other load on the machine.
+     */
+    mainCpuMsPerNoisyCall: number;
+    /** The same for the gateway's other threads (inspection workers, GC helpers). */
+    otherCpuMsPerNoisyCall: number;
   }[];
 }
 
@@ -76,12 +84,41 @@ async function connect(url: string, token: string): Promise<Client> {
 }
 
 /** The quiet agent's latencies over `calls` sequential calls, while `noisy` loops beside it. */
+/** CPU ms of a process's main thread and of all its other threads, from /proc (Linux). */
+function threadCpuMs(pid: number): { main: number; other: number } {
+  const ticks = (file: string) => {
+    // Fields after the command (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = readFileSync(file, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return Number(fields[11]) + Number(fields[12]);
+  };
+  const hz = 100;
+  let main = 0;
+  let all = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const t = ticks(`/proc/${pid}/task/${tid}/stat`);
+      all += t;
+      if (tid === String(pid)) main = t;
+    } catch {
+      // A thread that ended meanwhile.
+    }
+  }
+  return { main: (main * 1000) / hz, other: ((all - main) * 1000) / hz };
+}
+
 async function block(
   quiet: Client,
   noisy: Client,
   neighbour: Neighbour,
   calls: number,
-): Promise<{ latencies: number[]; noisyCalls: number; noisyBytes: number; seconds: number }> {
+  gatewayPid: number,
+): Promise<{
+  latencies: number[];
+  noisyCalls: number;
+  noisyBytes: number;
+  seconds: number;
+  cpu: { main: number; other: number };
+}> {
   const spec = NEIGHBOURS[neighbour];
   let stop = false;
   let noisyCalls = 0;
@@ -100,6 +137,7 @@ async function block(
   if (spec) await new Promise((r) => setTimeout(r, 300));
   const latencies: number[] = [];
   const started = performance.now();
+  const cpuBefore = threadCpuMs(gatewayPid);
   for (let i = 0; i < calls; i++) {
     const t0 = performance.now();
     const result = await quiet.callTool({ name: 'http__echo', arguments: { message: `q${i}` } });
@@ -107,9 +145,16 @@ async function block(
     if (result.isError) throw new Error(`quiet call refused: ${JSON.stringify(result).slice(0, 300)}`);
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpuAfter = threadCpuMs(gatewayPid);
   stop = true;
   await noise;
-  return { latencies, noisyCalls, noisyBytes, seconds };
+  return {
+    latencies,
+    noisyCalls,
+    noisyBytes,
+    seconds,
+    cpu: { main: cpuAfter.main - cpuBefore.main, other: cpuAfter.other - cpuBefore.other },
+  };
 }
 
 export async function run(
@@ -141,22 +186,33 @@ export async function run(
     const quiet = await connect(gateway.ready.url, quietToken);
     const noisy = await connect(gateway.ready.url, noisyToken);
     clients.push(quiet, noisy);
-    await block(quiet, noisy, 'alone', 50); // warm-up
-    const per: Record<Neighbour, { p50: number[]; p99: number[]; rate: number[]; mbps: number[] }> = {
-      alone: { p50: [], p99: [], rate: [], mbps: [] },
-      '9 MB result': { p50: [], p99: [], rate: [], mbps: [] },
-      '4 MB of token=': { p50: [], p99: [], rate: [], mbps: [] },
+    const pid = gateway.process.pid as number;
+    await block(quiet, noisy, 'alone', 50, pid); // warm-up
+    type Figures = {
+      p50: number[];
+      p99: number[];
+      rate: number[];
+      mbps: number[];
+      /** Per block: CPU ms of the main thread and of the others, quiet calls and noisy calls. */
+      cpu: { main: number; other: number; quiet: number; noisy: number }[];
+    };
+    const figures = (): Figures => ({ p50: [], p99: [], rate: [], mbps: [], cpu: [] });
+    const per: Record<Neighbour, Figures> = {
+      alone: figures(),
+      '9 MB result': figures(),
+      '4 MB of token=': figures(),
     };
     for (let round = 1; round <= rounds; round++) {
       for (const neighbour of Object.keys(NEIGHBOURS) as Neighbour[]) {
         if (options.only && neighbour !== 'alone' && neighbour !== options.only) continue;
-        const b = await block(quiet, noisy, neighbour, calls);
+        const b = await block(quiet, noisy, neighbour, calls, pid);
         const sorted = [...b.latencies].sort((x, y) => x - y);
         const entry = per[neighbour];
         entry.p50.push(percentile(sorted, 50));
         entry.p99.push(percentile(sorted, 99));
         entry.rate.push(b.noisyCalls / b.seconds);
         entry.mbps.push(b.noisyBytes / MB / b.seconds);
+        entry.cpu.push({ ...b.cpu, quiet: calls, noisy: b.noisyCalls });
         process.stderr.write(
           `neighbours bench: round ${round}/${rounds} ${neighbour}: quiet p50 ${percentile(sorted, 50).toFixed(2)} ms, ` +
             `p99 ${percentile(sorted, 99).toFixed(2)} ms; noisy ${b.noisyCalls} calls in ${b.seconds.toFixed(1)} s\n`,
@@ -164,6 +220,25 @@ export async function run(
       }
     }
     const aloneP99 = median(per.alone.p99);
+    // The quiet calls' own cost per call, from the blocks alone; the rest of a block is the neighbour's.
+    const alone = per.alone.cpu;
+    const quietMain =
+      alone.reduce((a, c) => a + c.main, 0) /
+      Math.max(
+        1,
+        alone.reduce((a, c) => a + c.quiet, 0),
+      );
+    const quietOther =
+      alone.reduce((a, c) => a + c.other, 0) /
+      Math.max(
+        1,
+        alone.reduce((a, c) => a + c.quiet, 0),
+      );
+    const perNoisyCall = (cpu: Figures['cpu'], which: 'main' | 'other', quietCost: number) => {
+      const noisy = cpu.reduce((a, c) => a + c.noisy, 0);
+      if (noisy === 0) return 0;
+      return cpu.reduce((a, c) => a + c[which] - c.quiet * quietCost, 0) / noisy;
+    };
     return {
       rounds,
       calls,
@@ -176,6 +251,8 @@ export async function run(
           p99Ratio: median(per[neighbour].p99) / aloneP99,
           noisyPerSecond: median(per[neighbour].rate),
           noisyMBps: median(per[neighbour].mbps),
+          mainCpuMsPerNoisyCall: perNoisyCall(per[neighbour].cpu, 'main', quietMain),
+          otherCpuMsPerNoisyCall: perNoisyCall(per[neighbour].cpu, 'other', quietOther),
         })),
     };
   } finally {
@@ -189,7 +266,16 @@ export function print(result: NeighboursResult): string {
   return [
     `neighbours: a quiet agent's ${result.calls} sequential echo calls per block, medians of ${result.rounds} interleaved rounds`,
     formatTable([
-      ['neighbour', 'quiet p50 ms', 'quiet p99 ms', '× p99 alone', 'noisy calls/s', 'noisy MB/s'],
+      [
+        'neighbour',
+        'quiet p50 ms',
+        'quiet p99 ms',
+        '× p99 alone',
+        'noisy calls/s',
+        'noisy MB/s',
+        'main-thread CPU ms / noisy call',
+        'other threads CPU ms / noisy call',
+      ],
       ...result.rows.map((r) => [
         r.neighbour,
         r.p50,
@@ -197,6 +283,8 @@ export function print(result: NeighboursResult): string {
         `${r.p99Ratio.toFixed(2)}×`,
         r.neighbour === 'alone' ? '–' : r.noisyPerSecond.toFixed(2),
         r.neighbour === 'alone' ? '–' : r.noisyMBps.toFixed(1),
+        r.neighbour === 'alone' ? '–' : r.mainCpuMsPerNoisyCall.toFixed(1),
+        r.neighbour === 'alone' ? '–' : r.otherCpuMsPerNoisyCall.toFixed(1),
       ]),
     ]),
   ].join('\n');
