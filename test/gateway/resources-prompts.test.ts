@@ -40,6 +40,9 @@ profiles:
       - { upstream: hostile, uris: ["note://public", "note://item/*"] }
       - { upstream: everything, uris: ["demo://resource/static/document/*"], taints: true }
     prompts: [hostile__greet, everything__simple-prompt]
+  embedder:
+    tools: [hostile__progress]
+    prompts: [hostile__embed]
   plain:
     tools: [hostile__progress]
 `;
@@ -174,5 +177,16 @@ describe('prompts', () => {
     expect((await gw.gateway.runs.get(runId))?.taint.untrusted).toBe(true);
     const reference = await client.getPrompt({ name: 'everything__simple-prompt' });
     expect(reference.messages.length).toBeGreaterThan(0);
+  });
+
+  it('inspects a resource embedded in a prompt: scrubbed, cleaned, and the run tainted by it', async () => {
+    const agent = await gw.agent('embedder');
+    expect((await gw.gateway.runs.get(agent.runId))?.taint.untrusted).toBe(false);
+    const result = await agent.client.getPrompt({ name: 'hostile__embed' });
+    const content = result.messages[0]?.content as { type: string; resource: { text: string } };
+    expect(content.type).toBe('resource');
+    expect(content.resource.text).toContain('Notes: ');
+    expectClean(result);
+    expect((await gw.gateway.runs.get(agent.runId))?.taint.untrusted).toBe(true);
   });
 });
