@@ -4,9 +4,11 @@
  *              vs a bare spawn of `true`, interleaved, p50/p99
  *   egress     100 MB with curl: directly, through the egress proxy (plain HTTP and a CONNECT
  *              tunnel), and from inside a jail (loopback -> socat bridge -> Unix socket -> proxy);
- *              median of several rounds, on loopback, the origin in its own process
+ *              median of several rounds, on loopback, the origin in its own process. The proxy
+ *              parses and checks the request, and the answer's body goes through the one-way
+ *              splice relay (egress-forward.ts, egress-splice.ts)
  *   tunnel     100 MB of raw bytes (a socat client: neither TLS nor HTTP, so after the check the
- *              tunnel is the relay's, egress-relay.ts; plain HTTP in a tunnel is re-framed by node):
+ *              tunnel is the two-way relay's, egress-relay.ts):
  *              directly, through the proxy with each relay (splice, socat, node piping,
  *              interleaved), and from inside a jail (its proxy picks the relay itself)
  *
