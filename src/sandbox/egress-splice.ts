@@ -3,8 +3,9 @@
  * one-way copies of plain-HTTP answers (egress-forward.ts). socat copies
  * each byte through user space; on the jail's path (far side -> relay ->
  * Unix socket -> in-jail bridge -> agent) that relay was the costliest
- * process, about 140 ms of CPU per 100 MB against some 15 ms for splice(2),
- * which moves page references inside the kernel. A python process per answer
+ * process: 130 ms of CPU per 100 MB, against 90-100 ms for this relay
+ * (splice(2), socket -> pipe -> socket inside the kernel; bench/SANDBOX.md).
+ * A python process per answer
  * would pay python's start-up (a tenth of a second of CPU) each time, so one
  * is started per proxy and handed each answer's two sockets over node's IPC
  * channel (SCM_RIGHTS), node keeping its own descriptors (`keepOpen`).
