@@ -69,4 +69,87 @@ describe('keepAliveFetch', () => {
     });
     expect(requests).toBe(1);
   });
+
+  it('never resends a tools/call that met a reset on a kept-alive socket', async () => {
+    const flaky = flakyServer();
+    await new Promise<void>((r) => flaky.server.listen(0, '127.0.0.1', () => r()));
+    const http = keepAliveFetch({ maxBodyBytes: 1024 });
+    let requests = 0;
+    flaky.server.on('request', () => requests++);
+    close = () => {
+      http.close();
+      flaky.server.close();
+      for (const s of flaky.sockets) s.destroy();
+    };
+    await (await http.fetch(flaky.url(), { method: 'POST', body: '{}' })).text();
+    flaky.stale.on = true;
+    requests = 0;
+    // The server read this call before the reset: sending it again could run the tool twice.
+    const call = '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"refund"}}';
+    await expect(http.fetch(flaky.url(), { method: 'POST', body: call })).rejects.toMatchObject({
+      code: 'ECONNRESET',
+    });
+    expect(requests).toBe(1);
+  });
+
+  it('never resends a request whose open answer it dropped for a cancellation', async () => {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on('end', () => {
+        seen.push(body);
+        // The call's answer never starts (a server sends none to a cancelled request).
+        if (!body.includes('notifications/cancelled')) return;
+        res.writeHead(202).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const http = keepAliveFetch({ maxBodyBytes: 1024 });
+    close = () => {
+      http.close();
+      server.closeAllConnections();
+      server.close();
+    };
+    // Warm a kept-alive socket, so the call below goes out on a reused one.
+    await http.fetch(url, {
+      method: 'POST',
+      body: '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":0}}',
+    });
+    const call = http.fetch(url, {
+      method: 'POST',
+      body: '{"jsonrpc":"2.0","id":5,"method":"ping"}',
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    await http.fetch(url, {
+      method: 'POST',
+      body: '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5}}',
+    });
+    await expect(call).rejects.toBeDefined();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen.filter((b) => b.includes('"id":5')).length).toBe(1);
+  });
+
+  it('closes a kept-alive socket left idle for idleMs', async () => {
+    const sockets = new Set<Socket>();
+    const closed: Socket[] = [];
+    const server = createServer((_req, res) => res.end('ok'));
+    server.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => closed.push(socket));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const http = keepAliveFetch({ maxBodyBytes: 1024, idleMs: 100 });
+    close = () => {
+      http.close();
+      server.close();
+    };
+    expect(await (await http.fetch(url, { method: 'POST', body: '{}' })).text()).toBe('ok');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(closed.length).toBe(sockets.size);
+  });
 });

@@ -19,6 +19,14 @@
  * that request's socket is dropped. The server sends no answer to a cancelled
  * request (as the spec asks), so its SSE stream would otherwise stay open on
  * both sides for good: a socket and its buffers per killed or timed-out call.
+ *
+ * Nothing twice: a request is sent again only when a kept-alive socket the
+ * server had closed while idle failed it, never a request this side dropped
+ * (a cancelled call), and never a `tools/call`: a reset after the server read
+ * it cannot be told from one before, and a tool call sent twice may act
+ * twice. Stale sockets are made rare instead: an idle socket is closed after
+ * `idleMs`, sooner when the server announces a shorter keep-alive (node takes
+ * `Keep-Alive: timeout=N` less a second).
  */
 import {
   type ClientRequest,
@@ -52,9 +60,18 @@ export function keepAliveFetch(options: {
   maxSockets?: number;
   /** Large answers to tool calls are parsed and cut in a worker (large-messages.ts). */
   large?: LargeMessages;
+  /** An idle kept-alive socket is closed after this long (default 4 s, under node servers' 5 s). */
+  idleMs?: number;
 }): KeepAliveFetch {
   const maxSockets = options.maxSockets ?? 64;
-  const agentOptions = { keepAlive: true, maxSockets, scheduling: 'lifo' as const };
+  const agentOptions = {
+    keepAlive: true,
+    maxSockets,
+    scheduling: 'lifo' as const,
+    // Applies to idle sockets only (the agent destroys a free socket that times out; one in use
+    // just emits 'timeout', which nothing here acts on), and lets node honour a server's hint.
+    timeout: options.idleMs ?? 4_000,
+  };
   const httpAgent = new HttpAgent(agentOptions);
   const httpsAgent = new HttpsAgent(agentOptions);
   /** One abort listener per signal, however many requests it covers. */
@@ -82,12 +99,15 @@ export function keepAliveFetch(options: {
 
   /** Requests whose answer is still open, with the body they sent. */
   const open = new Map<ClientRequest, string>();
+  /** Requests this side dropped: their failure is never a reason to send them again. */
+  const dropped = new WeakSet<ClientRequest>();
   const closeCancelled = (notification: string) => {
     const cancelled = jsonRpcField(notification, (m) => (m.params as { requestId?: unknown })?.requestId);
     if (cancelled === undefined) return;
     for (const [req, sent] of open) {
       if (jsonRpcField(sent, (m) => m.id) !== cancelled) continue;
       open.delete(req);
+      dropped.add(req);
       req.destroy();
     }
   };
@@ -105,6 +125,7 @@ export function keepAliveFetch(options: {
     if (body === null) return Promise.reject(new TypeError('keepAliveFetch sends string bodies only'));
     if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
     if (body?.includes('notifications/cancelled')) closeCancelled(body);
+    const resendable = !body?.includes('"tools/call"');
 
     // Each failed attempt on a kept-alive socket destroys that socket, so retrying walks through
     // the stale ones to a fresh connection; bounded by the pool's size.
@@ -130,7 +151,13 @@ export function keepAliveFetch(options: {
             // again. Several sockets can go stale together (an upstream's idle timeout after a quiet
             // spell): each is tried and dropped, then a new connection is made.
             const code = (error as { code?: unknown }).code;
-            if (retriesLeft > 0 && req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE'))
+            if (
+              resendable &&
+              retriesLeft > 0 &&
+              req.reusedSocket &&
+              !dropped.has(req) &&
+              (code === 'ECONNRESET' || code === 'EPIPE')
+            )
               resolve(attempt(retriesLeft - 1));
             else reject(error);
           }

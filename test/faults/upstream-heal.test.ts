@@ -222,6 +222,10 @@ profiles:
         'connections closed',
       ).catch(() => undefined);
       expect(await connections()).toBe(before);
+      // Nothing twice: dropping a killed call's answer never sends the call again.
+      for (let i = 0; i < 8; i++) {
+        expect(ran(record).filter((r) => r.message === `cut-${i}`)).toHaveLength(1);
+      }
       upstream.child.kill('SIGKILL');
     } finally {
       await gw.close();
