@@ -11,7 +11,7 @@
  *
  *   npx tsx bench/cli.bench.ts [--rounds 7]
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -55,6 +55,11 @@ async function cpuOf(command: string, args: string[], env: NodeJS.ProcessEnv, ou
   await new Promise((r) => child.once('exit', r));
   const [user, system] = readFileSync(out, 'utf8').trim().split('\n').at(-1)?.split(' ').map(Number) ?? [];
   return ((user ?? Number.NaN) + (system ?? Number.NaN)) * 1000;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => child.once('exit', () => r()));
 }
 
 function alive(marker: string): boolean {
@@ -128,8 +133,9 @@ export async function run(options: { rounds?: number } = {}): Promise<CliBench> 
       const kill = spawn(process.execPath, [BIN, 'kill', runId], { env, stdio: 'ignore' });
       while (alive(marker)) await new Promise((r) => setTimeout(r, 2));
       killToGone.push(performance.now() - t0);
-      await new Promise((r) => kill.once('exit', r));
-      await new Promise((r) => (running.exitCode === null ? running.once('exit', r) : r(undefined)));
+      // Either may have exited while the loop above polled: waiting for an 'exit' already emitted hung the bench.
+      await exited(kill);
+      await exited(running);
     }
   } finally {
     await gateway.close();
