@@ -70,6 +70,17 @@ describe('sqlite group commit', () => {
     ]);
   });
 
+  it('rejects a write alone in its group that fails, and the next group commits', async () => {
+    const { store } = storeFile();
+    await store.intents.open(intent(store, 'int_taken'));
+    await expect(store.intents.open(intent(store, 'int_taken'))).rejects.toThrow(/UNIQUE/);
+    await store.intents.open(intent(store, 'int_next'));
+    expect((await store.intents.list({ runId: 'run_1' })).map((i) => i.id).sort()).toEqual([
+      'int_next',
+      'int_taken',
+    ]);
+  });
+
   it('still refuses past the cap when the racing reservations share one commit', async () => {
     const { store } = storeFile();
     const outcomes = await Promise.all(

@@ -25,11 +25,17 @@ type Done = { ok: true; value: unknown } | { ok: false; error: unknown };
 export class GroupCommit {
   private queue: Pending[] = [];
   private scheduled = false;
+  private readonly begin: Database.Statement;
+  private readonly commit: Database.Statement;
+  private readonly rollback: Database.Statement;
   private readonly savepoint: Database.Statement;
   private readonly release: Database.Statement;
   private readonly rollbackTo: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
+    this.begin = db.prepare('BEGIN IMMEDIATE');
+    this.commit = db.prepare('COMMIT');
+    this.rollback = db.prepare('ROLLBACK');
     this.savepoint = db.prepare('SAVEPOINT group_write');
     this.release = db.prepare('RELEASE group_write');
     this.rollbackTo = db.prepare('ROLLBACK TO group_write');
@@ -53,28 +59,18 @@ export class GroupCommit {
     const db = this.db;
     const done: Done[] = [];
     try {
-      db.exec('BEGIN IMMEDIATE');
+      this.begin.run();
     } catch (error) {
       for (const p of batch) p.reject(error);
       return;
     }
     try {
-      for (const p of batch) {
-        this.savepoint.run();
-        try {
-          done.push({ ok: true, value: p.op() });
-          this.release.run();
-        } catch (error) {
-          // An error that ended the whole transaction (SQLite rolls back on some) took the others with it.
-          if (!db.inTransaction) throw error;
-          this.rollbackTo.run();
-          this.release.run();
-          done.push({ ok: false, error });
-        }
-      }
-      db.exec('COMMIT');
+      // Alone in its group (one call in flight): no savepoint needed, it is the transaction.
+      if (batch.length === 1) done.push({ ok: true, value: (batch[0] as Pending).op() });
+      else for (const p of batch) done.push(this.inSavepoint(p.op));
+      this.commit.run();
     } catch (error) {
-      if (db.inTransaction) db.exec('ROLLBACK');
+      if (db.inTransaction) this.rollback.run();
       for (const p of batch) p.reject(error);
       return;
     }
@@ -83,5 +79,20 @@ export class GroupCommit {
       if (outcome.ok) p.resolve(outcome.value);
       else p.reject(outcome.error);
     });
+  }
+
+  private inSavepoint(op: () => unknown): Done {
+    this.savepoint.run();
+    try {
+      const value = op();
+      this.release.run();
+      return { ok: true, value };
+    } catch (error) {
+      // An error that ended the whole transaction (SQLite rolls back on some) took the others with it.
+      if (!this.db.inTransaction) throw error;
+      this.rollbackTo.run();
+      this.release.run();
+      return { ok: false, error };
+    }
   }
 }
