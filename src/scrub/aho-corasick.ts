@@ -45,6 +45,12 @@ const MAX_DENSE_ENTRIES = 320_000;
 export interface AhoCorasickOptions {
   /** ASCII letters match in either case (see above). */
   foldCase?: boolean;
+  /**
+   * Table entries the dense rows may take (default MAX_DENSE_ENTRIES). An automaton rebuilt
+   * often (the secrets added since the last fold) takes fewer: filling the rows is most of a
+   * build, and a scan of text that matches none of its patterns stays in the first few.
+   */
+  denseEntries?: number;
 }
 
 /** `text` with ASCII upper-case letters in lower case (and nothing else changed). */
@@ -150,7 +156,8 @@ export function buildAhoCorasick(original: readonly string[], options: AhoCorasi
   }
   childStart[count] = at;
 
-  const dense = Math.max(1, Math.min(count, Math.floor(MAX_DENSE_ENTRIES / classes)));
+  const budget = options.denseEntries ?? MAX_DENSE_ENTRIES;
+  const dense = Math.max(1, Math.min(count, Math.floor(budget / classes)));
   const rows = new Int32Array(dense * classes);
   const fail = new Int32Array(count);
   const pattern = new Int32Array(count);

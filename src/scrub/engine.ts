@@ -234,7 +234,7 @@ export function createEngine(options: EngineOptions): Engine {
       delta = null;
       stats.formsCompiled += runtimeForms.length;
     } else {
-      delta = buildAutomaton(NO_ANCHORS, deltaForms);
+      delta = buildAutomaton(NO_ANCHORS, deltaForms, DELTA_DENSE_ENTRIES);
       stats.formsCompiled += deltaForms.length;
     }
   };
@@ -502,7 +502,14 @@ function compilePii(actions: PiiActions): CompiledPiiSet {
   }));
 }
 
-function buildAutomaton(anchors: ReadonlyMap<string, AnchorOwners>, forms: readonly string[]): Automaton {
+/** The delta is rebuilt on every addition (a run token, a grant): a small dense table builds fast. */
+const DELTA_DENSE_ENTRIES = 16_384;
+
+function buildAutomaton(
+  anchors: ReadonlyMap<string, AnchorOwners>,
+  forms: readonly string[],
+  denseEntries?: number,
+): Automaton {
   const index = new Map<string, number>();
   const patterns: string[] = [];
   const secrets: (string[] | undefined)[] = [];
@@ -532,7 +539,7 @@ function buildAutomaton(anchors: ReadonlyMap<string, AnchorOwners>, forms: reado
     else secrets[i] = [form];
   }
   return {
-    ac: buildAhoCorasick(patterns, { foldCase: true }),
+    ac: buildAhoCorasick(patterns, { foldCase: true, ...(denseEntries ? { denseEntries } : {}) }),
     length: Int32Array.from(patterns, (pattern) => pattern.length),
     secrets,
     anyCase,
