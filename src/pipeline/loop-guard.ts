@@ -16,7 +16,13 @@ import type { Finalizer } from './pipeline.js';
 import { CONTINUE, deny, type Stage } from './stage.js';
 
 interface RunWindow {
-  calls: Map<string, number[]>;
+  /**
+   * Times of each distinct call within the window: one number for a call seen once (the common
+   * case: most agents never repeat themselves), an array once it repeats. Keys are a tool and a
+   * 128-bit digest of its arguments. Both keep a window of a busy run's calls to about a hundred
+   * bytes a call.
+   */
+  calls: Map<string, number | number[]>;
   errors: Map<string, number>;
   lastSeen: number;
   /** When keys whose calls all left the window are next dropped. */
@@ -35,10 +41,14 @@ export class LoopGuard {
     const now = this.deps.now();
     const window = this.window(call.run.id, now);
     if (now >= window.pruneAt) prune(window, now, guard.window);
-    const key = `${tool.exposed}:${canonicalHash(call.args)}`;
-    const recent = (window.calls.get(key) ?? []).filter((t) => t > now - guard.window);
+    const key = `${tool.exposed}:${canonicalHash(call.args).slice(0, 32)}`;
+    const seen = window.calls.get(key);
+    const recent =
+      seen === undefined
+        ? []
+        : (typeof seen === 'number' ? [seen] : seen).filter((t) => t > now - guard.window);
     recent.push(now);
-    window.calls.set(key, recent);
+    window.calls.set(key, recent.length === 1 ? now : recent);
     const errors = window.errors.get(tool.exposed) ?? 0;
     const reason =
       recent.length > guard.identical_calls
@@ -90,13 +100,15 @@ export class LoopGuard {
 /**
  * Drops the keys of argument sets not seen within the window. Without it a
  * run that never repeats itself (the common case) kept one key per call for
- * as long as it lived. Runs once per window length, so the cost per call is
- * constant.
+ * as long as it lived. Runs every quarter window, so a key outlives its
+ * window by at most a quarter of it, and the cost per call stays constant
+ * (each pass reads at most five calls' worth of keys per call since the last).
  */
 function prune(window: RunWindow, now: number, windowMs: number): void {
   const cutoff = now - windowMs;
   for (const [key, times] of window.calls) {
-    if ((times[times.length - 1] ?? 0) <= cutoff) window.calls.delete(key);
+    const last = typeof times === 'number' ? times : (times[times.length - 1] ?? 0);
+    if (last <= cutoff) window.calls.delete(key);
   }
-  window.pruneAt = now + windowMs;
+  window.pruneAt = now + windowMs / 4;
 }

@@ -164,6 +164,8 @@ function decodeText(text: string): string | null {
     if (code >= 97 && code <= 122) lower = true;
     else if (code >= 65 && code <= 90) upper = true;
     if (allHex && HEX_VALUE[code] === 255) allHex = false;
+    // Known to be base64 worth decoding: the rest of the run need not be read twice.
+    if (!allHex && lower && upper) break;
   }
   if (!allHex && !(lower && upper)) return null;
   // At most a quarter of the bytes may be unprintable: stop decoding once more are.
