@@ -13,14 +13,16 @@
  * rows; deeper states (mostly single-child chains) keep a sparse child list and
  * fall back along failure links, which always lead to a shallower state.
  * An automaton that fits the dense budget whole (the rule anchors, the
- * secrets added at run time) gets a scan loop with no sparse branch and one
- * table load per character (see the entries' layout there).
+ * secrets added at run time) is scanned by a WebAssembly loop with no sparse
+ * branch (wasm/dense-scan.ts).
  *
  * `foldCase` matches ASCII letters in either case: upper-case letters share
  * their lower-case letter's class, so `token`, `TOKEN` and `Token` are one
  * pattern and one path, not three (a third of the states). A caller that
  * needs one exact case checks the text at the reported position.
  */
+
+import { denseScan } from './wasm/dense-scan.js';
 
 export interface AhoCorasick {
   readonly patternCount: number;
@@ -208,36 +210,20 @@ export function buildAhoCorasick(original: readonly string[], options: AhoCorasi
     return depth[s]!;
   };
   if (dense === count) {
-    // Each entry is the next state's row offset, doubled, with its `reports` flag in the low bit:
-    // one load per character, no multiply, no second table. Class 0 (a character in no pattern)
-    // leads every state to the root, so it needs no branch either.
-    const width = classes;
-    const table = new Int32Array(rows.length);
-    for (let k = 0; k < rows.length; k++) {
-      const next = rows[k]!;
-      table[k] = ((next * width) << 1) | reports[next]!;
-    }
+    // All rows dense: the scan loop runs as WebAssembly (wasm/dense-scan.ts).
+    const scanDense = denseScan({ classOf, rows, width: classes, reports });
     return {
       patternCount,
       longest,
       scan(input, from, to, onMatch) {
-        // Locals, not closure variables: V8 cannot specialise a closure context shared by several
-        // automata, and reading the tables through it costs ~1.7x in this loop.
-        const cls = classOf;
-        const next = table;
-        let e = 0;
-        for (let i = from; i < to; i++) {
-          e = next[(e >> 1) + cls[input.charCodeAt(i)]!]!;
-          if ((e & 1) !== 0) {
-            const s = (e >> 1) / width;
-            let t = pattern[s]! >= 0 ? s : dictLink[s]!;
-            while (t >= 0) {
-              onMatch(pattern[t]!, i + 1);
-              t = dictLink[t]!;
-            }
+        const last = scanDense(input, from, to, (s, end) => {
+          let t = pattern[s]! >= 0 ? s : dictLink[s]!;
+          while (t >= 0) {
+            onMatch(pattern[t]!, end);
+            t = dictLink[t]!;
           }
-        }
-        return holdFrom((e >> 1) / width);
+        });
+        return holdFrom(last);
       },
     };
   }

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error: a build script in plain JavaScript, without declarations
+import { assemble } from '../../../scripts/build-wasm.mjs';
+import { buildAhoCorasick } from '../aho-corasick.js';
+import { SCAN_WASM_BASE64 } from './scan-module.js';
+
+function found(patterns: string[], input: string, options = {}): string[] {
+  const out: string[] = [];
+  buildAhoCorasick(patterns, options).scan(input, 0, input.length, (p, end) =>
+    out.push(`${patterns[p]}@${end}`),
+  );
+  return out.sort();
+}
+
+function naive(patterns: string[], input: string): string[] {
+  const out = new Set<string>();
+  for (const p of patterns) {
+    for (let i = input.indexOf(p); i >= 0; i = input.indexOf(p, i + 1)) out.add(`${p}@${i + p.length}`);
+  }
+  return [...out].sort();
+}
+
+describe('the WebAssembly scan of a dense automaton', () => {
+  it('is the module assembled from scan.wat, byte for byte', async () => {
+    const source = readFileSync(new URL('./scan.wat', import.meta.url), 'utf8');
+    expect(await assemble(source)).toBe(SCAN_WASM_BASE64);
+  });
+
+  it('finds a pattern that straddles the boundary between two text windows', () => {
+    // Windows are 32,768 code units: put the pattern across the first boundary and the second.
+    for (const at of [32_766, 32_767, 65_530]) {
+      const input = `${'.'.repeat(at)}secret-value${'.'.repeat(100)}`;
+      expect(found(['secret-value'], input)).toEqual([`secret-value@${at + 12}`]);
+    }
+  });
+
+  it('reports every match when one window holds more than the report buffer', () => {
+    // 20,000 reports in one window: the loop returns to JavaScript every 4,096 and resumes.
+    const input = 'ab'.repeat(20_000);
+    const reports = found(['ab', 'b'], input);
+    expect(reports).toHaveLength(40_000);
+    expect(reports).toEqual(naive(['ab', 'b'], input));
+  });
+
+  it('matches characters beyond Latin-1 exactly, in patterns and in text', () => {
+    // A character whose low byte is a pattern's ('Ŵ' is U+0174, 't' is U+0074) is not that character.
+    const patterns = ['token', 'пароль', '密码=', '🔑key'];
+    const input = `Ŵoken token пароль=x 密码=y ŵ🔑key 🔑kez`;
+    expect(found(patterns, input)).toEqual(naive(patterns, input));
+  });
+
+  it('scans a range that starts and ends inside the text', () => {
+    const patterns = ['abc'];
+    const input = 'abc-abc-abc';
+    const out: number[] = [];
+    buildAhoCorasick(patterns).scan(input, 1, 10, (_p, end) => out.push(end));
+    expect(out).toEqual([7]);
+  });
+
+  it('agrees with a naive search over random text longer than several windows', () => {
+    let x = 5;
+    const rand = (n: number) => {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      return x % n;
+    };
+    const word = (len: number) => Array.from({ length: len }, () => 'abcdé'[rand(5)]).join('');
+    const patterns = [...new Set(Array.from({ length: 40 }, () => word(2 + rand(5))))];
+    const input = word(100_000);
+    expect(found(patterns, input)).toEqual(naive(patterns, input));
+  });
+});
