@@ -12,12 +12,13 @@ import type { Command } from 'commander';
 import { BulkheadError } from '../errors.js';
 import { llmEnvironment } from '../llm/agent-env.js';
 import { checkRunWorkdir, jailOptionsOf, reportWorkdir, runHostSecrets } from '../sandbox/cli-support.js';
-import { checkSandboxSupportSoon, JAIL_GATEWAY_PORT, startJail } from '../sandbox/index.js';
+import { JAIL_GATEWAY_PORT, startJail } from '../sandbox/index.js';
 import { applyPreset } from './agent-presets.js';
 import { GatewayClient } from './client.js';
 import { JAIL_MCP_CONFIG, MCP_CONFIG_FILE, mcpClientConfig } from './mcp-config.js';
 import { action, EXIT, line, printJson, style, warn } from './output.js';
 import { loadRunPolicy, type RunPolicy } from './run-policy.js';
+import { checkSandboxSupportRemembered, forgetSandboxProbe } from './run-probe.js';
 import { watchRunEnd } from './run-watch.js';
 
 export interface CreatedRunView {
@@ -69,9 +70,10 @@ export function register(program: Command): void {
 }
 
 async function runCommand(command: string[], opts: RunOptions): Promise<number> {
-  // The jail probe (a few processes) runs while this one reads the policy; awaited below, before a
-  // run exists. Started whenever a jail may be wanted: a profile that turns it off just wastes it.
-  const support = !opts.detach && opts.sandbox ? checkSandboxSupportSoon() : undefined;
+  // The jail probe (a few processes, or its remembered success: run-probe.ts) runs while this one
+  // reads the policy; awaited below, before a run exists. Started whenever a jail may be wanted: a
+  // profile that turns it off just wastes it.
+  const support = !opts.detach && opts.sandbox ? checkSandboxSupportRemembered() : undefined;
   support?.catch(() => undefined);
   const policy = await loadRunPolicy(opts.policy);
   const profile = Object.hasOwn(policy.profiles, opts.profile) ? policy.profiles[opts.profile] : undefined;
@@ -172,34 +174,48 @@ async function runJailed(
   );
   const preset = applyPreset(opts.agent, command, JAIL_MCP_CONFIG);
   const sandbox = jailOptionsOf(profile.sandbox);
-  const jail = await startJail({
-    runId: created.run_id,
-    workdir: opts.workdir ?? '.',
-    hostSecrets,
-    signal: stop.signal,
-    ...sandbox,
-    readOnlyMounts: [...(sandbox.readOnlyMounts ?? []), ...preset.mounts],
-    command: preset.command,
-    files: { [MCP_CONFIG_FILE]: JSON.stringify(mcpClientConfig(`${inside}/mcp`, token), null, 2) },
-    env: {
-      ...passed,
-      ...preset.env,
-      BULKHEAD_MCP_CONFIG: JAIL_MCP_CONFIG,
-      BULKHEAD_RUN_ID: created.run_id,
-      BULKHEAD_MCP_URL: `${inside}/mcp`,
-      BULKHEAD_TOKEN: token,
-      ANTHROPIC_BASE_URL: inside,
-      ANTHROPIC_API_KEY: token,
-    },
-    egress: profile.egress,
-    gatewayUrl: client.base,
-    timeoutMs: Math.max(1, Date.parse(created.expires_at) - Date.now()),
-    onEgress: (event) => {
-      void client.post(`/api/runs/${created.run_id}/egress`, event).catch((error: unknown) => {
-        warn(`bulkhead: could not record an egress attempt: ${(error as Error).message}`);
-      });
-    },
-  });
+  let jail: Awaited<ReturnType<typeof startJail>>;
+  try {
+    jail = await startJail({
+      runId: created.run_id,
+      workdir: opts.workdir ?? '.',
+      hostSecrets,
+      signal: stop.signal,
+      ...sandbox,
+      readOnlyMounts: [...(sandbox.readOnlyMounts ?? []), ...preset.mounts],
+      command: preset.command,
+      files: { [MCP_CONFIG_FILE]: JSON.stringify(mcpClientConfig(`${inside}/mcp`, token), null, 2) },
+      env: {
+        ...passed,
+        ...preset.env,
+        BULKHEAD_MCP_CONFIG: JAIL_MCP_CONFIG,
+        BULKHEAD_RUN_ID: created.run_id,
+        BULKHEAD_MCP_URL: `${inside}/mcp`,
+        BULKHEAD_TOKEN: token,
+        ANTHROPIC_BASE_URL: inside,
+        ANTHROPIC_API_KEY: token,
+      },
+      egress: profile.egress,
+      gatewayUrl: client.base,
+      timeoutMs: Math.max(1, Date.parse(created.expires_at) - Date.now()),
+      onEgress: (event) => {
+        void client.post(`/api/runs/${created.run_id}/egress`, event).catch((error: unknown) => {
+          warn(`bulkhead: could not record an egress attempt: ${(error as Error).message}`);
+        });
+      },
+    });
+  } catch (error) {
+    // The run exists but its jail does not: end it now rather than leave it active until it expires.
+    // A jail that cannot be built also voids a remembered probe (run-probe.ts).
+    if (error instanceof BulkheadError && error.code === 'sandbox_unavailable') forgetSandboxProbe();
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    await client
+      .post(`/api/runs/${created.run_id}/complete`, {
+        reason: `the jail did not start: ${(error as Error).message}`,
+      })
+      .catch(() => undefined);
+    throw error;
+  }
   if (!opts.json) {
     warn(style.dim(`bulkhead: run ${created.run_id} jailed; limits in force:`));
     for (const [name, value] of Object.entries(jail.limits)) warn(style.dim(`  ${name.padEnd(8)} ${value}`));

@@ -30,7 +30,6 @@ import {
   mkdtempSync,
   openSync,
   realpathSync,
-  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -59,6 +58,7 @@ import { serveGatewayBridge } from './gateway-bridge.js';
 import { giveToJail, type JailIdentity, jailIdentity } from './identity.js';
 import { checkSandboxSupport as checkFor, diagnose, launch, probeSandbox } from './launch.js';
 import { type MergeReport, mergeWorkdir } from './merge.js';
+import { removeTree } from './remove-tree.js';
 import { seccompProgram } from './seccomp.js';
 import { tcpTargetOf } from './socket-host.js';
 import {
@@ -230,7 +230,7 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
   const cleanup = async () => {
     for (const step of cleanups.splice(0).reverse()) await step();
   };
-  cleanups.push(() => rmSync(runtime, { recursive: true, force: true }));
+  cleanups.push(() => removeTree(runtime));
   cleanups.push(() => {
     for (const server of servers) server.close();
   });

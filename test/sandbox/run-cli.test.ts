@@ -21,6 +21,9 @@ profiles:
   agent:
     tools: [everything__echo]
     sandbox: { memory: 256M, pids: 128 }
+  tiny:
+    tools: []
+    sandbox: { memory: 256M, pids: 128, workdir_size: 1M }
 `;
 
 // The agent: plain fetch against the MCP endpoint it was given, as any MCP client would.
@@ -153,6 +156,22 @@ describe('bulkhead run (jailed)', () => {
     expect(result.stderr).toContain('limits in force');
     expect(result.stdout).toContain('BUNDLED true');
     expect(result.code).toBe(0);
+  });
+
+  it('ends the run at once when its jail cannot start (a workdir too big for it), not leaving it active', async () => {
+    const workdir = tempDir('bulkhead-agent-');
+    writeFileSync(join(workdir, 'big.bin'), Buffer.alloc(3 * 1024 * 1024, 1));
+    const result = await bulkhead(
+      ['run', '--policy', policyFile, '--profile', 'tiny', '--workdir', workdir, '--', 'true'],
+      { env },
+    );
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('does not fit');
+    const runId = /run (run_[A-Za-z0-9_-]+)/.exec(result.stderr)?.[1];
+    expect(runId).toBeDefined();
+    const run = await gw.gateway.runs.get(runId as string);
+    expect(run?.state).toBe('completed');
+    expect(run?.endReason).toContain('the jail did not start');
   });
 
   it('fails closed, naming what is missing, when the jail cannot be built', async () => {
