@@ -8,7 +8,14 @@
  * agent's p99 under each neighbour is compared with its p99 alone (target:
  * within 2×). The noisy calls' own rate gives the inspection throughput.
  *
- *   npx tsx bench/neighbours.bench.ts [--rounds 3] [--calls 300]
+ * By default both agents call the same upstream process, as they would one
+ * shared server: the quiet `echo` then also waits behind that server's own
+ * work on the 9 MB (which no gateway can take from it). `--quiet-upstream
+ * separate` gives the quiet agent an upstream process of its own, so what is
+ * left is what the gateway (and the machine's cores) cost it. The upstream's
+ * CPU per noisy call is reported beside the gateway's.
+ *
+ *   npx tsx bench/neighbours.bench.ts [--rounds 3] [--calls 300] [--quiet-upstream shared|separate]
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +40,8 @@ type Neighbour = keyof typeof NEIGHBOURS;
 export interface NeighboursResult {
   rounds: number;
   calls: number;
+  /** Whether the quiet agent's `echo` runs in the noisy agent's upstream process or in one of its own. */
+  quietUpstream: QuietUpstream;
   rows: {
     neighbour: Neighbour;
     p50: number;
@@ -50,24 +59,28 @@ export interface NeighboursResult {
     mainCpuMsPerNoisyCall: number;
     /** The same for the gateway's other threads (inspection workers, GC helpers). */
     otherCpuMsPerNoisyCall: number;
+    /** The noisy agent's upstream process (all threads) per noisy call: producing the answer. */
+    upstreamCpuMsPerNoisyCall: number;
   }[];
 }
 
-function policy(upstreamUrl: string): string {
+export type QuietUpstream = 'shared' | 'separate';
+
+function policy(upstreamUrl: string, quietUrl: string | undefined): string {
   return `version: 1
 store: { sqlite: ./neighbours.db }
 upstreams:
   http:
     url: ${upstreamUrl}
     max_message: 64MB
-tools:
+${quietUrl ? `  quiet:\n    url: ${quietUrl}\n` : ''}tools:
   http:
     echo: { class: read, arguments: { message: { maxLength: 100 } } }
     blob: { class: read, max_output: 256KB }
     hostile: { class: read, max_output: 8MB }
-profiles:
+${quietUrl ? '  quiet:\n    echo: { class: read, arguments: { message: { maxLength: 100 } } }\n' : ''}profiles:
   bench:
-    tools: [http__echo, http__blob, http__hostile]
+    tools: [http__echo, http__blob, http__hostile${quietUrl ? ', quiet__echo' : ''}]
     loop_guard: { identical_calls: 1000000 }
     budgets: { tool_calls: 10000000 }
 `;
@@ -111,13 +124,14 @@ async function block(
   noisy: Client,
   neighbour: Neighbour,
   calls: number,
-  gatewayPid: number,
+  pids: { gateway: number; upstream: number },
+  quietTool: string,
 ): Promise<{
   latencies: number[];
   noisyCalls: number;
   noisyBytes: number;
   seconds: number;
-  cpu: { main: number; other: number };
+  cpu: { main: number; other: number; upstream: number };
 }> {
   const spec = NEIGHBOURS[neighbour];
   let stop = false;
@@ -137,15 +151,17 @@ async function block(
   if (spec) await new Promise((r) => setTimeout(r, 300));
   const latencies: number[] = [];
   const started = performance.now();
-  const cpuBefore = threadCpuMs(gatewayPid);
+  const cpuBefore = threadCpuMs(pids.gateway);
+  const upstreamBefore = threadCpuMs(pids.upstream);
   for (let i = 0; i < calls; i++) {
     const t0 = performance.now();
-    const result = await quiet.callTool({ name: 'http__echo', arguments: { message: `q${i}` } });
+    const result = await quiet.callTool({ name: quietTool, arguments: { message: `q${i}` } });
     latencies.push(performance.now() - t0);
     if (result.isError) throw new Error(`quiet call refused: ${JSON.stringify(result).slice(0, 300)}`);
   }
   const seconds = (performance.now() - started) / 1000;
-  const cpuAfter = threadCpuMs(gatewayPid);
+  const cpuAfter = threadCpuMs(pids.gateway);
+  const upstreamAfter = threadCpuMs(pids.upstream);
   stop = true;
   await noise;
   return {
@@ -153,14 +169,25 @@ async function block(
     noisyCalls,
     noisyBytes,
     seconds,
-    cpu: { main: cpuAfter.main - cpuBefore.main, other: cpuAfter.other - cpuBefore.other },
+    cpu: {
+      main: cpuAfter.main - cpuBefore.main,
+      other: cpuAfter.other - cpuBefore.other,
+      upstream: upstreamAfter.main + upstreamAfter.other - upstreamBefore.main - upstreamBefore.other,
+    },
   };
 }
 
 export async function run(
-  options: { rounds?: number; calls?: number; only?: Neighbour; profileDir?: string } = {},
+  options: {
+    rounds?: number;
+    calls?: number;
+    only?: Neighbour;
+    profileDir?: string;
+    quietUpstream?: QuietUpstream;
+  } = {},
 ): Promise<NeighboursResult> {
   const rounds = options.rounds ?? 3;
+  const quietUpstream = options.quietUpstream ?? 'shared';
   const calls = options.calls ?? 300;
   const dir = mkdtempSync(join(tmpdir(), 'bulkhead-neighbours-'));
   const children: Child<unknown>[] = [];
@@ -170,7 +197,16 @@ export async function run(
       cwd: ROOT,
     });
     children.push(upstream);
-    writeFileSync(join(dir, 'policy.yaml'), policy(`http://127.0.0.1:${upstream.ready}/mcp`));
+    const own =
+      quietUpstream === 'separate'
+        ? await startChild<number>(join(ROOT, 'bench/upstream.ts'), ['--http', '0'], { cwd: ROOT })
+        : undefined;
+    if (own) children.push(own);
+    writeFileSync(
+      join(dir, 'policy.yaml'),
+      policy(`http://127.0.0.1:${upstream.ready}/mcp`, own ? `http://127.0.0.1:${own.ready}/mcp` : undefined),
+    );
+    const quietTool = own ? 'quiet__echo' : 'http__echo';
     const gateway = await startChild<{ url: string; tokens: string[] }>(
       join(ROOT, 'bench/lib/gateway-child.ts'),
       [join(dir, 'policy.yaml'), '2'],
@@ -186,15 +222,15 @@ export async function run(
     const quiet = await connect(gateway.ready.url, quietToken);
     const noisy = await connect(gateway.ready.url, noisyToken);
     clients.push(quiet, noisy);
-    const pid = gateway.process.pid as number;
-    await block(quiet, noisy, 'alone', 50, pid); // warm-up
+    const pids = { gateway: gateway.process.pid as number, upstream: upstream.process.pid as number };
+    await block(quiet, noisy, 'alone', 50, pids, quietTool); // warm-up
     type Figures = {
       p50: number[];
       p99: number[];
       rate: number[];
       mbps: number[];
       /** Per block: CPU ms of the main thread and of the others, quiet calls and noisy calls. */
-      cpu: { main: number; other: number; quiet: number; noisy: number }[];
+      cpu: { main: number; other: number; upstream: number; quiet: number; noisy: number }[];
     };
     const figures = (): Figures => ({ p50: [], p99: [], rate: [], mbps: [], cpu: [] });
     const per: Record<Neighbour, Figures> = {
@@ -205,7 +241,7 @@ export async function run(
     for (let round = 1; round <= rounds; round++) {
       for (const neighbour of Object.keys(NEIGHBOURS) as Neighbour[]) {
         if (options.only && neighbour !== 'alone' && neighbour !== options.only) continue;
-        const b = await block(quiet, noisy, neighbour, calls, pid);
+        const b = await block(quiet, noisy, neighbour, calls, pids, quietTool);
         const sorted = [...b.latencies].sort((x, y) => x - y);
         const entry = per[neighbour];
         entry.p50.push(percentile(sorted, 50));
@@ -234,7 +270,13 @@ export async function run(
         1,
         alone.reduce((a, c) => a + c.quiet, 0),
       );
-    const perNoisyCall = (cpu: Figures['cpu'], which: 'main' | 'other', quietCost: number) => {
+    const quietUpstreamCost =
+      alone.reduce((a, c) => a + c.upstream, 0) /
+      Math.max(
+        1,
+        alone.reduce((a, c) => a + c.quiet, 0),
+      );
+    const perNoisyCall = (cpu: Figures['cpu'], which: 'main' | 'other' | 'upstream', quietCost: number) => {
       const noisy = cpu.reduce((a, c) => a + c.noisy, 0);
       if (noisy === 0) return 0;
       return cpu.reduce((a, c) => a + c[which] - c.quiet * quietCost, 0) / noisy;
@@ -242,6 +284,7 @@ export async function run(
     return {
       rounds,
       calls,
+      quietUpstream,
       rows: (Object.keys(NEIGHBOURS) as Neighbour[])
         .filter((neighbour) => per[neighbour].p99.length > 0)
         .map((neighbour) => ({
@@ -253,6 +296,7 @@ export async function run(
           noisyMBps: median(per[neighbour].mbps),
           mainCpuMsPerNoisyCall: perNoisyCall(per[neighbour].cpu, 'main', quietMain),
           otherCpuMsPerNoisyCall: perNoisyCall(per[neighbour].cpu, 'other', quietOther),
+          upstreamCpuMsPerNoisyCall: perNoisyCall(per[neighbour].cpu, 'upstream', quietUpstreamCost),
         })),
     };
   } finally {
@@ -264,7 +308,7 @@ export async function run(
 
 export function print(result: NeighboursResult): string {
   return [
-    `neighbours: a quiet agent's ${result.calls} sequential echo calls per block, medians of ${result.rounds} interleaved rounds`,
+    `neighbours: a quiet agent's ${result.calls} sequential echo calls per block (upstream ${result.quietUpstream} with the noisy agent), medians of ${result.rounds} interleaved rounds`,
     formatTable([
       [
         'neighbour',
@@ -275,6 +319,7 @@ export function print(result: NeighboursResult): string {
         'noisy MB/s',
         'main-thread CPU ms / noisy call',
         'other threads CPU ms / noisy call',
+        'upstream CPU ms / noisy call',
       ],
       ...result.rows.map((r) => [
         r.neighbour,
@@ -285,6 +330,7 @@ export function print(result: NeighboursResult): string {
         r.neighbour === 'alone' ? '–' : r.noisyMBps.toFixed(1),
         r.neighbour === 'alone' ? '–' : r.mainCpuMsPerNoisyCall.toFixed(1),
         r.neighbour === 'alone' ? '–' : r.otherCpuMsPerNoisyCall.toFixed(1),
+        r.neighbour === 'alone' ? '–' : r.upstreamCpuMsPerNoisyCall.toFixed(1),
       ]),
     ]),
   ].join('\n');
@@ -294,7 +340,12 @@ export function targets(result: NeighboursResult): Target[] {
   return result.rows
     .filter((r) => r.neighbour !== 'alone')
     .map((r) =>
-      targetOn(`others' p99 beside a neighbour's ${r.neighbour} ≤ 2× alone`, r.p99Ratio, '×', (v) => v <= 2),
+      targetOn(
+        `others' p99 beside a neighbour's ${r.neighbour} ≤ 2× alone${result.quietUpstream === 'separate' ? ' (own upstream)' : ''}`,
+        r.p99Ratio,
+        '×',
+        (v) => v <= 2,
+      ),
     );
 }
 
@@ -308,6 +359,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     rounds: Number(argValue('--rounds') ?? 3),
     calls: Number(argValue('--calls') ?? 300),
     ...(argValue('--only') ? { only: argValue('--only') as Neighbour } : {}),
+    ...(argValue('--quiet-upstream') ? { quietUpstream: argValue('--quiet-upstream') as QuietUpstream } : {}),
     ...(argValue('--cpu-prof-dir') ? { profileDir: resolve(argValue('--cpu-prof-dir') as string) } : {}),
   });
   process.stdout.write(`${print(result)}\n`);

@@ -22,11 +22,15 @@ import { BulkheadError } from '../../errors.js';
 import type { ScrubberBase, ScrubberReplica } from '../../scrub/replica.js';
 import { precutKey } from '../precut.js';
 import type { Framing } from './parse.js';
+import type { ThreadPriority } from './priority.js';
 import type { FromWorker, InspectedOutput, OutputOptions, ToWorker } from './protocol.js';
+
+/** A worker's answer to a job. */
+type Answer = Exclude<FromWorker, { type: 'failed' } | { type: 'started' }>;
 
 interface Pending {
   /** Called with the worker's answer (not `failed`). */
-  settle: (message: Exclude<FromWorker, { type: 'failed' }>) => void;
+  settle: (message: Answer) => void;
   reject: (error: Error) => void;
 }
 
@@ -39,6 +43,8 @@ interface Live {
   /** Families this worker was sent. */
   bases: Set<number>;
   dead: boolean;
+  /** Its thread and OS priority, once it said (priority.ts). */
+  priority: ThreadPriority | undefined;
 }
 
 /**
@@ -139,7 +145,7 @@ export class InspectionWorkers {
       message: ToWorker;
       transfer?: ArrayBuffer[];
       /** Resolves with the worker's answer; false when it is not the answer this job expects. */
-      settle: (message: Exclude<FromWorker, { type: 'failed' }>, resolve: (value: T) => void) => boolean;
+      settle: (message: Answer, resolve: (value: T) => void) => boolean;
     },
   ): Promise<T> {
     const job = this.nextJob++;
@@ -153,6 +159,11 @@ export class InspectionWorkers {
       });
       live.worker.postMessage(message, transfer);
     });
+  }
+
+  /** The live workers' threads and OS priorities, as far as they have said (for tests and health). */
+  priorities(): ThreadPriority[] {
+    return this.slots.flatMap((s) => (s && !s.dead && s.priority ? [s.priority] : []));
   }
 
   /** Jobs in flight per worker (for tests and metrics). */
@@ -191,8 +202,12 @@ export class InspectionWorkers {
     this.counts.started++;
     // Idle workers must not keep a stopping gateway alive.
     worker.unref();
-    const live: Live = { worker, pending: new Map(), bases: new Set(), dead: false };
+    const live: Live = { worker, pending: new Map(), bases: new Set(), dead: false, priority: undefined };
     worker.on('message', (message: FromWorker) => {
+      if (message.type === 'started') {
+        live.priority = message.priority;
+        return;
+      }
       const pending = live.pending.get(message.job);
       if (!pending) return;
       live.pending.delete(message.job);

@@ -7,6 +7,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { PiiAction, PiiKind } from '../../scrub/pii.js';
 import type { InspectFinding, InspectFlag } from '../inspector.js';
 import type { Framing } from './parse.js';
+import type { ThreadPriority } from './priority.js';
 
 export interface OutputOptions {
   /** Budget for the whole result (the tool's `max_output`). */
@@ -45,6 +46,8 @@ export interface InspectedOutput {
 }
 
 export type FromWorker =
+  /** Sent once, first: the worker's thread and the OS priority it runs at (priority.ts). */
+  | { type: 'started'; job: 0; priority: ThreadPriority }
   | ({ type: 'done'; job: number; redactions: Record<string, number> } & InspectedOutput)
   /** `text`: the message cut; absent: nothing to cut, and `bytes` come back as they were sent. */
   | { type: 'cut'; job: number; text?: string; bytes?: Uint8Array }

@@ -3,17 +3,20 @@
  * thread (pool.ts sends them). It holds one scrubber per family the main
  * thread uses, rebuilt from the same configured secrets, disabled rules and
  * PII actions, and kept current by the `secrets` messages that arrive, in
- * order, before any job that follows them. Jobs run one at a time, in order.
+ * order, before any job that follows them. Jobs run one at a time, in order,
+ * at a lower OS priority than the main thread (priority.ts).
  */
 import { parentPort } from 'node:worker_threads';
 import { createScrubber, type MeasuredScrubber, type Scrubber } from '../../scrub/index.js';
 import { redactionCounts } from '../../scrub/markers.js';
 import { inspectAndWithhold } from '../output.js';
 import { cutLargeMessage } from './parse.js';
+import { lowerThisThread, WORKER_NICE } from './priority.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('thread.ts runs as a worker thread only');
+port.postMessage({ type: 'started', job: 0, priority: lowerThisThread(WORKER_NICE) } satisfies FromWorker);
 
 const bases = new Map<number, { scrubber: MeasuredScrubber; byPii: Map<string, Scrubber> }>();
 
