@@ -211,7 +211,7 @@ export function buildAhoCorasick(original: readonly string[], options: AhoCorasi
   };
   if (dense === count) {
     // All rows dense: the scan loop runs as WebAssembly (wasm/dense-scan.ts).
-    const scanDense = denseScan({ classOf, rows, width: classes, reports });
+    const scanDense = denseScan({ classOf, rows, width: classes, reports, longest });
     return {
       patternCount,
       longest,

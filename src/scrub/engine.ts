@@ -26,7 +26,11 @@
 import { type AhoCorasick, buildAhoCorasick, foldAscii } from './aho-corasick.js';
 import { encodedHold, findEncoded, MAX_DECODE_DEPTH } from './decoded.js';
 import { knownSecretForms } from './encodings.js';
-import { PII_DETECTORS, type PiiActions, type PiiDetector } from './pii.js';
+import type { PiiActions } from './pii.js';
+import { ACCEPT_COST, type CompiledPiiSet, compilePii, runOf, scanPii } from './pii-scan.js';
+
+export type { CompiledPiiSet };
+
 import type { SecretRule } from './rules/types.js';
 import type { Span } from './spans.js';
 
@@ -36,8 +40,6 @@ export const REDACTED_SECRET = '[REDACTED:secret]';
 export const MIN_SECRET_LENGTH = 6;
 
 const DEFAULT_RULE_MAX_LENGTH = 512;
-const PII_RANK = 1_000_000;
-const SEPARATOR = /[ .-]/;
 const WHITESPACE = /\s/;
 
 export interface ScrubStats {
@@ -93,7 +95,6 @@ interface CompiledRule {
 const VALUE_CHAR = '[^\\s"\'`<>]';
 /** Work budget per rule and scan: characters read per input character, plus a floor. */
 const WORK_PER_CHAR = 1;
-const ACCEPT_COST = 64;
 const WORK_FLOOR = 8192;
 /**
  * All rules' work per input character, an execution costing EXEC_COST plus what it re-read:
@@ -103,23 +104,6 @@ const WORK_FLOOR = 8192;
  */
 const TOTAL_WORK_PER_CHAR = 6;
 const EXEC_COST = 64;
-
-/** A sticky regex for a run of `charClass` (a one-character class source). */
-function runOf(charClass: string): RegExp {
-  return new RegExp(`(?:${charClass})*`, 'y');
-}
-
-/** Opaque: the PII detectors one scrubber applies. */
-export type CompiledPiiSet = readonly CompiledPii[];
-
-interface CompiledPii {
-  detector: PiiDetector;
-  regex: RegExp;
-  /** Sticky: a run of the characters a match can contain (failed-closed redactions cover it). */
-  run: RegExp;
-  redact: boolean;
-  marker: string;
-}
 
 /**
  * What one automaton pattern stands for. Automata match ASCII letters in either case (one path
@@ -389,60 +373,7 @@ export function createEngine(options: EngineOptions): Engine {
       }
     }
 
-    for (const detector of pii) {
-      const { regex } = detector;
-      regex.lastIndex = 0;
-      let spent = 0;
-      let readUpTo = 0;
-      for (;;) {
-        stats.piiExecutions++;
-        const match = regex.exec(input);
-        if (!match) break;
-        // Re-reading counts, as for rules: candidates that overlap earlier ones, each with its
-        // checksum refinement.
-        const matchEnd = match.index + match[0].length;
-        const reread = Math.max(0, Math.min(matchEnd, readUpTo) - match.index);
-        if (reread > 0) spent += reread + ACCEPT_COST;
-        readUpTo = Math.max(readUpTo, matchEnd);
-        stats.windowChars += match[0].length;
-        if (spent > budget) {
-          // Past the budget a candidate is redacted unchecked with the run of characters it sits
-          // in, and the scan moves past that run.
-          stats.failedClosed++;
-          detector.run.lastIndex = match.index;
-          detector.run.test(input);
-          const end = Math.max(detector.run.lastIndex, match.index + match[0].length);
-          spans.push({
-            start: match.index,
-            end,
-            replacement: detector.marker,
-            marker: detector.marker,
-            rank: PII_RANK,
-          });
-          regex.lastIndex = end;
-          continue;
-        }
-        let start = match.index;
-        const prefix = detector.detector.prefix;
-        if (prefix) {
-          while (match.index - start < prefix.max && start > 0 && prefix.chars.test(input[start - 1]!))
-            start--;
-        }
-        const length = prefix && start === match.index ? 0 : detector.detector.refine(match[0]);
-        if (length > 0) {
-          const text = input.slice(start, match.index + length);
-          spans.push({
-            start,
-            end: match.index + length,
-            replacement: detector.redact ? detector.marker : detector.detector.mask(text),
-            marker: detector.marker,
-            rank: PII_RANK,
-          });
-        }
-        regex.lastIndex = match.index + Math.max(1, length);
-      }
-      if (streaming) hold = Math.min(hold, n - tailLength(input, detector.detector));
-    }
+    hold = Math.min(hold, scanPii(input, pii, spans, stats, budget, streaming));
     // Last, so the scan state above is no longer needed when the decoded text reuses it.
     if (level < MAX_DECODE_DEPTH) detectDecoded(input, spans, level, streaming);
     if (streaming) hold = Math.min(hold, encodedHold(input));
@@ -491,17 +422,6 @@ export function createEngine(options: EngineOptions): Engine {
 const NO_PII: CompiledPiiSet = [];
 const NO_ANCHORS: ReadonlyMap<string, AnchorOwners> = new Map();
 
-/** Each set has its own regex objects: a global regex carries `lastIndex` between calls. */
-function compilePii(actions: PiiActions): CompiledPiiSet {
-  return PII_DETECTORS.filter((d) => actions[d.kind] !== 'allow').map((detector) => ({
-    detector,
-    regex: new RegExp(detector.pattern, 'g'),
-    run: runOf(detector.alphabet.source),
-    redact: actions[detector.kind] === 'redact',
-    marker: `[REDACTED:${detector.kind}]`,
-  }));
-}
-
 /** The delta is rebuilt on every addition (a run token, a grant): a small dense table builds fast. */
 const DELTA_DENSE_ENTRIES = 16_384;
 
@@ -548,13 +468,3 @@ function buildAutomaton(
 }
 
 const VALUE_RUN = runOf(VALUE_CHAR);
-
-/** How many trailing characters could belong to a PII match that the next chunk completes. */
-function tailLength(input: string, detector: PiiDetector): number {
-  let k = 0;
-  while (k < detector.maxLength && k < input.length && detector.alphabet.test(input[input.length - 1 - k]!))
-    k++;
-  // No match starts with a separator: trailing spaces after a word need not wait.
-  while (k > 0 && SEPARATOR.test(input[input.length - k]!)) k--;
-  return k;
-}

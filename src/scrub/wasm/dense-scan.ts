@@ -6,8 +6,9 @@
  * a table load. The same loop in WebAssembly runs several times faster; copying the text in as
  * UTF-16 (what the automaton reads) costs a memcpy, or a widening copy for a one-byte string.
  *
- * Memory per automaton: the table, a 64 KiB text window and the report buffer. Long text is
- * scanned window by window, carrying the state across.
+ * Memory per automaton: the class table (128 KiB), the table, a 32 KiB text window and room for
+ * a report per character of it. Long text is scanned window by window, carrying the state
+ * across; within a window two halves are scanned at once (see scan.wat).
  */
 import { SCAN_WASM_BASE64 } from './scan-module.js';
 
@@ -20,6 +21,8 @@ export interface DenseTables {
   width: number;
   /** 1 where a state reports a match (its own pattern or one along its failure chain). */
   reports: Uint8Array;
+  /** Length of the longest pattern. */
+  longest: number;
 }
 
 /** Scans `input[from, to)`; calls `onReport(state, end)` for each reporting step; returns the last state. */
@@ -31,27 +34,31 @@ export type DenseScan = (
 ) => number;
 
 const PAGE = 65_536;
-const CLASSES_AT = 0;
-/** Reports a call may buffer before it returns to JavaScript. */
-const REPORT_CAP = 4096;
-const OUT_AT = CLASSES_AT + 65_536 * 2;
 /** Code units per window. */
-const WINDOW = 32_768;
-const TEXT_AT = OUT_AT + REPORT_CAP * 8;
-const TABLE_AT = TEXT_AT + WINDOW * 2;
+const WINDOW = 16_384;
+const CLASSES_AT = 0;
+const TEXT_AT = CLASSES_AT + 65_536 * 2;
+/** Room for a report per character: a call never stops early. */
+const OUT_A_AT = TEXT_AT + WINDOW * 2;
+const OUT_B_AT = OUT_A_AT + WINDOW * 8;
+const TABLE_AT = OUT_B_AT + WINDOW * 8;
 
 interface ScanExports {
-  scan(
-    from: number,
-    to: number,
+  scan2(
+    a: number,
+    aTo: number,
+    b: number,
+    bTo: number,
     classes: number,
     text: number,
     table: number,
-    out: number,
-    cap: number,
-  ): number;
-  state: WebAssembly.Global;
-  count: WebAssembly.Global;
+    outA: number,
+    outB: number,
+  ): void;
+  stateA: WebAssembly.Global;
+  stateB: WebAssembly.Global;
+  countA: WebAssembly.Global;
+  countB: WebAssembly.Global;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -63,7 +70,7 @@ function scanModule(): WebAssembly.Module {
 
 /** A WebAssembly scan for `tables`. */
 export function denseScan(tables: DenseTables): DenseScan {
-  const { classOf, rows, width, reports } = tables;
+  const { classOf, rows, width, reports, longest } = tables;
   const rowBytes = width * 4;
   const memory = new WebAssembly.Memory({
     initial: Math.ceil((TABLE_AT + rows.length * 4) / PAGE),
@@ -76,25 +83,49 @@ export function denseScan(tables: DenseTables): DenseScan {
     const next = rows[k]!;
     table[k] = next * rowBytes + reports[next]!;
   }
-  const out = new Int32Array(memory.buffer, OUT_AT, REPORT_CAP * 2);
+  const outA = new Int32Array(memory.buffer, OUT_A_AT, WINDOW * 2);
+  const outB = new Int32Array(memory.buffer, OUT_B_AT, WINDOW * 2);
   const exports = new WebAssembly.Instance(scanModule(), { env: { memory } })
     .exports as unknown as ScanExports;
-  const { scan, state, count } = exports;
+  const { scan2, stateA, stateB, countA, countB } = exports;
+  // The second stretch starts this far before its half, from the root: by the half it has read
+  // as many characters as the longest pattern, so its state is the one a single scan would have.
+  const overlap = Math.max(0, longest - 1);
 
   return (input, from, to, onReport) => {
-    state.value = 0;
+    let carried = 0;
     for (let start = from; start < to; start += WINDOW) {
       const length = Math.min(WINDOW, to - start);
       bytes.write(input.slice(start, start + length), TEXT_AT, length * 2, 'utf16le');
-      let i = 0;
-      while (i < length) {
-        i = scan(i, length, CLASSES_AT, TEXT_AT, TABLE_AT, OUT_AT, REPORT_CAP);
-        const reported = count.value as number;
-        for (let k = 0; k < reported; k++) {
-          onReport((out[2 * k + 1]! >> 2) / width, start + out[2 * k]!);
-        }
+      const split = length >= 4 * overlap + 64;
+      const mid = split ? length >> 1 : length;
+      stateA.value = carried;
+      stateB.value = 0;
+      scan2(
+        0,
+        mid,
+        split ? mid - overlap : 0,
+        split ? length : 0,
+        CLASSES_AT,
+        TEXT_AT,
+        TABLE_AT,
+        OUT_A_AT,
+        OUT_B_AT,
+      );
+      const reportedA = countA.value as number;
+      for (let k = 0; k < reportedA; k++) onReport((outA[2 * k + 1]! >> 2) / width, start + outA[2 * k]!);
+      if (!split) {
+        carried = stateA.value as number;
+        continue;
       }
+      // The overlap's reports are the first stretch's.
+      const reportedB = countB.value as number;
+      for (let k = 0; k < reportedB; k++) {
+        const end = outB[2 * k]!;
+        if (end > mid) onReport((outB[2 * k + 1]! >> 2) / width, start + end);
+      }
+      carried = stateB.value as number;
     }
-    return (state.value >> 2) / width;
+    return (carried >> 2) / width;
   };
 }

@@ -1,0 +1,132 @@
+/**
+ * The PII pass of a scan: each detector's pattern (pii.ts) over the text, with the same work
+ * budget as the rules (engine.ts): past it, a candidate is redacted unchecked with the run of
+ * characters it sits in.
+ */
+import { PII_DETECTORS, type PiiActions, type PiiDetector } from './pii.js';
+import type { Span } from './spans.js';
+
+export const PII_RANK = 1_000_000;
+/** Work charged for a refinement (a checksum) of a candidate that overlaps an earlier one. */
+export const ACCEPT_COST = 64;
+const SEPARATOR = /[ .-]/;
+
+/** Opaque: the PII detectors one scrubber applies. */
+export type CompiledPiiSet = readonly CompiledPii[];
+
+interface CompiledPii {
+  detector: PiiDetector;
+  regex: RegExp;
+  /** Sticky: a run of the characters a match can contain (failed-closed redactions cover it). */
+  run: RegExp;
+  redact: boolean;
+  marker: string;
+}
+
+export interface PiiCounters {
+  piiExecutions: number;
+  windowChars: number;
+  failedClosed: number;
+}
+
+/** A sticky regex for a run of `charClass` (a one-character class source). */
+export function runOf(charClass: string): RegExp {
+  return new RegExp(`(?:${charClass})*`, 'y');
+}
+
+/** Each set has its own regex objects: a global regex carries `lastIndex` between calls. */
+export function compilePii(actions: PiiActions): CompiledPiiSet {
+  return PII_DETECTORS.filter((d) => actions[d.kind] !== 'allow').map((detector) => ({
+    detector,
+    regex: new RegExp(detector.pattern, 'g'),
+    run: runOf(detector.alphabet.source),
+    redact: actions[detector.kind] === 'redact',
+    marker: `[REDACTED:${detector.kind}]`,
+  }));
+}
+
+/**
+ * Finds each detector's matches in `input`, pushing their spans. Returns how much of the end a
+ * stream must hold back (`input.length` when nothing).
+ */
+export function scanPii(
+  input: string,
+  detectors: CompiledPiiSet,
+  spans: Span[],
+  counters: PiiCounters,
+  budget: number,
+  streaming: boolean,
+): number {
+  const n = input.length;
+  let hold = n;
+  for (const detector of detectors) {
+    matchIn(input, detector, spans, counters, budget);
+    if (streaming) hold = Math.min(hold, n - tailLength(input, detector.detector));
+  }
+  return hold;
+}
+
+function matchIn(
+  input: string,
+  detector: CompiledPii,
+  spans: Span[],
+  counters: PiiCounters,
+  budget: number,
+): void {
+  const { regex } = detector;
+  regex.lastIndex = 0;
+  let spent = 0;
+  let readUpTo = 0;
+  for (;;) {
+    counters.piiExecutions++;
+    const match = regex.exec(input);
+    if (!match) return;
+    const at = match.index;
+    // Re-reading counts, as for rules: candidates that overlap earlier ones, each with its
+    // checksum refinement.
+    const matchEnd = at + match[0].length;
+    const reread = Math.max(0, Math.min(matchEnd, readUpTo) - at);
+    if (reread > 0) spent += reread + ACCEPT_COST;
+    readUpTo = Math.max(readUpTo, matchEnd);
+    counters.windowChars += match[0].length;
+    if (spent > budget) {
+      // Past the budget a candidate is redacted unchecked with the run of characters it sits
+      // in, and the scan moves past that run.
+      counters.failedClosed++;
+      detector.run.lastIndex = at;
+      detector.run.test(input);
+      const end = Math.max(detector.run.lastIndex, matchEnd);
+      spans.push({ start: at, end, replacement: detector.marker, marker: detector.marker, rank: PII_RANK });
+      regex.lastIndex = end;
+      continue;
+    }
+    let start = at;
+    const prefix = detector.detector.prefix;
+    if (prefix) {
+      while (at - start < prefix.max && start > 0 && prefix.chars.test(input[start - 1]!)) start--;
+    }
+    const length = prefix && start === at ? 0 : detector.detector.refine(match[0]);
+    if (length > 0) {
+      spans.push({
+        start,
+        end: at + length,
+        replacement: detector.redact
+          ? detector.marker
+          : detector.detector.mask(input.slice(start, at + length)),
+        marker: detector.marker,
+        rank: PII_RANK,
+      });
+    }
+    regex.lastIndex = match.index + Math.max(1, length);
+  }
+}
+
+/** How many trailing characters could belong to a PII match that the next chunk completes. */
+function tailLength(input: string, detector: PiiDetector): number {
+  let k = 0;
+  while (k < detector.maxLength && k < input.length && detector.alphabet.test(input[input.length - 1 - k]!))
+    k++;
+  // No match starts with a separator: trailing spaces after a word need not wait.
+  while (k > 0 && SEPARATOR.test(input[input.length - k]!)) k--;
+  return k;
+}
