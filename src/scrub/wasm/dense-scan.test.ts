@@ -27,16 +27,25 @@ describe('the WebAssembly scan of a dense automaton', () => {
     expect(await assemble(source)).toBe(SCAN_WASM_BASE64);
   });
 
+  it('finds a long pattern across the half of a window, where the second scan starts', () => {
+    // Windows are 16,384 code units, scanned as two halves at once.
+    const pattern = 'x'.repeat(20) + 'secret-value-with-a-long-tail';
+    for (const at of [8_192 - 30, 8_192 - 1, 16_384 + 8_192 - 25]) {
+      const input = `${'x'.repeat(at)}${pattern.slice(20)}${'.'.repeat(20_000)}`;
+      expect(found([pattern], input)).toEqual([`${pattern}@${at + pattern.length - 20}`]);
+    }
+  });
+
   it('finds a pattern that straddles the boundary between two text windows', () => {
-    // Windows are 32,768 code units: put the pattern across the first boundary and the second.
-    for (const at of [32_766, 32_767, 65_530]) {
+    // Windows are 16,384 code units: put the pattern across the first boundary and the second.
+    for (const at of [16_382, 16_383, 32_760]) {
       const input = `${'.'.repeat(at)}secret-value${'.'.repeat(100)}`;
       expect(found(['secret-value'], input)).toEqual([`secret-value@${at + 12}`]);
     }
   });
 
-  it('reports every match when one window holds more than the report buffer', () => {
-    // 20,000 reports in one window: the loop returns to JavaScript every 4,096 and resumes.
+  it('reports a match at every character of a window', () => {
+    // The report buffers have room for one per character: they must not overflow or drop any.
     const input = 'ab'.repeat(20_000);
     const reports = found(['ab', 'b'], input);
     expect(reports).toHaveLength(40_000);
