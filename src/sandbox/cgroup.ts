@@ -40,8 +40,14 @@ export interface ResourcePeaks {
 
 export interface Limiter {
   kind: 'cgroup-v2' | 'cgroup-v1' | 'rlimit';
-  /** Files a pid is written to, to put it (and its future children) under the limits. */
-  procsFiles: string[];
+  /**
+   * Files the launcher writes `0` (itself) to, to put itself and its future children under the
+   * limits. cgroup v1: each hierarchy's `tasks`, not `cgroup.procs`. Moving a whole process takes
+   * the kernel's global threadgroup lock for writing, which waits out an RCU grace period (10-20 ms
+   * of every jail's start here); moving the calling thread alone does not, and the launcher (a
+   * shell) has no other thread, so the process and all it forks end up in the same cgroups.
+   */
+  joinFiles: string[];
   /** Arguments for `prlimit` around bwrap (rlimits that apply to every process of the jail). */
   prlimitArgs: string[];
   /** What enforces each limit, for the run's start-up report. */
@@ -185,7 +191,7 @@ function v1(root: string, mounted: readonly V1Controller[], name: string, limits
   };
   return {
     kind: 'cgroup-v1',
-    procsFiles: mounted.map((c) => join(dir(c), 'cgroup.procs')),
+    joinFiles: mounted.map((c) => join(dir(c), 'tasks')),
     prlimitArgs,
     mechanisms,
     weaker,
@@ -231,7 +237,7 @@ function v2(parent: string, name: string, limits: CgroupLimits): Limiter {
   const pids = () => readPids(join(dir, 'cgroup.procs'));
   return {
     kind: 'cgroup-v2',
-    procsFiles: [join(dir, 'cgroup.procs')],
+    joinFiles: [join(dir, 'cgroup.procs')],
     prlimitArgs: [],
     mechanisms: {
       memory: 'cgroup v2 memory.max',
@@ -260,7 +266,7 @@ function v2(parent: string, name: string, limits: CgroupLimits): Limiter {
 function rlimitOnly(limits: CgroupLimits): Limiter {
   return {
     kind: 'rlimit',
-    procsFiles: [],
+    joinFiles: [],
     prlimitArgs: [`--data=${limits.memoryBytes}`, `--nproc=${limits.pids}`],
     mechanisms: {
       memory: 'rlimit RLIMIT_DATA (per process; no writable cgroup)',

@@ -318,7 +318,7 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
       const stdio = spec.stdio ?? 'inherit';
       child = launch({
         identity,
-        procsFiles: limits.procsFiles,
+        joinFiles: limits.joinFiles,
         prlimitArgs: limits.prlimitArgs,
         bwrapArgv: argv,
         stdio: [stdio, stdio, stdio, 'pipe', seccompFd, 'pipe', 'pipe', 'pipe'],

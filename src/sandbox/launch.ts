@@ -19,19 +19,20 @@ import { dropPrivileges, type JailIdentity } from './identity.js';
 export const KEPT_FDS = [0, 1, 2, 3, 4, 5, 6, 7] as const;
 
 const PRELUDE = [
-  'for f in $BULKHEAD_CGROUP_PROCS; do echo $$ > "$f" || exit 126; done',
+  // 0 is the writer itself (cgroup.ts: joinFiles says why not $$ into cgroup.procs on v1).
+  'for f in $BULKHEAD_CGROUP_JOIN; do echo 0 > "$f" || exit 126; done',
   // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
   'for p in /proc/$$/fd/*; do n=${p##*/}',
   `  case $n in ${KEPT_FDS.join('|')}) ;; *) eval "exec $n>&-" 2>/dev/null ;; esac`,
   'done',
   // bwrap itself shows inside the jail (pid 1) with its environment: no host path in it.
-  'unset BULKHEAD_CGROUP_PROCS',
+  'unset BULKHEAD_CGROUP_JOIN',
   'exec "$@"',
 ].join('\n');
 
 export interface LaunchSpec {
   identity: JailIdentity;
-  procsFiles: readonly string[];
+  joinFiles: readonly string[];
   prlimitArgs: readonly string[];
   bwrapArgv: readonly string[];
   /** fd 0-2 for the agent, then bwrap's status pipe, the seccomp program, and the staging pipes. */
@@ -53,7 +54,7 @@ export function launch(spec: LaunchSpec): ChildProcess {
     ],
     {
       stdio: spec.stdio,
-      env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', BULKHEAD_CGROUP_PROCS: spec.procsFiles.join(' ') },
+      env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', BULKHEAD_CGROUP_JOIN: spec.joinFiles.join(' ') },
     },
   );
 }

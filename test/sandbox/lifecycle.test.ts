@@ -4,7 +4,7 @@
  * within one second; nothing survives, measured on the host; exit code and
  * peaks are recorded; the cgroup is removed.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { startJail } from '../../src/sandbox/index.js';
 import {
@@ -98,6 +98,29 @@ describe.skipIf(skipCgroups)('jail accounting (cgroups)', () => {
     expect(exit.peaks.memoryBytes ?? 0).toBeGreaterThan(64 * 1024 * 1024);
     expect(exit.peaks.cpuMs ?? 0).toBeGreaterThan(10);
     expect(exit.peakMemoryBytes).toBe(exit.peaks.memoryBytes);
+  });
+
+  it('puts every jailed process (bwrap, its init, a double-forked one) in the run cgroup of each controller', async () => {
+    const { marker, script } = lingerer();
+    const workdir = tempDir('bulkhead-wd-');
+    const spec = jailSpec(workdir, ['/bin/sh', '-c', `${script} sleep 60`]);
+    const handle = await startJail(spec);
+    try {
+      for (let i = 0; i < 200 && hostProcesses(marker).length === 0; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      const pids = [handle.pid, handle.jailPid, ...hostProcesses(marker).map(Number)];
+      expect(pids.length).toBeGreaterThan(2);
+      for (const pid of pids) {
+        const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
+        // cgroup v1: the memory, pids and cpu hierarchies; else the unified (v2) one.
+        const v1 = lines.filter((line) => /[:,](memory|pids|cpu)[:,]/.test(line));
+        const limited = v1.length > 0 ? v1 : lines.filter((line) => line.startsWith('0::'));
+        expect(limited.length).toBeGreaterThan(0);
+        for (const line of limited) expect(line).toContain(`/bulkhead/${spec.runId}-`);
+      }
+    } finally {
+      await handle.kill('test over');
+    }
   });
 
   it('removes its cgroup when it ends', async () => {
