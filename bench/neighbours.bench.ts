@@ -15,14 +15,19 @@
  * left is what the gateway (and the machine's cores) cost it. The upstream's
  * CPU per noisy call is reported beside the gateway's.
  *
- *   npx tsx bench/neighbours.bench.ts [--rounds 3] [--calls 300] [--quiet-upstream shared|separate]
+ * `--against REF` runs the gateway at a git ref beside this tree's (both
+ * compiled), their blocks interleaved, for a like-for-like comparison on a
+ * loaded machine.
+ *
+ *   npx tsx bench/neighbours.bench.ts [--rounds 3] [--calls 300] [--quiet-upstream shared|separate] [--against REF]
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { type BuiltRef, buildRef, buildWorkingTree } from './lib/build-ref.js';
 import { type Child, startChild } from './lib/proc.js';
 import { formatTable, median, percentile } from './lib/stats.js';
 import { type Target, targetOn } from './lib/targets.js';
@@ -42,6 +47,8 @@ export interface NeighboursResult {
   calls: number;
   /** Whether the quiet agent's `echo` runs in the noisy agent's upstream process or in one of its own. */
   quietUpstream: QuietUpstream;
+  /** With `--against`: the same figures for the gateway at that ref, its blocks interleaved with this tree's. */
+  against?: { ref: string; commit: string; rows: NeighboursResult['rows'] };
   rows: {
     neighbour: Neighbour;
     p50: number;
@@ -177,6 +184,54 @@ async function block(
   };
 }
 
+type Figures = {
+  p50: number[];
+  p99: number[];
+  rate: number[];
+  mbps: number[];
+  /** Per block: CPU ms of the main thread and of the others, quiet calls and noisy calls. */
+  cpu: { main: number; other: number; upstream: number; quiet: number; noisy: number }[];
+};
+
+/** One gateway under test, with its two agents. */
+interface Contender {
+  quiet: Client;
+  noisy: Client;
+  pids: { gateway: number; upstream: number };
+  per: Record<Neighbour, Figures>;
+}
+
+function rowsOf(per: Record<Neighbour, Figures>): NeighboursResult['rows'] {
+  const aloneP99 = median(per.alone.p99);
+  // The quiet calls' own cost per call, from the blocks alone; the rest of a block is the neighbour's.
+  const alone = per.alone.cpu;
+  const quietCalls = Math.max(
+    1,
+    alone.reduce((a, c) => a + c.quiet, 0),
+  );
+  const quietCost = (which: 'main' | 'other' | 'upstream') =>
+    alone.reduce((a, c) => a + c[which], 0) / quietCalls;
+  const perNoisyCall = (cpu: Figures['cpu'], which: 'main' | 'other' | 'upstream') => {
+    const noisy = cpu.reduce((a, c) => a + c.noisy, 0);
+    if (noisy === 0) return 0;
+    const own = quietCost(which);
+    return cpu.reduce((a, c) => a + c[which] - c.quiet * own, 0) / noisy;
+  };
+  return (Object.keys(NEIGHBOURS) as Neighbour[])
+    .filter((neighbour) => per[neighbour].p99.length > 0)
+    .map((neighbour) => ({
+      neighbour,
+      p50: median(per[neighbour].p50),
+      p99: median(per[neighbour].p99),
+      p99Ratio: median(per[neighbour].p99) / aloneP99,
+      noisyPerSecond: median(per[neighbour].rate),
+      noisyMBps: median(per[neighbour].mbps),
+      mainCpuMsPerNoisyCall: perNoisyCall(per[neighbour].cpu, 'main'),
+      otherCpuMsPerNoisyCall: perNoisyCall(per[neighbour].cpu, 'other'),
+      upstreamCpuMsPerNoisyCall: perNoisyCall(per[neighbour].cpu, 'upstream'),
+    }));
+}
+
 export async function run(
   options: {
     rounds?: number;
@@ -184,6 +239,8 @@ export async function run(
     only?: Neighbour;
     profileDir?: string;
     quietUpstream?: QuietUpstream;
+    /** A git ref whose gateway runs beside this tree's, blocks interleaved (both compiled). */
+    against?: string;
   } = {},
 ): Promise<NeighboursResult> {
   const rounds = options.rounds ?? 3;
@@ -202,102 +259,84 @@ export async function run(
         ? await startChild<number>(join(ROOT, 'bench/upstream.ts'), ['--http', '0'], { cwd: ROOT })
         : undefined;
     if (own) children.push(own);
-    writeFileSync(
-      join(dir, 'policy.yaml'),
-      policy(`http://127.0.0.1:${upstream.ready}/mcp`, own ? `http://127.0.0.1:${own.ready}/mcp` : undefined),
+    const policyText = policy(
+      `http://127.0.0.1:${upstream.ready}/mcp`,
+      own ? `http://127.0.0.1:${own.ready}/mcp` : undefined,
     );
     const quietTool = own ? 'quiet__echo' : 'http__echo';
-    const gateway = await startChild<{ url: string; tokens: string[] }>(
-      join(ROOT, 'bench/lib/gateway-child.ts'),
-      [join(dir, 'policy.yaml'), '2'],
-      {
-        cwd: ROOT,
-        ...(options.profileDir
-          ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, '--cpu-prof-interval=200'] }
-          : {}),
-      },
-    );
-    children.push(gateway);
-    const [quietToken, noisyToken] = gateway.ready.tokens as [string, string];
-    const quiet = await connect(gateway.ready.url, quietToken);
-    const noisy = await connect(gateway.ready.url, noisyToken);
-    clients.push(quiet, noisy);
-    const pids = { gateway: gateway.process.pid as number, upstream: upstream.process.pid as number };
-    await block(quiet, noisy, 'alone', 50, pids, quietTool); // warm-up
-    type Figures = {
-      p50: number[];
-      p99: number[];
-      rate: number[];
-      mbps: number[];
-      /** Per block: CPU ms of the main thread and of the others, quiet calls and noisy calls. */
-      cpu: { main: number; other: number; upstream: number; quiet: number; noisy: number }[];
-    };
+    // With --against, both gateways run compiled (tsc) code, each with its own store.
+    let built: { current: string; ref: BuiltRef } | undefined;
+    if (options.against) {
+      process.stderr.write(`neighbours bench: compiling this tree and ${options.against}\n`);
+      const [current, ref] = await Promise.all([
+        buildWorkingTree(ROOT),
+        buildRef(ROOT, options.against, join(dir, 'ref-tree')),
+      ]);
+      built = { current, ref };
+    }
     const figures = (): Figures => ({ p50: [], p99: [], rate: [], mbps: [], cpu: [] });
-    const per: Record<Neighbour, Figures> = {
-      alone: figures(),
-      '9 MB result': figures(),
-      '4 MB of token=': figures(),
+    const start = async (name: string, from: string | undefined): Promise<Contender> => {
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, 'policy.yaml'), policyText);
+      const gateway = await startChild<{ url: string; tokens: string[] }>(
+        join(ROOT, 'bench/lib/gateway-child.ts'),
+        [join(dir, name, 'policy.yaml'), '2'],
+        {
+          cwd: ROOT,
+          timeoutMs: 120_000,
+          ...(options.profileDir && name === 'tree'
+            ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, '--cpu-prof-interval=200'] }
+            : {}),
+          ...(from ? { env: { BENCH_GATEWAY_FROM: from } } : {}),
+        },
+      );
+      children.push(gateway);
+      const [quietToken, noisyToken] = gateway.ready.tokens as [string, string];
+      const quiet = await connect(gateway.ready.url, quietToken);
+      const noisy = await connect(gateway.ready.url, noisyToken);
+      clients.push(quiet, noisy);
+      const pids = { gateway: gateway.process.pid as number, upstream: upstream.process.pid as number };
+      await block(quiet, noisy, 'alone', 50, pids, quietTool); // warm-up
+      return {
+        quiet,
+        noisy,
+        pids,
+        per: { alone: figures(), '9 MB result': figures(), '4 MB of token=': figures() },
+      };
     };
+    const contenders: [string, Contender][] = [['tree', await start('tree', built?.current)]];
+    if (built) contenders.push([built.ref.ref, await start('ref', built.ref.src)]);
     for (let round = 1; round <= rounds; round++) {
+      // Each contender's blocks next to each other, the order alternating by round.
+      const order = round % 2 === 1 ? contenders : [...contenders].reverse();
       for (const neighbour of Object.keys(NEIGHBOURS) as Neighbour[]) {
         if (options.only && neighbour !== 'alone' && neighbour !== options.only) continue;
-        const b = await block(quiet, noisy, neighbour, calls, pids, quietTool);
-        const sorted = [...b.latencies].sort((x, y) => x - y);
-        const entry = per[neighbour];
-        entry.p50.push(percentile(sorted, 50));
-        entry.p99.push(percentile(sorted, 99));
-        entry.rate.push(b.noisyCalls / b.seconds);
-        entry.mbps.push(b.noisyBytes / MB / b.seconds);
-        entry.cpu.push({ ...b.cpu, quiet: calls, noisy: b.noisyCalls });
-        process.stderr.write(
-          `neighbours bench: round ${round}/${rounds} ${neighbour}: quiet p50 ${percentile(sorted, 50).toFixed(2)} ms, ` +
-            `p99 ${percentile(sorted, 99).toFixed(2)} ms; noisy ${b.noisyCalls} calls in ${b.seconds.toFixed(1)} s\n`,
-        );
+        for (const [name, c] of order) {
+          const b = await block(c.quiet, c.noisy, neighbour, calls, c.pids, quietTool);
+          const sorted = [...b.latencies].sort((x, y) => x - y);
+          const entry = c.per[neighbour];
+          entry.p50.push(percentile(sorted, 50));
+          entry.p99.push(percentile(sorted, 99));
+          entry.rate.push(b.noisyCalls / b.seconds);
+          entry.mbps.push(b.noisyBytes / MB / b.seconds);
+          entry.cpu.push({ ...b.cpu, quiet: calls, noisy: b.noisyCalls });
+          process.stderr.write(
+            `neighbours bench: round ${round}/${rounds} ${built ? `${name} ` : ''}${neighbour}: quiet p50 ${percentile(sorted, 50).toFixed(2)} ms, ` +
+              `p99 ${percentile(sorted, 99).toFixed(2)} ms; noisy ${b.noisyCalls} calls in ${b.seconds.toFixed(1)} s\n`,
+          );
+        }
       }
     }
-    const aloneP99 = median(per.alone.p99);
-    // The quiet calls' own cost per call, from the blocks alone; the rest of a block is the neighbour's.
-    const alone = per.alone.cpu;
-    const quietMain =
-      alone.reduce((a, c) => a + c.main, 0) /
-      Math.max(
-        1,
-        alone.reduce((a, c) => a + c.quiet, 0),
-      );
-    const quietOther =
-      alone.reduce((a, c) => a + c.other, 0) /
-      Math.max(
-        1,
-        alone.reduce((a, c) => a + c.quiet, 0),
-      );
-    const quietUpstreamCost =
-      alone.reduce((a, c) => a + c.upstream, 0) /
-      Math.max(
-        1,
-        alone.reduce((a, c) => a + c.quiet, 0),
-      );
-    const perNoisyCall = (cpu: Figures['cpu'], which: 'main' | 'other' | 'upstream', quietCost: number) => {
-      const noisy = cpu.reduce((a, c) => a + c.noisy, 0);
-      if (noisy === 0) return 0;
-      return cpu.reduce((a, c) => a + c[which] - c.quiet * quietCost, 0) / noisy;
-    };
+    const [, tree] = contenders[0] as [string, Contender];
+    const ref = contenders[1];
     return {
       rounds,
       calls,
       quietUpstream,
-      rows: (Object.keys(NEIGHBOURS) as Neighbour[])
-        .filter((neighbour) => per[neighbour].p99.length > 0)
-        .map((neighbour) => ({
-          neighbour,
-          p50: median(per[neighbour].p50),
-          p99: median(per[neighbour].p99),
-          p99Ratio: median(per[neighbour].p99) / aloneP99,
-          noisyPerSecond: median(per[neighbour].rate),
-          noisyMBps: median(per[neighbour].mbps),
-          mainCpuMsPerNoisyCall: perNoisyCall(per[neighbour].cpu, 'main', quietMain),
-          otherCpuMsPerNoisyCall: perNoisyCall(per[neighbour].cpu, 'other', quietOther),
-          upstreamCpuMsPerNoisyCall: perNoisyCall(per[neighbour].cpu, 'upstream', quietUpstreamCost),
-        })),
+      rows: rowsOf(tree.per),
+      ...(built && ref
+        ? { against: { ref: built.ref.ref, commit: built.ref.commit, rows: rowsOf(ref[1].per) } }
+        : {}),
     };
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
@@ -306,33 +345,42 @@ export async function run(
   }
 }
 
-export function print(result: NeighboursResult): string {
-  return [
-    `neighbours: a quiet agent's ${result.calls} sequential echo calls per block (upstream ${result.quietUpstream} with the noisy agent), medians of ${result.rounds} interleaved rounds`,
-    formatTable([
-      [
-        'neighbour',
-        'quiet p50 ms',
-        'quiet p99 ms',
-        '× p99 alone',
-        'noisy calls/s',
-        'noisy MB/s',
-        'main-thread CPU ms / noisy call',
-        'other threads CPU ms / noisy call',
-        'upstream CPU ms / noisy call',
-      ],
-      ...result.rows.map((r) => [
-        r.neighbour,
-        r.p50,
-        r.p99,
-        `${r.p99Ratio.toFixed(2)}×`,
-        r.neighbour === 'alone' ? '–' : r.noisyPerSecond.toFixed(2),
-        r.neighbour === 'alone' ? '–' : r.noisyMBps.toFixed(1),
-        r.neighbour === 'alone' ? '–' : r.mainCpuMsPerNoisyCall.toFixed(1),
-        r.neighbour === 'alone' ? '–' : r.otherCpuMsPerNoisyCall.toFixed(1),
-        r.neighbour === 'alone' ? '–' : r.upstreamCpuMsPerNoisyCall.toFixed(1),
-      ]),
+function table(rows: NeighboursResult['rows']): string {
+  return formatTable([
+    [
+      'neighbour',
+      'quiet p50 ms',
+      'quiet p99 ms',
+      '× p99 alone',
+      'noisy calls/s',
+      'noisy MB/s',
+      'main-thread CPU ms / noisy call',
+      'other threads CPU ms / noisy call',
+      'upstream CPU ms / noisy call',
+    ],
+    ...rows.map((r) => [
+      r.neighbour,
+      r.p50,
+      r.p99,
+      `${r.p99Ratio.toFixed(2)}×`,
+      r.neighbour === 'alone' ? '–' : r.noisyPerSecond.toFixed(2),
+      r.neighbour === 'alone' ? '–' : r.noisyMBps.toFixed(1),
+      r.neighbour === 'alone' ? '–' : r.mainCpuMsPerNoisyCall.toFixed(1),
+      r.neighbour === 'alone' ? '–' : r.otherCpuMsPerNoisyCall.toFixed(1),
+      r.neighbour === 'alone' ? '–' : r.upstreamCpuMsPerNoisyCall.toFixed(1),
     ]),
+  ]);
+}
+
+export function print(result: NeighboursResult): string {
+  const head = `neighbours: a quiet agent's ${result.calls} sequential echo calls per block (upstream ${result.quietUpstream} with the noisy agent), medians of ${result.rounds} interleaved rounds`;
+  if (!result.against) return [head, table(result.rows)].join('\n');
+  return [
+    head,
+    'this tree:',
+    table(result.rows),
+    `${result.against.ref} (${result.against.commit.slice(0, 10)}), blocks interleaved with this tree's:`,
+    table(result.against.rows),
   ].join('\n');
 }
 
@@ -360,6 +408,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     calls: Number(argValue('--calls') ?? 300),
     ...(argValue('--only') ? { only: argValue('--only') as Neighbour } : {}),
     ...(argValue('--quiet-upstream') ? { quietUpstream: argValue('--quiet-upstream') as QuietUpstream } : {}),
+    ...(argValue('--against') ? { against: argValue('--against') as string } : {}),
     ...(argValue('--cpu-prof-dir') ? { profileDir: resolve(argValue('--cpu-prof-dir') as string) } : {}),
   });
   process.stdout.write(`${print(result)}\n`);

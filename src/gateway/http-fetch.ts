@@ -248,7 +248,8 @@ function toResponse(
       // A large event or body is a buffer of its own (sse-events.ts, Buffer.concat): moved, not copied.
       const cut = (message: Buffer, framing: 'sse' | 'json'): Uint8Array | Promise<Uint8Array> => {
         const maxBytes = divert && tool !== undefined ? divert.limitFor(tool) : undefined;
-        if (!divert || maxBytes === undefined || message.length <= divert.threshold) return toBytes(message);
+        if (!divert || maxBytes === undefined || !divert.worthCutting(message.length, maxBytes))
+          return toBytes(message);
         return divert.cut(message, framing, maxBytes, true).then(
           (answer) => ('text' in answer ? new TextEncoder().encode(answer.text) : toBytes(answer.bytes)),
           () =>

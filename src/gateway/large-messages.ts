@@ -5,7 +5,9 @@
  * the tool's `max_output` (src/inspect/precut.ts); the SDK then parses a
  * message the size of the budget. Without this, parsing a 9 MB answer (and
  * the SDK's SSE decoding of it) held the event loop for tens of milliseconds
- * per call, stalling every other agent.
+ * per call, stalling every other agent. A message too short to hold a text
+ * over its budget is not sent (`worthCutting`): the worker would parse it
+ * only to give it back unchanged.
  *
  * The stdio reader and the HTTP fetch (stdio-reader.ts, http-fetch.ts) call
  * this; `SentCalls` remembers which tool each request id called (stdio
@@ -17,10 +19,23 @@ import { type CutMessage, inspectionWorkers } from '../inspect/worker/pool.js';
 /** Messages larger than this are read by a worker when they answer a tool call. */
 export const LARGE_MESSAGE = 256 * 1024;
 
+/**
+ * Whether a message of `size` bytes answering a tool with budget `maxBytes` goes to a worker:
+ * over the threshold, and long enough to hold a text precut.ts would cut (one over `maxBytes + 1`
+ * characters). A JSON text of n bytes decodes to at most n UTF-16 characters (every character
+ * takes at least one byte; a four-byte one makes two), so a message of at most `maxBytes + 1`
+ * bytes holds no such text whatever it contains.
+ */
+export function worthCutting(size: number, maxBytes: number, threshold = LARGE_MESSAGE): boolean {
+  return size > threshold && size > Math.floor(maxBytes) + 1;
+}
+
 export interface LargeMessages {
   threshold: number;
   /** The budget (`max_output`) of an upstream tool; undefined: not cut. */
   limitFor(tool: string): number | undefined;
+  /** Whether a message of `size` bytes for a budget of `maxBytes` is sent to a worker (see above). */
+  worthCutting(size: number, maxBytes: number): boolean;
   /** `owned`: `bytes` is a buffer of its own nothing else holds, moved to the worker uncopied. */
   cut(bytes: Buffer, framing: 'sse' | 'json' | 'line', maxBytes: number, owned: boolean): Promise<CutMessage>;
 }
@@ -29,6 +44,7 @@ export function largeMessages(limitFor: (tool: string) => number | undefined): L
   return {
     threshold: LARGE_MESSAGE,
     limitFor,
+    worthCutting: (size, maxBytes) => worthCutting(size, maxBytes),
     cut: (bytes, framing, maxBytes, owned) => inspectionWorkers().cut(bytes, framing, maxBytes, owned),
   };
 }

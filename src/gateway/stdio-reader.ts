@@ -138,7 +138,8 @@ export class BoundedReadBuffer extends ReadBuffer {
     const id = idOf(line.toString('utf8', 0, EDGE), line.toString('utf8', line.length - EDGE));
     const tool = id === undefined ? undefined : large.toolOf(id);
     const maxBytes = tool === undefined ? undefined : large.messages.limitFor(tool);
-    if (id === undefined || maxBytes === undefined) return false;
+    if (id === undefined || maxBytes === undefined || !large.messages.worthCutting(line.length, maxBytes))
+      return false;
     // A joined line is a buffer of its own: moved to the worker, not copied.
     large.messages.cut(line, 'line', maxBytes, joined).then(
       (cut) => {

@@ -106,6 +106,22 @@ for (const upstream of ['stdio', 'http'] as const) {
       expect(JSON.stringify(event?.data)).toContain('truncated');
     }, 60_000);
 
+    it('reads an answer within max_output without parsing it in a worker first, still scrubbed at its end', async () => {
+      const agent = await gw.agent('agent');
+      const { cuts, jobs } = inspectionWorkers().counts;
+      const result = await agent.client.callTool({
+        name: tool,
+        arguments: { bytes: 3 * MB, tail: ` ${agent.token}` },
+      });
+      // No cut job (the message cannot hold a text over 4 MB), but inspected and scrubbed in a worker.
+      expect(inspectionWorkers().counts.cuts).toBe(cuts);
+      expect(inspectionWorkers().counts.jobs).toBeGreaterThan(jobs);
+      const body = text(result);
+      expect(body).not.toContain(agent.token);
+      expect(body.startsWith('x'.repeat(3 * MB))).toBe(true);
+      expect(body).toContain('[REDACTED');
+    }, 60_000);
+
     it('refuses the call, never passes it unscrubbed, when the worker dies mid-job, then recovers', async () => {
       const agent = await gw.agent('agent');
       const workers = inspectionWorkers();
