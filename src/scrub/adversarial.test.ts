@@ -107,3 +107,44 @@ describe('adversarial inputs', () => {
     expect(scrubber.stats.failedClosed).toBe(0);
   });
 });
+
+/**
+ * Past its budget a rule stops checking candidates, but what it redacts must still cover every
+ * secret it could have found: a flood of anchors first, then real secrets, must not leak them.
+ */
+describe('a scan past its work budget', () => {
+  const anchors = ['token=', 'sk-', 'ghp_', 'AKIA', 'pat', 'xoxb-', 'eyJ', 'password: ', '%41', 'Q~', '|'];
+  const manyRules = repeatTo(anchors.join(''), 2 * SIZE);
+  const oneRule = repeatTo('token=', 2 * SIZE);
+  const value = 'hunter2-Correct-Horse-9';
+  const aws = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+
+  it.each([
+    ['JSON', `{"password": "${value}"}`, value],
+    ['JSON with no space', `{"db_password":"${value}"}`, value],
+    ['an env file', `PASSWORD="${value}"`, value],
+    ['YAML', `password: ${value}`, value],
+    ['a shell export', `export DB_PASSWORD='${value}'`, value],
+    ['an AWS credentials file', `aws_secret_access_key = "${aws}"`, aws],
+    ['a spaced assignment', `token = "${value}"`, value],
+    [
+      'a GitHub token',
+      'ghp_Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Jh1Gf0EdCbA1',
+      'ghp_Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Jh1Gf0EdCbA1',
+    ],
+    ['URL credentials', `https://deploy:${value}@git.example.com/repo.git`, value],
+  ])('still redacts a secret in %s after a flood of anchors of many rules', (_name, line, secret) => {
+    const scrubber = createScrubber();
+    expect(scrubber.text(line)).not.toContain(secret);
+    const out = scrubber.text(`${manyRules}\n${line}\n`);
+    expect(scrubber.stats.failedClosed).toBeGreaterThan(0);
+    expect(out).not.toContain(secret);
+  });
+
+  it('still redacts a secret after a flood of one rule’s anchor', () => {
+    const scrubber = createScrubber();
+    const out = scrubber.text(`${oneRule}\n{"password": "${value}", "token": "${value}x"}\n`);
+    expect(scrubber.stats.failedClosed).toBeGreaterThan(0);
+    expect(out).not.toContain(value);
+  });
+});

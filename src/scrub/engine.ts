@@ -9,10 +9,11 @@
  * candidate that reads its whole window and then fails, about 40 reads per
  * character. So each rule and PII detector has a work budget per scan (1
  * character re-read per input character, plus a little): past it, the rule
- * fails closed for the rest of that scan — each further candidate is redacted
- * to the end of its run of value characters, without its checks, and the hits
- * inside are skipped. Ordinary text never comes near the budget; a hostile
- * one is over-redacted instead of stalling the gateway.
+ * fails closed for the rest of that scan — each further candidate is redacted,
+ * without its checks, over all the rule could have matched from there (its
+ * window, and the run of value characters that follows), and the hits inside
+ * are skipped. Ordinary text never comes near the budget; a hostile one is
+ * over-redacted instead of stalling the gateway, and leaks nothing.
  *
  * Known secrets live in three automata: a base one with the rule anchors and
  * the configured secrets (about 400 forms each with the wrapped ones), built
@@ -258,7 +259,11 @@ export function createEngine(options: EngineOptions): Engine {
     };
 
     const failClosed = (index: number, rule: CompiledRule, start: number, anchorEnd: number) => {
-      rule.closed.lastIndex = anchorEnd;
+      // Everything the rule could have redacted from this anchor: any match lies within its
+      // window (`maxLength`, checked against the pattern by the rule tests), and a value that
+      // runs on is extended past it. The run after the anchor alone is not enough: in
+      // `"password": "…"` it ends at the quote, before the value.
+      rule.closed.lastIndex = Math.min(n, Math.max(anchorEnd, start + rule.maxLength));
       rule.closed.test(input);
       const e = rule.closed.lastIndex;
       // Held only within the rule's window, as a normal candidate: holding a whole hostile run

@@ -96,16 +96,18 @@ function matchIn(
       detector.run.lastIndex = at;
       detector.run.test(input);
       const end = Math.max(detector.run.lastIndex, matchEnd);
-      spans.push({ start: at, end, replacement: detector.marker, marker: detector.marker, rank: PII_RANK });
+      spans.push({
+        start: prefixStart(input, at, detector.detector),
+        end,
+        replacement: detector.marker,
+        marker: detector.marker,
+        rank: PII_RANK,
+      });
       regex.lastIndex = end;
       continue;
     }
-    let start = at;
-    const prefix = detector.detector.prefix;
-    if (prefix) {
-      while (at - start < prefix.max && start > 0 && prefix.chars.test(input[start - 1]!)) start--;
-    }
-    const length = prefix && start === at ? 0 : detector.detector.refine(match[0]);
+    const start = prefixStart(input, at, detector.detector);
+    const length = detector.detector.prefix && start === at ? 0 : detector.detector.refine(match[0]);
     if (length > 0) {
       spans.push({
         start,
@@ -119,6 +121,16 @@ function matchIn(
     }
     regex.lastIndex = match.index + Math.max(1, length);
   }
+}
+
+/** Where a match at `at` starts once its detector's prefix (an email's local part) is taken. */
+function prefixStart(input: string, at: number, detector: PiiDetector): number {
+  const prefix = detector.prefix;
+  let start = at;
+  if (prefix) {
+    while (at - start < prefix.max && start > 0 && prefix.chars.test(input[start - 1]!)) start--;
+  }
+  return start;
 }
 
 /** How many trailing characters could belong to a PII match that the next chunk completes. */

@@ -29,7 +29,7 @@ describe('the WebAssembly scan of a dense automaton', () => {
 
   it('finds a long pattern across the half of a window, where the second scan starts', () => {
     // Windows are 16,384 code units, scanned as two halves at once.
-    const pattern = 'x'.repeat(20) + 'secret-value-with-a-long-tail';
+    const pattern = `${'x'.repeat(20)}secret-value-with-a-long-tail`;
     for (const at of [8_192 - 30, 8_192 - 1, 16_384 + 8_192 - 25]) {
       const input = `${'x'.repeat(at)}${pattern.slice(20)}${'.'.repeat(20_000)}`;
       expect(found([pattern], input)).toEqual([`${pattern}@${at + pattern.length - 20}`]);
