@@ -100,41 +100,65 @@ function findBase64(input: string, runs: EncodedRun[], continued: boolean): void
   let done = 0;
   for (let i = MIN_BASE64_RUN - 1; i < n; i += MIN_BASE64_RUN) {
     if (BASE64_CHAR[input.charCodeAt(i)] !== 1) continue;
+    // The run's shape (cases, hex or not) is read as the run is found: most runs (paths, words
+    // in one case) are then dropped without being read again or copied.
+    let shape = 0;
     let start = i;
-    while (start > done && BASE64_CHAR[input.charCodeAt(start - 1)] === 1) start--;
-    let end = lineEnd(input, i);
+    while (start > done) {
+      const bits = SHAPE[input.charCodeAt(start - 1)]!;
+      if (bits === 0) break;
+      shape |= bits;
+      start--;
+    }
+    let end = i;
+    while (end < n) {
+      const bits = SHAPE[input.charCodeAt(end)]!;
+      if (bits === 0) break;
+      shape |= bits;
+      end++;
+    }
+    if (input.charCodeAt(end) === EQ) {
+      end++;
+      shape |= NOT_HEX;
+      if (input.charCodeAt(end) === EQ) end++;
+    }
     done = end;
     // Continue from the last character a run starting after `end` must cover.
     i = end - 1;
     if (end - start < MIN_BASE64_RUN) continue;
-    let pieces: string[] | undefined;
-    let body = input.slice(start, end);
     // A wrapped body: lines of one width joined across breaks, then a shorter last line. The
     // first line may be shorter (it can follow a label on its line); a line after the short
     // last line, a longer line, or a MIME boundary (`--…`) is not part of the body.
+    let pieces: string[] | undefined;
+    let line = end - start;
     let before = 0;
     for (;;) {
-      if (body.endsWith('=') || end - start > MAX_ENCODED_RUN) break;
-      if (pieces && body.length < before) break;
+      if (input.charCodeAt(end - 1) === EQ || end - start > MAX_ENCODED_RUN) break;
+      if (pieces && line < before) break;
       const next = lineBreakEnd(input, end);
       if (next < 0 || BASE64_CHAR[input.charCodeAt(next)] !== 1 || input.startsWith('--', next)) break;
       const nextEnd = lineEnd(input, next);
-      if (pieces && nextEnd - next > body.length) break;
-      pieces ??= [body];
-      before = body.length;
-      body = input.slice(next, nextEnd);
-      pieces.push(body);
+      if (pieces && nextEnd - next > line) break;
+      pieces ??= [input.slice(start, end)];
+      pieces.push(input.slice(next, nextEnd));
+      before = line;
+      line = nextEnd - next;
       end = nextEnd;
     }
     done = end;
     i = end - 1;
     if (end - start > MAX_ENCODED_RUN) continue;
-    const text = pieces ? pieces.join('') : body;
-    const decoded = decodeText(text);
+    let decoded: string | null;
+    if (pieces) decoded = decodeText(pieces.join(''));
+    else {
+      const kind = kindOf(shape, end - start);
+      decoded = kind === undefined ? null : decodeRange(input, start, end, kind === 'hex');
+    }
     if (decoded !== null) runs.push({ start, end, decoded });
     // A stream's chunk may start inside a run whose head it emitted (a plain word, see
     // encodedHold): its alignment is unknown, so try each.
     if (continued && start === 0) {
+      const text = pieces ? pieces.join('') : input.slice(start, end);
       for (let shift = 1; shift < 4; shift++) {
         const other = decodeText(text.slice(shift));
         if (other !== null) runs.push({ start, end, decoded: other });
@@ -154,36 +178,45 @@ const SCRATCH = Buffer.alloc(MAX_ENCODED_RUN);
  * buffer: `Buffer.from` per run allocates, and JSON tool output has thousands of short runs.
  */
 function decodeText(text: string): string | null {
-  // One pass for the shape: all hex digits, or base64 with both cases (a word or a path in one
-  // case is not base64 worth decoding).
-  let allHex = text.length >= MIN_HEX_RUN && text.length % 2 === 0;
-  let lower = false;
-  let upper = false;
+  let shape = 0;
   for (let k = 0; k < text.length; k++) {
     const code = text.charCodeAt(k);
-    if (code >= 97 && code <= 122) lower = true;
-    else if (code >= 65 && code <= 90) upper = true;
-    if (allHex && HEX_VALUE[code] === 255) allHex = false;
+    shape |= SHAPE[code]! | (HEX_VALUE[code] === 255 ? NOT_HEX : 0);
     // Known to be base64 worth decoding: the rest of the run need not be read twice.
-    if (!allHex && lower && upper) break;
+    if ((shape & BOTH_CASES) === BOTH_CASES && (shape & NOT_HEX) !== 0) break;
   }
-  if (!allHex && !(lower && upper)) return null;
+  const kind = kindOf(shape, text.length);
+  return kind === undefined ? null : decodeRange(text, 0, text.length, kind === 'hex');
+}
+
+/**
+ * How a run of `length` characters with these SHAPE bits is worth decoding: as hex (all hex
+ * digits), as base64 (both cases: a word or a path in one case is not base64 worth decoding), or
+ * not at all.
+ */
+function kindOf(shape: number, length: number): 'hex' | 'base64' | undefined {
+  if ((shape & NOT_HEX) === 0 && length >= MIN_HEX_RUN && length % 2 === 0) return 'hex';
+  return (shape & BOTH_CASES) === BOTH_CASES ? 'base64' : undefined;
+}
+
+/** `input[from, to)` decoded as hex or base64 (see decodeText), or null when it is not text. */
+function decodeRange(input: string, from: number, to: number, hex: boolean): string | null {
   // At most a quarter of the bytes may be unprintable: stop decoding once more are.
-  const expected = allHex ? text.length >> 1 : (text.length * 3) >> 2;
+  const expected = hex ? (to - from) >> 1 : ((to - from) * 3) >> 2;
   const allowed = expected >> 2;
   let unprintable = 0;
   let length = 0;
-  if (allHex) {
-    for (let k = 0; k + 1 < text.length; k += 2) {
-      const byte = (HEX_VALUE[text.charCodeAt(k)]! << 4) | HEX_VALUE[text.charCodeAt(k + 1)]!;
+  if (hex) {
+    for (let k = from; k + 1 < to; k += 2) {
+      const byte = (HEX_VALUE[input.charCodeAt(k)]! << 4) | HEX_VALUE[input.charCodeAt(k + 1)]!;
       SCRATCH[length++] = byte;
       if (PRINTABLE[byte] === 0 && ++unprintable > allowed) return null;
     }
   } else {
     let bits = 0;
     let count = 0;
-    for (let k = 0; k < text.length; k++) {
-      const v = BASE64_VALUE[text.charCodeAt(k)]!;
+    for (let k = from; k < to; k++) {
+      const v = BASE64_VALUE[input.charCodeAt(k)]!;
       if (v === 255) continue; // padding
       bits = ((bits << 6) | v) & 0xffffff;
       count += 6;
@@ -237,6 +270,19 @@ const EQ = 61;
 const BASE64_CHAR = new Uint8Array(65536);
 for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-')
   BASE64_CHAR[ch.charCodeAt(0)] = 1;
+/** Bits of a base64 character: in a run (all), a lower- or upper-case letter, not a hex digit. */
+const IN_RUN = 1;
+const LOWER = 2;
+const UPPER = 4;
+const NOT_HEX = 8;
+const BOTH_CASES = LOWER | UPPER;
+const SHAPE = new Uint8Array(65536);
+for (let code = 0; code < 65536; code++) {
+  if (BASE64_CHAR[code] !== 1) continue;
+  const lower = code >= 97 && code <= 122;
+  const upper = code >= 65 && code <= 90;
+  SHAPE[code] = IN_RUN | (lower ? LOWER : 0) | (upper ? UPPER : 0) | (HEX_VALUE[code] === 255 ? NOT_HEX : 0);
+}
 
 function findEscaped(input: string, runs: EncodedRun[]): void {
   let done = 0;
