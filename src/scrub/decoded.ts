@@ -36,33 +36,36 @@ export interface EncodedRun {
 
 /**
  * A search for the next escape that makes text worth decoding (%XX, \uXXXX, \xXX; soft breaks
- * are found apart, see softBreak). indexOf per escape character, not a regex over the text: both
- * are searched at memchr speed, ordinary text has few of either, and each one's next position
- * is kept, so the text is read once however many runs there are. Calls must not go backwards.
+ * are found apart, see softBreak). indexOf per kind of escape, not a regex over the text: each
+ * is searched at memchr speed, ordinary text has few of any, and each one's next position is
+ * kept, so the text is read once however many runs there are. Calls must not go backwards.
  * (A quoted-printable `=XX` alone does not count: `id=4f…` is everywhere, and QP leaves a
  * token's ASCII characters as they are; inside a run it is decoded.)
  */
 function escapeSearch(input: string): (from: number) => number {
+  // `\u` and `\x` are searched as two-character strings, not by each backslash: JSON-escaped
+  // text has a backslash before every quote.
   let pct = -1;
-  let slash = -1;
+  let u = -1;
+  let x = -1;
   const none = (at: number) => (at < 0 ? Number.POSITIVE_INFINITY : at);
   return (from) => {
     for (;;) {
       if (pct < from) pct = none(input.indexOf('%', from));
-      if (slash < from) slash = none(input.indexOf('\\', from));
-      if (pct < slash) {
+      if (u < from) u = none(input.indexOf('\\u', from));
+      if (x < from) x = none(input.indexOf('\\x', from));
+      const at = Math.min(pct, u, x);
+      if (at === Number.POSITIVE_INFINITY) return at;
+      if (at === pct) {
         if (hexDigits(input, pct + 1, 2)) return pct;
         pct = none(input.indexOf('%', pct + 1));
-        continue;
+      } else if (at === u) {
+        if (hexDigits(input, u + 2, 4)) return u;
+        u = none(input.indexOf('\\u', u + 1));
+      } else {
+        if (hexDigits(input, x + 2, 2)) return x;
+        x = none(input.indexOf('\\x', x + 1));
       }
-      if (slash === Number.POSITIVE_INFINITY) return slash;
-      const kind = input.charCodeAt(slash + 1);
-      if (
-        (kind === 117 && hexDigits(input, slash + 2, 4)) ||
-        (kind === 120 && hexDigits(input, slash + 2, 2))
-      )
-        return slash;
-      slash = none(input.indexOf('\\', slash + 1));
     }
   };
 }
