@@ -225,6 +225,7 @@ function toResponse(
   const divert = tool !== undefined && (sse || type.startsWith('application/json')) ? large : undefined;
   const events = sse && divert ? new SseEvents() : undefined;
   const body: Buffer[] | undefined = !sse && divert ? [] : undefined;
+  let bodySize = 0;
   let counted = 0;
   let lastByte = 0;
   let finished = false;
@@ -232,28 +233,34 @@ function toResponse(
     start(controller) {
       /** Answers still with a worker: what comes after them waits its turn. */
       let queue: Promise<void> | undefined;
-      const emit = (bytes: Uint8Array | Promise<Uint8Array>) => {
-        if (!queue && bytes instanceof Uint8Array) {
-          controller.enqueue(bytes);
+      const emit = (pieces: readonly Uint8Array[] | Promise<readonly Uint8Array[]>) => {
+        if (!queue && !(pieces instanceof Promise)) {
+          for (const piece of pieces) controller.enqueue(piece);
           return;
         }
         const previous = queue ?? Promise.resolve();
         const mine = previous.then(async () => {
-          const ready = await bytes;
-          if (!finished) controller.enqueue(ready);
+          const ready = await pieces;
+          if (!finished) for (const piece of ready) controller.enqueue(piece);
           if (queue === mine) queue = undefined;
         });
         queue = mine;
       };
-      // A large event or body is a buffer of its own (sse-events.ts, Buffer.concat): moved, not copied.
-      const cut = (message: Buffer, framing: 'sse' | 'json'): Uint8Array | Promise<Uint8Array> => {
+      // An event or body comes as the pieces it arrived in (sse-events.ts): never joined here; a worker
+      // gets a copy (worker/slabs.ts), and the pieces pass on as they are when nothing was cut.
+      const cut = (
+        parts: readonly Buffer[],
+        size: number,
+        framing: 'sse' | 'json',
+      ): readonly Uint8Array[] | Promise<readonly Uint8Array[]> => {
+        const whole = parts.map(toBytes);
         const maxBytes = divert && tool !== undefined ? divert.limitFor(tool) : undefined;
-        if (!divert || maxBytes === undefined || !divert.worthCutting(message.length, maxBytes))
-          return toBytes(message);
-        return divert.cut(message, framing, maxBytes, true).then(
-          (answer) => ('text' in answer ? new TextEncoder().encode(answer.text) : toBytes(answer.bytes)),
-          () =>
+        if (!divert || maxBytes === undefined || !divert.worthCutting(size, maxBytes)) return whole;
+        return divert.cut(whole, size, framing, maxBytes).then(
+          (answer) => ('text' in answer ? [new TextEncoder().encode(answer.text)] : whole),
+          () => [
             errorAnswer(sent, -32_603, 'the answer could not be read', framing === 'sse') ?? new Uint8Array(),
+          ],
         );
       };
       const close = (error?: unknown) => {
@@ -281,8 +288,8 @@ function toResponse(
           ? errorAnswer(sent, MESSAGE_TOO_LARGE, `answer exceeds the ${limit}-byte limit`, true)
           : undefined;
         if (answer) {
-          for (const held of events?.flush() ?? []) emit(toBytes(held));
-          emit(answer);
+          for (const held of events?.flush() ?? []) emit(held.parts.map(toBytes));
+          emit([answer]);
           finish();
         } else finish(new ResponseTooLargeError(limit));
       };
@@ -298,15 +305,17 @@ function toResponse(
           lastByte = chunk[chunk.length - 1] ?? 0;
         } else counted += chunk.length;
         if (counted > limit) return overflow();
-        if (events) for (const event of events.push(chunk)) emit(cut(event, 'sse'));
-        else if (body) body.push(chunk);
-        else controller.enqueue(toBytes(chunk));
+        if (events) for (const event of events.push(chunk)) emit(cut(event.parts, event.size, 'sse'));
+        else if (body) {
+          body.push(chunk);
+          bodySize += chunk.length;
+        } else controller.enqueue(toBytes(chunk));
         // Backpressure: stop reading the socket until the reader catches up.
         if ((controller.desiredSize ?? 1) <= 0) res.pause();
       });
       res.once('end', () => {
-        for (const held of events?.flush() ?? []) emit(toBytes(held));
-        if (body?.length) emit(cut(Buffer.concat(body), 'json'));
+        for (const held of events?.flush() ?? []) emit(held.parts.map(toBytes));
+        if (body?.length) emit(cut(body, bodySize, 'json'));
         finish();
       });
       res.once('error', (error) => finish(error));

@@ -36,8 +36,13 @@ export interface LargeMessages {
   limitFor(tool: string): number | undefined;
   /** Whether a message of `size` bytes for a budget of `maxBytes` is sent to a worker (see above). */
   worthCutting(size: number, maxBytes: number): boolean;
-  /** `owned`: `bytes` is a buffer of its own nothing else holds, moved to the worker uncopied. */
-  cut(bytes: Buffer, framing: 'sse' | 'json' | 'line', maxBytes: number, owned: boolean): Promise<CutMessage>;
+  /** `parts` (`size` bytes in all) are copied for the worker, never changed: on `unchanged` they pass on. */
+  cut(
+    parts: readonly Uint8Array[],
+    size: number,
+    framing: 'sse' | 'json' | 'line',
+    maxBytes: number,
+  ): Promise<CutMessage>;
 }
 
 export function largeMessages(limitFor: (tool: string) => number | undefined): LargeMessages {
@@ -45,7 +50,7 @@ export function largeMessages(limitFor: (tool: string) => number | undefined): L
     threshold: LARGE_MESSAGE,
     limitFor,
     worthCutting: (size, maxBytes) => worthCutting(size, maxBytes),
-    cut: (bytes, framing, maxBytes, owned) => inspectionWorkers().cut(bytes, framing, maxBytes, owned),
+    cut: (parts, size, framing, maxBytes) => inspectionWorkers().cut(parts, size, framing, maxBytes),
   };
 }
 

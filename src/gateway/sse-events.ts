@@ -5,10 +5,18 @@
  * the HTTP fetch see an event's full size before deciding who parses it
  * (large-messages.ts). Events end with `\n\n`; a stream that uses `\r` is
  * left to the SDK as it comes (`crlf`).
+ *
+ * An event is given as the pieces of the chunks it came in, never joined: a
+ * large one is copied once, into the worker's slab (worker/slabs.ts), and one
+ * passed on unchanged is not copied at all.
  */
 const LF = 0x0a;
-/** Events larger than this come out as buffers of their own (see `take`). */
-export const OWN = 64 * 1024;
+
+/** One whole event (with `crlf`, a piece of the stream as it came): its bytes in order. */
+export interface SseEvent {
+  parts: Buffer[];
+  size: number;
+}
 
 export class SseEvents {
   private held: Buffer[] = [];
@@ -18,12 +26,12 @@ export class SseEvents {
   crlf = false;
 
   /** The events `chunk` completes, in order; with `crlf` set, whatever is held plus the chunk. */
-  push(chunk: Buffer): Buffer[] {
+  push(chunk: Buffer): SseEvent[] {
     if (this.crlf || chunk.includes(0x0d)) {
       this.crlf = true;
-      return [...this.flush(), chunk];
+      return [...this.flush(), { parts: [chunk], size: chunk.length }];
     }
-    const events: Buffer[] = [];
+    const events: SseEvent[] = [];
     let start = 0;
     // An event whose blank line spans two chunks: `\n` ended the last one, `\n` starts this one.
     if (this.lastByte === LF && chunk[0] === LF && this.heldSize > 0) {
@@ -45,20 +53,17 @@ export class SseEvents {
   }
 
   /** Whatever is held (a stream ending mid-event). */
-  flush(): Buffer[] {
+  flush(): SseEvent[] {
     if (this.heldSize === 0) return [];
     return [this.take(Buffer.alloc(0))];
   }
 
-  /**
-   * The held bytes and `end` as one buffer; an event over `OWN` bytes always in a new buffer of
-   * its own (it may be moved to a worker thread, which must not take memory node still uses).
-   */
-  private take(end: Buffer): Buffer {
-    const size = this.heldSize + end.length;
-    const parts = this.held.length === 0 ? [end] : [...this.held, end];
+  /** The held bytes and `end`, as one event. */
+  private take(end: Buffer): SseEvent {
+    const parts = end.length === 0 ? this.held : [...this.held, end];
+    const event = { parts, size: this.heldSize + end.length };
     this.held = [];
     this.heldSize = 0;
-    return parts.length === 1 && size <= OWN ? end : Buffer.concat(parts, size);
+    return event;
   }
 }

@@ -124,26 +124,30 @@ export class BoundedReadBuffer extends ReadBuffer {
       return;
     }
     if (this.size === 0) return;
-    const joined = this.chunks.length > 1;
-    const line = joined ? Buffer.concat(this.chunks, this.size) : (this.chunks[0] as Buffer);
+    const parts = this.chunks;
+    const size = this.size;
     this.chunks = [];
     this.size = 0;
-    if (!this.divert(line, joined)) this.ready.push(line);
+    if (this.divert(parts, size)) return;
+    this.ready.push(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size));
   }
 
-  /** Hands a large answer to a tool call to a worker; false when it is read here as usual. */
-  private divert(line: Buffer, joined: boolean): boolean {
+  /**
+   * Hands a large answer to a tool call to a worker; false when it is read here as usual. The
+   * line's pieces go to the worker as they are (copied into its slab, worker/slabs.ts), joined
+   * here only if nothing was cut.
+   */
+  private divert(parts: Buffer[], size: number): boolean {
     const large = this.large;
-    if (!large || line.length <= large.messages.threshold) return false;
-    const id = idOf(line.toString('utf8', 0, EDGE), line.toString('utf8', line.length - EDGE));
+    if (!large || size <= large.messages.threshold) return false;
+    const id = idOf(edge(parts, 'head'), edge(parts, 'tail'));
     const tool = id === undefined ? undefined : large.toolOf(id);
     const maxBytes = tool === undefined ? undefined : large.messages.limitFor(tool);
-    if (id === undefined || maxBytes === undefined || !large.messages.worthCutting(line.length, maxBytes))
+    if (id === undefined || maxBytes === undefined || !large.messages.worthCutting(size, maxBytes))
       return false;
-    // A joined line is a buffer of its own: moved to the worker, not copied.
-    large.messages.cut(line, 'line', maxBytes, joined).then(
+    large.messages.cut(parts, size, 'line', maxBytes).then(
       (cut) => {
-        const text = 'text' in cut ? cut.text : cut.bytes.toString('utf8');
+        const text = 'text' in cut ? cut.text : Buffer.concat(parts, size).toString('utf8');
         let message: JSONRPCMessage;
         try {
           message = deserializeMessage(text.trimEnd());
@@ -161,6 +165,22 @@ export class BoundedReadBuffer extends ReadBuffer {
 
 function unreadable(id: Id, message: string): JSONRPCMessage {
   return { jsonrpc: '2.0', id, error: { code: -32_603, message } };
+}
+
+/** The first or last `EDGE` bytes of a line held as pieces, as text (where its id is). */
+function edge(parts: readonly Buffer[], which: 'head' | 'tail'): string {
+  const picked: Buffer[] = [];
+  let size = 0;
+  for (let i = 0; i < parts.length && size < EDGE; i++) {
+    const part = parts[which === 'head' ? i : parts.length - 1 - i] as Buffer;
+    if (which === 'head') picked.push(part);
+    else picked.unshift(part);
+    size += part.length;
+  }
+  const joined = Buffer.concat(picked);
+  return which === 'head'
+    ? joined.toString('utf8', 0, EDGE)
+    : joined.toString('utf8', Math.max(0, joined.length - EDGE));
 }
 
 function lastBytes(buffer: Buffer, n: number): Buffer {

@@ -12,6 +12,11 @@
  * A worker that dies (crash, out of memory, terminated) fails every job it
  * held: the call is refused, never answered unscrubbed. The next job starts a
  * fresh worker, which is sent its families again.
+ *
+ * Workers run below the main thread's OS priority (priority.ts), and large
+ * messages reach them through reused shared slabs (slabs.ts), so the event
+ * loop neither waits for a core nor faults in fresh memory for a neighbour's
+ * megabytes.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -24,6 +29,7 @@ import { precutKey } from '../precut.js';
 import type { Framing } from './parse.js';
 import type { ThreadPriority } from './priority.js';
 import type { FromWorker, InspectedOutput, OutputOptions, ToWorker } from './protocol.js';
+import { fill, Slabs } from './slabs.js';
 
 /** A worker's answer to a job. */
 type Answer = Exclude<FromWorker, { type: 'failed' } | { type: 'started' }>;
@@ -32,10 +38,12 @@ interface Pending {
   /** Called with the worker's answer (not `failed`). */
   settle: (message: Answer) => void;
   reject: (error: Error) => void;
+  /** Called once the worker is done with the job: `answered` false when it died holding it. */
+  done?: (answered: boolean) => void;
 }
 
-/** A large message after a worker read it: cut (`text`), or its bytes back unchanged. */
-export type CutMessage = { text: string } | { bytes: Buffer };
+/** A large message after a worker read it: cut (`text`), or nothing to cut (the caller keeps its bytes). */
+export type CutMessage = { text: string } | { unchanged: true };
 
 interface Live {
   worker: Worker;
@@ -66,6 +74,8 @@ export class InspectionWorkers {
   private readonly families = new Map<number, { base: ScrubberBase; unsubscribe: () => void }>();
   private nextJob = 1;
   private closed = false;
+  /** Shared memory the large messages are copied into (slabs.ts). */
+  readonly slabs = new Slabs();
   /** Jobs answered (messages cut among them), workers started (the first included): for tests. */
   readonly counts = { jobs: 0, cuts: 0, started: 0 };
 
@@ -111,29 +121,24 @@ export class InspectionWorkers {
   }
 
   /**
-   * Parses a large upstream message in a worker and cuts its tool result to `maxBytes`
-   * (parse.ts). With `owned` (a buffer nothing else holds), `bytes` is moved to the worker and
-   * unusable here after the call; unchanged messages come back as bytes.
+   * Parses a large upstream message (`parts`, `size` bytes in all) in a worker and cuts its tool
+   * result to `maxBytes` (parse.ts). The bytes are copied into a reused shared slab (slabs.ts),
+   * or, over the largest slab, joined into a buffer moved to the worker; `parts` are not touched,
+   * and are what the caller passes on when nothing was cut.
    */
-  cut(bytes: Buffer, framing: Framing, maxBytes: number, owned = false): Promise<CutMessage> {
+  cut(parts: readonly Uint8Array[], size: number, framing: Framing, maxBytes: number): Promise<CutMessage> {
     if (this.closed) return Promise.reject(failure('the inspection workers are closed'));
-    // Moved, not copied, when the caller owns them and they fill their buffer (a joined message);
-    // otherwise copied first: node's buffers may share memory with other data.
-    const own =
-      owned && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-        ? new Uint8Array(bytes.buffer as ArrayBuffer, 0, bytes.byteLength)
-        : Uint8Array.from(bytes);
+    const slab = this.slabs.take(size);
+    const bytes = slab ? fill(slab, parts, size) : joined(parts, size);
     return this.post<CutMessage>(this.pick(), (job) => ({
-      message: { type: 'cut', job, bytes: own, framing, maxBytes },
-      transfer: [own.buffer],
+      message: { type: 'cut', job, bytes, framing, maxBytes },
+      ...(slab ? {} : { transfer: [bytes.buffer as ArrayBuffer] }),
+      // A slab goes back for reuse once the worker answered; one a dead worker held is dropped.
+      ...(slab ? { done: (answered: boolean) => answered && this.slabs.give(slab) } : {}),
       settle: (message, resolve) => {
         if (message.type !== 'cut') return false;
         this.counts.cuts++;
-        if (message.text !== undefined) resolve({ text: message.text });
-        else if (message.bytes) {
-          const { buffer, byteOffset, byteLength } = message.bytes;
-          resolve({ bytes: Buffer.from(buffer, byteOffset, byteLength) });
-        } else return false;
+        resolve(message.text !== undefined ? { text: message.text } : { unchanged: true });
         return true;
       },
     }));
@@ -144,18 +149,20 @@ export class InspectionWorkers {
     make: (job: number) => {
       message: ToWorker;
       transfer?: ArrayBuffer[];
+      done?: (answered: boolean) => void;
       /** Resolves with the worker's answer; false when it is not the answer this job expects. */
       settle: (message: Answer, resolve: (value: T) => void) => boolean;
     },
   ): Promise<T> {
     const job = this.nextJob++;
-    const { message, transfer, settle } = make(job);
+    const { message, transfer, settle, done } = make(job);
     return new Promise<T>((resolve, reject) => {
       live.pending.set(job, {
         settle: (m) => {
           if (!settle(m, resolve)) reject(failure('the inspection worker answered out of turn'));
         },
         reject,
+        ...(done ? { done } : {}),
       });
       live.worker.postMessage(message, transfer);
     });
@@ -180,6 +187,7 @@ export class InspectionWorkers {
     this.closed = true;
     for (const family of this.families.values()) family.unsubscribe();
     this.families.clear();
+    this.slabs.close();
     await this.terminate();
   }
 
@@ -212,13 +220,17 @@ export class InspectionWorkers {
       if (!pending) return;
       live.pending.delete(message.job);
       this.counts.jobs++;
+      pending.done?.(true);
       if (message.type === 'failed') pending.reject(failure(`inspection failed: ${message.message}`));
       else pending.settle(message);
     });
     const die = (why: string) => {
       if (live.dead) return;
       live.dead = true;
-      for (const pending of live.pending.values()) pending.reject(failure(why));
+      for (const pending of live.pending.values()) {
+        pending.done?.(false);
+        pending.reject(failure(why));
+      }
       live.pending.clear();
     };
     worker.on('error', (error) => die(`the inspection worker crashed: ${error.message}`));
@@ -237,6 +249,17 @@ export class InspectionWorkers {
     });
     this.families.set(base.id, { base, unsubscribe });
   }
+}
+
+/** `parts` joined into a buffer that fills its own memory, so it can be moved to a worker. */
+function joined(parts: readonly Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }
 
 function failure(message: string): BulkheadError {

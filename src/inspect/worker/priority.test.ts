@@ -16,13 +16,14 @@ afterAll(async () => {
 
 const answer = (text: string) =>
   Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text }] } }));
+const cutIn = (message: Buffer, maxBytes: number) => workers.cut([message], message.length, 'json', maxBytes);
 
 describe('inspection workers run below the event loop', () => {
   it.runIf(process.platform === 'linux')(
     'lowers the worker thread to WORKER_NICE and leaves the calling thread as it was',
     async () => {
       const before = niceOf('/proc/thread-self/stat');
-      const cut = await workers.cut(answer('x'.repeat(300 * 1024)), 'json', 1024);
+      const cut = await cutIn(answer('x'.repeat(300 * 1024)), 1024);
       expect('text' in cut).toBe(true);
       const [priority, ...more] = workers.priorities();
       expect(more).toEqual([]);
@@ -36,7 +37,7 @@ describe('inspection workers run below the event loop', () => {
   );
 
   it('still cuts a message past the cap to the budget in a lowered worker', async () => {
-    const cut = await workers.cut(answer(`${'y'.repeat(2048)}${'z'.repeat(400 * 1024)}`), 'json', 1024);
+    const cut = await cutIn(answer(`${'y'.repeat(2048)}${'z'.repeat(400 * 1024)}`), 1024);
     if (!('text' in cut)) throw new Error('not cut');
     const message = JSON.parse(cut.text) as { result: { content: { text: string }[] } };
     expect(message.result.content[0]?.text).toBe('y'.repeat(1025));

@@ -36,7 +36,10 @@ export type ToWorker =
       result: CallToolResult;
       options: OutputOptions;
     }
-  /** A large upstream message to parse and cut to `maxBytes` (parse.ts); `bytes` is transferred. */
+  /**
+   * A large upstream message to parse and cut to `maxBytes` (parse.ts): `bytes` is a view of a
+   * shared slab (read before answering, never kept) or a buffer transferred to the worker.
+   */
   | { type: 'cut'; job: number; bytes: Uint8Array; framing: Framing; maxBytes: number };
 
 export interface InspectedOutput {
@@ -49,6 +52,6 @@ export type FromWorker =
   /** Sent once, first: the worker's thread and the OS priority it runs at (priority.ts). */
   | { type: 'started'; job: 0; priority: ThreadPriority }
   | ({ type: 'done'; job: number; redactions: Record<string, number> } & InspectedOutput)
-  /** `text`: the message cut; absent: nothing to cut, and `bytes` come back as they were sent. */
-  | { type: 'cut'; job: number; text?: string; bytes?: Uint8Array }
+  /** `text`: the message cut; absent: nothing to cut (the main thread passes on its own bytes). */
+  | { type: 'cut'; job: number; text?: string }
   | { type: 'failed'; job: number; message: string };

@@ -36,10 +36,9 @@ function handle(message: ToWorker): FromWorker | undefined {
       bases.get(message.base)?.scrubber.addSecrets(message.values);
       return undefined;
     case 'cut': {
+      // Read (decoded into this thread's own strings) before answering: a slab is reused after.
       const text = cutLargeMessage(message.bytes, message.framing, message.maxBytes);
-      return text === undefined
-        ? { type: 'cut', job: message.job, bytes: message.bytes }
-        : { type: 'cut', job: message.job, text };
+      return text === undefined ? { type: 'cut', job: message.job } : { type: 'cut', job: message.job, text };
     }
     case 'inspect': {
       const family = bases.get(message.base);
@@ -77,6 +76,5 @@ port.on('message', (message: ToWorker) => {
       message: error instanceof Error ? error.message : String(error),
     };
   }
-  if (answer?.type === 'cut' && answer.bytes) port.postMessage(answer, [answer.bytes.buffer as ArrayBuffer]);
-  else if (answer) port.postMessage(answer);
+  if (answer) port.postMessage(answer);
 });
