@@ -11,14 +11,14 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { BulkheadError } from '../errors.js';
 import { llmEnvironment } from '../llm/agent-env.js';
-import { checkRunWorkdir, jailOptionsOf, reportWorkdir, runHostSecrets } from '../sandbox/cli-support.js';
-import { JAIL_GATEWAY_PORT, startJail } from '../sandbox/index.js';
+import { checkRunWorkdir, runHostSecrets } from '../sandbox/cli-support.js';
 import { applyPreset } from './agent-presets.js';
 import { GatewayClient } from './client.js';
-import { JAIL_MCP_CONFIG, MCP_CONFIG_FILE, mcpClientConfig } from './mcp-config.js';
+import { MCP_CONFIG_FILE, mcpClientConfig } from './mcp-config.js';
 import { action, EXIT, line, printJson, style, warn } from './output.js';
-import { loadRunPolicy, type RunPolicy } from './run-policy.js';
-import { checkSandboxSupportRemembered, forgetSandboxProbe } from './run-probe.js';
+import { runJailed } from './run-jailed.js';
+import { loadRunPolicy } from './run-policy.js';
+import { checkSandboxSupportRemembered } from './run-probe.js';
 import { watchRunEnd } from './run-watch.js';
 
 export interface CreatedRunView {
@@ -96,15 +96,23 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
   // An unknown --agent is refused before a run exists.
   if (!opts.detach) applyPreset(opts.agent, command, '');
   const client = new GatewayClient({ ...(opts.gateway ? { gateway: opts.gateway } : {}) });
-  const created = await client.post<CreatedRunView>('/api/runs', {
-    profile: opts.profile,
-    ...(ttlMs ? { ttl_ms: ttlMs } : {}),
-    ...(opts.label ? { label: opts.label } : {}),
-    ...(opts.detach ? { grant: true } : {}),
-  });
   // The id first, so a person or a script can kill or follow the run while it is under way.
-  if (!opts.detach)
-    warn(opts.json ? JSON.stringify({ run_id: created.run_id }) : `bulkhead: run ${created.run_id}`);
+  const announce = (created: CreatedRunView) => {
+    if (!opts.detach)
+      warn(opts.json ? JSON.stringify({ run_id: created.run_id }) : `bulkhead: run ${created.run_id}`);
+    return created;
+  };
+  const creating = client
+    .post<CreatedRunView>('/api/runs', {
+      profile: opts.profile,
+      ...(ttlMs ? { ttl_ms: ttlMs } : {}),
+      ...(opts.label ? { label: opts.label } : {}),
+      ...(opts.detach ? { grant: true } : {}),
+    })
+    .then(announce);
+  // The jail is built while the gateway creates the run (run-jailed.ts).
+  if (jailed) return runJailed(client, creating, command, profile, opts, runHostSecrets(policy));
+  const created = await creating;
   if (opts.detach) {
     if (opts.json) printJson({ ...created, llm_base_url: policy.llm ? client.base : null });
     else {
@@ -118,7 +126,6 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
     }
     return EXIT.ok;
   }
-  if (jailed) return runJailed(client, created, command, profile, opts, runHostSecrets(policy));
   const config = unjailedConfig(created);
   const preset = applyPreset(opts.agent, command, config);
   warn(
@@ -152,104 +159,6 @@ function unjailedConfig(created: CreatedRunView): string {
 
 const LLM_NOTE =
   'its LLM traffic still goes through the gateway (ANTHROPIC_BASE_URL and OPENAI_BASE_URL point to it, the run token is the API key, real provider keys are removed from its environment)';
-
-/** The default: the agent runs in a jail whose only ways out are the gateway and the egress proxy. */
-async function runJailed(
-  client: GatewayClient,
-  created: CreatedRunView,
-  command: string[],
-  profile: RunPolicy['profiles'][string],
-  opts: RunOptions,
-  hostSecrets: ReturnType<typeof runHostSecrets>,
-): Promise<number> {
-  const token = created.token;
-  const stop = new AbortController();
-  const onSignal = () => stop.abort(new Error('interrupted'));
-  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
-  const inside = `http://127.0.0.1:${JAIL_GATEWAY_PORT}`;
-  const passed = Object.fromEntries(
-    profile.sandbox.env
-      .filter((name) => process.env[name] !== undefined)
-      .map((name) => [name, process.env[name] as string]),
-  );
-  const preset = applyPreset(opts.agent, command, JAIL_MCP_CONFIG);
-  const sandbox = jailOptionsOf(profile.sandbox);
-  let jail: Awaited<ReturnType<typeof startJail>>;
-  try {
-    jail = await startJail({
-      runId: created.run_id,
-      workdir: opts.workdir ?? '.',
-      hostSecrets,
-      signal: stop.signal,
-      ...sandbox,
-      readOnlyMounts: [...(sandbox.readOnlyMounts ?? []), ...preset.mounts],
-      command: preset.command,
-      files: { [MCP_CONFIG_FILE]: JSON.stringify(mcpClientConfig(`${inside}/mcp`, token), null, 2) },
-      env: {
-        ...passed,
-        ...preset.env,
-        BULKHEAD_MCP_CONFIG: JAIL_MCP_CONFIG,
-        BULKHEAD_RUN_ID: created.run_id,
-        BULKHEAD_MCP_URL: `${inside}/mcp`,
-        BULKHEAD_TOKEN: token,
-        ANTHROPIC_BASE_URL: inside,
-        ANTHROPIC_API_KEY: token,
-      },
-      egress: profile.egress,
-      gatewayUrl: client.base,
-      timeoutMs: Math.max(1, Date.parse(created.expires_at) - Date.now()),
-      onEgress: (event) => {
-        void client.post(`/api/runs/${created.run_id}/egress`, event).catch((error: unknown) => {
-          warn(`bulkhead: could not record an egress attempt: ${(error as Error).message}`);
-        });
-      },
-    });
-  } catch (error) {
-    // The run exists but its jail does not: end it now rather than leave it active until it expires.
-    // A jail that cannot be built also voids a remembered probe (run-probe.ts).
-    if (error instanceof BulkheadError && error.code === 'sandbox_unavailable') forgetSandboxProbe();
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-    await client
-      .post(`/api/runs/${created.run_id}/complete`, {
-        reason: `the jail did not start: ${(error as Error).message}`,
-      })
-      .catch(() => undefined);
-    throw error;
-  }
-  if (!opts.json) {
-    warn(style.dim(`bulkhead: run ${created.run_id} jailed; limits in force:`));
-    for (const [name, value] of Object.entries(jail.limits)) warn(style.dim(`  ${name.padEnd(8)} ${value}`));
-  }
-  // A kill or expiry decided at the gateway ends the whole process tree here, the moment it happens.
-  const watch = watchRunEnd(client, created.run_id, (state) => void jail.kill(state));
-  const exit = await jail.exited;
-  watch.stop();
-  process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-  await reportWorkdir(
-    exit.workdir,
-    (text) => warn(style.yellow(`bulkhead: ${text}`)),
-    (note) => client.post(`/api/runs/${created.run_id}/workdir`, note).then(() => undefined),
-  );
-  const exitCode = exit.exitCode ?? (exit.signal ? 137 : 1);
-  const peak = exit.peakMemoryBytes === null ? '?' : `${Math.round(exit.peakMemoryBytes / 1024 / 1024)} MiB`;
-  await client
-    .post(`/api/runs/${created.run_id}/complete`, {
-      exit_code: exitCode,
-      reason: `${exit.reason}; exit ${exitCode}; peak memory ${peak}`,
-    })
-    .catch((error: unknown) => {
-      warn(`bulkhead: could not mark the run completed: ${(error as Error).message}`);
-    });
-  if (opts.json) {
-    printJson({
-      run_id: created.run_id,
-      exit_code: exitCode,
-      reason: exit.reason,
-      peak_memory_bytes: exit.peakMemoryBytes,
-    });
-  }
-  return exitCode;
-}
 
 /** Development mode: plain child process, ended when the run is killed or expires. */
 async function runUnjailed(

@@ -84,6 +84,8 @@ const JAIL_INIT = [
   'read -r go <&7 || exit 125',
   'exec 6>&- 7<&-',
   '[ "$go" = go ] || exit 125',
+  // What only the run knows, when the jail was built while the run was created (jail.ts, `late`).
+  `if [ -f ${JAIL_RUNTIME}/run.env ]; then . ${JAIL_RUNTIME}/run.env || exit 125; fi`,
   'cd /workspace || exit 125',
   'while [ "$1" != -- ]; do shift 2; done',
   'shift',

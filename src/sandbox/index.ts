@@ -35,6 +35,7 @@ export {
   type JailHandle,
   type JailOptions,
   type JailSpec,
+  type LateJailSpec,
   startJail,
   type WorkdirOutcome,
 } from './jail.js';

@@ -117,6 +117,19 @@ export interface JailSpec {
    * holds the run token: never written into the workdir, which outlives the run).
    */
   files?: Readonly<Record<string, string>>;
+  /**
+   * What only a run knows, for a jail built while its run is being created (`bulkhead run` does
+   * both at once): awaited once the workdir is staged, before the agent starts. Its env is added
+   * to the agent's, its files to /run/bulkhead, its timeoutMs replaces this spec's. A rejection
+   * ends the jail before the agent runs, and startJail rejects with it.
+   */
+  late?: Promise<LateJailSpec>;
+}
+
+export interface LateJailSpec {
+  env: Record<string, string>;
+  files?: Readonly<Record<string, string>>;
+  timeoutMs?: number;
 }
 /** @deprecated the earlier name of JailSpec */
 export type JailOptions = JailSpec;
@@ -261,12 +274,9 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
     // A copy: the jail's identity may not be able to reach the install folder (e.g. under /root).
     if (bridge === 'node') copyFileSync(bridgeScriptPath(), join(shared, 'bridge.mjs'));
     copyFileSync(sandboxAsset('node-proxy.cjs'), join(shared, 'node-proxy.cjs'));
-    for (const [name, content] of Object.entries(spec.files ?? {})) {
-      if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(name) || existsSync(join(shared, name)))
-        throw new BulkheadError('bad_request', `the jail file name ${name} is not allowed`);
-      writeFileSync(join(shared, name), content, { mode: 0o644 });
-    }
+    writeJailFiles(shared, spec.files ?? {});
 
+    let timeoutMs = spec.timeoutMs;
     const program = seccompProgram();
     const seccompFile = join(runtime, 'seccomp.bpf');
     if (program) writeFileSync(seccompFile, program);
@@ -346,6 +356,13 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
         ...(spec.signal ? { signal: spec.signal } : {}),
       });
       mark('staged');
+      if (spec.late) {
+        const late = await lateOrEnded(spec.late, exitedRaw, spec.signal);
+        writeJailFiles(shared, late.files ?? {});
+        writeLateEnv(shared, late.env, env);
+        if (late.timeoutMs !== undefined) timeoutMs = late.timeoutMs;
+        mark('late');
+      }
       sendGo(stdioAt(child, STAGE_GO_FD) as Writable);
       mark('go');
     } catch (error) {
@@ -357,7 +374,7 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
     const handle = held;
     cleanups.push(() => releaseHandle(handle));
     return supervise({
-      spec,
+      spec: { ...spec, ...(timeoutMs !== undefined ? { timeoutMs } : {}) },
       child,
       jailPid,
       identity,
@@ -384,6 +401,50 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
     await cleanup();
     throw error;
   }
+}
+
+/** Files the agent reads at /run/bulkhead/NAME: plain names only, never one already there. */
+function writeJailFiles(shared: string, files: Readonly<Record<string, string>>): void {
+  for (const [name, content] of Object.entries(files)) {
+    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(name) || name === LATE_ENV || existsSync(join(shared, name)))
+      throw new BulkheadError('bad_request', `the jail file name ${name} is not allowed`);
+    writeFileSync(join(shared, name), content, { mode: 0o644 });
+  }
+}
+
+/** Read by the jail's init (bridge.ts) after `go`, with `.`: every value single-quoted. */
+const LATE_ENV = 'run.env';
+
+function writeLateEnv(shared: string, env: Record<string, string>, base: Record<string, string>): void {
+  const lines = Object.entries(env).map(([name, value]) => {
+    // Never one the jail already sets (PATH, the proxy settings, NODE_OPTIONS's preload, ...).
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(name) || Object.hasOwn(base, name) || value.includes('\0'))
+      throw new BulkheadError('bad_request', `the jail variable ${name} is not allowed`);
+    return `export ${name}='${value.replaceAll("'", "'\\''")}'\n`;
+  });
+  // wx: never over a file of the same name.
+  writeFileSync(join(shared, LATE_ENV), lines.join(''), { mode: 0o644, flag: 'wx' });
+}
+
+/** The late part, or a rejection when the jail ends first (nothing would ever read it). */
+async function lateOrEnded(
+  late: Promise<LateJailSpec>,
+  ended: Promise<[number | null, NodeJS.Signals | null]>,
+  signal?: AbortSignal,
+): Promise<LateJailSpec> {
+  signal?.throwIfAborted();
+  return Promise.race([
+    late,
+    new Promise<never>((_, fail) => {
+      signal?.addEventListener('abort', () => fail(signal.reason), { once: true });
+    }),
+    ended.then(([code]) => {
+      throw new BulkheadError(
+        'sandbox_unavailable',
+        `the jail ended before its agent started (exit ${code})`,
+      );
+    }),
+  ]);
 }
 
 function stdioAt(child: ChildProcess, fd: number): Readable | Writable {

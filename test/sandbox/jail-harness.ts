@@ -17,6 +17,7 @@ import {
   type JailExit,
   type JailHandle,
   type JailSpec,
+  type LateJailSpec,
   startJail,
 } from '../../src/sandbox/index.js';
 
@@ -105,6 +106,8 @@ export interface JailRunOptions {
   prepare?: (workdir: string) => void;
   /** Use this folder as the workdir instead of a fresh temporary one. */
   workdirAt?: string;
+  /** What only the run knows, handed over once staged (JailSpec.late). */
+  late?: Promise<LateJailSpec>;
   /** Called once the jail runs, before it ends. */
   started?: (handle: JailHandle) => void | Promise<void>;
 }
@@ -134,6 +137,7 @@ export function jailSpec(workdir: string, command: string[], options: JailRunOpt
     ...(options.weakerLimits ? { acceptWeakerLimits: true } : {}),
     ...(options.mounts ? { readOnlyMounts: options.mounts } : {}),
     ...(options.carryOver ? { carryOver: options.carryOver } : {}),
+    ...(options.late ? { late: options.late } : {}),
   };
 }
 
