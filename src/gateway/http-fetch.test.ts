@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { keepAliveFetch } from './http-fetch.js';
+import { largeMessages } from './large-messages.js';
 
 /** A server that, once `stale` is set, resets every kept-alive socket a request arrives on. */
 function flakyServer(): { server: Server; url: () => string; stale: { on: boolean }; sockets: Set<Socket> } {
@@ -153,4 +154,77 @@ describe('keepAliveFetch', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(closed.length).toBe(sockets.size);
   });
+});
+
+describe('large answers of one upstream with the workers one at a time', () => {
+  const MB = 1024 * 1024;
+  let close: (() => void) | undefined;
+  afterEach(() => close?.());
+  /** An SSE answer to tools/call `id` whose text is `size` bytes of `fill`, sent in 64 KiB writes. */
+  const answer = (id: number, fill: string, size: number) =>
+    Buffer.from(
+      `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: fill.repeat(size) }] } })}\n\n`,
+    );
+
+  it('pauses a second large answer while the first is with a worker, then cuts both correctly', async () => {
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        const id = (JSON.parse(body) as { id: number }).id;
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const bytes = answer(id, id === 1 ? 'a' : 'b', 2 * MB);
+        for (let i = 0; i < bytes.length; i += 64 * 1024) res.write(bytes.subarray(i, i + 64 * 1024));
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    // The real gate and worker; only the worker's start is held, so the first answer stays inside.
+    const large = largeMessages(() => 1000);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const realCut = large.cut;
+    let cuts = 0;
+    large.cut = async (...args) => {
+      if (cuts++ === 0) await held;
+      return realCut(...args);
+    };
+    const http = keepAliveFetch({ maxBodyBytes: 64 * MB, large });
+    close = () => {
+      http.close();
+      server.close();
+    };
+    const call = (id: number) =>
+      http
+        .fetch(url, {
+          method: 'POST',
+          body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'blob' } }),
+        })
+        .then((r) => r.text());
+    const texts = Promise.all([call(1), call(2)]);
+    // The other answer pauses mid-way (or, whole already, waits its turn): it never enters beside the first.
+    const deadline = Date.now() + 20_000;
+    while (large.gate.counts.waits + large.gate.counts.queued === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
+    expect(large.gate.counts.waits + large.gate.counts.queued).toBeGreaterThan(0);
+    expect(cuts).toBe(1);
+    release();
+    const [first, second] = await texts;
+    for (const [text, fill] of [
+      [first, 'a'],
+      [second, 'b'],
+    ] as const) {
+      const data = JSON.parse((text ?? '').split('data: ')[1] ?? '') as {
+        result: { content: { text: string }[] };
+      };
+      expect(data.result.content[0]?.text).toBe(fill.repeat(1001));
+    }
+    expect(large.gate.counts.peak).toBe(1);
+    expect(cuts).toBe(2);
+  }, 60_000);
 });

@@ -197,7 +197,8 @@ export function keepAliveFetch(options: {
  * JSON body whole), and one over the threshold is parsed and cut to the tool's
  * budget in a worker first (large-messages.ts); what follows it waits, so
  * order is kept. A worker that fails turns the answer into an error for that
- * request.
+ * request. While the upstream's place with the workers is taken, an answer
+ * bound for them stops reading its socket (large-gate.ts).
  */
 function toResponse(
   res: IncomingMessage,
@@ -229,6 +230,27 @@ function toResponse(
   let counted = 0;
   let lastByte = 0;
   let finished = false;
+  // The socket is read unless the reader is behind (`behind`) or this upstream's large answers are
+  // all with the workers while this one is under way (`gated`, large-gate.ts).
+  let behind = false;
+  let gated = false;
+  const flow = () => {
+    if (behind || gated) res.pause();
+    else res.resume();
+  };
+  const maxBytes = divert && tool !== undefined ? divert.limitFor(tool) : undefined;
+  /** A message bound for a worker is under way and the upstream's place there is taken: wait. */
+  const waitForGate = () => {
+    if (gated || !divert || maxBytes === undefined || !divert.gate.full()) return;
+    const underWay = events ? events.pending : bodySize;
+    if (!divert.worthCutting(underWay, maxBytes)) return;
+    gated = true;
+    flow();
+    divert.gate.whenFree(() => {
+      gated = false;
+      if (!finished) flow();
+    });
+  };
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
       /** Answers still with a worker: what comes after them waits its turn. */
@@ -254,14 +276,16 @@ function toResponse(
         framing: 'sse' | 'json',
       ): readonly Uint8Array[] | Promise<readonly Uint8Array[]> => {
         const whole = parts.map(toBytes);
-        const maxBytes = divert && tool !== undefined ? divert.limitFor(tool) : undefined;
         if (!divert || maxBytes === undefined || !divert.worthCutting(size, maxBytes)) return whole;
-        return divert.cut(whole, size, framing, maxBytes).then(
-          (answer) => ('text' in answer ? [new TextEncoder().encode(answer.text)] : whole),
-          () => [
-            errorAnswer(sent, -32_603, 'the answer could not be read', framing === 'sse') ?? new Uint8Array(),
-          ],
-        );
+        return divert.gate
+          .run(() => divert.cut(whole, size, framing, maxBytes))
+          .then(
+            (answer) => ('text' in answer ? [new TextEncoder().encode(answer.text)] : whole),
+            () => [
+              errorAnswer(sent, -32_603, 'the answer could not be read', framing === 'sse') ??
+                new Uint8Array(),
+            ],
+          );
       };
       const close = (error?: unknown) => {
         if (finished) return;
@@ -311,7 +335,11 @@ function toResponse(
           bodySize += chunk.length;
         } else controller.enqueue(toBytes(chunk));
         // Backpressure: stop reading the socket until the reader catches up.
-        if ((controller.desiredSize ?? 1) <= 0) res.pause();
+        if ((controller.desiredSize ?? 1) <= 0) {
+          behind = true;
+          flow();
+        }
+        waitForGate();
       });
       res.once('end', () => {
         for (const held of events?.flush() ?? []) emit(held.parts.map(toBytes));
@@ -324,7 +352,8 @@ function toResponse(
       });
     },
     pull() {
-      res.resume();
+      behind = false;
+      flow();
     },
     cancel() {
       finished = true;

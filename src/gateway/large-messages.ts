@@ -15,6 +15,7 @@
  */
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { type CutMessage, inspectionWorkers } from '../inspect/worker/pool.js';
+import { LargeGate } from './large-gate.js';
 
 /** Messages larger than this are read by a worker when they answer a tool call. */
 export const LARGE_MESSAGE = 256 * 1024;
@@ -32,6 +33,8 @@ export function worthCutting(size: number, maxBytes: number, threshold = LARGE_M
 
 export interface LargeMessages {
   threshold: number;
+  /** This upstream's large answers with the workers at once (large-gate.ts). */
+  gate: LargeGate;
   /** The budget (`max_output`) of an upstream tool; undefined: not cut. */
   limitFor(tool: string): number | undefined;
   /** Whether a message of `size` bytes for a budget of `maxBytes` is sent to a worker (see above). */
@@ -48,6 +51,7 @@ export interface LargeMessages {
 export function largeMessages(limitFor: (tool: string) => number | undefined): LargeMessages {
   return {
     threshold: LARGE_MESSAGE,
+    gate: new LargeGate(),
     limitFor,
     worthCutting: (size, maxBytes) => worthCutting(size, maxBytes),
     cut: (parts, size, framing, maxBytes) => inspectionWorkers().cut(parts, size, framing, maxBytes),

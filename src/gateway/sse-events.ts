@@ -52,6 +52,11 @@ export class SseEvents {
     return events;
   }
 
+  /** Bytes of the event under way (received, not yet whole). */
+  get pending(): number {
+    return this.heldSize;
+  }
+
   /** Whatever is held (a stream ending mid-event). */
   flush(): SseEvent[] {
     if (this.heldSize === 0) return [];
