@@ -14,15 +14,26 @@
  *
  * Linear: runs are found by two global regexes and a forward walk, each
  * character belongs to at most one run of each kind, and decoding shrinks
- * (base64 to 3/4, hex to 1/2, escapes to 1/3 or less). Runs longer than
- * `MAX_ENCODED_RUN` are not decoded, so a stream holds at most that much to
- * keep its output equal to the whole text's.
+ * (base64 to 3/4, hex to 1/2, escapes to 1/3 or less).
+ *
+ * Decoded bytes are scanned as text where they are text: the stretches of
+ * printable ASCII at least MIN_STRETCH long, as `strings` finds them. Binary
+ * around a token (NUL padding, random bytes, a file's header) does not hide
+ * it, and a binary blob with no such stretch costs its decoding only. A run of
+ * any length is decoded, window by overlapping window (an image, an archive, a
+ * padded token); a stream holds back at most `MAX_ENCODED_RUN` of a run that
+ * is still growing, so in a stream a longer run is decoded as the chunks that
+ * carry it, each on its own.
  */
 
 /** Decoded text is searched again at most this many times (encoded inside encoded). */
 export const MAX_DECODE_DEPTH = 3;
-/** Longer runs (an image, an archive) are not decoded; a stream holds no more than this. */
+/** A stream holds back no more of a growing run than this; longer runs are decoded in windows this long. */
 export const MAX_ENCODED_RUN = 16_384;
+/** Windows of a long run overlap by this much: more than any credential's encoding. */
+const WINDOW_OVERLAP = 1_024;
+/** Decoded bytes are scanned in stretches of printable ASCII at least this long. */
+const MIN_STRETCH = 8;
 /** Shorter base64 decodes to fewer than 15 bytes: shorter than any credential a rule names. */
 const MIN_BASE64_RUN = 20;
 /** 16 bytes. */
@@ -83,8 +94,6 @@ const VALUE_CHAR = /[^\s"'`<>&?,;]/;
 const VALUE_TABLE = new Uint8Array(65536);
 for (let code = 0; code < 65536; code++)
   VALUE_TABLE[code] = VALUE_CHAR.test(String.fromCharCode(code)) ? 1 : 0;
-const UNESCAPE =
-  /%([0-9A-Fa-f]{2})|\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|=([0-9A-F]{2})|=\r?\n|\\([/"\\])/g;
 
 /** Encoded runs in `input`, in order of start (each kind in order; kinds may overlap). */
 export function findEncoded(input: string, continued = false): EncodedRun[] {
@@ -136,7 +145,7 @@ function findBase64(input: string, runs: EncodedRun[], continued: boolean): void
     let line = end - start;
     let before = 0;
     for (;;) {
-      if (input.charCodeAt(end - 1) === EQ || end - start > MAX_ENCODED_RUN) break;
+      if (input.charCodeAt(end - 1) === EQ) break;
       if (pieces && line < before) break;
       const next = lineBreakEnd(input, end);
       if (next < 0 || BASE64_CHAR[input.charCodeAt(next)] !== 1 || input.startsWith('--', next)) break;
@@ -150,12 +159,11 @@ function findBase64(input: string, runs: EncodedRun[], continued: boolean): void
     }
     done = end;
     i = end - 1;
-    if (end - start > MAX_ENCODED_RUN) continue;
     let decoded: string | null;
     if (pieces) decoded = decodeText(pieces.join(''));
     else {
       const kind = kindOf(shape, end - start);
-      decoded = kind === undefined ? null : decodeRange(input, start, end, kind === 'hex');
+      decoded = kind === undefined ? null : decodeRun(input, start, end, kind === 'hex');
     }
     if (decoded !== null) runs.push({ start, end, decoded });
     // A stream's chunk may start inside a run whose head it emitted (a plain word, see
@@ -170,15 +178,14 @@ function findBase64(input: string, runs: EncodedRun[], continued: boolean): void
   }
 }
 
-/** Scratch for decoded bytes: runs are at most MAX_ENCODED_RUN characters. */
+/** Scratch for decoded bytes: one window of a run. */
 const SCRATCH = Buffer.alloc(MAX_ENCODED_RUN);
 
 /**
  * `text` decoded as hex (when it is all hex digits) or base64/base64url, as latin1 (a token is
- * ASCII, so it stays intact whatever the encoding of the text around it), or null when the
- * result is not text. Bytes that are mostly not printable (a hash, a key, an image) carry no
- * token a rule names; scanning them would only cost time. Decoded here, into one scratch
- * buffer: `Buffer.from` per run allocates, and JSON tool output has thousands of short runs.
+ * ASCII, so it stays intact whatever the encoding of the text around it): its printable
+ * stretches, or null when it has none. Decoded into one scratch buffer: `Buffer.from` per run
+ * allocates, and JSON tool output has thousands of short runs.
  */
 function decodeText(text: string): string | null {
   let shape = 0;
@@ -189,7 +196,7 @@ function decodeText(text: string): string | null {
     if ((shape & BOTH_CASES) === BOTH_CASES && (shape & NOT_HEX) !== 0) break;
   }
   const kind = kindOf(shape, text.length);
-  return kind === undefined ? null : decodeRange(text, 0, text.length, kind === 'hex');
+  return kind === undefined ? null : decodeRun(text, 0, text.length, kind === 'hex');
 }
 
 /**
@@ -203,20 +210,47 @@ function kindOf(shape: number, length: number): 'hex' | 'base64' | undefined {
 }
 
 /**
- * `input[from, to)` decoded as hex or base64 (see decodeText), or null when it is not text.
- * Node's decoders are native and skip what is not in the alphabet (line breaks of a wrapped
- * body); base64 takes both alphabets.
+ * The printable stretches of `input[from, to)` decoded (see decodeText), window by window for a
+ * long run: windows start a multiple of 4 characters apart (a base64 quantum, two hex bytes),
+ * so each decodes as the whole run would there.
+ */
+function decodeRun(input: string, from: number, to: number, hex: boolean): string | null {
+  if (to - from <= MAX_ENCODED_RUN) return decodeRange(input, from, to, hex);
+  const parts: string[] = [];
+  for (let at = from; ; at += MAX_ENCODED_RUN - WINDOW_OVERLAP) {
+    const part = decodeRange(input, at, Math.min(to, at + MAX_ENCODED_RUN), hex);
+    if (part !== null) parts.push(part);
+    if (at + MAX_ENCODED_RUN >= to) break;
+  }
+  return parts.length > 0 ? parts.join('\n') : null;
+}
+
+/**
+ * `input[from, to)` decoded as hex or base64: its stretches of printable ASCII at least
+ * MIN_STRETCH long, joined by line breaks, or null when there are none. Node's decoders are
+ * native and skip what is not in the alphabet (line breaks of a wrapped body); base64 takes
+ * both alphabets.
  */
 function decodeRange(input: string, from: number, to: number, hex: boolean): string | null {
   const text = from === 0 && to === input.length ? input : input.slice(from, to);
   const length = SCRATCH.write(text, 0, hex ? 'hex' : 'base64');
-  // At most a quarter of the bytes may be unprintable.
-  const allowed = length >> 2;
-  let unprintable = 0;
-  for (let k = 0; k < length; k++) {
-    if (PRINTABLE[SCRATCH[k]!] === 0 && ++unprintable > allowed) return null;
+  // Probing every MIN_STRETCH-th byte: a stretch that long holds a probe, and in binary most
+  // probes land on an unprintable byte and cost nothing more.
+  const stretches: string[] = [];
+  let done = 0;
+  for (let p = MIN_STRETCH - 1; p < length; p += MIN_STRETCH) {
+    if (PRINTABLE[SCRATCH[p]!] === 0) continue;
+    let start = p;
+    while (start > done && PRINTABLE[SCRATCH[start - 1]!] === 1) start--;
+    let end = p + 1;
+    while (end < length && PRINTABLE[SCRATCH[end]!] === 1) end++;
+    // All text (the common case when there is any): one string, no join.
+    if (start === 0 && end === length) return SCRATCH.toString('latin1', 0, length);
+    if (end - start >= MIN_STRETCH) stretches.push(SCRATCH.toString('latin1', start, end));
+    done = end;
+    p = end - 1;
   }
-  return SCRATCH.toString('latin1', 0, length);
+  return stretches.length > 0 ? stretches.join('\n') : null;
 }
 
 const PRINTABLE = new Uint8Array(256);
@@ -297,8 +331,7 @@ function findEscaped(input: string, runs: EncodedRun[]): void {
       end = next;
     }
     done = Math.max(end, at + 1);
-    if (end - start > MAX_ENCODED_RUN) continue;
-    const decoded = input.slice(start, end).replace(UNESCAPE, unescapeOne);
+    const decoded = unescapeRun(input, start, end);
     runs.push({ start, end, decoded });
   }
 }
@@ -311,17 +344,95 @@ function softBreak(input: string, from: number): number {
   return found < 0 ? Number.POSITIVE_INFINITY : found;
 }
 
-function unescapeOne(
-  _match: string,
-  pct: string | undefined,
-  u: string | undefined,
-  x: string | undefined,
-  qp: string | undefined,
-  literal: string | undefined,
-): string {
-  const hex = pct ?? u ?? x ?? qp;
-  if (hex !== undefined) return String.fromCharCode(Number.parseInt(hex, 16));
-  return literal ?? ''; // a soft break joins its lines
+/**
+ * `input[from, to)` with its escapes decoded: `%XX`, `\\uXXXX`, `\\xXX`, quoted-printable `=XX`
+ * (upper-case hex) and soft breaks (`=` before LF or CRLF, dropped), and `\\/`, `\\"`, `\\\\`.
+ * Leftmost first, as one global replace would, but in one pass into a scratch array: a run of
+ * many thousand escapes made that replace allocate a string per escape.
+ */
+function unescapeRun(input: string, from: number, to: number): string {
+  if (UNESCAPED.length < to - from) UNESCAPED = new Uint16Array(to - from);
+  const out = UNESCAPED;
+  let n = 0;
+  let i = from;
+  while (i < to) {
+    const c = input.charCodeAt(i);
+    if (c === PERCENT) {
+      // The common escape, inline: both digits' values are below 16 only if both are hex.
+      const high = i + 2 < to ? HEX_VALUE[input.charCodeAt(i + 1)]! : 255;
+      const low = i + 2 < to ? HEX_VALUE[input.charCodeAt(i + 2)]! : 255;
+      if ((high | low) < 16) {
+        out[n++] = (high << 4) | low;
+        i += 3;
+      } else {
+        out[n++] = c;
+        i++;
+      }
+    } else if (c === BACKSLASH && i + 1 < to) {
+      const kind = input.charCodeAt(i + 1);
+      if (kind === LOWER_U && hexIn(input, i + 2, 4, to)) {
+        out[n++] = hexValue(input, i + 2, 4);
+        i += 6;
+      } else if (kind === LOWER_X && hexIn(input, i + 2, 2, to)) {
+        out[n++] = hexValue(input, i + 2, 2);
+        i += 4;
+      } else if (kind === SLASH || kind === QUOTE || kind === BACKSLASH) {
+        out[n++] = kind;
+        i += 2;
+      } else {
+        out[n++] = c;
+        i++;
+      }
+    } else if (c === EQ) {
+      if (upperHexIn(input, i + 1, to)) {
+        out[n++] = hexValue(input, i + 1, 2);
+        i += 3;
+      } else if (i + 1 < to && input.charCodeAt(i + 1) === LF) {
+        i += 2;
+      } else if (i + 2 < to && input.charCodeAt(i + 1) === CR && input.charCodeAt(i + 2) === LF) {
+        i += 3;
+      } else {
+        out[n++] = c;
+        i++;
+      }
+    } else {
+      out[n++] = c;
+      i++;
+    }
+  }
+  // Node's UTF-16 decoding copies code units as they are (a lone surrogate stays one).
+  return Buffer.from(out.buffer, out.byteOffset, n * 2).toString('utf16le');
+}
+
+let UNESCAPED = new Uint16Array(1024);
+const PERCENT = 37;
+const BACKSLASH = 92;
+const SLASH = 47;
+const QUOTE = 34;
+const LOWER_U = 117;
+const LOWER_X = 120;
+const LF = 10;
+const CR = 13;
+
+/** `count` hex digits at `at`, all before `to`. */
+function hexIn(input: string, at: number, count: number, to: number): boolean {
+  return at + count <= to && hexDigits(input, at, count);
+}
+
+/** Two upper-case hex digits at `at` (quoted-printable), before `to`. */
+function upperHexIn(input: string, at: number, to: number): boolean {
+  if (at + 2 > to) return false;
+  for (let k = at; k < at + 2; k++) {
+    const code = input.charCodeAt(k);
+    if (!((code >= 48 && code <= 57) || (code >= 65 && code <= 70))) return false;
+  }
+  return true;
+}
+
+function hexValue(input: string, at: number, count: number): number {
+  let value = 0;
+  for (let k = at; k < at + count; k++) value = (value << 4) | HEX_VALUE[input.charCodeAt(k)]!;
+  return value;
 }
 
 /**

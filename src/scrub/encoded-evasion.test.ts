@@ -1,0 +1,100 @@
+/**
+ * Evasions of the decoding of encoded text (decoded.ts), as a steered agent would try them to
+ * read a credential through a tool: make the encoded run too long to be decoded (padding before
+ * the token, a large attachment), or make the decoded bytes look like binary (NUL or random
+ * bytes around the token) so they are not scanned as text.
+ */
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createScrubber } from './index.js';
+
+/** Token material built at runtime, so no credential-shaped literal sits in the source. */
+const GH = `ghp_${'Ab1Cd2Ef3Gh4'.repeat(3)}`;
+const scrubber = createScrubber();
+
+const wrap = (body: string, width: number, eol: string) =>
+  body.match(new RegExp(`.{1,${width}}`, 'g'))!.join(eol);
+
+/** The base64 (or hex) characters that encode the token's bytes, found in `encoded` itself. */
+function tokenChars(bytes: Buffer, encoding: 'base64' | 'hex'): string {
+  const at = bytes.indexOf(GH);
+  if (encoding === 'hex') return bytes.toString('hex').slice(at * 2, (at + GH.length) * 2);
+  const from = Math.ceil(at / 3) * 4;
+  const to = Math.floor((at + GH.length) / 3) * 4;
+  return bytes.toString('base64').slice(from, to);
+}
+
+function expectHidden(text: string, bytes: Buffer, encoding: 'base64' | 'hex' = 'base64'): void {
+  const encodedToken = tokenChars(bytes, encoding);
+  expect(text.replace(/\r?\n/g, '')).toContain(encodedToken); // the attack is as described
+  const out = scrubber.text(text);
+  expect(out.replace(/\r?\n/g, '')).not.toContain(encodedToken);
+  expect(out).toMatch(/\[REDACTED:[a-z-]+\]/);
+}
+
+describe('an encoded credential is found however long its run is', () => {
+  it('in one base64 line after 16 KB of text padding', () => {
+    const bytes = Buffer.from(`${'z'.repeat(16_384)} ${GH} tail`);
+    expectHidden(bytes.toString('base64'), bytes);
+  });
+
+  it('in one base64 line after 1 MB of text padding', () => {
+    const bytes = Buffer.from(`${'lorem ipsum '.repeat(90_000)} ${GH} tail`);
+    expectHidden(bytes.toString('base64'), bytes);
+  });
+
+  it('in a MIME attachment of 40 KB wrapped at 76 columns', () => {
+    const bytes = Buffer.from(`${'KEY=value\n'.repeat(4_000)}GITHUB_TOKEN=${GH}\n`);
+    const mail = `Content-Transfer-Encoding: base64\r\n\r\n${wrap(bytes.toString('base64'), 76, '\r\n')}\r\n--b--`;
+    expectHidden(mail, bytes);
+  });
+
+  it('in hex after 16 KB of padding', () => {
+    const bytes = Buffer.from(`${'0'.repeat(16_384)} ${GH} `);
+    expectHidden(bytes.toString('hex'), bytes, 'hex');
+  });
+
+  it('percent-encoded in a run of 30,000 escapes', () => {
+    const escaped = [...`${'x'.repeat(10_000)} ${GH} `]
+      .map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+      .join('');
+    const out = scrubber.text(`q=${escaped}`);
+    expect(out).toContain('[REDACTED:github-pat]');
+    expect(out).not.toContain(escaped.slice(30_000, 30_100));
+  });
+});
+
+describe('an encoded credential is found among bytes that are not text', () => {
+  it('after NUL padding', () => {
+    const bytes = Buffer.concat([Buffer.alloc(300), Buffer.from(` ${GH} `)]);
+    expectHidden(bytes.toString('base64'), bytes);
+  });
+
+  it('between random bytes', () => {
+    const bytes = Buffer.concat([randomBytes(2_000), Buffer.from(` ${GH} `), randomBytes(2_000)]);
+    expectHidden(bytes.toString('base64'), bytes);
+  });
+
+  it('between random bytes in a run longer than 16 KB', () => {
+    const bytes = Buffer.concat([randomBytes(30_000), Buffer.from(`\n${GH}\n`), randomBytes(30_000)]);
+    expectHidden(bytes.toString('base64'), bytes);
+  });
+
+  it('in hex after NUL padding', () => {
+    const bytes = Buffer.concat([Buffer.alloc(200), Buffer.from(` ${GH} `)]);
+    expectHidden(bytes.toString('hex'), bytes, 'hex');
+  });
+
+  it('inside a JSON string, base64 of a binary file with the token in it', () => {
+    const bytes = Buffer.concat([randomBytes(500), Buffer.from(`token: ${GH}`), Buffer.alloc(64)]);
+    const json = JSON.stringify({ name: 'blob.bin', data: bytes.toString('base64') });
+    expectHidden(json, bytes);
+  });
+});
+
+describe('binary data with no credential in it', () => {
+  it('is left as it is', () => {
+    const blob = randomBytes(100_000).toString('base64');
+    expect(scrubber.text(blob)).toBe(blob);
+  });
+});
