@@ -211,20 +211,11 @@ export function buildAhoCorasick(original: readonly string[], options: AhoCorasi
   };
   if (dense === count) {
     // All rows dense: the scan loop runs as WebAssembly (wasm/dense-scan.ts).
-    const scanDense = denseScan({ classOf, rows, width: classes, reports, longest });
+    const scanDense = denseScan({ classOf, rows, width: classes, reports, longest, pattern, dictLink });
     return {
       patternCount,
       longest,
-      scan(input, from, to, onMatch) {
-        const last = scanDense(input, from, to, (s, end) => {
-          let t = pattern[s]! >= 0 ? s : dictLink[s]!;
-          while (t >= 0) {
-            onMatch(pattern[t]!, end);
-            t = dictLink[t]!;
-          }
-        });
-        return holdFrom(last);
-      },
+      scan: (input, from, to, onMatch) => holdFrom(scanDense(input, from, to, onMatch)),
     };
   }
 

@@ -23,14 +23,18 @@ export interface DenseTables {
   reports: Uint8Array;
   /** Length of the longest pattern. */
   longest: number;
+  /** The pattern each state ends, or -1. */
+  pattern: Int32Array;
+  /** The next state along each state's failure chain that ends a pattern, or -1. */
+  dictLink: Int32Array;
 }
 
-/** Scans `input[from, to)`; calls `onReport(state, end)` for each reporting step; returns the last state. */
+/** Scans `input[from, to)`; calls `onMatch(pattern, end)` for each match, in order of end; returns the last state. */
 export type DenseScan = (
   input: string,
   from: number,
   to: number,
-  onReport: (state: number, end: number) => void,
+  onMatch: (pattern: number, end: number) => void,
 ) => number;
 
 const PAGE = 65_536;
@@ -70,7 +74,9 @@ function scanModule(): WebAssembly.Module {
 
 /** A WebAssembly scan for `tables`. */
 export function denseScan(tables: DenseTables): DenseScan {
-  const { classOf, rows, width, reports, longest } = tables;
+  const { classOf, rows, width, reports, longest, pattern, dictLink } = tables;
+  // The first state along each state's chain that ends a pattern: where a report's walk starts.
+  const first = Int32Array.from(pattern, (p, s) => (p >= 0 ? s : dictLink[s]!));
   const rowBytes = width * 4;
   const memory = new WebAssembly.Memory({
     initial: Math.ceil((TABLE_AT + rows.length * 4) / PAGE),
@@ -92,7 +98,11 @@ export function denseScan(tables: DenseTables): DenseScan {
   // as many characters as the longest pattern, so its state is the one a single scan would have.
   const overlap = Math.max(0, longest - 1);
 
-  return (input, from, to, onReport) => {
+  return (input, from, to, onMatch) => {
+    // One report: every pattern that ends where the state `entry` is reached.
+    const report = (entry: number, end: number) => {
+      for (let t = first[(entry >> 2) / width]!; t >= 0; t = dictLink[t]!) onMatch(pattern[t]!, end);
+    };
     let carried = 0;
     for (let start = from; start < to; start += WINDOW) {
       const length = Math.min(WINDOW, to - start);
@@ -113,7 +123,7 @@ export function denseScan(tables: DenseTables): DenseScan {
         OUT_B_AT,
       );
       const reportedA = countA.value as number;
-      for (let k = 0; k < reportedA; k++) onReport((outA[2 * k + 1]! >> 2) / width, start + outA[2 * k]!);
+      for (let k = 0; k < reportedA; k++) report(outA[2 * k + 1]!, start + outA[2 * k]!);
       if (!split) {
         carried = stateA.value as number;
         continue;
@@ -122,7 +132,7 @@ export function denseScan(tables: DenseTables): DenseScan {
       const reportedB = countB.value as number;
       for (let k = 0; k < reportedB; k++) {
         const end = outB[2 * k]!;
-        if (end > mid) onReport((outB[2 * k + 1]! >> 2) / width, start + end);
+        if (end > mid) report(outB[2 * k + 1]!, start + end);
       }
       carried = stateB.value as number;
     }
