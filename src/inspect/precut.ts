@@ -28,13 +28,21 @@ export function precutKey(): string {
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** `result` with every text over `maxBytes + 1` characters cut there; the same object if none is. */
-export function precutResult(result: unknown, maxBytes: number): unknown {
+/**
+ * `result` with every text over `maxBytes + 1` characters cut there; the same object if none is.
+ * `originalBytes` gives the byte count of a text (by where it is, `content[i]`) that the caller
+ * already shortened itself (worker/long-strings.ts), instead of counting the text given.
+ */
+export function precutResult(
+  result: unknown,
+  maxBytes: number,
+  originalBytes?: (where: string) => number | undefined,
+): unknown {
   if (!isObject(result) || !Array.isArray(result.content)) return result;
   const keep = Math.max(0, Math.floor(maxBytes)) + 1;
   const sizes: Record<string, number> = {};
   const cut = (text: string, where: string): string => {
-    sizes[where] = Buffer.byteLength(text, 'utf8');
+    sizes[where] = originalBytes?.(where) ?? Buffer.byteLength(text, 'utf8');
     return text.slice(0, keep);
   };
   const content = result.content.map((block: unknown, i) => {

@@ -8,11 +8,16 @@
  * thread then reads the original bytes).
  */
 import { precutResult } from '../precut.js';
+import { cutLongStrings } from './long-strings.js';
 
 export type Framing = 'sse' | 'json' | 'line';
 
 export function cutLargeMessage(bytes: Uint8Array, framing: Framing, maxBytes: number): string | undefined {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Most large answers are one long text: cut without decoding it all (long-strings.ts).
+  const fast = cutWithoutParsing(buffer, framing, maxBytes);
+  if (fast !== undefined) return fast ?? undefined;
+  const text = buffer.toString('utf8');
   if (framing !== 'sse') {
     const cut = cutMessage(text, maxBytes);
     return cut === undefined ? undefined : framing === 'line' ? `${cut}\n` : cut;
@@ -29,6 +34,35 @@ export function cutLargeMessage(bytes: Uint8Array, framing: Framing, maxBytes: n
   const cut = cutMessage(data.join('\n'), maxBytes);
   if (cut === undefined) return undefined;
   return `${fields.map((f) => `${f}\n`).join('')}data: ${cut}\n\n`;
+}
+
+/**
+ * long-strings.ts on the message in `buffer`, framed as it was: the cut message, null when nothing
+ * was cut, undefined when it declines (then the full parse runs). An SSE event qualifies with one
+ * `data:` line; its other fields are kept as the full parse keeps them.
+ */
+function cutWithoutParsing(buffer: Buffer, framing: Framing, maxBytes: number): string | null | undefined {
+  if (framing === 'json') return cutLongStrings(buffer, 0, buffer.length, maxBytes);
+  if (framing === 'line') {
+    const cut = cutLongStrings(buffer, 0, buffer.length, maxBytes);
+    return typeof cut === 'string' ? `${cut}\n` : cut;
+  }
+  const fields: string[] = [];
+  let data: { from: number; to: number } | undefined;
+  for (let at = 0; at < buffer.length; ) {
+    const newline = buffer.indexOf(0x0a, at);
+    const to = newline < 0 ? buffer.length : newline;
+    if (to > at) {
+      if (buffer.subarray(at, at + 5).toString('latin1') === 'data:') {
+        if (data) return undefined;
+        data = { from: at + (buffer[at + 5] === 0x20 ? 6 : 5), to };
+      } else fields.push(buffer.toString('utf8', at, to));
+    }
+    at = to + 1;
+  }
+  if (!data) return undefined;
+  const cut = cutLongStrings(buffer, data.from, data.to, maxBytes);
+  return typeof cut === 'string' ? `${fields.map((f) => `${f}\n`).join('')}data: ${cut}\n\n` : cut;
 }
 
 /** A JSON-RPC answer whose tool result had text cut, serialised; undefined if it is anything else. */
