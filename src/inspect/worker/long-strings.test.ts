@@ -70,6 +70,17 @@ describe('cutting long texts without parsing the whole message', () => {
       'declines',
     ],
     ['a text that looks like a placeholder', text(`bulkhead-long-00-0${big('p')}`), 100, 'fast'],
+    // Every quote found is escaped: the searches run out long before the text does.
+    ['a long text of escaped quotes', text('"'.repeat(100_000)), 100, 'declines'],
+    [
+      'many short strings beside a long text',
+      msg({
+        content: [{ type: 'text', text: big('m') }],
+        structuredContent: { list: Array(30_000).fill('s') },
+      }),
+      100,
+      'declines',
+    ],
   ];
 
   for (const [name, message, maxBytes, path] of cases) {

@@ -10,8 +10,8 @@
  * It gives exactly what parse.ts's full parse gives (precut.ts decides the
  * cut either way), or declines (`undefined`) and the full parse runs: a long
  * string with an escape, one anywhere but a result's `text` or resource
- * `text`, more than `MAX_STRINGS` strings, a message the placeholder could be
- * confused with. Past the cut it only finds the string's end: control
+ * `text`, more than `MAX_SEARCHES` strings and escaped quotes, a message
+ * the placeholder could be confused with. Past the cut it only finds the string's end: control
  * characters or malformed UTF-8 there, which a full parse would refuse or
  * replace, are dropped with the rest. What is kept is decoded as usual, and
  * all of it is inspected and scrubbed on its way to the agent like any result.
@@ -21,8 +21,11 @@ import { precutResult } from '../precut.js';
 
 /** Strings at least this many bytes long are placeheld; shorter ones are parsed as usual. */
 export const LONG_STRING = 64 * 1024;
-/** More strings than this and the full parse is cheaper than searching string by string. */
-const MAX_STRINGS = 20_000;
+/**
+ * More byte searches than this (one per string, one more per escaped quote) and the full parse is
+ * cheaper than searching: a text of a million `\"` would otherwise cost a million searches.
+ */
+const MAX_SEARCHES = 20_000;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
@@ -40,14 +43,14 @@ export function cutLongStrings(
   maxBytes: number,
 ): string | null | undefined {
   const long: { from: number; to: number }[] = [];
-  let strings = 0;
+  let searches = 0;
   let at = start;
   for (;;) {
     const open = bytes.indexOf(QUOTE, at);
     if (open < 0 || open >= end) break;
-    if (++strings > MAX_STRINGS) return undefined;
     let close = open + 1;
     for (;;) {
+      if (++searches > MAX_SEARCHES) return undefined;
       close = bytes.indexOf(QUOTE, close);
       if (close < 0 || close >= end) return undefined;
       let slashes = 0;
