@@ -23,7 +23,7 @@
  * any length is decoded, window by overlapping window (an image, an archive, a
  * padded token); a stream holds back at most `MAX_ENCODED_RUN` of a run that
  * is still growing, so in a stream a longer run is decoded as the chunks that
- * carry it, each on its own.
+ * carry it, each with the last WINDOW_OVERLAP characters of the one before.
  */
 
 /** Decoded text is searched again at most this many times (encoded inside encoded). */
@@ -439,8 +439,9 @@ function hexValue(input: string, at: number, count: number): number {
  * Where a stream must start holding so that an encoded run still growing at
  * the end of `input` is decoded whole with the next chunk: the start of the
  * trailing stretch of characters that can belong to a run (line breaks
- * included, for wrapped bodies), or `input.length` when that stretch is
- * longer than any run that is decoded, or when it looks like a plain word.
+ * included, for wrapped bodies); only its last WINDOW_OVERLAP characters when
+ * it is longer than a stream holds (a token this cut splits begins there); or
+ * `input.length` when it looks like a plain word.
  *
  * A plain word (letters and punctuation, no digit, none of `+/=%\\_-`, no
  * lower-to-upper change inside: `Hello`, `API`, `done!`)
@@ -463,7 +464,11 @@ export function encodedHold(input: string): number {
     after = code;
     k--;
   }
-  if (!encodedLooking || n - k > MAX_ENCODED_RUN) return n;
+  if (!encodedLooking) return n;
+  // Longer than a stream holds: its head was decoded with this chunk, and a token that this cut
+  // splits begins in the last WINDOW_OVERLAP characters (an encoded token is shorter), so those
+  // are held to be decoded again with the next chunk, at every alignment.
+  if (n - k > MAX_ENCODED_RUN) return n - WINDOW_OVERLAP;
   return k;
 }
 

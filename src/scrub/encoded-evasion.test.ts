@@ -98,3 +98,20 @@ describe('binary data with no credential in it', () => {
     expect(scrubber.text(blob)).toBe(blob);
   });
 });
+
+describe('a stream of a long encoded run', () => {
+  it('finds a token that crosses the boundary between two chunks', () => {
+    // A run longer than a stream holds: each chunk is decoded on its own, so the tail of one
+    // must be held for the next or a token across the cut is never seen whole.
+    const bytes = Buffer.from(`${'lorem ipsum '.repeat(3_000)} ${GH} ${'dolor sit '.repeat(3_000)}`);
+    const text = bytes.toString('base64');
+    const encodedToken = tokenChars(bytes, 'base64');
+    const at = text.indexOf(encodedToken);
+    for (const cut of [at + 1, at + 10, at + encodedToken.length - 1]) {
+      const stream = scrubber.stream();
+      const out = stream.push(text.slice(0, cut)) + stream.push(text.slice(cut)) + stream.flush();
+      expect(out, `cut at ${cut - at} into the token`).not.toContain(encodedToken.slice(0, 24));
+      expect(out).not.toContain(encodedToken.slice(-24));
+    }
+  });
+});

@@ -43,7 +43,9 @@ export function createStreamScrubber(
     flush() {
       const rest = held;
       held = '';
-      return renderSpans(rest, mergeSpans(detect(rest, false).spans));
+      // Scanned as a chunk (not as a whole text): what is held may begin inside an encoded run
+      // whose head was emitted, so that run is decoded at every alignment.
+      return renderSpans(rest, mergeSpans(detect(rest, true).spans));
     },
   };
 }
