@@ -26,6 +26,7 @@
  * carry it, each with the last WINDOW_OVERLAP characters of the one before.
  */
 
+import { gunzipSync, inflateSync, constants as zlibConstants } from 'node:zlib';
 /** Decoded text is searched again at most this many times (encoded inside encoded). */
 export const MAX_DECODE_DEPTH = 3;
 /** A stream holds back no more of a growing run than this; longer runs are decoded in windows this long. */
@@ -95,9 +96,15 @@ const VALUE_TABLE = new Uint8Array(65536);
 for (let code = 0; code < 65536; code++)
   VALUE_TABLE[code] = VALUE_CHAR.test(String.fromCharCode(code)) ? 1 : 0;
 
-/** Encoded runs in `input`, in order of start (each kind in order; kinds may overlap). */
-export function findEncoded(input: string, continued = false): EncodedRun[] {
+/**
+ * Encoded runs in `input`, in order of start (each kind in order; kinds may overlap). `nested`:
+ * `input` is decoded text of an earlier call's runs.
+ */
+export function findEncoded(input: string, continued = false, nested = false): EncodedRun[] {
   const runs: EncodedRun[] = [];
+  // Decoded text searched again (`nested`) shares the budget of the text it came from: a fresh
+  // one per level would let each level decompress four times more than the one before.
+  if (!nested) inflateBudget = INFLATE_PER_CHAR * input.length + INFLATE_FLOOR;
   findBase64(input, runs, continued);
   findEscaped(input, runs);
   return runs;
@@ -215,6 +222,8 @@ function kindOf(shape: number, length: number): 'hex' | 'base64' | undefined {
  * so each decodes as the whole run would there.
  */
 function decodeRun(input: string, from: number, to: number, hex: boolean): string | null {
+  const inflated = inflatedRun(input, from, to, hex);
+  if (inflated !== undefined) return inflated;
   if (to - from <= MAX_ENCODED_RUN) return decodeRange(input, from, to, hex);
   const parts: string[] = [];
   for (let at = from; ; at += MAX_ENCODED_RUN - WINDOW_OVERLAP) {
@@ -226,27 +235,78 @@ function decodeRun(input: string, from: number, to: number, hex: boolean): strin
 }
 
 /**
- * `input[from, to)` decoded as hex or base64: its stretches of printable ASCII at least
- * MIN_STRETCH long, joined by line breaks, or null when there are none. Node's decoders are
- * native and skip what is not in the alphabet (line breaks of a wrapped body); base64 takes
- * both alphabets.
+ * A run whose bytes are gzip or zlib data (`gzip -c .env | base64`): the printable stretches of
+ * what it decompresses to, or undefined when it is not such data (it is then decoded as it is).
+ * All decompression in one scan shares a budget proportional to the text (findEncoded), so
+ * small bombs cannot multiply the work; past it, or past a corrupt stream, the run is decoded as
+ * it is.
+ */
+function inflatedRun(input: string, from: number, to: number, hex: boolean): string | null | undefined {
+  if (to - from < 4) return undefined;
+  // The first two bytes, read from the first four characters (no allocation: most runs are not
+  // compressed, and JSON tool output has thousands of runs).
+  const c0 = input.charCodeAt(from);
+  const c1 = input.charCodeAt(from + 1);
+  const c2 = input.charCodeAt(from + 2);
+  const c3 = input.charCodeAt(from + 3);
+  const first = hex
+    ? (HEX_VALUE[c0]! << 4) | HEX_VALUE[c1]!
+    : ((SIXBIT[c0]! << 2) | (SIXBIT[c1]! >> 4)) & 0xff;
+  const second = hex
+    ? (HEX_VALUE[c2]! << 4) | HEX_VALUE[c3]!
+    : (((SIXBIT[c1]! & 15) << 4) | (SIXBIT[c2]! >> 2)) & 0xff;
+  const gzip = first === 0x1f && second === 0x8b;
+  const zlib = first === 0x78 && ((first << 8) | second) % 31 === 0;
+  if ((!gzip && !zlib) || inflateBudget <= 0) return undefined;
+  const encoding = hex ? 'hex' : 'base64';
+  let out: Buffer;
+  try {
+    out = (gzip ? gunzipSync : inflateSync)(Buffer.from(input.slice(from, to), encoding), {
+      // A stream cut short still gives what it holds so far.
+      finishFlush: zlibConstants.Z_SYNC_FLUSH,
+      maxOutputLength: inflateBudget,
+    });
+  } catch {
+    // Not compressed data after all, or larger than the budget: decoded as it is.
+    return undefined;
+  }
+  inflateBudget -= out.length;
+  return printableStretches(out, out.length);
+}
+
+/** Bytes all decompression in one findEncoded call may produce. */
+let inflateBudget = 0;
+const INFLATE_PER_CHAR = 4;
+const INFLATE_FLOOR = 1 << 20;
+
+/**
+ * `input[from, to)` decoded as hex or base64: its printable stretches (printableStretches).
+ * Node's decoders are native and skip what is not in the alphabet (line breaks of a wrapped
+ * body); base64 takes both alphabets.
  */
 function decodeRange(input: string, from: number, to: number, hex: boolean): string | null {
   const text = from === 0 && to === input.length ? input : input.slice(from, to);
-  const length = SCRATCH.write(text, 0, hex ? 'hex' : 'base64');
+  return printableStretches(SCRATCH, SCRATCH.write(text, 0, hex ? 'hex' : 'base64'));
+}
+
+/**
+ * The stretches of printable ASCII at least MIN_STRETCH long in `bytes[0, length)`, joined by
+ * line breaks, or null when there are none.
+ */
+function printableStretches(bytes: Buffer, length: number): string | null {
   // Probing every MIN_STRETCH-th byte: a stretch that long holds a probe, and in binary most
   // probes land on an unprintable byte and cost nothing more.
   const stretches: string[] = [];
   let done = 0;
   for (let p = MIN_STRETCH - 1; p < length; p += MIN_STRETCH) {
-    if (PRINTABLE[SCRATCH[p]!] === 0) continue;
+    if (PRINTABLE[bytes[p]!] === 0) continue;
     let start = p;
-    while (start > done && PRINTABLE[SCRATCH[start - 1]!] === 1) start--;
+    while (start > done && PRINTABLE[bytes[start - 1]!] === 1) start--;
     let end = p + 1;
-    while (end < length && PRINTABLE[SCRATCH[end]!] === 1) end++;
+    while (end < length && PRINTABLE[bytes[end]!] === 1) end++;
     // All text (the common case when there is any): one string, no join.
-    if (start === 0 && end === length) return SCRATCH.toString('latin1', 0, length);
-    if (end - start >= MIN_STRETCH) stretches.push(SCRATCH.toString('latin1', start, end));
+    if (start === 0 && end === length) return bytes.toString('latin1', 0, length);
+    if (end - start >= MIN_STRETCH) stretches.push(bytes.toString('latin1', start, end));
     done = end;
     p = end - 1;
   }
@@ -285,6 +345,13 @@ function lineBreakEnd(input: string, i: number): number {
 }
 
 const EQ = 61;
+/** The six bits of a base64 or base64url character (0 for others: only read on base64 runs). */
+const SIXBIT = new Uint8Array(65536);
+for (let v = 0; v < 64; v++) {
+  SIXBIT['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(v)] = v;
+}
+SIXBIT['-'.charCodeAt(0)] = 62;
+SIXBIT['_'.charCodeAt(0)] = 63;
 const BASE64_CHAR = new Uint8Array(65536);
 for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-')
   BASE64_CHAR[ch.charCodeAt(0)] = 1;

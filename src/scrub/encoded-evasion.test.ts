@@ -5,7 +5,9 @@
  * bytes around the token) so they are not scanned as text.
  */
 import { randomBytes } from 'node:crypto';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { findEncoded } from './decoded.js';
 import { createScrubber } from './index.js';
 
 /** Token material built at runtime, so no credential-shaped literal sits in the source. */
@@ -92,7 +94,58 @@ describe('an encoded credential is found among bytes that are not text', () => {
   });
 });
 
+describe('an encoded credential is found when it was compressed first', () => {
+  const env = Buffer.from(`DB_HOST=db.internal\nGITHUB_TOKEN=${GH}\nDEBUG=0\n`);
+
+  it('gzip, then base64 (`gzip -c .env | base64`)', () => {
+    const text = gzipSync(env).toString('base64');
+    expect(text).toMatch(/^H4sI/);
+    expect(scrubber.text(text)).not.toBe(text);
+    expect(scrubber.text(`file: ${text}`)).toMatch(/^file: \[REDACTED:[a-z-]+\]$/);
+  });
+
+  it('zlib deflate, then base64', () => {
+    const text = deflateSync(env).toString('base64');
+    expect(scrubber.text(text)).toMatch(/^\[REDACTED:[a-z-]+\]$/);
+  });
+
+  it('gzip, then hex', () => {
+    const text = gzipSync(env).toString('hex');
+    expect(scrubber.text(text)).toMatch(/^\[REDACTED:[a-z-]+\]$/);
+  });
+
+  it('gzip of 100 KB of text, base64 wrapped at 76 columns (a run longer than one window)', () => {
+    const big = Buffer.concat([Buffer.from(randomBytes(40_000).toString('base64')), env]);
+    const text = wrap(gzipSync(big).toString('base64'), 76, '\n');
+    expect(text.length).toBeGreaterThan(40_000);
+    const out = scrubber.text(text);
+    expect(out).toMatch(/^\[REDACTED:[a-z-]+\]$/);
+  });
+});
+
+describe('decompression', () => {
+  it('is bounded by the length of the text, however many bombs it holds', () => {
+    // Each run inflates to 1 MiB of text from about 1.4 KB: 40 of them would be 40 MiB to scan.
+    const bomb = gzipSync(Buffer.alloc(1 << 20, 'a')).toString('base64');
+    const text = Array.from({ length: 40 }, () => bomb).join('\n\n');
+    const decoded = findEncoded(text).reduce((sum, run) => sum + run.decoded.length, 0);
+    expect(decoded).toBeGreaterThanOrEqual(1 << 20); // the first one is decompressed
+    expect(decoded).toBeLessThanOrEqual(4 * text.length + (1 << 20) + text.length);
+  });
+});
+
 describe('binary data with no credential in it', () => {
+  it('is left as it is, compressed or not', () => {
+    for (const blob of [
+      randomBytes(100_000),
+      gzipSync(randomBytes(50_000)),
+      gzipSync(Buffer.alloc(1_000_000)),
+    ]) {
+      const text = blob.toString('base64');
+      expect(scrubber.text(text)).toBe(text);
+    }
+  });
+
   it('is left as it is', () => {
     const blob = randomBytes(100_000).toString('base64');
     expect(scrubber.text(blob)).toBe(blob);

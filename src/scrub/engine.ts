@@ -391,7 +391,7 @@ export function createEngine(options: EngineOptions): Engine {
    * marker of what it carried. A match whose text stands in the run as it is was found above.
    */
   const detectDecoded = (input: string, spans: Span[], level: number, streaming: boolean): void => {
-    const runs = findEncoded(input, streaming);
+    const runs = findEncoded(input, streaming, level > 0);
     if (runs.length === 0) return;
     const at = new Int32Array(runs.length + 1);
     for (let k = 0; k < runs.length; k++) at[k + 1] = at[k]! + runs[k]!.decoded.length + 1;
