@@ -118,7 +118,7 @@ function findBase64(input: string, runs: EncodedRun[], continued: boolean): void
   // at every position of every word and cost more than the whole automaton pass.
   let done = 0;
   for (let i = MIN_BASE64_RUN - 1; i < n; i += MIN_BASE64_RUN) {
-    if (BASE64_CHAR[input.charCodeAt(i)] !== 1) continue;
+    if (SHAPE[input.charCodeAt(i)] === 0) continue;
     // The run's shape (cases, hex or not) is read as the run is found: most runs (paths, words
     // in one case) are then dropped without being read again or copied.
     let shape = 0;
@@ -155,7 +155,7 @@ function findBase64(input: string, runs: EncodedRun[], continued: boolean): void
       if (input.charCodeAt(end - 1) === EQ) break;
       if (pieces && line < before) break;
       const next = lineBreakEnd(input, end);
-      if (next < 0 || BASE64_CHAR[input.charCodeAt(next)] !== 1 || input.startsWith('--', next)) break;
+      if (next < 0 || SHAPE[input.charCodeAt(next)] === 0 || input.startsWith('--', next)) break;
       const nextEnd = lineEnd(input, next);
       if (pieces && nextEnd - next > line) break;
       pieces ??= [input.slice(start, end)];
@@ -352,18 +352,18 @@ for (let v = 0; v < 64; v++) {
 }
 SIXBIT['-'.charCodeAt(0)] = 62;
 SIXBIT['_'.charCodeAt(0)] = 63;
-const BASE64_CHAR = new Uint8Array(65536);
-for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-')
-  BASE64_CHAR[ch.charCodeAt(0)] = 1;
-/** Bits of a base64 character: in a run (all), a lower- or upper-case letter, not a hex digit. */
+/**
+ * Bits of a base64 or base64url character (0 for any other): in a run (all of them), a lower- or
+ * upper-case letter, not a hex digit.
+ */
 const IN_RUN = 1;
 const LOWER = 2;
 const UPPER = 4;
 const NOT_HEX = 8;
 const BOTH_CASES = LOWER | UPPER;
 const SHAPE = new Uint8Array(65536);
-for (let code = 0; code < 65536; code++) {
-  if (BASE64_CHAR[code] !== 1) continue;
+for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-') {
+  const code = ch.charCodeAt(0);
   const lower = code >= 97 && code <= 122;
   const upper = code >= 65 && code <= 90;
   SHAPE[code] = IN_RUN | (lower ? LOWER : 0) | (upper ? UPPER : 0) | (HEX_VALUE[code] === 255 ? NOT_HEX : 0);

@@ -29,9 +29,6 @@ import { encodedHold, findEncoded, MAX_DECODE_DEPTH } from './decoded.js';
 import { knownSecretForms } from './encodings.js';
 import type { PiiActions } from './pii.js';
 import { ACCEPT_COST, type CompiledPiiSet, compilePii, runOf, scanPii } from './pii-scan.js';
-
-export type { CompiledPiiSet };
-
 import type { SecretRule } from './rules/types.js';
 import type { Span } from './spans.js';
 

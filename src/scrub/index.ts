@@ -15,8 +15,9 @@
  * Structured values stay structurally valid: `value()` rewrites strings (and
  * object keys) inside JSON-like data and returns data of the same shape.
  */
-import { type CompiledPiiSet, createEngine, type Engine, type ScrubStats } from './engine.js';
+import { createEngine, type Engine, type ScrubStats } from './engine.js';
 import { DEFAULT_PII_ACTIONS, type PiiAction, type PiiKind } from './pii.js';
+import type { CompiledPiiSet } from './pii-scan.js';
 import { newScrubberBase, registerReplica, type ScrubberBase } from './replica.js';
 import { BUILTIN_RULES, type SecretRule } from './rules/index.js';
 import { mergeSpans, renderSpans } from './spans.js';
