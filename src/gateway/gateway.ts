@@ -157,7 +157,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ...(propagation.fallbackPollMs !== undefined ? { fallbackWatchMs: propagation.fallbackPollMs } : {}),
   });
   await runs.resume();
-  await reconcileReservations(store, policy.store, events, logger);
 
   let endpoint: McpEndpoint | undefined;
   let passthrough: PassthroughDeps | undefined;
@@ -232,7 +231,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   await approvals.expireOverdue();
   // The lease first, then reconciliation: work of replicas that died (kill -9, lost host)
   // becomes outcome_unknown; work of live replicas is theirs and is left alone.
-  const lease = new ReplicaLease({ store, events, approvals, logger, notifier }, options.lease);
+  const lease = new ReplicaLease(
+    {
+      store,
+      events,
+      approvals,
+      logger,
+      notifier,
+      // LLM reservations of dead replicas are settled with their calls and approvals.
+      reservations: () => reconcileReservations(store, policy.store, events, logger),
+    },
+    options.lease,
+  );
   await lease.start();
   const audit = new AuditCheckpoints({
     store: store.events,

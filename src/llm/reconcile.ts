@@ -1,15 +1,17 @@
 /**
- * At start-up: token reservations a crash left open (the gateway died while
- * a request was in flight) are settled at what they reserved, and each gets
- * an `llm.request` event with code `outcome_unknown`, so the audit log holds
+ * Token reservations a crash left open (the gateway died while a request was
+ * in flight) are settled at what they reserved, and each gets an
+ * `llm.request` event with code `outcome_unknown`, so the audit log holds
  * every request the LLM API may have seen, and no reservation stays counted
  * as open forever. Settled at the reserved amount rather than released: the
  * API may have billed the work whose answer was lost.
  *
- * On SQLite one gateway owns the file, so everything older than this start
- * is a leftover. On PostgreSQL other replicas may be mid-request: only
- * reservations older than `PG_STALE_MS` are taken (a longer request of a
- * live replica is then charged its reservation, never less: failing closed).
+ * A reservation belongs to the replica that made it. Run at every lease
+ * heartbeat (src/replicas/lease.ts): those of a replica that holds no lease
+ * (killed, lapsed) are settled within seconds by any live replica, those of a
+ * live replica never; the store settles each once however many replicas
+ * reconcile at the same moment. Rows from before owners were recorded are
+ * taken once older than `PG_STALE_MS` on PostgreSQL (at once on SQLite).
  */
 import type { EventWriter } from '../events/writer.js';
 import type { Logger } from '../log.js';

@@ -6,7 +6,9 @@
  * of work without a live owner is closed as `outcome_unknown`:
  *   - an open intent (a tools/call forwarded, never recorded) → a `tools/call`
  *     event with code `outcome_unknown`, in one transaction with closing it;
- *   - an executing approval → `outcome_unknown` and an `approval.executed` event.
+ *   - an executing approval → `outcome_unknown` and an `approval.executed` event;
+ *   - an open LLM token reservation → settled at what it reserved, with an
+ *     `llm.request` event with code `outcome_unknown` (src/llm/reconcile.ts).
  * A live replica's work is never touched: ownership is decided in the store,
  * in one statement, against the lease table. Retiring, closing and marking
  * are conditional, so replicas reconciling at once write each event once.
@@ -49,6 +51,8 @@ export class ReplicaLease {
       approvals: ApprovalService;
       logger: Logger;
       notifier?: Notifier;
+      /** Settles LLM reservations whose replica holds no lease; resolves how many. */
+      reservations?: () => Promise<number>;
     },
     options: LeaseOptions = {},
   ) {
@@ -143,12 +147,16 @@ export class ReplicaLease {
       if (written) intents++;
     }
     const approvals = (await this.deps.approvals.recoverOrphaned()).length;
-    if (retired.length || intents || approvals) {
-      this.deps.logger.warn({ retired, intents, approvals }, 'reconciled work left by stopped replicas');
+    const reservations = (await this.deps.reservations?.()) ?? 0;
+    if (retired.length || intents || approvals || reservations) {
+      this.deps.logger.warn(
+        { retired, intents, approvals, reservations },
+        'reconciled work left by stopped replicas',
+      );
       this.deps.notifier?.send({
         kind: 'replica.lapsed',
-        title: `Reconciled ${intents} call(s) and ${approvals} approval(s) left by a stopped gateway`,
-        data: { retired, intents, approvals },
+        title: `Reconciled ${intents} call(s), ${approvals} approval(s) and ${reservations} LLM request(s) left by a stopped gateway`,
+        data: { retired, intents, approvals, reservations },
       });
     }
     return { retired, intents, approvals };

@@ -25,12 +25,18 @@ export function nodeKey(): string {
   return `${hostname()}|${boot}|${pidns}`;
 }
 
-/** False only when the process certainly does not exist (ESRCH). */
+/**
+ * False only when the process certainly does not run: it does not exist (ESRCH), or it is a
+ * zombie (killed, not yet reaped by a parent that has not looked, e.g. a supervisor or a shell).
+ */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code !== 'ESRCH';
   }
+  // /proc/<pid>/stat: "pid (comm) S ...", comm may hold spaces and parentheses: the state follows the last ')'.
+  const stat = readOr(() => readFileSync(`/proc/${pid}/stat`, 'utf8'), '');
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
 }

@@ -60,7 +60,7 @@ export async function openPostgresStore(
     stats: pgEventStats(pool),
     calls: pgCalls(pool),
     approvals: pgApprovals(pool, replica),
-    tokens: pgTokens(pool),
+    tokens: pgTokens(pool, replica),
     credentials: pgCredentials(pool),
     replicas: pgReplicas(pool),
     intents: pgIntents(pool),

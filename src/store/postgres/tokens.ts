@@ -35,6 +35,12 @@ export const pgTokenMigrations: PgMigration[] = [
       ALTER TABLE token_reservations ADD COLUMN created_at BIGINT NOT NULL DEFAULT 0;
       ALTER TABLE token_reservations ADD COLUMN model TEXT;`,
   },
+  {
+    // The replica that made each reservation: a live replica settles those of a dead one at its
+    // next heartbeat (src/replicas/lease.ts), and never those of another live one.
+    id: 'tokens/3',
+    sql: 'ALTER TABLE token_reservations ADD COLUMN owner TEXT;',
+  },
 ];
 
 const toUsage = (row: Record<string, unknown> | undefined): TokenUsage => ({
@@ -44,7 +50,7 @@ const toUsage = (row: Record<string, unknown> | undefined): TokenUsage => ({
   requests: Number(row?.requests ?? 0),
 });
 
-export function pgTokens(pool: Pool): TokenBudgetStore {
+export function pgTokens(pool: Pool, owner: string): TokenBudgetStore {
   return {
     async reserve(runId, request, caps, minOutput) {
       const client = await pool.connect();
@@ -77,8 +83,17 @@ export function pgTokens(pool: Pool): TokenBudgetStore {
         }
         const id = `tok_${randomBytes(9).toString('base64url')}`;
         await client.query(
-          'INSERT INTO token_reservations (id, run_id, input, output, usd, created_at, model) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-          [id, runId, request.input, decision.grantedOutput, decision.usd, Date.now(), request.model ?? null],
+          'INSERT INTO token_reservations (id, run_id, input, output, usd, created_at, model, owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+          [
+            id,
+            runId,
+            request.input,
+            decision.grantedOutput,
+            decision.usd,
+            Date.now(),
+            request.model ?? null,
+            owner,
+          ],
         );
         await client.query('COMMIT');
         return { ok: true, id, grantedOutput: decision.grantedOutput };
@@ -116,13 +131,18 @@ export function pgTokens(pool: Pool): TokenBudgetStore {
       }
     },
     async reconcile(before) {
+      // Orphans: made by a replica that holds no lease (it died), or before owners were recorded.
+      const orphaned = `(owner IS NULL AND created_at < $1) OR (owner IS NOT NULL AND owner NOT IN (SELECT id FROM replicas))`;
+      // Run every heartbeat: a transaction is only opened when there is something to settle.
+      const found = await pool.query(`SELECT 1 FROM token_reservations WHERE ${orphaned} LIMIT 1`, [before]);
+      if (found.rowCount === 0) return [];
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
         // Deleted first: a replica reconciling at the same moment gets the other rows, never the same.
         const rows = (
           await client.query(
-            'DELETE FROM token_reservations WHERE created_at < $1 RETURNING id, run_id, input, output, usd, model, created_at',
+            `DELETE FROM token_reservations WHERE ${orphaned} RETURNING id, run_id, input, output, usd, model, created_at`,
             [before],
           )
         ).rows as Record<string, unknown>[];

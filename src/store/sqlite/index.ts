@@ -78,7 +78,7 @@ export function openSqliteStore(path: string, options: SqliteOptions = {}): Sqli
     stats: guard(sqliteEventStats(db)),
     calls: guard(sqliteCalls(db, group)),
     approvals: guard(sqliteApprovals(db, replica)),
-    tokens: guard(sqliteTokens(db)),
+    tokens: guard(sqliteTokens(db, replica)),
     replicas: guard(sqliteReplicas(db)),
     intents: guard(sqliteIntents(db, group)),
     sessions: guard(sqliteSessions(db)),

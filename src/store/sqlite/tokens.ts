@@ -38,19 +38,27 @@ export const tokenMigrations: Migration[] = [
       ALTER TABLE token_reservations ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE token_reservations ADD COLUMN model TEXT;`,
   },
+  {
+    // The replica that made each reservation: a live replica settles those of a dead one at its
+    // next heartbeat (src/replicas/lease.ts), and never those of another live one.
+    id: 'tokens/3',
+    sql: 'ALTER TABLE token_reservations ADD COLUMN owner TEXT;',
+  },
 ];
 
-export function sqliteTokens(db: Database.Database): TokenBudgetStore {
+export function sqliteTokens(db: Database.Database, owner: string): TokenBudgetStore {
   // Prepared once: the reservation sits on every LLM request's path to its first byte.
   const selectUsage = db.prepare('SELECT input, output, usd, requests FROM token_usage WHERE run_id = ?');
   const selectOpen = db.prepare(
     'SELECT COALESCE(SUM(input),0) AS input, COALESCE(SUM(output),0) AS output, COALESCE(SUM(usd),0) AS usd FROM token_reservations WHERE run_id = ?',
   );
   const insertReservation = db.prepare(
-    'INSERT INTO token_reservations (id, run_id, input, output, usd, created_at, model) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    'INSERT INTO token_reservations (id, run_id, input, output, usd, created_at, model, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
+  // Orphans: made by a replica that holds no lease (it died), or before owners were recorded.
   const selectStale = db.prepare(
-    'SELECT id, run_id AS runId, input, output, usd, model, created_at AS createdAt FROM token_reservations WHERE created_at < ?',
+    `SELECT id, run_id AS runId, input, output, usd, model, created_at AS createdAt FROM token_reservations
+     WHERE (owner IS NULL AND created_at < ?) OR (owner IS NOT NULL AND owner NOT IN (SELECT id FROM replicas))`,
   );
   const deleteReservation = db.prepare('DELETE FROM token_reservations WHERE id = ? RETURNING run_id');
   const charge = db.prepare(
@@ -86,6 +94,7 @@ export function sqliteTokens(db: Database.Database): TokenBudgetStore {
         decision.usd,
         Date.now(),
         request.model ?? null,
+        owner,
       );
       return { ok: true as const, id, grantedOutput: decision.grantedOutput };
     },
@@ -97,15 +106,19 @@ export function sqliteTokens(db: Database.Database): TokenBudgetStore {
     return used(row.run_id);
   });
   const reconcile = db.transaction((before: number) => {
-    const stale = selectStale.all(before) as ReconciledReservation[];
-    for (const r of stale) {
-      deleteReservation.get(r.id);
+    const settled: ReconciledReservation[] = [];
+    for (const r of selectStale.all(before) as ReconciledReservation[]) {
+      // Another process reconciling the same file may have taken it first.
+      if (!deleteReservation.get(r.id)) continue;
       charge.run(r.runId, r.input, r.output, r.usd);
+      settled.push(r);
     }
-    return stale;
+    return settled;
   });
   return {
     async reconcile(before) {
+      // Run every heartbeat: the write lock is only taken when there is something to settle.
+      if (selectStale.all(before).length === 0) return [];
       return reconcile.immediate(before);
     },
     async reserve(runId, request, caps, minOutput) {
