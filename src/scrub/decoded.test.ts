@@ -71,6 +71,27 @@ describe('rule matches inside encoded text', () => {
         expect(out).not.toContain(partial.slice(0, 12));
       });
 
+      it('are found as \\u00xx and \\x escapes inside JSON-escaped text (a backslash before every quote)', () => {
+        const escaped = (form: 'u' | 'x') =>
+          [...token]
+            .map((c, i) =>
+              i % 2
+                ? c
+                : form === 'u'
+                  ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+                  : `\\x${c.charCodeAt(0).toString(16)}`,
+            )
+            .join('');
+        for (const form of ['u', 'x'] as const) {
+          // A result scrubbed whole, as an LLM answer is: its text is JSON inside a JSON string.
+          const rows = Array.from({ length: 200 }, (_, i) => `{\\"id\\":${i},\\"name\\":\\"row ${i}\\"}`);
+          rows.splice(150, 0, `{\\"env\\":\\"${escaped(form)}\\"}`);
+          const out = scrubber.text(`{"content":[{"type":"text","text":"[${rows.join(',')}]"}]}`);
+          expect(out).toContain(marker);
+          expect(out).not.toContain(escaped(form).slice(0, 14));
+        }
+      });
+
       it('are found hex-encoded', () => {
         const hex = Buffer.from(`v=${token};`).toString('hex');
         expect(scrubber.text(`dump ${hex} end`)).toBe(`dump ${marker} end`);

@@ -48,39 +48,65 @@ export interface EncodedRun {
 
 /**
  * A search for the next escape that makes text worth decoding (%XX, \uXXXX, \xXX; soft breaks
- * are found apart, see softBreak). indexOf per kind of escape, not a regex over the text: each
- * is searched at memchr speed, ordinary text has few of any, and each one's next position is
- * kept, so the text is read once however many runs there are. Calls must not go backwards.
+ * are found apart, see softBreak). `%` by indexOf (memchr speed: ordinary text has few), the
+ * backslash escapes by slashEscapeSearch; each next position is kept, so the text is read once
+ * however many runs there are. Calls must not go backwards.
  * (A quoted-printable `=XX` alone does not count: `id=4f…` is everywhere, and QP leaves a
  * token's ASCII characters as they are; inside a run it is decoded.)
  */
 function escapeSearch(input: string): (from: number) => number {
-  // `\u` and `\x` are searched as two-character strings, not by each backslash: JSON-escaped
-  // text has a backslash before every quote.
   let pct = -1;
-  let u = -1;
-  let x = -1;
+  let slash = -1;
   const none = (at: number) => (at < 0 ? Number.POSITIVE_INFINITY : at);
+  const nextSlash = slashEscapeSearch(input);
   return (from) => {
     for (;;) {
       if (pct < from) pct = none(input.indexOf('%', from));
-      if (u < from) u = none(input.indexOf('\\u', from));
-      if (x < from) x = none(input.indexOf('\\x', from));
-      const at = Math.min(pct, u, x);
+      if (slash < from) slash = none(nextSlash(from));
+      const at = Math.min(pct, slash);
       if (at === Number.POSITIVE_INFINITY) return at;
       if (at === pct) {
         if (hexDigits(input, pct + 1, 2)) return pct;
         pct = none(input.indexOf('%', pct + 1));
-      } else if (at === u) {
-        if (hexDigits(input, u + 2, 4)) return u;
-        u = none(input.indexOf('\\u', u + 1));
       } else {
-        if (hexDigits(input, x + 2, 2)) return x;
-        x = none(input.indexOf('\\x', x + 1));
+        if (hexDigits(input, slash + 2, input.charCodeAt(slash + 1) === LOWER_U ? 4 : 2)) return slash;
+        slash = none(nextSlash(slash + 1));
       }
     }
   };
 }
+
+/**
+ * The next `\u` or `\x` from a position (-1 when none). Where backslashes are rare, indexOf per
+ * kind runs at memchr speed; JSON-escaped text (an LLM answer, a tool result scrubbed whole) has
+ * one before every quote, and there indexOf stops at each of them, three times slower than one
+ * regex over the text. Which one is chosen by the text's first few KiB.
+ */
+function slashEscapeSearch(input: string): (from: number) => number {
+  let backslashes = 0;
+  for (let k = 0, end = Math.min(input.length, DENSITY_SAMPLE); k < end; k++) {
+    if (input.charCodeAt(k) === BACKSLASH) backslashes++;
+  }
+  if (backslashes >= DENSE_BACKSLASHES) {
+    const regex = /\\[ux]/g;
+    return (from) => {
+      regex.lastIndex = from;
+      return regex.exec(input)?.index ?? -1;
+    };
+  }
+  // Each kind's next position is kept, so the text is read once however many runs there are.
+  let u = -2;
+  let x = -2;
+  return (from) => {
+    if (u !== -1 && u < from) u = input.indexOf('\\u', from);
+    if (x !== -1 && x < from) x = input.indexOf('\\x', from);
+    return u < 0 ? x : x < 0 ? u : Math.min(u, x);
+  };
+}
+
+/** Characters sampled, and backslashes among them that make the text JSON-escaped. */
+const DENSITY_SAMPLE = 4_096;
+const DENSE_BACKSLASHES = 32;
 
 function hexDigits(input: string, at: number, count: number): boolean {
   if (at + count > input.length) return false;
@@ -285,8 +311,58 @@ const INFLATE_FLOOR = 1 << 20;
  * body); base64 takes both alphabets.
  */
 function decodeRange(input: string, from: number, to: number, hex: boolean): string | null {
+  if (to - from <= SHORT_RUN) {
+    return printableStretches(SCRATCH, hex ? hexInto(input, from, to) : base64Into(input, from, to));
+  }
   const text = from === 0 && to === input.length ? input : input.slice(from, to);
   return printableStretches(SCRATCH, SCRATCH.write(text, 0, hex ? 'hex' : 'base64'));
+}
+
+/**
+ * Runs up to this long are decoded here rather than by node's native decoders: JSON tool output
+ * has thousands of short ones (hashes, ids, thumbnails), and for those a slice and a native
+ * call cost more than the decoding.
+ */
+const SHORT_RUN = 256;
+
+/** `input[from, to)`, all hex digits, decoded into SCRATCH; the byte count. */
+function hexInto(input: string, from: number, to: number): number {
+  let length = 0;
+  for (let k = from; k + 1 < to; k += 2) {
+    SCRATCH[length++] = (HEX_VALUE[input.charCodeAt(k)]! << 4) | HEX_VALUE[input.charCodeAt(k + 1)]!;
+  }
+  return length;
+}
+
+/**
+ * `input[from, to)`, base64 or base64url characters with up to two \`=\` after them, decoded into
+ * SCRATCH as node's decoder would: whole quanta, then 2 or 3 trailing characters as 1 or 2 bytes
+ * (a lone trailing character decodes to nothing).
+ */
+function base64Into(input: string, from: number, to: number): number {
+  while (to > from && input.charCodeAt(to - 1) === EQ) to--;
+  let length = 0;
+  let k = from;
+  for (; k + 3 < to; k += 4) {
+    const quantum =
+      (SIXBIT[input.charCodeAt(k)]! << 18) |
+      (SIXBIT[input.charCodeAt(k + 1)]! << 12) |
+      (SIXBIT[input.charCodeAt(k + 2)]! << 6) |
+      SIXBIT[input.charCodeAt(k + 3)]!;
+    SCRATCH[length++] = quantum >> 16;
+    SCRATCH[length++] = (quantum >> 8) & 0xff;
+    SCRATCH[length++] = quantum & 0xff;
+  }
+  const left = to - k;
+  if (left >= 2) {
+    const quantum =
+      (SIXBIT[input.charCodeAt(k)]! << 18) |
+      (SIXBIT[input.charCodeAt(k + 1)]! << 12) |
+      (left === 3 ? SIXBIT[input.charCodeAt(k + 2)]! << 6 : 0);
+    SCRATCH[length++] = quantum >> 16;
+    if (left === 3) SCRATCH[length++] = (quantum >> 8) & 0xff;
+  }
+  return length;
 }
 
 /**
