@@ -7,6 +7,16 @@
  * (policy load, or the upstream's tool is kept out of the catalog), never at
  * call time. JSON Schema patterns are written in JavaScript's dialect, so the
  * `\uXXXX` and `\u{X}` escapes RE2 lacks are translated to its `\x{X}`.
+ *
+ * Linear is not enough on its own: RE2's matcher does work proportional to
+ * the input's length times the size of the pattern's compiled program, and a
+ * counted repetition is compiled as that many copies (`\w{1000}` is a
+ * thousand instructions; five of them in a row ran 54 s on a 200 KB argument).
+ * So a pattern whose program exceeds MAX_PROGRAM instructions is refused where
+ * it is loaded, like one RE2 cannot run, and one match may do at most
+ * MAX_MATCH_WORK instruction steps (program size times input length): a
+ * longer value is refused as not matching, unchecked, rather than holding
+ * the event loop (re2js runs at tens of nanoseconds per step).
  */
 import { RE2JS } from 're2js';
 
@@ -15,6 +25,11 @@ export interface LinearRegExp {
   /** ajv keys compiled patterns by this string: it must differ for every pattern and flag set. */
   toString(): string;
 }
+
+/** Instructions of a compiled program; patterns of real schemas stay well under (an e-mail shape is ~800). */
+export const MAX_PROGRAM = 2_000;
+/** Program size × input length one match may cost (about 0.1–0.3 s of re2js at worst). */
+export const MAX_MATCH_WORK = 8_000_000;
 
 export type CompiledPattern = { ok: true; regexp: LinearRegExp } | { ok: false; reason: string };
 
@@ -26,8 +41,34 @@ export function compileLinear(pattern: string, flags = ''): CompiledPattern {
   } catch (error) {
     return { ok: false, reason: reason(error) };
   }
+  const size = programSize(re);
+  if (size > MAX_PROGRAM)
+    return {
+      ok: false,
+      reason: `pattern too large: it compiles to ${size} instructions, over ${MAX_PROGRAM} (every character of an argument would cost that many steps; counted repetitions like {1000} are compiled as that many copies)`,
+    };
   const source = `/${pattern}/${flags}`;
-  return { ok: true, regexp: { test: (input: string) => re.matcher(input).find(), toString: () => source } };
+  // Past the budget the value is refused unchecked: a value that cannot be checked is rejected.
+  const maxInput = Math.floor(MAX_MATCH_WORK / Math.max(size, 1));
+  return {
+    ok: true,
+    regexp: {
+      test: (input: string) => input.length <= maxInput && re.matcher(input).find(),
+      toString: () => source,
+    },
+  };
+}
+
+/**
+ * The compiled program's size. re2js keeps it on the compiled RE2 (no public
+ * accessor); a version that moves it fails here loudly, never by accepting
+ * an unmeasured pattern (a test pins this).
+ */
+export function programSize(re: RE2JS): number {
+  const prog = (re as unknown as { re2Input?: { prog?: { numInst?: () => unknown } } }).re2Input?.prog;
+  const size = typeof prog?.numInst === 'function' ? prog.numInst() : undefined;
+  if (typeof size !== 'number') throw new Error('re2js no longer exposes the compiled program size');
+  return size;
 }
 
 /** The ajv `code.regExp` engine: throws on a pattern RE2 cannot run, which ajv reports as a compile error. */

@@ -11,11 +11,18 @@ export interface SchemaTool {
 export function schemaUpstream(
   name: string,
   tools: SchemaTool[],
-  opts: { record?: string; replies?: Record<string, string>; extra?: string[] } = {},
+  opts: {
+    record?: string;
+    replies?: Record<string, string>;
+    extra?: string[];
+    /** Tools listed after `swap` is called (see schema-server.ts). */
+    swap?: SchemaTool[];
+  } = {},
 ): string {
   const env: Record<string, string> = { SCHEMA_TOOLS: JSON.stringify(tools) };
   if (opts.replies) env.SCHEMA_REPLIES = JSON.stringify(opts.replies);
   if (opts.record) env.BULKHEAD_RECORD = opts.record;
+  if (opts.swap) env.SCHEMA_SWAP = JSON.stringify(opts.swap);
   return [
     `  ${name}:`,
     `    command: ${JSON.stringify(process.execPath)}`,
