@@ -25,6 +25,7 @@ export const DENIAL_CODES = [
   'upstream_timeout',
   'result_too_large',
   'store_unavailable',
+  'lease_lost',
   'internal_error',
 ] as const;
 export type DenialCode = (typeof DENIAL_CODES)[number];

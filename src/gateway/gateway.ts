@@ -294,6 +294,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           logger,
           intent: { intents: store.intents, owner: store.replica, scrub: (v) => scrubber.value(v), now },
           scrubberFor: (profile) => scrubberFor(profile),
+          fence: lease,
+          approvalState: async (id) => (await store.approvals.get(id))?.state,
         }),
       },
       { name: 'data-read', run: dataReadStage({ policy, runs }) },

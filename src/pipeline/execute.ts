@@ -4,13 +4,16 @@
  * client goes away or the run is killed. The call's intent is recorded first
  * (intent.ts), so a crash mid-call still leaves an audit event behind.
  */
+
+import { denial } from '../errors.js';
 import type { UpstreamPool } from '../gateway/upstream-pool.js';
 import { cleanProgressMessage } from '../inspect/progress.js';
 import type { Logger } from '../log.js';
 import type { Policy } from '../policy/schema/index.js';
+import type { LeaseFence } from '../replicas/lease.js';
 import type { Scrubber } from '../scrub/index.js';
 import { type IntentDeps, openIntent } from './intent.js';
-import { CONTINUE, deny, type Stage } from './stage.js';
+import { CONTINUE, deny, type Stage, type ToolCall } from './stage.js';
 
 export function executeStage(deps: {
   pool: UpstreamPool;
@@ -20,14 +23,32 @@ export function executeStage(deps: {
   intent?: IntentDeps;
   /** Scrubs upstream progress messages for a profile's agents; without it only the numbers pass. */
   scrubberFor?: (profile: string) => Scrubber;
+  /** This replica's lease: a call it may no longer own is not forwarded (see `LeaseFence`). */
+  fence?: LeaseFence;
+  /** An approval's current state, checked before an approved call is forwarded. */
+  approvalState?: (id: string) => Promise<string | undefined>;
 }): Stage {
   return async (call) => {
     const tool = call.tool;
     const args = call.args;
     if (!tool || !args) throw new Error('execute reached without scope and validate');
     const timeoutMs = tool.rule.timeout ?? deps.policy.upstreams[tool.upstream]?.call_timeout ?? 30_000;
+    const epoch = deps.fence?.epoch();
     // Durable before the upstream sees anything; a store that cannot take it refuses the call.
     if (deps.intent) call.intentId = await openIntent(deps.intent, call);
+    const lost = await leaseLost(deps, epoch, call);
+    if (lost) {
+      // Not sent: settled as such (an approval becomes `failed`, code lease_lost), recorded after
+      // the `outcome_unknown` another replica may have written for it.
+      call.upstreamMs = 0;
+      deps.logger.warn({ runId: call.run.id, tool: tool.exposed, why: lost }, 'call fenced: not forwarded');
+      return deny(
+        denial(
+          'lease_lost',
+          'This gateway stalled and another replica took over its work; the call was not sent. Retry it.',
+        ),
+      );
+    }
     const progress = call.progress;
     const scrub = deps.scrubberFor?.(call.profileName).text;
     // Awaited before the answer: a notification sent after it would find the agent's stream closed.
@@ -60,4 +81,24 @@ export function executeStage(deps: {
     call.result = outcome.result;
     return CONTINUE;
   };
+}
+
+/**
+ * Why this replica must not forward the call now, or undefined. Checked after the intent is
+ * durable, just before the upstream sees the call: a pause anywhere earlier shows here.
+ */
+async function leaseLost(
+  deps: { fence?: LeaseFence; approvalState?: (id: string) => Promise<string | undefined> },
+  epoch: number | undefined,
+  call: ToolCall,
+): Promise<string | undefined> {
+  if (deps.fence && epoch !== undefined && !deps.fence.holds(epoch))
+    return 'the lease lapsed or was lost since the call began';
+  // An approved call: the approval may have been marked outcome_unknown by another replica
+  // while this one was stopped, even within this replica's own lease (leases differ, clocks drift).
+  if (call.approvalId && deps.approvalState) {
+    const state = await deps.approvalState(call.approvalId);
+    if (state !== 'executing') return `the approval is ${state ?? 'gone'}, no longer executing here`;
+  }
+  return undefined;
 }

@@ -30,14 +30,31 @@ export interface LeaseOptions {
 export const DEFAULT_LEASE_MS = 5_000;
 export const DEFAULT_HEARTBEAT_MS = 1_000;
 
+/**
+ * Fencing for work this replica may no longer own. Another replica marks our open intents and
+ * executing approvals `outcome_unknown` once our heartbeat is older than its lease; a process
+ * that was only paused (SIGSTOP, a VM freeze, a long GC) must then not forward them when it
+ * continues. `holds` is true only while no other replica can have taken our work: our lease was
+ * never lost since `epoch()` was read, and our last heartbeat (timed from when it was sent, so
+ * never younger than the store's record of it) is recent by a margin of one heartbeat.
+ */
+export interface LeaseFence {
+  epoch(): number;
+  holds(epoch: number): boolean;
+}
+
 export interface ReconcileReport {
   retired: string[];
   intents: number;
   approvals: number;
 }
 
-export class ReplicaLease {
+export class ReplicaLease implements LeaseFence {
   private timer: NodeJS.Timeout | null = null;
+  /** Incremented each time the lease is taken again after another replica retired it. */
+  private generation = 0;
+  /** performance.now() when the last heartbeat that succeeded was sent. */
+  private beatSentAt = Number.NEGATIVE_INFINITY;
   private running: Promise<unknown> = Promise.resolve();
   private readonly node = nodeKey();
   readonly leaseMs: number;
@@ -66,7 +83,9 @@ export class ReplicaLease {
 
   /** Takes the lease, reconciles what dead replicas left, then keeps both going. */
   async start(): Promise<ReconcileReport> {
+    const sent = performance.now();
     await this.deps.store.replicas.register({ id: this.id, node: this.node, pid: process.pid });
+    this.beatSentAt = sent;
     const report = await this.reconcile();
     this.timer = setInterval(() => {
       this.running = this.tick();
@@ -86,14 +105,27 @@ export class ReplicaLease {
     );
   }
 
+  epoch(): number {
+    return this.generation;
+  }
+
+  holds(epoch: number): boolean {
+    const margin = Math.max(this.heartbeatMs, this.leaseMs - this.heartbeatMs);
+    return epoch === this.generation && performance.now() - this.beatSentAt < margin;
+  }
+
   private async tick(): Promise<void> {
     try {
+      const sent = performance.now();
       if (!(await this.deps.store.replicas.heartbeat(this.id))) {
         // Another replica presumed us dead (a stall longer than the lease) and closed our work
-        // as outcome_unknown; our later outcomes are still recorded. Take the lease again.
+        // as outcome_unknown; our later outcomes are still recorded. Take the lease again: work
+        // begun under the lost one is fenced (`holds`), so none of it is forwarded now.
+        this.generation++;
         this.deps.logger.warn({ replica: this.id }, 'lease was lost (presumed dead); registering again');
         await this.deps.store.replicas.register({ id: this.id, node: this.node, pid: process.pid });
       }
+      this.beatSentAt = sent;
       await this.reconcile();
       this.lastError = null;
     } catch (error) {
