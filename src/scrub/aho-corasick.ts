@@ -14,7 +14,9 @@
  * fall back along failure links, which always lead to a shallower state.
  * An automaton that fits the dense budget whole (the rule anchors, the
  * secrets added at run time) is scanned by a WebAssembly loop with no sparse
- * branch (wasm/dense-scan.ts).
+ * branch (wasm/dense-scan.ts); one whose states down to a depth fit it (the
+ * anchors with a few configured secrets) by that loop over the patterns cut
+ * at that depth, the rest followed where a cut pattern occurs (prefix-walk.ts).
  *
  * `foldCase` matches ASCII letters in either case: upper-case letters share
  * their lower-case letter's class, so `token`, `TOKEN` and `Token` are one
@@ -22,6 +24,7 @@
  * needs one exact case checks the text at the reported position.
  */
 
+import { cutDepth, MIN_CUT_DEPTH, prefixWalkScan } from './prefix-walk.js';
 import { denseScan } from './wasm/dense-scan.js';
 
 export interface AhoCorasick {
@@ -35,14 +38,26 @@ export interface AhoCorasick {
    * proper prefix of some pattern: how much a streaming caller must hold back.
    */
   scan(input: string, from: number, to: number, onMatch: (pattern: number, end: number) => void): number;
+  /**
+   * Which loop scans: `dense` (WebAssembly, every state dense), `prefix` (WebAssembly over the
+   * patterns cut at a depth, the rest followed in the trie), `sparse` (JavaScript, dense rows
+   * for the shallow states and child lists below).
+   */
+  readonly loop: 'dense' | 'prefix' | 'sparse';
 }
 
 /**
- * Dense rows cost `classes × 4` bytes per state. A small automaton (the rule anchors) is all
- * dense; a large one (thousands of secret forms) gets dense rows for its shallowest states up to
- * this many table entries, about 1 MiB, beyond which cache misses cost more than they save.
+ * Dense rows cost `classes × 4` bytes per state. For the JavaScript loop, a large automaton
+ * (thousands of secret forms) gets dense rows for its shallowest states up to this many table
+ * entries, about 1 MiB, beyond which cache misses cost more than they save.
  */
 const MAX_DENSE_ENTRIES = 320_000;
+/**
+ * For the WebAssembly loop, up to this many (8 MiB): it spends its time in the shallow rows
+ * whatever the table's size, and is several times faster than the JavaScript loop. The anchors
+ * with up to about 30 configured secrets (~400 forms each) fit whole or cut deep enough.
+ */
+const MAX_WASM_ENTRIES = 2_000_000;
 
 export interface AhoCorasickOptions {
   /** ASCII letters match in either case (see above). */
@@ -158,7 +173,11 @@ export function buildAhoCorasick(original: readonly string[], options: AhoCorasi
   }
   childStart[count] = at;
 
-  const budget = options.denseEntries ?? MAX_DENSE_ENTRIES;
+  // Which loop scans (see AhoCorasick.loop), and so how many states get dense rows.
+  const wasmRows = Math.floor((options.denseEntries ?? MAX_WASM_ENTRIES) / classes);
+  const cut = cutDepth(depth, count, wasmRows);
+  const loop = count <= wasmRows ? 'dense' : cut >= MIN_CUT_DEPTH ? 'prefix' : 'sparse';
+  const budget = loop === 'sparse' ? (options.denseEntries ?? MAX_DENSE_ENTRIES) : wasmRows * classes;
   const dense = Math.max(1, Math.min(count, Math.floor(budget / classes)));
   const rows = new Int32Array(dense * classes);
   const fail = new Int32Array(count);
@@ -209,59 +228,85 @@ export function buildAhoCorasick(original: readonly string[], options: AhoCorasi
     while (s > 0 && childStart[s + 1]! === childStart[s]!) s = fail[s]!;
     return depth[s]!;
   };
-  if (dense === count) {
+  if (loop === 'dense') {
     // All rows dense: the scan loop runs as WebAssembly (wasm/dense-scan.ts).
     const scanDense = denseScan({ classOf, rows, width: classes, reports, longest, pattern, dictLink });
     return {
       patternCount,
       longest,
+      loop: 'dense',
       scan: (input, from, to, onMatch) => holdFrom(scanDense(input, from, to, onMatch)),
     };
   }
 
-  return {
-    patternCount,
-    longest,
-    scan(input, from, to, onMatch) {
-      const cls = classOf;
-      const table = rows;
-      const denseCount = dense;
-      const width = classes;
-      const out = reports;
-      let s = 0;
-      for (let i = from; i < to; i++) {
-        const c = cls[input.charCodeAt(i)]!;
-        if (c === 0) {
-          s = 0;
-          continue;
+  const sparse = (
+    input: string,
+    from: number,
+    to: number,
+    onMatch: (pattern: number, end: number) => void,
+  ) => {
+    const cls = classOf;
+    const table = rows;
+    const denseCount = dense;
+    const width = classes;
+    const out = reports;
+    let s = 0;
+    for (let i = from; i < to; i++) {
+      const c = cls[input.charCodeAt(i)]!;
+      if (c === 0) {
+        s = 0;
+        continue;
+      }
+      for (;;) {
+        if (s < denseCount) {
+          s = table[s * width + c]!;
+          break;
         }
-        for (;;) {
-          if (s < denseCount) {
-            s = table[s * width + c]!;
+        let next = -1;
+        for (let e = childStart[s]!, end = childStart[s + 1]!; e < end; e++) {
+          if (childClass[e] === c) {
+            next = childState[e]!;
             break;
           }
-          let next = -1;
-          for (let e = childStart[s]!, end = childStart[s + 1]!; e < end; e++) {
-            if (childClass[e] === c) {
-              next = childState[e]!;
-              break;
-            }
-          }
-          if (next >= 0) {
-            s = next;
-            break;
-          }
-          s = fail[s]!;
         }
-        if (out[s] === 1) {
-          let t = pattern[s]! >= 0 ? s : dictLink[s]!;
-          while (t >= 0) {
-            onMatch(pattern[t]!, i + 1);
-            t = dictLink[t]!;
-          }
+        if (next >= 0) {
+          s = next;
+          break;
+        }
+        s = fail[s]!;
+      }
+      if (out[s] === 1) {
+        let t = pattern[s]! >= 0 ? s : dictLink[s]!;
+        while (t >= 0) {
+          onMatch(pattern[t]!, i + 1);
+          t = dictLink[t]!;
         }
       }
-      return holdFrom(s);
-    },
+    }
+    return holdFrom(s);
   };
+
+  // Too large to be all dense, but every state down to a good depth fits: the patterns cut at
+  // that depth are scanned by the WebAssembly loop, and where a cut pattern occurs the rest is
+  // followed in the trie (prefix-walk.ts).
+  if (loop === 'prefix') {
+    const scan = prefixWalkScan({
+      classOf,
+      rows,
+      width: classes,
+      patternCount,
+      cut,
+      depth,
+      fail,
+      pattern,
+      dictLink,
+      childStart,
+      childClass,
+      childState,
+      holdFrom,
+      sparse,
+    });
+    return { patternCount, longest, loop: 'prefix', scan };
+  }
+  return { patternCount, longest, loop: 'sparse', scan: sparse };
 }
