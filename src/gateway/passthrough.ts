@@ -128,6 +128,20 @@ export function cleanListed<T extends object>(deps: PassthroughDeps, items: read
   });
 }
 
+/** Largest blob decoded to look for identifying values in it; the read counts whatever its size. */
+const MAX_BLOB_SCAN = 1024 * 1024;
+
+/**
+ * The texts of one resource content for fingerprinting: its text, or a blob's bytes read as
+ * UTF-8 (a CSV or JSON export served as a blob holds the same addresses as text would).
+ */
+export function textsOfContents(content: { text?: unknown; blob?: unknown }): string[] {
+  if (typeof content.text === 'string') return [content.text];
+  if (typeof content.blob === 'string')
+    return [Buffer.from(content.blob.slice(0, MAX_BLOB_SCAN), 'base64').toString('utf8')];
+  return [];
+}
+
 /**
  * A read from a private or secret source counts for flow rules as a tool's
  * output does: the run records the class it read and fingerprints of the
@@ -139,10 +153,11 @@ export async function markSourceRead(
   ctx: RequestContext,
   subject: string,
   declared: DataSources | undefined,
-  answer: { texts: readonly string[]; structured?: unknown },
+  answer: { items: number; texts: readonly string[]; structured?: unknown },
 ): Promise<void> {
   if (!declared || declared === 'public') return;
-  if (answer.texts.length === 0 && answer.structured === undefined) return;
+  // Whatever came back counts, not only text: a private record served as a blob or an image is read.
+  if (answer.items === 0 && answer.texts.length === 0 && answer.structured === undefined) return;
   const values = valuesInTexts(answer.texts, answer.structured);
   await deps.runs.markRead(ctx.run.id, declared, subject, fingerprintsOf(ctx.run.id, subject, values));
 }
@@ -194,7 +209,8 @@ export function forwardProgress(
   client: object,
   token: string | number | undefined,
   send: Parameters<Parameters<Server['setRequestHandler']>[1]>[1]['sendNotification'],
-  scrub: (text: string) => string,
+  /** Undefined for a private or secret source: its progress text is that data, so only numbers pass. */
+  scrub: ((text: string) => string) | undefined,
 ): {
   params: { _meta?: { progressToken: string } };
   settled: () => Promise<unknown>;
@@ -205,7 +221,7 @@ export function forwardProgress(
     token === undefined
       ? undefined
       : routeProgress(client, (p) => {
-          const message = cleanProgressMessage(p.message, scrub);
+          const message = scrub ? cleanProgressMessage(p.message, scrub) : undefined;
           sent.push(
             send({
               method: 'notifications/progress',

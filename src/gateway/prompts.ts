@@ -27,6 +27,7 @@ import {
   markSourceRead,
   type PassthroughDeps,
   refuse,
+  textsOfContents,
 } from './passthrough.js';
 
 /** Longest argument value passed on; prompts are templates, not payloads. */
@@ -120,13 +121,19 @@ export function registerPromptHandlers(server: Server, deps: PassthroughDeps, ru
       return refuse(deps, runId, 'prompts/get', subject, 'upstream_error', 'The prompt could not be read.');
     }
     await markSourceRead(deps, ctx, subject, deps.policy().upstreams[split.upstream]?.sources, {
-      texts: answer.messages.flatMap(({ content }) =>
-        content.type === 'text'
-          ? [content.text]
-          : content.type === 'resource' && 'text' in content.resource
-            ? [String(content.resource.text)]
-            : [],
-      ),
+      items: answer.messages.length,
+      texts: [
+        ...(answer.description ? [answer.description] : []),
+        ...answer.messages.flatMap(({ content }) =>
+          content.type === 'text'
+            ? [content.text]
+            : content.type === 'resource'
+              ? textsOfContents(content.resource)
+              : content.type === 'resource_link'
+                ? [content.description ?? '']
+                : [],
+        ),
+      ],
     });
     const inspector = new Inspector(MAX_ANSWER_BYTES, deps.scrubberFor(ctx.run.profile).text);
     const out: GetPromptResult = {

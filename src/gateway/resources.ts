@@ -31,6 +31,7 @@ import {
   markSourceRead,
   type PassthroughDeps,
   refuse,
+  textsOfContents,
 } from './passthrough.js';
 
 export function registerResourceHandlers(server: Server, deps: PassthroughDeps, runId: string): void {
@@ -126,11 +127,12 @@ export function registerResourceHandlers(server: Server, deps: PassthroughDeps, 
     }
     const timeout = deps.policy().upstreams[allow.upstream]?.call_timeout ?? 30_000;
     let answer: ReadResourceResult;
+    const declared = allow.sources ?? deps.policy().upstreams[allow.upstream]?.sources;
     const progress = forwardProgress(
       client,
       request.params._meta?.progressToken,
       extra.sendNotification,
-      deps.scrubberFor(ctx.run.profile).text,
+      declared && declared !== 'public' ? undefined : deps.scrubberFor(ctx.run.profile).text,
     );
     try {
       answer = await client.readResource({ uri, ...progress.params }, { signal: extra.signal, timeout });
@@ -149,13 +151,10 @@ export function registerResourceHandlers(server: Server, deps: PassthroughDeps, 
         { uri, upstream: allow.upstream },
       );
     }
-    await markSourceRead(
-      deps,
-      ctx,
-      subject,
-      allow.sources ?? deps.policy().upstreams[allow.upstream]?.sources,
-      { texts: (answer.contents ?? []).flatMap((c) => ('text' in c ? [String(c.text)] : [])) },
-    );
+    await markSourceRead(deps, ctx, subject, declared, {
+      items: answer.contents?.length ?? 0,
+      texts: (answer.contents ?? []).flatMap(textsOfContents),
+    });
     const inspector = new Inspector(MAX_ANSWER_BYTES, deps.scrubberFor(ctx.run.profile).text);
     const contents = (answer.contents ?? []).map((content, i) =>
       inspectContents(inspector, content, `contents[${i}]`),

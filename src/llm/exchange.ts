@@ -20,6 +20,7 @@ import { forwardHeaders, returnedHeaders } from './headers.js';
 import { ended, recordDenial, refuseSideDoor } from './refusals.js';
 import { ScrubbedSse } from './scrubbed-sse.js';
 import { type Outcome, settlement } from './settlement.js';
+import { sideDoorFlow, sideDoorFlowMessage } from './side-door-flow.js';
 import { linkSignals } from './signals.js';
 import { capsOf, reserveSpend } from './spend.js';
 import { postUpstream, type UpstreamResponse } from './upstream.js';
@@ -50,6 +51,11 @@ export async function exchange(ctx: ProxyContext, req: Request, format: WireForm
   }
   const refused = await refuseSideDoor(ctx, run, body, req, format);
   if (refused) return refused;
+  const flow = sideDoorFlow(run, profile, body, format);
+  if (flow) {
+    await recordDenial(ctx, run, 'flow_blocked', { field: flow.field, action: flow.action, read: flow.read });
+    return apiError(403, 'permission_error', sideDoorFlowMessage(flow));
+  }
   const requested = format.requested(body);
   if (!requested) return apiError(400, 'invalid_request_error', 'max_tokens is required.');
   const price = llm.prices[model];

@@ -5,6 +5,7 @@
  * (intent.ts), so a crash mid-call still leaves an audit event behind.
  */
 
+import { dataClassOf } from '../dataflow/classes.js';
 import { denial } from '../errors.js';
 import type { UpstreamPool } from '../gateway/upstream-pool.js';
 import { cleanProgressMessage } from '../inspect/progress.js';
@@ -50,7 +51,10 @@ export function executeStage(deps: {
       );
     }
     const progress = call.progress;
-    const scrub = deps.scrubberFor?.(call.profileName).text;
+    // A private or secret source's progress text is that data, shown before any result is recorded
+    // as read (data-read.ts): a call that then fails or times out would leave the run unmarked. Only
+    // the numbers pass for such a tool.
+    const scrub = dataClassOf(deps.policy, tool) ? undefined : deps.scrubberFor?.(call.profileName).text;
     // Awaited before the answer: a notification sent after it would find the agent's stream closed.
     const forwarded: Promise<void>[] = [];
     const outcome = await deps.pool.call(tool.upstream, tool.original, args, {
