@@ -48,8 +48,8 @@ export interface EncodedRun {
 
 /**
  * A search for the next escape that makes text worth decoding (%XX, \uXXXX, \xXX; soft breaks
- * are found apart, see softBreak). `%` by indexOf (memchr speed: ordinary text has few), the
- * backslash escapes by slashEscapeSearch; each next position is kept, so the text is read once
+ * are found apart, see findEscaped). `%` by indexOf (memchr speed: ordinary text has few), the
+ * backslash escapes by pairSearch; each next position is kept, so the text is read once
  * however many runs there are. Calls must not go backwards.
  * (A quoted-printable `=XX` alone does not count: `id=4f…` is everywhere, and QP leaves a
  * token's ASCII characters as they are; inside a run it is decoded.)
@@ -58,7 +58,7 @@ function escapeSearch(input: string): (from: number) => number {
   let pct = -1;
   let slash = -1;
   const none = (at: number) => (at < 0 ? Number.POSITIVE_INFINITY : at);
-  const nextSlash = slashEscapeSearch(input);
+  const nextSlash = pairSearch(input, BACKSLASH, ['\\u', '\\x'], /\\[ux]/g);
   return (from) => {
     for (;;) {
       if (pct < from) pct = none(input.indexOf('%', from));
@@ -77,36 +77,48 @@ function escapeSearch(input: string): (from: number) => number {
 }
 
 /**
- * The next `\u` or `\x` from a position (-1 when none). Where backslashes are rare, indexOf per
- * kind runs at memchr speed; JSON-escaped text (an LLM answer, a tool result scrubbed whole) has
- * one before every quote, and there indexOf stops at each of them, three times slower than one
- * regex over the text. Which one is chosen by the text's first few KiB.
+ * The next position from `from` where one of `needles` starts (-1 when none); all start with the
+ * character `lead`, and `regex` (global) matches exactly them. Calls must not go backwards.
+ * Where `lead` is rare, indexOf per needle runs at memchr speed; where it is everywhere (a
+ * backslash before every quote of JSON-escaped text, `=` in `token=token=…`) indexOf stops at
+ * each one and is three times slower than one regex over the text. Which is chosen by how often
+ * `lead` occurs in the text's first few KiB.
  */
-function slashEscapeSearch(input: string): (from: number) => number {
-  let backslashes = 0;
+function pairSearch(
+  input: string,
+  lead: number,
+  needles: readonly string[],
+  regex: RegExp,
+): (from: number) => number {
+  let leads = 0;
   for (let k = 0, end = Math.min(input.length, DENSITY_SAMPLE); k < end; k++) {
-    if (input.charCodeAt(k) === BACKSLASH) backslashes++;
+    if (input.charCodeAt(k) === lead) leads++;
   }
-  if (backslashes >= DENSE_BACKSLASHES) {
-    const regex = /\\[ux]/g;
+  if (leads >= DENSE_LEADS) {
     return (from) => {
       regex.lastIndex = from;
       return regex.exec(input)?.index ?? -1;
     };
   }
-  // Each kind's next position is kept, so the text is read once however many runs there are.
-  let u = -2;
-  let x = -2;
+  // Each needle's next position is kept, so the text is read once however many runs there are.
+  const next = needles.map(() => -2);
   return (from) => {
-    if (u !== -1 && u < from) u = input.indexOf('\\u', from);
-    if (x !== -1 && x < from) x = input.indexOf('\\x', from);
-    return u < 0 ? x : x < 0 ? u : Math.min(u, x);
+    let found = -1;
+    for (let k = 0; k < needles.length; k++) {
+      if (next[k] !== -1 && next[k]! < from) next[k] = input.indexOf(needles[k]!, from);
+      if (next[k]! >= 0 && (found < 0 || next[k]! < found)) found = next[k]!;
+    }
+    return found;
   };
 }
 
-/** Characters sampled, and backslashes among them that make the text JSON-escaped. */
+/**
+ * Characters sampled, and occurrences of a needle's first character that make it dense there
+ * (measured: ordinary logs have ~32 `=` per 4 KiB, where indexOf is four times faster; JSON-escaped
+ * text ~250 backslashes, `k=v` lists ~430 `=`, where the regex is 1.8–3× faster).
+ */
 const DENSITY_SAMPLE = 4_096;
-const DENSE_BACKSLASHES = 32;
+const DENSE_LEADS = 128;
 
 function hexDigits(input: string, at: number, count: number): boolean {
   if (at + count > input.length) return false;
@@ -447,16 +459,17 @@ for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 
 function findEscaped(input: string, runs: EncodedRun[]): void {
   let done = 0;
-  // Soft breaks are found with indexOf, not in the regex: `=` is in every log line, and each one
-  // stopped the regex's scan.
+  // Soft breaks are searched apart from the escapes: `=` is in every log line (pairSearch).
   const escapeAt = escapeSearch(input);
+  const softBreakAt = pairSearch(input, EQ, ['=\n', '=\r\n'], /=\r?\n/g);
   let nextEscape = -1;
   let soft = -1;
   for (;;) {
     if (nextEscape < done) {
       nextEscape = escapeAt(done);
     }
-    if (soft < done) soft = softBreak(input, done);
+    if (soft < done) soft = softBreakAt(done);
+    if (soft < 0) soft = Number.POSITIVE_INFINITY;
     const at = Math.min(nextEscape, soft);
     if (at === Number.POSITIVE_INFINITY) return;
     // Back to the start of the value this escape sits in (not past the previous run).
@@ -477,14 +490,6 @@ function findEscaped(input: string, runs: EncodedRun[]): void {
     const decoded = unescapeRun(input, start, end);
     runs.push({ start, end, decoded });
   }
-}
-
-/** Position of the next quoted-printable soft break (`=` then LF or CRLF) from `from`. */
-function softBreak(input: string, from: number): number {
-  const lf = input.indexOf('=\n', from);
-  const crlf = input.indexOf('=\r\n', from);
-  const found = lf < 0 ? crlf : crlf < 0 ? lf : Math.min(lf, crlf);
-  return found < 0 ? Number.POSITIVE_INFINITY : found;
 }
 
 /**

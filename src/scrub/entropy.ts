@@ -4,12 +4,15 @@
  * rules redact only values random enough to be machine- or human-chosen secrets.
  */
 
+const ASCII_COUNTS = new Uint16Array(128);
+
 /** Bits per character of `value`'s character distribution; 0 for an empty string. */
 export function shannonEntropy(value: string): number {
   const n = value.length;
   if (n === 0) return 0;
-  // Rule values are short (≤ 4 KiB): count ASCII in a small table, anything else in a map.
-  const ascii = new Uint16Array(128);
+  // Rule values are short (≤ 4 KiB): count ASCII in a small table, anything else in a map. One
+  // table for every call (the second pass leaves it zeroed): rules call this on every candidate.
+  const ascii = ASCII_COUNTS;
   let other: Map<number, number> | undefined;
   for (let i = 0; i < n; i++) {
     const code = value.charCodeAt(i);
