@@ -5,10 +5,14 @@
  * exported ones given with --checkpoint) is matched against the events it
  * names. Deleted, edited and reordered events are reported; exit 1 if any.
  * `--export FILE` writes the current checkpoint, to keep outside the store.
+ * The anchor a gateway keeps in its home for this store (src/events/anchor.ts;
+ * BULKHEAD_HOME or ~/.bulkhead, or --home) is checked too: against it a
+ * deleted tail or a consistently rewritten chain shows.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { BulkheadError } from '../errors.js';
+import { anchorPath, readAnchor } from '../events/anchor.js';
 import {
   asCheckpoint,
   type Checkpoint,
@@ -16,8 +20,9 @@ import {
   describeFinding,
   verifyLog,
 } from '../events/verify.js';
+import { bulkheadHome } from '../gateway/local-home.js';
 import { loadPolicyFile } from '../policy/load.js';
-import { openStore } from '../store/open.js';
+import { openStore, storeLocation } from '../store/open.js';
 import { action, EXIT, line, printJson, style } from './output.js';
 
 interface VerifyOptions {
@@ -25,6 +30,7 @@ interface VerifyOptions {
   checkpoint?: string[];
   export?: string;
   json?: boolean;
+  home?: string;
 }
 
 export function register(program: Command): void {
@@ -38,6 +44,10 @@ export function register(program: Command): void {
     .requiredOption('--policy <file>', 'policy YAML file (its store is verified)')
     .option('--checkpoint <file...>', 'exported checkpoint(s) to check the log against')
     .option('--export <file>', 'write the current checkpoint (every writer head) to this file')
+    .option(
+      '--home <dir>',
+      "the gateway's home holding its audit anchor (default: BULKHEAD_HOME or ~/.bulkhead)",
+    )
     .option('--json', 'machine-readable output')
     .action(action(async (opts: VerifyOptions) => verify(opts)));
 }
@@ -45,7 +55,11 @@ export function register(program: Command): void {
 async function verify(opts: VerifyOptions): Promise<number> {
   const loaded = loadPolicyFile(opts.policy);
   const checkpoints = (opts.checkpoint ?? []).map(readCheckpoint);
-  const store = await openStore(loaded.policy, { env: process.env, dir: loaded.dir });
+  const source = { env: process.env, dir: loaded.dir };
+  const anchorFile = anchorPath(opts.home ?? bulkheadHome(), storeLocation(loaded.policy, source));
+  const anchor = readAnchor(anchorFile);
+  if (anchor) checkpoints.push(anchor);
+  const store = await openStore(loaded.policy, source);
   try {
     const report = await verifyLog(store.events, { checkpoints });
     if (opts.export) {
@@ -53,10 +67,19 @@ async function verify(opts: VerifyOptions): Promise<number> {
       writeFileSync(opts.export, `${JSON.stringify(cp, null, 2)}\n`, { mode: 0o600 });
     }
     if (opts.json) {
-      printJson({ ...report, findings: report.findings.map((f) => ({ ...f, message: describeFinding(f) })) });
+      printJson({
+        ...report,
+        anchor: anchor ? anchorFile : null,
+        findings: report.findings.map((f) => ({ ...f, message: describeFinding(f) })),
+      });
     } else {
       line(
         `${report.ok ? style.green('intact') : style.red('BROKEN')}: ${report.checked} chained events from ${report.writers} writer(s), ${report.checkpoints} checkpoint(s) checked${report.unchained ? `, ${report.unchained} older events without a chain` : ''}`,
+      );
+      line(
+        anchor
+          ? `  matched against the anchor ${anchorFile}`
+          : `  no anchor for this store in ${opts.home ?? bulkheadHome()}: a deleted tail shows only against an exported checkpoint (--checkpoint)`,
       );
       for (const f of report.findings) line(`  ${describeFinding(f)}`);
       if (opts.export) line(`checkpoint written to ${opts.export}`);

@@ -15,6 +15,7 @@ import { createDashboard } from '../dashboard/index.js';
 import { sessionId, sessionOperator } from '../dashboard/session-auth.js';
 import { Sessions } from '../dashboard/sessions.js';
 import { BulkheadError } from '../errors.js';
+import { anchorPath } from '../events/anchor.js';
 import { AuditCheckpoints } from '../events/checkpoints.js';
 import { EventWriter } from '../events/writer.js';
 import { createLlmProxy } from '../llm/proxy.js';
@@ -32,13 +33,13 @@ import { recordFinalizer } from '../pipeline/record.js';
 import { settleApprovalFinalizer } from '../pipeline/settle-approval.js';
 import { taintStage } from '../pipeline/taint.js';
 import type { LoadedPolicy } from '../policy/load.js';
-import type { StoreConfig } from '../policy/schema/index.js';
+import type { Policy, StoreConfig } from '../policy/schema/index.js';
 import { resolveAllSecrets, resolveSecret, type SecretSource } from '../policy/secrets.js';
 import { type LeaseOptions, ReplicaLease } from '../replicas/lease.js';
 import { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
 import { registerReplica, replicaOf } from '../scrub/replica.js';
-import { openStore } from '../store/open.js';
+import { openStore, storeLocation } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { llmTracing } from '../telemetry/llm-tracing.js';
 import { timedStore } from '../telemetry/store-timing.js';
@@ -48,6 +49,7 @@ import { Catalog } from './catalog.js';
 import { DefinitionPins } from './definition-pins.js';
 import { createHealth } from './health.js';
 import { healthReport } from './health-report.js';
+import { bulkheadHome } from './local-home.js';
 import { McpEndpoint } from './mcp-endpoint.js';
 import { Metrics } from './metrics.js';
 import { mountOAuth, type OAuthMount } from './oauth/index.js';
@@ -250,6 +252,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     notifier,
     ...(options.checkpointMs !== undefined ? { intervalMs: options.checkpointMs } : {}),
+    ...(anchorFor(policy, source, options.home) ?? {}),
   });
   await audit.start();
   // Redactions in tool results, by rule, for bulkhead_scrub_findings_total.
@@ -519,4 +522,15 @@ function listen(app: Hono, port: number, hostname: string, tls: GatewayOptions['
     (server as { requestTimeout?: number }).requestTimeout = 60_000;
     server.once('error', reject);
   });
+}
+
+/** The audit anchor outside the store, in the gateway's home (none for an in-memory store). */
+function anchorFor(
+  policy: Policy,
+  source: SecretSource,
+  home: string | undefined,
+): { anchor: { file: string; store: string } } | undefined {
+  const store = storeLocation(policy, source);
+  if (store === ':memory:') return undefined;
+  return { anchor: { file: anchorPath(home ?? bulkheadHome(), store), store } };
 }
