@@ -47,17 +47,11 @@ export interface AhoCorasick {
 }
 
 /**
- * Dense rows cost `classes × 4` bytes per state. For the JavaScript loop, a large automaton
- * (thousands of secret forms) gets dense rows for its shallowest states up to this many table
- * entries, about 1 MiB, beyond which cache misses cost more than they save.
+ * Dense rows cost `classes × 4` bytes per state. A small automaton (the rule anchors) is all
+ * dense; a large one (thousands of secret forms) gets dense rows for its shallowest states up to
+ * this many table entries, about 1 MiB, beyond which cache misses cost more than they save.
  */
 const MAX_DENSE_ENTRIES = 320_000;
-/**
- * For the WebAssembly loop, up to this many (8 MiB): it spends its time in the shallow rows
- * whatever the table's size, and is several times faster than the JavaScript loop. The anchors
- * with up to about 30 configured secrets (~400 forms each) fit whole or cut deep enough.
- */
-const MAX_WASM_ENTRIES = 2_000_000;
 
 export interface AhoCorasickOptions {
   /** ASCII letters match in either case (see above). */
@@ -68,6 +62,14 @@ export interface AhoCorasickOptions {
    * build, and a scan of text that matches none of its patterns stays in the first few.
    */
   denseEntries?: number;
+  /**
+   * For an automaton built once and scanned for long (the rule anchors with the configured
+   * secrets): the WebAssembly loop may take this many table entries, for the whole automaton
+   * or for its patterns cut at a depth (the prefix loop). Filling tables that large takes tens
+   * of milliseconds, too long for an automaton rebuilt on additions. Without it, the
+   * WebAssembly loop runs only an automaton that fits `denseEntries` whole.
+   */
+  wasmEntries?: number;
 }
 
 /** `text` with ASCII upper-case letters in lower case (and nothing else changed). */
@@ -174,10 +176,16 @@ export function buildAhoCorasick(original: readonly string[], options: AhoCorasi
   childStart[count] = at;
 
   // Which loop scans (see AhoCorasick.loop), and so how many states get dense rows.
-  const wasmRows = Math.floor((options.denseEntries ?? MAX_WASM_ENTRIES) / classes);
+  const jsEntries = options.denseEntries ?? MAX_DENSE_ENTRIES;
+  const wasmRows = Math.floor((options.wasmEntries ?? jsEntries) / classes);
   const cut = cutDepth(depth, count, wasmRows);
-  const loop = count <= wasmRows ? 'dense' : cut >= MIN_CUT_DEPTH ? 'prefix' : 'sparse';
-  const budget = loop === 'sparse' ? (options.denseEntries ?? MAX_DENSE_ENTRIES) : wasmRows * classes;
+  const loop =
+    count <= wasmRows
+      ? 'dense'
+      : options.wasmEntries !== undefined && cut >= MIN_CUT_DEPTH
+        ? 'prefix'
+        : 'sparse';
+  const budget = loop === 'sparse' ? jsEntries : wasmRows * classes;
   const dense = Math.max(1, Math.min(count, Math.floor(budget / classes)));
   const rows = new Int32Array(dense * classes);
   const fail = new Int32Array(count);

@@ -24,7 +24,7 @@
  * fold into the base took about 2 s) and costs little on average. A scan makes
  * one pass per non-empty automaton: one with no runtime secrets, at most three.
  */
-import { type AhoCorasick, buildAhoCorasick, foldAscii } from './aho-corasick.js';
+import { type AhoCorasick, type AhoCorasickOptions, buildAhoCorasick, foldAscii } from './aho-corasick.js';
 import { encodedHold, findEncoded, MAX_DECODE_DEPTH } from './decoded.js';
 import { knownSecretForms } from './encodings.js';
 import type { PiiActions } from './pii.js';
@@ -202,7 +202,7 @@ export function createEngine(options: EngineOptions): Engine {
     if (!added) return;
     if (fold) {
       // Only at start: the configured secrets join the anchors in the base automaton.
-      base = buildAutomaton(anchors, deltaForms);
+      base = buildAutomaton(anchors, deltaForms, { wasmEntries: BASE_WASM_ENTRIES });
       stats.formsCompiled += deltaForms.length;
       deltaForms = [];
       return;
@@ -216,7 +216,7 @@ export function createEngine(options: EngineOptions): Engine {
       delta = null;
       stats.formsCompiled += runtimeForms.length;
     } else {
-      delta = buildAutomaton(NO_ANCHORS, deltaForms, DELTA_DENSE_ENTRIES);
+      delta = buildAutomaton(NO_ANCHORS, deltaForms, { denseEntries: DELTA_DENSE_ENTRIES });
       stats.formsCompiled += deltaForms.length;
     }
   };
@@ -426,11 +426,18 @@ const NO_ANCHORS: ReadonlyMap<string, AnchorOwners> = new Map();
 
 /** The delta is rebuilt on every addition (a run token, a grant): a small dense table builds fast. */
 const DELTA_DENSE_ENTRIES = 16_384;
+/**
+ * Table entries (8 MiB) the WebAssembly loop may take for the base automaton, built once: the
+ * anchors with up to about 30 configured secrets (~400 forms each) fit whole or cut deep enough
+ * (aho-corasick.ts, prefix-walk.ts). That loop spends its time in the shallow rows whatever the
+ * table's size, and is several times faster than the JavaScript one.
+ */
+const BASE_WASM_ENTRIES = 2_000_000;
 
 function buildAutomaton(
   anchors: ReadonlyMap<string, AnchorOwners>,
   forms: readonly string[],
-  denseEntries?: number,
+  tables: Pick<AhoCorasickOptions, 'denseEntries' | 'wasmEntries'> = {},
 ): Automaton {
   const index = new Map<string, number>();
   const patterns: string[] = [];
@@ -461,7 +468,7 @@ function buildAutomaton(
     else secrets[i] = [form];
   }
   return {
-    ac: buildAhoCorasick(patterns, { foldCase: true, ...(denseEntries ? { denseEntries } : {}) }),
+    ac: buildAhoCorasick(patterns, { foldCase: true, ...tables }),
     length: Int32Array.from(patterns, (pattern) => pattern.length),
     secrets,
     anyCase,

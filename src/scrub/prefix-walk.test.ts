@@ -27,7 +27,7 @@ function longPatterns(seed: number, count: number) {
 /** Built to take the prefix loop: the smallest dense budget (in rows) that holds enough levels. */
 function prefixAutomaton(patterns: string[]): AhoCorasick {
   for (let rows = 100; rows < 5_000; rows += 50) {
-    const ac = buildAhoCorasick(patterns, { denseEntries: 9 * rows });
+    const ac = buildAhoCorasick(patterns, { denseEntries: 9 * 50, wasmEntries: 9 * rows });
     if (ac.loop === 'prefix') return ac;
   }
   throw new Error('no dense budget gives the prefix loop');
@@ -48,7 +48,9 @@ describe('the prefix loop', () => {
     const { patterns } = longPatterns(3, 60);
     expect(buildAhoCorasick(patterns).loop).toBe('dense');
     expect(prefixAutomaton(patterns).loop).toBe('prefix');
-    expect(buildAhoCorasick(patterns, { denseEntries: 9 * 100 }).loop).toBe('sparse');
+    expect(buildAhoCorasick(patterns, { wasmEntries: 9 * 100 }).loop).toBe('sparse');
+    // Only an automaton built once takes it (wasmEntries): one rebuilt on additions is sparse.
+    expect(buildAhoCorasick(patterns, { denseEntries: 9 * 700 }).loop).toBe('sparse');
   });
 
   it('reports exactly what the all-dense loop reports, on text full of pattern heads', () => {
