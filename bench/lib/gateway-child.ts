@@ -9,6 +9,7 @@
  *   node --import tsx bench/lib/gateway-child.ts POLICY RUNS
  */
 import { createWriteStream, readdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PropagationOptions } from '../../src/gateway/gateway.js';
@@ -67,6 +68,32 @@ process.on('SIGUSR2', () => {
     }),
   );
 });
+// BENCH_PROFILE_OUT: SIGHUP starts a CPU profile, the next SIGHUP writes it there (a steady
+// window only, without start-up; bench/gateway-steady.ts).
+const profileOut = process.env.BENCH_PROFILE_OUT;
+if (profileOut) {
+  const inspector = new Session();
+  inspector.connect();
+  let profiling = false;
+  process.on('SIGHUP', () => {
+    if (!profiling) {
+      profiling = true;
+      inspector.post('Profiler.enable', () =>
+        inspector.post('Profiler.setSamplingInterval', { interval: 200 }, () =>
+          inspector.post('Profiler.start'),
+        ),
+      );
+      return;
+    }
+    profiling = false;
+    inspector.post('Profiler.stop', (error, result) => {
+      writeFileSync(
+        profileOut,
+        error ? JSON.stringify({ error: String(error) }) : JSON.stringify(result.profile),
+      );
+    });
+  });
+}
 const tokens: string[] = [];
 const ids: string[] = [];
 for (let i = 0; i < Math.min(Number(runsArg ?? 32), 256); i++) {

@@ -55,6 +55,14 @@ export interface KeepAliveFetch {
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
+/**
+ * The platform's Response, taken when this module loads: the agent-facing server (@hono/node-server)
+ * later replaces the global with a lightweight class that, for a streamed body, builds a platform
+ * Response anyway the moment `body` is read (the SDK always reads it), so every upstream answer was
+ * constructed twice.
+ */
+const PlatformResponse: typeof Response = globalThis.Response;
+
 export function keepAliveFetch(options: {
   maxBodyBytes: number;
   maxSockets?: number;
@@ -216,7 +224,7 @@ function toResponse(
   if (NULL_BODY_STATUS.has(status)) {
     res.resume();
     res.once('close', done);
-    return new Response(null, init);
+    return new PlatformResponse(null, init);
   }
   const type = (res.headers['content-type'] ?? '').toLowerCase();
   const sse = type.startsWith('text/event-stream');
@@ -361,7 +369,7 @@ function toResponse(
       res.destroy();
     },
   });
-  return new Response(stream, init);
+  return new PlatformResponse(stream, init);
 }
 
 function toBytes(chunk: Buffer): Uint8Array {

@@ -17,6 +17,7 @@ import { isStdio, type UpstreamConfig } from '../policy/schema/index.js';
 import { resolveRecord, type SecretSource } from '../policy/secrets.js';
 import { type FetchLike, keepAliveFetch } from './http-fetch.js';
 import { largeMessages, SentCalls } from './large-messages.js';
+import { useLeanSse } from './lean-sse.js';
 import { BoundedReadBuffer } from './stdio-reader.js';
 import { installProgressRouter } from './upstream-progress.js';
 
@@ -91,6 +92,8 @@ export async function connectUpstream(
       // Tracing wraps the keep-alive fetch (it adds a header), it does not replace it.
       fetch: wrap ? (url, init) => wrap(url, init, http.fetch) : http.fetch,
     });
+    // Every answer is an SSE stream: read with one reader instead of two web transforms per call.
+    useLeanSse(transport);
     client.onclose = options.onClose;
     await client.connect(transport).catch((error: unknown) => {
       http.close();

@@ -1,0 +1,159 @@
+/**
+ * Where one `tools/call` spends the gateway's CPU, in steady state: starts the
+ * bench upstream and a built gateway (this tree's `dist/src`, or `--from DIR`),
+ * warms `--c` clients up, then profiles only the measured window (SIGHUP to
+ * bench/lib/gateway-child.ts, so start-up, compilation and the scrubber's build
+ * are not in it) and prints CPU ms per call (from /proc), self time by area,
+ * and the hottest functions by self and by total (inclusive) time.
+ *
+ *   npm run build && npx tsx bench/gateway-steady.ts [--c 1] [--calls 2000] [--from DIR] [--top 30]
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { areaOf, type CpuProfile, summarizeCpuProfile } from './lib/cpuprofile.js';
+import { startChild } from './lib/proc.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const concurrency = Number(arg('--c') ?? 1);
+const calls = Number(arg('--calls') ?? 2000);
+const from = resolve(arg('--from') ?? join(ROOT, 'dist/src'));
+const top = Number(arg('--top') ?? 30);
+/** Flags for the gateway's node (e.g. `--perf-basic-prof` to read it with `perf record -p PID`). */
+const nodeArgs = arg('--node-args')?.split(' ') ?? [];
+/** Pause this long (ms) after the measured window, with load still on, e.g. for `perf record`. */
+const extraMs = Number(arg('--extra-ms') ?? 0);
+
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'bulkhead-steady-'));
+const profileFile = join(dir, 'steady.cpuprofile');
+const upstream = await startChild<number>(join(ROOT, 'bench/upstream.ts'), ['--http', '0'], { cwd: ROOT });
+const policy = `version: 1
+store: { sqlite: ./bench.db }
+upstreams:
+  http:
+    url: http://127.0.0.1:${upstream.ready}/mcp
+tools:
+  http:
+    echo: { class: read, arguments: { message: { maxLength: 100 } } }
+profiles:
+  bench:
+    tools: [http__echo]
+    loop_guard: { identical_calls: 1000000 }
+`;
+writeFileSync(join(dir, 'policy.yaml'), policy);
+const gateway = await startChild<{ url: string; tokens: string[] }>(
+  join(ROOT, 'bench/lib/gateway-child.ts'),
+  [join(dir, 'policy.yaml'), String(concurrency)],
+  {
+    cwd: ROOT,
+    timeoutMs: 120_000,
+    nodeArgs,
+    env: { BENCH_GATEWAY_FROM: from, BENCH_PROFILE_OUT: profileFile },
+  },
+);
+const pid = gateway.process.pid as number;
+try {
+  const clients = await Promise.all(
+    gateway.ready.tokens.map(async (token) => {
+      const client = new Client({ name: 'steady', version: '1' });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${gateway.ready.url}/mcp`), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        }),
+      );
+      return client;
+    }),
+  );
+  let seq = 0;
+  const work = async (client: Client, n: number) => {
+    for (let i = 0; i < n; i++) {
+      const r = await client.callTool({ name: 'http__echo', arguments: { message: `m${seq++}` } });
+      if (r.isError) throw new Error(JSON.stringify(r.content));
+    }
+  };
+  const per = Math.ceil(calls / concurrency);
+  await Promise.all(clients.map((c) => work(c, Math.max(50, per / 4))));
+  const before = cpuMs(pid);
+  gateway.process.kill('SIGHUP');
+  await new Promise((r) => setTimeout(r, 200));
+  const started = performance.now();
+  await Promise.all(clients.map((c) => work(c, per)));
+  const wall = performance.now() - started;
+  if (extraMs > 0) {
+    process.stderr.write(`gateway pid ${pid}: ${extraMs} ms more of load\n`);
+    const until = performance.now() + extraMs;
+    await Promise.all(
+      clients.map(async (c) => {
+        while (performance.now() < until) await work(c, 10);
+      }),
+    );
+  }
+  gateway.process.kill('SIGHUP');
+  const after = cpuMs(pid);
+  const total = per * concurrency;
+  for (let i = 0; i < 100 && !existsSync(profileFile); i++) await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 300));
+  const profile = JSON.parse(readFileSync(profileFile, 'utf8')) as CpuProfile;
+  const summary = summarizeCpuProfile(profile, ROOT, top);
+  const perCall = (ms: number) => (ms / total).toFixed(3);
+  console.log(
+    `c=${concurrency}, ${total} calls, ${(total / (wall / 1000)).toFixed(0)} calls/s; gateway CPU ${perCall(after - before)} ms/call (/proc, incl. profiler); sampled ${perCall(summary.totalMs)} ms/call`,
+  );
+  console.log('\nself time by area (ms per call, share)');
+  for (const a of summary.areas.slice(0, 20))
+    console.log(`${a.area.padEnd(36)} ${perCall(a.selfMs).padStart(7)} ${(a.share * 100).toFixed(1)} %`);
+  console.log('\nhottest functions, self (ms per call, share)');
+  for (const f of summary.functions)
+    console.log(
+      `${f.name.slice(0, 90).padEnd(90)} ${perCall(f.selfMs).padStart(7)} ${(f.share * 100).toFixed(1)} %`,
+    );
+  // Inclusive time: each sample counts once for every distinct function on its stack.
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const inclusive = new Map<string, number>();
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  for (let i = 0; i < samples.length; i++) {
+    let id: number | undefined = samples[i];
+    const leaf = byId.get(id as number);
+    if (!leaf || areaOf(leaf.callFrame, ROOT) === '(idle)') continue;
+    const seen = new Set<string>();
+    while (id !== undefined) {
+      const node = byId.get(id);
+      if (!node) break;
+      const { functionName, url, lineNumber } = node.callFrame;
+      const short = url.includes('/node_modules/')
+        ? url.slice(url.lastIndexOf('/node_modules/') + 14)
+        : url.replace(`file://${ROOT}/`, '');
+      const name = `${functionName || '(anon)'} ${short}:${lineNumber + 1}`;
+      if (!seen.has(name) && functionName !== '(root)') {
+        seen.add(name);
+        inclusive.set(name, (inclusive.get(name) ?? 0) + Math.max(0, deltas[i] ?? 0) / 1000);
+      }
+      id = parent.get(id);
+    }
+  }
+  console.log('\nhottest functions, total (ms per call)');
+  for (const [name, ms] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top * 2))
+    console.log(`${name.slice(0, 100).padEnd(100)} ${perCall(ms).padStart(7)}`);
+  writeFileSync(join(ROOT, 'bench/results/gateway-steady.cpuprofile'), JSON.stringify(profile));
+  await Promise.all(clients.map((c) => c.close()));
+} finally {
+  await gateway.stop();
+  await upstream.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
