@@ -6,16 +6,27 @@
  * are not in it) and prints CPU ms per call (from /proc), self time by area,
  * and the hottest functions by self and by total (inclusive) time.
  *
+ * With `--against REF` it profiles nothing and compares instead: REF is
+ * compiled (bench/lib/build-ref.ts, kept in the temp folder by commit for the
+ * next run) and its gateway runs beside this tree's build; each of `--rounds`
+ * rounds measures a block of `--calls` calls on each (order swapped every
+ * round) and prints CPU ms per call of both and their ratio, then the medians.
+ * CPU per call from /proc barely moves with the neighbours' load, so a change
+ * of a few percent shows in one run on this shared machine.
+ *
  *   npm run build && npx tsx bench/gateway-steady.ts [--c 1] [--calls 2000] [--from DIR] [--top 30]
+ *   npm run build && npx tsx bench/gateway-steady.ts --against REF [--c 1] [--calls 600] [--rounds 9]
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { buildRef } from './lib/build-ref.js';
 import { areaOf, type CpuProfile, summarizeCpuProfile } from './lib/cpuprofile.js';
-import { startChild } from './lib/proc.js';
+import { type Child, startChild } from './lib/proc.js';
+import { median } from './lib/stats.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string): string | undefined => {
@@ -30,6 +41,10 @@ const top = Number(arg('--top') ?? 30);
 const nodeArgs = arg('--node-args')?.split(' ') ?? [];
 /** Pause this long (ms) after the measured window, with load still on, e.g. for `perf record`. */
 const extraMs = Number(arg('--extra-ms') ?? 0);
+const against = arg('--against');
+const rounds = Number(arg('--rounds') ?? 9);
+/** Calls per gateway before measuring: V8 keeps optimising for the first thousand or so. */
+const warm = Number(arg('--warm') ?? 1500);
 
 function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -53,20 +68,24 @@ profiles:
     tools: [http__echo]
     loop_guard: { identical_calls: 1000000 }
 `;
-writeFileSync(join(dir, 'policy.yaml'), policy);
-const gateway = await startChild<{ url: string; tokens: string[] }>(
-  join(ROOT, 'bench/lib/gateway-child.ts'),
-  [join(dir, 'policy.yaml'), String(concurrency)],
-  {
-    cwd: ROOT,
-    timeoutMs: 120_000,
-    nodeArgs,
-    env: { BENCH_GATEWAY_FROM: from, BENCH_PROFILE_OUT: profileFile },
-  },
-);
-const pid = gateway.process.pid as number;
-try {
-  const clients = await Promise.all(
+type Gateway = Child<{ url: string; tokens: string[] }>;
+const startGateway = (src: string, sub: string, env: Record<string, string> = {}): Promise<Gateway> => {
+  const home = join(dir, sub);
+  mkdirSync(home, { recursive: true });
+  writeFileSync(join(home, 'policy.yaml'), policy);
+  return startChild(
+    join(ROOT, 'bench/lib/gateway-child.ts'),
+    [join(home, 'policy.yaml'), String(concurrency)],
+    {
+      cwd: ROOT,
+      timeoutMs: 120_000,
+      nodeArgs,
+      env: { BENCH_GATEWAY_FROM: src, ...env },
+    },
+  );
+};
+const connectAll = (gateway: Gateway): Promise<Client[]> =>
+  Promise.all(
     gateway.ready.tokens.map(async (token) => {
       const client = new Client({ name: 'steady', version: '1' });
       await client.connect(
@@ -77,21 +96,68 @@ try {
       return client;
     }),
   );
-  let seq = 0;
-  const work = async (client: Client, n: number) => {
-    for (let i = 0; i < n; i++) {
-      const r = await client.callTool({ name: 'http__echo', arguments: { message: `m${seq++}` } });
-      if (r.isError) throw new Error(JSON.stringify(r.content));
+let seq = 0;
+const work = async (client: Client, n: number) => {
+  for (let i = 0; i < n; i++) {
+    const r = await client.callTool({ name: 'http__echo', arguments: { message: `m${seq++}` } });
+    if (r.isError) throw new Error(JSON.stringify(r.content));
+  }
+};
+const per = Math.ceil(calls / concurrency);
+
+if (against) {
+  const refDir = join(tmpdir(), `bulkhead-steady-ref-${against.replace(/[^\w.-]/g, '_')}`);
+  const ref = existsSync(join(refDir, 'dist/src/gateway/gateway.js'))
+    ? { src: join(refDir, 'dist/src') }
+    : await buildRef(ROOT, against, refDir);
+  const pair = [
+    { name: 'this tree', gateway: await startGateway(from, 'a') },
+    { name: against, gateway: await startGateway(ref.src, 'b') },
+  ];
+  const cpu: number[][] = [[], []];
+  try {
+    const clients = await Promise.all(pair.map((p) => connectAll(p.gateway)));
+    for (const c of clients)
+      await Promise.all(c.map((client) => work(client, Math.ceil(warm / concurrency))));
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? [0, 1] : [1, 0];
+      const line: string[] = [];
+      for (const i of order) {
+        const pid = pair[i]?.gateway.process.pid as number;
+        const before = cpuMs(pid);
+        await Promise.all((clients[i] ?? []).map((client) => work(client, per)));
+        const perCall = (cpuMs(pid) - before) / (per * concurrency);
+        cpu[i]?.push(perCall);
+        line.push(`${pair[i]?.name} ${perCall.toFixed(3)}`);
+      }
+      console.log(`round ${round + 1}: CPU ms/call ${line.join(', ')}`);
     }
-  };
-  const per = Math.ceil(calls / concurrency);
-  await Promise.all(clients.map((c) => work(c, Math.max(50, per / 4))));
+    const [mine, theirs] = [cpu[0] ?? [], cpu[1] ?? []];
+    const ratios = mine.map((x, k) => x / (theirs[k] ?? Number.NaN));
+    console.log(
+      `c=${concurrency}, ${rounds} rounds of ${per * concurrency} calls: CPU ms/call median this tree ${median(mine).toFixed(3)} vs ${against} ${median(theirs).toFixed(3)} (${(median(mine) / median(theirs)).toFixed(3)}x; per-round ratios median ${median(ratios).toFixed(3)}x, range ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`,
+    );
+    await Promise.all(clients.flat().map((c) => c.close()));
+  } finally {
+    await Promise.all(pair.map((p) => p.gateway.stop()));
+    await upstream.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
+
+const gateway = await startGateway(from, 'a', { BENCH_PROFILE_OUT: profileFile });
+const pid = gateway.process.pid as number;
+try {
+  const clients = await connectAll(gateway);
+  await Promise.all(clients.map((c) => work(c, Math.ceil(warm / concurrency))));
   const before = cpuMs(pid);
   gateway.process.kill('SIGHUP');
   await new Promise((r) => setTimeout(r, 200));
   const started = performance.now();
   await Promise.all(clients.map((c) => work(c, per)));
   const wall = performance.now() - started;
+  const after = cpuMs(pid);
   if (extraMs > 0) {
     process.stderr.write(`gateway pid ${pid}: ${extraMs} ms more of load\n`);
     const until = performance.now() + extraMs;
@@ -102,7 +168,6 @@ try {
     );
   }
   gateway.process.kill('SIGHUP');
-  const after = cpuMs(pid);
   const total = per * concurrency;
   for (let i = 0; i < 100 && !existsSync(profileFile); i++) await new Promise((r) => setTimeout(r, 100));
   await new Promise((r) => setTimeout(r, 300));
