@@ -11,7 +11,14 @@
  *    an emoji takes for its presentation (U+FE0E/U+FE0F after a pictograph) is
  *    kept, since it carries no more than that choice;
  *  - zero-width, filler and bidi-control characters: split trigger words past
- *    filters, or reorder text so reviewers read something else (Trojan Source).
+ *    filters, or reorder text so reviewers read something else (Trojan Source);
+ *    as a class, not a list: every Default_Ignorable_Code_Point (what Unicode
+ *    says renders as nothing: Mongolian free variation selectors, musical
+ *    beam controls, shorthand format controls, reserved ones to come) and
+ *    every format control (Cf: interlinear annotation marks, whose text shows
+ *    nowhere, Arabic number signs);
+ *  - C1 control characters (U+0080–U+009F): 8-bit CSI and OSC act on a
+ *    terminal as ESC [ and ESC ] do.
  * All are removed; tag characters and variation selectors are also decoded so
  * the hidden text can be checked for injection.
  */
@@ -24,13 +31,25 @@ const TAGS = /[\u{E0000}-\u{E007F}]/gu;
 /** VS1–VS16 and VS17–VS256, except one presentation selector right after a pictograph. */
 const VARIATION = /(?<!\p{Extended_Pictographic})[\uFE0E\uFE0F]|[\uFE00-\uFE0D]|[\u{E0100}-\u{E01EF}]/gu;
 // Zero-width and bidi controls, soft hyphen, Mongolian vowel separator, Arabic letter mark,
-// combining grapheme joiner, Hangul and Khmer fillers, invisible math operators.
-const INVISIBLE =
-  /[\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\u180E\u00AD\u061C\u115F\u1160\u17B4\u17B5\u3164\uFFA0]|\u034F/g;
-/** A quick test before the replacements: most text holds none of these. */
+// combining grapheme joiner, Hangul and Khmer fillers, invisible math operators: every Default_Ignorable_Code_Point or format (Cf) character and every C1 control, spelled out
+// (hidden-attacks.test.ts checks it against \p{Default_Ignorable_Code_Point} and \p{Cf} for every
+// code point): the property classes need the `u` flag, which scans 4x slower. Astral ones as surrogate pairs: 110BD/110CD, 13430–1343F, 1BCA0–1BCA3,
+// 1D173–1D17A, E0000–E0FFF. Tags and variation selectors are decoded first (above), an emoji's
+// presentation selector kept, so INVISIBLE leaves U+FE0E/U+FE0F alone.
+const IGNORABLE_BMP = String.raw`\u0080-\u009F\u00AD\u034F\u0600-\u0605\u061C\u06DD\u070F\u0890\u0891\u08E2\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFEFF\uFFA0\uFFF0-\uFFFB`;
+const IGNORABLE_ASTRAL = String.raw`\uD804[\uDCBD\uDCCD]|\uD80D[\uDC30-\uDC3F]|\uD82F[\uDCA0-\uDCA3]|\uD834[\uDD73-\uDD7A]|[\uDB40-\uDB43][\uDC00-\uDFFF]`;
+const INVISIBLE = new RegExp(String.raw`[${IGNORABLE_BMP}\uFE00-\uFE0D]|${IGNORABLE_ASTRAL}`, 'g');
+/**
+ * A quick test before the replacements: most text holds none of these. Two character classes, not
+ * one class or an alternation: past a number of ranges V8 scans non-ASCII text several times slower
+ * (measured 4x), and these run on every string of every result. The astral ones are found by their
+ * high surrogate, so text with other characters of those blocks takes the slow path unchanged.
+ */
 const ANY =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
-  /[\x00-\x08\x0b-\x1f\x7f\x9b\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF\u180E\u00AD\u061C\u115F\u1160\u17B4\u17B5\u3164\uFFA0]|\u034F|\uFE00|\uFE01|\uFE02|\uFE03|\uFE04|\uFE05|\uFE06|\uFE07|\uFE08|\uFE09|\uFE0A|\uFE0B|\uFE0C|\uFE0D|\uFE0E|\uFE0F|\uDB40[\uDC00-\uDDEF]/;
+  /[\x00-\x08\x0b-\x1f\x7f-\x9f\u00AD\u061C\u115F\u1160\u17B4\u17B5\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFEFF\uFFA0]/;
+const ANY_MORE =
+  /[\u034F\u0600-\u0605\u06DD\u070F\u0890\u0891\u08E2\u180B-\u180F\uFE00-\uFE0F\uFFF0-\uFFFB\uD804\uD80D\uD82F\uD834\uDB40-\uDB43]/;
 
 export interface Cleaned {
   text: string;
@@ -41,7 +60,7 @@ export interface Cleaned {
 }
 
 export function stripHidden(input: string): Cleaned {
-  if (!ANY.test(input)) return { text: input, escapes: 0, hidden: 0, smuggled: '' };
+  if (!ANY.test(input) && !ANY_MORE.test(input)) return { text: input, escapes: 0, hidden: 0, smuggled: '' };
   let escapes = 0;
   let hidden = 0;
   let smuggled = '';

@@ -6,12 +6,14 @@
  * before the gateway adds its own. A key is in the namespace when any label of
  * its prefix is `bulkhead` in any case (`bulkhead/x`, `Bulkhead/x`,
  * `dev.bulkhead/x`) or its name starts with `bulkhead` (`bulkhead-flags`),
- * judged after hidden characters are removed.
+ * judged after hidden characters are removed and compatibility forms folded
+ * (NFKC: fullwidth letters read as the ASCII ones).
  */
 import { stripHidden } from './hidden.js';
 
 export function isBulkheadMetaKey(key: string): boolean {
-  const visible = stripHidden(key).text.toLowerCase().trim();
+  // NFKC folds fullwidth and other compatibility forms (`ｂｕｌｋｈｅａｄ/flags`) to what they read as.
+  const visible = stripHidden(key).text.normalize('NFKC').toLowerCase().trim();
   if (visible.startsWith('bulkhead')) return true;
   const slash = visible.lastIndexOf('/');
   if (slash < 0) return false;
