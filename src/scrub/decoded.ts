@@ -26,6 +26,7 @@
  * carry it, each with the last WINDOW_OVERLAP characters of the one before.
  */
 
+import { isAscii } from 'node:buffer';
 import { gunzipSync, inflateSync, constants as zlibConstants } from 'node:zlib';
 /** Decoded text is searched again at most this many times (encoded inside encoded). */
 export const MAX_DECODE_DEPTH = 3;
@@ -382,6 +383,10 @@ function base64Into(input: string, from: number, to: number): number {
  * line breaks, or null when there are none.
  */
 function printableStretches(bytes: Buffer, length: number): string | null {
+  // All ASCII (decoded text, the common case when there is any): one string, checked natively.
+  // Control characters are kept then: no rule matches across one, and keeping more text can only
+  // find more.
+  if (length >= MIN_STRETCH && isAscii(bytes.subarray(0, length))) return bytes.toString('latin1', 0, length);
   // Probing every MIN_STRETCH-th byte: a stretch that long holds a probe, and in binary most
   // probes land on an unprintable byte and cost nothing more.
   const stretches: string[] = [];
