@@ -5,6 +5,8 @@
  * not 100 MB. Nesting is checked before parsing: a body nested 100,000 deep
  * would parse, then overflow the stack of whatever walks it next (the
  * estimate, the scrubber), far from here and outside the API's error shape.
+ * Non-finite numbers are refused in the same pass: `1e400` parses to
+ * Infinity, which budgets would reserve and JSON would forward as `null`.
  */
 import { apiError } from './errors.js';
 
@@ -27,10 +29,20 @@ export async function readJsonBody(req: Request, maxBody: number): Promise<BodyR
   const text =
     declared !== null && /^\d{1,15}$/.test(declared) ? await req.text() : await readBounded(req, maxBody);
   if (text === undefined) return tooLarge();
-  if (nestingDepth(text) > MAX_DEPTH)
+  const scan = scanJson(text);
+  if (scan.depth > MAX_DEPTH)
     return {
       ok: false,
       response: apiError(400, 'invalid_request_error', `The body nests deeper than ${MAX_DEPTH} levels.`),
+    };
+  if (scan.nonFinite)
+    return {
+      ok: false,
+      response: apiError(
+        400,
+        'invalid_request_error',
+        'The body holds a number too large to be finite (such as 1e400).',
+      ),
     };
   try {
     const body = JSON.parse(text) as unknown;
@@ -63,10 +75,21 @@ async function readBounded(req: Request, max: number): Promise<string | undefine
 
 /** The deepest nesting of arrays and objects in JSON text; linear, strings skipped. */
 export function nestingDepth(text: string): number {
+  return scanJson(text).depth;
+}
+
+/**
+ * One linear pass over JSON text, strings skipped: the deepest nesting, and whether a number
+ * literal overflows to ±Infinity. Only literals with an exponent or over 300 characters can,
+ * so only those are converted.
+ */
+export function scanJson(text: string): { depth: number; nonFinite: boolean } {
   let depth = 0;
   let deepest = 0;
   let inString = false;
-  for (let i = 0; i < text.length; i++) {
+  let nonFinite = false;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
       if (c === 92)
@@ -77,6 +100,17 @@ export function nestingDepth(text: string): number {
       depth++;
       if (depth > deepest) deepest = depth;
     } else if (c === 93 || c === 125) depth--;
+    else if (c === 45 || (c >= 48 && c <= 57)) {
+      let j = i + 1;
+      let exponent = false;
+      for (; j < n; j++) {
+        const d = text.charCodeAt(j);
+        if (d === 101 || d === 69) exponent = true;
+        else if (!((d >= 48 && d <= 57) || d === 46 || d === 43 || d === 45)) break;
+      }
+      if ((exponent || j - i > 300) && !Number.isFinite(Number(text.slice(i, j)))) nonFinite = true;
+      i = j - 1;
+    }
   }
-  return deepest;
+  return { depth: deepest, nonFinite };
 }

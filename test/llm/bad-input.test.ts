@@ -94,4 +94,47 @@ describe('bad input at the LLM door', () => {
     });
     expect(ok.type).toBe('message');
   });
+
+  it('refuses non-finite numbers (1e400, -1e400) anywhere in the body, in the API shape, without charging', async () => {
+    const { token, run } = await llm.gw.gateway.runs.create('agent');
+    const before = llm.fake.received.length;
+    const bodies = [
+      '{"model":"claude-test","max_tokens":1e400,"messages":[{"role":"user","content":"hi"}]}',
+      '{"model":"claude-test","max_tokens":5,"temperature":-1e400,"messages":[{"role":"user","content":"hi"}]}',
+      `{"model":"claude-test","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"metadata":{"n":${'9'.repeat(400)}}}`,
+      '{"model":"claude-test","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text","text":"hi","x":[1,2,1E+999]}]}]}',
+    ];
+    for (const body of bodies) {
+      for (const path of ['/v1/messages', '/v1/messages/count_tokens']) {
+        const res = await fetch(`${llm.gw.gateway.url}${path}`, {
+          method: 'POST',
+          headers: { 'x-api-key': token, 'content-type': 'application/json' },
+          body,
+        });
+        expect(res.status, `${path} ${body.slice(0, 80)}`).toBe(400);
+        expect(await res.json()).toMatchObject({
+          type: 'error',
+          error: { type: 'invalid_request_error', message: expect.stringContaining('finite') },
+        });
+      }
+      const chat = await fetch(`${llm.gw.gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body,
+      });
+      expect(chat.status).toBe(400);
+    }
+    expect(llm.fake.received.length).toBe(before);
+    expect(await llm.gw.gateway.store.tokens.usage(run.id)).toMatchObject({ requests: 0, output: 0 });
+    // Large finite numbers and exponents inside strings pass.
+    const client = new Anthropic({ apiKey: token, baseURL: llm.gw.gateway.url, maxRetries: 0 });
+    const ok = await client.messages.create({
+      model: 'claude-test',
+      max_tokens: 5,
+      metadata: { user_id: '1e400' },
+      messages: [{ role: 'user', content: 'numbers like 1e400 in text are fine' }],
+      stop_sequences: ['1e-300'],
+    });
+    expect(ok.type).toBe('message');
+  });
 });
