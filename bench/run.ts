@@ -1,14 +1,15 @@
 /**
  * `npm run bench`: runs every bench/*.bench.ts that exports `run()`, one after
  * another (they measure time, so never two at once), printing each one's
- * table. A failing bench is reported and the others still run; the exit code
+ * table, each in a process of its own (runChild). A failing bench is reported and the others still run; the exit code
  * says whether any failed. Each result is written as JSON to
  * bench/results/NAME.json, with when and where it was measured.
  *
  *   npm run bench                 every bench
  *   npm run bench -- gateway llm  only those whose file name starts with one of these
  */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -38,23 +39,87 @@ const out = (line: string) => process.stdout.write(`${line}\n`);
 /** A hung bench is reported as failed and the rest still run. */
 const LIMIT_MS = Number(process.env.BENCH_TIMEOUT_S ?? 900) * 1000;
 
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms);
+mkdirSync(join(here, 'results'), { recursive: true });
+
+/**
+ * One bench, in this process: runs it, prints its table, writes bench/results/NAME.json (with its
+ * targets, which the parent reads back). Throws when it fails.
+ */
+async function runOne(file: string): Promise<'ran' | 'skipped'> {
+  const name = file.replace(/\.bench\.ts$/, '');
+  const started = Date.now();
+  // A bench that leaves a promise rejected behind (a client call timing out after it failed)
+  // must not take the run down: it is reported, and the bench fails by its own await.
+  process.on('unhandledRejection', (reason) => {
+    out(`(unhandled rejection, ignored: ${reason instanceof Error ? reason.message : String(reason)})`);
   });
+  const mod = (await import(pathToFileURL(join(here, file)).href)) as BenchModule;
+  if (typeof mod.run !== 'function') {
+    out('(no run() export; skipped)');
+    return 'skipped';
+  }
+  const result = await Promise.resolve(mod.run());
+  const targets = mod.targets?.(result as never) ?? [];
+  const printed = mod.print ? mod.print(result as never) : JSON.stringify(result, null, 2);
+  if (typeof printed === 'string') out(printed);
+  writeFileSync(
+    join(here, 'results', `${name}.json`),
+    `${JSON.stringify(
+      {
+        bench: file,
+        at: new Date().toISOString(),
+        seconds: (Date.now() - started) / 1000,
+        // Context for reading the figures later: these machines are small and shared.
+        machine: {
+          cpus: cpus().length,
+          model: cpus()[0]?.model ?? '?',
+          loadavg: loadavg(),
+          node: process.version,
+        },
+        result,
+        targets,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  return 'ran';
+}
+
+/**
+ * Each bench runs in a process of its own: its figures do not depend on which benches ran
+ * before it (their heap, compiled code and leftover handles: the scrub rows measured 10–40%
+ * slower after the gateway and neighbours benches in one process), and one that hangs is
+ * killed at the limit instead of running on beside the next.
+ */
+function runChild(file: string): Promise<'ok' | 'FAILED' | 'skipped'> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ONE, file], {
+      stdio: 'inherit',
+    });
+    const timer = setTimeout(() => {
+      out(`(${file} took longer than ${LIMIT_MS / 1000} s: killed)`);
+      child.kill('SIGKILL');
+    }, LIMIT_MS);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code === 0 ? 'ok' : code === SKIPPED ? 'skipped' : 'FAILED');
+    });
+  });
+}
+
+const ONE = '--one';
+const SKIPPED = 3;
+if (process.argv[2] === ONE) {
+  const file = process.argv[3]!;
   try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
+    process.exit((await runOne(file)) === 'skipped' ? SKIPPED : 0);
+  } catch (error) {
+    out(`-- ${file}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(1);
   }
 }
-mkdirSync(join(here, 'results'), { recursive: true });
-// A bench that leaves a promise rejected behind (a client call timing out after it failed) must
-// not take the whole run down: it is reported, and the bench it belongs to fails by its own await.
-process.on('unhandledRejection', (reason) => {
-  out(`(unhandled rejection, ignored: ${reason instanceof Error ? reason.message : String(reason)})`);
-});
+
 const outcomes: [string, string, number][] = [];
 const allTargets: (Target & { bench: string })[] = [];
 const allStarted = Date.now();
@@ -65,46 +130,17 @@ for (const [index, file] of files.entries()) {
   out(`\n== [${index + 1}/${files.length}] ${file} (started ${new Date().toISOString()})`);
   const started = Date.now();
   const seconds = () => (Date.now() - started) / 1000;
-  try {
-    const mod = (await import(pathToFileURL(join(here, file)).href)) as BenchModule;
-    if (typeof mod.run !== 'function') {
-      out('(no run() export; skipped)');
-      outcomes.push([file, 'skipped', 0]);
-      continue;
-    }
-    const result = await withTimeout(Promise.resolve(mod.run()), LIMIT_MS, file);
-    const targets = mod.targets?.(result as never) ?? [];
-    for (const t of targets) allTargets.push({ bench: name, ...t });
-    const printed = mod.print ? mod.print(result as never) : JSON.stringify(result, null, 2);
-    if (typeof printed === 'string') out(printed);
-    writeFileSync(
-      join(here, 'results', `${name}.json`),
-      `${JSON.stringify(
-        {
-          bench: file,
-          at: new Date().toISOString(),
-          seconds: seconds(),
-          // Context for reading the figures later: these machines are small and shared.
-          machine: {
-            cpus: cpus().length,
-            model: cpus()[0]?.model ?? '?',
-            loadavg: loadavg(),
-            node: process.version,
-          },
-          result,
-          targets,
-        },
-        null,
-        2,
-      )}\n`,
-    );
+  const resultFile = join(here, 'results', `${name}.json`);
+  rmSync(resultFile, { force: true });
+  const status = await runChild(file);
+  if (status === 'ok') {
+    const saved = JSON.parse(readFileSync(resultFile, 'utf8')) as { targets?: Target[] };
+    for (const t of saved.targets ?? []) allTargets.push({ bench: name, ...t });
     out(`-- ${file}: ok in ${seconds().toFixed(1)} s, results in bench/results/${name}.json`);
-    outcomes.push([file, 'ok', seconds()]);
-  } catch (error) {
-    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    out(`-- ${file}: FAILED after ${seconds().toFixed(1)} s: ${message}`);
-    outcomes.push([file, 'FAILED', seconds()]);
+  } else if (status !== 'skipped') {
+    out(`-- ${file}: FAILED after ${seconds().toFixed(1)} s`);
   }
+  outcomes.push([file, status, seconds()]);
 }
 
 out(`\n== summary (${((Date.now() - allStarted) / 1000).toFixed(0)} s)`);
