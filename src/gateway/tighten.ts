@@ -13,6 +13,7 @@
  *    uses string, number, array or object keywords without a `type` gets that
  *    type, so `{"$ne": null}` cannot pass where a pattern was meant to hold.
  */
+import { randomBytes } from 'node:crypto';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ArgumentTightening, ToolRule } from '../policy/schema/index.js';
 
@@ -40,6 +41,16 @@ const OBJECT_KEYWORDS = [
 /** In-place applicators: their subschemas see the same value, so closing the node must account for them. */
 const IN_PLACE = ['allOf', 'anyOf', 'oneOf', '$ref', '$dynamicRef', 'if', 'dependentSchemas'];
 
+/**
+ * What an array's items are when the upstream leaves them unconstrained (no `items`, or the rest of
+ * a tuple): closed values, as an untyped property is. Any scalar passes; an object must be empty; an
+ * array holds closed values again. A `$ref` to one definition added at the root keeps it finite.
+ * Its name carries a salt drawn per process, so an upstream cannot declare a permissive
+ * definition of the same name in a subschema whose `$id` would make the reference resolve to it.
+ */
+const CLOSED_VALUE = `bulkhead_closed_value_${randomBytes(6).toString('hex')}`;
+const CLOSED_REF = `#/$defs/${CLOSED_VALUE}`;
+
 export function tightenSchema(upstream: Tool['inputSchema'], rule: ToolRule): TightenResult {
   const base = structuredClone(upstream) as JsonSchema;
   delete base.$schema;
@@ -50,6 +61,13 @@ export function tightenSchema(upstream: Tool['inputSchema'], rule: ToolRule): Ti
   if (problems.length > 0) return { ok: false, problems };
   const hardened = harden(base, 'value', 0, open, problems);
   if (problems.length > 0) return { ok: false, problems };
+  if (JSON.stringify(hardened).includes(CLOSED_REF)) {
+    const defs = isSchema(hardened.$defs) ? hardened.$defs : {};
+    hardened.$defs = {
+      ...defs,
+      [CLOSED_VALUE]: { additionalProperties: false, items: { $ref: CLOSED_REF } },
+    };
+  }
   return { ok: true, schema: hardened };
 }
 
@@ -161,6 +179,8 @@ function harden(
   open: WeakSet<JsonSchema>,
   problems: string[],
 ): JsonSchema {
+  // The closed-value reference added below is already what it should be.
+  if (node.$ref === CLOSED_REF) return node;
   if (depth > MAX_SCHEMA_DEPTH) {
     if (!problems.includes(TOO_DEEP)) problems.push(TOO_DEEP);
     return node;
@@ -204,6 +224,9 @@ function harden(
     }
   }
   if (node.items === true) node.items = {};
+  // An array position with no `items` (or a tuple's rest) holds closed values, not anything.
+  if (position === 'value' && node.items === undefined && !open.has(node) && mayBeArray(node))
+    node.items = { $ref: CLOSED_REF };
   if (open.has(node)) value(node.additionalProperties);
   if (Array.isArray(node.items)) each(node.items, value);
   else value(node.items);
@@ -229,6 +252,13 @@ function mayBeObject(node: JsonSchema): boolean {
   const type = node.type;
   if (type === undefined) return node.enum === undefined && node.const === undefined;
   return type === 'object' || (Array.isArray(type) && type.includes('object'));
+}
+
+/** An untyped node, or one whose type allows arrays. */
+function mayBeArray(node: JsonSchema): boolean {
+  const type = node.type;
+  if (type === undefined) return node.enum === undefined && node.const === undefined;
+  return type === 'array' || (Array.isArray(type) && type.includes('array'));
 }
 
 function impliedByKeywords(node: JsonSchema): string[] {

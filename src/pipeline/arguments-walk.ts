@@ -7,7 +7,9 @@
  *   JavaScript upstream that merges arguments into an object can be
  *   prototype-polluted by them, and parsing layers silently drop or turn a
  *   `__proto__` key into a prototype, so it is refused rather than passed on
- *   in some altered form;
+ *   in some altered form; also as a segment of a key that is a path
+ *   (`__proto__.isAdmin`, `a[constructor][prototype]`), which upstreams that
+ *   set nested values by path (lodash `set`, query-string parsers) walk;
  * - objects whose prototype is not a plain object's or an array's (what a
  *   `__proto__` key became after an assignment-based copy);
  * - numbers that are not finite: JSON's `-1e400` parses to `-Infinity`, which
@@ -47,11 +49,21 @@ export function walkArguments(value: unknown, maxDepth = MAX_ARGUMENT_DEPTH): Ar
     // Own keys, so a non-enumerable or inherited oddity is seen too.
     for (const key of Object.getOwnPropertyNames(item)) {
       const child = `${pointer}/${escapePointer(key)}`;
-      if (FORBIDDEN_KEYS.has(key)) return { kind: 'forbidden_key', pointer: child, key };
+      if (isForbiddenKey(key)) return { kind: 'forbidden_key', pointer: child, key };
       stack.push([(item as Record<string, unknown>)[key], child, depth + 1]);
     }
   }
   return undefined;
+}
+
+/** Path separators of the common "set by path" helpers: dots and brackets. */
+const PATH_SEGMENTS = /[.[\]]+/;
+
+/** A forbidden key, or a path holding one as a segment. */
+export function isForbiddenKey(key: string): boolean {
+  if (FORBIDDEN_KEYS.has(key)) return true;
+  if (!key.includes('__proto__') && !key.includes('constructor') && !key.includes('prototype')) return false;
+  return key.split(PATH_SEGMENTS).some((segment) => FORBIDDEN_KEYS.has(segment));
 }
 
 export function escapePointer(segment: string): string {
