@@ -18,6 +18,7 @@ import { resolveRecord, type SecretSource } from '../policy/secrets.js';
 import { type FetchLike, keepAliveFetch } from './http-fetch.js';
 import { largeMessages, SentCalls } from './large-messages.js';
 import { useLeanSse } from './lean-sse.js';
+import { withParentDeath } from './parent-death.js';
 import { BoundedReadBuffer } from './stdio-reader.js';
 import { installProgressRouter } from './upstream-progress.js';
 
@@ -63,9 +64,11 @@ export async function connectUpstream(
   if (isStdio(config)) {
     const env = resolveRecord(config.env, source, `upstreams.${name}.env`);
     if (process.env.LANG && env.LANG === undefined) env.LANG = process.env.LANG;
+    // Killed with the gateway, also by kill -9: never an orphan holding its credentials.
+    const { command, args } = withParentDeath(config.command, config.args ?? []);
     const transport = new StdioClientTransport({
-      command: config.command,
-      args: config.args,
+      command,
+      args,
       env,
       cwd: config.cwd ? resolve(source.dir, config.cwd) : source.dir,
       stderr: 'pipe',
