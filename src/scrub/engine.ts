@@ -53,6 +53,8 @@ export interface ScrubStats {
   windowChars: number;
   /** Candidates redacted without their checks because their rule ran out of work budget. */
   failedClosed: number;
+  /** Which loop scans the base automaton (anchors and configured secrets; AhoCorasick.loop). */
+  baseLoop: AhoCorasick['loop'];
 }
 
 export interface Detection {
@@ -179,6 +181,7 @@ export function createEngine(options: EngineOptions): Engine {
     formsCompiled: 0,
     windowChars: 0,
     failedClosed: 0,
+    baseLoop: base.ac.loop,
   };
   const covered = new Int32Array(rules.length);
   const before = Int32Array.from(rules, (rule) => rule.before);
@@ -203,6 +206,7 @@ export function createEngine(options: EngineOptions): Engine {
     if (fold) {
       // Only at start: the configured secrets join the anchors in the base automaton.
       base = buildAutomaton(anchors, deltaForms, { wasmEntries: BASE_WASM_ENTRIES });
+      stats.baseLoop = base.ac.loop;
       stats.formsCompiled += deltaForms.length;
       deltaForms = [];
       return;
