@@ -12,7 +12,7 @@ import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { inspectToolResult } from '../src/inspect/index.js';
-import { BUILTIN_RULES, createScrubber } from '../src/scrub/index.js';
+import { BUILTIN_RULES, createScrubber, type Scrubber } from '../src/scrub/index.js';
 import { type Target, targetOn } from './lib/targets.js';
 
 const MIB = 1 << 20;
@@ -229,9 +229,24 @@ function cpuMs(fn: () => void): number {
  */
 export function benchThroughput(): ScrubBenchReport['throughput'] {
   const anchors = ['token=', 'sk-', 'ghp_', 'AKIA', 'pat', 'xoxb-', 'eyJ', 'password: ', '%41', 'Q~', '|'];
-  const inputs: { input: string; kind: 'ordinary' | 'hostile'; text: string }[] = [
+  // Per-tool credentials are configured secrets: a gateway with ten scans every text for their
+  // ~4,000 forms as well (the prefix loop, aho-corasick.ts).
+  const configured = createScrubber({ secrets: secretsOf(10) });
+  const inputs: { input: string; kind: 'ordinary' | 'hostile'; text: string; scrubber?: Scrubber }[] = [
     { input: 'ordinary text (logs, prose, SQL)', kind: 'ordinary', text: corpus([]) },
     { input: 'JSON tool output (paths, hashes, base64)', kind: 'ordinary', text: jsonToolOutput() },
+    {
+      input: 'ordinary text, 10 configured secrets',
+      kind: 'ordinary',
+      text: corpus([]),
+      scrubber: configured,
+    },
+    {
+      input: 'JSON tool output, 10 configured secrets',
+      kind: 'ordinary',
+      text: jsonToolOutput(),
+      scrubber: configured,
+    },
     { input: 'MIME base64 of text (all decoded)', kind: 'ordinary', text: mimeBase64Text() },
     { input: '`token=` repeated', kind: 'hostile', text: 'token='.repeat(MIB / 6) },
     {
@@ -259,8 +274,8 @@ export function benchThroughput(): ScrubBenchReport['throughput'] {
     },
     { input: '`%41` repeated (one escaped run)', kind: 'hostile', text: '%41'.repeat(MIB / 3) },
   ];
-  const scrubber = createScrubber();
-  return inputs.map(({ input, kind, text: built }) => {
+  const plain = createScrubber();
+  return inputs.map(({ input, kind, text: built, scrubber = plain }) => {
     // As a tool result reaches the scrubber: a flat string from JSON.parse. (The generators'
     // `.slice`/`repeat` give sliced and cons strings, whose every charCodeAt costs an indirection
     // that no real input pays: about 15% of the scan on the ordinary text.)
