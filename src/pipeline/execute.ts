@@ -96,7 +96,7 @@ async function leaseLost(
   epoch: number | undefined,
   call: ToolCall,
 ): Promise<string | undefined> {
-  if (deps.fence && epoch !== undefined && !deps.fence.holds(epoch))
+  if (deps.fence && epoch !== undefined && !(await deps.fence.holds(epoch)))
     return 'the lease lapsed or was lost since the call began';
   // An approved call: the approval may have been marked outcome_unknown by another replica
   // while this one was stopped, even within this replica's own lease (leases differ, clocks drift).

@@ -33,14 +33,16 @@ export const DEFAULT_HEARTBEAT_MS = 1_000;
 /**
  * Fencing for work this replica may no longer own. Another replica marks our open intents and
  * executing approvals `outcome_unknown` once our heartbeat is older than its lease; a process
- * that was only paused (SIGSTOP, a VM freeze, a long GC) must then not forward them when it
- * continues. `holds` is true only while no other replica can have taken our work: our lease was
- * never lost since `epoch()` was read, and our last heartbeat (timed from when it was sent, so
- * never younger than the store's record of it) is recent by a margin of one heartbeat.
+ * that was only paused (SIGSTOP, a VM freeze, a long GC) or stalled on its store must then not
+ * forward them when it continues. `holds` is true only while no other replica can have taken our
+ * work: the lease was not lost since `epoch()` was read, and either our last heartbeat (timed
+ * from when it was sent, so never younger than the store's record of it) is recent by a margin
+ * of one beat, or, when it is not, a heartbeat made now still finds our lease row: another
+ * replica retires a lease only if its heartbeat is stale, so none has taken our work.
  */
 export interface LeaseFence {
   epoch(): number;
-  holds(epoch: number): boolean;
+  holds(epoch: number): Promise<boolean>;
 }
 
 export interface ReconcileReport {
@@ -109,9 +111,17 @@ export class ReplicaLease implements LeaseFence {
     return this.generation;
   }
 
-  holds(epoch: number): boolean {
+  async holds(epoch: number): Promise<boolean> {
+    if (epoch !== this.generation) return false;
     const margin = Math.max(this.heartbeatMs, this.leaseMs - this.heartbeatMs);
-    return epoch === this.generation && performance.now() - this.beatSentAt < margin;
+    if (performance.now() - this.beatSentAt < margin) return true;
+    // Stale here (a pause, a store stall): the store decides. A heartbeat that finds our row was
+    // not retired, and a retire needs a stale heartbeat, so nothing of ours was reconciled.
+    const sent = performance.now();
+    const alive = await this.deps.store.replicas.heartbeat(this.id).catch(() => false);
+    if (!alive || epoch !== this.generation) return false;
+    this.beatSentAt = Math.max(this.beatSentAt, sent);
+    return true;
   }
 
   private async tick(): Promise<void> {

@@ -8,12 +8,33 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { denialCode, ROOT, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
-import { ORDERS_ENV, ordersUpstream, waitFor } from './processes.js';
+import { killAll, ORDERS_ENV, ordersUpstream, spawnGateway, waitFor } from './processes.js';
 
 let gw: TestGateway | undefined;
 afterAll(async () => {
   await gw?.close();
+  killAll();
 });
+
+/** A real second process that takes the write lock of `file` (creating it) and keeps it `ms`. */
+async function holdLock(file: string, ms: number): Promise<{ kill(): void }> {
+  const holder = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const D = require('better-sqlite3'); const db = new D(${JSON.stringify(file)});
+       db.exec('CREATE TABLE IF NOT EXISTS other (a)'); db.exec('BEGIN IMMEDIATE'); db.exec('INSERT INTO other VALUES (1)');
+       console.log('locked'); setTimeout(() => { db.exec('ROLLBACK'); process.exit(0); }, ${ms});`,
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  holder.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  await waitFor(() => out.includes('locked'), 10_000, 'lock taken');
+  return { kill: () => holder.kill('SIGKILL') };
+}
 
 describe('a SQLite write lock held by another process', () => {
   it('refuses calls quickly with store_unavailable and keeps health answering in milliseconds', async () => {
@@ -88,4 +109,31 @@ profiles:
     });
     expect(denialCode(after)).toBeUndefined();
   }, 60_000);
+});
+
+describe('a SQLite write lock held while bulkhead gateway starts', () => {
+  it('exits non-zero within seconds, saying another process holds the lock', async () => {
+    const dir = tempDir('bulkhead-lock-start-');
+    const lock = await holdLock(join(dir, 'bulkhead.db'), 60_000);
+    try {
+      const started = Date.now();
+      const gateway = spawnGateway(
+        dir,
+        'version: 1\nstore: { sqlite: ./bulkhead.db }\nupstreams: {}\nprofiles:\n  a: { tools: [] }\n',
+        {},
+      );
+      gateway.ready.catch(() => undefined);
+      const code = await Promise.race([
+        gateway.exited,
+        new Promise((r) => setTimeout(() => r('still running'), 45_000)),
+      ]);
+      expect(code).not.toBe('still running');
+      expect(code).not.toBe(0);
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(gateway.output()).toMatch(/another process held its write lock/);
+      expect(gateway.output()).not.toMatch(/listening on/);
+    } finally {
+      lock.kill();
+    }
+  }, 90_000);
 });

@@ -61,7 +61,15 @@ export function openSqliteStore(path: string, options: SqliteOptions = {}): Sqli
     // From now on a lock is never waited for inside the driver (see busy.ts).
     db.pragma('busy_timeout = 0');
   } catch (error) {
-    throw new BulkheadError('store_failed', `cannot open the SQLite store at ${path}`, { cause: error });
+    // Said plainly: the CLI prints the message, not the cause.
+    const why = isBusy(error)
+      ? ': another process held its write lock for 5 s (stop it, or start again once it is done)'
+      : error instanceof Error
+        ? `: ${error.message}`
+        : '';
+    throw new BulkheadError('store_failed', `cannot open the SQLite store at ${path}${why}`, {
+      cause: error,
+    });
   }
   const busy: BusyPolicy = { ...DEFAULT_BUSY, ...options.busy };
   const state: BusyState = { since: null, lastError: null };
