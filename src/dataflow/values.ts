@@ -26,6 +26,7 @@ const MAX_SCAN = 1024 * 1024;
 const LOCAL = /[A-Za-z0-9._%+-]/;
 const DOMAIN = /[A-Za-z0-9.-]/;
 const PHONE_CHARS = /[0-9+()\-. ]/;
+const PHONE_START = /[0-9+(]/;
 
 /** E-mail addresses and phone numbers in free text. */
 export function piiIn(text: string, into: FoundValue[] = []): FoundValue[] {
@@ -45,7 +46,9 @@ export function piiIn(text: string, into: FoundValue[] = []): FoundValue[] {
   // Phone: a run of digits and phone punctuation holding 9 to 15 digits.
   let i = 0;
   while (i < end) {
-    if (!PHONE_CHARS.test(text[i] as string)) {
+    // A number starts at a digit, `+` or `(`: a space or dot before it is not part of it (else the
+    // word before, "Tel +1 415…", would count as glued to it).
+    if (!PHONE_START.test(text[i] as string)) {
       i++;
       continue;
     }
@@ -93,28 +96,68 @@ export function valuesInTexts(texts: readonly string[], structured?: unknown): F
   return dedupe(found).slice(0, MAX_VALUES_PER_RESULT);
 }
 
-/** Candidates in outgoing arguments, each with the JSON pointer of the argument it sits in. */
+/** Neighbouring string arguments read together, to find a value split across them: at most so long. */
+const MAX_JOINED = 16 * 1024;
+/** Only the first arguments are read in pairs and triples; a call with thousands would cost that much. */
+const MAX_JOINED_ARGUMENTS = 256;
+
+/**
+ * Candidates in outgoing arguments, each with the JSON pointer of the argument it sits in. Also
+ * what neighbouring string arguments say together, in order, joined without a separator: an
+ * address or a number split across them (`user` + `domain`) is named by the pointers it spans.
+ */
 export function valuesInArguments(args: Record<string, unknown>): { pointer: string; value: FoundValue }[] {
   const out: { pointer: string; value: FoundValue }[] = [];
+  const strings: [string, string][] = [];
   const stack: [unknown, string][] = [[args, '']];
   while (stack.length > 0) {
     const [item, pointer] = stack.pop() as [unknown, string];
     if (typeof item === 'string') {
+      strings.push([pointer, item]);
       for (const value of stringValues(item)) out.push({ pointer, value });
     } else if (typeof item === 'number' && Number.isInteger(item) && Math.abs(item) >= 10_000) {
       out.push({ pointer, value: { kind: 'value', value: String(item) } });
     } else if (item !== null && typeof item === 'object') {
-      for (const [key, child] of Object.entries(item)) stack.push([child, `${pointer}/${key}`]);
+      const entries = Object.entries(item);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, child] = entries[i] as [string, unknown];
+        stack.push([child, `${pointer}/${key}`]);
+      }
+    }
+  }
+  // Two or three neighbouring arguments read as one: the window that starts at the split value's
+  // first piece has nothing glued before it.
+  const alone = new Set(out.map((o) => `${o.value.kind}\0${o.value.value}`));
+  const pieces = strings.slice(0, MAX_JOINED_ARGUMENTS);
+  for (let i = 0; i < pieces.length - 1; i++) {
+    for (let size = 2; size <= 3 && i + size <= pieces.length; size++) {
+      const window = pieces.slice(i, i + size);
+      const joined = window.map(([, text]) => text).join('');
+      if (joined.length > MAX_JOINED) break;
+      const pointer = window.map(([p]) => p).join(' + ');
+      for (const value of dedupe(piiIn(joined))) {
+        const key = `${value.kind}\0${value.value}`;
+        if (alone.has(key)) continue;
+        alone.add(key);
+        out.push({ pointer, value });
+      }
     }
   }
   return out;
 }
 
+/** Strings longer than this are not searched for spaced-out, base64 or hex values (the cost). */
+const MAX_DECODED = 64 * 1024;
+/** Base64 or base64url runs long enough to hold an address (`dana@x.io` is 12 characters encoded). */
+// Only at the start of a run (the lookbehind): else every position of every shorter word is tried.
+const BASE64_RUN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{12,}={0,2}/g;
+const HEX_RUN = /\b(?:[0-9a-fA-F]{2}){6,}\b/g;
+/** Decoded text that is mostly printable is worth scanning; random bytes are not. */
+const PRINTABLE = /^[\x20-\x7e\t\r\n\u00a0-\uffff]*$/;
+
 function stringValues(text: string): FoundValue[] {
   const found: FoundValue[] = [];
-  const whole = text.trim().toLowerCase();
-  if (whole.length >= MIN_VALUE_LENGTH && whole.length <= MAX_VALUE_LENGTH)
-    found.push({ kind: 'value', value: whole });
+  addWhole(text, found);
   piiIn(text, found);
   // Data in a URL is often percent-encoded (once or twice): look at the decoded form too.
   let decoded = text;
@@ -125,8 +168,70 @@ function stringValues(text: string): FoundValue[] {
       break;
     }
     piiIn(decoded, found);
+    addWhole(decoded, found);
+  }
+  // The rest looks for re-encoded values in arguments of a URL's or a message's size.
+  if (text.length > MAX_DECODED) return dedupe(found);
+  // Spaced out to dodge a filter ("d a n a . w @ x . i o"): spaces around `@` and `.`, and between
+  // single characters, taken out.
+  if (/\s[^\s]{1,2}\s|\s[@.]|[@.]\s/.test(text)) piiIn(despace(text), found);
+  // Base64 (standard or URL-safe) and hex runs, decoded once: `?d=ZGFuYUB4Lmlv`.
+  for (const [runs, encoding] of [
+    [text.match(BASE64_RUN), 'base64'],
+    [text.match(HEX_RUN), 'hex'],
+  ] as const) {
+    for (const run of (runs ?? []).slice(0, 64)) {
+      const plain = Buffer.from(run, encoding).toString('utf8');
+      if (plain.length < MIN_VALUE_LENGTH || !PRINTABLE.test(plain)) continue;
+      piiIn(plain, found);
+      addWhole(plain, found);
+    }
   }
   return dedupe(found);
+}
+
+/**
+ * `text` with the whitespace that spaces out an address taken out: runs beside `@` or `.`, and
+ * runs between two single characters. By hand, in one pass: a regex with `\s*` on both sides of
+ * an alternative is quadratic on a long run of spaces.
+ */
+function despace(text: string): string {
+  const end = Math.min(text.length, MAX_SCAN);
+  const space = (i: number) => {
+    if (i < 0 || i >= end) return true;
+    const c = text.charCodeAt(i);
+    return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || (c > 0xff && /\s/.test(text[i] as string));
+  };
+  let out = '';
+  let i = 0;
+  while (i < end) {
+    if (!space(i)) {
+      out += text[i];
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < end && space(j)) j++;
+    const before = text[i - 1];
+    const after = text[j];
+    const aroundMark = before === '@' || before === '.' || after === '@' || after === '.';
+    const singles =
+      i > 0 && j < end && space(i - 2) && (space(j + 1) || text[j + 1] === '@' || text[j + 1] === '.');
+    if (!aroundMark && !singles) out += ' ';
+    i = j;
+  }
+  return out;
+}
+
+/** The whole text as a value: trimmed, lower case, inner whitespace runs as one space. */
+function addWhole(text: string, into: FoundValue[]): void {
+  const whole = normalise(text);
+  if (whole.length >= MIN_VALUE_LENGTH && whole.length <= MAX_VALUE_LENGTH)
+    into.push({ kind: 'value', value: whole });
+}
+
+function normalise(text: string): string {
+  return text.trim().toLowerCase().replace(/\s+/g, ' ');
 }
 
 function leaves(value: unknown, into: FoundValue[], all = false): void {
@@ -135,7 +240,7 @@ function leaves(value: unknown, into: FoundValue[], all = false): void {
   while (stack.length > 0 && budget-- > 0) {
     const item = stack.pop();
     if (typeof item === 'string') {
-      const v = item.trim().toLowerCase();
+      const v = normalise(item);
       if (v.length >= MIN_VALUE_LENGTH && v.length <= MAX_VALUE_LENGTH)
         into.push({ kind: 'value', value: v });
       if (all) piiIn(item, into);

