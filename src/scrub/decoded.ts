@@ -187,18 +187,22 @@ function findBase64(input: string, runs: EncodedRun[], continued: boolean): void
     // A wrapped body: lines of one width joined across breaks, then a shorter last line. The
     // first line may be shorter (it can follow a label on its line); a line after the short
     // last line, a longer line, or a MIME boundary (`--…`) is not part of the body.
-    let pieces: string[] | undefined;
+    // Each further line's [start, end): the body is decoded in place when it can be.
+    const first = end;
+    let lines: number[] | undefined;
+    let escapedBreak = false;
     let line = end - start;
     let before = 0;
     for (;;) {
       if (input.charCodeAt(end - 1) === EQ) break;
-      if (pieces && line < before) break;
+      if (lines && line < before) break;
       const next = lineBreakEnd(input, end);
       if (next < 0 || SHAPE[input.charCodeAt(next)] === 0 || input.startsWith('--', next)) break;
       const nextEnd = lineEnd(input, next);
-      if (pieces && nextEnd - next > line) break;
-      pieces ??= [input.slice(start, end)];
-      pieces.push(input.slice(next, nextEnd));
+      if (lines && nextEnd - next > line) break;
+      lines ??= [];
+      lines.push(next, nextEnd);
+      if (input.charCodeAt(end) === BACKSLASH) escapedBreak = true;
       before = line;
       line = nextEnd - next;
       end = nextEnd;
@@ -206,22 +210,52 @@ function findBase64(input: string, runs: EncodedRun[], continued: boolean): void
     done = end;
     i = end - 1;
     let decoded: string | null;
-    if (pieces) decoded = decodeText(pieces.join(''));
-    else {
+    if (!lines) {
       const kind = kindOf(shape, end - start);
       decoded = kind === undefined ? null : decodeRun(input, start, end, kind === 'hex');
-    }
+    } else if (
+      !escapedBreak &&
+      end - start <= MAX_ENCODED_RUN &&
+      wrappedShape(input, start, end) === 'base64'
+    ) {
+      // Node's base64 decoder skips line breaks: the body is decoded in place, with no copy.
+      decoded = decodeRun(input, start, end, false, true);
+    } else decoded = decodeText(joinLines(input, start, first, lines));
     if (decoded !== null) runs.push({ start, end, decoded });
     // A stream's chunk may start inside a run whose head it emitted (a plain word, see
     // encodedHold): its alignment is unknown, so try each.
     if (continued && start === 0) {
-      const text = pieces ? pieces.join('') : input.slice(start, end);
+      const text = lines ? joinLines(input, start, first, lines) : input.slice(start, end);
       for (let shift = 1; shift < 4; shift++) {
         const other = decodeText(text.slice(shift));
         if (other !== null) runs.push({ start, end, decoded: other });
       }
     }
   }
+}
+
+/** A wrapped body without its breaks: its first line `[start, first)`, then `lines` (pairs). */
+function joinLines(input: string, start: number, first: number, lines: readonly number[]): string {
+  const pieces = [input.slice(start, first)];
+  for (let k = 0; k < lines.length; k += 2) pieces.push(input.slice(lines[k]!, lines[k + 1]!));
+  return pieces.join('');
+}
+
+/**
+ * How a wrapped body in `input[start, end)` (line breaks included) is worth decoding, as
+ * kindOf: its shape read up to the point it is known to be base64.
+ */
+function wrappedShape(input: string, start: number, end: number): 'hex' | 'base64' | undefined {
+  let shape = 0;
+  let length = 0;
+  for (let k = start; k < end; k++) {
+    const bits = SHAPE[input.charCodeAt(k)]!;
+    if (bits === 0) continue;
+    length++;
+    shape |= bits;
+    if ((shape & BOTH_CASES) === BOTH_CASES && (shape & NOT_HEX) !== 0) return 'base64';
+  }
+  return kindOf(shape, length);
 }
 
 /** Scratch for decoded bytes: one window of a run. */
@@ -258,12 +292,13 @@ function kindOf(shape: number, length: number): 'hex' | 'base64' | undefined {
 /**
  * The printable stretches of `input[from, to)` decoded (see decodeText), window by window for a
  * long run: windows start a multiple of 4 characters apart (a base64 quantum, two hex bytes),
- * so each decodes as the whole run would there.
+ * so each decodes as the whole run would there. `breaks`: a base64 body with its line breaks in
+ * place (no longer than one window).
  */
-function decodeRun(input: string, from: number, to: number, hex: boolean): string | null {
+function decodeRun(input: string, from: number, to: number, hex: boolean, breaks = false): string | null {
   const inflated = inflatedRun(input, from, to, hex);
   if (inflated !== undefined) return inflated;
-  if (to - from <= MAX_ENCODED_RUN) return decodeRange(input, from, to, hex);
+  if (to - from <= MAX_ENCODED_RUN) return decodeRange(input, from, to, hex, breaks);
   const parts: string[] = [];
   for (let at = from; ; at += MAX_ENCODED_RUN - WINDOW_OVERLAP) {
     const part = decodeRange(input, at, Math.min(to, at + MAX_ENCODED_RUN), hex);
@@ -321,10 +356,10 @@ const INFLATE_FLOOR = 1 << 20;
 /**
  * `input[from, to)` decoded as hex or base64: its printable stretches (printableStretches).
  * Node's decoders are native and skip what is not in the alphabet (line breaks of a wrapped
- * body); base64 takes both alphabets.
+ * body: `breaks`, which short runs' decoders here do not); base64 takes both alphabets.
  */
-function decodeRange(input: string, from: number, to: number, hex: boolean): string | null {
-  if (to - from <= SHORT_RUN) {
+function decodeRange(input: string, from: number, to: number, hex: boolean, breaks = false): string | null {
+  if (!breaks && to - from <= SHORT_RUN) {
     return printableStretches(SCRATCH, hex ? hexInto(input, from, to) : base64Into(input, from, to));
   }
   const text = from === 0 && to === input.length ? input : input.slice(from, to);
@@ -382,11 +417,16 @@ function base64Into(input: string, from: number, to: number): number {
  * The stretches of printable ASCII at least MIN_STRETCH long in `bytes[0, length)`, joined by
  * line breaks, or null when there are none.
  */
+/** Below this, the loop below is cheaper than a Buffer view and a native call. */
+const NATIVE_ASCII_CHECK = 256;
+
 function printableStretches(bytes: Buffer, length: number): string | null {
   // All ASCII (decoded text, the common case when there is any): one string, checked natively.
   // Control characters are kept then: no rule matches across one, and keeping more text can only
   // find more.
-  if (length >= MIN_STRETCH && isAscii(bytes.subarray(0, length))) return bytes.toString('latin1', 0, length);
+  if (length >= NATIVE_ASCII_CHECK && isAscii(bytes.subarray(0, length))) {
+    return bytes.toString('latin1', 0, length);
+  }
   // Probing every MIN_STRETCH-th byte: a stretch that long holds a probe, and in binary most
   // probes land on an unprintable byte and cost nothing more.
   const stretches: string[] = [];
