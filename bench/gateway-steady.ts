@@ -97,9 +97,11 @@ const connectAll = (gateway: Gateway): Promise<Client[]> =>
     }),
   );
 let seq = 0;
-const work = async (client: Client, n: number) => {
+const work = async (client: Client, n: number, latencies?: number[]) => {
   for (let i = 0; i < n; i++) {
+    const started = performance.now();
     const r = await client.callTool({ name: 'http__echo', arguments: { message: `m${seq++}` } });
+    latencies?.push(performance.now() - started);
     if (r.isError) throw new Error(JSON.stringify(r.content));
   }
 };
@@ -115,6 +117,8 @@ if (against) {
     { name: against, gateway: await startGateway(ref.src, 'b') },
   ];
   const cpu: number[][] = [[], []];
+  const p50: number[][] = [[], []];
+  const p99: number[][] = [[], []];
   try {
     const clients = await Promise.all(pair.map((p) => connectAll(p.gateway)));
     for (const c of clients)
@@ -125,10 +129,18 @@ if (against) {
       for (const i of order) {
         const pid = pair[i]?.gateway.process.pid as number;
         const before = cpuMs(pid);
-        await Promise.all((clients[i] ?? []).map((client) => work(client, per)));
+        const latencies: number[] = [];
+        await Promise.all((clients[i] ?? []).map((client) => work(client, per, latencies)));
         const perCall = (cpuMs(pid) - before) / (per * concurrency);
         cpu[i]?.push(perCall);
-        line.push(`${pair[i]?.name} ${perCall.toFixed(3)}`);
+        latencies.sort((x, y) => x - y);
+        const at = (q: number) =>
+          latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+        p50[i]?.push(at(0.5));
+        p99[i]?.push(at(0.99));
+        line.push(
+          `${pair[i]?.name} ${perCall.toFixed(3)} (p50 ${at(0.5).toFixed(2)}, p99 ${at(0.99).toFixed(2)} ms)`,
+        );
       }
       console.log(`round ${round + 1}: CPU ms/call ${line.join(', ')}`);
     }
@@ -136,6 +148,9 @@ if (against) {
     const ratios = mine.map((x, k) => x / (theirs[k] ?? Number.NaN));
     console.log(
       `c=${concurrency}, ${rounds} rounds of ${per * concurrency} calls: CPU ms/call median this tree ${median(mine).toFixed(3)} vs ${against} ${median(theirs).toFixed(3)} (${(median(mine) / median(theirs)).toFixed(3)}x; per-round ratios median ${median(ratios).toFixed(3)}x, range ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`,
+    );
+    console.log(
+      `latency medians over rounds: this tree p50 ${median(p50[0] ?? []).toFixed(2)} / p99 ${median(p99[0] ?? []).toFixed(2)} ms; ${against} p50 ${median(p50[1] ?? []).toFixed(2)} / p99 ${median(p99[1] ?? []).toFixed(2)} ms`,
     );
     await Promise.all(clients.flat().map((c) => c.close()));
   } finally {

@@ -140,11 +140,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   const metrics = new Metrics();
   const propagation = options.propagation ?? {};
-  const opened = await openStore(
-    policy,
-    source,
-    propagation.listen !== undefined ? { listen: propagation.listen } : {},
-  );
+  const opened = await openStore(policy, source, {
+    ...(propagation.listen !== undefined ? { listen: propagation.listen } : {}),
+    // Checkpoints' fsyncs off the event loop every call shares (store/sqlite/checkpointer.ts).
+    backgroundCheckpoints: true,
+  });
   const store = timedStore(opened, (op, ok, seconds) => metrics.storeOperation(op, ok, seconds));
   const events = new EventWriter(store.events, scrubber);
   events.subscribe((e) => metrics.observe(e));

@@ -31,9 +31,14 @@ function sqlitePath(file: string, source: SecretSource): string {
 export async function openStore(
   policy: Policy,
   source: SecretSource,
-  options: { listen?: boolean } = {},
+  options: { listen?: boolean; backgroundCheckpoints?: boolean } = {},
 ): Promise<Store> {
   const config = policy.store;
-  if ('sqlite' in config) return openSqliteStore(sqlitePath(config.sqlite, source));
+  if ('sqlite' in config) {
+    return openSqliteStore(
+      sqlitePath(config.sqlite, source),
+      options.backgroundCheckpoints ? { backgroundCheckpoints: true } : {},
+    );
+  }
   return openPostgresStore(resolveText(config.postgres.url, source, 'store.postgres.url'), options);
 }

@@ -16,6 +16,7 @@ import type { Store, StoreHealth } from '../store.js';
 import { approvalMigrations, sqliteApprovals } from './approvals.js';
 import { type BusyPolicy, type BusyState, DEFAULT_BUSY, isBusy, retrying } from './busy.js';
 import { callMigrations, sqliteCalls } from './calls.js';
+import { type Checkpointer, type CheckpointerOptions, startCheckpointer } from './checkpointer.js';
 import { credentialMigrations, sqliteCredentials } from './credentials.js';
 import { sqliteEventStats } from './event-stats.js';
 import { eventMigrations, sqliteEvents } from './events.js';
@@ -44,6 +45,11 @@ export interface SqliteStore extends Store {
 
 export interface SqliteOptions {
   busy?: Partial<BusyPolicy>;
+  /**
+   * WAL checkpoints in a worker thread instead of inside commits (checkpointer.ts): for the
+   * gateway, whose event loop every call shares. Short-lived CLI commands leave it off.
+   */
+  backgroundCheckpoints?: boolean | CheckpointerOptions;
 }
 
 export function openSqliteStore(path: string, options: SqliteOptions = {}): SqliteStore {
@@ -77,6 +83,14 @@ export function openSqliteStore(path: string, options: SqliteOptions = {}): Sqli
   const replica = newReplicaId();
   const probe = db.prepare('SELECT 1');
   const group = new GroupCommit(db);
+  const checkpoints: Checkpointer | undefined =
+    options.backgroundCheckpoints && path !== ':memory:'
+      ? startCheckpointer(
+          db,
+          path,
+          options.backgroundCheckpoints === true ? {} : options.backgroundCheckpoints,
+        )
+      : undefined;
   return {
     kind: 'sqlite',
     db,
@@ -117,6 +131,7 @@ export function openSqliteStore(path: string, options: SqliteOptions = {}): Sqli
       }
     },
     async close() {
+      await checkpoints?.stop();
       db.close();
     },
   };
