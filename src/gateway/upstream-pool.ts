@@ -66,6 +66,9 @@ export interface PoolOptions {
   outputLimit?: (upstream: string, tool: string) => number | undefined;
 }
 
+/** How long an upstream must stay up before its restart backoff starts over. */
+export const STABLE_MS = 60_000;
+
 export class UpstreamPool {
   private readonly slots = new Map<string, Slot>();
   private stopped = false;
@@ -431,7 +434,7 @@ export class UpstreamPool {
     slot.connection = connection;
     slot.tools = tools;
     slot.state = 'ready';
-    slot.attempt = 0;
+    slot.upSince = Date.now();
     slot.downSince = null;
     if (this.serving(slot)) this.options.onTools(slot.name, slot.tools);
   }
@@ -460,6 +463,10 @@ export class UpstreamPool {
   private scheduleRestart(slot: Slot): void {
     if (this.stopped || slot.retired || slot.timer) return;
     const { initialMs, maxMs } = this.options.backoff ?? { initialMs: 200, maxMs: 30_000 };
+    // An upstream that starts, then dies within a minute, keeps backing off (a crash loop is not
+    // restarted every few hundred ms forever); one that stayed up starts over at the first delay.
+    if (slot.upSince !== null && Date.now() - slot.upSince >= STABLE_MS) slot.attempt = 0;
+    slot.upSince = null;
     const delay = Math.min(maxMs, initialMs * 2 ** slot.attempt);
     slot.attempt++;
     slot.timer = setTimeout(() => {

@@ -52,6 +52,8 @@ export interface Slot {
   tools: Tool[];
   restarts: number;
   attempt: number;
+  /** When the current connection became ready: the backoff resets only after it stayed up. */
+  upSince: number | null;
   lastError: string | null;
   lastErrorAt: number | null;
   timer: NodeJS.Timeout | null;
@@ -76,6 +78,7 @@ export function newSlot(name: string, config: UpstreamConfig): Slot {
     tools: [],
     restarts: 0,
     attempt: 0,
+    upSince: null,
     lastError: null,
     lastErrorAt: null,
     timer: null,
