@@ -20,8 +20,15 @@ export function dataClassOf(
 /**
  * A tool that can carry data out: the `external` class (mail, webhooks,
  * messages), or a tool that reaches the open web (`taints: true`: a fetch
- * whose URL can hold anything the agent puts in it).
+ * whose URL can hold anything the agent puts in it), or one whose upstream
+ * says it does (`openWorldHint: true`, read-only or not: a web search sends
+ * its query out). A server's hint is trusted only in this direction, to make
+ * a tool stricter; a policy that calls such a tool `read` does not make its
+ * query stay inside.
  */
-export function isExternalSink(rule: Pick<ToolRule, 'class' | 'taints'>): boolean {
-  return rule.class === 'external' || rule.taints === true;
+export function isExternalSink(
+  rule: Pick<ToolRule, 'class' | 'taints'>,
+  hints?: { openWorldHint?: boolean | undefined },
+): boolean {
+  return rule.class === 'external' || rule.taints === true || hints?.openWorldHint === true;
 }

@@ -34,7 +34,7 @@ const STRICTNESS: Record<FlowAction, number> = { allow: 0, approve: 1, refuse: 2
 export function flowStage(deps: { runs: Pick<RunService, 'fingerprints'> }): Stage {
   return async (call) => {
     const tool = call.tool;
-    if (!tool || !isExternalSink(tool.rule)) return CONTINUE;
+    if (!tool || !isExternalSink(tool.rule, tool.upstreamDefinition.annotations)) return CONTINUE;
     const { taint, read } = call.run;
     const rules = call.profile.flow;
     const reasons: FlowEvidence['reasons'] = [];

@@ -26,21 +26,30 @@ import {
   EVERYTHING_SERVER,
   exampleUpstream,
   ROOT,
+  recorded,
   startTestGateway,
   type TestGateway,
   tempDir,
 } from '../helpers/harness.js';
 import { REAL_KEY } from '../helpers/llm-harness.js';
-import { schemaUpstream } from '../helpers/schema-upstream.js';
+import { type SchemaTool, schemaUpstream } from '../helpers/schema-upstream.js';
 
 const dir = tempDir();
 const OUTBOX = join(dir, 'outbox.jsonl');
+const SEARCHED = join(dir, 'searched.jsonl');
 const CUSTOMER = 'Customer: Dana Whitfield <dana.whitfield@customer.example>, +1 415 555 0142';
 
 const LOOKUP = {
   name: 'lookup',
   inputSchema: { type: 'object', properties: { id: { type: 'string' } } },
 };
+
+/** A web search its server declares open-world; the policy calls it `read` and nothing more. */
+const SEARCH = {
+  name: 'search',
+  inputSchema: { type: 'object', properties: { q: { type: 'string' } } },
+  annotations: { readOnlyHint: true, openWorldHint: true },
+} as SchemaTool;
 
 function policy(llmUrl: string): string {
   return `
@@ -54,6 +63,7 @@ upstreams:
   mail:
 ${exampleUpstream('mail', { MAIL_API_KEY: '{ secret: MAIL_API_KEY }', MAIL_OUTBOX: JSON.stringify(OUTBOX) })}
 ${schemaUpstream('crm', [LOOKUP], { replies: { lookup: CUSTOMER }, extra: ['sources: private'] })}
+${schemaUpstream('websearch', [SEARCH], { record: SEARCHED })}
   progress:
     command: ${JSON.stringify(process.execPath)}
     args: [--import, tsx, ${JSON.stringify(join(ROOT, 'test/fixtures/progress-server.ts'))}]
@@ -67,11 +77,13 @@ tools:
     send_email: { class: external }
   crm:
     lookup: { class: read }
+  websearch:
+    search: { class: read }
   progress:
     report: { class: read, sources: private, timeout: 400ms }
 profiles:
   web:
-    tools: [crm__lookup, mail__send_email, progress__report]
+    tools: [crm__lookup, mail__send_email, progress__report, websearch__search]
     flow: { private_external: refuse }
     resources: [{ upstream: files, uris: ["demo://resource/dynamic/*"] }]
     budgets: { tokens: { output: 100000 } }
@@ -183,6 +195,22 @@ describe('private data leaving through the LLM API', () => {
     await agent.client.callTool({ name: 'crm__lookup', arguments: { id: 'C-7' } });
     const answer = await send(agent.token, DOORS['a web_fetch server tool'] as Doors[string]);
     expect(answer).not.toBeInstanceOf(Error);
+  });
+});
+
+describe('a tool its own server says reaches the open world', () => {
+  it('is an external sink though the policy calls it read: a search after a private read is refused', async () => {
+    const agent = await gw.agent('web');
+    expect(
+      denialCode(await agent.client.callTool({ name: 'websearch__search', arguments: { q: 'weather' } })),
+    ).toBe(undefined);
+    await agent.client.callTool({ name: 'crm__lookup', arguments: { id: 'C-7' } });
+    const result = await agent.client.callTool({
+      name: 'websearch__search',
+      arguments: { q: 'dana.whitfield@customer.example' },
+    });
+    expect(denialCode(result)).toBe('flow_blocked');
+    expect(recorded(SEARCHED).map((r) => r.arguments)).toEqual([{ q: 'weather' }]);
   });
 });
 
