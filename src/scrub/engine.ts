@@ -89,6 +89,9 @@ interface CompiledRule {
   accept: ((secret: string) => boolean) | undefined;
   /** Sticky: the run of characters a failed-closed redaction covers (`extend`, or VALUE_CHAR). */
   closed: RegExp;
+  /** The class of the `before` characters, as ASCII flags (`beforeChar`; others tested by it). */
+  beforeAscii: Uint8Array | undefined;
+  beforeChar: RegExp | undefined;
 }
 
 /** Characters a credential value is made of, when a rule names no `extend` class. */
@@ -124,6 +127,23 @@ interface ExactAnchor {
   rules: number[];
 }
 
+/** Flags of the ASCII characters in `charClass` (a one-character class). */
+function asciiFlags(charClass: RegExp): Uint8Array {
+  const flags = new Uint8Array(128);
+  for (let code = 0; code < 128; code++) flags[code] = charClass.test(String.fromCharCode(code)) ? 1 : 0;
+  return flags;
+}
+
+/** Whether `input[start, anchorStart)` is all of the rule's `beforeChar` class (read backwards). */
+function prefixFits(input: string, start: number, anchorStart: number, rule: CompiledRule): boolean {
+  const ascii = rule.beforeAscii!;
+  for (let k = anchorStart - 1; k >= start; k--) {
+    const code = input.charCodeAt(k);
+    if (code < 128 ? ascii[code] === 0 : !rule.beforeChar!.test(input[k]!)) return false;
+  }
+  return true;
+}
+
 /** Rule anchors by folded text. */
 interface AnchorOwners {
   anyCase: number[];
@@ -141,6 +161,8 @@ export function createEngine(options: EngineOptions): Engine {
     group: rule.group ?? 0,
     accept: rule.accept,
     closed: runOf(rule.extend ?? VALUE_CHAR),
+    beforeAscii: rule.beforeChar ? asciiFlags(rule.beforeChar) : undefined,
+    beforeChar: rule.beforeChar,
   }));
   const anchors = new Map<string, AnchorOwners>();
   options.rules.forEach((rule, index) => {
@@ -281,6 +303,11 @@ export function createEngine(options: EngineOptions): Engine {
       stats.anchorHits++;
       // A hit inside this rule's previous match is part of it: re-running would only repeat work.
       if (start < 0 || start < covered[index]!) return;
+      // A match starts with exactly `before` characters of its class: where they are not there,
+      // the rule cannot match, and neither running it nor failing closed is called for. (A
+      // Facebook token's `|` is in every row of a Markdown table: each run re-read the 15
+      // characters before it, until the rule ran out of budget and redacted the rest.)
+      if (rule.beforeAscii && !prefixFits(input, start, anchorStart, rule)) return;
       if (work[index]! > budget || spent > totalBudget) {
         failClosed(index, rule, start, anchorEnd);
         if (spent > totalBudget) closedTo = Math.max(closedTo, covered[index]!);
