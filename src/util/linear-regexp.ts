@@ -37,7 +37,7 @@ export type CompiledPattern = { ok: true; regexp: LinearRegExp } | { ok: false; 
 export function compileLinear(pattern: string, flags = ''): CompiledPattern {
   let re: RE2JS;
   try {
-    re = RE2JS.compile(translate(pattern), flags.includes('i') ? RE2JS.CASE_INSENSITIVE : 0);
+    re = RE2JS.compile(translate(pattern, flags), flags.includes('i') ? RE2JS.CASE_INSENSITIVE : 0);
   } catch (error) {
     return { ok: false, reason: reason(error) };
   }
@@ -80,33 +80,76 @@ export function ajvRegExp(pattern: string, flags: string): LinearRegExp {
 // ajv reads `code` to emit standalone code; any value other than "new RegExp" makes it call this engine.
 ajvRegExp.code = 'bulkheadLinearRegExp';
 
-/** `\uXXXX` and `\u{X}` (JavaScript) become `\x{X}` (RE2); every other escape is kept as written. */
-function translate(pattern: string): string {
-  if (!pattern.includes('\\u')) return pattern;
+/**
+ * JSON Schema patterns mean what ECMA-262 says; where RE2 reads the same text more loosely, the
+ * pattern is rewritten so it does not accept more than its author wrote. `\s` in JavaScript also
+ * takes the no-break, line and paragraph separators and the other Unicode spaces (RE2: ASCII only,
+ * so `^\S+$` let `a\u00a0b` and `a\u2028b` through), and `.` excludes `\r`, U+2028 and U+2029
+ * (RE2: only `\n`, so `^.+$` let a line separator through). JavaScript's `[]` matches nothing
+ * and `[^]` anything. `\uXXXX` and `\u{X}` become RE2's `\x{X}`.
+ */
+const JS_SPACE = String.raw`\t-\r \x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}`;
+/** Everything but JS_SPACE, as ranges (usable inside a class, where `[^…]` cannot nest). */
+const JS_NON_SPACE = String.raw`\x00-\x08\x0E-\x1F\x21-\x{9F}\x{A1}-\x{167F}\x{1681}-\x{1FFF}\x{200B}-\x{2027}\x{202A}-\x{202E}\x{2030}-\x{205E}\x{2060}-\x{2FFF}\x{3001}-\x{FEFE}\x{FF00}-\x{10FFFF}`;
+const JS_DOT = String.raw`[^\n\r\x{2028}\x{2029}]`;
+
+function translate(pattern: string, flags = ''): string {
+  const dotAll = flags.includes('s') || pattern.includes('(?s');
   let out = '';
+  let inClass = false;
   for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i];
-    if (ch !== '\\') {
+    const ch = pattern[i] as string;
+    if (ch === '\\') {
+      const next = pattern[i + 1];
+      if (next === 'u') {
+        const four = /^[0-9a-fA-F]{4}/.exec(pattern.slice(i + 2, i + 6));
+        const braced = /^\{([0-9a-fA-F]{1,6})\}/.exec(pattern.slice(i + 2, i + 10));
+        if (four) {
+          out += `\\x{${four[0]}}`;
+          i += 5;
+          continue;
+        }
+        if (braced) {
+          out += `\\x{${braced[1]}}`;
+          i += 1 + braced[0].length;
+          continue;
+        }
+      }
+      if (next === 's' || next === 'S') {
+        out += inClass
+          ? next === 's'
+            ? JS_SPACE
+            : JS_NON_SPACE
+          : next === 's'
+            ? `[${JS_SPACE}]`
+            : `[^${JS_SPACE}]`;
+        i += 1;
+        continue;
+      }
+      out += ch + (next ?? '');
+      i += 1;
+      continue;
+    }
+    if (inClass) {
+      if (ch === ']') inClass = false;
       out += ch;
       continue;
     }
-    const next = pattern[i + 1];
-    if (next === 'u') {
-      const four = /^[0-9a-fA-F]{4}/.exec(pattern.slice(i + 2, i + 6));
-      const braced = /^\{([0-9a-fA-F]{1,6})\}/.exec(pattern.slice(i + 2, i + 10));
-      if (four) {
-        out += `\\x{${four[0]}}`;
-        i += 5;
+    if (ch === '[') {
+      const negated = pattern[i + 1] === '^';
+      const close = i + (negated ? 2 : 1);
+      if (pattern[close] === ']') {
+        // JavaScript's empty class: `[]` matches nothing, `[^]` any character.
+        out += negated ? String.raw`[\x00-\x{10FFFF}]` : String.raw`[^\x00-\x{10FFFF}]`;
+        i = close;
         continue;
       }
-      if (braced) {
-        out += `\\x{${braced[1]}}`;
-        i += 1 + braced[0].length;
-        continue;
-      }
+      inClass = true;
+      out += negated ? '[^' : '[';
+      if (negated) i += 1;
+      continue;
     }
-    out += ch + (next ?? '');
-    i += 1;
+    out += ch === '.' && !dotAll ? JS_DOT : ch;
   }
   return out;
 }

@@ -36,6 +36,8 @@ const TOOLS = [
   { name: 'huge_key', inputSchema: { type: 'object', patternProperties: { [HUGE]: { type: 'string' } } } },
   { name: 'words', inputSchema: string(WORDS) },
   { name: 'plain', inputSchema: string('^[a-z ]+$') },
+  { name: 'token', inputSchema: string('^\\S+$') },
+  { name: 'line', inputSchema: string('^.{1,40}$') },
   { name: 'swap', inputSchema: { type: 'object' } },
 ];
 /** After `swap`: `plain` comes back with a huge pattern (a rug pull after review). */
@@ -53,10 +55,12 @@ tools:
     huge_key: { class: read }
     words: { class: read }
     plain: { class: read }
+    token: { class: read }
+    line: { class: read }
     swap: { class: read }
 profiles:
   agent:
-    tools: [up__huge, up__huge_key, up__words, up__plain, up__swap]
+    tools: [up__huge, up__huge_key, up__words, up__plain, up__token, up__line, up__swap]
 `;
 }
 
@@ -118,6 +122,81 @@ describe('a pattern too large to run cheaply', () => {
     const result = await agent.client.callTool({ name: 'up__plain', arguments: { q: 'a'.repeat(100_000) } });
     expect(performance.now() - started).toBeLessThan(2_000);
     expect(denialCode(result)).toBe('tool_not_in_scope');
+  });
+});
+
+describe('patterns mean what ECMA-262 says, not what RE2 reads more loosely', () => {
+  let gw: TestGateway;
+  let record: string;
+  beforeAll(async () => {
+    const dir = tempDir();
+    record = join(dir, 'received.jsonl');
+    gw = await startTestGateway(policy(record), { dir });
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  for (const [name, tool, value] of [
+    ['a no-break space where \\S+ forbids spaces', 'up__token', 'abc\u00a0def'],
+    ['a line separator where \\S+ forbids spaces', 'up__token', 'abc\u2028def'],
+    ['an ideographic space where \\S+ forbids spaces', 'up__token', 'abc\u3000def'],
+    ['a line separator in a one-line value (.)', 'up__line', 'subject\u2028Bcc: all@corp.example'],
+    ['a carriage return in a one-line value (.)', 'up__line', 'subject\rBcc: all@corp.example'],
+  ] as const) {
+    it(`refuses ${name}`, async () => {
+      const agent = await gw.agent('agent');
+      const result = await agent.client.callTool({ name: tool, arguments: { q: value } });
+      expect(denialCode(result)).toBe('invalid_arguments');
+      expect(recorded(record)).toEqual([]);
+    });
+  }
+
+  it('still forwards values the patterns accept', async () => {
+    const agent = await gw.agent('agent');
+    expect(denialCode(await agent.client.callTool({ name: 'up__token', arguments: { q: 'abc' } }))).toBe(
+      undefined,
+    );
+    expect(denialCode(await agent.client.callTool({ name: 'up__line', arguments: { q: 'a b' } }))).toBe(
+      undefined,
+    );
+    expect(recorded(record)).toHaveLength(2);
+  });
+
+  it('agrees with JavaScript on classes, negations and empty classes for Unicode spaces', () => {
+    const patterns = [
+      '^\\S+$',
+      '^[^\\s]+$',
+      '^[\\S]+$',
+      '^[\\s\\d]+$',
+      '^.+$',
+      'a[]b',
+      'a[^]b',
+      '^[\\]a]+$',
+      '^[.]$',
+    ];
+    const inputs = [
+      'ab',
+      'a b',
+      'a\u00a0b',
+      'a\u2028b',
+      'a\u3000b',
+      'a\ufeffb',
+      'a\rb',
+      'a\nb',
+      '1\u00a02',
+      ']a',
+      '.',
+      'x',
+    ];
+    for (const pattern of patterns) {
+      const compiled = compileLinear(pattern, 'u');
+      if (!compiled.ok) throw new Error(compiled.reason);
+      for (const input of inputs)
+        expect(compiled.regexp.test(input), `${pattern} on ${JSON.stringify(input)}`).toBe(
+          new RegExp(pattern, 'u').test(input),
+        );
+    }
   });
 });
 
