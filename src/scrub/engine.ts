@@ -325,7 +325,9 @@ export function createEngine(options: EngineOptions): Engine {
       // reads each value once; a hostile run of anchors reads the same window again and again.
       const reread = Math.max(0, Math.min(readEnd, readTo[index]!) - start);
       spent += EXEC_COST + reread;
-      if (reread > 0) work[index] = work[index]! + reread + (rule.accept ? ACCEPT_COST : 0);
+      // The acceptance check (entropy, checksum) runs only on a match: a failed run that
+      // re-read a little (two `token=` parameters on one access-log line) costs that little.
+      if (reread > 0) work[index] = work[index]! + reread + (match && rule.accept ? ACCEPT_COST : 0);
       readTo[index] = Math.max(readTo[index]!, readEnd);
       if (!match) {
         // More input can only complete a match that could span to the end of this one: a rule

@@ -28,4 +28,12 @@ describe('ordinary output is left as it is', () => {
     );
     expect(scrubber.text(log)).toBe(log);
   });
+
+  it('an access log with two short `token=` parameters on every line', () => {
+    const log = Array.from(
+      { length: 5_000 },
+      (_, i) => `GET /cb?token=${i}&state=x${i}&token=y&page=${i} 200`,
+    ).join('\n');
+    expect(scrubber.text(log)).toBe(log);
+  });
 });
