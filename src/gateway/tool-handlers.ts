@@ -7,10 +7,12 @@
  */
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { denial, isBulkheadError } from '../errors.js';
 import type { EventWriter } from '../events/writer.js';
-import type { Pipeline } from '../pipeline/pipeline.js';
+import { denialResult, type Pipeline } from '../pipeline/pipeline.js';
 import type { ToolCall } from '../pipeline/stage.js';
 import type { Policy } from '../policy/schema/index.js';
+import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
 import { linkedSignal } from '../util/linked-signal.js';
 import type { Catalog } from './catalog.js';
@@ -50,7 +52,17 @@ export function registerToolHandlers(
   });
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    const run = await deps.runs.get(runId);
+    let run: Run | undefined;
+    try {
+      run = await deps.runs.get(runId);
+    } catch (error) {
+      // A store that cannot be read (locked, unreachable): refused in the denial shape, not a
+      // JSON-RPC internal error carrying the driver's message (which names the database host).
+      if (!isBulkheadError(error, 'store_unavailable')) throw error;
+      return denialResult(
+        denial('store_unavailable', 'The gateway cannot record this call right now; it was not run.'),
+      );
+    }
     const profile = run ? deps.policy.profiles[run.profile] : undefined;
     if (!run || !profile) throw new Error('run vanished');
     const progressToken = request.params._meta?.progressToken;

@@ -13,6 +13,8 @@ import { join } from 'node:path';
 export interface TestPostgres {
   url: string;
   stop(): void;
+  /** Starts the server again (same port and data) after `stop`: a restart as an operator meets it. */
+  start(): void;
 }
 
 function binDir(): string | undefined {
@@ -62,17 +64,20 @@ export async function startPostgres(): Promise<TestPostgres> {
   const data = join(dir, 'data');
   run(join(bin, 'initdb'), ['-D', data, '-U', 'bulkhead', '--auth=trust', '-E', 'UTF8', '--no-sync']);
   const port = await freePort();
-  run(join(bin, 'pg_ctl'), [
-    '-D',
-    data,
-    '-l',
-    join(dir, 'server.log'),
-    '-w',
-    '-o',
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
-    'start',
-  ]);
+  const start = () =>
+    run(join(bin, 'pg_ctl'), [
+      '-D',
+      data,
+      '-l',
+      join(dir, 'server.log'),
+      '-w',
+      '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+      'start',
+    ]);
+  start();
   return {
+    start,
     url: `postgres://bulkhead@127.0.0.1:${port}/postgres`,
     stop: () => {
       try {

@@ -17,6 +17,7 @@ import { pgIntents, pgReplicaMigrations, pgReplicas, pgSessions } from './replic
 import { pgRunMigrations, pgRuns } from './runs.js';
 import { PgSignals } from './signals.js';
 import { pgTokenMigrations, pgTokens } from './tokens.js';
+import { reachable } from './unavailable.js';
 
 export const pgMigrations: PgMigration[] = [
   ...pgRunMigrations,
@@ -55,16 +56,17 @@ export async function openPostgresStore(
     kind: 'postgres',
     pool,
     replica,
-    runs: pgRuns(pool),
-    events: pgEvents(pool, replica),
-    stats: pgEventStats(pool),
-    calls: pgCalls(pool),
-    approvals: pgApprovals(pool, replica),
-    tokens: pgTokens(pool, replica),
-    credentials: pgCredentials(pool),
-    replicas: pgReplicas(pool),
-    intents: pgIntents(pool),
-    sessions: pgSessions(pool),
+    // An unreachable server is `store_unavailable` from every area (unavailable.ts).
+    runs: reachable(pgRuns(pool)),
+    events: reachable(pgEvents(pool, replica)),
+    stats: reachable(pgEventStats(pool)),
+    calls: reachable(pgCalls(pool)),
+    approvals: reachable(pgApprovals(pool, replica)),
+    tokens: reachable(pgTokens(pool, replica)),
+    credentials: reachable(pgCredentials(pool)),
+    replicas: reachable(pgReplicas(pool)),
+    intents: reachable(pgIntents(pool)),
+    sessions: reachable(pgSessions(pool)),
     signals,
     async health(): Promise<StoreHealth> {
       const started = performance.now();
