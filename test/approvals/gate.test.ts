@@ -306,6 +306,66 @@ describe('denying, timing out, cancelling', () => {
     expect((await api(`/approvals/${approval?.id}/approve`, ENV.ALICE, {})).status).toBe(409);
   });
 
+  it('keeps the approval open and stops waiting when the caller drops its HTTP connection', async () => {
+    // Raw HTTP, so the connection itself closes (no notifications/cancelled is sent).
+    const agent = await gw.agent('agent');
+    const headers = {
+      authorization: `Bearer ${agent.token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    };
+    const init = await fetch(`${gw.gateway.url}/mcp`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'raw', version: '1' },
+        },
+      }),
+    });
+    const session = init.headers.get('mcp-session-id') as string;
+    await init.text();
+    const withSession = { ...headers, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
+    await fetch(`${gw.gateway.url}/mcp`, {
+      method: 'POST',
+      headers: withSession,
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    }).then((r) => r.text());
+    const controller = new AbortController();
+    const call = fetch(`${gw.gateway.url}/mcp`, {
+      method: 'POST',
+      headers: withSession,
+      signal: controller.signal,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: {
+          name: 'orders__refund_order',
+          arguments: { order_id: 'ORD-000022', amount_cents: 1, reason: 'dropped' },
+        },
+      }),
+    })
+      .then((r) => r.body?.getReader().read())
+      .catch((e: unknown) => e);
+    const [approval] = await pendingFor(agent.runId);
+    controller.abort();
+    await call;
+    const left = async () =>
+      (await gw.gateway.store.events.list({ runId: agent.runId, kind: 'approval.requested' })).find(
+        (e) => e.code === 'caller_left' && e.data.approvalId === approval?.id,
+      );
+    for (let i = 0; i < 200 && !(await left()); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await left()).toBeDefined();
+    expect((await gw.gateway.store.approvals.get(approval?.id as string))?.state).toBe('pending');
+    expect(refundCalls()).toHaveLength(0);
+  });
+
   it('answers run_not_active when the run is killed while it waits', async () => {
     const agent = await gw.agent('agent');
     const call = agent.client.callTool({
