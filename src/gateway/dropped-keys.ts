@@ -6,6 +6,7 @@
  * produced it (an own `__proto__` property), before the SDK's parsing, and
  * remembers which request carried one; the validate stage then refuses it.
  * Deeper `__proto__` keys survive the SDK's parsing and are refused there.
+ * A `prompts/get` carrying one is refused by the prompt handler the same way.
  */
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 
@@ -21,7 +22,12 @@ export interface DroppedKeys {
 export function watchDroppedKeys(transport: Transport): DroppedKeys {
   const seen = new Map<string | number, string>();
   transport.onmessage = (message) => {
-    if ('method' in message && message.method === 'tools/call' && 'id' in message) {
+    // prompts/get arguments are a record too: the same key is dropped there.
+    if (
+      'method' in message &&
+      (message.method === 'tools/call' || message.method === 'prompts/get') &&
+      'id' in message
+    ) {
       const args = (message.params as { arguments?: unknown } | undefined)?.arguments;
       if (args !== null && typeof args === 'object' && Object.hasOwn(args, '__proto__')) {
         if (seen.size >= MAX_REMEMBERED) seen.clear();

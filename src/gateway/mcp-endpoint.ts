@@ -286,11 +286,12 @@ export class McpEndpoint {
     };
     server.onerror = (error) => this.deps.logger.debug({ err: error, runId: run.id }, 'mcp session error');
     // Installed before connect(): the SDK keeps a handler set earlier and runs it first.
-    registerToolHandlers(server, this.deps, run.id, watchDroppedKeys(session.transport));
+    const dropped = watchDroppedKeys(session.transport);
+    registerToolHandlers(server, this.deps, run.id, dropped);
     const passthrough = this.deps.passthrough;
     const offered = this.passthroughCapabilities(run);
     if (passthrough && offered.resources) registerResourceHandlers(server, passthrough, run.id);
-    if (passthrough && offered.prompts) registerPromptHandlers(server, passthrough, run.id);
+    if (passthrough && offered.prompts) registerPromptHandlers(server, passthrough, run.id, dropped);
     void server.connect(session.transport);
     return session;
   }

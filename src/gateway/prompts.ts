@@ -17,6 +17,7 @@ import {
   type Prompt,
 } from '@modelcontextprotocol/sdk/types.js';
 import { Inspector } from '../inspect/inspector.js';
+import type { DroppedKeys } from './dropped-keys.js';
 import {
   admitted,
   cleanListed,
@@ -33,7 +34,12 @@ import {
 /** Longest argument value passed on; prompts are templates, not payloads. */
 export const MAX_PROMPT_ARGUMENT = 8192;
 
-export function registerPromptHandlers(server: Server, deps: PassthroughDeps, runId: string): void {
+export function registerPromptHandlers(
+  server: Server,
+  deps: PassthroughDeps,
+  runId: string,
+  dropped?: DroppedKeys,
+): void {
   server.setRequestHandler(ListPromptsRequestSchema, async (_request, extra) => {
     const ctx = await contextFor(deps, runId, 'prompts/list', null);
     const prompts: Prompt[] = [];
@@ -103,7 +109,12 @@ export function registerPromptHandlers(server: Server, deps: PassthroughDeps, ru
       );
     }
     const args = request.params.arguments ?? {};
-    const problem = argumentProblem(declared, args);
+    // A `__proto__` argument the SDK's parsing removed: refused, not forwarded without it.
+    const droppedKey = dropped?.take(extra.requestId);
+    const problem =
+      droppedKey !== undefined
+        ? `Argument ${droppedKey} is not accepted by this prompt.`
+        : argumentProblem(declared, args);
     if (problem) {
       return refuse(deps, runId, 'prompts/get', subject, 'invalid_arguments', problem, {
         arguments: Object.keys(args),

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   denialCode,
+  EVERYTHING_SERVER,
   rawPost,
   rawSession,
   recorded,
@@ -217,5 +218,50 @@ describe('numbers and duplicate keys', () => {
     await raw('{"amount": -0}');
     expect(recorded(record)).toHaveLength(1);
     expect(recorded(record)[0]?.arguments).toEqual({ amount: 0 });
+  });
+});
+
+describe('prompt arguments', () => {
+  let pgw: TestGateway;
+  let ptoken: string;
+  beforeAll(async () => {
+    pgw = await startTestGateway(`
+version: 1
+store: { sqlite: ./bulkhead.db }
+upstreams:
+  ev:
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(EVERYTHING_SERVER)}]
+profiles:
+  agent:
+    prompts: [ev__args-prompt]
+`);
+    ptoken = (await pgw.gateway.runs.create('agent')).token;
+  });
+  afterAll(async () => {
+    await pgw?.close();
+  });
+
+  async function getPrompt(argumentsJson: string): Promise<string> {
+    const sid = await rawSession(pgw.gateway.url, ptoken);
+    await rawPost(
+      pgw.gateway.url,
+      ptoken,
+      JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+      sessionHeaders(sid),
+    );
+    const body = `{"jsonrpc":"2.0","id":9,"method":"prompts/get","params":{"name":"ev__args-prompt","arguments":${argumentsJson}}}`;
+    return (await rawPost(pgw.gateway.url, ptoken, body, sessionHeaders(sid))).body;
+  }
+
+  it('refuses a __proto__ argument that parsing would drop, instead of forwarding the rest', async () => {
+    const body = await getPrompt('{"city":"Paris","__proto__":"x"}');
+    expect(body).not.toContain('weather in Paris');
+    const events = await pgw.gateway.store.events.list({ kind: 'prompts/get' });
+    expect(events[0]).toMatchObject({ decision: 'deny', code: 'invalid_arguments' });
+  });
+
+  it('still answers the same prompt without it', async () => {
+    expect(await getPrompt('{"city":"Paris"}')).toContain('weather in Paris');
   });
 });
