@@ -86,7 +86,7 @@ interface CompiledRule {
   spacesWithin: number;
   extend: RegExp | undefined;
   group: number;
-  accept: ((secret: string) => boolean) | undefined;
+  accept: ((secret: string, before: string) => boolean) | undefined;
   /** Sticky: the run of characters a failed-closed redaction covers (`extend`, or VALUE_CHAR). */
   closed: RegExp;
   /** The class of the `before` characters, as ASCII flags (`beforeChar`; others tested by it). */
@@ -351,7 +351,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (group === undefined) return;
       const s = rule.group ? start + match[0].lastIndexOf(group) : start;
       let e = s + group.length;
-      if (rule.accept && !rule.accept(input.slice(s, e))) return;
+      if (rule.accept && !rule.accept(input.slice(s, e), s > 0 ? input[s - 1]! : '')) return;
       // A value longer than the pattern's bounded window is still one value: redact all of it,
       // or its tail would leak past the marker. Linear: the extended span is covered below.
       if (rule.extend && e === end) {

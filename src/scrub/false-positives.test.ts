@@ -36,4 +36,20 @@ describe('ordinary output is left as it is', () => {
     ).join('\n');
     expect(scrubber.text(log)).toBe(log);
   });
+
+  it('source code that reads a token from a call or an index', () => {
+    const code = [
+      'token = client.fetch_token(url, code=code)',
+      'recursionToken = getRecursionIdentity(source);'.replace('get', 'this.get'),
+      'const token = jwt.sign({ sub: user.id }, key);',
+      'secret = os.environ["APP_SECRET"]',
+      "api_key = self.settings.get('api_key')",
+    ].join('\n');
+    expect(scrubber.text(code)).toBe(code);
+  });
+
+  it('while a password with a bracket in it is still redacted', () => {
+    expect(scrubber.text('PASSWORD=Summer(2024x!')).not.toContain('Summer(2024');
+    expect(scrubber.text('password = "k8.Pz(Qm4!x"')).not.toContain('Pz(Qm4');
+  });
 });

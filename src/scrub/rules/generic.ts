@@ -15,6 +15,20 @@ export function looksLikeSecretValue(value: string, minEntropy = 3): boolean {
   return !PLACEHOLDER.test(value) && sampleEntropy(value) >= minEntropy;
 }
 
+/**
+ * An unquoted member call or index in source code (`client.fetch_token(`, `os.environ[`,
+ * `jwt.sign(`): the value is read from somewhere, not written here. A coding agent reads such
+ * lines all day (`token = client.fetch_token(url)`); redacted, the code it edits no longer says
+ * what it does. Quoted, it is a literal (`"k8.Pz(Qm4"`), and at least one `.` is needed before
+ * the bracket: an unquoted `PASSWORD=Summer(2024` is still a value.
+ */
+const CODE_REFERENCE = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+[([]/;
+const QUOTES = new Set(['"', "'", '`']);
+
+function assignedSecret(value: string, before: string): boolean {
+  return looksLikeSecretValue(value) && (QUOTES.has(before) || !CODE_REFERENCE.test(value));
+}
+
 const DB_SCHEMES = [
   'postgres',
   'postgresql',
@@ -130,6 +144,6 @@ export const genericRules: readonly SecretRule[] = [
       '(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?["\']?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}["\'`]?([^\\s"\'`<>&;,)\\]}]{8,256})',
     group: 1,
     extend: '[^\\s"\'`<>&;,)\\]}]',
-    accept: (value) => looksLikeSecretValue(value),
+    accept: assignedSecret,
   },
 ];

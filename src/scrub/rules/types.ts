@@ -32,8 +32,11 @@ export interface SecretRule {
    * bound, the redaction continues over following characters of this class.
    */
   readonly extend?: string;
-  /** Extra check on the redacted text: entropy, placeholder exclusion. */
-  readonly accept?: (secret: string) => boolean;
+  /**
+   * Extra check on the redacted text: entropy, placeholder exclusion. `before`: the character
+   * just before it in the text ('' at the start), e.g. the quote that opens a literal.
+   */
+  readonly accept?: (secret: string, before: string) => boolean;
   /** A match can contain whitespace (`password = x`, PEM bodies). Streams use it to stop holding early. */
   readonly spaces?: boolean;
   /** With `spaces`: whitespace can occur only in a match's first this-many characters (before the value). */
