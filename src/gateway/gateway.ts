@@ -83,6 +83,8 @@ export interface GatewayOptions {
   now?: () => number;
   /** Replica lease timing (defaults: 5 s lease, 1 s heartbeat). */
   lease?: LeaseOptions;
+  /** How often idle upstreams are pinged (default 5 s). */
+  pingMs?: number;
   /** How often an audit checkpoint is recorded (default 5 minutes). */
   checkpointMs?: number;
   /** How decisions and kills made on other replicas reach this one (tests and benchmarks). */
@@ -185,6 +187,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     upstreams: policy.upstreams,
     source,
     logger,
+    ...(options.pingMs !== undefined ? { pingMs: options.pingMs } : {}),
     scrub: (text) => scrubber.text(text),
     ...(options.tracing ? { fetch: options.tracing.fetch } : {}),
     // Read live: a reload replaces the policy's sections in place.

@@ -12,11 +12,16 @@
  * - an HTTP upstream that restarted has forgotten our session: the answer
  *   (404) re-initialises the client and the call is sent once more, which is
  *   safe because the server refused it without running it;
- * - an HTTP upstream is pinged while idle, so health says `down` when it is.
+ * - an upstream is pinged while idle, so health says `down` when it is: an
+ *   HTTP one that is unreachable, a stdio one whose process lives but answers
+ *   nothing (an error answer, from a server without ping, is an answer); the
+ *   hung process is replaced. A stdio server busy with a call is not pinged.
  */
 import {
   type CallToolResult,
   CallToolResultSchema,
+  ErrorCode,
+  McpError,
   type Progress,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
@@ -73,6 +78,7 @@ export class UpstreamPool {
   private readonly slots = new Map<string, Slot>();
   private stopped = false;
   private pinger: NodeJS.Timeout | null = null;
+  private pinging = false;
 
   constructor(private readonly options: PoolOptions) {
     for (const [name, config] of Object.entries(options.upstreams))
@@ -331,17 +337,35 @@ export class UpstreamPool {
     return slot.healing;
   }
 
-  /** An idle HTTP upstream is pinged: a dead one is reported down and reconnected with backoff. */
+  /** Idle upstreams are pinged, all at once; a round still running skips the next tick. */
   private async pingIdle(): Promise<void> {
-    for (const slot of this.slots.values()) {
-      if (this.stopped || slot.state !== 'ready' || !slot.connection || 'command' in slot.config) continue;
-      const connection = slot.connection;
-      try {
-        await connection.client.ping({ timeout: 5_000 });
-      } catch (error) {
-        if (sessionLost(error)) await this.heal(slot, connection);
-        else if (slot.connection === connection) this.lost(slot, error);
-      }
+    if (this.pinging) return;
+    this.pinging = true;
+    try {
+      await Promise.all([...this.slots.values()].map((slot) => this.ping(slot)));
+    } finally {
+      this.pinging = false;
+    }
+  }
+
+  private async ping(slot: Slot): Promise<void> {
+    if (this.stopped || slot.state !== 'ready' || !slot.connection) return;
+    const stdio = 'command' in slot.config;
+    // One process reading its stdin in order: busy with a call, it answers a ping only after.
+    if (stdio && slot.inflight > 0) return;
+    const connection = slot.connection;
+    try {
+      await connection.client.ping({ timeout: 5_000 });
+    } catch (error) {
+      if (stdio) {
+        // Silence (a timeout) or a closed pipe is a hung or dead process; an error answer is not.
+        const silent =
+          !(error instanceof McpError) ||
+          error.code === ErrorCode.RequestTimeout ||
+          error.code === ErrorCode.ConnectionClosed;
+        if (silent && slot.connection === connection && slot.inflight === 0) this.lost(slot, error);
+      } else if (sessionLost(error)) await this.heal(slot, connection);
+      else if (slot.connection === connection) this.lost(slot, error);
     }
   }
 
