@@ -464,7 +464,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }),
   );
   app.notFound((c) => respond.error(c, { code: 'not_found', message: 'No such endpoint.' }));
-  app.onError((error, c) => respond.fail(c, error));
+  app.onError((error, c) => respond.failAt(c, error));
 
   const server = await listen(app, options.port ?? 7300, options.host ?? '127.0.0.1', options.tls);
   const port = (server.address() as AddressInfo).port;

@@ -32,19 +32,38 @@ export interface Responder {
   json(c: Context, body: unknown, status?: ContentfulStatusCode): Response;
   error(c: Context, error: BulkheadError | { code: ErrorCode; message: string }): Response;
   fail(c: Context, error: unknown): Response;
+  /**
+   * `fail` in the shape of the door the request came in by: a JSON-RPC error at `/mcp` (an MCP
+   * client parses nothing else), the Messages API's error shape at `/v1/*`, ours elsewhere.
+   */
+  failAt(c: Context, error: unknown): Response;
 }
 
 export function responder(scrubber: Scrubber, onUnexpected: (error: unknown) => void): Responder {
   const json = (c: Context, body: unknown, status: ContentfulStatusCode = 200) =>
     c.json(scrubber.value(body) as object, status);
   const error: Responder['error'] = (c, e) => json(c, { error: e.code, message: e.message }, STATUS[e.code]);
+  const fail: Responder['fail'] = (c, e) => {
+    if (isBulkheadError(e)) return error(c, e);
+    onUnexpected(e);
+    return json(c, { error: 'internal_error', message: 'The request could not be processed.' }, 500);
+  };
   return {
     json,
     error,
-    fail(c, e) {
-      if (isBulkheadError(e)) return error(c, e);
-      onUnexpected(e);
-      return json(c, { error: 'internal_error', message: 'The request could not be processed.' }, 500);
+    fail,
+    failAt(c, e) {
+      const path = c.req.path;
+      const mcp = path === '/mcp' || path.startsWith('/mcp/');
+      if (!mcp && !path.startsWith('/v1/')) return fail(c, e);
+      const known = isBulkheadError(e);
+      if (!known) onUnexpected(e);
+      const status = known ? STATUS[e.code] : 500;
+      const code = known ? e.code : 'internal_error';
+      const message = scrubber.text(known ? e.message : 'The request could not be processed.');
+      return mcp
+        ? c.json({ jsonrpc: '2.0', error: { code: -32000, message, data: { code } }, id: null }, status)
+        : c.json({ type: 'error', error: { type: 'api_error', message } }, status);
     },
   };
 }

@@ -31,6 +31,9 @@ store: { postgres: { url: ${JSON.stringify(pg.url)} } }
 upstreams:
   orders:
 ${ordersUpstream(dir)}
+llm:
+  base_url: http://127.0.0.1:9
+  api_key: { secret: ANTHROPIC_API_KEY }
 tools:
   orders:
     slow_echo: { class: read }
@@ -38,7 +41,7 @@ profiles:
   agent:
     tools: [orders__slow_echo]
 `,
-      { dir, env: ORDERS_ENV },
+      { dir, env: { ...ORDERS_ENV, ANTHROPIC_API_KEY: 'sk-ant-unused' } },
     );
     const health = async (): Promise<{ ms: number; body: Health }> => {
       const started = Date.now();
@@ -93,8 +96,23 @@ profiles:
       });
       // A new session is refused as unavailable, and nothing names the database server.
       expect(fresh.status).toBe(503);
-      expect(await fresh.text()).not.toContain(port);
+      const freshText = await fresh.text();
+      expect(freshText).not.toContain(port);
+      // In the shape an MCP client parses: a JSON-RPC error.
+      expect(JSON.parse(freshText)).toMatchObject({
+        jsonrpc: '2.0',
+        id: null,
+        error: { code: -32000, data: { code: 'store_unavailable' } },
+      });
       expect(JSON.stringify(refused)).not.toContain(port);
+      // The LLM door answers in the Messages API's error shape.
+      const llm = await fetch(`${gw.gateway.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': agent.token, 'content-type': 'application/json' },
+        body: '{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}',
+      });
+      expect(llm.status).toBe(503);
+      expect(await llm.json()).toMatchObject({ type: 'error', error: { type: 'api_error' } });
       pg.start();
       await waitFor(async () => (await health()).body.ok, 30_000, 'healthy again');
       const again = await agent.client.callTool({
