@@ -52,4 +52,29 @@ describe('ordinary output is left as it is', () => {
     expect(scrubber.text('PASSWORD=Summer(2024x!')).not.toContain('Summer(2024');
     expect(scrubber.text('password = "k8.Pz(Qm4!x"')).not.toContain('Pz(Qm4');
   });
+
+  it('a shell script that formats dates in UTC (date -u +%H:%M:%S, not curl -u user:pass)', () => {
+    const script = 'now=$(date -u +%Y-%m-%dT%H:%M:%SZ)\nlast=$(date -u +%s)';
+    expect(scrubber.text(script)).toBe(script);
+    expect(scrubber.text('curl -u deploy:Zq7Hw2Kp9x https://ci')).not.toContain('Zq7Hw2Kp9x');
+  });
+
+  it('base64 of binary with runs of zeros (EAAA… is not a Square token)', () => {
+    const ones = Buffer.from([255, 255, 255]);
+    const bytes = [Buffer.alloc(60), ones, Buffer.from([16]), Buffer.alloc(23), ones, Buffer.alloc(60)];
+    const blob = Buffer.concat(bytes).toString('base64');
+    expect(blob).toContain('////EAAA');
+    expect(scrubber.text(`data:application/octet-stream;base64,${blob}`)).toContain(blob);
+  });
+
+  it('a commit URL whose hash starts with digits', () => {
+    const url = 'https://github.com/o/r/commit/4539578763621486a9d20bd9274d86f23a01ab';
+    expect(scrubber.text(url)).toBe(url);
+    expect(scrubber.text('card 4539 5787 6362 1486 on file')).not.toContain('4539 5787 6362 1486');
+  });
+
+  it('configuration that reads a token from the environment', () => {
+    const config = 'transport({ token: process.env.AXIOM_TOKEN, dataset: process.env.AXIOM_DATASET })';
+    expect(scrubber.text(config)).toBe(config);
+  });
 });

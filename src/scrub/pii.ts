@@ -201,7 +201,8 @@ export const PII_DETECTORS: readonly PiiDetector[] = [
   },
   {
     kind: 'card',
-    pattern: '(?<![0-9A-Za-z-])[2-6][0-9][0-9 -]{10,21}[0-9](?![0-9])',
+    // Not followed by a letter either: a hex hash's first 13–19 characters can be all digits.
+    pattern: '(?<![0-9A-Za-z-])[2-6][0-9][0-9 -]{10,21}[0-9](?![0-9A-Za-z])',
     refine: refineCard,
     mask: (match) => maskChars(match, DIGIT, 0, 4),
     maxLength: 24,

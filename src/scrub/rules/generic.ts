@@ -18,11 +18,12 @@ export function looksLikeSecretValue(value: string, minEntropy = 3): boolean {
 /**
  * An unquoted member call or index in source code (`client.fetch_token(`, `os.environ[`,
  * `jwt.sign(`): the value is read from somewhere, not written here. A coding agent reads such
- * lines all day (`token = client.fetch_token(url)`); redacted, the code it edits no longer says
- * what it does. Quoted, it is a literal (`"k8.Pz(Qm4"`), and at least one `.` is needed before
+ * lines all day (`token = client.fetch_token(url)`, `token: process.env.API_TOKEN`); redacted,
+ * the code it edits no longer says what it does. Quoted, it is a literal (`"k8.Pz(Qm4"`), and at least one `.` is needed before
  * the bracket: an unquoted `PASSWORD=Summer(2024` is still a value.
  */
-const CODE_REFERENCE = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+[([]/;
+const CODE_REFERENCE =
+  /^(?:[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+[([]|(?:process\.env|import\.meta\.env|os\.environ)[.[])/;
 const QUOTES = new Set(['"', "'", '`']);
 
 function assignedSecret(value: string, before: string): boolean {

@@ -96,9 +96,14 @@ export const gitleaksMoreRules: readonly SecretRule[] = [
     pattern: '(?:-u|--user)(?:=|[ \\t]{1,5})?["\']?([^\\s"\':]{1,128}:[^\\s"\']{3,256})',
     group: 1,
     // `docker run -u 1000:1000`, `-u $USER:$PASS`: ids and variables, not credentials.
+    // `date -u +%H:%M:%S`: a format (a user name starts with no `+`).
     accept: (value) => {
       const password = value.slice(value.indexOf(':') + 1);
-      return !/^[0-9]+$|^\$|^<|^\{\{|^x{3,}$|^\*+$/i.test(password) && shannonEntropy(password) >= 2;
+      return (
+        !value.startsWith('+') &&
+        !/^[0-9]+$|^\$|^<|^\{\{|^x{3,}$|^\*+$/i.test(password) &&
+        shannonEntropy(password) >= 2
+      );
     },
   },
   {

@@ -1,4 +1,5 @@
 /** Payment provider credentials, from the published formats. */
+import { shannonEntropy } from '../entropy.js';
 import { L, R, RU, type SecretRule } from './types.js';
 
 export const paymentRules: readonly SecretRule[] = [
@@ -32,6 +33,8 @@ export const paymentRules: readonly SecretRule[] = [
     description: 'Square access token or OAuth secret (sq0atp-, sq0csp-, EAAA)',
     anchors: ['sq0atp-', 'sq0csp-', 'EAAA'],
     pattern: `${L}(?:sq0atp-[A-Za-z0-9_-]{22,60}|sq0csp-[A-Za-z0-9_-]{43}|EAAA[A-Za-z0-9_-]{22,60})${RU}`,
+    // `EAAAAAAAAA…` is in every base64 blob of binary with zeros in it.
+    accept: (value) => shannonEntropy(value) >= 3,
   },
   {
     id: 'braintree-access-token',
