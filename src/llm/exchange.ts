@@ -20,7 +20,7 @@ import { forwardHeaders, returnedHeaders } from './headers.js';
 import { ended, recordDenial, refuseSideDoor } from './refusals.js';
 import { ScrubbedSse } from './scrubbed-sse.js';
 import { type Outcome, settlement } from './settlement.js';
-import { sideDoorFlow, sideDoorFlowMessage } from './side-door-flow.js';
+import { openedDoor, sideDoorFlow, sideDoorFlowMessage } from './side-door-flow.js';
 import { linkSignals } from './signals.js';
 import { capsOf, reserveSpend } from './spend.js';
 import { postUpstream, type UpstreamResponse } from './upstream.js';
@@ -56,6 +56,9 @@ export async function exchange(ctx: ProxyContext, req: Request, format: WireForm
     await recordDenial(ctx, run, 'flow_blocked', { field: flow.field, action: flow.action, read: flow.read });
     return apiError(403, 'permission_error', sideDoorFlowMessage(flow));
   }
+  // Content the API fetches for the run is untrusted, as a web tool's output is: taint before it arrives.
+  const door = openedDoor(profile, body, format);
+  if (door) await deps.runs.taint(run.id, `llm:${door}`);
   const requested = format.requested(body);
   if (!requested) return apiError(400, 'invalid_request_error', 'max_tokens is required.');
   const price = llm.prices[model];

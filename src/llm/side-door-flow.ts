@@ -38,6 +38,21 @@ export function sideDoorFlow(
   if (secret.length > 0 && STRICTNESS[profile.flow.secret_external] > STRICTNESS[action])
     action = profile.flow.secret_external;
   if (action === 'allow') return undefined;
+  const field = openedDoor(profile, body, format);
+  if (!field) return undefined;
+  return { field, action, read: { private: privateRead, secret } };
+}
+
+/**
+ * The request path of the first side door this request uses, if any. What comes back through it
+ * (a fetched page, search results, a connector's answer) is open-world content: the caller taints
+ * the run with it, as a `taints: true` tool's output would.
+ */
+export function openedDoor(
+  profile: Pick<Profile, 'llm'>,
+  body: Record<string, unknown>,
+  format: Pick<WireFormat, 'sideDoor'>,
+): string | undefined {
   // The same check as the side-door refusal, with every door closed: what it finds, this request uses.
   const door: SideDoor | undefined = format.sideDoor(body, null, {
     ...profile.llm,
@@ -45,8 +60,7 @@ export function sideDoorFlow(
     mcp_servers: [],
     url_sources: false,
   });
-  if (!door) return undefined;
-  return { field: door.field, action, read: { private: privateRead, secret } };
+  return door?.field;
 }
 
 /** The sentence the agent reads: which door, and why it is closed for this run. */

