@@ -77,4 +77,9 @@ describe('ordinary output is left as it is', () => {
     const config = 'transport({ token: process.env.AXIOM_TOKEN, dataset: process.env.AXIOM_DATASET })';
     expect(scrubber.text(config)).toBe(config);
   });
+
+  it('documentation whose examples hold placeholders (your-password, YOUR_API_TOKEN)', () => {
+    const doc = "auth: { username: 'your-username', password: 'your-password' }\nAPI_TOKEN=YOUR_API_TOKEN_1";
+    expect(scrubber.text(doc)).toBe(doc);
+  });
 });

@@ -9,7 +9,7 @@ import { L, type SecretRule } from './types.js';
 
 /** Values that name a secret instead of being one: templates, env references, masks, literals. */
 const PLACEHOLDER =
-  /^(?:\$\{?|\{\{|%\(|<|\*{3}|x{4}|\[REDACTED|true$|false$|null$|none$|undefined$|required$|optional$)|^[0-9]+$|^[a-z_]+$/i;
+  /^(?:\$\{?|\{\{|%\(|<|\*{3}|x{4}|\[REDACTED|your[-_.]|true$|false$|null$|none$|undefined$|required$|optional$)|^[0-9]+$|^[a-z_]+$/i;
 
 export function looksLikeSecretValue(value: string, minEntropy = 3): boolean {
   return !PLACEHOLDER.test(value) && sampleEntropy(value) >= minEntropy;
