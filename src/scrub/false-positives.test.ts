@@ -82,4 +82,14 @@ describe('ordinary output is left as it is', () => {
     const doc = "auth: { username: 'your-username', password: 'your-password' }\nAPI_TOKEN=YOUR_API_TOKEN_1";
     expect(scrubber.text(doc)).toBe(doc);
   });
+
+  it('numbers with many decimals (test timings) and localised messages about tokens', () => {
+    const timings = JSON.stringify({ duration: 6636.295847390128, other: 11.42424242424242 });
+    expect(scrubber.text(timings)).toBe(timings);
+    const messages = JSON.stringify({
+      Unexpected_token_1012: '意外的權杖。',
+      Invalid_token_7: '無効なトークンです',
+    });
+    expect(scrubber.text(messages)).toBe(messages);
+  });
 });

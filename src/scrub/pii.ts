@@ -202,7 +202,8 @@ export const PII_DETECTORS: readonly PiiDetector[] = [
   {
     kind: 'card',
     // Not followed by a letter either: a hex hash's first 13–19 characters can be all digits.
-    pattern: '(?<![0-9A-Za-z-])[2-6][0-9][0-9 -]{10,21}[0-9](?![0-9A-Za-z])',
+    // Nor the decimals of a number (`"duration": 6636.2958473901284`).
+    pattern: '(?<![0-9A-Za-z-])(?<![0-9][.,])[2-6][0-9][0-9 -]{10,21}[0-9](?![0-9A-Za-z])',
     refine: refineCard,
     mask: (match) => maskChars(match, DIGIT, 0, 4),
     maxLength: 24,

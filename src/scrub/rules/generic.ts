@@ -12,7 +12,26 @@ const PLACEHOLDER =
   /^(?:\$\{?|\{\{|%\(|<|\*{3}|x{4}|\[REDACTED|your[-_.]|true$|false$|null$|none$|undefined$|required$|optional$)|^[0-9]+$|^[a-z_]+$/i;
 
 export function looksLikeSecretValue(value: string, minEntropy = 3): boolean {
-  return !PLACEHOLDER.test(value) && sampleEntropy(value) >= minEntropy;
+  return !PLACEHOLDER.test(value) && !mostlyCjk(value) && sampleEntropy(value) >= minEntropy;
+}
+
+/**
+ * Text in a script written without spaces (Chinese, Japanese, Korean) is words, not a key:
+ * `"Unexpected_token_1012": "意外的权杖。"` in a localised message file. Half or more such
+ * characters.
+ */
+function mostlyCjk(value: string): boolean {
+  let cjk = 0;
+  for (let k = 0; k < value.length; k++) {
+    const code = value.charCodeAt(k);
+    if (
+      (code >= 0x2e80 && code <= 0x9fff) ||
+      (code >= 0xac00 && code <= 0xd7af) ||
+      (code >= 0xff00 && code <= 0xffef)
+    )
+      cjk++;
+  }
+  return cjk * 2 >= value.length;
 }
 
 /**
