@@ -49,6 +49,7 @@ const ANY =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
   /[\x00-\x08\x0b-\x1f\x7f-\x9f\u00AD\u061C\u115F\u1160\u17B4\u17B5\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFEFF\uFFA0]/;
 const ANY_MORE =
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: lone high surrogates on purpose (astral blocks, see above).
   /[\u034F\u0600-\u0605\u06DD\u070F\u0890\u0891\u08E2\u180B-\u180F\uFE00-\uFE0F\uFFF0-\uFFFB\uD804\uD80D\uD82F\uD834\uDB40-\uDB43]/;
 
 export interface Cleaned {

@@ -301,7 +301,8 @@ describe('recognising the data re-encoded in the arguments', () => {
         kind: 'tools/call',
         limit: 1,
       });
-      const recognised = (event?.data.flow as { recognised: { pointer: string; kind: string }[] }).recognised;
+      const flow = event?.data.flow as { recognised: { pointer: string; kind: string }[] } | undefined;
+      const recognised = flow?.recognised ?? [];
       expect(recognised).toContainEqual(expect.objectContaining({ kind }));
       expect(recognised.map((r) => r.pointer).join(' ')).toContain(pointer);
     });

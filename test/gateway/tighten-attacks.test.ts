@@ -55,6 +55,7 @@ const TOOLS = [
       },
       dependentSchemas: { mode: { properties: { extra: {} } } },
       if: { properties: { mode: { const: 'x' } } },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's `then` keyword.
       then: { properties: { more: {} } },
     },
   },
