@@ -1,0 +1,223 @@
+/**
+ * Escaped runs of encoded text (see decoded.ts): values holding `%XX`, `\uXXXX` or `\xNN`
+ * escapes, or quoted-printable soft breaks, found and unescaped in one pass each.
+ */
+import { HEX_DIGIT_VALUES } from './char-tables.js';
+import type { EncodedRun } from './decoded.js';
+
+const HEX_VALUE = HEX_DIGIT_VALUES;
+
+/**
+ * A search for the next escape that makes text worth decoding (%XX, \uXXXX, \xXX; soft breaks
+ * are found apart, see findEscaped). `%` by indexOf (memchr speed: ordinary text has few), the
+ * backslash escapes by pairSearch; each next position is kept, so the text is read once
+ * however many runs there are. Calls must not go backwards.
+ * (A quoted-printable `=XX` alone does not count: `id=4f…` is everywhere, and QP leaves a
+ * token's ASCII characters as they are; inside a run it is decoded.)
+ */
+function escapeSearch(input: string): (from: number) => number {
+  let pct = -1;
+  let slash = -1;
+  const none = (at: number) => (at < 0 ? Number.POSITIVE_INFINITY : at);
+  const nextSlash = pairSearch(input, BACKSLASH, ['\\u', '\\x'], /\\[ux]/g);
+  return (from) => {
+    for (;;) {
+      if (pct < from) pct = none(input.indexOf('%', from));
+      if (slash < from) slash = none(nextSlash(from));
+      const at = Math.min(pct, slash);
+      if (at === Number.POSITIVE_INFINITY) return at;
+      if (at === pct) {
+        if (hexDigits(input, pct + 1, 2)) return pct;
+        pct = none(input.indexOf('%', pct + 1));
+      } else {
+        if (hexDigits(input, slash + 2, input.charCodeAt(slash + 1) === LOWER_U ? 4 : 2)) return slash;
+        slash = none(nextSlash(slash + 1));
+      }
+    }
+  };
+}
+
+/**
+ * The next position from `from` where one of `needles` starts (-1 when none); all start with the
+ * character `lead`, and `regex` (global) matches exactly them. Calls must not go backwards.
+ * Where `lead` is rare, indexOf per needle runs at memchr speed; where it is everywhere (a
+ * backslash before every quote of JSON-escaped text, `=` in `token=token=…`) indexOf stops at
+ * each one and is three times slower than one regex over the text. Which is chosen by how often
+ * `lead` occurs in the text's first few KiB.
+ */
+function pairSearch(
+  input: string,
+  lead: number,
+  needles: readonly string[],
+  regex: RegExp,
+): (from: number) => number {
+  let leads = 0;
+  for (let k = 0, end = Math.min(input.length, DENSITY_SAMPLE); k < end; k++) {
+    if (input.charCodeAt(k) === lead) leads++;
+  }
+  if (leads >= DENSE_LEADS) {
+    return (from) => {
+      regex.lastIndex = from;
+      return regex.exec(input)?.index ?? -1;
+    };
+  }
+  // Each needle's next position is kept, so the text is read once however many runs there are.
+  const next = needles.map(() => -2);
+  return (from) => {
+    let found = -1;
+    for (let k = 0; k < needles.length; k++) {
+      if (next[k] !== -1 && next[k]! < from) next[k] = input.indexOf(needles[k]!, from);
+      if (next[k]! >= 0 && (found < 0 || next[k]! < found)) found = next[k]!;
+    }
+    return found;
+  };
+}
+
+/**
+ * Characters sampled, and occurrences of a needle's first character that make it dense there
+ * (measured: ordinary logs have ~32 `=` per 4 KiB, where indexOf is four times faster; JSON-escaped
+ * text ~250 backslashes, `k=v` lists ~430 `=`, where the regex is 1.8–3× faster).
+ */
+const DENSITY_SAMPLE = 4_096;
+const DENSE_LEADS = 128;
+
+function hexDigits(input: string, at: number, count: number): boolean {
+  if (at + count > input.length) return false;
+  for (let k = at; k < at + count; k++) if (HEX_VALUE[input.charCodeAt(k)] === 255) return false;
+  return true;
+}
+/**
+ * Characters an escaped value is made of: not whitespace, quotes or the separators of a query
+ * string, so one encoded parameter is redacted, not the whole URL around it.
+ */
+const VALUE_CHAR = /[^\s"'`<>&?,;]/;
+export const VALUE_TABLE = new Uint8Array(65536);
+for (let code = 0; code < 65536; code++)
+  VALUE_TABLE[code] = VALUE_CHAR.test(String.fromCharCode(code)) ? 1 : 0;
+
+export function findEscaped(input: string, runs: EncodedRun[]): void {
+  let done = 0;
+  // Soft breaks are searched apart from the escapes: `=` is in every log line (pairSearch).
+  const escapeAt = escapeSearch(input);
+  const softBreakAt = pairSearch(input, EQ, ['=\n', '=\r\n'], /=\r?\n/g);
+  let nextEscape = -1;
+  let soft = -1;
+  for (;;) {
+    if (nextEscape < done) {
+      nextEscape = escapeAt(done);
+    }
+    if (soft < done) soft = softBreakAt(done);
+    if (soft < 0) soft = Number.POSITIVE_INFINITY;
+    const at = Math.min(nextEscape, soft);
+    if (at === Number.POSITIVE_INFINITY) return;
+    // Back to the start of the value this escape sits in (not past the previous run).
+    let start = at;
+    while (start > done && VALUE_TABLE[input.charCodeAt(start - 1)] === 1) start--;
+    // Forward over the value, across quoted-printable soft breaks (`=` at a line's end).
+    let end = at;
+    for (;;) {
+      while (end < input.length && VALUE_TABLE[input.charCodeAt(end)] === 1) end++;
+      if (input[end - 1] !== '=') break;
+      const next =
+        input[end] === '\n' ? end + 1 : input[end] === '\r' && input[end + 1] === '\n' ? end + 2 : -1;
+      // A MIME boundary after a base64 body's padding is not a continued line.
+      if (next < 0 || input.startsWith('--', next)) break;
+      end = next;
+    }
+    done = Math.max(end, at + 1);
+    const decoded = unescapeRun(input, start, end);
+    runs.push({ start, end, decoded });
+  }
+}
+
+/**
+ * `input[from, to)` with its escapes decoded: `%XX`, `\\uXXXX`, `\\xXX`, quoted-printable `=XX`
+ * (upper-case hex) and soft breaks (`=` before LF or CRLF, dropped), and `\\/`, `\\"`, `\\\\`.
+ * Leftmost first, as one global replace would, but in one pass into a scratch array: a run of
+ * many thousand escapes made that replace allocate a string per escape.
+ */
+function unescapeRun(input: string, from: number, to: number): string {
+  if (UNESCAPED.length < to - from) UNESCAPED = new Uint16Array(to - from);
+  const out = UNESCAPED;
+  let n = 0;
+  let i = from;
+  while (i < to) {
+    const c = input.charCodeAt(i);
+    if (c === PERCENT) {
+      // The common escape, inline: both digits' values are below 16 only if both are hex.
+      const high = i + 2 < to ? HEX_VALUE[input.charCodeAt(i + 1)]! : 255;
+      const low = i + 2 < to ? HEX_VALUE[input.charCodeAt(i + 2)]! : 255;
+      if ((high | low) < 16) {
+        out[n++] = (high << 4) | low;
+        i += 3;
+      } else {
+        out[n++] = c;
+        i++;
+      }
+    } else if (c === BACKSLASH && i + 1 < to) {
+      const kind = input.charCodeAt(i + 1);
+      if (kind === LOWER_U && hexIn(input, i + 2, 4, to)) {
+        out[n++] = hexValue(input, i + 2, 4);
+        i += 6;
+      } else if (kind === LOWER_X && hexIn(input, i + 2, 2, to)) {
+        out[n++] = hexValue(input, i + 2, 2);
+        i += 4;
+      } else if (kind === SLASH || kind === QUOTE || kind === BACKSLASH) {
+        out[n++] = kind;
+        i += 2;
+      } else {
+        out[n++] = c;
+        i++;
+      }
+    } else if (c === EQ) {
+      if (upperHexIn(input, i + 1, to)) {
+        out[n++] = hexValue(input, i + 1, 2);
+        i += 3;
+      } else if (i + 1 < to && input.charCodeAt(i + 1) === LF) {
+        i += 2;
+      } else if (i + 2 < to && input.charCodeAt(i + 1) === CR && input.charCodeAt(i + 2) === LF) {
+        i += 3;
+      } else {
+        out[n++] = c;
+        i++;
+      }
+    } else {
+      out[n++] = c;
+      i++;
+    }
+  }
+  // Node's UTF-16 decoding copies code units as they are (a lone surrogate stays one).
+  return Buffer.from(out.buffer, out.byteOffset, n * 2).toString('utf16le');
+}
+
+let UNESCAPED = new Uint16Array(1024);
+const PERCENT = 37;
+const BACKSLASH = 92;
+const EQ = 61;
+const SLASH = 47;
+const QUOTE = 34;
+const LOWER_U = 117;
+const LOWER_X = 120;
+const LF = 10;
+const CR = 13;
+
+/** `count` hex digits at `at`, all before `to`. */
+function hexIn(input: string, at: number, count: number, to: number): boolean {
+  return at + count <= to && hexDigits(input, at, count);
+}
+
+/** Two upper-case hex digits at `at` (quoted-printable), before `to`. */
+function upperHexIn(input: string, at: number, to: number): boolean {
+  if (at + 2 > to) return false;
+  for (let k = at; k < at + 2; k++) {
+    const code = input.charCodeAt(k);
+    if (!((code >= 48 && code <= 57) || (code >= 65 && code <= 70))) return false;
+  }
+  return true;
+}
+
+function hexValue(input: string, at: number, count: number): number {
+  let value = 0;
+  for (let k = at; k < at + count; k++) value = (value << 4) | HEX_VALUE[input.charCodeAt(k)]!;
+  return value;
+}
