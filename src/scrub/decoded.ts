@@ -131,11 +131,7 @@ function findBase64(input: string, runs: EncodedRun[], continued: boolean): void
     if (!lines) {
       const kind = kindOf(shape, end - start);
       decoded = kind === undefined ? null : decodeRun(input, start, end, kind === 'hex');
-    } else if (
-      !escapedBreak &&
-      end - start <= MAX_ENCODED_RUN &&
-      wrappedShape(input, start, end) === 'base64'
-    ) {
+    } else if (!escapedBreak && end - start <= MAX_ENCODED_RUN && kindIn(input, start, end) === 'base64') {
       // Node's base64 decoder skips line breaks: the body is decoded in place, with no copy.
       decoded = decodeRun(input, start, end, false, true);
     } else decoded = decodeText(joinLines(input, start, first, lines));
@@ -160,15 +156,20 @@ function joinLines(input: string, start: number, first: number, lines: readonly 
 }
 
 /**
- * How a wrapped body in `input[start, end)` (line breaks included) is worth decoding, as
- * kindOf: its shape read up to the point it is known to be base64.
+ * How the run in `input[from, to)` is worth decoding, as kindOf: its shape, read up to the point
+ * it is known to be base64. Characters outside runs (a wrapped body's line breaks) are skipped;
+ * `=` padding counts as not hex.
  */
-function wrappedShape(input: string, start: number, end: number): 'hex' | 'base64' | undefined {
+function kindIn(input: string, from: number, to: number): 'hex' | 'base64' | undefined {
   let shape = 0;
   let length = 0;
-  for (let k = start; k < end; k++) {
-    const bits = SHAPE[input.charCodeAt(k)]!;
-    if (bits === 0) continue;
+  for (let k = from; k < to; k++) {
+    const code = input.charCodeAt(k);
+    const bits = SHAPE[code]!;
+    if (bits === 0) {
+      if (code === EQ) shape |= NOT_HEX;
+      continue;
+    }
     length++;
     shape |= bits;
     if ((shape & BOTH_CASES) === BOTH_CASES && (shape & NOT_HEX) !== 0) return 'base64';
@@ -186,14 +187,7 @@ const SCRATCH = Buffer.alloc(MAX_ENCODED_RUN);
  * allocates, and JSON tool output has thousands of short runs.
  */
 function decodeText(text: string): string | null {
-  let shape = 0;
-  for (let k = 0; k < text.length; k++) {
-    const code = text.charCodeAt(k);
-    shape |= SHAPE[code]! | (HEX_VALUE[code] === 255 ? NOT_HEX : 0);
-    // Known to be base64 worth decoding: the rest of the run need not be read twice.
-    if ((shape & BOTH_CASES) === BOTH_CASES && (shape & NOT_HEX) !== 0) break;
-  }
-  const kind = kindOf(shape, text.length);
+  const kind = kindIn(text, 0, text.length);
   return kind === undefined ? null : decodeRun(text, 0, text.length, kind === 'hex');
 }
 
