@@ -8,18 +8,20 @@
  * agent's p99 under each neighbour is compared with its p99 alone (target:
  * within 2×). The noisy calls' own rate gives the inspection throughput.
  *
- * By default both agents call the same upstream process, as they would one
- * shared server: the quiet `echo` then also waits behind that server's own
- * work on the 9 MB (which no gateway can take from it). `--quiet-upstream
- * separate` gives the quiet agent an upstream process of its own, so what is
- * left is what the gateway (and the machine's cores) cost it. The upstream's
- * CPU per noisy call is reported beside the gateway's.
+ * The quiet agent alternates its calls between two upstreams: the noisy
+ * agent's own process (`shared`, as two agents of one server would), where
+ * its `echo` also waits behind that server's own work on the 9 MB, which no
+ * gateway can take from it; and an upstream process of its own (`own`), where
+ * what is left is what the gateway (and the machine's cores) cost it. Both
+ * come from the same blocks, so the same noise hits them. The upstream's CPU
+ * per noisy call and its busy share (that CPU times the noisy calls per
+ * second) are reported beside the gateway's.
  *
  * `--against REF` runs the gateway at a git ref beside this tree's (both
  * compiled), their blocks interleaved, for a like-for-like comparison on a
  * loaded machine.
  *
- *   npx tsx bench/neighbours.bench.ts [--rounds 3] [--calls 300] [--quiet-upstream shared|separate] [--against REF]
+ *   npx tsx bench/neighbours.bench.ts [--rounds 3] [--calls 300] [--against REF]
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,16 +47,12 @@ type Neighbour = keyof typeof NEIGHBOURS;
 export interface NeighboursResult {
   rounds: number;
   calls: number;
-  /** Whether the quiet agent's `echo` runs in the noisy agent's upstream process or in one of its own. */
-  quietUpstream: QuietUpstream;
   /** With `--against`: the same figures for the gateway at that ref, its blocks interleaved with this tree's. */
   against?: { ref: string; commit: string; rows: NeighboursResult['rows'] };
   rows: {
     neighbour: Neighbour;
-    p50: number;
-    p99: number;
-    /** The quiet agent's p99 over its p99 alone, medians over rounds. */
-    p99Ratio: number;
+    /** The quiet agent's calls to the noisy agent's upstream process and to one of its own. */
+    quiet: Record<QuietUpstream, QuietFigures>;
     /** Noisy calls completed per second, and the answer bytes they moved per second. */
     noisyPerSecond: number;
     noisyMBps: number;
@@ -68,26 +66,42 @@ export interface NeighboursResult {
     otherCpuMsPerNoisyCall: number;
     /** The noisy agent's upstream process (all threads) per noisy call: producing the answer. */
     upstreamCpuMsPerNoisyCall: number;
+    /** The share of the time the shared upstream spends on the noisy calls (its CPU × their rate). */
+    upstreamBusy: number;
   }[];
 }
 
-export type QuietUpstream = 'shared' | 'separate';
+/** Where the quiet agent's `echo` runs: in the noisy agent's upstream process, or in one of its own. */
+export type QuietUpstream = 'shared' | 'own';
+const QUIET_UPSTREAMS: readonly QuietUpstream[] = ['shared', 'own'];
+const QUIET_TOOL: Record<QuietUpstream, string> = { shared: 'http__echo', own: 'quiet__echo' };
 
-function policy(upstreamUrl: string, quietUrl: string | undefined): string {
+interface QuietFigures {
+  p50: number;
+  p99: number;
+  /** p99 over the p99 of the same calls with no neighbour, medians over rounds. */
+  p99Ratio: number;
+}
+
+function policy(upstreamUrl: string, quietUrl: string): string {
   return `version: 1
 store: { sqlite: ./neighbours.db }
 upstreams:
   http:
     url: ${upstreamUrl}
     max_message: 64MB
-${quietUrl ? `  quiet:\n    url: ${quietUrl}\n` : ''}tools:
+  quiet:
+    url: ${quietUrl}
+tools:
   http:
     echo: { class: read, arguments: { message: { maxLength: 100 } } }
     blob: { class: read, max_output: 256KB }
     hostile: { class: read, max_output: 8MB }
-${quietUrl ? '  quiet:\n    echo: { class: read, arguments: { message: { maxLength: 100 } } }\n' : ''}profiles:
+  quiet:
+    echo: { class: read, arguments: { message: { maxLength: 100 } } }
+profiles:
   bench:
-    tools: [http__echo, http__blob, http__hostile${quietUrl ? ', quiet__echo' : ''}]
+    tools: [http__echo, http__blob, http__hostile, quiet__echo]
     loop_guard: { identical_calls: 1000000 }
     budgets: { tool_calls: 10000000 }
 `;
@@ -103,7 +117,6 @@ async function connect(url: string, token: string): Promise<Client> {
   return client;
 }
 
-/** The quiet agent's latencies over `calls` sequential calls, while `noisy` loops beside it. */
 /** CPU ms of a process's main thread and of all its other threads, from /proc (Linux). */
 function threadCpuMs(pid: number): { main: number; other: number } {
   const ticks = (file: string) => {
@@ -126,15 +139,18 @@ function threadCpuMs(pid: number): { main: number; other: number } {
   return { main: (main * 1000) / hz, other: ((all - main) * 1000) / hz };
 }
 
+/**
+ * The quiet agent's latencies over `calls` sequential calls to each upstream (alternating), while
+ * `noisy` loops beside it.
+ */
 async function block(
   quiet: Client,
   noisy: Client,
   neighbour: Neighbour,
   calls: number,
   pids: { gateway: number; upstream: number },
-  quietTool: string,
 ): Promise<{
-  latencies: number[];
+  latencies: Record<QuietUpstream, number[]>;
   noisyCalls: number;
   noisyBytes: number;
   seconds: number;
@@ -156,14 +172,15 @@ async function block(
   })();
   // Let the neighbour get going before measuring.
   if (spec) await new Promise((r) => setTimeout(r, 300));
-  const latencies: number[] = [];
+  const latencies: Record<QuietUpstream, number[]> = { shared: [], own: [] };
   const started = performance.now();
   const cpuBefore = threadCpuMs(pids.gateway);
   const upstreamBefore = threadCpuMs(pids.upstream);
-  for (let i = 0; i < calls; i++) {
+  for (let i = 0; i < 2 * calls; i++) {
+    const where = QUIET_UPSTREAMS[i % 2] as QuietUpstream;
     const t0 = performance.now();
-    const result = await quiet.callTool({ name: quietTool, arguments: { message: `q${i}` } });
-    latencies.push(performance.now() - t0);
+    const result = await quiet.callTool({ name: QUIET_TOOL[where], arguments: { message: `q${i}` } });
+    latencies[where].push(performance.now() - t0);
     if (result.isError) throw new Error(`quiet call refused: ${JSON.stringify(result).slice(0, 300)}`);
   }
   const seconds = (performance.now() - started) / 1000;
@@ -185,8 +202,8 @@ async function block(
 }
 
 type Figures = {
-  p50: number[];
-  p99: number[];
+  p50: Record<QuietUpstream, number[]>;
+  p99: Record<QuietUpstream, number[]>;
   rate: number[];
   mbps: number[];
   /** Per block: CPU ms of the main thread and of the others, quiet calls and noisy calls. */
@@ -202,7 +219,11 @@ interface Contender {
 }
 
 function rowsOf(per: Record<Neighbour, Figures>): NeighboursResult['rows'] {
-  const aloneP99 = median(per.alone.p99);
+  const quietFigures = (figures: Figures, where: QuietUpstream): QuietFigures => ({
+    p50: median(figures.p50[where]),
+    p99: median(figures.p99[where]),
+    p99Ratio: median(figures.p99[where]) / median(per.alone.p99[where]),
+  });
   // The quiet calls' own cost per call, from the blocks alone; the rest of a block is the neighbour's.
   const alone = per.alone.cpu;
   const quietCalls = Math.max(
@@ -218,18 +239,21 @@ function rowsOf(per: Record<Neighbour, Figures>): NeighboursResult['rows'] {
     return cpu.reduce((a, c) => a + c[which] - c.quiet * own, 0) / noisy;
   };
   return (Object.keys(NEIGHBOURS) as Neighbour[])
-    .filter((neighbour) => per[neighbour].p99.length > 0)
-    .map((neighbour) => ({
-      neighbour,
-      p50: median(per[neighbour].p50),
-      p99: median(per[neighbour].p99),
-      p99Ratio: median(per[neighbour].p99) / aloneP99,
-      noisyPerSecond: median(per[neighbour].rate),
-      noisyMBps: median(per[neighbour].mbps),
-      mainCpuMsPerNoisyCall: perNoisyCall(per[neighbour].cpu, 'main'),
-      otherCpuMsPerNoisyCall: perNoisyCall(per[neighbour].cpu, 'other'),
-      upstreamCpuMsPerNoisyCall: perNoisyCall(per[neighbour].cpu, 'upstream'),
-    }));
+    .filter((neighbour) => per[neighbour].p99.shared.length > 0)
+    .map((neighbour) => {
+      const figures = per[neighbour];
+      const upstreamCpuMsPerNoisyCall = perNoisyCall(figures.cpu, 'upstream');
+      return {
+        neighbour,
+        quiet: { shared: quietFigures(figures, 'shared'), own: quietFigures(figures, 'own') },
+        noisyPerSecond: median(figures.rate),
+        noisyMBps: median(figures.mbps),
+        mainCpuMsPerNoisyCall: perNoisyCall(figures.cpu, 'main'),
+        otherCpuMsPerNoisyCall: perNoisyCall(figures.cpu, 'other'),
+        upstreamCpuMsPerNoisyCall,
+        upstreamBusy: (upstreamCpuMsPerNoisyCall * median(figures.rate)) / 1000,
+      };
+    });
 }
 
 export async function run(
@@ -238,13 +262,11 @@ export async function run(
     calls?: number;
     only?: Neighbour;
     profileDir?: string;
-    quietUpstream?: QuietUpstream;
     /** A git ref whose gateway runs beside this tree's, blocks interleaved (both compiled). */
     against?: string;
   } = {},
 ): Promise<NeighboursResult> {
   const rounds = options.rounds ?? 3;
-  const quietUpstream = options.quietUpstream ?? 'shared';
   const calls = options.calls ?? 300;
   const dir = mkdtempSync(join(tmpdir(), 'bulkhead-neighbours-'));
   const children: Child<unknown>[] = [];
@@ -254,16 +276,9 @@ export async function run(
       cwd: ROOT,
     });
     children.push(upstream);
-    const own =
-      quietUpstream === 'separate'
-        ? await startChild<number>(join(ROOT, 'bench/upstream.ts'), ['--http', '0'], { cwd: ROOT })
-        : undefined;
-    if (own) children.push(own);
-    const policyText = policy(
-      `http://127.0.0.1:${upstream.ready}/mcp`,
-      own ? `http://127.0.0.1:${own.ready}/mcp` : undefined,
-    );
-    const quietTool = own ? 'quiet__echo' : 'http__echo';
+    const own = await startChild<number>(join(ROOT, 'bench/upstream.ts'), ['--http', '0'], { cwd: ROOT });
+    children.push(own);
+    const policyText = policy(`http://127.0.0.1:${upstream.ready}/mcp`, `http://127.0.0.1:${own.ready}/mcp`);
     // With --against, both gateways run compiled (tsc) code, each with its own store.
     let built: { current: string; ref: BuiltRef } | undefined;
     if (options.against) {
@@ -274,7 +289,13 @@ export async function run(
       ]);
       built = { current, ref };
     }
-    const figures = (): Figures => ({ p50: [], p99: [], rate: [], mbps: [], cpu: [] });
+    const figures = (): Figures => ({
+      p50: { shared: [], own: [] },
+      p99: { shared: [], own: [] },
+      rate: [],
+      mbps: [],
+      cpu: [],
+    });
     const start = async (name: string, from: string | undefined): Promise<Contender> => {
       mkdirSync(join(dir, name));
       writeFileSync(join(dir, name, 'policy.yaml'), policyText);
@@ -296,7 +317,7 @@ export async function run(
       const noisy = await connect(gateway.ready.url, noisyToken);
       clients.push(quiet, noisy);
       const pids = { gateway: gateway.process.pid as number, upstream: upstream.process.pid as number };
-      await block(quiet, noisy, 'alone', 50, pids, quietTool); // warm-up
+      await block(quiet, noisy, 'alone', 50, pids); // warm-up
       return {
         quiet,
         noisy,
@@ -312,17 +333,23 @@ export async function run(
       for (const neighbour of Object.keys(NEIGHBOURS) as Neighbour[]) {
         if (options.only && neighbour !== 'alone' && neighbour !== options.only) continue;
         for (const [name, c] of order) {
-          const b = await block(c.quiet, c.noisy, neighbour, calls, c.pids, quietTool);
-          const sorted = [...b.latencies].sort((x, y) => x - y);
+          const b = await block(c.quiet, c.noisy, neighbour, calls, c.pids);
           const entry = c.per[neighbour];
-          entry.p50.push(percentile(sorted, 50));
-          entry.p99.push(percentile(sorted, 99));
+          const said: string[] = [];
+          for (const where of QUIET_UPSTREAMS) {
+            const sorted = [...b.latencies[where]].sort((x, y) => x - y);
+            entry.p50[where].push(percentile(sorted, 50));
+            entry.p99[where].push(percentile(sorted, 99));
+            said.push(
+              `${where} p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms`,
+            );
+          }
           entry.rate.push(b.noisyCalls / b.seconds);
           entry.mbps.push(b.noisyBytes / MB / b.seconds);
-          entry.cpu.push({ ...b.cpu, quiet: calls, noisy: b.noisyCalls });
+          entry.cpu.push({ ...b.cpu, quiet: 2 * calls, noisy: b.noisyCalls });
           process.stderr.write(
-            `neighbours bench: round ${round}/${rounds} ${built ? `${name} ` : ''}${neighbour}: quiet p50 ${percentile(sorted, 50).toFixed(2)} ms, ` +
-              `p99 ${percentile(sorted, 99).toFixed(2)} ms; noisy ${b.noisyCalls} calls in ${b.seconds.toFixed(1)} s\n`,
+            `neighbours bench: round ${round}/${rounds} ${built ? `${name} ` : ''}${neighbour}: quiet ${said.join('; ')}; ` +
+              `noisy ${b.noisyCalls} calls in ${b.seconds.toFixed(1)} s\n`,
           );
         }
       }
@@ -332,7 +359,6 @@ export async function run(
     return {
       rounds,
       calls,
-      quietUpstream,
       rows: rowsOf(tree.per),
       ...(built && ref
         ? { against: { ref: built.ref.ref, commit: built.ref.commit, rows: rowsOf(ref[1].per) } }
@@ -349,31 +375,39 @@ function table(rows: NeighboursResult['rows']): string {
   return formatTable([
     [
       'neighbour',
-      'quiet p50 ms',
-      'quiet p99 ms',
+      'shared: quiet p50 ms',
+      'p99 ms',
+      '× p99 alone',
+      'own upstream: quiet p50 ms',
+      'p99 ms',
       '× p99 alone',
       'noisy calls/s',
       'noisy MB/s',
       'main-thread CPU ms / noisy call',
       'other threads CPU ms / noisy call',
       'upstream CPU ms / noisy call',
+      'shared upstream busy',
     ],
     ...rows.map((r) => [
       r.neighbour,
-      r.p50,
-      r.p99,
-      `${r.p99Ratio.toFixed(2)}×`,
+      r.quiet.shared.p50,
+      r.quiet.shared.p99,
+      `${r.quiet.shared.p99Ratio.toFixed(2)}×`,
+      r.quiet.own.p50,
+      r.quiet.own.p99,
+      `${r.quiet.own.p99Ratio.toFixed(2)}×`,
       r.neighbour === 'alone' ? '–' : r.noisyPerSecond.toFixed(2),
       r.neighbour === 'alone' ? '–' : r.noisyMBps.toFixed(1),
       r.neighbour === 'alone' ? '–' : r.mainCpuMsPerNoisyCall.toFixed(1),
       r.neighbour === 'alone' ? '–' : r.otherCpuMsPerNoisyCall.toFixed(1),
       r.neighbour === 'alone' ? '–' : r.upstreamCpuMsPerNoisyCall.toFixed(1),
+      r.neighbour === 'alone' ? '–' : `${(100 * r.upstreamBusy).toFixed(0)}%`,
     ]),
   ]);
 }
 
 export function print(result: NeighboursResult): string {
-  const head = `neighbours: a quiet agent's ${result.calls} sequential echo calls per block (upstream ${result.quietUpstream} with the noisy agent), medians of ${result.rounds} interleaved rounds`;
+  const head = `neighbours: a quiet agent's ${2 * result.calls} sequential echo calls per block, alternating between the noisy agent's upstream (shared) and one of its own, medians of ${result.rounds} interleaved rounds`;
   if (!result.against) return [head, table(result.rows)].join('\n');
   return [
     head,
@@ -385,16 +419,24 @@ export function print(result: NeighboursResult): string {
 }
 
 export function targets(result: NeighboursResult): Target[] {
-  return result.rows
-    .filter((r) => r.neighbour !== 'alone')
-    .map((r) =>
-      targetOn(
-        `others' p99 beside a neighbour's ${r.neighbour} ≤ 2× alone${result.quietUpstream === 'separate' ? ' (own upstream)' : ''}`,
-        r.p99Ratio,
-        '×',
-        (v) => v <= 2,
+  // Own upstream first: it is what a gateway can answer for. On the shared one the quiet call also
+  // waits for the upstream's own work on the neighbour's answer (its busy share is printed).
+  const where: [QuietUpstream, string][] = [
+    ['own', 'on their own upstream'],
+    ['shared', "on the neighbour's upstream"],
+  ];
+  return where.flatMap(([upstream, label]) =>
+    result.rows
+      .filter((r) => r.neighbour !== 'alone')
+      .map((r) =>
+        targetOn(
+          `others' p99 ${label} beside a neighbour's ${r.neighbour} ≤ 2× alone`,
+          r.quiet[upstream].p99Ratio,
+          '×',
+          (v) => v <= 2,
+        ),
       ),
-    );
+  );
 }
 
 function argValue(name: string): string | undefined {
@@ -407,7 +449,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     rounds: Number(argValue('--rounds') ?? 3),
     calls: Number(argValue('--calls') ?? 300),
     ...(argValue('--only') ? { only: argValue('--only') as Neighbour } : {}),
-    ...(argValue('--quiet-upstream') ? { quietUpstream: argValue('--quiet-upstream') as QuietUpstream } : {}),
     ...(argValue('--against') ? { against: argValue('--against') as string } : {}),
     ...(argValue('--cpu-prof-dir') ? { profileDir: resolve(argValue('--cpu-prof-dir') as string) } : {}),
   });
