@@ -1,10 +1,20 @@
 /** Reads a JSON request body and validates it; every problem is a `bad_request` naming the field. */
 import type { z } from 'zod';
 import { BulkheadError } from '../errors.js';
+import { readRequestText } from '../util/request-text.js';
 
 export async function parseBody<T extends z.ZodType>(request: Request, schema: T): Promise<z.infer<T>> {
   let raw: unknown = {};
-  const text = await request.text();
+  // The size is bounded by the API's bodyLimit before this runs; here bytes that are not UTF-8
+  // are refused rather than read as U+FFFD (an approver's edited arguments, a run's workdir).
+  const read = await readRequestText(request, Number.MAX_SAFE_INTEGER);
+  if (!read.ok) {
+    throw new BulkheadError(
+      'bad_request',
+      read.problem === 'not_utf8' ? 'The body is not valid UTF-8.' : 'The body could not be read.',
+    );
+  }
+  const text = read.text;
   if (text.trim()) {
     try {
       raw = JSON.parse(text);

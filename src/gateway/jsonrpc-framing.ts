@@ -6,7 +6,8 @@
  * took over the first request's answer). Refusals carry id null: answering
  * under the duplicate id would hand the refusal to the first caller.
  */
-import { readRequestBody, requestBodyTooLargeMessage } from '@modelcontextprotocol/sdk/server/requestBody.js';
+import { requestBodyTooLargeMessage } from '@modelcontextprotocol/sdk/server/requestBody.js';
+import { readRequestText } from '../util/request-text.js';
 import { requestKey } from './session-transport.js';
 
 /** Whether the SDK gets as far as reading a POST's body (its Accept and Content-Type checks pass). */
@@ -74,29 +75,19 @@ export function jsonRpcError(status: number, code: number, message: string): Res
 
 /**
  * Reads a POST body as JSON under the body limit; a Response is the refusal (413, or 400 with
- * -32700 for a body that cannot be read or parsed).
+ * -32700 for a body that cannot be read, is not UTF-8, or cannot be parsed). Bytes that are not
+ * UTF-8 are refused, not decoded to U+FFFD: the policy would judge other text than was sent.
  */
 export async function readJsonRpcBody(request: Request, max: number): Promise<unknown> {
-  let text: string;
-  try {
-    const declared = request.headers.get('content-length');
-    if (declared !== null && /^\d{1,15}$/.test(declared)) {
-      // A declared length: refused at once when over the limit; otherwise Node's parser delivers
-      // exactly that many bytes, so reading it whole is bounded. `text()` reads the socket
-      // directly (the node adapter's fast path) instead of building a web stream for `body`.
-      if (Number(declared) > max) return jsonRpcError(413, -32000, requestBodyTooLargeMessage(max));
-      text = await request.text();
-    } else {
-      // Chunked: the SDK's reader counts bytes as they come and stops past the limit.
-      const body = await readRequestBody(request, max);
-      if (body.tooLarge) return jsonRpcError(413, -32000, requestBodyTooLargeMessage(max));
-      text = body.text;
-    }
-  } catch {
+  const read = await readRequestText(request, max);
+  if (!read.ok) {
+    if (read.problem === 'too_large') return jsonRpcError(413, -32000, requestBodyTooLargeMessage(max));
+    if (read.problem === 'not_utf8')
+      return jsonRpcError(400, -32700, 'Parse error: the body is not valid UTF-8');
     return jsonRpcError(400, -32700, 'Parse error: the body could not be read');
   }
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(read.text) as unknown;
   } catch {
     return jsonRpcError(400, -32700, 'Parse error: Invalid JSON');
   }

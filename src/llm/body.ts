@@ -1,13 +1,14 @@
 /**
- * Reading an agent's request body, bounded. The declared length is checked
- * before anything is read; a chunked body (no length) is counted as it
- * arrives and the read stops at the limit, so a 100 MB body costs the limit,
- * not 100 MB. Nesting is checked before parsing: a body nested 100,000 deep
+ * Reading an agent's request body, bounded and strictly UTF-8
+ * (util/request-text.ts: a declared length over the limit is refused before
+ * anything is read, a chunked body stops being read at the limit, and bytes
+ * that are not UTF-8 are refused, not decoded to U+FFFD). Nesting is checked before parsing: a body nested 100,000 deep
  * would parse, then overflow the stack of whatever walks it next (the
  * estimate, the scrubber), far from here and outside the API's error shape.
  * Non-finite numbers are refused in the same pass: `1e400` parses to
  * Infinity, which budgets would reserve and JSON would forward as `null`.
  */
+import { readRequestText } from '../util/request-text.js';
 import { apiError } from './errors.js';
 
 /** Deeper JSON than this is refused; real requests (tool schemas included) nest a few dozen levels. */
@@ -21,14 +22,14 @@ const tooLarge = (): BodyResult => ({
 });
 
 export async function readJsonBody(req: Request, maxBody: number): Promise<BodyResult> {
-  const declared = req.headers.get('content-length');
-  if (Number(declared ?? 0) > maxBody) return tooLarge();
-  // With a declared length Node's parser delivers exactly that many bytes, so the whole read is
-  // bounded; `text()` then reads the socket directly (the node adapter's fast path) instead of
-  // building a web stream and a full Request for `body`. Chunked bodies are counted as they come.
-  const text =
-    declared !== null && /^\d{1,15}$/.test(declared) ? await req.text() : await readBounded(req, maxBody);
-  if (text === undefined) return tooLarge();
+  const read = await readRequestText(req, maxBody);
+  if (!read.ok) {
+    if (read.problem === 'too_large') return tooLarge();
+    const message =
+      read.problem === 'not_utf8' ? 'The body is not valid UTF-8.' : 'The body could not be read.';
+    return { ok: false, response: apiError(400, 'invalid_request_error', message) };
+  }
+  const text = read.text;
   const scan = scanJson(text);
   if (scan.depth > MAX_DEPTH)
     return {
@@ -51,26 +52,6 @@ export async function readJsonBody(req: Request, maxBody: number): Promise<BodyR
   } catch {
     return { ok: false, response: apiError(400, 'invalid_request_error', 'The body must be a JSON object.') };
   }
-}
-
-/** The body as text, or undefined once it passes `max` bytes (the rest is never read). */
-async function readBounded(req: Request, max: number): Promise<string | undefined> {
-  if (!req.body) return '';
-  const reader = req.body.getReader();
-  const decoder = new TextDecoder();
-  let size = 0;
-  let text = '';
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    text += decoder.decode(value, { stream: true });
-  }
-  return text + decoder.decode();
 }
 
 /** The deepest nesting of arrays and objects in JSON text; linear, strings skipped. */
