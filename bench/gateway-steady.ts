@@ -14,7 +14,7 @@
  * CPU per call from /proc barely moves with the neighbours' load, so a change
  * of a few percent shows in one run on this shared machine.
  *
- *   npm run build && npx tsx bench/gateway-steady.ts [--c 1] [--calls 2000] [--from DIR] [--top 30]
+ *   npm run build && npx tsx bench/gateway-steady.ts [--c 1] [--calls 2000] [--blob BYTES] [--from DIR] [--top 30]
  *   npm run build && npx tsx bench/gateway-steady.ts --against REF [--c 1] [--calls 600] [--rounds 9]
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,6 +45,8 @@ const against = arg('--against');
 const rounds = Number(arg('--rounds') ?? 9);
 /** Calls per gateway before measuring: V8 keeps optimising for the first thousand or so. */
 const warm = Number(arg('--warm') ?? 1500);
+/** `--blob BYTES`: call `blob` (a text of that many characters, untruncated) instead of `echo`. */
+const blobBytes = arg('--blob') === undefined ? undefined : Number(arg('--blob'));
 
 function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -63,9 +65,10 @@ upstreams:
 tools:
   http:
     echo: { class: read, arguments: { message: { maxLength: 100 } } }
+    blob: { class: read, max_output: 64M }
 profiles:
   bench:
-    tools: [http__echo]
+    tools: [http__echo, http__blob]
     loop_guard: { identical_calls: 1000000 }
 `;
 type Gateway = Child<{ url: string; tokens: string[] }>;
@@ -100,7 +103,11 @@ let seq = 0;
 const work = async (client: Client, n: number, latencies?: number[]) => {
   for (let i = 0; i < n; i++) {
     const started = performance.now();
-    const r = await client.callTool({ name: 'http__echo', arguments: { message: `m${seq++}` } });
+    const r = await client.callTool(
+      blobBytes === undefined
+        ? { name: 'http__echo', arguments: { message: `m${seq++}` } }
+        : { name: 'http__blob', arguments: { bytes: blobBytes } },
+    );
     latencies?.push(performance.now() - started);
     if (r.isError) throw new Error(JSON.stringify(r.content));
   }
