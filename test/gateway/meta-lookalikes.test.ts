@@ -93,7 +93,7 @@ describe('look-alike _meta keys from an upstream', () => {
     expectNoLookAlike(await client.listResourceTemplates(), 'resources/templates/list');
     const read = await client.readResource({ uri: 'note://one' });
     expectNoLookAlike(read, 'resources/read');
-    expect(read.contents[0]?.text).toBe('a note');
+    expect(read.contents[0]).toMatchObject({ text: 'a note' });
   });
 
   it('are dropped from prompt definitions and from what a prompt returns', async () => {
