@@ -9,14 +9,20 @@
  * event by event): the scrubber's own cost per SSE event, a 1 MB streamed
  * answer's throughput direct vs through bulkhead, and a soak of many plain
  * requests with the heap after GC sampled along the way (fails above a bound).
+ * CPU per request is the whole process's (client, fake API and gateway share
+ * it), so only the differences between paths are the proxy's.
  *
- *   npx tsx bench/llm.bench.ts [--requests 300] [--soak 100000]
+ * `--against REF` adds bulkhead as it is at a git ref, interleaved with the
+ * others in the same process: both trees are compiled with tsc
+ * (bench/lib/build-ref.ts) and each runs its own gateway and store.
+ *
+ *   npx tsx bench/llm.bench.ts [--requests 300] [--soak 100000] [--against GIT_REF]
  */
-import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { serve } from '@hono/node-server';
@@ -27,10 +33,12 @@ import { ScrubbedSse } from '../src/llm/scrubbed-sse.js';
 import { postUpstream } from '../src/llm/upstream.js';
 import { loadPolicyFile } from '../src/policy/load.js';
 import { startFakeAnthropic } from '../test/fakes/fake-anthropic.js';
+import { buildRef, buildWorkingTree } from './lib/build-ref.js';
 import { formatTable, percentile } from './lib/stats.js';
 import { type Target, targetOn } from './lib/targets.js';
 
 const KEY = 'sk-ant-real-key-for-tests-0123456789';
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface LlmBenchRow {
   path: string;
@@ -38,6 +46,8 @@ export interface LlmBenchRow {
   firstP99: number;
   lastP50: number;
   lastP99: number;
+  /** CPU of the whole process per request (user + system), µs, p50. */
+  cpuUsP50: number;
 }
 
 /** Per-request differences between two paths measured back to back, in ms. */
@@ -51,6 +61,8 @@ export interface Added {
 
 export interface LlmBenchResult {
   requests: number;
+  /** With `--against`: the ref and the commit it named. */
+  against?: { ref: string; commit: string };
   rows: LlmBenchRow[];
   added: Added[];
   /** Microseconds per operation on the SQLite ledger. */
@@ -58,7 +70,7 @@ export interface LlmBenchResult {
   /** Microseconds the scrubber adds per text_delta event (framing, parse, scrub, re-frame), median of runs. */
   eventUs: number;
   /** A 1 MB streamed answer (1,024 text deltas of 1 KB): median ms per path, and bulkhead's throughput as a share of direct. */
-  bigStream: { directMs: number; bulkheadMs: number; ratio: number; rounds: number };
+  bigStream: { directMs: number; bulkheadMs: number; ratio: number; rounds: number; refMs?: number };
   soak?: SoakResult;
 }
 
@@ -76,7 +88,8 @@ export interface SoakResult {
 /** Heap growth over the soak above this fails the bench. */
 export const SOAK_BOUND_MB = 16;
 
-async function timeStream(url: string, key: string): Promise<{ first: number; last: number }> {
+async function timeStream(url: string, key: string): Promise<{ first: number; last: number; cpuUs: number }> {
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const response = await fetch(`${url}/v1/messages`, {
     method: 'POST',
@@ -95,7 +108,9 @@ async function timeStream(url: string, key: string): Promise<{ first: number; la
     if (!first) first = performance.now() - t0;
     if (done) break;
   }
-  return { first, last: performance.now() - t0 };
+  const last = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { first, last, cpuUs: cpu.user + cpu.system };
 }
 
 /** One retry: a pooled keep-alive socket the server closed while the ledger phase ran resets once. */
@@ -254,38 +269,80 @@ export async function perOp(n: number, op: (i: number) => Promise<unknown>): Pro
   return ((performance.now() - t0) / n) * 1000;
 }
 
-export async function run(options: { requests?: number; soak?: number } = {}): Promise<LlmBenchResult> {
-  const n = options.requests ?? 300;
-  const soakRequests = options.soak ?? 100_000;
-  const fake = await startFakeAnthropic();
-  fake.delayMs = 1;
-  const dir = mkdtempSync(join(tmpdir(), 'bulkhead-llm-bench-'));
+type Start = typeof startGateway;
+type Load = typeof loadPolicyFile;
+
+/** One gateway in this process, fronting the fake API with the bench's policy, its own store. */
+async function benchGateway(start: Start, load: Load, dir: string, apiUrl: string) {
+  mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'policy.yaml'),
-    `version: 1\nstore: { sqlite: ./bench.db }\nupstreams: {}\nllm:\n  base_url: ${fake.url}\n  api_key: { secret: ANTHROPIC_API_KEY }\nprofiles:\n  bench:\n    budgets: { tokens: { output: 100000000 } }\n`,
+    `version: 1\nstore: { sqlite: ./bench.db }\nupstreams: {}\nllm:\n  base_url: ${apiUrl}\n  api_key: { secret: ANTHROPIC_API_KEY }\nprofiles:\n  bench:\n    budgets: { tokens: { output: 100000000 } }\n`,
   );
-  const gateway = await startGateway({
-    loaded: loadPolicyFile(join(dir, 'policy.yaml')),
+  return start({
+    loaded: load(join(dir, 'policy.yaml')),
     port: 0,
     home: join(dir, 'home'),
     env: { ANTHROPIC_API_KEY: KEY },
     logDestination: createWriteStream(join(dir, 'gateway.log')),
   });
+}
+
+/** `startGateway` and `loadPolicyFile` from a compiled `src` folder (dist/src of a tree). */
+async function compiled(src: string): Promise<{ start: Start; load: Load }> {
+  const gateway = (await import(pathToFileURL(join(src, 'gateway/gateway.js')).href)) as {
+    startGateway: Start;
+  };
+  const policy = (await import(pathToFileURL(join(src, 'policy/load.js')).href)) as { loadPolicyFile: Load };
+  return { start: gateway.startGateway, load: policy.loadPolicyFile };
+}
+
+export async function run(
+  options: { requests?: number; soak?: number; against?: string } = {},
+): Promise<LlmBenchResult> {
+  const n = options.requests ?? 300;
+  const soakRequests = options.soak ?? 100_000;
+  const fake = await startFakeAnthropic();
+  fake.delayMs = 1;
+  const dir = mkdtempSync(join(tmpdir(), 'bulkhead-llm-bench-'));
+  // With --against, both gateways run compiled (tsc) code, so they differ only in their code.
+  let mine = { start: startGateway, load: loadPolicyFile };
+  let theirs: { start: Start; load: Load; ref: string; commit: string } | undefined;
+  if (options.against) {
+    process.stderr.write(`llm bench: compiling this tree and ${options.against} (tsc)\n`);
+    const [current, ref] = await Promise.all([
+      buildWorkingTree(ROOT),
+      buildRef(ROOT, options.against, join(dir, 'ref-tree')),
+    ]);
+    mine = await compiled(current);
+    theirs = { ...(await compiled(ref.src)), ref: ref.ref, commit: ref.commit };
+  }
+  const gateway = await benchGateway(mine.start, mine.load, join(dir, 'this'), fake.url);
+  const refGateway = theirs
+    ? await benchGateway(theirs.start, theirs.load, join(dir, 'ref'), fake.url)
+    : undefined;
   const bare = await startBarePassThrough(fake.url);
   try {
     const { token } = await gateway.runs.create('bench');
+    const refToken = refGateway ? (await refGateway.runs.create('bench')).token : '';
+    const refName = `through bulkhead at ${options.against ?? ''}`;
     const paths = [
       { name: 'direct to the API', url: fake.url, key: KEY },
       { name: 'bare pass-through (no checks)', url: bare.url, key: KEY },
       { name: 'through bulkhead', url: gateway.url, key: token },
+      ...(refGateway ? [{ name: refName, url: refGateway.url, key: refToken }] : []),
     ];
-    const samples = paths.map(() => ({ first: [] as number[], last: [] as number[] }));
+    const samples = paths.map(() => ({ first: [] as number[], last: [] as number[], cpu: [] as number[] }));
     for (let i = 0; i < 30; i++) for (const p of paths) await timeStream(p.url, p.key);
     for (let i = 0; i < n; i++) {
-      for (const [j, p] of paths.entries()) {
+      // The order rotates, so no path always follows the same one.
+      for (let k = 0; k < paths.length; k++) {
+        const j = (i + k) % paths.length;
+        const p = paths[j] as (typeof paths)[number];
         const t = await timeStream(p.url, p.key);
         samples[j]?.first.push(t.first);
         samples[j]?.last.push(t.last);
+        samples[j]?.cpu.push(t.cpuUs);
       }
     }
     const rows = paths.map((p, j): LlmBenchRow => {
@@ -297,6 +354,7 @@ export async function run(options: { requests?: number; soak?: number } = {}): P
         firstP99: percentile(f, 99),
         lastP50: percentile(l, 50),
         lastP99: percentile(l, 99),
+        cpuUsP50: median(samples[j]?.cpu ?? []),
       };
     });
 
@@ -318,6 +376,12 @@ export async function run(options: { requests?: number; soak?: number } = {}): P
       diff(2, 0, 'bulkhead vs direct'),
       diff(1, 0, 'the hop alone (bare vs direct)'),
       diff(2, 1, 'the checks alone (bulkhead vs bare)'),
+      ...(refGateway
+        ? [
+            diff(3, 0, `bulkhead at ${options.against} vs direct`),
+            diff(2, 3, `bulkhead vs bulkhead at ${options.against}`),
+          ]
+        : []),
     ];
 
     // The ledger alone, as each request and each tool call uses it: reserve, then settle,
@@ -364,14 +428,17 @@ export async function run(options: { requests?: number; soak?: number } = {}): P
     ];
     const direct: number[] = [];
     const through: number[] = [];
+    const throughRef: number[] = [];
     for (let i = 0; i < 2; i++) {
       await timeBody(fake.url, KEY);
       await timeBody(gateway.url, token);
+      if (refGateway) await timeBody(refGateway.url, refToken);
     }
     const rounds = 12;
     for (let i = 0; i < rounds; i++) {
       direct.push(await timeBody(fake.url, KEY));
       through.push(await timeBody(gateway.url, token));
+      if (refGateway) throughRef.push(await timeBody(refGateway.url, refToken));
     }
     fake.script = undefined;
     const bigStream = {
@@ -379,10 +446,12 @@ export async function run(options: { requests?: number; soak?: number } = {}): P
       bulkheadMs: median(through),
       ratio: median(direct) / median(through),
       rounds,
+      ...(refGateway ? { refMs: median(throughRef) } : {}),
     };
 
     const result: LlmBenchResult = {
       requests: n,
+      ...(theirs ? { against: { ref: theirs.ref, commit: theirs.commit } } : {}),
       rows,
       added,
       ledgerUs: { tokenReserve, tokenSettle, callReserve },
@@ -398,6 +467,7 @@ export async function run(options: { requests?: number; soak?: number } = {}): P
     return result;
   } finally {
     bare.close();
+    await refGateway?.close();
     await gateway.close();
     await fake.close();
   }
@@ -425,6 +495,11 @@ export function targets(result: LlmBenchResult): Target[] {
 
 export function print(result: LlmBenchResult): string {
   return [
+    ...(result.against
+      ? [
+          `against ${result.against.ref} (${result.against.commit.slice(0, 12)}): both gateways compiled with tsc, in this process, interleaved`,
+        ]
+      : []),
     formatTable([
       [
         `streaming /v1/messages (${result.requests} each, ms)`,
@@ -432,8 +507,9 @@ export function print(result: LlmBenchResult): string {
         'p99',
         'last byte p50',
         'p99',
+        'CPU µs/req p50',
       ],
-      ...result.rows.map((r) => [r.path, r.firstP50, r.firstP99, r.lastP50, r.lastP99]),
+      ...result.rows.map((r) => [r.path, r.firstP50, r.firstP99, r.lastP50, r.lastP99, r.cpuUsP50]),
     ]),
     '',
     formatTable([
@@ -442,7 +518,7 @@ export function print(result: LlmBenchResult): string {
     ]),
     '',
     `scrubbing per SSE event (text_delta, framed, parsed, scrubbed, re-framed): ${result.eventUs.toFixed(1)} µs`,
-    `1 MB streamed answer (median of ${result.bigStream.rounds}): direct ${result.bigStream.directMs.toFixed(1)} ms, through bulkhead ${result.bigStream.bulkheadMs.toFixed(1)} ms → ${result.bigStream.ratio.toFixed(2)}× direct throughput (target ≥ 0.8×)`,
+    `1 MB streamed answer (median of ${result.bigStream.rounds}): direct ${result.bigStream.directMs.toFixed(1)} ms, through bulkhead ${result.bigStream.bulkheadMs.toFixed(1)} ms → ${result.bigStream.ratio.toFixed(2)}× direct throughput (target ≥ 0.8×)${result.bigStream.refMs !== undefined ? `; at ${result.against?.ref} ${result.bigStream.refMs.toFixed(1)} ms` : ''}`,
     ...(result.soak
       ? [
           `soak: ${result.soak.requests} plain requests in ${result.soak.seconds.toFixed(0)} s; heap after GC ${result.soak.heapMb.map((m) => m.toFixed(1)).join(' → ')} MB; RSS ${result.soak.rssMb.map((m) => m.toFixed(0)).join(' → ')} MB; growth ${result.soak.growthMb.toFixed(1)} MB (bound ${result.soak.boundMb} MB): ${result.soak.ok ? 'flat' : 'FAILED'}`,
@@ -459,9 +535,12 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   };
   const requests = arg('--requests');
   const soakN = arg('--soak');
+  const at = process.argv.indexOf('--against');
+  const against = at > 0 ? process.argv[at + 1] : undefined;
   const result = await run({
     ...(requests !== undefined ? { requests } : {}),
     ...(soakN !== undefined ? { soak: soakN } : {}),
+    ...(against ? { against } : {}),
   });
   process.stdout.write(`${print(result)}\n`);
   if (result.soak && !result.soak.ok) process.exitCode = 1;

@@ -9,9 +9,14 @@
  * errors, unknown events) is scrubbed as a value, whole.
  *
  * The common event, a text delta, takes a fast path: its only other strings
- * are the API's fixed type names, so only the text is scanned.
+ * are the API's fixed type names, so only the text is scanned. So do a text
+ * block's start and the events that carry no text at all (message_start,
+ * ping, message_delta, the stops) when they have their documented shape
+ * (event-shapes.ts): the first byte the agent reads is not held back by a
+ * scan per key of message_start.
  */
 import type { Scrubber } from '../scrub/index.js';
+import { scrubKnownEvent } from './event-shapes.js';
 import { eventName, HeldText, type SseDialect, textEvent } from './scrubbed-sse.js';
 import { formatSse, type SseEvent } from './sse.js';
 
@@ -100,13 +105,21 @@ export function anthropicDialect(scrubber: Scrubber): SseDialect {
         const field = typeof block.type === 'string' ? FIELD_OF_BLOCK[block.type] : undefined;
         if (field && typeof block[field] === 'string') {
           const piece = held.push(key(index, field), block[field] as string);
+          if (onlyKeys(data, ['type', 'index', 'content_block']) && onlyKeys(block, ['type', field])) {
+            // Fast path, as for deltas: the block's type is one of FIELD_OF_BLOCK's names.
+            return send(event, {
+              type: 'content_block_start',
+              index,
+              content_block: { type: block.type, [field]: piece },
+            });
+          }
           return send(event, withStreamed(data, 'content_block', field, piece));
         }
       }
       let before = '';
       if (data.type === 'content_block_stop' && indexed) before = flushBlock(index);
       else if (data.type === 'message_stop') before = flushAll();
-      return before + send(event, scrubber.value(data));
+      return before + send(event, scrubKnownEvent(data, scrubber) ?? scrubber.value(data));
     },
     end: flushAll,
   };
