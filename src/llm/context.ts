@@ -11,6 +11,7 @@ import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
 import type { Store } from '../store/store.js';
+import { runTokenLookup } from './run-tokens.js';
 
 export interface LlmProxyDeps {
   policy: Policy;
@@ -41,6 +42,7 @@ const DEFAULT_MAX_BODY = 8 * 1024 * 1024;
 export function proxyContext(deps: LlmProxyDeps): ProxyContext {
   const llm = deps.policy.llm;
   const base = llm?.base_url.replace(/\/+$/, '') ?? '';
+  const runOf = runTokenLookup(deps.runs);
   return {
     deps,
     llm,
@@ -49,7 +51,7 @@ export function proxyContext(deps: LlmProxyDeps): ProxyContext {
     authenticate: async (req) => {
       const key =
         req.headers.get('x-api-key') ?? /^Bearer\s+(\S+)$/i.exec(req.headers.get('authorization') ?? '')?.[1];
-      return key ? deps.runs.authenticate(key) : undefined;
+      return key ? runOf(key) : undefined;
     },
   };
 }

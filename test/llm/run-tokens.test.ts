@@ -1,0 +1,71 @@
+/**
+ * The proxy remembers which run a run token names, so the token is not looked
+ * up on every request; the run itself is still read for every request. Tried
+ * as the ways a run ends while its token is remembered: a kill through this
+ * gateway, a kill written by another process to the same SQLite file, expiry;
+ * and as tokens that must never ride on a remembered one.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
+import { REAL_KEY, useLlmGateway } from '../helpers/llm-harness.js';
+
+const llm = useLlmGateway(`
+  agent:
+    budgets: { tokens: { output: 100000 } }
+`);
+
+async function ask(token: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${llm.gw.gateway.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'x-api-key': token, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+    body: JSON.stringify({
+      model: 'claude-test',
+      max_tokens: 10,
+      messages: [{ role: 'user', content: 'hi' }],
+    }),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+describe('LLM proxy: a remembered run token', () => {
+  it('is refused on the very next request after a kill', async () => {
+    const { run, token } = await llm.gw.gateway.runs.create('agent');
+    expect((await ask(token)).status).toBe(200);
+    expect((await ask(token)).status).toBe(200);
+    await llm.gw.gateway.runs.end(run.id, 'killed', 'test');
+    const after = await ask(token);
+    expect(after.status).toBe(403);
+    expect(after.text).toContain('this run has ended');
+  });
+
+  it('is refused on the very next request after another process ended the run in the same store', async () => {
+    const { run, token } = await llm.gw.gateway.runs.create('agent');
+    expect((await ask(token)).status).toBe(200);
+    const other = openSqliteStore(join(llm.gw.dir, 'bulkhead.db'));
+    try {
+      expect(await other.runs.end(run.id, 'killed', 'killed elsewhere', null)).toBeDefined();
+    } finally {
+      await other.close();
+    }
+    const after = await ask(token);
+    expect(after.status).toBe(403);
+    expect(after.text).toContain('this run has ended');
+  });
+
+  it('is refused once the run expired', async () => {
+    const { token } = await llm.gw.gateway.runs.create('agent', { ttlMs: 400 });
+    expect((await ask(token)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 600));
+    expect((await ask(token)).status).toBe(403);
+  });
+
+  it('lets no other token through: a near miss, another run’s token with a suffix, the real key', async () => {
+    const { token } = await llm.gw.gateway.runs.create('agent');
+    expect((await ask(token)).status).toBe(200);
+    for (const wrong of [`${token.slice(0, -1)}x`, `${token}x`, token.slice(0, -1), REAL_KEY, 'bhr_']) {
+      expect((await ask(wrong)).status).toBe(401);
+    }
+    expect((await ask(token)).status).toBe(200);
+  });
+});
