@@ -10,6 +10,8 @@
  * lost connection); refusals and cut streams use the API's own error shapes.
  */
 
+import type { ServerResponse } from 'node:http';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { scrubAnswer } from './answer.js';
 import { readJsonBody } from './body.js';
 import { endIfExhausted } from './budget-alerts.js';
@@ -23,13 +25,22 @@ import { type Outcome, settlement } from './settlement.js';
 import { openedDoor, sideDoorFlow, sideDoorFlowMessage } from './side-door-flow.js';
 import { linkSignals } from './signals.js';
 import { capsOf, reserveSpend } from './spend.js';
-import { postUpstream, type UpstreamResponse } from './upstream.js';
+import { postUpstream, type Tap, type UpstreamResponse } from './upstream.js';
 import { EMPTY_USAGE, type MessageUsage } from './usage.js';
 import type { WireFormat } from './wire-format.js';
 
 const runEnded = () => apiError(403, 'permission_error', 'bulkhead: this run has ended.');
 
-export async function exchange(ctx: ProxyContext, req: Request, format: WireFormat): Promise<Response> {
+/**
+ * `out`: the agent's node response when the proxy is served by node (@hono/node-server); a
+ * streamed answer is then written to it directly, without a web stream in between.
+ */
+export async function exchange(
+  ctx: ProxyContext,
+  req: Request,
+  format: WireFormat,
+  out?: ServerResponse,
+): Promise<Response> {
   const { deps, llm } = ctx;
   const run = await ctx.authenticate(req);
   if (!run) return apiError(401, 'authentication_error', 'A valid run token is required.');
@@ -146,7 +157,7 @@ export async function exchange(ctx: ProxyContext, req: Request, format: WireForm
     return apiError(502, 'api_error', 'bulkhead: the LLM API could not be reached.');
   }
   const headers = returnedHeaders(upstream);
-  if (clamped < requested) headers.set('x-bulkhead-max-tokens-clamped', String(clamped));
+  if (clamped < requested) headers['x-bulkhead-max-tokens-clamped'] = String(clamped);
 
   const ok = upstream.status >= 200 && upstream.status < 300;
   // The answer's own type decides how it is scrubbed: an upstream that streams an answer nobody
@@ -181,7 +192,7 @@ export async function exchange(ctx: ProxyContext, req: Request, format: WireForm
   // An error event in the stream explains its end better than whatever closed it afterwards.
   const outcome = (fallback: Outcome): Outcome =>
     tracker.errorType ? `upstream_${tracker.errorType}` : fallback;
-  const piped = upstream.stream({
+  const tap: Tap = {
     chunk: (bytes) => scrubbed.push(bytes),
     // Settled before the stream closes: the agent's next request sees this one charged. What
     // the scrubber held back is released only for a complete answer; a cut one drops it.
@@ -205,6 +216,12 @@ export async function exchange(ctx: ProxyContext, req: Request, format: WireForm
         : format.streamError('api_error', 'bulkhead: the LLM API stream failed.');
     },
     cancelled: () => settle(tracker.charge(clamped), outcome('client_gone')),
-  });
-  return new Response(piped, { status: upstream.status, headers });
+  };
+  // Straight to the socket when node serves us; the "already sent" answer (status 200) tells
+  // the adapter so. Other statuses keep the web stream, so middleware reads the true status.
+  if (out && upstream.status === 200) {
+    upstream.pipe(out, upstream.status, headers, tap);
+    return RESPONSE_ALREADY_SENT;
+  }
+  return new Response(upstream.stream(tap), { status: upstream.status, headers });
 }

@@ -22,12 +22,13 @@ export function forwardHeaders(req: Request, apiKey: string, format: WireFormat)
   return headers;
 }
 
-export function returnedHeaders(upstream: UpstreamResponse): Headers {
-  const headers = new Headers();
+/** A plain record (lower-case names): what both a web Response and node's writeHead take. */
+export function returnedHeaders(upstream: UpstreamResponse): Record<string, string> {
+  const headers: Record<string, string> = {};
   for (const name of RETURNED) {
     const value = upstream.headers[name];
-    if (typeof value === 'string') headers.set(name, value);
+    if (typeof value === 'string') headers[name] = value;
   }
-  if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+  headers['content-type'] ??= 'application/json';
   return headers;
 }

@@ -17,6 +17,7 @@
  *   count-tokens.ts count_tokens, for the agent and for the reservation
  *   refusals.ts, headers.ts, budget-alerts.ts, context.ts
  */
+import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
 import { type LlmProxyDeps, proxyContext } from './context.js';
 import { countTokensRoute } from './count-tokens.js';
@@ -27,13 +28,14 @@ import { ANTHROPIC, OPENAI } from './wire-format.js';
 
 export type { LlmProxyDeps } from './context.js';
 
-export function createLlmProxy(deps: LlmProxyDeps): Hono {
-  const app = new Hono();
+export function createLlmProxy(deps: LlmProxyDeps): Hono<{ Bindings: Partial<HttpBindings> }> {
+  // Served by node, the bindings hold the agent's node response (streams are written to it).
+  const app = new Hono<{ Bindings: Partial<HttpBindings> }>();
   const ctx = proxyContext(deps);
 
   app.post('/messages/count_tokens', countTokensRoute(ctx));
-  app.post('/messages', (c) => exchange(ctx, c.req.raw, ANTHROPIC));
-  app.post('/chat/completions', (c) => exchange(ctx, c.req.raw, OPENAI));
+  app.post('/messages', (c) => exchange(ctx, c.req.raw, ANTHROPIC, c.env?.outgoing));
+  app.post('/chat/completions', (c) => exchange(ctx, c.req.raw, OPENAI, c.env?.outgoing));
   app.get('/models', async (c) => {
     const run = await ctx.authenticate(c.req.raw);
     if (!run) return apiError(401, 'authentication_error', 'A valid run token is required.');

@@ -8,7 +8,13 @@
  * An abort (kill, expiry, client gone) destroys the connection, so the API
  * stops generating and the stream ends with an error the caller can charge.
  */
-import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import {
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
 export interface UpstreamResponse {
@@ -22,6 +28,12 @@ export interface UpstreamResponse {
    * layer, not two: the tap rewrites in place instead of re-piping.
    */
   stream(tap: Tap): ReadableStream<Uint8Array>;
+  /**
+   * The answer written straight to the agent's node response, as `tap` rewrites it: no web
+   * stream between the two sockets. Backpressure pauses the upstream; the agent leaving is
+   * `tap.cancelled`.
+   */
+  pipe(out: ServerResponse, status: number, headers: OutgoingHttpHeaders, tap: Tap): void;
 }
 
 export interface Tap {
@@ -71,6 +83,7 @@ export function postUpstream(
         headers: res.headers,
         text: () => answer.text(),
         stream: (tap) => answer.stream(tap),
+        pipe: (out, status, headers, tap) => answer.pipe(out, status, headers, tap),
       });
     });
     req.end(body);
@@ -107,6 +120,56 @@ class Answer {
       });
       this.res.once('end', () => resolve(text + decoder.decode()));
     });
+  }
+
+  pipe(out: ServerResponse, status: number, headers: OutgoingHttpHeaders, tap: Tap): void {
+    const res = this.res;
+    let finished = false;
+    const finish = async (how: 'end' | Error) => {
+      if (finished) return;
+      finished = true;
+      try {
+        const last = how === 'end' ? await tap.end() : await tap.cut(how);
+        if (last?.byteLength && !out.destroyed) out.write(last);
+        out.end();
+      } catch {
+        // Nothing sound is left to send: the agent sees a cut, never a clean end.
+        out.destroy();
+      }
+    };
+    // Sent with the first chunk (one write, one packet), or on their own if that is not
+    // already in hand by the end of this turn of the event loop.
+    out.writeHead(status, headers);
+    setImmediate(() => {
+      if (!out.headersSent && !out.destroyed) out.flushHeaders();
+    });
+    out.once('close', () => {
+      if (finished) return;
+      finished = true;
+      res.destroy();
+      void tap.cancelled();
+    });
+    if (this.failed) {
+      void finish(this.failed);
+      return;
+    }
+    this.onFail = (reason) => void finish(reason);
+    res.on('data', (chunk: Buffer) => {
+      if (finished) return;
+      let bytes: Uint8Array;
+      try {
+        bytes = tap.chunk(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      } catch (error) {
+        res.destroy();
+        void finish(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      if (bytes.byteLength && !out.write(bytes)) {
+        res.pause();
+        out.once('drain', () => res.resume());
+      }
+    });
+    res.once('end', () => void finish('end'));
   }
 
   stream(tap: Tap): ReadableStream<Uint8Array> {
