@@ -100,6 +100,49 @@ export async function refuse(
   throw new Refusal(code, message);
 }
 
+/** What the agent is told when a request failed for any reason but a refusal. */
+export const REQUEST_FAILED = 'The request could not be completed.';
+
+/**
+ * A request handler whose every error but a refusal reaches the agent as one safe sentence. The
+ * SDK answers a thrown error with its message, and an upstream's error message carries what the
+ * upstream knows of its inside (a connection string and its password, a token, host names) or
+ * whatever an upstream an attacker steers writes there; the message goes to the log instead.
+ */
+export function guarded<A extends unknown[], R>(
+  deps: Pick<PassthroughDeps, 'logger'>,
+  what: string,
+  handler: (...args: A) => Promise<R>,
+): (...args: A) => Promise<R> {
+  return async (...args) => {
+    try {
+      return await handler(...args);
+    } catch (error) {
+      if (error instanceof Refusal) throw error;
+      deps.logger.warn({ err: error }, `${what} failed`);
+      throw new McpError(ErrorCode.InternalError, REQUEST_FAILED);
+    }
+  };
+}
+
+/**
+ * One upstream's part of a listing, or nothing when it fails: a broken upstream leaves the others'
+ * resources and prompts listed, and its error goes to the log, never to the agent.
+ */
+export async function upstreamPart<T>(
+  deps: Pick<PassthroughDeps, 'logger'>,
+  upstream: string,
+  what: string,
+  list: () => Promise<T[]>,
+): Promise<T[]> {
+  try {
+    return await list();
+  } catch (error) {
+    deps.logger.warn({ upstream, err: error }, `${what} failed upstream; listed without it`);
+    return [];
+  }
+}
+
 /** Whether a profile is shown any of `upstream`'s prompts (or resources). */
 export function seesOffered(profile: Profile, upstream: string, what: 'prompts' | 'resources'): boolean {
   return what === 'prompts'

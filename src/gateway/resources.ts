@@ -27,148 +27,180 @@ import {
   contextFor,
   deliver,
   forwardProgress,
+  guarded,
   MAX_ANSWER_BYTES,
   markSourceRead,
   type PassthroughDeps,
   refuse,
   textsOfContents,
+  upstreamPart,
 } from './passthrough.js';
 
 export function registerResourceHandlers(server: Server, deps: PassthroughDeps, runId: string): void {
-  server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => {
-    const ctx = await contextFor(deps, runId, 'resources/list', null);
-    const listed: Resource[] = [];
-    for (const upstream of upstreamsOf(ctx.profile)) {
-      const client = deps.pool.client(upstream);
-      if (!client) continue;
-      const resources = await pages(
-        (params) => client.listResources(params, { signal: extra.signal }),
-        (r) => r.resources,
-      );
-      listed.push(
-        ...resources.filter(
-          (r) =>
-            allowFor(ctx.profile, r.uri)?.upstream === upstream &&
-            admitted(deps, 'resource', upstream, r, `resource:${r.uri}`),
-        ),
-      );
-    }
-    await deps.events.write({
-      kind: 'resources/list',
-      runId,
-      decision: 'allow',
-      actor: ctx.actor,
-      data: { count: listed.length },
-    });
-    return { resources: cleanListed(deps, listed, 'resource') };
-  });
+  server.setRequestHandler(
+    ListResourcesRequestSchema,
+    guarded(deps, 'resources/list', async (_request, extra) => {
+      const ctx = await contextFor(deps, runId, 'resources/list', null);
+      const listed: Resource[] = [];
+      for (const upstream of upstreamsOf(ctx.profile)) {
+        const client = deps.pool.client(upstream);
+        if (!client) continue;
+        const resources = await upstreamPart(deps, upstream, 'resources/list', () =>
+          pages(
+            (params) => client.listResources(params, { signal: extra.signal }),
+            (r) => r.resources,
+          ),
+        );
+        listed.push(
+          ...resources.filter(
+            (r) =>
+              allowFor(ctx.profile, r.uri)?.upstream === upstream &&
+              admitted(deps, 'resource', upstream, r, `resource:${r.uri}`),
+          ),
+        );
+      }
+      await deps.events.write({
+        kind: 'resources/list',
+        runId,
+        decision: 'allow',
+        actor: ctx.actor,
+        data: { count: listed.length },
+      });
+      return { resources: cleanListed(deps, listed, 'resource') };
+    }),
+  );
 
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, async (_request, extra) => {
-    const ctx = await contextFor(deps, runId, 'resources/list', null);
-    const listed: ResourceTemplate[] = [];
-    for (const upstream of upstreamsOf(ctx.profile)) {
-      const client = deps.pool.client(upstream);
-      if (!client) continue;
-      const templates = await pages(
-        (params) => client.listResourceTemplates(params, { signal: extra.signal }),
-        (r) => r.resourceTemplates,
-      );
-      listed.push(
-        ...templates.filter(
-          (t) =>
-            allowFor(ctx.profile, t.uriTemplate)?.upstream === upstream &&
-            admitted(deps, 'resource_template', upstream, t, `resource:${t.uriTemplate}`),
-        ),
-      );
-    }
-    return { resourceTemplates: cleanListed(deps, listed, 'resource template') };
-  });
+  server.setRequestHandler(
+    ListResourceTemplatesRequestSchema,
+    guarded(deps, 'resources/templates/list', async (_request, extra) => {
+      const ctx = await contextFor(deps, runId, 'resources/list', null);
+      const listed: ResourceTemplate[] = [];
+      for (const upstream of upstreamsOf(ctx.profile)) {
+        const client = deps.pool.client(upstream);
+        if (!client) continue;
+        const templates = await upstreamPart(deps, upstream, 'resources/templates/list', () =>
+          pages(
+            (params) => client.listResourceTemplates(params, { signal: extra.signal }),
+            (r) => r.resourceTemplates,
+          ),
+        );
+        listed.push(
+          ...templates.filter(
+            (t) =>
+              allowFor(ctx.profile, t.uriTemplate)?.upstream === upstream &&
+              admitted(deps, 'resource_template', upstream, t, `resource:${t.uriTemplate}`),
+          ),
+        );
+      }
+      return { resourceTemplates: cleanListed(deps, listed, 'resource template') };
+    }),
+  );
 
-  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
-    const uri = request.params.uri;
-    const subject = `resource:${uri.slice(0, 200)}`;
-    const ctx = await contextFor(deps, runId, 'resources/read', subject);
-    const allow = allowFor(ctx.profile, uri);
-    if (!allow) {
-      return refuse(
-        deps,
-        runId,
-        'resources/read',
-        subject,
-        'resource_not_in_scope',
-        'This resource is not available.',
-        { uri },
+  server.setRequestHandler(
+    ReadResourceRequestSchema,
+    guarded(deps, 'resources/read', async (request, extra) => {
+      const uri = request.params.uri;
+      const subject = `resource:${uri.slice(0, 200)}`;
+      const ctx = await contextFor(deps, runId, 'resources/read', subject);
+      const allow = allowFor(ctx.profile, uri);
+      if (!allow) {
+        return refuse(
+          deps,
+          runId,
+          'resources/read',
+          subject,
+          'resource_not_in_scope',
+          'This resource is not available.',
+          { uri },
+        );
+      }
+      const client = deps.pool.client(allow.upstream);
+      if (!client) {
+        return refuse(
+          deps,
+          runId,
+          'resources/read',
+          subject,
+          'upstream_unavailable',
+          'The service behind this resource is unavailable.',
+          { uri, upstream: allow.upstream },
+        );
+      }
+      const pin = await pinFor(deps, client, allow.upstream, uri, extra.signal).catch((error: unknown) => {
+        deps.logger.warn(
+          { runId, upstream: allow.upstream, err: error },
+          'resources/read: listing to check pins failed',
+        );
+        return 'failed' as const;
+      });
+      if (pin === 'failed') {
+        return refuse(
+          deps,
+          runId,
+          'resources/read',
+          subject,
+          'upstream_error',
+          'The resource could not be read.',
+          { uri, upstream: allow.upstream },
+        );
+      }
+      if (pin !== 'pinned') {
+        // Refused as a resource not offered (the agent learns nothing); the operator sees why.
+        return refuse(
+          deps,
+          runId,
+          'resources/read',
+          subject,
+          'resource_not_in_scope',
+          'This resource is not available.',
+          { uri, upstream: allow.upstream, withheld: pin },
+        );
+      }
+      const timeout = deps.policy().upstreams[allow.upstream]?.call_timeout ?? 30_000;
+      let answer: ReadResourceResult;
+      const declared = allow.sources ?? deps.policy().upstreams[allow.upstream]?.sources;
+      const progress = forwardProgress(
+        client,
+        request.params._meta?.progressToken,
+        extra.sendNotification,
+        declared && declared !== 'public' ? undefined : deps.scrubberFor(ctx.run.profile).text,
       );
-    }
-    const client = deps.pool.client(allow.upstream);
-    if (!client) {
-      return refuse(
-        deps,
-        runId,
-        'resources/read',
-        subject,
-        'upstream_unavailable',
-        'The service behind this resource is unavailable.',
-        { uri, upstream: allow.upstream },
+      try {
+        answer = await client.readResource({ uri, ...progress.params }, { signal: extra.signal, timeout });
+        await progress.settled();
+      } catch (error) {
+        progress.release();
+        // The upstream's own message may carry its internals: the agent gets a code only.
+        deps.logger.warn({ runId, upstream: allow.upstream, err: error }, 'resources/read failed upstream');
+        return refuse(
+          deps,
+          runId,
+          'resources/read',
+          subject,
+          'upstream_error',
+          'The resource could not be read.',
+          { uri, upstream: allow.upstream },
+        );
+      }
+      await markSourceRead(deps, ctx, subject, declared, {
+        items: answer.contents?.length ?? 0,
+        texts: (answer.contents ?? []).flatMap(textsOfContents),
+      });
+      const inspector = new Inspector(MAX_ANSWER_BYTES, deps.scrubberFor(ctx.run.profile).text);
+      const contents = (answer.contents ?? []).map((content, i) =>
+        inspectContents(inspector, content, `contents[${i}]`),
       );
-    }
-    const pin = await pinFor(deps, client, allow.upstream, uri, extra.signal);
-    if (pin !== 'pinned') {
-      // Refused as a resource not offered (the agent learns nothing); the operator sees why.
-      return refuse(
-        deps,
-        runId,
-        'resources/read',
-        subject,
-        'resource_not_in_scope',
-        'This resource is not available.',
-        { uri, upstream: allow.upstream, withheld: pin },
-      );
-    }
-    const timeout = deps.policy().upstreams[allow.upstream]?.call_timeout ?? 30_000;
-    let answer: ReadResourceResult;
-    const declared = allow.sources ?? deps.policy().upstreams[allow.upstream]?.sources;
-    const progress = forwardProgress(
-      client,
-      request.params._meta?.progressToken,
-      extra.sendNotification,
-      declared && declared !== 'public' ? undefined : deps.scrubberFor(ctx.run.profile).text,
-    );
-    try {
-      answer = await client.readResource({ uri, ...progress.params }, { signal: extra.signal, timeout });
-      await progress.settled();
-    } catch (error) {
-      progress.release();
-      // The upstream's own message may carry its internals: the agent gets a code only.
-      deps.logger.warn({ runId, upstream: allow.upstream, err: error }, 'resources/read failed upstream');
-      return refuse(
-        deps,
-        runId,
-        'resources/read',
-        subject,
-        'upstream_error',
-        'The resource could not be read.',
-        { uri, upstream: allow.upstream },
-      );
-    }
-    await markSourceRead(deps, ctx, subject, declared, {
-      items: answer.contents?.length ?? 0,
-      texts: (answer.contents ?? []).flatMap(textsOfContents),
-    });
-    const inspector = new Inspector(MAX_ANSWER_BYTES, deps.scrubberFor(ctx.run.profile).text);
-    const contents = (answer.contents ?? []).map((content, i) =>
-      inspectContents(inspector, content, `contents[${i}]`),
-    );
-    const out: ReadResourceResult = { contents };
-    if (answer._meta) {
-      const meta = inspector.data({ _meta: answer._meta }, 'result') as Pick<ReadResourceResult, '_meta'>;
-      if (meta._meta && Object.keys(meta._meta).length > 0) out._meta = meta._meta;
-    }
-    return deliver(deps, ctx, 'resources/read', subject, inspector, out, {
-      taints: allow.taints,
-      data: { uri, upstream: allow.upstream, contents: contents.length },
-    });
-  });
+      const out: ReadResourceResult = { contents };
+      if (answer._meta) {
+        const meta = inspector.data({ _meta: answer._meta }, 'result') as Pick<ReadResourceResult, '_meta'>;
+        if (meta._meta && Object.keys(meta._meta).length > 0) out._meta = meta._meta;
+      }
+      return deliver(deps, ctx, 'resources/read', subject, inspector, out, {
+        taints: allow.taints,
+        data: { uri, upstream: allow.upstream, contents: contents.length },
+      });
+    }),
+  );
 }
 
 /**
