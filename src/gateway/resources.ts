@@ -35,6 +35,7 @@ import {
   textsOfContents,
   upstreamPart,
 } from './passthrough.js';
+import { uriProblem } from './resource-uri.js';
 
 export function registerResourceHandlers(server: Server, deps: PassthroughDeps, runId: string): void {
   server.setRequestHandler(
@@ -102,6 +103,10 @@ export function registerResourceHandlers(server: Server, deps: PassthroughDeps, 
       const uri = request.params.uri;
       const subject = `resource:${uri.slice(0, 200)}`;
       const ctx = await contextFor(deps, runId, 'resources/read', subject);
+      const problem = uriProblem(uri);
+      if (problem) {
+        return refuse(deps, runId, 'resources/read', subject, 'invalid_arguments', problem, { uri });
+      }
       const allow = allowFor(ctx.profile, uri);
       if (!allow) {
         return refuse(
