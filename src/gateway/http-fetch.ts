@@ -238,12 +238,14 @@ function toResponse(
   let counted = 0;
   let lastByte = 0;
   let finished = false;
-  // The socket is read unless the reader is behind (`behind`) or this upstream's large answers are
-  // all with the workers while this one is under way (`gated`, large-gate.ts).
+  // The socket is read unless the reader is behind (`behind`), this upstream's large answers are
+  // all with the workers while this one is under way (`gated`, large-gate.ts), or this answer is
+  // past its budget and read at a bounded pace while others wait (`paced`, oversize-pacer.ts).
   let behind = false;
   let gated = false;
+  let paced = false;
   const flow = () => {
-    if (behind || gated) res.pause();
+    if (behind || gated || paced) res.pause();
     else res.resume();
   };
   const maxBytes = divert && tool !== undefined ? divert.limitFor(tool) : undefined;
@@ -258,6 +260,20 @@ function toResponse(
       gated = false;
       if (!finished) flow();
     });
+  };
+  /** The bytes of a chunk just read, once the answer under way is past its budget: pause if ahead of the pace. */
+  const pace = (bytes: number) => {
+    if (!divert?.pacer || maxBytes === undefined) return;
+    const underWay = events ? events.pending : bodySize;
+    if (!divert.worthCutting(underWay, maxBytes)) return;
+    const waitMs = divert.pacer.charge(bytes);
+    if (waitMs <= 0 || paced) return;
+    paced = true;
+    flow();
+    setTimeout(() => {
+      paced = false;
+      if (!finished) flow();
+    }, waitMs);
   };
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -348,6 +364,7 @@ function toResponse(
           flow();
         }
         waitForGate();
+        pace(chunk.length);
       });
       res.once('end', () => {
         for (const held of events?.flush() ?? []) emit(held.parts.map(toBytes));

@@ -16,6 +16,7 @@
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { type CutMessage, inspectionWorkers } from '../inspect/worker/pool.js';
 import { LargeGate } from './large-gate.js';
+import { OversizePacer } from './oversize-pacer.js';
 
 /** Messages larger than this are read by a worker when they answer a tool call. */
 export const LARGE_MESSAGE = 256 * 1024;
@@ -35,6 +36,8 @@ export interface LargeMessages {
   threshold: number;
   /** This upstream's large answers with the workers at once (large-gate.ts). */
   gate: LargeGate;
+  /** Paces reading the rest of answers past their budget while others wait (HTTP only, oversize-pacer.ts). */
+  pacer?: OversizePacer;
   /** The budget (`max_output`) of an upstream tool; undefined: not cut. */
   limitFor(tool: string): number | undefined;
   /** Whether a message of `size` bytes for a budget of `maxBytes` is sent to a worker (see above). */
@@ -48,10 +51,15 @@ export interface LargeMessages {
   ): Promise<CutMessage>;
 }
 
-export function largeMessages(limitFor: (tool: string) => number | undefined): LargeMessages {
+export function largeMessages(
+  limitFor: (tool: string) => number | undefined,
+  /** Whether other calls are in flight: given, answers past their budget are paced. */
+  contended?: () => boolean,
+): LargeMessages {
   return {
     threshold: LARGE_MESSAGE,
     gate: new LargeGate(),
+    ...(contended ? { pacer: new OversizePacer(contended) } : {}),
     limitFor,
     worthCutting: (size, maxBytes) => worthCutting(size, maxBytes),
     cut: (parts, size, framing, maxBytes) => inspectionWorkers().cut(parts, size, framing, maxBytes),

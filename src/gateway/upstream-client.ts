@@ -47,6 +47,8 @@ export async function connectUpstream(
     onSpawn?: (pending: UpstreamConnection) => void;
     /** A tool's `max_output`: large answers to it are read and cut in a worker (large-messages.ts). */
     outputLimit?: (tool: string) => number | undefined;
+    /** Whether other calls are in flight on the gateway: an HTTP upstream's answers past their budget are then paced. */
+    contended?: () => boolean;
   } = {},
 ): Promise<UpstreamConnection> {
   const client = new Client(CLIENT_INFO, { capabilities: {} });
@@ -87,7 +89,7 @@ export async function connectUpstream(
     const wrap = options.fetch;
     const http = keepAliveFetch({
       maxBodyBytes: config.max_message ?? DEFAULT_MAX_MESSAGE,
-      ...(options.outputLimit ? { large: largeMessages(options.outputLimit) } : {}),
+      ...(options.outputLimit ? { large: largeMessages(options.outputLimit, options.contended) } : {}),
     });
     closeHttp = http.close;
     const transport = new StreamableHTTPClientTransport(new URL(config.url), {

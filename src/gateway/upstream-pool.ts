@@ -79,6 +79,8 @@ export class UpstreamPool {
   private stopped = false;
   private pinger: NodeJS.Timeout | null = null;
   private pinging = false;
+  /** Calls in flight to any upstream: reading answers past their budget is paced when others wait. */
+  private inflight = 0;
 
   constructor(private readonly options: PoolOptions) {
     for (const [name, config] of Object.entries(options.upstreams))
@@ -244,6 +246,7 @@ export class UpstreamPool {
       };
     }
     slot.inflight++;
+    this.inflight++;
     try {
       const result = await this.send(slot, tool, args, options);
       return { ok: true, result, ms: elapsed() };
@@ -264,6 +267,7 @@ export class UpstreamPool {
       return { ok: false, ms, error, denial: denial('upstream_error', 'The tool failed.') };
     } finally {
       slot.inflight--;
+      this.inflight--;
     }
   }
 
@@ -430,6 +434,7 @@ export class UpstreamPool {
       ...(this.options.outputLimit
         ? { outputLimit: (tool: string) => this.options.outputLimit?.(slot.name, tool) }
         : {}),
+      contended: () => this.inflight > 1,
       onSpawn: (pending) => {
         slot.pendingConnection = pending;
       },
