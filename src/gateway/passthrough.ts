@@ -12,6 +12,7 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { ItemDefinition, ItemKind } from '../audit/pin-items.js';
 import { fingerprintsOf } from '../dataflow/fingerprint.js';
+import { passthroughFlow, upstreamSendsOut } from '../dataflow/passthrough-flow.js';
 import { valuesInTexts } from '../dataflow/values.js';
 import type { EventKind } from '../events/event.js';
 import type { EventWriter } from '../events/writer.js';
@@ -141,6 +142,37 @@ export async function upstreamPart<T>(
     deps.logger.warn({ upstream, err: error }, `${what} failed upstream; listed without it`);
     return [];
   }
+}
+
+/**
+ * Flow rules for a request whose arguments reach a way out (dataflow/passthrough-flow.ts): the
+ * URI of a resource read, the arguments of a prompt. Refused (recorded, `flow_blocked`) when the
+ * run read private data or secrets and the profile would hold or refuse an external call.
+ */
+export async function checkOutflow(
+  deps: PassthroughDeps,
+  ctx: RequestContext,
+  kind: EventKind,
+  subject: string,
+  upstream: string,
+  opensWeb: boolean,
+  outgoing: Record<string, unknown>,
+): Promise<void> {
+  const { read } = ctx.run;
+  const rules = ctx.profile.flow;
+  const held =
+    (read.private.length > 0 && rules.private_external !== 'allow') ||
+    (read.secret.length > 0 && rules.secret_external !== 'allow');
+  if (!held) return;
+  if (!opensWeb && !upstreamSendsOut(deps.policy(), upstream, deps.pool.tools(upstream))) return;
+  const refusal = passthroughFlow(ctx.run, ctx.profile, outgoing, await deps.runs.fingerprints(ctx.run.id));
+  if (!refusal) return;
+  await refuse(deps, ctx.run.id, kind, subject, 'flow_blocked', refusal.message, {
+    upstream,
+    action: refusal.action,
+    reasons: refusal.reasons,
+    recognised: refusal.recognised,
+  });
 }
 
 /** Whether a profile is shown any of `upstream`'s prompts (or resources). */

@@ -20,6 +20,7 @@ import { Inspector } from '../inspect/inspector.js';
 import type { DroppedKeys } from './dropped-keys.js';
 import {
   admitted,
+  checkOutflow,
   cleanListed,
   contextFor,
   deliver,
@@ -134,6 +135,8 @@ export function registerPromptHandlers(
           arguments: Object.keys(args),
         });
       }
+      // The arguments reach the upstream: a way out once the run read private data (passthrough-flow.ts).
+      await checkOutflow(deps, ctx, 'prompts/get', subject, split.upstream, false, args);
       const timeout = deps.policy().upstreams[split.upstream]?.call_timeout ?? 30_000;
       let answer: GetPromptResult;
       try {

@@ -23,6 +23,7 @@ import { type ResourceAllow, wildcardMatch } from '../policy/schema/passthrough.
 import { pages } from './offered-changed.js';
 import {
   admitted,
+  checkOutflow,
   cleanListed,
   contextFor,
   deliver,
@@ -131,6 +132,8 @@ export function registerResourceHandlers(server: Server, deps: PassthroughDeps, 
           { uri, upstream: allow.upstream },
         );
       }
+      // The URI reaches the upstream: a way out once the run read private data (passthrough-flow.ts).
+      await checkOutflow(deps, ctx, 'resources/read', subject, allow.upstream, allow.taints, { uri });
       const pin = await pinFor(deps, client, allow.upstream, uri, extra.signal).catch((error: unknown) => {
         deps.logger.warn(
           { runId, upstream: allow.upstream, err: error },
