@@ -15,7 +15,10 @@
  * what is left is what the gateway (and the machine's cores) cost it. Both
  * come from the same blocks, so the same noise hits them. The upstream's CPU
  * per noisy call and its busy share (that CPU times the noisy calls per
- * second) are reported beside the gateway's.
+ * second) are reported beside the gateway's. Both agents also run with no
+ * gateway at all (`direct`, blocks interleaved with the others): what the
+ * upstream alone does to the quiet agent. The noisy agent is always a
+ * process of its own (lib/noisy-agent.ts).
  *
  * `--against REF` runs the gateway at a git ref beside this tree's (both
  * compiled), their blocks interleaved, for a like-for-like comparison on a
@@ -26,6 +29,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -37,10 +41,11 @@ import { type Target, targetOn } from './lib/targets.js';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MB = 1024 * 1024;
 
+/** What the noisy agent calls: the upstream's tool (through a gateway, `http__` + its name). */
 const NEIGHBOURS = {
   alone: undefined,
-  '9 MB result': { name: 'http__blob', bytes: 9 * MB },
-  '4 MB of token=': { name: 'http__hostile', bytes: 4 * MB },
+  '9 MB result': { name: 'blob', bytes: 9 * MB },
+  '4 MB of token=': { name: 'hostile', bytes: 4 * MB },
 } as const;
 type Neighbour = keyof typeof NEIGHBOURS;
 
@@ -49,6 +54,8 @@ export interface NeighboursResult {
   calls: number;
   /** With `--against`: the same figures for the gateway at that ref, its blocks interleaved with this tree's. */
   against?: { ref: string; commit: string; rows: NeighboursResult['rows'] };
+  /** The same agents straight to the upstreams, no gateway (CPU columns not measured): what the upstream alone does. */
+  direct: NeighboursResult['rows'];
   rows: {
     neighbour: Neighbour;
     /** The quiet agent's calls to the noisy agent's upstream process and to one of its own. */
@@ -74,7 +81,6 @@ export interface NeighboursResult {
 /** Where the quiet agent's `echo` runs: in the noisy agent's upstream process, or in one of its own. */
 export type QuietUpstream = 'shared' | 'own';
 const QUIET_UPSTREAMS: readonly QuietUpstream[] = ['shared', 'own'];
-const QUIET_TOOL: Record<QuietUpstream, string> = { shared: 'http__echo', own: 'quiet__echo' };
 
 interface QuietFigures {
   p50: number;
@@ -107,14 +113,58 @@ profiles:
 `;
 }
 
-async function connect(url: string, token: string): Promise<Client> {
+/** An SDK client of the MCP endpoint `url`, with a bearer token when given. */
+async function connect(url: string, token?: string): Promise<Client> {
   const client = new Client({ name: 'neighbours-bench', version: '1' });
   await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
-      requestInit: { headers: { authorization: `Bearer ${token}` } },
-    }),
+    new StreamableHTTPClientTransport(
+      new URL(url),
+      token ? { requestInit: { headers: { authorization: `Bearer ${token}` } } } : {},
+    ),
   );
   return client;
+}
+
+/** The noisy agent: a process of its own (lib/noisy-agent.ts) looping on one tool while a block runs. */
+interface Noisy {
+  start(neighbour: Neighbour): Promise<void>;
+  /** Stops it: the calls it had answered since `start`. */
+  stop(): Promise<number>;
+}
+
+function noisyAgent(
+  url: string,
+  prefix: string,
+  token: string | undefined,
+  children: Child<unknown>[],
+): Noisy {
+  let current: { child: Child<unknown>; calls: number } | undefined;
+  return {
+    async start(neighbour) {
+      const spec = NEIGHBOURS[neighbour];
+      if (!spec) return;
+      const child = await startChild<unknown>(
+        join(ROOT, 'bench/lib/noisy-agent.ts'),
+        [url, `${prefix}${spec.name}`, String(spec.bytes), ...(token ? [token] : [])],
+        { cwd: ROOT },
+      );
+      children.push(child);
+      const entry = { child, calls: 0 };
+      createInterface({ input: child.process.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+        if (line === 'c') entry.calls++;
+      });
+      current = entry;
+    },
+    async stop() {
+      if (!current) return 0;
+      const { child, calls } = current;
+      current = undefined;
+      if (child.process.exitCode !== null)
+        throw new Error(`the noisy agent stopped on its own: ${child.stderr()}`);
+      await child.stop(5_000);
+      return calls;
+    },
+  };
 }
 
 /** CPU ms of a process's main thread and of all its other threads, from /proc (Linux). */
@@ -141,14 +191,12 @@ function threadCpuMs(pid: number): { main: number; other: number } {
 
 /**
  * The quiet agent's latencies over `calls` sequential calls to each upstream (alternating), while
- * `noisy` loops beside it.
+ * the noisy agent loops beside it.
  */
 async function block(
-  quiet: Client,
-  noisy: Client,
+  c: Contender,
   neighbour: Neighbour,
   calls: number,
-  pids: { gateway: number; upstream: number },
 ): Promise<{
   latencies: Record<QuietUpstream, number[]>;
   noisyCalls: number;
@@ -157,37 +205,29 @@ async function block(
   cpu: { main: number; other: number; upstream: number };
 }> {
   const spec = NEIGHBOURS[neighbour];
-  let stop = false;
-  let noisyCalls = 0;
-  let noisyBytes = 0;
-  const noise = (async () => {
-    while (spec && !stop) {
-      const result = await noisy.callTool({ name: spec.name, arguments: { bytes: spec.bytes } }, undefined, {
-        timeout: 120_000,
-      });
-      if (result.isError) throw new Error(`noisy call refused: ${JSON.stringify(result).slice(0, 300)}`);
-      noisyCalls++;
-      noisyBytes += spec.bytes;
-    }
-  })();
+  await c.noisy.start(neighbour);
   // Let the neighbour get going before measuring.
   if (spec) await new Promise((r) => setTimeout(r, 300));
   const latencies: Record<QuietUpstream, number[]> = { shared: [], own: [] };
   const started = performance.now();
-  const cpuBefore = threadCpuMs(pids.gateway);
-  const upstreamBefore = threadCpuMs(pids.upstream);
+  const none = { main: 0, other: 0 };
+  const cpuBefore = c.pids.gateway ? threadCpuMs(c.pids.gateway) : none;
+  const upstreamBefore = threadCpuMs(c.pids.upstream);
   for (let i = 0; i < 2 * calls; i++) {
     const where = QUIET_UPSTREAMS[i % 2] as QuietUpstream;
     const t0 = performance.now();
-    const result = await quiet.callTool({ name: QUIET_TOOL[where], arguments: { message: `q${i}` } });
+    const result = await c.quiet[where].client.callTool({
+      name: c.quiet[where].tool,
+      arguments: { message: `q${i}` },
+    });
     latencies[where].push(performance.now() - t0);
     if (result.isError) throw new Error(`quiet call refused: ${JSON.stringify(result).slice(0, 300)}`);
   }
   const seconds = (performance.now() - started) / 1000;
-  const cpuAfter = threadCpuMs(pids.gateway);
-  const upstreamAfter = threadCpuMs(pids.upstream);
-  stop = true;
-  await noise;
+  const cpuAfter = c.pids.gateway ? threadCpuMs(c.pids.gateway) : none;
+  const upstreamAfter = threadCpuMs(c.pids.upstream);
+  const noisyCalls = await c.noisy.stop();
+  const noisyBytes = noisyCalls * (spec?.bytes ?? 0);
   return {
     latencies,
     noisyCalls,
@@ -210,11 +250,13 @@ type Figures = {
   cpu: { main: number; other: number; upstream: number; quiet: number; noisy: number }[];
 };
 
-/** One gateway under test, with its two agents. */
+/** One gateway under test (or none: `direct`), with its two agents. */
 interface Contender {
-  quiet: Client;
-  noisy: Client;
-  pids: { gateway: number; upstream: number };
+  /** The quiet agent's client and tool for each upstream. */
+  quiet: Record<QuietUpstream, { client: Client; tool: string }>;
+  noisy: Noisy;
+  /** No gateway for `direct`. */
+  pids: { gateway?: number; upstream: number };
   per: Record<Neighbour, Figures>;
 }
 
@@ -313,19 +355,36 @@ export async function run(
       );
       children.push(gateway);
       const [quietToken, noisyToken] = gateway.ready.tokens as [string, string];
-      const quiet = await connect(gateway.ready.url, quietToken);
-      const noisy = await connect(gateway.ready.url, noisyToken);
-      clients.push(quiet, noisy);
-      const pids = { gateway: gateway.process.pid as number, upstream: upstream.process.pid as number };
-      await block(quiet, noisy, 'alone', 50, pids); // warm-up
-      return {
-        quiet,
-        noisy,
-        pids,
+      const endpoint = `${gateway.ready.url}/mcp`;
+      const quiet = await connect(endpoint, quietToken);
+      clients.push(quiet);
+      const c: Contender = {
+        quiet: { shared: { client: quiet, tool: 'http__echo' }, own: { client: quiet, tool: 'quiet__echo' } },
+        noisy: noisyAgent(endpoint, 'http__', noisyToken, children),
+        pids: { gateway: gateway.process.pid as number, upstream: upstream.process.pid as number },
         per: { alone: figures(), '9 MB result': figures(), '4 MB of token=': figures() },
       };
+      await block(c, 'alone', 50); // warm-up
+      return c;
     };
-    const contenders: [string, Contender][] = [['tree', await start('tree', built?.current)]];
+    /** The same two agents straight to the upstreams. */
+    const startDirect = async (): Promise<Contender> => {
+      const shared = await connect(`http://127.0.0.1:${upstream.ready}/mcp`);
+      const mine = await connect(`http://127.0.0.1:${own.ready}/mcp`);
+      clients.push(shared, mine);
+      const c: Contender = {
+        quiet: { shared: { client: shared, tool: 'echo' }, own: { client: mine, tool: 'echo' } },
+        noisy: noisyAgent(`http://127.0.0.1:${upstream.ready}/mcp`, '', undefined, children),
+        pids: { upstream: upstream.process.pid as number },
+        per: { alone: figures(), '9 MB result': figures(), '4 MB of token=': figures() },
+      };
+      await block(c, 'alone', 50); // warm-up
+      return c;
+    };
+    const contenders: [string, Contender][] = [
+      ['tree', await start('tree', built?.current)],
+      ['direct', await startDirect()],
+    ];
     if (built) contenders.push([built.ref.ref, await start('ref', built.ref.src)]);
     for (let round = 1; round <= rounds; round++) {
       // Each contender's blocks next to each other, the order alternating by round.
@@ -333,7 +392,7 @@ export async function run(
       for (const neighbour of Object.keys(NEIGHBOURS) as Neighbour[]) {
         if (options.only && neighbour !== 'alone' && neighbour !== options.only) continue;
         for (const [name, c] of order) {
-          const b = await block(c.quiet, c.noisy, neighbour, calls, c.pids);
+          const b = await block(c, neighbour, calls);
           const entry = c.per[neighbour];
           const said: string[] = [];
           for (const where of QUIET_UPSTREAMS) {
@@ -348,18 +407,22 @@ export async function run(
           entry.mbps.push(b.noisyBytes / MB / b.seconds);
           entry.cpu.push({ ...b.cpu, quiet: 2 * calls, noisy: b.noisyCalls });
           process.stderr.write(
-            `neighbours bench: round ${round}/${rounds} ${built ? `${name} ` : ''}${neighbour}: quiet ${said.join('; ')}; ` +
+            `neighbours bench: round ${round}/${rounds} ${name} ${neighbour}: quiet ${said.join('; ')}; ` +
               `noisy ${b.noisyCalls} calls in ${b.seconds.toFixed(1)} s\n`,
           );
         }
       }
     }
-    const [, tree] = contenders[0] as [string, Contender];
-    const ref = contenders[1];
+    const [[, tree], [, direct], ref] = contenders as [
+      [string, Contender],
+      [string, Contender],
+      ...[string, Contender][],
+    ];
     return {
       rounds,
       calls,
       rows: rowsOf(tree.per),
+      direct: rowsOf(direct.per),
       ...(built && ref
         ? { against: { ref: built.ref.ref, commit: built.ref.commit, rows: rowsOf(ref[1].per) } }
         : {}),
@@ -371,7 +434,10 @@ export async function run(
   }
 }
 
-function table(rows: NeighboursResult['rows']): string {
+/** `gateway` false: no gateway in the path, so its CPU columns are not measured. */
+function table(rows: NeighboursResult['rows'], gateway = true): string {
+  const cpu = (r: NeighboursResult['rows'][number], value: number) =>
+    r.neighbour === 'alone' || !gateway ? '–' : value.toFixed(1);
   return formatTable([
     [
       'neighbour',
@@ -398,8 +464,8 @@ function table(rows: NeighboursResult['rows']): string {
       `${r.quiet.own.p99Ratio.toFixed(2)}×`,
       r.neighbour === 'alone' ? '–' : r.noisyPerSecond.toFixed(2),
       r.neighbour === 'alone' ? '–' : r.noisyMBps.toFixed(1),
-      r.neighbour === 'alone' ? '–' : r.mainCpuMsPerNoisyCall.toFixed(1),
-      r.neighbour === 'alone' ? '–' : r.otherCpuMsPerNoisyCall.toFixed(1),
+      cpu(r, r.mainCpuMsPerNoisyCall),
+      cpu(r, r.otherCpuMsPerNoisyCall),
       r.neighbour === 'alone' ? '–' : r.upstreamCpuMsPerNoisyCall.toFixed(1),
       r.neighbour === 'alone' ? '–' : `${(100 * r.upstreamBusy).toFixed(0)}%`,
     ]),
@@ -408,35 +474,63 @@ function table(rows: NeighboursResult['rows']): string {
 
 export function print(result: NeighboursResult): string {
   const head = `neighbours: a quiet agent's ${2 * result.calls} sequential echo calls per block, alternating between the noisy agent's upstream (shared) and one of its own, medians of ${result.rounds} interleaved rounds`;
-  if (!result.against) return [head, table(result.rows)].join('\n');
+  // The upstream's own share of the stall: the same agents with no gateway in the path.
+  const versus = result.rows
+    .filter((r) => r.neighbour !== 'alone')
+    .map((r) => {
+      const d = result.direct.find((x) => x.neighbour === r.neighbour);
+      return `beside a neighbour's ${r.neighbour}, p99 × alone through bulkhead vs with no gateway: shared upstream ${r.quiet.shared.p99Ratio.toFixed(2)}× vs ${d?.quiet.shared.p99Ratio.toFixed(2)}×, own upstream ${r.quiet.own.p99Ratio.toFixed(2)}× vs ${d?.quiet.own.p99Ratio.toFixed(2)}×`;
+    });
   return [
     head,
-    'this tree:',
+    'through bulkhead (this tree):',
     table(result.rows),
-    `${result.against.ref} (${result.against.commit.slice(0, 10)}), blocks interleaved with this tree's:`,
-    table(result.against.rows),
+    'no gateway (the same agents straight to the upstreams, blocks interleaved with the others):',
+    table(result.direct, false),
+    ...versus,
+    ...(result.against
+      ? [
+          `bulkhead at ${result.against.ref} (${result.against.commit.slice(0, 10)}), blocks interleaved with this tree's:`,
+          table(result.against.rows),
+        ]
+      : []),
   ].join('\n');
 }
 
 export function targets(result: NeighboursResult): Target[] {
-  // Own upstream first: it is what a gateway can answer for. On the shared one the quiet call also
-  // waits for the upstream's own work on the neighbour's answer (its busy share is printed).
-  const where: [QuietUpstream, string][] = [
-    ['own', 'on their own upstream'],
-    ['shared', "on the neighbour's upstream"],
-  ];
-  return where.flatMap(([upstream, label]) =>
-    result.rows
-      .filter((r) => r.neighbour !== 'alone')
-      .map((r) =>
-        targetOn(
-          `others' p99 ${label} beside a neighbour's ${r.neighbour} ≤ 2× alone`,
-          r.quiet[upstream].p99Ratio,
-          '×',
-          (v) => v <= 2,
-        ),
+  const noisy = result.rows.filter((r) => r.neighbour !== 'alone');
+  const direct = (r: NeighboursResult['rows'][number]) =>
+    result.direct.find((d) => d.neighbour === r.neighbour)?.quiet.shared.p99Ratio ?? Number.NaN;
+  return [
+    // Own upstream first: what a gateway can answer for.
+    ...noisy.map((r) =>
+      targetOn(
+        `others' p99 on their own upstream beside a neighbour's ${r.neighbour} ≤ 2× alone`,
+        r.quiet.own.p99Ratio,
+        '×',
+        (v) => v <= 2,
       ),
-  );
+    ),
+    // On the neighbour's upstream the quiet call also waits for that server's own work on the
+    // neighbour's answer, gateway or not: the same agents with no gateway are measured beside it.
+    ...noisy.map((r) => {
+      const t = targetOn(
+        `others' p99 on the neighbour's upstream beside a neighbour's ${r.neighbour} ≤ 2× alone`,
+        r.quiet.shared.p99Ratio,
+        '×',
+        (v) => v <= 2,
+      );
+      return { ...t, measured: `${t.measured} (no gateway: ${direct(r).toFixed(2)}×)` };
+    }),
+    ...noisy.map((r) =>
+      targetOn(
+        `others' p99 on the neighbour's upstream beside a neighbour's ${r.neighbour}, through bulkhead ÷ with no gateway ≤ 1`,
+        r.quiet.shared.p99Ratio / direct(r),
+        '×',
+        (v) => v <= 1,
+      ),
+    ),
+  ];
 }
 
 function argValue(name: string): string | undefined {
