@@ -18,7 +18,7 @@ import { resolveRecord, type SecretSource } from '../policy/secrets.js';
 import { type FetchLike, keepAliveFetch } from './http-fetch.js';
 import { largeMessages, SentCalls } from './large-messages.js';
 import { useLeanSse } from './lean-sse.js';
-import { withParentDeath } from './parent-death.js';
+import { type Containment, withParentDeath } from './parent-death.js';
 import { BoundedReadBuffer } from './stdio-reader.js';
 import { installProgressRouter } from './upstream-progress.js';
 
@@ -49,6 +49,8 @@ export async function connectUpstream(
     outputLimit?: (tool: string) => number | undefined;
     /** Whether other calls are in flight on the gateway: an HTTP upstream's answers past their budget are then paced. */
     contended?: () => boolean;
+    /** How a stdio upstream is tied to the gateway (parent-death.ts), told before it starts. */
+    onContainment?: (how: Containment) => void;
   } = {},
 ): Promise<UpstreamConnection> {
   const client = new Client(CLIENT_INFO, { capabilities: {} });
@@ -66,8 +68,9 @@ export async function connectUpstream(
   if (isStdio(config)) {
     const env = resolveRecord(config.env, source, `upstreams.${name}.env`);
     if (process.env.LANG && env.LANG === undefined) env.LANG = process.env.LANG;
-    // Killed with the gateway, also by kill -9: never an orphan holding its credentials.
-    const { command, args } = withParentDeath(config.command, config.args ?? []);
+    // Killed with the gateway, its whole process tree too, also by kill -9: never an orphan holding its credentials.
+    const { command, args, containment } = await withParentDeath(config.command, config.args ?? [], env);
+    options.onContainment?.(containment);
     const transport = new StdioClientTransport({
       command,
       args,

@@ -77,6 +77,8 @@ export const STABLE_MS = 60_000;
 export class UpstreamPool {
   private readonly slots = new Map<string, Slot>();
   private stopped = false;
+  /** The warning that stdio upstreams are not fully contained is logged once. */
+  private containmentWarned = false;
   private pinger: NodeJS.Timeout | null = null;
   private pinging = false;
   /** Calls in flight to any upstream: reading answers past their budget is paced when others wait. */
@@ -437,6 +439,16 @@ export class UpstreamPool {
       contended: () => this.inflight > 1,
       onSpawn: (pending) => {
         slot.pendingConnection = pending;
+      },
+      onContainment: (how) => {
+        if (how.mode === 'pid-namespace' || this.containmentWarned) return;
+        this.containmentWarned = true;
+        this.options.logger.warn(
+          { containment: how.mode, reason: how.reason },
+          how.mode === 'parent-death'
+            ? 'stdio upstreams die with the gateway, but processes they spawn may outlive a kill -9 of it'
+            : 'stdio upstreams are not tied to the gateway: a kill -9 of it leaves them running',
+        );
       },
     });
     const giveUp = async () => {

@@ -44,6 +44,7 @@ export function spawnGateway(
   policyYaml: string,
   env: Record<string, string>,
   name = 'policy.yaml',
+  options: { user?: { uid: string; gid: string } } = {},
 ): {
   child: ChildProcess;
   ready: Promise<GatewayProcess>;
@@ -53,21 +54,35 @@ export function spawnGateway(
   const file = join(dir, name);
   writeFileSync(file, policyYaml);
   const home = join(dir, `home-${name}`);
-  const child = spawn(
-    process.execPath,
-    [join(ROOT, 'bin/bulkhead.js'), 'gateway', '--policy', file, '--port', '0'],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        ...env,
-        BULKHEAD_HOME: home,
-        BULKHEAD_FROM_SOURCE: '1',
-        BULKHEAD_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const argv = [join(ROOT, 'bin/bulkhead.js'), 'gateway', '--policy', file, '--port', '0'];
+  // As another user: setpriv execs node, so the child's pid is the gateway's.
+  const [command, args] = options.user
+    ? [
+        'setpriv',
+        [
+          '--reuid',
+          options.user.uid,
+          '--regid',
+          options.user.gid,
+          '--clear-groups',
+          '--',
+          process.execPath,
+          ...argv,
+        ],
+      ]
+    : [process.execPath, argv];
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      ...(options.user ? { HOME: dir } : {}),
+      ...env,
+      BULKHEAD_HOME: home,
+      BULKHEAD_FROM_SOURCE: '1',
+      BULKHEAD_LOG_LEVEL: 'warn',
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   spawned.push(child);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => {
