@@ -36,6 +36,7 @@ import type { LoadedPolicy } from '../policy/load.js';
 import type { Policy, StoreConfig } from '../policy/schema/index.js';
 import { resolveAllSecrets, resolveSecret, type SecretSource } from '../policy/secrets.js';
 import { type LeaseOptions, ReplicaLease } from '../replicas/lease.js';
+import { StoreClock } from '../replicas/store-clock.js';
 import { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
 import { registerReplica, replicaOf } from '../scrub/replica.js';
@@ -127,7 +128,9 @@ export interface Gateway {
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { policy, dir } = options.loaded;
   if (options.store) policy.store = options.store;
-  const now = options.now ?? Date.now;
+  // Times replicas compare (deadlines, expiries) by the store's clock, not this host's (store-clock.ts).
+  const clock = new StoreClock();
+  const now = options.now ?? clock.now;
   const source: SecretSource = { env: options.env ?? process.env, dir };
   // Fails before anything starts, naming the missing reference.
   const secrets = resolveAllSecrets(policy, source);
@@ -148,6 +151,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     backgroundCheckpoints: true,
   });
   const store = timedStore(opened, (op, ok, seconds) => metrics.storeOperation(op, ok, seconds));
+  if (!options.now) await clock.sync(store.replicas);
   const events = new EventWriter(store.events, scrubber);
   events.subscribe((e) => metrics.observe(e));
   const runs = new RunService({
@@ -245,6 +249,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       notifier,
       // LLM reservations of dead replicas are settled with their calls and approvals.
       reservations: () => reconcileReservations(store, policy.store, events, logger),
+      ...(options.now ? {} : { clock }),
     },
     options.lease,
   );

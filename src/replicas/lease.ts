@@ -19,6 +19,7 @@ import type { Logger } from '../log.js';
 import type { Notifier } from '../notify/notifier.js';
 import { nodeKey, pidAlive } from '../store/replica-id.js';
 import type { Store } from '../store/store.js';
+import type { StoreClock } from './store-clock.js';
 
 export interface LeaseOptions {
   /** A replica silent this long is presumed dead. */
@@ -72,6 +73,8 @@ export class ReplicaLease implements LeaseFence {
       notifier?: Notifier;
       /** Settles LLM reservations whose replica holds no lease; resolves how many. */
       reservations?: () => Promise<number>;
+      /** Kept in step with the store's clock at every reconciliation (store-clock.ts). */
+      clock?: StoreClock;
     },
     options: LeaseOptions = {},
   ) {
@@ -146,7 +149,9 @@ export class ReplicaLease implements LeaseFence {
 
   async reconcile(): Promise<ReconcileReport> {
     const { store, events } = this.deps;
+    const before = Date.now();
     const { now, replicas } = await store.replicas.list();
+    this.deps.clock?.observe(now, before, Date.now());
     const retired: string[] = [];
     for (const r of replicas) {
       if (r.id === this.id) continue;
