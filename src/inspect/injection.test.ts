@@ -59,4 +59,41 @@ describe('findEncodedBlob', () => {
   it('ignores runs just below the threshold', () => {
     expect(findEncodedBlob(`${'a'.repeat(BLOB_LENGTH - 1)} ${'b'.repeat(BLOB_LENGTH - 1)}`)).toBeNull();
   });
+
+  it('finds what reading every character finds, wherever runs start and end against its probes', () => {
+    // The plain reading of the rule: count the current run of each alphabet at every character.
+    const isHex = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+    const reference = (text: string) => {
+      let b64Run = 0;
+      let hexRun = 0;
+      for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        const hex = isHex(c);
+        const b64 = hex || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47;
+        hexRun = hex ? hexRun + 1 : 0;
+        b64Run = b64 ? b64Run + 1 : 0;
+        if (hexRun >= BLOB_LENGTH) return { heuristic: 'hex_blob', at: i + 1 - hexRun };
+        if (b64Run >= BLOB_LENGTH) {
+          for (let j = i + 1; j < text.length && hexRun < BLOB_LENGTH && isHex(text.charCodeAt(j)); j++)
+            hexRun++;
+          return { heuristic: hexRun >= BLOB_LENGTH ? 'hex_blob' : 'base64_blob', at: i + 1 - b64Run };
+        }
+      }
+      return null;
+    };
+    let seed = 7;
+    const random = (k: number) => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return (seed >>> 8) % k;
+    };
+    const pieces = ['deadbeef', 'QUJD', 'zz', '+/', ' ', '-', 'é', '\n', '0'];
+    for (let round = 0; round < 400; round++) {
+      let text = '';
+      while (text.length < 3 * BLOB_LENGTH) {
+        const piece = pieces[random(pieces.length)] as string;
+        text += piece.repeat(1 + random(random(3) === 0 ? 80 : 8));
+      }
+      expect(findEncodedBlob(text), text).toEqual(reference(text));
+    }
+  });
 });
