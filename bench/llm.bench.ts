@@ -30,6 +30,7 @@ import { Hono } from 'hono';
 import { startGateway } from '../src/gateway/gateway.js';
 import { anthropicDialect } from '../src/llm/anthropic-sse.js';
 import { ScrubbedSse } from '../src/llm/scrubbed-sse.js';
+import { cancelFor } from '../src/llm/signals.js';
 import { postUpstream } from '../src/llm/upstream.js';
 import { loadPolicyFile } from '../src/policy/load.js';
 import { startFakeAnthropic } from '../test/fakes/fake-anthropic.js';
@@ -242,7 +243,7 @@ async function startBarePassThrough(upstream: string): Promise<{ url: string; cl
       new URL(`${upstream}/v1/messages`),
       { 'x-api-key': KEY, 'content-type': 'application/json' },
       await c.req.text(),
-      c.req.raw.signal,
+      cancelFor([], c.req.raw.signal),
     );
     const noTap = {
       chunk: (bytes: Uint8Array) => bytes,

@@ -11,7 +11,7 @@ import type { ProxyContext } from './context.js';
 import { apiError } from './errors.js';
 import { forwardHeaders, returnedHeaders } from './headers.js';
 import { ended, refuseSideDoor } from './refusals.js';
-import { linkSignals } from './signals.js';
+import { cancelFor } from './signals.js';
 import { postUpstream, type UpstreamResponse } from './upstream.js';
 import { ANTHROPIC } from './wire-format.js';
 
@@ -28,7 +28,7 @@ export function countTokensRoute(ctx: ProxyContext): (c: Context) => Promise<Res
     if (!read.ok) return read.response;
     const refused = await refuseSideDoor(ctx, run, read.body, req, ANTHROPIC);
     if (refused) return refused;
-    const linked = linkSignals([deps.runs.signal(run.id), req.signal]);
+    const linked = cancelFor([deps.runs.signal(run.id)], req.signal);
     try {
       let upstream: UpstreamResponse;
       try {
@@ -36,7 +36,7 @@ export function countTokensRoute(ctx: ProxyContext): (c: Context) => Promise<Res
           ctx.upstreamUrl(PATH),
           forwardHeaders(req, deps.apiKey, ANTHROPIC),
           JSON.stringify(read.body),
-          linked.signal,
+          linked,
         );
       } catch {
         return apiError(502, 'api_error', 'bulkhead: the LLM API could not be reached.');
@@ -66,13 +66,13 @@ export async function countInputTokens(
 ): Promise<number | undefined> {
   const fields = ['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking'] as const;
   const counted = Object.fromEntries(fields.filter((f) => body[f] !== undefined).map((f) => [f, body[f]]));
-  const linked = linkSignals([ctx.deps.runs.signal(runId), req.signal]);
+  const linked = cancelFor([ctx.deps.runs.signal(runId)], req.signal);
   try {
     const upstream = await postUpstream(
       ctx.upstreamUrl(PATH),
       forwardHeaders(req, ctx.deps.apiKey, ANTHROPIC),
       JSON.stringify(counted),
-      linked.signal,
+      linked,
     );
     const text = await upstream.text();
     if (upstream.status !== 200) return undefined;

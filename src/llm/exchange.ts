@@ -23,7 +23,7 @@ import { ended, recordDenial, refuseSideDoor } from './refusals.js';
 import { ScrubbedSse } from './scrubbed-sse.js';
 import { type Outcome, settlement } from './settlement.js';
 import { openedDoor, sideDoorFlow, sideDoorFlowMessage } from './side-door-flow.js';
-import { linkSignals } from './signals.js';
+import { cancelFor } from './signals.js';
 import { capsOf, reserveSpend } from './spend.js';
 import { postUpstream, type Tap, type UpstreamResponse } from './upstream.js';
 import { EMPTY_USAGE, type MessageUsage } from './usage.js';
@@ -114,8 +114,8 @@ export async function exchange(
   const clamped = spend.clamped;
   const stream = body.stream === true;
   const runSignal = deps.runs.signal(run.id);
-  const linked = linkSignals([runSignal, req.signal]);
-  const abort = linked.signal;
+  // The agent leaving is its node response closing, when node serves us (no AbortSignal to create).
+  const abort = cancelFor([runSignal], out ?? req.signal);
   const scrubber = deps.scrubberFor(run.profile);
   const settle = settlement(ctx, {
     run,
@@ -127,7 +127,7 @@ export async function exchange(
     price,
     caps,
     reservationId: spend.reservationId,
-    release: () => linked.dispose(),
+    release: () => abort.dispose(),
   });
   // What the request may cost at most; charged when the real usage cannot be known
   // (a plain answer cut off by a kill): the API bills work it started even if the answer never arrives.
@@ -209,7 +209,7 @@ export async function exchange(
         tracker.charge(clamped),
         outcome(killed ? 'cut' : abort.aborted ? 'client_gone' : 'upstream_error'),
       );
-      if (req.signal.aborted) return undefined;
+      if (abort.clientGone) return undefined;
       // Scrubbed events are always sent whole, so the stream is between events here.
       return killed
         ? format.streamError('permission_error', 'bulkhead: this run has ended.')

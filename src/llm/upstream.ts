@@ -16,6 +16,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { Cancel } from './signals.js';
 
 export interface UpstreamResponse {
   status: number;
@@ -51,11 +52,11 @@ export function postUpstream(
   url: URL,
   headers: Record<string, string>,
   body: string,
-  signal: AbortSignal,
+  cancel: Cancel,
 ): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
+    if (cancel.reason) {
+      reject(cancel.reason);
       return;
     }
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -63,11 +64,11 @@ export function postUpstream(
       method: 'POST',
       headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
     });
-    const reason = () => (signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    const reason = () => cancel.reason ?? new Error('aborted');
     let onAbort = (): void => {
       req.destroy(reason());
     };
-    signal.addEventListener('abort', () => onAbort(), { once: true });
+    cancel.onAbort(() => onAbort());
     req.once('error', reject);
     req.once('response', (res) => {
       req.off('error', reject);

@@ -87,6 +87,30 @@ describe('LLM proxy: cut streams and alerts', () => {
     expect(event?.code).toBe('client_gone');
   });
 
+  it('cuts the API request when the agent leaves before any answer, and records it as client_gone', async () => {
+    // The agent's connection is watched through its node response (no AbortSignal), so this
+    // is the path where nothing has been written to the agent yet.
+    llm.fake.plainDelayMs = 400;
+    const { runId, token } = await sdkFor('agent');
+    const seen = llm.fake.received.length;
+    const gone = new AbortController();
+    const request = fetch(`${llm.gw.gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': token, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ ...ask, max_tokens: 20 }),
+      signal: gone.signal,
+    }).catch((e: unknown) => e);
+    for (let i = 0; i < 100 && llm.fake.received.length === seen; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(llm.fake.received.length).toBe(seen + 1);
+    gone.abort();
+    await request;
+    const event = await settledEvent(runId);
+    expect(event?.code).toBe('client_gone');
+    // Settled at what was reserved (the API may bill work it started): 20 output tokens at most.
+    expect((await llm.gw.gateway.store.tokens.usage(runId)).output).toBe(20);
+  });
+
   it('passes an overloaded_error event to the SDK and charges the tokens sent before it', async () => {
     llm.fake.overloadAfter = 2;
     const { client, runId } = await sdkFor('agent');
