@@ -43,3 +43,24 @@ describe('stripHidden removes the whole class', () => {
     expect(stripHidden('a\tb\nc ❤\uFE0F').text).toBe('a\tb\nc ❤\uFE0F');
   });
 });
+
+describe('lone surrogates', () => {
+  // Not characters at all: a client that drops them (a lenient UTF-8 encoder, `errors="ignore"`)
+  // joins what they split, so the scrubber must see the text joined.
+  it.each([
+    ['a lone high surrogate', 'ab\uD800cd'],
+    ['a lone low surrogate', 'ab\uDC00cd'],
+    ['a reversed pair', 'ab\uDC00\uD800cd'],
+    ['a high surrogate at the end', 'abcd\uDBFF'],
+    ['a low surrogate at the start', '\uDFFFabcd'],
+  ])('removes %s and counts it as hidden', (_name, text) => {
+    const cleaned = stripHidden(text);
+    expect(cleaned.text).toBe('abcd');
+    expect(cleaned.hidden).toBeGreaterThan(0);
+  });
+
+  it('keeps well-formed pairs (emoji, astral letters) as they are', () => {
+    const text = 'ok 😀 𝄞 𐐷';
+    expect(stripHidden(text)).toMatchObject({ text, hidden: 0 });
+  });
+});

@@ -18,7 +18,8 @@
  *    every format control (Cf: interlinear annotation marks, whose text shows
  *    nowhere, Arabic number signs);
  *  - C1 control characters (U+0080–U+009F): 8-bit CSI and OSC act on a
- *    terminal as ESC [ and ESC ] do.
+ *    terminal as ESC [ and ESC ] do;
+ *  - lone surrogates, which are no characters at all (see LONE_SURROGATE).
  * All are removed; tag characters and variation selectors are also decoded so
  * the hidden text can be checked for injection.
  */
@@ -52,6 +53,16 @@ const ANY_MORE =
   // biome-ignore lint/suspicious/noMisleadingCharacterClass: lone high surrogates on purpose (astral blocks, see above).
   /[\u034F\u0600-\u0605\u06DD\u070F\u0890\u0891\u08E2\u180B-\u180F\uFE00-\uFE0F\uFFF0-\uFFFB\uD804\uD80D\uD82F\uD834\uDB40-\uDB43]/;
 
+/**
+ * Lone surrogates (a high one without its low, a low one without its high) are not characters:
+ * JSON carries them (`"\udc00"`) and a client that drops them joins the text around them, so a
+ * credential split by one passed the scrubber's rules and reached the model whole. Removed as
+ * hidden; `isWellFormed` (native, Node 20) keeps the common case on the fast path.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const isWellFormed = (String.prototype as unknown as { isWellFormed: (this: string) => boolean })
+  .isWellFormed;
+
 export interface Cleaned {
   text: string;
   escapes: number;
@@ -61,11 +72,19 @@ export interface Cleaned {
 }
 
 export function stripHidden(input: string): Cleaned {
-  if (!ANY.test(input) && !ANY_MORE.test(input)) return { text: input, escapes: 0, hidden: 0, smuggled: '' };
+  const wellFormed = isWellFormed.call(input);
+  if (wellFormed && !ANY.test(input) && !ANY_MORE.test(input))
+    return { text: input, escapes: 0, hidden: 0, smuggled: '' };
   let escapes = 0;
   let hidden = 0;
   let smuggled = '';
-  let text = input.replace(ESCAPES, () => {
+  let text = wellFormed
+    ? input
+    : input.replace(LONE_SURROGATE, () => {
+        hidden++;
+        return '';
+      });
+  text = text.replace(ESCAPES, () => {
     escapes++;
     return '';
   });
