@@ -1,7 +1,7 @@
 import { setImmediate as tick } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { createScrubber } from './index.js';
-import { scrubValueYielding } from './yielding.js';
+import { DEFAULT_SLICE, scrubValueYielding } from './yielding.js';
 
 const SECRET = 'k3y-Vx9QpL2mZr8TqW4n';
 
@@ -34,8 +34,30 @@ describe('scrubValueYielding', () => {
     await scrubValueYielding(scrubber, { content: [{ type: 'text', text: hostile }] });
     scrubbing = false;
     await other;
-    // One turn per 64 KiB slice at least: the other work was never shut out for the whole scan.
-    expect(turns).toBeGreaterThanOrEqual(Math.floor(hostile.length / (64 * 1024)) - 1);
+    // One turn per slice at least: the other work was never shut out for more than a slice.
+    expect(turns).toBeGreaterThanOrEqual(Math.floor(hostile.length / DEFAULT_SLICE) - 1);
+  });
+
+  it('yields at least every 16 K characters of a result kept on the main thread (under 256 K)', async () => {
+    // Anchors of many rules every few characters: the scrubber's slowest text, ~8 MB/s, so a
+    // 64 K slice of it held every other call for 8-17 ms.
+    const anchors = ['token=', 'sk-', 'ghp_', 'AKIA', 'pat', 'xoxb-', 'eyJ', 'password: ', '%41', 'Q~', '|'];
+    const soup = Array.from({ length: 64_000 }, (_, i) => anchors[i % anchors.length])
+      .join('')
+      .slice(0, 250_000);
+    let turns = 0;
+    let scrubbing = true;
+    const other = (async () => {
+      while (scrubbing) {
+        await tick();
+        turns++;
+      }
+    })();
+    const out = await scrubValueYielding(createScrubber(), { content: [{ type: 'text', text: soup }] });
+    scrubbing = false;
+    await other;
+    expect(turns).toBeGreaterThanOrEqual(Math.floor(soup.length / (16 * 1024)) - 1);
+    expect(JSON.stringify(out)).not.toContain('token=sk-');
   });
 
   it('takes the synchronous path for small values', async () => {
