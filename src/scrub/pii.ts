@@ -211,7 +211,9 @@ export const PII_DETECTORS: readonly PiiDetector[] = [
   },
   {
     kind: 'iban',
-    pattern: '(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}[A-Z0-9 ]{11,40}(?![A-Za-z0-9])',
+    // The lookbehind after the two letters, not before: the engine then skips ahead to an
+    // upper-case letter instead of testing the lookbehind at every position (~10% of this pass).
+    pattern: '[A-Z]{2}(?<![A-Za-z0-9][A-Z]{2})[0-9]{2}[A-Z0-9 ]{11,40}(?![A-Za-z0-9])',
     refine: (candidate) =>
       longestValidPrefix(
         candidate,
@@ -226,8 +228,9 @@ export const PII_DETECTORS: readonly PiiDetector[] = [
   {
     kind: 'national_id',
     // US SSN (area 000, 666 and 9xx, group 00 and serial 0000 are never issued) and UK NINO.
+    // Nothing of [0-9A-Za-z-] before either: checked once its first characters matched (as IBAN's).
     pattern:
-      '(?<![0-9A-Za-z-])(?:(?!000|666|9)[0-9]{3}-(?!00)[0-9]{2}-(?!0000)[0-9]{4}|(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D])(?![0-9A-Za-z-])',
+      '(?:(?!000|666|9)[0-9]{3}-(?<![0-9A-Za-z-][0-9]{3}-)(?!00)[0-9]{2}-(?!0000)[0-9]{4}|(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z](?<![0-9A-Za-z-][A-Z]{2}) ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D])(?![0-9A-Za-z-])',
     refine: (candidate) => candidate.length,
     mask: (match) => maskChars(match, ALNUM, 0, 4),
     maxLength: 13,
