@@ -7,7 +7,7 @@
  * under the duplicate id would hand the refusal to the first caller.
  */
 import { requestBodyTooLargeMessage } from '@modelcontextprotocol/sdk/server/requestBody.js';
-import { readRequestText } from '../util/request-text.js';
+import { holdsLoneSurrogate, readRequestText } from '../util/request-text.js';
 import { requestKey } from './session-transport.js';
 
 /** Whether the SDK gets as far as reading a POST's body (its Accept and Content-Type checks pass). */
@@ -75,8 +75,9 @@ export function jsonRpcError(status: number, code: number, message: string): Res
 
 /**
  * Reads a POST body as JSON under the body limit; a Response is the refusal (413, or 400 with
- * -32700 for a body that cannot be read, is not UTF-8, or cannot be parsed). Bytes that are not
- * UTF-8 are refused, not decoded to U+FFFD: the policy would judge other text than was sent.
+ * -32700 for a body that cannot be read, is not UTF-8, cannot be parsed or escapes a lone
+ * surrogate). Bytes that are not UTF-8 are refused, not decoded to U+FFFD, and `"\ud800"` is
+ * refused too: the policy would judge other text than the upstream reads.
  */
 export async function readJsonRpcBody(request: Request, max: number): Promise<unknown> {
   const read = await readRequestText(request, max);
@@ -86,9 +87,13 @@ export async function readJsonRpcBody(request: Request, max: number): Promise<un
       return jsonRpcError(400, -32700, 'Parse error: the body is not valid UTF-8');
     return jsonRpcError(400, -32700, 'Parse error: the body could not be read');
   }
+  let parsed: unknown;
   try {
-    return JSON.parse(read.text) as unknown;
+    parsed = JSON.parse(read.text);
   } catch {
     return jsonRpcError(400, -32700, 'Parse error: Invalid JSON');
   }
+  if (holdsLoneSurrogate(read.text, parsed))
+    return jsonRpcError(400, -32700, 'Parse error: the body escapes a lone surrogate (such as \\ud800)');
+  return parsed;
 }

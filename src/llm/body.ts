@@ -2,19 +2,29 @@
  * Reading an agent's request body, bounded and strictly UTF-8
  * (util/request-text.ts: a declared length over the limit is refused before
  * anything is read, a chunked body stops being read at the limit, and bytes
- * that are not UTF-8 are refused, not decoded to U+FFFD). Nesting is checked before parsing: a body nested 100,000 deep
+ * that are not UTF-8 are refused, not decoded to U+FFFD; so is a JSON escape
+ * of a lone surrogate, `"\ud800"`). Nesting is checked before parsing: a body nested 100,000 deep
  * would parse, then overflow the stack of whatever walks it next (the
  * estimate, the scrubber), far from here and outside the API's error shape.
  * Non-finite numbers are refused in the same pass: `1e400` parses to
  * Infinity, which budgets would reserve and JSON would forward as `null`.
  */
-import { readRequestText } from '../util/request-text.js';
+import { holdsLoneSurrogate, readRequestText } from '../util/request-text.js';
 import { apiError } from './errors.js';
 
 /** Deeper JSON than this is refused; real requests (tool schemas included) nest a few dozen levels. */
 export const MAX_DEPTH = 256;
 
 export type BodyResult = { ok: true; body: Record<string, unknown> } | { ok: false; response: Response };
+
+const loneSurrogate = (): BodyResult => ({
+  ok: false,
+  response: apiError(
+    400,
+    'invalid_request_error',
+    'The body escapes a lone surrogate (such as \\ud800), which is no character.',
+  ),
+});
 
 const tooLarge = (): BodyResult => ({
   ok: false,
@@ -48,6 +58,7 @@ export async function readJsonBody(req: Request, maxBody: number): Promise<BodyR
   try {
     const body = JSON.parse(text) as unknown;
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
+    if (holdsLoneSurrogate(text, body)) return loneSurrogate();
     return { ok: true, body: body as Record<string, unknown> };
   } catch {
     return { ok: false, response: apiError(400, 'invalid_request_error', 'The body must be a JSON object.') };

@@ -70,3 +70,34 @@ async function readBounded(request: Request, max: number): Promise<RequestText> 
     return { ok: false, problem: 'not_utf8' };
   }
 }
+
+/** A `\u` escape of a surrogate: the only way well-formed UTF-8 text can spell a lone one. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+const isWellFormed = (String.prototype as unknown as { isWellFormed: (this: string) => boolean })
+  .isWellFormed;
+
+/**
+ * Whether JSON text parsed to `parsed` holds a lone surrogate (`"\ud800"`), which is no character:
+ * the policy judges one string while an upstream's decoder replaces it, drops it (joining what it
+ * split) or refuses it. Valid UTF-8 cannot carry one, so only a surrogate escape can, and text
+ * without any costs one native search; otherwise every string and key is checked, without
+ * recursion (the value may nest deeply).
+ */
+export function holdsLoneSurrogate(text: string, parsed: unknown): boolean {
+  if (!SURROGATE_ESCAPE.test(text)) return false;
+  const stack: unknown[] = [parsed];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value === 'string') {
+      if (!isWellFormed.call(value)) return true;
+    } else if (Array.isArray(value)) {
+      for (const item of value) stack.push(item);
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) {
+        if (!isWellFormed.call(key)) return true;
+        stack.push(item);
+      }
+    }
+  }
+  return false;
+}

@@ -209,3 +209,66 @@ describe('invalid UTF-8 at the operator API', () => {
     expect(ok.status).toBe(201);
   });
 });
+
+/** JSON escapes that decode to no character: a high surrogate without its low, a low without its high. */
+const LONE_ESCAPES: [string, string][] = [
+  ['a lone high surrogate', 'a\\ud800b'],
+  ['a lone low surrogate', 'a\\uDC00b'],
+  ['a reversed pair', 'a\\udc00\\ud800b'],
+  ['a high surrogate at the end of the string', 'ab\\uDBFF'],
+  ['a high surrogate before an escaped non-surrogate', 'a\\ud800\\u0041'],
+];
+/** Escapes that are fine: a whole pair, as Python's json.dumps writes an emoji, and an escaped backslash. */
+const FINE_ESCAPES: [string, string][] = [
+  ['an escaped pair', 'a\\ud83d\\ude00b'],
+  ['an escaped backslash before the letters ud800', 'a\\\\ud800b'],
+];
+
+describe('JSON escapes of lone surrogates at the doors', () => {
+  it('are refused at /mcp with a JSON-RPC parse error; whole pairs pass', async () => {
+    const { token } = await llm.gw.gateway.runs.create('agent');
+    const session = await rawSession(llm.gw.gateway.url, token);
+    const headers = { ...MCP_HEADERS, authorization: `Bearer ${token}`, ...sessionHeaders(session) };
+    for (const [name, escaped] of LONE_ESCAPES) {
+      const body = Buffer.from(`{"jsonrpc":"2.0","id":"${escaped}","method":"ping"}`);
+      const answer = await send('/mcp', headers, [body], false);
+      expect(answer.status, name).toBe(400);
+      expect(JSON.parse(answer.body), name).toMatchObject({
+        error: { code: -32700, message: expect.stringContaining('surrogate') },
+      });
+    }
+    for (const [name, escaped] of FINE_ESCAPES) {
+      const body = Buffer.from(`{"jsonrpc":"2.0","id":"${escaped}","method":"ping"}`);
+      const answer = await send('/mcp', headers, [body], false);
+      expect(answer.status, name).toBe(200);
+      expect(JSON.parse(answer.body).id, name).toBe(JSON.parse(`"${escaped}"`));
+    }
+  });
+
+  it('are refused at /v1 in the API shape before anything is forwarded; whole pairs pass', async () => {
+    const { token } = await llm.gw.gateway.runs.create('agent');
+    const before = llm.fake.received.length;
+    const headers = { 'content-type': 'application/json', 'x-api-key': token };
+    for (const [name, escaped] of LONE_ESCAPES) {
+      const body = Buffer.from(
+        `{"model":"claude-test","max_tokens":5,"messages":[{"role":"user","content":"${escaped}"}]}`,
+      );
+      const answer = await send('/v1/messages', headers, [body], false);
+      expect(answer.status, name).toBe(400);
+      expect(JSON.parse(answer.body), name).toMatchObject({
+        type: 'error',
+        error: { type: 'invalid_request_error', message: expect.stringContaining('surrogate') },
+      });
+    }
+    expect(llm.fake.received.length).toBe(before);
+    for (const [name, escaped] of FINE_ESCAPES) {
+      const body = Buffer.from(
+        `{"model":"claude-test","max_tokens":5,"messages":[{"role":"user","content":"${escaped}"}]}`,
+      );
+      const answer = await send('/v1/messages', headers, [body], false);
+      expect(answer.status, name).toBe(200);
+      const sent = llm.fake.received.at(-1)?.body as { messages: { content: string }[] };
+      expect(sent.messages[0]?.content, name).toBe(JSON.parse(`"${escaped}"`));
+    }
+  });
+});
