@@ -7,15 +7,19 @@
  * So a URI with a `.` or `..` segment in any of those spellings is refused,
  * as is one holding a control character, a space or a hidden character (a
  * line break an HTTP upstream would put in its request, a zero-width
- * character an operator does not see in the audit log).
+ * character an operator does not see in the audit log), or longer than 8 KiB.
  */
 import { stripHidden } from '../inspect/hidden.js';
 
 /** Decoding rounds: `%252e` is `%2e` after one and `.` after two. */
 const ROUNDS = 3;
 
+/** Longest URI passed on: a URI names a resource, it is not a payload (nor an exfiltration channel). */
+export const MAX_URI = 8192;
+
 /** Why a URI is refused, or undefined when it may be matched against the allow-list. */
 export function uriProblem(uri: string): string | undefined {
+  if (uri.length > MAX_URI) return `This URI is too long (over ${MAX_URI} characters).`;
   // C0 controls, space, DEL and C1 controls, raw.
   // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
   if (/[\x00-\x20\x7f-\x9f]/.test(uri) || stripHidden(uri).text !== uri)

@@ -106,7 +106,11 @@ export function registerResourceHandlers(server: Server, deps: PassthroughDeps, 
       const ctx = await contextFor(deps, runId, 'resources/read', subject);
       const problem = uriProblem(uri);
       if (problem) {
-        return refuse(deps, runId, 'resources/read', subject, 'invalid_arguments', problem, { uri });
+        // The event keeps the URI's start and its length: a refused URI may be megabytes.
+        return refuse(deps, runId, 'resources/read', subject, 'invalid_arguments', problem, {
+          uri: uri.slice(0, 1024),
+          length: uri.length,
+        });
       }
       const allow = allowFor(ctx.profile, uri);
       if (!allow) {

@@ -91,6 +91,14 @@ describe('resource URIs', () => {
     });
   }
 
+  it('refuses a URI longer than 8 KiB before the upstream: a URI names a resource, it is not a payload', async () => {
+    const uri = `note://item/public/${'a'.repeat(1024 * 1024)}`;
+    await expect(client.readResource({ uri })).rejects.toThrow(/too long/);
+    expect(uris().some((u) => u.length > 8192)).toBe(false);
+    const denied = await gw.gateway.store.events.list({ kind: 'resources/read', decision: 'deny' });
+    expect(JSON.stringify(denied.at(-1)?.data).length).toBeLessThan(4096);
+  });
+
   it('still reads allowed URIs with dots inside their segments', async () => {
     for (const uri of ['file:///work/notes.v2..final.txt', 'note://item/public/a.b/..c/d..']) {
       const read = await client.readResource({ uri });
