@@ -137,7 +137,8 @@ export interface ApprovalStore {
   findReusable(runId: string, tool: string, argsHash: string, since: number): Promise<Approval | undefined>;
   /**
    * Executing approvals whose claiming replica holds no lease (it died, or the row predates
-   * leases) become `outcome_unknown`. A live replica's executions are never touched.
+   * leases). Read only: each is marked `outcome_unknown` in one transaction with its event
+   * (`EventStore.appendMarking`). A live replica's executions are never listed.
    */
-  recoverExecuting(): Promise<Approval[]>;
+  orphanedExecuting(): Promise<Approval[]>;
 }

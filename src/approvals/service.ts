@@ -13,6 +13,7 @@ import { type Denial, denial } from '../errors.js';
 import type { EventWriter } from '../events/writer.js';
 import type { Logger } from '../log.js';
 import type { Notifier } from '../notify/notifier.js';
+import { faultPoint } from '../replicas/fault-point.js';
 import type { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
 import type { Store } from '../store/store.js';
@@ -270,19 +271,27 @@ export class ApprovalService {
    * Run at start-up and on every heartbeat (src/replicas/lease.ts); a live replica's are kept.
    */
   async recoverOrphaned(): Promise<Approval[]> {
-    const unknown = await this.deps.store.approvals.recoverExecuting();
-    for (const a of unknown) {
-      await this.deps.events.write({
-        kind: 'approval.executed',
-        runId: a.runId,
-        tool: a.tool,
-        code: 'outcome_unknown',
-        actor: 'system',
-        data: {
-          approvalId: a.id,
-          note: 'the gateway running this call stopped while it was executing; check the upstream',
+    const unknown: Approval[] = [];
+    for (const a of await this.deps.store.approvals.orphanedExecuting()) {
+      // The mark and its event in one transaction: a crash between them cannot lose the event,
+      // and of replicas reconciling at once only the one that marked it writes it.
+      const written = await this.deps.events.writeMarking(
+        {
+          kind: 'approval.executed',
+          runId: a.runId,
+          tool: a.tool,
+          code: 'outcome_unknown',
+          actor: 'system',
+          data: {
+            approvalId: a.id,
+            note: 'the gateway running this call stopped while it was executing; check the upstream',
+          },
         },
-      });
+        a.id,
+      );
+      if (!written) continue;
+      faultPoint('approval-marked-unknown');
+      if (a.state === 'executing') unknown.push({ ...a, state: 'outcome_unknown' });
       this.signal(a.id);
     }
     return unknown;

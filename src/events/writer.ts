@@ -58,6 +58,20 @@ export class EventWriter {
     return stored;
   }
 
+  /**
+   * Writes the event recording that an orphaned execution's outcome is unknown, in one
+   * transaction with marking its approval so (src/approvals/service.ts). Undefined when it
+   * was not marked (another replica did, or its call finished).
+   */
+  async writeMarking(event: NewEvent, approvalId: string): Promise<AuditEvent | undefined> {
+    const scrubbed = this.scrub(event);
+    const stored = this.grouped
+      ? await this.queued({ event: scrubbed, marksUnknown: approvalId })
+      : await this.store.appendMarking(scrubbed, approvalId);
+    if (stored) this.publish(stored);
+    return stored;
+  }
+
   private scrub(event: NewEvent): NewEvent {
     return {
       ...event,
@@ -120,7 +134,11 @@ export class EventWriter {
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
         const stored = await (this.store.appendBatch as NonNullable<EventStore['appendBatch']>)(
-          batch.map(({ event, closes }) => (closes === undefined ? { event } : { event, closes })),
+          batch.map(({ event, closes, marksUnknown }) => ({
+            event,
+            ...(closes === undefined ? {} : { closes }),
+            ...(marksUnknown === undefined ? {} : { marksUnknown }),
+          })),
         );
         if (stored.length !== batch.length) throw new Error('the store did not answer every event');
         // An undefined slot is a closing whose intent was already closed: nothing was written.

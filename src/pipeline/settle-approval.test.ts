@@ -102,7 +102,11 @@ describe('settleApprovalFinalizer', () => {
 
   it('settles a call another replica marked outcome_unknown at its start-up once the call ends', async () => {
     const settle = await executing();
-    await store.approvals.recoverExecuting();
+    const [orphan] = await store.approvals.orphanedExecuting();
+    await store.events.appendMarking(
+      { kind: 'approval.executed', code: 'outcome_unknown', data: {} },
+      orphan?.id ?? '',
+    );
     await settle.run(call({ upstreamMs: 3, result: ok }), allow(ok));
     expect(await state()).toBe('executed');
   });

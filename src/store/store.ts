@@ -50,10 +50,14 @@ export interface RunStore {
   fingerprints(id: string): Promise<ValueFingerprint[]>;
 }
 
-/** One event of a group commit; `closes` names the open intent it closes (see `appendClosing`). */
+/**
+ * One event of a group commit; `closes` names the open intent it closes (see
+ * `appendClosing`), `marksUnknown` the orphaned execution it records (see `appendMarking`).
+ */
 export interface BatchItem {
   event: NewEvent;
   closes?: string;
+  marksUnknown?: string;
 }
 
 export interface EventStore {
@@ -65,6 +69,14 @@ export interface EventStore {
    * replica that reconciled it as `outcome_unknown`: so a call gets one closing event.
    */
   appendClosing(event: NewEvent, intentId: string): Promise<AuditEvent | undefined>;
+  /**
+   * Marks the executing approval `approvalId` `outcome_unknown` if its replica
+   * holds no lease, and appends `event` in the same transaction. Undefined
+   * (nothing written) when it was not marked: another replica marked it first,
+   * or its call finished. So a crash never leaves the mark without its event,
+   * and replicas reconciling at once write the event once.
+   */
+  appendMarking(event: NewEvent, approvalId: string): Promise<AuditEvent | undefined>;
   /**
    * Group commit of plain events and closing ones together, in order, in one
    * transaction: an item with `closes` deletes that open intent and is

@@ -172,7 +172,14 @@ for (const [name, openOne, openTwo] of kinds) {
       await one.approvals.create(a);
       await one.approvals.vote(a.id, vote('alice'));
       await one.approvals.transition(a.id, ['approved'], 'executing');
-      expect((await two.approvals.recoverExecuting()).map((x) => x.id)).toContain(a.id);
+      expect((await two.approvals.orphanedExecuting()).map((x) => x.id)).toContain(a.id);
+      const event = {
+        kind: 'approval.executed' as const,
+        code: 'outcome_unknown',
+        data: { approvalId: a.id },
+      };
+      expect(await two.events.appendMarking(event, a.id)).toBeDefined();
+      expect(await one.events.appendMarking(event, a.id)).toBeUndefined();
       expect((await one.approvals.get(a.id))?.state).toBe('outcome_unknown');
     });
   });

@@ -174,10 +174,10 @@ export function pgApprovals(pool: Pool, replica: string): ApprovalStore {
            AND decided_at >= $4 ORDER BY decided_at DESC LIMIT 1`,
         [runId, tool, argsHash, since],
       ),
-    async recoverExecuting() {
+    async orphanedExecuting() {
       const { rows } = await pool.query<Row>(
-        `UPDATE approvals SET state = 'outcome_unknown'
-         WHERE state = 'executing' AND (owner IS NULL OR owner NOT IN (SELECT id FROM replicas)) RETURNING *`,
+        `SELECT * FROM approvals
+         WHERE state = 'executing' AND (owner IS NULL OR owner NOT IN (SELECT id FROM replicas))`,
       );
       return rows.map(toApproval);
     },

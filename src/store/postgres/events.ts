@@ -97,7 +97,10 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
     queue = next.catch(() => undefined);
     return next;
   };
-  const insert = async (event: NewEvent, intentId: string | null): Promise<AuditEvent | undefined> => {
+  const insert = async (
+    event: NewEvent,
+    condition: { closes: string } | { marksUnknown: string } | null,
+  ): Promise<AuditEvent | undefined> => {
     const full = completeEvent(event);
     const link = head.link(full);
     const values = [
@@ -115,18 +118,29 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
       link.hash,
     ];
     const columns = 'at, kind, run_id, tool, decision, code, actor, data, writer, seq, prev_hash, hash';
+    // One statement: the event is written only if this call closed the intent, or marked the
+    // orphaned execution (by the same lease test as `orphanedExecuting`).
+    const gate =
+      condition === null
+        ? null
+        : 'closes' in condition
+          ? { sql: 'DELETE FROM intents WHERE id = $13 RETURNING id', id: condition.closes }
+          : {
+              sql: `UPDATE approvals SET state = 'outcome_unknown' WHERE id = $13 AND state = 'executing'
+                      AND (owner IS NULL OR owner NOT IN (SELECT id FROM replicas)) RETURNING id`,
+              id: condition.marksUnknown,
+            };
     const { rows } =
-      intentId === null
+      gate === null
         ? await pool.query<EventRow>(
             `INSERT INTO events (${columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
             values,
           )
-        : // One statement: the event is written only if this call closed the intent.
-          await pool.query<EventRow>(
-            `WITH closed AS (DELETE FROM intents WHERE id = $13 RETURNING id)
+        : await pool.query<EventRow>(
+            `WITH gate AS (${gate.sql})
              INSERT INTO events (${columns})
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM closed RETURNING *`,
-            [...values, intentId],
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM gate RETURNING *`,
+            [...values, gate.id],
           );
     const row = rows[0];
     if (!row) return undefined;
@@ -135,7 +149,8 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
   };
   return {
     append: (event) => serial(async () => (await insert(event, null)) as AuditEvent),
-    appendClosing: (event, intentId) => serial(() => insert(event, intentId)),
+    appendClosing: (event, intentId) => serial(() => insert(event, { closes: intentId })),
+    appendMarking: (event, approvalId) => serial(() => insert(event, { marksUnknown: approvalId })),
     async writers() {
       const { rows } = await pool.query<{ writer: string }>(
         'SELECT DISTINCT writer FROM events WHERE writer IS NOT NULL',

@@ -107,14 +107,23 @@ describe('sqliteApprovals', () => {
     expect(await store.approvals.findReusable('run_a', BOUND.tool, 'hash_a', 0)).toBeUndefined();
   });
 
-  it('turns every executing approval into outcome_unknown at recovery, and nothing else', async () => {
+  it('lists executing approvals without a lease as orphaned, marks one with its event, and nothing else', async () => {
     const store = open();
     const running = await store.approvals.create(fresh());
     const waiting = await store.approvals.create(fresh());
     await store.approvals.vote(running.id, yes('alice'), undefined, 2_000);
     await store.approvals.transition(running.id, ['approved'], 'executing', BOUND);
-    expect((await store.approvals.recoverExecuting()).map((a) => a.id)).toEqual([running.id]);
+    expect((await store.approvals.orphanedExecuting()).map((a) => a.id)).toEqual([running.id]);
+    const event = {
+      kind: 'approval.executed' as const,
+      code: 'outcome_unknown',
+      data: { approvalId: running.id },
+    };
+    expect(await store.events.appendMarking(event, running.id)).toBeDefined();
     expect((await store.approvals.get(running.id))?.state).toBe('outcome_unknown');
+    // Marked once: a second reconciler writes nothing.
+    expect(await store.events.appendMarking(event, running.id)).toBeUndefined();
+    expect(await store.events.count({ kind: 'approval.executed' })).toBe(1);
     expect((await store.approvals.get(waiting.id))?.state).toBe('pending');
   });
 

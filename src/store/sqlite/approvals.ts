@@ -189,10 +189,10 @@ export function sqliteApprovals(db: Database.Database, replica: string): Approva
         .get(runId, tool, argsHash, since) as Row | undefined;
       return row && toApproval(row);
     },
-    async recoverExecuting() {
+    async orphanedExecuting() {
       const rows = db
-        .prepare(`UPDATE approvals SET state = 'outcome_unknown'
-           WHERE state = 'executing' AND (owner IS NULL OR owner NOT IN (SELECT id FROM replicas)) RETURNING *`)
+        .prepare(`SELECT * FROM approvals
+           WHERE state = 'executing' AND (owner IS NULL OR owner NOT IN (SELECT id FROM replicas))`)
         .all() as Row[];
       return rows.map(toApproval);
     },

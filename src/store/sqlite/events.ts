@@ -95,6 +95,11 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
   );
   const closeIntent = db.prepare('DELETE FROM intents WHERE id = ?');
+  // The ownership test of the lease table, as `orphanedExecuting` reads it, inside the write.
+  const markUnknown = db.prepare(
+    `UPDATE approvals SET state = 'outcome_unknown'
+     WHERE id = ? AND state = 'executing' AND (owner IS NULL OR owner NOT IN (SELECT id FROM replicas))`,
+  );
   // better-sqlite3 is synchronous: link, insert and advance run without interleaving,
   // so this handle's chain has no gaps and no forks without a lock of its own.
   const head = new ChainHead(writer);
@@ -135,11 +140,18 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
     if (closeIntent.run(intentId).changes === 0) return undefined;
     return write(event);
   });
+  const marking = atomically((event: NewEvent, approvalId: string): AuditEvent | undefined => {
+    if (markUnknown.run(approvalId).changes === 0) return undefined;
+    return write(event);
+  });
   // Group commit: a commit, not the insert, is most of an append's cost. The records of
   // concurrent calls (each closing its intent) and other events written in the same turn.
   const batch = atomically((items: readonly BatchItem[]) =>
     items.map((item) =>
-      item.closes !== undefined && closeIntent.run(item.closes).changes === 0 ? undefined : write(item.event),
+      (item.closes !== undefined && closeIntent.run(item.closes).changes === 0) ||
+      (item.marksUnknown !== undefined && markUnknown.run(item.marksUnknown).changes === 0)
+        ? undefined
+        : write(item.event),
     ),
   );
   return {
@@ -148,6 +160,9 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
     },
     async appendClosing(event, intentId) {
       return closing(event, intentId);
+    },
+    async appendMarking(event, approvalId) {
+      return marking(event, approvalId);
     },
     async appendBatch(items) {
       return batch(items);

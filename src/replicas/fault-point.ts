@@ -1,0 +1,16 @@
+/**
+ * TEST FAULT POINTS. A fault test sets `BULKHEAD_TEST_FAULT_POINT=<name>` in
+ * a gateway's environment to have that process killed with SIGKILL the
+ * moment it reaches the named point, a crash at exactly the place a test
+ * must prove safe (test/faults/reconcile-crash.test.ts). Inert otherwise: the
+ * variable is read once at start-up, and a point costs one string compare.
+ * Anyone who can set a gateway's environment can kill it anyway.
+ *
+ * Points: `approval-marked-unknown` — just after reconciliation committed an
+ * orphaned execution's `outcome_unknown` mark with its event.
+ */
+const armed = process.env.BULKHEAD_TEST_FAULT_POINT;
+
+export function faultPoint(name: string): void {
+  if (armed === name) process.kill(process.pid, 'SIGKILL');
+}
