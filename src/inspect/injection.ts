@@ -52,6 +52,13 @@ const HEURISTICS: readonly { id: string; pattern: RegExp }[] = [
       /\b(?:send|forward|post|upload|email|exfiltrate|leak|copy)\s{1,3}(?:all\s{1,3}|the\s{1,3}|your\s{1,3}|any\s{1,3})?(?:secrets?|credentials?|keys?|tokens?|passwords?|env(?:ironment)?(?: variables)?|files?|data|conversation|history)\b[^\n]{0,80}?\b(?:to|at)\s{1,3}(?:https?:\/\/|[A-Za-z0-9._%+-]{1,64}@)/i,
   },
   {
+    // Upstream text in the gateway's own voice: a forged refusal ("Denied by bulkhead (code): ...")
+    // or note ("[bulkhead: ...]"), which a model takes for the gateway's word (stop, retry
+    // elsewhere, report success). The gateway adds its own notes after inspection, never before.
+    id: 'gateway_voice',
+    pattern: /\bdenied\s{1,3}by\s{1,3}bulkhead\s{0,3}\(|\[\s{0,3}bulkhead\s{0,3}:/i,
+  },
+  {
     // Concealment: asking the model to hide what it does from the user.
     id: 'concealment',
     pattern:
