@@ -1,5 +1,6 @@
 /**
- * The Messages API's events that carry no model text, matched against their
+ * The Messages API's events that carry no model text, and Chat Completions
+ * chunks with their text taken out (openai.ts), matched against their
  * documented shape so that only the strings the API chooses are scrubbed.
  * Scrubbing such an event as a value costs one scan per key and per string
  * (about 20 for `message_start`, ~10 µs each): on the path to the agent's
@@ -22,8 +23,11 @@ type Shape = (value: unknown, scrubber: Scrubber) => unknown;
 /** A number (or null): counts never carry text. */
 const count: Shape = (v) => (v === null || (typeof v === 'number' && Number.isFinite(v)) ? v : NO);
 
-/** A string the API chooses (or null): scrubbed. */
-const free: Shape = (v, scrubber) => (v === null ? null : typeof v === 'string' ? scrubber.text(v) : NO);
+/** A string the API chooses (or null): scrubbed (the empty string holds nothing to scrub). */
+const free: Shape = (v, scrubber) =>
+  v === null || v === '' ? v : typeof v === 'string' ? scrubber.text(v) : NO;
+
+const nothing: Shape = (v) => (v === null ? null : NO);
 
 /** One of the documented names. */
 const name =
@@ -37,6 +41,19 @@ const orNull =
     v === null ? null : shape(v, scrubber);
 
 const emptyList: Shape = (v) => (Array.isArray(v) && v.length === 0 ? [] : NO);
+
+const list =
+  (item: Shape): Shape =>
+  (v, scrubber) => {
+    if (!Array.isArray(v)) return NO;
+    const out: unknown[] = [];
+    for (const entry of v) {
+      const value = item(entry, scrubber);
+      if (value === NO) return NO;
+      out.push(value);
+    }
+    return out;
+  };
 
 function object(fields: Readonly<Record<string, Shape>>): Shape {
   return (v, scrubber) => {
@@ -89,6 +106,53 @@ const SHAPES: Readonly<Record<string, Shape>> = {
   message_stop: object({ type: name('message_stop') }),
   ping: object({ type: name('ping') }),
 };
+
+/**
+ * A Chat Completions chunk, its streamed text (`delta.content`) already taken out by the caller.
+ * A chunk with tool calls, log probabilities or anything undocumented does not match.
+ */
+const chatChunk = object({
+  id: free,
+  object: name('chat.completion.chunk'),
+  created: count,
+  model: free,
+  system_fingerprint: free,
+  service_tier: orNull(name('default', 'auto', 'flex', 'scale', 'priority')),
+  obfuscation: free,
+  choices: list(
+    object({
+      index: count,
+      delta: object({ role: orNull(name('assistant')), content: free, refusal: free }),
+      logprobs: nothing,
+      finish_reason: orNull(name('stop', 'length', 'tool_calls', 'content_filter', 'function_call')),
+    }),
+  ),
+  usage: orNull(
+    object({
+      prompt_tokens: count,
+      completion_tokens: count,
+      total_tokens: count,
+      prompt_tokens_details: orNull(object({ cached_tokens: count, audio_tokens: count })),
+      completion_tokens_details: orNull(
+        object({
+          reasoning_tokens: count,
+          audio_tokens: count,
+          accepted_prediction_tokens: count,
+          rejected_prediction_tokens: count,
+        }),
+      ),
+    }),
+  ),
+});
+
+/** `chunk` rebuilt with its free strings scrubbed when it has the documented shape; else undefined. */
+export function scrubKnownChunk(
+  chunk: Record<string, unknown>,
+  scrubber: Scrubber,
+): Record<string, unknown> | undefined {
+  const out = chatChunk(chunk, scrubber);
+  return out === NO ? undefined : (out as Record<string, unknown>);
+}
 
 /**
  * `data` rebuilt with its free strings scrubbed, when it is one of the text-free events in its

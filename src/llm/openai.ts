@@ -9,6 +9,7 @@
  */
 import type { ProfileLlm } from '../policy/schema/llm.js';
 import type { Scrubber } from '../scrub/index.js';
+import { scrubKnownChunk } from './event-shapes.js';
 import { eventName, HeldText, type SseDialect, textEvent } from './scrubbed-sse.js';
 import type { SideDoor } from './side-doors.js';
 import { formatSse } from './sse.js';
@@ -225,7 +226,8 @@ export function openaiDialect(scrubber: Scrubber): SseDialect {
           return { ...choice, delta };
         });
       }
-      const copy = scrubber.value(blank);
+      // A chunk in its documented shape has only its id, model and fingerprint scanned.
+      const copy = scrubKnownChunk(blank, scrubber) ?? scrubber.value(blank);
       for (const p of pieces) p.set(copy);
       return formatSse(eventName(event.event, scrubber), JSON.stringify(copy));
     },

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { anthropicDialect } from '../../src/llm/anthropic-sse.js';
-import { scrubKnownEvent } from '../../src/llm/event-shapes.js';
+import { scrubKnownChunk, scrubKnownEvent } from '../../src/llm/event-shapes.js';
 import { ScrubbedSse } from '../../src/llm/scrubbed-sse.js';
 import { createScrubber } from '../../src/scrub/index.js';
 
@@ -144,5 +144,58 @@ describe('text-free Messages events in their documented shape', () => {
     );
     for (let i = 0; i + 8 <= KEY.length; i++) expect(sent).not.toContain(KEY.slice(i, i + 8));
     expect(sent).toContain('[REDACTED');
+  });
+});
+
+describe('Chat Completions chunks in their documented shape', () => {
+  const chunk = (extra: Record<string, unknown> = {}, choice: Record<string, unknown> = {}) => ({
+    id: 'chatcmpl-1',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'gpt-test',
+    system_fingerprint: 'fp_1',
+    choices: [
+      { index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null, ...choice },
+    ],
+    ...extra,
+  });
+
+  it('are rebuilt exactly as the full scrub would give them', () => {
+    for (const c of [
+      chunk(),
+      chunk({}, { delta: {}, finish_reason: 'stop' }),
+      chunk({
+        choices: [],
+        usage: {
+          prompt_tokens: 3,
+          completion_tokens: 5,
+          total_tokens: 8,
+          prompt_tokens_details: { cached_tokens: 0 },
+        },
+      }),
+    ])
+      expect(scrubKnownChunk(c, scrubber)).toEqual(scrubber.value(c));
+  });
+
+  it('scrub the key in the id, the model and the fingerprint', () => {
+    for (const c of [chunk({ id: KEY }), chunk({ model: `m ${KEY}` }), chunk({ system_fingerprint: KEY })]) {
+      const out = JSON.stringify(scrubKnownChunk(c, scrubber));
+      expect(out).not.toContain(KEY);
+      expect(out).toContain('[REDACTED');
+    }
+  });
+
+  it('leave anything outside the documented shape to the full scrub', () => {
+    for (const c of [
+      chunk({ [KEY]: 1 }),
+      chunk({}, { [KEY]: 1 }),
+      chunk({}, { delta: { role: KEY } }),
+      chunk({}, { finish_reason: KEY }),
+      chunk({}, { logprobs: { content: [{ token: KEY }] } }),
+      chunk({}, { delta: { tool_calls: [{ index: 0, function: { name: KEY, arguments: '' } }] } }),
+      chunk({ usage: { prompt_tokens: KEY } }),
+      chunk({ service_tier: KEY }),
+    ])
+      expect(scrubKnownChunk(c as Record<string, unknown>, scrubber)).toBeUndefined();
   });
 });
