@@ -1,7 +1,7 @@
 /** Reads a JSON request body and validates it; every problem is a `bad_request` naming the field. */
 import type { z } from 'zod';
 import { BulkheadError } from '../errors.js';
-import { readRequestText } from '../util/request-text.js';
+import { holdsLoneSurrogate, readRequestText } from '../util/request-text.js';
 
 export async function parseBody<T extends z.ZodType>(request: Request, schema: T): Promise<z.infer<T>> {
   let raw: unknown = {};
@@ -21,6 +21,8 @@ export async function parseBody<T extends z.ZodType>(request: Request, schema: T
     } catch {
       throw new BulkheadError('bad_request', 'The body is not valid JSON.');
     }
+    if (holdsLoneSurrogate(text, raw))
+      throw new BulkheadError('bad_request', 'The body escapes a lone surrogate (such as \\ud800).');
   }
   return validated(schema, raw, 'body');
 }

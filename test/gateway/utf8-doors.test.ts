@@ -189,7 +189,7 @@ describe('invalid UTF-8 at the LLM proxy', () => {
 });
 
 describe('invalid UTF-8 at the operator API', () => {
-  it('refuses a run whose label is not UTF-8 with a 400 naming it, and creates no run', async () => {
+  it('refuses a run whose label is not UTF-8, or escapes a lone surrogate, with a 400 naming it, and creates no run', async () => {
     const headers = {
       'content-type': 'application/json',
       authorization: `Bearer ${llm.gw.gateway.localToken}`,
@@ -199,6 +199,11 @@ describe('invalid UTF-8 at the operator API', () => {
     const answer = await send('/api/runs', headers, [body], false);
     expect(answer.status).toBe(400);
     expect(answer.body).toContain('UTF-8');
+    expect((await llm.gw.gateway.store.runs.list()).length).toBe(before);
+    const escaped = Buffer.from('{"profile":"agent","label":"a\\ud800b"}');
+    const refused = await send('/api/runs', headers, [escaped], false);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toContain('surrogate');
     expect((await llm.gw.gateway.store.runs.list()).length).toBe(before);
     const ok = await send(
       '/api/runs',
