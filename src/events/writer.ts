@@ -11,7 +11,7 @@
  * rejects every write in it.
  */
 import type { Scrubber } from '../scrub/index.js';
-import type { BatchItem, EventStore } from '../store/store.js';
+import type { BatchItem, EventStore, Retiring } from '../store/store.js';
 import type { AuditEvent, NewEvent } from './event.js';
 
 export type EventListener = (event: AuditEvent) => void;
@@ -68,6 +68,19 @@ export class EventWriter {
     const stored = this.grouped
       ? await this.queued({ event: scrubbed, marksUnknown: approvalId })
       : await this.store.appendMarking(scrubbed, approvalId);
+    if (stored) this.publish(stored);
+    return stored;
+  }
+
+  /**
+   * Writes the event recording that a lapsed or dead replica was retired, in one transaction
+   * with deleting its lease (src/replicas/lease.ts). Undefined when another replica did.
+   */
+  async writeRetiring(event: NewEvent, lease: Retiring): Promise<AuditEvent | undefined> {
+    const scrubbed = this.scrub(event);
+    const stored = this.grouped
+      ? await this.queued({ event: scrubbed, retires: lease })
+      : await this.store.appendRetiring(scrubbed, lease);
     if (stored) this.publish(stored);
     return stored;
   }
@@ -134,10 +147,11 @@ export class EventWriter {
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
         const stored = await (this.store.appendBatch as NonNullable<EventStore['appendBatch']>)(
-          batch.map(({ event, closes, marksUnknown }) => ({
+          batch.map(({ event, closes, marksUnknown, retires }) => ({
             event,
             ...(closes === undefined ? {} : { closes }),
             ...(marksUnknown === undefined ? {} : { marksUnknown }),
+            ...(retires === undefined ? {} : { retires }),
           })),
         );
         if (stored.length !== batch.length) throw new Error('the store did not answer every event');

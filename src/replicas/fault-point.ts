@@ -7,7 +7,9 @@
  * Anyone who can set a gateway's environment can kill it anyway.
  *
  * Points: `approval-marked-unknown` — just after reconciliation committed an
- * orphaned execution's `outcome_unknown` mark with its event.
+ * orphaned execution's `outcome_unknown` mark with its event;
+ * `replica-retired` — just after it committed a dead replica's retirement
+ * with its `replica.lapsed` event.
  */
 const armed = process.env.BULKHEAD_TEST_FAULT_POINT;
 

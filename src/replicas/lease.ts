@@ -19,6 +19,7 @@ import type { Logger } from '../log.js';
 import type { Notifier } from '../notify/notifier.js';
 import { nodeKey, pidAlive } from '../store/replica-id.js';
 import type { Store } from '../store/store.js';
+import { faultPoint } from './fault-point.js';
 import type { StoreClock } from './store-clock.js';
 
 export interface LeaseOptions {
@@ -159,15 +160,19 @@ export class ReplicaLease implements LeaseFence {
         r.node === this.node && !this.node.includes('?') && r.pid !== process.pid && !pidAlive(r.pid);
       const lapsed = now - r.heartbeatAt > this.leaseMs;
       if (!gone && !lapsed) continue;
-      const won = await store.replicas.retire(r.id, gone ? undefined : now - this.leaseMs);
-      if (!won) continue;
+      // The lease and its event go together: a crash between them cannot lose the event.
+      const written = await events.writeRetiring(
+        {
+          kind: 'replica.lapsed',
+          actor: 'system',
+          code: gone ? 'process_gone' : 'lease_lapsed',
+          data: { replica: r.id, pid: r.pid, lastHeartbeat: r.heartbeatAt, by: this.id },
+        },
+        gone ? { id: r.id } : { id: r.id, staleBefore: now - this.leaseMs },
+      );
+      if (!written) continue;
+      faultPoint('replica-retired');
       retired.push(r.id);
-      await events.write({
-        kind: 'replica.lapsed',
-        actor: 'system',
-        code: gone ? 'process_gone' : 'lease_lapsed',
-        data: { replica: r.id, pid: r.pid, lastHeartbeat: r.heartbeatAt, by: this.id },
-      });
     }
     let intents = 0;
     for (const intent of await store.intents.orphans()) {

@@ -52,12 +52,20 @@ export interface RunStore {
 
 /**
  * One event of a group commit; `closes` names the open intent it closes (see
- * `appendClosing`), `marksUnknown` the orphaned execution it records (see `appendMarking`).
+ * `appendClosing`), `marksUnknown` the orphaned execution it records (see `appendMarking`),
+ * `retires` the lapsed lease it records (see `appendRetiring`).
  */
 export interface BatchItem {
   event: NewEvent;
   closes?: string;
   marksUnknown?: string;
+  retires?: Retiring;
+}
+
+/** A lease to delete: only if its heartbeat is older than `staleBefore` (store clock), when given. */
+export interface Retiring {
+  id: string;
+  staleBefore?: number;
 }
 
 export interface EventStore {
@@ -77,6 +85,11 @@ export interface EventStore {
    * and replicas reconciling at once write the event once.
    */
   appendMarking(event: NewEvent, approvalId: string): Promise<AuditEvent | undefined>;
+  /**
+   * Deletes a lapsed or dead replica's lease (as `ReplicaStore.retire`) and appends `event`
+   * in the same transaction; undefined (nothing written) when this call did not delete it.
+   */
+  appendRetiring(event: NewEvent, lease: Retiring): Promise<AuditEvent | undefined>;
   /**
    * Group commit of plain events and closing ones together, in order, in one
    * transaction: an item with `closes` deletes that open intent and is

@@ -6,7 +6,8 @@
  * SIGKILL right after that step (a test fault point, inert unless armed by
  * its environment variable), the next replica must find the mark and exactly
  * one event: never the mark without its event (lost for good, since nobody
- * marks it again), never the event twice. On SQLite and on PostgreSQL.
+ * marks it again), never the event twice. The same for retiring the dead
+ * replica's lease and its `replica.lapsed` event. On SQLite and on PostgreSQL.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectAgent, tempDir } from '../helpers/harness.js';
@@ -117,6 +118,45 @@ describe.each(STORES)('reconciliation killed mid-way on $name', ({ available, st
       expect(events.events.filter((e) => e.data.approvalId === pending.id).map((e) => e.code)).toEqual([
         'outcome_unknown',
       ]);
+      // A live replica left running would reconcile the next test's dead one before its B could.
+      c.child.kill('SIGKILL');
+      await c.exited;
+    },
+    180_000,
+  );
+
+  it.runIf(available)(
+    "retires a dead replica's lease with exactly one replica.lapsed event",
+    async () => {
+      const dir = tempDir('bulkhead-retire-crash-');
+      const yaml = policy(dir, await store());
+      const a = await spawnGateway(dir, yaml, ORDERS_ENV, 'a.yaml').ready;
+      const { body: health } = await api<{ replica: { id: string } }>(a.url, a.adminToken, '/api/health');
+      const dead = health.replica.id;
+      a.child.kill('SIGKILL');
+      await a.exited;
+
+      // B retires A at start-up (its pid is gone) and is killed right after.
+      const b = spawnGateway(
+        dir,
+        yaml,
+        { ...ORDERS_ENV, BULKHEAD_TEST_FAULT_POINT: 'replica-retired' },
+        'b.yaml',
+      );
+      b.ready.catch(() => undefined);
+      expect(await b.exited).toBe('SIGKILL');
+
+      const c = await spawnGateway(dir, yaml, ORDERS_ENV, 'c.yaml').ready;
+      const { body: events } = await api<{ events: { code?: string; data: { replica?: string } }[] }>(
+        c.url,
+        c.adminToken,
+        '/api/events?kind=replica.lapsed&limit=100',
+      );
+      expect(events.events.filter((e) => e.data.replica === dead).map((e) => e.code)).toEqual([
+        'process_gone',
+      ]);
+      c.child.kill('SIGKILL');
+      await c.exited;
     },
     180_000,
   );

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { ChainHead, completeEvent } from '../../events/chain.js';
 import type { AuditEvent, EventFilter, NewEvent } from '../../events/event.js';
-import type { EventStore } from '../store.js';
+import type { EventStore, Retiring } from '../store.js';
 import type { PgMigration } from './migrate.js';
 
 export const pgEventMigrations: PgMigration[] = [
@@ -99,7 +99,7 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
   };
   const insert = async (
     event: NewEvent,
-    condition: { closes: string } | { marksUnknown: string } | null,
+    condition: { closes: string } | { marksUnknown: string } | { retires: Retiring } | null,
   ): Promise<AuditEvent | undefined> => {
     const full = completeEvent(event);
     const link = head.link(full);
@@ -120,16 +120,21 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
     const columns = 'at, kind, run_id, tool, decision, code, actor, data, writer, seq, prev_hash, hash';
     // One statement: the event is written only if this call closed the intent, or marked the
     // orphaned execution (by the same lease test as `orphanedExecuting`).
-    const gate =
+    const gate: { sql: string; params: unknown[] } | null =
       condition === null
         ? null
         : 'closes' in condition
-          ? { sql: 'DELETE FROM intents WHERE id = $13 RETURNING id', id: condition.closes }
-          : {
-              sql: `UPDATE approvals SET state = 'outcome_unknown' WHERE id = $13 AND state = 'executing'
+          ? { sql: 'DELETE FROM intents WHERE id = $13 RETURNING id', params: [condition.closes] }
+          : 'retires' in condition
+            ? {
+                sql: 'DELETE FROM replicas WHERE id = $13 AND ($14::bigint IS NULL OR heartbeat_at < $14) RETURNING id',
+                params: [condition.retires.id, condition.retires.staleBefore ?? null],
+              }
+            : {
+                sql: `UPDATE approvals SET state = 'outcome_unknown' WHERE id = $13 AND state = 'executing'
                       AND (owner IS NULL OR owner NOT IN (SELECT id FROM replicas)) RETURNING id`,
-              id: condition.marksUnknown,
-            };
+                params: [condition.marksUnknown],
+              };
     const { rows } =
       gate === null
         ? await pool.query<EventRow>(
@@ -140,7 +145,7 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
             `WITH gate AS (${gate.sql})
              INSERT INTO events (${columns})
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM gate RETURNING *`,
-            [...values, gate.id],
+            [...values, ...gate.params],
           );
     const row = rows[0];
     if (!row) return undefined;
@@ -151,6 +156,7 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
     append: (event) => serial(async () => (await insert(event, null)) as AuditEvent),
     appendClosing: (event, intentId) => serial(() => insert(event, { closes: intentId })),
     appendMarking: (event, approvalId) => serial(() => insert(event, { marksUnknown: approvalId })),
+    appendRetiring: (event, lease) => serial(() => insert(event, { retires: lease })),
     async writers() {
       const { rows } = await pool.query<{ writer: string }>(
         'SELECT DISTINCT writer FROM events WHERE writer IS NOT NULL',

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { ChainHead, completeEvent } from '../../events/chain.js';
 import type { AuditEvent, EventFilter, NewEvent } from '../../events/event.js';
-import type { BatchItem, EventStore } from '../store.js';
+import type { BatchItem, EventStore, Retiring } from '../store.js';
 import type { Migration } from './migrate.js';
 
 export const eventMigrations: Migration[] = [
@@ -140,6 +140,12 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
     if (closeIntent.run(intentId).changes === 0) return undefined;
     return write(event);
   });
+  const retireLease = db.prepare('DELETE FROM replicas WHERE id = ? AND (? IS NULL OR heartbeat_at < ?)');
+  const retires = (lease: Retiring) =>
+    retireLease.run(lease.id, lease.staleBefore ?? null, lease.staleBefore ?? null).changes > 0;
+  const retiring = atomically((event: NewEvent, lease: Retiring): AuditEvent | undefined =>
+    retires(lease) ? write(event) : undefined,
+  );
   const marking = atomically((event: NewEvent, approvalId: string): AuditEvent | undefined => {
     if (markUnknown.run(approvalId).changes === 0) return undefined;
     return write(event);
@@ -149,7 +155,8 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
   const batch = atomically((items: readonly BatchItem[]) =>
     items.map((item) =>
       (item.closes !== undefined && closeIntent.run(item.closes).changes === 0) ||
-      (item.marksUnknown !== undefined && markUnknown.run(item.marksUnknown).changes === 0)
+      (item.marksUnknown !== undefined && markUnknown.run(item.marksUnknown).changes === 0) ||
+      (item.retires !== undefined && !retires(item.retires))
         ? undefined
         : write(item.event),
     ),
@@ -163,6 +170,9 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
     },
     async appendMarking(event, approvalId) {
       return marking(event, approvalId);
+    },
+    async appendRetiring(event, lease) {
+      return retiring(event, lease);
     },
     async appendBatch(items) {
       return batch(items);
