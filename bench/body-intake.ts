@@ -10,7 +10,7 @@
  * the same for both) and
  * this process's CPU per request while each variant served.
  *
- *   npx tsx bench/body-intake.bench.ts [--requests 200]
+ *   npx tsx bench/body-intake.ts [--requests 200]
  */
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
