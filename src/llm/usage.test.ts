@@ -108,4 +108,49 @@ describe('charging', () => {
     const emoji = { messages: [{ role: 'user', content: '🔥'.repeat(1000) }] };
     expect(estimateInputTokens(emoji)).toBeGreaterThanOrEqual(4000);
   });
+
+  it('counts exactly what leaving images out of the JSON gives, with images at any depth or none', () => {
+    const reference = (body: Record<string, unknown>) => {
+      let images = 0;
+      const text = JSON.stringify(
+        { system: body.system ?? '', messages: body.messages ?? [], tools: body.tools ?? [] },
+        (_key, value: unknown) => {
+          if (value && typeof value === 'object' && (value as { type?: unknown }).type === 'image') {
+            images++;
+            return undefined;
+          }
+          return value;
+        },
+      );
+      return Buffer.byteLength(text) + images * 1_600;
+    };
+    const image = {
+      type: 'image',
+      source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(5000) },
+    };
+    const bodies: Record<string, unknown>[] = [
+      { messages: [{ role: 'user', content: 'plain 漢字 🔥' }] },
+      {
+        system: [{ type: 'text', text: 'sys' }],
+        messages: [{ role: 'user', content: [image, { type: 'text', text: 'x' }] }],
+      },
+      {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'tool_result', tool_use_id: 't', content: [{ type: 'text', text: 'a' }, image] },
+            ],
+          },
+        ],
+        tools: [{ name: 'n', input_schema: { type: 'object', properties: { p: { type: 'image' } } } }],
+      },
+      {
+        messages: [
+          { role: 'user', content: [{ type: 'text', text: 'no image', meta: { type: 'imaging' } }] },
+        ],
+      },
+    ];
+    for (const body of bodies) expect(estimateInputTokens(body)).toBe(reference(body));
+  });
 });

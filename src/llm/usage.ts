@@ -100,18 +100,39 @@ export const IMAGE_TOKENS = 1_600;
  * the exact figure instead (see spend.ts).
  */
 export function estimateInputTokens(body: Record<string, unknown>): number {
+  const prompt = { system: body.system ?? '', messages: body.messages ?? [], tools: body.tools ?? [] };
+  // A replacer function makes JSON.stringify about twice as slow on a long conversation, on the
+  // path to the first byte; it is only needed when an image is there to be left out. Finding
+  // one walks objects and arrays, never the strings' contents.
+  if (!holdsImage(prompt, 0)) return Buffer.byteLength(JSON.stringify(prompt));
   let images = 0;
-  const text = JSON.stringify(
-    { system: body.system ?? '', messages: body.messages ?? [], tools: body.tools ?? [] },
-    (_key, value: unknown) => {
-      if (value && typeof value === 'object' && (value as { type?: unknown }).type === 'image') {
-        images++;
-        return undefined;
-      }
-      return value;
-    },
-  );
+  const text = JSON.stringify(prompt, (_key, value: unknown) => {
+    if (isImage(value)) {
+      images++;
+      return undefined;
+    }
+    return value;
+  });
   return Buffer.byteLength(text) + images * IMAGE_TOKENS;
+}
+
+const isImage = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'image';
+
+/** Whether an object with `type: 'image'` is anywhere in `value` (a body's nesting is bounded: body.ts). */
+function holdsImage(value: unknown, depth: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  // Past any depth body.ts lets through: take the replacer's path rather than recurse further.
+  if (depth > 300 || isImage(value)) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (holdsImage(item, depth + 1)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && holdsImage((value as Record<string, unknown>)[key], depth + 1))
+      return true;
+  }
+  return false;
 }
 
 /**
