@@ -70,6 +70,14 @@ export interface LlmBenchResult {
   ledgerUs: { tokenReserve: number; tokenSettle: number; callReserve: number };
   /** Microseconds the scrubber adds per text_delta event (framing, parse, scrub, re-frame), median of runs. */
   eventUs: number;
+  /** First byte with a ~210 KB conversation as the prompt: p50 per path and paired added, ms. */
+  longPrompt: {
+    directMs: number;
+    bulkheadMs: number;
+    addedMs: number;
+    refAddedMs?: number;
+    requests: number;
+  };
   /** A 1 MB streamed answer (1,024 text deltas of 1 KB): median ms per path, and bulkhead's throughput as a share of direct. */
   bigStream: { directMs: number; bulkheadMs: number; ratio: number; rounds: number; refMs?: number };
   soak?: SoakResult;
@@ -89,18 +97,25 @@ export interface SoakResult {
 /** Heap growth over the soak above this fails the bench. */
 export const SOAK_BOUND_MB = 16;
 
-async function timeStream(url: string, key: string): Promise<{ first: number; last: number; cpuUs: number }> {
+const SHORT_PROMPT = [{ role: 'user', content: 'hi' }];
+
+/** A long conversation, about 210 KB of JSON: 200 turns of 1 KB of text each. */
+export const LONG_PROMPT = Array.from({ length: 200 }, (_, i) => ({
+  role: i % 2 ? 'assistant' : 'user',
+  content: [{ type: 'text', text: `${'lorem ipsum dolor sit amet, '.repeat(36)}${i}` }],
+}));
+
+async function timeStream(
+  url: string,
+  key: string,
+  messages: unknown[] = SHORT_PROMPT,
+): Promise<{ first: number; last: number; cpuUs: number }> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const response = await fetch(`${url}/v1/messages`, {
     method: 'POST',
     headers: { 'x-api-key': key, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
-    body: JSON.stringify({
-      model: 'claude-test',
-      max_tokens: 20,
-      stream: true,
-      messages: [{ role: 'user', content: 'hi' }],
-    }),
+    body: JSON.stringify({ model: 'claude-test', max_tokens: 20, stream: true, messages }),
   });
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   let first = 0;
@@ -385,6 +400,27 @@ export async function run(
         : []),
     ];
 
+    // A long conversation as the prompt: reading, checking, estimating and re-serialising it
+    // are on the path to the first byte, which a two-word prompt hides.
+    const long = { direct: [] as number[], through: [] as number[], ref: [] as number[] };
+    const longRequests = Math.max(20, Math.round(n / 4));
+    for (let i = 0; i < longRequests + 5; i++) {
+      const d = (await timeStream(fake.url, KEY, LONG_PROMPT)).first;
+      const b = (await timeStream(gateway.url, token, LONG_PROMPT)).first;
+      const r = refGateway ? (await timeStream(refGateway.url, refToken, LONG_PROMPT)).first : 0;
+      if (i < 5) continue;
+      long.direct.push(d);
+      long.through.push(b);
+      long.ref.push(r);
+    }
+    const longPrompt = {
+      directMs: median(long.direct),
+      bulkheadMs: median(long.through),
+      addedMs: median(long.through.map((b, i) => b - (long.direct[i] ?? 0))),
+      ...(refGateway ? { refAddedMs: median(long.ref.map((r, i) => r - (long.direct[i] ?? 0))) } : {}),
+      requests: longRequests,
+    };
+
     // The ledger alone, as each request and each tool call uses it: reserve, then settle,
     // with one reservation open at a time as in a run that sends one request after another.
     const { run: r } = await gateway.runs.create('bench');
@@ -457,6 +493,7 @@ export async function run(
       added,
       ledgerUs: { tokenReserve, tokenSettle, callReserve },
       eventUs,
+      longPrompt,
       bigStream,
     };
     if (soakRequests > 0)
@@ -519,6 +556,7 @@ export function print(result: LlmBenchResult): string {
     ]),
     '',
     `scrubbing per SSE event (text_delta, framed, parsed, scrubbed, re-framed): ${result.eventUs.toFixed(1)} µs`,
+    `first byte with a ~210 KB conversation (p50 of ${result.longPrompt.requests}): direct ${result.longPrompt.directMs.toFixed(2)} ms, through bulkhead ${result.longPrompt.bulkheadMs.toFixed(2)} ms, added (paired) ${result.longPrompt.addedMs.toFixed(2)} ms${result.longPrompt.refAddedMs !== undefined ? `; at ${result.against?.ref} added ${result.longPrompt.refAddedMs.toFixed(2)} ms` : ''}`,
     `1 MB streamed answer (median of ${result.bigStream.rounds}): direct ${result.bigStream.directMs.toFixed(1)} ms, through bulkhead ${result.bigStream.bulkheadMs.toFixed(1)} ms → ${result.bigStream.ratio.toFixed(2)}× direct throughput (target ≥ 0.8×)${result.bigStream.refMs !== undefined ? `; at ${result.against?.ref} ${result.bigStream.refMs.toFixed(1)} ms` : ''}`,
     ...(result.soak
       ? [
