@@ -6,6 +6,8 @@
  * hostile output stays linear.
  */
 
+import { foldLookAlikes } from './look-alikes.js';
+
 export interface InjectionHit {
   heuristic: string;
   /** Offset of the hit in the scanned text. */
@@ -71,8 +73,10 @@ export const BLOB_LENGTH = 256;
 
 export function findInjection(text: string): InjectionHit[] {
   const hits: InjectionHit[] = [];
+  // Cyrillic, Greek and fullwidth look-alikes read as the ASCII they show (offsets unchanged).
+  const read = foldLookAlikes(text);
   for (const { id, pattern } of HEURISTICS) {
-    const m = pattern.exec(text);
+    const m = pattern.exec(read);
     if (m) hits.push({ heuristic: id, at: m.index });
   }
   return hits;
