@@ -41,3 +41,46 @@ export function foldLookAlikes(text: string): string {
     out += String.fromCharCode(...(codes.subarray(i, i + 8192) as unknown as number[]));
   return out;
 }
+
+/** A word as people read one in an address, a name or an id. */
+const WORD = /[\p{L}\p{N}._@+-]+/gu;
+const ASCII_ALNUM = /[A-Za-z0-9]/;
+
+/**
+ * For an approver: the argument values where look-alike letters sit in one word with ASCII letters
+ * or digits and no other foreign letter (`ceo@cоmpany.com` with a Cyrillic `о`, `37О4` with a
+ * Cyrillic `О`), which a person reads as the ASCII word and approves. A word of another script
+ * (`Заказ42`) is not named. Undefined when there is none.
+ */
+export function lookAlikeNote(args: unknown): string | undefined {
+  const found: string[] = [];
+  const walk = (value: unknown, pointer: string, depth: number): void => {
+    if (found.length >= 5 || depth > 64) return;
+    if (typeof value === 'string') {
+      if (!ANY.test(value)) return;
+      for (const word of value.match(WORD) ?? []) {
+        const chars = [...word];
+        const odd = [...new Set(chars.filter((ch) => ch.length === 1 && FOLD[ch.charCodeAt(0)]))];
+        // A word of another script (with letters that look like no ASCII one) is that script's word.
+        const foreign = chars.some(
+          (ch) => ch.charCodeAt(0) > 0x7f && !(ch.length === 1 && FOLD[ch.charCodeAt(0)]),
+        );
+        if (odd.length === 0 || foreign || !ASCII_ALNUM.test(word)) continue;
+        const named = odd.map(
+          (ch) =>
+            `U+${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} for ${String.fromCharCode(FOLD[ch.charCodeAt(0)] as number)}`,
+        );
+        const marked = [...word].map((ch) =>
+          odd.includes(ch) ? `\\u{${ch.charCodeAt(0).toString(16)}}` : ch,
+        );
+        found.push(`${pointer || '/'} "${marked.join('')}" has ${named.join(', ')}`);
+        if (found.length >= 5) return;
+      }
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    for (const [key, item] of Object.entries(value)) walk(item, `${pointer}/${key}`, depth + 1);
+  };
+  walk(args, '', 0);
+  return found.length ? `look-alike letters mixed into words: ${found.join('; ')}` : undefined;
+}

@@ -7,6 +7,7 @@
 import { approvalApplies } from '../approvals/conditions.js';
 import type { ApprovalService } from '../approvals/service.js';
 import { denial } from '../errors.js';
+import { lookAlikeNote } from '../inspect/look-alikes.js';
 import { canonicalHash } from '../util/canonical.js';
 import { CONTINUE, deny, type Stage, type ToolCall } from './stage.js';
 
@@ -28,8 +29,11 @@ export function gateStage(deps: { approvals: ApprovalService }): Stage {
     const args = call.args;
     if (!tool || !args) return deny(denial('internal_error', 'The call could not be checked.'));
     const rule = tool.rule.approval;
-    const why = holdReason(call);
-    if (!why) return CONTINUE;
+    const reason = holdReason(call);
+    if (!reason) return CONTINUE;
+    // A person approves what they read: a Cyrillic `о` in `cоmpany.com` reads as the real domain.
+    const lookAlikes = lookAlikeNote(args);
+    const why = lookAlikes ? `${reason}; ${lookAlikes}` : reason;
     const argsHash = canonicalHash(args);
     // An identical retry after the waiting caller was gone (disconnect, restart) runs once, without asking again.
     const reused = await deps.approvals.reuse(call.run.id, tool.exposed, argsHash);
