@@ -168,30 +168,29 @@ export class ApprovalService {
     )
       return { ok: false, code: 'edit_not_storable' };
     const clean: Vote = { ...vote, reason: vote.reason === null ? null : scrub.text(vote.reason) };
-    const outcome = await this.deps.store.approvals.vote(
-      id,
-      clean,
-      edited ? { arguments: edited } : undefined,
-      this.deps.now(),
+    // The vote and its event in one transaction: a decision is never taken without its record.
+    const outcome = await this.deps.events.writeVote(
+      { id, vote: clean, edited: edited ?? undefined, now: this.deps.now() },
+      (a) => ({
+        kind: 'approval.decided',
+        runId: a.runId,
+        tool: a.tool,
+        code: a.state === 'pending' ? 'vote' : a.state,
+        actor: `operator:${vote.operator}`,
+        data: {
+          approvalId: a.id,
+          decision: vote.decision,
+          reason: vote.reason,
+          state: a.state,
+          votes: a.votes.length,
+          quorum: a.quorum,
+          ...(edited ? { original: a.arguments, edited } : {}),
+        },
+      }),
     );
     if (!outcome.ok) return outcome;
+    faultPoint('approval-voted');
     const a = outcome.approval;
-    await this.deps.events.write({
-      kind: 'approval.decided',
-      runId: a.runId,
-      tool: a.tool,
-      code: a.state === 'pending' ? 'vote' : a.state,
-      actor: `operator:${vote.operator}`,
-      data: {
-        approvalId: a.id,
-        decision: vote.decision,
-        reason: vote.reason,
-        state: a.state,
-        votes: a.votes.length,
-        quorum: a.quorum,
-        ...(edited ? { original: a.arguments, edited } : {}),
-      },
-    });
     if (a.state !== 'pending') {
       this.deps.notifier.send({
         kind: 'approval.decided',

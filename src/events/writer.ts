@@ -10,8 +10,10 @@
  * so "durable before the answer leaves" holds for every call; a failed commit
  * rejects every write in it.
  */
+
+import type { Approval, VoteOutcome } from '../approvals/approval.js';
 import type { Scrubber } from '../scrub/index.js';
-import type { BatchItem, EventStore, Retiring } from '../store/store.js';
+import type { BatchItem, EventStore, Retiring, VoteRequest } from '../store/store.js';
 import type { AuditEvent, NewEvent } from './event.js';
 
 export type EventListener = (event: AuditEvent) => void;
@@ -83,6 +85,16 @@ export class EventWriter {
       : await this.store.appendRetiring(scrubbed, lease);
     if (stored) this.publish(stored);
     return stored;
+  }
+
+  /**
+   * Counts a vote and writes its `approval.decided` event (made by `eventFor` from the
+   * outcome, then scrubbed) in one transaction (`EventStore.appendVote`).
+   */
+  async writeVote(request: VoteRequest, eventFor: (approval: Approval) => NewEvent): Promise<VoteOutcome> {
+    const { outcome, event } = await this.store.appendVote(request, (a) => this.scrub(eventFor(a)));
+    if (event) this.publish(event);
+    return outcome;
   }
 
   private scrub(event: NewEvent): NewEvent {

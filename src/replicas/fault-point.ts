@@ -9,7 +9,8 @@
  * Points: `approval-marked-unknown` — just after reconciliation committed an
  * orphaned execution's `outcome_unknown` mark with its event;
  * `replica-retired` — just after it committed a dead replica's retirement
- * with its `replica.lapsed` event.
+ * with its `replica.lapsed` event; `approval-voted` — just after an
+ * operator's vote was committed with its `approval.decided` event.
  */
 const armed = process.env.BULKHEAD_TEST_FAULT_POINT;
 

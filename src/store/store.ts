@@ -8,7 +8,7 @@
  * PostgreSQL and stays correct across replicas. The pipeline depends only on
  * this interface, never on a driver.
  */
-import type { ApprovalStore } from '../approvals/approval.js';
+import type { Approval, ApprovalStore, Vote, VoteOutcome } from '../approvals/approval.js';
 import type { CallBudgetStore } from '../budget/calls.js';
 import type { TokenBudgetStore } from '../budget/tokens.js';
 import type { AuditEvent, EventFilter, NewEvent } from '../events/event.js';
@@ -62,6 +62,14 @@ export interface BatchItem {
   retires?: Retiring;
 }
 
+/** One vote as `ApprovalStore.vote` takes it. */
+export interface VoteRequest {
+  id: string;
+  vote: Vote;
+  edited?: Record<string, unknown> | undefined;
+  now: number;
+}
+
 /** A lease to delete: only if its heartbeat is older than `staleBefore` (store clock), when given. */
 export interface Retiring {
   id: string;
@@ -90,6 +98,15 @@ export interface EventStore {
    * in the same transaction; undefined (nothing written) when this call did not delete it.
    */
   appendRetiring(event: NewEvent, lease: Retiring): Promise<AuditEvent | undefined>;
+  /**
+   * Counts one operator's vote (as `ApprovalStore.vote`) and, when it was counted, appends the
+   * event `eventFor` makes of the outcome, in the same transaction: a vote is never decided
+   * without its event, so a crash or a lock between them cannot lose the decision's record.
+   */
+  appendVote(
+    vote: VoteRequest,
+    eventFor: (approval: Approval) => NewEvent,
+  ): Promise<{ outcome: VoteOutcome; event?: AuditEvent }>;
   /**
    * Group commit of plain events and closing ones together, in order, in one
    * transaction: an item with `closes` deletes that open intent and is

@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import {
   type Approval,
   type ApprovalState,
@@ -6,6 +6,7 @@ import {
   approvalStatus,
   type NewApproval,
   type Vote,
+  type VoteOutcome,
 } from '../../approvals/approval.js';
 import { tally } from '../../approvals/tally.js';
 import type { PgMigration } from './migrate.js';
@@ -85,6 +86,35 @@ function toApproval(row: Row): Approval {
   };
 }
 
+/**
+ * One vote inside the caller's transaction on `client`: the row is locked, `tally` applied and
+ * written. The events store runs it with the vote's event in the same transaction.
+ */
+export async function pgVoteIn(
+  client: PoolClient,
+  id: string,
+  v: Vote,
+  edited: Record<string, unknown> | undefined,
+  now: number,
+): Promise<VoteOutcome> {
+  const { rows } = await client.query<Row>('SELECT * FROM approvals WHERE id = $1 FOR UPDATE', [id]);
+  const result = tally(rows[0] && toApproval(rows[0]), v, edited, now);
+  if (!result.ok) return result;
+  const updated = await client.query<Row>(
+    `UPDATE approvals SET votes = $1, state = $2, decided_at = $3, reason = $4, edited_arguments = $5::jsonb
+     WHERE id = $6 AND state = 'pending' RETURNING *`,
+    [
+      JSON.stringify(result.votes),
+      result.state,
+      result.decidedAt,
+      result.reason,
+      result.editedArguments ? JSON.stringify(result.editedArguments) : null,
+      id,
+    ],
+  );
+  return { ok: true as const, approval: toApproval(updated.rows[0] as Row) };
+}
+
 export function pgApprovals(pool: Pool, replica: string): ApprovalStore {
   const one = async (sql: string, params: unknown[]) => {
     const { rows } = await pool.query<Row>(sql, params);
@@ -123,26 +153,9 @@ export function pgApprovals(pool: Pool, replica: string): ApprovalStore {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const { rows } = await client.query<Row>('SELECT * FROM approvals WHERE id = $1 FOR UPDATE', [id]);
-        const result = tally(rows[0] && toApproval(rows[0]), v, edited?.arguments, now);
-        if (!result.ok) {
-          await client.query('ROLLBACK');
-          return result;
-        }
-        const updated = await client.query<Row>(
-          `UPDATE approvals SET votes = $1, state = $2, decided_at = $3, reason = $4, edited_arguments = $5::jsonb
-           WHERE id = $6 AND state = 'pending' RETURNING *`,
-          [
-            JSON.stringify(result.votes),
-            result.state,
-            result.decidedAt,
-            result.reason,
-            result.editedArguments ? JSON.stringify(result.editedArguments) : null,
-            id,
-          ],
-        );
-        await client.query('COMMIT');
-        return { ok: true as const, approval: toApproval(updated.rows[0] as Row) };
+        const outcome = await pgVoteIn(client, id, v, edited?.arguments, now);
+        await client.query(outcome.ok ? 'COMMIT' : 'ROLLBACK');
+        return outcome;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;

@@ -1,7 +1,8 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { ChainHead, completeEvent } from '../../events/chain.js';
-import type { AuditEvent, EventFilter, NewEvent } from '../../events/event.js';
+import type { AuditEvent, ChainLink, EventFilter, NewEvent } from '../../events/event.js';
 import type { EventStore, Retiring } from '../store.js';
+import { pgVoteIn } from './approvals.js';
 import type { PgMigration } from './migrate.js';
 
 export const pgEventMigrations: PgMigration[] = [
@@ -100,7 +101,10 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
   const insert = async (
     event: NewEvent,
     condition: { closes: string } | { marksUnknown: string } | { retires: Retiring } | null,
+    // A transaction's client: the head advances only once the caller committed (`inTransaction`).
+    inTransaction?: { client: PoolClient; links: ChainLink[] },
   ): Promise<AuditEvent | undefined> => {
+    const q = inTransaction?.client ?? pool;
     const full = completeEvent(event);
     const link = head.link(full);
     const values = [
@@ -137,11 +141,11 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
               };
     const { rows } =
       gate === null
-        ? await pool.query<EventRow>(
+        ? await q.query<EventRow>(
             `INSERT INTO events (${columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
             values,
           )
-        : await pool.query<EventRow>(
+        : await q.query<EventRow>(
             `WITH gate AS (${gate.sql})
              INSERT INTO events (${columns})
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM gate RETURNING *`,
@@ -149,7 +153,8 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
           );
     const row = rows[0];
     if (!row) return undefined;
-    head.advance(link);
+    if (inTransaction) inTransaction.links.push(link);
+    else head.advance(link);
     return toEvent(row);
   };
   return {
@@ -157,6 +162,29 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
     appendClosing: (event, intentId) => serial(() => insert(event, { closes: intentId })),
     appendMarking: (event, approvalId) => serial(() => insert(event, { marksUnknown: approvalId })),
     appendRetiring: (event, lease) => serial(() => insert(event, { retires: lease })),
+    appendVote: (request, eventFor) =>
+      serial(async () => {
+        const client = await pool.connect();
+        const links: ChainLink[] = [];
+        try {
+          await client.query('BEGIN');
+          const outcome = await pgVoteIn(client, request.id, request.vote, request.edited, request.now);
+          if (!outcome.ok) {
+            await client.query('ROLLBACK');
+            return { outcome };
+          }
+          const event = await insert(eventFor(outcome.approval), null, { client, links });
+          await client.query('COMMIT');
+          // Committed: only now is the link the chain's head (a rollback leaves no gap).
+          for (const link of links) head.advance(link);
+          return event ? { outcome, event } : { outcome };
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        } finally {
+          client.release();
+        }
+      }),
     async writers() {
       const { rows } = await pool.query<{ writer: string }>(
         'SELECT DISTINCT writer FROM events WHERE writer IS NOT NULL',

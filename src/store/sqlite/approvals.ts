@@ -84,7 +84,13 @@ function toApproval(row: Row): Approval {
   };
 }
 
-export function sqliteApprovals(db: Database.Database, replica: string): ApprovalStore {
+/**
+ * One vote, synchronously, as a better-sqlite3 transaction function: called inside another
+ * transaction it is a savepoint of it, so the events store records the vote with its event.
+ */
+type VoteFn = (id: string, v: Vote, edited: Record<string, unknown> | undefined, now: number) => VoteOutcome;
+
+export function sqliteVoter(db: Database.Database): Database.Transaction<VoteFn> {
   const byId = db.prepare('SELECT * FROM approvals WHERE id = ?');
   const get = (id: string) => {
     const row = byId.get(id) as Row | undefined;
@@ -111,6 +117,16 @@ export function sqliteApprovals(db: Database.Database, replica: string): Approva
       return { ok: true, approval: get(id) as Approval };
     },
   );
+  return vote;
+}
+
+export function sqliteApprovals(db: Database.Database, replica: string): ApprovalStore {
+  const byId = db.prepare('SELECT * FROM approvals WHERE id = ?');
+  const get = (id: string) => {
+    const row = byId.get(id) as Row | undefined;
+    return row && toApproval(row);
+  };
+  const vote = sqliteVoter(db);
   return {
     async create(a: NewApproval) {
       db.prepare(

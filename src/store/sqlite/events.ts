@@ -1,7 +1,9 @@
 import type Database from 'better-sqlite3';
+import type { Approval } from '../../approvals/approval.js';
 import { ChainHead, completeEvent } from '../../events/chain.js';
 import type { AuditEvent, EventFilter, NewEvent } from '../../events/event.js';
-import type { BatchItem, EventStore, Retiring } from '../store.js';
+import type { BatchItem, EventStore, Retiring, VoteRequest } from '../store.js';
+import { sqliteVoter } from './approvals.js';
 import type { Migration } from './migrate.js';
 
 export const eventMigrations: Migration[] = [
@@ -146,6 +148,11 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
   const retiring = atomically((event: NewEvent, lease: Retiring): AuditEvent | undefined =>
     retires(lease) ? write(event) : undefined,
   );
+  const voter = sqliteVoter(db);
+  const voting = atomically((request: VoteRequest, eventFor: (approval: Approval) => NewEvent) => {
+    const outcome = voter(request.id, request.vote, request.edited, request.now);
+    return outcome.ok ? { outcome, event: write(eventFor(outcome.approval)) } : { outcome };
+  });
   const marking = atomically((event: NewEvent, approvalId: string): AuditEvent | undefined => {
     if (markUnknown.run(approvalId).changes === 0) return undefined;
     return write(event);
@@ -173,6 +180,9 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
     },
     async appendRetiring(event, lease) {
       return retiring(event, lease);
+    },
+    async appendVote(request, eventFor) {
+      return voting(request, eventFor);
     },
     async appendBatch(items) {
       return batch(items);
