@@ -75,16 +75,20 @@ export class ApprovalService {
     let withdrawn = 0;
     for (const open of ['pending', 'approved'] as const) {
       for (const a of await store.approvals.list({ state: open, runId, limit: 10_000 })) {
-        if (!(await store.approvals.transition(a.id, [open], 'withdrawn', {}, this.deps.now()))) continue;
+        // Each move with its event in one transaction (so for every move below).
+        const written = await this.deps.events.writeMoving(
+          {
+            kind: 'approval.decided',
+            runId,
+            tool: a.tool,
+            code: 'withdrawn',
+            actor: 'system',
+            data: { approvalId: a.id, why: `the run is ${state}` },
+          },
+          { id: a.id, from: [open], to: 'withdrawn', at: this.deps.now() },
+        );
+        if (!written) continue;
         withdrawn++;
-        await this.deps.events.write({
-          kind: 'approval.decided',
-          runId,
-          tool: a.tool,
-          code: 'withdrawn',
-          actor: 'system',
-          data: { approvalId: a.id, why: `the run is ${state}` },
-        });
         this.signal(a.id);
       }
     }
@@ -212,17 +216,18 @@ export class ApprovalService {
     let expired = 0;
     for (const a of await store.approvals.list({ state: 'pending', limit: 10_000 })) {
       if (a.expiresAt > now()) continue;
-      if (await store.approvals.transition(a.id, ['pending'], 'timed_out', {}, now())) {
-        expired++;
-        await this.deps.events.write({
+      const written = await this.deps.events.writeMoving(
+        {
           kind: 'approval.decided',
           runId: a.runId,
           tool: a.tool,
           code: 'timed_out',
           actor: 'system',
           data: { approvalId: a.id },
-        });
-      }
+        },
+        { id: a.id, from: ['pending'], to: 'timed_out', at: now() },
+      );
+      if (written) expired++;
     }
     return expired;
   }
@@ -246,17 +251,20 @@ export class ApprovalService {
   ): Promise<void> {
     // From outcome_unknown too: a replica starting up marks every executing approval unknown,
     // including one another live replica is still running; when that call ends, its outcome is known.
-    const a = await this.deps.store.approvals.transition(id, ['executing', 'outcome_unknown'], state);
-    if (a) {
-      await this.deps.events.write({
+    const a = await this.deps.store.approvals.get(id);
+    if (!a) return;
+    await this.deps.events.writeMoving(
+      {
         kind: 'approval.executed',
         runId: a.runId,
         tool: a.tool,
-        code: a.state,
+        code: state,
         actor: `run:${a.runId}`,
         data: { approvalId: id, ...summary },
-      });
-    }
+      },
+      { id, from: ['executing', 'outcome_unknown'], to: state, at: this.deps.now() },
+    );
+    faultPoint('approval-finished');
   }
 
   /** At start-up: overdue approvals time out; executions a dead gateway left open are marked. */
@@ -365,17 +373,18 @@ export class ApprovalService {
       }
       if (now() >= current.expiresAt) {
         // Timeout means deny. If a decision raced in, the next pass reads it.
-        if (await store.approvals.transition(current.id, ['pending'], 'timed_out', {}, now())) {
-          await this.deps.events.write({
+        const written = await this.deps.events.writeMoving(
+          {
             kind: 'approval.decided',
             runId: current.runId,
             tool: current.tool,
             code: 'timed_out',
             actor: 'system',
             data: { approvalId: current.id },
-          });
-          return { ok: false, approval: current, denial: timeoutDenial() };
-        }
+          },
+          { id: current.id, from: ['pending'], to: 'timed_out', at: now() },
+        );
+        if (written) return { ok: false, approval: current, denial: timeoutDenial() };
         continue;
       }
       await this.wakeups.sleep(
@@ -443,15 +452,8 @@ export class ApprovalService {
         ),
       };
     }
-    const withdrawn = await this.deps.store.approvals.transition(
-      approval.id,
-      ['pending'],
-      'withdrawn',
-      {},
-      this.deps.now(),
-    );
-    if (withdrawn) {
-      await this.deps.events.write({
+    await this.deps.events.writeMoving(
+      {
         kind: 'approval.decided',
         runId: approval.runId,
         tool: approval.tool,
@@ -461,8 +463,9 @@ export class ApprovalService {
           approvalId: approval.id,
           why: run?.state === 'active' ? 'the client cancelled' : `the run is ${run?.state}`,
         },
-      });
-    }
+      },
+      { id: approval.id, from: ['pending'], to: 'withdrawn', at: this.deps.now() },
+    );
     if (run?.state !== 'active') {
       return {
         ok: false,

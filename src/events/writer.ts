@@ -13,7 +13,7 @@
 
 import type { Approval, VoteOutcome } from '../approvals/approval.js';
 import type { Scrubber } from '../scrub/index.js';
-import type { BatchItem, EventStore, Retiring, VoteRequest } from '../store/store.js';
+import type { ApprovalMove, BatchItem, EventStore, Retiring, VoteRequest } from '../store/store.js';
 import type { AuditEvent, NewEvent } from './event.js';
 
 export type EventListener = (event: AuditEvent) => void;
@@ -83,6 +83,19 @@ export class EventWriter {
     const stored = this.grouped
       ? await this.queued({ event: scrubbed, retires: lease })
       : await this.store.appendRetiring(scrubbed, lease);
+    if (stored) this.publish(stored);
+    return stored;
+  }
+
+  /**
+   * Writes the event recording an approval's move (withdrawn, timed out, executed, failed) in
+   * one transaction with the move. Undefined when it did not move (another caller moved it).
+   */
+  async writeMoving(event: NewEvent, move: ApprovalMove): Promise<AuditEvent | undefined> {
+    const scrubbed = this.scrub(event);
+    const stored = this.grouped
+      ? await this.queued({ event: scrubbed, moves: move })
+      : await this.store.appendMoving(scrubbed, move);
     if (stored) this.publish(stored);
     return stored;
   }
@@ -159,8 +172,9 @@ export class EventWriter {
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
         const stored = await (this.store.appendBatch as NonNullable<EventStore['appendBatch']>)(
-          batch.map(({ event, closes, marksUnknown, retires }) => ({
+          batch.map(({ event, closes, marksUnknown, retires, moves }) => ({
             event,
+            ...(moves === undefined ? {} : { moves }),
             ...(closes === undefined ? {} : { closes }),
             ...(marksUnknown === undefined ? {} : { marksUnknown }),
             ...(retires === undefined ? {} : { retires }),

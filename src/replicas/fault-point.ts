@@ -10,7 +10,9 @@
  * orphaned execution's `outcome_unknown` mark with its event;
  * `replica-retired` — just after it committed a dead replica's retirement
  * with its `replica.lapsed` event; `approval-voted` — just after an
- * operator's vote was committed with its `approval.decided` event.
+ * operator's vote was committed with its `approval.decided` event;
+ * `approval-finished` — just after an executed call's approval was settled
+ * with its `approval.executed` event.
  */
 const armed = process.env.BULKHEAD_TEST_FAULT_POINT;
 

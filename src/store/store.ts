@@ -8,7 +8,7 @@
  * PostgreSQL and stays correct across replicas. The pipeline depends only on
  * this interface, never on a driver.
  */
-import type { Approval, ApprovalStore, Vote, VoteOutcome } from '../approvals/approval.js';
+import type { Approval, ApprovalState, ApprovalStore, Vote, VoteOutcome } from '../approvals/approval.js';
 import type { CallBudgetStore } from '../budget/calls.js';
 import type { TokenBudgetStore } from '../budget/tokens.js';
 import type { AuditEvent, EventFilter, NewEvent } from '../events/event.js';
@@ -60,6 +60,16 @@ export interface BatchItem {
   closes?: string;
   marksUnknown?: string;
   retires?: Retiring;
+  moves?: ApprovalMove;
+}
+
+/** An approval's move from one of `from` to `to` (as `ApprovalStore.transition`, no owner change). */
+export interface ApprovalMove {
+  id: string;
+  from: readonly ApprovalState[];
+  to: ApprovalState;
+  /** Decision time, kept only if the approval had none. */
+  at: number;
 }
 
 /** One vote as `ApprovalStore.vote` takes it. */
@@ -98,6 +108,11 @@ export interface EventStore {
    * in the same transaction; undefined (nothing written) when this call did not delete it.
    */
   appendRetiring(event: NewEvent, lease: Retiring): Promise<AuditEvent | undefined>;
+  /**
+   * Moves an approval (withdrawn, timed out, executed, failed) and appends the event recording
+   * it in one transaction; undefined (nothing written) when this call did not move it.
+   */
+  appendMoving(event: NewEvent, move: ApprovalMove): Promise<AuditEvent | undefined>;
   /**
    * Counts one operator's vote (as `ApprovalStore.vote`) and, when it was counted, appends the
    * event `eventFor` makes of the outcome, in the same transaction: a vote is never decided

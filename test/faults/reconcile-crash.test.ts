@@ -214,4 +214,57 @@ describe.each(STORES)('reconciliation killed mid-way on $name', ({ available, st
     },
     180_000,
   );
+
+  it.runIf(available)(
+    'an approved call settled just before a crash keeps its approval.executed event, once',
+    async () => {
+      const dir = tempDir('bulkhead-finish-crash-');
+      const yaml = policy(dir, await store());
+      const a = await spawnGateway(
+        dir,
+        yaml,
+        { ...ORDERS_ENV, BULKHEAD_TEST_FAULT_POINT: 'approval-finished' },
+        'a.yaml',
+      ).ready;
+      const { token } = await createRun(a.url, a.adminToken, 'agent');
+      const agent = await connectAgent(a.url, token);
+      const call = agent
+        .callTool({ name: 'orders__slow_echo', arguments: { ms: 10, text: 'refund 11' } })
+        .catch(() => 'cut');
+      const pending = await waitFor(async () => {
+        const { body } = await api<{ approvals: { id: string; run_hash: string }[] }>(
+          a.url,
+          ORDERS_ENV.ALICE,
+          '/api/approvals?state=pending',
+        );
+        return body.approvals[0];
+      }, 30_000);
+      await api(a.url, ORDERS_ENV.ALICE, `/api/approvals/${pending.id}/approve`, {
+        method: 'POST',
+        body: { args_hash: pending.run_hash },
+      });
+      expect(await a.exited).toBe('SIGKILL');
+      await agent.close().catch(() => undefined);
+      await call;
+
+      const b = await spawnGateway(dir, yaml, ORDERS_ENV, 'b.yaml').ready;
+      const { body } = await api<{ approval: { state: string } }>(
+        b.url,
+        ORDERS_ENV.ALICE,
+        `/api/approvals/${pending.id}`,
+      );
+      expect(body.approval.state).toBe('executed');
+      const { body: events } = await api<{ events: { code?: string; data: { approvalId?: string } }[] }>(
+        b.url,
+        b.adminToken,
+        '/api/events?kind=approval.executed&limit=100',
+      );
+      expect(events.events.filter((e) => e.data.approvalId === pending.id).map((e) => e.code)).toEqual([
+        'executed',
+      ]);
+      b.child.kill('SIGKILL');
+      await b.exited;
+    },
+    180_000,
+  );
 });

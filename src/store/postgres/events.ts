@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { ChainHead, completeEvent } from '../../events/chain.js';
 import type { AuditEvent, ChainLink, EventFilter, NewEvent } from '../../events/event.js';
-import type { EventStore, Retiring } from '../store.js';
+import type { ApprovalMove, EventStore, Retiring } from '../store.js';
 import { pgVoteIn } from './approvals.js';
 import type { PgMigration } from './migrate.js';
 
@@ -100,7 +100,12 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
   };
   const insert = async (
     event: NewEvent,
-    condition: { closes: string } | { marksUnknown: string } | { retires: Retiring } | null,
+    condition:
+      | { closes: string }
+      | { marksUnknown: string }
+      | { retires: Retiring }
+      | { moves: ApprovalMove }
+      | null,
     // A transaction's client: the head advances only once the caller committed (`inTransaction`).
     inTransaction?: { client: PoolClient; links: ChainLink[] },
   ): Promise<AuditEvent | undefined> => {
@@ -129,16 +134,27 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
         ? null
         : 'closes' in condition
           ? { sql: 'DELETE FROM intents WHERE id = $13 RETURNING id', params: [condition.closes] }
-          : 'retires' in condition
+          : 'moves' in condition
             ? {
-                sql: 'DELETE FROM replicas WHERE id = $13 AND ($14::bigint IS NULL OR heartbeat_at < $14) RETURNING id',
-                params: [condition.retires.id, condition.retires.staleBefore ?? null],
+                sql: `UPDATE approvals SET state = $14, decided_at = COALESCE(decided_at, $15)
+                      WHERE id = $13 AND state = ANY($16::text[]) RETURNING id`,
+                params: [
+                  condition.moves.id,
+                  condition.moves.to,
+                  condition.moves.at,
+                  [...condition.moves.from],
+                ],
               }
-            : {
-                sql: `UPDATE approvals SET state = 'outcome_unknown' WHERE id = $13 AND state = 'executing'
+            : 'retires' in condition
+              ? {
+                  sql: 'DELETE FROM replicas WHERE id = $13 AND ($14::bigint IS NULL OR heartbeat_at < $14) RETURNING id',
+                  params: [condition.retires.id, condition.retires.staleBefore ?? null],
+                }
+              : {
+                  sql: `UPDATE approvals SET state = 'outcome_unknown' WHERE id = $13 AND state = 'executing'
                       AND (owner IS NULL OR owner NOT IN (SELECT id FROM replicas)) RETURNING id`,
-                params: [condition.marksUnknown],
-              };
+                  params: [condition.marksUnknown],
+                };
     const { rows } =
       gate === null
         ? await q.query<EventRow>(
@@ -162,6 +178,7 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
     appendClosing: (event, intentId) => serial(() => insert(event, { closes: intentId })),
     appendMarking: (event, approvalId) => serial(() => insert(event, { marksUnknown: approvalId })),
     appendRetiring: (event, lease) => serial(() => insert(event, { retires: lease })),
+    appendMoving: (event, move) => serial(() => insert(event, { moves: move })),
     appendVote: (request, eventFor) =>
       serial(async () => {
         const client = await pool.connect();

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Approval } from '../../approvals/approval.js';
 import { ChainHead, completeEvent } from '../../events/chain.js';
 import type { AuditEvent, EventFilter, NewEvent } from '../../events/event.js';
-import type { BatchItem, EventStore, Retiring, VoteRequest } from '../store.js';
+import type { ApprovalMove, BatchItem, EventStore, Retiring, VoteRequest } from '../store.js';
 import { sqliteVoter } from './approvals.js';
 import type { Migration } from './migrate.js';
 
@@ -148,6 +148,16 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
   const retiring = atomically((event: NewEvent, lease: Retiring): AuditEvent | undefined =>
     retires(lease) ? write(event) : undefined,
   );
+  const moves = (m: ApprovalMove) =>
+    db
+      .prepare(
+        `UPDATE approvals SET state = ?, decided_at = COALESCE(decided_at, ?)
+         WHERE id = ? AND state IN (${m.from.map(() => '?').join(',')})`,
+      )
+      .run(m.to, m.at, m.id, ...m.from).changes > 0;
+  const moving = atomically((event: NewEvent, m: ApprovalMove): AuditEvent | undefined =>
+    moves(m) ? write(event) : undefined,
+  );
   const voter = sqliteVoter(db);
   const voting = atomically((request: VoteRequest, eventFor: (approval: Approval) => NewEvent) => {
     const outcome = voter(request.id, request.vote, request.edited, request.now);
@@ -163,7 +173,8 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
     items.map((item) =>
       (item.closes !== undefined && closeIntent.run(item.closes).changes === 0) ||
       (item.marksUnknown !== undefined && markUnknown.run(item.marksUnknown).changes === 0) ||
-      (item.retires !== undefined && !retires(item.retires))
+      (item.retires !== undefined && !retires(item.retires)) ||
+      (item.moves !== undefined && !moves(item.moves))
         ? undefined
         : write(item.event),
     ),
@@ -180,6 +191,9 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
     },
     async appendRetiring(event, lease) {
       return retiring(event, lease);
+    },
+    async appendMoving(event, move) {
+      return moving(event, move);
     },
     async appendVote(request, eventFor) {
       return voting(request, eventFor);
