@@ -3,10 +3,16 @@
  * the load generator never shares an event loop with the thing it measures.
  * A child announces itself with one JSON line on stdout.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find(
+  (p) => process.platform === 'linux' && existsSync(p),
+);
 
 export interface Child<T> {
   process: ChildProcess;
@@ -32,7 +38,11 @@ export interface ChildOptions {
  */
 export function spawnChild(script: string, args: readonly string[], options: ChildOptions): Child<undefined> {
   const tsx = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...tsx, script, ...args], {
+  const argv = [process.execPath, ...(options.nodeArgs ?? []), ...tsx, script, ...args];
+  // A bench killed before its cleanup (its output piped into `head`) must not leave a gateway
+  // running to load every later bench: children die with it (setpriv execs, the pid is node's).
+  const [command, ...rest] = SETPRIV ? [SETPRIV, '--pdeathsig', 'KILL', '--', ...argv] : argv;
+  const child = spawn(command as string, rest, {
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
