@@ -38,64 +38,89 @@ import {
 } from './passthrough.js';
 import { uriProblem } from './resource-uri.js';
 
+/**
+ * The two listings differ only in what they ask an upstream for and which field addresses an
+ * item (a resource's URI, a template's URI template); one piece lists, filters and cleans both.
+ */
+interface Listing<T extends Resource | ResourceTemplate> {
+  method: 'resources/list' | 'resources/templates/list';
+  kind: 'resource' | 'resource_template';
+  /** Every item the upstream offers, all pages. */
+  fetch: (client: Client, signal: AbortSignal) => Promise<T[]>;
+  address: (item: T) => string;
+}
+
+const RESOURCES: Listing<Resource> = {
+  method: 'resources/list',
+  kind: 'resource',
+  fetch: (client, signal) =>
+    pages(
+      (params) => client.listResources(params, { signal }),
+      (r) => r.resources,
+    ),
+  address: (r) => r.uri,
+};
+
+const TEMPLATES: Listing<ResourceTemplate> = {
+  method: 'resources/templates/list',
+  kind: 'resource_template',
+  fetch: (client, signal) =>
+    pages(
+      (params) => client.listResourceTemplates(params, { signal }),
+      (r) => r.resourceTemplates,
+    ),
+  address: (t) => t.uriTemplate,
+};
+
+/**
+ * What the profile may read of one listing, from every upstream it names: each item routed to its
+ * upstream by the allow-list, admitted by the pins, cleaned; the listing is an audit event.
+ */
+async function listAllowed<T extends Resource | ResourceTemplate>(
+  deps: PassthroughDeps,
+  runId: string,
+  listing: Listing<T>,
+  signal: AbortSignal,
+): Promise<T[]> {
+  const ctx = await contextFor(deps, runId, 'resources/list', null);
+  const listed: T[] = [];
+  for (const upstream of upstreamsOf(ctx.profile)) {
+    const client = deps.pool.client(upstream);
+    if (!client) continue;
+    const items = await upstreamPart(deps, upstream, listing.method, () => listing.fetch(client, signal));
+    listed.push(
+      ...items.filter((item) => {
+        const address = listing.address(item);
+        return (
+          allowFor(ctx.profile, address)?.upstream === upstream &&
+          admitted(deps, listing.kind, upstream, item, `resource:${address}`)
+        );
+      }),
+    );
+  }
+  await deps.events.write({
+    kind: 'resources/list',
+    runId,
+    decision: 'allow',
+    actor: ctx.actor,
+    data: { count: listed.length, ...(listing === TEMPLATES ? { templates: true } : {}) },
+  });
+  return cleanListed(deps, listed, listing.kind === 'resource' ? 'resource' : 'resource template');
+}
+
 export function registerResourceHandlers(server: Server, deps: PassthroughDeps, runId: string): void {
   server.setRequestHandler(
     ListResourcesRequestSchema,
-    guarded(deps, 'resources/list', async (_request, extra) => {
-      const ctx = await contextFor(deps, runId, 'resources/list', null);
-      const listed: Resource[] = [];
-      for (const upstream of upstreamsOf(ctx.profile)) {
-        const client = deps.pool.client(upstream);
-        if (!client) continue;
-        const resources = await upstreamPart(deps, upstream, 'resources/list', () =>
-          pages(
-            (params) => client.listResources(params, { signal: extra.signal }),
-            (r) => r.resources,
-          ),
-        );
-        listed.push(
-          ...resources.filter(
-            (r) =>
-              allowFor(ctx.profile, r.uri)?.upstream === upstream &&
-              admitted(deps, 'resource', upstream, r, `resource:${r.uri}`),
-          ),
-        );
-      }
-      await deps.events.write({
-        kind: 'resources/list',
-        runId,
-        decision: 'allow',
-        actor: ctx.actor,
-        data: { count: listed.length },
-      });
-      return { resources: cleanListed(deps, listed, 'resource') };
-    }),
+    guarded(deps, 'resources/list', async (_request, extra) => ({
+      resources: await listAllowed(deps, runId, RESOURCES, extra.signal),
+    })),
   );
 
   server.setRequestHandler(
     ListResourceTemplatesRequestSchema,
-    guarded(deps, 'resources/templates/list', async (_request, extra) => {
-      const ctx = await contextFor(deps, runId, 'resources/list', null);
-      const listed: ResourceTemplate[] = [];
-      for (const upstream of upstreamsOf(ctx.profile)) {
-        const client = deps.pool.client(upstream);
-        if (!client) continue;
-        const templates = await upstreamPart(deps, upstream, 'resources/templates/list', () =>
-          pages(
-            (params) => client.listResourceTemplates(params, { signal: extra.signal }),
-            (r) => r.resourceTemplates,
-          ),
-        );
-        listed.push(
-          ...templates.filter(
-            (t) =>
-              allowFor(ctx.profile, t.uriTemplate)?.upstream === upstream &&
-              admitted(deps, 'resource_template', upstream, t, `resource:${t.uriTemplate}`),
-          ),
-        );
-      }
-      return { resourceTemplates: cleanListed(deps, listed, 'resource template') };
-    }),
+    guarded(deps, 'resources/templates/list', async (_request, extra) => ({
+      resourceTemplates: await listAllowed(deps, runId, TEMPLATES, extra.signal),
+    })),
   );
 
   server.setRequestHandler(
@@ -229,19 +254,13 @@ async function pinFor(
 ): Promise<'pinned' | 'changed' | 'unpinned'> {
   const pins = deps.pins;
   if (!pins?.locked) return 'pinned';
-  const resources = await pages(
-    (cursor) => client.listResources(cursor, { signal }),
-    (r) => r.resources,
-  );
+  const resources = await RESOURCES.fetch(client, signal);
   const exact = resources.find((r) => r.uri === uri);
   if (exact) {
     const pin = pins.admit('resource', upstream, exact, `resource:${uri}`);
     return pin.ok ? 'pinned' : pin.status;
   }
-  const templates = await pages(
-    (cursor) => client.listResourceTemplates(cursor, { signal }),
-    (r) => r.resourceTemplates,
-  );
+  const templates = await TEMPLATES.fetch(client, signal);
   let status: 'changed' | 'unpinned' = 'unpinned';
   for (const template of templates.filter((t) => templateMatches(t.uriTemplate, uri))) {
     const pin = pins.admit('resource_template', upstream, template, `resource:${template.uriTemplate}`);
