@@ -111,8 +111,9 @@ export function findEncodedBlob(text: string): InjectionHit | null {
     if ((classOf(probe) & B64) === 0) continue;
     let start = probe;
     while (start > done && (classOf(start - 1) & B64) !== 0) start--;
+    // Read on only until the run is long enough: a megabyte of one run costs BLOB_LENGTH reads.
     let end = probe + 1;
-    while (end < n && (classOf(end) & B64) !== 0) end++;
+    while (end < n && end - start < BLOB_LENGTH && (classOf(end) & B64) !== 0) end++;
     done = end;
     if (end - start >= BLOB_LENGTH) return blobAt(start, classOf);
     // A run starting after `end` that is long enough holds a probe from here on.
