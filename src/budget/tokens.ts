@@ -5,7 +5,8 @@
  * budget while they are open, so concurrent requests cannot overshoot
  * together. `max_tokens` is clamped to what is left of the output, total and
  * USD caps. A reservation left open by a crash is settled, at what it
- * reserved, when the gateway starts again (`reconcile`).
+ * reserved, by the lease reconciliation of a live replica (`orphans`,
+ * then `EventStore.appendSettling`).
  */
 import { quantizeUsd } from './thresholds.js';
 
@@ -63,11 +64,13 @@ export interface TokenBudgetStore {
   settle(reservationId: string, actual: TokenAmounts): Promise<TokenUsage | undefined>;
   usage(runId: string): Promise<TokenUsage>;
   /**
-   * Settles every reservation made before `before` (ms since the epoch) at
-   * what it reserved: the API may have billed the request whose answer was
-   * lost, so releasing it for free would let a crash refund spend.
+   * The open reservations nobody will settle: made by a replica that holds no lease (it
+   * died), or without an owner before `before` (ms since the epoch). Read only: each is
+   * settled at what it reserved, with its event, by `EventStore.appendSettling` (the API may
+   * have billed the request whose answer was lost, so releasing it for free would let a
+   * crash refund spend).
    */
-  reconcile(before: number): Promise<ReconciledReservation[]>;
+  orphans(before: number): Promise<ReconciledReservation[]>;
 }
 
 export type Decision =

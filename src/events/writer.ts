@@ -13,7 +13,7 @@
 
 import type { Approval, VoteOutcome } from '../approvals/approval.js';
 import type { Scrubber } from '../scrub/index.js';
-import type { ApprovalMove, BatchItem, EventStore, Retiring, VoteRequest } from '../store/store.js';
+import type { ApprovalMove, BatchItem, EventStore, Retiring, Settling, VoteRequest } from '../store/store.js';
 import type { AuditEvent, NewEvent } from './event.js';
 
 export type EventListener = (event: AuditEvent) => void;
@@ -51,13 +51,8 @@ export class EventWriter {
    * Writes the event that closes an open intent (src/pipeline/intent.ts), in one transaction
    * with closing it. Undefined when the intent was already closed (reconciled elsewhere).
    */
-  async writeClosing(event: NewEvent, intentId: string): Promise<AuditEvent | undefined> {
-    const scrubbed = this.scrub(event);
-    const stored = this.grouped
-      ? await this.queued({ event: scrubbed, closes: intentId })
-      : await this.store.appendClosing(scrubbed, intentId);
-    if (stored) this.publish(stored);
-    return stored;
+  writeClosing(event: NewEvent, intentId: string): Promise<AuditEvent | undefined> {
+    return this.gated(event, { closes: intentId }, (e) => this.store.appendClosing(e, intentId));
   }
 
   /**
@@ -65,39 +60,33 @@ export class EventWriter {
    * transaction with marking its approval so (src/approvals/service.ts). Undefined when it
    * was not marked (another replica did, or its call finished).
    */
-  async writeMarking(event: NewEvent, approvalId: string): Promise<AuditEvent | undefined> {
-    const scrubbed = this.scrub(event);
-    const stored = this.grouped
-      ? await this.queued({ event: scrubbed, marksUnknown: approvalId })
-      : await this.store.appendMarking(scrubbed, approvalId);
-    if (stored) this.publish(stored);
-    return stored;
+  writeMarking(event: NewEvent, approvalId: string): Promise<AuditEvent | undefined> {
+    return this.gated(event, { marksUnknown: approvalId }, (e) => this.store.appendMarking(e, approvalId));
   }
 
   /**
    * Writes the event recording that a lapsed or dead replica was retired, in one transaction
    * with deleting its lease (src/replicas/lease.ts). Undefined when another replica did.
    */
-  async writeRetiring(event: NewEvent, lease: Retiring): Promise<AuditEvent | undefined> {
-    const scrubbed = this.scrub(event);
-    const stored = this.grouped
-      ? await this.queued({ event: scrubbed, retires: lease })
-      : await this.store.appendRetiring(scrubbed, lease);
-    if (stored) this.publish(stored);
-    return stored;
+  writeRetiring(event: NewEvent, lease: Retiring): Promise<AuditEvent | undefined> {
+    return this.gated(event, { retires: lease }, (e) => this.store.appendRetiring(e, lease));
   }
 
   /**
    * Writes the event recording an approval's move (withdrawn, timed out, executed, failed) in
    * one transaction with the move. Undefined when it did not move (another caller moved it).
    */
-  async writeMoving(event: NewEvent, move: ApprovalMove): Promise<AuditEvent | undefined> {
-    const scrubbed = this.scrub(event);
-    const stored = this.grouped
-      ? await this.queued({ event: scrubbed, moves: move })
-      : await this.store.appendMoving(scrubbed, move);
-    if (stored) this.publish(stored);
-    return stored;
+  writeMoving(event: NewEvent, move: ApprovalMove): Promise<AuditEvent | undefined> {
+    return this.gated(event, { moves: move }, (e) => this.store.appendMoving(e, move));
+  }
+
+  /**
+   * Writes the `llm.request` event recording that an orphaned token reservation was settled at
+   * what it reserved, in one transaction with settling it (src/llm/reconcile.ts). Undefined
+   * when it was not settled (another replica did, or its owner holds a lease again).
+   */
+  writeSettling(event: NewEvent, reservation: Settling): Promise<AuditEvent | undefined> {
+    return this.gated(event, { settles: reservation }, (e) => this.store.appendSettling(e, reservation));
   }
 
   /**
@@ -108,6 +97,21 @@ export class EventWriter {
     const { outcome, event } = await this.store.appendVote(request, (a) => this.scrub(eventFor(a)));
     if (event) this.publish(event);
     return outcome;
+  }
+
+  /**
+   * Writes `event` only if the store makes the write `gate` names, in one transaction with it
+   * (in a group commit when the store has them, else by `direct`).
+   */
+  private async gated(
+    event: NewEvent,
+    gate: Omit<BatchItem, 'event'>,
+    direct: (scrubbed: NewEvent) => Promise<AuditEvent | undefined>,
+  ): Promise<AuditEvent | undefined> {
+    const scrubbed = this.scrub(event);
+    const stored = this.grouped ? await this.queued({ event: scrubbed, ...gate }) : await direct(scrubbed);
+    if (stored) this.publish(stored);
+    return stored;
   }
 
   private scrub(event: NewEvent): NewEvent {
@@ -172,9 +176,10 @@ export class EventWriter {
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
         const stored = await (this.store.appendBatch as NonNullable<EventStore['appendBatch']>)(
-          batch.map(({ event, closes, marksUnknown, retires, moves }) => ({
+          batch.map(({ event, closes, marksUnknown, retires, moves, settles }) => ({
             event,
             ...(moves === undefined ? {} : { moves }),
+            ...(settles === undefined ? {} : { settles }),
             ...(closes === undefined ? {} : { closes }),
             ...(marksUnknown === undefined ? {} : { marksUnknown }),
             ...(retires === undefined ? {} : { retires }),

@@ -6,6 +6,12 @@
  * as open forever. Settled at the reserved amount rather than released: the
  * API may have billed the work whose answer was lost.
  *
+ * Each settlement and its event are one transaction
+ * (`EventStore.appendSettling`): a crash between them could otherwise leave
+ * the reservation charged and closed with no event, and nobody would settle
+ * it again (test/faults/reconcile-crash.test.ts, fault point
+ * `reservation-settled`).
+ *
  * A reservation belongs to the replica that made it. Run at every lease
  * heartbeat (src/replicas/lease.ts): those of a replica that holds no lease
  * (killed, lapsed) are settled within seconds by any live replica, those of a
@@ -16,6 +22,7 @@
 import type { EventWriter } from '../events/writer.js';
 import type { Logger } from '../log.js';
 import type { StoreConfig } from '../policy/schema/index.js';
+import { faultPoint } from '../replicas/fault-point.js';
 import type { Store } from '../store/store.js';
 
 export const PG_STALE_MS = 15 * 60_000;
@@ -28,28 +35,32 @@ export async function reconcileReservations(
   now = Date.now(),
 ): Promise<number> {
   const before = 'postgres' in config ? now - PG_STALE_MS : now;
-  const left = await store.tokens.reconcile(before);
-  for (const r of left) {
-    await events.write({
-      kind: 'llm.request',
-      runId: r.runId,
-      decision: 'allow',
-      code: 'outcome_unknown',
-      actor: 'system',
-      data: {
-        model: r.model,
-        reservation: r.id,
-        charged_input: r.input,
-        output_tokens: r.output,
-        usd: r.usd,
-        reserved_at: r.createdAt,
+  let settled = 0;
+  // Rows are never changed while open, so what is read here is what the settlement charges.
+  for (const r of await store.tokens.orphans(before)) {
+    const written = await events.writeSettling(
+      {
+        kind: 'llm.request',
+        runId: r.runId,
+        decision: 'allow',
+        code: 'outcome_unknown',
+        actor: 'system',
+        data: {
+          model: r.model,
+          reservation: r.id,
+          charged_input: r.input,
+          output_tokens: r.output,
+          usd: r.usd,
+          reserved_at: r.createdAt,
+        },
       },
-    });
-  }
-  if (left.length)
-    logger.warn(
-      { count: left.length },
-      'LLM requests left open by a crash were settled at what they reserved',
+      { id: r.id, before },
     );
-  return left.length;
+    if (!written) continue;
+    faultPoint('reservation-settled');
+    settled++;
+  }
+  if (settled)
+    logger.warn({ count: settled }, 'LLM requests left open by a crash were settled at what they reserved');
+  return settled;
 }

@@ -12,7 +12,8 @@
  * with its `replica.lapsed` event; `approval-voted` — just after an
  * operator's vote was committed with its `approval.decided` event;
  * `approval-finished` — just after an executed call's approval was settled
- * with its `approval.executed` event.
+ * with its `approval.executed` event; `reservation-settled` — just after an
+ * orphaned LLM token reservation was settled with its `llm.request` event.
  */
 const armed = process.env.BULKHEAD_TEST_FAULT_POINT;
 

@@ -53,7 +53,9 @@ export interface RunStore {
 /**
  * One event of a group commit; `closes` names the open intent it closes (see
  * `appendClosing`), `marksUnknown` the orphaned execution it records (see `appendMarking`),
- * `retires` the lapsed lease it records (see `appendRetiring`).
+ * `retires` the lapsed lease it records (see `appendRetiring`), `moves` the approval move it
+ * records (see `appendMoving`), `settles` the orphaned LLM reservation it records (see
+ * `appendSettling`).
  */
 export interface BatchItem {
   event: NewEvent;
@@ -61,6 +63,17 @@ export interface BatchItem {
   marksUnknown?: string;
   retires?: Retiring;
   moves?: ApprovalMove;
+  settles?: Settling;
+}
+
+/**
+ * An orphaned LLM token reservation to settle at what it reserved: only if it is still open
+ * and still an orphan (its owner holds no lease, or it has no owner and was made before
+ * `before`), as `TokenBudgetStore.orphans` found it.
+ */
+export interface Settling {
+  id: string;
+  before: number;
 }
 
 /** An approval's move from one of `from` to `to` (as `ApprovalStore.transition`, no owner change). */
@@ -113,6 +126,14 @@ export interface EventStore {
    * it in one transaction; undefined (nothing written) when this call did not move it.
    */
   appendMoving(event: NewEvent, move: ApprovalMove): Promise<AuditEvent | undefined>;
+  /**
+   * Settles an orphaned LLM reservation at what it reserved (deleted, charged to its run's
+   * usage) and appends the `llm.request` event recording it, in one transaction; undefined
+   * (nothing written, nothing charged) when this call did not settle it: it was settled
+   * already, or its owner holds a lease again. So a crash never leaves the charge without
+   * its event, and replicas reconciling at once write the event once.
+   */
+  appendSettling(event: NewEvent, reservation: Settling): Promise<AuditEvent | undefined>;
   /**
    * Counts one operator's vote (as `ApprovalStore.vote`) and, when it was counted, appends the
    * event `eventFor` makes of the outcome, in the same transaction: a vote is never decided

@@ -165,22 +165,32 @@ async function usdClampAndReconcile(store: Store, runId: string): Promise<void> 
       1,
     ),
   ).toMatchObject({ ok: false, dimension: 'usd' });
-  // A reservation made after the cut-off is someone else's live request: left alone.
+  // Its replica holds a lease: a live request, neither an orphan nor settled by anyone.
   const later = Date.now() + 60_000;
-  const leftovers = await store.tokens.reconcile(later);
+  const event = { kind: 'llm.request' as const, runId, code: 'outcome_unknown', data: {} };
+  await store.replicas.register({ id: store.replica, node: 'test', pid: process.pid });
+  expect(await store.tokens.orphans(later)).toEqual([]);
+  if (r.ok) expect(await store.events.appendSettling(event, { id: r.id, before: later })).toBeUndefined();
+  // Its replica died (lease gone): found as an orphan, read only, so nothing is charged yet.
+  expect(await store.replicas.retire(store.replica)).toBe(true);
+  const leftovers = await store.tokens.orphans(later);
   expect(leftovers).toEqual([expect.objectContaining({ runId, input: 10, output: 600, model: 'm' })]);
   expect(leftovers[0]?.usd).toBeCloseTo(0.01, 9);
+  expect((await store.tokens.usage(runId)).requests).toBe(0);
+  // Settled with its event in one transaction, at what it reserved, once.
+  const settling = { id: leftovers[0]?.id ?? '', before: later };
+  expect(await store.events.appendSettling(event, settling)).toMatchObject({ code: 'outcome_unknown' });
   expect(await store.tokens.usage(runId)).toMatchObject({ input: 10, output: 600, requests: 1 });
-  expect(await store.tokens.reconcile(later)).toEqual([]);
+  expect(await store.events.appendSettling(event, settling)).toBeUndefined();
+  expect(await store.events.count({ runId, kind: 'llm.request' })).toBe(1);
+  expect(await store.tokens.orphans(later)).toEqual([]);
   if (r.ok) expect(await store.tokens.settle(r.id, { input: 1, output: 1, usd: 0 })).toBeUndefined();
 }
 
 describe('token ledger, USD and crashes (SQLite)', () => {
   it('clamps output to what the USD cap can pay and settles a crash leftover at what it reserved, once', async () => {
     const store = openSqliteStore(join(tempDir(), 'ledger.db'));
-    const early = Date.now() - 1;
     await usdClampAndReconcile(store, 'r');
-    expect(await store.tokens.reconcile(early)).toEqual([]);
     await store.close();
   });
 });

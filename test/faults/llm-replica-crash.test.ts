@@ -9,13 +9,12 @@
  * replica starting while another's stream is in flight must leave that
  * reservation alone.
  */
-import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type FakeAnthropic, startFakeAnthropic } from '../fakes/fake-anthropic.js';
 import { startTestGateway, tempDir } from '../helpers/harness.js';
 import { REAL_KEY } from '../helpers/llm-harness.js';
 import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { createRun, killAll, spawnGateway, waitFor } from './processes.js';
+import { createRun, killAll, llmStreamInFlight, spawnGateway, waitFor } from './processes.js';
 
 let pg: TestPostgres | undefined;
 let fake: FakeAnthropic | undefined;
@@ -53,14 +52,7 @@ describe.runIf(postgresAvailable() || process.env.CI === 'true')(
       const a = await spawnGateway(dir, yaml, env).ready;
       const { run_id, token } = await createRun(a.url, a.adminToken, 'free');
       fake.delayMs = 1_000;
-      const client = new Anthropic({ apiKey: token, baseURL: a.url, maxRetries: 0 });
-      const stream = client.messages.stream({
-        model: 'claude-test',
-        max_tokens: 100,
-        messages: [{ role: 'user', content: 'hi' }],
-      });
-      const cut = stream.finalMessage().catch(() => 'cut');
-      await new Promise<void>((resolve) => stream.on('streamEvent', () => resolve()));
+      const { finished } = await llmStreamInFlight(a.url, token);
 
       // Two replicas start while A's stream is in flight: A is alive, its reservation is A's.
       const lease = { heartbeatMs: 200, leaseMs: 1_500 };
@@ -75,7 +67,7 @@ describe.runIf(postgresAvailable() || process.env.CI === 'true')(
         a.child.kill('SIGKILL');
         const killedAt = Date.now();
         await a.exited;
-        expect(await cut).toBe('cut');
+        expect(await finished).toBe('cut');
         await waitFor(
           async () => (await store.tokens.usage(run_id)).requests === 1,
           15_000,
@@ -88,7 +80,7 @@ describe.runIf(postgresAvailable() || process.env.CI === 'true')(
         expect(usage).toMatchObject({ requests: 1, output: 100 });
         const events = await store.events.list({ runId: run_id, kind: 'llm.request' });
         expect(events).toEqual([expect.objectContaining({ code: 'outcome_unknown', actor: 'system' })]);
-        expect(await store.tokens.reconcile(Date.now())).toEqual([]);
+        expect(await store.tokens.orphans(Date.now())).toEqual([]);
       } finally {
         await c.close();
         await b.close();
@@ -106,16 +98,11 @@ describe('a second gateway started on the same SQLite file mid-stream', () => {
     const a = await spawnGateway(dir, yaml, env).ready;
     const { run_id, token } = await createRun(a.url, a.adminToken, 'free');
     fake.delayMs = 400;
-    const client = new Anthropic({ apiKey: token, baseURL: a.url, maxRetries: 0 });
-    const stream = client.messages.stream({
-      model: 'claude-test',
-      max_tokens: 100,
-      messages: [{ role: 'user', content: 'hi' }],
-    });
-    await new Promise<void>((resolve) => stream.on('streamEvent', () => resolve()));
+    const { finished } = await llmStreamInFlight(a.url, token);
     const b = await startTestGateway(yaml, { dir, env, gateway: { lease: { heartbeatMs: 200 } } });
     try {
-      const message = await stream.finalMessage();
+      const message = await finished;
+      if (message === 'cut') throw new Error('the live gateway cut its own stream');
       expect(message.usage.output_tokens).toBeLessThan(100);
       const events = await waitFor(async () => {
         const list = await b.gateway.store.events.list({ runId: run_id, kind: 'llm.request' });

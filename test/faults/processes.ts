@@ -3,9 +3,11 @@
  * source, so a test can kill -9 it, stop it (SIGSTOP) or start a second
  * replica, exactly as an operator would meet those faults.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
 import { exampleUpstream, ROOT } from '../helpers/harness.js';
 
 export interface GatewayProcess {
@@ -148,4 +150,24 @@ export async function createRun(
     body: { profile },
   });
   return body;
+}
+
+/**
+ * A streamed LLM request (`claude-test`, max_tokens 100) through the gateway at `url`, resolved
+ * once its first event arrived: its token reservation is made before the request is forwarded,
+ * so from then on a kill leaves that reservation open. `finished` is the answer, or 'cut'.
+ */
+export async function llmStreamInFlight(
+  url: string,
+  token: string,
+): Promise<{ finished: Promise<Anthropic.Message | 'cut'> }> {
+  const client = new Anthropic({ apiKey: token, baseURL: url, maxRetries: 0 });
+  const stream = client.messages.stream({
+    model: 'claude-test',
+    max_tokens: 100,
+    messages: [{ role: 'user', content: 'hi' }],
+  });
+  const finished = stream.finalMessage().catch(() => 'cut' as const);
+  await new Promise<void>((resolve) => stream.on('streamEvent', () => resolve()));
+  return { finished };
 }

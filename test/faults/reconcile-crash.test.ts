@@ -1,26 +1,43 @@
 /**
  * Reconciliation's own events survive a crash (issue 16): a replica that
  * reconciles work a dead replica left (here at start-up, after kill -9 of the
- * gateway that was executing an approved call) marks the approval
- * `outcome_unknown` and writes its `approval.executed` event. Killed with
- * SIGKILL right after that step (a test fault point, inert unless armed by
- * its environment variable), the next replica must find the mark and exactly
- * one event: never the mark without its event (lost for good, since nobody
- * marks it again), never the event twice. The same for retiring the dead
- * replica's lease and its `replica.lapsed` event. On SQLite and on PostgreSQL.
+ * gateway that was executing an approved call, or streaming an LLM answer)
+ * closes it and writes its `outcome_unknown` event. Killed with SIGKILL right
+ * after that step (a test fault point, inert unless armed by its environment
+ * variable), the next replica must find the work closed and exactly one
+ * event: never the close without its event (lost for good, since nobody
+ * closes it again), never the event twice. The same for retiring the dead
+ * replica's lease, an operator's vote and an executed approval's settlement.
+ * On SQLite and on PostgreSQL.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { type FakeAnthropic, startFakeAnthropic } from '../fakes/fake-anthropic.js';
 import { connectAgent, tempDir } from '../helpers/harness.js';
+import { REAL_KEY } from '../helpers/llm-harness.js';
 import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { api, createRun, killAll, ORDERS_ENV, ordersUpstream, spawnGateway, waitFor } from './processes.js';
+import {
+  api,
+  createRun,
+  type GatewayProcess,
+  killAll,
+  llmStreamInFlight,
+  ORDERS_ENV,
+  ordersUpstream,
+  spawnGateway,
+  waitFor,
+} from './processes.js';
 
 let pg: TestPostgres | undefined;
-afterAll(() => {
+let fake: FakeAnthropic | undefined;
+afterAll(async () => {
   killAll();
+  await fake?.close();
   pg?.stop();
 });
 
-function policy(dir: string, store: string): string {
+const ENV = { ...ORDERS_ENV, ANTHROPIC_API_KEY: REAL_KEY };
+
+function policy(dir: string, store: string, llmUrl: string): string {
   return `
 version: 1
 store: ${store}
@@ -28,6 +45,11 @@ upstreams:
   orders:
 ${ordersUpstream(dir)}
     call_timeout: 5m
+llm:
+  base_url: ${llmUrl}
+  api_key: { secret: ANTHROPIC_API_KEY }
+  prices:
+    claude-test: { input: 3, output: 15 }
 tools:
   orders:
     slow_echo:
@@ -53,74 +75,95 @@ const STORES = [
   },
 ];
 
+/** One crash scenario's folder and policy; `start` spawns a gateway on them, armed at `fault` if given. */
+async function scenario(prefix: string, store: () => Promise<string>) {
+  fake ??= await startFakeAnthropic();
+  const dir = tempDir(prefix);
+  const yaml = policy(dir, await store(), fake.url);
+  let n = 0;
+  const spawn = (fault?: string) =>
+    spawnGateway(dir, yaml, fault ? { ...ENV, BULKHEAD_TEST_FAULT_POINT: fault } : ENV, `g${n++}.yaml`);
+  return {
+    start: (fault?: string) => spawn(fault).ready,
+    /** A gateway that must die at `fault` before it serves (its start-up reconciliation reaches it). */
+    async crashAt(fault: string): Promise<void> {
+      const g = spawn(fault);
+      g.ready.catch(() => undefined);
+      expect(await g.exited).toBe('SIGKILL');
+    },
+  };
+}
+
+/** A held `slow_echo` of `text`, approved by alice; resolves with the approval's id and the cut call. */
+async function approvedCall(g: GatewayProcess, text: string, ms: number) {
+  const { token } = await createRun(g.url, g.adminToken, 'agent');
+  const agent = await connectAgent(g.url, token);
+  const call = agent
+    .callTool({ name: 'orders__slow_echo', arguments: { ms, text } }, undefined, { timeout: 300_000 })
+    .catch(() => 'cut');
+  const pending = await waitFor(async () => {
+    const { body } = await api<{ approvals: { id: string; run_hash: string }[] }>(
+      g.url,
+      ORDERS_ENV.ALICE,
+      '/api/approvals?state=pending',
+    );
+    return body.approvals[0];
+  }, 30_000);
+  await api(g.url, ORDERS_ENV.ALICE, `/api/approvals/${pending.id}/approve`, {
+    method: 'POST',
+    body: { args_hash: pending.run_hash },
+  }).catch(() => 'cut');
+  /** Once the gateway is gone: the agent's connection and its call are over. */
+  const ended = async () => {
+    await agent.close().catch(() => undefined);
+    await call;
+  };
+  return { id: pending.id, ended };
+}
+
+async function approvalState(g: GatewayProcess, id: string): Promise<string> {
+  const { body } = await api<{ approval: { state: string } }>(
+    g.url,
+    ORDERS_ENV.ALICE,
+    `/api/approvals/${id}`,
+  );
+  return body.approval.state;
+}
+
+/** The codes of the `kind` events whose data field `field` is `value`, oldest last. */
+async function codesOf(g: GatewayProcess, kind: string, field: string, value: string) {
+  const { body } = await api<{ events: { code?: string; data: Record<string, unknown> }[] }>(
+    g.url,
+    g.adminToken,
+    `/api/events?kind=${kind}&limit=100`,
+  );
+  return body.events.filter((e) => e.data[field] === value).map((e) => e.code);
+}
+
+async function kill(g: GatewayProcess): Promise<void> {
+  g.child.kill('SIGKILL');
+  await g.exited;
+}
+
 describe.each(STORES)('reconciliation killed mid-way on $name', ({ available, store }) => {
   it.runIf(available)(
     'leaves the orphaned execution marked outcome_unknown with exactly one event',
     async () => {
-      const dir = tempDir('bulkhead-reconcile-crash-');
-      const yaml = policy(dir, await store());
-      const a = await spawnGateway(dir, yaml, ORDERS_ENV, 'a.yaml').ready;
-      const { token } = await createRun(a.url, a.adminToken, 'agent');
-      const agent = await connectAgent(a.url, token);
-      const call = agent
-        .callTool({ name: 'orders__slow_echo', arguments: { ms: 60_000, text: 'refund 7' } }, undefined, {
-          timeout: 300_000,
-        })
-        .catch(() => 'cut');
-      const pending = await waitFor(async () => {
-        const { body } = await api<{ approvals: { id: string; run_hash: string }[] }>(
-          a.url,
-          ORDERS_ENV.ALICE,
-          '/api/approvals?state=pending',
-        );
-        return body.approvals[0];
-      }, 30_000);
-      const approved = await api(a.url, ORDERS_ENV.ALICE, `/api/approvals/${pending.id}/approve`, {
-        method: 'POST',
-        body: { args_hash: pending.run_hash },
-      });
-      expect(approved.status).toBe(200);
-      await waitFor(async () => {
-        const { body } = await api<{ approval: { state: string } }>(
-          a.url,
-          ORDERS_ENV.ALICE,
-          `/api/approvals/${pending.id}`,
-        );
-        return body.approval.state === 'executing';
-      });
-      a.child.kill('SIGKILL');
-      await a.exited;
-      await agent.close().catch(() => undefined);
-      await call;
+      const s = await scenario('bulkhead-reconcile-crash-', store);
+      const a = await s.start();
+      const approval = await approvedCall(a, 'refund 7', 60_000);
+      await waitFor(async () => (await approvalState(a, approval.id)) === 'executing');
+      await kill(a);
+      await approval.ended();
 
       // B reconciles A's execution at start-up and is killed right after marking it.
-      const b = spawnGateway(
-        dir,
-        yaml,
-        { ...ORDERS_ENV, BULKHEAD_TEST_FAULT_POINT: 'approval-marked-unknown' },
-        'b.yaml',
-      );
-      b.ready.catch(() => undefined);
-      expect(await b.exited).toBe('SIGKILL');
+      await s.crashAt('approval-marked-unknown');
 
-      const c = await spawnGateway(dir, yaml, ORDERS_ENV, 'c.yaml').ready;
-      const { body } = await api<{ approval: { state: string } }>(
-        c.url,
-        ORDERS_ENV.ALICE,
-        `/api/approvals/${pending.id}`,
-      );
-      expect(body.approval.state).toBe('outcome_unknown');
-      const { body: events } = await api<{ events: { code?: string; data: { approvalId?: string } }[] }>(
-        c.url,
-        c.adminToken,
-        '/api/events?kind=approval.executed&limit=100',
-      );
-      expect(events.events.filter((e) => e.data.approvalId === pending.id).map((e) => e.code)).toEqual([
-        'outcome_unknown',
-      ]);
+      const c = await s.start();
+      expect(await approvalState(c, approval.id)).toBe('outcome_unknown');
+      expect(await codesOf(c, 'approval.executed', 'approvalId', approval.id)).toEqual(['outcome_unknown']);
       // A live replica left running would reconcile the next test's dead one before its B could.
-      c.child.kill('SIGKILL');
-      await c.exited;
+      await kill(c);
     },
     180_000,
   );
@@ -128,142 +171,72 @@ describe.each(STORES)('reconciliation killed mid-way on $name', ({ available, st
   it.runIf(available)(
     "retires a dead replica's lease with exactly one replica.lapsed event",
     async () => {
-      const dir = tempDir('bulkhead-retire-crash-');
-      const yaml = policy(dir, await store());
-      const a = await spawnGateway(dir, yaml, ORDERS_ENV, 'a.yaml').ready;
+      const s = await scenario('bulkhead-retire-crash-', store);
+      const a = await s.start();
       const { body: health } = await api<{ replica: { id: string } }>(a.url, a.adminToken, '/api/health');
-      const dead = health.replica.id;
-      a.child.kill('SIGKILL');
-      await a.exited;
+      await kill(a);
 
       // B retires A at start-up (its pid is gone) and is killed right after.
-      const b = spawnGateway(
-        dir,
-        yaml,
-        { ...ORDERS_ENV, BULKHEAD_TEST_FAULT_POINT: 'replica-retired' },
-        'b.yaml',
-      );
-      b.ready.catch(() => undefined);
-      expect(await b.exited).toBe('SIGKILL');
+      await s.crashAt('replica-retired');
 
-      const c = await spawnGateway(dir, yaml, ORDERS_ENV, 'c.yaml').ready;
-      const { body: events } = await api<{ events: { code?: string; data: { replica?: string } }[] }>(
+      const c = await s.start();
+      expect(await codesOf(c, 'replica.lapsed', 'replica', health.replica.id)).toEqual(['process_gone']);
+      await kill(c);
+    },
+    180_000,
+  );
+
+  it.runIf(available).each([
+    { what: 'a vote', fault: 'approval-voted', state: 'approved', kind: 'approval.decided' },
+    { what: 'an executed call', fault: 'approval-finished', state: 'executed', kind: 'approval.executed' },
+  ])(
+    '$what committed just before a crash keeps its approval $state with exactly one $kind event',
+    async ({ fault, state, kind }) => {
+      const s = await scenario('bulkhead-approval-crash-', store);
+      // Armed from the start; the point is reached only once the vote, or the execution's
+      // settlement, is committed with its event.
+      const a = await s.start(fault);
+      const approval = await approvedCall(a, 'refund 9', 10);
+      expect(await a.exited).toBe('SIGKILL');
+      await approval.ended();
+
+      const b = await s.start();
+      expect(await approvalState(b, approval.id)).toBe(state);
+      expect(await codesOf(b, kind, 'approvalId', approval.id)).toEqual([state]);
+      await kill(b);
+    },
+    180_000,
+  );
+
+  it.runIf(available)(
+    "settles a dead replica's LLM reservation with exactly one outcome_unknown llm.request event",
+    async () => {
+      const s = await scenario('bulkhead-reservation-crash-', store);
+      const a = await s.start();
+      const { run_id, token } = await createRun(a.url, a.adminToken, 'agent');
+      (fake as FakeAnthropic).delayMs = 1_000;
+      const { finished } = await llmStreamInFlight(a.url, token);
+      await kill(a);
+      expect(await finished).toBe('cut');
+
+      // B settles A's reservation at start-up and is killed right after.
+      await s.crashAt('reservation-settled');
+
+      const c = await s.start();
+      const { body: view } = await api<{ run: { usage: { dimension: string; used: number }[] } }>(
         c.url,
         c.adminToken,
-        '/api/events?kind=replica.lapsed&limit=100',
+        `/api/runs/${run_id}`,
       );
-      expect(events.events.filter((e) => e.data.replica === dead).map((e) => e.code)).toEqual([
-        'process_gone',
-      ]);
-      c.child.kill('SIGKILL');
-      await c.exited;
-    },
-    180_000,
-  );
-
-  it.runIf(available)(
-    'an approval decided just before a crash keeps its decision and exactly one approval.decided event',
-    async () => {
-      const dir = tempDir('bulkhead-vote-crash-');
-      const yaml = policy(dir, await store());
-      // Armed from the start; the point is reached only once a vote is committed.
-      const a = await spawnGateway(
-        dir,
-        yaml,
-        { ...ORDERS_ENV, BULKHEAD_TEST_FAULT_POINT: 'approval-voted' },
-        'a.yaml',
-      ).ready;
-      const { token } = await createRun(a.url, a.adminToken, 'agent');
-      const agent = await connectAgent(a.url, token);
-      const call = agent
-        .callTool({ name: 'orders__slow_echo', arguments: { ms: 10, text: 'refund 9' } })
-        .catch(() => 'cut');
-      const pending = await waitFor(async () => {
-        const { body } = await api<{ approvals: { id: string; run_hash: string }[] }>(
-          a.url,
-          ORDERS_ENV.ALICE,
-          '/api/approvals?state=pending',
-        );
-        return body.approvals[0];
-      }, 30_000);
-      await api(a.url, ORDERS_ENV.ALICE, `/api/approvals/${pending.id}/approve`, {
-        method: 'POST',
-        body: { args_hash: pending.run_hash },
-      }).catch(() => 'cut');
-      expect(await a.exited).toBe('SIGKILL');
-      await agent.close().catch(() => undefined);
-      await call;
-
-      const b = await spawnGateway(dir, yaml, ORDERS_ENV, 'b.yaml').ready;
-      const { body } = await api<{ approval: { state: string } }>(
-        b.url,
-        ORDERS_ENV.ALICE,
-        `/api/approvals/${pending.id}`,
+      // Settled at what it reserved (max_tokens): the real usage was lost with A.
+      expect(view.run.usage.find((u) => u.dimension === 'output_tokens')?.used).toBe(100);
+      const { body: events } = await api<{ events: { code?: string; actor?: string }[] }>(
+        c.url,
+        c.adminToken,
+        `/api/events?run=${run_id}&kind=llm.request&limit=100`,
       );
-      expect(body.approval.state).toBe('approved');
-      const { body: events } = await api<{ events: { code?: string; data: { approvalId?: string } }[] }>(
-        b.url,
-        b.adminToken,
-        '/api/events?kind=approval.decided&limit=100',
-      );
-      expect(events.events.filter((e) => e.data.approvalId === pending.id).map((e) => e.code)).toEqual([
-        'approved',
-      ]);
-      b.child.kill('SIGKILL');
-      await b.exited;
-    },
-    180_000,
-  );
-
-  it.runIf(available)(
-    'an approved call settled just before a crash keeps its approval.executed event, once',
-    async () => {
-      const dir = tempDir('bulkhead-finish-crash-');
-      const yaml = policy(dir, await store());
-      const a = await spawnGateway(
-        dir,
-        yaml,
-        { ...ORDERS_ENV, BULKHEAD_TEST_FAULT_POINT: 'approval-finished' },
-        'a.yaml',
-      ).ready;
-      const { token } = await createRun(a.url, a.adminToken, 'agent');
-      const agent = await connectAgent(a.url, token);
-      const call = agent
-        .callTool({ name: 'orders__slow_echo', arguments: { ms: 10, text: 'refund 11' } })
-        .catch(() => 'cut');
-      const pending = await waitFor(async () => {
-        const { body } = await api<{ approvals: { id: string; run_hash: string }[] }>(
-          a.url,
-          ORDERS_ENV.ALICE,
-          '/api/approvals?state=pending',
-        );
-        return body.approvals[0];
-      }, 30_000);
-      await api(a.url, ORDERS_ENV.ALICE, `/api/approvals/${pending.id}/approve`, {
-        method: 'POST',
-        body: { args_hash: pending.run_hash },
-      });
-      expect(await a.exited).toBe('SIGKILL');
-      await agent.close().catch(() => undefined);
-      await call;
-
-      const b = await spawnGateway(dir, yaml, ORDERS_ENV, 'b.yaml').ready;
-      const { body } = await api<{ approval: { state: string } }>(
-        b.url,
-        ORDERS_ENV.ALICE,
-        `/api/approvals/${pending.id}`,
-      );
-      expect(body.approval.state).toBe('executed');
-      const { body: events } = await api<{ events: { code?: string; data: { approvalId?: string } }[] }>(
-        b.url,
-        b.adminToken,
-        '/api/events?kind=approval.executed&limit=100',
-      );
-      expect(events.events.filter((e) => e.data.approvalId === pending.id).map((e) => e.code)).toEqual([
-        'executed',
-      ]);
-      b.child.kill('SIGKILL');
-      await b.exited;
+      expect(events.events.map((e) => [e.code, e.actor])).toEqual([['outcome_unknown', 'system']]);
+      await kill(c);
     },
     180_000,
   );

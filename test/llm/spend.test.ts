@@ -225,7 +225,7 @@ describe('a crash leaves no reservation open', () => {
       });
       expect(events).toEqual([expect.objectContaining({ code: 'outcome_unknown' })]);
       // Reconciled once: a second start finds nothing left.
-      expect(await restarted.gateway.store.tokens.reconcile(Date.now())).toEqual([]);
+      expect(await restarted.gateway.store.tokens.orphans(Date.now())).toEqual([]);
     } finally {
       await restarted.close();
     }

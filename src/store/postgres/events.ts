@@ -1,9 +1,10 @@
 import type { Pool, PoolClient } from 'pg';
 import { ChainHead, completeEvent } from '../../events/chain.js';
 import type { AuditEvent, ChainLink, EventFilter, NewEvent } from '../../events/event.js';
-import type { ApprovalMove, EventStore, Retiring } from '../store.js';
+import type { ApprovalMove, EventStore, Retiring, Settling } from '../store.js';
 import { pgVoteIn } from './approvals.js';
 import type { PgMigration } from './migrate.js';
+import { pgSettleOrphan } from './tokens.js';
 
 export const pgEventMigrations: PgMigration[] = [
   {
@@ -88,6 +89,41 @@ function where(filter: EventFilter): { sql: string; params: unknown[] } {
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
+/** What an event is written with, in one statement: it is written only if that write was made. */
+type Condition =
+  | { closes: string }
+  | { marksUnknown: string }
+  | { retires: Retiring }
+  | { moves: ApprovalMove }
+  | { settles: Settling };
+
+/**
+ * The CTEs that make a condition's write and define `gate`, which yields a row only when the
+ * write was made (this call closed the intent, marked the orphaned execution by the same lease
+ * test as `orphanedExecuting`, ...). Parameters from $13, after the event's twelve.
+ */
+function gateOf(c: Condition): { ctes: string; params: unknown[] } {
+  if ('settles' in c) return { ctes: pgSettleOrphan('$13', '$14'), params: [c.settles.id, c.settles.before] };
+  if ('closes' in c)
+    return { ctes: 'gate AS (DELETE FROM intents WHERE id = $13 RETURNING id)', params: [c.closes] };
+  if ('moves' in c)
+    return {
+      ctes: `gate AS (UPDATE approvals SET state = $14, decided_at = COALESCE(decided_at, $15)
+                      WHERE id = $13 AND state = ANY($16::text[]) RETURNING id)`,
+      params: [c.moves.id, c.moves.to, c.moves.at, [...c.moves.from]],
+    };
+  if ('retires' in c)
+    return {
+      ctes: 'gate AS (DELETE FROM replicas WHERE id = $13 AND ($14::bigint IS NULL OR heartbeat_at < $14) RETURNING id)',
+      params: [c.retires.id, c.retires.staleBefore ?? null],
+    };
+  return {
+    ctes: `gate AS (UPDATE approvals SET state = 'outcome_unknown' WHERE id = $13 AND state = 'executing'
+                    AND (owner IS NULL OR owner NOT IN (SELECT id FROM replicas)) RETURNING id)`,
+    params: [c.marksUnknown],
+  };
+}
+
 export function pgEvents(pool: Pool, writer: string): EventStore {
   const head = new ChainHead(writer);
   // One writer's appends are chained in order: each waits for the one before it, so links
@@ -100,12 +136,7 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
   };
   const insert = async (
     event: NewEvent,
-    condition:
-      | { closes: string }
-      | { marksUnknown: string }
-      | { retires: Retiring }
-      | { moves: ApprovalMove }
-      | null,
+    condition: Condition | null,
     // A transaction's client: the head advances only once the caller committed (`inTransaction`).
     inTransaction?: { client: PoolClient; links: ChainLink[] },
   ): Promise<AuditEvent | undefined> => {
@@ -127,34 +158,7 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
       link.hash,
     ];
     const columns = 'at, kind, run_id, tool, decision, code, actor, data, writer, seq, prev_hash, hash';
-    // One statement: the event is written only if this call closed the intent, or marked the
-    // orphaned execution (by the same lease test as `orphanedExecuting`).
-    const gate: { sql: string; params: unknown[] } | null =
-      condition === null
-        ? null
-        : 'closes' in condition
-          ? { sql: 'DELETE FROM intents WHERE id = $13 RETURNING id', params: [condition.closes] }
-          : 'moves' in condition
-            ? {
-                sql: `UPDATE approvals SET state = $14, decided_at = COALESCE(decided_at, $15)
-                      WHERE id = $13 AND state = ANY($16::text[]) RETURNING id`,
-                params: [
-                  condition.moves.id,
-                  condition.moves.to,
-                  condition.moves.at,
-                  [...condition.moves.from],
-                ],
-              }
-            : 'retires' in condition
-              ? {
-                  sql: 'DELETE FROM replicas WHERE id = $13 AND ($14::bigint IS NULL OR heartbeat_at < $14) RETURNING id',
-                  params: [condition.retires.id, condition.retires.staleBefore ?? null],
-                }
-              : {
-                  sql: `UPDATE approvals SET state = 'outcome_unknown' WHERE id = $13 AND state = 'executing'
-                      AND (owner IS NULL OR owner NOT IN (SELECT id FROM replicas)) RETURNING id`,
-                  params: [condition.marksUnknown],
-                };
+    const gate = condition === null ? null : gateOf(condition);
     const { rows } =
       gate === null
         ? await q.query<EventRow>(
@@ -162,7 +166,7 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
             values,
           )
         : await q.query<EventRow>(
-            `WITH gate AS (${gate.sql})
+            `WITH ${gate.ctes}
              INSERT INTO events (${columns})
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM gate RETURNING *`,
             [...values, ...gate.params],
@@ -179,6 +183,7 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
     appendMarking: (event, approvalId) => serial(() => insert(event, { marksUnknown: approvalId })),
     appendRetiring: (event, lease) => serial(() => insert(event, { retires: lease })),
     appendMoving: (event, move) => serial(() => insert(event, { moves: move })),
+    appendSettling: (event, reservation) => serial(() => insert(event, { settles: reservation })),
     appendVote: (request, eventFor) =>
       serial(async () => {
         const client = await pool.connect();

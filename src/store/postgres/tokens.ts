@@ -1,11 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
-import {
-  decideReservation,
-  type ReconciledReservation,
-  type TokenBudgetStore,
-  type TokenUsage,
-} from '../../budget/tokens.js';
+import { decideReservation, type TokenBudgetStore, type TokenUsage } from '../../budget/tokens.js';
 import type { PgMigration } from './migrate.js';
 
 export const pgTokenMigrations: PgMigration[] = [
@@ -49,6 +44,29 @@ const toUsage = (row: Record<string, unknown> | undefined): TokenUsage => ({
   usd: Number(row?.usd ?? 0),
   requests: Number(row?.requests ?? 0),
 });
+
+/**
+ * Orphans: made by a replica that holds no lease (it died), or before owners were recorded
+ * (made before the time in parameter `before`). One statement against the lease table, so a
+ * live replica's reservation is never taken.
+ */
+export const pgOrphaned = (before: string): string =>
+  `((owner IS NULL AND created_at < ${before}) OR (owner IS NOT NULL AND owner NOT IN (SELECT id FROM replicas)))`;
+
+/**
+ * The data-modifying CTEs that settle one orphaned reservation at what it reserved: `gate`
+ * deletes it if it is still open and still an orphan, `charged` adds it to its run's usage.
+ * For the event store, whose insert of the `llm.request` event reads from `gate`, so the
+ * settlement and its event are one statement (`EventStore.appendSettling`).
+ */
+export const pgSettleOrphan = (id: string, before: string): string =>
+  `gate AS (DELETE FROM token_reservations WHERE id = ${id} AND ${pgOrphaned(before)}
+            RETURNING run_id, input, output, usd),
+   charged AS (INSERT INTO token_usage (run_id, input, output, usd, requests)
+               SELECT run_id, input, output, usd, 1 FROM gate
+               ON CONFLICT (run_id) DO UPDATE SET input = token_usage.input + excluded.input,
+                 output = token_usage.output + excluded.output, usd = token_usage.usd + excluded.usd,
+                 requests = token_usage.requests + 1)`;
 
 export function pgTokens(pool: Pool, owner: string): TokenBudgetStore {
   return {
@@ -130,46 +148,20 @@ export function pgTokens(pool: Pool, owner: string): TokenBudgetStore {
         client.release();
       }
     },
-    async reconcile(before) {
-      // Orphans: made by a replica that holds no lease (it died), or before owners were recorded.
-      const orphaned = `(owner IS NULL AND created_at < $1) OR (owner IS NOT NULL AND owner NOT IN (SELECT id FROM replicas))`;
-      // Run every heartbeat: a transaction is only opened when there is something to settle.
-      const found = await pool.query(`SELECT 1 FROM token_reservations WHERE ${orphaned} LIMIT 1`, [before]);
-      if (found.rowCount === 0) return [];
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        // Deleted first: a replica reconciling at the same moment gets the other rows, never the same.
-        const rows = (
-          await client.query(
-            `DELETE FROM token_reservations WHERE ${orphaned} RETURNING id, run_id, input, output, usd, model, created_at`,
-            [before],
-          )
-        ).rows as Record<string, unknown>[];
-        const stale: ReconciledReservation[] = rows.map((r) => ({
-          id: String(r.id),
-          runId: String(r.run_id),
-          input: Number(r.input),
-          output: Number(r.output),
-          usd: Number(r.usd),
-          model: r.model === null ? null : String(r.model),
-          createdAt: Number(r.created_at),
-        }));
-        for (const r of stale)
-          await client.query(
-            `INSERT INTO token_usage (run_id, input, output, usd, requests) VALUES ($1, $2, $3, $4, 1)
-             ON CONFLICT (run_id) DO UPDATE SET input = token_usage.input + excluded.input, output = token_usage.output + excluded.output,
-               usd = token_usage.usd + excluded.usd, requests = token_usage.requests + 1`,
-            [r.runId, r.input, r.output, r.usd],
-          );
-        await client.query('COMMIT');
-        return stale;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
+    async orphans(before) {
+      const { rows } = await pool.query(
+        `SELECT id, run_id, input, output, usd, model, created_at FROM token_reservations WHERE ${pgOrphaned('$1')}`,
+        [before],
+      );
+      return (rows as Record<string, unknown>[]).map((r) => ({
+        id: String(r.id),
+        runId: String(r.run_id),
+        input: Number(r.input),
+        output: Number(r.output),
+        usd: Number(r.usd),
+        model: r.model === null ? null : String(r.model),
+        createdAt: Number(r.created_at),
+      }));
     },
     async usage(runId) {
       return toUsage((await pool.query('SELECT * FROM token_usage WHERE run_id = $1', [runId])).rows[0]);

@@ -2,9 +2,10 @@ import type Database from 'better-sqlite3';
 import type { Approval } from '../../approvals/approval.js';
 import { ChainHead, completeEvent } from '../../events/chain.js';
 import type { AuditEvent, EventFilter, NewEvent } from '../../events/event.js';
-import type { ApprovalMove, BatchItem, EventStore, Retiring, VoteRequest } from '../store.js';
+import type { ApprovalMove, BatchItem, EventStore, Retiring, Settling, VoteRequest } from '../store.js';
 import { sqliteVoter } from './approvals.js';
 import type { Migration } from './migrate.js';
+import { sqliteOrphanSettler } from './tokens.js';
 
 export const eventMigrations: Migration[] = [
   {
@@ -158,6 +159,10 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
   const moving = atomically((event: NewEvent, m: ApprovalMove): AuditEvent | undefined =>
     moves(m) ? write(event) : undefined,
   );
+  const settles = sqliteOrphanSettler(db);
+  const settling = atomically((event: NewEvent, s: Settling): AuditEvent | undefined =>
+    settles(s) ? write(event) : undefined,
+  );
   const voter = sqliteVoter(db);
   const voting = atomically((request: VoteRequest, eventFor: (approval: Approval) => NewEvent) => {
     const outcome = voter(request.id, request.vote, request.edited, request.now);
@@ -174,7 +179,8 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
       (item.closes !== undefined && closeIntent.run(item.closes).changes === 0) ||
       (item.marksUnknown !== undefined && markUnknown.run(item.marksUnknown).changes === 0) ||
       (item.retires !== undefined && !retires(item.retires)) ||
-      (item.moves !== undefined && !moves(item.moves))
+      (item.moves !== undefined && !moves(item.moves)) ||
+      (item.settles !== undefined && !settles(item.settles))
         ? undefined
         : write(item.event),
     ),
@@ -194,6 +200,9 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
     },
     async appendMoving(event, move) {
       return moving(event, move);
+    },
+    async appendSettling(event, reservation) {
+      return settling(event, reservation);
     },
     async appendVote(request, eventFor) {
       return voting(request, eventFor);

@@ -9,6 +9,7 @@ import {
   type TokenRequest,
   type TokenUsage,
 } from '../../budget/tokens.js';
+import type { Settling } from '../store.js';
 import type { Migration } from './migrate.js';
 
 export const tokenMigrations: Migration[] = [
@@ -46,6 +47,33 @@ export const tokenMigrations: Migration[] = [
   },
 ];
 
+/** Orphans: made by a replica that holds no lease (it died), or before owners were recorded (`?` = before). */
+const ORPHANED = `((owner IS NULL AND created_at < ?) OR (owner IS NOT NULL AND owner NOT IN (SELECT id FROM replicas)))`;
+
+const CHARGE = `INSERT INTO token_usage (run_id, input, output, usd, requests) VALUES (?, ?, ?, ?, 1)
+  ON CONFLICT (run_id) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,
+    usd = usd + excluded.usd, requests = requests + 1`;
+
+/**
+ * Settles one orphaned reservation at what it reserved, if it is still open and still an
+ * orphan; true when this call did. For the event store, which runs it in the transaction
+ * that writes its `llm.request` event (`EventStore.appendSettling`).
+ */
+export function sqliteOrphanSettler(db: Database.Database): (s: Settling) => boolean {
+  const take = db.prepare(
+    `DELETE FROM token_reservations WHERE id = ? AND ${ORPHANED} RETURNING run_id, input, output, usd`,
+  );
+  const charge = db.prepare(CHARGE);
+  return (s) => {
+    const row = take.get(s.id, s.before) as
+      | { run_id: string; input: number; output: number; usd: number }
+      | undefined;
+    if (!row) return false;
+    charge.run(row.run_id, row.input, row.output, row.usd);
+    return true;
+  };
+}
+
 export function sqliteTokens(db: Database.Database, owner: string): TokenBudgetStore {
   // Prepared once: the reservation sits on every LLM request's path to its first byte.
   const selectUsage = db.prepare('SELECT input, output, usd, requests FROM token_usage WHERE run_id = ?');
@@ -55,17 +83,12 @@ export function sqliteTokens(db: Database.Database, owner: string): TokenBudgetS
   const insertReservation = db.prepare(
     'INSERT INTO token_reservations (id, run_id, input, output, usd, created_at, model, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
-  // Orphans: made by a replica that holds no lease (it died), or before owners were recorded.
-  const selectStale = db.prepare(
+  const selectOrphans = db.prepare(
     `SELECT id, run_id AS runId, input, output, usd, model, created_at AS createdAt FROM token_reservations
-     WHERE (owner IS NULL AND created_at < ?) OR (owner IS NOT NULL AND owner NOT IN (SELECT id FROM replicas))`,
+     WHERE ${ORPHANED}`,
   );
   const deleteReservation = db.prepare('DELETE FROM token_reservations WHERE id = ? RETURNING run_id');
-  const charge = db.prepare(
-    `INSERT INTO token_usage (run_id, input, output, usd, requests) VALUES (?, ?, ?, ?, 1)
-     ON CONFLICT (run_id) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,
-       usd = usd + excluded.usd, requests = requests + 1`,
-  );
+  const charge = db.prepare(CHARGE);
   const used = (runId: string): TokenUsage =>
     (selectUsage.get(runId) as TokenUsage | undefined) ?? {
       input: 0,
@@ -105,21 +128,9 @@ export function sqliteTokens(db: Database.Database, owner: string): TokenBudgetS
     charge.run(row.run_id, actual.input, actual.output, actual.usd);
     return used(row.run_id);
   });
-  const reconcile = db.transaction((before: number) => {
-    const settled: ReconciledReservation[] = [];
-    for (const r of selectStale.all(before) as ReconciledReservation[]) {
-      // Another process reconciling the same file may have taken it first.
-      if (!deleteReservation.get(r.id)) continue;
-      charge.run(r.runId, r.input, r.output, r.usd);
-      settled.push(r);
-    }
-    return settled;
-  });
   return {
-    async reconcile(before) {
-      // Run every heartbeat: the write lock is only taken when there is something to settle.
-      if (selectStale.all(before).length === 0) return [];
-      return reconcile.immediate(before);
+    async orphans(before) {
+      return selectOrphans.all(before) as ReconciledReservation[];
     },
     async reserve(runId, request, caps, minOutput) {
       return reserve.immediate(runId, request, caps, minOutput);
