@@ -18,6 +18,7 @@ import type { EventKind } from '../events/event.js';
 import type { EventWriter } from '../events/writer.js';
 import { cleanDefinition } from '../inspect/definition.js';
 import type { Inspector } from '../inspect/inspector.js';
+import { settleScrubbedPayloads } from '../inspect/payloads.js';
 import { cleanProgressMessage } from '../inspect/progress.js';
 import type { Logger } from '../log.js';
 import { TAINTING_FLAGS } from '../pipeline/inspect.js';
@@ -250,7 +251,10 @@ export async function deliver<T extends { _meta?: Record<string, unknown> }>(
   answer: T,
   options: { taints: boolean; data: Record<string, unknown> },
 ): Promise<T> {
-  let out = await scrubValueYielding(deps.scrubberFor(ctx.run.profile), answer);
+  let out = settleScrubbedPayloads(
+    answer,
+    await scrubValueYielding(deps.scrubberFor(ctx.run.profile), answer),
+  );
   const flags = inspector.flags();
   if (flags.length > 0) {
     out = { ...out, _meta: { ...out._meta, 'bulkhead/flags': flags } };

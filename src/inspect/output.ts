@@ -14,6 +14,7 @@ import type { Scrubber } from '../scrub/index.js';
 import { replicaOf } from '../scrub/replica.js';
 import { charCount, scrubValueYielding } from '../scrub/yielding.js';
 import { inspectToolResult } from './index.js';
+import { settleScrubbedPayloads } from './payloads.js';
 import { inspectionWorkers } from './worker/pool.js';
 import type { InspectedOutput, OutputOptions } from './worker/protocol.js';
 
@@ -33,7 +34,8 @@ export async function inspectOutput(
   }
   const inspected = inspectAndWithhold(result, options, scrubber);
   // A scrubber that cannot be replicated still slices large values with yields.
-  return { ...inspected, result: await scrubValueYielding(scrubber, inspected.result) };
+  const scrubbed = await scrubValueYielding(scrubber, inspected.result);
+  return { ...inspected, result: settleScrubbedPayloads(inspected.result, scrubbed) };
 }
 
 /** Inspection and the structured-output rule, before scrubbing; also what a worker runs. */

@@ -10,6 +10,7 @@ import { parentPort } from 'node:worker_threads';
 import { createScrubber, type MeasuredScrubber, type Scrubber } from '../../scrub/index.js';
 import { redactionCounts } from '../../scrub/markers.js';
 import { inspectAndWithhold } from '../output.js';
+import { settleScrubbedPayloads } from '../payloads.js';
 import { cutLargeMessage } from './parse.js';
 import { lowerThisThread, WORKER_NICE } from './priority.js';
 import type { FromWorker, ToWorker } from './protocol.js';
@@ -56,7 +57,7 @@ function handle(message: ToWorker): FromWorker | undefined {
         type: 'done',
         job: message.job,
         ...inspected,
-        result: scrubbed,
+        result: settleScrubbedPayloads(inspected.result, scrubbed),
         redactions: redactionCounts(inspected.result, scrubbed),
       };
     }

@@ -1,0 +1,55 @@
+/**
+ * Base64 payloads (an image's or audio's `data`, a resource's `blob`) pass
+ * inspection verbatim, but the scrubber reads inside base64 runs: when it
+ * redacted a secret inside one, the payload is base64 no longer, and the
+ * agent's client refused the whole answer (the SDK checks `data` and `blob`
+ * are base64), so an upstream could fail any call by planting a credential
+ * in an image. The block or resource whose payload held a secret becomes a
+ * note in text instead; the rest of the answer is kept.
+ */
+import { MAX_DEPTH } from './deep.js';
+
+/** `after` (the scrubbed answer) with each payload the scrubber changed replaced by a note. */
+export function settleScrubbedPayloads<T>(before: T, after: T): T {
+  return settle(before, after, 0) as T;
+}
+
+function settle(before: unknown, after: unknown, depth: number): unknown {
+  if (after === before || after === null || typeof after !== 'object' || depth > MAX_DEPTH) return after;
+  if (before === null || typeof before !== 'object') return after;
+  const was = before as Record<string, unknown>;
+  if (Array.isArray(after)) {
+    const list = Array.isArray(before) ? before : [];
+    let changed = false;
+    const out = after.map((item, i) => {
+      const settled = settle(list[i], item, depth + 1);
+      if (settled !== item) changed = true;
+      return settled;
+    });
+    return changed ? out : after;
+  }
+  const node = after as Record<string, unknown>;
+  if (
+    (node.type === 'image' || node.type === 'audio') &&
+    typeof node.data === 'string' &&
+    node.data !== was.data
+  )
+    return {
+      type: 'text',
+      text: `[bulkhead: ${node.type} (${String(node.mimeType)}) removed: it held a secret]`,
+    };
+  if (typeof node.blob === 'string' && node.blob !== was.blob)
+    return {
+      uri: typeof node.uri === 'string' ? node.uri : '',
+      mimeType: 'text/plain',
+      text: '[bulkhead: resource content removed: it held a secret]',
+    };
+  let out: Record<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(node)) {
+    const settled = settle(was[key], value, depth + 1);
+    if (settled === value) continue;
+    out ??= { ...node };
+    out[key] = settled;
+  }
+  return out ?? after;
+}

@@ -1,0 +1,145 @@
+/**
+ * Every part of a tool result, not only its text, is inspected before it
+ * reaches the agent or the audit log. A real stdio upstream
+ * (test/fixtures/result-server.ts) answers with a credential and hidden
+ * characters planted in each part an attacker would try.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ATTACK, HIDDEN_OR_ESCAPE } from '../fixtures/hostile-content.js';
+import {
+  type Agent,
+  denialCode,
+  ROOT,
+  startTestGateway,
+  type TestGateway,
+  tempDir,
+} from '../helpers/harness.js';
+
+const SECRET = ATTACK.credential;
+const HIDDEN = `${ATTACK.tags}${ATTACK.escape}${ATTACK.bidi}`;
+const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+
+const RESULTS: Record<string, Record<string, unknown>> = {
+  blob: {
+    content: [
+      {
+        type: 'resource',
+        resource: { uri: 'note://a', mimeType: 'text/plain', blob: b64(`key=${SECRET}\n`) },
+      },
+    ],
+  },
+  image: { content: [{ type: 'image', mimeType: 'image/png', data: b64(`token ${SECRET}`) }] },
+  audio: { content: [{ type: 'audio', mimeType: 'audio/wav', data: b64(`token ${SECRET}`) }] },
+  structured: {
+    content: [{ type: 'text', text: 'see structured' }],
+    structuredContent: { rows: [{ deep: [{ note: `k ${SECRET}${HIDDEN}` }] }], [`key${HIDDEN}`]: 1 },
+  },
+  error: { isError: true, content: [{ type: 'text', text: `failed with ${SECRET}${HIDDEN}` }] },
+  annotated: {
+    content: [
+      {
+        type: 'text',
+        text: 'plain',
+        annotations: { audience: ['assistant'], priority: 1, lastModified: '2025-01-01T00:00:00Z' },
+        _meta: { 'vendor/x': { nested: [`${SECRET}${HIDDEN}`], [`k${HIDDEN}`]: 1 } },
+      },
+    ],
+    _meta: { 'vendor/y': { deeper: { list: [`${SECRET}`] } } },
+  },
+  link: {
+    content: [
+      {
+        type: 'resource_link',
+        uri: `https://files.example/a?token=${SECRET}`,
+        name: `a${HIDDEN}`,
+        mimeType: `text/plain${HIDDEN}`,
+        icons: [{ src: `https://icons.example/${SECRET}.png`, mimeType: 'image/png' }],
+      },
+    ],
+  },
+  // Over LARGE_OUTPUT characters: inspected and scrubbed in a worker thread.
+  large_image: {
+    content: [{ type: 'image', mimeType: 'image/png', data: b64(`token ${SECRET}`) }],
+  },
+  embedded_text: {
+    content: [{ type: 'resource', resource: { uri: `note://${SECRET}`, text: `body ${SECRET}${HIDDEN}` } }],
+  },
+};
+
+let gw: TestGateway;
+let agent: Agent;
+beforeAll(async () => {
+  const dir = tempDir();
+  gw = await startTestGateway(
+    `
+version: 1
+store: { sqlite: ./bulkhead.db }
+upstreams:
+  up:
+    command: ${JSON.stringify(process.execPath)}
+    args: [--import, tsx, ${JSON.stringify(join(ROOT, 'test/fixtures/result-server.ts'))}]
+    cwd: ${JSON.stringify(ROOT)}
+    env:
+      RESULT_TOOLS: ${JSON.stringify(JSON.stringify(RESULTS))}
+      RESULT_PAD: '{"large_image": ${300 * 1024}}'
+tools:
+  up:
+${Object.keys(RESULTS)
+  .filter((name) => name !== 'large_image')
+  .map((name) => `    ${name}: { class: read }`)
+  .join('\n')}
+    large_image: { class: read, max_output: 1000000 }
+profiles:
+  agent:
+    tools: [${Object.keys(RESULTS)
+      .map((name) => `up__${name}`)
+      .join(', ')}]
+`,
+    { dir },
+  );
+  agent = await gw.agent('agent');
+});
+afterAll(async () => {
+  await gw?.close();
+});
+
+/** Every string in a value, keys included, and the bytes of base64 payloads (`data`, `blob`) decoded. */
+function everyText(value: unknown, key = ''): string[] {
+  if (typeof value === 'string')
+    return key === 'data' || key === 'blob'
+      ? [value, Buffer.from(value, 'base64').toString('latin1')]
+      : [value];
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([k, v]) => [k, ...everyText(v, k)]);
+}
+
+describe('a base64 payload that holds a credential', () => {
+  it.each([
+    ['up__blob', 'resource content removed: it held a secret'],
+    ['up__image', 'image (image/png) removed: it held a secret'],
+    ['up__audio', 'audio (audio/wav) removed: it held a secret'],
+    ['up__large_image', 'image (image/png) removed: it held a secret'],
+  ])('%s: the answer still reaches the agent, the payload replaced by a note', async (name, note) => {
+    // Before, the redaction left the payload invalid base64 and the agent's client refused the answer.
+    const own = await gw.agent('agent');
+    const result = await own.client.callTool({ name, arguments: {} }, undefined, { timeout: 20_000 });
+    expect(JSON.stringify(result.content)).toContain(note);
+  });
+});
+
+describe('a credential and hidden characters in any part of a tool result', () => {
+  for (const name of Object.keys(RESULTS)) {
+    it(`never reach the agent or the audit log from ${name}`, async () => {
+      const result = await agent.client.callTool({ name: `up__${name}`, arguments: {} });
+      expect(denialCode(result), JSON.stringify(result).slice(0, 300)).toBeUndefined();
+      const seen = everyText(result);
+      for (const text of seen) {
+        expect(text, name).not.toContain(SECRET);
+        expect(text, name).not.toMatch(HIDDEN_OR_ESCAPE);
+      }
+      const events = await gw.gateway.store.events.list({ runId: agent.runId, limit: 1000 });
+      for (const text of everyText(events)) expect(text).not.toContain(SECRET);
+    });
+  }
+});
