@@ -3,6 +3,7 @@
  *   direct      the SDK client straight to the upstream over Streamable HTTP
  *   bulkhead    the gateway fronting that same HTTP upstream (SQLite audit trail on)
  *   mcp-proxy   the npm `mcp-proxy` library fronting that same HTTP upstream
+ *   node:http hop   a bare reverse proxy (bodies piped, nothing parsed): the hop alone
  * and with `--stdio` also the gateway and the `mcp-proxy` CLI fronting the same
  * server over stdio (the only upstream transport that CLI has).
  *
@@ -41,6 +42,9 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const UPSTREAM = join(ROOT, 'bench/upstream.ts');
 const GATEWAY_CHILD = join(ROOT, 'bench/lib/gateway-child.ts');
 const MCP_PROXY_HTTP = join(ROOT, 'bench/lib/mcp-proxy-http.ts');
+const HTTP_HOP = join(ROOT, 'bench/lib/http-hop.ts');
+/** The bare reverse proxy's contender name: what the hop alone costs. */
+const HOP = 'node:http hop';
 const MCP_PROXY_CLI = join(ROOT, 'node_modules/mcp-proxy/dist/bin/mcp-proxy.mjs');
 /** Run index used by the concurrency-1 client; indices 0..31 serve the 32 concurrent ones. */
 const SOLO_RUN = 32;
@@ -359,6 +363,8 @@ export async function run(given: GatewayBenchOptions = {}): Promise<GatewayBench
       cwd: ROOT,
     });
     children.push(proxy);
+    const hop = await startChild<{ url: string }>(HTTP_HOP, [upstreamUrl], { cwd: ROOT });
+    children.push(hop);
 
     const targets: Target[] = [
       { name: 'direct', url: upstreamUrl, headers: () => ({}), tool: 'echo' },
@@ -377,6 +383,7 @@ export async function run(given: GatewayBenchOptions = {}): Promise<GatewayBench
         tool: 'echo',
         frontPid: proxy.process.pid,
       },
+      { name: HOP, url: hop.ready.url, headers: () => ({}), tool: 'echo', frontPid: hop.process.pid },
     ];
     if (built) {
       const refGateway = await startChild<{ url: string; tokens: string[] }>(
@@ -620,6 +627,12 @@ export function print(result: GatewayBenchResult): string {
     if (gw && proxy) {
       lines.push(
         `bulkhead vs mcp-proxy: p50 ${ratio(gw.p50, proxy.p50).toFixed(2)}×, p99 ${ratio(gw.p99, proxy.p99).toFixed(2)}×, calls/s ${ratio(gw.perSecond, proxy.perSecond).toFixed(2)}×`,
+      );
+    }
+    const bare = at.find((r) => r.target === HOP);
+    if (gw && bare && direct) {
+      lines.push(
+        `the hop alone (${HOP}) adds p50 ${(bare.p50 - direct.p50).toFixed(3)} ms, p99 ${(bare.p99 - direct.p99).toFixed(3)} ms; bulkhead over it: p50 ${signed(gw.p50 - bare.p50)} ms, p99 ${signed(gw.p99 - bare.p99)} ms`,
       );
     }
     const ref = result.against ? at.find((r) => r.target === refName(result.against?.ref ?? '')) : undefined;
