@@ -6,6 +6,7 @@
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ValueFingerprint } from '../runs/run.js';
+import { folded, readings } from './readings.js';
 
 export type ValueKind = ValueFingerprint['kind'];
 
@@ -61,9 +62,18 @@ export function piiIn(text: string, into: FoundValue[] = []): FoundValue[] {
     }
     // Part of a longer word (an id like ORD-000042 or a hash) is not a phone number.
     const glued = runStart > 0 && /[A-Za-z]/.test(text[runStart - 1] as string);
-    if (!glued && digits.length >= 9 && digits.length <= 15) into.push({ kind: 'phone', value: digits });
+    if (!glued && digits.length >= 9 && digits.length <= 15) addPhone(digits, into);
   }
   return into;
+}
+
+/**
+ * A phone number as its digits, and as its last ten when it has more: the same number written
+ * with its country code (`+1 415 555 0123`) and without it (`(415) 555-0123`) then meet.
+ */
+function addPhone(digits: string, into: FoundValue[]): void {
+  into.push({ kind: 'phone', value: digits });
+  if (digits.length > 10) into.push({ kind: 'phone', value: digits.slice(-10) });
 }
 
 /** What a run received from a private source: PII in every text, and identifying JSON values. */
@@ -79,7 +89,10 @@ export function valuesInResult(result: CallToolResult): FoundValue[] {
 /** The same for any answer: its texts, and a structured value whose every leaf counts. */
 export function valuesInTexts(texts: readonly string[], structured?: unknown): FoundValue[] {
   const found: FoundValue[] = [];
-  for (const text of texts) {
+  for (const raw of texts) {
+    // Read as an outgoing argument would be (readings.ts): a fullwidth or zero-width-split
+    // address received is the address.
+    const text = folded(raw).text;
     piiIn(text, found);
     // Services often answer with a JSON document, or a line of prose then one.
     for (const line of text.split('\n')) {
@@ -157,7 +170,19 @@ const PRINTABLE = /^[\x20-\x7e\t\r\n\u00a0-\uffff]*$/;
 
 function stringValues(text: string): FoundValue[] {
   const found: FoundValue[] = [];
+  readingValues(text, found);
+  if (text.length <= MAX_DECODED) for (const reading of readings(text)) readingValues(reading, found);
+  return dedupe(found);
+}
+
+/** Values in one reading of an outgoing string. */
+function readingValues(text: string, found: FoundValue[]): void {
   addWhole(text, found);
+  // A short string of digits and any separators (`415/555/0123`, `4_1_5…`) may be a phone number.
+  if (text.length <= 64 && !/[A-Za-z]/.test(text)) {
+    const digits = text.replace(/[^0-9]/g, '');
+    if (digits.length >= 9 && digits.length <= 15) addPhone(digits, found);
+  }
   piiIn(text, found);
   // Data in a URL is often percent-encoded (once or twice): look at the decoded form too.
   let decoded = text;
@@ -171,7 +196,7 @@ function stringValues(text: string): FoundValue[] {
     addWhole(decoded, found);
   }
   // The rest looks for re-encoded values in arguments of a URL's or a message's size.
-  if (text.length > MAX_DECODED) return dedupe(found);
+  if (text.length > MAX_DECODED) return;
   // Spaced out to dodge a filter ("d a n a . w @ x . i o"): spaces around `@` and `.`, and between
   // single characters, taken out.
   if (/\s[^\s]{1,2}\s|\s[@.]|[@.]\s/.test(text)) piiIn(despace(text), found);
@@ -187,7 +212,6 @@ function stringValues(text: string): FoundValue[] {
       addWhole(plain, found);
     }
   }
-  return dedupe(found);
 }
 
 /**
