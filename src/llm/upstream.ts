@@ -150,13 +150,38 @@ class Answer {
       res.destroy();
       void tap.cancelled();
     });
+    this.pump(
+      tap,
+      finish,
+      () => finished,
+      (bytes) => {
+        if (bytes.byteLength && !out.write(bytes)) {
+          res.pause();
+          out.once('drain', () => res.resume());
+        }
+      },
+    );
+  }
+
+  /**
+   * Feeds each chunk of the answer through `tap` to `deliver`, then calls `finish` once: at the
+   * end, on a failure of the connection, or when the tap refuses a chunk (the connection is then
+   * dropped). `isFinished`: the receiving side already settled, chunks are dropped.
+   */
+  private pump(
+    tap: Tap,
+    finish: (how: 'end' | Error) => Promise<void>,
+    isFinished: () => boolean,
+    deliver: (bytes: Uint8Array) => void,
+  ): void {
+    const res = this.res;
     if (this.failed) {
       void finish(this.failed);
       return;
     }
     this.onFail = (reason) => void finish(reason);
     res.on('data', (chunk: Buffer) => {
-      if (finished) return;
+      if (isFinished()) return;
       let bytes: Uint8Array;
       try {
         bytes = tap.chunk(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
@@ -165,10 +190,7 @@ class Answer {
         void finish(error instanceof Error ? error : new Error(String(error)));
         return;
       }
-      if (bytes.byteLength && !out.write(bytes)) {
-        res.pause();
-        out.once('drain', () => res.resume());
-      }
+      deliver(bytes);
     });
     res.once('end', () => void finish('end'));
   }
@@ -192,25 +214,15 @@ class Answer {
       {
         start: (controller) => {
           control = controller;
-          if (this.failed) {
-            void finish(this.failed);
-            return;
-          }
-          this.onFail = (reason) => void finish(reason);
-          res.on('data', (chunk: Buffer) => {
-            if (finished) return;
-            let bytes: Uint8Array;
-            try {
-              bytes = tap.chunk(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-            } catch (error) {
-              res.destroy();
-              void finish(error instanceof Error ? error : new Error(String(error)));
-              return;
-            }
-            if (bytes.byteLength) controller.enqueue(bytes);
-            if ((controller.desiredSize ?? 0) <= 0) res.pause();
-          });
-          res.once('end', () => void finish('end'));
+          this.pump(
+            tap,
+            finish,
+            () => finished,
+            (bytes) => {
+              if (bytes.byteLength) controller.enqueue(bytes);
+              if ((controller.desiredSize ?? 0) <= 0) res.pause();
+            },
+          );
         },
         pull() {
           res.resume();
