@@ -17,12 +17,15 @@ export function schemaUpstream(
     extra?: string[];
     /** Tools listed after `swap` is called (see schema-server.ts). */
     swap?: SchemaTool[];
+    /** Tools per `tools/list` page (see schema-server.ts). */
+    pageSize?: number;
   } = {},
 ): string {
   const env: Record<string, string> = { SCHEMA_TOOLS: JSON.stringify(tools) };
   if (opts.replies) env.SCHEMA_REPLIES = JSON.stringify(opts.replies);
   if (opts.record) env.BULKHEAD_RECORD = opts.record;
   if (opts.swap) env.SCHEMA_SWAP = JSON.stringify(opts.swap);
+  if (opts.pageSize) env.SCHEMA_PAGE_SIZE = String(opts.pageSize);
   return [
     `  ${name}:`,
     `    command: ${JSON.stringify(process.execPath)}`,
