@@ -1,43 +1,19 @@
-/**
- * Large tool results are inspected and scrubbed off the main thread
- * (src/inspect/worker), and every guarantee of the main path holds for them:
- * secrets are scrubbed (also one minted a moment before the call, and one at
- * the very end of megabytes), hidden characters stripped, injections flagged
- * with an event and taint, output cut with its marker, and a worker that dies
- * fails the call closed. Real upstreams over stdio and HTTP, real SDK clients.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectionWorkers } from '../../src/inspect/worker/pool.js';
-import { denialCode, ROOT, startTestGateway, type TestGateway, text } from '../helpers/harness.js';
+import { denialCode, startTestGateway, type TestGateway, text } from '../helpers/harness.js';
+import { useSizedUpstreams } from '../helpers/sized-upstreams.js';
 
-const SIZED = join(ROOT, 'test/fixtures/sized-server.ts');
 const MB = 1024 * 1024;
 
-let http: ChildProcess;
+const sized = useSizedUpstreams();
 let gw: TestGateway;
 
 beforeAll(async () => {
-  http = spawn(process.execPath, ['--import', 'tsx', SIZED, '--http'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<string>((resolve) => {
-    createInterface({ input: http.stdout as NodeJS.ReadableStream }).once('line', resolve);
-  });
   gw = await startTestGateway(`
 version: 1
 store: { sqlite: ./bulkhead.db }
 upstreams:
-  stdio:
-    command: ${JSON.stringify(process.execPath)}
-    args: [--import, tsx, ${JSON.stringify(SIZED)}]
-    cwd: ${JSON.stringify(ROOT)}
-  http:
-    url: http://127.0.0.1:${port}/mcp
-tools:
+${await sized.upstreams()}tools:
   stdio:
     framed: { class: read, max_output: 4MB }
   http:
@@ -50,7 +26,6 @@ profiles:
 });
 afterAll(async () => {
   await gw?.close();
-  http?.kill();
 });
 
 for (const upstream of ['stdio', 'http'] as const) {

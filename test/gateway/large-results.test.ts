@@ -1,37 +1,20 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { denialCode, ROOT, startTestGateway, type TestGateway, text } from '../helpers/harness.js';
+import { denialCode, startTestGateway, type TestGateway, text } from '../helpers/harness.js';
+import { useSizedUpstreams } from '../helpers/sized-upstreams.js';
 
-const SIZED = join(ROOT, 'test/fixtures/sized-server.ts');
 const MB = 1024 * 1024;
 
-let http: ChildProcess;
+const sized = useSizedUpstreams();
 let gw: TestGateway;
 const warnings: string[] = [];
 const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
 
 beforeAll(async () => {
-  http = spawn(process.execPath, ['--import', 'tsx', SIZED, '--http'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<string>((resolve) => {
-    createInterface({ input: http.stdout as NodeJS.ReadableStream }).once('line', resolve);
-  });
   gw = await startTestGateway(`
 version: 1
 store: { sqlite: ./bulkhead.db }
 upstreams:
-  stdio:
-    command: ${JSON.stringify(process.execPath)}
-    args: [--import, tsx, ${JSON.stringify(SIZED)}]
-    cwd: ${JSON.stringify(ROOT)}
-  http:
-    url: http://127.0.0.1:${port}/mcp
-    max_message: 2M
-tools:
+${await sized.upstreams('    max_message: 2M\n')}tools:
   stdio:
     blob: { class: read }
     wait: { class: read }
@@ -48,7 +31,6 @@ profiles:
 afterAll(async () => {
   process.off('warning', onWarning);
   await gw?.close();
-  http?.kill();
 });
 
 describe('large results from a stdio upstream', () => {
