@@ -208,7 +208,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     onOfferedChanged: (upstream, what) => {
       if (!endpoint || !passthrough) return;
       const mcp = endpoint;
-      offeredChanged(passthrough, upstream, what, (u, w) => mcp.offeredChanged(u, w)).catch(
+      return offeredChanged(passthrough, upstream, what, (u, w) => mcp.offeredChanged(u, w)).catch(
         (error: unknown) => logger.warn({ upstream, err: error }, `re-listing ${what} failed`),
       );
     },

@@ -37,6 +37,7 @@ import { connectUpstream, listAllTools, type UpstreamConnection } from './upstre
 import { knownFailure, sessionLost, unreachable } from './upstream-failures.js';
 import { routeProgress } from './upstream-progress.js';
 import {
+  coalesced,
   newSlot,
   type PreparedUpstream,
   type RetiredUpstream,
@@ -59,7 +60,7 @@ export interface PoolOptions {
   /** Called after every successful (re)listing of an upstream's tools. */
   onTools: (upstream: string, tools: Tool[]) => void;
   /** The upstream said its prompts or resources changed (`list_changed`). */
-  onOfferedChanged?: (upstream: string, what: 'prompts' | 'resources') => void;
+  onOfferedChanged?: (upstream: string, what: 'prompts' | 'resources') => Promise<void> | void;
   backoff?: { initialMs: number; maxMs: number };
   /** How often an idle HTTP upstream is pinged (default 5 s). */
   pingMs?: number;
@@ -466,7 +467,8 @@ export class UpstreamPool {
       [ResourceListChangedNotificationSchema, 'resources'],
     ] as const) {
       connection.client.setNotificationHandler(schema, () => {
-        if (this.serving(slot)) this.options.onOfferedChanged?.(slot.name, what);
+        if (!this.serving(slot)) return;
+        void coalesced(slot, what, async () => this.options.onOfferedChanged?.(slot.name, what));
       });
     }
     const tools = await listAllTools(connection.client);
@@ -480,10 +482,13 @@ export class UpstreamPool {
     if (this.serving(slot)) this.options.onTools(slot.name, slot.tools);
   }
 
-  private async relist(slot: Slot): Promise<void> {
-    if (!slot.connection) return;
-    slot.tools = await listAllTools(slot.connection.client);
-    if (this.serving(slot)) this.options.onTools(slot.name, slot.tools);
+  /** After `list_changed`: coalesced, so a flood of them costs a few re-listings (upstream-slot.ts). */
+  private relist(slot: Slot): Promise<void> {
+    return coalesced(slot, 'tools', async () => {
+      if (!slot.connection) return;
+      slot.tools = await listAllTools(slot.connection.client);
+      if (this.serving(slot)) this.options.onTools(slot.name, slot.tools);
+    });
   }
 
   /** Only the slot in the pool feeds the catalog: not one a reload prepared or retired. */

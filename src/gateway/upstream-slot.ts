@@ -67,6 +67,8 @@ export interface Slot {
   pendingConnection: UpstreamConnection | null;
   /** A re-initialisation under way, shared by every call that found the session lost. */
   healing: Promise<boolean> | null;
+  /** Re-listings under way after a `list_changed`, by what changed (see `coalesced`). */
+  relisting: Map<string, { running: Promise<void>; again: boolean }>;
 }
 
 export function newSlot(name: string, config: UpstreamConfig): Slot {
@@ -88,5 +90,34 @@ export function newSlot(name: string, config: UpstreamConfig): Slot {
     downSince: null,
     pendingConnection: null,
     healing: null,
+    relisting: new Map(),
   };
+}
+
+/** The least time between two runs of one coalesced re-listing. */
+export const RELIST_GAP_MS = 50;
+
+/**
+ * Runs `work` for one kind of change on a slot, coalesced: one run at a time, at most one per
+ * RELIST_GAP_MS, and changes announced meanwhile queue one more run (which sees them), however
+ * many were announced. An upstream flooding `list_changed` had the gateway re-list, rebuild and
+ * tell every agent session once per notification.
+ */
+export function coalesced(slot: Slot, what: string, work: () => Promise<void>): Promise<void> {
+  const current = slot.relisting.get(what);
+  if (current) {
+    current.again = true;
+    return current.running;
+  }
+  const state = { running: Promise.resolve(), again: false };
+  const run = async () => {
+    do {
+      state.again = false;
+      await work();
+      await new Promise((resolve) => setTimeout(resolve, RELIST_GAP_MS).unref());
+    } while (state.again);
+  };
+  state.running = run().finally(() => slot.relisting.delete(what));
+  slot.relisting.set(what, state);
+  return state.running;
 }

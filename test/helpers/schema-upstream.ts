@@ -19,6 +19,8 @@ export function schemaUpstream(
     swap?: SchemaTool[];
     /** Tools per `tools/list` page (see schema-server.ts). */
     pageSize?: number;
+    /** `list_changed` notifications a call of `flood` sends, and where `tools/list` requests are counted. */
+    flood?: { count: number; lists: string };
   } = {},
 ): string {
   const env: Record<string, string> = { SCHEMA_TOOLS: JSON.stringify(tools) };
@@ -26,6 +28,10 @@ export function schemaUpstream(
   if (opts.record) env.BULKHEAD_RECORD = opts.record;
   if (opts.swap) env.SCHEMA_SWAP = JSON.stringify(opts.swap);
   if (opts.pageSize) env.SCHEMA_PAGE_SIZE = String(opts.pageSize);
+  if (opts.flood) {
+    env.SCHEMA_FLOOD = String(opts.flood.count);
+    env.SCHEMA_LISTS = opts.flood.lists;
+  }
   return [
     `  ${name}:`,
     `    command: ${JSON.stringify(process.execPath)}`,
