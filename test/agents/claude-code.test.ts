@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runHash } from '../../src/approvals/approval.js';
 import { type FakeAnthropic, type ScriptBlock, startFakeAnthropic } from '../fakes/fake-anthropic.js';
-import { bulkhead } from '../helpers/cli.js';
+import { bulkhead, cliEnv } from '../helpers/cli.js';
 import {
   exampleUpstream,
   ROOT,
@@ -121,7 +121,7 @@ profiles:
   const packageCopy = join(packageDir, 'claude-code');
   cpSync(join(ROOT, 'node_modules/@anthropic-ai/claude-code'), packageCopy, { recursive: true });
   claude = join(packageCopy, 'cli.js');
-  env = { BULKHEAD_HOME: join(gw.dir, 'home'), BULKHEAD_GATEWAY: gw.gateway.url };
+  env = cliEnv(gw);
 }, 120_000);
 afterAll(async () => {
   await gw?.close();

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeAnthropic, type ScriptBlock, startFakeAnthropic } from '../fakes/fake-anthropic.js';
-import { bulkhead } from '../helpers/cli.js';
+import { bulkhead, cliEnv } from '../helpers/cli.js';
 import {
   exampleUpstream,
   ROOT,
@@ -125,7 +125,7 @@ function run(script: string, marker: string, agent?: string) {
       join(ROOT, 'test/agents/fixtures', script),
       `${marker}: look the order up`,
     ],
-    { env: { BULKHEAD_HOME: join(gw.dir, 'home'), BULKHEAD_GATEWAY: gw.gateway.url }, timeoutMs: 120_000 },
+    { env: cliEnv(gw), timeoutMs: 120_000 },
   );
 }
 

@@ -5,9 +5,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bulkhead } from '../helpers/cli.js';
-import { everythingUpstream, startTestGateway, type TestGateway } from '../helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { bulkhead, useCliGateway } from '../helpers/cli.js';
+import { everythingUpstream } from '../helpers/harness.js';
 
 const POLICY = `
 version: 1
@@ -21,24 +21,13 @@ profiles:
     tools: [everything__echo]
 `;
 
-let gw: TestGateway;
-let env: Record<string, string>;
-let policyFile: string;
-
-beforeAll(async () => {
-  gw = await startTestGateway(POLICY);
-  policyFile = join(gw.dir, 'policy.yaml');
-  env = { BULKHEAD_HOME: join(gw.dir, 'home'), BULKHEAD_GATEWAY: gw.gateway.url };
-});
-afterAll(async () => {
-  await gw?.close();
-});
+const cli = useCliGateway(POLICY);
 
 describe('bulkhead run --detach --json', () => {
   it('creates a run and prints run_id, token, mcp_url, expires_at, a one-time OAuth grant and the LLM base URL', async () => {
     const result = await bulkhead(
-      ['run', '--policy', policyFile, '--profile', 'agent', '--detach', '--json'],
-      { env },
+      ['run', '--policy', cli.policyFile, '--profile', 'agent', '--detach', '--json'],
+      { env: cli.env },
     );
     expect(result.code).toBe(0);
     const created = JSON.parse(result.stdout) as Record<string, string | null>;
@@ -57,12 +46,14 @@ describe('bulkhead run --detach --json', () => {
     expect(created.grant).toMatch(/^bhg_[A-Za-z0-9_-]{43}$/);
     // This policy has no llm: section, so there is no proxy to point an agent at.
     expect(created.llm_base_url).toBeNull();
-    expect(created.mcp_url).toBe(`${gw.gateway.url}/mcp`);
-    expect((await gw.gateway.runs.get(created.run_id as string))?.state).toBe('active');
+    expect(created.mcp_url).toBe(`${cli.gw.gateway.url}/mcp`);
+    expect((await cli.gw.gateway.runs.get(created.run_id as string))?.state).toBe('active');
   });
 
   it('exits 2 naming the profiles when the profile does not exist', async () => {
-    const result = await bulkhead(['run', '--policy', policyFile, '--profile', 'nope', '--detach'], { env });
+    const result = await bulkhead(['run', '--policy', cli.policyFile, '--profile', 'nope', '--detach'], {
+      env: cli.env,
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('no profile named "nope" (have: agent)');
   });
@@ -76,7 +67,7 @@ describe('bulkhead run --no-sandbox', () => {
       [
         'run',
         '--policy',
-        policyFile,
+        cli.policyFile,
         '--profile',
         'agent',
         '--no-sandbox',
@@ -85,7 +76,7 @@ describe('bulkhead run --no-sandbox', () => {
         '-e',
         script,
       ],
-      { env },
+      { env: cli.env },
     );
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('--no-sandbox');
@@ -94,44 +85,44 @@ describe('bulkhead run --no-sandbox', () => {
       url: string;
       t: boolean;
     };
-    expect(seen.url).toBe(`${gw.gateway.url}/mcp`);
+    expect(seen.url).toBe(`${cli.gw.gateway.url}/mcp`);
     expect(seen.t).toBe(true);
-    const run = await gw.gateway.runs.get(seen.id);
+    const run = await cli.gw.gateway.runs.get(seen.id);
     expect(run).toMatchObject({ state: 'completed', exitCode: 3 });
   });
 });
 
 describe('bulkhead runs and kill', () => {
   it('lists runs as JSON', async () => {
-    const { run } = await gw.gateway.runs.create('agent', { label: 'listed' });
-    const result = await bulkhead(['runs', '--json'], { env });
+    const { run } = await cli.gw.gateway.runs.create('agent', { label: 'listed' });
+    const result = await bulkhead(['runs', '--json'], { env: cli.env });
     expect(result.code).toBe(0);
     const runs = JSON.parse(result.stdout) as { id: string; state: string }[];
     expect(runs.find((r) => r.id === run.id)?.state).toBe('active');
   });
 
   it('prints a readable table for people, with usage against each budget', async () => {
-    const result = await bulkhead(['runs'], { env });
+    const result = await bulkhead(['runs'], { env: cli.env });
     expect(result.stdout.split('\n')[0]).toMatch(/^RUN\s+PROFILE\s+STATE\s+AGE\s+CALLS\s+CLOCK/);
     expect(result.stdout).toMatch(/\s0\/∞\s/);
   });
 
   it('kills a run so it is no longer active', async () => {
-    const { run } = await gw.gateway.runs.create('agent');
-    const result = await bulkhead(['kill', run.id], { env });
+    const { run } = await cli.gw.gateway.runs.create('agent');
+    const result = await bulkhead(['kill', run.id], { env: cli.env });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`killed ${run.id}`);
-    expect((await gw.gateway.runs.get(run.id))?.state).toBe('killed');
+    expect((await cli.gw.gateway.runs.get(run.id))?.state).toBe('killed');
   });
 
   it('refuses without a valid operator token', async () => {
-    const result = await bulkhead(['runs'], { env: { ...env, BULKHEAD_OPERATOR_TOKEN: 'bho_wrong' } });
+    const result = await bulkhead(['runs'], { env: { ...cli.env, BULKHEAD_OPERATOR_TOKEN: 'bho_wrong' } });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('An operator token is required.');
   });
 
   it('says clearly when no gateway answers', async () => {
-    const result = await bulkhead(['runs'], { env: { ...env, BULKHEAD_GATEWAY: 'http://127.0.0.1:9' } });
+    const result = await bulkhead(['runs'], { env: { ...cli.env, BULKHEAD_GATEWAY: 'http://127.0.0.1:9' } });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('no gateway answers at http://127.0.0.1:9');
   });
@@ -139,15 +130,15 @@ describe('bulkhead runs and kill', () => {
 
 describe('bulkhead gateway', () => {
   it('exits 2 with file:line:column for a broken policy', async () => {
-    const broken = join(gw.dir, 'broken.yaml');
+    const broken = join(cli.gw.dir, 'broken.yaml');
     writeFileSync(broken, POLICY.replace('class: read', 'class: reed'));
-    const result = await bulkhead(['gateway', '--policy', broken, '--port', '0'], { env });
+    const result = await bulkhead(['gateway', '--policy', broken, '--port', '0'], { env: cli.env });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`${broken}:10:20: tools.everything.echo.class: expected`);
   });
 
   it('exits 2 on an unknown option', async () => {
-    const result = await bulkhead(['runs', '--bogus'], { env });
+    const result = await bulkhead(['runs', '--bogus'], { env: cli.env });
     expect(result.code).toBe(2);
   });
 });

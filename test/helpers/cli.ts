@@ -1,7 +1,8 @@
 /** Runs the real `bulkhead` executable as a user would, capturing its output and exit code. */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT } from './harness.js';
+import { afterAll, beforeAll } from 'vitest';
+import { ROOT, startTestGateway, type TestGateway } from './harness.js';
 
 export interface CliResult {
   code: number | null;
@@ -39,4 +40,34 @@ export function bulkhead(
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** What `bulkhead` commands need to reach a test gateway: its home and its URL. */
+export function cliEnv(gw: TestGateway): Record<string, string> {
+  return { BULKHEAD_HOME: join(gw.dir, 'home'), BULKHEAD_GATEWAY: gw.gateway.url };
+}
+
+export interface CliGateway {
+  gw: TestGateway;
+  /** See `cliEnv`. */
+  env: Record<string, string>;
+  /** The policy file the gateway was started on. */
+  policyFile: string;
+}
+
+/**
+ * A test gateway on `policy`, started before the file's tests and closed after them, with what
+ * the CLI needs to reach it. The fields are filled in when the file's tests start.
+ */
+export function useCliGateway(policy: string, options: { dir?: string } = {}): CliGateway {
+  const cli = {} as CliGateway;
+  beforeAll(async () => {
+    cli.gw = await startTestGateway(policy, options);
+    cli.policyFile = join(cli.gw.dir, 'policy.yaml');
+    cli.env = cliEnv(cli.gw);
+  });
+  afterAll(async () => {
+    await cli.gw?.close();
+  });
+  return cli;
 }

@@ -6,9 +6,9 @@
 import { execSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bulkhead } from '../helpers/cli.js';
-import { everythingUpstream, ROOT, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { bulkhead, useCliGateway } from '../helpers/cli.js';
+import { everythingUpstream, ROOT, tempDir } from '../helpers/harness.js';
 
 const POLICY = `
 version: 1
@@ -40,25 +40,26 @@ console.log('CALL', call.status, await call.text());
 if (process.argv[2] === 'linger') { console.log('LINGER ' + process.env.BULKHEAD_RUN_ID); await new Promise((r) => setTimeout(r, 60000)); }
 `;
 
-let gw: TestGateway;
-let env: Record<string, string>;
-let policyFile: string;
-beforeAll(async () => {
-  gw = await startTestGateway(POLICY);
-  policyFile = join(gw.dir, 'policy.yaml');
-  env = { BULKHEAD_HOME: join(gw.dir, 'home'), BULKHEAD_GATEWAY: gw.gateway.url };
-});
-afterAll(async () => {
-  await gw?.close();
-});
+const cli = useCliGateway(POLICY);
 
 describe('bulkhead run (jailed)', () => {
   it('runs the agent jailed; it reaches the gateway through the bridge with its run token', async () => {
     const workdir = tempDir('bulkhead-agent-');
     writeFileSync(join(workdir, 'agent.mjs'), AGENT);
     const result = await bulkhead(
-      ['run', '--policy', policyFile, '--profile', 'agent', '--workdir', workdir, '--', 'node', 'agent.mjs'],
-      { env },
+      [
+        'run',
+        '--policy',
+        cli.policyFile,
+        '--profile',
+        'agent',
+        '--workdir',
+        workdir,
+        '--',
+        'node',
+        'agent.mjs',
+      ],
+      { env: cli.env },
     );
     expect(result.stderr).toContain('limits in force');
     expect(result.stdout).toContain('CALL 200');
@@ -72,7 +73,7 @@ describe('bulkhead run (jailed)', () => {
       [
         'run',
         '--policy',
-        policyFile,
+        cli.policyFile,
         '--profile',
         'agent',
         '--workdir',
@@ -83,14 +84,14 @@ describe('bulkhead run (jailed)', () => {
         '-c',
         'echo done > result.txt; echo \'{"mcpServers":{}}\' > .mcp.json',
       ],
-      { env },
+      { env: cli.env },
     );
     expect(result.code).toBe(0);
     expect(readFileSync(join(workdir, 'result.txt'), 'utf8')).toBe('done\n');
     expect(existsSync(join(workdir, '.mcp.json'))).toBe(false);
     expect(result.stderr).toContain('workdir .mcp.json: created inside, held back (steering file .mcp.json)');
     const runId = (JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as { run_id: string }).run_id;
-    const events = await gw.gateway.store.events.list({ runId, kind: 'workdir' });
+    const events = await cli.gw.gateway.store.events.list({ runId, kind: 'workdir' });
     expect(events.map((e) => e.data)).toEqual([
       expect.objectContaining({ kind: 'held_back', path: '.mcp.json', change: 'created' }),
     ]);
@@ -103,7 +104,7 @@ describe('bulkhead run (jailed)', () => {
       [
         'run',
         '--policy',
-        policyFile,
+        cli.policyFile,
         '--profile',
         'agent',
         '--workdir',
@@ -113,20 +114,20 @@ describe('bulkhead run (jailed)', () => {
         'agent.mjs',
         'linger',
       ],
-      { env, timeoutMs: 60_000 },
+      { env: cli.env, timeoutMs: 60_000 },
     );
     let runId: string | undefined;
     for (let i = 0; i < 200 && !runId; i++) {
-      const [active] = await gw.gateway.runs.list({ state: 'active' });
+      const [active] = await cli.gw.gateway.runs.list({ state: 'active' });
       const events = active
-        ? await gw.gateway.store.events.count({ runId: active.id, kind: 'tools/call' })
+        ? await cli.gw.gateway.store.events.count({ runId: active.id, kind: 'tools/call' })
         : 0;
       if (active && events > 0) runId = active.id;
       else await new Promise((r) => setTimeout(r, 50));
     }
     expect(runId).toBeDefined();
     const killedAt = Date.now();
-    await gw.gateway.runs.end(runId as string, 'killed', 'test');
+    await cli.gw.gateway.runs.end(runId as string, 'killed', 'test');
     const result = await running;
     expect(Date.now() - killedAt).toBeLessThan(3_000);
     expect(result.code).not.toBe(0);
@@ -141,7 +142,7 @@ describe('bulkhead run (jailed)', () => {
       [
         'run',
         '--policy',
-        policyFile,
+        cli.policyFile,
         '--profile',
         'agent',
         '--workdir',
@@ -151,7 +152,7 @@ describe('bulkhead run (jailed)', () => {
         '-e',
         "console.log('BUNDLED', require('node:fs').existsSync('/run/bulkhead/node-proxy.cjs'))",
       ],
-      { env: { ...env, BULKHEAD_FROM_SOURCE: '' } },
+      { env: { ...cli.env, BULKHEAD_FROM_SOURCE: '' } },
     );
     expect(result.stderr).toContain('limits in force');
     expect(result.stdout).toContain('BUNDLED true');
@@ -162,24 +163,24 @@ describe('bulkhead run (jailed)', () => {
     const workdir = tempDir('bulkhead-agent-');
     writeFileSync(join(workdir, 'big.bin'), Buffer.alloc(3 * 1024 * 1024, 1));
     const result = await bulkhead(
-      ['run', '--policy', policyFile, '--profile', 'tiny', '--workdir', workdir, '--', 'true'],
-      { env },
+      ['run', '--policy', cli.policyFile, '--profile', 'tiny', '--workdir', workdir, '--', 'true'],
+      { env: cli.env },
     );
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('does not fit');
     const runId = /run (run_[A-Za-z0-9_-]+)/.exec(result.stderr)?.[1];
     expect(runId).toBeDefined();
-    const run = await gw.gateway.runs.get(runId as string);
+    const run = await cli.gw.gateway.runs.get(runId as string);
     expect(run?.state).toBe('completed');
     expect(run?.endReason).toContain('the jail did not start');
   });
 
   it('fails closed, naming what is missing, when the jail cannot be built', async () => {
-    const result = await bulkhead(['run', '--policy', policyFile, '--profile', 'agent', '--', 'true'], {
-      env: { ...env, PATH: '/nonexistent' },
+    const result = await bulkhead(['run', '--policy', cli.policyFile, '--profile', 'agent', '--', 'true'], {
+      env: { ...cli.env, PATH: '/nonexistent' },
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('bubblewrap (bwrap) is not installed');
-    expect(await gw.gateway.runs.list({ state: 'active' })).toEqual([]);
+    expect(await cli.gw.gateway.runs.list({ state: 'active' })).toEqual([]);
   });
 });
