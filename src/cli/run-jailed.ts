@@ -35,7 +35,7 @@ export interface JailedRunOptions {
 }
 
 /** The agent's variables that only the run knows: set late, so never taken from the profile or preset. */
-const RUN_VARIABLES = ['BULKHEAD_RUN_ID', 'BULKHEAD_TOKEN', 'ANTHROPIC_API_KEY'] as const;
+const RUN_VARIABLES = ['BULKHEAD_RUN_ID', 'BULKHEAD_TOKEN', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY'] as const;
 
 export async function runJailed(
   client: GatewayClient,
@@ -59,7 +59,9 @@ export async function runJailed(
     ...preset.env,
     BULKHEAD_MCP_CONFIG: JAIL_MCP_CONFIG,
     BULKHEAD_MCP_URL: `${inside}/mcp`,
+    // Both LLM doors of the gateway (llm/agent-env.ts does the same without the jail).
     ANTHROPIC_BASE_URL: inside,
+    OPENAI_BASE_URL: `${inside}/v1`,
   };
   for (const name of RUN_VARIABLES) delete env[name];
   let runId: string | undefined;
@@ -70,6 +72,7 @@ export async function runJailed(
         BULKHEAD_RUN_ID: created.run_id,
         BULKHEAD_TOKEN: created.token,
         ANTHROPIC_API_KEY: created.token,
+        OPENAI_API_KEY: created.token,
       } satisfies Record<(typeof RUN_VARIABLES)[number], string>,
       files: {
         [MCP_CONFIG_FILE]: JSON.stringify(mcpClientConfig(`${inside}/mcp`, created.token), null, 2),
