@@ -12,6 +12,7 @@ import type { InspectFinding } from '../inspect/index.js';
 import { exposedName, type ToolRule } from '../policy/schema/index.js';
 import { ajvRegExp } from '../util/linear-regexp.js';
 import { tightenSchema } from './tighten.js';
+import { useLinearUniqueItems } from './unique-items.js';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under NodeNext.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
@@ -190,5 +191,6 @@ function createAjv(): Ajv2020 {
     code: { regExp: ajvRegExp },
   });
   addFormats(ajv);
+  useLinearUniqueItems(ajv);
   return ajv;
 }
