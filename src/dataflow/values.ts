@@ -81,9 +81,24 @@ export function valuesInResult(result: CallToolResult): FoundValue[] {
   const texts: string[] = [];
   for (const block of result.content ?? []) {
     if (block.type === 'text') texts.push(block.text);
-    else if (block.type === 'resource' && 'text' in block.resource) texts.push(String(block.resource.text));
+    else if (block.type === 'resource') texts.push(...textsOfContents(block.resource));
   }
   return valuesInTexts(texts, result.structuredContent);
+}
+
+/** Largest blob decoded to look for identifying values in it; the read counts whatever its size. */
+const MAX_BLOB_SCAN = 1024 * 1024;
+
+/**
+ * The texts of one resource content for fingerprinting: its text, or a blob's bytes read as
+ * UTF-8 (a CSV or JSON export served as a blob holds the same addresses as text would), in a
+ * tool result's embedded resource as in a `resources/read` answer.
+ */
+export function textsOfContents(content: { text?: unknown; blob?: unknown }): string[] {
+  if (typeof content.text === 'string') return [content.text];
+  if (typeof content.blob === 'string')
+    return [Buffer.from(content.blob.slice(0, MAX_BLOB_SCAN), 'base64').toString('utf8')];
+  return [];
 }
 
 /** The same for any answer: its texts, and a structured value whose every leaf counts. */

@@ -14,6 +14,7 @@ import type { ItemDefinition, ItemKind } from '../audit/pin-items.js';
 import { fingerprintsOf } from '../dataflow/fingerprint.js';
 import { passthroughFlow, upstreamSendsOut } from '../dataflow/passthrough-flow.js';
 import { valuesInTexts } from '../dataflow/values.js';
+
 import type { EventKind } from '../events/event.js';
 import type { EventWriter } from '../events/writer.js';
 import { cleanDefinition } from '../inspect/definition.js';
@@ -202,20 +203,6 @@ export function cleanListed<T extends object>(deps: PassthroughDeps, items: read
       deps.logger.warn({ findings: cleaned.findings }, `${what} definition cleaned before serving`);
     return cleaned.definition;
   });
-}
-
-/** Largest blob decoded to look for identifying values in it; the read counts whatever its size. */
-const MAX_BLOB_SCAN = 1024 * 1024;
-
-/**
- * The texts of one resource content for fingerprinting: its text, or a blob's bytes read as
- * UTF-8 (a CSV or JSON export served as a blob holds the same addresses as text would).
- */
-export function textsOfContents(content: { text?: unknown; blob?: unknown }): string[] {
-  if (typeof content.text === 'string') return [content.text];
-  if (typeof content.blob === 'string')
-    return [Buffer.from(content.blob.slice(0, MAX_BLOB_SCAN), 'base64').toString('utf8')];
-  return [];
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   ListPromptsRequestSchema,
   type Prompt,
 } from '@modelcontextprotocol/sdk/types.js';
+import { textsOfContents } from '../dataflow/values.js';
 import { Inspector } from '../inspect/inspector.js';
 import type { DroppedKeys } from './dropped-keys.js';
 import {
@@ -30,7 +31,6 @@ import {
   markSourceRead,
   type PassthroughDeps,
   refuse,
-  textsOfContents,
   upstreamPart,
 } from './passthrough.js';
 

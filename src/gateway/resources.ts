@@ -16,6 +16,7 @@ import {
   type Resource,
   type ResourceTemplate,
 } from '@modelcontextprotocol/sdk/types.js';
+import { textsOfContents } from '../dataflow/values.js';
 import { cleanDeep } from '../inspect/deep.js';
 import { Inspector } from '../inspect/inspector.js';
 import type { Profile } from '../policy/schema/index.js';
@@ -33,7 +34,6 @@ import {
   markSourceRead,
   type PassthroughDeps,
   refuse,
-  textsOfContents,
   upstreamPart,
 } from './passthrough.js';
 import { uriProblem } from './resource-uri.js';

@@ -13,7 +13,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Approval } from '../../src/approvals/approval.js';
 import { tagSmuggle } from '../fixtures/hostile-content.js';
-import { denialCode, recorded, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
+import {
+  denialCode,
+  ROOT,
+  recorded,
+  startTestGateway,
+  type TestGateway,
+  tempDir,
+} from '../helpers/harness.js';
 import { schemaUpstream } from '../helpers/schema-upstream.js';
 
 const dir = tempDir();
@@ -30,20 +37,44 @@ const SEND = {
   },
 };
 
+/** A private export that answers with the record as an embedded CSV blob, not as text. */
+const EXPORT = {
+  export: {
+    content: [
+      {
+        type: 'resource',
+        resource: {
+          uri: 'crm://export.csv',
+          mimeType: 'text/csv',
+          blob: Buffer.from(`name,email\nDana Whitfield,${EMAIL}\n`).toString('base64'),
+        },
+      },
+    ],
+  },
+};
+
 const POLICY = `
 version: 1
 store: { sqlite: ./bulkhead.db }
 upstreams:
 ${schemaUpstream('crm', [LOOKUP], { replies: { lookup: CUSTOMER }, extra: ['sources: private'] })}
 ${schemaUpstream('out', [SEND], { record: RECORD })}
+  exports:
+    command: ${JSON.stringify(process.execPath)}
+    args: [--import, tsx, ${JSON.stringify(join(ROOT, 'test/fixtures/result-server.ts'))}]
+    cwd: ${JSON.stringify(ROOT)}
+    env: { RESULT_TOOLS: ${JSON.stringify(JSON.stringify(EXPORT))} }
+    sources: private
 tools:
   crm:
     lookup: { class: read }
   out:
     send: { class: external }
+  exports:
+    export: { class: read }
 profiles:
   agent:
-    tools: [crm__lookup, out__send]
+    tools: [crm__lookup, out__send, exports__export]
 `;
 
 let gw: TestGateway;
@@ -110,6 +141,24 @@ const cases: [string, Record<string, unknown>, string][] = [
   ['the phone number with slashes', { body: '415/555/0142' }, '/body holds a phone number'],
   ['the phone number as a number argument', { n: 4155550142 }, '/n holds a phone number'],
 ];
+
+describe('a private value received in an embedded blob', () => {
+  it('is recognised when it leaves', async () => {
+    const agent = await gw.agent('agent');
+    await agent.client.callTool({ name: 'exports__export', arguments: {} });
+    const call = agent.client.callTool({ name: 'out__send', arguments: { to: EMAIL } });
+    const approval = await pendingFor(agent.runId);
+    expect(approval.why).toContain('/to holds an e-mail address from exports__export');
+    await gw.gateway.approvals.decide(approval.id, {
+      operator: 'local',
+      decision: 'deny',
+      reason: 'no',
+      at: Date.now(),
+    });
+    expect(denialCode(await call)).toBe('approval_denied');
+    expect(recorded(RECORD)).toEqual([]);
+  });
+});
 
 describe('a private value dressed up on its way to an external sink', () => {
   for (const [name, args, said] of cases) {
