@@ -17,7 +17,9 @@
  * Sessions: at most 16 per run. Agents open and drop sessions without saying
  * so (the SDK's `close()` sends no DELETE), so a run at the limit reclaims its
  * least recently used session that has nothing in flight rather than being
- * locked out; only 16 sessions all busy at once are refused.
+ * locked out; only 16 sessions all busy at once are refused. A session this
+ * process does not hold (a restart, another replica) is reopened for the run
+ * it belongs to (session-resume.ts).
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { denial } from '../errors.js';
@@ -43,6 +45,7 @@ import {
 import { type PassthroughDeps, seesOffered } from './passthrough.js';
 import { registerPromptHandlers } from './prompts.js';
 import { registerResourceHandlers } from './resources.js';
+import { belongsTo, initializeOnBehalf, newSessionId } from './session-resume.js';
 import { SessionTransport } from './session-transport.js';
 import { registerToolHandlers } from './tool-handlers.js';
 
@@ -97,6 +100,8 @@ export class McpEndpoint {
       const run = await this.deps.runs.authenticate(token);
       if (!run) return unauthorized(this.deps.challenge?.());
       if (sessionId) {
+        // Unknown here (a restart, another replica): reopened when it is this run's.
+        session ??= await this.reopen(sessionId, run, token, request);
         if (!session || session.runId !== run.id) return jsonRpcError(404, -32001, 'Session not found');
       } else session = undefined;
       if (session) session.token = Buffer.from(token);
@@ -142,6 +147,30 @@ export class McpEndpoint {
   }
 
   /**
+   * A session this process does not hold, reopened under its id for the run it belongs to
+   * (session-resume.ts); undefined when it is another run's, is being closed, or the run has
+   * no room for another session.
+   */
+  private async reopen(
+    sessionId: string,
+    run: Run,
+    token: string,
+    request: Request,
+  ): Promise<Session | undefined> {
+    if (request.method === 'DELETE' || !belongsTo(sessionId, run.id) || !this.makeRoom(run.id)) return;
+    const session = this.openSession(run, token, sessionId);
+    if (await initializeOnBehalf(session.transport, sessionId, request)) {
+      this.deps.logger.info(
+        { runId: run.id, sessionId },
+        'reopened an MCP session this process did not hold',
+      );
+      return session;
+    }
+    await session.server.close().catch(() => undefined);
+    return undefined;
+  }
+
+  /**
    * Hands a request to the session's transport with a `HeldAnswer` the call handler finds in
    * `extra.authInfo`: it sees the caller leave, and a held call upgrades a plain-JSON answer to a
    * stream (held-answer.ts). In SSE mode the SDK streams already; only the leaving is used.
@@ -161,7 +190,7 @@ export class McpEndpoint {
   /**
    * Keeps a run under its session limit: at the limit, the least recently used
    * session with nothing in flight is closed (an agent that dropped it will not
-   * miss it; one that comes back gets 404 and initialises again). False when
+   * miss it; one that comes back has it reopened, session-resume.ts). False when
    * every session is busy.
    */
   private makeRoom(runId: string): boolean {
@@ -250,7 +279,8 @@ export class McpEndpoint {
     return { sessions: this.sessions.size, inFlight, retained };
   }
 
-  private openSession(run: Run, token: string): Session {
+  /** `sessionId`: the id to reopen the session under; a new one when absent. */
+  private openSession(run: Run, token: string, sessionId?: string): Session {
     const server = new Server(
       { name: 'bulkhead', version: '0.1.0' },
       {
@@ -267,7 +297,7 @@ export class McpEndpoint {
       lastSeen: this.deps.now(),
       held: new Set(),
       transport: new SessionTransport({
-        sessionIdGenerator: () => crypto.randomUUID(),
+        sessionIdGenerator: () => sessionId ?? newSessionId(run.id),
         onsessioninitialized: (id) => {
           session.id = id;
           this.sessions.set(id, session);
