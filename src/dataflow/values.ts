@@ -150,6 +150,9 @@ export function valuesInArguments(args: Record<string, unknown>): { pointer: str
       for (let i = entries.length - 1; i >= 0; i--) {
         const [key, child] = entries[i] as [string, unknown];
         stack.push([child, `${pointer}/${key}`]);
+        // A key is text that leaves too: an open map's key can carry the address (`{"a@x.io": 1}`),
+        // or its first half, the value the rest. It is named by its object, not by itself.
+        if (!Array.isArray(item)) stack.push([key, `${pointer || '/'} (a key)`]);
       }
     }
   }

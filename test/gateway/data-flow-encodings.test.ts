@@ -3,7 +3,7 @@
  * data-flow.test.ts covers: hidden characters inside it, fullwidth forms,
  * escapes an encoder leaves, hex with separators, the marks spelled out, a
  * phone number without its country code or with other separators, a number
- * argument, text smuggled in Unicode tags. The hold fires on what the run
+ * argument, text smuggled in Unicode tags, a key of an open map. The hold fires on what the run
  * read whatever the arguments hold; each case checks that the approval also
  * names the argument holding the value, and that nothing was sent. Real
  * stdio upstreams (test/fixtures/schema-server.ts) record what they receive.
@@ -33,7 +33,12 @@ const SEND = {
   name: 'send',
   inputSchema: {
     type: 'object',
-    properties: { to: { type: 'string' }, body: { type: 'string' }, n: { type: 'number' } },
+    properties: {
+      to: { type: 'string' },
+      body: { type: 'string' },
+      n: { type: 'number' },
+      meta: { type: 'object', additionalProperties: { type: 'number' } },
+    },
   },
 };
 
@@ -69,7 +74,10 @@ tools:
   crm:
     lookup: { class: read }
   out:
-    send: { class: external }
+    send:
+      class: external
+      arguments:
+        meta: { additional_properties: true }
   exports:
     export: { class: read }
 profiles:
@@ -140,6 +148,7 @@ const cases: [string, Record<string, unknown>, string][] = [
   ],
   ['the phone number with slashes', { body: '415/555/0142' }, '/body holds a phone number'],
   ['the phone number as a number argument', { n: 4155550142 }, '/n holds a phone number'],
+  ['the address as a key of an open map', { meta: { [EMAIL]: 1 } }, '/meta (a key) holds an e-mail address'],
 ];
 
 describe('a private value received in an embedded blob', () => {
