@@ -32,9 +32,11 @@ export function newSessionId(runId: string): string {
 
 /** Whether `sessionId` was made by `newSessionId` for this run (and so may be reopened by it). */
 export function belongsTo(sessionId: string, runId: string): boolean {
-  const dot = sessionId.lastIndexOf('.');
-  return dot > 0 && sessionId.slice(dot + 1) === tagOf(runId);
+  // Exactly the shape made above: a client cannot pick a long or odd id for a session it reopens.
+  return SESSION_ID.test(sessionId) && sessionId.slice(37) === tagOf(runId);
 }
+
+const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.[0-9a-f]{16}$/;
 
 /**
  * Initialises a fresh transport (made to take `sessionId`) as the agent did
