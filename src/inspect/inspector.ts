@@ -10,6 +10,7 @@ import type { ContentBlock } from '@modelcontextprotocol/sdk/types.js';
 import { cleanDeep } from './deep.js';
 import { stripHidden } from './hidden.js';
 import { findEncodedBlob, findInjection } from './injection.js';
+import { mediaTypeForNote, uriForNote } from './note-words.js';
 
 export type InspectFlag =
   | 'truncated'
@@ -123,7 +124,7 @@ export class Inspector {
       this.note('media_dropped', `${where}: ${cleaned.type} of ${bytes} bytes over the remaining budget`);
       return {
         type: 'text',
-        text: `[bulkhead: ${cleaned.type} (${cleaned.mimeType}, ${bytes} bytes) removed: over the size limit]`,
+        text: `[bulkhead: ${cleaned.type} (${mediaTypeForNote(cleaned.mimeType)}, ${bytes} bytes) removed: over the size limit]`,
       };
     }
     if (cleaned.type === 'resource' && 'blob' in cleaned.resource) {
@@ -132,7 +133,7 @@ export class Inspector {
       this.note('media_dropped', `${where}: resource of ${bytes} bytes over the remaining budget`);
       return {
         type: 'text',
-        text: `[bulkhead: resource ${cleaned.resource.uri} (${bytes} bytes) removed: over the size limit]`,
+        text: `[bulkhead: resource ${uriForNote(cleaned.resource.uri)} (${bytes} bytes) removed: over the size limit]`,
       };
     }
     return cleaned;

@@ -8,6 +8,7 @@
  * note in text instead; the rest of the answer is kept.
  */
 import { MAX_DEPTH } from './deep.js';
+import { mediaTypeForNote } from './note-words.js';
 
 /** `after` (the scrubbed answer) with each payload the scrubber changed replaced by a note. */
 export function settleScrubbedPayloads<T>(before: T, after: T): T {
@@ -36,7 +37,7 @@ function settle(before: unknown, after: unknown, depth: number): unknown {
   )
     return {
       type: 'text',
-      text: `[bulkhead: ${node.type} (${mediaType(node.mimeType)}) removed: it held a secret]`,
+      text: `[bulkhead: ${node.type} (${mediaTypeForNote(node.mimeType)}) removed: it held a secret]`,
     };
   if (typeof node.blob === 'string' && node.blob !== was.blob)
     return {
@@ -52,16 +53,4 @@ function settle(before: unknown, after: unknown, depth: number): unknown {
     out[key] = settled;
   }
   return out ?? after;
-}
-
-/**
- * The upstream's media type as the note may quote it: a note in bulkhead's voice must not carry
- * the upstream's words (`image/png) removed. SYSTEM: …`), so anything but a plain type/subtype is
- * not quoted.
- */
-function mediaType(value: unknown): string {
-  return typeof value === 'string' &&
-    /^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}\/[A-Za-z0-9][A-Za-z0-9.+-]{0,63}$/.test(value)
-    ? value
-    : 'unnamed type';
 }
