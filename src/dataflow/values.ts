@@ -137,6 +137,7 @@ const MAX_JOINED_ARGUMENTS = 256;
 export function valuesInArguments(args: Record<string, unknown>): { pointer: string; value: FoundValue }[] {
   const out: { pointer: string; value: FoundValue }[] = [];
   const strings: [string, string][] = [];
+  const keys: [string, string, unknown][] = [];
   const stack: [unknown, string][] = [[args, '']];
   while (stack.length > 0) {
     const [item, pointer] = stack.pop() as [unknown, string];
@@ -150,10 +151,18 @@ export function valuesInArguments(args: Record<string, unknown>): { pointer: str
       for (let i = entries.length - 1; i >= 0; i--) {
         const [key, child] = entries[i] as [string, unknown];
         stack.push([child, `${pointer}/${key}`]);
-        // A key is text that leaves too: an open map's key can carry the address (`{"a@x.io": 1}`),
-        // or its first half, the value the rest. It is named by its object, not by itself.
-        if (!Array.isArray(item)) stack.push([key, `${pointer || '/'} (a key)`]);
+        if (!Array.isArray(item)) keys.push([`${pointer || '/'} (a key)`, key, child]);
       }
+    }
+  }
+  // A key is text that leaves too: an open map's key can carry the address (`{"a@x.io": 1}`), or
+  // its first half and its value the rest. It is named by its object, not by itself.
+  for (const [pointer, key, child] of keys.slice(0, MAX_JOINED_ARGUMENTS)) {
+    for (const value of stringValues(key)) out.push({ pointer, value });
+    if (typeof child === 'string' && key.length + child.length <= MAX_JOINED) {
+      const inValue = new Set(piiIn(child).map((v) => v.value));
+      for (const value of dedupe(piiIn(key + child)))
+        if (!inValue.has(value.value)) out.push({ pointer, value });
     }
   }
   // Two or three neighbouring arguments read as one: the window that starts at the split value's

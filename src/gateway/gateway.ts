@@ -307,6 +307,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           scrubberFor: (profile) => scrubberFor(profile),
           fence: lease,
           approvalState: async (id) => (await store.approvals.get(id))?.state,
+          taint: (runId, source) => runs.taint(runId, source),
         }),
       },
       { name: 'data-read', run: dataReadStage({ policy, runs }) },

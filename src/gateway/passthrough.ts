@@ -23,6 +23,7 @@ import { settleScrubbedPayloads } from '../inspect/payloads.js';
 import { cleanProgressMessage } from '../inspect/progress.js';
 import type { Logger } from '../log.js';
 import { TAINTING_FLAGS } from '../pipeline/inspect.js';
+import type { taintBeforeText } from '../pipeline/taint.js';
 import type { DataSources, Policy, Profile } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
@@ -277,6 +278,8 @@ export function forwardProgress(
   send: Parameters<Parameters<Server['setRequestHandler']>[1]>[1]['sendNotification'],
   /** Undefined for a private or secret source: its progress text is that data, so only numbers pass. */
   scrub: ((text: string) => string) | undefined,
+  /** For an open-world source: taints the run before its first progress text passes. */
+  gate?: ReturnType<typeof taintBeforeText>,
 ): {
   params: { _meta?: { progressToken: string } };
   settled: () => Promise<unknown>;
@@ -288,17 +291,17 @@ export function forwardProgress(
       ? undefined
       : routeProgress(client, (p) => {
           const message = scrub ? cleanProgressMessage(p.message, scrub) : undefined;
-          sent.push(
+          const notify = (text: string | undefined) =>
             send({
               method: 'notifications/progress',
               params: {
                 progressToken: token,
                 progress: p.progress,
                 ...(p.total !== undefined ? { total: p.total } : {}),
-                ...(message !== undefined ? { message } : {}),
+                ...(text !== undefined ? { message: text } : {}),
               },
-            }).catch(() => undefined),
-          );
+            }).catch(() => undefined);
+          sent.push(gate ? gate.pass(message, notify) : notify(message));
         });
   const release = () => route?.release();
   return {

@@ -19,6 +19,7 @@ import {
 import { textsOfContents } from '../dataflow/values.js';
 import { cleanDeep } from '../inspect/deep.js';
 import { Inspector } from '../inspect/inspector.js';
+import { taintBeforeText } from '../pipeline/taint.js';
 import type { Profile } from '../policy/schema/index.js';
 import { type ResourceAllow, wildcardMatch } from '../policy/schema/passthrough.js';
 import { pages } from './offered-changed.js';
@@ -201,6 +202,7 @@ export function registerResourceHandlers(server: Server, deps: PassthroughDeps, 
         request.params._meta?.progressToken,
         extra.sendNotification,
         declared && declared !== 'public' ? undefined : deps.scrubberFor(ctx.run.profile).text,
+        allow.taints ? taintBeforeText(() => deps.runs.taint(ctx.run.id, subject)) : undefined,
       );
       try {
         answer = await client.readResource({ uri, ...progress.params }, { signal: extra.signal, timeout });

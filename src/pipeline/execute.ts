@@ -15,6 +15,7 @@ import type { LeaseFence } from '../replicas/lease.js';
 import type { Scrubber } from '../scrub/index.js';
 import { type IntentDeps, openIntent } from './intent.js';
 import { CONTINUE, deny, type Stage, type ToolCall } from './stage.js';
+import { taintBeforeText } from './taint.js';
 
 export function executeStage(deps: {
   pool: UpstreamPool;
@@ -28,6 +29,8 @@ export function executeStage(deps: {
   fence?: LeaseFence;
   /** An approval's current state, checked before an approved call is forwarded. */
   approvalState?: (id: string) => Promise<string | undefined>;
+  /** Marks a run tainted: a `taints: true` tool's progress text does, before it passes. */
+  taint?: (runId: string, source: string) => Promise<unknown>;
 }): Stage {
   return async (call) => {
     const tool = call.tool;
@@ -55,8 +58,16 @@ export function executeStage(deps: {
     // as read (data-read.ts): a call that then fails or times out would leave the run unmarked. Only
     // the numbers pass for such a tool.
     const scrub = dataClassOf(deps.policy, tool) ? undefined : deps.scrubberFor?.(call.profileName).text;
+    const taint = deps.taint;
+    const gate =
+      tool.rule.taints === true && taint
+        ? taintBeforeText(async () => {
+            await taint(call.run.id, tool.exposed);
+            if (!call.flags.includes('tainted_run')) call.flags.push('tainted_run');
+          })
+        : undefined;
     // Awaited before the answer: a notification sent after it would find the agent's stream closed.
-    const forwarded: Promise<void>[] = [];
+    const forwarded: Promise<unknown>[] = [];
     const outcome = await deps.pool.call(tool.upstream, tool.original, args, {
       signal: call.signal,
       timeoutMs,
@@ -66,7 +77,9 @@ export function executeStage(deps: {
         ? {
             onprogress: (p) => {
               const message = scrub ? cleanProgressMessage(p.message, scrub) : undefined;
-              forwarded.push(progress(p.progress, message, p.total).catch(() => undefined));
+              const send = (text: string | undefined) =>
+                progress(p.progress, text, p.total).catch(() => undefined);
+              forwarded.push(gate ? gate.pass(message, send) : send(message));
             },
           }
         : {}),

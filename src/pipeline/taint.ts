@@ -24,3 +24,30 @@ export function taintStage(deps: { runs: RunService }): Stage {
     return CONTINUE;
   };
 }
+
+/**
+ * Progress text from a tool that reads the open world reaches the agent before any result, and a
+ * call that then fails or times out never reaches the taint stage: the agent had read the text
+ * and the run stayed clean. The returned gate taints the run once, before the first message
+ * passes; what is sent after it waits for it, so progress keeps its order. A taint that cannot
+ * be recorded lets only the numbers pass.
+ */
+export function taintBeforeText(taint: () => Promise<unknown>): {
+  /** Sends one progress notification: `message` is dropped if the run could not be tainted. */
+  pass: (
+    message: string | undefined,
+    send: (message: string | undefined) => Promise<unknown>,
+  ) => Promise<unknown>;
+} {
+  let marked: Promise<boolean> | undefined;
+  return {
+    pass: (message, send) => {
+      if (message !== undefined)
+        marked ??= taint().then(
+          () => true,
+          () => false,
+        );
+      return marked ? marked.then((ok) => send(ok ? message : undefined)) : send(message);
+    },
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Progress text from a tool that reads the open world (`taints: true`) is
+ * foreign content that reaches the agent before any result. A call that then
+ * failed or timed out never reached the taint stage, so the agent had read
+ * the upstream's text and the run stayed clean: a later external call was
+ * not held by `tainted_external`. The run is now tainted before the first
+ * message passes. Real parts: test/fixtures/progress-server.ts (its messages
+ * are the foreign text) and the example mail service as the external sink.
+ */
+import { join } from 'node:path';
+import type { Progress } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { denialCode, ROOT, startTestGateway, type TestGateway } from '../helpers/harness.js';
+import { schemaUpstream } from '../helpers/schema-upstream.js';
+
+const POLICY = `
+version: 1
+store: { sqlite: ./bulkhead.db }
+gateway: { stream_responses: true }
+upstreams:
+  web:
+    command: ${JSON.stringify(process.execPath)}
+    args: [--import, tsx, ${JSON.stringify(join(ROOT, 'test/fixtures/progress-server.ts'))}]
+    cwd: ${JSON.stringify(ROOT)}
+${schemaUpstream('out', [{ name: 'send', inputSchema: { type: 'object', properties: { to: { type: 'string' } } } }])}
+tools:
+  web:
+    report: { class: read, taints: true, timeout: 400ms }
+  out:
+    send: { class: external }
+profiles:
+  agent:
+    tools: [web__report, out__send]
+    flow: { tainted_external: refuse }
+`;
+
+let gw: TestGateway;
+beforeAll(async () => {
+  gw = await startTestGateway(POLICY);
+});
+afterAll(async () => {
+  await gw?.close();
+});
+
+describe('progress text of an open-world tool whose call then fails', () => {
+  it('taints the run before the agent reads it, so a later external call is refused', async () => {
+    const agent = await gw.agent('agent');
+    const seen: Progress[] = [];
+    // Three steps 300 ms apart against a 400 ms timeout: text arrives, then the call times out.
+    const result = await agent.client.callTool(
+      { name: 'web__report', arguments: { label: 'page', steps: 3, delay_ms: 300 } },
+      undefined,
+      { onprogress: (p) => seen.push(p) },
+    );
+    expect(denialCode(result)).toBe('upstream_timeout');
+    expect(seen.some((p) => p.message?.startsWith('page step'))).toBe(true);
+    const run = await gw.gateway.runs.get(agent.runId);
+    expect(run?.taint.sources).toContain('web__report');
+    const sent = await agent.client.callTool({ name: 'out__send', arguments: { to: 'x@evil.test' } });
+    expect(denialCode(sent)).toBe('flow_blocked');
+  });
+});
