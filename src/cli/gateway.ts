@@ -6,6 +6,7 @@
 import { type Command, Option } from 'commander';
 import { startGateway } from '../gateway/gateway.js';
 import type { ReloadOutcome } from '../gateway/reload.js';
+import type { ContainmentView } from '../gateway/upstream-slot.js';
 import { watchPolicyFile } from '../gateway/watch.js';
 import { loadPolicyFile } from '../policy/load.js';
 import { tracingFromEnv } from '../telemetry/tracing.js';
@@ -59,7 +60,8 @@ export function register(program: Command): void {
             ? `  LLM proxy:        ${gateway.url}/v1/messages  (ANTHROPIC_BASE_URL=${gateway.url}, the run token as the key)`
             : '  LLM proxy:        off (no llm: section in the policy)',
         );
-        for (const up of gateway.pool.status()) line(`  upstream ${up.name}: ${up.state}, ${up.tools} tools`);
+        for (const up of gateway.pool.status())
+          line(`  upstream ${up.name}: ${up.state}, ${up.tools} tools${weakerContainment(up.containment)}`);
         line(`  health:           ${gateway.url}/healthz, ${gateway.url}/readyz`);
         line(`  exposed tools:    ${gateway.catalog.all().length}`);
         const reload = (actor: string) => void gateway.reload(actor).then(report);
@@ -95,4 +97,13 @@ function report(outcome: ReloadOutcome): void {
     c.profiles_changed.length ? `tools changed for ${c.profiles_changed.join(', ')}` : '',
   ].filter(Boolean);
   line(`policy reloaded in ${outcome.ms} ms${parts.length ? `: ${parts.join('; ')}` : ''}`);
+}
+
+/** Said beside a stdio upstream held by less than its own PID namespace (parent-death.ts). */
+function weakerContainment(how: ContainmentView | null): string {
+  if (!how || how.mode === 'pid-namespace') return '';
+  if (how.mode === 'none') return ' (not tied to the gateway: a kill -9 of it leaves the upstream running)';
+  return how.sweep
+    ? ' (no PID namespace: contained by a parent-death signal and a sweep of its processes)'
+    : ' (no PID namespace: contained by a parent-death signal only; its children may outlive a kill -9)';
 }

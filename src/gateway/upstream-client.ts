@@ -57,24 +57,25 @@ export async function connectUpstream(
   let stderr: Readable | null;
   let pid: () => number | null = () => null;
   let closeHttp: () => void = () => undefined;
-  options.onSpawn?.({
-    client,
-    pid: () => pid(),
-    close: async () => {
-      await client.close();
-      closeHttp();
-    },
-  });
+  // Under the containment fallback, what the upstream spawned outlives its pipes: swept after.
+  let sweep: () => Promise<unknown> = async () => undefined;
+  const close = async () => {
+    await client.close();
+    closeHttp();
+    await sweep();
+  };
+  options.onSpawn?.({ client, pid: () => pid(), close });
   if (isStdio(config)) {
     const env = resolveRecord(config.env, source, `upstreams.${name}.env`);
     if (process.env.LANG && env.LANG === undefined) env.LANG = process.env.LANG;
     // Killed with the gateway, its whole process tree too, also by kill -9: never an orphan holding its credentials.
-    const { command, args, containment } = await withParentDeath(config.command, config.args ?? [], env);
-    options.onContainment?.(containment);
+    const tied = await withParentDeath(config.command, config.args ?? [], env);
+    options.onContainment?.(tied.containment);
+    if (tied.sweep) sweep = tied.sweep;
     const transport = new StdioClientTransport({
-      command,
-      args,
-      env,
+      command: tied.command,
+      args: tied.args,
+      env: tied.env,
       cwd: config.cwd ? resolve(source.dir, config.cwd) : source.dir,
       stderr: 'pipe',
     });
@@ -109,14 +110,7 @@ export async function connectUpstream(
     });
     installProgressRouter(client, transport);
   }
-  return {
-    client,
-    pid,
-    close: async () => {
-      await client.close();
-      closeHttp();
-    },
-  };
+  return { client, pid, close };
 }
 
 /**

@@ -33,11 +33,13 @@ import type { Logger } from '../log.js';
 import type { UpstreamConfig } from '../policy/schema/index.js';
 import type { SecretSource } from '../policy/secrets.js';
 import type { FetchLike } from './http-fetch.js';
+import { type Containment, sweepLeftovers } from './parent-death.js';
 import { connectUpstream, listAllTools, type UpstreamConnection } from './upstream-client.js';
 import { knownFailure, sessionLost, unreachable } from './upstream-failures.js';
 import { routeProgress } from './upstream-progress.js';
 import {
   coalesced,
+  containmentView,
   newSlot,
   type PreparedUpstream,
   type RetiredUpstream,
@@ -194,6 +196,31 @@ export class UpstreamPool {
     }
   }
 
+  /**
+   * Once, at the first stdio start: what a gateway killed earlier left running (its sweeper
+   * killed with it) is swept, and a containment weaker than a PID namespace is said.
+   */
+  private warnContainment(how: Containment): void {
+    const { logger } = this.options;
+    const swept = sweepLeftovers();
+    if (swept > 0)
+      logger.warn({ swept }, 'swept processes that stdio upstreams of a gateway killed earlier left running');
+    if (how.mode === 'pid-namespace') return;
+    if (how.mode === 'none') {
+      logger.warn(
+        { containment: how.mode, reason: how.reason },
+        'stdio upstreams are not tied to the gateway (no PID namespace, no setpriv): a kill -9 of it leaves them running',
+      );
+      return;
+    }
+    logger.warn(
+      { containment: how.mode, reason: how.reason, sweep: how.sweep },
+      how.sweep
+        ? 'stdio upstreams run in no PID namespace: they die with the gateway by a parent-death signal, and what they spawn is swept by its environment (a process that clears its environment escapes)'
+        : 'stdio upstreams run in no PID namespace: they die with the gateway by a parent-death signal, but processes they spawn may outlive a kill -9 of it',
+    );
+  }
+
   status(): UpstreamStatus[] {
     return [...this.slots.values()].map((s) => ({
       name: s.name,
@@ -206,6 +233,7 @@ export class UpstreamPool {
       optional: s.config.required === false,
       downSince: s.downSince,
       pid: s.connection?.pid() ?? null,
+      containment: s.containment ? containmentView(s.containment) : null,
     }));
   }
 
@@ -442,14 +470,10 @@ export class UpstreamPool {
         slot.pendingConnection = pending;
       },
       onContainment: (how) => {
-        if (how.mode === 'pid-namespace' || this.containmentWarned) return;
+        slot.containment = how;
+        if (this.containmentWarned) return;
         this.containmentWarned = true;
-        this.options.logger.warn(
-          { containment: how.mode, reason: how.reason },
-          how.mode === 'parent-death'
-            ? 'stdio upstreams die with the gateway, but processes they spawn may outlive a kill -9 of it'
-            : 'stdio upstreams are not tied to the gateway: a kill -9 of it leaves them running',
-        );
+        this.warnContainment(how);
       },
     });
     const giveUp = async () => {

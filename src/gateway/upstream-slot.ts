@@ -5,6 +5,7 @@
  */
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamConfig } from '../policy/schema/index.js';
+import type { Containment } from './parent-death.js';
 import type { UpstreamConnection } from './upstream-client.js';
 
 export type UpstreamState = 'starting' | 'ready' | 'down' | 'stopped';
@@ -25,6 +26,18 @@ export interface UpstreamStatus {
   /** When it stopped being ready (ms since epoch); null while ready. */
   downSince: number | null;
   pid: number | null;
+  /** How a stdio upstream dies with the gateway (parent-death.ts); null for HTTP or before its first start. */
+  containment: ContainmentView | null;
+}
+
+/** What health says of a stdio upstream's containment: the mode, and why not the strongest. */
+export type ContainmentView =
+  | { mode: 'pid-namespace' }
+  | { mode: 'parent-death'; reason: string; sweep: boolean }
+  | { mode: 'none'; reason: string };
+
+export function containmentView(how: Containment): ContainmentView {
+  return how.mode === 'pid-namespace' ? { mode: how.mode } : how;
 }
 
 /** An upstream a reload took out of the pool; it still serves the calls that started on it. */
@@ -69,6 +82,8 @@ export interface Slot {
   healing: Promise<boolean> | null;
   /** Re-listings under way after a `list_changed`, by what changed (see `coalesced`). */
   relisting: Map<string, { running: Promise<void>; again: boolean }>;
+  /** How its last stdio start was tied to the gateway. */
+  containment: Containment | null;
 }
 
 export function newSlot(name: string, config: UpstreamConfig): Slot {
@@ -91,6 +106,7 @@ export function newSlot(name: string, config: UpstreamConfig): Slot {
     pendingConnection: null,
     healing: null,
     relisting: new Map(),
+    containment: null,
   };
 }
 

@@ -5,28 +5,13 @@
  * them alive) would run on forever, unowned, holding its credentials. The
  * children must go with the gateway, also in the middle of a call.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectAgent, recorded, tempDir } from '../helpers/harness.js';
 import { createRun, killAll, ORDERS_ENV, ordersUpstream, spawnGateway, waitFor } from './processes.js';
+import { processesWith } from './upstream-trees.js';
 
 afterAll(killAll);
-
-/** Processes whose environment carries `marker`: the gateway's children, found without knowing their pids. */
-function processesWith(marker: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(marker))
-        found.push(Number(entry));
-    } catch {
-      // Gone meanwhile, or not ours to read.
-    }
-  }
-  return found;
-}
 
 /** A stdio MCP server that answers the handshake and never exits when its stdin ends. */
 const STUBBORN = `

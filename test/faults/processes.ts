@@ -5,8 +5,8 @@
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { exampleUpstream, ROOT } from '../helpers/harness.js';
 
@@ -46,7 +46,11 @@ export function spawnGateway(
   policyYaml: string,
   env: Record<string, string>,
   name = 'policy.yaml',
-  options: { user?: { uid: string; gid: string } } = {},
+  options: {
+    user?: { uid: string; gid: string };
+    /** A command line the gateway runs under (a jail such as bwrap); `gatewayPid` finds it inside. */
+    wrap?: string[];
+  } = {},
 ): {
   child: ChildProcess;
   ready: Promise<GatewayProcess>;
@@ -57,23 +61,12 @@ export function spawnGateway(
   writeFileSync(file, policyYaml);
   const home = join(dir, `home-${name}`);
   const argv = [join(ROOT, 'bin/bulkhead.js'), 'gateway', '--policy', file, '--port', '0'];
-  // As another user: setpriv execs node, so the child's pid is the gateway's.
-  const [command, args] = options.user
-    ? [
-        'setpriv',
-        [
-          '--reuid',
-          options.user.uid,
-          '--regid',
-          options.user.gid,
-          '--clear-groups',
-          '--',
-          process.execPath,
-          ...argv,
-        ],
-      ]
-    : [process.execPath, argv];
-  const child = spawn(command, args, {
+  // As another user: setpriv execs (the wrapper, or node: then the child's pid is the gateway's).
+  const asUser = options.user
+    ? ['setpriv', '--reuid', options.user.uid, '--regid', options.user.gid, '--clear-groups', '--']
+    : [];
+  const [command, ...args] = [...asUser, ...(options.wrap ?? []), process.execPath, ...argv];
+  const child = spawn(command as string, args, {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -170,4 +163,36 @@ export async function llmStreamInFlight(
   const finished = stream.finalMessage().catch(() => 'cut' as const);
   await new Promise<void>((resolve) => stream.on('streamEvent', () => resolve()));
   return { finished };
+}
+
+/**
+ * The gateway's own pid when it runs under a wrapper (`spawnGateway`'s `wrap`): the
+ * first node process below `child`. A kill -9 must hit the gateway itself.
+ */
+export function gatewayPid(child: ChildProcess): number {
+  const queue = [child.pid as number];
+  while (queue.length) {
+    const pid = queue.shift() as number;
+    const comm = (() => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      } catch {
+        return '';
+      }
+    })();
+    // The first node process: wrappers (bwrap, setpriv) either exec it or fork it.
+    if (comm === basename(process.execPath).slice(0, 15)) return pid;
+    try {
+      for (const task of readdirSync(`/proc/${pid}/task`))
+        queue.push(
+          ...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8')
+            .split(' ')
+            .filter(Boolean)
+            .map(Number),
+        );
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  throw new Error(`no gateway process below pid ${child.pid}`);
 }

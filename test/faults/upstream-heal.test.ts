@@ -13,7 +13,7 @@
  *   gateway` exits non-zero promptly and leaves no child process behind.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -28,6 +28,7 @@ import {
   text,
 } from '../helpers/harness.js';
 import { killAll, spawnGateway, waitFor } from './processes.js';
+import { processesWith } from './upstream-trees.js';
 
 const FIXTURE = join(ROOT, 'test/fixtures/http-upstream.ts');
 const upstreams: ChildProcess[] = [];
@@ -288,21 +289,6 @@ describe('an upstream down at start', { timeout: 180_000 }, () => {
     }
   });
 });
-
-/** Processes whose environment carries `marker`: the gateway's children, found without knowing their pids. */
-function processesWith(marker: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(marker))
-        found.push(Number(entry));
-    } catch {
-      // Gone meanwhile, or not ours to read.
-    }
-  }
-  return found;
-}
 
 describe('a required upstream that cannot start', { timeout: 180_000 }, () => {
   it('makes bulkhead gateway exit non-zero promptly, leaving no child process', async () => {
