@@ -7,26 +7,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  denialCode,
-  everythingUpstream,
-  startTestGateway,
-  type TestGateway,
-  text,
-} from '../helpers/harness.js';
+import { denialCode, echoPolicy, startTestGateway, type TestGateway, text } from '../helpers/harness.js';
 import { connectWithGrant, MemoryOAuthProvider, pasteGrant, REDIRECT_URL } from '../helpers/oauth-client.js';
 
-const POLICY = `
-version: 1
-store: { sqlite: ./bulkhead.db }
-${everythingUpstream()}
-tools:
-  everything:
-    echo: { class: read }
-profiles:
-  agent:
-    tools: [everything__echo]
-`;
+const POLICY = echoPolicy();
 
 let gw: TestGateway;
 const mcpUrl = () => `${gw.gateway.url}/mcp`;

@@ -7,19 +7,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bulkhead, useCliGateway } from '../helpers/cli.js';
-import { everythingUpstream } from '../helpers/harness.js';
+import { echoPolicy } from '../helpers/harness.js';
 
-const POLICY = `
-version: 1
-store: { sqlite: ./bulkhead.db }
-${everythingUpstream()}
-tools:
-  everything:
-    echo: { class: read }
-profiles:
-  agent:
-    tools: [everything__echo]
-`;
+const POLICY = echoPolicy();
 
 const cli = useCliGateway(POLICY);
 

@@ -9,25 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Agent,
   denialCode,
-  everythingUpstream,
+  echoPolicy,
   startTestGateway,
   type TestGateway,
   tempDir,
 } from '../helpers/harness.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
-const policy = (store: string) => `
-version: 1
-store: ${store}
-${everythingUpstream()}
-tools:
-  everything:
-    echo: { class: read }
-profiles:
-  agent:
-    tools: [everything__echo]
-`;
-const POLICY = policy('{ sqlite: ./bulkhead.db }');
+const POLICY = echoPolicy();
 
 const dir = tempDir();
 const open: TestGateway[] = [];
@@ -124,7 +113,7 @@ describe('an MCP session on two replicas sharing PostgreSQL, with no affinity', 
   afterAll(() => pg?.stop());
 
   it('is served by the replica the next request lands on', async () => {
-    const shared = policy(`{ postgres: { url: ${JSON.stringify(pg.url)} } }`);
+    const shared = echoPolicy(`{ postgres: { url: ${JSON.stringify(pg.url)} } }`);
     const a = await startTestGateway(shared);
     const b = await startTestGateway(shared);
     open.push(a, b);

@@ -7,23 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Agent,
   denialCode,
-  everythingUpstream,
+  echoPolicy,
   startTestGateway,
   type TestGateway,
   text,
 } from '../helpers/harness.js';
 
-const POLICY = `
-version: 1
-store: { sqlite: ./bulkhead.db }
-${everythingUpstream()}
-tools:
-  everything:
-    echo: { class: read }
-profiles:
-  agent:
-    tools: [everything__echo]
-`;
+const POLICY = echoPolicy();
 
 let gw: TestGateway;
 let agent: Agent;

@@ -35,6 +35,23 @@ export function everythingUpstream(): string {
   ].join('\n');
 }
 
+/**
+ * The smallest useful policy: the reference `everything` server as the one upstream, its
+ * `echo` tool exposed to profile `agent`. `store`: the store line (none: the default).
+ */
+export function echoPolicy(store: string | undefined = '{ sqlite: ./bulkhead.db }'): string {
+  return `
+version: 1
+${store === undefined ? '' : `store: ${store}\n`}${everythingUpstream()}
+tools:
+  everything:
+    echo: { class: read }
+profiles:
+  agent:
+    tools: [everything__echo]
+`;
+}
+
 /** YAML for a stdio upstream running one of the example servers through tsx. */
 export function exampleUpstream(server: 'orders' | 'mail', env: Record<string, string>): string {
   const lines = Object.entries(env).map(([k, v]) => `      ${k}: ${v}`);

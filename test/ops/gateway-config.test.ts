@@ -10,18 +10,9 @@ import { get } from 'node:https';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bulkhead } from '../helpers/cli.js';
-import { everythingUpstream, ROOT, tempDir } from '../helpers/harness.js';
+import { echoPolicy, ROOT, tempDir } from '../helpers/harness.js';
 
-const POLICY = `
-version: 1
-${everythingUpstream()}
-tools:
-  everything:
-    echo: { class: read }
-profiles:
-  agent:
-    tools: [everything__echo]
-`;
+const POLICY = echoPolicy(undefined);
 
 const started: ChildProcess[] = [];
 afterEach(() => {
