@@ -101,7 +101,11 @@ export class McpEndpoint {
       if (!run) return unauthorized(this.deps.challenge?.());
       if (sessionId) {
         // Unknown here (a restart, another replica): reopened when it is this run's.
-        session ??= await this.reopen(sessionId, run, token, request);
+        if (!session) {
+          const reopened = await this.reopen(sessionId, run, token, request);
+          if (reopened instanceof Response) return reopened;
+          session = reopened;
+        }
         if (!session || session.runId !== run.id) return jsonRpcError(404, -32001, 'Session not found');
       } else session = undefined;
       if (session) session.token = Buffer.from(token);
@@ -148,16 +152,17 @@ export class McpEndpoint {
 
   /**
    * A session this process does not hold, reopened under its id for the run it belongs to
-   * (session-resume.ts); undefined when it is another run's, is being closed, or the run has
-   * no room for another session.
+   * (session-resume.ts); undefined when it is another run's or is being closed, 429 when the run
+   * has 16 sessions busy.
    */
   private async reopen(
     sessionId: string,
     run: Run,
     token: string,
     request: Request,
-  ): Promise<Session | undefined> {
-    if (request.method === 'DELETE' || !belongsTo(sessionId, run.id) || !this.makeRoom(run.id)) return;
+  ): Promise<Session | Response | undefined> {
+    if (request.method === 'DELETE' || !belongsTo(sessionId, run.id)) return;
+    if (!this.makeRoom(run.id)) return jsonRpcError(429, -32000, 'Too many busy sessions for this run');
     const session = this.openSession(run, token, sessionId);
     if (await initializeOnBehalf(session.transport, sessionId, request)) {
       this.deps.logger.info(
