@@ -52,7 +52,8 @@ export class Inspector {
     this.budget = Math.max(0, maxBytes);
   }
 
-  note(kind: InspectFlag, detail: string): void {
+  note(kind: InspectFlag, raw: string): void {
+    const detail = visible(raw);
     const key = `${kind}:${detail}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
@@ -153,6 +154,16 @@ export class Inspector {
     this.budget -= bytes;
     return true;
   }
+}
+
+/**
+ * A finding's detail names where it sat by the upstream's own keys, and a forged `_meta` key by
+ * itself: shown in the audit log, never obeyed. Every character outside printable ASCII is
+ * written as `\u{…}`, so a key made of terminal escapes, bidi controls or tag characters cannot
+ * act on the terminal or page that shows the log.
+ */
+export function visible(text: string): string {
+  return text.replace(/[^\x20-\x7e]/gu, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`);
 }
 
 /** Decoded size of base64 without decoding it. */

@@ -139,7 +139,10 @@ describe('a credential and hidden characters in any part of a tool result', () =
         expect(text, name).not.toMatch(HIDDEN_OR_ESCAPE);
       }
       const events = await gw.gateway.store.events.list({ runId: agent.runId, limit: 1000 });
-      for (const text of everyText(events)) expect(text).not.toContain(SECRET);
+      for (const text of everyText(events)) {
+        expect(text).not.toContain(SECRET);
+        expect(text, `${name}: audit event`).not.toMatch(HIDDEN_OR_ESCAPE);
+      }
     });
   }
 });
