@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
-import { exampleUpstream, ROOT } from '../helpers/harness.js';
+import { connectAgent, exampleUpstream, ROOT } from '../helpers/harness.js';
 
 export interface GatewayProcess {
   child: ChildProcess;
@@ -195,4 +195,70 @@ export function gatewayPid(child: ChildProcess): number {
     }
   }
   throw new Error(`no gateway process below pid ${child.pid}`);
+}
+
+/** A held `slow_echo` of `text`, approved by alice; resolves with the approval's id and the cut call. */
+export async function approvedCall(g: GatewayProcess, text: string, ms: number) {
+  const { token } = await createRun(g.url, g.adminToken, 'agent');
+  const agent = await connectAgent(g.url, token);
+  const call = agent
+    .callTool({ name: 'orders__slow_echo', arguments: { ms, text } }, undefined, { timeout: 300_000 })
+    .catch(() => 'cut');
+  const pending = await waitFor(async () => {
+    const { body } = await api<{ approvals: { id: string; run_hash: string }[] }>(
+      g.url,
+      ORDERS_ENV.ALICE,
+      '/api/approvals?state=pending',
+    );
+    return body.approvals[0];
+  }, 30_000);
+  await api(g.url, ORDERS_ENV.ALICE, `/api/approvals/${pending.id}/approve`, {
+    method: 'POST',
+    body: { args_hash: pending.run_hash },
+  }).catch(() => 'cut');
+  /** Once the gateway is gone: the agent's connection and its call are over. */
+  const ended = async () => {
+    await agent.close().catch(() => undefined);
+    await call;
+  };
+  return { id: pending.id, ended };
+}
+
+export async function approvalState(g: GatewayProcess, id: string): Promise<string> {
+  const { body } = await api<{ approval: { state: string } }>(
+    g.url,
+    ORDERS_ENV.ALICE,
+    `/api/approvals/${id}`,
+  );
+  return body.approval.state;
+}
+
+/**
+ * A policy for crash tests: the orders upstream with `slow_echo` held for alice when its text
+ * starts with "refund", an LLM API at `llmUrl` (model claude-test priced), profile `agent`.
+ */
+export function refundPolicy(dir: string, store: string, llmUrl: string): string {
+  return `
+version: 1
+store: ${store}
+upstreams:
+  orders:
+${ordersUpstream(dir)}
+    call_timeout: 5m
+llm:
+  base_url: ${llmUrl}
+  api_key: { secret: ANTHROPIC_API_KEY }
+  prices:
+    claude-test: { input: 3, output: 15 }
+tools:
+  orders:
+    slow_echo:
+      class: irreversible
+      approval: { when: [{ arg: text, matches: '^refund' }], approvers: [approver] }
+operators:
+  alice: { token: { secret: ALICE }, roles: [approver] }
+profiles:
+  agent:
+    tools: [orders__slow_echo]
+`;
 }

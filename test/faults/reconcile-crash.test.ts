@@ -12,17 +12,19 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { type FakeAnthropic, startFakeAnthropic } from '../fakes/fake-anthropic.js';
-import { connectAgent, tempDir } from '../helpers/harness.js';
+import { tempDir } from '../helpers/harness.js';
 import { REAL_KEY } from '../helpers/llm-harness.js';
 import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import {
   api,
+  approvalState,
+  approvedCall,
   createRun,
   type GatewayProcess,
   killAll,
   llmStreamInFlight,
   ORDERS_ENV,
-  ordersUpstream,
+  refundPolicy,
   spawnGateway,
   waitFor,
 } from './processes.js';
@@ -36,32 +38,6 @@ afterAll(async () => {
 });
 
 const ENV = { ...ORDERS_ENV, ANTHROPIC_API_KEY: REAL_KEY };
-
-function policy(dir: string, store: string, llmUrl: string): string {
-  return `
-version: 1
-store: ${store}
-upstreams:
-  orders:
-${ordersUpstream(dir)}
-    call_timeout: 5m
-llm:
-  base_url: ${llmUrl}
-  api_key: { secret: ANTHROPIC_API_KEY }
-  prices:
-    claude-test: { input: 3, output: 15 }
-tools:
-  orders:
-    slow_echo:
-      class: irreversible
-      approval: { when: [{ arg: text, matches: '^refund' }], approvers: [approver] }
-operators:
-  alice: { token: { secret: ALICE }, roles: [approver] }
-profiles:
-  agent:
-    tools: [orders__slow_echo]
-`;
-}
 
 const STORES = [
   { name: 'SQLite', available: true, store: async () => '{ sqlite: ./bulkhead.db }' },
@@ -79,7 +55,7 @@ const STORES = [
 async function scenario(prefix: string, store: () => Promise<string>) {
   fake ??= await startFakeAnthropic();
   const dir = tempDir(prefix);
-  const yaml = policy(dir, await store(), fake.url);
+  const yaml = refundPolicy(dir, await store(), fake.url);
   let n = 0;
   const spawn = (fault?: string) =>
     spawnGateway(dir, yaml, fault ? { ...ENV, BULKHEAD_TEST_FAULT_POINT: fault } : ENV, `g${n++}.yaml`);
@@ -92,42 +68,6 @@ async function scenario(prefix: string, store: () => Promise<string>) {
       expect(await g.exited).toBe('SIGKILL');
     },
   };
-}
-
-/** A held `slow_echo` of `text`, approved by alice; resolves with the approval's id and the cut call. */
-async function approvedCall(g: GatewayProcess, text: string, ms: number) {
-  const { token } = await createRun(g.url, g.adminToken, 'agent');
-  const agent = await connectAgent(g.url, token);
-  const call = agent
-    .callTool({ name: 'orders__slow_echo', arguments: { ms, text } }, undefined, { timeout: 300_000 })
-    .catch(() => 'cut');
-  const pending = await waitFor(async () => {
-    const { body } = await api<{ approvals: { id: string; run_hash: string }[] }>(
-      g.url,
-      ORDERS_ENV.ALICE,
-      '/api/approvals?state=pending',
-    );
-    return body.approvals[0];
-  }, 30_000);
-  await api(g.url, ORDERS_ENV.ALICE, `/api/approvals/${pending.id}/approve`, {
-    method: 'POST',
-    body: { args_hash: pending.run_hash },
-  }).catch(() => 'cut');
-  /** Once the gateway is gone: the agent's connection and its call are over. */
-  const ended = async () => {
-    await agent.close().catch(() => undefined);
-    await call;
-  };
-  return { id: pending.id, ended };
-}
-
-async function approvalState(g: GatewayProcess, id: string): Promise<string> {
-  const { body } = await api<{ approval: { state: string } }>(
-    g.url,
-    ORDERS_ENV.ALICE,
-    `/api/approvals/${id}`,
-  );
-  return body.approval.state;
 }
 
 /** The codes of the `kind` events whose data field `field` is `value`, oldest last. */
