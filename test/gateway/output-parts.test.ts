@@ -1,20 +1,7 @@
-/**
- * Every part of a tool result, not only its text, is inspected before it
- * reaches the agent or the audit log. A real stdio upstream
- * (test/fixtures/result-server.ts) answers with a credential and hidden
- * characters planted in each part an attacker would try.
- */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ATTACK, HIDDEN_OR_ESCAPE } from '../fixtures/hostile-content.js';
-import {
-  type Agent,
-  denialCode,
-  ROOT,
-  startTestGateway,
-  type TestGateway,
-  tempDir,
-} from '../helpers/harness.js';
+import { type Agent, denialCode, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
+import { resultUpstream } from '../helpers/result-upstream.js';
 
 const SECRET = ATTACK.credential;
 const HIDDEN = `${ATTACK.tags}${ATTACK.escape}${ATTACK.bidi}`;
@@ -76,13 +63,7 @@ beforeAll(async () => {
 version: 1
 store: { sqlite: ./bulkhead.db }
 upstreams:
-  up:
-    command: ${JSON.stringify(process.execPath)}
-    args: [--import, tsx, ${JSON.stringify(join(ROOT, 'test/fixtures/result-server.ts'))}]
-    cwd: ${JSON.stringify(ROOT)}
-    env:
-      RESULT_TOOLS: ${JSON.stringify(JSON.stringify(RESULTS))}
-      RESULT_PAD: '{"large_image": ${300 * 1024}}'
+${resultUpstream('up', { tools: RESULTS, pad: { large_image: 300 * 1024 } })}
 tools:
   up:
 ${Object.keys(RESULTS)
