@@ -1,7 +1,11 @@
 /**
  * The CLI's client for a running gateway's operator API. The operator token
  * comes from BULKHEAD_OPERATOR_TOKEN, or from the file a local gateway writes
- * for its user (so a local demo needs no setup).
+ * for its user (so a local demo needs no setup). A local gateway mints a new
+ * token at every start, so a token from the file that the gateway refuses is
+ * read again and the request sent once more: `bulkhead run`'s kill watcher
+ * outlives a gateway restarted after kill -9, and with the token it started
+ * with it was refused forever, so a kill never reached the jail.
  */
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -17,11 +21,15 @@ export interface ClientOptions {
 
 export class GatewayClient {
   readonly base: string;
-  private readonly token: string;
+  private token: string;
+  /** Whether the token came from the local gateway's file (and may be read again). */
+  private readonly local: boolean;
 
   constructor(options: ClientOptions = {}) {
     this.base = (options.gateway ?? process.env.BULKHEAD_GATEWAY ?? DEFAULT_GATEWAY).replace(/\/+$/, '');
-    this.token = options.token ?? process.env.BULKHEAD_OPERATOR_TOKEN ?? readLocalToken(this.base);
+    const given = options.token ?? process.env.BULKHEAD_OPERATOR_TOKEN;
+    this.local = given === undefined;
+    this.token = given ?? readLocalToken(this.base);
   }
 
   get<T>(path: string, signal?: AbortSignal): Promise<T> {
@@ -36,6 +44,14 @@ export class GatewayClient {
     let answer: { status: number; text: string };
     try {
       answer = await send(method, `${this.base}${path}`, this.token, body, signal);
+      if (answer.status === 401 && this.local) {
+        // The local gateway restarted and wrote a new token: read it once more.
+        const fresh = readLocalToken(this.base);
+        if (fresh !== this.token) {
+          this.token = fresh;
+          answer = await send(method, `${this.base}${path}`, this.token, body, signal);
+        }
+      }
     } catch (error) {
       throw new BulkheadError(
         'gateway_unreachable',

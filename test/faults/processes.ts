@@ -50,6 +50,8 @@ export function spawnGateway(
     user?: { uid: string; gid: string };
     /** A command line the gateway runs under (a jail such as bwrap); `gatewayPid` finds it inside. */
     wrap?: string[];
+    /** A port of its own (a restart on the same URL); else the OS picks one. */
+    port?: number;
   } = {},
 ): {
   child: ChildProcess;
@@ -60,7 +62,14 @@ export function spawnGateway(
   const file = join(dir, name);
   writeFileSync(file, policyYaml);
   const home = join(dir, `home-${name}`);
-  const argv = [join(ROOT, 'bin/bulkhead.js'), 'gateway', '--policy', file, '--port', '0'];
+  const argv = [
+    join(ROOT, 'bin/bulkhead.js'),
+    'gateway',
+    '--policy',
+    file,
+    '--port',
+    String(options.port ?? 0),
+  ];
   // As another user: setpriv execs (the wrapper, or node: then the child's pid is the gateway's).
   const asUser = options.user
     ? ['setpriv', '--reuid', options.user.uid, '--regid', options.user.gid, '--clear-groups', '--']
