@@ -82,6 +82,8 @@ export interface McpEndpointDeps {
 
 export class McpEndpoint {
   private readonly sessions = new Map<string, Session>();
+  /** Sessions being reopened (session-resume.ts), by id. */
+  private readonly reopening = new Map<string, Promise<Session | Response | undefined>>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly deps: McpEndpointDeps) {
@@ -155,13 +157,30 @@ export class McpEndpoint {
    * (session-resume.ts); undefined when it is another run's or is being closed, 429 when the run
    * has 16 sessions busy.
    */
-  private async reopen(
+  private reopen(
     sessionId: string,
     run: Run,
     token: string,
     request: Request,
   ): Promise<Session | Response | undefined> {
-    if (request.method === 'DELETE' || !belongsTo(sessionId, run.id)) return;
+    if (request.method === 'DELETE' || !belongsTo(sessionId, run.id)) return Promise.resolve(undefined);
+    // Requests that arrive together (a client's stream and its next call) share one reopening.
+    let reopening = this.reopening.get(sessionId);
+    if (!reopening) {
+      reopening = this.reopenOnce(sessionId, run, token, request);
+      this.reopening.set(sessionId, reopening);
+      const done = () => this.reopening.delete(sessionId);
+      reopening.then(done, done);
+    }
+    return reopening;
+  }
+
+  private async reopenOnce(
+    sessionId: string,
+    run: Run,
+    token: string,
+    request: Request,
+  ): Promise<Session | Response | undefined> {
     if (!this.makeRoom(run.id)) return jsonRpcError(429, -32000, 'Too many busy sessions for this run');
     const session = this.openSession(run, token, sessionId);
     if (await initializeOnBehalf(session.transport, sessionId, request)) {

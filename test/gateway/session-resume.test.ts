@@ -93,6 +93,34 @@ describe('an MCP session across a gateway restart', () => {
     expect(await answer.text()).toContain('everything__echo');
   });
 
+  it('reopens a session once when several of its requests arrive together', async () => {
+    const first = await start();
+    const agent = await first.agent('agent');
+    const sessionId = agent.client.transport?.sessionId ?? '';
+    const port = portOf(first);
+    await first.gateway.close();
+    const second = await start(port);
+    // The gateways of this file share one log: count what this one adds.
+    const reopenedLines = () => second.readLog().split('reopened an MCP session').length - 1;
+    const before = reopenedLines();
+    const calls = Array.from({ length: 6 }, (_, i) =>
+      post(second.gateway.url, agent.token, sessionId, {
+        jsonrpc: '2.0',
+        id: 100 + i,
+        method: 'tools/call',
+        params: { name: 'everything__echo', arguments: { message: `together ${i}` } },
+      }),
+    );
+    const answers = await Promise.all(calls);
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+    expect(second.gateway.mcp.sessionsOf(agent.runId)).toBe(1);
+    // Opened once: one transport, one log line (the log is written asynchronously).
+    await new Promise((r) => setTimeout(r, 500));
+    expect(reopenedLines() - before).toBe(1);
+    // The session they share still serves the SDK client.
+    expect(await echo(agent, 'after')).toContain('after');
+  });
+
   it('tells the agent of a run that ended meanwhile that it ended, not that its session is gone', async () => {
     const first = await start();
     const agent = await first.agent('agent');
