@@ -13,8 +13,6 @@ export interface Walk {
   /** Nodes hardened in a position that applies to a value (not under `not` or `if`). */
   visited: WeakSet<JsonSchema>;
   root: JsonSchema;
-  /** Copies of reference targets added to the root's `$defs` so far. */
-  copies: number;
 }
 
 /** Hardens a copied reference target as a branch, marking its nodes visited. */
@@ -38,6 +36,7 @@ const UNFOLLOWED = ['$dynamicRef', '$recursiveRef', '$anchor', '$dynamicAnchor',
 export function followReferences(walk: Walk, harden: HardenBranch, closedName: string): void {
   const queue: JsonSchema[] = [walk.root];
   const done = new WeakSet<JsonSchema>();
+  const copied = new Map<JsonSchema, string>();
   while (queue.length > 0 && walk.problems.length === 0) {
     const node = queue.pop() as JsonSchema;
     if (done.has(node)) continue;
@@ -59,13 +58,19 @@ export function followReferences(walk: Walk, harden: HardenBranch, closedName: s
         return;
       }
       if (!walk.visited.has(target)) {
-        const name = `${closedName}_ref${walk.copies++}`;
-        const copy = structuredClone(target);
-        harden(copy);
-        const defs = isSchema(walk.root.$defs) ? walk.root.$defs : {};
-        walk.root.$defs = { ...defs, [name]: copy };
+        // One copy per target, however many references name it: a copy per reference grew
+        // exponentially with targets that name the next one twice (22 levels, minutes).
+        let name = copied.get(target);
+        if (name === undefined) {
+          name = `${closedName}_ref${copied.size}`;
+          copied.set(target, name);
+          const copy = structuredClone(target);
+          harden(copy);
+          const defs = isSchema(walk.root.$defs) ? walk.root.$defs : {};
+          walk.root.$defs = { ...defs, [name]: copy };
+          queue.push(copy);
+        }
         node.$ref = `#/$defs/${name}`;
-        queue.push(copy);
       }
     }
     for (const [key, child] of Object.entries(node)) {

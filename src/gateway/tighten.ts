@@ -60,7 +60,7 @@ export function tightenSchema(upstream: Tool['inputSchema'], rule: ToolRule): Ti
   const open = new WeakSet<JsonSchema>();
   merge(base, { properties: rule.arguments }, '', problems, open);
   if (problems.length > 0) return { ok: false, problems };
-  const walk: Walk = { open, problems, visited: new WeakSet(), root: base, copies: 0 };
+  const walk: Walk = { open, problems, visited: new WeakSet(), root: base };
   const hardened = harden(base, 'value', 0, walk);
   if (problems.length === 0) followReferences(walk, (node) => harden(node, 'branch', 0, walk), CLOSED_VALUE);
   if (problems.length > 0) return { ok: false, problems };

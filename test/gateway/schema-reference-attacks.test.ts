@@ -17,6 +17,18 @@ import { denialCode, recorded, startTestGateway, type TestGateway, tempDir } fro
 import { type SchemaTool, schemaUpstream } from '../helpers/schema-upstream.js';
 
 const OPEN = { type: 'object', additionalProperties: true };
+
+/**
+ * 40 definitions outside the hardened walk, each naming the next twice: copying a target per
+ * reference made 2^40 copies (the gateway never started); one copy per target is linear.
+ */
+const FANOUT: Record<string, unknown> = { n40: { type: 'string' } };
+for (let i = 0; i < 40; i++)
+  FANOUT[`n${i}`] = {
+    type: 'object',
+    properties: { a: { $ref: `#/x-chain/n${i + 1}` }, b: { $ref: `#/x-chain/n${i + 1}` } },
+    additionalProperties: true,
+  };
 const TOOLS: SchemaTool[] = [
   {
     name: 'branch_open',
@@ -73,6 +85,10 @@ const TOOLS: SchemaTool[] = [
       type: 'object',
       properties: { pair: { type: 'array', items: [{ type: 'string' }, { type: 'number' }] } },
     },
+  },
+  {
+    name: 'fanout',
+    inputSchema: { type: 'object', properties: { f: { $ref: '#/x-chain/n0' } }, 'x-chain': FANOUT },
   },
   {
     name: 'anchored',
@@ -137,6 +153,7 @@ describe('an extra key where the upstream schema opens the object from a branch 
     ['in an object whose $ref points to an open definition', 'up__ref_hidden', { viaDefs: { $where: '1' } }],
     ['deep in a recursive definition', 'up__tree', { tree: { v: 'a', kids: [{ v: 'b', admin: 1 }] } }],
     ['past the end of a draft 7 tuple', 'up__draft7_tuple', { pair: ['a', 1, { $ne: null }] }],
+    ['two levels down a fanned-out chain of references', 'up__fanout', { f: { a: { b: {}, admin: 1 } } }],
   ];
   for (const [name, tool, args] of attacks) {
     it(`refuses it ${name}, and the upstream receives nothing`, async () => {
@@ -181,6 +198,7 @@ describe('references the gateway cannot follow', () => {
         'up__ref_hidden',
         'up__tree',
         'up__draft7_tuple',
+        'up__fanout',
       ]),
     );
   });
