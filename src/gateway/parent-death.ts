@@ -248,6 +248,17 @@ export async function withParentDeath(
 
 let started = 0;
 
+/**
+ * Whether a process runs as this gateway's user (real and effective uid), as its upstreams do:
+ * a set-uid program someone started with a forged tag in its environment is not swept.
+ */
+const ours = (pid: string): boolean => {
+  const uid = /^Uid:\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  const self = String(process.getuid?.());
+  return uid?.[1] === self && uid[2] === self;
+};
+
+/** Processes carrying the owner variable (exactly `value`, or any with `''`) that `match` picks. */
 const tagged = (value: string, match: (tag: string) => boolean): number[] => {
   const prefix = `${OWNER_VARIABLE}=`;
   const found: number[] = [];
@@ -258,7 +269,8 @@ const tagged = (value: string, match: (tag: string) => boolean): number[] => {
         .split('\0')
         .find((kv) => kv.startsWith(prefix))
         ?.slice(prefix.length);
-      if (tag !== undefined && (value === '' || tag === value) && match(tag)) found.push(Number(entry));
+      if (tag !== undefined && (value === '' || tag === value) && match(tag) && ours(entry))
+        found.push(Number(entry));
     } catch {
       // Gone meanwhile, or not this user's to read (nor to signal).
     }
