@@ -2,10 +2,9 @@
  * MCP sessions that outlive the process that opened them. A session lives in
  * the memory of the gateway that opened it; after a restart (kill -9, an
  * upgrade) or behind a load balancer that sends the next request to another
- * replica, its id is unknown, and the spec's answer, 404, leaves the agent
- * without tools: the SDK client reports the 404 and does not initialise
- * again by itself, and Claude Code marks the server failed for the rest of
- * its run.
+ * replica, its id is unknown, and the spec's answer, 404, leaves an agent
+ * built on the MCP SDK client without tools: the client reports the 404 and
+ * does not initialise again by itself (Claude Code does, on its own).
  *
  * So a session id names the run it belongs to (`<uuid>.<tag>`, the tag a hash
  * of the run id), and a request that presents an unknown id with a valid
