@@ -2,8 +2,9 @@
  * An agent's MCP session outlives the gateway process that opened it: after
  * a restart on the same store and port, the same MCP SDK client goes on
  * calling tools with the session id it holds, instead of being told 404 for
- * the rest of its run (the SDK client does not initialise again by itself). A session id is no credential: one
- * run cannot reopen another run's session, nor a made-up id.
+ * the rest of its run (the SDK client does not initialise again by itself).
+ * A session id is no credential: one run cannot reopen another run's
+ * session, nor a made-up id.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
