@@ -11,7 +11,7 @@ import { cleanDefinition } from '../inspect/definition.js';
 import type { InspectFinding } from '../inspect/index.js';
 import { exposedName, type ToolRule } from '../policy/schema/index.js';
 import { ajvRegExp } from '../util/linear-regexp.js';
-import { tightenSchema } from './tighten.js';
+import { type JsonSchema, tightenSchema } from './tighten.js';
 import { useLinearUniqueItems } from './unique-items.js';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under NodeNext.
@@ -54,9 +54,14 @@ export interface CatalogOptions {
   onCleaned?: (entry: CatalogTool, findings: readonly InspectFinding[]) => void;
 }
 
+/** Compiled validators kept across re-listings (a few per tool a policy names). */
+const MAX_VALIDATORS = 2048;
+
 export class Catalog {
   private readonly byName = new Map<string, CatalogTool>();
   private readonly ajv = createAjv();
+  /** Validators by the schema's text, least recently used first (see `compile`). */
+  private readonly validators = new Map<string, { validate: ValidateFunction; schema: JsonSchema }>();
   private rules: CatalogOptions['rules'];
   private readonly scrub: (text: string) => string;
 
@@ -107,7 +112,7 @@ export class Catalog {
       }
       let validate: ValidateFunction;
       try {
-        validate = this.ajv.compile(tightened.schema);
+        validate = this.compile(tightened.schema);
       } catch (error) {
         report(toolName, `its input schema cannot be compiled: ${(error as Error).message}`);
         continue;
@@ -132,6 +137,30 @@ export class Catalog {
       this.byName.set(exposed, entry);
     }
     return problems;
+  }
+
+  /**
+   * A re-listing (every `list_changed`) rebuilds an upstream's entries, and ajv compiled each
+   * schema again and kept every schema object it was given: a long chain of references costs it
+   * up to a second, and the cache only grew. Unchanged schemas reuse their validator; at most
+   * MAX_VALIDATORS are kept, the least recently used leaving ajv's cache too.
+   */
+  private compile(schema: JsonSchema): ValidateFunction {
+    const key = JSON.stringify(schema);
+    const kept = this.validators.get(key);
+    if (kept) {
+      this.validators.delete(key);
+      this.validators.set(key, kept);
+      return kept.validate;
+    }
+    const validate = this.ajv.compile(schema);
+    this.validators.set(key, { validate, schema });
+    if (this.validators.size > MAX_VALIDATORS) {
+      const [oldest, entry] = this.validators.entries().next().value as [string, { schema: JsonSchema }];
+      this.validators.delete(oldest);
+      this.ajv.removeSchema(entry.schema);
+    }
+    return validate;
   }
 
   /** Exact lookup: no case folding, no prefix matching, no fallback to upstream names. */

@@ -115,9 +115,10 @@ export const RELIST_GAP_MS = 50;
 
 /**
  * Runs `work` for one kind of change on a slot, coalesced: one run at a time, at most one per
- * RELIST_GAP_MS, and changes announced meanwhile queue one more run (which sees them), however
- * many were announced. An upstream flooding `list_changed` had the gateway re-list, rebuild and
- * tell every agent session once per notification.
+ * RELIST_GAP_MS (or four times the last run's duration, if longer), and changes announced
+ * meanwhile queue one more run (which sees them), however many were announced. An upstream
+ * flooding `list_changed` had the gateway re-list, rebuild and tell every agent session once
+ * per notification.
  */
 export function coalesced(slot: Slot, what: string, work: () => Promise<void>): Promise<void> {
   const current = slot.relisting.get(what);
@@ -129,8 +130,12 @@ export function coalesced(slot: Slot, what: string, work: () => Promise<void>): 
   const run = async () => {
     do {
       state.again = false;
+      const started = Date.now();
       await work();
-      await new Promise((resolve) => setTimeout(resolve, RELIST_GAP_MS).unref());
+      // Work that takes long (compiling expensive schemas) waits four times as long before the
+      // next run: a flood keeps a re-listing to a fifth of the gateway's time at most.
+      const gap = Math.max(RELIST_GAP_MS, 4 * (Date.now() - started));
+      await new Promise((resolve) => setTimeout(resolve, gap).unref());
     } while (state.again);
   };
   state.running = run().finally(() => slot.relisting.delete(what));

@@ -64,6 +64,8 @@ describe('a flood of tools/list_changed', () => {
     agent.client.setNotificationHandler(ResourceListChangedNotificationSchema, async () => {
       told++;
     });
+    const validator = gw.gateway.catalog.get('up__lookup')?.validate;
+    expect(validator).toBeDefined();
     const before = listed();
     const result = await agent.client.callTool({ name: 'up__flood', arguments: {} });
     expect(denialCode(result)).toBeUndefined();
@@ -74,6 +76,8 @@ describe('a flood of tools/list_changed', () => {
     expect(told).toBeGreaterThan(0);
     expect(told).toBeLessThanOrEqual(10);
     expect(denialCode(await agent.client.callTool({ name: 'up__lookup', arguments: {} }))).toBeUndefined();
+    // Re-listed, the unchanged schema kept its compiled validator (ajv compiled it again each time).
+    expect(gw.gateway.catalog.get('up__lookup')?.validate).toBe(validator);
   });
 
   it('still serves the last change', async () => {
