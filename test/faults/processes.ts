@@ -244,22 +244,27 @@ export async function approvalState(g: GatewayProcess, id: string): Promise<stri
 
 /**
  * A policy for crash tests: the orders upstream with `slow_echo` held for alice when its text
- * starts with "refund", an LLM API at `llmUrl` (model claude-test priced), profile `agent`.
+ * starts with "refund", profile `agent`; with `llm`, an LLM API at that URL (model claude-test
+ * priced) and a 5-minute call timeout.
  */
-export function refundPolicy(dir: string, store: string, llmUrl: string): string {
+export function refundPolicy(dir: string, store: string, llmUrl?: string): string {
+  const llm =
+    llmUrl === undefined
+      ? ''
+      : `    call_timeout: 5m
+llm:
+  base_url: ${llmUrl}
+  api_key: { secret: ANTHROPIC_API_KEY }
+  prices:
+    claude-test: { input: 3, output: 15 }
+`;
   return `
 version: 1
 store: ${store}
 upstreams:
   orders:
 ${ordersUpstream(dir)}
-    call_timeout: 5m
-llm:
-  base_url: ${llmUrl}
-  api_key: { secret: ANTHROPIC_API_KEY }
-  prices:
-    claude-test: { input: 3, output: 15 }
-tools:
+${llm}tools:
   orders:
     slow_echo:
       class: irreversible

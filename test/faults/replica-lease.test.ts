@@ -10,7 +10,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectAgent, startTestGateway, tempDir } from '../helpers/harness.js';
 import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { api, createRun, killAll, ORDERS_ENV, ordersUpstream, spawnGateway, waitFor } from './processes.js';
+import { api, createRun, killAll, ORDERS_ENV, refundPolicy, spawnGateway, waitFor } from './processes.js';
 
 let pg: TestPostgres | undefined;
 afterAll(() => {
@@ -33,23 +33,7 @@ describe.runIf(postgresAvailable() || process.env.CI === 'true')(
       pg = await startPostgres();
       const dir = tempDir('bulkhead-lease-');
       // Only refunds are held; the other slow calls run at once (in-flight work without an approval).
-      const policy = `
-version: 1
-store: { postgres: { url: ${JSON.stringify(pg.url)} } }
-upstreams:
-  orders:
-${ordersUpstream(dir)}
-tools:
-  orders:
-    slow_echo:
-      class: irreversible
-      approval: { when: [{ arg: text, matches: '^refund' }], approvers: [approver] }
-operators:
-  alice: { token: { secret: ALICE }, roles: [approver] }
-profiles:
-  agent:
-    tools: [orders__slow_echo]
-`;
+      const policy = refundPolicy(dir, `{ postgres: { url: ${JSON.stringify(pg.url)} } }`);
       const a = await spawnGateway(dir, policy, ORDERS_ENV).ready;
       const { token, run_id } = await createRun(a.url, a.adminToken, 'agent');
       const agent = await connectAgent(a.url, token);

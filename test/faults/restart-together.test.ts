@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectAgent, recorded, startTestGateway, tempDir } from '../helpers/harness.js';
 import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { api, createRun, killAll, ORDERS_ENV, ordersUpstream, spawnGateway, waitFor } from './processes.js';
+import { api, createRun, killAll, ORDERS_ENV, refundPolicy, spawnGateway, waitFor } from './processes.js';
 
 let pg: TestPostgres | undefined;
 afterAll(() => {
@@ -22,23 +22,7 @@ describe.runIf(postgresAvailable() || process.env.CI === 'true')('two replicas r
   it('reconcile a killed replica’s calls and approval exactly once', async () => {
     pg = await startPostgres();
     const dir = tempDir('bulkhead-together-');
-    const policy = `
-version: 1
-store: { postgres: { url: ${JSON.stringify(pg.url)} } }
-upstreams:
-  orders:
-${ordersUpstream(dir)}
-tools:
-  orders:
-    slow_echo:
-      class: irreversible
-      approval: { when: [{ arg: text, matches: '^refund' }], approvers: [approver] }
-operators:
-  alice: { token: { secret: ALICE }, roles: [approver] }
-profiles:
-  agent:
-    tools: [orders__slow_echo]
-`;
+    const policy = refundPolicy(dir, `{ postgres: { url: ${JSON.stringify(pg.url)} } }`);
     const a = await spawnGateway(dir, policy, ORDERS_ENV).ready;
     const { token, run_id } = await createRun(a.url, a.adminToken, 'agent');
     const agent = await connectAgent(a.url, token);
