@@ -14,7 +14,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectAgent, recorded, startTestGateway, tempDir } from '../helpers/harness.js';
 import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { api, createRun, killAll, ORDERS_ENV, ordersUpstream, spawnGateway, waitFor } from './processes.js';
+import { api, createRun, killAll, ORDERS_ENV, refundPolicy, spawnGateway, waitFor } from './processes.js';
 
 let server: TestPostgres | undefined;
 afterAll(() => {
@@ -23,23 +23,7 @@ afterAll(() => {
 });
 
 function policyFor(url: string, dir: string): string {
-  return `
-version: 1
-store: { postgres: { url: ${JSON.stringify(url)} } }
-upstreams:
-  orders:
-${ordersUpstream(dir)}
-tools:
-  orders:
-    slow_echo:
-      class: irreversible
-      approval: { when: [{ arg: text, matches: '^refund' }], approvers: [approver] }
-operators:
-  alice: { token: { secret: ALICE }, roles: [approver] }
-profiles:
-  agent:
-    tools: [orders__slow_echo]
-`;
+  return refundPolicy(dir, `{ postgres: { url: ${JSON.stringify(url)} } }`);
 }
 
 /** Waits until a gateway's intent insert is blocked on `locker`'s table lock. */
