@@ -75,8 +75,20 @@ function toolResults(): Map<string, { text: string; isError: boolean }> {
   return out;
 }
 
-/** The policy: the orders upstream, and the fake as the LLM API. */
-const policy = () => `
+beforeAll(async () => {
+  if (skip) return;
+  fake = await startFakeAnthropic();
+  fake.scriptFor = (body) => {
+    const messages = (body.messages as Message[] | undefined) ?? [];
+    const first = messages[0];
+    const prompt = typeof first?.content === 'string' ? first.content : JSON.stringify(first?.content ?? '');
+    const plan = [...plans.entries()].find(([marker]) => prompt.includes(marker))?.[1];
+    if (!plan) return [{ type: 'text', chunks: ['ok'] }];
+    const turn = messages.filter((m) => m.role === 'assistant').length;
+    return plan(turn);
+  };
+  gw = await startTestGateway(
+    `
 version: 1
 store: { sqlite: ./bulkhead.db }
 upstreams:
@@ -98,21 +110,9 @@ profiles:
     # The betas the pinned Claude Code sends; none of them opens a side door (server tools, URLs).
     llm:
       betas: [${CLAUDE_BETAS.join(', ')}]
-`;
-
-beforeAll(async () => {
-  if (skip) return;
-  fake = await startFakeAnthropic();
-  fake.scriptFor = (body) => {
-    const messages = (body.messages as Message[] | undefined) ?? [];
-    const first = messages[0];
-    const prompt = typeof first?.content === 'string' ? first.content : JSON.stringify(first?.content ?? '');
-    const plan = [...plans.entries()].find(([marker]) => prompt.includes(marker))?.[1];
-    if (!plan) return [{ type: 'text', chunks: ['ok'] }];
-    const turn = messages.filter((m) => m.role === 'assistant').length;
-    return plan(turn);
-  };
-  gw = await startTestGateway(policy(), { dir, env: ENV });
+`,
+    { dir, env: ENV },
+  );
   // A copy where an agent installed outside /usr would be: the jail refuses to mount bulkhead's
   // own checkout, anything under $HOME, and /tmp (its own).
   packageDir = mkdtempSync('/var/tmp/bulkhead-claude-pkg-');
@@ -218,31 +218,6 @@ describe.skipIf(skip)('Claude Code inside bulkhead run', () => {
     expect(held?.isError).toBe(false);
     expect(held?.text).toContain('ORD-000007');
     expect(recorded(RECORD).filter((r) => r.tool === 'refund_order')).toHaveLength(1);
-  }, 300_000);
-
-  it('goes on calling tools after the gateway is replaced in the middle of its run (same store and port)', async () => {
-    const marker = `restart-${Date.now()}`;
-    plans.set(marker, (turn) =>
-      turn === 0
-        ? [toolUse('toolu_before', 'orders__get_order_status', { order_id: 'ORD-000003' })]
-        : turn === 1
-          ? [toolUse('toolu_after', 'orders__get_order_status', { order_id: 'ORD-000004' })]
-          : [{ type: 'text', chunks: ['looked up both'] }],
-    );
-    const looked = (id: string) =>
-      recorded(RECORD).some((r) => (r.arguments as { order_id?: string }).order_id === id);
-    const running = runClaude(marker, 240_000);
-    for (let i = 0; i < 600 && !looked('ORD-000003'); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(looked('ORD-000003')).toBe(true);
-    // The first call reached the upstream: replace the gateway under the running agent.
-    const port = Number(new URL(gw.gateway.url).port);
-    await gw.gateway.close();
-    gw = await startTestGateway(policy(), { dir, env: ENV, gateway: { port } });
-    const result = await running;
-    const final = JSON.parse(result.stdout) as { result: string };
-    expect(final.result).toBe('looked up both');
-    expect(toolResults().get('toolu_after')?.isError).toBe(false);
-    expect(looked('ORD-000004')).toBe(true);
   }, 300_000);
 
   it('a kill ends every process of the jailed tree, and bulkhead run exits promptly', async () => {
