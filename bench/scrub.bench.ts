@@ -7,17 +7,23 @@
  * set and default PII actions; the baseline matches only the known secrets
  * (raw form), one global regex each, so it does strictly less work.
  */
-import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { inspectToolResult } from '../src/inspect/index.js';
-import { BUILTIN_RULES, createScrubber, type Scrubber } from '../src/scrub/index.js';
+import { BUILTIN_RULES, createScrubber } from '../src/scrub/index.js';
 import { type Target, targetOn } from './lib/targets.js';
+import {
+  benchThroughput,
+  type CreateScrubber,
+  corpus,
+  REPETITIONS,
+  secretsOf,
+  type ThroughputRow,
+} from './scrub-throughput.js';
 
 const MIB = 1 << 20;
 const ROUNDS = 9;
-const THROUGHPUT_ROUNDS = 15;
 
 export interface ScrubBenchRow {
   secrets: number;
@@ -39,45 +45,18 @@ export interface ScrubBenchReport {
     maxMs: number;
   };
   adversarial: { input: string; MBps: number }[];
-  /** 1 MiB inputs, default scrubber: wall-clock median and CPU time (the machine is shared). */
-  throughput: { input: string; kind: 'ordinary' | 'hostile'; wallMBps: number; cpuMBps: number }[];
+  /** 1 MiB inputs, default scrubber: CPU time, median and spread of interleaved rounds (scrub-throughput.ts). */
+  throughput: ThroughputRow[];
+  /** The other build measured in the same rounds (BENCH_SCRUB_AGAINST), if any. */
+  against?: string;
+  /** Load average before and after the throughput rounds. */
+  throughputLoad?: [number[], number[]];
   loadavg: number[];
 }
 
 const ORDINARY_TARGET = 100;
 const HOSTILE_TARGET = 50;
 const ADD_P99_TARGET_MS = 50;
-
-function secretsOf(count: number): string[] {
-  return Array.from({ length: count }, () => randomBytes(18).toString('base64url'));
-}
-
-/** A flat 1 MiB string of mixed realistic content (joined, not repeated, so V8 stores it flat). */
-export function corpus(secrets: readonly string[]): string {
-  const lines: string[] = [];
-  let size = 0;
-  for (let i = 0; size < MIB; i++) {
-    const id = randomBytes(6).toString('hex');
-    const line =
-      i % 5 === 0
-        ? `{"ts":"2026-11-24T08:${String(i % 60).padStart(2, '0')}:00Z","level":"info","req":"${id}","path":"/api/v1/items/${i}","status":200,"ms":${i % 97}}`
-        : i % 5 === 1
-          ? `2026-11-24 08:00:${String(i % 60).padStart(2, '0')} INFO worker-${i % 8} fetched https://api.example.com/v2/orders?page=${i} in ${i % 300}ms`
-          : i % 5 === 2
-            ? `The agent summarised ticket #${i}: the customer reports that exports time out after the upgrade; token budget ok.`
-            : i % 5 === 3
-              ? `SELECT id, name, email FROM users WHERE org_id = ${i} AND created_at > now() - interval '7 days';`
-              : `    at processItem (/srv/app/dist/worker.js:${i % 900}:17) request_id=${id} user=u${i}`;
-    lines.push(line);
-    size += line.length + 1;
-  }
-  // A few real leaks so the replacement path is exercised too.
-  for (let k = 0; k < 8 && k < secrets.length; k++) {
-    lines[(k + 1) * 997] = `debug: using credential ${secrets[k]} for upstream`;
-  }
-  lines[4242] = `GITHUB_TOKEN=ghp_${randomBytes(27).toString('base64').replace(/[+/=]/g, 'x').slice(0, 36)}`;
-  return lines.join('\n').slice(0, MIB);
-}
 
 function naiveScrubber(secrets: readonly string[]): (text: string) => string {
   const patterns = secrets.map((s) => new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g'));
@@ -182,126 +161,6 @@ function benchAdversarial(): ScrubBenchReport['adversarial'] {
   });
 }
 
-/** A 1 MiB JSON tool result: file listings with hashes, base64 thumbnails and prose. */
-export function jsonToolOutput(): string {
-  const items = [];
-  let size = 0;
-  for (let i = 0; size < MIB; i++) {
-    const item = {
-      path: `/srv/repo/src/module-${i % 97}/file-${i}.ts`,
-      sha: randomBytes(20).toString('hex'),
-      size: (i * 7919) % 100_000,
-      mode: '100644',
-      thumb: randomBytes(24).toString('base64'),
-      summary: 'exports a helper used by the build; last touched by the release job',
-    };
-    items.push(item);
-    size += JSON.stringify(item).length + 1;
-  }
-  return JSON.stringify({ content: [{ type: 'text', text: JSON.stringify(items) }] }).slice(0, MIB);
-}
-
-/** MIME-wrapped base64 of ordinary text: every run is decoded and scanned again. */
-export function mimeBase64Text(): string {
-  const plain = corpus([]).slice(0, (MIB * 3) / 4);
-  const lines =
-    Buffer.from(plain)
-      .toString('base64')
-      .match(/.{1,76}/g) ?? [];
-  // One part per 8 KiB of text, as a mailbox of messages would be.
-  const parts: string[] = [];
-  for (let k = 0; k < lines.length; k += 108) {
-    parts.push(`--b\r\nContent-Transfer-Encoding: base64\r\n\r\n${lines.slice(k, k + 108).join('\r\n')}`);
-  }
-  return parts.join('\r\n').slice(0, MIB);
-}
-
-function cpuMs(fn: () => void): number {
-  const before = process.cpuUsage();
-  fn();
-  const used = process.cpuUsage(before);
-  return (used.user + used.system) / 1000;
-}
-
-/**
- * The targets: ≥ 100 MB/s on ordinary text and JSON tool output, ≥ 50 MB/s on inputs an attacker
- * shapes (one anchor repeated, anchors of many rules every few bytes, megabytes of base64). Both
- * wall-clock and CPU time are reported; the CPU figure is judged, since other jobs share the cores.
- */
-export function benchThroughput(): ScrubBenchReport['throughput'] {
-  const anchors = ['token=', 'sk-', 'ghp_', 'AKIA', 'pat', 'xoxb-', 'eyJ', 'password: ', '%41', 'Q~', '|'];
-  // Per-tool credentials are configured secrets: a gateway with ten scans every text for their
-  // ~4,000 forms as well (the prefix loop, aho-corasick.ts).
-  const configured = createScrubber({ secrets: secretsOf(10) });
-  const inputs: { input: string; kind: 'ordinary' | 'hostile'; text: string; scrubber?: Scrubber }[] = [
-    { input: 'ordinary text (logs, prose, SQL)', kind: 'ordinary', text: corpus([]) },
-    { input: 'JSON tool output (paths, hashes, base64)', kind: 'ordinary', text: jsonToolOutput() },
-    {
-      input: 'ordinary text, 10 configured secrets',
-      kind: 'ordinary',
-      text: corpus([]),
-      scrubber: configured,
-    },
-    {
-      input: 'JSON tool output, 10 configured secrets',
-      kind: 'ordinary',
-      text: jsonToolOutput(),
-      scrubber: configured,
-    },
-    { input: 'MIME base64 of text (all decoded)', kind: 'ordinary', text: mimeBase64Text() },
-    { input: '`token=` repeated', kind: 'hostile', text: 'token='.repeat(MIB / 6) },
-    {
-      input: 'anchors of many rules every few bytes',
-      kind: 'hostile',
-      text: Array.from({ length: MIB / 8 }, (_, i) => anchors[i % anchors.length])
-        .join('')
-        .slice(0, MIB),
-    },
-    {
-      input: 'long base64 (one 1 MiB run)',
-      kind: 'hostile',
-      text: randomBytes((MIB * 3) / 4).toString('base64'),
-    },
-    {
-      input: 'base64 lines of 76 (random bytes)',
-      kind: 'hostile',
-      text: (
-        randomBytes((MIB * 3) / 4)
-          .toString('base64')
-          .match(/.{1,76}/g) ?? []
-      )
-        .join('\r\n')
-        .slice(0, MIB),
-    },
-    { input: '`%41` repeated (one escaped run)', kind: 'hostile', text: '%41'.repeat(MIB / 3) },
-  ];
-  const plain = createScrubber();
-  // As a tool result reaches the scrubber: a flat string from JSON.parse. (The generators'
-  // `.slice`/`repeat` give sliced and cons strings, whose every charCodeAt costs an indirection
-  // that no real input pays: about 15% of the scan on the ordinary text.)
-  const flat = inputs.map((row) => ({ ...row, text: JSON.parse(JSON.stringify(row.text)) as string }));
-  // Every input through every path before any is measured: warmed one by one, the first rows
-  // ran before the code they share was fully compiled (JSON measured 20% slower than the same
-  // text with configured secrets, measured after it).
-  for (let w = 0; w < 3; w++) for (const { text, scrubber = plain } of flat) scrubber.text(text);
-  return flat.map(({ input, kind, text, scrubber = plain }) => {
-    const wall: number[] = [];
-    const cpu: number[] = [];
-    // Each pass is ~10 ms: a median of 15 leaves a collection or a neighbour's burst out of it.
-    for (let r = 0; r < THROUGHPUT_ROUNDS; r++) {
-      const start = process.hrtime.bigint();
-      cpu.push(cpuMs(() => scrubber.text(text)));
-      wall.push(Number(process.hrtime.bigint() - start) / 1e6);
-    }
-    return {
-      input,
-      kind,
-      wallMBps: mbps(text.length, median(wall)),
-      cpuMBps: mbps(text.length, median(cpu)),
-    };
-  });
-}
-
 export function targets(report: ScrubBenchReport): Target[] {
   const out = report.throughput.map((row) =>
     row.kind === 'ordinary'
@@ -329,7 +188,41 @@ export function targets(report: ScrubBenchReport): Target[] {
   return out;
 }
 
-export function run(): ScrubBenchReport {
+/**
+ * `BENCH_SCRUB_AGAINST=DIR`: a `src/scrub` folder of another build (e.g. main's at some commit,
+ * `git archive <ref> src/scrub | tar -x -C /tmp/ref`), measured in the same interleaved rounds.
+ * `BENCH_SCRUB_ONLY=throughput`: only the throughput targets (a quick A/B).
+ */
+export async function run(): Promise<ScrubBenchReport> {
+  const againstDir = process.env.BENCH_SCRUB_AGAINST;
+  const against = againstDir
+    ? ((await import(pathToFileURL(`${againstDir}/index.ts`).href)) as { createScrubber: CreateScrubber })
+        .createScrubber
+    : undefined;
+  const onlyThroughput = process.env.BENCH_SCRUB_ONLY === 'throughput';
+  const loadBefore = loadavg();
+  const throughput = benchThroughput(createScrubber, against);
+  const throughputLoad: [number[], number[]] = [loadBefore, loadavg()];
+  if (onlyThroughput) {
+    return {
+      rules: BUILTIN_RULES.length,
+      rows: [],
+      inspect: { bytes: 0, p50Ms: Number.NaN, p99Ms: Number.NaN },
+      addSecrets: {
+        baseSecrets: 1000,
+        additions: 0,
+        p50Ms: Number.NaN,
+        p99Ms: Number.NaN,
+        meanMs: Number.NaN,
+        maxMs: Number.NaN,
+      },
+      adversarial: [],
+      throughput,
+      ...(againstDir ? { against: againstDir } : {}),
+      throughputLoad,
+      loadavg: loadavg(),
+    };
+  }
   benchScrub(10); // warm-up for the whole process, so the first row is not measuring the JIT
   const rows = [1, 100, 1000].map(benchScrub);
   return {
@@ -338,12 +231,19 @@ export function run(): ScrubBenchReport {
     inspect: benchInspect(),
     addSecrets: benchAddSecrets(),
     adversarial: benchAdversarial(),
-    throughput: benchThroughput(),
+    throughput,
+    ...(againstDir ? { against: againstDir } : {}),
+    throughputLoad,
     loadavg: loadavg(),
   };
 }
 
 export function print(report: ScrubBenchReport): void {
+  if (report.rows.length > 0) printRest(report);
+  printThroughput(report);
+}
+
+function printRest(report: ScrubBenchReport): void {
   console.log(`scrubber vs naive one-regex-per-secret, 1 MiB text, median of ${ROUNDS} rounds`);
   console.log(
     `scrubber: ${report.rules} credential rules + default PII (card, iban, national_id) + known secrets`,
@@ -367,20 +267,33 @@ export function print(report: ScrubBenchReport): void {
   console.log('| input | MB/s |');
   console.log('|---|---:|');
   for (const row of report.adversarial) console.log(`| ${row.input} | ${row.MBps.toFixed(1)} |`);
-  console.log(
-    `\n1 MiB inputs, default scrubber, median of ${THROUGHPUT_ROUNDS} (load average ${report.loadavg.map((l) => l.toFixed(1)).join(' ')}):`,
-  );
-  console.log('| input | wall MB/s | CPU MB/s | target (CPU) |');
-  console.log('|---|---:|---:|---|');
-  for (const row of report.throughput) {
-    const bound = row.kind === 'ordinary' ? ORDINARY_TARGET : HOSTILE_TARGET;
-    const met = row.cpuMBps >= bound ? 'met' : 'NOT met';
-    console.log(
-      `| ${row.input} | ${row.wallMBps.toFixed(1)} | ${row.cpuMBps.toFixed(1)} | ≥ ${bound}: ${met} |`,
-    );
-  }
   const met = a.p99Ms <= ADD_P99_TARGET_MS ? 'met' : 'NOT met';
   console.log(`addSecrets p99 ≤ ${ADD_P99_TARGET_MS} ms: ${met}`);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) print(run());
+function printThroughput(report: ScrubBenchReport): void {
+  const load = (l: readonly number[]) => l.map((v) => v.toFixed(1)).join(' ');
+  const [before, after] = report.throughputLoad ?? [report.loadavg, report.loadavg];
+  console.log(
+    `\n1 MiB inputs, default scrubber: CPU MB/s, median of ${REPETITIONS} interleaved rounds (lowest–highest round); load average ${load(before)} before, ${load(after)} after:`,
+  );
+  const other = report.against;
+  console.log(
+    other
+      ? `| input | CPU MB/s | against ${other} | ratio | wall MB/s | target (CPU) |\n|---|---:|---:|---:|---:|---|`
+      : '| input | CPU MB/s | wall MB/s | target (CPU) |\n|---|---:|---:|---|',
+  );
+  const cell = (median: number, low: number, high: number) =>
+    `${median.toFixed(1)} (${low.toFixed(1)}–${high.toFixed(1)})`;
+  for (const row of report.throughput) {
+    const bound = row.kind === 'ordinary' ? ORDINARY_TARGET : HOSTILE_TARGET;
+    const met = row.cpuMBps >= bound ? 'met' : 'NOT met';
+    const ours = cell(row.cpuMBps, row.lowMBps, row.highMBps);
+    const theirs = row.against
+      ? ` ${cell(row.against.cpuMBps, row.against.lowMBps, row.against.highMBps)} | ${row.against.ratio.toFixed(2)}× |`
+      : '';
+    console.log(`| ${row.input} | ${ours} |${theirs} ${row.wallMBps.toFixed(1)} | ≥ ${bound}: ${met} |`);
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) print(await run());

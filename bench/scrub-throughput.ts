@@ -1,0 +1,249 @@
+/**
+ * The scrubber's throughput targets (issue 15 point 4, issue 13 point 5), measured so that a
+ * row's figure does not depend on which rows ran before it:
+ *
+ * - every input goes through every contender's every path (plain and with configured secrets)
+ *   three times before anything is measured, so no row pays for compiling code the others share;
+ * - then REPETITIONS rounds, each measuring every row once, in an order rotated round by round
+ *   (and with the contenders alternating), so a burst from a neighbour or a collection lands on
+ *   different rows in different rounds instead of on whichever row came after another;
+ * - each figure is CPU time (`process.cpuUsage`, the whole process) of one call on 1 MiB; a row
+ *   reports the median over the rounds and the spread (lowest and highest round).
+ *
+ * With `against` (a `src/scrub` folder of another build, e.g. main's exported with `git archive`),
+ * both scrubbers are measured call by call in the same rounds, and the ratio of medians is
+ * reported: the figure to quote when the machine is shared.
+ */
+import { randomBytes } from 'node:crypto';
+
+const MIB = 1 << 20;
+/** Rounds per row (each one call per contender). */
+export const REPETITIONS = 11;
+
+export interface ScrubberLike {
+  text(input: string): string;
+}
+export type CreateScrubber = (options?: { secrets?: Iterable<string> }) => ScrubberLike;
+
+export interface ThroughputRow {
+  input: string;
+  kind: 'ordinary' | 'hostile';
+  /** Median CPU MB/s over the rounds, and the lowest and highest round. */
+  cpuMBps: number;
+  lowMBps: number;
+  highMBps: number;
+  /** Median wall-clock MB/s (the machine is shared: judged on CPU). */
+  wallMBps: number;
+  /** With a second build: its median CPU MB/s, and this build's median / its median. */
+  against?: { cpuMBps: number; lowMBps: number; highMBps: number; ratio: number };
+}
+
+export function secretsOf(count: number): string[] {
+  return Array.from({ length: count }, () => randomBytes(18).toString('base64url'));
+}
+
+/** A flat 1 MiB string of mixed realistic content (joined, not repeated, so V8 stores it flat). */
+export function corpus(secrets: readonly string[]): string {
+  const lines: string[] = [];
+  let size = 0;
+  for (let i = 0; size < MIB; i++) {
+    const id = randomBytes(6).toString('hex');
+    const line =
+      i % 5 === 0
+        ? `{"ts":"2026-11-24T08:${String(i % 60).padStart(2, '0')}:00Z","level":"info","req":"${id}","path":"/api/v1/items/${i}","status":200,"ms":${i % 97}}`
+        : i % 5 === 1
+          ? `2026-11-24 08:00:${String(i % 60).padStart(2, '0')} INFO worker-${i % 8} fetched https://api.example.com/v2/orders?page=${i} in ${i % 300}ms`
+          : i % 5 === 2
+            ? `The agent summarised ticket #${i}: the customer reports that exports time out after the upgrade; token budget ok.`
+            : i % 5 === 3
+              ? `SELECT id, name, email FROM users WHERE org_id = ${i} AND created_at > now() - interval '7 days';`
+              : `    at processItem (/srv/app/dist/worker.js:${i % 900}:17) request_id=${id} user=u${i}`;
+    lines.push(line);
+    size += line.length + 1;
+  }
+  // A few real leaks so the replacement path is exercised too.
+  for (let k = 0; k < 8 && k < secrets.length; k++) {
+    lines[(k + 1) * 997] = `debug: using credential ${secrets[k]} for upstream`;
+  }
+  lines[4242] = `GITHUB_TOKEN=ghp_${randomBytes(27).toString('base64').replace(/[+/=]/g, 'x').slice(0, 36)}`;
+  return lines.join('\n').slice(0, MIB);
+}
+
+/** A 1 MiB JSON tool result: file listings with hashes, base64 thumbnails and prose. */
+export function jsonToolOutput(): string {
+  const items = [];
+  let size = 0;
+  for (let i = 0; size < MIB; i++) {
+    const item = {
+      path: `/srv/repo/src/module-${i % 97}/file-${i}.ts`,
+      sha: randomBytes(20).toString('hex'),
+      size: (i * 7919) % 100_000,
+      mode: '100644',
+      thumb: randomBytes(24).toString('base64'),
+      summary: 'exports a helper used by the build; last touched by the release job',
+    };
+    items.push(item);
+    size += JSON.stringify(item).length + 1;
+  }
+  return JSON.stringify({ content: [{ type: 'text', text: JSON.stringify(items) }] }).slice(0, MIB);
+}
+
+/** MIME-wrapped base64 of ordinary text: every run is decoded and scanned again. */
+export function mimeBase64Text(): string {
+  const plain = corpus([]).slice(0, (MIB * 3) / 4);
+  const lines =
+    Buffer.from(plain)
+      .toString('base64')
+      .match(/.{1,76}/g) ?? [];
+  // One part per 8 KiB of text, as a mailbox of messages would be.
+  const parts: string[] = [];
+  for (let k = 0; k < lines.length; k += 108) {
+    parts.push(`--b\r\nContent-Transfer-Encoding: base64\r\n\r\n${lines.slice(k, k + 108).join('\r\n')}`);
+  }
+  return parts.join('\r\n').slice(0, MIB);
+}
+
+/** Anchors of eleven rules, one after another: every few bytes a candidate of another rule. */
+export const MANY_ANCHORS = [
+  'token=',
+  'sk-',
+  'ghp_',
+  'AKIA',
+  'pat',
+  'xoxb-',
+  'eyJ',
+  'password: ',
+  '%41',
+  'Q~',
+  '|',
+];
+
+export function manyAnchors(length: number): string {
+  return Array.from({ length: Math.ceil(length / 4) }, (_, i) => MANY_ANCHORS[i % MANY_ANCHORS.length])
+    .join('')
+    .slice(0, length);
+}
+
+export interface ThroughputInput {
+  input: string;
+  kind: 'ordinary' | 'hostile';
+  text: string;
+  /** Scanned by the scrubber with ten configured secrets. */
+  configured?: boolean;
+}
+
+export function throughputInputs(): ThroughputInput[] {
+  const rows: ThroughputInput[] = [
+    { input: 'ordinary text (logs, prose, SQL)', kind: 'ordinary', text: corpus([]) },
+    { input: 'JSON tool output (paths, hashes, base64)', kind: 'ordinary', text: jsonToolOutput() },
+    { input: 'ordinary text, 10 configured secrets', kind: 'ordinary', text: corpus([]), configured: true },
+    {
+      input: 'JSON tool output, 10 configured secrets',
+      kind: 'ordinary',
+      text: jsonToolOutput(),
+      configured: true,
+    },
+    { input: 'MIME base64 of text (all decoded)', kind: 'ordinary', text: mimeBase64Text() },
+    { input: '`token=` repeated', kind: 'hostile', text: 'token='.repeat(MIB / 6) },
+    { input: 'anchors of many rules every few bytes', kind: 'hostile', text: manyAnchors(MIB) },
+    {
+      input: 'long base64 (one 1 MiB run)',
+      kind: 'hostile',
+      text: randomBytes((MIB * 3) / 4).toString('base64'),
+    },
+    {
+      input: 'base64 lines of 76 (random bytes)',
+      kind: 'hostile',
+      text: (
+        randomBytes((MIB * 3) / 4)
+          .toString('base64')
+          .match(/.{1,76}/g) ?? []
+      )
+        .join('\r\n')
+        .slice(0, MIB),
+    },
+    { input: '`%41` repeated (one escaped run)', kind: 'hostile', text: '%41'.repeat(MIB / 3) },
+  ];
+  // As a tool result reaches the scrubber: a flat string from JSON.parse. (The generators'
+  // `.slice`/`repeat` give sliced and cons strings, whose every charCodeAt costs an indirection
+  // that no real input pays: about 15% of the scan on the ordinary text.)
+  return rows.map((row) => ({ ...row, text: JSON.parse(JSON.stringify(row.text)) as string }));
+}
+
+interface Contender {
+  plain: ScrubberLike;
+  configured: ScrubberLike;
+  cpu: number[][];
+  wall: number[][];
+}
+
+function contender(create: CreateScrubber, secrets: readonly string[]): Contender {
+  return { plain: create(), configured: create({ secrets }), cpu: [], wall: [] };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function mbps(chars: number, ms: number): number {
+  return chars / MIB / (ms / 1000);
+}
+
+/** One call: [CPU ms, wall ms]. */
+function measure(scrubber: ScrubberLike, text: string): [number, number] {
+  const wallStart = process.hrtime.bigint();
+  const before = process.cpuUsage();
+  scrubber.text(text);
+  const used = process.cpuUsage(before);
+  const wall = Number(process.hrtime.bigint() - wallStart) / 1e6;
+  return [(used.user + used.system) / 1000, wall];
+}
+
+export function benchThroughput(create: CreateScrubber, against?: CreateScrubber): ThroughputRow[] {
+  const inputs = throughputInputs();
+  // Per-tool credentials are configured secrets: a gateway with ten scans every text for their
+  // ~4,000 forms as well. The same ten for both builds.
+  const secrets = secretsOf(10);
+  const contenders = [contender(create, secrets)];
+  if (against) contenders.push(contender(against, secrets));
+  const pick = (c: Contender, row: ThroughputInput) => (row.configured ? c.configured : c.plain);
+  for (const c of contenders) {
+    c.cpu = inputs.map(() => []);
+    c.wall = inputs.map(() => []);
+  }
+  // Every path warm before any is measured (see the file's comment).
+  for (let w = 0; w < 3; w++)
+    for (const c of contenders) for (const row of inputs) pick(c, row).text(row.text);
+  for (let round = 0; round < REPETITIONS; round++) {
+    for (let k = 0; k < inputs.length; k++) {
+      const r = (k + round) % inputs.length;
+      const row = inputs[r]!;
+      // Alternating which build goes first, so neither always runs right after the other's garbage.
+      const order = round % 2 === 0 ? contenders : [...contenders].reverse();
+      for (const c of order) {
+        const [cpu, wall] = measure(pick(c, row), row.text);
+        c.cpu[r]!.push(cpu);
+        c.wall[r]!.push(wall);
+      }
+    }
+  }
+  const figures = (c: Contender, r: number, chars: number) => ({
+    cpuMBps: mbps(chars, median(c.cpu[r]!)),
+    lowMBps: mbps(chars, Math.max(...c.cpu[r]!)),
+    highMBps: mbps(chars, Math.min(...c.cpu[r]!)),
+  });
+  return inputs.map((row, r) => {
+    const ours = figures(contenders[0]!, r, row.text.length);
+    const other = contenders[1];
+    const theirs = other ? figures(other, r, row.text.length) : undefined;
+    return {
+      input: row.input,
+      kind: row.kind,
+      ...ours,
+      wallMBps: mbps(row.text.length, median(contenders[0]!.wall[r]!)),
+      ...(theirs ? { against: { ...theirs, ratio: ours.cpuMBps / theirs.cpuMBps } } : {}),
+    };
+  });
+}
