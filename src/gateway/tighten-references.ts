@@ -82,7 +82,7 @@ export function followReferences(walk: Walk, harden: HardenBranch, closedName: s
 }
 
 /** The node a local JSON pointer reference (`#/$defs/A`, `#`) names in `root`, if any. */
-function resolvePointer(root: JsonSchema, ref: string): JsonSchema | undefined {
+export function resolvePointer(root: JsonSchema, ref: string): JsonSchema | undefined {
   if (ref !== '#' && !ref.startsWith('#/')) return undefined;
   let node: unknown = root;
   for (const raw of ref === '#' ? [] : ref.slice(2).split('/')) {

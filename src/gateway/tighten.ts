@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ArgumentTightening, ToolRule } from '../policy/schema/index.js';
+import { closeKeyFamilies, type KeyScope, quietCondition, scopeOf } from './tighten-maps.js';
 import { followReferences, type Walk } from './tighten-references.js';
 
 export type JsonSchema = Record<string, unknown>;
@@ -175,7 +176,13 @@ type Position = 'value' | 'branch';
  * `unevaluatedProperties`, which sees through them. `not` and `if` are left
  * as written: narrowing inside a negation would widen what passes.
  */
-function harden(node: JsonSchema, position: Position, depth: number, walk: Walk): JsonSchema {
+function harden(
+  node: JsonSchema,
+  position: Position,
+  depth: number,
+  walk: Walk,
+  inherited?: KeyScope,
+): JsonSchema {
   const { open, problems } = walk;
   // The closed-value reference added below is already what it should be.
   if (node.$ref === CLOSED_REF) return node;
@@ -188,7 +195,13 @@ function harden(node: JsonSchema, position: Position, depth: number, walk: Walk)
   const value = (child: unknown) => {
     if (isSchema(child)) harden(child, 'value', next, walk);
   };
+  // A value's branches close over the names the whole value declares; a definition, reached
+  // from wherever, over its own.
+  const scope = position === 'branch' && inherited ? inherited : scopeOf(node, walk.root, open.has(node));
   const branch = (child: unknown) => {
+    if (isSchema(child)) harden(child, 'branch', next, walk, scope);
+  };
+  const definition = (child: unknown) => {
     if (isSchema(child)) harden(child, 'branch', next, walk);
   };
   const each = (list: unknown, fn: (child: unknown) => void) => {
@@ -203,8 +216,17 @@ function harden(node: JsonSchema, position: Position, depth: number, walk: Walk)
     if (implied.length === 1) node.type = implied[0];
     else if (implied.length > 1) node.type = implied;
   }
+  const inPlace = IN_PLACE.some((k) => node[k] !== undefined);
+  if (position === 'branch' && !open.has(node)) {
+    // A branch's `additionalProperties: true` (or `{}`) marks every key evaluated, and the value
+    // node's `unevaluatedProperties: false` then lets any extra key through: it says nothing, so
+    // it goes. A map schema is a key family: closed over the declared names (tighten-maps.ts).
+    for (const key of ['additionalProperties', 'unevaluatedProperties'] as const)
+      if (acceptsAnything(node[key])) delete node[key];
+  }
+  closeKeyFamilies(node, scope, position === 'branch' || inPlace);
+  quietCondition(node, scope);
   if (position === 'value' && !open.has(node) && mayBeObject(node)) {
-    const inPlace = IN_PLACE.some((k) => node[k] !== undefined);
     if (inPlace) {
       // Keys declared by allOf/anyOf/$ref branches count; anything else is refused.
       if (node.additionalProperties !== false) delete node.additionalProperties;
@@ -213,14 +235,10 @@ function harden(node: JsonSchema, position: Position, depth: number, walk: Walk)
       node.additionalProperties = false;
     }
   }
-  if (position === 'branch' && !open.has(node)) {
-    // A branch's `additionalProperties: true` (or `{}`) marks every key evaluated, and the value
-    // node's `unevaluatedProperties: false` then lets any extra key through: it says nothing, so
-    // it goes. A map schema stays (its values are hardened below), as a restriction on siblings.
-    for (const key of ['additionalProperties', 'unevaluatedProperties'] as const) {
-      if (acceptsAnything(node[key])) delete node[key];
-      else value(node[key]);
-    }
+  if (position === 'branch') {
+    // Maps a branch still has are ones the policy keeps open: their values are closed.
+    value(node.additionalProperties);
+    value(node.unevaluatedProperties);
   }
 
   // A `true` property schema accepts anything, objects included: it becomes `{}`, then hardened.
@@ -256,8 +274,8 @@ function harden(node: JsonSchema, position: Position, depth: number, walk: Walk)
   branch(node.then);
   branch(node.else);
   eachValue(node.dependentSchemas, branch);
-  eachValue(node.$defs, branch);
-  eachValue(node.definitions, branch);
+  eachValue(node.$defs, definition);
+  eachValue(node.definitions, definition);
   return node;
 }
 
