@@ -4,7 +4,10 @@
  * the build (`dist/`, what `npm install` now produces) against the sources
  * through tsx (what every command paid before); `bulkhead run -- true`
  * (jailed, and with --no-sandbox: the difference is the jail's share)
- * against `true`; and `bulkhead kill` typed to the last jailed process gone.
+ * against `true`; `bulkhead kill` typed to the last jailed process gone; and,
+ * the figure issue 15 sets its target on, the kill API's answer to the jailed
+ * process gone and to `bulkhead run` exited (no CLI start-up in it; the jailed
+ * process is found once in /proc and its state read every millisecond).
  * Rounds are interleaved. Wall times swing with the machine's load, so the
  * CPU time of each command's process tree (user + system of everything it
  * reaped, from bash's `times`, to the millisecond; the gateway's own work is
@@ -20,10 +23,11 @@
  *   npx tsx bench/cli.bench.ts [--rounds 7]
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { GatewayClient } from '../src/cli/client.js';
 import { startGateway } from '../src/gateway/gateway.js';
 import { loadPolicyFile } from '../src/policy/load.js';
 import { formatTable, median, percentile } from './lib/stats.js';
@@ -46,6 +50,8 @@ export interface CliBench {
   withoutExtraCa?: { nodeBareMs: number; runTrueMs: number; cpuNodeBare: number; cpuRunTrue: number };
   killToGoneP50: number;
   killToGoneMax: number;
+  /** The kill API answered → the jailed process gone / `bulkhead run` exited (ms). */
+  apiKill: { rounds: number; goneP50: number; goneP99: number; exitedP50: number; exitedP99: number };
   load: string;
 }
 
@@ -87,6 +93,29 @@ async function cpuOf(command: string, args: string[], env: NodeJS.ProcessEnv): P
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((r) => child.once('exit', () => r()));
+}
+
+/** The host pid of the jailed `sleep MARKER` (argv exactly that), or undefined. */
+function jailedPid(marker: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (argv[0] === 'sleep' && argv[1] === marker) return Number(entry);
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return undefined;
+}
+
+/** Gone: no such process, or a zombie (dead, not yet reaped). */
+function gone(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
+  } catch {
+    return true;
+  }
 }
 
 function alive(marker: string): boolean {
@@ -141,6 +170,9 @@ export async function run(options: { rounds?: number } = {}): Promise<CliBench> 
   const unjailedArgs = [...runArgs];
   unjailedArgs.splice(unjailedArgs.indexOf('--'), 0, '--no-sandbox');
   const killToGone: number[] = [];
+  const apiRounds = Math.max(20, rounds * 3);
+  const apiGone: number[] = [];
+  const apiExited: number[] = [];
   try {
     for (let i = 0; i < rounds; i++) {
       dist.push(await timed(process.execPath, [BIN, 'kill', 'run_none'], env));
@@ -175,9 +207,33 @@ export async function run(options: { rounds?: number } = {}): Promise<CliBench> 
       await exited(kill);
       await exited(running);
     }
+
+    // The kill API alone: what the jail's watcher costs after the gateway has decided.
+    process.env.BULKHEAD_HOME = env.BULKHEAD_HOME;
+    const operator = new GatewayClient({ gateway: gateway.url });
+    for (let i = 0; i < apiRounds; i++) {
+      const marker = `${700 + i}.${process.pid}`;
+      const running = spawn(process.execPath, [...runArgs, 'sleep', marker], { env, stdio: 'ignore' });
+      const runExited = exited(running).then(() => performance.now());
+      let pid = jailedPid(marker);
+      for (let waited = 0; pid === undefined; waited += 10) {
+        if (running.exitCode !== null || waited > 30_000)
+          throw new Error(`bulkhead run -- sleep did not start (exit ${running.exitCode})`);
+        await new Promise((r) => setTimeout(r, 10));
+        pid = jailedPid(marker);
+      }
+      const runId = (await gateway.runs.list({ state: 'active' }))[0]?.id as string;
+      await operator.post(`/api/runs/${runId}/kill`, {});
+      const answered = performance.now();
+      while (!gone(pid)) await new Promise((r) => setTimeout(r, 1));
+      apiGone.push(performance.now() - answered);
+      apiExited.push((await runExited) - answered);
+    }
   } finally {
     await gateway.close();
   }
+  apiGone.sort((a, b) => a - b);
+  apiExited.sort((a, b) => a - b);
   const sorted = [...killToGone].sort((a, b) => a - b);
   return {
     rounds,
@@ -204,6 +260,13 @@ export async function run(options: { rounds?: number } = {}): Promise<CliBench> 
       : {}),
     killToGoneP50: percentile(sorted, 50),
     killToGoneMax: sorted.at(-1) ?? Number.NaN,
+    apiKill: {
+      rounds: apiRounds,
+      goneP50: percentile(apiGone, 50),
+      goneP99: percentile(apiGone, 99),
+      exitedP50: percentile(apiExited, 50),
+      exitedP99: percentile(apiExited, 99),
+    },
     load: execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).trim(),
   };
 }
@@ -226,6 +289,10 @@ export function print(r: CliBench): string {
     ],
     ['bulkhead kill typed → jailed tree gone, p50', r.killToGoneP50, '', '≤ 500'],
     ['bulkhead kill typed → jailed tree gone, max', r.killToGoneMax, '', ''],
+    [`kill API answered → jailed process gone, p50 (${r.apiKill.rounds} runs)`, r.apiKill.goneP50, '', ''],
+    ['kill API answered → jailed process gone, p99', r.apiKill.goneP99, '', '≤ 100'],
+    ['kill API answered → bulkhead run exited, p50', r.apiKill.exitedP50, '', ''],
+    ['kill API answered → bulkhead run exited, p99', r.apiKill.exitedP99, '', '≤ 250'],
   ];
   if (noCa) {
     rows.push(
@@ -258,6 +325,19 @@ export function targets(r: CliBench): Target[] {
       (v) => v <= 50,
     ),
     targetOn('bulkhead kill typed → jailed tree gone, p50 ≤ 500 ms', r.killToGoneP50, ' ms', (v) => v <= 500),
+    targetOn(
+      'kill API answered → jailed process gone, p99 ≤ 100 ms',
+      r.apiKill.goneP99,
+      ' ms',
+      (v) => v <= 100,
+    ),
+    // bulkhead's own bound: the command ends once the workdir is merged and the run completed.
+    targetOn(
+      'kill API answered → bulkhead run exited, p99 ≤ 250 ms',
+      r.apiKill.exitedP99,
+      ' ms',
+      (v) => v <= 250,
+    ),
   ];
 }
 

@@ -599,7 +599,9 @@ function supervise(parts: {
     async kill(reason: string) {
       if (done) return;
       await killTree(reason);
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 1000))]);
+      // Unref'd: a pending timer would hold `bulkhead run` open for its full second after the
+      // tree is gone (a kill from the gateway then took about 1 s to end the command).
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 1000).unref())]);
     },
     stdout: child.stdout,
     stderr: child.stderr,
