@@ -10,7 +10,14 @@
  * second request can hide in the first one's body (smuggling), and
  * upgrades and CONNECT are refused.
  */
-import { Agent, createServer, type IncomingMessage, request, type Server } from 'node:http';
+import {
+  Agent,
+  type ClientRequest,
+  createServer,
+  type IncomingMessage,
+  request,
+  type Server,
+} from 'node:http';
 import type { Socket } from 'node:net';
 import type { TcpTarget } from './socket-host.js';
 
@@ -45,7 +52,25 @@ function forwardHeaders(req: IncomingMessage, host: string): Record<string, stri
   return out;
 }
 
-export async function serveGatewayBridge(path: string, target: TcpTarget): Promise<Server> {
+/**
+ * How long a request waits for a gateway that refuses connections (being restarted) before the
+ * agent gets a 502. Under Claude Code's 60 s wait for an answer to start; far under the
+ * Anthropic SDK's 10 minutes.
+ */
+export const GATEWAY_RETURN_MS = 45_000;
+
+/** A connection the gateway refused (nothing listens): the request never reached it, so it may be sent again. */
+function refused(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ECONNREFUSED' || code === 'ENOENT';
+}
+
+export async function serveGatewayBridge(
+  path: string,
+  target: TcpTarget,
+  options: { returnMs?: number } = {},
+): Promise<Server> {
+  const returnMs = options.returnMs ?? GATEWAY_RETURN_MS;
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const open = new Set<Socket>();
   const host = target.host.includes(':')
@@ -59,27 +84,69 @@ export async function serveGatewayBridge(path: string, target: TcpTarget): Promi
         .end(`bulkhead: ${decision.reason}\n`);
       return;
     }
-    const upstream = request(
-      {
-        host: target.host,
-        port: target.port,
-        method: req.method,
-        path: decision.path,
-        headers: forwardHeaders(req, host),
-        agent,
-      },
-      (response) => {
-        res.writeHead(response.statusCode ?? 502, response.headers);
-        response.pipe(res);
-      },
-    );
-    upstream.on('error', () => {
-      if (res.headersSent) res.destroy();
-      else res.writeHead(502, { 'content-type': 'text/plain' }).end('bulkhead: the gateway is unreachable\n');
-    });
+    const giveUpAt = Date.now() + returnMs;
+    let upstream: ClientRequest | undefined;
+    let left = false;
     // An agent that hangs up ends its request at the gateway too (a streamed answer stops).
-    res.once('close', () => upstream.destroy());
-    req.pipe(upstream);
+    res.once('close', () => {
+      left = true;
+      upstream?.destroy();
+    });
+    const send = (retryMs: number) => {
+      if (left) return;
+      let sent = false;
+      const attempt = request(
+        {
+          host: target.host,
+          port: target.port,
+          method: req.method,
+          path: decision.path,
+          headers: forwardHeaders(req, host),
+          agent,
+        },
+        (response) => {
+          res.writeHead(response.statusCode ?? 502, response.headers);
+          response.pipe(res);
+          // The gateway went away in the middle of its answer (killed, restarted): pipe() would
+          // leave the agent's side open forever, and the agent would wait on a stream that says
+          // nothing more (a model stream for 10 minutes, an MCP stream for as long as a tool
+          // call may last). Cutting it tells the agent at once, and it tries again.
+          response.once('close', () => {
+            if (!response.complete) res.destroy();
+          });
+        },
+      );
+      upstream = attempt;
+      // The body goes out only once a connection stands, so a refused one can be made again.
+      attempt.once('socket', (socket: Socket) => {
+        const go = () => {
+          sent = true;
+          req.pipe(attempt);
+        };
+        if (socket.connecting) socket.once('connect', go);
+        else go();
+      });
+      attempt.on('error', (error) => {
+        if (left) return;
+        // Nothing listens (the gateway is being restarted): the request never reached it, and
+        // waits for the new one rather than failing the agent's call or model turn.
+        const wait = Math.min(retryMs, giveUpAt - Date.now());
+        if (!sent && refused(error) && wait > 0) {
+          setTimeout(() => send(Math.min(retryMs * 2, 1_000)), wait).unref();
+          return;
+        }
+        if (res.headersSent) res.destroy();
+        else
+          res
+            .writeHead(502, { 'content-type': 'text/plain' })
+            .end(
+              sent
+                ? 'bulkhead: the gateway went away while this request was in flight; its outcome is unknown\n'
+                : 'bulkhead: the gateway is unreachable\n',
+            );
+      });
+    };
+    send(50);
   });
   const refuse = (_req: IncomingMessage, socket: Socket) => {
     socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');

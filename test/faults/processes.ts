@@ -6,6 +6,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { connectAgent, exampleUpstream, ROOT } from '../helpers/harness.js';
@@ -41,6 +42,15 @@ export async function waitFor<T>(
   }
 }
 
+/** A port the OS picked as free, for a gateway that must come back on the same URL. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 export function spawnGateway(
   dir: string,
   policyYaml: string,
@@ -52,6 +62,8 @@ export function spawnGateway(
     wrap?: string[];
     /** A port of its own (a restart on the same URL); else the OS picks one. */
     port?: number;
+    /** The gateway's log level (default warn); info shows sessions reopened after a restart. */
+    logLevel?: string;
   } = {},
 ): {
   child: ChildProcess;
@@ -83,7 +95,7 @@ export function spawnGateway(
       ...env,
       BULKHEAD_HOME: home,
       BULKHEAD_FROM_SOURCE: '1',
-      BULKHEAD_LOG_LEVEL: 'warn',
+      BULKHEAD_LOG_LEVEL: options.logLevel ?? 'warn',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -8,13 +8,12 @@
  */
 import { execSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bulkhead } from '../helpers/cli.js';
 import { tempDir } from '../helpers/harness.js';
 import { skipWithoutSandbox } from '../sandbox/jail-harness.js';
-import { api, killAll, spawnGateway, waitFor } from './processes.js';
+import { api, freePort, killAll, spawnGateway, waitFor } from './processes.js';
 
 afterAll(killAll);
 
@@ -25,15 +24,6 @@ upstreams: {}
 profiles:
   agent: {}
 `;
-
-/** A port the OS picked as free, for a gateway that must come back on the same URL. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe.skipIf(skipWithoutSandbox())('a jailed run whose gateway was killed and restarted', () => {
   it('still ends within seconds when the restarted gateway kills the run', async () => {
