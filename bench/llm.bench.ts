@@ -322,7 +322,9 @@ export async function run(
   fake.delayMs = 1;
   const dir = mkdtempSync(join(tmpdir(), 'bulkhead-llm-bench-'));
   // With --against, both gateways run compiled (tsc) code, so they differ only in their code.
-  let mine = { start: startGateway, load: loadPolicyFile };
+  // Compiled as installed when `npm run bench` built the tree (BENCH_GATEWAY_FROM, bench/run.ts).
+  const built = process.env.BENCH_GATEWAY_FROM;
+  let mine = built ? await compiled(built) : { start: startGateway, load: loadPolicyFile };
   let theirs: { start: Start; load: Load; ref: string; commit: string } | undefined;
   if (options.against) {
     process.stderr.write(`llm bench: compiling this tree and ${options.against} (tsc)\n`);
