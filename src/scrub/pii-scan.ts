@@ -19,6 +19,8 @@ interface CompiledPii {
   regex: RegExp;
   /** Sticky: a run of the characters a match can contain (failed-closed redactions cover it). */
   run: RegExp;
+  /** 1 for each UTF-16 code unit in the detector's alphabet. */
+  alphabetTable: Uint8Array;
   redact: boolean;
   marker: string;
 }
@@ -34,12 +36,26 @@ export function runOf(charClass: string): RegExp {
   return new RegExp(`(?:${charClass})*`, 'y');
 }
 
+const alphabetTables = new Map<RegExp, Uint8Array>();
+
+/** Built once per detector: a set is compiled per profile. */
+function alphabetTableOf(alphabet: RegExp): Uint8Array {
+  let table = alphabetTables.get(alphabet);
+  if (!table) {
+    table = new Uint8Array(65536);
+    for (let code = 0; code < 65536; code++) table[code] = alphabet.test(String.fromCharCode(code)) ? 1 : 0;
+    alphabetTables.set(alphabet, table);
+  }
+  return table;
+}
+
 /** Each set has its own regex objects: a global regex carries `lastIndex` between calls. */
 export function compilePii(actions: PiiActions): CompiledPiiSet {
   return PII_DETECTORS.filter((d) => actions[d.kind] !== 'allow').map((detector) => ({
     detector,
     regex: new RegExp(detector.pattern, 'g'),
     run: runOf(detector.alphabet.source),
+    alphabetTable: alphabetTableOf(detector.alphabet),
     redact: actions[detector.kind] === 'redact',
     marker: `[REDACTED:${detector.kind}]`,
   }));
@@ -73,23 +89,76 @@ function matchIn(
   counters: PiiCounters,
   budget: number,
 ): void {
+  const state: MatchState = { spent: 0, readUpTo: 0 };
+  const min = detector.detector.minRun;
+  if (min === undefined) {
+    matchRegion(input, input, 0, 0, detector, spans, counters, budget, state);
+    return;
+  }
+  // Only runs of the alphabet at least `min` long can hold a match: found by probing every
+  // `min`-th character (a run that long holds a probe), each searched on its own with the few
+  // characters around it that the pattern's lookarounds read.
+  const table = detector.alphabetTable;
+  const n = input.length;
+  let done = 0;
+  let next = 0;
+  for (let p = min - 1; p < n; p += min) {
+    if (table[input.charCodeAt(p)] === 0) continue;
+    let start = p;
+    while (start > done && table[input.charCodeAt(start - 1)] === 1) start--;
+    let end = p + 1;
+    while (end < n && table[input.charCodeAt(end)] === 1) end++;
+    done = end;
+    p = end - 1;
+    const from = Math.max(start, next);
+    if (end - from < min) continue;
+    const subStart = Math.max(0, from - LOOKBEHIND);
+    // The character after the run too: the patterns end with a lookahead.
+    const sub = input.slice(subStart, Math.min(n, end + 1));
+    next = matchRegion(input, sub, subStart, from - subStart, detector, spans, counters, budget, state);
+  }
+}
+
+/** Characters before a match the detectors' lookbehinds read (card: `(?<![0-9][.,])`). */
+const LOOKBEHIND = 4;
+
+interface MatchState {
+  spent: number;
+  readUpTo: number;
+}
+
+/**
+ * The detector's matches in `sub` (which is `input` from `offset`) from `from` on; returns where
+ * in `input` the search stopped (a failed-closed redaction may end past `sub`).
+ */
+function matchRegion(
+  input: string,
+  sub: string,
+  offset: number,
+  from: number,
+  detector: CompiledPii,
+  spans: Span[],
+  counters: PiiCounters,
+  budget: number,
+  state: MatchState,
+): number {
   const { regex } = detector;
-  regex.lastIndex = 0;
-  let spent = 0;
-  let readUpTo = 0;
+  regex.lastIndex = from;
+  let resume = offset + from;
   for (;;) {
+    if (regex.lastIndex > sub.length) return resume;
     counters.piiExecutions++;
-    const match = regex.exec(input);
-    if (!match) return;
-    const at = match.index;
+    const match = regex.exec(sub);
+    if (!match) return resume;
+    const at = offset + match.index;
     // Re-reading counts, as for rules: candidates that overlap earlier ones, each with its
     // checksum refinement.
     const matchEnd = at + match[0].length;
-    const reread = Math.max(0, Math.min(matchEnd, readUpTo) - at);
-    if (reread > 0) spent += reread + ACCEPT_COST;
-    readUpTo = Math.max(readUpTo, matchEnd);
+    const reread = Math.max(0, Math.min(matchEnd, state.readUpTo) - at);
+    if (reread > 0) state.spent += reread + ACCEPT_COST;
+    state.readUpTo = Math.max(state.readUpTo, matchEnd);
     counters.windowChars += match[0].length;
-    if (spent > budget) {
+    if (state.spent > budget) {
       // Past the budget a candidate is redacted unchecked with the run of characters it sits
       // in, and the scan moves past that run.
       counters.failedClosed++;
@@ -103,7 +172,8 @@ function matchIn(
         marker: detector.marker,
         rank: PII_RANK,
       });
-      regex.lastIndex = end;
+      regex.lastIndex = end - offset;
+      resume = end;
       continue;
     }
     const start = prefixStart(input, at, detector.detector);
@@ -120,6 +190,7 @@ function matchIn(
       });
     }
     regex.lastIndex = match.index + Math.max(1, length);
+    resume = offset + regex.lastIndex;
   }
 }
 

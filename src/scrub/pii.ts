@@ -41,6 +41,13 @@ export interface PiiDetector {
   /** Characters a match can contain, for a stream's hold-back. */
   readonly alphabet: RegExp;
   /**
+   * Shortest text a match can span. Every match is then a run of `alphabet` characters at least
+   * this long, and the scan runs the pattern only over such runs (pii-scan.ts), found by probing
+   * every `minRun`-th character: most text (prose, `%41%41…`, hashes) has none, and a global
+   * pattern with no literal to skip to otherwise tries every position.
+   */
+  readonly minRun?: number;
+  /**
    * The match also takes up to `max` characters of `chars` just before the pattern's match (an
    * email's local part). The pattern then starts at a literal (`@`) and the prefix is found by
    * walking back, instead of trying a 64-character local part at every position of the text.
@@ -198,6 +205,8 @@ export const PII_DETECTORS: readonly PiiDetector[] = [
     mask: (match) => maskChars(match, DIGIT, 0, 2),
     maxLength: 21,
     alphabet: /[0-9 .()+-]/,
+    // `+` and eight more (`+1234567 8`), or `(555)123-4567`, `555-123-4567`.
+    minRun: 9,
   },
   {
     kind: 'card',
@@ -208,6 +217,7 @@ export const PII_DETECTORS: readonly PiiDetector[] = [
     mask: (match) => maskChars(match, DIGIT, 0, 4),
     maxLength: 24,
     alphabet: /[0-9 -]/,
+    minRun: 13,
   },
   {
     kind: 'iban',
@@ -224,6 +234,7 @@ export const PII_DETECTORS: readonly PiiDetector[] = [
     mask: (match) => maskChars(match, ALNUM, 2, 4),
     maxLength: 44,
     alphabet: /[A-Z0-9 ]/,
+    minRun: 15,
   },
   {
     kind: 'national_id',
@@ -235,5 +246,7 @@ export const PII_DETECTORS: readonly PiiDetector[] = [
     mask: (match) => maskChars(match, ALNUM, 0, 4),
     maxLength: 13,
     alphabet: /[0-9A-Z -]/,
+    // `AB123456C`; an SSN is 11.
+    minRun: 9,
   },
 ];
