@@ -252,6 +252,7 @@ export function createEngine(options: EngineOptions): Engine {
     streaming: boolean,
     pii: CompiledPiiSet = defaultPii,
     level = 0,
+    shared: SharedWork = { spent: 0, total: TOTAL_WORK_PER_CHAR * input.length + WORK_FLOOR },
   ): Detection => {
     const spans: Span[] = [];
     const n = input.length;
@@ -263,8 +264,11 @@ export function createEngine(options: EngineOptions): Engine {
     // All rules together, each execution charged a fixed cost too: text made of the anchors of
     // many rules (`token=sk-ghp_AKIA…`) stays within every rule's own budget while making a
     // regex call every few characters, 40× the work of ordinary text.
-    const totalBudget = TOTAL_WORK_PER_CHAR * n + WORK_FLOOR;
-    let spent = 0;
+    // Shared with the scans of decoded text below (`shared`): text whose every value holds an
+    // escape (`token=…%41…`) decodes to itself, and a budget of its own for each level let each
+    // level do the whole text's work again.
+    const totalBudget = shared.total;
+    let spent = shared.spent;
     // Past the total budget, candidates are redacted to the end of their value run unchecked;
     // hits inside such a redaction are skipped for every rule.
     let closedTo = 0;
@@ -409,8 +413,9 @@ export function createEngine(options: EngineOptions): Engine {
     }
 
     hold = Math.min(hold, scanPii(input, pii, spans, stats, budget, streaming));
+    shared.spent = spent;
     // Last, so the scan state above is no longer needed when the decoded text reuses it.
-    if (level < MAX_DECODE_DEPTH) detectDecoded(input, spans, level, streaming);
+    if (level < MAX_DECODE_DEPTH) detectDecoded(input, spans, level, streaming, shared);
     if (streaming) hold = Math.min(hold, encodedHold(input));
     return { spans, hold };
   };
@@ -420,13 +425,19 @@ export function createEngine(options: EngineOptions): Engine {
    * text, separated by line breaks; a run that carried a match is redacted whole, with the
    * marker of what it carried. A match whose text stands in the run as it is was found above.
    */
-  const detectDecoded = (input: string, spans: Span[], level: number, streaming: boolean): void => {
+  const detectDecoded = (
+    input: string,
+    spans: Span[],
+    level: number,
+    streaming: boolean,
+    shared: SharedWork,
+  ): void => {
     const runs = findEncoded(input, streaming, level > 0);
     if (runs.length === 0) return;
     const at = new Int32Array(runs.length + 1);
     for (let k = 0; k < runs.length; k++) at[k + 1] = at[k]! + runs[k]!.decoded.length + 1;
     const joined = runs.map((run) => run.decoded).join('\n');
-    const inner = detect(joined, false, NO_PII, level + 1).spans;
+    const inner = detect(joined, false, NO_PII, level + 1, shared).spans;
     if (inner.length === 0) return;
     inner.sort((a, b) => a.start - b.start);
     const carried = new Uint8Array(runs.length);
@@ -455,6 +466,12 @@ export function createEngine(options: EngineOptions): Engine {
 }
 
 const NO_PII: CompiledPiiSet = [];
+
+/** The total work budget of one scan, shared by its scans of decoded text. */
+interface SharedWork {
+  spent: number;
+  total: number;
+}
 const NO_ANCHORS: ReadonlyMap<string, AnchorOwners> = new Map();
 
 /** The delta is rebuilt on every addition (a run token, a grant): a small dense table builds fast. */

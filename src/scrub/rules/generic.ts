@@ -12,7 +12,9 @@ const PLACEHOLDER =
   /^(?:\$\{?|\{\{|%\(|<|\*{3}|x{4}|\[REDACTED|your[-_.]|true$|false$|null$|none$|undefined$|required$|optional$)|^[0-9]+$|^[a-z_]+$/i;
 
 export function looksLikeSecretValue(value: string, minEntropy = 3): boolean {
-  return !PLACEHOLDER.test(value) && !mostlyCjk(value) && sampleEntropy(value) >= minEntropy;
+  // The entropy of a 64-character sample first: it turns most repetitive candidates down
+  // (`token=token=…`), and the script check reads the whole value (up to 256 characters).
+  return !PLACEHOLDER.test(value) && sampleEntropy(value) >= minEntropy && !mostlyCjk(value);
 }
 
 /**
@@ -21,7 +23,7 @@ export function looksLikeSecretValue(value: string, minEntropy = 3): boolean {
  * characters.
  */
 function mostlyCjk(value: string): boolean {
-  let cjk = 0;
+  let other = 0;
   for (let k = 0; k < value.length; k++) {
     const code = value.charCodeAt(k);
     if (
@@ -29,9 +31,11 @@ function mostlyCjk(value: string): boolean {
       (code >= 0xac00 && code <= 0xd7af) ||
       (code >= 0xff00 && code <= 0xffef)
     )
-      cjk++;
+      continue;
+    // More than half not such characters: decided without reading the rest.
+    if (++other * 2 > value.length) return false;
   }
-  return cjk * 2 >= value.length;
+  return true;
 }
 
 /**
