@@ -15,7 +15,10 @@ import { apiError } from './errors.js';
 /** Deeper JSON than this is refused; real requests (tool schemas included) nest a few dozen levels. */
 export const MAX_DEPTH = 256;
 
-export type BodyResult = { ok: true; body: Record<string, unknown> } | { ok: false; response: Response };
+/** `bytes`: the body's size as sent, an upper bound of any part of it re-serialised (usage.ts). */
+export type BodyResult =
+  | { ok: true; body: Record<string, unknown>; bytes: number }
+  | { ok: false; response: Response };
 
 const loneSurrogate = (): BodyResult => ({
   ok: false,
@@ -59,7 +62,7 @@ export async function readJsonBody(req: Request, maxBody: number): Promise<BodyR
     const body = JSON.parse(text) as unknown;
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
     if (holdsLoneSurrogate(text, body)) return loneSurrogate();
-    return { ok: true, body: body as Record<string, unknown> };
+    return { ok: true, body: body as Record<string, unknown>, bytes: read.bytes };
   } catch {
     return { ok: false, response: apiError(400, 'invalid_request_error', 'The body must be a JSON object.') };
   }

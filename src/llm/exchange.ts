@@ -88,6 +88,7 @@ export async function exchange(
     runId: run.id,
     model,
     body,
+    bodyBytes: read.bytes,
     requested,
     budgets: profile.budgets,
     price,

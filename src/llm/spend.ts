@@ -46,6 +46,8 @@ export interface SpendInput {
   runId: string;
   model: string;
   body: Record<string, unknown>;
+  /** The body's size as the agent sent it (the estimate's bound when it holds no image). */
+  bodyBytes?: number;
   /** max_tokens as the agent asked. */
   requested: number;
   budgets: Budgets;
@@ -69,7 +71,7 @@ export async function reserveSpend(s: SpendInput): Promise<Spend> {
     ...(s.price ? { usdPerOutput: s.price.output / 1_000_000 } : {}),
     model: s.model,
   });
-  const bound = estimateInputTokens(s.body);
+  const bound = estimateInputTokens(s.body, s.bodyBytes);
   let input = bound;
   let counted = false;
   let reservation = await s.store.tokens.reserve(s.runId, request(bound), caps, 1);

@@ -109,6 +109,32 @@ describe('charging', () => {
     expect(estimateInputTokens(emoji)).toBeGreaterThanOrEqual(4000);
   });
 
+  it('bounds by the body as sent when it holds no image: never below the prompt re-serialised', () => {
+    const sent = [
+      '{"model":"m","max_tokens":5,"system":"s","messages":[{"role":"user","content":"plain"}],"tools":[]}',
+      // Escapes JSON.stringify would not write, and whitespace: the sent size only grows.
+      '{ "tools": [], "messages" : [ { "role" : "user", "content" : "\\u6f22\\u5b57 \\/ \\ud83d\\udd25" } ] ,\n  "system": "s" }',
+      `{"system":"","messages":[{"role":"user","content":"${'漢'.repeat(500)}"}],"tools":[{"name":"t","input_schema":{}}]}`,
+    ];
+    for (const text of sent) {
+      const body = JSON.parse(text) as Record<string, unknown>;
+      const bytes = Buffer.byteLength(text);
+      expect(estimateInputTokens(body, bytes)).toBe(bytes);
+      expect(bytes).toBeGreaterThanOrEqual(estimateInputTokens(body));
+    }
+  });
+
+  it('keeps images at their ceiling when the body as sent is given (its base64 is not input)', () => {
+    const image = {
+      type: 'image',
+      source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(100_000) },
+    };
+    const body = { messages: [{ role: 'user', content: [image] }] };
+    expect(estimateInputTokens(body, Buffer.byteLength(JSON.stringify(body)))).toBe(
+      estimateInputTokens(body),
+    );
+  });
+
   it('counts exactly what leaving images out of the JSON gives, with images at any depth or none', () => {
     const reference = (body: Record<string, unknown>) => {
       let images = 0;

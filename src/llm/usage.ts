@@ -99,12 +99,17 @@ export const IMAGE_TOKENS = 1_600;
  * when the bound does not fit what is left, the proxy asks count_tokens for
  * the exact figure instead (see spend.ts).
  */
-export function estimateInputTokens(body: Record<string, unknown>): number {
+export function estimateInputTokens(body: Record<string, unknown>, sentBytes?: number): number {
   const prompt = { system: body.system ?? '', messages: body.messages ?? [], tools: body.tools ?? [] };
   // A replacer function makes JSON.stringify about twice as slow on a long conversation, on the
   // path to the first byte; it is only needed when an image is there to be left out. Finding
   // one walks objects and arrays, never the strings' contents.
-  if (!holdsImage(prompt, 0)) return Buffer.byteLength(JSON.stringify(prompt));
+  if (!holdsImage(prompt, 0)) {
+    // The body as sent holds the prompt's parts and is never shorter than they are re-serialised
+    // (JSON.stringify writes no whitespace and the fewest escapes), so its size bounds them without a
+    // second serialisation of a long conversation on the path to the first byte (~1 ms per 200 KB).
+    return sentBytes ?? Buffer.byteLength(JSON.stringify(prompt));
+  }
   let images = 0;
   const text = JSON.stringify(prompt, (_key, value: unknown) => {
     if (isImage(value)) {

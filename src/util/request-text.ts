@@ -15,8 +15,8 @@
 import { isUtf8 } from 'node:buffer';
 
 export type RequestText =
-  | { ok: true; text: string }
-  | { ok: false; problem: 'too_large' | 'not_utf8' | 'unreadable' };
+  /** `bytes`: the body's size as sent (before decoding). */
+  { ok: true; text: string; bytes: number } | { ok: false; problem: 'too_large' | 'not_utf8' | 'unreadable' };
 
 // Non-fatal is fine: it only ever decodes bytes isUtf8 accepted. It drops a leading BOM, as text() did.
 const decoder = new TextDecoder();
@@ -30,7 +30,7 @@ export async function readRequestText(request: Request, max: number): Promise<Re
       // whole is bounded; the node adapter then reads the socket directly, without a web stream.
       const bytes = new Uint8Array(await request.arrayBuffer());
       if (!isUtf8(bytes)) return { ok: false, problem: 'not_utf8' };
-      return { ok: true, text: decoder.decode(bytes) };
+      return { ok: true, text: decoder.decode(bytes), bytes: bytes.byteLength };
     }
     return await readBounded(request, max);
   } catch {
@@ -44,7 +44,7 @@ export async function readRequestText(request: Request, max: number): Promise<Re
  * never read).
  */
 async function readBounded(request: Request, max: number): Promise<RequestText> {
-  if (!request.body) return { ok: true, text: '' };
+  if (!request.body) return { ok: true, text: '', bytes: 0 };
   const reader = request.body.getReader();
   const strict = new TextDecoder('utf-8', { fatal: true });
   let size = 0;
@@ -65,7 +65,7 @@ async function readBounded(request: Request, max: number): Promise<RequestText> 
     }
   }
   try {
-    return { ok: true, text: text + strict.decode() };
+    return { ok: true, text: text + strict.decode(), bytes: size };
   } catch {
     return { ok: false, problem: 'not_utf8' };
   }
