@@ -50,7 +50,7 @@ export function register(program: Command): void {
           });
         else {
           for (const p of problems)
-            line(style.dim(`note: ${p.upstream}.${p.tool} is not in the catalog: ${p.message}`));
+            line(style.dim(`note: ${p.upstream}.${p.tool} is not in the catalog (${p.code}): ${p.message}`));
           if (undefinedTools.length > 0)
             line(
               style.dim(`note: no definition (definitions: or a pin lock) for ${undefinedTools.join(', ')}`),

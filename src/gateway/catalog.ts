@@ -5,17 +5,11 @@
  */
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import { cleanDefinition } from '../inspect/definition.js';
 import type { InspectFinding } from '../inspect/index.js';
 import { exposedName, type ToolRule } from '../policy/schema/index.js';
-import { ajvRegExp } from '../util/linear-regexp.js';
-import { type JsonSchema, tightenSchema } from './tighten.js';
-import { useLinearUniqueItems } from './unique-items.js';
-
-// ajv-formats is CommonJS; its default export arrives wrapped under NodeNext.
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
+import { type TightenCode, tightenSchema } from './tighten.js';
+import { type Compiled, ValidatorCache } from './validator-cache.js';
 
 export interface CatalogTool {
   /** What the agent sees and calls: `<upstream>__<tool or rename>`. */
@@ -36,9 +30,17 @@ export interface CatalogTool {
   readonly validate: ValidateFunction;
 }
 
+/** Why a tool the policy names is not served; stable, for logs, `bulkhead test` and scripts. */
+export type CatalogProblemCode =
+  | 'tool_not_listed'
+  | TightenCode
+  | Extract<Compiled, { ok: false }>['code']
+  | 'definition_not_admitted';
+
 export interface CatalogProblem {
   upstream: string;
   tool: string;
+  code: CatalogProblemCode;
   message: string;
 }
 
@@ -54,14 +56,10 @@ export interface CatalogOptions {
   onCleaned?: (entry: CatalogTool, findings: readonly InspectFinding[]) => void;
 }
 
-/** Compiled validators kept across re-listings (a few per tool a policy names). */
-const MAX_VALIDATORS = 2048;
-
 export class Catalog {
   private readonly byName = new Map<string, CatalogTool>();
-  private readonly ajv = createAjv();
-  /** Validators by the schema's text, least recently used first (see `compile`). */
-  private readonly validators = new Map<string, { validate: ValidateFunction; schema: JsonSchema }>();
+  /** Validators kept across re-listings, and each upstream's compile budget. */
+  private readonly validators = new ValidatorCache();
   private rules: CatalogOptions['rules'];
   private readonly scrub: (text: string) => string;
 
@@ -90,8 +88,8 @@ export class Catalog {
    */
   update(upstream: string, tools: Tool[]): CatalogProblem[] {
     const problems: CatalogProblem[] = [];
-    const report = (tool: string, message: string) => {
-      const problem = { upstream, tool, message };
+    const report = (tool: string, code: CatalogProblemCode, message: string) => {
+      const problem = { upstream, tool, code, message };
       problems.push(problem);
       this.options.onProblem?.(problem);
     };
@@ -102,21 +100,20 @@ export class Catalog {
       if (!rule.expose) continue;
       const tool = listed.get(toolName);
       if (!tool) {
-        report(toolName, 'the policy names this tool but the upstream does not list it');
+        report(toolName, 'tool_not_listed', 'the policy names this tool but the upstream does not list it');
         continue;
       }
       const tightened = tightenSchema(tool.inputSchema, rule);
       if (!tightened.ok) {
-        for (const message of tightened.problems) report(toolName, message);
+        for (const message of tightened.problems) report(toolName, tightened.code, message);
         continue;
       }
-      let validate: ValidateFunction;
-      try {
-        validate = this.compile(tightened.schema);
-      } catch (error) {
-        report(toolName, `its input schema cannot be compiled: ${(error as Error).message}`);
+      const compiled = this.validators.compile(upstream, tightened.schema);
+      if (!compiled.ok) {
+        report(toolName, compiled.code, compiled.message);
         continue;
       }
+      const validate = compiled.validate;
       const exposed = exposedName(upstream, toolName, rule);
       const cleaned = cleanDefinition(servedDefinition(exposed, tool, rule, tightened.schema), this.scrub);
       const entry: CatalogTool = {
@@ -130,37 +127,13 @@ export class Catalog {
       };
       const admitted = this.options.admit?.(entry) ?? { ok: true };
       if (!admitted.ok) {
-        report(toolName, admitted.reason);
+        report(toolName, 'definition_not_admitted', admitted.reason);
         continue;
       }
       if (cleaned.findings.length > 0) this.options.onCleaned?.(entry, cleaned.findings);
       this.byName.set(exposed, entry);
     }
     return problems;
-  }
-
-  /**
-   * A re-listing (every `list_changed`) rebuilds an upstream's entries, and ajv compiled each
-   * schema again and kept every schema object it was given: a long chain of references costs it
-   * up to a second, and the cache only grew. Unchanged schemas reuse their validator; at most
-   * MAX_VALIDATORS are kept, the least recently used leaving ajv's cache too.
-   */
-  private compile(schema: JsonSchema): ValidateFunction {
-    const key = JSON.stringify(schema);
-    const kept = this.validators.get(key);
-    if (kept) {
-      this.validators.delete(key);
-      this.validators.set(key, kept);
-      return kept.validate;
-    }
-    const validate = this.ajv.compile(schema);
-    this.validators.set(key, { validate, schema });
-    if (this.validators.size > MAX_VALIDATORS) {
-      const [oldest, entry] = this.validators.entries().next().value as [string, { schema: JsonSchema }];
-      this.validators.delete(oldest);
-      this.ajv.removeSchema(entry.schema);
-    }
-    return validate;
   }
 
   /** Exact lookup: no case folding, no prefix matching, no fallback to upstream names. */
@@ -204,22 +177,4 @@ function annotationsFor(tool: Tool, rule: ToolRule): NonNullable<Tool['annotatio
     destructiveHint: rule.class === 'irreversible',
     openWorldHint: rule.class === 'external' || rule.taints === true,
   };
-}
-
-function createAjv(): Ajv2020 {
-  // strict: false because upstream schemas use keywords ajv does not know; allErrors: false
-  // stops at the first failure, so a hostile payload costs one error, not thousands.
-  // strictNumbers is on by itself (strict: false turns it off): NaN and ±Infinity are not numbers.
-  // Every `pattern` (policy's and upstream's) runs on RE2: linear time, whatever the input.
-  const ajv = new Ajv2020({
-    strict: false,
-    strictNumbers: true,
-    allErrors: false,
-    coerceTypes: false,
-    useDefaults: false,
-    code: { regExp: ajvRegExp },
-  });
-  addFormats(ajv);
-  useLinearUniqueItems(ajv);
-  return ajv;
 }

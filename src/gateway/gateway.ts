@@ -185,7 +185,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     onCleaned: (entry, findings) =>
       logger.warn({ tool: entry.exposed, findings }, 'tool definition cleaned before serving'),
     admit: (entry) => pins.admitTool(entry),
-    onProblem: (p) => logger.error({ upstream: p.upstream, tool: p.tool }, `tool not exposed: ${p.message}`),
+    onProblem: (p) =>
+      logger.error(
+        { upstream: p.upstream, tool: p.tool, code: p.code },
+        `tool not exposed (${p.code}): ${p.message}`,
+      ),
   });
   const pool = new UpstreamPool({
     upstreams: policy.upstreams,

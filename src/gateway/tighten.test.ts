@@ -43,6 +43,7 @@ describe('tightening an upstream schema', () => {
     const result = tightenSchema(upstream, rule({ order_id: { maxLength: 1000 } }));
     expect(result).toEqual({
       ok: false,
+      code: 'policy_widens',
       problems: ['argument "order_id": maxLength 1000 would widen the upstream\'s maxLength 64'],
     });
   });
@@ -55,6 +56,7 @@ describe('tightening an upstream schema', () => {
     const result = tightenSchema(upstream, rule({ status: { enum: ['pending', 'cancelled'] } }));
     expect(result).toEqual({
       ok: false,
+      code: 'policy_widens',
       problems: ['argument "status": enum values ["cancelled"] are not accepted by the upstream'],
     });
   });

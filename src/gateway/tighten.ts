@@ -16,15 +16,25 @@
 import { randomBytes } from 'node:crypto';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ArgumentTightening, ToolRule } from '../policy/schema/index.js';
+import { measureSchema, SCHEMA_LIMITS, TIGHTENED_LIMITS } from './schema-cost.js';
 import { closeKeyFamilies, type KeyScope, quietCondition, scopeOf } from './tighten-maps.js';
 import { followReferences, type Walk } from './tighten-references.js';
 
 export type JsonSchema = Record<string, unknown>;
 
-export type TightenResult = { ok: true; schema: JsonSchema } | { ok: false; problems: string[] };
+/**
+ * Why a tool's schema is refused: `policy_widens` (the policy would accept what the upstream
+ * does not), `schema_unsupported` (a reference the gateway cannot follow and harden),
+ * `schema_too_costly` (past the limits of schema-cost.ts, before anything is compiled).
+ */
+export type TightenCode = 'policy_widens' | 'schema_unsupported' | 'schema_too_costly';
 
-/** Deeper upstream schemas are refused: hardening walks the tree, and a hostile one could be huge. */
-export const MAX_SCHEMA_DEPTH = 64;
+export type TightenResult =
+  | { ok: true; schema: JsonSchema }
+  | { ok: false; code: TightenCode; problems: string[] };
+
+/** Deeper upstream schemas are refused (schema-cost.ts measures first; this guards the recursion). */
+export const MAX_SCHEMA_DEPTH = SCHEMA_LIMITS.depth;
 
 const NUMERIC_UPPER = ['maxLength', 'maximum', 'maxItems'] as const;
 const NUMERIC_LOWER = ['minLength', 'minimum', 'minItems'] as const;
@@ -54,17 +64,20 @@ const CLOSED_VALUE = `bulkhead_closed_value_${randomBytes(6).toString('hex')}`;
 const CLOSED_REF = `#/$defs/${CLOSED_VALUE}`;
 
 export function tightenSchema(upstream: Tool['inputSchema'], rule: ToolRule): TightenResult {
+  // Measured before anything walks or copies it: a hostile schema can be huge.
+  const before = measureSchema(upstream);
+  if (!before.ok) return { ok: false, code: before.code, problems: [before.message] };
   const base = structuredClone(upstream) as JsonSchema;
   delete base.$schema;
   base.type = 'object';
   const problems: string[] = [];
   const open = new WeakSet<JsonSchema>();
   merge(base, { properties: rule.arguments }, '', problems, open);
-  if (problems.length > 0) return { ok: false, problems };
+  if (problems.length > 0) return { ok: false, code: 'policy_widens', problems };
   const walk: Walk = { open, problems, visited: new WeakSet(), root: base };
   const hardened = harden(base, 'value', 0, walk);
   if (problems.length === 0) followReferences(walk, (node) => harden(node, 'branch', 0, walk), CLOSED_VALUE);
-  if (problems.length > 0) return { ok: false, problems };
+  if (problems.length > 0) return { ok: false, code: 'schema_unsupported', problems };
   if (JSON.stringify(hardened).includes(CLOSED_REF)) {
     const defs = isSchema(hardened.$defs) ? hardened.$defs : {};
     hardened.$defs = {
@@ -72,6 +85,9 @@ export function tightenSchema(upstream: Tool['inputSchema'], rule: ToolRule): Ti
       [CLOSED_VALUE]: { additionalProperties: false, items: { $ref: CLOSED_REF } },
     };
   }
+  // Hardening adds copies of references and exact entries: what ajv compiles is measured too.
+  const after = measureSchema(hardened, TIGHTENED_LIMITS);
+  if (!after.ok) return { ok: false, code: after.code, problems: [after.message] };
   return { ok: true, schema: hardened };
 }
 

@@ -1,4 +1,5 @@
 /** YAML for a stdio upstream running test/fixtures/schema-server.ts with the given tools. */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './harness.js';
 
@@ -20,10 +21,19 @@ export function schemaUpstream(
     /** Tools per `tools/list` page (see schema-server.ts). */
     pageSize?: number;
     /** `list_changed` notifications a call of `flood` sends, and where `tools/list` requests are counted. */
-    flood?: { count: number; lists: string };
+    flood?: { count: number; lists: string; pauseMs?: number };
+    /** Every listing's schemas differ (see schema-server.ts). */
+    vary?: boolean;
+    /** Where the tools are written when they are too large for one environment string. */
+    toolsFile?: string;
   } = {},
 ): string {
-  const env: Record<string, string> = { SCHEMA_TOOLS: JSON.stringify(tools) };
+  const env: Record<string, string> = {};
+  if (opts.toolsFile) {
+    writeFileSync(opts.toolsFile, JSON.stringify(tools));
+    env.SCHEMA_TOOLS_FILE = opts.toolsFile;
+  } else env.SCHEMA_TOOLS = JSON.stringify(tools);
+  if (opts.vary) env.SCHEMA_VARY = '1';
   if (opts.replies) env.SCHEMA_REPLIES = JSON.stringify(opts.replies);
   if (opts.record) env.BULKHEAD_RECORD = opts.record;
   if (opts.swap) env.SCHEMA_SWAP = JSON.stringify(opts.swap);
@@ -31,6 +41,7 @@ export function schemaUpstream(
   if (opts.flood) {
     env.SCHEMA_FLOOD = String(opts.flood.count);
     env.SCHEMA_LISTS = opts.flood.lists;
+    if (opts.flood.pauseMs) env.SCHEMA_FLOOD_MS = String(opts.flood.pauseMs);
   }
   return [
     `  ${name}:`,

@@ -1,0 +1,164 @@
+/**
+ * An upstream's schemas cannot make compiling them stall the gateway. ajv
+ * compiles on the event loop, at start and after every `list_changed` (which
+ * the upstream sends when it likes): 100 references to a 100-property
+ * definition took 4.6 s of CPU (ajv inlined each), a chain of 150 references
+ * or an object of 1,000 properties about half a second, longer ones
+ * overflowed the stack. A schema past the limits of
+ * src/gateway/schema-cost.ts keeps its tool out before anything is compiled
+ * (`schema_too_costly`), the upstream's other tools served; an upstream that
+ * keeps sending new schemas within the limits runs out of compile budget
+ * (`schema_compile_budget`). Meanwhile another agent's calls are answered.
+ * Real stdio upstreams (test/fixtures/schema-server.ts) re-list with every
+ * schema changed, so no compiled validator can be reused.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { denialCode, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
+import { type SchemaTool, schemaUpstream } from '../helpers/schema-upstream.js';
+
+type Schema = Record<string, unknown>;
+const object = (properties: Record<string, unknown>): Schema => ({ type: 'object', properties });
+const names = (n: number, value: () => unknown) =>
+  Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${i}`, value()]));
+
+/** `n` references: the root's, then each definition's to the next. */
+function chain(n: number): Schema {
+  n -= 1;
+  const $defs: Schema = { [`d${n}`]: { type: 'string' } };
+  for (let i = 0; i < n; i++) $defs[`d${i}`] = object({ x: { $ref: `#/$defs/d${i + 1}` } });
+  return { ...object({ f: { $ref: '#/$defs/d0' } }), $defs };
+}
+function fan(refs: number, width: number): Schema {
+  const big = object(names(width, () => ({ type: 'string', maxLength: 10 })));
+  return { ...object(names(refs, () => ({ $ref: '#/$defs/Big' }))), $defs: { Big: big } };
+}
+function nest(depth: number): Schema {
+  let s: Schema = { type: 'string' };
+  for (let i = 0; i < depth; i++) s = object({ x: s });
+  return s;
+}
+
+/** The neighbour's tool: a distinct number per call, so the loop guard sees no repetition. */
+const PING: SchemaTool = { name: 'ping', inputSchema: object({ n: { type: 'number' } }) };
+const FLOOD: SchemaTool = { name: 'flood', inputSchema: object({}) };
+/** Past one limit each. */
+const COSTLY: SchemaTool[] = [
+  { name: 'chain', inputSchema: chain(150) },
+  { name: 'fan', inputSchema: fan(100, 100) },
+  { name: 'wide', inputSchema: object(names(1000, () => ({ type: 'string' }))) },
+  { name: 'deep', inputSchema: nest(70) },
+  { name: 'big_enum', inputSchema: object({ e: { enum: Array.from({ length: 10_001 }, (_, i) => i) } }) },
+];
+/**
+ * Within the limits, each about 0.1 s of CPU to compile (256 properties), and forty of them: one
+ * listing held the event loop for seconds, however the listings themselves are spaced out.
+ */
+const HEAVY: SchemaTool[] = Array.from({ length: 40 }, (_, i) => ({
+  name: `heavy${i}`,
+  // Each its own (a title), so no compiled validator is shared.
+  inputSchema: { ...object(names(256, () => ({ type: 'string' }))), title: `heavy ${i}` },
+}));
+
+const tools = (list: SchemaTool[]) => list.map((t) => `    ${t.name}: { class: read }`).join('\n');
+const exposed = (up: string, list: SchemaTool[]) => list.map((t) => `${up}__${t.name}`).join(', ');
+
+let gw: TestGateway;
+let dir: string;
+beforeAll(async () => {
+  dir = tempDir();
+  const upTools = [PING, FLOOD, ...COSTLY];
+  const heavyTools = [FLOOD, ...HEAVY];
+  const flood = (name: string, count: number) => ({ count, pauseMs: 20, lists: join(dir, `${name}-lists`) });
+  gw = await startTestGateway(
+    `
+version: 1
+store: { sqlite: ./bulkhead.db }
+upstreams:
+${schemaUpstream('up', upTools, { vary: true, flood: flood('up', 150), toolsFile: join(dir, 'up.json') })}
+${schemaUpstream('heavy', heavyTools, { vary: true, flood: flood('heavy', 3), toolsFile: join(dir, 'heavy.json') })}
+tools:
+  up:
+${tools(upTools)}
+  heavy:
+${tools(heavyTools)}
+profiles:
+  agent:
+    tools: [${exposed('up', upTools)}, ${exposed('heavy', heavyTools)}]
+`,
+    { dir },
+  );
+}, 120_000);
+afterAll(async () => {
+  await gw?.close();
+});
+
+/** A neighbour's ping latencies while `during` runs (and at least `minMs`). */
+async function neighbourWhile(during: Promise<unknown>, minMs: number): Promise<number[]> {
+  const neighbour = await gw.agent('agent');
+  let done = false;
+  void during.finally(() => {
+    done = true;
+  });
+  const started = Date.now();
+  const waits: number[] = [];
+  while (!done || Date.now() - started < minMs) {
+    const asked = Date.now();
+    const n = waits.length;
+    const answer = await neighbour.client.callTool({ name: 'up__ping', arguments: { n } }, undefined, {
+      timeout: 60_000,
+    });
+    waits.push(Date.now() - asked);
+    expect(denialCode(answer)).toBeUndefined();
+  }
+  return waits;
+}
+
+const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
+
+describe('a schema past the limits', () => {
+  it("keeps each such tool out with schema_too_costly, and serves the upstream's others", async () => {
+    const agent = await gw.agent('agent');
+    const listed = (await agent.client.listTools()).tools.map((t) => t.name);
+    for (const t of COSTLY) {
+      expect(listed).not.toContain(`up__${t.name}`);
+      expect(denialCode(await agent.client.callTool({ name: `up__${t.name}`, arguments: {} }))).toBe(
+        'tool_not_in_scope',
+      );
+    }
+    expect(listed).toEqual(expect.arrayContaining(['up__ping', 'up__flood']));
+    const log = gw.readLog();
+    for (const t of COSTLY) expect(log).toMatch(new RegExp(`"tool":"${t.name}".*schema_too_costly`));
+  });
+
+  it('does not stall a neighbour while the upstream re-lists them again and again', async () => {
+    const attacker = await gw.agent('agent');
+    writeFileSync(join(dir, 'up-lists'), '');
+    const flood = attacker.client.callTool({ name: 'up__flood', arguments: {} }, undefined, {
+      timeout: 120_000,
+    });
+    const waits = await neighbourWhile(flood, 2_000);
+    await flood;
+    // Generous on a shared machine: compiling these held the loop for seconds per listing.
+    expect(Math.max(...waits)).toBeLessThan(2_000);
+    // The gateway did re-list (coalesced): otherwise this proved nothing.
+    expect(lines(join(dir, 'up-lists'))).toBeGreaterThanOrEqual(5);
+  }, 150_000);
+});
+
+describe('many new schemas within the limits in one listing', () => {
+  it('run out of compile budget instead of holding the event loop', async () => {
+    const attacker = await gw.agent('agent');
+    writeFileSync(join(dir, 'heavy-lists'), '');
+    const flood = attacker.client.callTool({ name: 'heavy__flood', arguments: {} }, undefined, {
+      timeout: 120_000,
+    });
+    const waits = await neighbourWhile(flood, 2_000);
+    await flood;
+    // Compiling all forty held the loop for 4 s of CPU (more wall time on a shared machine).
+    expect(Math.max(...waits)).toBeLessThan(2_500);
+    expect(lines(join(dir, 'heavy-lists'))).toBeGreaterThanOrEqual(1);
+    expect(gw.readLog()).toMatch(/"tool":"heavy\d+".*schema_compile_budget/);
+  }, 150_000);
+});
