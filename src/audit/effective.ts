@@ -38,6 +38,12 @@ export interface ToolFinding {
   /** The raw worst case, before the policy's mitigations. */
   rawSeverity: Severity;
   fixes: string[];
+  /**
+   * Why the gateway would keep this tool out of its catalog though the policy names it (its
+   * schema too costly, a tightening that would widen it, …), with the gateway's stable codes.
+   * Filled by `bulkhead audit --policy` (see withheld.ts); empty otherwise.
+   */
+  withheld: { code: string; message: string }[];
 }
 
 const BASE: Record<Risk, Severity> = {
@@ -170,6 +176,7 @@ export function assessTool(upstream: string, tool: Tool, policy?: Policy): ToolF
     severity,
     rawSeverity: raw,
     fixes,
+    withheld: [],
   };
 }
 

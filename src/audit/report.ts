@@ -41,6 +41,7 @@ export function textReport(
         lines.push(`      evidence: ${RISK_LABEL[e.risk]} (${e.source}): ${e.why}`);
       for (const c of f.classification.contradictions) lines.push(`      misleading hint: ${c}`);
       for (const p of f.poisoning) lines.push(`      poisoning: ${p.kind} in ${p.where}: ${p.detail}`);
+      for (const w of f.withheld) lines.push(`      withheld by the gateway (${w.code}): ${w.message}`);
       if (severity !== 'info') for (const fix of f.fixes) lines.push(`      fix: ${fix}`);
     }
     lines.push('');
@@ -79,6 +80,7 @@ export function jsonReport(findings: readonly ToolFinding[], failures: readonly 
         gate: f.gate,
         tightened: f.tightened,
         untightened: f.untightened,
+        withheld: f.withheld,
       },
       fixes: f.fixes,
     })),

@@ -13,6 +13,7 @@ import { diffPins, formatPinDiff, lockPathFor, type PinChange, readLock } from '
 import { diffItems, NOTHING_OFFERED, offersInScope, pinScope } from '../audit/pin-items.js';
 import { atOrAbove, jsonReport, textReport, useColour } from '../audit/report.js';
 import { sarifReport } from '../audit/sarif.js';
+import { markWithheld } from '../audit/withheld.js';
 import { BulkheadError } from '../errors.js';
 import { type LoadedPolicy, loadPolicyFile } from '../policy/load.js';
 import { policyLocator } from '../policy/positions.js';
@@ -97,6 +98,7 @@ async function audit(extra: string[], opts: AuditOptions): Promise<number> {
   if (opts.diff && loaded) return diff(loaded, listed, opts.json === true, scrubber);
 
   const findings = listed.flatMap((l) => l.tools.map((t) => assessTool(l.upstream, t, loaded?.policy)));
+  if (loaded) markWithheld(findings, listed, loaded.policy);
   // The LLM API's own reach (server tools, MCP connector, URL fetches) is blast radius too.
   const llmDoors = Object.entries(loaded?.policy.profiles ?? {})
     .map(([profile, p]) => ({ profile, open: sideDoorsOpen(p.llm) }))
