@@ -1,5 +1,5 @@
 /**
- * One request to the model (`/v1/messages` or `/v1/chat/completions`), from
+ * One request to the model (`/v1/messages`, `/v1/chat/completions` or `/v1/responses`), from
  * the agent's bytes to the answer it reads: authenticate the run, check the
  * model and side doors, reserve its spend (spend.ts), send it with the real
  * key, and answer with the scrubbed result, settling the reservation to the
@@ -198,7 +198,7 @@ export async function exchange(
     // Settled before the stream closes: the agent's next request sees this one charged. What
     // the scrubber held back is released only for a complete answer; a cut one drops it.
     end: async () => {
-      await settle(tracker.charge(clamped), outcome(tracker.complete ? 'ok' : 'upstream_error'));
+      await settle(tracker.charge(clamped, spend.input), outcome(tracker.complete ? 'ok' : 'upstream_error'));
       return tracker.complete ? scrubbed.end() : undefined;
     },
     // Kill, expiry, client gone or upstream failure mid-stream: charge what was
@@ -207,7 +207,7 @@ export async function exchange(
     cut: async () => {
       const killed = runSignal.aborted;
       await settle(
-        tracker.charge(clamped),
+        tracker.charge(clamped, spend.input),
         outcome(killed ? 'cut' : abort.aborted ? 'client_gone' : 'upstream_error'),
       );
       if (abort.clientGone) return undefined;
@@ -216,7 +216,7 @@ export async function exchange(
         ? format.streamError('permission_error', 'bulkhead: this run has ended.')
         : format.streamError('api_error', 'bulkhead: the LLM API stream failed.');
     },
-    cancelled: () => settle(tracker.charge(clamped), outcome('client_gone')),
+    cancelled: () => settle(tracker.charge(clamped, spend.input), outcome('client_gone')),
   };
   // Straight to the socket when node serves us; the "already sent" answer (status 200) tells
   // the adapter so. Other statuses keep the web stream, so middleware reads the true status.

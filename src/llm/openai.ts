@@ -10,14 +10,11 @@
 import type { ProfileLlm } from '../policy/schema/llm.js';
 import type { Scrubber } from '../scrub/index.js';
 import { scrubKnownChunk } from './event-shapes.js';
+import { isObject, type Json, count as n } from './json.js';
 import { eventName, HeldText, type SseDialect, textEvent } from './scrubbed-sse.js';
-import type { SideDoor } from './side-doors.js';
+import { betaOrFieldDoor, type SideDoor, sideDoorRefusal } from './side-doors.js';
 import { formatSse } from './sse.js';
-import { EMPTY_USAGE, type MessageUsage } from './usage.js';
-
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
+import { EMPTY_USAGE, type MessageUsage, StreamUsage } from './usage.js';
 
 /** max_tokens when the agent sets none: the API needs a bound to reserve against. */
 export const DEFAULT_MAX_TOKENS = 4096;
@@ -50,22 +47,15 @@ const KNOWN_FIELDS = new Set([
   'web_search_options',
 ]);
 
-const refuse = (field: string, what: string, rule: string): SideDoor => ({
-  field,
-  message: `${what} is not allowed for this run (profile setting llm.${rule})`,
-});
+const refuse = sideDoorRefusal;
 
 export function openaiSideDoor(
   body: Json,
   betaHeader: string | null,
   allowed: ProfileLlm,
 ): SideDoor | undefined {
-  for (const beta of (betaHeader ?? '').split(',').map((b) => b.trim()))
-    if (beta && !allowed.betas.includes(beta))
-      return refuse('anthropic-beta', `beta ${JSON.stringify(beta)}`, 'betas');
-  for (const field of Object.keys(body))
-    if (!KNOWN_FIELDS.has(field) && !allowed.body_fields.includes(field))
-      return refuse(field, `the request field ${JSON.stringify(field)}`, 'body_fields');
+  const unknown = betaOrFieldDoor(body, betaHeader, allowed, KNOWN_FIELDS);
+  if (unknown) return unknown;
   if (body.web_search_options !== undefined && !allowed.server_tools.includes('web_search'))
     return refuse('web_search_options', 'the server tool "web_search"', 'server_tools');
   const tools = Array.isArray(body.tools) ? body.tools : body.tools === undefined ? [] : [body.tools];
@@ -104,25 +94,28 @@ export function openaiWithMaxTokens(body: Json, max: number): Json {
   return out;
 }
 
-/** OpenAI usage as the ledger counts it: cached prompt tokens are cache reads. */
-export function openaiUsage(usage: unknown): MessageUsage {
-  if (!isObject(usage)) return EMPTY_USAGE;
-  const cached = isObject(usage.prompt_tokens_details) ? n(usage.prompt_tokens_details.cached_tokens) : 0;
+/**
+ * OpenAI usage (both APIs) as the ledger counts it: the input count includes the cached
+ * tokens its details report, which are cache reads; the output count includes reasoning.
+ */
+export function cachedUsage(input: unknown, details: unknown, output: unknown): MessageUsage {
+  const cached = isObject(details) ? n(details.cached_tokens) : 0;
   return {
     ...EMPTY_USAGE,
-    input_tokens: Math.max(0, n(usage.prompt_tokens) - cached),
+    input_tokens: Math.max(0, n(input) - cached),
     cache_read_input_tokens: cached,
-    output_tokens: n(usage.completion_tokens),
+    output_tokens: n(output),
   };
 }
 
-/** Usage read from a Chat Completions stream as it passes. */
-export class OpenAiUsageTracker {
-  usage: MessageUsage = { ...EMPTY_USAGE };
-  errorType: string | undefined;
-  complete = false;
-  private generatedChars = 0;
+/** Chat Completions usage as the ledger counts it. */
+export function openaiUsage(usage: unknown): MessageUsage {
+  if (!isObject(usage)) return EMPTY_USAGE;
+  return cachedUsage(usage.prompt_tokens, usage.prompt_tokens_details, usage.completion_tokens);
+}
 
+/** Usage read from a Chat Completions stream as it passes. */
+export class OpenAiUsageTracker extends StreamUsage {
   observe(data: unknown): void {
     if (data === '[DONE]') {
       this.complete = true;
@@ -141,12 +134,6 @@ export class OpenAiUsageTracker {
         if (typeof args === 'string') this.generatedChars += args.length;
       }
     }
-  }
-
-  charge(maxTokens: number): MessageUsage {
-    if (this.complete) return this.usage;
-    const seen = Math.min(maxTokens, Math.ceil(this.generatedChars / 3));
-    return { ...this.usage, output_tokens: Math.max(this.usage.output_tokens, seen) };
   }
 }
 

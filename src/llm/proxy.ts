@@ -1,7 +1,7 @@
 /**
- * The LLM API proxy (`/v1/messages`, `/v1/chat/completions`,
+ * The LLM API proxy (`/v1/messages`, `/v1/chat/completions`, `/v1/responses`,
  * `/v1/messages/count_tokens`, `/v1/models`), compatible with the Anthropic
- * Messages API and OpenAI Chat Completions. The agent authenticates with its
+ * Messages API, OpenAI Chat Completions and the OpenAI Responses API. The agent authenticates with its
  * run token (as x-api-key or a bearer); the real key is injected here, so the
  * agent never holds it and the run token never reaches the upstream.
  *
@@ -12,7 +12,7 @@
  * afterwards (cache tokens weighted by the profile), and the settlement that
  * crosses an alert threshold reports it, once. The parts:
  *   exchange.ts     one request, end to end
- *   wire-format.ts  what differs between the two APIs
+ *   wire-format.ts  what differs between the three APIs (openai.ts, responses*.ts)
  *   spend.ts        the reservation; settlement.ts its settling
  *   count-tokens.ts count_tokens, for the agent and for the reservation
  *   refusals.ts, headers.ts, budget-alerts.ts, context.ts
@@ -24,7 +24,7 @@ import { countTokensRoute } from './count-tokens.js';
 import { apiError } from './errors.js';
 import { exchange } from './exchange.js';
 import { ended } from './refusals.js';
-import { ANTHROPIC, OPENAI } from './wire-format.js';
+import { ANTHROPIC, OPENAI, RESPONSES } from './wire-format.js';
 
 export type { LlmProxyDeps } from './context.js';
 
@@ -36,6 +36,7 @@ export function createLlmProxy(deps: LlmProxyDeps): Hono<{ Bindings: Partial<Htt
   app.post('/messages/count_tokens', countTokensRoute(ctx));
   app.post('/messages', (c) => exchange(ctx, c.req.raw, ANTHROPIC, c.env?.outgoing));
   app.post('/chat/completions', (c) => exchange(ctx, c.req.raw, OPENAI, c.env?.outgoing));
+  app.post('/responses', (c) => exchange(ctx, c.req.raw, RESPONSES, c.env?.outgoing));
   app.get('/models', async (c) => {
     const run = await ctx.authenticate(c.req.raw);
     if (!run) return apiError(401, 'authentication_error', 'A valid run token is required.');

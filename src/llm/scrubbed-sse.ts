@@ -91,7 +91,7 @@ export class HeldText {
 
 /** An event name as sent on: the API's names pass, anything else is scrubbed like text. */
 export function eventName(name: string | undefined, scrubber: Scrubber): string | undefined {
-  if (name === undefined || /^[a-z_]{1,64}$/.test(name)) return name;
+  if (name === undefined || /^[a-z_.]{1,64}$/.test(name)) return name;
   return scrubber.text(name);
 }
 

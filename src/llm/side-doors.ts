@@ -55,22 +55,40 @@ function where(field: string, rule: string): string {
   return `${field} is not allowed for this run (profile setting llm.${rule})`;
 }
 
+/** The refusal for `what`, opened at `field`, which the profile setting `llm.<rule>` would allow. */
+export function sideDoorRefusal(field: string, what: string, rule: string): SideDoor {
+  return { field, message: where(what, rule) };
+}
+
+/**
+ * The doors every API shares: an `anthropic-beta` flag the profile does not allow, or a request
+ * field outside the API's `known` ones (the next side door arrives as a new field) that the
+ * profile does not list in `llm.body_fields`.
+ */
+export function betaOrFieldDoor(
+  body: Record<string, unknown>,
+  betaHeader: string | null,
+  allowed: ProfileLlm,
+  known: ReadonlySet<string>,
+): SideDoor | undefined {
+  for (const beta of (betaHeader ?? '').split(',').map((b) => b.trim())) {
+    if (beta && !allowed.betas.includes(beta))
+      return sideDoorRefusal('anthropic-beta', `beta ${JSON.stringify(beta)}`, 'betas');
+  }
+  for (const field of Object.keys(body)) {
+    if (!known.has(field) && !allowed.body_fields.includes(field))
+      return sideDoorRefusal(field, `the request field ${JSON.stringify(field)}`, 'body_fields');
+  }
+  return undefined;
+}
+
 export function findSideDoor(
   body: Record<string, unknown>,
   betaHeader: string | null,
   allowed: ProfileLlm,
 ): SideDoor | undefined {
-  for (const beta of (betaHeader ?? '').split(',').map((b) => b.trim())) {
-    if (beta && !allowed.betas.includes(beta))
-      return { field: 'anthropic-beta', message: where(`beta ${JSON.stringify(beta)}`, 'betas') };
-  }
-  for (const field of Object.keys(body)) {
-    if (!KNOWN_FIELDS.has(field) && !allowed.body_fields.includes(field))
-      return {
-        field,
-        message: where(`the request field ${JSON.stringify(field)}`, 'body_fields'),
-      };
-  }
+  const door = betaOrFieldDoor(body, betaHeader, allowed, KNOWN_FIELDS);
+  if (door) return door;
   if (body.mcp_servers !== undefined) {
     const servers = Array.isArray(body.mcp_servers) ? body.mcp_servers : [body.mcp_servers];
     for (const [i, server] of servers.entries()) {
@@ -104,7 +122,8 @@ export function findSideDoor(
   return undefined;
 }
 
-function allowedUrl(url: string, list: readonly string[]): boolean {
+/** Whether `url` is one of `list`, compared as parsed URLs; a URL that does not parse is not. */
+export function allowedUrl(url: string, list: readonly string[]): boolean {
   let href: string;
   try {
     href = new URL(url).href;
@@ -115,27 +134,39 @@ function allowedUrl(url: string, list: readonly string[]): boolean {
 }
 
 /**
- * The path of the first content block whose source the API would fetch by
- * URL (images, documents, also inside tool results), if any. The body's
- * nesting is already bounded (body.ts), so the walk is too.
+ * The path of the first object in `value` (depth first) for which `at` finds a door, with that
+ * door's path. The body's nesting is already bounded (body.ts), so the walk is too.
  */
-function urlSource(value: unknown, path: string): string | undefined {
+export function firstPath(
+  value: unknown,
+  path: string,
+  at: (object: Record<string, unknown>, path: string) => string | undefined,
+): string | undefined {
   if (Array.isArray(value)) {
     for (const [i, item] of value.entries()) {
-      const found = urlSource(item, `${path}[${i}]`);
+      const found = firstPath(item, `${path}[${i}]`, at);
       if (found) return found;
     }
     return undefined;
   }
   if (!value || typeof value !== 'object') return undefined;
-  const source = (value as { source?: unknown }).source;
-  if (source && typeof source === 'object' && (source as { type?: unknown }).type === 'url')
-    return `${path}.source`;
+  const here = at(value as Record<string, unknown>, path);
+  if (here) return here;
   for (const [key, item] of Object.entries(value)) {
     if (item && typeof item === 'object') {
-      const found = urlSource(item, `${path}.${key}`);
+      const found = firstPath(item, `${path}.${key}`, at);
       if (found) return found;
     }
   }
   return undefined;
+}
+
+/** The path of the first content block whose source the API would fetch by URL (images, documents, also inside tool results). */
+function urlSource(value: unknown, path: string): string | undefined {
+  return firstPath(value, path, (object, at) => {
+    const source = object.source;
+    return source && typeof source === 'object' && (source as { type?: unknown }).type === 'url'
+      ? `${at}.source`
+      : undefined;
+  });
 }

@@ -31,7 +31,7 @@ describe('SseUsageTracker', () => {
     const { t, push } = tracker();
     for (const part of [start, usageDelta(5), usageDelta(9), usageDelta(14), event('message_stop', {})])
       push(enc.encode(part));
-    expect(t.charge(1000)).toMatchObject({
+    expect(t.charge(1000, 0)).toMatchObject({
       input_tokens: 100,
       output_tokens: 14,
       cache_read_input_tokens: 50,
@@ -49,8 +49,8 @@ describe('SseUsageTracker', () => {
   it('charges a cut stream for the content it passed when no usage followed it', () => {
     const { t, push } = tracker();
     push(enc.encode(start + delta('x'.repeat(300))));
-    expect(t.charge(1000).output_tokens).toBe(100);
-    expect(t.charge(40).output_tokens).toBe(40);
+    expect(t.charge(1000, 0).output_tokens).toBe(100);
+    expect(t.charge(40, 0).output_tokens).toBe(40);
   });
 
   it('remembers an error event and its type', () => {

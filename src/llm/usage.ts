@@ -100,7 +100,15 @@ export const IMAGE_TOKENS = 1_600;
  * the exact figure instead (see spend.ts).
  */
 export function estimateInputTokens(body: Record<string, unknown>, sentBytes?: number): number {
-  const prompt = { system: body.system ?? '', messages: body.messages ?? [], tools: body.tools ?? [] };
+  // Messages and Chat Completions put the prompt in system/messages, the Responses API in
+  // instructions/input (function call outputs included); all of it is counted, whatever the API.
+  const prompt = {
+    system: body.system ?? '',
+    messages: body.messages ?? [],
+    tools: body.tools ?? [],
+    ...(body.instructions !== undefined ? { instructions: body.instructions } : {}),
+    ...(body.input !== undefined ? { input: body.input } : {}),
+  };
   // A replacer function makes JSON.stringify about twice as slow on a long conversation, on the
   // path to the first byte; it is only needed when an image is there to be left out. Finding
   // one walks objects and arrays, never the strings' contents.
@@ -112,17 +120,27 @@ export function estimateInputTokens(body: Record<string, unknown>, sentBytes?: n
   }
   let images = 0;
   const text = JSON.stringify(prompt, (_key, value: unknown) => {
-    if (isImage(value)) {
-      images++;
-      return undefined;
-    }
-    return value;
+    if (!isImage(value)) return value;
+    images +=
+      (value as { type: unknown }).type === 'image'
+        ? IMAGE_TOKENS
+        : Math.max(OPENAI_IMAGE_TOKENS, Buffer.byteLength(JSON.stringify(value)));
+    return undefined;
   });
-  return Buffer.byteLength(text) + images * IMAGE_TOKENS;
+  return Buffer.byteLength(text) + images;
 }
 
-const isImage = (value: unknown): boolean =>
-  typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'image';
+/**
+ * Tokens a Responses API image (`input_image`) costs at most: about 1,536 patches times the
+ * largest model multiplier (1.62). It is counted at this or at its bytes, whichever is more: a
+ * few kilobytes of PNG can hold a large image.
+ */
+export const OPENAI_IMAGE_TOKENS = 2_500;
+
+const isImage = (value: unknown): boolean => {
+  const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
+  return type === 'image' || type === 'input_image';
+};
 
 /** Whether an object with `type: 'image'` is anywhere in `value` (a body's nesting is bounded: body.ts). */
 function holdsImage(value: unknown, depth: number): boolean {
@@ -141,19 +159,50 @@ function holdsImage(value: unknown, depth: number): boolean {
 }
 
 /**
- * Reads usage from the events of a Messages stream as they pass (the parsed
- * JSON of each event's data, see scrubbed-sse.ts), without holding them back.
+ * Usage read from a stream as it passes (the parsed JSON of each event's
+ * data, see scrubbed-sse.ts), without holding it back; each API's tracker
+ * reads its own events into these fields.
  */
-export class SseUsageTracker {
+export abstract class StreamUsage {
   usage: MessageUsage = { ...EMPTY_USAGE };
-  /** The `error.type` of an error event in the stream (e.g. `overloaded_error`), if one came. */
+  /** The error type of an error event in the stream (e.g. `overloaded_error`), if one came. */
   errorType: string | undefined;
-  /** True once `message_stop` arrived: the reported usage is final. */
+  /** True once the API's final event arrived: the reported usage is final. */
   complete = false;
-  /** Characters of generated content (text, tool input JSON, thinking) passed so far. */
-  private generatedChars = 0;
+  /** Characters of generated content (text, tool input JSON, reasoning) passed so far. */
+  protected generatedChars = 0;
 
   /** Takes one event's parsed data. */
+  abstract observe(data: unknown): void;
+
+  /**
+   * The usage to charge. A complete stream is charged what it reported. A cut
+   * one is charged at least what it visibly generated: the APIs report output
+   * usage at the end, so a stream cut before it would otherwise cost almost
+   * nothing. Generated content is counted at one token per 3 characters
+   * (generous, like the input estimate), never more than the `max_tokens` it
+   * was sent with; input never reported is charged as reserved.
+   */
+  charge(maxTokens: number, reservedInput: number): MessageUsage {
+    if (this.complete) return this.usage;
+    const seen = Math.min(maxTokens, Math.ceil(this.generatedChars / 3));
+    const u = this.usage;
+    // The OpenAI APIs report input only at the end: a stream cut before it (the agent hanging up
+    // is enough) would otherwise send a huge prompt for nothing. It costs what was reserved.
+    const inputKnown = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens > 0;
+    return {
+      ...u,
+      ...(inputKnown ? {} : { input_tokens: reservedInput }),
+      output_tokens: Math.max(u.output_tokens, seen),
+    };
+  }
+}
+
+/**
+ * Usage of a Messages stream: `message_start` carries the input counts,
+ * `message_delta` the cumulative output, `message_stop` ends it.
+ */
+export class SseUsageTracker extends StreamUsage {
   observe(data: unknown): void {
     if (!data || typeof data !== 'object') return;
     const parsed = data as {
@@ -170,20 +219,6 @@ export class SseUsageTracker {
     else if (parsed.type === 'error') {
       this.errorType = typeof parsed.error?.type === 'string' ? parsed.error.type : 'api_error';
     }
-  }
-
-  /**
-   * The usage to charge. A complete stream is charged what it reported. A cut
-   * one is charged at least what it visibly generated: the API reports output
-   * usage in its last `message_delta`, so a stream cut before it would
-   * otherwise cost only the one token of `message_start`. Generated content
-   * is counted at one token per 3 characters (generous, like the input
-   * estimate), never more than the `max_tokens` it was sent with.
-   */
-  charge(maxTokens: number): MessageUsage {
-    if (this.complete) return this.usage;
-    const seen = Math.min(maxTokens, Math.ceil(this.generatedChars / 3));
-    return { ...this.usage, output_tokens: Math.max(this.usage.output_tokens, seen) };
   }
 }
 

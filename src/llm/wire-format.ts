@@ -1,6 +1,7 @@
 /**
- * What differs between the proxy's two front doors, the Anthropic Messages API
- * (`/v1/messages`) and OpenAI Chat Completions (`/v1/chat/completions`):
+ * What differs between the proxy's three front doors, the Anthropic Messages
+ * API (`/v1/messages`), OpenAI Chat Completions (`/v1/chat/completions`) and
+ * the OpenAI Responses API (`/v1/responses`):
  * where the request goes, how max_tokens is read and clamped, which fields are
  * side doors, how usage is reported and how a stream is scrubbed. Everything
  * else (authentication, budgets, audit) is shared (exchange.ts).
@@ -17,6 +18,13 @@ import {
   openaiUsage,
   openaiWithMaxTokens,
 } from './openai.js';
+import {
+  responsesRequested,
+  responsesSideDoor,
+  responsesUsage,
+  responsesWithMaxTokens,
+} from './responses.js';
+import { ResponsesUsageTracker, responsesDialect, responsesStreamError } from './responses-sse.js';
 import type { SseDialect } from './scrubbed-sse.js';
 import { findSideDoor, type SideDoor } from './side-doors.js';
 import { EMPTY_USAGE, type MessageUsage, mergeUsage, SseUsageTracker, sseError } from './usage.js';
@@ -41,7 +49,8 @@ export interface WireFormat {
 /** Usage read from a stream as it passes, and what to charge when it ends (or is cut). */
 export interface UsageTracker {
   observe(data: unknown): void;
-  charge(maxTokens: number): MessageUsage;
+  /** `reservedInput`: what the input was reserved at, charged when the stream never reported it. */
+  charge(maxTokens: number, reservedInput: number): MessageUsage;
   readonly complete: boolean;
   readonly errorType: string | undefined;
 }
@@ -71,4 +80,17 @@ export const OPENAI: WireFormat = {
   tracker: () => new OpenAiUsageTracker(),
   dialect: openaiDialect,
   streamError: openaiStreamError,
+};
+
+export const RESPONSES: WireFormat = {
+  path: '/v1/responses',
+  bearer: true,
+  countable: false,
+  requested: responsesRequested,
+  withMaxTokens: responsesWithMaxTokens,
+  sideDoor: responsesSideDoor,
+  usage: responsesUsage,
+  tracker: () => new ResponsesUsageTracker(),
+  dialect: responsesDialect,
+  streamError: responsesStreamError,
 };

@@ -13,6 +13,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createResponsesFake, type ResponsesFake } from './fake-responses.js';
 
 export interface Received {
   headers: IncomingMessage['headers'];
@@ -67,6 +68,8 @@ export interface FakeAnthropic {
   reflect: boolean;
   /** Report input tokens with `denseTokenCount` instead of `usage.input_tokens`. */
   countInput: boolean;
+  /** The Responses API (`/v1/responses`) this server also answers (fake-responses.ts). */
+  responses: ResponsesFake;
   close(): Promise<void>;
 }
 
@@ -88,6 +91,7 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
     rawStream: undefined,
     reflect: false,
     countInput: false,
+    responses: createResponsesFake(),
     usage: { input_tokens: 25, cache_read_input_tokens: 10, cache_creation_input_tokens: 0 },
     close: async () => undefined,
   };
@@ -96,6 +100,7 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
     for await (const chunk of req) text += chunk.toString();
     const body = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
     received.push({ headers: req.headers, body, path: req.url ?? '' });
+    if (req.url === '/v1/responses') return fake.responses.handle(body, req, res);
     if (req.url === '/v1/chat/completions') return answerOpenAi(fake, body, req, res);
     if (req.headers['x-api-key'] !== 'sk-ant-real-key-for-tests-0123456789') {
       res.writeHead(401, { 'content-type': 'application/json' }).end(
