@@ -13,6 +13,7 @@
  * one iterative walk that stops at the first limit crossed: the walk itself
  * is bounded, however large the schema.
  */
+import type { ToolRule } from '../policy/schema/index.js';
 
 export const SCHEMA_LIMITS = {
   /** Objects and arrays in schema positions (data under `enum`, `const`, `default`, `examples` not counted). */
@@ -38,6 +39,27 @@ export const TIGHTENED_LIMITS = {
   references: SCHEMA_LIMITS.references * 3,
 } as const;
 
+export type SchemaLimits = { [K in keyof typeof SCHEMA_LIMITS]: number };
+
+/** The limits for one tool: the defaults, raised where its rule's `schema_limits` says. */
+export function limitsFor(raised: ToolRule['schema_limits']): {
+  upstream: SchemaLimits;
+  tightened: SchemaLimits;
+} {
+  if (!raised) return { upstream: SCHEMA_LIMITS, tightened: TIGHTENED_LIMITS };
+  const upstream: SchemaLimits = {
+    nodes: raised.nodes ?? SCHEMA_LIMITS.nodes,
+    depth: SCHEMA_LIMITS.depth,
+    references: raised.references ?? SCHEMA_LIMITS.references,
+    properties: raised.properties ?? SCHEMA_LIMITS.properties,
+    enumValues: raised.enum_values ?? SCHEMA_LIMITS.enumValues,
+  };
+  return {
+    upstream,
+    tightened: { ...upstream, nodes: upstream.nodes * 3, references: upstream.references * 3 },
+  };
+}
+
 export type SchemaCost = { ok: true } | { ok: false; code: 'schema_too_costly'; message: string };
 
 /** Keywords whose values are data, not schemas. */
@@ -47,14 +69,11 @@ const MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions',
 const NAME_MAPS = new Set(['properties', 'patternProperties']);
 
 /** Walks `schema` until it is measured or a limit is crossed. */
-export function measureSchema(
-  schema: unknown,
-  limits: { [K in keyof typeof SCHEMA_LIMITS]: number } = SCHEMA_LIMITS,
-): SchemaCost {
+export function measureSchema(schema: unknown, limits: SchemaLimits = SCHEMA_LIMITS): SchemaCost {
   const refuse = (what: string, limit: number): SchemaCost => ({
     ok: false,
     code: 'schema_too_costly',
-    message: `the upstream schema has more than ${limit} ${what}: compiling it would hold the gateway (limits in DESIGN.md)`,
+    message: `the upstream schema has more than ${limit} ${what}: compiling it would hold the gateway (a tool you reviewed can raise its schema_limits)`,
   });
   let nodes = 0;
   let references = 0;

@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ArgumentTightening, ToolRule } from '../policy/schema/index.js';
-import { measureSchema, SCHEMA_LIMITS, TIGHTENED_LIMITS } from './schema-cost.js';
+import { limitsFor, measureSchema, SCHEMA_LIMITS } from './schema-cost.js';
 import { closeKeyFamilies, type KeyScope, quietCondition, scopeOf } from './tighten-maps.js';
 import { followReferences, type Walk } from './tighten-references.js';
 
@@ -65,7 +65,8 @@ const CLOSED_REF = `#/$defs/${CLOSED_VALUE}`;
 
 export function tightenSchema(upstream: Tool['inputSchema'], rule: ToolRule): TightenResult {
   // Measured before anything walks or copies it: a hostile schema can be huge.
-  const before = measureSchema(upstream);
+  const limits = limitsFor(rule.schema_limits);
+  const before = measureSchema(upstream, limits.upstream);
   if (!before.ok) return { ok: false, code: before.code, problems: [before.message] };
   const base = structuredClone(upstream) as JsonSchema;
   delete base.$schema;
@@ -86,7 +87,7 @@ export function tightenSchema(upstream: Tool['inputSchema'], rule: ToolRule): Ti
     };
   }
   // Hardening adds copies of references and exact entries: what ajv compiles is measured too.
-  const after = measureSchema(hardened, TIGHTENED_LIMITS);
+  const after = measureSchema(hardened, limits.tightened);
   if (!after.ok) return { ok: false, code: after.code, problems: [after.message] };
   return { ok: true, schema: hardened };
 }

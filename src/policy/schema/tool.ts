@@ -126,6 +126,21 @@ export type ApprovalRule = z.infer<typeof approvalRule>;
 
 export const EXPOSED_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
+/**
+ * Per-tool raises of the schema cost limits (gateway/schema-cost.ts); nesting stays at 64 levels,
+ * which tightening itself walks. The ceilings stay below what
+ * broke the compiler here (5,000 properties or a chain of 300 references overflowed the stack;
+ * 2,000 properties took 2.4 s, past the upstream's compile budget anyway).
+ */
+const schemaLimits = z
+  .object({
+    nodes: z.number().int().min(1).max(5_000).optional(),
+    references: z.number().int().min(0).max(256).optional(),
+    properties: z.number().int().min(1).max(1_000).optional(),
+    enum_values: z.number().int().min(0).max(100_000).optional(),
+  })
+  .strict();
+
 export const toolRule = z
   .object({
     expose: z.boolean().default(true).describe('false documents a tool that stays hidden'),
@@ -154,6 +169,11 @@ export const toolRule = z
       .describe("what the tool returns; overrides the upstream's sources (public, private, secret)"),
     max_output: size.optional().describe('larger results are truncated with a visible marker'),
     timeout: duration.optional().describe('overrides the upstream call timeout'),
+    schema_limits: schemaLimits
+      .optional()
+      .describe(
+        "raises what this tool's upstream schema may cost before it is compiled (defaults in DESIGN.md), for a large schema you reviewed; the upstream's compile budget still holds",
+      ),
   })
   .strict();
 export type ToolRule = z.infer<typeof toolRule>;
