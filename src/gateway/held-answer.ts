@@ -19,6 +19,7 @@
  * seen in every answer mode, not only when the client sends a cancel.
  */
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { heldEventId } from './held-resume.js';
 
 const KEEPALIVE_MS = 15_000;
 
@@ -79,6 +80,9 @@ export class HeldAnswer {
     keepalive.unref();
     this.streamed = { controller: controller as ReadableStreamDefaultController<Uint8Array>, keepalive };
     const id = this.sessionId();
+    // A priming event naming the held calls: a client whose stream is cut reconnects with it,
+    // and a gateway that no longer holds them answers them (held-resume.ts).
+    if (this.open.size > 0) this.write(`id: ${heldEventId([...this.open])}\ndata: \n\n`);
     upgrade(
       new Response(body, {
         status: 200,

@@ -22,6 +22,7 @@
  * it belongs to (session-resume.ts).
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { denial } from '../errors.js';
 import type { EventWriter } from '../events/writer.js';
 import type { Logger } from '../log.js';
@@ -34,6 +35,7 @@ import { bearer, sameToken, unauthorized } from './bearer.js';
 import type { Catalog } from './catalog.js';
 import { watchDroppedKeys } from './dropped-keys.js';
 import { HeldAnswer } from './held-answer.js';
+import { answerResumed, heldIdsOf } from './held-resume.js';
 import {
   cancelledKeys,
   jsonRpcError,
@@ -46,10 +48,24 @@ import { type PassthroughDeps, seesOffered } from './passthrough.js';
 import { registerPromptHandlers } from './prompts.js';
 import { registerResourceHandlers } from './resources.js';
 import { belongsTo, initializeOnBehalf, newSessionId } from './session-resume.js';
-import { SessionTransport } from './session-transport.js';
+import { requestKey, SessionTransport } from './session-transport.js';
 import { registerToolHandlers } from './tool-handlers.js';
 
 export const MAX_SESSIONS_PER_RUN = 16;
+
+/** The answer of a held call its gateway stopped holding (a shutdown, a restart). */
+function withdrawn(requestId: RequestId): JSONRPCMessage {
+  return {
+    jsonrpc: '2.0',
+    id: requestId,
+    result: denialResult(
+      denial(
+        'approval_withdrawn',
+        'The gateway stopped while this call waited; its approval stays open for an identical retry.',
+      ),
+    ),
+  };
+}
 export const SESSION_IDLE_MS = 30 * 60_000;
 
 interface Session {
@@ -114,6 +130,8 @@ export class McpEndpoint {
       if (!session) return this.open(request, run, token);
     }
     session.lastSeen = this.deps.now();
+    const resumed = request.method === 'GET' && this.answerCutHeld(session, request);
+    if (resumed) return resumed;
     // What the SDK refuses on its headers alone (406, 415), it refuses before any body is read.
     if (request.method !== 'POST' || !sdkReadsBody(request)) return session.transport.handleRequest(request);
     const parsed = await readJsonRpcBody(request, this.deps.policy.gateway.max_body);
@@ -192,6 +210,20 @@ export class McpEndpoint {
     }
     await session.server.close().catch(() => undefined);
     return undefined;
+  }
+
+  /**
+   * A client reconnecting a held call's cut stream (held-resume.ts): calls this process does not
+   * have in flight are answered as a shutdown answers them; undefined for any other GET.
+   */
+  private answerCutHeld(session: Session, request: Request): Response | undefined {
+    const ids = heldIdsOf(request.headers.get('last-event-id'));
+    if (!ids || ids.some((id) => session.transport.inFlight.has(requestKey(id)))) return undefined;
+    this.deps.logger.info(
+      { runId: session.runId, sessionId: session.id, ids },
+      'answered held calls whose stream was cut (the gateway that held them is gone)',
+    );
+    return answerResumed(ids, withdrawn, session.id);
   }
 
   /**
@@ -364,18 +396,7 @@ export class McpEndpoint {
     const session = this.sessions.get(id);
     this.sessions.delete(id);
     // Held calls streaming an answer get one before their stream ends (held-answer.ts).
-    for (const held of session?.held ?? []) {
-      held.interrupt((requestId) => ({
-        jsonrpc: '2.0',
-        id: requestId,
-        result: denialResult(
-          denial(
-            'approval_withdrawn',
-            'The gateway stopped while this call waited; its approval stays open for an identical retry.',
-          ),
-        ),
-      }));
-    }
+    for (const held of session?.held ?? []) held.interrupt(withdrawn);
     await session?.server.close().catch(() => undefined);
   }
 

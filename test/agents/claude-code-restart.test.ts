@@ -8,7 +8,10 @@
  *   listens, and the run goes on;
  * - a tools/call on a slow upstream tool: the agent gets an error for that
  *   call (its outcome is unknown; it is not sent again), its next call reaches
- *   the new gateway through a reopened session, and the run goes on.
+ *   the new gateway through a reopened session, and the run goes on;
+ * - a call held for approval, its answer a stream: Claude Code reconnects the
+ *   cut stream with its priming event id and the new gateway answers the call
+ *   withdrawn (its approval stays pending for an identical retry).
  *
  * Under load the restart takes seconds; Claude Code's own timeouts are left
  * at their defaults. On failure the test prints the agent's debug log tail,
@@ -19,6 +22,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeAnthropic, type ScriptBlock, startFakeAnthropic } from '../fakes/fake-anthropic.js';
 import {
+  api,
   freePort,
   type GatewayProcess,
   killAll,
@@ -32,7 +36,11 @@ import { skipWithoutSandbox } from '../sandbox/jail-harness.js';
 
 const skip = skipWithoutSandbox();
 const KEY = 'sk-ant-real-key-for-tests-0123456789';
-const ENV = { ORDERS_API_TOKEN: 'orders-restart-token-0001', ANTHROPIC_API_KEY: KEY };
+const ENV = {
+  ORDERS_API_TOKEN: 'orders-restart-token-0001',
+  ANTHROPIC_API_KEY: KEY,
+  ALICE: 'bho_alice-restart-token-0001',
+};
 const BETAS = [
   'claude-code-20250219',
   'interleaved-thinking-2025-05-14',
@@ -115,12 +123,15 @@ tools:
   orders:
     get_order_status: { class: read, arguments: { order_id: { pattern: "^ORD-[0-9]{6}$" } } }
     slow_echo: { class: read }
+    refund_order: { class: irreversible, approval: { approvers: [approver], timeout: 10m } }
+operators:
+  alice: { token: { secret: ALICE }, roles: [approver] }
 llm:
   base_url: ${fake.url}
   api_key: { secret: ANTHROPIC_API_KEY }
 profiles:
   coder:
-    tools: [orders__get_order_status, orders__slow_echo]
+    tools: [orders__get_order_status, orders__slow_echo, orders__refund_order]
     sandbox: { memory: 1G, pids: 512, tmp_size: 256M, weaker_limits: true }
     llm:
       betas: [${BETAS.join(', ')}]
@@ -285,6 +296,50 @@ describe.skipIf(skip)('a jailed Claude Code whose gateway is killed and replaced
     expect(
       recorded(scene.record).some((r) => (r.arguments as { order_id?: string }).order_id === 'ORD-000005'),
     ).toBe(true);
+  }, 300_000);
+
+  it('goes on after a call held for approval at the kill: the cut stream is answered withdrawn by the new gateway', async () => {
+    const scene = new Scene();
+    const first = await scene.start();
+    const marker = `held-cut-${Date.now()}`;
+    plans.set(marker, (turn) =>
+      turn === 0
+        ? [
+            toolUse('toolu_held', 'orders__refund_order', {
+              order_id: 'ORD-000006',
+              amount_cents: 5,
+              reason: marker,
+            }),
+          ]
+        : turn === 1
+          ? [toolUse('toolu_after', 'orders__get_order_status', { order_id: 'ORD-000006' })]
+          : [{ type: 'text', chunks: ['after the held call'] }],
+    );
+    const running = scene.run(marker);
+    const pending = async () => {
+      const { body } = await api<{ approvals: { arguments: { reason?: string } }[] }>(
+        first.url,
+        ENV.ALICE,
+        '/api/approvals?state=pending',
+      );
+      return body.approvals.some((p) => p.arguments.reason === marker) || undefined;
+    };
+    await waitFor(pending, 180_000, 'the held call').catch(async (error) => {
+      throw new Error(
+        `${error}\n${scene.diagnostics(marker, await Promise.race([running, stillRunning()]))}`,
+      );
+    });
+    // The held answer's stream has started (the gate held the call before the approval was listed).
+    await scene.replace();
+    const result = await running;
+    const final = finalOf(scene, marker, result);
+    expect(final.result, scene.diagnostics(marker, result)).toBe('after the held call');
+    const held = toolResults().get('toolu_held');
+    expect(held?.isError).toBe(true);
+    expect(held?.text).toContain('approval_withdrawn');
+    expect(toolResults().get('toolu_after')?.isError).toBe(false);
+    // Never ran: it waits, pending, for an identical retry.
+    expect(recorded(scene.record).filter((r) => r.tool === 'refund_order')).toEqual([]);
   }, 300_000);
 });
 
