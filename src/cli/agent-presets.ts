@@ -10,7 +10,11 @@ import { BulkheadError } from '../errors.js';
 
 export interface AgentPreset {
   description: string;
-  /** Added to the agent's environment. `{mcp_config}` is replaced by the config file's path. */
+  /**
+   * Added to the agent's environment. In `env` and `args`, `{mcp_config}` is replaced by the MCP
+   * config file's path, `{mcp_url}` by the gateway's MCP endpoint and `{openai_base_url}` by its
+   * OpenAI door (`<gateway>/v1`), as the agent reaches them (inside the jail or not).
+   */
   env: Readonly<Record<string, string>>;
   /** Inserted after the agent's own binary (found by `binaries`), unless the command already has them. */
   args: readonly string[];
@@ -36,6 +40,34 @@ const CLAUDE_ENV = {
   BULKHEAD_MCP_CONFIG: '{mcp_config}',
 } as const;
 
+/**
+ * Codex (`codex exec`, 0.171) reads neither OPENAI_BASE_URL nor OPENAI_API_KEY (exec takes
+ * CODEX_API_KEY), and tries a WebSocket to the Responses API before HTTPS: so the preset
+ * names a model provider of its own, on the gateway's OpenAI door over HTTPS with the run
+ * token from OPENAI_API_KEY. Its `web_search` tool is a server tool (the API searches for it,
+ * refused by default: docs/agents.md), so it is switched off; bulkhead's MCP endpoint is an
+ * HTTP MCP server with the run token as bearer. Codex's own sandbox is off: on Linux it needs
+ * user namespaces, which the jail does not allow, and the jail is the boundary (the agent's
+ * commands run as the jail's unprivileged user, default-deny egress). All as `-c` overrides on
+ * the command line: nothing is written to a config file, in the jail or out of it.
+ */
+const CODEX_ARGS = [
+  '-c',
+  'model_provider="bulkhead"',
+  '-c',
+  'model_providers.bulkhead={name="bulkhead",base_url="{openai_base_url}",env_key="OPENAI_API_KEY",wire_api="responses",supports_websockets=false}',
+  '-c',
+  'mcp_servers.bulkhead={url="{mcp_url}",bearer_token_env_var="BULKHEAD_TOKEN"}',
+  '-c',
+  'web_search="disabled"',
+  '-c',
+  'sandbox_mode="danger-full-access"',
+  '-c',
+  'approval_policy="never"',
+  '-c',
+  'check_for_update_on_startup=false',
+] as const;
+
 export const AGENT_PRESETS = {
   'claude-code': {
     description: 'Claude Code headless (claude -p ...): MCP config passed with --mcp-config',
@@ -51,6 +83,14 @@ export const AGENT_PRESETS = {
     binaries: [],
     mountBinary: true,
   },
+  codex: {
+    description:
+      "OpenAI Codex (codex exec ...): the gateway's Responses API as its model provider, its MCP endpoint as an MCP server, Codex's own sandbox off (-c overrides)",
+    env: { BULKHEAD_MCP_CONFIG: '{mcp_config}' },
+    args: CODEX_ARGS,
+    binaries: ['codex', 'codex.js'],
+    mountBinary: true,
+  },
 } as const satisfies Record<string, AgentPreset>;
 
 export type AgentName = keyof typeof AGENT_PRESETS;
@@ -62,11 +102,18 @@ export interface AppliedPreset {
   mounts: string[];
 }
 
+/** Where the agent reaches the gateway: its MCP endpoint, and its OpenAI door (`<gateway>/v1`). */
+export interface PresetUrls {
+  mcp: string;
+  openai: string;
+}
+
 export function applyPreset(
   name: string | undefined,
   command: readonly string[],
   mcpConfigPath: string,
   path = process.env.PATH ?? '',
+  urls: PresetUrls = { mcp: '', openai: '' },
 ): AppliedPreset {
   const out: AppliedPreset = { command: [...command], env: {}, mounts: [] };
   if (name === undefined) return out;
@@ -76,7 +123,11 @@ export function applyPreset(
       `--agent ${name}: unknown agent (have: ${Object.keys(AGENT_PRESETS).join(', ')})`,
     );
   const preset: AgentPreset = AGENT_PRESETS[name as AgentName];
-  const fill = (value: string) => value.replaceAll('{mcp_config}', mcpConfigPath);
+  const fill = (value: string) =>
+    value
+      .replaceAll('{mcp_config}', mcpConfigPath)
+      .replaceAll('{mcp_url}', urls.mcp)
+      .replaceAll('{openai_base_url}', urls.openai);
   for (const [key, value] of Object.entries(preset.env)) out.env[key] = fill(value);
   if (preset.mountBinary) {
     // The program, and the script a node program runs: the jail has /usr, not the host's other folders.

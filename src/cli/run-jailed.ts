@@ -49,7 +49,10 @@ export async function runJailed(
   const onSignal = () => stop.abort(new Error('interrupted'));
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   const inside = `http://127.0.0.1:${JAIL_GATEWAY_PORT}`;
-  const preset = applyPreset(opts.agent, command, JAIL_MCP_CONFIG);
+  const preset = applyPreset(opts.agent, command, JAIL_MCP_CONFIG, undefined, {
+    mcp: `${inside}/mcp`,
+    openai: `${inside}/v1`,
+  });
   const env: Record<string, string> = {
     ...Object.fromEntries(
       profile.sandbox.env

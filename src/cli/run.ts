@@ -127,7 +127,10 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
     return EXIT.ok;
   }
   const config = unjailedConfig(created);
-  const preset = applyPreset(opts.agent, command, config);
+  const preset = applyPreset(opts.agent, command, config, undefined, {
+    mcp: created.mcp_url,
+    openai: `${client.base.replace(/\/+$/, '')}/v1`,
+  });
   warn(
     style.yellow(
       opts.sandbox

@@ -51,7 +51,27 @@ describe('agent presets', () => {
     ]);
     expect(applyPreset(undefined, ['x'], CONFIG)).toEqual({ command: ['x'], env: {}, mounts: [] });
     expect(() => applyPreset('cursor', ['x'], CONFIG)).toThrow(/unknown agent/);
-    expect(Object.keys(AGENT_PRESETS)).toEqual(['claude-code', 'agent-sdk']);
+    expect(Object.keys(AGENT_PRESETS)).toEqual(['claude-code', 'agent-sdk', 'codex']);
+  });
+
+  it('codex: its model provider and MCP server on the gateway, as -c overrides after the binary', () => {
+    const applied = applyPreset('codex', ['/usr/bin/codex', 'exec', 'hi'], CONFIG, '/usr/bin', {
+      mcp: 'http://127.0.0.1:7300/mcp',
+      openai: 'http://127.0.0.1:7300/v1',
+    });
+    expect(applied.command[0]).toBe('/usr/bin/codex');
+    expect(applied.command.slice(-2)).toEqual(['exec', 'hi']);
+    const overrides = applied.command.filter((_, i) => applied.command[i - 1] === '-c');
+    expect(overrides).toContain('model_provider="bulkhead"');
+    expect(overrides.join('\n')).toContain('base_url="http://127.0.0.1:7300/v1"');
+    expect(overrides.join('\n')).toContain('env_key="OPENAI_API_KEY"');
+    expect(overrides.join('\n')).toContain('supports_websockets=false');
+    expect(overrides).toContain(
+      'mcp_servers.bulkhead={url="http://127.0.0.1:7300/mcp",bearer_token_env_var="BULKHEAD_TOKEN"}',
+    );
+    expect(overrides).toContain('web_search="disabled"');
+    expect(overrides).toContain('sandbox_mode="danger-full-access"');
+    expect(applied.mounts).toEqual([]);
   });
 
   it('writes the MCP config in the mcpServers format Claude Code reads', () => {

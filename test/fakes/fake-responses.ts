@@ -22,7 +22,7 @@ export const RESPONSES_KEY = 'sk-ant-real-key-for-tests-0123456789';
 
 export type OutputScript =
   | { type: 'message'; chunks: string[] }
-  | { type: 'function_call'; name: string; chunks: string[]; call_id?: string };
+  | { type: 'function_call'; name: string; chunks: string[]; call_id?: string; namespace?: string };
 
 export interface ResponsesReceived {
   headers: IncomingMessage['headers'];
@@ -108,6 +108,8 @@ const item = (s: OutputScript, i: number, done: boolean): Record<string, unknown
         status: done ? 'completed' : 'in_progress',
         call_id: s.call_id ?? `call_${i}`,
         name: s.name,
+        // A tool inside a `namespace` tool is called by its name and its namespace's.
+        ...(s.namespace ? { namespace: s.namespace } : {}),
         arguments: done ? s.chunks.join('') : '',
       };
 
