@@ -6,12 +6,12 @@
  * held for longer than 60 s completes after approval with Claude Code's
  * default timeouts, and a kill ends every process of the jailed tree.
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runHash } from '../../src/approvals/approval.js';
 import { type FakeAnthropic, type ScriptBlock, startFakeAnthropic } from '../fakes/fake-anthropic.js';
+import { heldRunId, processesWith, runAgent } from '../helpers/agent-runs.js';
 import { bulkhead, cliEnv } from '../helpers/cli.js';
 import {
   exampleUpstream,
@@ -130,31 +130,8 @@ afterAll(async () => {
 });
 
 function runClaude(marker: string, timeoutMs: number) {
-  const workdir = tempDir('bulkhead-claude-work-');
-  writeFileSync(join(workdir, 'README.md'), 'a project\n');
-  return bulkhead(
-    [
-      'run',
-      '--policy',
-      join(gw.dir, 'policy.yaml'),
-      '--profile',
-      'coder',
-      '--agent',
-      'claude-code',
-      '--workdir',
-      workdir,
-      '--',
-      'node',
-      claude,
-      '-p',
-      `${marker}: check the order`,
-      '--allowedTools',
-      'mcp__bulkhead',
-      '--output-format',
-      'json',
-    ],
-    { env, timeoutMs },
-  );
+  const command = ['node', claude, '-p', `${marker}: check the order`, '--allowedTools', 'mcp__bulkhead'];
+  return runAgent(gw, 'claude-code', [...command, '--output-format', 'json'], env, timeoutMs);
 }
 
 describe.skipIf(skip)('Claude Code inside bulkhead run', () => {
@@ -226,13 +203,7 @@ describe.skipIf(skip)('Claude Code inside bulkhead run', () => {
       toolUse('toolu_kill', 'orders__refund_order', { order_id: 'ORD-000008', amount_cents: 1, reason: 'k' }),
     ]);
     const running = runClaude(marker, 120_000);
-    let runId: string | undefined;
-    for (let i = 0; i < 600 && !runId; i++) {
-      runId = (await gw.gateway.store.approvals.list({ state: 'pending' })).find(
-        (a) => (a.arguments as { order_id?: string }).order_id === 'ORD-000008',
-      )?.runId;
-      if (!runId) await new Promise((r) => setTimeout(r, 200));
-    }
+    const runId = await heldRunId(gw, 'ORD-000008');
     expect(runId).toBeDefined();
     expect(processesWith(marker).length).toBeGreaterThan(0);
     const killed = await bulkhead(['kill', runId as string], { env });
@@ -247,8 +218,3 @@ describe.skipIf(skip)('Claude Code inside bulkhead run', () => {
     ).toEqual([]);
   }, 150_000);
 });
-
-function processesWith(marker: string): string[] {
-  const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo'));
-}

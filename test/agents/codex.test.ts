@@ -7,8 +7,7 @@
  * output, the model's tokens are counted in the run's budget, and a kill ends
  * every process of the jailed tree.
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -17,6 +16,7 @@ import {
   RESPONSES_KEY,
   startFakeResponses,
 } from '../fakes/fake-responses.js';
+import { heldRunId, processesWith, runAgent } from '../helpers/agent-runs.js';
 import { bulkhead, cliEnv } from '../helpers/cli.js';
 import {
   exampleUpstream,
@@ -123,29 +123,8 @@ afterAll(async () => {
 });
 
 function runCodex(marker: string, timeoutMs: number) {
-  const workdir = tempDir('bulkhead-codex-work-');
-  writeFileSync(join(workdir, 'README.md'), 'a project\n');
-  return bulkhead(
-    [
-      'run',
-      '--policy',
-      join(gw.dir, 'policy.yaml'),
-      '--profile',
-      'coder',
-      '--agent',
-      'codex',
-      '--workdir',
-      workdir,
-      '--',
-      codex,
-      'exec',
-      '--skip-git-repo-check',
-      '-m',
-      'gpt-test',
-      `${marker}: check the order`,
-    ],
-    { env, timeoutMs },
-  );
+  const command = [codex, 'exec', '--skip-git-repo-check', '-m', 'gpt-test', `${marker}: check the order`];
+  return runAgent(gw, 'codex', command, env, timeoutMs);
 }
 
 const call = (tool: string, id: string, args: Record<string, unknown>): OutputScript => {
@@ -213,13 +192,7 @@ describe.skipIf(skip)('Codex inside bulkhead run', () => {
       }),
     ]);
     const running = runCodex(marker, 180_000);
-    let runId: string | undefined;
-    for (let i = 0; i < 900 && !runId; i++) {
-      runId = (await gw.gateway.store.approvals.list({ state: 'pending' })).find(
-        (a) => (a.arguments as { order_id?: string }).order_id === 'ORD-000008',
-      )?.runId;
-      if (!runId) await new Promise((r) => setTimeout(r, 200));
-    }
+    const runId = await heldRunId(gw, 'ORD-000008', 180);
     if (!runId) throw new Error(diagnostics(await running));
     expect(processesWith(marker).length).toBeGreaterThan(0);
     const killed = await bulkhead(['kill', runId], { env });
@@ -234,8 +207,3 @@ describe.skipIf(skip)('Codex inside bulkhead run', () => {
     ).toEqual([]);
   }, 240_000);
 });
-
-function processesWith(marker: string): string[] {
-  const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo'));
-}
