@@ -191,6 +191,8 @@ describe('a held call whose caller went away (plain JSON mode)', () => {
       ),
     );
     expect(second.why).toContain(`already ran under ${approval.id}`);
+    // The approval is stored a moment before its caller is registered as waiting on it.
+    await until(async () => (gw.gateway.approvals.waitingOn(second.id) === 1 ? true : undefined));
     const seen = (await (
       await fetch(`${gw.gateway.url}/api/approvals/${second.id}`, {
         headers: { authorization: `Bearer ${ENV.ALICE}` },
