@@ -17,7 +17,7 @@
  * at their defaults. On failure the test prints the agent's debug log tail,
  * both gateways' output and what the model was asked, in order.
  */
-import { chmodSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeAnthropic, type ScriptBlock, startFakeAnthropic } from '../fakes/fake-anthropic.js';
@@ -30,6 +30,14 @@ import {
   spawnGateway,
   waitFor,
 } from '../faults/processes.js';
+import {
+  agentCopy,
+  CLAUDE_BETAS,
+  claudeToolResults,
+  type Message,
+  ordersAgentPolicy,
+  toolUse,
+} from '../helpers/agent-scene.js';
 import { bulkhead, type CliResult } from '../helpers/cli.js';
 import { ROOT, recorded, tempDir } from '../helpers/harness.js';
 import { skipWithoutSandbox } from '../sandbox/jail-harness.js';
@@ -41,30 +49,14 @@ const ENV = {
   ANTHROPIC_API_KEY: KEY,
   ALICE: 'bho_alice-restart-token-0001',
 };
-const BETAS = [
-  'claude-code-20250219',
-  'interleaved-thinking-2025-05-14',
-  'context-management-2025-06-27',
-  'prompt-caching-scope-2026-01-05',
-  'effort-2025-11-24',
-];
 
 let fake: FakeAnthropic;
 let claude = '';
 let packageDir = '';
 const dirs: string[] = [];
 
-type Message = {
-  role: string;
-  content: string | { type: string; tool_use_id?: string; content?: unknown; is_error?: boolean }[];
-};
-
 /** What the model does, keyed by the marker in the prompt: the blocks of each turn. */
 const plans = new Map<string, (turn: number) => ScriptBlock[]>();
-
-function toolUse(id: string, tool: string, input: Record<string, unknown>): ScriptBlock {
-  return { type: 'tool_use', id, name: `mcp__bulkhead__${tool}`, chunks: [JSON.stringify(input)] };
-}
 
 function markerOf(body: Record<string, unknown>): string {
   const first = ((body.messages as Message[] | undefined) ?? [])[0];
@@ -74,20 +66,7 @@ function markerOf(body: Record<string, unknown>): string {
 const turnOf = (body: Record<string, unknown>) =>
   ((body.messages as Message[] | undefined) ?? []).filter((m) => m.role === 'assistant').length;
 
-/** Tool results Claude Code sent back to the model, by tool_use id. */
-function toolResults(): Map<string, { text: string; isError: boolean }> {
-  const out = new Map<string, { text: string; isError: boolean }>();
-  for (const r of fake.received) {
-    for (const m of (r.body.messages as Message[] | undefined) ?? []) {
-      if (typeof m.content === 'string') continue;
-      for (const block of m.content) {
-        if (block.type !== 'tool_result' || !block.tool_use_id) continue;
-        out.set(block.tool_use_id, { text: JSON.stringify(block.content), isError: block.is_error === true });
-      }
-    }
-  }
-  return out;
-}
+const toolResults = () => claudeToolResults(fake.received);
 
 beforeAll(async () => {
   if (skip) return;
@@ -97,12 +76,11 @@ beforeAll(async () => {
     const plan = [...plans.entries()].find(([marker]) => prompt.includes(marker))?.[1];
     return plan ? plan(turnOf(body)) : [{ type: 'text', chunks: ['ok'] }];
   };
-  // Where an agent installed outside /usr would be (the jail mounts no checkout, $HOME or /tmp).
-  packageDir = mkdtempSync('/var/tmp/bulkhead-claude-restart-');
-  chmodSync(packageDir, 0o755);
-  cpSync(join(ROOT, 'node_modules/@anthropic-ai/claude-code'), join(packageDir, 'claude-code'), {
-    recursive: true,
-  });
+  packageDir = agentCopy(
+    'bulkhead-claude-restart-',
+    join(ROOT, 'node_modules/@anthropic-ai/claude-code'),
+    'claude-code',
+  );
   claude = join(packageDir, 'claude-code', 'cli.js');
 }, 120_000);
 afterAll(async () => {
@@ -113,29 +91,13 @@ afterAll(async () => {
 });
 
 function policy(dir: string): string {
-  return `
-version: 1
-store: { sqlite: ./bulkhead.db }
-upstreams:
-  orders:
-${ordersUpstream(dir)}
-tools:
-  orders:
-    get_order_status: { class: read, arguments: { order_id: { pattern: "^ORD-[0-9]{6}$" } } }
-    slow_echo: { class: read }
-    refund_order: { class: irreversible, approval: { approvers: [approver], timeout: 10m } }
-operators:
-  alice: { token: { secret: ALICE }, roles: [approver] }
-llm:
-  base_url: ${fake.url}
-  api_key: { secret: ANTHROPIC_API_KEY }
-profiles:
-  coder:
-    tools: [orders__get_order_status, orders__slow_echo, orders__refund_order]
-    sandbox: { memory: 1G, pids: 512, tmp_size: 256M, weaker_limits: true }
-    llm:
-      betas: [${BETAS.join(', ')}]
-`;
+  return ordersAgentPolicy({
+    upstream: ordersUpstream(dir),
+    llmUrl: fake.url,
+    extraTools: ['    slow_echo: { class: read }'],
+    profileTools: ['orders__get_order_status', 'orders__slow_echo', 'orders__refund_order'],
+    profileLlm: `      betas: [${CLAUDE_BETAS.join(', ')}]`,
+  });
 }
 
 /** One gateway process after another on the same port and store, and a jailed Claude Code run against them. */

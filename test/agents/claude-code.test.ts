@@ -6,12 +6,20 @@
  * held for longer than 60 s completes after approval with Claude Code's
  * default timeouts, and a kill ends every process of the jailed tree.
  */
-import { chmodSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runHash } from '../../src/approvals/approval.js';
 import { type FakeAnthropic, type ScriptBlock, startFakeAnthropic } from '../fakes/fake-anthropic.js';
 import { heldRunId, processesWith, runAgent } from '../helpers/agent-runs.js';
+import {
+  agentCopy,
+  CLAUDE_BETAS,
+  claudeToolResults,
+  type Message,
+  ordersAgentPolicy,
+  toolUse,
+} from '../helpers/agent-scene.js';
 import { bulkhead, cliEnv } from '../helpers/cli.js';
 import {
   exampleUpstream,
@@ -38,42 +46,10 @@ let claude: string;
 let env: Record<string, string>;
 let packageDir = '';
 
-const CLAUDE_BETAS = [
-  'claude-code-20250219',
-  'interleaved-thinking-2025-05-14',
-  'context-management-2025-06-27',
-  'prompt-caching-scope-2026-01-05',
-  'effort-2025-11-24',
-];
-
 /** What the model does, keyed by the marker in the prompt: a list of turns, each after a tool result. */
 const plans = new Map<string, (turn: number) => ScriptBlock[]>();
 
-type Message = {
-  role: string;
-  content:
-    | string
-    | { type: string; text?: string; tool_use_id?: string; content?: unknown; is_error?: boolean }[];
-};
-
-function toolUse(id: string, tool: string, input: Record<string, unknown>): ScriptBlock {
-  return { type: 'tool_use', id, name: `mcp__bulkhead__${tool}`, chunks: [JSON.stringify(input)] };
-}
-
-/** Tool results Claude Code sent back to the model, by tool_use id. */
-function toolResults(): Map<string, { text: string; isError: boolean }> {
-  const out = new Map<string, { text: string; isError: boolean }>();
-  for (const r of fake.received) {
-    for (const m of (r.body.messages as Message[] | undefined) ?? []) {
-      if (typeof m.content === 'string') continue;
-      for (const block of m.content) {
-        if (block.type !== 'tool_result' || !block.tool_use_id) continue;
-        out.set(block.tool_use_id, { text: JSON.stringify(block.content), isError: block.is_error === true });
-      }
-    }
-  }
-  return out;
-}
+const toolResults = () => claudeToolResults(fake.received);
 
 beforeAll(async () => {
   if (skip) return;
@@ -88,39 +64,23 @@ beforeAll(async () => {
     return plan(turn);
   };
   gw = await startTestGateway(
-    `
-version: 1
-store: { sqlite: ./bulkhead.db }
-upstreams:
-  orders:
-${exampleUpstream('orders', { ORDERS_API_TOKEN: '{ secret: ORDERS_API_TOKEN }', ORDERS_DB: JSON.stringify(join(dir, 'orders.db')), BULKHEAD_RECORD: JSON.stringify(RECORD) })}
-tools:
-  orders:
-    get_order_status: { class: read, arguments: { order_id: { pattern: "^ORD-[0-9]{6}$" } } }
-    refund_order: { class: irreversible, approval: { approvers: [approver], timeout: 10m } }
-llm:
-  base_url: ${fake.url}
-  api_key: { secret: ANTHROPIC_API_KEY }
-operators:
-  alice: { token: { secret: ALICE }, roles: [approver] }
-profiles:
-  coder:
-    tools: [orders__get_order_status, orders__refund_order]
-    sandbox: { memory: 1G, pids: 512, tmp_size: 256M, weaker_limits: true }
-    # The betas the pinned Claude Code sends; none of them opens a side door (server tools, URLs).
-    llm:
-      betas: [${CLAUDE_BETAS.join(', ')}]
-`,
+    ordersAgentPolicy({
+      upstream: exampleUpstream('orders', {
+        ORDERS_API_TOKEN: '{ secret: ORDERS_API_TOKEN }',
+        ORDERS_DB: JSON.stringify(join(dir, 'orders.db')),
+        BULKHEAD_RECORD: JSON.stringify(RECORD),
+      }),
+      llmUrl: fake.url,
+      profileLlm: `      betas: [${CLAUDE_BETAS.join(', ')}]`,
+    }),
     { dir, env: ENV },
   );
-  // A copy where an agent installed outside /usr would be: the jail refuses to mount bulkhead's
-  // own checkout, anything under $HOME, and /tmp (its own).
-  packageDir = mkdtempSync('/var/tmp/bulkhead-claude-pkg-');
-  // The jail runs as its own uid, which must reach the agent's files (as under /usr/local).
-  chmodSync(packageDir, 0o755);
-  const packageCopy = join(packageDir, 'claude-code');
-  cpSync(join(ROOT, 'node_modules/@anthropic-ai/claude-code'), packageCopy, { recursive: true });
-  claude = join(packageCopy, 'cli.js');
+  packageDir = agentCopy(
+    'bulkhead-claude-pkg-',
+    join(ROOT, 'node_modules/@anthropic-ai/claude-code'),
+    'claude-code',
+  );
+  claude = join(packageDir, 'claude-code', 'cli.js');
   env = cliEnv(gw);
 }, 120_000);
 afterAll(async () => {

@@ -7,7 +7,7 @@
  * output, the model's tokens are counted in the run's budget, and a kill ends
  * every process of the jailed tree.
  */
-import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -17,6 +17,7 @@ import {
   startFakeResponses,
 } from '../fakes/fake-responses.js';
 import { heldRunId, processesWith, runAgent } from '../helpers/agent-runs.js';
+import { agentCopy, ordersAgentPolicy } from '../helpers/agent-scene.js';
 import { bulkhead, cliEnv } from '../helpers/cli.js';
 import {
   exampleUpstream,
@@ -31,7 +32,11 @@ import { skipWithoutSandbox } from '../sandbox/jail-harness.js';
 const skip = skipWithoutSandbox();
 const dir = tempDir('bulkhead-codex-');
 const RECORD = join(dir, 'received.jsonl');
-const ENV = { ORDERS_API_TOKEN: 'orders-codex-token-0001', ANTHROPIC_API_KEY: RESPONSES_KEY };
+const ENV = {
+  ORDERS_API_TOKEN: 'orders-codex-token-0001',
+  ANTHROPIC_API_KEY: RESPONSES_KEY,
+  ALICE: 'bho_alice-codex-0001',
+};
 const NATIVE = 'node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex';
 let gw: TestGateway;
 let fake: FakeResponses;
@@ -86,33 +91,19 @@ beforeAll(async () => {
     return plan(input.filter((i) => i.type === 'function_call_output').length, tool);
   };
   gw = await startTestGateway(
-    `
-version: 1
-store: { sqlite: ./bulkhead.db }
-upstreams:
-  orders:
-${exampleUpstream('orders', { ORDERS_API_TOKEN: '{ secret: ORDERS_API_TOKEN }', ORDERS_DB: JSON.stringify(join(dir, 'orders.db')), BULKHEAD_RECORD: JSON.stringify(RECORD) })}
-tools:
-  orders:
-    get_order_status: { class: read, arguments: { order_id: { pattern: "^ORD-[0-9]{6}$" } } }
-    refund_order: { class: irreversible, approval: { approvers: [approver], timeout: 10m } }
-llm:
-  base_url: ${fake.url}
-  api_key: { secret: ANTHROPIC_API_KEY }
-profiles:
-  coder:
-    tools: [orders__get_order_status, orders__refund_order]
-    sandbox: { memory: 1G, pids: 512, tmp_size: 256M, weaker_limits: true }
-    llm: { models: [gpt-test] }
-    budgets: { tokens: { total: 2000000 } }
-`,
+    ordersAgentPolicy({
+      upstream: exampleUpstream('orders', {
+        ORDERS_API_TOKEN: '{ secret: ORDERS_API_TOKEN }',
+        ORDERS_DB: JSON.stringify(join(dir, 'orders.db')),
+        BULKHEAD_RECORD: JSON.stringify(RECORD),
+      }),
+      llmUrl: fake.url,
+      profileLlm: '      models: [gpt-test]',
+    }),
     { dir, env: ENV },
   );
-  // Where an agent installed outside /usr would be: the jail mounts no part of this checkout.
-  packageDir = mkdtempSync('/var/tmp/bulkhead-codex-pkg-');
-  chmodSync(packageDir, 0o755);
+  packageDir = agentCopy('bulkhead-codex-pkg-', join(ROOT, NATIVE), 'codex');
   codex = join(packageDir, 'codex');
-  copyFileSync(join(ROOT, NATIVE), codex);
   chmodSync(codex, 0o755);
   env = cliEnv(gw);
 }, 180_000);
