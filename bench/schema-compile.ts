@@ -14,32 +14,8 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { tightenSchema } from '../src/gateway/tighten.js';
 import type { ToolRule } from '../src/policy/schema/index.js';
 import { ajvRegExp } from '../src/util/linear-regexp.js';
+import { chain, fan, names, nest, object, type Schema, wide } from '../test/helpers/schema-shapes.js';
 import { formatTable, median } from './lib/stats.js';
-
-type Schema = Record<string, unknown>;
-
-const object = (properties: Record<string, unknown>): Schema => ({ type: 'object', properties });
-const names = (n: number, value: (i: number) => unknown) =>
-  Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${i}`, value(i)]));
-
-/** `n` references: the root's, then each definition's to the next. */
-function chain(n: number): Schema {
-  n -= 1;
-  const $defs: Schema = { [`d${n}`]: { type: 'string' } };
-  for (let i = 0; i < n; i++) $defs[`d${i}`] = object({ x: { $ref: `#/$defs/d${i + 1}` } });
-  return { ...object({ f: { $ref: '#/$defs/d0' } }), $defs };
-}
-function fan(refs: number, width: number): Schema {
-  const big = object(names(width, () => ({ type: 'string', maxLength: 10 })));
-  return { ...object(names(refs, () => ({ $ref: '#/$defs/Big' }))), $defs: { Big: big } };
-}
-function nest(depth: number): Schema {
-  let s: Schema = { type: 'string' };
-  for (let i = 0; i < depth; i++) s = object({ x: s });
-  return s;
-}
-const wide = (objects: number, width: number) =>
-  object(names(objects, () => object(names(width, () => ({ type: 'string' })))));
 
 const SHAPES: [string, Schema][] = [
   ['chain of 64 $refs', chain(64)],

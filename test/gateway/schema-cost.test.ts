@@ -16,29 +16,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { denialCode, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
+import { chain, fan, names, nest, object } from '../helpers/schema-shapes.js';
 import { type SchemaTool, schemaUpstream } from '../helpers/schema-upstream.js';
-
-type Schema = Record<string, unknown>;
-const object = (properties: Record<string, unknown>): Schema => ({ type: 'object', properties });
-const names = (n: number, value: () => unknown) =>
-  Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${i}`, value()]));
-
-/** `n` references: the root's, then each definition's to the next. */
-function chain(n: number): Schema {
-  n -= 1;
-  const $defs: Schema = { [`d${n}`]: { type: 'string' } };
-  for (let i = 0; i < n; i++) $defs[`d${i}`] = object({ x: { $ref: `#/$defs/d${i + 1}` } });
-  return { ...object({ f: { $ref: '#/$defs/d0' } }), $defs };
-}
-function fan(refs: number, width: number): Schema {
-  const big = object(names(width, () => ({ type: 'string', maxLength: 10 })));
-  return { ...object(names(refs, () => ({ $ref: '#/$defs/Big' }))), $defs: { Big: big } };
-}
-function nest(depth: number): Schema {
-  let s: Schema = { type: 'string' };
-  for (let i = 0; i < depth; i++) s = object({ x: s });
-  return s;
-}
 
 /** The neighbour's tool: a distinct number per call, so the loop guard sees no repetition. */
 const PING: SchemaTool = { name: 'ping', inputSchema: object({ n: { type: 'number' } }) };
