@@ -1,18 +1,6 @@
-/**
- * A key family that admits any name reopens a closed object. The gateway
- * closes every value position (`additionalProperties: false`, or
- * `unevaluatedProperties: false` beside branches), but a key matched by a
- * `patternProperties` pattern is not "additional", and a key a branch
- * evaluates (a catch-all pattern, a map schema in `allOf`/`anyOf`, an `if`
- * whose annotations count) is not "unevaluated": `{"$where": ...}` or
- * `admin: true` reached the upstream. Each attack here did on main. A real
- * stdio upstream (test/fixtures/schema-server.ts) records every call it
- * receives: each attack must leave that record empty.
- */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { denialCode, recorded, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { attackScene } from '../helpers/attack-scene.js';
+import { denialCode } from '../helpers/harness.js';
 import { type SchemaTool, schemaUpstream } from '../helpers/schema-upstream.js';
 
 const SCALAR = { type: ['string', 'boolean', 'number'] };
@@ -88,22 +76,8 @@ profiles:
     tools: [${TOOLS.map((t) => `up__${t.name}`).join(', ')}]
 `.replace(`    labels: { class: read }\n`, '');
 
-let gw: TestGateway;
-let record: string;
-let call: (tool: string, args: Record<string, unknown>) => Promise<unknown>;
-let listed: string[];
-beforeAll(async () => {
-  const dir = tempDir();
-  record = join(dir, 'received.jsonl');
-  gw = await startTestGateway(POLICY(record), { dir });
-  const agent = await gw.agent('agent');
-  call = (name, args) => agent.client.callTool({ name, arguments: args });
-  listed = (await agent.client.listTools()).tools.map((t) => t.name);
-});
-afterAll(async () => {
-  await gw?.close();
-});
-beforeEach(() => writeFileSync(record, ''));
+const scene = attackScene(POLICY);
+const call = (tool: string, args: Record<string, unknown>) => scene.call(tool, args);
 
 describe('an extra key where a pattern or a map admits any name', () => {
   const attacks: [string, string, Record<string, unknown>][] = [
@@ -137,12 +111,12 @@ describe('an extra key where a pattern or a map admits any name', () => {
     it(`refuses it ${name}, and the upstream receives nothing`, async () => {
       const result = await call(`up__${tool}`, args);
       expect(denialCode(result), JSON.stringify(result)).toBe('invalid_arguments');
-      expect(recorded(record)).toEqual([]);
+      expect(scene.received()).toEqual([]);
     });
   }
 
   it('lists every tool: a catch-all is closed, not a reason to withhold', () => {
-    expect(listed.sort()).toEqual(TOOLS.map((t) => `up__${t.name}`).sort());
+    expect(scene.listed.sort()).toEqual(TOOLS.map((t) => `up__${t.name}`).sort());
   });
 });
 
@@ -151,9 +125,9 @@ describe('what the upstream declared still holds', () => {
     expect(denialCode(await call('up__short', { a: 'too long' }))).toBe('invalid_arguments');
     expect(denialCode(await call('up__short', { b: 'too long' }))).toBe('invalid_arguments');
     expect(denialCode(await call('up__short', { admin: 'x' }))).toBe('invalid_arguments');
-    expect(recorded(record)).toEqual([]);
+    expect(scene.received()).toEqual([]);
     expect(denialCode(await call('up__short', { a: 'ok', b: 'fine' }))).toBeUndefined();
-    expect(recorded(record).map((r) => r.arguments)).toEqual([{ a: 'ok', b: 'fine' }]);
+    expect(scene.received().map((r) => r.arguments)).toEqual([{ a: 'ok', b: 'fine' }]);
   });
 
   it('forwards declared keys and a narrow family: the catch-all closed, not the tool', async () => {
@@ -168,7 +142,7 @@ describe('what the upstream declared still holds', () => {
     ] as const) {
       expect(denialCode(await call(`up__${tool}`, args)), tool).toBeUndefined();
     }
-    expect(recorded(record)).toHaveLength(7);
+    expect(scene.received()).toHaveLength(7);
   });
 
   it('keeps a catch-all map open where the policy says additional_properties: true, values closed', async () => {
@@ -176,6 +150,6 @@ describe('what the upstream declared still holds', () => {
     expect(denialCode(await call('up__labels', { labels: { team: { $ne: null } } }))).toBe(
       'invalid_arguments',
     );
-    expect(recorded(record).map((r) => r.arguments)).toEqual([{ labels: { team: 'x', tier: 2 } }]);
+    expect(scene.received().map((r) => r.arguments)).toEqual([{ labels: { team: 'x', tier: 2 } }]);
   });
 });

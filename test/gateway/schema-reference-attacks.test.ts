@@ -1,19 +1,6 @@
-/**
- * Closing objects when the upstream's schema opens them from elsewhere: the
- * variants past tighten-attacks.test.ts. The gateway closes a value that
- * branches describe with `unevaluatedProperties: false`, which counts every
- * key some applied subschema evaluated; so a branch saying
- * `additionalProperties: true`, or a `$ref` to a schema the hardening walk
- * never reached (inside `not`, inside `if`, under a keyword of the
- * upstream's own), opened the object to any key. A reference the gateway
- * cannot follow (an anchor, a nested `$id`, `$dynamicRef`) keeps the tool
- * out. A real stdio upstream (test/fixtures/schema-server.ts) records every
- * call it receives: each attack must leave that record empty.
- */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { denialCode, recorded, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { attackScene } from '../helpers/attack-scene.js';
+import { denialCode } from '../helpers/harness.js';
 import { type SchemaTool, schemaUpstream } from '../helpers/schema-upstream.js';
 
 const OPEN = { type: 'object', additionalProperties: true };
@@ -121,22 +108,8 @@ profiles:
     tools: [${TOOLS.map((t) => `up__${t.name}`).join(', ')}]
 `;
 
-let gw: TestGateway;
-let record: string;
-let call: (tool: string, args: Record<string, unknown>) => Promise<unknown>;
-let listed: string[];
-beforeAll(async () => {
-  const dir = tempDir();
-  record = join(dir, 'received.jsonl');
-  gw = await startTestGateway(POLICY(record), { dir });
-  const agent = await gw.agent('agent');
-  call = (name, args) => agent.client.callTool({ name, arguments: args });
-  listed = (await agent.client.listTools()).tools.map((t) => t.name);
-});
-afterAll(async () => {
-  await gw?.close();
-});
-beforeEach(() => writeFileSync(record, ''));
+const scene = attackScene(POLICY);
+const call = (tool: string, args: Record<string, unknown>) => scene.call(tool, args);
 
 describe('an extra key where the upstream schema opens the object from a branch or a reference', () => {
   const attacks: [string, string, Record<string, unknown>][] = [
@@ -160,7 +133,7 @@ describe('an extra key where the upstream schema opens the object from a branch 
     it(`refuses it ${name}, and the upstream receives nothing`, async () => {
       const result = await call(tool, args);
       expect(denialCode(result), JSON.stringify(result)).toBe('invalid_arguments');
-      expect(recorded(record)).toEqual([]);
+      expect(scene.received()).toEqual([]);
     });
   }
 
@@ -171,7 +144,7 @@ describe('an extra key where the upstream schema opens the object from a branch 
     );
     expect(denialCode(await call('up__draft7_tuple', { pair: ['a', 1] }))).toBeUndefined();
     expect(denialCode(await call('up__branch_open', { q: 'c' }))).toBeUndefined();
-    expect(recorded(record).map((r) => r.tool)).toEqual([
+    expect(scene.received().map((r) => r.tool)).toEqual([
       'ref_hidden',
       'tree',
       'draft7_tuple',
@@ -185,14 +158,14 @@ describe('references the gateway cannot follow', () => {
     ['an $anchor', 'up__anchored'],
     ['a nested $id', 'up__nested_id'],
   ])('keep a tool whose schema uses %s out of the catalog', async (_name, tool) => {
-    expect(listed).not.toContain(tool);
+    expect(scene.listed).not.toContain(tool);
     const result = await call(tool, { f: { admin: true } });
     expect(denialCode(result)).toBe('tool_not_in_scope');
-    expect(recorded(record)).toEqual([]);
+    expect(scene.received()).toEqual([]);
   });
 
   it('lists every other tool', () => {
-    expect(listed).toEqual(
+    expect(scene.listed).toEqual(
       expect.arrayContaining([
         'up__branch_open',
         'up__then_open',
