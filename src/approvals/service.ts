@@ -18,9 +18,9 @@ import type { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
 import type { Store } from '../store/store.js';
 import { canonicalJson } from '../util/canonical.js';
-import type { Approval, Vote, VoteOutcome } from './approval.js';
+import type { Approval, ApprovalState, Vote, VoteOutcome } from './approval.js';
 import { describeEarlier, type EarlierCall, type HoldOutcome, type HoldRequest } from './hold.js';
-import { Wakeups } from './wakeups.js';
+import { type Wake, Wakeups, type Watch } from './wakeups.js';
 
 /** How long an approval stays usable by an identical retry after its waiting caller is gone. */
 export const REUSE_WINDOW_MS = 10 * 60_000;
@@ -65,7 +65,8 @@ export class ApprovalService {
     });
     // A decision made through another replica wakes this one's waiter at once.
     deps.store.signals.subscribe((signal) => {
-      if (signal.topic === 'approval') this.wakeups.wake(signal.id);
+      if (signal.topic === 'approval')
+        this.wakeups.wake(signal.id, signal.state ? { state: signal.state } : {});
     });
   }
 
@@ -89,7 +90,7 @@ export class ApprovalService {
         );
         if (!written) continue;
         withdrawn++;
-        this.signal(a.id);
+        this.signal(a.id, 'withdrawn');
       }
     }
     return withdrawn;
@@ -203,7 +204,7 @@ export class ApprovalService {
         link: this.deps.linkFor(a.id),
       });
     }
-    this.signal(id);
+    this.signal(id, a.state);
     return outcome;
   }
 
@@ -299,7 +300,7 @@ export class ApprovalService {
       if (!written) continue;
       faultPoint('approval-marked-unknown');
       if (a.state === 'executing') unknown.push({ ...a, state: 'outcome_unknown' });
-      this.signal(a.id);
+      this.signal(a.id, 'outcome_unknown');
     }
     return unknown;
   }
@@ -317,20 +318,30 @@ export class ApprovalService {
 
   private async wait(approval: Approval, request: HoldRequest): Promise<HoldOutcome> {
     this.waiting.set(approval.id, this.waitingOn(approval.id) + 1);
+    // Watched before the first read, so a decision landing during any read is not missed.
+    const watch = this.wakeups.watch(approval.id);
     try {
-      return await this.waitFor(approval, request);
+      return await this.waitFor(approval, request, watch);
     } finally {
+      watch.close();
       const left = this.waitingOn(approval.id) - 1;
       if (left > 0) this.waiting.set(approval.id, left);
       else this.waiting.delete(approval.id);
     }
   }
 
-  private async waitFor(approval: Approval, request: HoldRequest): Promise<HoldOutcome> {
+  private async waitFor(approval: Approval, request: HoldRequest, watch: Watch): Promise<HoldOutcome> {
     const { store, now } = this.deps;
     const started = now();
     let lastProgress = started;
+    let wake: Wake | undefined;
     for (;;) {
+      // Woken by an approval: claim at once, one round trip instead of a read and then the claim.
+      // The claim is the same conditional write as below, so a forged or stale hint just fails it.
+      if (wake?.state === 'approved') {
+        const claimed = await this.claim(approval, request.runId, request.tool, request.argsHash);
+        if (claimed) return { ok: true, approval: claimed };
+      }
       const current = await store.approvals.get(approval.id);
       if (!current)
         return { ok: false, denial: denial('internal_error', 'The approval could not be found.') };
@@ -339,11 +350,7 @@ export class ApprovalService {
           const claimed = await this.claim(current, request.runId, request.tool, request.argsHash);
           if (claimed) return { ok: true, approval: claimed };
           // Another caller (an identical concurrent call of this run) claimed it first.
-          return {
-            ok: false,
-            approval: current,
-            denial: denial('approval_denied', 'An identical call already ran under this approval.'),
-          };
+          return { ok: false, approval: current, denial: alreadyRan() };
         }
         case 'denied':
           return {
@@ -356,6 +363,12 @@ export class ApprovalService {
           };
         case 'timed_out':
           return { ok: false, approval: current, denial: timeoutDenial() };
+        case 'executing':
+        case 'executed':
+        case 'failed':
+        case 'outcome_unknown':
+          // Claimed, and not by this caller (its claim above failed, or it never tried one).
+          return { ok: false, approval: current, denial: alreadyRan() };
         case 'pending':
           break;
         default: {
@@ -387,8 +400,7 @@ export class ApprovalService {
         if (written) return { ok: false, approval: current, denial: timeoutDenial() };
         continue;
       }
-      await this.wakeups.sleep(
-        current.id,
+      wake = await watch.sleep(
         Math.min(
           // With push signals live, polling is only the fallback for a lost notification.
           this.deps.store.signals.live()
@@ -498,16 +510,23 @@ export class ApprovalService {
     });
   }
 
-  /** Wakes waiters here at once, and on every other replica (LISTEN/NOTIFY on PostgreSQL). */
-  private signal(id: string): void {
-    this.wakeups.wake(id);
+  /**
+   * Wakes waiters here at once, and on every other replica (LISTEN/NOTIFY on PostgreSQL), saying
+   * the state just written so an approved call's waiter can claim without reading first.
+   */
+  private signal(id: string, state: ApprovalState): void {
+    this.wakeups.wake(id, { state });
     // Lost, other replicas still see the decision at their next fallback poll.
     this.deps.store.signals
-      .publish({ topic: 'approval', id })
+      .publish({ topic: 'approval', id, state })
       .catch((err: unknown) =>
         this.deps.logger?.warn({ err, approvalId: id }, 'approval signal not published'),
       );
   }
+}
+
+function alreadyRan(): Denial {
+  return denial('approval_denied', 'An identical call already ran under this approval.');
 }
 
 function timeoutDenial(): Denial {

@@ -233,7 +233,11 @@ export interface SessionStore {
 }
 
 /** What every replica must hear at once: an approval decided, a run ended. */
-export type Signal = { topic: 'approval'; id: string } | { topic: 'run'; id: string };
+/**
+ * "Look again at this approval or run". An approval's signal may say the state its decider wrote
+ * (a hint for which query to issue first: receivers re-read or claim, the store decides).
+ */
+export type Signal = { topic: 'approval'; id: string; state?: ApprovalState } | { topic: 'run'; id: string };
 
 export interface SignalBus {
   publish(signal: Signal): Promise<void>;

@@ -2,10 +2,17 @@
  * Decisions and kills pushed between replicas with PostgreSQL LISTEN/NOTIFY.
  * One dedicated connection listens; if it drops, it reconnects with backoff,
  * and `live()` is false meanwhile so waiters fall back to polling the store
- * at their short interval. A notification only says "look again": receivers
- * re-read the store, so a forged or lost NOTIFY can delay, never decide.
+ * at their short interval. A notification says "look again", and for an
+ * approval the state its decider wrote (`approval:<id>:approved`), so the
+ * waiter on another replica claims at once instead of reading first. The
+ * claim is the store's conditional write, so a forged or lost NOTIFY can delay,
+ * never decide (anyone who may connect to the database can NOTIFY).
+ *
+ * Notifications go out on the listening connection while it is up, not on the
+ * shared pool: a decision's signal never queues behind the pool's other work.
  */
 import pg from 'pg';
+import { APPROVAL_STATES, type ApprovalState } from '../../approvals/approval.js';
 import { LocalSignals } from '../signals.js';
 import type { Signal } from '../store.js';
 
@@ -32,7 +39,17 @@ export class PgSignals extends LocalSignals {
   override async publish(signal: Signal): Promise<void> {
     // Delivered here at once; other replicas hear it through the server (this one too, ignored twice).
     this.deliver(signal);
-    await this.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, `${signal.topic}:${signal.id}`]);
+    const values = [CHANNEL, payload(signal)];
+    const client = this.connected ? this.client : null;
+    if (client) {
+      const sent = await client.query('SELECT pg_notify($1, $2)', values).then(
+        () => true,
+        () => false,
+      );
+      if (sent) return;
+    }
+    // The listener is down (or just dropped): the pool still reaches replicas that hear.
+    await this.pool.query('SELECT pg_notify($1, $2)', values);
   }
 
   override live(): boolean {
@@ -86,8 +103,21 @@ export class PgSignals extends LocalSignals {
   }
 }
 
-function parse(payload: string | undefined): Signal | undefined {
-  const match = /^(approval|run):([A-Za-z0-9_-]{1,100})$/.exec(payload ?? '');
+export function payload(signal: Signal): string {
+  const state = signal.topic === 'approval' && signal.state ? `:${signal.state}` : '';
+  return `${signal.topic}:${signal.id}${state}`;
+}
+
+/** A notification's payload as a signal; anything else on the channel is ignored. */
+export function parse(text: string | undefined): Signal | undefined {
+  const match = /^(approval|run):([A-Za-z0-9_-]{1,100})(?::([a-z_]{1,20}))?$/.exec(text ?? '');
   if (!match) return undefined;
-  return { topic: match[1] as Signal['topic'], id: match[2] as string };
+  const [, topic, id, state] = match as unknown as [string, Signal['topic'], string, string | undefined];
+  if (state === undefined) return { topic, id };
+  if (topic !== 'approval' || !isApprovalState(state)) return undefined;
+  return { topic, id, state };
+}
+
+function isApprovalState(state: string): state is ApprovalState {
+  return (APPROVAL_STATES as readonly string[]).includes(state);
 }
