@@ -147,4 +147,35 @@ describe('a scan past its work budget', () => {
     expect(scrubber.stats.failedClosed).toBeGreaterThan(0);
     expect(out).not.toContain(value);
   });
+
+  it('redacts encoded runs whole and unchecked, without decoding them, once the scan is past its total budget', () => {
+    const token = 'ghp_Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Jh1Gf0EdCbA1';
+    const encoded = [
+      Buffer.from(`GITHUB_TOKEN=${token}`).toString('base64'),
+      encodeURIComponent(`token=${token}`).replace(/_/g, '%5F'),
+      Buffer.from(token).toString('hex'),
+    ];
+    const scrubber = createScrubber();
+    // Within budget: each run is decoded, and named by what it carried.
+    const plain = scrubber.text(encoded.join('\n\n'));
+    for (const run of encoded) expect(plain).not.toContain(run);
+    expect(plain).not.toContain('[REDACTED:encoded]');
+    // Past it: each is still redacted (nothing leaks), unchecked.
+    const before = scrubber.stats.failedClosed;
+    const out = scrubber.text(`${manyRules}\n\n${encoded.join('\n\n')}\n`);
+    for (const run of encoded) expect(out).not.toContain(run);
+    expect(out).toContain('[REDACTED:encoded]');
+    expect(scrubber.stats.failedClosed - before).toBeGreaterThan(encoded.length);
+  });
+
+  it('leaves the encoded runs of ordinary text to their decoded scan (never redacted unchecked)', () => {
+    const scrubber = createScrubber();
+    const lines = Array.from({ length: 5_000 }, (_, i) => {
+      const thumb = Buffer.from(`thumbnail ${i} of the release notes`).toString('base64');
+      return `{"path":"/srv/a%20b/${i}.png","thumb":"${thumb}","token":"${(i * 7919).toString(36)}"}`;
+    });
+    const text = lines.join('\n');
+    expect(scrubber.text(text)).toBe(text);
+    expect(scrubber.stats.failedClosed).toBe(0);
+  });
 });

@@ -29,7 +29,10 @@
 import { isAscii } from 'node:buffer';
 import { gunzipSync, inflateSync, constants as zlibConstants } from 'node:zlib';
 import { HEX_DIGIT_VALUES } from './char-tables.js';
+import { type DecodedRuns, DecodedWriter } from './decoded-text.js';
 import { VALUE_TABLE as ESCAPED_VALUE_CHARS, findEscaped } from './escaped-runs.js';
+
+export type { DecodedRuns } from './decoded-text.js';
 
 const HEX_VALUE = HEX_DIGIT_VALUES;
 const VALUE_TABLE = ESCAPED_VALUE_CHARS;
@@ -47,27 +50,23 @@ const MIN_BASE64_RUN = 20;
 /** 16 bytes. */
 const MIN_HEX_RUN = 32;
 
-export interface EncodedRun {
-  start: number;
-  end: number;
-  decoded: string;
-}
-
 /**
- * Encoded runs in `input`, in order of start (each kind in order; kinds may overlap). `nested`:
- * `input` is decoded text of an earlier call's runs.
+ * Encoded runs in `input`, decoded (each kind in order of start; kinds may overlap). `nested`:
+ * `input` is decoded text of an earlier call's runs. `locate`: the runs' places only, none
+ * decoded (each decoded text empty): every run of the shape that would be decoded, including
+ * base64-shaped ones that decode to no text.
  */
-export function findEncoded(input: string, continued = false, nested = false): EncodedRun[] {
-  const runs: EncodedRun[] = [];
+export function findEncoded(input: string, continued = false, nested = false, locate = false): DecodedRuns {
+  const out = new DecodedWriter();
   // Decoded text searched again (`nested`) shares the budget of the text it came from: a fresh
   // one per level would let each level decompress four times more than the one before.
   if (!nested) inflateBudget = INFLATE_PER_CHAR * input.length + INFLATE_FLOOR;
-  findBase64(input, runs, continued);
-  findEscaped(input, runs);
-  return runs;
+  findBase64(input, out, continued, locate);
+  findEscaped(input, out, locate);
+  return out.finish();
 }
 
-function findBase64(input: string, runs: EncodedRun[], continued: boolean): void {
+function findBase64(input: string, out: DecodedWriter, continued: boolean, locate: boolean): void {
   const n = input.length;
   // Probing every MIN_BASE64_RUN-th character, not reading each: a run that long must contain a
   // probe, and a probe that lands in a shorter word costs that word. Ordinary text is mostly
@@ -127,22 +126,25 @@ function findBase64(input: string, runs: EncodedRun[], continued: boolean): void
     }
     done = end;
     i = end - 1;
-    let decoded: string | null;
+    if (locate) {
+      if (lines || kindOf(shape, end - start) !== undefined) out.close(start, end, true);
+      continue;
+    }
     if (!lines) {
       const kind = kindOf(shape, end - start);
-      decoded = kind === undefined ? null : decodeRun(input, start, end, kind === 'hex');
+      if (kind !== undefined) decodeRun(out, input, start, end, kind === 'hex');
     } else if (!escapedBreak && end - start <= MAX_ENCODED_RUN && kindIn(input, start, end) === 'base64') {
       // Node's base64 decoder skips line breaks: the body is decoded in place, with no copy.
-      decoded = decodeRun(input, start, end, false, true);
-    } else decoded = decodeText(joinLines(input, start, first, lines));
-    if (decoded !== null) runs.push({ start, end, decoded });
+      decodeRun(out, input, start, end, false, true);
+    } else decodeText(out, joinLines(input, start, first, lines));
+    out.close(start, end);
     // A stream's chunk may start inside a run whose head it emitted (a plain word, see
     // encodedHold): its alignment is unknown, so try each.
     if (continued && start === 0) {
       const text = lines ? joinLines(input, start, first, lines) : input.slice(start, end);
       for (let shift = 1; shift < 4; shift++) {
-        const other = decodeText(text.slice(shift));
-        if (other !== null) runs.push({ start, end, decoded: other });
+        decodeText(out, text.slice(shift));
+        out.close(start, end);
       }
     }
   }
@@ -183,12 +185,12 @@ const SCRATCH = Buffer.alloc(MAX_ENCODED_RUN);
 /**
  * `text` decoded as hex (when it is all hex digits) or base64/base64url, as latin1 (a token is
  * ASCII, so it stays intact whatever the encoding of the text around it): its printable
- * stretches, or null when it has none. Decoded into one scratch buffer: `Buffer.from` per run
+ * stretches written to `out` (nothing when it has none). Decoded into one scratch buffer: `Buffer.from` per run
  * allocates, and JSON tool output has thousands of short runs.
  */
-function decodeText(text: string): string | null {
+function decodeText(out: DecodedWriter, text: string): void {
   const kind = kindIn(text, 0, text.length);
-  return kind === undefined ? null : decodeRun(text, 0, text.length, kind === 'hex');
+  if (kind !== undefined) decodeRun(out, text, 0, text.length, kind === 'hex');
 }
 
 /**
@@ -207,28 +209,40 @@ function kindOf(shape: number, length: number): 'hex' | 'base64' | undefined {
  * so each decodes as the whole run would there. `breaks`: a base64 body with its line breaks in
  * place (no longer than one window).
  */
-function decodeRun(input: string, from: number, to: number, hex: boolean, breaks = false): string | null {
-  const inflated = inflatedRun(input, from, to, hex);
-  if (inflated !== undefined) return inflated;
-  if (to - from <= MAX_ENCODED_RUN) return decodeRange(input, from, to, hex, breaks);
-  const parts: string[] = [];
+function decodeRun(
+  out: DecodedWriter,
+  input: string,
+  from: number,
+  to: number,
+  hex: boolean,
+  breaks = false,
+): void {
+  if (inflatedRun(out, input, from, to, hex)) return;
+  if (to - from <= MAX_ENCODED_RUN) {
+    decodeRange(out, input, from, to, hex, breaks);
+    return;
+  }
   for (let at = from; ; at += MAX_ENCODED_RUN - WINDOW_OVERLAP) {
-    const part = decodeRange(input, at, Math.min(to, at + MAX_ENCODED_RUN), hex);
-    if (part !== null) parts.push(part);
+    const before = out.length;
+    if (out.written) out.separator();
+    const mark = out.length;
+    decodeRange(out, input, at, Math.min(to, at + MAX_ENCODED_RUN), hex);
+    // A window with no printable stretch adds no separator either.
+    if (out.length === mark) out.length = before;
     if (at + MAX_ENCODED_RUN >= to) break;
   }
-  return parts.length > 0 ? parts.join('\n') : null;
 }
 
 /**
  * A run whose bytes are gzip or zlib data (`gzip -c .env | base64`): the printable stretches of
- * what it decompresses to, or undefined when it is not such data (it is then decoded as it is).
+ * what it decompresses to, written to `out`; false when it is not such data (it is then decoded
+ * as it is).
  * All decompression in one scan shares a budget proportional to the text (findEncoded), so
  * small bombs cannot multiply the work; past it, or past a corrupt stream, the run is decoded as
  * it is.
  */
-function inflatedRun(input: string, from: number, to: number, hex: boolean): string | null | undefined {
-  if (to - from < 4) return undefined;
+function inflatedRun(out: DecodedWriter, input: string, from: number, to: number, hex: boolean): boolean {
+  if (to - from < 4) return false;
   // The first two bytes, read from the first four characters (no allocation: most runs are not
   // compressed, and JSON tool output has thousands of runs).
   const c0 = input.charCodeAt(from);
@@ -243,21 +257,22 @@ function inflatedRun(input: string, from: number, to: number, hex: boolean): str
     : (((SIXBIT[c1]! & 15) << 4) | (SIXBIT[c2]! >> 2)) & 0xff;
   const gzip = first === 0x1f && second === 0x8b;
   const zlib = first === 0x78 && ((first << 8) | second) % 31 === 0;
-  if ((!gzip && !zlib) || inflateBudget <= 0) return undefined;
+  if ((!gzip && !zlib) || inflateBudget <= 0) return false;
   const encoding = hex ? 'hex' : 'base64';
-  let out: Buffer;
+  let inflated: Buffer;
   try {
-    out = (gzip ? gunzipSync : inflateSync)(Buffer.from(input.slice(from, to), encoding), {
+    inflated = (gzip ? gunzipSync : inflateSync)(Buffer.from(input.slice(from, to), encoding), {
       // A stream cut short still gives what it holds so far.
       finishFlush: zlibConstants.Z_SYNC_FLUSH,
       maxOutputLength: inflateBudget,
     });
   } catch {
     // Not compressed data after all, or larger than the budget: decoded as it is.
-    return undefined;
+    return false;
   }
-  inflateBudget -= out.length;
-  return printableStretches(out, out.length);
+  inflateBudget -= inflated.length;
+  printableStretches(out, inflated, inflated.length);
+  return true;
 }
 
 /** Bytes all decompression in one findEncoded call may produce. */
@@ -270,12 +285,20 @@ const INFLATE_FLOOR = 1 << 20;
  * Node's decoders are native and skip what is not in the alphabet (line breaks of a wrapped
  * body: `breaks`, which short runs' decoders here do not); base64 takes both alphabets.
  */
-function decodeRange(input: string, from: number, to: number, hex: boolean, breaks = false): string | null {
+function decodeRange(
+  out: DecodedWriter,
+  input: string,
+  from: number,
+  to: number,
+  hex: boolean,
+  breaks = false,
+): void {
   if (!breaks && to - from <= SHORT_RUN) {
-    return printableStretches(SCRATCH, hex ? hexInto(input, from, to) : base64Into(input, from, to));
+    printableStretches(out, SCRATCH, hex ? hexInto(input, from, to) : base64Into(input, from, to));
+    return;
   }
   const text = from === 0 && to === input.length ? input : input.slice(from, to);
-  return printableStretches(SCRATCH, SCRATCH.write(text, 0, hex ? 'hex' : 'base64'));
+  printableStretches(out, SCRATCH, SCRATCH.write(text, 0, hex ? 'hex' : 'base64'));
 }
 
 /**
@@ -325,23 +348,24 @@ function base64Into(input: string, from: number, to: number): number {
   return length;
 }
 
-/**
- * The stretches of printable ASCII at least MIN_STRETCH long in `bytes[0, length)`, joined by
- * line breaks, or null when there are none.
- */
 /** Below this, the loop below is cheaper than a Buffer view and a native call. */
 const NATIVE_ASCII_CHECK = 256;
 
-function printableStretches(bytes: Buffer, length: number): string | null {
-  // All ASCII (decoded text, the common case when there is any): one string, checked natively.
+/**
+ * The stretches of printable ASCII at least MIN_STRETCH long in `bytes[0, length)`, written to
+ * `out` separated by line breaks (nothing when there are none).
+ */
+function printableStretches(out: DecodedWriter, bytes: Buffer, length: number): void {
+  // All ASCII (decoded text, the common case when there is any): all of it, checked natively.
   // Control characters are kept then: no rule matches across one, and keeping more text can only
   // find more.
   if (length >= NATIVE_ASCII_CHECK && isAscii(bytes.subarray(0, length))) {
-    return bytes.toString('latin1', 0, length);
+    out.bytes(bytes, 0, length);
+    return;
   }
   // Probing every MIN_STRETCH-th byte: a stretch that long holds a probe, and in binary most
   // probes land on an unprintable byte and cost nothing more.
-  const stretches: string[] = [];
+  const mark = out.length;
   let done = 0;
   for (let p = MIN_STRETCH - 1; p < length; p += MIN_STRETCH) {
     if (PRINTABLE[bytes[p]!] === 0) continue;
@@ -349,13 +373,13 @@ function printableStretches(bytes: Buffer, length: number): string | null {
     while (start > done && PRINTABLE[bytes[start - 1]!] === 1) start--;
     let end = p + 1;
     while (end < length && PRINTABLE[bytes[end]!] === 1) end++;
-    // All text (the common case when there is any): one string, no join.
-    if (start === 0 && end === length) return bytes.toString('latin1', 0, length);
-    if (end - start >= MIN_STRETCH) stretches.push(bytes.toString('latin1', start, end));
+    if (end - start >= MIN_STRETCH) {
+      if (out.length > mark) out.separator();
+      out.bytes(bytes, start, end);
+    }
     done = end;
     p = end - 1;
   }
-  return stretches.length > 0 ? stretches.join('\n') : null;
 }
 
 const PRINTABLE = new Uint8Array(256);

@@ -128,7 +128,7 @@ describe('decompression', () => {
     // Each run inflates to 1 MiB of text from about 1.4 KB: 40 of them would be 40 MiB to scan.
     const bomb = gzipSync(Buffer.alloc(1 << 20, 'a')).toString('base64');
     const text = Array.from({ length: 40 }, () => bomb).join('\n\n');
-    const decoded = findEncoded(text).reduce((sum, run) => sum + run.decoded.length, 0);
+    const decoded = findEncoded(text).text.length;
     expect(decoded).toBeGreaterThanOrEqual(1 << 20); // the first one is decompressed
     expect(decoded).toBeLessThanOrEqual(4 * text.length + (1 << 20) + text.length);
   });

@@ -33,6 +33,8 @@ import type { SecretRule } from './rules/types.js';
 import type { Span } from './spans.js';
 
 export const REDACTED_SECRET = '[REDACTED:secret]';
+/** An encoded run redacted unchecked, past the scan's work budget (see detectDecoded). */
+export const REDACTED_ENCODED = '[REDACTED:encoded]';
 
 /** Secrets shorter than this are not matched: they would redact ordinary words. */
 export const MIN_SECRET_LENGTH = 6;
@@ -432,30 +434,44 @@ export function createEngine(options: EngineOptions): Engine {
     streaming: boolean,
     shared: SharedWork,
   ): void => {
+    if (shared.spent > shared.total) {
+      // Past the total budget (a hostile text: the rules' candidates here already fail closed),
+      // encoded runs are not decoded: each is redacted whole, unchecked, as a candidate past its
+      // budget is. Decoding and scanning them could only fail closed at each anchor they hold,
+      // and cost as much as the text's own scan again (anchors of many rules with a `%41` in
+      // each value: half of the scrub).
+      const located = findEncoded(input, streaming, level > 0, true);
+      for (let r = 0; r < located.count; r++) {
+        const start = located.start[r]!;
+        const end = located.end[r]!;
+        spans.push({
+          start,
+          end,
+          replacement: REDACTED_ENCODED,
+          marker: REDACTED_ENCODED,
+          rank: rules.length,
+        });
+      }
+      stats.failedClosed += located.count;
+      return;
+    }
     const runs = findEncoded(input, streaming, level > 0);
-    if (runs.length === 0) return;
-    const at = new Int32Array(runs.length + 1);
-    for (let k = 0; k < runs.length; k++) at[k + 1] = at[k]! + runs[k]!.decoded.length + 1;
-    const joined = runs.map((run) => run.decoded).join('\n');
+    if (runs.count === 0) return;
+    const { at, text: joined } = runs;
     const inner = detect(joined, false, NO_PII, level + 1, shared).spans;
     if (inner.length === 0) return;
     inner.sort((a, b) => a.start - b.start);
-    const carried = new Uint8Array(runs.length);
+    const carried = new Uint8Array(runs.count);
     let k = 0;
     for (const span of inner) {
-      while (k < runs.length && at[k + 1]! <= span.start) k++;
-      for (let r = k; r < runs.length && at[r]! < span.end; r++) {
-        const run = runs[r]!;
+      while (k < runs.count && at[k + 1]! <= span.start) k++;
+      for (let r = k; r < runs.count && at[r]! < span.end; r++) {
         if (carried[r] === 1) continue;
-        if (input.slice(run.start, run.end).includes(joined.slice(span.start, span.end))) continue;
+        const start = runs.start[r]!;
+        const end = runs.end[r]!;
+        if (input.slice(start, end).includes(joined.slice(span.start, span.end))) continue;
         carried[r] = 1;
-        spans.push({
-          start: run.start,
-          end: run.end,
-          replacement: span.marker,
-          marker: span.marker,
-          rank: span.rank,
-        });
+        spans.push({ start, end, replacement: span.marker, marker: span.marker, rank: span.rank });
       }
     }
   };

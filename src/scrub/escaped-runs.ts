@@ -3,7 +3,7 @@
  * escapes, or quoted-printable soft breaks, found and unescaped in one pass each.
  */
 import { HEX_DIGIT_VALUES } from './char-tables.js';
-import type { EncodedRun } from './decoded.js';
+import type { DecodedWriter } from './decoded-text.js';
 
 const HEX_VALUE = HEX_DIGIT_VALUES;
 
@@ -95,7 +95,8 @@ export const VALUE_TABLE = new Uint8Array(65536);
 for (let code = 0; code < 65536; code++)
   VALUE_TABLE[code] = VALUE_CHAR.test(String.fromCharCode(code)) ? 1 : 0;
 
-export function findEscaped(input: string, runs: EncodedRun[]): void {
+/** Escaped runs in `input`, unescaped into `out` (`locate`: found only, see findEncoded). */
+export function findEscaped(input: string, out: DecodedWriter, locate = false): void {
   let done = 0;
   // Soft breaks are searched apart from the escapes: `=` is in every log line (pairSearch).
   const escapeAt = escapeSearch(input);
@@ -125,21 +126,40 @@ export function findEscaped(input: string, runs: EncodedRun[]): void {
       end = next;
     }
     done = Math.max(end, at + 1);
-    const decoded = unescapeRun(input, start, end);
-    runs.push({ start, end, decoded });
+    if (!locate) unescapeRun(out, input, start, end);
+    // Kept even if empty (a lone soft break), as a run of its own.
+    out.close(start, end, true);
   }
 }
 
 /**
- * `input[from, to)` with its escapes decoded: `%XX`, `\\uXXXX`, `\\xXX`, quoted-printable `=XX`
- * (upper-case hex) and soft breaks (`=` before LF or CRLF, dropped), and `\\/`, `\\"`, `\\\\`.
- * Leftmost first, as one global replace would, but in one pass into a scratch array: a run of
+ * `input[from, to)` with its escapes decoded, written to `writer`: `%XX`, `\\uXXXX`, `\\xXX`,
+ * quoted-printable `=XX` (upper-case hex) and soft breaks (`=` before LF or CRLF, dropped), and
+ * `\\/`, `\\"`, `\\\\`. Leftmost first, as one global replace would, but in one pass: a run of
  * many thousand escapes made that replace allocate a string per escape.
  */
-function unescapeRun(input: string, from: number, to: number): string {
-  if (UNESCAPED.length < to - from) UNESCAPED = new Uint16Array(to - from);
-  const out = UNESCAPED;
-  let n = 0;
+function unescapeRun(writer: DecodedWriter, input: string, from: number, to: number): void {
+  let n = unescapeInto(writer.target(to - from), writer.length, input, from, to, !writer.isWide);
+  if (n < 0) {
+    // A code unit above Latin-1 (a `\u` escape, or such a character): the run again, two bytes each.
+    writer.widen();
+    n = unescapeInto(writer.target(to - from), writer.length, input, from, to, false);
+  }
+  writer.length = n;
+}
+
+/**
+ * unescapeRun's loop, writing into `out` from `n`: the new length, or -1 when `narrow` (`out`
+ * holds Latin-1) and a code unit above 0xff comes.
+ */
+function unescapeInto(
+  out: Uint8Array | Uint16Array,
+  n: number,
+  input: string,
+  from: number,
+  to: number,
+  narrow: boolean,
+): number {
   let i = from;
   while (i < to) {
     const c = input.charCodeAt(i);
@@ -157,7 +177,9 @@ function unescapeRun(input: string, from: number, to: number): string {
     } else if (c === BACKSLASH && i + 1 < to) {
       const kind = input.charCodeAt(i + 1);
       if (kind === LOWER_U && hexIn(input, i + 2, 4, to)) {
-        out[n++] = hexValue(input, i + 2, 4);
+        const code = hexValue(input, i + 2, 4);
+        if (narrow && code > 0xff) return -1;
+        out[n++] = code;
         i += 6;
       } else if (kind === LOWER_X && hexIn(input, i + 2, 2, to)) {
         out[n++] = hexValue(input, i + 2, 2);
@@ -182,15 +204,14 @@ function unescapeRun(input: string, from: number, to: number): string {
         i++;
       }
     } else {
+      if (narrow && c > 0xff) return -1;
       out[n++] = c;
       i++;
     }
   }
-  // Node's UTF-16 decoding copies code units as they are (a lone surrogate stays one).
-  return Buffer.from(out.buffer, out.byteOffset, n * 2).toString('utf16le');
+  return n;
 }
 
-let UNESCAPED = new Uint16Array(1024);
 const PERCENT = 37;
 const BACKSLASH = 92;
 const EQ = 61;
