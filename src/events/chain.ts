@@ -43,7 +43,20 @@ export function linkHash(writer: string, seq: number, prev: string, fields: Chai
 
 /** The complete row an append writes: defaults filled in, so what is hashed is what is stored. */
 export function completeEvent(event: NewEvent, now: () => number = Date.now): ChainedFields {
-  return {
+  return completeEventText(event, now).fields;
+}
+
+/**
+ * `completeEvent` and its data as JSON text: the text a store writes is the one the hashed data
+ * was read back from (`JSON.stringify` of `JSON.parse(text)` is `text` again), so an append
+ * serialises the data once, not twice.
+ */
+export function completeEventText(
+  event: NewEvent,
+  now: () => number = Date.now,
+): { fields: ChainedFields; dataText: string } {
+  const dataText = JSON.stringify(event.data ?? {});
+  const fields: ChainedFields = {
     at: event.at ?? now(),
     kind: event.kind,
     runId: event.runId ?? null,
@@ -52,8 +65,9 @@ export function completeEvent(event: NewEvent, now: () => number = Date.now): Ch
     code: event.code ?? null,
     actor: event.actor ?? null,
     // Hashed as it will read back: what JSON (and PostgreSQL's JSONB) keeps of it.
-    data: JSON.parse(JSON.stringify(event.data ?? {})) as Record<string, unknown>,
+    data: JSON.parse(dataText) as Record<string, unknown>,
   };
+  return { fields, dataText };
 }
 
 /**

@@ -168,6 +168,26 @@ for (const [name, open] of stores) {
       expect((await at(t0 + 500)).ok).toBe(false);
     });
 
+    it("charges the run's total and the called tool alone, and keeps each tool's bucket apart", async () => {
+      const run = await newRun(store);
+      const rate = { count: 1, perMs: 1000 };
+      const t0 = 2_000_000;
+      const call = (tool: string, now: number, cap?: number) =>
+        store.calls.reserve({ runId: run.id, tool, rate, now, ...(cap !== undefined ? { cap } : {}) });
+      expect(await call('a', t0)).toMatchObject({ ok: true, calls: 1, toolCalls: 1 });
+      // Another tool has a bucket of its own; the total counts both.
+      expect(await call('b', t0)).toMatchObject({ ok: true, calls: 2, toolCalls: 1 });
+      // Refused calls charge nothing.
+      expect(await call('a', t0)).toMatchObject({ ok: false, code: 'rate_limited' });
+      expect(await call('a', t0 + 1000, 2)).toMatchObject({
+        ok: false,
+        code: 'budget_exhausted',
+        scope: 'run',
+      });
+      expect(await call('a', t0 + 1000)).toMatchObject({ ok: true, calls: 3, toolCalls: 2 });
+      expect(await store.calls.usage(run.id)).toEqual({ calls: 3, perTool: { a: 2, b: 1 } });
+    });
+
     it('grants output tokens to racing reservations without overshooting the cap', async () => {
       const run = await newRun(store);
       const results = await Promise.all(

@@ -31,20 +31,40 @@ interface Row {
 }
 
 export function sqliteCalls(db: Database.Database, group: GroupCommit): CallBudgetStore {
-  const get = db.prepare('SELECT calls, bucket, bucket_at FROM call_counts WHERE run_id = ? AND tool = ?');
-  const ensure = db.prepare('INSERT OR IGNORE INTO call_counts (run_id, tool) VALUES (?, ?)');
+  // Both rows a reservation checks and charges (the run's total and the tool's) in one statement
+  // each: a statement costs about as much as the row work it does here.
+  const both = db.prepare(
+    'SELECT tool, calls, bucket, bucket_at FROM call_counts WHERE run_id = ? AND tool IN (?, ?)',
+  );
+  const ensure = db.prepare('INSERT OR IGNORE INTO call_counts (run_id, tool) VALUES (?, ?), (?, ?)');
+  // The tool's row takes the new bucket, the total's keeps none (as two updates did).
   const charge = db.prepare(
-    'UPDATE call_counts SET calls = calls + 1, bucket = ?, bucket_at = ? WHERE run_id = ? AND tool = ?',
+    `UPDATE call_counts SET calls = calls + 1, bucket = CASE WHEN tool = ? THEN ? END, bucket_at = ?
+     WHERE run_id = ? AND tool IN (?, ?)`,
   );
   const all = db.prepare('SELECT tool, calls FROM call_counts WHERE run_id = ?');
+  const zero: Row = { calls: 0, bucket: null, bucket_at: null };
+
+  const rows = (r: CallRequest): { total: Row; tool: Row } | undefined => {
+    let total: Row | undefined;
+    let tool: Row | undefined;
+    for (const row of both.all(r.runId, TOTAL, r.tool) as (Row & { tool: string })[]) {
+      if (row.tool === TOTAL) total = row;
+      else tool = row;
+    }
+    return total && tool ? { total, tool } : undefined;
+  };
 
   // Runs in a group commit's BEGIN IMMEDIATE (group-commit.ts), which takes the write lock
   // first: two processes on one file cannot both read the old count.
   const reserve = (r: CallRequest): CallReservation => {
-    ensure.run(r.runId, TOTAL);
-    ensure.run(r.runId, r.tool);
-    const total = get.get(r.runId, TOTAL) as Row;
-    const tool = get.get(r.runId, r.tool) as Row;
+    let found = rows(r);
+    if (!found) {
+      // A run's first call of this tool: both rows exist from here on.
+      ensure.run(r.runId, TOTAL, r.runId, r.tool);
+      found = rows(r) ?? { total: zero, tool: zero };
+    }
+    const { total, tool } = found;
     if (r.cap !== undefined && total.calls >= r.cap)
       return { ok: false, code: 'budget_exhausted', scope: 'run', calls: total.calls };
     if (r.toolCap !== undefined && tool.calls >= r.toolCap) {
@@ -62,8 +82,7 @@ export function sqliteCalls(db: Database.Database, group: GroupCommit): CallBudg
       }
       bucket = available - 1;
     }
-    charge.run(bucket, r.now, r.runId, r.tool);
-    charge.run(null, r.now, r.runId, TOTAL);
+    charge.run(r.tool, bucket, r.now, r.runId, TOTAL, r.tool);
     return { ok: true, calls: total.calls + 1, toolCalls: tool.calls + 1 };
   };
 

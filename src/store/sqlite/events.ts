@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Approval } from '../../approvals/approval.js';
-import { ChainHead, completeEvent } from '../../events/chain.js';
+import { ChainHead, completeEventText } from '../../events/chain.js';
 import type { AuditEvent, EventFilter, NewEvent } from '../../events/event.js';
 import type { ApprovalMove, BatchItem, EventStore, Retiring, Settling, VoteRequest } from '../store.js';
 import { sqliteVoter } from './approvals.js';
@@ -107,7 +107,7 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
   // so this handle's chain has no gaps and no forks without a lock of its own.
   const head = new ChainHead(writer);
   const write = (event: NewEvent): AuditEvent => {
-    const full = completeEvent(event);
+    const { fields: full, dataText } = completeEventText(event);
     const link = head.link(full);
     const { id } = insert.get(
       full.at,
@@ -117,7 +117,7 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
       full.decision,
       full.code,
       full.actor,
-      JSON.stringify(full.data),
+      dataText,
       link.writer,
       link.seq,
       link.prev,
