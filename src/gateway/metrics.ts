@@ -169,21 +169,13 @@ export class Metrics {
     this.oldestPending.set(created.length ? Math.max(0, (s.now() - Math.min(...created)) / 1000) : 0);
   }
 
-  /** Per-stage latency, measured where the stages are composed. */
+  /** Per-stage latency, measured where the stages are composed (observed, not wrapped). */
   readonly hook: PipelineHook = {
-    stage: async (_call, stage, next) => {
-      const started = performance.now();
-      try {
-        const result = await next();
-        this.stageLatency.observe(
-          { stage, result: result.ok ? 'continue' : 'deny' },
-          (performance.now() - started) / 1000,
-        );
-        return result;
-      } catch (error) {
-        this.stageLatency.observe({ stage, result: 'error' }, (performance.now() - started) / 1000);
-        throw error;
-      }
+    stageDone: (stage, result, ms) => {
+      this.stageLatency.observe(
+        { stage, result: result === undefined ? 'error' : result.ok ? 'continue' : 'deny' },
+        ms / 1000,
+      );
     },
   };
 

@@ -37,11 +37,17 @@ export type CallOutcome =
 export interface PipelineHook {
   call?(call: ToolCall, next: () => Promise<CallOutcome>): Promise<CallOutcome>;
   stage?(call: ToolCall, stage: string, next: () => Promise<StageResult>): Promise<StageResult>;
+  /**
+   * Told how each stage ended and how long it took (`result` undefined: it threw), without
+   * wrapping it: a hook that only measures needs no closure and promise per stage and call.
+   */
+  stageDone?(stage: string, result: StageResult | undefined, ms: number): void;
 }
 
 export class Pipeline {
   private readonly callHooks: NonNullable<PipelineHook['call']>[];
   private readonly stageHooks: NonNullable<PipelineHook['stage']>[];
+  private readonly stageObservers: NonNullable<PipelineHook['stageDone']>[];
 
   constructor(
     private readonly stages: readonly NamedStage[],
@@ -51,6 +57,7 @@ export class Pipeline {
     const hooks = deps.hooks ?? [];
     this.callHooks = hooks.flatMap((h) => (h.call ? [h.call.bind(h)] : []));
     this.stageHooks = hooks.flatMap((h) => (h.stage ? [h.stage.bind(h)] : []));
+    this.stageObservers = hooks.flatMap((h) => (h.stageDone ? [h.stageDone.bind(h)] : []));
   }
 
   get stageNames(): string[] {
@@ -65,6 +72,18 @@ export class Pipeline {
     )();
   }
 
+  /** A failing observer is ignored: observing never changes a decision. */
+  private tell(stage: string, result: StageResult | undefined, started: number): void {
+    const ms = performance.now() - started;
+    for (const observe of this.stageObservers) {
+      try {
+        observe(stage, result, ms);
+      } catch {
+        // Metrics are not worth a call.
+      }
+    }
+  }
+
   private runStage(stage: NamedStage, call: ToolCall): Promise<StageResult> {
     if (this.stageHooks.length === 0) return stage.run(call);
     return this.stageHooks.reduceRight<() => Promise<StageResult>>(
@@ -75,11 +94,15 @@ export class Pipeline {
 
   private async decide(call: ToolCall): Promise<CallOutcome> {
     let denied: Denial | undefined;
+    const observers = this.stageObservers;
     for (const stage of this.stages) {
       let outcome: Awaited<ReturnType<Stage>>;
+      const started = observers.length > 0 ? performance.now() : 0;
       try {
         outcome = await this.runStage(stage, call);
+        if (observers.length > 0) this.tell(stage.name, outcome, started);
       } catch (error) {
+        if (observers.length > 0) this.tell(stage.name, undefined, started);
         // A stage that throws denies: fail closed, never forward on a bug.
         this.deps.logger.error(
           { err: error, stage: stage.name, runId: call.run.id },
