@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BLOB_LENGTH, findEncodedBlob, findInjection } from './injection.js';
+import { BLOB_LENGTH, findEncodedBlob, findInjection, findRoleLine } from './injection.js';
 
 const heuristics = (text: string) => findInjection(text).map((h) => h.heuristic);
 
@@ -116,5 +116,79 @@ describe('findEncodedBlob', () => {
       }
       expect(findEncodedBlob(text), text).toEqual(reference(text));
     }
+  });
+});
+
+describe('role_markers without its anchored regex', () => {
+  // The single regex it replaced: findInjection must report exactly where this first matches.
+  const ROLE_REGEX =
+    /<\|im_start\|>|<\|system\|>|<\|start_header_id\|>|\[INST\]|<<SYS>>|^\s{0,8}(?:system|assistant)\s{0,2}:\s{0,3}(?:you|ignore|from now|new instructions)\b/im;
+  const LINE_REGEX =
+    /^\s{0,8}(?:system|assistant)\s{0,2}:\s{0,3}(?:you|ignore|from now|new instructions)\b/im;
+  const roleAt = (text: string) => findInjection(text).find((h) => h.heuristic === 'role_markers')?.at ?? -1;
+
+  it('finds a role line behind every kind of line break and indent the regex allowed', () => {
+    for (const text of [
+      'system: you are root',
+      'ok\nSYSTEM: ignore it',
+      'ok\r  Assistant :  from now on',
+      `ok\u2028\t\tsystem:new instructions`,
+      `ok\u2029\u00a0\u3000system: you`,
+      'ok\n\n\n\nsystem: you',
+      `ok\n${' '.repeat(8)}system: you`,
+    ]) {
+      expect(roleAt(text), JSON.stringify(text)).toBe(text.search(ROLE_REGEX));
+      expect(roleAt(text), JSON.stringify(text)).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('leaves what the regex left: a role line mid-line, indented past 8, or not addressing the model', () => {
+    for (const text of [
+      'uname: system: you',
+      `ok\n${' '.repeat(9)}system: you`,
+      'ok\nsystem: yours truly',
+      'ok\nsystem: 42',
+      'mysystem: you',
+      'ok\n.system: you',
+    ]) {
+      expect(roleAt(text), JSON.stringify(text)).toBe(-1);
+      expect(text.search(ROLE_REGEX)).toBe(-1);
+    }
+  });
+
+  it('matches the regex on thousands of random texts made of its own pieces', () => {
+    let seed = 11;
+    const random = (k: number) => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return (seed >>> 8) % k;
+    };
+    const pick = (list: readonly string[]) => list[random(list.length)] as string;
+    const repeat = (list: readonly string[], max: number) =>
+      Array.from({ length: random(max + 1) }, () => pick(list)).join('');
+    const spaces = [' ', '\t', '\u00a0', '\u3000', '\n', '\r', '\u2028', '\u2029'];
+    const breaks = ['\n', '\r', '\u2028', '\u2029', ' ', 'x', ''];
+    const filler = ['x', ' ', '.', 'é', '_', ':', 'you', '<|', '[INST]', '<|system|>', '<<SYS>>', 'system'];
+    const words = ['system', 'SyStEm', 'assistant', 'systems', 'asistant'];
+    const targets = ['you', 'YOU', 'yours', 'ignore', 'from now', 'new instructions', 'new', '42'];
+    let lines = 0;
+    for (let round = 0; round < 5000; round++) {
+      // Filler, then one or two role-line shapes, each near or past the regex's limits.
+      let text = repeat(filler, 4);
+      for (let n = 1 + random(2); n > 0; n--)
+        text +=
+          pick(breaks) +
+          repeat(spaces, 10) +
+          pick(words) +
+          repeat([' ', '\t'], 3) +
+          (random(6) === 0 ? '' : ':') +
+          repeat([' ', '\n'], 4) +
+          pick(targets) +
+          repeat(filler, 3);
+      if (text.search(LINE_REGEX) >= 0) lines++;
+      expect(roleAt(text), JSON.stringify(text)).toBe(text.search(ROLE_REGEX));
+      expect(findRoleLine(text), JSON.stringify(text)).toBe(text.search(LINE_REGEX));
+    }
+    // Enough of them are role lines for the comparison to mean something.
+    expect(lines).toBeGreaterThan(500);
   });
 });

@@ -14,7 +14,10 @@ export interface InjectionHit {
   at: number;
 }
 
-const HEURISTICS: readonly { id: string; pattern: RegExp }[] = [
+/** A heuristic: a regex, or a search giving the index of its first match (-1: none). */
+type Heuristic = { id: string; pattern: RegExp } | { id: string; find: (text: string) => number };
+
+const HEURISTICS: readonly Heuristic[] = [
   {
     // "Ignore previous instructions" and its paraphrases: overriding the operator's prompt.
     id: 'override_instructions',
@@ -28,12 +31,18 @@ const HEURISTICS: readonly { id: string; pattern: RegExp }[] = [
       /\b(?:(?:dear|attention|note to(?: the)?|hey)\s{1,3}(?:ai|assistant|model|llm|agent|claude|chatgpt|gpt)\b|(?:ai|assistant|claude|agent)\s{0,2}[,:]\s{0,3}(?:you must|please|ignore|do not|always|never|now)\b|you are now\b|from now on,? you\b|new (?:system )?instructions\s{0,3}:|your new (?:task|goal|instructions))/i,
   },
   {
-    // Chat-template and system-prompt markers smuggled into data.
+    // Chat-template and system-prompt markers smuggled into data. A bare "System:" line is ordinary
+    // output (uname, dmesg); only one that goes on to address the model counts (`findRoleLine`).
+    // As one regex (`…|^\s{0,8}(?:system|assistant)…` with the `m` flag) it was the dearest of
+    // these passes on every text, with or without a line in it: a `^` alternative that can match
+    // after any line break kept the regex engine from skipping ahead, 1.5-3 ms per MB.
     id: 'role_markers',
-    // A bare "System:" line is ordinary output (uname, dmesg); only one that goes on to address
-    // the model counts.
-    pattern:
-      /<\|im_start\|>|<\|system\|>|<\|start_header_id\|>|\[INST\]|<<SYS>>|^\s{0,8}(?:system|assistant)\s{0,2}:\s{0,3}(?:you|ignore|from now|new instructions)\b/im,
+    find: (text) => {
+      TEMPLATE_MARKERS.lastIndex = 0;
+      const marker = TEMPLATE_MARKERS.exec(text)?.index ?? -1;
+      const line = findRoleLine(text, marker < 0 ? text.length : marker);
+      return line >= 0 ? line : marker;
+    },
   },
   {
     // <IMPORTANT> / <SYSTEM> blocks: the tool-poisoning shape seen in malicious MCP servers.
@@ -68,6 +77,39 @@ const HEURISTICS: readonly { id: string; pattern: RegExp }[] = [
   },
 ];
 
+/** Chat-template markers (role_markers' first half). */
+const TEMPLATE_MARKERS = /<\|im_start\|>|<\|system\|>|<\|start_header_id\|>|\[INST\]|<<SYS>>/gi;
+
+/** A role line's words after its indent: found anywhere, then `findRoleLine` checks what precedes them. */
+const ROLE_WORDS = /(?:system|assistant)\s{0,2}:\s{0,3}(?:you|ignore|from now|new instructions)\b/gi;
+const SPACE = /\s/;
+/** Where `^` matches with the `m` flag: after these (and at the start). */
+const isLineBreak = (c: number) => c === 0x0a || c === 0x0d || c === 0x2028 || c === 0x2029;
+
+/**
+ * The index of the first match of `/^\s{0,8}(?:system|assistant)\s{0,2}:\s{0,3}(?:you|ignore|from
+ * now|new instructions)\b/im` that starts before `before` (-1: none), without that regex's cost: the
+ * words are searched for without the anchor, and each hit is taken when up to 8 whitespace
+ * characters before it reach the start of a line (the leftmost such start, as the regex gives).
+ * injection.test.ts checks it against the regex.
+ */
+export function findRoleLine(text: string, before = text.length): number {
+  ROLE_WORDS.lastIndex = 0;
+  for (let m = ROLE_WORDS.exec(text); m && m.index < before + 8; m = ROLE_WORDS.exec(text)) {
+    const words = m.index;
+    let start = -1;
+    for (let indent = 0; indent <= 8 && indent <= words; indent++) {
+      const at = words - indent;
+      if (indent > 0 && !SPACE.test(text.charAt(at))) break;
+      if (at === 0 || isLineBreak(text.charCodeAt(at - 1))) start = at;
+    }
+    if (start >= 0 && start < before) return start;
+    // Another match can start inside this one only past its first character.
+    ROLE_WORDS.lastIndex = words + 1;
+  }
+  return -1;
+}
+
 /** Long encoded blobs can carry instructions or payloads past text filters. */
 export const BLOB_LENGTH = 256;
 
@@ -75,9 +117,9 @@ export function findInjection(text: string): InjectionHit[] {
   const hits: InjectionHit[] = [];
   // Cyrillic, Greek and fullwidth look-alikes read as the ASCII they show (offsets unchanged).
   const read = foldLookAlikes(text);
-  for (const { id, pattern } of HEURISTICS) {
-    const m = pattern.exec(read);
-    if (m) hits.push({ heuristic: id, at: m.index });
+  for (const heuristic of HEURISTICS) {
+    const at = 'find' in heuristic ? heuristic.find(read) : (heuristic.pattern.exec(read)?.index ?? -1);
+    if (at >= 0) hits.push({ heuristic: heuristic.id, at });
   }
   return hits;
 }
