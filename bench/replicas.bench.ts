@@ -1,37 +1,53 @@
 /**
  * Across replicas: how soon does a decision or a kill made on replica A reach
- * the call on replica B? Two pairs of gateway processes on one real
- * PostgreSQL (test/helpers/postgres.ts): one pair hears other replicas by
- * LISTEN/NOTIFY (the default), the other by polling only (`listen: false`,
- * approvals re-read every 500 ms, kills every 250 ms: how it was before).
- * Rounds alternate between the pairs (which goes first alternates too), so
- * both see the same machine load.
+ * the call on replica B? Pairs of gateway processes on one real PostgreSQL
+ * server (test/helpers/postgres.ts), each pair with its own database: one
+ * pair hears other replicas by LISTEN/NOTIFY (the default), one by polling
+ * only (`listen: false`, approvals re-read every 500 ms, kills every 250 ms:
+ * how it was before), and with `--against REF` a pair built from another git
+ * ref with NOTIFY (both builds then run compiled, like for like). Rounds
+ * rotate through the pairs (which goes first rotates too), so all see the
+ * same machine load.
  *
  * - approval release: the agent's gated call is held on B; the clock starts
  *   when the approve request is sent to A's API and stops when the agent has
- *   the result (B re-reads the approval, runs the upstream `echo`, records it);
+ *   the result (B claims the approval, runs the upstream `echo`, records it).
+ *   120 rounds by default, so p99 is not the maximum; the polling pair, at
+ *   ~0.5 s a round, takes every third round only;
+ * - what B alone takes for the same call ungated (`echo` of a message not
+ *   starting with `refund`), on the same client just before: the part of the release that is running the call, not
+ *   hearing the decision;
  * - kill propagation: a slow call is in flight on B; the clock starts when
- *   the kill request is sent to A and stops when the agent has the refusal.
+ *   the kill request is sent to A and stops when the agent has the refusal
+ *   (40 rounds by default: each needs its own run).
  *
- *   npx tsx bench/replicas.bench.ts [--rounds 40]
+ *   npx tsx bench/replicas.bench.ts [--rounds 120] [--kill-rounds 40] [--against GIT_REF]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import pgDriver from 'pg';
 import { connectAgentClient } from '../src/agent/connect.js';
 import type { PropagationOptions } from '../src/gateway/gateway.js';
 import { startPostgres, type TestPostgres } from '../test/helpers/postgres.js';
+import { buildRef, buildWorkingTree } from './lib/build-ref.js';
 import { type Child, startChild } from './lib/proc.js';
 import { formatTable, percentile } from './lib/stats.js';
 import { type Target, targetOn } from './lib/targets.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const APPROVER = 'bho_replicas-bench-approver-0001';
+/** The polling pair's approval rounds take ~0.5 s each: it runs in one approval round of this many. */
+const POLLING_EVERY = 3;
 
-type Mode = 'notify' | 'polling';
-const MODES: Record<Mode, PropagationOptions> = { notify: {}, polling: { listen: false } };
+interface Contender {
+  name: string;
+  propagation: PropagationOptions;
+  /** A compiled `src` folder to run (BENCH_GATEWAY_FROM), else the environment's. */
+  from?: string;
+}
 
 interface Replica {
   url: string;
@@ -39,19 +55,25 @@ interface Replica {
   ids: string[];
 }
 
-interface Figures {
+export interface Figures {
   n: number;
   p50: number;
+  p90: number;
   p99: number;
   max: number;
 }
 
 export interface ReplicasResult {
   rounds: number;
-  approval: Record<Mode, Figures>;
-  kill: Record<Mode, Figures>;
-  /** How long A took to answer the approve and kill requests themselves (both modes): part of the above. */
+  killRounds: number;
+  /** Per contender: `notify`, `polling`, and `notify @REF` with --against. */
+  approval: Record<string, Figures>;
+  /** An ungated call on B right before each approval round (NOTIFY contenders). */
+  ungated: Record<string, Figures>;
+  kill: Record<string, Figures>;
+  /** How long A took to answer the approve and kill requests themselves (all pairs): part of the above. */
   answeredByA: { approve: Figures; kill: Figures };
+  against?: { ref: string; commit: string };
 }
 
 function policy(url: string): string {
@@ -64,7 +86,7 @@ upstreams:
     cwd: ${JSON.stringify(ROOT)}
 tools:
   up:
-    echo: { class: irreversible, approval: { approvers: [approver] } }
+    echo: { class: irreversible, approval: { when: [{ arg: message, matches: '^refund' }], approvers: [approver] } }
     wait: { class: read }
 operators:
   approver: { token: { secret: BENCH_APPROVER }, roles: [approver, admin] }
@@ -105,34 +127,69 @@ function figures(values: number[]): Figures {
   return {
     n: sorted.length,
     p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
     p99: percentile(sorted, 99),
     max: sorted.at(-1) ?? Number.NaN,
   };
 }
 
+/** A database of its own on the server, so one pair's notifications never reach another pair. */
+async function database(server: TestPostgres, name: string): Promise<string> {
+  const admin = new pgDriver.Client({ connectionString: server.url });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(server.url);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 export async function run(
-  options: { rounds?: number; log?: (line: string) => void } = {},
+  options: { rounds?: number; killRounds?: number; against?: string; log?: (line: string) => void } = {},
 ): Promise<ReplicasResult> {
-  const rounds = Math.max(5, Math.min(options.rounds ?? 40, 200));
+  const rounds = Math.max(5, Math.min(options.rounds ?? 120, 1_000));
+  const killRounds = Math.max(5, Math.min(options.killRounds ?? 40, 200));
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const dir = mkdtempSync(join(tmpdir(), 'bulkhead-replicas-bench-'));
   const children: Child<unknown>[] = [];
   const clients: Client[] = [];
-  let pg: TestPostgres | undefined;
+  let server: TestPostgres | undefined;
   try {
-    pg = await startPostgres();
-    const start = async (mode: Mode, name: string, runs: number) => {
+    const contenders: Contender[] = [
+      { name: 'notify', propagation: {} },
+      { name: 'polling', propagation: { listen: false } },
+    ];
+    let against: ReplicasResult['against'];
+    if (options.against) {
+      log(`replicas bench: compiling this tree and ${options.against} (tsc, about a minute each here)`);
+      const [current, ref] = await Promise.all([
+        buildWorkingTree(ROOT),
+        buildRef(ROOT, options.against, join(dir, 'ref-tree')),
+      ]);
+      for (const c of contenders) c.from = current;
+      contenders.splice(1, 0, { name: `notify @${options.against}`, propagation: {}, from: ref.src });
+      against = { ref: ref.ref, commit: ref.commit };
+    }
+    server = await startPostgres();
+    const start = async (c: Contender, index: number, name: string, url: string, runs: number) => {
       // Each gateway child keeps its home and log beside its policy.
-      const folder = join(dir, `${mode}-${name}`);
+      const folder = join(dir, `${index}-${name}`);
       mkdirSync(folder);
       const file = join(folder, 'policy.yaml');
-      writeFileSync(file, policy((pg as TestPostgres).url));
+      writeFileSync(file, policy(url));
       const child = await startChild<Replica>(
         join(ROOT, 'bench/lib/gateway-child.ts'),
         [file, String(runs)],
         {
           cwd: ROOT,
-          env: { BENCH_APPROVER: APPROVER, BENCH_PROPAGATION: JSON.stringify(MODES[mode]) },
+          env: {
+            BENCH_APPROVER: APPROVER,
+            BENCH_PROPAGATION: JSON.stringify(c.propagation),
+            ...(c.from ? { BENCH_GATEWAY_FROM: c.from } : {}),
+          },
           timeoutMs: 120_000,
         },
       );
@@ -140,27 +197,32 @@ export async function run(
       return child.ready;
     };
     // B holds one run for the approvals and one per kill round (a kill ends its run).
-    const pairs = {} as Record<Mode, { a: Replica; b: Replica }>;
-    for (const mode of ['notify', 'polling'] as const) {
-      pairs[mode] = { a: await start(mode, 'a', 1), b: await start(mode, 'b', rounds + 1) };
+    const pairs: { a: Replica; b: Replica }[] = [];
+    for (const [index, c] of contenders.entries()) {
+      const url = await database(server, `pair${index}`);
+      pairs.push({
+        a: await start(c, index, 'a', url, 1),
+        b: await start(c, index, 'b', url, killRounds + 1),
+      });
     }
     const connect = async (url: string, token: string) => {
       const client = await connectAgentClient({ mcpUrl: `${url}/mcp`, token });
       clients.push(client);
       return client;
     };
-    const approvers = {} as Record<Mode, Client>;
-    for (const mode of ['notify', 'polling'] as const) {
-      approvers[mode] = await connect(pairs[mode].b.url, pairs[mode].b.tokens[0] as string);
-    }
+    const agents: Client[] = [];
+    for (const pair of pairs) agents.push(await connect(pair.b.url, pair.b.tokens[0] as string));
 
     const answered = { approve: [] as number[], kill: [] as number[] };
-    const approvalRound = async (mode: Mode, round: number): Promise<number> => {
-      const { a, b } = pairs[mode];
-      const call = (approvers[mode] as Client).callTool({
-        name: 'up__echo',
-        arguments: { message: `refund ${round}` },
-      });
+    const approvalRound = async (index: number, round: number): Promise<{ ms: number; ungated: number }> => {
+      const { a, b } = pairs[index] as { a: Replica; b: Replica };
+      const agent = agents[index] as Client;
+      // What running a call on B takes at this moment, without any approval.
+      const u0 = performance.now();
+      const plain = await agent.callTool({ name: 'up__echo', arguments: { message: `plain ${round}` } });
+      const ungated = performance.now() - u0;
+      if (plain.isError) throw new Error(`the ungated call failed: ${JSON.stringify(plain.content)}`);
+      const call = agent.callTool({ name: 'up__echo', arguments: { message: `refund ${round}` } });
       const held = await pending(a.url, b.ids[0] as string);
       const t0 = performance.now();
       const status = await post(a.url, `/api/approvals/${held.id}/approve`, { args_hash: held.run_hash });
@@ -169,10 +231,10 @@ export async function run(
       const result = await call;
       const ms = performance.now() - t0;
       if (result.isError) throw new Error(`the approved call failed: ${JSON.stringify(result.content)}`);
-      return ms;
+      return { ms, ungated };
     };
-    const killRound = async (mode: Mode, round: number): Promise<number> => {
-      const { a, b } = pairs[mode];
+    const killRound = async (index: number, round: number): Promise<number> => {
+      const { a, b } = pairs[index] as { a: Replica; b: Replica };
       const client = await connect(b.url, b.tokens[round + 1] as string);
       const call = client.callTool({ name: 'up__wait', arguments: { ms: 60_000 } });
       // In flight: forwarded to the upstream, which waits.
@@ -188,77 +250,98 @@ export async function run(
       return ms;
     };
 
-    const times = {
-      approval: { notify: [] as number[], polling: [] as number[] },
-      kill: { notify: [] as number[], polling: [] as number[] },
-    };
+    const names = contenders.map((c) => c.name);
+    const lists = () => Object.fromEntries(names.map((n) => [n, [] as number[]]));
+    const times = { approval: lists(), ungated: lists(), kill: lists() };
+    // Each round starts with the next contender, so none is always first (or always after another).
+    const rotation = (round: number) => names.map((_, i) => (i + round) % names.length);
     for (let round = 0; round < rounds; round++) {
-      const order: Mode[] = round % 2 === 0 ? ['notify', 'polling'] : ['polling', 'notify'];
-      for (const mode of order) times.approval[mode].push(await approvalRound(mode, round));
-      for (const mode of order) times.kill[mode].push(await killRound(mode, round));
-      if ((round + 1) % 10 === 0) log(`replicas bench: ${round + 1}/${rounds} rounds`);
+      for (const index of rotation(round)) {
+        const c = contenders[index] as Contender;
+        if (c.propagation.listen === false && round % POLLING_EVERY !== 0) continue;
+        const { ms, ungated } = await approvalRound(index, round);
+        times.approval[c.name]?.push(ms);
+        if (c.propagation.listen !== false) times.ungated[c.name]?.push(ungated);
+      }
+      if (round < killRounds) {
+        for (const index of rotation(round)) {
+          times.kill[(contenders[index] as Contender).name]?.push(await killRound(index, round));
+        }
+      }
+      if ((round + 1) % 20 === 0) log(`replicas bench: ${round + 1}/${rounds} rounds`);
     }
+    const all = (of: Record<string, number[]>, keep: (name: string) => boolean = () => true) =>
+      Object.fromEntries(
+        Object.entries(of)
+          .filter(([name, values]) => keep(name) && values.length > 0)
+          .map(([name, values]) => [name, figures(values)]),
+      );
     return {
       rounds,
-      approval: { notify: figures(times.approval.notify), polling: figures(times.approval.polling) },
-      kill: { notify: figures(times.kill.notify), polling: figures(times.kill.polling) },
+      killRounds,
+      approval: all(times.approval),
+      ungated: all(times.ungated),
+      kill: all(times.kill),
       answeredByA: { approve: figures(answered.approve), kill: figures(answered.kill) },
+      ...(against ? { against } : {}),
     };
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     for (const child of children.reverse()) await child.stop(5_000).catch(() => undefined);
-    pg?.stop();
+    server?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 export function print(r: ReplicasResult): string {
-  const row = (what: string, mode: Mode, f: Figures) => [
-    `${what}, ${mode}`,
-    String(f.n),
-    f.p50,
-    f.p99,
-    f.max,
-  ];
+  const row = (what: string, f: Figures) => [what, String(f.n), f.p50, f.p90, f.p99, f.max];
+  const rows = (what: string, of: Record<string, Figures>) =>
+    Object.entries(of).map(([name, f]) => row(`${what}, ${name}`, f));
   return `${formatTable([
-    ['decided on A → effect on B (ms)', 'n', 'p50', 'p99', 'max'],
-    row('approval releases held call', 'notify', r.approval.notify),
-    row('approval releases held call', 'polling', r.approval.polling),
-    row('kill cancels in-flight call', 'notify', r.kill.notify),
-    row('kill cancels in-flight call', 'polling', r.kill.polling),
-    [
-      `of which A answering approve (both)`,
-      String(r.answeredByA.approve.n),
-      r.answeredByA.approve.p50,
-      r.answeredByA.approve.p99,
-      r.answeredByA.approve.max,
-    ],
-    [
-      `of which A answering kill (both)`,
-      String(r.answeredByA.kill.n),
-      r.answeredByA.kill.p50,
-      r.answeredByA.kill.p99,
-      r.answeredByA.kill.max,
-    ],
-  ])}\n(two gateway processes per mode on one PostgreSQL, rounds interleaved; target ≤ 100 ms p99 with NOTIFY)`;
+    ['decided on A → effect on B (ms)', 'n', 'p50', 'p90', 'p99', 'max'],
+    ...rows('approval releases held call', r.approval),
+    ...rows('  B running an ungated call, same client', r.ungated),
+    ...rows('kill cancels in-flight call', r.kill),
+    row('of which A answering approve (all)', r.answeredByA.approve),
+    row('of which A answering kill (all)', r.answeredByA.kill),
+  ])}\n(two gateway processes per contender on one PostgreSQL, a database each, rounds rotated${
+    r.against ? `; against ${r.against.ref} (${r.against.commit.slice(0, 12)}), both builds compiled` : ''
+  }; target ≤ 100 ms p99 with NOTIFY)`;
 }
 
 export function targets(r: ReplicasResult): Target[] {
+  const p99 = (f: Figures | undefined) => f?.p99 ?? Number.NaN;
   return [
     targetOn(
       'approval on A releases call on B, p99 ≤ 100 ms (NOTIFY)',
-      r.approval.notify.p99,
+      p99(r.approval.notify),
       ' ms',
       (v) => v <= 100,
     ),
-    targetOn('kill on A cancels call on B, p99 ≤ 100 ms (NOTIFY)', r.kill.notify.p99, ' ms', (v) => v <= 100),
+    targetOn(
+      'kill on A cancels call on B, p99 ≤ 100 ms (NOTIFY)',
+      p99(r.kill.notify),
+      ' ms',
+      (v) => v <= 100,
+    ),
   ];
 }
 
+function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const i = process.argv.indexOf('--rounds');
-  const rounds = i > 0 ? Number(process.argv[i + 1]) : undefined;
-  process.stdout.write(`${print(await run(rounds !== undefined ? { rounds } : {}))}\n`);
+  const rounds = argValue('--rounds');
+  const killRounds = argValue('--kill-rounds');
+  const against = argValue('--against');
+  const result = await run({
+    ...(rounds !== undefined ? { rounds: Number(rounds) } : {}),
+    ...(killRounds !== undefined ? { killRounds: Number(killRounds) } : {}),
+    ...(against !== undefined ? { against } : {}),
+  });
+  process.stdout.write(`${print(result)}\n`);
   // Leftover keep-alive sockets must not hold the process.
   setTimeout(() => process.exit(), 1_000).unref();
 }
