@@ -1,5 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { measureJson } from '../pipeline/measure-json.js';
+import { RESULT_PREVIEW_BYTES } from '../pipeline/record.js';
 import { createScrubber } from '../scrub/index.js';
 import { inspectAndWithhold, inspectOutput, LARGE_OUTPUT } from './output.js';
 import { inspectionWorkers } from './worker/pool.js';
@@ -110,4 +112,43 @@ describe('large results are inspected in a worker, with the same guarantees', ()
     expect(textOf(out.result)).toBe('hi [REDACTED:secret]');
     expect(inspectionWorkers().load()).toHaveLength(before);
   });
+});
+
+describe("a large result's audit measure is taken in the worker", () => {
+  it('gives the record the measure a fresh walk would, without walking it again', async () => {
+    const scrubber = createScrubber({ secrets: [SECRET] });
+    const text = `${'m"é\n😀'.repeat(LARGE_OUTPUT / 4)} ${SECRET}`;
+    const result: CallToolResult = {
+      content: [
+        { type: 'text', text },
+        { type: 'resource', resource: { uri: 'file:///r', text: `${'r'.repeat(5000)}\ud800` } },
+      ],
+    };
+    const out = await inspectOutput(result, { maxBytes: 16 * MB }, scrubber);
+    const fresh = measureJson(structuredClone(out.result.content), RESULT_PREVIEW_BYTES);
+    const taken = measureJson(out.result.content, RESULT_PREVIEW_BYTES);
+    expect(taken).toEqual(fresh);
+    expect(taken.bytes).toBe(Buffer.byteLength(JSON.stringify(out.result.content)));
+    expect(taken.head).not.toContain(SECRET);
+    // The worker's measure itself (a walk makes a new object each time), kept for this content only.
+    expect(measureJson(out.result.content, RESULT_PREVIEW_BYTES)).toBe(taken);
+    expect(measureJson(out.result.content, 100)).not.toBe(taken);
+  }, 60_000);
+
+  it('freezes the content it measured, so no later change can make the measure wrong', async () => {
+    const scrubber = createScrubber();
+    const out = await inspectOutput(
+      {
+        content: [{ type: 'text', text: 'f'.repeat(LARGE_OUTPUT + 1), annotations: { audience: ['user'] } }],
+      },
+      { maxBytes: 16 * MB },
+      scrubber,
+    );
+    const content = out.result.content as { text: string; annotations: { audience: string[] } }[];
+    expect(() => content.push({ text: 'more', annotations: { audience: [] } })).toThrow(TypeError);
+    expect(() => {
+      (content[0] as { text: string }).text = 'changed';
+    }).toThrow(TypeError);
+    expect(() => content[0]?.annotations.audience.push('assistant')).toThrow(TypeError);
+  }, 60_000);
 });

@@ -10,6 +10,8 @@
  * unscrubbed.
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { rememberMeasure } from '../pipeline/measure-json.js';
+import { RESULT_PREVIEW_BYTES } from '../pipeline/record.js';
 import type { Scrubber } from '../scrub/index.js';
 import { replicaOf } from '../scrub/replica.js';
 import { charCount, scrubValueYielding } from '../scrub/yielding.js';
@@ -30,7 +32,11 @@ export async function inspectOutput(
 ): Promise<InspectedOutput> {
   const replica = replicaOf(scrubber);
   if (replica && charCount(result, LARGE_OUTPUT + 1, 0) > LARGE_OUTPUT) {
-    return inspectionWorkers().inspect(result, options, replica);
+    const { measured, ...inspected } = await inspectionWorkers().inspect(result, options, replica);
+    // The worker measured the content for the audit record (stage 10): frozen, that measure holds
+    // for as long as the content does, and the main thread does not walk its megabytes again.
+    rememberMeasure(deepFreeze(inspected.result.content), RESULT_PREVIEW_BYTES, measured);
+    return inspected;
   }
   const inspected = inspectAndWithhold(result, options, scrubber);
   // A scrubber that cannot be replicated still slices large values with yields.
@@ -65,4 +71,17 @@ export function inspectAndWithhold(
     };
   }
   return { result: out, flags: [...new Set(flags)], findings: inspected.findings };
+}
+
+/** `value` and every object and array in it frozen (strings are immutable already). */
+function deepFreeze<T extends object>(value: T): T {
+  const seen = new Set<object>();
+  const stack: object[] = [value];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    if (seen.has(next)) continue;
+    seen.add(next);
+    Object.freeze(next);
+    for (const item of Object.values(next)) if (typeof item === 'object' && item !== null) stack.push(item);
+  }
+  return value;
 }

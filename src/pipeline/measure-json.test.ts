@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsonStringBytes, measureJson } from './measure-json.js';
+import { jsonStringBytes, measureJson, rememberMeasure } from './measure-json.js';
 
 const exact = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 
@@ -42,5 +42,18 @@ describe('measureJson', () => {
   it('measures a string with and without escapes exactly', () => {
     for (const s of ['plain', 'quote"', 'tab\t', 'é😀', 'lone\udc00', ''])
       expect(jsonStringBytes(s)).toBe(exact(s));
+  });
+});
+
+describe('rememberMeasure', () => {
+  it('keeps a measure only for a frozen value, and only for the preview length it was taken at', () => {
+    const measure = { bytes: 99, head: '[{"t', whole: false };
+    expect(() => rememberMeasure([{ text: 'x' }], 4, measure)).toThrow(TypeError);
+    const value = Object.freeze([Object.freeze({ text: 'x' })]);
+    rememberMeasure(value, 4, measure);
+    expect(measureJson(value, 4)).toBe(measure);
+    expect(measureJson(value, 5)).toEqual({ bytes: 14, head: '[{"te', whole: false });
+    // An equal value that was not measured is walked.
+    expect(measureJson([{ text: 'x' }], 4).bytes).toBe(14);
   });
 });

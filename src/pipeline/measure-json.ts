@@ -22,10 +22,29 @@ export function jsonStringBytes(text: string): number {
 }
 
 /** `bytes`: of the whole JSON; `head`: its first `previewChars` characters; `whole`: the head is all of it. */
-export function measureJson(
-  value: unknown,
-  previewChars: number,
-): { bytes: number; head: string; whole: boolean } {
+export interface JsonMeasure {
+  bytes: number;
+  head: string;
+  whole: boolean;
+}
+
+/**
+ * Measures taken elsewhere, by value: an inspection worker measures the large result it inspected
+ * (src/inspect/output.ts), so the main thread does not walk its megabytes again. Only values
+ * frozen all the way down are kept, so the measure stays true for as long as the value lives.
+ */
+const taken = new WeakMap<object, { previewChars: number; measure: JsonMeasure }>();
+
+export function rememberMeasure(value: object, previewChars: number, measure: JsonMeasure): void {
+  if (!Object.isFrozen(value)) throw new TypeError('only a frozen value keeps its measure');
+  taken.set(value, { previewChars, measure });
+}
+
+export function measureJson(value: unknown, previewChars: number): JsonMeasure {
+  if (typeof value === 'object' && value !== null) {
+    const known = taken.get(value);
+    if (known && known.previewChars === previewChars) return known.measure;
+  }
   let correction = 0;
   const text =
     JSON.stringify(value, (_key, item: unknown) => {

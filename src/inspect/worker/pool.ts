@@ -28,7 +28,7 @@ import type { ScrubberBase, ScrubberReplica } from '../../scrub/replica.js';
 import { precutKey } from '../precut.js';
 import type { Framing } from './parse.js';
 import type { ThreadPriority } from './priority.js';
-import type { FromWorker, InspectedOutput, OutputOptions, ToWorker } from './protocol.js';
+import type { FromWorker, MeasuredOutput, OutputOptions, ToWorker } from './protocol.js';
 import { fill, Slabs } from './slabs.js';
 
 /** A worker's answer to a job. */
@@ -83,11 +83,7 @@ export class InspectionWorkers {
     this.slots = new Array<Live | undefined>(size).fill(undefined);
   }
 
-  inspect(
-    result: CallToolResult,
-    options: OutputOptions,
-    replica: ScrubberReplica,
-  ): Promise<InspectedOutput> {
+  inspect(result: CallToolResult, options: OutputOptions, replica: ScrubberReplica): Promise<MeasuredOutput> {
     if (this.closed) return Promise.reject(failure('the inspection workers are closed'));
     const live = this.pick();
     this.follow(replica.base);
@@ -102,7 +98,7 @@ export class InspectionWorkers {
         maxDepth: replica.base.maxDepth,
       } satisfies ToWorker);
     }
-    return this.post<InspectedOutput>(live, (job) => ({
+    return this.post<MeasuredOutput>(live, (job) => ({
       message: {
         type: 'inspect',
         job,
@@ -114,7 +110,8 @@ export class InspectionWorkers {
       settle: (message, resolve) => {
         if (message.type !== 'done') return false;
         replica.onRedactions?.(message.redactions);
-        resolve({ result: message.result, flags: message.flags, findings: message.findings });
+        const { result: inspected, flags, findings, measured } = message;
+        resolve({ result: inspected, flags, findings, measured });
         return true;
       },
     }));

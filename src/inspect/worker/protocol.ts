@@ -4,6 +4,7 @@
  * secrets safe: a `secrets` message posted before a job is handled before it.
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { JsonMeasure } from '../../pipeline/measure-json.js';
 import type { PiiAction, PiiKind } from '../../scrub/pii.js';
 import type { InspectFinding, InspectFlag } from '../inspector.js';
 import type { Framing } from './parse.js';
@@ -48,10 +49,21 @@ export interface InspectedOutput {
   findings: InspectFinding[];
 }
 
+/** A worker's inspection, with the measure of its result's content (`done`, above). */
+export interface MeasuredOutput extends InspectedOutput {
+  measured: JsonMeasure;
+}
+
 export type FromWorker =
   /** Sent once, first: the worker's thread and the OS priority it runs at (priority.ts). */
   | { type: 'started'; job: 0; priority: ThreadPriority }
-  | ({ type: 'done'; job: number; redactions: Record<string, number> } & InspectedOutput)
+  /** `measured`: the JSON size and audit preview of the result's content (pipeline/measure-json.ts). */
+  | ({
+      type: 'done';
+      job: number;
+      redactions: Record<string, number>;
+      measured: JsonMeasure;
+    } & InspectedOutput)
   /** `text`: the message cut; absent: nothing to cut (the main thread passes on its own bytes). */
   | { type: 'cut'; job: number; text?: string }
   | { type: 'failed'; job: number; message: string };

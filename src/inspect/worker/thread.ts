@@ -7,6 +7,8 @@
  * at a lower OS priority than the main thread (priority.ts).
  */
 import { parentPort } from 'node:worker_threads';
+import { measureJson } from '../../pipeline/measure-json.js';
+import { RESULT_PREVIEW_BYTES } from '../../pipeline/record.js';
 import { createScrubber, type MeasuredScrubber, type Scrubber } from '../../scrub/index.js';
 import { redactionCounts } from '../../scrub/markers.js';
 import { inspectAndWithhold } from '../output.js';
@@ -53,12 +55,15 @@ function handle(message: ToWorker): FromWorker | undefined {
       }
       const inspected = inspectAndWithhold(message.result, message.options, scrubber);
       const scrubbed = scrubber.value(inspected.result);
+      const result = settleScrubbedPayloads(inspected.result, scrubbed);
       return {
         type: 'done',
         job: message.job,
         ...inspected,
-        result: settleScrubbedPayloads(inspected.result, scrubbed),
+        result,
         redactions: redactionCounts(inspected.result, scrubbed),
+        // The audit record's size and preview, measured here rather than on the main thread.
+        measured: measureJson(result.content, RESULT_PREVIEW_BYTES),
       };
     }
   }
