@@ -85,6 +85,17 @@ function findBase64(input: string, out: DecodedWriter, continued: boolean, locat
       shape |= bits;
       start--;
     }
+    // Most probes land in a word shorter than a run: its alphabet characters, with at most two
+    // `=` after them, end before `start + MIN_BASE64_RUN`, so one character outside the alphabet
+    // at `start + MIN_BASE64_RUN - 3` drops it unread. A run long enough that starts after that
+    // character holds its alphabet characters for 18 from its start: the probe 20 after it lands
+    // in them unless all they are is 18 or 19 of them before padding (13 or 14 bytes, shorter than
+    // any credential a rule names; a known secret's base64 forms are matched in the text as it is).
+    const far = start + MIN_BASE64_RUN - 3;
+    if (far > i && (far >= n || SHAPE[input.charCodeAt(far)] === 0)) {
+      i = far;
+      continue;
+    }
     let end = i;
     while (end < n) {
       const bits = SHAPE[input.charCodeAt(end)]!;

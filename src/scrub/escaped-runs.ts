@@ -114,59 +114,80 @@ export function findEscaped(input: string, out: DecodedWriter, locate = false): 
     // Back to the start of the value this escape sits in (not past the previous run).
     let start = at;
     while (start > done && VALUE_TABLE[input.charCodeAt(start - 1)] === 1) start--;
-    // Forward over the value, across quoted-printable soft breaks (`=` at a line's end).
-    let end = at;
-    for (;;) {
-      while (end < input.length && VALUE_TABLE[input.charCodeAt(end)] === 1) end++;
-      if (input[end - 1] !== '=') break;
-      const next =
-        input[end] === '\n' ? end + 1 : input[end] === '\r' && input[end + 1] === '\n' ? end + 2 : -1;
-      // A MIME boundary after a base64 body's padding is not a continued line.
-      if (next < 0 || input.startsWith('--', next)) break;
-      end = next;
-    }
+    const end = locate ? runEnd(input, at) : unescapeRun(out, input, start);
     done = Math.max(end, at + 1);
-    if (!locate) unescapeRun(out, input, start, end);
     // Kept even if empty (a lone soft break), as a run of its own.
     out.close(start, end, true);
   }
 }
 
-/**
- * `input[from, to)` with its escapes decoded, written to `writer`: `%XX`, `\\uXXXX`, `\\xXX`,
- * quoted-printable `=XX` (upper-case hex) and soft breaks (`=` before LF or CRLF, dropped), and
- * `\\/`, `\\"`, `\\\\`. Leftmost first, as one global replace would, but in one pass: a run of
- * many thousand escapes made that replace allocate a string per escape.
- */
-function unescapeRun(writer: DecodedWriter, input: string, from: number, to: number): void {
-  let n = unescapeInto(writer.target(to - from), writer.length, input, from, to, !writer.isWide);
-  if (n < 0) {
-    // A code unit above Latin-1 (a `\u` escape, or such a character): the run again, two bytes each.
-    writer.widen();
-    n = unescapeInto(writer.target(to - from), writer.length, input, from, to, false);
+/** The end of the escaped run that holds `at`: over the value, across quoted-printable soft breaks. */
+function runEnd(input: string, at: number): number {
+  let end = at;
+  for (;;) {
+    while (end < input.length && VALUE_TABLE[input.charCodeAt(end)] === 1) end++;
+    if (input.charCodeAt(end - 1) !== EQ) return end;
+    const next = softBreakEnd(input, end - 1);
+    // A MIME boundary after a base64 body's padding is not a continued line.
+    if (next < 0 || input.startsWith('--', next)) return end;
+    end = next;
   }
-  writer.length = n;
+}
+
+/** After the soft break whose `=` is at `i` (`=` then LF or CRLF), or -1. */
+function softBreakEnd(input: string, i: number): number {
+  const c = input.charCodeAt(i + 1);
+  if (c === LF) return i + 2;
+  return c === CR && input.charCodeAt(i + 2) === LF ? i + 3 : -1;
 }
 
 /**
- * unescapeRun's loop, writing into `out` from `n`: the new length, or -1 when `narrow` (`out`
- * holds Latin-1) and a code unit above 0xff comes.
+ * The escaped run from `from` (its first character) unescaped into `writer`, found as it is read:
+ * its end, as runEnd finds it. Decoded: `%XX`, `\\uXXXX`, `\\xXX`, quoted-printable `=XX`
+ * (upper-case hex) and soft breaks (`=` before LF or CRLF, dropped, the run going on past them),
+ * and `\\/`, `\\\\`. Leftmost first, as one global replace would, in the one pass that finds the
+ * run's end (a `%41` repeated is one run as long as the text: reading it twice cost a fifth of
+ * its scrub).
  */
-function unescapeInto(
-  out: Uint8Array | Uint16Array,
-  n: number,
-  input: string,
-  from: number,
-  to: number,
-  narrow: boolean,
-): number {
+function unescapeRun(writer: DecodedWriter, input: string, from: number): number {
+  const mark = writer.length;
+  // Room for the run as written is taken as the run grows: its length is not known yet.
+  let end = unescapeInto(writer, input, from, !writer.isWide);
+  if (end < 0) {
+    // A code unit above Latin-1 (a `\u` escape, or such a character): the run again, two bytes each.
+    writer.length = mark;
+    writer.widen();
+    end = unescapeInto(writer, input, from, false);
+  }
+  return end;
+}
+
+/** Characters unescaped between two checks of the writer's room. */
+const STRETCH = 4_096;
+
+/**
+ * unescapeRun's loop: the run's end, or -1 when `narrow` (the writer holds Latin-1) and a code
+ * unit above 0xff comes. Every character of an escape (`%`, `\\`, `=`, hex digits, `u`, `x`,
+ * `/`) is a value character, so an escape read whole lies inside the run.
+ */
+function unescapeInto(writer: DecodedWriter, input: string, from: number, narrow: boolean): number {
+  const length = input.length;
+  let n = writer.length;
+  let out = writer.target(STRETCH);
+  let limit = n + STRETCH - 6;
   let i = from;
-  while (i < to) {
+  while (i < length) {
+    if (n >= limit) {
+      writer.length = n;
+      out = writer.target(STRETCH);
+      limit = n + STRETCH - 6;
+    }
     const c = input.charCodeAt(i);
+    if (VALUE_TABLE[c] !== 1) break;
     if (c === PERCENT) {
       // The common escape, inline: both digits' values are below 16 only if both are hex.
-      const high = i + 2 < to ? HEX_VALUE[input.charCodeAt(i + 1)]! : 255;
-      const low = i + 2 < to ? HEX_VALUE[input.charCodeAt(i + 2)]! : 255;
+      const high = i + 2 < length ? HEX_VALUE[input.charCodeAt(i + 1)]! : 255;
+      const low = i + 2 < length ? HEX_VALUE[input.charCodeAt(i + 2)]! : 255;
       if ((high | low) < 16) {
         out[n++] = (high << 4) | low;
         i += 3;
@@ -174,17 +195,17 @@ function unescapeInto(
         out[n++] = c;
         i++;
       }
-    } else if (c === BACKSLASH && i + 1 < to) {
+    } else if (c === BACKSLASH && i + 1 < length && VALUE_TABLE[input.charCodeAt(i + 1)] === 1) {
       const kind = input.charCodeAt(i + 1);
-      if (kind === LOWER_U && hexIn(input, i + 2, 4, to)) {
+      if (kind === LOWER_U && hexDigits(input, i + 2, 4)) {
         const code = hexValue(input, i + 2, 4);
         if (narrow && code > 0xff) return -1;
         out[n++] = code;
         i += 6;
-      } else if (kind === LOWER_X && hexIn(input, i + 2, 2, to)) {
+      } else if (kind === LOWER_X && hexDigits(input, i + 2, 2)) {
         out[n++] = hexValue(input, i + 2, 2);
         i += 4;
-      } else if (kind === SLASH || kind === QUOTE || kind === BACKSLASH) {
+      } else if (kind === SLASH || kind === BACKSLASH) {
         out[n++] = kind;
         i += 2;
       } else {
@@ -192,44 +213,42 @@ function unescapeInto(
         i++;
       }
     } else if (c === EQ) {
-      if (upperHexIn(input, i + 1, to)) {
+      if (upperHexAt(input, i + 1)) {
         out[n++] = hexValue(input, i + 1, 2);
         i += 3;
-      } else if (i + 1 < to && input.charCodeAt(i + 1) === LF) {
-        i += 2;
-      } else if (i + 2 < to && input.charCodeAt(i + 1) === CR && input.charCodeAt(i + 2) === LF) {
-        i += 3;
-      } else {
-        out[n++] = c;
-        i++;
+        continue;
       }
+      const next = softBreakEnd(input, i);
+      if (next >= 0 && !input.startsWith('--', next)) {
+        i = next;
+        continue;
+      }
+      out[n++] = c;
+      i++;
+      // A MIME boundary after a base64 body's padding is not a continued line: the run ends here.
+      if (next >= 0) break;
     } else {
       if (narrow && c > 0xff) return -1;
       out[n++] = c;
       i++;
     }
   }
-  return n;
+  writer.length = n;
+  return i;
 }
 
 const PERCENT = 37;
 const BACKSLASH = 92;
 const EQ = 61;
 const SLASH = 47;
-const QUOTE = 34;
 const LOWER_U = 117;
 const LOWER_X = 120;
 const LF = 10;
 const CR = 13;
 
-/** `count` hex digits at `at`, all before `to`. */
-function hexIn(input: string, at: number, count: number, to: number): boolean {
-  return at + count <= to && hexDigits(input, at, count);
-}
-
-/** Two upper-case hex digits at `at` (quoted-printable), before `to`. */
-function upperHexIn(input: string, at: number, to: number): boolean {
-  if (at + 2 > to) return false;
+/** Two upper-case hex digits at `at` (quoted-printable). */
+function upperHexAt(input: string, at: number): boolean {
+  if (at + 2 > input.length) return false;
   for (let k = at; k < at + 2; k++) {
     const code = input.charCodeAt(k);
     if (!((code >= 48 && code <= 57) || (code >= 65 && code <= 70))) return false;
