@@ -24,8 +24,6 @@ import { heldEventId } from './held-resume.js';
 const KEEPALIVE_MS = 15_000;
 
 export class HeldAnswer {
-  /** Aborts when the caller's connection closes before its answer is complete. */
-  readonly gone: AbortSignal;
   private streamed:
     | { controller: ReadableStreamDefaultController<Uint8Array>; keepalive: NodeJS.Timeout }
     | undefined;
@@ -35,10 +33,17 @@ export class HeldAnswer {
   private readonly open = new Set<RequestId>();
 
   constructor(
-    request: Request,
+    private readonly request: Request,
     private readonly sessionId: () => string | undefined,
-  ) {
-    this.gone = request.signal;
+  ) {}
+
+  /**
+   * Aborts when the caller's connection closes before its answer is complete. Read only when a
+   * call is held: the server makes the signal (an AbortController) on first read, and one that
+   * closed earlier is already aborted then, so calls that are never held do not pay for one.
+   */
+  get gone(): AbortSignal {
+    return this.request.signal;
   }
 
   /** Whether the answer is (now) a stream. */

@@ -82,7 +82,7 @@ export function registerToolHandlers(
       signal: link.signal,
       startedAt: deps.now(),
       flags: [],
-      ...(held ? { callerGone: held.gone, onHold: () => held.hold() } : {}),
+      ...(held ? { onHold: () => held.hold() } : {}),
       ...(progressToken !== undefined
         ? {
             progress: (progress: number, message?: string, total?: number) => {
@@ -102,6 +102,9 @@ export function registerToolHandlers(
           }
         : {}),
     };
+    // Read only if the call is held (held-answer.ts): a getter, not a copy, so the HTTP request's
+    // signal is not made for every call.
+    if (held) Object.defineProperty(call, 'callerGone', { get: () => held.gone, enumerable: true });
     try {
       const outcome = await deps.pipeline.call(call);
       return outcome.result;
