@@ -13,8 +13,10 @@
  * - a forged notification (anyone who may connect can NOTIFY) saying
  *   `approved` releases nothing: the claim is the store's conditional write;
  * - a signal is sent on the listening connection, so it goes out while the
- *   pool is busy, and through the pool when there is no listener.
+ *   pool is busy, and through the pool when there is no listener or when
+ *   the listening connection stops answering (a silent network failure).
  */
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Approval } from '../../src/approvals/approval.js';
@@ -25,7 +27,7 @@ import { parsePolicy } from '../../src/policy/load.js';
 import { RunService } from '../../src/runs/service.js';
 import { createScrubber } from '../../src/scrub/index.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.js';
-import { CHANNEL } from '../../src/store/postgres/signals.js';
+import { CHANNEL, PgSignals } from '../../src/store/postgres/signals.js';
 import type { Signal, Store } from '../../src/store/store.js';
 import { canonicalHash } from '../../src/util/canonical.js';
 import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
@@ -140,6 +142,39 @@ async function within(outcome: Promise<HoldOutcome>, ms: number): Promise<HoldOu
   }
 }
 
+/** A TCP relay to the server that can be frozen: it then passes nothing on, and closes nothing. */
+async function relay(target: URL): Promise<{ url: string; freeze(): void; close(): void }> {
+  const pairs: [Socket, Socket][] = [];
+  const tcp: Server = createServer((inbound) => {
+    const outbound = tcpConnect(Number(target.port), target.hostname);
+    inbound.pipe(outbound);
+    outbound.pipe(inbound);
+    pairs.push([inbound, outbound]);
+  });
+  await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+  const address = tcp.address();
+  const url = new URL(target.toString());
+  url.port = String(typeof address === 'object' && address ? address.port : 0);
+  return {
+    url: url.toString(),
+    freeze() {
+      for (const [inbound, outbound] of pairs) {
+        inbound.unpipe(outbound);
+        outbound.unpipe(inbound);
+        inbound.pause();
+        outbound.pause();
+      }
+    },
+    close() {
+      for (const [inbound, outbound] of pairs) {
+        inbound.destroy();
+        outbound.destroy();
+      }
+      tcp.close();
+    },
+  };
+}
+
 const approve = () => ({ operator: 'alice', decision: 'approve' as const, reason: null, at: Date.now() });
 const runIf = describe.runIf(postgresAvailable() || process.env.CI === 'true');
 
@@ -244,6 +279,28 @@ runIf('a held call on B released by a decision on A', { timeout: 120_000 }, () =
       expect(Date.now() - started).toBeLessThan(2_000);
     } finally {
       await holder;
+    }
+  });
+
+  it('sends a signal through the pool when the listening connection stops answering', async () => {
+    const url = (server as TestPostgres).url;
+    const frozen = await relay(new URL(url));
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    // The listener reaches the server through the relay; the pool directly.
+    const signals = new PgSignals(pool, frozen.url);
+    await signals.start();
+    try {
+      expect(signals.live()).toBe(true);
+      frozen.freeze();
+      const notified = heard(b, (s) => s.id === 'apr_frozen_listener');
+      const started = Date.now();
+      await signals.publish({ topic: 'approval', id: 'apr_frozen_listener', state: 'approved' });
+      await notified;
+      expect(Date.now() - started).toBeLessThan(PROMPTLY_MS);
+    } finally {
+      frozen.close();
+      await signals.close();
+      await pool.end();
     }
   });
 

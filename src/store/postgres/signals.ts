@@ -10,6 +10,9 @@
  *
  * Notifications go out on the listening connection while it is up, not on the
  * shared pool: a decision's signal never queues behind the pool's other work.
+ * A listening connection that stops answering (a silent network failure) must
+ * not swallow them: one not sent within `SEND_WITHIN_MS` also goes through the
+ * pool (a duplicate is harmless: a second "look again").
  */
 import pg from 'pg';
 import { APPROVAL_STATES, type ApprovalState } from '../../approvals/approval.js';
@@ -17,6 +20,8 @@ import { LocalSignals } from '../signals.js';
 import type { Signal } from '../store.js';
 
 export const CHANNEL = 'bulkhead_signals';
+/** How long a notification may take on the listening connection before the pool sends it too. */
+export const SEND_WITHIN_MS = 500;
 
 export class PgSignals extends LocalSignals {
   private client: pg.Client | null = null;
@@ -41,13 +46,7 @@ export class PgSignals extends LocalSignals {
     this.deliver(signal);
     const values = [CHANNEL, payload(signal)];
     const client = this.connected ? this.client : null;
-    if (client) {
-      const sent = await client.query('SELECT pg_notify($1, $2)', values).then(
-        () => true,
-        () => false,
-      );
-      if (sent) return;
-    }
+    if (client && (await within(client.query('SELECT pg_notify($1, $2)', values), SEND_WITHIN_MS))) return;
     // The listener is down (or just dropped): the pool still reaches replicas that hear.
     await this.pool.query('SELECT pg_notify($1, $2)', values);
   }
@@ -66,7 +65,12 @@ export class PgSignals extends LocalSignals {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.connectionString });
+    // Keepalive: a peer gone silently is found (and the connection replaced) instead of trusted forever.
+    const client = new pg.Client({
+      connectionString: this.connectionString,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
     client.on('error', () => this.lost(client));
     client.on('end', () => this.lost(client));
     client.on('notification', (message) => {
@@ -101,6 +105,23 @@ export class PgSignals extends LocalSignals {
     }, delay);
     this.timer.unref();
   }
+}
+
+/** Whether `work` succeeded within `ms` (false if it failed or is still going). */
+function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    work.then(
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(false);
+      },
+    );
+  });
 }
 
 export function payload(signal: Signal): string {
