@@ -168,6 +168,17 @@ describe('a scan past its work budget', () => {
     expect(scrubber.stats.failedClosed - before).toBeGreaterThan(encoded.length);
   });
 
+  it('redacts overlapping encoded runs past the budget as one span, and separate ones apart', () => {
+    const scrubber = createScrubber();
+    // A base64 run inside an escaped value: two runs, one span. Then a run on its own.
+    const inside = `v=%41${Buffer.from('some bytes of a thumbnail').toString('base64')}`;
+    const apart = Buffer.from('another thumbnail here, quite long').toString('base64');
+    // Words between, longer than any rule's window: the flood's own failed-closed spans end there.
+    const words = 'plain words between '.repeat(50);
+    const out = scrubber.text(`${manyRules}\n${words}\n${inside} ${apart} end`);
+    expect(out.slice(-60)).toBe(`${words}\n[REDACTED:encoded] [REDACTED:encoded] end`.slice(-60));
+  });
+
   it('leaves the encoded runs of ordinary text to their decoded scan (never redacted unchecked)', () => {
     const scrubber = createScrubber();
     const lines = Array.from({ length: 5_000 }, (_, i) => {

@@ -441,17 +441,15 @@ export function createEngine(options: EngineOptions): Engine {
       // and cost as much as the text's own scan again (anchors of many rules with a `%41` in
       // each value: half of the scrub).
       const located = findEncoded(input, streaming, level > 0, true);
-      for (let r = 0; r < located.count; r++) {
-        const start = located.start[r]!;
-        const end = located.end[r]!;
+      pushCoalesced(located.start, located.end, located.count, (start, end) =>
         spans.push({
           start,
           end,
           replacement: REDACTED_ENCODED,
           marker: REDACTED_ENCODED,
           rank: rules.length,
-        });
-      }
+        }),
+      );
       stats.failedClosed += located.count;
       return;
     }
@@ -482,6 +480,37 @@ export function createEngine(options: EngineOptions): Engine {
 }
 
 const NO_PII: CompiledPiiSet = [];
+
+/**
+ * The union of runs `[starts[k], ends[k])`, overlapping ones as one: the runs are two lists each
+ * in order of start (findEncoded: base64 runs, then escaped ones), merged here. Past the budget a
+ * hostile text has an encoded run or two in every value, mostly overlapping; one span each cost
+ * their sort and merge more than finding them.
+ */
+function pushCoalesced(
+  starts: Int32Array,
+  ends: Int32Array,
+  count: number,
+  push: (start: number, end: number) => void,
+): void {
+  let split = 1;
+  while (split < count && starts[split]! >= starts[split - 1]!) split++;
+  let a = 0;
+  let b = split;
+  let from = -1;
+  let to = -1;
+  while (a < split || b < count) {
+    const k = b >= count || (a < split && starts[a]! <= starts[b]!) ? a++ : b++;
+    if (starts[k]! < to) {
+      to = Math.max(to, ends[k]!);
+      continue;
+    }
+    if (from >= 0) push(from, to);
+    from = starts[k]!;
+    to = ends[k]!;
+  }
+  if (from >= 0) push(from, to);
+}
 
 /** The total work budget of one scan, shared by its scans of decoded text. */
 interface SharedWork {
