@@ -232,10 +232,10 @@ export interface SessionStore {
   delete(hash: string): Promise<void>;
 }
 
-/** What every replica must hear at once: an approval decided, a run ended. */
 /**
- * "Look again at this approval or run". An approval's signal may say the state its decider wrote
- * (a hint for which query to issue first: receivers re-read or claim, the store decides).
+ * What every replica must hear at once: an approval decided, a run ended ("look again"). An
+ * approval's signal may say the state its decider wrote, a hint for which query to issue first:
+ * receivers re-read or claim, and the store decides.
  */
 export type Signal = { topic: 'approval'; id: string; state?: ApprovalState } | { topic: 'run'; id: string };
 
