@@ -50,3 +50,15 @@ describe('decoded text of a scan', () => {
     expect(out).toContain('end');
   });
 });
+
+describe('a base64 run at the end of the text', () => {
+  it('ends before a line break that ends the text (the break is not an empty last line)', () => {
+    const token = `ghp_${'Ab1Cd2Ef3Gh4'.repeat(3)}`;
+    const run = Buffer.from(`token: ${token}`).toString('base64');
+    for (const eol of ['\n', '\r\n', '\\n']) {
+      expect(runsOf(`x ${run}${eol}`)[0]!.at).toEqual([2, 2 + run.length]);
+      const out = createScrubber().text(`x ${run}${eol}`);
+      expect(out.startsWith('x [REDACTED:') && out.endsWith(`]${eol}`), out).toBe(true);
+    }
+  });
+});

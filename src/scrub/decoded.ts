@@ -125,7 +125,7 @@ function findBase64(input: string, out: DecodedWriter, continued: boolean, locat
       if (input.charCodeAt(end - 1) === EQ) break;
       if (lines && line < before) break;
       const next = lineBreakEnd(input, end);
-      if (next < 0 || SHAPE[input.charCodeAt(next)] === 0 || input.startsWith('--', next)) break;
+      if (next < 0 || next >= n || SHAPE[input.charCodeAt(next)] === 0 || input.startsWith('--', next)) break;
       const nextEnd = lineEnd(input, next);
       if (lines && nextEnd - next > line) break;
       lines ??= [];
