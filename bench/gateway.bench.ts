@@ -82,6 +82,8 @@ export interface GatewayBenchRow {
   n: number;
   /** CPU ms per call of the process in front of the upstream (gateway or proxy), where known. */
   frontCpuMs?: number;
+  /** Of that, the front process's main thread (its event loop; the rest is workers, GC, libuv). */
+  frontMainCpuMs?: number;
   /** CPU ms per call of the HTTP upstream process. */
   upstreamCpuMs?: number;
 }
@@ -136,10 +138,14 @@ const BLOB_CALLS = 30;
  * elsewhere. Wall-clock figures on a shared 2-core box move with the neighbours;
  * CPU per call barely does, so it says what each hop costs.
  */
-function cpuMs(pid: number | undefined): number | undefined {
+function cpuMs(pid: number | undefined, thread?: number): number | undefined {
   if (pid === undefined) return undefined;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // `thread`: that thread of the process only (its main thread has the process's id).
+    const stat = readFileSync(
+      thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`,
+      'utf8',
+    );
     // Fields after the parenthesised command name; utime and stime are the 12th and 13th of those.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]);
@@ -193,6 +199,7 @@ interface Measurement {
   summary: LatencySummary;
   window: [number, number];
   frontCpuMs?: number;
+  frontMainCpuMs?: number;
   upstreamCpuMs?: number;
 }
 
@@ -215,6 +222,7 @@ async function measure(
     );
     const latencies: number[] = [];
     const frontBefore = cpuMs(target.frontPid);
+    const frontMainBefore = cpuMs(target.frontPid, target.frontPid);
     const upstreamBefore = cpuMs(upstreamPid);
     const windowStart = Date.now();
     const started = performance.now();
@@ -232,11 +240,13 @@ async function measure(
     const perCall = (before: number | undefined, after: number | undefined) =>
       before === undefined || after === undefined ? undefined : (after - before) / latencies.length;
     const frontCpuMs = perCall(frontBefore, cpuMs(target.frontPid));
+    const frontMainCpuMs = perCall(frontMainBefore, cpuMs(target.frontPid, target.frontPid));
     const upstreamCpuMs = perCall(upstreamBefore, cpuMs(upstreamPid));
     return {
       summary: summarize(latencies, wall),
       window,
       ...(frontCpuMs !== undefined ? { frontCpuMs } : {}),
+      ...(frontMainCpuMs !== undefined ? { frontMainCpuMs } : {}),
       ...(upstreamCpuMs !== undefined ? { upstreamCpuMs } : {}),
     };
   } finally {
@@ -508,6 +518,9 @@ export async function run(given: GatewayBenchOptions = {}): Promise<GatewayBench
       const [target, c] = key.split('|') as [string, string];
       const summaries = measurements.map((m) => m.summary);
       const front = measurements.flatMap((m) => (m.frontCpuMs === undefined ? [] : [m.frontCpuMs]));
+      const frontMain = measurements.flatMap((m) =>
+        m.frontMainCpuMs === undefined ? [] : [m.frontMainCpuMs],
+      );
       const up = measurements.flatMap((m) => (m.upstreamCpuMs === undefined ? [] : [m.upstreamCpuMs]));
       rows.push({
         target,
@@ -517,6 +530,7 @@ export async function run(given: GatewayBenchOptions = {}): Promise<GatewayBench
         perSecond: median(summaries.map((s) => s.perSecond)),
         n: summaries[0]?.n ?? 0,
         ...(front.length ? { frontCpuMs: median(front) } : {}),
+        ...(frontMain.length ? { frontMainCpuMs: median(frontMain) } : {}),
         ...(up.length ? { upstreamCpuMs: median(up) } : {}),
       });
     }
@@ -638,8 +652,9 @@ export function print(result: GatewayBenchResult): string {
     const ref = result.against ? at.find((r) => r.target === refName(result.against?.ref ?? '')) : undefined;
     if (gw && ref && direct) {
       const cpu = ratio(gw.frontCpuMs, ref.frontCpuMs);
+      const main = (r: GatewayBenchRow) => (r.frontMainCpuMs ?? Number.NaN).toFixed(1);
       lines.push(
-        `bulkhead vs ${ref.target}: added p50 ${(gw.p50 - direct.p50).toFixed(3)} vs ${(ref.p50 - direct.p50).toFixed(3)} ms (${signed(gw.p50 - ref.p50)} ms), p99 ${signed(gw.p99 - ref.p99)} ms, calls/s ${ratio(gw.perSecond, ref.perSecond).toFixed(2)}×, front CPU per call ${cpu.toFixed(2)}×`,
+        `bulkhead vs ${ref.target}: added p50 ${(gw.p50 - direct.p50).toFixed(3)} vs ${(ref.p50 - direct.p50).toFixed(3)} ms (${signed(gw.p50 - ref.p50)} ms), p99 ${signed(gw.p99 - ref.p99)} ms, calls/s ${ratio(gw.perSecond, ref.perSecond).toFixed(2)}×, front CPU per call ${cpu.toFixed(2)}× (main thread ${main(gw)} vs ${main(ref)} ms)`,
       );
     }
     const traced = at.find((r) => r.target === 'bulkhead (tracing on)');
@@ -764,6 +779,7 @@ export function medianOfRuns(results: GatewayBenchResult[]): GatewayBenchResult 
       r.rows.find((x) => x.target === row.target && x.concurrency === row.concurrency),
     );
     const frontCpuMs = med(same.map((r) => r?.frontCpuMs));
+    const frontMainCpuMs = med(same.map((r) => r?.frontMainCpuMs));
     const upstreamCpuMs = med(same.map((r) => r?.upstreamCpuMs));
     return {
       ...row,
@@ -771,6 +787,7 @@ export function medianOfRuns(results: GatewayBenchResult[]): GatewayBenchResult 
       p99: med(same.map((r) => r?.p99)) ?? Number.NaN,
       perSecond: med(same.map((r) => r?.perSecond)) ?? Number.NaN,
       ...(frontCpuMs !== undefined ? { frontCpuMs } : {}),
+      ...(frontMainCpuMs !== undefined ? { frontMainCpuMs } : {}),
       ...(upstreamCpuMs !== undefined ? { upstreamCpuMs } : {}),
     };
   });

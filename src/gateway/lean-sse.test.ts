@@ -94,6 +94,43 @@ describe('the lean SSE reader, however the stream is cut', () => {
     }
   }, 30_000);
 
+  it('decodes malformed UTF-8 and byte order marks in a long event as the streaming decoder does', async () => {
+    const bad = [0xe0, 0x80, 0x41, 0xff, 0xbf, 0xf0, 0x9f, 0x98, 0xef, 0xbb, 0xbf, 0xc3];
+    const long = (id: number) => {
+      const json = Buffer.from(JSON.stringify(answer(id, `${'z'.repeat(150_000)}@@`)));
+      const at = json.indexOf('@@');
+      // Raw bytes inside the JSON string: a truncated sequence, stray bytes, a BOM, a lone lead.
+      return Buffer.concat([
+        Buffer.from('data: '),
+        json.subarray(0, at),
+        Buffer.from(bad),
+        json.subarray(at + 2),
+        Buffer.from('\n\n'),
+      ]);
+    };
+    for (const start of [Buffer.alloc(0), Buffer.from([0xef, 0xbb, 0xbf])]) {
+      const whole = Buffer.concat([
+        start,
+        long(1),
+        Buffer.from(`data: ${JSON.stringify(answer(2, 'mid'))}\n\n`),
+        long(3),
+      ]);
+      const reference = await read([whole]);
+      expect(reference.errors).toEqual([]);
+      expect(reference.messages).toHaveLength(3);
+      // Every cut: held chunks with no line end, joined and decoded whole.
+      for (const size of [65_536, 4093, 1000]) {
+        const offsets = Array.from(
+          { length: Math.floor((whole.length - 1) / size) },
+          (_, i) => (i + 1) * size,
+        );
+        const chunked = await read(cutAt(whole, offsets));
+        expect(chunked.errors).toEqual([]);
+        expect(chunked.messages).toEqual(reference.messages);
+      }
+    }
+  }, 30_000);
+
   for (const [ending, name] of [
     ['\n\n', 'LF'],
     // The parser holds a CR that ends its chunk (a LF may follow): the comment's start shows it none does.
