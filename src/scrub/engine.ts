@@ -28,7 +28,7 @@ import { type AhoCorasick, type AhoCorasickOptions, buildAhoCorasick, foldAscii 
 import { encodedHold, findEncoded, MAX_DECODE_DEPTH } from './decoded.js';
 import { knownSecretForms } from './encodings.js';
 import type { PiiActions } from './pii.js';
-import { ACCEPT_COST, type CompiledPiiSet, compilePii, runOf, scanPii } from './pii-scan.js';
+import { ACCEPT_COST, type CompiledPiiSet, compilePii, NO_PII, runOf, scanPii } from './pii-scan.js';
 import type { SecretRule } from './rules/types.js';
 import type { Span } from './spans.js';
 
@@ -478,8 +478,6 @@ export function createEngine(options: EngineOptions): Engine {
   addSecrets(options.secrets, true);
   return { addSecrets: (values) => addSecrets(values), detect, compilePii, stats };
 }
-
-const NO_PII: CompiledPiiSet = [];
 
 /**
  * The union of runs `[starts[k], ends[k])`, overlapping ones as one: the runs are two lists each

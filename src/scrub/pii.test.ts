@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createScrubber } from './index.js';
-import { ibanValid, luhnValid, PII_DETECTORS } from './pii.js';
+import { DEFAULT_PII_ACTIONS, ibanValid, luhnValid, PII_DETECTORS } from './pii.js';
+import { compilePii, scanPii } from './pii-scan.js';
 import { maxMatchLength } from './regex-safety.js';
+import type { Span } from './spans.js';
 
 const CARD = '4242 4242 4242 4242';
 const IBAN = 'DE89 3704 0044 0532 0130 00';
@@ -149,6 +151,98 @@ describe('runs the scan skips', () => {
       }
     }
     expect(checked).toBeGreaterThan(1000);
+  });
+
+  it('every match of a detector with a start gate begins where the gate lets it', () => {
+    const edges = ['GB04WEST12345610000002', '2221000000000009', '6011111111111117', '378282246310005'];
+    edges.push('ZY 98 76 54 D', 'CE123456A', '899-01-2345', '001-01-0001');
+    const all = [...pieces, ...edges];
+    let seed = 11;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    let checked = 0;
+    for (let t = 0; t < 3000; t++) {
+      let text = '';
+      for (let k = 0; k < 12; k++) text += all[Math.floor(next() * all.length)];
+      for (const d of PII_DETECTORS) {
+        if (!d.starts) continue;
+        for (const match of text.matchAll(new RegExp(d.pattern, 'g'))) {
+          for (const [k, chars] of d.starts.chars.entries()) {
+            expect(chars.test(match[0][k] ?? ''), `${d.kind}: ${match[0]}`).toBe(true);
+          }
+          if (match.index > 0)
+            expect(d.starts.notAfter.test(text[match.index - 1]!), `${d.kind}: ${match[0]}`).toBe(false);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(1000);
+  });
+
+  it('finds exactly what a search of the whole text with each pattern finds', () => {
+    // The reference: each detector's pattern searched through the whole text, as before runs
+    // and start gates. Texts of PII pieces between base64, hex, paths and JSON punctuation.
+    const noise = [
+      '/srv/repo/src/module-4/file-12.ts',
+      '2fca944fb7a65c20cdcb7e63af18',
+      'O3yKn4OmofkN78t+9/ljbje1lC3E',
+    ];
+    noise.push('\\"', '":"', 'SELECT ID FROM T WHERE X = 1', 'AB', 'Q1', '9', 'DE8', '-', ' ');
+    // Each first character a gate must let through: check digits 0x, cards from 2 to 6, NINO
+    // letters and SSN areas across their ranges.
+    const edges = ['GB04WEST12345610000002', '2221000000000009', '6011111111111117', '378282246310005'];
+    edges.push('ZY 98 76 54 D', 'CE123456A', '899-01-2345', '001-01-0001');
+    const all = [...pieces, ...noise, ...edges, '4242424242424242', 'DE89370400440532013000', 'QQ123456C'];
+    let seed = 13;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const set = compilePii(DEFAULT_PII_ACTIONS);
+    let found = 0;
+    for (let t = 0; t < 2000; t++) {
+      let text = '';
+      for (let k = 0; k < 10; k++) text += all[Math.floor(next() * all.length)];
+      const expected: string[] = [];
+      for (const d of PII_DETECTORS) {
+        if (DEFAULT_PII_ACTIONS[d.kind] === 'allow') continue;
+        const regex = new RegExp(d.pattern, 'g');
+        for (let match = regex.exec(text); match; match = regex.exec(text)) {
+          const length = d.refine(match[0]);
+          if (length > 0) expected.push(`${d.kind} ${match.index} ${match.index + length}`);
+          regex.lastIndex = match.index + Math.max(1, length);
+        }
+      }
+      const spans: Span[] = [];
+      scanPii(text, set, spans, { piiExecutions: 0, windowChars: 0, failedClosed: 0 }, 1e9, false);
+      const actual = spans.map((s) => `${s.marker.slice(10, -1)} ${s.start} ${s.end}`);
+      expect(actual.sort(), text).toEqual(expected.sort());
+      found += expected.length;
+    }
+    expect(found).toBeGreaterThan(500);
+  });
+
+  it('finds PII at the very start and end of a text and inside JSON next to paths and base64', () => {
+    const scrubber = createScrubber();
+    for (const value of [CARD, IBAN, 'GB82WEST12345698765432', '123-45-6789', 'AB123456C', 'AB 12 34 56 C']) {
+      for (const text of [
+        value,
+        `${value}\n`,
+        `x:${value}`,
+        `{"path":"/srv/repo/src/a.ts","iban":"${value}","thumb":"O3yKn4OmofkN78t89+ljbje1lC3E/mwK"}`,
+        JSON.stringify(
+          JSON.stringify([
+            { path: '/srv/a/b-1.ts', id: value, sha: '2fca944fb7a65c20cdcb7e63af1821755f427937' },
+          ]),
+        ),
+      ]) {
+        const out = scrubber.text(text);
+        expect(out.includes(value), `${value} in ${text}`).toBe(false);
+        expect(out, text).toMatch(/\[REDACTED:(card|iban|national_id)\]/);
+      }
+    }
   });
 
   it('finds a card, an IBAN and an SSN between hostile runs of escapes and digits', () => {

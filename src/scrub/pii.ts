@@ -53,6 +53,14 @@ export interface PiiDetector {
    * walking back, instead of trying a 64-character local part at every position of the text.
    */
   readonly prefix?: { readonly chars: RegExp; readonly max: number };
+  /**
+   * What every match's first characters are (`chars[k]` holds the k-th) and what the character
+   * before it is not (the pattern's own lookbehind, repeated): with `minRun`, the pattern is run
+   * (sticky) only at the positions of a run that pass these, not searched through the run. A
+   * necessary condition only: the pattern still decides. For patterns that start with a class
+   * common in base64 and hashes (upper-case letters, digits), where a search stops everywhere.
+   */
+  readonly starts?: { readonly chars: readonly RegExp[]; readonly notAfter: RegExp };
 }
 
 export function luhnValid(digits: string): boolean {
@@ -218,6 +226,7 @@ export const PII_DETECTORS: readonly PiiDetector[] = [
     maxLength: 24,
     alphabet: /[0-9 -]/,
     minRun: 13,
+    starts: { chars: [/[2-6]/, /[0-9]/, /[0-9 -]/], notAfter: /[0-9A-Za-z-]/ },
   },
   {
     kind: 'iban',
@@ -234,8 +243,11 @@ export const PII_DETECTORS: readonly PiiDetector[] = [
     mask: (match) => maskChars(match, ALNUM, 2, 4),
     maxLength: 44,
     alphabet: /[A-Z0-9 ]/,
-    // No minRun: its pattern starts with upper-case letters, which the regex engine skips to;
-    // probing for runs of [A-Z0-9 ] cost more on base64 and JSON text (half its characters).
+    // Two letters, two digits and eleven more. Runs of [A-Z0-9 ] that long are rare outside
+    // upper-case text, and in one the pattern runs only where two letters and a digit start a
+    // word: searched through base64 and JSON text instead, it stopped at every upper-case letter.
+    minRun: 15,
+    starts: { chars: [/[A-Z]/, /[A-Z]/, /[0-9]/], notAfter: /[A-Za-z0-9]/ },
   },
   {
     kind: 'national_id',
@@ -247,6 +259,12 @@ export const PII_DETECTORS: readonly PiiDetector[] = [
     mask: (match) => maskChars(match, ALNUM, 0, 4),
     maxLength: 13,
     alphabet: /[0-9A-Z -]/,
-    // No minRun, as for IBAN: runs of [0-9A-Z -] nine long are common in base64 and SQL.
+    // A NINO is nine long, an SSN eleven. Runs of [0-9A-Z -] nine long are common in base64 and
+    // SQL, but a match starts only where the word does, with a digit or a NINO letter.
+    minRun: 9,
+    starts: {
+      chars: [/[0-8A-CEGHJ-PR-TW-Z]/, /[0-9A-CEGHJ-NPR-TW-Z]/, /[0-9 ]/],
+      notAfter: /[0-9A-Za-z-]/,
+    },
   },
 ];
