@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { findEncoded } from './decoded.js';
 import { createScrubber } from './index.js';
 
 /** Token material built at runtime, so no credential-shaped literal sits in the source. */
@@ -169,6 +170,71 @@ describe('streams with encoded text', () => {
       const out = stream.push(`x ${body.slice(0, cut)}`) + stream.push(body.slice(cut)) + stream.flush();
       expect(out, `cut at ${cut}`).toContain('[REDACTED:github-pat]');
       expect(out).not.toContain(body.slice(12, 40));
+    }
+  });
+});
+
+describe('short runs settled before decoding', () => {
+  // decoded.ts checks a short run for a printable stretch from the text before decoding it:
+  // the stretch must be found at either end of the bytes, whatever the run's length and padding.
+  const stretch = 'Ab1Cd2Ef';
+  it('decode a stretch of exactly eight printable bytes at the start or end of binary, at every length', () => {
+    let decoded = 0;
+    for (let pre = 0; pre < 12; pre++) {
+      for (let post = 0; post < 12; post++) {
+        const bytes = Buffer.concat([
+          Buffer.from(Array.from({ length: pre }, (_, k) => 0x80 + k * 7)),
+          Buffer.from(stretch, 'latin1'),
+          Buffer.from(Array.from({ length: post }, (_, k) => 0x01 + k)),
+        ]);
+        for (const encoded of [
+          bytes.toString('base64'),
+          bytes.toString('base64url'),
+          bytes.toString('hex'),
+        ]) {
+          const hex = /^[0-9a-f]+$/.test(encoded);
+          const worth = hex ? encoded.length >= 32 : /[a-z]/.test(encoded) && /[A-Z]/.test(encoded);
+          if (encoded.length < 20 || !worth) continue;
+          const runs = findEncoded(`x "${encoded}" y`);
+          expect(runs.text, `${pre}/${post} ${encoded}`).toContain(stretch);
+          decoded++;
+        }
+      }
+    }
+    expect(decoded).toBeGreaterThan(300);
+  });
+
+  it('leave a short run of seven printable bytes between binary undecoded', () => {
+    const bytes = Buffer.from([0x80, 0x81, 0x82, ...Buffer.from('Ab1Cd2E'), 0x01, 0x02, 0x03, 0x04, 0x05]);
+    expect(findEncoded(`"${bytes.toString('base64')}"`).text).toBe('');
+    expect(findEncoded(`"${bytes.toString('hex')}${'00'.repeat(4)}"`).text).toBe('');
+  });
+
+  it('find runs in text beyond Latin-1 and in text longer than a mebibyte', () => {
+    const run = b64(`\x00\x01${stretch}token\x02`);
+    for (const text of [`é€😀 "${run}" 😀`, `${'word '.repeat(220_000)}"${run}"`, `\ud800"${run}"\udfff`]) {
+      const runs = findEncoded(text);
+      expect(runs.text).toContain(stretch);
+      expect(text.slice(runs.start[0]!, runs.end[0]!)).toBe(run);
+    }
+  });
+
+  it('redact an encoded token in a JSON string next to a path, a hash, and at either end of the text', () => {
+    const thumb = b64(`\x00\x00${GH}\x00`);
+    const item = {
+      path: '/srv/repo/src/module-1/file-1.ts',
+      sha: '2fca944fb7a65c20cdcb7e63af1821755f427937',
+      thumb,
+    };
+    for (const text of [
+      JSON.stringify(JSON.stringify([item])),
+      thumb,
+      `${thumb}\n`,
+      `path=/srv/a-b/c_d/ ${thumb}`,
+    ]) {
+      const out = scrubber.text(text);
+      expect(out, text).toContain('[REDACTED');
+      expect(out).not.toContain(thumb);
     }
   });
 });

@@ -73,14 +73,17 @@ function findBase64(input: string, out: DecodedWriter, continued: boolean, locat
   // short words, so this reads about a quarter of it; a regex (`[A-Za-z0-9+/_-]{20,}`) restarts
   // at every position of every word and cost more than the whole automaton pass.
   let done = 0;
+  // The walks below read the text's code units from a typed array: half the time of charCodeAt
+  // per character on JSON tool output, where paths, hashes and thumbnails are half the text.
+  const codes = codeUnits(input);
   for (let i = MIN_BASE64_RUN - 1; i < n; i += MIN_BASE64_RUN) {
-    if (SHAPE[input.charCodeAt(i)] === 0) continue;
+    if (SHAPE[codes[i]!] === 0) continue;
     // The run's shape (cases, hex or not) is read as the run is found: most runs (paths, words
     // in one case) are then dropped without being read again or copied.
     let shape = 0;
     let start = i;
     while (start > done) {
-      const bits = SHAPE[input.charCodeAt(start - 1)]!;
+      const bits = SHAPE[codes[start - 1]!]!;
       if (bits === 0) break;
       shape |= bits;
       start--;
@@ -92,13 +95,13 @@ function findBase64(input: string, out: DecodedWriter, continued: boolean, locat
     // in them unless all they are is 18 or 19 of them before padding (13 or 14 bytes, shorter than
     // any credential a rule names; a known secret's base64 forms are matched in the text as it is).
     const far = start + MIN_BASE64_RUN - 3;
-    if (far > i && (far >= n || SHAPE[input.charCodeAt(far)] === 0)) {
+    if (far > i && (far >= n || SHAPE[codes[far]!] === 0)) {
       i = far;
       continue;
     }
     let end = i;
     while (end < n) {
-      const bits = SHAPE[input.charCodeAt(end)]!;
+      const bits = SHAPE[codes[end]!]!;
       if (bits === 0) break;
       shape |= bits;
       end++;
@@ -159,6 +162,32 @@ function findBase64(input: string, out: DecodedWriter, continued: boolean, locat
       }
     }
   }
+}
+
+/** Kept for the next call up to this many code units (a 1 MiB text): larger ones get their own. */
+const KEPT_CODE_UNITS = 1 << 20;
+let keptCodes = new Uint16Array(0);
+
+/**
+ * The UTF-16 code units of `input`, written by node's native encoder into a kept array (valid
+ * until the next call: findBase64 does not call itself).
+ */
+function codeUnits(input: string): Uint16Array {
+  const n = input.length;
+  if (n > KEPT_CODE_UNITS) return unitsOf(input, new Uint16Array(n));
+  if (n > keptCodes.length) {
+    keptCodes = new Uint16Array(Math.min(KEPT_CODE_UNITS, Math.max(n, 2 * keptCodes.length, 1024)));
+  }
+  return unitsOf(input, keptCodes.subarray(0, n));
+}
+
+/** `utf16le` is the array's own layout only on a little-endian machine. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function unitsOf(input: string, into: Uint16Array): Uint16Array {
+  if (LITTLE_ENDIAN) Buffer.from(into.buffer, into.byteOffset, into.byteLength).write(input, 0, 'utf16le');
+  else for (let k = 0; k < input.length; k++) into[k] = input.charCodeAt(k);
+  return into;
 }
 
 /** A wrapped body without its breaks: its first line `[start, first)`, then `lines` (pairs). */
@@ -305,6 +334,9 @@ function decodeRange(
   breaks = false,
 ): void {
   if (!breaks && to - from <= SHORT_RUN) {
+    // Most short runs are hashes and random ids, whose bytes hold no printable stretch: that is
+    // settled reading the few bytes a probe needs, decoded from the text, before decoding all.
+    if (!hasStretch(input, from, to, hex)) return;
     printableStretches(out, SCRATCH, hex ? hexInto(input, from, to) : base64Into(input, from, to));
     return;
   }
@@ -357,6 +389,53 @@ function base64Into(input: string, from: number, to: number): number {
     if (left === 3) SCRATCH[length++] = (quantum >> 8) & 0xff;
   }
   return length;
+}
+
+/**
+ * Whether `input[from, to)` decoded (as hexInto or base64Into would) holds a stretch of printable
+ * bytes at least MIN_STRETCH long: the probe of printableStretches, each byte it reads decoded
+ * from its two characters.
+ */
+function hasStretch(input: string, from: number, to: number, hex: boolean): boolean {
+  let length: number;
+  if (hex) length = (to - from) >> 1;
+  else {
+    while (to > from && input.charCodeAt(to - 1) === EQ) to--;
+    const left = (to - from) & 3;
+    length = ((to - from) >> 2) * 3 + (left >= 2 ? left - 1 : 0);
+  }
+  let done = 0;
+  for (let p = MIN_STRETCH - 1; p < length; p += MIN_STRETCH) {
+    if (PRINTABLE[byteAt(input, from, p, hex)] === 0) continue;
+    let start = p;
+    while (start > done && PRINTABLE[byteAt(input, from, start - 1, hex)] === 1) start--;
+    let end = p + 1;
+    while (end < length && PRINTABLE[byteAt(input, from, end, hex)] === 1) end++;
+    if (end - start >= MIN_STRETCH) return true;
+    done = end;
+    p = end - 1;
+  }
+  return false;
+}
+
+/** Byte `k` of the hex or base64 text at `from` (a base64 quantum's missing characters read as 0). */
+function byteAt(input: string, from: number, k: number, hex: boolean): number {
+  if (hex) {
+    const at = from + 2 * k;
+    return (HEX_VALUE[input.charCodeAt(at)]! << 4) | HEX_VALUE[input.charCodeAt(at + 1)]!;
+  }
+  const q = (k / 3) | 0;
+  const at = from + 4 * q + (k - 3 * q);
+  const high = SIXBIT[input.charCodeAt(at)]!;
+  const low = SIXBIT[input.charCodeAt(at + 1)] ?? 0;
+  switch (k - 3 * q) {
+    case 0:
+      return ((high << 2) | (low >> 4)) & 0xff;
+    case 1:
+      return ((high & 15) << 4) | (low >> 2);
+    default:
+      return ((high & 3) << 6) | low;
+  }
 }
 
 /** Below this, the loop below is cheaper than a Buffer view and a native call. */
