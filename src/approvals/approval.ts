@@ -95,7 +95,17 @@ export type VoteRefusal =
   /** The approver saw other arguments than the ones that would now run (`seenHash` differs). */
   | 'arguments_changed';
 
-export type VoteOutcome = { ok: true; approval: Approval } | { ok: false; code: VoteRefusal };
+export type VoteOutcome =
+  | {
+      ok: true;
+      approval: Approval;
+      /**
+       * The store already signalled other replicas in the vote's own transaction (PostgreSQL's
+       * pg_notify, delivered at its commit), so the decider need not publish the signal again.
+       */
+      announced?: true;
+    }
+  | { ok: false; code: VoteRefusal };
 
 export interface ApprovalStore {
   create(approval: NewApproval): Promise<Approval>;

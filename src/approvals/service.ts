@@ -161,7 +161,17 @@ export class ApprovalService {
     return this.wait(created, request);
   }
 
-  async decide(id: string, vote: Vote, edited?: Record<string, unknown>): Promise<VoteOutcome> {
+  /**
+   * Counts one operator's vote. `seen` is the approval as the caller just read it: the store may
+   * then write the vote, its event and the signal to other replicas in one round trip (a stale
+   * read only costs the locked vote instead, never another outcome).
+   */
+  async decide(
+    id: string,
+    vote: Vote,
+    edited?: Record<string, unknown>,
+    seen?: Approval,
+  ): Promise<VoteOutcome> {
     const scrub = this.deps.scrubber;
     // Edited arguments are stored scrubbed and run as stored. An edit the scrubber would alter
     // (a card number, an IBAN, a secret — or a `[REDACTED:…]` marker copied from the scrubbed
@@ -175,7 +185,7 @@ export class ApprovalService {
     const clean: Vote = { ...vote, reason: vote.reason === null ? null : scrub.text(vote.reason) };
     // The vote and its event in one transaction: a decision is never taken without its record.
     const outcome = await this.deps.events.writeVote(
-      { id, vote: clean, edited: edited ?? undefined, now: this.deps.now() },
+      { id, vote: clean, edited: edited ?? undefined, now: this.deps.now(), seen },
       (a) => ({
         kind: 'approval.decided',
         runId: a.runId,
@@ -204,7 +214,9 @@ export class ApprovalService {
         link: this.deps.linkFor(a.id),
       });
     }
-    this.signal(id, a.state);
+    // Announced in the vote's transaction already: only this gateway's waiters are left to wake.
+    if (outcome.announced) this.wakeups.wake(id, { state: a.state });
+    else this.signal(id, a.state);
     return outcome;
   }
 

@@ -129,6 +129,8 @@ export function approvalRoutes(deps: {
         ...(seenHash ? { seenHash } : {}),
       },
       edited,
+      // Just read (`load`): lets the store vote in one round trip while the row is unchanged.
+      approval,
     );
     if (!outcome.ok) {
       const messages: Record<VoteRefusal, string> = {

@@ -91,6 +91,12 @@ export interface VoteRequest {
   vote: Vote;
   edited?: Record<string, unknown> | undefined;
   now: number;
+  /**
+   * The approval as the caller just read it, a hint: a store may predict the outcome from it
+   * and write the vote in one statement that holds only if the row is still as read (else it
+   * votes as without it). Stale or absent, the outcome is the same.
+   */
+  seen?: Approval | undefined;
 }
 
 /** A lease to delete: only if its heartbeat is older than `staleBefore` (store clock), when given. */

@@ -43,7 +43,7 @@ export const pgApprovalMigrations: PgMigration[] = [
   },
 ];
 
-interface Row {
+export interface ApprovalRow {
   id: string;
   run_id: string;
   tool: string;
@@ -62,7 +62,7 @@ interface Row {
   reason: string | null;
 }
 
-function toApproval(row: Row): Approval {
+export function toApproval(row: ApprovalRow): Approval {
   return {
     id: row.id,
     runId: row.run_id,
@@ -97,10 +97,10 @@ export async function pgVoteIn(
   edited: Record<string, unknown> | undefined,
   now: number,
 ): Promise<VoteOutcome> {
-  const { rows } = await client.query<Row>('SELECT * FROM approvals WHERE id = $1 FOR UPDATE', [id]);
+  const { rows } = await client.query<ApprovalRow>('SELECT * FROM approvals WHERE id = $1 FOR UPDATE', [id]);
   const result = tally(rows[0] && toApproval(rows[0]), v, edited, now);
   if (!result.ok) return result;
-  const updated = await client.query<Row>(
+  const updated = await client.query<ApprovalRow>(
     `UPDATE approvals SET votes = $1, state = $2, decided_at = $3, reason = $4, edited_arguments = $5::jsonb
      WHERE id = $6 AND state = 'pending' RETURNING *`,
     [
@@ -112,12 +112,59 @@ export async function pgVoteIn(
       id,
     ],
   );
-  return { ok: true as const, approval: toApproval(updated.rows[0] as Row) };
+  return { ok: true as const, approval: toApproval(updated.rows[0] as ApprovalRow) };
+}
+
+/**
+ * A vote predicted from the approval as the caller read it (`seen`): `tally` applied to that
+ * read, and the CTE `moved` writing the result only if the row is still as read (pending, the
+ * same votes and edit, not expired), returning the row. Votes only grow while pending and an
+ * edit only comes with the first, so a row still matching is the one the prediction was made
+ * on; one that changed (a vote landed since, on this replica or another) moves nothing, and the
+ * caller votes again under a lock. Undefined when the read predicts a refusal: the locked vote
+ * then decides the refusal on the current row. Parameters from `$${from}`.
+ */
+export function pgPredictedVote(
+  seen: Approval,
+  v: Vote,
+  edited: Record<string, unknown> | undefined,
+  now: number,
+  from: number,
+): { approval: Approval; ctes: string; params: unknown[] } | undefined {
+  const result = tally(seen, v, edited, now);
+  if (!result.ok) return undefined;
+  const p = (i: number) => `$${from + i}`;
+  return {
+    approval: {
+      ...seen,
+      ...approvalStatus(result.state, result.decidedAt, seen.createdAt),
+      votes: result.votes,
+      editedArguments: result.editedArguments,
+      reason: result.reason,
+    },
+    ctes: `moved AS (
+      UPDATE approvals SET votes = ${p(1)}::jsonb, state = ${p(2)}, decided_at = ${p(3)}::bigint,
+          reason = ${p(4)}, edited_arguments = ${p(5)}::jsonb
+        WHERE id = ${p(0)} AND state = 'pending' AND votes = ${p(6)}::jsonb
+          AND edited_arguments IS NOT DISTINCT FROM ${p(7)}::jsonb AND expires_at > ${p(8)}::bigint
+        RETURNING *)`,
+    params: [
+      seen.id,
+      JSON.stringify(result.votes),
+      result.state,
+      result.decidedAt,
+      result.reason,
+      result.editedArguments ? JSON.stringify(result.editedArguments) : null,
+      JSON.stringify(seen.votes),
+      seen.editedArguments ? JSON.stringify(seen.editedArguments) : null,
+      now,
+    ],
+  };
 }
 
 export function pgApprovals(pool: Pool, replica: string): ApprovalStore {
   const one = async (sql: string, params: unknown[]) => {
-    const { rows } = await pool.query<Row>(sql, params);
+    const { rows } = await pool.query<ApprovalRow>(sql, params);
     return rows[0] && toApproval(rows[0]);
   };
   return {
@@ -142,7 +189,7 @@ export function pgApprovals(pool: Pool, replica: string): ApprovalStore {
     },
     get: (id) => one('SELECT * FROM approvals WHERE id = $1', [id]),
     async list(filter = {}) {
-      const { rows } = await pool.query<Row>(
+      const { rows } = await pool.query<ApprovalRow>(
         `SELECT * FROM approvals WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR run_id = $2)
          ORDER BY ${filter.order === 'expiring' ? 'expires_at ASC' : 'created_at DESC'} LIMIT $3`,
         [filter.state ?? null, filter.runId ?? null, filter.limit ?? 200],
@@ -188,7 +235,7 @@ export function pgApprovals(pool: Pool, replica: string): ApprovalStore {
         [runId, tool, argsHash, since],
       ),
     async orphanedExecuting() {
-      const { rows } = await pool.query<Row>(
+      const { rows } = await pool.query<ApprovalRow>(
         `SELECT * FROM approvals
          WHERE state = 'executing' AND (owner IS NULL OR owner NOT IN (SELECT id FROM replicas))`,
       );

@@ -1,9 +1,11 @@
 import type { Pool, PoolClient } from 'pg';
-import { ChainHead, completeEvent } from '../../events/chain.js';
+import type { Approval, VoteOutcome } from '../../approvals/approval.js';
+import { type ChainedFields, ChainHead, completeEvent } from '../../events/chain.js';
 import type { AuditEvent, ChainLink, EventFilter, NewEvent } from '../../events/event.js';
-import type { ApprovalMove, EventStore, Retiring, Settling } from '../store.js';
-import { pgVoteIn } from './approvals.js';
+import type { ApprovalMove, EventStore, Retiring, Settling, VoteRequest } from '../store.js';
+import { type ApprovalRow, pgPredictedVote, pgVoteIn, toApproval } from './approvals.js';
 import type { PgMigration } from './migrate.js';
+import { CHANNEL, payload } from './signals.js';
 import { pgSettleOrphan } from './tokens.js';
 
 export const pgEventMigrations: PgMigration[] = [
@@ -124,6 +126,26 @@ function gateOf(c: Condition): { ctes: string; params: unknown[] } {
   };
 }
 
+const columns = 'at, kind, run_id, tool, decision, code, actor, data, writer, seq, prev_hash, hash';
+
+/** An event's twelve parameters ($1 to $12), in the order of `columns`. */
+function eventValues(full: ChainedFields, link: ChainLink): unknown[] {
+  return [
+    full.at,
+    full.kind,
+    full.runId,
+    full.tool,
+    full.decision,
+    full.code,
+    full.actor,
+    JSON.stringify(full.data),
+    link.writer,
+    link.seq,
+    link.prev,
+    link.hash,
+  ];
+}
+
 export function pgEvents(pool: Pool, writer: string): EventStore {
   const head = new ChainHead(writer);
   // One writer's appends are chained in order: each waits for the one before it, so links
@@ -143,21 +165,7 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
     const q = inTransaction?.client ?? pool;
     const full = completeEvent(event);
     const link = head.link(full);
-    const values = [
-      full.at,
-      full.kind,
-      full.runId,
-      full.tool,
-      full.decision,
-      full.code,
-      full.actor,
-      JSON.stringify(full.data),
-      link.writer,
-      link.seq,
-      link.prev,
-      link.hash,
-    ];
-    const columns = 'at, kind, run_id, tool, decision, code, actor, data, writer, seq, prev_hash, hash';
+    const values = eventValues(full, link);
     const gate = condition === null ? null : gateOf(condition);
     const { rows } =
       gate === null
@@ -177,6 +185,68 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
     else head.advance(link);
     return toEvent(row);
   };
+  type Voted = { outcome: VoteOutcome; event?: AuditEvent };
+  /**
+   * The vote, its event and the signal to other replicas in one statement, so one round trip:
+   * the outcome predicted from the caller's read (`pgPredictedVote`), the event made of it and
+   * linked to this writer's chain, both written only if the row is still as read, and
+   * `pg_notify` only for a row written (delivered at commit, so it never announces a decision
+   * that was not made). Undefined (nothing written, the head not moved) when the read no longer
+   * holds or predicts a refusal.
+   */
+  const voteAtOnce = async (
+    request: VoteRequest,
+    eventFor: (approval: Approval) => NewEvent,
+  ): Promise<Voted | undefined> => {
+    const { seen } = request;
+    if (!seen || seen.id !== request.id) return undefined;
+    const vote = pgPredictedVote(seen, request.vote, request.edited, request.now, 13);
+    if (!vote) return undefined;
+    const full = completeEvent(eventFor(vote.approval));
+    const link = head.link(full);
+    const signal = payload({ topic: 'approval', id: seen.id, state: vote.approval.state });
+    const notify = 13 + vote.params.length;
+    const { rows } = await pool.query<ApprovalRow & { event_id: string }>(
+      `WITH ${vote.ctes},
+         event AS (INSERT INTO events (${columns})
+                   SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM moved RETURNING id)
+       SELECT moved.*, event.id AS event_id, pg_notify($${notify}, $${notify + 1}) AS announced
+       FROM moved, event`,
+      [...eventValues(full, link), ...vote.params, CHANNEL, signal],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    head.advance(link);
+    return {
+      outcome: { ok: true, approval: toApproval(row), announced: true },
+      event: { id: Number(row.event_id), ...full, chain: link },
+    };
+  };
+  const voteLocked = async (
+    request: VoteRequest,
+    eventFor: (approval: Approval) => NewEvent,
+  ): Promise<Voted> => {
+    const client = await pool.connect();
+    const links: ChainLink[] = [];
+    try {
+      await client.query('BEGIN');
+      const outcome = await pgVoteIn(client, request.id, request.vote, request.edited, request.now);
+      if (!outcome.ok) {
+        await client.query('ROLLBACK');
+        return { outcome };
+      }
+      const event = await insert(eventFor(outcome.approval), null, { client, links });
+      await client.query('COMMIT');
+      // Committed: only now is the link the chain's head (a rollback leaves no gap).
+      for (const link of links) head.advance(link);
+      return event ? { outcome, event } : { outcome };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
   return {
     append: (event) => serial(async () => (await insert(event, null)) as AuditEvent),
     appendClosing: (event, intentId) => serial(() => insert(event, { closes: intentId })),
@@ -184,29 +254,10 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
     appendRetiring: (event, lease) => serial(() => insert(event, { retires: lease })),
     appendMoving: (event, move) => serial(() => insert(event, { moves: move })),
     appendSettling: (event, reservation) => serial(() => insert(event, { settles: reservation })),
+    // A vote whose caller read the approval is one statement (see `voteAtOnce`); one the read
+    // no longer predicts (a vote landed since), or without a read, is voted under a lock.
     appendVote: (request, eventFor) =>
-      serial(async () => {
-        const client = await pool.connect();
-        const links: ChainLink[] = [];
-        try {
-          await client.query('BEGIN');
-          const outcome = await pgVoteIn(client, request.id, request.vote, request.edited, request.now);
-          if (!outcome.ok) {
-            await client.query('ROLLBACK');
-            return { outcome };
-          }
-          const event = await insert(eventFor(outcome.approval), null, { client, links });
-          await client.query('COMMIT');
-          // Committed: only now is the link the chain's head (a rollback leaves no gap).
-          for (const link of links) head.advance(link);
-          return event ? { outcome, event } : { outcome };
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw error;
-        } finally {
-          client.release();
-        }
-      }),
+      serial(async () => (await voteAtOnce(request, eventFor)) ?? (await voteLocked(request, eventFor))),
     async writers() {
       const { rows } = await pool.query<{ writer: string }>(
         'SELECT DISTINCT writer FROM events WHERE writer IS NOT NULL',
