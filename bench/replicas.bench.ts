@@ -76,7 +76,8 @@ export interface ReplicasResult {
   ungated: Record<string, Figures>;
   kill: Record<string, Figures>;
   /** How long A took to answer the approve and kill requests themselves (all pairs): part of the above. */
-  answeredByA: { approve: Figures; kill: Figures };
+  /** A's API answering: the approve per contender (where A's vote is), the kill over all. */
+  answeredByA: { approve: Record<string, Figures>; kill: Figures };
   against?: { ref: string; commit: string };
 }
 
@@ -229,11 +230,11 @@ export async function run(
     const agents: Client[] = [];
     for (const pair of pairs) agents.push(await connect(pair.b.url, pair.b.tokens[0] as string));
 
-    const answered = { approve: [] as number[], kill: [] as number[] };
+    const answered = { kill: [] as number[] };
     const approvalRound = async (
       index: number,
       round: number,
-    ): Promise<{ ms: number; released: number; ungated: number }> => {
+    ): Promise<{ ms: number; released: number; ungated: number; answeredByA: number }> => {
       const { a, b } = pairs[index] as { a: Replica; b: Replica };
       const agent = agents[index] as Client;
       // What running a call on B takes at this moment, without any approval.
@@ -246,12 +247,12 @@ export async function run(
       const t0 = performance.now();
       const sent = stamp();
       const status = await post(a.url, `/api/approvals/${held.id}/approve`, { args_hash: held.run_hash });
-      answered.approve.push(performance.now() - t0);
+      const answeredByA = performance.now() - t0;
       if (status !== 200) throw new Error(`approve answered ${status}`);
       const result = await call;
       const ms = performance.now() - t0;
       if (result.isError) throw new Error(`the approved call failed: ${JSON.stringify(result.content)}`);
-      return { ms, released: receivedAt(result) - sent, ungated };
+      return { ms, released: receivedAt(result) - sent, ungated, answeredByA };
     };
     const killRound = async (index: number, round: number): Promise<number> => {
       const { a, b } = pairs[index] as { a: Replica; b: Replica };
@@ -272,15 +273,22 @@ export async function run(
 
     const names = contenders.map((c) => c.name);
     const lists = () => Object.fromEntries(names.map((n) => [n, [] as number[]]));
-    const times = { released: lists(), approval: lists(), ungated: lists(), kill: lists() };
+    const times = {
+      released: lists(),
+      approval: lists(),
+      ungated: lists(),
+      kill: lists(),
+      answered: lists(),
+    };
     // Each round starts with the next contender, so none is always first (or always after another).
     const rotation = (round: number) => names.map((_, i) => (i + round) % names.length);
     for (let round = 0; round < rounds; round++) {
       for (const index of rotation(round)) {
         const c = contenders[index] as Contender;
         if (c.propagation.listen === false && round % POLLING_EVERY !== 0) continue;
-        const { ms, released, ungated } = await approvalRound(index, round);
+        const { ms, released, ungated, answeredByA } = await approvalRound(index, round);
         times.approval[c.name]?.push(ms);
+        times.answered[c.name]?.push(answeredByA);
         times.released[c.name]?.push(released);
         if (c.propagation.listen !== false) times.ungated[c.name]?.push(ungated);
       }
@@ -304,7 +312,7 @@ export async function run(
       approval: all(times.approval),
       ungated: all(times.ungated),
       kill: all(times.kill),
-      answeredByA: { approve: figures(answered.approve), kill: figures(answered.kill) },
+      answeredByA: { approve: all(times.answered), kill: figures(answered.kill) },
       ...(against ? { against } : {}),
     };
   } finally {
@@ -325,7 +333,7 @@ export function print(r: ReplicasResult): string {
     ...rows('approval: agent has the answer', r.approval),
     ...rows('  B running an ungated call, same client', r.ungated),
     ...rows('kill cancels in-flight call', r.kill),
-    row('of which A answering approve (all)', r.answeredByA.approve),
+    ...rows('of which A answering the approve', r.answeredByA.approve),
     row('of which A answering kill (all)', r.answeredByA.kill),
   ])}\n(two gateway processes per contender on one PostgreSQL, a database each, rounds rotated${
     r.against ? `; against ${r.against.ref} (${r.against.commit.slice(0, 12)}), both builds compiled` : ''
