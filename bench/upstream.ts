@@ -11,6 +11,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
+import { registerWaitTool } from './lib/wait-tool.js';
 
 function newServer(): McpServer {
   const server = new McpServer({ name: 'bench-upstream', version: '1.0.0' });
@@ -37,20 +38,7 @@ function newServer(): McpServer {
       content: [{ type: 'text', text: 'token='.repeat(Math.ceil(bytes / 6)).slice(0, bytes) }],
     }),
   );
-  server.registerTool(
-    'wait',
-    { description: 'Answers after ms.', inputSchema: { ms: z.number().int().min(0).max(600_000) } },
-    async ({ ms }, extra) => {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
-        extra.signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-      return { content: [{ type: 'text', text: `waited ${ms}` }] };
-    },
-  );
+  registerWaitTool(server);
   return server;
 }
 

@@ -11,6 +11,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { z } from 'zod';
+import { registerWaitTool } from './wait-tool.js';
 
 /** Now, in epoch milliseconds with sub-millisecond resolution (the bench reads its clock the same way). */
 const stamp = () => performance.timeOrigin + performance.now();
@@ -21,18 +22,5 @@ server.registerTool(
   { description: 'Echoes its input, with when it was received.', inputSchema: { message: z.string() } },
   async ({ message }) => ({ content: [{ type: 'text', text: JSON.stringify({ message, at: stamp() }) }] }),
 );
-server.registerTool(
-  'wait',
-  { description: 'Answers after ms.', inputSchema: { ms: z.number().int().min(0).max(600_000) } },
-  async ({ ms }, extra) => {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      extra.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    return { content: [{ type: 'text', text: `waited ${ms}` }] };
-  },
-);
+registerWaitTool(server);
 await server.connect(new StdioServerTransport());
