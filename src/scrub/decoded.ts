@@ -29,6 +29,7 @@
 import { isAscii } from 'node:buffer';
 import { gunzipSync, inflateSync, constants as zlibConstants } from 'node:zlib';
 import { HEX_DIGIT_VALUES } from './char-tables.js';
+import { codeUnits } from './code-units.js';
 import { type DecodedRuns, DecodedWriter } from './decoded-text.js';
 import { VALUE_TABLE as ESCAPED_VALUE_CHARS, findEscaped } from './escaped-runs.js';
 
@@ -162,32 +163,6 @@ function findBase64(input: string, out: DecodedWriter, continued: boolean, locat
       }
     }
   }
-}
-
-/** Kept for the next call up to this many code units (a 1 MiB text): larger ones get their own. */
-const KEPT_CODE_UNITS = 1 << 20;
-let keptCodes = new Uint16Array(0);
-
-/**
- * The UTF-16 code units of `input`, written by node's native encoder into a kept array (valid
- * until the next call: findBase64 does not call itself).
- */
-function codeUnits(input: string): Uint16Array {
-  const n = input.length;
-  if (n > KEPT_CODE_UNITS) return unitsOf(input, new Uint16Array(n));
-  if (n > keptCodes.length) {
-    keptCodes = new Uint16Array(Math.min(KEPT_CODE_UNITS, Math.max(n, 2 * keptCodes.length, 1024)));
-  }
-  return unitsOf(input, keptCodes.subarray(0, n));
-}
-
-/** `utf16le` is the array's own layout only on a little-endian machine. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-function unitsOf(input: string, into: Uint16Array): Uint16Array {
-  if (LITTLE_ENDIAN) Buffer.from(into.buffer, into.byteOffset, into.byteLength).write(input, 0, 'utf16le');
-  else for (let k = 0; k < input.length; k++) into[k] = input.charCodeAt(k);
-  return into;
 }
 
 /** A wrapped body without its breaks: its first line `[start, first)`, then `lines` (pairs). */

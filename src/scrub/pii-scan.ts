@@ -3,6 +3,7 @@
  * budget as the rules (engine.ts): past it, a candidate is redacted unchecked with the run of
  * characters it sits in.
  */
+import { codeUnits } from './code-units.js';
 import { PII_DETECTORS, type PiiActions, type PiiDetector } from './pii.js';
 import type { Span } from './spans.js';
 
@@ -145,13 +146,14 @@ function matchGroup(
   const states: MatchState[] = members.map(() => ({ spent: 0, readUpTo: 0 }));
   const next = members.map(() => 0);
   const n = input.length;
+  const codes = codeUnits(input);
   let done = 0;
   for (let p = min - 1; p < n; p += min) {
-    if (table[input.charCodeAt(p)] === 0) continue;
+    if (table[codes[p]!] === 0) continue;
     let start = p;
-    while (start > done && table[input.charCodeAt(start - 1)] === 1) start--;
+    while (start > done && table[codes[start - 1]!] === 1) start--;
     let end = p + 1;
-    while (end < n && table[input.charCodeAt(end)] === 1) end++;
+    while (end < n && table[codes[end]!] === 1) end++;
     done = end;
     p = end - 1;
     if (end - start < min) continue;
@@ -257,13 +259,14 @@ function matchGated(
   const { sticky, chars, notAfter } = gate;
   const width = chars.length;
   let p = from;
+  const codes = codeUnits(input);
   while (p <= last) {
-    if (p > 0 && notAfter[input.charCodeAt(p - 1)] === 1) {
+    if (p > 0 && notAfter[codes[p - 1]!] === 1) {
       p++;
       continue;
     }
     let k = 0;
-    while (k < width && chars[k]![input.charCodeAt(p + k)] === 1) k++;
+    while (k < width && chars[k]![codes[p + k]!] === 1) k++;
     if (k < width) {
       p++;
       continue;

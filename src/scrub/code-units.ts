@@ -1,0 +1,36 @@
+/**
+ * A text's UTF-16 code units in a typed array: JavaScript loops over a long text read one from
+ * a `Uint16Array` in about 60% of the time of `charCodeAt` (measured on 1 MiB of JSON).
+ */
+
+/** Kept for the next call up to this many code units (a 1 MiB text): larger ones get their own. */
+const KEPT_CODE_UNITS = 1 << 20;
+let keptCodes = new Uint16Array(0);
+let keptView = keptCodes;
+let keptFor = '';
+
+/**
+ * The UTF-16 code units of `input`, written by node's native encoder into a kept array (valid
+ * until the next call with another text). The last text's array is returned again: the PII pass
+ * and the base64 search read the same text.
+ */
+export function codeUnits(input: string): Uint16Array {
+  if (input === keptFor) return keptView;
+  const n = input.length;
+  if (n > KEPT_CODE_UNITS) return unitsOf(input, new Uint16Array(n));
+  if (n > keptCodes.length) {
+    keptCodes = new Uint16Array(Math.min(KEPT_CODE_UNITS, Math.max(n, 2 * keptCodes.length, 1024)));
+  }
+  keptView = unitsOf(input, keptCodes.subarray(0, n));
+  keptFor = input;
+  return keptView;
+}
+
+/** `utf16le` is the array's own layout only on a little-endian machine. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function unitsOf(input: string, into: Uint16Array): Uint16Array {
+  if (LITTLE_ENDIAN) Buffer.from(into.buffer, into.byteOffset, into.byteLength).write(input, 0, 'utf16le');
+  else for (let k = 0; k < input.length; k++) into[k] = input.charCodeAt(k);
+  return into;
+}
