@@ -6,7 +6,7 @@
 /** Kept for the next call up to this many code units (a 1 MiB text): larger ones get their own. */
 const KEPT_CODE_UNITS = 1 << 20;
 let keptCodes = new Uint16Array(0);
-let keptView = keptCodes;
+let keptView: Uint16Array = keptCodes;
 let keptFor = '';
 
 /**
