@@ -237,4 +237,23 @@ describe('short runs settled before decoding', () => {
       expect(out).not.toContain(thumb);
     }
   });
+
+  it('redact an encoded token glued to a path with no separator, in any alignment and mid-path', () => {
+    for (const pad of ['', 'a', 'ab', 'abc']) {
+      // \xfb\xff encodes to `+/`, \xff\xff to `//`: the payload has a `/` of its own.
+      const thumb = b64(`${pad}\x00\xfb\xff${GH}\xff\xff\x00`);
+      const urlSafe = thumb.replaceAll('+', '-').replaceAll('/', '_');
+      for (const text of [
+        `/srv/a-b/c_d/${thumb}`,
+        `/srv/data/x/${thumb}`,
+        `srv/data/${urlSafe}`,
+        `/srv/a-b/c_d/${thumb}/more/path`,
+        `"/v1/files/${urlSafe}"`,
+      ]) {
+        const out = scrubber.text(text);
+        expect(out, text).toContain('[REDACTED');
+        expect(out, text).not.toContain(GH);
+      }
+    }
+  });
 });

@@ -148,6 +148,7 @@ function findBase64(input: string, out: DecodedWriter, continued: boolean, locat
     if (!lines) {
       const kind = kindOf(shape, end - start);
       if (kind !== undefined) decodeRun(out, input, start, end, kind === 'hex');
+      if (kind === 'base64') decodePathShifts(out, input, start, end);
     } else if (!escapedBreak && end - start <= MAX_ENCODED_RUN && kindIn(input, start, end) === 'base64') {
       // Node's base64 decoder skips line breaks: the body is decoded in place, with no copy.
       decodeRun(out, input, start, end, false, true);
@@ -162,6 +163,23 @@ function findBase64(input: string, out: DecodedWriter, continued: boolean, locat
         out.close(start, end);
       }
     }
+  }
+}
+
+/**
+ * A payload glued to a path (`/srv/a-b/c_d/QUJD…`, `files/QUJD…`) is one base64-alphabet run from
+ * the path's start, decoded whole in the path's alignment, not the payload's. Base64 decodes each
+ * 4-character quantum on its own (node reads both alphabets at once), so the run decoded from its
+ * second, third and fourth character as well reads the payload in its own alignment wherever it
+ * starts, `/` of its own included. Short runs with a `/` only: a long run is a base64 body.
+ */
+function decodePathShifts(out: DecodedWriter, input: string, start: number, end: number): void {
+  if (end - start > SHORT_RUN) return;
+  const slash = input.indexOf('/', start);
+  if (slash < 0 || slash >= end) return;
+  for (let shift = 1; shift < 4; shift++) {
+    if (out.written) out.separator();
+    decodeRun(out, input, start + shift, end, false);
   }
 }
 
