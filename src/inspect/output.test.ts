@@ -114,6 +114,82 @@ describe('large results are inspected in a worker, with the same guarantees', ()
   });
 });
 
+describe('a large result inspection left as it was stays on the main thread', () => {
+  const big = (seed: number) => `${'lorem ipsum dolor '.repeat(LARGE_OUTPUT / 16)}#${seed}`;
+  /** Large results of every shape, some left as they were by inspection and scrubbing, some not. */
+  const cases = (): [string, CallToolResult, { spotlight?: boolean; nonce?: string }][] => [
+    ['plain text', { content: [{ type: 'text', text: big(1) }] }, {}],
+    ['a megabyte of one letter', { content: [{ type: 'text', text: 'x'.repeat(MB) }] }, {}],
+    [
+      'annotations, isError, _meta, two blocks',
+      {
+        content: [
+          { type: 'text', text: big(2), annotations: { audience: ['user'], priority: 0.5 } },
+          { type: 'text', text: 'tail' },
+        ],
+        isError: false,
+        _meta: { trace: 'abc', n: 1 },
+      },
+      {},
+    ],
+    ['a resource', { content: [{ type: 'resource', resource: { uri: 'file:///a', text: big(3) } }] }, {}],
+    ['a secret at the end', { content: [{ type: 'text', text: `${big(4)} ${SECRET}` }] }, {}],
+    ['a hidden character', { content: [{ type: 'text', text: `${big(5)}\u200b` }] }, {}],
+    ['an escape sequence', { content: [{ type: 'text', text: `\u001b[2J${big(6)}` }] }, {}],
+    [
+      'a forged _meta key',
+      { content: [{ type: 'text', text: big(7) }], _meta: { 'bulkhead/flags': [] } },
+      {},
+    ],
+    ['a field the protocol does not define', { content: [{ type: 'text', text: big(8) }], extra: 1 }, {}],
+    ['spotlight', { content: [{ type: 'text', text: big(9) }] }, { spotlight: true, nonce: 'n0nce' }],
+    [
+      'structured content',
+      { content: [{ type: 'text', text: big(10) }], structuredContent: { rows: [1, 2, { a: 'b' }] } },
+      {},
+    ],
+    ['a card number', { content: [{ type: 'text', text: `${big(11)} 4111 1111 1111 1111` }] }, {}],
+    ['over the budget', { content: [{ type: 'text', text: big(12) }] }, {}],
+  ];
+
+  it('gives byte for byte the result, flags and findings of the main thread, for every shape', async () => {
+    const scrubber = createScrubber({ secrets: [SECRET] });
+    for (const [name, result, extra] of cases()) {
+      const options = { maxBytes: name === 'over the budget' ? LARGE_OUTPUT : 16 * MB, ...extra };
+      const main = inspectAndWithhold(structuredClone(result), options, scrubber);
+      const expected = { ...main, result: scrubber.value(main.result) };
+      const out = await inspectOutput(result, options, scrubber);
+      expect(JSON.stringify(out.result), name).toBe(JSON.stringify(expected.result));
+      expect(out.flags, name).toEqual(expected.flags);
+      expect(out.findings, name).toEqual(expected.findings);
+    }
+  }, 120_000);
+
+  it('is not sent back by the worker, and what the caller gets is a frozen structure of its own', async () => {
+    const scrubber = createScrubber({ secrets: [SECRET] });
+    const result: CallToolResult = { content: [{ type: 'text', text: big(20) }] };
+    const kept = inspectionWorkers().counts.kept;
+    const out = await inspectOutput(result, { maxBytes: 16 * MB }, scrubber);
+    expect(inspectionWorkers().counts.kept).toBe(kept + 1);
+    expect(out.result).toEqual(result);
+    expect(out.result.content).not.toBe(result.content);
+    expect(Object.isFrozen(out.result.content[0])).toBe(true);
+    expect(Object.isFrozen(result.content[0])).toBe(false);
+  }, 60_000);
+
+  it('is sent back when scrubbing changed it', async () => {
+    const scrubber = createScrubber({ secrets: [SECRET] });
+    const kept = inspectionWorkers().counts.kept;
+    const out = await inspectOutput(
+      { content: [{ type: 'text', text: `${big(21)} ${SECRET}` }] },
+      { maxBytes: 16 * MB },
+      scrubber,
+    );
+    expect(inspectionWorkers().counts.kept).toBe(kept);
+    expect(textOf(out.result).endsWith('[REDACTED:secret]')).toBe(true);
+  }, 60_000);
+});
+
 describe("a large result's audit measure is taken in the worker", () => {
   it('gives the record the measure a fresh walk would, without walking it again', async () => {
     const scrubber = createScrubber({ secrets: [SECRET] });

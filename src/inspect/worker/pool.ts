@@ -29,6 +29,7 @@ import { precutKey } from '../precut.js';
 import type { Framing } from './parse.js';
 import type { ThreadPriority } from './priority.js';
 import type { FromWorker, MeasuredOutput, OutputOptions, ToWorker } from './protocol.js';
+import { copyShape } from './same-data.js';
 import { fill, Slabs } from './slabs.js';
 
 /** A worker's answer to a job. */
@@ -76,8 +77,11 @@ export class InspectionWorkers {
   private closed = false;
   /** Shared memory the large messages are copied into (slabs.ts). */
   readonly slabs = new Slabs();
-  /** Jobs answered (messages cut among them), workers started (the first included): for tests. */
-  readonly counts = { jobs: 0, cuts: 0, started: 0 };
+  /**
+   * Jobs answered (messages cut among them, results kept by the main thread because inspection
+   * left them as they were), workers started (the first included): for tests.
+   */
+  readonly counts = { jobs: 0, cuts: 0, kept: 0, started: 0 };
 
   constructor(size = Math.max(1, Math.min(2, availableParallelism() - 1))) {
     this.slots = new Array<Live | undefined>(size).fill(undefined);
@@ -110,8 +114,11 @@ export class InspectionWorkers {
       settle: (message, resolve) => {
         if (message.type !== 'done') return false;
         replica.onRedactions?.(message.redactions);
-        const { result: inspected, flags, findings, measured } = message;
-        resolve({ result: inspected, flags, findings, measured });
+        const { flags, findings, measured } = message;
+        // No result: the worker's would be this one, as data (same-data.ts); a structure of the
+        // caller's own, its strings shared, rather than the megabytes sent back.
+        if (!message.result) this.counts.kept++;
+        resolve({ result: message.result ?? copyShape(result), flags, findings, measured });
         return true;
       },
     }));

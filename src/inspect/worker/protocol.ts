@@ -57,13 +57,18 @@ export interface MeasuredOutput extends InspectedOutput {
 export type FromWorker =
   /** Sent once, first: the worker's thread and the OS priority it runs at (priority.ts). */
   | { type: 'started'; job: 0; priority: ThreadPriority }
-  /** `measured`: the JSON size and audit preview of the result's content (pipeline/measure-json.ts). */
+  /**
+   * `measured`: the JSON size and audit preview of the result's content (pipeline/measure-json.ts).
+   * `result` absent: the job's result came out of inspection and scrubbing the same, as data
+   * (same-data.ts), and the main thread keeps its own.
+   */
   | ({
       type: 'done';
       job: number;
       redactions: Record<string, number>;
       measured: JsonMeasure;
-    } & InspectedOutput)
+      result?: CallToolResult;
+    } & Omit<InspectedOutput, 'result'>)
   /** `text`: the message cut; absent: nothing to cut (the main thread passes on its own bytes). */
   | { type: 'cut'; job: number; text?: string }
   | { type: 'failed'; job: number; message: string };

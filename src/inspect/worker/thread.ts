@@ -16,6 +16,7 @@ import { settleScrubbedPayloads } from '../payloads.js';
 import { cutLargeMessage } from './parse.js';
 import { lowerThisThread, WORKER_NICE } from './priority.js';
 import type { FromWorker, ToWorker } from './protocol.js';
+import { sameData } from './same-data.js';
 
 const port = parentPort;
 if (!port) throw new Error('thread.ts runs as a worker thread only');
@@ -59,8 +60,11 @@ function handle(message: ToWorker): FromWorker | undefined {
       return {
         type: 'done',
         job: message.job,
-        ...inspected,
-        result,
+        flags: inspected.flags,
+        findings: inspected.findings,
+        // Nothing changed (same-data.ts): the main thread keeps its own copy, and the megabytes
+        // are not serialised back.
+        ...(sameData(message.result, result) ? {} : { result }),
         redactions: redactionCounts(inspected.result, scrubbed),
         // The audit record's size and preview, measured here rather than on the main thread.
         measured: measureJson(result.content, RESULT_PREVIEW_BYTES),
