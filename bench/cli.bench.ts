@@ -18,9 +18,14 @@
  * machine, where it is set): every node command pays it, `node -e 0` as much
  * as bulkhead. The targets are measured with the environment as it is; when
  * the variable is set, `node -e 0` and `bulkhead run -- true` are also shown
- * without it, interleaved, so the part bulkhead controls can be read.
+ * without it, interleaved, so the part bulkhead controls can be read, and
+ * `bulkhead run -- true` is also given over `node -e 0` in the same
+ * environment (node's own start, which bulkhead cannot shorten, taken out).
+ * `--against REF` adds `bulkhead run -- true` (jailed and --no-sandbox) as
+ * built at a git ref (bench/lib/build-ref.ts, then its run bundle), in the
+ * same rounds, against the same gateway.
  *
- *   npx tsx bench/cli.bench.ts [--rounds 7]
+ *   npx tsx bench/cli.bench.ts [--rounds 7] [--against REF]
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -30,6 +35,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GatewayClient } from '../src/cli/client.js';
 import { startGateway } from '../src/gateway/gateway.js';
 import { loadPolicyFile } from '../src/policy/load.js';
+import { buildRef } from './lib/build-ref.js';
 import { formatTable, median, percentile } from './lib/stats.js';
 import { type Target, targetOn } from './lib/targets.js';
 
@@ -48,6 +54,15 @@ export interface CliBench {
   cpu: { nodeBare: number; runTrue: number; runUnjailed: number };
   /** When NODE_EXTRA_CA_CERTS is set: the same commands without it (wall and CPU ms, medians). */
   withoutExtraCa?: { nodeBareMs: number; runTrueMs: number; cpuNodeBare: number; cpuRunTrue: number };
+  /** With --against: `bulkhead run -- true` as built at REF, in the same rounds (wall and CPU ms, medians). */
+  against?: {
+    ref: string;
+    commit: string;
+    runTrueMs: number;
+    runUnjailedMs: number;
+    cpuRunTrue: number;
+    cpuRunUnjailed: number;
+  };
   killToGoneP50: number;
   killToGoneMax: number;
   /** The kill API answered → the jailed process gone / `bulkhead run` exited (ms). */
@@ -124,9 +139,17 @@ function alive(marker: string): boolean {
     .some((l) => l.startsWith('sleep') && l.includes(marker));
 }
 
-export async function run(options: { rounds?: number } = {}): Promise<CliBench> {
+/** REF built beside this tree with its `bulkhead run` bundle: the path of its bin/bulkhead.js. */
+async function buildAgainst(ref: string, into: string): Promise<{ bin: string; commit: string }> {
+  const built = await buildRef(ROOT, ref, into);
+  execFileSync(process.execPath, [join(into, 'scripts/bundle-cli.mjs')], { cwd: into, stdio: 'ignore' });
+  return { bin: join(into, 'bin/bulkhead.js'), commit: built.commit };
+}
+
+export async function run(options: { rounds?: number; against?: string } = {}): Promise<CliBench> {
   const rounds = options.rounds ?? 7;
   const dir = mkdtempSync(join(tmpdir(), 'bulkhead-cli-bench-'));
+  const other = options.against ? await buildAgainst(options.against, join(dir, 'against')) : undefined;
   writeFileSync(
     join(dir, 'policy.yaml'),
     'version: 1\nstore: { sqlite: ./bench.db }\nupstreams: {}\nprofiles:\n  bench:\n    tools: []\n    sandbox: { weaker_limits: true }\n',
@@ -169,6 +192,16 @@ export async function run(options: { rounds?: number } = {}): Promise<CliBench> 
   };
   const unjailedArgs = [...runArgs];
   unjailedArgs.splice(unjailedArgs.indexOf('--'), 0, '--no-sandbox');
+  const ref = other
+    ? {
+        jailed: [other.bin, ...runArgs.slice(1)],
+        unjailed: [other.bin, ...unjailedArgs.slice(1)],
+        runTrue: [] as number[],
+        runUnjailed: [] as number[],
+        cpuRun: [] as number[],
+        cpuUnjailed: [] as number[],
+      }
+    : undefined;
   const killToGone: number[] = [];
   const apiRounds = Math.max(20, rounds * 3);
   const apiGone: number[] = [];
@@ -184,6 +217,12 @@ export async function run(options: { rounds?: number } = {}): Promise<CliBench> 
       cpu.nodeBare.push(await cpuOf(process.execPath, ['-e', '0'], env));
       cpu.runTrue.push(await cpuOf(process.execPath, [...runArgs, 'true'], env));
       cpu.runUnjailed.push(await cpuOf(process.execPath, [...unjailedArgs, 'true'], env));
+      if (ref) {
+        ref.runTrue.push(await timed(process.execPath, [...ref.jailed, 'true'], env));
+        ref.runUnjailed.push(await timed(process.execPath, [...ref.unjailed, 'true'], env));
+        ref.cpuRun.push(await cpuOf(process.execPath, [...ref.jailed, 'true'], env));
+        ref.cpuUnjailed.push(await cpuOf(process.execPath, [...ref.unjailed, 'true'], env));
+      }
       if (extraCa) {
         without.bare.push(await timed(process.execPath, ['-e', '0'], noCa));
         without.runTrue.push(await timed(process.execPath, [...runArgs, 'true'], noCa));
@@ -258,6 +297,18 @@ export async function run(options: { rounds?: number } = {}): Promise<CliBench> 
           },
         }
       : {}),
+    ...(ref && other && options.against
+      ? {
+          against: {
+            ref: options.against,
+            commit: other.commit.slice(0, 7),
+            runTrueMs: median(ref.runTrue),
+            runUnjailedMs: median(ref.runUnjailed),
+            cpuRunTrue: median(ref.cpuRun),
+            cpuRunUnjailed: median(ref.cpuUnjailed),
+          },
+        }
+      : {}),
     killToGoneP50: percentile(sorted, 50),
     killToGoneMax: sorted.at(-1) ?? Number.NaN,
     apiKill: {
@@ -280,6 +331,12 @@ export function print(r: CliBench): string {
     ['bulkhead kill, from dist/', r.startupDistMs, '', ''],
     ['bulkhead kill, sources through tsx (before)', r.startupTsxMs, '', ''],
     ['bulkhead run -- true (jailed) minus true', r.runTrueMs - r.trueMs, cpu.runTrue, '≤ 150'],
+    [
+      "  the same minus node -e 0 (node's own start, same environment)",
+      r.runTrueMs - r.nodeBareMs,
+      cpu.runTrue - cpu.nodeBare,
+      '≤ 150',
+    ],
     ['bulkhead run --no-sandbox -- true minus true', r.runUnjailedMs - r.trueMs, cpu.runUnjailed, ''],
     [
       "  the jail's share (jailed minus --no-sandbox)",
@@ -305,6 +362,18 @@ export function print(r: CliBench): string {
       ],
     );
   }
+  const a = r.against;
+  if (a) {
+    rows.push(
+      [`${a.ref} (${a.commit}): bulkhead run -- true minus true`, a.runTrueMs - r.trueMs, a.cpuRunTrue, ''],
+      [
+        `${a.ref} (${a.commit}): bulkhead run --no-sandbox -- true minus true`,
+        a.runUnjailedMs - r.trueMs,
+        a.cpuRunUnjailed,
+        '',
+      ],
+    );
+  }
   return `${formatTable(rows)}\nload: ${r.load}`;
 }
 
@@ -313,6 +382,14 @@ export function targets(r: CliBench): Target[] {
     targetOn(
       'bulkhead run -- true minus true, median ≤ 150 ms',
       r.runTrueMs - r.trueMs,
+      ' ms',
+      (v) => v <= 150,
+    ),
+    // NODE_EXTRA_CA_CERTS makes node 20 parse CA files before any JavaScript runs (60-80 ms here):
+    // the same target over `node -e 0` in the same environment shows what bulkhead adds to node.
+    targetOn(
+      'bulkhead run -- true minus node -e 0 (same environment), median ≤ 150 ms',
+      r.runTrueMs - r.nodeBareMs,
       ' ms',
       (v) => v <= 150,
     ),
@@ -343,5 +420,13 @@ export function targets(r: CliBench): Target[] {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const i = process.argv.indexOf('--rounds');
-  process.stdout.write(`${print(await run(i > 0 ? { rounds: Number(process.argv[i + 1]) } : {}))}\n`);
+  const a = process.argv.indexOf('--against');
+  process.stdout.write(
+    `${print(
+      await run({
+        ...(i > 0 ? { rounds: Number(process.argv[i + 1]) } : {}),
+        ...(a > 0 ? { against: process.argv[a + 1] as string } : {}),
+      }),
+    )}\n`,
+  );
 }

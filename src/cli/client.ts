@@ -40,10 +40,32 @@ export class GatewayClient {
     return this.request<T>('POST', path, body);
   }
 
-  private async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  /**
+   * A POST whose `sent` settles once the request has been handed to the kernel (or has failed):
+   * a caller about to block this thread with other work (`bulkhead run` building its jail) waits
+   * for it, so the gateway works on the request meanwhile instead of after. A request only
+   * leaves when the event loop turns after the connection is made.
+   */
+  postSoon<T>(path: string, body: unknown = {}): { answer: Promise<T>; sent: Promise<void> } {
+    let onSent = () => {};
+    const sent = new Promise<void>((resolve) => {
+      onSent = () => resolve();
+    });
+    const answer = this.request<T>('POST', path, body, undefined, onSent);
+    answer.then(onSent, onSent);
+    return { answer, sent };
+  }
+
+  private async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+    onSent?: () => void,
+  ): Promise<T> {
     let answer: { status: number; text: string };
     try {
-      answer = await send(method, `${this.base}${path}`, this.token, body, signal);
+      answer = await send(method, `${this.base}${path}`, this.token, body, signal, onSent);
       if (answer.status === 401 && this.local) {
         // The local gateway restarted and wrote a new token: read it once more.
         const fresh = readLocalToken(this.base);
@@ -78,6 +100,7 @@ async function send(
   token: string,
   body: unknown,
   signal?: AbortSignal,
+  onSent?: () => void,
 ): Promise<{ status: number; text: string }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const target = new URL(url);
@@ -106,6 +129,8 @@ async function send(
       },
     );
     req.once('error', reject);
+    // 'finish': the last of the request is with the kernel (after the connection is made).
+    if (onSent) req.once('finish', onSent);
     req.end(payload);
   });
 }
