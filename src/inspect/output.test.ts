@@ -150,6 +150,31 @@ describe('a large result inspection left as it was stays on the main thread', ()
     ],
     ['a card number', { content: [{ type: 'text', text: `${big(11)} 4111 1111 1111 1111` }] }, {}],
     ['over the budget', { content: [{ type: 'text', text: big(12) }] }, {}],
+    ['accented text', { content: [{ type: 'text', text: `${'café crème '.repeat(30_000)}` }] }, {}],
+    [
+      'emoji and a lone surrogate',
+      { content: [{ type: 'text', text: `${'😀 '.repeat(150_000)}\ud800` }] },
+      {},
+    ],
+    [
+      'long strings in _meta, a resource and structured content',
+      {
+        content: [
+          { type: 'text', text: big(13) },
+          { type: 'resource', resource: { uri: 'file:///b', text: 'é'.repeat(40_000) } },
+        ],
+        _meta: { log: 'm'.repeat(40_000) },
+        structuredContent: { rows: ['s'.repeat(40_000), 'short'] },
+      },
+      {},
+    ],
+    [
+      'a __proto__ key holding a long string',
+      JSON.parse(
+        `{"content":[{"type":"text","text":"${'u'.repeat(300_000)}"}],"_meta":{"__proto__":"${'v'.repeat(20_000)}"}}`,
+      ),
+      {},
+    ],
   ];
 
   it('gives byte for byte the result, flags and findings of the main thread, for every shape', async () => {
@@ -175,6 +200,20 @@ describe('a large result inspection left as it was stays on the main thread', ()
     expect(out.result.content).not.toBe(result.content);
     expect(Object.isFrozen(out.result.content[0])).toBe(true);
     expect(Object.isFrozen(result.content[0])).toBe(false);
+  }, 60_000);
+
+  it('has its long strings travel through a reused slab, not in the message', async () => {
+    const scrubber = createScrubber({ secrets: [SECRET] });
+    const { slabs } = inspectionWorkers();
+    await inspectOutput({ content: [{ type: 'text', text: big(22) }] }, { maxBytes: 16 * MB }, scrubber);
+    const reused = slabs.counts.reused;
+    const out = await inspectOutput(
+      { content: [{ type: 'text', text: `${big(23)} ${SECRET}` }] },
+      { maxBytes: 16 * MB },
+      scrubber,
+    );
+    expect(slabs.counts.reused).toBe(reused + 1);
+    expect(textOf(out.result)).not.toContain(SECRET);
   }, 60_000);
 
   it('is sent back when scrubbing changed it', async () => {

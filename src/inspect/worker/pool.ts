@@ -26,6 +26,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { BulkheadError } from '../../errors.js';
 import type { ScrubberBase, ScrubberReplica } from '../../scrub/replica.js';
 import { precutKey } from '../precut.js';
+import { type StowedString, stowLongStrings } from './long-values.js';
 import type { Framing } from './parse.js';
 import type { ThreadPriority } from './priority.js';
 import type { FromWorker, MeasuredOutput, OutputOptions, ToWorker } from './protocol.js';
@@ -102,15 +103,28 @@ export class InspectionWorkers {
         maxDepth: replica.base.maxDepth,
       } satisfies ToWorker);
     }
+    // Long strings go as bytes through a reused slab, not serialised into fresh memory (long-values.ts).
+    const stowed = stowLongStrings(result);
+    const slab = stowed ? this.slabs.take(stowed.size) : undefined;
+    let travel: { result: CallToolResult; stowed?: { strings: StowedString[]; bytes: Uint8Array } } = {
+      result,
+    };
+    if (stowed && slab) {
+      const bytes = new Uint8Array(slab, 0, stowed.size);
+      stowed.write(bytes);
+      travel = { result: stowed.shape, stowed: { strings: stowed.strings, bytes } };
+    }
     return this.post<MeasuredOutput>(live, (job) => ({
       message: {
         type: 'inspect',
         job,
         base: replica.base.id,
         pii: replica.pii,
-        result,
         options,
+        ...travel,
       },
+      // A slab goes back for reuse once the worker answered; one a dead worker held is dropped.
+      ...(slab ? { done: (answered: boolean) => answered && this.slabs.give(slab) } : {}),
       settle: (message, resolve) => {
         if (message.type !== 'done') return false;
         replica.onRedactions?.(message.redactions);

@@ -7,6 +7,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { JsonMeasure } from '../../pipeline/measure-json.js';
 import type { PiiAction, PiiKind } from '../../scrub/pii.js';
 import type { InspectFinding, InspectFlag } from '../inspector.js';
+import type { StowedString } from './long-values.js';
 import type { Framing } from './parse.js';
 import type { ThreadPriority } from './priority.js';
 
@@ -36,6 +37,11 @@ export type ToWorker =
       pii: Readonly<Record<PiiKind, PiiAction>>;
       result: CallToolResult;
       options: OutputOptions;
+      /**
+       * The result's long strings, when they travel as bytes (long-values.ts): `result` is then
+       * its shape, and `bytes` a view of a shared slab, read before answering and never kept.
+       */
+      stowed?: { strings: StowedString[]; bytes: Uint8Array };
     }
   /**
    * A large upstream message to parse and cut to `maxBytes` (parse.ts): `bytes` is a view of a

@@ -13,6 +13,7 @@ import { createScrubber, type MeasuredScrubber, type Scrubber } from '../../scru
 import { redactionCounts } from '../../scrub/markers.js';
 import { inspectAndWithhold } from '../output.js';
 import { settleScrubbedPayloads } from '../payloads.js';
+import { restoreLongStrings } from './long-values.js';
 import { cutLargeMessage } from './parse.js';
 import { lowerThisThread, WORKER_NICE } from './priority.js';
 import type { FromWorker, ToWorker } from './protocol.js';
@@ -54,7 +55,11 @@ function handle(message: ToWorker): FromWorker | undefined {
         scrubber = family.scrubber.withPii(message.pii);
         family.byPii.set(key, scrubber);
       }
-      const inspected = inspectAndWithhold(message.result, message.options, scrubber);
+      // Its long strings read out of the slab first (long-values.ts): the slab is reused after.
+      const received = message.stowed
+        ? restoreLongStrings(message.result, message.stowed.strings, message.stowed.bytes)
+        : message.result;
+      const inspected = inspectAndWithhold(received, message.options, scrubber);
       const scrubbed = scrubber.value(inspected.result);
       const result = settleScrubbedPayloads(inspected.result, scrubbed);
       return {
@@ -64,7 +69,7 @@ function handle(message: ToWorker): FromWorker | undefined {
         findings: inspected.findings,
         // Nothing changed (same-data.ts): the main thread keeps its own copy, and the megabytes
         // are not serialised back.
-        ...(sameData(message.result, result) ? {} : { result }),
+        ...(sameData(received, result) ? {} : { result }),
         redactions: redactionCounts(inspected.result, scrubbed),
         // The audit record's size and preview, measured here rather than on the main thread.
         measured: measureJson(result.content, RESULT_PREVIEW_BYTES),
