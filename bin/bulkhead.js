@@ -1,4 +1,15 @@
-#!/usr/bin/env node
+#!/bin/sh
+// 2>/dev/null; if [ "$1" = run ] && [ -n "${NODE_EXTRA_CA_CERTS-}" ]; then case "${NODE_OPTIONS-}" in *openssl-ca*) ;; *) BULKHEAD_DEFERRED_CA_CERTS=$NODE_EXTRA_CA_CERTS; export BULKHEAD_DEFERRED_CA_CERTS; unset NODE_EXTRA_CA_CERTS ;; esac; fi; exec node "$0" "$@"
+//
+// The line above is for /bin/sh (the shebang; node reads it as a comment, so `node bin/bulkhead.js`
+// is unchanged). node 20 loads NODE_EXTRA_CA_CERTS, and its own CA store with it, at start-up
+// before any JavaScript runs: 40-80 ms of CPU on a machine that sets it, more than bulkhead's own
+// start. `bulkhead run` makes no TLS connection but to an https gateway, so for `run` the shell
+// moves the variable aside and node starts without it; below it is put back for every process the
+// run starts (the agent, the jail's variables), and src/cli/client.ts adds the file to its own
+// https requests, as node would have (its CA store plus the file). With --use-openssl-ca in
+// NODE_OPTIONS node's CA store is another one: then nothing is moved.
+//
 // Thin launcher. `npm install` builds dist/ (the `prepare` script), and the
 // CLI runs from there: starting through tsx costs about a second per command.
 // Without a build (or with BULKHEAD_FROM_SOURCE=1, which the tests set so
@@ -10,6 +21,13 @@
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 const { pathToFileURL } = require('node:url');
+
+const deferredCa = process.env.BULKHEAD_DEFERRED_CA_CERTS;
+if (deferredCa !== undefined) {
+  delete process.env.BULKHEAD_DEFERRED_CA_CERTS;
+  process.env.NODE_EXTRA_CA_CERTS = deferredCa;
+  globalThis[Symbol.for('bulkhead.deferredExtraCaCerts')] = deferredCa;
+}
 
 const root = join(__dirname, '..');
 const built = join(root, 'dist', 'src', 'cli', 'main.js');

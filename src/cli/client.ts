@@ -105,12 +105,15 @@ async function send(
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const target = new URL(url);
   // node:https (with tls and crypto) only for a gateway that needs it: a local one is plain HTTP.
-  const request = target.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
+  const https = target.protocol === 'https:';
+  const request = https ? (await import('node:https')).request : httpRequest;
+  const trust = https ? await deferredCaOptions() : {};
   return new Promise((resolve, reject) => {
     const req = request(
       target,
       {
         method,
+        ...trust,
         ...(signal ? { signal } : {}),
         headers: {
           authorization: `Bearer ${token}`,
@@ -133,6 +136,27 @@ async function send(
     if (onSent) req.once('finish', onSent);
     req.end(payload);
   });
+}
+
+/** Set by bin/bulkhead.js when node started without NODE_EXTRA_CA_CERTS, which it moved aside for `run`. */
+const DEFERRED_CA = Symbol.for('bulkhead.deferredExtraCaCerts');
+
+/**
+ * What node would have trusted with NODE_EXTRA_CA_CERTS loaded at start-up (its own CA store and
+ * every certificate in the file), for a process whose launcher kept the variable from node; for
+ * any other, nothing (node's default). A file that cannot be read is warned of and left out, as
+ * node does.
+ */
+export async function deferredCaOptions(): Promise<{ ca?: string[] }> {
+  const file = (globalThis as Record<symbol, unknown>)[DEFERRED_CA];
+  if (typeof file !== 'string' || file === '') return {};
+  const { rootCertificates } = await import('node:tls');
+  try {
+    return { ca: [...rootCertificates, readFileSync(file, 'utf8')] };
+  } catch (error) {
+    process.emitWarning(`Ignoring extra certs from \`${file}\`, load failed: ${(error as Error).message}`);
+    return {};
+  }
 }
 
 function readLocalToken(base: string): string {
