@@ -3,14 +3,16 @@
  *   start-up   a jailed `true` (bwrap + seccomp + cgroup + sockets + bridges) vs bwrap alone
  *              vs a bare spawn of `true`, interleaved, p50/p99
  *   egress     100 MB with curl: directly, through the egress proxy (plain HTTP and a CONNECT
- *              tunnel), and from inside a jail (loopback -> socat bridge -> Unix socket -> proxy);
+ *              tunnel), and from inside a jail (loopback -> the proxy's own listener in the jail;
+ *              and, interleaved, the earlier path: socat bridge -> Unix socket -> proxy);
  *              median of several rounds, on loopback, the origin in its own process. The proxy
  *              parses and checks the request, and the answer's body goes through the one-way
  *              splice relay (egress-forward.ts, egress-splice.ts)
  *   tunnel     100 MB of raw bytes (a socat client: neither TLS nor HTTP, so after the check the
  *              tunnel is the two-way relay's, egress-relay.ts):
- *              directly, through the proxy with each relay (splice, socat, node piping,
- *              interleaved), and from inside a jail (its proxy picks the relay itself)
+ *              directly, through the proxy with each relay (the long-lived splice relay, socat
+ *              per tunnel, node piping, interleaved), and from inside a jail (its proxy picks the
+ *              relay itself), with the proxy listening in the jail and through the socat bridge
  *
  *   npx tsx bench/sandbox.bench.ts    (--egress-only: no start-up rows; --tunnel-only: raw tunnels only)
  */
@@ -50,6 +52,9 @@ export interface SandboxBench {
     proxyConnect: number;
     jailHttp: number;
     jailConnect: number;
+    /** The same two through the in-jail socat bridge (the path before the proxy listened in the jail). */
+    jailHttpBridge: number;
+    jailConnectBridge: number;
   };
   /** MB/s of a raw-bytes CONNECT tunnel, median of the rounds. */
   tunnel: {
@@ -58,6 +63,7 @@ export interface SandboxBench {
     socat: number;
     node: number;
     jail: number;
+    jailBridge: number;
   };
 }
 
@@ -200,12 +206,16 @@ async function curl(args: string[]): Promise<number> {
   return Number(stdout) / 1024 / 1024;
 }
 
-/** The same curl inside a jail: 127.0.0.1:7301 -> socat bridge -> Unix socket -> egress proxy -> origin. */
+/**
+ * The same curl inside a jail: 127.0.0.1:7301 -> the egress proxy's own listener in the jail (or,
+ * with `bridge`, the in-jail socat bridge -> Unix socket -> egress proxy) -> origin.
+ */
 async function jailCurl(
   workdir: string,
   originPort: number,
   i: number,
   mode: 'http' | 'connect' | 'raw',
+  egressPort: 'listener' | 'bridge' = 'listener',
 ): Promise<number> {
   const line =
     mode === 'raw'
@@ -213,6 +223,7 @@ async function jailCurl(
       : `curl -s -o /dev/null -w '%{speed_download}' ${mode === 'connect' ? '-p ' : ''}http://origin.bench:${originPort}/`;
   const handle = await startJail({
     runId: `run_benchcurl${mode}${i}`,
+    egressPort,
     workdir,
     command: ['/bin/sh', '-c', `${line} > speed.txt`],
     env: {},
@@ -272,6 +283,8 @@ export async function run(
     proxyConnect: [],
     jailHttp: [],
     jailConnect: [],
+    jailHttpBridge: [],
+    jailConnectBridge: [],
   } as Record<keyof SandboxBench['egress'], number[]>;
   for (let i = 0; i < (options.tunnelOnly ? 0 : (options.rounds ?? 5)); i++) {
     rows.direct.push(await curl(['--noproxy', '*', url]));
@@ -280,6 +293,8 @@ export async function run(
     rows.proxyConnect.push(await curl(['-p', '-x', proxyUrl, url]));
     rows.jailHttp.push(await jailCurl(workdir, originPort, i, 'http'));
     rows.jailConnect.push(await jailCurl(workdir, originPort, i, 'connect'));
+    rows.jailHttpBridge.push(await jailCurl(workdir, originPort, i, 'http', 'bridge'));
+    rows.jailConnectBridge.push(await jailCurl(workdir, originPort, i, 'connect', 'bridge'));
   }
   origin.kill();
   proxy.close();
@@ -292,7 +307,7 @@ export async function run(
     socat: await proxyWith('socat', raw.port),
     node: await proxyWith('none', raw.port),
   };
-  const tunnelRows = { direct: [], splice: [], socat: [], node: [], jail: [] } as Record<
+  const tunnelRows = { direct: [], splice: [], socat: [], node: [], jail: [], jailBridge: [] } as Record<
     keyof SandboxBench['tunnel'],
     number[]
   >;
@@ -303,6 +318,7 @@ export async function run(
         await rawClient(`PROXY:127.0.0.1:127.0.0.1:${raw.port},proxyport=${relays[kind].port}`),
       );
     tunnelRows.jail.push(await jailCurl(workdir, raw.port, i, 'raw'));
+    tunnelRows.jailBridge.push(await jailCurl(workdir, raw.port, i, 'raw', 'bridge'));
   }
   raw.kill();
   for (const relay of Object.values(relays)) relay.close();
@@ -324,6 +340,8 @@ export async function run(
       proxyConnect: median(rows.proxyConnect),
       jailHttp: median(rows.jailHttp),
       jailConnect: median(rows.jailConnect),
+      jailHttpBridge: median(rows.jailHttpBridge),
+      jailConnectBridge: median(rows.jailConnectBridge),
     },
     tunnel: {
       direct: median(tunnelRows.direct),
@@ -331,6 +349,7 @@ export async function run(
       socat: median(tunnelRows.socat),
       node: median(tunnelRows.node),
       jail: median(tunnelRows.jail),
+      jailBridge: median(tunnelRows.jailBridge),
     },
   };
 }
@@ -360,17 +379,28 @@ export function print(r: SandboxBench): string {
       ['bare node socket pipe, no checks (reference)', e.nodePipe, vs(e.nodePipe)],
       ['through the egress proxy, plain HTTP', e.proxyHttp, vs(e.proxyHttp)],
       ['through the egress proxy, CONNECT tunnel', e.proxyConnect, vs(e.proxyConnect)],
-      ['from the jail (bridge + socket + proxy), plain HTTP', e.jailHttp, vs(e.jailHttp)],
-      ['from the jail (bridge + socket + proxy), CONNECT tunnel', e.jailConnect, vs(e.jailConnect)],
+      ['from the jail (proxy listening in the jail), plain HTTP', e.jailHttp, vs(e.jailHttp)],
+      ['from the jail (proxy listening in the jail), CONNECT tunnel', e.jailConnect, vs(e.jailConnect)],
+      [
+        'from the jail (socat bridge + socket + proxy, before), plain HTTP',
+        e.jailHttpBridge,
+        vs(e.jailHttpBridge),
+      ],
+      [
+        'from the jail (socat bridge + socket + proxy, before), CONNECT',
+        e.jailConnectBridge,
+        vs(e.jailConnectBridge),
+      ],
     ]),
     '',
     formatTable([
       ['100 MB raw CONNECT tunnel, socat client (median)', 'MB/s', 'vs direct'],
       ['direct', t.direct, '1.00x'],
-      ['through the proxy, splice relay', t.splice, tvs(t.splice)],
-      ['through the proxy, socat relay', t.socat, tvs(t.socat)],
+      ['through the proxy, long-lived splice relay (default)', t.splice, tvs(t.splice)],
+      ['through the proxy, socat relay per tunnel (before)', t.socat, tvs(t.socat)],
       ['through the proxy, node piping', t.node, tvs(t.node)],
-      ['from the jail (bridge + socket + proxy + its relay)', t.jail, tvs(t.jail)],
+      ['from the jail (proxy listening in the jail + its relay)', t.jail, tvs(t.jail)],
+      ['from the jail (socat bridge + socket + proxy + its relay, before)', t.jailBridge, tvs(t.jailBridge)],
     ]),
   ].join('\n');
 }

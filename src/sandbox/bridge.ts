@@ -124,12 +124,13 @@ export function bridgeEntry(
 
 /**
  * A plain script the sandbox runs as is (bridge.mjs and node-proxy.cjs inside the jail, of which
- * the jail gets a copy in its runtime folder; splice-relay.py and splice-serve.py on the host): beside
+ * the jail gets a copy in its runtime folder; splice-relay.py, splice-serve.py and egress-listen.pl on
+ * the host): beside
  * this module when run from source, or in src/ when this module runs from the compiled dist/ (tsc
  * does not copy them).
  */
 export function sandboxAsset(
-  file: 'bridge.mjs' | 'node-proxy.cjs' | 'splice-relay.py' | 'splice-serve.py',
+  file: 'bridge.mjs' | 'node-proxy.cjs' | 'splice-relay.py' | 'splice-serve.py' | 'egress-listen.pl',
 ): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [join(here, file), join(here, '..', '..', '..', 'src', 'sandbox', file)];

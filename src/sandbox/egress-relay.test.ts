@@ -5,7 +5,8 @@ import { createServer as createHttpServer, get as httpGet } from 'node:http';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createEgressProxy } from './egress-proxy.js';
-import { createRelay, defaultRelay, type Relay, type RelayKind } from './egress-relay.js';
+import { createRelay, defaultRelay, type Relay, type RelayKind, SOCAT } from './egress-relay.js';
+import { PYTHON3 } from './egress-splice.js';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -56,8 +57,40 @@ async function openTunnel(proxyPort: number, originPort: number): Promise<Socket
 }
 
 describe('native relay for allowed tunnels', () => {
-  it('picks socat where installed: it starts in milliseconds, python in a tenth of a second', () => {
-    expect(defaultRelay()).toBe('socat');
+  it('picks the long-lived splice relay where python3 is installed, else socat', () => {
+    expect(defaultRelay((path) => path === PYTHON3 || path === SOCAT)).toBe('splice');
+    expect(defaultRelay((path) => path === SOCAT)).toBe('socat');
+  });
+
+  it('splice: once the relay has started, a tunnel goes through it both ways, with no process of its own', async () => {
+    const up = randomBytes(8 * 1024 * 1024);
+    const down = randomBytes(24 * 1024 * 1024);
+    let received: Buffer | undefined;
+    const origin = createServer({ allowHalfOpen: true }, (socket) => {
+      void readToEnd(socket).then((all) => {
+        received = all;
+        socket.end(down);
+      });
+    });
+    const originPort = await listening(origin);
+    const relay = createRelay({ kind: 'splice' });
+    relay.warm?.();
+    const proxy = createEgressProxy({ egress: [`127.0.0.1:${originPort}`], onEvent: () => undefined, relay });
+    const children = () => execSync(`ps -o args= --ppid ${process.pid}`).toString();
+    await expect.poll(children).toContain('splice-serve.py');
+    await new Promise((r) => setTimeout(r, 300));
+    const socket = await openTunnel(await listening(proxy), originPort);
+    const back = readToEnd(socket);
+    socket.end(up);
+    // Sampled while the answer moves: no socat was started for this tunnel.
+    const during = await new Promise<string>((resolve) => socket.once('data', () => resolve(children())));
+    const reply = await back;
+    expect(during).not.toContain('socat');
+    expect(sha256(received?.subarray(GREETING.length) ?? Buffer.alloc(0))).toBe(sha256(up));
+    expect(sha256(reply)).toBe(sha256(down));
+    socket.destroy();
+    proxy.close();
+    origin.close();
   });
 
   for (const kind of ['splice', 'socat'] as const) {
@@ -163,7 +196,7 @@ describe('native relay for allowed tunnels', () => {
     const socket = () => ({ pause: () => undefined, destroyed: false }) as unknown as Socket;
     const none = createRelay({ exists: () => false });
     expect(await none.take(socket(), socket())).toBe(false);
-    const full = createRelay({ max: 0 });
+    const full = createRelay({ max: 0, kind: 'socat' });
     expect(await full.take({} as never, {} as never)).toBe(false);
     expect(await none.forward(socket(), socket())).toBeUndefined();
     expect(await full.forward(socket(), socket())).toBeUndefined();

@@ -3,38 +3,41 @@
  * egress proxy has decided (name, addresses, SNI), nothing in the rest of a
  * CONNECT tunnel is inspected, so copying it through node, a read and a
  * write syscall per 64 KiB chunk on node's one thread, only costs. The two
- * connected sockets are handed to a native relay; node closes its own
- * descriptors and is out of the path. Two relays, same contract (fd 3 and
- * fd 4, EOF passed on as a half-close, exit when both directions end):
- * - `socat` (a CI package, used for the jail's bridges), the default: copies
- *   in C with 128 KiB buffers, through user space; starts in a few ms;
- * - `splice` (splice-relay.py, python3 3.10+, only when asked for): the
- *   bytes go socket -> pipe -> socket inside the kernel. It halves the
- *   relay's CPU on a 100 MB tunnel, but python's start-up (about 90 ms of
- *   CPU and 130 ms before the first byte moves, on this 2-core host) on
- *   every tunnel costs more than it saves below some 50 MB, and the wall
- *   throughput measured no better (bench/SANDBOX.md). Worth it only in one
- *   long-lived relay process per proxy that is handed each tunnel's sockets.
- * Without socat, node pipes the tunnel itself (take resolves false).
+ * connected sockets are handed to a native relay. Relays, same contract
+ * (EOF passed on as a half-close, the tunnel ends when both directions have):
+ * - `splice`, the default where python3 is installed: the proxy's one
+ *   long-lived splice-serve.py (egress-splice.ts, also the one that moves
+ *   answer bodies) is handed the tunnel's two sockets over node's IPC
+ *   channel and moves both ways with splice(2), socket -> pipe -> socket
+ *   inside the kernel (half socat's CPU per 100 MB, bench/SANDBOX.md), with
+ *   no process started per tunnel. Until it is ready, if it is gone or
+ *   full, socat takes the tunnel.
+ * - `socat` (a CI package, used for the jail's gateway bridge): a process per
+ *   tunnel, copying in C with 128 KiB buffers, through user space; starts in
+ *   a few ms. Node closes its own descriptors and is out of the path.
+ * - `splice-once` (splice-relay.py, a python process per tunnel): kept for
+ *   comparison; python's start-up on every tunnel costs more than it saves.
+ * Without either, node pipes the tunnel itself (take resolves false).
  *
- * Bounded: at most `max` relays at once per proxy (a relay is a host process
- * the jail's pids limit does not count); past that node pipes the tunnel.
- * Closing the proxy kills every relay it started.
+ * Bounded: at most `max` socat relays at once per proxy (a relay is a host
+ * process the jail's pids limit does not count), 256 bodies in the splice
+ * relay; past that node pipes the tunnel. Closing the proxy kills every
+ * relay it started.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { sandboxAsset } from './bridge.js';
-import { type SpliceServer, startSpliceServer } from './egress-splice.js';
+import { PYTHON3, type SpliceServer, startSpliceServer } from './egress-splice.js';
 
 export const SOCAT = '/usr/bin/socat';
 export const PYTHON = '/usr/bin/python3';
 
-export type RelayKind = 'splice' | 'socat' | 'none';
+export type RelayKind = 'splice' | 'splice-once' | 'socat' | 'none';
 
 /** The command that relays fd 3 <-> fd 4 until both directions end, per kind. */
-function relayArgv(kind: Exclude<RelayKind, 'none'>): [string, string[]] {
-  return kind === 'splice'
+function relayArgv(kind: 'splice-once' | 'socat'): [string, string[]] {
+  return kind === 'splice-once'
     ? [PYTHON, ['-I', '-S', sandboxAsset('splice-relay.py')]]
     : // By default socat does not shut an FD address's writing half at the other side's EOF, and
       // ends the tunnel 0.5 s after the first EOF (-t), cutting off a reply still coming after
@@ -58,6 +61,8 @@ export interface Relay {
    * relay exits and whose `stop` kills it.
    */
   forward(from: Socket, to: Socket, length?: number): Promise<Forwarding | undefined>;
+  /** Starts the long-lived splice relay now rather than at the first tunnel or answer (its start-up takes a while). */
+  warm?(): void;
   closeAll(): void;
 }
 
@@ -66,8 +71,9 @@ export interface Forwarding {
   stop(): void;
 }
 
-/** socat where installed, else none (node pipes). */
+/** The long-lived splice relay where python3 is installed (socat covering its start), else socat, else none. */
 export function defaultRelay(exists: (path: string) => boolean = existsSync): RelayKind {
+  if (exists(PYTHON3)) return 'splice';
   return exists(SOCAT) ? 'socat' : 'none';
 }
 
@@ -77,10 +83,14 @@ export function defaultRelay(exists: (path: string) => boolean = existsSync): Re
  * handle's own (not part of net.Socket's typed surface), hence the narrow cast.
  */
 function stopAndDrain(socket: Socket): Buffer[] {
-  const handle = (socket as unknown as { _handle?: { readStop?: () => number } })._handle;
-  // `reading` stays true on purpose: net.Socket's _read (called by read(), and by its own
-  // read-ahead on a later tick) restarts the handle when that flag says it is not reading.
+  const handle = (socket as unknown as { _handle?: { readStop?: () => number; reading?: boolean } })._handle;
   handle?.readStop?.();
+  // `reading` must say true: net.Socket's _read (called by read() below, and by its own read-ahead
+  // on a later tick) restarts the handle when that flag says it is not reading. Node clears it
+  // itself when its buffer fills (a paused socket): left so, the read() below started the handle
+  // again, and one more chunk went into node's buffer, lost to the relay (64 KiB out of a tunnel,
+  // found by the two-way splice test).
+  if (handle) handle.reading = true;
   const chunks: Buffer[] = [];
   for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null)
     chunks.push(chunk);
@@ -112,22 +122,29 @@ export function createRelay(
   const max = options.max ?? 32;
   const running = new Set<ChildProcess>();
   const kind = options.kind ?? defaultRelay(options.exists);
-  // Started on the first answer that needs it; until it says it is ready, socat copies.
+  // Started on the first answer or tunnel that needs it; until it says it is ready, socat copies.
   let splicer: SpliceServer | undefined;
   let splicerTried = false;
-  const oneWaySplice = (): SpliceServer | undefined => {
-    if (options.oneWay === 'socat' || kind === 'none') return undefined;
+  const startSplicer = (): SpliceServer | undefined => {
     if (!splicerTried) {
       splicerTried = true;
       splicer = startSpliceServer();
     }
     return splicer;
   };
+  const oneWaySplice = (): SpliceServer | undefined =>
+    options.oneWay === 'socat' || kind === 'none' ? undefined : startSplicer();
   return {
     async take(client, upstream) {
-      if (kind === 'none' || running.size >= max) return false;
+      if (kind === 'none') return false;
+      const splice = kind === 'splice' ? startSplicer() : undefined;
+      if (!splice && running.size >= max) return false;
       client.pause();
       upstream.pause();
+      // An EOF node has already read (a client that half-closes after its first bytes) must not
+      // make node shut the other socket's writing half: the relay passes each EOF on itself.
+      client.allowHalfOpen = true;
+      upstream.allowHalfOpen = true;
       const fromClient = stopAndDrain(client);
       const fromUpstream = stopAndDrain(upstream);
       try {
@@ -137,10 +154,26 @@ export function createRelay(
         upstream.destroy();
         return true; // a side is gone: nothing left to relay
       }
+      const spliced = splice?.tunnel(client, upstream);
+      if (spliced) {
+        // Node keeps its descriptors (never reading them) until the relay has ended both ways.
+        void spliced.ended.then(() => {
+          client.destroy();
+          upstream.destroy();
+        });
+        client.once('close', () => spliced.stop());
+        upstream.once('close', () => spliced.stop());
+        return true;
+      }
+      if (running.size >= max || !existsSync(SOCAT)) {
+        client.resume();
+        upstream.resume();
+        return false;
+      }
       let child: ChildProcess;
       try {
         // fd 3 and 4 are the client and the far side; the relay ends when both directions are done.
-        const [command, args] = relayArgv(kind);
+        const [command, args] = relayArgv(kind === 'splice-once' ? 'splice-once' : 'socat');
         child = spawn(command, args, {
           stdio: ['ignore', 'ignore', 'ignore', client, upstream],
         });
@@ -211,6 +244,9 @@ export function createRelay(
         child.once('error', done);
       });
       return { ended, stop: () => child.kill('SIGKILL') };
+    },
+    warm() {
+      if (kind === 'splice' && options.oneWay !== 'socat') startSplicer();
     },
     closeAll() {
       for (const child of running) child.kill('SIGKILL');

@@ -14,6 +14,10 @@
  * then, if it dies, or past MAX_BODIES at once, the caller falls back to
  * socat. If it dies mid-copy, the answers it held end (their connections are
  * closed), never continued elsewhere.
+ *
+ * It also moves raw tunnels both ways (`tunnel`, each direction's EOF passed
+ * on as a half-close, done once both have ended), in place of a socat
+ * process per tunnel.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -32,6 +36,8 @@ export interface SpliceBody {
 export interface SpliceServer {
   /** Undefined when it cannot take the body now (not ready, gone, or full). */
   forward(from: Socket, to: Socket, length: number | undefined): SpliceBody | undefined;
+  /** Both ways, each EOF passed on as a half-close; undefined when it cannot take them now. */
+  tunnel(client: Socket, upstream: Socket): SpliceBody | undefined;
   close(): void;
 }
 
@@ -77,22 +83,26 @@ export function startSpliceServer(python: string = PYTHON3): SpliceServer | unde
   // The relay must not keep a proxy's process alive on its own.
   child.unref();
   (child.channel as { unref?: () => void } | undefined)?.unref?.();
+  const hand = (from: Socket, to: Socket, length: number | undefined, both: boolean) => {
+    if (!ready || !alive || !child.connected || waiting.size >= MAX_BODIES) return undefined;
+    const id = next++;
+    const ended = new Promise<void>((resolve) => waiting.set(id, resolve));
+    // keepOpen: node keeps both sockets (it still sends the request body up and watches the
+    // client); the relay's copies are its own. The far side goes first: the relay pairs them.
+    child.send({ id, role: 'from', length: length ?? null, ...(both ? { both } : {}) }, from, {
+      keepOpen: true,
+    });
+    child.send({ id, role: 'to' }, to, { keepOpen: true });
+    return {
+      ended,
+      stop: () => {
+        if (alive && child.connected && waiting.has(id)) child.send({ stop: id });
+      },
+    };
+  };
   return {
-    forward(from, to, length) {
-      if (!ready || !alive || !child.connected || waiting.size >= MAX_BODIES) return undefined;
-      const id = next++;
-      const ended = new Promise<void>((resolve) => waiting.set(id, resolve));
-      // keepOpen: node keeps both sockets (it still sends the request body up and watches the
-      // client); the relay's copies are its own. The far side goes first: the relay pairs them.
-      child.send({ id, role: 'from', length: length ?? null }, from, { keepOpen: true });
-      child.send({ id, role: 'to' }, to, { keepOpen: true });
-      return {
-        ended,
-        stop: () => {
-          if (alive && child.connected && waiting.has(id)) child.send({ stop: id });
-        },
-      };
-    },
+    forward: (from, to, length) => hand(from, to, length, false),
+    tunnel: (client, upstream) => hand(client, upstream, undefined, true),
     close() {
       alive = false;
       child.kill('SIGKILL');

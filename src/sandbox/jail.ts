@@ -53,7 +53,9 @@ import {
 } from './bridge.js';
 import { bwrapArgv, JAIL_RUNTIME, JAIL_UID, RESERVED_PATHS } from './bwrap-argv.js';
 import { type CgroupLimits, createLimiter, type Limiter, type ResourcePeaks } from './cgroup.js';
+import { defaultEgressPort, type Listened, listenInJail } from './egress-listen.js';
 import { createEgressProxy, type EgressEvent, type Resolver } from './egress-proxy.js';
+import { createRelay } from './egress-relay.js';
 import { serveGatewayBridge } from './gateway-bridge.js';
 import { giveToJail, type JailIdentity, jailIdentity } from './identity.js';
 import { checkSandboxSupport as checkFor, diagnose, launch, probeSandbox } from './launch.js';
@@ -100,6 +102,12 @@ export interface JailSpec {
   cgroupRoot?: string;
   /** The in-jail bridge: socat when installed (fast start), else node. */
   bridge?: BridgeKind;
+  /**
+   * How the jail's 127.0.0.1:7301 reaches the egress proxy: `listener` (the default for a root
+   * launcher with python3) is a listening socket made inside the jail's network namespace and
+   * accepted on by the proxy itself; `bridge` is the in-jail bridge, a copy of every byte.
+   */
+  egressPort?: 'listener' | 'bridge';
   /**
    * Host paths the agent must never see, on top of $HOME and its credential folders (always
    * refused): the policy's folder, the store, the operator token, the gateway home. A workdir that
@@ -261,11 +269,50 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
     const gatewaySocket = join(shared, GATEWAY_SOCKET);
     servers.push(await serveGatewayBridge(gatewaySocket, tcpTargetOf(spec.gatewayUrl)));
     giveToJail(gatewaySocket, identity);
+    const relay = createRelay();
     const proxy = createEgressProxy({
       egress: spec.egress,
       onEvent: spec.onEgress ?? (() => undefined),
       ...(spec.resolve ? { resolve: spec.resolve } : {}),
+      relay,
     });
+    // The proxy's own listener inside the jail (egress-listen.ts), made once bwrap has reported
+    // the jail's network namespace, while the workdir is staged.
+    const egressPort = spec.egressPort ?? defaultEgressPort();
+    let netnsKnown: (netns: { pid: number; inode: number } | undefined) => void = () => undefined;
+    const netns = new Promise<{ pid: number; inode: number } | undefined>((ok) => {
+      netnsKnown = ok;
+    });
+    let torn = false;
+    cleanups.push(() => {
+      torn = true;
+      netnsKnown(undefined);
+    });
+    const egressListener =
+      egressPort !== 'listener'
+        ? undefined
+        : netns.then(async (ns): Promise<Listened> => {
+            if (!ns) return { ok: false, reason: 'bwrap did not report the network namespace' };
+            const result = await listenInJail(
+              { path: `/proc/${ns.pid}/ns/net`, inode: ns.inode },
+              JAIL_PROXY_PORT,
+            );
+            if (!result.ok) return result;
+            if (torn) {
+              result.server.close();
+              return { ok: false, reason: 'the jail is gone' };
+            }
+            // Taken by the same proxy as the Unix socket's connections: the same checks, nothing else.
+            result.server.on('connection', (socket) => {
+              // As the proxy's own server accepts: half-open (a tunnel's client may half-close
+              // after its first bytes; node must not answer with a FIN of its own), no Nagle delay.
+              socket.allowHalfOpen = true;
+              socket.setNoDelay(true);
+              proxy.emit('connection', socket);
+            });
+            servers.push(result.server);
+            return result;
+          });
     const egressSocket = join(shared, EGRESS_SOCKET);
     await new Promise<void>((ok, fail) => proxy.once('error', fail).listen(egressSocket, () => ok()));
     servers.push(proxy);
@@ -313,7 +360,12 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
     });
     const argv = bwrapArgv({
       env,
-      entry: bridgeEntry(bridge, jailBridges(), spec.command, source.tar ? 'tar' : 'empty'),
+      entry: bridgeEntry(
+        bridge,
+        jailBridges().filter((b) => !(egressListener && b.port === JAIL_PROXY_PORT)),
+        spec.command,
+        source.tar ? 'tar' : 'empty',
+      ),
       tmpSizeBytes: spec.limits.tmpBytes,
       workdirSizeBytes,
       runtimeDir: shared,
@@ -345,7 +397,9 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
     const exitedRaw = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
     let jailPid: number;
     try {
-      jailPid = await childPid(child, exitedRaw, identity, spec.signal);
+      const reported = await childPid(child, exitedRaw, identity, spec.signal);
+      jailPid = reported.pid;
+      netnsKnown(reported.netns === undefined ? undefined : { pid: jailPid, inode: reported.netns });
       mark('spawned');
       held = await holdStagedWorkdir({
         report: stdioAt(child, STAGE_REPORT_FD) as Readable,
@@ -363,8 +417,23 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
         if (late.timeoutMs !== undefined) timeoutMs = late.timeoutMs;
         mark('late');
       }
+      if (egressListener) {
+        const got = await Promise.race([
+          egressListener,
+          exitedRaw.then(([code]) => ({ ok: false as const, reason: `the jail ended (exit ${code})` })),
+        ]);
+        if (!got.ok)
+          throw new BulkheadError(
+            'sandbox_unavailable',
+            `the egress proxy could not listen inside the jail: ${got.reason}`,
+          );
+        mark('listening');
+      }
       sendGo(stdioAt(child, STAGE_GO_FD) as Writable);
       mark('go');
+      // The relay for tunnels and answers starts now, once start-up is done, where there is
+      // somewhere to go: its start-up (python) is then over by the agent's first large download.
+      if (spec.egress.length > 0) relay.warm?.();
     } catch (error) {
       child.kill('SIGKILL');
       await limits.killAll();
@@ -382,7 +451,9 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
       exitedRaw,
       cleanup,
       seccomp: Boolean(program),
-      bridge,
+      bridge: egressListener
+        ? `${bridge} bridges: the gateway's only; the egress proxy listens inside the jail`
+        : `${bridge} bridges`,
       workdirSizeBytes,
       mark,
       phases,
@@ -466,26 +537,32 @@ function weakerLimitsRefused(limits: Limiter): BulkheadError {
   );
 }
 
-/** Resolves with the jailed child's host pid once bwrap reports it; rejects naming what failed. */
+/**
+ * Resolves with the jailed child's host pid once bwrap reports it, and the inode of its network
+ * namespace (bwrap's own report); rejects naming what failed.
+ */
 async function childPid(
   child: ChildProcess,
   exited: Promise<[number | null, NodeJS.Signals | null]>,
   identity: JailIdentity,
   signal?: AbortSignal,
-): Promise<number> {
+): Promise<{ pid: number; netns: number | undefined }> {
   const status = child.stdio[STATUS_FD] as Readable | null;
   if (!status) throw new BulkheadError('sandbox_unavailable', 'cannot read the jail status from bubblewrap');
   let text = '';
   // Once the pid is known, the jail's later exit is no start failure: without this, every jail's
   // normal end ran the diagnosis (three synchronous spawns, ~100 ms of blocked event loop).
   let started = false;
-  const fromStatus = new Promise<number>((ok) => {
+  const fromStatus = new Promise<{ pid: number; netns: number | undefined }>((ok) => {
     status.on('data', (chunk: Buffer) => {
       text += chunk.toString('utf8');
-      const match = /"child-pid"\s*:\s*(\d+)/.exec(text);
-      if (match) {
+      // One JSON object per line: the child's pid and its namespaces come in the same line.
+      const line = /^[^\n]*"child-pid"[^\n]*\n/m.exec(text)?.[0];
+      const match = line ? /"child-pid"\s*:\s*(\d+)/.exec(line) : null;
+      if (line && match) {
         started = true;
-        ok(Number(match[1]));
+        const netns = /"net-namespace"\s*:\s*(\d+)/.exec(line)?.[1];
+        ok({ pid: Number(match[1]), netns: netns === undefined ? undefined : Number(netns) });
       }
     });
   });
@@ -520,7 +597,7 @@ function supervise(parts: {
   exitedRaw: Promise<[number | null, NodeJS.Signals | null]>;
   cleanup: () => Promise<void>;
   seccomp: boolean;
-  bridge: BridgeKind;
+  bridge: string;
   workdirSizeBytes: number;
   mark: (phase: string) => void;
   phases: Record<string, number>;
@@ -588,7 +665,7 @@ function supervise(parts: {
       cpu: `${limits.cpu} core(s) (${limiter.mechanisms.cpu})`,
       tmp: `${mib(limits.tmpBytes)} each for /tmp and /dev/shm (tmpfs, counted in the memory limit)`,
       workdir: `${mib(parts.workdirSizeBytes)} (tmpfs copy, counted in the memory limit; merged back at exit, steering and git changes held back)`,
-      network: `loopback only; gateway (/mcp, /v1/ only) at 127.0.0.1:${JAIL_GATEWAY_PORT}, egress proxy at 127.0.0.1:${JAIL_PROXY_PORT} to ${spec.egress.length ? spec.egress.join(', ') : 'nothing'} (${parts.bridge} bridges)`,
+      network: `loopback only; gateway (/mcp, /v1/ only) at 127.0.0.1:${JAIL_GATEWAY_PORT}, egress proxy at 127.0.0.1:${JAIL_PROXY_PORT} to ${spec.egress.length ? spec.egress.join(', ') : 'nothing'} (${parts.bridge})`,
       namespaces:
         'user, pid, mount, network, ipc, uts, cgroup; no nested user namespaces; all capabilities dropped',
       seccomp: parts.seccomp

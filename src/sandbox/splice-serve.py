@@ -6,6 +6,10 @@
 # python's start-up (a tenth of a second of CPU) is not paid per answer, which
 # is what kept splice-relay.py from being the default.
 #
+# Two-way too: a raw tunnel's two sockets ("both": true on the "from" message)
+# move both ways, each direction's EOF passed on as a half-close, {"done"} once
+# both have ended.
+#
 # Node's IPC channel: JSON lines; a message carrying a socket arrives as
 # {"cmd":"NODE_HANDLE","type":"net.Socket","msg":...} with the descriptor in
 # SCM_RIGHTS, and node sends the next socket only once it reads
@@ -32,8 +36,10 @@ channel.setblocking(True)
 
 
 class Body:
-    def __init__(self, ident, src, length):
+    def __init__(self, ident, src, length, both=False):
         self.id = ident
+        self.key = ident  # the reverse direction of a two-way body is keyed (id, "back")
+        self.both = both
         self.src = src
         self.dst = None
         self.left = length  # None: to the EOF
@@ -86,6 +92,7 @@ class Body:
 
 bodies = {}
 inbox = b""
+halves = {}  # id -> directions of a two-way body still moving
 
 
 def send(message):
@@ -93,8 +100,20 @@ def send(message):
 
 
 def end(body, ok):
-    bodies.pop(body.id, None)
+    bodies.pop(body.key, None)
     body.close(ok)
+    if body.both:
+        left = halves.get(body.id, 0) - 1
+        if not ok:
+            # One direction failed: the tunnel ends both ways.
+            other = bodies.pop((body.id, "back") if body.key == body.id else body.id, None)
+            if other is not None:
+                other.close(False)
+            left = 0
+        if left > 0:
+            halves[body.id] = left
+            return
+        halves.pop(body.id, None)
     send({"done": body.id})
 
 
@@ -106,10 +125,20 @@ def on_message(message, fds):
         if fd is None:
             return
         ident = inner.get("id")
-        if inner.get("role") == "from" and ident not in bodies:
-            bodies[ident] = Body(ident, fd, inner.get("length"))
+        if ident in halves:
+            os.close(fd)
+        elif inner.get("role") == "from" and ident not in bodies:
+            bodies[ident] = Body(ident, fd, inner.get("length"), bool(inner.get("both")))
         elif inner.get("role") == "to" and ident in bodies and bodies[ident].dst is None:
-            bodies[ident].dst = fd
+            forth = bodies[ident]
+            if forth.both:
+                # The way back gets its own copies: each direction closes its own when it ends.
+                back = Body(ident, os.dup(fd), None, True)
+                back.key = (ident, "back")
+                back.dst = os.dup(forth.src)
+                bodies[back.key] = back
+                halves[ident] = 2
+            forth.dst = fd
         else:
             os.close(fd)
     elif message.get("cmd") == "NODE_SOCKET_NOTIFY_CLOSE":
@@ -119,8 +148,11 @@ def on_message(message, fds):
         send({"cmd": "NODE_SOCKET_ALL_CLOSED", "key": message.get("key")})
     elif message.get("cmd") == "NODE_SOCKET_GET_COUNT":
         send({"cmd": "NODE_SOCKET_COUNT", "key": message.get("key"), "count": 0})
-    elif "stop" in message and message["stop"] in bodies:
-        end(bodies[message["stop"]], False)
+    elif "stop" in message:
+        # A two-way body whose one direction has ended is left as its way back.
+        body = bodies.get(message["stop"]) or bodies.get((message["stop"], "back"))
+        if body is not None:
+            end(body, False)
 
 
 def read_channel():
@@ -163,7 +195,7 @@ def main():
         if ready.get(channel.fileno(), 0):
             read_channel()
         for body in list(bodies.values()):
-            if body.id not in bodies:
+            if body.key not in bodies:
                 continue
             try:
                 if body.wants_read() and ready.get(body.src, 0):

@@ -1,0 +1,80 @@
+import { statSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { defaultEgressPort, listenInJail } from './egress-listen.js';
+
+const FULL_CAPS = 'Name:\tnode\nCapEff:\t000001ffffffffff\n';
+const NO_SYS_ADMIN = 'Name:\tnode\nCapEff:\t000001ffffdfffff\n';
+
+/** A port nothing on this host listens on now. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((ok) => probe.listen(0, '127.0.0.1', ok));
+  const { port } = probe.address() as { port: number };
+  await new Promise((ok) => probe.close(ok));
+  return port;
+}
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}
+
+const root = process.getuid?.() === 0;
+
+describe('the egress proxy listening inside the jail', () => {
+  it('is chosen only where the launcher may enter the jail: root with CAP_SYS_ADMIN, and perl', () => {
+    if (root) {
+      expect(
+        defaultEgressPort(
+          () => true,
+          () => FULL_CAPS,
+        ),
+      ).toBe('listener');
+      expect(
+        defaultEgressPort(
+          () => true,
+          () => NO_SYS_ADMIN,
+        ),
+      ).toBe('bridge');
+      expect(
+        defaultEgressPort(
+          () => false,
+          () => FULL_CAPS,
+        ),
+      ).toBe('bridge');
+    } else
+      expect(
+        defaultEgressPort(
+          () => true,
+          () => FULL_CAPS,
+        ),
+      ).toBe('bridge');
+  });
+
+  it.skipIf(!root)(
+    "refuses a namespace whose inode is not the one bwrap reported (a reused pid's)",
+    async () => {
+      const own = statSync('/proc/self/ns/net').ino;
+      const result = await listenInJail({ path: '/proc/self/ns/net', inode: own + 1 }, await freePort());
+      expect(result).toEqual({
+        ok: false,
+        reason: expect.stringMatching(/not the jail's network namespace/),
+      });
+    },
+  );
+
+  it.skipIf(!root)('never listens in the host’s own namespace, even when named with its inode', async () => {
+    const port = await freePort();
+    const own = statSync('/proc/self/ns/net').ino;
+    const result = await listenInJail({ path: '/proc/self/ns/net', inode: own }, port);
+    expect(result).toEqual({ ok: false, reason: expect.stringMatching(/is the host's/) });
+    expect(await refused(port)).toBe(true);
+  });
+});

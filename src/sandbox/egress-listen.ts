@@ -1,0 +1,117 @@
+/**
+ * The egress proxy's own listener inside a jail: a TCP socket listening on
+ * 127.0.0.1:PORT in the jail's network namespace, held by the host. The
+ * jail's loopback connections to it are accepted by the proxy itself, with
+ * the same checks as any other; no in-jail bridge copies them into a Unix
+ * socket (that copy cost as much CPU as the rest of the jail's path,
+ * bench/SANDBOX.md). The jail never holds the socket: the listening
+ * descriptor is the host's, so nothing in the jail can use it to reach
+ * anything but the proxy, and the jail's namespace keeps its only route,
+ * loopback.
+ *
+ * Made by egress-listen.pl (plain perl, started in milliseconds), which
+ * enters the namespace with setns(2), listens, and hands the socket to node
+ * over node's IPC channel (SCM_RIGHTS), where it arrives as a net.Server.
+ * Entering another user namespace's network namespace takes CAP_SYS_ADMIN:
+ * only a root launcher can (defaultEgressPort); others keep the bridge. The
+ * namespace is named by bwrap's own report of its inode, so a pid reused by
+ * a host process cannot get the listener made on the host.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:net';
+import { sandboxAsset } from './bridge.js';
+
+export const PERL = '/usr/bin/perl';
+
+/** setns(2) and sendmsg(2) by machine: the helper calls them through perl's syscall(). */
+const SYSCALLS: Partial<Record<string, { setns: number; sendmsg: number }>> = {
+  x64: { setns: 308, sendmsg: 46 },
+  arm64: { setns: 268, sendmsg: 211 },
+};
+
+/** A network namespace as bwrap reported it: a path to open, and the inode it must have. */
+export interface NetnsRef {
+  path: string;
+  inode: number;
+}
+
+export type Listened = { ok: true; server: Server } | { ok: false; reason: string };
+
+/** How long the helper may take: perl's start-up under load, then the jail's loopback coming up. */
+const LISTEN_TIMEOUT_MS = 10_000;
+
+/**
+ * `listener` where this process can make the socket: root holding CAP_SYS_ADMIN, perl installed,
+ * a machine whose syscall numbers are known. `bridge` (the in-jail bridge) otherwise.
+ */
+export function defaultEgressPort(
+  exists: (path: string) => boolean = existsSync,
+  status: () => string = () => readFileSync('/proc/self/status', 'utf8'),
+): 'listener' | 'bridge' {
+  if (process.getuid?.() !== 0 || !exists(PERL) || !SYSCALLS[process.arch]) return 'bridge';
+  try {
+    const effective = /^CapEff:\s*([0-9a-f]+)$/m.exec(status())?.[1];
+    const CAP_SYS_ADMIN = 21n;
+    return effective && (BigInt(`0x${effective}`) >> CAP_SYS_ADMIN) & 1n ? 'listener' : 'bridge';
+  } catch {
+    return 'bridge';
+  }
+}
+
+/** A listener on 127.0.0.1:`port` inside `netns`, or why not. */
+export function listenInJail(netns: NetnsRef, port: number): Promise<Listened> {
+  const calls = SYSCALLS[process.arch];
+  if (!calls) return Promise.resolve({ ok: false, reason: `no syscall numbers for ${process.arch}` });
+  return new Promise((resolve) => {
+    let settled = false;
+    let said = '';
+    const settle = (result: Listened) => {
+      if (settled) {
+        if (result.ok) result.server.close();
+        return;
+      }
+      settled = true;
+      clearTimeout(timer);
+      resolve(result);
+    };
+    const child = spawn(
+      PERL,
+      [
+        sandboxAsset('egress-listen.pl'),
+        netns.path,
+        String(netns.inode),
+        String(port),
+        String(calls.setns),
+        String(calls.sendmsg),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: {} },
+    );
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      settle({ ok: false, reason: `no listener within ${LISTEN_TIMEOUT_MS} ms` });
+    }, LISTEN_TIMEOUT_MS);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      said += chunk.toString('utf8');
+    });
+    child.on('message', (message: unknown, handle: unknown) => {
+      const listening =
+        typeof message === 'object' &&
+        message !== null &&
+        'listening' in message &&
+        message.listening === true;
+      const server = handle as Server | undefined;
+      if (listening && server) settle({ ok: true, server });
+      else {
+        server?.close();
+        settle({ ok: false, reason: 'the helper sent something else than a listener' });
+      }
+    });
+    child.once('error', (error) => settle({ ok: false, reason: error.message }));
+    child.once('exit', (code) =>
+      // Node reads the message (and its socket) before the channel's end: an exit after a
+      // listener has arrived changes nothing.
+      setImmediate(() => settle({ ok: false, reason: said.trim() || `the helper exited (${code})` })),
+    );
+  });
+}
