@@ -22,13 +22,14 @@ import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.
 import { heldEventId } from './held-resume.js';
 
 const KEEPALIVE_MS = 15_000;
+/** Shared: an encoder holds no state, and most answers never stream (one per call was made before). */
+const encoder = new TextEncoder();
 
 export class HeldAnswer {
   private streamed:
     | { controller: ReadableStreamDefaultController<Uint8Array>; keepalive: NodeJS.Timeout }
     | undefined;
   private upgrade: ((response: Response) => void) | undefined;
-  private readonly encoder = new TextEncoder();
   /** Calls of this request still without an answer, for `interrupt`. */
   private readonly open = new Set<RequestId>();
 
@@ -139,7 +140,7 @@ export class HeldAnswer {
 
   private write(text: string): void {
     try {
-      this.streamed?.controller.enqueue(this.encoder.encode(text));
+      this.streamed?.controller.enqueue(encoder.encode(text));
     } catch {
       this.close();
     }

@@ -32,6 +32,13 @@ function isId(id: unknown): id is string | number {
 
 /** Keys of the requests (a method and an id) in a message or batch. */
 export function requestKeys(parsed: unknown): string[] {
+  // One message (nearly every POST): no intermediate arrays.
+  if (!Array.isArray(parsed)) {
+    const m = parsed as Message | null;
+    return typeof m === 'object' && m !== null && typeof m.method === 'string' && isId(m.id)
+      ? [requestKey(m.id)]
+      : [];
+  }
   return messages(parsed).flatMap((m) =>
     typeof m.method === 'string' && isId(m.id) ? [requestKey(m.id)] : [],
   );
@@ -39,6 +46,7 @@ export function requestKeys(parsed: unknown): string[] {
 
 /** Requests a `notifications/cancelled` withdraws: the SDK will send them no answer. */
 export function cancelledKeys(parsed: unknown): string[] {
+  if (!Array.isArray(parsed) && (parsed as Message | null)?.method !== 'notifications/cancelled') return [];
   return messages(parsed).flatMap((m) =>
     m.method === 'notifications/cancelled' && isId(m.params?.requestId)
       ? [requestKey(m.params.requestId)]
@@ -56,14 +64,21 @@ export function refuseBatch(parsed: unknown, inFlight: ReadonlySet<string>): Res
   if (Array.isArray(parsed) && parsed.length === 0) {
     return jsonRpcError(400, -32600, 'Invalid Request: an empty batch');
   }
+  const keys = requestKeys(parsed);
+  if (keys.length === 1) {
+    const only = keys[0] as string;
+    return inFlight.has(only) ? duplicate() : undefined;
+  }
   const seen = new Set<string>();
-  for (const key of requestKeys(parsed)) {
-    if (inFlight.has(key) || seen.has(key)) {
-      return jsonRpcError(409, -32600, 'Invalid Request: a request with this id is already in progress');
-    }
+  for (const key of keys) {
+    if (inFlight.has(key) || seen.has(key)) return duplicate();
     seen.add(key);
   }
   return undefined;
+}
+
+function duplicate(): Response {
+  return jsonRpcError(409, -32600, 'Invalid Request: a request with this id is already in progress');
 }
 
 export function jsonRpcError(status: number, code: number, message: string): Response {
