@@ -84,5 +84,11 @@ writeFileSync(`${file}.cache`, script.createCachedData());
 const parserScript = loaded.get(parser);
 if (!parserScript) throw new Error('warm() did not load the policy parser');
 writeFileSync(`${parser}.cache`, parserScript.createCachedData());
-for (const asset of ['bridge.mjs', 'node-proxy.cjs', 'splice-relay.py'])
+for (const asset of [
+  'bridge.mjs',
+  'node-proxy.cjs',
+  'splice-relay.py',
+  'splice-serve.py',
+  'egress-listen.pl',
+])
   copyFileSync(join(root, 'src', 'sandbox', asset), join(out, asset));

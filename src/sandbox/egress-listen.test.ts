@@ -29,33 +29,19 @@ function refused(port: number): Promise<boolean> {
 const root = process.getuid?.() === 0;
 
 describe('the egress proxy listening inside the jail', () => {
-  it('is chosen only where the launcher may enter the jail: root with CAP_SYS_ADMIN, and perl', () => {
+  it('is chosen only where the launcher may enter the jail: root with CAP_SYS_ADMIN, perl and the helper', () => {
+    const choose = (perl: boolean, status: string, helper: string | undefined) =>
+      defaultEgressPort(
+        () => perl,
+        () => status,
+        () => helper,
+      );
     if (root) {
-      expect(
-        defaultEgressPort(
-          () => true,
-          () => FULL_CAPS,
-        ),
-      ).toBe('listener');
-      expect(
-        defaultEgressPort(
-          () => true,
-          () => NO_SYS_ADMIN,
-        ),
-      ).toBe('bridge');
-      expect(
-        defaultEgressPort(
-          () => false,
-          () => FULL_CAPS,
-        ),
-      ).toBe('bridge');
-    } else
-      expect(
-        defaultEgressPort(
-          () => true,
-          () => FULL_CAPS,
-        ),
-      ).toBe('bridge');
+      expect(choose(true, FULL_CAPS, 'egress-listen.pl')).toBe('listener');
+      expect(choose(true, NO_SYS_ADMIN, 'egress-listen.pl')).toBe('bridge');
+      expect(choose(false, FULL_CAPS, 'egress-listen.pl')).toBe('bridge');
+      expect(choose(true, FULL_CAPS, undefined)).toBe('bridge');
+    } else expect(choose(true, FULL_CAPS, 'egress-listen.pl')).toBe('bridge');
   });
 
   it.skipIf(!root)(

@@ -48,8 +48,9 @@ const LISTEN_TIMEOUT_MS = 10_000;
 export function defaultEgressPort(
   exists: (path: string) => boolean = existsSync,
   status: () => string = () => readFileSync('/proc/self/status', 'utf8'),
+  helper: () => string | undefined = helperPath,
 ): 'listener' | 'bridge' {
-  if (process.getuid?.() !== 0 || !exists(PERL) || !SYSCALLS[process.arch]) return 'bridge';
+  if (process.getuid?.() !== 0 || !exists(PERL) || !SYSCALLS[process.arch] || !helper()) return 'bridge';
   try {
     const effective = /^CapEff:\s*([0-9a-f]+)$/m.exec(status())?.[1];
     const CAP_SYS_ADMIN = 21n;
@@ -59,10 +60,21 @@ export function defaultEgressPort(
   }
 }
 
+/** egress-listen.pl, or undefined when this install lacks it (then the bridge is used). */
+function helperPath(): string | undefined {
+  try {
+    return sandboxAsset('egress-listen.pl');
+  } catch {
+    return undefined;
+  }
+}
+
 /** A listener on 127.0.0.1:`port` inside `netns`, or why not. */
 export function listenInJail(netns: NetnsRef, port: number): Promise<Listened> {
   const calls = SYSCALLS[process.arch];
+  const helper = helperPath();
   if (!calls) return Promise.resolve({ ok: false, reason: `no syscall numbers for ${process.arch}` });
+  if (!helper) return Promise.resolve({ ok: false, reason: 'egress-listen.pl is missing' });
   return new Promise((resolve) => {
     let settled = false;
     let said = '';
@@ -77,14 +89,7 @@ export function listenInJail(netns: NetnsRef, port: number): Promise<Listened> {
     };
     const child = spawn(
       PERL,
-      [
-        sandboxAsset('egress-listen.pl'),
-        netns.path,
-        String(netns.inode),
-        String(port),
-        String(calls.setns),
-        String(calls.sendmsg),
-      ],
+      [helper, netns.path, String(netns.inode), String(port), String(calls.setns), String(calls.sendmsg)],
       { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: {} },
     );
     const timer = setTimeout(() => {
