@@ -12,6 +12,7 @@ import type { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
 import type { Store } from '../store/store.js';
 import { runTokenLookup } from './run-tokens.js';
+import { type UpstreamTarget, upstreamTarget } from './upstream.js';
 
 export interface LlmProxyDeps {
   policy: Policy;
@@ -32,8 +33,8 @@ export interface ProxyContext {
   readonly deps: LlmProxyDeps;
   readonly llm: Policy['llm'];
   readonly maxBody: number;
-  /** The API's URL for `path` (`/v1/messages`), under the configured base URL. */
-  upstreamUrl(path: string): URL;
+  /** Where a request for `path` (`/v1/messages`) goes, under the configured base URL; one per path. */
+  upstream(path: string): UpstreamTarget;
   authenticate(req: Request): Promise<Run | undefined>;
 }
 
@@ -43,11 +44,19 @@ export function proxyContext(deps: LlmProxyDeps): ProxyContext {
   const llm = deps.policy.llm;
   const base = llm?.base_url.replace(/\/+$/, '') ?? '';
   const runOf = runTokenLookup(deps.runs);
+  const targets = new Map<string, UpstreamTarget>();
   return {
     deps,
     llm,
     maxBody: deps.maxBody ?? DEFAULT_MAX_BODY,
-    upstreamUrl: (path) => new URL(`${base}${path}`),
+    upstream: (path) => {
+      let target = targets.get(path);
+      if (!target) {
+        target = upstreamTarget(new URL(`${base}${path}`));
+        targets.set(path, target);
+      }
+      return target;
+    },
     authenticate: async (req) => {
       const key =
         req.headers.get('x-api-key') ?? /^Bearer\s+(\S+)$/i.exec(req.headers.get('authorization') ?? '')?.[1];

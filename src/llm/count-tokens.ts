@@ -33,7 +33,7 @@ export function countTokensRoute(ctx: ProxyContext): (c: Context) => Promise<Res
       let upstream: UpstreamResponse;
       try {
         upstream = await postUpstream(
-          ctx.upstreamUrl(PATH),
+          ctx.upstream(PATH),
           forwardHeaders(req, deps.apiKey, ANTHROPIC),
           JSON.stringify(read.body),
           linked,
@@ -69,7 +69,7 @@ export async function countInputTokens(
   const linked = cancelFor([ctx.deps.runs.signal(runId)], req.signal);
   try {
     const upstream = await postUpstream(
-      ctx.upstreamUrl(PATH),
+      ctx.upstream(PATH),
       forwardHeaders(req, ctx.deps.apiKey, ANTHROPIC),
       JSON.stringify(counted),
       linked,

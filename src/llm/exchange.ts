@@ -48,7 +48,7 @@ export async function exchange(
   if (!llm) return apiError(403, 'permission_error', 'bulkhead: no LLM API is configured for this gateway.');
   const profile = deps.policy.profiles[run.profile];
   if (!profile) return apiError(403, 'permission_error', 'bulkhead: unknown profile.');
-  const read = await readJsonBody(req, ctx.maxBody);
+  const read = await readJsonBody(req, ctx.maxBody, out?.req);
   if (!read.ok) return read.response;
   const body = read.body;
   const model = typeof body.model === 'string' ? body.model : '';
@@ -142,7 +142,7 @@ export async function exchange(
   let upstream: UpstreamResponse;
   try {
     upstream = await postUpstream(
-      ctx.upstreamUrl(format.path),
+      ctx.upstream(format.path),
       forwardHeaders(req, deps.apiKey, format),
       JSON.stringify(format.withMaxTokens(body, clamped)),
       abort,

@@ -1,22 +1,65 @@
 /**
- * The one HTTP call to the real Messages API. It uses node:http(s) with the
- * default keep-alive agents rather than fetch: on loopback that is about
+ * The one HTTP call to the real Messages API. It uses node:http(s) with
+ * keep-alive agents of its own rather than fetch: on loopback that is about
  * 0.4 ms less per request (bench/LLM.md), most of what the proxy adds to the
- * first byte. The answer comes back as a web ReadableStream that yields each
+ * first byte. The agents keep connections open (one is reused per request
+ * rather than one opened) and send each write at once (`noDelay`: no Nagle
+ * wait for the body after the headers); where a request goes is worked out
+ * once per API path (`upstreamTarget`), not parsed from a URL per request.
+ * The answer comes back as a web ReadableStream that yields each
  * chunk as it arrives, with backpressure and without buffering.
  *
  * An abort (kill, expiry, client gone) destroys the connection, so the API
  * stops generating and the stream ends with an error the caller can charge.
  */
 import {
+  Agent as HttpAgent,
   request as httpRequest,
   type IncomingHttpHeaders,
   type IncomingMessage,
   type OutgoingHttpHeaders,
   type ServerResponse,
 } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { urlToHttpOptions } from 'node:url';
 import type { Cancel } from './signals.js';
+
+/**
+ * The agents' settings, those of Node's own global agents (keep-alive, the most recently used
+ * connection first, idle connections closed after 5 s) with Nagle's algorithm off said outright.
+ */
+const AGENT_OPTIONS = { keepAlive: true, scheduling: 'lifo', timeout: 5_000, noDelay: true } as const;
+const httpAgent = new HttpAgent(AGENT_OPTIONS);
+const httpsAgent = new HttpsAgent(AGENT_OPTIONS);
+
+/** Where an upstream request goes: a URL taken apart once, with the agent that keeps its connections. */
+export interface UpstreamTarget {
+  readonly https: boolean;
+  readonly options: Readonly<{
+    protocol: string;
+    hostname: string;
+    port: number | string | undefined;
+    path: string;
+    auth?: string;
+    agent: HttpAgent;
+  }>;
+}
+
+export function upstreamTarget(url: URL): UpstreamTarget {
+  const https = url.protocol === 'https:';
+  const { protocol, hostname, port, path, auth } = urlToHttpOptions(url);
+  return {
+    https,
+    options: {
+      protocol: protocol ?? url.protocol,
+      hostname: hostname ?? url.hostname,
+      port: port ?? undefined,
+      path: path ?? '/',
+      ...(auth ? { auth } : {}),
+      agent: https ? httpsAgent : httpAgent,
+    },
+  };
+}
 
 export interface UpstreamResponse {
   status: number;
@@ -49,7 +92,7 @@ export interface Tap {
 }
 
 export function postUpstream(
-  url: URL,
+  to: UpstreamTarget | URL,
   headers: Record<string, string>,
   body: string,
   cancel: Cancel,
@@ -59,8 +102,10 @@ export function postUpstream(
       reject(cancel.reason);
       return;
     }
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(url, {
+    const target = to instanceof URL ? upstreamTarget(to) : to;
+    const send = target.https ? httpsRequest : httpRequest;
+    const req = send({
+      ...target.options,
       method: 'POST',
       headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
     });

@@ -1,0 +1,167 @@
+/**
+ * A body with a declared length is read straight from node's request
+ * (`readDeclared`, src/llm/body.ts) instead of through the web Request. It
+ * must answer exactly what the web path (`readRequestText`) answers for the
+ * same bytes: the same text, the same size, the same refusal (too large, not
+ * UTF-8), on many bodies; and leave to the web path what it does not read.
+ */
+import { createServer, type IncomingMessage, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readDeclared } from '../../src/llm/body.js';
+import { type RequestText, readRequestText } from '../../src/util/request-text.js';
+
+const MAX = 4096;
+
+let server: Server;
+let url: string;
+/** What the server does with each request it receives. */
+let handle: (req: IncomingMessage) => Promise<unknown> = async () => undefined;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    void handle(req).then((result) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result ?? null));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+/** Sends `bytes` with a declared length (or chunked); resolves with the server's JSON answer. */
+function send(bytes: Uint8Array, chunked = false): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method: 'POST',
+      headers: chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(bytes.byteLength) },
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        text += d;
+      });
+      res.on('end', () => resolve(JSON.parse(text)));
+    });
+    req.on('error', reject);
+    req.end(bytes);
+  });
+}
+
+/** What the web path answers for the same bytes, declared as node declared them. */
+function reference(bytes: Uint8Array): Promise<RequestText> {
+  return readRequestText(
+    new Request('http://x/', {
+      method: 'POST',
+      body: bytes,
+      headers: { 'content-length': String(bytes.byteLength) },
+    }),
+    MAX,
+  );
+}
+
+/** A small deterministic generator, so a failure names its input. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const enc = new TextEncoder();
+const PIECES: Uint8Array[] = [
+  enc.encode('{"model":"claude-test","messages":[{"role":"user","content":"'),
+  enc.encode('hello '),
+  enc.encode('żółw 🐢 中文 '),
+  enc.encode('"}]}'),
+  new Uint8Array([0xef, 0xbb, 0xbf]), // BOM
+  new Uint8Array([0xc0, 0xaf]), // overlong '/'
+  new Uint8Array([0xed, 0xa0, 0x80]), // lone surrogate
+  new Uint8Array([0xf0, 0x9f, 0x90]), // a cut 4-byte sequence
+  new Uint8Array([0xff]),
+  new Uint8Array([0x00]),
+];
+
+function body(random: () => number): Uint8Array {
+  const parts: number[] = [];
+  const n = Math.floor(random() * 12);
+  for (let i = 0; i < n; i++) {
+    const piece = PIECES[Math.floor(random() * PIECES.length)] as Uint8Array;
+    const times = random() < 0.1 ? Math.ceil(random() * 400) : 1;
+    for (let t = 0; t < times; t++) parts.push(...piece);
+  }
+  return new Uint8Array(parts);
+}
+
+describe('LLM body: reading a declared-length body from node directly', () => {
+  it('answers what the web path answers, on 300 bodies valid and not, small and over the limit', async () => {
+    handle = async (req) => readDeclared(req, MAX);
+    const random = rng(15);
+    const bodies = [
+      new Uint8Array(0),
+      new Uint8Array(MAX).fill(0x61),
+      new Uint8Array(MAX + 1).fill(0x61),
+      ...Array.from({ length: 300 }, () => body(random)),
+    ];
+    let refused = 0;
+    for (const bytes of bodies) {
+      const [direct, web] = await Promise.all([send(bytes), reference(bytes)]);
+      expect(direct, `body ${Buffer.from(bytes).toString('hex').slice(0, 80)}`).toEqual(web);
+      if (!web.ok) refused++;
+    }
+    // The inputs reach every answer: both refusals and plain reads.
+    expect(refused).toBeGreaterThan(20);
+    expect(refused).toBeLessThan(bodies.length - 20);
+  });
+
+  it('refuses a declared length over the limit before reading anything', async () => {
+    let didRead = true;
+    handle = async (req) => {
+      const result = await readDeclared(req, MAX);
+      didRead = req.readableDidRead;
+      req.resume();
+      return result;
+    };
+    expect(await send(new Uint8Array(MAX + 1).fill(0x61))).toEqual({ ok: false, problem: 'too_large' });
+    expect(didRead).toBe(false);
+  });
+
+  it('leaves a chunked body to the web path', async () => {
+    handle = async (req) => {
+      const direct = readDeclared(req, MAX);
+      req.resume();
+      return { direct: direct === undefined };
+    };
+    expect(await send(enc.encode('{"a":1}'), true)).toEqual({ direct: true });
+  });
+
+  it('leaves a body someone already began to read to the web path', async () => {
+    handle = async (req) => {
+      req.read();
+      req.resume();
+      await new Promise((r) => req.once('end', r));
+      return { direct: readDeclared(req, MAX) === undefined };
+    };
+    expect(await send(enc.encode('{"a":1}'))).toEqual({ direct: true });
+  });
+
+  it('answers unreadable when the agent goes away before the declared length arrived', async () => {
+    const answered = new Promise<RequestText | undefined>((resolve) => {
+      handle = async (req) => {
+        const result = await readDeclared(req, MAX);
+        resolve(result);
+        return result;
+      };
+    });
+    const req = request(url, { method: 'POST', headers: { 'content-length': '1000' } });
+    req.on('error', () => undefined);
+    req.write('{"model":');
+    setTimeout(() => req.destroy(), 50);
+    expect(await answered).toEqual({ ok: false, problem: 'unreadable' });
+  });
+});
