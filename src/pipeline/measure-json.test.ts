@@ -43,6 +43,44 @@ describe('measureJson', () => {
     for (const s of ['plain', 'quote"', 'tab\t', 'é😀', 'lone\udc00', ''])
       expect(jsonStringBytes(s)).toBe(exact(s));
   });
+
+  it('counts every escape exactly, on generated texts of every kind of character', () => {
+    // Every control character, both escape forms, quotes, backslashes, multi-byte and astral
+    // characters, lone surrogates; long runs and escapes at both ends.
+    const alphabet = [
+      ...Array.from({ length: 0x20 }, (_, c) => String.fromCharCode(c)),
+      '"',
+      '\\',
+      '/',
+      'a',
+      ' ',
+      'é',
+      '€',
+      '😀',
+      '\u2028',
+      '\ud800',
+      '\udfff',
+      '\u007f',
+    ];
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed;
+    };
+    for (let round = 0; round < 2000; round++) {
+      // Most texts draw from a few characters only, so the common cases (line ends and quotes with
+      // no other control character) come up as often as the rare ones.
+      const pool = Array.from(
+        { length: 1 + (next() % 4) },
+        () => alphabet[next() % alphabet.length] as string,
+      );
+      let text = '';
+      const length = next() % (round % 50 === 0 ? 20_000 : 40);
+      for (let i = 0; i < length; i++)
+        text += next() % 3 === 0 ? (pool[next() % pool.length] as string) : 'x';
+      expect(jsonStringBytes(text), JSON.stringify(text).slice(0, 80)).toBe(exact(text));
+    }
+  });
 });
 
 describe('rememberMeasure', () => {
