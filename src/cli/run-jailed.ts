@@ -86,6 +86,9 @@ export async function runJailed(
   // Awaited by the jail only once staged: a run that cannot be created is no unhandled rejection
   // meanwhile (it still rejects the jail's start, after tearing it down).
   late.catch(() => undefined);
+  // Egress attempts being recorded: all settled before this returns, since the command then ends
+  // the process at once (run-main.ts) rather than waiting for whatever is still pending.
+  const recording = new Set<Promise<void>>();
   const sandbox = jailOptionsOf(profile.sandbox);
   let jail: JailHandle;
   try {
@@ -104,9 +107,14 @@ export async function runJailed(
       gatewayUrl: client.base,
       onEgress: (event) => {
         if (runId === undefined) return;
-        void client.post(`/api/runs/${runId}/egress`, event).catch((error: unknown) => {
-          warn(`bulkhead: could not record an egress attempt: ${(error as Error).message}`);
-        });
+        const posted = client.post(`/api/runs/${runId}/egress`, event).then(
+          () => undefined,
+          (error: unknown) => {
+            warn(`bulkhead: could not record an egress attempt: ${(error as Error).message}`);
+          },
+        );
+        recording.add(posted);
+        void posted.finally(() => recording.delete(posted));
       },
     });
   } catch (error) {
@@ -150,6 +158,7 @@ export async function runJailed(
     .catch((error: unknown) => {
       warn(`bulkhead: could not mark the run completed: ${(error as Error).message}`);
     });
+  await Promise.all(recording);
   if (opts.json) {
     printJson({
       run_id: id,

@@ -15,4 +15,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   const program = createProgram();
   register(program);
   await program.parseAsync([...argv]);
+  // Everything the command started has ended (the agent, the jail and its servers, the watcher, the
+  // API calls it awaited), and stdout and stderr are written synchronously on Linux: node's own
+  // teardown of a natural exit (environment cleanup, the heap) is not waited for.
+  process.exit();
 }

@@ -97,6 +97,33 @@ describe('bulkhead run (jailed)', () => {
     ]);
   });
 
+  it('records an egress attempt the agent made just before it exited (the command waits for it before ending)', async () => {
+    // Through the jail's egress proxy to a host no egress rule allows; the agent exits on the refusal.
+    const agent =
+      "require('node:http').get({ host: '127.0.0.1', port: 7301, path: 'http://denied.example/', headers: { host: 'denied.example' } }, (r) => { r.resume(); r.on('end', () => process.exit(0)); }).on('error', () => process.exit(0));";
+    const result = await bulkhead(
+      [
+        'run',
+        '--policy',
+        cli.policyFile,
+        '--profile',
+        'agent',
+        '--workdir',
+        tempDir('bulkhead-agent-'),
+        '--json',
+        '--',
+        'node',
+        '-e',
+        agent,
+      ],
+      { env: cli.env },
+    );
+    expect(result.code).toBe(0);
+    const runId = (JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as { run_id: string }).run_id;
+    const events = await cli.gw.gateway.store.events.list({ runId, kind: 'egress' });
+    expect(events.map((e) => e.decision)).toEqual(['deny']);
+  });
+
   it('ends the whole jailed tree when the run is killed at the gateway', async () => {
     const workdir = tempDir('bulkhead-agent-');
     writeFileSync(join(workdir, 'agent.mjs'), AGENT);
