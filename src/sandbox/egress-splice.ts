@@ -25,6 +25,7 @@ import type { Socket } from 'node:net';
 import { sandboxAsset } from './bridge.js';
 
 export const PYTHON3 = '/usr/bin/python3';
+const NICE = '/usr/bin/nice';
 /** Bodies one relay moves at once (each holds two descriptors and a pipe there). */
 const MAX_BODIES = 256;
 
@@ -54,7 +55,12 @@ export function startSpliceServer(python: string = PYTHON3): SpliceServer | unde
   if (!existsSync(python)) return undefined;
   let child: ChildProcess;
   try {
-    child = spawn(python, ['-I', '-S', sandboxAsset('splice-serve.py')], {
+    // As root, python's start-up (a tenth of a second of CPU) runs at the lowest priority, so a
+    // jail starting beside it is not slowed; the relay takes the normal priority back once ready
+    // (lowering a nice value takes root, hence only then).
+    const script = [python, '-I', '-S', sandboxAsset('splice-serve.py')];
+    const niced = process.getuid?.() === 0 && existsSync(NICE);
+    child = spawn(niced ? NICE : python, niced ? ['-n', '19', ...script] : script.slice(1), {
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
     });
   } catch {

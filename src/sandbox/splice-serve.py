@@ -179,6 +179,12 @@ def read_channel():
 
 
 def main():
+    # Started at nice 19 by a root launcher (start-up only): the relay itself runs at the normal priority.
+    try:
+        if os.getpriority(os.PRIO_PROCESS, 0) > 0:
+            os.setpriority(os.PRIO_PROCESS, 0, 0)
+    except OSError:
+        pass
     send({"ready": True})
     while True:
         poller = select.poll()
