@@ -57,7 +57,7 @@ function reference(bytes: Uint8Array): Promise<RequestText> {
   return readRequestText(
     new Request('http://x/', {
       method: 'POST',
-      body: bytes,
+      body: new Uint8Array(bytes),
       headers: { 'content-length': String(bytes.byteLength) },
     }),
     MAX,
