@@ -56,7 +56,17 @@ export function onSignalAbort(signal: AbortSignal, listener: () => void): () => 
         waiting.delete(signal);
         const now = [...members];
         members.clear();
-        for (const member of now) member();
+        // Every request hears the kill even if one of them throws; the first error is then
+        // rethrown, reported as a throwing listener of the signal is.
+        let failed: { error: unknown } | undefined;
+        for (const member of now) {
+          try {
+            member();
+          } catch (error) {
+            failed ??= { error };
+          }
+        }
+        if (failed) throw failed.error;
       },
       { once: true },
     );

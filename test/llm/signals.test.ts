@@ -70,4 +70,22 @@ describe('LLM request cancellation on the run signal', () => {
     b.abort(new Error('b'));
     expect(onB.reason?.message).toBe('b');
   });
+
+  it('cancels every other request when one of them throws on the kill, then reports the error', () => {
+    let onAbort: (() => void) | undefined;
+    const signal = {
+      aborted: false,
+      addEventListener: (_type: string, listener: () => void) => {
+        onAbort = listener;
+      },
+    } as unknown as AbortSignal;
+    const heard: number[] = [];
+    onSignalAbort(signal, () => heard.push(1));
+    onSignalAbort(signal, () => {
+      throw new Error('listener failed');
+    });
+    onSignalAbort(signal, () => heard.push(3));
+    expect(() => onAbort?.()).toThrow('listener failed');
+    expect(heard).toEqual([1, 3]);
+  });
 });
