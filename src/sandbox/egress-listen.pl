@@ -13,14 +13,17 @@
 # jail pid reused by a host process), or that is this process's own (the host's): the listener
 # would then be on the host.
 #
-# argv: NETNS_PATH INODE PORT SYS_SETNS SYS_SENDMSG
+# argv: PORT SYS_SETNS SYS_SENDMSG; then one line on stdin, "NETNS_PATH INODE": started before
+# the jail exists (its start-up off the jail's), told where once bwrap has reported it.
 use strict;
 use warnings;
 
-my ($path, $inode, $port, $sys_setns, $sys_sendmsg) = @ARGV;
+my ($port, $sys_setns, $sys_sendmsg) = @ARGV;
 my $channel = $ENV{NODE_CHANNEL_FD};
 sub fail { print STDERR "bulkhead egress listener: $_[0]\n"; exit 3; }
-defined $sys_sendmsg && defined $channel or fail('usage: NETNS INODE PORT SETNS SENDMSG, with node IPC');
+defined $sys_sendmsg && defined $channel or fail('usage: PORT SETNS SENDMSG, with node IPC');
+my $told = <STDIN> // fail('no namespace given');
+my ($path, $inode) = $told =~ m{^(/proc/(?:\d+|self)/ns/net) (\d+)$} or fail('bad namespace line');
 
 my $own = (stat '/proc/self/ns/net')[1] // fail("cannot stat this process's network namespace");
 open(my $ns, '<', $path) or fail("cannot open $path: $!");

@@ -69,8 +69,14 @@ function helperPath(): string | undefined {
   }
 }
 
-/** A listener on 127.0.0.1:`port` inside `netns`, or why not. */
-export function listenInJail(netns: NetnsRef, port: number): Promise<Listened> {
+/**
+ * A listener on 127.0.0.1:`port` inside `netns`, or why not. The helper starts at once and waits
+ * for `netns` (its start-up runs while bwrap builds the jail); undefined there ends it.
+ */
+export function listenInJail(
+  netns: NetnsRef | Promise<NetnsRef | undefined>,
+  port: number,
+): Promise<Listened> {
   const calls = SYSCALLS[process.arch];
   const helper = helperPath();
   if (!calls) return Promise.resolve({ ok: false, reason: `no syscall numbers for ${process.arch}` });
@@ -87,10 +93,23 @@ export function listenInJail(netns: NetnsRef, port: number): Promise<Listened> {
       clearTimeout(timer);
       resolve(result);
     };
-    const child = spawn(
-      PERL,
-      [helper, netns.path, String(netns.inode), String(port), String(calls.setns), String(calls.sendmsg)],
-      { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: {} },
+    const child = spawn(PERL, [helper, String(port), String(calls.setns), String(calls.sendmsg)], {
+      stdio: ['pipe', 'ignore', 'pipe', 'ipc'],
+      env: {},
+    });
+    child.stdin?.on('error', () => undefined);
+    void Promise.resolve(netns).then(
+      (ref) => {
+        if (ref) child.stdin?.end(`${ref.path} ${ref.inode}\n`);
+        else {
+          child.kill('SIGKILL');
+          settle({ ok: false, reason: 'no network namespace to listen in' });
+        }
+      },
+      (error: Error) => {
+        child.kill('SIGKILL');
+        settle({ ok: false, reason: error.message });
+      },
     );
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

@@ -291,12 +291,11 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
     const egressListener =
       egressPort !== 'listener'
         ? undefined
-        : netns.then(async (ns): Promise<Listened> => {
-            if (!ns) return { ok: false, reason: 'bwrap did not report the network namespace' };
-            const result = await listenInJail(
-              { path: `/proc/${ns.pid}/ns/net`, inode: ns.inode },
-              JAIL_PROXY_PORT,
-            );
+        : // The helper starts now, beside bwrap, and is told the namespace once bwrap reports it.
+          listenInJail(
+            netns.then((ns) => ns && { path: `/proc/${ns.pid}/ns/net`, inode: ns.inode }),
+            JAIL_PROXY_PORT,
+          ).then((result): Listened => {
             if (!result.ok) return result;
             if (torn) {
               result.server.close();
@@ -431,9 +430,10 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
       }
       sendGo(stdioAt(child, STAGE_GO_FD) as Writable);
       mark('go');
-      // The relay for tunnels and answers starts now, once start-up is done, where there is
-      // somewhere to go: its start-up (python) is then over by the agent's first large download.
-      if (spec.egress.length > 0) relay.warm?.();
+      // The relay for tunnels and answers starts at the agent's first connection to the proxy,
+      // where there is somewhere to go: an agent that never uses egress never pays for its
+      // start-up (python), and one that does has it ready by its first large download or soon after.
+      if (spec.egress.length > 0) proxy.once('connection', () => relay.warm?.());
     } catch (error) {
       child.kill('SIGKILL');
       await limits.killAll();
