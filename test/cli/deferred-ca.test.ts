@@ -6,46 +6,21 @@
  * requests trust the file's certificates on top of node's store, as node
  * would; every other command is left to node as before.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deferredCaOptions, GatewayClient } from '../../src/cli/client.js';
-import { useCliGateway } from '../helpers/cli.js';
-import { echoPolicy, ROOT, tempDir } from '../helpers/harness.js';
+import { bulkhead, type CliResult, useCliGateway } from '../helpers/cli.js';
+import { echoPolicy, tempDir } from '../helpers/harness.js';
 
-const BIN = join(ROOT, 'bin/bulkhead.js');
 const DEFERRED = Symbol.for('bulkhead.deferredExtraCaCerts');
 const NODE_WARNING = 'Ignoring extra certs from';
 
 /** The launcher as a person's shell runs it: through its shebang, not `node bin/bulkhead.js`. */
-function launcher(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/root',
-        BULKHEAD_FROM_SOURCE: '1',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function launcher(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return bulkhead(args, { env, asTyped: true });
 }
 
 describe('bulkhead run through the launcher and NODE_EXTRA_CA_CERTS', () => {

@@ -10,12 +10,19 @@ export interface CliResult {
   stderr: string;
 }
 
-export function bulkhead(
-  args: string[],
-  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
-): Promise<CliResult> {
+export interface CliOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  timeoutMs?: number;
+  /** Start the launcher as a person's shell does, through its shebang, not `node bin/bulkhead.js`. */
+  asTyped?: boolean;
+}
+
+export function bulkhead(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const bin = join(ROOT, 'bin/bulkhead.js');
+  const [command, argv] = options.asTyped ? [bin, args] : [process.execPath, [bin, ...args]];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/bulkhead.js'), ...args], {
+    const child = spawn(command, argv, {
       cwd: options.cwd ?? ROOT,
       env: {
         PATH: process.env.PATH ?? '',
