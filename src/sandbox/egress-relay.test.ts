@@ -46,6 +46,18 @@ function countingProxy(kind: RelayKind, originPort: number, oneWay?: 'splice' | 
 
 const GREETING = 'SSH-2.0-bulkhead-test\r\n';
 
+/** An origin that reads all the client sends, and only after the client's EOF answers `reply` and closes. */
+function replyAfterEof(reply: Buffer): { origin: Server; received: () => Buffer | undefined } {
+  let received: Buffer | undefined;
+  const origin = createServer({ allowHalfOpen: true }, (socket) => {
+    void readToEnd(socket).then((all) => {
+      received = all;
+      socket.end(reply);
+    });
+  });
+  return { origin, received: () => received };
+}
+
 /** A CONNECT tunnel through the proxy, past its 200 and the checked first bytes (not TLS, not HTTP). */
 async function openTunnel(proxyPort: number, originPort: number): Promise<Socket> {
   const socket = connect({ port: proxyPort, host: '127.0.0.1', allowHalfOpen: true });
@@ -65,13 +77,7 @@ describe('native relay for allowed tunnels', () => {
   it('splice: once the relay has started, a tunnel goes through it both ways, with no process of its own', async () => {
     const up = randomBytes(8 * 1024 * 1024);
     const down = randomBytes(24 * 1024 * 1024);
-    let received: Buffer | undefined;
-    const origin = createServer({ allowHalfOpen: true }, (socket) => {
-      void readToEnd(socket).then((all) => {
-        received = all;
-        socket.end(down);
-      });
-    });
+    const { origin, received } = replyAfterEof(down);
     const originPort = await listening(origin);
     const relay = createRelay({ kind: 'splice' });
     relay.warm?.();
@@ -86,7 +92,7 @@ describe('native relay for allowed tunnels', () => {
     const during = await new Promise<string>((resolve) => socket.once('data', () => resolve(children())));
     const reply = await back;
     expect(during).not.toContain('socat');
-    expect(sha256(received?.subarray(GREETING.length) ?? Buffer.alloc(0))).toBe(sha256(up));
+    expect(sha256(received()?.subarray(GREETING.length) ?? Buffer.alloc(0))).toBe(sha256(up));
     expect(sha256(reply)).toBe(sha256(down));
     socket.destroy();
     proxy.close();
@@ -98,13 +104,7 @@ describe('native relay for allowed tunnels', () => {
       const up = randomBytes(16 * 1024 * 1024);
       const down = randomBytes(16 * 1024 * 1024);
       // The origin answers only after the client's half-close has come through the relay.
-      let received: Buffer | undefined;
-      const origin = createServer({ allowHalfOpen: true }, (socket) => {
-        void readToEnd(socket).then((all) => {
-          received = all;
-          socket.end(down);
-        });
-      });
+      const { origin, received } = replyAfterEof(down);
       const originPort = await listening(origin);
       const { proxy, counts } = countingProxy(kind, originPort);
       const socket = await openTunnel(await listening(proxy), originPort);
@@ -112,8 +112,8 @@ describe('native relay for allowed tunnels', () => {
       socket.end(up);
       const reply = await back;
       expect(counts.handed).toBe(1);
-      expect(received?.subarray(0, GREETING.length).toString()).toBe(GREETING);
-      expect(sha256(received?.subarray(GREETING.length) ?? Buffer.alloc(0))).toBe(sha256(up));
+      expect(received()?.subarray(0, GREETING.length).toString()).toBe(GREETING);
+      expect(sha256(received()?.subarray(GREETING.length) ?? Buffer.alloc(0))).toBe(sha256(up));
       expect(sha256(reply)).toBe(sha256(down));
       socket.destroy();
       proxy.close();
