@@ -104,8 +104,9 @@ export interface JailSpec {
   bridge?: BridgeKind;
   /**
    * How the jail's 127.0.0.1:7301 reaches the egress proxy: `listener` (the default for a root
-   * launcher with python3) is a listening socket made inside the jail's network namespace and
-   * accepted on by the proxy itself; `bridge` is the in-jail bridge, a copy of every byte.
+   * launcher with CAP_SYS_ADMIN and perl, egress-listen.ts) is a listening socket made inside
+   * the jail's network namespace and accepted on by the proxy itself; `bridge` is the in-jail
+   * bridge, a copy of every byte.
    */
   egressPort?: 'listener' | 'bridge';
   /**
