@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bulkhead, useCliGateway } from '../helpers/cli.js';
+import { agentRun, bulkhead, useCliGateway } from '../helpers/cli.js';
 import { echoPolicy } from '../helpers/harness.js';
 
 const POLICY = echoPolicy();
@@ -53,21 +53,9 @@ describe('bulkhead run --no-sandbox', () => {
   it('gives the command its run id, MCP URL and token, and records its exit code', async () => {
     const script =
       'const e=process.env; console.log(JSON.stringify({id:e.BULKHEAD_RUN_ID,url:e.BULKHEAD_MCP_URL,t:!!e.BULKHEAD_TOKEN})); process.exit(3)';
-    const result = await bulkhead(
-      [
-        'run',
-        '--policy',
-        cli.policyFile,
-        '--profile',
-        'agent',
-        '--no-sandbox',
-        '--',
-        process.execPath,
-        '-e',
-        script,
-      ],
-      { env: cli.env },
-    );
+    const result = await bulkhead(agentRun(cli, ['--no-sandbox'], [process.execPath, '-e', script]), {
+      env: cli.env,
+    });
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('--no-sandbox');
     const seen = JSON.parse(result.stdout.trim().split('\n').at(-1) as string) as {

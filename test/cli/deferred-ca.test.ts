@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deferredCaOptions, GatewayClient } from '../../src/cli/client.js';
-import { bulkhead, type CliResult, useCliGateway } from '../helpers/cli.js';
+import { agentRun, bulkhead, type CliResult, useCliGateway } from '../helpers/cli.js';
 import { echoPolicy, tempDir } from '../helpers/harness.js';
 
 const DEFERRED = Symbol.for('bulkhead.deferredExtraCaCerts');
@@ -44,21 +44,10 @@ describe('bulkhead run through the launcher and NODE_EXTRA_CA_CERTS', () => {
     writeFileSync(file, '');
     const script =
       'console.log(JSON.stringify({ca: process.env.NODE_EXTRA_CA_CERTS ?? null, kept: Object.keys(process.env).filter((k) => k.startsWith("BULKHEAD_DEFERRED"))}))';
-    const result = await launcher(
-      [
-        'run',
-        '--policy',
-        cli.policyFile,
-        '--profile',
-        'agent',
-        '--no-sandbox',
-        '--',
-        process.execPath,
-        '-e',
-        script,
-      ],
-      { ...cli.env, NODE_EXTRA_CA_CERTS: file },
-    );
+    const result = await launcher(agentRun(cli, ['--no-sandbox'], [process.execPath, '-e', script]), {
+      ...cli.env,
+      NODE_EXTRA_CA_CERTS: file,
+    });
     expect(result.code).toBe(0);
     const seen = JSON.parse(result.stdout.trim().split('\n').at(-1) as string) as {
       ca: string | null;

@@ -49,6 +49,15 @@ export function bulkhead(args: string[], options: CliOptions = {}): Promise<CliR
   });
 }
 
+/** `bulkhead run` on the gateway's policy file and its `agent` profile: `options`, then `-- command`. */
+export function agentRun(
+  cli: Pick<CliGateway, 'policyFile'>,
+  options: string[],
+  command: string[],
+): string[] {
+  return ['run', '--policy', cli.policyFile, '--profile', 'agent', ...options, '--', ...command];
+}
+
 /** What `bulkhead` commands need to reach a test gateway: its home and its URL. */
 export function cliEnv(gw: TestGateway): Record<string, string> {
   return { BULKHEAD_HOME: join(gw.dir, 'home'), BULKHEAD_GATEWAY: gw.gateway.url };

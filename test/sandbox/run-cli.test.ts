@@ -7,7 +7,7 @@ import { execSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bulkhead, useCliGateway } from '../helpers/cli.js';
+import { agentRun, bulkhead, useCliGateway } from '../helpers/cli.js';
 import { everythingUpstream, ROOT, tempDir } from '../helpers/harness.js';
 
 const POLICY = `
@@ -46,21 +46,9 @@ describe('bulkhead run (jailed)', () => {
   it('runs the agent jailed; it reaches the gateway through the bridge with its run token', async () => {
     const workdir = tempDir('bulkhead-agent-');
     writeFileSync(join(workdir, 'agent.mjs'), AGENT);
-    const result = await bulkhead(
-      [
-        'run',
-        '--policy',
-        cli.policyFile,
-        '--profile',
-        'agent',
-        '--workdir',
-        workdir,
-        '--',
-        'node',
-        'agent.mjs',
-      ],
-      { env: cli.env },
-    );
+    const result = await bulkhead(agentRun(cli, ['--workdir', workdir], ['node', 'agent.mjs']), {
+      env: cli.env,
+    });
     expect(result.stderr).toContain('limits in force');
     expect(result.stdout).toContain('CALL 200');
     expect(result.stdout).toContain('from the jail');
@@ -70,20 +58,11 @@ describe('bulkhead run (jailed)', () => {
   it('merges the workdir back at exit and records held-back steering changes as audit events', async () => {
     const workdir = tempDir('bulkhead-agent-');
     const result = await bulkhead(
-      [
-        'run',
-        '--policy',
-        cli.policyFile,
-        '--profile',
-        'agent',
-        '--workdir',
-        workdir,
-        '--json',
-        '--',
-        '/bin/sh',
-        '-c',
-        'echo done > result.txt; echo \'{"mcpServers":{}}\' > .mcp.json',
-      ],
+      agentRun(
+        cli,
+        ['--workdir', workdir, '--json'],
+        ['/bin/sh', '-c', 'echo done > result.txt; echo \'{"mcpServers":{}}\' > .mcp.json'],
+      ),
       { env: cli.env },
     );
     expect(result.code).toBe(0);
@@ -102,20 +81,7 @@ describe('bulkhead run (jailed)', () => {
     const agent =
       "require('node:http').get({ host: '127.0.0.1', port: 7301, path: 'http://denied.example/', headers: { host: 'denied.example' } }, (r) => { r.resume(); r.on('end', () => process.exit(0)); }).on('error', () => process.exit(0));";
     const result = await bulkhead(
-      [
-        'run',
-        '--policy',
-        cli.policyFile,
-        '--profile',
-        'agent',
-        '--workdir',
-        tempDir('bulkhead-agent-'),
-        '--json',
-        '--',
-        'node',
-        '-e',
-        agent,
-      ],
+      agentRun(cli, ['--workdir', tempDir('bulkhead-agent-'), '--json'], ['node', '-e', agent]),
       { env: cli.env },
     );
     expect(result.code).toBe(0);
@@ -127,22 +93,10 @@ describe('bulkhead run (jailed)', () => {
   it('ends the whole jailed tree when the run is killed at the gateway', async () => {
     const workdir = tempDir('bulkhead-agent-');
     writeFileSync(join(workdir, 'agent.mjs'), AGENT);
-    const running = bulkhead(
-      [
-        'run',
-        '--policy',
-        cli.policyFile,
-        '--profile',
-        'agent',
-        '--workdir',
-        workdir,
-        '--',
-        'node',
-        'agent.mjs',
-        'linger',
-      ],
-      { env: cli.env, timeoutMs: 60_000 },
-    );
+    const running = bulkhead(agentRun(cli, ['--workdir', workdir], ['node', 'agent.mjs', 'linger']), {
+      env: cli.env,
+      timeoutMs: 60_000,
+    });
     let runId: string | undefined;
     for (let i = 0; i < 200 && !runId; i++) {
       const [active] = await cli.gw.gateway.runs.list({ state: 'active' });
@@ -166,19 +120,15 @@ describe('bulkhead run (jailed)', () => {
     expect(existsSync(join(ROOT, 'dist', 'bundle', 'run.cjs'))).toBe(true);
     const workdir = tempDir('bulkhead-agent-');
     const result = await bulkhead(
-      [
-        'run',
-        '--policy',
-        cli.policyFile,
-        '--profile',
-        'agent',
-        '--workdir',
-        workdir,
-        '--',
-        'node',
-        '-e',
-        "console.log('BUNDLED', require('node:fs').existsSync('/run/bulkhead/node-proxy.cjs'))",
-      ],
+      agentRun(
+        cli,
+        ['--workdir', workdir],
+        [
+          'node',
+          '-e',
+          "console.log('BUNDLED', require('node:fs').existsSync('/run/bulkhead/node-proxy.cjs'))",
+        ],
+      ),
       { env: { ...cli.env, BULKHEAD_FROM_SOURCE: '' } },
     );
     expect(result.stderr).toContain('limits in force');
