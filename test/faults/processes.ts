@@ -22,10 +22,15 @@ export interface GatewayProcess {
 
 const spawned: ChildProcess[] = [];
 
-/** Kills every gateway process a test file started (afterAll). */
-export function killAll(): void {
-  for (const child of spawned)
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+/**
+ * Kills every gateway process a test file started (afterAll, or afterEach where a live
+ * leftover would act on the next test's state), resolving once they are gone.
+ */
+export async function killAll(): Promise<void> {
+  const live = spawned.filter((child) => child.exitCode === null && child.signalCode === null);
+  const gone = live.map((child) => new Promise((resolve) => child.once('exit', resolve)));
+  for (const child of live) child.kill('SIGKILL');
+  await Promise.all(gone);
 }
 
 export async function waitFor<T>(

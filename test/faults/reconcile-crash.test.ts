@@ -10,7 +10,7 @@
  * replica's lease, an operator's vote and an executed approval's settlement.
  * On SQLite and on PostgreSQL.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type FakeAnthropic, startFakeAnthropic } from '../fakes/fake-anthropic.js';
 import { tempDir } from '../helpers/harness.js';
 import { REAL_KEY } from '../helpers/llm-harness.js';
@@ -31,8 +31,10 @@ import {
 
 let pg: TestPostgres | undefined;
 let fake: FakeAnthropic | undefined;
+// A replica a failed test left running would reconcile the next test's dead one before its B could.
+afterEach(killAll);
 afterAll(async () => {
-  killAll();
+  await killAll();
   await fake?.close();
   pg?.stop();
 });
@@ -102,7 +104,6 @@ describe.each(STORES)('reconciliation killed mid-way on $name', ({ available, st
       const c = await s.start();
       expect(await approvalState(c, approval.id)).toBe('outcome_unknown');
       expect(await codesOf(c, 'approval.executed', 'approvalId', approval.id)).toEqual(['outcome_unknown']);
-      // A live replica left running would reconcile the next test's dead one before its B could.
       await kill(c);
     },
     180_000,

@@ -304,6 +304,44 @@ runIf('a held call on B released by a decision on A', { timeout: 120_000 }, () =
     }
   });
 
+  it('does not hear its own signal back from the server: one delivery on each replica', async () => {
+    const onA: Signal[] = [];
+    const stop = a.store.signals.subscribe((s) => s.id === 'apr_own_echo' && onA.push(s));
+    try {
+      const notified = heard(b, (s) => s.id === 'apr_own_echo');
+      await a.store.signals.publish({ topic: 'approval', id: 'apr_own_echo', state: 'approved' });
+      await notified;
+      // The server sends a NOTIFY to every listener at once: B heard it, so A's copy has come too.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(onA).toHaveLength(1);
+    } finally {
+      stop();
+    }
+  });
+
+  it("does not deliver its own vote's notification to itself; the other replica hears it", async () => {
+    const { run } = await a.runs.create('agent');
+    const held = a.service.hold(request(run.id, 'own vote'));
+    const pending = await pendingOn(a, run.id);
+    const onA: Signal[] = [];
+    const stop = a.store.signals.subscribe((s) => s.id === pending.id && onA.push(s));
+    try {
+      const notified = heard(b, (s) => s.id === pending.id);
+      const seen = await a.store.approvals.get(pending.id);
+      // With the caller's read the vote, its event and its NOTIFY are one statement.
+      expect(await a.service.decide(pending.id, approve(), undefined, seen)).toMatchObject({
+        announced: true,
+      });
+      expect(await notified).toEqual({ topic: 'approval', id: pending.id, state: 'approved' });
+      expect(await within(held, PROMPTLY_MS)).toMatchObject({ ok: true });
+      await new Promise((r) => setTimeout(r, 300));
+      // Woken by its own code once the vote returned, never by the server's echo of it.
+      expect(onA).toEqual([]);
+    } finally {
+      stop();
+    }
+  });
+
   it('sends a signal through the pool when it does not listen', async () => {
     const deaf = await replica((server as TestPostgres).url, { listen: false });
     expect(deaf.store.signals.live()).toBe(false);

@@ -15,7 +15,7 @@ import { pgEventMigrations, pgEvents } from './events.js';
 import { migratePg, type PgMigration } from './migrate.js';
 import { pgIntents, pgReplicaMigrations, pgReplicas, pgSessions } from './replicas.js';
 import { pgRunMigrations, pgRuns } from './runs.js';
-import { PgSignals } from './signals.js';
+import { ownBackends, PgSignals } from './signals.js';
 import { pgTokenMigrations, pgTokens } from './tokens.js';
 import { reachable } from './unavailable.js';
 
@@ -40,6 +40,7 @@ export async function openPostgresStore(
   const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
   // An idle client's error (server restart) must not crash the gateway; the next query reconnects.
   pool.on('error', () => undefined);
+  const own = ownBackends(pool);
   try {
     await migratePg(pool, pgMigrations);
   } catch (error) {
@@ -49,7 +50,7 @@ export async function openPostgresStore(
     });
   }
   const replica = newReplicaId();
-  const signals = new PgSignals(pool, connectionString);
+  const signals = new PgSignals(pool, connectionString, own);
   // Without LISTEN (`listen: false`, for benchmarks) replicas learn of decisions by polling only.
   if (options.listen !== false) await signals.start();
   return {

@@ -13,6 +13,11 @@
  * A listening connection that stops answering (a silent network failure) must
  * not swallow them: one not sent within `SEND_WITHIN_MS` also goes through the
  * pool (a duplicate is harmless: a second "look again").
+ *
+ * A replica ignores the notifications its own connections sent: it delivered
+ * them here already, before or instead of the round trip through the server.
+ * Hearing its own vote's NOTIFY would wake its waiter twice, and could start
+ * the approved call before the voter's own code had seen the vote committed.
  */
 import pg from 'pg';
 import { APPROVAL_STATES, type ApprovalState } from '../../approvals/approval.js';
@@ -33,6 +38,8 @@ export class PgSignals extends LocalSignals {
   constructor(
     private readonly pool: pg.Pool,
     private readonly connectionString: string,
+    /** The server process ids of this replica's pool connections (`ownBackends`). */
+    private readonly own: ReadonlySet<number> = new Set(),
   ) {
     super();
   }
@@ -42,7 +49,7 @@ export class PgSignals extends LocalSignals {
   }
 
   override async publish(signal: Signal): Promise<void> {
-    // Delivered here at once; other replicas hear it through the server (this one too, ignored twice).
+    // Delivered here at once; other replicas hear it through the server (this one ignores its own).
     this.deliver(signal);
     const values = [CHANNEL, payload(signal)];
     const client = this.connected ? this.client : null;
@@ -74,6 +81,7 @@ export class PgSignals extends LocalSignals {
     client.on('error', () => this.lost(client));
     client.on('end', () => this.lost(client));
     client.on('notification', (message) => {
+      if (this.own.has(message.processId) || message.processId === backendOf(client)) return;
       const signal = parse(message.payload);
       if (signal) this.deliver(signal);
     });
@@ -105,6 +113,33 @@ export class PgSignals extends LocalSignals {
     }, delay);
     this.timer.unref();
   }
+}
+
+/**
+ * The server process ids of `pool`'s open connections, kept current as it connects and drops
+ * them. Call before the pool's first query. (PostgreSQL reuses a pid only after its backend
+ * exits, and a dropped connection leaves the set when the pool removes it.)
+ */
+export function ownBackends(pool: pg.Pool): ReadonlySet<number> {
+  const pids = new Set<number>();
+  const byClient = new WeakMap<pg.PoolClient, number>();
+  pool.on('connect', (client) => {
+    const pid = backendOf(client);
+    if (pid === undefined) return;
+    pids.add(pid);
+    byClient.set(client, pid);
+  });
+  pool.on('remove', (client) => {
+    const pid = byClient.get(client);
+    if (pid !== undefined) pids.delete(pid);
+  });
+  return pids;
+}
+
+/** A connected client's server process id (pg keeps it, its types do not declare it). */
+function backendOf(client: pg.ClientBase): number | undefined {
+  const pid = (client as unknown as { processID?: unknown }).processID;
+  return typeof pid === 'number' ? pid : undefined;
 }
 
 /** Whether `work` succeeded within `ms` (false if it failed or is still going). */
