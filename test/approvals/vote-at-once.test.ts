@@ -9,17 +9,13 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Approval, NewApproval, Vote } from '../../src/approvals/approval.js';
-import { ApprovalService } from '../../src/approvals/service.js';
 import type { NewEvent } from '../../src/events/event.js';
 import { verifyLog } from '../../src/events/verify.js';
-import { EventWriter } from '../../src/events/writer.js';
-import { parsePolicy } from '../../src/policy/load.js';
-import { RunService } from '../../src/runs/service.js';
-import { createScrubber } from '../../src/scrub/index.js';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
 import { CHANNEL } from '../../src/store/postgres/signals.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/store.js';
+import { approvalServices } from '../helpers/approvals.js';
 import { tempDir } from '../helpers/harness.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
@@ -205,21 +201,7 @@ describe('postgres: the vote is one round trip', () => {
   });
 
   it('decides through the approval service in that one statement, the signal sent once', async () => {
-    const scrubber = createScrubber({ secrets: [] });
-    const events = new EventWriter(store.events, scrubber);
-    const policy = parsePolicy(
-      `version: 1\nstore: { sqlite: ':memory:' }\nupstreams: {}\nprofiles:\n  agent:\n    tools: []\n`,
-    );
-    const runs = new RunService({ store, policy, events, scrubber, now: Date.now });
-    const service = new ApprovalService({
-      store,
-      events,
-      notifier: { send: () => undefined, drain: async () => undefined },
-      runs,
-      now: Date.now,
-      linkFor: (id) => `http://127.0.0.1/ui/approvals/${id}`,
-      scrubber,
-    });
+    const { service } = approvalServices(store);
     const a = fresh(1);
     await store.approvals.create(a);
     const read = (await store.approvals.get(a.id)) as Approval;

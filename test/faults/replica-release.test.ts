@@ -21,21 +21,21 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Approval } from '../../src/approvals/approval.js';
 import type { HoldOutcome, HoldRequest } from '../../src/approvals/hold.js';
-import { ApprovalService } from '../../src/approvals/service.js';
-import { EventWriter } from '../../src/events/writer.js';
+import type { ApprovalService } from '../../src/approvals/service.js';
+import type { EventWriter } from '../../src/events/writer.js';
 import { parsePolicy } from '../../src/policy/load.js';
-import { RunService } from '../../src/runs/service.js';
-import { createScrubber } from '../../src/scrub/index.js';
+import type { RunService } from '../../src/runs/service.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.js';
 import { CHANNEL, PgSignals } from '../../src/store/postgres/signals.js';
 import type { Signal, Store } from '../../src/store/store.js';
 import { canonicalHash } from '../../src/util/canonical.js';
+import { approvalServices } from '../helpers/approvals.js';
 import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 const RARELY = 600_000;
 /** Generous for a loaded 2-core machine, yet far below any poll: only the notification explains it. */
 const PROMPTLY_MS = 5_000;
-const policy = parsePolicy(
+const _policy = parsePolicy(
   `version: 1\nstore: { sqlite: ':memory:' }\nupstreams: {}\nprofiles:\n  agent:\n    tools: []\n`,
 );
 const ARGS = { order_id: 'ORD-000042', amount_cents: 4200 };
@@ -58,7 +58,6 @@ let b: Replica;
 
 async function replica(url: string, options: { max?: number; listen?: boolean } = {}): Promise<Replica> {
   const store = await openPostgresStore(url, options);
-  const scrubber = createScrubber({ secrets: [] });
   const r = { store, reads: [] } as unknown as Replica;
   // The service sees the store through this: each read is counted, and a test can act inside one.
   const seen: Store = {
@@ -75,19 +74,7 @@ async function replica(url: string, options: { max?: number; listen?: boolean } 
       },
     },
   };
-  const events = new EventWriter(store.events, scrubber);
-  const runs = new RunService({ store, policy, events, scrubber, fallbackWatchMs: RARELY, watchMs: RARELY });
-  const service = new ApprovalService({
-    store: seen,
-    events,
-    notifier: { send: () => undefined, drain: async () => undefined },
-    runs,
-    now: Date.now,
-    linkFor: (id) => `http://127.0.0.1/ui/approvals/${id}`,
-    scrubber,
-    pollMs: RARELY,
-    fallbackPollMs: RARELY,
-  });
+  const { service, runs, events } = approvalServices(store, { seenBy: seen, pollMs: RARELY });
   Object.assign(r, { service, runs, events });
   replicas.push(r);
   return r;
