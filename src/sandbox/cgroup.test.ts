@@ -1,4 +1,5 @@
-import { mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,4 +21,27 @@ describe('resource limiter fallback', () => {
     const limiter = createLimiter('run_x', limits, { root: mkdtempSync(join(tmpdir(), 'no-cgroup-')) });
     expect(limiter.weaker).toEqual(['memory', 'pids', 'cpu']);
   });
+});
+
+describe('a jail’s exit: settle', () => {
+  it.skipIf(process.getuid?.() !== 0)(
+    'waits for the members to end on their own and kills none',
+    async (ctx) => {
+      const limiter = createLimiter(`settle-${process.pid}`, limits);
+      if (limiter.kind === 'rlimit') ctx.skip();
+      const child = spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
+      try {
+        for (const file of limiter.joinFiles) writeFileSync(file, String(child.pid));
+        expect(await limiter.settle(30)).toBe(1);
+        expect(child.exitCode).toBeNull();
+        expect(child.signalCode).toBeNull();
+        setTimeout(() => child.kill('SIGTERM'), 20);
+        expect(await limiter.settle(2000)).toBe(0);
+      } finally {
+        child.kill('SIGKILL');
+        await limiter.killAll();
+        await limiter.remove();
+      }
+    },
+  );
 });

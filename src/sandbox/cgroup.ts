@@ -58,6 +58,13 @@ export interface Limiter {
   pids(): number[];
   /** Kills every process of the cgroup and waits until none is left, or the signal aborts. */
   killAll(signal?: AbortSignal): Promise<void>;
+  /**
+   * Waits up to `ms` for the members to end on their own, killing none; resolves with how many are
+   * left. After a jail's bwrap has exited its pid namespace is being torn down by the kernel (its
+   * init died, or dies with its parent): waiting a few ms for that spares killAll's freeze, kill
+   * and thaw (two writes to freezer.state, ~7 ms of CPU and ~16 ms on every jail's exit).
+   */
+  settle(ms: number): Promise<number>;
   peaks(): ResourcePeaks;
   oomKilled(): boolean;
   remove(): Promise<void>;
@@ -134,6 +141,11 @@ async function waitEmpty(pids: () => number[], signal?: AbortSignal): Promise<vo
     await sleep(Math.min(10, 2 ** i));
 }
 
+async function settle(pids: () => number[], ms: number): Promise<number> {
+  await waitEmpty(pids, AbortSignal.timeout(ms));
+  return pids().length;
+}
+
 async function removeDir(dir: string): Promise<void> {
   // The kernel releases a cgroup shortly after its last process is reaped: usually within a few
   // ms, and a jail's exit waits for this, so the retries are short (up to a second in all).
@@ -196,6 +208,7 @@ function v1(root: string, mounted: readonly V1Controller[], name: string, limits
     mechanisms,
     weaker,
     pids: members,
+    settle: (ms) => settle(members, ms),
     async killAll(signal) {
       // Freeze first so nothing can fork while the members are killed, then thaw so they die.
       const freezer = join(dir('freezer'), 'freezer.state');
@@ -246,6 +259,7 @@ function v2(parent: string, name: string, limits: CgroupLimits): Limiter {
     },
     weaker: [],
     pids,
+    settle: (ms) => settle(pids, ms),
     async killAll(signal) {
       if (existsSync(join(dir, 'cgroup.kill'))) writeFileSync(join(dir, 'cgroup.kill'), '1');
       else for (const pid of pids()) killQuietly(pid); // kernels before 5.14
@@ -275,6 +289,7 @@ function rlimitOnly(limits: CgroupLimits): Limiter {
     },
     weaker: ['memory', 'pids', 'cpu'],
     pids: () => [],
+    settle: async () => 0,
     killAll: async () => undefined,
     peaks: () => ({ memoryBytes: null, cpuMs: null, pids: null, pidsLimitHits: null }),
     oomKilled: () => false,

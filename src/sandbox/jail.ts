@@ -187,6 +187,8 @@ export interface JailHandle {
 const STATUS_FD = 3;
 const SECCOMP_FD = 4;
 const START_TIMEOUT_MS = 10_000;
+/** How long a jail's exit lets the kernel end its pid namespace before freezing what is left. */
+const SURVIVORS_SETTLE_MS = 50;
 
 /**
  * Checks that bubblewrap exists and may build this jail's namespaces here; throws
@@ -625,8 +627,12 @@ function supervise(parts: {
     parts.mark('exited');
     if (timer) clearTimeout(timer);
     spec.signal?.removeEventListener('abort', onAbort);
-    // Nothing outlives the agent: whatever it left behind dies with the cgroup.
+    // Nothing outlives the agent: whatever it left behind dies with the cgroup. bwrap has exited,
+    // so the kernel is already ending the pid namespace (its init exited, or dies with its parent,
+    // --die-with-parent): those are given a few ms to go on their own, and whatever is left then
+    // is frozen and killed as before.
     const survivors = limiter.pids().length;
+    if (survivors > 0) await limiter.settle(SURVIVORS_SETTLE_MS);
     await limiter.killAll(AbortSignal.timeout(1000));
     const peaks = limiter.peaks();
     const oom = limiter.oomKilled();
