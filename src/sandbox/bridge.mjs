@@ -16,8 +16,10 @@ if (separator !== '--' || command.length === 0) {
 const listening = JSON.parse(spec).map(
   ({ port, socket }) =>
     new Promise((resolve, reject) => {
-      const server = createServer((client) => {
-        const upstream = connect(socket);
+      // Half-open both ways: a client's half-close goes on as one (pipe ends the other side's
+      // writing half) and the answer still comes back; each socket closes once both halves end.
+      const server = createServer({ allowHalfOpen: true }, (client) => {
+        const upstream = connect({ path: socket, allowHalfOpen: true });
         upstream.on('error', () => client.destroy());
         client.on('error', () => upstream.destroy());
         upstream.once('close', () => client.destroy());

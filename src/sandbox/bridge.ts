@@ -67,10 +67,13 @@ export function defaultBridgeKind(exists: (path: string) => boolean = existsSync
  */
 const JAIL_INIT = [
   'kind=$1 spec=$2 stage=$3; shift 3',
-  // One fork per socat: this runs in the pipeline's own subshell, which ends at once, so each
+  // -t 86400: a client's half-close is passed on (socat shuts the socket's writing half) and the
+  // answer still comes back however long it takes; by default socat cut it 0.5 s after the EOF.
+  // A connection ends as soon as both directions have (a fully closed client: at the first write
+  // back). One fork per socat: this runs in the pipeline's own subshell, which ends at once, so each
   // socat is orphaned to the jail's pid 1 (never the agent's child) and inherits SIGPIPE ignored.
   'bridges() { trap "" PIPE; while [ "$1" != -- ]; do',
-  '  /usr/bin/socat -d -d -b 131072 "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork,backlog=128" "UNIX-CONNECT:$2" 2>&1 >/dev/null </dev/null &',
+  '  /usr/bin/socat -d -d -b 131072 -t 86400 "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork,backlog=128" "UNIX-CONNECT:$2" 2>&1 >/dev/null </dev/null &',
   '  shift 2; done; }',
   'ready() { n=0; while read -r line; do case $line in',
   '  *" N listening on "*) n=$((n + 1)); [ "$n" -ge "$1" ] && return 0 ;;',

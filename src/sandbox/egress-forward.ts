@@ -25,6 +25,7 @@
  */
 import {
   type IncomingMessage,
+  type Server,
   type ServerResponse,
   validateHeaderName,
   validateHeaderValue,
@@ -63,6 +64,19 @@ export interface ForwardTarget {
 }
 
 const claimed = new WeakSet<Socket>();
+
+/**
+ * Lets a client half-close (shutdown(SHUT_WR)) once its request is sent, as curl, git and python
+ * clients do in some modes, and still get the answer. By default node's HTTP server answers a
+ * client's EOF by ending its own side at once (`httpAllowHalfOpen`, false unless set; in node
+ * since 0.x though not in its typings), so the answer, written later, never left. With it, the
+ * connection ends after the answer in progress, or at once when none is (an EOF before a request,
+ * or in the middle of one, still closes it). Nothing else changes: one request per connection.
+ */
+export function keepHalfClosedClients<T extends Server>(server: T): T {
+  (server as T & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  return server;
+}
 
 /**
  * True for a connection's first request, false for any later one: a connection carries one

@@ -18,7 +18,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, isIP, type Socket } from 'node:net';
-import { claimConnection, forwardRequest } from './egress-forward.js';
+import { claimConnection, forwardRequest, keepHalfClosedClients } from './egress-forward.js';
 import { decideAddress, decideName, type EgressRule, parseEgress } from './egress-policy.js';
 import { createRelay, type Relay } from './egress-relay.js';
 import { classifyPlain, serveTunnelHttp } from './egress-tunnel-http.js';
@@ -116,6 +116,7 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
       relay,
     );
   });
+  keepHalfClosedClients(server);
 
   // An upgrade would turn the checked request into an unchecked byte stream (WebSocket, h2c).
   server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
@@ -275,6 +276,7 @@ function firstBytes(client: Socket, head: Buffer, timeoutMs: number): Promise<Bu
       clearTimeout(timer);
       client.off('data', onData);
       client.off('close', onClose);
+      client.off('end', onEnd);
       client.pause();
       resolve(result);
     };
@@ -283,6 +285,8 @@ function firstBytes(client: Socket, head: Buffer, timeoutMs: number): Promise<Bu
       if (settled(data) || data.length > MAX_CLIENT_HELLO) done(data);
     };
     const onClose = () => done(undefined);
+    // A client that half-closes sends nothing more: decide on what came (nothing is refused).
+    const onEnd = () => done(data.length > 0 ? data : undefined);
     const timer = setTimeout(() => done(data.length > 0 ? data : undefined), timeoutMs);
     if (data.length > 0 && settled(data)) {
       done(data);
@@ -290,6 +294,7 @@ function firstBytes(client: Socket, head: Buffer, timeoutMs: number): Promise<Bu
     }
     client.on('data', onData);
     client.once('close', onClose);
+    client.once('end', onEnd);
     client.resume();
   });
 }

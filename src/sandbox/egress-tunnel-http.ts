@@ -12,7 +12,7 @@
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { claimConnection, forwardRequest } from './egress-forward.js';
+import { claimConnection, forwardRequest, keepHalfClosedClients } from './egress-forward.js';
 import type { Relay } from './egress-relay.js';
 
 const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]";
@@ -95,6 +95,7 @@ export function serveTunnelHttp(
       relay,
     );
   });
+  keepHalfClosedClients(server);
   server.on('upgrade', (_req: IncomingMessage, socket: Socket) => {
     refused('a protocol upgrade inside a plain HTTP tunnel');
     socket.destroy();
