@@ -27,6 +27,7 @@
 import { type AhoCorasick, type AhoCorasickOptions, buildAhoCorasick, foldAscii } from './aho-corasick.js';
 import { encodedHold, findEncoded, MAX_DECODE_DEPTH } from './decoded.js';
 import { knownSecretForms } from './encodings.js';
+import { type MissProof, missProof, provesMiss } from './miss-proof.js';
 import type { PiiActions } from './pii.js';
 import { ACCEPT_COST, type CompiledPiiSet, compilePii, NO_PII, runOf, scanPii } from './pii-scan.js';
 import type { SecretRule } from './rules/types.js';
@@ -78,6 +79,11 @@ export interface EngineOptions {
   secrets: Iterable<string>;
   rules: readonly SecretRule[];
   pii: PiiActions;
+  /**
+   * Off: every rule execution calls its regex (`exec`), with no miss proof (miss-proof.ts) and
+   * no `test` for whole-match rules. The reference the differential tests compare with.
+   */
+  fastRules?: boolean;
 }
 
 interface CompiledRule {
@@ -94,6 +100,8 @@ interface CompiledRule {
   /** The class of the `before` characters, as ASCII flags (`beforeChar`; others tested by it). */
   beforeAscii: Uint8Array | undefined;
   beforeChar: RegExp | undefined;
+  /** A check that settles most failing calls without the regex (miss-proof.ts). */
+  proof: MissProof | undefined;
 }
 
 /** Characters a credential value is made of, when a rule names no `extend` class. */
@@ -165,6 +173,7 @@ export function createEngine(options: EngineOptions): Engine {
     closed: runOf(rule.extend ?? VALUE_CHAR),
     beforeAscii: rule.beforeChar ? asciiFlags(rule.beforeChar) : undefined,
     beforeChar: rule.beforeChar,
+    proof: options.fastRules === false ? undefined : missProof(rule.pattern, `y${rule.anyCase ? 'i' : ''}`),
   }));
   const anchors = new Map<string, AnchorOwners>();
   options.rules.forEach((rule, index) => {
@@ -191,6 +200,7 @@ export function createEngine(options: EngineOptions): Engine {
     .filter((rule) => (rule.before ?? 0) > 0)
     .map((rule) => ({ length: rule.before ?? 0, char: rule.beforeChar ?? /[\s\S]/ }));
   const defaultPii = compilePii(options.pii);
+  const fastRules = options.fastRules !== false;
 
   const known = new Set<string>();
   let base = buildAutomaton(anchors, []);
@@ -256,7 +266,18 @@ export function createEngine(options: EngineOptions): Engine {
     level = 0,
     shared: SharedWork = { spent: 0, total: TOTAL_WORK_PER_CHAR * input.length + WORK_FLOOR },
   ): Detection => {
-    const spans: Span[] = [];
+    // The scan's own spans (rules, known secrets) as (start, end, rank) in a kept buffer, made
+    // objects in one go before the PII pass (`spanObjects`): a hostile text makes tens of
+    // thousands, and pushing each onto a growing array reallocated it again and again.
+    let found = 0;
+    const addSpan = (start: number, end: number, rank: number) => {
+      if (found * 3 + 3 > SPAN_BUFFER.length) growSpanBuffer();
+      const at = found * 3;
+      SPAN_BUFFER[at] = start;
+      SPAN_BUFFER[at + 1] = end;
+      SPAN_BUFFER[at + 2] = rank;
+      found++;
+    };
     const n = input.length;
     let hold = n;
     covered.fill(0);
@@ -300,7 +321,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (streaming && e === n && n - start < rule.maxLength) hold = Math.min(hold, start);
       stats.failedClosed++;
       covered[index] = e;
-      spans.push({ start, end: e, replacement: rule.marker, marker: rule.marker, rank: index });
+      addSpan(start, e, index);
     };
 
     const runRule = (index: number, anchorStart: number, anchorEnd: number) => {
@@ -320,11 +341,22 @@ export function createEngine(options: EngineOptions): Engine {
         return;
       }
       stats.ruleExecutions++;
-      rule.regex.lastIndex = start;
-      const match = rule.regex.exec(input);
+      // A call the proof settles is booked as the failed call it would have been.
+      // A rule that redacts its whole match is run with `test` (its end is `lastIndex`): no match
+      // array and no string of the match are made.
+      let match: RegExpExecArray | null = null;
+      let matchEnd = -1;
+      if (!rule.proof || !provesMiss(rule.proof, input, start)) {
+        rule.regex.lastIndex = start;
+        if (rule.group || !fastRules) {
+          match = rule.regex.exec(input);
+          if (match) matchEnd = start + match[0].length;
+        } else if (rule.regex.test(input)) matchEnd = rule.regex.lastIndex;
+      }
+      const matched = matchEnd >= 0;
       // What the execution read: the match, or (failed) at most the window over the value run.
-      const readEnd = match
-        ? start + match[0].length
+      const readEnd = matched
+        ? matchEnd
         : anchorEnd + Math.min(rule.maxLength, runEnd(anchorEnd) - anchorEnd);
       stats.windowChars += readEnd - start;
       // Only re-reading counts against the budget: ordinary text, however dense its assignments,
@@ -333,9 +365,9 @@ export function createEngine(options: EngineOptions): Engine {
       spent += EXEC_COST + reread;
       // The acceptance check (entropy, checksum) runs only on a match: a failed run that
       // re-read a little (two `token=` parameters on one access-log line) costs that little.
-      if (reread > 0) work[index] = work[index]! + reread + (match && rule.accept ? ACCEPT_COST : 0);
+      if (reread > 0) work[index] = work[index]! + reread + (matched && rule.accept ? ACCEPT_COST : 0);
       readTo[index] = Math.max(readTo[index]!, readEnd);
-      if (!match) {
+      if (!matched) {
         // More input can only complete a match that could span to the end of this one: a rule
         // whose matches hold no whitespace (past their first `spacesWithin` characters) cannot,
         // once such whitespace follows the anchor.
@@ -348,15 +380,19 @@ export function createEngine(options: EngineOptions): Engine {
         }
         return;
       }
-      const end = start + match[0].length;
+      const end = matchEnd;
       if (streaming && end === n) hold = Math.min(hold, start);
       // The redacted group is the last thing a rule matches, followed at most by a literal or a
       // lookahead that cannot contain it, so its last occurrence in the match is the group itself.
       // (Match indices, the `d` flag, would cost an allocation per hit.)
-      const group = rule.group ? match[rule.group] : match[0];
-      if (group === undefined) return;
-      const s = rule.group ? start + match[0].lastIndexOf(group) : start;
-      let e = s + group.length;
+      let s = start;
+      let e = end;
+      if (match) {
+        const group = match[rule.group];
+        if (group === undefined) return;
+        s = rule.group ? start + match[0].lastIndexOf(group) : start;
+        e = s + group.length;
+      }
       if (rule.accept && !rule.accept(input.slice(s, e), s > 0 ? input[s - 1]! : '')) return;
       // A value longer than the pattern's bounded window is still one value: redact all of it,
       // or its tail would leak past the marker. Linear: the extended span is covered below.
@@ -365,7 +401,7 @@ export function createEngine(options: EngineOptions): Engine {
         if (streaming && e === n) hold = Math.min(hold, start);
       }
       covered[index] = e;
-      spans.push({ start: s, end: e, replacement: rule.marker, marker: rule.marker, rank: index });
+      addSpan(s, e, index);
     };
 
     const runOwners = (owners: readonly number[], anchorStart: number, end: number) => {
@@ -388,7 +424,7 @@ export function createEngine(options: EngineOptions): Engine {
         if (forms) {
           for (const form of forms) {
             if (!input.startsWith(form, start)) continue;
-            spans.push({ start, end, replacement: REDACTED_SECRET, marker: REDACTED_SECRET, rank: -1 });
+            addSpan(start, end, -1);
             break;
           }
         }
@@ -414,6 +450,8 @@ export function createEngine(options: EngineOptions): Engine {
       }
     }
 
+    // In the order they were found, as pushed before: ties in the merge's sort keep that order.
+    const spans = spanObjects(found);
     hold = Math.min(hold, scanPii(input, pii, spans, stats, budget, streaming));
     shared.spent = spent;
     // Last, so the scan state above is no longer needed when the decoded text reuses it.
@@ -441,15 +479,21 @@ export function createEngine(options: EngineOptions): Engine {
       // and cost as much as the text's own scan again (anchors of many rules with a `%41` in
       // each value: half of the scrub).
       const located = findEncoded(input, streaming, level > 0, true);
-      pushCoalesced(located.start, located.end, located.count, (start, end) =>
-        spans.push({
-          start,
-          end,
+      // The spans array grows once, to its size: a hostile text has tens of thousands of runs, and
+      // growing by push reallocated the whole array (by then holding the rules' spans) again and
+      // again (8% of the scrub of anchors of many rules).
+      const union = coalesce(located.start, located.end, located.count);
+      let at = spans.length;
+      spans.length = at + union.count;
+      for (let k = 0; k < union.count; k++) {
+        spans[at++] = {
+          start: union.start[k]!,
+          end: union.end[k]!,
           replacement: REDACTED_ENCODED,
           marker: REDACTED_ENCODED,
           rank: rules.length,
-        }),
-      );
+        };
+      }
       stats.failedClosed += located.count;
       return;
     }
@@ -474,6 +518,24 @@ export function createEngine(options: EngineOptions): Engine {
     }
   };
 
+  /** The first `count` spans of SPAN_BUFFER as objects, in an array allocated at its size. */
+  const spanObjects = (count: number): Span[] => {
+    const out: Span[] = [];
+    out.length = count;
+    for (let k = 0; k < count; k++) {
+      const rank = SPAN_BUFFER[3 * k + 2]!;
+      const marker = rank < 0 ? REDACTED_SECRET : rules[rank]!.marker;
+      out[k] = {
+        start: SPAN_BUFFER[3 * k]!,
+        end: SPAN_BUFFER[3 * k + 1]!,
+        replacement: marker,
+        marker,
+        rank,
+      };
+    }
+    return out;
+  };
+
   // Secrets known at start go straight into the base automaton: one pass over the text.
   addSecrets(options.secrets, true);
   return { addSecrets: (values) => addSecrets(values), detect, compilePii, stats };
@@ -483,14 +545,20 @@ export function createEngine(options: EngineOptions): Engine {
  * The union of runs `[starts[k], ends[k])`, overlapping ones as one: the runs are two lists each
  * in order of start (findEncoded: base64 runs, then escaped ones), merged here. Past the budget a
  * hostile text has an encoded run or two in every value, mostly overlapping; one span each cost
- * their sort and merge more than finding them.
+ * their sort and merge more than finding them. The result is valid until the next call.
  */
-function pushCoalesced(
+function coalesce(
   starts: Int32Array,
   ends: Int32Array,
   count: number,
-  push: (start: number, end: number) => void,
-): void {
+): { start: Int32Array; end: Int32Array; count: number } {
+  if (UNION_START.length < count) {
+    UNION_START = new Int32Array(count);
+    UNION_END = new Int32Array(count);
+  }
+  const outStart = UNION_START;
+  const outEnd = UNION_END;
+  let out = 0;
   let split = 1;
   while (split < count && starts[split]! >= starts[split - 1]!) split++;
   let a = 0;
@@ -503,12 +571,31 @@ function pushCoalesced(
       to = Math.max(to, ends[k]!);
       continue;
     }
-    if (from >= 0) push(from, to);
+    if (from >= 0) {
+      outStart[out] = from;
+      outEnd[out++] = to;
+    }
     from = starts[k]!;
     to = ends[k]!;
   }
-  if (from >= 0) push(from, to);
+  if (from >= 0) {
+    outStart[out] = from;
+    outEnd[out++] = to;
+  }
+  return { start: outStart, end: outEnd, count: out };
 }
+let UNION_START = new Int32Array(0);
+/**
+ * A scan's spans as (start, end, rank) triples, shared by all engines: a scan makes its spans
+ * objects (spanObjects) before it scans decoded text, the only scan that can start inside it.
+ */
+let SPAN_BUFFER = new Int32Array(3 * 1024);
+function growSpanBuffer(): void {
+  const grown = new Int32Array(SPAN_BUFFER.length * 2);
+  grown.set(SPAN_BUFFER);
+  SPAN_BUFFER = grown;
+}
+let UNION_END = new Int32Array(0);
 
 /** The total work budget of one scan, shared by its scans of decoded text. */
 interface SharedWork {

@@ -3,6 +3,7 @@
  * escapes, or quoted-printable soft breaks, found and unescaped in one pass each.
  */
 import { HEX_DIGIT_VALUES } from './char-tables.js';
+import { codeUnits } from './code-units.js';
 import type { DecodedWriter } from './decoded-text.js';
 
 const HEX_VALUE = HEX_DIGIT_VALUES;
@@ -103,6 +104,9 @@ export function findEscaped(input: string, out: DecodedWriter, locate = false): 
   const softBreakAt = pairSearch(input, EQ, ['=\n', '=\r\n'], /=\r?\n/g);
   let nextEscape = -1;
   let soft = -1;
+  // Read from a typed array (the base64 search made it for this text): a hostile text has an
+  // escaped run every few dozen characters.
+  const codes = codeUnits(input);
   for (;;) {
     if (nextEscape < done) {
       nextEscape = escapeAt(done);
@@ -113,8 +117,8 @@ export function findEscaped(input: string, out: DecodedWriter, locate = false): 
     if (at === Number.POSITIVE_INFINITY) return;
     // Back to the start of the value this escape sits in (not past the previous run).
     let start = at;
-    while (start > done && VALUE_TABLE[input.charCodeAt(start - 1)] === 1) start--;
-    const end = locate ? runEnd(input, at) : unescapeRun(out, input, start);
+    while (start > done && VALUE_TABLE[codes[start - 1]!] === 1) start--;
+    const end = locate ? runEnd(input, codes, at) : unescapeRun(out, input, start);
     done = Math.max(end, at + 1);
     // Kept even if empty (a lone soft break), as a run of its own.
     out.close(start, end, true);
@@ -122,11 +126,12 @@ export function findEscaped(input: string, out: DecodedWriter, locate = false): 
 }
 
 /** The end of the escaped run that holds `at`: over the value, across quoted-printable soft breaks. */
-function runEnd(input: string, at: number): number {
+function runEnd(input: string, codes: Uint16Array, at: number): number {
   let end = at;
+  const n = input.length;
   for (;;) {
-    while (end < input.length && VALUE_TABLE[input.charCodeAt(end)] === 1) end++;
-    if (input.charCodeAt(end - 1) !== EQ) return end;
+    while (end < n && VALUE_TABLE[codes[end]!] === 1) end++;
+    if (codes[end - 1] !== EQ) return end;
     const next = softBreakEnd(input, end - 1);
     // A MIME boundary after a base64 body's padding is not a continued line.
     if (next < 0 || input.startsWith('--', next)) return end;

@@ -1,0 +1,116 @@
+/**
+ * The engine's fast rule executions (a miss proved from the pattern without calling the regex,
+ * `test` instead of `exec` for rules that redact their whole match, spans kept as numbers until
+ * the scan ends) against the straightforward ones (`fastRules: false`: every execution calls
+ * `exec`), on generated adversarial text: the anchors of every rule packed densely, near-misses
+ * one character short, real-shaped secrets overlapping each other, unicode, long runs, and texts
+ * long enough to spend the work budget and fail closed. Output, stream holds and the work
+ * accounting (executions, fail-closed candidates) must be the same.
+ */
+import { describe, expect, it } from 'vitest';
+import { createEngine, type Engine } from '../../src/scrub/engine.js';
+import { DEFAULT_PII_ACTIONS } from '../../src/scrub/pii.js';
+import { BUILTIN_RULES } from '../../src/scrub/rules/index.js';
+import { mergeSpans, renderSpans } from '../../src/scrub/spans.js';
+
+function generator(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) & 0x7fffffff;
+    return state;
+  };
+}
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const ANCHORS = [...new Set(BUILTIN_RULES.flatMap((rule) => rule.anchors))];
+
+function pieceMaker(next: () => number): () => string {
+  const pick = <T>(list: readonly T[]): T => list[next() % list.length]!;
+  const run = (alphabet: string, length: number) => {
+    let out = '';
+    for (let i = 0; i < length; i++) out += alphabet[next() % alphabet.length];
+    return out;
+  };
+  const caseFlip = (text: string) =>
+    [...text].map((c) => (next() % 2 === 0 ? c.toUpperCase() : c.toLowerCase())).join('');
+  const makers: (() => string)[] = [
+    // Any rule's anchor, in its case or another.
+    () => pick(ANCHORS),
+    () => caseFlip(pick(ANCHORS)),
+    // An anchor and a value run of a length around the rules' minimums (near-misses included).
+    () => `${pick(ANCHORS)}${run(ALNUM, next() % 60)}`,
+    () =>
+      `${pick(ANCHORS)}${run('0123456789', 8 + (next() % 8))}-${run('0123456789', 8 + (next() % 8))}-${run(ALNUM, 20 + (next() % 8))}`,
+    () => `ghp_${run(ALNUM, 35 + (next() % 3))}`,
+    () => `AKIA${run('ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789', 15 + (next() % 3))}`,
+    () => `sk-${run(`${ALNUM}_-`, 18 + (next() % 30))}`,
+    () =>
+      `eyJ${run(ALNUM, 8 + (next() % 20))}.eyJ${run(ALNUM, 8 + (next() % 20))}.${run(ALNUM, next() % 20)}`,
+    () =>
+      `${pick(['password', 'token', 'api_key', 'secret', 'PASSWORD'])}${pick(['=', ': ', '="', " = '"])}${run(`${ALNUM}%!`, next() % 40)}`,
+    () => `${run('0123456789', 14 + (next() % 3))}|${run(`${ALNUM}_-`, 25 + (next() % 20))}`,
+    () => `${run(ALNUM, 3)}${run('0123456789', 1)}Q~${run(`${ALNUM}_~.-`, 30 + (next() % 6))}`,
+    // Escapes and encodings.
+    () => pick(['%41', '%2F', '\\u0041', '\\x41', '=3D', '=\n']),
+    () => Buffer.from(`ghp_${run(ALNUM, 36)}`).toString('base64'),
+    // Separators, unicode, long runs.
+    () => pick([' ', '\n', '"', "'", ',', ';', ':', '=', '&', '?', '/', '.', '-', '_', '~', '|']),
+    () => pick(['é', '中文', '😀', '\u0000', '\u2028', 'Ω']),
+    () => 'a'.repeat(next() % 300),
+    () => pick(ANCHORS).repeat(next() % 40),
+    () => `${run(ALNUM, 100 + (next() % 200))}`,
+  ];
+  return () => pick(makers)();
+}
+
+function textOf(next: () => number, length: number): string {
+  const piece = pieceMaker(next);
+  let out = '';
+  while (out.length < length) out += piece();
+  return out;
+}
+
+function engines(secrets: string[]): [Engine, Engine] {
+  const options = { secrets, rules: BUILTIN_RULES, pii: DEFAULT_PII_ACTIONS };
+  return [createEngine(options), createEngine({ ...options, fastRules: false })];
+}
+
+function scrub(engine: Engine, input: string): string {
+  return renderSpans(input, mergeSpans(engine.detect(input, false).spans));
+}
+
+function accounting(engine: Engine) {
+  const { anchorHits, ruleExecutions, failedClosed, windowChars } = engine.stats;
+  return { anchorHits, ruleExecutions, failedClosed, windowChars };
+}
+
+describe('fast rule executions', () => {
+  it('scrub generated adversarial text exactly as calling every regex does', () => {
+    const next = generator(2026);
+    const [fast, reference] = engines(['Qm9vdHN0cmFwLXNlY3JldC0xMjM0NQ']);
+    for (let k = 0; k < 1500; k++) {
+      const input = textOf(next, 20 + (next() % 1500));
+      expect(scrub(fast, input), JSON.stringify(input)).toBe(scrub(reference, input));
+      const a = fast.detect(input, true);
+      const b = reference.detect(input, true);
+      expect(a.hold).toBe(b.hold);
+      expect(renderSpans(input, mergeSpans(a.spans))).toBe(renderSpans(input, mergeSpans(b.spans)));
+    }
+    expect(accounting(fast)).toEqual(accounting(reference));
+  });
+
+  it('spend the work budget at the same place and fail closed alike on long dense text', () => {
+    const next = generator(15);
+    const [fast, reference] = engines([]);
+    for (let k = 0; k < 12; k++) {
+      const input = textOf(next, 40_000 + (next() % 40_000));
+      expect(scrub(fast, input)).toBe(scrub(reference, input));
+    }
+    // Anchors of many rules every few bytes: the bench's worst case, past its budget.
+    const many = ['token=', 'sk-', 'ghp_', 'AKIA', 'pat', 'xoxb-', 'eyJ', 'password: ', '%41', 'Q~', '|'];
+    const dense = many.join('').repeat(2_000);
+    expect(scrub(fast, dense)).toBe(scrub(reference, dense));
+    expect(fast.stats.failedClosed).toBeGreaterThan(0);
+    expect(accounting(fast)).toEqual(accounting(reference));
+  });
+});
