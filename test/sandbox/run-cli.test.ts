@@ -3,11 +3,17 @@
  * through the in-jail bridge with its run token, and a kill at the gateway
  * ends the whole jailed tree (invariant 6).
  */
-import { execSync } from 'node:child_process';
+import { execSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { agentRun, bulkhead, useCliGateway } from '../helpers/cli.js';
+import { localTokenPath } from '../../src/gateway/local-home.js';
+import { agentRun, bulkhead, type CliResult, useCliGateway } from '../helpers/cli.js';
 import { everythingUpstream, ROOT, tempDir } from '../helpers/harness.js';
 
 const POLICY = `
@@ -41,6 +47,112 @@ if (process.argv[2] === 'linger') { console.log('LINGER ' + process.env.BULKHEAD
 `;
 
 const cli = useCliGateway(POLICY);
+
+/**
+ * `bulkhead run` from the sources through the entry the build bundles (run-main.ts), which ends the
+ * process at once when the command returns, as a user's `bulkhead run` does. (bin/bulkhead.js with
+ * BULKHEAD_FROM_SOURCE starts main.ts, whose process ends only once nothing is pending: an egress
+ * record still on its way would be waited for by node itself.)
+ */
+function runAsBuilt(args: string[], options: { env: Record<string, string> }): Promise<CliResult> {
+  const entry = join(tempDir('bulkhead-run-main-'), 'run.mts');
+  writeFileSync(
+    entry,
+    `import { main } from ${JSON.stringify(join(ROOT, 'src', 'cli', 'run-main.ts'))};\nawait main(process.argv);\n`,
+  );
+  const tsx = pathToFileURL(createRequire(join(ROOT, 'package.json')).resolve('tsx')).href;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', tsx, entry, ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function operatorToken(): string {
+  const port = Number(new URL(cli.gw.gateway.url).port);
+  return readFileSync(localTokenPath(port, cli.env.BULKHEAD_HOME), 'utf8').trim();
+}
+
+/**
+ * A door in front of the gateway, for `bulkhead run` to talk through: every request passes
+ * as it is, except an egress record (POST /api/runs/:id/egress), which is held `delayMs` and then
+ * passed on only if its sender is still connected. A sender that has exited by then (a `run`
+ * that ended without waiting for its records) loses it, as it would lose a slow gateway's.
+ */
+async function slowEgressDoor(target: string, delayMs: number) {
+  const upstream = new URL(target);
+  const counts = { held: 0, passed: 0, dropped: 0 };
+  const waiting = new Set<Promise<void>>();
+  const pass = (req: IncomingMessage, res: ServerResponse, body?: Buffer) => {
+    const out = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    out.on('error', () => res.destroy());
+    if (body) out.end(body);
+    else req.pipe(out);
+  };
+  const server = createServer((req, res) => {
+    if (req.method !== 'POST' || !/^\/api\/runs\/[^/]+\/egress$/.test(req.url ?? '')) return pass(req, res);
+    counts.held++;
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const held = new Promise<void>((resolve) =>
+      req.once('end', () =>
+        setTimeout(() => {
+          if (req.socket.destroyed || !req.socket.writable) {
+            counts.dropped++;
+            res.destroy();
+          } else {
+            counts.passed++;
+            res.once('finish', () => resolve());
+            res.once('close', () => resolve());
+            pass(req, res, Buffer.concat(chunks));
+            return;
+          }
+          resolve();
+        }, delayMs),
+      ),
+    );
+    waiting.add(held);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    counts: () => ({ ...counts }),
+    settled: () => Promise.all(waiting).then(() => undefined),
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
 
 describe('bulkhead run (jailed)', () => {
   it('runs the agent jailed; it reaches the gateway through the bridge with its run token', async () => {
@@ -77,17 +189,32 @@ describe('bulkhead run (jailed)', () => {
   });
 
   it('records an egress attempt the agent made just before it exited (the command waits for it before ending)', async () => {
-    // Through the jail's egress proxy to a host no egress rule allows; the agent exits on the refusal.
-    const agent =
-      "require('node:http').get({ host: '127.0.0.1', port: 7301, path: 'http://denied.example/', headers: { host: 'denied.example' } }, (r) => { r.resume(); r.on('end', () => process.exit(0)); }).on('error', () => process.exit(0));";
-    const result = await bulkhead(
-      agentRun(cli, ['--workdir', tempDir('bulkhead-agent-'), '--json'], ['node', '-e', agent]),
-      { env: cli.env },
-    );
-    expect(result.code).toBe(0);
-    const runId = (JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as { run_id: string }).run_id;
-    const events = await cli.gw.gateway.store.events.list({ runId, kind: 'egress' });
-    expect(events.map((e) => e.decision)).toEqual(['deny']);
+    // The record reaches the gateway only 1.5 s after the attempt, through a door that drops it if
+    // its sender has gone by then: a command that ended without waiting loses it, whatever the timing.
+    // Run as the build runs it (ended with process.exit, not when nothing is pending any more).
+    const door = await slowEgressDoor(cli.gw.gateway.url, 1500);
+    try {
+      // Through the jail's egress proxy to a host no egress rule allows; the agent exits on the refusal.
+      const agent =
+        "require('node:http').get({ host: '127.0.0.1', port: 7301, path: 'http://denied.example/', headers: { host: 'denied.example' } }, (r) => { r.resume(); r.on('end', () => process.exit(0)); }).on('error', () => process.exit(0));";
+      const result = await runAsBuilt(
+        agentRun(cli, ['--workdir', tempDir('bulkhead-agent-'), '--json'], ['node', '-e', agent]),
+        {
+          // The gateway's own operator token, which the CLI would look up by the door's port.
+          env: { ...cli.env, BULKHEAD_GATEWAY: door.url, BULKHEAD_OPERATOR_TOKEN: operatorToken() },
+        },
+      );
+      expect(result.code).toBe(0);
+      const runId = (JSON.parse(result.stdout.slice(result.stdout.indexOf('{'))) as { run_id: string })
+        .run_id;
+      // Every record the door held is passed on or dropped by now.
+      await door.settled();
+      expect(door.counts()).toEqual({ held: 1, passed: 1, dropped: 0 });
+      const events = await cli.gw.gateway.store.events.list({ runId, kind: 'egress' });
+      expect(events.map((e) => e.decision)).toEqual(['deny']);
+    } finally {
+      await door.close();
+    }
   });
 
   it('ends the whole jailed tree when the run is killed at the gateway', async () => {
