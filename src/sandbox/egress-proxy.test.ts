@@ -188,6 +188,28 @@ describe('egress proxy', () => {
     await close();
   });
 
+  it('refuses a tunnel whose HTTP request line is still unfinished when the wait for it ends', async () => {
+    // Held past the wait, the line went through raw, and so did a Host naming another tenant.
+    const { port, events, close } = await startProxy([`127.0.0.1:${webPort}`], loopback);
+    const { status, socket } = await connectVia(port, `127.0.0.1:${webPort}`);
+    expect(status).toBe(200);
+    let got = '';
+    socket.on('data', (chunk: Buffer) => {
+      got += chunk.toString();
+    });
+    const closed = once(socket, 'close');
+    socket.write('GET / HTTP/1.1');
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    if (!socket.destroyed) socket.write('\r\nHost: other-tenant.example\r\n\r\n');
+    await closed;
+    expect(got).not.toContain('other-tenant');
+    expect(events.at(-1)).toMatchObject({
+      decision: 'deny',
+      reason: expect.stringContaining('request line'),
+    });
+    await close();
+  });
+
   it('passes a protocol that is not TLS through an allowed tunnel', async () => {
     received.length = 0;
     const { port, close } = await startProxy([`127.0.0.1:${sinkPort}`], loopback);

@@ -159,6 +159,10 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
     if (!first || !seen) refusal = 'the client sent nothing to inspect';
     else if (seen.kind === 'malformed') refusal = 'malformed TLS ClientHello';
     else if (seen.kind === 'incomplete') refusal = 'TLS ClientHello too large or cut short';
+    // Still an unfinished HTTP request line when the wait ends (slow, or cut by a half-close): passed
+    // on raw, its Host would never be checked, and the client could finish it naming any tenant.
+    else if (seen.kind === 'not-tls' && classifyPlain(first) === 'incomplete')
+      refusal = 'an HTTP request line not finished in time';
     else if (seen.kind === 'client-hello') {
       sni = seen.sni;
       // Domain fronting: the tunnel was checked for one name, TLS asks the far side for another.
