@@ -7,8 +7,9 @@
  * - then REPETITIONS rounds, each measuring every row once, in an order rotated round by round
  *   (and with the contenders alternating), so a burst from a neighbour or a collection lands on
  *   different rows in different rounds instead of on whichever row came after another;
- * - each figure is CPU time (`process.cpuUsage`, the whole process) of one call on 1 MiB; a row
- *   reports the median over the rounds and the spread (lowest and highest round).
+ * - each figure is CPU time (`process.cpuUsage`, the whole process) of one call on 1 MiB (one row
+ *   on 4 MiB, to show the worst case stays linear); a row reports the median over the rounds and
+ *   the spread (lowest and highest round).
  *
  * With `against` (a `src/scrub` folder of another build, e.g. main's exported with `git archive`),
  * both scrubbers are measured call by call in the same rounds, and the ratio of medians is
@@ -146,6 +147,13 @@ export function throughputInputs(): ThroughputInput[] {
     { input: 'MIME base64 of text (all decoded)', kind: 'ordinary', text: mimeBase64Text() },
     { input: '`token=` repeated', kind: 'hostile', text: 'token='.repeat(MIB / 6) },
     { input: 'anchors of many rules every few bytes', kind: 'hostile', text: manyAnchors(MIB) },
+    // The same at 4 MiB (the gateway's default body limit): a matcher that re-read a window per
+    // anchor without bound, or a budget that did not scale, would fall behind the 1 MiB row.
+    {
+      input: 'anchors of many rules, 4 MiB (linear: as the 1 MiB row)',
+      kind: 'hostile',
+      text: manyAnchors(4 * MIB),
+    },
     {
       input: 'long base64 (one 1 MiB run)',
       kind: 'hostile',
