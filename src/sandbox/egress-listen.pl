@@ -1,29 +1,57 @@
-# bulkhead: the egress proxy's own listening socket inside a jail (egress-listen.ts starts this
-# on the host, as root, once bwrap has reported the jail's network namespace). It enters that
-# namespace, makes a TCP socket listening on 127.0.0.1:PORT there, sends it to node over node's
-# IPC channel (a net.Server handle, SCM_RIGHTS), waits for node's acknowledgement and exits. The
-# proxy then accepts the jail's loopback connections itself: no in-jail bridge copying them.
+# bulkhead: the egress proxy's own listening socket inside a jail. The jail's launcher (launch.ts,
+# as root, before it joins the jail's cgroup and drops to the jail's identity) starts this beside
+# bwrap with node's IPC channel; node tells it, over that channel, the jail's network namespace
+# once bwrap has reported it. It enters that namespace, makes a TCP socket listening on
+# 127.0.0.1:PORT there, sends it to node over the same channel (a net.Server handle, SCM_RIGHTS),
+# waits for node's acknowledgement and exits. The proxy then accepts the jail's loopback
+# connections itself: no in-jail bridge copying them.
 #
-# Plain perl (perl-base, Debian's essential set), no module: it starts in milliseconds where
-# python takes a tenth of a second of CPU on every jail's start. setns(2) and sendmsg(2), which
-# perl has no builtin for, go through syscall() with their numbers for this machine (node passes
-# them). It never connects anywhere and never reads what the jail sends.
+# Plain perl (perl-base, Debian's essential set), no module but strict (warnings.pm alone cost
+# ~2-3 ms of CPU on every jail's start): it starts in milliseconds where python takes a tenth of a
+# second of CPU. setns(2) and sendmsg(2), which perl has no builtin for, go through syscall() with
+# their numbers for this machine (node passes them). It never connects anywhere and never reads
+# what the jail sends.
 #
-# Refuses (exit 3, a reason on stderr) a namespace whose inode is not the one bwrap reported (a
-# jail pid reused by a host process), or that is this process's own (the host's): the listener
-# would then be on the host.
+# Refuses (exit 3, the reason sent to node as {"listenerFailed": REASON}) a namespace whose inode
+# is not the one bwrap reported (a jail pid reused by a host process), or that is this process's
+# own (the host's): the listener would then be on the host. Gives up after 10 s (alarm), and when
+# node closes the channel.
 #
-# argv: PORT SYS_SETNS SYS_SENDMSG; then one line on stdin, "NETNS_PATH INODE": started before
-# the jail exists (its start-up off the jail's), told where once bwrap has reported it.
+# argv: PORT SYS_SETNS SYS_SENDMSG; NODE_CHANNEL_FD in the environment; then one message from
+# node, {"netns":"/proc/PID/ns/net","inode":INODE}.
 use strict;
-use warnings;
 
 my ($port, $sys_setns, $sys_sendmsg) = @ARGV;
 my $channel = $ENV{NODE_CHANNEL_FD};
-sub fail { print STDERR "bulkhead egress listener: $_[0]\n"; exit 3; }
-defined $sys_sendmsg && defined $channel or fail('usage: PORT SETNS SENDMSG, with node IPC');
-my $told = <STDIN> // fail('no namespace given');
-my ($path, $inode) = $told =~ m{^(/proc/(?:\d+|self)/ns/net) (\d+)$} or fail('bad namespace line');
+alarm 10;
+my $from_node;
+sub fail {
+  my $reason = "$_[0]";
+  $reason =~ s/([\\"])/\\$1/g;
+  $reason =~ s/[\x00-\x1f]/ /g;
+  my $said = $from_node && syswrite($from_node, qq({"listenerFailed":"$reason"}\n));
+  print STDERR "bulkhead egress listener: $_[0]\n" unless $said;
+  exit 3;
+}
+defined $channel && $channel =~ /^\d+$/ or fail('usage: PORT SETNS SENDMSG, with node IPC');
+open($from_node, '+<&=', $channel) or fail("channel: $!");
+defined $sys_sendmsg or fail('usage: PORT SETNS SENDMSG, with node IPC');
+# What node sends, one JSON line at a time (its IPC framing).
+my $heard = '';
+sub next_line {
+  while (1) {
+    my $at = index($heard, "\n");
+    if ($at >= 0) {
+      my $line = substr($heard, 0, $at);
+      $heard = substr($heard, $at + 1);
+      return $line;
+    }
+    sysread($from_node, my $chunk, 4096) or return undef;
+    $heard .= $chunk;
+  }
+}
+my $told = next_line() // fail('no namespace given');
+my ($path, $inode) = $told =~ m{^\{"netns":"(/proc/(?:\d+|self)/ns/net)","inode":(\d+)\}$} or fail('bad namespace message');
 
 my $own = (stat '/proc/self/ns/net')[1] // fail("cannot stat this process's network namespace");
 open(my $ns, '<', $path) or fail("cannot open $path: $!");
@@ -56,11 +84,8 @@ $sent == length $line or fail("sendmsg: $!");
 close $listener;
 
 # Node reads the handle only while the channel is open: wait for its acknowledgement (or its end).
-open(my $from_node, '<&=', $channel) or fail("channel: $!");
-my $heard = '';
-while (sysread($from_node, my $chunk, 4096)) {
-  $heard .= $chunk;
-  fail('node refused the socket') if $heard =~ /NODE_HANDLE_NACK/;
-  exit 0 if $heard =~ /NODE_HANDLE_ACK/;
+while (defined(my $said = next_line())) {
+  fail('node refused the socket') if $said =~ /NODE_HANDLE_NACK/;
+  exit 0 if $said =~ /NODE_HANDLE_ACK/;
 }
 fail('node went away before taking the socket');

@@ -12,12 +12,16 @@
  * Made by egress-listen.pl (plain perl, started in milliseconds), which
  * enters the namespace with setns(2), listens, and hands the socket to node
  * over node's IPC channel (SCM_RIGHTS), where it arrives as a net.Server.
+ * The jail's launcher starts it (launch.ts, `listener`), before it joins the
+ * jail's cgroup and drops to the jail's identity, with the IPC channel node
+ * gave the launcher: node's own spawn of it (a fork of this whole process)
+ * cost ~6 ms of CPU and ~25 ms of blocked event loop on every jail's start.
  * Entering another user namespace's network namespace takes CAP_SYS_ADMIN:
  * only a root launcher can (defaultEgressPort); others keep the bridge. The
  * namespace is named by bwrap's own report of its inode, so a pid reused by
  * a host process cannot get the listener made on the host.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { sandboxAsset } from './bridge.js';
@@ -69,21 +73,56 @@ function helperPath(): string | undefined {
   }
 }
 
+/** The helper's command line (after perl) for a launcher to start it with node's IPC channel. */
+export function listenerCommand(port: number): { script: string; args: string[] } | undefined {
+  const calls = SYSCALLS[process.arch];
+  const script = helperPath();
+  if (!calls || !script) return undefined;
+  return { script, args: [String(port), String(calls.setns), String(calls.sendmsg)] };
+}
+
 /**
- * A listener on 127.0.0.1:`port` inside `netns`, or why not. The helper starts at once and waits
- * for `netns` (its start-up runs while bwrap builds the jail); undefined there ends it.
+ * A listener on 127.0.0.1:`port` inside `netns`, or why not, from a helper of its own (the jail
+ * starts it through its launcher instead: awaitListener). The helper starts at once and waits
+ * for `netns`; undefined there ends it.
  */
 export function listenInJail(
   netns: NetnsRef | Promise<NetnsRef | undefined>,
   port: number,
 ): Promise<Listened> {
-  const calls = SYSCALLS[process.arch];
-  const helper = helperPath();
-  if (!calls) return Promise.resolve({ ok: false, reason: `no syscall numbers for ${process.arch}` });
-  if (!helper) return Promise.resolve({ ok: false, reason: 'egress-listen.pl is missing' });
+  const command = listenerCommand(port);
+  if (!command)
+    return Promise.resolve({
+      ok: false,
+      reason: `no egress-listen.pl or syscall numbers for ${process.arch}`,
+    });
+  const child = spawn(PERL, [command.script, ...command.args], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    env: {},
+  });
+  let said = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    said += chunk.toString('utf8');
+  });
+  const failed = new Promise<Listened>((resolve) =>
+    child.once('error', (error) => resolve({ ok: false, reason: error.message })),
+  );
+  return Promise.race([awaitListener(child, netns, () => said.trim()), failed]);
+}
+
+/**
+ * The listener from a helper that runs with `child`'s IPC channel (the helper itself, or the jail's
+ * launcher that started it): tells it `netns` once known, and resolves with the socket it sends, or
+ * why not. Whatever ends it (a failure, the timeout, an undefined `netns`) closes node's end of the
+ * channel, on which the helper exits.
+ */
+export function awaitListener(
+  child: ChildProcess,
+  netns: NetnsRef | Promise<NetnsRef | undefined>,
+  said: () => string = () => '',
+): Promise<Listened> {
   return new Promise((resolve) => {
     let settled = false;
-    let said = '';
     const settle = (result: Listened) => {
       if (settled) {
         if (result.ok) result.server.close();
@@ -91,51 +130,48 @@ export function listenInJail(
       }
       settled = true;
       clearTimeout(timer);
+      child.off('message', onMessage);
+      if (!result.ok && child.connected) child.disconnect();
       resolve(result);
     };
-    const child = spawn(PERL, [helper, String(port), String(calls.setns), String(calls.sendmsg)], {
-      stdio: ['pipe', 'ignore', 'pipe', 'ipc'],
-      env: {},
-    });
-    child.stdin?.on('error', () => undefined);
-    void Promise.resolve(netns).then(
-      (ref) => {
-        if (ref) child.stdin?.end(`${ref.path} ${ref.inode}\n`);
-        else {
-          child.kill('SIGKILL');
-          settle({ ok: false, reason: 'no network namespace to listen in' });
-        }
-      },
-      (error: Error) => {
-        child.kill('SIGKILL');
-        settle({ ok: false, reason: error.message });
-      },
-    );
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      settle({ ok: false, reason: `no listener within ${LISTEN_TIMEOUT_MS} ms` });
-    }, LISTEN_TIMEOUT_MS);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      said += chunk.toString('utf8');
-    });
-    child.on('message', (message: unknown, handle: unknown) => {
-      const listening =
+    const onMessage = (message: unknown, handle: unknown) => {
+      const server = handle as Server | undefined;
+      if (typeof message === 'object' && message !== null && 'listenerFailed' in message) {
+        server?.close();
+        settle({ ok: false, reason: String(message.listenerFailed) });
+      } else if (
         typeof message === 'object' &&
         message !== null &&
         'listening' in message &&
-        message.listening === true;
-      const server = handle as Server | undefined;
-      if (listening && server) settle({ ok: true, server });
+        message.listening === true &&
+        server
+      )
+        settle({ ok: true, server });
       else {
         server?.close();
         settle({ ok: false, reason: 'the helper sent something else than a listener' });
       }
-    });
-    child.once('error', (error) => settle({ ok: false, reason: error.message }));
-    child.once('exit', (code) =>
-      // Node reads the message (and its socket) before the channel's end: an exit after a
-      // listener has arrived changes nothing.
-      setImmediate(() => settle({ ok: false, reason: said.trim() || `the helper exited (${code})` })),
+    };
+    child.on('message', onMessage);
+    // Node reads a message (and its socket) before the channel's end: a disconnect after a listener
+    // has arrived changes nothing.
+    child.once('disconnect', () =>
+      setImmediate(() => settle({ ok: false, reason: said() || 'the helper ended before listening' })),
+    );
+    const timer = setTimeout(
+      () => settle({ ok: false, reason: `no listener within ${LISTEN_TIMEOUT_MS} ms` }),
+      LISTEN_TIMEOUT_MS,
+    );
+    void Promise.resolve(netns).then(
+      (ref) => {
+        if (!ref) settle({ ok: false, reason: 'no network namespace to listen in' });
+        else if (!settled && child.connected)
+          // With a callback: a helper already gone is an error here, never the child's 'error' event.
+          child.send({ netns: ref.path, inode: ref.inode }, (error) => {
+            if (error) settle({ ok: false, reason: said() || `the helper is gone (${error.message})` });
+          });
+      },
+      (error: Error) => settle({ ok: false, reason: error.message }),
     );
   });
 }

@@ -53,7 +53,7 @@ import {
 } from './bridge.js';
 import { bwrapArgv, JAIL_RUNTIME, JAIL_UID, RESERVED_PATHS } from './bwrap-argv.js';
 import { type CgroupLimits, createLimiter, type Limiter, type ResourcePeaks } from './cgroup.js';
-import { defaultEgressPort, type Listened, listenInJail } from './egress-listen.js';
+import { awaitListener, defaultEgressPort, type Listened, listenerCommand } from './egress-listen.js';
 import { createEgressProxy, type EgressEvent, type Resolver } from './egress-proxy.js';
 import { createRelay } from './egress-relay.js';
 import { serveGatewayBridge } from './gateway-bridge.js';
@@ -279,9 +279,16 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
       ...(spec.resolve ? { resolve: spec.resolve } : {}),
       relay,
     });
-    // The proxy's own listener inside the jail (egress-listen.ts), made once bwrap has reported
-    // the jail's network namespace, while the workdir is staged.
-    const egressPort = spec.egressPort ?? defaultEgressPort();
+    // The proxy's own listener inside the jail (egress-listen.ts): its helper is started by the
+    // launcher, beside bwrap, and made once bwrap has reported the jail's network namespace,
+    // while the workdir is staged.
+    const listenerHelper =
+      (spec.egressPort ?? defaultEgressPort()) === 'listener' ? listenerCommand(JAIL_PROXY_PORT) : undefined;
+    if (spec.egressPort === 'listener' && !listenerHelper)
+      throw new BulkheadError(
+        'sandbox_unavailable',
+        `the egress proxy could not listen inside the jail: no egress-listen.pl or syscall numbers for ${process.arch}`,
+      );
     let netnsKnown: (netns: { pid: number; inode: number } | undefined) => void = () => undefined;
     const netns = new Promise<{ pid: number; inode: number } | undefined>((ok) => {
       netnsKnown = ok;
@@ -291,30 +298,23 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
       torn = true;
       netnsKnown(undefined);
     });
-    const egressListener =
-      egressPort !== 'listener'
-        ? undefined
-        : // The helper starts now, beside bwrap, and is told the namespace once bwrap reports it.
-          listenInJail(
-            netns.then((ns) => ns && { path: `/proc/${ns.pid}/ns/net`, inode: ns.inode }),
-            JAIL_PROXY_PORT,
-          ).then((result): Listened => {
-            if (!result.ok) return result;
-            if (torn) {
-              result.server.close();
-              return { ok: false, reason: 'the jail is gone' };
-            }
-            // Taken by the same proxy as the Unix socket's connections: the same checks, nothing else.
-            result.server.on('connection', (socket) => {
-              // As the proxy's own server accepts: half-open (a tunnel's client may half-close
-              // after its first bytes; node must not answer with a FIN of its own), no Nagle delay.
-              socket.allowHalfOpen = true;
-              socket.setNoDelay(true);
-              proxy.emit('connection', socket);
-            });
-            servers.push(result.server);
-            return result;
-          });
+    const takeListener = (result: Listened): Listened => {
+      if (!result.ok) return result;
+      if (torn) {
+        result.server.close();
+        return { ok: false, reason: 'the jail is gone' };
+      }
+      // Taken by the same proxy as the Unix socket's connections: the same checks, nothing else.
+      result.server.on('connection', (socket) => {
+        // As the proxy's own server accepts: half-open (a tunnel's client may half-close
+        // after its first bytes; node must not answer with a FIN of its own), no Nagle delay.
+        socket.allowHalfOpen = true;
+        socket.setNoDelay(true);
+        proxy.emit('connection', socket);
+      });
+      servers.push(result.server);
+      return result;
+    };
     const egressSocket = join(shared, EGRESS_SOCKET);
     await new Promise<void>((ok, fail) => proxy.once('error', fail).listen(egressSocket, () => ok()));
     servers.push(proxy);
@@ -364,7 +364,7 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
       env,
       entry: bridgeEntry(
         bridge,
-        jailBridges().filter((b) => !(egressListener && b.port === JAIL_PROXY_PORT)),
+        jailBridges().filter((b) => !(listenerHelper && b.port === JAIL_PROXY_PORT)),
         spec.command,
         source.tar ? 'tar' : 'empty',
       ),
@@ -386,10 +386,18 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
         prlimitArgs: limits.prlimitArgs,
         bwrapArgv: argv,
         stdio: [stdio, stdio, stdio, 'pipe', seccompFd, 'pipe', 'pipe', 'pipe'],
+        ...(listenerHelper ? { listener: listenerHelper } : {}),
       });
     } finally {
       if (typeof seccompFd === 'number') closeSync(seccompFd);
     }
+    const launched = child;
+    const egressListener = listenerHelper
+      ? awaitListener(
+          launched,
+          netns.then((ns) => ns && { path: `/proc/${ns.pid}/ns/net`, inode: ns.inode }),
+        ).then(takeListener)
+      : undefined;
     // Through this process, not by handing tar's pipe over: node's end of a pipe is non-blocking,
     // and the jail's tar would read EAGAIN from it. The jail's end of its own pipe blocks.
     const into = stdioAt(child, STAGE_IN_FD) as Writable;

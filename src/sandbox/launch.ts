@@ -17,16 +17,25 @@ import { dropPrivileges, type JailIdentity } from './identity.js';
 
 /** Descriptors the chain keeps: stdio, bwrap's status (3) and seccomp (4), and the staging pipes (5-7). */
 export const KEPT_FDS = [0, 1, 2, 3, 4, 5, 6, 7] as const;
+/** Where the launcher gets node's IPC channel for the egress listener's helper (never kept for bwrap). */
+export const LISTENER_CHANNEL_FD = 8;
 
 const PRELUDE = [
-  // 0 is the writer itself (cgroup.ts: joinFiles says why not $$ into cgroup.procs on v1).
-  'for f in $BULKHEAD_CGROUP_JOIN; do echo 0 > "$f" || exit 126; done',
   // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
   'for p in /proc/$$/fd/*; do n=${p##*/}',
-  `  case $n in ${KEPT_FDS.join('|')}) ;; *) eval "exec $n>&-" 2>/dev/null ;; esac`,
+  `  case $n in ${[...KEPT_FDS, LISTENER_CHANNEL_FD].join('|')}) ;; *) eval "exec $n>&-" 2>/dev/null ;; esac`,
   'done',
+  // The egress listener's helper (egress-listen.ts), when asked: started before the cgroup is
+  // joined and the identity dropped, so it is root outside the jail's cgroup, with node's IPC
+  // channel (fd 8) and none of bwrap's descriptors. Then fd 8 is closed: bwrap never holds it.
+  'if [ -n "$BULKHEAD_LISTEN" ]; then',
+  '  /usr/bin/perl -- "$BULKHEAD_LISTEN" $BULKHEAD_LISTEN_ARGS </dev/null >/dev/null 3>&- 4<&- 5<&- 6>&- 7<&- &',
+  'fi',
+  `exec ${LISTENER_CHANNEL_FD}>&-`,
+  // 0 is the writer itself (cgroup.ts: joinFiles says why not $$ into cgroup.procs on v1).
+  'for f in $BULKHEAD_CGROUP_JOIN; do echo 0 > "$f" || exit 126; done',
   // bwrap itself shows inside the jail (pid 1) with its environment: no host path in it.
-  'unset BULKHEAD_CGROUP_JOIN',
+  'unset BULKHEAD_CGROUP_JOIN BULKHEAD_LISTEN BULKHEAD_LISTEN_ARGS NODE_CHANNEL_FD NODE_CHANNEL_SERIALIZATION_MODE',
   'exec "$@"',
 ].join('\n');
 
@@ -36,8 +45,16 @@ export interface LaunchSpec {
   prlimitArgs: readonly string[];
   bwrapArgv: readonly string[];
   /** fd 0-2 for the agent, then bwrap's status pipe, the seccomp program, and the staging pipes. */
-  stdio: NonNullable<Parameters<typeof spawn>[2]>['stdio'];
+  stdio: readonly StdioEntry[];
+  /**
+   * The egress listener's helper (egress-listen.pl and its arguments), started by the launcher as
+   * root before anything else, with node's IPC channel: the returned child's `send`, `message`
+   * and `disconnect` are that helper's.
+   */
+  listener?: { script: string; args: readonly string[] };
 }
+
+type StdioEntry = Exclude<NonNullable<Parameters<typeof spawn>[2]>['stdio'], string | undefined>[number];
 
 export function launch(spec: LaunchSpec): ChildProcess {
   // bash: it closes descriptors above 9, which dash cannot name in a redirection.
@@ -53,8 +70,20 @@ export function launch(spec: LaunchSpec): ChildProcess {
       ...spec.bwrapArgv,
     ],
     {
-      stdio: spec.stdio,
-      env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', BULKHEAD_CGROUP_JOIN: spec.joinFiles.join(' ') },
+      stdio: spec.listener
+        ? [
+            ...spec.stdio,
+            ...Array(Math.max(0, LISTENER_CHANNEL_FD - spec.stdio.length)).fill('ignore'),
+            'ipc',
+          ]
+        : [...spec.stdio],
+      env: {
+        PATH: '/usr/bin:/bin:/usr/sbin:/sbin',
+        BULKHEAD_CGROUP_JOIN: spec.joinFiles.join(' '),
+        ...(spec.listener
+          ? { BULKHEAD_LISTEN: spec.listener.script, BULKHEAD_LISTEN_ARGS: spec.listener.args.join(' ') }
+          : {}),
+      },
     },
   );
 }
