@@ -31,6 +31,7 @@ describe('the launcher', () => {
           stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'ignore', 'pipe', 'pipe', 'pipe'],
           listener: { script, args: ['7301', '1', '2'] },
         });
+        const exited = once(child, 'exit');
         let said = '';
         child.stderr?.on('data', (chunk: Buffer) => {
           said += chunk.toString('utf8');
@@ -46,7 +47,7 @@ describe('the launcher', () => {
         // 0-2, the channel (8), and the directory this listing reads: nothing of 3-7.
         expect(report.fds.split(' ').filter((fd) => !['0', '1', '2', '8'].includes(fd))).toHaveLength(1);
         expect(report.cgroup).not.toContain(`launch-${process.pid}`);
-        await once(child, 'exit');
+        await exited;
       } finally {
         await limiter.killAll();
         await limiter.remove();
