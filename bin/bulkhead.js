@@ -42,7 +42,13 @@ async function start() {
   } else {
     const { register } = await import('tsx/esm/api');
     register();
-    await import(pathToFileURL(join(root, 'src', 'cli', 'main.ts')).href);
+    // `run` through its own entry, as the bundle runs it: the same exit (process.exit once done).
+    if (process.argv[2] === 'run') {
+      const entry = await import(pathToFileURL(join(root, 'src', 'cli', 'run-main.ts')).href);
+      await entry.main(process.argv);
+    } else {
+      await import(pathToFileURL(join(root, 'src', 'cli', 'main.ts')).href);
+    }
   }
 }
 

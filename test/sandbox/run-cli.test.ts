@@ -3,17 +3,15 @@
  * through the in-jail bridge with its run token, and a kill at the gateway
  * ends the whole jailed tree (invariant 6).
  */
-import { execSync, spawn } from 'node:child_process';
+import { execSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { localTokenPath } from '../../src/gateway/local-home.js';
-import { agentRun, bulkhead, type CliResult, useCliGateway } from '../helpers/cli.js';
+import { agentRun, bulkhead, useCliGateway } from '../helpers/cli.js';
 import { everythingUpstream, ROOT, tempDir } from '../helpers/harness.js';
 
 const POLICY = `
@@ -47,42 +45,6 @@ if (process.argv[2] === 'linger') { console.log('LINGER ' + process.env.BULKHEAD
 `;
 
 const cli = useCliGateway(POLICY);
-
-/**
- * `bulkhead run` from the sources through the entry the build bundles (run-main.ts), which ends the
- * process at once when the command returns, as a user's `bulkhead run` does. (bin/bulkhead.js with
- * BULKHEAD_FROM_SOURCE starts main.ts, whose process ends only once nothing is pending: an egress
- * record still on its way would be waited for by node itself.)
- */
-function runAsBuilt(args: string[], options: { env: Record<string, string> }): Promise<CliResult> {
-  const entry = join(tempDir('bulkhead-run-main-'), 'run.mts');
-  writeFileSync(
-    entry,
-    `import { main } from ${JSON.stringify(join(ROOT, 'src', 'cli', 'run-main.ts'))};\nawait main(process.argv);\n`,
-  );
-  const tsx = pathToFileURL(createRequire(join(ROOT, 'package.json')).resolve('tsx')).href;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', tsx, entry, ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 function operatorToken(): string {
   const port = Number(new URL(cli.gw.gateway.url).port);
@@ -191,13 +153,14 @@ describe('bulkhead run (jailed)', () => {
   it('records an egress attempt the agent made just before it exited (the command waits for it before ending)', async () => {
     // The record reaches the gateway only 1.5 s after the attempt, through a door that drops it if
     // its sender has gone by then: a command that ended without waiting loses it, whatever the timing.
-    // Run as the build runs it (ended with process.exit, not when nothing is pending any more).
+    // From the sources `run` goes through the entry the build bundles, so it ends as users' does:
+    // with process.exit once the command returns, not when nothing is pending any more.
     const door = await slowEgressDoor(cli.gw.gateway.url, 1500);
     try {
       // Through the jail's egress proxy to a host no egress rule allows; the agent exits on the refusal.
       const agent =
         "require('node:http').get({ host: '127.0.0.1', port: 7301, path: 'http://denied.example/', headers: { host: 'denied.example' } }, (r) => { r.resume(); r.on('end', () => process.exit(0)); }).on('error', () => process.exit(0));";
-      const result = await runAsBuilt(
+      const result = await bulkhead(
         agentRun(cli, ['--workdir', tempDir('bulkhead-agent-'), '--json'], ['node', '-e', agent]),
         {
           // The gateway's own operator token, which the CLI would look up by the door's port.
