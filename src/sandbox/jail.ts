@@ -229,6 +229,10 @@ function checkMounts(mounts: readonly string[], secrets: readonly (string | Host
 }
 
 export async function startJail(spec: JailSpec): Promise<JailHandle> {
+  // Awaited only once the workdir is staged: a rejection before then (the run refused while bwrap
+  // still builds the jail, sooner than staging under load) is this function's to report, never an
+  // unhandled rejection of the caller's process.
+  spec.late?.catch(() => undefined);
   spec.signal?.throwIfAborted();
   // hrtime, not performance.now(): the first use of `performance` loads perf_hooks (~1-3 ms).
   const t0 = process.hrtime.bigint();

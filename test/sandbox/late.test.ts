@@ -66,4 +66,20 @@ describe.skipIf(skip)('jail started before its run exists', () => {
     for (const parent of ['/sys/fs/cgroup/pids/bulkhead', '/sys/fs/cgroup/bulkhead'].filter(existsSync))
       expect(readdirSync(parent).filter((name) => name.startsWith(spec.runId))).toEqual([]);
   });
+
+  it('reports a run refused before the workdir is staged as its own rejection, never an unhandled one', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const spec = jailSpec(tempDir('bulkhead-wd-'), ['/bin/true'], {
+        late: Promise.reject(new BulkheadError('gateway_unreachable', 'refused at once')),
+      });
+      await expect(startJail(spec)).rejects.toThrow(/refused at once/);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });
