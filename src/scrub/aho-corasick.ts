@@ -25,7 +25,9 @@
  */
 
 import { cutDepth, MIN_CUT_DEPTH, prefixWalkScan } from './prefix-walk.js';
-import { denseScan } from './wasm/dense-scan.js';
+import { denseScan, type ScanSkip } from './wasm/dense-scan.js';
+
+export type { ScanSkip } from './wasm/dense-scan.js';
 
 export interface AhoCorasick {
   readonly patternCount: number;
@@ -36,8 +38,16 @@ export interface AhoCorasick {
    * `onMatch(patternIndex, end)` with `end` exclusive, in order of `end`.
    * Returns the length of the longest suffix of the scanned range that is a
    * proper prefix of some pattern: how much a streaming caller must hold back.
+   * With `skip`, a loop may leave out the reports the caller let go (ScanSkip, `quiet`): only
+   * the dense loop does; the others report everything.
    */
-  scan(input: string, from: number, to: number, onMatch: (pattern: number, end: number) => void): number;
+  scan(
+    input: string,
+    from: number,
+    to: number,
+    onMatch: (pattern: number, end: number) => void,
+    skip?: ScanSkip,
+  ): number;
   /**
    * Which loop scans: `dense` (WebAssembly, every state dense), `prefix` (WebAssembly over the
    * patterns cut at a depth, the rest followed in the trie), `sparse` (JavaScript, dense rows
@@ -70,6 +80,11 @@ export interface AhoCorasickOptions {
    * WebAssembly loop runs only an automaton that fits `denseEntries` whole.
    */
   wasmEntries?: number;
+  /**
+   * Per pattern: what a report of it left out counts (ScanSkip.hits), or -1 where it must
+   * always be reported. Without it, nothing is left out.
+   */
+  quiet?: Int32Array;
 }
 
 /** `text` with ASCII upper-case letters in lower case (and nothing else changed). */
@@ -238,12 +253,22 @@ export function buildAhoCorasick(original: readonly string[], options: AhoCorasi
   };
   if (loop === 'dense') {
     // All rows dense: the scan loop runs as WebAssembly (wasm/dense-scan.ts).
-    const scanDense = denseScan({ classOf, rows, width: classes, reports, longest, pattern, dictLink });
+    const quiet = options.quiet;
+    const scanDense = denseScan({
+      classOf,
+      rows,
+      width: classes,
+      reports,
+      longest,
+      pattern,
+      dictLink,
+      quiet,
+    });
     return {
       patternCount,
       longest,
       loop: 'dense',
-      scan: (input, from, to, onMatch) => holdFrom(scanDense(input, from, to, onMatch)),
+      scan: (input, from, to, onMatch, skip) => holdFrom(scanDense(input, from, to, onMatch, skip)),
     };
   }
 

@@ -24,7 +24,13 @@
  * fold into the base took about 2 s) and costs little on average. A scan makes
  * one pass per non-empty automaton: one with no runtime secrets, at most three.
  */
-import { type AhoCorasick, type AhoCorasickOptions, buildAhoCorasick, foldAscii } from './aho-corasick.js';
+import {
+  type AhoCorasick,
+  type AhoCorasickOptions,
+  buildAhoCorasick,
+  foldAscii,
+  type ScanSkip,
+} from './aho-corasick.js';
 import { encodedHold, findEncoded, MAX_DECODE_DEPTH } from './decoded.js';
 import { knownSecretForms } from './encodings.js';
 import { type MissProof, missProof, provesMiss } from './miss-proof.js';
@@ -81,7 +87,8 @@ export interface EngineOptions {
   pii: PiiActions;
   /**
    * Off: every rule execution calls its regex (`exec`), with no miss proof (miss-proof.ts) and
-   * no `test` for whole-match rules. The reference the differential tests compare with.
+   * no `test` for whole-match rules, and the scan reports every anchor past the work budget too
+   * (no ScanSkip). The reference the differential tests compare with.
    */
   fastRules?: boolean;
 }
@@ -293,8 +300,11 @@ export function createEngine(options: EngineOptions): Engine {
     const totalBudget = shared.total;
     let spent = shared.spent;
     // Past the total budget, candidates are redacted to the end of their value run unchecked;
-    // hits inside such a redaction are skipped for every rule.
-    let closedTo = 0;
+    // hits inside such a redaction are skipped for every rule. Up to `skip.to`, the dense scan
+    // leaves out the reports of anchors that only such rules own (no known secret, no exact
+    // case to check: `quiet`), counting them in `skip.hits`: past the budget of a hostile text,
+    // most reports (anchors of many rules: ~140,000 per MiB) crossed into JavaScript only for this.
+    const skip: ScanSkip = { to: 0, hits: 0 };
     // End of the run of value characters from `i`, cached: anchors arrive in order, and every
     // position inside one run shares its end, so this costs O(1) amortised per call.
     let runFrom = -1;
@@ -337,7 +347,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (rule.beforeAscii && !prefixFits(input, start, anchorStart, rule)) return;
       if (work[index]! > budget || spent > totalBudget) {
         failClosed(index, rule, start, anchorEnd);
-        if (spent > totalBudget) closedTo = Math.max(closedTo, covered[index]!);
+        if (spent > totalBudget) skip.to = Math.max(skip.to, covered[index]!);
         return;
       }
       stats.ruleExecutions++;
@@ -405,7 +415,7 @@ export function createEngine(options: EngineOptions): Engine {
     };
 
     const runOwners = (owners: readonly number[], anchorStart: number, end: number) => {
-      if (anchorStart < closedTo) {
+      if (anchorStart < skip.to) {
         stats.anchorHits += owners.length;
         return;
       }
@@ -418,26 +428,33 @@ export function createEngine(options: EngineOptions): Engine {
     };
 
     const scanWith = (automaton: Automaton): number =>
-      automaton.ac.scan(input, 0, n, (pattern, end) => {
-        const start = end - automaton.length[pattern]!;
-        const forms = automaton.secrets[pattern];
-        if (forms) {
-          for (const form of forms) {
-            if (!input.startsWith(form, start)) continue;
-            addSpan(start, end, -1);
-            break;
+      automaton.ac.scan(
+        input,
+        0,
+        n,
+        (pattern, end) => {
+          const start = end - automaton.length[pattern]!;
+          const forms = automaton.secrets[pattern];
+          if (forms) {
+            for (const form of forms) {
+              if (!input.startsWith(form, start)) continue;
+              addSpan(start, end, -1);
+              break;
+            }
           }
-        }
-        const anyCase = automaton.anyCase[pattern];
-        if (anyCase) runOwners(anyCase, start, end);
-        const exact = automaton.exact[pattern];
-        if (exact) {
-          for (const entry of exact)
-            if (input.startsWith(entry.anchor, start)) runOwners(entry.rules, start, end);
-        }
-      });
+          const anyCase = automaton.anyCase[pattern];
+          if (anyCase) runOwners(anyCase, start, end);
+          const exact = automaton.exact[pattern];
+          if (exact) {
+            for (const entry of exact)
+              if (input.startsWith(entry.anchor, start)) runOwners(entry.rules, start, end);
+          }
+        },
+        fastRules ? skip : undefined,
+      );
 
     const partial = Math.max(scanWith(base), runtime ? scanWith(runtime) : 0, delta ? scanWith(delta) : 0);
+    stats.anchorHits += skip.hits;
     // A rule whose match starts before its anchor (`before`) needs those characters kept until
     // the anchor can arrive: otherwise a token's head would leave in one chunk and its tail,
     // no longer matchable, in the next.
@@ -647,8 +664,13 @@ function buildAutomaton(
     if (same) same.push(form);
     else secrets[i] = [form];
   }
+  // A report the scan may leave out past the budget (ScanSkip): an anchor of rules that take any
+  // case only, no known secret's form; it counts one hit per rule.
+  const quiet = Int32Array.from(patterns, (_, i) =>
+    secrets[i] === undefined && exact[i] === undefined ? (anyCase[i]?.length ?? 0) : -1,
+  );
   return {
-    ac: buildAhoCorasick(patterns, { foldCase: true, ...tables }),
+    ac: buildAhoCorasick(patterns, { foldCase: true, ...tables, quiet }),
     length: Int32Array.from(patterns, (pattern) => pattern.length),
     secrets,
     anyCase,

@@ -27,6 +27,21 @@ export interface DenseTables {
   pattern: Int32Array;
   /** The next state along each state's failure chain that ends a pattern, or -1. */
   dictLink: Int32Array;
+  /**
+   * Per pattern, for a caller that skips reports (ScanSkip): what a skipped report of it counts
+   * (added to `ScanSkip.hits`), or -1 where it must be reported whatever its end.
+   */
+  quiet?: Int32Array;
+}
+
+/**
+ * Reports a caller no longer needs: a match ending at or before `to` of a pattern the automaton
+ * was built to let go quietly (DenseTables.quiet) is not reported, its count added to `hits`.
+ * The caller may move `to` forward from within its callback.
+ */
+export interface ScanSkip {
+  to: number;
+  hits: number;
 }
 
 /** Scans `input[from, to)`; calls `onMatch(pattern, end)` for each match, in order of end; returns the last state. */
@@ -35,6 +50,7 @@ export type DenseScan = (
   from: number,
   to: number,
   onMatch: (pattern: number, end: number) => void,
+  skip?: ScanSkip,
 ) => number;
 
 const PAGE = 65_536;
@@ -77,6 +93,20 @@ export function denseScan(tables: DenseTables): DenseScan {
   const { classOf, rows, width, reports, longest, pattern, dictLink } = tables;
   // The first state along each state's chain that ends a pattern: where a report's walk starts.
   const first = Int32Array.from(pattern, (p, s) => (p >= 0 ? s : dictLink[s]!));
+  // What a skipped report of each state counts: the sum over the patterns it reports, or -1
+  // where one of them must be reported (or no caller skips).
+  const quietOf = new Int32Array(pattern.length).fill(-1);
+  if (tables.quiet) {
+    const quiet = tables.quiet;
+    for (let s = 0; s < pattern.length; s++) {
+      let sum = 0;
+      for (let t = first[s]!; t >= 0 && sum >= 0; t = dictLink[t]!) {
+        const q = quiet[pattern[t]!]!;
+        sum = q < 0 ? -1 : sum + q;
+      }
+      quietOf[s] = sum;
+    }
+  }
   const rowBytes = width * 4;
   const memory = new WebAssembly.Memory({
     initial: Math.ceil((TABLE_AT + rows.length * 4) / PAGE),
@@ -98,10 +128,18 @@ export function denseScan(tables: DenseTables): DenseScan {
   // as many characters as the longest pattern, so its state is the one a single scan would have.
   const overlap = Math.max(0, longest - 1);
 
-  return (input, from, to, onMatch) => {
+  return (input, from, to, onMatch, skip) => {
     // One report: every pattern that ends where the state `entry` is reached.
     const report = (entry: number, end: number) => {
-      for (let t = first[(entry >> 2) / width]!; t >= 0; t = dictLink[t]!) onMatch(pattern[t]!, end);
+      const state = (entry >> 2) / width;
+      if (skip !== undefined && end <= skip.to) {
+        const quiet = quietOf[state]!;
+        if (quiet >= 0) {
+          skip.hits += quiet;
+          return;
+        }
+      }
+      for (let t = first[state]!; t >= 0; t = dictLink[t]!) onMatch(pattern[t]!, end);
     };
     let carried = 0;
     for (let start = from; start < to; start += WINDOW) {
