@@ -32,6 +32,22 @@ describe('mergeSpans', () => {
     ]);
     expect(merged?.replacement).toBe('[REDACTED:card]');
   });
+
+  it("merges a chain of overlapping spans into one without changing the caller's spans", () => {
+    const input = [
+      span(0, 4, '**', 9, '[A]'),
+      span(2, 8, '[B]', 1),
+      span(6, 12, '[C]', 2),
+      span(20, 22, '[D]'),
+    ];
+    const before = input.map((s) => ({ ...s }));
+    const merged = mergeSpans(input);
+    expect(merged.map((s) => [s.start, s.end, s.replacement, s.rank])).toEqual([
+      [0, 12, '[A]', 9],
+      [20, 22, '[D]', 0],
+    ]);
+    expect([...input].sort((a, b) => a.start - b.start)).toEqual(before);
+  });
 });
 
 describe('renderSpans', () => {

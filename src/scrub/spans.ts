@@ -21,16 +21,28 @@ export function mergeSpans(spans: Span[]): Span[] {
   spans.sort((a, b) => a.start - b.start || b.end - a.end || a.rank - b.rank);
   const merged: Span[] = [];
   let current = spans[0]!;
+  // Whether `current` was made here: then it is changed in place as further spans join it (the
+  // caller's spans never are). A hostile text merges tens of thousands of overlapping spans, and
+  // a copy per join was most of the merge's time and garbage.
+  let own = false;
   for (let i = 1; i < spans.length; i++) {
     const next = spans[i]!;
     if (next.start < current.end) {
-      if (next.end > current.end) current = { ...current, end: next.end, replacement: current.marker };
-      else if (current.replacement !== current.marker && next.rank !== current.rank) {
-        current = { ...current, replacement: current.marker };
+      const grows = next.end > current.end;
+      if (!grows && (current.replacement === current.marker || next.rank === current.rank)) continue;
+      const end = grows ? next.end : current.end;
+      if (own) {
+        current.end = end;
+        current.replacement = current.marker;
+      } else {
+        const { start, marker, rank } = current;
+        current = { start, end, replacement: marker, marker, rank };
+        own = true;
       }
     } else {
       merged.push(current);
       current = next;
+      own = false;
     }
   }
   merged.push(current);
