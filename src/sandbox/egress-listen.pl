@@ -14,8 +14,8 @@
 #
 # Refuses (exit 3, the reason sent to node as {"listenerFailed": REASON}) a namespace whose inode
 # is not the one bwrap reported (a jail pid reused by a host process), or that is this process's
-# own (the host's): the listener would then be on the host. Gives up after 10 s (alarm), and when
-# node closes the channel.
+# own (the host's): the listener would then be on the host. Gives up when node closes the channel,
+# and after 60 s in any case (alarm: a guard only, long enough for a jail's start on a loaded host).
 #
 # argv: PORT SYS_SETNS SYS_SENDMSG; NODE_CHANNEL_FD in the environment; then one message from
 # node, {"netns":"/proc/PID/ns/net","inode":INODE}.
@@ -23,7 +23,7 @@ use strict;
 
 my ($port, $sys_setns, $sys_sendmsg) = @ARGV;
 my $channel = $ENV{NODE_CHANNEL_FD};
-alarm 10;
+alarm 60;
 my $from_node;
 sub fail {
   my $reason = "$_[0]";
