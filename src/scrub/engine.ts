@@ -50,7 +50,11 @@ const DEFAULT_RULE_MAX_LENGTH = 512;
 const WHITESPACE = /\s/;
 
 export interface ScrubStats {
-  /** Rule anchors found in scanned text. */
+  /**
+   * Rule anchors found in scanned text: one per rule that owns the anchor. Inside a fail-closed
+   * redaction past the total budget, where no rule runs, an anchor of rules that take one exact
+   * case counts for those rules in any case (the scan leaves the report out unchecked).
+   */
   anchorHits: number;
   /** Rule pattern executions: at most one per anchor hit. */
   ruleExecutions: number;
@@ -137,6 +141,8 @@ interface Automaton {
   secrets: (readonly string[] | undefined)[];
   anyCase: (readonly number[] | undefined)[];
   exact: (readonly ExactAnchor[] | undefined)[];
+  /** Per pattern: its hits when reported inside a fail-closed redaction (ScanSkip), or -1. */
+  quiet: Int32Array;
 }
 
 interface ExactAnchor {
@@ -301,9 +307,10 @@ export function createEngine(options: EngineOptions): Engine {
     let spent = shared.spent;
     // Past the total budget, candidates are redacted to the end of their value run unchecked;
     // hits inside such a redaction are skipped for every rule. Up to `skip.to`, the dense scan
-    // leaves out the reports of anchors that only such rules own (no known secret, no exact
-    // case to check: `quiet`), counting them in `skip.hits`: past the budget of a hostile text,
-    // most reports (anchors of many rules: ~140,000 per MiB) crossed into JavaScript only for this.
+    // leaves out the reports of rule anchors that are no known secret's form (`quiet`),
+    // counting them in `skip.hits`: past the budget of a hostile text, most reports (anchors of
+    // many rules: ~140,000 per MiB) crossed into JavaScript only for this. Any other loop, or
+    // the reference (fastRules off), counts them alike below.
     const skip: ScanSkip = { to: 0, hits: 0 };
     // End of the run of value characters from `i`, cached: anchors arrive in order, and every
     // position inside one run shares its end, so this costs O(1) amortised per call.
@@ -434,6 +441,11 @@ export function createEngine(options: EngineOptions): Engine {
         n,
         (pattern, end) => {
           const start = end - automaton.length[pattern]!;
+          const quiet = automaton.quiet[pattern]!;
+          if (quiet >= 0 && end <= skip.to) {
+            stats.anchorHits += quiet;
+            return;
+          }
           const forms = automaton.secrets[pattern];
           if (forms) {
             for (const form of forms) {
@@ -664,17 +676,21 @@ function buildAutomaton(
     if (same) same.push(form);
     else secrets[i] = [form];
   }
-  // A report the scan may leave out past the budget (ScanSkip): an anchor of rules that take any
-  // case only, no known secret's form; it counts one hit per rule.
-  const quiet = Int32Array.from(patterns, (_, i) =>
-    secrets[i] === undefined && exact[i] === undefined ? (anyCase[i]?.length ?? 0) : -1,
-  );
+  // A report the scan may leave out past the budget (ScanSkip): a rule anchor that is no known
+  // secret's form; it counts one hit per rule that owns it, in any case (ScrubStats.anchorHits).
+  const quiet = Int32Array.from(patterns, (_, i) => {
+    if (secrets[i] !== undefined) return -1;
+    let hits = anyCase[i]?.length ?? 0;
+    for (const entry of exact[i] ?? []) hits += entry.rules.length;
+    return hits;
+  });
   return {
     ac: buildAhoCorasick(patterns, { foldCase: true, ...tables, quiet }),
     length: Int32Array.from(patterns, (pattern) => pattern.length),
     secrets,
     anyCase,
     exact,
+    quiet,
   };
 }
 
