@@ -1,7 +1,33 @@
+import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { defaultEgressPort, listenInJail } from './egress-listen.js';
+import {
+  awaitListener,
+  defaultEgressPort,
+  type Listened,
+  listenerCommand,
+  type NetnsRef,
+  PERL,
+} from './egress-listen.js';
+
+/**
+ * The helper started by node itself (the jail starts it through its launcher instead), told
+ * `netns`: what it answers for a namespace it must refuse.
+ */
+function listenInJail(netns: NetnsRef, port: number): Promise<Listened> {
+  const command = listenerCommand(port);
+  if (!command) throw new Error('no egress-listen.pl or syscall numbers here');
+  const child = spawn(PERL, [command.script, ...command.args], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    env: {},
+  });
+  let said = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    said += chunk.toString('utf8');
+  });
+  return awaitListener(child, netns, () => said.trim());
+}
 
 const FULL_CAPS = 'Name:\tnode\nCapEff:\t000001ffffffffff\n';
 const NO_SYS_ADMIN = 'Name:\tnode\nCapEff:\t000001ffffdfffff\n';

@@ -21,7 +21,7 @@
  * namespace is named by bwrap's own report of its inode, so a pid reused by
  * a host process cannot get the listener made on the host.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { sandboxAsset } from './bridge.js';
@@ -79,35 +79,6 @@ export function listenerCommand(port: number): { script: string; args: string[] 
   const script = helperPath();
   if (!calls || !script) return undefined;
   return { script, args: [String(port), String(calls.setns), String(calls.sendmsg)] };
-}
-
-/**
- * A listener on 127.0.0.1:`port` inside `netns`, or why not, from a helper of its own (the jail
- * starts it through its launcher instead: awaitListener). The helper starts at once and waits
- * for `netns`; undefined there ends it.
- */
-export function listenInJail(
-  netns: NetnsRef | Promise<NetnsRef | undefined>,
-  port: number,
-): Promise<Listened> {
-  const command = listenerCommand(port);
-  if (!command)
-    return Promise.resolve({
-      ok: false,
-      reason: `no egress-listen.pl or syscall numbers for ${process.arch}`,
-    });
-  const child = spawn(PERL, [command.script, ...command.args], {
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    env: {},
-  });
-  let said = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    said += chunk.toString('utf8');
-  });
-  const failed = new Promise<Listened>((resolve) =>
-    child.once('error', (error) => resolve({ ok: false, reason: error.message })),
-  );
-  return Promise.race([awaitListener(child, netns, () => said.trim()), failed]);
 }
 
 /**
