@@ -36,7 +36,6 @@ import {
 } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { bulkheadHome } from '../gateway/local-home.js';
-import { checkSandboxSupportSoon } from '../sandbox/index.js';
 
 /** An entry older than this is not trusted: AppArmor profiles and seccomp policies have no key here. */
 export const MAX_AGE_MS = 10 * 60_000;
@@ -69,7 +68,7 @@ export type ProbeOutcome = 'remembered' | 'probed';
  */
 export async function checkSandboxSupportRemembered(
   options: ProbeCacheOptions = {},
-  probe: () => Promise<void> = checkSandboxSupportSoon,
+  probe: () => Promise<void> = probeNow,
 ): Promise<ProbeOutcome> {
   const key = probeKey(options);
   const file = join(options.cacheDir ?? join(bulkheadHome(), 'cache'), FILE);
@@ -78,6 +77,12 @@ export async function checkSandboxSupportRemembered(
   await probe();
   if (key !== undefined) remember(file, key, now);
   return 'probed';
+}
+
+/** The probe itself, from the jail's module: loaded only when nothing is remembered. */
+async function probeNow(): Promise<void> {
+  const { checkSandboxSupportSoon } = await import('../sandbox/jail.js');
+  return checkSandboxSupportSoon();
 }
 
 /** Drops the remembered success: the jail could not be built after all. */

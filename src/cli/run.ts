@@ -5,7 +5,7 @@
  * for an agent started elsewhere.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -16,7 +16,6 @@ import { applyPreset } from './agent-presets.js';
 import { GatewayClient } from './client.js';
 import { MCP_CONFIG_FILE, mcpClientConfig } from './mcp-config.js';
 import { action, EXIT, line, printJson, style, warn } from './output.js';
-import { runJailed } from './run-jailed.js';
 import { loadRunPolicy } from './run-policy.js';
 import { checkSandboxSupportRemembered } from './run-probe.js';
 import { watchRunEnd } from './run-watch.js';
@@ -114,6 +113,10 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
     // this thread for tens of ms (files, cgroups, the launcher's fork): the request is sent first,
     // or it left only after that and the jail then waited for the run (7-29 ms at load 6).
     await request.sent;
+    // The jail's code (its servers bring node:http, node:stream, node:dns...) is loaded only for a
+    // jailed run, while the gateway creates it: --no-sandbox and --detach never evaluate it.
+    creating.catch(() => undefined); // handled by runJailed; none is attached while it loads
+    const { runJailed } = await import('./run-jailed.js');
     return runJailed(client, creating, command, profile, opts, runHostSecrets(policy));
   }
   const created = await creating;
@@ -152,10 +155,14 @@ function unjailedConfig(created: CreatedRunView): string {
   writeFileSync(file, JSON.stringify(mcpClientConfig(created.mcp_url, created.token), null, 2), {
     mode: 0o600,
   });
-  // The one file and its folder: a recursive rm loads and runs node's whole rimraf for them.
+  // The one file and its folder: node 20's rmSync loads and runs its whole rimraf, even for a file.
   process.once('exit', () => {
     try {
-      rmSync(file, { force: true });
+      unlinkSync(file);
+    } catch {
+      // The agent removed it already.
+    }
+    try {
       rmdirSync(dir);
     } catch {
       rmSync(dir, { recursive: true, force: true }); // the agent left something beside it

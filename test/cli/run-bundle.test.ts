@@ -4,6 +4,7 @@
  * compiles the whole bundle again; and the policy parser, bundled apart
  * (dist/bundle/policy.cjs), must still report a broken policy as one.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -22,6 +23,23 @@ describe('the bundle of bulkhead run', () => {
       const { script } = compileBundle(file, readFileSync(`${file}.cache`));
       expect(script.cachedDataRejected, name).toBe(false);
     }
+  });
+
+  it("evaluates without the jail's modules, which only a jailed run loads", () => {
+    // The jail's servers and resolver are the only users of these in `bulkhead run`: a --no-sandbox
+    // or --detach run that evaluated them paid for node's module loads and their code for nothing.
+    const loaded = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `require(${JSON.stringify(join(ROOT, 'bin', 'load-bundle.js'))}).loadBundle(${JSON.stringify(join(ROOT, 'dist', 'bundle', 'run.cjs'))});
+         console.log(process.moduleLoadList.join('\\n'))`,
+      ],
+      { encoding: 'utf8' },
+    ).split('\n');
+    expect(loaded).toContain('NativeModule child_process');
+    for (const jailOnly of ['dns/promises', 'timers/promises'])
+      expect(loaded).not.toContain(`NativeModule ${jailOnly}`);
   });
 
   it('reports every problem of a broken policy with its position, exit 2, from the build', async () => {
