@@ -63,10 +63,13 @@ export function defaultBridgeKind(exists: (path: string) => boolean = existsSync
  * took a core away from the very socat it waited for.) The bridges and the
  * reader never hold the staging descriptors.
  * An empty workdir is not archived: STAGE `empty` skips the unpacking.
+ * With no bridge to start (KIND `none`: the host listens inside the jail on both ports,
+ * egress-listen.ts) the init starts nothing beside the staging and forks nothing at all for an
+ * empty workdir: the agent replaces it.
  * Arguments: KIND NODE_SPEC STAGE [PORT SOCKET]... -- COMMAND...
  */
 const JAIL_INIT = [
-  'kind=$1 spec=$2 stage=$3; shift 3',
+  'kind=$1 spec=$2 stage=$3 bridging=; shift 3',
   // -t 86400: a client's half-close is passed on (socat shuts the socket's writing half) and the
   // answer still comes back however long it takes; by default socat cut it 0.5 s after the EOF.
   // A connection ends as soon as both directions have (a fully closed client: at the first write
@@ -99,11 +102,14 @@ const JAIL_INIT = [
   '  exit 127; }',
   'case "$1" in */*) [ -f "$1" ] && [ -x "$1" ] || missing "$1" ;; *) command -v "$1" >/dev/null 2>&1 || missing "$1" ;; esac',
   `[ "$kind" = node ] && exec /usr/bin/node ${JAIL_BRIDGE} "$spec" -- "$@"`,
-  'wait "$bridging" || exit 125',
+  'if [ -n "$bridging" ]; then wait "$bridging" || exit 125; fi',
   'exec "$@"',
 ].join('\n');
 
-/** The argv run inside the jail: stage the workdir, start the bridges, then run `command`. */
+/**
+ * The argv run inside the jail: stage the workdir, start the bridges (none when `bridges` is empty,
+ * whatever `kind`), then run `command`.
+ */
 export function bridgeEntry(
   kind: BridgeKind,
   bridges: readonly BridgeSpec[],
@@ -116,7 +122,7 @@ export function bridgeEntry(
     '-c',
     JAIL_INIT,
     'bulkhead-init',
-    kind,
+    bridges.length === 0 ? 'none' : kind,
     JSON.stringify(bridges),
     stage,
     ...pairs,

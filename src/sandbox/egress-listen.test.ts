@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import {
-  awaitListener,
+  awaitListeners,
   defaultEgressPort,
   type Listened,
   listenerCommand,
@@ -16,7 +17,7 @@ import {
  * `netns`: what it answers for a namespace it must refuse.
  */
 function listenInJail(netns: NetnsRef, port: number): Promise<Listened> {
-  const command = listenerCommand(port);
+  const command = listenerCommand([port]);
   if (!command) throw new Error('no egress-listen.pl or syscall numbers here');
   const child = spawn(PERL, [command.script, ...command.args], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -26,7 +27,7 @@ function listenInJail(netns: NetnsRef, port: number): Promise<Listened> {
   child.stderr?.on('data', (chunk: Buffer) => {
     said += chunk.toString('utf8');
   });
-  return awaitListener(child, netns, () => said.trim());
+  return awaitListeners(child, netns, command.ports, () => said.trim());
 }
 
 const FULL_CAPS = 'Name:\tnode\nCapEff:\t000001ffffffffff\n';
@@ -88,5 +89,88 @@ describe('the egress proxy listening inside the jail', () => {
     const result = await listenInJail({ path: '/proc/self/ns/net', inode: own }, port);
     expect(result).toEqual({ ok: false, reason: expect.stringMatching(/is the host's/) });
     expect(await refused(port)).toBe(true);
+  });
+
+  it('compiles under strict and warnings (the helper loads neither, to start sooner)', () => {
+    const command = listenerCommand([7301]);
+    if (!command) throw new Error('no egress-listen.pl or syscall numbers here');
+    const checked = spawnSync(PERL, ['-Mstrict', '-Mwarnings', '-c', command.script], { encoding: 'utf8' });
+    expect(checked.stderr.trim()).toBe(`${command.script} syntax OK`);
+    expect(checked.status).toBe(0);
+  });
+});
+
+/** A stand-in for the launcher's child: the channel's messages are emitted by the test. */
+function fakeHelper(): ChildProcess & { sent: unknown[] } {
+  const child = new EventEmitter() as ChildProcess & { sent: unknown[] };
+  Object.assign(child, {
+    connected: true,
+    sent: [],
+    send(message: unknown, callback?: (error: Error | null) => void) {
+      child.sent.push(message);
+      callback?.(null);
+      return true;
+    },
+    disconnect() {
+      Object.assign(child, { connected: false });
+      child.emit('disconnect');
+    },
+  });
+  return child;
+}
+
+function fakeServer(): Server & { closed: boolean } {
+  const server = createServer() as Server & { closed: boolean };
+  server.closed = false;
+  Object.assign(server, {
+    close(callback?: () => void) {
+      server.closed = true;
+      callback?.();
+      return server;
+    },
+  });
+  return server;
+}
+
+describe('the listeners a helper sends', () => {
+  const netns = { path: '/proc/1/ns/net', inode: 1 };
+
+  it('resolves once every port asked for has its socket, keyed by port', async () => {
+    const child = fakeHelper();
+    const listened = awaitListeners(child, netns, [7300, 7301]);
+    await new Promise((r) => setImmediate(r));
+    expect(child.sent).toEqual([{ netns: '/proc/1/ns/net', inode: 1 }]);
+    const [gateway, proxy] = [fakeServer(), fakeServer()];
+    child.emit('message', { listening: true, port: 7301 }, proxy);
+    child.emit('message', { listening: true, port: 7300 }, gateway);
+    const result = await listened;
+    expect(result.ok && [...result.servers.entries()]).toEqual([
+      [7301, proxy],
+      [7300, gateway],
+    ]);
+    expect(gateway.closed || proxy.closed).toBe(false);
+  });
+
+  it('fails, closing every socket it had, on a port not asked for or one sent twice', async () => {
+    for (const second of [7302, 7300]) {
+      const child = fakeHelper();
+      const listened = awaitListeners(child, netns, [7300, 7301]);
+      const [first, other] = [fakeServer(), fakeServer()];
+      child.emit('message', { listening: true, port: 7300 }, first);
+      child.emit('message', { listening: true, port: second }, other);
+      expect(await listened).toEqual({ ok: false, reason: expect.stringMatching(/asked for/) });
+      expect([first.closed, other.closed]).toEqual([true, true]);
+      expect(child.connected).toBe(false);
+    }
+  });
+
+  it('fails when the helper ends before every port has its socket', async () => {
+    const child = fakeHelper();
+    const listened = awaitListeners(child, netns, [7300, 7301], () => 'helper said why');
+    const first = fakeServer();
+    child.emit('message', { listening: true, port: 7300 }, first);
+    child.disconnect();
+    expect(await listened).toEqual({ ok: false, reason: 'helper said why' });
+    expect(first.closed).toBe(true);
   });
 });

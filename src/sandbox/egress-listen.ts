@@ -1,25 +1,24 @@
 /**
- * The egress proxy's own listener inside a jail: a TCP socket listening on
- * 127.0.0.1:PORT in the jail's network namespace, held by the host. The
- * jail's loopback connections to it are accepted by the proxy itself, with
- * the same checks as any other; no in-jail bridge copies them into a Unix
- * socket (that copy cost as much CPU as the rest of the jail's path,
- * bench/SANDBOX.md). The jail never holds the socket: the listening
- * descriptor is the host's, so nothing in the jail can use it to reach
- * anything but the proxy, and the jail's namespace keeps its only route,
- * loopback.
+ * The jail's ports held by the host: TCP sockets listening on 127.0.0.1:7300 (the gateway bridge)
+ * and 127.0.0.1:7301 (the egress proxy) in the jail's network namespace, held by the host. The
+ * jail's loopback connections to them are accepted by the gateway bridge's server and the proxy
+ * themselves, with the same checks as any other; no in-jail bridge copies them into a Unix socket
+ * (that copy cost as much CPU as the rest of the jail's egress path, bench/SANDBOX.md, and the
+ * gateway's socat ~15 ms of CPU on every jail's start). The jail never holds the sockets: the
+ * listening descriptors are the host's, so nothing in the jail can use them to reach anything but
+ * the bridge and the proxy, and the jail's namespace keeps its only route, loopback.
  *
  * Made by egress-listen.pl (plain perl, started in milliseconds), which
- * enters the namespace with setns(2), listens, and hands the socket to node
+ * enters the namespace with setns(2), listens, and hands each socket to node
  * over node's IPC channel (SCM_RIGHTS), where it arrives as a net.Server.
  * The jail's launcher starts it (launch.ts, `listener`), before it joins the
  * jail's cgroup and drops to the jail's identity, with the IPC channel node
  * gave the launcher: node's own spawn of it (a fork of this whole process)
  * cost ~6 ms of CPU and ~25 ms of blocked event loop on every jail's start.
  * Entering another user namespace's network namespace takes CAP_SYS_ADMIN:
- * only a root launcher can (defaultEgressPort); others keep the bridge. The
+ * only a root launcher can (defaultEgressPort); others keep the bridges. The
  * namespace is named by bwrap's own report of its inode, so a pid reused by
- * a host process cannot get the listener made on the host.
+ * a host process cannot get the listeners made on the host.
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -40,7 +39,8 @@ export interface NetnsRef {
   inode: number;
 }
 
-export type Listened = { ok: true; server: Server } | { ok: false; reason: string };
+/** Every port asked for, each with its listening socket; or why not (then none is kept). */
+export type Listened = { ok: true; servers: ReadonlyMap<number, Server> } | { ok: false; reason: string };
 
 /** How long the helper may take: perl's start-up under load, then the jail's loopback coming up. */
 const LISTEN_TIMEOUT_MS = 10_000;
@@ -73,59 +73,80 @@ function helperPath(): string | undefined {
   }
 }
 
-/** The helper's command line (after perl) for a launcher to start it with node's IPC channel. */
-export function listenerCommand(port: number): { script: string; args: string[] } | undefined {
+/**
+ * The helper's command line (after perl) for a launcher to start it with node's IPC channel: it
+ * listens on each of `ports`, in this order.
+ */
+export function listenerCommand(
+  ports: readonly number[],
+): { script: string; args: string[]; ports: readonly number[] } | undefined {
   const calls = SYSCALLS[process.arch];
   const script = helperPath();
-  if (!calls || !script) return undefined;
-  return { script, args: [String(port), String(calls.setns), String(calls.sendmsg)] };
+  if (!calls || !script || ports.length === 0) return undefined;
+  return { script, args: [String(calls.setns), String(calls.sendmsg), ...ports.map(String)], ports };
 }
 
 /**
- * The listener from a helper that runs with `child`'s IPC channel (the helper itself, or the jail's
- * launcher that started it): tells it `netns` once known, and resolves with the socket it sends, or
- * why not. Whatever ends it (a failure, the timeout, an undefined `netns`) closes node's end of the
- * channel, on which the helper exits.
+ * The listeners from a helper that runs with `child`'s IPC channel (the helper itself, or the jail's
+ * launcher that started it): tells it `netns` once known, and resolves with the socket it sends for
+ * each of `ports`, or why not. A socket for a port not asked for, or for one twice, fails the whole
+ * (and is closed, as is every one already received). Whatever ends it (a failure, the timeout, an
+ * undefined `netns`) closes node's end of the channel, on which the helper exits.
  */
-export function awaitListener(
+export function awaitListeners(
   child: ChildProcess,
   netns: NetnsRef | Promise<NetnsRef | undefined>,
+  ports: readonly number[],
   said: () => string = () => '',
 ): Promise<Listened> {
   return new Promise((resolve) => {
     let settled = false;
+    const servers = new Map<number, Server>();
     const settle = (result: Listened) => {
       if (settled) {
-        if (result.ok) result.server.close();
+        if (result.ok) for (const server of result.servers.values()) server.close();
         return;
       }
       settled = true;
       clearTimeout(timer);
       child.off('message', onMessage);
-      if (!result.ok && child.connected) child.disconnect();
+      if (!result.ok) {
+        for (const server of servers.values()) server.close();
+        if (child.connected) child.disconnect();
+      }
       resolve(result);
     };
     const onMessage = (message: unknown, handle: unknown) => {
       const server = handle as Server | undefined;
+      if (settled) {
+        server?.close();
+        return;
+      }
       if (typeof message === 'object' && message !== null && 'listenerFailed' in message) {
         server?.close();
         settle({ ok: false, reason: String(message.listenerFailed) });
-      } else if (
+        return;
+      }
+      const port =
         typeof message === 'object' &&
         message !== null &&
         'listening' in message &&
         message.listening === true &&
-        server
-      )
-        settle({ ok: true, server });
-      else {
+        'port' in message &&
+        typeof message.port === 'number'
+          ? message.port
+          : undefined;
+      if (!server || port === undefined || !ports.includes(port) || servers.has(port)) {
         server?.close();
-        settle({ ok: false, reason: 'the helper sent something else than a listener' });
+        settle({ ok: false, reason: 'the helper sent something else than a listener asked for' });
+        return;
       }
+      servers.set(port, server);
+      if (servers.size === ports.length) settle({ ok: true, servers });
     };
     child.on('message', onMessage);
-    // Node reads a message (and its socket) before the channel's end: a disconnect after a listener
-    // has arrived changes nothing.
+    // Node reads a message (and its socket) before the channel's end: a disconnect after the last
+    // listener has arrived changes nothing.
     child.once('disconnect', () =>
       setImmediate(() => settle({ ok: false, reason: said() || 'the helper ended before listening' })),
     );

@@ -1,7 +1,8 @@
 /**
  * Starts an agent command in a jail: bubblewrap namespaces, a seccomp
- * filter, resource limits, and two bridges as its only ways out (the
- * gateway and the egress proxy, both Unix sockets bind-mounted in).
+ * filter, resource limits, and two ports on its loopback as its only ways
+ * out (the gateway and the egress proxy): sockets the host listens on
+ * inside the jail (root), or bridges to Unix sockets bind-mounted in.
  *
  * Fail closed: when the jail cannot be built (bubblewrap missing, user
  * namespaces refused, no cgroup and the profile does not accept rlimits,
@@ -53,7 +54,7 @@ import {
 } from './bridge.js';
 import { bwrapArgv, JAIL_RUNTIME, JAIL_UID, RESERVED_PATHS } from './bwrap-argv.js';
 import { type CgroupLimits, createLimiter, type Limiter, type ResourcePeaks } from './cgroup.js';
-import { awaitListener, defaultEgressPort, type Listened, listenerCommand } from './egress-listen.js';
+import { awaitListeners, defaultEgressPort, type Listened, listenerCommand } from './egress-listen.js';
 import { createEgressProxy, type EgressEvent, type Resolver } from './egress-proxy.js';
 import { createRelay } from './egress-relay.js';
 import { serveGatewayBridge } from './gateway-bridge.js';
@@ -103,10 +104,11 @@ export interface JailSpec {
   /** The in-jail bridge: socat when installed (fast start), else node. */
   bridge?: BridgeKind;
   /**
-   * How the jail's 127.0.0.1:7301 reaches the egress proxy: `listener` (the default for a root
-   * launcher with CAP_SYS_ADMIN and perl, egress-listen.ts) is a listening socket made inside
-   * the jail's network namespace and accepted on by the proxy itself; `bridge` is the in-jail
-   * bridge, a copy of every byte.
+   * How the jail's 127.0.0.1:7301 and 127.0.0.1:7300 reach the egress proxy and the gateway
+   * bridge: `listener` (the default for a root launcher with CAP_SYS_ADMIN and perl,
+   * egress-listen.ts) is a listening socket for each made inside the jail's network namespace and
+   * accepted on by the proxy and the bridge's host side themselves; `bridge` is the in-jail
+   * bridges (`bridge`), a copy of every byte.
    */
   egressPort?: 'listener' | 'bridge';
   /**
@@ -274,7 +276,8 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
     writeFileSync(join(shared, 'hosts'), '127.0.0.1 localhost bulkhead-jail\n::1 localhost\n');
 
     const gatewaySocket = join(shared, GATEWAY_SOCKET);
-    servers.push(await serveGatewayBridge(gatewaySocket, tcpTargetOf(spec.gatewayUrl)));
+    const gatewayBridge = await serveGatewayBridge(gatewaySocket, tcpTargetOf(spec.gatewayUrl));
+    servers.push(gatewayBridge);
     giveToJail(gatewaySocket, identity);
     const relay = createRelay();
     const proxy = createEgressProxy({
@@ -283,15 +286,17 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
       ...(spec.resolve ? { resolve: spec.resolve } : {}),
       relay,
     });
-    // The proxy's own listener inside the jail (egress-listen.ts): its helper is started by the
-    // launcher, beside bwrap, and made once bwrap has reported the jail's network namespace,
-    // while the workdir is staged.
+    // The gateway bridge's and the proxy's own listeners inside the jail (egress-listen.ts): their
+    // helper is started by the launcher, beside bwrap, and makes them once bwrap has reported the
+    // jail's network namespace, while the workdir is staged.
     const listenerHelper =
-      (spec.egressPort ?? defaultEgressPort()) === 'listener' ? listenerCommand(JAIL_PROXY_PORT) : undefined;
+      (spec.egressPort ?? defaultEgressPort()) === 'listener'
+        ? listenerCommand([JAIL_GATEWAY_PORT, JAIL_PROXY_PORT])
+        : undefined;
     if (spec.egressPort === 'listener' && !listenerHelper)
       throw new BulkheadError(
         'sandbox_unavailable',
-        `the egress proxy could not listen inside the jail: no egress-listen.pl or syscall numbers for ${process.arch}`,
+        `the jail's ports could not listen inside the jail: no egress-listen.pl or syscall numbers for ${process.arch}`,
       );
     let netnsKnown: (netns: { pid: number; inode: number } | undefined) => void = () => undefined;
     const netns = new Promise<{ pid: number; inode: number } | undefined>((ok) => {
@@ -305,18 +310,22 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
     const takeListener = (result: Listened): Listened => {
       if (!result.ok) return result;
       if (torn) {
-        result.server.close();
+        for (const server of result.servers.values()) server.close();
         return { ok: false, reason: 'the jail is gone' };
       }
-      // Taken by the same proxy as the Unix socket's connections: the same checks, nothing else.
-      result.server.on('connection', (socket) => {
-        // As the proxy's own server accepts: half-open (a tunnel's client may half-close
-        // after its first bytes; node must not answer with a FIN of its own), no Nagle delay.
-        socket.allowHalfOpen = true;
-        socket.setNoDelay(true);
-        proxy.emit('connection', socket);
-      });
-      servers.push(result.server);
+      for (const [port, server] of result.servers) {
+        // Taken by the same server as the Unix socket's connections: the same checks, nothing else.
+        const to = port === JAIL_PROXY_PORT ? proxy : gatewayBridge;
+        server.on('connection', (socket) => {
+          // As both servers accept on their own: half-open (a tunnel's client may half-close after
+          // its first bytes; node must not answer with a FIN of its own; the HTTP server decides
+          // what a half-close means), no Nagle delay.
+          socket.allowHalfOpen = true;
+          socket.setNoDelay(true);
+          to.emit('connection', socket);
+        });
+        servers.push(server);
+      }
       return result;
     };
     const egressSocket = join(shared, EGRESS_SOCKET);
@@ -325,7 +334,7 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
     giveToJail(egressSocket, identity);
     const bridge = spec.bridge ?? defaultBridgeKind();
     // A copy: the jail's identity may not be able to reach the install folder (e.g. under /root).
-    if (bridge === 'node') copyFileSync(bridgeScriptPath(), join(shared, 'bridge.mjs'));
+    if (bridge === 'node' && !listenerHelper) copyFileSync(bridgeScriptPath(), join(shared, 'bridge.mjs'));
     copyFileSync(sandboxAsset('node-proxy.cjs'), join(shared, 'node-proxy.cjs'));
     writeJailFiles(shared, spec.files ?? {});
 
@@ -368,7 +377,7 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
       env,
       entry: bridgeEntry(
         bridge,
-        jailBridges().filter((b) => !(listenerHelper && b.port === JAIL_PROXY_PORT)),
+        listenerHelper ? [] : jailBridges(),
         spec.command,
         source.tar ? 'tar' : 'empty',
       ),
@@ -397,9 +406,10 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
     }
     const launched = child;
     const egressListener = listenerHelper
-      ? awaitListener(
+      ? awaitListeners(
           launched,
           netns.then((ns) => ns && { path: `/proc/${ns.pid}/ns/net`, inode: ns.inode }),
+          listenerHelper.ports,
         ).then(takeListener)
       : undefined;
     // Through this process, not by handing tar's pipe over: node's end of a pipe is non-blocking,
@@ -439,7 +449,7 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
         if (!got.ok)
           throw new BulkheadError(
             'sandbox_unavailable',
-            `the egress proxy could not listen inside the jail: ${got.reason}`,
+            `the jail's ports could not listen inside the jail: ${got.reason}`,
           );
         mark('listening');
       }
@@ -467,7 +477,7 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
       cleanup,
       seccomp: Boolean(program),
       bridge: egressListener
-        ? `${bridge} bridges: the gateway's only; the egress proxy listens inside the jail`
+        ? 'no bridges: the egress proxy listens inside the jail, and so does the gateway bridge'
         : `${bridge} bridges`,
       workdirSizeBytes,
       mark,

@@ -95,6 +95,8 @@ export interface JailRunOptions {
   gatewayUrl?: string;
   cgroupRoot?: string;
   bridge?: 'socat' | 'node';
+  /** How the jail's ports reach the host: listeners made inside (root's default) or the in-jail bridges. */
+  egressPort?: 'listener' | 'bridge';
   /** Accept rlimits where no cgroup can be made (the profile's sandbox.weaker_limits). */
   weakerLimits?: boolean;
   /** Host paths mounted read-only (the profile's sandbox.mounts). */
@@ -133,6 +135,7 @@ export function jailSpec(workdir: string, command: string[], options: JailRunOpt
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.cgroupRoot ? { cgroupRoot: options.cgroupRoot } : {}),
     ...(options.bridge ? { bridge: options.bridge } : {}),
+    ...(options.egressPort ? { egressPort: options.egressPort } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.weakerLimits ? { acceptWeakerLimits: true } : {}),
     ...(options.mounts ? { readOnlyMounts: options.mounts } : {}),

@@ -74,7 +74,12 @@ describe.skipIf(skip)('jail network', () => {
       // No retry in the agent: its very first connection must find the bridge listening.
       const { out, handle } = await runInJail(
         `node -e "fetch('http://127.0.0.1:7300/v1/first').then(r=>r.text()).then(t=>console.log(t),e=>console.log('ERR',e.message))"; ${viaProxy('http', `http://127.0.0.1:${webPort}/`)}`,
-        { gatewayUrl: `http://127.0.0.1:${gatewayPort}`, egress: [`127.0.0.1:${webPort}`], bridge },
+        {
+          gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
+          egress: [`127.0.0.1:${webPort}`],
+          bridge,
+          egressPort: 'bridge',
+        },
       );
       expect(out).toContain('gateway saw GET /v1/first');
       expect(out).toContain('STATUS 200 hello from the allowed host');
