@@ -3,11 +3,13 @@
  * once from the configured base URL, and the connection to the API is kept
  * and reused from one request to the next.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cancelFor } from '../../src/llm/signals.js';
-import { postUpstream, upstreamTarget } from '../../src/llm/upstream.js';
+import { postUpstream, type UpstreamTarget, upstreamTarget } from '../../src/llm/upstream.js';
 
 interface Seen {
   url: string | undefined;
@@ -93,5 +95,104 @@ describe('LLM upstream: the connection to the API', () => {
     expect(seen).toHaveLength(5);
     expect(connections()).toBe(1);
     expect(new Set(seen.map((s) => s.socket)).size).toBe(1);
+  });
+});
+
+/** A server that records each request's head as it came off the wire, and answers every one. */
+async function rawApi(): Promise<{ base: string; heads: string[]; close(): Promise<void> }> {
+  const heads: string[] = [];
+  const raw = createNetServer((socket) => {
+    let buffered = '';
+    socket.setNoDelay(true);
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      for (;;) {
+        const end = buffered.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = buffered.slice(0, end);
+        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        if (buffered.length < end + 4 + length) return;
+        heads.push(head);
+        buffered = buffered.slice(end + 4 + length);
+        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = raw.address() as AddressInfo;
+  return {
+    base: `http://127.0.0.1:${port}`,
+    heads,
+    close: () => new Promise<void>((resolve) => raw.close(() => resolve())),
+  };
+}
+
+/** The request as node built it from a header record, before `headerLines`. */
+function sentAsRecord(target: UpstreamTarget, headers: Record<string, string>, body: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({
+      ...target.options,
+      method: 'POST',
+      headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+    });
+    req.once('error', reject);
+    req.once('response', (res) => {
+      res.resume();
+      res.once('end', () => resolve());
+    });
+    req.end(body);
+  });
+}
+
+describe('LLM upstream: the request head', () => {
+  it('is byte for byte what node wrote from a header record, on 300 generated header sets', async () => {
+    const api = await rawApi();
+    try {
+      const names = ['x-api-key', 'X-Api-Key', 'content-type', 'Content-Length', 'content-length', 'accept'];
+      names.push('anthropic-version', 'anthropic-beta', 'authorization', 'Authorization', 'host', 'HOST');
+      const bases = [api.base, `${api.base}/proxy?x=1`, api.base.replace('//', '//user:p%40ss@')];
+      const values = ['', 'a', 'application/json', 'Bearer sk-1', '2023-06-01', 'x'.repeat(300), 'ü é'];
+      for (let i = 0; i < 300; i++) {
+        const target = upstreamTarget(new URL(`${bases[i % bases.length]}/v1/messages`));
+        const headers: Record<string, string> = {};
+        for (let k = 0; k < (i % 7) + 1; k++) {
+          const name = names[(i * 31 + k * 17) % names.length] as string;
+          headers[name] = values[(i * 13 + k * 5) % values.length] as string;
+        }
+        const body = JSON.stringify({ i, text: 'żółw'.repeat(i % 5) });
+        await sentAsRecord(target, headers, body);
+        const cancel = cancelFor([]);
+        await (await postUpstream(target, headers, body, cancel)).text();
+        cancel.dispose();
+        expect(api.heads[2 * i + 1], JSON.stringify(headers)).toBe(api.heads[2 * i]);
+      }
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('names the host as node does: IPv6 in brackets, a port only when it is not the default', () => {
+    for (const url of [
+      'http://[::1]:8080/v1/messages',
+      'http://[::1]/v1/messages',
+      'https://[2001:db8::1]:443/v1/messages',
+      'http://api.test:80/v1/messages',
+      'https://api.test:8443/v1/messages',
+      'https://api.test/v1/messages',
+      'http://127.0.0.1:9/v1/messages',
+      'http://u:p@api.test/v1/messages',
+    ]) {
+      const target = upstreamTarget(new URL(url));
+      const req = (target.https ? httpsRequest : httpRequest)({
+        ...target.options,
+        agent: false,
+        headers: {},
+      });
+      req.on('error', () => undefined);
+      expect(target.host, url).toBe(req.getHeader('host'));
+      expect(target.basic, url).toBe(req.getHeader('authorization'));
+      req.destroy();
+    }
   });
 });
