@@ -37,7 +37,7 @@ import { type MissProof, missProof, provesMiss } from './miss-proof.js';
 import type { PiiActions } from './pii.js';
 import { ACCEPT_COST, type CompiledPiiSet, compilePii, NO_PII, runOf, scanPii } from './pii-scan.js';
 import type { SecretRule } from './rules/types.js';
-import type { Span } from './spans.js';
+import { mergeFound, mergeSpans, type Span, type Union } from './spans.js';
 
 export const REDACTED_SECRET = '[REDACTED:secret]';
 /** An encoded run redacted unchecked, past the scan's work budget (see detectDecoded). */
@@ -80,6 +80,12 @@ export interface Engine {
   addSecrets(values: Iterable<string>): void;
   /** Finds spans; `pii` (from `compilePii`) overrides the engine's own PII actions. */
   detect(input: string, streaming: boolean, pii?: CompiledPiiSet): Detection;
+  /**
+   * `detect` with its spans merged: what `mergeSpans(detect(…).spans)` gives (same spans, same
+   * order, same replacements), merged from the scan's number buffers without a span object for
+   * each one found (spans.ts `mergeSpans` is the reference: `fastRules` off calls it).
+   */
+  detectMerged(input: string, streaming: boolean, pii?: CompiledPiiSet): Detection;
   /** PII detectors for other actions, sharing this engine's secrets and rules. */
   compilePii(actions: PiiActions): CompiledPiiSet;
   readonly stats: ScrubStats;
@@ -278,17 +284,21 @@ export function createEngine(options: EngineOptions): Engine {
     pii: CompiledPiiSet = defaultPii,
     level = 0,
     shared: SharedWork = { spent: 0, total: TOTAL_WORK_PER_CHAR * input.length + WORK_FLOOR },
+    merge = false,
   ): Detection => {
-    // The scan's own spans (rules, known secrets) as (start, end, rank) in a kept buffer, made
-    // objects in one go before the PII pass (`spanObjects`): a hostile text makes tens of
-    // thousands, and pushing each onto a growing array reallocated it again and again.
+    // The scan's own spans (rules, known secrets) as (start, end, rank) in a kept buffer, one per
+    // level of decoding (a scan of decoded text runs while its parent's are still kept), made
+    // objects in one go before the PII pass (`spanObjects`), or merged as numbers (`merge`): a
+    // hostile text makes tens of thousands, and pushing each onto a growing array reallocated it
+    // again and again.
     let found = 0;
+    let buffer: Int32Array = SPAN_BUFFERS[level]!;
     const addSpan = (start: number, end: number, rank: number) => {
-      if (found * 3 + 3 > SPAN_BUFFER.length) growSpanBuffer();
+      if (found * 3 + 3 > buffer.length) buffer = growSpanBuffer(level);
       const at = found * 3;
-      SPAN_BUFFER[at] = start;
-      SPAN_BUFFER[at + 1] = end;
-      SPAN_BUFFER[at + 2] = rank;
+      buffer[at] = start;
+      buffer[at + 1] = end;
+      buffer[at + 2] = rank;
       found++;
     };
     const n = input.length;
@@ -480,13 +490,28 @@ export function createEngine(options: EngineOptions): Engine {
     }
 
     // In the order they were found, as pushed before: ties in the merge's sort keep that order.
-    const spans = spanObjects(found);
+    // Merged: the scan's spans stay numbers; PII spans and the runs that carried a match are
+    // objects after them, the runs redacted past the budget numbers after those (the same order).
+    const spans = merge ? [] : spanObjects(buffer, found);
     hold = Math.min(hold, scanPii(input, pii, spans, stats, budget, streaming));
     shared.spent = spent;
     // Last, so the scan state above is no longer needed when the decoded text reuses it.
-    if (level < MAX_DECODE_DEPTH) detectDecoded(input, spans, level, streaming, shared);
+    const union =
+      level < MAX_DECODE_DEPTH ? detectDecoded(input, spans, level, streaming, shared, merge) : null;
     if (streaming) hold = Math.min(hold, encodedHold(input));
-    return { spans, hold };
+    if (!merge) return { spans, hold };
+    return { spans: mergeFound(buffer, found, spans, union, rules.length, markerOf), hold };
+  };
+
+  const markerOf = (rank: number): string =>
+    rank < 0 ? REDACTED_SECRET : rank < rules.length ? rules[rank]!.marker : REDACTED_ENCODED;
+
+  const detectMerged = (input: string, streaming: boolean, pii: CompiledPiiSet = defaultPii): Detection => {
+    if (!fastRules) {
+      const { spans, hold } = detect(input, streaming, pii);
+      return { spans: mergeSpans(spans), hold };
+    }
+    return detect(input, streaming, pii, 0, undefined, true);
   };
 
   /**
@@ -500,7 +525,8 @@ export function createEngine(options: EngineOptions): Engine {
     level: number,
     streaming: boolean,
     shared: SharedWork,
-  ): void => {
+    numbers = false,
+  ): Union | null => {
     if (shared.spent > shared.total) {
       // Past the total budget (a hostile text: the rules' candidates here already fail closed),
       // encoded runs are not decoded: each is redacted whole, unchecked, as a candidate past its
@@ -512,6 +538,9 @@ export function createEngine(options: EngineOptions): Engine {
       // growing by push reallocated the whole array (by then holding the rules' spans) again and
       // again (8% of the scrub of anchors of many rules).
       const union = coalesce(located.start, located.end, located.count);
+      stats.failedClosed += located.count;
+      // Merged as numbers (rank rules.length: REDACTED_ENCODED), after the spans found so far.
+      if (numbers) return union;
       let at = spans.length;
       spans.length = at + union.count;
       for (let k = 0; k < union.count; k++) {
@@ -523,14 +552,13 @@ export function createEngine(options: EngineOptions): Engine {
           rank: rules.length,
         };
       }
-      stats.failedClosed += located.count;
-      return;
+      return null;
     }
     const runs = findEncoded(input, streaming, level > 0);
-    if (runs.count === 0) return;
+    if (runs.count === 0) return null;
     const { at, text: joined } = runs;
     const inner = detect(joined, false, NO_PII, level + 1, shared).spans;
-    if (inner.length === 0) return;
+    if (inner.length === 0) return null;
     inner.sort((a, b) => a.start - b.start);
     const carried = new Uint8Array(runs.count);
     let k = 0;
@@ -545,18 +573,19 @@ export function createEngine(options: EngineOptions): Engine {
         spans.push({ start, end, replacement: span.marker, marker: span.marker, rank: span.rank });
       }
     }
+    return null;
   };
 
-  /** The first `count` spans of SPAN_BUFFER as objects, in an array allocated at its size. */
-  const spanObjects = (count: number): Span[] => {
+  /** The first `count` spans of `buffer` as objects, in an array allocated at its size. */
+  const spanObjects = (buffer: Int32Array, count: number): Span[] => {
     const out: Span[] = [];
     out.length = count;
     for (let k = 0; k < count; k++) {
-      const rank = SPAN_BUFFER[3 * k + 2]!;
+      const rank = buffer[3 * k + 2]!;
       const marker = rank < 0 ? REDACTED_SECRET : rules[rank]!.marker;
       out[k] = {
-        start: SPAN_BUFFER[3 * k]!,
-        end: SPAN_BUFFER[3 * k + 1]!,
+        start: buffer[3 * k]!,
+        end: buffer[3 * k + 1]!,
         replacement: marker,
         marker,
         rank,
@@ -567,7 +596,13 @@ export function createEngine(options: EngineOptions): Engine {
 
   // Secrets known at start go straight into the base automaton: one pass over the text.
   addSecrets(options.secrets, true);
-  return { addSecrets: (values) => addSecrets(values), detect, compilePii, stats };
+  return {
+    addSecrets: (values) => addSecrets(values),
+    detect: (input, streaming, pii) => detect(input, streaming, pii),
+    detectMerged,
+    compilePii,
+    stats,
+  };
 }
 
 /**
@@ -576,11 +611,7 @@ export function createEngine(options: EngineOptions): Engine {
  * hostile text has an encoded run or two in every value, mostly overlapping; one span each cost
  * their sort and merge more than finding them. The result is valid until the next call.
  */
-function coalesce(
-  starts: Int32Array,
-  ends: Int32Array,
-  count: number,
-): { start: Int32Array; end: Int32Array; count: number } {
+function coalesce(starts: Int32Array, ends: Int32Array, count: number): Union {
   if (UNION_START.length < count) {
     UNION_START = new Int32Array(count);
     UNION_END = new Int32Array(count);
@@ -615,14 +646,17 @@ function coalesce(
 }
 let UNION_START = new Int32Array(0);
 /**
- * A scan's spans as (start, end, rank) triples, shared by all engines: a scan makes its spans
- * objects (spanObjects) before it scans decoded text, the only scan that can start inside it.
+ * A scan's spans as (start, end, rank) triples, one buffer per level of decoding, shared by all
+ * engines: a scan of decoded text (one level down) is the only scan that can start inside
+ * another, and its parent's spans are kept meanwhile when they are merged as numbers.
  */
-let SPAN_BUFFER = new Int32Array(3 * 1024);
-function growSpanBuffer(): void {
-  const grown = new Int32Array(SPAN_BUFFER.length * 2);
-  grown.set(SPAN_BUFFER);
-  SPAN_BUFFER = grown;
+const SPAN_BUFFERS = Array.from({ length: MAX_DECODE_DEPTH + 1 }, () => new Int32Array(3 * 1024));
+function growSpanBuffer(level: number): Int32Array {
+  const old = SPAN_BUFFERS[level]!;
+  const grown = new Int32Array(old.length * 2);
+  grown.set(old);
+  SPAN_BUFFERS[level] = grown;
+  return grown;
 }
 let UNION_END = new Int32Array(0);
 

@@ -20,7 +20,7 @@ import { DEFAULT_PII_ACTIONS, type PiiAction, type PiiKind } from './pii.js';
 import type { CompiledPiiSet } from './pii-scan.js';
 import { newScrubberBase, registerReplica, type ScrubberBase } from './replica.js';
 import { BUILTIN_RULES, type SecretRule } from './rules/index.js';
-import { mergeSpans, renderSpans } from './spans.js';
+import { renderSpans } from './spans.js';
 import { createStreamScrubber, type StreamScrubber } from './stream.js';
 
 export { MIN_SECRET_LENGTH, REDACTED_SECRET, type ScrubStats } from './engine.js';
@@ -93,8 +93,9 @@ function scrubberOn(
   maxDepth: number,
   base: (ScrubberBase & { record(values: readonly string[]): void }) | undefined,
 ): MeasuredScrubber {
-  const detect = (input: string, streaming: boolean) => engine.detect(input, streaming, pii);
-  const text = (input: string): string => renderSpans(input, mergeSpans(detect(input, false).spans));
+  // Spans merged by the engine (Engine.detectMerged): the stream's merge of them changes nothing.
+  const detect = (input: string, streaming: boolean) => engine.detectMerged(input, streaming, pii);
+  const text = (input: string): string => renderSpans(input, detect(input, false).spans);
   const scrubber: MeasuredScrubber = {
     text,
     value: <T>(input: T): T => deepMap(input, text, 0, maxDepth) as T,

@@ -7,11 +7,12 @@
  * long enough to spend the work budget and fail closed, with known secrets past that point (the
  * fast scan leaves out the anchors' reports inside a fail-closed redaction, not the secrets').
  * Output, stream holds and the work accounting (hits, executions, fail-closed candidates) must
- * be the same.
+ * be the same; and the spans the fast engine merges as numbers (`detectMerged`) the same objects
+ * as `mergeSpans` makes of the reference's (`sameMerge`).
  */
 import { describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/scrub/engine.js';
-import { DEFAULT_PII_ACTIONS } from '../../src/scrub/pii.js';
+import { DEFAULT_PII_ACTIONS, type PiiActions } from '../../src/scrub/pii.js';
 import { BUILTIN_RULES } from '../../src/scrub/rules/index.js';
 import { mergeSpans, renderSpans } from '../../src/scrub/spans.js';
 
@@ -58,6 +59,9 @@ function pieceMaker(next: () => number): () => string {
     // Separators, unicode, long runs.
     () => pick([' ', '\n', '"', "'", ',', ';', ':', '=', '&', '?', '/', '.', '-', '_', '~', '|']),
     () => pick(['é', '中文', '😀', '\u0000', '\u2028', 'Ω']),
+    // PII (card numbers, IBANs, emails, phones): spans of one rank with other markers, masks.
+    () => pick(['4242 4242 4242 4242', '4111111111111111', 'GB82 WEST 1234 5698 7654 32', '+1 415 555 0100']),
+    () => `${run(ALNUM, 1 + (next() % 8))}@${run(ALNUM, 1 + (next() % 8))}.com`,
     () => 'a'.repeat(next() % 300),
     () => pick(ANCHORS).repeat(next() % 40),
     () => `${run(ALNUM, 100 + (next() % 200))}`,
@@ -72,13 +76,21 @@ function textOf(next: () => number, length: number): string {
   return out;
 }
 
-function engines(secrets: string[]): [Engine, Engine] {
-  const options = { secrets, rules: BUILTIN_RULES, pii: DEFAULT_PII_ACTIONS };
+function engines(secrets: string[], pii: PiiActions = DEFAULT_PII_ACTIONS): [Engine, Engine] {
+  const options = { secrets, rules: BUILTIN_RULES, pii };
   return [createEngine(options), createEngine({ ...options, fastRules: false })];
 }
 
 function scrub(engine: Engine, input: string): string {
   return renderSpans(input, mergeSpans(engine.detect(input, false).spans));
+}
+
+/** The fast engine's merge of its spans as numbers is the reference's `mergeSpans`, span for span. */
+function sameMerge(fast: Engine, reference: Engine, input: string, streaming: boolean): void {
+  const a = fast.detectMerged(input, streaming);
+  const b = reference.detect(input, streaming);
+  expect(a.hold).toBe(b.hold);
+  expect(a.spans.map((span) => ({ ...span }))).toEqual(mergeSpans(b.spans).map((span) => ({ ...span })));
 }
 
 function accounting(engine: Engine) {
@@ -97,8 +109,24 @@ describe('fast rule executions', () => {
       const b = reference.detect(input, true);
       expect(a.hold).toBe(b.hold);
       expect(renderSpans(input, mergeSpans(a.spans))).toBe(renderSpans(input, mergeSpans(b.spans)));
+      sameMerge(fast, reference, input, k % 2 === 0);
     }
     expect(accounting(fast)).toEqual(accounting(reference));
+  });
+
+  it("merge masked and redacted PII spans with the rules' as numbers, as mergeSpans merges objects", () => {
+    const next = generator(404);
+    for (const action of ['mask', 'redact'] as const) {
+      const pii = { email: action, phone: action, card: action, iban: action, national_id: action };
+      const [fast, reference] = engines(['Qm9vdHN0cmFwLXNlY3JldC0xMjM0NQ'], pii);
+      for (let k = 0; k < 600; k++)
+        sameMerge(fast, reference, textOf(next, 20 + (next() % 1500)), k % 2 === 0);
+      // Past the work budget: the scan's spans, PII and the encoded runs' union all merge.
+      for (let k = 0; k < 4; k++)
+        sameMerge(fast, reference, textOf(next, 40_000 + (next() % 40_000)), k % 2 === 0);
+      expect(fast.stats.failedClosed).toBeGreaterThan(0);
+      expect(accounting(fast)).toEqual(accounting(reference));
+    }
   });
 
   it('spend the work budget at the same place and fail closed alike on long dense text', () => {
@@ -107,11 +135,14 @@ describe('fast rule executions', () => {
     for (let k = 0; k < 12; k++) {
       const input = textOf(next, 40_000 + (next() % 40_000));
       expect(scrub(fast, input)).toBe(scrub(reference, input));
+      sameMerge(fast, reference, input, k % 2 === 0);
     }
     // Anchors of many rules every few bytes: the bench's worst case, past its budget.
     const many = ['token=', 'sk-', 'ghp_', 'AKIA', 'pat', 'xoxb-', 'eyJ', 'password: ', '%41', 'Q~', '|'];
     const dense = many.join('').repeat(2_000);
     expect(scrub(fast, dense)).toBe(scrub(reference, dense));
+    sameMerge(fast, reference, dense, false);
+    sameMerge(fast, reference, dense, true);
     expect(fast.stats.failedClosed).toBeGreaterThan(0);
     expect(accounting(fast)).toEqual(accounting(reference));
   });
@@ -148,6 +179,7 @@ describe('fast rule executions', () => {
       const b = reference.detect(input, true);
       expect(a.hold).toBe(b.hold);
       expect(renderSpans(input, mergeSpans(a.spans))).toBe(renderSpans(input, mergeSpans(b.spans)));
+      sameMerge(fast, reference, input, k % 2 === 0);
     }
     expect(fast.stats.failedClosed).toBeGreaterThan(0);
     expect(accounting(fast)).toEqual(accounting(reference));
