@@ -13,8 +13,19 @@
  * every jail refuses as a workdir: a jailed agent can neither read it nor
  * write it back through the merge.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { BulkheadError, type ErrorCode } from '../errors.js';
 import { bulkheadHome } from '../gateway/local-home.js';
 import type { Profile } from '../policy/schema/index.js';
@@ -60,7 +71,7 @@ export async function loadRunPolicy(file: string, options: RunPolicyOptions = {}
   }
   const build = 'build' in options ? options.build : BUILD_ID;
   const cache = build
-    ? join(options.cacheDir ?? join(bulkheadHome(), 'cache'), cacheName(absolute))
+    ? join(options.cacheDir ?? join(bulkheadHome(), 'cache'), cacheName(absolute, build))
     : undefined;
   const hit = cache && build ? readEntry(cache, build, absolute, text) : undefined;
   if (hit) return hit;
@@ -87,11 +98,36 @@ export async function loadRunPolicy(file: string, options: RunPolicyOptions = {}
   return plain;
 }
 
-/** One file per policy path (FNV-1a of it: a collision only means a miss, the entry names its file). */
-function cacheName(path: string): string {
+/**
+ * One file per policy path and build (FNV-1a of each: a collision only means a miss, the entry names
+ * both). Per build, not per path alone: two installs (or a build and the one it is benchmarked
+ * against) running one policy in turn each overwrote the other's entry, so every run parsed again.
+ */
+function cacheName(path: string, build: string): string {
+  return `${PREFIX}${fnv(path)}-${fnv(build)}.json`;
+}
+
+const PREFIX = 'run-policy-';
+/** Entries of other builds untouched for this long are removed when an entry is written. */
+export const STALE_MS = 7 * 24 * 3600_000;
+
+function fnv(text: string): string {
   let hash = 0x811c9dc5;
-  for (let i = 0; i < path.length; i++) hash = Math.imul(hash ^ path.charCodeAt(i), 0x01000193) >>> 0;
-  return `run-policy-${hash.toString(16).padStart(8, '0')}.json`;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, '0');
+}
+
+/** Old builds' entries (each build has its own) do not pile up: removed on a miss, once stale. */
+function pruneStale(dir: string, keep: string, now: number): void {
+  try {
+    for (const name of readdirSync(dir)) {
+      if (!name.startsWith(PREFIX) || !name.endsWith('.json') || name === keep) continue;
+      const path = join(dir, name);
+      if (now - statSync(path).mtimeMs > STALE_MS) unlinkSync(path);
+    }
+  } catch {
+    // Pruning is housekeeping: a file gone meanwhile, or one we may not remove, changes nothing.
+  }
 }
 
 function readEntry(path: string, build: string, file: string, text: string): RunPolicy | undefined {
@@ -118,7 +154,9 @@ function writeEntry(path: string, entry: CacheEntry): void {
     renameSync(temp, path);
   } catch {
     // A home we cannot write to only means the next run parses again.
+    return;
   }
+  pruneStale(dirname(path), basename(path), Date.now());
 }
 
 /**

@@ -3,10 +3,18 @@
  * must never hand a run anything but what parsing the file as it is now would,
  * and nobody but the user (least of all a jailed agent) may plant an entry.
  */
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadRunPolicy } from '../../src/cli/run-policy.js';
+import { loadRunPolicy, STALE_MS } from '../../src/cli/run-policy.js';
 import { checkRunWorkdir } from '../../src/sandbox/cli-support.js';
 import { tempDir } from '../helpers/harness.js';
 
@@ -60,6 +68,28 @@ describe('bulkhead run reads a policy through a cache only its own build trusts'
     expect((await loadRunPolicy(file, { build: 'b2', cacheDir })).profiles.coder?.egress).toEqual([
       'api.example.com:444',
     ]);
+  });
+
+  it('keeps an entry per build: two builds reading one policy in turn both hit', async () => {
+    await loadRunPolicy(file, { build: 'b1', cacheDir });
+    const entry = JSON.parse(readFileSync(onlyEntry(), 'utf8'));
+    entry.policy.profiles.coder.egress = ['marked.example:443'];
+    writeFileSync(onlyEntry(), JSON.stringify(entry), { mode: 0o600 });
+    await loadRunPolicy(file, { build: 'b2', cacheDir });
+    expect((await loadRunPolicy(file, { build: 'b1', cacheDir })).profiles.coder?.egress).toEqual([
+      'marked.example:443',
+    ]);
+    expect(readdirSync(cacheDir)).toHaveLength(2);
+  });
+
+  it("removes other builds' entries once stale, when it writes one", async () => {
+    await loadRunPolicy(file, { build: 'b1', cacheDir });
+    const old = onlyEntry();
+    const before = new Date(Date.now() - STALE_MS - 60_000);
+    utimesSync(old, before, before);
+    await loadRunPolicy(file, { build: 'b2', cacheDir });
+    expect(existsSync(old)).toBe(false);
+    expect(readdirSync(cacheDir)).toHaveLength(1);
   });
 
   it('ignores an entry that others may write', async () => {
