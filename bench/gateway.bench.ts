@@ -90,6 +90,8 @@ export interface GatewayBenchRow {
 
 /** Time spent inside the gateway per call, from its own audit events (which record it). */
 export interface GatewayInternals {
+  /** Which upstream the calls went to (`http__echo` or `stdio__echo`). */
+  upstream: 'http' | 'stdio';
   concurrency: number;
   calls: number;
   /** `totalMs` of the event: pipeline start to the record stage (excludes the audit write and HTTP framing). */
@@ -98,6 +100,11 @@ export interface GatewayInternals {
   upstreamP50: number;
   /** Median of `totalMs − upstreamMs`: the gateway's own stages. */
   stagesP50: number;
+  /**
+   * At c=1: the p50 of the same call made directly (`direct` or `direct (stdio)`), to set beside
+   * `upstreamP50`: the gateway's own upstream round trip against the client's.
+   */
+  directP50?: number;
 }
 
 export interface GatewayBenchResult {
@@ -121,8 +128,10 @@ interface Target {
   /** Headers for the client with this index (the gateway wants a run token). */
   headers: (index: number) => Record<string, string>;
   tool: string;
-  /** Gateway targets: where to read back the audit trail's own timings. */
+  /** Gateway targets: where to read back the audit trail's own timings (this tree's gateway only). */
   gateway?: boolean;
+  /** The gateway built at `--against`'s ref: swaps places with this tree's in every other round. */
+  ref?: boolean;
   /** The process in front of the upstream, for CPU accounting. */
   frontPid?: number;
   /** The client spawns the upstream itself over stdio (the stdio baseline; concurrency 1 only). */
@@ -282,20 +291,20 @@ ${blob}${stdioTool}profiles:
 }
 
 /** Reads the gateway's own per-call timings back from its audit trail, per measured window. */
-function readInternals(dbFile: string, windows: Map<number, [number, number][]>): GatewayInternals[] {
+function readInternals(dbFile: string, windows: Map<string, [number, number][]>): GatewayInternals[] {
   const db = new Database(dbFile, { readonly: true });
   try {
     const out: GatewayInternals[] = [];
-    for (const [concurrency, spans] of windows) {
+    for (const [key, spans] of windows) {
+      const [kind, c] = key.split('|') as ['http' | 'stdio', string];
+      const concurrency = Number(c);
       const total: number[] = [];
       const upstream: number[] = [];
       const stages: number[] = [];
       for (const [from, to] of spans) {
         const rows = db
-          .prepare(
-            "SELECT data FROM events WHERE kind = 'tools/call' AND tool = 'http__echo' AND at BETWEEN ? AND ?",
-          )
-          .all(from, to) as { data: string }[];
+          .prepare("SELECT data FROM events WHERE kind = 'tools/call' AND tool = ? AND at BETWEEN ? AND ?")
+          .all(`${kind}__echo`, from, to) as { data: string }[];
         for (const row of rows) {
           const data = JSON.parse(row.data) as { totalMs?: number; upstreamMs?: number };
           if (typeof data.totalMs !== 'number' || typeof data.upstreamMs !== 'number') continue;
@@ -310,6 +319,7 @@ function readInternals(dbFile: string, windows: Map<number, [number, number][]>)
           50,
         );
       out.push({
+        upstream: kind,
         concurrency,
         calls: total.length,
         pipelineP50: p50(total),
@@ -395,6 +405,7 @@ export async function run(given: GatewayBenchOptions = {}): Promise<GatewayBench
       },
       { name: HOP, url: hop.ready.url, headers: () => ({}), tool: 'echo', frontPid: hop.process.pid },
     ];
+    let refStdio: Target | undefined;
     if (built) {
       const refGateway = await startChild<{ url: string; tokens: string[] }>(
         GATEWAY_CHILD,
@@ -409,7 +420,16 @@ export async function run(given: GatewayBenchOptions = {}): Promise<GatewayBench
         headers: (i: number) => ({ authorization: `Bearer ${refGateway.ready.tokens[i] ?? ''}` }),
         tool: 'http__echo',
         frontPid: refGateway.process.pid,
+        ref: true,
       });
+      refStdio = {
+        name: `${refName(built.ref.ref)} (stdio upstream)`,
+        url: `${refGateway.ready.url}/mcp`,
+        headers: (i: number) => ({ authorization: `Bearer ${refGateway.ready.tokens[i] ?? ''}` }),
+        tool: 'stdio__echo',
+        frontPid: refGateway.process.pid,
+        ref: true,
+      };
     }
     if (options.tracing) {
       const sink = createServer((req, res) => {
@@ -465,8 +485,10 @@ export async function run(given: GatewayBenchOptions = {}): Promise<GatewayBench
           url: `${gatewayUrl}/mcp`,
           headers: auth,
           tool: 'stdio__echo',
+          gateway: true,
           frontPid: gateway.process.pid,
         },
+        ...(refStdio ? [refStdio] : []),
         {
           name: 'mcp-proxy CLI (stdio upstream)',
           url: `http://127.0.0.1:${port}/mcp`,
@@ -478,7 +500,7 @@ export async function run(given: GatewayBenchOptions = {}): Promise<GatewayBench
     }
 
     const results = new Map<string, Measurement[]>();
-    const windows = new Map<number, [number, number][]>();
+    const windows = new Map<string, [number, number][]>();
     for (let round = 1; round <= rounds; round++) {
       for (const [concurrency, perClient, blob] of [
         [1, calls, false],
@@ -491,7 +513,7 @@ export async function run(given: GatewayBenchOptions = {}): Promise<GatewayBench
           (!options.blocks || options.blocks.includes(blob ? 'blob' : `c${c}`)),
       ) as [number, number, boolean][]) {
         // The two gateways swap places every other round, so neither always runs first.
-        const order = built && round % 2 === 0 ? swapped(targets, 1, 2) : targets;
+        const order = built && round % 2 === 0 ? swapRefs(targets) : targets;
         for (const target of order) {
           // The stdio baseline spawns its own server per client: concurrency 1 only.
           if (target.stdioDirect && concurrency > 1) continue;
@@ -505,8 +527,10 @@ export async function run(given: GatewayBenchOptions = {}): Promise<GatewayBench
           // The 1 MB block is reported as concurrency 0.
           const key = `${target.name}|${blob ? 0 : concurrency}`;
           results.set(key, [...(results.get(key) ?? []), measurement]);
-          if (target.gateway && !blob)
-            windows.set(concurrency, [...(windows.get(concurrency) ?? []), window]);
+          if (target.gateway && !blob) {
+            const key = `${target.tool.startsWith('stdio') ? 'stdio' : 'http'}|${concurrency}`;
+            windows.set(key, [...(windows.get(key) ?? []), window]);
+          }
           log(
             `gateway bench: round ${round}/${rounds} ${blob ? '1 MB' : `c=${concurrency}`} ${target.name}: p50 ${summary.p50.toFixed(2)} ms, p99 ${summary.p99.toFixed(2)} ms, ${summary.perSecond.toFixed(0)} calls/s`,
           );
@@ -536,7 +560,13 @@ export async function run(given: GatewayBenchOptions = {}): Promise<GatewayBench
     }
     // Stop the gateway before reading its store (and so that --cpu-prof writes its file).
     await gateway.stop(15_000);
-    const internals = readInternals(join(dir, 'bench.db'), windows);
+    const internals = readInternals(join(dir, 'bench.db'), windows).map((i) => {
+      if (i.concurrency !== 1) return i;
+      const direct = rows.find(
+        (r) => r.concurrency === 1 && r.target === (i.upstream === 'stdio' ? 'direct (stdio)' : 'direct'),
+      );
+      return direct ? { ...i, directP50: direct.p50 } : i;
+    });
     let profile: CpuProfileSummary | undefined;
     if (options.profile) {
       const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
@@ -572,9 +602,13 @@ export function refName(ref: string): string {
   return `bulkhead@${ref}`;
 }
 
-function swapped<T>(list: readonly T[], a: number, b: number): T[] {
+/** Each ref gateway's target swapped with the one before it (this tree's gateway on the same upstream). */
+function swapRefs(list: readonly Target[]): Target[] {
   const out = [...list];
-  [out[a], out[b]] = [out[b] as T, out[a] as T];
+  for (let i = 1; i < out.length; i++) {
+    if (!out[i]?.ref) continue;
+    [out[i - 1], out[i]] = [out[i] as Target, out[i - 1] as Target];
+  }
   return out;
 }
 
@@ -664,6 +698,15 @@ export function print(result: GatewayBenchResult): string {
       );
     }
     const gwStdio = at.find((r) => r.target === 'bulkhead (stdio upstream)');
+    const refStdio = result.against
+      ? at.find((r) => r.target === `${refName(result.against?.ref ?? '')} (stdio upstream)`)
+      : undefined;
+    const directStdio = at.find((r) => r.target === 'direct (stdio)');
+    if (gwStdio && refStdio && directStdio) {
+      lines.push(
+        `bulkhead vs ${refStdio.target}: added p50 ${(gwStdio.p50 - directStdio.p50).toFixed(3)} vs ${(refStdio.p50 - directStdio.p50).toFixed(3)} ms (${signed(gwStdio.p50 - refStdio.p50)} ms), p99 ${signed(gwStdio.p99 - refStdio.p99)} ms, front CPU per call ${ratio(gwStdio.frontCpuMs, refStdio.frontCpuMs).toFixed(2)}×`,
+      );
+    }
     const cliStdio = at.find((r) => r.target === 'mcp-proxy CLI (stdio upstream)');
     if (gwStdio && cliStdio) {
       lines.push(
@@ -680,15 +723,30 @@ export function print(result: GatewayBenchResult): string {
   lines.push(formatTable(targetRows));
   if (internals.length > 0) {
     lines.push('');
-    lines.push('inside the gateway (from its audit events, bulkhead → HTTP upstream; p50 ms)');
+    lines.push(
+      'inside the gateway (from its audit events; p50 ms): its upstream round trip beside the same call made directly (c=1)',
+    );
+    lines.push(
+      '(totalMs, hence "pipeline" and "own stages", counts whole milliseconds of Date.now(); upstreamMs is exact. The direct call is measured in its own block: over stdio a two-process ping-pong in a tight loop is faster than the same call made between other processes\' work, see bench/README.md 1 Dec 16:10)',
+    );
     lines.push(
       formatTable([
-        ['concurrency', 'calls', 'pipeline (to record)', 'upstream round trip', 'own stages'],
+        [
+          'upstream',
+          'concurrency',
+          'calls',
+          'pipeline (to record)',
+          'upstream round trip',
+          'direct call',
+          'own stages',
+        ],
         ...internals.map((i) => [
+          i.upstream,
           String(i.concurrency),
           String(i.calls),
           i.pipelineP50,
           i.upstreamP50,
+          i.directP50 ?? Number.NaN,
           i.stagesP50,
         ]),
       ]),
@@ -792,13 +850,17 @@ export function medianOfRuns(results: GatewayBenchResult[]): GatewayBenchResult 
     };
   });
   const internals = first.internals.map((i) => {
-    const same = results.map((r) => r.internals.find((x) => x.concurrency === i.concurrency));
+    const same = results.map((r) =>
+      r.internals.find((x) => x.concurrency === i.concurrency && x.upstream === i.upstream),
+    );
+    const directP50 = med(same.map((s) => s?.directP50));
     return {
       ...i,
       calls: pick(same.map((s) => s?.calls)).reduce((a, b) => a + b, 0),
       pipelineP50: med(same.map((s) => s?.pipelineP50)) ?? Number.NaN,
       upstreamP50: med(same.map((s) => s?.upstreamP50)) ?? Number.NaN,
       stagesP50: med(same.map((s) => s?.stagesP50)) ?? Number.NaN,
+      ...(directP50 !== undefined ? { directP50 } : {}),
     };
   });
   return { ...first, rows, internals, settings: { ...first.settings, runs: results.length } };
