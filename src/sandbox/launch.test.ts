@@ -1,11 +1,11 @@
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLimiter } from './cgroup.js';
 import { jailIdentity } from './identity.js';
-import { launch } from './launch.js';
+import { type LaunchSpec, launch } from './launch.js';
 
 // Stands in for egress-listen.pl: tells node, over the channel it was given, who and where it is.
 const REPORTER = `
@@ -15,8 +15,10 @@ open(my $ch, '+<&=', $ENV{NODE_CHANNEL_FD}) or die;
 syswrite($ch, qq({"uid":$<,"fds":"@fds","cgroup":"$cg","args":"@ARGV"}\\n));
 `;
 
-describe('the launcher', () => {
-  it.skipIf(process.getuid?.() !== 0)(
+const root = process.getuid?.() === 0;
+
+describe.each(['perl', 'bash'] as const)('the launcher through %s', (via) => {
+  it.skipIf(!root)(
     "starts the egress listener's helper as root, outside the jail's cgroup, with node's channel and none of bwrap's descriptors",
     async () => {
       const script = join(mkdtempSync(join(tmpdir(), 'bulkhead-launch-')), 'reporter.pl');
@@ -30,6 +32,7 @@ describe('the launcher', () => {
           bwrapArgv: ['--ro-bind', '/', '/', '/bin/true'],
           stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'ignore', 'pipe', 'pipe', 'pipe'],
           listener: { script, args: ['7301', '1', '2'] },
+          via,
         });
         const exited = once(child, 'exit');
         let said = '';
@@ -54,4 +57,119 @@ describe('the launcher', () => {
       }
     },
   );
+});
+
+/** What a process was started with, as the kernel has it: the parts a launcher decides. */
+function credentialsOf(pid: number): Record<string, string> {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '';
+  const names = [
+    'Uid',
+    'Gid',
+    'Groups',
+    'CapInh',
+    'CapPrm',
+    'CapEff',
+    'CapBnd',
+    'CapAmb',
+    'NoNewPrivs',
+    'Seccomp',
+  ];
+  return {
+    ...Object.fromEntries(names.map((name) => [name, field(name)])),
+    cgroup: readFileSync(`/proc/${pid}/cgroup`, 'utf8'),
+  };
+}
+
+/**
+ * Starts bwrap through the launcher `via`, and reads what bwrap was started with (its credentials
+ * and cgroups, which it keeps), and the descriptors that reach the jailed command (bwrap, given
+ * none of 3-7 to use here, passes on what it got; it opens and closes its own as it goes).
+ */
+async function bwrapStartedBy(via: 'perl' | 'bash', limiter: ReturnType<typeof createLimiter>) {
+  const script = join(mkdtempSync(join(tmpdir(), 'bulkhead-launch-')), 'helper.pl');
+  // The helper's stand-in: it waits for its message (the channel's end, here) and exits.
+  writeFileSync(script, 'open(my $c, "+<&=", $ENV{NODE_CHANNEL_FD}) or die; sysread($c, my $x, 1);');
+  const listing = 'sleep 0.5; for f in /proc/self/fd/*; do echo "${f##*/} $(readlink "$f")"; done';
+  const spec: LaunchSpec = {
+    identity: jailIdentity(),
+    joinFiles: limiter.joinFiles,
+    prlimitArgs: [],
+    bwrapArgv: [
+      '--unshare-all',
+      '--ro-bind',
+      '/',
+      '/',
+      '--proc',
+      '/proc',
+      '--dev',
+      '/dev',
+      '/bin/sh',
+      '-c',
+      listing,
+    ],
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'ignore', 'pipe', 'pipe', 'pipe'],
+    listener: { script, args: [] },
+    via,
+  };
+  const child = launch(spec);
+  const exited = once(child, 'exit');
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    out += chunk.toString('utf8');
+  });
+  const pid = child.pid as number;
+  for (let waited = 0; readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'bwrap'; waited += 2) {
+    if (waited > 10_000) throw new Error(`the ${via} launcher never became bwrap`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const started = credentialsOf(pid);
+  const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+  if (child.connected) child.disconnect();
+  const [code] = await exited;
+  const fds = out.replace(/\d{3,}/g, 'N').trim();
+  return { started, environ, fds, code };
+}
+
+describe.skipIf(!root)('the perl launcher against bash and setpriv', () => {
+  it('starts bwrap with the same identity, groups, capabilities and cgroups, and passes the same descriptors', async () => {
+    const limiter = createLimiter(`launch-eq-${process.pid}`, { memoryBytes: 64 << 20, pids: 16, cpu: 1 });
+    try {
+      const perl = await bwrapStartedBy('perl', limiter);
+      const bash = await bwrapStartedBy('bash', limiter);
+      expect([perl.code, bash.code]).toEqual([0, 0]);
+      expect(perl.started).toEqual(bash.started);
+      expect(perl.fds).toEqual(bash.fds);
+      expect(perl.started.Uid).toBe('1950000000\t1950000000\t1950000000\t1950000000');
+      expect(perl.started.Groups).toBe('');
+      for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapAmb']) expect(perl.started[set]).toMatch(/^0+$/);
+      expect(perl.started.cgroup).toContain(`launch-eq-${process.pid}`);
+      // stdio and 3, 5-7 (bwrap's status, the staging pipes), as given; nothing else but the
+      // folder the listing read (the lowest free, 4, closed by the time it is named).
+      const given = perl.fds.split('\n').filter((line) => line !== '4 ');
+      expect(given.map((line) => line.split(' ')[0])).toEqual(['0', '1', '2', '3', '5', '6', '7']);
+      // Nothing but PATH: none of the launcher's own variables (the channel, the cgroup files).
+      expect(perl.environ).toEqual(['PATH=/usr/bin:/bin:/usr/sbin:/sbin']);
+      expect(bash.environ.filter((v) => v.startsWith('BULKHEAD_') || v.startsWith('NODE_'))).toEqual([]);
+    } finally {
+      await limiter.killAll();
+      await limiter.remove();
+    }
+  });
+
+  it('never starts bwrap when a cgroup cannot be joined: exit 126, as bash', async () => {
+    for (const via of ['perl', 'bash'] as const) {
+      const child = launch({
+        identity: jailIdentity(),
+        joinFiles: ['/proc/version'],
+        prlimitArgs: [],
+        bwrapArgv: ['--ro-bind', '/', '/', '/bin/true'],
+        stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'ignore', 'pipe', 'pipe', 'pipe'],
+        listener: { script: '/dev/null', args: [] },
+        via,
+      });
+      const [code] = await once(child, 'exit');
+      expect([via, code]).toEqual([via, 126]);
+    }
+  });
 });

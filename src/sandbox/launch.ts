@@ -5,6 +5,15 @@
  * the launcher is root: becomes the jail's unprivileged identity) -> prlimit
  * (only for rlimit fallbacks) -> bwrap.
  *
+ * A root launcher whose jail's ports are listened on from the host (the
+ * egress listener's helper, egress-listen.ts) starts the chain with perl
+ * instead (PERL_LAUNCHER): the same steps in one process, with the helper a
+ * fork of it rather than a new perl, and the identity dropped by its own
+ * system calls rather than setpriv. bash, setpriv and a second perl cost
+ * about 20 ms of CPU on every jail's start; the test in launch.test.ts
+ * compares what bwrap is started with (identity, groups, capabilities,
+ * cgroups, descriptors) on both paths.
+ *
  * Node opens its own files close-on-exec, but a descriptor the launcher
  * inherited from whatever started it (a shell's `3</etc/shadow`, a CI
  * runner's pipes, a socket) stays open across exec: inside the jail an open
@@ -13,6 +22,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { BulkheadError } from '../errors.js';
+import { PERL } from './egress-listen.js';
 import { dropPrivileges, type JailIdentity } from './identity.js';
 
 /** Descriptors the chain keeps: stdio, bwrap's status (3) and seccomp (4), and the staging pipes (5-7). */
@@ -39,6 +49,67 @@ const PRELUDE = [
   'exec "$@"',
 ].join('\n');
 
+/** System calls the perl launcher makes, by machine (none elsewhere: then bash and setpriv). */
+const LAUNCHER_SYSCALLS: Partial<Record<string, readonly number[]>> = {
+  // close, setgroups, setresgid, setresuid, capset
+  x64: [3, 116, 119, 117, 126],
+  arm64: [57, 159, 149, 147, 91],
+};
+
+/**
+ * The chain's first process as perl, for a root launcher with the listener's helper (no module:
+ * each costs milliseconds). Steps, in the order of PRELUDE's: close every descriptor but 0-8;
+ * fork the helper (root, outside the cgroup, stdin and stdout /dev/null, none of 3-7, the channel
+ * at 8, run in the fork with `do`); close 8; join the cgroups (exit 126 if it cannot); become the
+ * jail's identity when asked (no groups, real/effective/saved ids, no capability in any set, each
+ * checked in /proc/self/status afterwards; exit 125 if any step fails); exec the rest of the
+ * chain with PATH alone in the environment (bwrap clears it for the jail in any case).
+ */
+export const PERL_LAUNCHER = String.raw`
+my ($close, $setgroups, $setresgid, $setresuid, $capset) = map { $_ + 0 } split ' ', $ENV{BULKHEAD_SYSCALLS};
+opendir(my $fds, '/proc/self/fd') or exit 126;
+my @inherited = grep { /^\d+$/ && $_ > ${LISTENER_CHANNEL_FD} } readdir $fds;
+closedir $fds;
+syscall($close, $_ + 0) for @inherited;
+if (defined $ENV{BULKHEAD_LISTEN}) {
+  my $helper = fork;
+  defined $helper or exit 126;
+  if ($helper == 0) {
+    open(STDIN, '<', '/dev/null');
+    open(STDOUT, '>', '/dev/null');
+    syscall($close, $_ + 0) for ${KEPT_FDS.filter((fd) => fd > 2).join(', ')};
+    my $script = $ENV{BULKHEAD_LISTEN};
+    @ARGV = split ' ', $ENV{BULKHEAD_LISTEN_ARGS};
+    %ENV = (NODE_CHANNEL_FD => $ENV{NODE_CHANNEL_FD});
+    do $script;
+    print STDERR "bulkhead egress listener: cannot run $script: ", ($@ || $!), "\n";
+    exit 3;
+  }
+}
+syscall($close, ${LISTENER_CHANNEL_FD});
+for my $file (split ' ', $ENV{BULKHEAD_CGROUP_JOIN}) {
+  my $cgroup;
+  open($cgroup, '>', $file) && print($cgroup "0\n") && close($cgroup) or exit 126;
+}
+if (defined $ENV{BULKHEAD_DROP}) {
+  my ($uid, $gid) = map { $_ + 0 } split ' ', $ENV{BULKHEAD_DROP};
+  syscall($setgroups, 0, 0) == 0 or exit 125;
+  syscall($setresgid, $gid, $gid, $gid) == 0 or exit 125;
+  syscall($setresuid, $uid, $uid, $uid) == 0 or exit 125;
+  # _LINUX_CAPABILITY_VERSION_3, this process; effective, permitted and inheritable empty (both words).
+  my ($header, $sets) = (pack('L l', 0x20080522, 0), pack('L6', 0, 0, 0, 0, 0, 0));
+  syscall($capset, $header, $sets) == 0 or exit 125;
+  open(my $status, '<', '/proc/self/status') or exit 125;
+  my $now = join '', <$status>;
+  $now =~ /^Uid:\t$uid\t$uid\t$uid\t$uid$/m && $now =~ /^Gid:\t$gid\t$gid\t$gid\t$gid$/m && $now =~ /^Groups:[ \t]*$/m
+    && !grep({ !/^0+$/ } $now =~ /^Cap(?:Inh|Prm|Eff|Amb):\t(\w+)$/mg) && 4 == (() = $now =~ /^Cap(?:Inh|Prm|Eff|Amb):/mg)
+    or exit 125;
+}
+%ENV = (PATH => '/usr/bin:/bin:/usr/sbin:/sbin');
+exec { $ARGV[0] } @ARGV;
+exit 127;
+`;
+
 export interface LaunchSpec {
   identity: JailIdentity;
   joinFiles: readonly string[];
@@ -52,40 +123,49 @@ export interface LaunchSpec {
    * and `disconnect` are that helper's.
    */
   listener?: { script: string; args: readonly string[] };
+  /**
+   * The chain's first process: `perl` (PERL_LAUNCHER) by default when a listener's helper is asked
+   * for and this machine's system call numbers are known, `bash` (PRELUDE, then setpriv) otherwise.
+   */
+  via?: 'perl' | 'bash';
 }
 
 type StdioEntry = Exclude<NonNullable<Parameters<typeof spawn>[2]>['stdio'], string | undefined>[number];
 
 export function launch(spec: LaunchSpec): ChildProcess {
-  // bash: it closes descriptors above 9, which dash cannot name in a redirection.
-  return spawn(
-    '/bin/bash',
-    [
-      '-c',
-      PRELUDE,
-      'bulkhead-launch',
-      ...dropPrivileges(spec.identity),
-      ...(spec.prlimitArgs.length > 0 ? ['prlimit', ...spec.prlimitArgs, '--'] : []),
-      'bwrap',
-      ...spec.bwrapArgv,
-    ],
-    {
-      stdio: spec.listener
-        ? [
-            ...spec.stdio,
-            ...Array(Math.max(0, LISTENER_CHANNEL_FD - spec.stdio.length)).fill('ignore'),
-            'ipc',
-          ]
-        : [...spec.stdio],
+  const syscalls = LAUNCHER_SYSCALLS[process.arch];
+  const via = spec.via ?? (spec.listener && syscalls ? 'perl' : 'bash');
+  if (via === 'perl' && !syscalls)
+    throw new BulkheadError('sandbox_unavailable', `no system call numbers for ${process.arch}`);
+  const chain = [
+    ...(spec.prlimitArgs.length > 0 ? ['prlimit', ...spec.prlimitArgs, '--'] : []),
+    'bwrap',
+    ...spec.bwrapArgv,
+  ];
+  const env = {
+    PATH: '/usr/bin:/bin:/usr/sbin:/sbin',
+    BULKHEAD_CGROUP_JOIN: spec.joinFiles.join(' '),
+    ...(spec.listener
+      ? { BULKHEAD_LISTEN: spec.listener.script, BULKHEAD_LISTEN_ARGS: spec.listener.args.join(' ') }
+      : {}),
+  };
+  const stdio = spec.listener
+    ? [...spec.stdio, ...Array(Math.max(0, LISTENER_CHANNEL_FD - spec.stdio.length)).fill('ignore'), 'ipc']
+    : [...spec.stdio];
+  if (via === 'perl')
+    return spawn(PERL, ['-e', PERL_LAUNCHER, '--', ...chain], {
+      stdio,
       env: {
-        PATH: '/usr/bin:/bin:/usr/sbin:/sbin',
-        BULKHEAD_CGROUP_JOIN: spec.joinFiles.join(' '),
-        ...(spec.listener
-          ? { BULKHEAD_LISTEN: spec.listener.script, BULKHEAD_LISTEN_ARGS: spec.listener.args.join(' ') }
-          : {}),
+        ...env,
+        BULKHEAD_SYSCALLS: (syscalls ?? []).join(' '),
+        ...(spec.identity.dropped ? { BULKHEAD_DROP: `${spec.identity.uid} ${spec.identity.gid}` } : {}),
       },
-    },
-  );
+    });
+  // bash: it closes descriptors above 9, which dash cannot name in a redirection.
+  return spawn('/bin/bash', ['-c', PRELUDE, 'bulkhead-launch', ...dropPrivileges(spec.identity), ...chain], {
+    stdio,
+    env,
+  });
 }
 
 /**
