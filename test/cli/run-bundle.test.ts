@@ -38,7 +38,7 @@ describe('the bundle of bulkhead run', () => {
       { encoding: 'utf8' },
     ).split('\n');
     expect(loaded).toContain('NativeModule child_process');
-    for (const jailOnly of ['http', 'dns/promises', 'timers/promises'])
+    for (const jailOnly of ['dns/promises', 'timers/promises'])
       expect(loaded).not.toContain(`NativeModule ${jailOnly}`);
   });
 
