@@ -8,8 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runTokenHash } from '../../src/llm/run-tokens.js';
-import { hashToken, RUN_TOKEN_PREFIX } from '../../src/runs/tokens.js';
+import { hashToken, hashTokenStreamed, RUN_TOKEN_PREFIX } from '../../src/runs/tokens.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { REAL_KEY, useLlmGateway } from '../helpers/llm-harness.js';
 
@@ -74,14 +73,14 @@ describe('LLM proxy: a remembered run token', () => {
   });
 });
 
-describe('LLM proxy: the run token hash', () => {
-  it('equals hashToken on run tokens, other strings, any UTF-16 (lone surrogates too)', () => {
+describe('the token hash', () => {
+  it('equals the streamed SHA-256 on run tokens, other strings, any UTF-16 (lone surrogates too)', () => {
     const tokens = ['', RUN_TOKEN_PREFIX, 'ü', '\u{1F600}', '\uD800', 'a\uDC00b', 'x'.repeat(10_000)];
     for (let i = 0; i < 500; i++) {
       tokens.push(`${RUN_TOKEN_PREFIX}${randomBytes(i % 48).toString('base64url')}`);
       const units = Array.from({ length: i % 40 }, (_, k) => (i * 7919 + k * 104_729) % 0x10000);
       tokens.push(String.fromCharCode(...units));
     }
-    for (const token of tokens) expect(runTokenHash(token)).toBe(hashToken(token));
+    for (const token of tokens) expect(hashToken(token)).toBe(hashTokenStreamed(token));
   });
 });
