@@ -141,6 +141,9 @@ export class DecodedWriter {
 
   finish(): DecodedRuns {
     const count = this.count;
+    // Most texts (a tool result's few words, an audit event's values) hold no run: one shared
+    // answer, not three typed arrays (~200 bytes each) made and dropped per scan.
+    if (count === 0) return NO_RUNS;
     const length = Math.max(0, this.length - 1);
     let text = '';
     if (count > 0) {
@@ -176,6 +179,15 @@ export class DecodedWriter {
     }
   }
 }
+
+/** The runs of a text that holds none (read only: no caller writes a scan's runs). */
+const NO_RUNS: DecodedRuns = {
+  text: '',
+  count: 0,
+  start: new Int32Array(0),
+  end: new Int32Array(0),
+  at: new Int32Array(1),
+};
 
 /**
  * The narrow buffer, shared by all writers: one scan's writer is finished (its text made a

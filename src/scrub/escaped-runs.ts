@@ -102,8 +102,12 @@ for (let code = 0; code < 65536; code++)
 export function findEscaped(input: string, out: DecodedWriter, locate = false): void {
   let done = 0;
   // Soft breaks are searched apart from the escapes: `=` is in every log line (pairSearch).
-  const escapeAt = escapeSearch(input);
-  const softBreakAt = pairSearch(input, EQ, ['=\n', '=\r\n'], /=\r?\n/g);
+  // A search only where its lead character occurs (memchr): text without `%`, `\\` or `=` (most
+  // of an audit event's values) makes none of the closures and arrays the searches keep.
+  const escapeAt = input.includes('%') || input.includes('\\') ? escapeSearch(input) : NO_ESCAPE;
+  const softBreakAt = input.includes('=')
+    ? pairSearch(input, EQ, ['=\n', '=\r\n'], /=\r?\n/g)
+    : NO_SOFT_BREAK;
   let nextEscape = -1;
   let soft = -1;
   // Read from a typed array (the base64 search made it for this text): a hostile text has an
@@ -126,6 +130,11 @@ export function findEscaped(input: string, out: DecodedWriter, locate = false): 
     out.close(start, end, true);
   }
 }
+
+/** escapeSearch of a text with no `%` or backslash: no escape anywhere. */
+const NO_ESCAPE = (_from: number): number => Number.POSITIVE_INFINITY;
+/** pairSearch for soft breaks in a text with no `=`: none anywhere. */
+const NO_SOFT_BREAK = (_from: number): number => -1;
 
 /** The end of the escaped run that holds `at`: over the value, across quoted-printable soft breaks. */
 function runEnd(input: string, codes: Uint16Array, at: number): number {

@@ -143,8 +143,9 @@ function matchGroup(
   budget: number,
 ): void {
   const { members, alphabet: table, min } = group;
-  const states: MatchState[] = members.map(() => ({ spent: 0, readUpTo: 0 }));
-  const next = members.map(() => 0);
+  // Made at the first run long enough: most small texts have none.
+  let states: MatchState[] | undefined;
+  let next: number[] | undefined;
   const n = input.length;
   const codes = codeUnits(input);
   let done = 0;
@@ -157,6 +158,8 @@ function matchGroup(
     done = end;
     p = end - 1;
     if (end - start < min) continue;
+    states ??= members.map(() => ({ spent: 0, readUpTo: 0 }));
+    next ??= members.map(() => 0);
     for (let k = 0; k < members.length; k++) {
       const member = members[k]!;
       const own = member.detector.minRun!;
