@@ -46,6 +46,19 @@ export class DecodedWriter {
   constructor() {
     this.ats[0] = 0;
   }
+
+  /** Empty again, on the shared buffers as they are now (findEncoded keeps one writer). */
+  reset(): void {
+    this.narrow = SCRATCH;
+    this.wide = null;
+    this.length = 0;
+    this.starts = RUN_STARTS;
+    this.ends = RUN_ENDS;
+    this.ats = RUN_ATS;
+    this.count = 0;
+    this.open = 0;
+    this.ats[0] = 0;
+  }
   /** Where the run being written started (after the previous run's line break). */
   private open = 0;
 

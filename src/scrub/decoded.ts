@@ -58,7 +58,10 @@ const MIN_HEX_RUN = 32;
  * base64-shaped ones that decode to no text.
  */
 export function findEncoded(input: string, continued = false, nested = false, locate = false): DecodedRuns {
-  const out = new DecodedWriter();
+  // One writer for all scans: a scan's runs are finished (made a string and copied out) before
+  // the scan of their decoded text starts another, and nothing here calls back into a scan.
+  const out = WRITER;
+  out.reset();
   // Decoded text searched again (`nested`) shares the budget of the text it came from: a fresh
   // one per level would let each level decompress four times more than the one before.
   if (!nested) inflateBudget = INFLATE_PER_CHAR * input.length + INFLATE_FLOOR;
@@ -66,6 +69,8 @@ export function findEncoded(input: string, continued = false, nested = false, lo
   findEscaped(input, out, locate);
   return out.finish();
 }
+
+const WRITER = new DecodedWriter();
 
 function findBase64(input: string, out: DecodedWriter, continued: boolean, locate: boolean): void {
   const n = input.length;

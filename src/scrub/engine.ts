@@ -305,6 +305,8 @@ export function createEngine(options: EngineOptions): Engine {
   // position inside one run shares its end, so this costs O(1) amortised per call.
   let runFrom = -1;
   let runTo = -1;
+  /** The work budget of a scan of the text itself, shared by its scans of decoded text. */
+  const rootWork: SharedWork = { spent: 0, total: 0 };
   /** The automaton being scanned (`scanWith`). */
   let automaton: Automaton = base;
 
@@ -470,9 +472,16 @@ export function createEngine(options: EngineOptions): Engine {
     streams: boolean,
     pii: CompiledPiiSet = defaultPii,
     depth = 0,
-    shared: SharedWork = { spent: 0, total: TOTAL_WORK_PER_CHAR * text.length + WORK_FLOOR },
+    given?: SharedWork,
     merge = false,
   ): Detection => {
+    // A scan of the text itself (not of decoded text) starts the budget its decoded levels share:
+    // the engine's one object, as no other such scan can start before this one returns.
+    const shared = given ?? rootWork;
+    if (!given) {
+      shared.spent = 0;
+      shared.total = TOTAL_WORK_PER_CHAR * text.length + WORK_FLOOR;
+    }
     input = text;
     n = text.length;
     streaming = streams;

@@ -128,19 +128,26 @@ export function denseScan(tables: DenseTables): DenseScan {
   // as many characters as the longest pattern, so its state is the one a single scan would have.
   const overlap = Math.max(0, longest - 1);
 
-  return (input, from, to, onMatch, skip) => {
-    // One report: every pattern that ends where the state `entry` is reached.
-    const report = (entry: number, end: number) => {
-      const state = (entry >> 2) / width;
-      if (skip !== undefined && end <= skip.to) {
-        const quiet = quietOf[state]!;
-        if (quiet >= 0) {
-          skip.hits += quiet;
-          return;
-        }
+  // One report: every pattern that ends where the state `entry` is reached. Made once, not per
+  // scan: a closure per call was garbage for every short text scrubbed.
+  const report = (
+    entry: number,
+    end: number,
+    onMatch: (pattern: number, end: number) => void,
+    skip: ScanSkip | undefined,
+  ) => {
+    const state = (entry >> 2) / width;
+    if (skip !== undefined && end <= skip.to) {
+      const quiet = quietOf[state]!;
+      if (quiet >= 0) {
+        skip.hits += quiet;
+        return;
       }
-      for (let t = first[state]!; t >= 0; t = dictLink[t]!) onMatch(pattern[t]!, end);
-    };
+    }
+    for (let t = first[state]!; t >= 0; t = dictLink[t]!) onMatch(pattern[t]!, end);
+  };
+
+  return (input, from, to, onMatch, skip) => {
     let carried = 0;
     for (let start = from; start < to; start += WINDOW) {
       const length = Math.min(WINDOW, to - start);
@@ -161,7 +168,7 @@ export function denseScan(tables: DenseTables): DenseScan {
         OUT_B_AT,
       );
       const reportedA = countA.value as number;
-      for (let k = 0; k < reportedA; k++) report(outA[2 * k + 1]!, start + outA[2 * k]!);
+      for (let k = 0; k < reportedA; k++) report(outA[2 * k + 1]!, start + outA[2 * k]!, onMatch, skip);
       if (!split) {
         carried = stateA.value as number;
         continue;
@@ -170,7 +177,7 @@ export function denseScan(tables: DenseTables): DenseScan {
       const reportedB = countB.value as number;
       for (let k = 0; k < reportedB; k++) {
         const end = outB[2 * k]!;
-        if (end > mid) report(outB[2 * k + 1]!, start + end);
+        if (end > mid) report(outB[2 * k + 1]!, start + end, onMatch, skip);
       }
       carried = stateB.value as number;
     }
