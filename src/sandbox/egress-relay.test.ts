@@ -80,11 +80,11 @@ describe('native relay for allowed tunnels', () => {
     const { origin, received } = replyAfterEof(down);
     const originPort = await listening(origin);
     const relay = createRelay({ kind: 'splice' });
-    relay.warm?.();
+    // Ready, not just started: until then socat copies (under load python takes a while).
+    expect(await relay.warm?.()).toBe(true);
     const proxy = createEgressProxy({ egress: [`127.0.0.1:${originPort}`], onEvent: () => undefined, relay });
     const children = () => execSync(`ps -o args= --ppid ${process.pid}`).toString();
-    await expect.poll(children).toContain('splice-serve.py');
-    await new Promise((r) => setTimeout(r, 300));
+    expect(children()).toContain('splice-serve.py');
     const socket = await openTunnel(await listening(proxy), originPort);
     const back = readToEnd(socket);
     socket.end(up);

@@ -61,8 +61,11 @@ export interface Relay {
    * relay exits and whose `stop` kills it.
    */
   forward(from: Socket, to: Socket, length?: number): Promise<Forwarding | undefined>;
-  /** Starts the long-lived splice relay now rather than at the first tunnel or answer (its start-up takes a while). */
-  warm?(): void;
+  /**
+   * Starts the long-lived splice relay now rather than at the first tunnel or answer (its start-up
+   * takes a while); settles true once it is ready, false when there is none or it ended first.
+   */
+  warm?(): Promise<boolean>;
   closeAll(): void;
 }
 
@@ -246,7 +249,8 @@ export function createRelay(
       return { ended, stop: () => child.kill('SIGKILL') };
     },
     warm() {
-      if (kind === 'splice' && options.oneWay !== 'socat') startSplicer();
+      if (kind !== 'splice' || options.oneWay === 'socat') return Promise.resolve(false);
+      return startSplicer()?.ready ?? Promise.resolve(false);
     },
     closeAll() {
       for (const child of running) child.kill('SIGKILL');

@@ -39,6 +39,8 @@ export interface SpliceServer {
   forward(from: Socket, to: Socket, length: number | undefined): SpliceBody | undefined;
   /** Both ways, each EOF passed on as a half-close; undefined when it cannot take them now. */
   tunnel(client: Socket, upstream: Socket): SpliceBody | undefined;
+  /** Settles true once the relay says it is ready, false if it ends first. */
+  ready: Promise<boolean>;
   close(): void;
 }
 
@@ -68,18 +70,25 @@ export function startSpliceServer(python: string = PYTHON3): SpliceServer | unde
   }
   let ready = false;
   let alive = true;
+  let settleReady: (ok: boolean) => void = () => undefined;
+  const readySettled = new Promise<boolean>((resolve) => {
+    settleReady = resolve;
+  });
   let next = 1;
   const waiting = new Map<number, () => void>();
   child.on('message', (message: unknown) => {
     const said = fromRelay(message);
-    if (said && 'ready' in said) ready = true;
-    else if (said) {
+    if (said && 'ready' in said) {
+      ready = true;
+      settleReady(true);
+    } else if (said) {
       waiting.get(said.done)?.();
       waiting.delete(said.done);
     }
   });
   const gone = () => {
     alive = false;
+    settleReady(false);
     for (const resolve of waiting.values()) resolve();
     waiting.clear();
   };
@@ -109,8 +118,10 @@ export function startSpliceServer(python: string = PYTHON3): SpliceServer | unde
   return {
     forward: (from, to, length) => hand(from, to, length, false),
     tunnel: (client, upstream) => hand(client, upstream, undefined, true),
+    ready: readySettled,
     close() {
       alive = false;
+      settleReady(false);
       child.kill('SIGKILL');
     },
   };

@@ -458,7 +458,7 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
       // The relay for tunnels and answers starts at the agent's first connection to the proxy,
       // where there is somewhere to go: an agent that never uses egress never pays for its
       // start-up (python), and one that does has it ready by its first large download or soon after.
-      if (spec.egress.length > 0) proxy.once('connection', () => relay.warm?.());
+      if (spec.egress.length > 0) proxy.once('connection', () => void relay.warm?.());
     } catch (error) {
       child.kill('SIGKILL');
       await limits.killAll();
