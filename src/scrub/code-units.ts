@@ -8,6 +8,11 @@ const KEPT_CODE_UNITS = 1 << 20;
 let keptCodes = new Uint16Array(0);
 let keptView: Uint16Array = keptCodes;
 let keptFor = '';
+/** Views of `keptCodes`' first n code units, n ≤ SMALL_VIEWS, made as asked (valid until it grows). */
+const SMALL_VIEWS = 512;
+let smallViews: (Uint16Array | undefined)[] = [];
+/** `keptCodes`' bytes, as a Buffer to write UTF-16LE into (little-endian machines only). */
+let keptBytes: Buffer | null = null;
 
 /**
  * The UTF-16 code units of `input`, written by node's native encoder into a kept array (valid
@@ -27,8 +32,19 @@ export function codeUnits(input: string): Uint16Array {
   }
   if (n > keptCodes.length) {
     keptCodes = new Uint16Array(Math.min(KEPT_CODE_UNITS, Math.max(n, 2 * keptCodes.length, 1024)));
+    smallViews = [];
+    keptBytes = LITTLE_ENDIAN
+      ? Buffer.from(keptCodes.buffer, keptCodes.byteOffset, keptCodes.byteLength)
+      : null;
   }
-  keptView = unitsOf(input, keptCodes.subarray(0, n));
+  // Written through the kept array's own byte view: a Buffer view made per text was garbage for
+  // every short string scrubbed (each key and value of an audit event).
+  if (keptBytes) keptBytes.write(input, 0, 2 * n, 'utf16le');
+  else for (let k = 0; k < n; k++) keptCodes[k] = input.charCodeAt(k);
+  if (n <= SMALL_VIEWS) {
+    // A short text's view made once per length: a view per text was the rest of that garbage.
+    keptView = smallViews[n] ??= keptCodes.subarray(0, n);
+  } else keptView = keptCodes.subarray(0, n);
   keptFor = input;
   return keptView;
 }
