@@ -88,21 +88,33 @@ async function hostFds() {
   const r = await talk([get('/fds')], { after: 'keep' });
   return JSON.parse(r.got.slice(r.got.indexOf('\r\n\r\n') + 4));
 }
+// The bridges are counted before the host is asked: the socat fork serving that question is still
+// exiting when its answer arrives, and counting it or not was a race under load.
+async function counts() {
+  const bridge = bridgeFds();
+  return { host: await hostFds(), bridge };
+}
 async function settled(baseline) {
   let now;
   for (let i = 0; i < 50; i++) {
-    now = { host: await hostFds(), bridge: bridgeFds() };
+    await sleep(200);
+    now = await counts();
     if (JSON.stringify(now) === JSON.stringify(baseline)) break;
-    await sleep(100);
   }
   return now;
 }
 (async () => {
   const out = {};
   out.warm = await talk([get('/hello')], { after: 'keep' });
-  // Once the far side's relay has started (at the first answer), the counts are the baseline.
-  await sleep(300);
-  const baseline = { host: await hostFds(), bridge: bridgeFds() };
+  // Once the far side's relay has started (at the first connection) the counts are the baseline:
+  // read until two readings 300 ms apart agree (python's start takes seconds on a loaded host).
+  let baseline = await counts();
+  for (let i = 0; i < 50; i++) {
+    await sleep(300);
+    const now = await counts();
+    if (JSON.stringify(now) === JSON.stringify(baseline)) break;
+    baseline = now;
+  }
   out.proxied = await talk([get('/hello')]);
   out.tunnelled = await talk([connectTo(target), WAIT, inTunnel('/hello')]);
   out.slowProxied = await talk([get('/slow')]);
