@@ -33,14 +33,11 @@ export function codeUnits(input: string): Uint16Array {
   if (n > keptCodes.length) {
     keptCodes = new Uint16Array(Math.min(KEPT_CODE_UNITS, Math.max(n, 2 * keptCodes.length, 1024)));
     smallViews = [];
-    keptBytes = LITTLE_ENDIAN
-      ? Buffer.from(keptCodes.buffer, keptCodes.byteOffset, keptCodes.byteLength)
-      : null;
+    keptBytes = bytesOf(keptCodes);
   }
   // Written through the kept array's own byte view: a Buffer view made per text was garbage for
   // every short string scrubbed (each key and value of an audit event).
-  if (keptBytes) keptBytes.write(input, 0, 2 * n, 'utf16le');
-  else for (let k = 0; k < n; k++) keptCodes[k] = input.charCodeAt(k);
+  unitsOf(input, keptCodes, keptBytes);
   if (n <= SMALL_VIEWS) {
     // A short text's view made once per length: a view per text was the rest of that garbage.
     keptView = smallViews[n] ??= keptCodes.subarray(0, n);
@@ -52,8 +49,14 @@ export function codeUnits(input: string): Uint16Array {
 /** `utf16le` is the array's own layout only on a little-endian machine. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-function unitsOf(input: string, into: Uint16Array): Uint16Array {
-  if (LITTLE_ENDIAN) Buffer.from(into.buffer, into.byteOffset, into.byteLength).write(input, 0, 'utf16le');
+/** `codes`' bytes, to write UTF-16LE into, on a little-endian machine (null elsewhere). */
+function bytesOf(codes: Uint16Array): Buffer | null {
+  return LITTLE_ENDIAN ? Buffer.from(codes.buffer, codes.byteOffset, codes.byteLength) : null;
+}
+
+/** Writes `input`'s code units at the start of `into` (through `bytes`, its byte view, if any). */
+function unitsOf(input: string, into: Uint16Array, bytes: Buffer | null = bytesOf(into)): Uint16Array {
+  if (bytes) bytes.write(input, 0, 2 * input.length, 'utf16le');
   else for (let k = 0; k < input.length; k++) into[k] = input.charCodeAt(k);
   return into;
 }

@@ -158,13 +158,10 @@ export class DecodedWriter {
     // answer, not three typed arrays (~200 bytes each) made and dropped per scan.
     if (count === 0) return NO_RUNS;
     const length = Math.max(0, this.length - 1);
-    let text = '';
-    if (count > 0) {
-      // Node copies UTF-16 code units as they are (a lone surrogate stays one).
-      text = this.wide
-        ? Buffer.from(this.wide.buffer, this.wide.byteOffset, length * 2).toString('utf16le')
-        : this.narrow.toString('latin1', 0, length);
-    }
+    // Node copies UTF-16 code units as they are (a lone surrogate stays one).
+    const text = this.wide
+      ? Buffer.from(this.wide.buffer, this.wide.byteOffset, length * 2).toString('utf16le')
+      : this.narrow.toString('latin1', 0, length);
     return {
       text,
       count,
