@@ -75,6 +75,13 @@ export interface NeighboursResult {
     upstreamCpuMsPerNoisyCall: number;
     /** The share of the time the shared upstream spends on the noisy calls (its CPU × their rate). */
     upstreamBusy: number;
+    /**
+     * The gateway's main-thread event-loop delay during the block (bench/lib/loop-delay.mjs): the
+     * 99th percentile of the longest delay in each 100 ms window, and the longest (medians over
+     * rounds; NaN with no gateway). How long the loop every agent shares was held at a stretch.
+     */
+    loopStallP99Ms: number;
+    loopStallMaxMs: number;
   }[];
 }
 
@@ -203,6 +210,7 @@ async function block(
   noisyBytes: number;
   seconds: number;
   cpu: { main: number; other: number; upstream: number };
+  loop: { p99: number; max: number };
 }> {
   const spec = NEIGHBOURS[neighbour];
   await c.noisy.start(neighbour);
@@ -210,6 +218,7 @@ async function block(
   if (spec) await new Promise((r) => setTimeout(r, 300));
   const latencies: Record<QuietUpstream, number[]> = { shared: [], own: [] };
   const started = performance.now();
+  const startedAt = Date.now();
   const none = { main: 0, other: 0 };
   const cpuBefore = c.pids.gateway ? threadCpuMs(c.pids.gateway) : none;
   const upstreamBefore = threadCpuMs(c.pids.upstream);
@@ -224,6 +233,7 @@ async function block(
     if (result.isError) throw new Error(`quiet call refused: ${JSON.stringify(result).slice(0, 300)}`);
   }
   const seconds = (performance.now() - started) / 1000;
+  const loop = loopDelay(c.loopDelayFile, startedAt, Date.now());
   const cpuAfter = c.pids.gateway ? threadCpuMs(c.pids.gateway) : none;
   const upstreamAfter = threadCpuMs(c.pids.upstream);
   const noisyCalls = await c.noisy.stop();
@@ -238,7 +248,29 @@ async function block(
       other: cpuAfter.other - cpuBefore.other,
       upstream: upstreamAfter.main + upstreamAfter.other - upstreamBefore.main - upstreamBefore.other,
     },
+    loop,
   };
+}
+
+/** The event-loop delay the gateway wrote (bench/lib/loop-delay.mjs) for the windows ending in [from, to]. */
+function loopDelay(file: string | undefined, from: number, to: number): { p99: number; max: number } {
+  if (!file) return { p99: Number.NaN, max: Number.NaN };
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return { p99: Number.NaN, max: Number.NaN };
+  }
+  const maxima: number[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const w = JSON.parse(line) as { at: number; max: number };
+    if (w.at > from && w.at <= to) maxima.push(w.max);
+  }
+  maxima.sort((a, b) => a - b);
+  return maxima.length === 0
+    ? { p99: Number.NaN, max: Number.NaN }
+    : { p99: percentile(maxima, 99), max: maxima[maxima.length - 1] as number };
 }
 
 type Figures = {
@@ -248,6 +280,8 @@ type Figures = {
   mbps: number[];
   /** Per block: CPU ms of the main thread and of the others, quiet calls and noisy calls. */
   cpu: { main: number; other: number; upstream: number; quiet: number; noisy: number }[];
+  /** Per block: the gateway's event-loop delay (see `loopDelay`). */
+  loop: { p99: number; max: number }[];
 };
 
 /** One gateway under test (or none: `direct`), with its two agents. */
@@ -257,6 +291,8 @@ interface Contender {
   noisy: Noisy;
   /** No gateway for `direct`. */
   pids: { gateway?: number; upstream: number };
+  /** Where the gateway writes its event-loop delay (none for `direct`). */
+  loopDelayFile?: string;
   per: Record<Neighbour, Figures>;
 }
 
@@ -294,6 +330,8 @@ function rowsOf(per: Record<Neighbour, Figures>): NeighboursResult['rows'] {
         otherCpuMsPerNoisyCall: perNoisyCall(figures.cpu, 'other'),
         upstreamCpuMsPerNoisyCall,
         upstreamBusy: (upstreamCpuMsPerNoisyCall * median(figures.rate)) / 1000,
+        loopStallP99Ms: median(figures.loop.map((l) => l.p99)),
+        loopStallMaxMs: median(figures.loop.map((l) => l.max)),
       };
     });
 }
@@ -337,20 +375,26 @@ export async function run(
       rate: [],
       mbps: [],
       cpu: [],
+      loop: [],
     });
     const start = async (name: string, from: string | undefined): Promise<Contender> => {
       mkdirSync(join(dir, name));
       writeFileSync(join(dir, name, 'policy.yaml'), policyText);
+      const loopDelayFile = join(dir, name, 'loop-delay.jsonl');
       const gateway = await startChild<{ url: string; tokens: string[] }>(
         join(ROOT, 'bench/lib/gateway-child.ts'),
         [join(dir, name, 'policy.yaml'), '2'],
         {
           cwd: ROOT,
           timeoutMs: 120_000,
-          ...(options.profileDir && name === 'tree'
-            ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, '--cpu-prof-interval=200'] }
-            : {}),
-          ...(from ? { env: { BENCH_GATEWAY_FROM: from } } : {}),
+          nodeArgs: [
+            '--import',
+            join(ROOT, 'bench/lib/loop-delay.mjs'),
+            ...(options.profileDir && name === 'tree'
+              ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, '--cpu-prof-interval=200']
+              : []),
+          ],
+          env: { BENCH_LOOP_DELAY_OUT: loopDelayFile, ...(from ? { BENCH_GATEWAY_FROM: from } : {}) },
         },
       );
       children.push(gateway);
@@ -362,6 +406,7 @@ export async function run(
         quiet: { shared: { client: quiet, tool: 'http__echo' }, own: { client: quiet, tool: 'quiet__echo' } },
         noisy: noisyAgent(endpoint, 'http__', noisyToken, children),
         pids: { gateway: gateway.process.pid as number, upstream: upstream.process.pid as number },
+        loopDelayFile,
         per: { alone: figures(), '9 MB result': figures(), '4 MB of token=': figures() },
       };
       await block(c, 'alone', 50); // warm-up
@@ -406,9 +451,14 @@ export async function run(
           entry.rate.push(b.noisyCalls / b.seconds);
           entry.mbps.push(b.noisyBytes / MB / b.seconds);
           entry.cpu.push({ ...b.cpu, quiet: 2 * calls, noisy: b.noisyCalls });
+          entry.loop.push(b.loop);
           process.stderr.write(
             `neighbours bench: round ${round}/${rounds} ${name} ${neighbour}: quiet ${said.join('; ')}; ` +
-              `noisy ${b.noisyCalls} calls in ${b.seconds.toFixed(1)} s\n`,
+              `noisy ${b.noisyCalls} calls in ${b.seconds.toFixed(1)} s` +
+              (Number.isNaN(b.loop.max)
+                ? ''
+                : `; gateway loop stall p99 ${b.loop.p99.toFixed(1)} ms, max ${b.loop.max.toFixed(1)} ms`) +
+              '\n',
           );
         }
       }
@@ -453,6 +503,7 @@ function table(rows: NeighboursResult['rows'], gateway = true): string {
       'other threads CPU ms / noisy call',
       'upstream CPU ms / noisy call',
       'shared upstream busy',
+      'gateway loop stall p99 / max ms',
     ],
     ...rows.map((r) => [
       r.neighbour,
@@ -468,6 +519,7 @@ function table(rows: NeighboursResult['rows'], gateway = true): string {
       cpu(r, r.otherCpuMsPerNoisyCall),
       r.neighbour === 'alone' ? '–' : r.upstreamCpuMsPerNoisyCall.toFixed(1),
       r.neighbour === 'alone' ? '–' : `${(100 * r.upstreamBusy).toFixed(0)}%`,
+      gateway ? `${r.loopStallP99Ms.toFixed(1)} / ${r.loopStallMaxMs.toFixed(1)}` : '–',
     ]),
   ]);
 }
