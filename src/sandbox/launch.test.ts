@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -90,6 +90,7 @@ async function bwrapStartedBy(via: 'perl' | 'bash', limiter: ReturnType<typeof c
   const script = join(mkdtempSync(join(tmpdir(), 'bulkhead-launch-')), 'helper.pl');
   // The helper's stand-in: it waits for its message (the channel's end, here) and exits.
   writeFileSync(script, 'open(my $c, "+<&=", $ENV{NODE_CHANNEL_FD}) or die; sysread($c, my $x, 1);');
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, for sh to expand
   const listing = 'sleep 0.5; for f in /proc/self/fd/*; do echo "${f##*/} $(readlink "$f")"; done';
   const spec: LaunchSpec = {
     identity: jailIdentity(),
