@@ -1,7 +1,7 @@
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
-import { useLeanSse } from './lean-sse.js';
+import { LONG_EVENT, useLeanSse } from './lean-sse.js';
 
 /** The SDK transport's SSE entry point that useLeanSse replaces. */
 interface SseEntry {
@@ -33,7 +33,11 @@ async function read(chunks: readonly Uint8Array[]): Promise<{ messages: JSONRPCM
     false,
   );
   await ended;
-  await new Promise((r) => setTimeout(r, 10));
+  // A long event is handed on turns of the loop after it was read: wait until nothing more comes.
+  for (let seen = -1; seen !== messages.length + errors.length; ) {
+    seen = messages.length + errors.length;
+    await new Promise((r) => setTimeout(r, 30));
+  }
   return { messages, errors };
 }
 
@@ -161,4 +165,63 @@ describe('the lean SSE reader, however the stream is cut', () => {
       controller.close();
     });
   }
+});
+
+describe('the lean SSE reader, beside other work on the event loop', () => {
+  /** Reads `events` (each whole in one chunk); `onmessage` says whether a turn of the loop queued with the last chunk ran first. */
+  async function turnsBeforeMessages(events: readonly object[]): Promise<{ id: unknown; after: boolean }[]> {
+    const transport = new StreamableHTTPClientTransport(new URL('http://127.0.0.1:9/mcp'));
+    useLeanSse(transport);
+    const seen: { id: unknown; after: boolean }[] = [];
+    let turned = false;
+    transport.onmessage = (m) => seen.push({ id: 'id' in m ? m.id : undefined, after: turned });
+    const chunks = events.map((e) =>
+      new TextEncoder().encode(`event: message\ndata: ${JSON.stringify(e)}\n\n`),
+    );
+    let next = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const chunk = chunks[next++];
+        if (!chunk) return controller.close();
+        // Another agent's work, queued as this chunk is read.
+        turned = false;
+        setImmediate(() => {
+          turned = true;
+        });
+        controller.enqueue(chunk);
+      },
+    });
+    (transport as unknown as SseEntry)._handleSseStream(stream, {}, false);
+    await new Promise((r) => setTimeout(r, 50));
+    return seen;
+  }
+
+  it('lets other work run before handing on an event of 256K characters or more', async () => {
+    const seen = await turnsBeforeMessages([answer(1, 'x'.repeat(LONG_EVENT))]);
+    expect(seen).toEqual([{ id: 1, after: true }]);
+  });
+
+  it('hands on a short event in the turn that read it', async () => {
+    const seen = await turnsBeforeMessages([answer(1, 'short')]);
+    expect(seen).toEqual([{ id: 1, after: false }]);
+  });
+
+  it('keeps the order of events when a long one comes first', async () => {
+    const transport = new StreamableHTTPClientTransport(new URL('http://127.0.0.1:9/mcp'));
+    useLeanSse(transport);
+    const ids: unknown[] = [];
+    transport.onmessage = (m) => ids.push('id' in m ? m.id : undefined);
+    const text = [answer(1, 'x'.repeat(LONG_EVENT)), answer(2, 'short'), answer(3, 'y'.repeat(LONG_EVENT))]
+      .map((e) => `event: message\ndata: ${JSON.stringify(e)}\n\n`)
+      .join('');
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(text));
+        controller.close();
+      },
+    });
+    (transport as unknown as SseEntry)._handleSseStream(stream, {}, false);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ids).toEqual([1, 2, 3]);
+  });
 });

@@ -17,6 +17,8 @@
  * and if the SDK's internals change, connecting fails loudly here instead of
  * silently reading streams some other way.
  */
+
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   isJSONRPCResultResponse,
@@ -76,17 +78,41 @@ async function readSse(
   let hasPrimingEvent = false;
   // Reconnection is for a server that disconnects BEFORE sending the response.
   let receivedResponse = false;
-  const onEvent = (event: EventSourceMessage) => {
+  // Events the parser found in what it was last fed, handed on in order by `handOn`.
+  const found: EventSourceMessage[] = [];
+  const handOn = async () => {
+    for (let event = found.shift(); event; event = found.shift()) {
+      if (event.data.length < LONG_EVENT) {
+        onEvent(event);
+        continue;
+      }
+      // A long event: parsed and handed on in turns of their own, so the event loop every agent
+      // shares is let go between decoding it, parsing it and what its answer sets off.
+      await nextTurn();
+      const parsed = parse(event);
+      await nextTurn();
+      onEvent(event, parsed);
+    }
+  };
+  const parse = (event: EventSourceMessage): { value: unknown } | { error: unknown } | undefined => {
+    if (!event.data || (event.event && event.event !== 'message')) return undefined;
+    try {
+      return { value: JSON.parse(event.data) };
+    } catch (error) {
+      return { error };
+    }
+  };
+  const onEvent = (event: EventSourceMessage, parsed = parse(event)) => {
     if (event.id) {
       lastEventId = event.id;
       hasPrimingEvent = true;
       onresumptiontoken?.(event.id);
     }
-    // Priming events and keep-alives carry no data.
-    if (!event.data) return;
-    if (event.event && event.event !== 'message') return;
+    // Priming events and keep-alives carry no data (`parse` gives nothing for them and for other events).
+    if (!parsed) return;
     try {
-      const message = JSONRPCMessageSchema.parse(JSON.parse(event.data));
+      if ('error' in parsed) throw parsed.error;
+      const message = JSONRPCMessageSchema.parse(parsed.value);
       if (isJSONRPCResultResponse(message)) {
         receivedResponse = true;
         if (replayMessageId !== undefined) message.id = replayMessageId;
@@ -97,7 +123,7 @@ async function readSse(
     }
   };
   const parser = createParser({
-    onEvent,
+    onEvent: (event) => found.push(event),
     onRetry: (retryMs) => {
       t._serverRetryMs = retryMs;
     },
@@ -141,21 +167,32 @@ async function readSse(
       // behind), which Node decodes several times faster than a decoder once used to stream.
       if (bytes !== value && settled && begun && (bytes[bytes.length - 1] as number) < 0x80) {
         parser.feed(WHOLE.decode(bytes));
+        await handOn();
         continue;
       }
       const text = decoder.decode(bytes, { stream: true });
       if (bytes.length > 0) settled = (bytes[bytes.length - 1] as number) < 0x80;
       if (text) begun = true;
       parser.feed(text);
+      await handOn();
     }
     const rest = decoder.decode(held.length > 0 ? joined(held, heldSize) : undefined);
     if (rest) parser.feed(rest);
+    await handOn();
   } catch (error) {
     // Most likely a network disconnect.
     t.onerror?.(new Error(`SSE stream disconnected: ${error}`));
   }
   reconnect();
 }
+
+/**
+ * Events of at least this many characters are parsed and handed on each in a turn of the event loop
+ * of its own (`handOn`): a neighbour's answer of megabytes not cut to a budget (one under its
+ * `max_output`) otherwise held the loop for its decode, `JSON.parse` and what the answer set off
+ * in one stretch (bench/README.md, neighbours, 1 Dec 19:00).
+ */
+export const LONG_EVENT = 256 * 1024;
 
 const LF = 0x0a;
 const CR = 0x0d;
