@@ -9,24 +9,18 @@
  * because the action may already have happened.
  */
 import { randomBytes } from 'node:crypto';
-import { type Denial, denial } from '../errors.js';
-import type { EventWriter } from '../events/writer.js';
 import type { Logger } from '../log.js';
 import type { Notifier } from '../notify/notifier.js';
 import { faultPoint } from '../replicas/fault-point.js';
-import type { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
-import type { Store } from '../store/store.js';
 import { canonicalJson } from '../util/canonical.js';
 import type { Approval, ApprovalState, Vote, VoteOutcome } from './approval.js';
 import { describeEarlier, type EarlierCall, type HoldOutcome, type HoldRequest } from './hold.js';
-import { type Wake, Wakeups, type Watch } from './wakeups.js';
+import { type WaitDeps, waitForDecision } from './wait.js';
+import { Wakeups } from './wakeups.js';
 
 /** How long an approval stays usable by an identical retry after its waiting caller is gone. */
 export const REUSE_WINDOW_MS = 10 * 60_000;
-const PROGRESS_EVERY_MS = 5_000;
-const POLL_MS = 500;
-const FALLBACK_POLL_MS = 2_000;
 
 export class ApprovalService {
   private readonly wakeups = new Wakeups();
@@ -34,21 +28,11 @@ export class ApprovalService {
   private readonly waiting = new Map<string, number>();
 
   constructor(
-    private readonly deps: {
-      store: Store;
-      events: EventWriter;
+    private readonly deps: WaitDeps & {
       notifier: Notifier;
-      runs: RunService;
-      now: () => number;
       linkFor: (id: string) => string;
       /** Approvals are a sink too: what they persist is scrubbed (the hash binds the real arguments). */
       scrubber: Scrubber;
-      /** Store poll while waiting: how soon a decision made through another replica is seen. */
-      pollMs?: number;
-      /** Store poll while push signals are live (default 2 s): only the fallback for a lost NOTIFY. */
-      fallbackPollMs?: number;
-      /** Interval of MCP progress notifications to a waiting client that asked for them. */
-      progressEveryMs?: number;
       /** Where failures nobody awaits are reported (a withdrawal, a lost signal). */
       logger?: Pick<Logger, 'warn'>;
     },
@@ -333,175 +317,13 @@ export class ApprovalService {
     // Watched before the first read, so a decision landing during any read is not missed.
     const watch = this.wakeups.watch(approval.id);
     try {
-      return await this.waitFor(approval, request, watch);
+      return await waitForDecision(this.deps, this.claim.bind(this), approval, request, watch);
     } finally {
       watch.close();
       const left = this.waitingOn(approval.id) - 1;
       if (left > 0) this.waiting.set(approval.id, left);
       else this.waiting.delete(approval.id);
     }
-  }
-
-  private async waitFor(approval: Approval, request: HoldRequest, watch: Watch): Promise<HoldOutcome> {
-    const { store, now } = this.deps;
-    const started = now();
-    let lastProgress = started;
-    let wake: Wake | undefined;
-    for (;;) {
-      // Woken by an approval: claim at once, one round trip instead of a read and then the claim.
-      // The claim is the same conditional write as below, so a forged or stale hint just fails it.
-      if (wake?.state === 'approved') {
-        const claimed = await this.claim(approval, request.runId, request.tool, request.argsHash);
-        if (claimed) return { ok: true, approval: claimed };
-      }
-      const current = await store.approvals.get(approval.id);
-      if (!current)
-        return { ok: false, denial: denial('internal_error', 'The approval could not be found.') };
-      switch (current.state) {
-        case 'approved': {
-          const claimed = await this.claim(current, request.runId, request.tool, request.argsHash);
-          if (claimed) return { ok: true, approval: claimed };
-          // Another caller (an identical concurrent call of this run) claimed it first.
-          return { ok: false, approval: current, denial: alreadyRan() };
-        }
-        case 'denied':
-          return {
-            ok: false,
-            approval: current,
-            denial: denial(
-              'approval_denied',
-              `A human declined this call${current.reason ? `: ${current.reason}` : '.'}`,
-            ),
-          };
-        case 'timed_out':
-          return { ok: false, approval: current, denial: timeoutDenial() };
-        case 'executing':
-        case 'executed':
-        case 'failed':
-        case 'outcome_unknown':
-          // Claimed, and not by this caller (its claim above failed, or it never tried one).
-          return { ok: false, approval: current, denial: alreadyRan() };
-        case 'pending':
-          break;
-        default: {
-          // Withdrawn because the run ended: say so, the agent should stop, not retry.
-          const run = await this.deps.runs.get(request.runId);
-          return {
-            ok: false,
-            approval: current,
-            denial:
-              run?.state === 'active'
-                ? denial('approval_withdrawn', 'This approval is no longer pending.')
-                : denial('run_not_active', 'This run has ended; the held call was withdrawn.'),
-          };
-        }
-      }
-      if (now() >= current.expiresAt) {
-        // Timeout means deny. If a decision raced in, the next pass reads it.
-        const written = await this.deps.events.writeMoving(
-          {
-            kind: 'approval.decided',
-            runId: current.runId,
-            tool: current.tool,
-            code: 'timed_out',
-            actor: 'system',
-            data: { approvalId: current.id },
-          },
-          { id: current.id, from: ['pending'], to: 'timed_out', at: now() },
-        );
-        if (written) return { ok: false, approval: current, denial: timeoutDenial() };
-        continue;
-      }
-      wake = await watch.sleep(
-        Math.min(
-          // With push signals live, polling is only the fallback for a lost notification.
-          this.deps.store.signals.live()
-            ? (this.deps.fallbackPollMs ?? FALLBACK_POLL_MS)
-            : (this.deps.pollMs ?? POLL_MS),
-          current.expiresAt - now(),
-        ),
-        request.signal,
-        request.callerGone,
-      );
-      if (request.signal.aborted) return this.abandon(current, request);
-      if (request.callerGone?.aborted) return this.callerLeft(current, request);
-      if (request.progress && now() - lastProgress >= (this.deps.progressEveryMs ?? PROGRESS_EVERY_MS)) {
-        lastProgress = now();
-        await request.progress(now() - started, 'waiting for a human to approve').catch(() => undefined);
-      }
-    }
-  }
-
-  /**
-   * The caller's connection closed while it waited. The approval stays pending: a human can still
-   * decide it, and only an identical retry (which waits on it, or claims it once approved) runs
-   * it, so an approval never executes with nobody there for the result.
-   */
-  private async callerLeft(approval: Approval, request: HoldRequest): Promise<HoldOutcome> {
-    await this.deps.events.write({
-      kind: 'approval.requested',
-      runId: approval.runId,
-      tool: approval.tool,
-      decision: 'hold',
-      code: 'caller_left',
-      actor: `run:${request.runId}`,
-      data: {
-        approvalId: approval.id,
-        note: 'the caller disconnected; the approval stays open and runs only for an identical retry',
-      },
-    });
-    return {
-      ok: false,
-      approval,
-      denial: denial(
-        'approval_withdrawn',
-        'The client went away; the approval stays open for an identical retry.',
-      ),
-    };
-  }
-
-  private async abandon(approval: Approval, request: HoldRequest): Promise<HoldOutcome> {
-    const run = await this.deps.runs.get(request.runId);
-    // The SDK aborts with the client's reason (a string) on notifications/cancelled, and with
-    // no reason when the connection closes. A disconnect or a gateway restart keeps the
-    // approval open, so a human can still decide it and an identical retry can use it.
-    const cancelled = typeof request.signal.reason === 'string';
-    if (run?.state === 'active' && !cancelled) {
-      return {
-        ok: false,
-        approval,
-        denial: denial(
-          'approval_withdrawn',
-          'The client went away; the approval stays open for an identical retry.',
-        ),
-      };
-    }
-    await this.deps.events.writeMoving(
-      {
-        kind: 'approval.decided',
-        runId: approval.runId,
-        tool: approval.tool,
-        code: 'withdrawn',
-        actor: run?.state === 'active' ? `run:${approval.runId}` : 'system',
-        data: {
-          approvalId: approval.id,
-          why: run?.state === 'active' ? 'the client cancelled' : `the run is ${run?.state}`,
-        },
-      },
-      { id: approval.id, from: ['pending'], to: 'withdrawn', at: this.deps.now() },
-    );
-    if (run?.state !== 'active') {
-      return {
-        ok: false,
-        approval,
-        denial: denial('run_not_active', 'This run has ended; the held call was withdrawn.'),
-      };
-    }
-    return {
-      ok: false,
-      approval,
-      denial: denial('approval_withdrawn', 'The call was cancelled while waiting for approval.'),
-    };
   }
 
   private async openFor(runId: string, tool: string, argsHash: string): Promise<Approval | undefined> {
@@ -535,12 +357,4 @@ export class ApprovalService {
         this.deps.logger?.warn({ err, approvalId: id }, 'approval signal not published'),
       );
   }
-}
-
-function alreadyRan(): Denial {
-  return denial('approval_denied', 'An identical call already ran under this approval.');
-}
-
-function timeoutDenial(): Denial {
-  return denial('approval_timeout', 'No human approved this call in time; it was not run.');
 }
