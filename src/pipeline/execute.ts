@@ -40,7 +40,11 @@ export function executeStage(deps: {
     const epoch = deps.fence?.epoch();
     // Durable before the upstream sees anything; a store that cannot take it refuses the call.
     if (deps.intent) call.intentId = await openIntent(deps.intent, call);
-    const lost = await leaseLost(deps, epoch, call);
+    // Asked only when there is something to ask (a replica's lease, an approval): no await otherwise.
+    const lost =
+      (deps.fence && epoch !== undefined) || (call.approvalId && deps.approvalState)
+        ? await leaseLost(deps, epoch, call)
+        : undefined;
     if (lost) {
       // Not sent: settled as such (an approval becomes `failed`, code lease_lost), recorded after
       // the `outcome_unknown` another replica may have written for it.
@@ -84,7 +88,7 @@ export function executeStage(deps: {
           }
         : {}),
     });
-    await Promise.all(forwarded);
+    if (forwarded.length > 0) await Promise.all(forwarded);
     call.upstreamMs = outcome.ms;
     if (!outcome.ok) {
       if (outcome.error) {

@@ -16,9 +16,10 @@ import { isExternalSink } from '../dataflow/classes.js';
 import { type Recognised, recognise } from '../dataflow/fingerprint.js';
 import { valuesInArguments } from '../dataflow/values.js';
 import { denial } from '../errors.js';
+import type { CatalogTool } from '../gateway/catalog.js';
 import type { FlowAction } from '../policy/schema/profile.js';
 import type { RunService } from '../runs/service.js';
-import { CONTINUE, deny, type Stage } from './stage.js';
+import { CONTINUE, deny, type Stage, type StageResult, type ToolCall } from './stage.js';
 
 /** Why a flow rule applied, for the approval and the audit event. */
 export interface FlowEvidence {
@@ -32,9 +33,7 @@ export interface FlowEvidence {
 const STRICTNESS: Record<FlowAction, number> = { allow: 0, approve: 1, refuse: 2 };
 
 export function flowStage(deps: { runs: Pick<RunService, 'fingerprints'> }): Stage {
-  return async (call) => {
-    const tool = call.tool;
-    if (!tool || !isExternalSink(tool.rule, tool.upstreamDefinition.annotations)) return CONTINUE;
+  const check = async (call: ToolCall, tool: CatalogTool): Promise<StageResult> => {
     const { taint, read } = call.run;
     const rules = call.profile.flow;
     const reasons: FlowEvidence['reasons'] = [];
@@ -70,6 +69,12 @@ export function flowStage(deps: { runs: Pick<RunService, 'fingerprints'> }): Sta
         call.approvalReason = approvalReason(reasons, recognised);
         return CONTINUE;
     }
+  };
+  // Most tools send nothing out: they pass at once, without a promise.
+  return (call) => {
+    const tool = call.tool;
+    if (!tool || !isExternalSink(tool.rule, tool.upstreamDefinition.annotations)) return CONTINUE;
+    return check(call, tool);
   };
 }
 

@@ -34,7 +34,8 @@ export class LoopGuard {
 
   constructor(private readonly deps: { runs: RunService; now: () => number }) {}
 
-  readonly stage: Stage = async (call) => {
+  /** Answers at once unless the run is to be ended (no promise per call otherwise). */
+  readonly stage: Stage = (call) => {
     const tool = call.tool;
     if (!tool || !call.args) return CONTINUE;
     const guard = call.profile.loop_guard;
@@ -57,10 +58,7 @@ export class LoopGuard {
           ? `the tool failed ${errors} times in a row`
           : undefined;
     if (!reason) return CONTINUE;
-    if (guard.action === 'kill') {
-      await this.deps.runs.end(call.run.id, 'exhausted', `loop detected: ${reason}`);
-    }
-    return deny(
+    const refused = deny(
       denial(
         'loop_detected',
         guard.action === 'kill'
@@ -68,17 +66,20 @@ export class LoopGuard {
           : `Refused: ${reason}. Change approach instead of repeating the call.`,
       ),
     );
+    if (guard.action !== 'kill') return refused;
+    return this.deps.runs.end(call.run.id, 'exhausted', `loop detected: ${reason}`).then(() => refused);
   };
 
   /** Counts consecutive upstream errors per tool; a success resets the count. */
   readonly finalizer: Finalizer = {
     name: 'loop-guard',
-    run: async (call, outcome) => {
+    run: (call, outcome) => {
       const tool = call.tool;
-      if (!tool || call.upstreamMs === undefined) return;
+      if (!tool || call.upstreamMs === undefined) return undefined;
       const window = this.window(call.run.id, this.deps.now());
       const failed = outcome.decision === 'deny' || call.result?.isError === true;
       window.errors.set(tool.exposed, failed ? (window.errors.get(tool.exposed) ?? 0) + 1 : 0);
+      return undefined;
     },
   };
 

@@ -4,11 +4,19 @@
  * denied), and an observer that throws changes no decision.
  */
 import { describe, expect, it } from 'vitest';
+import type { CatalogTool } from '../gateway/catalog.js';
 import { createLogger } from '../log.js';
+import type { Policy } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
+import type { RunService } from '../runs/service.js';
 import { createScrubber } from '../scrub/index.js';
-import { Pipeline, type PipelineHook } from './pipeline.js';
-import { CONTINUE, deny, type ToolCall } from './stage.js';
+import { dataReadStage } from './data-read.js';
+import { flowStage } from './flow.js';
+import { LoopGuard } from './loop-guard.js';
+import { type NamedStage, Pipeline, type PipelineHook } from './pipeline.js';
+import { runStateStage } from './run-state.js';
+import { CONTINUE, deny, type StageResult, type ToolCall } from './stage.js';
+import { taintStage } from './taint.js';
 
 const scrubber = createScrubber();
 const logger = createLogger({ scrubber, level: 'silent' });
@@ -84,5 +92,82 @@ describe('pipeline stage observers', () => {
     );
     const outcome = await pipeline.call(call());
     expect(outcome).toMatchObject({ decision: 'allow', result: { content: [{ text: 'ran' }] } });
+  });
+});
+
+describe('stages that answer at once', () => {
+  const pipeline = (stages: NamedStage[]) => new Pipeline(stages, [], { logger, scrubber });
+
+  it('stops at a denial a stage answers without a promise', async () => {
+    let later = false;
+    const outcome = await pipeline([
+      { name: 'one', run: () => CONTINUE },
+      { name: 'two', run: () => deny({ code: 'tool_not_in_scope', message: 'no' }) },
+      {
+        name: 'three',
+        run: () => {
+          later = true;
+          return CONTINUE;
+        },
+      },
+    ]).call(call());
+    expect(outcome).toMatchObject({ decision: 'deny', denial: { code: 'tool_not_in_scope' } });
+    expect(later).toBe(false);
+  });
+
+  it('denies as internal_error when a stage throws before answering', async () => {
+    const outcome = await pipeline([
+      {
+        name: 'one',
+        run: () => {
+          throw new Error('bug');
+        },
+      },
+    ]).call(call());
+    expect(outcome).toMatchObject({ decision: 'deny', denial: { code: 'internal_error' } });
+  });
+
+  it('waits for a thenable that is not a native promise', async () => {
+    const thenable = {
+      // biome-ignore lint/suspicious/noThenProperty: the point of the test is a foreign thenable
+      then: (resolve: (r: StageResult) => void) => resolve(deny({ code: 'loop_detected', message: 'no' })),
+    } as unknown as Promise<StageResult>;
+    const outcome = await pipeline([{ name: 'one', run: () => thenable }]).call(call());
+    expect(outcome).toMatchObject({ decision: 'deny', denial: { code: 'loop_detected' } });
+  });
+
+  it('passes a call through the checks with nothing to wait for without a promise', () => {
+    const tool = {
+      exposed: 'u__t',
+      original: 't',
+      upstream: 'u',
+      rule: { class: 'read' },
+      upstreamDefinition: { name: 't', inputSchema: { type: 'object' } },
+    } as unknown as CatalogTool;
+    const c: ToolCall = {
+      ...call(),
+      run: {
+        id: 'run_1',
+        state: 'active',
+        expiresAt: Date.now() + 60_000,
+        taint: { untrusted: false, sources: [] },
+        read: { private: [], secret: [] },
+      } as unknown as Run,
+      profile: {
+        loop_guard: { window: 60_000, identical_calls: 5, consecutive_errors: 5, action: 'refuse' },
+      } as unknown as ToolCall['profile'],
+      tool,
+      args: { a: 1 },
+      result: { content: [{ type: 'text', text: 'x' }] },
+    };
+    const runs = {} as RunService;
+    const answers = [
+      runStateStage({ now: Date.now })(c),
+      flowStage({ runs })(c),
+      new LoopGuard({ runs, now: Date.now }).stage(c),
+      dataReadStage({ policy: { upstreams: {} } as unknown as Policy, runs })(c),
+      taintStage({ runs })(c),
+    ];
+    expect(answers).toEqual([CONTINUE, CONTINUE, CONTINUE, CONTINUE, CONTINUE]);
   });
 });

@@ -22,7 +22,8 @@ export interface NamedStage {
  */
 export interface Finalizer {
   name: string;
-  run: (call: ToolCall, outcome: CallOutcome) => Promise<void>;
+  /** Answers at once (undefined) when it has nothing to wait for, like a stage. */
+  run: (call: ToolCall, outcome: CallOutcome) => undefined | Promise<void>;
 }
 
 export type CallOutcome =
@@ -84,11 +85,11 @@ export class Pipeline {
     }
   }
 
-  private runStage(stage: NamedStage, call: ToolCall): Promise<StageResult> {
+  private runStage(stage: NamedStage, call: ToolCall): StageResult | Promise<StageResult> {
     if (this.stageHooks.length === 0) return stage.run(call);
     return this.stageHooks.reduceRight<() => Promise<StageResult>>(
       (next, hook) => () => hook(call, stage.name, next),
-      () => stage.run(call),
+      async () => stage.run(call),
     )();
   }
 
@@ -96,10 +97,12 @@ export class Pipeline {
     let denied: Denial | undefined;
     const observers = this.stageObservers;
     for (const stage of this.stages) {
-      let outcome: Awaited<ReturnType<Stage>>;
+      let outcome: StageResult;
       const started = observers.length > 0 ? performance.now() : 0;
       try {
-        outcome = await this.runStage(stage, call);
+        // Awaited only when the stage had something to wait for (see `Stage`).
+        const answered = this.runStage(stage, call);
+        outcome = isThenable(answered) ? await answered : answered;
         if (observers.length > 0) this.tell(stage.name, outcome, started);
       } catch (error) {
         if (observers.length > 0) this.tell(stage.name, undefined, started);
@@ -126,7 +129,8 @@ export class Pipeline {
       : { decision: 'allow', result: call.result ?? { content: [] } };
     for (const finalizer of this.finalizers) {
       try {
-        await finalizer.run(call, outcome);
+        const done = finalizer.run(call, outcome);
+        if (isThenable(done)) await done;
       } catch (error) {
         this.deps.logger.error(
           { err: error, finalizer: finalizer.name, runId: call.run.id },
@@ -139,6 +143,11 @@ export class Pipeline {
     }
     return outcome;
   }
+}
+
+/** A promise or any object with a `then` method: what `await` would wait for. */
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 
 /** How a denial reaches the agent: a tool result it can read and adapt to, never a crash. */

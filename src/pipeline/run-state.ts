@@ -6,7 +6,7 @@ import { denial } from '../errors.js';
 import { CONTINUE, deny, type Stage } from './stage.js';
 
 export function runStateStage(deps: { now: () => number }): Stage {
-  return async (call) => {
+  return (call) => {
     if (call.run.state !== 'active' || call.run.expiresAt <= deps.now() || call.signal.aborted) {
       return deny(denial('run_not_active', 'This run has ended; no further tool calls are accepted.'));
     }

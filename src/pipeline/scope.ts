@@ -13,7 +13,7 @@ export function scopeStage(deps: {
   /** True when the upstream behind a profile's tool is not serving (down since start, or restarting). */
   upstreamDown?: (exposedName: string) => boolean;
 }): Stage {
-  return async (call) => {
+  return (call) => {
     const inProfile = typeof call.name === 'string' && call.profile.tools.includes(call.name);
     const tool = inProfile ? deps.catalog.get(call.name) : undefined;
     if (!tool) {

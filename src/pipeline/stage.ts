@@ -60,7 +60,12 @@ export interface ToolCall {
 
 export type StageResult = { readonly ok: true } | { readonly ok: false; readonly denial: Denial };
 
-export type Stage = (call: ToolCall) => Promise<StageResult>;
+/**
+ * A stage that has nothing to wait for answers at once: most calls pass most stages without
+ * touching the store, and an async function per stage and call was an object, a promise and a
+ * suspension each (about 0.3 KB of garbage per stage and call). Callers await only a promise.
+ */
+export type Stage = (call: ToolCall) => StageResult | Promise<StageResult>;
 
 export const CONTINUE: StageResult = Object.freeze({ ok: true });
 

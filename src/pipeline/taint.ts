@@ -8,20 +8,22 @@
  * too, whatever the tool, when it finds injection signs.)
  */
 import type { RunService } from '../runs/service.js';
-import { CONTINUE, type Stage } from './stage.js';
+import { CONTINUE, type Stage, type StageResult, type ToolCall } from './stage.js';
 
 export function taintStage(deps: { runs: RunService }): Stage {
-  return async (call) => {
+  const taint = async (call: ToolCall, exposed: string): Promise<StageResult> => {
+    await deps.runs.taint(call.run.id, exposed);
+    call.flags.push('tainted_run');
+    return CONTINUE;
+  };
+  // Answers at once unless the run is to be tainted (no promise per call for the rest).
+  return (call) => {
     const tool = call.tool;
     if (!tool || !call.result) return CONTINUE;
     const opensWorld = tool.rule.taints === true;
     const returnedContent =
       (call.result.content?.length ?? 0) > 0 || call.result.structuredContent !== undefined;
-    if (opensWorld && returnedContent) {
-      await deps.runs.taint(call.run.id, tool.exposed);
-      call.flags.push('tainted_run');
-    }
-    return CONTINUE;
+    return opensWorld && returnedContent ? taint(call, tool.exposed) : CONTINUE;
   };
 }
 

@@ -13,7 +13,7 @@ import { CONTINUE, deny, type Stage } from './stage.js';
 export { MAX_ARGUMENT_DEPTH } from './arguments-walk.js';
 
 export function validateStage(): Stage {
-  return async (call) => {
+  return (call) => {
     const tool = call.tool;
     if (!tool) return deny(denial('internal_error', 'The call could not be checked.'));
     if (call.droppedKey !== undefined) {

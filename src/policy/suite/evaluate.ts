@@ -91,7 +91,8 @@ export async function runPolicySuite(loaded: LoadedPolicy, suite: PolicyTestFile
         flags: [],
       };
       for (const stage of checks) {
-        const outcome = await stage.run(call).catch(() => ({
+        // A stage may answer at once or throw before it awaits anything: both are caught here.
+        const outcome = await (async () => stage.run(call))().catch(() => ({
           ok: false as const,
           denial: denial('internal_error', 'The call could not be processed.'),
         }));
