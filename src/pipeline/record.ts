@@ -21,6 +21,22 @@ export function recordFinalizer(deps: { events: EventWriter; now: () => number }
     const measured = call.result
       ? measureJson(content, RESULT_PREVIEW_BYTES)
       : { bytes: 0, head: '', whole: true };
+    // Members set one by one in the order the spreads gave them: no throwaway object per member.
+    const data: Record<string, unknown> = { arguments: call.args ?? clipArgs(call.rawArgs) };
+    if (denied) {
+      data.message = denied.message;
+      if (denied.detail) data.detail = denied.detail;
+    }
+    if (call.upstreamMs !== undefined) data.upstreamMs = round(call.upstreamMs);
+    data.totalMs = round(deps.now() - call.startedAt);
+    if (call.result) {
+      data.resultBytes = measured.bytes;
+      data.isError = call.result.isError === true;
+      data.result = measured.whole ? content : `${measured.head}…`;
+    }
+    if (call.flags.length) data.flags = call.flags;
+    if (call.approvalId) data.approvalId = call.approvalId;
+    if (call.flow) data.flow = call.flow;
     const event: NewEvent = {
       kind: 'tools/call',
       runId: call.run.id,
@@ -28,22 +44,7 @@ export function recordFinalizer(deps: { events: EventWriter; now: () => number }
       decision,
       code: denied?.code ?? null,
       actor: `run:${call.run.id}`,
-      data: {
-        arguments: call.args ?? clipArgs(call.rawArgs),
-        ...(denied ? { message: denied.message, ...(denied.detail ? { detail: denied.detail } : {}) } : {}),
-        ...(call.upstreamMs !== undefined ? { upstreamMs: round(call.upstreamMs) } : {}),
-        totalMs: round(deps.now() - call.startedAt),
-        ...(call.result
-          ? {
-              resultBytes: measured.bytes,
-              isError: call.result.isError === true,
-              result: measured.whole ? content : `${measured.head}…`,
-            }
-          : {}),
-        ...(call.flags.length ? { flags: call.flags } : {}),
-        ...(call.approvalId ? { approvalId: call.approvalId } : {}),
-        ...(call.flow ? { flow: call.flow } : {}),
-      },
+      data,
     };
     if (!call.intentId) {
       await deps.events.write(event);
