@@ -16,7 +16,7 @@ import type { Scrubber } from '../scrub/index.js';
 import { canonicalJson } from '../util/canonical.js';
 import type { Approval, ApprovalState, Vote, VoteOutcome } from './approval.js';
 import { describeEarlier, type EarlierCall, type HoldOutcome, type HoldRequest } from './hold.js';
-import { type WaitDeps, waitForDecision } from './wait.js';
+import { timeOut, type WaitDeps, waitForDecision } from './wait.js';
 import { Wakeups } from './wakeups.js';
 
 /** How long an approval stays usable by an identical retry after its waiting caller is gone. */
@@ -213,18 +213,7 @@ export class ApprovalService {
     let expired = 0;
     for (const a of await store.approvals.list({ state: 'pending', limit: 10_000 })) {
       if (a.expiresAt > now()) continue;
-      const written = await this.deps.events.writeMoving(
-        {
-          kind: 'approval.decided',
-          runId: a.runId,
-          tool: a.tool,
-          code: 'timed_out',
-          actor: 'system',
-          data: { approvalId: a.id },
-        },
-        { id: a.id, from: ['pending'], to: 'timed_out', at: now() },
-      );
-      if (written) expired++;
+      if (await timeOut(this.deps, a)) expired++;
     }
     return expired;
   }

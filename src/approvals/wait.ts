@@ -99,17 +99,7 @@ export async function waitForDecision(
     }
     if (now() >= current.expiresAt) {
       // Timeout means deny. If a decision raced in, the next pass reads it.
-      const written = await deps.events.writeMoving(
-        {
-          kind: 'approval.decided',
-          runId: current.runId,
-          tool: current.tool,
-          code: 'timed_out',
-          actor: 'system',
-          data: { approvalId: current.id },
-        },
-        { id: current.id, from: ['pending'], to: 'timed_out', at: now() },
-      );
+      const written = await timeOut(deps, current);
       if (written) return { ok: false, approval: current, denial: timeoutDenial() };
       continue;
     }
@@ -149,14 +139,7 @@ async function callerLeft(deps: WaitDeps, approval: Approval, request: HoldReque
       note: 'the caller disconnected; the approval stays open and runs only for an identical retry',
     },
   });
-  return {
-    ok: false,
-    approval,
-    denial: denial(
-      'approval_withdrawn',
-      'The client went away; the approval stays open for an identical retry.',
-    ),
-  };
+  return keptOpen(approval);
 }
 
 async function abandon(deps: WaitDeps, approval: Approval, request: HoldRequest): Promise<HoldOutcome> {
@@ -166,14 +149,7 @@ async function abandon(deps: WaitDeps, approval: Approval, request: HoldRequest)
   // approval open, so a human can still decide it and an identical retry can use it.
   const cancelled = typeof request.signal.reason === 'string';
   if (run?.state === 'active' && !cancelled) {
-    return {
-      ok: false,
-      approval,
-      denial: denial(
-        'approval_withdrawn',
-        'The client went away; the approval stays open for an identical retry.',
-      ),
-    };
+    return keptOpen(approval);
   }
   await deps.events.writeMoving(
     {
@@ -200,6 +176,34 @@ async function abandon(deps: WaitDeps, approval: Approval, request: HoldRequest)
     ok: false,
     approval,
     denial: denial('approval_withdrawn', 'The call was cancelled while waiting for approval.'),
+  };
+}
+
+/** Moves a pending approval past its expiry to `timed_out` (timeout means deny); false if a decision won the race. */
+export async function timeOut(deps: Pick<WaitDeps, 'events' | 'now'>, approval: Approval): Promise<boolean> {
+  const written = await deps.events.writeMoving(
+    {
+      kind: 'approval.decided',
+      runId: approval.runId,
+      tool: approval.tool,
+      code: 'timed_out',
+      actor: 'system',
+      data: { approvalId: approval.id },
+    },
+    { id: approval.id, from: ['pending'], to: 'timed_out', at: deps.now() },
+  );
+  return written !== undefined;
+}
+
+/** The caller is gone but the run is not: the approval stays pending for an identical retry. */
+function keptOpen(approval: Approval): HoldOutcome {
+  return {
+    ok: false,
+    approval,
+    denial: denial(
+      'approval_withdrawn',
+      'The client went away; the approval stays open for an identical retry.',
+    ),
   };
 }
 
