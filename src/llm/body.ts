@@ -57,6 +57,15 @@ export function readDeclared(incoming: IncomingMessage, max: number): Promise<Re
   if (incoming.headers['transfer-encoding'] !== undefined) return undefined;
   if (incoming.readableDidRead || incoming.readableEnded || incoming.destroyed) return undefined;
   if (Number(declared) > max) return Promise.resolve({ ok: false, problem: 'too_large' });
+  // Usually a short body came in the packets of its head, and node's parser had buffered all of
+  // it while the run was read: taken at once, not a turn of the event loop per stream event
+  // (about 40 µs of the 60 the read cost in situ). The parser delivers exactly the declared
+  // bytes, so all of them buffered is the whole body; resumed, the stream ends as it would.
+  if (incoming.readableEncoding === null && incoming.readableLength === Number(declared)) {
+    const whole = (incoming.read() as Buffer | null) ?? Buffer.alloc(0);
+    incoming.resume();
+    return Promise.resolve(decodeBody(whole));
+  }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -72,9 +81,7 @@ export function readDeclared(incoming: IncomingMessage, max: number): Promise<Re
       size += chunk.byteLength;
     };
     const onEnd = () => {
-      const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
-      if (!isUtf8(bytes)) done({ ok: false, problem: 'not_utf8' });
-      else done({ ok: true, text: decoder.decode(bytes), bytes: size });
+      done(decodeBody(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
     };
     // Cut before its end (the agent went away): nothing sound was read.
     const onFail = () => done({ ok: false, problem: 'unreadable' });
@@ -83,6 +90,12 @@ export function readDeclared(incoming: IncomingMessage, max: number): Promise<Re
     incoming.once('error', onFail);
     incoming.once('close', onFail);
   });
+}
+
+function decodeBody(bytes: Buffer): RequestText {
+  return isUtf8(bytes)
+    ? { ok: true, text: decoder.decode(bytes), bytes: bytes.byteLength }
+    : { ok: false, problem: 'not_utf8' };
 }
 
 /** `incoming`: node's request when node serves the proxy (read directly when it can be). */

@@ -119,6 +119,35 @@ describe('LLM body: reading a declared-length body from node directly', () => {
     expect(refused).toBeLessThan(bodies.length - 20);
   });
 
+  it('answers what the web path answers when the whole body was buffered before the read, on 300 bodies', async () => {
+    let buffered = 0;
+    handle = async (req) => {
+      // As when the run is read first: the parser has taken in the whole body by then.
+      const declared = Number(req.headers['content-length']);
+      for (let i = 0; i < 100 && req.readableLength < declared; i++)
+        await new Promise((r) => setImmediate(r));
+      if (req.readableLength === declared) buffered++;
+      const result = await readDeclared(req, MAX);
+      // Over the limit nothing is read (the server drains it); else the stream still ends, as
+      // after the event-by-event read.
+      if (result?.ok === false && result.problem === 'too_large') req.resume();
+      if (!req.readableEnded) await new Promise((r) => req.once('end', r));
+      return result;
+    };
+    const random = rng(16);
+    const bodies = [
+      new Uint8Array(0),
+      new Uint8Array(MAX).fill(0x61),
+      ...Array.from({ length: 300 }, () => body(random)),
+    ];
+    for (const bytes of bodies) {
+      const [direct, web] = await Promise.all([send(bytes), reference(bytes)]);
+      expect(direct, `body ${Buffer.from(bytes).toString('hex').slice(0, 80)}`).toEqual(web);
+    }
+    // Taken whole at once, not read event by event.
+    expect(buffered).toBe(bodies.length);
+  });
+
   it('refuses a declared length over the limit before reading anything', async () => {
     let didRead = true;
     handle = async (req) => {
