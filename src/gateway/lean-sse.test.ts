@@ -1,6 +1,6 @@
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LONG_EVENT, useLeanSse } from './lean-sse.js';
 
 /** The SDK transport's SSE entry point that useLeanSse replaces. */
@@ -34,11 +34,23 @@ async function read(chunks: readonly Uint8Array[]): Promise<{ messages: JSONRPCM
   );
   await ended;
   // A long event is handed on turns of the loop after it was read: wait until nothing more comes.
-  for (let seen = -1; seen !== messages.length + errors.length; ) {
-    seen = messages.length + errors.length;
-    await new Promise((r) => setTimeout(r, 30));
-  }
+  await settled(() => messages.length + errors.length);
   return { messages, errors };
+}
+
+/**
+ * Resolves once `count` has not changed for 100 ms: a long event is handed on turns of the loop
+ * after the stream ends, later than a fixed wait allowed on a loaded machine.
+ */
+async function settled(count: () => number): Promise<void> {
+  let last = -1;
+  let still = 0;
+  while (still < 5) {
+    await new Promise((r) => setTimeout(r, 20));
+    const now = count();
+    still = now === last ? still + 1 : 0;
+    last = now;
+  }
 }
 
 /** `bytes` cut at the given offsets. */
@@ -192,7 +204,8 @@ describe('the lean SSE reader, beside other work on the event loop', () => {
       },
     });
     (transport as unknown as SseEntry)._handleSseStream(stream, {}, false);
-    await new Promise((r) => setTimeout(r, 50));
+    // Until every event is handed on (a loaded machine takes longer than a fixed wait allowed).
+    await vi.waitFor(() => expect(seen).toHaveLength(events.length), { timeout: 5000, interval: 10 });
     return seen;
   }
 
@@ -221,7 +234,142 @@ describe('the lean SSE reader, beside other work on the event loop', () => {
       },
     });
     (transport as unknown as SseEntry)._handleSseStream(stream, {}, false);
-    await new Promise((r) => setTimeout(r, 50));
+    await vi.waitFor(() => expect(ids).toHaveLength(3), { timeout: 5000, interval: 10 });
     expect(ids).toEqual([1, 2, 3]);
+  });
+});
+
+/** What the SDK's own SSE reader (its TextDecoderStream and EventSourceParserStream) hands on for `chunks`. */
+async function readWithSdk(
+  chunks: readonly Uint8Array[],
+): Promise<{ messages: JSONRPCMessage[]; errors: Error[] }> {
+  const transport = new StreamableHTTPClientTransport(new URL('http://127.0.0.1:9/mcp'));
+  const messages: JSONRPCMessage[] = [];
+  const errors: Error[] = [];
+  let closed!: () => void;
+  const ended = new Promise<void>((resolve) => {
+    closed = resolve;
+  });
+  transport.onmessage = (m) => messages.push(m);
+  transport.onerror = (e) => errors.push(e);
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(chunk);
+      controller.close();
+    },
+  });
+  (transport as unknown as SseEntry)._handleSseStream(
+    stream.pipeThrough(new TransformStream({ flush: () => closed() })),
+    {},
+    false,
+  );
+  await ended;
+  await settled(() => messages.length + errors.length);
+  return { messages, errors };
+}
+
+describe('the lean SSE reader against the SDK reader', () => {
+  // A small deterministic generator: the same streams on every run.
+  let seed = 7;
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+  /** One event's bytes: ASCII text, accented or emoji text, or raw BOM bytes inside its JSON string. */
+  const event = (id: number): Buffer => {
+    const body = pick(['plain', 'accented', 'bom', 'long']);
+    const text =
+      body === 'accented'
+        ? `é€😀 ${'y'.repeat(Math.floor(random() * 3000))}`
+        : 'x'.repeat(Math.floor(random() * 70_000));
+    const json = Buffer.from(JSON.stringify(answer(id, `${text}@@`)));
+    const at = json.indexOf('@@');
+    const middle = body === 'bom' ? BOM : Buffer.from('ok');
+    const head = pick(['', 'event: message\n', `id: ${id}\n`]);
+    const end = pick(['\n\n', '\r\n\r\n']);
+    return Buffer.concat([
+      Buffer.from(`${head}data: `),
+      json.subarray(0, at),
+      middle,
+      json.subarray(at + 2),
+      Buffer.from(end),
+    ]);
+  };
+
+  it('hands on the same messages for 60 random streams, each cut at random offsets', async () => {
+    for (let round = 0; round < 60; round++) {
+      const events = Array.from({ length: 1 + Math.floor(random() * 4) }, (_, i) => event(i + 1));
+      // Some streams start with a byte order mark (the decoder drops it), or with a BOM right after an
+      // ASCII event (text then: it must be kept).
+      const start = round % 5 === 0 ? [BOM] : [];
+      const whole = Buffer.concat([...start, ...events]);
+      const offsets = [
+        ...new Set(
+          Array.from(
+            { length: Math.floor(random() * 8) },
+            () => 1 + Math.floor(random() * (whole.length - 1)),
+          ),
+        ),
+      ].sort((a, b) => a - b);
+      const chunks = cutAt(whole, offsets);
+      const lean = await read(chunks);
+      const sdk = await readWithSdk(chunks);
+      expect(lean.errors.map((e) => e.message)).toEqual(sdk.errors.map((e) => e.message));
+      expect(lean.messages).toEqual(sdk.messages);
+      expect(lean.messages).toHaveLength(events.length);
+    }
+  }, 60_000);
+
+  it('keeps a byte order mark that starts a chunk after an ASCII first event', async () => {
+    const first = Buffer.from(`data: ${JSON.stringify(answer(1, 'ascii'))}\n\n`);
+    const second = Buffer.concat([BOM, Buffer.from(`data: ${JSON.stringify(answer(2, 'after'))}\n\n`)]);
+    const lean = await read([first, second]);
+    const sdk = await readWithSdk([first, second]);
+    expect(lean.messages).toEqual(sdk.messages);
+    expect(lean.errors.length).toBe(sdk.errors.length);
+  });
+});
+
+describe('the lean SSE reader, several streams at once', () => {
+  it('gives each stream its own long events when their chunks arrive interleaved (one join buffer is reused)', async () => {
+    const streams = [0, 1, 2].map((n) => {
+      const transport = new StreamableHTTPClientTransport(new URL('http://127.0.0.1:9/mcp'));
+      useLeanSse(transport);
+      const messages: JSONRPCMessage[] = [];
+      transport.onmessage = (m) => messages.push(m);
+      let controller!: ReadableStreamDefaultController<Uint8Array>;
+      const stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          controller = c;
+        },
+      });
+      (transport as unknown as SseEntry)._handleSseStream(stream, {}, false);
+      // Different sizes and letters (one not ASCII), so a shared buffer's leftovers would show.
+      const texts = [`${'a'.repeat(300_000 - n * 50_000)}`, `${'é'.repeat(90_000 + n)}b`];
+      const bytes = new TextEncoder().encode(
+        texts.map((t, i) => `data: ${JSON.stringify(answer(i + 1, t))}\n\n`).join(''),
+      );
+      return {
+        messages,
+        controller,
+        chunks: cutAt(
+          bytes,
+          Array.from({ length: 12 }, (_, i) => (i + 1) * 40_000),
+        ),
+        texts,
+      };
+    });
+    for (let i = 0; i < 13; i++) {
+      for (const s of streams) {
+        const chunk = s.chunks[i];
+        if (chunk) s.controller.enqueue(chunk);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    }
+    for (const s of streams) s.controller.close();
+    await new Promise((r) => setTimeout(r, 50));
+    for (const s of streams) expect(s.messages).toEqual(s.texts.map((t, i) => answer(i + 1, t)));
   });
 });

@@ -11,13 +11,15 @@
  * what the SDK does: resumption tokens, priming events, `retry`, message
  * validation with the SDK's own schema, and the same reconnection rule.
  * Chunks with no line end are held as bytes and decoded with the chunk that
- * ends their line, so a long event is decoded and parsed once, not in pieces.
+ * ends their line, so a long event is decoded and parsed once, not in pieces;
+ * bytes that are all ASCII (most JSON) are read as text by a native copy.
  *
  * The SDK offers no option for it; the method is replaced on the instance,
  * and if the SDK's internals change, connecting fails loudly here instead of
  * silently reading streams some other way.
  */
 
+import { isAscii } from 'node:buffer';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
@@ -141,7 +143,7 @@ async function readSse(
       );
     }
   };
-  const decoder = new TextDecoder();
+  let decoder = new TextDecoder();
   const reader = stream.getReader();
   // Bytes with no line end yet: no line, so no event, can complete before one arrives.
   let held: Uint8Array[] = [];
@@ -162,6 +164,19 @@ async function readSse(
       const bytes = held.length > 0 ? joined(held, heldSize, value) : value;
       held = [];
       heldSize = 0;
+      // Bytes all ASCII, with no part of a character pending before them: their text is their bytes,
+      // read by a native copy. ASCII holds no byte order mark; past this point none is dropped, so
+      // the decoder used after it is one that drops none, as the streaming decoder would no longer
+      // do once it had given text.
+      if (settled && isAscii(bytes)) {
+        parser.feed(asciiText(bytes));
+        if (!begun) {
+          decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+          begun = true;
+        }
+        await handOn();
+        continue;
+      }
       // A whole long event: decoded by the one-shot decoder when that gives exactly what the
       // streaming one would (nothing pending before, an ASCII byte last, the start of the stream
       // behind), which Node decodes several times faster than a decoder once used to stream.
@@ -206,16 +221,38 @@ function hasLineEnd(bytes: Uint8Array): boolean {
   return view.indexOf(LF) >= 0 || view.indexOf(CR) >= 0;
 }
 
+/** ASCII bytes as text (exact for ASCII only): through a Buffer view, no copy of the bytes. */
+function asciiText(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
 /** Decodes whole runs of characters; never drops a byte order mark (mid-stream it is text). */
 const WHOLE = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** Events up to this many bytes are joined in one buffer kept for the next (see `joined`). */
+const KEPT_JOIN_BYTES = 8 * 1024 * 1024;
+let joinBuffer = new Uint8Array(0);
 
 /**
  * `parts` and `last` as one buffer. A long event (a megabyte result) arrives as many chunks with no
  * line end: decoded and fed one by one, each became a string the parser then joined; now it is
  * one copy, one decode (by the one-shot decoder when that is exact) and one feed.
+ *
+ * The copy goes into one buffer kept from event to event (up to `KEPT_JOIN_BYTES`): memory the
+ * process has already touched. A fresh megabyte costs its page faults each time, which on a busy
+ * host measured 2.5 ms per MB against 0.03 for writing memory already touched. The caller decodes
+ * the bytes before its next `await`, and every decoder copies what it keeps, so the buffer is free
+ * again before any other stream's reader runs.
  */
 function joined(parts: readonly Uint8Array[], size: number, last?: Uint8Array): Uint8Array {
-  const out = new Uint8Array(size + (last?.length ?? 0));
+  const total = size + (last?.length ?? 0);
+  let out: Uint8Array;
+  if (total > KEPT_JOIN_BYTES) out = new Uint8Array(total);
+  else {
+    if (joinBuffer.length < total)
+      joinBuffer = new Uint8Array(Math.min(KEPT_JOIN_BYTES, 2 ** Math.ceil(Math.log2(total))));
+    out = joinBuffer.subarray(0, total);
+  }
   let at = 0;
   for (const part of parts) {
     out.set(part, at);
