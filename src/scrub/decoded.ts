@@ -31,19 +31,18 @@ import { gunzipSync, inflateSync, constants as zlibConstants } from 'node:zlib';
 import { HEX_DIGIT_VALUES } from './char-tables.js';
 import { codeUnits } from './code-units.js';
 import { type DecodedRuns, DecodedWriter } from './decoded-text.js';
-import { VALUE_TABLE as ESCAPED_VALUE_CHARS, findEscaped } from './escaped-runs.js';
+import { findEscaped } from './escaped-runs.js';
 
 export type { DecodedRuns } from './decoded-text.js';
 
 const HEX_VALUE = HEX_DIGIT_VALUES;
-const VALUE_TABLE = ESCAPED_VALUE_CHARS;
 
 /** Decoded text is searched again at most this many times (encoded inside encoded). */
 export const MAX_DECODE_DEPTH = 3;
 /** A stream holds back no more of a growing run than this; longer runs are decoded in windows this long. */
 export const MAX_ENCODED_RUN = 16_384;
 /** Windows of a long run overlap by this much: more than any credential's encoding. */
-const WINDOW_OVERLAP = 1_024;
+export const WINDOW_OVERLAP = 1_024;
 /** Decoded bytes are scanned in stretches of printable ASCII at least this long. */
 const MIN_STRETCH = 8;
 /** Shorter base64 decodes to fewer than 15 bytes: shorter than any credential a rule names. */
@@ -533,52 +532,4 @@ for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
   const lower = code >= 97 && code <= 122;
   const upper = code >= 65 && code <= 90;
   SHAPE[code] = IN_RUN | (lower ? LOWER : 0) | (upper ? UPPER : 0) | (HEX_VALUE[code] === 255 ? NOT_HEX : 0);
-}
-
-/**
- * Where a stream must start holding so that an encoded run still growing at
- * the end of `input` is decoded whole with the next chunk: the start of the
- * trailing stretch of characters that can belong to a run (line breaks
- * included, for wrapped bodies); only its last WINDOW_OVERLAP characters when
- * it is longer than a stream holds (a token this cut splits begins there); or
- * `input.length` when it looks like a plain word.
- *
- * A plain word (letters and punctuation, no digit, none of `+/=%\\_-`, no
- * lower-to-upper change inside: `Hello`, `API`, `done!`)
- * is emitted at once: holding every stream's last word would delay each LLM
- * token by one chunk. If the next chunk makes it the head of a base64 run,
- * the run is decoded at every alignment from the cut (`findEncoded` with
- * `continued`), so a token inside is still found; only the redaction then
- * starts at the cut instead of at the word.
- */
-export function encodedHold(input: string): number {
-  const n = input.length;
-  let k = n;
-  let encodedLooking = false;
-  let after = 0;
-  while (k > 0 && n - k <= MAX_ENCODED_RUN) {
-    const code = input.charCodeAt(k - 1);
-    if (RUN_OR_BREAK[code] !== 1) break;
-    // Scanning backwards: `after` is the character that follows this one.
-    if (HINT[code] === 1 || (code >= 97 && code <= 122 && after >= 65 && after <= 90)) encodedLooking = true;
-    after = code;
-    k--;
-  }
-  if (!encodedLooking) return n;
-  // Longer than a stream holds: its head was decoded with this chunk, and a token that this cut
-  // splits begins in the last WINDOW_OVERLAP characters (an encoded token is shorter), so those
-  // are held to be decoded again with the next chunk, at every alignment.
-  if (n - k > MAX_ENCODED_RUN) return n - WINDOW_OVERLAP;
-  return k;
-}
-
-/** Characters of encodings that words and punctuation in prose rarely hold. */
-const HINT = new Uint8Array(65536);
-for (const ch of '0123456789+/=%\\_-') HINT[ch.charCodeAt(0)] = 1;
-
-/** 1 for a character that can continue a run of any kind, or break a wrapped body's lines. */
-const RUN_OR_BREAK = new Uint8Array(65536).fill(1);
-for (let code = 0; code < 65536; code++) {
-  const ch = String.fromCharCode(code);
-  if (ch !== '\r' && ch !== '\n' && VALUE_TABLE[code] !== 1) RUN_OR_BREAK[code] = 0;
 }

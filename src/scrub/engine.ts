@@ -31,7 +31,8 @@ import {
   foldAscii,
   type ScanSkip,
 } from './aho-corasick.js';
-import { encodedHold, findEncoded, MAX_DECODE_DEPTH } from './decoded.js';
+import { findEncoded, MAX_DECODE_DEPTH } from './decoded.js';
+import { encodedHold } from './encoded-hold.js';
 import { knownSecretForms } from './encodings.js';
 import { type MissProof, missProof, provesMiss } from './miss-proof.js';
 import type { PiiActions } from './pii.js';
