@@ -196,3 +196,63 @@ describe('LLM upstream: the request head', () => {
     }
   });
 });
+
+describe('LLM upstream: an answer whose first bytes came with its head', () => {
+  /** An API that writes its head and `first` in one packet, then each of `later` on its own. */
+  async function packetApi(first: string, later: string[], length?: number): Promise<string> {
+    const raw = createNetServer((socket) => {
+      socket.once('data', () => {
+        const framing = length === undefined ? 'connection: close' : `content-length: ${length}`;
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n${framing}\r\n\r\n${first}`);
+        let i = 0;
+        const next = () => {
+          if (i < later.length) {
+            socket.write(later[i++] as string);
+            setTimeout(next, 10);
+          } else if (length === undefined) socket.end();
+        };
+        setTimeout(next, 10);
+      });
+    });
+    server = raw as unknown as Server;
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', () => resolve()));
+    return `http://127.0.0.1:${(raw.address() as AddressInfo).port}/v1/messages`;
+  }
+
+  async function readThrough(url: string): Promise<{ tapped: string; read: string; ends: number }> {
+    const cancel = cancelFor([]);
+    const answer = await postUpstream(new URL(url), {}, '{}', cancel);
+    let tapped = '';
+    let ends = 0;
+    const stream = answer.stream({
+      chunk: (bytes) => {
+        tapped += Buffer.from(bytes).toString();
+        return bytes;
+      },
+      end: async () => {
+        ends++;
+        return undefined;
+      },
+      cut: async () => undefined,
+      cancelled: async () => undefined,
+    });
+    let read = '';
+    const reader = stream.getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read())
+      read += Buffer.from(r.value).toString();
+    cancel.dispose();
+    return { tapped, read, ends };
+  }
+
+  it('passes the bytes that came with the head, then the rest, in order, and ends once', async () => {
+    const pieces = ['event: a\ndata: {}\n\n', 'event: b\ndata: {}\n\n', 'event: c\ndata: {}\n\n'];
+    const got = await readThrough(await packetApi(pieces[0] as string, pieces.slice(1)));
+    expect(got).toEqual({ tapped: pieces.join(''), read: pieces.join(''), ends: 1 });
+  });
+
+  it('ends once when the whole answer came with its head', async () => {
+    const whole = 'event: a\ndata: {}\n\nevent: b\ndata: {}\n\n';
+    const got = await readThrough(await packetApi(whole, [], Buffer.byteLength(whole)));
+    expect(got).toEqual({ tapped: whole, read: whole, ends: 1 });
+  });
+});
