@@ -148,8 +148,10 @@ export async function run(options: SoakOptions = {}): Promise<SoakResult> {
       await burst(Math.min(every, calls - done));
       const s = await sample(gateway, dir, done);
       samples.push(s);
+      // The rate says how much of a loaded machine the run saw: what a window of calls holds grows with it.
+      const rate = done / ((performance.now() - started) / 1000);
       log(
-        `soak bench: ${done} calls, heap ${s.heapMb.toFixed(1)} MB, rss ${s.rssMb.toFixed(1)} MB, ` +
+        `soak bench: ${done} calls (${rate.toFixed(0)}/s), heap ${s.heapMb.toFixed(1)} MB, rss ${s.rssMb.toFixed(1)} MB, ` +
           `sessions ${s.sessions}, retained ${s.retained ?? '?'}`,
       );
     }
@@ -176,7 +178,7 @@ export async function run(options: SoakOptions = {}): Promise<SoakResult> {
 
 export function print(result: SoakResult): string {
   const lines = [
-    `soak: ${result.calls} tools/call through the gateway (HTTP upstream, full pipeline) from ${result.clients} sessions in ${result.seconds.toFixed(0)} s`,
+    `soak: ${result.calls} tools/call through the gateway (HTTP upstream, full pipeline) from ${result.clients} sessions in ${result.seconds.toFixed(0)} s (${(result.calls / result.seconds).toFixed(0)} calls/s, GC samples included)`,
     formatTable([
       ['calls', 'heap after GC MB', 'RSS MB', 'sessions', 'SDK entries held'],
       ...result.samples.map((s) => [
