@@ -8,10 +8,13 @@ interface SseEntry {
   _handleSseStream(stream: ReadableStream<Uint8Array>, options: object, isReconnectable: boolean): void;
 }
 
-/** What the lean reader hands on for `chunks` (bytes in that order), once the stream has ended. */
-async function read(chunks: readonly Uint8Array[]): Promise<{ messages: JSONRPCMessage[]; errors: Error[] }> {
+/** What the lean reader (or the SDK's own) hands on for `chunks` (bytes in that order), once the stream has ended. */
+async function read(
+  chunks: readonly Uint8Array[],
+  { lean = true } = {},
+): Promise<{ messages: JSONRPCMessage[]; errors: Error[] }> {
   const transport = new StreamableHTTPClientTransport(new URL('http://127.0.0.1:9/mcp'));
-  useLeanSse(transport);
+  if (lean) useLeanSse(transport);
   const messages: JSONRPCMessage[] = [];
   const errors: Error[] = [];
   let closed!: () => void;
@@ -240,32 +243,10 @@ describe('the lean SSE reader, beside other work on the event loop', () => {
 });
 
 /** What the SDK's own SSE reader (its TextDecoderStream and EventSourceParserStream) hands on for `chunks`. */
-async function readWithSdk(
+function readWithSdk(
   chunks: readonly Uint8Array[],
 ): Promise<{ messages: JSONRPCMessage[]; errors: Error[] }> {
-  const transport = new StreamableHTTPClientTransport(new URL('http://127.0.0.1:9/mcp'));
-  const messages: JSONRPCMessage[] = [];
-  const errors: Error[] = [];
-  let closed!: () => void;
-  const ended = new Promise<void>((resolve) => {
-    closed = resolve;
-  });
-  transport.onmessage = (m) => messages.push(m);
-  transport.onerror = (e) => errors.push(e);
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (const chunk of chunks) controller.enqueue(chunk);
-      controller.close();
-    },
-  });
-  (transport as unknown as SseEntry)._handleSseStream(
-    stream.pipeThrough(new TransformStream({ flush: () => closed() })),
-    {},
-    false,
-  );
-  await ended;
-  await settled(() => messages.length + errors.length);
-  return { messages, errors };
+  return read(chunks, { lean: false });
 }
 
 describe('the lean SSE reader against the SDK reader', () => {

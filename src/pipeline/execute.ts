@@ -40,11 +40,9 @@ export function executeStage(deps: {
     const epoch = deps.fence?.epoch();
     // Durable before the upstream sees anything; a store that cannot take it refuses the call.
     if (deps.intent) call.intentId = await openIntent(deps.intent, call);
-    // Asked only when there is something to ask (a replica's lease, an approval): no await otherwise.
-    const lost =
-      (deps.fence && epoch !== undefined) || (call.approvalId && deps.approvalState)
-        ? await leaseLost(deps, epoch, call)
-        : undefined;
+    // Awaited only when there is something to ask (a replica's lease, an approval).
+    const asking = leaseLost(deps, epoch, call);
+    const lost = asking && (await asking);
     if (lost) {
       // Not sent: settled as such (an approval becomes `failed`, code lease_lost), recorded after
       // the `outcome_unknown` another replica may have written for it.
@@ -108,18 +106,24 @@ export function executeStage(deps: {
  * Why this replica must not forward the call now, or undefined. Checked after the intent is
  * durable, just before the upstream sees the call: a pause anywhere earlier shows here.
  */
-async function leaseLost(
+/** Why the call may no longer be sent; undefined, with no promise, when there is nothing to ask. */
+function leaseLost(
   deps: { fence?: LeaseFence; approvalState?: (id: string) => Promise<string | undefined> },
   epoch: number | undefined,
   call: ToolCall,
-): Promise<string | undefined> {
-  if (deps.fence && epoch !== undefined && !(await deps.fence.holds(epoch)))
-    return 'the lease lapsed or was lost since the call began';
-  // An approved call: the approval may have been marked outcome_unknown by another replica
-  // while this one was stopped, even within this replica's own lease (leases differ, clocks drift).
-  if (call.approvalId && deps.approvalState) {
-    const state = await deps.approvalState(call.approvalId);
-    if (state !== 'executing') return `the approval is ${state ?? 'gone'}, no longer executing here`;
-  }
-  return undefined;
+): Promise<string | undefined> | undefined {
+  const { fence, approvalState } = deps;
+  const { approvalId } = call;
+  const fenced = fence !== undefined && epoch !== undefined;
+  if (!fenced && !(approvalId && approvalState)) return undefined;
+  return (async () => {
+    if (fenced && !(await fence.holds(epoch))) return 'the lease lapsed or was lost since the call began';
+    // An approved call: the approval may have been marked outcome_unknown by another replica
+    // while this one was stopped, even within this replica's own lease (leases differ, clocks drift).
+    if (approvalId && approvalState) {
+      const state = await approvalState(approvalId);
+      if (state !== 'executing') return `the approval is ${state ?? 'gone'}, no longer executing here`;
+    }
+    return undefined;
+  })();
 }
