@@ -45,6 +45,28 @@ export const tokenMigrations: Migration[] = [
     id: 'tokens/3',
     sql: 'ALTER TABLE token_reservations ADD COLUMN owner TEXT;',
   },
+  {
+    // Keyed by id in the table itself (WITHOUT ROWID): a reservation, made before every LLM
+    // request is sent and deleted when it settles, is two pages of the log (the row, the run
+    // index) instead of three (rowid table, id key, run index).
+    id: 'tokens/4',
+    sql: `
+      CREATE TABLE token_reservations_lean (
+        id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        input INTEGER NOT NULL,
+        output INTEGER NOT NULL,
+        usd REAL NOT NULL,
+        created_at INTEGER NOT NULL DEFAULT 0,
+        model TEXT,
+        owner TEXT
+      ) WITHOUT ROWID;
+      INSERT INTO token_reservations_lean
+        SELECT id, run_id, input, output, usd, created_at, model, owner FROM token_reservations;
+      DROP TABLE token_reservations;
+      ALTER TABLE token_reservations_lean RENAME TO token_reservations;
+      CREATE INDEX token_reservations_run ON token_reservations (run_id);`,
+  },
 ];
 
 /** Orphans: made by a replica that holds no lease (it died), or before owners were recorded (`?` = before). */
@@ -95,8 +117,14 @@ function reservationId(): string {
 export function sqliteTokens(db: Database.Database, owner: string): TokenBudgetStore {
   // Prepared once: the reservation sits on every LLM request's path to its first byte.
   const selectUsage = db.prepare('SELECT input, output, usd, requests FROM token_usage WHERE run_id = ?');
-  const selectOpen = db.prepare(
-    'SELECT COALESCE(SUM(input),0) AS input, COALESCE(SUM(output),0) AS output, COALESCE(SUM(usd),0) AS usd FROM token_reservations WHERE run_id = ?',
+  // What the run has spent plus what its open reservations hold, in one statement (added as
+  // they were in JS: charged first, then the open sum).
+  const selectCommitted = db.prepare(
+    `SELECT COALESCE(u.input, 0) + o.input AS input, COALESCE(u.output, 0) + o.output AS output,
+       COALESCE(u.usd, 0) + o.usd AS usd
+     FROM (SELECT COALESCE(SUM(input),0) AS input, COALESCE(SUM(output),0) AS output, COALESCE(SUM(usd),0) AS usd
+           FROM token_reservations WHERE run_id = ?) AS o
+     LEFT JOIN token_usage AS u ON u.run_id = ?`,
   );
   const insertReservation = db.prepare(
     'INSERT INTO token_reservations (id, run_id, input, output, usd, created_at, model, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -114,13 +142,10 @@ export function sqliteTokens(db: Database.Database, owner: string): TokenBudgetS
       usd: 0,
       requests: 0,
     };
-  const open = (runId: string): TokenAmounts => selectOpen.get(runId) as TokenAmounts;
   const reserve = db.transaction(
     (runId: string, request: TokenRequest, caps: TokenCaps, minOutput: number) => {
-      const u = used(runId);
-      const o = open(runId);
       const decision = decideReservation(
-        { input: u.input + o.input, output: u.output + o.output, usd: u.usd + o.usd },
+        selectCommitted.get(runId, runId) as TokenAmounts,
         request,
         caps,
         minOutput,
