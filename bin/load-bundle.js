@@ -12,7 +12,8 @@ const loaded = new Map();
 
 function compileBundle(file, cachedData) {
   const source = readFileSync(file, 'utf8');
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  // The file is the module's function expression itself (scripts/bundle-cli.mjs writes the wrapper).
+  const script = new Script(source, {
     filename: file,
     ...(cachedData ? { cachedData } : {}),
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,

@@ -36,7 +36,16 @@ const common = {
     // trusted by the build that wrote it.
     __BULKHEAD_BUILD_ID__: JSON.stringify(randomUUID()),
   },
-  banner: { js: "var __bulkhead_url = require('node:url').pathToFileURL(__filename).href;" },
+  // The module wrapper is in the file (load-bundle.js compiles it as it is): wrapping the source at
+  // load time made V8 flatten a second copy of it before compiling. Minified (names kept, for stack
+  // traces and `constructor.name`): a 272 KB source was 200 fresh pages read and copied at every
+  // `bulkhead run`'s start (~40% of its load), where each page first touched costs ~20 µs here.
+  banner: {
+    js: "(function (exports, require, module, __filename, __dirname) {var __bulkhead_url = require('node:url').pathToFileURL(__filename).href;",
+  },
+  footer: { js: '\n})' },
+  minify: true,
+  keepNames: true,
 };
 await build({
   ...common,
