@@ -71,6 +71,12 @@ export interface NeighboursResult {
     mainCpuMsPerNoisyCall: number;
     /** The same for the gateway's other threads (inspection workers, GC helpers). */
     otherCpuMsPerNoisyCall: number;
+    /**
+     * Minor page faults of the gateway's main thread per noisy call (beyond the quiet calls'):
+     * fresh memory touched, about 3.5 ms of CPU per MB on this project's hosts (each megabyte
+     * string made anew, e.g. by `JSON.parse` or a flattened `JSON.stringify`). Barely moves with load.
+     */
+    mainFaultsPerNoisyCall: number;
     /** The noisy agent's upstream process (all threads) per noisy call: producing the answer. */
     upstreamCpuMsPerNoisyCall: number;
     /** The share of the time the shared upstream spends on the noisy calls (its CPU × their rate). */
@@ -174,26 +180,34 @@ function noisyAgent(
   };
 }
 
-/** CPU ms of a process's main thread and of all its other threads, from /proc (Linux). */
-function threadCpuMs(pid: number): { main: number; other: number } {
-  const ticks = (file: string) => {
-    // Fields after the command (which may hold spaces): utime and stime are the 12th and 13th.
+/**
+ * CPU ms of a process's main thread and of all its other threads, and the main thread's minor page
+ * faults, from /proc (Linux).
+ */
+function threadCpuMs(pid: number): { main: number; other: number; faults: number } {
+  const stat = (file: string) => {
+    // Fields after the command (which may hold spaces): minflt is the 8th, utime and stime the 12th
+    // and 13th.
     const fields = readFileSync(file, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return Number(fields[11]) + Number(fields[12]);
+    return { ticks: Number(fields[11]) + Number(fields[12]), faults: Number(fields[7]) };
   };
   const hz = 100;
   let main = 0;
   let all = 0;
+  let faults = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const t = ticks(`/proc/${pid}/task/${tid}/stat`);
-      all += t;
-      if (tid === String(pid)) main = t;
+      const t = stat(`/proc/${pid}/task/${tid}/stat`);
+      all += t.ticks;
+      if (tid === String(pid)) {
+        main = t.ticks;
+        faults = t.faults;
+      }
     } catch {
       // A thread that ended meanwhile.
     }
   }
-  return { main: (main * 1000) / hz, other: ((all - main) * 1000) / hz };
+  return { main: (main * 1000) / hz, other: ((all - main) * 1000) / hz, faults };
 }
 
 /**
@@ -209,7 +223,7 @@ async function block(
   noisyCalls: number;
   noisyBytes: number;
   seconds: number;
-  cpu: { main: number; other: number; upstream: number };
+  cpu: { main: number; other: number; upstream: number; faults: number };
   loop: { p99: number; max: number };
 }> {
   const spec = NEIGHBOURS[neighbour];
@@ -219,7 +233,7 @@ async function block(
   const latencies: Record<QuietUpstream, number[]> = { shared: [], own: [] };
   const started = performance.now();
   const startedAt = Date.now();
-  const none = { main: 0, other: 0 };
+  const none = { main: 0, other: 0, faults: 0 };
   const cpuBefore = c.pids.gateway ? threadCpuMs(c.pids.gateway) : none;
   const upstreamBefore = threadCpuMs(c.pids.upstream);
   for (let i = 0; i < 2 * calls; i++) {
@@ -246,6 +260,7 @@ async function block(
     cpu: {
       main: cpuAfter.main - cpuBefore.main,
       other: cpuAfter.other - cpuBefore.other,
+      faults: cpuAfter.faults - cpuBefore.faults,
       upstream: upstreamAfter.main + upstreamAfter.other - upstreamBefore.main - upstreamBefore.other,
     },
     loop,
@@ -279,7 +294,7 @@ type Figures = {
   rate: number[];
   mbps: number[];
   /** Per block: CPU ms of the main thread and of the others, quiet calls and noisy calls. */
-  cpu: { main: number; other: number; upstream: number; quiet: number; noisy: number }[];
+  cpu: { main: number; other: number; upstream: number; faults: number; quiet: number; noisy: number }[];
   /** Per block: the gateway's event-loop delay (see `loopDelay`). */
   loop: { p99: number; max: number }[];
 };
@@ -308,9 +323,9 @@ function rowsOf(per: Record<Neighbour, Figures>): NeighboursResult['rows'] {
     1,
     alone.reduce((a, c) => a + c.quiet, 0),
   );
-  const quietCost = (which: 'main' | 'other' | 'upstream') =>
+  const quietCost = (which: 'main' | 'other' | 'upstream' | 'faults') =>
     alone.reduce((a, c) => a + c[which], 0) / quietCalls;
-  const perNoisyCall = (cpu: Figures['cpu'], which: 'main' | 'other' | 'upstream') => {
+  const perNoisyCall = (cpu: Figures['cpu'], which: 'main' | 'other' | 'upstream' | 'faults') => {
     const noisy = cpu.reduce((a, c) => a + c.noisy, 0);
     if (noisy === 0) return 0;
     const own = quietCost(which);
@@ -328,6 +343,7 @@ function rowsOf(per: Record<Neighbour, Figures>): NeighboursResult['rows'] {
         noisyMBps: median(figures.mbps),
         mainCpuMsPerNoisyCall: perNoisyCall(figures.cpu, 'main'),
         otherCpuMsPerNoisyCall: perNoisyCall(figures.cpu, 'other'),
+        mainFaultsPerNoisyCall: perNoisyCall(figures.cpu, 'faults'),
         upstreamCpuMsPerNoisyCall,
         upstreamBusy: (upstreamCpuMsPerNoisyCall * median(figures.rate)) / 1000,
         loopStallP99Ms: median(figures.loop.map((l) => l.p99)),
@@ -455,6 +471,9 @@ export async function run(
           process.stderr.write(
             `neighbours bench: round ${round}/${rounds} ${name} ${neighbour}: quiet ${said.join('; ')}; ` +
               `noisy ${b.noisyCalls} calls in ${b.seconds.toFixed(1)} s` +
+              (c.pids.gateway
+                ? `; gateway main thread ${b.cpu.main} ms CPU, ${b.cpu.faults} page faults`
+                : '') +
               (Number.isNaN(b.loop.max)
                 ? ''
                 : `; gateway loop stall p99 ${b.loop.p99.toFixed(1)} ms, max ${b.loop.max.toFixed(1)} ms`) +
@@ -501,6 +520,7 @@ function table(rows: NeighboursResult['rows'], gateway = true): string {
       'noisy MB/s',
       'main-thread CPU ms / noisy call',
       'other threads CPU ms / noisy call',
+      'main-thread page faults / noisy call',
       'upstream CPU ms / noisy call',
       'shared upstream busy',
       'gateway loop stall p99 / max ms',
@@ -517,6 +537,7 @@ function table(rows: NeighboursResult['rows'], gateway = true): string {
       r.neighbour === 'alone' ? '–' : r.noisyMBps.toFixed(1),
       cpu(r, r.mainCpuMsPerNoisyCall),
       cpu(r, r.otherCpuMsPerNoisyCall),
+      r.neighbour === 'alone' || !gateway ? '–' : r.mainFaultsPerNoisyCall.toFixed(0),
       r.neighbour === 'alone' ? '–' : r.upstreamCpuMsPerNoisyCall.toFixed(1),
       r.neighbour === 'alone' ? '–' : `${(100 * r.upstreamBusy).toFixed(0)}%`,
       gateway ? `${r.loopStallP99Ms.toFixed(1)} / ${r.loopStallMaxMs.toFixed(1)}` : '–',

@@ -19,6 +19,7 @@
  * seen in every answer mode, not only when the client sends a cancel.
  */
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { longAnswerAsBytes } from './answer-bytes.js';
 import { heldEventId } from './held-resume.js';
 
 const KEEPALIVE_MS = 15_000;
@@ -59,7 +60,8 @@ export class HeldAnswer {
       sdk.then(
         (response) => {
           this.upgrade = undefined;
-          if (!this.streamed) return resolve(response);
+          // A long answer goes out as bytes, encoded once (answer-bytes.ts).
+          if (!this.streamed) return resolve(longAnswerAsBytes(response));
           void this.finish(response);
         },
         (error: unknown) => {

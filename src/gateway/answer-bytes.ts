@@ -1,0 +1,57 @@
+/**
+ * An agent's long plain-JSON answer, handed to the HTTP server as its UTF-8
+ * bytes rather than as the string the SDK made.
+ *
+ * The SDK answers a request with `new Response(JSON.stringify(message))`.
+ * `JSON.stringify` builds its output in pieces (a rope), and each native read
+ * of a rope first copies it whole into a new string: a fresh allocation, which
+ * on this project's hosts costs about 3.5 ms per MB in page faults alone. The
+ * agent-facing server (@hono/node-server) wrote a string body with two such
+ * reads and a third fresh copy: `Buffer.byteLength` for its length (the rope
+ * copied flat), `end(body)` with the response head prepended (`head + body`,
+ * another rope, copied flat again), and the socket's UTF-8 copy of that. Beside
+ * a neighbour's 4 MB answer that was ~50 ms of the main thread in one turn
+ * (bench/README.md, neighbours, 1 Dec 21:40). Here the string is encoded once,
+ * in a turn of its own, and the server writes the bytes as they are: the same
+ * head, the same `Content-Length` (the same count: node's UTF-8 encoder either
+ * way), the same body.
+ *
+ * The body string is read from the server's lightweight Response, which keeps
+ * it under a symbol of its own; if that ever changes, the answer goes on as the
+ * SDK made it (slower, never different).
+ */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+
+/** Answers with at least this many characters are sent as bytes; shorter ones as they are. */
+export const LONG_ANSWER = 256 * 1024;
+
+/** @hono/node-server's Response keeps `[status, body, headers]` under a symbol described `cache`. */
+type Kept = [number, unknown, unknown];
+
+function keptOf(response: Response): Kept | undefined {
+  for (const key of Object.getOwnPropertySymbols(response)) {
+    if (key.description !== 'cache') continue;
+    const kept = (response as unknown as Record<symbol, unknown>)[key];
+    if (Array.isArray(kept) && kept.length === 3 && typeof kept[0] === 'number') return kept as Kept;
+  }
+  return undefined;
+}
+
+/**
+ * `response` with its body as bytes when it is a string of `LONG_ANSWER` characters or more
+ * (encoded a turn later, so the SDK's serialising and this copy hold the event loop apart);
+ * otherwise `response` itself, at once.
+ */
+export function longAnswerAsBytes(response: Response): Response | Promise<Response> {
+  const kept = keptOf(response);
+  if (!kept) return response;
+  const [status, body, headers] = kept;
+  if (typeof body !== 'string' || body.length < LONG_ANSWER) return response;
+  return nextTurn().then(() => {
+    const bytes = Buffer.from(body, 'utf8');
+    return new Response(bytes, {
+      status,
+      ...(headers !== undefined ? { headers: headers as HeadersInit } : {}),
+    });
+  });
+}
