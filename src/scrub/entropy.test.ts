@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sampleEntropy, shannonEntropy } from './entropy.js';
+import { lastValueAscii, sampleEntropy, shannonEntropy } from './entropy.js';
 
 describe('shannonEntropy', () => {
   it('is 0 for an empty string and for a repeated character', () => {
@@ -51,7 +51,16 @@ describe('shannonEntropy with its table of terms', () => {
       seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
       return seed;
     };
-    const alphabets = ['ab', 'abcdefgh', 'aB3_-x', 'abcdefghijklmnopqrstuvwxyz0123456789', 'aé中\u{1F600}b'];
+    const everyAscii = String.fromCharCode(...Array.from({ length: 128 }, (_, code) => code));
+    const alphabets = [
+      'ab',
+      'abcdefgh',
+      'aB3_-x',
+      'abcdefghijklmnopqrstuvwxyz0123456789',
+      'aé中\u{1F600}b',
+      everyAscii,
+      `${everyAscii}éΩ`,
+    ];
     for (let length = 0; length <= 80; length++) {
       for (const alphabet of alphabets) {
         for (let k = 0; k < 20; k++) {
@@ -64,5 +73,20 @@ describe('shannonEntropy with its table of terms', () => {
     }
     // Exactly at a gate's threshold: 8 characters equally frequent are 3 bits.
     expect(shannonEntropy('abcdefgh'.repeat(4))).toBe(3);
+  });
+});
+
+describe('lastValueAscii', () => {
+  it('says whether the last value measured, or its sample, was all ASCII', () => {
+    shannonEntropy('abc');
+    expect(lastValueAscii()).toBe(true);
+    shannonEntropy('abé');
+    expect(lastValueAscii()).toBe(false);
+    shannonEntropy('');
+    expect(lastValueAscii()).toBe(true);
+    sampleEntropy(`${'a'.repeat(64)}中`);
+    expect(lastValueAscii()).toBe(true);
+    sampleEntropy(`${'a'.repeat(63)}中`);
+    expect(lastValueAscii()).toBe(false);
   });
 });

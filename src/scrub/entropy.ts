@@ -4,7 +4,15 @@
  * rules redact only values random enough to be machine- or human-chosen secrets.
  */
 
-const ASCII_COUNTS = new Uint16Array(128);
+/**
+ * Counts of the ASCII code units of the value being measured (left zeroed). 32 bits: no rule value
+ * comes near a 16-bit count (the longest rule window is 16,500 characters), but none can wrap.
+ */
+const ASCII_COUNTS = new Uint32Array(128);
+/** The ASCII code units of the value being measured, in order of first occurrence. */
+const DISTINCT = new Uint8Array(128);
+/** Whether the last value measured was all ASCII (see `lastValueAscii`). */
+let lastAscii = false;
 
 /** Values up to this long have their entropy terms in TERMS. */
 const TERMS_UP_TO = 64;
@@ -16,15 +24,22 @@ const TERMS: Float64Array[] = Array.from({ length: TERMS_UP_TO + 1 }, (_, n) =>
 /** Bits per character of `value`'s character distribution; 0 for an empty string. */
 export function shannonEntropy(value: string): number {
   const n = value.length;
+  lastAscii = true;
   if (n === 0) return 0;
-  // Rule values are short (≤ 4 KiB): count ASCII in a small table, anything else in a map. One
-  // table for every call (the second pass leaves it zeroed): rules call this on every candidate.
+  // Rule values are short (≤ 16,500): count ASCII in a small table, anything else in a map. One
+  // table for every call (left zeroed): rules call this on every candidate. The ASCII code units
+  // are listed as first met, so their terms are summed in that order (the order of a second pass
+  // over the value, as before) without reading the value again: that pass was half the time of
+  // a rule gate on text of many candidates.
   const ascii = ASCII_COUNTS;
+  const distinct = DISTINCT;
+  let kinds = 0;
   let other: Map<number, number> | undefined;
   for (let i = 0; i < n; i++) {
     const code = value.charCodeAt(i);
-    if (code < 128) ascii[code]!++;
-    else {
+    if (code < 128) {
+      if (ascii[code]!++ === 0) distinct[kinds++] = code;
+    } else {
       other ??= new Map();
       other.set(code, (other.get(code) ?? 0) + 1);
     }
@@ -34,17 +49,26 @@ export function shannonEntropy(value: string): number {
   // evaluated once ahead, so the sum is the same to the last bit (a `Math.log2` call per
   // distinct character was most of a rule gate's time on text of many candidates).
   const terms = n <= TERMS_UP_TO ? TERMS[n]! : undefined;
-  // Second pass over the value, not over the table: each distinct character once, then cleared.
-  for (let i = 0; i < n; i++) {
-    const code = value.charCodeAt(i);
-    if (code >= 128) continue;
+  for (let k = 0; k < kinds; k++) {
+    const code = distinct[k]!;
     const count = ascii[code]!;
-    if (count === 0) continue;
     ascii[code] = 0;
     bits -= terms ? terms[count]! : (count / n) * Math.log2(count / n);
   }
-  if (other) for (const count of other.values()) bits -= (count / n) * Math.log2(count / n);
+  if (other) {
+    lastAscii = false;
+    for (const count of other.values()) bits -= (count / n) * Math.log2(count / n);
+  }
   return bits;
+}
+
+/**
+ * Whether the value of the last `shannonEntropy` or `sampleEntropy` call (the sample, for the
+ * latter) was all ASCII: a gate that measured a value's entropy knows without reading it again
+ * that no character of it is in a script written without spaces (generic.ts `mostlyCjk`).
+ */
+export function lastValueAscii(): boolean {
+  return lastAscii;
 }
 
 /** Characters sampled by `sampleEntropy`: enough to tell random from repetitive. */

@@ -4,25 +4,72 @@
  * The assignment rules are gated by entropy so placeholders and examples
  * (`password: changeme`, `token: ${GITHUB_TOKEN}`) stay readable.
  */
-import { sampleEntropy } from '../entropy.js';
+import { ENTROPY_SAMPLE, lastValueAscii, sampleEntropy } from '../entropy.js';
 import { L, type SecretRule } from './types.js';
 
 /** Values that name a secret instead of being one: templates, env references, masks, literals. */
-const PLACEHOLDER =
+export const PLACEHOLDER =
   /^(?:\$\{?|\{\{|%\(|<|\*{3}|x{4}|\[REDACTED|your[-_.]|true$|false$|null$|none$|undefined$|required$|optional$)|^[0-9]+$|^[a-z_]+$/i;
 
 export function looksLikeSecretValue(value: string, minEntropy = 3): boolean {
   // The entropy of a 64-character sample first: it turns most repetitive candidates down
-  // (`token=token=…`), and the script check reads the whole value (up to 256 characters).
-  return !PLACEHOLDER.test(value) && sampleEntropy(value) >= minEntropy && !mostlyCjk(value);
+  // (`token=token=…`), and the script check reads the whole value (up to 256 characters). A
+  // value the sample covers whole and found all ASCII has no such script (`lastValueAscii`).
+  return (
+    !isPlaceholder(value) &&
+    sampleEntropy(value) >= minEntropy &&
+    ((value.length > 0 && value.length <= ENTROPY_SAMPLE && lastValueAscii()) || !mostlyCjk(value))
+  );
 }
+
+/** Code units read by the proofs below before they leave a value to its regex. */
+const PROOF_READ = 16;
+/** 1 for each ASCII character of `chars`. */
+function asciiSet(chars: string): Uint8Array {
+  const set = new Uint8Array(128);
+  for (let k = 0; k < chars.length; k++) set[chars.charCodeAt(k)] = 1;
+  return set;
+}
+const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+/** `\w` (no flag: ASCII only), `[\w$]` and `[A-Za-z_$]`. */
+const WORD = asciiSet(`${LETTERS}0123456789_`);
+const IDENTIFIER = asciiSet(`${LETTERS}0123456789_$`);
+const IDENTIFIER_START = asciiSet(`${LETTERS}_$`);
+/**
+ * The first characters of PLACEHOLDER's prefix alternatives that a value can go on after, in
+ * either case (under `i` without `u`, no character outside ASCII matches an ASCII letter). The
+ * others (`true$`, `null$`, …) are whole values of word characters, as the last two are.
+ */
+const PLACEHOLDER_FIRST = asciiSet('${%<*[xXyY');
+
+/**
+ * `PLACEHOLDER.test(value)`. Most values a rule finds start with no prefix alternative's first
+ * character and hold a character that is neither a digit nor a letter or `_` near their start:
+ * then no alternative can match, and the regex call (half a rule gate on text of many
+ * candidates) is not made. Else, or past PROOF_READ characters, the regex decides.
+ */
+export function isPlaceholder(value: string): boolean {
+  const first = value.charCodeAt(0);
+  // Outside ASCII: no alternative can start there.
+  if (first >= 128) return false;
+  if (first < 128 && PLACEHOLDER_FIRST[first] === 0) {
+    // The other two alternatives (`^[0-9]+$`, `^[a-z_]+$`) need every character a word character.
+    const stop = Math.min(value.length, PROOF_READ);
+    for (let k = 0; k < stop; k++) {
+      const code = value.charCodeAt(k);
+      if (code >= 128 || WORD[code] === 0) return false;
+    }
+  }
+  return PLACEHOLDER.test(value);
+}
+const DOT = 46;
 
 /**
  * Text in a script written without spaces (Chinese, Japanese, Korean) is words, not a key:
  * `"Unexpected_token_1012": "意外的权杖。"` in a localised message file. Half or more such
  * characters.
  */
-function mostlyCjk(value: string): boolean {
+export function mostlyCjk(value: string): boolean {
   let other = 0;
   for (let k = 0; k < value.length; k++) {
     const code = value.charCodeAt(k);
@@ -45,12 +92,32 @@ function mostlyCjk(value: string): boolean {
  * the code it edits no longer says what it does. Quoted, it is a literal (`"k8.Pz(Qm4"`), and at least one `.` is needed before
  * the bracket: an unquoted `PASSWORD=Summer(2024` is still a value.
  */
-const CODE_REFERENCE =
+export const CODE_REFERENCE =
   /^(?:[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+[([]|(?:process\.env|import\.meta\.env|os\.environ)[.[])/;
 const QUOTES = new Set(['"', "'", '`']);
 
+/**
+ * `CODE_REFERENCE.test(value)`. Each of its matches starts with an identifier (`[A-Za-z_$][\w$]*`,
+ * `process`, `import`, `os`) followed by a `.`; only where the identifier that starts the value
+ * is followed by one (or runs on past PROOF_READ characters) is the regex called.
+ */
+export function isCodeReference(value: string): boolean {
+  const first = value.charCodeAt(0);
+  if (!(first < 128 && IDENTIFIER_START[first] === 1)) return false;
+  const stop = Math.min(value.length, PROOF_READ);
+  let k = 1;
+  while (k < stop) {
+    const code = value.charCodeAt(k);
+    if (code >= 128 || IDENTIFIER[code] === 0) break;
+    k++;
+  }
+  if (k < stop && value.charCodeAt(k) !== DOT) return false;
+  if (k === value.length) return false;
+  return CODE_REFERENCE.test(value);
+}
+
 function assignedSecret(value: string, before: string): boolean {
-  return looksLikeSecretValue(value) && (QUOTES.has(before) || !CODE_REFERENCE.test(value));
+  return looksLikeSecretValue(value) && (QUOTES.has(before) || !isCodeReference(value));
 }
 
 const DB_SCHEMES = [

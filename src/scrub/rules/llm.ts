@@ -2,6 +2,11 @@
 import { sampleEntropy } from '../entropy.js';
 import { L, prefixed, R, RU, type SecretRule } from './types.js';
 
+// Made once: a regex literal in a gate is a new RegExp object each call (no flags, so no state).
+const DIGIT = /[0-9]/;
+const UPPER = /[A-Z]/;
+const LOWER = /[a-z]/;
+
 export const llmRules: readonly SecretRule[] = [
   {
     id: 'anthropic-api-key',
@@ -16,14 +21,14 @@ export const llmRules: readonly SecretRule[] = [
     anchors: ['sk-'],
     pattern: `${L}sk-(?!ant-|or-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}${RU}`,
     // A slug like `sk-learn-tutorial-notebook` has the shape but not the randomness of a key.
-    accept: (key) => /[0-9]/.test(key) && /[A-Z]/.test(key) && /[a-z]/.test(key) && sampleEntropy(key) > 4,
+    accept: (key) => DIGIT.test(key) && UPPER.test(key) && LOWER.test(key) && sampleEntropy(key) > 4,
   },
   {
     id: 'huggingface-token',
     description: 'Hugging Face access token (hf_ + 34 letters)',
     anchors: ['hf_'],
     pattern: `${L}hf_[A-Za-z]{34}${R}`,
-    accept: (token) => /[A-Z]/.test(token.slice(3)) && /[a-z]/.test(token.slice(3)),
+    accept: (token) => UPPER.test(token.slice(3)) && LOWER.test(token.slice(3)),
   },
   prefixed('groq-api-key', 'Groq API key (gsk_ + 52)', 'gsk_', '[A-Za-z0-9]{52}'),
   prefixed('replicate-token', 'Replicate API token (r8_ + 37)', 'r8_', '[A-Za-z0-9]{37}'),
