@@ -19,6 +19,13 @@ export interface DecodedRuns {
   at: Int32Array;
 }
 
+/** Where each run was found (DecodedRuns' `start` and `end`): views valid until the next search. */
+export interface LocatedRuns {
+  count: number;
+  start: Int32Array;
+  end: Int32Array;
+}
+
 const LF = 10;
 /** Below this many bytes a loop copies faster than a typed-array view and a native copy. */
 const NATIVE_COPY = 64;
@@ -47,8 +54,12 @@ export class DecodedWriter {
     this.ats[0] = 0;
   }
 
+  /** Whether only the runs' places are recorded (`located`): no text, no line breaks. */
+  private placesOnly = false;
+
   /** Empty again, on the shared buffers as they are now (findEncoded keeps one writer). */
-  reset(): void {
+  reset(placesOnly = false): void {
+    this.placesOnly = placesOnly;
     this.narrow = SCRATCH;
     this.wide = null;
     this.length = 0;
@@ -146,6 +157,10 @@ export class DecodedWriter {
     if (k + 2 > this.ats.length) this.grow();
     this.starts[k] = start;
     this.ends[k] = end;
+    if (this.placesOnly) {
+      this.count = k + 1;
+      return;
+    }
     this.separator();
     this.ats[k + 1] = this.length;
     this.count = k + 1;
@@ -168,6 +183,15 @@ export class DecodedWriter {
       start: this.starts.slice(0, count),
       end: this.ends.slice(0, count),
       at: this.ats.slice(0, count + 1),
+    };
+  }
+
+  /** The runs' places, as views of the shared buffers (nothing copied; valid until the next search). */
+  located(): LocatedRuns {
+    return {
+      count: this.count,
+      start: this.starts.subarray(0, this.count),
+      end: this.ends.subarray(0, this.count),
     };
   }
 

@@ -31,7 +31,7 @@ import {
   foldAscii,
   type ScanSkip,
 } from './aho-corasick.js';
-import { findEncoded, MAX_DECODE_DEPTH } from './decoded.js';
+import { findEncoded, locateEncoded, MAX_DECODE_DEPTH } from './decoded.js';
 import { encodedHold } from './encoded-hold.js';
 import { knownSecretForms } from './encodings.js';
 import { type MissProof, missProof, provesMiss } from './miss-proof.js';
@@ -571,7 +571,9 @@ export function createEngine(options: EngineOptions): Engine {
       // budget is. Decoding and scanning them could only fail closed at each anchor they hold,
       // and cost as much as the text's own scan again (anchors of many rules with a `%41` in
       // each value: half of the scrub).
-      const located = findEncoded(input, streaming, level > 0, true);
+      const located = fastRules
+        ? locateEncoded(input, streaming, level > 0)
+        : findEncoded(input, streaming, level > 0, true);
       // The spans array grows once, to its size: a hostile text has tens of thousands of runs, and
       // growing by push reallocated the whole array (by then holding the rules' spans) again and
       // again (8% of the scrub of anchors of many rules).
