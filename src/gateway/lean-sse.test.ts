@@ -354,3 +354,38 @@ describe('the lean SSE reader, several streams at once', () => {
     for (const s of streams) expect(s.messages).toEqual(s.texts.map((t, i) => answer(i + 1, t)));
   });
 });
+
+describe('the lean SSE reader with a parser for long events', () => {
+  it("hands a long event's data to parseLong, in order with the short events around it", async () => {
+    const transport = new StreamableHTTPClientTransport(new URL('http://127.0.0.1:9/mcp'));
+    const asked: number[] = [];
+    useLeanSse(transport, {
+      parseLong: async (text) => {
+        asked.push(text.length);
+        // Slower than the short events behind it: they must still come after.
+        await new Promise((r) => setTimeout(r, 30));
+        return JSON.parse(text) as unknown;
+      },
+    });
+    const messages: JSONRPCMessage[] = [];
+    const errors: Error[] = [];
+    transport.onmessage = (m) => messages.push(m);
+    transport.onerror = (e) => errors.push(e);
+    const events = [answer(1, 'a'.repeat(LONG_EVENT)), answer(2, 'short'), answer(3, 'b'.repeat(LONG_EVENT))];
+    const bytes = new TextEncoder().encode(
+      `${events.map((e) => `event: message\ndata: ${JSON.stringify(e)}\n\n`).join('')}data: {"bad":${'1'.repeat(LONG_EVENT)}\n\n`,
+    );
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes);
+        controller.close();
+      },
+    });
+    (transport as unknown as SseEntry)._handleSseStream(stream, {}, false);
+    await settled(() => messages.length + errors.length);
+    expect(messages).toEqual(events);
+    expect(asked).toHaveLength(3);
+    // A long event that is not JSON fails as the SDK's reader fails it: an error, no message.
+    expect(errors).toHaveLength(1);
+  });
+});

@@ -52,8 +52,17 @@ interface SdkInternals {
   onerror?: (error: Error) => void;
 }
 
+export interface LeanSseOptions {
+  /**
+   * Parses the data of a long event (`LONG_EVENT` characters or more) as `JSON.parse` would, the
+   * value or the error: the gateway has it done in an inspection worker (worker/pool.ts
+   * `parseJson`), so a neighbour's megabytes are not allocated afresh on the event loop.
+   */
+  parseLong?: (text: string) => Promise<unknown>;
+}
+
 /** Makes `transport` read its SSE streams with `readSse` below. Call before connecting. */
-export function useLeanSse(transport: StreamableHTTPClientTransport): void {
+export function useLeanSse(transport: StreamableHTTPClientTransport, options: LeanSseOptions = {}): void {
   const internals = transport as unknown as Partial<SdkInternals>;
   if (
     typeof internals._handleSseStream !== 'function' ||
@@ -62,9 +71,9 @@ export function useLeanSse(transport: StreamableHTTPClientTransport): void {
     throw new Error('the MCP SDK Streamable HTTP client changed: its SSE reader cannot be replaced');
   }
   const sdk = internals as SdkInternals;
-  sdk._handleSseStream = (stream, options, isReconnectable) => {
+  sdk._handleSseStream = (stream, streamOptions, isReconnectable) => {
     if (!stream) return;
-    void readSse(sdk, stream, options, isReconnectable);
+    void readSse(sdk, stream, streamOptions, isReconnectable, options.parseLong);
   };
 }
 
@@ -73,6 +82,7 @@ async function readSse(
   stream: ReadableStream<Uint8Array>,
   options: StreamOptions,
   isReconnectable: boolean,
+  parseLong?: (text: string) => Promise<unknown>,
 ): Promise<void> {
   const { onresumptiontoken, replayMessageId } = options;
   let lastEventId: string | undefined;
@@ -91,7 +101,7 @@ async function readSse(
       // A long event: parsed and handed on in turns of their own, so the event loop every agent
       // shares is let go between decoding it, parsing it and what its answer sets off.
       await nextTurn();
-      const parsed = parse(event);
+      const parsed = parseLong ? await parseAside(event, parseLong) : parse(event);
       await nextTurn();
       onEvent(event, parsed);
     }
@@ -100,6 +110,18 @@ async function readSse(
     if (!event.data || (event.event && event.event !== 'message')) return undefined;
     try {
       return { value: JSON.parse(event.data) };
+    } catch (error) {
+      return { error };
+    }
+  };
+  /** `parse`, by `parseLong`. */
+  const parseAside = async (
+    event: EventSourceMessage,
+    parseLong: (text: string) => Promise<unknown>,
+  ): Promise<{ value: unknown } | { error: unknown } | undefined> => {
+    if (!event.data || (event.event && event.event !== 'message')) return undefined;
+    try {
+      return { value: await parseLong(event.data) };
     } catch (error) {
       return { error };
     }

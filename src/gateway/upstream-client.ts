@@ -13,6 +13,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ReadBuffer } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { JSONRPCMessage, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { inspectionWorkers } from '../inspect/worker/pool.js';
 import { isStdio, type UpstreamConfig } from '../policy/schema/index.js';
 import { resolveRecord, type SecretSource } from '../policy/secrets.js';
 import { type FetchLike, keepAliveFetch } from './http-fetch.js';
@@ -102,7 +103,8 @@ export async function connectUpstream(
       fetch: wrap ? (url, init) => wrap(url, init, http.fetch) : http.fetch,
     });
     // Every answer is an SSE stream: read with one reader instead of two web transforms per call.
-    useLeanSse(transport);
+    // A long answer's JSON is parsed in an inspection worker (worker/pool.ts `parseJson`).
+    useLeanSse(transport, { parseLong: (text) => inspectionWorkers().parseJson(text) });
     client.onclose = options.onClose;
     await client.connect(transport).catch((error: unknown) => {
       http.close();

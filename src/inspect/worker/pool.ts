@@ -26,7 +26,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { BulkheadError } from '../../errors.js';
 import type { ScrubberBase, ScrubberReplica } from '../../scrub/replica.js';
 import { precutKey } from '../precut.js';
-import { type StowedString, stowLongStrings } from './long-values.js';
+import { restoreLongStrings, type StowedString, stowLongStrings } from './long-values.js';
 import type { Framing } from './parse.js';
 import type { ThreadPriority } from './priority.js';
 import type { FromWorker, MeasuredOutput, OutputOptions, ToWorker } from './protocol.js';
@@ -160,6 +160,43 @@ export class InspectionWorkers {
         return true;
       },
     }));
+  }
+
+  /**
+   * `JSON.parse(text)`, done in a worker when `text` is all ASCII and fits a slab: a long upstream
+   * answer not cut to a budget (one under its tool's `max_output`) no longer makes the event loop
+   * allocate its megabytes of strings afresh, about 3.5 ms per MB in page faults on this project's
+   * hosts (bench/README.md, neighbours, 1 Dec 21:40). The text goes as bytes through a reused slab
+   * (one a character); the value's long strings come back through the same slab (long-values.ts),
+   * read into strings here before the slab is lent again, the rest of it in the message. What it
+   * gives is what `JSON.parse` gives (tests compare them): a text that is not JSON, or a worker that
+   * fails, is parsed here, so the error, or the value, is the very one.
+   */
+  async parseJson(text: string): Promise<unknown> {
+    if (this.closed || Buffer.byteLength(text, 'utf8') !== text.length) return JSON.parse(text);
+    const slab = this.slabs.take(text.length);
+    if (!slab) return JSON.parse(text);
+    const bytes = new Uint8Array(slab, 0, text.length);
+    Buffer.from(slab, 0, text.length).write(text, 'latin1');
+    let outcome: { value: unknown } | undefined;
+    try {
+      outcome = await this.post<{ value: unknown } | undefined>(this.pick(), (job) => ({
+        message: { type: 'parse', job, bytes },
+        // The slab is given back before `settle` runs, in the same turn: nothing can take it between.
+        done: (answered: boolean) => answered && this.slabs.give(slab),
+        settle: (message, resolve) => {
+          if (message.type !== 'parsed') return false;
+          if (message.invalid) resolve(undefined);
+          else if (message.strings)
+            resolve({ value: restoreLongStrings(message.value, message.strings, new Uint8Array(slab)) });
+          else resolve({ value: message.value });
+          return true;
+        },
+      }));
+    } catch {
+      outcome = undefined;
+    }
+    return outcome ? outcome.value : JSON.parse(text);
   }
 
   private post<T>(

@@ -47,7 +47,13 @@ export type ToWorker =
    * A large upstream message to parse and cut to `maxBytes` (parse.ts): `bytes` is a view of a
    * shared slab (read before answering, never kept) or a buffer transferred to the worker.
    */
-  | { type: 'cut'; job: number; bytes: Uint8Array; framing: Framing; maxBytes: number };
+  | { type: 'cut'; job: number; bytes: Uint8Array; framing: Framing; maxBytes: number }
+  /**
+   * A long JSON text, all ASCII, to `JSON.parse` (pool.ts `parseJson`): `bytes` is a view of a shared
+   * slab holding it one byte a character. The worker reads it first, then may write the value's long
+   * strings back into the same slab (`parsed`).
+   */
+  | { type: 'parse'; job: number; bytes: Uint8Array };
 
 export interface InspectedOutput {
   result: CallToolResult;
@@ -77,4 +83,10 @@ export type FromWorker =
     } & Omit<InspectedOutput, 'result'>)
   /** `text`: the message cut; absent: nothing to cut (the main thread passes on its own bytes). */
   | { type: 'cut'; job: number; text?: string }
+  /**
+   * `value`: the parsed text; with `strings`, its shape, the long strings written into the job's slab
+   * from its start (long-values.ts). `invalid`: the text is not JSON (the main thread parses it
+   * itself for the very error `JSON.parse` gives).
+   */
+  | { type: 'parsed'; job: number; value?: unknown; strings?: StowedString[]; invalid?: true }
   | { type: 'failed'; job: number; message: string };

@@ -13,7 +13,7 @@ import { createScrubber, type MeasuredScrubber, type Scrubber } from '../../scru
 import { redactionCounts } from '../../scrub/markers.js';
 import { inspectAndWithhold } from '../output.js';
 import { settleScrubbedPayloads } from '../payloads.js';
-import { restoreLongStrings } from './long-values.js';
+import { restoreLongStrings, stowLongStrings } from './long-values.js';
 import { cutLargeMessage } from './parse.js';
 import { lowerThisThread, WORKER_NICE } from './priority.js';
 import type { FromWorker, ToWorker } from './protocol.js';
@@ -44,6 +44,22 @@ function handle(message: ToWorker): FromWorker | undefined {
       // Read (decoded into this thread's own strings) before answering: a slab is reused after.
       const text = cutLargeMessage(message.bytes, message.framing, message.maxBytes);
       return text === undefined ? { type: 'cut', job: message.job } : { type: 'cut', job: message.job, text };
+    }
+    case 'parse': {
+      const { bytes } = message;
+      // Read out of the slab first: the value's long strings may be written back into it.
+      const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        return { type: 'parsed', job: message.job, invalid: true };
+      }
+      const stowed = stowLongStrings(value);
+      if (!stowed || stowed.size > bytes.buffer.byteLength)
+        return { type: 'parsed', job: message.job, value };
+      stowed.write(new Uint8Array(bytes.buffer, 0, stowed.size));
+      return { type: 'parsed', job: message.job, value: stowed.shape, strings: stowed.strings };
     }
     case 'inspect': {
       const family = bases.get(message.base);
@@ -84,7 +100,7 @@ port.on('message', (message: ToWorker) => {
     answer = handle(message);
   } catch (error) {
     // A family it cannot build: die, and the pool fails what it held and restarts it.
-    if (message.type !== 'inspect' && message.type !== 'cut') throw error;
+    if (message.type !== 'inspect' && message.type !== 'cut' && message.type !== 'parse') throw error;
     answer = {
       type: 'failed',
       job: message.job,

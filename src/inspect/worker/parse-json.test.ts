@@ -1,0 +1,83 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { InspectionWorkers } from './pool.js';
+import { sameData } from './same-data.js';
+
+/** A seeded pseudo-random source. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+/** A JSON-RPC answer as an upstream sends it: ASCII JSON, long strings with escapes of every kind. */
+function answerText(seed: number): string {
+  const next = random(seed);
+  const pieces = [
+    'token=',
+    'abc',
+    '\\u00e9',
+    '\\ud83d\\ude00',
+    '\\ud800',
+    '\\n',
+    '\\"',
+    '\\\\',
+    '\\u0000',
+    ' ',
+  ];
+  const long = (n: number) => {
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) out.push(pieces[Math.floor(next() * pieces.length)] as string);
+    return out.join('');
+  };
+  const texts = Array.from(
+    { length: 1 + Math.floor(next() * 3) },
+    (_, i) =>
+      // Some long enough to come back through the slab (16K characters), some not.
+      `{"type":"text","text":"${long(i === 0 ? 20_000 + Math.floor(next() * 20_000) : Math.floor(next() * 3000))}"}`,
+  );
+  return `{"result":{"content":[${texts.join(',')}],"structuredContent":{"__proto__":{"x":-0},"n":[1e308,-0,0.1,null,true]},"_meta":{"k":"${long(50)}"}},"jsonrpc":"2.0","id":${seed}}`;
+}
+
+describe('JSON.parse in an inspection worker (parseJson)', () => {
+  const workers = new InspectionWorkers(1);
+  afterAll(async () => {
+    await workers.close();
+  });
+
+  it('gives what JSON.parse gives on many long answers: strings, key order, a __proto__ key, -0', async () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const text = answerText(seed);
+      const here = JSON.parse(text) as unknown;
+      const there = await workers.parseJson(text);
+      expect(sameData(there, here)).toBe(true);
+      expect(JSON.stringify(there)).toBe(JSON.stringify(here));
+      const data = (there as { result: { structuredContent: object } }).result.structuredContent;
+      expect(Object.getPrototypeOf(data)).toBe(Object.prototype);
+      expect(Object.keys(data)).toEqual(['__proto__', 'n']);
+    }
+    expect(workers.counts.jobs).toBe(30);
+  }, 60_000);
+
+  it('rejects a text that is not JSON with the very error JSON.parse throws', async () => {
+    const text = `{"result":{"content":[{"type":"text","text":"${'x'.repeat(300_000)}"}]},"id":1,}`;
+    let expected: unknown;
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      expected = error;
+    }
+    await expect(workers.parseJson(text)).rejects.toThrow((expected as Error).message);
+  });
+
+  it('parses a text with other than ASCII itself, as JSON.parse does', async () => {
+    const before = workers.counts.jobs;
+    const text = JSON.stringify({
+      id: 1,
+      result: { content: [{ type: 'text', text: `${'é'.repeat(300_000)}\ud800` }] },
+    });
+    expect(await workers.parseJson(text)).toEqual(JSON.parse(text));
+    expect(workers.counts.jobs).toBe(before);
+  });
+});
