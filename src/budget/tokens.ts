@@ -8,6 +8,7 @@
  * reserved, by the lease reconciliation of a live replica (`orphans`,
  * then `EventStore.appendSettling`).
  */
+import type { Run } from '../runs/run.js';
 import { quantizeUsd } from './thresholds.js';
 
 export interface TokenAmounts {
@@ -39,7 +40,9 @@ export type TokenDimension = 'input' | 'output' | 'total' | 'usd';
 
 export type TokenReservation =
   | { ok: true; id: string; grantedOutput: number }
-  | { ok: false; dimension: TokenDimension; used: number; cap: number };
+  | { ok: false; dimension: TokenDimension; used: number; cap: number }
+  /** `checked` was not the run as it is now: nothing was reserved. */
+  | { ok: false; stale: true };
 
 export interface TokenUsage extends TokenAmounts {
   requests: number;
@@ -54,11 +57,19 @@ export interface ReconciledReservation extends TokenAmounts {
 }
 
 export interface TokenBudgetStore {
+  /**
+   * `checked`: the run as the caller read it from memory (`Store.rememberedRun`) and checked the
+   * request against. The reservation is then made only if, under the write lock, nothing has
+   * written the run since that object was read (so it is still active and its taint the same);
+   * else `stale`, nothing reserved, and the caller reads the run and checks again. A store
+   * without `rememberedRun` answers `stale` to any `checked`.
+   */
   reserve(
     runId: string,
     request: TokenRequest,
     caps: TokenCaps,
     minOutput: number,
+    checked?: Run,
   ): Promise<TokenReservation>;
   /** Closes a reservation and charges what was really used (which may be less, or a little more). */
   settle(reservationId: string, actual: TokenAmounts): Promise<TokenUsage | undefined>;

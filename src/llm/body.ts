@@ -104,6 +104,10 @@ export async function readJsonBody(
   maxBody: number,
   incoming?: IncomingMessage,
 ): Promise<BodyResult> {
+  // On SQLite the proxy gets here inside node's request event (no store read before it:
+  // exchange.ts), before node's parser has pushed the body that came in the packet of the
+  // request's head; a microtask later the parser has, and a short body is taken whole.
+  if (incoming) await undefined;
   const direct = incoming ? readDeclared(incoming, maxBody) : undefined;
   const read = await (direct ?? readRequestText(req, maxBody));
   if (!read.ok) {

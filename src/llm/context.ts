@@ -36,14 +36,23 @@ export interface ProxyContext {
   /** Where a request for `path` (`/v1/messages`) goes, under the configured base URL; one per path. */
   upstream(path: string): UpstreamTarget;
   authenticate(req: Request): Promise<Run | undefined>;
+  /**
+   * The run of a remembered run token as the store last read it, not read now: only for a
+   * request whose reservation confirms it (`SpendInput.checked`). Undefined when the store
+   * remembers no runs (PostgreSQL), or the run is not remembered, not active or expired.
+   */
+  rememberedRun(req: Request): Run | undefined;
 }
 
 const DEFAULT_MAX_BODY = 8 * 1024 * 1024;
 
+const tokenOf = (req: Request): string | undefined =>
+  req.headers.get('x-api-key') ?? /^Bearer\s+(\S+)$/i.exec(req.headers.get('authorization') ?? '')?.[1];
+
 export function proxyContext(deps: LlmProxyDeps): ProxyContext {
   const llm = deps.policy.llm;
   const base = llm?.base_url.replace(/\/+$/, '') ?? '';
-  const runOf = runTokenLookup(deps.runs);
+  const runOf = runTokenLookup(deps.runs, deps.store.rememberedRun?.bind(deps.store));
   const targets = new Map<string, UpstreamTarget>();
   return {
     deps,
@@ -58,9 +67,12 @@ export function proxyContext(deps: LlmProxyDeps): ProxyContext {
       return target;
     },
     authenticate: async (req) => {
-      const key =
-        req.headers.get('x-api-key') ?? /^Bearer\s+(\S+)$/i.exec(req.headers.get('authorization') ?? '')?.[1];
+      const key = tokenOf(req);
       return key ? runOf(key) : undefined;
+    },
+    rememberedRun: (req) => {
+      const key = tokenOf(req);
+      return key ? runOf.remembered(key) : undefined;
     },
   };
 }

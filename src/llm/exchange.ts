@@ -12,8 +12,11 @@
 
 import type { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { TokenCaps } from '../budget/tokens.js';
+import type { Profile } from '../policy/schema/profile.js';
+import type { Run } from '../runs/run.js';
 import { scrubAnswer } from './answer.js';
-import { readJsonBody } from './body.js';
+import { type BodyResult, readJsonBody } from './body.js';
 import { endIfExhausted } from './budget-alerts.js';
 import type { ProxyContext } from './context.js';
 import { countInputTokens } from './count-tokens.js';
@@ -24,16 +27,33 @@ import { ScrubbedSse } from './scrubbed-sse.js';
 import { type Outcome, settlement } from './settlement.js';
 import { openedDoor, sideDoorFlow, sideDoorFlowMessage } from './side-door-flow.js';
 import { cancelFor } from './signals.js';
-import { capsOf, reserveSpend } from './spend.js';
+import { capsOf, reserveSpend, type Spend } from './spend.js';
 import { postUpstream, type Tap, type UpstreamResponse } from './upstream.js';
-import { EMPTY_USAGE, type MessageUsage } from './usage.js';
+import { EMPTY_USAGE, type MessageUsage, type Price } from './usage.js';
 import type { WireFormat } from './wire-format.js';
 
 const runEnded = () => apiError(403, 'permission_error', 'bulkhead: this run has ended.');
 
+/** A request that passed every check, ready to reserve and send. */
+interface Checked {
+  run: Run;
+  profile: Profile;
+  body: Record<string, unknown>;
+  bytes: number;
+  model: string;
+  requested: number;
+  price: Price | undefined;
+  caps: TokenCaps;
+}
+
 /**
  * `out`: the agent's node response when the proxy is served by node (@hono/node-server); a
  * streamed answer is then written to it directly, without a web stream in between.
+ *
+ * On SQLite the run is not read before the reservation: the request is checked against the run
+ * as the store last read it, and the reservation's transaction confirms nothing has written the
+ * run since (`remembered`). A request that would be refused, or would taint the run, or a run
+ * that changed, takes the path that reads the run first, with the body already read.
  */
 export async function exchange(
   ctx: ProxyContext,
@@ -41,6 +61,16 @@ export async function exchange(
   format: WireFormat,
   out?: ServerResponse,
 ): Promise<Response> {
+  const remembered = ctx.rememberedRun(req);
+  let read: BodyResult | undefined;
+  if (remembered) {
+    read = await readJsonBody(req, ctx.maxBody, out?.req);
+    const checked = read.ok ? passes(ctx, remembered, read, req, format) : undefined;
+    if (checked) {
+      const spend = await reserve(ctx, checked, req, format, remembered);
+      if (spend.ok || !('stale' in spend)) return send(ctx, checked, spend, req, format, out);
+    }
+  }
   const { deps, llm } = ctx;
   const run = await ctx.authenticate(req);
   if (!run) return apiError(401, 'authentication_error', 'A valid run token is required.');
@@ -48,7 +78,7 @@ export async function exchange(
   if (!llm) return apiError(403, 'permission_error', 'bulkhead: no LLM API is configured for this gateway.');
   const profile = deps.policy.profiles[run.profile];
   if (!profile) return apiError(403, 'permission_error', 'bulkhead: unknown profile.');
-  const read = await readJsonBody(req, ctx.maxBody, out?.req);
+  read ??= await readJsonBody(req, ctx.maxBody, out?.req);
   if (!read.ok) return read.response;
   const body = read.body;
   const model = typeof body.model === 'string' ? body.model : '';
@@ -83,18 +113,69 @@ export async function exchange(
       `bulkhead: model ${JSON.stringify(model)} has no price in llm.prices, and this run has a USD budget.`,
     );
   }
-  const spend = await reserveSpend({
-    store: deps.store,
-    runId: run.id,
-    model,
-    body,
-    bodyBytes: read.bytes,
-    requested,
-    budgets: profile.budgets,
-    price,
+  const checked: Checked = { run, profile, body, bytes: read.bytes, model, requested, price, caps };
+  const spend = await reserve(ctx, checked, req, format);
+  // Read, not remembered: never stale.
+  if (!spend.ok && 'stale' in spend) throw new Error('a reservation without a remembered run was stale');
+  return send(ctx, checked, spend, req, format, out);
+}
+
+/**
+ * The request as `exchange`'s checks would take it, when every one of them lets it through with
+ * nothing written (no refusal, no taint); else undefined. Pure: the same conditions, in the same
+ * order, on the run as remembered.
+ */
+function passes(
+  ctx: ProxyContext,
+  run: Run,
+  read: Extract<BodyResult, { ok: true }>,
+  req: Request,
+  format: WireFormat,
+): Checked | undefined {
+  const { deps, llm } = ctx;
+  if (run.state !== 'active' || !llm) return undefined;
+  const profile = deps.policy.profiles[run.profile];
+  if (!profile) return undefined;
+  const body = read.body;
+  const model = typeof body.model === 'string' ? body.model : '';
+  if (profile.llm.models && !profile.llm.models.includes(model)) return undefined;
+  if (format.sideDoor(body, req.headers.get('anthropic-beta'), profile.llm)) return undefined;
+  if (sideDoorFlow(run, profile, body, format) || openedDoor(profile, body, format)) return undefined;
+  const requested = format.requested(body);
+  if (!requested) return undefined;
+  const price = llm.prices[model];
+  const caps = capsOf(profile.budgets);
+  if (caps.usd !== undefined && !price) return undefined;
+  return { run, profile, body, bytes: read.bytes, model, requested, price, caps };
+}
+
+function reserve(ctx: ProxyContext, c: Checked, req: Request, format: WireFormat, remembered?: Run) {
+  return reserveSpend({
+    store: ctx.deps.store,
+    runId: c.run.id,
+    model: c.model,
+    body: c.body,
+    bodyBytes: c.bytes,
+    requested: c.requested,
+    budgets: c.profile.budgets,
+    price: c.price,
     countTokens: () =>
-      format.countable ? countInputTokens(ctx, body, req, run.id) : Promise.resolve(undefined),
+      format.countable ? countInputTokens(ctx, c.body, req, c.run.id) : Promise.resolve(undefined),
+    ...(remembered ? { checked: remembered } : {}),
   });
+}
+
+/** Reserved (or refused for its budget): the request sent and its answer passed back, scrubbed. */
+async function send(
+  ctx: ProxyContext,
+  checked: Checked,
+  spend: Exclude<Spend, { stale: true }>,
+  req: Request,
+  format: WireFormat,
+  out: ServerResponse | undefined,
+): Promise<Response> {
+  const { deps } = ctx;
+  const { run, profile, body, model, requested, price, caps } = checked;
   if (!spend.ok) {
     await recordDenial(ctx, run, 'budget_exhausted', {
       model,

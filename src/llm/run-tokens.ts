@@ -9,6 +9,12 @@
  * nothing can have changed the row (store/sqlite/run-cache.ts). So a kill or
  * expiry still applies to the very next request.
  *
+ * On SQLite the LLM proxy does not read the run before the reservation at all
+ * (`remembered`): it checks the request against the run as the store last read it
+ * (`Store.rememberedRun`), and the reservation's transaction confirms that nothing has written
+ * the run since (`TokenBudgetStore.reserve`'s `checked`), or the run is read and the request
+ * checked again. A run that has expired by the runs' clock is never taken from memory.
+ *
  * Only run tokens are remembered: an OAuth access token expires and is revoked
  * on its own, so it is looked up every time. Keys are the tokens' hashes,
  * never the tokens.
@@ -20,9 +26,22 @@ import { hashToken, RUN_TOKEN_PREFIX } from '../runs/tokens.js';
 /** Enough for every run of a busy gateway; past it the memory starts over. */
 const MAX_REMEMBERED = 4096;
 
-export function runTokenLookup(runs: Pick<RunService, 'authenticate' | 'get'>) {
+export function runTokenLookup(
+  runs: Pick<RunService, 'authenticate' | 'get' | 'now'>,
+  rememberedRun?: (id: string) => Run | undefined,
+) {
   const runIdOf = new Map<string, string>();
-  return async (token: string): Promise<Run | undefined> => {
+  /** The active, unexpired run a remembered run token names, as last read; not confirmed. */
+  const remembered = (token: string): Run | undefined => {
+    if (!rememberedRun || !token.startsWith(RUN_TOKEN_PREFIX)) return undefined;
+    const hash = hashToken(token);
+    const id = runIdOf.get(hash);
+    const run = id === undefined ? undefined : rememberedRun(id);
+    return run && run.tokenHash === hash && run.state === 'active' && run.expiresAt > runs.now()
+      ? run
+      : undefined;
+  };
+  const lookup = async (token: string): Promise<Run | undefined> => {
     if (!token.startsWith(RUN_TOKEN_PREFIX)) return runs.authenticate(token);
     const hash = hashToken(token);
     const id = runIdOf.get(hash);
@@ -39,4 +58,5 @@ export function runTokenLookup(runs: Pick<RunService, 'authenticate' | 'get'>) {
     }
     return run;
   };
+  return Object.assign(lookup, { remembered });
 }

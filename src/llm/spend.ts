@@ -17,6 +17,7 @@
  */
 import type { TokenCaps, TokenRequest, TokenReservation } from '../budget/tokens.js';
 import type { Budgets } from '../policy/schema/profile.js';
+import type { Run } from '../runs/run.js';
 import type { Store } from '../store/store.js';
 import { estimateInputTokens, type Price } from './usage.js';
 
@@ -54,11 +55,17 @@ export interface SpendInput {
   price: Price | undefined;
   /** The exact input token count from the API, or undefined when it cannot be had. */
   countTokens(): Promise<number | undefined>;
+  /**
+   * The run as remembered, not read, when the checks used it: the reservation confirms it is
+   * unchanged in its own transaction, or answers `stale` with nothing reserved.
+   */
+  checked?: Run;
 }
 
 export type Spend =
   | { ok: true; reservationId: string; clamped: number; input: number; counted: boolean }
-  | (Extract<TokenReservation, { ok: false }> & { input: number });
+  | (Extract<TokenReservation, { ok: false; dimension: unknown }> & { input: number })
+  | { ok: false; stale: true };
 
 export async function reserveSpend(s: SpendInput): Promise<Spend> {
   const caps = capsOf(s.budgets);
@@ -74,8 +81,10 @@ export async function reserveSpend(s: SpendInput): Promise<Spend> {
   const bound = estimateInputTokens(s.body, s.bodyBytes);
   let input = bound;
   let counted = false;
-  let reservation = await s.store.tokens.reserve(s.runId, request(bound), caps, 1);
-  // The bound is generous; before refusing on the input side, ask for the exact figure.
+  let reservation = await s.store.tokens.reserve(s.runId, request(bound), caps, 1, s.checked);
+  if (!reservation.ok && 'stale' in reservation) return reservation;
+  // Confirmed from here on (or read, not remembered). The bound is generous; before refusing
+  // on the input side, ask for the exact figure.
   if (!reservation.ok && reservation.dimension !== 'output') {
     const exact = await s.countTokens();
     if (exact !== undefined && exact < bound) {
@@ -84,7 +93,7 @@ export async function reserveSpend(s: SpendInput): Promise<Spend> {
       reservation = await s.store.tokens.reserve(s.runId, request(exact), caps, 1);
     }
   }
-  if (!reservation.ok) return { ...reservation, input };
+  if (!reservation.ok) return 'stale' in reservation ? reservation : { ...reservation, input };
   return {
     ok: true,
     reservationId: reservation.id,

@@ -54,7 +54,8 @@ export class RunService {
   /** When each run last asked for its signal; only recent runs are watched. */
   private readonly lastUsed = new Map<string, number>();
   private readonly watcher: NodeJS.Timeout;
-  private readonly now: () => number;
+  /** The clock runs expire by (the store's: replicas/store-clock.ts). */
+  readonly now: () => number;
   private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
   private readonly endListeners = new Set<(run: Run) => void>();
 

@@ -274,6 +274,13 @@ export interface Store {
    * the work it claims (intents, executing approvals). One per gateway process.
    */
   readonly replica: string;
+  /**
+   * The run as this handle last read it, from memory, without asking the store whether anything
+   * changed since: it may be stale, and is only for checks a reservation then confirms
+   * (`TokenBudgetStore.reserve`'s `checked`). SQLite only: the LLM proxy's path to the first
+   * byte reads the run once, in the reservation's transaction.
+   */
+  rememberedRun?(id: string): Run | undefined;
   /** A bounded probe: can the store take a write now? Never blocks the event loop. */
   health(): Promise<StoreHealth>;
   close(): Promise<void>;

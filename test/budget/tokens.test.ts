@@ -219,6 +219,28 @@ describe('token ledger (PostgreSQL, two replicas)', () => {
     }
   }, 60_000);
 
+  it('remembers no run, so confirms none: a reservation against a remembered run is stale, nothing reserved', async () => {
+    const store = await openPostgresStore(pg.url);
+    const runId = `run_pg_checked_${Date.now()}`;
+    try {
+      expect(store.rememberedRun).toBeUndefined();
+      const run = await store.runs.create({
+        id: runId,
+        profile: 'agent',
+        tokenHash: `hash_${runId}`,
+        createdAt: Date.now(),
+        expiresAt: Date.now() + 60_000,
+      });
+      expect(await store.tokens.reserve(runId, { input: 10, output: 10, usd: 0 }, {}, 1, run)).toEqual({
+        ok: false,
+        stale: true,
+      });
+      expect((await store.tokens.orphans(Date.now() + 1)).filter((r) => r.runId === runId)).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+
   it('clamps output to what the USD cap can pay and settles a crash leftover at what it reserved, once', async () => {
     const store = await openPostgresStore(pg.url);
     try {

@@ -1,11 +1,13 @@
 /**
  * The proxy remembers which run a run token names, so the token is not looked
- * up on every request; the run itself is still read for every request. Tried
- * as the ways a run ends while its token is remembered: a kill through this
- * gateway, a kill written by another process to the same SQLite file, expiry;
- * and as tokens that must never ride on a remembered one.
+ * up on every request; the run itself is still read for every request (on
+ * SQLite inside the reservation's transaction). Tried as the ways a run ends
+ * while its token is remembered: a kill through this gateway, a kill written
+ * by another process to the same SQLite file (also while the request's body
+ * arrives), expiry; and as tokens that must never ride on a remembered one.
  */
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hashToken, hashTokenStreamed, RUN_TOKEN_PREFIX } from '../../src/runs/tokens.js';
@@ -53,6 +55,59 @@ describe('LLM proxy: a remembered run token', () => {
     const after = await ask(token);
     expect(after.status).toBe(403);
     expect(after.text).toContain('this run has ended');
+  });
+
+  it('is refused, and nothing sent, when another process ends the run while the body arrives', async () => {
+    // On SQLite the run is not read before the reservation: the reservation's transaction finds
+    // the run changed since it was remembered, and the run is read again before anything is sent.
+    const { run, token } = await llm.gw.gateway.runs.create('agent');
+    expect((await ask(token)).status).toBe(200);
+    expect((await ask(token)).status).toBe(200);
+    // Remembered, so this request's run is first read inside its reservation.
+    expect(llm.gw.gateway.store.rememberedRun?.(run.id)?.state).toBe('active');
+    const sent = llm.fake.received.length;
+    const body = JSON.stringify({
+      model: 'claude-test',
+      max_tokens: 10,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = httpRequest(
+        `${llm.gw.gateway.url}/v1/messages`,
+        {
+          method: 'POST',
+          headers: {
+            'x-api-key': token,
+            'content-type': 'application/json',
+            'anthropic-version': '2023-06-01',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => {
+            text += d.toString();
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.once('error', reject);
+      req.flushHeaders();
+      // The head is in; the gateway waits for the body while another process kills the run.
+      setTimeout(async () => {
+        const other = openSqliteStore(join(llm.gw.dir, 'bulkhead.db'));
+        try {
+          await other.runs.end(run.id, 'killed', 'killed elsewhere', null);
+        } finally {
+          await other.close();
+        }
+        req.end(body);
+      }, 100);
+    });
+    const after = await answer;
+    expect(after.status).toBe(403);
+    expect(after.text).toContain('this run has ended');
+    expect(llm.fake.received.length).toBe(sent);
   });
 
   it('is refused once the run expired', async () => {

@@ -75,3 +75,73 @@ describe('sqlite run reads', () => {
     expect((await gateway.runs.get(run.id))?.taint.sources).toEqual([]);
   });
 });
+
+describe('a remembered run, confirmed by the token reservation', () => {
+  const request = { input: 10, output: 10, usd: 0 };
+  const caps = { output: 1_000 };
+
+  async function remembered(store: SqliteStore, id: string) {
+    await store.runs.get(id);
+    const run = store.rememberedRun?.(id);
+    if (!run) throw new Error('run not remembered');
+    return run;
+  }
+
+  it('reserves when nothing has written the run since it was read', async () => {
+    const [gateway] = twoHandles();
+    const run = await newRun(gateway);
+    const checked = await remembered(gateway, run.id);
+    expect(await gateway.tokens.reserve(run.id, request, caps, 1, checked)).toMatchObject({ ok: true });
+  });
+
+  it('reserves nothing when another handle ended the run since', async () => {
+    const [gateway, other] = twoHandles();
+    const run = await newRun(gateway);
+    const checked = await remembered(gateway, run.id);
+    await other.runs.end(run.id, 'killed', 'killed elsewhere');
+    expect(await gateway.tokens.reserve(run.id, request, caps, 1, checked)).toEqual({
+      ok: false,
+      stale: true,
+    });
+    expect((await gateway.tokens.orphans(Date.now() + 1)).filter((r) => r.runId === run.id)).toEqual([]);
+  });
+
+  it('reserves nothing when another handle tainted the run since', async () => {
+    const [gateway, other] = twoHandles();
+    const run = await newRun(gateway);
+    const checked = await remembered(gateway, run.id);
+    await other.runs.taint(run.id, 'web__fetch');
+    expect(await gateway.tokens.reserve(run.id, request, caps, 1, checked)).toEqual({
+      ok: false,
+      stale: true,
+    });
+  });
+
+  it('reserves nothing when this handle wrote the run since', async () => {
+    const [gateway] = twoHandles();
+    const run = await newRun(gateway);
+    const checked = await remembered(gateway, run.id);
+    await gateway.runs.end(run.id, 'killed', 'test');
+    expect(gateway.rememberedRun?.(run.id)).toBeUndefined();
+    expect(await gateway.tokens.reserve(run.id, request, caps, 1, checked)).toEqual({
+      ok: false,
+      stale: true,
+    });
+  });
+
+  it('reserves nothing for a copy of the run or another run’s object', async () => {
+    const [gateway] = twoHandles();
+    const run = await newRun(gateway);
+    const other = await newRun(gateway);
+    const checked = await remembered(gateway, run.id);
+    expect(await gateway.tokens.reserve(run.id, request, caps, 1, { ...checked })).toEqual({
+      ok: false,
+      stale: true,
+    });
+    const otherRun = await remembered(gateway, other.id);
+    expect(await gateway.tokens.reserve(run.id, request, caps, 1, otherRun)).toEqual({
+      ok: false,
+      stale: true,
+    });
+  });
+});

@@ -70,7 +70,9 @@ export const pgSettleOrphan = (id: string, before: string): string =>
 
 export function pgTokens(pool: Pool, owner: string): TokenBudgetStore {
   return {
-    async reserve(runId, request, caps, minOutput) {
+    async reserve(runId, request, caps, minOutput, checked) {
+      // No run is remembered here (no `rememberedRun`), so none can be confirmed.
+      if (checked) return { ok: false, stale: true };
       const client = await pool.connect();
       try {
         await client.query('BEGIN');

@@ -23,7 +23,8 @@ import { eventMigrations, sqliteEvents } from './events.js';
 import { GroupCommit } from './group-commit.js';
 import { type Migration, migrate } from './migrate.js';
 import { replicaMigrations, sqliteIntents, sqliteReplicas } from './replicas.js';
-import { runMigrations, sqliteRuns } from './runs.js';
+import { RunCache } from './run-cache.js';
+import { runMigrations, sqliteRunReader, sqliteRuns } from './runs.js';
 import { sessionMigrations, sqliteSessions } from './sessions.js';
 import { sqliteTokens, tokenMigrations } from './tokens.js';
 
@@ -83,6 +84,9 @@ export function openSqliteStore(path: string, options: SqliteOptions = {}): Sqli
   const replica = newReplicaId();
   const probe = db.prepare('SELECT 1');
   const group = new GroupCommit(db);
+  // One cache of runs for the runs area and the LLM reservation that confirms a remembered run.
+  const runCache = new RunCache(db);
+  const readRun = sqliteRunReader(db);
   const checkpoints: Checkpointer | undefined =
     options.backgroundCheckpoints && path !== ':memory:'
       ? startCheckpointer(
@@ -95,17 +99,18 @@ export function openSqliteStore(path: string, options: SqliteOptions = {}): Sqli
     kind: 'sqlite',
     db,
     replica,
-    runs: guard(sqliteRuns(db)),
+    runs: guard(sqliteRuns(db, runCache)),
     events: guard(sqliteEvents(db, replica)),
     stats: guard(sqliteEventStats(db)),
     calls: guard(sqliteCalls(db, group)),
     approvals: guard(sqliteApprovals(db, replica)),
-    tokens: guard(sqliteTokens(db, replica)),
+    tokens: guard(sqliteTokens(db, replica, (id, run) => runCache.get(id, readRun) === run)),
     replicas: guard(sqliteReplicas(db)),
     intents: guard(sqliteIntents(db, group)),
     sessions: guard(sqliteSessions(db)),
     credentials: guard(sqliteCredentials(db)),
     signals: new LocalSignals(),
+    rememberedRun: (id) => runCache.peek(id),
     async health(): Promise<StoreHealth> {
       const started = performance.now();
       const ms = () => Math.round((performance.now() - started) * 1000) / 1000;

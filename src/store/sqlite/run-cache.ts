@@ -50,6 +50,15 @@ export class RunCache {
     return frozen;
   }
 
+  /**
+   * The run as this connection last read it, without asking the file whether anything changed:
+   * only for a caller that confirms it later with `get` (the LLM proxy's reservation does, in its
+   * transaction, see store.ts `rememberedRun`).
+   */
+  peek(id: string): Run | undefined {
+    return this.runs.get(id);
+  }
+
   /** Called before this connection writes the run. */
   forget(id: string): void {
     this.runs.delete(id);

@@ -79,7 +79,16 @@ function toRun(row: RunRow): Run {
   };
 }
 
-export function sqliteRuns(db: Database.Database): RunStore {
+/** One run read from the file by id (what the run cache reads on a miss). */
+export function sqliteRunReader(db: Database.Database): (id: string) => Run | undefined {
+  const byId = db.prepare('SELECT * FROM runs WHERE id = ?');
+  return (id) => {
+    const row = byId.get(id) as RunRow | undefined;
+    return row && toRun(row);
+  };
+}
+
+export function sqliteRuns(db: Database.Database, cache = new RunCache(db)): RunStore {
   const insert = db.prepare(
     `INSERT INTO runs (id, profile, token_hash, created_at, expires_at, label)
      VALUES (@id, @profile, @tokenHash, @createdAt, @expiresAt, @label)`,
@@ -103,7 +112,6 @@ export function sqliteRuns(db: Database.Database): RunStore {
     const row = byId.get(id) as RunRow | undefined;
     return row && toRun(row);
   };
-  const cache = new RunCache(db);
   return {
     async create(run: NewRun) {
       insert.run({ ...run, label: run.label ?? null });

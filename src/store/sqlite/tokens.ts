@@ -9,6 +9,7 @@ import {
   type TokenRequest,
   type TokenUsage,
 } from '../../budget/tokens.js';
+import type { Run } from '../../runs/run.js';
 import type { Settling } from '../store.js';
 import type { Migration } from './migrate.js';
 
@@ -114,7 +115,15 @@ function reservationId(): string {
   return id;
 }
 
-export function sqliteTokens(db: Database.Database, owner: string): TokenBudgetStore {
+/**
+ * `unchanged(runId, run)`: whether `run` is still the run as the file holds it (the run cache's
+ * object, nothing having written the row since), asked inside the reservation's transaction.
+ */
+export function sqliteTokens(
+  db: Database.Database,
+  owner: string,
+  unchanged: (runId: string, run: Run) => boolean = () => false,
+): TokenBudgetStore {
   // Prepared once: the reservation sits on every LLM request's path to its first byte.
   const selectUsage = db.prepare('SELECT input, output, usd, requests FROM token_usage WHERE run_id = ?');
   // What the run has spent plus what its open reservations hold, in one statement (added as
@@ -143,7 +152,9 @@ export function sqliteTokens(db: Database.Database, owner: string): TokenBudgetS
       requests: 0,
     };
   const reserve = db.transaction(
-    (runId: string, request: TokenRequest, caps: TokenCaps, minOutput: number) => {
+    (runId: string, request: TokenRequest, caps: TokenCaps, minOutput: number, checked?: Run) => {
+      if (checked && (checked.id !== runId || !unchanged(runId, checked)))
+        return { ok: false as const, stale: true as const };
       const decision = decideReservation(
         selectCommitted.get(runId, runId) as TokenAmounts,
         request,
@@ -175,8 +186,8 @@ export function sqliteTokens(db: Database.Database, owner: string): TokenBudgetS
     async orphans(before) {
       return selectOrphans.all(before) as ReconciledReservation[];
     },
-    async reserve(runId, request, caps, minOutput) {
-      return reserve.immediate(runId, request, caps, minOutput);
+    async reserve(runId, request, caps, minOutput, checked) {
+      return reserve.immediate(runId, request, caps, minOutput, checked);
     },
     async settle(id, actual) {
       return settle.immediate(id, actual);
