@@ -15,7 +15,8 @@
  * Structured values stay structurally valid: `value()` rewrites strings (and
  * object keys) inside JSON-like data and returns data of the same shape.
  */
-import { createEngine, type Engine, type ScrubStats } from './engine.js';
+import { createEngine } from './engine.js';
+import type { Engine, ScrubStats } from './engine-types.js';
 import { DEFAULT_PII_ACTIONS, type PiiAction, type PiiKind } from './pii.js';
 import type { CompiledPiiSet } from './pii-scan.js';
 import { newScrubberBase, registerReplica, type ScrubberBase } from './replica.js';
@@ -23,7 +24,8 @@ import { BUILTIN_RULES, type SecretRule } from './rules/index.js';
 import { renderSpans } from './spans.js';
 import { createStreamScrubber, type StreamScrubber } from './stream.js';
 
-export { MIN_SECRET_LENGTH, REDACTED_SECRET, type ScrubStats } from './engine.js';
+export { MIN_SECRET_LENGTH } from './automata.js';
+export { REDACTED_SECRET, type ScrubStats } from './engine-types.js';
 export { DEFAULT_PII_ACTIONS, PII_KINDS, type PiiAction, type PiiActions, type PiiKind } from './pii.js';
 export { BUILTIN_RULES, type SecretRule } from './rules/index.js';
 export type { StreamScrubber } from './stream.js';

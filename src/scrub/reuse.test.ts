@@ -4,7 +4,8 @@
  * none of it may carry one call's data into another's answer.
  */
 import { describe, expect, it } from 'vitest';
-import { createEngine, type Detection, type Engine } from './engine.js';
+import { createEngine } from './engine.js';
+import type { Detection, Engine } from './engine-types.js';
 import { createScrubber } from './index.js';
 import { DEFAULT_PII_ACTIONS } from './pii.js';
 import { BUILTIN_RULES } from './rules/index.js';

@@ -7,7 +7,7 @@
  * anchor is near the end, the trailing run of characters a PII number can
  * contain. Nothing is emitted before it has been examined in full context.
  */
-import type { Detection } from './engine.js';
+import type { Detection } from './engine-types.js';
 import { mergeSpans, renderSpans } from './spans.js';
 
 export interface StreamScrubber {

@@ -11,7 +11,8 @@
  * as `mergeSpans` makes of the reference's (`sameMerge`).
  */
 import { describe, expect, it } from 'vitest';
-import { createEngine, type Engine } from '../../src/scrub/engine.js';
+import { createEngine } from '../../src/scrub/engine.js';
+import type { Engine } from '../../src/scrub/engine-types.js';
 import { DEFAULT_PII_ACTIONS, type PiiActions } from '../../src/scrub/pii.js';
 import { BUILTIN_RULES } from '../../src/scrub/rules/index.js';
 import { mergeSpans, renderSpans } from '../../src/scrub/spans.js';

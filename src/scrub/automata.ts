@@ -1,0 +1,153 @@
+/**
+ * The engine's automata (engine.ts): one Aho–Corasick automaton per set of patterns, each pattern
+ * the case-folded text of rule anchors and known-secret forms.
+ *
+ * Known secrets live in three automata: a base one with the rule anchors and the configured
+ * secrets (about 400 forms each with the wrapped ones), built once; a runtime one for secrets
+ * added since (run tokens, grants: about 15 plain forms each); and a small delta. Adding rebuilds
+ * only the delta; the delta is folded into the runtime automaton once it grows past ~√ of it, so
+ * an addition never rebuilds the configured secrets (with 1,000 configured, a fold into the base
+ * took about 2 s) and costs little on average. A scan makes one pass per non-empty automaton: one
+ * with no runtime secrets, at most three.
+ */
+import { type AhoCorasick, type AhoCorasickOptions, buildAhoCorasick, foldAscii } from './aho-corasick.js';
+import type { AnchorOwners, ExactAnchor } from './compiled-rules.js';
+import { knownSecretForms } from './encodings.js';
+
+/** Secrets shorter than this are not matched: they would redact ordinary words. */
+export const MIN_SECRET_LENGTH = 6;
+
+/**
+ * What one automaton pattern stands for. Automata match ASCII letters in either case (one path
+ * for `token`, `TOKEN`, `Token`), so a pattern is the folded text of: known-secret forms (exact:
+ * checked at the hit), anchors of rules that take any case, and anchors of rules that take one
+ * exact case (checked at the hit).
+ */
+export interface Automaton {
+  ac: AhoCorasick;
+  length: Int32Array;
+  secrets: (readonly string[] | undefined)[];
+  anyCase: (readonly number[] | undefined)[];
+  exact: (readonly ExactAnchor[] | undefined)[];
+  /** Per pattern: its hits when reported inside a fail-closed redaction (ScanSkip), or -1. */
+  quiet: Int32Array;
+}
+
+const NO_ANCHORS: ReadonlyMap<string, AnchorOwners> = new Map();
+
+/** The delta is rebuilt on every addition (a run token, a grant): a small dense table builds fast. */
+const DELTA_DENSE_ENTRIES = 16_384;
+/**
+ * Table entries (8 MiB) the WebAssembly loop may take for the base automaton, built once: the
+ * anchors with up to about 30 configured secrets (~400 forms each) fit whole or cut deep enough
+ * (aho-corasick.ts, prefix-walk.ts). That loop spends its time in the shallow rows whatever the
+ * table's size, and is several times faster than the JavaScript one.
+ */
+const BASE_WASM_ENTRIES = 2_000_000;
+
+export function buildAutomaton(
+  anchors: ReadonlyMap<string, AnchorOwners>,
+  forms: readonly string[],
+  tables: Pick<AhoCorasickOptions, 'denseEntries' | 'wasmEntries'> = {},
+): Automaton {
+  const index = new Map<string, number>();
+  const patterns: string[] = [];
+  const secrets: (string[] | undefined)[] = [];
+  const anyCase: (readonly number[] | undefined)[] = [];
+  const exact: (readonly ExactAnchor[] | undefined)[] = [];
+  const slot = (key: string): number => {
+    let i = index.get(key);
+    if (i === undefined) {
+      i = patterns.length;
+      index.set(key, i);
+      patterns.push(key);
+      secrets.push(undefined);
+      anyCase.push(undefined);
+      exact.push(undefined);
+    }
+    return i;
+  };
+  for (const [key, owners] of anchors) {
+    const i = slot(key);
+    if (owners.anyCase.length > 0) anyCase[i] = owners.anyCase;
+    if (owners.exact.length > 0) exact[i] = owners.exact;
+  }
+  for (const form of forms) {
+    const i = slot(foldAscii(form));
+    const same = secrets[i];
+    if (same) same.push(form);
+    else secrets[i] = [form];
+  }
+  // A report the scan may leave out past the budget (ScanSkip): a rule anchor that is no known
+  // secret's form; it counts one hit per rule that owns it, in any case (ScrubStats.anchorHits).
+  const quiet = Int32Array.from(patterns, (_, i) => {
+    if (secrets[i] !== undefined) return -1;
+    let hits = anyCase[i]?.length ?? 0;
+    for (const entry of exact[i] ?? []) hits += entry.rules.length;
+    return hits;
+  });
+  return {
+    ac: buildAhoCorasick(patterns, { foldCase: true, ...tables, quiet }),
+    length: Int32Array.from(patterns, (pattern) => pattern.length),
+    secrets,
+    anyCase,
+    exact,
+    quiet,
+  };
+}
+
+/**
+ * The automata of an engine's known secrets: `base` (the anchors and the configured secrets),
+ * `runtime` and `delta` (secrets added since), scanned in that order, each when not empty.
+ */
+export class KnownSecrets {
+  base: Automaton;
+  runtime: Automaton | null = null;
+  delta: Automaton | null = null;
+  private readonly known = new Set<string>();
+  private runtimeForms: string[] = [];
+  private deltaForms: string[] = [];
+
+  constructor(private readonly anchors: ReadonlyMap<string, AnchorOwners>) {
+    this.base = buildAutomaton(anchors, []);
+  }
+
+  /**
+   * Adds the forms of `values`; `fold`: the configured secrets, at start, into the base automaton
+   * with their wrapped forms. Returns how many forms were compiled into automata.
+   */
+  add(values: Iterable<string>, fold: boolean): number {
+    let added = false;
+    for (const value of values) {
+      if (value.length < MIN_SECRET_LENGTH) continue;
+      // Wrapped forms (about 400 per secret) only for the configured secrets: secrets added at run
+      // time (run tokens, grants) would make each addition rebuild hundreds of patterns, stalling
+      // the event loop; bulkhead's own tokens are caught in their plain forms by a rule as well.
+      for (const form of knownSecretForms(value, { wrapped: fold })) {
+        if (form.length < MIN_SECRET_LENGTH || this.known.has(form)) continue;
+        this.known.add(form);
+        this.deltaForms.push(form);
+        added = true;
+      }
+    }
+    if (!added) return 0;
+    const forms = this.deltaForms;
+    if (fold) {
+      // Only at start: the configured secrets join the anchors in the base automaton.
+      this.base = buildAutomaton(this.anchors, forms, { wasmEntries: BASE_WASM_ENTRIES });
+      this.deltaForms = [];
+      return forms.length;
+    }
+    // Folding when the delta passes ~√(runtime) balances rebuilding the delta on every addition
+    // against rebuilding the runtime automaton now and then: both stay small per addition.
+    if (forms.length > Math.max(256, 8 * Math.sqrt(this.runtimeForms.length))) {
+      this.runtimeForms = this.runtimeForms.concat(forms);
+      this.deltaForms = [];
+      this.runtime = buildAutomaton(NO_ANCHORS, this.runtimeForms);
+      this.delta = null;
+      return this.runtimeForms.length;
+    }
+    this.delta = buildAutomaton(NO_ANCHORS, forms, { denseEntries: DELTA_DENSE_ENTRIES });
+    return forms.length;
+  }
+}
