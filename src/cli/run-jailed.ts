@@ -13,7 +13,8 @@
  */
 import { BulkheadError } from '../errors.js';
 import { jailOptionsOf, reportWorkdir, type runHostSecrets } from '../sandbox/cli-support.js';
-import { JAIL_GATEWAY_PORT, type JailHandle, startJail } from '../sandbox/index.js';
+import { JAIL_GATEWAY_PORT, type JailHandle, prepareJail, startJail } from '../sandbox/index.js';
+import type { PreparedLaunch } from '../sandbox/launch.js';
 import { applyPreset } from './agent-presets.js';
 import type { GatewayClient } from './client.js';
 import { JAIL_MCP_CONFIG, MCP_CONFIG_FILE, mcpClientConfig } from './mcp-config.js';
@@ -37,6 +38,18 @@ export interface JailedRunOptions {
 /** The agent's variables that only the run knows: set late, so never taken from the profile or preset. */
 const RUN_VARIABLES = ['BULKHEAD_RUN_ID', 'BULKHEAD_TOKEN', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY'] as const;
 
+/**
+ * The jail's launcher, started before the policy is read (sandbox prepareJail): undefined where the
+ * jail would not use one, or where it cannot be started (the jail then starts its own).
+ */
+export function prepareLauncher(): PreparedLaunch | undefined {
+  try {
+    return prepareJail();
+  } catch {
+    return undefined;
+  }
+}
+
 export async function runJailed(
   client: GatewayClient,
   creating: Promise<CreatedRun>,
@@ -44,6 +57,7 @@ export async function runJailed(
   profile: RunPolicy['profiles'][string],
   opts: JailedRunOptions,
   hostSecrets: ReturnType<typeof runHostSecrets>,
+  launcher?: PreparedLaunch,
 ): Promise<number> {
   const stop = new AbortController();
   const onSignal = () => stop.abort(new Error('interrupted'));
@@ -103,6 +117,7 @@ export async function runJailed(
       command: preset.command,
       env,
       late,
+      ...(launcher ? { launcher } : {}),
       egress: profile.egress,
       gatewayUrl: client.base,
       onEgress: (event) => {

@@ -12,6 +12,7 @@ import type { Command } from 'commander';
 import { BulkheadError } from '../errors.js';
 import { llmEnvironment } from '../llm/agent-env.js';
 import { checkRunWorkdir, runHostSecrets } from '../sandbox/cli-support.js';
+import type { PreparedLaunch } from '../sandbox/launch.js';
 import { applyPreset } from './agent-presets.js';
 import { GatewayClient } from './client.js';
 import { MCP_CONFIG_FILE, mcpClientConfig } from './mcp-config.js';
@@ -74,6 +75,22 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
   // profile that turns it off just wastes it.
   const support = !opts.detach && opts.sandbox ? checkSandboxSupportRemembered() : undefined;
   support?.catch(() => undefined);
+  // So does the jail's launcher, for a root launcher (perl, waiting for its jail: run-jailed.ts);
+  // ended unused whatever the run does instead of starting it.
+  const launcher = support ? import('./run-jailed.js').then((m) => m.prepareLauncher()) : undefined;
+  try {
+    return await runWith(command, opts, support, launcher);
+  } finally {
+    (await launcher?.catch(() => undefined))?.cancel();
+  }
+}
+
+async function runWith(
+  command: string[],
+  opts: RunOptions,
+  support: Promise<unknown> | undefined,
+  launcher: Promise<PreparedLaunch | undefined> | undefined,
+): Promise<number> {
   const policy = await loadRunPolicy(opts.policy);
   const profile = Object.hasOwn(policy.profiles, opts.profile) ? policy.profiles[opts.profile] : undefined;
   if (!profile) {
@@ -86,6 +103,11 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
   if (!opts.detach && command.length === 0)
     throw new BulkheadError('bad_request', 'give the agent command after --, or pass --detach');
   const jailed = !opts.detach && opts.sandbox && profile.sandbox.enabled;
+  if (!jailed)
+    void launcher?.then(
+      (prepared) => prepared?.cancel(),
+      () => undefined,
+    );
   // Fail closed before a run exists: no jail, no run (unless the caller explicitly asked for none).
   if (jailed) {
     await support;
@@ -117,7 +139,8 @@ async function runCommand(command: string[], opts: RunOptions): Promise<number> 
     // jailed run, while the gateway creates it: --no-sandbox and --detach never evaluate it.
     creating.catch(() => undefined); // handled by runJailed; none is attached while it loads
     const { runJailed } = await import('./run-jailed.js');
-    return runJailed(client, creating, command, profile, opts, runHostSecrets(policy));
+    const prepared = await launcher?.catch(() => undefined);
+    return runJailed(client, creating, command, profile, opts, runHostSecrets(policy), prepared);
   }
   const created = await creating;
   if (opts.detach) {

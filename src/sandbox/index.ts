@@ -36,6 +36,7 @@ export {
   type JailOptions,
   type JailSpec,
   type LateJailSpec,
+  prepareJail,
   startJail,
   type WorkdirOutcome,
 } from './jail.js';

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import type { BridgeKind } from './bridge.js';
 import type { CgroupLimits, ResourcePeaks } from './cgroup.js';
 import type { EgressEvent, Resolver } from './egress-proxy.js';
+import type { PreparedLaunch } from './launch.js';
 import type { MergeReport } from './merge.js';
 import type { HostSecret } from './workdir-guard.js';
 
@@ -69,6 +70,12 @@ export interface JailSpec {
    * ends the jail before the agent runs, and startJail rejects with it.
    */
   late?: Promise<LateJailSpec>;
+  /**
+   * The launcher started ahead (prepareJail), used where it fits (a root launcher with the
+   * listener's helper, the agent on this process's stdio) and ended unused otherwise, or when the
+   * start fails before it is used.
+   */
+  launcher?: PreparedLaunch;
 }
 
 export interface LateJailSpec {

@@ -62,7 +62,13 @@ import { writeJailFiles, writeLateEnv } from './jail-files.js';
 import type { JailHandle, JailSpec, LateJailSpec } from './jail-spec.js';
 import { childPid, STATUS_FD } from './jail-status.js';
 import { supervise } from './jail-supervise.js';
-import { checkSandboxSupport as checkFor, launch, probeSandbox } from './launch.js';
+import {
+  checkSandboxSupport as checkFor,
+  launch,
+  type PreparedLaunch,
+  prepareLaunch,
+  probeSandbox,
+} from './launch.js';
 import { mergeWorkdir } from './merge.js';
 import { removeTree } from './remove-tree.js';
 import { seccompProgram } from './seccomp.js';
@@ -127,7 +133,32 @@ function checkMounts(mounts: readonly string[], secrets: readonly (string | Host
   });
 }
 
+/**
+ * The jail's launcher started now, before the jail is known, for a caller that will start one with
+ * this stdio (`bulkhead run`: its own, while it reads its policy): perl's start is then not
+ * between a known jail and bwrap (launch.ts, prepareLaunch). Only where startJail would
+ * use it (a root launcher whose jail's ports are listened on from the host: perl); undefined
+ * elsewhere. Give it to startJail as `launcher`, which ends it unused if it cannot use it; a caller
+ * that starts no jail after all calls its `cancel()` (an unused one also ends with this process).
+ */
+export function prepareJail(stdio: 'inherit' | 'pipe' | 'ignore' = 'inherit'): PreparedLaunch | undefined {
+  if (defaultEgressPort() !== 'listener') return undefined;
+  const listener = listenerCommand([JAIL_GATEWAY_PORT, JAIL_PROXY_PORT]);
+  return listener
+    ? prepareLaunch({ identity: jailIdentity(), stdio, listener, seccomp: seccompProgram() })
+    : undefined;
+}
+
 export async function startJail(spec: JailSpec): Promise<JailHandle> {
+  try {
+    return await build(spec);
+  } catch (error) {
+    spec.launcher?.cancel();
+    throw error;
+  }
+}
+
+async function build(spec: JailSpec): Promise<JailHandle> {
   // Awaited only once the workdir is staged: a rejection before then (the run refused while bwrap
   // still builds the jail, sooner than staging under load) is this function's to report, never an
   // unhandled rejection of the caller's process.
@@ -172,17 +203,10 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
     writeFileSync(join(shared, 'group'), `agent:x:${JAIL_UID}:\nnogroup:x:65534:\n`);
     writeFileSync(join(shared, 'hosts'), '127.0.0.1 localhost bulkhead-jail\n::1 localhost\n');
 
-    const gatewaySocket = join(shared, GATEWAY_SOCKET);
-    const gatewayBridge = await serveGatewayBridge(gatewaySocket, tcpTargetOf(spec.gatewayUrl));
-    servers.push(gatewayBridge);
-    giveToJail(gatewaySocket, identity);
-    const relay = createRelay();
-    const proxy = createEgressProxy({
-      egress: spec.egress,
-      onEvent: spec.onEgress ?? (() => undefined),
-      ...(spec.resolve ? { resolve: spec.resolve } : {}),
-      relay,
-    });
+    // The gateway bridge's and the egress proxy's servers are made once the launcher is started
+    // (below): bwrap builds the jail meanwhile, and nothing in it connects before `go`.
+    let gatewayBridge: Server | undefined;
+    let proxy: Server | undefined;
     // The gateway bridge's and the proxy's own listeners inside the jail (egress-listen.ts): their
     // helper is started by the launcher, beside bwrap, and makes them once bwrap has reported the
     // jail's network namespace, while the workdir is staged.
@@ -213,6 +237,10 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
       for (const [port, server] of result.servers) {
         // Taken by the same server as the Unix socket's connections: the same checks, nothing else.
         const to = port === JAIL_PROXY_PORT ? proxy : gatewayBridge;
+        if (!to) {
+          server.close();
+          continue;
+        }
         server.on('connection', (socket) => {
           // As both servers accept on their own: half-open (a tunnel's client may half-close after
           // its first bytes; node must not answer with a FIN of its own; the HTTP server decides
@@ -225,10 +253,6 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
       }
       return result;
     };
-    const egressSocket = join(shared, EGRESS_SOCKET);
-    await new Promise<void>((ok, fail) => proxy.once('error', fail).listen(egressSocket, () => ok()));
-    servers.push(proxy);
-    giveToJail(egressSocket, identity);
     const bridge = spec.bridge ?? defaultBridgeKind();
     // A copy: the jail's identity may not be able to reach the install folder (e.g. under /root).
     if (bridge === 'node' && !listenerHelper) copyFileSync(bridgeScriptPath(), join(shared, 'bridge.mjs'));
@@ -237,8 +261,18 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
 
     let timeoutMs = spec.timeoutMs;
     const program = seccompProgram();
+    // A prepared launcher (prepareJail) is used where it was made for: the perl launcher with the
+    // listener's helper, the agent on this process's stdio. It gets the seccomp program on a pipe.
+    const prepared =
+      spec.launcher &&
+      listenerHelper &&
+      (spec.stdio ?? 'inherit') === spec.launcher.stdio &&
+      sameProgram(spec.launcher.seccomp, program)
+        ? spec.launcher
+        : undefined;
+    if (!prepared) spec.launcher?.cancel();
     const seccompFile = join(runtime, 'seccomp.bpf');
-    if (program) writeFileSync(seccompFile, program);
+    if (program && !prepared) writeFileSync(seccompFile, program);
 
     limiter = createLimiter(`${spec.runId}-${process.pid}`, spec.limits, {
       ...(spec.cgroupRoot ? { root: spec.cgroupRoot } : {}),
@@ -286,38 +320,68 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
       statusFd: STATUS_FD,
     });
     mark('prepared');
-    const seccompFd = program ? openSync(seccompFile, 'r') : 'ignore';
     let child: ChildProcess;
-    try {
-      const stdio = spec.stdio ?? 'inherit';
-      child = launch({
-        identity,
+    if (prepared) {
+      child = prepared.start({
         joinFiles: limits.joinFiles,
         prlimitArgs: limits.prlimitArgs,
         bwrapArgv: argv,
-        stdio: [stdio, stdio, stdio, 'pipe', seccompFd, 'pipe', 'pipe', 'pipe'],
-        ...(listenerHelper ? { listener: listenerHelper } : {}),
       });
-    } finally {
-      if (typeof seccompFd === 'number') closeSync(seccompFd);
+    } else {
+      const seccompFd = program ? openSync(seccompFile, 'r') : 'ignore';
+      try {
+        const stdio = spec.stdio ?? 'inherit';
+        child = launch({
+          identity,
+          joinFiles: limits.joinFiles,
+          prlimitArgs: limits.prlimitArgs,
+          bwrapArgv: argv,
+          stdio: [stdio, stdio, stdio, 'pipe', seccompFd, 'pipe', 'pipe', 'pipe'],
+          ...(listenerHelper ? { listener: listenerHelper } : {}),
+        });
+      } finally {
+        if (typeof seccompFd === 'number') closeSync(seccompFd);
+      }
     }
     const launched = child;
-    const egressListener = listenerHelper
-      ? awaitListeners(
-          launched,
-          netns.then((ns) => ns && { path: `/proc/${ns.pid}/ns/net`, inode: ns.inode }),
-          listenerHelper.ports,
-        ).then(takeListener)
-      : undefined;
+    const exitedRaw = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
     // Through this process, not by handing tar's pipe over: node's end of a pipe is non-blocking,
     // and the jail's tar would read EAGAIN from it. The jail's end of its own pipe blocks.
     const into = stdioAt(child, STAGE_IN_FD) as Writable;
     into.on('error', () => source.tar?.kill('SIGKILL'));
     source.stream.on('error', () => into.destroy());
     source.stream.pipe(into);
-    const exitedRaw = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    let egressListener: Promise<Listened> | undefined;
     let jailPid: number;
     try {
+      const gatewaySocket = join(shared, GATEWAY_SOCKET);
+      const bridgeServer = await serveGatewayBridge(gatewaySocket, tcpTargetOf(spec.gatewayUrl));
+      servers.push(bridgeServer);
+      gatewayBridge = bridgeServer;
+      giveToJail(gatewaySocket, identity);
+      const relay = createRelay();
+      const egressProxy = createEgressProxy({
+        egress: spec.egress,
+        onEvent: spec.onEgress ?? (() => undefined),
+        ...(spec.resolve ? { resolve: spec.resolve } : {}),
+        relay,
+      });
+      const egressSocket = join(shared, EGRESS_SOCKET);
+      await new Promise<void>((ok, fail) => egressProxy.once('error', fail).listen(egressSocket, () => ok()));
+      servers.push(egressProxy);
+      proxy = egressProxy;
+      giveToJail(egressSocket, identity);
+      egressListener = listenerHelper
+        ? awaitListeners(
+            launched,
+            netns.then((ns) => ns && { path: `/proc/${ns.pid}/ns/net`, inode: ns.inode }),
+            listenerHelper.ports,
+          ).then(takeListener)
+        : undefined;
+      // The relay for tunnels and answers starts at the agent's first connection to the proxy,
+      // where there is somewhere to go: an agent that never uses egress never pays for its
+      // start-up (python), and one that does has it ready by its first large download or soon after.
+      if (spec.egress.length > 0) egressProxy.once('connection', () => void relay.warm?.());
       const reported = await childPid(child, exitedRaw, identity, spec.signal);
       jailPid = reported.pid;
       netnsKnown(reported.netns === undefined ? undefined : { pid: jailPid, inode: reported.netns });
@@ -352,10 +416,6 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
       }
       sendGo(stdioAt(child, STAGE_GO_FD) as Writable);
       mark('go');
-      // The relay for tunnels and answers starts at the agent's first connection to the proxy,
-      // where there is somewhere to go: an agent that never uses egress never pays for its
-      // start-up (python), and one that does has it ready by its first large download or soon after.
-      if (spec.egress.length > 0) proxy.once('connection', () => void relay.warm?.());
     } catch (error) {
       child.kill('SIGKILL');
       await limits.killAll();
@@ -394,6 +454,11 @@ export async function startJail(spec: JailSpec): Promise<JailHandle> {
     await cleanup();
     throw error;
   }
+}
+
+/** Whether a prepared launcher's seccomp program is this jail's (bwrap is told `--seccomp 4` by it). */
+function sameProgram(given: Buffer | undefined, program: Buffer | undefined): boolean {
+  return given === undefined || program === undefined ? given === program : given.equals(program);
 }
 
 /** The late part, or a rejection when the jail ends first (nothing would ever read it). */

@@ -1,11 +1,11 @@
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLimiter } from './cgroup.js';
 import { jailIdentity } from './identity.js';
-import { type LaunchSpec, launch } from './launch.js';
+import { type LaunchSpec, launch, prepareLaunch } from './launch.js';
 
 // Stands in for egress-listen.pl: tells node, over the channel it was given, who and where it is.
 const REPORTER = `
@@ -86,7 +86,7 @@ function credentialsOf(pid: number): Record<string, string> {
  * and cgroups, which it keeps), and the descriptors that reach the jailed command (bwrap, given
  * none of 3-7 to use here, passes on what it got; it opens and closes its own as it goes).
  */
-async function bwrapStartedBy(via: 'perl' | 'bash', limiter: ReturnType<typeof createLimiter>) {
+async function bwrapStartedBy(via: 'perl' | 'bash' | 'prepared', limiter: ReturnType<typeof createLimiter>) {
   const script = join(mkdtempSync(join(tmpdir(), 'bulkhead-launch-')), 'helper.pl');
   // The helper's stand-in: it waits for its message (the channel's end, here) and exits.
   writeFileSync(script, 'open(my $c, "+<&=", $ENV{NODE_CHANNEL_FD}) or die; sysread($c, my $x, 1);');
@@ -111,9 +111,9 @@ async function bwrapStartedBy(via: 'perl' | 'bash', limiter: ReturnType<typeof c
     ],
     stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'ignore', 'pipe', 'pipe', 'pipe'],
     listener: { script, args: [] },
-    via,
+    ...(via === 'prepared' ? {} : { via }),
   };
-  const child = launch(spec);
+  const child = via === 'prepared' ? startPrepared(spec) : launch(spec);
   const exited = once(child, 'exit');
   let out = '';
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -132,15 +132,40 @@ async function bwrapStartedBy(via: 'perl' | 'bash', limiter: ReturnType<typeof c
   return { started, environ, fds, code };
 }
 
+/** The same chain through a launcher prepared ahead (stdio 0-2 as `spec` has them), started at once. */
+function startPrepared(spec: LaunchSpec) {
+  const [stdin, stdout, stderr] = spec.stdio;
+  const prepared = prepareLaunch({
+    identity: spec.identity,
+    stdio: [stdin, stdout, stderr],
+    listener: spec.listener as NonNullable<LaunchSpec['listener']>,
+    seccomp: undefined,
+  });
+  if (!prepared) throw new Error('no prepared launcher on this machine');
+  return prepared.start({
+    joinFiles: spec.joinFiles,
+    prlimitArgs: spec.prlimitArgs,
+    bwrapArgv: spec.bwrapArgv,
+  });
+}
+
 describe.skipIf(!root)('the perl launcher against bash and setpriv', () => {
   it('starts bwrap with the same identity, groups, capabilities and cgroups, and passes the same descriptors', async () => {
     const limiter = createLimiter(`launch-eq-${process.pid}`, { memoryBytes: 64 << 20, pids: 16, cpu: 1 });
     try {
       const perl = await bwrapStartedBy('perl', limiter);
       const bash = await bwrapStartedBy('bash', limiter);
-      expect([perl.code, bash.code]).toEqual([0, 0]);
+      const prepared = await bwrapStartedBy('prepared', limiter);
+      expect([perl.code, bash.code, prepared.code]).toEqual([0, 0, 0]);
       expect(perl.started).toEqual(bash.started);
       expect(perl.fds).toEqual(bash.fds);
+      // Prepared ahead and told its chain later: bwrap started just the same, and given no seccomp
+      // program here, its fd 4 (the program's pipe) closed as in the others.
+      // (bwrap sets no_new_privs itself, soon after its start: a launcher that is already running
+      // execs it at once, so this reading may come after it.)
+      expect({ ...prepared.started, NoNewPrivs: '' }).toEqual({ ...perl.started, NoNewPrivs: '' });
+      expect(prepared.environ).toEqual(perl.environ);
+      expect(prepared.fds).toEqual(perl.fds);
       expect(perl.started.Uid).toBe('1950000000\t1950000000\t1950000000\t1950000000');
       expect(perl.started.Groups).toBe('');
       for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapAmb']) expect(perl.started[set]).toMatch(/^0+$/);
@@ -152,6 +177,50 @@ describe.skipIf(!root)('the perl launcher against bash and setpriv', () => {
       // Nothing but PATH: none of the launcher's own variables (the channel, the cgroup files).
       expect(perl.environ).toEqual(['PATH=/usr/bin:/bin:/usr/sbin:/sbin']);
       expect(bash.environ.filter((v) => v.startsWith('BULKHEAD_') || v.startsWith('NODE_'))).toEqual([]);
+    } finally {
+      await limiter.killAll();
+      await limiter.remove();
+    }
+  });
+
+  it('a prepared launcher that is cancelled exits 0 having started nothing, its helper never forked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bulkhead-launch-'));
+    const script = join(dir, 'helper.pl');
+    const mark = join(dir, 'helper-ran');
+    writeFileSync(script, `open(my $f, '>', '${mark}'); close $f;`);
+    const prepared = prepareLaunch({
+      identity: jailIdentity(),
+      stdio: 'ignore',
+      listener: { script, args: [] },
+      seccomp: undefined,
+    });
+    if (!prepared) throw new Error('no prepared launcher on this machine');
+    const exited = once(prepared.child, 'exit');
+    prepared.cancel();
+    const [code] = await exited;
+    expect(code).toBe(0);
+    expect(existsSync(mark)).toBe(false);
+  });
+
+  it('a prepared launcher given its chain joins the cgroup and drops to the jail identity before bwrap', async () => {
+    const limiter = createLimiter(`launch-prep-${process.pid}`, { memoryBytes: 64 << 20, pids: 16, cpu: 1 });
+    try {
+      const prepared = prepareLaunch({
+        identity: jailIdentity(),
+        stdio: 'ignore',
+        listener: { script: '/dev/null', args: [] },
+        seccomp: undefined,
+      });
+      if (!prepared) throw new Error('no prepared launcher on this machine');
+      // Told late, as startJail does once the jail is known.
+      await new Promise((r) => setTimeout(r, 50));
+      const child = prepared.start({
+        joinFiles: ['/proc/version'],
+        prlimitArgs: [],
+        bwrapArgv: ['--ro-bind', '/', '/', '/bin/true'],
+      });
+      const [code] = await once(child, 'exit');
+      expect(code).toBe(126);
     } finally {
       await limiter.killAll();
       await limiter.remove();

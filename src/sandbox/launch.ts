@@ -21,6 +21,7 @@
  * a way to the network. So the first process closes them all by number.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { BulkheadError } from '../errors.js';
 import { PERL } from './egress-listen.js';
 import { dropPrivileges, type JailIdentity } from './identity.js';
@@ -29,6 +30,8 @@ import { dropPrivileges, type JailIdentity } from './identity.js';
 export const KEPT_FDS = [0, 1, 2, 3, 4, 5, 6, 7] as const;
 /** Where the launcher gets node's IPC channel for the egress listener's helper (never kept for bwrap). */
 export const LISTENER_CHANNEL_FD = 8;
+/** Where a prepared launcher (prepareLaunch) reads its chain from node (never kept for bwrap). */
+export const CHAIN_FD = 9;
 
 const PRELUDE = [
   // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
@@ -58,7 +61,11 @@ const LAUNCHER_SYSCALLS: Partial<Record<string, readonly number[]>> = {
 
 /**
  * The chain's first process as perl, for a root launcher with the listener's helper (no module:
- * each costs milliseconds). Steps, in the order of PRELUDE's: close every descriptor but 0-8;
+ * each costs milliseconds). Prepared (BULKHEAD_WAIT, prepareLaunch): it first closes every
+ * descriptor but 0-9 (and 4 when it is given no seccomp program) and waits for its chain on fd 9:
+ * its length in bytes and a newline, then the cgroup files and the command, each NUL-terminated
+ * (read by length, so node's end of the pipe need not be closed first); the pipe's end before
+ * any length means no jail: it exits 0 having started nothing. It closes 9, and goes on as below. Steps, in the order of PRELUDE's: close every descriptor but 0-8;
  * fork the helper (root, outside the cgroup, stdin and stdout /dev/null, none of 3-7, the channel
  * at 8, run in the fork with `do`); close 8; join the cgroups (exit 126 if it cannot); become the
  * jail's identity when asked (no groups, real/effective/saved ids, no capability in any set, each
@@ -67,10 +74,29 @@ const LAUNCHER_SYSCALLS: Partial<Record<string, readonly number[]>> = {
  */
 export const PERL_LAUNCHER = String.raw`
 my ($close, $setgroups, $setresgid, $setresuid, $capset) = map { $_ + 0 } split ' ', $ENV{BULKHEAD_SYSCALLS};
+my $wait = defined $ENV{BULKHEAD_WAIT};
 opendir(my $fds, '/proc/self/fd') or exit 126;
-my @inherited = grep { /^\d+$/ && $_ > ${LISTENER_CHANNEL_FD} } readdir $fds;
+my @inherited = grep { /^\d+$/ && $_ > ($wait ? ${CHAIN_FD} : ${LISTENER_CHANNEL_FD}) } readdir $fds;
 closedir $fds;
 syscall($close, $_ + 0) for @inherited;
+if ($wait) {
+  # No program for bwrap (BULKHEAD_SECCOMP unset): fd 4 is closed, as launch() leaves it.
+  syscall($close, 4) unless defined $ENV{BULKHEAD_SECCOMP};
+  open(my $told, '<&=', ${CHAIN_FD}) or exit 126;
+  my $size = <$told>;
+  defined $size or exit 0;
+  $size =~ /^(\d+)\n\z/ or exit 126;
+  my ($want, $chain) = ($1, '');
+  while (length $chain < $want) {
+    read($told, $chain, $want - length $chain, length $chain) or exit 126;
+  }
+  close $told;
+  $chain =~ s/\0\z// or exit 126;
+  my $join;
+  ($join, @ARGV) = split /\0/, $chain, -1;
+  @ARGV or exit 126;
+  $ENV{BULKHEAD_CGROUP_JOIN} = $join;
+}
 if (defined $ENV{BULKHEAD_LISTEN}) {
   my $helper = fork;
   defined $helper or exit 126;
@@ -131,6 +157,95 @@ export interface LaunchSpec {
 }
 
 type StdioEntry = Exclude<NonNullable<Parameters<typeof spawn>[2]>['stdio'], string | undefined>[number];
+
+/** What the chain is, once the jail's cgroup and bwrap's command line are known. */
+export interface LaunchChain {
+  joinFiles: readonly string[];
+  prlimitArgs: readonly string[];
+  bwrapArgv: readonly string[];
+}
+
+/**
+ * A launcher started before its jail is known: the perl launcher (a root launcher with the
+ * listener's helper), already running and waiting for its chain, so perl's start (~9 ms of CPU,
+ * more of wall) is not on the path from a known jail to bwrap. `start` hands it the chain: from
+ * there it does exactly what `launch` starts (the same script). Its descriptors are those `launch`
+ * gives, but 4 (the seccomp program, written at once, which bwrap reads to its end) and 9 (the
+ * chain).
+ */
+export interface PreparedLaunch {
+  /** The launcher, then bwrap: its pid, exit, stdio (3 and 5-7 are the jail's) and IPC channel. */
+  readonly child: ChildProcess;
+  /** The seccomp program bwrap finds on fd 4 (bwrap must be told `--seccomp 4` exactly then). */
+  readonly seccomp: Buffer | undefined;
+  /** The agent's fd 0-2 as given (one for all three), for a jail to check they are its own. */
+  readonly stdio: 'inherit' | 'pipe' | 'ignore' | undefined;
+  start(chain: LaunchChain): ChildProcess;
+  /** Ends it unused: it exits without starting anything (its helper is never forked). */
+  cancel(): void;
+}
+
+/**
+ * The perl launcher, prepared (see PreparedLaunch), with the listener's helper; undefined where
+ * `launch` would not take perl (no system call numbers for this machine).
+ */
+export function prepareLaunch(spec: {
+  identity: JailIdentity;
+  /** The agent's fd 0-2: one for all three, or each. */
+  stdio: 'inherit' | 'pipe' | 'ignore' | readonly [StdioEntry, StdioEntry, StdioEntry];
+  listener: { script: string; args: readonly string[] };
+  seccomp: Buffer | undefined;
+}): PreparedLaunch | undefined {
+  const syscalls = LAUNCHER_SYSCALLS[process.arch];
+  if (!syscalls) return undefined;
+  const agent = typeof spec.stdio === 'string' ? [spec.stdio, spec.stdio, spec.stdio] : spec.stdio;
+  const child = spawn(PERL, ['-e', PERL_LAUNCHER, '--'], {
+    stdio: [...agent, 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'ipc', 'pipe'],
+    env: {
+      PATH: '/usr/bin:/bin:/usr/sbin:/sbin',
+      BULKHEAD_WAIT: '1',
+      BULKHEAD_LISTEN: spec.listener.script,
+      BULKHEAD_LISTEN_ARGS: spec.listener.args.join(' '),
+      BULKHEAD_SYSCALLS: syscalls.join(' '),
+      ...(spec.seccomp ? { BULKHEAD_SECCOMP: '1' } : {}),
+      ...(spec.identity.dropped ? { BULKHEAD_DROP: `${spec.identity.uid} ${spec.identity.gid}` } : {}),
+    },
+  });
+  // A launcher that could not start shows in the jail's start (its exit, or the spawn error there).
+  child.on('error', () => undefined);
+  const pipes = child.stdio as unknown as readonly (Writable | null)[];
+  const chainPipe = pipes[CHAIN_FD];
+  const seccompPipe = pipes[4];
+  for (const pipe of [chainPipe, seccompPipe]) pipe?.on('error', () => undefined);
+  // Now, long before bwrap reads it: its end is there by then, whatever this thread is doing.
+  if (spec.seccomp) seccompPipe?.write(spec.seccomp);
+  seccompPipe?.end();
+  let used = false;
+  return {
+    child,
+    seccomp: spec.seccomp,
+    stdio: typeof spec.stdio === 'string' ? spec.stdio : undefined,
+    start(chain) {
+      if (used) throw new BulkheadError('sandbox_unavailable', 'the prepared launcher was already used');
+      used = true;
+      const argv = [
+        ...(chain.prlimitArgs.length > 0 ? ['prlimit', ...chain.prlimitArgs, '--'] : []),
+        'bwrap',
+        ...chain.bwrapArgv,
+      ];
+      const body = Buffer.from(`${[chain.joinFiles.join(' '), ...argv].join('\0')}\0`);
+      chainPipe?.write(Buffer.concat([Buffer.from(`${body.length}\n`), body]));
+      chainPipe?.end();
+      return child;
+    },
+    cancel() {
+      if (used) return;
+      used = true;
+      chainPipe?.end();
+      if (child.connected) child.disconnect();
+    },
+  };
+}
 
 export function launch(spec: LaunchSpec): ChildProcess {
   const syscalls = LAUNCHER_SYSCALLS[process.arch];

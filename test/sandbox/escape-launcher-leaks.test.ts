@@ -27,56 +27,81 @@ afterAll(() => {
 });
 
 describe.skipIf(skip)('escape: what the launcher holds', () => {
-  it('closes every descriptor the launcher inherited: no host file or folder is reachable through one', () => {
-    const dir = tempDir('bulkhead-fds-');
-    chmodSync(dir, 0o755);
-    const secretDir = join(dir, 'secret-folder');
-    mkdirSync(secretDir);
-    writeFileSync(join(secretDir, 'key'), 'fd-folder-canary');
-    writeFileSync(join(dir, 'secret.txt'), 'fd-file-canary');
-    const script = join(dir, 'launcher.mts');
-    writeFileSync(
-      script,
-      `import { readFileSync } from 'node:fs';
+  it.each<[string, boolean]>([
+    ['started by startJail', false],
+    ...(process.getuid?.() === 0
+      ? [['prepared ahead (prepareJail, as bulkhead run does)', true] as [string, boolean]]
+      : []),
+  ])(
+    'closes every descriptor the launcher inherited, %s: no host file or folder is reachable through one',
+    (_, prepared) => {
+      const dir = tempDir('bulkhead-fds-');
+      chmodSync(dir, 0o755);
+      const secretDir = join(dir, 'secret-folder');
+      mkdirSync(secretDir);
+      writeFileSync(join(secretDir, 'key'), 'fd-folder-canary');
+      writeFileSync(join(dir, 'secret.txt'), 'fd-file-canary');
+      const script = join(dir, 'launcher.mts');
+      writeFileSync(
+        script,
+        `import { readFileSync } from 'node:fs';
 import { jailSpec } from ${JSON.stringify(join(import.meta.dirname, 'jail-harness.ts'))};
-import { startJail } from ${JSON.stringify(join(import.meta.dirname, '../../src/sandbox/index.ts'))};
+import { prepareJail, startJail } from ${JSON.stringify(join(import.meta.dirname, '../../src/sandbox/index.ts'))};
 import { mkdtempSync, writeFileSync } from 'node:fs';
 const workdir = mkdtempSync('/tmp/bulkhead-fds-wd-');
 const probe = 'for f in /proc/self/fd/*; do echo "FD \${f##*/}"; done; for n in 3 4 5 6 7 8 9 10 11 12 200 300; do cat /proc/self/fd/$n/key /proc/self/fd/$n 2>/dev/null; done; echo end';
-const handle = await startJail({ ...jailSpec(workdir, ['/bin/sh', '-c', '{ ' + probe + '; } > out.txt 2>&1']) });
+const launcher = ${prepared} ? prepareJail('ignore') : undefined;
+if (${prepared} && !launcher) throw new Error('no prepared launcher here');
+const handle = await startJail({ ...jailSpec(workdir, ['/bin/sh', '-c', '{ ' + probe + '; } > out.txt 2>&1']), ...(launcher ? { launcher } : {}) });
 await handle.exited;
 console.log(JSON.stringify(readFileSync(workdir + '/out.txt', 'utf8')));
 `,
-    );
-    // The launcher inherits, from the shell that starts it, a folder at fd 200 and a file at fd 300
-    // without close-on-exec. Node marks low inherited descriptors close-on-exec at start-up (libuv
-    // stops at the first gap above 15), so high ones like these are what reach its children.
-    const result = spawnSync(
-      '/bin/bash',
-      [
-        '-c',
-        'exec 200<"$1" 300<"$2"; exec "$3" --import tsx "$4"',
-        'launch',
-        secretDir,
-        join(dir, 'secret.txt'),
-        process.execPath,
-        script,
-      ],
-      {
-        encoding: 'utf8',
-        timeout: 60_000,
-        cwd: join(import.meta.dirname, '../..'),
-        env: { PATH: process.env.PATH ?? '' },
-      },
-    );
-    const out = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '""') as string;
-    expect(out).toContain('end');
-    expect(out).not.toContain('fd-folder-canary');
-    expect(out).not.toContain('fd-file-canary');
-    // stdio only, and the descriptor ls itself opened for /proc/self/fd
-    const fds = [...out.matchAll(/^FD (\d+) -> /gm)].map((m) => Number(m[1]));
-    expect(fds.filter((fd) => fd > 3)).toEqual([]);
-  });
+      );
+      // The launcher inherits, from the shell that starts it, a folder at fd 200 and a file at fd 300
+      // without close-on-exec. Node marks low inherited descriptors close-on-exec at start-up (libuv
+      // stops at the first gap above 15), so high ones like these are what reach its children.
+      const result = spawnSync(
+        '/bin/bash',
+        [
+          '-c',
+          'exec 200<"$1" 300<"$2"; exec "$3" --import tsx "$4"',
+          'launch',
+          secretDir,
+          join(dir, 'secret.txt'),
+          process.execPath,
+          script,
+        ],
+        {
+          encoding: 'utf8',
+          timeout: 60_000,
+          cwd: join(import.meta.dirname, '../..'),
+          env: { PATH: process.env.PATH ?? '' },
+        },
+      );
+      const out = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '""') as string;
+      expect(out).toContain('end');
+      expect(out).not.toContain('fd-folder-canary');
+      expect(out).not.toContain('fd-file-canary');
+      // stdio only, and the descriptor ls itself opened for /proc/self/fd
+      const fds = [...out.matchAll(/^FD (\d+) -> /gm)].map((m) => Number(m[1]));
+      expect(fds.filter((fd) => fd > 3)).toEqual([]);
+    },
+  );
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'a jail whose launcher was prepared ahead starts as one started directly: identity, capabilities, seccomp, namespaces, mounts',
+    async () => {
+      const probe =
+        'grep -E "^(Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs|Seccomp|Seccomp_filters):" /proc/self/status; ' +
+        'for n in user pid net mnt ipc uts cgroup; do [ "$(readlink /proc/self/ns/$n)" = "$(readlink /proc/1/ns/$n)" ] && echo "ns $n shared with pid 1"; done; ' +
+        "awk '{print $5, $6}' /proc/self/mountinfo | sed 's/,relatime//'; ls -l /proc/self/fd | awk '{print $9}'; echo end";
+      const direct = await runInJail(probe);
+      const prepared = await runInJail(probe, { prepared: true });
+      expect(direct.out).toContain('end');
+      expect(direct.out).toMatch(/^Seccomp:\s+2$/m);
+      expect(prepared.out).toEqual(direct.out);
+    },
+  );
 
   it('builds the environment from an allow-list: nothing of the launcher, no loader or shell hooks', async () => {
     const { out } = await runInJail(

@@ -18,6 +18,7 @@ import {
   type JailHandle,
   type JailSpec,
   type LateJailSpec,
+  prepareJail,
   startJail,
 } from '../../src/sandbox/index.js';
 
@@ -85,6 +86,8 @@ export interface JailRun {
 }
 
 export interface JailRunOptions {
+  /** Start it through a launcher prepared ahead (prepareJail), as `bulkhead run` does where it can. */
+  prepared?: boolean;
   egress?: string[];
   memoryMb?: number;
   pids?: number;
@@ -144,12 +147,19 @@ export function jailSpec(workdir: string, command: string[], options: JailRunOpt
   };
 }
 
+/** The same spec with its launcher started ahead, as `bulkhead run` starts it (where there is one). */
+export function preparedSpec(spec: JailSpec): JailSpec {
+  const launcher = prepareJail(spec.stdio);
+  return launcher ? { ...spec, launcher } : spec;
+}
+
 /** Runs `script` with sh inside a jail; its stdout and stderr land in `out`. */
 export async function runInJail(script: string, options: JailRunOptions = {}): Promise<JailRun> {
   const workdir = options.workdirAt ?? tempDir('bulkhead-wd-');
   options.prepare?.(workdir);
   writeFileSync(join(workdir, 'script.sh'), script);
-  const spec = jailSpec(workdir, ['/bin/sh', '-c', 'sh ./script.sh > ./out.txt 2>&1'], options);
+  const plain = jailSpec(workdir, ['/bin/sh', '-c', 'sh ./script.sh > ./out.txt 2>&1'], options);
+  const spec = options.prepared ? preparedSpec(plain) : plain;
   const handle = await startJail(spec);
   await options.started?.(handle);
   const exit = await handle.exited;
