@@ -173,6 +173,16 @@ export function hostProcesses(marker: string): string[] {
   return execSync(`pgrep -f '${pattern}' || true`).toString().split('\n').filter(Boolean);
 }
 
+/** Polls until no host process carries the marker; returns how long that took (past `limitMs`: gave up). */
+export async function goneWithin(marker: string, limitMs: number): Promise<number> {
+  const started = Date.now();
+  while (hostProcesses(marker).length > 0) {
+    if (Date.now() - started > limitMs) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return Date.now() - started;
+}
+
 /** A node one-liner that asks the jail's egress proxy for a target and prints the status. */
 export function viaProxy(kind: 'connect' | 'http', target: string): string {
   const js =

@@ -9,7 +9,14 @@ import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BulkheadError } from '../../src/errors.js';
 import { startJail } from '../../src/sandbox/index.js';
-import { hostProcesses, jailSpec, runInJail, skipWithoutSandbox, tempDir } from './jail-harness.js';
+import {
+  goneWithin,
+  hostProcesses,
+  jailSpec,
+  runInJail,
+  skipWithoutSandbox,
+  tempDir,
+} from './jail-harness.js';
 
 const skip = skipWithoutSandbox();
 
@@ -50,6 +57,9 @@ describe.skipIf(skip)('jail started before its run exists', () => {
         late: Promise.resolve({ env: { [name]: '/tmp/evil' } }),
       });
       await expect(startJail(spec)).rejects.toThrow(/is not allowed/);
+      // The root launcher's egress helper (a fork of it, outside the cgroup, its command line the
+      // launcher's) exits when its channel closes, a moment after; the agent's `sleep 30` never ran.
+      await goneWithin(marker, 2000);
       expect(hostProcesses(marker)).toEqual([]);
     }
   });
@@ -62,6 +72,7 @@ describe.skipIf(skip)('jail started before its run exists', () => {
       ),
     });
     await expect(startJail(spec)).rejects.toThrow(/no gateway answers/);
+    await goneWithin(marker, 2000);
     expect(hostProcesses(marker)).toEqual([]);
     for (const parent of ['/sys/fs/cgroup/pids/bulkhead', '/sys/fs/cgroup/bulkhead'].filter(existsSync))
       expect(readdirSync(parent).filter((name) => name.startsWith(spec.runId))).toEqual([]);

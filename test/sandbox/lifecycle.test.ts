@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { startJail } from '../../src/sandbox/index.js';
 import {
+  goneWithin,
   hostProcesses,
   jailSpec,
   runInJail,
@@ -24,16 +25,6 @@ const lingerer = () => {
   const marker = `bulkhead-lingerer-${process.pid}-${++markers}`;
   return { marker, script: `(setsid sh -c 'sleep 300; : ${marker}' &); ` };
 };
-
-/** Polls until no host process carries the marker; returns how long that took. */
-async function goneWithin(marker: string, limitMs: number): Promise<number> {
-  const started = Date.now();
-  while (hostProcesses(marker).length > 0) {
-    if (Date.now() - started > limitMs) break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return Date.now() - started;
-}
 
 describe.skipIf(skip)('jail lifecycle', () => {
   it('passes the agent exit code through', async () => {
