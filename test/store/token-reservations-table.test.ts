@@ -11,19 +11,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openSqliteStore, sqliteMigrations } from '../../src/store/sqlite/index.js';
 import { migrate } from '../../src/store/sqlite/migrate.js';
 import { tempDir } from '../helpers/harness.js';
+import { framesOf } from './wal-frames.js';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0)) await c();
 });
-
-/** WAL frames appended by `write` (the log is checkpointed empty first). */
-async function framesOf(db: Database.Database, write: () => Promise<unknown>): Promise<number> {
-  db.pragma('wal_checkpoint(TRUNCATE)');
-  await write();
-  const [row] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[];
-  return row?.log ?? Number.NaN;
-}
 
 describe('sqlite token reservations table', () => {
   it('keeps the open reservations of a store written before the table was made lean', async () => {
