@@ -125,6 +125,28 @@ export function manyAnchors(length: number): string {
     .slice(0, length);
 }
 
+/**
+ * A page of real keys, one every ~28 characters (`sk-` and 24 random letters and digits): every
+ * candidate is a secret to redact and a short encoded-looking run to decode, with no `/` in the
+ * text (a run's path check once read on to the text's end for each: quadratic).
+ */
+export function pageOfKeys(length: number): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  let state = 12_345;
+  const pieces: string[] = [];
+  let size = 0;
+  while (size < length) {
+    let key = 'sk-';
+    for (let k = 0; k < 24; k++) {
+      state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+      key += alphabet[state % alphabet.length];
+    }
+    pieces.push(`${key} `);
+    size += key.length + 1;
+  }
+  return pieces.join('').slice(0, length);
+}
+
 export interface ThroughputInput {
   input: string;
   kind: 'ordinary' | 'hostile';
@@ -171,6 +193,12 @@ export function throughputInputs(): ThroughputInput[] {
         .slice(0, MIB),
     },
     { input: '`%41` repeated (one escaped run)', kind: 'hostile', text: '%41'.repeat(MIB / 3) },
+    { input: 'a page of real keys, each redacted', kind: 'hostile', text: pageOfKeys(MIB) },
+    {
+      input: 'a page of real keys, 4 MiB (linear: as the 1 MiB row)',
+      kind: 'hostile',
+      text: pageOfKeys(4 * MIB),
+    },
   ];
   // As a tool result reaches the scrubber: a flat string from JSON.parse. (The generators'
   // `.slice`/`repeat` give sliced and cons strings, whose every charCodeAt costs an indirection

@@ -198,13 +198,21 @@ function findBase64(input: string, out: DecodedWriter, continued: boolean, locat
  * starts, `/` of its own included. Short runs with a `/` only: a long run is a base64 body.
  */
 function decodePathShifts(out: DecodedWriter, input: string, start: number, end: number): void {
-  if (end - start > SHORT_RUN) return;
-  const slash = input.indexOf('/', start);
-  if (slash < 0 || slash >= end) return;
+  if (end - start > SHORT_RUN || !slashIn(input, start, end)) return;
   for (let shift = 1; shift < 4; shift++) {
     if (out.written) out.separator();
     decodeRun(out, input, start + shift, end, false);
   }
+}
+
+/**
+ * Whether `input[start, end)` holds a `/`. Read within the run only: `indexOf` from the run's
+ * start reads on to the text's end when the run has none, once per run, which made a text of
+ * many short runs and no `/` (a page of keys) quadratic: 4 MiB of them took seconds.
+ */
+function slashIn(input: string, start: number, end: number): boolean {
+  for (let k = start; k < end; k++) if (input.charCodeAt(k) === SLASH) return true;
+  return false;
 }
 
 /** A wrapped body without its breaks: its first line `[start, first)`, then `lines` (pairs). */
@@ -530,6 +538,7 @@ const LOWER_R = 114;
 
 const EQ = 61;
 const BACKSLASH = 92;
+const SLASH = 47;
 /** The six bits of a base64 or base64url character (0 for others: only read on base64 runs). */
 const SIXBIT = new Uint8Array(65536);
 for (let v = 0; v < 64; v++) {
