@@ -23,6 +23,7 @@ import { newScrubberBase, registerReplica, type ScrubberBase } from './replica.j
 import { BUILTIN_RULES, type SecretRule } from './rules/index.js';
 import { renderSpans } from './spans.js';
 import { createStreamScrubber, type StreamScrubber } from './stream.js';
+import { uniqueKey } from './unique-key.js';
 
 export { MIN_SECRET_LENGTH } from './automata.js';
 export { REDACTED_SECRET, type ScrubStats } from './engine-types.js';
@@ -130,11 +131,15 @@ function deepMap(input: unknown, fn: (s: string) => string, depth: number, maxDe
       : input;
   if (source !== input) return deepMap(source, fn, depth, maxDepth);
   const out: Record<string, unknown> = {};
+  let suffixes: Map<string, number> | undefined;
   for (const [key, item] of Object.entries(input)) {
     // Two keys redacted to the same marker must not collapse into one and lose a value.
     const scrubbed = fn(key);
     let unique = scrubbed;
-    for (let n = 2; Object.hasOwn(out, unique); n++) unique = `${scrubbed}#${n}`;
+    if (Object.hasOwn(out, unique)) {
+      suffixes ??= new Map();
+      unique = uniqueKey(out, scrubbed, suffixes);
+    }
     // Defined, not assigned: a `__proto__` key from JSON.parse stays data instead of becoming
     // the copy's prototype.
     Object.defineProperty(out, unique, {

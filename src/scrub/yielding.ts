@@ -10,6 +10,7 @@
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { type Scrubber, TOO_DEEP } from './index.js';
+import { uniqueKey } from './unique-key.js';
 
 /**
  * 16 K characters: text made of many rules' anchors (`token=sk-ghp_AKIA…`, the scrubber's worst
@@ -59,11 +60,15 @@ export async function scrubValueYielding<T>(
         : value;
     if (source !== value) return walk(source, depth);
     const out: Record<string, unknown> = {};
+    let suffixes: Map<string, number> | undefined;
     for (const [key, item] of Object.entries(value)) {
       // Same rules as `Scrubber.value`: redacted keys never collide, `__proto__` stays data.
       const scrubbed = await text(key);
       let unique = scrubbed;
-      for (let n = 2; Object.hasOwn(out, unique); n++) unique = `${scrubbed}#${n}`;
+      if (Object.hasOwn(out, unique)) {
+        suffixes ??= new Map();
+        unique = uniqueKey(out, scrubbed, suffixes);
+      }
       Object.defineProperty(out, unique, {
         value: await walk(item, depth + 1),
         enumerable: true,
