@@ -148,7 +148,6 @@ function alive(marker: string): boolean {
 /** REF built beside this tree with its `bulkhead run` bundle: the path of its bin/bulkhead.js. */
 async function buildAgainst(ref: string, into: string): Promise<{ bin: string; commit: string }> {
   const built = await buildRef(ROOT, ref, into);
-  execFileSync(process.execPath, [join(into, 'scripts/bundle-cli.mjs')], { cwd: into, stdio: 'ignore' });
   return { bin: join(into, 'bin/bulkhead.js'), commit: built.commit };
 }
 

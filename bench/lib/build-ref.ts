@@ -4,8 +4,8 @@
  * temporary folder (`git archive`, which leaves the repository and its
  * worktrees untouched), this tree's node_modules is linked in (no network for
  * `npm ci`; a ref with other dependencies needs them installed here first),
- * and `tsc -p tsconfig.build.json` compiles it. The working tree itself is
- * built the same way (into its own `dist/`), so both contenders run compiled
+ * and `tsc -p tsconfig.build.json` compiles it, then its `bulkhead run` bundle
+ * is made. The working tree itself is built the same way (into its own `dist/`), so both contenders run compiled
  * JavaScript and differ only in their code.
  */
 import { execFile } from 'node:child_process';
@@ -33,9 +33,24 @@ async function tsc(root: string, cwd: string): Promise<void> {
   }
 }
 
-/** Compiles the working tree at `root` into `root/dist` (what `npm run build` does). */
+/**
+ * `bulkhead run`'s bundle (`dist/bundle/run.cjs`), which the launcher loads when it is there: a
+ * tree compiled without it measures `run` loading the whole CLI instead (a clean clone's full
+ * bench did, 1 Dec: 484-589 ms against 237 with the bundle).
+ */
+async function bundle(cwd: string): Promise<void> {
+  try {
+    await run(process.execPath, [join(cwd, 'scripts/bundle-cli.mjs')], { cwd, maxBuffer: 16 << 20 });
+  } catch (error) {
+    const out = (error as { stderr?: string }).stderr ?? '';
+    throw new Error(`the run bundle failed in ${cwd}:\n${out.slice(0, 4000)}`);
+  }
+}
+
+/** Compiles the working tree at `root` into `root/dist` (what `npm run build` does: tsc, then the bundle). */
 export async function buildWorkingTree(root: string): Promise<string> {
   await tsc(root, root);
+  await bundle(root);
   return join(root, 'dist/src');
 }
 
@@ -54,5 +69,6 @@ export async function buildRef(root: string, ref: string, into: string): Promise
   symlinkSync(join(root, 'node_modules'), join(into, 'node_modules'), 'dir');
   if (existsSync(join(root, 'dist-ui'))) symlinkSync(join(root, 'dist-ui'), join(into, 'dist-ui'), 'dir');
   await tsc(root, into);
+  if (existsSync(join(into, 'scripts/bundle-cli.mjs'))) await bundle(into);
   return { ref, commit, src: join(into, 'dist/src') };
 }
