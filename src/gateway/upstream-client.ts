@@ -52,6 +52,8 @@ export async function connectUpstream(
     contended?: () => boolean;
     /** How a stdio upstream is tied to the gateway (parent-death.ts), told before it starts. */
     onContainment?: (how: Containment) => void;
+    /** An inspection worker failed to parse a long answer, which was then parsed on the event loop. */
+    onParseFallback?: (error: Error) => void;
   } = {},
 ): Promise<UpstreamConnection> {
   const client = new Client(CLIENT_INFO, { capabilities: {} });
@@ -104,7 +106,9 @@ export async function connectUpstream(
     });
     // Every answer is an SSE stream: read with one reader instead of two web transforms per call.
     // A long answer's JSON is parsed in an inspection worker (worker/pool.ts `parseJson`).
-    useLeanSse(transport, { parseLong: (text) => inspectionWorkers().parseJson(text) });
+    useLeanSse(transport, {
+      parseLong: (text) => inspectionWorkers().parseJson(text, options.onParseFallback),
+    });
     client.onclose = options.onClose;
     await client.connect(transport).catch((error: unknown) => {
       http.close();

@@ -82,6 +82,8 @@ export class UpstreamPool {
   private stopped = false;
   /** The warning that stdio upstreams are not fully contained is logged once. */
   private containmentWarned = false;
+  /** So is an inspection worker failing to parse a long answer (it is then parsed here). */
+  private parseFallbackWarned = false;
   private pinger: NodeJS.Timeout | null = null;
   private pinging = false;
   /** Calls in flight to any upstream: reading answers past their budget is paced when others wait. */
@@ -468,6 +470,14 @@ export class UpstreamPool {
       contended: () => this.inflight > 1,
       onSpawn: (pending) => {
         slot.pendingConnection = pending;
+      },
+      onParseFallback: (error) => {
+        if (this.parseFallbackWarned) return;
+        this.parseFallbackWarned = true;
+        this.options.logger.warn(
+          { upstream: slot.name, err: error },
+          'a long answer was parsed on the event loop: the inspection worker failed (logged once)',
+        );
       },
       onContainment: (how) => {
         slot.containment = how;

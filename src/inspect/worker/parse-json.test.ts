@@ -80,4 +80,14 @@ describe('JSON.parse in an inspection worker (parseJson)', () => {
     expect(await workers.parseJson(text)).toEqual(JSON.parse(text));
     expect(workers.counts.jobs).toBe(before);
   });
+
+  it('parses on the main thread and tells the caller when the worker dies holding the job', async () => {
+    const text = answerText(99);
+    const told: Error[] = [];
+    const parsing = workers.parseJson(text, (error) => told.push(error));
+    await workers.terminate();
+    expect(sameData(await parsing, JSON.parse(text))).toBe(true);
+    expect(told.map((e) => e.message)).toEqual([expect.stringMatching(/inspection worker/)]);
+    expect(workers.counts.parseFallbacks).toBe(1);
+  });
 });

@@ -82,7 +82,7 @@ export class InspectionWorkers {
    * Jobs answered (messages cut among them, results kept by the main thread because inspection
    * left them as they were), workers started (the first included): for tests.
    */
-  readonly counts = { jobs: 0, cuts: 0, kept: 0, started: 0 };
+  readonly counts = { jobs: 0, cuts: 0, kept: 0, started: 0, parseFallbacks: 0 };
 
   constructor(size = Math.max(1, Math.min(2, availableParallelism() - 1))) {
     this.slots = new Array<Live | undefined>(size).fill(undefined);
@@ -170,9 +170,10 @@ export class InspectionWorkers {
    * (one a character); the value's long strings come back through the same slab (long-values.ts),
    * read into strings here before the slab is lent again, the rest of it in the message. What it
    * gives is what `JSON.parse` gives (tests compare them): a text that is not JSON, or a worker that
-   * fails, is parsed here, so the error, or the value, is the very one.
+   * fails, is parsed here, so the error, or the value, is the very one. A worker's failure is told
+   * to `onFallback` (the caller logs it) and counted in `counts.parseFallbacks`.
    */
-  async parseJson(text: string): Promise<unknown> {
+  async parseJson(text: string, onFallback?: (error: Error) => void): Promise<unknown> {
     if (this.closed || Buffer.byteLength(text, 'utf8') !== text.length) return JSON.parse(text);
     const slab = this.slabs.take(text.length);
     if (!slab) return JSON.parse(text);
@@ -193,7 +194,9 @@ export class InspectionWorkers {
           return true;
         },
       }));
-    } catch {
+    } catch (error) {
+      this.counts.parseFallbacks++;
+      onFallback?.(error instanceof Error ? error : new Error(String(error)));
       outcome = undefined;
     }
     return outcome ? outcome.value : JSON.parse(text);
