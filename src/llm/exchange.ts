@@ -12,8 +12,6 @@
 
 import type { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import type { TokenCaps } from '../budget/tokens.js';
-import type { Profile } from '../policy/schema/profile.js';
 import type { Run } from '../runs/run.js';
 import { scrubAnswer } from './answer.js';
 import { type BodyResult, readJsonBody } from './body.js';
@@ -22,29 +20,17 @@ import type { ProxyContext } from './context.js';
 import { countInputTokens } from './count-tokens.js';
 import { apiError } from './errors.js';
 import { forwardHeaders, returnedHeaders } from './headers.js';
-import { ended, recordDenial, refuseSideDoor } from './refusals.js';
+import { recordDenial } from './refusals.js';
+import { admitRun, type Checked, check, checkRequest, refuse } from './request-check.js';
 import { ScrubbedSse } from './scrubbed-sse.js';
 import { type Outcome, settlement } from './settlement.js';
-import { openedDoor, sideDoorFlow, sideDoorFlowMessage } from './side-door-flow.js';
 import { cancelFor } from './signals.js';
-import { capsOf, reserveSpend, type Spend } from './spend.js';
+import { reserveSpend, type Spend } from './spend.js';
 import { postUpstream, type Tap, type UpstreamResponse } from './upstream.js';
-import { EMPTY_USAGE, type MessageUsage, type Price } from './usage.js';
+import { EMPTY_USAGE, type MessageUsage } from './usage.js';
 import type { WireFormat } from './wire-format.js';
 
 const runEnded = () => apiError(403, 'permission_error', 'bulkhead: this run has ended.');
-
-/** A request that passed every check, ready to reserve and send. */
-interface Checked {
-  run: Run;
-  profile: Profile;
-  body: Record<string, unknown>;
-  bytes: number;
-  model: string;
-  requested: number;
-  price: Price | undefined;
-  caps: TokenCaps;
-}
 
 /**
  * `out`: the agent's node response when the proxy is served by node (@hono/node-server); a
@@ -65,88 +51,27 @@ export async function exchange(
   let read: BodyResult | undefined;
   if (remembered) {
     read = await readJsonBody(req, ctx.maxBody, out?.req);
-    const checked = read.ok ? passes(ctx, remembered, read, req, format) : undefined;
-    if (checked) {
-      const spend = await reserve(ctx, checked, req, format, remembered);
-      if (spend.ok || !('stale' in spend)) return send(ctx, checked, spend, req, format, out);
+    // Only a request that passes with nothing to write (no refusal, no taint) skips reading the run.
+    const verdict = read.ok ? check(ctx, remembered, read, req, format) : undefined;
+    if (verdict?.ok && !verdict.opens) {
+      const spend = await reserve(ctx, verdict.checked, req, format, remembered);
+      if (spend.ok || !('stale' in spend)) return send(ctx, verdict.checked, spend, req, format, out);
     }
   }
-  const { deps, llm } = ctx;
   const run = await ctx.authenticate(req);
   if (!run) return apiError(401, 'authentication_error', 'A valid run token is required.');
-  if (run.state !== 'active') return ended(run);
-  if (!llm) return apiError(403, 'permission_error', 'bulkhead: no LLM API is configured for this gateway.');
-  const profile = deps.policy.profiles[run.profile];
-  if (!profile) return apiError(403, 'permission_error', 'bulkhead: unknown profile.');
+  const admitted = admitRun(ctx, run);
+  if (!admitted.ok) return refuse(ctx, run, admitted.refusal);
   read ??= await readJsonBody(req, ctx.maxBody, out?.req);
   if (!read.ok) return read.response;
-  const body = read.body;
-  const model = typeof body.model === 'string' ? body.model : '';
-  if (profile.llm.models && !profile.llm.models.includes(model)) {
-    await recordDenial(ctx, run, 'model_not_allowed', { model });
-    return apiError(
-      403,
-      'permission_error',
-      `bulkhead: model ${JSON.stringify(model)} is not allowed for this run.`,
-    );
-  }
-  const refused = await refuseSideDoor(ctx, run, body, req, format);
-  if (refused) return refused;
-  const flow = sideDoorFlow(run, profile, body, format);
-  if (flow) {
-    await recordDenial(ctx, run, 'flow_blocked', { field: flow.field, action: flow.action, read: flow.read });
-    return apiError(403, 'permission_error', sideDoorFlowMessage(flow));
-  }
-  // Content the API fetches for the run is untrusted, as a web tool's output is: taint before it arrives.
-  const door = openedDoor(profile, body, format);
-  if (door) await deps.runs.taint(run.id, `llm:${door}`);
-  const requested = format.requested(body);
-  if (!requested) return apiError(400, 'invalid_request_error', 'max_tokens is required.');
-  const price = llm.prices[model];
-  const caps = capsOf(profile.budgets);
-  if (caps.usd !== undefined && !price) {
-    // Charging $0 would let an unpriced model spend without limit under a USD cap.
-    await recordDenial(ctx, run, 'unpriced_model', { model });
-    return apiError(
-      400,
-      'invalid_request_error',
-      `bulkhead: model ${JSON.stringify(model)} has no price in llm.prices, and this run has a USD budget.`,
-    );
-  }
-  const checked: Checked = { run, profile, body, bytes: read.bytes, model, requested, price, caps };
-  const spend = await reserve(ctx, checked, req, format);
+  const verdict = checkRequest(admitted, run, read, req, format);
+  if (!verdict.ok) return refuse(ctx, run, verdict.refusal);
+  // Tainted before the door's content can arrive.
+  if (verdict.opens) await ctx.deps.runs.taint(run.id, `llm:${verdict.opens}`);
+  const spend = await reserve(ctx, verdict.checked, req, format);
   // Read, not remembered: never stale.
   if (!spend.ok && 'stale' in spend) throw new Error('a reservation without a remembered run was stale');
-  return send(ctx, checked, spend, req, format, out);
-}
-
-/**
- * The request as `exchange`'s checks would take it, when every one of them lets it through with
- * nothing written (no refusal, no taint); else undefined. Pure: the same conditions, in the same
- * order, on the run as remembered.
- */
-function passes(
-  ctx: ProxyContext,
-  run: Run,
-  read: Extract<BodyResult, { ok: true }>,
-  req: Request,
-  format: WireFormat,
-): Checked | undefined {
-  const { deps, llm } = ctx;
-  if (run.state !== 'active' || !llm) return undefined;
-  const profile = deps.policy.profiles[run.profile];
-  if (!profile) return undefined;
-  const body = read.body;
-  const model = typeof body.model === 'string' ? body.model : '';
-  if (profile.llm.models && !profile.llm.models.includes(model)) return undefined;
-  if (format.sideDoor(body, req.headers.get('anthropic-beta'), profile.llm)) return undefined;
-  if (sideDoorFlow(run, profile, body, format) || openedDoor(profile, body, format)) return undefined;
-  const requested = format.requested(body);
-  if (!requested) return undefined;
-  const price = llm.prices[model];
-  const caps = capsOf(profile.budgets);
-  if (caps.usd !== undefined && !price) return undefined;
-  return { run, profile, body, bytes: read.bytes, model, requested, price, caps };
+  return send(ctx, verdict.checked, spend, req, format, out);
 }
 
 function reserve(ctx: ProxyContext, c: Checked, req: Request, format: WireFormat, remembered?: Run) {

@@ -5,6 +5,7 @@
 import type { Run } from '../runs/run.js';
 import type { ProxyContext } from './context.js';
 import { apiError } from './errors.js';
+import type { SideDoor } from './side-doors.js';
 import type { WireFormat } from './wire-format.js';
 
 /**
@@ -51,9 +52,16 @@ export async function refuseSideDoor(
   if (!profile) return apiError(403, 'permission_error', 'bulkhead: unknown profile.');
   const door = format.sideDoor(body, req.headers.get('anthropic-beta'), profile.llm);
   if (!door) return undefined;
-  await recordDenial(ctx, run, 'side_door', {
-    field: door.field,
-    model: typeof body.model === 'string' ? body.model : null,
-  });
+  return refuseDoor(ctx, run, door, typeof body.model === 'string' ? body.model : null);
+}
+
+/** The refusal for a request that opens `door`, recorded. */
+export async function refuseDoor(
+  ctx: ProxyContext,
+  run: Run,
+  door: SideDoor,
+  model: string | null,
+): Promise<Response> {
+  await recordDenial(ctx, run, 'side_door', { field: door.field, model });
   return apiError(400, 'invalid_request_error', `bulkhead: ${door.field}: ${door.message}.`);
 }

@@ -163,6 +163,23 @@ describe('a profile opens exactly what it lists', () => {
     ]);
   });
 
+  it('taints the run for a listed door only when the request is sent, not when it is refused', async () => {
+    const { client, runId, token } = await sdk('open');
+    const opening = { ...ask, tools: [{ type: 'web_search_20250305', name: 'web_search' }] };
+    const { max_tokens: _, ...noMaxTokens } = opening;
+    const before = llm.fake.received.length;
+    const res = await fetch(`${llm.gw.gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': token, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify(noMaxTokens),
+    });
+    expect(res.status).toBe(400);
+    expect(llm.fake.received.length).toBe(before);
+    expect((await llm.gw.gateway.runs.get(runId))?.taint.untrusted).toBe(false);
+    await client.messages.create(opening as Anthropic.MessageCreateParamsNonStreaming);
+    expect(JSON.stringify((await llm.gw.gateway.runs.get(runId))?.taint)).toContain('llm:tools[0].type');
+  });
+
   it('still refuses what it does not list', async () => {
     expect(
       (await refused({ mcp_servers: [{ type: 'url', url: evil, name: 'x' }] }, { profile: 'open' })).message,
