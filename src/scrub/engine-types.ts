@@ -46,6 +46,11 @@ export interface Engine {
    * each one found (spans.ts `mergeSpans` is the reference: `fastRules` off calls it).
    */
   detectMerged(input: string, streaming: boolean, pii?: CompiledPiiSet): Detection;
+  /**
+   * The text scrubbed: what `renderSpans(input, detectMerged(input, false, pii).spans)` gives,
+   * rendered from the merge's numbers without a span object per merged span.
+   */
+  scrubText(input: string, pii?: CompiledPiiSet): string;
   /** PII detectors for other actions, sharing this engine's secrets and rules. */
   compilePii(actions: PiiActions): CompiledPiiSet;
   readonly stats: ScrubStats;

@@ -43,7 +43,7 @@ import {
 import { provesMiss } from './miss-proof.js';
 import { ACCEPT_COST, type CompiledPiiSet, compilePii, NO_PII, runOf, scanPii } from './pii-scan.js';
 import { growSpanBuffer, SPAN_BUFFERS, spanObjects } from './span-buffers.js';
-import { mergeFound, mergeSpans, type Span, type Union } from './spans.js';
+import { mergeFound, mergeSpans, renderFound, renderSpans, type Span, type Union } from './spans.js';
 
 const WHITESPACE = /\s/;
 
@@ -280,7 +280,7 @@ export function createEngine(options: EngineOptions): Engine {
     pii: CompiledPiiSet = defaultPii,
     depth = 0,
     given?: SharedWork,
-    merge = false,
+    merge = MERGE_NONE,
   ): Detection => {
     // A scan of the text itself (not of decoded text) starts the budget its decoded levels share:
     // the engine's one object, as no other such scan can start before this one returns.
@@ -333,13 +333,20 @@ export function createEngine(options: EngineOptions): Engine {
     // In the order they were found, as pushed before: ties in the merge's sort keep that order.
     // Merged: the scan's spans stay numbers; PII spans and the runs that carried a match are
     // objects after them, the runs redacted past the budget numbers after those (the same order).
-    const spans = merge ? [] : spanObjects(scanned, count, markerOf);
+    const spans = merge !== MERGE_NONE ? [] : spanObjects(scanned, count, markerOf);
     kept = Math.min(kept, scanPii(text, pii, spans, stats, budget, streams));
     shared.spent = spent;
     // Last, so the scan state above is no longer needed when the decoded text reuses it.
-    const union = depth < MAX_DECODE_DEPTH ? detectDecoded(text, spans, depth, streams, shared, merge) : null;
+    const union =
+      depth < MAX_DECODE_DEPTH
+        ? detectDecoded(text, spans, depth, streams, shared, merge !== MERGE_NONE)
+        : null;
     if (streams) kept = Math.min(kept, encodedHold(text));
-    if (!merge) return { spans, hold: kept };
+    if (merge === MERGE_NONE) return { spans, hold: kept };
+    if (merge === MERGE_RENDER) {
+      rendered = renderFound(text, scanned, count, spans, union, rules.length, markerOf);
+      return { spans: NO_SPANS, hold: kept };
+    }
     return { spans: mergeFound(scanned, count, spans, union, rules.length, markerOf), hold: kept };
   };
 
@@ -351,7 +358,17 @@ export function createEngine(options: EngineOptions): Engine {
       const { spans, hold } = detect(input, streaming, pii);
       return { spans: mergeSpans(spans), hold };
     }
-    return detect(input, streaming, pii, 0, undefined, true);
+    return detect(input, streaming, pii, 0, undefined, MERGE_SPANS);
+  };
+
+  // The text `detect` rendered (MERGE_RENDER), taken by `scrubText` at once.
+  let rendered = '';
+  const scrubText = (input: string, pii: CompiledPiiSet = defaultPii): string => {
+    if (!fastRules) return renderSpans(input, detectMerged(input, false, pii).spans);
+    detect(input, false, pii, 0, undefined, MERGE_RENDER);
+    const out = rendered;
+    rendered = '';
+    return out;
   };
 
   /**
@@ -400,6 +417,7 @@ export function createEngine(options: EngineOptions): Engine {
     addSecrets: (values) => addSecrets(values),
     detect: (input, streaming, pii) => detect(input, streaming, pii),
     detectMerged,
+    scrubText,
     compilePii,
     stats,
   };
@@ -410,5 +428,11 @@ interface SharedWork {
   spent: number;
   total: number;
 }
+/** What `detect` makes of the spans it found: objects, merged objects, or the rendered text. */
+const MERGE_NONE = 0;
+const MERGE_SPANS = 1;
+const MERGE_RENDER = 2;
+const NO_SPANS: Span[] = [];
+
 /** The value run after an anchor (what a failed execution is taken to have read). */
 const VALUE_RUN = runOf(VALUE_CHAR);

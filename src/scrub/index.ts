@@ -21,7 +21,6 @@ import { DEFAULT_PII_ACTIONS, type PiiAction, type PiiKind } from './pii.js';
 import type { CompiledPiiSet } from './pii-scan.js';
 import { newScrubberBase, registerReplica, type ScrubberBase } from './replica.js';
 import { BUILTIN_RULES, type SecretRule } from './rules/index.js';
-import { renderSpans } from './spans.js';
 import { createStreamScrubber, type StreamScrubber } from './stream.js';
 import { uniqueKey } from './unique-key.js';
 
@@ -98,7 +97,7 @@ function scrubberOn(
 ): MeasuredScrubber {
   // Spans merged by the engine (Engine.detectMerged): the stream's merge of them changes nothing.
   const detect = (input: string, streaming: boolean) => engine.detectMerged(input, streaming, pii);
-  const text = (input: string): string => renderSpans(input, detect(input, false).spans);
+  const text = (input: string): string => engine.scrubText(input, pii);
   const scrubber: MeasuredScrubber = {
     text,
     value: <T>(input: T): T => deepMap(input, text, 0, maxDepth) as T,

@@ -86,9 +86,76 @@ export function mergeFound(
   unionRank: number,
   markerOf: (rank: number) => string,
 ): Span[] {
+  const merged = mergeKeys(found, count, objects, union, unionRank);
+  const firstUnion = count + objects.length;
+  const starts = KEY_START;
+  const ranks = KEY_RANK;
+  const out: Span[] = [];
+  out.length = merged;
+  for (let m = 0; m < merged; m++) {
+    const k = OUT_FIRST[m]!;
+    const object = k >= count && k < firstUnion ? objects[k - count]! : undefined;
+    if (object && OUT_JOINED[m] === 0) {
+      out[m] = object;
+      continue;
+    }
+    const marker = object ? object.marker : markerOf(ranks[k]!);
+    out[m] = { start: starts[k]!, end: OUT_END[m]!, replacement: marker, marker, rank: ranks[k]! };
+  }
+  return out;
+}
+
+/**
+ * `renderSpans(input, mergeFound(found, count, objects, union, unionRank, markerOf))`, without
+ * a span object for each merged span: a page of real keys merges to one span per key (150,000
+ * in 4 MiB), and those objects, made only to be read once here, were a third of the scrub's
+ * garbage and, kept alive until rendered, were copied by every collection during the scan.
+ */
+export function renderFound(
+  input: string,
+  found: Int32Array,
+  count: number,
+  objects: readonly Span[],
+  union: Union | null,
+  unionRank: number,
+  markerOf: (rank: number) => string,
+): string {
+  const merged = mergeKeys(found, count, objects, union, unionRank);
+  if (merged === 0) return input;
+  const firstUnion = count + objects.length;
+  const starts = KEY_START;
+  const ranks = KEY_RANK;
+  let out = '';
+  let at = 0;
+  for (let m = 0; m < merged; m++) {
+    const k = OUT_FIRST[m]!;
+    const object = k >= count && k < firstUnion ? objects[k - count]! : undefined;
+    const replacement = object
+      ? OUT_JOINED[m] === 0
+        ? object.replacement
+        : object.marker
+      : markerOf(ranks[k]!);
+    out += input.slice(at, starts[k]!);
+    out += replacement;
+    at = OUT_END[m]!;
+  }
+  return out + input.slice(at);
+}
+
+/**
+ * The merge of `mergeFound`: the merged spans' first keys, ends and whether others joined them in
+ * OUT_FIRST, OUT_END and OUT_JOINED (keys in KEY_START, KEY_END, KEY_RANK); returns their number.
+ */
+function mergeKeys(
+  found: Int32Array,
+  count: number,
+  objects: readonly Span[],
+  union: Union | null,
+  unionRank: number,
+): number {
   const firstUnion = count + objects.length;
   const n = firstUnion + (union ? union.count : 0);
-  if (n === 0) return [];
+  if (n === 0) return 0;
   if (KEY_START.length < n) growKeys(n);
   const starts = KEY_START;
   const ends = KEY_END;
@@ -146,19 +213,7 @@ export function mergeFound(
   OUT_FIRST[merged] = first;
   OUT_END[merged] = end;
   OUT_JOINED[merged++] = joined;
-  const out: Span[] = [];
-  out.length = merged;
-  for (let m = 0; m < merged; m++) {
-    const k = OUT_FIRST[m]!;
-    const object = k >= count && k < firstUnion ? objects[k - count]! : undefined;
-    if (object && OUT_JOINED[m] === 0) {
-      out[m] = object;
-      continue;
-    }
-    const marker = object ? object.marker : markerOf(ranks[k]!);
-    out[m] = { start: starts[k]!, end: OUT_END[m]!, replacement: marker, marker, rank: ranks[k]! };
-  }
-  return out;
+  return merged;
 }
 
 /**

@@ -94,6 +94,23 @@ function sameMerge(fast: Engine, reference: Engine, input: string, streaming: bo
   expect(a.spans.map((span) => ({ ...span }))).toEqual(mergeSpans(b.spans).map((span) => ({ ...span })));
 }
 
+/** The fast engine's text rendered from the merge's numbers (`scrubText`) is the reference's. */
+function sameText(fast: Engine, reference: Engine, input: string): void {
+  expect(fast.scrubText(input), JSON.stringify(input.slice(0, 200))).toBe(scrub(reference, input));
+}
+
+/** Real-shaped keys (`sk-` and 24 letters and digits, as the bench's page of keys) among other pieces. */
+function keysAmong(next: () => number, length: number): string {
+  const piece = pieceMaker(next);
+  let out = '';
+  while (out.length < length) {
+    let key = 'sk-';
+    for (let k = 0; k < 24; k++) key += ALNUM[next() % ALNUM.length];
+    out += next() % 3 === 0 ? `${key}${piece()}` : `${key} `;
+  }
+  return out;
+}
+
 function accounting(engine: Engine) {
   const { anchorHits, ruleExecutions, failedClosed, windowChars } = engine.stats;
   return { anchorHits, ruleExecutions, failedClosed, windowChars };
@@ -113,6 +130,27 @@ describe('fast rule executions', () => {
       sameMerge(fast, reference, input, k % 2 === 0);
     }
     expect(accounting(fast)).toEqual(accounting(reference));
+  });
+
+  it('render the scrubbed text from numbers exactly as the reference spans render', () => {
+    const next = generator(31);
+    for (const action of ['mask', 'redact'] as const) {
+      const pii = { email: action, phone: action, card: action, iban: action, national_id: action };
+      const [fast, reference] = engines(['Qm9vdHN0cmFwLXNlY3JldC0xMjM0NQ'], pii);
+      for (let k = 0; k < 800; k++) {
+        sameText(fast, reference, textOf(next, 20 + (next() % 1500)));
+        sameText(fast, reference, keysAmong(next, 20 + (next() % 1500)));
+      }
+      // Past the work budget: failed-closed candidates and the encoded runs' union.
+      for (let k = 0; k < 3; k++) {
+        sameText(fast, reference, textOf(next, 40_000 + (next() % 40_000)));
+        sameText(fast, reference, keysAmong(next, 40_000 + (next() % 40_000)));
+      }
+      sameText(fast, reference, '');
+      sameText(fast, reference, 'nothing to redact here');
+      expect(fast.stats.failedClosed).toBeGreaterThan(0);
+      expect(accounting(fast)).toEqual(accounting(reference));
+    }
   });
 
   it("merge masked and redacted PII spans with the rules' as numbers, as mergeSpans merges objects", () => {
