@@ -19,6 +19,8 @@ export interface CompiledRule {
   extend: RegExp | undefined;
   group: number;
   accept: ((secret: string, before: string) => boolean) | undefined;
+  /** `accept` read in place (SecretRule.acceptIn), where the rule gives it. */
+  acceptIn: ((input: string, start: number, end: number) => boolean) | undefined;
   /** Sticky: the run of characters a failed-closed redaction covers (`extend`, or VALUE_CHAR). */
   closed: RegExp;
   /** The class of the `before` characters, as ASCII flags (`beforeChar`; others tested by it). */
@@ -71,6 +73,7 @@ export function compileRules(list: readonly SecretRule[], fastRules: boolean): C
     extend: rule.extend ? new RegExp(rule.extend) : undefined,
     group: rule.group ?? 0,
     accept: rule.accept,
+    acceptIn: fastRules && rule.accept ? rule.acceptIn : undefined,
     closed: runOf(rule.extend ?? VALUE_CHAR),
     beforeAscii: rule.beforeChar ? asciiFlags(rule.beforeChar) : undefined,
     beforeChar: rule.beforeChar,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lastValueAscii, sampleEntropy, shannonEntropy } from './entropy.js';
+import { entropyIn, lastValueAscii, sampleEntropy, sampleEntropyIn, shannonEntropy } from './entropy.js';
 
 describe('shannonEntropy', () => {
   it('is 0 for an empty string and for a repeated character', () => {
@@ -88,5 +88,31 @@ describe('lastValueAscii', () => {
     expect(lastValueAscii()).toBe(true);
     sampleEntropy(`${'a'.repeat(63)}中`);
     expect(lastValueAscii()).toBe(false);
+  });
+});
+
+describe('entropyIn and sampleEntropyIn', () => {
+  it('equal shannonEntropy and sampleEntropy of the slice, to the last bit, and set lastValueAscii alike', () => {
+    let x = 5;
+    const next = () => {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      return x >>> 8;
+    };
+    const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/=é中😀';
+    let text = '';
+    while (text.length < 20_000) text += alphabet[next() % (next() % 4 === 0 ? alphabet.length : 10)];
+    for (let k = 0; k < 3000; k++) {
+      const from = next() % text.length;
+      const to = Math.min(text.length, from + (next() % (k % 7 === 0 ? 400 : 80)));
+      const slice = text.slice(from, to);
+      const inPlace = entropyIn(text, from, to);
+      const inPlaceAscii = lastValueAscii();
+      expect(inPlace).toBe(shannonEntropy(slice));
+      expect(inPlaceAscii).toBe(lastValueAscii());
+      const sampled = sampleEntropyIn(text, from, to);
+      const sampledAscii = lastValueAscii();
+      expect(sampled).toBe(sampleEntropy(slice));
+      expect(sampledAscii).toBe(lastValueAscii());
+    }
   });
 });

@@ -23,9 +23,18 @@ const TERMS: Float64Array[] = Array.from({ length: TERMS_UP_TO + 1 }, (_, n) =>
 
 /** Bits per character of `value`'s character distribution; 0 for an empty string. */
 export function shannonEntropy(value: string): number {
-  const n = value.length;
+  return entropyIn(value, 0, value.length);
+}
+
+/**
+ * `shannonEntropy(input.slice(from, to))`, read in place: a rule gate on a page of real keys
+ * (one every 28 characters) read each through a slice of the text, every code unit of it
+ * through the slice's indirection.
+ */
+export function entropyIn(input: string, from: number, to: number): number {
+  const n = to - from;
   lastAscii = true;
-  if (n === 0) return 0;
+  if (n <= 0) return 0;
   // Rule values are short (≤ 16,500): count ASCII in a small table, anything else in a map. One
   // table for every call (left zeroed): rules call this on every candidate. The ASCII code units
   // are listed as first met, so their terms are summed in that order (the order of a second pass
@@ -35,8 +44,8 @@ export function shannonEntropy(value: string): number {
   const distinct = DISTINCT;
   let kinds = 0;
   let other: Map<number, number> | undefined;
-  for (let i = 0; i < n; i++) {
-    const code = value.charCodeAt(i);
+  for (let i = from; i < to; i++) {
+    const code = input.charCodeAt(i);
     if (code < 128) {
       if (ascii[code]!++ === 0) distinct[kinds++] = code;
     } else {
@@ -81,4 +90,37 @@ export const ENTROPY_SAMPLE = 64;
  */
 export function sampleEntropy(value: string): number {
   return shannonEntropy(value.length > ENTROPY_SAMPLE ? value.slice(0, ENTROPY_SAMPLE) : value);
+}
+
+/** `sampleEntropy(input.slice(from, to))`, read in place. */
+export function sampleEntropyIn(input: string, from: number, to: number): number {
+  return entropyIn(input, from, to - from > ENTROPY_SAMPLE ? from + ENTROPY_SAMPLE : to);
+}
+
+/** Flags of `ASCII_KINDS`: an ASCII digit, upper-case letter, lower-case letter. */
+export const HAS_DIGIT = 1;
+export const HAS_UPPER = 2;
+export const HAS_LOWER = 4;
+const ASCII_KINDS = Uint8Array.from({ length: 128 }, (_, code) =>
+  code >= 48 && code <= 57
+    ? HAS_DIGIT
+    : code >= 65 && code <= 90
+      ? HAS_UPPER
+      : code >= 97 && code <= 122
+        ? HAS_LOWER
+        : 0,
+);
+
+/**
+ * Which of `[0-9]`, `[A-Z]`, `[a-z]` occur in `input[from, to)` (HAS_DIGIT | HAS_UPPER |
+ * HAS_LOWER): the three tests of a key gate in one pass, with no slice; reads until all three
+ * are seen.
+ */
+export function asciiKindsIn(input: string, from: number, to: number): number {
+  let kinds = 0;
+  for (let i = from; i < to && kinds !== 7; i++) {
+    const code = input.charCodeAt(i);
+    if (code < 128) kinds |= ASCII_KINDS[code]!;
+  }
+  return kinds;
 }

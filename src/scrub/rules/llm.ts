@@ -1,5 +1,5 @@
 /** LLM provider API keys, from the published formats. */
-import { sampleEntropy } from '../entropy.js';
+import { asciiKindsIn, HAS_DIGIT, HAS_LOWER, HAS_UPPER, sampleEntropy, sampleEntropyIn } from '../entropy.js';
 import { L, prefixed, R, RU, type SecretRule } from './types.js';
 
 // Made once: a regex literal in a gate is a new RegExp object each call (no flags, so no state).
@@ -22,6 +22,9 @@ export const llmRules: readonly SecretRule[] = [
     pattern: `${L}sk-(?!ant-|or-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}${RU}`,
     // A slug like `sk-learn-tutorial-notebook` has the shape but not the randomness of a key.
     accept: (key) => DIGIT.test(key) && UPPER.test(key) && LOWER.test(key) && sampleEntropy(key) > 4,
+    acceptIn: (input, start, end) =>
+      asciiKindsIn(input, start, end) === (HAS_DIGIT | HAS_UPPER | HAS_LOWER) &&
+      sampleEntropyIn(input, start, end) > 4,
   },
   {
     id: 'huggingface-token',

@@ -347,3 +347,52 @@ describe('built-in credential rules', () => {
     });
   }
 });
+
+describe('acceptIn, the gate read in place', () => {
+  /** Candidate values around the gates' edges: cases and digits missing, repeats, long, unicode. */
+  function candidates(): string[] {
+    let x = 99;
+    const next = () => {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      return x >>> 8;
+    };
+    const alphabets = [
+      'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-',
+      'abcdefghijklmnopqrstuvwxyz0123456789',
+      'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef',
+      'aB3',
+      'aaaaaaaaaaaaaaaaB1',
+      '0123456789abcdefABCDEF',
+      'é中aB1😀',
+    ];
+    const out: string[] = ['', 'a', 'aB1', '0123456789abcdefABCDEFghijklmnop'];
+    for (let k = 0; k < 4000; k++) {
+      const alphabet = alphabets[next() % alphabets.length]!;
+      const length = 1 + (next() % (k % 10 === 0 ? 300 : 70));
+      let value = '';
+      for (let i = 0; i < length; i++) value += alphabet[next() % alphabet.length];
+      out.push(value);
+    }
+    return out;
+  }
+
+  it('equals accept on the same value for every rule that gives it, wherever the value stands', () => {
+    const gated = BUILTIN_RULES.filter((rule) => rule.acceptIn);
+    expect(gated.map((rule) => rule.id)).toContain('openai-api-key');
+    let accepted = 0;
+    let refused = 0;
+    for (const rule of gated) {
+      for (const [k, value] of candidates().entries()) {
+        const before = ['', ' ', '"', 'x'][k % 4]!;
+        const input = `${before}${value}${k % 3 === 0 ? ' tail' : ''}`;
+        const start = before.length;
+        const expected = rule.accept!(value, input[start - 1] ?? '');
+        expect(rule.acceptIn!(input, start, start + value.length), `${rule.id}: ${value}`).toBe(expected);
+        if (expected) accepted++;
+        else refused++;
+      }
+    }
+    expect(accepted).toBeGreaterThan(500);
+    expect(refused).toBeGreaterThan(500);
+  });
+});

@@ -37,6 +37,14 @@ export interface SecretRule {
    * just before it in the text ('' at the start), e.g. the quote that opens a literal.
    */
   readonly accept?: (secret: string, before: string) => boolean;
+  /**
+   * With `accept`: the same check given the text and the secret's place, `[start, end)`, read in
+   * place (no copy of the secret): `acceptIn(input, start, end)` must equal
+   * `accept(input.slice(start, end), input[start - 1] ?? '')` (rules.test.ts compares them).
+   * The engine calls it instead of `accept` where given: for rules whose candidates can come
+   * one every few characters (a page of real keys).
+   */
+  readonly acceptIn?: (input: string, start: number, end: number) => boolean;
   /** A match can contain whitespace (`password = x`, PEM bodies). Streams use it to stop holding early. */
   readonly spaces?: boolean;
   /** With `spaces`: whitespace can occur only in a match's first this-many characters (before the value). */
