@@ -1,59 +1,34 @@
-/**
- * Composition of the gateway: policy → secrets → scrubber → store → runs →
- * upstream pool → catalog → pipeline → HTTP. Each part receives what it
- * depends on; nothing here holds logic of its own beyond wiring, and nothing
- * lower down imports this file.
- */
-import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { type ServerType, serve } from '@hono/node-server';
-import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { ApprovalService } from '../approvals/service.js';
 import { lockPathFor, readLock } from '../audit/pin.js';
-import { createDashboard } from '../dashboard/index.js';
-import { sessionId, sessionOperator } from '../dashboard/session-auth.js';
 import { Sessions } from '../dashboard/sessions.js';
 import { BulkheadError } from '../errors.js';
 import { anchorPath } from '../events/anchor.js';
 import { AuditCheckpoints } from '../events/checkpoints.js';
 import { EventWriter } from '../events/writer.js';
-import { createLlmProxy } from '../llm/proxy.js';
 import { reconcileReservations } from '../llm/reconcile.js';
 import { createLogger, type Logger } from '../log.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
-import { checkStages } from '../pipeline/checks.js';
-import { dataReadStage } from '../pipeline/data-read.js';
-import { executeStage } from '../pipeline/execute.js';
-import { gateStage } from '../pipeline/gate.js';
-import { DEFAULT_MAX_OUTPUT, inspectStage } from '../pipeline/inspect.js';
-import { LoopGuard } from '../pipeline/loop-guard.js';
-import { Pipeline } from '../pipeline/pipeline.js';
-import { recordFinalizer } from '../pipeline/record.js';
-import { settleApprovalFinalizer } from '../pipeline/settle-approval.js';
-import { taintStage } from '../pipeline/taint.js';
+import { DEFAULT_MAX_OUTPUT } from '../pipeline/inspect.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import type { Policy, StoreConfig } from '../policy/schema/index.js';
-import { resolveAllSecrets, resolveSecret, type SecretSource } from '../policy/secrets.js';
+import { resolveAllSecrets, type SecretSource } from '../policy/secrets.js';
 import { type LeaseOptions, ReplicaLease } from '../replicas/lease.js';
 import { StoreClock } from '../replicas/store-clock.js';
 import { RunService } from '../runs/service.js';
 import type { Scrubber } from '../scrub/index.js';
-import { registerReplica, replicaOf } from '../scrub/replica.js';
 import { openStore, storeLocation } from '../store/open.js';
 import type { Store } from '../store/store.js';
-import { llmTracing } from '../telemetry/llm-tracing.js';
 import { timedStore } from '../telemetry/store-timing.js';
 import type { Tracing } from '../telemetry/tracing.js';
-import { createApi } from './api.js';
+import { callPipeline } from './call-pipeline.js';
 import { Catalog } from './catalog.js';
 import { DefinitionPins } from './definition-pins.js';
-import { createHealth } from './health.js';
-import { healthReport } from './health-report.js';
+import { createHttpApp, listen } from './http-app.js';
 import { bulkheadHome } from './local-home.js';
 import { McpEndpoint } from './mcp-endpoint.js';
 import { Metrics } from './metrics.js';
-import { mountOAuth, type OAuthMount } from './oauth/index.js';
+import type { OAuthMount } from './oauth/index.js';
 import { offeredChanged } from './offered-changed.js';
 import { mintLocalToken, OperatorAuth, writeLocalToken } from './operators.js';
 import type { PassthroughDeps } from './passthrough.js';
@@ -267,63 +242,23 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ...(anchorFor(policy, source, options.home) ?? {}),
   });
   await audit.start();
-  // Redactions in tool results, by rule, for bulkhead_scrub_findings_total.
-  const countedScrubber = (s: Scrubber): Scrubber => {
-    const counted: Scrubber = {
-      ...s,
-      value: <T>(input: T): T => {
-        const output = s.value(input);
-        metrics.scrubbed(input, output);
-        return output;
-      },
-    };
-    // Large results are scrubbed by a replica in a worker thread (src/inspect/worker), which counts.
-    const replica = replicaOf(s);
-    if (replica) registerReplica(counted, { ...replica, onRedactions: (c) => metrics.redactions(c) });
-    return counted;
-  };
-  const loopGuard = new LoopGuard({ runs, now });
-  runs.onEnd((run) => loopGuard.forget(run.id));
-  const pipeline = new Pipeline(
-    [
-      ...checkStages({
-        catalog,
-        store,
-        runs,
-        events,
-        notifier,
-        loopGuard,
-        now,
-        // Exposed names are `<upstream>__<tool>`, and upstream names hold no `_`.
-        upstreamDown: (name) => {
-          const state = pool.stateOf(name.slice(0, name.indexOf('__')));
-          return state !== undefined && state !== 'ready';
-        },
-      }),
-      { name: 'gate', run: gateStage({ approvals }) },
-      {
-        name: 'execute',
-        run: executeStage({
-          pool,
-          policy,
-          logger,
-          intent: { intents: store.intents, owner: store.replica, scrub: (v) => scrubber.value(v), now },
-          scrubberFor: (profile) => scrubberFor(profile),
-          fence: lease,
-          approvalState: async (id) => (await store.approvals.get(id))?.state,
-          taint: (runId, source) => runs.taint(runId, source),
-        }),
-      },
-      { name: 'data-read', run: dataReadStage({ policy, runs }) },
-      {
-        name: 'inspect',
-        run: inspectStage({ scrubberFor: (p) => countedScrubber(scrubberFor(p)), events, runs }),
-      },
-      { name: 'taint', run: taintStage({ runs }) },
-    ],
-    [loopGuard.finalizer, settleApprovalFinalizer({ approvals }), recordFinalizer({ events, now })],
-    { logger, scrubber, hooks: [metrics.hook, ...(options.tracing ? [options.tracing.hook] : [])] },
-  );
+  const pipeline = callPipeline({
+    policy,
+    catalog,
+    store,
+    runs,
+    events,
+    notifier,
+    approvals,
+    pool,
+    lease,
+    metrics,
+    logger,
+    scrubber,
+    scrubberFor: (profile) => scrubberFor(profile),
+    now,
+    hooks: [metrics.hook, ...(options.tracing ? [options.tracing.hook] : [])],
+  });
   passthrough = {
     policy: () => policy,
     runs,
@@ -396,87 +331,38 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
   });
 
-  const app = new Hono();
-  const healthDeps = { store, pool, lease, audit };
-  app.all('/mcp', (c) => mcp.handle(c.req.raw));
-  // A dashboard sign-in may have been made, or ended, on another replica.
-  for (const path of ['/api/*', '/ui/*']) {
-    app.use(path, async (c, next) => {
-      // The store unreachable: this replica answers from what it knows, and says so in the log.
-      await sessions
-        .hydrate(sessionId(c.req.raw))
-        .catch((err: unknown) => logger.warn({ err }, 'dashboard session not read from the store'));
-      return next();
-    });
-  }
-  // Clients that cannot set a header connect through OAuth with a one-time run grant.
-  if (policy.gateway.oauth) {
-    oauth = mountOAuth(app, { credentials: store.credentials, runs, now, logger, baseUrl: () => publicUrl });
-  }
-  app.use(
-    '/api/*',
-    bodyLimit({
-      maxSize: 1024 * 1024,
-      onError: (c) => respond.error(c, { code: 'bad_request', message: 'The body is too large.' }),
-    }),
-  );
-  app.route(
-    '/api',
-    createApi({
-      health: () => healthReport(healthDeps),
-      policy,
-      store,
-      runs,
-      catalog,
-      pool,
-      operators,
-      respond,
-      events,
-      scrubber,
-      sessionOperator: sessionOperator(sessions),
-      approvals,
-      mcpUrl: () => `${url}/mcp`,
-      reload: (actor) => reloader.reload(actor),
-    }),
-  );
-  app.route('/ui', createDashboard({ operators, sessions, respond }));
-  if (policy.llm && options.tracing) app.use('/v1/*', llmTracing(options.tracing, runs));
-  if (policy.llm) {
-    const apiKey = resolveSecret(policy.llm.api_key, source, 'llm.api_key');
-    app.route(
-      '/v1',
-      createLlmProxy({
-        policy,
-        apiKey,
-        store,
-        runs,
-        events,
-        logger,
-        notifier,
-        scrubberFor: scrubbers.forProfile,
-      }),
-    );
-  }
-  app.get('/metrics', async (c) => {
-    await metrics.collect();
-    return c.text(scrubber.text(await metrics.registry.metrics()), 200, {
-      'content-type': metrics.registry.contentType,
-    });
-  });
   let accepting = true;
-  app.route(
-    '/',
-    createHealth({
-      store,
-      accepting: () => accepting,
-      upstreams: () =>
-        pool.status().map((s) => ({ ...s, required: policy.upstreams[s.name]?.required ?? true })),
-    }),
-  );
-  app.notFound((c) => respond.error(c, { code: 'not_found', message: 'No such endpoint.' }));
-  app.onError((error, c) => respond.failAt(c, error));
+  const http = createHttpApp({
+    policy,
+    source,
+    store,
+    runs,
+    catalog,
+    pool,
+    lease,
+    audit,
+    events,
+    approvals,
+    notifier,
+    metrics,
+    logger,
+    scrubber,
+    // Read at each request: a reload's PII actions apply to the LLM proxy's answers as to tool results.
+    scrubberFor: (profile) => scrubberFor(profile),
+    mcp,
+    sessions,
+    operators,
+    respond,
+    tracing: options.tracing,
+    now,
+    url: () => url,
+    publicUrl: () => publicUrl,
+    accepting: () => accepting,
+    reload: (actor) => reloader.reload(actor),
+  });
+  oauth = http.oauth;
 
-  const server = await listen(app, options.port ?? 7300, options.host ?? '127.0.0.1', options.tls);
+  const server = await listen(http.app, options.port ?? 7300, options.host ?? '127.0.0.1', options.tls);
   const port = (server.address() as AddressInfo).port;
   const host = options.host ?? '127.0.0.1';
   url = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -519,22 +405,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await store.close();
     },
   };
-}
-
-function listen(app: Hono, port: number, hostname: string, tls: GatewayOptions['tls']): Promise<ServerType> {
-  return new Promise((resolve, reject) => {
-    const base = { fetch: app.fetch, port, hostname };
-    const server = tls
-      ? serve(
-          { ...base, createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key } },
-          () => resolve(server),
-        )
-      : serve(base, () => resolve(server));
-    // A slow client cannot hold a socket open forever sending headers.
-    (server as { headersTimeout?: number }).headersTimeout = 15_000;
-    (server as { requestTimeout?: number }).requestTimeout = 60_000;
-    server.once('error', reject);
-  });
 }
 
 /** The audit anchor outside the store, in the gateway's home (none for an in-memory store). */
