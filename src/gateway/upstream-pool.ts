@@ -33,21 +33,23 @@ import type { Logger } from '../log.js';
 import type { UpstreamConfig } from '../policy/schema/index.js';
 import type { SecretSource } from '../policy/secrets.js';
 import type { FetchLike } from './http-fetch.js';
-import { type Containment, sweepLeftovers } from './parent-death.js';
 import { connectUpstream, listAllTools, type UpstreamConnection } from './upstream-client.js';
 import { knownFailure, sessionLost, unreachable } from './upstream-failures.js';
 import { routeProgress } from './upstream-progress.js';
 import {
   coalesced,
-  containmentView,
+  markDown,
   newSlot,
+  nextRestartDelay,
   type PreparedUpstream,
   type RetiredUpstream,
   type Slot,
   STDERR_TAIL,
+  statusOf,
   type UpstreamState,
   type UpstreamStatus,
 } from './upstream-slot.js';
+import { UpstreamWarnings } from './upstream-warnings.js';
 
 export type { PreparedUpstream, RetiredUpstream, UpstreamState, UpstreamStatus } from './upstream-slot.js';
 
@@ -74,22 +76,17 @@ export interface PoolOptions {
   outputLimit?: (upstream: string, tool: string) => number | undefined;
 }
 
-/** How long an upstream must stay up before its restart backoff starts over. */
-export const STABLE_MS = 60_000;
-
 export class UpstreamPool {
   private readonly slots = new Map<string, Slot>();
   private stopped = false;
-  /** The warning that stdio upstreams are not fully contained is logged once. */
-  private containmentWarned = false;
-  /** So is an inspection worker failing to parse a long answer (it is then parsed here). */
-  private parseFallbackWarned = false;
+  private readonly warnings: UpstreamWarnings;
   private pinger: NodeJS.Timeout | null = null;
   private pinging = false;
   /** Calls in flight to any upstream: reading answers past their budget is paced when others wait. */
   private inflight = 0;
 
   constructor(private readonly options: PoolOptions) {
+    this.warnings = new UpstreamWarnings(options.logger);
     for (const [name, config] of Object.entries(options.upstreams))
       this.slots.set(name, newSlot(name, config));
   }
@@ -198,45 +195,8 @@ export class UpstreamPool {
     }
   }
 
-  /**
-   * Once, at the first stdio start: what a gateway killed earlier left running (its sweeper
-   * killed with it) is swept, and a containment weaker than a PID namespace is said.
-   */
-  private warnContainment(how: Containment): void {
-    const { logger } = this.options;
-    const swept = sweepLeftovers();
-    if (swept > 0)
-      logger.warn({ swept }, 'swept processes that stdio upstreams of a gateway killed earlier left running');
-    if (how.mode === 'pid-namespace') return;
-    if (how.mode === 'none') {
-      logger.warn(
-        { containment: how.mode, reason: how.reason },
-        'stdio upstreams are not tied to the gateway (no PID namespace, no setpriv): a kill -9 of it leaves them running',
-      );
-      return;
-    }
-    logger.warn(
-      { containment: how.mode, reason: how.reason, sweep: how.sweep },
-      how.sweep
-        ? 'stdio upstreams run in no PID namespace: they die with the gateway by a parent-death signal, and what they spawn is swept by its environment (a process that clears its environment escapes)'
-        : 'stdio upstreams run in no PID namespace: they die with the gateway by a parent-death signal, but processes they spawn may outlive a kill -9 of it',
-    );
-  }
-
   status(): UpstreamStatus[] {
-    return [...this.slots.values()].map((s) => ({
-      name: s.name,
-      state: s.state,
-      tools: s.tools.length,
-      restarts: s.restarts,
-      lastError: s.lastError,
-      lastErrorAt: s.lastErrorAt,
-      required: s.config.required === true,
-      optional: s.config.required === false,
-      downSince: s.downSince,
-      pid: s.connection?.pid() ?? null,
-      containment: s.containment ? containmentView(s.containment) : null,
-    }));
+    return [...this.slots.values()].map(statusOf);
   }
 
   /** The state of one upstream in the pool; undefined for a name it does not hold. */
@@ -420,10 +380,7 @@ export class UpstreamPool {
   }
 
   private markDown(slot: Slot, reason: string): void {
-    if (slot.state === 'ready' || slot.downSince === null) slot.downSince = Date.now();
-    slot.state = 'down';
-    slot.lastError = this.options.scrub(reason);
-    slot.lastErrorAt = Date.now();
+    markDown(slot, this.options.scrub(reason));
   }
 
   private async connectWithin(slot: Slot): Promise<void> {
@@ -471,19 +428,10 @@ export class UpstreamPool {
       onSpawn: (pending) => {
         slot.pendingConnection = pending;
       },
-      onParseFallback: (error) => {
-        if (this.parseFallbackWarned) return;
-        this.parseFallbackWarned = true;
-        this.options.logger.warn(
-          { upstream: slot.name, err: error },
-          'a long answer was parsed on the event loop: the inspection worker failed (logged once)',
-        );
-      },
+      onParseFallback: (error) => this.warnings.parseFallback(slot.name, error),
       onContainment: (how) => {
         slot.containment = how;
-        if (this.containmentWarned) return;
-        this.containmentWarned = true;
-        this.warnContainment(how);
+        this.warnings.containment(how);
       },
     });
     const giveUp = async () => {
@@ -542,13 +490,7 @@ export class UpstreamPool {
 
   private scheduleRestart(slot: Slot): void {
     if (this.stopped || slot.retired || slot.timer) return;
-    const { initialMs, maxMs } = this.options.backoff ?? { initialMs: 200, maxMs: 30_000 };
-    // An upstream that starts, then dies within a minute, keeps backing off (a crash loop is not
-    // restarted every few hundred ms forever); one that stayed up starts over at the first delay.
-    if (slot.upSince !== null && Date.now() - slot.upSince >= STABLE_MS) slot.attempt = 0;
-    slot.upSince = null;
-    const delay = Math.min(maxMs, initialMs * 2 ** slot.attempt);
-    slot.attempt++;
+    const delay = nextRestartDelay(slot, this.options.backoff ?? { initialMs: 200, maxMs: 30_000 });
     slot.timer = setTimeout(() => {
       slot.timer = null;
       slot.restarts++;

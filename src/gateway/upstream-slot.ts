@@ -110,6 +110,47 @@ export function newSlot(name: string, config: UpstreamConfig): Slot {
   };
 }
 
+/** What health reports of a slot. */
+export function statusOf(s: Slot): UpstreamStatus {
+  return {
+    name: s.name,
+    state: s.state,
+    tools: s.tools.length,
+    restarts: s.restarts,
+    lastError: s.lastError,
+    lastErrorAt: s.lastErrorAt,
+    required: s.config.required === true,
+    optional: s.config.required === false,
+    downSince: s.downSince,
+    pid: s.connection?.pid() ?? null,
+    containment: s.containment ? containmentView(s.containment) : null,
+  };
+}
+
+/** The slot is down for `reason` (already scrubbed); `downSince` keeps the first failure of a streak. */
+export function markDown(slot: Slot, reason: string): void {
+  if (slot.state === 'ready' || slot.downSince === null) slot.downSince = Date.now();
+  slot.state = 'down';
+  slot.lastError = reason;
+  slot.lastErrorAt = Date.now();
+}
+
+/** How long an upstream must stay up before its restart backoff starts over. */
+export const STABLE_MS = 60_000;
+
+/**
+ * The wait before the slot's next restart, counted as an attempt. An upstream that starts, then
+ * dies within STABLE_MS keeps backing off (a crash loop is not restarted every few hundred ms
+ * forever); one that stayed up starts over at the first delay.
+ */
+export function nextRestartDelay(slot: Slot, backoff: { initialMs: number; maxMs: number }): number {
+  if (slot.upSince !== null && Date.now() - slot.upSince >= STABLE_MS) slot.attempt = 0;
+  slot.upSince = null;
+  const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** slot.attempt);
+  slot.attempt++;
+  return delay;
+}
+
 /** The least time between two runs of one coalesced re-listing. */
 export const RELIST_GAP_MS = 50;
 
