@@ -4,7 +4,7 @@
  * The assignment rules are gated by entropy so placeholders and examples
  * (`password: changeme`, `token: ${GITHUB_TOKEN}`) stay readable.
  */
-import { ENTROPY_SAMPLE, lastValueAscii, sampleEntropy } from '../entropy.js';
+import { ENTROPY_SAMPLE, lastValueAscii, sampleEntropyIn } from '../entropy.js';
 import { L, type SecretRule } from './types.js';
 
 /** Values that name a secret instead of being one: templates, env references, masks, literals. */
@@ -12,12 +12,27 @@ export const PLACEHOLDER =
   /^(?:\$\{?|\{\{|%\(|<|\*{3}|x{4}|\[REDACTED|your[-_.]|true$|false$|null$|none$|undefined$|required$|optional$)|^[0-9]+$|^[a-z_]+$/i;
 
 export function looksLikeSecretValue(value: string, minEntropy = 3): boolean {
+  return looksLikeSecretValueIn(value, value, 0, value.length, minEntropy);
+}
+
+/**
+ * `looksLikeSecretValue(value, minEntropy)` for `value`, `input.slice(start, end)`, its entropy
+ * sample read in place: on text of many rules' anchors the sample, read through the slice, was
+ * a seventh of the scrub.
+ */
+function looksLikeSecretValueIn(
+  value: string,
+  input: string,
+  start: number,
+  end: number,
+  minEntropy = 3,
+): boolean {
   // The entropy of a 64-character sample first: it turns most repetitive candidates down
   // (`token=token=…`), and the script check reads the whole value (up to 256 characters). A
   // value the sample covers whole and found all ASCII has no such script (`lastValueAscii`).
   return (
     !isPlaceholder(value) &&
-    sampleEntropy(value) >= minEntropy &&
+    sampleEntropyIn(input, start, end) >= minEntropy &&
     ((value.length > 0 && value.length <= ENTROPY_SAMPLE && lastValueAscii()) || !mostlyCjk(value))
   );
 }
@@ -120,6 +135,15 @@ function assignedSecret(value: string, before: string): boolean {
   return looksLikeSecretValue(value) && (QUOTES.has(before) || !isCodeReference(value));
 }
 
+/** `assignedSecret(input.slice(start, end), input[start - 1] ?? '')`, its entropy read in place. */
+function assignedSecretIn(input: string, start: number, end: number): boolean {
+  const value = input.slice(start, end);
+  return (
+    looksLikeSecretValueIn(value, input, start, end) &&
+    (QUOTES.has(start > 0 ? input[start - 1]! : '') || !isCodeReference(value))
+  );
+}
+
 const DB_SCHEMES = [
   'postgres',
   'postgresql',
@@ -209,6 +233,7 @@ export const genericRules: readonly SecretRule[] = [
     group: 1,
     extend: '[A-Za-z0-9._~+/=-]',
     accept: (value) => looksLikeSecretValue(value),
+    acceptIn: (input, start, end) => looksLikeSecretValueIn(input.slice(start, end), input, start, end),
     maxLength: 4200,
   },
   {
@@ -222,6 +247,7 @@ export const genericRules: readonly SecretRule[] = [
     group: 1,
     extend: '[A-Za-z0-9._~+/=-]',
     accept: (value) => looksLikeSecretValue(value, 3.5),
+    acceptIn: (input, start, end) => looksLikeSecretValueIn(input.slice(start, end), input, start, end, 3.5),
     maxLength: 4200,
   },
   {
@@ -236,5 +262,6 @@ export const genericRules: readonly SecretRule[] = [
     group: 1,
     extend: '[^\\s"\'`<>&;,)\\]}]',
     accept: assignedSecret,
+    acceptIn: assignedSecretIn,
   },
 ];

@@ -365,7 +365,24 @@ describe('acceptIn, the gate read in place', () => {
       '0123456789abcdefABCDEF',
       'é中aB1😀',
     ];
-    const out: string[] = ['', 'a', 'aB1', '0123456789abcdefABCDEFghijklmnop'];
+    const out: string[] = [
+      '',
+      'a',
+      'aB1',
+      '0123456789abcdefABCDEFghijklmnop',
+      // Placeholders, code references and text in a script written without spaces.
+      '${GITHUB_TOKEN}',
+      '{{ secret }}',
+      'process.env.SECRET_KEY_VALUE',
+      'os.environ.get',
+      'changeme',
+      'xxxxxxxxxxxx',
+      'your-token-here',
+      '12345678901234',
+      '中文中文中文中文中文中文中文中文',
+      'q8Zr2中文LkP0中文vXw7Ty',
+      'config.secrets.primaryToken9',
+    ];
     for (let k = 0; k < 4000; k++) {
       const alphabet = alphabets[next() % alphabets.length]!;
       const length = 1 + (next() % (k % 10 === 0 ? 300 : 70));
@@ -378,7 +395,9 @@ describe('acceptIn, the gate read in place', () => {
 
   it('equals accept on the same value for every rule that gives it, wherever the value stands', () => {
     const gated = BUILTIN_RULES.filter((rule) => rule.acceptIn);
-    expect(gated.map((rule) => rule.id)).toContain('openai-api-key');
+    expect(gated.map((rule) => rule.id)).toEqual(
+      expect.arrayContaining(['openai-api-key', 'generic-secret-assignment', 'bearer-token']),
+    );
     let accepted = 0;
     let refused = 0;
     for (const rule of gated) {
