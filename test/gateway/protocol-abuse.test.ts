@@ -170,6 +170,41 @@ describe('malformed protocol input', () => {
   });
 });
 
+describe('values nested deeper than any walk can recurse', () => {
+  // JSON.parse takes any depth; JSON.stringify and every recursive walk overflow at a few thousand.
+  const deep = (depth: number, leaf: string) => `${'['.repeat(depth)}${leaf}${']'.repeat(depth)}`;
+  const cases: [string, (d: string) => string][] = [
+    ['a tool argument', (d) => `{"name":"everything__echo","arguments":{"message":"x","extra":${d}}}`],
+    ['the arguments themselves', (d) => `{"name":"everything__echo","arguments":{"message":${d}}}`],
+    ["an unknown tool's arguments", (d) => `{"name":"nope__nope","arguments":{"a":${d}}}`],
+  ];
+  for (const [where, params] of cases) {
+    it(`answers ${where} nested 200,000 deep with an error, and keeps serving`, async () => {
+      const sid = await session(good.token);
+      const body = `{"jsonrpc":"2.0","id":11,"method":"tools/call","params":${params(deep(200_000, '"sk-ant-api03-deepsecretvalue0123456789abcdefghij"'))}}`;
+      const response = await post(good.token, body, {
+        'mcp-session-id': sid,
+        'mcp-protocol-version': '2025-06-18',
+      });
+      expect(response.body).toMatch(/"error"|isError/);
+      expect(response.body).not.toContain('deepsecretvalue');
+      await stillServes();
+    });
+  }
+
+  it('answers a call whose own _meta is nested 200,000 deep (it is not forwarded), and keeps serving', async () => {
+    const sid = await session(good.token);
+    const body = `{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":"everything__echo","arguments":{"message":"x"},"_meta":{"k":${deep(200_000, '"sk-ant-api03-deepsecretvalue0123456789abcdefghij"')}}}}`;
+    const response = await post(good.token, body, {
+      'mcp-session-id': sid,
+      'mcp-protocol-version': '2025-06-18',
+    });
+    expect(response.body).toContain('Echo: x');
+    expect(response.body).not.toContain('deepsecretvalue');
+    await stillServes();
+  });
+});
+
 describe('clients that misbehave on the wire', () => {
   it('keeps serving while a client disconnects in the middle of a call', async () => {
     const sid = await session(good.token);

@@ -30,7 +30,7 @@ import { restoreLongStrings, type StowedString, stowLongStrings } from './long-v
 import type { Framing } from './parse.js';
 import type { ThreadPriority } from './priority.js';
 import type { FromWorker, MeasuredOutput, OutputOptions, ToWorker } from './protocol.js';
-import { copyShape } from './same-data.js';
+import { copyShallow, copyShape } from './same-data.js';
 import { fill, Slabs } from './slabs.js';
 
 /** A worker's answer to a job. */
@@ -90,6 +90,20 @@ export class InspectionWorkers {
 
   inspect(result: CallToolResult, options: OutputOptions, replica: ScrubberReplica): Promise<MeasuredOutput> {
     if (this.closed) return Promise.reject(failure('the inspection workers are closed'));
+    return this.sendInspection(result, options, replica).catch((error: unknown) => {
+      // Only posting throws a RangeError: a result nested deeper than a structured clone can
+      // follow (JSON.parse takes any depth). Sent again with what the inspection drops cut off,
+      // it is inspected as the same result under the worker size is on the main thread.
+      if (!(error instanceof RangeError)) throw error;
+      return this.sendInspection(copyShallow(result), options, replica);
+    });
+  }
+
+  private sendInspection(
+    result: CallToolResult,
+    options: OutputOptions,
+    replica: ScrubberReplica,
+  ): Promise<MeasuredOutput> {
     const live = this.pick();
     this.follow(replica.base);
     if (!live.bases.has(replica.base.id)) {
@@ -222,7 +236,14 @@ export class InspectionWorkers {
         reject,
         ...(done ? { done } : {}),
       });
-      live.worker.postMessage(message, transfer);
+      try {
+        live.worker.postMessage(message, transfer);
+      } catch (error) {
+        // Not sent (a value the structured clone cannot take): nothing of it is held, its slab is free.
+        live.pending.delete(job);
+        done?.(true);
+        reject(error);
+      }
     });
   }
 

@@ -54,19 +54,31 @@ function plain(value: object): boolean {
  * that costs no copy of the text.
  */
 export function copyShape<T>(value: T): T {
-  return copy(value, 0) as T;
+  return copy(value, 0, false) as T;
 }
 
-function copy(value: unknown, depth: number): unknown {
+/**
+ * `copyShape`, nesting past MAX_SAME_DEPTH replaced by null: a result nested deeper than a
+ * structured clone can follow, made fit to post. What it drops, the inspection would have
+ * dropped anyway (it nulls nesting past 64, the scrubber past 200).
+ */
+export function copyShallow<T>(value: T): T {
+  return copy(value, 0, true) as T;
+}
+
+function copy(value: unknown, depth: number, cut: boolean): unknown {
   if (typeof value !== 'object' || value === null) return value;
-  // Unreachable for what `sameData` accepted (it refuses nesting this deep).
-  if (depth > MAX_SAME_DEPTH) throw new RangeError('nesting too deep to copy');
-  if (Array.isArray(value)) return value.map((item) => copy(item, depth + 1));
+  if (depth > MAX_SAME_DEPTH) {
+    if (cut) return null;
+    // Unreachable for what `sameData` accepted (it refuses nesting this deep).
+    throw new RangeError('nesting too deep to copy');
+  }
+  if (Array.isArray(value)) return value.map((item) => copy(item, depth + 1, cut));
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
     // Defined, not assigned: a `__proto__` key stays data, as in the worker's result.
     Object.defineProperty(out, key, {
-      value: copy(item, depth + 1),
+      value: copy(item, depth + 1, cut),
       enumerable: true,
       writable: true,
       configurable: true,
