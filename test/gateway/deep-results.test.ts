@@ -23,14 +23,22 @@ upstreams:
 tools:
   deep:
 ${TOOLS.map((t) => `    ${t}: { class: read, max_output: 2000000 }`).join('\n')}
+    deep_schema: { class: read }
 profiles:
   agent:
-    tools: [${TOOLS.map((t) => `deep__${t}`).join(', ')}]
+    tools: [${TOOLS.map((t) => `deep__${t}`).join(', ')}, deep__deep_schema]
 `);
   agent = await gw.agent('agent');
 });
 afterAll(async () => {
   await gw?.close();
+});
+
+describe('a tool whose input schema nests 200,000 deep', () => {
+  it("is withheld, and the upstream's other tools are served", async () => {
+    const { tools } = await agent.client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual(TOOLS.map((t) => `deep__${t}`).sort());
+  });
 });
 
 describe('a result nested 200,000 deep', () => {
