@@ -71,6 +71,9 @@ describe('shannonEntropy with its table of terms', () => {
         }
       }
     }
+    // Every ASCII character, then each again: all 128 distinct before the first repeat.
+    const twice = `${everyAscii}${everyAscii}abc`;
+    expect(shannonEntropy(twice)).toBe(reference(twice));
     // Exactly at a gate's threshold: 8 characters equally frequent are 3 bits.
     expect(shannonEntropy('abcdefgh'.repeat(4))).toBe(3);
   });
