@@ -20,6 +20,7 @@
  */
 
 import { isAscii } from 'node:buffer';
+import { randomBytes } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
@@ -59,6 +60,25 @@ export interface LeanSseOptions {
    * `parseJson`), so a neighbour's megabytes are not allocated afresh on the event loop.
    */
   parseLong?: (text: string) => Promise<unknown>;
+  /**
+   * Takes a long `data:` line's value as its bytes, all ASCII (`LONG_EVENT` or more), before the
+   * reader's buffer is reused: the gateway copies them into an inspection worker's slab (worker/pool.ts
+   * `holdJson`), and the event's JSON is parsed there from the bytes, so the text is never made a
+   * string on the event loop. Undefined: not taken (decoded here as before).
+   */
+  holdLong?: (bytes: Uint8Array) => HeldText | undefined;
+}
+
+/** A long data line's value held aside (see `holdLong`); worker/pool.ts `HeldJson`. */
+export interface HeldText {
+  /** Characters. */
+  readonly length: number;
+  /** The text, as decoded here it would be. */
+  text(): string;
+  /** What `JSON.parse` of the text gives (the value, or the very error); lets the text go. */
+  parse(): Promise<unknown>;
+  /** Lets the text go unread. */
+  release(): void;
 }
 
 /** Makes `transport` read its SSE streams with `readSse` below. Call before connecting. */
@@ -73,7 +93,7 @@ export function useLeanSse(transport: StreamableHTTPClientTransport, options: Le
   const sdk = internals as SdkInternals;
   sdk._handleSseStream = (stream, streamOptions, isReconnectable) => {
     if (!stream) return;
-    void readSse(sdk, stream, streamOptions, isReconnectable, options.parseLong);
+    void readSse(sdk, stream, streamOptions, isReconnectable, options);
   };
 }
 
@@ -82,9 +102,16 @@ async function readSse(
   stream: ReadableStream<Uint8Array>,
   options: StreamOptions,
   isReconnectable: boolean,
-  parseLong?: (text: string) => Promise<unknown>,
+  { parseLong, holdLong }: LeanSseOptions,
 ): Promise<void> {
   const { onresumptiontoken, replayMessageId } = options;
+  /**
+   * Long data lines held aside (`holdLong`), by the placeholder fed to the parser in their place:
+   * `marker` and a number, a marker the stream was checked not to hold.
+   */
+  const holds = new Map<string, HeldText>();
+  const marker = holdLong ? `bulkhead-held-${randomBytes(12).toString('hex')}-` : '';
+  let nextHold = 0;
   let lastEventId: string | undefined;
   // Per spec, a server SHOULD send a priming event with an id before closing a resumable stream.
   let hasPrimingEvent = false;
@@ -94,6 +121,18 @@ async function readSse(
   const found: EventSourceMessage[] = [];
   const handOn = async () => {
     for (let event = found.shift(); event; event = found.shift()) {
+      const held = holds.size > 0 ? heldIn(event) : undefined;
+      if (held) {
+        if ('text' in held) event = held.event;
+        else {
+          // One data line, held aside: parsed from its bytes, in turns of their own as below.
+          await nextTurn();
+          const parsed = await parseHeld(event, held.exact);
+          await nextTurn();
+          onEvent(event, parsed);
+          continue;
+        }
+      }
       if (event.data.length < LONG_EVENT) {
         onEvent(event);
         continue;
@@ -125,6 +164,74 @@ async function readSse(
     } catch (error) {
       return { error };
     }
+  };
+  /** `parse`, of an event whose one data line is `held`. */
+  const parseHeld = async (
+    event: EventSourceMessage,
+    held: HeldText,
+  ): Promise<{ value: unknown } | { error: unknown } | undefined> => {
+    if (event.event && event.event !== 'message') {
+      held.release();
+      return undefined;
+    }
+    try {
+      return { value: await held.parse() };
+    } catch (error) {
+      return { error };
+    }
+  };
+  /**
+   * The held text of `event`: its data is one placeholder (`exact`), or placeholders among other
+   * data lines, each put back as its text (`text`: the event as it came); undefined: none.
+   */
+  const heldIn = (
+    event: EventSourceMessage,
+  ): { exact: HeldText } | { text: true; event: EventSourceMessage } | undefined => {
+    if (!event.data.includes(marker)) return undefined;
+    const exact = holds.get(event.data);
+    if (exact) {
+      holds.delete(event.data);
+      return { exact };
+    }
+    const data = event.data.replace(new RegExp(`${marker}\\d+`, 'g'), (key) => {
+      const held = holds.get(key);
+      if (!held) return key;
+      holds.delete(key);
+      const text = held.text();
+      held.release();
+      return text;
+    });
+    return { text: true, event: { ...event, data } };
+  };
+  /**
+   * The text of whole lines of ASCII `bytes`, each long `data:` line's value held aside (`holdLong`)
+   * and a placeholder in its place; as `asciiText` when none is. Only when the parser holds no part
+   * of a line (`clean`) and `bytes` no `\r` (a line end the placeholder could move) nor the marker.
+   */
+  const placeheld = (bytes: Uint8Array): string => {
+    const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (!holdLong || !clean || view.indexOf(CR) >= 0 || view.indexOf(marker, 0, 'latin1') >= 0)
+      return asciiText(bytes);
+    const pieces: string[] = [];
+    let from = 0;
+    for (let at = 0; at < view.length; ) {
+      const lf = view.indexOf(LF, at);
+      if (lf < 0) break;
+      if (lf - at >= LONG_EVENT + 5 && view.toString('latin1', at, at + 5) === 'data:') {
+        const start = view[at + 5] === SPACE ? at + 6 : at + 5;
+        const held = lf - start >= LONG_EVENT ? holdLong(bytes.subarray(start, lf)) : undefined;
+        if (held) {
+          const key = `${marker}${nextHold++}`;
+          holds.set(key, held);
+          pieces.push(asciiText(bytes.subarray(from, at)), `data:${key}`);
+          from = lf;
+        }
+      }
+      at = lf + 1;
+    }
+    if (pieces.length === 0) return asciiText(bytes);
+    pieces.push(asciiText(bytes.subarray(from)));
+    return pieces.join('');
   };
   const onEvent = (event: EventSourceMessage, parsed = parse(event)) => {
     if (event.id) {
@@ -177,6 +284,8 @@ async function readSse(
   // and whether it has given any text (past where a byte order mark is dropped).
   let settled = true;
   let begun = false;
+  // Whether what the parser was last fed ends in a line feed: then it holds no part of a line.
+  let clean = true;
   try {
     for (;;) {
       const { value, done } = await reader.read();
@@ -197,7 +306,8 @@ async function readSse(
       // the decoder used after it is one that drops none, as the streaming decoder would no longer
       // do once it had given text.
       if (settled && isAscii(bytes)) {
-        parser.feed(asciiText(bytes));
+        parser.feed(bytes.length >= LONG_EVENT ? placeheld(bytes) : asciiText(bytes));
+        clean = bytes[bytes.length - 1] === LF;
         if (!begun) {
           decoder = new TextDecoder('utf-8', { ignoreBOM: true });
           begun = true;
@@ -210,6 +320,7 @@ async function readSse(
       // behind), which Node decodes several times faster than a decoder once used to stream.
       if (wasHeld && settled && begun && (bytes[bytes.length - 1] as number) < 0x80) {
         parser.feed(WHOLE.decode(bytes));
+        clean = bytes[bytes.length - 1] === LF;
         await handOn();
         continue;
       }
@@ -217,6 +328,7 @@ async function readSse(
       if (bytes.length > 0) settled = (bytes[bytes.length - 1] as number) < 0x80;
       if (text) begun = true;
       parser.feed(text);
+      if (text) clean = text.endsWith('\n');
       await handOn();
     }
     const rest = decoder.decode(held.length > 0 ? joined(held, heldSize) : undefined);
@@ -225,6 +337,10 @@ async function readSse(
   } catch (error) {
     // Most likely a network disconnect.
     t.onerror?.(new Error(`SSE stream disconnected: ${error}`));
+  } finally {
+    // Held lines no event took (an event never ended, the stream broke): let go.
+    for (const held of holds.values()) held.release();
+    holds.clear();
   }
   reconnect();
 }
@@ -239,6 +355,7 @@ export const LONG_EVENT = 256 * 1024;
 
 const LF = 0x0a;
 const CR = 0x0d;
+const SPACE = 0x20;
 /**
  * Where the bytes after the last line feed of `bytes` start (-1 with no line end): what comes
  * before is whole lines for the parser. With a `\r` after that line feed (a stream that ends lines

@@ -105,9 +105,10 @@ export async function connectUpstream(
       fetch: wrap ? (url, init) => wrap(url, init, http.fetch) : http.fetch,
     });
     // Every answer is an SSE stream: read with one reader instead of two web transforms per call.
-    // A long answer's JSON is parsed in an inspection worker (worker/pool.ts `parseJson`).
+    // A long answer's JSON is parsed in an inspection worker (worker/pool.ts `holdJson`, `parseJson`).
     useLeanSse(transport, {
       parseLong: (text) => inspectionWorkers().parseJson(text, options.onParseFallback),
+      holdLong: (bytes) => inspectionWorkers().holdJson(bytes, options.onParseFallback),
     });
     client.onclose = options.onClose;
     await client.connect(transport).catch((error: unknown) => {

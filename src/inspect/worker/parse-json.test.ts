@@ -91,3 +91,59 @@ describe('JSON.parse in an inspection worker (parseJson)', () => {
     expect(workers.counts.parseFallbacks).toBe(1);
   });
 });
+
+describe('JSON.parse in an inspection worker from held bytes (holdJson)', () => {
+  const workers = new InspectionWorkers(1);
+  afterAll(async () => {
+    await workers.close();
+  });
+  const held = (text: string, onFallback?: (error: Error) => void) => {
+    const taken = workers.holdJson(Buffer.from(text, 'latin1'), onFallback);
+    if (!taken) throw new Error('no slab');
+    return taken;
+  };
+
+  it('gives what JSON.parse gives on many long answers, the slab given back each time', async () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const text = answerText(seed);
+      const here = JSON.parse(text) as unknown;
+      const there = await held(text).parse();
+      expect(sameData(there, here)).toBe(true);
+      expect(JSON.stringify(there)).toBe(JSON.stringify(here));
+      expect(
+        Object.keys((there as { result: { structuredContent: object } }).result.structuredContent),
+      ).toEqual(['__proto__', 'n']);
+    }
+    expect(workers.counts.jobs).toBe(30);
+    expect(workers.slabs.kept()).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('reads the text as it came while held, and not once given back', () => {
+    const text = answerText(41);
+    const taken = held(text);
+    expect(taken.text()).toBe(text);
+    taken.release();
+    expect(() => taken.text()).toThrow(RangeError);
+  });
+
+  it('rejects a text that is not JSON with the very error JSON.parse throws', async () => {
+    const text = `{"result":{"content":[{"type":"text","text":"${'x'.repeat(300_000)}"}]},"id":1,}`;
+    let expected: unknown;
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      expected = error;
+    }
+    await expect(held(text).parse()).rejects.toThrow((expected as Error).message);
+  });
+
+  it('parses the text as it came on the main thread, and tells the caller, when the worker dies holding the job', async () => {
+    const text = answerText(98);
+    const told: Error[] = [];
+    const parsing = held(text, (error) => told.push(error)).parse();
+    await workers.terminate();
+    expect(sameData(await parsing, JSON.parse(text))).toBe(true);
+    expect(told.map((e) => e.message)).toEqual([expect.stringMatching(/inspection worker/)]);
+    expect(workers.counts.parseFallbacks).toBe(1);
+  });
+});

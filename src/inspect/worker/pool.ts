@@ -44,6 +44,19 @@ interface Pending {
   done?: (answered: boolean) => void;
 }
 
+/**
+ * A long JSON text held as bytes in a slab (`InspectionWorkers.holdJson`): `parse` gives what
+ * `JSON.parse` gives (the value, or the very error) and gives the slab back; `text` reads it as a
+ * string while held; `release` gives the slab back unparsed. Once given back it cannot be read.
+ */
+export interface HeldJson {
+  /** Characters (bytes: all ASCII). */
+  readonly length: number;
+  text(): string;
+  parse(): Promise<unknown>;
+  release(): void;
+}
+
 /** A large message after a worker read it: cut (`text`), or nothing to cut (the caller keeps its bytes). */
 export type CutMessage = { text: string } | { unchanged: true };
 
@@ -214,6 +227,66 @@ export class InspectionWorkers {
       outcome = undefined;
     }
     return outcome ? outcome.value : JSON.parse(text);
+  }
+
+  /**
+   * Holds a long JSON text given as its bytes, all ASCII (`bytes`, a long SSE data line's value), for
+   * `parse` in a worker: the bytes are copied into a reused slab now (the caller may reuse its buffer
+   * at once), so the text is never made a string on the event loop unless asked (`text`). Undefined
+   * when no slab fits (twice its size: the input stays as it came while the worker writes the value's
+   * long strings after it, so a worker that fails leaves the text to parse here). A slab held must be
+   * given back: `parse` does it, `release` otherwise.
+   */
+  holdJson(bytes: Uint8Array, onFallback?: (error: Error) => void): HeldJson | undefined {
+    if (this.closed) return undefined;
+    const slab = this.slabs.take(2 * bytes.length);
+    if (!slab) return undefined;
+    new Uint8Array(slab, 0, bytes.length).set(bytes);
+    const length = bytes.length;
+    let released = false;
+    /** The worker died holding the job: its slab is dropped, not lent again. */
+    let lost = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (!lost) this.slabs.give(slab);
+    };
+    const text = () => {
+      if (released) throw new RangeError('a held text was read after its slab was given back');
+      return Buffer.from(slab, 0, length).toString('latin1');
+    };
+    const parse = async (): Promise<unknown> => {
+      let outcome: { value: unknown } | undefined;
+      try {
+        outcome = await this.post<{ value: unknown } | undefined>(this.pick(), (job) => ({
+          message: { type: 'parse', job, bytes: new Uint8Array(slab, 0, length), out: length },
+          done: (answered: boolean) => {
+            lost = !answered;
+          },
+          settle: (message, resolve) => {
+            if (message.type !== 'parsed') return false;
+            if (message.invalid) resolve(undefined);
+            else if (message.strings)
+              resolve({
+                value: restoreLongStrings(message.value, message.strings, new Uint8Array(slab, length)),
+              });
+            else resolve({ value: message.value });
+            return true;
+          },
+        }));
+      } catch (error) {
+        this.counts.parseFallbacks++;
+        onFallback?.(error instanceof Error ? error : new Error(String(error)));
+        outcome = undefined;
+      }
+      try {
+        // Not JSON, or the worker failed: parsed here, from the text as it came (never written over).
+        return outcome ? outcome.value : JSON.parse(text());
+      } finally {
+        release();
+      }
+    };
+    return { length, text, parse, release };
   }
 
   private post<T>(

@@ -51,9 +51,9 @@ export type ToWorker =
   /**
    * A long JSON text, all ASCII, to `JSON.parse` (pool.ts `parseJson`): `bytes` is a view of a shared
    * slab holding it one byte a character. The worker reads it first, then may write the value's long
-   * strings back into the same slab (`parsed`).
+   * strings back into the same slab (`parsed`), from `out` on (default 0: over the text, read by then).
    */
-  | { type: 'parse'; job: number; bytes: Uint8Array };
+  | { type: 'parse'; job: number; bytes: Uint8Array; out?: number };
 
 export interface InspectedOutput {
   result: CallToolResult;
@@ -85,7 +85,7 @@ export type FromWorker =
   | { type: 'cut'; job: number; text?: string }
   /**
    * `value`: the parsed text; with `strings`, its shape, the long strings written into the job's slab
-   * from its start (long-values.ts). `invalid`: the text is not JSON (the main thread parses it
+   * from the job's `out` (long-values.ts). `invalid`: the text is not JSON (the main thread parses it
    * itself for the very error `JSON.parse` gives).
    */
   | { type: 'parsed'; job: number; value?: unknown; strings?: StowedString[]; invalid?: true }

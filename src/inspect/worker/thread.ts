@@ -55,10 +55,11 @@ function handle(message: ToWorker): FromWorker | undefined {
       } catch {
         return { type: 'parsed', job: message.job, invalid: true };
       }
+      const out = message.out ?? 0;
       const stowed = stowLongStrings(value);
-      if (!stowed || stowed.size > bytes.buffer.byteLength)
+      if (!stowed || out + stowed.size > bytes.buffer.byteLength)
         return { type: 'parsed', job: message.job, value };
-      stowed.write(new Uint8Array(bytes.buffer, 0, stowed.size));
+      stowed.write(new Uint8Array(bytes.buffer, out, stowed.size));
       return { type: 'parsed', job: message.job, value: stowed.shape, strings: stowed.strings };
     }
     case 'inspect': {
