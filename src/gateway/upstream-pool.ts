@@ -11,31 +11,24 @@
  *   marked `required: true` makes the start fail, after closing every child;
  * - an HTTP upstream that restarted has forgotten our session: the answer
  *   (404) re-initialises the client and the call is sent once more, which is
- *   safe because the server refused it without running it;
- * - an upstream is pinged while idle, so health says `down` when it is: an
- *   HTTP one that is unreachable, a stdio one whose process lives but answers
- *   nothing (an error answer, from a server without ping, is an answer); the
- *   hung process is replaced. A stdio server busy with a call is not pinged.
+ *   safe because the server refused it without running it (upstream-call.ts);
+ * - an upstream is pinged while idle, so health says `down` when it is
+ *   (upstream-pinger.ts).
  */
 import {
-  type CallToolResult,
-  CallToolResultSchema,
-  ErrorCode,
-  McpError,
-  type Progress,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
   type Tool,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { BulkheadError, type Denial, denial } from '../errors.js';
+import { BulkheadError, denial } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { UpstreamConfig } from '../policy/schema/index.js';
 import type { SecretSource } from '../policy/secrets.js';
 import type { FetchLike } from './http-fetch.js';
+import { type CallDeps, type CallOptions, type CallOutcome, callOnSlot } from './upstream-call.js';
 import { connectUpstream, listAllTools, type UpstreamConnection } from './upstream-client.js';
-import { knownFailure, sessionLost, unreachable } from './upstream-failures.js';
-import { routeProgress } from './upstream-progress.js';
+import { IdlePinger } from './upstream-pinger.js';
 import {
   coalesced,
   markDown,
@@ -51,11 +44,8 @@ import {
 } from './upstream-slot.js';
 import { UpstreamWarnings } from './upstream-warnings.js';
 
+export type { CallOutcome } from './upstream-call.js';
 export type { PreparedUpstream, RetiredUpstream, UpstreamState, UpstreamStatus } from './upstream-slot.js';
-
-export type CallOutcome =
-  | { ok: true; result: CallToolResult; ms: number }
-  | { ok: false; denial: Denial; ms: number; error?: unknown };
 
 export interface PoolOptions {
   upstreams: Record<string, UpstreamConfig>;
@@ -80,13 +70,23 @@ export class UpstreamPool {
   private readonly slots = new Map<string, Slot>();
   private stopped = false;
   private readonly warnings: UpstreamWarnings;
-  private pinger: NodeJS.Timeout | null = null;
-  private pinging = false;
+  private readonly pinger: IdlePinger;
+  /** What a call needs of the pool (upstream-call.ts). */
+  private readonly callDeps: CallDeps;
   /** Calls in flight to any upstream: reading answers past their budget is paced when others wait. */
   private inflight = 0;
 
   constructor(private readonly options: PoolOptions) {
     this.warnings = new UpstreamWarnings(options.logger);
+    const lost = (slot: Slot, error: unknown) => this.lost(slot, error);
+    const heal = (slot: Slot, stale: UpstreamConnection) => this.heal(slot, stale);
+    this.callDeps = { logger: options.logger, lost, heal };
+    this.pinger = new IdlePinger({
+      slots: () => this.slots.values(),
+      stopped: () => this.stopped,
+      lost,
+      heal,
+    });
     for (const [name, config] of Object.entries(options.upstreams))
       this.slots.set(name, newSlot(name, config));
   }
@@ -114,8 +114,7 @@ export class UpstreamPool {
     );
     const fatal = failures.find((f) => f !== undefined);
     if (fatal) throw fatal;
-    this.pinger = setInterval(() => void this.pingIdle(), this.options.pingMs ?? 5_000);
-    this.pinger.unref();
+    this.pinger.start(this.options.pingMs ?? 5_000);
   }
 
   /**
@@ -218,16 +217,9 @@ export class UpstreamPool {
     upstream: string,
     tool: string,
     args: Record<string, unknown>,
-    options: {
-      signal: AbortSignal;
-      timeoutMs: number;
-      /** Progress the upstream reports for this call (asked for only when given). */
-      onprogress?: (progress: Progress) => void;
-    },
+    options: CallOptions,
   ): Promise<CallOutcome> {
     const slot = this.slots.get(upstream);
-    const started = performance.now();
-    const elapsed = () => performance.now() - started;
     if (slot?.state !== 'ready' || !slot.connection) {
       return {
         ok: false,
@@ -241,23 +233,7 @@ export class UpstreamPool {
     slot.inflight++;
     this.inflight++;
     try {
-      const result = await this.send(slot, tool, args, options);
-      return { ok: true, result, ms: elapsed() };
-    } catch (error) {
-      const ms = elapsed();
-      const known = knownFailure(error, options.signal);
-      if (known) return { ok: false, ms, error, denial: known };
-      if (unreachable(error)) this.lost(slot, error);
-      if (slot.state !== 'ready') {
-        return {
-          ok: false,
-          ms,
-          error,
-          denial: denial('upstream_unavailable', 'The service behind this tool stopped during the call.'),
-        };
-      }
-      // The upstream's own message may carry its internals or secrets: the agent gets a code only.
-      return { ok: false, ms, error, denial: denial('upstream_error', 'The tool failed.') };
+      return await callOnSlot(slot, tool, args, options, this.callDeps);
     } finally {
       slot.inflight--;
       this.inflight--;
@@ -266,7 +242,7 @@ export class UpstreamPool {
 
   async close(): Promise<void> {
     this.stopped = true;
-    if (this.pinger) clearInterval(this.pinger);
+    this.pinger.stop();
     await Promise.all(
       [...this.slots.values()].map(async (slot) => {
         if (slot.timer) clearTimeout(slot.timer);
@@ -275,41 +251,6 @@ export class UpstreamPool {
         await slot.pendingConnection?.close().catch(() => undefined);
       }),
     );
-  }
-
-  /** Sends one call; on a lost HTTP session, re-initialises and sends it once more. */
-  private async send(
-    slot: Slot,
-    tool: string,
-    args: Record<string, unknown>,
-    options: { signal: AbortSignal; timeoutMs: number; onprogress?: (progress: Progress) => void },
-  ): Promise<CallToolResult> {
-    const attempt = async (connection: UpstreamConnection) => {
-      // The gateway's own progress token, routed in order (upstream-progress.ts), never the agent's.
-      const route = options.onprogress ? routeProgress(connection.client, options.onprogress) : undefined;
-      try {
-        return (await connection.client.callTool(
-          { name: tool, arguments: args, ...(route ? { _meta: { progressToken: route.token } } : {}) },
-          CallToolResultSchema,
-          { signal: options.signal, timeout: options.timeoutMs },
-        )) as CallToolResult;
-      } finally {
-        route?.release();
-      }
-    };
-    const connection = slot.connection as UpstreamConnection;
-    try {
-      return await attempt(connection);
-    } catch (error) {
-      // 404 on a session: the server restarted and never saw this request. Safe to resend once.
-      if (!sessionLost(error) || options.signal.aborted) throw error;
-      this.options.logger.warn(
-        { upstream: slot.name },
-        'upstream lost our session (it restarted); re-initialising',
-      );
-      if (!(await this.heal(slot, connection))) throw error;
-      return attempt(slot.connection as UpstreamConnection);
-    }
   }
 
   /** Replaces a connection whose session the server forgot; one heal for every call that noticed. */
@@ -332,38 +273,6 @@ export class UpstreamPool {
       }
     })();
     return slot.healing;
-  }
-
-  /** Idle upstreams are pinged, all at once; a round still running skips the next tick. */
-  private async pingIdle(): Promise<void> {
-    if (this.pinging) return;
-    this.pinging = true;
-    try {
-      await Promise.all([...this.slots.values()].map((slot) => this.ping(slot)));
-    } finally {
-      this.pinging = false;
-    }
-  }
-
-  private async ping(slot: Slot): Promise<void> {
-    if (this.stopped || slot.state !== 'ready' || !slot.connection) return;
-    const stdio = 'command' in slot.config;
-    // One process reading its stdin in order: busy with a call, it answers a ping only after.
-    if (stdio && slot.inflight > 0) return;
-    const connection = slot.connection;
-    try {
-      await connection.client.ping({ timeout: 5_000 });
-    } catch (error) {
-      if (stdio) {
-        // Silence (a timeout) or a closed pipe is a hung or dead process; an error answer is not.
-        const silent =
-          !(error instanceof McpError) ||
-          error.code === ErrorCode.RequestTimeout ||
-          error.code === ErrorCode.ConnectionClosed;
-        if (silent && slot.connection === connection && slot.inflight === 0) this.lost(slot, error);
-      } else if (sessionLost(error)) await this.heal(slot, connection);
-      else if (slot.connection === connection) this.lost(slot, error);
-    }
   }
 
   private lost(slot: Slot, error: unknown): void {
