@@ -337,7 +337,7 @@ export function createEngine(options: EngineOptions): Engine {
     // In the order they were found, as pushed before: ties in the merge's sort keep that order.
     // Merged: the scan's spans stay numbers; PII spans and the runs that carried a match are
     // objects after them, the runs redacted past the budget numbers after those (the same order).
-    const spans = merge !== MERGE_NONE ? [] : spanObjects(scanned, count, markerOf);
+    const spans = merge !== MERGE_NONE ? emptySpans() : spanObjects(scanned, count, markerOf);
     kept = Math.min(kept, scanPii(text, pii, spans, stats, budget, streams));
     shared.spent = spent;
     // Last, so the scan state above is no longer needed when the decoded text reuses it.
@@ -437,6 +437,20 @@ const MERGE_NONE = 0;
 const MERGE_SPANS = 1;
 const MERGE_RENDER = 2;
 const NO_SPANS: Span[] = [];
+
+/**
+ * An empty array already of objects' elements kind, as `spanObjects` makes: a literal `[]` starts
+ * as small integers' and changes kind at its first span, so the PII probe's optimised code (which
+ * pushes onto it) met arrays of two kinds and was thrown away mid-text on ordinary text, at its
+ * first PII span after warm-up (a 4 ms scrub of 1 MiB took 30 ms). In four `--trace-deopt` runs
+ * on ordinary text: two such deoptimisations after warm-up in each before, one or none with this.
+ */
+function emptySpans(): Span[] {
+  const spans: Span[] = [PLACEHOLDER_SPAN];
+  spans.length = 0;
+  return spans;
+}
+const PLACEHOLDER_SPAN: Span = { start: 0, end: 0, replacement: '', marker: '', rank: 0 };
 
 /**
  * `input.startsWith(anchor, start)` for an anchor the automaton found at `start` in some case:
