@@ -118,3 +118,67 @@ describe('stream()', () => {
     for (const sizes of [[1], [2, 5], [13], [64]]) expect(streamed(text, sizes).out).toBe(whole);
   });
 });
+
+/** Characters of random key material (letters and digits). */
+function keyRun(length: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let seed = 7;
+  let out = '';
+  for (let i = 0; i < length; i++) {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    out += alphabet[seed % alphabet.length];
+  }
+  return out;
+}
+
+/** CPU milliseconds of the fastest of three streamings of `text` in 7-character chunks. */
+function streamCpuMs(text: string): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < 3; round++) {
+    const before = process.cpuUsage();
+    streamed(text, [7]);
+    const used = process.cpuUsage(before);
+    best = Math.min(best, (used.user + used.system) / 1000);
+  }
+  return best;
+}
+
+describe('stream() on a hold that keeps growing', () => {
+  // What is held is scanned again with every chunk: a finding that does not end made every push
+  // scan all of it (80 KB of `token=` and key characters in 7-character chunks: 16 s of CPU).
+  for (const [name, make] of [
+    ['`token=` and a run of key characters', (n: number) => `token=${keyRun(n)}`],
+    ['a run of digits', (n: number) => '1'.repeat(n)],
+    ['a base64 run', (n: number) => Buffer.from(keyRun(n)).toString('base64').slice(0, n)],
+  ] as const) {
+    it(`streams ${name} in time linear in its length (8x the text: under 24x the CPU)`, () => {
+      const small = make(16 * 1024);
+      const large = make(128 * 1024);
+      streamed(small, [7]);
+      expect(streamCpuMs(large) / streamCpuMs(small)).toBeLessThan(24);
+    }, 60_000);
+  }
+
+  it('gives the text the whole scrub gives, whatever the chunks, around long runs', () => {
+    const encoded = Buffer.from(`x${keyRun(3000)} ${SECRET} ${keyRun(3000)}`).toString('base64');
+    const text = [
+      `a token=${keyRun(20_000)} b ${SECRET} c`,
+      `${'9'.repeat(9000)} DE89 3704 0044 0532 0130 00`,
+      encoded,
+      `${GH} ${'f0'.repeat(5000)} ${SECRET}`,
+    ].join('\n');
+    const whole = createScrubber({ secrets: [SECRET] }).text(text);
+    expect(whole).not.toContain(SECRET);
+    for (const sizes of [[1], [7], [3, 11], [600], [5000]]) expect(streamed(text, sizes).out).toBe(whole);
+  }, 60_000);
+
+  it('emits what follows a long hold once as much has come as is held, or at the end', () => {
+    const tail = ' then plain words';
+    const early = streamed(`token=${keyRun(2_000)}${tail.repeat(200)}`, [7]);
+    expect(early.out).toMatch(/^token=\[REDACTED[^\]]*\]( then plain words){200}$/);
+    // Emitted before the flush: what came after the run was scanned once it was as long as the hold.
+    expect(early.pieces.at(-1)?.length).toBeLessThan(tail.length * 100);
+    const late = streamed(`token=${keyRun(10_000)}${tail}`, [7]);
+    expect(late.out).toMatch(/^token=\[REDACTED[^\]]*\] then plain words$/);
+  });
+});
