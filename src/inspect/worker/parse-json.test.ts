@@ -82,13 +82,19 @@ describe('JSON.parse in an inspection worker (parseJson)', () => {
   });
 
   it('parses on the main thread and tells the caller when the worker dies holding the job', async () => {
-    const text = answerText(99);
-    const told: Error[] = [];
-    const parsing = workers.parseJson(text, (error) => told.push(error));
-    await workers.terminate();
-    expect(sameData(await parsing, JSON.parse(text))).toBe(true);
-    expect(told.map((e) => e.message)).toEqual([expect.stringMatching(/inspection worker/)]);
-    expect(workers.counts.parseFallbacks).toBe(1);
+    // A pool of its own, its worker still starting when it is ended: it can only die holding the job.
+    const dying = new InspectionWorkers(1);
+    try {
+      const text = answerText(99);
+      const told: Error[] = [];
+      const parsing = dying.parseJson(text, (error) => told.push(error));
+      await dying.terminate();
+      expect(sameData(await parsing, JSON.parse(text))).toBe(true);
+      expect(told.map((e) => e.message)).toEqual([expect.stringMatching(/inspection worker/)]);
+      expect(dying.counts.parseFallbacks).toBe(1);
+    } finally {
+      await dying.close();
+    }
   });
 });
 
@@ -138,12 +144,20 @@ describe('JSON.parse in an inspection worker from held bytes (holdJson)', () => 
   });
 
   it('parses the text as it came on the main thread, and tells the caller, when the worker dies holding the job', async () => {
-    const text = answerText(98);
-    const told: Error[] = [];
-    const parsing = held(text, (error) => told.push(error)).parse();
-    await workers.terminate();
-    expect(sameData(await parsing, JSON.parse(text))).toBe(true);
-    expect(told.map((e) => e.message)).toEqual([expect.stringMatching(/inspection worker/)]);
-    expect(workers.counts.parseFallbacks).toBe(1);
+    // A pool of its own, its worker still starting when it is ended: it can only die holding the job.
+    const dying = new InspectionWorkers(1);
+    try {
+      const text = answerText(98);
+      const told: Error[] = [];
+      const taken = dying.holdJson(Buffer.from(text, 'latin1'), (error) => told.push(error));
+      if (!taken) throw new Error('no slab');
+      const parsing = taken.parse();
+      await dying.terminate();
+      expect(sameData(await parsing, JSON.parse(text))).toBe(true);
+      expect(told.map((e) => e.message)).toEqual([expect.stringMatching(/inspection worker/)]);
+      expect(dying.counts.parseFallbacks).toBe(1);
+    } finally {
+      await dying.close();
+    }
   });
 });
