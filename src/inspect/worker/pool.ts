@@ -206,26 +206,13 @@ export class InspectionWorkers {
     if (!slab) return JSON.parse(text);
     const bytes = new Uint8Array(slab, 0, text.length);
     Buffer.from(slab, 0, text.length).write(text, 'latin1');
-    let outcome: { value: unknown } | undefined;
-    try {
-      outcome = await this.post<{ value: unknown } | undefined>(this.pick(), (job) => ({
-        message: { type: 'parse', job, bytes },
-        // The slab is given back before `settle` runs, in the same turn: nothing can take it between.
-        done: (answered: boolean) => answered && this.slabs.give(slab),
-        settle: (message, resolve) => {
-          if (message.type !== 'parsed') return false;
-          if (message.invalid) resolve(undefined);
-          else if (message.strings)
-            resolve({ value: restoreLongStrings(message.value, message.strings, new Uint8Array(slab)) });
-          else resolve({ value: message.value });
-          return true;
-        },
-      }));
-    } catch (error) {
-      this.counts.parseFallbacks++;
-      onFallback?.(error instanceof Error ? error : new Error(String(error)));
-      outcome = undefined;
-    }
+    const outcome = await this.parsedAside(
+      { bytes },
+      () => new Uint8Array(slab),
+      // The slab is given back before `settle` runs, in the same turn: nothing can take it between.
+      (answered) => answered && this.slabs.give(slab),
+      onFallback,
+    );
     return outcome ? outcome.value : JSON.parse(text);
   }
 
@@ -256,29 +243,14 @@ export class InspectionWorkers {
       return Buffer.from(slab, 0, length).toString('latin1');
     };
     const parse = async (): Promise<unknown> => {
-      let outcome: { value: unknown } | undefined;
-      try {
-        outcome = await this.post<{ value: unknown } | undefined>(this.pick(), (job) => ({
-          message: { type: 'parse', job, bytes: new Uint8Array(slab, 0, length), out: length },
-          done: (answered: boolean) => {
-            lost = !answered;
-          },
-          settle: (message, resolve) => {
-            if (message.type !== 'parsed') return false;
-            if (message.invalid) resolve(undefined);
-            else if (message.strings)
-              resolve({
-                value: restoreLongStrings(message.value, message.strings, new Uint8Array(slab, length)),
-              });
-            else resolve({ value: message.value });
-            return true;
-          },
-        }));
-      } catch (error) {
-        this.counts.parseFallbacks++;
-        onFallback?.(error instanceof Error ? error : new Error(String(error)));
-        outcome = undefined;
-      }
+      const outcome = await this.parsedAside(
+        { bytes: new Uint8Array(slab, 0, length), out: length },
+        () => new Uint8Array(slab, length),
+        (answered) => {
+          lost = !answered;
+        },
+        onFallback,
+      );
       try {
         // Not JSON, or the worker failed: parsed here, from the text as it came (never written over).
         return outcome ? outcome.value : JSON.parse(text());
@@ -287,6 +259,37 @@ export class InspectionWorkers {
       }
     };
     return { length, text, parse, release };
+  }
+
+  /**
+   * The value a worker parsed from `message.bytes`, its long strings read back from `strings` (a
+   * view on the same slab); undefined when the text is not JSON or the worker failed (told to
+   * `onFallback` and counted): the caller parses it then, for the very value or error.
+   */
+  private async parsedAside(
+    message: { bytes: Uint8Array; out?: number },
+    strings: () => Uint8Array,
+    done: (answered: boolean) => void,
+    onFallback: ((error: Error) => void) | undefined,
+  ): Promise<{ value: unknown } | undefined> {
+    try {
+      return await this.post<{ value: unknown } | undefined>(this.pick(), (job) => ({
+        message: { type: 'parse', job, ...message },
+        done,
+        settle: (answer, resolve) => {
+          if (answer.type !== 'parsed') return false;
+          if (answer.invalid) resolve(undefined);
+          else if (answer.strings)
+            resolve({ value: restoreLongStrings(answer.value, answer.strings, strings()) });
+          else resolve({ value: answer.value });
+          return true;
+        },
+      }));
+    } catch (error) {
+      this.counts.parseFallbacks++;
+      onFallback?.(error instanceof Error ? error : new Error(String(error)));
+      return undefined;
+    }
   }
 
   private post<T>(
