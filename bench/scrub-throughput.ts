@@ -22,13 +22,14 @@ const MIB = 1 << 20;
 export const REPETITIONS = 11;
 
 export interface ScrubberLike {
+  stream(): { push(chunk: string): string; flush(): string };
   text(input: string): string;
 }
 export type CreateScrubber = (options?: { secrets?: Iterable<string> }) => ScrubberLike;
 
 export interface ThroughputRow {
   input: string;
-  kind: 'ordinary' | 'hostile';
+  kind: ThroughputKind;
   /** Median CPU MB/s over the rounds, and the lowest and highest round. */
   cpuMBps: number;
   lowMBps: number;
@@ -147,12 +148,28 @@ export function pageOfKeys(length: number): string {
   return pieces.join('').slice(0, length);
 }
 
+/**
+ * `ordinary` and `hostile` texts are scrubbed whole; `streamed` ones in chunks, against the
+ * ordinary text streamed in the same chunks (STREAMED_BASELINE): per-push costs set both.
+ */
+export type ThroughputKind = 'ordinary' | 'hostile' | 'streamed';
+
+/** The streamed row the other streamed rows are held against. */
+export const STREAMED_BASELINE = 'ordinary text, streamed in 7-character chunks';
+
 export interface ThroughputInput {
   input: string;
-  kind: 'ordinary' | 'hostile';
+  kind: ThroughputKind;
   text: string;
   /** Scanned by the scrubber with ten configured secrets. */
   configured?: boolean;
+  /** Streamed in chunks of this many characters (as an LLM answer's deltas arrive), not scrubbed whole. */
+  chunk?: number;
+}
+
+/** `length` random letters and digits: one run of key characters. */
+function keyCharacters(length: number): string {
+  return randomBytes(length).toString('base64').replace(/[+/=]/g, 'x').slice(0, length);
 }
 
 export function throughputInputs(): ThroughputInput[] {
@@ -199,6 +216,16 @@ export function throughputInputs(): ThroughputInput[] {
       kind: 'hostile',
       text: pageOfKeys(4 * MIB),
     },
+    // As an LLM answer's deltas arrive; the baseline for the streamed rows.
+    { input: STREAMED_BASELINE, kind: 'streamed', text: corpus([]), chunk: 7 },
+    // A finding that keeps growing in small deltas: the stream scrubber scanned its whole hold again
+    // with every chunk (quadratic: 80 KB took 16 s).
+    {
+      input: '`token=` and 1 MiB of key characters, streamed in 7-character chunks',
+      kind: 'streamed',
+      text: `token=${keyCharacters(MIB - 6)}`,
+      chunk: 7,
+    },
   ];
   // As a tool result reaches the scrubber: a flat string from JSON.parse. (The generators'
   // `.slice`/`repeat` give sliced and cons strings, whose every charCodeAt costs an indirection
@@ -228,13 +255,24 @@ function mbps(chars: number, ms: number): number {
 }
 
 /** One call: [CPU ms, wall ms]. */
-function measure(scrubber: ScrubberLike, text: string): [number, number] {
+function measure(scrubber: ScrubberLike, text: string, chunk?: number): [number, number] {
   const wallStart = process.hrtime.bigint();
   const before = process.cpuUsage();
-  scrubber.text(text);
+  scrub(scrubber, text, chunk);
   const used = process.cpuUsage(before);
   const wall = Number(process.hrtime.bigint() - wallStart) / 1e6;
   return [(used.user + used.system) / 1000, wall];
+}
+
+/** `text` scrubbed whole, or streamed in chunks of `chunk` characters. */
+function scrub(scrubber: ScrubberLike, text: string, chunk?: number): void {
+  if (!chunk) {
+    scrubber.text(text);
+    return;
+  }
+  const stream = scrubber.stream();
+  for (let at = 0; at < text.length; at += chunk) stream.push(text.slice(at, at + chunk));
+  stream.flush();
 }
 
 export function benchThroughput(create: CreateScrubber, against?: CreateScrubber): ThroughputRow[] {
@@ -251,7 +289,7 @@ export function benchThroughput(create: CreateScrubber, against?: CreateScrubber
   }
   // Every path warm before any is measured (see the file's comment).
   for (let w = 0; w < 3; w++)
-    for (const c of contenders) for (const row of inputs) pick(c, row).text(row.text);
+    for (const c of contenders) for (const row of inputs) scrub(pick(c, row), row.text, row.chunk);
   for (let round = 0; round < REPETITIONS; round++) {
     for (let k = 0; k < inputs.length; k++) {
       const r = (k + round) % inputs.length;
@@ -259,7 +297,7 @@ export function benchThroughput(create: CreateScrubber, against?: CreateScrubber
       // Alternating which build goes first, so neither always runs right after the other's garbage.
       const order = round % 2 === 0 ? contenders : [...contenders].reverse();
       for (const c of order) {
-        const [cpu, wall] = measure(pick(c, row), row.text);
+        const [cpu, wall] = measure(pick(c, row), row.text, row.chunk);
         c.cpu[r]!.push(cpu);
         c.wall[r]!.push(wall);
       }
