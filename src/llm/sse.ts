@@ -18,13 +18,19 @@ export interface SseEvent {
 export const MAX_EVENT_CHARS = 4 * 1024 * 1024;
 
 export class SseReader {
-  private buffer = '';
+  /**
+   * The started event's text, in the pieces it came in, joined once it ends: a long event arriving
+   * in small chunks is neither copied nor searched again with each one (quadratic: an API, or
+   * whatever answers at `base_url`, dribbling one large event held the event loop for seconds).
+   */
+  private held: string[] = [];
+  private heldChars = 0;
   private pendingCr = false;
   private readonly decoder = new TextDecoder();
 
   /** True between events: nothing of a started event is waiting. */
   get atBoundary(): boolean {
-    return this.buffer === '' && !this.pendingCr;
+    return this.heldChars === 0 && !this.pendingCr;
   }
 
   /** The complete events in `chunk` (with what came before). Throws when one event grows too large. */
@@ -36,19 +42,42 @@ export class SseReader {
     if (this.pendingCr) text = text.slice(0, -1);
     if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
     const events: SseEvent[] = [];
-    let from = 0;
-    let buffer = this.buffer + text;
-    let end = buffer.indexOf('\n\n');
-    while (end !== -1) {
-      const event = parseBlock(buffer.slice(from, end));
+    const add = (block: string) => {
+      const event = parseBlock(block);
       if (event) events.push(event);
-      from = end + 2;
-      end = buffer.indexOf('\n\n', from);
+    };
+    let from = 0;
+    // The blank line that ends the held event may begin at its last character.
+    const lastHeld = this.held[this.held.length - 1];
+    const first = text.indexOf('\n\n');
+    if (lastHeld?.endsWith('\n') && text.startsWith('\n')) {
+      add(this.release().slice(0, -1));
+      from = 1;
+    } else if (first !== -1) {
+      add(this.release() + text.slice(0, first));
+      from = first + 2;
     }
-    buffer = from ? buffer.slice(from) : buffer;
-    if (buffer.length > MAX_EVENT_CHARS) throw new Error('an SSE event exceeds the size limit');
-    this.buffer = buffer;
+    if (from > 0 || this.heldChars === 0) {
+      for (let end = text.indexOf('\n\n', from); end !== -1; end = text.indexOf('\n\n', from)) {
+        add(text.slice(from, end));
+        from = end + 2;
+      }
+    }
+    const rest = from > 0 ? text.slice(from) : text;
+    if (rest) {
+      this.held.push(rest);
+      this.heldChars += rest.length;
+    }
+    if (this.heldChars > MAX_EVENT_CHARS) throw new Error('an SSE event exceeds the size limit');
     return events;
+  }
+
+  /** The held event's text, let go. */
+  private release(): string {
+    const text = this.held.length === 1 ? (this.held[0] as string) : this.held.join('');
+    this.held = [];
+    this.heldChars = 0;
+    return text;
   }
 }
 
