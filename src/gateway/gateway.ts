@@ -1,3 +1,9 @@
+/**
+ * Composition of the gateway: policy → secrets → scrubber → store → runs →
+ * upstream pool → catalog → pipeline (call-pipeline.ts) → HTTP (http-app.ts).
+ * Each part receives what it depends on; nothing here holds logic of its own
+ * beyond wiring, and nothing lower down imports this file.
+ */
 import type { AddressInfo } from 'node:net';
 import { ApprovalService } from '../approvals/service.js';
 import { lockPathFor, readLock } from '../audit/pin.js';
