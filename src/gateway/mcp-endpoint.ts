@@ -141,9 +141,20 @@ export class McpEndpoint {
     const keys = requestKeys(parsed);
     for (const key of keys) session.transport.inFlight.add(key);
     for (const cancelled of cancelledKeys(parsed)) session.transport.inFlight.delete(cancelled);
-    const response = await this.answer(session, request, parsed);
+    const forget = () => {
+      for (const key of keys) session.transport.inFlight.delete(key);
+    };
+    let response: Response;
+    try {
+      response = await this.answer(session, request, parsed);
+    } catch (error) {
+      // Nothing will answer these ids: left in flight they would refuse every reuse as a
+      // duplicate and keep the session from ever being reclaimed.
+      forget();
+      throw error;
+    }
     // Refused by the SDK before any handler ran: nothing will answer these ids.
-    if (response.status !== 200) for (const key of keys) session.transport.inFlight.delete(key);
+    if (response.status !== 200) forget();
     return response;
   }
 

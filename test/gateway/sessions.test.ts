@@ -123,6 +123,27 @@ describe('JSON-RPC framing the SDK leaves open', () => {
     expect(again.result.content[0]?.text).toBe('again');
   });
 
+  it('frees the ids of a request whose handling failed, so they can be used again', async () => {
+    const { token } = await gw.gateway.runs.create('agent');
+    const session = await rawSession(gw.gateway.url, token);
+    // Reached into on purpose: no client input makes the SDK transport throw, but a bug may.
+    const sessions = (
+      gw.gateway.mcp as unknown as { sessions: Map<string, { transport: { handleRequest: unknown } }> }
+    ).sessions;
+    const transport = sessions.get(session)?.transport;
+    if (!transport) throw new Error('session not held');
+    const real = transport.handleRequest;
+    transport.handleRequest = () => Promise.reject(new Error('transport broke'));
+    const failed = await post(token, session, callBody(9, 0, 'lost'));
+    expect(failed.status).toBe(500);
+    transport.handleRequest = real;
+    expect(gw.gateway.mcp.stats().inFlight).toBe(0);
+    const again = JSON.parse((await post(token, session, callBody(9, 0, 'again'))).body) as {
+      result: { content: { text: string }[] };
+    };
+    expect(again.result.content[0]?.text).toBe('again');
+  });
+
   it('refuses the same id twice in one batch', async () => {
     const { token } = await gw.gateway.runs.create('agent');
     const session = await rawSession(gw.gateway.url, token);
