@@ -20,6 +20,7 @@ import type { ProxyContext } from './context.js';
 import { countInputTokens } from './count-tokens.js';
 import { apiError } from './errors.js';
 import { forwardHeaders, returnedHeaders } from './headers.js';
+import { outgoingJson } from './outgoing-json.js';
 import { recordDenial } from './refusals.js';
 import { admitRun, type Checked, check, checkRequest, refuse } from './request-check.js';
 import { ScrubbedSse } from './scrubbed-sse.js';
@@ -150,7 +151,7 @@ async function send(
     upstream = await postUpstream(
       ctx.upstream(format.path),
       forwardHeaders(req, deps.apiKey, format),
-      JSON.stringify(format.withMaxTokens(body, clamped)),
+      outgoingJson(format.withMaxTokens(body, clamped), checked.bytes),
       abort,
     );
   } catch (error) {

@@ -22,6 +22,7 @@ import {
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { urlToHttpOptions } from 'node:url';
+import type { OutgoingJson } from './outgoing-json.js';
 import type { Cancel } from './signals.js';
 
 /**
@@ -138,24 +139,35 @@ export interface Tap {
   cancelled(): Promise<void>;
 }
 
+/**
+ * `body`: a string, or bytes in pooled memory (outgoing-json.ts), given back once node has
+ * written them or the request ended without.
+ */
 export function postUpstream(
   to: UpstreamTarget | URL,
   headers: Record<string, string>,
-  body: string,
+  body: string | OutgoingJson,
   cancel: Cancel,
 ): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
     if (cancel.reason) {
+      if (typeof body !== 'string') body.release();
       reject(cancel.reason);
       return;
     }
     const target = to instanceof URL ? upstreamTarget(to) : to;
     const send = target.https ? httpsRequest : httpRequest;
+    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.bytes.byteLength;
     const req = send({
       ...target.options,
       method: 'POST',
-      headers: headerLines(target, headers, Buffer.byteLength(body)),
+      headers: headerLines(target, headers, length),
     });
+    if (typeof body !== 'string') {
+      // 'finish': every byte handed to the socket; 'close': the request ended, written or not.
+      req.once('finish', body.release);
+      req.once('close', body.release);
+    }
     const reason = () => cancel.reason ?? new Error('aborted');
     let onAbort = (): void => {
       req.destroy(reason());
@@ -179,7 +191,7 @@ export function postUpstream(
         pipe: (out, status, headers, tap) => answer.pipe(out, status, headers, tap),
       });
     });
-    req.end(body);
+    req.end(typeof body === 'string' ? body : body.bytes);
   });
 }
 

@@ -5,7 +5,7 @@
  * same bytes: the same text, the same size, the same refusal (too large, not
  * UTF-8), on many bodies; and leave to the web path what it does not read.
  */
-import { createServer, type IncomingMessage, request, type Server } from 'node:http';
+import { type ClientRequest, createServer, type IncomingMessage, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDeclared } from '../../src/llm/body.js';
@@ -32,6 +32,23 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
+/** Resolves with the server's JSON answer to `req`. */
+function answerOf(
+  req: ClientRequest,
+  resolve: (answer: unknown) => void,
+  reject: (error: Error) => void,
+): void {
+  req.on('response', (res) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (d: string) => {
+      text += d;
+    });
+    res.on('end', () => resolve(JSON.parse(text)));
+  });
+  req.on('error', reject);
+}
+
 /** Sends `bytes` with a declared length (or chunked); resolves with the server's JSON answer. */
 function send(bytes: Uint8Array, chunked = false): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -39,17 +56,36 @@ function send(bytes: Uint8Array, chunked = false): Promise<unknown> {
       method: 'POST',
       headers: chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(bytes.byteLength) },
     });
-    req.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        text += d;
-      });
-      res.on('end', () => resolve(JSON.parse(text)));
-    });
-    req.on('error', reject);
+    answerOf(req, resolve, reject);
     req.end(bytes);
   });
+}
+
+/** Sends `bytes` with a declared length in `pieces` writes a few milliseconds apart. */
+function sendInPieces(bytes: Uint8Array, pieces: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-length': String(bytes.byteLength) } });
+    answerOf(req, resolve, reject);
+    const size = Math.ceil(bytes.byteLength / pieces);
+    let at = 0;
+    const next = () => {
+      const piece = bytes.subarray(at, at + size);
+      at += size;
+      if (at >= bytes.byteLength) req.end(piece);
+      else {
+        req.write(piece);
+        setTimeout(next, 2);
+      }
+    };
+    next();
+  });
+}
+
+/** A short fingerprint of a long text, so answers stay small. */
+function checksum(text: string): string {
+  let h = 0;
+  for (let i = 0; i < text.length; i++) h = (Math.imul(h, 31) + text.charCodeAt(i)) | 0;
+  return `${text.length}:${h}`;
 }
 
 /** What the web path answers for the same bytes, declared as node declared them. */
@@ -146,6 +182,23 @@ describe('LLM body: reading a declared-length body from node directly', () => {
     }
     // Taken whole at once, not read event by event.
     expect(buffered).toBe(bodies.length);
+  });
+
+  it('gives each of many bodies arriving at once in pieces its own text', async () => {
+    handle = async (req) => {
+      const result = await readDeclared(req, 4 * 1024 * 1024);
+      return result?.ok ? { ok: true, sum: checksum(result.text), bytes: result.bytes } : result;
+    };
+    // Bodies of different sizes (the shared scratch grows and is reused), each written in
+    // several pieces with pauses between, all sending at once so their reads interleave.
+    const bodies = Array.from({ length: 12 }, (_, i) =>
+      enc.encode(`{"n":${i},"t":"${`${'żółw '.repeat(1 + i * 3000)}${i}`}"}`),
+    );
+    const answers = await Promise.all(bodies.map((bytes, i) => sendInPieces(bytes, 3 + (i % 4))));
+    answers.forEach((answer, i) => {
+      const text = new TextDecoder().decode(bodies[i]);
+      expect(answer, `body ${i}`).toEqual({ ok: true, sum: checksum(text), bytes: bodies[i]?.byteLength });
+    });
   });
 
   it('refuses a declared length over the limit before reading anything', async () => {

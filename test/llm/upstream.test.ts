@@ -8,6 +8,7 @@ import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pooledBuffers, serialiseJson } from '../../src/llm/outgoing-json.js';
 import { cancelFor } from '../../src/llm/signals.js';
 import { postUpstream, type UpstreamTarget, upstreamTarget } from '../../src/llm/upstream.js';
 
@@ -78,6 +79,57 @@ describe('LLM upstream: where a request goes', () => {
     const body = JSON.stringify({ text: 'żółw 🐢 '.repeat(1000) });
     await post(upstreamTarget(new URL(`${base}/v1/messages`)), body);
     expect(seen[0]?.body).toBe(body);
+  });
+
+  it('sends pooled bytes whole with their length, and gives the memory back once written', async () => {
+    const { base, seen } = await api();
+    const value = { text: 'żółw 🐢 '.repeat(30_000) };
+    const out = serialiseJson(value);
+    let released = 0;
+    const release = out.release;
+    const cancel = cancelFor([]);
+    const answer = await postUpstream(
+      new URL(`${base}/v1/messages`),
+      { 'content-type': 'application/json' },
+      {
+        bytes: out.bytes,
+        release: () => {
+          released++;
+          release();
+        },
+      },
+      cancel,
+    );
+    await answer.text();
+    cancel.dispose();
+    expect(seen[0]?.body).toBe(JSON.stringify(value));
+    // Both 'finish' and 'close' give it back: the pool's own guard keeps it from counting twice.
+    expect(released).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gives pooled bytes back when the request was cancelled before it was sent', async () => {
+    const out = serialiseJson({ text: 'q'.repeat(100_000) });
+    const before = pooledBuffers();
+    const killed = new AbortController();
+    killed.abort(new Error('killed'));
+    const cancel = cancelFor([killed.signal]);
+    await expect(postUpstream(new URL('http://127.0.0.1:9/'), {}, out, cancel)).rejects.toThrow('killed');
+    expect(pooledBuffers()).toBe(before + 1);
+  });
+
+  it('gives pooled bytes back when the API cannot be reached', async () => {
+    const out = serialiseJson({ text: 'r'.repeat(100_000) });
+    const before = pooledBuffers();
+    const closed = createNetServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const cancel = cancelFor([]);
+    await expect(postUpstream(new URL(`http://127.0.0.1:${port}/`), {}, out, cancel)).rejects.toThrow();
+    cancel.dispose();
+    // The request closes a little after its error.
+    for (let i = 0; i < 100 && pooledBuffers() === before; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(pooledBuffers()).toBe(before + 1);
   });
 
   it('takes a URL as well as a target', async () => {
