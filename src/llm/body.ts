@@ -93,7 +93,7 @@ export function readDeclared(incoming: IncomingMessage, max: number): Promise<Re
 }
 
 /** The largest body whose chunks are joined in the reused scratch; longer ones get their own. */
-const MAX_SCRATCH = 8 * 1024 * 1024;
+const MAX_SCRATCH = 2 * 1024 * 1024;
 let scratch = Buffer.alloc(0);
 
 /**

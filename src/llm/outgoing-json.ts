@@ -21,9 +21,9 @@
 
 /** Arrays and objects this many levels deep are taken apart; below, a piece is one `JSON.stringify`. */
 const SPLIT_DEPTH = 4;
-/** Buffers kept for reuse, and the largest kept: memory held is bounded by their product. */
+/** Buffers kept for reuse, and the largest kept (a 200k-token conversation is about 1 MB): at most 8 MB held. */
 const POOL_SIZE = 4;
-const MAX_KEPT = 8 * 1024 * 1024;
+const MAX_KEPT = 2 * 1024 * 1024;
 
 export interface OutgoingJson {
   /** The UTF-8 bytes to send: valid until `release`. */
