@@ -62,6 +62,15 @@ describe('a request body serialised for the API in pieces', () => {
     }
   });
 
+  it('writes an own __proto__ key, as JSON.parse makes one, like any other key', () => {
+    const parsed = JSON.parse(
+      '{"__proto__":{"model":"x"},"messages":[{"__proto__":[1,2]},{"a":{"__proto__":null}}]}',
+    );
+    const body = { ...parsed, max_tokens: 5 };
+    expect(jsonPieces(body).join('')).toBe(JSON.stringify(body));
+    expect(jsonPieces(body).join('')).toContain('"__proto__":{"model":"x"}');
+  });
+
   it('leaves whole what has its own toJSON or another prototype', () => {
     class Thing {
       a = 1;
