@@ -6,6 +6,11 @@
  * are not in it) and prints CPU ms per call (from /proc), self time by area,
  * and the hottest functions by self and by total (inclusive) time.
  *
+ * Read syscall rows with care: the profiler's sampling signal interrupts them, so `writev` and
+ * `writeUtf8String` show inflated self times (a pipe write to a stdio upstream, 30 µs unprofiled in
+ * a loop of its own, showed as 1.2 ms a call). `--stdio` makes the bench upstream the gateway's
+ * stdio child instead of an HTTP server.
+ *
  * With `--against REF` it profiles nothing and compares instead: REF is
  * compiled (bench/lib/build-ref.ts, kept in the temp folder by commit for the
  * next run) and its gateway runs beside this tree's build; each of `--rounds`
@@ -14,7 +19,7 @@
  * CPU per call from /proc barely moves with the neighbours' load, so a change
  * of a few percent shows in one run on this shared machine.
  *
- *   npm run build && npx tsx bench/gateway-steady.ts [--c 1] [--calls 2000] [--blob BYTES] [--from DIR] [--top 30]
+ *   npm run build && npx tsx bench/gateway-steady.ts [--c 1] [--calls 2000] [--blob BYTES] [--stdio] [--from DIR] [--top 30]
  *   npm run build && npx tsx bench/gateway-steady.ts --against REF [--c 1] [--calls 600] [--rounds 9]
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -56,12 +61,21 @@ function cpuMs(pid: number): number {
 
 const dir = mkdtempSync(join(tmpdir(), 'bulkhead-steady-'));
 const profileFile = join(dir, 'steady.cpuprofile');
-const upstream = await startChild<number>(join(ROOT, 'bench/upstream.ts'), ['--http', '0'], { cwd: ROOT });
+/** `--stdio`: the gateway spawns the bench upstream over stdio (named `http` still, so the calls are the same). */
+const stdio = process.argv.includes('--stdio');
+const upstream = stdio
+  ? undefined
+  : await startChild<number>(join(ROOT, 'bench/upstream.ts'), ['--http', '0'], { cwd: ROOT });
+const upstreamYaml = upstream
+  ? `    url: http://127.0.0.1:${upstream.ready}/mcp`
+  : `    command: ${JSON.stringify(process.execPath)}
+    args: [--import, tsx, ${JSON.stringify(join(ROOT, 'bench/upstream.ts'))}, --stdio]
+    cwd: ${JSON.stringify(ROOT)}`;
 const policy = `version: 1
 store: { sqlite: ./bench.db }
 upstreams:
   http:
-    url: http://127.0.0.1:${upstream.ready}/mcp
+${upstreamYaml}
 tools:
   http:
     echo: { class: read, arguments: { message: { maxLength: 100 } } }
@@ -162,7 +176,7 @@ if (against) {
     await Promise.all(clients.flat().map((c) => c.close()));
   } finally {
     await Promise.all(pair.map((p) => p.gateway.stop()));
-    await upstream.stop();
+    await upstream?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
   process.exit(0);
@@ -241,6 +255,6 @@ try {
   await Promise.all(clients.map((c) => c.close()));
 } finally {
   await gateway.stop();
-  await upstream.stop();
+  await upstream?.stop();
   rmSync(dir, { recursive: true, force: true });
 }
