@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { RunView, Usage } from '../gateway/api.js';
+import type { RunView, Usage } from '../gateway/api-run-view.js';
 import { GatewayClient } from './client.js';
 import { action, ago, line, printJson, style, table } from './output.js';
 

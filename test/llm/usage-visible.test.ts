@@ -5,7 +5,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
-import type { RunView } from '../../src/gateway/api.js';
+import type { RunView } from '../../src/gateway/api-run-view.js';
 import { bulkhead } from '../helpers/cli.js';
 import { PRICES, useLlmGateway } from '../helpers/llm-harness.js';
 

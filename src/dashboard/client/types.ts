@@ -4,7 +4,7 @@
  * and the API cannot drift apart; the rest mirrors the JSON the routes return.
  */
 import type { AuditEvent } from '../../events/event.js';
-import type { RunView } from '../../gateway/api.js';
+import type { RunView } from '../../gateway/api-run-view.js';
 
 export type { AuditEvent, RunView };
 
