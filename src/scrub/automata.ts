@@ -1,5 +1,5 @@
 /**
- * The engine's automata (engine.ts): one Aho–Corasick automaton per set of patterns, each pattern
+ * The engine's automata (run by scan-phase.ts): one Aho–Corasick automaton per set of patterns, each pattern
  * the case-folded text of rule anchors and known-secret forms.
  *
  * Known secrets live in three automata: a base one with the rule anchors and the configured

@@ -1,5 +1,5 @@
 /**
- * The scrubber's rules as the engine runs them (engine.ts): each rule's sticky pattern, marker,
+ * The scrubber's rules as the engine runs them (scan-phase.ts): each rule's sticky pattern, marker,
  * window and gates compiled once, and its anchors grouped by their case-folded text, the patterns
  * of the engine's automata (automata.ts).
  */

@@ -1,6 +1,6 @@
 /**
  * Ordinary output an agent reads must come back as it was: no rule may redact it, and no rule's
- * work budget may run out on it (past the budget a rule redacts unchecked, see engine.ts).
+ * work budget may run out on it (past the budget a rule redacts unchecked, see scan-phase.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { createScrubber } from './index.js';

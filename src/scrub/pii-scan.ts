@@ -1,6 +1,6 @@
 /**
  * The PII pass of a scan: each detector's pattern (pii.ts) over the text, with the same work
- * budget as the rules (engine.ts): past it, a candidate is redacted unchecked with the run of
+ * budget as the rules (scan-phase.ts): past it, a candidate is redacted unchecked with the run of
  * characters it sits in.
  */
 import { codeUnits } from './code-units.js';

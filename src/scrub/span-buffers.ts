@@ -1,5 +1,5 @@
 /**
- * A scan's spans as numbers (engine.ts): (start, end, rank) triples in a kept buffer per level of
+ * A scan's spans as numbers (scan-phase.ts, engine.ts): (start, end, rank) triples in a kept buffer per level of
  * decoding, made objects in one go where the caller needs them.
  */
 import { MAX_DECODE_DEPTH } from './decoded.js';
