@@ -4,36 +4,29 @@
  * Every request carries the run token; a session is bound to the run that
  * opened it (and to that token), so a session id leaked to another run is
  * useless. Each session gets its own SDK `Server` whose handlers hand the call
- * to the pipeline; the SDK does the JSON-RPC framing and answers malformed
- * input with protocol errors. This file adds what the SDK leaves open: an
- * empty batch and a request id already in flight are refused (a duplicate id
- * would take over the other request's answer).
+ * to the pipeline (mcp-session.ts); the SDK does the JSON-RPC framing and
+ * answers malformed input with protocol errors. This file adds what the SDK
+ * leaves open: an empty batch and a request id already in flight are refused
+ * (a duplicate id would take over the other request's answer).
  *
  * The token is checked against the store when a session opens; later
  * requests of that session present the same token and are matched in memory.
  * The run itself is still read for every call (tool-handlers.ts), so a kill or
  * expiry (also from another replica) takes effect on the very next call.
  *
- * Sessions: at most 16 per run. Agents open and drop sessions without saying
- * so (the SDK's `close()` sends no DELETE), so a run at the limit reclaims its
- * least recently used session that has nothing in flight rather than being
- * locked out; only 16 sessions all busy at once are refused. A session this
- * process does not hold (a restart, another replica) is reopened for the run
- * it belongs to (session-resume.ts).
+ * Sessions: at most 16 per run, the least recently used idle one reclaimed at
+ * the limit (session-table.ts). A session this process does not hold (a
+ * restart, another replica) is reopened for the run it belongs to
+ * (session-resume.ts).
  */
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { denial } from '../errors.js';
 import type { EventWriter } from '../events/writer.js';
 import type { Logger } from '../log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import { denialResult } from '../pipeline/pipeline.js';
 import type { Policy } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
 import { bearer, sameToken, unauthorized } from './bearer.js';
 import type { Catalog } from './catalog.js';
-import { watchDroppedKeys } from './dropped-keys.js';
 import { HeldAnswer } from './held-answer.js';
 import { answerResumed, heldIdsOf } from './held-resume.js';
 import {
@@ -44,43 +37,13 @@ import {
   requestKeys,
   sdkReadsBody,
 } from './jsonrpc-framing.js';
+import { openSession, type Session } from './mcp-session.js';
 import { type PassthroughDeps, seesOffered } from './passthrough.js';
-import { registerPromptHandlers } from './prompts.js';
-import { registerResourceHandlers } from './resources.js';
-import { belongsTo, initializeOnBehalf, newSessionId } from './session-resume.js';
-import { requestKey, SessionTransport } from './session-transport.js';
-import { registerToolHandlers } from './tool-handlers.js';
+import { belongsTo, initializeOnBehalf } from './session-resume.js';
+import { SessionTable, withdrawn } from './session-table.js';
+import { requestKey } from './session-transport.js';
 
-export const MAX_SESSIONS_PER_RUN = 16;
-
-/** The answer of a held call its gateway stopped holding (a shutdown, a restart). */
-function withdrawn(requestId: RequestId): JSONRPCMessage {
-  return {
-    jsonrpc: '2.0',
-    id: requestId,
-    result: denialResult(
-      denial(
-        'approval_withdrawn',
-        'The gateway stopped while this call waited; its approval stays open for an identical retry.',
-      ),
-    ),
-  };
-}
-export const SESSION_IDLE_MS = 30 * 60_000;
-
-interface Session {
-  id: string;
-  runId: string;
-  /** The run's profile, so a policy reload tells only the sessions whose tools changed. */
-  profile: string;
-  /** The bearer token that opened it: later requests must present the same one. */
-  token: Buffer;
-  server: Server;
-  transport: SessionTransport;
-  lastSeen: number;
-  /** Requests in flight, so a closing session can still answer its held calls. */
-  held: Set<HeldAnswer>;
-}
+export { MAX_SESSIONS_PER_RUN, SESSION_IDLE_MS } from './session-table.js';
 
 export interface McpEndpointDeps {
   policy: Policy;
@@ -97,14 +60,12 @@ export interface McpEndpointDeps {
 }
 
 export class McpEndpoint {
-  private readonly sessions = new Map<string, Session>();
+  private readonly sessions: SessionTable;
   /** Sessions being reopened (session-resume.ts), by id. */
   private readonly reopening = new Map<string, Promise<Session | Response | undefined>>();
-  private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly deps: McpEndpointDeps) {
-    this.sweeper = setInterval(() => this.sweep(), 60_000);
-    this.sweeper.unref();
+    this.sessions = new SessionTable(deps);
   }
 
   async handle(request: Request): Promise<Response> {
@@ -168,7 +129,8 @@ export class McpEndpoint {
       const refused = refuseBatch(parsed, new Set());
       if (refused) return refused;
     }
-    if (!this.makeRoom(run.id)) return jsonRpcError(429, -32000, 'Too many busy sessions for this run');
+    if (!this.sessions.makeRoom(run.id))
+      return jsonRpcError(429, -32000, 'Too many busy sessions for this run');
     const session = this.openSession(run, token);
     const response = await session.transport.handleRequest(
       request,
@@ -210,7 +172,8 @@ export class McpEndpoint {
     token: string,
     request: Request,
   ): Promise<Session | Response | undefined> {
-    if (!this.makeRoom(run.id)) return jsonRpcError(429, -32000, 'Too many busy sessions for this run');
+    if (!this.sessions.makeRoom(run.id))
+      return jsonRpcError(429, -32000, 'Too many busy sessions for this run');
     const session = this.openSession(run, token, sessionId);
     if (await initializeOnBehalf(session.transport, sessionId, request)) {
       this.deps.logger.info(
@@ -254,27 +217,6 @@ export class McpEndpoint {
     return this.deps.policy.gateway.stream_responses ? sdk : held.answer(sdk);
   }
 
-  /**
-   * Keeps a run under its session limit: at the limit, the least recently used
-   * session with nothing in flight is closed (an agent that dropped it will not
-   * miss it; one that comes back has it reopened, session-resume.ts). False when
-   * every session is busy.
-   */
-  private makeRoom(runId: string): boolean {
-    let count = 0;
-    let oldest: Session | undefined;
-    for (const s of this.sessions.values()) {
-      if (s.runId !== runId) continue;
-      count++;
-      if (s.transport.inFlight.size === 0 && (!oldest || s.lastSeen < oldest.lastSeen)) oldest = s;
-    }
-    if (count < MAX_SESSIONS_PER_RUN) return true;
-    if (!oldest) return false;
-    this.deps.logger.debug({ runId, sessionId: oldest.id }, 'reclaiming the least recently used session');
-    void this.closeSession(oldest.id);
-    return true;
-  }
-
   /** Tells the sessions whose profile sees `upstream`'s prompts or resources that their list changed. */
   offeredChanged(upstream: string, what: 'prompts' | 'resources'): void {
     for (const s of this.sessions.values()) {
@@ -293,126 +235,35 @@ export class McpEndpoint {
     }
   }
 
-  /**
-   * Closes the sessions of an ended run once each has been quiet for `graceMs`
-   * with nothing in flight: the refusals of calls still arriving reach the
-   * agent as refusals, not as a dropped session, and then its streams end.
-   */
+  /** Closes the sessions of an ended run once each has been quiet for `graceMs` (session-table.ts). */
   closeRunWhenQuiet(runId: string, graceMs: number): void {
-    const check = () => {
-      let waiting = false;
-      for (const s of [...this.sessions.values()]) {
-        if (s.runId !== runId) continue;
-        if (s.transport.inFlight.size === 0 && this.deps.now() - s.lastSeen >= graceMs) {
-          void this.closeSession(s.id);
-        } else waiting = true;
-      }
-      if (waiting) setTimeout(check, graceMs).unref();
-    };
-    setTimeout(check, graceMs).unref();
+    this.sessions.closeRunWhenQuiet(runId, graceMs);
   }
 
   /** Closes every session of a run (after a kill, the agent's streams end too). */
-  async closeRun(runId: string): Promise<void> {
-    await Promise.all(
-      [...this.sessions.values()].filter((s) => s.runId === runId).map((s) => this.closeSession(s.id)),
-    );
+  closeRun(runId: string): Promise<void> {
+    return this.sessions.closeRun(runId);
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.sweeper);
-    await Promise.all([...this.sessions.keys()].map((id) => this.closeSession(id)));
+  close(): Promise<void> {
+    return this.sessions.close();
   }
 
   sessionCount(): number {
-    return this.sessions.size;
+    return this.sessions.count();
   }
 
   sessionsOf(runId: string): number {
-    let n = 0;
-    for (const s of this.sessions.values()) if (s.runId === runId) n++;
-    return n;
+    return this.sessions.sessionsOf(runId);
   }
 
   /** Open sessions, and what their SDK transports still hold (flat when nothing leaks). */
   stats(): { sessions: number; inFlight: number; retained: number | undefined } {
-    let inFlight = 0;
-    let retained: number | undefined = 0;
-    for (const s of this.sessions.values()) {
-      inFlight += s.transport.inFlight.size;
-      const held = s.transport.retained();
-      retained = held === undefined || retained === undefined ? undefined : retained + held;
-    }
-    return { sessions: this.sessions.size, inFlight, retained };
+    return this.sessions.stats();
   }
 
   /** `sessionId`: the id to reopen the session under; a new one when absent. */
   private openSession(run: Run, token: string, sessionId?: string): Session {
-    const server = new Server(
-      { name: 'bulkhead', version: '0.1.0' },
-      {
-        capabilities: { tools: { listChanged: true }, ...this.passthroughCapabilities(run) },
-        instructions: 'Tools are provided through bulkhead; refusals carry a code explaining why.',
-      },
-    );
-    const session: Session = {
-      id: '',
-      runId: run.id,
-      profile: run.profile,
-      token: Buffer.from(token),
-      server,
-      lastSeen: this.deps.now(),
-      held: new Set(),
-      transport: new SessionTransport({
-        sessionIdGenerator: () => sessionId ?? newSessionId(run.id),
-        onsessioninitialized: (id) => {
-          session.id = id;
-          this.sessions.set(id, session);
-        },
-        onsessionclosed: (id) => {
-          this.sessions.delete(id);
-        },
-        maxRequestBodySize: this.deps.policy.gateway.max_body,
-        // Plain JSON answers cost ~1 ms less per call than an SSE stream; streaming is
-        // only needed to send progress notifications while a call waits (approvals).
-        enableJsonResponse: !this.deps.policy.gateway.stream_responses,
-      }),
-    };
-    server.onclose = () => {
-      if (session.id) this.sessions.delete(session.id);
-    };
-    server.onerror = (error) => this.deps.logger.debug({ err: error, runId: run.id }, 'mcp session error');
-    // Installed before connect(): the SDK keeps a handler set earlier and runs it first.
-    const dropped = watchDroppedKeys(session.transport);
-    registerToolHandlers(server, this.deps, run.id, dropped);
-    const passthrough = this.deps.passthrough;
-    const offered = this.passthroughCapabilities(run);
-    if (passthrough && offered.resources) registerResourceHandlers(server, passthrough, run.id);
-    if (passthrough && offered.prompts) registerPromptHandlers(server, passthrough, run.id, dropped);
-    void server.connect(session.transport);
-    return session;
-  }
-
-  /** Resources and prompts are off unless the run's profile lists some: otherwise -32601, as before. */
-  private passthroughCapabilities(run: Run): { resources?: object; prompts?: object } {
-    if (!this.deps.passthrough) return {};
-    const profile = this.deps.policy.profiles[run.profile];
-    return {
-      ...(profile?.resources.length ? { resources: { listChanged: true } } : {}),
-      ...(profile?.prompts.length ? { prompts: { listChanged: true } } : {}),
-    };
-  }
-
-  private async closeSession(id: string): Promise<void> {
-    const session = this.sessions.get(id);
-    this.sessions.delete(id);
-    // Held calls streaming an answer get one before their stream ends (held-answer.ts).
-    for (const held of session?.held ?? []) held.interrupt(withdrawn);
-    await session?.server.close().catch(() => undefined);
-  }
-
-  private sweep(): void {
-    const cutoff = this.deps.now() - SESSION_IDLE_MS;
-    for (const [id, session] of this.sessions) if (session.lastSeen < cutoff) void this.closeSession(id);
+    return openSession(this.deps, this.sessions, run, token, sessionId);
   }
 }

@@ -17,7 +17,7 @@ export function validateStage(): Stage {
     const tool = call.tool;
     if (!tool) return deny(denial('internal_error', 'The call could not be checked.'));
     if (call.droppedKey !== undefined) {
-      // The HTTP layer saw a key that the SDK's parsing then removed (see mcp-endpoint.ts).
+      // The HTTP layer saw a key that the SDK's parsing then removed (see gateway/dropped-keys.ts).
       return deny(forbiddenKey(call.droppedKey));
     }
     const checked = checkArguments(tool, call.rawArgs ?? {});
