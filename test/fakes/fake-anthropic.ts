@@ -14,6 +14,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createResponsesFake, type ResponsesFake } from './fake-responses.js';
+import { readBody } from './read-body.js';
 
 export interface Received {
   headers: IncomingMessage['headers'];
@@ -96,8 +97,7 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
     close: async () => undefined,
   };
   const server: Server = createServer(async (req, res) => {
-    let text = '';
-    for await (const chunk of req) text += chunk.toString();
+    const text = await readBody(req);
     const body = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
     received.push({ headers: req.headers, body, path: req.url ?? '' });
     if (req.url === '/v1/responses') return fake.responses.handle(body, req, res);

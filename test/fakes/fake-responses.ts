@@ -17,6 +17,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from './read-body.js';
 
 export const RESPONSES_KEY = 'sk-ant-real-key-for-tests-0123456789';
 
@@ -74,8 +75,7 @@ export function createResponsesFake(): ResponsesFake {
 export async function startFakeResponses(): Promise<FakeResponses> {
   const fake = createResponsesFake();
   const server: Server = createServer(async (req, res) => {
-    let text = '';
-    for await (const chunk of req) text += chunk.toString();
+    const text = await readBody(req);
     if (req.method !== 'POST' || req.url !== '/v1/responses') {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not found"}}');
       return;
