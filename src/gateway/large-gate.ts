@@ -1,7 +1,7 @@
 /**
  * At most `limit` large answers of one upstream with the inspection workers
  * at a time. A fetch reading another large answer of that upstream while the
- * gate is full pauses its socket (http-fetch.ts) until a place frees: the
+ * gate is full pauses its socket (http-response.ts) until a place frees: the
  * upstream's writes back up in TCP and a flooding producer is slowed to the
  * pace the workers keep, instead of every answer being read into memory at
  * once and queued for the workers (ten concurrent 60 MB answers held

@@ -9,7 +9,7 @@
  * over its budget is not sent (`worthCutting`): the worker would parse it
  * only to give it back unchanged.
  *
- * The stdio reader and the HTTP fetch (stdio-reader.ts, http-fetch.ts) call
+ * The stdio reader and the HTTP fetch (stdio-reader.ts, http-response.ts) call
  * this; `SentCalls` remembers which tool each request id called (stdio
  * answers carry only the id).
  */

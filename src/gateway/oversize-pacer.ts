@@ -13,7 +13,7 @@
  * busy spell, so a large read is not made to wait for long when someone
  * arrives.
  *
- * Only HTTP upstreams are paced (http-fetch.ts): an HTTP server buffers what
+ * Only HTTP upstreams are paced (http-response.ts): an HTTP server buffers what
  * it cannot send yet and goes on serving, while a stdio server writes its
  * stdout synchronously, so pausing the pipe would stall all of its work.
  */
