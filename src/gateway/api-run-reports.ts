@@ -7,6 +7,7 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
+import type { NewEvent } from '../events/event.js';
 import type { EventWriter } from '../events/writer.js';
 import { guard, type OperatorEnv } from './api-guard.js';
 import { parseBody } from './body.js';
@@ -37,35 +38,37 @@ export function runReportRoutes(deps: { events: EventWriter; respond: Responder 
   const { respond } = deps;
   const routes = new Hono<OperatorEnv>();
 
-  // The sandbox's egress proxy runs beside the agent (bulkhead run); it reports every attempt here.
-  routes.post('/runs/:id/egress', async (c) => {
-    guard(c, 'runs.complete');
-    const body = await parseBody(c.req.raw, egressBody);
-    await deps.events.write({
-      kind: 'egress',
-      runId: c.req.param('id'),
-      decision: body.decision,
-      code: body.decision === 'deny' ? 'egress_denied' : null,
-      actor: `operator:${c.get('operator').name}`,
-      data: body,
+  /** A report the sandbox posts about run `:id`, recorded as an audit event in its operator's name. */
+  const report = <S extends z.ZodType<Record<string, unknown>>>(
+    path: string,
+    schema: S,
+    event: (body: z.infer<S>) => Pick<NewEvent, 'kind' | 'decision' | 'code'>,
+  ) =>
+    routes.post(path, async (c) => {
+      guard(c, 'runs.complete');
+      const body = await parseBody(c.req.raw, schema);
+      await deps.events.write({
+        ...event(body),
+        runId: c.req.param('id'),
+        actor: `operator:${c.get('operator').name}`,
+        data: body,
+      });
+      return respond.json(c, { recorded: true });
     });
-    return respond.json(c, { recorded: true });
-  });
+
+  // The sandbox's egress proxy runs beside the agent (bulkhead run); it reports every attempt here.
+  report('/runs/:id/egress', egressBody, (body) => ({
+    kind: 'egress',
+    decision: body.decision,
+    code: body.decision === 'deny' ? 'egress_denied' : null,
+  }));
 
   // The jail's merge at exit reports what it did not carry back to the host workdir, and why.
-  routes.post('/runs/:id/workdir', async (c) => {
-    guard(c, 'runs.complete');
-    const body = await parseBody(c.req.raw, workdirBody);
-    await deps.events.write({
-      kind: 'workdir',
-      runId: c.req.param('id'),
-      decision: 'deny',
-      code: body.kind === 'held_back' ? 'workdir_held_back' : 'workdir_dropped',
-      actor: `operator:${c.get('operator').name}`,
-      data: body,
-    });
-    return respond.json(c, { recorded: true });
-  });
+  report('/runs/:id/workdir', workdirBody, (body) => ({
+    kind: 'workdir',
+    decision: 'deny',
+    code: body.kind === 'held_back' ? 'workdir_held_back' : 'workdir_dropped',
+  }));
 
   return routes;
 }

@@ -19,6 +19,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { holdsLoneSurrogate, type RequestText, readRequestText } from '../util/request-text.js';
+import { giveBuffer, takeBuffer } from './buffer-pool.js';
 import { apiError } from './errors.js';
 
 /** Deeper JSON than this is refused; real requests (tool schemas included) nest a few dozen levels. */
@@ -81,7 +82,7 @@ export function readDeclared(incoming: IncomingMessage, max: number): Promise<Re
       size += chunk.byteLength;
     };
     const onEnd = () => {
-      done(decodeBody(chunks.length === 1 ? (chunks[0] as Buffer) : joined(chunks, size)));
+      done(chunks.length === 1 ? decodeBody(chunks[0] as Buffer) : decodeChunks(chunks, size));
     };
     // Cut before its end (the agent went away): nothing sound was read.
     const onFail = () => done({ ok: false, problem: 'unreadable' });
@@ -92,25 +93,22 @@ export function readDeclared(incoming: IncomingMessage, max: number): Promise<Re
   });
 }
 
-/** The largest body whose chunks are joined in the reused scratch; longer ones get their own. */
-const MAX_SCRATCH = 2 * 1024 * 1024;
-let scratch = Buffer.alloc(0);
-
 /**
- * A body's chunks as one run of bytes, for `decodeBody` to read at once. In memory reused from
- * one body to the next, safe because the caller is done with it before it returns: a fresh
- * buffer per body cost its page faults each time (~20 µs a page here; outgoing-json.ts).
+ * A body's chunks decoded as one run of bytes, joined in a pooled buffer (buffer-pool.ts) that is
+ * given back as soon as the text is made: a fresh buffer per body cost its page faults each time.
  */
-function joined(chunks: readonly Buffer[], size: number): Buffer {
-  if (size > MAX_SCRATCH) return Buffer.concat(chunks, size);
-  if (scratch.length < size)
-    scratch = Buffer.allocUnsafeSlow(Math.min(MAX_SCRATCH, 2 ** Math.ceil(Math.log2(size))));
-  let at = 0;
-  for (const chunk of chunks) at += chunk.copy(scratch, at);
-  return scratch.subarray(0, size);
+function decodeChunks(chunks: readonly Buffer[], size: number): RequestText {
+  const buffer = takeBuffer(size);
+  try {
+    let at = 0;
+    for (const chunk of chunks) at += chunk.copy(buffer, at);
+    return decodeBody(buffer.subarray(0, size));
+  } finally {
+    giveBuffer(buffer);
+  }
 }
 
-/** Reads `bytes` only while it runs: it may be the shared scratch (`joined`). */
+/** Reads `bytes` only while it runs: it may be a pooled buffer (`decodeChunks`). */
 function decodeBody(bytes: Buffer): RequestText {
   return isUtf8(bytes)
     ? { ok: true, text: decoder.decode(bytes), bytes: bytes.byteLength }

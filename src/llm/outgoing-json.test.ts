@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { jsonPieces, LONG_BODY, outgoingJson, pooledBuffers, serialiseJson } from './outgoing-json.js';
+import { pooledBuffers } from './buffer-pool.js';
+import { jsonPieces, LONG_BODY, outgoingJson, serialiseJson } from './outgoing-json.js';
 
 /** A small deterministic generator, so a failure names its seed. */
 function rng(seed: number): () => number {

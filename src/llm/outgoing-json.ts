@@ -19,41 +19,15 @@
  * of objects and `null` in arrays); everything else is `JSON.stringify`'s own.
  */
 
+import { giveBuffer, takeBuffer } from './buffer-pool.js';
+
 /** Arrays and objects this many levels deep are taken apart; below, a piece is one `JSON.stringify`. */
 const SPLIT_DEPTH = 4;
-/** Buffers kept for reuse, and the largest kept (a 200k-token conversation is about 1 MB): at most 8 MB held. */
-const POOL_SIZE = 4;
-const MAX_KEPT = 2 * 1024 * 1024;
-
 export interface OutgoingJson {
   /** The UTF-8 bytes to send: valid until `release`. */
   readonly bytes: Buffer;
   /** Gives the memory back for another request; once the bytes are written or dropped. Idempotent. */
   release(): void;
-}
-
-const free: Buffer[] = [];
-
-function take(atLeast: number): Buffer {
-  let best = -1;
-  for (let i = 0; i < free.length; i++) {
-    const size = (free[i] as Buffer).length;
-    if (size >= atLeast && (best < 0 || size < (free[best] as Buffer).length)) best = i;
-  }
-  if (best >= 0) return free.splice(best, 1)[0] as Buffer;
-  // Rounded up, so a conversation that grows by a turn finds its buffer still fits.
-  return Buffer.allocUnsafeSlow(Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(atLeast))));
-}
-
-function give(buffer: Buffer): void {
-  if (buffer.length > MAX_KEPT) return;
-  if (free.length >= POOL_SIZE) {
-    // Keep the larger: a small one is cheap to make again.
-    const smallest = free.reduce((s, b, i) => (b.length < (free[s] as Buffer).length ? i : s), 0);
-    if ((free[smallest] as Buffer).length >= buffer.length) return;
-    free.splice(smallest, 1);
-  }
-  free.push(buffer);
 }
 
 /** What `JSON.stringify` leaves out of an object and writes as `null` in an array. */
@@ -120,15 +94,15 @@ export function serialiseJson(value: unknown): OutgoingJson {
   let chars = 0;
   for (const piece of pieces) chars += piece.length;
   // Most text is one byte a character; a piece that may not fit is measured first.
-  let buffer = take(chars + 1024);
+  let buffer = takeBuffer(chars + 1024);
   let at = 0;
   for (const piece of pieces) {
     if (buffer.length - at < piece.length * 3) {
       const need = at + Buffer.byteLength(piece);
       if (need > buffer.length) {
-        const bigger = take(need + (chars - piece.length));
+        const bigger = takeBuffer(need + (chars - piece.length));
         buffer.copy(bigger, 0, 0, at);
-        give(buffer);
+        giveBuffer(buffer);
         buffer = bigger;
       }
     }
@@ -142,12 +116,7 @@ export function serialiseJson(value: unknown): OutgoingJson {
       // Twice given back would hand one buffer to two requests at once.
       if (released) return;
       released = true;
-      give(held);
+      giveBuffer(held);
     },
   };
-}
-
-/** For tests: how many buffers wait for reuse. */
-export function pooledBuffers(): number {
-  return free.length;
 }

@@ -8,7 +8,8 @@ import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pooledBuffers, serialiseJson } from '../../src/llm/outgoing-json.js';
+import { pooledBuffers } from '../../src/llm/buffer-pool.js';
+import { serialiseJson } from '../../src/llm/outgoing-json.js';
 import { cancelFor } from '../../src/llm/signals.js';
 import { postUpstream, type UpstreamTarget, upstreamTarget } from '../../src/llm/upstream.js';
 
