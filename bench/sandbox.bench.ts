@@ -7,7 +7,9 @@
  *              and, interleaved, the earlier path: socat bridge -> Unix socket -> proxy);
  *              median of several rounds, on loopback, the origin in its own process. The proxy
  *              parses and checks the request, and the answer's body goes through the one-way
- *              splice relay (egress-forward.ts, egress-splice.ts)
+ *              splice relay (egress-forward.ts, egress-splice.ts). Two references with no checks
+ *              beside them: a bare node socket pipe, and socat relaying each connection (what a
+ *              native user-space relay on a second TCP connection reaches on this host)
  *   tunnel     100 MB of raw bytes (a socat client: neither TLS nor HTTP, so after the check the
  *              tunnel is the two-way relay's, egress-relay.ts):
  *              directly, through the proxy with each relay (the long-lived splice relay, socat
@@ -48,6 +50,11 @@ export interface SandboxBench {
     direct: number;
     /** A bare node socket pipe with no checks: the ceiling of any node proxy on this host. */
     nodePipe: number;
+    /**
+     * socat relaying each connection with no checks: a native user-space relay, so what any proxy
+     * that keeps a second TCP connection (and copies through user space) can reach here.
+     */
+    socatRelay: number;
     proxyHttp: number;
     proxyConnect: number;
     jailHttp: number;
@@ -193,6 +200,34 @@ async function proxyWith(kind: RelayKind, originPort: number): Promise<{ port: n
   return { port: (proxy.address() as AddressInfo).port, close: () => proxy.close() };
 }
 
+/** socat relaying every connection to the origin, nothing checked; answers once it listens. */
+async function startSocatRelay(originPort: number): Promise<{ url: string; kill: () => void }> {
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+  const relay = spawn(
+    'socat',
+    [`TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, `TCP:127.0.0.1:${originPort}`],
+    {
+      stdio: 'ignore',
+    },
+  );
+  for (let i = 0; i < 200; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      }).once('error', () => resolve(false));
+    });
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return { url: `http://127.0.0.1:${port}/`, kill: () => relay.kill() };
+}
+
 /** curl's own measure of one transfer (its start-up excluded), in MB/s. */
 async function curl(args: string[]): Promise<number> {
   const { stdout } = await promisify(execFile)('curl', [
@@ -276,9 +311,11 @@ export async function run(
   });
   await new Promise<void>((r) => pipe.listen(0, '127.0.0.1', r));
   const pipeUrl = `http://127.0.0.1:${(pipe.address() as AddressInfo).port}/`;
+  const socatRelay = await startSocatRelay(originPort);
   const rows = {
     direct: [],
     nodePipe: [],
+    socatRelay: [],
     proxyHttp: [],
     proxyConnect: [],
     jailHttp: [],
@@ -289,6 +326,7 @@ export async function run(
   for (let i = 0; i < (options.tunnelOnly ? 0 : (options.rounds ?? 5)); i++) {
     rows.direct.push(await curl(['--noproxy', '*', url]));
     rows.nodePipe.push(await curl(['--noproxy', '*', pipeUrl]));
+    rows.socatRelay.push(await curl(['--noproxy', '*', socatRelay.url]));
     rows.proxyHttp.push(await curl(['-x', proxyUrl, url]));
     rows.proxyConnect.push(await curl(['-p', '-x', proxyUrl, url]));
     rows.jailHttp.push(await jailCurl(workdir, originPort, i, 'http'));
@@ -299,6 +337,7 @@ export async function run(
   origin.kill();
   proxy.close();
   pipe.close();
+  socatRelay.kill();
 
   // Raw tunnels: each relay against direct, interleaved so load bursts hit them alike.
   const raw = await spawnOrigin(RAW_ORIGIN);
@@ -336,6 +375,7 @@ export async function run(
     egress: {
       direct: median(rows.direct),
       nodePipe: median(rows.nodePipe),
+      socatRelay: median(rows.socatRelay),
       proxyHttp: median(rows.proxyHttp),
       proxyConnect: median(rows.proxyConnect),
       jailHttp: median(rows.jailHttp),
@@ -377,6 +417,7 @@ export function print(r: SandboxBench): string {
       ['100 MB over loopback with curl (median)', 'MB/s', 'vs direct'],
       ['direct', e.direct, '1.00x'],
       ['bare node socket pipe, no checks (reference)', e.nodePipe, vs(e.nodePipe)],
+      ['socat relay, no checks (reference: a native user-space relay)', e.socatRelay, vs(e.socatRelay)],
       ['through the egress proxy, plain HTTP', e.proxyHttp, vs(e.proxyHttp)],
       ['through the egress proxy, CONNECT tunnel', e.proxyConnect, vs(e.proxyConnect)],
       ['from the jail (proxy listening in the jail), plain HTTP', e.jailHttp, vs(e.jailHttp)],
