@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seeded } from '../../test/helpers/seeded.js';
 import { type AhoCorasickOptions, buildAhoCorasick } from './aho-corasick.js';
 
 function matches(patterns: string[], input: string, options: AhoCorasickOptions = {}): string[] {
@@ -18,15 +19,6 @@ function naive(patterns: string[], input: string): string[] {
   return [...found].sort();
 }
 
-/** Deterministic generator so a failing case can be replayed. */
-function lcg(seed: number) {
-  let x = seed;
-  return (n: number) => {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    return (x >>> 8) % n;
-  };
-}
-
 describe('buildAhoCorasick', () => {
   it('reports every occurrence of every pattern, including overlapping and nested ones', () => {
     const patterns = ['he', 'she', 'his', 'hers'];
@@ -34,19 +26,19 @@ describe('buildAhoCorasick', () => {
   });
 
   it('agrees with a naive search on random inputs over a small alphabet', () => {
-    const rand = lcg(7);
-    const word = (len: number) => Array.from({ length: len }, () => 'abc'[rand(3)]).join('');
+    const rng = seeded(7);
+    const word = (len: number) => rng.text('abc', len);
     for (let round = 0; round < 200; round++) {
-      const patterns = [...new Set(Array.from({ length: 1 + rand(12) }, () => word(1 + rand(6))))];
-      const input = word(rand(80));
+      const patterns = [...new Set(Array.from({ length: 1 + rng.int(12) }, () => word(1 + rng.int(6))))];
+      const input = word(rng.int(80));
       expect(matches(patterns, input)).toEqual(naive(patterns, input));
     }
   });
 
   it('agrees with a naive search when the pattern set is large enough to use sparse states', () => {
-    const rand = lcg(11);
-    const word = (len: number) => Array.from({ length: len }, () => 'abcdefgh'[rand(8)]).join('');
-    const patterns = [...new Set(Array.from({ length: 3000 }, () => word(4 + rand(8))))];
+    const rng = seeded(11);
+    const word = (len: number) => rng.text('abcdefgh', len);
+    const patterns = [...new Set(Array.from({ length: 3000 }, () => word(4 + rng.int(8))))];
     const input = word(20000);
     // The JavaScript loop's budget, as for thousands of secret forms (short patterns: no cut).
     const options = { denseEntries: 9 * 500 };
@@ -55,10 +47,10 @@ describe('buildAhoCorasick', () => {
   });
 
   it('agrees with a naive search when shallow states outnumber the dense-table cap', () => {
-    const rand = lcg(13);
+    const rng = seeded(13);
     const alphabet = Array.from({ length: 160 }, (_, i) => String.fromCharCode(0x100 + i));
-    const word = (len: number) => Array.from({ length: len }, () => alphabet[rand(alphabet.length)]).join('');
-    const patterns = [...new Set(Array.from({ length: 20000 }, () => word(2 + rand(4))))];
+    const word = (len: number) => rng.text(alphabet, len);
+    const patterns = [...new Set(Array.from({ length: 20000 }, () => word(2 + rng.int(4))))];
     const input = word(30000);
     const options = { denseEntries: 161 * 100 };
     expect(buildAhoCorasick(patterns, options).loop).toBe('sparse');
@@ -107,11 +99,11 @@ describe('buildAhoCorasick', () => {
   });
 
   it('agrees with a case-insensitive naive search on random mixed-case inputs', () => {
-    const rand = lcg(17);
-    const word = (len: number) => Array.from({ length: len }, () => 'aAbB-c'[rand(6)]).join('');
+    const rng = seeded(17);
+    const word = (len: number) => rng.text('aAbB-c', len);
     for (let round = 0; round < 200; round++) {
-      const patterns = [...new Set(Array.from({ length: 1 + rand(12) }, () => word(1 + rand(6))))];
-      const input = word(rand(80));
+      const patterns = [...new Set(Array.from({ length: 1 + rng.int(12) }, () => word(1 + rng.int(6))))];
+      const input = word(rng.int(80));
       const found = new Set<string>();
       buildAhoCorasick(patterns, { foldCase: true }).scan(input, 0, input.length, (p, end) =>
         found.add(`${patterns[p]!.toLowerCase()}@${end}`),

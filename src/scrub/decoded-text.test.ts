@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seeded } from '../../test/helpers/seeded.js';
 import { findEncoded, locateEncoded } from './decoded.js';
 import { createScrubber } from './index.js';
 
@@ -65,33 +66,29 @@ describe('a base64 run at the end of the text', () => {
 
 describe('runs located only (past the work budget)', () => {
   it('are the places findEncoded locates, in the same order, on generated text', () => {
-    let state = 5;
-    const next = () => {
-      state = (state * 1_103_515_245 + 12_345) & 0x7fffffff;
-      return state >>> 12;
-    };
+    const rng = seeded(5);
     const b64 = (length: number) =>
-      Buffer.from(Array.from({ length }, () => next() & 255)).toString('base64');
+      Buffer.from(Array.from({ length }, () => rng.int(256))).toString('base64');
     const pieces = [
-      () => b64(10 + (next() % 60)),
+      () => b64(10 + rng.int(60)),
       () =>
         b64(57)
           .match(/.{1,76}/g)!
           .join('\r\n'),
       () => `${b64(57)}\n${b64(57)}\n${b64(20)}`,
-      () => Buffer.from(`ghp_${'x'.repeat(next() % 40)}`).toString('hex'),
-      () => '%41'.repeat(1 + (next() % 20)),
+      () => Buffer.from(`ghp_${'x'.repeat(rng.int(40))}`).toString('hex'),
+      () => '%41'.repeat(1 + rng.int(20)),
       () => `a=%2F${b64(8)}`,
       () => '\\u0041\\x42',
       () => 'soft=\nbreak=\r\n--b',
       () => '/srv/a-b/c_d/AABnaHBfQUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo',
       () => 'token=sk-ghp_AKIApatxoxb-eyJpassword: %41Q~|',
-      () => [' ', '\n', '"', '&', '?', ';', '中', 'é'][next() % 8]!,
+      () => rng.pick([' ', '\n', '"', '&', '?', ';', '中', 'é']),
     ];
     let runs = 0;
     for (let k = 0; k < 600; k++) {
       let input = '';
-      for (let j = next() % 80; j > 0; j--) input += pieces[next() % pieces.length]!();
+      for (let j = rng.int(80); j > 0; j--) input += rng.pick(pieces)();
       for (const continued of [false, true]) {
         for (const nested of [false, true]) {
           const all = findEncoded(input, continued, nested, true);

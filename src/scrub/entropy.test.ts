@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seeded } from '../../test/helpers/seeded.js';
 import { entropyIn, lastValueAscii, sampleEntropy, sampleEntropyIn, shannonEntropy } from './entropy.js';
 
 describe('shannonEntropy', () => {
@@ -46,11 +47,7 @@ describe('shannonEntropy with its table of terms', () => {
   }
 
   it('gives the same value to the last bit as the direct computation, at every length to 80', () => {
-    let seed = 7;
-    const next = () => {
-      seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
-      return seed;
-    };
+    const rng = seeded(7);
     const everyAscii = String.fromCharCode(...Array.from({ length: 128 }, (_, code) => code));
     const alphabets = [
       'ab',
@@ -64,8 +61,7 @@ describe('shannonEntropy with its table of terms', () => {
     for (let length = 0; length <= 80; length++) {
       for (const alphabet of alphabets) {
         for (let k = 0; k < 20; k++) {
-          let value = '';
-          for (let i = 0; i < length; i++) value += alphabet[next() % alphabet.length];
+          let value = rng.text(alphabet, length);
           value = value.slice(0, length);
           expect(shannonEntropy(value)).toBe(reference(value));
         }
@@ -96,17 +92,13 @@ describe('lastValueAscii', () => {
 
 describe('entropyIn and sampleEntropyIn', () => {
   it('equal shannonEntropy and sampleEntropy of the slice, to the last bit, and set lastValueAscii alike', () => {
-    let x = 5;
-    const next = () => {
-      x = (x * 1103515245 + 12345) & 0x7fffffff;
-      return x >>> 8;
-    };
+    const rng = seeded(5);
     const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/=é中😀';
     let text = '';
-    while (text.length < 20_000) text += alphabet[next() % (next() % 4 === 0 ? alphabet.length : 10)];
+    while (text.length < 20_000) text += alphabet[rng.int(rng.int(4) === 0 ? alphabet.length : 10)];
     for (let k = 0; k < 3000; k++) {
-      const from = next() % text.length;
-      const to = Math.min(text.length, from + (next() % (k % 7 === 0 ? 400 : 80)));
+      const from = rng.int(text.length);
+      const to = Math.min(text.length, from + rng.int(k % 7 === 0 ? 400 : 80));
       const slice = text.slice(from, to);
       const inPlace = entropyIn(text, from, to);
       const inPlaceAscii = lastValueAscii();

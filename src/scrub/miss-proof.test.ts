@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { seeded } from '../../test/helpers/seeded.js';
 import { missProof, provesMiss } from './miss-proof.js';
 import { BUILTIN_RULES } from './rules/index.js';
-
-/** A small deterministic generator (tests must not depend on the run). */
-function generator(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) & 0x7fffffff;
-    return state;
-  };
-}
 
 describe('missProof', () => {
   it('reads the run after a fixed-width head, lookarounds and a group of equal-width alternatives', () => {
@@ -41,7 +33,7 @@ describe('missProof', () => {
   });
 
   it('never proves a miss where a built-in rule matches, on generated text around every anchor', () => {
-    const next = generator(42);
+    const rng = seeded(42);
     const pieces = [
       'a',
       'Z',
@@ -76,13 +68,13 @@ describe('missProof', () => {
         (c) => proof.ascii[c.charCodeAt(0)] === 1,
       );
       for (let k = 0; k < 150; k++) {
-        const anchor = rule.anchors[next() % rule.anchors.length]!;
+        const anchor = rng.pick(rule.anchors);
         let head = '';
-        for (let i = 0; i < (rule.before ?? 0); i++) head += inClass[next() % inClass.length];
+        for (let i = 0; i < (rule.before ?? 0); i++) head += rng.pick(inClass);
         let tail = '';
-        const length = next() % 120;
+        const length = rng.int(120);
         for (let i = 0; i < length; i++) {
-          tail += next() % 12 === 0 ? pieces[next() % pieces.length] : inClass[next() % inClass.length];
+          tail += rng.int(12) === 0 ? rng.pick(pieces) : rng.pick(inClass);
         }
         for (const text of [`${head}${anchor}${tail}`, `x ${head}${anchor}${tail} y`]) {
           const start = text.indexOf(anchor) - (rule.before ?? 0);

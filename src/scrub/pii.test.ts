@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seeded } from '../../test/helpers/seeded.js';
 import { createScrubber } from './index.js';
 import { DEFAULT_PII_ACTIONS, ibanValid, luhnValid, PII_DETECTORS } from './pii.js';
 import { compilePii, scanPii } from './pii-scan.js';
@@ -132,15 +133,10 @@ describe('runs the scan skips', () => {
   pieces.push('AB123456C', '+44 20 7946 0958', '(555) 123-4567', '555-123-4567', ' ', '-', '.', ',');
   pieces.push('x', 'Z', '0', '7', '(', '+', '%41', '\n');
   it('every match of a detector with minRun is a run of its alphabet at least that long', () => {
-    let seed = 7;
-    const next = () => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed / 2147483648;
-    };
+    const rng = seeded(7);
     let checked = 0;
     for (let t = 0; t < 3000; t++) {
-      let text = '';
-      for (let k = 0; k < 12; k++) text += pieces[Math.floor(next() * pieces.length)];
+      const text = rng.text(pieces, 12);
       for (const d of PII_DETECTORS) {
         if (d.minRun === undefined) continue;
         for (const match of text.matchAll(new RegExp(d.pattern, 'g'))) {
@@ -157,15 +153,10 @@ describe('runs the scan skips', () => {
     const edges = ['GB04WEST12345610000002', '2221000000000009', '6011111111111117', '378282246310005'];
     edges.push('ZY 98 76 54 D', 'CE123456A', '899-01-2345', '001-01-0001');
     const all = [...pieces, ...edges];
-    let seed = 11;
-    const next = () => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed / 2147483648;
-    };
+    const rng = seeded(11);
     let checked = 0;
     for (let t = 0; t < 3000; t++) {
-      let text = '';
-      for (let k = 0; k < 12; k++) text += all[Math.floor(next() * all.length)];
+      const text = rng.text(all, 12);
       for (const d of PII_DETECTORS) {
         if (!d.starts) continue;
         for (const match of text.matchAll(new RegExp(d.pattern, 'g'))) {
@@ -195,16 +186,11 @@ describe('runs the scan skips', () => {
     const edges = ['GB04WEST12345610000002', '2221000000000009', '6011111111111117', '378282246310005'];
     edges.push('ZY 98 76 54 D', 'CE123456A', '899-01-2345', '001-01-0001');
     const all = [...pieces, ...noise, ...edges, '4242424242424242', 'DE89370400440532013000', 'QQ123456C'];
-    let seed = 13;
-    const next = () => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed / 2147483648;
-    };
+    const rng = seeded(13);
     const set = compilePii(DEFAULT_PII_ACTIONS);
     let found = 0;
     for (let t = 0; t < 2000; t++) {
-      let text = '';
-      for (let k = 0; k < 10; k++) text += all[Math.floor(next() * all.length)];
+      const text = rng.text(all, 10);
       const expected: string[] = [];
       for (const d of PII_DETECTORS) {
         if (DEFAULT_PII_ACTIONS[d.kind] === 'allow') continue;

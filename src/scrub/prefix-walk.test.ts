@@ -4,24 +4,17 @@
  * all-dense and sparse loops report, in the same order, and hold back the same tail.
  */
 import { describe, expect, it } from 'vitest';
+import { seeded } from '../../test/helpers/seeded.js';
 import { type AhoCorasick, buildAhoCorasick } from './aho-corasick.js';
-
-function lcg(seed: number) {
-  let x = seed;
-  return (n: number) => {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    return (x >>> 8) % n;
-  };
-}
 
 /** Long patterns over a small alphabet, as secret forms are: shared heads, long tails. */
 function longPatterns(seed: number, count: number) {
-  const rand = lcg(seed);
-  const word = (len: number) => Array.from({ length: len }, () => 'abcdefgh'[rand(8)]).join('');
-  const patterns = [...new Set(Array.from({ length: count }, () => word(14 + rand(30))))];
+  const rng = seeded(seed);
+  const word = (len: number) => rng.text('abcdefgh', len);
+  const patterns = [...new Set(Array.from({ length: count }, () => word(14 + rng.int(30))))];
   // Short ones too (rule anchors), and patterns that are heads of others.
   patterns.push('ab', 'cde', patterns[0]!.slice(0, 20), patterns[1]!.slice(0, 13));
-  return { rand, word, patterns };
+  return { rng, word, patterns };
 }
 
 /** Built to take the prefix loop: the smallest dense budget (in rows) that holds enough levels. */
@@ -54,15 +47,15 @@ describe('the prefix loop', () => {
   });
 
   it('reports exactly what the all-dense loop reports, on text full of pattern heads', () => {
-    const { rand, word, patterns } = longPatterns(5, 60);
+    const { rng, word, patterns } = longPatterns(5, 60);
     const dense = buildAhoCorasick(patterns);
     const prefix = prefixAutomaton(patterns);
     for (let round = 0; round < 60; round++) {
       const parts: string[] = [];
       for (let k = 0; k < 40; k++) {
-        const p = patterns[rand(patterns.length)]!;
+        const p = rng.pick(patterns);
         // Whole patterns, their heads cut anywhere, and noise between them.
-        parts.push(rand(3) === 0 ? p : p.slice(0, rand(p.length + 1)), word(rand(6)));
+        parts.push(rng.int(3) === 0 ? p : p.slice(0, rng.int(p.length + 1)), word(rng.int(6)));
       }
       const input = parts.join('');
       expect(sorted(run(prefix, input).found)).toEqual(sorted(run(dense, input).found));
@@ -70,21 +63,21 @@ describe('the prefix loop', () => {
   });
 
   it('reports matches in order of end, as the other loops do', () => {
-    const { rand, patterns } = longPatterns(7, 60);
+    const { rng, patterns } = longPatterns(7, 60);
     const prefix = prefixAutomaton(patterns);
-    const input = Array.from({ length: 200 }, () => patterns[rand(patterns.length)]).join('');
+    const input = rng.text(patterns, 200);
     const ends = run(prefix, input).found.map(([, e]) => e);
     expect(ends.length).toBeGreaterThan(200);
     expect(ends).toEqual([...ends].sort((a, b) => a - b));
   });
 
   it('holds back the same tail as the all-dense loop when the text ends inside a pattern', () => {
-    const { rand, word, patterns } = longPatterns(9, 60);
+    const { rng, word, patterns } = longPatterns(9, 60);
     const dense = buildAhoCorasick(patterns);
     const prefix = prefixAutomaton(patterns);
     for (let round = 0; round < 300; round++) {
-      const p = patterns[rand(patterns.length)]!;
-      const input = word(rand(20)) + p.slice(0, 1 + rand(p.length - 1));
+      const p = rng.pick(patterns);
+      const input = word(rng.int(20)) + p.slice(0, 1 + rng.int(p.length - 1));
       expect(run(prefix, input).hold).toBe(run(dense, input).hold);
     }
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seeded } from '../../test/helpers/seeded.js';
 import { mergeFound, mergeSpans, renderSpans, type Span } from './spans.js';
 
 const span = (start: number, end: number, replacement: string, rank = 0, marker = replacement): Span => ({
@@ -54,50 +55,43 @@ describe('mergeFound', () => {
   const markerOf = (rank: number) => (rank < 0 ? '[secret]' : rank === 9 ? '[encoded]' : `[rule${rank}]`);
 
   it('merges spans given as numbers, objects and a union exactly as mergeSpans merges them as objects', () => {
-    // mulberry32: every bit random (the low bits of a plain LCG repeat with a short period).
-    let state = 7;
-    const next = () => {
-      state = (state + 0x6d2b79f5) | 0;
-      let t = Math.imul(state ^ (state >>> 15), 1 | state);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return (t ^ (t >>> 14)) >>> 0;
-    };
+    const rng = seeded(7);
     let withTies = 0;
     let masksJoined = 0;
     for (let round = 0; round < 4000; round++) {
       // Few positions, so spans tie in start, end and rank; PII spans share one rank with other
       // markers, and some are masks (their replacement is not their marker).
-      const width = 4 + (next() % 60);
-      const count = next() % 40;
+      const width = 4 + rng.int(60);
+      const count = rng.int(40);
       const found = new Int32Array(3 * count);
       const all: Span[] = [];
       for (let k = 0; k < count; k++) {
-        const start = next() % width;
-        const end = start + 1 + (next() % (round % 2 === 0 ? 12 : 2));
-        const rank = (next() % 5) - 1;
+        const start = rng.int(width);
+        const end = start + 1 + rng.int(round % 2 === 0 ? 12 : 2);
+        const rank = rng.int(5) - 1;
         found.set([start, end, rank], 3 * k);
         all.push(span(start, end, markerOf(rank), rank));
       }
       // PII spans from few places: ties among them, and masks inside other spans, are common.
-      const places = 1 + (next() % 6);
-      const objects: Span[] = Array.from({ length: next() % 12 }, () => {
-        const start = (next() % places) * 3;
-        const end = start + 1 + (next() % 6);
-        const marker = ['[email]', '[card]', '[phone]'][next() % 3]!;
-        if (next() % 4 === 0) return span(start, end, markerOf(next() % 4), next() % 4);
-        return span(start, end, next() % 2 === 0 ? marker : `mask${next() % 3}`, 1_000_000, marker);
+      const places = 1 + rng.int(6);
+      const objects: Span[] = Array.from({ length: rng.int(12) }, () => {
+        const start = rng.int(places) * 3;
+        const end = start + 1 + rng.int(6);
+        const marker = rng.pick(['[email]', '[card]', '[phone]']);
+        if (rng.int(4) === 0) return span(start, end, markerOf(rng.int(4)), rng.int(4));
+        return span(start, end, rng.int(2) === 0 ? marker : `mask${rng.int(3)}`, 1_000_000, marker);
       });
       all.push(...objects);
       const starts: number[] = [];
       const ends: number[] = [];
-      for (let at = next() % 10; at < width + 10; at += 2 + (next() % 10)) {
+      for (let at = rng.int(10); at < width + 10; at += 2 + rng.int(10)) {
         starts.push(at);
-        ends.push(at + 1 + (next() % 3));
+        ends.push(at + 1 + rng.int(3));
         at = ends[ends.length - 1]!;
         all.push(span(starts[starts.length - 1]!, at, '[encoded]', 9));
       }
       const union =
-        next() % 3 === 0
+        rng.int(3) === 0
           ? null
           : { start: Int32Array.from(starts), end: Int32Array.from(ends), count: starts.length };
       if (!union) all.splice(count + objects.length);

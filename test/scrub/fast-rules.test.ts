@@ -16,62 +16,50 @@ import type { Engine } from '../../src/scrub/engine-types.js';
 import { DEFAULT_PII_ACTIONS, type PiiActions } from '../../src/scrub/pii.js';
 import { BUILTIN_RULES } from '../../src/scrub/rules/index.js';
 import { mergeSpans, renderSpans } from '../../src/scrub/spans.js';
-
-function generator(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) & 0x7fffffff;
-    return state;
-  };
-}
+import { type Seeded, seeded } from '../helpers/seeded.js';
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const ANCHORS = [...new Set(BUILTIN_RULES.flatMap((rule) => rule.anchors))];
 
-function pieceMaker(next: () => number): () => string {
-  const pick = <T>(list: readonly T[]): T => list[next() % list.length]!;
-  const run = (alphabet: string, length: number) => {
-    let out = '';
-    for (let i = 0; i < length; i++) out += alphabet[next() % alphabet.length];
-    return out;
-  };
+function pieceMaker(rng: Seeded): () => string {
   const caseFlip = (text: string) =>
-    [...text].map((c) => (next() % 2 === 0 ? c.toUpperCase() : c.toLowerCase())).join('');
+    [...text].map((c) => (rng.int(2) === 0 ? c.toUpperCase() : c.toLowerCase())).join('');
   const makers: (() => string)[] = [
     // Any rule's anchor, in its case or another.
-    () => pick(ANCHORS),
-    () => caseFlip(pick(ANCHORS)),
+    () => rng.pick(ANCHORS),
+    () => caseFlip(rng.pick(ANCHORS)),
     // An anchor and a value run of a length around the rules' minimums (near-misses included).
-    () => `${pick(ANCHORS)}${run(ALNUM, next() % 60)}`,
+    () => `${rng.pick(ANCHORS)}${rng.text(ALNUM, rng.int(60))}`,
     () =>
-      `${pick(ANCHORS)}${run('0123456789', 8 + (next() % 8))}-${run('0123456789', 8 + (next() % 8))}-${run(ALNUM, 20 + (next() % 8))}`,
-    () => `ghp_${run(ALNUM, 35 + (next() % 3))}`,
-    () => `AKIA${run('ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789', 15 + (next() % 3))}`,
-    () => `sk-${run(`${ALNUM}_-`, 18 + (next() % 30))}`,
+      `${rng.pick(ANCHORS)}${rng.text('0123456789', 8 + rng.int(8))}-${rng.text('0123456789', 8 + rng.int(8))}-${rng.text(ALNUM, 20 + rng.int(8))}`,
+    () => `ghp_${rng.text(ALNUM, 35 + rng.int(3))}`,
+    () => `AKIA${rng.text('ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789', 15 + rng.int(3))}`,
+    () => `sk-${rng.text(`${ALNUM}_-`, 18 + rng.int(30))}`,
     () =>
-      `eyJ${run(ALNUM, 8 + (next() % 20))}.eyJ${run(ALNUM, 8 + (next() % 20))}.${run(ALNUM, next() % 20)}`,
+      `eyJ${rng.text(ALNUM, 8 + rng.int(20))}.eyJ${rng.text(ALNUM, 8 + rng.int(20))}.${rng.text(ALNUM, rng.int(20))}`,
     () =>
-      `${pick(['password', 'token', 'api_key', 'secret', 'PASSWORD'])}${pick(['=', ': ', '="', " = '"])}${run(`${ALNUM}%!`, next() % 40)}`,
-    () => `${run('0123456789', 14 + (next() % 3))}|${run(`${ALNUM}_-`, 25 + (next() % 20))}`,
-    () => `${run(ALNUM, 3)}${run('0123456789', 1)}Q~${run(`${ALNUM}_~.-`, 30 + (next() % 6))}`,
+      `${rng.pick(['password', 'token', 'api_key', 'secret', 'PASSWORD'])}${rng.pick(['=', ': ', '="', " = '"])}${rng.text(`${ALNUM}%!`, rng.int(40))}`,
+    () => `${rng.text('0123456789', 14 + rng.int(3))}|${rng.text(`${ALNUM}_-`, 25 + rng.int(20))}`,
+    () => `${rng.text(ALNUM, 3)}${rng.text('0123456789', 1)}Q~${rng.text(`${ALNUM}_~.-`, 30 + rng.int(6))}`,
     // Escapes and encodings.
-    () => pick(['%41', '%2F', '\\u0041', '\\x41', '=3D', '=\n']),
-    () => Buffer.from(`ghp_${run(ALNUM, 36)}`).toString('base64'),
+    () => rng.pick(['%41', '%2F', '\\u0041', '\\x41', '=3D', '=\n']),
+    () => Buffer.from(`ghp_${rng.text(ALNUM, 36)}`).toString('base64'),
     // Separators, unicode, long runs.
-    () => pick([' ', '\n', '"', "'", ',', ';', ':', '=', '&', '?', '/', '.', '-', '_', '~', '|']),
-    () => pick(['é', '中文', '😀', '\u0000', '\u2028', 'Ω']),
+    () => rng.pick([' ', '\n', '"', "'", ',', ';', ':', '=', '&', '?', '/', '.', '-', '_', '~', '|']),
+    () => rng.pick(['é', '中文', '😀', '\u0000', '\u2028', 'Ω']),
     // PII (card numbers, IBANs, emails, phones): spans of one rank with other markers, masks.
-    () => pick(['4242 4242 4242 4242', '4111111111111111', 'GB82 WEST 1234 5698 7654 32', '+1 415 555 0100']),
-    () => `${run(ALNUM, 1 + (next() % 8))}@${run(ALNUM, 1 + (next() % 8))}.com`,
-    () => 'a'.repeat(next() % 300),
-    () => pick(ANCHORS).repeat(next() % 40),
-    () => `${run(ALNUM, 100 + (next() % 200))}`,
+    () =>
+      rng.pick(['4242 4242 4242 4242', '4111111111111111', 'GB82 WEST 1234 5698 7654 32', '+1 415 555 0100']),
+    () => `${rng.text(ALNUM, 1 + rng.int(8))}@${rng.text(ALNUM, 1 + rng.int(8))}.com`,
+    () => 'a'.repeat(rng.int(300)),
+    () => rng.pick(ANCHORS).repeat(rng.int(40)),
+    () => `${rng.text(ALNUM, 100 + rng.int(200))}`,
   ];
-  return () => pick(makers)();
+  return () => rng.pick(makers)();
 }
 
-function textOf(next: () => number, length: number): string {
-  const piece = pieceMaker(next);
+function textOf(rng: Seeded, length: number): string {
+  const piece = pieceMaker(rng);
   let out = '';
   while (out.length < length) out += piece();
   return out;
@@ -100,13 +88,12 @@ function sameText(fast: Engine, reference: Engine, input: string): void {
 }
 
 /** Real-shaped keys (`sk-` and 24 letters and digits, as the bench's page of keys) among other pieces. */
-function keysAmong(next: () => number, length: number): string {
-  const piece = pieceMaker(next);
+function keysAmong(rng: Seeded, length: number): string {
+  const piece = pieceMaker(rng);
   let out = '';
   while (out.length < length) {
-    let key = 'sk-';
-    for (let k = 0; k < 24; k++) key += ALNUM[next() % ALNUM.length];
-    out += next() % 3 === 0 ? `${key}${piece()}` : `${key} `;
+    const key = `sk-${rng.text(ALNUM, 24)}`;
+    out += rng.int(3) === 0 ? `${key}${piece()}` : `${key} `;
   }
   return out;
 }
@@ -118,10 +105,10 @@ function accounting(engine: Engine) {
 
 describe('fast rule executions', () => {
   it('scrub generated adversarial text exactly as calling every regex does', () => {
-    const next = generator(2026);
+    const rng = seeded(2026);
     const [fast, reference] = engines(['Qm9vdHN0cmFwLXNlY3JldC0xMjM0NQ']);
     for (let k = 0; k < 1500; k++) {
-      const input = textOf(next, 20 + (next() % 1500));
+      const input = textOf(rng, 20 + rng.int(1500));
       expect(scrub(fast, input), JSON.stringify(input)).toBe(scrub(reference, input));
       const a = fast.detect(input, true);
       const b = reference.detect(input, true);
@@ -133,18 +120,18 @@ describe('fast rule executions', () => {
   });
 
   it('render the scrubbed text from numbers exactly as the reference spans render', () => {
-    const next = generator(31);
+    const rng = seeded(31);
     for (const action of ['mask', 'redact'] as const) {
       const pii = { email: action, phone: action, card: action, iban: action, national_id: action };
       const [fast, reference] = engines(['Qm9vdHN0cmFwLXNlY3JldC0xMjM0NQ'], pii);
       for (let k = 0; k < 800; k++) {
-        sameText(fast, reference, textOf(next, 20 + (next() % 1500)));
-        sameText(fast, reference, keysAmong(next, 20 + (next() % 1500)));
+        sameText(fast, reference, textOf(rng, 20 + rng.int(1500)));
+        sameText(fast, reference, keysAmong(rng, 20 + rng.int(1500)));
       }
       // Past the work budget: failed-closed candidates and the encoded runs' union.
       for (let k = 0; k < 3; k++) {
-        sameText(fast, reference, textOf(next, 40_000 + (next() % 40_000)));
-        sameText(fast, reference, keysAmong(next, 40_000 + (next() % 40_000)));
+        sameText(fast, reference, textOf(rng, 40_000 + rng.int(40_000)));
+        sameText(fast, reference, keysAmong(rng, 40_000 + rng.int(40_000)));
       }
       sameText(fast, reference, '');
       sameText(fast, reference, 'nothing to redact here');
@@ -154,25 +141,24 @@ describe('fast rule executions', () => {
   });
 
   it("merge masked and redacted PII spans with the rules' as numbers, as mergeSpans merges objects", () => {
-    const next = generator(404);
+    const rng = seeded(404);
     for (const action of ['mask', 'redact'] as const) {
       const pii = { email: action, phone: action, card: action, iban: action, national_id: action };
       const [fast, reference] = engines(['Qm9vdHN0cmFwLXNlY3JldC0xMjM0NQ'], pii);
-      for (let k = 0; k < 600; k++)
-        sameMerge(fast, reference, textOf(next, 20 + (next() % 1500)), k % 2 === 0);
+      for (let k = 0; k < 600; k++) sameMerge(fast, reference, textOf(rng, 20 + rng.int(1500)), k % 2 === 0);
       // Past the work budget: the scan's spans, PII and the encoded runs' union all merge.
       for (let k = 0; k < 4; k++)
-        sameMerge(fast, reference, textOf(next, 40_000 + (next() % 40_000)), k % 2 === 0);
+        sameMerge(fast, reference, textOf(rng, 40_000 + rng.int(40_000)), k % 2 === 0);
       expect(fast.stats.failedClosed).toBeGreaterThan(0);
       expect(accounting(fast)).toEqual(accounting(reference));
     }
   });
 
   it('spend the work budget at the same place and fail closed alike on long dense text', () => {
-    const next = generator(15);
+    const rng = seeded(15);
     const [fast, reference] = engines([]);
     for (let k = 0; k < 12; k++) {
-      const input = textOf(next, 40_000 + (next() % 40_000));
+      const input = textOf(rng, 40_000 + rng.int(40_000));
       expect(scrub(fast, input)).toBe(scrub(reference, input));
       sameMerge(fast, reference, input, k % 2 === 0);
     }
@@ -187,13 +173,13 @@ describe('fast rule executions', () => {
   });
 
   it('match known secrets past the work budget, inside and after fail-closed redactions, alike', () => {
-    const next = generator(77);
+    const rng = seeded(77);
     const [fast, reference] = engines([]);
     // Added at run time: the base automaton stays the anchors alone, scanned by the dense loop
     // that leaves reports out; the secrets are in the runtime automaton.
     const secrets = Array.from(
       { length: 6 },
-      (_, k) => `Zq${k}${textOf(next, 1).replace(/\W/g, '')}runtime-secret-${k}`,
+      (_, k) => `Zq${k}${textOf(rng, 1).replace(/\W/g, '')}runtime-secret-${k}`,
     );
     fast.addSecrets(secrets);
     reference.addSecrets(secrets);
@@ -203,15 +189,13 @@ describe('fast rule executions', () => {
     for (let k = 0; k < 8; k++) {
       // The budget is spent within the first third or so; secrets and their encodings follow,
       // glued to anchors, inside values and between them.
-      let input = unit.repeat(1_500 + (next() % 500));
+      let input = unit.repeat(1_500 + rng.int(500));
       for (let j = 0; j < 40; j++) {
-        const secret = secrets[next() % secrets.length]!;
-        const form = [secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64')][
-          next() % 3
-        ]!;
-        const glue = ['', ' ', '"', '=', '\n'][next() % 5]!;
-        input += `${glue}${form}${glue}${many[next() % many.length]}${textOf(next, next() % 200)}`;
-        input += unit.repeat(next() % 50);
+        const secret = rng.pick(secrets);
+        const form = rng.pick([secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64')]);
+        const glue = rng.pick(['', ' ', '"', '=', '\n']);
+        input += `${glue}${form}${glue}${rng.pick(many)}${textOf(rng, rng.int(200))}`;
+        input += unit.repeat(rng.int(50));
       }
       expect(scrub(fast, input)).toBe(scrub(reference, input));
       const a = fast.detect(input, true);

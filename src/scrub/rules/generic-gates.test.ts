@@ -6,6 +6,7 @@
  * 64-character entropy sample, characters outside ASCII).
  */
 import { describe, expect, it } from 'vitest';
+import { type Seeded, seeded } from '../../../test/helpers/seeded.js';
 import { sampleEntropy } from '../entropy.js';
 import {
   CODE_REFERENCE,
@@ -15,15 +16,6 @@ import {
   mostlyCjk,
   PLACEHOLDER,
 } from './generic.js';
-
-function generator(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) & 0x7fffffff;
-    // The high bits: the low ones of this generator repeat with short periods.
-    return state >>> 12;
-  };
-}
 
 /** Pieces that start, continue or break each alternative of the two regexes. */
 const PIECES = [
@@ -59,27 +51,27 @@ const PIECES = [
   '0123456789012345',
 ];
 
-function generatedValue(next: () => number): string {
+function generatedValue(rng: Seeded): string {
   // Mostly short values, some past the 16 characters the shortcuts read and past the entropy's
   // 64-character sample; sometimes one piece repeated (all digits, all letters, one identifier).
-  if (next() % 8 === 0) return PIECES[next() % PIECES.length]!.repeat(1 + (next() % 40));
-  const pieces = next() % 12;
+  if (rng.int(8) === 0) return rng.pick(PIECES).repeat(1 + rng.int(40));
+  const pieces = rng.int(12);
   let out = '';
-  for (let k = 0; k < pieces; k++) out += PIECES[next() % PIECES.length];
-  if (next() % 4 === 0) {
+  for (let k = 0; k < pieces; k++) out += rng.pick(PIECES);
+  if (rng.int(4) === 0) {
     const tail = 'aB3dE5fG7hJ9kLmNpQ2rS4tU6vW8xYz';
-    for (let k = next() % 120; k > 0; k--) out += tail[next() % tail.length];
+    for (let k = rng.int(120); k > 0; k--) out += rng.pick(tail);
   }
   return out;
 }
 
 describe('generic gates without their regexes', () => {
   it('answer PLACEHOLDER.test on every value', () => {
-    const next = generator(31);
+    const rng = seeded(31);
     const differ: string[] = [];
     let matched = 0;
     for (let k = 0; k < 40_000; k++) {
-      const value = generatedValue(next);
+      const value = generatedValue(rng);
       const expected = PLACEHOLDER.test(value);
       if (isPlaceholder(value) !== expected) differ.push(value);
       if (expected) matched++;
@@ -90,11 +82,11 @@ describe('generic gates without their regexes', () => {
   });
 
   it('answer CODE_REFERENCE.test on every value', () => {
-    const next = generator(32);
+    const rng = seeded(32);
     const differ: string[] = [];
     let matched = 0;
     for (let k = 0; k < 40_000; k++) {
-      const value = generatedValue(next);
+      const value = generatedValue(rng);
       const expected = CODE_REFERENCE.test(value);
       if (isCodeReference(value) !== expected) differ.push(value);
       if (expected) matched++;
@@ -104,11 +96,11 @@ describe('generic gates without their regexes', () => {
   });
 
   it('judge a value as the placeholder regex, the entropy sample and the script check in turn do', () => {
-    const next = generator(33);
+    const rng = seeded(33);
     const differ: string[] = [];
     let accepted = 0;
     for (let k = 0; k < 40_000; k++) {
-      const value = generatedValue(next);
+      const value = generatedValue(rng);
       for (const floor of [0, 3, 3.5]) {
         const reference = !PLACEHOLDER.test(value) && sampleEntropy(value) >= floor && !mostlyCjk(value);
         if (looksLikeSecretValue(value, floor) !== reference) differ.push(value);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { seeded } from '../../../test/helpers/seeded.js';
 import { createScrubber } from '../index.js';
 import { maxMatchLength, regexSafetyProblems } from '../regex-safety.js';
 import { BUILTIN_RULES } from './index.js';
@@ -11,13 +12,7 @@ const GITLEAKS = JSON.parse(
 
 /** Deterministic fake token material, built at runtime so no credential-shaped literal sits in the source. */
 function fake(length: number, alphabet = 'aB3cD4eF5gH6iJ7kL8mN9pQ2rS3tU4vW5xY6z', seed = length): string {
-  let x = seed * 7919 + 17;
-  let out = '';
-  for (let i = 0; i < length; i++) {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    out += alphabet[(x >>> 12) % alphabet.length];
-  }
-  return out;
+  return seeded(seed * 7919 + 17).text(alphabet, length);
 }
 const HEX = '0123456789abcdef';
 const DIG = '0123456789';
@@ -351,11 +346,7 @@ describe('built-in credential rules', () => {
 describe('acceptIn, the gate read in place', () => {
   /** Candidate values around the gates' edges: cases and digits missing, repeats, long, unicode. */
   function candidates(): string[] {
-    let x = 99;
-    const next = () => {
-      x = (x * 1103515245 + 12345) & 0x7fffffff;
-      return x >>> 8;
-    };
+    const rng = seeded(99);
     const alphabets = [
       'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-',
       'abcdefghijklmnopqrstuvwxyz0123456789',
@@ -384,10 +375,9 @@ describe('acceptIn, the gate read in place', () => {
       'config.secrets.primaryToken9',
     ];
     for (let k = 0; k < 4000; k++) {
-      const alphabet = alphabets[next() % alphabets.length]!;
-      const length = 1 + (next() % (k % 10 === 0 ? 300 : 70));
-      let value = '';
-      for (let i = 0; i < length; i++) value += alphabet[next() % alphabet.length];
+      const alphabet = rng.pick(alphabets);
+      const length = 1 + rng.int(k % 10 === 0 ? 300 : 70);
+      const value = rng.text(alphabet, length);
       out.push(value);
     }
     return out;

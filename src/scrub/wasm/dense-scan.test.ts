@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a build script in plain JavaScript, without declarations
 import { assemble } from '../../../scripts/build-wasm.mjs';
+import { seeded } from '../../../test/helpers/seeded.js';
 import { buildAhoCorasick } from '../aho-corasick.js';
 import { SCAN_WASM_BASE64 } from './scan-module.js';
 
@@ -68,13 +69,9 @@ describe('the WebAssembly scan of a dense automaton', () => {
   });
 
   it('agrees with a naive search over random text longer than several windows', () => {
-    let x = 5;
-    const rand = (n: number) => {
-      x = (x * 1103515245 + 12345) & 0x7fffffff;
-      return x % n;
-    };
-    const word = (len: number) => Array.from({ length: len }, () => 'abcdé'[rand(5)]).join('');
-    const patterns = [...new Set(Array.from({ length: 40 }, () => word(2 + rand(5))))];
+    const rng = seeded(5);
+    const word = (len: number) => rng.text('abcdé', len);
+    const patterns = [...new Set(Array.from({ length: 40 }, () => word(2 + rng.int(5))))];
     const input = word(100_000);
     expect(found(patterns, input)).toEqual(naive(patterns, input));
   });
