@@ -1,6 +1,7 @@
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seeded } from '../../test/helpers/seeded.js';
 import { InspectionWorkers } from '../inspect/worker/pool.js';
 import { type HeldText, type LeanSseOptions, LONG_EVENT, useLeanSse } from './lean-sse.js';
 
@@ -110,22 +111,17 @@ describe('the lean SSE reader holding long data lines aside', () => {
     expect(counts).toEqual({ held: 1, parsed: 1, read: 1, released: 1 });
   });
 
-  // A small deterministic generator: the same streams on every run.
-  let seed = 11;
-  const random = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  // A seeded generator: the same streams on every run.
+  const random = seeded(11);
   /** One event: long or short, one data line or several, another type, an id, a comment, bad JSON. */
   const event = (id: number): string => {
-    const long = random() < 0.6;
-    const text = `${pick(['token=', 'x', 'ab"c\\', 'é'])}`.repeat(
-      long ? LONG_EVENT / 3 + Math.floor(random() * 50_000) : Math.floor(random() * 100),
+    const long = random.float() < 0.6;
+    const text = `${random.pick(['token=', 'x', 'ab"c\\', 'é'])}`.repeat(
+      long ? LONG_EVENT / 3 + random.int(50_000) : random.int(100),
     );
     const json = JSON.stringify(answer(id, text));
-    const shape = pick(['one', 'one', 'split', 'other type', 'id', 'comment', 'bad', 'nospace']);
-    const head = pick(['', 'event: message\n', `id: ${id}\n`]);
+    const shape = random.pick(['one', 'one', 'split', 'other type', 'id', 'comment', 'bad', 'nospace']);
+    const head = random.pick(['', 'event: message\n', `id: ${id}\n`]);
     switch (shape) {
       case 'split': {
         const at = Math.floor(json.length / 2);
@@ -149,19 +145,14 @@ describe('the lean SSE reader holding long data lines aside', () => {
   it('hands on what the SDK reader hands on for 40 random streams cut at random offsets, every held line let go', async () => {
     let held = 0;
     for (let round = 0; round < 40; round++) {
-      const texts = Array.from({ length: 1 + Math.floor(random() * 4) }, (_, i) => event(i + 1));
+      const texts = Array.from({ length: 1 + random.int(4) }, (_, i) => event(i + 1));
       // Some streams end an event with \r\n (held lines are not taken then), some end mid-event.
       let whole = texts.join('');
       if (round % 7 === 3) whole = whole.replaceAll('\n', '\r\n');
       if (round % 9 === 4) whole = whole.slice(0, -1);
       const bytes = Buffer.from(whole);
       const offsets = [
-        ...new Set(
-          Array.from(
-            { length: Math.floor(random() * 8) },
-            () => 1 + Math.floor(random() * (bytes.length - 1)),
-          ),
-        ),
+        ...new Set(Array.from({ length: random.int(8) }, () => 1 + random.int(bytes.length - 1))),
       ].sort((a, b) => a - b);
       const chunks = cutAt(bytes, offsets);
       const fake = fakeHolder();

@@ -1,6 +1,7 @@
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it, vi } from 'vitest';
+import { seeded } from '../../test/helpers/seeded.js';
 import { LONG_EVENT, useLeanSse } from './lean-sse.js';
 
 /** The SDK transport's SSE entry point that useLeanSse replaces. */
@@ -250,26 +251,19 @@ function readWithSdk(
 }
 
 describe('the lean SSE reader against the SDK reader', () => {
-  // A small deterministic generator: the same streams on every run.
-  let seed = 7;
-  const random = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  // A seeded generator: the same streams on every run.
+  const random = seeded(7);
   const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
   /** One event's bytes: ASCII text, accented or emoji text, or raw BOM bytes inside its JSON string. */
   const event = (id: number): Buffer => {
-    const body = pick(['plain', 'accented', 'bom', 'long']);
+    const body = random.pick(['plain', 'accented', 'bom', 'long']);
     const text =
-      body === 'accented'
-        ? `é€😀 ${'y'.repeat(Math.floor(random() * 3000))}`
-        : 'x'.repeat(Math.floor(random() * 70_000));
+      body === 'accented' ? `é€😀 ${'y'.repeat(random.int(3000))}` : 'x'.repeat(random.int(70_000));
     const json = Buffer.from(JSON.stringify(answer(id, `${text}@@`)));
     const at = json.indexOf('@@');
     const middle = body === 'bom' ? BOM : Buffer.from('ok');
-    const head = pick(['', 'event: message\n', `id: ${id}\n`]);
-    const end = pick(['\n\n', '\r\n\r\n']);
+    const head = random.pick(['', 'event: message\n', `id: ${id}\n`]);
+    const end = random.pick(['\n\n', '\r\n\r\n']);
     return Buffer.concat([
       Buffer.from(`${head}data: `),
       json.subarray(0, at),
@@ -281,18 +275,13 @@ describe('the lean SSE reader against the SDK reader', () => {
 
   it('hands on the same messages for 60 random streams, each cut at random offsets', async () => {
     for (let round = 0; round < 60; round++) {
-      const events = Array.from({ length: 1 + Math.floor(random() * 4) }, (_, i) => event(i + 1));
+      const events = Array.from({ length: 1 + random.int(4) }, (_, i) => event(i + 1));
       // Some streams start with a byte order mark (the decoder drops it), or with a BOM right after an
       // ASCII event (text then: it must be kept).
       const start = round % 5 === 0 ? [BOM] : [];
       const whole = Buffer.concat([...start, ...events]);
       const offsets = [
-        ...new Set(
-          Array.from(
-            { length: Math.floor(random() * 8) },
-            () => 1 + Math.floor(random() * (whole.length - 1)),
-          ),
-        ),
+        ...new Set(Array.from({ length: random.int(8) }, () => 1 + random.int(whole.length - 1))),
       ].sort((a, b) => a - b);
       const chunks = cutAt(whole, offsets);
       const lean = await read(chunks);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seeded } from '../../test/helpers/seeded.js';
 import { BLOB_LENGTH, findEncodedBlob, findInjection, findRoleLine } from './injection.js';
 
 const heuristics = (text: string) => findInjection(text).map((h) => h.heuristic);
@@ -102,17 +103,13 @@ describe('findEncodedBlob', () => {
       }
       return null;
     };
-    let seed = 7;
-    const random = (k: number) => {
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      return (seed >>> 8) % k;
-    };
+    const rng = seeded(7);
     const pieces = ['deadbeef', 'QUJD', 'zz', '+/', ' ', '-', 'é', '\n', '0'];
     for (let round = 0; round < 400; round++) {
       let text = '';
       while (text.length < 3 * BLOB_LENGTH) {
-        const piece = pieces[random(pieces.length)] as string;
-        text += piece.repeat(1 + random(random(3) === 0 ? 80 : 8));
+        const piece = rng.pick(pieces);
+        text += piece.repeat(1 + rng.int(rng.int(3) === 0 ? 80 : 8));
       }
       expect(findEncodedBlob(text), text).toEqual(reference(text));
     }
@@ -157,14 +154,9 @@ describe('role_markers without its anchored regex', () => {
   });
 
   it('matches the regex on thousands of random texts made of its own pieces', () => {
-    let seed = 11;
-    const random = (k: number) => {
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      return (seed >>> 8) % k;
-    };
-    const pick = (list: readonly string[]) => list[random(list.length)] as string;
+    const rng = seeded(11);
     const repeat = (list: readonly string[], max: number) =>
-      Array.from({ length: random(max + 1) }, () => pick(list)).join('');
+      Array.from({ length: rng.int(max + 1) }, () => rng.pick(list)).join('');
     const spaces = [' ', '\t', '\u00a0', '\u3000', '\n', '\r', '\u2028', '\u2029'];
     const breaks = ['\n', '\r', '\u2028', '\u2029', ' ', 'x', ''];
     const filler = ['x', ' ', '.', 'é', '_', ':', 'you', '<|', '[INST]', '<|system|>', '<<SYS>>', 'system'];
@@ -174,15 +166,15 @@ describe('role_markers without its anchored regex', () => {
     for (let round = 0; round < 5000; round++) {
       // Filler, then one or two role-line shapes, each near or past the regex's limits.
       let text = repeat(filler, 4);
-      for (let n = 1 + random(2); n > 0; n--)
+      for (let n = 1 + rng.int(2); n > 0; n--)
         text +=
-          pick(breaks) +
+          rng.pick(breaks) +
           repeat(spaces, 10) +
-          pick(words) +
+          rng.pick(words) +
           repeat([' ', '\t'], 3) +
-          (random(6) === 0 ? '' : ':') +
+          (rng.int(6) === 0 ? '' : ':') +
           repeat([' ', '\n'], 4) +
-          pick(targets) +
+          rng.pick(targets) +
           repeat(filler, 3);
       if (text.search(LINE_REGEX) >= 0) lines++;
       expect(roleAt(text), JSON.stringify(text)).toBe(text.search(ROLE_REGEX));

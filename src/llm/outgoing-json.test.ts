@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { type Seeded, seeded } from '../../test/helpers/seeded.js';
 import { pooledBuffers } from './buffer-pool.js';
 import { jsonPieces, LONG_BODY, outgoingJson, serialiseJson } from './outgoing-json.js';
-
-/** A small deterministic generator, so a failure names its seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 const TEXTS = [
   '',
@@ -22,9 +14,9 @@ const TEXTS = [
 ];
 
 /** Values as an agent's parsed body holds them, and the odd ones JSON.stringify has rules for. */
-function value(random: () => number, depth: number): unknown {
-  const pick = random();
-  if (depth > 5 || pick < 0.3) {
+function value(random: Seeded, depth: number): unknown {
+  const kind = random.float();
+  if (depth > 5 || kind < 0.3) {
     const leaves: unknown[] = [
       null,
       true,
@@ -34,29 +26,28 @@ function value(random: () => number, depth: number): unknown {
       1.5e300,
       Number.NaN,
       Number.POSITIVE_INFINITY,
-      TEXTS[Math.floor(random() * TEXTS.length)],
+      random.pick(TEXTS),
       undefined,
       () => 1,
       Symbol('s'),
       new Date(0),
     ];
-    return leaves[Math.floor(random() * leaves.length)];
+    return random.pick(leaves);
   }
-  if (pick < 0.6) {
-    const items = Array.from({ length: Math.floor(random() * 5) }, () => value(random, depth + 1));
-    if (random() < 0.1) items.length += 2; // holes
+  if (kind < 0.6) {
+    const items = Array.from({ length: random.int(5) }, () => value(random, depth + 1));
+    if (random.float() < 0.1) items.length += 2; // holes
     return items;
   }
-  const record: Record<string, unknown> = random() < 0.1 ? Object.create(null) : {};
+  const record: Record<string, unknown> = random.float() < 0.1 ? Object.create(null) : {};
   const keys = ['model', '2', 'messages', '10', 'żółw', 'a"b', '__proto__x', 'toJSONish'];
-  for (let i = Math.floor(random() * 5); i > 0; i--)
-    record[keys[Math.floor(random() * keys.length)] as string] = value(random, depth + 1);
+  for (let i = random.int(5); i > 0; i--) record[random.pick(keys)] = value(random, depth + 1);
   return record;
 }
 
 describe('a request body serialised for the API in pieces', () => {
   it('joins to exactly what JSON.stringify writes, on 2,000 generated values', () => {
-    const random = rng(2026);
+    const random = seeded(2026);
     for (let i = 0; i < 2000; i++) {
       const v = { model: 'm', body: value(random, 0) };
       expect(jsonPieces(v).join(''), `value ${i}`).toBe(JSON.stringify(v));
@@ -95,9 +86,9 @@ describe('a request body serialised for the API in pieces', () => {
   });
 
   it('encodes to the same UTF-8 bytes, however much of the text takes more than a byte a character', () => {
-    const random = rng(7);
+    const random = seeded(7);
     for (let i = 0; i < 300; i++) {
-      const heavy = '€🐢中'.repeat(Math.floor(random() * 40_000));
+      const heavy = '€🐢中'.repeat(random.int(40_000));
       const v = { messages: [{ content: [{ type: 'text', text: heavy }] }, value(random, 0)] };
       const out = serialiseJson(v);
       expect(out.bytes.equals(Buffer.from(JSON.stringify(v))), `value ${i}`).toBe(true);

@@ -1,40 +1,26 @@
 import { describe, expect, it } from 'vitest';
+import { seeded } from '../../test/helpers/seeded.js';
 import { MAX_EVENT_CHARS, type SseEvent, SseReader } from './sse.js';
 
 const enc = new TextEncoder();
 
-/** A seeded pseudo-random source. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
-}
-
 /** An SSE stream of assorted events: LF, CRLF and CR line ends, comments, ids, multi-line data, non-ASCII. */
 function streamText(seed: number): string {
-  const next = random(seed);
-  const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)] as T;
+  const rng = seeded(seed);
   const parts: string[] = [];
-  for (let i = 0, n = 1 + Math.floor(next() * 12); i < n; i++) {
-    const eol = pick(['\n', '\r\n', '\r']);
+  for (let i = 0, n = 1 + rng.int(12); i < n; i++) {
+    const eol = rng.pick(['\n', '\r\n', '\r']);
     const lines = [
-      ...(next() < 0.5 ? [`event: ${pick(['message_start', 'content_block_delta', 'ping'])}`] : []),
-      ...(next() < 0.2 ? [': a comment'] : []),
-      ...(next() < 0.2 ? [`id: ${i}`] : []),
-      ...Array.from({ length: 1 + Math.floor(next() * 3) }, () =>
-        pick([
-          'data: {"a":1}',
-          'data:{"text":"é😀 ok"}',
-          `data: ${'x'.repeat(Math.floor(next() * 300))}`,
-          'data:',
-        ]),
+      ...(rng.float() < 0.5 ? [`event: ${rng.pick(['message_start', 'content_block_delta', 'ping'])}`] : []),
+      ...(rng.float() < 0.2 ? [': a comment'] : []),
+      ...(rng.float() < 0.2 ? [`id: ${i}`] : []),
+      ...Array.from({ length: 1 + rng.int(3) }, () =>
+        rng.pick(['data: {"a":1}', 'data:{"text":"é😀 ok"}', `data: ${'x'.repeat(rng.int(300))}`, 'data:']),
       ),
     ];
     parts.push(`${lines.join(eol)}${eol}${eol}`);
   }
-  return parts.join('') + (next() < 0.3 ? 'data: unfinished' : '');
+  return parts.join('') + (rng.float() < 0.3 ? 'data: unfinished' : '');
 }
 
 /** The events `bytes` gives, pushed in pieces of the sizes `cut` returns, and whether it ended between events. */
@@ -54,8 +40,8 @@ describe('SseReader', () => {
     for (let seed = 1; seed <= 200; seed++) {
       const bytes = enc.encode(streamText(seed));
       const whole = read(bytes, () => bytes.length);
-      const next = random(seed * 7);
-      for (const cut of [() => 1, () => 2, () => Math.floor(next() * 40), () => Math.floor(next() * 400)])
+      const rng = seeded(seed * 7);
+      for (const cut of [() => 1, () => 2, () => rng.int(40), () => rng.int(400)])
         expect(read(bytes, cut)).toEqual(whole);
     }
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seeded } from '../../test/helpers/seeded.js';
 import { jsonStringBytes, measureJson, rememberMeasure } from './measure-json.js';
 
 const exact = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
@@ -62,22 +63,14 @@ describe('measureJson', () => {
       '\udfff',
       '\u007f',
     ];
-    let seed = 7;
-    const next = () => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-      return seed;
-    };
+    const rng = seeded(7);
     for (let round = 0; round < 2000; round++) {
       // Most texts draw from a few characters only, so the common cases (line ends and quotes with
       // no other control character) come up as often as the rare ones.
-      const pool = Array.from(
-        { length: 1 + (next() % 4) },
-        () => alphabet[next() % alphabet.length] as string,
-      );
+      const pool = Array.from({ length: 1 + rng.int(4) }, () => rng.pick(alphabet));
       let text = '';
-      const length = next() % (round % 50 === 0 ? 20_000 : 40);
-      for (let i = 0; i < length; i++)
-        text += next() % 3 === 0 ? (pool[next() % pool.length] as string) : 'x';
+      const length = rng.int(round % 50 === 0 ? 20_000 : 40);
+      for (let i = 0; i < length; i++) text += rng.int(3) === 0 ? rng.pick(pool) : 'x';
       expect(jsonStringBytes(text), JSON.stringify(text).slice(0, 80)).toBe(exact(text));
     }
   });

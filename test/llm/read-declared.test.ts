@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDeclared } from '../../src/llm/body.js';
 import { type RequestText, readRequestText } from '../../src/util/request-text.js';
+import { type Seeded, seeded } from '../helpers/seeded.js';
 
 const MAX = 4096;
 
@@ -100,15 +101,6 @@ function reference(bytes: Uint8Array): Promise<RequestText> {
   );
 }
 
-/** A small deterministic generator, so a failure names its input. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 const enc = new TextEncoder();
 const PIECES: Uint8Array[] = [
   enc.encode('{"model":"claude-test","messages":[{"role":"user","content":"'),
@@ -123,12 +115,12 @@ const PIECES: Uint8Array[] = [
   new Uint8Array([0x00]),
 ];
 
-function body(random: () => number): Uint8Array {
+function body(random: Seeded): Uint8Array {
   const parts: number[] = [];
-  const n = Math.floor(random() * 12);
+  const n = random.int(12);
   for (let i = 0; i < n; i++) {
-    const piece = PIECES[Math.floor(random() * PIECES.length)] as Uint8Array;
-    const times = random() < 0.1 ? Math.ceil(random() * 400) : 1;
+    const piece = random.pick(PIECES);
+    const times = random.float() < 0.1 ? 1 + random.int(400) : 1;
     for (let t = 0; t < times; t++) parts.push(...piece);
   }
   return new Uint8Array(parts);
@@ -137,7 +129,7 @@ function body(random: () => number): Uint8Array {
 describe('LLM body: reading a declared-length body from node directly', () => {
   it('answers what the web path answers, on 300 bodies valid and not, small and over the limit', async () => {
     handle = async (req) => readDeclared(req, MAX);
-    const random = rng(15);
+    const random = seeded(15);
     const bodies = [
       new Uint8Array(0),
       new Uint8Array(MAX).fill(0x61),
@@ -170,7 +162,7 @@ describe('LLM body: reading a declared-length body from node directly', () => {
       if (!req.readableEnded) await new Promise((r) => req.once('end', r));
       return result;
     };
-    const random = rng(16);
+    const random = seeded(16);
     const bodies = [
       new Uint8Array(0),
       new Uint8Array(MAX).fill(0x61),

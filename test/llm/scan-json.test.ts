@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { scanJson } from '../../src/llm/body.js';
+import { seeded } from '../helpers/seeded.js';
 
 /** The character-by-character scan, as it was. */
 function reference(text: string): { depth: number; nonFinite: boolean } {
@@ -76,15 +77,9 @@ describe('the body scan', () => {
       '2.5E+3',
       '9'.repeat(320),
     ];
-    let seed = 42;
-    const next = () => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-      return seed;
-    };
+    const rng = seeded(42);
     for (let round = 0; round < 3000; round++) {
-      let text = '';
-      const length = 1 + (next() % 40);
-      for (let k = 0; k < length; k++) text += pieces[next() % pieces.length];
+      const text = rng.text(pieces, 1 + rng.int(40));
       expect(scanJson(text), text).toEqual(reference(text));
     }
   });

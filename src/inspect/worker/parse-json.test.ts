@@ -1,19 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { seeded } from '../../../test/helpers/seeded.js';
 import { InspectionWorkers } from './pool.js';
 import { sameData } from './same-data.js';
 
-/** A seeded pseudo-random source. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
-}
-
 /** A JSON-RPC answer as an upstream sends it: ASCII JSON, long strings with escapes of every kind. */
 function answerText(seed: number): string {
-  const next = random(seed);
+  const rng = seeded(seed);
   const pieces = [
     'token=',
     'abc',
@@ -28,14 +20,14 @@ function answerText(seed: number): string {
   ];
   const long = (n: number) => {
     const out: string[] = [];
-    for (let i = 0; i < n; i++) out.push(pieces[Math.floor(next() * pieces.length)] as string);
+    for (let i = 0; i < n; i++) out.push(rng.pick(pieces));
     return out.join('');
   };
   const texts = Array.from(
-    { length: 1 + Math.floor(next() * 3) },
+    { length: 1 + rng.int(3) },
     (_, i) =>
       // Some long enough to come back through the slab (16K characters), some not.
-      `{"type":"text","text":"${long(i === 0 ? 20_000 + Math.floor(next() * 20_000) : Math.floor(next() * 3000))}"}`,
+      `{"type":"text","text":"${long(i === 0 ? 20_000 + rng.int(20_000) : rng.int(3000))}"}`,
   );
   return `{"result":{"content":[${texts.join(',')}],"structuredContent":{"__proto__":{"x":-0},"n":[1e308,-0,0.1,null,true]},"_meta":{"k":"${long(50)}"}},"jsonrpc":"2.0","id":${seed}}`;
 }
