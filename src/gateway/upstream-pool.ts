@@ -21,7 +21,7 @@ import {
   type Tool,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { BulkheadError, denial } from '../errors.js';
+import { denial } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { UpstreamConfig } from '../policy/schema/index.js';
 import type { SecretSource } from '../policy/secrets.js';
@@ -42,6 +42,7 @@ import {
   type UpstreamState,
   type UpstreamStatus,
 } from './upstream-slot.js';
+import { connectWithin, startFailure } from './upstream-start.js';
 import { UpstreamWarnings } from './upstream-warnings.js';
 
 export type { CallOutcome } from './upstream-call.js';
@@ -183,14 +184,7 @@ export class UpstreamPool {
       await this.connectWithin(slot);
     } catch (error) {
       this.markDown(slot, error instanceof Error ? error.message : String(error));
-      const stderr = slot.stderrTail.length
-        ? `\n  its last output:\n${slot.stderrTail.map((l) => `    ${this.options.scrub(l)}`).join('\n')}`
-        : '';
-      throw new BulkheadError(
-        'upstream_start_failed',
-        `upstream "${slot.name}" did not start: ${error instanceof Error ? error.message : String(error)}${stderr}`,
-        { cause: error },
-      );
+      throw startFailure(slot, error, (text) => this.options.scrub(text));
     }
   }
 
@@ -292,32 +286,9 @@ export class UpstreamPool {
     markDown(slot, this.options.scrub(reason));
   }
 
-  private async connectWithin(slot: Slot): Promise<void> {
-    const limit = slot.config.start_timeout ?? 15_000;
-    let timer: NodeJS.Timeout | undefined;
-    let abandoned = false;
-    const connecting = this.connect(slot, () => abandoned);
-    try {
-      await Promise.race([
-        connecting,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`it did not connect and list its tools within ${limit} ms`)),
-            limit,
-          );
-        }),
-      ]);
-    } catch (error) {
-      // Too late is never half-used: the attempt is abandoned and its child process closed.
-      abandoned = true;
-      connecting.catch(() => undefined);
-      const pending = slot.pendingConnection;
-      slot.pendingConnection = null;
-      await pending?.close().catch(() => undefined);
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
+  /** Connects within the upstream's `start_timeout` (upstream-start.ts). */
+  private connectWithin(slot: Slot): Promise<void> {
+    return connectWithin(slot, (s, abandoned) => this.connect(s, abandoned));
   }
 
   private async connect(slot: Slot, abandoned: () => boolean = () => false): Promise<void> {
