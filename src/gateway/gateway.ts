@@ -1,110 +1,43 @@
 /**
- * Composition of the gateway: policy → secrets → scrubber → store → runs →
- * upstream pool → catalog → pipeline (call-pipeline.ts) → HTTP (http-app.ts).
+ * Composition of the gateway: policy → secrets → scrubber → store (gateway-store.ts) →
+ * runs → upstream pool → catalog → approvals → lease and audit (gateway-replica.ts) →
+ * pipeline (call-pipeline.ts) → HTTP (http-app.ts, listening: gateway-listen.ts); closed
+ * in order by gateway-close.ts.
  * Each part receives what it depends on; nothing here holds logic of its own
  * beyond wiring, and nothing lower down imports this file.
  */
-import type { AddressInfo } from 'node:net';
 import { ApprovalService } from '../approvals/service.js';
 import { lockPathFor, readLock } from '../audit/pin.js';
 import { Sessions } from '../dashboard/sessions.js';
 import { BulkheadError } from '../errors.js';
-import { anchorPath } from '../events/anchor.js';
-import { AuditCheckpoints } from '../events/checkpoints.js';
 import { EventWriter } from '../events/writer.js';
-import { reconcileReservations } from '../llm/reconcile.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger } from '../log.js';
 import { createNotifier, type Notifier } from '../notify/notifier.js';
 import { DEFAULT_MAX_OUTPUT } from '../pipeline/inspect.js';
-import type { LoadedPolicy } from '../policy/load.js';
-import type { Policy, StoreConfig } from '../policy/schema/index.js';
 import { resolveAllSecrets, type SecretSource } from '../policy/secrets.js';
-import { type LeaseOptions, ReplicaLease } from '../replicas/lease.js';
 import { StoreClock } from '../replicas/store-clock.js';
 import { RunService } from '../runs/service.js';
-import type { Scrubber } from '../scrub/index.js';
-import { openStore, storeLocation } from '../store/open.js';
-import type { Store } from '../store/store.js';
-import { timedStore } from '../telemetry/store-timing.js';
-import type { Tracing } from '../telemetry/tracing.js';
 import { callPipeline } from './call-pipeline.js';
 import { Catalog } from './catalog.js';
 import { DefinitionPins } from './definition-pins.js';
-import { createHttpApp, listen } from './http-app.js';
-import { bulkheadHome } from './local-home.js';
+import { closeGateway } from './gateway-close.js';
+import { listenGateway } from './gateway-listen.js';
+import { startReplica } from './gateway-replica.js';
+import { openGatewayStore } from './gateway-store.js';
+import type { Gateway, GatewayOptions } from './gateway-types.js';
+import { createHttpApp } from './http-app.js';
 import { McpEndpoint } from './mcp-endpoint.js';
 import { Metrics } from './metrics.js';
 import type { OAuthMount } from './oauth/index.js';
 import { offeredChanged } from './offered-changed.js';
-import { mintLocalToken, OperatorAuth, writeLocalToken } from './operators.js';
+import { mintLocalToken, OperatorAuth } from './operators.js';
 import type { PassthroughDeps } from './passthrough.js';
-import { canonical, changedProfiles, PolicyReloader, type ReloadOutcome, toolLists } from './reload.js';
+import { canonical, changedProfiles, PolicyReloader, toolLists } from './reload.js';
 import { responder } from './respond.js';
 import { createScrubbers } from './scrubbers.js';
 import { UpstreamPool } from './upstream-pool.js';
 
-export interface GatewayOptions {
-  loaded: LoadedPolicy;
-  port?: number;
-  host?: string;
-  /** Where secret references are read from; the process environment by default. */
-  env?: NodeJS.ProcessEnv;
-  /** Folder for the local operator token; `~/.bulkhead` by default. */
-  home?: string;
-  logger?: Logger;
-  /** Log destination when no logger is given (fd or stream). */
-  logDestination?: number | NodeJS.WritableStream;
-  /** Log level when no logger is given (`info` by default, or BULKHEAD_LOG_LEVEL). */
-  logLevel?: string;
-  /** Replaces the policy's `store` (BULKHEAD_STORE_URL), also for every reloaded policy. */
-  store?: StoreConfig;
-  /** OpenTelemetry tracing (tracingFromEnv); off when absent. */
-  tracing?: Tracing;
-  /** Serve HTTPS with this PEM certificate chain and private key (file contents). */
-  tls?: { cert: string; key: string };
-  now?: () => number;
-  /** Replica lease timing (defaults: 5 s lease, 1 s heartbeat). */
-  lease?: LeaseOptions;
-  /** How often idle upstreams are pinged (default 5 s). */
-  pingMs?: number;
-  /** How often an audit checkpoint is recorded (default 5 minutes). */
-  checkpointMs?: number;
-  /** How decisions and kills made on other replicas reach this one (tests and benchmarks). */
-  propagation?: PropagationOptions;
-}
-
-export interface PropagationOptions {
-  /** false: no PostgreSQL LISTEN, so other replicas' decisions and kills are seen by polling only. */
-  listen?: boolean;
-  /** Approval and kill re-read interval without LISTEN (defaults: approvals 500 ms, kills 250 ms). */
-  pollMs?: number;
-  /** Approval and kill re-read interval while LISTEN is up (default 2 s): the fallback for a lost NOTIFY. */
-  fallbackPollMs?: number;
-}
-
-export interface Gateway {
-  readonly url: string;
-  readonly port: number;
-  readonly localToken: string;
-  readonly localTokenPath: string;
-  readonly store: Store;
-  readonly runs: RunService;
-  readonly catalog: Catalog;
-  readonly pool: UpstreamPool;
-  readonly events: EventWriter;
-  readonly scrubber: Scrubber;
-  readonly metrics: Metrics;
-  readonly logger: Logger;
-  readonly approvals: ApprovalService;
-  readonly notifier: Notifier;
-  /** Re-reads the policy file (see reload.ts); `actor` is recorded in the audit event. */
-  reload(actor: string): Promise<ReloadOutcome>;
-  /** The agents' MCP endpoint (its session figures are read by tests and the soak bench). */
-  readonly mcp: McpEndpoint;
-  readonly lease: ReplicaLease;
-  readonly audit: AuditCheckpoints;
-  close(): Promise<void>;
-}
+export type { Gateway, GatewayOptions, PropagationOptions } from './gateway-types.js';
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { policy, dir } = options.loaded;
@@ -126,13 +59,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   const metrics = new Metrics();
   const propagation = options.propagation ?? {};
-  const opened = await openStore(policy, source, {
-    ...(propagation.listen !== undefined ? { listen: propagation.listen } : {}),
-    // Checkpoints' fsyncs off the event loop every call shares (store/sqlite/checkpointer.ts).
-    backgroundCheckpoints: true,
-  });
-  const store = timedStore(opened, (op, ok, seconds) => metrics.storeOperation(op, ok, seconds));
-  if (!options.now) await clock.sync(store.replicas);
+  const store = await openGatewayStore(options, { policy, source, metrics, clock });
   const events = new EventWriter(store.events, scrubber);
   events.subscribe((e) => metrics.observe(e));
   const runs = new RunService({
@@ -223,31 +150,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ...(propagation.fallbackPollMs !== undefined ? { fallbackPollMs: propagation.fallbackPollMs } : {}),
   });
   await approvals.expireOverdue();
-  // The lease first, then reconciliation: work of replicas that died (kill -9, lost host)
-  // becomes outcome_unknown; work of live replicas is theirs and is left alone.
-  const lease = new ReplicaLease(
-    {
-      store,
-      events,
-      approvals,
-      logger,
-      notifier,
-      // LLM reservations of dead replicas are settled with their calls and approvals.
-      reservations: () => reconcileReservations(store, policy.store, events, logger),
-      ...(options.now ? {} : { clock }),
-    },
-    options.lease,
-  );
-  await lease.start();
-  const audit = new AuditCheckpoints({
-    store: store.events,
+  const { lease, audit } = await startReplica(options, {
+    policy,
+    source,
+    store,
     events,
+    approvals,
     logger,
     notifier,
-    ...(options.checkpointMs !== undefined ? { intervalMs: options.checkpointMs } : {}),
-    ...(anchorFor(policy, source, options.home) ?? {}),
+    clock,
   });
-  await audit.start();
   const pipeline = callPipeline({
     policy,
     catalog,
@@ -368,12 +280,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   oauth = http.oauth;
 
-  const server = await listen(http.app, options.port ?? 7300, options.host ?? '127.0.0.1', options.tls);
-  const port = (server.address() as AddressInfo).port;
-  const host = options.host ?? '127.0.0.1';
-  url = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const { server, port, url: listening, localTokenPath } = await listenGateway(http.app, options, localToken);
+  url = listening;
   publicUrl ||= url;
-  const localTokenPath = writeLocalToken(localToken, port, options.home);
   logger.info({ url, upstreams: pool.status().map((s) => `${s.name}:${s.state}`) }, 'gateway listening');
 
   return {
@@ -397,29 +306,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     audit,
     async close() {
       accepting = false;
-      runs.close();
-      await mcp.close();
-      await audit.stop();
-      await lease.stop();
-      await notifier.drain();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      });
-      await pool.close();
-      await events.drain();
-      await store.close();
+      await closeGateway({ runs, mcp, audit, lease, notifier, server, pool, events, store });
     },
   };
-}
-
-/** The audit anchor outside the store, in the gateway's home (none for an in-memory store). */
-function anchorFor(
-  policy: Policy,
-  source: SecretSource,
-  home: string | undefined,
-): { anchor: { file: string; store: string } } | undefined {
-  const store = storeLocation(policy, source);
-  if (store === ':memory:') return undefined;
-  return { anchor: { file: anchorPath(home ?? bulkheadHome(), store), store } };
 }
