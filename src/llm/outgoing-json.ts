@@ -13,20 +13,68 @@
  * block: short strings, no rope to copy flat) and each piece is written
  * straight into a pooled buffer; once warm, nothing on the way is fresh.
  *
- * The bytes equal `JSON.stringify(value)` for any value JSON can hold
- * (util/json-pieces.ts says how).
+ * The bytes equal `JSON.stringify(value)` for any value JSON can hold: only
+ * plain arrays and objects are taken apart, and they are written with the
+ * same rules (keys in `Object.keys` order, `undefined` and functions left out
+ * of objects and `null` in arrays); everything else is `JSON.stringify`'s own.
  */
 
-import { jsonPieces } from '../util/json-pieces.js';
 import { giveBuffer, takeBuffer } from './buffer-pool.js';
 
-export { jsonPieces };
-
+/** Arrays and objects this many levels deep are taken apart; below, a piece is one `JSON.stringify`. */
+const SPLIT_DEPTH = 4;
 export interface OutgoingJson {
   /** The UTF-8 bytes to send: valid until `release`. */
   readonly bytes: Buffer;
   /** Gives the memory back for another request; once the bytes are written or dropped. Idempotent. */
   release(): void;
+}
+
+/** What `JSON.stringify` leaves out of an object and writes as `null` in an array. */
+function unserialisable(value: unknown): boolean {
+  return value === undefined || typeof value === 'function' || typeof value === 'symbol';
+}
+
+/** A plain array or object with no `toJSON`: written here exactly as `JSON.stringify` would. */
+function takeApart(value: unknown): 'array' | 'object' | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  if ('toJSON' in value) return undefined;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (Array.isArray(value)) return proto === Array.prototype ? 'array' : undefined;
+  return proto === Object.prototype || proto === null ? 'object' : undefined;
+}
+
+/** `value` as `JSON.stringify` writes it, in pieces whose concatenation is that text. */
+export function jsonPieces(value: unknown, depth = SPLIT_DEPTH, out: string[] = []): string[] {
+  const kind = depth > 0 ? takeApart(value) : undefined;
+  if (kind === 'array') {
+    const items = value as unknown[];
+    out.push('[');
+    for (let i = 0; i < items.length; i++) {
+      if (i) out.push(',');
+      const item = items[i];
+      if (unserialisable(item)) out.push('null');
+      else jsonPieces(item, depth - 1, out);
+    }
+    out.push(']');
+  } else if (kind === 'object') {
+    const record = value as Record<string, unknown>;
+    let first = true;
+    out.push('{');
+    for (const key of Object.keys(record)) {
+      const item = record[key];
+      if (unserialisable(item)) continue;
+      out.push(`${first ? '' : ','}${JSON.stringify(key)}:`);
+      first = false;
+      jsonPieces(item, depth - 1, out);
+    }
+    out.push('}');
+  } else {
+    const text = JSON.stringify(value) as string | undefined;
+    if (text === undefined) throw new TypeError('a value JSON cannot hold');
+    out.push(text);
+  }
+  return out;
 }
 
 /**
