@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seeded } from '../../test/helpers/seeded.js';
 import { LONG_ANSWER, longAnswerAsBytes } from './answer-bytes.js';
 
 /** The agent-facing server, answering every request with `answer()` (plain, or as bytes). */
@@ -41,12 +42,11 @@ const sdkAnswer = (text: string) =>
 
 /** A JSON-RPC answer of at least `LONG_ANSWER` characters drawn from `alphabet`, seeded. */
 function longText(seed: number, alphabet: readonly string[]): string {
-  let state = seed;
+  const random = seeded(seed);
   const pieces: string[] = [];
   let length = 0;
   while (length < LONG_ANSWER + (seed % 7) * 1000) {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    const piece = alphabet[state % alphabet.length] as string;
+    const piece = random.pick(alphabet);
     pieces.push(piece);
     length += piece.length;
   }
