@@ -30,6 +30,7 @@ import { JAIL_PROXY_PORT } from '../src/sandbox/bridge.js';
 import { bwrapArgv } from '../src/sandbox/bwrap-argv.js';
 import { createRelay, type RelayKind } from '../src/sandbox/egress-relay.js';
 import { createEgressProxy, startJail } from '../src/sandbox/index.js';
+import { freePort, waitForTcp } from './lib/proc.js';
 import { formatTable, median, percentile } from './lib/stats.js';
 import { type Target, targetOn } from './lib/targets.js';
 
@@ -202,29 +203,13 @@ async function proxyWith(kind: RelayKind, originPort: number): Promise<{ port: n
 
 /** socat relaying every connection to the origin, nothing checked; answers once it listens. */
 async function startSocatRelay(originPort: number): Promise<{ url: string; kill: () => void }> {
-  const port = await new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
+  const port = await freePort();
   const relay = spawn(
     'socat',
     [`TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, `TCP:127.0.0.1:${originPort}`],
-    {
-      stdio: 'ignore',
-    },
+    { stdio: 'ignore' },
   );
-  for (let i = 0; i < 200; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      }).once('error', () => resolve(false));
-    });
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitForTcp(port);
   return { url: `http://127.0.0.1:${port}/`, kill: () => relay.kill() };
 }
 

@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find(
@@ -149,4 +149,20 @@ export async function waitForHttp(url: string, timeoutMs = 20_000): Promise<void
     }
   }
   throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+/** Polls until something accepts TCP connections on 127.0.0.1:`port` (bounded by `timeoutMs`). */
+export async function waitForTcp(port: number, timeoutMs = 5_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const accepted = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      }).once('error', () => resolve(false));
+    });
+    if (accepted) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`nothing listened on 127.0.0.1:${port} within ${timeoutMs} ms`);
 }

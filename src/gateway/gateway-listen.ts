@@ -11,9 +11,9 @@ export async function listenGateway(
   options: GatewayOptions,
   localToken: string,
 ): Promise<{ server: ServerType; port: number; url: string; localTokenPath: string }> {
-  const server = await listen(app, options.port ?? 7300, options.host ?? '127.0.0.1', options.tls);
-  const port = (server.address() as AddressInfo).port;
   const host = options.host ?? '127.0.0.1';
+  const server = await listen(app, options.port ?? 7300, host, options.tls);
+  const port = (server.address() as AddressInfo).port;
   const url = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const localTokenPath = writeLocalToken(localToken, port, options.home);
   return { server, port, url, localTokenPath };
