@@ -39,24 +39,69 @@ export function processesRunning(arg: string): number[] {
   return found;
 }
 
-/** The parent pid of `pid` (field 4 of its stat), or 0 when it is gone. */
-export function parentOf(pid: number): number {
+/** The fields of /proc/<pid>/stat after the command name (state first, as proc(5) field 3), or none when gone. */
+function statOf(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return 0;
+    return undefined;
   }
 }
 
+/** The parent pid of `pid` (field 4 of its stat), or 0 when it is gone. */
+export function parentOf(pid: number): number {
+  return Number(statOf(pid)?.[1] ?? 0);
+}
+
+/** PF_EXITING in a task's flags (field 9): it is in exit and never runs its own code again. */
+const PF_EXITING = 0x4;
+
+/**
+ * Whether `pid` can still run code of its own. A zombie holds no memory, no credential, runs
+ * nothing; nor does a task in exit (killed, tearing down its files and memory), which a loaded
+ * machine may leave visible for a while before it is a zombie.
+ */
 export const alive = (pid: number) => {
-  try {
-    // A zombie is dead: it holds no memory, no credential, runs nothing.
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
+  const fields = statOf(pid);
+  if (!fields) return false;
+  const [state, , , , , , flags] = fields;
+  return state !== 'Z' && state !== 'X' && (Number(flags) & PF_EXITING) === 0;
 };
+
+/** `pid`'s state, parent and command line, for a message about a process that should be gone. */
+export function described(pid: number): string {
+  const fields = statOf(pid);
+  if (!fields) return `${pid} (gone)`;
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    // Gone meanwhile.
+  }
+  return `${pid} state ${fields[0]} flags 0x${Number(fields[6]).toString(16)} ppid ${fields[1]}: ${cmdline}`;
+}
+
+/**
+ * Waits until no process of the trees can run: none carries the marker and none of `pids` is
+ * alive, seen in two scans in a row (one scan of /proc can miss a process, and a process in exit
+ * already hides its environment). Resolves with the milliseconds from `since` to the start of the
+ * first of those scans; rejects naming the survivors after `ms`.
+ */
+export async function treesGone(t: Trees, pids: number[], since: number, ms = 5_000): Promise<number> {
+  let clearSince: number | undefined;
+  let left: number[] = [];
+  for (;;) {
+    const scanAt = Date.now();
+    left = [...new Set([...processesWith(t.marker), ...pids])].filter(alive);
+    if (left.length > 0) clearSince = undefined;
+    else if (clearSince === undefined) clearSince = scanAt;
+    else return clearSince - since;
+    if (scanAt - since > ms)
+      throw new Error(`processes of the trees still run ${ms} ms on: ${left.map(described).join('; ')}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
 
 /**
  * A stdio MCP server. argv: its role (it writes its pid to pids/<role>), and
