@@ -251,7 +251,9 @@ try {
   console.log('\nhottest functions, total (ms per call)');
   for (const [name, ms] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top * 2))
     console.log(`${name.slice(0, 100).padEnd(100)} ${perCall(ms).padStart(7)}`);
-  writeFileSync(join(ROOT, 'bench/results/gateway-steady.cpuprofile'), JSON.stringify(profile));
+  const keep = join(ROOT, 'bench/results/gateway-steady.cpuprofile');
+  mkdirSync(dirname(keep), { recursive: true });
+  writeFileSync(keep, JSON.stringify(profile));
   await Promise.all(clients.map((c) => c.close()));
 } finally {
   await gateway.stop();
