@@ -8,6 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInJail, skipWithoutSandbox, tempDir } from './jail-harness.js';
@@ -48,7 +49,7 @@ describe.skipIf(skip)('escape: what the launcher holds', () => {
 import { jailSpec } from ${JSON.stringify(join(import.meta.dirname, 'jail-harness.ts'))};
 import { prepareJail, startJail } from ${JSON.stringify(join(import.meta.dirname, '../../src/sandbox/index.ts'))};
 import { mkdtempSync, writeFileSync } from 'node:fs';
-const workdir = mkdtempSync('/tmp/bulkhead-fds-wd-');
+const workdir = mkdtempSync(${JSON.stringify(join(tmpdir(), 'bulkhead-fds-wd-'))});
 const probe = 'for f in /proc/self/fd/*; do echo "FD \${f##*/}"; done; for n in 3 4 5 6 7 8 9 10 11 12 200 300; do cat /proc/self/fd/$n/key /proc/self/fd/$n 2>/dev/null; done; echo end';
 const launcher = ${prepared} ? prepareJail('ignore') : undefined;
 if (${prepared} && !launcher) throw new Error('no prepared launcher here');

@@ -11,6 +11,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JAIL_HOST_UID } from '../../src/sandbox/index.js';
@@ -105,7 +106,7 @@ describe.skipIf(skip || !isRoot)(
         script,
         `import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { startJail } from ${JSON.stringify(join(import.meta.dirname, '../../src/sandbox/index.ts'))};
-const workdir = mkdtempSync('/tmp/bulkhead-nobody-wd-');
+const workdir = mkdtempSync(${JSON.stringify(join(tmpdir(), 'bulkhead-nobody-wd-'))});
 const handle = await startJail({ runId: 'nobody', workdir, env: {}, egress: [], gatewayUrl: 'http://127.0.0.1:9', stdio: 'ignore', acceptWeakerLimits: true,
   command: ['/bin/sh', '-c', 'sleep 0.5; touch map; cp /bin/sh s; chmod 4755 s; for f in /proc/sys/kernel/core_pattern /proc/sysrq-trigger; do (exec 3>>$f) 2>/dev/null && echo "WRITABLE $f" >> map; done'],
   limits: { memoryBytes: 128 << 20, pids: 64, cpu: 1, tmpBytes: 1 << 24 } });

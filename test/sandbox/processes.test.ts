@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInJail, skipWithoutCgroups, skipWithoutSandbox, tempDir } from './jail-harness.js';
@@ -83,7 +84,7 @@ describe.skipIf(skip)('jail processes', () => {
         script,
         `import { mkdtempSync, readFileSync } from 'node:fs';
 import { startJail } from ${JSON.stringify(join(import.meta.dirname, '../../src/sandbox/index.ts'))};
-const workdir = mkdtempSync('/tmp/bulkhead-nonroot-wd-');
+const workdir = mkdtempSync(${JSON.stringify(join(tmpdir(), 'bulkhead-nonroot-wd-'))});
 const handle = await startJail({ runId: 'nonroot', workdir, command: ['/bin/sh', '-c', 'id -u > out.txt'], env: {},
   limits: { memoryBytes: 128 << 20, pids: 64, cpu: 1, tmpBytes: 1 << 24 }, egress: [], gatewayUrl: 'http://127.0.0.1:9', stdio: 'ignore', acceptWeakerLimits: true });
 const exit = await handle.exited;
