@@ -6,6 +6,11 @@ import { L, prefixed, R, RU, type SecretRule } from './types.js';
 const DIGIT = /[0-9]/;
 const UPPER = /[A-Z]/;
 const LOWER = /[a-z]/;
+const HEX_LETTER = /[a-f]/;
+
+/** At least two of digits, upper-case and lower-case letters. */
+const mixed = (value: string) =>
+  Number(DIGIT.test(value)) + Number(UPPER.test(value)) + Number(LOWER.test(value)) >= 2;
 
 export const llmRules: readonly SecretRule[] = [
   {
@@ -25,6 +30,44 @@ export const llmRules: readonly SecretRule[] = [
     acceptIn: (input, start, end) =>
       asciiKindsIn(input, start, end) === (HAS_DIGIT | HAS_UPPER | HAS_LOWER) &&
       sampleEntropyIn(input, start, end) > 4,
+  },
+  {
+    id: 'llm-provider-api-key',
+    description:
+      "An OpenAI-compatible provider's key: sk- + 32 hex (DeepSeek, Alibaba DashScope/Qwen) or sk- + 48 lower-case letters (SiliconFlow)",
+    anchors: ['sk-'],
+    pattern: `${L}sk-(?:[a-f0-9]{32}|[a-z]{48})${R}`,
+    // Random hex has digits and letters; a slug or a run of one word has neither the mix nor the spread.
+    accept: (key) =>
+      key.length === 35
+        ? DIGIT.test(key.slice(3)) && HEX_LETTER.test(key) && sampleEntropy(key.slice(3)) > 2.7
+        : sampleEntropy(key.slice(3)) > 3.5,
+  },
+  prefixed('nvidia-api-key', 'NVIDIA API key (nvapi- + 64)', 'nvapi-', '[A-Za-z0-9_-]{64}', RU),
+  prefixed('together-api-key', 'Together AI API key (tgp_v1_ + 43)', 'tgp_v1_', '[A-Za-z0-9_-]{43}', RU),
+  {
+    id: 'fireworks-api-key',
+    description: 'Fireworks AI API key (fw_ + 24 letters and digits)',
+    anchors: ['fw_'],
+    pattern: `${L}fw_[A-Za-z0-9]{24}${R}`,
+    // `fw_` also starts identifiers (`fw_versionstringformatted`): a key mixes cases or digits.
+    accept: (key) => mixed(key.slice(3)) && sampleEntropy(key.slice(3)) > 3.2,
+  },
+  {
+    id: 'cerebras-api-key',
+    description: 'Cerebras API key (csk- + 48 lower-case letters and digits)',
+    anchors: ['csk-'],
+    pattern: `${L}csk-[a-z0-9]{48}${R}`,
+    accept: (key) =>
+      DIGIT.test(key.slice(4)) && LOWER.test(key.slice(4)) && sampleEntropy(key.slice(4)) > 3.5,
+  },
+  {
+    id: 'voyage-api-key',
+    description: 'Voyage AI API key (pa- + 43)',
+    anchors: ['pa-'],
+    pattern: `${L}pa-[A-Za-z0-9_-]{43}${RU}`,
+    // `pa-` is also a CSS utility prefix: a key mixes kinds of character, with their spread.
+    accept: (key) => mixed(key.slice(3)) && sampleEntropy(key.slice(3)) > 4,
   },
   {
     id: 'huggingface-token',

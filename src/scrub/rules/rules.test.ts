@@ -38,6 +38,18 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
   'replicate-token': { tp: ['token ', `r8_${fake(37)}`], fp: 'model r8_small' },
   'xai-api-key': { tp: ['XAI ', `xai-${fake(80)}`], fp: 'xai-grok-model-name' },
   'perplexity-api-key': { tp: ['PPLX ', `pplx-${fake(48)}`], fp: 'pplx-70b-online' },
+  'llm-provider-api-key': {
+    tp: ['DEEPSEEK key ', `sk-${fake(32, HEX)}`],
+    fp: 'sk-deadbeefdeadbeefdeadbeefdeadbeef',
+  },
+  'nvidia-api-key': { tp: ['NVIDIA ', `nvapi-${fake(64)}`], fp: 'nvapi-docs' },
+  'together-api-key': { tp: ['together ', `tgp_v1_${fake(43)}`], fp: 'tgp_v1_ keys' },
+  'fireworks-api-key': { tp: ['fireworks ', `fw_${fake(24)}`], fp: 'fw_versionstringformatted' },
+  'cerebras-api-key': {
+    tp: ['CEREBRAS ', `csk-${fake(48, 'abcdefghijklmnopqrstuvwxyz0123456789')}`],
+    fp: `csk-${'a'.repeat(48)}`,
+  },
+  'voyage-api-key': { tp: ['voyage ', `pa-${fake(43)}`], fp: 'class="pa-4 md:pa-8 lg:pa-12"' },
   'langsmith-api-key': {
     tp: ['LANGSMITH_API_KEY ', `lsv2_pt_${fake(32, HEX)}_${fake(10, HEX)}`],
     fp: 'lsv2_pt_ prefix',
@@ -404,4 +416,31 @@ describe('acceptIn, the gate read in place', () => {
     expect(accepted).toBeGreaterThan(500);
     expect(refused).toBeGreaterThan(500);
   });
+});
+
+describe("LLM providers' keys beyond OpenAI's shape", () => {
+  const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  /** Each provider's published shape, as its keys are drawn: the gates must pass every one. */
+  const SHAPES: [rule: string, key: (rng: ReturnType<typeof seeded>) => string][] = [
+    ['llm-provider-api-key', (rng) => `sk-${rng.text(HEX, 32)}`],
+    ['llm-provider-api-key', (rng) => `sk-${rng.text('abcdefghijklmnopqrstuvwxyz', 48)}`],
+    ['nvidia-api-key', (rng) => `nvapi-${rng.text(`${ALNUM}_-`, 64)}`],
+    ['together-api-key', (rng) => `tgp_v1_${rng.text(`${ALNUM}_-`, 43)}`],
+    ['fireworks-api-key', (rng) => `fw_${rng.text(ALNUM, 24)}`],
+    ['cerebras-api-key', (rng) => `csk-${rng.text('abcdefghijklmnopqrstuvwxyz0123456789', 48)}`],
+    ['voyage-api-key', (rng) => `pa-${rng.text(`${ALNUM}_-`, 43)}`],
+  ];
+
+  it.each(SHAPES.map(([rule, key], i) => ({ rule, key, seed: i + 1 })))(
+    '$rule: 3,000 drawn keys (seed $seed), every one redacted whole, in prose and in an env line',
+    ({ rule, key, seed }) => {
+      const scrubber = createScrubber();
+      const rng = seeded(seed);
+      for (let i = 0; i < 3000; i++) {
+        const secret = key(rng);
+        expect(scrubber.text(`the key ${secret}, kept`), secret).toBe(`the key [REDACTED:${rule}], kept`);
+        expect(scrubber.text(`API_KEY=${secret}\n`), secret).not.toContain(secret);
+      }
+    },
+  );
 });
