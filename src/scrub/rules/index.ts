@@ -2,6 +2,7 @@
  * The built-in credential rules, specific providers first: when a generic rule
  * and a provider rule match the same text, the marker names the provider.
  */
+import { agentServiceRules } from './agent-services.js';
 import { bulkheadRules } from './bulkhead.js';
 import { cloudRules } from './cloud.js';
 import { genericRules } from './generic.js';
@@ -19,6 +20,7 @@ export type { SecretRule } from './types.js';
 export const BUILTIN_RULES: readonly SecretRule[] = [
   ...bulkheadRules,
   ...llmRules,
+  ...agentServiceRules,
   ...cloudRules,
   ...vcsRules,
   ...saasRules,

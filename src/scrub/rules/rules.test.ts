@@ -50,6 +50,37 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
     fp: `csk-${'a'.repeat(48)}`,
   },
   'voyage-api-key': { tp: ['voyage ', `pa-${fake(43)}`], fp: 'class="pa-4 md:pa-8 lg:pa-12"' },
+  'elevenlabs-api-key': { tp: ['xi-api-key: ', `sk_${fake(48, HEX)}`], fp: 'task_list risk_score' },
+  'langfuse-secret-key': {
+    tp: [
+      'LANGFUSE_SECRET_KEY ',
+      `sk-lf-${fake(8, HEX)}-${fake(4, HEX)}-${fake(4, HEX)}-${fake(4, HEX)}-${fake(12, HEX)}`,
+    ],
+    fp: 'sk-lf-... from the project settings',
+  },
+  'e2b-api-key': { tp: ['E2B ', `e2b_${fake(40, HEX)}`], fp: 'e2b_sandbox_template' },
+  'firecrawl-api-key': { tp: ['firecrawl ', `fc-${fake(32, HEX)}`], fp: 'fc-barcelona fc-2024' },
+  'tavily-api-key': { tp: ['TAVILY ', `tvly-dev-${fake(32)}`], fp: 'tvly-python client' },
+  'browserbase-api-key': { tp: ['BROWSERBASE ', `bb_live_${fake(27)}`], fp: 'bb_live_ keys' },
+  'pinecone-api-key': { tp: ['PINECONE ', `pcsk_${fake(5)}_${fake(60)}`], fp: 'pcsk_ prefix' },
+  'supabase-access-token': { tp: ['SUPABASE_ACCESS_TOKEN ', `sbp_${fake(40, HEX)}`], fp: 'sbp_ tokens' },
+  'supabase-secret-key': { tp: ['service key ', `sb_secret_${fake(31)}`], fp: 'sb_secret_key_name' },
+  'neon-api-key': {
+    tp: ['NEON ', `napi_${fake(64, 'abcdefghijklmnopqrstuvwxyz0123456789')}`],
+    fp: 'napi_create_function',
+  },
+  'netlify-personal-access-token': { tp: ['NETLIFY_AUTH_TOKEN ', `nfp_${fake(36)}`], fp: 'nfp_ tokens' },
+  'render-api-key': { tp: ['RENDER ', `rnd_${fake(32)}`], fp: 'rnd_seed_value' },
+  'figma-token': { tp: ['X-Figma-Token: ', `figd_${fake(43, `${HEX}ABCDEF_-`)}`], fp: 'figd_ tokens' },
+  'linear-oauth-token': { tp: ['linear ', `lin_oauth_${fake(64, HEX)}`], fp: 'lin_oauth_scope' },
+  'tailscale-key': { tp: ['TS_AUTHKEY=', `tskey-auth-${fake(12)}-${fake(33)}`], fp: 'tskey-auth-XXXX' },
+  'hubspot-private-app-token': {
+    tp: [
+      'HUBSPOT ',
+      `pat-na1-${fake(8, HEX)}-${fake(4, HEX)}-${fake(4, HEX)}-${fake(4, HEX)}-${fake(12, HEX)}`,
+    ],
+    fp: 'pat-na1 region',
+  },
   'langsmith-api-key': {
     tp: ['LANGSMITH_API_KEY ', `lsv2_pt_${fake(32, HEX)}_${fake(10, HEX)}`],
     fp: 'lsv2_pt_ prefix',
@@ -418,7 +449,7 @@ describe('acceptIn, the gate read in place', () => {
   });
 });
 
-describe("LLM providers' keys beyond OpenAI's shape", () => {
+describe("keys of LLM providers beyond OpenAI's shape, and of the services agents use", () => {
   const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
   /** Each provider's published shape, as its keys are drawn: the gates must pass every one. */
   const SHAPES: [rule: string, key: (rng: ReturnType<typeof seeded>) => string][] = [
@@ -429,6 +460,12 @@ describe("LLM providers' keys beyond OpenAI's shape", () => {
     ['fireworks-api-key', (rng) => `fw_${rng.text(ALNUM, 24)}`],
     ['cerebras-api-key', (rng) => `csk-${rng.text('abcdefghijklmnopqrstuvwxyz0123456789', 48)}`],
     ['voyage-api-key', (rng) => `pa-${rng.text(`${ALNUM}_-`, 43)}`],
+    ['elevenlabs-api-key', (rng) => `sk_${rng.text(HEX, 48)}`],
+    ['supabase-access-token', (rng) => `sbp_${rng.text(HEX, 40)}`],
+    ['neon-api-key', (rng) => `napi_${rng.text('abcdefghijklmnopqrstuvwxyz0123456789', 64)}`],
+    ['e2b-api-key', (rng) => `e2b_${rng.text(HEX, 40)}`],
+    ['firecrawl-api-key', (rng) => `fc-${rng.text(HEX, 32)}`],
+    ['tavily-api-key', (rng) => `tvly-${rng.text(ALNUM, 32)}`],
   ];
 
   it.each(SHAPES.map(([rule, key], i) => ({ rule, key, seed: i + 1 })))(
