@@ -64,10 +64,19 @@ export function pushUnion(spans: Span[], union: Union, marker: string, rank: num
 
 /**
  * The runs whose decoded text (`runs.text`, scanned one level down) holds a span of `inner`, each
- * redacted whole with that span's marker, after `spans`; a match whose text stands in the run as
- * it is was found by the scan of the text itself.
+ * redacted whole with that span's marker, after `spans`. A match whose text stands in the run as
+ * it is, where the scan of the text itself redacted it (`foundAbove`), leaves the run alone.
+ * Standing there is not enough: `%22ghp_…` decodes to `"ghp_…"`, but above, the `2` of `%22`
+ * before the token is a word character and the rule's left boundary refused it, so every token
+ * right after a percent-escape went out bare.
  */
-export function pushCarried(input: string, runs: DecodedRuns, inner: Span[], spans: Span[]): void {
+export function pushCarried(
+  input: string,
+  runs: DecodedRuns,
+  inner: Span[],
+  spans: Span[],
+  foundAbove: (from: number, to: number) => boolean,
+): void {
   const { at, text: joined } = runs;
   inner.sort((a, b) => a.start - b.start);
   const carried = new Uint8Array(runs.count);
@@ -78,9 +87,48 @@ export function pushCarried(input: string, runs: DecodedRuns, inner: Span[], spa
       if (carried[r] === 1) continue;
       const start = runs.start[r]!;
       const end = runs.end[r]!;
-      if (input.slice(start, end).includes(joined.slice(span.start, span.end))) continue;
+      const matched = joined.slice(span.start, span.end);
+      const standing = input.slice(start, end).indexOf(matched);
+      if (standing >= 0 && foundAbove(start + standing, start + standing + matched.length)) continue;
       carried[r] = 1;
       spans.push({ start, end, replacement: span.marker, marker: span.marker, rank: span.rank });
     }
   }
+}
+
+/**
+ * Whether `[from, to)` lies within one span the scan of the text itself found: its rules' spans
+ * as (start, end, rank) triples (the first `count` of `buffer`) or `objects` (PII, and the rules'
+ * when given as objects). Sorted by start on first use, with the greatest end so far: a lookup
+ * is a binary search, as a hostile text can hold tens of thousands of each.
+ */
+export function foundAboveIn(
+  buffer: Int32Array,
+  count: number,
+  objects: readonly Span[],
+): (from: number, to: number) => boolean {
+  let starts: Float64Array | undefined;
+  let reach: Float64Array | undefined;
+  const index = () => {
+    const pairs: [number, number][] = [];
+    for (let k = 0; k < count; k++) pairs.push([buffer[k * 3]!, buffer[k * 3 + 1]!]);
+    for (const span of objects) pairs.push([span.start, span.end]);
+    pairs.sort((a, b) => a[0] - b[0]);
+    starts = Float64Array.from(pairs, (p) => p[0]);
+    reach = new Float64Array(pairs.length);
+    let most = Number.NEGATIVE_INFINITY;
+    for (let k = 0; k < pairs.length; k++) reach[k] = most = Math.max(most, pairs[k]![1]);
+  };
+  return (from, to) => {
+    if (!starts) index();
+    // The last span starting at or before `from`: some span up to it reaches `to` or none does.
+    let lo = 0;
+    let hi = starts!.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (starts![mid]! <= from) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && reach![lo - 1]! >= to;
+  };
 }

@@ -9,7 +9,7 @@
 import { KnownSecrets } from './automata.js';
 import { anchorOwners, compileRules, prefixesHeld, streamPrefixes } from './compiled-rules.js';
 import { findEncoded, locateEncoded, MAX_DECODE_DEPTH } from './decoded.js';
-import { coalesce, pushCarried, pushUnion } from './decoded-spans.js';
+import { coalesce, foundAboveIn, pushCarried, pushUnion } from './decoded-spans.js';
 import { encodedHold } from './encoded-hold.js';
 import {
   type Detection,
@@ -88,7 +88,7 @@ export function createEngine(options: EngineOptions): Engine {
     // Last, so the scan state above is no longer needed when the decoded text reuses it.
     const union =
       depth < MAX_DECODE_DEPTH
-        ? detectDecoded(text, spans, depth, streams, shared, merge !== MERGE_NONE)
+        ? detectDecoded(text, spans, depth, streams, shared, merge !== MERGE_NONE, scanned, count)
         : null;
     if (streams) kept = Math.min(kept, encodedHold(text));
     if (merge === MERGE_NONE) return { spans, hold: kept };
@@ -131,7 +131,9 @@ export function createEngine(options: EngineOptions): Engine {
     level: number,
     streaming: boolean,
     shared: SharedWork,
-    numbers = false,
+    numbers: boolean,
+    scanned: Int32Array,
+    count: number,
   ): Union | null => {
     if (shared.spent > shared.total) {
       // Past the total budget (a hostile text: the rules' candidates here already fail closed),
@@ -156,7 +158,7 @@ export function createEngine(options: EngineOptions): Engine {
     if (runs.count === 0) return null;
     const inner = detect(runs.text, false, NO_PII, level + 1, shared).spans;
     if (inner.length === 0) return null;
-    pushCarried(input, runs, inner, spans);
+    pushCarried(input, runs, inner, spans, foundAboveIn(scanned, count, spans));
     return null;
   };
 
