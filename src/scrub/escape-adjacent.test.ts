@@ -15,8 +15,8 @@ const TOKENS = {
   deepseek: `sk-${'c1530cc9af153121'.repeat(2)}`,
   slack: `xoxb-1234567890-1234567890123-${'aB3cD4eF5gH6'.repeat(2)}`,
 };
-/** Escapes a value can start with: percent (once, twice), \u and \x. */
-const BEFORE = ['%22', '%3D', '%20', '%2F', '%3A', '%0A', '%2522', '\\u0022', '\\x22'];
+/** Escapes a value can start with: percent (once, twice), \u, \x and quoted-printable's `=3D`. */
+const BEFORE = ['%22', '%3D', '%20', '%2F', '%3A', '%0A', '%2522', '\\u0022', '\\x22', '=3D'];
 /** What can follow it: nothing, the closing escape, the next parameter, prose. */
 const AFTER = ['', '%22', '&next=1', ' and more'];
 

@@ -14,19 +14,24 @@ const HEX_VALUE = HEX_DIGIT_VALUES;
  * backslash escapes by pairSearch; each next position is kept, so the text is read once
  * however many runs there are. Calls must not go backwards.
  * (A quoted-printable `=XX` alone does not count: `id=4f…` is everywhere, and QP leaves a
- * token's ASCII characters as they are; inside a run it is decoded.)
+ * token's ASCII characters as they are; inside a run it is decoded. `=3D`, QP's own `=`, does
+ * count: rare outside QP, and in `key=3Dsk-…` the token stands after it as written, where the
+ * `D` before it keeps a rule's left boundary from taking it in the text itself.)
  */
 function escapeSearch(input: string): (from: number) => number {
   let pct = -1;
   let slash = -1;
+  let qp = input.includes(QP_EQUALS) ? -1 : Number.POSITIVE_INFINITY;
   const none = (at: number) => (at < 0 ? Number.POSITIVE_INFINITY : at);
   const nextSlash = pairSearch(input, BACKSLASH, ['\\u', '\\x'], /\\[ux]/g);
   return (from) => {
     for (;;) {
       if (pct < from) pct = none(input.indexOf('%', from));
       if (slash < from) slash = none(nextSlash(from));
-      const at = Math.min(pct, slash);
+      if (qp < from) qp = none(input.indexOf(QP_EQUALS, from));
+      const at = Math.min(pct, slash, qp);
       if (at === Number.POSITIVE_INFINITY) return at;
+      if (at === qp) return qp;
       if (at === pct) {
         if (hexDigits(input, pct + 1, 2)) return pct;
         pct = none(input.indexOf('%', pct + 1));
@@ -80,6 +85,8 @@ function pairSearch(
  * text ~250 backslashes, `k=v` lists ~430 `=`, where the regex is 1.8–3× faster).
  */
 const DENSITY_SAMPLE = 4_096;
+/** Quoted-printable's `=`, the one `=XX` that starts an escaped run alone. */
+const QP_EQUALS = '=3D';
 const DENSE_LEADS = 128;
 
 function hexDigits(input: string, at: number, count: number): boolean {
@@ -104,7 +111,10 @@ export function findEscaped(input: string, out: DecodedWriter, locate = false): 
   // Soft breaks are searched apart from the escapes: `=` is in every log line (pairSearch).
   // A search only where its lead character occurs (memchr): text without `%`, `\\` or `=` (most
   // of an audit event's values) makes none of the closures and arrays the searches keep.
-  const escapeAt = input.includes('%') || input.includes('\\') ? escapeSearch(input) : NO_ESCAPE;
+  const escapeAt =
+    input.includes('%') || input.includes('\\') || input.includes(QP_EQUALS)
+      ? escapeSearch(input)
+      : NO_ESCAPE;
   const softBreakAt = input.includes('=')
     ? pairSearch(input, EQ, ['=\n', '=\r\n'], /=\r?\n/g)
     : NO_SOFT_BREAK;
