@@ -64,71 +64,83 @@ export function pushUnion(spans: Span[], union: Union, marker: string, rank: num
 
 /**
  * The runs whose decoded text (`runs.text`, scanned one level down) holds a span of `inner`, each
- * redacted whole with that span's marker, after `spans`. A match whose text stands in the run as
- * it is, where the scan of the text itself redacted it (`foundAbove`), leaves the run alone.
- * Standing there is not enough: `%22ghp_…` decodes to `"ghp_…"`, but above, the `2` of `%22`
- * before the token is a word character and the rule's left boundary refused it, so every token
- * right after a percent-escape went out bare.
+ * redacted whole with that span's marker, after `spans`. A run is left alone only where each match
+ * in its decoded text was found by the scan of the text itself, as the same text within the run
+ * (`above`: that scan's spans, sorted), as many times. Standing in the run as written is not
+ * enough: `%22ghp_…` decodes to `"ghp_…"`, but above, the `2` of `%22` is a word character and the
+ * rule's left boundary refused the token, so every token right after an escape went out bare; and
+ * in `ghp_X%20ghp_X` the first is found above and the second is not. Counted, not searched for:
+ * a search per match made a run of one token repeated quadratic.
  */
 export function pushCarried(
   input: string,
   runs: DecodedRuns,
   inner: Span[],
   spans: Span[],
-  foundAbove: (from: number, to: number) => boolean,
+  above: SortedSpans,
 ): void {
   const { at, text: joined } = runs;
   inner.sort((a, b) => a.start - b.start);
-  const carried = new Uint8Array(runs.count);
+  // Per run: its matches' texts, counted, and the first match's span (its marker names the run).
+  const found = new Map<number, { texts: Map<string, number>; first: Span }>();
   let k = 0;
   for (const span of inner) {
     while (k < runs.count && at[k + 1]! <= span.start) k++;
     for (let r = k; r < runs.count && at[r]! < span.end; r++) {
-      if (carried[r] === 1) continue;
-      const start = runs.start[r]!;
-      const end = runs.end[r]!;
-      const matched = joined.slice(span.start, span.end);
-      const standing = input.slice(start, end).indexOf(matched);
-      if (standing >= 0 && foundAbove(start + standing, start + standing + matched.length)) continue;
-      carried[r] = 1;
-      spans.push({ start, end, replacement: span.marker, marker: span.marker, rank: span.rank });
+      const text = joined.slice(span.start, span.end);
+      const run = found.get(r) ?? { texts: new Map<string, number>(), first: span };
+      found.set(r, run);
+      run.texts.set(text, (run.texts.get(text) ?? 0) + 1);
     }
+  }
+  for (const [r, { texts, first }] of found) {
+    const start = runs.start[r]!;
+    const end = runs.end[r]!;
+    const within = above.textsWithin(input, start, end);
+    let carried = false;
+    for (const [text, count] of texts) if ((within.get(text) ?? 0) < count) carried = true;
+    if (carried)
+      spans.push({ start, end, replacement: first.marker, marker: first.marker, rank: first.rank });
   }
 }
 
+/** The spans the scan of the text itself found, sorted by start, asked what lies within a run. */
+export interface SortedSpans {
+  /** The texts of the spans inside `input[start, end)`, counted. */
+  textsWithin(input: string, start: number, end: number): Map<string, number>;
+}
+
 /**
- * Whether `[from, to)` lies within one span the scan of the text itself found: its rules' spans
- * as (start, end, rank) triples (the first `count` of `buffer`) or `objects` (PII, and the rules'
- * when given as objects). Sorted by start on first use, with the greatest end so far: a lookup
- * is a binary search, as a hostile text can hold tens of thousands of each.
+ * The scan's spans: its rules' as (start, end, rank) triples (the first `count` of `buffer`) and
+ * `objects` (PII, and the rules' when given as objects). Sorted on first use: a run's spans are
+ * then found by a binary search, as a hostile text can hold tens of thousands of each.
  */
-export function foundAboveIn(
-  buffer: Int32Array,
-  count: number,
-  objects: readonly Span[],
-): (from: number, to: number) => boolean {
-  let starts: Float64Array | undefined;
-  let reach: Float64Array | undefined;
-  const index = () => {
-    const pairs: [number, number][] = [];
-    for (let k = 0; k < count; k++) pairs.push([buffer[k * 3]!, buffer[k * 3 + 1]!]);
-    for (const span of objects) pairs.push([span.start, span.end]);
-    pairs.sort((a, b) => a[0] - b[0]);
-    starts = Float64Array.from(pairs, (p) => p[0]);
-    reach = new Float64Array(pairs.length);
-    let most = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < pairs.length; k++) reach[k] = most = Math.max(most, pairs[k]![1]);
+export function sortedSpans(buffer: Int32Array, count: number, objects: readonly Span[]): SortedSpans {
+  let pairs: [number, number][] | undefined;
+  const index = (): [number, number][] => {
+    const all: [number, number][] = [];
+    for (let k = 0; k < count; k++) all.push([buffer[k * 3]!, buffer[k * 3 + 1]!]);
+    for (const span of objects) all.push([span.start, span.end]);
+    return all.sort((a, b) => a[0] - b[0]);
   };
-  return (from, to) => {
-    if (!starts) index();
-    // The last span starting at or before `from`: some span up to it reaches `to` or none does.
-    let lo = 0;
-    let hi = starts!.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (starts![mid]! <= from) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo > 0 && reach![lo - 1]! >= to;
+  return {
+    textsWithin(input, start, end) {
+      pairs ??= index();
+      let lo = 0;
+      let hi = pairs.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (pairs[mid]![0] < start) lo = mid + 1;
+        else hi = mid;
+      }
+      const texts = new Map<string, number>();
+      for (let k = lo; k < pairs.length && pairs[k]![0] < end; k++) {
+        const [s, e] = pairs[k]!;
+        if (e > end) continue;
+        const text = input.slice(s, e);
+        texts.set(text, (texts.get(text) ?? 0) + 1);
+      }
+      return texts;
+    },
   };
 }

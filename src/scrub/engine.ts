@@ -9,7 +9,7 @@
 import { KnownSecrets } from './automata.js';
 import { anchorOwners, compileRules, prefixesHeld, streamPrefixes } from './compiled-rules.js';
 import { findEncoded, locateEncoded, MAX_DECODE_DEPTH } from './decoded.js';
-import { coalesce, foundAboveIn, pushCarried, pushUnion } from './decoded-spans.js';
+import { coalesce, pushCarried, pushUnion, sortedSpans } from './decoded-spans.js';
 import { encodedHold } from './encoded-hold.js';
 import {
   type Detection,
@@ -158,7 +158,7 @@ export function createEngine(options: EngineOptions): Engine {
     if (runs.count === 0) return null;
     const inner = detect(runs.text, false, NO_PII, level + 1, shared).spans;
     if (inner.length === 0) return null;
-    pushCarried(input, runs, inner, spans, foundAboveIn(scanned, count, spans));
+    pushCarried(input, runs, inner, spans, sortedSpans(scanned, count, spans));
     return null;
   };
 

@@ -48,8 +48,38 @@ describe('a credential written plainly right after an escape', () => {
     expect(scrubber.text(`a=1&q=%22${TOKENS.github}%22&b=2`)).toBe('a=1&[REDACTED:github-pat]&b=2');
   });
 
+  it('is redacted where the same token also stands plainly in the run and was found there', () => {
+    const out = scrubber.text(`v=${TOKENS.github}%20${TOKENS.github}`);
+    expect(out).not.toContain(TOKENS.github);
+  });
+
   it('leaves a token the text itself redacted as precisely as before', () => {
     // The run holds an escape, but the token is found above with its own span: only it is replaced.
     expect(scrubber.text(`q=%20x "${TOKENS.github}"`)).toBe('q=%20x "[REDACTED:github-pat]"');
   });
+});
+
+describe('a long escaped run of one token repeated', () => {
+  /** `length` characters: an escape, then the same token over and over, all one run. */
+  const repeated = (length: number) => {
+    let out = '%20x';
+    while (out.length < length) out += `-${TOKENS.github}`;
+    return out;
+  };
+  const cpuMs = (text: string) => {
+    const before = process.cpuUsage();
+    createScrubber().text(text);
+    const used = process.cpuUsage(before);
+    return (used.user + used.system) / 1000;
+  };
+
+  it('is scrubbed in time linear in its length (8x the text: under 24x the CPU, where quadratic is 64x)', () => {
+    // Searching the run for each match's text made this quadratic: 256 KiB took 4.7 s.
+    const small = repeated(128 * 1024);
+    const large = repeated(1024 * 1024);
+    cpuMs(small);
+    const ratio = Math.min(cpuMs(large), cpuMs(large)) / Math.min(cpuMs(small), cpuMs(small));
+    expect(ratio).toBeLessThan(24);
+    expect(createScrubber().text(large)).not.toContain(TOKENS.github);
+  }, 60_000);
 });

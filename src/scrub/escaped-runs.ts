@@ -85,9 +85,10 @@ function pairSearch(
  * text ~250 backslashes, `k=v` lists ~430 `=`, where the regex is 1.8–3× faster).
  */
 const DENSITY_SAMPLE = 4_096;
-/** Quoted-printable's `=`, the one `=XX` that starts an escaped run alone. */
-const QP_EQUALS = '=3D';
 const DENSE_LEADS = 128;
+
+/** Quoted-printable's `=`, the one `=XX` that starts an escaped run alone (see escapeSearch). */
+const QP_EQUALS = '=3D';
 
 function hexDigits(input: string, at: number, count: number): boolean {
   if (at + count > input.length) return false;
