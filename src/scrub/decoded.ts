@@ -33,6 +33,7 @@ import { codeUnits } from './code-units.js';
 import { decodeRun, MAX_ENCODED_RUN, SHORT_RUN, startInflateBudget } from './decoded-bytes.js';
 import { type DecodedRuns, DecodedWriter, type LocatedRuns } from './decoded-text.js';
 import { findEscaped } from './escaped-runs.js';
+import { findReferenced } from './reference-runs.js';
 
 export { MAX_ENCODED_RUN, WINDOW_OVERLAP } from './decoded-bytes.js';
 export type { DecodedRuns, LocatedRuns } from './decoded-text.js';
@@ -82,6 +83,7 @@ function searched(
   if (!nested) startInflateBudget(input.length);
   findBase64(input, out, continued, locate);
   findEscaped(input, out, locate);
+  findReferenced(input, out, locate);
   return out;
 }
 

@@ -4,7 +4,7 @@
  */
 
 import { MAX_ENCODED_RUN, WINDOW_OVERLAP } from './decoded.js';
-import { VALUE_TABLE } from './escaped-runs.js';
+import { REFERENCE_RUN_TABLE } from './reference-runs.js';
 
 /**
  * Where a stream must start holding so that an encoded run still growing at
@@ -45,11 +45,15 @@ export function encodedHold(input: string): number {
 
 /** Characters of encodings that words and punctuation in prose rarely hold. */
 const HINT = new Uint8Array(65536);
-for (const ch of '0123456789+/=%\\_-') HINT[ch.charCodeAt(0)] = 1;
+for (const ch of '0123456789+/=%\\_-&') HINT[ch.charCodeAt(0)] = 1;
 
-/** 1 for a character that can continue a run of any kind, or break a wrapped body's lines. */
+/**
+ * 1 for a character that can continue a run of any kind (a character reference's `&` and `;`
+ * among them: a value echoed as `…MDENG&#43;bPx…` and cut after its `&` was let out up to the
+ * cut), or break a wrapped body's lines.
+ */
 const RUN_OR_BREAK = new Uint8Array(65536).fill(1);
 for (let code = 0; code < 65536; code++) {
   const ch = String.fromCharCode(code);
-  if (ch !== '\r' && ch !== '\n' && VALUE_TABLE[code] !== 1) RUN_OR_BREAK[code] = 0;
+  if (ch !== '\r' && ch !== '\n' && ch !== '&' && REFERENCE_RUN_TABLE[code] !== 1) RUN_OR_BREAK[code] = 0;
 }

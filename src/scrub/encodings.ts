@@ -19,6 +19,8 @@ export function knownSecretForms(secret: string, options: { wrapped?: boolean } 
     uri,
     uri.replace(/%[0-9A-F]{2}/g, (pct) => pct.toLowerCase()),
     uri.replace(/%20/g, '+'),
+    // Sent raw in a query string or form body, where `+` means a space, and echoed decoded.
+    secret.replace(/\+/g, ' '),
     json,
     json.replace(/\//g, '\\/'),
     asciiJson(json),

@@ -195,10 +195,12 @@ export const genericRules: readonly SecretRule[] = [
     spaces: true,
     description: 'PEM / OpenSSH / PGP private key block',
     anchors: ['-----BEGIN '],
-    // Without a proper END line the rest of the base64-ish body is redacted: over-redacting a
-    // truncated key is the safe failure.
+    // To the first END line, whatever stands between the lines: a page writes them apart with
+    // `<br>`, `&#10;` or `</p><p>`, a JSON array as strings, and a body class stopped there left
+    // every line but the first out bare. Without an END line the rest of the base64-ish body is
+    // redacted: over-redacting a truncated key is the safe failure.
     pattern:
-      '-----BEGIN [A-Z ]{0,24}PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\\s\\\\:,.]{0,16384}-----END [A-Z ]{0,24}PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\\s\\\\:,.-]{0,16384})',
+      '-----BEGIN [A-Z ]{0,24}PRIVATE KEY(?: BLOCK)?-----(?:[\\s\\S]{0,16384}?-----END [A-Z ]{0,24}PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\\s\\\\:,.-]{0,16384})',
     maxLength: 16500,
   },
   {
