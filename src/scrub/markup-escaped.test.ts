@@ -165,3 +165,28 @@ describe('text dense with references', () => {
     }, 60_000);
   }
 });
+
+describe('a token in text a Markdown writer escaped', () => {
+  const STRIPE = `sk_live_${'aB3cD4eF5gH6'.repeat(2)}`;
+  /** markdownify (the MCP fetch server's converter) writes `_` and `*` so; with escape_misc `+` and `=`. */
+  const markdown = (text: string) => text.replace(/[_*+=]/g, (c) => `\\${c}`);
+
+  it('is redacted where its underscores are escaped (ghp\\_…, sk\\_live\\_…)', () => {
+    for (const token of [GITHUB, STRIPE]) {
+      const out = rulesOnly.text(`The page says: ${markdown(token)} is the key.`);
+      expect(out).not.toContain(token.slice(-12));
+      expect(out).toMatch(/^The page says: \[REDACTED:[a-z-]+\] is the key\.$/);
+    }
+  });
+
+  it('is redacted for a known secret whose + and = are escaped', () => {
+    const out = scrubber.text(`the page echoed ${markdown(AWS_SECRET)} back`);
+    expect(out).not.toContain('bPxRfi');
+    expect(out).not.toContain('K7MDENG');
+  });
+
+  it('leaves ordinary Markdown and regexes as they are', () => {
+    const text = 'Use \\_private\\_ names, a \\* b, C:\\\\tmp, /\\d+\\.\\d+/ and snake\\_case\\_words here.';
+    expect(rulesOnly.text(text)).toBe(text);
+  });
+});
