@@ -21,6 +21,8 @@ export function knownSecretForms(secret: string, options: { wrapped?: boolean } 
     uri.replace(/%20/g, '+'),
     // Sent raw in a query string or form body, where `+` means a space, and echoed decoded.
     secret.replace(/\+/g, ' '),
+    // A URL's path or whole URL encoded (`encodeURI`: `&`, `+`, `/`, `=` left as they are).
+    encodeURI(secret),
     json,
     json.replace(/\//g, '\\/'),
     asciiJson(json),

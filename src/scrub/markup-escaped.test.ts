@@ -78,6 +78,23 @@ describe('a known secret echoed through a markup escaper', () => {
   });
 });
 
+describe('a secret a page breaks for line wrapping', () => {
+  for (const hint of ['&shy;', '&#173;', '&#8203;', '&#x200B;', '&ZeroWidthSpace;', '&zwnj;']) {
+    it(`is redacted with ${hint} inside it`, () => {
+      const hyphenated = `${GITHUB.slice(0, 20)}${hint}${GITHUB.slice(20)}`;
+      const out = rulesOnly.text(`<td>${hyphenated}</td>`);
+      expect(out).toBe('<td>[REDACTED:github-pat]</td>');
+    });
+  }
+});
+
+describe('a known secret in an encoded URL', () => {
+  it('is redacted as encodeURI writes it (& + / = left as they are)', () => {
+    const echoed = encodeURI(WITH_MARKUP);
+    expect(scrubber.text(`GET /keys/${echoed} 404`)).not.toContain('mN3pQ5');
+  });
+});
+
 describe('a rule-named token written as character references', () => {
   for (const [style, reference] of Object.entries({ decimal, hexLower, hexUpper })) {
     it(`is redacted written in ${style} references`, () => {

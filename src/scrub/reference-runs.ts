@@ -55,12 +55,17 @@ let referenceStarts = new Int32Array(256);
 let referenceSizes = new Int32Array(256);
 let referenceCodes = new Int32Array(256);
 let references = 0;
+/** Soft hyphen, zero-width space, non-joiner and joiner, word joiner, BOM. */
+const INVISIBLE = new Set([0xad, 0x200b, 0x200c, 0x200d, 0x2060, 0xfeff]);
 /** Code units the last run's references take beyond what they decode to. */
 let removedUnits = 0;
 /** Whether the last run decodes to a code unit above 0xff. */
 let wideRun = false;
 
 function recordReference(at: number, size: number, code: number): void {
+  // A break opportunity a page puts inside a long word (`&shy;`, `&#8203;`) decodes to nothing:
+  // a token hyphenated so is the token.
+  const units = INVISIBLE.has(code) ? 0 : code > 0xffff ? 2 : 1;
   if (references === referenceStarts.length) {
     const grow = (from: Int32Array) => {
       const grown = new Int32Array(from.length * 2);
@@ -75,8 +80,8 @@ function recordReference(at: number, size: number, code: number): void {
   referenceSizes[references] = size;
   referenceCodes[references] = code;
   references++;
-  removedUnits += size - (code > 0xffff ? 2 : 1);
-  if (code > 0xff) wideRun = true;
+  removedUnits += size - units;
+  if (units > 0 && code > 0xff) wideRun = true;
 }
 
 /**
@@ -124,7 +129,7 @@ function written(out: DecodedWriter, input: string, from: number, to: number): v
     if (code > 0xffff) {
       target[n++] = 0xd800 + ((code - 0x10000) >> 10);
       target[n++] = 0xdc00 + ((code - 0x10000) & 0x3ff);
-    } else target[n++] = code;
+    } else if (!INVISIBLE.has(code)) target[n++] = code;
     i = at + referenceSizes[k]!;
   }
   while (i < to) target[n++] = input.charCodeAt(i++);
@@ -218,11 +223,16 @@ const NAMED = new Map<string, number>(
     lcub: '{',
     rcub: '}',
     nbsp: '\u00a0',
+    shy: '\u00ad',
+    ZeroWidthSpace: '\u200b',
+    zwnj: '\u200c',
+    zwj: '\u200d',
+    NoBreak: '\u2060',
     Tab: '\t',
     NewLine: '\n',
   }).map(([name, character]) => [name, character.charCodeAt(0)]),
 );
-const MAX_NAME = 8;
+const MAX_NAME = 14;
 
 const AMP = 38;
 const HASH = 35;
