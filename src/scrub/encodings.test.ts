@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { knownSecretForms } from './encodings.js';
+import { createScrubber } from './index.js';
 
 const SECRET = 'pa55/word+Tok3n?é';
 
@@ -52,4 +53,22 @@ describe('knownSecretForms', () => {
   it('never yields an empty form', () => {
     expect(knownSecretForms('x').every((f) => f.length > 0)).toBe(true);
   });
+});
+
+describe('a hex key or a UUID printed back by a service', () => {
+  const hexKey = 'a3f9c2e18b7d4f60a3f9c2e18b7d4f60';
+  const uuidKey = '3f2a9c1e-8b7d-4f60-a3f9-c2e18b7d4f60';
+  const scrubber = createScrubber({ secrets: [hexKey, uuidKey] });
+  const PRINTED: Record<string, string> = {
+    'the hex key upper-case': hexKey.toUpperCase(),
+    'the hex key as a UUID': `${hexKey.slice(0, 8)}-${hexKey.slice(8, 12)}-${hexKey.slice(12, 16)}-${hexKey.slice(16, 20)}-${hexKey.slice(20)}`,
+    'the UUID upper-case': uuidKey.toUpperCase(),
+    'the UUID without dashes': uuidKey.replace(/-/g, ''),
+    'the UUID without dashes, upper-case': uuidKey.replace(/-/g, '').toUpperCase(),
+  };
+  for (const [name, printed] of Object.entries(PRINTED)) {
+    it(`is redacted as ${name}`, () => {
+      expect(scrubber.text(`key ${printed} not found`)).toBe('key [REDACTED:secret] not found');
+    });
+  }
 });

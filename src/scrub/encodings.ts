@@ -43,7 +43,25 @@ export function knownSecretForms(secret: string, options: { wrapped?: boolean } 
     if (wrap) for (const wrapped of wrappedForms(core)) forms.add(wrapped);
   }
   if (wrap) for (const qp of quotedPrintableForms(bytes)) forms.add(qp);
+  for (const form of hexIdForms(secret)) forms.add(form);
   return [...forms].filter((form) => form.length > 0);
+}
+
+const HEX_ID = /^[0-9a-f]+$/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A hex key or a UUID (Heroku's API keys, many webhook secrets) as services print it back: in the
+ * other case (SQL Server and .NET write UUIDs upper-case), a UUID without its dashes (.NET's "N"
+ * format), 32 hex digits with them. Case is not folded for other secrets: only hex digits mean
+ * the same in either case.
+ */
+function hexIdForms(secret: string): string[] {
+  if (!HEX_ID.test(secret) && !UUID.test(secret)) return [];
+  const bare = secret.replace(/-/g, '');
+  const spellings = [secret, bare];
+  if (bare.length === 32) spellings.push(bare.replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-'));
+  return spellings.flatMap((spelling) => [spelling.toLowerCase(), spelling.toUpperCase()]);
 }
 
 /**
