@@ -160,6 +160,36 @@ describe('in a stream', () => {
   });
 });
 
+describe('in a stream, other escapes', () => {
+  /** Each text, and what of it would show the token went out: its tail as written there. */
+  const CASES: Record<string, [string, string]> = {
+    'a token Markdown escaped': [
+      `The page says: ${GITHUB.replace(/_/g, '\\_')} is the key.`,
+      GITHUB.slice(-12),
+    ],
+    'a token a page hyphenated': [
+      `<td>${GITHUB.slice(0, 20)}&shy;${GITHUB.slice(20)}</td>`,
+      GITHUB.slice(-12),
+    ],
+    'a token all in references': [
+      `<p>${writeReferences(GITHUB, GITHUB, decimal)}</p>`,
+      writeReferences(GITHUB.slice(-3), GITHUB, decimal),
+    ],
+  };
+  for (const [name, [text, tail]] of Object.entries(CASES)) {
+    it(`redacts ${name}, cut at every position into two chunks`, () => {
+      expect(text).toContain(tail);
+      const leaked: number[] = [];
+      for (let cut = 1; cut < text.length; cut++) {
+        const stream = rulesOnly.stream();
+        const out = stream.push(text.slice(0, cut)) + stream.push(text.slice(cut)) + stream.flush();
+        if (out.includes(tail)) leaked.push(cut);
+      }
+      expect(leaked).toEqual([]);
+    });
+  }
+});
+
 describe('text dense with references', () => {
   const cpuMs = (text: string) => {
     const before = process.cpuUsage();
