@@ -165,6 +165,7 @@ const ASSIGNED_NAMES = [
   'password',
   'passwd',
   'pwd',
+  'passphrase',
   'secret',
   'token',
   'api_key',
@@ -260,7 +261,7 @@ export const genericRules: readonly SecretRule[] = [
     anchors: ASSIGNED_NAMES,
     anyCase: true,
     pattern:
-      '(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?["\']?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}["\'`]?([^\\s"\'`<>&;,)\\]}]{8,256})',
+      '(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?["\']?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}["\'`]?([^\\s"\'`<>&;,)\\]}]{8,256})',
     group: 1,
     extend: '[^\\s"\'`<>&;,)\\]}]',
     accept: assignedSecret,

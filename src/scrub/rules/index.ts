@@ -5,6 +5,7 @@
 import { agentServiceRules } from './agent-services.js';
 import { bulkheadRules } from './bulkhead.js';
 import { cloudRules } from './cloud.js';
+import { configShapeRules } from './config-shapes.js';
 import { genericRules } from './generic.js';
 import { gitleaksRules } from './gitleaks.js';
 import { gitleaksKeyedRules } from './gitleaks-keyed.js';
@@ -29,5 +30,6 @@ export const BUILTIN_RULES: readonly SecretRule[] = [
   ...gitleaksMoreRules,
   // Keyword rules after the token rules: a token both match is named by its format.
   ...gitleaksKeyedRules,
+  ...configShapeRules,
   ...genericRules,
 ];

@@ -196,7 +196,8 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
   'gitlab-oauth-app-secret': { tp: ['secret ', `gloas-${fake(64)}`], fp: 'gloas-short' },
   'gitlab-scim-token': { tp: ['token ', `glsoat-${fake(20)}`], fp: 'glsoat-short' },
   'gitlab-session-cookie': {
-    tp: ['Cookie: _gitlab_session=', fake(32, `${HEX}ghijk`)],
+    // In a Cookie header the whole header is redacted as cookie-header (cookie-header's own sample).
+    tp: ['curl -b _gitlab_session=', fake(32, `${HEX}ghijk`)],
     fp: '_gitlab_session=expired',
   },
   'cloudflare-origin-ca-key': {
@@ -298,6 +299,17 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
   'authorization-header': { tp: ['Authorization: Basic ', fake(28)], fp: 'Authorization: required' },
   'bearer-token': { tp: ['curl -H "x: Bearer ', fake(40)], fp: 'a bearer instrument is a bearer bond' },
   'generic-secret-assignment': { tp: ['DB_PASSWORD=', 'Xk9mQ2vL7pTz'], fp: 'password: $' + '{DB_PASSWORD}' },
+  'cookie-header': { tp: ['Cookie: theme=dark; session=', fake(32)], fp: 'Cookie: theme=dark; lang=en-GB' },
+  'cli-secret-flag': { tp: ['deploy --password ', fake(20)], fp: 'login --password-stdin < file' },
+  'mysql-password-flag': { tp: ['mysql -u root -h db -p', fake(14)], fp: 'mysql -u root -P 3306 -p' },
+  'xml-secret-element': {
+    tp: ['<server><password>', fake(24)],
+    fp: `<password>$${'{'}env.PASSWORD}</password>`,
+  },
+  'xml-secret-setting': {
+    tp: ['<add key="StripeApiKey" value="', fake(28)],
+    fp: '<add key="ApiKeyHeader" value="X-Api-Key"/>',
+  },
 };
 
 /** Whether a pattern can match whitespace: `\s` or a space outside negated classes that exclude it. */
@@ -321,6 +333,8 @@ function captureGroupStart(pattern: string, n: number): number {
 
 /** Text after the secret, so right-boundary rules see an ending. */
 const TAIL: Record<string, string> = {
+  'xml-secret-element': '</password></server>',
+  'xml-secret-setting': '" />',
   'db-connection-password': '@db.internal:5432/app',
   'url-basic-auth': '@ci.example.com/hook',
   'gcp-service-account-key-id': '",',

@@ -1,0 +1,91 @@
+/**
+ * Credentials in shapes an agent reads in tool output every day, none of them `name = value`: a
+ * session cookie in `curl -v` output, a password on a command line in `ps` output or shell
+ * history, a secret in an XML settings file. Each went out bare before these rules.
+ */
+import { describe, expect, it } from 'vitest';
+import { seeded } from '../../../test/helpers/seeded.js';
+import { createScrubber } from '../index.js';
+
+const scrubber = createScrubber();
+/** Random secret material, built at runtime so no credential-shaped literal sits in the source. */
+const secret = (length: number, seed: number) =>
+  seeded(seed).text('abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789', length);
+
+/** Each leak as a tool would print it, with the secret it carries. */
+function expectRedacted(cases: Record<string, [string, string]>): void {
+  for (const [name, [text, value]] of Object.entries(cases)) {
+    it(`redacts ${name}`, () => {
+      expect(text).toContain(value);
+      expect(scrubber.text(text)).not.toContain(value);
+    });
+  }
+}
+
+function expectLeftAlone(texts: Record<string, string>): void {
+  for (const [name, text] of Object.entries(texts)) {
+    it(`leaves ${name} alone`, () => {
+      expect(scrubber.text(text)).toBe(text);
+    });
+  }
+}
+
+describe('session cookies', () => {
+  const sid = secret(32, 1);
+  const csrf = secret(40, 2);
+  expectRedacted({
+    'a Cookie header (curl -v)': [`> Cookie: theme=dark; sessionid=${sid}; lang=en\r\n`, sid],
+    'the second secret cookie of a header': [`Cookie: sessionid=${sid}; csrftoken=${csrf}`, csrf],
+    'a Set-Cookie header with attributes': [`< Set-Cookie: sid=${sid}; Path=/; HttpOnly; Secure\r\n`, sid],
+    'a lower-case header in JSON': [`{"headers": {"cookie": "connect.sid=s%3A${sid}"}}`, sid],
+    'a quoted cookie value': [`Cookie: token="${sid}"`, sid],
+  });
+  expectLeftAlone({
+    'preference cookies': 'Cookie: theme=dark; lang=en-GB; tz=Europe/Berlin',
+    'prose about cookies': 'Cookie: a small sweet biscuit, baked until golden.',
+    'Set-Cookie attributes alone': 'Set-Cookie: consent=yes; Path=/; Max-Age=31536000; SameSite=Lax',
+    'document.cookie in code': 'document.cookie = "theme=dark; path=/";',
+  });
+});
+
+describe('secrets on a command line', () => {
+  const pw = secret(18, 3);
+  expectRedacted({
+    '--password VALUE in ps output': [
+      `root  4242  0.0  /usr/bin/backup --user svc --password ${pw} --dest s3`,
+      pw,
+    ],
+    '--api-key "VALUE"': [`tool --api-key "${pw}" run`, pw],
+    '--client-secret=VALUE': [`oauth2 --client-secret=${pw}`, pw],
+    '--Passphrase VALUE in any case': [`gpg --Passphrase ${pw} --batch`, pw],
+    "mysql's -pPASSWORD": [`mysql -h db.internal -u root -p${pw} app < dump.sql`, pw],
+    "mysqldump's -pPASSWORD": [`mysqldump -uroot -p${pw} --all-databases`, pw],
+  });
+  expectLeftAlone({
+    '--password-stdin': 'echo "$PW" | docker login --username ci --password-stdin',
+    'a flag given a variable': `deploy --token $GITHUB_TOKEN --password "$${'{'}DB_PASSWORD}"`,
+    "mysql's -p with no value (it prompts)": 'mysql -u root -p app',
+    'a flag followed by another flag': 'client --pass --verbose --retries 3',
+  });
+});
+
+describe('secrets in XML settings', () => {
+  const value = secret(24, 4);
+  expectRedacted({
+    "Maven settings.xml's <password>": [
+      `<server>\n  <id>deploy</id>\n  <username>ci</username>\n  <password>${value}</password>\n</server>`,
+      value,
+    ],
+    '<Password> in another case': [`<Password>${value}</Password>`, value],
+    '<passphrase>': [`<passphrase>${value}</passphrase>`, value],
+    'an appSettings secret': [`<add key="Stripe:SecretKey" value="${value}" />`, value],
+    'an appSettings API key': [`<add key="ApiKey" value="${value}"/>`, value],
+    'a JSON passphrase': [`{"passphrase": "${value}"}`, value],
+  });
+  expectLeftAlone({
+    'a property reference': `<password>$${'{'}env.DEPLOY_PASSWORD}</password>`,
+    'a flag': '<secret>true</secret>',
+    'a setting that names a secret without holding one': '<add key="TokenExpiryMinutes" value="30" />',
+    'an empty element': '<token></token>',
+  });
+});

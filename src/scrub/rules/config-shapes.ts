@@ -1,0 +1,127 @@
+/**
+ * Credentials written in shapes other than `name = value`, as an agent reads them in tool output
+ * every day: a session cookie in verbose HTTP output, a password on a command line in a process
+ * list or shell history, a secret in an XML settings file (Maven's settings.xml, .NET's
+ * appSettings). The value itself has no prefix, so each rule is gated by entropy as the generic
+ * assignment rule is (placeholders stay readable).
+ */
+import { looksLikeSecretValue } from './generic.js';
+import type { SecretRule } from './types.js';
+
+/** Secret names as settings spell them (case is folded by each rule). */
+const SECRET_NAME =
+  '(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|client[_-]?secret|private[_-]?key|auth[_-]?token|credentials?)';
+
+/**
+ * Whether a Cookie or Set-Cookie header value holds a cookie whose value looks like a secret:
+ * a session id or a signed token. `theme=dark; lang=en` and Set-Cookie attributes do not.
+ */
+export function holdsSecretCookie(header: string): boolean {
+  for (const pair of header.split(';')) {
+    const equals = pair.indexOf('=');
+    if (equals < 0) continue;
+    const value = pair
+      .slice(equals + 1)
+      .trim()
+      .replace(/^"|"$/g, '');
+    if (value.length >= 16 && looksLikeSecretValue(value)) return true;
+  }
+  return false;
+}
+
+export const configShapeRules: readonly SecretRule[] = [
+  {
+    id: 'cookie-header',
+    spaces: true,
+    description: 'session cookies in a Cookie or Set-Cookie header (curl -v, HTTP logs, headers as JSON)',
+    anchors: ['cookie'],
+    anyCase: true,
+    // The whole header value: a Cookie header is a list of credentials and preferences alike,
+    // and a redaction per cookie would need a repeated group the regex lint refuses.
+    // From the anchor (the match starts there): `Set-Cookie` is matched at its `Cookie`.
+    pattern: `(?<![A-Za-z0-9_.])cookie["']?[ \\t]{0,3}:[ \\t]{0,3}["']?([^\\r\\n"'<>]{8,4096})`,
+    group: 1,
+    accept: (value) => holdsSecretCookie(value),
+    maxLength: 4200,
+  },
+  {
+    id: 'cli-secret-flag',
+    spaces: true,
+    spacesWithin: 24,
+    description: 'a secret given to a command-line flag (--password VALUE), as ps and shell history show it',
+    anchors: [
+      '--password',
+      '--passwd',
+      '--pass',
+      '--passphrase',
+      '--secret',
+      '--token',
+      '--api-key',
+      '--apikey',
+      '--access-key',
+      '--secret-key',
+      '--client-secret',
+      '--auth-token',
+    ],
+    anyCase: true,
+    pattern:
+      '--(?:password|passwd|pass|passphrase|secret|token|api-?key|access-key|secret-key|client-secret|auth-token)(?:=|[ \\t]{1,4})["\']?([^\\s"\'`<>;|&]{8,256})',
+    group: 1,
+    accept: (value) => looksLikeSecretValue(value),
+  },
+  {
+    id: 'mysql-password-flag',
+    spaces: true,
+    spacesWithin: 280,
+    description: "a MySQL or MariaDB client's -pPASSWORD on its command line",
+    anchors: ['mysql', 'mariadb'],
+    pattern: '(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)[^\\r\\n|;&]{0,256}? -p([^\\s"\'`]{4,256})',
+    group: 1,
+    maxLength: 560,
+    accept: (value) => looksLikeSecretValue(value, 2),
+  },
+  {
+    id: 'xml-secret-element',
+    spaces: true,
+    spacesWithin: 30,
+    description: 'a secret element in an XML settings file (<password>…</password>, Maven settings.xml)',
+    anchors: [
+      '<password>',
+      '<passwd>',
+      '<pwd>',
+      '<passphrase>',
+      '<secret>',
+      '<token>',
+      '<apikey>',
+      '<api_key>',
+      '<api-key>',
+      '<accesskey>',
+      '<access_key>',
+      '<secretkey>',
+      '<secret_key>',
+      '<clientsecret>',
+      '<client_secret>',
+      '<privatekey>',
+      '<private_key>',
+      '<authtoken>',
+      '<auth_token>',
+      '<credential>',
+      '<credentials>',
+    ],
+    anyCase: true,
+    pattern: `<${SECRET_NAME}>\\s{0,4}([^<\\s]{8,256})(?=</)`,
+    group: 1,
+    accept: (value) => looksLikeSecretValue(value),
+  },
+  {
+    id: 'xml-secret-setting',
+    spaces: true,
+    spacesWithin: 140,
+    description: 'a secret setting in XML (<add key="ApiKey" value="…"/>, .NET appSettings)',
+    anchors: ['key="'],
+    anyCase: true,
+    pattern: `key="[A-Za-z0-9_.:-]{0,40}${SECRET_NAME}[A-Za-z0-9_.:-]{0,40}"\\s{1,4}value="([^"<>\\s]{8,256})"`,
+    group: 1,
+    accept: (value) => looksLikeSecretValue(value),
+  },
+];
