@@ -71,6 +71,37 @@ export function corpus(secrets: readonly string[]): string {
   return lines.join('\n').slice(0, MIB);
 }
 
+/**
+ * A 1 MiB HTML page as a fetch tool returns it: markup, prose with character references (`&amp;`
+ * in links, `&#39;`, `&nbsp;`) about one every 75 characters, each value holding one an encoded
+ * run (reference-runs.ts).
+ */
+export function htmlPage(): string {
+  const parts: string[] = [];
+  let size = 0;
+  for (let i = 0; size < MIB; i++) {
+    const part = `<li class="result"><a href="/docs/guide-${i}?tab=api&amp;lang=en">Guide ${i}</a> &mdash; it&#39;s the page on option <code>--level-${i % 9}</code>, see &quot;Limits&quot;&nbsp;below.</li>\n`;
+    parts.push(part);
+    size += part.length;
+  }
+  return parts.join('').slice(0, MIB);
+}
+
+/**
+ * A 1 MiB page as the MCP fetch server returns it (markdownify): identifiers' underscores
+ * escaped (`max\\_retries`), one every ~90 characters; each such word an escaped run.
+ */
+export function markdownPage(): string {
+  const lines: string[] = [];
+  let size = 0;
+  for (let i = 0; size < MIB; i++) {
+    const line = `- Set retry\\_limit\\_${i % 50} in the **client** config; the default is ${i % 7} and the upper bound 10.\n`;
+    lines.push(line);
+    size += line.length;
+  }
+  return lines.join('').slice(0, MIB);
+}
+
 /** A 1 MiB JSON tool result: file listings with hashes, base64 thumbnails and prose. */
 export function jsonToolOutput(): string {
   const items = [];
@@ -184,6 +215,8 @@ export function throughputInputs(): ThroughputInput[] {
       configured: true,
     },
     { input: 'MIME base64 of text (all decoded)', kind: 'ordinary', text: mimeBase64Text() },
+    { input: 'an HTML page (character references)', kind: 'ordinary', text: htmlPage() },
+    { input: 'a fetched page as Markdown (escaped identifiers)', kind: 'ordinary', text: markdownPage() },
     { input: '`token=` repeated', kind: 'hostile', text: 'token='.repeat(MIB / 6) },
     { input: 'anchors of many rules every few bytes', kind: 'hostile', text: manyAnchors(MIB) },
     // The same at 4 MiB (the gateway's default body limit): a matcher that re-read a window per
