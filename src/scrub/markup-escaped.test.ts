@@ -237,3 +237,20 @@ describe('a token in text a Markdown writer escaped', () => {
     expect(rulesOnly.text(text)).toBe(text);
   });
 });
+
+describe('an assignment shown in a page, its quotes written as references', () => {
+  const value = `Xk9mQ2vL7pTz${'R4wB8nC3'}`;
+  const SHOWN: Record<string, string> = {
+    '&quot;': `<code>password = &quot;${value}&quot;</code>`,
+    '&#39;': `<code>api_key: &#39;${value}&#39;</code>`,
+    '&#x27;': `<td>secret=&#x27;${value}&#x27;</td>`,
+    '&apos; around the name too': `<pre>&apos;client_secret&apos;: &apos;${value}&apos;</pre>`,
+  };
+  for (const [quote, text] of Object.entries(SHOWN)) {
+    it(`redacts the value quoted with ${quote}, keeping the markup`, () => {
+      const out = rulesOnly.text(text);
+      expect(out).not.toContain(value);
+      expect(out).toContain('[REDACTED:generic-secret-assignment]');
+    });
+  }
+});

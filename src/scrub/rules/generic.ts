@@ -161,6 +161,12 @@ const DB_SCHEMES = [
   'cockroachdb',
 ];
 
+/**
+ * A quote as an HTML page writes it (`&quot;`, `&#39;`, `&#x27;`, `&apos;`): code or JSON shown in
+ * a page (`password = &quot;…&quot;`) was not an assignment to the rule, its value starting at `&`.
+ */
+const QUOTE_REFERENCE = '&(?:quot|apos|#0?3[49]|#[xX]2[27]);';
+
 const ASSIGNED_NAMES = [
   'password',
   'passwd',
@@ -260,8 +266,7 @@ export const genericRules: readonly SecretRule[] = [
     description: 'a value assigned to a password/secret/token/api_key-like name, if random enough',
     anchors: ASSIGNED_NAMES,
     anyCase: true,
-    pattern:
-      '(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?["\']?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}["\'`]?([^\\s"\'`<>&;,)\\]}]{8,256})',
+    pattern: `(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?(?:["']|${QUOTE_REFERENCE})?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}(?:["'\`]|${QUOTE_REFERENCE})?([^\\s"'\`<>&;,)\\]}]{8,256})`,
     group: 1,
     extend: '[^\\s"\'`<>&;,)\\]}]',
     accept: assignedSecret,
