@@ -60,12 +60,23 @@ describe('secrets on a command line', () => {
     '--Passphrase VALUE in any case': [`gpg --Passphrase ${pw} --batch`, pw],
     "mysql's -pPASSWORD": [`mysql -h db.internal -u root -p${pw} app < dump.sql`, pw],
     "mysqldump's -pPASSWORD": [`mysqldump -uroot -p${pw} --all-databases`, pw],
+    'docker login -p VALUE in a CI script': [
+      `echo ok && docker login -u ci -p ${pw} registry.example.com`,
+      pw,
+    ],
+    'sshpass -p VALUE': [`sshpass -p '${pw}' ssh deploy@10.0.0.5`, pw],
+    'redis-cli -a VALUE': [`redis-cli -h cache -a ${pw} ping`, pw],
+    "openssl's -passout pass:VALUE": [`openssl pkcs12 -export -in c.pem -passout pass:${pw} -out c.p12`, pw],
   });
   expectLeftAlone({
     '--password-stdin': 'echo "$PW" | docker login --username ci --password-stdin',
     'a flag given a variable': `deploy --token $GITHUB_TOKEN --password "$${'{'}DB_PASSWORD}"`,
     "mysql's -p with no value (it prompts)": 'mysql -u root -p app',
     'a flag followed by another flag': 'client --pass --verbose --retries 3',
+    'docker login reading its password from stdin':
+      'docker login -u ci --password-stdin registry.example.com',
+    "openssl's pass phrase from the environment": 'openssl rsa -in k.pem -passin env:KEY_PASS -out k.der',
+    'a sentence about bypass: routes': 'the bypass:routes table lists them',
   });
 });
 

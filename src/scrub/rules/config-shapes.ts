@@ -81,6 +81,27 @@ export const configShapeRules: readonly SecretRule[] = [
     accept: (value) => looksLikeSecretValue(value, 2),
   },
   {
+    id: 'cli-password-short-flag',
+    spaces: true,
+    spacesWithin: 290,
+    description:
+      'a password given to a short flag of a command that takes one so (docker login -p, sshpass -p, redis-cli -a)',
+    anchors: ['docker login', 'podman login', 'nerdctl login', 'sshpass', 'redis-cli'],
+    pattern:
+      '(?:(?:docker|podman|nerdctl) login|sshpass|redis-cli)[^\\r\\n|;&]{0,256}? -[pa](?:[ \\t]{1,4}|=)?["\']?([^\\s"\'`]{6,256})',
+    group: 1,
+    maxLength: 580,
+    accept: (value) => looksLikeSecretValue(value, 2) && !value.startsWith('-'),
+  },
+  {
+    id: 'openssl-pass-argument',
+    description: 'a password in an OpenSSL pass phrase argument (-passin pass:…, -passout pass:…, -k)',
+    anchors: ['pass:'],
+    pattern: '(?<![A-Za-z0-9_-])pass:([^\\s"\'`]{6,256})',
+    group: 1,
+    accept: (value) => looksLikeSecretValue(value, 2),
+  },
+  {
     id: 'xml-secret-element',
     spaces: true,
     spacesWithin: 30,

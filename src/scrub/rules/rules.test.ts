@@ -301,6 +301,14 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
   'generic-secret-assignment': { tp: ['DB_PASSWORD=', 'Xk9mQ2vL7pTz'], fp: 'password: $' + '{DB_PASSWORD}' },
   'cookie-header': { tp: ['Cookie: theme=dark; session=', fake(32)], fp: 'Cookie: theme=dark; lang=en-GB' },
   'cli-secret-flag': { tp: ['deploy --password ', fake(20)], fp: 'login --password-stdin < file' },
+  'cli-password-short-flag': {
+    tp: ['docker login -u ci -p ', fake(22)],
+    fp: 'docker login -u ci --password-stdin',
+  },
+  'openssl-pass-argument': {
+    tp: ['openssl pkcs12 -export -passout pass:', fake(16)],
+    fp: 'openssl rsa -passin pass:$' + 'PW',
+  },
   'mysql-password-flag': { tp: ['mysql -u root -h db -p', fake(14)], fp: 'mysql -u root -P 3306 -p' },
   'xml-secret-element': {
     tp: ['<server><password>', fake(24)],
