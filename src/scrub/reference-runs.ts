@@ -45,7 +45,17 @@ export function findReferenced(input: string, out: DecodedWriter, locate = false
     done = end;
     amp = input.indexOf('&', end);
   }
+  // A run of hundreds of thousands of references (a hostile 4 MiB body: ~10 MB of records) is
+  // not kept for the life of the process.
+  if (referenceStarts.length > KEPT_RECORDS) {
+    referenceStarts = new Int32Array(256);
+    referenceSizes = new Int32Array(256);
+    referenceCodes = new Int32Array(256);
+  }
 }
+
+/** Records kept between texts; longer arrays are dropped once the text is done. */
+const KEPT_RECORDS = 4096;
 
 /**
  * The references of the run referenceRunEnd last read: where each stands, its length and its code
