@@ -179,8 +179,8 @@ function softBreakEnd(input: string, i: number): number {
  * The escaped run from `from` (its first character) unescaped into `writer`, found as it is read:
  * its end, as runEnd finds it. Decoded: `%XX`, `\\uXXXX`, `\\xXX`, quoted-printable `=XX`
  * (upper-case hex) and soft breaks (`=` before LF or CRLF, dropped, the run going on past them),
- * and a backslash before punctuation (ESCAPED_PUNCTUATION). Leftmost first, as one global replace would, in the one pass that finds the
- * run's end (a `%41` repeated is one run as long as the text: reading it twice cost a fifth of
+ * and a backslash before punctuation (ESCAPED_PUNCTUATION). Leftmost first, as one global
+ * replace would, in the one pass that finds the run's end (a `%41` repeated is one run as long as the text: reading it twice cost a fifth of
  * its scrub).
  */
 function unescapeRun(writer: DecodedWriter, input: string, from: number): number {

@@ -16,7 +16,7 @@ const SECRET_NAME =
  * Whether a Cookie or Set-Cookie header value holds a cookie whose value looks like a secret:
  * a session id or a signed token. `theme=dark; lang=en` and Set-Cookie attributes do not.
  */
-export function holdsSecretCookie(header: string): boolean {
+function holdsSecretCookie(header: string): boolean {
   for (const pair of header.split(';')) {
     const equals = pair.indexOf('=');
     if (equals < 0) continue;
