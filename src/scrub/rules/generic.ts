@@ -167,6 +167,16 @@ const DB_SCHEMES = [
  */
 const QUOTE_REFERENCE = '&(?:quot|apos|#0?3[49]|#[xX]2[27]);';
 
+/**
+ * A name listed beside its value rather than assigned one, the name first on its line (or in a
+ * tuple): a CSV or TSV row (`DB_PASSWORD,…`), aligned columns (`heroku config`: `JWT_SECRET:` and
+ * many spaces), `("API_KEY", "…")`, kubectl describe's `NAME:` / `----` / value, a YAML value on
+ * the next line (`password: |`). Read back from after the name, so only this rule's anchors pay.
+ * Its gaps are short enough that the rule's whitespace stays within its first 64 characters (a
+ * stream stops holding prose after `token` as soon as it did): columns padded wider are missed.
+ */
+const LISTED = `(?<=(?:^|[\\r\\n\\[(])[ \\t]{0,16}["']?[A-Za-z0-9_.\\/-]{0,90})["']?(?:[ \\t]{0,2}[,\\t][ \\t]{0,2}|[ \\t]{2,18}|:[ \\t]{5,17}|:\\r?\\n-{3,8}\\r?\\n|:[ \\t]{0,2}(?:[|>][-+]?)?\\r?\\n[ \\t]{1,12})`;
+
 const ASSIGNED_NAMES = [
   'password',
   'passwd',
@@ -266,9 +276,12 @@ export const genericRules: readonly SecretRule[] = [
     description: 'a value assigned to a password/secret/token/api_key-like name, if random enough',
     anchors: ASSIGNED_NAMES,
     anyCase: true,
-    pattern: `(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?(?:["']|${QUOTE_REFERENCE})?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}(?:["'\`]|${QUOTE_REFERENCE})?([^\\s"'\`<>&;,)\\]}]{8,256})`,
+    // Quotes may be escaped (`\"password\": \"…\"`: JSON put in a string, as Kubernetes keeps
+    // last-applied-configuration); the value does not end with a backslash, so the escape of its
+    // closing quote stays.
+    pattern: `(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?(?:(?:\\\\{0,3}["']|${QUOTE_REFERENCE})?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}|${LISTED}|[ \\t]{1,4}(?=\\\\{0,3}'))(?:\\\\{0,3}["'\`]|${QUOTE_REFERENCE})?([^\\s"'\`<>&;,)\\]}]{7,255}[^\\s"'\`<>&;,)\\]}\\\\])`,
     group: 1,
-    extend: '[^\\s"\'`<>&;,)\\]}]',
+    extend: '[^\\s"\'`<>&;,)\\]}\\\\]',
     accept: assignedSecret,
     acceptIn: assignedSecretIn,
   },

@@ -11,6 +11,7 @@ import { gitleaksRules } from './gitleaks.js';
 import { gitleaksKeyedRules } from './gitleaks-keyed.js';
 import { gitleaksMoreRules } from './gitleaks-more.js';
 import { llmRules } from './llm.js';
+import { pairedFieldRules } from './paired-fields.js';
 import { paymentRules } from './payment.js';
 import { saasRules } from './saas.js';
 import type { SecretRule } from './types.js';
@@ -31,5 +32,6 @@ export const BUILTIN_RULES: readonly SecretRule[] = [
   // Keyword rules after the token rules: a token both match is named by its format.
   ...gitleaksKeyedRules,
   ...configShapeRules,
+  ...pairedFieldRules,
   ...genericRules,
 ];

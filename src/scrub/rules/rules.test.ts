@@ -314,6 +314,35 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
     tp: ['<server><password>', fake(24)],
     fp: `<password>$${'{'}env.PASSWORD}</password>`,
   },
+  'name-value-pair': {
+    tp: ['{"name": "DB_PASSWORD", "value": "', fake(24)],
+    fp: '{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}',
+  },
+  'value-name-pair': {
+    tp: ['{"value": "', fake(24)],
+    fp: '{"value": "true", "name": "USE_TOKEN_AUTH"}',
+  },
+  'sql-identified-by': {
+    tp: ["CREATE USER 'app'@'%' IDENTIFIED BY '", fake(16)],
+    fp: 'IDENTIFIED BY PASSWORD',
+  },
+  'netrc-password': {
+    tp: ['machine api.example.com\n  login bot\n  password ', fake(24)],
+    fp: 'login as admin to reset the password',
+  },
+  'secret-store-command': {
+    tp: ['gh secret set DEPLOY_TOKEN --repo acme/app --body ', fake(30)],
+    fp: 'gh secret set DEPLOY_TOKEN --body -',
+  },
+  'shell-set-secret': {
+    tp: ['setx STRIPE_SECRET_KEY ', fake(30)],
+    fp: 'set -gx API_TOKEN $API_TOKEN_FROM_VAULT',
+  },
+  'docker-config-auth': {
+    tp: ['{"auths": {"registry.example": {"auth": "', Buffer.from(`ci:${fake(20)}`).toString('base64')],
+    fp: '{"auth": "required"}',
+  },
+  'actions-add-mask': { tp: ['::add-mask::', fake(24)], fp: '::add-mask::$' + '{{ secrets.TOKEN }}' },
   'xml-secret-setting': {
     tp: ['<add key="StripeApiKey" value="', fake(28)],
     fp: '<add key="ApiKeyHeader" value="X-Api-Key"/>',
@@ -343,6 +372,9 @@ function captureGroupStart(pattern: string, n: number): number {
 const TAIL: Record<string, string> = {
   'xml-secret-element': '</password></server>',
   'xml-secret-setting': '" />',
+  'value-name-pair': '", "name": "API_TOKEN"}',
+  'sql-identified-by': "';",
+  'docker-config-auth': '"}}}',
   'db-connection-password': '@db.internal:5432/app',
   'url-basic-auth': '@ci.example.com/hook',
   'gcp-service-account-key-id': '",',

@@ -1,0 +1,86 @@
+/**
+ * Credentials whose name and value sit in two fields of one record, not in `name = value`: an
+ * environment variable as Kubernetes, ECS and Azure print it (`{"name": "DB_PASSWORD", "value":
+ * "…"}`, `- name: …` / `value: …`), a header or cookie in a HAR file, a parameter from SSM,
+ * CloudFormation or Consul, a Terraform output (`"db_password": {"sensitive": true, "value":
+ * "…"}`), a row of an HTML or Markdown table, a CSV or column-aligned listing. An agent reads these
+ * from the infrastructure tools it is given (kubectl, terraform, cloud CLIs, browser tools), and
+ * each went out bare: no rule saw a name next to its value. The value has no prefix, so each rule
+ * is gated by entropy as the assignment rule is: `"value": "true"`, a path or a `${VAR}` stays.
+ */
+import { looksLikeSecretValue } from './generic.js';
+import type { SecretRule } from './types.js';
+
+/** A word that makes a field's name a credential's (case is folded by each rule). */
+const SECRET_WORD =
+  '(?:passw(?:or)?d|pwd|passphrase|secret|token|api[ _-]?key|access[ _-]?key|private[ _-]?key|auth[_-]?key|credential|authorization|cookie|sess|\\.sid)';
+
+/** The rest of a name field around that word: no quote, line break or structure. */
+const NAME_REST = `[^"'\\r\\n,{}\\[\\]<>|]{0,48}`;
+
+/** An optional quote, escaped in JSON that was itself put in a string (`\"name\": \"…\"`). */
+const Q = `(?:\\\\{0,3}["'])?`;
+
+/** A value: no whitespace, quotes, markup or structure (a backslash ends it: `\"` in escaped JSON). */
+const VALUE = '([^\\s"\'`<>,;{}\\[\\]\\\\|]{8,256})';
+
+/** An authorization scheme before a header's value (`"value": "Bearer …"`). */
+const SCHEME = '(?:(?:basic|bearer|token|bot|apikey|digest) )?';
+
+/** Fields named `value` (not `valueFrom`, `defaultValue`), with their separator and quote. */
+const VALUE_FIELD = `(?<![A-Za-z0-9_])${Q}(?:value|parametervalue)${Q}[ \\t]{0,4}[:=][ \\t]{0,4}${Q}`;
+
+const secretValue = (value: string) => looksLikeSecretValue(value);
+
+export const pairedFieldRules: readonly SecretRule[] = [
+  {
+    id: 'name-value-pair',
+    spaces: true,
+    spacesWithin: 350,
+    description:
+      'a credential named in one field and given in the next (Kubernetes/ECS env, HAR headers, SSM and CloudFormation parameters)',
+    anchors: [
+      '"name"',
+      "'name'",
+      'name:',
+      'name =',
+      'name=',
+      '"key"',
+      "'key'",
+      '"parameterkey"',
+      '"variable"',
+    ],
+    anyCase: true,
+    // The other fields of the record may stand between (`"slotSetting": false`, SSM's `"Type"`),
+    // but not the end of the record: `{`, `}`, `[` and `]` stop the search.
+    pattern: `(?<![A-Za-z0-9_])${Q}(?:name|key|parameterkey|variable)${Q}[ \\t]{0,4}[:=][ \\t]{0,4}${Q}${NAME_REST}?${SECRET_WORD}${NAME_REST}${Q}[^{}\\[\\]]{0,160}?${VALUE_FIELD}${SCHEME}${VALUE}`,
+    group: 1,
+    accept: secretValue,
+    maxLength: 620,
+  },
+  {
+    id: 'value-name-pair',
+    spaces: true,
+    description:
+      'a credential in a record named after its value ({"value": …, "name": "API_KEY"}) or under a secret name (terraform output -json)',
+    anchors: ['"value"', "'value'"],
+    anyCase: true,
+    // Either the record's name field follows the value, or the record is the value of a secret
+    // name (`"db_password": {"sensitive": true, "type": "string", "value": …}`), read back.
+    pattern: `["']value["'][ \\t]{0,4}:[ \\t]{0,4}["'](?:(?<=${SECRET_WORD}[A-Za-z0-9_.-]{0,40}["']?[ \\t]{0,4}[:=][ \\t]{0,4}\\{[^{}\\[\\]]{0,160}["']value["'][ \\t]{0,4}:[ \\t]{0,4}["'])|(?=[^\\s"'\`<>,;{}\\[\\]\\\\|]{8,256}["'][^{}\\[\\]]{0,160}?["'](?:name|key)["'][ \\t]{0,4}:[ \\t]{0,4}["']${NAME_REST}?${SECRET_WORD}))${VALUE}`,
+    group: 1,
+    accept: secretValue,
+    // The lookahead reads past the match: a stream holds that much after the anchor too.
+    maxLength: 560,
+  },
+];
+
+/** The literal anchors of SECRET_WORD: every spelling its alternatives allow. */
+function secretWordAnchors(): string[] {
+  const words = ['password', 'passwd', 'pwd', 'passphrase', 'secret', 'token', 'credential'];
+  for (const stem of ['api', 'access', 'private', 'auth'])
+    for (const join of stem === 'auth' ? ['', '_', '-'] : ['', ' ', '_', '-'])
+      words.push(`${stem}${join}key`);
+  words.push('authorization', 'cookie', 'sess', '.sid');
+  return words;
+}
