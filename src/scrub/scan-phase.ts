@@ -121,6 +121,9 @@ export function createScanner(
   // position inside one run shares its end, so this costs O(1) amortised per call.
   let runFrom = -1;
   let runTo = -1;
+  // A stream's matches whose redacted group starts after the match (`"name": "DB_PASSWORD", …
+  // "value": "…"`), as (match start, group end) pairs: see `holdWholeMatches`.
+  const groupMatches: number[] = [];
   /** The automaton being scanned (`scanWith`). */
   let automaton: Automaton = secrets.base;
   /** The scan's result, one object for all scans (see ScanPhase). */
@@ -241,7 +244,25 @@ export function createScanner(
       if (streaming && e === n) hold = Math.min(hold, start);
     }
     covered[index] = e;
+    if (streaming && s > start) groupMatches.push(start, e);
     addSpan(s, e, index);
+  };
+
+  /**
+   * A stream emits text up to `hold` and scans the rest again with the next chunk. A match that
+   * starts before that point and redacts past it would be scanned again without its start (the
+   * name field, read by another rule's hold as the place to cut) and found no more: such a
+   * match is held whole.
+   */
+  const holdWholeMatches = () => {
+    // By start, latest first: once `hold` is below a match's start that match cannot move it
+    // again, so one pass reaches the fixed point (linear after the sort, however many matches).
+    const order = Array.from({ length: groupMatches.length / 2 }, (_, k) => k * 2);
+    order.sort((a, b) => groupMatches[b]! - groupMatches[a]!);
+    for (const k of order) {
+      if (groupMatches[k]! < hold && groupMatches[k + 1]! > hold) hold = groupMatches[k]!;
+    }
+    groupMatches.length = 0;
   };
 
   const runOwners = (owners: readonly number[], anchorStart: number, end: number) => {
@@ -308,6 +329,7 @@ export function createScanner(
     runTo = -1;
     const { base, runtime, delta } = secrets;
     result.partial = Math.max(scanWith(base), runtime ? scanWith(runtime) : 0, delta ? scanWith(delta) : 0);
+    if (groupMatches.length > 0) holdWholeMatches();
     stats.anchorHits += skip.hits;
     result.buffer = buffer;
     result.count = found;

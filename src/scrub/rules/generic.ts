@@ -276,12 +276,9 @@ export const genericRules: readonly SecretRule[] = [
     description: 'a value assigned to a password/secret/token/api_key-like name, if random enough',
     anchors: ASSIGNED_NAMES,
     anyCase: true,
-    // Quotes may be escaped (`\"password\": \"…\"`: JSON put in a string, as Kubernetes keeps
-    // last-applied-configuration); the value does not end with a backslash, so the escape of its
-    // closing quote stays.
-    pattern: `(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?(?:(?:\\\\{0,3}["']|${QUOTE_REFERENCE})?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}|${LISTED}|[ \\t]{1,4}(?=\\\\{0,3}'))(?:\\\\{0,3}["'\`]|${QUOTE_REFERENCE})?([^\\s"'\`<>&;,)\\]}]{7,255}[^\\s"'\`<>&;,)\\]}\\\\])`,
+    pattern: `(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?(?:(?:["']|${QUOTE_REFERENCE})?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}|${LISTED}|[ \\t]{1,4}(?='))(?:["'\`]|${QUOTE_REFERENCE})?([^\\s"'\`<>&;,)\\]}]{8,256})`,
     group: 1,
-    extend: '[^\\s"\'`<>&;,)\\]}\\\\]',
+    extend: '[^\\s"\'`<>&;,)\\]}]',
     accept: assignedSecret,
     acceptIn: assignedSecretIn,
   },

@@ -39,14 +39,18 @@ export const pairedFieldRules: readonly SecretRule[] = [
     spacesWithin: 350,
     description:
       'a credential named in one field and given in the next (Kubernetes/ECS env, HAR headers, SSM and CloudFormation parameters)',
+    // `name\\"`: the record in JSON put in a string (kubectl's last-applied-configuration).
     anchors: [
       '"name"',
       "'name'",
+      'name\\"',
       'name:',
       'name =',
+      'name  =',
       'name=',
       '"key"',
       "'key'",
+      'key\\"',
       '"parameterkey"',
       '"variable"',
     ],
@@ -73,14 +77,17 @@ export const pairedFieldRules: readonly SecretRule[] = [
     // The lookahead reads past the match: a stream holds that much after the anchor too.
     maxLength: 560,
   },
+  {
+    id: 'table-label-cell',
+    spaces: true,
+    description: 'a credential in the cell after its label in an HTML table or definition list',
+    anchors: ['</td>', '</th>', '</dt>'],
+    anyCase: true,
+    // From the label cell's end: the next cell is checked first, then the label read back for a
+    // secret word (most cell ends in a page are not followed by one whose label is a secret's).
+    // The value must be all of its cell.
+    pattern: `</(?:t[dh]|dt)>\\s{0,8}<(?:td|dd)(?<=<(?:t[dh]|dt)(?:[ \\t][^<>]{0,64})?>[ \\t]{0,4}(?:<(?:b|strong|code|span|label|kbd)>[ \\t]{0,4})?[^<>\\r\\n]{0,48}${SECRET_WORD}[^<>\\r\\n]{0,48}(?:</(?:b|strong|code|span|label|kbd)>[ \\t]{0,4})?</(?:t[dh]|dt)>\\s{0,8}<(?:td|dd))(?:[ \\t][^<>]{0,64})?>\\s{0,4}(?:<(?:code|span|pre|kbd|samp|tt)(?:[ \\t][^<>]{0,64})?>\\s{0,4})?([^<>\\s]{8,256})(?=\\s{0,4}<)`,
+    group: 1,
+    accept: secretValue,
+  },
 ];
-
-/** The literal anchors of SECRET_WORD: every spelling its alternatives allow. */
-function secretWordAnchors(): string[] {
-  const words = ['password', 'passwd', 'pwd', 'passphrase', 'secret', 'token', 'credential'];
-  for (const stem of ['api', 'access', 'private', 'auth'])
-    for (const join of stem === 'auth' ? ['', '_', '-'] : ['', ' ', '_', '-'])
-      words.push(`${stem}${join}key`);
-  words.push('authorization', 'cookie', 'sess', '.sid');
-  return words;
-}

@@ -322,6 +322,10 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
     tp: ['{"value": "', fake(24)],
     fp: '{"value": "true", "name": "USE_TOKEN_AUTH"}',
   },
+  'table-label-cell': {
+    tp: ['<tr><td>Client secret</td><td><code>', fake(32)],
+    fp: '<tr><td>Password</td><td>Changed 3 days ago</td></tr>',
+  },
   'sql-identified-by': {
     tp: ["CREATE USER 'app'@'%' IDENTIFIED BY '", fake(16)],
     fp: 'IDENTIFIED BY PASSWORD',
@@ -374,6 +378,7 @@ const TAIL: Record<string, string> = {
   'xml-secret-setting': '" />',
   'value-name-pair': '", "name": "API_TOKEN"}',
   'sql-identified-by': "';",
+  'table-label-cell': '</code></td></tr>',
   'docker-config-auth': '"}}}',
   'db-connection-password': '@db.internal:5432/app',
   'url-basic-auth': '@ci.example.com/hook',

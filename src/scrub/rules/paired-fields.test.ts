@@ -1,0 +1,153 @@
+/**
+ * Credentials an agent reads from infrastructure tools in shapes where no `name = value` stands:
+ * the name in one field and the value in another (Kubernetes, ECS, Azure, HAR, SSM,
+ * CloudFormation, Consul, Terraform), the name listed beside the value (CSV, columns, tuples,
+ * tables), JSON put inside a string, and the commands and files that set a secret. Each went out
+ * bare before rules/paired-fields.ts and the config-shapes and assignment rules that go with it.
+ */
+import { describe, expect, it } from 'vitest';
+import { seeded } from '../../../test/helpers/seeded.js';
+import { createScrubber } from '../index.js';
+
+const scrubber = createScrubber();
+/** Random secret material, built at runtime so no credential-shaped literal sits in the source. */
+const secret = (length: number, seed: number) =>
+  seeded(seed).text('abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789', length);
+
+function expectRedacted(cases: Record<string, [string, string]>): void {
+  for (const [name, [text, value]] of Object.entries(cases)) {
+    it(`redacts ${name}`, () => {
+      expect(text).toContain(value);
+      expect(scrubber.text(text)).not.toContain(value);
+    });
+  }
+}
+
+function expectLeftAlone(texts: Record<string, string>): void {
+  for (const [name, text] of Object.entries(texts)) {
+    it(`leaves ${name} alone`, () => {
+      expect(scrubber.text(text)).toBe(text);
+    });
+  }
+}
+
+describe('a name in one field, its value in another', () => {
+  const v = secret(24, 1);
+  expectRedacted({
+    'a Kubernetes env entry as JSON': [`{"env":[{"name":"DB_PASSWORD","value":"${v}"}]}`, v],
+    'a Kubernetes env entry, kubectl -o json': [
+      `"env": [\n  {\n    "name": "STRIPE_SECRET_KEY",\n    "value": "${v}"\n  }\n]`,
+      v,
+    ],
+    'a Kubernetes env entry as YAML': [`    env:\n    - name: DB_PASSWORD\n      value: ${v}\n`, v],
+    'a quoted YAML value': [`  - name: API_TOKEN\n    value: "${v}"\n`, v],
+    'an ECS container environment': [`"environment": [{"name": "API_KEY", "value": "${v}"}]`, v],
+    'Azure app settings, a field between': [
+      `[{"name": "DB_PASSWORD", "slotSetting": false, "value": "${v}"}]`,
+      v,
+    ],
+    'a HAR request header with its scheme': [`{"name": "Authorization", "value": "Bearer ${v}"}`, v],
+    'a HAR x-api-key header': [`{"name":"x-api-key","value":"${v}"}`, v],
+    'a HAR cookie': [`"cookies": [{"name": "sessionid", "value": "${v}", "path": "/"}]`, v],
+    'an SSM parameter': [
+      `{"Parameter": {"Name": "/prod/db/password", "Type": "SecureString", "Value": "${v}", "Version": 3}}`,
+      v,
+    ],
+    'a CloudFormation parameter': [`{"ParameterKey": "DBPassword", "ParameterValue": "${v}"}`, v],
+    'a Consul key': [`[{"LockIndex": 0, "Key": "app/db/password", "Flags": 0, "Value": "${v}"}]`, v],
+    'an HCL env block': [`env {\n  name  = "DB_PASSWORD"\n  value = "${v}"\n}`, v],
+    'the value before its name': [`{"value": "${v}", "name": "DB_PASSWORD"}`, v],
+    'terraform output -json': [`{"db_password": {"sensitive": true, "type": "string", "value": "${v}"}}`, v],
+    "an env entry in kubectl's last-applied-configuration (JSON in a string)": [
+      `"last-applied-configuration": "{\\"env\\":[{\\"name\\":\\"DB_PASSWORD\\",\\"value\\":\\"${v}\\"}]}"`,
+      v,
+    ],
+  });
+  expectLeftAlone({
+    'a value taken from a Secret': `{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}`,
+    'a setting that is not a secret': '{"name": "LOG_LEVEL", "value": "debug"}',
+    "a secret's setting that is a number": '{"name": "TOKEN_TTL_SECONDS", "value": "3600"}',
+    'a header that is not a credential': '{"value": "application/json", "name": "Content-Type"}',
+    'an output that is not a secret': '{"instance_id": {"sensitive": false, "value": "i-0abc12345def67890"}}',
+    'a secret name with a variable for its value': '- name: API_TOKEN\n  value: $(API_TOKEN)\n',
+  });
+});
+
+describe('a name listed beside its value', () => {
+  const v = secret(28, 2);
+  expectRedacted({
+    'a CSV row': [`name,value\nDB_PASSWORD,${v}\n`, v],
+    'a quoted CSV row': [`"STRIPE_SECRET","${v}"\n`, v],
+    'a TSV row': [`DB_PASSWORD\t${v}\n`, v],
+    'aligned columns': [`DB_PASSWORD     ${v}\nLOG_LEVEL       debug\n`, v],
+    'heroku config': [`=== app Config Vars\nJWT_SECRET:        ${v}\nPORT:              8080\n`, v],
+    'a tuple': [`[("DB_PASSWORD", "${v}"), ("PATH", "/usr/bin")]`, v],
+    'kubectl describe configmap': [`Data\n====\nDB_PASSWORD:\n----\n${v}\n`, v],
+    'a YAML value on the next line': [`database:\n  password:\n    ${v}\n`, v],
+    'a YAML block scalar': [`password: |\n  ${v}\n`, v],
+    'an HTML table row': [`<tr><td>client_secret</td><td>${v}</td></tr>`, v],
+    'an HTML header cell and a code cell': [`<tr><th>API key</th><td><code>${v}</code></td></tr>`, v],
+    'a definition list': [`<dl><dt><strong>Password</strong></dt>\n  <dd>${v}</dd></dl>`, v],
+  });
+  expectLeftAlone({
+    'a CSV header': 'name,password,email\nbob,,bob@example.com\n',
+    'aligned numbers': 'TOKEN_COUNT    12\nPASSWORD_MIN   8\n',
+    'prose after a key name':
+      'The token budget for this run is spent, so the agent stopped and reported back.',
+    'a table of policies': '<tr><td>Password</td><td>Changed 3 days ago</td></tr>',
+    'a cell that is a sentence': '<tr><td>Token</td><td>Expires in 30 days</td></tr>',
+  });
+});
+
+describe('commands and files that set a secret', () => {
+  const v = secret(22, 3);
+  expectRedacted({
+    "Postgres ALTER USER … PASSWORD '…'": [`ALTER USER app WITH PASSWORD '${v}';`, v],
+    "CREATE ROLE … PASSWORD '…'": [`CREATE ROLE app LOGIN PASSWORD '${v}'`, v],
+    "MySQL IDENTIFIED BY '…'": [`CREATE USER 'app'@'%' IDENTIFIED BY '${v}';`, v],
+    "IDENTIFIED WITH a plugin BY '…'": [
+      `ALTER USER 'app'@'%' IDENTIFIED WITH mysql_native_password BY '${v}'`,
+      v,
+    ],
+    'a .netrc line': [`machine api.example.com login bob password ${v}\n`, v],
+    'a .netrc entry over lines': [`machine api.example.com\n  login bob\n  password ${v}\n`, v],
+    'gh secret set --body': [`gh secret set DEPLOY_TOKEN --repo acme/app --body "${v}"`, v],
+    'aws secretsmanager --secret-string': [
+      `aws secretsmanager create-secret --name prod/db --secret-string ${v}`,
+      v,
+    ],
+    'aws ssm put-parameter --value': [
+      `aws ssm put-parameter --name /prod/db/password --type SecureString --value ${v}`,
+      v,
+    ],
+    'az keyvault secret set --value': [`az keyvault secret set --vault-name kv --name db --value ${v}`, v],
+    setx: [`setx API_TOKEN "${v}"`, v],
+    'fish set -gx': [`set -gx OPENAI_API_KEY ${v}`, v],
+    'dotnet user-secrets set': [`dotnet user-secrets set "Stripe:SecretKey" "${v}"`, v],
+    'a Docker config login': [
+      `{"auths": {"registry.example": {"auth": "${Buffer.from(`ci:${v}`).toString('base64')}"}}}`,
+      Buffer.from(`ci:${v}`).toString('base64'),
+    ],
+    "a GitHub Actions log's ::add-mask::": [`::add-mask::${v}\n`, v],
+  });
+  expectLeftAlone({
+    'a .netrc entry with a variable': 'machine api.example.com login bob password $NETRC_PASSWORD',
+    'gh secret set from a file': 'gh secret set DEPLOY_TOKEN < token.txt',
+    'a Docker config auth that is no login': '{"auth": "dXNlcm5hbWVvbmx5"}',
+    'set -gx with a variable': 'set -gx API_TOKEN $API_TOKEN_FROM_VAULT',
+    'an add-mask of an expression': '::add-mask::$' + '{{ steps.token.outputs.value }}',
+    'prose about identified users': 'Users are identified by their email address.',
+  });
+});
+
+describe('in a stream', () => {
+  it('redacts a Kubernetes env entry cut at every position', () => {
+    const v = secret(24, 4);
+    const text = `{"env":[{"name":"DB_PASSWORD","value":"${v}"},{"name":"PORT","value":"8080"}]}`;
+    for (let cut = 1; cut < text.length; cut++) {
+      const stream = scrubber.stream();
+      const out = stream.push(text.slice(0, cut)) + stream.push(text.slice(cut)) + stream.flush();
+      expect(out, `cut at ${cut}`).not.toContain(v.slice(-8));
+    }
+  });
+});
