@@ -3,32 +3,8 @@
  * session cookie in `curl -v` output, a password on a command line in `ps` output or shell
  * history, a secret in an XML settings file. Each went out bare before these rules.
  */
-import { describe, expect, it } from 'vitest';
-import { seeded } from '../../../test/helpers/seeded.js';
-import { createScrubber } from '../index.js';
-
-const scrubber = createScrubber();
-/** Random secret material, built at runtime so no credential-shaped literal sits in the source. */
-const secret = (length: number, seed: number) =>
-  seeded(seed).text('abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789', length);
-
-/** Each leak as a tool would print it, with the secret it carries. */
-function expectRedacted(cases: Record<string, [string, string]>): void {
-  for (const [name, [text, value]] of Object.entries(cases)) {
-    it(`redacts ${name}`, () => {
-      expect(text).toContain(value);
-      expect(scrubber.text(text)).not.toContain(value);
-    });
-  }
-}
-
-function expectLeftAlone(texts: Record<string, string>): void {
-  for (const [name, text] of Object.entries(texts)) {
-    it(`leaves ${name} alone`, () => {
-      expect(scrubber.text(text)).toBe(text);
-    });
-  }
-}
+import { describe } from 'vitest';
+import { expectLeftAlone, expectRedacted, secret } from '../../../test/helpers/scrub-cases.js';
 
 describe('session cookies', () => {
   const sid = secret(32, 1);

@@ -6,30 +6,10 @@
  * bare before rules/paired-fields.ts and the config-shapes and assignment rules that go with it.
  */
 import { describe, expect, it } from 'vitest';
-import { seeded } from '../../../test/helpers/seeded.js';
+import { expectLeftAlone, expectRedacted, secret } from '../../../test/helpers/scrub-cases.js';
 import { createScrubber } from '../index.js';
 
 const scrubber = createScrubber();
-/** Random secret material, built at runtime so no credential-shaped literal sits in the source. */
-const secret = (length: number, seed: number) =>
-  seeded(seed).text('abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789', length);
-
-function expectRedacted(cases: Record<string, [string, string]>): void {
-  for (const [name, [text, value]] of Object.entries(cases)) {
-    it(`redacts ${name}`, () => {
-      expect(text).toContain(value);
-      expect(scrubber.text(text)).not.toContain(value);
-    });
-  }
-}
-
-function expectLeftAlone(texts: Record<string, string>): void {
-  for (const [name, text] of Object.entries(texts)) {
-    it(`leaves ${name} alone`, () => {
-      expect(scrubber.text(text)).toBe(text);
-    });
-  }
-}
 
 describe('a name in one field, its value in another', () => {
   const v = secret(24, 1);

@@ -1,0 +1,40 @@
+/**
+ * Table drivers for scrubber rule suites: each leak as a tool prints it, with the secret it
+ * carries, and each look-alike that must come back unchanged. One `it` per case, named for it.
+ */
+import { expect, it } from 'vitest';
+import { createScrubber, type Scrubber } from '../../src/scrub/index.js';
+import { seeded } from './seeded.js';
+
+/** Random secret material, built at runtime so no credential-shaped literal sits in the source. */
+export const secret = (length: number, seed: number): string =>
+  seeded(seed).text('abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789', length);
+
+/** `text` comes back without `value`, for each `[text, value]`. */
+export function expectRedacted(
+  cases: Record<string, [string, string]>,
+  scrubber: Scrubber = defaultScrubber(),
+): void {
+  for (const [name, [text, value]] of Object.entries(cases)) {
+    it(`redacts ${name}`, () => {
+      expect(text).toContain(value);
+      expect(scrubber.text(text)).not.toContain(value);
+    });
+  }
+}
+
+/** Each text comes back exactly as it was. */
+export function expectLeftAlone(texts: Record<string, string>, scrubber: Scrubber = defaultScrubber()): void {
+  for (const [name, text] of Object.entries(texts)) {
+    it(`leaves ${name} alone`, () => {
+      expect(scrubber.text(text)).toBe(text);
+    });
+  }
+}
+
+let shared: Scrubber | undefined;
+/** One default scrubber for a suite's cases: building one compiles every rule. */
+function defaultScrubber(): Scrubber {
+  shared ??= createScrubber();
+  return shared;
+}
