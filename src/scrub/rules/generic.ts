@@ -177,6 +177,12 @@ const QUOTE_REFERENCE = '&(?:quot|apos|#0?3[49]|#[xX]2[27]);';
  */
 const LISTED = `(?<=(?:^|[\\r\\n\\[(])[ \\t]{0,16}["']?[A-Za-z0-9_.\\/-]{0,90})["']?(?:[ \\t]{0,2}[,\\t][ \\t]{0,2}|[ \\t]{2,18}|:[ \\t]{5,17}|:\\r?\\n-{3,8}\\r?\\n|:[ \\t]{0,2}(?:[|>][-+]?)?\\r?\\n[ \\t]{1,12})`;
 
+/**
+ * A label's cell and the cell after it in a Markdown table (`| API key | \`…\` |`), as the
+ * assignment rule's separator: the label read back to its cell's `|`.
+ */
+const TABLE_CELL = `(?<=\\|[ \\t]{0,4}[^|\\r\\n]{0,60})[^|\\r\\n]{0,14}\\|[ \\t]{0,3}`;
+
 const ASSIGNED_NAMES = [
   'password',
   'passwd',
@@ -188,6 +194,8 @@ const ASSIGNED_NAMES = [
   'api-key',
   'apikey',
   'apiKey',
+  'api key',
+  'access key',
   'access_key',
   'accessKey',
   'private_key',
@@ -276,7 +284,7 @@ export const genericRules: readonly SecretRule[] = [
     description: 'a value assigned to a password/secret/token/api_key-like name, if random enough',
     anchors: ASSIGNED_NAMES,
     anyCase: true,
-    pattern: `(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?(?:(?:["']|${QUOTE_REFERENCE})?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}|${LISTED}|[ \\t]{1,4}(?='))(?:["'\`]|${QUOTE_REFERENCE})?([^\\s"'\`<>&;,)\\]}]{8,256})`,
+    pattern: `(?:password|passwd|pwd|passphrase|secret|token|api[ _-]?key|access[ _-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?(?:(?:["']|${QUOTE_REFERENCE})?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}|${LISTED}|${TABLE_CELL}|[ \\t]{1,4}(?='))(?:["'\`]|${QUOTE_REFERENCE})?([^\\s"'\`<>&;,)\\]}]{8,256})`,
     group: 1,
     extend: '[^\\s"\'`<>&;,)\\]}]',
     accept: assignedSecret,

@@ -36,6 +36,28 @@ describe('a name in one field, its value in another', () => {
     'a CloudFormation parameter': [`{"ParameterKey": "DBPassword", "ParameterValue": "${v}"}`, v],
     'a Consul key': [`[{"LockIndex": 0, "Key": "app/db/password", "Flags": 0, "Value": "${v}"}]`, v],
     'an HCL env block': [`env {\n  name  = "DB_PASSWORD"\n  value = "${v}"\n}`, v],
+    "AWS Secrets Manager's SecretString, JSON in a string": [
+      `{"Name": "prod/db", "SecretString": "{\\"username\\":\\"admin\\",\\"password\\":\\"${v}\\"}", "VersionStages": ["AWSCURRENT"]}`,
+      v,
+    ],
+    'a SecretString that is the secret itself': [`{"Name": "prod/stripe", "SecretString": "${v}"}`, v],
+    'az keyvault secret show, tags between': [
+      `{"id": "https://kv.vault.azure.net/secrets/db-password/1", "name": "db-password", "tags": {}, "value": "${v}"}`,
+      v,
+    ],
+    'a 1Password field by its label': [
+      `"fields": [{"id": "pw", "type": "CONCEALED", "label": "password", "value": "${v}", "reference": "op://x"}]`,
+      v,
+    ],
+    'a Vercel env var, an array between value and key': [
+      `{"type": "encrypted", "value": "${v}", "target": ["production"], "key": "DATABASE_PASSWORD"}`,
+      v,
+    ],
+    'a GitLab CI variable': [`[{"variable_type":"env_var","key":"AWS_SECRET_ACCESS_KEY","value":"${v}"}]`, v],
+    "GCP Secret Manager's payload": [
+      `{"name": "projects/p/secrets/db-password/versions/1", "payload": {"data": "${Buffer.from(v).toString('base64')}"}}`,
+      Buffer.from(v).toString('base64'),
+    ],
     'the value before its name': [`{"value": "${v}", "name": "DB_PASSWORD"}`, v],
     'terraform output -json': [`{"db_password": {"sensitive": true, "type": "string", "value": "${v}"}}`, v],
     "an env entry in kubectl's last-applied-configuration (JSON in a string)": [
@@ -65,6 +87,9 @@ describe('a name listed beside its value', () => {
     'kubectl describe configmap': [`Data\n====\nDB_PASSWORD:\n----\n${v}\n`, v],
     'a YAML value on the next line': [`database:\n  password:\n    ${v}\n`, v],
     'a YAML block scalar': [`password: |\n  ${v}\n`, v],
+    'a Markdown table row': [`| Name | Value |\n|---|---|\n| API key | \`${v}\` |\n`, v],
+    'a Markdown row of a variable': [`| DB_PASSWORD | ${v} |`, v],
+    'a Markdown row with a bold label': [`| **Client secret** | ${v} |`, v],
     'an HTML table row': [`<tr><td>client_secret</td><td>${v}</td></tr>`, v],
     'an HTML header cell and a code cell': [`<tr><th>API key</th><td><code>${v}</code></td></tr>`, v],
     'a definition list': [`<dl><dt><strong>Password</strong></dt>\n  <dd>${v}</dd></dl>`, v],
@@ -74,6 +99,8 @@ describe('a name listed beside its value', () => {
     'aligned numbers': 'TOKEN_COUNT    12\nPASSWORD_MIN   8\n',
     'prose after a key name':
       'The token budget for this run is spent, so the agent stopped and reported back.',
+    'a Markdown table of rules':
+      '| Setting | Rule |\n|---|---|\n| Password | at least 12 characters |\n| Token | expires in 30 days |\n',
     'a table of policies': '<tr><td>Password</td><td>Changed 3 days ago</td></tr>',
     'a cell that is a sentence': '<tr><td>Token</td><td>Expires in 30 days</td></tr>',
   });

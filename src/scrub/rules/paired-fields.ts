@@ -27,8 +27,17 @@ const VALUE = '([^\\s"\'`<>,;{}\\[\\]\\\\|]{8,256})';
 /** An authorization scheme before a header's value (`"value": "Bearer …"`). */
 const SCHEME = '(?:(?:basic|bearer|token|bot|apikey|digest) )?';
 
-/** Fields named `value` (not `valueFrom`, `defaultValue`), with their separator and quote. */
-const VALUE_FIELD = `(?<![A-Za-z0-9_])${Q}(?:value|parametervalue)${Q}[ \\t]{0,4}[:=][ \\t]{0,4}${Q}`;
+/**
+ * Fields named for a value (not `valueFrom`, `defaultValue`), with their separator and quote, maybe
+ * inside an object of their own (`"payload": {"data": …}`, GCP Secret Manager).
+ */
+const VALUE_FIELD = `(?:\\{[ \\t]{0,4})?(?<![A-Za-z0-9_])${Q}(?:value|parametervalue|secretvalue|data)${Q}[ \\t]{0,4}[:=][ \\t]{0,4}${Q}`;
+
+/**
+ * The record's other fields between a name and its value: not its end (`}`), nor another record
+ * (`{`), but one flat array or object may stand there (`"tags": {}`, `"target": ["production"]`).
+ */
+const OTHER_FIELDS = '[^{}\\[\\]]{0,160}?(?:[\\[{][^{}\\[\\]]{0,80}[\\]}][^{}\\[\\]]{0,80}?)?';
 
 const secretValue = (value: string) => looksLikeSecretValue(value);
 
@@ -36,7 +45,7 @@ export const pairedFieldRules: readonly SecretRule[] = [
   {
     id: 'name-value-pair',
     spaces: true,
-    spacesWithin: 350,
+    spacesWithin: 520,
     description:
       'a credential named in one field and given in the next (Kubernetes/ECS env, HAR headers, SSM and CloudFormation parameters)',
     // `name\\"`: the record in JSON put in a string (kubectl's last-applied-configuration).
@@ -53,14 +62,14 @@ export const pairedFieldRules: readonly SecretRule[] = [
       'key\\"',
       '"parameterkey"',
       '"variable"',
+      '"label"',
     ],
     anyCase: true,
-    // The other fields of the record may stand between (`"slotSetting": false`, SSM's `"Type"`),
-    // but not the end of the record: `{`, `}`, `[` and `]` stop the search.
-    pattern: `(?<![A-Za-z0-9_])${Q}(?:name|key|parameterkey|variable)${Q}[ \\t]{0,4}[:=][ \\t]{0,4}${Q}${NAME_REST}?${SECRET_WORD}${NAME_REST}${Q}[^{}\\[\\]]{0,160}?${VALUE_FIELD}${SCHEME}${VALUE}`,
+    // The other fields of the record may stand between (`"slotSetting": false`, SSM's `"Type"`).
+    pattern: `(?<![A-Za-z0-9_])${Q}(?:name|key|parameterkey|variable|label)${Q}[ \\t]{0,4}[:=][ \\t]{0,4}${Q}${NAME_REST}?${SECRET_WORD}${NAME_REST}${Q}${OTHER_FIELDS}${VALUE_FIELD}${SCHEME}${VALUE}`,
     group: 1,
     accept: secretValue,
-    maxLength: 620,
+    maxLength: 780,
   },
   {
     id: 'value-name-pair',
@@ -71,11 +80,23 @@ export const pairedFieldRules: readonly SecretRule[] = [
     anyCase: true,
     // Either the record's name field follows the value, or the record is the value of a secret
     // name (`"db_password": {"sensitive": true, "type": "string", "value": …}`), read back.
-    pattern: `["']value["'][ \\t]{0,4}:[ \\t]{0,4}["'](?:(?<=${SECRET_WORD}[A-Za-z0-9_.-]{0,40}["']?[ \\t]{0,4}[:=][ \\t]{0,4}\\{[^{}\\[\\]]{0,160}["']value["'][ \\t]{0,4}:[ \\t]{0,4}["'])|(?=[^\\s"'\`<>,;{}\\[\\]\\\\|]{8,256}["'][^{}\\[\\]]{0,160}?["'](?:name|key)["'][ \\t]{0,4}:[ \\t]{0,4}["']${NAME_REST}?${SECRET_WORD}))${VALUE}`,
+    pattern: `["']value["'][ \\t]{0,4}:[ \\t]{0,4}["'](?:(?<=${SECRET_WORD}[A-Za-z0-9_.-]{0,40}["']?[ \\t]{0,4}[:=][ \\t]{0,4}\\{[^{}\\[\\]]{0,160}["']value["'][ \\t]{0,4}:[ \\t]{0,4}["'])|(?=[^\\s"'\`<>,;{}\\[\\]\\\\|]{8,256}["']${OTHER_FIELDS}["'](?:name|key|label)["'][ \\t]{0,4}:[ \\t]{0,4}["']${NAME_REST}?${SECRET_WORD}))${VALUE}`,
     group: 1,
     accept: secretValue,
     // The lookahead reads past the match: a stream holds that much after the anchor too.
-    maxLength: 560,
+    maxLength: 760,
+  },
+  {
+    id: 'secret-string-field',
+    spaces: true,
+    description:
+      "a secret manager's answer: AWS Secrets Manager's SecretString (often JSON put in a string), SecretBinary",
+    anchors: ['"secretstring"', '"secretbinary"'],
+    anyCase: true,
+    // The whole string, to its first unescaped quote: its JSON holds `\"` at every field.
+    pattern: '"secret(?:string|binary)"[ \\t]{0,4}:[ \\t]{0,4}"([^\\r\\n]{4,4096}?)(?<!\\\\)"',
+    group: 1,
+    maxLength: 4130,
   },
   {
     id: 'table-label-cell',

@@ -322,6 +322,10 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
     tp: ['{"value": "', fake(24)],
     fp: '{"value": "true", "name": "USE_TOKEN_AUTH"}',
   },
+  'secret-string-field': {
+    tp: ['{"Name": "prod/db", "SecretString": "{\\"username\\":\\"app\\",\\"password\\":\\"', fake(24)],
+    fp: '{"SecretStringRotation": "enabled"}',
+  },
   'table-label-cell': {
     tp: ['<tr><td>Client secret</td><td><code>', fake(32)],
     fp: '<tr><td>Password</td><td>Changed 3 days ago</td></tr>',
@@ -379,6 +383,7 @@ const TAIL: Record<string, string> = {
   'value-name-pair': '", "name": "API_TOKEN"}',
   'sql-identified-by': "';",
   'table-label-cell': '</code></td></tr>',
+  'secret-string-field': '\\"}"}',
   'docker-config-auth': '"}}}',
   'db-connection-password': '@db.internal:5432/app',
   'url-basic-auth': '@ci.example.com/hook',
