@@ -78,6 +78,14 @@ export const cloudRules: readonly SecretRule[] = [
     group: 1,
   },
   {
+    id: 'azure-shared-access-key',
+    description:
+      'Azure Service Bus, Event Hubs or IoT Hub key in a connection string (SharedAccessKey=, 44 base64 characters)',
+    anchors: ['SharedAccessKey='],
+    pattern: 'SharedAccessKey=([A-Za-z0-9+/]{43}=)',
+    group: 1,
+  },
+  {
     id: 'azure-sas-signature',
     description: 'signature of an Azure shared access signature URL (sig=)',
     anchors: ['sig='],

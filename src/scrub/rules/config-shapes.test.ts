@@ -76,3 +76,20 @@ describe('secrets in XML settings', () => {
     'an empty element': '<token></token>',
   });
 });
+
+describe('names that end in PASS, and Azure messaging keys', () => {
+  const pw = secret(20, 40);
+  expectRedacted({
+    'DB_PASS= in an env file': [`DB_PASS=${pw}\n`, pw],
+    'SMTP_PASS: in YAML': [`SMTP_PASS: "${pw}"`, pw],
+    'mail_pass in JSON': [`{"mail_pass": "${pw}"}`, pw],
+    'a Service Bus connection string': [
+      `Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey=${secret(43, 41)}=`,
+      secret(43, 41),
+    ],
+  });
+  expectLeftAlone({
+    'a bypass setting': `bypass: ${pw}`,
+    'a compass heading': 'compass: 270',
+  });
+});

@@ -111,6 +111,13 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
     tp: ['DefaultEndpointsProtocol=https;AccountName=x;AccountKey=', `${fake(86)}==`],
     fp: 'AccountKey=;',
   },
+  'azure-shared-access-key': {
+    tp: [
+      'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=',
+      `${fake(43)}=`,
+    ],
+    fp: 'SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=;',
+  },
   'azure-sas-signature': {
     tp: ['https://x.blob.core.windows.net/c?sv=2022-11-02&sig=', `${fake(43)}%3D`],
     fp: 'sig=abc',
