@@ -175,7 +175,7 @@ const QUOTE_REFERENCE = '&(?:quot|apos|#0?3[49]|#[xX]2[27]);';
  * Its gaps are short enough that the rule's whitespace stays within its first 64 characters (a
  * stream stops holding prose after `token` as soon as it did): columns padded wider are missed.
  */
-const LISTED = `(?<=(?:^|[\\r\\n\\[(])[ \\t]{0,16}["']?[A-Za-z0-9_.\\/-]{0,90})["']?(?:[ \\t]{0,2}[,\\t][ \\t]{0,2}|[ \\t]{2,18}|:[ \\t]{5,17}|:\\r?\\n-{3,8}\\r?\\n|:[ \\t]{0,2}(?:[|>][-+]?)?\\r?\\n[ \\t]{1,12})`;
+const LISTED = `(?<=(?:^|[\\r\\n\\[(])[ \\t]{0,16}["']?[A-Za-z0-9_.\\/-]{0,90})["']?(?:[ \\t]{0,2}[,\\t][ \\t]{0,12}|[ \\t]{2,18}|:[ \\t]{5,17}|:\\r?\\n-{3,8}\\r?\\n|:[ \\t]{0,2}(?:[|>][-+]?)?\\r?\\n[ \\t]{1,12})`;
 
 /**
  * A label's cell and the cell after it in a Markdown table (`| API key | \`…\` |`), as the

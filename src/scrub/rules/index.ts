@@ -10,6 +10,7 @@ import { genericRules } from './generic.js';
 import { gitleaksRules } from './gitleaks.js';
 import { gitleaksKeyedRules } from './gitleaks-keyed.js';
 import { gitleaksMoreRules } from './gitleaks-more.js';
+import { keyMaterialRules } from './key-material.js';
 import { llmRules } from './llm.js';
 import { pairedFieldRules } from './paired-fields.js';
 import { paymentRules } from './payment.js';
@@ -27,6 +28,7 @@ export const BUILTIN_RULES: readonly SecretRule[] = [
   ...vcsRules,
   ...saasRules,
   ...paymentRules,
+  ...keyMaterialRules,
   ...gitleaksRules,
   ...gitleaksMoreRules,
   // Keyword rules after the token rules: a token both match is named by its format.

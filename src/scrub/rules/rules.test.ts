@@ -329,6 +329,21 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
     tp: ['{"value": "', fake(24)],
     fp: '{"value": "true", "name": "USE_TOKEN_AUTH"}',
   },
+  'jwk-private-key': {
+    tp: [
+      '{"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "d": "',
+      fake(43),
+    ],
+    fp: '{"kty": "RSA", "e": "AQAB", "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc"}',
+  },
+  'der-private-key': {
+    tp: ['ED25519_KEY=', `MC4CAQAwBQYDK2VwBCIEI${fake(43)}`],
+    fp: 'MC4CAQAwBQYDK2Vw is how an Ed25519 key begins',
+  },
+  'der-rsa-private-key': {
+    tp: ['key: ', `MIIEvQIBADANBgkqhkiG9w0BAQEFAASC${fake(600)}`],
+    fp: 'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbW',
+  },
   'secret-string-field': {
     tp: ['{"Name": "prod/db", "SecretString": "{\\"username\\":\\"app\\",\\"password\\":\\"', fake(24)],
     fp: '{"SecretStringRotation": "enabled"}',
@@ -391,6 +406,7 @@ const TAIL: Record<string, string> = {
   'sql-identified-by': "';",
   'table-label-cell': '</code></td></tr>',
   'secret-string-field': '\\"}"}',
+  'jwk-private-key': '"}',
   'docker-config-auth': '"}}}',
   'db-connection-password': '@db.internal:5432/app',
   'url-basic-auth': '@ci.example.com/hook',
