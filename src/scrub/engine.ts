@@ -158,7 +158,7 @@ export function createEngine(options: EngineOptions): Engine {
     if (runs.count === 0) return null;
     const inner = detect(runs.text, false, NO_PII, level + 1, shared).spans;
     if (inner.length === 0) return null;
-    pushCarried(input, runs, inner, spans, sortedSpans(scanned, count, spans));
+    pushCarried(input, runs, inner, spans, sortedSpans(scanned, numbers ? count : 0, spans));
     return null;
   };
 

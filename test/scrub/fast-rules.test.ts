@@ -119,6 +119,15 @@ describe('fast rule executions', () => {
     expect(accounting(fast)).toEqual(accounting(reference));
   });
 
+  it('count a match found in the text once when deciding whether an escaped run carried one (streams detect with the spans as objects)', () => {
+    // Decoded, the `\\uAcce` run holds `_pass=sk-…`; the text's own scan found the assignment
+    // before it. The spans as objects and as numbers were both counted, so `detect` (what a
+    // stream runs) left the run where `scrubText` redacted it.
+    const input = '\\uAccessKey=_pass=sk-0tTNbheLTrt_sUMGhcEl';
+    const [fast] = engines([]);
+    expect(renderSpans(input, mergeSpans(fast.detect(input, false).spans))).toBe(fast.scrubText(input));
+  });
+
   it('render the scrubbed text from numbers exactly as the reference spans render', () => {
     const rng = seeded(31);
     for (const action of ['mask', 'redact'] as const) {

@@ -77,9 +77,18 @@ describe('secrets in XML settings', () => {
   });
 });
 
-describe('names that end in PASS, and Azure messaging keys', () => {
+describe('names that end in PASS, PW or KEY, and Azure messaging keys', () => {
   const pw = secret(20, 40);
   expectRedacted({
+    'STRIPE_KEY= in an env file': [`STRIPE_KEY=${pw}\n`, pw],
+    'ENCRYPTION_KEY: in YAML': [`ENCRYPTION_KEY: ${pw}`, pw],
+    "Laravel's APP_KEY": [
+      `APP_KEY=base64:${Buffer.from(pw + pw).toString('base64')}`,
+      Buffer.from(pw + pw).toString('base64'),
+    ],
+    'a camelCase signingKey in JSON': [`{"signingKey": "${pw}"}`, pw],
+    'ADMIN_PW=': [`ADMIN_PW=${pw}`, pw],
+    'a passcode': [`passcode: ${pw}`, pw],
     'DB_PASS= in an env file': [`DB_PASS=${pw}\n`, pw],
     'SMTP_PASS: in YAML': [`SMTP_PASS: "${pw}"`, pw],
     'mail_pass in JSON': [`{"mail_pass": "${pw}"}`, pw],
@@ -91,5 +100,8 @@ describe('names that end in PASS, and Azure messaging keys', () => {
   expectLeftAlone({
     'a bypass setting': `bypass: ${pw}`,
     'a compass heading': 'compass: 270',
+    'a public key': 'PUBLIC_KEY=MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE',
+    'an S3 object key': 'S3_OBJECT_KEY=uploads/2024/a8f3/file.png',
+    'a sort key': '{"sort_key": "user#a8f3c9e1"}',
   });
 });

@@ -183,6 +183,13 @@ const LISTED = `(?<=(?:^|[\\r\\n\\[(])[ \\t]{0,16}["']?[A-Za-z0-9_.\\/-]{0,90})[
  */
 const TABLE_CELL = `(?<=\\|[ \\t]{0,4}[^|\\r\\n]{0,60})[^|\\r\\n]{0,14}\\|[ \\t]{0,3}`;
 
+/**
+ * A name that ends in `_KEY` or `-key` names a secret (`STRIPE_KEY=`, `ENCRYPTION_KEY=`), except
+ * where the key is an index, a path or public (`SORT_KEY`, `S3_OBJECT_KEY`, `PUBLIC_KEY`).
+ */
+const KEY_SUFFIX =
+  '(?<!public|publishable|pub|sort|partition|primary|foreign|cache|object|idempotency|routing|s3|file|bucket|storage|lookup|map|hash|dedupe?|unique|index|search|license|ssh|gpg|pgp|host|sign|verify|verification|hot|short|shortcut|api)[_-]key';
+
 const ASSIGNED_NAMES = [
   'password',
   'passwd',
@@ -204,6 +211,25 @@ const ASSIGNED_NAMES = [
   "_pass'",
   '-pass=',
   '-pass:',
+  'passcode',
+  'pepper',
+  '_pw=',
+  '_pw:',
+  '_pw"',
+  // `STRIPE_KEY`, `ENCRYPTION_KEY`, Laravel's `APP_KEY`: a name ending in `_KEY` (KEY_SUFFIX).
+  '_key=',
+  '_key:',
+  '_key =',
+  '_key"',
+  "_key'",
+  '-key=',
+  '-key:',
+  'signingKey',
+  'encryptionKey',
+  'masterKey',
+  'sessionKey',
+  'hmacKey',
+  'jwtKey',
   'access_key',
   'accessKey',
   'private_key',
@@ -292,7 +318,7 @@ export const genericRules: readonly SecretRule[] = [
     description: 'a value assigned to a password/secret/token/api_key-like name, if random enough',
     anchors: ASSIGNED_NAMES,
     anyCase: true,
-    pattern: `(?:password|passwd|pwd|passphrase|[_-]pass|secret|token|api[ _-]?key|access[ _-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?(?:(?:["']|${QUOTE_REFERENCE})?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}|${LISTED}|${TABLE_CELL}|[ \\t]{1,4}(?='))(?:["'\`]|${QUOTE_REFERENCE})?([^\\s"'\`<>&;,)\\]}]{8,256})`,
+    pattern: `(?:password|passwd|pwd|passphrase|passcode|pepper|[_-]pass|[_-]pw|${KEY_SUFFIX}|(?:signing|encryption|master|session|hmac|jwt)key|secret|token|api[ _-]?key|access[ _-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?(?:(?:["']|${QUOTE_REFERENCE})?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}|${LISTED}|${TABLE_CELL}|[ \\t]{1,4}(?='))(?:["'\`]|${QUOTE_REFERENCE})?([^\\s"'\`<>&;,)\\]}]{8,256})`,
     group: 1,
     extend: '[^\\s"\'`<>&;,)\\]}]',
     accept: assignedSecret,
