@@ -17,6 +17,8 @@ export interface CompiledRule {
   maxLength: number;
   spacesWithin: number;
   extend: RegExp | undefined;
+  /** SecretRule.keepsEscape. */
+  keepsEscape: boolean;
   group: number;
   accept: ((secret: string, before: string) => boolean) | undefined;
   /** `accept` read in place (SecretRule.acceptIn), where the rule gives it. */
@@ -71,6 +73,7 @@ export function compileRules(list: readonly SecretRule[], fastRules: boolean): C
     maxLength: rule.maxLength ?? DEFAULT_RULE_MAX_LENGTH,
     spacesWithin: rule.spaces ? (rule.spacesWithin ?? Number.POSITIVE_INFINITY) : 0,
     extend: rule.extend ? new RegExp(rule.extend) : undefined,
+    keepsEscape: rule.keepsEscape ?? false,
     group: rule.group ?? 0,
     accept: rule.accept,
     acceptIn: fastRules && rule.accept ? rule.acceptIn : undefined,

@@ -29,6 +29,7 @@ import { ACCEPT_COST, runOf } from './pii-scan.js';
 import { growSpanBuffer, SPAN_BUFFERS } from './span-buffers.js';
 
 const WHITESPACE = /\s/;
+const BACKSLASH = 0x5c;
 
 /** Work budget per rule and scan: characters read per input character, plus a floor. */
 const WORK_PER_CHAR = 1;
@@ -242,6 +243,10 @@ export function createScanner(
     if (rule.extend && e === end) {
       while (e < n && rule.extend.test(input[e]!)) e++;
       if (streaming && e === n) hold = Math.min(hold, start);
+    }
+    if (rule.keepsEscape) {
+      while (e > s && input.charCodeAt(e - 1) === BACKSLASH) e--;
+      if (e === s) return;
     }
     covered[index] = e;
     if (streaming && s > start) groupMatches.push(start, e);

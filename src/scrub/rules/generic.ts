@@ -318,8 +318,11 @@ export const genericRules: readonly SecretRule[] = [
     description: 'a value assigned to a password/secret/token/api_key-like name, if random enough',
     anchors: ASSIGNED_NAMES,
     anyCase: true,
-    pattern: `(?:password|passwd|pwd|passphrase|passcode|pepper|[_-]pass|[_-]pw|${KEY_SUFFIX}|(?:signing|encryption|master|session|hmac|jwt)key|secret|token|api[ _-]?key|access[ _-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?(?:(?:["']|${QUOTE_REFERENCE})?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}|${LISTED}|${TABLE_CELL}|[ \\t]{1,4}(?='))(?:["'\`]|${QUOTE_REFERENCE})?([^\\s"'\`<>&;,)\\]}]{8,256})`,
+    pattern: `(?:password|passwd|pwd|passphrase|passcode|pepper|[_-]pass|[_-]pw|${KEY_SUFFIX}|(?:signing|encryption|master|session|hmac|jwt)key|secret|token|api[ _-]?key|access[ _-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?(?:(?:\\\\{0,3}["']|${QUOTE_REFERENCE})?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}|${LISTED}|${TABLE_CELL}|[ \\t]{1,4}(?=\\\\{0,3}'))(?:\\\\{0,3}["'\`]|${QUOTE_REFERENCE})?([^\\s"'\`<>&;,)\\]}]{8,256})`,
     group: 1,
+    // Quotes may be escaped (`\"password\": \"…\"`: JSON put in a string, as a log line's
+    // message or an HTTP body kept as text), and the escape of the closing one is kept.
+    keepsEscape: true,
     extend: '[^\\s"\'`<>&;,)\\]}]',
     accept: assignedSecret,
     acceptIn: assignedSecretIn,

@@ -60,6 +60,8 @@ describe('a name in one field, its value in another', () => {
     ],
     'the value before its name': [`{"value": "${v}", "name": "DB_PASSWORD"}`, v],
     'terraform output -json': [`{"db_password": {"sensitive": true, "type": "string", "value": "${v}"}}`, v],
+    'an assignment in JSON in a string': [`{"body": "{\\"password\\": \\"${v}\\"}"}`, v],
+    'JSON in a string in a string': [`"{\\\\\\"api_key\\\\\\": \\\\\\"${v}\\\\\\"}"`, v],
     "an env entry in kubectl's last-applied-configuration (JSON in a string)": [
       `"last-applied-configuration": "{\\"env\\":[{\\"name\\":\\"DB_PASSWORD\\",\\"value\\":\\"${v}\\"}]}"`,
       v,

@@ -45,6 +45,11 @@ export interface SecretRule {
    * one every few characters (a page of real keys).
    */
   readonly acceptIn?: (input: string, start: number, end: number) => boolean;
+  /**
+   * Backslashes that end the redacted value are left out of it: they escape the quote after it
+   * (`\"password\": \"…\"`, JSON put in a string), so the text stays as well-formed as it came.
+   */
+  readonly keepsEscape?: boolean;
   /** A match can contain whitespace (`password = x`, PEM bodies). Streams use it to stop holding early. */
   readonly spaces?: boolean;
   /** With `spaces`: whitespace can occur only in a match's first this-many characters (before the value). */
