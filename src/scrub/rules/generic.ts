@@ -172,16 +172,18 @@ const QUOTE_REFERENCE = '&(?:quot|apos|#0?3[49]|#[xX]2[27]);';
  * tuple): a CSV or TSV row (`DB_PASSWORD,…`), aligned columns (`heroku config`: `JWT_SECRET:` and
  * many spaces), `("API_KEY", "…")`, kubectl describe's `NAME:` / `----` / value, a YAML value on
  * the next line (`password: |`). Read back from after the name, so only this rule's anchors pay.
+ * A lookahead for the separator's first characters comes first: the lookbehind, dearer, then
+ * runs only where a separator follows (not after every `token` in prose).
  * Its gaps are short enough that the rule's whitespace stays within its first 64 characters (a
  * stream stops holding prose after `token` as soon as it did): columns padded wider are missed.
  */
-const LISTED = `(?<=(?:^|[\\r\\n\\[(])[ \\t]{0,16}["']?[A-Za-z0-9_.\\/-]{0,90})["']?(?:[ \\t]{0,2}[,\\t][ \\t]{0,12}|[ \\t]{2,18}|:[ \\t]{5,17}|:\\r?\\n-{3,8}\\r?\\n|:[ \\t]{0,2}(?:[|>][-+]?)?\\r?\\n[ \\t]{1,12})`;
+const LISTED = `(?=["']?(?:[ \\t]{0,2}[,\\t]|[ \\t]{2}|:))(?<=(?:^|[\\r\\n\\[(])[ \\t]{0,16}["']?[A-Za-z0-9_.\\/-]{0,90})["']?(?:[ \\t]{0,2}[,\\t][ \\t]{0,12}|[ \\t]{2,18}|:[ \\t]{5,17}|:\\r?\\n-{3,8}\\r?\\n|:[ \\t]{0,2}(?:[|>][-+]?)?\\r?\\n[ \\t]{1,12})`;
 
 /**
  * A label's cell and the cell after it in a Markdown table (`| API key | \`…\` |`), as the
  * assignment rule's separator: the label read back to its cell's `|`.
  */
-const TABLE_CELL = `(?<=\\|[ \\t]{0,4}[^|\\r\\n]{0,60})[^|\\r\\n]{0,14}\\|[ \\t]{0,3}`;
+const TABLE_CELL = `(?=[ \\t*_\`]{0,4}\\|)(?<=\\|[ \\t]{0,4}[^|\\r\\n]{0,60})[ \\t*_\`]{0,4}\\|[ \\t]{0,3}`;
 
 /**
  * A name that ends in `_KEY` or `-key` names a secret (`STRIPE_KEY=`, `ENCRYPTION_KEY=`), except
