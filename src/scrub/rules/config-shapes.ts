@@ -39,7 +39,8 @@ export const configShapeRules: readonly SecretRule[] = [
     // The whole header value: a Cookie header is a list of credentials and preferences alike,
     // and a redaction per cookie would need a repeated group the regex lint refuses.
     // From the anchor (the match starts there): `Set-Cookie` is matched at its `Cookie`.
-    pattern: `(?<![A-Za-z0-9_.])cookie["']?[ \\t]{0,3}:[ \\t]{0,3}["']?([^\\r\\n"'<>]{8,4096})`,
+    // Also a header as a HAR or a manifest records it: `{"name": "Cookie", "value": "…"}`.
+    pattern: `(?<![A-Za-z0-9_.])cookie["']?(?:[ \\t]{0,3}:|[ \\t]{0,3}[,\\r\\n][ \\t\\r\\n]{0,8}["']?value["']?[ \\t]{0,3}[:=])[ \\t]{0,3}["']?([^\\r\\n"'<>]{8,4096})`,
     group: 1,
     accept: (value) => holdsSecretCookie(value),
     maxLength: 4200,

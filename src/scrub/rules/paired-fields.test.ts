@@ -28,6 +28,14 @@ describe('a name in one field, its value in another', () => {
     ],
     'a HAR request header with its scheme': [`{"name": "Authorization", "value": "Bearer ${v}"}`, v],
     'a HAR x-api-key header': [`{"name":"x-api-key","value":"${v}"}`, v],
+    'a HAR Cookie header, the secret cookie not first': [
+      `{"name": "Cookie", "value": "theme=dark; sessionid=${v}; lang=en"}`,
+      v,
+    ],
+    'a Cookie header as a YAML list entry': [
+      `headers:\n- name: cookie\n  value: theme=dark; sessionid=${v}\n`,
+      v,
+    ],
     'a HAR cookie': [`"cookies": [{"name": "sessionid", "value": "${v}", "path": "/"}]`, v],
     'an SSM parameter': [
       `{"Parameter": {"Name": "/prod/db/password", "Type": "SecureString", "Value": "${v}", "Version": 3}}`,
@@ -69,6 +77,7 @@ describe('a name in one field, its value in another', () => {
   });
   expectLeftAlone({
     'a value taken from a Secret': `{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}`,
+    'a HAR Cookie header of preferences': '{"name": "Cookie", "value": "theme=dark; lang=en"}',
     'a setting that is not a secret': '{"name": "LOG_LEVEL", "value": "debug"}',
     "a secret's setting that is a number": '{"name": "TOKEN_TTL_SECONDS", "value": "3600"}',
     'a header that is not a credential': '{"value": "application/json", "name": "Content-Type"}',

@@ -11,9 +11,12 @@
 import { looksLikeSecretValue } from './generic.js';
 import type { SecretRule } from './types.js';
 
-/** A word that makes a field's name a credential's (case is folded by each rule). */
+/**
+ * A word that makes a field's name a credential's (case is folded by each rule). Not `cookie`: a
+ * Cookie header's value is a list, which the `cookie-header` rule reads whole.
+ */
 const SECRET_WORD =
-  '(?:passw(?:or)?d|pwd|passphrase|secret|token|api[ _-]?key|access[ _-]?key|private[ _-]?key|auth[_-]?key|credential|authorization|cookie|sess|\\.sid)';
+  '(?:passw(?:or)?d|pwd|passphrase|secret|token|api[ _-]?key|access[ _-]?key|private[ _-]?key|auth[_-]?key|credential|authorization|sess|\\.sid)';
 
 /** The rest of a name field around that word: no quote, line break or structure. */
 const NAME_REST = `[^"'\\r\\n,{}\\[\\]<>|]{0,48}`;
