@@ -19,6 +19,8 @@ export interface CompiledRule {
   extend: RegExp | undefined;
   /** SecretRule.keepsEscape. */
   keepsEscape: boolean;
+  /** SecretRule.contextBefore, 0 when not given. */
+  contextBefore: number;
   group: number;
   accept: ((secret: string, before: string) => boolean) | undefined;
   /** `accept` read in place (SecretRule.acceptIn), where the rule gives it. */
@@ -74,6 +76,7 @@ export function compileRules(list: readonly SecretRule[], fastRules: boolean): C
     spacesWithin: rule.spaces ? (rule.spacesWithin ?? Number.POSITIVE_INFINITY) : 0,
     extend: rule.extend ? new RegExp(rule.extend) : undefined,
     keepsEscape: rule.keepsEscape ?? false,
+    contextBefore: rule.contextBefore ?? 0,
     group: rule.group ?? 0,
     accept: rule.accept,
     acceptIn: fastRules && rule.accept ? rule.acceptIn : undefined,

@@ -162,7 +162,7 @@ export function createScanner(
     const e = rule.closed.lastIndex;
     // Held only within the rule's window, as a normal candidate: holding a whole hostile run
     // would make a stream re-scan it with every chunk.
-    if (streaming && e === n && n - start < rule.maxLength) hold = Math.min(hold, start);
+    if (streaming && e === n && n - start < rule.maxLength) hold = Math.min(hold, start - rule.contextBefore);
     stats.failedClosed++;
     covered[index] = e;
     addSpan(start, e, index);
@@ -218,12 +218,12 @@ export function createScanner(
         n - start < rule.maxLength &&
         !WHITESPACE.test(input.slice(start + rule.spacesWithin, n))
       ) {
-        hold = Math.min(hold, start);
+        hold = Math.min(hold, start - rule.contextBefore);
       }
       return;
     }
     const end = matchEnd;
-    if (streaming && end === n) hold = Math.min(hold, start);
+    if (streaming && end === n) hold = Math.min(hold, start - rule.contextBefore);
     // The redacted group is the last thing a rule matches, followed at most by a literal or a
     // lookahead that cannot contain it, so its last occurrence in the match is the group itself.
     // (Match indices, the `d` flag, would cost an allocation per hit.)
@@ -242,14 +242,14 @@ export function createScanner(
     // or its tail would leak past the marker. Linear: the extended span is covered below.
     if (rule.extend && e === end) {
       while (e < n && rule.extend.test(input[e]!)) e++;
-      if (streaming && e === n) hold = Math.min(hold, start);
+      if (streaming && e === n) hold = Math.min(hold, start - rule.contextBefore);
     }
     if (rule.keepsEscape) {
       while (e > s && input.charCodeAt(e - 1) === BACKSLASH) e--;
       if (e === s) return;
     }
     covered[index] = e;
-    if (streaming && s > start) groupMatches.push(start, e);
+    if (streaming && s > start) groupMatches.push(start - rule.contextBefore, e);
     addSpan(s, e, index);
   };
 
@@ -338,7 +338,7 @@ export function createScanner(
     stats.anchorHits += skip.hits;
     result.buffer = buffer;
     result.count = found;
-    result.hold = hold;
+    result.hold = Math.max(0, hold);
     result.budget = budget;
     result.spent = spent;
     // Not kept alive by the engine until its next scan (a tool result can be 256 KiB).

@@ -13,6 +13,10 @@
  * Past `RESCAN_FROM` characters held, chunks are gathered unscanned until they are as long as
  * what is held, then scanned together: the same scan on larger chunks (any chunking gives the
  * same text), linear in the text, only later.
+ *
+ * Some rules read back before their anchor (a line's start, a table cell's `|` or tag, the object
+ * a value is in): the last CONTEXT characters already emitted are kept and scanned again before
+ * what is held, as context only: nothing in them is emitted twice.
  */
 import type { Detection } from './engine-types.js';
 import { mergeSpans, renderSpans } from './spans.js';
@@ -27,10 +31,15 @@ export interface StreamScrubber {
 /** Held characters past which chunks are gathered before the next scan (see above). */
 export const RESCAN_FROM = 512;
 
+/** Emitted characters kept as context for the rules that read back (see above). */
+export const CONTEXT = 256;
+
 export function createStreamScrubber(
   detect: (input: string, streaming: boolean) => Detection,
 ): StreamScrubber {
   let held = '';
+  // Emitted text kept as context for the next scan (not emitted again).
+  let context = '';
   // Chunks gathered, unscanned, while much is held.
   let gathered: string[] = [];
   let gatheredLength = 0;
@@ -44,31 +53,43 @@ export function createStreamScrubber(
         gathered = [];
         gatheredLength = 0;
       }
-      const buffer = held + chunk;
+      const base = context.length;
+      const buffer = context + held + chunk;
       const { spans, hold } = detect(buffer, true);
       const merged = mergeSpans(spans);
-      // Clamped: a negative cut would slice from the end and emit what it meant to hold.
-      let cut = Math.max(0, Math.min(hold, buffer.length));
+      // Clamped: never into the context (emitted before), and a negative cut would slice from the
+      // end and emit what it meant to hold.
+      let cut = Math.max(base, Math.min(hold, buffer.length));
       const emitted = [];
       for (const span of merged) {
-        if (span.end <= cut) emitted.push(span);
+        if (span.end <= base) continue;
+        // A match that began in the context: what of it was not emitted is redacted.
+        const inside = span.start < base ? { ...span, start: base } : span;
+        if (inside.end <= cut) emitted.push(inside);
         else {
           // A finding that crosses the cut is re-examined whole with the next chunk.
-          if (span.start < cut) cut = span.start;
+          if (inside.start < cut) cut = inside.start;
           break;
         }
       }
       held = buffer.slice(cut);
-      return renderSpans(buffer, emitted, 0, cut);
+      context = buffer.slice(Math.max(0, cut - CONTEXT), cut);
+      return renderSpans(buffer, emitted, base, cut);
     },
     flush() {
       const rest = held + gathered.join('');
+      const base = context.length;
+      const buffer = context + rest;
       held = '';
+      context = '';
       gathered = [];
       gatheredLength = 0;
       // Scanned as a chunk (not as a whole text): what is held may begin inside an encoded run
       // whose head was emitted, so that run is decoded at every alignment.
-      return renderSpans(rest, mergeSpans(detect(rest, true).spans));
+      const spans = mergeSpans(detect(buffer, true).spans)
+        .filter((span) => span.end > base)
+        .map((span) => (span.start < base ? { ...span, start: base } : span));
+      return renderSpans(buffer, spans, base);
     },
   };
 }

@@ -325,6 +325,8 @@ export const genericRules: readonly SecretRule[] = [
     // Quotes may be escaped (`\"password\": \"…\"`: JSON put in a string, as a log line's
     // message or an HTTP body kept as text), and the escape of the closing one is kept.
     keepsEscape: true,
+    // LISTED reads back to its line's start, TABLE_CELL to its cell's `|`.
+    contextBefore: 110,
     extend: '[^\\s"\'`<>&;,)\\]}]',
     accept: assignedSecret,
     acceptIn: assignedSecretIn,

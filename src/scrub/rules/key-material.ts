@@ -23,6 +23,7 @@ export const keyMaterialRules: readonly SecretRule[] = [
     pattern: `"${JWK_PRIVATE}"[ \\t]{0,4}:[ \\t]{0,4}"(?:(?<="kty"[^{}]{0,2400}"${JWK_PRIVATE}"[ \\t]{0,4}:[ \\t]{0,4}")|(?=${B64URL}{16,1400}"[^{}]{0,2400}"kty"))(${B64URL}{16,1400})`,
     group: 1,
     maxLength: 4000,
+    contextBefore: 2450,
   },
   {
     id: 'der-private-key',

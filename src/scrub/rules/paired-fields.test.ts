@@ -159,6 +159,39 @@ describe('commands and files that set a secret', () => {
 });
 
 describe('in a stream', () => {
+  /** `text` pushed in two pieces cut at every position, then in 7-character chunks: `tail` never out. */
+  function expectNoTailInStreams(text: string, tail: string): void {
+    for (let cut = 1; cut < text.length; cut++) {
+      const stream = scrubber.stream();
+      const out = stream.push(text.slice(0, cut)) + stream.push(text.slice(cut)) + stream.flush();
+      expect(out, `cut at ${cut}`).not.toContain(tail);
+    }
+    const stream = scrubber.stream();
+    let out = '';
+    for (let k = 0; k < text.length; k += 7) out += stream.push(text.slice(k, k + 7));
+    expect(out + stream.flush()).not.toContain(tail);
+  }
+
+  // Rules that read back before their anchor (a line's start, a cell's `|` or tag, the object a
+  // value is in): a stream holds that context with the candidate, or the next scan lacks it.
+  const v = secret(24, 5);
+  const readBack: Record<string, string> = {
+    'a Markdown table row': `| Name | Value |\n|---|---|\n| API key | \`${v}\` |\n`,
+    'a CSV row': `name,value\nDB_PASSWORD,${v}\n`,
+    'aligned columns': `=== app Config Vars\nJWT_SECRET:        ${v}\nPORT:              8080\n`,
+    'an HTML table row': `<table><tr><td>Client secret</td><td><code>${v}</code></td></tr></table>`,
+    'terraform output -json': `{"db_password": {"sensitive": true, "type": "string", "value": "${v}"}}`,
+  };
+  for (const [name, text] of Object.entries(readBack)) {
+    it(`redacts ${name} cut at every position and in small chunks`, () =>
+      expectNoTailInStreams(text, v.slice(-8)));
+  }
+  it('redacts a JSON Web Key cut at every position and in small chunks', () => {
+    const d = 'fW9yZ2FuaXplZC1rZXktbWF0ZXJpYWwtZm9yLXRlc3Rz';
+    const jwk = `{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","d":"${d}"}`;
+    expectNoTailInStreams(jwk, d.slice(-8));
+  });
+
   it('redacts a Kubernetes env entry cut at every position', () => {
     const v = secret(24, 4);
     const text = `{"env":[{"name":"DB_PASSWORD","value":"${v}"},{"name":"PORT","value":"8080"}]}`;

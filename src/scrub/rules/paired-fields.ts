@@ -88,6 +88,7 @@ export const pairedFieldRules: readonly SecretRule[] = [
     accept: secretValue,
     // The lookahead reads past the match: a stream holds that much after the anchor too.
     maxLength: 760,
+    contextBefore: 250,
   },
   {
     id: 'secret-string-field',
@@ -113,5 +114,6 @@ export const pairedFieldRules: readonly SecretRule[] = [
     pattern: `</(?:t[dh]|dt)>\\s{0,8}<(?:td|dd)(?<=<(?:t[dh]|dt)(?:[ \\t][^<>]{0,64})?>[ \\t]{0,4}(?:<(?:b|strong|code|span|label|kbd)>[ \\t]{0,4})?[^<>\\r\\n]{0,48}${SECRET_WORD}[^<>\\r\\n]{0,48}(?:</(?:b|strong|code|span|label|kbd)>[ \\t]{0,4})?</(?:t[dh]|dt)>\\s{0,8}<(?:td|dd))(?:[ \\t][^<>]{0,64})?>\\s{0,4}(?:<(?:code|span|pre|kbd|samp|tt)(?:[ \\t][^<>]{0,64})?>\\s{0,4})?([^<>\\s]{8,256})(?=\\s{0,4}<)`,
     group: 1,
     accept: secretValue,
+    contextBefore: 220,
   },
 ];

@@ -50,6 +50,12 @@ export interface SecretRule {
    * (`\"password\": \"…\"`, JSON put in a string), so the text stays as well-formed as it came.
    */
   readonly keepsEscape?: boolean;
+  /**
+   * How far before its start the pattern's lookbehind may read (a line's start, a table cell's
+   * opening tag): a stream that holds a candidate back holds this much before it too, so the
+   * next scan sees the context the first one did.
+   */
+  readonly contextBefore?: number;
   /** A match can contain whitespace (`password = x`, PEM bodies). Streams use it to stop holding early. */
   readonly spaces?: boolean;
   /** With `spaces`: whitespace can occur only in a match's first this-many characters (before the value). */
