@@ -15,8 +15,10 @@
  * same text), linear in the text, only later.
  *
  * Some rules read back before their anchor (a line's start, a table cell's `|` or tag, the object
- * a value is in): the last CONTEXT characters already emitted are kept and scanned again before
- * what is held, as context only: nothing in them is emitted twice.
+ * a value is in): the emitted text of the current line, up to CONTEXT characters, is kept and
+ * scanned again before what is held, as context only: nothing in it is emitted twice. Only the
+ * line: all of CONTEXT made a stream of 7-character chunks scan 40 times what arrived (0.37× its
+ * throughput); a JWK whose `kty` is lines above its `d` is missed when a chunk ends between them.
  */
 import type { Detection } from './engine-types.js';
 import { mergeSpans, renderSpans } from './spans.js';
@@ -73,7 +75,7 @@ export function createStreamScrubber(
         }
       }
       held = buffer.slice(cut);
-      context = buffer.slice(Math.max(0, cut - CONTEXT), cut);
+      context = contextBefore(buffer, cut);
       return renderSpans(buffer, emitted, base, cut);
     },
     flush() {
@@ -92,4 +94,11 @@ export function createStreamScrubber(
       return renderSpans(buffer, spans, base);
     },
   };
+}
+
+/** The emitted text before `cut` that a rule may read back: its line, up to CONTEXT characters. */
+function contextBefore(buffer: string, cut: number): string {
+  const from = Math.max(0, cut - CONTEXT);
+  const lineStart = buffer.lastIndexOf('\n', cut - 1);
+  return buffer.slice(lineStart >= from ? lineStart : from, cut);
 }
