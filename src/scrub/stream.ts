@@ -100,5 +100,5 @@ export function createStreamScrubber(
 function contextBefore(buffer: string, cut: number): string {
   const from = Math.max(0, cut - CONTEXT);
   const lineStart = buffer.lastIndexOf('\n', cut - 1);
-  return buffer.slice(lineStart >= from ? lineStart : from, cut);
+  return buffer.slice(Math.max(lineStart, from), cut);
 }
