@@ -192,13 +192,9 @@ describe('in a stream', () => {
     expectNoTailInStreams(jwk, d.slice(-8));
   });
 
-  it('redacts a Kubernetes env entry cut at every position', () => {
-    const v = secret(24, 4);
-    const text = `{"env":[{"name":"DB_PASSWORD","value":"${v}"},{"name":"PORT","value":"8080"}]}`;
-    for (let cut = 1; cut < text.length; cut++) {
-      const stream = scrubber.stream();
-      const out = stream.push(text.slice(0, cut)) + stream.push(text.slice(cut)) + stream.flush();
-      expect(out, `cut at ${cut}`).not.toContain(v.slice(-8));
-    }
+  it('redacts a Kubernetes env entry cut at every position and in small chunks', () => {
+    const value = secret(24, 4);
+    const text = `{"env":[{"name":"DB_PASSWORD","value":"${value}"},{"name":"PORT","value":"8080"}]}`;
+    expectNoTailInStreams(text, value.slice(-8));
   });
 });
