@@ -103,5 +103,6 @@ describe('names that end in PASS, PW or KEY, and Azure messaging keys', () => {
     'a public key': 'PUBLIC_KEY=MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE',
     'an S3 object key': 'S3_OBJECT_KEY=uploads/2024/a8f3/file.png',
     'a sort key': '{"sort_key": "user#a8f3c9e1"}',
+    'a translation key': '{"translation_key": "app.settings.title", "message_key": "errors.not_found"}',
   });
 });

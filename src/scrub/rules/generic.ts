@@ -218,7 +218,51 @@ const ASSIGNED_NAMES = [
   '_pw=',
   '_pw:',
   '_pw"',
-  // `STRIPE_KEY`, `ENCRYPTION_KEY`, Laravel's `APP_KEY`: a name ending in `_KEY` (KEY_SUFFIX).
+  'access_key',
+  'accessKey',
+  'private_key',
+  'privateKey',
+  'client_secret',
+  'clientSecret',
+  'auth_key',
+  'authKey',
+  'credential',
+];
+
+/**
+ * A rule for a value assigned to (or listed beside) one of `names`: the name, its separator (`=`,
+ * `:`, `=>`, a listed or Markdown-row form, SQL's `PASSWORD '…'`) and a value, quoted or not.
+ */
+function assignment(
+  id: string,
+  description: string,
+  anchors: readonly string[],
+  names: string,
+  accept: (value: string, before: string) => boolean,
+  acceptIn: (input: string, start: number, end: number) => boolean,
+): SecretRule {
+  return {
+    id,
+    spaces: true,
+    spacesWithin: 64,
+    description,
+    anchors,
+    anyCase: true,
+    pattern: `${names}(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?(?:(?:\\\\{0,3}["']|${QUOTE_REFERENCE})?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}|${LISTED}|${TABLE_CELL}|[ \\t]{1,4}(?=\\\\{0,3}'))(?:\\\\{0,3}["'\`]|${QUOTE_REFERENCE})?([^\\s"'\`<>&;,)\\]}]{8,256})`,
+    group: 1,
+    // Quotes may be escaped (`\"password\": \"…\"`: JSON put in a string, as a log line's
+    // message or an HTTP body kept as text), and the escape of the closing one is kept.
+    keepsEscape: true,
+    // LISTED reads back to its line's start, TABLE_CELL to its cell's `|`.
+    contextBefore: 110,
+    extend: '[^\\s"\'`<>&;,)\\]}]',
+    accept,
+    acceptIn,
+  };
+}
+
+/** `STRIPE_KEY`, `ENCRYPTION_KEY`, Laravel's `APP_KEY`: a name ending in `_KEY` (KEY_SUFFIX). */
+const KEY_NAMES = [
   '_key=',
   '_key:',
   '_key =',
@@ -232,16 +276,10 @@ const ASSIGNED_NAMES = [
   'sessionKey',
   'hmacKey',
   'jwtKey',
-  'access_key',
-  'accessKey',
-  'private_key',
-  'privateKey',
-  'client_secret',
-  'clientSecret',
-  'auth_key',
-  'authKey',
-  'credential',
 ];
+
+/** Words joined by dots, underscores or slashes, no digit: an identifier (`app.settings.title`), not a key. */
+const IDENTIFIER_PATH = /^[A-Za-z]+(?:[._:/-][A-Za-z]+)+$/;
 
 export const genericRules: readonly SecretRule[] = [
   {
@@ -313,22 +351,21 @@ export const genericRules: readonly SecretRule[] = [
     acceptIn: (input, start, end) => looksLikeSecretValueIn(input.slice(start, end), input, start, end, 3.5),
     maxLength: 4200,
   },
-  {
-    id: 'generic-secret-assignment',
-    spaces: true,
-    spacesWithin: 64,
-    description: 'a value assigned to a password/secret/token/api_key-like name, if random enough',
-    anchors: ASSIGNED_NAMES,
-    anyCase: true,
-    pattern: `(?:password|passwd|pwd|passphrase|passcode|pepper|[_-]pass|[_-]pw|${KEY_SUFFIX}|(?:signing|encryption|master|session|hmac|jwt)key|secret|token|api[ _-]?key|access[ _-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?(?:(?:\\\\{0,3}["']|${QUOTE_REFERENCE})?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}|${LISTED}|${TABLE_CELL}|[ \\t]{1,4}(?=\\\\{0,3}'))(?:\\\\{0,3}["'\`]|${QUOTE_REFERENCE})?([^\\s"'\`<>&;,)\\]}]{8,256})`,
-    group: 1,
-    // Quotes may be escaped (`\"password\": \"…\"`: JSON put in a string, as a log line's
-    // message or an HTTP body kept as text), and the escape of the closing one is kept.
-    keepsEscape: true,
-    // LISTED reads back to its line's start, TABLE_CELL to its cell's `|`.
-    contextBefore: 110,
-    extend: '[^\\s"\'`<>&;,)\\]}]',
-    accept: assignedSecret,
-    acceptIn: assignedSecretIn,
-  },
+  assignment(
+    'generic-secret-assignment',
+    'a value assigned to a password/secret/token/api_key-like name, if random enough',
+    ASSIGNED_NAMES,
+    '(?:password|passwd|pwd|passphrase|passcode|pepper|[_-]pass|[_-]pw|secret|token|api[ _-]?key|access[ _-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)',
+    assignedSecret,
+    assignedSecretIn,
+  ),
+  assignment(
+    'key-name-assignment',
+    'a value assigned to a name that ends in KEY (STRIPE_KEY, ENCRYPTION_KEY, signingKey), if random and not a dotted identifier',
+    KEY_NAMES,
+    `(?:${KEY_SUFFIX}|(?:signing|encryption|master|session|hmac|jwt)key)`,
+    (value, before) => assignedSecret(value, before) && !IDENTIFIER_PATH.test(value),
+    (input, start, end) =>
+      assignedSecretIn(input, start, end) && !IDENTIFIER_PATH.test(input.slice(start, end)),
+  ),
 ];

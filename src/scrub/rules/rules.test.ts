@@ -305,6 +305,10 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
   'url-basic-auth': { tp: ['curl https://deploy:', fake(18)], fp: 'curl https://example.com:8443/path?q=1' },
   'authorization-header': { tp: ['Authorization: Basic ', fake(28)], fp: 'Authorization: required' },
   'bearer-token': { tp: ['curl -H "x: Bearer ', fake(40)], fp: 'a bearer instrument is a bearer bond' },
+  'key-name-assignment': {
+    tp: ['STRIPE_KEY=', 'Xk9mQ2vL7pTzR4wN'],
+    fp: '{"translation_key": "app.settings.title"}',
+  },
   'generic-secret-assignment': { tp: ['DB_PASSWORD=', 'Xk9mQ2vL7pTz'], fp: 'password: $' + '{DB_PASSWORD}' },
   'cookie-header': { tp: ['Cookie: theme=dark; session=', fake(32)], fp: 'Cookie: theme=dark; lang=en-GB' },
   'cli-secret-flag': { tp: ['deploy --password ', fake(20)], fp: 'login --password-stdin < file' },
