@@ -21,7 +21,7 @@
  * throughput); a JWK whose `kty` is lines above its `d` is missed when a chunk ends between them.
  */
 import type { Detection } from './engine-types.js';
-import { mergeSpans, renderSpans } from './spans.js';
+import { mergeSpans, renderSpans, type Span } from './spans.js';
 
 export interface StreamScrubber {
   /** Scrubs a chunk; may hold back a tail that could be the start of a secret. */
@@ -63,10 +63,7 @@ export function createStreamScrubber(
       // end and emit what it meant to hold.
       let cut = Math.max(base, Math.min(hold, buffer.length));
       const emitted = [];
-      for (const span of merged) {
-        if (span.end <= base) continue;
-        // A match that began in the context: what of it was not emitted is redacted.
-        const inside = span.start < base ? { ...span, start: base } : span;
+      for (const inside of unemitted(merged, base)) {
         if (inside.end <= cut) emitted.push(inside);
         else {
           // A finding that crosses the cut is re-examined whole with the next chunk.
@@ -88,10 +85,7 @@ export function createStreamScrubber(
       gatheredLength = 0;
       // Scanned as a chunk (not as a whole text): what is held may begin inside an encoded run
       // whose head was emitted, so that run is decoded at every alignment.
-      const spans = mergeSpans(detect(buffer, true).spans)
-        .filter((span) => span.end > base)
-        .map((span) => (span.start < base ? { ...span, start: base } : span));
-      return renderSpans(buffer, spans, base);
+      return renderSpans(buffer, unemitted(mergeSpans(detect(buffer, true).spans), base), base);
     },
   };
 }
@@ -101,4 +95,17 @@ function contextBefore(buffer: string, cut: number): string {
   const from = Math.max(0, cut - CONTEXT);
   const lineStart = buffer.lastIndexOf('\n', cut - 1);
   return buffer.slice(Math.max(lineStart, from), cut);
+}
+
+/**
+ * The spans past the context (`base` characters emitted before): one that began in it has only
+ * its unemitted part redacted.
+ */
+function unemitted(spans: readonly Span[], base: number): Span[] {
+  const out: Span[] = [];
+  for (const span of spans) {
+    if (span.end <= base) continue;
+    out.push(span.start < base ? { ...span, start: base } : span);
+  }
+  return out;
 }
