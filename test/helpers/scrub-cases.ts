@@ -32,6 +32,23 @@ export function expectLeftAlone(texts: Record<string, string>, scrubber: Scrubbe
   }
 }
 
+/** `text` pushed in two pieces cut at every position, then in 7-character chunks: `tail` never out. */
+export function expectNoTailInStreams(
+  text: string,
+  tail: string,
+  scrubber: Scrubber = defaultScrubber(),
+): void {
+  for (let cut = 1; cut < text.length; cut++) {
+    const stream = scrubber.stream();
+    const out = stream.push(text.slice(0, cut)) + stream.push(text.slice(cut)) + stream.flush();
+    expect(out, `cut at ${cut}`).not.toContain(tail);
+  }
+  const stream = scrubber.stream();
+  let out = '';
+  for (let k = 0; k < text.length; k += 7) out += stream.push(text.slice(k, k + 7));
+  expect(out + stream.flush()).not.toContain(tail);
+}
+
 let shared: Scrubber | undefined;
 /** One default scrubber for a suite's cases: building one compiles every rule. */
 function defaultScrubber(): Scrubber {

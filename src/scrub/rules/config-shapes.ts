@@ -29,6 +29,35 @@ function holdsSecretCookie(header: string): boolean {
   return false;
 }
 
+/** The last word of a flag that takes a secret (`--password`, `--db-password`, `--admin-api-key`). */
+const CLI_SECRET_WORDS = [
+  'password',
+  'passwd',
+  'pass',
+  'passphrase',
+  'secret',
+  'token',
+  'api-key',
+  'apikey',
+  'access-key',
+  'secret-key',
+  'client-secret',
+  'auth-token',
+];
+
+/** The OpenLDAP clients that bind with a password. */
+const LDAP_TOOLS = [
+  'ldapsearch',
+  'ldapmodify',
+  'ldapadd',
+  'ldapdelete',
+  'ldapwhoami',
+  'ldappasswd',
+  'ldapcompare',
+  'ldapmodrdn',
+  'ldapexop',
+];
+
 export const configShapeRules: readonly SecretRule[] = [
   {
     id: 'cookie-header',
@@ -49,26 +78,15 @@ export const configShapeRules: readonly SecretRule[] = [
     id: 'cli-secret-flag',
     spaces: true,
     spacesWithin: 24,
-    description: 'a secret given to a command-line flag (--password VALUE), as ps and shell history show it',
-    anchors: [
-      '--password',
-      '--passwd',
-      '--pass',
-      '--passphrase',
-      '--secret',
-      '--token',
-      '--api-key',
-      '--apikey',
-      '--access-key',
-      '--secret-key',
-      '--client-secret',
-      '--auth-token',
-    ],
+    description:
+      'a secret given to a command-line flag (--password VALUE, --db-password VALUE), as ps and shell history show it',
+    // From the flag's last word: the words before it (`--db-`, `--admin-`) are read back.
+    anchors: CLI_SECRET_WORDS.map((word) => `-${word}`),
     anyCase: true,
-    pattern:
-      '--(?:password|passwd|pass|passphrase|secret|token|api-?key|access-key|secret-key|client-secret|auth-token)(?:=|[ \\t]{1,4})["\']?([^\\s"\'`<>;|&]{8,256})',
+    pattern: `(?<=(?:^|[\\s"'=(\\[,;|&])(?:-|--[A-Za-z0-9][A-Za-z0-9-]{0,60}))-(?:${CLI_SECRET_WORDS.join('|')})(?:=|[ \\t]{1,4})["']?([^\\s"'\`<>;|&]{8,256})`,
     group: 1,
-    accept: (value) => looksLikeSecretValue(value),
+    accept: (value) => looksLikeSecretValue(value) && !value.startsWith('-'),
+    contextBefore: 70,
   },
   {
     id: 'mysql-password-flag',
@@ -86,10 +104,10 @@ export const configShapeRules: readonly SecretRule[] = [
     spaces: true,
     spacesWithin: 290,
     description:
-      'a password given to a short flag of a command that takes one so (docker login -p, sshpass -p, redis-cli -a)',
-    anchors: ['docker login', 'podman login', 'nerdctl login', 'sshpass', 'redis-cli'],
-    pattern:
-      '(?:(?:docker|podman|nerdctl) login|sshpass|redis-cli)[^\\r\\n|;&]{0,256}? -[pa](?:[ \\t]{1,4}|=)?["\']?([^\\s"\'`]{6,256})',
+      'a password given to a short flag of a command that takes one so (docker login -p, sshpass -p, redis-cli -a, ldapsearch -w)',
+    anchors: ['docker login', 'podman login', 'nerdctl login', 'sshpass', 'redis-cli', ...LDAP_TOOLS],
+    // The OpenLDAP tools' bind password is `-w` (`-W` prompts), ldappasswd's new one `-s`.
+    pattern: `(?:(?:(?:docker|podman|nerdctl) login|sshpass|redis-cli)[^\\r\\n|;&]{0,256}? -[pa]|(?:${LDAP_TOOLS.join('|')})[^\\r\\n|;&]{0,256}? -[ws])(?:[ \\t]{1,4}|=)?["']?([^\\s"'\`]{6,256})`,
     group: 1,
     maxLength: 580,
     accept: (value) => looksLikeSecretValue(value, 2) && !value.startsWith('-'),

@@ -227,7 +227,26 @@ const ASSIGNED_NAMES = [
   'auth_key',
   'authKey',
   'credential',
+  // A key named just `pass`, `pw` or `psk` (wpa_supplicant): quoted, or before `=`.
+  '"pass"',
+  "'pass'",
+  '"pass\\',
+  '"pw"',
+  "'pw'",
+  '"pw\\',
+  '"psk"',
+  'pass=',
+  'pass =',
+  'pw=',
+  'psk=',
+  'psk =',
 ];
+
+/**
+ * `pass`, `pw` and `psk` as a whole name: quoted (a JSON or YAML key), or a word before `=` (a
+ * query parameter, wpa_supplicant's `psk=`). Not `bypass=`, not `PASS: test.ts`.
+ */
+const SHORT_NAMES = `["']p(?:ass|w|sk)(?=\\\\{0,3}["'])|(?<![A-Za-z0-9_-])p(?:ass|w|sk)(?=[ \\t]{0,4}=)`;
 
 /**
  * A rule for a value assigned to (or listed beside) one of `names`: the name, its separator (`=`,
@@ -355,7 +374,7 @@ export const genericRules: readonly SecretRule[] = [
     'generic-secret-assignment',
     'a value assigned to a password/secret/token/api_key-like name, if random enough',
     ASSIGNED_NAMES,
-    '(?:password|passwd|pwd|passphrase|passcode|pepper|[_-]pass|[_-]pw|secret|token|api[ _-]?key|access[ _-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)',
+    `(?:password|passwd|pwd|passphrase|passcode|pepper|[_-]pass|[_-]pw|${SHORT_NAMES}|secret|token|api[ _-]?key|access[ _-]?key|private[_-]?key|client[_-]?secret|auth[_-]?key|credentials?)`,
     assignedSecret,
     assignedSecretIn,
   ),

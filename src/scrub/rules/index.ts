@@ -5,6 +5,7 @@
 import { agentServiceRules } from './agent-services.js';
 import { bulkheadRules } from './bulkhead.js';
 import { cloudRules } from './cloud.js';
+import { configLineRules } from './config-lines.js';
 import { configShapeRules } from './config-shapes.js';
 import { genericRules } from './generic.js';
 import { gitleaksRules } from './gitleaks.js';
@@ -34,6 +35,7 @@ export const BUILTIN_RULES: readonly SecretRule[] = [
   // Keyword rules after the token rules: a token both match is named by its format.
   ...gitleaksKeyedRules,
   ...configShapeRules,
+  ...configLineRules,
   ...pairedFieldRules,
   ...genericRules,
 ];

@@ -12,11 +12,15 @@ import { looksLikeSecretValue } from './generic.js';
 import type { SecretRule } from './types.js';
 
 /**
- * A word that makes a field's name a credential's (case is folded by each rule). Not `cookie`: a
- * Cookie header's value is a list, which the `cookie-header` rule reads whole.
+ * A word that makes a field's name a credential's (case is folded by each rule): also `pass`,
+ * `pw` and `psk` as words of their own (`DB_PASS`, `SMTP_PW`; not `BYPASS_CACHE`, `PASSPORT`). Not
+ * `cookie`: a Cookie header's value is a list, which the `cookie-header` rule reads whole.
  */
 const SECRET_WORD =
-  '(?:passw(?:or)?d|pwd|passphrase|secret|token|api[ _-]?key|access[ _-]?key|private[ _-]?key|auth[_-]?key|credential|authorization|sess|\\.sid)';
+  '(?:passw(?:or)?d|pwd|passphrase|secret|token|api[ _-]?key|access[ _-]?key|private[ _-]?key|auth[_-]?key|credential|authorization|sess|\\.sid|(?<![a-z])p(?:ass|w|sk)(?![a-z]))';
+
+/** Fields that hold a record's value: `value`, and a secret manager's `raw` and `computed` (Doppler). */
+const VALUE_NAME = '(?:value|raw|computed)';
 
 /** The rest of a name field around that word: no quote, line break or structure. */
 const NAME_REST = `[^"'\\r\\n,{}\\[\\]<>|]{0,48}`;
@@ -78,12 +82,12 @@ export const pairedFieldRules: readonly SecretRule[] = [
     id: 'value-name-pair',
     spaces: true,
     description:
-      'a credential in a record named after its value ({"value": …, "name": "API_KEY"}) or under a secret name (terraform output -json)',
-    anchors: ['"value"', "'value'"],
+      'a credential in a record named after its value ({"value": …, "name": "API_KEY"}) or under a secret name (terraform output -json, Doppler\'s raw and computed)',
+    anchors: ['"value"', "'value'", '"raw"', "'raw'", '"computed"', "'computed'"],
     anyCase: true,
     // Either the record's name field follows the value, or the record is the value of a secret
     // name (`"db_password": {"sensitive": true, "type": "string", "value": …}`), read back.
-    pattern: `["']value["'][ \\t]{0,4}:[ \\t]{0,4}["'](?:(?<=${SECRET_WORD}[A-Za-z0-9_.-]{0,40}["']?[ \\t]{0,4}[:=][ \\t]{0,4}\\{[^{}\\[\\]]{0,160}["']value["'][ \\t]{0,4}:[ \\t]{0,4}["'])|(?=[^\\s"'\`<>,;{}\\[\\]\\\\|]{8,256}["']${OTHER_FIELDS}["'](?:name|key|label)["'][ \\t]{0,4}:[ \\t]{0,4}["']${NAME_REST}?${SECRET_WORD}))${VALUE}`,
+    pattern: `["']${VALUE_NAME}["'][ \\t]{0,4}:[ \\t]{0,4}["'](?:(?<=${SECRET_WORD}[A-Za-z0-9_.-]{0,40}["']?[ \\t]{0,4}[:=][ \\t]{0,4}\\{[^{}\\[\\]]{0,160}["']${VALUE_NAME}["'][ \\t]{0,4}:[ \\t]{0,4}["'])|(?=[^\\s"'\`<>,;{}\\[\\]\\\\|]{8,256}["']${OTHER_FIELDS}["'](?:name|key|label)["'][ \\t]{0,4}:[ \\t]{0,4}["']${NAME_REST}?${SECRET_WORD}))${VALUE}`,
     group: 1,
     accept: secretValue,
     // The lookahead reads past the match: a stream holds that much after the anchor too.

@@ -360,6 +360,11 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
     tp: ["CREATE USER 'app'@'%' IDENTIFIED BY '", fake(16)],
     fp: 'IDENTIFIED BY PASSWORD',
   },
+  'config-directive': {
+    tp: ['account default\nuser alice\npassword ', fake(18)],
+    fp: 'Password reset links expire after 24 hours.\n',
+  },
+  'pgpass-record': { tp: ['localhost:5432:appdb:appuser:', fake(18)], fp: 'daemon:*:19000:0:99999:7:::\n' },
   'netrc-password': {
     tp: ['machine api.example.com\n  login bot\n  password ', fake(24)],
     fp: 'login as admin to reset the password',
@@ -408,6 +413,8 @@ const TAIL: Record<string, string> = {
   'xml-secret-setting': '" />',
   'value-name-pair': '", "name": "API_TOKEN"}',
   'sql-identified-by': "';",
+  'config-directive': '\nport 587\n',
+  'pgpass-record': '\n',
   'table-label-cell': '</code></td></tr>',
   'secret-string-field': '\\"}"}',
   'jwk-private-key': '"}',
