@@ -66,6 +66,18 @@ describe('short secret names', () => {
   });
 });
 
+describe('a YAML anchor before a value', () => {
+  const v = secret(24, 47);
+  expectRedacted({
+    'an anchored password': [`x-db:\n  password: &db_password ${v}\n`, v],
+    'an anchored, quoted token': [`token: &tok "${v}"\n`, v],
+  });
+  expectLeftAlone({
+    'an anchor on a plain setting': 'x-db:\n  host: &db_host db.internal.example-2024\n',
+    'a query string with an empty password': 'login?user=alice&password=&next=/home-page-2024',
+  });
+});
+
 describe("a secret manager's raw and computed values", () => {
   const v = secret(24, 44);
   const doppler = `{"DB_PASSWORD":{"raw":"${v}","computed":"${v}","note":""}}`;

@@ -6,6 +6,7 @@
  * the name. Gated by entropy as the assignment rule is: a heading (`Password requirements`) or a
  * `${VAR}` stays.
  */
+import { SECRET_NAME } from './config-shapes.js';
 import { looksLikeSecretValue } from './generic.js';
 import type { SecretRule } from './types.js';
 
@@ -19,6 +20,19 @@ const PGPASS_PORT = `(?:${PGPASS_PORTS.map((port) => port.replace('*', '\\*')).j
 const UNESCAPED_COLON = /(?<!\\):/;
 
 export const configLineRules: readonly SecretRule[] = [
+  {
+    id: 'yaml-anchored-secret',
+    spaces: true,
+    spacesWithin: 40,
+    description: 'a secret setting whose value carries a YAML anchor (password: &db_pw …, docker-compose)',
+    anchors: [': &'],
+    anyCase: true,
+    // From the anchor mark, the setting's name read back: the assignment rule's value starts at `&`.
+    pattern: `(?<=${SECRET_NAME}[A-Za-z0-9_.-]{0,24}["']?): &[A-Za-z0-9_-]{1,32}[ \\t]{1,4}["']?([^\\s"'\`<>&;,)\\]}]{8,256})`,
+    group: 1,
+    accept: (value) => looksLikeSecretValue(value),
+    contextBefore: 60,
+  },
   {
     id: 'config-directive',
     spaces: true,

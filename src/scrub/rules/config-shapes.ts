@@ -9,7 +9,7 @@ import { looksLikeSecretValue } from './generic.js';
 import type { SecretRule } from './types.js';
 
 /** Secret names as settings spell them (case is folded by each rule). */
-const SECRET_NAME =
+export const SECRET_NAME =
   '(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|client[_-]?secret|private[_-]?key|auth[_-]?token|credentials?)';
 
 /**
@@ -43,19 +43,13 @@ const CLI_SECRET_WORDS = [
   'secret-key',
   'client-secret',
   'auth-token',
-];
-
-/** The OpenLDAP clients that bind with a password. */
-const LDAP_TOOLS = [
-  'ldapsearch',
-  'ldapmodify',
-  'ldapadd',
-  'ldapdelete',
-  'ldapwhoami',
-  'ldappasswd',
-  'ldapcompare',
-  'ldapmodrdn',
-  'ldapexop',
+  // Java's keytool and jarsigner; each flag is its own anchor, so a command's second one is read too.
+  'storepass',
+  'keypass',
+  'srcstorepass',
+  'deststorepass',
+  'srckeypass',
+  'destkeypass',
 ];
 
 export const configShapeRules: readonly SecretRule[] = [
@@ -79,11 +73,12 @@ export const configShapeRules: readonly SecretRule[] = [
     spaces: true,
     spacesWithin: 24,
     description:
-      'a secret given to a command-line flag (--password VALUE, --db-password VALUE), as ps and shell history show it',
-    // From the flag's last word: the words before it (`--db-`, `--admin-`) are read back.
+      'a secret given to a command-line flag (--password VALUE, --db-password VALUE, -Password VALUE), as ps and shell history show it',
+    // From the flag's last word: the words before it (`--db-`, `--admin-`) are read back. One
+    // dash is a flag too (PowerShell's `-Password`, Java tools' `-password`).
     anchors: CLI_SECRET_WORDS.map((word) => `-${word}`),
     anyCase: true,
-    pattern: `(?<=(?:^|[\\s"'=(\\[,;|&])(?:-|--[A-Za-z0-9][A-Za-z0-9-]{0,60}))-(?:${CLI_SECRET_WORDS.join('|')})(?:=|[ \\t]{1,4})["']?([^\\s"'\`<>;|&]{8,256})`,
+    pattern: `(?<=(?:^|[\\s"'=(\\[,;|&])(?:-|--[A-Za-z0-9][A-Za-z0-9-]{0,60})?)-(?:${CLI_SECRET_WORDS.join('|')})(?:=|[ \\t]{1,4})["']?([^\\s"'\`<>;|&]{8,256})`,
     group: 1,
     accept: (value) => looksLikeSecretValue(value) && !value.startsWith('-'),
     contextBefore: 70,
@@ -98,19 +93,6 @@ export const configShapeRules: readonly SecretRule[] = [
     group: 1,
     maxLength: 560,
     accept: (value) => looksLikeSecretValue(value, 2),
-  },
-  {
-    id: 'cli-password-short-flag',
-    spaces: true,
-    spacesWithin: 290,
-    description:
-      'a password given to a short flag of a command that takes one so (docker login -p, sshpass -p, redis-cli -a, ldapsearch -w)',
-    anchors: ['docker login', 'podman login', 'nerdctl login', 'sshpass', 'redis-cli', ...LDAP_TOOLS],
-    // The OpenLDAP tools' bind password is `-w` (`-W` prompts), ldappasswd's new one `-s`.
-    pattern: `(?:(?:(?:docker|podman|nerdctl) login|sshpass|redis-cli)[^\\r\\n|;&]{0,256}? -[pa]|(?:${LDAP_TOOLS.join('|')})[^\\r\\n|;&]{0,256}? -[ws])(?:[ \\t]{1,4}|=)?["']?([^\\s"'\`]{6,256})`,
-    group: 1,
-    maxLength: 580,
-    accept: (value) => looksLikeSecretValue(value, 2) && !value.startsWith('-'),
   },
   {
     id: 'openssl-pass-argument',

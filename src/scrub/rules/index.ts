@@ -5,6 +5,7 @@
 import { agentServiceRules } from './agent-services.js';
 import { bulkheadRules } from './bulkhead.js';
 import { cloudRules } from './cloud.js';
+import { commandArgumentRules } from './command-arguments.js';
 import { configLineRules } from './config-lines.js';
 import { configShapeRules } from './config-shapes.js';
 import { genericRules } from './generic.js';
@@ -15,6 +16,7 @@ import { keyMaterialRules } from './key-material.js';
 import { llmRules } from './llm.js';
 import { pairedFieldRules } from './paired-fields.js';
 import { paymentRules } from './payment.js';
+import { protocolLoginRules } from './protocol-logins.js';
 import { saasRules } from './saas.js';
 import type { SecretRule } from './types.js';
 import { vcsRules } from './vcs.js';
@@ -36,6 +38,8 @@ export const BUILTIN_RULES: readonly SecretRule[] = [
   ...gitleaksKeyedRules,
   ...configShapeRules,
   ...configLineRules,
+  ...commandArgumentRules,
+  ...protocolLoginRules,
   ...pairedFieldRules,
   ...genericRules,
 ];

@@ -364,7 +364,30 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
     tp: ['account default\nuser alice\npassword ', fake(18)],
     fp: 'Password reset links expire after 24 hours.\n',
   },
+  'yaml-anchored-secret': {
+    tp: ['db:\n  password: &db_pw ', fake(20)],
+    fp: 'db:\n  host: &db_host db.internal.example',
+  },
   'pgpass-record': { tp: ['localhost:5432:appdb:appuser:', fake(18)], fp: 'daemon:*:19000:0:99999:7:::\n' },
+  'cli-positional-password': {
+    tp: ['htpasswd -b -c .htpasswd alice ', fake(18)],
+    fp: 'htpasswd -c .htpasswd alice',
+  },
+  'cli-config-set-secret': {
+    tp: ['aws configure set aws_secret_access_key ', fake(24)],
+    fp: 'aws configure set region eu-west-1',
+  },
+  'protocol-pass-command': { tp: ['> USER alice\r\n> PASS ', fake(18)], fp: 'PASS src/app.test.ts\n' },
+  'imap-login-command': { tp: ['a001 LOGIN alice ', fake(18)], fp: 'Users LOGIN with SSO daily.\n' },
+  'redis-auth-command': { tp: ['127.0.0.1:6379> AUTH ', fake(18)], fp: 'C: AUTH LOGIN\n' },
+  'sasl-plain-response': {
+    tp: ['C: AUTH PLAIN ', Buffer.from(`\0alice\0${fake(18)}`).toString('base64')],
+    fp: 'AUTH PLAIN bm90IGEgbG9naW4gYXQgYWxs',
+  },
+  'sasl-login-password': {
+    tp: ['S: 334 UGFzc3dvcmQ6\r\nC: ', Buffer.from(fake(18)).toString('base64')],
+    fp: 'S: 334 VXNlcm5hbWU6\r\nC: YWxpY2U=',
+  },
   'netrc-password': {
     tp: ['machine api.example.com\n  login bot\n  password ', fake(24)],
     fp: 'login as admin to reset the password',
@@ -415,6 +438,10 @@ const TAIL: Record<string, string> = {
   'sql-identified-by': "';",
   'config-directive': '\nport 587\n',
   'pgpass-record': '\n',
+  'cli-positional-password': '\n',
+  'protocol-pass-command': '\r\n',
+  'imap-login-command': '\r\n',
+  'redis-auth-command': '\n',
   'table-label-cell': '</code></td></tr>',
   'secret-string-field': '\\"}"}',
   'jwk-private-key': '"}',

@@ -1,0 +1,123 @@
+/**
+ * Passwords a command takes as an argument rather than after a named flag: a short flag
+ * (`docker login -p`, `sqlcmd -P`, `7z -pSECRET`), a position (`htpasswd -b file user PASSWORD`,
+ * `net user NAME PASSWORD`), `user%password` (Samba), a tool's own `config set NAME VALUE`. Shell
+ * history, `ps`, CI logs and scripts show them, and a name is no help: the command is. Gated by
+ * entropy as the assignment rule is; a `-` or `$` value is a flag or a variable, not a secret.
+ */
+import { looksLikeSecretValue } from './generic.js';
+import { escapeRegex, type SecretRule } from './types.js';
+
+/** The OpenLDAP clients that bind with a password. */
+const LDAP_TOOLS = [
+  'ldapsearch',
+  'ldapmodify',
+  'ldapadd',
+  'ldapdelete',
+  'ldapwhoami',
+  'ldappasswd',
+  'ldapcompare',
+  'ldapmodrdn',
+  'ldapexop',
+];
+
+interface ShortFlagCommands {
+  readonly commands: readonly string[];
+  /** The flag (regex source), case as the command spells it: `-p` is not `-P`. */
+  readonly flag: string;
+  /** Whether a space or `=` must separate the value (a flag whose name goes on: openssl's `-key`). */
+  readonly separated?: boolean;
+}
+
+/** Commands that take a password as a short flag, and the flag. */
+const SHORT_FLAG_COMMANDS: readonly ShortFlagCommands[] = [
+  { commands: ['docker login', 'podman login', 'nerdctl login', 'sshpass', 'redis-cli'], flag: '-[pa]' },
+  // The bind password is `-w` (`-W` prompts), ldappasswd's new one `-s`.
+  { commands: LDAP_TOOLS, flag: '-[ws]' },
+  { commands: ['sqlcmd', 'bcp'], flag: '-P' },
+  {
+    commands: ['mongosh', 'mongo', 'mongodump', 'mongorestore', 'mongoexport', 'mongoimport', 'mongostat'],
+    flag: '-p',
+  },
+  { commands: ['psexec', 'PsExec', 'psexec64', 'PsExec64', 'paexec'], flag: '-p' },
+  { commands: ['zip', 'unzip'], flag: '-P' },
+  { commands: ['7z', '7za', '7zz', 'rar', 'unrar'], flag: '-p' },
+  { commands: ['openssl'], flag: '-k', separated: true },
+];
+
+const shortFlagAlternative = ({ commands, flag, separated }: ShortFlagCommands): string =>
+  `(?:${commands.map(escapeRegex).join('|')})(?=[ \\t])[^\\r\\n|;&]{0,256}? ${flag}(?:[ \\t]{1,4}|=)${separated ? '' : '?'}`;
+
+/** A value that is a flag or a switch (`/add`), a variable or a prompt's `*`, not a password. */
+const notAValue = (value: string) => /^[-$*/]/.test(value);
+const secretArgument = (value: string) => looksLikeSecretValue(value, 2) && !notAValue(value);
+
+/** `tool config set NAME VALUE` for the tools that store settings so, NAME naming a secret. */
+const CONFIG_SETTERS = [
+  'aws configure set',
+  'npm config set',
+  'yarn config set',
+  'pnpm config set',
+  'gcloud config set',
+  'pip config set',
+  'git config',
+];
+
+export const commandArgumentRules: readonly SecretRule[] = [
+  {
+    id: 'cli-password-short-flag',
+    spaces: true,
+    spacesWithin: 290,
+    description:
+      'a password given to a short flag of a command that takes one so (docker login -p, sshpass -p, redis-cli -a, ldapsearch -w, sqlcmd -P, 7z -p)',
+    anchors: SHORT_FLAG_COMMANDS.flatMap(({ commands }) => commands.map((command) => `${command} `)),
+    pattern: `(?<![A-Za-z0-9_.-])(?:${SHORT_FLAG_COMMANDS.map(shortFlagAlternative).join('|')})["']?([^\\s"'\`]{6,256})`,
+    group: 1,
+    maxLength: 580,
+    accept: secretArgument,
+  },
+  {
+    id: 'cli-positional-password',
+    spaces: true,
+    spacesWithin: 410,
+    description:
+      'a password a command takes in a position of its own (htpasswd -b, net user, rabbitmqctl add_user, smbclient -U user%password, ConvertTo-SecureString)',
+    anchors: [
+      'htpasswd ',
+      'net user ',
+      'add_user ',
+      'change_password ',
+      'authenticate_user ',
+      'smbclient ',
+      'rpcclient ',
+      'smbcacls ',
+      'smbget ',
+      'convertto-securestring ',
+    ],
+    anyCase: true,
+    // What stands before the password, per command; the password is read by one group after.
+    pattern: `(?:${[
+      // htpasswd's -b takes it as the last argument: the line (or command) ends after it.
+      `htpasswd[ \\t][^\\r\\n|;&]{0,128}?-[a-z]{0,6}b[^\\r\\n|;&]{0,256}?[ \\t](?=["']?[^\\s"'\`|;&]{6,256}["']?[ \\t]{0,8}(?:$|[\\r\\n|;&]))`,
+      `net user[ \\t]{1,4}["']?[^\\s"'/]{1,64}["']?[ \\t]{1,4}`,
+      `(?:add_user|change_password|authenticate_user)[ \\t]{1,4}["']?[^\\s"']{1,64}["']?[ \\t]{1,4}`,
+      `(?:smbclient|rpcclient|smbcacls|smbget)[ \\t][^\\r\\n|;&]{0,256}?(?:-U|--user(?:name)?)[ \\t=]{0,4}["']?[^\\s%"']{1,64}%`,
+      `convertto-securestring[ \\t]{1,4}(?:-string[ \\t]{1,4})?(?=["'])`,
+    ].join('|')})["']?([^\\s"'\`|;&]{6,256})`,
+    group: 1,
+    accept: secretArgument,
+    maxLength: 680,
+  },
+  {
+    id: 'cli-config-set-secret',
+    spaces: true,
+    spacesWithin: 220,
+    description:
+      "a secret stored with a tool's own config setter (aws configure set, npm config set, git config)",
+    anchors: CONFIG_SETTERS.map((setter) => `${setter} `),
+    anyCase: true,
+    pattern: `(?:${CONFIG_SETTERS.join('|')})[ \\t][^\\r\\n|;&]{0,80}?[^\\s=]{0,60}(?:secret|token|passw(?:or)?d|api[_-]?key|auth)[^\\s=]{0,40}[ \\t]{1,4}["']?([^\\s"'\`]{6,256})`,
+    group: 1,
+    accept: secretArgument,
+  },
+];
