@@ -56,6 +56,31 @@ describe('a password as a positional argument', () => {
   });
 });
 
+describe('a password piped into a command that reads it from stdin', () => {
+  const v = secret(20, 56);
+  expectRedacted({
+    "chpasswd's user:password": [`echo 'alice:${v}' | chpasswd`, v],
+    'chpasswd under sudo, from printf': [`printf '%s\\n' "alice:${v}" | sudo chpasswd`, v],
+    'passwd --stdin': [`echo ${v} | passwd --stdin alice`, v],
+    "smbpasswd's -s": [`echo -e "${v}" | smbpasswd -s -a alice`, v],
+    'docker login --password-stdin': [
+      `echo "${v}" | docker login -u alice --password-stdin registry.example.com`,
+      v,
+    ],
+    'helm registry login --password-stdin': [
+      `echo ${v} | helm registry login ghcr.io -u bot --password-stdin`,
+      v,
+    ],
+    "vault login's token": [`vault login ${v}`, v],
+  });
+  expectLeftAlone({
+    'a variable piped to docker login': 'echo $REGISTRY_PASSWORD | docker login --password-stdin',
+    'a word piped to another command': 'echo hello-world-123 | grep world',
+    'an echo with no pipe': 'echo Deploying-release-2024 to production',
+    "vault login's method": 'vault login -method=userpass username=alice',
+  });
+});
+
 describe("a client's login in a protocol transcript", () => {
   const v = secret(20, 53);
   const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -86,6 +111,7 @@ describe('in a stream', () => {
     'an FTP session': `> USER alice\r\n< 331 Password required\r\n> PASS ${v}\r\n< 230 Logged in\r\n`,
     'a redis-cli session': `127.0.0.1:6379> AUTH default ${v}\nOK\n`,
     'an htpasswd command': `$ htpasswd -b -c .htpasswd alice ${v}\nAdding password for user alice\n`,
+    'a chpasswd pipe': `+ echo 'alice:${v}' | chpasswd\n+ echo done\n`,
   };
   for (const [name, text] of Object.entries(texts)) {
     it(`redacts ${name} cut at every position and in small chunks`, () =>

@@ -63,6 +63,16 @@ const CONFIG_SETTERS = [
   'git config',
 ];
 
+/** Commands that read a password from their stdin (chpasswd's lines are `user:password`). */
+const STDIN_READERS = [
+  'chpasswd',
+  'passwd[ \\t]{1,4}--stdin',
+  'smbpasswd[ \\t]{1,4}-s',
+  '[^\\r\\n|;&]{0,160}?--password-stdin',
+].join('|');
+
+const PIPED_VALUE = '[^\\s"\'`:|;&]{6,256}';
+
 export const commandArgumentRules: readonly SecretRule[] = [
   {
     id: 'cli-password-short-flag',
@@ -93,6 +103,7 @@ export const commandArgumentRules: readonly SecretRule[] = [
       'smbcacls ',
       'smbget ',
       'convertto-securestring ',
+      'vault login ',
     ],
     anyCase: true,
     // What stands before the password, per command; the password is read by one group after.
@@ -103,6 +114,8 @@ export const commandArgumentRules: readonly SecretRule[] = [
       `(?:add_user|change_password|authenticate_user)[ \\t]{1,4}["']?[^\\s"']{1,64}["']?[ \\t]{1,4}`,
       `(?:smbclient|rpcclient|smbcacls|smbget)[ \\t][^\\r\\n|;&]{0,256}?(?:-U|--user(?:name)?)[ \\t=]{0,4}["']?[^\\s%"']{1,64}%`,
       `convertto-securestring[ \\t]{1,4}(?:-string[ \\t]{1,4})?(?=["'])`,
+      // Vault's token as the only argument (`token=…` is the assignment rule's).
+      `vault login[ \\t]{1,4}(?=[^\\s=]{6,256}(?:\\s|$))`,
     ].join('|')})["']?([^\\s"'\`|;&]{6,256})`,
     group: 1,
     accept: secretArgument,
@@ -119,5 +132,19 @@ export const commandArgumentRules: readonly SecretRule[] = [
     pattern: `(?:${CONFIG_SETTERS.join('|')})[ \\t][^\\r\\n|;&]{0,80}?[^\\s=]{0,60}(?:secret|token|passw(?:or)?d|api[_-]?key|auth)[^\\s=]{0,40}[ \\t]{1,4}["']?([^\\s"'\`]{6,256})`,
     group: 1,
     accept: secretArgument,
+  },
+  {
+    id: 'cli-piped-password',
+    spaces: true,
+    spacesWithin: 64,
+    description:
+      'a password echoed into a command that reads it from stdin (chpasswd, passwd --stdin, docker login --password-stdin)',
+    anchors: ['echo ', 'printf '],
+    // The value comes before the command that says what it is: the pipe is read ahead, before
+    // the value's group, so the match itself holds no whitespace after its value.
+    pattern: `(?<![A-Za-z0-9_.-])(?:echo|printf)[ \\t]{1,4}(?:-[en]{1,2}[ \\t]{1,4})?(?:'%s(?:\\\\n)?'[ \\t]{1,4})?["']?(?:[A-Za-z0-9_.-]{1,32}:)?(?=${PIPED_VALUE}["']?[ \\t]{0,4}\\|[ \\t]{0,4}(?:sudo[ \\t]{1,4})?(?:${STDIN_READERS}))(${PIPED_VALUE})`,
+    group: 1,
+    accept: secretArgument,
+    maxLength: 600,
   },
 ];

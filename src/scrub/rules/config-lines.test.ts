@@ -105,11 +105,27 @@ describe('flags named for a secret', () => {
   });
 });
 
+describe("a Dockerfile's ENV NAME VALUE", () => {
+  const v = secret(20, 49);
+  expectRedacted({
+    'a token': [`FROM node:20\nENV API_TOKEN ${v}\nRUN npm ci\n`, v],
+    'a password (also a directive)': [`ENV DB_PASSWORD ${v}\n`, v],
+    'a quoted secret key, lower-case instruction': [`env STRIPE_SECRET_KEY "${v}"\n`, v],
+  });
+  expectLeftAlone({
+    'a setting': 'ENV NODE_ENV production\n',
+    'a path to the secret': 'ENV TOKEN_FILE /run/secrets/token\n',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a variable as a Dockerfile writes it
+    'a variable': 'ENV API_TOKEN ${API_TOKEN}\n',
+  });
+});
+
 describe('in a stream', () => {
   const v = secret(24, 46);
   const texts: Record<string, string> = {
     'a directive line': `user alice\npassword ${v}\nport 587\n`,
     'a .pgpass record': `# pg\nlocalhost:5432:appdb:appuser:${v}\n`,
+    "a Dockerfile's ENV": `FROM alpine\nENV SERVICE_TOKEN ${v}\nCMD ["sh"]\n`,
   };
   for (const [name, text] of Object.entries(texts)) {
     it(`redacts ${name} cut at every position and in small chunks`, () =>

@@ -42,10 +42,23 @@ export const configLineRules: readonly SecretRule[] = [
     anyCase: true,
     // The value and the line's end are checked first (prose goes on after its second word), then
     // the name's line read back: only spaces and the name's own prefix (`smtp_password`) before it.
-    pattern: `(?:${DIRECTIVES.join('|')})[ \\t]{1,4}(?=["']?[^\\s"'\`]{6,256}["']?[ \\t]{0,8}(?:\\r?\\n|$))(?<=(?:^|[\\r\\n])[ \\t]{0,16}[A-Za-z0-9_.-]{0,32}(?:${DIRECTIVES.join('|')})[ \\t]{1,4})["']?([^\\s"'\`]{6,256})`,
+    pattern: `(?:${DIRECTIVES.join('|')})[ \\t]{1,4}(?=["']?[^\\s"'\`]{6,256}["']?[ \\t]{0,8}(?:\\r?\\n|$))(?<=(?:^|[\\r\\n])[ \\t]{0,16}(?:ENV[ \\t]{1,4})?[A-Za-z0-9_.-]{0,32}(?:${DIRECTIVES.join('|')})[ \\t]{1,4})["']?([^\\s"'\`]{6,256})`,
     group: 1,
     accept: (value) => looksLikeSecretValue(value, 2),
     contextBefore: 50,
+  },
+  {
+    id: 'dockerfile-env-secret',
+    spaces: true,
+    spacesWithin: 100,
+    description: "a secret in a Dockerfile's ENV NAME VALUE form (ENV API_TOKEN …)",
+    anchors: ['ENV ', 'ENV\t'],
+    anyCase: true,
+    pattern: `(?<=(?:^|[\\r\\n])[ \\t]{0,16})ENV[ \\t]{1,4}[A-Za-z0-9_]{0,40}${SECRET_NAME}[A-Za-z0-9_]{0,24}[ \\t]{1,4}["']?([^\\s"'\`=]{6,256})`,
+    group: 1,
+    // A path (`TOKEN_FILE /run/secrets/token`) or a variable is not the secret.
+    accept: (value) => looksLikeSecretValue(value, 2) && !/^[-$/.~]/.test(value),
+    contextBefore: 20,
   },
   {
     id: 'pgpass-record',

@@ -5,7 +5,7 @@
  * (`password: changeme`, `token: ${GITHUB_TOKEN}`) stay readable.
  */
 import { ENTROPY_SAMPLE, lastValueAscii, sampleEntropyIn } from '../entropy.js';
-import { L, type SecretRule } from './types.js';
+import { escapeRegex, L, type SecretRule } from './types.js';
 
 /** Values that name a secret instead of being one: templates, env references, masks, literals. */
 export const PLACEHOLDER =
@@ -162,6 +162,53 @@ const DB_SCHEMES = [
 ];
 
 /**
+ * Schemes whose URLs carry a login in their user part. Each is an anchor: a list, not any
+ * `scheme://`, so ordinary links do not each cost a regex call.
+ */
+const URL_LOGIN_SCHEMES = [
+  'http',
+  'https',
+  'ftp',
+  'ftps',
+  'sftp',
+  'smtp',
+  'smtps',
+  'imap',
+  'imaps',
+  'pop3',
+  'pop3s',
+  'ldap',
+  'ldaps',
+  'ssh',
+  'git',
+  'git+ssh',
+  'git+https',
+  'svn',
+  'svn+ssh',
+  'ws',
+  'wss',
+  'socks4',
+  'socks5',
+  'socks5h',
+  'mqtt',
+  'mqtts',
+  'nats',
+  'neo4j',
+  'neo4j+s',
+  'bolt',
+  'couchdb',
+  'influxdb',
+  'rtsp',
+  'sip',
+  'nntp',
+  'webdav',
+  'davs',
+  'dav',
+];
+
+const HOST_NAME = /^[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}$/;
+
+/**
  * A quote as an HTML page writes it (`&quot;`, `&#39;`, `&#x27;`, `&apos;`): code or JSON shown in
  * a page (`password = &quot;…&quot;`) was not an assignment to the rule, its value starting at `&`.
  */
@@ -240,13 +287,16 @@ const ASSIGNED_NAMES = [
   'pw=',
   'psk=',
   'psk =',
+  'pw:',
+  'psk:',
 ];
 
 /**
  * `pass`, `pw` and `psk` as a whole name: quoted (a JSON or YAML key), or a word before `=` (a
- * query parameter, wpa_supplicant's `psk=`). Not `bypass=`, not `PASS: test.ts`.
+ * query parameter, wpa_supplicant's `psk=`), `pw` and `psk` before `:` too (YAML, a note). Not
+ * `bypass=`, not `PASS: test.ts`.
  */
-const SHORT_NAMES = `["']p(?:ass|w|sk)(?=\\\\{0,3}["'])|(?<![A-Za-z0-9_-])p(?:ass|w|sk)(?=[ \\t]{0,4}=)`;
+const SHORT_NAMES = `["']p(?:ass|w|sk)(?=\\\\{0,3}["'])|(?<![A-Za-z0-9_-])p(?:(?:ass|w|sk)(?=[ \\t]{0,4}=)|(?:w|sk)(?=:))`;
 
 /**
  * A rule for a value assigned to (or listed beside) one of `names`: the name, its separator (`=`,
@@ -336,10 +386,21 @@ export const genericRules: readonly SecretRule[] = [
   },
   {
     id: 'url-basic-auth',
-    description: 'password in an http(s) or ftp URL (https://user:password@host)',
-    anchors: ['http://', 'https://', 'ftp://', 'sftp://'],
-    pattern: '(?:https?|s?ftp)://[^\\s:/@?#]{1,128}:([^\\s@/?#]{1,256})@',
+    description:
+      'password in a URL of a scheme that logs in (https://user:password@host, smtp://, ldap://, ssh://)',
+    anchors: URL_LOGIN_SCHEMES.map((scheme) => `${scheme}://`),
+    pattern: `(?:${URL_LOGIN_SCHEMES.map(escapeRegex).join('|')})://[^\\s:/@?#]{1,128}:([^\\s@/?#]{1,256})@`,
     group: 1,
+  },
+  {
+    id: 'url-userinfo-token',
+    description:
+      'a token as the whole user part of a URL (https://TOKEN@github.com/org/repo), if random enough',
+    anchors: URL_LOGIN_SCHEMES.map((scheme) => `${scheme}://`),
+    pattern: `(?:${URL_LOGIN_SCHEMES.map(escapeRegex).join('|')})://([A-Za-z0-9_.~+=-]{16,256})@`,
+    group: 1,
+    // A host name before `@` (`https://www.example.com@evil.test`) is a trick, not a token.
+    accept: (value) => looksLikeSecretValue(value, 3.5) && !HOST_NAME.test(value),
   },
   {
     id: 'authorization-header',

@@ -16,6 +16,7 @@ import { keyMaterialRules } from './key-material.js';
 import { llmRules } from './llm.js';
 import { pairedFieldRules } from './paired-fields.js';
 import { paymentRules } from './payment.js';
+import { proseStatementRules } from './prose-statements.js';
 import { protocolLoginRules } from './protocol-logins.js';
 import { saasRules } from './saas.js';
 import type { SecretRule } from './types.js';
@@ -40,6 +41,7 @@ export const BUILTIN_RULES: readonly SecretRule[] = [
   ...configLineRules,
   ...commandArgumentRules,
   ...protocolLoginRules,
+  ...proseStatementRules,
   ...pairedFieldRules,
   ...genericRules,
 ];

@@ -373,6 +373,19 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
     tp: ['htpasswd -b -c .htpasswd alice ', fake(18)],
     fp: 'htpasswd -c .htpasswd alice',
   },
+  'cli-piped-password': {
+    tp: ["echo 'alice:", fake(18)],
+    fp: 'echo hello | docker login --password-stdin',
+  },
+  'url-userinfo-token': { tp: ['git clone https://', fake(40)], fp: 'ssh://git@github.com/org/repo' },
+  'dockerfile-env-secret': {
+    tp: ['FROM node:20\nENV API_TOKEN ', fake(24)],
+    fp: 'ENV TOKEN_FILE /run/secrets/token',
+  },
+  'prose-secret-statement': {
+    tp: ['Your new password is: ', fake(18)],
+    fp: 'The password is compromised and was rotated.',
+  },
   'cli-config-set-secret': {
     tp: ['aws configure set aws_secret_access_key ', fake(24)],
     fp: 'aws configure set region eu-west-1',
@@ -439,6 +452,8 @@ const TAIL: Record<string, string> = {
   'config-directive': '\nport 587\n',
   'pgpass-record': '\n',
   'cli-positional-password': '\n',
+  'cli-piped-password': "' | sudo chpasswd\n",
+  'url-userinfo-token': '@github.com/org/repo',
   'protocol-pass-command': '\r\n',
   'imap-login-command': '\r\n',
   'redis-auth-command': '\n',
