@@ -58,7 +58,7 @@ const IDENTIFIER_START = asciiSet(`${LETTERS}_$`);
 const PLACEHOLDER_FIRST = asciiSet('${%<*[xXyY');
 
 /**
- * `PLACEHOLDER.test(value)`. Most values a rule finds start with no prefix alternative's first
+ * `PLACEHOLDER.test(value)`, but for letters of random case. Most values a rule finds start with no prefix alternative's first
  * character and hold a character that is neither a digit nor a letter or `_` near their start:
  * then no alternative can match, and the regex call (half a rule gate on text of many
  * candidates) is not made. Else, or past PROOF_READ characters, the regex decides.
@@ -75,7 +75,32 @@ export function isPlaceholder(value: string): boolean {
       if (code >= 128 || WORD[code] === 0) return false;
     }
   }
-  return PLACEHOLDER.test(value);
+  return PLACEHOLDER.test(value) && !randomCaseLetters(value);
+}
+
+/**
+ * Letters whose case changes as a coin's would: a random key with no digit in it (one in 30 of
+ * 20 random letters and digits), not an identifier that `^[a-z_]+$` is there for. camelCase has
+ * few capitals (`getUserTokenFromVault`: a fifth), acronyms change case seldom (`XMLHttpRequest`:
+ * at a fifth of its places), a constant has one case. Twelve letters or more, each case a
+ * quarter of them or more, the case changing at 30% of the places or more: 95% of random
+ * 20-letter keys.
+ */
+export function randomCaseLetters(value: string): boolean {
+  if (value.length < 12) return false;
+  let upper = 0;
+  let changes = 0;
+  let previous = -1;
+  for (let k = 0; k < value.length; k++) {
+    const code = value.charCodeAt(k);
+    const isUpper = code >= 65 && code <= 90 ? 1 : code >= 97 && code <= 122 ? 0 : -1;
+    if (isUpper < 0) return false;
+    upper += isUpper;
+    if (previous >= 0 && isUpper !== previous) changes++;
+    previous = isUpper;
+  }
+  const quarter = value.length / 4;
+  return upper >= quarter && value.length - upper >= quarter && changes >= value.length * 0.3;
 }
 const DOT = 46;
 
