@@ -26,6 +26,8 @@ describe('a password given to a short flag', () => {
       v,
     ],
     "PowerShell's -Password": [`New-LocalUser -Name svc -Password ${v}`, v],
+    "az login's -p": [`az login --service-principal -u app-id -p ${v} --tenant contoso`, v],
+    "doctl auth init's -t": [`doctl auth init -t ${v}`, v],
   });
   expectLeftAlone({
     "mongosh's -p with no value (it prompts)": 'mongosh -u admin -p --authenticationDatabase admin',
@@ -46,6 +48,7 @@ describe('a password as a positional argument', () => {
     "smbclient's -U user%password": [`smbclient //srv/share -U alice%${v}`, v],
     'ConvertTo-SecureString': [`$pw = ConvertTo-SecureString "${v}" -AsPlainText -Force`, v],
     'aws configure set': [`aws configure set aws_secret_access_key ${v}`, v],
+    'netlify env:set': [`netlify env:set AUTH_SECRET ${v}`, v],
   });
   expectLeftAlone({
     'htpasswd without -b': 'htpasswd -c .htpasswd alice',
@@ -72,12 +75,19 @@ describe('a password piped into a command that reads it from stdin', () => {
       v,
     ],
     "vault login's token": [`vault login ${v}`, v],
+    'echo into wrangler secret put': [`echo ${v} | npx wrangler secret put API_KEY`, v],
+    "wrangler's here-string": [`wrangler secret put API_KEY <<< "${v}"`, v],
+    "chpasswd's here-string": [`chpasswd <<< 'alice:${v}'`, v],
+    'a here-string to --password-stdin': [`docker login -u bot --password-stdin <<< ${v}`, v],
   });
   expectLeftAlone({
     'a variable piped to docker login': 'echo $REGISTRY_PASSWORD | docker login --password-stdin',
     'a word piped to another command': 'echo hello-world-123 | grep world',
     'an echo with no pipe': 'echo Deploying-release-2024 to production',
     "vault login's method": 'vault login -method=userpass username=alice',
+    'a here-string of a variable': 'docker login -u bot --password-stdin <<< "$REGISTRY_TOKEN"',
+    'a here-string to another command': 'grep -c error <<< "Deploy-2024-release-notes"',
+    'a merge conflict marker': '<<<<<<< HEAD\nconst a = 1;\n',
   });
 });
 

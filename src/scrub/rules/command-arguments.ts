@@ -43,6 +43,8 @@ const SHORT_FLAG_COMMANDS: readonly ShortFlagCommands[] = [
   { commands: ['zip', 'unzip'], flag: '-P' },
   { commands: ['7z', '7za', '7zz', 'rar', 'unrar'], flag: '-p' },
   { commands: ['openssl'], flag: '-k', separated: true },
+  { commands: ['az login'], flag: '-p' },
+  { commands: ['doctl auth init'], flag: '-t' },
 ];
 
 const shortFlagAlternative = ({ commands, flag, separated }: ShortFlagCommands): string =>
@@ -61,15 +63,22 @@ const CONFIG_SETTERS = [
   'gcloud config set',
   'pip config set',
   'git config',
+  'netlify env:set',
 ];
 
 /** Commands that read a password from their stdin (chpasswd's lines are `user:password`). */
-const STDIN_READERS = [
+const STDIN_COMMANDS = [
   'chpasswd',
   'passwd[ \\t]{1,4}--stdin',
   'smbpasswd[ \\t]{1,4}-s',
-  '[^\\r\\n|;&]{0,160}?--password-stdin',
-].join('|');
+  'wrangler[ \\t]{1,4}secret[ \\t]{1,4}put',
+];
+/** After a pipe: one of them, or a command that takes `--password-stdin` (docker, helm, oras). */
+const STDIN_READERS = [...STDIN_COMMANDS, '[^\\r\\n|;&]{0,160}?--password-stdin'].join('|');
+/** Before a here-string's `<<<`, on its line. */
+const HERESTRING_READERS = `(?:${[...STDIN_COMMANDS, '--password-stdin'].join('|')})[^\\r\\n|;&<]{0,128}`;
+/** A password read from stdin: chpasswd's `user:` first. */
+const PIPED_USER = '(?:[A-Za-z0-9_.-]{1,32}:)?';
 
 const PIPED_VALUE = '[^\\s"\'`:|;&]{6,256}';
 
@@ -142,9 +151,22 @@ export const commandArgumentRules: readonly SecretRule[] = [
     anchors: ['echo ', 'printf '],
     // The value comes before the command that says what it is: the pipe is read ahead, before
     // the value's group, so the match itself holds no whitespace after its value.
-    pattern: `(?<![A-Za-z0-9_.-])(?:echo|printf)[ \\t]{1,4}(?:-[en]{1,2}[ \\t]{1,4})?(?:'%s(?:\\\\n)?'[ \\t]{1,4})?["']?(?:[A-Za-z0-9_.-]{1,32}:)?(?=${PIPED_VALUE}["']?[ \\t]{0,4}\\|[ \\t]{0,4}(?:sudo[ \\t]{1,4})?(?:${STDIN_READERS}))(${PIPED_VALUE})`,
+    pattern: `(?<![A-Za-z0-9_.-])(?:echo|printf)[ \\t]{1,4}(?:-[en]{1,2}[ \\t]{1,4})?(?:'%s(?:\\\\n)?'[ \\t]{1,4})?["']?${PIPED_USER}(?=${PIPED_VALUE}["']?[ \\t]{0,4}\\|[ \\t]{0,4}(?:(?:sudo|npx|bunx)[ \\t]{1,4})?(?:${STDIN_READERS}))(${PIPED_VALUE})`,
     group: 1,
     accept: secretArgument,
     maxLength: 600,
+  },
+  {
+    id: 'cli-herestring-password',
+    spaces: true,
+    spacesWithin: 48,
+    description:
+      'a password given as a here-string to a command that reads it from stdin (wrangler secret put NAME <<< …, --password-stdin <<< …)',
+    anchors: ['<<<'],
+    // From the here-string's mark, its command read back on the same line.
+    pattern: `<<<(?<=${HERESTRING_READERS}<<<)[ \\t]{0,4}["']?${PIPED_USER}(${PIPED_VALUE})`,
+    group: 1,
+    accept: secretArgument,
+    contextBefore: 300,
   },
 ];

@@ -377,6 +377,10 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
     tp: ["echo 'alice:", fake(18)],
     fp: 'echo hello | docker login --password-stdin',
   },
+  'cli-herestring-password': {
+    tp: ['wrangler secret put API_KEY <<< ', fake(24)],
+    fp: 'grep -c error <<< "Deploy-2024-release-notes"',
+  },
   'url-userinfo-token': { tp: ['git clone https://', fake(40)], fp: 'ssh://git@github.com/org/repo' },
   'dockerfile-env-secret': {
     tp: ['FROM node:20\nENV API_TOKEN ', fake(24)],
