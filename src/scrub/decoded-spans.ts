@@ -6,12 +6,29 @@ import type { DecodedRuns } from './decoded.js';
 import type { Span, Union } from './spans.js';
 
 /**
- * The union of runs `[starts[k], ends[k])`, overlapping ones as one: the runs are two lists each
- * in order of start (findEncoded: base64 runs, then escaped ones), merged here. Past the budget a
+ * The union of runs `[starts[k], ends[k])`, overlapping ones as one: the runs are lists each in
+ * order of start (findEncoded: base64 runs, then escaped ones, then others), two merged here,
+ * more sorted. Past the budget a
  * hostile text has an encoded run or two in every value, mostly overlapping; one span each cost
  * their sort and merge more than finding them. The result is valid until the next call.
  */
 export function coalesce(starts: Int32Array, ends: Int32Array, count: number): Union {
+  let split = 1;
+  while (split < count && starts[split]! >= starts[split - 1]!) split++;
+  // More kinds than two (hex dumps, character references): sorted once, then one list.
+  let rest = split + 1;
+  while (rest < count && starts[rest]! >= starts[rest - 1]!) rest++;
+  if (rest < count) {
+    const order = Array.from({ length: count }, (_, k) => k).sort((x, y) => starts[x]! - starts[y]!);
+    const sortedStarts = Int32Array.from(order, (k) => starts[k]!);
+    const sortedEnds = Int32Array.from(order, (k) => ends[k]!);
+    return coalesceLists(sortedStarts, sortedEnds, count, count);
+  }
+  return coalesceLists(starts, ends, count, split);
+}
+
+/** coalesce of two lists each in order of start: `[0, split)` and `[split, count)`. */
+function coalesceLists(starts: Int32Array, ends: Int32Array, count: number, split: number): Union {
   if (UNION_START.length < count) {
     UNION_START = new Int32Array(count);
     UNION_END = new Int32Array(count);
@@ -19,8 +36,6 @@ export function coalesce(starts: Int32Array, ends: Int32Array, count: number): U
   const outStart = UNION_START;
   const outEnd = UNION_END;
   let out = 0;
-  let split = 1;
-  while (split < count && starts[split]! >= starts[split - 1]!) split++;
   let a = 0;
   let b = split;
   let from = -1;

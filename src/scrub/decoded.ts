@@ -32,6 +32,7 @@ import { HEX_DIGIT_VALUES } from './char-tables.js';
 import { codeUnits } from './code-units.js';
 import { decodeRun, MAX_ENCODED_RUN, SHORT_RUN, startInflateBudget } from './decoded-bytes.js';
 import { type DecodedRuns, DecodedWriter, type LocatedRuns } from './decoded-text.js';
+import { findDumped } from './dump-runs.js';
 import { findEscaped } from './escaped-runs.js';
 import { findReferenced } from './reference-runs.js';
 
@@ -84,6 +85,7 @@ function searched(
   findBase64(input, out, continued, locate);
   findEscaped(input, out, locate);
   findReferenced(input, out, locate);
+  findDumped(input, out, locate);
   return out;
 }
 

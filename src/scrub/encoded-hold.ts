@@ -4,6 +4,7 @@
  */
 
 import { MAX_ENCODED_RUN, WINDOW_OVERLAP } from './decoded.js';
+import { dumpHold } from './dump-runs.js';
 import { REFERENCE_RUN_TABLE } from './reference-runs.js';
 
 /**
@@ -23,6 +24,10 @@ import { REFERENCE_RUN_TABLE } from './reference-runs.js';
  * starts at the cut instead of at the word.
  */
 export function encodedHold(input: string): number {
+  return Math.min(runHold(input), dumpHold(input, MAX_ENCODED_RUN));
+}
+
+function runHold(input: string): number {
   const n = input.length;
   let k = n;
   let encodedLooking = false;
