@@ -28,6 +28,7 @@
  * This file finds the runs; decoded-bytes.ts decodes one and writes its printable stretches.
  */
 
+import { findByteLists } from './byte-lists.js';
 import { HEX_DIGIT_VALUES } from './char-tables.js';
 import { codeUnits } from './code-units.js';
 import { decodeRun, MAX_ENCODED_RUN, SHORT_RUN, startInflateBudget } from './decoded-bytes.js';
@@ -86,6 +87,7 @@ function searched(
   findEscaped(input, out, locate);
   findReferenced(input, out, locate);
   findDumped(input, out, locate);
+  findByteLists(input, out, locate);
   return out;
 }
 

@@ -14,12 +14,13 @@ import type { DecodedWriter } from './decoded-text.js';
 const HEX_VALUE = HEX_DIGIT_VALUES;
 
 /**
- * A dump line: an offset (hex, `xxd`'s with a colon; or none, `od -An`), then its hex column,
- * bytes alone (`hexdump -C`, `od -t x1`) or in groups of two to eight (`xxd`, `xxd -g`), one
- * space apart, two in the middle of `hexdump -C`'s; after it, the ASCII column or the line's end.
+ * A dump line: an offset (hex, `xxd`'s with a colon; or none, `od -An`, a line of bytes as a
+ * debugger or a packet tool prints them), then its hex column, bytes alone (`hexdump -C`,
+ * `od -t x1`) or in groups of two to eight (`xxd`, `xxd -g`), one space apart (two in the middle
+ * of `hexdump -C`'s) or a colon (`41:50:49`); after it, the ASCII column or the line's end.
  */
 const DUMP_LINE =
-  /(?:[0-9a-fA-F]{6,16}:?[ \t]{1,3}| {1,3})((?:[0-9a-fA-F]{2}){1,8}(?: {1,2}(?:[0-9a-fA-F]{2}){1,8}){1,31})(?=[ \t]{2,}|[ \t]*\|| ?\r?$|\r?\n)/y;
+  /(?:[0-9a-fA-F]{6,16}:?[ \t]{1,3}| {0,3})((?:[0-9a-fA-F]{2}){1,8}(?:(?: {1,2}|:)(?:[0-9a-fA-F]{2}){1,8}){1,127})(?=[ \t]{2,}|[ \t]*\|| ?\r?$|\r?\n)/y;
 
 /** A block shorter than this many bytes holds no credential a rule names. */
 const MIN_DUMP_BYTES = 12;
@@ -93,8 +94,8 @@ function dumpLine(input: string, from: number, to: number, at: number): number {
 }
 
 /**
- * Whether a dump line can start at `from`: six hex digits (an offset), or a space and two hex
- * digits (`od -An`). Most lines fail it at their first or second character, before the regex.
+ * Whether a dump line can start at `from`: six hex digits (an offset), a space and two hex
+ * digits (`od -An`), or two bytes and their separator (`41 50 `, `41:50:`). Most lines fail it at their first or second character, before the regex.
  */
 function dumpStart(input: string, from: number): boolean {
   if (from + 6 > input.length) return false;
@@ -102,6 +103,12 @@ function dumpStart(input: string, from: number): boolean {
     let k = from + 1;
     while (k < from + 3 && input.charCodeAt(k) === 32) k++;
     return HEX_VALUE[input.charCodeAt(k)] !== 255 && HEX_VALUE[input.charCodeAt(k + 1)] !== 255;
+  }
+  // Bytes from the line's start: `41 50 …`, `41:50:…`.
+  const third = input.charCodeAt(from + 2);
+  if ((third === 32 || third === 58) && input.charCodeAt(from + 5) === third) {
+    for (const k of [0, 1, 3, 4]) if (HEX_VALUE[input.charCodeAt(from + k)] === 255) return false;
+    return true;
   }
   for (let k = from; k < from + 6; k++) if (HEX_VALUE[input.charCodeAt(k)] === 255) return false;
   return true;

@@ -3,6 +3,7 @@
  * end of one chunk is decoded whole with the next (decoded.ts finds and decodes the runs).
  */
 
+import { byteListHold } from './byte-lists.js';
 import { MAX_ENCODED_RUN, WINDOW_OVERLAP } from './decoded.js';
 import { dumpHold } from './dump-runs.js';
 import { REFERENCE_RUN_TABLE } from './reference-runs.js';
@@ -24,7 +25,7 @@ import { REFERENCE_RUN_TABLE } from './reference-runs.js';
  * starts at the cut instead of at the word.
  */
 export function encodedHold(input: string): number {
-  return Math.min(runHold(input), dumpHold(input, MAX_ENCODED_RUN));
+  return Math.min(runHold(input), dumpHold(input, MAX_ENCODED_RUN), byteListHold(input, MAX_ENCODED_RUN));
 }
 
 function runHold(input: string): number {
