@@ -20,6 +20,7 @@ import { proseStatementRules } from './prose-statements.js';
 import { protocolLoginRules } from './protocol-logins.js';
 import { saasRules } from './saas.js';
 import type { SecretRule } from './types.js';
+import { urlParameterRules } from './url-parameters.js';
 import { vcsRules } from './vcs.js';
 
 export type { SecretRule } from './types.js';
@@ -42,6 +43,7 @@ export const BUILTIN_RULES: readonly SecretRule[] = [
   ...commandArgumentRules,
   ...protocolLoginRules,
   ...proseStatementRules,
+  ...urlParameterRules,
   ...pairedFieldRules,
   ...genericRules,
 ];

@@ -381,6 +381,10 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
     tp: ['wrangler secret put API_KEY <<< ', fake(24)],
     fp: 'grep -c error <<< "Deploy-2024-release-notes"',
   },
+  'url-parameter-credential': {
+    tp: ['https://api.example.com/v1/items?key=', fake(24)],
+    fp: 'https://example.com/api?key=orders-list-2024',
+  },
   'url-userinfo-token': { tp: ['git clone https://', fake(40)], fp: 'ssh://git@github.com/org/repo' },
   'dockerfile-env-secret': {
     tp: ['FROM node:20\nENV API_TOKEN ', fake(24)],
