@@ -19,8 +19,9 @@ import type { EventKind } from '../events/event.js';
 import type { EventWriter } from '../events/writer.js';
 import { cleanDefinition } from '../inspect/definition.js';
 import type { Inspector } from '../inspect/inspector.js';
+import { scrubJoinedYielding } from '../inspect/joined.js';
 import { settleScrubbedPayloads } from '../inspect/payloads.js';
-import { cleanProgressMessage } from '../inspect/progress.js';
+import { progressCleaner } from '../inspect/progress.js';
 import type { Logger } from '../log.js';
 import { TAINTING_FLAGS } from '../pipeline/inspect.js';
 import type { taintBeforeText } from '../pipeline/taint.js';
@@ -239,9 +240,11 @@ export async function deliver<T extends { _meta?: Record<string, unknown> }>(
   answer: T,
   options: { taints: boolean; data: Record<string, unknown> },
 ): Promise<T> {
-  let out = settleScrubbedPayloads(
-    answer,
-    await scrubValueYielding(deps.scrubberFor(ctx.run.profile), answer),
+  const scrubber = deps.scrubberFor(ctx.run.profile);
+  // A resource's contents and a prompt's messages are read joined (inspect/joined.ts).
+  let out = await scrubJoinedYielding(
+    settleScrubbedPayloads(answer, await scrubValueYielding(scrubber, answer)),
+    (text) => scrubValueYielding(scrubber, text),
   );
   const flags = inspector.flags();
   if (flags.length > 0) {
@@ -286,11 +289,13 @@ export function forwardProgress(
   release: () => void;
 } {
   const sent: Promise<unknown>[] = [];
+  // The messages of one request are read joined (inspect/progress.ts).
+  const clean = scrub ? progressCleaner(scrub) : undefined;
   const route =
     token === undefined
       ? undefined
       : routeProgress(client, (p) => {
-          const message = scrub ? cleanProgressMessage(p.message, scrub) : undefined;
+          const message = clean?.(p.message);
           const notify = (text: string | undefined) =>
             send({
               method: 'notifications/progress',

@@ -22,3 +22,37 @@ export function cleanProgressMessage(
   if (cleaned.trim() === '' || findInjection(cleaned).length > 0) return undefined;
   return cleaned.length > MAX_PROGRESS_MESSAGE ? `${cleaned.slice(0, MAX_PROGRESS_MESSAGE)}…` : cleaned;
 }
+
+/** Text of a call's earlier progress messages kept to read the next one joined with. */
+export const PROGRESS_JOINED = 8 * 1024;
+
+/**
+ * The cleaner of one call's progress messages: each is cleaned as above, then read joined with
+ * those passed before it, as the agent reads them. An upstream that cuts a credential into
+ * several messages passed every message's scrub before. What was sent cannot be taken back, so
+ * once a message would complete a secret begun in earlier ones, that message and every later
+ * message of the call pass without text (the numbers still do): the agent never holds the whole.
+ */
+export function progressCleaner(
+  scrub: (text: string) => string,
+): (message: string | undefined) => string | undefined {
+  let sent = '';
+  let stopped = false;
+  return (message) => {
+    if (stopped) return undefined;
+    let cleaned = cleanProgressMessage(message, scrub);
+    if (cleaned === undefined) return undefined;
+    const joined = sent + cleaned;
+    const scrubbed = scrub(joined);
+    if (scrubbed !== joined) {
+      if (!scrubbed.startsWith(sent)) {
+        stopped = true;
+        return undefined;
+      }
+      // Found within this message, with what came before as its context.
+      cleaned = scrubbed.slice(sent.length);
+    }
+    sent = (sent + cleaned).slice(-PROGRESS_JOINED);
+    return cleaned;
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * A reader joins the parts of one answer: the agent's client hands its model
+ * every text block of a tool result one after another, a resource's contents,
+ * a prompt's messages, the strings of structured content. Each part is
+ * scrubbed alone, so an upstream that cuts a credential in two (`key: abc`,
+ * `def`) passed every scrub while the model read `abcdef`. Here the parts a
+ * reader joins are scrubbed once more as one text; when that finds what the
+ * parts alone hid, the span it rewrote is written back over the parts it
+ * covers: the first keeps the rewritten span, the others lose their share of
+ * it. Joined, the parts then read exactly as the scrubbed whole.
+ *
+ * Two groups of parts, each joined alone, in document order: every string
+ * under a `text` key (a text block, an embedded resource's text, a resource
+ * content's text, a prompt message's text), and every string inside
+ * `structuredContent` (a client shows the one or the other).
+ */
+import { MAX_DEPTH } from './deep.js';
+
+export type PartGroup = 'text' | 'structured';
+export const PART_GROUPS: readonly PartGroup[] = ['text', 'structured'];
+
+/** The parts of `value` in `group` a reader joins, joined (empty when there is nothing to join). */
+export function joinedText(value: unknown, group: PartGroup): string {
+  const parts: string[] = [];
+  visit(value, group, false, 0, (text) => {
+    parts.push(text);
+    return text;
+  });
+  return parts.length < 2 ? '' : parts.join('');
+}
+
+/**
+ * `value` with its parts rewritten so that, joined, they read as `scrubbed` (the scrubber's
+ * rendering of `joinedText(value)`); `value` itself when the two are the same.
+ */
+export function applyJoined<T>(value: T, group: PartGroup, scrubbed: string): T {
+  const lengths: number[] = [];
+  visit(value, group, false, 0, (text) => {
+    lengths.push(text.length);
+    return text;
+  });
+  const joined = joinedText(value, group);
+  if (joined === scrubbed || joined === '') return value;
+  const { start, end, replacement } = changedSpan(joined, scrubbed);
+  // The part that takes the rewritten span: the first that reaches past its start (the last one
+  // when the span is an insertion at the very end).
+  let receiver = lengths.length - 1;
+  for (let i = 0, to = 0; i < lengths.length; i++) {
+    to += lengths[i] ?? 0;
+    if (to > start) {
+      receiver = i;
+      break;
+    }
+  }
+  let index = 0;
+  let from = 0;
+  return visit(value, group, false, 0, (text) => {
+    const i = index++;
+    const at = from;
+    from += text.length;
+    const tail = from > end ? text.slice(Math.max(0, end - at)) : '';
+    if (i === receiver) return text.slice(0, Math.max(0, start - at)) + replacement + tail;
+    // A later part's share of the span went to the receiver.
+    if (i > receiver && at < end) return tail;
+    return text;
+  }) as T;
+}
+
+/** `value` with the parts of each group scrubbed as one text (see above). */
+export function scrubJoined<T>(value: T, scrub: (text: string) => string): T {
+  let out = value;
+  for (const group of PART_GROUPS) {
+    const joined = joinedText(out, group);
+    if (joined !== '') out = applyJoined(out, group, scrub(joined));
+  }
+  return out;
+}
+
+/** As `scrubJoined`, with a scrub that yields (the main thread's, for up to 256 K characters). */
+export async function scrubJoinedYielding<T>(value: T, scrub: (text: string) => Promise<string>): Promise<T> {
+  let out = value;
+  for (const group of PART_GROUPS) {
+    const joined = joinedText(out, group);
+    if (joined !== '') out = applyJoined(out, group, await scrub(joined));
+  }
+  return out;
+}
+
+/** The one span where `before` and `after` differ: `before[start, end)` became `replacement`. */
+function changedSpan(before: string, after: string): { start: number; end: number; replacement: string } {
+  const limit = Math.min(before.length, after.length);
+  let start = 0;
+  while (start < limit && before.charCodeAt(start) === after.charCodeAt(start)) start++;
+  let common = 0;
+  while (
+    common < limit - start &&
+    before.charCodeAt(before.length - 1 - common) === after.charCodeAt(after.length - 1 - common)
+  )
+    common++;
+  // Never cut a surrogate pair: a part must stay well-formed text.
+  if (start > 0 && isHigh(before.charCodeAt(start - 1))) start--;
+  if (common > 0 && isLow(before.charCodeAt(before.length - common))) common--;
+  return {
+    start,
+    end: before.length - common,
+    replacement: after.slice(start, after.length - common),
+  };
+}
+
+const isHigh = (code: number) => code >= 0xd800 && code <= 0xdbff;
+const isLow = (code: number) => code >= 0xdc00 && code <= 0xdfff;
+
+/**
+ * Rewrites each part of `group` in document order with `part`; objects are copied only where a
+ * part changed.
+ */
+function visit(
+  value: unknown,
+  group: PartGroup,
+  structured: boolean,
+  depth: number,
+  part: (text: string) => string,
+): unknown {
+  if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    value.forEach((item, i) => {
+      const next =
+        typeof item === 'string'
+          ? structured && group === 'structured'
+            ? part(item)
+            : item
+          : visit(item, group, structured, depth + 1, part);
+      if (next === item) return;
+      out ??= [...value];
+      out[i] = next;
+    });
+    return out ?? value;
+  }
+  let out: Record<string, unknown> | undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const inside = structured || key === 'structuredContent';
+    const isPart = inside ? group === 'structured' : group === 'text' && key === 'text';
+    const next =
+      typeof item === 'string' ? (isPart ? part(item) : item) : visit(item, group, inside, depth + 1, part);
+    if (next === item) continue;
+    out ??= { ...value };
+    // Defined, not assigned: a `__proto__` key stays data.
+    Object.defineProperty(out, key, { value: next, enumerable: true, writable: true, configurable: true });
+  }
+  return out ?? value;
+}
