@@ -44,3 +44,16 @@ describe('parts read joined', () => {
     expect(Object.values(out.structuredContent).join('')).toBe('[REDACTED:secret]');
   });
 });
+
+describe('parts read joined after text already shown', () => {
+  it('redacts the rest of a secret whose start was shown before the answer', () => {
+    const result = { content: [block(`${SECRET.slice(12)} done`)] };
+    const out = scrubJoined(result, scrubber.text, `reading ${SECRET.slice(0, 12)}`);
+    expect(out.content[0]?.text).toBe('[REDACTED:secret] done');
+  });
+
+  it('leaves the answer alone when only what was shown before holds something', () => {
+    const result = { content: [block('done')] };
+    expect(scrubJoined(result, scrubber.text, `reading ${SECRET} `)).toBe(result);
+  });
+});

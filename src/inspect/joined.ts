@@ -15,33 +15,37 @@
  * `structuredContent` (a client shows the one or the other).
  */
 import { MAX_DEPTH } from './deep.js';
+import { unwrapSpotlight } from './spotlight.js';
 
 export type PartGroup = 'text' | 'structured';
 export const PART_GROUPS: readonly PartGroup[] = ['text', 'structured'];
 
-/** The parts of `value` in `group` a reader joins, joined (empty when there is nothing to join). */
-export function joinedText(value: unknown, group: PartGroup): string {
+/** The parts of `value` in `group` a reader joins, in document order. */
+function partsOf(value: unknown, group: PartGroup): string[] {
   const parts: string[] = [];
   visit(value, group, false, 0, (text) => {
     parts.push(text);
     return text;
   });
-  return parts.length < 2 ? '' : parts.join('');
+  return parts;
 }
 
 /**
- * `value` with its parts rewritten so that, joined, they read as `scrubbed` (the scrubber's
- * rendering of `joinedText(value)`); `value` itself when the two are the same.
+ * `value` with its parts rewritten so that, joined after `before`, they read as `scrubbed` (the
+ * scrubber's rendering of `before` and the parts joined); `value` itself when the two are the same.
  */
-export function applyJoined<T>(value: T, group: PartGroup, scrubbed: string): T {
-  const lengths: number[] = [];
-  visit(value, group, false, 0, (text) => {
-    lengths.push(text.length);
-    return text;
-  });
-  const joined = joinedText(value, group);
-  if (joined === scrubbed || joined === '') return value;
-  const { start, end, replacement } = changedSpan(joined, scrubbed);
+function applyJoined<T>(value: T, group: PartGroup, scrubbed: string, before: string): T {
+  const parts = partsOf(value, group);
+  const lengths = parts.map((part) => part.length);
+  const joined = before + parts.join('');
+  if (joined === scrubbed || lengths.length === 0) return value;
+  const span = changedSpan(joined, scrubbed);
+  // What was shown before cannot change: a span that reaches into it is redacted from the first
+  // part on, and one wholly inside it is no longer this answer's to redact.
+  if (span.end <= before.length) return value;
+  const start = Math.max(0, span.start - before.length);
+  const end = span.end - before.length;
+  const { replacement } = span;
   // The part that takes the rewritten span: the first that reaches past its start (the last one
   // when the span is an insertion at the very end).
   let receiver = lengths.length - 1;
@@ -66,24 +70,40 @@ export function applyJoined<T>(value: T, group: PartGroup, scrubbed: string): T 
   }) as T;
 }
 
-/** `value` with the parts of each group scrubbed as one text (see above). */
-export function scrubJoined<T>(value: T, scrub: (text: string) => string): T {
+/**
+ * `value` with the parts of each group scrubbed as one text (see above). `shown`: text the agent
+ * read just before this answer (a call's progress messages), read joined with its text parts.
+ */
+export function scrubJoined<T>(value: T, scrub: (text: string) => string, shown = ''): T {
   let out = value;
   for (const group of PART_GROUPS) {
-    const joined = joinedText(out, group);
-    if (joined !== '') out = applyJoined(out, group, scrub(joined));
+    const before = group === 'text' ? shown : '';
+    const joined = joinable(out, group, before);
+    if (joined !== undefined) out = applyJoined(out, group, scrub(joined), before);
   }
   return out;
 }
 
 /** As `scrubJoined`, with a scrub that yields (the main thread's, for up to 256 K characters). */
-export async function scrubJoinedYielding<T>(value: T, scrub: (text: string) => Promise<string>): Promise<T> {
+export async function scrubJoinedYielding<T>(
+  value: T,
+  scrub: (text: string) => Promise<string>,
+  shown = '',
+): Promise<T> {
   let out = value;
   for (const group of PART_GROUPS) {
-    const joined = joinedText(out, group);
-    if (joined !== '') out = applyJoined(out, group, await scrub(joined));
+    const before = group === 'text' ? shown : '';
+    const joined = joinable(out, group, before);
+    if (joined !== undefined) out = applyJoined(out, group, await scrub(joined), before);
   }
   return out;
+}
+
+/** What to scrub joined: undefined when a lone part (already scrubbed alone) has nothing before it. */
+function joinable(value: unknown, group: PartGroup, before: string): string | undefined {
+  const parts = partsOf(value, group);
+  if (parts.length === 0 || (parts.length === 1 && before === '')) return undefined;
+  return before + parts.join('');
 }
 
 /** The one span where `before` and `after` differ: `before[start, end)` became `replacement`. */
@@ -109,6 +129,17 @@ function changedSpan(before: string, after: string): { start: number; end: numbe
 
 const isHigh = (code: number) => code >= 0xd800 && code <= 0xdbff;
 const isLow = (code: number) => code >= 0xdc00 && code <= 0xdfff;
+
+/**
+ * A text part; spotlighted text (spotlight.ts) is read without the gateway's markers, which stand
+ * between two blocks' texts but are no part of what the upstream wrote.
+ */
+function textPart(text: string, part: (text: string) => string): string {
+  const wrapped = unwrapSpotlight(text);
+  if (!wrapped) return part(text);
+  const body = part(wrapped.body);
+  return body === wrapped.body ? text : wrapped.open + body + wrapped.close;
+}
 
 /**
  * Rewrites each part of `group` in document order with `part`; objects are copied only where a
@@ -142,7 +173,13 @@ function visit(
     const inside = structured || key === 'structuredContent';
     const isPart = inside ? group === 'structured' : group === 'text' && key === 'text';
     const next =
-      typeof item === 'string' ? (isPart ? part(item) : item) : visit(item, group, inside, depth + 1, part);
+      typeof item === 'string'
+        ? isPart
+          ? inside
+            ? part(item)
+            : textPart(item, part)
+          : item
+        : visit(item, group, inside, depth + 1, part);
     if (next === item) continue;
     out ??= { ...value };
     // Defined, not assigned: a `__proto__` key stays data.

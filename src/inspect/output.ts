@@ -44,7 +44,11 @@ export async function inspectOutput(
   const scrubbed = await scrubValueYielding(scrubber, inspected.result);
   const settled = settleScrubbedPayloads(inspected.result, scrubbed);
   // A secret cut across blocks passed each block's scrub: the blocks are read joined (joined.ts).
-  const joined = await scrubJoinedYielding(settled, (text) => scrubValueYielding(scrubber, text));
+  const joined = await scrubJoinedYielding(
+    settled,
+    (text) => scrubValueYielding(scrubber, text),
+    options.shown,
+  );
   return { ...inspected, result: joined };
 }
 

@@ -33,12 +33,16 @@ export const PROGRESS_JOINED = 8 * 1024;
  * once a message would complete a secret begun in earlier ones, that message and every later
  * message of the call pass without text (the numbers still do): the agent never holds the whole.
  */
-export function progressCleaner(
-  scrub: (text: string) => string,
-): (message: string | undefined) => string | undefined {
+export interface ProgressCleaner {
+  (message: string | undefined): string | undefined;
+  /** The text passed so far (its last PROGRESS_JOINED characters), as the agent read it. */
+  shown(): string;
+}
+
+export function progressCleaner(scrub: (text: string) => string): ProgressCleaner {
   let sent = '';
   let stopped = false;
-  return (message) => {
+  const clean = (message: string | undefined): string | undefined => {
     if (stopped) return undefined;
     let cleaned = cleanProgressMessage(message, scrub);
     if (cleaned === undefined) return undefined;
@@ -55,4 +59,5 @@ export function progressCleaner(
     sent = (sent + cleaned).slice(-PROGRESS_JOINED);
     return cleaned;
   };
+  return Object.assign(clean, { shown: () => sent });
 }

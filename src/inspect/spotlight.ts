@@ -20,3 +20,12 @@ export function spotlightText(content: Block[], nonce = randomBytes(8).toString(
       : block,
   );
 }
+
+const WRAPPED = /^(<<tool_output_data ([0-9A-Za-z]+)>>\n)([\s\S]*)(\n<<end_tool_output_data \2>>)$/;
+
+/** A text `spotlightText` wrapped, taken apart: its markers and the upstream's text between them. */
+export function unwrapSpotlight(text: string): { open: string; body: string; close: string } | undefined {
+  const match = WRAPPED.exec(text);
+  if (!match) return undefined;
+  return { open: match[1] ?? '', body: match[3] ?? '', close: match[4] ?? '' };
+}

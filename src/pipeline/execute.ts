@@ -89,6 +89,8 @@ export function executeStage(deps: {
         : {}),
     });
     if (forwarded.length > 0) await Promise.all(forwarded);
+    const shown = clean?.shown();
+    if (shown) call.progressShown = shown;
     call.upstreamMs = outcome.ms;
     if (!outcome.ok) {
       if (outcome.error) {

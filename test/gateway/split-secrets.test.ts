@@ -34,13 +34,17 @@ tools:
     halves_structured: { class: read }
     progress_halves: { class: read }
     progress_eighths: { class: read }
+    progress_then_result: { class: read }
     large_halves: { class: read, max_output: 1000000 }
 profiles:
   agent:
-    tools: [split__halves, split__thirds, split__eighths, split__halves_error, split__halves_resource, split__halves_structured, split__progress_halves, split__progress_eighths, split__large_halves]
+    tools: [split__halves, split__thirds, split__eighths, split__halves_error, split__halves_resource, split__halves_structured, split__progress_halves, split__progress_eighths, split__progress_then_result, split__large_halves]
     resources:
       - { upstream: split, uris: ["note://*"] }
     prompts: [split__split]
+  spotlit:
+    tools: [split__halves, split__eighths]
+    spotlight: true
 `;
 
 let gw: TestGateway;
@@ -81,6 +85,19 @@ describe('a credential split across pieces of one answer', () => {
     },
   );
 
+  it.each(['halves', 'eighths'])(
+    '%s: spotlighted blocks read joined without their markers never carry it',
+    async (tool) => {
+      const spotlit = await gw.agent('spotlit');
+      const result = await spotlit.client.callTool({ name: `split__${tool}`, arguments: {} });
+      const bodies = (result.content as { text: string }[]).map((c) =>
+        c.text.replace(/^<<tool_output_data \w+>>\n/, '').replace(/\n<<end_tool_output_data \w+>>$/, ''),
+      );
+      expect(bodies[0]).not.toBe((result.content as { text: string }[])[0]?.text);
+      expect(bodies.join('')).not.toContain(SECRET);
+    },
+  );
+
   it('halves_structured: the strings of structured content read joined never carry it', async () => {
     const result = await client.callTool({ name: 'split__halves_structured', arguments: {} });
     expect(joined(result.structuredContent)).not.toContain(SECRET);
@@ -98,6 +115,17 @@ describe('a credential split across pieces of one answer', () => {
       expect(messages.join('')).not.toContain(SECRET);
     },
   );
+
+  it('progress_then_result: the progress text and the result read joined never carry it', async () => {
+    const messages: string[] = [];
+    const result = await client.callTool({ name: 'split__progress_then_result', arguments: {} }, undefined, {
+      onprogress: (p) => messages.push(p.message ?? ''),
+    });
+    expect(messages.length).toBe(1);
+    const texts = (result.content as { text: string }[]).map((c) => c.text);
+    expect(messages.join('') + texts.join('')).not.toContain(SECRET);
+    await expectAuditClean();
+  });
 
   it('a resource read in two contents never carries it joined', async () => {
     const result = await client.readResource({ uri: 'note://split' });

@@ -80,7 +80,11 @@ function handle(message: ToWorker): FromWorker | undefined {
       const inspected = inspectAndWithhold(received, message.options, scrubber);
       const scrubbed = scrubber.value(inspected.result);
       // As on the main thread (output.ts): the blocks are also scrubbed read joined.
-      const result = scrubJoined(settleScrubbedPayloads(inspected.result, scrubbed), scrubber.text);
+      const result = scrubJoined(
+        settleScrubbedPayloads(inspected.result, scrubbed),
+        scrubber.text,
+        message.options.shown,
+      );
       return {
         type: 'done',
         job: message.job,
