@@ -12,6 +12,7 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { ItemDefinition, ItemKind } from '../audit/pin-items.js';
 import { fingerprintsOf } from '../dataflow/fingerprint.js';
+import { carriesGatewaySecret } from '../dataflow/gateway-secrets.js';
 import { passthroughFlow, upstreamSendsOut } from '../dataflow/passthrough-flow.js';
 import { valuesInTexts } from '../dataflow/values.js';
 
@@ -23,6 +24,7 @@ import { scrubJoinedYielding } from '../inspect/joined.js';
 import { settleScrubbedPayloads } from '../inspect/payloads.js';
 import { progressCleaner } from '../inspect/progress.js';
 import type { Logger } from '../log.js';
+import { GATEWAY_SECRET_REFUSAL } from '../pipeline/gateway-secrets.js';
 import { TAINTING_FLAGS } from '../pipeline/inspect.js';
 import type { taintBeforeText } from '../pipeline/taint.js';
 import type { DataSources, Policy, Profile } from '../policy/schema/index.js';
@@ -44,6 +46,8 @@ export interface PassthroughDeps {
   scrubberFor: (profile: string) => Scrubber;
   /** The scrubber every sink uses (definitions are listed to any agent). */
   scrubber: Scrubber;
+  /** Marks the gateway's own secrets only (scrubbers.ts): none may leave in a URI or a prompt's arguments. */
+  gatewaySecrets: Scrubber;
   /** With a pin lock, only prompts, resources and templates as reviewed are shown or used. */
   pins?: DefinitionPins;
 }
@@ -162,6 +166,9 @@ export async function checkOutflow(
   opensWeb: boolean,
   outgoing: Record<string, unknown>,
 ): Promise<void> {
+  // The run's own token or another secret of the gateway never leaves for an upstream.
+  if (carriesGatewaySecret(outgoing, deps.gatewaySecrets.text))
+    await refuse(deps, ctx.run.id, kind, subject, 'flow_blocked', GATEWAY_SECRET_REFUSAL, { upstream });
   const { read } = ctx.run;
   const rules = ctx.profile.flow;
   const held =
