@@ -245,13 +245,15 @@ export async function deliver<T extends { _meta?: Record<string, unknown> }>(
   subject: string,
   inspector: Inspector,
   answer: T,
-  options: { taints: boolean; data: Record<string, unknown> },
+  options: { taints: boolean; data: Record<string, unknown>; shown?: string },
 ): Promise<T> {
   const scrubber = deps.scrubberFor(ctx.run.profile);
   // A resource's contents and a prompt's messages are read joined (inspect/joined.ts).
   let out = await scrubJoinedYielding(
     settleScrubbedPayloads(answer, await scrubValueYielding(scrubber, answer)),
     (text) => scrubValueYielding(scrubber, text),
+    // The progress text shown while it was read comes first (inspect/joined.ts).
+    options.shown,
   );
   const flags = inspector.flags();
   if (flags.length > 0) {
@@ -294,6 +296,8 @@ export function forwardProgress(
   params: { _meta?: { progressToken: string } };
   settled: () => Promise<unknown>;
   release: () => void;
+  /** The progress text the agent was shown so far, as it read it. */
+  shown: () => string;
 } {
   const sent: Promise<unknown>[] = [];
   // The messages of one request are read joined (inspect/progress.ts).
@@ -323,5 +327,6 @@ export function forwardProgress(
       return Promise.all(sent);
     },
     release,
+    shown: () => clean?.shown() ?? '',
   };
 }

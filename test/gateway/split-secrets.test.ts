@@ -133,6 +133,19 @@ describe('a credential split across pieces of one answer', () => {
     await expectAuditClean();
   });
 
+  it('a resource read whose progress holds the start never carries it joined with its contents', async () => {
+    const messages: string[] = [];
+    const result = await client.readResource(
+      { uri: 'note://progress' },
+      {
+        onprogress: (p) => messages.push(p.message ?? ''),
+      },
+    );
+    expect(messages.length).toBe(1);
+    const texts = result.contents.map((c) => ('text' in c ? c.text : ''));
+    expect(messages.join('') + texts.join('')).not.toContain(SECRET);
+  });
+
   it('a prompt in two messages never carries it joined', async () => {
     const result = await client.getPrompt({ name: 'split__split' });
     const texts = result.messages.map((m) => ('text' in m.content ? m.content.text : ''));
