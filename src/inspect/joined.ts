@@ -12,9 +12,11 @@
  * Two groups of parts, each joined alone, in document order: every string
  * under a `text` key (a text block, an embedded resource's text, a resource
  * content's text, a prompt message's text), and every string inside
- * `structuredContent` (a client shows the one or the other).
+ * `structuredContent` (a client shows the one or the other). Base64 payloads
+ * are read joined as bytes (joined-payloads.ts).
  */
 import { MAX_DEPTH } from './deep.js';
+import { joinPayloads, settleJoinedPayloads } from './joined-payloads.js';
 import { unwrapSpotlight } from './spotlight.js';
 
 export type PartGroup = 'text' | 'structured';
@@ -81,7 +83,8 @@ export function scrubJoined<T>(value: T, scrub: (text: string) => string, shown 
     const joined = joinable(out, group, before);
     if (joined !== undefined) out = applyJoined(out, group, scrub(joined), before);
   }
-  return out;
+  const payloads = joinPayloads(out);
+  return payloads ? settleJoinedPayloads(out, payloads, scrub(payloads.encoded)) : out;
 }
 
 /** As `scrubJoined`, with a scrub that yields (the main thread's, for up to 256 K characters). */
@@ -96,7 +99,8 @@ export async function scrubJoinedYielding<T>(
     const joined = joinable(out, group, before);
     if (joined !== undefined) out = applyJoined(out, group, await scrub(joined), before);
   }
-  return out;
+  const payloads = joinPayloads(out);
+  return payloads ? settleJoinedPayloads(out, payloads, await scrub(payloads.encoded)) : out;
 }
 
 /** What to scrub joined: undefined when a lone part (already scrubbed alone) has nothing before it. */

@@ -31,6 +31,8 @@ tools:
     eighths: { class: read }
     halves_error: { class: read }
     halves_resource: { class: read }
+    halves_blob: { class: read }
+    halves_image: { class: read }
     halves_structured: { class: read }
     progress_halves: { class: read }
     progress_eighths: { class: read }
@@ -38,7 +40,7 @@ tools:
     large_halves: { class: read, max_output: 1000000 }
 profiles:
   agent:
-    tools: [split__halves, split__thirds, split__eighths, split__halves_error, split__halves_resource, split__halves_structured, split__progress_halves, split__progress_eighths, split__progress_then_result, split__large_halves]
+    tools: [split__halves, split__thirds, split__eighths, split__halves_error, split__halves_resource, split__halves_blob, split__halves_image, split__halves_structured, split__progress_halves, split__progress_eighths, split__progress_then_result, split__large_halves]
     resources:
       - { upstream: split, uris: ["note://*"] }
     prompts: [split__split]
@@ -95,6 +97,19 @@ describe('a credential split across pieces of one answer', () => {
       );
       expect(bodies[0]).not.toBe((result.content as { text: string }[])[0]?.text);
       expect(bodies.join('')).not.toContain(SECRET);
+    },
+  );
+
+  it.each(['halves_blob', 'halves_image'])(
+    '%s: base64 payloads decoded and read joined never carry it',
+    async (tool) => {
+      const result = await client.callTool({ name: `split__${tool}`, arguments: {} });
+      const payloads = (result.content as { data?: string; resource?: { blob?: string } }[]).map((c) =>
+        Buffer.from(c.data ?? c.resource?.blob ?? '', 'base64').toString('latin1'),
+      );
+      expect(payloads.join('')).not.toContain(SECRET);
+      expect(JSON.stringify(result.content)).toContain('removed: it held a secret');
+      await expectAuditClean();
     },
   );
 
