@@ -26,6 +26,10 @@ describe("the gateway's secrets in what an agent sends", () => {
     expect(carries({ [CREDENTIAL]: 1 })).toBe(true);
   });
 
+  it('finds one written in look-alike letters', () => {
+    expect(carries({ a: CREDENTIAL.replace(/a/g, '\u0430').replace(/e/g, '\u0435') })).toBe(true);
+  });
+
   it('finds one cut across neighbouring arguments', () => {
     expect(carries({ a: CREDENTIAL.slice(0, 10), b: CREDENTIAL.slice(10) })).toBe(true);
   });

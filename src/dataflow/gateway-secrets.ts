@@ -18,6 +18,7 @@
  * whoever receives it.
  */
 import { MAX_DEPTH } from '../inspect/deep.js';
+import { foldLookAlikes } from '../inspect/look-alikes.js';
 
 /** What the scrubber writes for a known secret and for a bulkhead token (scrub/rules/bulkhead.ts). */
 const MARKERS = ['[REDACTED:secret]', '[REDACTED:bulkhead-token]'] as const;
@@ -35,6 +36,12 @@ export function carriesGatewaySecret(value: unknown, scrub: (text: string) => st
 }
 
 function marks(text: string, scrub: (text: string) => string): boolean {
+  // Look-alike letters (a Cyrillic `а`) read as the ASCII ones, as an upstream could read them back.
+  const folded = foldLookAlikes(text);
+  return marked(text, scrub) || (folded !== text && marked(folded, scrub));
+}
+
+function marked(text: string, scrub: (text: string) => string): boolean {
   const scrubbed = scrub(text);
   return scrubbed !== text && MARKERS.some((marker) => count(scrubbed, marker) > count(text, marker));
 }

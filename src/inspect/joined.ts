@@ -17,6 +17,7 @@
  */
 import { MAX_DEPTH } from './deep.js';
 import { joinPayloads, settleJoinedPayloads } from './joined-payloads.js';
+import { foldLookAlikes } from './look-alikes.js';
 import { unwrapSpotlight } from './spotlight.js';
 
 export type PartGroup = 'text' | 'structured';
@@ -36,10 +37,17 @@ function partsOf(value: unknown, group: PartGroup): string[] {
  * `value` with its parts rewritten so that, joined after `before`, they read as `scrubbed` (the
  * scrubber's rendering of `before` and the parts joined); `value` itself when the two are the same.
  */
-function applyJoined<T>(value: T, group: PartGroup, scrubbed: string, before: string): T {
+function applyJoined<T>(
+  value: T,
+  group: PartGroup,
+  scrubbed: string,
+  before: string,
+  /** What was scrubbed, when not the joined text itself: its look-alikes folded, of the same length. */
+  read?: string,
+): T {
   const parts = partsOf(value, group);
   const lengths = parts.map((part) => part.length);
-  const joined = before + parts.join('');
+  const joined = read ?? before + parts.join('');
   if (joined === scrubbed || lengths.length === 0) return value;
   const span = changedSpan(joined, scrubbed);
   // What was shown before cannot change: a span that reaches into it is redacted from the first
@@ -73,15 +81,19 @@ function applyJoined<T>(value: T, group: PartGroup, scrubbed: string, before: st
 }
 
 /**
- * `value` with the parts of each group scrubbed as one text (see above). `shown`: text the agent
- * read just before this answer (a call's progress messages), read joined with its text parts.
+ * `value` with the parts of each group scrubbed as one text (see above), then read once more with
+ * look-alike letters as the ASCII ones they look like (a Cyrillic `а` for `a`, fullwidth digits):
+ * a model reads `cаnаry` as `canary`, the scrubber did not. `shown`: text the agent read just
+ * before this answer (a call's progress messages), read joined with its text parts.
  */
 export function scrubJoined<T>(value: T, scrub: (text: string) => string, shown = ''): T {
   let out = value;
   for (const group of PART_GROUPS) {
     const before = group === 'text' ? shown : '';
-    const joined = joinable(out, group, before);
-    if (joined !== undefined) out = applyJoined(out, group, scrub(joined), before);
+    const whole = joinedRead(out, group, before);
+    if (whole !== undefined) out = applyJoined(out, group, scrub(whole), before, whole);
+    const folded = foldedRead(out, group, before);
+    if (folded !== undefined) out = applyJoined(out, group, scrub(folded), before, folded);
   }
   const payloads = joinPayloads(out);
   return payloads ? settleJoinedPayloads(out, payloads, scrub(payloads.encoded)) : out;
@@ -96,22 +108,36 @@ export async function scrubJoinedYielding<T>(
   let out = value;
   for (const group of PART_GROUPS) {
     const before = group === 'text' ? shown : '';
-    const joined = joinable(out, group, before);
-    if (joined !== undefined) out = applyJoined(out, group, await scrub(joined), before);
+    const whole = joinedRead(out, group, before);
+    if (whole !== undefined) out = applyJoined(out, group, await scrub(whole), before, whole);
+    const folded = foldedRead(out, group, before);
+    if (folded !== undefined) out = applyJoined(out, group, await scrub(folded), before, folded);
   }
   const payloads = joinPayloads(out);
   return payloads ? settleJoinedPayloads(out, payloads, await scrub(payloads.encoded)) : out;
 }
 
-/** What to scrub joined: undefined when a lone part (already scrubbed alone) has nothing before it. */
-function joinable(value: unknown, group: PartGroup, before: string): string | undefined {
+/** The group's parts joined after `before`; undefined for a lone part (scrubbed alone already). */
+function joinedRead(value: unknown, group: PartGroup, before: string): string | undefined {
   const parts = partsOf(value, group);
   if (parts.length === 0 || (parts.length === 1 && before === '')) return undefined;
   return before + parts.join('');
 }
 
+/** The group's parts joined after `before` with look-alikes folded; undefined when there are none. */
+function foldedRead(value: unknown, group: PartGroup, before: string): string | undefined {
+  const parts = partsOf(value, group);
+  if (parts.length === 0) return undefined;
+  const joined = before + parts.join('');
+  const folded = foldLookAlikes(joined);
+  return folded === joined ? undefined : folded;
+}
+
 /** The one span where `before` and `after` differ: `before[start, end)` became `replacement`. */
-function changedSpan(before: string, after: string): { start: number; end: number; replacement: string } {
+export function changedSpan(
+  before: string,
+  after: string,
+): { start: number; end: number; replacement: string } {
   const limit = Math.min(before.length, after.length);
   let start = 0;
   while (start < limit && before.charCodeAt(start) === after.charCodeAt(start)) start++;

@@ -9,6 +9,8 @@
  */
 import { stripHidden } from './hidden.js';
 import { findInjection } from './injection.js';
+import { changedSpan } from './joined.js';
+import { foldLookAlikes } from './look-alikes.js';
 
 export const MAX_PROGRESS_MESSAGE = 1024;
 const MAX_READ = 8 * 1024;
@@ -55,6 +57,18 @@ export function progressCleaner(scrub: (text: string) => string): ProgressCleane
       }
       // Found within this message, with what came before as its context.
       cleaned = scrubbed.slice(sent.length);
+    }
+    // Read again with look-alike letters as what they look like (inspect/joined.ts).
+    const folded = foldLookAlikes(sent + cleaned);
+    const refolded = folded === sent + cleaned ? folded : scrub(folded);
+    if (refolded !== folded) {
+      const span = changedSpan(folded, refolded);
+      if (span.start < sent.length) {
+        stopped = true;
+        return undefined;
+      }
+      const at = span.start - sent.length;
+      cleaned = cleaned.slice(0, at) + span.replacement + cleaned.slice(span.end - sent.length);
     }
     sent = (sent + cleaned).slice(-PROGRESS_JOINED);
     return cleaned;

@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { foldLookAlikes } from '../../src/inspect/look-alikes.js';
 import { ROOT, startTestGateway, type TestGateway } from '../helpers/harness.js';
 
 const SECRET = 'canary-split-credential-4b7e1d9a03c5';
@@ -34,13 +35,17 @@ tools:
     halves_blob: { class: read }
     halves_image: { class: read }
     halves_structured: { class: read }
+    lookalike: { class: read }
+    lookalike_halves: { class: read }
+    lookalike_structured: { class: read }
     progress_halves: { class: read }
     progress_eighths: { class: read }
     progress_then_result: { class: read }
+    progress_lookalike: { class: read }
     large_halves: { class: read, max_output: 1000000 }
 profiles:
   agent:
-    tools: [split__halves, split__thirds, split__eighths, split__halves_error, split__halves_resource, split__halves_blob, split__halves_image, split__halves_structured, split__progress_halves, split__progress_eighths, split__progress_then_result, split__large_halves]
+    tools: [split__halves, split__thirds, split__eighths, split__halves_error, split__halves_resource, split__halves_blob, split__halves_image, split__halves_structured, split__lookalike, split__lookalike_halves, split__lookalike_structured, split__progress_halves, split__progress_eighths, split__progress_then_result, split__progress_lookalike, split__large_halves]
     resources:
       - { upstream: split, uris: ["note://*"] }
     prompts: [split__split]
@@ -113,10 +118,28 @@ describe('a credential split across pieces of one answer', () => {
     },
   );
 
+  it.each(['lookalike', 'lookalike_halves', 'lookalike_structured'])(
+    '%s: written in look-alike letters, read as what they look like, it never reaches the agent',
+    async (tool) => {
+      const result = await client.callTool({ name: `split__${tool}`, arguments: {} });
+      expect(foldLookAlikes(joined(result.content) + joined(result.structuredContent))).not.toContain(SECRET);
+      await expectAuditClean();
+    },
+  );
+
   it('halves_structured: the strings of structured content read joined never carry it', async () => {
     const result = await client.callTool({ name: 'split__halves_structured', arguments: {} });
     expect(joined(result.structuredContent)).not.toContain(SECRET);
     await expectAuditClean();
+  });
+
+  it('progress_lookalike: a progress message in look-alike letters never carries it', async () => {
+    const messages: string[] = [];
+    await client.callTool({ name: 'split__progress_lookalike', arguments: {} }, undefined, {
+      onprogress: (p) => messages.push(p.message ?? ''),
+    });
+    expect(messages.length).toBe(1);
+    expect(foldLookAlikes(messages.join(''))).not.toContain(SECRET);
   });
 
   it.each(['progress_halves', 'progress_eighths'])(
