@@ -72,3 +72,26 @@ function collect(value: unknown, values: string[], keys: string[], depth: number
     collect(item, values, keys, depth + 1);
   }
 }
+
+/** What a refused call's strings are recorded as: the audit trail keeps its shape, not its secret. */
+export const WITHHELD = '[bulkhead: withheld: the arguments carried a secret of the gateway]';
+
+/**
+ * `value` with every string replaced by WITHHELD, for the audit record of a refused call: each
+ * string is scrubbed alone when it is written, so a token cut in two arguments would be kept there
+ * in two halves.
+ */
+export function withheldStrings(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return WITHHELD;
+  if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value;
+  if (Array.isArray(value)) return value.map((item) => withheldStrings(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value))
+    Object.defineProperty(out, key, {
+      value: withheldStrings(item, depth + 1),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  return out;
+}

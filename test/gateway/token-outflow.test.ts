@@ -6,13 +6,14 @@
  * whatever an external tool sends on to, the run itself. A real stdio
  * upstream (fixtures/door-server.ts) records what it receives.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { knownSecretForms } from '../../src/scrub/encodings.js';
 import {
   type Agent,
   denialCode,
+  exampleUpstream,
   ROOT,
   startTestGateway,
   type TestGateway,
@@ -21,6 +22,7 @@ import {
 
 const dir = tempDir();
 const record = join(dir, 'door-record.jsonl');
+const outbox = join(dir, 'outbox.jsonl');
 
 const POLICY = `
 version: 1
@@ -31,12 +33,16 @@ upstreams:
     args: [--import, tsx, ${JSON.stringify(join(ROOT, 'test/gateway/fixtures/door-server.ts'))}]
     cwd: ${JSON.stringify(ROOT)}
     env: { DOOR_RECORD: ${JSON.stringify(record)} }
+  mail:
+${exampleUpstream('mail', { MAIL_API_KEY: 'not-a-secret-here', MAIL_OUTBOX: JSON.stringify(outbox) })}
 tools:
   door:
     lookup: { class: read }
+  mail:
+    send_email: { class: read }
 profiles:
   agent:
-    tools: [door__lookup]
+    tools: [door__lookup, mail__send_email]
     resources:
       - { upstream: door, uris: ["note://*"] }
     prompts: [door__greet]
@@ -107,5 +113,20 @@ describe("the agent's own run token on its way to an upstream", () => {
   it('never reaches the upstream in a resource URI', async () => {
     await agent.client.readResource({ uri: `note://${agent.token}` }).catch(() => undefined);
     expectNoToken();
+  });
+
+  it('never reaches the upstream cut across two arguments, nor the audit trail in halves', async () => {
+    const half = Math.floor(agent.token.length / 2);
+    const [head, tail] = [agent.token.slice(0, half), agent.token.slice(half)];
+    const result = await agent.client.callTool({
+      name: 'mail__send_email',
+      arguments: { to: 'a@example.com', subject: head, body: tail },
+    });
+    expect(denialCode(result)).toBe('flow_blocked');
+    const sent = existsSync(outbox) ? readFileSync(outbox, 'utf8') : '';
+    expect(sent).not.toContain(head);
+    const events = JSON.stringify(await gw.gateway.store.events.list({ runId: agent.runId, limit: 1000 }));
+    expect(events).not.toContain(head);
+    expect(events).not.toContain(tail);
   });
 });
