@@ -5,10 +5,15 @@
  * server: the agent's words reached the upstream of any tool call, resource
  * read or prompt it cancelled, past the argument schema, the flow rules and
  * the audit trail (private data handed to an external upstream). The reason
- * is dropped at the session's door, before the SDK reads the message: the
- * upstream is told of a cancellation, and nothing the agent wrote.
+ * is replaced at the session's door, before the SDK reads the message: the
+ * upstream is told of a cancellation, and nothing the agent wrote. Replaced,
+ * not dropped: a string reason is how the gateway tells a cancelled call from
+ * a caller whose connection closed (approvals/wait.ts).
  */
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+
+/** What every agent's cancellation says once past the door. */
+export const CANCEL_REASON = 'The agent cancelled the request.';
 
 /** Call before `server.connect(transport)`, after any other hook: it runs first. */
 export function dropCancelReasons(transport: Transport): void {
@@ -16,7 +21,7 @@ export function dropCancelReasons(transport: Transport): void {
   transport.onmessage = (message, extra) => {
     if ('method' in message && message.method === 'notifications/cancelled') {
       const params = message.params as Record<string, unknown> | undefined;
-      if (params && 'reason' in params) delete params.reason;
+      if (typeof params?.reason === 'string') params.reason = CANCEL_REASON;
     }
     next?.(message, extra);
   };

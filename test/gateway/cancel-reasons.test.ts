@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CANCEL_REASON } from '../../src/gateway/cancel-reason.js';
 import { ROOT, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
 
 const PRIVATE = 'customer 4111 1111 1111 1111 lives at 12 Hidden Lane';
@@ -81,6 +82,7 @@ describe("an agent's cancellation reason", () => {
       client.callTool({ name: 'cancel__slow', arguments: {} }, undefined, { signal }),
     );
     for (const e of entries('tool')) expect(e.reason ?? '').not.toContain('Hidden Lane');
+    expect(entries('tool').some((e) => e.reason?.includes(CANCEL_REASON))).toBe(true);
   });
 
   it('never reaches the upstream of a cancelled resource read', async () => {
