@@ -21,11 +21,20 @@ export function spotlightText(content: Block[], nonce = randomBytes(8).toString(
   );
 }
 
-const WRAPPED = /^(<<tool_output_data ([0-9A-Za-z]+)>>\n)([\s\S]*)(\n<<end_tool_output_data \2>>)$/;
+const OPEN = '<<tool_output_data ';
 
-/** A text `spotlightText` wrapped, taken apart: its markers and the upstream's text between them. */
+/**
+ * A text `spotlightText` wrapped, taken apart: its markers and the upstream's text between them.
+ * String operations, not a pattern: the text may be megabytes.
+ */
 export function unwrapSpotlight(text: string): { open: string; body: string; close: string } | undefined {
-  const match = WRAPPED.exec(text);
-  if (!match) return undefined;
-  return { open: match[1] ?? '', body: match[3] ?? '', close: match[4] ?? '' };
+  if (!text.startsWith(OPEN)) return undefined;
+  const end = text.indexOf('>>\n', OPEN.length);
+  if (end === -1) return undefined;
+  const nonce = text.slice(OPEN.length, end);
+  if (!/^[0-9A-Za-z]{1,64}$/.test(nonce)) return undefined;
+  const open = `${OPEN}${nonce}>>\n`;
+  const close = `\n<<end_tool_output_data ${nonce}>>`;
+  if (text.length < open.length + close.length || !text.endsWith(close)) return undefined;
+  return { open, body: text.slice(open.length, text.length - close.length), close };
 }
