@@ -42,6 +42,8 @@ export interface CallPipelineDeps {
   logger: Logger;
   /** The sinks' scrubber (the audit trail, logs). */
   scrubber: Scrubber;
+  /** Marks the gateway's own secrets only (scrubbers.ts): none may leave in a call's arguments. */
+  gatewaySecrets: Scrubber;
   /** The scrubber of what a profile's agents receive; read at each call, as a reload replaces it. */
   scrubberFor: (profile: string) => Scrubber;
   now: () => number;
@@ -62,6 +64,7 @@ export function callPipeline(deps: CallPipelineDeps): Pipeline {
         notifier,
         loopGuard,
         now,
+        scrub: (text) => deps.gatewaySecrets.text(text),
         // Exposed names are `<upstream>__<tool>`, and upstream names hold no `_`.
         upstreamDown: (name) => {
           const state = pool.stateOf(name.slice(0, name.indexOf('__')));

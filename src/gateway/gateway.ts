@@ -173,6 +173,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     logger,
     scrubber,
+    gatewaySecrets: scrubbers.gatewaySecrets,
     scrubberFor: (profile) => scrubberFor(profile),
     now,
     hooks: [metrics.hook, ...(options.tracing ? [options.tracing.hook] : [])],
@@ -185,6 +186,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     scrubberFor: (profile) => scrubberFor(profile),
     scrubber,
+    gatewaySecrets: scrubbers.gatewaySecrets,
     pins,
   };
   let oauth: OAuthMount | undefined;

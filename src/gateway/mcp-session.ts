@@ -11,6 +11,7 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Logger } from '../log.js';
 import type { Run } from '../runs/run.js';
+import { dropCancelReasons } from './cancel-reason.js';
 import { watchDroppedKeys } from './dropped-keys.js';
 import type { HeldAnswer } from './held-answer.js';
 import type { PassthroughDeps } from './passthrough.js';
@@ -90,6 +91,7 @@ export function openSession(
   server.onerror = (error) => deps.logger.debug({ err: error, runId: run.id }, 'mcp session error');
   // Installed before connect(): the SDK keeps a handler set earlier and runs it first.
   const dropped = watchDroppedKeys(session.transport);
+  dropCancelReasons(session.transport);
   registerToolHandlers(server, deps, run.id, dropped);
   const passthrough = deps.passthrough;
   const offered = passthroughCapabilities(deps, run);

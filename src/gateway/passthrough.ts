@@ -12,6 +12,7 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { ItemDefinition, ItemKind } from '../audit/pin-items.js';
 import { fingerprintsOf } from '../dataflow/fingerprint.js';
+import { carriesGatewaySecret } from '../dataflow/gateway-secrets.js';
 import { passthroughFlow, upstreamSendsOut } from '../dataflow/passthrough-flow.js';
 import { valuesInTexts } from '../dataflow/values.js';
 
@@ -19,9 +20,11 @@ import type { EventKind } from '../events/event.js';
 import type { EventWriter } from '../events/writer.js';
 import { cleanDefinition } from '../inspect/definition.js';
 import type { Inspector } from '../inspect/inspector.js';
+import { scrubJoinedYielding } from '../inspect/joined.js';
 import { settleScrubbedPayloads } from '../inspect/payloads.js';
-import { cleanProgressMessage } from '../inspect/progress.js';
+import { progressCleaner } from '../inspect/progress.js';
 import type { Logger } from '../log.js';
+import { GATEWAY_SECRET_REFUSAL } from '../pipeline/gateway-secrets.js';
 import { TAINTING_FLAGS } from '../pipeline/inspect.js';
 import type { taintBeforeText } from '../pipeline/taint.js';
 import type { DataSources, Policy, Profile } from '../policy/schema/index.js';
@@ -43,6 +46,8 @@ export interface PassthroughDeps {
   scrubberFor: (profile: string) => Scrubber;
   /** The scrubber every sink uses (definitions are listed to any agent). */
   scrubber: Scrubber;
+  /** Marks the gateway's own secrets only (scrubbers.ts): none may leave in a URI or a prompt's arguments. */
+  gatewaySecrets: Scrubber;
   /** With a pin lock, only prompts, resources and templates as reviewed are shown or used. */
   pins?: DefinitionPins;
 }
@@ -161,6 +166,9 @@ export async function checkOutflow(
   opensWeb: boolean,
   outgoing: Record<string, unknown>,
 ): Promise<void> {
+  // The run's own token or another secret of the gateway never leaves for an upstream.
+  if (carriesGatewaySecret(outgoing, deps.gatewaySecrets.text))
+    await refuse(deps, ctx.run.id, kind, subject, 'flow_blocked', GATEWAY_SECRET_REFUSAL, { upstream });
   const { read } = ctx.run;
   const rules = ctx.profile.flow;
   const held =
@@ -237,11 +245,15 @@ export async function deliver<T extends { _meta?: Record<string, unknown> }>(
   subject: string,
   inspector: Inspector,
   answer: T,
-  options: { taints: boolean; data: Record<string, unknown> },
+  options: { taints: boolean; data: Record<string, unknown>; shown?: string },
 ): Promise<T> {
-  let out = settleScrubbedPayloads(
-    answer,
-    await scrubValueYielding(deps.scrubberFor(ctx.run.profile), answer),
+  const scrubber = deps.scrubberFor(ctx.run.profile);
+  // A resource's contents and a prompt's messages are read joined (inspect/joined.ts).
+  let out = await scrubJoinedYielding(
+    settleScrubbedPayloads(answer, await scrubValueYielding(scrubber, answer)),
+    (text) => scrubValueYielding(scrubber, text),
+    // The progress text shown while it was read comes first (inspect/joined.ts).
+    options.shown,
   );
   const flags = inspector.flags();
   if (flags.length > 0) {
@@ -284,13 +296,17 @@ export function forwardProgress(
   params: { _meta?: { progressToken: string } };
   settled: () => Promise<unknown>;
   release: () => void;
+  /** The progress text the agent was shown so far, as it read it. */
+  shown: () => string;
 } {
   const sent: Promise<unknown>[] = [];
+  // The messages of one request are read joined (inspect/progress.ts).
+  const clean = scrub ? progressCleaner(scrub) : undefined;
   const route =
     token === undefined
       ? undefined
       : routeProgress(client, (p) => {
-          const message = scrub ? cleanProgressMessage(p.message, scrub) : undefined;
+          const message = clean?.(p.message);
           const notify = (text: string | undefined) =>
             send({
               method: 'notifications/progress',
@@ -311,5 +327,6 @@ export function forwardProgress(
       return Promise.all(sent);
     },
     release,
+    shown: () => clean?.shown() ?? '',
   };
 }

@@ -237,6 +237,7 @@ export function registerResourceHandlers(server: Server, deps: PassthroughDeps, 
       return deliver(deps, ctx, 'resources/read', subject, inspector, out, {
         taints: allow.taints,
         data: { uri, upstream: allow.upstream, contents: contents.length },
+        shown: progress.shown(),
       });
     }),
   );

@@ -16,6 +16,7 @@ import type { Scrubber } from '../scrub/index.js';
 import { replicaOf } from '../scrub/replica.js';
 import { charCount, scrubValueYielding } from '../scrub/yielding.js';
 import { inspectToolResult } from './index.js';
+import { scrubJoinedYielding } from './joined.js';
 import { settleScrubbedPayloads } from './payloads.js';
 import { inspectionWorkers } from './worker/pool.js';
 import type { InspectedOutput, OutputOptions } from './worker/protocol.js';
@@ -41,7 +42,14 @@ export async function inspectOutput(
   const inspected = inspectAndWithhold(result, options, scrubber);
   // A scrubber that cannot be replicated still slices large values with yields.
   const scrubbed = await scrubValueYielding(scrubber, inspected.result);
-  return { ...inspected, result: settleScrubbedPayloads(inspected.result, scrubbed) };
+  const settled = settleScrubbedPayloads(inspected.result, scrubbed);
+  // A secret cut across blocks passed each block's scrub: the blocks are read joined (joined.ts).
+  const joined = await scrubJoinedYielding(
+    settled,
+    (text) => scrubValueYielding(scrubber, text),
+    options.shown,
+  );
+  return { ...inspected, result: joined };
 }
 
 /** Inspection and the structured-output rule, before scrubbing; also what a worker runs. */

@@ -30,21 +30,8 @@ function settle(before: unknown, after: unknown, depth: number): unknown {
     return changed ? out : after;
   }
   const node = after as Record<string, unknown>;
-  if (
-    (node.type === 'image' || node.type === 'audio') &&
-    typeof node.data === 'string' &&
-    node.data !== was.data
-  )
-    return {
-      type: 'text',
-      text: `[bulkhead: ${node.type} (${mediaTypeForNote(node.mimeType)}) removed: it held a secret]`,
-    };
-  if (typeof node.blob === 'string' && node.blob !== was.blob)
-    return {
-      uri: typeof node.uri === 'string' ? node.uri : '',
-      mimeType: 'text/plain',
-      text: '[bulkhead: resource content removed: it held a secret]',
-    };
+  const payload = payloadOf(node);
+  if (payload !== undefined && payload !== payloadOf(was)) return payloadNote(node);
   let out: Record<string, unknown> | undefined;
   for (const [key, value] of Object.entries(node)) {
     const settled = settle(was[key], value, depth + 1);
@@ -53,4 +40,25 @@ function settle(before: unknown, after: unknown, depth: number): unknown {
     out[key] = settled;
   }
   return out ?? after;
+}
+
+/** The base64 payload of a block (an image's or audio's `data`) or of a resource (its `blob`). */
+export function payloadOf(node: Record<string, unknown>): string | undefined {
+  if ((node.type === 'image' || node.type === 'audio') && typeof node.data === 'string') return node.data;
+  if (typeof node.blob === 'string') return node.blob;
+  return undefined;
+}
+
+/** What stands in for a block or resource whose payload held a secret. */
+export function payloadNote(node: Record<string, unknown>): Record<string, unknown> {
+  if (node.type === 'image' || node.type === 'audio')
+    return {
+      type: 'text',
+      text: `[bulkhead: ${node.type} (${mediaTypeForNote(node.mimeType)}) removed: it held a secret]`,
+    };
+  return {
+    uri: typeof node.uri === 'string' ? node.uri : '',
+    mimeType: 'text/plain',
+    text: '[bulkhead: resource content removed: it held a secret]',
+  };
 }

@@ -9,6 +9,8 @@
  */
 import { stripHidden } from './hidden.js';
 import { findInjection } from './injection.js';
+import { changedSpan } from './joined.js';
+import { foldLookAlikes } from './look-alikes.js';
 
 export const MAX_PROGRESS_MESSAGE = 1024;
 const MAX_READ = 8 * 1024;
@@ -21,4 +23,55 @@ export function cleanProgressMessage(
   const cleaned = scrub(stripHidden(scrub(message)).text);
   if (cleaned.trim() === '' || findInjection(cleaned).length > 0) return undefined;
   return cleaned.length > MAX_PROGRESS_MESSAGE ? `${cleaned.slice(0, MAX_PROGRESS_MESSAGE)}…` : cleaned;
+}
+
+/** Text of a call's earlier progress messages kept to read the next one joined with. */
+export const PROGRESS_JOINED = 8 * 1024;
+
+/**
+ * The cleaner of one call's progress messages: each is cleaned as above, then read joined with
+ * those passed before it, as the agent reads them. An upstream that cuts a credential into
+ * several messages passed every message's scrub before. What was sent cannot be taken back, so
+ * once a message would complete a secret begun in earlier ones, that message and every later
+ * message of the call pass without text (the numbers still do): the agent never holds the whole.
+ */
+export interface ProgressCleaner {
+  (message: string | undefined): string | undefined;
+  /** The text passed so far (its last PROGRESS_JOINED characters), as the agent read it. */
+  shown(): string;
+}
+
+export function progressCleaner(scrub: (text: string) => string): ProgressCleaner {
+  let sent = '';
+  let stopped = false;
+  const clean = (message: string | undefined): string | undefined => {
+    if (stopped) return undefined;
+    let cleaned = cleanProgressMessage(message, scrub);
+    if (cleaned === undefined) return undefined;
+    const joined = sent + cleaned;
+    const scrubbed = scrub(joined);
+    if (scrubbed !== joined) {
+      if (!scrubbed.startsWith(sent)) {
+        stopped = true;
+        return undefined;
+      }
+      // Found within this message, with what came before as its context.
+      cleaned = scrubbed.slice(sent.length);
+    }
+    // Read again with look-alike letters as what they look like (inspect/joined.ts).
+    const folded = foldLookAlikes(sent + cleaned);
+    const refolded = folded === sent + cleaned ? folded : scrub(folded);
+    if (refolded !== folded) {
+      const span = changedSpan(folded, refolded);
+      if (span.start < sent.length) {
+        stopped = true;
+        return undefined;
+      }
+      const at = span.start - sent.length;
+      cleaned = cleaned.slice(0, at) + span.replacement + cleaned.slice(span.end - sent.length);
+    }
+    sent = (sent + cleaned).slice(-PROGRESS_JOINED);
+    return cleaned;
+  };
+  return Object.assign(clean, { shown: () => sent });
 }

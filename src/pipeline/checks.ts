@@ -11,6 +11,7 @@ import type { RunService } from '../runs/service.js';
 import type { Store } from '../store/store.js';
 import { budgetStage } from './budget.js';
 import { flowStage } from './flow.js';
+import { gatewaySecretsStage } from './gateway-secrets.js';
 import type { LoopGuard } from './loop-guard.js';
 import type { NamedStage } from './pipeline.js';
 import { runStateStage } from './run-state.js';
@@ -27,6 +28,8 @@ export interface CheckDeps {
   now: () => number;
   /** The gateway's upstream states (absent in `bulkhead test`, which has no upstream). */
   upstreamDown?: (exposedName: string) => boolean;
+  /** Marks the gateway's own secrets (gateway/scrubbers.ts); absent in `bulkhead test`, which has none. */
+  scrub?: (text: string) => string;
 }
 
 export function checkStages(deps: CheckDeps): NamedStage[] {
@@ -41,5 +44,6 @@ export function checkStages(deps: CheckDeps): NamedStage[] {
     { name: 'budget', run: budgetStage({ store, runs, events, notifier, now }) },
     { name: 'loop-guard', run: loopGuard.stage },
     { name: 'flow', run: flowStage({ runs }) },
+    ...(deps.scrub ? [{ name: 'gateway-secrets', run: gatewaySecretsStage({ scrub: deps.scrub }) }] : []),
   ];
 }

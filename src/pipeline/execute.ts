@@ -8,7 +8,7 @@
 import { dataClassOf } from '../dataflow/classes.js';
 import { denial } from '../errors.js';
 import type { UpstreamPool } from '../gateway/upstream-pool.js';
-import { cleanProgressMessage } from '../inspect/progress.js';
+import { progressCleaner } from '../inspect/progress.js';
 import type { Logger } from '../log.js';
 import type { Policy } from '../policy/schema/index.js';
 import type { LeaseFence } from '../replicas/lease.js';
@@ -70,6 +70,8 @@ export function executeStage(deps: {
         : undefined;
     // Awaited before the answer: a notification sent after it would find the agent's stream closed.
     const forwarded: Promise<unknown>[] = [];
+    // One cleaner per call: its messages are read joined (inspect/progress.ts).
+    const clean = scrub ? progressCleaner(scrub) : undefined;
     const outcome = await deps.pool.call(tool.upstream, tool.original, args, {
       signal: call.signal,
       timeoutMs,
@@ -78,7 +80,7 @@ export function executeStage(deps: {
       ...(progress
         ? {
             onprogress: (p) => {
-              const message = scrub ? cleanProgressMessage(p.message, scrub) : undefined;
+              const message = clean?.(p.message);
               const send = (text: string | undefined) =>
                 progress(p.progress, text, p.total).catch(() => undefined);
               forwarded.push(gate ? gate.pass(message, send) : send(message));
@@ -87,6 +89,8 @@ export function executeStage(deps: {
         : {}),
     });
     if (forwarded.length > 0) await Promise.all(forwarded);
+    const shown = clean?.shown();
+    if (shown) call.progressShown = shown;
     call.upstreamMs = outcome.ms;
     if (!outcome.ok) {
       if (outcome.error) {

@@ -42,7 +42,12 @@ export function inspectStage(deps: InspectDeps): Stage {
     // agent's megabytes of hostile text do not hold every other agent's calls.
     const inspected = await inspectOutput(
       call.result,
-      { maxBytes, spotlight: call.profile.spotlight },
+      {
+        maxBytes,
+        spotlight: call.profile.spotlight,
+        // Read joined with the progress text shown during the call (inspect/joined.ts).
+        ...(call.progressShown ? { shown: call.progressShown } : {}),
+      },
       scrubber,
     );
     let result: CallToolResult = inspected.result;

@@ -54,6 +54,8 @@ export interface ToolCall {
   result?: CallToolResult;
   /** execute: time spent in the upstream. */
   upstreamMs?: number;
+  /** execute: the progress text the agent was shown during the call, read joined with its result. */
+  progressShown?: string;
   /** inspect: flags raised on the output (truncated, injection_suspected, ...). */
   flags: string[];
 }

@@ -4,6 +4,8 @@ import { denialCode, startTestGateway, type TestGateway, text } from '../helpers
 import { useSizedUpstreams } from '../helpers/sized-upstreams.js';
 
 const MB = 1024 * 1024;
+/** The run token as the upstream is handed it: the gateway refuses to send it as it is (token-outflow.test.ts). */
+const reversed = (token: string) => [...token].reverse().join('');
 
 const sized = useSizedUpstreams();
 let gw: TestGateway;
@@ -38,7 +40,7 @@ for (const upstream of ['stdio', 'http'] as const) {
       const agent = await gw.agent('agent');
       const result = await agent.client.callTool({
         name: tool,
-        arguments: { bytes: 3 * MB, fill: 'token=', tail: ` ${agent.token}` },
+        arguments: { bytes: 3 * MB, fill: 'token=', tail: ' ', tail_reversed: reversed(agent.token) },
       });
       const body = text(result);
       expect(denialCode(result)).toBeUndefined();
@@ -69,7 +71,7 @@ for (const upstream of ['stdio', 'http'] as const) {
       const cuts = inspectionWorkers().counts.cuts;
       const result = await agent.client.callTool({
         name: tool,
-        arguments: { bytes: 9 * MB, tail: agent.token },
+        arguments: { bytes: 9 * MB, tail_reversed: reversed(agent.token) },
       });
       // The upstream's answer was parsed and cut by a worker, not on the main thread.
       expect(inspectionWorkers().counts.cuts).toBeGreaterThan(cuts);
@@ -86,7 +88,7 @@ for (const upstream of ['stdio', 'http'] as const) {
       const { cuts, jobs } = inspectionWorkers().counts;
       const result = await agent.client.callTool({
         name: tool,
-        arguments: { bytes: 3 * MB, tail: ` ${agent.token}` },
+        arguments: { bytes: 3 * MB, tail: ' ', tail_reversed: reversed(agent.token) },
       });
       // No cut job (the message cannot hold a text over 4 MB), but inspected and scrubbed in a worker.
       expect(inspectionWorkers().counts.cuts).toBe(cuts);
@@ -102,7 +104,7 @@ for (const upstream of ['stdio', 'http'] as const) {
       const workers = inspectionWorkers();
       const call = agent.client.callTool({
         name: tool,
-        arguments: { bytes: 6 * MB, fill: 'token=', tail: agent.token },
+        arguments: { bytes: 6 * MB, fill: 'token=', tail_reversed: reversed(agent.token) },
       });
       // Kill the worker while it holds the job.
       const deadline = Date.now() + 30_000;
@@ -115,7 +117,7 @@ for (const upstream of ['stdio', 'http'] as const) {
       expect(JSON.stringify(result)).not.toContain(agent.token);
       const again = await agent.client.callTool({
         name: tool,
-        arguments: { bytes: MB, fill: 'token=', tail: ` ${agent.token}` },
+        arguments: { bytes: MB, fill: 'token=', tail: ' ', tail_reversed: reversed(agent.token) },
       });
       expect(denialCode(again)).toBeUndefined();
       expect(text(again)).not.toContain(agent.token);

@@ -16,6 +16,8 @@ export interface OutputOptions {
   maxBytes: number;
   spotlight?: boolean;
   nonce?: string;
+  /** The text the agent was shown before the result (the call's progress), read joined with it. */
+  shown?: string;
 }
 
 export type ToWorker =

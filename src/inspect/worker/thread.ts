@@ -11,6 +11,7 @@ import { measureJson } from '../../pipeline/measure-json.js';
 import { RESULT_PREVIEW_BYTES } from '../../pipeline/record.js';
 import { createScrubber, type MeasuredScrubber, type Scrubber } from '../../scrub/index.js';
 import { redactionCounts } from '../../scrub/markers.js';
+import { scrubJoined } from '../joined.js';
 import { inspectAndWithhold } from '../output.js';
 import { settleScrubbedPayloads } from '../payloads.js';
 import { restoreLongStrings, stowLongStrings } from './long-values.js';
@@ -78,7 +79,12 @@ function handle(message: ToWorker): FromWorker | undefined {
         : message.result;
       const inspected = inspectAndWithhold(received, message.options, scrubber);
       const scrubbed = scrubber.value(inspected.result);
-      const result = settleScrubbedPayloads(inspected.result, scrubbed);
+      // As on the main thread (output.ts): the blocks are also scrubbed read joined.
+      const result = scrubJoined(
+        settleScrubbedPayloads(inspected.result, scrubbed),
+        scrubber.text,
+        message.options.shown,
+      );
       return {
         type: 'done',
         job: message.job,
