@@ -33,6 +33,7 @@ import {
   readdirSync,
   readlinkSync,
   readSync,
+  realpathSync,
   renameSync,
   rmdirSync,
   rmSync,
@@ -42,6 +43,7 @@ import {
 } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { allowedByProfile, looksLikeGitDir, steeringReason } from './steering.js';
+import { atOrBelow, holdsMount, mountPointsInside } from './workdir-mounts.js';
 
 export type WorkdirNote =
   | { kind: 'held_back'; path: string; change: 'created' | 'modified' | 'deleted'; reason: string }
@@ -157,6 +159,12 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
   const notes: WorkdirNote[] = [];
   const settled = new Set<string>(); // subtrees already decided as a whole
   let applied = 0;
+  // A jail never starts on a workdir holding a mount point (workdir-guard.ts), but one mounted
+  // while it ran is not the workdir either: nothing is written into it or deleted through it.
+  // Same device numbers do not tell a bind mount of the same filesystem; the mount table does.
+  const mounts = mountPointsInside(realpathSync(to)) ?? [];
+  const acrossMount = (rel: string, h: Entry | undefined, f: Entry | undefined): boolean =>
+    atOrBelow(rel, mounts) || (h?.kind === 'dir' && f?.kind !== 'dir' && holdsMount(rel, mounts));
 
   const unchanged = (rel: string, f: Entry, h: Entry | undefined): boolean => {
     if (!h || h.kind !== f.kind) return false;
@@ -173,6 +181,13 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
     if (under(rel, settled)) continue;
     const f = final.get(rel) as Entry;
     const h = host.get(rel);
+    if (acrossMount(rel, h, f)) {
+      // Unchanged (the mount point itself, usually): its entries are looked at one by one.
+      if (unchanged(rel, f, h)) continue;
+      notes.push({ kind: 'dropped', path: rel, reason: 'on a filesystem mounted inside the workdir' });
+      settled.add(rel);
+      continue;
+    }
     if (unchanged(rel, f, h)) continue;
     const reason =
       guarded(rel) ??
@@ -213,6 +228,10 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
     if (final.has(rel) || under(rel, settled)) continue;
     const h = host.get(rel) as Entry;
     if (h.kind === 'other') continue; // sockets were never staged
+    if (acrossMount(rel, h, undefined)) {
+      notes.push({ kind: 'dropped', path: rel, reason: 'on a filesystem mounted inside the workdir' });
+      continue;
+    }
     const reason = guarded(rel);
     if (reason) {
       notes.push({ kind: 'held_back', path: rel, change: 'deleted', reason });

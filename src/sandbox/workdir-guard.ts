@@ -15,6 +15,7 @@ import { realpathSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { BulkheadError } from '../errors.js';
+import { mountPointsInside } from './workdir-mounts.js';
 
 export interface HostSecret {
   path: string;
@@ -86,6 +87,12 @@ export function refuseUnsafeWorkdir(workdir: string, secrets: readonly (string |
     throw new BulkheadError(
       'workdir_refused',
       `the workdir ${dir} is a folder shared by every user (sticky and world-writable), whose files the jailed agent must not read; give the agent a folder of its own with --workdir <dir>`,
+    );
+  const mounts = mountPointsInside(dir);
+  if (mounts === undefined || mounts.length > 0)
+    throw new BulkheadError(
+      'workdir_refused',
+      `the workdir ${dir} ${mounts ? `holds a mounted filesystem at ${mounts[0]}` : 'may hold a mounted filesystem (the mount table cannot be read)'}, which the jailed agent must not read, and which the merge at exit would write into; give the agent a folder of its own with --workdir <dir>`,
     );
   for (const secret of secrets.map(asSecret)) {
     const path = real(secret.path);
