@@ -5,6 +5,7 @@
  * so a workdir there streamed other runs' tokens and other users' files
  * (read by host tar as the launcher, root) into the jail.
  */
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -66,4 +67,28 @@ describe.skipIf(skip)('escape: folders shared with the host or other runs', () =
     writeFileSync(join(shared, 'other-user-file'), 'x');
     expect(isBulkheadError(await refusal(shared), 'workdir_refused')).toBe(true);
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    "another local user cannot read a running jail's files (its run token) on the host",
+    async () => {
+      const tmp = tempDir('bulkhead-tmpdir-');
+      chmodSync(tmp, 0o755);
+      process.env.TMPDIR = tmp;
+      const jail = await startJail({
+        ...jailSpec(tempDir('bulkhead-wd-'), ['/bin/sleep', '30']),
+        files: { 'mcp.json': `{"token":"${TOKEN}"}` },
+      });
+      try {
+        // The path is no secret: bwrap's command line names it to every user (ps).
+        const runtime = readdirSync(tmp).find((name) => name.startsWith('bulkhead-jail-')) ?? '';
+        const file = join(tmp, runtime, 'shared', 'mcp.json');
+        const read = spawnSync('runuser', ['-u', 'nobody', '--', 'cat', file], { encoding: 'utf8' });
+        expect(read.stdout).not.toContain(TOKEN);
+        expect(read.stderr).toMatch(/Permission denied/);
+      } finally {
+        await jail.kill('test over');
+        await jail.exited;
+      }
+    },
+  );
 });
