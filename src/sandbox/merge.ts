@@ -118,11 +118,41 @@ function gitDirsOf(entries: Map<string, Entry>): Set<string> {
   return new Set([...children].filter(([, names]) => looksLikeGitDir(names)).map(([dir]) => dir));
 }
 
-/** A link's target leaves the workdir when it is absolute or climbs above it. */
-export function pointsOutside(relative: string, target: string): boolean {
+/**
+ * A link's target leaves the workdir when it is absolute or climbs above it, also through the
+ * workdir's other links: `d/up -> ..` is inside, but `x -> d/up/../../etc` cancels `d/up` when
+ * only read, and climbs two levels above the workdir when the kernel follows it. So each link met
+ * on the way (`links`: the final tree's) is followed as the kernel would; a chain longer than the
+ * kernel follows counts as outside.
+ */
+export function pointsOutside(
+  relative: string,
+  target: string,
+  links: ReadonlyMap<string, string> = new Map(),
+): boolean {
   if (posix.isAbsolute(target)) return true;
-  const resolved = posix.normalize(posix.join(posix.dirname(relative), target));
-  return resolved === '..' || resolved.startsWith('../');
+  const at = posix
+    .dirname(relative)
+    .split('/')
+    .filter((part) => part !== '' && part !== '.');
+  const pending = target.split('/');
+  let hops = 0;
+  while (pending.length > 0) {
+    const part = pending.shift() as string;
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (at.length === 0) return true;
+      at.pop();
+      continue;
+    }
+    at.push(part);
+    const link = links.get(at.join('/'));
+    if (link === undefined) continue;
+    if (posix.isAbsolute(link) || ++hops > 40) return true;
+    at.pop();
+    pending.unshift(...link.split('/'));
+  }
+  return false;
 }
 
 function sameContent(a: string, b: string): boolean {
@@ -154,6 +184,8 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
   const final = scan(from);
   const host = scan(to, lstatSync(to).dev);
   const gitDirs = new Set([...gitDirsOf(final), ...gitDirsOf(host)]);
+  const links = new Map<string, string>();
+  for (const [rel, entry] of final) if (entry.kind === 'symlink') links.set(rel, entry.target ?? '');
   const guarded = (rel: string) =>
     allowedByProfile(rel, options.allow ?? []) ? undefined : steeringReason(rel, gitDirs);
   const notes: WorkdirNote[] = [];
@@ -206,7 +238,7 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
       notes.push({ kind: 'dropped', path: rel, reason: 'a special file (fifo, socket or device)' });
       continue;
     }
-    if (f.kind === 'symlink' && pointsOutside(rel, f.target ?? '')) {
+    if (f.kind === 'symlink' && pointsOutside(rel, f.target ?? '', links)) {
       notes.push({
         kind: 'dropped',
         path: rel,
