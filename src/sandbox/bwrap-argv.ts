@@ -113,6 +113,10 @@ export function bwrapArgv(spec: BwrapSpec): string[] {
   // The jail's own root (a tmpfs holding the mount points) becomes read-only once they exist:
   // nothing can be dropped into /etc or / for a later program in the jail to pick up.
   argv.push('--remount-ro', '/');
+  // bwrap's /dev is a tmpfs with no size, writable by the jail's user: a place for files outside
+  // every sized mount (and, on rlimits alone, outside any memory limit). Its own mounts (the
+  // device nodes, /dev/pts, /dev/shm) stay as they are: the remount is not recursive.
+  argv.push('--remount-ro', '/dev');
   argv.push('--chdir', '/');
   for (const [key, value] of Object.entries(spec.env)) argv.push('--setenv', key, value);
   if (spec.seccompFd !== undefined) argv.push('--seccomp', String(spec.seccompFd));

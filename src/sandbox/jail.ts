@@ -27,7 +27,7 @@
  * peaks.
  */
 import { once } from 'node:events';
-import { chmodSync, mkdtempSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -92,8 +92,12 @@ async function build(spec: JailSpec): Promise<JailHandle> {
   const { workdir, mounts } = checkWorkdirAndMounts(spec);
   const identity = jailIdentity();
   const runtime = mkdtempSync(join(tmpdir(), 'bulkhead-jail-'));
-  // The jail's identity must reach the shared folder, and nothing else in here.
-  chmodSync(runtime, 0o711);
+  // The jail's identity must reach the shared folder, and nothing else in here; no other host user
+  // may reach it at all: bwrap's command line names the path to everyone (ps), and the shared
+  // folder holds the run's files (its token) readable by all who get there. So the jail's group
+  // may pass through, others not.
+  chownSync(runtime, process.getuid?.() ?? -1, identity.gid);
+  chmodSync(runtime, 0o710);
   let limiter: Limiter | undefined;
   // Undone in reverse order, whether the start fails or the jail ends.
   const cleanups: (() => Promise<void> | void)[] = [];

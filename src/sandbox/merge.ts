@@ -33,6 +33,7 @@ import {
   readdirSync,
   readlinkSync,
   readSync,
+  realpathSync,
   renameSync,
   rmdirSync,
   rmSync,
@@ -42,6 +43,7 @@ import {
 } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { allowedByProfile, looksLikeGitDir, steeringReason } from './steering.js';
+import { atOrBelow, holdsMount, mountPointsInside } from './workdir-mounts.js';
 
 export type WorkdirNote =
   | { kind: 'held_back'; path: string; change: 'created' | 'modified' | 'deleted'; reason: string }
@@ -116,11 +118,41 @@ function gitDirsOf(entries: Map<string, Entry>): Set<string> {
   return new Set([...children].filter(([, names]) => looksLikeGitDir(names)).map(([dir]) => dir));
 }
 
-/** A link's target leaves the workdir when it is absolute or climbs above it. */
-export function pointsOutside(relative: string, target: string): boolean {
+/**
+ * A link's target leaves the workdir when it is absolute or climbs above it, also through the
+ * workdir's other links: `d/up -> ..` is inside, but `x -> d/up/../../etc` cancels `d/up` when
+ * only read, and climbs two levels above the workdir when the kernel follows it. So each link met
+ * on the way (`links`: the final tree's) is followed as the kernel would; a chain longer than the
+ * kernel follows counts as outside.
+ */
+export function pointsOutside(
+  relative: string,
+  target: string,
+  links: ReadonlyMap<string, string> = new Map(),
+): boolean {
   if (posix.isAbsolute(target)) return true;
-  const resolved = posix.normalize(posix.join(posix.dirname(relative), target));
-  return resolved === '..' || resolved.startsWith('../');
+  const at = posix
+    .dirname(relative)
+    .split('/')
+    .filter((part) => part !== '' && part !== '.');
+  const pending = target.split('/');
+  let hops = 0;
+  while (pending.length > 0) {
+    const part = pending.shift() as string;
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (at.length === 0) return true;
+      at.pop();
+      continue;
+    }
+    at.push(part);
+    const link = links.get(at.join('/'));
+    if (link === undefined) continue;
+    if (posix.isAbsolute(link) || ++hops > 40) return true;
+    at.pop();
+    pending.unshift(...link.split('/'));
+  }
+  return false;
 }
 
 function sameContent(a: string, b: string): boolean {
@@ -152,11 +184,19 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
   const final = scan(from);
   const host = scan(to, lstatSync(to).dev);
   const gitDirs = new Set([...gitDirsOf(final), ...gitDirsOf(host)]);
+  const links = new Map<string, string>();
+  for (const [rel, entry] of final) if (entry.kind === 'symlink') links.set(rel, entry.target ?? '');
   const guarded = (rel: string) =>
     allowedByProfile(rel, options.allow ?? []) ? undefined : steeringReason(rel, gitDirs);
   const notes: WorkdirNote[] = [];
   const settled = new Set<string>(); // subtrees already decided as a whole
   let applied = 0;
+  // A jail never starts on a workdir holding a mount point (workdir-guard.ts), but one mounted
+  // while it ran is not the workdir either: nothing is written into it or deleted through it.
+  // Same device numbers do not tell a bind mount of the same filesystem; the mount table does.
+  const mounts = mountPointsInside(realpathSync(to)) ?? [];
+  const acrossMount = (rel: string, h: Entry | undefined, f: Entry | undefined): boolean =>
+    atOrBelow(rel, mounts) || (h?.kind === 'dir' && f?.kind !== 'dir' && holdsMount(rel, mounts));
 
   const unchanged = (rel: string, f: Entry, h: Entry | undefined): boolean => {
     if (!h || h.kind !== f.kind) return false;
@@ -173,6 +213,13 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
     if (under(rel, settled)) continue;
     const f = final.get(rel) as Entry;
     const h = host.get(rel);
+    if (acrossMount(rel, h, f)) {
+      // Unchanged (the mount point itself, usually): its entries are looked at one by one.
+      if (unchanged(rel, f, h)) continue;
+      notes.push({ kind: 'dropped', path: rel, reason: 'on a filesystem mounted inside the workdir' });
+      settled.add(rel);
+      continue;
+    }
     if (unchanged(rel, f, h)) continue;
     const reason =
       guarded(rel) ??
@@ -191,7 +238,7 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
       notes.push({ kind: 'dropped', path: rel, reason: 'a special file (fifo, socket or device)' });
       continue;
     }
-    if (f.kind === 'symlink' && pointsOutside(rel, f.target ?? '')) {
+    if (f.kind === 'symlink' && pointsOutside(rel, f.target ?? '', links)) {
       notes.push({
         kind: 'dropped',
         path: rel,
@@ -213,6 +260,10 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
     if (final.has(rel) || under(rel, settled)) continue;
     const h = host.get(rel) as Entry;
     if (h.kind === 'other') continue; // sockets were never staged
+    if (acrossMount(rel, h, undefined)) {
+      notes.push({ kind: 'dropped', path: rel, reason: 'on a filesystem mounted inside the workdir' });
+      continue;
+    }
     const reason = guarded(rel);
     if (reason) {
       notes.push({ kind: 'held_back', path: rel, change: 'deleted', reason });

@@ -11,10 +11,11 @@
  * workdir that is or holds them, since `~/projects/x` is the usual place for
  * an agent's folder.
  */
-import { realpathSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { realpathSync, statSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { BulkheadError } from '../errors.js';
+import { mountPointsInside } from './workdir-mounts.js';
 
 export interface HostSecret {
   path: string;
@@ -42,6 +43,15 @@ export function defaultHostSecrets(home: string = homedir()): HostSecret[] {
     { path: '/etc', what: 'the system configuration (/etc)', scope: 'any' },
     { path: '/root', what: "root's home", scope: 'around' },
     { path: '/home', what: 'every home folder', scope: 'around' },
+    // Shared temporary folders hold other users' files and, in the temporary folder, every jail's
+    // runtime folder with its run token: host tar (as root, any file) streamed them all in.
+    ...[tmpdir(), '/tmp', '/var/tmp', '/dev/shm'].map(
+      (path): HostSecret => ({
+        path,
+        what: 'a temporary folder shared by every user and run',
+        scope: 'around',
+      }),
+    ),
   ];
 }
 
@@ -61,9 +71,29 @@ function real(path: string): string {
 const inside = (child: string, parent: string) =>
   child === parent || child.startsWith(parent.endsWith(sep) ? parent : `${parent}${sep}`);
 
+/** Sticky and writable by everyone: a drop folder (like /tmp) whose files are other users'. */
+function sharedDropFolder(path: string): boolean {
+  try {
+    return (statSync(path).mode & 0o1002) === 0o1002;
+  } catch {
+    return false;
+  }
+}
+
 /** Throws `workdir_refused` naming the first secret the workdir would expose. */
 export function refuseUnsafeWorkdir(workdir: string, secrets: readonly (string | HostSecret)[]): void {
   const dir = real(workdir);
+  if (sharedDropFolder(dir))
+    throw new BulkheadError(
+      'workdir_refused',
+      `the workdir ${dir} is a folder shared by every user (sticky and world-writable), whose files the jailed agent must not read; give the agent a folder of its own with --workdir <dir>`,
+    );
+  const mounts = mountPointsInside(dir);
+  if (mounts === undefined || mounts.length > 0)
+    throw new BulkheadError(
+      'workdir_refused',
+      `the workdir ${dir} ${mounts ? `holds a mounted filesystem at ${mounts[0]}` : 'may hold a mounted filesystem (the mount table cannot be read)'}, which the jailed agent must not read, and which the merge at exit would write into; give the agent a folder of its own with --workdir <dir>`,
+    );
   for (const secret of secrets.map(asSecret)) {
     const path = real(secret.path);
     const holds = inside(path, dir);

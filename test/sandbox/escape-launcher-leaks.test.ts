@@ -145,4 +145,24 @@ console.log(JSON.stringify(readFileSync(workdir + '/out.txt', 'utf8')));
     expect(out).not.toContain('client-secret-project');
     expect(out).not.toContain(process.cwd());
   });
+
+  it.skipIf(spawnSync('script', ['--version']).status !== 0)(
+    "cannot push keystrokes into the caller's terminal (TIOCSTI) or reopen it as /dev/tty",
+    () => {
+      // The agent inherits a real terminal as `bulkhead run` gives it one: script(1) makes it.
+      const result = spawnSync(
+        'script',
+        ['-qec', 'node_modules/.bin/tsx test/fixtures/tty-jail.ts', '/dev/null'],
+        {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+          timeout: 60_000,
+        },
+      );
+      const report = /REPORT (.*)/.exec(result.stdout)?.[1] ?? result.stdout + result.stderr;
+      expect(report).toContain('ISATTY-True');
+      expect(report).toMatch(/TIOCSTI-1\b/); // EPERM: a new session has no controlling terminal
+      expect(report).toMatch(/CTTY-6\b/); // ENXIO
+    },
+  );
 });

@@ -138,6 +138,19 @@ describe.skipIf(skip)('escape: files planted for the host to run later', () => {
     expect(dropped).toEqual(expect.arrayContaining(['abs', 'climb', 'pipe']));
   });
 
+  it('drops a link that climbs out through another link, though its target reads as inside', async () => {
+    // a/b/c/d/up points at the workdir's root (lexically inside); five `..` after it climb five
+    // levels above the workdir on the host, yet cancel a/b/c/d/up when the path is only read.
+    const { workdir, exit } = await runInJail(
+      'mkdir -p a/b/c/d; ln -s ../../../.. a/b/c/d/up; ln -s a/b/c/d/up/../../../../../etc/passwd via; ln -s a/b/c/d/up/README.md fine; echo end',
+      { prepare: (wd) => writeFileSync(join(wd, 'README.md'), 'r\n') },
+    );
+    expect(isLink(join(workdir, 'via'))).toBe(false);
+    expect(isLink(join(workdir, 'a/b/c/d/up'))).toBe(true);
+    expect(readFileSync(join(workdir, 'fine'), 'utf8')).toBe('r\n');
+    expect(exit.workdir.notes.filter((n) => n.kind === 'dropped').map((n) => n.path)).toContain('via');
+  });
+
   it('never writes through a host hard link or symbolic link in the workdir', async () => {
     const outside = tempDir('bulkhead-outside-');
     writeFileSync(join(outside, 'victim'), 'outside original\n');

@@ -34,6 +34,15 @@ describe.skipIf(skip)('jail filesystem', () => {
     for (const p of ['/usr/x', '/etc/x', '/x']) expect(existsSync(p)).toBe(false);
   });
 
+  it('a jailed process cannot write into /dev, an unsized tmpfs', async () => {
+    const { out } = await runInJail(
+      'echo x > /dev/planted && echo WROTE-FILE; mkdir /dev/d && echo WROTE-DIR; rm -f /dev/stdout && echo REMOVED; echo ok > /dev/null && echo NULL-OK; echo x > /dev/shm/s && echo SHM-OK',
+    );
+    expect(out).not.toMatch(/WROTE-FILE|WROTE-DIR|REMOVED/);
+    expect(out).toContain('NULL-OK');
+    expect(out).toContain('SHM-OK');
+  });
+
   it('cannot see /root or /home', async () => {
     const { out } = await runInJail('ls /root; ls /home; echo end');
     expect(out.match(/No such file or directory/g)?.length).toBe(2);

@@ -1,0 +1,47 @@
+/**
+ * Mount points inside a folder. A filesystem mounted inside the workdir (a
+ * bind mount, a volume, a share) is not the workdir: host tar would stream
+ * its files into the jail (a bind mount of the same filesystem has the same
+ * device number, so `--one-file-system` does not stop there), and the merge
+ * at exit would write and delete through it. Only the kernel's mount table
+ * says where they are, so it is read, not the files' device numbers.
+ */
+import { readFileSync } from 'node:fs';
+import { sep } from 'node:path';
+
+/** mountinfo escapes space, tab, newline and backslash in paths as \ooo. */
+function fromMountinfo(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
+}
+
+/**
+ * Mount points strictly inside `dir` (a real path), as paths relative to it. Unreadable mount table:
+ * undefined, which callers treat as unknown (and refuse).
+ */
+export function mountPointsInside(dir: string): string[] | undefined {
+  let table: string;
+  try {
+    table = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const prefix = dir.endsWith(sep) ? dir : `${dir}${sep}`;
+  const inside = new Set<string>();
+  for (const line of table.split('\n')) {
+    const field = line.split(' ')[4];
+    if (field === undefined) continue;
+    const point = fromMountinfo(field);
+    if (point.startsWith(prefix)) inside.add(point.slice(prefix.length));
+  }
+  return [...inside].sort();
+}
+
+/** Whether `rel` is one of `points` or lies below one. */
+export function atOrBelow(rel: string, points: readonly string[]): boolean {
+  return points.some((point) => rel === point || rel.startsWith(`${point}/`));
+}
+
+/** Whether a mount point lies below the folder `rel` (removing that folder would reach into it). */
+export function holdsMount(rel: string, points: readonly string[]): boolean {
+  return points.some((point) => point.startsWith(`${rel}/`));
+}
