@@ -243,6 +243,17 @@ export function throughputInputs(): ThroughputInput[] {
         .slice(0, MIB),
     },
     { input: '`%41` repeated (one escaped run)', kind: 'hostile', text: '%41'.repeat(MIB / 3) },
+    // Each list a run to decode and scan (byte-lists.ts): printable values, so none is skipped.
+    {
+      input: 'JSON of short lists of printable byte values',
+      kind: 'hostile',
+      text: byteLists(MIB),
+    },
+    {
+      input: 'hex dump of random bytes (one dump run)',
+      kind: 'hostile',
+      text: hexDump(randomBytes(MIB / 4)).slice(0, MIB),
+    },
     { input: 'a page of real keys, each redacted', kind: 'hostile', text: pageOfKeys(MIB) },
     {
       input: 'a page of real keys, 4 MiB (linear: as the 1 MiB row)',
@@ -353,4 +364,31 @@ export function benchThroughput(create: CreateScrubber, against?: CreateScrubber
       ...(theirs ? { against: { ...theirs, ratio: ours.cpuMBps / theirs.cpuMBps } } : {}),
     };
   });
+}
+
+/** `{"id":k,"bytes":[…]}` lines of fourteen printable byte values each, `size` characters. */
+function byteLists(size: number): string {
+  const rows: string[] = [];
+  let length = 0;
+  for (let k = 0; length < size; k++) {
+    const row = JSON.stringify({ id: k, bytes: Array.from({ length: 14 }, (_, j) => 65 + ((k + j) % 26)) });
+    rows.push(row);
+    length += row.length + 1;
+  }
+  return rows.join('\n').slice(0, size);
+}
+
+/** `bytes` as `xxd` prints them. */
+function hexDump(bytes: Buffer): string {
+  const lines: string[] = [];
+  for (let at = 0; at < bytes.length; at += 16) {
+    const row = bytes.subarray(at, at + 16);
+    const hex = row
+      .toString('hex')
+      .replace(/(.{4})/g, '$1 ')
+      .trimEnd();
+    const text = [...row].map((b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : '.')).join('');
+    lines.push(`${at.toString(16).padStart(8, '0')}: ${hex.padEnd(39)}  ${text}`);
+  }
+  return lines.join('\n');
 }

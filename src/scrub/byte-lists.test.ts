@@ -16,6 +16,7 @@ const forms: Record<string, string> = {
   "a Buffer's JSON, pretty-printed": JSON.stringify({ content: bytes }, null, 2),
   "util.inspect's Buffer": inspect(bytes),
   "util.inspect's Uint8Array": inspect(new Uint8Array(bytes)),
+  "Python's list(b'…')": `[${[...bytes].join(', ')}]`,
   'a line of hex bytes': hexPairs.join(' '),
   'hex bytes joined by colons': hexPairs.join(':'),
 };

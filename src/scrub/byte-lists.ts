@@ -1,42 +1,65 @@
 /**
  * Bytes printed as a list (see decoded.ts): a Node Buffer as JSON (`{"type":"Buffer","data":[115,
  * 107,…]}`, what `JSON.stringify` makes of one, so a tool that returns a Buffer in its JSON sends
- * this) or as `util.inspect` shows it (`<Buffer 73 6b …>`, `Uint8Array(37) [ 115, 107, … ]`). A
- * key read into a Buffer went out bare in each: the list is one more kind of encoded run, its
- * bytes scanned, the list redacted whole when they carry a match.
+ * this), as `util.inspect` shows it (`<Buffer 73 6b …>`, `Uint8Array(37) [ 115, 107, … ]`), or a
+ * list of byte values from any language (`list(b'…')`). A key read into bytes went out bare in
+ * each: the list is one more kind of encoded run, its bytes scanned, the list redacted whole when
+ * they carry a match.
  *
- * Found by the type's name (`indexOf`, rare in other text), then read forward: a list not of
- * bytes (a number past 255, another character) ends the run there.
+ * Found by `indexOf` of `[` (and `<Buffer `), then read forward: a list not of bytes (a number past
+ * 255, a fraction, a string) ends the run there, most at their first character.
  */
 import { HEX_DIGIT_VALUES } from './char-tables.js';
 import type { DecodedWriter } from './decoded-text.js';
 
 const HEX_VALUE = HEX_DIGIT_VALUES;
 
-/** Names a byte list follows; `Buffer` also starts Node's JSON form (`"type":"Buffer"`). */
-const NAMES = ['Buffer', 'Uint8Array'];
-/** How far after the name its list may open (`"Buffer","data":[`, `Uint8Array(4096) [`). */
-const OPENING_WITHIN = 24;
+/** Where inspect's Buffer starts its hex bytes. */
+const INSPECTED = '<Buffer ';
 /** A list shorter than this many bytes holds no credential a rule names. */
 const MIN_LIST_BYTES = 12;
 
 let SCRATCH: Buffer = Buffer.alloc(4096);
 
-/** Each byte list in `input` after one of NAMES: its bytes written to `out`, the run closed. */
+/**
+ * Each byte list in `input`: `[` and numbers up to 255 (a Buffer's JSON, a Uint8Array inspected,
+ * Python's `list(b'…')`), and inspect's `<Buffer 73 6b …>`; its bytes written to `out`, the run
+ * closed over it. A list of other numbers (`[1000, …]`, `[0.25, …]`) ends where they start.
+ */
 export function findByteLists(input: string, out: DecodedWriter, locate = false): void {
-  for (const name of NAMES) {
-    for (let at = input.indexOf(name); at >= 0; ) {
-      const list = readList(input, at + name.length);
-      if (list.bytes >= MIN_LIST_BYTES) {
-        if (locate) out.close(at, list.end, true);
-        else {
-          out.bytes(SCRATCH, 0, list.bytes);
-          out.close(at, list.end);
-        }
-      }
-      at = input.indexOf(name, Math.max(list.end, at + 1));
-    }
+  for (let at = input.indexOf('['); at >= 0; ) {
+    const list = readDecimals(input, at + 1);
+    closeList(out, at, list, locate);
+    at = input.indexOf('[', Math.max(list.end, at + 1));
   }
+  for (let at = input.indexOf(INSPECTED); at >= 0; ) {
+    const list = readHexPairs(input, at + INSPECTED.length);
+    closeList(out, at, list, locate);
+    at = input.indexOf(INSPECTED, Math.max(list.end, at + 1));
+  }
+}
+
+function closeList(out: DecodedWriter, start: number, list: List, locate: boolean): void {
+  if (list.bytes < MIN_LIST_BYTES || !mostlyText(list.bytes)) return;
+  if (locate) out.close(start, list.end, true);
+  else {
+    out.bytes(SCRATCH, 0, list.bytes);
+    out.close(start, list.end);
+  }
+}
+
+/**
+ * Whether the first `count` bytes of SCRATCH are text: printable ASCII or whitespace, nine in ten
+ * or more. A key is; pixels, counts and ids are not, and JSON full of such lists (an image's
+ * colours) paid a decoded run each.
+ */
+function mostlyText(count: number): boolean {
+  let other = 0;
+  for (let k = 0; k < count; k++) {
+    const byte = SCRATCH[k]!;
+    if ((byte < 32 || byte > 126) && byte !== 9 && byte !== 10 && byte !== 13 && ++other * 10 > count) return false;
+  }
+  return true;
 }
 
 interface List {
@@ -44,24 +67,6 @@ interface List {
   bytes: number;
   /** Where the list's text ends. */
   end: number;
-}
-
-/** The list after a name at `from`: `[decimals]` within OPENING_WITHIN, or ` hex hex …` (inspect). */
-function readList(input: string, from: number): List {
-  if (
-    input.charCodeAt(from) === SPACE &&
-    from + 1 < input.length &&
-    HEX_VALUE[input.charCodeAt(from + 1)] !== 255
-  ) {
-    return readHexPairs(input, from + 1);
-  }
-  const stop = Math.min(input.length, from + OPENING_WITHIN);
-  for (let k = from; k < stop; k++) {
-    const code = input.charCodeAt(k);
-    if (code === OPEN) return readDecimals(input, k + 1);
-    if (code === CLOSE || code === CLOSE_BRACE || code === GT) break;
-  }
-  return { bytes: 0, end: from };
 }
 
 /** `73 6b 2d …` to its first non-pair (`>`, ` ...`): inspect's Buffer. */
@@ -118,25 +123,20 @@ const isSpace = (code: number) => code === SPACE || code === 9 || code === 10 ||
 
 const SPACE = 32;
 const COMMA = 44;
-const OPEN = 91;
 const CLOSE = 93;
-const CLOSE_BRACE = 125;
-const GT = 62;
 
 /**
  * Where a stream must start holding so that a byte list still growing at the end of `input` is
- * read whole with the next chunk: the name before it, when its list runs to the end (or has not
- * opened yet), no more than `limit` characters back; `input.length` otherwise.
+ * read whole with the next chunk: its `[` or `<Buffer `, when the list runs to the end, no more
+ * than `limit` characters back; `input.length` otherwise.
  */
 export function byteListHold(input: string, limit: number): number {
   const n = input.length;
   let hold = n;
-  for (const name of NAMES) {
-    const at = input.lastIndexOf(name);
-    if (at < 0 || at < n - limit) continue;
-    const end = readList(input, at + name.length).end;
-    const open = end === at + name.length && n - end < OPENING_WITHIN;
-    if (end >= n || open) hold = Math.min(hold, at);
-  }
+  const open = input.lastIndexOf('[');
+  if (open >= 0 && open >= n - limit && readDecimals(input, open + 1).end >= n) hold = open;
+  const inspected = input.lastIndexOf(INSPECTED);
+  if (inspected >= 0 && inspected >= n - limit && readHexPairs(input, inspected + INSPECTED.length).end >= n)
+    hold = Math.min(hold, inspected);
   return hold;
 }
