@@ -57,7 +57,8 @@ function mostlyText(count: number): boolean {
   let other = 0;
   for (let k = 0; k < count; k++) {
     const byte = SCRATCH[k]!;
-    if ((byte < 32 || byte > 126) && byte !== 9 && byte !== 10 && byte !== 13 && ++other * 10 > count) return false;
+    if ((byte < 32 || byte > 126) && byte !== 9 && byte !== 10 && byte !== 13 && ++other * 10 > count)
+      return false;
   }
   return true;
 }
