@@ -128,7 +128,9 @@ async function build(spec: JailSpec): Promise<JailHandle> {
     const env = jailEnv(spec.env);
     const workdirSizeBytes = spec.limits.workdirBytes ?? spec.limits.memoryBytes;
     const stagedAtMs = Date.now();
-    const source = archiveWorkdir(workdir);
+    const owner = ownerOf(workdir);
+    // Root reads every file; the jail must get no more than the workdir's owner could give it.
+    const source = archiveWorkdir(workdir, identity.dropped && owner.uid !== 0 ? owner : undefined);
     cleanups.push(() => {
       source.tar?.kill('SIGKILL');
     });
@@ -218,7 +220,7 @@ async function build(spec: JailSpec): Promise<JailHandle> {
           to: workdir,
           allow: spec.carryOver ?? [],
           stagedAtMs,
-          ...(identity.dropped ? { owner: ownerOf(workdir) } : {}),
+          ...(identity.dropped ? { owner } : {}),
         }),
     });
   } catch (error) {
