@@ -39,6 +39,13 @@ const ETC_FILES = [
  */
 const PROC_READ_ONLY = ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus', '/proc/fs'];
 
+/**
+ * /proc files that tell the host, not the jail: the kernel's command line (a VM's or a boot's
+ * tokens and addresses), its build configuration and symbol table (which exploit fits), the
+ * keys and per-user key counts of the host. Each is covered by /dev/null.
+ */
+const PROC_MASKED = ['/proc/cmdline', '/proc/config.gz', '/proc/kallsyms', '/proc/keys', '/proc/key-users'];
+
 /** Paths inside the jail a profile's extra mount may not cover or sit inside. */
 export const RESERVED_PATHS = ['/', '/proc', '/dev', '/tmp', '/run', JAIL_WORKDIR, '/etc', '/usr'];
 
@@ -102,6 +109,7 @@ export function bwrapArgv(spec: BwrapSpec): string[] {
   argv.push('--ro-bind', `${spec.runtimeDir}/hosts`, '/etc/hosts');
   argv.push('--proc', '/proc');
   for (const path of PROC_READ_ONLY) argv.push('--ro-bind-try', path, path);
+  for (const path of PROC_MASKED) argv.push('--ro-bind-try', '/dev/null', path);
   argv.push('--dev', '/dev');
   // Sized tmpfs everywhere the jail can write: filling one fills the jail's memory quota
   // (tmpfs pages are charged to the cgroup of the writer), never the host's disk or RAM.

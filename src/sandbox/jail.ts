@@ -128,7 +128,9 @@ async function build(spec: JailSpec): Promise<JailHandle> {
     const env = jailEnv(spec.env);
     const workdirSizeBytes = spec.limits.workdirBytes ?? spec.limits.memoryBytes;
     const stagedAtMs = Date.now();
-    const source = archiveWorkdir(workdir);
+    const owner = ownerOf(workdir);
+    // Root reads every file; the jail must get no more than the workdir's owner could give it.
+    const source = archiveWorkdir(workdir, identity.dropped && owner.uid !== 0 ? owner : undefined);
     cleanups.push(() => {
       source.tar?.kill('SIGKILL');
     });
@@ -161,6 +163,10 @@ async function build(spec: JailSpec): Promise<JailHandle> {
     into.on('error', () => source.tar?.kill('SIGKILL'));
     source.stream.on('error', () => into.destroy());
     source.stream.pipe(into);
+    // The report and go pipes are socket pairs node also reads: a jail killed before its init read
+    // `go` leaves it unread, and the read on this side then fails with ECONNRESET. Unhandled, that
+    // ended `bulkhead run` itself (no merge, no cleanup) when a run was killed just after it started.
+    for (const fd of [STAGE_REPORT_FD, STAGE_GO_FD]) stdioAt(child, fd).on('error', () => undefined);
     let egressListener: Promise<Listened> | undefined;
     let jailPid: number;
     try {
@@ -218,7 +224,8 @@ async function build(spec: JailSpec): Promise<JailHandle> {
           to: workdir,
           allow: spec.carryOver ?? [],
           stagedAtMs,
-          ...(identity.dropped ? { owner: ownerOf(workdir) } : {}),
+          maxBytes: workdirSizeBytes,
+          ...(identity.dropped ? { owner } : {}),
         }),
     });
   } catch (error) {

@@ -67,6 +67,11 @@ export interface MergeOptions {
   owner?: { uid: number; gid: number };
   /** When staging began: a file whose mtime is this recent is compared by content, not by time. */
   stagedAtMs: number;
+  /**
+   * At most this many bytes of files are written (the workdir's size): a sparse file in the jail's
+   * tmpfs costs it nothing (`truncate -s 1T`), but a copy on the host costs its whole length.
+   */
+  maxBytes?: number;
 }
 
 type Kind = 'file' | 'dir' | 'symlink' | 'other';
@@ -191,6 +196,7 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
   const notes: WorkdirNote[] = [];
   const settled = new Set<string>(); // subtrees already decided as a whole
   let applied = 0;
+  let budget = options.maxBytes ?? Number.POSITIVE_INFINITY;
   // A jail never starts on a workdir holding a mount point (workdir-guard.ts), but one mounted
   // while it ran is not the workdir either: nothing is written into it or deleted through it.
   // Same device numbers do not tell a bind mount of the same filesystem; the mount table does.
@@ -246,6 +252,17 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
       });
       settled.add(rel);
       continue;
+    }
+    if (f.kind === 'file') {
+      if (f.size > budget) {
+        notes.push({
+          kind: 'dropped',
+          path: rel,
+          reason: `${f.size} bytes, more than is left of the workdir's size for the merge (a sparse file)`,
+        });
+        continue;
+      }
+      budget -= f.size;
     }
     try {
       write(rel, f, h);

@@ -34,13 +34,17 @@ export interface StageSource {
 
 /**
  * Starts host tar on the workdir: same filesystem only, links stored as links, never followed. An
- * empty workdir (the jail's init is told so and unpacks nothing) costs no tar on either side.
+ * empty workdir (the jail's init is told so and unpacks nothing) costs no tar on either side. A root
+ * launcher passes the workdir's owner as `reader`: as root, tar read files the owner cannot (root's
+ * 0600 files in a user's checkout, a folder of another user's), and the jail got them all.
  */
-export function archiveWorkdir(workdir: string): StageSource {
+export function archiveWorkdir(workdir: string, reader?: { uid: number; gid: number }): StageSource {
   if (isEmptyFolder(workdir)) return { stream: Readable.from([]), failure: Promise.resolve(undefined) };
   const tar = spawn('tar', ['-C', workdir, '--one-file-system', '-c', '-f', '-', '.'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' },
+    // As the workdir's owner (no supplementary groups: libuv drops them with the uid), never more.
+    ...(reader ? { uid: reader.uid, gid: reader.gid } : {}),
   });
   let errors = '';
   tar.stderr?.on('data', (chunk: Buffer) => {
@@ -96,7 +100,7 @@ export async function holdStagedWorkdir(options: {
     const why = /No space left|Wrote only/i.test(inside)
       ? `the workdir does not fit in the jail's workdir size (${mib} MiB): raise sandbox.workdir_size (and memory), or give a smaller --workdir`
       : hostFailure
-        ? `reading the workdir failed: ${hostFailure}`
+        ? `reading the workdir failed: ${hostFailure}${/Permission denied/.test(hostFailure) ? " (the jail gets only what the workdir's owner may read: give the agent a folder whose files its owner can read)" : ''}`
         : inside || 'the jail ended before its workdir was staged';
     throw new BulkheadError('sandbox_unavailable', `cannot stage the workdir into the jail: ${why}`);
   }

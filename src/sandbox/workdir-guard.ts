@@ -43,6 +43,12 @@ export function defaultHostSecrets(home: string = homedir()): HostSecret[] {
     { path: '/etc', what: 'the system configuration (/etc)', scope: 'any' },
     { path: '/root', what: "root's home", scope: 'around' },
     { path: '/home', what: 'every home folder', scope: 'around' },
+    // Kernel and runtime state, not folders of files: as root, tar read every process's environment
+    // under /proc (the gateway's keys), and /run holds sockets and mounted secrets (/run/secrets).
+    { path: '/proc', what: 'kernel and process state (/proc)', scope: 'any' },
+    { path: '/sys', what: 'kernel state (/sys)', scope: 'any' },
+    { path: '/dev', what: 'devices (/dev)', scope: 'any' },
+    { path: '/run', what: 'runtime state and secrets (/run)', scope: 'any' },
     // Shared temporary folders hold other users' files and, in the temporary folder, every jail's
     // runtime folder with its run token: host tar (as root, any file) streamed them all in.
     ...[tmpdir(), '/tmp', '/var/tmp', '/dev/shm'].map(

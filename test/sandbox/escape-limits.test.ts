@@ -6,7 +6,7 @@
  * place the jail can write is a sized tmpfs (/tmp, /dev/shm, the workdir),
  * and workdir_size caps the whole workdir, not each file.
  */
-import { statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isBulkheadError } from '../../src/errors.js';
@@ -86,5 +86,19 @@ describe.skipIf(noCgroups)('escape: tmpfs counted against the memory limit', () 
     });
     expect(exit.peakMemoryBytes).not.toBeNull();
     expect(exit.peakMemoryBytes ?? 0).toBeLessThanOrEqual(70 * 1024 * 1024);
+  });
+
+  it('cannot fill the host disk through the merge with sparse files larger than the workdir', async () => {
+    // Each costs the 32 MiB tmpfs nothing; copied to the host, each would cost its whole length.
+    const { workdir, exit } = await runInJail(
+      'truncate -s 1G big; for i in 1 2 3 4 5 6; do truncate -s 20M part$i; done; echo small > small; echo end',
+      { workdirMb: 32, memoryMb: 128 },
+    );
+    const onHost = ['big', 'part1', 'part2', 'part3', 'part4', 'part5', 'part6']
+      .map((name) => statSync(join(workdir, name), { throwIfNoEntry: false })?.size ?? 0)
+      .reduce((a, b) => a + b, 0);
+    expect(onHost).toBeLessThanOrEqual(32 * 1024 * 1024);
+    expect(readFileSync(join(workdir, 'small'), 'utf8')).toBe('small\n');
+    expect(exit.workdir?.notes.map((n) => n.path)).toContain('big');
   });
 });

@@ -10,10 +10,11 @@
  * old code `core_pattern` opened, and a write would have changed the host.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { isBulkheadError } from '../../src/errors.js';
 import { JAIL_HOST_UID } from '../../src/sandbox/index.js';
 import { runInJail, skipWithoutSandbox, tempDir } from './jail-harness.js';
 
@@ -82,6 +83,33 @@ describe.skipIf(skip || !isRoot)('a root launcher: the jail is never host root',
     });
     const owner = statSync(workdir);
     expect(statSync(join(workdir, 'mine')).uid).toBe(owner.uid);
+  });
+
+  it("never streams in a file of the workdir that the workdir's owner cannot read", async () => {
+    const run = await runInJail('cat root-only.txt; cat public.txt; echo end', {
+      prepare: (wd) => {
+        writeFileSync(join(wd, 'public.txt'), 'public\n');
+        writeFileSync(join(wd, 'root-only.txt'), 'root-only-canary', { mode: 0o600 });
+        chownSync(join(wd, 'public.txt'), 65534, 65534);
+        chownSync(wd, 65534, 65534); // a checkout of an unprivileged user, with a file of root's
+      },
+    }).catch((e: unknown) => e);
+    if (isBulkheadError(run)) {
+      expect(isBulkheadError(run, 'sandbox_unavailable')).toBe(true);
+      expect((run as Error).message).toMatch(/root-only\.txt.*Permission denied/s);
+      expect((run as Error).message).toContain("workdir's owner");
+    } else expect((run as { out: string }).out).not.toContain('root-only-canary');
+  });
+
+  it('works as usual on a workdir of an unprivileged owner whose files that owner can read', async () => {
+    const { out } = await runInJail('cat public.txt; echo new > made.txt; echo end', {
+      prepare: (wd) => {
+        writeFileSync(join(wd, 'public.txt'), 'public\n');
+        chownSync(join(wd, 'public.txt'), 65534, 65534);
+        chownSync(wd, 65534, 65534);
+      },
+    });
+    expect(out).toBe('public\nend\n');
   });
 
   it('cannot read a root-only file on a read-only mount, since it is not root', async () => {

@@ -6,7 +6,7 @@
  * (read by host tar as the launcher, root) into the jail.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isBulkheadError } from '../../src/errors.js';
@@ -56,6 +56,14 @@ describe.skipIf(skip)('escape: folders shared with the host or other runs', () =
       const error = await refusal(path);
       expect(isBulkheadError(error, 'workdir_refused')).toBe(true);
       expect((error as Error).message).toMatch(/shared|temporary/);
+    });
+  }
+
+  for (const path of ['/proc/self', '/proc', '/sys/kernel', '/run', '/dev']) {
+    it(`refuses ${path} as the workdir: kernel and runtime state (every process's environment, mounted secrets)`, async () => {
+      if (!existsSync(path)) return;
+      const error = await refusal(path);
+      expect(isBulkheadError(error, 'workdir_refused')).toBe(true);
     });
   }
 

@@ -43,6 +43,14 @@ describe.skipIf(skip)('jail filesystem', () => {
     expect(out).toContain('SHM-OK');
   });
 
+  it("reads nothing of the host kernel's command line, configuration, symbols or keys under /proc", async () => {
+    const { out } = await runInJail(
+      'for f in /proc/cmdline /proc/config.gz /proc/kallsyms /proc/keys /proc/key-users; do [ -e $f ] || continue; n=$(cat $f 2>/dev/null | wc -c); echo "$f $n"; done; echo end',
+    );
+    for (const line of out.trim().split('\n').slice(0, -1)) expect(line).toMatch(/ 0$/);
+    expect(out).toContain('end');
+  });
+
   it('cannot see /root or /home', async () => {
     const { out } = await runInJail('ls /root; ls /home; echo end');
     expect(out.match(/No such file or directory/g)?.length).toBe(2);

@@ -65,6 +65,23 @@ describe.skipIf(skip)('jail lifecycle', () => {
     expect((await handle.exited).reason).toBe('killed by operator');
   });
 
+  it('a jail killed right after it starts leaves no unhandled error behind (its init never read go)', async () => {
+    const errors: unknown[] = [];
+    const catcher = (error: unknown) => errors.push(error);
+    process.on('uncaughtException', catcher);
+    try {
+      for (let i = 0; i < 12; i++) {
+        const handle = await startJail(jailSpec(tempDir('bulkhead-wd-'), ['/bin/sleep', '30']));
+        await handle.kill('killed at once');
+        await handle.exited;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      process.off('uncaughtException', catcher);
+    }
+    expect(errors).toEqual([]);
+  });
+
   it('an aborted signal ends the whole tree', async () => {
     const { marker, script } = lingerer();
     const controller = new AbortController();
