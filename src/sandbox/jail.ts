@@ -218,6 +218,7 @@ async function build(spec: JailSpec): Promise<JailHandle> {
           to: workdir,
           allow: spec.carryOver ?? [],
           stagedAtMs,
+          maxBytes: workdirSizeBytes,
           ...(identity.dropped ? { owner: ownerOf(workdir) } : {}),
         }),
     });

@@ -12,6 +12,11 @@
  * - files are written as new inodes (a temporary name, then rename), so a
  *   hard link or symbolic link on the host is replaced, never written
  *   through; no folder on the way may be a symbolic link on the host;
+ * - what the merge copies is bounded by the jail's workdir size: a file the
+ *   jail holds under several names arrives as one inode under those names,
+ *   and a file larger than what is left (a sparse file: `truncate -s 10T`
+ *   costs the tmpfs nothing, and copying it writes every zero to the host's
+ *   disk) is not carried over and is reported;
  * - modes keep their permission bits only: a setuid or setgid file the
  *   agent made arrives without the bit, owned by the launcher (or, when the
  *   launcher is root, by the workdir's owner).
@@ -27,6 +32,7 @@ import {
   constants,
   copyFileSync,
   lchownSync,
+  linkSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -67,6 +73,11 @@ export interface MergeOptions {
   owner?: { uid: number; gid: number };
   /** When staging began: a file whose mtime is this recent is compared by content, not by time. */
   stagedAtMs: number;
+  /**
+   * At most this many bytes are copied to the host (the jail's workdir size): real files cannot
+   * exceed it, as they had to fit in the jail's tmpfs; sparse ones can, by any amount.
+   */
+  maxBytes: number;
 }
 
 type Kind = 'file' | 'dir' | 'symlink' | 'other';
@@ -75,6 +86,9 @@ interface Entry {
   mode: number;
   size: number;
   mtimeMs: number;
+  /** Inode and link count: names of one inode are one copy, not one copy each. */
+  ino: number;
+  nlink: number;
   target?: string;
 }
 
@@ -95,7 +109,14 @@ function scan(root: string, rootDev?: number): Map<string, Entry> {
       const stat = lstatSync(join(root, rel));
       if (rootDev !== undefined && stat.dev !== rootDev) continue;
       const kind = kindOf(stat);
-      const entry: Entry = { kind, mode: stat.mode & 0o7777, size: stat.size, mtimeMs: stat.mtimeMs };
+      const entry: Entry = {
+        kind,
+        mode: stat.mode & 0o7777,
+        size: stat.size,
+        mtimeMs: stat.mtimeMs,
+        ino: stat.ino,
+        nlink: stat.nlink,
+      };
       if (kind === 'symlink') entry.target = readlinkSync(join(root, rel));
       out.set(rel, entry);
       if (kind === 'dir') walk(rel);
@@ -191,6 +212,10 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
   const notes: WorkdirNote[] = [];
   const settled = new Set<string>(); // subtrees already decided as a whole
   let applied = 0;
+  let bytesLeft = options.maxBytes;
+  // A final inode already written to the host, by the first of its names written: the others are
+  // linked to it there, so ten names of one 100 MB file are 100 MB on the host, not 1 GB.
+  const written = new Map<number, string>();
   // A jail never starts on a workdir holding a mount point (workdir-guard.ts), but one mounted
   // while it ran is not the workdir either: nothing is written into it or deleted through it.
   // Same device numbers do not tell a bind mount of the same filesystem; the mount table does.
@@ -247,8 +272,21 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
       settled.add(rel);
       continue;
     }
+    const sibling = f.kind === 'file' && f.nlink > 1 ? written.get(f.ino) : undefined;
+    if (f.kind === 'file' && sibling === undefined && f.size > bytesLeft) {
+      notes.push({
+        kind: 'dropped',
+        path: rel,
+        reason: `${f.size} bytes, more than the ${bytesLeft} left of the workdir size (${options.maxBytes}) to copy back`,
+      });
+      continue;
+    }
     try {
-      write(rel, f, h);
+      write(rel, f, h, sibling);
+      if (f.kind === 'file' && sibling === undefined) {
+        bytesLeft -= f.size;
+        if (f.nlink > 1) written.set(f.ino, rel);
+      }
       applied++;
     } catch (error) {
       notes.push({ kind: 'dropped', path: rel, reason: `could not be written: ${(error as Error).message}` });
@@ -280,7 +318,7 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
   }
   return { applied, notes };
 
-  function write(rel: string, f: Entry, h: Entry | undefined): void {
+  function write(rel: string, f: Entry, h: Entry | undefined, sibling: string | undefined): void {
     if (!realFolders(to, rel)) throw new Error('a folder on its way is not a folder on the host');
     const dest = join(to, rel);
     if (h && h.kind !== f.kind) rmSync(dest, { recursive: true, force: true });
@@ -291,7 +329,11 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
     } else {
       const temp = join(dirname(dest), tempName());
       if (f.kind === 'symlink') symlinkSync(f.target ?? '', temp);
-      else {
+      else if (sibling !== undefined) {
+        if (!realFolders(to, sibling)) throw new Error('a folder on its sibling name is not a folder');
+        // link(2) never follows a link at the old name; the sibling is this merge's own new inode.
+        linkSync(join(to, sibling), temp);
+      } else {
         copyFileSync(join(from, rel), temp, constants.COPYFILE_EXCL);
         chmodSync(temp, mode);
       }
