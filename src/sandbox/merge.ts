@@ -17,7 +17,11 @@
  *   and a file larger than what is left (a sparse file: `truncate -s 10T`
  *   costs the tmpfs nothing, and copying it writes every zero to the host's
  *   disk) is not carried over and is reported;
- * - modes keep their permission bits only: a setuid or setgid file the
+ * - modes keep their permission bits only, and write for group or others
+ *   only where the host's entry already gave it: a file the agent made
+ *   world-writable would let any local user rewrite what the operator runs
+ *   next (a build script, a hook), and a folder would let them plant files;
+ *   a setuid or setgid file the
  *   agent made arrives without the bit, owned by the launcher (or, when the
  *   launcher is root, by the workdir's owner).
  *
@@ -227,7 +231,7 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
     if (!h || h.kind !== f.kind) return false;
     if (f.kind === 'symlink') return f.target === h.target;
     if (f.kind !== 'file') return true;
-    if (f.size !== h.size || (f.mode & 0o777) !== (h.mode & 0o777)) return false;
+    if (f.size !== h.size || carriedMode(f, h) !== (h.mode & 0o777)) return false;
     // tar keeps whole seconds; a file touched around the staging is compared byte by byte.
     const oldEnough = h.mtimeMs < options.stagedAtMs - 2000;
     if (oldEnough && Math.floor(f.mtimeMs / 1000) === Math.floor(h.mtimeMs / 1000)) return true;
@@ -322,7 +326,7 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
     if (!realFolders(to, rel)) throw new Error('a folder on its way is not a folder on the host');
     const dest = join(to, rel);
     if (h && h.kind !== f.kind) rmSync(dest, { recursive: true, force: true });
-    const mode = f.mode & 0o777;
+    const mode = carriedMode(f, h);
     if (f.kind === 'dir') {
       if (h?.kind !== 'dir') mkdirSync(dest, { mode: 0o700 });
       chmodSync(dest, mode | 0o700);
@@ -341,6 +345,12 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
     }
     if (options.owner) lchownSync(dest, options.owner.uid, options.owner.gid);
   }
+}
+
+/** The permission bits the host gets: no group or other write the host's entry did not have. */
+function carriedMode(f: Entry, h: Entry | undefined): number {
+  const granted = h?.kind === f.kind ? h.mode & 0o022 : 0;
+  return (f.mode & 0o755) | (f.mode & granted);
 }
 
 /** Every folder between the workdir and `rel` is a real folder on the host, not a link out of it. */
