@@ -12,7 +12,16 @@
  * - files are written as new inodes (a temporary name, then rename), so a
  *   hard link or symbolic link on the host is replaced, never written
  *   through; no folder on the way may be a symbolic link on the host;
- * - modes keep their permission bits only: a setuid or setgid file the
+ * - what the merge copies is bounded by the jail's workdir size: a file the
+ *   jail holds under several names arrives as one inode under those names,
+ *   and a file larger than what is left (a sparse file: `truncate -s 10T`
+ *   costs the tmpfs nothing, and copying it writes every zero to the host's
+ *   disk) is not carried over and is reported;
+ * - modes keep their permission bits only, and write for group or others
+ *   only where the host's entry already gave it: a file the agent made
+ *   world-writable would let any local user rewrite what the operator runs
+ *   next (a build script, a hook), and a folder would let them plant files;
+ *   a setuid or setgid file the
  *   agent made arrives without the bit, owned by the launcher (or, when the
  *   launcher is root, by the workdir's owner).
  *
@@ -27,6 +36,7 @@ import {
   constants,
   copyFileSync,
   lchownSync,
+  linkSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -68,8 +78,8 @@ export interface MergeOptions {
   /** When staging began: a file whose mtime is this recent is compared by content, not by time. */
   stagedAtMs: number;
   /**
-   * At most this many bytes of files are written (the workdir's size): a sparse file in the jail's
-   * tmpfs costs it nothing (`truncate -s 1T`), but a copy on the host costs its whole length.
+   * At most this many bytes are copied to the host (the jail's workdir size): real files cannot
+   * exceed it, as they had to fit in the jail's tmpfs; sparse ones can, by any amount.
    */
   maxBytes?: number;
 }
@@ -80,6 +90,9 @@ interface Entry {
   mode: number;
   size: number;
   mtimeMs: number;
+  /** Inode and link count: names of one inode are one copy, not one copy each. */
+  ino: number;
+  nlink: number;
   target?: string;
 }
 
@@ -100,7 +113,14 @@ function scan(root: string, rootDev?: number): Map<string, Entry> {
       const stat = lstatSync(join(root, rel));
       if (rootDev !== undefined && stat.dev !== rootDev) continue;
       const kind = kindOf(stat);
-      const entry: Entry = { kind, mode: stat.mode & 0o7777, size: stat.size, mtimeMs: stat.mtimeMs };
+      const entry: Entry = {
+        kind,
+        mode: stat.mode & 0o7777,
+        size: stat.size,
+        mtimeMs: stat.mtimeMs,
+        ino: stat.ino,
+        nlink: stat.nlink,
+      };
       if (kind === 'symlink') entry.target = readlinkSync(join(root, rel));
       out.set(rel, entry);
       if (kind === 'dir') walk(rel);
@@ -196,7 +216,10 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
   const notes: WorkdirNote[] = [];
   const settled = new Set<string>(); // subtrees already decided as a whole
   let applied = 0;
-  let budget = options.maxBytes ?? Number.POSITIVE_INFINITY;
+  let bytesLeft = options.maxBytes ?? Number.POSITIVE_INFINITY;
+  // A final inode already written to the host, by the first of its names written: the others are
+  // linked to it there, so ten names of one 100 MB file are 100 MB on the host, not 1 GB.
+  const written = new Map<number, string>();
   // A jail never starts on a workdir holding a mount point (workdir-guard.ts), but one mounted
   // while it ran is not the workdir either: nothing is written into it or deleted through it.
   // Same device numbers do not tell a bind mount of the same filesystem; the mount table does.
@@ -208,7 +231,7 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
     if (!h || h.kind !== f.kind) return false;
     if (f.kind === 'symlink') return f.target === h.target;
     if (f.kind !== 'file') return true;
-    if (f.size !== h.size || (f.mode & 0o777) !== (h.mode & 0o777)) return false;
+    if (f.size !== h.size || carriedMode(f, h) !== (h.mode & 0o777)) return false;
     // tar keeps whole seconds; a file touched around the staging is compared byte by byte.
     const oldEnough = h.mtimeMs < options.stagedAtMs - 2000;
     if (oldEnough && Math.floor(f.mtimeMs / 1000) === Math.floor(h.mtimeMs / 1000)) return true;
@@ -253,19 +276,21 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
       settled.add(rel);
       continue;
     }
-    if (f.kind === 'file') {
-      if (f.size > budget) {
-        notes.push({
-          kind: 'dropped',
-          path: rel,
-          reason: `${f.size} bytes, more than is left of the workdir's size for the merge (a sparse file)`,
-        });
-        continue;
-      }
-      budget -= f.size;
+    const sibling = f.kind === 'file' && f.nlink > 1 ? written.get(f.ino) : undefined;
+    if (f.kind === 'file' && sibling === undefined && f.size > bytesLeft) {
+      notes.push({
+        kind: 'dropped',
+        path: rel,
+        reason: `${f.size} bytes, more than the ${bytesLeft} left of the workdir size (${options.maxBytes}) to copy back`,
+      });
+      continue;
     }
     try {
-      write(rel, f, h);
+      write(rel, f, h, sibling);
+      if (f.kind === 'file' && sibling === undefined) {
+        bytesLeft -= f.size;
+        if (f.nlink > 1) written.set(f.ino, rel);
+      }
       applied++;
     } catch (error) {
       notes.push({ kind: 'dropped', path: rel, reason: `could not be written: ${(error as Error).message}` });
@@ -297,18 +322,22 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
   }
   return { applied, notes };
 
-  function write(rel: string, f: Entry, h: Entry | undefined): void {
+  function write(rel: string, f: Entry, h: Entry | undefined, sibling: string | undefined): void {
     if (!realFolders(to, rel)) throw new Error('a folder on its way is not a folder on the host');
     const dest = join(to, rel);
     if (h && h.kind !== f.kind) rmSync(dest, { recursive: true, force: true });
-    const mode = f.mode & 0o777;
+    const mode = carriedMode(f, h);
     if (f.kind === 'dir') {
       if (h?.kind !== 'dir') mkdirSync(dest, { mode: 0o700 });
       chmodSync(dest, mode | 0o700);
     } else {
       const temp = join(dirname(dest), tempName());
       if (f.kind === 'symlink') symlinkSync(f.target ?? '', temp);
-      else {
+      else if (sibling !== undefined) {
+        if (!realFolders(to, sibling)) throw new Error('a folder on its sibling name is not a folder');
+        // link(2) never follows a link at the old name; the sibling is this merge's own new inode.
+        linkSync(join(to, sibling), temp);
+      } else {
         copyFileSync(join(from, rel), temp, constants.COPYFILE_EXCL);
         chmodSync(temp, mode);
       }
@@ -316,6 +345,12 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
     }
     if (options.owner) lchownSync(dest, options.owner.uid, options.owner.gid);
   }
+}
+
+/** The permission bits the host gets: no group or other write the host's entry did not have. */
+function carriedMode(f: Entry, h: Entry | undefined): number {
+  const granted = h?.kind === f.kind ? h.mode & 0o022 : 0;
+  return (f.mode & 0o755) | (f.mode & granted);
 }
 
 /** Every folder between the workdir and `rel` is a real folder on the host, not a link out of it. */

@@ -28,6 +28,23 @@ const STEERING_DIRS = new Set([
   '.direnv',
   '.continue',
   '.aider',
+  // agent CLIs whose project settings start MCP servers or hooks (commands) when run here
+  '.gemini',
+  '.codex',
+  '.opencode',
+  '.kiro',
+  '.windsurf',
+  '.roo',
+  '.amazonq',
+  // editors that start the language servers or tasks a project's settings name
+  '.zed',
+  '.helix',
+  // mise runs a trusted folder's hooks and env scripts on cd; trust is by path, not content
+  '.mise',
+  // CI that runs on the operator's next push, with the repository's secrets
+  '.circleci',
+  '.buildkite',
+  '.woodpecker',
 ]);
 
 /** Files that steer shells, direnv, package managers, git and agents, at any depth. */
@@ -60,6 +77,39 @@ const STEERING_FILES = new Set([
   'CLAUDE.local.md',
   'AGENTS.md',
   'GEMINI.md',
+  '.clinerules',
+  '.roomodes',
+  'opencode.json',
+  'opencode.jsonc',
+  // git hook managers: the installed hook runs the commands these name at the next commit
+  '.pre-commit-config.yaml',
+  'lefthook.yml',
+  'lefthook.yaml',
+  '.lefthook.yml',
+  '.lefthook.yaml',
+  'lefthook-local.yml',
+  '.lefthook-local.yml',
+  '.overcommit.yml',
+  '.simple-git-hooks.json',
+  '.simple-git-hooks.js',
+  '.simple-git-hooks.cjs',
+  // mise: see .mise above
+  'mise.toml',
+  '.mise.toml',
+  'mise.local.toml',
+  '.mise.local.toml',
+  // editors that run a project's startup file when it is trusted
+  '.exrc',
+  '.nvim.lua',
+  '.nvimrc',
+  '.dir-locals.el',
+  // CI definitions outside the folders above
+  '.gitlab-ci.yml',
+  '.travis.yml',
+  '.drone.yml',
+  'Jenkinsfile',
+  'azure-pipelines.yml',
+  'bitbucket-pipelines.yml',
 ]);
 
 /** Names git reads in a repository folder: planted beside HEAD, they make that folder a repository. */

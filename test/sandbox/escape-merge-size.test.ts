@@ -1,0 +1,40 @@
+/**
+ * The merge back to the host writes no more than the jail's workdir could hold. A sparse file
+ * costs the jail's tmpfs nothing however large it reads, and ten names of one file cost it one
+ * copy; the merge copied each name, every byte, so 100 MB in the jail became 3 GB on the host's
+ * disk, and `truncate -s 10T` would have filled it.
+ */
+import { lstatSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runInJail, skipWithoutSandbox } from './jail-harness.js';
+
+const skip = skipWithoutSandbox();
+
+describe.skipIf(skip)('escape: the merge writes no more than the workdir holds', () => {
+  it('drops a sparse file larger than the workdir size, carrying the rest', async () => {
+    const { workdir, exit } = await runInJail(
+      ['truncate -s 4G sparse.bin', 'echo kept > small.txt'].join('\n'),
+      { workdirMb: 32, memoryMb: 128 },
+    );
+    expect(() => lstatSync(join(workdir, 'sparse.bin'))).toThrow();
+    expect(statSync(join(workdir, 'small.txt')).size).toBe(5);
+    const dropped = exit.workdir.notes.filter((n) => n.kind === 'dropped').map((n) => n.path);
+    expect(dropped).toEqual(['sparse.bin']);
+  });
+
+  it('carries the names of one file as one inode, not a copy per name', async () => {
+    const { workdir } = await runInJail(
+      [
+        'head -c 8000000 /dev/urandom > big.bin',
+        'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do ln big.bin "link$i.bin"; done',
+      ].join('\n'),
+      { workdirMb: 32, memoryMb: 128 },
+    );
+    const names = readdirSync(workdir).filter((n) => n.endsWith('.bin'));
+    expect(names).toHaveLength(13); // 13 x 8 MB would not fit the 32 MB budget as copies
+    const inodes = new Set(names.map((n) => statSync(join(workdir, n)).ino));
+    expect(inodes.size).toBe(1);
+    expect(statSync(join(workdir, 'big.bin')).nlink).toBe(13);
+  });
+});

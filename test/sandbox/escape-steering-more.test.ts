@@ -1,0 +1,46 @@
+/**
+ * Planted files the steering list missed: each runs what the agent wrote on the host later,
+ * when the operator commits (a hook manager's config), opens the folder in an agent CLI or an
+ * editor (MCP servers, language servers), enters it (mise), or pushes (CI). All reached the host
+ * workdir on bb9591f; now each is held back and reported like the rest of the list.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runInJail, skipWithoutSandbox } from './jail-harness.js';
+
+const skip = skipWithoutSandbox();
+
+const PLANTED = [
+  '.pre-commit-config.yaml',
+  'lefthook.yml',
+  '.gemini/settings.json',
+  '.codex/config.toml',
+  'opencode.json',
+  '.zed/settings.json',
+  '.helix/languages.toml',
+  'mise.toml',
+  '.nvim.lua',
+  '.gitlab-ci.yml',
+  '.circleci/config.yml',
+  'pkg/Jenkinsfile',
+];
+
+describe.skipIf(skip)('escape: more files planted for the host to run later', () => {
+  it('holds back hook-manager, agent CLI, editor, mise and CI files, new or changed', async () => {
+    const script = PLANTED.map(
+      (path) => `mkdir -p "$(dirname ${path})" && echo 'run: touch /tmp/pwned' > ${path}`,
+    );
+    const { workdir, exit } = await runInJail([...script, 'echo work > result.txt'].join('\n'), {
+      prepare: (wd) => writeFileSync(join(wd, 'mise.toml'), '[tools]\nnode = "20"\n'),
+    });
+    for (const path of PLANTED.filter((p) => p !== 'mise.toml'))
+      expect(existsSync(join(workdir, path)), path).toBe(false);
+    expect(readFileSync(join(workdir, 'mise.toml'), 'utf8')).toBe('[tools]\nnode = "20"\n');
+    expect(readFileSync(join(workdir, 'result.txt'), 'utf8')).toBe('work\n');
+    const held = exit.workdir.notes.filter((n) => n.kind === 'held_back').map((n) => n.path);
+    for (const path of ['.pre-commit-config.yaml', 'lefthook.yml', 'mise.toml', '.gitlab-ci.yml'])
+      expect(held).toContain(path);
+    expect(held).toEqual(expect.arrayContaining(['.gemini', '.codex', '.zed', '.circleci']));
+  });
+});
