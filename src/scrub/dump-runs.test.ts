@@ -58,12 +58,15 @@ const dumps: Record<string, () => string> = {
   'hexdump -C': () => hexdumpC(file),
   'od -A x -t x1z': () => od(file, '-A', 'x', '-t', 'x1z'),
   'od -An -t x1': () => od(file, '-An', '-t', 'x1'),
+  'od -c': () => od(file, '-c'),
+  'od -A x -c': () => od(file, '-A', 'x', '-c'),
 };
 
 /** The key's bytes as any of these dumps prints three of them in a row. */
 const keyHexPieces = () => {
   const pairs = hex(Buffer.from(key));
-  return [pairs.slice(8, 11).join(' '), pairs.slice(8, 11).join(''), key.slice(10, 14)];
+  const cells = [...key.slice(10, 14)].map((c) => `   ${c}`).join('');
+  return [pairs.slice(8, 11).join(' '), pairs.slice(8, 11).join(''), key.slice(10, 14), cells];
 };
 
 describe('a configured key in a hex dump', () => {
@@ -107,6 +110,7 @@ describe('dump-shaped text with no key', () => {
     'git log --oneline': '9618d04 scrub: a here-string\n451ae74 scrub: letters\n76585b2 add feature\n',
     'sha256sum output': `${'ab'.repeat(32)}  release.tar.gz\n${'cd'.repeat(32)}  notes.txt\n`,
     'a table of numbers': '100000 200000 300000\n400000 500000 600000\n',
+    'od -c of ordinary text': '0000000   H   e   l   l   o  \\n\n0000006\n',
   };
   for (const [name, text] of Object.entries(texts)) {
     it(`leaves ${name} as it was`, () => expect(scrubber.text(text)).toBe(text));

@@ -22,6 +22,16 @@ const HEX_VALUE = HEX_DIGIT_VALUES;
 const DUMP_LINE =
   /(?:[0-9a-fA-F]{6,16}:?[ \t]{1,3}| {0,3})((?:[0-9a-fA-F]{2}){1,8}(?:(?: {1,2}|:)(?:[0-9a-fA-F]{2}){1,8}){1,127})(?=[ \t]{2,}|[ \t]*\|| ?\r?$|\r?\n)/y;
 
+/**
+ * A line of `od -c`: an offset (octal, or hex with `-A x`), then a cell of four characters a
+ * byte, right-aligned: the character, a C escape (`\n`), or three octal digits.
+ */
+const CHAR_LINE =
+  /[0-9a-fA-F]{6,16}((?: {3}[^ \r\n]| {2}\\[0abfnrtv]| [0-7]{3}| {4}){1,32})[ \t]*(?=\r?\n|$)/y;
+
+/** The byte a C escape of `od -c` stands for. */
+const ESCAPED: Readonly<Record<string, number>> = { '0': 0, a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11 };
+
 /** A block shorter than this many bytes holds no credential a rule names. */
 const MIN_DUMP_BYTES = 12;
 
@@ -74,7 +84,7 @@ function dumpLine(input: string, from: number, to: number, at: number): number {
   if (!dumpStart(input, from)) return -1;
   DUMP_LINE.lastIndex = from;
   const match = DUMP_LINE.exec(input);
-  if (!match || match.index + match[0].length > to) return -1;
+  if (!match || match.index + match[0].length > to) return charLine(input, from, to, at);
   const column = match[1]!;
   let count = 0;
   for (let k = 0; k + 1 < column.length; ) {
@@ -89,6 +99,30 @@ function dumpLine(input: string, from: number, to: number, at: number): number {
     }
     count++;
     k += 2;
+  }
+  return count;
+}
+
+/** The bytes of an `od -c` line at `input[from, to)`, as dumpLine; -1 when it is not one. */
+function charLine(input: string, from: number, to: number, at: number): number {
+  CHAR_LINE.lastIndex = from;
+  const match = CHAR_LINE.exec(input);
+  if (!match || match.index + match[0].length > to) return -1;
+  const cells = match[1]!;
+  let count = 0;
+  for (let k = 0; k + 3 < cells.length; k += 4) {
+    const cell = cells.slice(k, k + 4);
+    const byte =
+      cell[2] === '\\'
+        ? ESCAPED[cell[3]!]!
+        : cell[0] === ' ' && cell[1] !== ' '
+          ? Number.parseInt(cell.slice(1), 8) // ` 342`: a byte in octal
+          : cell.charCodeAt(3); // `   F`, or four spaces for a space
+    if (at >= 0) {
+      if (at + count >= SCRATCH.length) SCRATCH = grown(SCRATCH);
+      SCRATCH[at + count] = byte & 0xff;
+    }
+    count++;
   }
   return count;
 }
