@@ -211,8 +211,8 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
   const gitDirs = new Set([...gitDirsOf(final), ...gitDirsOf(host)]);
   const links = new Map<string, string>();
   for (const [rel, entry] of final) if (entry.kind === 'symlink') links.set(rel, entry.target ?? '');
-  const guarded = (rel: string) =>
-    allowedByProfile(rel, options.allow ?? []) ? undefined : steeringReason(rel, gitDirs);
+  const guarded = (rel: string, folder: boolean) =>
+    allowedByProfile(rel, options.allow ?? [], folder) ? undefined : steeringReason(rel, gitDirs);
   const notes: WorkdirNote[] = [];
   const settled = new Set<string>(); // subtrees already decided as a whole
   let applied = 0;
@@ -251,11 +251,11 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
     }
     if (unchanged(rel, f, h)) continue;
     const reason =
-      guarded(rel) ??
+      guarded(rel, f.kind === 'dir') ??
       (h?.kind === 'dir'
         ? [...host.keys()]
             .filter((k) => k.startsWith(`${rel}/`))
-            .map(guarded)
+            .map((k) => guarded(k, host.get(k)?.kind === 'dir'))
             .find(Boolean)
         : undefined);
     if (reason) {
@@ -306,7 +306,7 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
       notes.push({ kind: 'dropped', path: rel, reason: 'on a filesystem mounted inside the workdir' });
       continue;
     }
-    const reason = guarded(rel);
+    const reason = guarded(rel, h.kind === 'dir');
     if (reason) {
       notes.push({ kind: 'held_back', path: rel, change: 'deleted', reason });
       continue;
