@@ -11,7 +11,9 @@
  *   sockets, devices), are not carried over and are reported;
  * - files are written as new inodes (a temporary name, then rename), so a
  *   hard link or symbolic link on the host is replaced, never written
- *   through; no folder on the way may be a symbolic link on the host;
+ *   through; no folder on the way may be a symbolic link on the host, and
+ *   each is opened once (pinned-dir.ts), so swapping one for a link while
+ *   the merge runs redirects nothing;
  * - what the merge copies is bounded by the jail's workdir size: a file the
  *   jail holds under several names arrives as one inode under those names,
  *   and a file larger than what is left (a sparse file: `truncate -s 10T`
@@ -31,10 +33,10 @@
  */
 
 import {
-  chmodSync,
   closeSync,
   constants,
-  copyFileSync,
+  fchmodSync,
+  fchownSync,
   lchownSync,
   linkSync,
   lstatSync,
@@ -46,12 +48,13 @@ import {
   realpathSync,
   renameSync,
   rmdirSync,
-  rmSync,
   type Stats,
   symlinkSync,
   unlinkSync,
+  writeSync,
 } from 'node:fs';
-import { dirname, join, posix } from 'node:path';
+import { join, posix } from 'node:path';
+import { inside, openFolder, pinParent, removeInside } from './pinned-dir.js';
 import { allowedByProfile, looksLikeGitDir, steeringReason } from './steering.js';
 import { atOrBelow, holdsMount, mountPointsInside } from './workdir-mounts.js';
 
@@ -211,8 +214,8 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
   const gitDirs = new Set([...gitDirsOf(final), ...gitDirsOf(host)]);
   const links = new Map<string, string>();
   for (const [rel, entry] of final) if (entry.kind === 'symlink') links.set(rel, entry.target ?? '');
-  const guarded = (rel: string) =>
-    allowedByProfile(rel, options.allow ?? []) ? undefined : steeringReason(rel, gitDirs);
+  const guarded = (rel: string, folder: boolean) =>
+    allowedByProfile(rel, options.allow ?? [], folder) ? undefined : steeringReason(rel, gitDirs);
   const notes: WorkdirNote[] = [];
   const settled = new Set<string>(); // subtrees already decided as a whole
   let applied = 0;
@@ -251,11 +254,11 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
     }
     if (unchanged(rel, f, h)) continue;
     const reason =
-      guarded(rel) ??
+      guarded(rel, f.kind === 'dir') ??
       (h?.kind === 'dir'
         ? [...host.keys()]
             .filter((k) => k.startsWith(`${rel}/`))
-            .map(guarded)
+            .map((k) => guarded(k, host.get(k)?.kind === 'dir'))
             .find(Boolean)
         : undefined);
     if (reason) {
@@ -306,44 +309,85 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
       notes.push({ kind: 'dropped', path: rel, reason: 'on a filesystem mounted inside the workdir' });
       continue;
     }
-    const reason = guarded(rel);
+    const reason = guarded(rel, h.kind === 'dir');
     if (reason) {
       notes.push({ kind: 'held_back', path: rel, change: 'deleted', reason });
       continue;
     }
     try {
-      if (!realFolders(to, rel)) continue;
-      if (h.kind === 'dir') rmdirSync(join(to, rel));
-      else unlinkSync(join(to, rel));
+      const parent = pinParent(to, rel);
+      try {
+        if (h.kind === 'dir') rmdirSync(inside(parent.fd, parent.name));
+        else unlinkSync(inside(parent.fd, parent.name));
+      } finally {
+        closeSync(parent.fd);
+      }
       applied++;
     } catch {
-      // A folder that keeps a held-back entry stays, with it.
+      // A folder that keeps a held-back entry stays, with it; so does a name behind a swapped folder.
     }
   }
   return { applied, notes };
 
   function write(rel: string, f: Entry, h: Entry | undefined, sibling: string | undefined): void {
-    if (!realFolders(to, rel)) throw new Error('a folder on its way is not a folder on the host');
-    const dest = join(to, rel);
-    if (h && h.kind !== f.kind) rmSync(dest, { recursive: true, force: true });
-    const mode = carriedMode(f, h);
-    if (f.kind === 'dir') {
-      if (h?.kind !== 'dir') mkdirSync(dest, { mode: 0o700 });
-      chmodSync(dest, mode | 0o700);
-    } else {
-      const temp = join(dirname(dest), tempName());
-      if (f.kind === 'symlink') symlinkSync(f.target ?? '', temp);
-      else if (sibling !== undefined) {
-        if (!realFolders(to, sibling)) throw new Error('a folder on its sibling name is not a folder');
-        // link(2) never follows a link at the old name; the sibling is this merge's own new inode.
-        linkSync(join(to, sibling), temp);
-      } else {
-        copyFileSync(join(from, rel), temp, constants.COPYFILE_EXCL);
-        chmodSync(temp, mode);
+    const parent = pinParent(to, rel);
+    try {
+      const dest = inside(parent.fd, parent.name);
+      if (h && h.kind !== f.kind) removeInside(parent.fd, parent.name);
+      const mode = carriedMode(f, h);
+      if (f.kind === 'dir') {
+        if (h?.kind !== 'dir') mkdirSync(dest, { mode: 0o700 });
+        const folder = openFolder(dest);
+        try {
+          fchmodSync(folder, mode | 0o700);
+          if (options.owner) fchownSync(folder, options.owner.uid, options.owner.gid);
+        } finally {
+          closeSync(folder);
+        }
+        return;
       }
+      const temp = inside(parent.fd, tempName());
+      if (f.kind === 'symlink') {
+        symlinkSync(f.target ?? '', temp);
+        // No handle on a link to chown through: lchown never follows it, and a hard link to
+        // another's file swapped in under the random temp name is what protected_hardlinks refuses.
+        if (options.owner) lchownSync(temp, options.owner.uid, options.owner.gid);
+      } else if (sibling !== undefined) {
+        // link(2) never follows a link at the old name; the sibling is this merge's own new inode.
+        const other = pinParent(to, sibling);
+        try {
+          linkSync(inside(other.fd, other.name), temp);
+        } finally {
+          closeSync(other.fd);
+        }
+      } else copyInto(join(from, rel), temp, mode);
       renameSync(temp, dest);
+    } finally {
+      closeSync(parent.fd);
     }
-    if (options.owner) lchownSync(dest, options.owner.uid, options.owner.gid);
+  }
+
+  /** A new inode at `temp` (created exclusively, so never a link's target), its mode and owner set through its handle. */
+  function copyInto(source: string, temp: string, mode: number): void {
+    const out = openSync(
+      temp,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
+    try {
+      const input = openSync(source, constants.O_RDONLY | constants.O_NOFOLLOW);
+      try {
+        const buffer = Buffer.allocUnsafe(1 << 20);
+        for (let read = readSync(input, buffer); read > 0; read = readSync(input, buffer))
+          for (let done = 0; done < read; ) done += writeSync(out, buffer, done, read - done);
+      } finally {
+        closeSync(input);
+      }
+      fchmodSync(out, mode);
+      if (options.owner) fchownSync(out, options.owner.uid, options.owner.gid);
+    } finally {
+      closeSync(out);
+    }
   }
 }
 
@@ -351,19 +395,6 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
 function carriedMode(f: Entry, h: Entry | undefined): number {
   const granted = h?.kind === f.kind ? h.mode & 0o022 : 0;
   return (f.mode & 0o755) | (f.mode & granted);
-}
-
-/** Every folder between the workdir and `rel` is a real folder on the host, not a link out of it. */
-function realFolders(root: string, rel: string): boolean {
-  const parts = rel.split('/');
-  for (let i = 1; i < parts.length; i++) {
-    try {
-      if (!lstatSync(join(root, ...parts.slice(0, i))).isDirectory()) return false;
-    } catch {
-      return false;
-    }
-  }
-  return true;
 }
 
 let merged = 0;

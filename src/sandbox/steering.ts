@@ -161,11 +161,14 @@ export function steeringReason(relative: string, gitDirs: ReadonlySet<string>): 
 
 /**
  * Whether the profile lets changes to this path through: an exact path, a folder and what is in
- * it, or a folder on the way to one (created so the named path can be).
+ * it, or a folder on the way to one (created so the named path can be). Only a real folder is let
+ * through on the way: a link there (`.claude -> notes`, with `.claude/commands` named) would carry
+ * every steering file under it, `notes/settings.json` read on the host as `.claude/settings.json`.
  */
-export function allowedByProfile(relative: string, allow: readonly string[]): boolean {
+export function allowedByProfile(relative: string, allow: readonly string[], folder: boolean): boolean {
   return allow.some((entry) => {
     const clean = entry.replace(/^\.\//, '').replace(/\/+$/, '');
-    return relative === clean || relative.startsWith(`${clean}/`) || clean.startsWith(`${relative}/`);
+    if (relative === clean || relative.startsWith(`${clean}/`)) return true;
+    return folder && clean.startsWith(`${relative}/`);
   });
 }
