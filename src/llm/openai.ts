@@ -78,13 +78,40 @@ export function openaiSideDoor(
   return undefined;
 }
 
-export function openaiRequested(body: Json): number {
-  const asked = body.max_completion_tokens ?? body.max_tokens;
-  return typeof asked === 'number' && asked > 0 ? Math.floor(asked) : DEFAULT_MAX_TOKENS;
+/** The API's own ceiling on `n`. */
+const MAX_CHOICES = 128;
+
+/**
+ * How many choices the request asks for (`n`, each up to max_tokens long), or undefined when `n`
+ * is not a count the API would read the same way the budget does (a string, a fraction, 1e9).
+ */
+export function openaiChoices(body: Json): number | undefined {
+  const n = body.n;
+  if (n === undefined || n === null) return 1;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 1 && n <= MAX_CHOICES ? n : undefined;
 }
 
-export function openaiWithMaxTokens(body: Json, max: number): Json {
+export function openaiInvalid(body: Json): string | undefined {
+  return openaiChoices(body) === undefined
+    ? `bulkhead: n must be an integer from 1 to ${MAX_CHOICES}.`
+    : undefined;
+}
+
+/** The output the request can generate in all: max_tokens is per choice, so n choices are n times it. */
+export function openaiRequested(body: Json): number {
+  const asked = body.max_completion_tokens ?? body.max_tokens;
+  const per = typeof asked === 'number' && asked > 0 ? Math.floor(asked) : DEFAULT_MAX_TOKENS;
+  return per * (openaiChoices(body) ?? 1);
+}
+
+/** `max`: the output granted for all choices together, shared out so that n × max_tokens fits it. */
+export function openaiWithMaxTokens(body: Json, total: number): Json {
   const out: Json = { ...body };
+  const asked = openaiChoices(body) ?? 1;
+  // Fewer choices than asked when fewer tokens than choices are left: one token each at least.
+  const n = Math.max(1, Math.min(asked, total));
+  if (n !== asked) out.n = n;
+  const max = Math.floor(total / n);
   if (out.max_completion_tokens !== undefined || out.max_tokens === undefined)
     out.max_completion_tokens = max;
   if (out.max_tokens !== undefined) out.max_tokens = max;

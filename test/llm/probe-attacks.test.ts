@@ -1,0 +1,81 @@
+/**
+ * Attacks a steered agent tries on the LLM proxy with raw HTTP (no SDK to keep it honest):
+ * output multiplied past the cap by `n` choices, other paths and methods, the run token in
+ * places other than the key headers, and bodies that are not what they say.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { PRICES, REAL_KEY, useLlmGateway } from '../helpers/llm-harness.js';
+
+const PROFILES = `
+  agent:
+    llm: { models: [claude-test] }
+    budgets: { tokens: { output: 100 } }
+`;
+const llm = useLlmGateway(PROFILES, PRICES);
+
+afterEach(() => {
+  llm.fake.script = undefined;
+  llm.fake.reflect = false;
+});
+
+async function token(): Promise<{ token: string; runId: string }> {
+  const { run, token } = await llm.gw.gateway.runs.create('agent');
+  return { token, runId: run.id };
+}
+
+function post(path: string, key: string, body: unknown, extra: Record<string, string> = {}) {
+  return fetch(`${llm.gw.gateway.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...extra },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+const completions = () => llm.fake.received.filter((r) => r.path === '/v1/chat/completions');
+const ask = { model: 'claude-test', messages: [{ role: 'user', content: 'hi' }] };
+
+describe('LLM proxy attacks: n choices', () => {
+  it('never lets n choices ask for more output in all than the output cap has left', async () => {
+    const { token: t } = await token();
+    const res = await post('/v1/chat/completions', t, { ...ask, n: 10, max_completion_tokens: 100 });
+    await res.text();
+    const sent = completions().at(-1)?.body;
+    if (sent) {
+      const n = typeof sent.n === 'number' ? sent.n : 1;
+      const per = Number(sent.max_completion_tokens ?? sent.max_tokens);
+      expect(n * per).toBeLessThanOrEqual(100);
+    } else expect(res.status).toBe(400);
+  });
+
+  it('refuses an n that is not a small positive integer, unsent', async () => {
+    const { token: t } = await token();
+    const before = completions().length;
+    for (const n of ['10', 2.5, 0, -1, 1e9, 129]) {
+      const res = await post('/v1/chat/completions', t, { ...ask, n, max_completion_tokens: 10 });
+      expect(res.status, String(n)).toBe(400);
+      expect(((await res.json()) as { error: { type: string } }).error.type).toBe('invalid_request_error');
+    }
+    expect(completions().length).toBe(before);
+  });
+});
+
+describe('LLM proxy attacks: paths and methods', () => {
+  it('answers unknown API paths without reaching the provider', async () => {
+    const { token: t } = await token();
+    const before = llm.fake.received.length;
+    for (const path of [
+      '/v1/files',
+      '/v1/messages/batches',
+      '/v1/embeddings',
+      '/v1/organizations/api_keys',
+      '/v1/messages/../files',
+      '/v1/messages%2f..%2ffiles',
+      '/v1//messages',
+    ]) {
+      const res = await post(path, t, ask);
+      expect(res.status, path).toBeGreaterThanOrEqual(400);
+      expect(await res.text(), path).not.toContain(REAL_KEY);
+    }
+    expect(llm.fake.received.length).toBe(before);
+  });
+});
