@@ -12,7 +12,7 @@ import type { Scrubber } from '../scrub/index.js';
 import { scrubKnownChunk } from './event-shapes.js';
 import { isObject, type Json, count as n } from './json.js';
 import { eventName, HeldText, type SseDialect, textEvent } from './scrubbed-sse.js';
-import { betaOrFieldDoor, type SideDoor, sideDoorRefusal } from './side-doors.js';
+import { betaOrFieldDoor, firstPath, type SideDoor, sideDoorRefusal } from './side-doors.js';
 import { formatSse } from './sse.js';
 import { EMPTY_USAGE, type MessageUsage, StreamUsage } from './usage.js';
 
@@ -65,17 +65,28 @@ export function openaiSideDoor(
     if (!allowed.server_tools.includes(String(type)))
       return refuse(`tools[${i}].type`, `the server tool ${JSON.stringify(type ?? null)}`, 'server_tools');
   }
-  if (!allowed.url_sources && Array.isArray(body.messages)) {
-    for (const [i, message] of body.messages.entries()) {
-      const content = isObject(message) && Array.isArray(message.content) ? message.content : [];
-      for (const [j, part] of content.entries()) {
-        const url = isObject(part) && isObject(part.image_url) ? part.image_url.url : undefined;
-        if (typeof url === 'string' && !url.startsWith('data:'))
-          return refuse(`messages[${i}].content[${j}].image_url`, 'an image fetched by URL', 'url_sources');
-      }
-    }
+  if (!allowed.url_sources) {
+    const found = lookedUp(body.messages, 'messages');
+    if (found) return refuse(found, `the content at ${found}, fetched by URL or file id,`, 'url_sources');
   }
   return undefined;
+}
+
+/**
+ * The path of the first content part the API would fetch (an image URL, given as an object or as
+ * a bare string) or look up in the account (a stored file by id or URL); only inline data passes.
+ * Walked through every message and nested part, not just the top-level content lists.
+ */
+function lookedUp(messages: unknown, path: string): string | undefined {
+  return firstPath(messages, path, (part, at) => {
+    if (part.image_url !== undefined) {
+      const url = isObject(part.image_url) ? part.image_url.url : part.image_url;
+      if (typeof url !== 'string' || !url.startsWith('data:')) return `${at}.image_url`;
+    }
+    const file = part.file;
+    if (isObject(file) && (file.file_id !== undefined || file.file_url !== undefined)) return `${at}.file`;
+    return undefined;
+  });
 }
 
 /** The API's own ceiling on `n`. */

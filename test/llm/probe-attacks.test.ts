@@ -79,3 +79,23 @@ describe('LLM proxy attacks: paths and methods', () => {
     expect(llm.fake.received.length).toBe(before);
   });
 });
+
+describe('LLM proxy attacks: chat content the API looks up for the run', () => {
+  const parts: Array<[string, unknown]> = [
+    ['a stored file by file_id', { type: 'file', file: { file_id: 'file-abc123' } }],
+    ['an image URL written as a bare string', { type: 'image_url', image_url: 'https://example.test/x.png' }],
+  ];
+  for (const [what, part] of parts)
+    it(`refuses ${what} in a chat message unless url_sources is open`, async () => {
+      const { token: t } = await token();
+      const before = completions().length;
+      const res = await post('/v1/chat/completions', t, {
+        ...ask,
+        max_tokens: 10,
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'read this' }, part] }],
+      });
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain('url_sources');
+      expect(completions().length).toBe(before);
+    });
+});
