@@ -99,3 +99,24 @@ describe('LLM proxy attacks: chat content the API looks up for the run', () => {
       expect(completions().length).toBe(before);
     });
 });
+
+describe('LLM proxy attacks: Anthropic content looked up in the account', () => {
+  it('refuses a document whose source is a stored file id unless url_sources is open', async () => {
+    const { token: t } = await token();
+    const before = llm.fake.received.length;
+    const res = await fetch(`${llm.gw.gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': t, 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({
+        model: 'claude-test',
+        max_tokens: 10,
+        messages: [
+          { role: 'user', content: [{ type: 'document', source: { type: 'file', file_id: 'file_011abc' } }] },
+        ],
+      }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('url_sources');
+    expect(llm.fake.received.length).toBe(before);
+  });
+});
