@@ -47,6 +47,15 @@ describe('LLM proxy attacks: n choices', () => {
     } else expect(res.status).toBe(400);
   });
 
+  it('sends fewer choices than asked when fewer output tokens than choices are left', async () => {
+    const { token: t } = await token();
+    const res = await post('/v1/chat/completions', t, { ...ask, n: 128, max_completion_tokens: 50 });
+    await res.text();
+    const sent = completions().at(-1)?.body;
+    expect(sent?.n).toBe(100);
+    expect(sent?.max_completion_tokens).toBe(1);
+  });
+
   it('refuses an n that is not a small positive integer, unsent', async () => {
     const { token: t } = await token();
     const before = completions().length;
@@ -119,4 +128,39 @@ describe('LLM proxy attacks: Anthropic content looked up in the account', () => 
     expect(await res.text()).toContain('url_sources');
     expect(llm.fake.received.length).toBe(before);
   });
+});
+
+describe('LLM proxy attacks: request framing', () => {
+  async function raw(head: string, body: string): Promise<string> {
+    const { connect } = await import('node:net');
+    const url = new URL(llm.gw.gateway.url);
+    return new Promise((resolve) => {
+      const socket = connect(Number(url.port), url.hostname);
+      let got = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (d: string) => {
+        got += d;
+      });
+      socket.on('close', () => resolve(got));
+      socket.on('error', () => resolve(got));
+      socket.write(`${head}\r\n\r\n${body}`);
+      setTimeout(() => socket.end(), 1500);
+    });
+  }
+
+  for (const [what, framing] of [
+    ['Content-Length with Transfer-Encoding', 'Content-Length: 5\r\nTransfer-Encoding: chunked'],
+    ['two different Content-Lengths', 'Content-Length: 5\r\nContent-Length: 200'],
+  ] as const)
+    it(`refuses ${what} and sends nothing upstream`, async () => {
+      const { token: t } = await token();
+      const before = llm.fake.received.length;
+      const body = JSON.stringify({ ...ask, max_tokens: 5 });
+      const answer = await raw(
+        `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t}\r\nContent-Type: application/json\r\n${framing}`,
+        `0\r\n\r\n${body}`,
+      );
+      expect(answer.startsWith('HTTP/1.1 4')).toBe(true);
+      expect(llm.fake.received.length).toBe(before);
+    });
 });
