@@ -164,3 +164,17 @@ describe('LLM proxy attacks: request framing', () => {
       expect(llm.fake.received.length).toBe(before);
     });
 });
+
+describe('LLM proxy attacks: count_tokens as a way around the checks', () => {
+  it('refuses count_tokens for a model the run may not use, unsent', async () => {
+    const { token: t } = await token();
+    const before = llm.fake.received.filter((r) => r.path === '/v1/messages/count_tokens').length;
+    const res = await fetch(`${llm.gw.gateway.url}/v1/messages/count_tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': t, 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'claude-other', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(res.status).toBe(403);
+    expect(llm.fake.received.filter((r) => r.path === '/v1/messages/count_tokens').length).toBe(before);
+  });
+});
