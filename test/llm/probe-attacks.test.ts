@@ -178,3 +178,23 @@ describe('LLM proxy attacks: count_tokens as a way around the checks', () => {
     expect(llm.fake.received.filter((r) => r.path === '/v1/messages/count_tokens').length).toBe(before);
   });
 });
+
+describe('LLM proxy attacks: Responses content looked up for the run', () => {
+  it('refuses an input_image whose image_url is an object holding a URL unless url_sources is open', async () => {
+    const { token: t } = await token();
+    const before = llm.fake.received.length;
+    const res = await post('/v1/responses', t, {
+      model: 'claude-test',
+      max_output_tokens: 10,
+      input: [
+        {
+          role: 'user',
+          content: [{ type: 'input_image', image_url: { url: 'https://example.test/x.png' } }],
+        },
+      ],
+    });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('url_sources');
+    expect(llm.fake.received.length).toBe(before);
+  });
+});
