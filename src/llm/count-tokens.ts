@@ -10,7 +10,8 @@ import { readJsonBody } from './body.js';
 import type { ProxyContext } from './context.js';
 import { apiError } from './errors.js';
 import { forwardHeaders, returnedHeaders } from './headers.js';
-import { ended, refuseSideDoor } from './refusals.js';
+import { ended } from './refusals.js';
+import { check, refuse } from './request-check.js';
 import { cancelFor } from './signals.js';
 import { postUpstream, type UpstreamResponse } from './upstream.js';
 import { ANTHROPIC } from './wire-format.js';
@@ -26,8 +27,12 @@ export function countTokensRoute(ctx: ProxyContext): (c: Context) => Promise<Res
     if (run.state !== 'active') return ended(run);
     const read = await readJsonBody(req, ctx.maxBody);
     if (!read.ok) return read.response;
-    const refused = await refuseSideDoor(ctx, run, read.body, req, ANTHROPIC);
-    if (refused) return refused;
+    // The same checks as a message (model list, side doors, flow rules): counting sends the
+    // prompt to the API, and the API fetches a URL source to count it. A count has no
+    // max_tokens, so one is supplied for the check alone; it is not forwarded.
+    const verdict = check(ctx, run, { ...read, body: { max_tokens: 1, ...read.body } }, req, ANTHROPIC);
+    if (!verdict.ok) return refuse(ctx, run, verdict.refusal);
+    if (verdict.opens) await deps.runs.taint(run.id, `llm:${verdict.opens}`);
     const linked = cancelFor([deps.runs.signal(run.id)], req.signal);
     try {
       let upstream: UpstreamResponse;

@@ -12,7 +12,7 @@ import type { Scrubber } from '../scrub/index.js';
 import { scrubKnownChunk } from './event-shapes.js';
 import { isObject, type Json, count as n } from './json.js';
 import { eventName, HeldText, type SseDialect, textEvent } from './scrubbed-sse.js';
-import { betaOrFieldDoor, type SideDoor, sideDoorRefusal } from './side-doors.js';
+import { betaOrFieldDoor, firstPath, type SideDoor, sideDoorRefusal } from './side-doors.js';
 import { formatSse } from './sse.js';
 import { EMPTY_USAGE, type MessageUsage, StreamUsage } from './usage.js';
 
@@ -65,26 +65,64 @@ export function openaiSideDoor(
     if (!allowed.server_tools.includes(String(type)))
       return refuse(`tools[${i}].type`, `the server tool ${JSON.stringify(type ?? null)}`, 'server_tools');
   }
-  if (!allowed.url_sources && Array.isArray(body.messages)) {
-    for (const [i, message] of body.messages.entries()) {
-      const content = isObject(message) && Array.isArray(message.content) ? message.content : [];
-      for (const [j, part] of content.entries()) {
-        const url = isObject(part) && isObject(part.image_url) ? part.image_url.url : undefined;
-        if (typeof url === 'string' && !url.startsWith('data:'))
-          return refuse(`messages[${i}].content[${j}].image_url`, 'an image fetched by URL', 'url_sources');
-      }
-    }
+  if (!allowed.url_sources) {
+    const found = lookedUp(body.messages, 'messages');
+    if (found) return refuse(found, `the content at ${found}, fetched by URL or file id,`, 'url_sources');
   }
   return undefined;
 }
 
-export function openaiRequested(body: Json): number {
-  const asked = body.max_completion_tokens ?? body.max_tokens;
-  return typeof asked === 'number' && asked > 0 ? Math.floor(asked) : DEFAULT_MAX_TOKENS;
+/**
+ * The path of the first content part the API would fetch (an image URL, given as an object or as
+ * a bare string) or look up in the account (a stored file by id or URL); only inline data passes.
+ * Walked through every message and nested part, not just the top-level content lists.
+ */
+function lookedUp(messages: unknown, path: string): string | undefined {
+  return firstPath(messages, path, (part, at) => {
+    if (part.image_url !== undefined) {
+      const url = isObject(part.image_url) ? part.image_url.url : part.image_url;
+      if (typeof url !== 'string' || !url.startsWith('data:')) return `${at}.image_url`;
+    }
+    const file = part.file;
+    if (isObject(file) && (file.file_id !== undefined || file.file_url !== undefined)) return `${at}.file`;
+    return undefined;
+  });
 }
 
-export function openaiWithMaxTokens(body: Json, max: number): Json {
+/** The API's own ceiling on `n`. */
+const MAX_CHOICES = 128;
+
+/**
+ * How many choices the request asks for (`n`, each up to max_tokens long), or undefined when `n`
+ * is not a count the API would read the same way the budget does (a string, a fraction, 1e9).
+ */
+export function openaiChoices(body: Json): number | undefined {
+  const n = body.n;
+  if (n === undefined || n === null) return 1;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 1 && n <= MAX_CHOICES ? n : undefined;
+}
+
+export function openaiInvalid(body: Json): string | undefined {
+  return openaiChoices(body) === undefined
+    ? `bulkhead: n must be an integer from 1 to ${MAX_CHOICES}.`
+    : undefined;
+}
+
+/** The output the request can generate in all: max_tokens is per choice, so n choices are n times it. */
+export function openaiRequested(body: Json): number {
+  const asked = body.max_completion_tokens ?? body.max_tokens;
+  const per = typeof asked === 'number' && asked > 0 ? Math.floor(asked) : DEFAULT_MAX_TOKENS;
+  return per * (openaiChoices(body) ?? 1);
+}
+
+/** `max`: the output granted for all choices together, shared out so that n × max_tokens fits it. */
+export function openaiWithMaxTokens(body: Json, total: number): Json {
   const out: Json = { ...body };
+  const asked = openaiChoices(body) ?? 1;
+  // Fewer choices than asked when fewer tokens than choices are left: one token each at least.
+  const n = Math.max(1, Math.min(asked, total));
+  if (n !== asked) out.n = n;
+  const max = Math.floor(total / n);
   if (out.max_completion_tokens !== undefined || out.max_tokens === undefined)
     out.max_completion_tokens = max;
   if (out.max_tokens !== undefined) out.max_tokens = max;

@@ -6,7 +6,6 @@ import type { Run } from '../runs/run.js';
 import type { ProxyContext } from './context.js';
 import { apiError } from './errors.js';
 import type { SideDoor } from './side-doors.js';
-import type { WireFormat } from './wire-format.js';
 
 /**
  * The answer for a run that has ended. An exhausted run's refusal is a
@@ -38,21 +37,6 @@ export function recordDenial(
     actor: `run:${run.id}`,
     data,
   });
-}
-
-/** The refusal for a request that opens a side door its profile does not allow, recorded; else undefined. */
-export async function refuseSideDoor(
-  ctx: ProxyContext,
-  run: Run,
-  body: Record<string, unknown>,
-  req: Request,
-  format: WireFormat,
-): Promise<Response | undefined> {
-  const profile = ctx.deps.policy.profiles[run.profile];
-  if (!profile) return apiError(403, 'permission_error', 'bulkhead: unknown profile.');
-  const door = format.sideDoor(body, req.headers.get('anthropic-beta'), profile.llm);
-  if (!door) return undefined;
-  return refuseDoor(ctx, run, door, typeof body.model === 'string' ? body.model : null);
 }
 
 /** The refusal for a request that opens `door`, recorded. */

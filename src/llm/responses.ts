@@ -143,7 +143,11 @@ function toolDoor(tools: unknown[], path: string, allowed: ProfileLlm): SideDoor
 function fetchedInput(value: unknown, path: string): string | undefined {
   return firstPath(value, path, (part, at) => {
     if (part.type !== 'input_image' && part.type !== 'input_file') return undefined;
-    if (typeof part.image_url === 'string' && !part.image_url.startsWith('data:')) return `${at}.image_url`;
+    // Anything but inline data is a fetch, whatever shape it is written in (a string, an object with a url).
+    if (part.image_url !== undefined) {
+      const url = isObject(part.image_url) ? part.image_url.url : part.image_url;
+      if (typeof url !== 'string' || !url.startsWith('data:')) return `${at}.image_url`;
+    }
     if (part.file_url !== undefined) return `${at}.file_url`;
     if (part.file_id !== undefined) return `${at}.file_id`;
     return undefined;

@@ -161,12 +161,12 @@ export function firstPath(
   return undefined;
 }
 
-/** The path of the first content block whose source the API would fetch by URL (images, documents, also inside tool results). */
+/** The path of the first content block whose source the API would fetch by URL or look up by file id (images, documents, also inside tool results). */
 function urlSource(value: unknown, path: string): string | undefined {
   return firstPath(value, path, (object, at) => {
     const source = object.source;
-    return source && typeof source === 'object' && (source as { type?: unknown }).type === 'url'
-      ? `${at}.source`
-      : undefined;
+    // A `file` source is looked up in the account's stored files: as open as a URL, never the run's own.
+    const type = source && typeof source === 'object' ? (source as { type?: unknown }).type : undefined;
+    return type === 'url' || type === 'file' ? `${at}.source` : undefined;
   });
 }

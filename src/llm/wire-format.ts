@@ -12,6 +12,7 @@ import { anthropicDialect } from './anthropic-sse.js';
 import {
   OpenAiUsageTracker,
   openaiDialect,
+  openaiInvalid,
   openaiRequested,
   openaiSideDoor,
   openaiStreamError,
@@ -40,6 +41,8 @@ export interface WireFormat {
   requested(body: Record<string, unknown>): number;
   withMaxTokens(body: Record<string, unknown>, max: number): Record<string, unknown>;
   sideDoor(body: Record<string, unknown>, beta: string | null, allowed: ProfileLlm): SideDoor | undefined;
+  /** Why a field the budget reads cannot be read the way the API would read it (refused, unsent). */
+  invalid?(body: Record<string, unknown>): string | undefined;
   usage(reported: unknown): MessageUsage;
   tracker(): UsageTracker;
   dialect(scrubber: Scrubber): SseDialect;
@@ -76,6 +79,7 @@ export const OPENAI: WireFormat = {
   requested: openaiRequested,
   withMaxTokens: openaiWithMaxTokens,
   sideDoor: openaiSideDoor,
+  invalid: openaiInvalid,
   usage: openaiUsage,
   tracker: () => new OpenAiUsageTracker(),
   dialect: openaiDialect,
