@@ -83,6 +83,14 @@ export function openaiRequested(body: Json): number {
   return typeof asked === 'number' && asked > 0 ? Math.floor(asked) : DEFAULT_MAX_TOKENS;
 }
 
+/**
+ * `n` absent, null or 1. Anything else is refused rather than reserved as n × max_tokens: a
+ * clamp to what is left would have to split it between the answers, and agents ask for one.
+ */
+export function openaiOneAnswer(body: Json): boolean {
+  return body.n === undefined || body.n === null || body.n === 1;
+}
+
 export function openaiWithMaxTokens(body: Json, max: number): Json {
   const out: Json = { ...body };
   if (out.max_completion_tokens !== undefined || out.max_tokens === undefined)

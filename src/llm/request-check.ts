@@ -43,6 +43,7 @@ export type Refusal =
   | { code: 'side_door'; door: SideDoor; model: string | null }
   | { code: 'flow_blocked'; flow: SideDoorFlow }
   | { code: 'max_tokens_required' }
+  | { code: 'multiple_answers' }
   | { code: 'unpriced_model'; model: string };
 
 /** The run's part of the checks: what the body's part needs, or the refusal. */
@@ -89,6 +90,7 @@ export function checkRequest(
     };
   const flow = sideDoorFlow(run, profile, body, format);
   if (flow) return { ok: false, refusal: { code: 'flow_blocked', flow } };
+  if (!format.oneAnswer(body)) return { ok: false, refusal: { code: 'multiple_answers' } };
   const requested = format.requested(body);
   if (!requested) return { ok: false, refusal: { code: 'max_tokens_required' } };
   const price = llm.prices[model];
@@ -144,6 +146,13 @@ export async function refuse(ctx: ProxyContext, run: Run, refusal: Refusal): Pro
     }
     case 'max_tokens_required':
       return apiError(400, 'invalid_request_error', 'max_tokens is required.');
+    case 'multiple_answers':
+      await recordDenial(ctx, run, 'multiple_answers', {});
+      return apiError(
+        400,
+        'invalid_request_error',
+        'bulkhead: n must be 1: max_tokens bounds each answer, and the budget reserves for one.',
+      );
     case 'unpriced_model':
       await recordDenial(ctx, run, 'unpriced_model', { model: refusal.model });
       return apiError(

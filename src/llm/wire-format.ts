@@ -12,6 +12,7 @@ import { anthropicDialect } from './anthropic-sse.js';
 import {
   OpenAiUsageTracker,
   openaiDialect,
+  openaiOneAnswer,
   openaiRequested,
   openaiSideDoor,
   openaiStreamError,
@@ -38,6 +39,11 @@ export interface WireFormat {
   countable: boolean;
   /** max_tokens as the agent asked (0: missing, refused). */
   requested(body: Record<string, unknown>): number;
+  /**
+   * Whether the body asks for one answer only. max_tokens bounds each answer, so a request for
+   * several (`n`) could generate that many times what its reservation held.
+   */
+  oneAnswer(body: Record<string, unknown>): boolean;
   withMaxTokens(body: Record<string, unknown>, max: number): Record<string, unknown>;
   sideDoor(body: Record<string, unknown>, beta: string | null, allowed: ProfileLlm): SideDoor | undefined;
   usage(reported: unknown): MessageUsage;
@@ -62,6 +68,7 @@ export const ANTHROPIC: WireFormat = {
   requested: (body) =>
     typeof body.max_tokens === 'number' && body.max_tokens > 0 ? Math.floor(body.max_tokens) : 0,
   withMaxTokens: (body, max) => ({ ...body, max_tokens: max }),
+  oneAnswer: () => true,
   sideDoor: findSideDoor,
   usage: (reported) => mergeUsage(EMPTY_USAGE, reported),
   tracker: () => new SseUsageTracker(),
@@ -75,6 +82,7 @@ export const OPENAI: WireFormat = {
   countable: false,
   requested: openaiRequested,
   withMaxTokens: openaiWithMaxTokens,
+  oneAnswer: openaiOneAnswer,
   sideDoor: openaiSideDoor,
   usage: openaiUsage,
   tracker: () => new OpenAiUsageTracker(),
@@ -88,6 +96,7 @@ export const RESPONSES: WireFormat = {
   countable: false,
   requested: responsesRequested,
   withMaxTokens: responsesWithMaxTokens,
+  oneAnswer: () => true,
   sideDoor: responsesSideDoor,
   usage: responsesUsage,
   tracker: () => new ResponsesUsageTracker(),

@@ -1,0 +1,229 @@
+/**
+ * Attacks a steered agent makes on the LLM proxy, against a raw provider this file scripts byte
+ * for byte: what it asks for, what reaches the provider, what the agent reads back, what is
+ * charged. Each case names the class it closes or confirms.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../helpers/harness.js';
+import { llmPolicy, PRICES, REAL_KEY, withRealKey } from '../helpers/llm-harness.js';
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+type Handler = (seen: Seen, res: ServerResponse) => void;
+
+const seen: Seen[] = [];
+let handler: Handler = (_s, res) => {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(
+    JSON.stringify({ id: 'x', type: 'message', content: [], usage: { input_tokens: 1, output_tokens: 1 } }),
+  );
+};
+let provider: Server;
+let gw: TestGateway;
+
+const PROFILES = `
+  agent:
+    budgets: { tokens: { output: 100 } }
+`;
+
+beforeAll(async () => {
+  provider = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const s = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      };
+      seen.push(s);
+      handler(s, res);
+    });
+  });
+  await new Promise<void>((r) => provider.listen(0, '127.0.0.1', r));
+  const address = provider.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  gw = await startTestGateway(llmPolicy(`http://127.0.0.1:${address.port}`, PROFILES, PRICES), withRealKey);
+});
+
+afterAll(async () => {
+  await gw?.close();
+  await new Promise<void>((r) => provider.close(() => r()));
+});
+
+/** Raw bytes to the gateway; resolves with everything it answered before closing (or 2 s). */
+function raw(bytes: string | Buffer): Promise<string> {
+  const url = new URL(gw.gateway.url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(url.port), url.hostname);
+    let got = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(got);
+    }, 2000);
+    socket.on('data', (d) => {
+      got += d.toString();
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(got);
+    });
+    socket.on('error', () => undefined);
+    socket.write(bytes);
+  });
+}
+
+const anthropicBody = JSON.stringify({
+  model: 'claude-test',
+  max_tokens: 5,
+  messages: [{ role: 'user', content: 'hi' }],
+});
+
+describe('red team: where a request goes', () => {
+  it('sends odd request targets nowhere but the fixed API paths, with the provider host', async () => {
+    const { token } = await gw.gateway.runs.create('agent');
+    const targets = [
+      '//evil.test/v1/messages',
+      '/v1/../admin',
+      '/v1/%2e%2e/messages',
+      '/v1/messages%2f..%2fadmin',
+      '/v1\\messages',
+      'http://evil.test/v1/messages',
+      '/v1/messages/batches',
+      '/v1/files',
+      '/v1/models/claude-test',
+    ];
+    for (const target of targets) {
+      const before = seen.length;
+      const answer = await raw(
+        `POST ${target} HTTP/1.1\r\nHost: evil.test\r\nX-Forwarded-Host: evil.test\r\nx-api-key: ${token}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(anthropicBody)}\r\nConnection: close\r\n\r\n${anthropicBody}`,
+      );
+      expect(answer, target).toMatch(/^HTTP\/1\.1 \d{3}/);
+      for (const s of seen.slice(before)) {
+        expect([
+          '/v1/messages',
+          '/v1/messages/count_tokens',
+          '/v1/chat/completions',
+          '/v1/responses',
+        ]).toContain(s.url);
+        expect(s.headers.host).toMatch(/^127\.0\.0\.1:\d+$/);
+        expect(s.headers['x-forwarded-host']).toBeUndefined();
+      }
+    }
+  });
+
+  it('refuses Content-Length with Transfer-Encoding, and two lengths', async () => {
+    const { token } = await gw.gateway.runs.create('agent');
+    const before = seen.length;
+    const both = await raw(
+      `POST /v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: ${token}\r\ncontent-type: application/json\r\ncontent-length: 4\r\ntransfer-encoding: chunked\r\n\r\n${Buffer.byteLength(anthropicBody).toString(16)}\r\n${anthropicBody}\r\n0\r\n\r\n`,
+    );
+    const two = await raw(
+      `POST /v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: ${token}\r\ncontent-type: application/json\r\ncontent-length: 4\r\ncontent-length: ${Buffer.byteLength(anthropicBody)}\r\n\r\n${anthropicBody}`,
+    );
+    expect(both).toMatch(/^HTTP\/1\.1 400/);
+    expect(two).toMatch(/^HTTP\/1\.1 400/);
+    expect(seen.length).toBe(before);
+  });
+
+  it('refuses a gzip-encoded body rather than forwarding bytes it did not check', async () => {
+    const { token } = await gw.gateway.runs.create('agent');
+    const before = seen.length;
+    const res = await fetch(`${gw.gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': token, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync(anthropicBody),
+    });
+    expect(res.status).toBe(400);
+    expect(seen.length).toBe(before);
+  });
+});
+
+describe('red team: the provider key', () => {
+  it('never reaches the agent from an upstream error body or its headers', async () => {
+    const { token } = await gw.gateway.runs.create('agent');
+    handler = (s, res) => {
+      res.writeHead(401, {
+        'content-type': 'application/json',
+        'www-authenticate': `Bearer realm="${s.headers['x-api-key']}"`,
+        location: `http://x/?key=${s.headers['x-api-key']}`,
+        'x-echo': String(s.headers['x-api-key']),
+      });
+      const key = String(s.headers['x-api-key']);
+      const escaped = [...key].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+      res.end(
+        `{"type":"error","error":{"type":"authentication_error","message":"bad key ${escaped} ${key}"}}`,
+      );
+    };
+    const res = await fetch(`${gw.gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': token, 'content-type': 'application/json' },
+      body: anthropicBody,
+    });
+    const text = await res.text();
+    expect(text).not.toContain(REAL_KEY);
+    expect(JSON.stringify(JSON.parse(text))).not.toContain(REAL_KEY);
+    res.headers.forEach((value) => {
+      expect(value).not.toContain(REAL_KEY);
+    });
+  });
+});
+
+describe('red team: budgets', () => {
+  it('does not let n > 1 multiply the output the reservation held', async () => {
+    const { run, token } = await gw.gateway.runs.create('agent');
+    handler = (s, res) => {
+      const body = JSON.parse(s.body) as { n?: number; max_completion_tokens?: number; max_tokens?: number };
+      const per = body.max_completion_tokens ?? body.max_tokens ?? 16;
+      const n = body.n ?? 1;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          id: 'c',
+          object: 'chat.completion',
+          choices: Array.from({ length: n }, (_, index) => ({
+            index,
+            message: { role: 'assistant', content: 'x' },
+            finish_reason: 'length',
+          })),
+          usage: { prompt_tokens: 1, completion_tokens: per * n, total_tokens: per * n + 1 },
+        }),
+      );
+    };
+    const ask = (n: unknown) =>
+      fetch(`${gw.gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'claude-test',
+          max_tokens: 100,
+          n,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      });
+    const before = seen.length;
+    // Before: n = 20 was reserved as 100 output tokens and charged 2,000 against a cap of 100.
+    for (const n of [20, 2, '20', 1.5, 0, -1]) {
+      const res = await ask(n);
+      expect(res.status, String(n)).toBe(400);
+      expect(await res.json()).toMatchObject({
+        error: { type: 'invalid_request_error', message: expect.stringContaining('n must be 1') },
+      });
+    }
+    expect(seen.length).toBe(before);
+    const one = await ask(1);
+    expect(one.status).toBe(200);
+    await one.text();
+    const usage = await gw.gateway.store.tokens.usage(run.id);
+    expect(usage.output).toBeLessThanOrEqual(100);
+  });
+});
