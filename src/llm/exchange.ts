@@ -195,7 +195,7 @@ async function send(
 
   // Each chunk is forwarded as soon as the events it completes are scrubbed; usage is read from
   // the same parse.
-  const tracker = format.tracker();
+  const tracker = format.tracker(body);
   const scrubbed = new ScrubbedSse(format.dialect(scrubber), (data) => tracker.observe(data));
   // An error event in the stream explains its end better than whatever closed it afterwards.
   const outcome = (fallback: Outcome): Outcome =>

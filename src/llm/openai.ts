@@ -132,7 +132,10 @@ export class OpenAiUsageTracker extends StreamUsage {
     if (!isObject(data)) return;
     if (isObject(data.error))
       this.errorType = typeof data.error.type === 'string' ? data.error.type : 'api_error';
-    if (isObject(data.usage)) this.usage = openaiUsage(data.usage);
+    if (isObject(data.usage)) {
+      this.usage = openaiUsage(data.usage);
+      this.reported = true;
+    }
     for (const choice of Array.isArray(data.choices) ? data.choices : []) {
       const delta = isObject(choice) && isObject(choice.delta) ? choice.delta : undefined;
       if (!delta) continue;

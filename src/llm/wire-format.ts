@@ -47,7 +47,8 @@ export interface WireFormat {
   withMaxTokens(body: Record<string, unknown>, max: number): Record<string, unknown>;
   sideDoor(body: Record<string, unknown>, beta: string | null, allowed: ProfileLlm): SideDoor | undefined;
   usage(reported: unknown): MessageUsage;
-  tracker(): UsageTracker;
+  /** For the request `body` (whether it can generate output that is never streamed). */
+  tracker(body: Record<string, unknown>): UsageTracker;
   dialect(scrubber: Scrubber): SseDialect;
   streamError(type: string, message: string): Uint8Array;
 }
@@ -61,6 +62,13 @@ export interface UsageTracker {
   readonly errorType: string | undefined;
 }
 
+/** Whether a Messages request turns extended thinking on (`enabled`, `adaptive`, ...). */
+function thinks(body: Record<string, unknown>): boolean {
+  const thinking = body.thinking;
+  if (thinking === undefined || thinking === null) return false;
+  return !(typeof thinking === 'object' && (thinking as { type?: unknown }).type === 'disabled');
+}
+
 export const ANTHROPIC: WireFormat = {
   path: '/v1/messages',
   bearer: false,
@@ -71,7 +79,8 @@ export const ANTHROPIC: WireFormat = {
   oneAnswer: () => true,
   sideDoor: findSideDoor,
   usage: (reported) => mergeUsage(EMPTY_USAGE, reported),
-  tracker: () => new SseUsageTracker(),
+  // Claude 4 models stream a summary of their thinking but bill all of it.
+  tracker: (body) => new SseUsageTracker(thinks(body)),
   dialect: anthropicDialect,
   streamError: sseError,
 };
@@ -85,7 +94,8 @@ export const OPENAI: WireFormat = {
   oneAnswer: openaiOneAnswer,
   sideDoor: openaiSideDoor,
   usage: openaiUsage,
-  tracker: () => new OpenAiUsageTracker(),
+  // Any model may be a reasoning one, whose reasoning Chat Completions never streams.
+  tracker: () => new OpenAiUsageTracker(true),
   dialect: openaiDialect,
   streamError: openaiStreamError,
 };
@@ -99,7 +109,8 @@ export const RESPONSES: WireFormat = {
   oneAnswer: () => true,
   sideDoor: responsesSideDoor,
   usage: responsesUsage,
-  tracker: () => new ResponsesUsageTracker(),
+  // Reasoning streams as a summary at most, encrypted or not at all.
+  tracker: () => new ResponsesUsageTracker(true),
   dialect: responsesDialect,
   streamError: responsesStreamError,
 };

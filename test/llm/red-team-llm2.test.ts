@@ -227,3 +227,75 @@ describe('red team: budgets', () => {
     expect(usage.output).toBeLessThanOrEqual(100);
   });
 });
+
+/** Waits until the run's usage shows `requests` settled requests. */
+async function settled(runId: string, requests: number) {
+  for (let i = 0; i < 200; i++) {
+    const usage = await gw.gateway.store.tokens.usage(runId);
+    if (usage.requests >= requests) return usage;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('never settled');
+}
+
+describe('red team: streams that never report usage', () => {
+  const chat = (max: number) =>
+    JSON.stringify({
+      model: 'claude-test',
+      max_completion_tokens: max,
+      stream: true,
+      messages: [{ role: 'user', content: 'think hard' }],
+    });
+
+  it('charges a Chat Completions stream the agent leaves while the model reasons (nothing visible) at its max_tokens', async () => {
+    const { run, token } = await gw.gateway.runs.create('agent');
+    let upstreamGone: () => void = () => undefined;
+    const gone = new Promise<void>((r) => {
+      upstreamGone = r;
+    });
+    // A reasoning model: a role chunk, then a long silence while it thinks (billed, never streamed).
+    handler = (_s, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(
+        `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'claude-test', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })}\n\n`,
+      );
+      res.on('close', () => upstreamGone());
+    };
+    const agent = new AbortController();
+    const res = await fetch(`${gw.gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: chat(60),
+      signal: agent.signal,
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body?.getReader();
+    await reader?.read();
+    agent.abort();
+    await gone;
+    const usage = await settled(run.id, 1);
+    // Before: charged 0 output tokens, so leaving before the answer showed made reasoning free.
+    expect(usage.output).toBe(60);
+  });
+
+  it('charges a Chat Completions stream that ends with [DONE] but no usage chunk as a cut one', async () => {
+    const { run, token } = await gw.gateway.runs.create('agent');
+    handler = (_s, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(
+        `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'claude-test', choices: [{ index: 0, delta: { role: 'assistant', content: 'abcdefghi' }, finish_reason: 'stop' }] })}\n\n`,
+      );
+      res.end('data: [DONE]\n\n');
+    };
+    const res = await fetch(`${gw.gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: chat(40),
+    });
+    await res.text();
+    const usage = await settled(run.id, 1);
+    // Before: [DONE] alone counted as final usage: 0 in, 0 out.
+    expect(usage.output).toBe(40);
+    expect(usage.input).toBeGreaterThan(0);
+  });
+});
