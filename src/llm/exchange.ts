@@ -182,11 +182,14 @@ async function send(
         ? runEnded()
         : apiError(502, 'api_error', 'bulkhead: the LLM API answer was cut off.');
     }
-    let usage = EMPTY_USAGE;
+    // A success that does not say what it cost still cost something (the API billed the answer
+    // it sent): charged what was reserved, never nothing. An error without usage costs nothing.
+    let usage = ok ? asReserved : EMPTY_USAGE;
     try {
-      usage = format.usage((JSON.parse(text) as { usage?: unknown }).usage);
+      const reported = (JSON.parse(text) as { usage?: unknown } | null)?.usage;
+      if (reported !== null && typeof reported === 'object') usage = format.usage(reported);
     } catch {
-      // Not JSON (an upstream error page): nothing to charge.
+      // Not JSON (an upstream error page): as above.
     }
     await settle(usage, ok ? 'ok' : `upstream_${upstream.status}`);
     // Every answer, error or not: a reflecting upstream or the model itself may quote a secret.

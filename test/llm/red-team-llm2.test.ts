@@ -299,3 +299,130 @@ describe('red team: streams that never report usage', () => {
     expect(usage.input).toBeGreaterThan(0);
   });
 });
+
+describe('red team: the key in a stream', () => {
+  const sse = (type: string, data: Record<string, unknown>) =>
+    `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+  const escaped = [...REAL_KEY].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+  const half = Math.floor(REAL_KEY.length / 2);
+
+  it('never passes the key split across deltas, \\u-escaped, in tool input, comments, ids or unknown events', async () => {
+    const { token } = await gw.gateway.runs.create('agent');
+    handler = (_s, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const parts = [
+        `: ${REAL_KEY}\n\n`,
+        sse('message_start', {
+          message: {
+            id: 'm',
+            type: 'message',
+            role: 'assistant',
+            model: 'claude-test',
+            content: [],
+            stop_reason: null,
+            stop_sequence: null,
+            usage: { input_tokens: 1, output_tokens: 1 },
+          },
+        }),
+        `id: ${REAL_KEY}\nevent: ping\ndata: {"type":"ping","k":"${REAL_KEY}"}\n\n`,
+        sse('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+        sse('content_block_delta', {
+          index: 0,
+          delta: { type: 'text_delta', text: `a ${REAL_KEY.slice(0, half)}` },
+        }),
+        sse('content_block_delta', {
+          index: 0,
+          delta: { type: 'text_delta', text: `${REAL_KEY.slice(half)} b` },
+        }),
+        `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" ${escaped} "}}\n\n`,
+        sse('content_block_stop', { index: 0 }),
+        sse('content_block_start', {
+          index: 1,
+          content_block: { type: 'tool_use', id: 't', name: 'x', input: { k: REAL_KEY } },
+        }),
+        sse('content_block_delta', {
+          index: 1,
+          delta: { type: 'input_json_delta', partial_json: `{"k":"${REAL_KEY.slice(0, 5)}` },
+        }),
+        sse('content_block_delta', {
+          index: 1,
+          delta: { type: 'input_json_delta', partial_json: `${REAL_KEY.slice(5)}"}` },
+        }),
+        sse('content_block_stop', { index: 1 }),
+        `event: ${REAL_KEY}\ndata: {"type":"${REAL_KEY}","x":"${REAL_KEY}"}\n\n`,
+        sse('message_delta', {
+          delta: { stop_reason: 'end_turn', stop_sequence: null, k: REAL_KEY },
+          usage: { output_tokens: 3 },
+        }),
+        sse('message_stop', {}),
+      ];
+      let i = 0;
+      const next = () => {
+        if (i === parts.length) return void res.end();
+        res.write(parts[i++]);
+        setTimeout(next, 2);
+      };
+      next();
+    };
+    const res = await fetch(`${gw.gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': token, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'claude-test',
+        max_tokens: 5,
+        stream: true,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    });
+    const text = await res.text();
+    if (process.env.SHOW) console.log(text);
+    const decoded = text.replace(/\\u([0-9a-f]{4})/gi, (_m, h: string) =>
+      String.fromCharCode(Number.parseInt(h, 16)),
+    );
+    // The stream's text and tool input, joined as an SDK would.
+    let joined = '';
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('data: ')) continue;
+      const data = JSON.parse(line.slice(6)) as { delta?: { text?: string; partial_json?: string } };
+      joined += data.delta?.text ?? data.delta?.partial_json ?? '';
+    }
+    expect(text).toContain('content_block_stop');
+    expect(decoded).not.toContain(REAL_KEY);
+    expect(joined).not.toContain(REAL_KEY);
+    expect(
+      joined.replace(/\\u([0-9a-f]{4})/gi, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16))),
+    ).not.toContain(REAL_KEY);
+  });
+});
+
+describe('red team: a plain answer that reports no usage', () => {
+  it('charges a 200 answer without usage at what was reserved, not at zero', async () => {
+    const { run, token } = await gw.gateway.runs.create('agent');
+    handler = (_s, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          id: 'm',
+          type: 'message',
+          role: 'assistant',
+          content: [{ type: 'text', text: 'hi' }],
+        }),
+      );
+    };
+    const res = await fetch(`${gw.gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': token, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'claude-test',
+        max_tokens: 30,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    });
+    expect(res.status).toBe(200);
+    await res.text();
+    const usage = await settled(run.id, 1);
+    // Before: 0 in, 0 out.
+    expect(usage.output).toBe(30);
+    expect(usage.input).toBeGreaterThan(0);
+  });
+});
