@@ -12,7 +12,7 @@ import type { Scrubber } from '../scrub/index.js';
 import { scrubKnownChunk } from './event-shapes.js';
 import { isObject, type Json, count as n } from './json.js';
 import { eventName, HeldText, type SseDialect, textEvent } from './scrubbed-sse.js';
-import { betaOrFieldDoor, type SideDoor, sideDoorRefusal } from './side-doors.js';
+import { betaOrFieldDoor, firstPath, type SideDoor, sideDoorRefusal } from './side-doors.js';
 import { formatSse } from './sse.js';
 import { EMPTY_USAGE, type MessageUsage, StreamUsage } from './usage.js';
 
@@ -74,6 +74,14 @@ export function openaiSideDoor(
           return refuse(`messages[${i}].content[${j}].image_url`, 'an image fetched by URL', 'url_sources');
       }
     }
+    // A file part by id is a file stored in the account, which any run on the same key could have
+    // put there: looked up, as a URL is fetched, as the Responses API's `file_id` is refused.
+    const stored = firstPath(body.messages, 'messages', (part, at) =>
+      part.type === 'file' && isObject(part.file) && part.file.file_id !== undefined
+        ? `${at}.file.file_id`
+        : undefined,
+    );
+    if (stored) return refuse(stored, 'a file stored in the API account', 'url_sources');
   }
   return undefined;
 }

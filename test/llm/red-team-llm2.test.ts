@@ -426,3 +426,53 @@ describe('red team: a plain answer that reports no usage', () => {
     expect(usage.input).toBeGreaterThan(0);
   });
 });
+
+describe('red team: state stored in the provider account', () => {
+  const ok = (_s: Seen, res: ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        id: 'r',
+        usage: { input_tokens: 1, output_tokens: 1, prompt_tokens: 1, completion_tokens: 1 },
+      }),
+    );
+  };
+
+  it('refuses a Chat Completions file part by file_id (a file stored in the account)', async () => {
+    const { token } = await gw.gateway.runs.create('agent');
+    handler = ok;
+    const before = seen.length;
+    const res = await fetch(`${gw.gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'claude-test',
+        max_tokens: 5,
+        messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-someone-elses' } }] }],
+      }),
+    });
+    // Before: forwarded, so the run read whatever file the account's key can reach.
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { message: expect.stringContaining('file_id') } });
+    expect(seen.length).toBe(before);
+  });
+
+  it('refuses a Responses input item_reference (an item stored in the account)', async () => {
+    const { token } = await gw.gateway.runs.create('agent');
+    handler = ok;
+    const before = seen.length;
+    const res = await fetch(`${gw.gateway.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'claude-test',
+        max_output_tokens: 5,
+        input: [{ type: 'item_reference', id: 'msg_from_another_run' }],
+      }),
+    });
+    // Before: forwarded; previous_response_id is refused, but the same stored state came in by item.
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { message: expect.stringContaining('item_reference') } });
+    expect(seen.length).toBe(before);
+  });
+});
