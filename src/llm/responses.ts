@@ -31,6 +31,7 @@ import { cachedUsage } from './openai.js';
 import {
   allowedUrl,
   betaOrFieldDoor,
+  dearTierDoor,
   firstPath,
   type SideDoor,
   sideDoorRefusal,
@@ -92,6 +93,8 @@ export function responsesSideDoor(
 ): SideDoor | undefined {
   const unknown = betaOrFieldDoor(body, betaHeader, allowed, KNOWN_FIELDS);
   if (unknown) return unknown;
+  const tier = dearTierDoor(body, allowed);
+  if (tier) return tier;
   if (body.store === true && !allowed.body_fields.includes('store'))
     return sideDoorRefusal('store', 'keeping the response in the API (store: true)', 'body_fields');
   if (body.background !== undefined && body.background !== false)

@@ -476,3 +476,41 @@ describe('red team: state stored in the provider account', () => {
     expect(seen.length).toBe(before);
   });
 });
+
+describe('red team: a dearer service tier than the prices count', () => {
+  it('refuses service_tier priority on both OpenAI doors, passes auto and flex', async () => {
+    const { token } = await gw.gateway.runs.create('agent');
+    handler = (_s, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          id: 'r',
+          usage: { input_tokens: 1, output_tokens: 1, prompt_tokens: 1, completion_tokens: 1 },
+        }),
+      );
+    };
+    const post = (path: string, body: Record<string, unknown>) =>
+      fetch(`${gw.gateway.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const chat = { model: 'claude-test', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] };
+    const responses = { model: 'claude-test', max_output_tokens: 5, input: 'hi' };
+    const before = seen.length;
+    // Before: forwarded and charged at the listed (standard) price, about half what it cost.
+    for (const tier of ['priority', 'scale']) {
+      const a = await post('/v1/chat/completions', { ...chat, service_tier: tier });
+      const b = await post('/v1/responses', { ...responses, service_tier: tier });
+      expect([a.status, b.status], tier).toEqual([400, 400]);
+      expect(await a.json()).toMatchObject({ error: { message: expect.stringContaining('service_tier') } });
+      await b.text();
+    }
+    expect(seen.length).toBe(before);
+    for (const tier of ['auto', 'flex']) {
+      const a = await post('/v1/chat/completions', { ...chat, service_tier: tier });
+      expect(a.status, tier).toBe(200);
+      await a.text();
+    }
+  });
+});
