@@ -375,7 +375,6 @@ describe('red team: the key in a stream', () => {
       }),
     });
     const text = await res.text();
-    if (process.env.SHOW) console.log(text);
     const decoded = text.replace(/\\u([0-9a-f]{4})/gi, (_m, h: string) =>
       String.fromCharCode(Number.parseInt(h, 16)),
     );
@@ -512,5 +511,210 @@ describe('red team: a dearer service tier than the prices count', () => {
       expect(a.status, tier).toBe(200);
       await a.text();
     }
+  });
+});
+
+describe('red team: budget checks the checker and the provider read alike', () => {
+  const echoUsage = (s: Seen, res: ServerResponse) => {
+    const body = JSON.parse(s.body) as { max_tokens?: number; max_completion_tokens?: number };
+    const out = body.max_completion_tokens ?? body.max_tokens ?? 0;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        id: 'm',
+        usage: { input_tokens: 1, output_tokens: out, prompt_tokens: 1, completion_tokens: out },
+      }),
+    );
+  };
+
+  it('sends the max_tokens it checked, whichever duplicate a parser would take, clamped to what is left', async () => {
+    const { token } = await gw.gateway.runs.create('agent');
+    handler = echoUsage;
+    const before = seen.length;
+    for (const body of [
+      '{"model":"claude-test","max_tokens":1,"max_tokens":100000,"messages":[{"role":"user","content":"hi"}]}',
+      '{"model":"claude-test","max_tokens":100000,"max_tokens":1,"messages":[{"role":"user","content":"hi"}]}',
+      '{"model":"claude-test","max_tokens":9007199254740993,"messages":[{"role":"user","content":"hi"}]}',
+    ]) {
+      const res = await fetch(`${gw.gateway.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': token, 'content-type': 'application/json' },
+        body,
+      });
+      await res.text();
+    }
+    for (const s of seen.slice(before)) {
+      expect(s.body.match(/"max_tokens"/g)?.length).toBe(1);
+      expect((JSON.parse(s.body) as { max_tokens: number }).max_tokens).toBeLessThanOrEqual(100);
+    }
+    const fresh = await gw.gateway.runs.create('agent');
+    const missing = await fetch(`${gw.gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': fresh.token, 'content-type': 'application/json' },
+      body: '{"model":"claude-test","messages":[{"role":"user","content":"hi"}]}',
+    });
+    expect(missing.status).toBe(400);
+  });
+
+  it('keeps 30 parallel requests, each asking for the whole cap, within the cap', async () => {
+    const { run, token } = await gw.gateway.runs.create('agent');
+    handler = (s, res) => setTimeout(() => echoUsage(s, res), 30);
+    await Promise.all(
+      Array.from({ length: 30 }, () =>
+        fetch(`${gw.gateway.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            model: 'claude-test',
+            max_tokens: 100,
+            messages: [{ role: 'user', content: 'hi' }],
+          }),
+        }).then((r) => r.text()),
+      ),
+    );
+    expect((await gw.gateway.store.tokens.usage(run.id)).output).toBeLessThanOrEqual(100);
+  });
+
+  it('answers a websocket Upgrade on the proxy without passing it on', async () => {
+    const { token } = await gw.gateway.runs.create('agent');
+    const before = seen.length;
+    const answer = await raw(
+      `GET /v1/responses HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nauthorization: Bearer ${token}\r\n\r\n`,
+    );
+    expect(answer).not.toMatch(/^HTTP\/1\.1 101/);
+    expect(seen.length).toBe(before);
+  });
+});
+
+describe('red team: the key in OpenAI streams', () => {
+  const half = Math.floor(REAL_KEY.length / 2);
+
+  it('never passes the key in a Responses stream: split deltas, done events, the completed response', async () => {
+    const { token } = await gw.gateway.runs.create('agent');
+    handler = (_s, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const ev = (type: string, data: Record<string, unknown>) =>
+        `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+      const parts = [
+        ev('response.created', { response: { id: 'r', status: 'in_progress', output: [] } }),
+        ev('response.output_text.delta', {
+          item_id: 'i',
+          output_index: 0,
+          content_index: 0,
+          delta: `x ${REAL_KEY.slice(0, half)}`,
+        }),
+        ev('response.output_text.delta', {
+          item_id: 'i',
+          output_index: 0,
+          content_index: 0,
+          delta: `${REAL_KEY.slice(half)} y`,
+        }),
+        ev('response.function_call_arguments.delta', {
+          item_id: 'f',
+          output_index: 1,
+          delta: `{"k":"${REAL_KEY.slice(0, 4)}`,
+        }),
+        ev('response.function_call_arguments.delta', {
+          item_id: 'f',
+          output_index: 1,
+          delta: `${REAL_KEY.slice(4)}"}`,
+        }),
+        ev('response.function_call_arguments.done', {
+          item_id: 'f',
+          output_index: 1,
+          arguments: `{"k":"${REAL_KEY}"}`,
+        }),
+        ev('response.output_text.done', {
+          item_id: 'i',
+          output_index: 0,
+          content_index: 0,
+          text: `x ${REAL_KEY} y`,
+        }),
+        ev('response.reasoning_summary_text.delta', {
+          item_id: 'z',
+          output_index: 2,
+          summary_index: 0,
+          delta: REAL_KEY,
+        }),
+        ev('response.completed', {
+          response: {
+            id: 'r',
+            status: 'completed',
+            output: [{ type: 'message', content: [{ type: 'output_text', text: REAL_KEY }] }],
+            usage: { input_tokens: 1, output_tokens: 2 },
+          },
+        }),
+      ];
+      res.end(parts.join(''));
+    };
+    const res = await fetch(`${gw.gateway.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude-test', max_output_tokens: 5, stream: true, input: 'hi' }),
+    });
+    const text = await res.text();
+    expect(text).toContain('response.completed');
+    let joined = '';
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('data: ')) continue;
+      const data = JSON.parse(line.slice(6)) as { delta?: string };
+      if (typeof data.delta === 'string') joined += data.delta;
+    }
+    expect(text).not.toContain(REAL_KEY);
+    expect(joined).not.toContain(REAL_KEY);
+  });
+
+  it('never passes the key split across Chat Completions content and tool argument chunks', async () => {
+    const { token } = await gw.gateway.runs.create('agent');
+    handler = (_s, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+        `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'claude-test', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      res.end(
+        [
+          chunk({ role: 'assistant', content: `a ${REAL_KEY.slice(0, half)}` }),
+          chunk({ content: `${REAL_KEY.slice(half)} b` }),
+          chunk({
+            tool_calls: [
+              {
+                index: 0,
+                id: 't',
+                type: 'function',
+                function: { name: 'f', arguments: `{"k":"${REAL_KEY.slice(0, 3)}` },
+              },
+            ],
+          }),
+          chunk(
+            { tool_calls: [{ index: 0, function: { arguments: `${REAL_KEY.slice(3)}"}` } }] },
+            'tool_calls',
+          ),
+          `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'claude-test', choices: [], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } })}\n\n`,
+          'data: [DONE]\n\n',
+        ].join(''),
+      );
+    };
+    const res = await fetch(`${gw.gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'claude-test',
+        max_tokens: 5,
+        stream: true,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    });
+    const text = await res.text();
+    expect(text).toContain('[DONE]');
+    let joined = '';
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('data: {')) continue;
+      const data = JSON.parse(line.slice(6)) as {
+        choices: { delta: { content?: string; tool_calls?: { function?: { arguments?: string } }[] } }[];
+      };
+      for (const c of data.choices)
+        joined += (c.delta.content ?? '') + (c.delta.tool_calls?.[0]?.function?.arguments ?? '');
+    }
+    expect(text).not.toContain(REAL_KEY);
+    expect(joined).not.toContain(REAL_KEY);
   });
 });
