@@ -47,9 +47,19 @@ export function mergeUsage(known: MessageUsage, reported: unknown): MessageUsage
         : known.cache_read_input_tokens,
     cache_creation_input_tokens:
       'cache_creation_input_tokens' in r && r.cache_creation_input_tokens !== null
-        ? n(r.cache_creation_input_tokens)
+        ? n(r.cache_creation_input_tokens) + longCacheExtra(r.cache_creation)
         : known.cache_creation_input_tokens,
   };
+}
+
+/**
+ * A cache write kept an hour costs twice the input price, not the 1.25 times a cache write is
+ * priced and weighted at: each such token is counted 1.6 times (2 / 1.25), so a prompt cached
+ * with `ttl: "1h"` is not charged about 40% less than it cost.
+ */
+function longCacheExtra(breakdown: unknown): number {
+  if (!breakdown || typeof breakdown !== 'object') return 0;
+  return Math.ceil(n((breakdown as Record<string, unknown>).ephemeral_1h_input_tokens) * 0.6);
 }
 
 /** Tokens charged against the input budget: cache reads and writes count with the profile's weights. */
