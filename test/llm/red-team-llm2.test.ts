@@ -718,3 +718,35 @@ describe('red team: the key in OpenAI streams', () => {
     expect(joined).not.toContain(REAL_KEY);
   });
 });
+
+describe('red team: the content type the provider decodes with', () => {
+  it('sends its own JSON as application/json whatever charset or type the agent declared', async () => {
+    const { token } = await gw.gateway.runs.create('agent');
+    handler = (_s, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'm', usage: { input_tokens: 1, output_tokens: 1 } }));
+    };
+    const before = seen.length;
+    for (const type of [
+      'application/json; charset=utf-7',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+    ]) {
+      // In UTF-7, +ACI- is a quote: text the proxy checked as a string would be fields to the API.
+      const res = await fetch(`${gw.gateway.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': token, 'content-type': type },
+        body: JSON.stringify({
+          model: 'claude-test',
+          max_tokens: 5,
+          messages: [{ role: 'user', content: '+ACI-, +ACI-max+AF8-tokens+ACI-: 99999' }],
+        }),
+      });
+      await res.text();
+    }
+    const sent = seen.slice(before);
+    expect(sent.length).toBe(3);
+    // Before: the agent's content type went through as it was.
+    for (const s of sent) expect(s.headers['content-type']).toBe('application/json');
+  });
+});
