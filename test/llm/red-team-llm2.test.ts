@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { estimateInputTokens } from '../../src/llm/usage.js';
 import { startTestGateway, type TestGateway } from '../helpers/harness.js';
 import { llmPolicy, PRICES, REAL_KEY, withRealKey } from '../helpers/llm-harness.js';
 
@@ -32,6 +33,8 @@ let gw: TestGateway;
 const PROFILES = `
   agent:
     budgets: { tokens: { output: 100 } }
+  cached:
+    budgets: { tokens: { input: 1000 } }
 `;
 
 beforeAll(async () => {
@@ -748,5 +751,40 @@ describe('red team: the content type the provider decodes with', () => {
     expect(sent.length).toBe(3);
     // Before: the agent's content type went through as it was.
     for (const s of sent) expect(s.headers['content-type']).toBe('application/json');
+  });
+});
+
+describe('red team: an hour-long cache write against the input budget', () => {
+  it('reserves a ttl 1h request at what settlement will charge, so it cannot fit under the cap at 1.25x', async () => {
+    handler = (_s, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'm', usage: { input_tokens: 1, output_tokens: 1 } }));
+    };
+    const body = (ttl: string | undefined) => {
+      let text = 'x';
+      const make = () => ({
+        model: 'claude-test',
+        max_tokens: 5,
+        system: [{ type: 'text', text, cache_control: { type: 'ephemeral', ...(ttl ? { ttl } : {}) } }],
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      // A prompt whose bound fits the 1,000-token cap at 1.25x (5-minute writes), not at 2x.
+      while (estimateInputTokens(make()) < 650) text += 'x';
+      return JSON.stringify(make());
+    };
+    const post = async (ttl: string | undefined) => {
+      const { token } = await gw.gateway.runs.create('cached');
+      const res = await fetch(`${gw.gateway.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': token, 'content-type': 'application/json' },
+        body: body(ttl),
+      });
+      await res.text();
+      return res.status;
+    };
+    expect(await post(undefined)).toBe(200);
+    expect(await post('5m')).toBe(200);
+    // Before: reserved at 1.25x and sent; settled at 2x it overshot the cap by 60%.
+    expect(await post('1h')).toBe(402);
   });
 });
