@@ -35,6 +35,9 @@ const PROFILES = `
     budgets: { tokens: { output: 100 } }
   cached:
     budgets: { tokens: { input: 1000 } }
+  connector:
+    llm: { mcp_servers: ['https://mcp.example.test/sse'] }
+    budgets: { tokens: { input: 200 } }
 `;
 
 beforeAll(async () => {
@@ -786,5 +789,35 @@ describe('red team: an hour-long cache write against the input budget', () => {
     expect(await post('5m')).toBe(200);
     // Before: reserved at 1.25x and sent; settled at 2x it overshot the cap by 60%.
     expect(await post('1h')).toBe(402);
+  });
+});
+
+describe('red team: the exact input count a near-cap reservation is retried with', () => {
+  it('counts the MCP connector and output format the request carries', async () => {
+    const { token } = await gw.gateway.runs.create('connector');
+    handler = (_s, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ input_tokens: 5, id: 'm', usage: { input_tokens: 5, output_tokens: 1 } }));
+    };
+    const before = seen.length;
+    const res = await fetch(`${gw.gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': token, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'claude-test',
+        max_tokens: 5,
+        mcp_servers: [{ type: 'url', url: 'https://mcp.example.test/sse', name: 'm' }],
+        output_format: { type: 'json_schema', schema: { type: 'object' } },
+        messages: [{ role: 'user', content: 'y'.repeat(400) }],
+      }),
+    });
+    await res.text();
+    const count = seen.slice(before).find((s) => s.url === '/v1/messages/count_tokens');
+    expect(count).toBeDefined();
+    // Before: the count left both out, so it was less than what the request costs.
+    expect(JSON.parse(count?.body ?? '{}')).toMatchObject({
+      mcp_servers: expect.any(Array),
+      output_format: expect.any(Object),
+    });
   });
 });
