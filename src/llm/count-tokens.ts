@@ -69,7 +69,22 @@ export async function countInputTokens(
   req: Request,
   runId: string,
 ): Promise<number | undefined> {
-  const fields = ['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking'] as const;
+  // Every field that adds input: without `mcp_servers` (the connector's tool definitions) or the
+  // output format's schema, the exact count was less than the request costs, and a near-cap
+  // reservation retried with it fit where the request did not. A field the count refuses only
+  // means no exact count (the byte bound stands).
+  const fields = [
+    'model',
+    'messages',
+    'system',
+    'tools',
+    'tool_choice',
+    'thinking',
+    'mcp_servers',
+    'output_format',
+    'output_config',
+    'context_management',
+  ] as const;
   const counted = Object.fromEntries(fields.filter((f) => body[f] !== undefined).map((f) => [f, body[f]]));
   const linked = cancelFor([ctx.deps.runs.signal(runId)], req.signal);
   try {

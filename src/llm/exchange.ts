@@ -182,11 +182,14 @@ async function send(
         ? runEnded()
         : apiError(502, 'api_error', 'bulkhead: the LLM API answer was cut off.');
     }
-    let usage = EMPTY_USAGE;
+    // A success that does not say what it cost still cost something (the API billed the answer
+    // it sent): charged what was reserved, never nothing. An error without usage costs nothing.
+    let usage = ok ? asReserved : EMPTY_USAGE;
     try {
-      usage = format.usage((JSON.parse(text) as { usage?: unknown }).usage);
+      const reported = (JSON.parse(text) as { usage?: unknown } | null)?.usage;
+      if (reported !== null && typeof reported === 'object') usage = format.usage(reported);
     } catch {
-      // Not JSON (an upstream error page): nothing to charge.
+      // Not JSON (an upstream error page): as above.
     }
     await settle(usage, ok ? 'ok' : `upstream_${upstream.status}`);
     // Every answer, error or not: a reflecting upstream or the model itself may quote a secret.
@@ -195,7 +198,7 @@ async function send(
 
   // Each chunk is forwarded as soon as the events it completes are scrubbed; usage is read from
   // the same parse.
-  const tracker = format.tracker();
+  const tracker = format.tracker(body);
   const scrubbed = new ScrubbedSse(format.dialect(scrubber), (data) => tracker.observe(data));
   // An error event in the stream explains its end better than whatever closed it afterwards.
   const outcome = (fallback: Outcome): Outcome =>

@@ -7,7 +7,7 @@
 import type { UpstreamResponse } from './upstream.js';
 import type { WireFormat } from './wire-format.js';
 
-const FORWARDED = ['anthropic-version', 'anthropic-beta', 'content-type', 'accept'];
+const FORWARDED = ['anthropic-version', 'anthropic-beta', 'accept'];
 const RETURNED = ['content-type', 'request-id', 'retry-after', 'x-should-retry'];
 
 export function forwardHeaders(req: Request, apiKey: string, format: WireFormat): Record<string, string> {
@@ -16,6 +16,9 @@ export function forwardHeaders(req: Request, apiKey: string, format: WireFormat)
     const value = req.headers.get(name);
     if (value) headers[name] = value;
   }
+  // The body sent is always bulkhead's own UTF-8 JSON: the agent's content type (a charset such
+  // as utf-7, another media type) could make the API read other fields than were checked.
+  headers['content-type'] = 'application/json';
   // Set last: whatever key the agent sent is never what reaches the API.
   headers['x-api-key'] = apiKey;
   if (format.bearer) headers.authorization = `Bearer ${apiKey}`;

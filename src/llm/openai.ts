@@ -12,7 +12,7 @@ import type { Scrubber } from '../scrub/index.js';
 import { scrubKnownChunk } from './event-shapes.js';
 import { isObject, type Json, count as n } from './json.js';
 import { eventName, HeldText, type SseDialect, textEvent } from './scrubbed-sse.js';
-import { betaOrFieldDoor, firstPath, type SideDoor, sideDoorRefusal } from './side-doors.js';
+import { betaOrFieldDoor, dearTierDoor, firstPath, type SideDoor, sideDoorRefusal } from './side-doors.js';
 import { formatSse } from './sse.js';
 import { EMPTY_USAGE, type MessageUsage, StreamUsage } from './usage.js';
 
@@ -56,6 +56,8 @@ export function openaiSideDoor(
 ): SideDoor | undefined {
   const unknown = betaOrFieldDoor(body, betaHeader, allowed, KNOWN_FIELDS);
   if (unknown) return unknown;
+  const tier = dearTierDoor(body, allowed);
+  if (tier) return tier;
   if (body.web_search_options !== undefined && !allowed.server_tools.includes('web_search'))
     return refuse('web_search_options', 'the server tool "web_search"', 'server_tools');
   const tools = Array.isArray(body.tools) ? body.tools : body.tools === undefined ? [] : [body.tools];
@@ -162,7 +164,10 @@ export class OpenAiUsageTracker extends StreamUsage {
     if (!isObject(data)) return;
     if (isObject(data.error))
       this.errorType = typeof data.error.type === 'string' ? data.error.type : 'api_error';
-    if (isObject(data.usage)) this.usage = openaiUsage(data.usage);
+    if (isObject(data.usage)) {
+      this.usage = openaiUsage(data.usage);
+      this.reported = true;
+    }
     for (const choice of Array.isArray(data.choices) ? data.choices : []) {
       const delta = isObject(choice) && isObject(choice.delta) ? choice.delta : undefined;
       if (!delta) continue;

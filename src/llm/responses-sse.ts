@@ -50,6 +50,7 @@ export class ResponsesUsageTracker extends StreamUsage {
       // Without its usage the end is not a settlement: what was seen is charged instead.
       if (isObject(response.usage)) {
         this.usage = responsesUsage(response.usage);
+        this.reported = true;
         this.complete = true;
       }
     } else if (data.type === 'error') {

@@ -31,6 +31,7 @@ import { cachedUsage } from './openai.js';
 import {
   allowedUrl,
   betaOrFieldDoor,
+  dearTierDoor,
   firstPath,
   type SideDoor,
   sideDoorRefusal,
@@ -92,6 +93,8 @@ export function responsesSideDoor(
 ): SideDoor | undefined {
   const unknown = betaOrFieldDoor(body, betaHeader, allowed, KNOWN_FIELDS);
   if (unknown) return unknown;
+  const tier = dearTierDoor(body, allowed);
+  if (tier) return tier;
   if (body.store === true && !allowed.body_fields.includes('store'))
     return sideDoorRefusal('store', 'keeping the response in the API (store: true)', 'body_fields');
   if (body.background !== undefined && body.background !== false)
@@ -103,6 +106,19 @@ export function responsesSideDoor(
   const tools = Array.isArray(body.tools) ? body.tools : body.tools === undefined ? [] : [body.tools];
   const door = toolDoor(tools, 'tools', allowed);
   if (door) return door;
+  // An input item by reference is state stored in the API, as `previous_response_id` is (which
+  // other runs on the same key could have stored): allowed with it, never on its own.
+  if (!allowed.body_fields.includes('previous_response_id')) {
+    const ref = firstPath(body.input, 'input', (item, at) =>
+      item.type === 'item_reference' ? at : undefined,
+    );
+    if (ref)
+      return sideDoorRefusal(
+        `${ref}.type`,
+        'an item stored in the API (item_reference, allowed where previous_response_id is)',
+        'body_fields',
+      );
+  }
   if (!allowed.url_sources) {
     const found = fetchedInput(body.input, 'input');
     if (found)

@@ -82,6 +82,19 @@ export function betaOrFieldDoor(
   return undefined;
 }
 
+/**
+ * An OpenAI `service_tier` dearer than the prices the profile's USD budget counts (priority is
+ * about twice standard): refused unless the profile lists `service_tier` in `llm.body_fields`.
+ * `auto`, `default` and `flex` (cheaper) cost at most what the prices say.
+ */
+export function dearTierDoor(body: Record<string, unknown>, allowed: ProfileLlm): SideDoor | undefined {
+  const tier = body.service_tier;
+  if (tier === undefined || tier === null || tier === 'auto' || tier === 'default' || tier === 'flex')
+    return undefined;
+  if (allowed.body_fields.includes('service_tier')) return undefined;
+  return sideDoorRefusal('service_tier', `the service tier ${JSON.stringify(tier)}`, 'body_fields');
+}
+
 export function findSideDoor(
   body: Record<string, unknown>,
   betaHeader: string | null,

@@ -19,6 +19,7 @@ import type { TokenCaps, TokenRequest, TokenReservation } from '../budget/tokens
 import type { Budgets } from '../policy/schema/profile.js';
 import type { Run } from '../runs/run.js';
 import type { Store } from '../store/store.js';
+import { firstPath } from './side-doors.js';
 import { estimateInputTokens, type Price } from './usage.js';
 
 export function capsOf(budgets: Budgets): TokenCaps {
@@ -67,14 +68,30 @@ export type Spend =
   | (Extract<TokenReservation, { ok: false; dimension: unknown }> & { input: number })
   | { ok: false; stale: true };
 
+/**
+ * Whether a Messages body asks for a cache kept an hour (`cache_control.ttl: "1h"`), whose writes
+ * cost 2× input, 1.6 times a 5-minute write (usage.ts counts them so when settled).
+ */
+function holdsLongCache(body: Record<string, unknown>): boolean {
+  const long = (part: Record<string, unknown>) => {
+    const control = part.cache_control;
+    return control !== null && typeof control === 'object' && (control as { ttl?: unknown }).ttl === '1h'
+      ? 'ttl'
+      : undefined;
+  };
+  return ['system', 'messages', 'tools'].some((field) => firstPath(body[field], field, long) !== undefined);
+}
+
 export async function reserveSpend(s: SpendInput): Promise<Spend> {
   const caps = capsOf(s.budgets);
-  const weight = Math.max(1, s.budgets.tokens?.cache_write_weight ?? 1.25);
+  // The bound must hold for what settlement will charge: an hour-long write counts 1.6 times.
+  const longCache = holdsLongCache(s.body) ? 1.6 : 1;
+  const weight = Math.max(1, s.budgets.tokens?.cache_write_weight ?? 1.25) * longCache;
   const request = (input: number): TokenRequest => ({
     input: Math.ceil(input * weight),
     output: s.requested,
     // Without a price (no USD cap: a USD cap refuses unpriced models earlier) the request costs nothing.
-    usd: input * inputUsdPerToken(s.price),
+    usd: input * inputUsdPerToken(s.price) * longCache,
     ...(s.price ? { usdPerOutput: s.price.output / 1_000_000 } : {}),
     model: s.model,
   });

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { SseReader } from './sse.js';
-import { chargedInput, cost, estimateInputTokens, SseUsageTracker } from './usage.js';
+import {
+  chargedInput,
+  cost,
+  EMPTY_USAGE,
+  estimateInputTokens,
+  mergeUsage,
+  SseUsageTracker,
+} from './usage.js';
 
 const enc = new TextEncoder();
 
@@ -178,5 +185,22 @@ describe('charging', () => {
       },
     ];
     for (const body of bodies) expect(estimateInputTokens(body)).toBe(reference(body));
+  });
+});
+
+describe('mergeUsage: hour-long cache writes', () => {
+  it('counts a cache write kept an hour at 2× input, not 1.25× (it was charged ~40% less than it cost)', () => {
+    const usage = mergeUsage(EMPTY_USAGE, {
+      input_tokens: 0,
+      cache_creation_input_tokens: 1000,
+      cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 1000 },
+    });
+    expect(usage.cache_creation_input_tokens).toBe(1600);
+    expect(cost(usage, { input: 1, output: 1 })).toBeCloseTo(0.002, 9);
+    const short = mergeUsage(EMPTY_USAGE, {
+      cache_creation_input_tokens: 1000,
+      cache_creation: { ephemeral_5m_input_tokens: 1000, ephemeral_1h_input_tokens: 0 },
+    });
+    expect(short.cache_creation_input_tokens).toBe(1000);
   });
 });

@@ -47,9 +47,19 @@ export function mergeUsage(known: MessageUsage, reported: unknown): MessageUsage
         : known.cache_read_input_tokens,
     cache_creation_input_tokens:
       'cache_creation_input_tokens' in r && r.cache_creation_input_tokens !== null
-        ? n(r.cache_creation_input_tokens)
+        ? n(r.cache_creation_input_tokens) + longCacheExtra(r.cache_creation)
         : known.cache_creation_input_tokens,
   };
+}
+
+/**
+ * A cache write kept an hour costs twice the input price, not the 1.25 times a cache write is
+ * priced and weighted at: each such token is counted 1.6 times (2 / 1.25), so a prompt cached
+ * with `ttl: "1h"` is not charged about 40% less than it cost.
+ */
+function longCacheExtra(breakdown: unknown): number {
+  if (!breakdown || typeof breakdown !== 'object') return 0;
+  return Math.ceil(n((breakdown as Record<string, unknown>).ephemeral_1h_input_tokens) * 0.6);
 }
 
 /** Tokens charged against the input budget: cache reads and writes count with the profile's weights. */
@@ -171,6 +181,15 @@ export abstract class StreamUsage {
   complete = false;
   /** Characters of generated content (text, tool input JSON, reasoning) passed so far. */
   protected generatedChars = 0;
+  /** Whether the API reported its final usage; an end marker alone is not a settlement. */
+  protected reported = false;
+
+  /**
+   * `hiddenOutput`: the model may generate output that is billed but never streamed (an OpenAI
+   * reasoning model's reasoning, Claude's thinking when only its summary is shown), so what
+   * passed by says nothing of what a cut stream cost.
+   */
+  constructor(private readonly hiddenOutput = false) {}
 
   /** Takes one event's parsed data. */
   abstract observe(data: unknown): void;
@@ -184,8 +203,10 @@ export abstract class StreamUsage {
    * was sent with; input never reported is charged as reserved.
    */
   charge(maxTokens: number, reservedInput: number): MessageUsage {
-    if (this.complete) return this.usage;
-    const seen = Math.min(maxTokens, Math.ceil(this.generatedChars / 3));
+    if (this.complete && this.reported) return this.usage;
+    // Unknown output that may be hidden costs all it could have been: leaving before the answer
+    // shows would otherwise make any amount of reasoning free.
+    const seen = this.hiddenOutput ? maxTokens : Math.min(maxTokens, Math.ceil(this.generatedChars / 3));
     const u = this.usage;
     // The OpenAI APIs report input only at the end: a stream cut before it (the agent hanging up
     // is enough) would otherwise send a huge prompt for nothing. It costs what was reserved.
@@ -214,8 +235,10 @@ export class SseUsageTracker extends StreamUsage {
     };
     if (parsed.type === 'content_block_delta') this.generatedChars += deltaChars(parsed.delta);
     else if (parsed.type === 'message_start') this.usage = mergeUsage(this.usage, parsed.message?.usage);
-    else if (parsed.type === 'message_delta') this.usage = mergeUsage(this.usage, parsed.usage);
-    else if (parsed.type === 'message_stop') this.complete = true;
+    else if (parsed.type === 'message_delta') {
+      this.usage = mergeUsage(this.usage, parsed.usage);
+      if (parsed.usage && typeof parsed.usage === 'object') this.reported = true;
+    } else if (parsed.type === 'message_stop') this.complete = true;
     else if (parsed.type === 'error') {
       this.errorType = typeof parsed.error?.type === 'string' ? parsed.error.type : 'api_error';
     }

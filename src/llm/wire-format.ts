@@ -44,7 +44,8 @@ export interface WireFormat {
   /** Why a field the budget reads cannot be read the way the API would read it (refused, unsent). */
   invalid?(body: Record<string, unknown>): string | undefined;
   usage(reported: unknown): MessageUsage;
-  tracker(): UsageTracker;
+  /** For the request `body` (whether it can generate output that is never streamed). */
+  tracker(body: Record<string, unknown>): UsageTracker;
   dialect(scrubber: Scrubber): SseDialect;
   streamError(type: string, message: string): Uint8Array;
 }
@@ -58,6 +59,13 @@ export interface UsageTracker {
   readonly errorType: string | undefined;
 }
 
+/** Whether a Messages request turns extended thinking on (`enabled`, `adaptive`, ...). */
+function thinks(body: Record<string, unknown>): boolean {
+  const thinking = body.thinking;
+  if (thinking === undefined || thinking === null) return false;
+  return !(typeof thinking === 'object' && (thinking as { type?: unknown }).type === 'disabled');
+}
+
 export const ANTHROPIC: WireFormat = {
   path: '/v1/messages',
   bearer: false,
@@ -67,7 +75,8 @@ export const ANTHROPIC: WireFormat = {
   withMaxTokens: (body, max) => ({ ...body, max_tokens: max }),
   sideDoor: findSideDoor,
   usage: (reported) => mergeUsage(EMPTY_USAGE, reported),
-  tracker: () => new SseUsageTracker(),
+  // Claude 4 models stream a summary of their thinking but bill all of it.
+  tracker: (body) => new SseUsageTracker(thinks(body)),
   dialect: anthropicDialect,
   streamError: sseError,
 };
@@ -81,7 +90,8 @@ export const OPENAI: WireFormat = {
   sideDoor: openaiSideDoor,
   invalid: openaiInvalid,
   usage: openaiUsage,
-  tracker: () => new OpenAiUsageTracker(),
+  // Any model may be a reasoning one, whose reasoning Chat Completions never streams.
+  tracker: () => new OpenAiUsageTracker(true),
   dialect: openaiDialect,
   streamError: openaiStreamError,
 };
@@ -94,7 +104,8 @@ export const RESPONSES: WireFormat = {
   withMaxTokens: responsesWithMaxTokens,
   sideDoor: responsesSideDoor,
   usage: responsesUsage,
-  tracker: () => new ResponsesUsageTracker(),
+  // Reasoning streams as a summary at most, encrypted or not at all.
+  tracker: () => new ResponsesUsageTracker(true),
   dialect: responsesDialect,
   streamError: responsesStreamError,
 };
