@@ -10,6 +10,10 @@ import { seeded } from './seeded.js';
 export const secret = (length: number, seed: number): string =>
   seeded(seed).text('abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789', length);
 
+/** Random lower-case hex (a signature, a UUID's digits), built at runtime as `secret` is. */
+export const hexSecret = (length: number, seed: number): string =>
+  seeded(seed).text('0123456789abcdef', length);
+
 /** `text` comes back without `value`, for each `[text, value]`. */
 export function expectRedacted(
   cases: Record<string, [string, string]>,

@@ -176,9 +176,13 @@ export const gitleaksRules: readonly SecretRule[] = [
   {
     id: 'microsoft-teams-webhook',
     description: 'Microsoft Teams incoming webhook URL (the path is the credential)',
-    anchors: ['.webhook.office.com/webhookb2/'],
+    // The older outlook.office(365).com host too, either case, and the
+    // `/V2…` signature newer URLs end in: the rule once stopped before it, and it went out bare.
+    anchors: ['webhook.office.com/webhookb', 'outlook.office.com/webhook/', 'outlook.office365.com/webhook/'],
+    anyCase: true,
     pattern:
-      '\\.webhook\\.office\\.com/webhookb2/[a-z0-9]{8}-(?:[a-z0-9]{4}-){3}[a-z0-9]{12}@[a-z0-9]{8}-(?:[a-z0-9]{4}-){3}[a-z0-9]{12}/IncomingWebhook/[a-z0-9]{32}/[a-z0-9]{8}-(?:[a-z0-9]{4}-){3}[a-z0-9]{12}',
+      '(?:webhook\\.office\\.com/webhookb[23]|outlook\\.office(?:365)?\\.com/webhook)/([a-z0-9]{8}-(?:[a-z0-9]{4}-){3}[a-z0-9]{12}@[a-z0-9]{8}-(?:[a-z0-9]{4}-){3}[a-z0-9]{12}/IncomingWebhook/[a-z0-9]{32}/[a-z0-9]{8}-(?:[a-z0-9]{4}-){3}[a-z0-9]{12}(?:/V2[A-Za-z0-9_-]{20,80})?)(?![A-Za-z0-9_-])',
+    group: 1,
   },
   prefixed(
     'sendinblue-api-token',

@@ -4,6 +4,7 @@
  */
 import { agentServiceRules } from './agent-services.js';
 import { bulkheadRules } from './bulkhead.js';
+import { capabilityUrlRules } from './capability-urls.js';
 import { cloudRules } from './cloud.js';
 import { commandArgumentRules } from './command-arguments.js';
 import { configLineRules } from './config-lines.js';
@@ -32,6 +33,7 @@ export const BUILTIN_RULES: readonly SecretRule[] = [
   ...cloudRules,
   ...vcsRules,
   ...saasRules,
+  ...capabilityUrlRules,
   ...paymentRules,
   ...keyMaterialRules,
   ...gitleaksRules,

@@ -381,6 +381,44 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
     tp: ['wrangler secret put API_KEY <<< ', fake(24)],
     fp: 'grep -c error <<< "Deploy-2024-release-notes"',
   },
+  'zapier-webhook-url': {
+    tp: ['https://hooks.zapier.com/hooks/catch/', `${fake(7, DIG)}/b${fake(6)}`],
+    fp: 'https://hooks.zapier.com/hooks/catch/ in the docs',
+  },
+  'lark-webhook-url': {
+    tp: [
+      'https://open.feishu.cn/open-apis/bot/v2/hook/',
+      `${fake(8, HEX)}-${fake(4, HEX)}-${fake(4, HEX)}-${fake(4, HEX)}-${fake(12, HEX)}`,
+    ],
+    fp: 'https://open.feishu.cn/open-apis/bot/v2/hook/',
+  },
+  'ifttt-webhook-key': {
+    tp: ['https://maker.ifttt.com/trigger/door/with/key/', fake(22)],
+    fp: 'https://maker.ifttt.com/trigger/door/with/key/YOUR_KEY',
+  },
+  'make-webhook-url': {
+    tp: ['https://hook.eu1.make.com/', fake(32, 'abcdefghijklmnopqrstuvwxyz0123456789')],
+    fp: 'https://www.make.com/en/help/tools/webhooks',
+  },
+  'google-apps-script-url': {
+    tp: ['https://script.google.com/macros/s/', `AKfycb${fake(72)}`],
+    fp: 'https://script.google.com/macros/s/AKfycbSHORT/exec',
+  },
+  'pagerduty-integration-url': {
+    tp: ['https://events.pagerduty.com/integration/', fake(32, HEX)],
+    fp: 'https://events.pagerduty.com/integration/KEY/enqueue',
+  },
+  'healthchecks-ping-url': {
+    tp: [
+      'curl https://hc-ping.com/',
+      `${fake(8, HEX)}-${fake(4, HEX)}-${fake(4, HEX)}-${fake(4, HEX)}-${fake(12, HEX)}`,
+    ],
+    fp: 'https://hc-ping.com/your-uuid-here',
+  },
+  'webhook-path-token': {
+    tp: ['https://chat.example.com/hooks/', fake(26)],
+    fp: 'https://react.dev/reference/react/hooks/useSyncExternalStore',
+  },
   'url-parameter-credential': {
     tp: ['https://api.example.com/v1/items?key=', fake(24)],
     fp: 'https://example.com/api?key=orders-list-2024',

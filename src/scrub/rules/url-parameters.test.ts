@@ -4,11 +4,11 @@ import {
   expectLeftAlone,
   expectNoTailInStreams,
   expectRedacted,
+  hexSecret,
   secret,
 } from '../../../test/helpers/scrub-cases.js';
-import { seeded } from '../../../test/helpers/seeded.js';
 
-const hex = (length: number, seed: number) => seeded(seed).text('0123456789abcdef', length);
+const hex = hexSecret;
 
 describe("a credential in a URL's parameters", () => {
   const v = secret(24, 81);
