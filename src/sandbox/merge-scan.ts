@@ -4,9 +4,20 @@
  * as strings that hold every byte (byte-names.ts), so a name that is not UTF-8 is looked up, compared
  * and written back as exactly the name it is.
  */
-import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  type Stats,
+} from 'node:fs';
 import { posix } from 'node:path';
 import { nameOf, pathIn } from './byte-names.js';
+import { inside, openFolder, pinParent } from './pinned-dir.js';
 import { looksLikeGitDir } from './steering.js';
 
 export type Kind = 'file' | 'dir' | 'symlink' | 'other';
@@ -29,14 +40,21 @@ function kindOf(stat: Stats): Kind {
   return 'other';
 }
 
-/** Every entry under root, never following a link; folders on another filesystem are left out, as tar left them. */
+/**
+ * Every entry under root, never following a link; folders on another filesystem are left out, as tar
+ * left them. Each folder is opened once, without following a link, and its entries are listed,
+ * stated and read through that handle (pinned-dir.ts), never by a path: the host workdir can change
+ * while the merge runs, and a folder swapped for a link after it was stated is then not opened at
+ * all (it is kept, empty: nothing is written through it or deleted under it) rather than listed
+ * where the link points.
+ */
 export function scan(root: string, rootDev?: number): Map<string, Entry> {
   const out = new Map<string, Entry>();
-  const walk = (relative: string) => {
-    for (const raw of readdirSync(pathIn(root, relative), { encoding: 'buffer' })) {
+  const walk = (folder: number, relative: string) => {
+    for (const raw of readdirSync(inside(folder, ''), { encoding: 'buffer' })) {
       const name = nameOf(raw);
       const rel = relative ? `${relative}/${name}` : name;
-      const stat = lstatSync(pathIn(root, rel));
+      const stat = lstatSync(inside(folder, name));
       if (rootDev !== undefined && stat.dev !== rootDev) continue;
       const kind = kindOf(stat);
       const entry: Entry = {
@@ -47,12 +65,30 @@ export function scan(root: string, rootDev?: number): Map<string, Entry> {
         ino: stat.ino,
         nlink: stat.nlink,
       };
-      if (kind === 'symlink') entry.target = nameOf(readlinkSync(pathIn(root, rel), { encoding: 'buffer' }));
+      if (kind === 'symlink')
+        entry.target = nameOf(readlinkSync(inside(folder, name), { encoding: 'buffer' }));
       out.set(rel, entry);
-      if (kind === 'dir') walk(rel);
+      if (kind !== 'dir') continue;
+      let child: number;
+      try {
+        child = openFolder(inside(folder, name));
+      } catch {
+        continue; // no longer a folder: swapped since it was stated
+      }
+      try {
+        const now = fstatSync(child);
+        if (now.ino === stat.ino && now.dev === stat.dev) walk(child, rel);
+      } finally {
+        closeSync(child);
+      }
     }
   };
-  walk('');
+  const top = openSync(root, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    walk(top, '');
+  } finally {
+    closeSync(top);
+  }
   return out;
 }
 
@@ -106,20 +142,48 @@ export function pointsOutside(
   return false;
 }
 
-export function sameContent(a: string, b: string, rel: string): boolean {
-  const fa = openSync(pathIn(a, rel), 'r');
-  const fb = openSync(pathIn(b, rel), 'r');
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/**
+ * Whether the jail's file at `rel` holds what the host's does. The host's is opened through its
+ * held parent folder, never following a link, and only when it is still the regular file the scan
+ * saw (`hostIno`): a path read here followed whatever link was swapped in since, and what the merge
+ * then wrote or left told the one who swapped it whether a file they cannot read (root's, when
+ * root merges) held the jail's bytes. Anything else counts as changed. O_NONBLOCK: a fifo swapped in
+ * is not waited on.
+ */
+export function sameContent(from: string, to: string, rel: string, hostIno: number): boolean {
+  let parent: { fd: number; name: string };
   try {
-    const ba = Buffer.alloc(1 << 16);
-    const bb = Buffer.alloc(1 << 16);
-    for (;;) {
-      const na = readSync(fa, ba, 0, ba.length, null);
-      const nb = readSync(fb, bb, 0, bb.length, null);
-      if (na !== nb || !ba.subarray(0, na).equals(bb.subarray(0, nb))) return false;
-      if (na === 0) return true;
+    parent = pinParent(to, rel);
+  } catch {
+    return false;
+  }
+  let fb: number;
+  try {
+    fb = openSync(inside(parent.fd, parent.name), READ_FLAGS);
+  } catch {
+    return false;
+  } finally {
+    closeSync(parent.fd);
+  }
+  try {
+    const stat = fstatSync(fb);
+    if (!stat.isFile() || stat.ino !== hostIno) return false;
+    const fa = openSync(pathIn(from, rel), READ_FLAGS);
+    try {
+      const ba = Buffer.alloc(1 << 16);
+      const bb = Buffer.alloc(1 << 16);
+      for (;;) {
+        const na = readSync(fa, ba, 0, ba.length, null);
+        const nb = readSync(fb, bb, 0, bb.length, null);
+        if (na !== nb || !ba.subarray(0, na).equals(bb.subarray(0, nb))) return false;
+        if (na === 0) return true;
+      }
+    } finally {
+      closeSync(fa);
     }
   } finally {
-    closeSync(fa);
     closeSync(fb);
   }
 }

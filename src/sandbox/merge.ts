@@ -13,7 +13,9 @@
  *   hard link or symbolic link on the host is replaced, never written
  *   through; no folder on the way may be a symbolic link on the host, and
  *   each is opened once (pinned-dir.ts), so swapping one for a link while
- *   the merge runs redirects nothing;
+ *   the merge runs redirects nothing; the host side is read the same way
+ *   (merge-scan.ts: its listing, and the comparison of a file that may be
+ *   unchanged), so nothing outside the workdir is read either;
  * - what the merge copies is bounded by the jail's workdir size: a file the
  *   jail holds under several names arrives as one inode under those names,
  *   and a file larger than what is left (a sparse file: `truncate -s 10T`
@@ -125,7 +127,7 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
     // tar keeps whole seconds; a file touched around the staging is compared byte by byte.
     const oldEnough = h.mtimeMs < options.stagedAtMs - 2000;
     if (oldEnough && Math.floor(f.mtimeMs / 1000) === Math.floor(h.mtimeMs / 1000)) return true;
-    return sameContent(from, to, rel);
+    return sameContent(from, to, rel, h.ino);
   };
 
   for (const rel of [...final.keys()].sort()) {
