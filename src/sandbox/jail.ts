@@ -27,9 +27,7 @@
  * peaks.
  */
 import { once } from 'node:events';
-import { chmodSync, chownSync, mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { chmodSync, chownSync, statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { defaultBridgeKind } from './bridge.js';
 import { createLimiter, type Limiter } from './cgroup.js';
@@ -46,6 +44,7 @@ import { childPid } from './jail-status.js';
 import { supervise } from './jail-supervise.js';
 import { mergeWorkdir } from './merge.js';
 import { removeTree } from './remove-tree.js';
+import { makeRuntimeFolder, removeDeadRuntimeFolders } from './runtime-folder.js';
 import { seccompProgram } from './seccomp.js';
 import {
   archiveWorkdir,
@@ -91,7 +90,7 @@ async function build(spec: JailSpec): Promise<JailHandle> {
   };
   const { workdir, mounts } = checkWorkdirAndMounts(spec);
   const identity = jailIdentity();
-  const runtime = mkdtempSync(join(tmpdir(), 'bulkhead-jail-'));
+  const runtime = makeRuntimeFolder();
   // The jail's identity must reach the shared folder, and nothing else in here; no other host user
   // may reach it at all: bwrap's command line names the path to everyone (ps), and the shared
   // folder holds the run's files (its token) readable by all who get there. So the jail's group
@@ -195,6 +194,8 @@ async function build(spec: JailSpec): Promise<JailHandle> {
       }
       sendGo(stdioAt(child, STAGE_GO_FD) as Writable);
       mark('go');
+      // Off the agent's start: what launchers killed with SIGKILL left behind (runtime-folder.ts).
+      removeDeadRuntimeFolders();
     } catch (error) {
       child.kill('SIGKILL');
       await limits.killAll();

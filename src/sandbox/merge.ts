@@ -13,7 +13,9 @@
  *   hard link or symbolic link on the host is replaced, never written
  *   through; no folder on the way may be a symbolic link on the host, and
  *   each is opened once (pinned-dir.ts), so swapping one for a link while
- *   the merge runs redirects nothing;
+ *   the merge runs redirects nothing; the host side is read the same way
+ *   (merge-scan.ts: its listing, and the comparison of a file that may be
+ *   unchanged), so nothing outside the workdir is read either;
  * - what the merge copies is bounded by the jail's workdir size: a file the
  *   jail holds under several names arrives as one inode under those names,
  *   and a file larger than what is left (a sparse file: `truncate -s 10T`
@@ -42,20 +44,19 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
-  readdirSync,
-  readlinkSync,
+  type PathLike,
   readSync,
   realpathSync,
   renameSync,
   rmdirSync,
-  type Stats,
   symlinkSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { join, posix } from 'node:path';
+import { bytesOf, pathIn, shownName } from './byte-names.js';
+import { type Entry, gitDirsOf, pointsOutside, sameContent, scan } from './merge-scan.js';
 import { inside, openFolder, pinParent, removeInside } from './pinned-dir.js';
-import { allowedByProfile, looksLikeGitDir, steeringReason } from './steering.js';
+import { allowedByProfile, steeringReason } from './steering.js';
 import { atOrBelow, holdsMount, mountPointsInside } from './workdir-mounts.js';
 
 export type WorkdirNote =
@@ -87,120 +88,6 @@ export interface MergeOptions {
   maxBytes?: number;
 }
 
-type Kind = 'file' | 'dir' | 'symlink' | 'other';
-interface Entry {
-  kind: Kind;
-  mode: number;
-  size: number;
-  mtimeMs: number;
-  /** Inode and link count: names of one inode are one copy, not one copy each. */
-  ino: number;
-  nlink: number;
-  target?: string;
-}
-
-function kindOf(stat: Stats): Kind {
-  if (stat.isFile()) return 'file';
-  if (stat.isDirectory()) return 'dir';
-  if (stat.isSymbolicLink()) return 'symlink';
-  return 'other';
-}
-
-/** Every entry under root, never following a link; folders on another filesystem are left out, as tar left them. */
-function scan(root: string, rootDev?: number): Map<string, Entry> {
-  const out = new Map<string, Entry>();
-  const walk = (relative: string) => {
-    const dir = relative ? join(root, relative) : root;
-    for (const name of readdirSync(dir)) {
-      const rel = relative ? `${relative}/${name}` : name;
-      const stat = lstatSync(join(root, rel));
-      if (rootDev !== undefined && stat.dev !== rootDev) continue;
-      const kind = kindOf(stat);
-      const entry: Entry = {
-        kind,
-        mode: stat.mode & 0o7777,
-        size: stat.size,
-        mtimeMs: stat.mtimeMs,
-        ino: stat.ino,
-        nlink: stat.nlink,
-      };
-      if (kind === 'symlink') entry.target = readlinkSync(join(root, rel));
-      out.set(rel, entry);
-      if (kind === 'dir') walk(rel);
-    }
-  };
-  walk('');
-  return out;
-}
-
-function gitDirsOf(entries: Map<string, Entry>): Set<string> {
-  const children = new Map<string, Set<string>>();
-  for (const rel of entries.keys()) {
-    const cut = rel.lastIndexOf('/');
-    const parent = cut < 0 ? '' : rel.slice(0, cut);
-    const name = cut < 0 ? rel : rel.slice(cut + 1);
-    const set = children.get(parent) ?? new Set<string>();
-    children.set(parent, set);
-    set.add(name);
-  }
-  return new Set([...children].filter(([, names]) => looksLikeGitDir(names)).map(([dir]) => dir));
-}
-
-/**
- * A link's target leaves the workdir when it is absolute or climbs above it, also through the
- * workdir's other links: `d/up -> ..` is inside, but `x -> d/up/../../etc` cancels `d/up` when
- * only read, and climbs two levels above the workdir when the kernel follows it. So each link met
- * on the way (`links`: the final tree's) is followed as the kernel would; a chain longer than the
- * kernel follows counts as outside.
- */
-export function pointsOutside(
-  relative: string,
-  target: string,
-  links: ReadonlyMap<string, string> = new Map(),
-): boolean {
-  if (posix.isAbsolute(target)) return true;
-  const at = posix
-    .dirname(relative)
-    .split('/')
-    .filter((part) => part !== '' && part !== '.');
-  const pending = target.split('/');
-  let hops = 0;
-  while (pending.length > 0) {
-    const part = pending.shift() as string;
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (at.length === 0) return true;
-      at.pop();
-      continue;
-    }
-    at.push(part);
-    const link = links.get(at.join('/'));
-    if (link === undefined) continue;
-    if (posix.isAbsolute(link) || ++hops > 40) return true;
-    at.pop();
-    pending.unshift(...link.split('/'));
-  }
-  return false;
-}
-
-function sameContent(a: string, b: string): boolean {
-  const fa = openSync(a, 'r');
-  const fb = openSync(b, 'r');
-  try {
-    const ba = Buffer.alloc(1 << 16);
-    const bb = Buffer.alloc(1 << 16);
-    for (;;) {
-      const na = readSync(fa, ba, 0, ba.length, null);
-      const nb = readSync(fb, bb, 0, bb.length, null);
-      if (na !== nb || !ba.subarray(0, na).equals(bb.subarray(0, nb))) return false;
-      if (na === 0) return true;
-    }
-  } finally {
-    closeSync(fa);
-    closeSync(fb);
-  }
-}
-
 const under = (rel: string, roots: Set<string>) => {
   for (let cut = rel.lastIndexOf('/'); cut > 0; cut = rel.lastIndexOf('/', cut - 1))
     if (roots.has(rel.slice(0, cut))) return true;
@@ -217,6 +104,8 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
   const guarded = (rel: string, folder: boolean) =>
     allowedByProfile(rel, options.allow ?? [], folder) ? undefined : steeringReason(rel, gitDirs);
   const notes: WorkdirNote[] = [];
+  // Reported as people read them: a byte that is not UTF-8 as \xNN (byte-names.ts).
+  const note = (n: WorkdirNote) => notes.push({ ...n, path: shownName(n.path) });
   const settled = new Set<string>(); // subtrees already decided as a whole
   let applied = 0;
   let bytesLeft = options.maxBytes ?? Number.POSITIVE_INFINITY;
@@ -238,7 +127,7 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
     // tar keeps whole seconds; a file touched around the staging is compared byte by byte.
     const oldEnough = h.mtimeMs < options.stagedAtMs - 2000;
     if (oldEnough && Math.floor(f.mtimeMs / 1000) === Math.floor(h.mtimeMs / 1000)) return true;
-    return sameContent(join(from, rel), join(to, rel));
+    return sameContent(from, to, rel, h.ino);
   };
 
   for (const rel of [...final.keys()].sort()) {
@@ -248,7 +137,7 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
     if (acrossMount(rel, h, f)) {
       // Unchanged (the mount point itself, usually): its entries are looked at one by one.
       if (unchanged(rel, f, h)) continue;
-      notes.push({ kind: 'dropped', path: rel, reason: 'on a filesystem mounted inside the workdir' });
+      note({ kind: 'dropped', path: rel, reason: 'on a filesystem mounted inside the workdir' });
       settled.add(rel);
       continue;
     }
@@ -262,26 +151,26 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
             .find(Boolean)
         : undefined);
     if (reason) {
-      notes.push({ kind: 'held_back', path: rel, change: h ? 'modified' : 'created', reason });
+      note({ kind: 'held_back', path: rel, change: h ? 'modified' : 'created', reason });
       settled.add(rel);
       continue;
     }
     if (f.kind === 'other') {
-      notes.push({ kind: 'dropped', path: rel, reason: 'a special file (fifo, socket or device)' });
+      note({ kind: 'dropped', path: rel, reason: 'a special file (fifo, socket or device)' });
       continue;
     }
     if (f.kind === 'symlink' && pointsOutside(rel, f.target ?? '', links)) {
-      notes.push({
+      note({
         kind: 'dropped',
         path: rel,
-        reason: `a symbolic link to ${f.target}, outside the workdir`,
+        reason: `a symbolic link to ${shownName(f.target ?? '')}, outside the workdir`,
       });
       settled.add(rel);
       continue;
     }
     const sibling = f.kind === 'file' && f.nlink > 1 ? written.get(f.ino) : undefined;
     if (f.kind === 'file' && sibling === undefined && f.size > bytesLeft) {
-      notes.push({
+      note({
         kind: 'dropped',
         path: rel,
         reason: `${f.size} bytes, more than the ${bytesLeft} left of the workdir size (${options.maxBytes}) to copy back`,
@@ -296,7 +185,7 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
       }
       applied++;
     } catch (error) {
-      notes.push({ kind: 'dropped', path: rel, reason: `could not be written: ${(error as Error).message}` });
+      note({ kind: 'dropped', path: rel, reason: `could not be written: ${(error as Error).message}` });
       settled.add(rel);
     }
   }
@@ -306,12 +195,12 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
     const h = host.get(rel) as Entry;
     if (h.kind === 'other') continue; // sockets were never staged
     if (acrossMount(rel, h, undefined)) {
-      notes.push({ kind: 'dropped', path: rel, reason: 'on a filesystem mounted inside the workdir' });
+      note({ kind: 'dropped', path: rel, reason: 'on a filesystem mounted inside the workdir' });
       continue;
     }
     const reason = guarded(rel, h.kind === 'dir');
     if (reason) {
-      notes.push({ kind: 'held_back', path: rel, change: 'deleted', reason });
+      note({ kind: 'held_back', path: rel, change: 'deleted', reason });
       continue;
     }
     try {
@@ -348,7 +237,7 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
       }
       const temp = inside(parent.fd, tempName());
       if (f.kind === 'symlink') {
-        symlinkSync(f.target ?? '', temp);
+        symlinkSync(bytesOf(f.target ?? ''), temp);
         // No handle on a link to chown through: lchown never follows it, and a hard link to
         // another's file swapped in under the random temp name is what protected_hardlinks refuses.
         if (options.owner) lchownSync(temp, options.owner.uid, options.owner.gid);
@@ -360,7 +249,7 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
         } finally {
           closeSync(other.fd);
         }
-      } else copyInto(join(from, rel), temp, mode);
+      } else copyInto(pathIn(from, rel), temp, mode);
       renameSync(temp, dest);
     } finally {
       closeSync(parent.fd);
@@ -368,7 +257,7 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
   }
 
   /** A new inode at `temp` (created exclusively, so never a link's target), its mode and owner set through its handle. */
-  function copyInto(source: string, temp: string, mode: number): void {
+  function copyInto(source: PathLike, temp: PathLike, mode: number): void {
     const out = openSync(
       temp,
       constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,

@@ -8,7 +8,8 @@
  * it, and the final name is never followed (created exclusively, renamed, unlinked, or opened with
  * O_NOFOLLOW before its mode or owner is set).
  */
-import { closeSync, constants, openSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, openSync, type PathLike, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import { nameOf, pathIn } from './byte-names.js';
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
@@ -18,11 +19,14 @@ export interface PinnedParent {
   name: string;
 }
 
-/** The path of `name` inside an open folder, resolved through the handle, not the folder's path. */
-export const inside = (fd: number, name: string): string => `/proc/self/fd/${fd}/${name}`;
+/**
+ * The path of `name` inside an open folder, resolved through the handle, not the folder's path.
+ * Names are as byte-names.ts keeps them: one that is not UTF-8 gives a path of bytes.
+ */
+export const inside = (fd: number, name: string): PathLike => pathIn(`/proc/self/fd/${fd}`, name);
 
 /** Opens an entry that must be a real folder, never following a link at its name. */
-export function openFolder(path: string): number {
+export function openFolder(path: PathLike): number {
   return openSync(path, DIR_FLAGS);
 }
 
@@ -59,7 +63,8 @@ export function removeInside(fd: number, name: string): void {
     return;
   }
   try {
-    for (const child of readdirSync(inside(folder, ''))) removeInside(folder, child);
+    for (const child of readdirSync(inside(folder, ''), { encoding: 'buffer' }))
+      removeInside(folder, nameOf(child));
   } finally {
     closeSync(folder);
   }

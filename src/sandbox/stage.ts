@@ -11,6 +11,9 @@
  *
  * No host path of the workdir is mounted, so none appears in the jail's
  * mountinfo, none is writable from inside, and workdir_size is the tmpfs's.
+ * Names travel as bytes (tar in the C locale stores them as they are), so a
+ * host file whose name is not UTF-8 reaches the jail under that exact name
+ * (test/sandbox/escape-merge-names.test.ts), and the merge keeps it so.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, constants, openSync, readdirSync } from 'node:fs';

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { sep } from 'node:path';
+import { nameOf } from './byte-names.js';
 
 /** mountinfo escapes space, tab, newline and backslash in paths as \ooo. */
 function fromMountinfo(field: string): string {
@@ -21,7 +22,9 @@ function fromMountinfo(field: string): string {
 export function mountPointsInside(dir: string): string[] | undefined {
   let table: string;
   try {
-    table = readFileSync('/proc/self/mountinfo', 'utf8');
+    // Read as the merge reads names (byte-names.ts), so a mount point whose name is not UTF-8 is
+    // the very string the merge compares with, not one with U+FFFD in it.
+    table = nameOf(readFileSync('/proc/self/mountinfo'));
   } catch {
     return undefined;
   }

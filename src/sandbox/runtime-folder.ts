@@ -1,0 +1,133 @@
+/**
+ * The jail's runtime folder on the host (tmpdir()/bulkhead-jail-XXXXXX): the shared folder the jail
+ * sees at /run/bulkhead (with the run's token), the seccomp program, the bridges' sockets. The
+ * launcher removes it when the jail ends; a launcher killed with SIGKILL (or the machine's OOM
+ * killer) never gets there, and the folder, token and all, stayed until the next reboot cleared
+ * /tmp, if it does.
+ *
+ * So each folder names its owner in a file only the launcher can read (`owner`: its pid namespace,
+ * pid and start time, in clock ticks after boot, as /proc/PID/stat gives it), and each launch, once
+ * its own jail runs, removes the folders of owners that are gone: the pid names no process, or a
+ * process started at another time (the pid was reused). A folder is kept whenever that cannot be
+ * told: another user's, one without an owner file (being made, or made before this), one from
+ * another pid namespace (its pids are not ours to look up), or an owner whose start time cannot be
+ * read. Everything is done through held folder handles (pinned-dir.ts), never following a link.
+ */
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inside, openFolder, removeInside } from './pinned-dir.js';
+
+const PREFIX = 'bulkhead-jail-';
+const OWNER_FILE = 'owner';
+
+/** A process's start time (clock ticks after boot); undefined when there is no such process, null when unknown. */
+export function startTimeOf(pid: number | 'self'): string | undefined | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : null;
+  }
+  // Field 22; the command (field 2, in parentheses) may hold spaces and parentheses of its own.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+}
+
+function pidNamespace(): string {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** This process's owner line: pid namespace, pid, start time. */
+function ownerLine(): string {
+  return `${pidNamespace()} ${process.pid} ${startTimeOf('self') ?? 'unknown'}\n`;
+}
+
+/** A new runtime folder (mode 0700 until the caller sets its own), naming this process as its owner. */
+export function makeRuntimeFolder(dir: string = tmpdir()): string {
+  const runtime = mkdtempSync(join(dir, PREFIX));
+  writeFileSync(join(runtime, OWNER_FILE), ownerLine(), { flag: 'wx', mode: 0o600 });
+  return runtime;
+}
+
+/** Whether the owner line names a process that is gone (never when that cannot be told). */
+function ownerGone(line: string, namespace: string): boolean {
+  const [ns, pid, start] = line.trim().split(' ');
+  if (ns !== namespace || ns === 'unknown' || !/^\d+$/.test(pid ?? '') || !/^\d+$/.test(start ?? ''))
+    return false;
+  if (Number(pid) === process.pid) return false;
+  const now = startTimeOf(Number(pid));
+  return now === undefined || (now !== null && now !== start);
+}
+
+/** The owner line of a runtime folder held open, or undefined when it has none (or it is not a file). */
+function ownerOf(folder: number): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(
+      inside(folder, OWNER_FILE),
+      constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+    );
+  } catch {
+    return undefined;
+  }
+  try {
+    return fstatSync(fd).isFile() ? readFileSync(fd, 'latin1').slice(0, 200) : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Removes this user's runtime folders in `dir` whose launcher is gone; returns their names. Never
+ * throws: a folder it cannot judge or remove is left as it is.
+ */
+export function removeDeadRuntimeFolders(dir: string = tmpdir()): string[] {
+  const removed: string[] = [];
+  const me = process.getuid?.();
+  const namespace = pidNamespace();
+  let parent: number;
+  try {
+    parent = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch {
+    return removed;
+  }
+  try {
+    for (const name of readdirSync(inside(parent, ''))) {
+      if (!name.startsWith(PREFIX)) continue;
+      let gone = false;
+      try {
+        const folder = openFolder(inside(parent, name));
+        try {
+          const owner = fstatSync(folder).uid === me ? ownerOf(folder) : undefined;
+          gone = owner !== undefined && ownerGone(owner, namespace);
+        } finally {
+          closeSync(folder);
+        }
+        if (!gone) continue;
+        removeInside(parent, name);
+        removed.push(name);
+      } catch {
+        // Not a folder, or one that could not be removed: left as it is.
+      }
+    }
+  } catch {
+    // The folder could not be listed.
+  } finally {
+    closeSync(parent);
+  }
+  return removed;
+}
