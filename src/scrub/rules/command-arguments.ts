@@ -52,7 +52,7 @@ const shortFlagAlternative = ({ commands, flag, separated }: ShortFlagCommands):
 
 /** A value that is a flag or a switch (`/add`), a variable or a prompt's `*`, not a password. */
 const notAValue = (value: string) => /^[-$*/]/.test(value);
-const secretArgument = (value: string) => looksLikeSecretValue(value, 2) && !notAValue(value);
+export const secretArgument = (value: string): boolean => looksLikeSecretValue(value, 2) && !notAValue(value);
 
 /** `tool config set NAME VALUE` for the tools that store settings so, NAME naming a secret. */
 const CONFIG_SETTERS = [

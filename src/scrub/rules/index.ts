@@ -6,6 +6,7 @@ import { agentServiceRules } from './agent-services.js';
 import { bulkheadRules } from './bulkhead.js';
 import { capabilityUrlRules } from './capability-urls.js';
 import { cloudRules } from './cloud.js';
+import { codeCredentialRules } from './code-credentials.js';
 import { commandArgumentRules } from './command-arguments.js';
 import { configLineRules } from './config-lines.js';
 import { configShapeRules } from './config-shapes.js';
@@ -43,6 +44,7 @@ export const BUILTIN_RULES: readonly SecretRule[] = [
   ...configShapeRules,
   ...configLineRules,
   ...commandArgumentRules,
+  ...codeCredentialRules,
   ...protocolLoginRules,
   ...proseStatementRules,
   ...urlParameterRules,

@@ -419,6 +419,11 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
     tp: ['https://chat.example.com/hooks/', fake(26)],
     fp: 'https://react.dev/reference/react/hooks/useSyncExternalStore',
   },
+  'code-credential-pair': {
+    tp: ['requests.get(url, auth=("admin", "', fake(20)],
+    fp: 'requests.get(url, auth=(user, password))',
+  },
+  'shell-echoed-secret': { tp: ['$ echo $OPENAI_API_KEY\n', fake(40)], fp: '$ echo $HOME\n/home/alice' },
   'url-parameter-credential': {
     tp: ['https://api.example.com/v1/items?key=', fake(24)],
     fp: 'https://example.com/api?key=orders-list-2024',
@@ -499,6 +504,8 @@ const TAIL: Record<string, string> = {
   'pgpass-record': '\n',
   'cli-positional-password': '\n',
   'cli-piped-password': "' | sudo chpasswd\n",
+  'code-credential-pair': '"))',
+  'shell-echoed-secret': '\n',
   'url-userinfo-token': '@github.com/org/repo',
   'protocol-pass-command': '\r\n',
   'imap-login-command': '\r\n',
