@@ -149,11 +149,14 @@ export const configShapeRules: readonly SecretRule[] = [
   {
     id: 'sql-identified-by',
     spaces: true,
-    spacesWithin: 80,
-    description: "a password in SQL that sets one (CREATE USER … IDENTIFIED BY '…', MySQL and Oracle)",
-    anchors: ['identified'],
+    spacesWithin: 180,
+    description:
+      "a password in SQL that sets one (CREATE USER … IDENTIFIED BY '…', MySQL's SET PASSWORD … = '…' and PASSWORD('…'))",
+    anchors: ['identified', 'set password', 'password('],
     anyCase: true,
-    pattern: `identified[ \\t]{1,4}(?:with[ \\t]{1,4}[a-z0-9_]{1,40}[ \\t]{1,4})?by[ \\t]{1,4}\\\\{0,3}["']([^"'\\s\\\\]{6,256})(?=\\\\{0,3}["'])`,
+    // MySQL's `SET PASSWORD FOR 'u'@'h' = PASSWORD('…')` went out bare on bec358b: no separator
+    // stands next to the word.
+    pattern: `(?:identified[ \\t]{1,4}(?:with[ \\t]{1,4}[a-z0-9_]{1,40}[ \\t]{1,4})?by[ \\t]{1,4}|set[ \\t]{1,4}password(?:[ \\t]{1,4}for[ \\t]{1,4}[^=\\r\\n;]{1,120}?)?[ \\t]{0,4}=[ \\t]{0,4}(?:password\\([ \\t]{0,4})?|(?<![A-Za-z0-9_])password\\([ \\t]{0,4})\\\\{0,3}["']([^"'\\s\\\\]{6,256})(?=\\\\{0,3}["'])`,
     group: 1,
     accept: (value) => looksLikeSecretValue(value, 2),
   },

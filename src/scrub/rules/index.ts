@@ -17,6 +17,7 @@ import { gitleaksMoreRules } from './gitleaks-more.js';
 import { keyMaterialRules } from './key-material.js';
 import { llmRules } from './llm.js';
 import { pairedFieldRules } from './paired-fields.js';
+import { passwordHashRules } from './password-hashes.js';
 import { paymentRules } from './payment.js';
 import { proseStatementRules } from './prose-statements.js';
 import { protocolLoginRules } from './protocol-logins.js';
@@ -37,6 +38,7 @@ export const BUILTIN_RULES: readonly SecretRule[] = [
   ...capabilityUrlRules,
   ...paymentRules,
   ...keyMaterialRules,
+  ...passwordHashRules,
   ...gitleaksRules,
   ...gitleaksMoreRules,
   // Keyword rules after the token rules: a token both match is named by its format.

@@ -132,6 +132,8 @@ describe('commands and files that set a secret', () => {
       `ALTER USER 'app'@'%' IDENTIFIED WITH mysql_native_password BY '${v}'`,
       v,
     ],
+    "MySQL SET PASSWORD … = PASSWORD('…')": [`SET PASSWORD FOR 'root'@'localhost' = PASSWORD('${v}');`, v],
+    "MySQL SET PASSWORD = '…'": [`SET PASSWORD = '${v}';`, v],
     'a .netrc line': [`machine api.example.com login bob password ${v}\n`, v],
     'a .netrc entry over lines': [`machine api.example.com\n  login bob\n  password ${v}\n`, v],
     'gh secret set --body': [`gh secret set DEPLOY_TOKEN --repo acme/app --body "${v}"`, v],

@@ -29,6 +29,30 @@ describe('a secret told in a sentence', () => {
   });
 });
 
+describe('a secret announced with what happened to it, or on a line below', () => {
+  const v = secret(24, 65);
+  const hex = secret(32, 66);
+  expectRedacted({
+    'a token created': [`Token created: ${v}`, v],
+    'a generated password for an account': [`Generated password for admin: ${v}`, v],
+    "elasticsearch's reset tool": [`Password for the [elastic] user successfully reset.\nNew value: ${v}`, v],
+    'an account in brackets': [`password for user [elastic]: ${v}`, v],
+    "Jenkins' initial admin password": [
+      `Jenkins initial setup is required. Please use the following password to proceed to installation:\n\n${hex}\n\nThis may also be found at: /var/jenkins_home/secrets/initialAdminPassword`,
+      hex,
+    ],
+    'an API key shown once, indented': [
+      `Here is your API key. Store it safely, it will not be shown again:\n\n    ${v}\n`,
+      v,
+    ],
+  });
+  expectLeftAlone({
+    'an event with no value': 'Token created: yes',
+    'a sentence after the colon': 'Use the following password policy:\n\nAt least twelve characters.\n',
+    'a list below the colon': 'Your token grants:\n\n- read access\n- write access\n',
+  });
+});
+
 describe('a login in the URL of a scheme that logs in', () => {
   const v = secret(20, 62);
   expectRedacted({

@@ -424,6 +424,12 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
     fp: 'requests.get(url, auth=(user, password))',
   },
   'shell-echoed-secret': { tp: ['$ echo $OPENAI_API_KEY\n', fake(40)], fp: '$ echo $HOME\n/home/alice' },
+  'prose-secret-event': { tp: ['Token created: ', fake(24)], fp: 'Token created: yes' },
+  'prose-secret-below': {
+    tp: ['Please use the following password to proceed to installation:\n\n', fake(32, HEX)],
+    fp: 'Use the following password policy:\n\nAt least twelve characters.',
+  },
+  'password-hash': { tp: ['admin:$2b$12$', fake(53)], fp: 'echo "$1$2" costs $5$' },
   'url-parameter-credential': {
     tp: ['https://api.example.com/v1/items?key=', fake(24)],
     fp: 'https://example.com/api?key=orders-list-2024',
@@ -505,6 +511,7 @@ const TAIL: Record<string, string> = {
   'cli-positional-password': '\n',
   'cli-piped-password': "' | sudo chpasswd\n",
   'code-credential-pair': '"))',
+  'prose-secret-below': '\n',
   'shell-echoed-secret': '\n',
   'url-userinfo-token': '@github.com/org/repo',
   'protocol-pass-command': '\r\n',
