@@ -64,6 +64,7 @@ const CONFIG_SETTERS = [
   'pip config set',
   'git config',
   'netlify env:set',
+  'dotnet user-secrets set',
 ];
 
 /** Commands that read a password from their stdin (chpasswd's lines are `user:password`). */
@@ -72,6 +73,7 @@ const STDIN_COMMANDS = [
   'passwd[ \\t]{1,4}--stdin',
   'smbpasswd[ \\t]{1,4}-s',
   'wrangler[ \\t]{1,4}secret[ \\t]{1,4}put',
+  'vercel[ \\t]{1,4}env[ \\t]{1,4}add',
 ];
 /** After a pipe: one of them, or a command that takes `--password-stdin` (docker, helm, oras). */
 const STDIN_READERS = [...STDIN_COMMANDS, '[^\\r\\n|;&]{0,160}?--password-stdin'].join('|');
@@ -138,7 +140,7 @@ export const commandArgumentRules: readonly SecretRule[] = [
       "a secret stored with a tool's own config setter (aws configure set, npm config set, git config)",
     anchors: CONFIG_SETTERS.map((setter) => `${setter} `),
     anyCase: true,
-    pattern: `(?:${CONFIG_SETTERS.join('|')})[ \\t][^\\r\\n|;&]{0,80}?[^\\s=]{0,60}(?:secret|token|passw(?:or)?d|api[_-]?key|auth)[^\\s=]{0,40}[ \\t]{1,4}["']?([^\\s"'\`]{6,256})`,
+    pattern: `(?:${CONFIG_SETTERS.join('|')})[ \\t][^\\r\\n|;&]{0,80}?[^\\s=]{0,60}(?:secret|token|passw(?:or)?d|api[_:-]?key|auth)[^\\s=]{0,40}[ \\t]{1,4}["']?([^\\s"'\`]{6,256})`,
     group: 1,
     accept: secretArgument,
   },
@@ -152,6 +154,19 @@ export const commandArgumentRules: readonly SecretRule[] = [
     // The value comes before the command that says what it is: the pipe is read ahead, before
     // the value's group, so the match itself holds no whitespace after its value.
     pattern: `(?<![A-Za-z0-9_.-])(?:echo|printf)[ \\t]{1,4}(?:-[en]{1,2}[ \\t]{1,4})?(?:'%s(?:\\\\n)?'[ \\t]{1,4})?["']?${PIPED_USER}(?=${PIPED_VALUE}["']?[ \\t]{0,4}\\|[ \\t]{0,4}(?:(?:sudo|npx|bunx)[ \\t]{1,4})?(?:${STDIN_READERS}))(${PIPED_VALUE})`,
+    group: 1,
+    accept: secretArgument,
+    maxLength: 600,
+  },
+  {
+    id: 'cli-echo-to-secret-file',
+    spaces: true,
+    spacesWithin: 64,
+    description: 'a secret echoed into a credential file (echo "…" > ~/.vault-token, >> ~/.git-credentials)',
+    anchors: ['echo ', 'printf '],
+    // The file that says what it is comes after the value: read ahead, as for a pipe. Went out
+    // bare on ab0cc7f.
+    pattern: `(?<![A-Za-z0-9_.-])(?:echo|printf)[ \\t]{1,4}(?:-[en]{1,2}[ \\t]{1,4})?["']?(?=${PIPED_VALUE}["']?[ \\t]{0,4}>{1,2}[ \\t]{0,4}[^\\s;&|]{0,200}?(?:token|secret|passw|credential|api_?key|\\.pem|\\.key(?![A-Za-z0-9])|netrc|pgpass))(${PIPED_VALUE})`,
     group: 1,
     accept: secretArgument,
     maxLength: 600,

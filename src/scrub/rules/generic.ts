@@ -342,7 +342,7 @@ function assignment(
     description,
     anchors,
     anyCase: true,
-    pattern: `${names}(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?(?:(?:\\\\{0,3}["']|${QUOTE_REFERENCE})?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}|${LISTED}|${TABLE_CELL}|[ \\t]{1,4}(?=\\\\{0,3}'))(?:\\\\{0,3}["'\`]|${QUOTE_REFERENCE})?([^\\s"'\`<>&;,)\\]}]{8,256})`,
+    pattern: `${names}(?:[_.-][A-Za-z0-9_.-]{1,24}|key)?(?:(?:\\\\{0,3}["']\\]?|${QUOTE_REFERENCE})?\\s{0,4}(?::=|=>|==|[:=])\\s{0,4}|${LISTED}|${TABLE_CELL}|[ \\t]{1,4}(?=\\\\{0,3}'))(?:\\\\{0,3}["'\`]|${QUOTE_REFERENCE})?([^\\s"'\`<>&;,)\\]}]{8,256})`,
     group: 1,
     // Quotes may be escaped (`\"password\": \"…\"`: JSON put in a string, as a log line's
     // message or an HTTP body kept as text), and the escape of the closing one is kept.

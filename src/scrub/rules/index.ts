@@ -16,6 +16,7 @@ import { gitleaksKeyedRules } from './gitleaks-keyed.js';
 import { gitleaksMoreRules } from './gitleaks-more.js';
 import { keyMaterialRules } from './key-material.js';
 import { llmRules } from './llm.js';
+import { namedSettingRules } from './named-settings.js';
 import { pairedFieldRules } from './paired-fields.js';
 import { passwordHashRules } from './password-hashes.js';
 import { paymentRules } from './payment.js';
@@ -44,6 +45,7 @@ export const BUILTIN_RULES: readonly SecretRule[] = [
   // Keyword rules after the token rules: a token both match is named by its format.
   ...gitleaksKeyedRules,
   ...configShapeRules,
+  ...namedSettingRules,
   ...configLineRules,
   ...commandArgumentRules,
   ...codeCredentialRules,

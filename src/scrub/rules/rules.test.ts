@@ -430,6 +430,20 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
     fp: 'Use the following password policy:\n\nAt least twelve characters.',
   },
   'password-hash': { tp: ['admin:$2b$12$', fake(53)], fp: 'echo "$1$2" costs $5$' },
+  'xml-named-secret': {
+    tp: ['<entry key="jdbc.password">', fake(22)],
+    fp: '<string name="password_hint">Enter your password here</string>',
+  },
+  'plist-secret': {
+    tp: ['<key>APIKey</key>\n<string>', fake(22)],
+    fp: '<key>CFBundleName</key><string>App</string>',
+  },
+  'hcl-variable-default': {
+    tp: ['variable "db_password" {\n  default = "', fake(22)],
+    fp: 'variable "db_password" {\n  sensitive = true\n}',
+  },
+  'env-set-call': { tp: ['os.Setenv("GITHUB_TOKEN", "', fake(22)], fp: 'os.Setenv("API_KEY", apiKey)' },
+  'cli-echo-to-secret-file': { tp: ['echo "', fake(22)], fp: 'echo "$VAULT_TOKEN" > ~/.vault-token' },
   'url-parameter-credential': {
     tp: ['https://api.example.com/v1/items?key=', fake(24)],
     fp: 'https://example.com/api?key=orders-list-2024',
@@ -511,6 +525,11 @@ const TAIL: Record<string, string> = {
   'cli-positional-password': '\n',
   'cli-piped-password': "' | sudo chpasswd\n",
   'code-credential-pair': '"))',
+  'xml-named-secret': '</entry>',
+  'plist-secret': '</string>',
+  'hcl-variable-default': '"\n}',
+  'env-set-call': '")',
+  'cli-echo-to-secret-file': '" > ~/.vault-token',
   'prose-secret-below': '\n',
   'shell-echoed-secret': '\n',
   'url-userinfo-token': '@github.com/org/repo',
