@@ -45,6 +45,12 @@ const SHORT_FLAG_COMMANDS: readonly ShortFlagCommands[] = [
   { commands: ['openssl'], flag: '-k', separated: true },
   { commands: ['az login'], flag: '-p' },
   { commands: ['doctl auth init'], flag: '-t' },
+  // macOS's keychain: the password after -w (went out bare on e41e099).
+  {
+    commands: ['security add-generic-password', 'security add-internet-password'],
+    flag: '-w',
+    separated: true,
+  },
 ];
 
 const shortFlagAlternative = ({ commands, flag, separated }: ShortFlagCommands): string =>
@@ -88,7 +94,7 @@ export const commandArgumentRules: readonly SecretRule[] = [
   {
     id: 'cli-password-short-flag',
     spaces: true,
-    spacesWithin: 290,
+    spacesWithin: 300,
     description:
       'a password given to a short flag of a command that takes one so (docker login -p, sshpass -p, redis-cli -a, ldapsearch -w, sqlcmd -P, 7z -p)',
     anchors: SHORT_FLAG_COMMANDS.flatMap(({ commands }) => commands.map((command) => `${command} `)),

@@ -19,12 +19,21 @@ describe('a setting named in one place and given in another', () => {
     'a subscript assignment (Python)': [`os.environ["OPENAI_API_KEY"] = "${v}"`, v],
     'a subscript assignment (Ruby)': [`ENV['SECRET_KEY_BASE'] = '${v}'`, v],
     'a subscript assignment (PHP)': [`$config['db_password'] = '${v}';`, v],
+    'a list of tokens (Python)': [`tokens = ["${v}", "${v}b"]`, v],
+    'a JSON list of API keys': [`{"api_keys": ["${v}"], "region": "eu"}`, v],
+    "the second of a list's secrets": [`SECRETS=[short, "${v}"]`, v],
+    'a macOS keychain password': [`security add-generic-password -a me -s svc -w ${v}`, v],
+    'launchctl setenv': [`launchctl setenv GITHUB_TOKEN ${v}`, v],
   });
   expectLeftAlone({
     'a string resource that is text': '<string name="password_hint">Enter your password here</string>',
     'a plist key that is no secret': '<key>CFBundleName</key>\n<string>MyApplication</string>',
     'a variable without a default': 'variable "db_password" {\n  type      = string\n  sensitive = true\n}',
     'a setenv from a variable': 'os.Setenv("API_KEY", apiKey)',
+    "a tokenizer's special tokens": '"special_tokens": ["<s>", "</s>", "<unk>"]',
+    'a list of secret names': 'secrets: [DB_PASSWORD, API_KEY]',
+    'a JWKS':
+      '{"keys": [{"kty": "RSA", "e": "AQAB", "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"}]}',
   });
 });
 

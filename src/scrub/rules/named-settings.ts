@@ -14,7 +14,24 @@ const NAMED = `[A-Za-z0-9_.:-]{0,40}${SECRET_NAME.replaceAll('[_-]', '[_.:-]')}[
 
 const secretValue = (value: string) => looksLikeSecretValue(value);
 
+/** Whether any item of a list's text (`"a", "b"`) looks like a secret. */
+const holdsSecret = (list: string) =>
+  list.split(',').some((item) => secretValue(item.trim().replace(/^["'`]|["'`]$/g, '')));
+
 export const namedSettingRules: readonly SecretRule[] = [
+  {
+    // The list is redacted whole: one group cannot name each item. Not `keys` (a JWKS's public
+    // keys), and no objects in the list. A YAML block list (`tokens:` then `- …` lines) is not read.
+    id: 'secret-name-list',
+    spaces: true,
+    description: 'a list of secrets under a plural secret name (tokens = ["…", "…"], "api_keys": [...])',
+    anchors: ['tokens', 'secrets', 'passwords', 'apikeys', 'api_keys', 'api-keys', 'credentials'],
+    anyCase: true,
+    pattern: `(?:tokens|secrets|passwords|api[_-]?keys|credentials)["']?[ \\t]{0,4}(?::|=>?)[ \\t]{0,4}\\[[ \\t]{0,4}([^\\][{}\\r\\n]{8,2048})\\]`,
+    group: 1,
+    accept: holdsSecret,
+    maxLength: 2100,
+  },
   {
     id: 'xml-named-secret',
     spaces: true,

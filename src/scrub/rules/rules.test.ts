@@ -444,6 +444,7 @@ const SAMPLES: Record<string, { tp: [string, string]; fp: string }> = {
   },
   'env-set-call': { tp: ['os.Setenv("GITHUB_TOKEN", "', fake(22)], fp: 'os.Setenv("API_KEY", apiKey)' },
   'cli-echo-to-secret-file': { tp: ['echo "', fake(22)], fp: 'echo "$VAULT_TOKEN" > ~/.vault-token' },
+  'secret-name-list': { tp: ['tokens = ["', fake(22)], fp: '"special_tokens": ["<s>", "</s>"]' },
   'url-parameter-credential': {
     tp: ['https://api.example.com/v1/items?key=', fake(24)],
     fp: 'https://example.com/api?key=orders-list-2024',
@@ -525,6 +526,7 @@ const TAIL: Record<string, string> = {
   'cli-positional-password': '\n',
   'cli-piped-password': "' | sudo chpasswd\n",
   'code-credential-pair': '"))',
+  'secret-name-list': '"]',
   'xml-named-secret': '</entry>',
   'plist-secret': '</string>',
   'hcl-variable-default': '"\n}',
