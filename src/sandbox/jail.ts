@@ -30,7 +30,7 @@ import { once } from 'node:events';
 import { chmodSync, chownSync, statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { defaultBridgeKind } from './bridge.js';
-import { createLimiter, type Limiter } from './cgroup.js';
+import { createLimiter, type Limiter, removeDeadCgroups } from './cgroup.js';
 import type { Listened } from './egress-listen.js';
 import { jailIdentity } from './identity.js';
 import { checkWorkdirAndMounts, weakerLimitsRefused } from './jail-checks.js';
@@ -44,7 +44,7 @@ import { childPid } from './jail-status.js';
 import { supervise } from './jail-supervise.js';
 import { mergeWorkdir } from './merge.js';
 import { removeTree } from './remove-tree.js';
-import { makeRuntimeFolder, removeDeadRuntimeFolders } from './runtime-folder.js';
+import { launcherTag, makeRuntimeFolder, removeDeadRuntimeFolders } from './runtime-folder.js';
 import { seccompProgram } from './seccomp.js';
 import {
   archiveWorkdir,
@@ -117,7 +117,8 @@ async function build(spec: JailSpec): Promise<JailHandle> {
     const program = seccompProgram();
     const { prepared, seccompFile } = pickLauncher(spec, listenerHelper, program, runtime);
 
-    limiter = createLimiter(`${spec.runId}-${process.pid}`, spec.limits, {
+    // Named for this launcher (launcherTag): the next launch removes it if this one dies unclean.
+    limiter = createLimiter(`${spec.runId}-${launcherTag() ?? process.pid}`, spec.limits, {
       ...(spec.cgroupRoot ? { root: spec.cgroupRoot } : {}),
     });
     const limits = limiter;
@@ -196,6 +197,7 @@ async function build(spec: JailSpec): Promise<JailHandle> {
       mark('go');
       // Off the agent's start: what launchers killed with SIGKILL left behind (runtime-folder.ts).
       removeDeadRuntimeFolders();
+      removeDeadCgroups(spec.cgroupRoot ? { root: spec.cgroupRoot } : {});
     } catch (error) {
       child.kill('SIGKILL');
       await limits.killAll();
