@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -23,6 +23,8 @@ import {
 const skip = skipWithoutSandbox() || skipWithoutCgroups();
 const HARNESS = join(import.meta.dirname, 'jail-harness.ts');
 const ROOT = join(import.meta.dirname, '../..');
+/** An unprivileged launcher's uid: no account, no other process's, outside the jails' own uids (identity.ts). */
+const UNPRIVILEGED = 2_100_000_000 + (process.pid % 100_000);
 const V1 = ['memory', 'pids', 'cpu', 'cpuacct', 'freezer'];
 
 /** The cgroup folders (every controller's) whose name starts with the run id. */
@@ -47,20 +49,32 @@ interface Launcher {
   kill(): Promise<void>;
 }
 
-/** A launcher in its own node (as `bulkhead run` is), running `script` in a jail that uses egress. */
-async function launcher(script: string): Promise<Launcher> {
+/**
+ * A launcher in its own node (as `bulkhead run` is), running `script` in a jail that uses egress;
+ * as root, or as the unprivileged `uid` (no cgroup then: rlimits stand in).
+ */
+async function launcher(script: string, uid?: number): Promise<Launcher> {
   const runId = `run_crash${Math.random().toString(36).slice(2, 8)}`;
-  const file = join(tempDir('bulkhead-crash-'), 'launcher.mts');
+  const dir = tempDir('bulkhead-crash-');
+  const file = join(dir, 'launcher.mts');
+  const weaker = uid === undefined ? '' : ', weakerLimits: true';
   writeFileSync(
     file,
     `import { jailSpec, tempDir } from ${JSON.stringify(HARNESS)};\n` +
       `import { startJail } from ${JSON.stringify(join(ROOT, 'src/sandbox/index.js'))};\n` +
-      `const spec = { ...jailSpec(tempDir('bulkhead-wd-'), ['/bin/sh', '-c', ${JSON.stringify(script)}], { egress: ['allowed.test:443'] }), runId: ${JSON.stringify(runId)} };\n` +
+      `const spec = { ...jailSpec(tempDir('bulkhead-wd-'), ['/bin/sh', '-c', ${JSON.stringify(script)}], { egress: ['allowed.test:443']${weaker} }), runId: ${JSON.stringify(runId)} };\n` +
       `const handle = await startJail(spec);\nconsole.log('STARTED');\nawait handle.exited;\n`,
   );
-  // node itself, not the tsx command: that runs the script in a child node the SIGKILL misses.
-  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+  if (uid !== undefined) {
+    chownSync(dir, uid, uid);
+    chmodSync(dir, 0o755);
+  }
+  const drop = uid === undefined ? [] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'];
+  // node itself (setpriv execs it), not the tsx command: that runs the script in a child node the SIGKILL misses.
+  const [command, ...args] = [...drop, process.execPath, '--import', 'tsx', file];
+  const child = spawn(command as string, args, {
     cwd: ROOT,
+    env: uid === undefined ? process.env : { ...process.env, TMPDIR: dir, HOME: dir },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -89,6 +103,20 @@ describe.skipIf(skip)('what a launcher killed with SIGKILL leaves', () => {
     await run.kill();
     expect(await goneWithin(marker, 3000)).toBeLessThan(3000);
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'an unprivileged launcher leaves no process of its jail running either',
+    async () => {
+      const marker = `crashmarknobody${process.pid}`;
+      const run = await launcher(
+        `(sh -c 'sleep 300; : ${marker}' &); sh -c 'sleep 300; : ${marker}'`,
+        UNPRIVILEGED,
+      );
+      expect(hostProcesses(marker).length).toBeGreaterThan(0);
+      await run.kill();
+      expect(await goneWithin(marker, 3000)).toBeLessThan(3000);
+    },
+  );
 
   it('has its cgroup removed by the next launch', async () => {
     const run = await launcher('sleep 300');
