@@ -12,10 +12,19 @@
  * double-forked away from the agent dies with it. Without a cgroup the jail
  * still dies as a whole with its pid namespace when bwrap is killed.
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BulkheadError } from '../errors.js';
+import { launcherGone } from './runtime-folder.js';
 
 export interface CgroupLimits {
   memoryBytes: number;
@@ -295,6 +304,46 @@ function rlimitOnly(limits: CgroupLimits): Limiter {
     oomKilled: () => false,
     remove: async () => undefined,
   };
+}
+
+/**
+ * Removes this user's jail cgroups whose launcher is gone (their names end in its launcherTag,
+ * runtime-folder.ts): a launcher killed with SIGKILL never removed its own, one folder per
+ * controller for every such run, forever. Whatever is still inside one (nothing should be: bwrap
+ * dies with its parent, and the jail with bwrap) is killed first; a cgroup that is not empty yet
+ * stays for the next launch. Names without a tag (made before tags, or where the start time could
+ * not be read), cgroups of live launchers and other users' are never touched. Never throws;
+ * returns the folders removed.
+ */
+export function removeDeadCgroups(options: LimiterOptions = {}): string[] {
+  const root = options.root ?? '/sys/fs/cgroup';
+  const me = process.getuid?.();
+  const v2 = existsSync(join(root, 'cgroup.controllers'));
+  const parents = v2 ? [join(root, 'bulkhead')] : V1_CONTROLLERS.map((c) => join(root, c, 'bulkhead'));
+  const removed: string[] = [];
+  for (const parent of parents) {
+    let names: string[];
+    try {
+      names = readdirSync(parent, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && launcherGone(e.name))
+        .map((e) => e.name);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const dir = join(parent, name);
+      try {
+        if (statSync(dir).uid !== me) continue;
+        if (v2 && existsSync(join(dir, 'cgroup.kill'))) writeFileSync(join(dir, 'cgroup.kill'), '1');
+        else for (const pid of readPids(join(dir, 'cgroup.procs'))) killQuietly(pid);
+        rmdirSync(dir);
+        removed.push(dir);
+      } catch {
+        // Still busy, or gone meanwhile: the next launch looks again.
+      }
+    }
+  }
+  return removed;
 }
 
 function cpuQuota(cores: number): number {

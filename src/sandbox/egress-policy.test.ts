@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { decideAddress, decideName, isInternalAddress, parseEgress } from './egress-policy.js';
+import {
+  decideAddress,
+  decideName,
+  isInternalAddress,
+  parseEgress,
+  WildcardBudget,
+  wildcardRefusal,
+} from './egress-policy.js';
 
 const rules = parseEgress(['api.example.com:443', '*.github.com:443', '10.1.2.3:8080']);
 
@@ -61,5 +68,29 @@ describe('egress decision by resolved address', () => {
   });
   it('allows an internal address that is listed as a literal', () => {
     expect(decideAddress('10.1.2.3', 8080, rules).action).toBe('allow');
+  });
+});
+
+describe('names under a wildcard (DNS exfiltration)', () => {
+  it('takes host-like names', () => {
+    for (const under of ['raw', 'objects', 'pkg-containers', 'my-bucket.s3.us-east-1', 'api2', 'eu-west-1'])
+      expect(wildcardRefusal(under)).toBeUndefined();
+  });
+  it('refuses a label too long to be a host name', () => {
+    expect(wildcardRefusal('a'.repeat(31))).toMatch(/over 30 characters/);
+  });
+  it('refuses labels that look encoded (base32, hex, base64-ish)', () => {
+    for (const label of ['mfrggzdfmztwq2', 'deadbeef0123', 'nbswy3dpeb3w64tm', 'qxz9k2m4p7xx'])
+      expect(wildcardRefusal(label)).toMatch(/encoded data/);
+  });
+  it('refuses more than three labels under the wildcard', () => {
+    expect(wildcardRefusal('a.b.c.d')).toMatch(/more than 3 labels/);
+  });
+  it('lets a run look up 16 distinct names under one wildcard, repeats free', () => {
+    const budget = new WildcardBudget(rules);
+    for (let i = 0; i < 16; i++) expect(budget.take('*.github.com:443', `n${i}.github.com`)).toBeUndefined();
+    expect(budget.take('*.github.com:443', 'n3.github.com')).toBeUndefined();
+    expect(budget.take('*.github.com:443', 'more.github.com')).toMatch(/more than 16 names/);
+    expect(budget.take('api.example.com:443', 'api.example.com')).toBeUndefined();
   });
 });

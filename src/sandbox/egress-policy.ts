@@ -6,6 +6,13 @@
  * private, loopback, link-local, CGNAT or metadata address is refused unless
  * that very address is listed: this stops an allowed name from being pointed
  * at the host's internal services (DNS rebinding, SSRF to 169.254.169.254).
+ *
+ * A wildcard lets the jail choose the name the proxy looks up, and a lookup carries that name to
+ * the domain's name servers whether or not anything answers: `<base32 of a secret>.example.com` is
+ * exfiltration by DNS. So under a wildcard a name must look like a host name (`wildcardRefusal`:
+ * at most 3 labels of at most 30 characters under it, none of 12 or more that looks like encoded
+ * data), and the proxy looks up at most WILDCARD_NAMES distinct names per wildcard entry
+ * (`WildcardBudget`). A name the list refuses is never looked up at all.
  */
 import { BlockList, isIP } from 'node:net';
 
@@ -50,8 +57,10 @@ export function decideName(rawHost: string, port: number, rules: readonly Egress
       if (!rule.wildcard && rule.host === host) return { action: 'allow', entry: rule.entry };
       continue;
     }
-    if (rule.wildcard ? host.endsWith(`.${rule.host}`) : host === rule.host)
-      return { action: 'allow', entry: rule.entry };
+    if (rule.wildcard ? host.endsWith(`.${rule.host}`) : host === rule.host) {
+      const refusal = rule.wildcard ? wildcardRefusal(host.slice(0, -rule.host.length - 1)) : undefined;
+      return refusal ? { action: 'deny', reason: refusal } : { action: 'allow', entry: rule.entry };
+    }
   }
   if (literal) return { action: 'deny', reason: 'IP address not on the egress list' };
   const sameHost = rules.some((r) => (r.wildcard ? host.endsWith(`.${r.host}`) : host === r.host));
@@ -59,6 +68,59 @@ export function decideName(rawHost: string, port: number, rules: readonly Egress
     action: 'deny',
     reason: sameHost ? 'port not on the egress list for this host' : 'host not on the egress list',
   };
+}
+
+/** Labels a wildcard may add in front of its domain, and the longest of each. */
+const WILDCARD_LABELS = 3;
+const WILDCARD_LABEL_LENGTH = 30;
+/** Distinct names one proxy looks up under one wildcard entry. */
+export const WILDCARD_NAMES = 16;
+
+/** Why the part a wildcard matched (`raw` of raw.example.com) is refused, or undefined. */
+export function wildcardRefusal(under: string): string | undefined {
+  const labels = under.split('.');
+  if (labels.length > WILDCARD_LABELS)
+    return `more than ${WILDCARD_LABELS} labels under a wildcard (data in DNS names)`;
+  for (const label of labels) {
+    if (label.length > WILDCARD_LABEL_LENGTH)
+      return `a label over ${WILDCARD_LABEL_LENGTH} characters under a wildcard (data in DNS names)`;
+    if (looksEncoded(label)) return `a label under a wildcard that looks like encoded data (${label})`;
+  }
+  return undefined;
+}
+
+/**
+ * Hex, base32 or base64-ish rather than words: 12 characters or more with 3 digits or more among
+ * letters, all hex with a digit, or letters with fewer than one vowel in five.
+ */
+function looksEncoded(label: string): boolean {
+  if (label.length < 12) return false;
+  const digits = label.replace(/[^0-9]/g, '').length;
+  const letters = label.replace(/[^a-z]/g, '');
+  if (digits >= 3 && letters.length > 0) return true;
+  if (/^[0-9a-f]+$/.test(label) && digits > 0) return true;
+  const vowels = letters.replace(/[^aeiouy]/g, '').length;
+  return letters.length >= 12 && vowels * 5 < letters.length;
+}
+
+/** The distinct names looked up under each wildcard entry, refusing new ones past WILDCARD_NAMES. */
+export class WildcardBudget {
+  private readonly seen = new Map<string, Set<string>>();
+
+  constructor(private readonly rules: readonly EgressRule[]) {}
+
+  /** Why `host`, allowed by `entry`, may not be looked up, or undefined (and counts it). */
+  take(entry: string, host: string): string | undefined {
+    if (!this.rules.some((r) => r.entry === entry && r.wildcard)) return undefined;
+    const name = normalizeHost(host);
+    const names = this.seen.get(entry) ?? new Set<string>();
+    this.seen.set(entry, names);
+    if (names.has(name)) return undefined;
+    if (names.size >= WILDCARD_NAMES)
+      return `more than ${WILDCARD_NAMES} names under ${entry} in this run (data in DNS names)`;
+    names.add(name);
+    return undefined;
+  }
 }
 
 /** Step 2, after the proxy resolved the name itself: refuse internal addresses unless listed as literals. */

@@ -19,7 +19,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, isIP, type Socket } from 'node:net';
 import { claimConnection, forwardRequest, keepHalfClosedClients } from './egress-forward.js';
-import { decideAddress, decideName, type EgressRule, parseEgress } from './egress-policy.js';
+import { decideAddress, decideName, type EgressRule, parseEgress, WildcardBudget } from './egress-policy.js';
 import { createRelay, type Relay } from './egress-relay.js';
 import { classifyPlain, serveTunnelHttp } from './egress-tunnel-http.js';
 import { classifyFirstBytes, MAX_CLIENT_HELLO } from './tls-sni.js';
@@ -57,6 +57,7 @@ type Checked = { ok: true; address: string; entry: string } | { ok: false; reaso
 
 export function createEgressProxy(options: EgressProxyOptions): Server {
   const rules = parseEgress(options.egress);
+  const budget = new WildcardBudget(rules);
   const resolve = options.resolve ?? defaultResolver;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const open = new Set<Socket>();
@@ -64,7 +65,7 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
 
   const check = async (host: string, port: number): Promise<Checked> => {
     try {
-      return await decide(rules, resolve, timeoutMs, host, port);
+      return await decide(rules, budget, resolve, timeoutMs, host, port);
     } catch {
       return { ok: false, reason: 'internal error while deciding' };
     }
@@ -214,6 +215,7 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
 /** Both checks in order: the name and port against the list, then every address it resolves to. */
 async function decide(
   rules: readonly EgressRule[],
+  budget: WildcardBudget,
   resolve: Resolver,
   timeoutMs: number,
   host: string,
@@ -221,6 +223,9 @@ async function decide(
 ): Promise<Checked> {
   const byName = decideName(host, port, rules);
   if (byName.action === 'deny') return { ok: false, reason: byName.reason };
+  // Before any lookup: each name looked up under a wildcard reaches that domain's name servers.
+  const spent = budget.take(byName.entry, host);
+  if (spent) return { ok: false, reason: spent };
   const name = bare(host);
   let addresses: string[];
   if (isIP(name) !== 0) addresses = [name];

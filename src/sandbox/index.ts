@@ -27,7 +27,7 @@ export {
   type Resolver,
 } from './egress-proxy.js';
 export { gatewayPath } from './gateway-bridge.js';
-export { JAIL_HOST_UID } from './identity.js';
+export { JAIL_HOST_UID, JAIL_UID_SLOTS } from './identity.js';
 export {
   checkSandboxSupport,
   checkSandboxSupportSoon,

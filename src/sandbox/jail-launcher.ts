@@ -83,6 +83,7 @@ export function startLauncher(parts: {
   const { prepared, limits } = parts;
   if (prepared) {
     return prepared.start({
+      identity: parts.identity,
       joinFiles: limits.joinFiles,
       prlimitArgs: limits.prlimitArgs,
       bwrapArgv: parts.argv,

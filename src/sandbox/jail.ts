@@ -30,9 +30,9 @@ import { once } from 'node:events';
 import { chmodSync, chownSync, statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { defaultBridgeKind } from './bridge.js';
-import { createLimiter, type Limiter } from './cgroup.js';
+import { createLimiter, type Limiter, removeDeadCgroups } from './cgroup.js';
 import type { Listened } from './egress-listen.js';
-import { jailIdentity } from './identity.js';
+import { claimJailIdentity } from './identity.js';
 import { checkWorkdirAndMounts, weakerLimitsRefused } from './jail-checks.js';
 import { jailArgv, jailEnv } from './jail-command.js';
 import { takeLate } from './jail-late.js';
@@ -44,7 +44,7 @@ import { childPid } from './jail-status.js';
 import { supervise } from './jail-supervise.js';
 import { mergeWorkdir } from './merge.js';
 import { removeTree } from './remove-tree.js';
-import { makeRuntimeFolder, removeDeadRuntimeFolders } from './runtime-folder.js';
+import { launcherTag, makeRuntimeFolder, removeDeadRuntimeFolders } from './runtime-folder.js';
 import { seccompProgram } from './seccomp.js';
 import {
   archiveWorkdir,
@@ -89,20 +89,30 @@ async function build(spec: JailSpec): Promise<JailHandle> {
     phases[phase] = Math.round(Number(process.hrtime.bigint() - t0) / 1e5) / 10;
   };
   const { workdir, mounts } = checkWorkdirAndMounts(spec);
-  const identity = jailIdentity();
-  const runtime = makeRuntimeFolder();
-  // The jail's identity must reach the shared folder, and nothing else in here; no other host user
-  // may reach it at all: bwrap's command line names the path to everyone (ps), and the shared
-  // folder holds the run's files (its token) readable by all who get there. So the jail's group
-  // may pass through, others not.
-  chownSync(runtime, process.getuid?.() ?? -1, identity.gid);
-  chmodSync(runtime, 0o710);
+  // A host uid of its own when the launcher is root (identity.ts); released last, once every
+  // process of the jail is gone.
+  const claimed = await claimJailIdentity();
+  const identity = claimed.identity;
+  let runtime: string;
+  try {
+    runtime = makeRuntimeFolder();
+    // The jail's identity must reach the shared folder, and nothing else in here; no other host user
+    // may reach it at all: bwrap's command line names the path to everyone (ps), and the shared
+    // folder holds the run's files (its token) readable by all who get there. So the jail's group
+    // may pass through, others not (and no other jail's: each has its own group).
+    chownSync(runtime, process.getuid?.() ?? -1, identity.gid);
+    chmodSync(runtime, 0o710);
+  } catch (error) {
+    claimed.release();
+    throw error;
+  }
   let limiter: Limiter | undefined;
   // Undone in reverse order, whether the start fails or the jail ends.
   const cleanups: (() => Promise<void> | void)[] = [];
   const cleanup = async () => {
     for (const step of cleanups.splice(0).reverse()) await step();
   };
+  cleanups.push(() => claimed.release());
   cleanups.push(() => removeTree(runtime));
   let held: number | undefined;
   try {
@@ -117,7 +127,8 @@ async function build(spec: JailSpec): Promise<JailHandle> {
     const program = seccompProgram();
     const { prepared, seccompFile } = pickLauncher(spec, listenerHelper, program, runtime);
 
-    limiter = createLimiter(`${spec.runId}-${process.pid}`, spec.limits, {
+    // Named for this launcher (launcherTag): the next launch removes it if this one dies unclean.
+    limiter = createLimiter(`${spec.runId}-${launcherTag() ?? process.pid}`, spec.limits, {
       ...(spec.cgroupRoot ? { root: spec.cgroupRoot } : {}),
     });
     const limits = limiter;
@@ -196,6 +207,7 @@ async function build(spec: JailSpec): Promise<JailHandle> {
       mark('go');
       // Off the agent's start: what launchers killed with SIGKILL left behind (runtime-folder.ts).
       removeDeadRuntimeFolders();
+      removeDeadCgroups(spec.cgroupRoot ? { root: spec.cgroupRoot } : {});
     } catch (error) {
       child.kill('SIGKILL');
       await limits.killAll();

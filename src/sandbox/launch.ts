@@ -64,7 +64,8 @@ const LAUNCHER_SYSCALLS: Partial<Record<string, readonly number[]>> = {
  * each costs milliseconds). Prepared (BULKHEAD_WAIT, prepareLaunch): it first closes every
  * descriptor but 0-9 (and 4 when it is given no seccomp program) and waits for its chain on fd 9:
  * its length in bytes and a newline, then the cgroup files and the command, each NUL-terminated
- * (read by length, so node's end of the pipe need not be closed first); the pipe's end before
+ * (read by length, so node's end of the pipe need not be closed first), the first field the
+ * jail's `uid gid` to drop to (empty: the identity it was prepared with); the pipe's end before
  * any length means no jail: it exits 0 having started nothing. It closes 9, and goes on as below. Steps, in the order of PRELUDE's: close every descriptor but 0-8;
  * fork the helper (root, outside the cgroup, stdin and stdout /dev/null, none of 3-7, the channel
  * at 8, run in the fork with `do`); close 8; join the cgroups (exit 126 if it cannot); become the
@@ -92,10 +93,12 @@ if ($wait) {
   }
   close $told;
   $chain =~ s/\0\z// or exit 126;
-  my $join;
-  ($join, @ARGV) = split /\0/, $chain, -1;
+  my ($drop, $join);
+  ($drop, $join, @ARGV) = split /\0/, $chain, -1;
   @ARGV or exit 126;
   $ENV{BULKHEAD_CGROUP_JOIN} = $join;
+  # This jail's own identity (identity.ts), known only now; empty: the one it was prepared with.
+  if (length $drop) { $drop =~ /^\d+ \d+\z/ or exit 126; $ENV{BULKHEAD_DROP} = $drop; }
 }
 if (defined $ENV{BULKHEAD_LISTEN}) {
   my $helper = fork;
@@ -160,6 +163,8 @@ type StdioEntry = Exclude<NonNullable<Parameters<typeof spawn>[2]>['stdio'], str
 
 /** What the chain is, once the jail's cgroup and bwrap's command line are known. */
 export interface LaunchChain {
+  /** This jail's own identity (claimJailIdentity); the prepared launcher's when not given. */
+  identity?: JailIdentity;
   joinFiles: readonly string[];
   prlimitArgs: readonly string[];
   bwrapArgv: readonly string[];
@@ -233,7 +238,8 @@ export function prepareLaunch(spec: {
         'bwrap',
         ...chain.bwrapArgv,
       ];
-      const body = Buffer.from(`${[chain.joinFiles.join(' '), ...argv].join('\0')}\0`);
+      const drop = chain.identity?.dropped ? `${chain.identity.uid} ${chain.identity.gid}` : '';
+      const body = Buffer.from(`${[drop, chain.joinFiles.join(' '), ...argv].join('\0')}\0`);
       chainPipe?.write(Buffer.concat([Buffer.from(`${body.length}\n`), body]));
       chainPipe?.end();
       return child;

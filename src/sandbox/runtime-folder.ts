@@ -66,11 +66,34 @@ export function makeRuntimeFolder(dir: string = tmpdir()): string {
 /** Whether the owner line names a process that is gone (never when that cannot be told). */
 function ownerGone(line: string, namespace: string): boolean {
   const [ns, pid, start] = line.trim().split(' ');
-  if (ns !== namespace || ns === 'unknown' || !/^\d+$/.test(pid ?? '') || !/^\d+$/.test(start ?? ''))
-    return false;
+  return processGone(ns ?? '', pid ?? '', start ?? '', namespace);
+}
+
+/** Whether pid `pid` of pid namespace `ns`, started at `start`, is gone (never when that cannot be told). */
+function processGone(ns: string, pid: string, start: string, namespace: string): boolean {
+  if (ns !== namespace || ns === 'unknown' || !/^\d+$/.test(pid) || !/^\d+$/.test(start)) return false;
   if (Number(pid) === process.pid) return false;
   const now = startTimeOf(Number(pid));
   return now === undefined || (now !== null && now !== start);
+}
+
+/**
+ * This process as a launcher, in a form fit for a file name (`o<pid namespace inode>.<pid>.<start
+ * time>`): what else a launch makes on the host (its cgroup) carries it, and is reclaimed by
+ * `launcherGone` with the runtime folder's own rule. Undefined when the namespace or the start time
+ * cannot be read (such state is never judged gone).
+ */
+export function launcherTag(): string | undefined {
+  const ns = /^pid:\[(\d+)\]$/.exec(pidNamespace())?.[1];
+  const start = startTimeOf('self');
+  return ns && start ? `o${ns}.${process.pid}.${start}` : undefined;
+}
+
+/** Whether a name ending in a launcherTag names a launcher that is gone (false for any other name). */
+export function launcherGone(name: string): boolean {
+  const tag = /o(\d+)\.(\d+)\.(\d+)$/.exec(name);
+  if (!tag) return false;
+  return processGone(`pid:[${tag[1]}]`, tag[2] ?? '', tag[3] ?? '', pidNamespace());
 }
 
 /** The owner line of a runtime folder held open, or undefined when it has none (or it is not a file). */

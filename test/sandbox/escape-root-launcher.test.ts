@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isBulkheadError } from '../../src/errors.js';
-import { JAIL_HOST_UID } from '../../src/sandbox/index.js';
+import { JAIL_HOST_UID, JAIL_UID_SLOTS } from '../../src/sandbox/index.js';
 import { runInJail, skipWithoutSandbox, tempDir } from './jail-harness.js';
 
 const skip = skipWithoutSandbox();
@@ -37,16 +37,24 @@ const PROBE = PROC_TARGETS.map(
 ).join('\n');
 
 describe.skipIf(skip || !isRoot)('a root launcher: the jail is never host root', () => {
-  it('runs every jailed process as the dedicated unprivileged host uid', async () => {
-    let hostUids = '';
-    await runInJail('sleep 1', {
-      started: async (handle) => {
-        await new Promise((r) => setTimeout(r, 300));
-        hostUids = readFileSync(`/proc/${handle.jailPid}/status`, 'utf8');
-      },
+  for (const prepared of [false, true]) {
+    it(`runs every jailed process as its own dedicated unprivileged host uid (${prepared ? 'a prepared' : 'a fresh'} launcher)`, async () => {
+      let hostUids = '';
+      let claimed = -1;
+      await runInJail('sleep 1', {
+        prepared,
+        started: async (handle) => {
+          await new Promise((r) => setTimeout(r, 300));
+          hostUids = readFileSync(`/proc/${handle.jailPid}/status`, 'utf8');
+          claimed = handle.hostUid;
+        },
+      });
+      expect(/^Uid:\s+(\d+)/m.exec(hostUids)?.[1]).toBe(String(claimed));
+      expect(/^Gid:\s+(\d+)/m.exec(hostUids)?.[1]).toBe(String(claimed));
+      expect(claimed).toBeGreaterThanOrEqual(JAIL_HOST_UID);
+      expect(claimed).toBeLessThan(JAIL_HOST_UID + JAIL_UID_SLOTS);
     });
-    expect(/^Uid:\s+(\d+)/m.exec(hostUids)?.[1]).toBe(String(JAIL_HOST_UID));
-  });
+  }
 
   it('opens no kernel interface under /proc for writing, and finds none writable', async () => {
     const { out } = await runInJail(
