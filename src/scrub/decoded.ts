@@ -35,6 +35,7 @@ import { decodeRun, MAX_ENCODED_RUN, SHORT_RUN, startInflateBudget } from './dec
 import { type DecodedRuns, DecodedWriter, type LocatedRuns } from './decoded-text.js';
 import { findDumped } from './dump-runs.js';
 import { findEscaped } from './escaped-runs.js';
+import { findKeyedBlocks } from './keyed-blocks.js';
 import { findReferenced } from './reference-runs.js';
 import { findTableCells } from './table-cells.js';
 
@@ -90,6 +91,7 @@ function searched(
   findDumped(input, out, locate);
   findByteLists(input, out, locate);
   findTableCells(input, out, locate);
+  findKeyedBlocks(input, out, locate);
   return out;
 }
 

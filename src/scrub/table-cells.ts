@@ -2,9 +2,9 @@
  * Credentials in a table whose column is named for them (see decoded.ts): a CSV or TSV export
  * (`url,username,password` from a browser or a password manager), a Markdown table, psql's and
  * mysql's printed tables, a SQL `INSERT INTO t (…, password) VALUES (…)` or a `COPY … FROM
- * stdin` block of a dump; and a YAML block under a key named for secrets (`secrets:` then
- * `github: …`). The name stands in the header (or the block's key) and the value rows below it,
- * so no rule sees the two together, and each went out bare on 541d4e7 (YAML blocks on dcdf827).
+ * stdin` block of a dump (keyed-blocks.ts reads blocks under a key named for secrets the same
+ * way). The name stands in the header and the value rows below it, so no rule sees the two
+ * together, and each went out bare on 541d4e7.
  *
  * Each such cell is one more kind of encoded run: written as `name=value` (the header's name, the
  * cell's value) into the decoded text, where the rules decide on it as on any assignment (the
@@ -13,18 +13,13 @@
  *
  * Found cheaply: a header is looked for only on the text's first line, a line after a blank
  * line, a line above a table's rule line (`---|---`, `----+----`), and after `INSERT INTO` or
- * `COPY`; a YAML block at a line that ends in `:`; then rows are read forward until the table ends. A stream sees the header only in the
+ * `COPY`; then rows are read forward until the table ends. A stream sees the header only in the
  * chunk that holds it (its context is 256 characters): rows that arrive later are not read.
  */
 import type { DecodedWriter } from './decoded-text.js';
 
 /** A column whose name holds one of these may hold credentials. */
 const SECRET_NAME = /pass|pwd|secret|token|key|credential|auth/i;
-/**
- * A YAML block whose children may all be secrets. Not `tokens:` (an LLM config's limits and model
- * names sit under it) nor bare `keys:` or `auth:` (whose children name themselves).
- */
-const BLOCK_NAME = /secret|passw|credential|api[_-]?keys?$|access[_-]?keys?$/i;
 /** A cell shorter than this holds no credential a rule would take. */
 const MIN_CELL = 8;
 const MAX_COLUMNS = 64;
@@ -54,7 +49,6 @@ export function findTableCells(input: string, out: DecodedWriter, locate = false
   if (headers.length > 1) headers.sort((a, b) => a - b);
   for (const header of headers)
     if (header >= done) done = Math.max(done, readTable(input, header, out, locate));
-  for (let at = input.indexOf(':\n'); at >= 0; ) at = input.indexOf(':\n', readBlock(input, at, out, locate));
   for (const mark of STATEMENT_MARKS) {
     const copy = mark === 'COPY ';
     for (let at = input.indexOf(mark); at >= 0; at = input.indexOf(mark, at + mark.length))
@@ -147,35 +141,6 @@ function readStatement(
   }
 }
 
-/**
- * A YAML block under a key named for secrets (`secrets:`, `apiKeys:`, `credentials:`), from its
- * colon at `colon`: each child's value (`github: …`, `- …`) written as the key's singular (the
- * rules' names are singular: `apiKeys` as `apiKey`) `=value`. Where to search on from.
- */
-function readBlock(input: string, colon: number, out: DecodedWriter, locate: boolean): number {
-  const start = lineStart(input, colon);
-  const indent = skipSpaces(input, start, colon) - start;
-  const key = nameOf(input.slice(start + indent, colon).replace(/^- /, ''));
-  if (key === undefined || !BLOCK_NAME.test(key)) return colon + 2;
-  const name = key.replace(/(key|token|secret|password|credential)s$/i, '$1');
-  let row = colon + 2;
-  while (row < input.length) {
-    const end = lineEnd(input, row);
-    const from = skipSpaces(input, row, end);
-    if (from === end) {
-      row = nextLine(input, end);
-      continue;
-    }
-    if (from - row <= indent) break;
-    const colonAt = input.slice(from, end).indexOf(': ');
-    const item = input.startsWith('- ', from) ? from + 2 : colonAt < 0 ? -1 : from + colonAt + 2;
-    if (item > from && item < end && !/^[|>{[&*!]/.test(input[skipSpaces(input, item, end)]!))
-      cell(input, trimmed(input, item, end), name, out, locate);
-    row = nextLine(input, end);
-  }
-  return Math.max(row, colon + 2);
-}
-
 /** A SQL tuple's top-level values from after its `(`: quoted strings (`''` and `\'` kept), calls nested. */
 function sqlTuple(input: string, from: number): { cells: [number, number][]; end: number } | undefined {
   const found: [number, number][] = [];
@@ -204,7 +169,7 @@ function sqlTuple(input: string, from: number): { cells: [number, number][]; end
 }
 
 /** A cell's value (its quotes off) written as `name=value`, the run closed over the cell. */
-function cell(
+export function cell(
   input: string,
   [start, end]: [number, number],
   name: string,
@@ -233,7 +198,7 @@ function cell(
 }
 
 /** A header cell as a name (quotes, brackets and spaces off, inner spaces as `_`); undefined if it is not one. */
-function nameOf(raw: string): string | undefined {
+export function nameOf(raw: string): string | undefined {
   const name = raw.trim().replace(/^["'`[*_]+|["'`\]*_]+$/g, '');
   if (name.length === 0 || name.length > MAX_NAME || /[^A-Za-z0-9_. -]/.test(name) || /\s{2}/.test(name))
     return undefined;
@@ -269,12 +234,12 @@ function holds(input: string, start: number, end: number, code: number): boolean
   return false;
 }
 
-function skipSpaces(input: string, from: number, end: number): number {
+export function skipSpaces(input: string, from: number, end: number): number {
   while (from < end && input.charCodeAt(from) === SPACE) from++;
   return from;
 }
 
-function trimmed(input: string, start: number, end: number): [number, number] {
+export function trimmed(input: string, start: number, end: number): [number, number] {
   while (start < end && /\s/.test(input[start]!)) start++;
   while (end > start && /\s/.test(input[end - 1]!)) end--;
   return [start, end];
@@ -299,18 +264,18 @@ function isRuleLine(input: string, start: number, end: number): boolean {
   return dashes >= 3;
 }
 
-function lineStart(input: string, at: number): number {
+export function lineStart(input: string, at: number): number {
   return input.lastIndexOf('\n', at - 1) + 1;
 }
 
 /** Where the line holding `at` ends, before its `\r\n` or `\n` (or the text's end). */
-function lineEnd(input: string, at: number): number {
+export function lineEnd(input: string, at: number): number {
   const lf = input.indexOf('\n', at);
   const end = lf < 0 ? input.length : lf;
   return end > at && input.charCodeAt(end - 1) === CR ? end - 1 : end;
 }
 
-function nextLine(input: string, end: number): number {
+export function nextLine(input: string, end: number): number {
   const lf = input.indexOf('\n', end);
   return lf < 0 ? input.length : lf + 1;
 }
