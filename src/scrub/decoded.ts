@@ -35,9 +35,7 @@ import { decodeRun, MAX_ENCODED_RUN, SHORT_RUN, startInflateBudget } from './dec
 import { type DecodedRuns, DecodedWriter, type LocatedRuns } from './decoded-text.js';
 import { findDumped } from './dump-runs.js';
 import { findEscaped } from './escaped-runs.js';
-import { findKeyedBlocks } from './keyed-blocks.js';
 import { findReferenced } from './reference-runs.js';
-import { findTableCells } from './table-cells.js';
 
 export { MAX_ENCODED_RUN, WINDOW_OVERLAP } from './decoded-bytes.js';
 export type { DecodedRuns, LocatedRuns } from './decoded-text.js';
@@ -90,8 +88,6 @@ function searched(
   findReferenced(input, out, locate);
   findDumped(input, out, locate);
   findByteLists(input, out, locate);
-  findTableCells(input, out, locate);
-  findKeyedBlocks(input, out, locate);
   return out;
 }
 
