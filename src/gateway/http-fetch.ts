@@ -81,13 +81,22 @@ export function keepAliveFetch(options: {
     }
   };
 
+  /** The last URL parsed, by its text: every request of a transport goes to the same one. */
+  let last: { href: string; url: URL } | undefined;
+  const parsed = (input: string | URL): URL => {
+    const href = typeof input === 'string' ? input : input.href;
+    if (last?.href !== href) last = { href, url: new URL(href) };
+    return last.url;
+  };
+
   const leanFetch = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
-    const url = new URL(input instanceof Request ? input.url : input);
+    const url = parsed(input instanceof Request ? input.url : input);
     const signal = init.signal ?? undefined;
     if (signal?.aborted) return Promise.reject(abortError(signal.reason));
     const secure = url.protocol === 'https:';
     const headers: Record<string, string> = {};
-    new Headers(init.headers).forEach((value, key) => {
+    // The SDK passes a Headers: read as it is, not copied into another first.
+    (init.headers instanceof Headers ? init.headers : new Headers(init.headers)).forEach((value, key) => {
       headers[key] = value;
     });
     const body = typeof init.body === 'string' ? init.body : init.body == null ? undefined : null;

@@ -12,6 +12,7 @@
  * closure set per answer, none per chunk.
  */
 import type { IncomingMessage } from 'node:http';
+import { AnswerBody } from './answer-body.js';
 import { errorAnswer, toolCalled } from './jsonrpc-text.js';
 import type { LargeMessages } from './large-messages.js';
 import { SseEvents } from './sse-events.js';
@@ -115,107 +116,7 @@ export function toResponse(
       if (!finished) flow();
     }, waitMs);
   };
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      /** Answers still with a worker: what comes after them waits its turn. */
-      let queue: Promise<void> | undefined;
-      const emit = (pieces: readonly Uint8Array[] | Promise<readonly Uint8Array[]>) => {
-        if (!queue && !(pieces instanceof Promise)) {
-          for (const piece of pieces) controller.enqueue(piece);
-          return;
-        }
-        const previous = queue ?? Promise.resolve();
-        const mine = previous.then(async () => {
-          const ready = await pieces;
-          if (!finished) for (const piece of ready) controller.enqueue(piece);
-          if (queue === mine) queue = undefined;
-        });
-        queue = mine;
-      };
-      // An event or body comes as the pieces it arrived in (sse-events.ts): never joined here; a worker
-      // gets a copy (worker/slabs.ts), and the pieces pass on as they are when nothing was cut.
-      const cut = (
-        parts: readonly Buffer[],
-        size: number,
-        framing: 'sse' | 'json',
-      ): readonly Uint8Array[] | Promise<readonly Uint8Array[]> => {
-        const whole = parts.map(toBytes);
-        if (!divert || maxBytes === undefined || !divert.worthCutting(size, maxBytes)) return whole;
-        return divert.gate
-          .run(() => divert.cut(whole, size, framing, maxBytes))
-          .then(
-            (answer) => ('text' in answer ? [new TextEncoder().encode(answer.text)] : whole),
-            () => [
-              errorAnswer(sent, -32_603, 'the answer could not be read', framing === 'sse') ??
-                new Uint8Array(),
-            ],
-          );
-      };
-      const close = (error?: unknown) => {
-        if (finished) return;
-        finished = true;
-        done();
-        try {
-          if (error === undefined) controller.close();
-          else controller.error(error);
-        } catch {
-          // Already cancelled by the reader.
-        }
-      };
-      // A normal end waits for answers still with a worker; an error ends at once.
-      const finish = (error?: unknown) => {
-        if (error !== undefined || !queue) return close(error);
-        queue.then(
-          () => close(),
-          (e: unknown) => close(e),
-        );
-      };
-      const overflow = () => {
-        res.destroy();
-        const answer = sse
-          ? errorAnswer(sent, MESSAGE_TOO_LARGE, `answer exceeds the ${limit}-byte limit`, true)
-          : undefined;
-        if (answer) {
-          for (const held of events?.flush() ?? []) emit(held.parts.map(toBytes));
-          emit([answer]);
-          finish();
-        } else finish(new ResponseTooLargeError(limit));
-      };
-      if (!sse && Number.isFinite(declared) && declared > limit) return overflow();
-      res.on('data', (chunk: Buffer) => {
-        if (finished) return;
-        if (sse) {
-          // Bytes since the last blank line (the end of an event), across chunk boundaries.
-          const boundary = chunk.lastIndexOf('\n\n');
-          if (boundary >= 0) counted = chunk.length - boundary - 2;
-          else if (lastByte === 0x0a && chunk[0] === 0x0a) counted = chunk.length - 1;
-          else counted += chunk.length;
-          lastByte = chunk[chunk.length - 1] ?? 0;
-        } else counted += chunk.length;
-        if (counted > limit) return overflow();
-        if (events) for (const event of events.push(chunk)) emit(cut(event.parts, event.size, 'sse'));
-        else if (body) {
-          body.push(chunk);
-          bodySize += chunk.length;
-        } else controller.enqueue(toBytes(chunk));
-        // Backpressure: stop reading the socket until the reader catches up.
-        if ((controller.desiredSize ?? 1) <= 0) {
-          behind = true;
-          flow();
-        }
-        waitForGate();
-        pace(chunk.length);
-      });
-      res.once('end', () => {
-        for (const held of events?.flush() ?? []) emit(held.parts.map(toBytes));
-        if (body?.length) emit(cut(body, bodySize, 'json'));
-        finish();
-      });
-      res.once('error', (error) => finish(error));
-      res.once('close', () => {
-        if (!res.complete) finish(new Error('the upstream closed the connection mid-answer'));
-      });
-    },
+  const stream = new AnswerBody({
     pull() {
       behind = false;
       flow();
@@ -226,7 +127,175 @@ export function toResponse(
       res.destroy();
     },
   });
-  return new PlatformResponse(stream, init);
+  // What a ReadableStream's `start` did, at once as it did.
+  ((controller: AnswerBody) => {
+    /** Answers still with a worker: what comes after them waits its turn. */
+    let queue: Promise<void> | undefined;
+    const emit = (pieces: readonly Uint8Array[] | Promise<readonly Uint8Array[]>) => {
+      if (!queue && !(pieces instanceof Promise)) {
+        for (const piece of pieces) controller.enqueue(piece);
+        return;
+      }
+      const previous = queue ?? Promise.resolve();
+      const mine = previous.then(async () => {
+        const ready = await pieces;
+        if (!finished) for (const piece of ready) controller.enqueue(piece);
+        if (queue === mine) queue = undefined;
+      });
+      queue = mine;
+    };
+    // An event or body comes as the pieces it arrived in (sse-events.ts): never joined here; a worker
+    // gets a copy (worker/slabs.ts), and the pieces pass on as they are when nothing was cut.
+    const cut = (
+      parts: readonly Buffer[],
+      size: number,
+      framing: 'sse' | 'json',
+    ): readonly Uint8Array[] | Promise<readonly Uint8Array[]> => {
+      const whole = parts.map(toBytes);
+      if (!divert || maxBytes === undefined || !divert.worthCutting(size, maxBytes)) return whole;
+      return divert.gate
+        .run(() => divert.cut(whole, size, framing, maxBytes))
+        .then(
+          (answer) => ('text' in answer ? [new TextEncoder().encode(answer.text)] : whole),
+          () => [
+            errorAnswer(sent, -32_603, 'the answer could not be read', framing === 'sse') ?? new Uint8Array(),
+          ],
+        );
+    };
+    const close = (error?: unknown) => {
+      if (finished) return;
+      finished = true;
+      done();
+      try {
+        if (error === undefined) controller.close();
+        else controller.error(error);
+      } catch {
+        // Already cancelled by the reader.
+      }
+    };
+    // A normal end waits for answers still with a worker; an error ends at once.
+    const finish = (error?: unknown) => {
+      if (error !== undefined || !queue) return close(error);
+      queue.then(
+        () => close(),
+        (e: unknown) => close(e),
+      );
+    };
+    const overflow = () => {
+      res.destroy();
+      const answer = sse
+        ? errorAnswer(sent, MESSAGE_TOO_LARGE, `answer exceeds the ${limit}-byte limit`, true)
+        : undefined;
+      if (answer) {
+        for (const held of events?.flush() ?? []) emit(held.parts.map(toBytes));
+        emit([answer]);
+        finish();
+      } else finish(new ResponseTooLargeError(limit));
+    };
+    if (!sse && Number.isFinite(declared) && declared > limit) return overflow();
+    res.on('data', (chunk: Buffer) => {
+      if (finished) return;
+      if (sse) {
+        // Bytes since the last blank line (the end of an event), across chunk boundaries.
+        const boundary = chunk.lastIndexOf('\n\n');
+        if (boundary >= 0) counted = chunk.length - boundary - 2;
+        else if (lastByte === 0x0a && chunk[0] === 0x0a) counted = chunk.length - 1;
+        else counted += chunk.length;
+        lastByte = chunk[chunk.length - 1] ?? 0;
+      } else counted += chunk.length;
+      if (counted > limit) return overflow();
+      if (events) for (const event of events.push(chunk)) emit(cut(event.parts, event.size, 'sse'));
+      else if (body) {
+        body.push(chunk);
+        bodySize += chunk.length;
+      } else controller.enqueue(toBytes(chunk));
+      // Backpressure: stop reading the socket until the reader catches up.
+      if ((controller.desiredSize ?? 1) <= 0) {
+        behind = true;
+        flow();
+      }
+      waitForGate();
+      pace(chunk.length);
+    });
+    res.once('end', () => {
+      for (const held of events?.flush() ?? []) emit(held.parts.map(toBytes));
+      if (body?.length) emit(cut(body, bodySize, 'json'));
+      finish();
+    });
+    res.once('error', (error) => finish(error));
+    res.once('close', () => {
+      if (!res.complete) finish(new Error('the upstream closed the connection mid-answer'));
+    });
+  })(stream);
+  // Outside 200-599 the platform's constructor throws: it still does, here, as before.
+  if (status < 200 || status > 599) return new PlatformResponse(null, init);
+  return new UpstreamResponse(stream, init) as unknown as Response;
+}
+
+/**
+ * What the SDK's client transport reads of an answer: status, headers and the body stream (an SSE
+ * answer's stream goes to lean-sse.ts whole). Building the platform Response for every answer cost
+ * about 1.5% of the gateway's CPU per call; it is built here only when its body is read whole
+ * (`text()`, `json()`: a JSON answer, an error's text), from the same stream.
+ */
+class UpstreamResponse {
+  readonly type = 'default';
+  readonly url = '';
+  readonly redirected = false;
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: Headers;
+  private platform: Response | undefined;
+
+  constructor(
+    readonly body: AnswerBody,
+    init: { status: number; statusText: string; headers: Headers },
+  ) {
+    this.status = init.status;
+    this.statusText = init.statusText;
+    this.headers = init.headers;
+  }
+
+  get ok(): boolean {
+    return this.status >= 200 && this.status <= 299;
+  }
+
+  get bodyUsed(): boolean {
+    return this.body.locked || (this.platform?.bodyUsed ?? false);
+  }
+
+  private whole(): Response {
+    this.platform ??= new PlatformResponse(this.body.toStream(), {
+      status: this.status,
+      statusText: this.statusText,
+      headers: this.headers,
+    });
+    return this.platform;
+  }
+
+  text(): Promise<string> {
+    return this.whole().text();
+  }
+
+  json(): Promise<unknown> {
+    return this.whole().json();
+  }
+
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.whole().arrayBuffer();
+  }
+
+  blob(): Promise<Blob> {
+    return this.whole().blob();
+  }
+
+  formData(): Promise<FormData> {
+    return this.whole().formData();
+  }
+
+  clone(): Response {
+    return this.whole().clone();
+  }
 }
 
 function toBytes(chunk: Buffer): Uint8Array {

@@ -14,6 +14,9 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuditEvent } from '../events/event.js';
 import type { PipelineHook } from '../pipeline/pipeline.js';
 import { redactionCounts } from '../scrub/markers.js';
+import { histogramObserver } from '../telemetry/histogram-observer.js';
+
+type StageResult = 'continue' | 'deny' | 'error';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30];
 /** How many runs' profiles are remembered to label per-profile usage. */
@@ -169,18 +172,35 @@ export class Metrics {
     this.oldestPending.set(created.length ? Math.max(0, (s.now() - Math.min(...created)) / 1000) : 0);
   }
 
+  /**
+   * Observers of the per-call histograms by label set, made once each (histogram-observer.ts):
+   * stage and store operation names are fixed sets, decisions too.
+   */
+  private readonly stageObservers = new Map<string, Record<StageResult, (seconds: number) => void>>();
+  private readonly storeObservers = new Map<string, Record<'ok' | 'error', (seconds: number) => void>>();
+  private readonly latencyObservers = new Map<string, (seconds: number) => void>();
+
   /** Per-stage latency, measured where the stages are composed (observed, not wrapped). */
   readonly hook: PipelineHook = {
     stageDone: (stage, result, ms) => {
-      this.stageLatency.observe(
-        { stage, result: result === undefined ? 'error' : result.ok ? 'continue' : 'deny' },
-        ms / 1000,
-      );
+      let observers = this.stageObservers.get(stage);
+      if (!observers) {
+        const of = (r: StageResult) => histogramObserver(this.stageLatency, { stage, result: r });
+        observers = { continue: of('continue'), deny: of('deny'), error: of('error') };
+        this.stageObservers.set(stage, observers);
+      }
+      observers[result === undefined ? 'error' : result.ok ? 'continue' : 'deny'](ms / 1000);
     },
   };
 
   storeOperation(operation: string, ok: boolean, seconds: number): void {
-    this.storeLatency.observe({ operation, result: ok ? 'ok' : 'error' }, seconds);
+    let observers = this.storeObservers.get(operation);
+    if (!observers) {
+      const of = (result: 'ok' | 'error') => histogramObserver(this.storeLatency, { operation, result });
+      observers = { ok: of('ok'), error: of('error') };
+      this.storeObservers.set(operation, observers);
+    }
+    observers[ok ? 'ok' : 'error'](seconds);
   }
 
   /** Counts `[REDACTED:<rule>]` markers a scrub added to a tool result (rule ids are a fixed set). */
@@ -201,7 +221,15 @@ export class Metrics {
         this.calls.inc({ tool, decision: event.decision ?? '', code: event.code ?? '' });
         this.profileCalls.inc({ profile: profile(), decision: event.decision ?? '' });
         const ms = event.data.totalMs;
-        if (typeof ms === 'number') this.latency.observe({ decision: event.decision ?? '' }, ms / 1000);
+        if (typeof ms === 'number') {
+          const decision = event.decision ?? '';
+          let observe = this.latencyObservers.get(decision);
+          if (!observe) {
+            observe = histogramObserver(this.latency, { decision });
+            this.latencyObservers.set(decision, observe);
+          }
+          observe(ms / 1000);
+        }
         return;
       }
       case 'run.created': {

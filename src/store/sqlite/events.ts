@@ -95,7 +95,7 @@ export function eventWhere(filter: EventFilter): { sql: string; params: unknown[
 export function sqliteEvents(db: Database.Database, writer: string): EventStore {
   const insert = db.prepare(
     `INSERT INTO events (at, kind, run_id, tool, decision, code, actor, data, writer, seq, prev_hash, hash)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const closeIntent = db.prepare('DELETE FROM intents WHERE id = ?');
   // The ownership test of the lease table, as `orphanedExecuting` reads it, inside the write.
@@ -109,7 +109,9 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
   const write = (event: NewEvent): AuditEvent => {
     const { fields: full, dataText } = completeEventText(event);
     const link = head.link(full);
-    const { id } = insert.get(
+    // The new row's id from `run`, not `RETURNING id`: RETURNING made every insert about 14 µs
+    // dearer (SQLite collects the returned rows apart before handing the first one back).
+    const { lastInsertRowid } = insert.run(
       full.at,
       full.kind,
       full.runId,
@@ -122,9 +124,9 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
       link.seq,
       link.prev,
       link.hash,
-    ) as { id: number };
+    );
     head.advance(link);
-    return { id, ...full, chain: link };
+    return { id: Number(lastInsertRowid), ...full, chain: link };
   };
   // A transaction that rolls back takes its links with it: the head goes back too, so no gap.
   const atomically = <A extends unknown[], R>(fn: (...args: A) => R) => {
