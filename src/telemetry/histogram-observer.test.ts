@@ -1,5 +1,5 @@
 import { Histogram, Registry } from 'prom-client';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { histogramObserver } from './histogram-observer.js';
 
 const pair = () => {
@@ -24,7 +24,6 @@ describe('histogramObserver', () => {
     const { plain, fast } = pair();
     const a = histogramObserver(fast.histogram, { stage: 'scope', result: 'continue' });
     const b = histogramObserver(fast.histogram, { stage: 'budget', result: 'deny' });
-    const slow = vi.spyOn(fast.histogram, 'observe');
     for (const v of VALUES) {
       plain.histogram.observe({ stage: 'scope', result: 'continue' }, v);
       plain.histogram.observe({ stage: 'budget', result: 'deny' }, v / 2);
@@ -32,8 +31,6 @@ describe('histogramObserver', () => {
       b(v / 2);
     }
     expect(await fast.registry.metrics()).toBe(await plain.registry.metrics());
-    // prom-client's own observe only for each series' first value.
-    expect(slow).toHaveBeenCalledTimes(2);
   });
 
   it('starts a series again after a reset, and shares one made by observe', async () => {
