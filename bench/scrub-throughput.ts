@@ -255,6 +255,18 @@ export function throughputInputs(): ThroughputInput[] {
       text: hexDump(randomBytes(MIB / 4)).slice(0, MIB),
     },
     { input: 'a page of real keys, each redacted', kind: 'hostile', text: pageOfKeys(MIB) },
+    // Every row a cell under a secret-named column (table-cells.ts): each is written out and checked.
+    {
+      input: 'a CSV of short secret cells (a cell to check per row)',
+      kind: 'hostile',
+      text: `user,password\n${Array.from({ length: MIB / 24 }, (_, k) => `u${k},${keyCharacters(14)}`).join('\n')}`,
+    },
+    // A tuple never closed, the statement repeated inside it: read once, not once per VALUES.
+    {
+      input: 'nested INSERT … VALUES ( repeated',
+      kind: 'hostile',
+      text: 'INSERT INTO t (password) VALUES ('.repeat(MIB / 33),
+    },
     {
       input: 'a page of real keys, 4 MiB (linear: as the 1 MiB row)',
       kind: 'hostile',

@@ -96,24 +96,40 @@ export function pushCarried(
 ): void {
   const { at, text: joined } = runs;
   inner.sort((a, b) => a.start - b.start);
-  // Per run: its matches' texts, counted, and the first match's span (its marker names the run).
-  const found = new Map<number, { texts: Map<string, number>; first: Span }>();
+  // Per run, in the order first met: the indexes of its matches in `inner` (the first one's
+  // marker names the run).
+  const matchesOf: (number[] | undefined)[] = [];
+  const order: number[] = [];
   let k = 0;
-  for (const span of inner) {
+  for (let i = 0; i < inner.length; i++) {
+    const span = inner[i]!;
     while (k < runs.count && at[k + 1]! <= span.start) k++;
     for (let r = k; r < runs.count && at[r]! < span.end; r++) {
-      const text = joined.slice(span.start, span.end);
-      const run = found.get(r) ?? { texts: new Map<string, number>(), first: span };
-      found.set(r, run);
-      run.texts.set(text, (run.texts.get(text) ?? 0) + 1);
+      const list = matchesOf[r];
+      if (list) list.push(i);
+      else {
+        matchesOf[r] = [i];
+        order.push(r);
+      }
     }
   }
-  for (const [r, { texts, first }] of found) {
+  for (const r of order) {
     const start = runs.start[r]!;
     const end = runs.end[r]!;
-    const within = above.textsWithin(input, start, end);
-    let carried = false;
-    for (const [text, count] of texts) if ((within.get(text) ?? 0) < count) carried = true;
+    const list = matchesOf[r]!;
+    const first = inner[list[0]!]!;
+    // Nothing found inside the run above (a table's cell, most runs of a hostile text): carried,
+    // with no texts counted.
+    let carried = !above.anyWithin(start, end);
+    if (!carried) {
+      const texts = new Map<string, number>();
+      for (const i of list) {
+        const text = joined.slice(inner[i]!.start, inner[i]!.end);
+        texts.set(text, (texts.get(text) ?? 0) + 1);
+      }
+      const within = above.textsWithin(input, start, end);
+      for (const [text, count] of texts) if ((within.get(text) ?? 0) < count) carried = true;
+    }
     if (carried)
       spans.push({ start, end, replacement: first.marker, marker: first.marker, rank: first.rank });
   }
@@ -123,6 +139,8 @@ export function pushCarried(
 export interface SortedSpans {
   /** The texts of the spans inside `input[start, end)`, counted. */
   textsWithin(input: string, start: number, end: number): Map<string, number>;
+  /** Whether any span lies wholly inside `[start, end)`. */
+  anyWithin(start: number, end: number): boolean;
 }
 
 /**
@@ -138,24 +156,34 @@ export function sortedSpans(buffer: Int32Array, count: number, objects: readonly
     for (const span of objects) all.push([span.start, span.end]);
     return all.sort((a, b) => a[0] - b[0]);
   };
+  /** The pairs, sorted, and the first that starts at or after `start`. */
+  const from = (start: number): [[number, number][], number] => {
+    pairs ??= index();
+    let lo = 0;
+    let hi = pairs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (pairs[mid]![0] < start) lo = mid + 1;
+      else hi = mid;
+    }
+    return [pairs, lo];
+  };
   return {
     textsWithin(input, start, end) {
-      pairs ??= index();
-      let lo = 0;
-      let hi = pairs.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (pairs[mid]![0] < start) lo = mid + 1;
-        else hi = mid;
-      }
       const texts = new Map<string, number>();
-      for (let k = lo; k < pairs.length && pairs[k]![0] < end; k++) {
-        const [s, e] = pairs[k]!;
+      const [all, first] = from(start);
+      for (let k = first; k < all.length && all[k]![0] < end; k++) {
+        const [s, e] = all[k]!;
         if (e > end) continue;
         const text = input.slice(s, e);
         texts.set(text, (texts.get(text) ?? 0) + 1);
       }
       return texts;
+    },
+    anyWithin(start, end) {
+      const [all, first] = from(start);
+      for (let k = first; k < all.length && all[k]![0] < end; k++) if (all[k]![1] <= end) return true;
+      return false;
     },
   };
 }

@@ -108,25 +108,24 @@ export class DecodedWriter {
     return wide;
   }
 
-  /** Writes `text` into the open run. */
-  string(text: string): void {
-    this.room(text.length);
+  /** Writes `text[from, to)` into the open run. */
+  string(text: string, from = 0, to = text.length): void {
+    this.room(to - from);
     let n = this.length;
+    let k = from;
     if (!this.wide) {
       const narrow = this.narrow;
-      let k = 0;
-      for (; k < text.length; k++) {
+      for (; k < to; k++) {
         const code = text.charCodeAt(k);
         if (code > 0xff) break;
         narrow[n++] = code;
       }
       this.length = n;
-      if (k === text.length) return;
+      if (k === to) return;
       this.widen();
-      text = text.slice(k);
     }
     const wide = this.wide!;
-    for (let k = 0; k < text.length; k++) wide[n++] = text.charCodeAt(k);
+    for (; k < to; k++) wide[n++] = text.charCodeAt(k);
     this.length = n;
   }
 

@@ -36,6 +36,7 @@ import { type DecodedRuns, DecodedWriter, type LocatedRuns } from './decoded-tex
 import { findDumped } from './dump-runs.js';
 import { findEscaped } from './escaped-runs.js';
 import { findReferenced } from './reference-runs.js';
+import { findTableCells } from './table-cells.js';
 
 export { MAX_ENCODED_RUN, WINDOW_OVERLAP } from './decoded-bytes.js';
 export type { DecodedRuns, LocatedRuns } from './decoded-text.js';
@@ -88,6 +89,7 @@ function searched(
   findReferenced(input, out, locate);
   findDumped(input, out, locate);
   findByteLists(input, out, locate);
+  findTableCells(input, out, locate);
   return out;
 }
 
