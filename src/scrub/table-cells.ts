@@ -20,6 +20,7 @@
  * that arrive in later chunks are not read.
  */
 import type { DecodedWriter } from './decoded-text.js';
+import { type CellReader, KeyedBlocks, readsAsSetting } from './keyed-blocks.js';
 import {
   BACKSLASH,
   BACKTICK,
@@ -72,6 +73,8 @@ const COPY = 'COPY ';
 /** A line that ends in a colon introduces what follows (`Contents of users.csv:`). */
 const COLON_LINE = ':\n';
 const COLON_CRLF = ':\r\n';
+/** A line that starts with `[`: an INI or TOML section. */
+const SECTION = '\n[';
 /** psql's expanded display (`\\x`): each record a block of `name | value` lines. */
 const RECORD = '-[ RECORD ';
 
@@ -85,27 +88,30 @@ export function findTableCells(input: string, out: DecodedWriter, locate = false
   new TableReader(input, out, locate).read();
 }
 
-class TableReader {
+class TableReader implements CellReader {
   /** Everything before this was read: no mark before it is looked at again. */
-  private done = 0;
+  done = 0;
   /** Lines before this were tried as headers (a statement may still start in them). */
   private tried = 0;
   /** Where the last VALUES keyword stood: an INSERT's column list is read back no further. */
   private lastValues = 0;
 
+  private readonly blocks = new KeyedBlocks(this);
+
   constructor(
-    private readonly input: string,
+    readonly input: string,
     private readonly out: DecodedWriter,
     private readonly locate: boolean,
   ) {}
 
   read(): void {
     const input = this.input;
+    if (input.startsWith('[')) this.blocks.section(0);
     this.header(0);
     // A blank line of CRLF text holds `\n\r\n`: looked for only in text that has a CR.
     const marks = input.includes('\r')
-      ? [BLANK, CRLF_BLANK, COLON_LINE, COLON_CRLF, RULE, VALUES_UPPER, VALUES_LOWER, COPY, RECORD]
-      : [BLANK, COLON_LINE, RULE, VALUES_UPPER, VALUES_LOWER, COPY, RECORD];
+      ? [BLANK, CRLF_BLANK, COLON_LINE, COLON_CRLF, SECTION, RULE, VALUES_UPPER, VALUES_LOWER, COPY, RECORD]
+      : [BLANK, COLON_LINE, SECTION, RULE, VALUES_UPPER, VALUES_LOWER, COPY, RECORD];
     const next = marks.map((mark) => input.indexOf(mark));
     for (;;) {
       let which = -1;
@@ -117,14 +123,20 @@ class TableReader {
       const mark = marks[which]!;
       const at = next[which]!;
       let from = this.done;
-      if (mark === BLANK || mark === CRLF_BLANK || mark === COLON_LINE || mark === COLON_CRLF) {
+      if (mark === BLANK || mark === CRLF_BLANK) {
         this.header(at + mark.length);
         from = this.tried;
+      } else if (mark === COLON_LINE || mark === COLON_CRLF) {
+        // The line below a colon may start a block's children or a table; the next colon's line
+        // may be that very line, so the search goes on from the cursor, not from what was tried.
+        this.blocks.yaml(at);
+        this.header(at + mark.length);
       } else if (mark === RULE) {
         this.ruleLine(at);
         from = this.tried;
       } else if (mark === COPY) this.copy(at + mark.length);
       else if (mark === RECORD) this.record(at);
+      else if (mark === SECTION) this.blocks.section(at + 1);
       else this.insert(at);
       next[which] = input.indexOf(mark, Math.max(this.done, from, at + mark.length));
     }
@@ -397,7 +409,7 @@ class TableReader {
   }
 
   /** A cell's value (spaces and its quotes off) written as `name=value`, the run closed over the cell. */
-  private cell(start: number, end: number, prefix: string): void {
+  cell(start: number, end: number, prefix: string, leaveWords = false): void {
     const input = this.input;
     while (start < end && isSpace(input.charCodeAt(start))) start++;
     while (end > start && isSpace(input.charCodeAt(end - 1))) end--;
@@ -410,7 +422,7 @@ class TableReader {
         to--;
       }
     }
-    if (to - from < MIN_CELL) return;
+    if (to - from < MIN_CELL || (leaveWords && readsAsSetting(input.slice(from, to)))) return;
     if (this.locate) {
       this.out.close(start, end, true);
       return;
