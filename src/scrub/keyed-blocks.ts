@@ -89,11 +89,11 @@ export class KeyedBlocks {
     reader.done = Math.max(reader.done, row);
   }
 
-  /** An INI or TOML section whose `[` starts the line at `start`. */
+  /** An INI or TOML section, if the line at `start` is its header (`[name]`). */
   section(start: number): void {
     const reader = this.reader;
     const input = reader.input;
-    if (start < reader.done) return;
+    if (start < reader.done || input.charCodeAt(start) !== OPEN_BRACKET) return;
     const end = lineEnd(input, start);
     if (end - start > MAX_SECTION) return;
     let close = end - 1;

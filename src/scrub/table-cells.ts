@@ -73,10 +73,16 @@ const COPY = 'COPY ';
 /** A line that ends in a colon introduces what follows (`Contents of users.csv:`). */
 const COLON_LINE = ':\n';
 const COLON_CRLF = ':\r\n';
-/** A line that starts with `[`: an INI or TOML section. */
-const SECTION = '\n[';
+/**
+ * A line that ends in `]`: an INI or TOML section when it starts with `[`. (Searched for by its
+ * end: a `\n[` search stopped at every line break of short-line text, twice the cost.)
+ */
+const SECTION = ']\n';
+const SECTION_CRLF = ']\r\n';
 /** psql's expanded display (`\\x`): each record a block of `name | value` lines. */
-const RECORD = '-[ RECORD ';
+const RECORD = 'RECORD ';
+/** What stands before RECORD on a record's line (searched for by RECORD: a `-` starts many words). */
+const RECORD_LEAD = '-[ ';
 
 /** The columns of the header being read: for each, `name=` when it is named for a secret (scratch). */
 const prefixes: (string | undefined)[] = new Array(MAX_COLUMNS + 1).fill(undefined);
@@ -106,11 +112,22 @@ class TableReader implements CellReader {
 
   read(): void {
     const input = this.input;
-    if (input.startsWith('[')) this.blocks.section(0);
     this.header(0);
     // A blank line of CRLF text holds `\n\r\n`: looked for only in text that has a CR.
     const marks = input.includes('\r')
-      ? [BLANK, CRLF_BLANK, COLON_LINE, COLON_CRLF, SECTION, RULE, VALUES_UPPER, VALUES_LOWER, COPY, RECORD]
+      ? [
+          BLANK,
+          CRLF_BLANK,
+          COLON_LINE,
+          COLON_CRLF,
+          SECTION,
+          SECTION_CRLF,
+          RULE,
+          VALUES_UPPER,
+          VALUES_LOWER,
+          COPY,
+          RECORD,
+        ]
       : [BLANK, COLON_LINE, SECTION, RULE, VALUES_UPPER, VALUES_LOWER, COPY, RECORD];
     const next = marks.map((mark) => input.indexOf(mark));
     for (;;) {
@@ -136,7 +153,7 @@ class TableReader implements CellReader {
         from = this.tried;
       } else if (mark === COPY) this.copy(at + mark.length);
       else if (mark === RECORD) this.record(at);
-      else if (mark === SECTION) this.blocks.section(at + 1);
+      else if (mark === SECTION || mark === SECTION_CRLF) this.blocks.section(lineStart(input, at));
       else this.insert(at);
       next[which] = input.indexOf(mark, Math.max(this.done, from, at + mark.length));
     }
@@ -234,14 +251,14 @@ class TableReader implements CellReader {
     this.tried = Math.max(this.tried, row);
   }
 
-  /** psql's expanded record from its `-[ RECORD n ]` line at `at`: each `name | value` line to a blank one. */
+  /** psql's expanded record from the RECORD of its `-[ RECORD n ]` line at `at`: each `name | value` line to a blank one. */
   private record(at: number): void {
     const input = this.input;
-    if (at < this.done) return;
+    if (at < this.done || !input.startsWith(RECORD_LEAD, at - RECORD_LEAD.length)) return;
     let line = nextLine(input, lineEnd(input, at));
     while (line < input.length) {
       const end = lineEnd(input, line);
-      if (end === line || input.startsWith(RECORD, line)) break;
+      if (end === line || input.startsWith(RECORD_LEAD + RECORD, line)) break;
       const bar = indexWithin(input, PIPE, line, end, -1);
       if (bar < 0) break;
       const [a, b] = nameBounds(input, line, bar);
