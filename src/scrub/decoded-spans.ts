@@ -96,15 +96,68 @@ export function pushCarried(
 ): void {
   const { at, text: joined } = runs;
   inner.sort((a, b) => a.start - b.start);
-  // Per run, in the order first met: the indexes of its matches in `inner` (the first one's
-  // marker names the run).
+  /**
+   * Run k, redacted if it carried a match: its matches are `list`, or `inner[from, to)` without
+   * one (the first one's marker names it).
+   */
+  const judge = (k: number, from: number, to: number, list?: readonly number[]): void => {
+    const start = runs.start[k]!;
+    const end = runs.end[k]!;
+    const first = inner[list ? list[0]! : from]!;
+    // Nothing found inside the run above (a table's cell, most runs of a hostile text): carried,
+    // with no texts counted.
+    let carried = !above.anyWithin(start, end);
+    if (!carried) {
+      const texts = new Map<string, number>();
+      for (const m of list ?? range(from, to)) {
+        const text = joined.slice(inner[m]!.start, inner[m]!.end);
+        texts.set(text, (texts.get(text) ?? 0) + 1);
+      }
+      const found = above.textsWithin(input, start, end);
+      for (const [text, count] of texts) if ((found.get(text) ?? 0) < count) carried = true;
+    }
+    if (carried)
+      spans.push({ start, end, replacement: first.marker, marker: first.marker, rank: first.rank });
+  };
+  if (!eachWithinItsRun(runs, inner)) {
+    // A match that spans runs: each run's matches gathered first, the runs in the order first met.
+    const { matchesOf, order } = matchesByRun(runs, inner);
+    for (const k of order) judge(k, 0, 0, matchesOf[k]!);
+    return;
+  }
+  // Nearly always: the matches of each run stand together, `inner[i, j)`, runs in order.
+  let k = 0;
+  for (let i = 0; i < inner.length; ) {
+    while (at[k + 1]! <= inner[i]!.start) k++;
+    let j = i + 1;
+    while (j < inner.length && inner[j]!.start < at[k + 1]!) j++;
+    judge(k, i, j);
+    i = j;
+  }
+}
+
+/** Whether each match (sorted) ends within the run it starts in. */
+function eachWithinItsRun(runs: DecodedRuns, inner: readonly Span[]): boolean {
+  let k = 0;
+  for (const span of inner) {
+    while (runs.at[k + 1]! <= span.start) k++;
+    if (span.end > runs.at[k + 1]!) return false;
+  }
+  return true;
+}
+
+/** Each run's matches, the runs in the order first met (for matches that span runs). */
+function matchesByRun(
+  runs: DecodedRuns,
+  inner: readonly Span[],
+): { matchesOf: (number[] | undefined)[]; order: number[] } {
   const matchesOf: (number[] | undefined)[] = [];
   const order: number[] = [];
   let k = 0;
   for (let i = 0; i < inner.length; i++) {
     const span = inner[i]!;
-    while (k < runs.count && at[k + 1]! <= span.start) k++;
-    for (let r = k; r < runs.count && at[r]! < span.end; r++) {
+    while (k < runs.count && runs.at[k + 1]! <= span.start) k++;
+    for (let r = k; r < runs.count && runs.at[r]! < span.end; r++) {
       const list = matchesOf[r];
       if (list) list.push(i);
       else {
@@ -113,26 +166,11 @@ export function pushCarried(
       }
     }
   }
-  for (const r of order) {
-    const start = runs.start[r]!;
-    const end = runs.end[r]!;
-    const list = matchesOf[r]!;
-    const first = inner[list[0]!]!;
-    // Nothing found inside the run above (a table's cell, most runs of a hostile text): carried,
-    // with no texts counted.
-    let carried = !above.anyWithin(start, end);
-    if (!carried) {
-      const texts = new Map<string, number>();
-      for (const i of list) {
-        const text = joined.slice(inner[i]!.start, inner[i]!.end);
-        texts.set(text, (texts.get(text) ?? 0) + 1);
-      }
-      const within = above.textsWithin(input, start, end);
-      for (const [text, count] of texts) if ((within.get(text) ?? 0) < count) carried = true;
-    }
-    if (carried)
-      spans.push({ start, end, replacement: first.marker, marker: first.marker, rank: first.rank });
-  }
+  return { matchesOf, order };
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, k) => from + k);
 }
 
 /** The spans the scan of the text itself found, sorted by start, asked what lies within a run. */

@@ -25,7 +25,10 @@ import {
   BACKSLASH,
   BACKTICK,
   CLOSE,
+  CLOSE_BRACKET,
+  COLON,
   COMMA,
+  CR,
   closingQuote,
   DASH,
   DOUBLE_QUOTE,
@@ -64,21 +67,17 @@ const MAX_TUPLE = 65_536;
 const INSERT_HEAD = /(?:insert|replace)(?:\s+(?:ignore|or\s+[a-z]+))?\s+into\s+[\w."`[\]-]+\s*$/i;
 const FROM_STDIN = /^\s*FROM\s+stdin\s*;?\s*$/i;
 
-const BLANK = '\n\n';
-const CRLF_BLANK = '\n\r\n';
+/**
+ * A line break where a place to read may start: after a line that ends in `:` (`Contents of
+ * users.csv:`, a YAML block's key) or `]` (an INI or TOML section's header), or before a blank
+ * line. Found by one walk over the line breaks: searching for `\n\n`, `:\n` and `]\n` apart
+ * stopped at every colon of logs and JSON and at every line break of short lines, each search.
+ */
+const LINE = '\n';
 const RULE = '---';
 const VALUES_UPPER = 'VALUES';
 const VALUES_LOWER = 'values';
 const COPY = 'COPY ';
-/** A line that ends in a colon introduces what follows (`Contents of users.csv:`). */
-const COLON_LINE = ':\n';
-const COLON_CRLF = ':\r\n';
-/**
- * A line that ends in `]`: an INI or TOML section when it starts with `[`. (Searched for by its
- * end: a `\n[` search stopped at every line break of short-line text, twice the cost.)
- */
-const SECTION = ']\n';
-const SECTION_CRLF = ']\r\n';
 /** psql's expanded display (`\\x`): each record a block of `name | value` lines. */
 const RECORD = 'RECORD ';
 /** What stands before RECORD on a record's line (searched for by RECORD: a `-` starts many words). */
@@ -113,23 +112,8 @@ class TableReader implements CellReader {
   read(): void {
     const input = this.input;
     this.header(0);
-    // A blank line of CRLF text holds `\n\r\n`: looked for only in text that has a CR.
-    const marks = input.includes('\r')
-      ? [
-          BLANK,
-          CRLF_BLANK,
-          COLON_LINE,
-          COLON_CRLF,
-          SECTION,
-          SECTION_CRLF,
-          RULE,
-          VALUES_UPPER,
-          VALUES_LOWER,
-          COPY,
-          RECORD,
-        ]
-      : [BLANK, COLON_LINE, SECTION, RULE, VALUES_UPPER, VALUES_LOWER, COPY, RECORD];
-    const next = marks.map((mark) => input.indexOf(mark));
+    const marks = [LINE, RULE, VALUES_UPPER, VALUES_LOWER, COPY, RECORD];
+    const next = marks.map((mark) => (mark === LINE ? this.nextLineMark(0) : input.indexOf(mark)));
     for (;;) {
       let which = -1;
       for (let k = 0; k < marks.length; k++) {
@@ -140,23 +124,44 @@ class TableReader implements CellReader {
       const mark = marks[which]!;
       const at = next[which]!;
       let from = this.done;
-      if (mark === BLANK || mark === CRLF_BLANK) {
-        this.header(at + mark.length);
-        from = this.tried;
-      } else if (mark === COLON_LINE || mark === COLON_CRLF) {
-        // The line below a colon may start a block's children or a table; the next colon's line
-        // may be that very line, so the search goes on from the cursor, not from what was tried.
-        this.blocks.yaml(at);
-        this.header(at + mark.length);
-      } else if (mark === RULE) {
+      if (mark === LINE) {
+        this.lineBreak(at);
+        next[which] = this.nextLineMark(Math.max(this.done, at + 1));
+        continue;
+      }
+      if (mark === RULE) {
         this.ruleLine(at);
         from = this.tried;
       } else if (mark === COPY) this.copy(at + mark.length);
       else if (mark === RECORD) this.record(at);
-      else if (mark === SECTION || mark === SECTION_CRLF) this.blocks.section(lineStart(input, at));
       else this.insert(at);
       next[which] = input.indexOf(mark, Math.max(this.done, from, at + mark.length));
     }
+  }
+
+  /** The next line break at or after `from` where a place to read may start (see LINE), or -1. */
+  private nextLineMark(from: number): number {
+    const input = this.input;
+    for (let at = input.indexOf(LINE, from); at >= 0; at = input.indexOf(LINE, at + 1)) {
+      const before = input.charCodeAt(at - 1) === CR ? input.charCodeAt(at - 2) : input.charCodeAt(at - 1);
+      if (before === COLON || before === CLOSE_BRACKET) return at;
+      const after = input.charCodeAt(at + 1);
+      if (after === LF || (after === CR && input.charCodeAt(at + 2) === LF)) return at;
+    }
+    return -1;
+  }
+
+  /** What may start at the line break at `at`: a block or a section above it, a table below. */
+  private lineBreak(at: number): void {
+    const input = this.input;
+    const end = input.charCodeAt(at - 1) === CR ? at - 1 : at;
+    const before = input.charCodeAt(end - 1);
+    if (before === COLON) this.blocks.yaml(end - 1);
+    else if (before === CLOSE_BRACKET) this.blocks.section(lineStart(input, end - 1));
+    // The line below a colon line, or after a blank line, may be a table's header.
+    if (before === COLON) this.header(at + 1);
+    const after = input.charCodeAt(at + 1) === CR ? at + 2 : at + 1;
+    if (input.charCodeAt(after) === LF) this.header(after + 1);
   }
 
   /** A rule line at `at`: the line above it may be a header. */

@@ -152,5 +152,6 @@ export const DASH = 45;
 export const COLON = 58;
 export const SEMICOLON = 59;
 export const BACKSLASH = 92;
+export const CLOSE_BRACKET = 93;
 export const BACKTICK = 96;
 export const PIPE = 124;
