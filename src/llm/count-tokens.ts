@@ -6,6 +6,7 @@
  */
 import type { Context } from 'hono';
 import { scrubAnswer } from './answer.js';
+import { UnreadableAnswer, unreadableHeaders } from './answer-body.js';
 import { readJsonBody } from './body.js';
 import type { ProxyContext } from './context.js';
 import { apiError } from './errors.js';
@@ -46,15 +47,23 @@ export function countTokensRoute(ctx: ProxyContext): (c: Context) => Promise<Res
       } catch {
         return apiError(502, 'api_error', 'bulkhead: the LLM API could not be reached.');
       }
+      const unreadable = unreadableHeaders(upstream.headers);
+      if (unreadable) {
+        upstream.discard();
+        return apiError(502, 'api_error', `bulkhead: ${unreadable.message}.`);
+      }
       let text: string;
       try {
         text = await upstream.text();
-      } catch {
+      } catch (error) {
+        if (error instanceof UnreadableAnswer)
+          return apiError(502, 'api_error', `bulkhead: ${error.message}.`);
         return apiError(502, 'api_error', 'bulkhead: the LLM API answer was cut off.');
       }
-      return new Response(scrubAnswer(text, deps.scrubberFor(run.profile)), {
+      const scrubber = deps.scrubberFor(run.profile);
+      return new Response(scrubAnswer(text, scrubber), {
         status: upstream.status,
-        headers: returnedHeaders(upstream),
+        headers: returnedHeaders(upstream, scrubber),
       });
     } finally {
       linked.dispose();

@@ -14,6 +14,7 @@ import type { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Run } from '../runs/run.js';
 import { scrubAnswer } from './answer.js';
+import { UnreadableAnswer, unreadableBytes, unreadableHeaders } from './answer-body.js';
 import { type BodyResult, readJsonBody } from './body.js';
 import { endIfExhausted } from './budget-alerts.js';
 import type { ProxyContext } from './context.js';
@@ -164,7 +165,12 @@ async function send(
     deps.logger.warn({ err: error, runId: run.id }, 'LLM upstream request failed');
     return apiError(502, 'api_error', 'bulkhead: the LLM API could not be reached.');
   }
-  const headers = returnedHeaders(upstream);
+  const unreadable = unreadableHeaders(upstream.headers);
+  if (unreadable) {
+    upstream.discard();
+    return refuseUnreadable(ctx, run.id, unreadable, () => settle(asReserved, unreadable.code));
+  }
+  const headers = returnedHeaders(upstream, scrubber);
   if (clamped < requested) headers['x-bulkhead-max-tokens-clamped'] = String(clamped);
 
   const ok = upstream.status >= 200 && upstream.status < 300;
@@ -175,7 +181,9 @@ async function send(
     let text: string;
     try {
       text = await upstream.text();
-    } catch {
+    } catch (error) {
+      if (error instanceof UnreadableAnswer)
+        return refuseUnreadable(ctx, run.id, error, () => settle(asReserved, error.code));
       // Cut while the answer was arriving: its usage is unknown, so it costs what was reserved.
       await settle(asReserved, runSignal.aborted ? 'cut' : abort.aborted ? 'client_gone' : 'upstream_error');
       return runSignal.aborted
@@ -204,7 +212,12 @@ async function send(
   const outcome = (fallback: Outcome): Outcome =>
     tracker.errorType ? `upstream_${tracker.errorType}` : fallback;
   const tap: Tap = {
-    chunk: (bytes) => scrubbed.push(bytes),
+    chunk: (bytes) => {
+      // Throwing cuts the answer: `cut` below is told why.
+      const unreadable = unreadableBytes(bytes);
+      if (unreadable) throw unreadable;
+      return scrubbed.push(bytes);
+    },
     // Settled before the stream closes: the agent's next request sees this one charged. What
     // the scrubber held back is released only for a complete answer; a cut one drops it.
     end: async () => {
@@ -214,12 +227,16 @@ async function send(
     // Kill, expiry, client gone or upstream failure mid-stream: charge what was
     // reported or visibly generated, and tell a listening SDK why the stream ends,
     // in the API's own shape (only between events, never inside one).
-    cut: async () => {
+    cut: async (reason) => {
       const killed = runSignal.aborted;
+      const unreadable = reason instanceof UnreadableAnswer;
       await settle(
-        tracker.charge(clamped, spend.input),
-        outcome(killed ? 'cut' : abort.aborted ? 'client_gone' : 'upstream_error'),
+        // An answer that could not be read cannot say what it cost: what was reserved.
+        unreadable ? asReserved : tracker.charge(clamped, spend.input),
+        unreadable ? reason.code : outcome(killed ? 'cut' : abort.aborted ? 'client_gone' : 'upstream_error'),
       );
+      if (unreadable)
+        deps.logger.warn({ runId: run.id, reason: reason.reason }, 'LLM answer refused: unreadable');
       if (abort.clientGone) return undefined;
       // Scrubbed events are always sent whole, so the stream is between events here.
       return killed
@@ -235,4 +252,16 @@ async function send(
     return RESPONSE_ALREADY_SENT;
   }
   return new Response(upstream.stream(tap), { status: upstream.status, headers });
+}
+
+/** A 502 for an answer that could not be read (see answer-body.ts), settled first and logged. */
+async function refuseUnreadable(
+  ctx: ProxyContext,
+  runId: string,
+  unreadable: UnreadableAnswer,
+  settle: () => Promise<unknown>,
+): Promise<Response> {
+  await settle();
+  ctx.deps.logger.warn({ runId, reason: unreadable.reason }, 'LLM answer refused: unreadable');
+  return apiError(502, 'api_error', `bulkhead: ${unreadable.message}.`);
 }

@@ -4,6 +4,7 @@
  * the API. Back to the agent: only what the SDKs read to decide on retries and
  * to report request ids.
  */
+import type { Scrubber } from '../scrub/index.js';
 import type { UpstreamResponse } from './upstream.js';
 import type { WireFormat } from './wire-format.js';
 
@@ -25,12 +26,33 @@ export function forwardHeaders(req: Request, apiKey: string, format: WireFormat)
   return headers;
 }
 
-/** A plain record (lower-case names): what both a web Response and node's writeHead take. */
-export function returnedHeaders(upstream: UpstreamResponse): Record<string, string> {
+/**
+ * The form each returned header must have to be passed on (the SDKs read nothing else of them).
+ * A reflecting upstream can put anything in a header, the injected key included.
+ */
+const RETURNED_FORM: Readonly<Record<string, RegExp>> = {
+  'request-id': /^[A-Za-z0-9_-]{1,128}$/,
+  'retry-after': /^(?:\d{1,6}|[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT)$/,
+  'x-should-retry': /^(?:true|false)$/,
+};
+/** A media type without its parameters (`application/json; charset=utf-8` → `application/json`). */
+const MEDIA_TYPE =
+  /^\s*([A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63})\s*(?:;|$)/;
+
+/**
+ * A plain record (lower-case names): what both a web Response and node's writeHead take. Each
+ * header is passed on only in its form (RETURNED_FORM), the content type reduced to its media
+ * type, and only if the scrubber leaves it as it is: a request id can be a key's length.
+ */
+export function returnedHeaders(upstream: UpstreamResponse, scrubber: Scrubber): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const name of RETURNED) {
     const value = upstream.headers[name];
-    if (typeof value === 'string') headers[name] = value;
+    if (typeof value !== 'string') continue;
+    const kept = name === 'content-type' ? MEDIA_TYPE.exec(value)?.[1]?.toLowerCase() : value;
+    const form = RETURNED_FORM[name];
+    if (kept === undefined || (form && !form.test(kept))) continue;
+    if (scrubber.text(kept) === kept) headers[name] = kept;
   }
   headers['content-type'] ??= 'application/json';
   return headers;

@@ -22,6 +22,7 @@ import {
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { urlToHttpOptions } from 'node:url';
+import { MAX_PLAIN_ANSWER, UnreadableAnswer, unreadableBytes } from './answer-body.js';
 import type { OutgoingJson } from './outgoing-json.js';
 import type { Cancel } from './signals.js';
 
@@ -112,8 +113,13 @@ export function headerLines(
 export interface UpstreamResponse {
   status: number;
   headers: IncomingHttpHeaders;
-  /** The whole answer (plain JSON); rejects when the answer is cut. */
+  /**
+   * The whole answer (plain JSON); rejects when the answer is cut, and with an UnreadableAnswer
+   * when it holds a NUL byte or runs past MAX_PLAIN_ANSWER characters.
+   */
   text(): Promise<string>;
+  /** The answer is not read: its connection is dropped. */
+  discard(): void;
   /**
    * The answer as a web stream that forwards each chunk as it arrives, as
    * `tap` rewrites it, with `tap` told of how the answer ended. One stream
@@ -187,6 +193,7 @@ export function postUpstream(
         status: res.statusCode ?? 502,
         headers: res.headers,
         text: () => answer.text(),
+        discard: () => res.destroy(),
         stream: (tap) => answer.stream(tap),
         pipe: (out, status, headers, tap) => answer.pipe(out, status, headers, tap),
       });
@@ -221,7 +228,13 @@ class Answer {
       let text = '';
       this.onFail = reject;
       this.res.on('data', (chunk: Buffer) => {
-        text += decoder.decode(chunk, { stream: true });
+        const unreadable = unreadableBytes(chunk);
+        if (!unreadable && text.length <= MAX_PLAIN_ANSWER) {
+          text += decoder.decode(chunk, { stream: true });
+          return;
+        }
+        this.res.destroy();
+        this.fail(unreadable ?? new UnreadableAnswer(`longer than ${MAX_PLAIN_ANSWER} characters`));
       });
       this.res.once('end', () => resolve(text + decoder.decode()));
     });
