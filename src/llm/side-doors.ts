@@ -38,7 +38,9 @@ const KNOWN_FIELDS = new Set([
   'context_management',
   'output_format',
   'output_config',
-  'container',
+  // Not `container`: a code-execution container is the account's, not the run's. Naming one that
+  // another run (or another agent) filled reads its files, and `container.skills` loads code; a
+  // profile that lists it in `llm.body_fields` accepts that.
   'mcp_servers',
 ]);
 

@@ -20,6 +20,7 @@ const PROFILES = `
       mcp_servers: [https://mcp.example.test/sse]
       betas: [mcp-client-2025-04-04]
       url_sources: true
+      body_fields: [container]
 `;
 const llm = useLlmGateway(PROFILES);
 
@@ -114,6 +115,19 @@ describe('side doors are closed by default', () => {
     );
   });
 
+  it("refuses a code-execution container named by id (another run's files), naming the field", async () => {
+    const { message } = await refused({ container: 'container_011CQ7ra3FURVNmYVmGv7Xrv' });
+    expect(message).toContain('container');
+    expect(message).toContain('llm.body_fields');
+  });
+
+  it('refuses a container that loads skills', async () => {
+    const { message } = await refused({
+      container: { id: null, skills: [{ type: 'custom', skill_id: 'skill_01', version: 'latest' }] },
+    });
+    expect(message).toContain('container');
+  });
+
   it('refuses an MCP connector in count_tokens too', async () => {
     const { client } = await sdk('closed');
     const error = await client.messages
@@ -178,6 +192,15 @@ describe('a profile opens exactly what it lists', () => {
     expect((await llm.gw.gateway.runs.get(runId))?.taint.untrusted).toBe(false);
     await client.messages.create(opening as Anthropic.MessageCreateParamsNonStreaming);
     expect(JSON.stringify((await llm.gw.gateway.runs.get(runId))?.taint)).toContain('llm:tools[0].type');
+  });
+
+  it('forwards a container when the profile lists it in body_fields', async () => {
+    const { client } = await sdk('open');
+    await client.messages.create({
+      ...ask,
+      container: 'container_011CQ7ra3FURVNmYVmGv7Xrv',
+    } as Anthropic.MessageCreateParamsNonStreaming);
+    expect(llm.fake.received.at(-1)?.body.container).toBe('container_011CQ7ra3FURVNmYVmGv7Xrv');
   });
 
   it('still refuses what it does not list', async () => {
