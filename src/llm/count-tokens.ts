@@ -5,10 +5,12 @@
  * does not fit what the budget has left (spend.ts).
  */
 import type { Context } from 'hono';
+import type { Run } from '../runs/run.js';
 import { scrubAnswer } from './answer.js';
 import { UnreadableAnswer, unreadableHeaders } from './answer-body.js';
 import { readJsonBody } from './body.js';
 import type { ProxyContext } from './context.js';
+import { COUNTS_OPEN, COUNTS_PER_MINUTE, CountLimiter } from './count-limit.js';
 import { apiError } from './errors.js';
 import { forwardHeaders, returnedHeaders } from './headers.js';
 import { ended } from './refusals.js';
@@ -20,55 +22,74 @@ import { ANTHROPIC } from './wire-format.js';
 const PATH = '/v1/messages/count_tokens';
 
 export function countTokensRoute(ctx: ProxyContext): (c: Context) => Promise<Response> {
-  const { deps } = ctx;
+  const limiter = new CountLimiter();
   return async (c) => {
     const req = c.req.raw;
     const run = await ctx.authenticate(req);
     if (!run) return apiError(401, 'authentication_error', 'A valid run token is required.');
     if (run.state !== 'active') return ended(run);
-    const read = await readJsonBody(req, ctx.maxBody);
-    if (!read.ok) return read.response;
-    // The same checks as a message (model list, side doors, flow rules): counting sends the
-    // prompt to the API, and the API fetches a URL source to count it. A count has no
-    // max_tokens, so one is supplied for the check alone; it is not forwarded.
-    const verdict = check(ctx, run, { ...read, body: { max_tokens: 1, ...read.body } }, req, ANTHROPIC);
-    if (!verdict.ok) return refuse(ctx, run, verdict.refusal);
-    if (verdict.opens) await deps.runs.taint(run.id, `llm:${verdict.opens}`);
-    const linked = cancelFor([deps.runs.signal(run.id)], req.signal);
+    const admission = limiter.admit(run.id);
+    if (!admission.ok) {
+      const refused = apiError(
+        429,
+        'rate_limit_error',
+        `bulkhead: this run may count tokens at most ${COUNTS_PER_MINUTE} times a minute, ${COUNTS_OPEN} at once.`,
+      );
+      refused.headers.set('retry-after', String(admission.retryAfterS));
+      return refused;
+    }
     try {
-      let upstream: UpstreamResponse;
-      try {
-        upstream = await postUpstream(
-          ctx.upstream(PATH),
-          forwardHeaders(req, deps.apiKey, ANTHROPIC),
-          JSON.stringify(read.body),
-          linked,
-        );
-      } catch {
-        return apiError(502, 'api_error', 'bulkhead: the LLM API could not be reached.');
-      }
-      const unreadable = unreadableHeaders(upstream.headers);
-      if (unreadable) {
-        upstream.discard();
-        return apiError(502, 'api_error', `bulkhead: ${unreadable.message}.`);
-      }
-      let text: string;
-      try {
-        text = await upstream.text();
-      } catch (error) {
-        if (error instanceof UnreadableAnswer)
-          return apiError(502, 'api_error', `bulkhead: ${error.message}.`);
-        return apiError(502, 'api_error', 'bulkhead: the LLM API answer was cut off.');
-      }
-      const scrubber = deps.scrubberFor(run.profile);
-      return new Response(scrubAnswer(text, scrubber), {
-        status: upstream.status,
-        headers: returnedHeaders(upstream, scrubber),
-      });
+      return await count(ctx, run, req);
     } finally {
-      linked.dispose();
+      admission.release();
     }
   };
+}
+
+/** One admitted count: checked as a message is, sent, its answer scrubbed. */
+async function count(ctx: ProxyContext, run: Run, req: Request): Promise<Response> {
+  const { deps } = ctx;
+  const read = await readJsonBody(req, ctx.maxBody);
+  if (!read.ok) return read.response;
+  // The same checks as a message (model list, side doors, flow rules): counting sends the
+  // prompt to the API, and the API fetches a URL source to count it. A count has no
+  // max_tokens, so one is supplied for the check alone; it is not forwarded.
+  const verdict = check(ctx, run, { ...read, body: { max_tokens: 1, ...read.body } }, req, ANTHROPIC);
+  if (!verdict.ok) return refuse(ctx, run, verdict.refusal);
+  if (verdict.opens) await deps.runs.taint(run.id, `llm:${verdict.opens}`);
+  const linked = cancelFor([deps.runs.signal(run.id)], req.signal);
+  try {
+    let upstream: UpstreamResponse;
+    try {
+      upstream = await postUpstream(
+        ctx.upstream(PATH),
+        forwardHeaders(req, deps.apiKey, ANTHROPIC),
+        JSON.stringify(read.body),
+        linked,
+      );
+    } catch {
+      return apiError(502, 'api_error', 'bulkhead: the LLM API could not be reached.');
+    }
+    const unreadable = unreadableHeaders(upstream.headers);
+    if (unreadable) {
+      upstream.discard();
+      return apiError(502, 'api_error', `bulkhead: ${unreadable.message}.`);
+    }
+    let text: string;
+    try {
+      text = await upstream.text();
+    } catch (error) {
+      if (error instanceof UnreadableAnswer) return apiError(502, 'api_error', `bulkhead: ${error.message}.`);
+      return apiError(502, 'api_error', 'bulkhead: the LLM API answer was cut off.');
+    }
+    const scrubber = deps.scrubberFor(run.profile);
+    return new Response(scrubAnswer(text, scrubber), {
+      status: upstream.status,
+      headers: returnedHeaders(upstream, scrubber),
+    });
+  } finally {
+    linked.dispose();
+  }
 }
 
 /** The exact input token count of a request, from the API; undefined when it cannot be had. */

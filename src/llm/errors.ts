@@ -15,6 +15,7 @@ export type ApiErrorType =
   | 'invalid_request_error'
   | 'not_found_error'
   | 'request_too_large'
+  | 'rate_limit_error'
   | 'api_error';
 
 export function apiError(status: number, type: ApiErrorType, message: string): Response {

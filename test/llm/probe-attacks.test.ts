@@ -198,3 +198,23 @@ describe('LLM proxy attacks: Responses content looked up for the run', () => {
     expect(llm.fake.received.length).toBe(before);
   });
 });
+
+describe('LLM proxy attacks: count_tokens as a free channel', () => {
+  it('answers a run’s counts past a minute’s worth with the API’s 429, unsent', async () => {
+    const { token: t } = await token();
+    const counts = () => llm.fake.received.filter((r) => r.path === '/v1/messages/count_tokens').length;
+    const before = counts();
+    const statuses: number[] = [];
+    let refusal: Response | undefined;
+    for (let k = 0; k < 65; k++) {
+      const res = await post('/v1/messages/count_tokens', t, { model: 'claude-test', messages: ask.messages });
+      statuses.push(res.status);
+      if (res.status === 429) refusal ??= res;
+      else await res.text();
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(60);
+    expect(counts() - before).toBe(60);
+    expect(refusal?.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+    expect(((await refusal?.json()) as { error: { type: string } }).error.type).toBe('rate_limit_error');
+  });
+});
