@@ -207,14 +207,18 @@ describe('LLM proxy attacks: count_tokens as a free channel', () => {
     const statuses: number[] = [];
     let refusal: Response | undefined;
     for (let k = 0; k < 65; k++) {
-      const res = await post('/v1/messages/count_tokens', t, { model: 'claude-test', messages: ask.messages });
+      const res = await post('/v1/messages/count_tokens', t, {
+        model: 'claude-test',
+        messages: ask.messages,
+      });
       statuses.push(res.status);
       if (res.status === 429) refusal ??= res;
       else await res.text();
     }
     expect(statuses.filter((s) => s === 200)).toHaveLength(60);
     expect(counts() - before).toBe(60);
-    expect(refusal?.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
-    expect(((await refusal?.json()) as { error: { type: string } }).error.type).toBe('rate_limit_error');
+    if (!refusal) throw new Error('no count was refused');
+    expect(refusal.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+    expect(((await refusal.json()) as { error: { type: string } }).error.type).toBe('rate_limit_error');
   });
 });
