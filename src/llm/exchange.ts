@@ -28,6 +28,7 @@ import { ScrubbedSse } from './scrubbed-sse.js';
 import { type Outcome, settlement } from './settlement.js';
 import { cancelFor } from './signals.js';
 import { reserveSpend, type Spend } from './spend.js';
+import { type IdleGuard, idleGuard, StalledAnswer } from './stream-idle.js';
 import { postUpstream, type Tap, type UpstreamResponse } from './upstream.js';
 import { EMPTY_USAGE, type MessageUsage } from './usage.js';
 import type { WireFormat } from './wire-format.js';
@@ -147,6 +148,8 @@ async function send(
     await settle(EMPTY_USAGE, runSignal.aborted ? 'cut' : 'client_gone');
     return runEnded();
   }
+  // A stream that stops arriving is cut (stream-idle.ts); a plain answer may take its time.
+  const guard: IdleGuard | undefined = stream ? idleGuard(abort, ctx.llm?.stream_idle_s ?? 300) : undefined;
   let upstream: UpstreamResponse;
   try {
     upstream = await postUpstream(
@@ -156,6 +159,13 @@ async function send(
       abort,
     );
   } catch (error) {
+    guard?.stop();
+    if (abort.reason instanceof StalledAnswer) {
+      // Sent, and nothing came back: the API may have started the work, so it costs what was reserved.
+      await settle(asReserved, abort.reason.code);
+      deps.logger.warn({ runId: run.id }, 'LLM upstream stalled before answering');
+      return apiError(502, 'api_error', `bulkhead: ${abort.reason.message}.`);
+    }
     if (abort.aborted) {
       await settle(asReserved, runSignal.aborted ? 'cut' : 'client_gone');
       return runEnded();
@@ -167,6 +177,7 @@ async function send(
   }
   const unreadable = unreadableHeaders(upstream.headers);
   if (unreadable) {
+    guard?.stop();
     upstream.discard();
     return refuseUnreadable(ctx, run.id, unreadable, () => settle(asReserved, unreadable.code));
   }
@@ -178,6 +189,8 @@ async function send(
   // asked to stream is scrubbed as a stream, never passed through.
   const sse = /^text\/event-stream/i.test(String(upstream.headers['content-type'] ?? ''));
   if (!sse) {
+    // Asked to stream and answered plain (an error page): read as any plain answer.
+    guard?.stop();
     let text: string;
     try {
       text = await upstream.text();
@@ -207,7 +220,10 @@ async function send(
   // Each chunk is forwarded as soon as the events it completes are scrubbed; usage is read from
   // the same parse.
   const tracker = format.tracker(body);
-  const scrubbed = new ScrubbedSse(format.dialect(scrubber), (data) => tracker.observe(data));
+  const scrubbed = new ScrubbedSse(format.dialect(scrubber), (data) => {
+    guard?.alive();
+    tracker.observe(data);
+  });
   // An error event in the stream explains its end better than whatever closed it afterwards.
   const outcome = (fallback: Outcome): Outcome =>
     tracker.errorType ? `upstream_${tracker.errorType}` : fallback;
@@ -221,6 +237,7 @@ async function send(
     // Settled before the stream closes: the agent's next request sees this one charged. What
     // the scrubber held back is released only for a complete answer; a cut one drops it.
     end: async () => {
+      guard?.stop();
       await settle(tracker.charge(clamped, spend.input), outcome(tracker.complete ? 'ok' : 'upstream_error'));
       return tracker.complete ? scrubbed.end() : undefined;
     },
@@ -228,22 +245,32 @@ async function send(
     // reported or visibly generated, and tell a listening SDK why the stream ends,
     // in the API's own shape (only between events, never inside one).
     cut: async (reason) => {
+      guard?.stop();
       const killed = runSignal.aborted;
       const unreadable = reason instanceof UnreadableAnswer;
+      const stalled = !killed && abort.reason instanceof StalledAnswer;
       await settle(
         // An answer that could not be read cannot say what it cost: what was reserved.
         unreadable ? asReserved : tracker.charge(clamped, spend.input),
-        unreadable ? reason.code : outcome(killed ? 'cut' : abort.aborted ? 'client_gone' : 'upstream_error'),
+        unreadable
+          ? reason.code
+          : stalled
+            ? 'upstream_stalled'
+            : outcome(killed ? 'cut' : abort.aborted ? 'client_gone' : 'upstream_error'),
       );
       if (unreadable)
         deps.logger.warn({ runId: run.id, reason: reason.reason }, 'LLM answer refused: unreadable');
+      if (stalled) deps.logger.warn({ runId: run.id }, 'LLM stream cut: the API sent nothing whole in time');
       if (abort.clientGone) return undefined;
       // Scrubbed events are always sent whole, so the stream is between events here.
       return killed
         ? format.streamError('permission_error', 'bulkhead: this run has ended.')
         : format.streamError('api_error', 'bulkhead: the LLM API stream failed.');
     },
-    cancelled: () => settle(tracker.charge(clamped, spend.input), outcome('client_gone')),
+    cancelled: () => {
+      guard?.stop();
+      return settle(tracker.charge(clamped, spend.input), outcome('client_gone'));
+    },
   };
   // Straight to the socket when node serves us; the "already sent" answer (status 200) tells
   // the adapter so. Other statuses keep the web stream, so middleware reads the true status.

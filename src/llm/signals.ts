@@ -32,6 +32,8 @@ export interface RequestCancel extends Cancel {
   readonly clientGone: boolean;
   /** Detaches from the sources; call once the request is over. */
   dispose(): void;
+  /** Cancels the request from within (a guard of its own), with `reason`. */
+  cancel(reason: Error): void;
 }
 
 const asError = (reason: unknown, fallback: string): Error =>
@@ -147,5 +149,6 @@ export function cancelFor(
       disposed = true;
       for (const off of detach) off();
     },
+    cancel: abort,
   };
 }

@@ -104,3 +104,48 @@ export function useLlmGateway(
     },
   };
 }
+
+/** One server-sent event as the Messages API writes it. */
+export const sseEvent = (name: string, data: unknown): string =>
+  `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+
+/** A Messages API answer with `text` as its one block, as a plain answer or the `message_start` base. */
+export function messageAnswer(text: string, usage = { input_tokens: 5, output_tokens: 5 }) {
+  return {
+    id: 'msg_1',
+    type: 'message',
+    role: 'assistant',
+    model: 'claude-test',
+    content: text ? [{ type: 'text', text }] : [],
+    stop_reason: 'end_turn',
+    stop_sequence: null,
+    usage,
+  };
+}
+
+/** `POST /v1/messages` for `claude-test` with a run token, read raw (no SDK, no retries). */
+export function postMessages(gw: TestGateway, token: string, body: Record<string, unknown> = {}) {
+  return fetch(`${gw.gateway.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': token, 'anthropic-version': '2023-06-01' },
+    body: JSON.stringify({
+      model: 'claude-test',
+      max_tokens: 20,
+      messages: [{ role: 'user', content: 'hi' }],
+      ...body,
+    }),
+  });
+}
+
+/**
+ * The run's `llm.request` event. The ledger is settled first and the event written after it
+ * (group-committed with other events), so this polls a moment.
+ */
+export async function settledLlmEvent(gw: TestGateway, runId: string) {
+  for (let i = 0; i < 100; i++) {
+    const [event] = await gw.gateway.store.events.list({ runId, kind: 'llm.request' });
+    if (event) return event;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return undefined;
+}

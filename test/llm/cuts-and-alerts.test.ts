@@ -8,7 +8,14 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestGateway } from '../helpers/harness.js';
-import { anthropicAgent, llmPolicy, PRICES, REAL_KEY, useLlmGateway } from '../helpers/llm-harness.js';
+import {
+  anthropicAgent,
+  llmPolicy,
+  PRICES,
+  REAL_KEY,
+  settledLlmEvent,
+  useLlmGateway,
+} from '../helpers/llm-harness.js';
 
 const PROFILES = `
   agent:
@@ -32,18 +39,7 @@ async function settledUsage(runId: string, requests = 1) {
   return llm.gw.gateway.store.tokens.usage(runId);
 }
 
-/**
- * The run's `llm.request` event. The ledger is settled first and the event written after it
- * (group-committed with other events), so a test that saw the usage may poll a moment longer.
- */
-async function settledEvent(runId: string) {
-  for (let i = 0; i < 100; i++) {
-    const [event] = await llm.gw.gateway.store.events.list({ runId, kind: 'llm.request' });
-    if (event) return event;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return undefined;
-}
+const settledEvent = (runId: string) => settledLlmEvent(llm.gw, runId);
 
 afterEach(() => {
   llm.fake.delayMs = 5;

@@ -8,7 +8,15 @@ import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/harness.js';
-import { llmPolicy, REAL_KEY, withRealKey } from '../helpers/llm-harness.js';
+import {
+  llmPolicy,
+  messageAnswer,
+  postMessages,
+  REAL_KEY,
+  settledLlmEvent,
+  sseEvent,
+  withRealKey,
+} from '../helpers/llm-harness.js';
 
 /** How the upstream answers, given the key it received: status, headers, body bytes. */
 type Answer = (key: string, stream: boolean) => { headers: Record<string, string>; body: Buffer };
@@ -17,43 +25,31 @@ let answer: Answer = () => ({ headers: {}, body: Buffer.alloc(0) });
 let upstream: Server;
 let gw: TestGateway;
 
-function message(key: string): string {
-  return JSON.stringify({
-    id: 'msg_1',
-    type: 'message',
-    role: 'assistant',
-    model: 'claude-test',
-    content: [{ type: 'text', text: `the key you sent is ${key}` }],
-    stop_reason: 'end_turn',
-    stop_sequence: null,
-    usage: { input_tokens: 5, output_tokens: 5 },
-  });
-}
+const message = (key: string) => JSON.stringify(messageAnswer(`the key you sent is ${key}`));
 
 function events(key: string): string {
-  const event = (name: string, data: unknown) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
   return [
-    event('message_start', {
+    sseEvent('message_start', {
       type: 'message_start',
-      message: { ...JSON.parse(message('')), content: [], usage: { input_tokens: 5, output_tokens: 1 } },
+      message: { ...messageAnswer('', { input_tokens: 5, output_tokens: 1 }), stop_reason: null },
     }),
-    event('content_block_start', {
+    sseEvent('content_block_start', {
       type: 'content_block_start',
       index: 0,
       content_block: { type: 'text', text: '' },
     }),
-    event('content_block_delta', {
+    sseEvent('content_block_delta', {
       type: 'content_block_delta',
       index: 0,
       delta: { type: 'text_delta', text: `the key you sent is ${key}` },
     }),
-    event('content_block_stop', { type: 'content_block_stop', index: 0 }),
-    event('message_delta', {
+    sseEvent('content_block_stop', { type: 'content_block_stop', index: 0 }),
+    sseEvent('message_delta', {
       type: 'message_delta',
       delta: { stop_reason: 'end_turn', stop_sequence: null },
       usage: { output_tokens: 5 },
     }),
-    event('message_stop', { type: 'message_stop' }),
+    sseEvent('message_stop', { type: 'message_stop' }),
   ].join('');
 }
 
@@ -82,16 +78,7 @@ async function ask(
   stream: boolean,
 ): Promise<{ status: number; headers: Headers; bytes: Buffer; runId: string }> {
   const { run, token } = await gw.gateway.runs.create('agent');
-  const res = await fetch(`${gw.gateway.url}/v1/messages`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-api-key': token, 'anthropic-version': '2023-06-01' },
-    body: JSON.stringify({
-      model: 'claude-test',
-      max_tokens: 20,
-      stream,
-      messages: [{ role: 'user', content: 'hi' }],
-    }),
-  });
+  const res = await postMessages(gw, token, { stream });
   return {
     status: res.status,
     headers: res.headers,
@@ -137,15 +124,7 @@ function answering(
   };
 }
 
-/** The run's `llm.request` event (written just after the ledger is settled: polled a moment). */
-async function settledEvent(runId: string) {
-  for (let i = 0; i < 100; i++) {
-    const [event] = await gw.gateway.store.events.list({ runId, kind: 'llm.request' });
-    if (event) return event;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return undefined;
-}
+const settledEvent = (runId: string) => settledLlmEvent(gw, runId);
 
 for (const stream of [false, true]) {
   describe(`an upstream ${stream ? 'streamed' : 'plain'} answer the scrubber cannot read as sent`, () => {

@@ -56,6 +56,15 @@ export const llm = z
       .describe('the real Messages API, e.g. its /v1 parent'),
     api_key: secretRef,
     prices: z.record(z.string(), modelPrice).default({}),
+    stream_idle_s: z
+      .number()
+      .int()
+      .positive()
+      .max(3600)
+      .default(300)
+      .describe(
+        'seconds a streamed answer may go without a whole event before it is cut (the APIs ping every few seconds)',
+      ),
   })
   .strict();
 
