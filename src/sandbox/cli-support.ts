@@ -49,11 +49,19 @@ export function runHostSecrets(loaded: {
  */
 export function checkRunWorkdir(workdir: string, secrets: readonly HostSecret[]): string {
   const given = resolve(workdir);
-  if (!existsSync(given) || !statSync(given).isDirectory())
+  if (!existsSync(given) || !statSync(given).isDirectory()) {
+    // node decodes a path that is not UTF-8 (the current folder, an argument) with U+FFFD for each
+    // bad byte, and the text names no folder: say so, rather than that the folder is missing.
+    if (given.includes('\uFFFD'))
+      throw new BulkheadError(
+        'bad_request',
+        `the workdir's path is not valid UTF-8 (${JSON.stringify(given)}, each \uFFFD a byte node could not read), so bulkhead cannot name it to the jail; rename the folder or give another with --workdir <dir>`,
+      );
     throw new BulkheadError(
       'bad_request',
       `the workdir ${given} is not a folder; give one with --workdir <dir>`,
     );
+  }
   const real = realpathSync(given);
   refuseUnsafeWorkdir(real, [...defaultHostSecrets(), ...secrets]);
   return real;
