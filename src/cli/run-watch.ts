@@ -2,9 +2,11 @@
  * The kill watcher of `bulkhead run`: a long-poll on `GET /api/runs/:id/ended`
  * that the gateway answers the moment the run is killed or expires, so the
  * process tree ends within milliseconds of the kill instead of at the next
- * poll, and a quiet run costs the gateway one idle request per 25 s.
+ * poll, and a quiet run costs the gateway one idle request per 25 s. The
+ * poll names this process, so the gateway ends the run if it dies unreported.
  */
 import type { RunEndAnswer } from '../gateway/api-run-end.js';
+import { launcherTag } from '../sandbox/runtime-folder.js';
 import type { GatewayClient } from './client.js';
 
 const WAIT_MS = 25_000;
@@ -21,7 +23,10 @@ export function watchRunEnd(
   onEnd: (state: 'killed' | 'expired') => void,
 ): RunWatch {
   const stopper = new AbortController();
-  const path = `/api/runs/${encodeURIComponent(runId)}/ended?wait_ms=${WAIT_MS}`;
+  // This process named (launcherTag): the poll is also its lifeline, so a launcher killed with
+  // SIGKILL does not leave its run active (api-run-end.ts).
+  const tag = launcherTag();
+  const path = `/api/runs/${encodeURIComponent(runId)}/ended?wait_ms=${WAIT_MS}${tag ? `&launcher=${tag}` : ''}`;
   void (async () => {
     while (!stopper.signal.aborted) {
       try {

@@ -14,7 +14,7 @@ import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
 import type { Store } from '../store/store.js';
 import { guard, type OperatorEnv } from './api-guard.js';
-import { parseWait, waitForRunEnd } from './api-run-end.js';
+import { parseLauncher, parseWait, waitForRunEnd } from './api-run-end.js';
 import { runView } from './api-run-view.js';
 import { parseBody } from './body.js';
 import type { Responder } from './respond.js';
@@ -100,8 +100,13 @@ export function runRoutes(deps: {
 
   // The jail's kill watcher: answered the moment the run is killed or expires (api-run-end.ts).
   routes.get('/runs/:id/ended', async (c) => {
-    guard(c, 'view');
-    return respond.json(c, await waitForRunEnd(deps.runs, c.req.param('id'), parseWait(c), c.req.raw.signal));
+    const launcher = parseLauncher(c);
+    // A lifeline can end the run: only for those who may kill it.
+    guard(c, launcher === undefined ? 'view' : 'runs.kill');
+    return respond.json(
+      c,
+      await waitForRunEnd(deps.runs, c.req.param('id'), parseWait(c), c.req.raw.signal, launcher),
+    );
   });
 
   routes.post('/runs/:id/complete', async (c) => {

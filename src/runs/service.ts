@@ -302,6 +302,21 @@ export class RunService {
     }
   }
 
+  /**
+   * Kills run `id` unless it has ended already, for a cause found in the background (its launcher
+   * died, api-run-end.ts). Never throws: a store that fails is logged.
+   */
+  killInBackground(id: string, reason: string): void {
+    const kill = async () => {
+      const run = await this.get(id);
+      // Ended meanwhile (the launcher reported the agent's exit, then exited itself): left as it is.
+      if (run?.state === 'active' || run?.state === 'exhausted') await this.end(id, 'killed', reason);
+    };
+    kill().catch((error: unknown) => {
+      this.options.logger?.error({ err: error, runId: id }, `could not kill a run (${reason})`);
+    });
+  }
+
   private abort(runId: string, state: string): void {
     const controller = this.controllers.get(runId);
     controller?.abort(new BulkheadError('forbidden', `run ${state}`));

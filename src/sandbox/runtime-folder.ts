@@ -31,7 +31,10 @@ import { inside, openFolder, removeInside } from './pinned-dir.js';
 const PREFIX = 'bulkhead-jail-';
 const OWNER_FILE = 'owner';
 
-/** A process's start time (clock ticks after boot); undefined when there is no such process, null when unknown. */
+/**
+ * A process's start time (clock ticks after boot); undefined when there is no such process (or
+ * only its exit status is left: a zombie its parent has not reaped yet), null when unknown.
+ */
 export function startTimeOf(pid: number | 'self'): string | undefined | null {
   let stat: string;
   try {
@@ -39,8 +42,10 @@ export function startTimeOf(pid: number | 'self'): string | undefined | null {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : null;
   }
-  // Field 22; the command (field 2, in parentheses) may hold spaces and parentheses of its own.
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  // Fields 3 (state) and 22; the command (field 2, in parentheses) may hold spaces and parentheses.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+  return fields[19] ?? null;
 }
 
 function pidNamespace(): string {
