@@ -2,11 +2,11 @@
  * The kill watcher of `bulkhead run`: a long-poll on `GET /api/runs/:id/ended`
  * that the gateway answers the moment the run is killed or expires, so the
  * process tree ends within milliseconds of the kill instead of at the next
- * poll, and a quiet run costs the gateway one idle request per 25 s. The
- * poll names this process, so the gateway ends the run if it dies unreported.
+ * poll, and a quiet run costs the gateway one idle request per 25 s. Its
+ * dropping tells the gateway to look for this process (the run's `launcher`,
+ * runs/launcher-watch.ts): killed with SIGKILL, its run is killed too.
  */
 import type { RunEndAnswer } from '../gateway/api-run-end.js';
-import { launcherTag } from '../sandbox/runtime-folder.js';
 import type { GatewayClient } from './client.js';
 
 const WAIT_MS = 25_000;
@@ -23,10 +23,7 @@ export function watchRunEnd(
   onEnd: (state: 'killed' | 'expired') => void,
 ): RunWatch {
   const stopper = new AbortController();
-  // This process named (launcherTag): the poll is also its lifeline, so a launcher killed with
-  // SIGKILL does not leave its run active (api-run-end.ts).
-  const tag = launcherTag();
-  const path = `/api/runs/${encodeURIComponent(runId)}/ended?wait_ms=${WAIT_MS}${tag ? `&launcher=${tag}` : ''}`;
+  const path = `/api/runs/${encodeURIComponent(runId)}/ended?wait_ms=${WAIT_MS}`;
   void (async () => {
     while (!stopper.signal.aborted) {
       try {

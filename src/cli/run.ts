@@ -13,6 +13,7 @@ import { BulkheadError } from '../errors.js';
 import { llmEnvironment } from '../llm/agent-env.js';
 import { checkRunWorkdir, runHostSecrets } from '../sandbox/cli-support.js';
 import type { PreparedLaunch } from '../sandbox/launch.js';
+import { hostLauncherTag } from '../sandbox/runtime-folder.js';
 import { applyPreset } from './agent-presets.js';
 import { GatewayClient } from './client.js';
 import { MCP_CONFIG_FILE, mcpClientConfig } from './mcp-config.js';
@@ -128,6 +129,9 @@ async function runWith(
     ...(ttlMs ? { ttl_ms: ttlMs } : {}),
     ...(opts.label ? { label: opts.label } : {}),
     ...(opts.detach ? { grant: true } : {}),
+    // This process holds the run (its jail, or its agent): gone unreported, the gateway kills the
+    // run (runs/launcher-watch.ts). A detached run is held by whoever starts its agent, not by us.
+    ...(opts.detach ? {} : launcherField()),
   });
   const creating = request.answer.then(announce);
   if (jailed) {
@@ -196,6 +200,12 @@ function unjailedConfig(created: CreatedRunView): string {
 
 const LLM_NOTE =
   'its LLM traffic still goes through the gateway (ANTHROPIC_BASE_URL and OPENAI_BASE_URL point to it, the run token is the API key, real provider keys are removed from its environment)';
+
+/** `{ launcher }` naming this process (`hostLauncherTag`), or nothing where it cannot be named. */
+function launcherField(): { launcher?: string } {
+  const tag = hostLauncherTag();
+  return tag ? { launcher: tag } : {};
+}
 
 /** Development mode: plain child process, ended when the run is killed or expires. */
 async function runUnjailed(

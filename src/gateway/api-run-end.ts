@@ -9,20 +9,14 @@
  * A completed or exhausted run does not end a jail (the agent itself ended
  * it, or its in-flight calls were within budget), so the poll keeps waiting.
  *
- * With `launcher=TAG` (its pid namespace, pid and start time: `launcherTag`,
- * runtime-folder.ts) the poll is also the launcher's lifeline. A launcher
- * killed with SIGKILL (or by the OOM killer) never reports its run's end, and
- * the run stayed active, its token valid, until its wall clock ran out. When
- * such a poll's connection closes before its answer, the gateway looks for the
- * launcher's process for a few seconds (it may still be exiting): gone, and the
- * run is killed. Only what the gateway can see for itself counts: a launcher in
- * another pid namespace or on another host is never judged gone, so a dropped
- * connection alone never ends a run, whichever replica the launcher polls next.
+ * A poll that drops before its answer, for a run its launcher recorded
+ * itself on, has the gateway look for that launcher at once
+ * (runs/launcher-watch.ts): `bulkhead run` killed with SIGKILL leaves its run
+ * killed within moments, not active until its wall clock runs out.
  */
 import type { Context } from 'hono';
 import { BulkheadError } from '../errors.js';
 import type { RunService } from '../runs/service.js';
-import { launcherGone } from '../sandbox/runtime-folder.js';
 
 export const MAX_WAIT_MS = 60_000;
 
@@ -32,17 +26,11 @@ export interface RunEndAnswer {
   ended: boolean;
 }
 
-/** A launcher as `launcherTag` names it. */
-const LAUNCHER_TAG = /^o\d{1,20}\.\d{1,10}\.\d{1,20}$/;
-/** When the launcher is looked for after its lifeline closed (ms): its exit may not be complete yet. */
-const LAUNCHER_CHECKS_MS = [0, 50, 200, 500, 1_000, 2_000];
-
 export async function waitForRunEnd(
   runs: RunService,
   id: string,
   waitMs: number,
   gone: AbortSignal,
-  launcher?: string,
 ): Promise<RunEndAnswer> {
   const run = await runs.get(id);
   if (!run) throw new BulkheadError('not_found', 'No run with that id.');
@@ -60,35 +48,10 @@ export async function waitForRunEnd(
     gone.addEventListener('abort', done, { once: true });
     if (signal.aborted || gone.aborted) done();
   });
-  if (launcher !== undefined && gone.aborted) endWithLauncher(runs, id, launcher);
+  if (gone.aborted) runs.launchers.dropped(run);
   const now = await runs.get(id);
   const state = now?.state ?? run.state;
   return { state, ended: state === 'killed' || state === 'expired' };
-}
-
-/** Kills run `id` if the launcher named by `tag` turns out to be gone (see the file's comment). */
-function endWithLauncher(runs: RunService, id: string, tag: string, check = 0): void {
-  const delay = LAUNCHER_CHECKS_MS[check];
-  if (delay === undefined) return;
-  setTimeout(() => {
-    if (!launcherGone(tag)) return endWithLauncher(runs, id, tag, check + 1);
-    runs.killInBackground(
-      id,
-      `its launcher (bulkhead run, pid ${tag.split('.')[1]}) died without ending the run`,
-    );
-  }, delay).unref();
-}
-
-/** The `launcher` query parameter, if given. */
-export function parseLauncher(c: Context): string | undefined {
-  const raw = c.req.query('launcher');
-  if (raw === undefined) return undefined;
-  if (!LAUNCHER_TAG.test(raw))
-    throw new BulkheadError(
-      'bad_request',
-      'launcher must name a process as o<pid namespace>.<pid>.<start time>',
-    );
-  return raw;
 }
 
 export function parseWait(c: Context): number {

@@ -12,9 +12,10 @@ import { emptyCounts } from '../events/stats.js';
 import type { Policy } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
+import { HOST_LAUNCHER_TAG } from '../sandbox/runtime-folder.js';
 import type { Store } from '../store/store.js';
 import { guard, type OperatorEnv } from './api-guard.js';
-import { parseLauncher, parseWait, waitForRunEnd } from './api-run-end.js';
+import { parseWait, waitForRunEnd } from './api-run-end.js';
 import { runView } from './api-run-view.js';
 import { parseBody } from './body.js';
 import type { Responder } from './respond.js';
@@ -26,6 +27,11 @@ const createRunBody = z
     ttl_ms: z.number().int().positive().optional(),
     /** Also mint a one-time grant, for an OAuth client that cannot send the run token. */
     grant: z.boolean().optional(),
+    /** The `bulkhead run` process holding the run's jail (runs/launcher-watch.ts). */
+    launcher: z
+      .string()
+      .regex(HOST_LAUNCHER_TAG, 'a process as <boot id>/o<pid namespace>.<pid>.<start time>')
+      .optional(),
   })
   .strict();
 
@@ -53,6 +59,7 @@ export function runRoutes(deps: {
     const { run, token } = await deps.runs.create(body.profile, {
       ...(body.label !== undefined ? { label: body.label } : {}),
       ...(body.ttl_ms !== undefined ? { ttlMs: body.ttl_ms } : {}),
+      ...(body.launcher !== undefined ? { launcher: body.launcher } : {}),
       actor: `operator:${c.get('operator').name}`,
     });
     // The one response that carries a run token: the caller needs it to start the agent.
@@ -100,13 +107,8 @@ export function runRoutes(deps: {
 
   // The jail's kill watcher: answered the moment the run is killed or expires (api-run-end.ts).
   routes.get('/runs/:id/ended', async (c) => {
-    const launcher = parseLauncher(c);
-    // A lifeline can end the run: only for those who may kill it.
-    guard(c, launcher === undefined ? 'view' : 'runs.kill');
-    return respond.json(
-      c,
-      await waitForRunEnd(deps.runs, c.req.param('id'), parseWait(c), c.req.raw.signal, launcher),
-    );
+    guard(c, 'view');
+    return respond.json(c, await waitForRunEnd(deps.runs, c.req.param('id'), parseWait(c), c.req.raw.signal));
   });
 
   routes.post('/runs/:id/complete', async (c) => {

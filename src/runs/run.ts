@@ -45,6 +45,12 @@ export interface Run {
   endReason: string | null;
   exitCode: number | null;
   label: string | null;
+  /**
+   * The `bulkhead run` process that started the run and holds its jail (`hostLauncherTag`: boot,
+   * pid namespace, pid, start time), or null (created by other means, or `--detach`): a run whose
+   * launcher is gone is killed (launcher-sweep.ts).
+   */
+  launcher: string | null;
   taint: Taint;
   /** Private and secret sources the run has read; flow rules read it. */
   read: DataRead;

@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import type { Policy } from '../policy/schema/index.js';
 import type { Scrubber } from '../scrub/index.js';
 import type { Store } from '../store/store.js';
+import { LauncherWatch } from './launcher-watch.js';
 import type { DataClass, Run, RunState, ValueFingerprint } from './run.js';
 import {
   ACCESS_TOKEN_PREFIX,
@@ -58,9 +59,19 @@ export class RunService {
   readonly now: () => number;
   private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
   private readonly endListeners = new Set<(run: Run) => void>();
+  /** Kills runs whose `bulkhead run` died unreported (launcher-watch.ts). */
+  readonly launchers: LauncherWatch;
 
   constructor(private readonly options: RunServiceOptions) {
     this.now = options.now ?? Date.now;
+    this.launchers = new LauncherWatch({
+      held: async () => [
+        ...(await options.store.runs.list({ state: 'active', limit: 10_000 })),
+        ...(await options.store.runs.list({ state: 'exhausted', limit: 10_000 })),
+      ],
+      kill: (id, reason) => this.killInBackground(id, reason),
+      warn: (error, message) => options.logger?.warn({ err: error }, message),
+    });
     // Another replica (or process on the same file) may kill a run: its in-flight calls
     // here must end too. Runs with calls in the last two minutes are re-read every 250 ms.
     // With PostgreSQL LISTEN/NOTIFY live, a kill arrives as a signal and the poll is only the
@@ -103,7 +114,7 @@ export class RunService {
 
   async create(
     profile: string,
-    opts: { label?: string; ttlMs?: number; actor?: string } = {},
+    opts: { label?: string; ttlMs?: number; actor?: string; launcher?: string } = {},
   ): Promise<CreatedRun> {
     const prof = this.options.policy.profiles[profile];
     if (!prof) throw new BulkheadError('not_found', `no profile named "${profile}"`);
@@ -118,13 +129,19 @@ export class RunService {
       createdAt,
       expiresAt: createdAt + ttl,
       label: opts.label ?? null,
+      launcher: opts.launcher ?? null,
     });
     this.watchExpiry(run);
     await this.options.events.write({
       kind: 'run.created',
       runId: run.id,
       actor: opts.actor ?? 'system',
-      data: { profile, expiresAt: run.expiresAt, label: run.label },
+      data: {
+        profile,
+        expiresAt: run.expiresAt,
+        label: run.label,
+        ...(run.launcher ? { launcher: run.launcher } : {}),
+      },
     });
     return { run, token };
   }
@@ -281,10 +298,13 @@ export class RunService {
       await this.applyExpiry(run);
       if (run.expiresAt > this.now()) this.watchExpiry(run);
     }
+    // A launcher that died while this gateway was down.
+    await this.launchers.sweep();
   }
 
   close(): void {
     clearInterval(this.watcher);
+    this.launchers.close();
     this.unsubscribe();
     for (const timer of this.expiryTimers.values()) clearTimeout(timer);
     this.expiryTimers.clear();
@@ -304,7 +324,7 @@ export class RunService {
 
   /**
    * Kills run `id` unless it has ended already, for a cause found in the background (its launcher
-   * died, api-run-end.ts). Never throws: a store that fails is logged.
+   * died, launcher-watch.ts). Never throws: a store that fails is logged.
    */
   killInBackground(id: string, reason: string): void {
     const kill = async () => {

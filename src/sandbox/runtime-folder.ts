@@ -101,6 +101,35 @@ export function launcherGone(name: string): boolean {
   return processGone(`pid:[${tag[1]}]`, tag[2] ?? '', tag[3] ?? '', pidNamespace());
 }
 
+/** This boot of this host (a random UUID the kernel makes at boot), or undefined if unreadable. */
+function bootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * This process as a run's launcher, for a record other hosts read too (the store replicas share):
+ * `<boot id>/<launcherTag>`. A pid namespace's inode alone does not name a host (the first one has
+ * the same number on every machine), nor a boot. Undefined when any part cannot be read.
+ */
+export function hostLauncherTag(): string | undefined {
+  const boot = bootId();
+  const tag = launcherTag();
+  return boot && tag ? `${boot}/${tag}` : undefined;
+}
+
+/** The form of `hostLauncherTag`, for input that claims to be one. */
+export const HOST_LAUNCHER_TAG = /^[0-9a-f-]{36}\/o\d{1,20}\.\d{1,10}\.\d{1,20}$/;
+
+/** Whether a `hostLauncherTag` names a launcher that is gone: never one of another host or boot. */
+export function hostLauncherGone(tag: string): boolean {
+  const slash = tag.indexOf('/');
+  return slash > 0 && tag.slice(0, slash) === bootId() && launcherGone(tag.slice(slash + 1));
+}
+
 /** The owner line of a runtime folder held open, or undefined when it has none (or it is not a file). */
 function ownerOf(folder: number): string | undefined {
   let fd: number;

@@ -23,6 +23,7 @@ export interface NewRun {
   createdAt: number;
   expiresAt: number;
   label?: string | null;
+  launcher?: string | null;
 }
 
 export interface RunStore {

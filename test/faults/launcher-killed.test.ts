@@ -1,24 +1,24 @@
 /**
  * `bulkhead run` killed with SIGKILL (kill -9, the OOM killer) reports nothing: its run stayed
  * active, its token valid and its budget reserved, until the wall clock ran out, though the jail
- * died with the launcher. The launcher's kill watcher names its process (launcherTag), and the
- * gateway kills the run when that poll's connection closes and the process is gone. A dropped
- * connection alone (the launcher still alive, or one the gateway cannot see) never ends a run, and
- * only those who may kill a run may name a launcher.
+ * died with the launcher. The launcher records itself on the run it creates (launcherTag), and the
+ * gateway kills a run whose launcher is gone: when its kill watcher drops, at every sweep, and at
+ * start. A dropped connection alone (the launcher still alive) never ends a run, and a detached
+ * run, which no launcher holds, records none.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localTokenPath } from '../../src/gateway/local-home.js';
 import type { RunState } from '../../src/runs/run.js';
-import { launcherTag } from '../../src/sandbox/runtime-folder.js';
-import { agentRun, cliEnv } from '../helpers/cli.js';
+import { startTimeOf } from '../../src/sandbox/runtime-folder.js';
+import { agentRun, bulkhead, cliEnv } from '../helpers/cli.js';
 import { everythingUpstream, ROOT, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
 import { skipWithoutSandbox } from '../sandbox/jail-harness.js';
 
 const skip = skipWithoutSandbox();
-const VIEWER = 'viewer-token-0123456789abcdef';
 const POLICY = `
 version: 1
 store: { sqlite: ./bulkhead.db }
@@ -26,8 +26,6 @@ ${everythingUpstream()}
 tools:
   everything:
     echo: { class: read }
-operators:
-  carol: { token: { secret: CAROL }, roles: [viewer] }
 profiles:
   agent:
     tools: [everything__echo]
@@ -36,7 +34,7 @@ profiles:
 
 let gw: TestGateway;
 beforeAll(async () => {
-  gw = await startTestGateway(POLICY, { env: { CAROL: VIEWER } });
+  gw = await startTestGateway(POLICY);
 }, 60_000);
 afterAll(async () => {
   await gw?.close();
@@ -55,10 +53,11 @@ async function stateAfter(id: string, state: RunState, ms: number): Promise<RunS
   }
 }
 
-function ended(id: string, query: string, token: string, signal?: AbortSignal): Promise<Response> {
-  return fetch(`${gw.gateway.url}/api/runs/${id}/ended?wait_ms=20000&${query}`, {
-    headers: { authorization: `Bearer ${token}` },
-    ...(signal ? { signal } : {}),
+/** The kill watcher `bulkhead run` keeps open, dropped when `signal` aborts. */
+function ended(id: string, signal: AbortSignal): Promise<Response> {
+  return fetch(`${gw.gateway.url}/api/runs/${id}/ended?wait_ms=20000`, {
+    headers: { authorization: `Bearer ${adminToken()}` },
+    signal,
   });
 }
 
@@ -95,6 +94,7 @@ describe.skipIf(skip)('a launcher killed with SIGKILL', () => {
     const [run] = await gw.gateway.runs.list({ state: 'active' });
     expect(run).toBeDefined();
     const id = run?.id as string;
+    expect(run?.launcher).toBe(tagOf(launcher.pid as number));
 
     launcher.kill('SIGKILL');
     const killedAt = Date.now();
@@ -109,57 +109,92 @@ describe.skipIf(skip)('a launcher killed with SIGKILL', () => {
   }, 60_000);
 });
 
-describe('a lifeline', () => {
-  it('dropped by a launcher that is still alive leaves the run active', async () => {
-    const { run } = await gw.gateway.runs.create('agent');
+const BOOT = readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim();
+
+/** The tag of process `pid` of this host, boot and pid namespace, as `hostLauncherTag` writes one. */
+function tagOf(pid: number): string {
+  const ns = /pid:\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1];
+  return `${BOOT}/o${ns}.${pid}.${startTimeOf(pid)}`;
+}
+
+/** A process of this host that does not exist: a pid past pid_max. */
+const NOBODY = tagOf(process.pid).replace(/\.\d+\.(\d+)$/, '.4194305.$1');
+
+async function createRun(body: Record<string, unknown>): Promise<Response> {
+  return fetch(`${gw.gateway.url}/api/runs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken()}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ profile: 'agent', ...body }),
+  });
+}
+
+describe('a run that names its launcher', () => {
+  it('stays active while its launcher lives, or is on another host, though its kill watcher drops', async () => {
+    const { run } = await gw.gateway.runs.create('agent', { launcher: tagOf(process.pid) });
+    // The same pid namespace number and a pid that is gone here, but another host's (or boot's).
+    const elsewhere = await gw.gateway.runs.create('agent', {
+      launcher: NOBODY.replace(/^[0-9a-f]{8}/, BOOT.startsWith('0') ? '11111111' : '00000000'),
+    });
     const drop = new AbortController();
-    const poll = ended(run.id, `launcher=${launcherTag()}`, adminToken(), drop.signal).catch(() => 'dropped');
+    const polls = [run, elsewhere.run].map((r) => ended(r.id, drop.signal).catch(() => 'dropped'));
     await new Promise((r) => setTimeout(r, 200));
     drop.abort();
-    expect(await poll).toBe('dropped');
-    // Longer than the gateway looks for a launcher after its lifeline closes (3.75 s).
-    expect(await stateAfter(run.id, 'active', 4_500)).toBe('active');
+    expect(await Promise.all(polls)).toEqual(['dropped', 'dropped']);
+    // Longer than the gateway looks after a drop (3.75 s), and past one sweep (5 s).
+    expect(await stateAfter(run.id, 'active', 6_000)).toBe('active');
+    expect((await gw.gateway.runs.get(elsewhere.run.id))?.state).toBe('active');
   }, 30_000);
 
-  it('naming a process that does not exist ends the run when it drops', async () => {
-    const { run } = await gw.gateway.runs.create('agent');
-    const self = launcherTag() as string;
-    // The same namespace, a pid no process has (past pid_max).
-    const dead = self.replace(/\.\d+\./, '.4194305.');
-    const drop = new AbortController();
-    const poll = ended(run.id, `launcher=${dead}`, adminToken(), drop.signal).catch(() => 'dropped');
-    await new Promise((r) => setTimeout(r, 200));
-    drop.abort();
-    await poll;
-    expect(await stateAfter(run.id, 'active', 3_000)).toBe('killed');
+  it('is killed within a sweep when the launcher is gone, with no watcher at all', async () => {
+    const created = await createRun({ launcher: NOBODY });
+    expect(created.status).toBe(201);
+    const { run_id } = (await created.json()) as { run_id: string };
+    expect(await stateAfter(run_id, 'active', 7_000)).toBe('killed');
   }, 30_000);
 
-  it('answered before it drops ends nothing', async () => {
-    const { run } = await gw.gateway.runs.create('agent');
-    const dead = (launcherTag() as string).replace(/\.\d+\./, '.4194305.');
-    const answer = await fetch(`${gw.gateway.url}/api/runs/${run.id}/ended?wait_ms=0&launcher=${dead}`, {
-      headers: { authorization: `Bearer ${adminToken()}` },
-    });
-    expect(answer.status).toBe(200);
-    expect(await stateAfter(run.id, 'active', 1_000)).toBe('active');
-  });
+  it('whose launcher died while the gateway was down is killed when it starts again', async () => {
+    const dir = tempDir();
+    const first = await startTestGateway(POLICY, { dir });
+    const holder = spawn('sleep', ['60']);
+    const { run } = await first.gateway.runs.create('agent', { launcher: tagOf(holder.pid as number) });
+    await first.close();
+    holder.kill('SIGKILL');
+    await once(holder, 'exit');
+    const second = await startTestGateway(POLICY, { dir });
+    try {
+      // At once: the start itself looked.
+      expect((await second.gateway.runs.get(run.id))?.state).toBe('killed');
+    } finally {
+      await second.close();
+    }
+  }, 60_000);
 
-  it('cannot be named by a viewer, who may only watch', async () => {
-    const { run } = await gw.gateway.runs.create('agent');
-    const self = launcherTag() as string;
-    expect((await ended(run.id, `launcher=${self}`, VIEWER)).status).toBe(403);
-    const watched = await fetch(`${gw.gateway.url}/api/runs/${run.id}/ended?wait_ms=0`, {
-      headers: { authorization: `Bearer ${VIEWER}` },
-    });
-    expect(watched.status).toBe(200);
-  });
+  it('is recorded only for a run the launcher holds: a detached run names none', async () => {
+    const detached = await bulkhead(
+      ['run', '--policy', join(gw.dir, 'policy.yaml'), '--profile', 'agent', '--detach', '--json'],
+      { env: cliEnv(gw) },
+    );
+    expect(detached.code).toBe(0);
+    const { run_id } = JSON.parse(detached.stdout) as { run_id: string };
+    expect((await gw.gateway.runs.get(run_id))?.launcher).toBeNull();
+  }, 30_000);
 
   it('that is not a launcher tag is refused as bad input', async () => {
-    const { run } = await gw.gateway.runs.create('agent');
-    for (const tag of ['x', 'o1.2', 'o1.2.3.4', '../o1.2.3', `o1.2.${'9'.repeat(30)}`]) {
-      const answer = await ended(run.id, `launcher=${encodeURIComponent(tag)}`, adminToken());
+    const bare = NOBODY.slice(NOBODY.indexOf('/') + 1);
+    for (const tag of [
+      'x',
+      bare,
+      `${BOOT}/o1.2`,
+      `${BOOT}/o1.2.3.4`,
+      `../${bare}`,
+      `${BOOT}/o1.2.${'9'.repeat(30)}`,
+      7,
+    ]) {
+      const answer = await createRun({ launcher: tag });
       expect(answer.status).toBe(400);
-      expect(await answer.text()).toContain('launcher must name a process');
     }
+    expect(await (await createRun({ launcher: 'o1.2' })).text()).toContain(
+      'o<pid namespace>.<pid>.<start time>',
+    );
   });
 });

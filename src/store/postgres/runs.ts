@@ -43,6 +43,11 @@ export const pgRunMigrations: PgMigration[] = [
         PRIMARY KEY (run_id, fingerprint)
       );`,
   },
+  {
+    // The launcher holding the run's jail, so a run whose launcher died unreported is killed.
+    id: 'runs/launcher-1',
+    sql: 'ALTER TABLE runs ADD COLUMN launcher TEXT',
+  },
 ];
 
 interface RunRow {
@@ -56,6 +61,7 @@ interface RunRow {
   end_reason: string | null;
   exit_code: number | null;
   label: string | null;
+  launcher: string | null;
   taint_untrusted: boolean;
   taint_sources: string[];
   data_read: Partial<DataRead>;
@@ -73,6 +79,7 @@ function toRun(row: RunRow): Run {
     endReason: row.end_reason,
     exitCode: row.exit_code,
     label: row.label,
+    launcher: row.launcher,
     taint: { untrusted: row.taint_untrusted, sources: row.taint_sources },
     read: { ...NOTHING_READ, ...row.data_read },
   };
@@ -86,9 +93,17 @@ export function pgRuns(pool: Pool): RunStore {
   return {
     async create(run: NewRun) {
       return (await one(
-        `INSERT INTO runs (id, profile, token_hash, created_at, expires_at, label)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
-        [run.id, run.profile, run.tokenHash, run.createdAt, run.expiresAt, run.label ?? null],
+        `INSERT INTO runs (id, profile, token_hash, created_at, expires_at, label, launcher)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+        [
+          run.id,
+          run.profile,
+          run.tokenHash,
+          run.createdAt,
+          run.expiresAt,
+          run.label ?? null,
+          run.launcher ?? null,
+        ],
       )) as Run;
     },
     get: (id) => one('SELECT * FROM runs WHERE id = $1', [id]),

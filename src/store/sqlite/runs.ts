@@ -44,6 +44,11 @@ export const runMigrations: Migration[] = [
         PRIMARY KEY (run_id, fingerprint)
       );`,
   },
+  {
+    // The launcher holding the run's jail, so a run whose launcher died unreported is killed.
+    id: 'runs/launcher-1',
+    sql: 'ALTER TABLE runs ADD COLUMN launcher TEXT',
+  },
 ];
 
 interface RunRow {
@@ -57,6 +62,7 @@ interface RunRow {
   end_reason: string | null;
   exit_code: number | null;
   label: string | null;
+  launcher: string | null;
   taint_untrusted: number;
   taint_sources: string;
   data_read: string;
@@ -74,6 +80,7 @@ function toRun(row: RunRow): Run {
     endReason: row.end_reason,
     exitCode: row.exit_code,
     label: row.label,
+    launcher: row.launcher,
     taint: { untrusted: row.taint_untrusted === 1, sources: JSON.parse(row.taint_sources) as string[] },
     read: { ...NOTHING_READ, ...(JSON.parse(row.data_read) as Partial<DataRead>) },
   };
@@ -90,8 +97,8 @@ export function sqliteRunReader(db: Database.Database): (id: string) => Run | un
 
 export function sqliteRuns(db: Database.Database, cache = new RunCache(db)): RunStore {
   const insert = db.prepare(
-    `INSERT INTO runs (id, profile, token_hash, created_at, expires_at, label)
-     VALUES (@id, @profile, @tokenHash, @createdAt, @expiresAt, @label)`,
+    `INSERT INTO runs (id, profile, token_hash, created_at, expires_at, label, launcher)
+     VALUES (@id, @profile, @tokenHash, @createdAt, @expiresAt, @label, @launcher)`,
   );
   const byId = db.prepare('SELECT * FROM runs WHERE id = ?');
   const byToken = db.prepare('SELECT * FROM runs WHERE token_hash = ?');
@@ -114,7 +121,7 @@ export function sqliteRuns(db: Database.Database, cache = new RunCache(db)): Run
   };
   return {
     async create(run: NewRun) {
-      insert.run({ ...run, label: run.label ?? null });
+      insert.run({ ...run, label: run.label ?? null, launcher: run.launcher ?? null });
       cache.forget(run.id);
       return get(run.id) as Run;
     },
