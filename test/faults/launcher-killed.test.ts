@@ -15,22 +15,12 @@ import { localTokenPath } from '../../src/gateway/local-home.js';
 import type { RunState } from '../../src/runs/run.js';
 import { startTimeOf } from '../../src/sandbox/runtime-folder.js';
 import { agentRun, bulkhead, cliEnv } from '../helpers/cli.js';
-import { everythingUpstream, ROOT, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
+import { echoPolicy, ROOT, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
 import { skipWithoutSandbox } from '../sandbox/jail-harness.js';
 
 const skip = skipWithoutSandbox();
-const POLICY = `
-version: 1
-store: { sqlite: ./bulkhead.db }
-${everythingUpstream()}
-tools:
-  everything:
-    echo: { class: read }
-profiles:
-  agent:
-    tools: [everything__echo]
-    sandbox: { memory: 256M, pids: 128 }
-`;
+// The smallest policy, its profile jailed with limits.
+const POLICY = `${echoPolicy()}    sandbox: { memory: 256M, pids: 128 }\n`;
 
 let gw: TestGateway;
 beforeAll(async () => {
