@@ -25,7 +25,7 @@ export const SWEEP_MS = 5_000;
 const SOON_MS = [0, 50, 200, 500, 1_000, 2_000];
 
 export interface LauncherWatchDeps {
-  /** Active and exhausted runs: the ones a launcher may still hold. */
+  /** Active runs: only those can still be ended (an exhausted one has ended already). */
   held(): Promise<Run[]>;
   kill(id: string, reason: string): void;
   warn(error: unknown, message: string): void;

@@ -48,7 +48,7 @@ export interface Run {
   /**
    * The `bulkhead run` process that started the run and holds its jail (`hostLauncherTag`: boot,
    * pid namespace, pid, start time), or null (created by other means, or `--detach`): a run whose
-   * launcher is gone is killed (launcher-sweep.ts).
+   * launcher is gone is killed (launcher-watch.ts).
    */
   launcher: string | null;
   taint: Taint;

@@ -65,10 +65,7 @@ export class RunService {
   constructor(private readonly options: RunServiceOptions) {
     this.now = options.now ?? Date.now;
     this.launchers = new LauncherWatch({
-      held: async () => [
-        ...(await options.store.runs.list({ state: 'active', limit: 10_000 })),
-        ...(await options.store.runs.list({ state: 'exhausted', limit: 10_000 })),
-      ],
+      held: () => options.store.runs.list({ state: 'active', limit: 10_000 }),
       kill: (id, reason) => this.killInBackground(id, reason),
       warn: (error, message) => options.logger?.warn({ err: error }, message),
     });
@@ -330,7 +327,7 @@ export class RunService {
     const kill = async () => {
       const run = await this.get(id);
       // Ended meanwhile (the launcher reported the agent's exit, then exited itself): left as it is.
-      if (run?.state === 'active' || run?.state === 'exhausted') await this.end(id, 'killed', reason);
+      if (run?.state === 'active') await this.end(id, 'killed', reason);
     };
     kill().catch((error: unknown) => {
       this.options.logger?.error({ err: error, runId: id }, `could not kill a run (${reason})`);
