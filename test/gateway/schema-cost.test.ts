@@ -31,16 +31,14 @@ const COSTLY: SchemaTool[] = [
   { name: 'big_enum', inputSchema: object({ e: { enum: Array.from({ length: 10_001 }, (_, i) => i) } }) },
 ];
 /**
- * Within the limits, each about 0.1 s of CPU to compile (256 properties), and forty of them: one
- * listing held the event loop for seconds, however the listings themselves are spaced out. The
- * flood's notifications are spaced too, so each makes a listing of its own: three close together
- * were coalesced into one re-listing, and on a quiet machine two listings' compiling fitted in
- * the budget's burst, so the test saw no refusal. Sixteen notifications over four seconds keep the
- * gateway re-listing (each listing about a second of compiling here, coalescing the notifications
- * that come meanwhile) for longer than the burst and its refill allow on any machine; six over
- * 1.5 s made two or three listings, which a fast machine fitted in the burst (CI saw no refusal).
+ * Within the limits, each 25-70 ms of CPU to compile (256 properties), and a hundred and twenty of
+ * them: one listing held the event loop for seconds. A flood gets few listings (after a listing
+ * of L, the next waits 4L: upstream-slot.ts `coalesced`), so what runs out of budget is one
+ * listing whose compiling passes the 2 s burst. Forty tools (about 1.2 s on a quiet machine, 3 s
+ * at load 7) passed the burst only on a loaded one: a quiet CI machine saw no refusal, twice.
+ * A hundred and twenty pass it on any machine here (3-8 s).
  */
-const HEAVY: SchemaTool[] = Array.from({ length: 40 }, (_, i) => ({
+const HEAVY: SchemaTool[] = Array.from({ length: 120 }, (_, i) => ({
   name: `heavy${i}`,
   // Each its own (a title), so no compiled validator is shared.
   inputSchema: { ...object(names(256, () => ({ type: 'string' }))), title: `heavy ${i}` },
@@ -140,17 +138,19 @@ describe('many new schemas within the limits in one listing', () => {
   it('run out of compile budget instead of holding the event loop', async () => {
     const attacker = await gw.agent('agent');
     writeFileSync(join(dir, 'heavy-lists'), '');
+    // Only refusals of the flood's listings count, not those of the listing at start.
+    const before = gw.readLog().length;
     const flood = attacker.client.callTool({ name: 'heavy__flood', arguments: {} }, undefined, {
       timeout: 120_000,
     });
     const waits = await neighbourWhile(flood, 2_000);
     await flood;
-    // Compiling all forty held the loop for 4 s of CPU (more wall time on a shared machine).
+    // Compiling all of them held the loop for 3-8 s; the budget cuts it at its 2 s burst.
     expect(Math.max(...waits)).toBeLessThan(2_500);
     expect(lines(join(dir, 'heavy-lists'))).toBeGreaterThanOrEqual(1);
     // The log is written asynchronously: on a loaded machine the line lands a little later.
     await expect
-      .poll(() => gw.readLog(), { timeout: 15_000 })
+      .poll(() => gw.readLog().slice(before), { timeout: 15_000 })
       .toMatch(/"tool":"heavy\d+".*schema_compile_budget/);
   }, 150_000);
 });
