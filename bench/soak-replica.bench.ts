@@ -15,13 +15,14 @@
  *
  *   npx tsx bench/soak-replica.bench.ts [--minutes 10] [--rate 40] [--max-heap-mb 8] [--max-fds 8]
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { connectAgentClient } from '../src/agent/connect.js';
 import { startPostgres, type TestPostgres } from '../test/helpers/postgres.js';
+import { gatewayMemory } from './lib/gateway-memory.js';
 import { type Child, startChild } from './lib/proc.js';
 import { formatTable } from './lib/stats.js';
 import { type Target, targetOn } from './lib/targets.js';
@@ -90,18 +91,7 @@ profiles:
 }
 
 async function sample(g: GatewayChild, minute: number, calls: number): Promise<Sample> {
-  const file = join(g.dir, 'mem.json');
-  rmSync(file, { force: true });
-  g.child.process.kill('SIGUSR2');
-  for (let i = 0; i < 200 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 50));
-  const mem = JSON.parse(readFileSync(file, 'utf8')) as {
-    gc: boolean;
-    heapUsed: number;
-    rss: number;
-    fds: number;
-    sessions: number;
-  };
-  if (!mem.gc) throw new Error('the gateway child runs without --expose-gc');
+  const mem = await gatewayMemory(g.child.process, g.dir);
   return {
     minute,
     calls,

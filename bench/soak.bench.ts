@@ -11,12 +11,13 @@
  *
  *   npx tsx bench/soak.bench.ts [--calls 100000] [--clients 4] [--every 10000] [--max-heap-mb 8]
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { gatewayMemory } from './lib/gateway-memory.js';
 import { type Child, startChild } from './lib/proc.js';
 import { formatTable } from './lib/stats.js';
 import { type Target, targetOn } from './lib/targets.js';
@@ -69,18 +70,7 @@ profiles:
 }
 
 async function sample(gateway: Child<unknown>, dir: string, calls: number): Promise<MemorySample> {
-  const file = join(dir, 'mem.json');
-  rmSync(file, { force: true });
-  gateway.process.kill('SIGUSR2');
-  for (let i = 0; i < 200 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 50));
-  const mem = JSON.parse(readFileSync(file, 'utf8')) as {
-    gc: boolean;
-    heapUsed: number;
-    rss: number;
-    sessions: number;
-    retained?: number;
-  };
-  if (!mem.gc) throw new Error('the gateway child runs without --expose-gc');
+  const mem = await gatewayMemory(gateway.process, dir);
   return {
     calls,
     heapMb: mem.heapUsed / MB,

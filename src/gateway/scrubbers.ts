@@ -50,6 +50,12 @@ function withDetector(sinks: MeasuredScrubber, secrets: readonly string[]): Meas
     learn(list);
     detector.addSecrets(list);
   };
+  const forget = sinks.forgetSecrets.bind(sinks);
+  sinks.forgetSecrets = (values) => {
+    const list = [...values];
+    forget(list);
+    detector.forgetSecrets(list);
+  };
   detectors.set(sinks, detector);
   return sinks;
 }

@@ -47,6 +47,20 @@ describe('large results are inspected in a worker, with the same guarantees', ()
     }
   }, 60_000);
 
+  it('forgets in the worker a secret forgotten on the main thread, as its next job begins', async () => {
+    const base = createScrubber({ secrets: [] });
+    const token = 'zq-forgotten-run-secret-5521-k8';
+    const large = () => ({
+      content: [{ type: 'text' as const, text: `${'y'.repeat(LARGE_OUTPUT)} ${token}` }],
+    });
+    base.addSecrets([token]);
+    expect(textOf((await inspectOutput(large(), { maxBytes: MB }, base)).result)).not.toContain(token);
+
+    base.forgetSecrets([token]);
+
+    expect(textOf((await inspectOutput(large(), { maxBytes: MB }, base)).result)).toContain(token);
+  }, 60_000);
+
   it('gives the same result, flags and findings as the main thread', async () => {
     const scrubber = createScrubber({ secrets: [SECRET] });
     const hostile =

@@ -43,12 +43,17 @@ export interface RunServiceOptions {
   watchMs?: number;
   /** Kill re-read interval while push signals are live (default 2 s): the fallback for a lost NOTIFY. */
   fallbackWatchMs?: number;
+  /** How often secrets minted for runs that ended unseen (another replica) are let go (default 60 s). */
+  forgetSweepMs?: number;
   /** Where failures of background work (expiry, signals, rechecks) are reported. */
   logger?: Pick<Logger, 'warn' | 'error'>;
 }
 
 /** How soon a run whose expiry could not be recorded (store unavailable) is tried again. */
 const EXPIRY_RETRY_MS = 1_000;
+
+/** How often the secrets minted here for runs that ended unseen (another replica) are let go. */
+const FORGET_SWEEP_MS = 60_000;
 
 export class RunService {
   private readonly controllers = new Map<string, AbortController>();
@@ -61,6 +66,13 @@ export class RunService {
   private readonly endListeners = new Set<(run: Run) => void>();
   /** Kills runs whose `bulkhead run` died unreported (launcher-watch.ts). */
   readonly launchers: LauncherWatch;
+  /**
+   * The secrets minted here for each run (its token, its grants), which the scrubber knows until
+   * the run ends: a gateway that runs for weeks mints one per run, and the scrubber's work per
+   * new secret grew with every one it had ever known. `at`: when the run was in the store.
+   */
+  private readonly minted = new Map<string, { at: number; secrets: string[] }>();
+  private readonly forgetSweep: NodeJS.Timeout;
 
   constructor(private readonly options: RunServiceOptions) {
     this.now = options.now ?? Date.now;
@@ -80,6 +92,11 @@ export class RunService {
       void this.watchOthers();
     }, options.watchMs ?? 250);
     this.watcher.unref();
+    this.forgetSweep = setInterval(
+      () => void this.forgetEndedUnseen(),
+      options.forgetSweepMs ?? FORGET_SWEEP_MS,
+    );
+    this.forgetSweep.unref();
     this.unsubscribe = options.store.signals.subscribe((signal) => {
       if (signal.topic === 'run' && this.controllers.has(signal.id)) void this.recheck(signal.id);
     });
@@ -102,6 +119,7 @@ export class RunService {
       );
       return undefined;
     });
+    if (run && run.state !== 'active') this.forgetMinted(runId);
     if (!run || run.state === 'active' || !this.controllers.has(runId)) return;
     if (run.state === 'killed' || run.state === 'expired') this.abort(runId, run.state);
     else this.controllers.delete(runId);
@@ -119,15 +137,22 @@ export class RunService {
     this.options.scrubber.addSecrets([token]);
     const createdAt = this.now();
     const ttl = opts.ttlMs ?? prof.budgets.wall_clock ?? prof.run_ttl;
-    const run = await this.options.store.runs.create({
-      id: newRunId(),
-      profile,
-      tokenHash: hashToken(token),
-      createdAt,
-      expiresAt: createdAt + ttl,
-      label: opts.label ?? null,
-      launcher: opts.launcher ?? null,
-    });
+    const run = await this.options.store.runs
+      .create({
+        id: newRunId(),
+        profile,
+        tokenHash: hashToken(token),
+        createdAt,
+        expiresAt: createdAt + ttl,
+        label: opts.label ?? null,
+        launcher: opts.launcher ?? null,
+      })
+      .catch((error: unknown) => {
+        // Shown to nobody, so nothing to scrub: a store that refuses runs must not grow the scrubber.
+        this.options.scrubber.forgetSecrets([token]);
+        throw error;
+      });
+    this.minted.set(run.id, { at: performance.now(), secrets: [token] });
     this.watchExpiry(run);
     await this.options.events.write({
       kind: 'run.created',
@@ -168,6 +193,9 @@ export class RunService {
     if (run?.state !== 'active') throw new BulkheadError('conflict', `run ${runId} is not active`);
     const grant = mintToken(GRANT_PREFIX);
     this.options.scrubber.addSecrets([grant]);
+    const minted = this.minted.get(runId);
+    if (minted) minted.secrets.push(grant);
+    else this.minted.set(runId, { at: performance.now(), secrets: [grant] });
     const expiresAt = Math.min(this.now() + ttlMs, run.expiresAt);
     await this.options.store.credentials.put({
       key: hashToken(grant),
@@ -213,6 +241,8 @@ export class RunService {
         });
       }
     } else this.controllers.delete(id);
+    // Ended here or before (by another replica): its token and grants open nothing any more.
+    this.forgetMinted(id);
     if (!ended) return undefined;
     // Grants, codes and OAuth tokens of an ended run are worthless; revoke them with it.
     await this.options.store.credentials.revokeRun(id, this.now());
@@ -301,6 +331,7 @@ export class RunService {
 
   close(): void {
     clearInterval(this.watcher);
+    clearInterval(this.forgetSweep);
     this.launchers.close();
     this.unsubscribe();
     for (const timer of this.expiryTimers.values()) clearTimeout(timer);
@@ -332,6 +363,32 @@ export class RunService {
     kill().catch((error: unknown) => {
       this.options.logger?.error({ err: error, runId: id }, `could not kill a run (${reason})`);
     });
+  }
+
+  /** The scrubber lets go of what was minted here for run `id`. */
+  private forgetMinted(id: string): void {
+    const minted = this.minted.get(id);
+    if (!minted) return;
+    this.minted.delete(id);
+    this.options.scrubber.forgetSecrets(minted.secrets);
+  }
+
+  /**
+   * Runs ended where this replica did not see it (another replica, with no call of the run here):
+   * what was minted for them is let go too. Only runs in the store before the list was read are
+   * judged, and none when the list may be cut short.
+   */
+  private async forgetEndedUnseen(): Promise<void> {
+    if (this.minted.size === 0) return;
+    const asked = performance.now();
+    const limit = 10_000;
+    const active = await this.options.store.runs.list({ state: 'active', limit }).catch((error: unknown) => {
+      this.options.logger?.warn({ err: error }, "could not list active runs to let ended runs' tokens go");
+      return undefined;
+    });
+    if (!active || active.length >= limit) return;
+    const live = new Set(active.map((run) => run.id));
+    for (const [id, minted] of this.minted) if (minted.at < asked && !live.has(id)) this.forgetMinted(id);
   }
 
   private abort(runId: string, state: string): void {

@@ -20,7 +20,7 @@ export interface ScrubStats {
   ruleExecutions: number;
   /** PII pattern executions: one per candidate found plus one final miss per detector. */
   piiExecutions: number;
-  /** Known-secret forms compiled into automata so far (rebuild work of `addSecrets`). */
+  /** Known-secret forms compiled into automata so far (rebuild work of `addSecrets` and `forgetSecrets`). */
   formsCompiled: number;
   /** Characters read by rule and PII pattern executions (estimated for failed ones). */
   windowChars: number;
@@ -38,6 +38,10 @@ export interface Detection {
 
 export interface Engine {
   addSecrets(values: Iterable<string>): void;
+  /** Stops matching secrets added at run time (automata.ts `KnownSecrets.forget`). */
+  forgetSecrets(values: Iterable<string>): void;
+  /** Known-secret forms built into the runtime automata, live or forgotten but not yet rebuilt away. */
+  heldForms(): number;
   /** Finds spans; `pii` (from `compilePii`) overrides the engine's own PII actions. */
   detect(input: string, streaming: boolean, pii?: CompiledPiiSet): Detection;
   /**

@@ -46,6 +46,9 @@ export function createEngine(options: EngineOptions): Engine {
     stats.formsCompiled += secrets.add(values, fold);
     stats.baseLoop = secrets.base.ac.loop;
   };
+  const forgetSecrets = (values: Iterable<string>) => {
+    stats.formsCompiled += secrets.forget(values);
+  };
 
   /** The work budget of a scan of the text itself, shared by its scans of decoded text. */
   const rootWork: SharedWork = { spent: 0, total: 0 };
@@ -166,6 +169,8 @@ export function createEngine(options: EngineOptions): Engine {
   addSecrets(options.secrets, true);
   return {
     addSecrets: (values) => addSecrets(values),
+    forgetSecrets,
+    heldForms: () => secrets.held,
     detect: (input, streaming, pii) => detect(input, streaming, pii),
     detectMerged,
     scrubText,

@@ -19,7 +19,7 @@ import { createEngine } from './engine.js';
 import type { Engine, ScrubStats } from './engine-types.js';
 import { DEFAULT_PII_ACTIONS, type PiiAction, type PiiKind } from './pii.js';
 import type { CompiledPiiSet } from './pii-scan.js';
-import { newScrubberBase, registerReplica, type ScrubberBase } from './replica.js';
+import { newScrubberBase, registerReplica, type ScrubberBase, type SecretChange } from './replica.js';
 import { BUILTIN_RULES, type SecretRule } from './rules/index.js';
 import { createStreamScrubber, type StreamScrubber } from './stream.js';
 import { uniqueKey } from './unique-key.js';
@@ -35,12 +35,19 @@ export interface Scrubber {
   value<T>(input: T): T;
   /** Registers more known secrets, e.g. a run token minted at runtime. */
   addSecrets(values: Iterable<string>): void;
+  /**
+   * Stops matching secrets `addSecrets` registered (a run token once its run ended), so what a
+   * long-lived scrubber holds is bounded by the live ones. Configured secrets are never forgotten.
+   */
+  forgetSecrets(values: Iterable<string>): void;
   stream(): StreamScrubber;
 }
 
 /** A scrubber that also reports how much matching work it has done (for tests and metrics). */
 export interface MeasuredScrubber extends Scrubber {
   readonly stats: Readonly<ScrubStats>;
+  /** Forms of runtime secrets held in automata: the live ones, and forgotten ones not yet rebuilt away. */
+  heldForms(): number;
   /**
    * A scrubber with other PII actions (kinds not given keep `DEFAULT_PII_ACTIONS`) that shares
    * this one's automaton, rules and known secrets: one per profile costs no rebuild, and
@@ -93,7 +100,7 @@ function scrubberOn(
   pii: CompiledPiiSet | undefined,
   actions: Record<PiiKind, PiiAction>,
   maxDepth: number,
-  base: (ScrubberBase & { record(values: readonly string[]): void }) | undefined,
+  base: (ScrubberBase & { record(change: SecretChange): void }) | undefined,
 ): MeasuredScrubber {
   // Spans merged by the engine (Engine.detectMerged): the stream's merge of them changes nothing.
   const detect = (input: string, streaming: boolean) => engine.detectMerged(input, streaming, pii);
@@ -105,10 +112,16 @@ function scrubberOn(
       const list = [...values];
       engine.addSecrets(list);
       // After the engine: a replica never learns a secret before the original does.
-      base?.record(list);
+      base?.record({ kind: 'added', values: list });
+    },
+    forgetSecrets: (values) => {
+      const list = [...values];
+      engine.forgetSecrets(list);
+      base?.record({ kind: 'forgotten', values: list });
     },
     stream: () => createStreamScrubber(detect),
     stats: engine.stats,
+    heldForms: engine.heldForms,
     withPii: (more) => {
       const merged = { ...DEFAULT_PII_ACTIONS, ...more };
       return scrubberOn(engine, engine.compilePii(merged), merged, maxDepth, base);

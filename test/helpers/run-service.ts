@@ -16,7 +16,9 @@ export const ONE_PROFILE_POLICY = parsePolicy(
   `version: 1\nstore: { sqlite: ':memory:' }\nupstreams: {}\nprofiles:\n  agent:\n    tools: []\n`,
 );
 
-export function openRunService(options: Partial<Pick<RunServiceOptions, 'now' | 'logger'>> = {}) {
+export function openRunService(
+  options: Partial<Pick<RunServiceOptions, 'now' | 'logger' | 'forgetSweepMs'>> = {},
+) {
   const store = openSqliteStore(join(mkdtempSync(join(tmpdir(), 'bulkhead-unit-')), 'b.db'));
   const scrubber = createScrubber();
   const events = new EventWriter(store.events, scrubber);

@@ -31,7 +31,8 @@ export type ToWorker =
       maxDepth: number;
     }
   /** Secrets a known family learnt since. */
-  | { type: 'secrets'; base: number; values: readonly string[] }
+  /** Runtime secrets added, or with `forget` forgotten (a run token once its run ended). */
+  | { type: 'secrets'; base: number; values: readonly string[]; forget?: boolean }
   | {
       type: 'inspect';
       job: number;

@@ -2,8 +2,9 @@
  * Scrubber families replicated into the inspection workers, split from
  * pool.ts as its own concept: replicated, not shared. The first job of a
  * family on a worker sends it the family's configuration and every secret
- * added so far, and each later `addSecrets` is posted to every worker that
- * has the family at once, synchronously. A port delivers in order, so a job
+ * added so far (and not forgotten), and each later `addSecrets` and
+ * `forgetSecrets` is posted to every worker that has the family at once,
+ * synchronously. A port delivers in order, so a job
  * always finds the secrets that existed when it was posted. A worker started
  * after a death has no family yet, so it is sent them again.
  */
@@ -40,8 +41,13 @@ export class FamilyReplicas {
   /** Forwards a family's later secrets to every worker that has it, the moment they are added. */
   private follow(base: ScrubberBase): void {
     if (this.families.has(base.id)) return;
-    const unsubscribe = base.subscribe((values) => {
-      this.workers.postToFamily(base.id, { type: 'secrets', base: base.id, values });
+    const unsubscribe = base.subscribe((change) => {
+      this.workers.postToFamily(base.id, {
+        type: 'secrets',
+        base: base.id,
+        values: change.values,
+        forget: change.kind === 'forgotten',
+      });
     });
     this.families.set(base.id, { base, unsubscribe });
   }

@@ -38,9 +38,12 @@ function handle(message: ToWorker): FromWorker | undefined {
       bases.set(message.base, { scrubber, byPii: new Map() });
       return undefined;
     }
-    case 'secrets':
-      bases.get(message.base)?.scrubber.addSecrets(message.values);
+    case 'secrets': {
+      const scrubber = bases.get(message.base)?.scrubber;
+      if (message.forget) scrubber?.forgetSecrets(message.values);
+      else scrubber?.addSecrets(message.values);
       return undefined;
+    }
     case 'cut': {
       // Read (decoded into this thread's own strings) before answering: a slab is reused after.
       const text = cutLargeMessage(message.bytes, message.framing, message.maxBytes);
