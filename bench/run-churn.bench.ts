@@ -6,13 +6,18 @@
  * (20,000 runs in a loop: 19 ms per run on average, 4.6 s for the largest, heap +50 MB).
  * `--against REF` runs REF's gateway beside this tree's, blocks interleaved.
  *
- *   npx tsx bench/run-churn.bench.ts [--runs 10000] [--every 1000] [--against REF]
+ * `--work`: each run also opens an MCP session, makes one call and drops the client, as an agent
+ * does (the SDK's close() sends no DELETE), so what a run leaves behind in sessions shows too.
+ *
+ *   npx tsx bench/run-churn.bench.ts [--runs 10000] [--every 1000] [--work] [--against REF]
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { buildRef } from './lib/build-ref.js';
 import { gatewayMemory } from './lib/gateway-memory.js';
 import { type Child, startChild } from './lib/proc.js';
@@ -24,6 +29,8 @@ const MB = 1024 * 1024;
 
 export interface ChurnOptions {
   runs?: number;
+  /** Each run also opens an MCP session (the SDK's client), makes one call and drops it, as agents do. */
+  work?: boolean;
   every?: number;
   against?: string;
   maxHeapMb?: number;
@@ -33,6 +40,8 @@ export interface ChurnOptions {
 export interface ChurnBlock {
   /** Runs created so far (after warm-up). */
   runs: number;
+  /** MCP sessions the gateway still holds. */
+  sessions: number;
   heapMb: number;
   rssMb: number;
   createP50Ms: number;
@@ -52,19 +61,28 @@ export interface ChurnContender {
 
 export interface ChurnResult {
   runs: number;
+  work: boolean;
   every: number;
   maxHeapMb: number;
   contenders: ChurnContender[];
   load: [number, number];
 }
 
-const POLICY = `version: 1
+const policy = (upstream: string | undefined) =>
+  upstream
+    ? `version: 1
 store: { sqlite: ./churn.db }
-upstreams: {}
+upstreams:
+  http:
+    url: ${upstream}
+tools:
+  http:
+    echo: { class: read, arguments: { message: { maxLength: 100 } } }
 profiles:
   bench:
-    tools: []
-`;
+    tools: [http__echo]
+`
+    : 'version: 1\nstore: { sqlite: ./churn.db }\nupstreams: {}\nprofiles:\n  bench:\n    tools: []\n';
 
 const agent = new Agent({ keepAlive: true, maxSockets: 4 });
 
@@ -119,9 +137,14 @@ interface Gateway {
   created: number;
 }
 
-async function startGateway(name: string, dir: string, from: string | undefined): Promise<Gateway> {
+async function startGateway(
+  name: string,
+  dir: string,
+  from: string | undefined,
+  upstream: string | undefined,
+): Promise<Gateway> {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'policy.yaml'), POLICY);
+  writeFileSync(join(dir, 'policy.yaml'), policy(upstream));
   const child = await startChild<{ url: string }>(
     join(ROOT, 'bench/lib/gateway-child.ts'),
     [join(dir, 'policy.yaml'), '0'],
@@ -132,17 +155,31 @@ async function startGateway(name: string, dir: string, from: string | undefined)
   return { name, dir, child, url, operator, created: 0 };
 }
 
+/** An agent's whole stay: a session opened, one call, the client closed (which sends no DELETE). */
+async function agentStay(g: Gateway, token: string, i: number): Promise<void> {
+  const client = new Client({ name: 'churn', version: '1' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL('/mcp', g.url), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    }),
+  );
+  const result = await client.callTool({ name: 'http__echo', arguments: { message: `run ${i}` } });
+  await client.close();
+  if (result.isError) throw new Error(`${g.name}: the call was refused: ${JSON.stringify(result.content)}`);
+}
+
 /** Creates and completes `n` runs one after another; the creates' latencies in ms. */
-async function churn(g: Gateway, n: number): Promise<number[]> {
+async function churn(g: Gateway, n: number, work: boolean): Promise<number[]> {
   const latencies: number[] = [];
   for (let i = 0; i < n; i++) {
     const started = performance.now();
     const created = await post(g.url, '/api/runs', g.operator, { profile: 'bench' });
     latencies.push(performance.now() - started);
-    const id = (created.json as { run_id?: string }).run_id;
+    const { run_id: id, token } = created.json as { run_id?: string; token?: string };
     if (created.status !== 201 && created.status !== 200)
       throw new Error(`${g.name}: create ${created.status}`);
-    if (!id) throw new Error(`${g.name}: no run id in ${JSON.stringify(created.json)}`);
+    if (!id || !token) throw new Error(`${g.name}: no run id in ${JSON.stringify(created.json)}`);
+    if (work) await agentStay(g, token, g.created + i);
     const done = await post(g.url, `/api/runs/${id}/complete`, g.operator, { exit_code: 0 });
     if (done.status !== 200) throw new Error(`${g.name}: complete ${done.status}`);
   }
@@ -155,6 +192,7 @@ async function block(g: Gateway, latencies: number[]): Promise<ChurnBlock> {
   const sorted = [...latencies].sort((a, b) => a - b);
   return {
     runs: g.created,
+    sessions: mem.sessions,
     heapMb: mem.heapUsed / MB,
     rssMb: mem.rss / MB,
     createP50Ms: percentile(sorted, 50),
@@ -171,8 +209,16 @@ export async function run(options: ChurnOptions = {}): Promise<ChurnResult> {
   const dir = mkdtempSync(join(tmpdir(), 'bulkhead-churn-'));
   const load: [number, number] = [loadavg()[0] ?? 0, 0];
   const gateways: Gateway[] = [];
+  const work = options.work === true;
+  let upstream: Child<number> | undefined;
   try {
-    gateways.push(await startGateway('this tree', join(dir, 'this'), process.env.BENCH_GATEWAY_FROM));
+    if (work) {
+      upstream = await startChild<number>(join(ROOT, 'bench/upstream.ts'), ['--http', '0'], { cwd: ROOT });
+    }
+    const upstreamUrl = upstream ? `http://127.0.0.1:${upstream.ready}/mcp` : undefined;
+    gateways.push(
+      await startGateway('this tree', join(dir, 'this'), process.env.BENCH_GATEWAY_FROM, upstreamUrl),
+    );
     if (options.against) {
       const built = await buildRef(ROOT, options.against, join(dir, 'against-src'));
       gateways.push(
@@ -182,28 +228,31 @@ export async function run(options: ChurnOptions = {}): Promise<ChurnResult> {
             : `${options.against} (${built.commit.slice(0, 7)})`,
           join(dir, 'against'),
           built.src,
+          upstreamUrl,
         ),
       );
     }
     const blocks = new Map<Gateway, ChurnBlock[]>();
     for (const g of gateways) {
-      await churn(g, 200); // warm-up: JIT, SQLite pages
+      await churn(g, 200, work); // warm-up: JIT, SQLite pages
       g.created = 0;
       blocks.set(g, [await block(g, [])]);
     }
     while ((gateways[0] as Gateway).created < runs) {
       for (const g of gateways) {
-        const b = await block(g, await churn(g, Math.min(every, runs - g.created)));
+        const b = await block(g, await churn(g, Math.min(every, runs - g.created), work));
         blocks.get(g)?.push(b);
         log(
           `run-churn bench: ${g.name}: ${b.runs} runs, create p50 ${b.createP50Ms.toFixed(2)} ms, ` +
-            `p99 ${b.createP99Ms.toFixed(2)} ms, max ${b.createMaxMs.toFixed(0)} ms, heap ${b.heapMb.toFixed(1)} MB`,
+            `p99 ${b.createP99Ms.toFixed(2)} ms, max ${b.createMaxMs.toFixed(0)} ms, heap ${b.heapMb.toFixed(1)} MB, ` +
+            `sessions ${b.sessions}`,
         );
       }
     }
     load[1] = loadavg()[0] ?? 0;
     return {
       runs,
+      work,
       every,
       maxHeapMb,
       load,
@@ -223,6 +272,7 @@ export async function run(options: ChurnOptions = {}): Promise<ChurnResult> {
     };
   } finally {
     for (const g of gateways) await g.child.stop(5_000).catch(() => undefined);
+    await upstream?.stop(5_000).catch(() => undefined);
     agent.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -230,7 +280,8 @@ export async function run(options: ChurnOptions = {}): Promise<ChurnResult> {
 
 export function print(result: ChurnResult): string {
   const lines = [
-    `run churn: ${result.runs.toLocaleString('en')} runs created and completed one after another per gateway, ` +
+    `run churn: ${result.runs.toLocaleString('en')} runs created and completed one after another per gateway` +
+      `${result.work ? ', each with an MCP session and one call (the client closed, no DELETE)' : ''}, ` +
       `blocks of ${result.every} interleaved; load ${result.load[0].toFixed(2)} → ${result.load[1].toFixed(2)}`,
   ];
   for (const c of result.contenders) {
@@ -238,7 +289,7 @@ export function print(result: ChurnResult): string {
       '',
       c.name,
       formatTable([
-        ['runs', 'create p50 ms', 'create p99 ms', 'create max ms', 'heap after GC MB', 'RSS MB'],
+        ['runs', 'create p50 ms', 'create p99 ms', 'create max ms', 'heap after GC MB', 'RSS MB', 'sessions'],
         ...c.blocks.map((b) => [
           String(b.runs),
           b.createP50Ms,
@@ -246,6 +297,7 @@ export function print(result: ChurnResult): string {
           b.createMaxMs,
           b.heapMb,
           b.rssMb,
+          String(b.sessions),
         ]),
       ]),
       `heap growth ${c.heapGrowthMb.toFixed(2)} MB (bound ${result.maxHeapMb} MB); create p50, last block ÷ first: ${c.p50Growth.toFixed(2)}×, longest create: ${c.maxGrowth.toFixed(2)}×`,
@@ -286,6 +338,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     ...(num('--every') !== undefined ? { every: num('--every') } : {}),
     ...(num('--max-heap-mb') !== undefined ? { maxHeapMb: num('--max-heap-mb') } : {}),
     ...(against ? { against } : {}),
+    work: process.argv.includes('--work'),
   });
   process.stdout.write(`${print(result)}\n`);
 }
