@@ -12,7 +12,14 @@ import type { Scrubber } from '../scrub/index.js';
 import { scrubKnownChunk } from './event-shapes.js';
 import { isObject, type Json, count as n } from './json.js';
 import { eventName, HeldText, type SseDialect, textEvent } from './scrubbed-sse.js';
-import { betaOrFieldDoor, dearTierDoor, firstPath, type SideDoor, sideDoorRefusal } from './side-doors.js';
+import {
+  betaOrFieldDoor,
+  dearTierDoor,
+  firstPath,
+  logprobsDoor,
+  type SideDoor,
+  sideDoorRefusal,
+} from './side-doors.js';
 import { formatSse } from './sse.js';
 import { EMPTY_USAGE, type MessageUsage, StreamUsage } from './usage.js';
 
@@ -58,6 +65,8 @@ export function openaiSideDoor(
   if (unknown) return unknown;
   const tier = dearTierDoor(body, allowed);
   if (tier) return tier;
+  const logprobs = logprobsDoor(body, allowed);
+  if (logprobs) return logprobs;
   if (body.web_search_options !== undefined && !allowed.server_tools.includes('web_search'))
     return refuse('web_search_options', 'the server tool "web_search"', 'server_tools');
   const tools = Array.isArray(body.tools) ? body.tools : body.tools === undefined ? [] : [body.tools];
@@ -181,31 +190,51 @@ export class OpenAiUsageTracker extends StreamUsage {
 }
 
 /**
+ * The strings of a chunk's `delta` that clients append chunk by chunk to their choice's message:
+ * the text, a refusal (the SDK accumulates it as it does the text), and the reasoning that
+ * OpenAI-compatible APIs stream as `reasoning_content` or `reasoning`. Each was scrubbed chunk by
+ * chunk but the text, so a secret split over two refusal chunks reached the agent whole.
+ */
+const STREAMED = ['content', 'refusal', 'reasoning_content', 'reasoning'] as const;
+
+/** What one held string extends: a field of a choice's delta, or a tool call's arguments. */
+type HeldAt = { choice: number; field: (typeof STREAMED)[number] } | { choice: number; tool: number };
+
+const deltaOf = (copy: Json, ci: number): Json => ((copy.choices as Json[])[ci] as Json).delta as Json;
+
+/**
  * Chunks scrubbed as the Anthropic stream is (anthropic-sse.ts): each choice's
- * `content`, and each tool call's `arguments`, through one streaming scrubber;
- * what is held is appended to the chunk that finishes the choice (or sent in
- * one more chunk before `[DONE]`).
+ * streamed strings (`STREAMED`), and each tool call's `arguments`, through one
+ * streaming scrubber each; what is held is appended to the chunk that finishes
+ * the choice (or sent in one more chunk before `[DONE]`).
  */
 export function openaiDialect(scrubber: Scrubber): SseDialect {
   const held = new HeldText(scrubber);
+  const where = new Map<string, HeldAt>();
+  const push = (key: string, at: HeldAt, text: string): string => {
+    where.set(key, at);
+    return held.push(key, text);
+  };
+  const flush = (key: string): string => {
+    where.delete(key);
+    return held.flush(key);
+  };
   let last: Json = {};
   const flushAll = (): string => {
-    const keys = held.keys();
-    if (!keys.length) return '';
     const choices = new Map<number, Json>();
-    for (const key of keys) {
-      const rest = held.flush(key);
-      if (!rest) continue;
-      const [c, t] = key.split(':').map(Number) as [number, number | undefined];
-      const choice = choices.get(c) ?? { index: c, delta: {}, finish_reason: null };
+    for (const key of held.keys()) {
+      const at = where.get(key);
+      const rest = flush(key);
+      if (!rest || !at) continue;
+      const choice = choices.get(at.choice) ?? { index: at.choice, delta: {}, finish_reason: null };
       const delta = choice.delta as Json;
-      if (t === undefined || Number.isNaN(t)) delta.content = rest;
-      else
+      if ('tool' in at)
         delta.tool_calls = [
           ...((delta.tool_calls as Json[] | undefined) ?? []),
-          { index: t, function: { arguments: rest } },
+          { index: at.tool, function: { arguments: rest } },
         ];
-      choices.set(c, choice);
+      else delta[at.field] = rest;
+      choices.set(at.choice, choice);
     }
     if (!choices.size) return '';
     const chunk = {
@@ -230,23 +259,25 @@ export function openaiDialect(scrubber: Scrubber): SseDialect {
           const c = typeof choice.index === 'number' ? choice.index : ci;
           const delta: Json = { ...choice.delta };
           const finishing = choice.finish_reason !== null && choice.finish_reason !== undefined;
-          if (typeof delta.content === 'string') {
-            const piece = held.push(`${c}`, delta.content) + (finishing ? held.flush(`${c}`) : '');
-            delta.content = '';
-            pieces.push({
-              set: (copy) => ((((copy.choices as Json[])[ci] as Json).delta as Json).content = piece),
-            });
+          for (const field of STREAMED) {
+            const text = delta[field];
+            if (typeof text !== 'string') continue;
+            const key = `${c}:${field}`;
+            const piece = push(key, { choice: c, field }, text) + (finishing ? flush(key) : '');
+            delta[field] = '';
+            pieces.push({ set: (copy) => (deltaOf(copy, ci)[field] = piece) });
           }
           if (Array.isArray(delta.tool_calls)) {
             delta.tool_calls = delta.tool_calls.map((call, ti) => {
               if (!isObject(call) || !isObject(call.function) || typeof call.function.arguments !== 'string')
                 return call;
               const t = typeof call.index === 'number' ? call.index : ti;
-              const key = `${c}:${t}`;
-              const piece = held.push(key, call.function.arguments) + (finishing ? held.flush(key) : '');
+              const key = `${c}:tool:${t}`;
+              const piece =
+                push(key, { choice: c, tool: t }, call.function.arguments) + (finishing ? flush(key) : '');
               pieces.push({
                 set: (copy) => {
-                  const calls = (((copy.choices as Json[])[ci] as Json).delta as Json).tool_calls as Json[];
+                  const calls = deltaOf(copy, ci).tool_calls as Json[];
                   ((calls[ti] as Json).function as Json).arguments = piece;
                 },
               });

@@ -33,6 +33,7 @@ import {
   betaOrFieldDoor,
   dearTierDoor,
   firstPath,
+  logprobsDoor,
   type SideDoor,
   sideDoorRefusal,
   toolFamily,
@@ -95,6 +96,8 @@ export function responsesSideDoor(
   if (unknown) return unknown;
   const tier = dearTierDoor(body, allowed);
   if (tier) return tier;
+  const logprobs = logprobsDoor(body, allowed);
+  if (logprobs) return logprobs;
   if (body.store === true && !allowed.body_fields.includes('store'))
     return sideDoorRefusal('store', 'keeping the response in the API (store: true)', 'body_fields');
   if (body.background !== undefined && body.background !== false)

@@ -97,6 +97,24 @@ export function dearTierDoor(body: Record<string, unknown>, allowed: ProfileLlm)
   return sideDoorRefusal('service_tier', `the service tier ${JSON.stringify(tier)}`, 'body_fields');
 }
 
+/**
+ * Log probabilities (`logprobs`, `top_logprobs`, or `include: ["message.output_text.logprobs"]`
+ * on the Responses API) send back, beside the answer, every token it is made of as text and as
+ * UTF-8 bytes: a second copy of the answer in pieces of a few characters, which no scrubber can
+ * read whole (a secret masked in the text was spelled by its tokens, and by their bytes, which
+ * are numbers). Refused unless the profile lists `logprobs` in `llm.body_fields`.
+ */
+export function logprobsDoor(body: Record<string, unknown>, allowed: ProfileLlm): SideDoor | undefined {
+  if (allowed.body_fields.includes('logprobs')) return undefined;
+  const asked = (v: unknown) => v !== undefined && v !== null && v !== false && v !== 0;
+  const what = 'log probabilities (every output token beside the scrubbed answer)';
+  for (const field of ['logprobs', 'top_logprobs'])
+    if (asked(body[field])) return sideDoorRefusal(field, `${what}, asked by ${field},`, 'body_fields');
+  if (body.include !== undefined && JSON.stringify(body.include).toLowerCase().includes('logprobs'))
+    return sideDoorRefusal('include', `${what}, asked by include,`, 'body_fields');
+  return undefined;
+}
+
 export function findSideDoor(
   body: Record<string, unknown>,
   betaHeader: string | null,

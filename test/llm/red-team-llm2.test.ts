@@ -3,31 +3,23 @@
  * for byte: what it asks for, what reaches the provider, what the agent reads back, what is
  * charged. Each case names the class it closes or confirms.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { estimateInputTokens } from '../../src/llm/usage.js';
 import { startTestGateway, type TestGateway } from '../helpers/harness.js';
 import { llmPolicy, PRICES, REAL_KEY, withRealKey } from '../helpers/llm-harness.js';
+import { type Handler, type RawProvider, type Seen, startRawProvider } from '../helpers/raw-provider.js';
 
-interface Seen {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
-type Handler = (seen: Seen, res: ServerResponse) => void;
-
-const seen: Seen[] = [];
+let seen: Seen[] = [];
 let handler: Handler = (_s, res) => {
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(
     JSON.stringify({ id: 'x', type: 'message', content: [], usage: { input_tokens: 1, output_tokens: 1 } }),
   );
 };
-let provider: Server;
+let provider: RawProvider;
 let gw: TestGateway;
 
 const PROFILES = `
@@ -41,29 +33,14 @@ const PROFILES = `
 `;
 
 beforeAll(async () => {
-  provider = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const s = {
-        method: req.method ?? '',
-        url: req.url ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString(),
-      };
-      seen.push(s);
-      handler(s, res);
-    });
-  });
-  await new Promise<void>((r) => provider.listen(0, '127.0.0.1', r));
-  const address = provider.address();
-  if (!address || typeof address === 'string') throw new Error('no port');
-  gw = await startTestGateway(llmPolicy(`http://127.0.0.1:${address.port}`, PROFILES, PRICES), withRealKey);
+  provider = await startRawProvider((s, res) => handler(s, res));
+  seen = provider.seen;
+  gw = await startTestGateway(llmPolicy(provider.url, PROFILES, PRICES), withRealKey);
 });
 
 afterAll(async () => {
   await gw?.close();
-  await new Promise<void>((r) => provider.close(() => r()));
+  await provider?.close();
 });
 
 /** Raw bytes to the gateway; resolves with everything it answered before closing (or 2 s). */

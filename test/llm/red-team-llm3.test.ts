@@ -1,0 +1,195 @@
+/**
+ * Attacks on the LLM proxy, third round, against a raw provider this file scripts byte for byte:
+ * copies of the answer the scrubber sees only in pieces (log probabilities, refusal and
+ * reasoning deltas), and usage a request reports outside its top-level counts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../helpers/harness.js';
+import { llmPolicy, PRICES, REAL_KEY, withRealKey } from '../helpers/llm-harness.js';
+import { type Handler, type RawProvider, startRawProvider } from '../helpers/raw-provider.js';
+
+let provider: RawProvider;
+let gw: TestGateway;
+
+const PROFILES = `
+  agent:
+    budgets: { tokens: { output: 1000 } }
+  logprobs:
+    llm: { body_fields: [logprobs, top_logprobs] }
+    budgets: { tokens: { output: 1000 } }
+`;
+
+beforeAll(async () => {
+  provider = await startRawProvider((_s, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ id: 'x', choices: [], usage: { prompt_tokens: 1, completion_tokens: 1 } }));
+  });
+  gw = await startTestGateway(llmPolicy(provider.url, PROFILES, PRICES), withRealKey);
+});
+
+afterAll(async () => {
+  await gw?.close();
+  await provider?.close();
+});
+
+const half = Math.floor(REAL_KEY.length / 2);
+/** The key cut into pieces of 3 characters, as a tokenizer would. */
+const tokens = REAL_KEY.match(/.{1,3}/g) ?? [];
+
+async function post(path: string, token: string, body: Record<string, unknown>): Promise<Response> {
+  return fetch(`${gw.gateway.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+}
+
+const chat = (extra: Record<string, unknown> = {}) => ({
+  model: 'claude-test',
+  max_tokens: 5,
+  messages: [{ role: 'user', content: 'hi' }],
+  ...extra,
+});
+
+/** Every token and UTF-8 byte list a logprobs answer holds, joined as a client would. */
+function fromLogprobs(text: string): { tokens: string; bytes: string } {
+  let t = '';
+  const b: number[] = [];
+  JSON.stringify(JSON.parse(text), (key, value: unknown) => {
+    if (key === 'token' && typeof value === 'string') t += value;
+    if (key === 'bytes' && Array.isArray(value)) b.push(...(value as number[]));
+    return value;
+  });
+  return { tokens: t, bytes: Buffer.from(b).toString() };
+}
+
+/** A plain chat answer whose text is the key, with log probabilities spelling it token by token. */
+const spelledByLogprobs: Handler = (_s, res) => {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(
+    JSON.stringify({
+      id: 'c',
+      object: 'chat.completion',
+      model: 'claude-test',
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: REAL_KEY },
+          logprobs: {
+            content: tokens.map((t) => ({
+              token: t,
+              logprob: -0.1,
+              bytes: [...Buffer.from(t)],
+              top_logprobs: [],
+            })),
+          },
+          finish_reason: 'stop',
+        },
+      ],
+      usage: { prompt_tokens: 1, completion_tokens: 1 },
+    }),
+  );
+};
+
+describe('red team: log probabilities, a second copy of the answer in pieces', () => {
+  const asks: Array<[string, string, Record<string, unknown>, string]> = [
+    ['chat logprobs: true', '/v1/chat/completions', chat({ logprobs: true }), 'logprobs'],
+    ['chat top_logprobs', '/v1/chat/completions', chat({ top_logprobs: 2 }), 'top_logprobs'],
+    [
+      'a Responses include of output text logprobs',
+      '/v1/responses',
+      {
+        model: 'claude-test',
+        input: 'hi',
+        include: ['reasoning.encrypted_content', 'message.output_text.logprobs'],
+      },
+      'include',
+    ],
+    [
+      'Responses top_logprobs',
+      '/v1/responses',
+      { model: 'claude-test', input: 'hi', top_logprobs: 5 },
+      'top_logprobs',
+    ],
+  ];
+  for (const [what, path, body, field] of asks) {
+    it(`refuses ${what} unless the profile lists logprobs, unsent`, async () => {
+      const { token } = await gw.gateway.runs.create('agent');
+      provider.handler = spelledByLogprobs;
+      const before = provider.seen.length;
+      const res = await post(path, token, body);
+      const answer = (await res.json()) as { error: { type: string; message: string; param?: string } };
+      expect(res.status).toBe(400);
+      expect(answer.error.type).toBe('invalid_request_error');
+      expect(answer.error.message).toContain(field);
+      expect(answer.error.message).toContain('llm.body_fields');
+      expect(provider.seen.length).toBe(before);
+    });
+  }
+
+  it('passes logprobs: false, and the Responses include Codex sends', async () => {
+    const { token } = await gw.gateway.runs.create('agent');
+    provider.handler = (_s, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ id: 'x', choices: [], output: [], usage: { input_tokens: 1, output_tokens: 1 } }),
+      );
+    };
+    expect((await post('/v1/chat/completions', token, chat({ logprobs: false }))).status).toBe(200);
+    const codex = { model: 'claude-test', input: 'hi', include: ['reasoning.encrypted_content'] };
+    expect((await post('/v1/responses', token, codex)).status).toBe(200);
+  });
+
+  it('forwards log probabilities where the profile lists them (the scrubber cannot mask a secret they spell)', async () => {
+    const { token } = await gw.gateway.runs.create('logprobs');
+    provider.handler = spelledByLogprobs;
+    const res = await post('/v1/chat/completions', token, chat({ logprobs: true, top_logprobs: 2 }));
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    // Documented, not hidden: the text is masked, its tokens are not.
+    expect(text).not.toContain(REAL_KEY);
+    expect(fromLogprobs(text).tokens).toBe(REAL_KEY);
+  });
+});
+
+/** Chat Completions chunks whose `delta` carries `pieces` of one field, then usage and [DONE]. */
+function chatStream(field: string, pieces: string[]): Handler {
+  return (_s, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'claude-test', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    res.end(
+      [
+        chunk({ role: 'assistant' }),
+        ...pieces.map((p) => chunk({ [field]: p })),
+        chunk({}, 'stop'),
+        `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'claude-test', choices: [], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } })}\n\n`,
+        'data: [DONE]\n\n',
+      ].join(''),
+    );
+  };
+}
+
+describe('red team: strings a Chat Completions client appends chunk by chunk', () => {
+  for (const field of ['refusal', 'reasoning_content', 'reasoning']) {
+    it(`scrubs a key split across ${field} chunks as one string, which stays whole otherwise`, async () => {
+      const { token } = await gw.gateway.runs.create('agent');
+      provider.handler = chatStream(field, [
+        `a ${REAL_KEY.slice(0, half)}`,
+        `${REAL_KEY.slice(half)} b`,
+        ' c',
+      ]);
+      const res = await post('/v1/chat/completions', token, chat({ stream: true }));
+      const text = await res.text();
+      expect(text).toContain('[DONE]');
+      let joined = '';
+      for (const line of text.split('\n')) {
+        if (!line.startsWith('data: {')) continue;
+        const data = JSON.parse(line.slice(6)) as { choices: { delta: Record<string, unknown> }[] };
+        for (const c of data.choices) joined += typeof c.delta[field] === 'string' ? c.delta[field] : '';
+      }
+      expect(joined).not.toContain(REAL_KEY);
+      expect(joined).toMatch(/^a .+ b c$/);
+    });
+  }
+});
