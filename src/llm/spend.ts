@@ -82,6 +82,33 @@ function holdsLongCache(body: Record<string, unknown>): boolean {
   return ['system', 'messages', 'tools'].some((field) => firstPath(body[field], field, long) !== undefined);
 }
 
+/**
+ * Input tokens no request can be charged more than: the largest context window of the models
+ * the proxy serves. What a file's bytes cannot bound is reserved at this when it cannot be counted.
+ */
+export const CONTEXT_CEILING = 1_000_000;
+
+/**
+ * Whether the prompt holds a file whose tokens its bytes do not bound: a PDF is read as the text
+ * and an image of each page, and a page's text lives in a compressed stream that several pages can
+ * share, so a few kilobytes of PDF held a hundred pages costing 150,000 tokens or more. Anthropic
+ * `document` blocks other than plain text and content blocks, Chat Completions `file` parts and
+ * Responses `input_file` items (fetched or stored ones, where a profile opens them, are no less).
+ */
+function holdsFile(body: Record<string, unknown>): boolean {
+  const file = (part: Record<string, unknown>) => {
+    if (part.type === 'input_file' || (part.type === 'file' && part.file !== undefined)) return 'file';
+    if (part.type !== 'document') return undefined;
+    const source = part.source;
+    const type =
+      source !== null && typeof source === 'object' ? (source as { type?: unknown }).type : undefined;
+    return type === 'text' || type === 'content' ? undefined : 'file';
+  };
+  return ['system', 'messages', 'tools', 'input', 'instructions'].some(
+    (field) => firstPath(body[field], field, file) !== undefined,
+  );
+}
+
 export async function reserveSpend(s: SpendInput): Promise<Spend> {
   const caps = capsOf(s.budgets);
   // The bound must hold for what settlement will charge: an hour-long write counts 1.6 times.
@@ -95,14 +122,22 @@ export async function reserveSpend(s: SpendInput): Promise<Spend> {
     ...(s.price ? { usdPerOutput: s.price.output / 1_000_000 } : {}),
     model: s.model,
   });
-  const bound = estimateInputTokens(s.body, s.bodyBytes);
-  let input = bound;
+  let input = estimateInputTokens(s.body, s.bodyBytes);
   let counted = false;
+  // A file's bytes bound nothing: its exact count, or (none to be had: the OpenAI APIs have no
+  // count) the most any request can be charged. Reserved at its bytes, it was charged many times that.
+  const file = holdsFile(s.body);
+  if (file) {
+    const exact = await s.countTokens();
+    counted = exact !== undefined;
+    input = exact ?? CONTEXT_CEILING;
+  }
+  const bound = input;
   let reservation = await s.store.tokens.reserve(s.runId, request(bound), caps, 1, s.checked);
   if (!reservation.ok && 'stale' in reservation) return reservation;
   // Confirmed from here on (or read, not remembered). The bound is generous; before refusing
   // on the input side, ask for the exact figure.
-  if (!reservation.ok && reservation.dimension !== 'output') {
+  if (!reservation.ok && reservation.dimension !== 'output' && !file) {
     const exact = await s.countTokens();
     if (exact !== undefined && exact < bound) {
       input = exact;

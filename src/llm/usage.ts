@@ -103,9 +103,9 @@ export const IMAGE_TOKENS = 1_600;
  * token covers at least one byte, so no script (CJK, emoji, base64) can pack
  * more tokens than bytes; the JSON syntax around the text pays for the few
  * tokens of message framing. An image is counted at `IMAGE_TOKENS` (the API
- * scales it down to that ceiling), not by its base64 size. Documents (PDF)
- * keep their byte count, which bounds their text but is not a proven bound
- * for their page images. Settlement replaces the bound with the real usage;
+ * scales it down to that ceiling), not by its base64 size. A file (a PDF)
+ * is bounded by nothing here: spend.ts reserves it at its exact count, or at
+ * the largest context window when it cannot be counted. Settlement replaces the bound with the real usage;
  * when the bound does not fit what is left, the proxy asks count_tokens for
  * the exact figure instead (see spend.ts).
  */

@@ -17,6 +17,8 @@ const PROFILES = `
   logprobs:
     llm: { body_fields: [logprobs, top_logprobs] }
     budgets: { tokens: { output: 1000 } }
+  files:
+    budgets: { tokens: { input: 20000 } }
 `;
 
 beforeAll(async () => {
@@ -192,4 +194,79 @@ describe('red team: strings a Chat Completions client appends chunk by chunk', (
       expect(joined).toMatch(/^a .+ b c$/);
     });
   }
+});
+
+/** A PDF of a few hundred bytes: its pages' cost is not in its size (a real one held 100 pages). */
+const PDF = Buffer.from('%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n%%EOF').toString('base64');
+
+/** A provider whose count and usage say the file cost `tokens` input tokens; `count` answers with this status. */
+function costlyFile(tokens: number, count = 200): Handler {
+  return (s, res) => {
+    res.writeHead(s.url.endsWith('count_tokens') ? count : 200, { 'content-type': 'application/json' });
+    if (s.url.endsWith('count_tokens')) res.end(JSON.stringify({ input_tokens: tokens }));
+    else
+      res.end(
+        JSON.stringify({
+          id: 'x',
+          type: 'message',
+          content: [],
+          choices: [],
+          output: [],
+          usage: { input_tokens: tokens, output_tokens: 1, prompt_tokens: tokens, completion_tokens: 1 },
+        }),
+      );
+  };
+}
+
+const pdfMessage = {
+  model: 'claude-test',
+  max_tokens: 5,
+  messages: [
+    {
+      role: 'user',
+      content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: PDF } }],
+    },
+  ],
+};
+
+describe('red team: a file whose bytes do not bound its tokens', () => {
+  it('reserves an Anthropic PDF at its exact count, refusing it unsent when that is over the cap', async () => {
+    const { token } = await gw.gateway.runs.create('files');
+    provider.handler = costlyFile(150_000);
+    const before = provider.seen.length;
+    const res = await post('/v1/messages', token, pdfMessage);
+    expect(res.status).toBe(402);
+    expect(provider.seen.slice(before).map((s) => s.url)).toEqual(['/v1/messages/count_tokens']);
+  });
+
+  it('sends an Anthropic PDF whose exact count fits, reserved at that count', async () => {
+    const { token } = await gw.gateway.runs.create('files');
+    provider.handler = costlyFile(3_000);
+    expect((await post('/v1/messages', token, pdfMessage)).status).toBe(200);
+  });
+
+  it('reserves a PDF it cannot count at the largest context window (refused under a smaller cap)', async () => {
+    const { token } = await gw.gateway.runs.create('files');
+    const file = {
+      type: 'file',
+      file: { filename: 'a.pdf', file_data: `data:application/pdf;base64,${PDF}` },
+    };
+    const inputFile = {
+      type: 'input_file',
+      filename: 'a.pdf',
+      file_data: `data:application/pdf;base64,${PDF}`,
+    };
+    const requests: Array<[string, Record<string, unknown>, number]> = [
+      ['/v1/messages', pdfMessage, 500],
+      ['/v1/chat/completions', chat({ messages: [{ role: 'user', content: [file] }] }), 200],
+      ['/v1/responses', { model: 'claude-test', input: [{ role: 'user', content: [inputFile] }] }, 200],
+    ];
+    for (const [path, body, count] of requests) {
+      provider.handler = costlyFile(150_000, count);
+      const before = provider.seen.length;
+      const res = await post(path, token, body);
+      expect(res.status, path).toBe(402);
+      expect(provider.seen.slice(before).filter((s) => s.url === path)).toEqual([]);
+    }
+  });
 });
