@@ -109,16 +109,29 @@ function holdsFile(body: Record<string, unknown>): boolean {
   );
 }
 
+/** Whether `context_management` asks for compaction (an edit of type `compact_...`). */
+function compacts(body: Record<string, unknown>): boolean {
+  const edits = (body.context_management as { edits?: unknown } | null | undefined)?.edits;
+  if (!Array.isArray(edits)) return false;
+  return edits.some((edit: unknown) => {
+    const type = (edit as { type?: unknown } | null)?.type;
+    return typeof type === 'string' && type.startsWith('compact');
+  });
+}
+
 export async function reserveSpend(s: SpendInput): Promise<Spend> {
   const caps = capsOf(s.budgets);
   // The bound must hold for what settlement will charge: an hour-long write counts 1.6 times.
   const longCache = holdsLongCache(s.body) ? 1.6 : 1;
   const weight = Math.max(1, s.budgets.tokens?.cache_write_weight ?? 1.25) * longCache;
+  // Compaction reads the whole prompt to summarise it before the answer reads the summary: two
+  // passes, each at most the prompt (the settlement counts both: usage.ts `mergeUsage`).
+  const passes = compacts(s.body) ? 2 : 1;
   const request = (input: number): TokenRequest => ({
-    input: Math.ceil(input * weight),
+    input: Math.ceil(input * weight * passes),
     output: s.requested,
     // Without a price (no USD cap: a USD cap refuses unpriced models earlier) the request costs nothing.
-    usd: input * inputUsdPerToken(s.price) * longCache,
+    usd: input * inputUsdPerToken(s.price) * longCache * passes,
     ...(s.price ? { usdPerOutput: s.price.output / 1_000_000 } : {}),
     model: s.model,
   });
@@ -150,7 +163,7 @@ export async function reserveSpend(s: SpendInput): Promise<Spend> {
     ok: true,
     reservationId: reservation.id,
     clamped: Math.min(s.requested, reservation.grantedOutput),
-    input,
+    input: input * passes,
     counted,
   };
 }

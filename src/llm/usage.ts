@@ -33,10 +33,30 @@ function n(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
 }
 
-/** Merges a usage object from the API into what is known; present fields overwrite (they are totals). */
+/**
+ * Merges a usage object from the API into what is known; present fields overwrite (they are totals).
+ * A request that sampled more than once (compaction summarising the conversation first, with
+ * `context_management`) reports each pass in `iterations`, and its top-level counts leave the
+ * compaction pass out: 180,000 tokens read to summarise were charged as the 23,000 of the answer.
+ * Each count is at least the sum of the passes.
+ */
 export function mergeUsage(known: MessageUsage, reported: unknown): MessageUsage {
   if (!reported || typeof reported !== 'object') return known;
-  const r = reported as Record<string, unknown>;
+  const merged = topLevel(known, reported as Record<string, unknown>);
+  const passes = (reported as { iterations?: unknown }).iterations;
+  if (!Array.isArray(passes)) return merged;
+  const sum = { ...EMPTY_USAGE };
+  for (const pass of passes) {
+    const p = topLevel(EMPTY_USAGE, pass !== null && typeof pass === 'object' ? pass : {});
+    for (const k of USAGE_KEYS) sum[k] += p[k];
+  }
+  for (const k of USAGE_KEYS) merged[k] = Math.max(merged[k], sum[k]);
+  return merged;
+}
+
+const USAGE_KEYS = Object.keys(EMPTY_USAGE) as Array<keyof MessageUsage>;
+
+function topLevel(known: MessageUsage, r: Record<string, unknown>): MessageUsage {
   return {
     input_tokens: 'input_tokens' in r && r.input_tokens !== null ? n(r.input_tokens) : known.input_tokens,
     output_tokens:

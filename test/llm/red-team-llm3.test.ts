@@ -19,6 +19,9 @@ const PROFILES = `
     budgets: { tokens: { output: 1000 } }
   files:
     budgets: { tokens: { input: 20000 } }
+  compacting:
+    llm: { betas: [compact-2026-01-12] }
+    budgets: { tokens: { input: 1000 } }
 `;
 
 beforeAll(async () => {
@@ -268,5 +271,73 @@ describe('red team: a file whose bytes do not bound its tokens', () => {
       expect(res.status, path).toBe(402);
       expect(provider.seen.slice(before).filter((s) => s.url === path)).toEqual([]);
     }
+  });
+});
+
+async function settled(runId: string) {
+  for (let i = 0; i < 200; i++) {
+    const usage = await gw.gateway.store.tokens.usage(runId);
+    if (usage.requests >= 1) return usage;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('never settled');
+}
+
+describe('red team: a request that samples twice (compaction)', () => {
+  const COMPACT = [{ type: 'compact_20260112', trigger: { type: 'input_tokens', value: 50_000 } }];
+  /** A Messages request of `text`, compacting when `edits` are given (with the beta it needs). */
+  const send = (token: string, text: string, max: number, edits?: unknown[]) =>
+    fetch(`${gw.gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: {
+        'x-api-key': token,
+        'content-type': 'application/json',
+        ...(edits ? { 'anthropic-beta': 'compact-2026-01-12' } : {}),
+      },
+      body: JSON.stringify({
+        model: 'claude-test',
+        max_tokens: max,
+        ...(edits ? { context_management: { edits } } : {}),
+        messages: [{ role: 'user', content: text }],
+      }),
+    });
+
+  it('charges every pass its iterations report, not only the top-level counts that leave compaction out', async () => {
+    const { run, token } = await gw.gateway.runs.create('compacting');
+    provider.handler = (_s, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          id: 'x',
+          type: 'message',
+          content: [{ type: 'compaction', content: 'summary' }],
+          usage: {
+            input_tokens: 230,
+            output_tokens: 10,
+            iterations: [
+              { type: 'compaction', input_tokens: 1800, output_tokens: 35 },
+              { type: 'message', input_tokens: 230, output_tokens: 10 },
+            ],
+          },
+        }),
+      );
+    };
+    expect((await send(token, 'hi', 50, COMPACT)).status).toBe(200);
+    const usage = await settled(run.id);
+    // Before: 230 in, 10 out; the compaction pass's 1,800 read and 35 written were free.
+    expect(usage.input).toBe(2030);
+    expect(usage.output).toBe(45);
+  });
+
+  it('reserves a compacting request at two passes over its prompt', async () => {
+    const text = 'x'.repeat(600);
+    provider.handler = costlyFile(600);
+    const once = await gw.gateway.runs.create('compacting');
+    expect((await send(once.token, text, 5)).status).toBe(200);
+    const { token } = await gw.gateway.runs.create('compacting');
+    const before = provider.seen.length;
+    // 600 tokens a pass, two passes, weighted as cache writes: over the cap of 1,000.
+    expect((await send(token, text, 5, COMPACT)).status).toBe(402);
+    expect(provider.seen.slice(before).filter((s) => s.url === '/v1/messages')).toEqual([]);
   });
 });
