@@ -123,6 +123,12 @@ export function responsesSideDoor(
       );
   }
   if (!allowed.url_sources) {
+    // A code interpreter's container loaded with files stored in the account, by id.
+    const stored = firstPath(body.tools, 'tools', (tool, at) =>
+      Array.isArray(tool.file_ids) && tool.file_ids.length > 0 ? `${at}.file_ids` : undefined,
+    );
+    if (stored)
+      return sideDoorRefusal(stored, `the files at ${stored}, stored in the account,`, 'url_sources');
     const found = fetchedInput(body.input, 'input');
     if (found)
       return sideDoorRefusal(found, `the content at ${found}, fetched by URL or file id,`, 'url_sources');

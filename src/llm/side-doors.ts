@@ -194,12 +194,17 @@ export function firstPath(
   return undefined;
 }
 
-/** The path of the first content block whose source the API would fetch by URL or look up by file id (images, documents, also inside tool results). */
+/**
+ * The path of the first content block whose source the API would fetch by URL or look up by file id
+ * (images, documents, also inside tool results; a `container_upload` of a stored file).
+ */
 function urlSource(value: unknown, path: string): string | undefined {
   return firstPath(value, path, (object, at) => {
     const source = object.source;
     // A `file` source is looked up in the account's stored files: as open as a URL, never the run's own.
     const type = source && typeof source === 'object' ? (source as { type?: unknown }).type : undefined;
-    return type === 'url' || type === 'file' ? `${at}.source` : undefined;
+    if (type === 'url' || type === 'file') return `${at}.source`;
+    // A file of the account copied into the code-execution container by its id.
+    return object.type === 'container_upload' ? `${at}.file_id` : undefined;
   });
 }

@@ -19,6 +19,8 @@ const PROFILES = `
     budgets: { tokens: { output: 1000 } }
   files:
     budgets: { tokens: { input: 20000 } }
+  interpreter:
+    llm: { server_tools: [code_execution, code_interpreter], betas: [files-api-2025-04-14] }
   compacting:
     llm: { betas: [compact-2026-01-12] }
     budgets: { tokens: { input: 1000 } }
@@ -339,5 +341,42 @@ describe('red team: a request that samples twice (compaction)', () => {
     // 600 tokens a pass, two passes, weighted as cache writes: over the cap of 1,000.
     expect((await send(token, text, 5, COMPACT)).status).toBe(402);
     expect(provider.seen.slice(before).filter((s) => s.url === '/v1/messages')).toEqual([]);
+  });
+});
+
+describe('red team: stored files loaded into a code-execution container', () => {
+  it('refuses an Anthropic container_upload by file id where only code execution is open', async () => {
+    const { token } = await gw.gateway.runs.create('interpreter');
+    const before = provider.seen.length;
+    const res = await fetch(`${gw.gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: {
+        'x-api-key': token,
+        'content-type': 'application/json',
+        'anthropic-beta': 'files-api-2025-04-14',
+      },
+      body: JSON.stringify({
+        model: 'claude-test',
+        max_tokens: 5,
+        tools: [{ type: 'code_execution_20250825', name: 'code_execution' }],
+        messages: [{ role: 'user', content: [{ type: 'container_upload', file_id: 'file_another_runs' }] }],
+      }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain('url_sources');
+    expect(provider.seen.length).toBe(before);
+  });
+
+  it('refuses a Responses code interpreter container holding stored file ids where only the tool is open', async () => {
+    const { token } = await gw.gateway.runs.create('interpreter');
+    const before = provider.seen.length;
+    const res = await post('/v1/responses', token, {
+      model: 'claude-test',
+      input: 'hi',
+      tools: [{ type: 'code_interpreter', container: { type: 'auto', file_ids: ['file-another-runs'] } }],
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain('url_sources');
+    expect(provider.seen.length).toBe(before);
   });
 });
