@@ -5,6 +5,7 @@ import {
   cost,
   EMPTY_USAGE,
   estimateInputTokens,
+  IMAGE_TOKENS,
   mergeUsage,
   SseUsageTracker,
 } from './usage.js';
@@ -101,8 +102,8 @@ describe('charging', () => {
     };
     const body = { messages: [{ role: 'user', content: [image, { type: 'text', text: 'what is this?' }] }] };
     const estimate = estimateInputTokens(body);
-    expect(estimate).toBeGreaterThanOrEqual(1_600);
-    expect(estimate).toBeLessThan(1_800);
+    expect(estimate).toBeGreaterThanOrEqual(IMAGE_TOKENS);
+    expect(estimate).toBeLessThan(IMAGE_TOKENS + 200);
   });
 
   it('bounds input by the UTF-8 bytes of the request JSON, so dense scripts cannot beat it', () => {
@@ -155,7 +156,7 @@ describe('charging', () => {
           return value;
         },
       );
-      return Buffer.byteLength(text) + images * 1_600;
+      return Buffer.byteLength(text) + images * IMAGE_TOKENS;
     };
     const image = {
       type: 'image',

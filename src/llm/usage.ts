@@ -111,10 +111,13 @@ export function cost(usage: MessageUsage, price: Price | undefined): number {
 }
 
 /**
- * Tokens one image costs at most: the API scales images down to about 1.15
- * megapixels, and an image costs about width × height / 750 tokens.
+ * Tokens one image costs at most: the API scales an image down to its model's native
+ * resolution and charges a visual token per 28 × 28 pixels. Claude Opus 4.7 reads up to 2,576
+ * pixels on the long edge, 4,784 tokens (earlier models 1,568): counted at the 1,600 of the
+ * earlier models, a few hundred bytes of PNG at that size were charged three times what was
+ * reserved, up to 600 images a request.
  */
-export const IMAGE_TOKENS = 1_600;
+export const IMAGE_TOKENS = 4_784;
 
 /**
  * An upper bound of the input tokens of a request, reserved before it is

@@ -285,6 +285,27 @@ async function settled(runId: string) {
   throw new Error('never settled');
 }
 
+describe('red team: images at the resolution of the newest models', () => {
+  it('reserves a small image at what a 2,576-pixel one costs, so eight of them cannot pass under the cap', async () => {
+    const { token } = await gw.gateway.runs.create('files');
+    // Eight images of 4,784 tokens each (Opus 4.7's ceiling), a few bytes apiece as sent.
+    provider.handler = costlyFile(8 * 4_784);
+    const image = {
+      type: 'image',
+      source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' },
+    };
+    const before = provider.seen.length;
+    const res = await post('/v1/messages', token, {
+      model: 'claude-test',
+      max_tokens: 5,
+      messages: [{ role: 'user', content: Array.from({ length: 8 }, () => image) }],
+    });
+    // Before: reserved at 8 × 1,600 (within the cap of 20,000), sent, and charged 38,272.
+    expect(res.status).toBe(402);
+    expect(provider.seen.slice(before).filter((s) => s.url === '/v1/messages')).toEqual([]);
+  });
+});
+
 describe('red team: a request that samples twice (compaction)', () => {
   const COMPACT = [{ type: 'compact_20260112', trigger: { type: 'input_tokens', value: 50_000 } }];
   /** A Messages request of `text`, compacting when `edits` are given (with the beta it needs). */
