@@ -98,13 +98,13 @@ export const CONTEXT_CEILING = 1_000_000;
 function holdsFile(body: Record<string, unknown>): boolean {
   const file = (part: Record<string, unknown>) => {
     if (part.type === 'input_file' || (part.type === 'file' && part.file !== undefined)) return 'file';
-    if (part.type !== 'document') return undefined;
     const source = part.source;
-    const type =
-      source !== null && typeof source === 'object' ? (source as { type?: unknown }).type : undefined;
+    if (part.type !== 'document' || source === null || typeof source !== 'object') return undefined;
+    const type = (source as { type?: unknown }).type;
     return type === 'text' || type === 'content' ? undefined : 'file';
   };
-  return ['system', 'messages', 'tools', 'input', 'instructions'].some(
+  // Not `tools`: a tool's schema describes data, it holds none.
+  return ['system', 'messages', 'input', 'instructions'].some(
     (field) => firstPath(body[field], field, file) !== undefined,
   );
 }
