@@ -18,11 +18,11 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, isIP, type Socket } from 'node:net';
+import { firstBytes, judgeFirstBytes } from './egress-first-bytes.js';
 import { claimConnection, forwardRequest, keepHalfClosedClients } from './egress-forward.js';
 import { decideAddress, decideName, type EgressRule, parseEgress, WildcardBudget } from './egress-policy.js';
 import { createRelay, type Relay } from './egress-relay.js';
-import { classifyPlain, serveTunnelHttp } from './egress-tunnel-http.js';
-import { classifyFirstBytes, MAX_CLIENT_HELLO } from './tls-sni.js';
+import { serveTunnelHttp } from './egress-tunnel-http.js';
 
 export interface EgressEvent {
   method: 'CONNECT' | 'HTTP';
@@ -153,31 +153,21 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
     }
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     const first = await firstBytes(client, head, timeoutMs);
-    const seen = first ? classifyFirstBytes(first) : undefined;
     const expected = bare(host);
-    let sni: string | undefined;
-    let refusal: string | undefined;
-    if (!first || !seen) refusal = 'the client sent nothing to inspect';
-    else if (seen.kind === 'malformed') refusal = 'malformed TLS ClientHello';
-    else if (seen.kind === 'incomplete') refusal = 'TLS ClientHello too large or cut short';
-    // Still an unfinished HTTP request line when the wait ends (slow, or cut by a half-close): passed
-    // on raw, its Host would never be checked, and the client could finish it naming any tenant.
-    else if (seen.kind === 'not-tls' && classifyPlain(first) === 'incomplete')
-      refusal = 'an HTTP request line not finished in time';
-    else if (seen.kind === 'client-hello') {
-      sni = seen.sni;
-      // Domain fronting: the tunnel was checked for one name, TLS asks the far side for another.
-      if (sni !== undefined && sni !== expected) refusal = `TLS SNI ${sni} differs from ${expected}`;
-      // A name without SNI would let a CDN pick the tenant from the encrypted Host header.
-      if (sni === undefined && isIP(expected) === 0) refusal = `TLS without SNI to ${expected}`;
-    }
-    if (refusal !== undefined) {
-      report('CONNECT', host, port, { ok: false, reason: refusal, address: checked.address }, sni);
+    const verdict = judgeFirstBytes(first, expected);
+    if (verdict.refusal !== undefined) {
+      report(
+        'CONNECT',
+        host,
+        port,
+        { ok: false, reason: verdict.refusal, address: checked.address },
+        verdict.sni,
+      );
       client.destroy();
       return;
     }
-    report('CONNECT', host, port, checked, sni);
-    if (first && seen?.kind === 'not-tls' && classifyPlain(first) === 'http') {
+    report('CONNECT', host, port, checked, verdict.sni);
+    if (first && verdict.http) {
       serveTunnelHttp(client, first, { host: expected, port, address: checked.address }, relay, (reason) =>
         report('CONNECT', host, port, { ok: false, reason, address: checked.address }),
       );
@@ -272,48 +262,4 @@ function refuse(client: Socket, reason: string): void {
   client.end(
     `HTTP/1.1 403 Forbidden\r\nx-bulkhead-egress: denied\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
-}
-
-/**
- * Reads until the first bytes can be classified (a whole ClientHello, or clearly not TLS).
- * Nothing goes upstream before that, so a slow or split hello cannot slip past the SNI check.
- */
-function firstBytes(client: Socket, head: Buffer, timeoutMs: number): Promise<Buffer | undefined> {
-  return new Promise((resolve) => {
-    let data = head;
-    const done = (result: Buffer | undefined) => {
-      clearTimeout(timer);
-      client.off('data', onData);
-      client.off('close', onClose);
-      client.off('end', onEnd);
-      client.pause();
-      resolve(result);
-    };
-    const onData = (chunk: Buffer) => {
-      data = Buffer.concat([data, chunk]);
-      if (settled(data) || data.length > MAX_CLIENT_HELLO) done(data);
-    };
-    const onClose = () => done(undefined);
-    // A client that half-closes sends nothing more: decide on what came (nothing is refused).
-    const onEnd = () => done(data.length > 0 ? data : undefined);
-    const timer = setTimeout(() => done(data.length > 0 ? data : undefined), timeoutMs);
-    if (data.length > 0 && settled(data)) {
-      done(data);
-      return;
-    }
-    client.on('data', onData);
-    client.once('close', onClose);
-    client.once('end', onEnd);
-    client.resume();
-  });
-}
-
-/**
- * Enough to decide on: a whole ClientHello, or clearly not TLS and, when it could be HTTP, the
- * whole request line (an HTTP request sent a byte at a time must not slip past the Host check).
- */
-function settled(data: Buffer): boolean {
-  const tls = classifyFirstBytes(data).kind;
-  if (tls === 'incomplete') return false;
-  return tls !== 'not-tls' || classifyPlain(data) !== 'incomplete';
 }

@@ -19,7 +19,30 @@ describe('plain HTTP inside a tunnel', () => {
   it('lets other protocols through without waiting', () => {
     expect(classifyPlain(b('SSH-2.0-OpenSSH_9.2\r\n'))).toBe('other');
     expect(classifyPlain(b('\u0000\u0000\u0000\u0008'))).toBe('other');
-    expect(classifyPlain(b(`GET ${'a'.repeat(9000)}`))).toBe('other');
+    expect(classifyPlain(b('SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13\r\n'))).toBe('other');
+    expect(classifyPlain(b('PING\r\n'))).toBe('other');
+    expect(classifyPlain(b('SET key value\r\n'))).toBe('other');
+  });
+
+  it('tells a request line some lenient server would still take from HTTP node parses', () => {
+    for (const line of [
+      'GET  / HTTP/1.1\r\n',
+      'GET\t/\tHTTP/1.1\r\n',
+      'GET / HTTP/1.1 \r\n',
+      ' GET / HTTP/1.1\r\n',
+      'GET / http/1.1\r\n',
+      'GET / HTTP/1.1\rHost: x\r',
+      'GET /\r\n',
+      'GET http://other.example/\n',
+      `GET /${'a'.repeat(9000)}`,
+    ])
+      expect(classifyPlain(b(line)), JSON.stringify(line.slice(0, 30))).toBe('http-like');
+  });
+
+  it('finds a PROXY protocol header, v1 or v2, also the start of one', () => {
+    expect(classifyPlain(b('PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n'))).toBe('proxy-header');
+    expect(classifyPlain(b('\r\n\r\n\0\r\nQUIT\n!'))).toBe('proxy-header');
+    expect(classifyPlain(b('\r\n\r\n\0'))).toBe('incomplete');
   });
 
   it("matches a Host header against the tunnel's host and port", () => {

@@ -16,22 +16,48 @@ import { claimConnection, forwardRequest, keepHalfClosedClients } from './egress
 import type { Relay } from './egress-relay.js';
 
 const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]";
+/** What node's parser takes: one space each side of the target, CRLF or LF. */
 const REQUEST_LINE = new RegExp(`^${TOKEN}+ \\S+ HTTP/\\d(\\.\\d)?\\r?$`);
-const MAYBE_REQUEST_LINE = new RegExp(`^${TOKEN}*( [^\\r\\n]*)?\\r?$`);
-/** A request line longer than this is not waited for: the bytes are not HTTP a server would take. */
+/** Blanks a lenient server takes between the parts of a request line (python's takes any). */
+const BLANK = '[ \\t\\x0b\\x0c]';
+/**
+ * A line some server would still read as a request: a method, blanks, then a path, `*`, an
+ * absolute URL (HTTP/0.9 has no version) or, further on, an HTTP version in any case. nginx
+ * takes several spaces, python's http.server tabs and trailing blanks, node's and Go's servers
+ * request lines far past MAX_LINE. An SSH banner (`SSH-2.0-x comment`) is none of these.
+ */
+const HTTP_LIKE = new RegExp(`^${BLANK}*${TOKEN}+${BLANK}+([/*]|[a-z][a-z0-9+.-]*://|.*HTTP/\\d)`, 'i');
+/** A line cut at MAX_LINE: a method and a blank are enough (its version may lie past the cut). */
+const HTTP_LIKE_START = new RegExp(`^${BLANK}*${TOKEN}+${BLANK}+\\S`);
+const MAYBE_REQUEST_LINE = new RegExp(`^${BLANK}*${TOKEN}*(${BLANK}[^\\r\\n]*)?\\r?$`);
+/** The PROXY protocol's v1 line and v2 signature: the sender speaks for another client's address. */
+const PROXY_V1 = 'PROXY ';
+const PROXY_V2 = '\r\n\r\n\0\r\nQUIT\n';
+/** A request line longer than this is not waited for (nor passed on: it is refused if HTTP-like). */
 const MAX_LINE = 8192;
 
-export type PlainStart = 'http' | 'other' | 'incomplete';
+/**
+ * What a tunnel's first plain bytes are: an HTTP/1 request node parses (`http`), bytes some server
+ * would still take for a request or a PROXY header, which are refused rather than passed on raw
+ * (where their Host, or the address they claim, would never be checked), or another protocol.
+ */
+export type PlainStart = 'http' | 'http-like' | 'proxy-header' | 'other' | 'incomplete';
 
 /** Whether a tunnel's first bytes start an HTTP/1 request (servers skip empty lines before one). */
 export function classifyPlain(data: Buffer): PlainStart {
-  const text = data
-    .subarray(0, MAX_LINE)
-    .toString('latin1')
-    .replace(/^(\r?\n)+/, '');
-  const end = text.indexOf('\n');
-  if (end < 0) return data.length >= MAX_LINE || !MAYBE_REQUEST_LINE.test(text) ? 'other' : 'incomplete';
-  return REQUEST_LINE.test(text.slice(0, end)) ? 'http' : 'other';
+  const raw = data.subarray(0, MAX_LINE).toString('latin1');
+  if (raw.startsWith(PROXY_V1) || raw.startsWith(PROXY_V2)) return 'proxy-header';
+  if (PROXY_V2.startsWith(raw) && !/^(\r?\n)*$/.test(raw)) return 'incomplete';
+  const text = raw.replace(/^(\r?\n)+/, '');
+  // A bare CR ends a line for some servers; a CR at the very end may still be followed by LF.
+  const end = /\r\n|\n|\r(?!$)/.exec(text);
+  if (!end) {
+    if (data.length < MAX_LINE) return MAYBE_REQUEST_LINE.test(text) ? 'incomplete' : 'other';
+    return HTTP_LIKE_START.test(text) ? 'http-like' : 'other';
+  }
+  const line = text.slice(0, end.index);
+  if (end[0] !== '\r' && REQUEST_LINE.test(line)) return 'http';
+  return HTTP_LIKE.test(line) ? 'http-like' : 'other';
 }
 
 /** `name` or `name:port` naming the tunnel's host (and its port, when one is given). */

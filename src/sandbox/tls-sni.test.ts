@@ -1,34 +1,6 @@
-import { once } from 'node:events';
-import { type AddressInfo, createServer } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
+import { clientHello, withExtension } from '../../test/helpers/tls-hello.js';
 import { classifyFirstBytes } from './tls-sni.js';
-
-/** The first bytes a real TLS client (node's OpenSSL) sends for a server name. */
-async function clientHello(servername?: string): Promise<Buffer> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  const received = new Promise<Buffer>((resolve) =>
-    server.once('connection', (socket) => {
-      let data = Buffer.alloc(0);
-      socket.on('data', (chunk: Buffer) => {
-        data = Buffer.concat([data, chunk]);
-        if (classifyFirstBytes(data).kind !== 'incomplete') {
-          socket.destroy();
-          resolve(data);
-        }
-      });
-    }),
-  );
-  const client = tlsConnect({ host: '127.0.0.1', port, ...(servername ? { servername } : {}) });
-  client.on('error', () => undefined);
-  const data = await received;
-  client.destroy();
-  server.close();
-  return data;
-}
 
 /** Re-frames one handshake message into two TLS records, as a client may legally do. */
 function splitIntoTwoRecords(hello: Buffer): Buffer {
@@ -84,5 +56,28 @@ describe('TLS ClientHello SNI', () => {
     const at = hello.indexOf('api.example.com');
     hello[at + 3] = 0; // "api\0example.com": a C parser on the far side would read "api"
     expect(classifyFirstBytes(hello).kind).toBe('malformed');
+  });
+
+  it('refuses a hello that hides the name it means (Encrypted Client Hello, encrypted SNI)', async () => {
+    // The clear SNI is the allowed name; a shared front end decrypts the inner hello's other one.
+    const hello = await clientHello('api.example.com');
+    for (const type of [0xfe0d, 0xfe0a, 0xffce])
+      expect(
+        classifyFirstBytes(withExtension(hello, type, Buffer.alloc(40, 1))).kind,
+        type.toString(16),
+      ).toBe('unreadable');
+    expect(classifyFirstBytes(withExtension(hello, 0x7a7a, Buffer.alloc(1))).kind).toBe('client-hello');
+  });
+
+  it('refuses an SSLv2-format ClientHello (it cannot carry a server name)', () => {
+    const v2 = Buffer.from('801c01030300030000001000002f', 'hex');
+    expect(classifyFirstBytes(Buffer.concat([v2, Buffer.alloc(16, 7)])).kind).toBe('unreadable');
+    expect(classifyFirstBytes(v2.subarray(0, 2)).kind).toBe('incomplete');
+  });
+
+  it('refuses a first TLS record that is not a handshake (alert, change cipher spec, data)', () => {
+    for (const type of [0x14, 0x15, 0x17, 0x18])
+      expect(classifyFirstBytes(Buffer.from([type, 3, 3, 0, 1, 1])).kind).toBe('unreadable');
+    expect(classifyFirstBytes(Buffer.from([0x15])).kind).toBe('incomplete');
   });
 });

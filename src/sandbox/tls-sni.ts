@@ -13,18 +13,29 @@ export type FirstBytes =
   | { kind: 'not-tls' }
   | { kind: 'incomplete' }
   | { kind: 'malformed' }
+  /** TLS, but not a ClientHello the proxy can read a name from: why. */
+  | { kind: 'unreadable'; reason: string }
   | { kind: 'client-hello'; sni: string | undefined };
 
 const HANDSHAKE = 0x16;
 const CLIENT_HELLO = 0x01;
 const SERVER_NAME_EXTENSION = 0x0000;
 const HOST_NAME = 0x00;
+/**
+ * Encrypted Client Hello (RFC 9849) and its drafts back to 0xfe08, and the older encrypted SNI:
+ * the server name the far side acts on travels encrypted, and the one in the clear is only the
+ * client-facing server's. A shared front end (a CDN) decrypts it and serves whichever tenant it
+ * names, so the proxy's SNI check would see the allowed name and nothing else.
+ */
+const HIDDEN_NAME_EXTENSIONS = new Set([0xfe08, 0xfe09, 0xfe0a, 0xfe0b, 0xfe0c, 0xfe0d, 0xffce]);
+/** TLS record types other than handshake (change_cipher_spec, alert, application_data, heartbeat). */
+const OTHER_RECORDS = new Set([0x14, 0x15, 0x17, 0x18]);
 /** A ClientHello larger than this is refused rather than buffered without end. */
 export const MAX_CLIENT_HELLO = 64 * 1024;
 
 export function classifyFirstBytes(data: Buffer): FirstBytes {
   if (data.length === 0) return { kind: 'incomplete' };
-  if (data[0] !== HANDSHAKE) return { kind: 'not-tls' };
+  if (data[0] !== HANDSHAKE) return otherStart(data);
   // Reassemble the handshake message from as many records as it spans.
   const fragments: Buffer[] = [];
   let at = 0;
@@ -49,16 +60,43 @@ export function classifyFirstBytes(data: Buffer): FirstBytes {
     }
   }
   const hello = Buffer.concat(fragments).subarray(4, need);
-  const sni = parseClientHello(hello);
-  return sni === false ? malformed() : { kind: 'client-hello', sni };
+  const parsed = parseClientHello(hello);
+  if (parsed === false) return malformed();
+  if (parsed.hidden)
+    return { kind: 'unreadable', reason: 'TLS Encrypted Client Hello (the real server name is hidden)' };
+  return { kind: 'client-hello', sni: parsed.sni };
+}
+
+/**
+ * First bytes that do not start a TLS handshake record. Two still speak TLS without showing a
+ * name: another record type (a server that skips it, or a later hello, is not checked), and
+ * the SSLv2-compatible ClientHello (a 2-byte header with the top bit set, then message type 1),
+ * which has no extensions, so no SNI, and gets the far side's default certificate: the tenant
+ * is then picked by the encrypted Host header.
+ */
+function otherStart(data: Buffer): FirstBytes {
+  const first = data[0] as number;
+  if (OTHER_RECORDS.has(first)) {
+    if (data.length < 2) return { kind: 'incomplete' };
+    if (data[1] === 0x03) return { kind: 'unreadable', reason: 'a TLS record that is not a ClientHello' };
+  }
+  if (first & 0x80) {
+    if (data.length < 3) return { kind: 'incomplete' };
+    if (data[2] === CLIENT_HELLO)
+      return { kind: 'unreadable', reason: 'an SSLv2-format ClientHello (no SNI)' };
+  }
+  return { kind: 'not-tls' };
 }
 
 function malformed(): FirstBytes {
   return { kind: 'malformed' };
 }
 
-/** The SNI host name, undefined when the hello carries none, false when the bytes are not a valid hello. */
-function parseClientHello(body: Buffer): string | undefined | false {
+/**
+ * The SNI host name (undefined when the hello carries none) and whether the hello hides the name
+ * it means (ECH), or false when the bytes are not a valid hello.
+ */
+function parseClientHello(body: Buffer): { sni: string | undefined; hidden: boolean } | false {
   const reader = new Reader(body);
   if (!reader.skip(2 + 32)) return false; // legacy version, random
   const session = reader.u8();
@@ -67,16 +105,18 @@ function parseClientHello(body: Buffer): string | undefined | false {
   if (ciphers === undefined || !reader.skip(ciphers)) return false;
   const compression = reader.u8();
   if (compression === undefined || !reader.skip(compression)) return false;
-  if (reader.remaining() === 0) return undefined; // no extensions at all
+  if (reader.remaining() === 0) return { sni: undefined, hidden: false }; // no extensions at all
   const extensionsLength = reader.u16();
   if (extensionsLength === undefined || extensionsLength !== reader.remaining()) return false;
   let sni: string | undefined;
+  let hidden = false;
   while (reader.remaining() > 0) {
     const type = reader.u16();
     const length = reader.u16();
     if (type === undefined || length === undefined) return false;
     const data = reader.take(length);
     if (!data) return false;
+    if (HIDDEN_NAME_EXTENSIONS.has(type)) hidden = true;
     if (type !== SERVER_NAME_EXTENSION) continue;
     // Two server_name extensions could name two hosts: one for the check, one for the far side.
     if (sni !== undefined) return false;
@@ -98,7 +138,7 @@ function parseClientHello(body: Buffer): string | undefined | false {
     }
     if (sni === undefined) return false;
   }
-  return sni;
+  return { sni, hidden };
 }
 
 class Reader {
