@@ -1,8 +1,10 @@
+import { networkInterfaces } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import {
   decideAddress,
   decideName,
   isInternalAddress,
+  ownAddresses,
   parseEgress,
   WildcardBudget,
   wildcardRefusal,
@@ -55,6 +57,16 @@ describe('egress decision by resolved address', () => {
     'fd00::1',
     '::ffff:127.0.0.1',
     '::ffff:169.254.169.254',
+    // Beyond the private ranges: a platform service at a public address, and IPv6 forms that
+    // embed an IPv4 address or are not routed.
+    '168.63.129.16',
+    '::ffff:0:a9fe:a9fe',
+    '2001:0:4136:e378:8000:63bf:3fff:fdd2',
+    '2001:10::1',
+    '2001:20::1',
+    '3fff::1',
+    '5f00::1',
+    '100:0:0:1::1',
   ];
   for (const address of internal) {
     it(`treats ${address} as internal`, () => {
@@ -65,6 +77,18 @@ describe('egress decision by resolved address', () => {
   it('allows a public address', () => {
     expect(decideAddress('93.184.216.34', 443, rules).action).toBe('allow');
     expect(isInternalAddress('2606:2800:220:1::1')).toBe(false);
+  });
+  it("refuses the proxy host's own addresses, however an IPv6 or mapped one is written", () => {
+    // A name pointed at the host's public address reaches whatever listens on all its interfaces.
+    const own = new Set(['198.51.99.7', '2a01:4f8:1:2::5']);
+    for (const address of ['198.51.99.7', '::ffff:198.51.99.7', '::ffff:c633:6307', '2A01:04F8:1:2:0:0:0:5'])
+      expect(decideAddress(address, 443, rules, own).action, address).toBe('deny');
+    expect(decideAddress('198.51.99.8', 443, rules, own).action).toBe('allow');
+  });
+  it('counts the addresses of this host as its own', () => {
+    const all = Object.values(networkInterfaces()).flatMap((list) => list ?? []);
+    for (const entry of all)
+      expect(ownAddresses().has(entry.address.replace(/%.*$/, '')), entry.address).toBe(true);
   });
   it('allows an internal address that is listed as a literal', () => {
     expect(decideAddress('10.1.2.3', 8080, rules).action).toBe('allow');

@@ -15,6 +15,7 @@
  * (`WildcardBudget`). A name the list refuses is never looked up at all.
  */
 import { BlockList, isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 
 export type EgressDecision = { action: 'allow'; entry: string } | { action: 'deny'; reason: string };
 
@@ -123,15 +124,49 @@ export class WildcardBudget {
   }
 }
 
-/** Step 2, after the proxy resolved the name itself: refuse internal addresses unless listed as literals. */
-export function decideAddress(address: string, port: number, rules: readonly EgressRule[]): EgressDecision {
-  if (!isInternalAddress(address)) return { action: 'allow', entry: address };
+/**
+ * Step 2, after the proxy resolved the name itself: refuse internal addresses unless listed as
+ * literals. `own` is the proxy host's own addresses: a name pointed at the host's public address
+ * reaches every host service listening on all interfaces, as loopback would.
+ */
+export function decideAddress(
+  address: string,
+  port: number,
+  rules: readonly EgressRule[],
+  own: ReadonlySet<string> = ownAddresses(),
+): EgressDecision {
+  if (!isInternalAddress(address) && !own.has(canonicalAddress(address)))
+    return { action: 'allow', entry: address };
   const listed = rules.find(
     (r) => !r.wildcard && r.port === port && normalizeHost(r.host) === normalizeHost(address),
   );
   return listed
     ? { action: 'allow', entry: listed.entry }
     : { action: 'deny', reason: `resolves to an internal address (${address})` };
+}
+
+/** The addresses of this host's interfaces, canonical (read at each decision: they change). */
+export function ownAddresses(): Set<string> {
+  const own = new Set<string>();
+  for (const list of Object.values(networkInterfaces()))
+    for (const entry of list ?? []) own.add(canonicalAddress(entry.address));
+  return own;
+}
+
+/** One spelling per address: IPv6 compressed and lower case without a zone, IPv4-mapped as IPv4. */
+function canonicalAddress(address: string): string {
+  const ip = normalizeHost(address).replace(/%.*$/, '');
+  if (isIP(ip) !== 6) return ip;
+  let href: string;
+  try {
+    href = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+  } catch {
+    return ip;
+  }
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(href);
+  if (!mapped) return href;
+  const [high, low] = [Number.parseInt(mapped[1] ?? '0', 16), Number.parseInt(mapped[2] ?? '0', 16)];
+  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
 }
 
 /**
@@ -153,6 +188,7 @@ for (const [net, bits] of [
   ['192.0.0.0', 24],
   ['192.0.2.0', 24],
   ['192.88.99.0', 24],
+  ['168.63.129.16', 32], // Azure's platform endpoint (WireServer, DNS) for its VMs, at a public address
   ['192.168.0.0', 16],
   ['198.18.0.0', 15],
   ['198.51.100.0', 24],
@@ -163,11 +199,18 @@ for (const [net, bits] of [
   INTERNAL.addSubnet(net, bits, 'ipv4');
 for (const [net, bits] of [
   ['::', 96], // unspecified, loopback and IPv4-compatible
+  ['::ffff:0:0:0', 96], // IPv4-translated (SIIT)
   ['64:ff9b::', 96], // NAT64
   ['64:ff9b:1::', 48], // local NAT64
   ['100::', 64], // discard
+  ['100:0:0:1::', 64], // dummy prefix
+  ['2001::', 32], // Teredo (embeds an IPv4 address)
+  ['2001:10::', 28], // ORCHID
+  ['2001:20::', 28], // ORCHIDv2
   ['2001:db8::', 32], // documentation
   ['2002::', 16], // 6to4
+  ['3fff::', 20], // documentation
+  ['5f00::', 16], // SRv6 segment identifiers
   ['fc00::', 7], // unique local
   ['fe80::', 10], // link-local
   ['fec0::', 10], // site-local

@@ -20,7 +20,14 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, isIP, type Socket } from 'node:net';
 import { firstBytes, judgeFirstBytes } from './egress-first-bytes.js';
 import { claimConnection, forwardRequest, keepHalfClosedClients } from './egress-forward.js';
-import { decideAddress, decideName, type EgressRule, parseEgress, WildcardBudget } from './egress-policy.js';
+import {
+  decideAddress,
+  decideName,
+  type EgressRule,
+  ownAddresses,
+  parseEgress,
+  WildcardBudget,
+} from './egress-policy.js';
 import { createRelay, type Relay } from './egress-relay.js';
 import { serveTunnelHttp } from './egress-tunnel-http.js';
 
@@ -228,8 +235,9 @@ async function decide(
   }
   if (addresses.length === 0) return { ok: false, reason: 'name does not resolve' };
   // Every address must pass: a name with one public and one internal address is refused.
+  const own = ownAddresses();
   for (const address of addresses) {
-    const byAddress = decideAddress(address, port, rules);
+    const byAddress = decideAddress(address, port, rules, own);
     if (byAddress.action === 'deny') return { ok: false, reason: byAddress.reason, address };
   }
   return { ok: true, address: addresses[0] as string, entry: byName.entry };
