@@ -14,6 +14,8 @@ export interface FirstVerdict {
   sni?: string;
   /** A plain HTTP/1 request: served parsed, not piped. */
   http: boolean;
+  /** A ClientHello: the server's answer is read before the relay takes over (a retry's second hello). */
+  tls?: boolean;
 }
 
 /** The verdict on a tunnel to `expected` (lower case, bare) whose client sent `first`. */
@@ -23,7 +25,7 @@ export function judgeFirstBytes(first: Buffer | undefined, expected: string): Fi
   if (seen.kind === 'malformed') return { refusal: 'malformed TLS ClientHello', http: false };
   if (seen.kind === 'incomplete') return { refusal: 'TLS ClientHello too large or cut short', http: false };
   if (seen.kind === 'unreadable') return { refusal: seen.reason, http: false };
-  if (seen.kind === 'client-hello') return { ...sniRefusal(seen.sni, expected), http: false };
+  if (seen.kind === 'client-hello') return { ...sniRefusal(seen.sni, expected), http: false, tls: true };
   const plain = classifyPlain(first);
   // Still an unfinished HTTP request line when the wait ends (slow, or cut by a half-close): passed
   // on raw, its Host would never be checked, and the client could finish it naming any tenant.

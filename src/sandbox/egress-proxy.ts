@@ -29,6 +29,7 @@ import {
   WildcardBudget,
 } from './egress-policy.js';
 import { createRelay, type Relay } from './egress-relay.js';
+import { checkHelloRetry } from './egress-tls-retry.js';
 import { serveTunnelHttp } from './egress-tunnel-http.js';
 
 export interface EgressEvent {
@@ -195,9 +196,25 @@ export function createEgressProxy(options: EgressProxyOptions): Server {
         upstream.pipe(client);
         client.resume();
       };
-      // The checked first bytes go out from here; everything after them is the relay's.
-      if (first) upstream.write(first, () => void handOver());
-      else void handOver();
+      // The checked first bytes go out from here; everything after them is the relay's, but for
+      // TLS only once the server's first message is in (a second hello after a retry is checked).
+      const afterFirst = async () => {
+        if (!verdict.tls) return handOver();
+        const retry = await checkHelloRetry(client, upstream, expected, timeoutMs);
+        if (retry.kind === 'pass') return handOver();
+        if (retry.kind === 'refuse')
+          report(
+            'CONNECT',
+            host,
+            port,
+            { ok: false, reason: retry.reason, address: checked.address },
+            retry.sni,
+          );
+        upstream.destroy();
+        client.end(() => client.destroy());
+      };
+      if (first) upstream.write(first, () => void afterFirst());
+      else void afterFirst();
     });
   };
 

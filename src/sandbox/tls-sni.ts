@@ -169,3 +169,36 @@ class Reader {
     return out;
   }
 }
+
+/** The random of a ServerHello that is really a HelloRetryRequest (RFC 8446 4.1.3). */
+const RETRY_RANDOM = Buffer.from('cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c', 'hex');
+const SERVER_HELLO = 0x02;
+
+/**
+ * What a server answered a ClientHello with: a HelloRetryRequest (the client then sends a second
+ * ClientHello, which must be checked as the first was), anything else, or not enough bytes yet.
+ */
+export function classifyServerHello(data: Buffer): 'retry' | 'other' | 'incomplete' {
+  // The type, length, version and random: 38 bytes of the first handshake message.
+  const fragments: Buffer[] = [];
+  let have = 0;
+  let at = 0;
+  while (have < 38) {
+    if (at + 5 > data.length) return 'incomplete';
+    if (data[at] !== HANDSHAKE) return 'other';
+    const recordLength = data.readUInt16BE(at + 3);
+    const end = Math.min(at + 5 + recordLength, data.length);
+    fragments.push(data.subarray(at + 5, end));
+    have += end - at - 5;
+    if (end < at + 5 + recordLength && have < 38) return 'incomplete';
+    at += 5 + recordLength;
+  }
+  const message = Buffer.concat(fragments);
+  if (message[0] !== SERVER_HELLO) return 'other';
+  return message.subarray(6, 38).equals(RETRY_RANDOM) ? 'retry' : 'other';
+}
+
+/** A TLS 1.3 client's change_cipher_spec record (middlebox compatibility), sent before a second hello. */
+export function changeCipherSpecLength(data: Buffer): number {
+  return data.length >= 6 && data[0] === 0x14 && data[1] === 0x03 && data.readUInt16BE(3) === 1 ? 6 : 0;
+}

@@ -6,7 +6,6 @@
  * requests trust the file's certificates on top of node's store, as node
  * would; every other command is left to node as before.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deferredCaOptions, GatewayClient } from '../../src/cli/client.js';
 import { agentRun, bulkhead, type CliResult, useCliGateway } from '../helpers/cli.js';
 import { echoPolicy, tempDir } from '../helpers/harness.js';
+import { selfSignedFiles } from '../helpers/tls-hello.js';
 
 const DEFERRED = Symbol.for('bulkhead.deferredExtraCaCerts');
 const NODE_WARNING = 'Ignoring extra certs from';
@@ -64,35 +64,7 @@ describe("the CLI's https requests when node started without the extra CA file",
   let serverCert: string;
   let otherCert: string;
 
-  /** A self-signed certificate for 127.0.0.1 (key and cert files in dir). */
-  function selfSigned(name: string): { key: string; cert: string } {
-    const key = join(dir, `${name}.key`);
-    const cert = join(dir, `${name}.pem`);
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-subj',
-        `/CN=${name}`,
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-days',
-        '2',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    );
-    return { key, cert };
-  }
+  const selfSigned = (name: string) => selfSignedFiles(dir, name);
 
   beforeAll(async () => {
     dir = tempDir('bulkhead-https-');

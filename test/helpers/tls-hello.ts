@@ -1,6 +1,8 @@
 /** TLS ClientHellos as real clients send them, and altered ones, for the egress proxy's tests. */
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { type AddressInfo, createServer } from 'node:net';
+import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { classifyFirstBytes } from '../../src/sandbox/tls-sni.js';
 
@@ -45,4 +47,20 @@ export function withExtension(hello: Buffer, type: number, body: Buffer): Buffer
   at += 1 + out[at]!; // compression methods
   out.writeUInt16BE(out.readUInt16BE(at) + extension.length, at); // extensions
   return out;
+}
+
+/** A self-signed P-256 certificate for `name` and 127.0.0.1: key and cert files written in `dir`. */
+export function selfSignedFiles(dir: string, name: string): { key: string; cert: string } {
+  const key = join(dir, `${name}.key`);
+  const cert = join(dir, `${name}.pem`);
+  execFileSync(
+    'openssl',
+    [
+      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'],
+      ...['-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '2'],
+      ...['-keyout', key, '-out', cert],
+    ],
+    { stdio: 'ignore' },
+  );
+  return { key, cert };
 }
