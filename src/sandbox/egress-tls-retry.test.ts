@@ -34,8 +34,9 @@ let proxyPort = 0;
 const events: EgressEvent[] = [];
 let far: Server;
 let farPort = 0;
-/** What reached the far side after its HelloRetryRequest. */
+/** What reached the far side after its HelloRetryRequest, and at all. */
 const afterRetry: Buffer[] = [];
+const farSaw: Buffer[] = [];
 
 beforeAll(async () => {
   // The far side: answers the first ClientHello with a HelloRetryRequest, records what follows.
@@ -44,6 +45,7 @@ beforeAll(async () => {
     let retried = false;
     socket.on('error', () => undefined);
     socket.on('data', (chunk: Buffer) => {
+      farSaw.push(chunk);
       if (retried) {
         afterRetry.push(chunk);
         return;
@@ -115,6 +117,22 @@ describe('the second ClientHello after a HelloRetryRequest', () => {
         reason: expect.stringContaining('second ClientHello'),
       });
     }
+  });
+
+  it('is refused when it comes with the first one, before the retry was asked for', async () => {
+    // Sent at once, the second hello waits in the server's buffer for the retry it provokes.
+    afterRetry.length = 0;
+    events.length = 0;
+    const socket = await tunnel(`api.test:${farPort}`);
+    const second = await clientHello('other-tenant.example');
+    socket.write(Buffer.concat([await clientHello('api.test'), CHANGE_CIPHER_SPEC, second]));
+    await once(socket, 'close');
+    expect(events.at(-1)).toMatchObject({
+      decision: 'deny',
+      reason: expect.stringContaining('second TLS handshake'),
+    });
+    expect(Buffer.concat(afterRetry).length).toBe(0);
+    expect(farSaw.some((chunk) => chunk.includes('other-tenant'))).toBe(false);
   });
 
   it('goes on when it names the same host', async () => {

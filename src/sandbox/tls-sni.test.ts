@@ -80,4 +80,20 @@ describe('TLS ClientHello SNI', () => {
       expect(classifyFirstBytes(Buffer.from([type, 3, 3, 0, 1, 1])).kind).toBe('unreadable');
     expect(classifyFirstBytes(Buffer.from([0x15])).kind).toBe('incomplete');
   });
+
+  it('refuses a hello followed by another handshake message, in its record or in a record behind it', async () => {
+    const hello = await clientHello('api.example.com');
+    const second = await clientHello('other.example.com');
+    expect(classifyFirstBytes(Buffer.concat([hello, second])).kind).toBe('unreadable');
+    expect(classifyFirstBytes(Buffer.concat([hello, Buffer.from('140303000101', 'hex'), second])).kind).toBe(
+      'unreadable',
+    );
+    const packed = Buffer.concat([hello, second.subarray(5)]);
+    packed.writeUInt16BE(packed.length - 5, 3); // both messages in the first record
+    expect(classifyFirstBytes(packed).kind).toBe('malformed');
+    // Early data (application_data records) may follow a hello.
+    expect(classifyFirstBytes(Buffer.concat([hello, Buffer.from('1703030002abcd', 'hex')])).kind).toBe(
+      'client-hello',
+    );
+  });
 });

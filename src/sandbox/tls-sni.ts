@@ -59,12 +59,27 @@ export function classifyFirstBytes(data: Buffer): FirstBytes {
       if (need > MAX_CLIENT_HELLO) return malformed();
     }
   }
+  // More after the hello in its last record, or a handshake record right behind it: a second
+  // hello the server reads once it has asked for one (a retry), never checked here.
+  if (have > need) return malformed();
+  if (handshakeRecordFrom(data, at))
+    return { kind: 'unreadable', reason: 'a second TLS handshake record sent with the ClientHello' };
   const hello = Buffer.concat(fragments).subarray(4, need);
   const parsed = parseClientHello(hello);
   if (parsed === false) return malformed();
   if (parsed.hidden)
     return { kind: 'unreadable', reason: 'TLS Encrypted Client Hello (the real server name is hidden)' };
   return { kind: 'client-hello', sni: parsed.sni };
+}
+
+/** Whether a record from `at` on (whole ones, then the type of a partial one) is a handshake record. */
+function handshakeRecordFrom(data: Buffer, at: number): boolean {
+  while (at < data.length) {
+    if (data[at] === HANDSHAKE) return true;
+    if (at + 5 > data.length) return false;
+    at += 5 + data.readUInt16BE(at + 3);
+  }
+  return false;
 }
 
 /**
