@@ -129,4 +129,21 @@ describe.skipIf(skip)('escape: sockets beyond what the agent needs', () => {
     expect(webSaw).toEqual([`127.0.0.1:${webPort} /`]);
     expect(events.filter((e) => e.decision === 'deny' && /HTTP Host/.test(e.reason))).toHaveLength(3);
   });
+
+  it('refuses a request line past 8 KiB inside an allowed tunnel (the far side would serve its Host)', async () => {
+    // node's own server takes a 9 KiB request line; it used to go through raw, Host unchecked.
+    webSaw.length = 0;
+    const events: EgressEvent[] = [];
+    const { out } = await runInJail(
+      `node -e "const s=require('net').connect(7301,'127.0.0.1',()=>s.write('CONNECT 127.0.0.1:${webPort} HTTP/1.1\\r\\n\\r\\n'));let st=0;s.on('data',d=>{if(st++===0)s.write('GET /'+'a'.repeat(9000)+' HTTP/1.1\\r\\nHost: other-tenant.example\\r\\nConnection: close\\r\\n\\r\\n');else process.stdout.write('LONG '+d.toString().split('\\r\\n').at(-1)+'\\n')});s.on('close',()=>console.log('LONG closed'))"`,
+      { egress: [`127.0.0.1:${webPort}`], onEgress: (event) => events.push(event) },
+    );
+    expect(out).toContain('LONG closed');
+    expect(out).not.toContain('web answered other-tenant');
+    expect(webSaw).toEqual([]);
+    expect(events.at(-1)).toMatchObject({
+      decision: 'deny',
+      reason: expect.stringContaining('written loosely'),
+    });
+  });
 });
