@@ -34,6 +34,10 @@ let proxyPort = 0;
 const events: EgressEvent[] = [];
 let far: Server;
 let farPort = 0;
+/** A far side that reads and never answers, and how much reached it. */
+let silent: Server;
+let silentPort = 0;
+let silentGot = 0;
 /** What reached the far side after its HelloRetryRequest, and at all. */
 const afterRetry: Buffer[] = [];
 const farSaw: Buffer[] = [];
@@ -59,8 +63,17 @@ beforeAll(async () => {
   far.listen(0, '127.0.0.1');
   await once(far, 'listening');
   farPort = (far.address() as AddressInfo).port;
+  silent = createServer((socket) => socket.on('data', (chunk: Buffer) => (silentGot += chunk.length)));
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  silentPort = (silent.address() as AddressInfo).port;
   proxy = createEgressProxy({
-    egress: [`api.test:${farPort}`, `127.0.0.1:${farPort}`],
+    egress: [
+      `api.test:${farPort}`,
+      `127.0.0.1:${farPort}`,
+      `api.test:${silentPort}`,
+      `127.0.0.1:${silentPort}`,
+    ],
     onEvent: (e) => events.push(e),
     resolve: async () => ['127.0.0.1'],
     timeoutMs: 1000,
@@ -72,6 +85,7 @@ beforeAll(async () => {
 afterAll(() => {
   proxy.close();
   far.close();
+  silent.close();
 });
 
 async function tunnel(target: string): Promise<Socket> {
@@ -133,6 +147,18 @@ describe('the second ClientHello after a HelloRetryRequest', () => {
     });
     expect(Buffer.concat(afterRetry).length).toBe(0);
     expect(farSaw.some((chunk) => chunk.includes('other-tenant'))).toBe(false);
+  });
+
+  it('holds at most 1 MiB from the client while the server has not answered, then ends the tunnel', async () => {
+    events.length = 0;
+    const socket = await tunnel(`api.test:${silentPort}`);
+    const hello = await clientHello('api.test');
+    socket.write(hello);
+    const data = Buffer.concat([Buffer.from([0x17, 3, 3, 0x40, 0]), Buffer.alloc(0x4000)]);
+    for (let i = 0; i < 80 && !socket.destroyed; i++) socket.write(data);
+    await once(socket, 'close');
+    expect(events.at(-1)).toMatchObject({ decision: 'deny', reason: expect.stringContaining('1 MiB') });
+    expect(silentGot).toBeLessThan(1024 * 1024); // what came with the hello went on, the rest was held
   });
 
   it('goes on when it names the same host', async () => {

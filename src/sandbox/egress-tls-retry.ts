@@ -17,6 +17,9 @@ import {
   MAX_CLIENT_HELLO,
 } from './tls-sni.js';
 
+/** What the client may send before the server's first message (0-RTT data is at most a few KiB). */
+const HOLD_LIMIT = 1024 * 1024;
+
 /** `pass`: hand the tunnel over; `gone`: a side closed first; else why it is refused. */
 export type RetryVerdict =
   | { kind: 'pass' }
@@ -33,7 +36,7 @@ export async function checkHelloRetry(
   expected: string,
   timeoutMs: number,
 ): Promise<RetryVerdict> {
-  const held = collect(client, () => false);
+  const held = collect(client, (data) => data.length > HOLD_LIMIT);
   const answer = collect(
     upstream,
     (data) => classifyServerHello(data) !== 'incomplete' || data.length > MAX_CLIENT_HELLO,
@@ -42,6 +45,7 @@ export async function checkHelloRetry(
   const early = held.stop();
   const reply = answer.stop();
   if (reply.data.length > 0) client.write(reply.data);
+  if (early.whole) return { kind: 'refuse', reason: 'over 1 MiB sent before the TLS server answered' };
   if (!reply.whole || held.ended()) return { kind: 'gone' };
   if (classifyServerHello(reply.data) !== 'retry') {
     if (early.data.length > 0) upstream.write(early.data);
