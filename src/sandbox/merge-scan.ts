@@ -18,7 +18,7 @@ import {
 import { posix } from 'node:path';
 import { nameOf, pathIn } from './byte-names.js';
 import { inside, openFolder, pinParent } from './pinned-dir.js';
-import { looksLikeGitDir } from './steering.js';
+import { looksLikeGitDir, looksLikeVenv } from './steering.js';
 
 export type Kind = 'file' | 'dir' | 'symlink' | 'other';
 export interface Entry {
@@ -92,7 +92,11 @@ export function scan(root: string, rootDev?: number): Map<string, Entry> {
   return out;
 }
 
-export function gitDirsOf(entries: Map<string, Entry>): Set<string> {
+/** The folders whose entries' names pass `test`. */
+function foldersWhere(
+  entries: Map<string, Entry>,
+  test: (names: ReadonlySet<string>) => boolean,
+): Set<string> {
   const children = new Map<string, Set<string>>();
   for (const rel of entries.keys()) {
     const cut = rel.lastIndexOf('/');
@@ -102,8 +106,11 @@ export function gitDirsOf(entries: Map<string, Entry>): Set<string> {
     children.set(parent, set);
     set.add(name);
   }
-  return new Set([...children].filter(([, names]) => looksLikeGitDir(names)).map(([dir]) => dir));
+  return new Set([...children].filter(([, names]) => test(names)).map(([dir]) => dir));
 }
+
+export const gitDirsOf = (entries: Map<string, Entry>): Set<string> => foldersWhere(entries, looksLikeGitDir);
+export const venvDirsOf = (entries: Map<string, Entry>): Set<string> => foldersWhere(entries, looksLikeVenv);
 
 /**
  * A link's target leaves the workdir when it is absolute or climbs above it, also through the
@@ -122,24 +129,33 @@ export function pointsOutside(
     .dirname(relative)
     .split('/')
     .filter((part) => part !== '' && part !== '.');
-  const pending = target.split('/');
+  return follow(at, target.split('/'), links) === undefined;
+}
+
+/** Where a workdir path leads once the tree's links on the way are followed (undefined: outside). */
+export function resolveInside(relative: string, links: ReadonlyMap<string, string>): string | undefined {
+  return follow([], relative.split('/'), links)?.join('/');
+}
+
+/** Walks `pending` from the folder `at` as the kernel would; undefined when it leaves the workdir. */
+function follow(at: string[], pending: string[], links: ReadonlyMap<string, string>): string[] | undefined {
   let hops = 0;
   while (pending.length > 0) {
     const part = pending.shift() as string;
     if (part === '' || part === '.') continue;
     if (part === '..') {
-      if (at.length === 0) return true;
+      if (at.length === 0) return undefined;
       at.pop();
       continue;
     }
     at.push(part);
     const link = links.get(at.join('/'));
     if (link === undefined) continue;
-    if (posix.isAbsolute(link) || ++hops > 40) return true;
+    if (posix.isAbsolute(link) || ++hops > 40) return undefined;
     at.pop();
     pending.unshift(...link.split('/'));
   }
-  return false;
+  return at;
 }
 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;

@@ -54,9 +54,10 @@ import {
   writeSync,
 } from 'node:fs';
 import { bytesOf, pathIn, shownName } from './byte-names.js';
-import { type Entry, gitDirsOf, pointsOutside, sameContent, scan } from './merge-scan.js';
+import { gitPointers } from './git-pointers.js';
+import { type Entry, gitDirsOf, pointsOutside, sameContent, scan, venvDirsOf } from './merge-scan.js';
 import { inside, openFolder, pinParent, removeInside } from './pinned-dir.js';
-import { allowedByProfile, steeringReason } from './steering.js';
+import { allowedByProfile, type SteeringContext, steeringReason } from './steering.js';
 import { atOrBelow, holdsMount, mountPointsInside } from './workdir-mounts.js';
 
 export type WorkdirNote =
@@ -99,10 +100,23 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
   const final = scan(from);
   const host = scan(to, lstatSync(to).dev);
   const gitDirs = new Set([...gitDirsOf(final), ...gitDirsOf(host)]);
+  const real = realpathSync(to);
+  const context: SteeringContext = {
+    gitDirs,
+    venvs: new Set([...venvDirsOf(final), ...venvDirsOf(host)]),
+    pointed: gitPointers({
+      to,
+      real,
+      host,
+      final,
+      gitDirs,
+      ...(options.owner ? { ownerUid: options.owner.uid } : {}),
+    }),
+  };
   const links = new Map<string, string>();
   for (const [rel, entry] of final) if (entry.kind === 'symlink') links.set(rel, entry.target ?? '');
   const guarded = (rel: string, folder: boolean) =>
-    allowedByProfile(rel, options.allow ?? [], folder) ? undefined : steeringReason(rel, gitDirs);
+    allowedByProfile(rel, options.allow ?? [], folder) ? undefined : steeringReason(rel, context, folder);
   const notes: WorkdirNote[] = [];
   // Reported as people read them: a byte that is not UTF-8 as \xNN (byte-names.ts).
   const note = (n: WorkdirNote) => notes.push({ ...n, path: shownName(n.path) });
@@ -115,7 +129,7 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
   // A jail never starts on a workdir holding a mount point (workdir-guard.ts), but one mounted
   // while it ran is not the workdir either: nothing is written into it or deleted through it.
   // Same device numbers do not tell a bind mount of the same filesystem; the mount table does.
-  const mounts = mountPointsInside(realpathSync(to)) ?? [];
+  const mounts = mountPointsInside(real) ?? [];
   const acrossMount = (rel: string, h: Entry | undefined, f: Entry | undefined): boolean =>
     atOrBelow(rel, mounts) || (h?.kind === 'dir' && f?.kind !== 'dir' && holdsMount(rel, mounts));
 

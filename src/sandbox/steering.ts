@@ -135,26 +135,89 @@ const GIT_DIR_NAMES = new Set([
 ]);
 
 /**
+ * A name as a case-insensitive or normalising host filesystem looks it up (WSL's /mnt/c, a macOS
+ * folder bind-mounted into a VM, vfat and exfat, ext4 casefold, SMB): `.GIT`, `.Envrc`, `.vſcode`
+ * (a long s folds to s), fullwidth `．ｇｉｔ`, `.npmrc.` and `.envrc ` (trailing dots and spaces are
+ * dropped by Windows' and vfat's lookups) and names with zero-width characters (ignored by HFS+)
+ * all open the steering file they imitate there, and git on such a host finds `.GIT` as its `.git`.
+ * Steering names are compared in this form, so every spelling of one is held back everywhere.
+ */
+export function foldName(name: string): string {
+  return name
+    .normalize('NFKC')
+    .replace(/[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/gu, '')
+    .toUpperCase()
+    .toLowerCase()
+    .replace(/(?<=.)[. ]+$/u, '');
+}
+
+const folded = (names: Iterable<string>) => new Set([...names].map(foldName));
+const GIT = folded(GIT_NAMES);
+const DIRS = folded(STEERING_DIRS);
+const FILES = folded(STEERING_FILES);
+const GIT_DIR = folded(GIT_DIR_NAMES);
+/** A folder holding this file is a Python virtual environment (see `venvDirs` below). */
+const VENV_MARK = 'pyvenv.cfg';
+
+/**
  * What git needs to take a folder for a repository by itself (a bare one, or a
  * `.git` moved under another name): `HEAD` beside `objects` and `refs`, or a
  * `commondir` file pointing at one. Such a folder anywhere in the workdir is
  * held back whole, since git run inside it would honour its config.
  */
 export function looksLikeGitDir(names: ReadonlySet<string>): boolean {
-  return names.has('commondir') || (names.has('HEAD') && (names.has('objects') || names.has('refs')));
+  const has = (name: string) => [...names].some((n) => foldName(n) === foldName(name));
+  return has('commondir') || (has('HEAD') && (has('objects') || has('refs')));
 }
 
-/** Why a path (relative, `/`-separated) steers later code, or undefined when it does not. */
-export function steeringReason(relative: string, gitDirs: ReadonlySet<string>): string | undefined {
+/**
+ * Whether a folder is a Python virtual environment: editors start its interpreter when the folder is
+ * opened (to learn its version and packages), and that interpreter runs every `.pth` file in its
+ * site-packages and takes its standard library from where `pyvenv.cfg` says. Held back whole.
+ */
+export function looksLikeVenv(names: ReadonlySet<string>): boolean {
+  return [...names].some((n) => foldName(n) === VENV_MARK);
+}
+
+/** What, besides names, makes a path steering: the folders and paths found in both trees. */
+export interface SteeringContext {
+  /** Folders git takes for a repository. */
+  gitDirs: ReadonlySet<string>;
+  /** Python virtual environments. */
+  venvs?: ReadonlySet<string>;
+  /** Paths the host's git configuration runs or reads (git-pointers.ts), folded, with why. */
+  pointed?: ReadonlyMap<string, string>;
+}
+
+/**
+ * Why a path (relative, `/`-separated) steers later code, or undefined when it does not. `folder`:
+ * the path is a real folder in the final tree (one on the way to a path the git configuration names
+ * may be made; a link or file there would move what the configuration reaches).
+ */
+export function steeringReason(
+  relative: string,
+  context: SteeringContext | ReadonlySet<string>,
+  folder = false,
+): string | undefined {
+  const { gitDirs, venvs, pointed } = 'gitDirs' in context ? context : { gitDirs: context };
   const parts = relative.split('/');
+  const names = parts.map(foldName);
   for (let i = 0; i < parts.length; i++) {
-    const name = parts[i] as string;
-    if (GIT_NAMES.has(name)) return 'git metadata';
-    if (gitDirs.has(parts.slice(0, i).join('/')) && GIT_DIR_NAMES.has(name))
+    const name = names[i] as string;
+    const above = parts.slice(0, i).join('/');
+    if (GIT.has(name)) return 'git metadata';
+    if (gitDirs.has(above) && GIT_DIR.has(name))
       return i === 0 ? 'git metadata (the workdir made a repository)' : 'git metadata (a repository folder)';
-    if (i < parts.length - 1 && STEERING_DIRS.has(name)) return `steering folder ${name}`;
-    if (i === parts.length - 1 && (STEERING_DIRS.has(name) || STEERING_FILES.has(name)))
-      return `steering file ${name}`;
+    if (venvs?.has(above)) return 'a Python virtual environment';
+    if (i < parts.length - 1 && DIRS.has(name)) return `steering folder ${parts[i]}`;
+    if (i === parts.length - 1 && (DIRS.has(name) || FILES.has(name) || name === VENV_MARK))
+      return `steering file ${parts[i]}`;
+  }
+  if (!pointed) return undefined;
+  const key = names.join('/');
+  for (const [path, why] of pointed) {
+    if (key === path || key.startsWith(`${path}/`)) return why;
+    if (!folder && path.startsWith(`${key}/`)) return `on the way to ${path}: ${why}`;
   }
   return undefined;
 }
