@@ -4,6 +4,7 @@
  * copy; the merge copied each name, every byte, so 100 MB in the jail became 3 GB on the host's
  * disk, and `truncate -s 10T` would have filled it.
  */
+import { execSync } from 'node:child_process';
 import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -36,5 +37,18 @@ describe.skipIf(skip)('escape: the merge writes no more than the workdir holds',
     const inodes = new Set(names.map((n) => statSync(join(workdir, n)).ino));
     expect(inodes.size).toBe(1);
     expect(statSync(join(workdir, 'big.bin')).nlink).toBe(13);
+  });
+
+  it('counts every name it writes against the workdir size: empty folders, files and links cost the tmpfs nothing', async () => {
+    const { workdir, exit } = await runInJail(
+      `node -e "const fs=require('fs');fs.mkdirSync('many');for(let i=0;i<3000;i++){fs.mkdirSync('many/d'+i);fs.writeFileSync('many/f'+i,'');fs.symlinkSync('f1','many/l'+i)}"`,
+      { workdirMb: 1, memoryMb: 128 },
+    );
+    // 1 MiB at 4 KiB a name: 256 names, where 9,000 (36 MB of folder blocks on ext4) arrived before.
+    const names = Number(execSync(`find ${workdir} | wc -l`).toString().trim());
+    expect(names).toBeLessThanOrEqual(260);
+    const dropped = exit.workdir.notes.filter((n) => n.kind === 'dropped');
+    expect(dropped.length).toBeLessThanOrEqual(101);
+    expect(dropped.at(-1)?.reason).toMatch(/more entries .* past the workdir size/);
   });
 });
