@@ -41,16 +41,24 @@ function kindOf(stat: Stats): Kind {
 }
 
 /**
+ * How deep the merge looks. A jail can nest folders without end (each `mkdir a; cd a` costs an
+ * inode, and a relative chdir knows no PATH_MAX): 20,000 levels overflowed the scan's stack and
+ * failed the whole merge, and 2,000 took it 50 s (each write opens every folder on its way).
+ */
+export const MAX_DEPTH = 256;
+
+/**
  * Every entry under root, never following a link; folders on another filesystem are left out, as tar
  * left them. Each folder is opened once, without following a link, and its entries are listed,
  * stated and read through that handle (pinned-dir.ts), never by a path: the host workdir can change
  * while the merge runs, and a folder swapped for a link after it was stated is then not opened at
  * all (it is kept, empty: nothing is written through it or deleted under it) rather than listed
- * where the link points.
+ * where the link points. A folder MAX_DEPTH levels down is listed but not opened (its name goes to
+ * `tooDeep`): nothing below it is carried over or deleted.
  */
-export function scan(root: string, rootDev?: number): Map<string, Entry> {
+export function scan(root: string, rootDev?: number, tooDeep?: Set<string>): Map<string, Entry> {
   const out = new Map<string, Entry>();
-  const walk = (folder: number, relative: string) => {
+  const walk = (folder: number, relative: string, depth: number) => {
     for (const raw of readdirSync(inside(folder, ''), { encoding: 'buffer' })) {
       const name = nameOf(raw);
       const rel = relative ? `${relative}/${name}` : name;
@@ -69,6 +77,10 @@ export function scan(root: string, rootDev?: number): Map<string, Entry> {
         entry.target = nameOf(readlinkSync(inside(folder, name), { encoding: 'buffer' }));
       out.set(rel, entry);
       if (kind !== 'dir') continue;
+      if (depth >= MAX_DEPTH) {
+        tooDeep?.add(rel);
+        continue;
+      }
       let child: number;
       try {
         child = openFolder(inside(folder, name));
@@ -77,7 +89,7 @@ export function scan(root: string, rootDev?: number): Map<string, Entry> {
       }
       try {
         const now = fstatSync(child);
-        if (now.ino === stat.ino && now.dev === stat.dev) walk(child, rel);
+        if (now.ino === stat.ino && now.dev === stat.dev) walk(child, rel, depth + 1);
       } finally {
         closeSync(child);
       }
@@ -85,7 +97,7 @@ export function scan(root: string, rootDev?: number): Map<string, Entry> {
   };
   const top = openSync(root, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
-    walk(top, '');
+    walk(top, '', 1);
   } finally {
     closeSync(top);
   }

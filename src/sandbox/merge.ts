@@ -55,7 +55,15 @@ import {
 } from 'node:fs';
 import { bytesOf, pathIn, shownName } from './byte-names.js';
 import { gitPointers } from './git-pointers.js';
-import { type Entry, gitDirsOf, pointsOutside, sameContent, scan, venvDirsOf } from './merge-scan.js';
+import {
+  type Entry,
+  gitDirsOf,
+  MAX_DEPTH,
+  pointsOutside,
+  sameContent,
+  scan,
+  venvDirsOf,
+} from './merge-scan.js';
 import { inside, openFolder, pinParent, removeInside } from './pinned-dir.js';
 import { allowedByProfile, type SteeringContext, steeringReason } from './steering.js';
 import { atOrBelow, holdsMount, mountPointsInside } from './workdir-mounts.js';
@@ -97,7 +105,8 @@ const under = (rel: string, roots: Set<string>) => {
 
 export function mergeWorkdir(options: MergeOptions): MergeReport {
   const { from, to } = options;
-  const final = scan(from);
+  const tooDeep = new Set<string>();
+  const final = scan(from, undefined, tooDeep);
   const host = scan(to, lstatSync(to).dev);
   const gitDirs = new Set([...gitDirsOf(final), ...gitDirsOf(host)]);
   const real = realpathSync(to);
@@ -120,6 +129,8 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
   const notes: WorkdirNote[] = [];
   // Reported as people read them: a byte that is not UTF-8 as \xNN (byte-names.ts).
   const note = (n: WorkdirNote) => notes.push({ ...n, path: shownName(n.path) });
+  for (const rel of tooDeep)
+    note({ kind: 'dropped', path: rel, reason: `what it holds is more than ${MAX_DEPTH} folders deep` });
   const settled = new Set<string>(); // subtrees already decided as a whole
   let applied = 0;
   let bytesLeft = options.maxBytes ?? Number.POSITIVE_INFINITY;

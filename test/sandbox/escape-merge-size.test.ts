@@ -51,4 +51,19 @@ describe.skipIf(skip)('escape: the merge writes no more than the workdir holds',
     expect(dropped.length).toBeLessThanOrEqual(101);
     expect(dropped.at(-1)?.reason).toMatch(/more entries .* past the workdir size/);
   });
+
+  it('carries the rest of the run when the agent nests folders 20,000 deep, dropping what is too deep', async () => {
+    const { workdir, exit } = await runInJail(
+      [
+        `node -e "const fs=require('fs');fs.mkdirSync('deep');process.chdir('deep');for(let i=0;i<20000;i++){fs.mkdirSync('a');process.chdir('a')}"`,
+        'echo kept > top.txt',
+      ].join('\n'),
+      { workdirMb: 64, memoryMb: 256 },
+    );
+    // Before, the scan overflowed its stack and the whole merge failed: top.txt never arrived.
+    expect('error' in exit.workdir ? exit.workdir.error : undefined).toBeUndefined();
+    expect(statSync(join(workdir, 'top.txt')).size).toBe(5);
+    const dropped = exit.workdir.notes.filter((n) => n.kind === 'dropped');
+    expect(dropped.map((n) => n.reason)).toEqual([expect.stringMatching(/more than 256 folders deep/)]);
+  });
 });
