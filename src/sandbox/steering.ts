@@ -41,6 +41,11 @@ const STEERING_DIRS = new Set([
   '.helix',
   // mise runs a trusted folder's hooks and env scripts on cd; trust is by path, not content
   '.mise',
+  // other version control systems: their repository config runs hooks, pagers and diff tools
+  '.hg',
+  '.jj',
+  '.sl',
+  '.bzr',
   // CI that runs on the operator's next push, with the repository's secrets
   '.circleci',
   '.buildkite',
@@ -103,6 +108,21 @@ const STEERING_FILES = new Set([
   '.nvim.lua',
   '.nvimrc',
   '.dir-locals.el',
+  '.dir-locals-2.el',
+  '.vimrc',
+  '.gvimrc',
+  '.continuerc.json',
+  // sourced by RVM on cd
+  '.rvmrc',
+  // read from the folder they start in by R, irb, pry, pdb, gdb, lldb and Octave
+  '.Rprofile',
+  '.Renviron',
+  '.irbrc',
+  '.pryrc',
+  '.pdbrc',
+  '.gdbinit',
+  '.lldbinit',
+  '.octaverc',
   // CI definitions outside the folders above
   '.gitlab-ci.yml',
   '.travis.yml',

@@ -66,4 +66,32 @@ describe.skipIf(skip)('escape: more files planted for the host to run later', ()
     const held = exit.workdir.notes.filter((n) => n.kind === 'held_back').map((n) => n.path);
     expect(held).toContain('.claude');
   });
+
+  it("holds back other version control systems' metadata and the startup files tools read from the folder they start in", async () => {
+    // .hg/hgrc [hooks], .jj and .sl repository configs run commands on the next hg, jj or sl call;
+    // RVM sources .rvmrc on cd; R, irb, pry, pdb, gdb, lldb and Octave read theirs from the
+    // current folder at start; vim with 'exrc' reads .vimrc; Emacs reads .dir-locals-2.el too.
+    const planted = [
+      '.hg/hgrc',
+      'sub/.jj/repo/config.toml',
+      '.sl/config',
+      '.rvmrc',
+      '.Rprofile',
+      '.irbrc',
+      '.pryrc',
+      '.pdbrc',
+      '.gdbinit',
+      '.lldbinit',
+      '.octaverc',
+      '.vimrc',
+      '.dir-locals-2.el',
+      '.continuerc.json',
+    ];
+    const script = planted.map(
+      (path) => `mkdir -p "$(dirname ${path})" && echo 'touch /tmp/pwned' > ${path}`,
+    );
+    const { workdir } = await runInJail([...script, 'echo work > result.txt'].join('\n'));
+    for (const path of planted) expect(existsSync(join(workdir, path)), path).toBe(false);
+    expect(readFileSync(join(workdir, 'result.txt'), 'utf8')).toBe('work\n');
+  });
 });
