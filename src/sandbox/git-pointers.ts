@@ -17,7 +17,7 @@ import { homedir } from 'node:os';
 import { posix } from 'node:path';
 import { type Entry, resolveInside } from './merge-scan.js';
 import { inside, pinParent } from './pinned-dir.js';
-import { foldName } from './steering.js';
+import { foldName, type SteeringContext, steeringReason } from './steering.js';
 
 /** Keys whose value is a path git reads or runs from (relative to the worktree; include: to the file). */
 const PATH_KEYS = [/^core\.hookspath$/, /^core\.attributesfile$/, /^core\.worktree$/];
@@ -157,6 +157,29 @@ export function gitPointers(options: PointerOptions): Map<string, string> {
     }
   }
   return pointed;
+}
+
+/**
+ * Where the trees' steering links lead, folded, each with why: `.claude -> tools/claude` makes
+ * Claude Code read `tools/claude/settings.json`, `CLAUDE.md -> docs/AI.md` its instructions, and
+ * `.git/hooks/pre-commit -> ../../scripts/hook.sh` runs that script; the targets were carried over
+ * as ordinary files.
+ */
+export function steeringTargets(
+  trees: readonly ReadonlyMap<string, Entry>[],
+  context: SteeringContext,
+): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const tree of trees) {
+    const links = linksOf(tree);
+    for (const rel of links.keys()) {
+      if (!steeringReason(rel, context)) continue;
+      const target = resolveInside(rel, links);
+      if (target)
+        out.set(target.split('/').map(foldName).join('/'), `what the steering link ${rel} points at`);
+    }
+  }
+  return out;
 }
 
 interface Repository {

@@ -54,7 +54,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { bytesOf, pathIn, shownName } from './byte-names.js';
-import { gitPointers } from './git-pointers.js';
+import { gitPointers, steeringTargets } from './git-pointers.js';
 import {
   type Entry,
   gitDirsOf,
@@ -110,17 +110,19 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
   const host = scan(to, lstatSync(to).dev);
   const gitDirs = new Set([...gitDirsOf(final), ...gitDirsOf(host)]);
   const real = realpathSync(to);
+  const pointed = gitPointers({
+    to,
+    real,
+    host,
+    final,
+    gitDirs,
+    ...(options.owner ? { ownerUid: options.owner.uid } : {}),
+  });
+  const venvs = new Set([...venvDirsOf(final), ...venvDirsOf(host)]);
   const context: SteeringContext = {
     gitDirs,
-    venvs: new Set([...venvDirsOf(final), ...venvDirsOf(host)]),
-    pointed: gitPointers({
-      to,
-      real,
-      host,
-      final,
-      gitDirs,
-      ...(options.owner ? { ownerUid: options.owner.uid } : {}),
-    }),
+    venvs,
+    pointed: new Map([...pointed, ...steeringTargets([host, final], { gitDirs, venvs, pointed })]),
   };
   const links = new Map<string, string>();
   for (const [rel, entry] of final) if (entry.kind === 'symlink') links.set(rel, entry.target ?? '');
