@@ -79,7 +79,7 @@ function configValue(raw: string): string {
 }
 
 /** A file's text: a workdir path (`rel`) read through held folders, else a host path. */
-type Source = { rel: string } | { abs: string };
+type Source = { rel: string } | { abs: string; uid?: number };
 
 export interface PointerOptions {
   /** The host workdir, as given, and its real path (absolute paths in configs name it that way). */
@@ -107,14 +107,16 @@ export function gitPointers(options: PointerOptions): Map<string, string> {
     return joined === '.' || joined === '..' || joined.startsWith('../') ? undefined : joined;
   };
   const read = (source: Source): string | undefined =>
-    'rel' in source ? readHostText(to, source.rel) : readOutside(source.abs);
-  const sourceAt = (path: string, base: { rel?: string; abs?: string }): Source | undefined => {
+    'rel' in source ? readHostText(to, source.rel) : readOutside(source.abs, source.uid);
+  const sourceAt = (path: string, base: { rel?: string; abs?: string; uid?: number }): Source | undefined => {
     if (base.rel !== undefined) {
       const rel = asRel(path, base.rel);
       return rel === undefined ? undefined : { rel };
     }
     const abs = posix.resolve(base.abs ?? '/', path.replace(/^~(?=\/)/, homedir()));
-    return abs.startsWith(`${real}/`) ? { rel: abs.slice(real.length + 1) } : { abs };
+    return abs.startsWith(`${real}/`)
+      ? { rel: abs.slice(real.length + 1) }
+      : { abs, ...(base.uid === undefined ? {} : { uid: base.uid }) };
   };
   const protect = (rel: string, why: string) => {
     for (const path of [rel, resolveInside(rel, hostLinks), resolveInside(rel, finalLinks)])
@@ -126,7 +128,10 @@ export function gitPointers(options: PointerOptions): Map<string, string> {
   const entriesOf = (source: Source, depth: number): ConfigEntry[] => {
     const text = read(source);
     if (text === undefined || depth > MAX_DEPTH) return [];
-    const base = 'rel' in source ? { rel: posix.dirname(source.rel) } : { abs: posix.dirname(source.abs) };
+    const base =
+      'rel' in source
+        ? { rel: posix.dirname(source.rel) }
+        : { abs: posix.dirname(source.abs), ...(source.uid === undefined ? {} : { uid: source.uid }) };
     const out: ConfigEntry[] = [];
     for (const entry of parseGitConfig(text)) {
       out.push(entry);
@@ -139,7 +144,7 @@ export function gitPointers(options: PointerOptions): Map<string, string> {
     return out;
   };
 
-  const globals = globalConfigs(options.ownerUid).flatMap((abs) => entriesOf({ abs }, 0));
+  const globals = globalConfigs(options.ownerUid).flatMap((source) => entriesOf(source, 0));
   for (const { gitDir, worktree, configs } of repositories(options, asRel, read)) {
     const entries = [...globals, ...configs.flatMap((source) => entriesOf(source, 0))];
     for (const { key, value } of entries) {
@@ -234,21 +239,24 @@ const sourceOf = (real: string, abs: string): Source =>
   abs.startsWith(`${real}/`) ? { rel: abs.slice(real.length + 1) } : { abs };
 
 /** The global and system configs git reads for the launcher and the workdir's owner. */
-function globalConfigs(ownerUid: number | undefined): string[] {
-  const homes = new Set([homedir()]);
-  if (ownerUid !== undefined) {
-    const line = (readOutside('/etc/passwd') ?? '')
-      .split('\n')
-      .find((l) => l.split(':')[2] === String(ownerUid));
-    const home = line?.split(':')[5];
-    if (home) homes.add(home);
-  }
+function globalConfigs(ownerUid: number | undefined): { abs: string; uid?: number }[] {
+  const configs = (home: string, uid?: number) =>
+    [`${home}/.gitconfig`, `${home}/.config/git/config`].map((abs) => ({
+      abs,
+      ...(uid === undefined ? {} : { uid }),
+    }));
   const xdg = process.env.XDG_CONFIG_HOME;
-  return [
-    '/etc/gitconfig',
-    ...(xdg ? [`${xdg}/git/config`] : []),
-    ...[...homes].flatMap((home) => [`${home}/.gitconfig`, `${home}/.config/git/config`]),
+  const out = [
+    { abs: '/etc/gitconfig' },
+    ...(xdg ? [{ abs: `${xdg}/git/config` }] : []),
+    ...configs(homedir()),
   ];
+  if (ownerUid === undefined) return out;
+  const line = (readOutside('/etc/passwd') ?? '')
+    .split('\n')
+    .find((l) => l.split(':')[2] === String(ownerUid));
+  const home = line?.split(':')[5];
+  return home ? [...out, ...configs(home, ownerUid)] : out;
 }
 
 function linksOf(entries: ReadonlyMap<string, Entry>): Map<string, string> {
@@ -257,12 +265,28 @@ function linksOf(entries: ReadonlyMap<string, Entry>): Map<string, string> {
   return links;
 }
 
-function readOutside(path: string): string | undefined {
+/**
+ * A host file outside the workdir: never through a link at its name, and only a regular file owned
+ * by root or by the one whose config it is (a root launcher reads the workdir owner's
+ * `~/.gitconfig`, which that owner could make a link to a file only root may read).
+ */
+function readOutside(path: string, uid?: number): string | undefined {
+  let fd: number;
   try {
-    const text = readFileSync(path, 'utf8');
-    return text.length > MAX_CONFIG ? undefined : text;
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
     return undefined;
+  }
+  try {
+    const stat = fstatSync(fd);
+    const own = process.getuid?.() ?? 0;
+    if (!stat.isFile() || stat.size > MAX_CONFIG || (stat.uid !== 0 && stat.uid !== own && stat.uid !== uid))
+      return undefined;
+    return readFileSync(fd, 'utf8');
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
 
