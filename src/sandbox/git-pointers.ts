@@ -144,8 +144,11 @@ export function gitPointers(options: PointerOptions): Map<string, string> {
     return out;
   };
 
+  const repos = repositories(options, asRel, read);
+  // Global configs only matter to a repository; a workdir without one reads nothing outside it.
+  if (repos.length === 0) return pointed;
   const globals = globalConfigs(options.ownerUid).flatMap((source) => entriesOf(source, 0));
-  for (const { gitDir, worktree, configs } of repositories(options, asRel, read)) {
+  for (const { gitDir, worktree, configs } of repos) {
     const entries = [...globals, ...configs.flatMap((source) => entriesOf(source, 0))];
     for (const { key, value } of entries) {
       const why = `named by the git configuration (${key})`;
