@@ -54,6 +54,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { bytesOf, pathIn, shownName } from './byte-names.js';
+import { envPointers } from './env-pointers.js';
 import { gitPointers, steeringTargets } from './git-pointers.js';
 import {
   type Entry,
@@ -122,7 +123,11 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
   const context: SteeringContext = {
     gitDirs,
     venvs,
-    pointed: new Map([...pointed, ...steeringTargets([host, final], { gitDirs, venvs, pointed })]),
+    pointed: new Map([
+      ...pointed,
+      ...envPointers(to, host, final),
+      ...steeringTargets([host, final], { gitDirs, venvs, pointed }),
+    ]),
   };
   const links = new Map<string, string>();
   for (const [rel, entry] of final) if (entry.kind === 'symlink') links.set(rel, entry.target ?? '');

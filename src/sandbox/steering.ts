@@ -103,6 +103,15 @@ const STEERING_FILES = new Set([
   '.mise.toml',
   'mise.local.toml',
   '.mise.local.toml',
+  // nix shells that direnv's `use flake` / `use nix` and devenv evaluate on entering the folder
+  // (a shellHook is shell code)
+  'flake.nix',
+  'flake.lock',
+  'shell.nix',
+  'default.nix',
+  'devenv.nix',
+  'devenv.yaml',
+  'devbox.json',
   // editors that run a project's startup file when it is trusted
   '.exrc',
   '.nvim.lua',

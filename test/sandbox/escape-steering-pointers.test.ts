@@ -115,6 +115,29 @@ describe.skipIf(skip)('escape: paths the host configuration makes steering', () 
     );
   });
 
+  it('holds back what an allowed .envrc puts on PATH, sources or evaluates when the operator enters the folder', async () => {
+    const planted = ['bin/git', 'scripts/dev.sh', 'flake.nix', 'node_modules/.bin/ls'];
+    const script = planted.map((p) => `mkdir -p "$(dirname ${p})" && echo 'touch /tmp/pwned' > ${p}`);
+    const { workdir, exit } = await runInJail([...script, 'echo fine > notes.txt'].join('\n'), {
+      prepare: (wd) => {
+        mkdirSync(join(wd, 'scripts'));
+        writeFileSync(join(wd, 'scripts', 'dev.sh'), 'export A=1\n');
+        writeFileSync(
+          join(wd, '.envrc'),
+          'PATH_add bin\nsource_env scripts/dev.sh\nuse flake\nlayout node\n',
+        );
+      },
+    });
+    expect(existsSync(join(workdir, 'bin', 'git'))).toBe(false);
+    expect(existsSync(join(workdir, 'flake.nix'))).toBe(false);
+    expect(existsSync(join(workdir, 'node_modules', '.bin', 'ls'))).toBe(false);
+    expect(readFileSync(join(workdir, 'scripts', 'dev.sh'), 'utf8')).toBe('export A=1\n');
+    expect(readFileSync(join(workdir, 'notes.txt'), 'utf8')).toBe('fine\n');
+    expect(heldBack(exit.workdir.notes)).toEqual(
+      expect.arrayContaining(['bin', 'scripts/dev.sh', 'flake.nix']),
+    );
+  });
+
   it('holds back changes inside a Python virtual environment, whose interpreter editors start', async () => {
     const { workdir, exit } = await runInJail(
       [
