@@ -141,6 +141,7 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
   const settled = new Set<string>(); // subtrees already decided as a whole
   let applied = 0;
   let bytesLeft = options.maxBytes ?? Number.POSITIVE_INFINITY;
+  let namesLeft = Math.floor(bytesLeft / NAME_BYTES);
   let overBudget = 0;
   // A final inode already written to the host, by the first of its names written: the others are
   // linked to it there, so ten names of one 100 MB file are 100 MB on the host, not 1 GB.
@@ -202,23 +203,30 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
       continue;
     }
     const sibling = f.kind === 'file' && f.nlink > 1 ? written.get(f.ino) : undefined;
-    // Every entry written costs the host an inode and, for a folder, a block, which the jail's
-    // tmpfs never counted: a jail of 1 MiB made 40,000 empty folders, 158 MB on the host.
-    const cost = ENTRY_BYTES + (f.kind === 'file' && sibling === undefined ? f.size : 0);
-    if (cost > bytesLeft) {
+    // A file's bytes cost the jail's tmpfs its pages, and are bounded by them; a folder, a link,
+    // an empty file or another name of a file cost it none, but the host an inode and, for a
+    // folder, a block: a jail of 1 MiB made 40,000 empty folders, 158 MB on the host. Those are
+    // counted apart, one name per 4 KiB of the workdir size, so the host gets at most twice it.
+    const bytes = f.kind === 'file' && sibling === undefined ? f.size : 0;
+    const name = bytes === 0 ? 1 : 0;
+    if (bytes > bytesLeft || name > namesLeft) {
       overBudget++;
       if (overBudget <= MAX_BUDGET_NOTES)
         note({
           kind: 'dropped',
           path: rel,
-          reason: `${cost} bytes (${ENTRY_BYTES} a name), more than the ${bytesLeft} left of the workdir size (${options.maxBytes}) to copy back`,
+          reason:
+            bytes > 0
+              ? `${bytes} bytes, more than the ${bytesLeft} left of the workdir size (${options.maxBytes}) to copy back`
+              : `past the ${Math.floor((options.maxBytes ?? 0) / NAME_BYTES)} folders, links and empty files the workdir size (${options.maxBytes}) lets through, one per ${NAME_BYTES} bytes`,
         });
       settled.add(rel);
       continue;
     }
     try {
       write(rel, f, h, sibling);
-      bytesLeft -= cost;
+      bytesLeft -= bytes;
+      namesLeft -= name;
       if (f.kind === 'file' && sibling === undefined && f.nlink > 1) written.set(f.ino, rel);
       applied++;
     } catch (error) {
@@ -330,8 +338,8 @@ function carriedMode(f: Entry, h: Entry | undefined): number {
   return (f.mode & 0o755) | (f.mode & granted);
 }
 
-/** What one name written costs the budget: an inode, and a block for a folder (ext4's is 4 KiB). */
-const ENTRY_BYTES = 4096;
+/** What a name the tmpfs holds for free costs the host: an inode, and a block for a folder (ext4's is 4 KiB). */
+const NAME_BYTES = 4096;
 /** Past this many, entries dropped for the budget are counted in one note, not one each. */
 const MAX_BUDGET_NOTES = 100;
 
