@@ -168,7 +168,9 @@ export function gitPointers(options: PointerOptions): Map<string, string> {
 }
 
 /**
- * Where the trees' steering links lead, folded, each with why: `.claude -> tools/claude` makes
+ * Where the host's steering links lead, folded, each with why (the jail's own steering links are
+ * held back, so never reach the host; counting them would let an agent make this map as large as
+ * it likes, each path of the merge compared with each entry): `.claude -> tools/claude` makes
  * Claude Code read `tools/claude/settings.json`, `CLAUDE.md -> docs/AI.md` its instructions, and
  * `.git/hooks/pre-commit -> ../../scripts/hook.sh` runs that script; the targets were carried over
  * as ordinary files.

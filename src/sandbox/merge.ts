@@ -126,7 +126,7 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
     pointed: new Map([
       ...pointed,
       ...envPointers(to, host, final),
-      ...steeringTargets([host, final], { gitDirs, venvs, pointed }),
+      ...steeringTargets([host], { gitDirs, venvs, pointed }),
     ]),
   };
   const links = new Map<string, string>();
