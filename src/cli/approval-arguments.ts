@@ -14,30 +14,17 @@ export interface ArgumentLeaf {
   value: string;
 }
 
-/** Characters a terminal hides or uses to reorder text: controls, bidi, zero-width, tags. */
-function hidden(code: number): boolean {
-  return (
-    code < 0x20 ||
-    (code >= 0x7f && code <= 0x9f) ||
-    code === 0xad ||
-    code === 0x61c ||
-    code === 0x180e ||
-    (code >= 0x200b && code <= 0x200f) ||
-    (code >= 0x202a && code <= 0x202e) ||
-    (code >= 0x2060 && code <= 0x2069) ||
-    code === 0xfeff ||
-    (code >= 0xe0000 && code <= 0xe007f)
-  );
-}
+/**
+ * Characters a terminal hides, acts on or uses to reorder text, as classes rather than a list:
+ * controls (C0, C1), format characters (bidi, zero-width, tags, interlinear annotations), every
+ * default-ignorable one (Hangul fillers, combining grapheme joiner) and variation selectors, which
+ * carry a byte each under a visible letter; lone surrogates too.
+ */
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\p{Variation_Selector}\p{Cs}]/gu;
 
 /** Shows what a terminal would hide: `\u{202e}` instead of a right-to-left override. */
 export function visible(text: string): string {
-  let out = '';
-  for (const ch of text) {
-    const code = ch.codePointAt(0) as number;
-    out += hidden(code) ? `\\u{${code.toString(16)}}` : ch;
-  }
-  return out;
+  return text.replace(HIDDEN, (ch) => `\\u{${(ch.codePointAt(0) as number).toString(16)}}`);
 }
 
 /** Leaves in document order; an empty object or array is a leaf of its own. */

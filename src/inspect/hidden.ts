@@ -111,3 +111,38 @@ export function stripHidden(input: string): Cleaned {
   });
   return { text, escapes, hidden, smuggled };
 }
+
+/**
+ * For an approver: the argument keys and values that hold characters a person cannot see (escapes,
+ * bidi controls, zero-width and filler characters, tag characters, variation selectors), with the
+ * text smuggled in tags or selectors made readable. "Thanks! 👋" can carry a whole secret in
+ * variation selectors that no page or terminal shows, and an approved call sends it out; the
+ * approver is told instead. Undefined when there is none.
+ */
+export function hiddenNote(args: unknown): string | undefined {
+  const found: string[] = [];
+  const note = (text: string, pointer: string, what: string): void => {
+    const cleaned = stripHidden(text);
+    const count = cleaned.escapes + cleaned.hidden;
+    if (count === 0 || found.length >= 5) return;
+    const smuggled = cleaned.smuggled
+      ? ` hiding the text ${JSON.stringify(stripHidden(cleaned.smuggled).text.slice(0, 200))}`
+      : '';
+    found.push(`${pointer || '/'}${what} has ${count} invisible${smuggled}`);
+  };
+  const walk = (value: unknown, pointer: string, depth: number): void => {
+    if (found.length >= 5 || depth > 64) return;
+    if (typeof value === 'string') {
+      note(value, pointer, '');
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    for (const [key, item] of Object.entries(value)) {
+      const at = `${pointer}/${stripHidden(key).text}`;
+      note(key, at, ' (its key)');
+      walk(item, at, depth + 1);
+    }
+  };
+  walk(args, '', 0);
+  return found.length ? `hidden characters in the arguments: ${found.join('; ')}` : undefined;
+}

@@ -42,9 +42,32 @@ export function foldLookAlikes(text: string): string {
   return out;
 }
 
-/** A word as people read one in an address, a name or an id. */
-const WORD = /[\p{L}\p{N}._@+-]+/gu;
+/** A word as people read one in an address, a name or an id (`ⓞ` is a symbol, not a letter). */
+const WORD = /[\p{L}\p{N}\p{So}._@+-]+/gu;
 const ASCII_ALNUM = /[A-Za-z0-9]/;
+/**
+ * Letters an approver reads as an ASCII one that `foldLookAlikes` leaves alone: its compatibility
+ * form (NFKC) is one ASCII letter or digit — mathematical alphanumerics (`𝖼`, `𝟎`, astral),
+ * letterlike and Roman-numeral forms (`ⅼ`, `ℯ`), enclosed ones (`ⓞ`), super- and subscripts — as a
+ * class, and a few confusables NFKC keeps apart (dotless `ı`, Armenian `օ` and `ո`, Latin `ɑ`, `ɡ`).
+ */
+const MORE_PAIRS = 'ıiօoոnɑaɡgꓲIꓳOꓴU';
+const MORE = new Map<string, string>();
+for (let i = 0; i + 1 < MORE_PAIRS.length; i += 2)
+  MORE.set(MORE_PAIRS[i] as string, MORE_PAIRS[i + 1] as string);
+
+/** The ASCII letter or digit `ch` (one code point, not ASCII) reads as, if any. */
+function readsAs(ch: string): string | undefined {
+  const code = ch.codePointAt(0) as number;
+  if (code < 0x80) return undefined;
+  if (ch.length === 1 && FOLD[code]) return String.fromCharCode(FOLD[code] as number);
+  const more = MORE.get(ch);
+  if (more) return more;
+  const compat = ch.normalize('NFKC');
+  return compat.length === 1 && ASCII_ALNUM.test(compat) ? compat : undefined;
+}
+/** A quick test before the walk: anything outside ASCII may hold a look-alike. */
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
  * For an approver: the argument values where look-alike letters sit in one word with ASCII letters
@@ -57,22 +80,16 @@ export function lookAlikeNote(args: unknown): string | undefined {
   const walk = (value: unknown, pointer: string, depth: number): void => {
     if (found.length >= 5 || depth > 64) return;
     if (typeof value === 'string') {
-      if (!ANY.test(value)) return;
+      if (!NON_ASCII.test(value)) return;
       for (const word of value.match(WORD) ?? []) {
         const chars = [...word];
-        const odd = [...new Set(chars.filter((ch) => ch.length === 1 && FOLD[ch.charCodeAt(0)]))];
+        const odd = [...new Set(chars.filter((ch) => readsAs(ch) !== undefined))];
         // A word of another script (with letters that look like no ASCII one) is that script's word.
-        const foreign = chars.some(
-          (ch) => ch.charCodeAt(0) > 0x7f && !(ch.length === 1 && FOLD[ch.charCodeAt(0)]),
-        );
+        const foreign = chars.some((ch) => (ch.codePointAt(0) as number) > 0x7f && readsAs(ch) === undefined);
         if (odd.length === 0 || foreign || !ASCII_ALNUM.test(word)) continue;
-        const named = odd.map(
-          (ch) =>
-            `U+${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} for ${String.fromCharCode(FOLD[ch.charCodeAt(0)] as number)}`,
-        );
-        const marked = [...word].map((ch) =>
-          odd.includes(ch) ? `\\u{${ch.charCodeAt(0).toString(16)}}` : ch,
-        );
+        const hex = (ch: string) => (ch.codePointAt(0) as number).toString(16);
+        const named = odd.map((ch) => `U+${hex(ch).toUpperCase().padStart(4, '0')} for ${readsAs(ch)}`);
+        const marked = chars.map((ch) => (odd.includes(ch) ? `\\u{${hex(ch)}}` : ch));
         found.push(`${pointer || '/'} "${marked.join('')}" has ${named.join(', ')}`);
         if (found.length >= 5) return;
       }

@@ -7,6 +7,7 @@
 import { approvalApplies } from '../approvals/conditions.js';
 import type { ApprovalService } from '../approvals/service.js';
 import { denial } from '../errors.js';
+import { hiddenNote } from '../inspect/hidden.js';
 import { lookAlikeNote } from '../inspect/look-alikes.js';
 import { canonicalHash } from '../util/canonical.js';
 import { CONTINUE, deny, type Stage, type ToolCall } from './stage.js';
@@ -31,9 +32,9 @@ export function gateStage(deps: { approvals: ApprovalService }): Stage {
     const rule = tool.rule.approval;
     const reason = holdReason(call);
     if (!reason) return CONTINUE;
-    // A person approves what they read: a Cyrillic `о` in `cоmpany.com` reads as the real domain.
-    const lookAlikes = lookAlikeNote(args);
-    const why = lookAlikes ? `${reason}; ${lookAlikes}` : reason;
+    // A person approves what they read: a Cyrillic `о` in `cоmpany.com` reads as the real domain,
+    // and text in variation selectors or tag characters reads as nothing at all.
+    const why = [reason, lookAlikeNote(args), hiddenNote(args)].filter(Boolean).join('; ');
     const argsHash = canonicalHash(args);
     // An identical retry after the waiting caller was gone (disconnect, restart) runs once, without asking again.
     const reused = await deps.approvals.reuse(call.run.id, tool.exposed, argsHash);

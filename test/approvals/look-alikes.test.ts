@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { visible } from '../../src/cli/approval-arguments.js';
 import { exampleUpstream, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
 
 const dir = tempDir();
@@ -36,6 +37,21 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.close();
 });
+
+/** `text` as bytes in variation selectors (VS1–VS256): nothing a page or terminal shows. */
+const inSelectors = (text: string) =>
+  [...Buffer.from(text)].map((b) => String.fromCodePoint(b < 16 ? 0xfe00 + b : 0xe0100 + b - 16)).join('');
+
+/** The reason a held call of `args` shows its approver (the call is then ended). */
+async function whyFor(args: Record<string, unknown>): Promise<string> {
+  const agent = await gw.agent('agent');
+  const call = agent.client.callTool({ name: 'mail__send_email', arguments: args }).catch(() => undefined);
+  const why = await pendingWhy(agent.runId);
+  await gw.gateway.runs.end(agent.runId, 'killed', 'test over');
+  await call;
+  await agent.client.close();
+  return why;
+}
 
 async function pendingWhy(runId: string): Promise<string> {
   for (let i = 0; i < 200; i++) {
@@ -76,5 +92,46 @@ describe('a held call whose arguments mix look-alike letters into words', () => 
     await gw.gateway.runs.end(agent.runId, 'killed', 'test over');
     await call;
     await agent.client.close();
+  });
+
+  it('names letters whose compatibility form is ASCII: mathematical, Roman-numeral, enclosed, dotless', async () => {
+    const why = await whyFor({
+      to: 'ceo@𝖼ompany.com',
+      subject: 'wire to 37𝟎4',
+      body: 'see gıthub.com and cⓞmpany at paypaⅼ.com',
+    });
+    expect(why).toContain('/to "ceo@\\u{1d5bc}ompany.com" has U+1D5BC for c');
+    expect(why).toContain('"paypa\\u{217c}.com" has U+217C for l');
+    expect(why).toContain('/subject "37\\u{1d7ce}4" has U+1D7CE for 0');
+    expect(why).toContain('U+0131 for i');
+    expect(why).toContain('U+24DE for o');
+  });
+});
+
+describe('a held call whose arguments hold characters nobody can see', () => {
+  it('tells the approver, with the text smuggled in variation selectors made readable', async () => {
+    const why = await whyFor({
+      to: 'ceo@company.com',
+      subject: 'Hi',
+      body: `Thanks! 👋${inSelectors('db at 10.0.0.7')}`,
+    });
+    expect(why).toContain('/body has 14 invisible hiding the text "db at 10.0.0.7"');
+  });
+
+  it('names a bidi override, a zero-width character and a Hangul filler', async () => {
+    const args = { to: 'ceo@com\u200bpany.com', subject: 'invoice\u202Efdp.exe', body: 'ok\u3164' };
+    const why = await whyFor(args);
+    for (const field of Object.keys(args)) expect(why).toContain(`/${field} has 1 invisible`);
+  });
+
+  it('says nothing of an emoji with its presentation selector', async () => {
+    const why = await whyFor({ to: 'ceo@company.com', subject: 'Hi', body: 'ok 👍\uFE0F' });
+    expect(why).not.toContain('hidden characters');
+  });
+
+  it('shows selectors, fillers and interlinear annotations as escapes in the terminal view', () => {
+    expect(visible(`a${inSelectors('k')}\u3164\uFFF9x\uFFFB\u034F`)).toBe(
+      'a\\u{e015b}\\u{3164}\\u{fff9}x\\u{fffb}\\u{34f}',
+    );
   });
 });
