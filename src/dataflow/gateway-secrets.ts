@@ -18,7 +18,7 @@
  * whoever receives it.
  */
 import { MAX_DEPTH } from '../inspect/deep.js';
-import { foldLookAlikes } from '../inspect/look-alikes.js';
+import { asciiReading } from '../inspect/look-alikes.js';
 
 /** What the scrubber writes for a known secret and for a bulkhead token (scrub/rules/bulkhead.ts). */
 const MARKERS = ['[REDACTED:secret]', '[REDACTED:bulkhead-token]'] as const;
@@ -36,9 +36,10 @@ export function carriesGatewaySecret(value: unknown, scrub: (text: string) => st
 }
 
 function marks(text: string, scrub: (text: string) => string): boolean {
-  // Look-alike letters (a Cyrillic `а`) read as the ASCII ones, as an upstream could read them back.
-  const folded = foldLookAlikes(text);
-  return marked(text, scrub) || (folded !== text && marked(folded, scrub));
+  // Look-alike letters (a Cyrillic `а`, a mathematical `𝚋`) read as the ASCII ones, as an upstream
+  // could read them back (any NFKC normalisation does).
+  const folded = asciiReading(text)?.text;
+  return marked(text, scrub) || (folded !== undefined && marked(folded, scrub));
 }
 
 function marked(text: string, scrub: (text: string) => string): boolean {

@@ -17,7 +17,7 @@
  */
 import { MAX_DEPTH } from './deep.js';
 import { joinPayloads, settleJoinedPayloads } from './joined-payloads.js';
-import { foldLookAlikes } from './look-alikes.js';
+import { asciiReading } from './look-alikes.js';
 import { unwrapSpotlight } from './spotlight.js';
 
 export type PartGroup = 'text' | 'structured';
@@ -82,8 +82,9 @@ function applyJoined<T>(
 
 /**
  * `value` with the parts of each group scrubbed as one text (see above), then read once more with
- * look-alike letters as the ASCII ones they look like (a Cyrillic `а` for `a`, fullwidth digits):
- * a model reads `cаnаry` as `canary`, the scrubber did not. `shown`: text the agent read just
+ * look-alike letters as the ASCII ones they look like (a Cyrillic `а` for `a`, fullwidth digits,
+ * mathematical `𝚊`, enclosed `ⓐ`: `asciiReading`): a model reads `cаnаry` as `canary`, the
+ * scrubber did not. `shown`: text the agent read just
  * before this answer (a call's progress messages), read joined with its text parts.
  */
 export function scrubJoined<T>(value: T, scrub: (text: string) => string, shown = ''): T {
@@ -92,8 +93,8 @@ export function scrubJoined<T>(value: T, scrub: (text: string) => string, shown 
     const before = group === 'text' ? shown : '';
     const whole = joinedRead(out, group, before);
     if (whole !== undefined) out = applyJoined(out, group, scrub(whole), before, whole);
-    const folded = foldedRead(out, group, before);
-    if (folded !== undefined) out = applyJoined(out, group, scrub(folded), before, folded);
+    const read = asciiRead(out, group, before);
+    if (read) out = applyJoined(out, group, readBack(read, scrub(read.reading.text)), before, read.text);
   }
   const payloads = joinPayloads(out);
   return payloads ? settleJoinedPayloads(out, payloads, scrub(payloads.encoded)) : out;
@@ -110,8 +111,9 @@ export async function scrubJoinedYielding<T>(
     const before = group === 'text' ? shown : '';
     const whole = joinedRead(out, group, before);
     if (whole !== undefined) out = applyJoined(out, group, await scrub(whole), before, whole);
-    const folded = foldedRead(out, group, before);
-    if (folded !== undefined) out = applyJoined(out, group, await scrub(folded), before, folded);
+    const read = asciiRead(out, group, before);
+    if (read)
+      out = applyJoined(out, group, readBack(read, await scrub(read.reading.text)), before, read.text);
   }
   const payloads = joinPayloads(out);
   return payloads ? settleJoinedPayloads(out, payloads, await scrub(payloads.encoded)) : out;
@@ -124,13 +126,28 @@ function joinedRead(value: unknown, group: PartGroup, before: string): string | 
   return before + parts.join('');
 }
 
-/** The group's parts joined after `before` with look-alikes folded; undefined when there are none. */
-function foldedRead(value: unknown, group: PartGroup, before: string): string | undefined {
+/** The group's parts joined after `before`, with their ASCII reading; undefined when it reads the same. */
+function asciiRead(value: unknown, group: PartGroup, before: string): AsciiRead | undefined {
   const parts = partsOf(value, group);
   if (parts.length === 0) return undefined;
-  const joined = before + parts.join('');
-  const folded = foldLookAlikes(joined);
-  return folded === joined ? undefined : folded;
+  const text = before + parts.join('');
+  const reading = asciiReading(text);
+  return reading ? { text, reading } : undefined;
+}
+
+export interface AsciiRead {
+  text: string;
+  reading: { text: string; origin: readonly number[] };
+}
+
+/**
+ * The text with what the scrubber changed in its ASCII reading (`asciiReading`) written over the
+ * characters that read so: `𝚔𝚎𝚢` redacted as `key` would be; the text itself when nothing changed.
+ */
+export function readBack({ text, reading }: AsciiRead, scrubbed: string): string {
+  if (scrubbed === reading.text) return text;
+  const span = changedSpan(reading.text, scrubbed);
+  return text.slice(0, reading.origin[span.start]) + span.replacement + text.slice(reading.origin[span.end]);
 }
 
 /** The one span where `before` and `after` differ: `before[start, end)` became `replacement`. */

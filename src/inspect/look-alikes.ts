@@ -45,12 +45,42 @@ export function foldLookAlikes(text: string): string {
 /** A word as people read one in an address, a name or an id (`ⓞ` is a symbol, not a letter). */
 const WORD = /[\p{L}\p{N}\p{So}._@+-]+/gu;
 const ASCII_ALNUM = /[A-Za-z0-9]/;
+/** A quick test: anything outside ASCII may hold a look-alike. */
+const NON_ASCII = /[\u0080-\uffff]/;
 /**
- * Letters an approver reads as an ASCII one that `foldLookAlikes` leaves alone: its compatibility
- * form (NFKC) is one ASCII letter or digit — mathematical alphanumerics (`𝖼`, `𝟎`, astral),
- * letterlike and Roman-numeral forms (`ⅼ`, `ℯ`), enclosed ones (`ⓞ`), super- and subscripts — as a
- * class, and a few confusables NFKC keeps apart (dotless `ı`, Armenian `օ` and `ո`, Latin `ɑ`, `ɡ`).
+ * What a character reads as when its compatibility form (NFKC) is one printable ASCII character:
+ * mathematical alphanumerics (`𝖼`, `𝟎`, astral), letterlike and Roman-numeral forms (`ⅼ`, `ℯ`),
+ * enclosed ones (`ⓞ`), super- and subscripts, fullwidth forms; as a class, built from NFKC on first
+ * use. The astral ones sit in these blocks (checked against every code point when written).
  */
+const ASTRAL_BLOCKS: readonly (readonly [number, number])[] = [
+  [0x107a5, 0x107a5],
+  [0x1ccd6, 0x1ccf9],
+  [0x1d400, 0x1d7ff],
+  [0x1f100, 0x1f1ff],
+  [0x1fbf0, 0x1fbf9],
+];
+let compat: { bmp: Uint8Array; astral: Map<number, number> } | undefined;
+function compatTable(): NonNullable<typeof compat> {
+  if (compat) return compat;
+  const bmp = new Uint8Array(0x10000);
+  const astral = new Map<number, number>();
+  const ascii = (code: number): number => {
+    const form = String.fromCodePoint(code).normalize('NFKC');
+    const c = form.charCodeAt(0);
+    return form.length === 1 && c > 0x20 && c < 0x7f ? c : 0;
+  };
+  for (let c = 0x80; c < 0x10000; c++) if (c < 0xd800 || c > 0xdfff) bmp[c] = FOLD[c] || ascii(c);
+  for (const [from, to] of ASTRAL_BLOCKS)
+    for (let c = from; c <= to; c++) {
+      const a = ascii(c);
+      if (a) astral.set(c, a);
+    }
+  compat = { bmp, astral };
+  return compat;
+}
+
+/** Confusables NFKC keeps apart, for the approver's note (dotless `ı`, Armenian `օ` and `ո`, ...). */
 const MORE_PAIRS = 'ıiօoոnɑaɡgꓲIꓳOꓴU';
 const MORE = new Map<string, string>();
 for (let i = 0; i + 1 < MORE_PAIRS.length; i += 2)
@@ -60,14 +90,42 @@ for (let i = 0; i + 1 < MORE_PAIRS.length; i += 2)
 function readsAs(ch: string): string | undefined {
   const code = ch.codePointAt(0) as number;
   if (code < 0x80) return undefined;
-  if (ch.length === 1 && FOLD[code]) return String.fromCharCode(FOLD[code] as number);
   const more = MORE.get(ch);
   if (more) return more;
-  const compat = ch.normalize('NFKC');
-  return compat.length === 1 && ASCII_ALNUM.test(compat) ? compat : undefined;
+  const table = compatTable();
+  const a = code < 0x10000 ? table.bmp[code] : table.astral.get(code);
+  return a && ASCII_ALNUM.test(String.fromCharCode(a)) ? String.fromCharCode(a) : undefined;
 }
-/** A quick test before the walk: anything outside ASCII may hold a look-alike. */
-const NON_ASCII = /[\u0080-\uffff]/;
+
+/**
+ * `text` as a reader reads it in ASCII: every look-alike (the table above) and every character whose
+ * NFKC form is one printable ASCII character, astral ones included, replaced by that character;
+ * `origin[i]` is where the reading's unit `i` starts in `text` (one more entry for the end).
+ * Undefined when nothing reads otherwise. Unlike `foldLookAlikes`, lengths may differ: `𝚜` is two
+ * units and reads as one.
+ */
+export function asciiReading(text: string): { text: string; origin: number[] } | undefined {
+  if (!NON_ASCII.test(text)) return undefined;
+  const table = compatTable();
+  const codes: number[] = [];
+  const origin: number[] = [];
+  let changed = false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.codePointAt(i) as number;
+    const a = code < 0x10000 ? table.bmp[code] : table.astral.get(code);
+    origin.push(i);
+    if (a) {
+      codes.push(a);
+      changed = true;
+      if (code > 0xffff) i++;
+    } else codes.push(text.charCodeAt(i));
+  }
+  if (!changed) return undefined;
+  origin.push(text.length);
+  let out = '';
+  for (let i = 0; i < codes.length; i += 8192) out += String.fromCharCode(...codes.slice(i, i + 8192));
+  return { text: out, origin };
+}
 
 /**
  * For an approver: the argument values where look-alike letters sit in one word with ASCII letters

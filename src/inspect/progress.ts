@@ -9,8 +9,8 @@
  */
 import { stripHidden } from './hidden.js';
 import { findInjection } from './injection.js';
-import { changedSpan } from './joined.js';
-import { foldLookAlikes } from './look-alikes.js';
+import { changedSpan, readBack } from './joined.js';
+import { asciiReading } from './look-alikes.js';
 
 export const MAX_PROGRESS_MESSAGE = 1024;
 const MAX_READ = 8 * 1024;
@@ -59,10 +59,11 @@ export function progressCleaner(scrub: (text: string) => string): ProgressCleane
       cleaned = scrubbed.slice(sent.length);
     }
     // Read again with look-alike letters as what they look like (inspect/joined.ts).
-    const folded = foldLookAlikes(sent + cleaned);
-    const refolded = folded === sent + cleaned ? folded : scrub(folded);
-    if (refolded !== folded) {
-      const span = changedSpan(folded, refolded);
+    const whole = sent + cleaned;
+    const reading = asciiReading(whole);
+    const reread = reading ? readBack({ text: whole, reading }, scrub(reading.text)) : whole;
+    if (reread !== whole) {
+      const span = changedSpan(whole, reread);
       if (span.start < sent.length) {
         stopped = true;
         return undefined;

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { foldLookAlikes } from '../../src/inspect/look-alikes.js';
+import { asciiReading, foldLookAlikes } from '../../src/inspect/look-alikes.js';
 import { ROOT, startTestGateway, type TestGateway } from '../helpers/harness.js';
 
 const SECRET = 'canary-split-credential-4b7e1d9a03c5';
@@ -42,10 +42,14 @@ tools:
     progress_eighths: { class: read }
     progress_then_result: { class: read }
     progress_lookalike: { class: read }
+    compat: { class: read }
+    compat_halves: { class: read }
+    compat_structured: { class: read }
+    progress_compat: { class: read }
     large_halves: { class: read, max_output: 1000000 }
 profiles:
   agent:
-    tools: [split__halves, split__thirds, split__eighths, split__halves_error, split__halves_resource, split__halves_blob, split__halves_image, split__halves_structured, split__lookalike, split__lookalike_halves, split__lookalike_structured, split__progress_halves, split__progress_eighths, split__progress_then_result, split__progress_lookalike, split__large_halves]
+    tools: [split__halves, split__thirds, split__eighths, split__halves_error, split__halves_resource, split__halves_blob, split__halves_image, split__halves_structured, split__lookalike, split__lookalike_halves, split__lookalike_structured, split__progress_halves, split__progress_eighths, split__progress_then_result, split__progress_lookalike, split__large_halves, split__compat, split__compat_halves, split__compat_structured, split__progress_compat]
     resources:
       - { upstream: split, uris: ["note://*"] }
     prompts: [split__split]
@@ -126,6 +130,27 @@ describe('a credential split across pieces of one answer', () => {
       await expectAuditClean();
     },
   );
+
+  it.each(['compat', 'compat_halves', 'compat_structured'])(
+    '%s: written in mathematical and fullwidth forms, read as NFKC reads them, it never reaches the agent',
+    async (tool) => {
+      const result = await client.callTool({ name: `split__${tool}`, arguments: {} });
+      const shown = joined(result.content) + joined(result.structuredContent);
+      expect(shown).toContain('[REDACTED:secret]');
+      expect(shown.normalize('NFKC')).not.toContain(SECRET);
+      const events = JSON.stringify(await gw.gateway.store.events.list({ runId, limit: 1000 }));
+      expect(asciiReading(events)?.text ?? events).not.toContain(SECRET);
+    },
+  );
+
+  it('progress_compat: a progress message in mathematical letters never carries it', async () => {
+    const messages: string[] = [];
+    await client.callTool({ name: 'split__progress_compat', arguments: {} }, undefined, {
+      onprogress: (p) => messages.push(p.message ?? ''),
+    });
+    expect(messages.length).toBe(1);
+    expect(messages.join('').normalize('NFKC')).not.toContain(SECRET);
+  });
 
   it('halves_structured: the strings of structured content read joined never carry it', async () => {
     const result = await client.callTool({ name: 'split__halves_structured', arguments: {} });

@@ -66,6 +66,18 @@ function expectNoToken(): void {
   for (const form of knownSecretForms(agent.token)) expect(seen).not.toContain(form);
 }
 
+/** `t` in mathematical monospace letters and digits, other marks fullwidth. */
+const mathematical = (t: string) =>
+  [...t]
+    .map((c) => {
+      const code = c.charCodeAt(0);
+      if (/[a-z]/.test(c)) return String.fromCodePoint(0x1d68a + code - 0x61);
+      if (/[A-Z]/.test(c)) return String.fromCodePoint(0x1d670 + code - 0x41);
+      if (/[0-9]/.test(c)) return String.fromCodePoint(0x1d7f6 + code - 0x30);
+      return String.fromCharCode(code + 0xfee0);
+    })
+    .join('');
+
 describe("the agent's own run token on its way to an upstream", () => {
   it('lets an ordinary argument through (the upstream records what it receives)', async () => {
     await agent.client.callTool({ name: 'door__lookup', arguments: { id: 'order-17' } });
@@ -86,6 +98,7 @@ describe("the agent's own run token on its way to an upstream", () => {
     ['URL-encoded', (t: string) => encodeURIComponent(`t=${t}`)],
     ['hex', (t: string) => Buffer.from(t).toString('hex')],
     ['base64 after a keyword', (t: string) => Buffer.from(`token=${t}`).toString('base64')],
+    ['in mathematical and fullwidth forms (NFKC reads it back)', mathematical],
   ])('never reaches the upstream %s in a tool argument, whatever the token', async (_, encode) => {
     // Tokens are random: some shapes let another rule match first. Twenty of them, each refused.
     for (let i = 0; i < 20; i++) {
