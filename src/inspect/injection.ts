@@ -6,7 +6,7 @@
  * hostile output stays linear.
  */
 
-import { foldLookAlikes } from './look-alikes.js';
+import { asciiReading, foldLookAlikes } from './look-alikes.js';
 
 export interface InjectionHit {
   heuristic: string;
@@ -117,8 +117,18 @@ export function findInjection(text: string): InjectionHit[] {
   const hits: InjectionHit[] = [];
   // Cyrillic, Greek and fullwidth look-alikes read as the ASCII they show (offsets unchanged).
   const read = foldLookAlikes(text);
+  // Mathematical (`𝐢𝐠𝐧𝐨𝐫𝐞`, astral), enclosed and other compatibility forms read as NFKC reads
+  // them, offsets mapped back; only when that reads otherwise than the look-alikes alone.
+  const compat = asciiReading(text);
+  const more = compat && compat.text !== read ? compat : undefined;
   for (const heuristic of HEURISTICS) {
-    const at = 'find' in heuristic ? heuristic.find(read) : (heuristic.pattern.exec(read)?.index ?? -1);
+    const find = (t: string) =>
+      'find' in heuristic ? heuristic.find(t) : (heuristic.pattern.exec(t)?.index ?? -1);
+    let at = find(read);
+    if (at < 0 && more) {
+      const found = find(more.text);
+      if (found >= 0) at = more.origin[found] as number;
+    }
     if (at >= 0) hits.push({ heuristic: heuristic.id, at });
   }
   return hits;

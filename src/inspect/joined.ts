@@ -137,7 +137,7 @@ function asciiRead(value: unknown, group: PartGroup, before: string): AsciiRead 
 
 export interface AsciiRead {
   text: string;
-  reading: { text: string; origin: readonly number[] };
+  reading: { text: string; origin: ArrayLike<number> };
 }
 
 /**
