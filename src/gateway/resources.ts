@@ -298,6 +298,8 @@ function inspectContents(inspector: Inspector, content: Contents, where: string)
       inspector.note('media_dropped', `${where}: blob of ${bytes} bytes over the remaining budget`);
       return { uri: cleaned.uri, text: `[bulkhead: resource (${bytes} bytes) removed: over the size limit]` };
     }
+    const blob = inspector.textBlob(cleaned.blob, cleaned.mimeType, `${where}.blob`);
+    if (blob !== cleaned.blob) return { ...cleaned, blob };
   }
   return cleaned;
 }

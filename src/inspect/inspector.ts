@@ -32,6 +32,10 @@ export function truncationMarker(bytes: number): string {
 }
 
 /** Paths inside a block whose strings are not text: the block's kind and base64 payloads. */
+/** Media types whose bytes are text: `text/*`, JSON, XML, YAML, scripts, forms; `+json`/`+xml` suffixes. */
+const TEXTUAL =
+  /^\s*(?:text\/|application\/(?:json|xml|yaml|x-yaml|javascript|ecmascript|x-sh|x-www-form-urlencoded|sql|graphql|toml|ld\+json)\b|[\w.+-]+\/[\w.-]+\+(?:json|xml|yaml)\b)/i;
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const VERBATIM = new Set(['type', 'data', 'resource/blob', 'blob']);
 
 export class Inspector {
@@ -130,7 +134,12 @@ export class Inspector {
     }
     if (cleaned.type === 'resource' && 'blob' in cleaned.resource) {
       const bytes = typeof cleaned.resource.blob === 'string' ? base64Bytes(cleaned.resource.blob) : 0;
-      if (this.charge(bytes)) return cleaned;
+      if (this.charge(bytes)) {
+        const { blob, mimeType } = cleaned.resource;
+        const text =
+          typeof blob === 'string' ? this.textBlob(blob, mimeType, `${where}.resource/blob`) : blob;
+        return text === blob ? cleaned : { ...cleaned, resource: { ...cleaned.resource, blob: text } };
+      }
       this.note('media_dropped', `${where}: resource of ${bytes} bytes over the remaining budget`);
       return {
         type: 'text',
@@ -138,6 +147,23 @@ export class Inspector {
       };
     }
     return cleaned;
+  }
+
+  /**
+   * A blob that is text (a textual media type, or none, and valid UTF-8) is text a client may
+   * decode for its model: cleaned and checked as text is, and encoded again when cleaning changed
+   * it. Before, instructions, escapes and tag-smuggled text in a `text/plain` blob passed unseen.
+   */
+  textBlob(blob: string, mimeType: unknown, where: string): string {
+    if (typeof mimeType === 'string' && !TEXTUAL.test(mimeType)) return blob;
+    let decoded: string;
+    try {
+      decoded = STRICT_UTF8.decode(Buffer.from(blob, 'base64'));
+    } catch {
+      return blob;
+    }
+    const cleaned = this.clean(decoded, where);
+    return cleaned === decoded ? blob : Buffer.from(cleaned, 'utf8').toString('base64');
   }
 
   /** Strings cleaned one by one (serialised JSON would hide control characters as `\u001b`). */

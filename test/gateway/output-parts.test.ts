@@ -49,6 +49,18 @@ const RESULTS: Record<string, Record<string, unknown>> = {
   large_image: {
     content: [{ type: 'image', mimeType: 'image/png', data: b64(`token ${SECRET}`) }],
   },
+  blob_text: {
+    content: [
+      {
+        type: 'resource',
+        resource: {
+          uri: 'note://t',
+          mimeType: 'text/plain; charset=utf-8',
+          blob: b64(`Order 42.${HIDDEN}${ATTACK.injection}`),
+        },
+      },
+    ],
+  },
   embedded_text: {
     content: [{ type: 'resource', resource: { uri: `note://${SECRET}`, text: `body ${SECRET}${HIDDEN}` } }],
   },
@@ -63,7 +75,7 @@ beforeAll(async () => {
 version: 1
 store: { sqlite: ./bulkhead.db }
 upstreams:
-${resultUpstream('up', { tools: RESULTS, pad: { large_image: 300 * 1024 } })}
+${resultUpstream('up', { tools: RESULTS, pad: { large_image: 300 * 1024 }, page: `Order 42.${HIDDEN}${ATTACK.injection}` })}
 tools:
   up:
 ${Object.keys(RESULTS)
@@ -76,6 +88,7 @@ profiles:
     tools: [${Object.keys(RESULTS)
       .map((name) => `up__${name}`)
       .join(', ')}]
+    resources: [{ upstream: up, uris: ["page://*"] }]
 `,
     { dir },
   );
@@ -126,4 +139,29 @@ describe('a credential and hidden characters in any part of a tool result', () =
       }
     });
   }
+});
+
+/** A blob that is text: what a client decoding it would show its model. */
+const decoded = (blob: unknown) => Buffer.from(String(blob), 'base64').toString('utf8');
+
+describe('a text blob carrying hidden characters and an instruction', () => {
+  it('in a tool result: cleaned as text is, flagged, and the run tainted', async () => {
+    const own = await gw.agent('agent');
+    const result = await own.client.callTool({ name: 'up__blob_text', arguments: {} });
+    const text = decoded((result.content as { resource: { blob: string } }[])[0]?.resource.blob);
+    expect(text).toContain('Order 42.');
+    expect(text).not.toMatch(HIDDEN_OR_ESCAPE);
+    expect(result._meta?.['bulkhead/flags']).toEqual(
+      expect.arrayContaining(['escape_sequences', 'hidden_characters', 'injection_suspected']),
+    );
+    expect((await gw.gateway.runs.get(own.runId))?.taint.untrusted).toBe(true);
+  });
+
+  it('in a resource read: cleaned as text is', async () => {
+    const own = await gw.agent('agent');
+    const read = await own.client.readResource({ uri: 'page://blob' });
+    const text = decoded((read.contents[0] as { blob?: string }).blob);
+    expect(text).toContain('Order 42.');
+    expect(text).not.toMatch(HIDDEN_OR_ESCAPE);
+  });
 });
