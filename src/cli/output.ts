@@ -4,6 +4,7 @@
  * checked thing failed, 2 usage or policy error.
  */
 import { isBulkheadError } from '../errors.js';
+import { visible } from './approval-arguments.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
@@ -17,6 +18,15 @@ export function line(text = ''): void {
 
 export function warn(text: string): void {
   process.stderr.write(`${text}\n`);
+}
+
+/**
+ * An error's message for a terminal: its lines with every control, format and hidden character
+ * shown as `\u{…}`. A message can quote an upstream, a policy file or a server's answer, and an
+ * escape in it would act on the operator's terminal (OSC 52 writes the clipboard).
+ */
+function warnMessage(prefix: string, message: string): void {
+  warn(`${prefix}${message.split('\n').map(visible).join('\n')}`);
 }
 
 const colour = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -34,11 +44,11 @@ export function reportError(error: unknown): number {
   // into every command, which costs most of a command's start-up.
   if (isPolicyError(error)) {
     warn(`bulkhead: the policy has ${error.issues.length} problem${error.issues.length > 1 ? 's' : ''}:`);
-    warn(error.message);
+    warnMessage('', error.message);
     return EXIT.usage;
   }
   if (isBulkheadError(error)) {
-    warn(`bulkhead: ${error.message}`);
+    warnMessage('bulkhead: ', error.message);
     switch (error.code) {
       case 'policy_invalid':
       case 'policy_unreadable':
@@ -51,7 +61,7 @@ export function reportError(error: unknown): number {
         return EXIT.failed;
     }
   }
-  warn(`bulkhead: ${error instanceof Error ? error.message : String(error)}`);
+  warnMessage('bulkhead: ', error instanceof Error ? error.message : String(error));
   return EXIT.failed;
 }
 

@@ -22,6 +22,7 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { denial } from '../errors.js';
+import { stripHidden } from '../inspect/hidden.js';
 import type { Logger } from '../log.js';
 import type { UpstreamConfig } from '../policy/schema/index.js';
 import type { SecretSource } from '../policy/secrets.js';
@@ -283,7 +284,8 @@ export class UpstreamPool {
   }
 
   private markDown(slot: Slot, reason: string): void {
-    markDown(slot, this.options.scrub(reason));
+    // The upstream's own words (its error message) reach health, `bulkhead status` and terminals.
+    markDown(slot, stripHidden(this.options.scrub(reason)).text);
   }
 
   /** Connects within the upstream's `start_timeout` (upstream-start.ts). */

@@ -3,6 +3,7 @@
  * is reported with (upstream-pool.ts).
  */
 import { BulkheadError } from '../errors.js';
+import { stripHidden } from '../inspect/hidden.js';
 import type { Slot } from './upstream-slot.js';
 
 /** Runs `connect` for `slot`, abandoning it (its child process closed) past `start_timeout`. */
@@ -37,14 +38,19 @@ export async function connectWithin(
   }
 }
 
-/** Why `slot` did not start, with its last output (stderr), scrubbed. */
+/**
+ * Why `slot` did not start, with its last output (stderr), scrubbed. What the upstream wrote (its
+ * stderr, its error's message) is printed to an operator's terminal: escapes in it (OSC 52 writes
+ * the clipboard, CSI erases lines) and hidden characters are removed first.
+ */
 export function startFailure(slot: Slot, error: unknown, scrub: (text: string) => string): BulkheadError {
+  const shown = (text: string) => stripHidden(scrub(text)).text;
   const stderr = slot.stderrTail.length
-    ? `\n  its last output:\n${slot.stderrTail.map((l) => `    ${scrub(l)}`).join('\n')}`
+    ? `\n  its last output:\n${slot.stderrTail.map((l) => `    ${shown(l)}`).join('\n')}`
     : '';
   return new BulkheadError(
     'upstream_start_failed',
-    `upstream "${slot.name}" did not start: ${error instanceof Error ? error.message : String(error)}${stderr}`,
+    `upstream "${slot.name}" did not start: ${shown(error instanceof Error ? error.message : String(error))}${stderr}`,
     { cause: error },
   );
 }
