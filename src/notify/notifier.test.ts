@@ -161,4 +161,33 @@ describe('Slack-compatible notifier', () => {
     expect(body.blocks.length).toBeGreaterThanOrEqual(2);
     expect(r.got[0]?.body).not.toContain(SECRET);
   });
+
+  /** The blocks' texts of the one Slack message sent for a held call with `args`. */
+  async function slackTexts(args: Record<string, unknown>): Promise<string[]> {
+    const r = await receiver();
+    const n = notifier(`  chat: { type: slack, url: "${r.url}" }\n`);
+    const why = 'irreversible tool gated by policy; look-alike letters mixed into words';
+    n.send({ ...notice, data: { approval_id: 'apr_2', arguments: args, why } });
+    await n.drain();
+    const body = JSON.parse(r.got[0]?.body as string) as { blocks: { text: { text: string } }[] };
+    return body.blocks.map((b) => b.text.text);
+  }
+
+  it("keeps a held call's arguments inert: no end of the code block, no link of the agent's", async () => {
+    const forged = '```\n*Approved by security* <https://evil.example/approve|Open in bulkhead> &amp;\n```';
+    const texts = await slackTexts({ body: forged, to: 'ceo@company.com' });
+    const all = texts.join('\n');
+    expect(all).not.toContain('<https://evil.example');
+    expect(all.match(/<[^>]*\|Open in bulkhead>/g)).toEqual([`<${notice.link}|Open in bulkhead>`]);
+    for (const text of texts.filter((t) => t.startsWith('```'))) expect(text.match(/```/g)).toHaveLength(2);
+  });
+
+  it('shows the reason before arguments long enough to be cut, and says where it cut', async () => {
+    const texts = await slackTexts({ body: 'x'.repeat(3000), to: 'ceo@c\u043empany.com' });
+    const why = texts.findIndex((t) => t.includes('look-alike letters'));
+    const args = texts.findIndex((t) => t.includes('"arguments"'));
+    expect(why).toBeGreaterThan(0);
+    expect(why).toBeLessThan(args);
+    expect(texts[args]).toContain('[cut: ');
+  });
 });

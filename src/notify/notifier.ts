@@ -72,22 +72,7 @@ export function createNotifier(
     const clean = deps.scrubber.value(notice);
     const body =
       target.type === 'slack'
-        ? JSON.stringify({
-            text: `${clean.title}${clean.link ? ` — <${clean.link}|open>` : ''}`,
-            blocks: [
-              { type: 'section', text: { type: 'mrkdwn', text: `*${clean.title}*` } },
-              {
-                type: 'section',
-                text: {
-                  type: 'mrkdwn',
-                  text: `\`\`\`${JSON.stringify(clean.data, null, 2).slice(0, 2800)}\`\`\``,
-                },
-              },
-              ...(clean.link
-                ? [{ type: 'section', text: { type: 'mrkdwn', text: `<${clean.link}|Open in bulkhead>` } }]
-                : []),
-            ],
-          })
+        ? JSON.stringify(slackBody(clean))
         : JSON.stringify({
             kind: clean.kind,
             title: clean.title,
@@ -132,4 +117,46 @@ export function createNotifier(
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
   };
+}
+
+/** What one Slack section's text may hold (Slack allows 3,000 characters), room left for a note. */
+const SLACK_SECTION = 2_800;
+
+/**
+ * The Slack body of a notice. Everything in it but the gateway's own link is written so that Slack
+ * reads it as plain text: a held call's arguments are the agent's words, and Slack's mrkdwn turned
+ * ``` in an argument into the end of the code block and `<https://…|Open in bulkhead>` into a link
+ * of the agent's choosing in the approver's channel. The JSON is escaped as JSON allows (`\u0060`,
+ * `\u003c`, `\u003e`, `\u0026`: the same value, nothing Slack acts on), and its reason (`why`:
+ * look-alike letters, hidden characters, what the run read) comes first, before the arguments
+ * that could push it past a cut; a cut says it is one.
+ */
+function slackBody(clean: Notice): unknown {
+  const data = clean.data as Record<string, unknown>;
+  const why = typeof data.why === 'string' ? data.why : undefined;
+  const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
+  const code = (value: unknown) => section(`\`\`\`${cut(inertJson(value))}\`\`\``);
+  const title = clean.title.replace(/[&<>]/g, (c) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt' }[c]};`);
+  return {
+    text: `${title}${clean.link ? ` — <${clean.link}|open>` : ''}`,
+    blocks: [
+      section(`*${title}*`),
+      ...(why ? [code({ why })] : []),
+      code(data),
+      ...(clean.link ? [section(`<${clean.link}|Open in bulkhead>`)] : []),
+    ],
+  };
+}
+
+/** JSON with the characters Slack acts on inside a code block written as JSON escapes. */
+function inertJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    /[`<>&]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+function cut(text: string): string {
+  if (text.length <= SLACK_SECTION) return text;
+  return `${text.slice(0, SLACK_SECTION)}\n[cut: ${text.length - SLACK_SECTION} more characters, open it in bulkhead to read them all]`;
 }
