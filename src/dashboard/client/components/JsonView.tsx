@@ -5,6 +5,7 @@
  * are collapsed behind a button, so one 50 KB argument does not bury the rest.
  */
 import { useState } from 'preact/hooks';
+import { shownJson } from '../json-text.js';
 
 const LONG_STRING = 160;
 const MANY_ITEMS = 25;
@@ -59,10 +60,10 @@ function StringValue({ value, indent }: { value: string; indent: number }) {
   }
   const redacted = value.includes('[REDACTED');
   const cls = `j-str${redacted ? ' j-redacted' : ''}`;
-  if (value.length <= LONG_STRING || open) return <span class={cls}>{JSON.stringify(value)}</span>;
+  if (value.length <= LONG_STRING || open) return <span class={cls}>{shownJson(value)}</span>;
   return (
     <span class={cls}>
-      {JSON.stringify(value.slice(0, LONG_STRING)).slice(0, -1)}…"
+      {shownJson(value.slice(0, LONG_STRING)).slice(0, -1)}…"
       <button type="button" class="j-more" onClick={() => setOpen(true)}>
         show {value.length - LONG_STRING} more characters
       </button>
@@ -93,7 +94,7 @@ function Collection({
           {pad}
           {array ? null : (
             <>
-              <span class="j-key">{JSON.stringify(key)}</span>
+              <span class="j-key">{shownJson(key)}</span>
               <span class="j-punct">: </span>
             </>
           )}

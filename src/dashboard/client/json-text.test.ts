@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { shownJson } from './json-text.js';
+
+describe('a string as the dashboard shows it', () => {
+  it('writes bidi, zero-width, tag and variation-selector characters as escapes', () => {
+    expect(shownJson('invoice\u202efdp.exe')).toBe('"invoice\\u{202e}fdp.exe"');
+    expect(shownJson('ceo@com\u200bpany.com')).toBe('"ceo@com\\u{200b}pany.com"');
+    expect(shownJson(`ok${String.fromCodePoint(0xe0041)}\ufe01\u3164`)).toBe(
+      '"ok\\u{e0041}\\u{fe01}\\u{3164}"',
+    );
+  });
+
+  it('leaves ordinary text, other scripts and emoji as they are', () => {
+    expect(shownJson('Заказ 42 ☕ café')).toBe('"Заказ 42 ☕ café"');
+  });
+});
