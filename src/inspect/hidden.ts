@@ -120,18 +120,22 @@ export function stripHidden(input: string): Cleaned {
  * approver is told instead. Undefined when there is none.
  */
 export function hiddenNote(args: unknown): string | undefined {
-  const found: string[] = [];
+  // Every place is counted; those hiding text are named first, so decoys cannot push them out.
+  const hiding: string[] = [];
+  const plain: string[] = [];
   const note = (text: string, pointer: string, what: string): void => {
     const cleaned = stripHidden(text);
     const count = cleaned.escapes + cleaned.hidden;
-    if (count === 0 || found.length >= 5) return;
-    const smuggled = cleaned.smuggled
-      ? ` hiding the text ${JSON.stringify(stripHidden(cleaned.smuggled).text.slice(0, 200))}`
-      : '';
-    found.push(`${pointer || '/'}${what} has ${count} invisible${smuggled}`);
+    if (count === 0) return;
+    const where = `${pointer || '/'}${what} has ${count} invisible`;
+    if (!cleaned.smuggled) return void plain.push(where);
+    const shown = stripHidden(cleaned.smuggled).text;
+    const more =
+      shown.length > SMUGGLED_SHOWN ? ` (and ${shown.length - SMUGGLED_SHOWN} more characters)` : '';
+    hiding.push(`${where} hiding the text ${JSON.stringify(shown.slice(0, SMUGGLED_SHOWN))}${more}`);
   };
   const walk = (value: unknown, pointer: string, depth: number): void => {
-    if (found.length >= 5 || depth > 64) return;
+    if (depth > 64) return;
     if (typeof value === 'string') {
       note(value, pointer, '');
       return;
@@ -144,5 +148,12 @@ export function hiddenNote(args: unknown): string | undefined {
     }
   };
   walk(args, '', 0);
-  return found.length ? `hidden characters in the arguments: ${found.join('; ')}` : undefined;
+  const all = [...hiding, ...plain];
+  if (all.length === 0) return undefined;
+  const rest = all.length > NOTED ? `; and ${all.length - NOTED} more places` : '';
+  return `hidden characters in the arguments: ${all.slice(0, NOTED).join('; ')}${rest}`;
 }
+
+/** How many places a note names, and how much smuggled text it spells out. */
+const NOTED = 5;
+const SMUGGLED_SHOWN = 200;

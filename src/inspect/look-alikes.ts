@@ -149,7 +149,7 @@ export function asciiReading(text: string): { text: string; origin: ArrayLike<nu
 export function lookAlikeNote(args: unknown): string | undefined {
   const found: string[] = [];
   const walk = (value: unknown, pointer: string, depth: number): void => {
-    if (found.length >= 5 || depth > 64) return;
+    if (depth > 64) return;
     if (typeof value === 'string') {
       if (!NON_ASCII.test(value)) return;
       for (const word of value.match(WORD) ?? []) {
@@ -162,7 +162,6 @@ export function lookAlikeNote(args: unknown): string | undefined {
         const named = odd.map((ch) => `U+${hex(ch).toUpperCase().padStart(4, '0')} for ${readsAs(ch)}`);
         const marked = chars.map((ch) => (odd.includes(ch) ? `\\u{${hex(ch)}}` : ch));
         found.push(`${pointer || '/'} "${marked.join('')}" has ${named.join(', ')}`);
-        if (found.length >= 5) return;
       }
       return;
     }
@@ -170,5 +169,8 @@ export function lookAlikeNote(args: unknown): string | undefined {
     for (const [key, item] of Object.entries(value)) walk(item, `${pointer}/${key}`, depth + 1);
   };
   walk(args, '', 0);
-  return found.length ? `look-alike letters mixed into words: ${found.join('; ')}` : undefined;
+  if (found.length === 0) return undefined;
+  // Every word is counted: five decoys first cannot hide the sixth.
+  const rest = found.length > 5 ? `; and ${found.length - 5} more words` : '';
+  return `look-alike letters mixed into words: ${found.slice(0, 5).join('; ')}${rest}`;
 }
