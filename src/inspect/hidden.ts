@@ -114,10 +114,13 @@ export function stripHidden(input: string): Cleaned {
 
 /**
  * For an approver: the argument keys and values that hold characters a person cannot see (escapes,
- * bidi controls, zero-width and filler characters, tag characters, variation selectors), with the
- * text smuggled in tags or selectors made readable. "Thanks! 👋" can carry a whole secret in
- * variation selectors that no page or terminal shows, and an approved call sends it out; the
- * approver is told instead. Undefined when there is none.
+ * bidi controls, zero-width and filler characters, tag characters, variation selectors), and how
+ * much text is smuggled in tags or selectors. "Thanks! 👋" can carry a whole secret in variation
+ * selectors that no page or terminal shows, and an approved call sends it out; the approver is
+ * told instead. The smuggled text itself is not spelled out: the reason travels to notification
+ * channels and the audit trail, where a private value the run read must not (the data-flow
+ * stage names its kind and source); the dashboard's argument view shows it escaped. Undefined
+ * when there is none.
  */
 export function hiddenNote(args: unknown): string | undefined {
   // Every place is counted; those hiding text are named first, so decoys cannot push them out.
@@ -129,10 +132,8 @@ export function hiddenNote(args: unknown): string | undefined {
     if (count === 0) return;
     const where = `${pointer || '/'}${what} has ${count} invisible`;
     if (!cleaned.smuggled) return void plain.push(where);
-    const shown = stripHidden(cleaned.smuggled).text;
-    const more =
-      shown.length > SMUGGLED_SHOWN ? ` (and ${shown.length - SMUGGLED_SHOWN} more characters)` : '';
-    hiding.push(`${where} hiding the text ${JSON.stringify(shown.slice(0, SMUGGLED_SHOWN))}${more}`);
+    const smuggled = [...stripHidden(cleaned.smuggled).text].length;
+    hiding.push(`${where} hiding ${smuggled} characters of text`);
   };
   const walk = (value: unknown, pointer: string, depth: number): void => {
     if (depth > 64) return;
@@ -154,6 +155,5 @@ export function hiddenNote(args: unknown): string | undefined {
   return `hidden characters in the arguments: ${all.slice(0, NOTED).join('; ')}${rest}`;
 }
 
-/** How many places a note names, and how much smuggled text it spells out. */
+/** How many places a note names. */
 const NOTED = 5;
-const SMUGGLED_SHOWN = 200;

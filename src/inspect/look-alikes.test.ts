@@ -106,7 +106,7 @@ describe('notes for an approver against decoys', () => {
     const hidden = [...'db at 10.0.0.7'].map((c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0))).join('');
     const note = hiddenNote({ ...decoys, body: `Thanks!${hidden}` }) ?? '';
     expect(note).toMatch(
-      /^hidden characters in the arguments: \/body has 14 invisible hiding the text "db at 10\.0\.0\.7"/,
+      /^hidden characters in the arguments: \/body has 14 invisible hiding 14 characters of text/,
     );
     expect(note).toContain('; and 2 more places');
   });

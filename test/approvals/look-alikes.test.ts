@@ -109,13 +109,14 @@ describe('a held call whose arguments mix look-alike letters into words', () => 
 });
 
 describe('a held call whose arguments hold characters nobody can see', () => {
-  it('tells the approver, with the text smuggled in variation selectors made readable', async () => {
+  it('tells the approver how much text is smuggled in variation selectors, without spelling it out', async () => {
     const why = await whyFor({
       to: 'ceo@company.com',
       subject: 'Hi',
       body: `Thanks! 👋${inSelectors('db at 10.0.0.7')}`,
     });
-    expect(why).toContain('/body has 14 invisible hiding the text "db at 10.0.0.7"');
+    expect(why).toContain('/body has 14 invisible hiding 14 characters of text');
+    expect(why).not.toContain('10.0.0.7');
   });
 
   it('names a bidi override, a zero-width character and a Hangul filler', async () => {
