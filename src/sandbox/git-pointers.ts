@@ -15,6 +15,7 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { posix } from 'node:path';
+import { isDependencyName } from './dependency-folders.js';
 import { type Entry, resolveInside } from './merge-scan.js';
 import { inside, pinParent } from './pinned-dir.js';
 import { foldName, type SteeringContext, steeringReason } from './steering.js';
@@ -183,7 +184,10 @@ export function steeringTargets(
   for (const tree of trees) {
     const links = linksOf(tree);
     for (const rel of links.keys()) {
-      if (!steeringReason(rel, context)) continue;
+      // A host link named for a dependency folder (`web/node_modules -> ../.cache/nm`) leads the
+      // host's tools there; links inside one (`node_modules/app -> ../packages/app`, a workspace)
+      // lead to reviewed sources, and pnpm makes thousands of them.
+      if (!steeringReason(rel, context) && !isDependencyName(rel.slice(rel.lastIndexOf('/') + 1))) continue;
       const target = resolveInside(rel, links);
       if (target)
         out.set(target.split('/').map(foldName).join('/'), `what the steering link ${rel} points at`);

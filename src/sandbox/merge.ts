@@ -54,6 +54,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { bytesOf, pathIn, shownName } from './byte-names.js';
+import { dependencyReason, dependencyRoot } from './dependency-folders.js';
 import { envPointers } from './env-pointers.js';
 import { gitPointers, steeringTargets } from './git-pointers.js';
 import {
@@ -132,10 +133,23 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
   const links = new Map<string, string>();
   for (const [rel, entry] of final) if (entry.kind === 'symlink') links.set(rel, entry.target ?? '');
   const guarded = (rel: string, folder: boolean) =>
-    allowedByProfile(rel, options.allow ?? [], folder) ? undefined : steeringReason(rel, context, folder);
+    allowedByProfile(rel, options.allow ?? [], folder)
+      ? undefined
+      : (steeringReason(rel, context, folder) ?? dependencyReason(rel));
   const notes: WorkdirNote[] = [];
   // Reported as people read them: a byte that is not UTF-8 as \xNN (byte-names.ts).
   const note = (n: WorkdirNote) => notes.push({ ...n, path: shownName(n.path) });
+  // A dependency folder is reported once, at the folder: `npm install` changes thousands of files.
+  const heldRoots = new Set<string>();
+  const holdBack = (rel: string, change: 'created' | 'modified' | 'deleted', reason: string) => {
+    // Only where the folder is the reason: a repository or venv inside one keeps its own notes.
+    const root = reason === dependencyReason(rel) ? (dependencyRoot(rel) ?? rel) : rel;
+    if (heldRoots.has(root)) return;
+    heldRoots.add(root);
+    if (root !== rel)
+      change = change === 'deleted' && !final.has(root) ? 'deleted' : host.has(root) ? 'modified' : 'created';
+    note({ kind: 'held_back', path: root, change, reason });
+  };
   for (const rel of tooDeep)
     note({ kind: 'dropped', path: rel, reason: `what it holds is more than ${MAX_DEPTH} folders deep` });
   const settled = new Set<string>(); // subtrees already decided as a whole
@@ -185,7 +199,7 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
             .find(Boolean)
         : undefined);
     if (reason) {
-      note({ kind: 'held_back', path: rel, change: h ? 'modified' : 'created', reason });
+      holdBack(rel, h ? 'modified' : 'created', reason);
       settled.add(rel);
       continue;
     }
@@ -252,7 +266,7 @@ export function mergeWorkdir(options: MergeOptions): MergeReport {
     }
     const reason = guarded(rel, h.kind === 'dir');
     if (reason) {
-      note({ kind: 'held_back', path: rel, change: 'deleted', reason });
+      holdBack(rel, 'deleted', reason);
       continue;
     }
     try {

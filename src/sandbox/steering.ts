@@ -50,6 +50,15 @@ const STEERING_DIRS = new Set([
   '.circleci',
   '.buildkite',
   '.woodpecker',
+  // build tools' project config: maven's wrapper, jvm.config and extensions.xml (jars it loads),
+  // cargo's `build.rustc-wrapper`, `runner` and aliases, Bundler's BUNDLE_PATH and gemfile
+  '.mvn',
+  '.cargo',
+  '.bundle',
+  // IDEs that run a project's run configurations, tasks or toolchains when it is opened
+  '.fleet',
+  '.vs',
+  '.theia',
 ]);
 
 /** Files that steer shells, direnv, package managers, git and agents, at any depth. */
@@ -139,7 +148,32 @@ const STEERING_FILES = new Set([
   'Jenkinsfile',
   'azure-pipelines.yml',
   'bitbucket-pipelines.yml',
+  // build wrappers: the script runs, and its properties name the distribution it downloads and runs
+  'gradlew',
+  'gradlew.bat',
+  'gradle-wrapper.jar',
+  'gradle-wrapper.properties',
+  'mvnw',
+  'mvnw.cmd',
+  'maven-wrapper.jar',
+  'maven-wrapper.properties',
+  // Yarn Plug'n'Play: node loads these before any package
+  '.pnp.cjs',
+  '.pnp.js',
+  '.pnp.loader.mjs',
+  '.pnp.data.json',
+  // read on entering the folder by version switchers, which resolve (or install) what they name
+  // (pyenv ran a `.python-version` of `../../tmp/x` as a path: CVE-2022-35861)
+  '.python-version',
+  '.ruby-version',
+  '.node-version',
+  '.nvmrc',
+  '.java-version',
+  '.sdkmanrc',
 ]);
+
+/** Endings of steering files any name may carry: a VS Code workspace's tasks and settings run on opening it. */
+const STEERING_SUFFIXES = ['.code-workspace'];
 
 /** Names git reads in a repository folder: planted beside HEAD, they make that folder a repository. */
 const GIT_DIR_NAMES = new Set([
@@ -239,7 +273,13 @@ export function steeringReason(
       return i === 0 ? 'git metadata (the workdir made a repository)' : 'git metadata (a repository folder)';
     if (venvs?.has(above)) return 'a Python virtual environment';
     if (i < parts.length - 1 && DIRS.has(name)) return `steering folder ${parts[i]}`;
-    if (i === parts.length - 1 && (DIRS.has(name) || FILES.has(name) || name === VENV_MARK))
+    if (
+      i === parts.length - 1 &&
+      (DIRS.has(name) ||
+        FILES.has(name) ||
+        name === VENV_MARK ||
+        STEERING_SUFFIXES.some((s) => name.endsWith(s)))
+    )
       return `steering file ${parts[i]}`;
   }
   if (!pointed) return undefined;

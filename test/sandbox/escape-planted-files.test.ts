@@ -71,12 +71,14 @@ describe.skipIf(skip)('escape: files planted for the host to run later', () => {
   it('holds back a bare repository written at the workdir root or in a subfolder', async () => {
     const bare = (dir: string) =>
       `mkdir -p ${dir}objects ${dir}refs/heads && echo "ref: refs/heads/main" > ${dir}HEAD && printf "[core]\\n\\tbare = true\\n\\tworktree = /\\n\\tfsmonitor = touch /tmp/pwned\\n" > ${dir}config`;
-    const { workdir, exit } = await runInJail(`${bare('')}\n${bare('vendor/lib/')}\necho fine > notes.txt`);
-    for (const path of ['HEAD', 'config', 'vendor/lib/HEAD', 'vendor/lib/config'])
+    const { workdir, exit } = await runInJail(
+      `${bare('')}\n${bare('third_party/lib/')}\necho fine > notes.txt`,
+    );
+    for (const path of ['HEAD', 'config', 'third_party/lib/HEAD', 'third_party/lib/config'])
       expect(existsSync(join(workdir, path)), path).toBe(false);
     expect(readFileSync(join(workdir, 'notes.txt'), 'utf8')).toBe('fine\n');
     expect(heldBack(exit.workdir.notes)).toEqual(
-      expect.arrayContaining(['HEAD', 'config', 'vendor/lib/HEAD']),
+      expect.arrayContaining(['HEAD', 'config', 'third_party/lib/HEAD']),
     );
   });
 
