@@ -28,6 +28,7 @@
  */
 import { once } from 'node:events';
 import { chmodSync, chownSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { defaultBridgeKind } from './bridge.js';
 import { createLimiter, type Limiter, removeDeadCgroups } from './cgroup.js';
@@ -206,7 +207,7 @@ async function build(spec: JailSpec): Promise<JailHandle> {
       sendGo(stdioAt(child, STAGE_GO_FD) as Writable);
       mark('go');
       // Off the agent's start: what launchers killed with SIGKILL left behind (runtime-folder.ts).
-      removeDeadRuntimeFolders();
+      removeDeadRuntimeFolders(dirname(runtime));
       removeDeadCgroups(spec.cgroupRoot ? { root: spec.cgroupRoot } : {});
     } catch (error) {
       child.kill('SIGKILL');

@@ -1,5 +1,5 @@
 /**
- * The jail's runtime folder on the host (tmpdir()/bulkhead-jail-XXXXXX): the shared folder the jail
+ * The jail's runtime folder on the host (runtimeBase()/bulkhead-jail-XXXXXX, usually tmpdir()): the shared folder the jail
  * sees at /run/bulkhead (with the run's token), the seccomp program, the bridges' sockets. The
  * launcher removes it when the jail ends; a launcher killed with SIGKILL (or the machine's OOM
  * killer) never gets there, and the folder, token and all, stayed until the next reboot cleared
@@ -22,11 +22,13 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  realpathSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { inside, openFolder, removeInside } from './pinned-dir.js';
+import { pathInFilesystem } from './workdir-mounts.js';
 
 const PREFIX = 'bulkhead-jail-';
 const OWNER_FILE = 'owner';
@@ -61,8 +63,49 @@ function ownerLine(): string {
   return `${pidNamespace()} ${process.pid} ${startTimeOf('self') ?? 'unknown'}\n`;
 }
 
+/**
+ * Whether the path the jail's mount table would show for a folder (its path in its filesystem: the
+ * runtime folder is bind-mounted) names the launcher's user: their home, name or uid as a part.
+ */
+export function namesUser(path: string): boolean {
+  const uid = String(process.getuid?.() ?? '');
+  let name = uid;
+  try {
+    name = userInfo().username;
+  } catch {
+    // A uid without a passwd entry has no name to show.
+  }
+  const parts = path.split('/');
+  const home = homedir();
+  return (
+    parts.some((part) => part === name || part === uid) ||
+    (home !== '/' && (path === home || path.startsWith(`${home}/`))) ||
+    path.startsWith('/run/user/')
+  );
+}
+
+/**
+ * Where runtime folders are made: the temporary folder, unless the path the jail would see for it
+ * names the user (`/home/alice/tmp`, libpam-tmpdir's `/tmp/user/1000`); then /dev/shm or /tmp,
+ * whichever shows nothing of the user (a tmpfs root shows only `/`). The jail still sees the
+ * folder's random name.
+ */
+export function runtimeBase(): string {
+  for (const dir of [tmpdir(), '/dev/shm', '/tmp']) {
+    let real: string;
+    try {
+      real = realpathSync(dir);
+    } catch {
+      continue;
+    }
+    const shown = pathInFilesystem(real);
+    if (shown !== undefined && !namesUser(shown)) return dir;
+  }
+  return tmpdir();
+}
+
 /** A new runtime folder (mode 0700 until the caller sets its own), naming this process as its owner. */
-export function makeRuntimeFolder(dir: string = tmpdir()): string {
+export function makeRuntimeFolder(dir: string = runtimeBase()): string {
   const runtime = mkdtempSync(join(dir, PREFIX));
   writeFileSync(join(runtime, OWNER_FILE), ownerLine(), { flag: 'wx', mode: 0o600 });
   return runtime;
@@ -152,7 +195,7 @@ function ownerOf(folder: number): string | undefined {
  * Removes this user's runtime folders in `dir` whose launcher is gone; returns their names. Never
  * throws: a folder it cannot judge or remove is left as it is.
  */
-export function removeDeadRuntimeFolders(dir: string = tmpdir()): string[] {
+export function removeDeadRuntimeFolders(dir: string = runtimeBase()): string[] {
   const removed: string[] = [];
   const me = process.getuid?.();
   const namespace = pidNamespace();

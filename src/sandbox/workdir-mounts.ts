@@ -48,3 +48,30 @@ export function atOrBelow(rel: string, points: readonly string[]): boolean {
 export function holdsMount(rel: string, points: readonly string[]): boolean {
   return points.some((point) => point.startsWith(`${rel}/`));
 }
+
+/**
+ * The path a bind mount of `path` (a real path) shows as its root in a mount table
+ * (/proc/self/mountinfo, field 4): its path from the root of its filesystem, whatever it is mounted
+ * as. Undefined when the mount table cannot be read.
+ */
+export function pathInFilesystem(path: string): string | undefined {
+  let table: string;
+  try {
+    table = nameOf(readFileSync('/proc/self/mountinfo'));
+  } catch {
+    return undefined;
+  }
+  let best: { point: string; root: string } | undefined;
+  for (const line of table.split('\n')) {
+    const fields = line.split(' ');
+    if (fields[3] === undefined || fields[4] === undefined) continue;
+    const point = fromMountinfo(fields[4]);
+    const covers = point === '/' || path === point || path.startsWith(`${point}/`);
+    // The longest mount point holding the path; of equal ones the last, which is on top.
+    if (covers && (!best || point.length >= best.point.length))
+      best = { point, root: fromMountinfo(fields[3]) };
+  }
+  if (!best) return undefined;
+  const rest = best.point === '/' ? path : path.slice(best.point.length);
+  return `${best.root.replace(/\/$/, '')}${rest}` || '/';
+}
