@@ -7,12 +7,15 @@
  */
 import { quantizeUsd } from '../budget/thresholds.js';
 import type { Budgets } from '../policy/schema/profile.js';
+import { feesUsd, messagesCalls, mostCalls, type ToolCalls } from './server-tool-fees.js';
 
 export interface MessageUsage {
   input_tokens: number;
   output_tokens: number;
   cache_read_input_tokens: number;
   cache_creation_input_tokens: number;
+  /** Server tool uses the answer reported (or, cut, could have made), billed per use. */
+  server_tool_calls?: ToolCalls;
 }
 
 export const EMPTY_USAGE: MessageUsage = {
@@ -27,6 +30,8 @@ export interface Price {
   output: number;
   cache_write?: number | undefined;
   cache_read?: number | undefined;
+  /** USD per use of each server tool family (server-tool-fees.ts), whatever the model. */
+  tools?: Readonly<ToolCalls>;
 }
 
 function n(value: unknown): number {
@@ -54,10 +59,13 @@ export function mergeUsage(known: MessageUsage, reported: unknown): MessageUsage
   return merged;
 }
 
-const USAGE_KEYS = Object.keys(EMPTY_USAGE) as Array<keyof MessageUsage>;
+const USAGE_KEYS = Object.keys(EMPTY_USAGE) as Array<Exclude<keyof MessageUsage, 'server_tool_calls'>>;
 
 function topLevel(known: MessageUsage, r: Record<string, unknown>): MessageUsage {
+  // Totals like the token counts: a later report replaces an earlier one.
+  const calls = messagesCalls(r.server_tool_use) ?? known.server_tool_calls;
   return {
+    ...(calls ? { server_tool_calls: calls } : {}),
     input_tokens: 'input_tokens' in r && r.input_tokens !== null ? n(r.input_tokens) : known.input_tokens,
     output_tokens:
       'output_tokens' in r && r.output_tokens !== null ? n(r.output_tokens) : known.output_tokens,
@@ -106,7 +114,8 @@ export function cost(usage: MessageUsage, price: Price | undefined): number {
     usage.input_tokens * perToken(price.input) +
       usage.output_tokens * perToken(price.output) +
       usage.cache_read_input_tokens * perToken(price.cache_read ?? price.input * 0.1) +
-      usage.cache_creation_input_tokens * perToken(price.cache_write ?? price.input * 1.25),
+      usage.cache_creation_input_tokens * perToken(price.cache_write ?? price.input * 1.25) +
+      feesUsd(usage.server_tool_calls, price.tools),
   );
 }
 
@@ -225,7 +234,7 @@ export abstract class StreamUsage {
    * (generous, like the input estimate), never more than the `max_tokens` it
    * was sent with; input never reported is charged as reserved.
    */
-  charge(maxTokens: number, reservedInput: number): MessageUsage {
+  charge(maxTokens: number, reservedInput: number, reservedCalls?: ToolCalls): MessageUsage {
     if (this.complete && this.reported) return this.usage;
     // Unknown output that may be hidden costs all it could have been: leaving before the answer
     // shows would otherwise make any amount of reasoning free.
@@ -238,6 +247,8 @@ export abstract class StreamUsage {
       ...u,
       ...(inputKnown ? {} : { input_tokens: reservedInput }),
       output_tokens: Math.max(u.output_tokens, seen),
+      // A search runs on the API's side before anything of it streams: a cut one may have been made.
+      server_tool_calls: mostCalls(u.server_tool_calls, reservedCalls),
     };
   }
 }
