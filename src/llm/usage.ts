@@ -142,6 +142,34 @@ export const IMAGE_TOKENS = 4_784;
  * the exact figure instead (see spend.ts).
  */
 export function estimateInputTokens(body: Record<string, unknown>, sentBytes?: number): number {
+  return promptBytes(body, sentBytes) + toolPromptTokens(body.tools);
+}
+
+/**
+ * Tokens the API adds to a request with tools, which its bytes do not hold: the Messages API's
+ * tool-use system prompt (346 tokens, documented), and per tool the API defines (bash 245, text
+ * editor 700, computer use 735 and a ~500-token system prompt; server tools and the OpenAI
+ * built-in ones likewise carry instructions of their own). Ceilings of the published figures:
+ * a 60-byte text editor definition was charged 1,046 tokens, so requests sent at once passed an
+ * input cap each fitted alone. A client tool (`custom`, `function`, or untyped) is its bytes.
+ */
+export const TOOL_USE_PROMPT_TOKENS = 500;
+export const DEFINED_TOOL_PROMPT_TOKENS = 1_500;
+
+function toolPromptTokens(tools: unknown): number {
+  const list = Array.isArray(tools) ? tools : tools === undefined || tools === null ? [] : [tools];
+  if (!list.length) return 0;
+  let tokens = TOOL_USE_PROMPT_TOKENS;
+  for (const tool of list) {
+    const type = typeof tool === 'object' && tool !== null ? (tool as { type?: unknown }).type : undefined;
+    if (type !== undefined && type !== null && type !== 'custom' && type !== 'function')
+      tokens += DEFINED_TOOL_PROMPT_TOKENS;
+  }
+  return tokens;
+}
+
+/** The prompt's UTF-8 bytes, images at their token ceiling (see estimateInputTokens). */
+function promptBytes(body: Record<string, unknown>, sentBytes?: number): number {
   // Messages and Chat Completions put the prompt in system/messages, the Responses API in
   // instructions/input (function call outputs included); all of it is counted, whatever the API.
   const prompt = {

@@ -5,45 +5,10 @@
  * answer reports, plain or streamed, cut or whole. Tried with raw HTTP against a fake provider
  * that answers exactly what each attack needs.
  */
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBody } from '../fakes/read-body.js';
-import type { TestGateway } from '../helpers/harness.js';
-import { startTestGateway } from '../helpers/harness.js';
-import { llmPolicy, PRICES, settledLlmEvent, sseEvent, withRealKey } from '../helpers/llm-harness.js';
-
-type Answer = (res: ServerResponse, body: Record<string, unknown>) => void | Promise<void>;
-
-/** A provider that answers each request with the test's own script. */
-interface ScriptedApi {
-  url: string;
-  received: Array<{ path: string; body: Record<string, unknown> }>;
-  answer: Answer;
-  close(): Promise<void>;
-}
-
-async function startScriptedApi(): Promise<ScriptedApi> {
-  const api: ScriptedApi = {
-    url: '',
-    received: [],
-    answer: (res) => void res.writeHead(500).end(),
-    close: async () => undefined,
-  };
-  const server: Server = createServer(async (req, res) => {
-    const body = JSON.parse((await readBody(req)) || '{}') as Record<string, unknown>;
-    api.received.push({ path: req.url ?? '', body });
-    await api.answer(res, body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  api.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  api.close = () =>
-    new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
-  return api;
-}
+import type { ServerResponse } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { settledLlmEvent, sseEvent } from '../helpers/llm-harness.js';
+import { useScriptedGateway } from './scripted-api.js';
 
 const PROFILES = `
   searcher:
@@ -56,27 +21,18 @@ const PROFILES = `
 /** The default price of one web search: $10 per 1,000. */
 const SEARCH = 0.01;
 
-let api: ScriptedApi;
-let gw: TestGateway;
-beforeAll(async () => {
-  api = await startScriptedApi();
-  gw = await startTestGateway(llmPolicy(api.url, PROFILES, PRICES), withRealKey);
-});
-afterAll(async () => {
-  await gw?.close();
-  await api?.close();
-});
+const scripted = useScriptedGateway(PROFILES);
 
 async function run(profile = 'searcher'): Promise<{ token: string; runId: string }> {
-  const { run, token } = await gw.gateway.runs.create(profile);
+  const { run, token } = await scripted.gw.gateway.runs.create(profile);
   return { token, runId: run.id };
 }
 
-const messages = () => api.received.filter((r) => r.path === '/v1/messages');
-const spent = async (runId: string) => (await gw.gateway.store.tokens.usage(runId)).usd;
+const messages = () => scripted.api.received.filter((r) => r.path === '/v1/messages');
+const spent = async (runId: string) => (await scripted.gw.gateway.store.tokens.usage(runId)).usd;
 
 function post(path: string, token: string, body: Record<string, unknown>) {
-  return fetch(`${gw.gateway.url}${path}`, {
+  return fetch(`${scripted.gw.gateway.url}${path}`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -146,17 +102,18 @@ function messageStream(res: ServerResponse, deltas: Array<Record<string, unknown
 
 describe('Messages web search fees', () => {
   it('charges the searches a plain answer reports to the USD budget', async () => {
-    api.answer = (res) => json(res, message({ input_tokens: 10, output_tokens: 10, ...searches(3) }));
+    scripted.api.answer = (res) =>
+      json(res, message({ input_tokens: 10, output_tokens: 10, ...searches(3) }));
     const { token, runId } = await run();
     expect((await post('/v1/messages', token, ask(search(3)))).status).toBe(200);
     expect(await spent(runId)).toBeGreaterThanOrEqual(3 * SEARCH);
   });
 
   it('sends a web search tool without max_uses bounded, under a USD cap', async () => {
-    api.answer = (res) => json(res, message({ input_tokens: 10, output_tokens: 10 }));
+    scripted.api.answer = (res) => json(res, message({ input_tokens: 10, output_tokens: 10 }));
     const { token } = await run();
     expect((await post('/v1/messages', token, ask(search()))).status).toBe(200);
-    const sent = api.received.at(-1)?.body.tools as Array<{ max_uses?: unknown }>;
+    const sent = scripted.api.received.at(-1)?.body.tools as Array<{ max_uses?: unknown }>;
     expect(sent[0]?.max_uses).toBeTypeOf('number');
     expect(Number(sent[0]?.max_uses) * SEARCH).toBeLessThanOrEqual(0.25);
   });
@@ -180,29 +137,29 @@ describe('Messages web search fees', () => {
   });
 
   it('charges searches reported only in a stream’s final usage', async () => {
-    api.answer = (res) => messageStream(res, [{ output_tokens: 5, ...searches(3) }]);
+    scripted.api.answer = (res) => messageStream(res, [{ output_tokens: 5, ...searches(3) }]);
     const { token, runId } = await run();
     await (await post('/v1/messages', token, ask(search(3), true))).text();
-    await settledLlmEvent(gw, runId);
+    await settledLlmEvent(scripted.gw, runId);
     expect(await spent(runId)).toBeGreaterThanOrEqual(3 * SEARCH);
   });
 
   it('charges a cumulative search count reported twice in a stream once', async () => {
-    api.answer = (res) =>
+    scripted.api.answer = (res) =>
       messageStream(res, [
         { output_tokens: 3, ...searches(3) },
         { output_tokens: 5, ...searches(3) },
       ]);
     const { token, runId } = await run();
     await (await post('/v1/messages', token, ask(search(4), true))).text();
-    await settledLlmEvent(gw, runId);
+    await settledLlmEvent(scripted.gw, runId);
     const usd = await spent(runId);
     expect(usd).toBeGreaterThanOrEqual(3 * SEARCH);
     expect(usd).toBeLessThan(4 * SEARCH);
   });
 
   it('charges a stream cut before its usage every search it could have made', async () => {
-    api.answer = (res) => {
+    scripted.api.answer = (res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write(
         sseEvent('message_start', {
@@ -214,12 +171,12 @@ describe('Messages web search fees', () => {
     };
     const { token, runId } = await run();
     await (await post('/v1/messages', token, ask(search(4), true))).text().catch(() => '');
-    await settledLlmEvent(gw, runId);
+    await settledLlmEvent(scripted.gw, runId);
     expect(await spent(runId)).toBeGreaterThanOrEqual(4 * SEARCH);
   });
 
   it('keeps concurrent searching requests together inside the USD cap', async () => {
-    api.answer = async (res) => {
+    scripted.api.answer = async (res) => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       json(res, message({ input_tokens: 10, output_tokens: 10, ...searches(5) }));
     };
@@ -261,23 +218,23 @@ const response = (calls: number) => ({
 
 describe('Responses and Chat Completions web search fees', () => {
   it('charges the web_search_call items of a Responses answer', async () => {
-    api.answer = (res) => json(res, response(3));
+    scripted.api.answer = (res) => json(res, response(3));
     const { token, runId } = await run();
     expect((await post('/v1/responses', token, responsesAsk({ max_tool_calls: 3 }))).status).toBe(200);
     expect(await spent(runId)).toBeGreaterThanOrEqual(3 * SEARCH);
   });
 
   it('sends a Responses request with server tools and no max_tool_calls bounded, under a USD cap', async () => {
-    api.answer = (res) => json(res, response(0));
+    scripted.api.answer = (res) => json(res, response(0));
     const { token } = await run();
     expect((await post('/v1/responses', token, responsesAsk())).status).toBe(200);
-    const sent = api.received.at(-1)?.body;
+    const sent = scripted.api.received.at(-1)?.body;
     expect(sent?.max_tool_calls).toBeTypeOf('number');
     expect(Number(sent?.max_tool_calls) * SEARCH).toBeLessThanOrEqual(0.25);
   });
 
   it('charges the web_search_call items of a streamed Responses answer’s final event', async () => {
-    api.answer = (res) => {
+    scripted.api.answer = (res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.end(
         sseEvent('response.completed', {
@@ -289,12 +246,12 @@ describe('Responses and Chat Completions web search fees', () => {
     };
     const { token, runId } = await run();
     await (await post('/v1/responses', token, responsesAsk({ max_tool_calls: 2, stream: true }))).text();
-    await settledLlmEvent(gw, runId);
+    await settledLlmEvent(scripted.gw, runId);
     expect(await spent(runId)).toBeGreaterThanOrEqual(2 * SEARCH);
   });
 
   it('charges a Chat Completions request with web_search_options one search', async () => {
-    api.answer = (res) =>
+    scripted.api.answer = (res) =>
       json(res, {
         id: 'c1',
         object: 'chat.completion',
