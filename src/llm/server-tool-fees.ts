@@ -22,6 +22,14 @@ export const DEFAULT_SERVER_TOOL_PRICES: Readonly<ToolCalls> = { web_search: 0.0
 /** The bound set in a request under a USD cap that asks for a priced server tool with none. */
 export const DEFAULT_TOOL_USES = 10;
 
+/**
+ * `record[key]` when it is the record's own: a name from a request or an answer
+ * (`constructor_call`) must not read what every object inherits.
+ */
+export function own<T>(record: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return record && Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 /** The operator's prices over the defaults. */
 export function serverToolPrices(configured: Readonly<ToolCalls> | undefined): ToolCalls {
   return { ...DEFAULT_SERVER_TOOL_PRICES, ...configured };
@@ -30,14 +38,14 @@ export function serverToolPrices(configured: Readonly<ToolCalls> | undefined): T
 /** What the uses cost, quantized by the caller with the rest of the request. */
 export function feesUsd(calls: ToolCalls | undefined, prices: Readonly<ToolCalls> | undefined): number {
   let usd = 0;
-  for (const [family, n] of Object.entries(calls ?? {})) usd += n * (prices?.[family] ?? 0);
+  for (const [family, n] of Object.entries(calls ?? {})) usd += n * (own(prices, family) ?? 0);
   return usd;
 }
 
 /** Uses per family, the larger of each (a cut stream owes at least what was reserved). */
 export function mostCalls(a: ToolCalls | undefined, b: ToolCalls | undefined): ToolCalls {
   const out: ToolCalls = { ...a };
-  for (const [family, n] of Object.entries(b ?? {})) out[family] = Math.max(out[family] ?? 0, n);
+  for (const [family, n] of Object.entries(b ?? {})) out[family] = Math.max(own(out, family) ?? 0, n);
   return out;
 }
 
@@ -72,7 +80,7 @@ const invalid = (field: string): ToolPlanResult => ({
 const fix = (field: string, uses: number | undefined) =>
   uses === undefined ? `set ${field} below ${DEFAULT_TOOL_USES}, what none is read as` : `lower ${field}`;
 
-const priced = (family: string, prices: Readonly<ToolCalls>) => (prices[family] ?? 0) > 0;
+const priced = (family: string, prices: Readonly<ToolCalls>) => (own(prices, family) ?? 0) > 0;
 
 /** Messages server tools that take `max_uses`. */
 const USES_BOUNDED = new Set(['web_search', 'web_fetch']);
@@ -93,7 +101,7 @@ export function messagesToolPlan(body: Json, prices: Readonly<ToolCalls>, capped
     }
     const uses = boundOf(tool.max_uses);
     if (uses === 'invalid') return invalid(`tools[${i}].max_uses`);
-    calls[family] = (calls[family] ?? 0) + (uses ?? DEFAULT_TOOL_USES);
+    calls[family] = (own(calls, family) ?? 0) + (uses ?? DEFAULT_TOOL_USES);
     bound ??= fix(`tools[${i}].max_uses`, uses);
     changed ||= uses === undefined && capped;
     tools.push(uses === undefined && capped ? { ...tool, max_uses: DEFAULT_TOOL_USES } : tool);
@@ -112,7 +120,7 @@ export function responsesToolPlan(body: Json, prices: Readonly<ToolCalls>, cappe
     const type = isObject(tool) ? tool.type : undefined;
     if (typeof type !== 'string') continue;
     const family = toolFamily(type).replace(/_preview$/, '');
-    if (priced(family, prices) && (!dearest || (prices[family] ?? 0) > (prices[dearest] ?? 0)))
+    if (priced(family, prices) && (!dearest || (own(prices, family) ?? 0) > (own(prices, dearest) ?? 0)))
       dearest = family;
   }
   if (!dearest) return NO_TOOLS(body);
@@ -150,7 +158,7 @@ export function responsesCalls(response: unknown): ToolCalls {
     const type = isObject(item) ? item.type : undefined;
     if (typeof type !== 'string' || !type.endsWith('_call')) continue;
     const family = type.slice(0, -'_call'.length);
-    calls[family] = (calls[family] ?? 0) + 1;
+    calls[family] = (own(calls, family) ?? 0) + 1;
   }
   return calls;
 }
