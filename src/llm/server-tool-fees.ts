@@ -133,9 +133,18 @@ export function responsesToolPlan(body: Json, prices: Readonly<ToolCalls>, cappe
   };
 }
 
-/** Chat Completions: a request with `web_search_options` is one search, reported nowhere. */
+/**
+ * Chat Completions models that search the web on every request, asked to or not
+ * (`gpt-4o-search-preview`, `gpt-4o-mini-search-preview`, `gpt-5-search-api`).
+ */
+export function searchModel(model: unknown): boolean {
+  return typeof model === 'string' && /(^|[-_.])search([-_.]|$)/i.test(model);
+}
+
+/** Chat Completions: a request with `web_search_options`, or to a search model, is one search, reported nowhere. */
 export function chatToolPlan(body: Json, prices: Readonly<ToolCalls>): ToolPlanResult {
-  if (body.web_search_options === undefined || !priced('web_search', prices)) return NO_TOOLS(body);
+  const searches = body.web_search_options !== undefined || searchModel(body.model);
+  if (!searches || !priced('web_search', prices)) return NO_TOOLS(body);
   return { ok: true, plan: { calls: { web_search: 1 }, body, perRequest: true } };
 }
 

@@ -45,10 +45,13 @@ export async function startScriptedApi(): Promise<ScriptedApi> {
 }
 
 /**
- * A scripted API and a gateway in front of it (`profiles` under `profiles:`, PRICES in `llm:`)
+ * A scripted API and a gateway in front of it (`profiles` under `profiles:`, `llm` lines in `llm:`)
  * for a whole test file: read `api` and `gw` inside tests, once started.
  */
-export function useScriptedGateway(profiles: string): {
+export function useScriptedGateway(
+  profiles: string,
+  llm = PRICES,
+): {
   readonly api: ScriptedApi;
   readonly gw: TestGateway;
 } {
@@ -56,7 +59,7 @@ export function useScriptedGateway(profiles: string): {
   let gw: TestGateway | undefined;
   beforeAll(async () => {
     api = await startScriptedApi();
-    gw = await startTestGateway(llmPolicy(api.url, profiles, PRICES), withRealKey);
+    gw = await startTestGateway(llmPolicy(api.url, profiles, llm), withRealKey);
   });
   afterAll(async () => {
     await gw?.close();

@@ -7,7 +7,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { settledLlmEvent, sseEvent } from '../helpers/llm-harness.js';
+import { PRICES, settledLlmEvent, sseEvent } from '../helpers/llm-harness.js';
 import { useScriptedGateway } from './scripted-api.js';
 
 const PROFILES = `
@@ -17,11 +17,16 @@ const PROFILES = `
   small:
     llm: { server_tools: [web_search] }
     budgets: { usd: 0.05 }
+  closed:
+    budgets: { tokens: { output: 1000 } }
 `;
 /** The default price of one web search: $10 per 1,000. */
 const SEARCH = 0.01;
 
-const scripted = useScriptedGateway(PROFILES);
+const scripted = useScriptedGateway(
+  PROFILES,
+  `${PRICES}\n    gpt-4o-mini-search-preview: { input: 0.15, output: 0.6 }`,
+);
 
 async function run(profile = 'searcher'): Promise<{ token: string; runId: string }> {
   const { run, token } = await scripted.gw.gateway.runs.create(profile);
@@ -196,6 +201,16 @@ describe('Messages web search fees', () => {
   });
 });
 
+/** A plain Chat Completions answer. */
+const chatAnswer = (res: ServerResponse) =>
+  json(res, {
+    id: 'c1',
+    object: 'chat.completion',
+    model: 'claude-test',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'found' }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
+  });
+
 const responsesAsk = (extra: Record<string, unknown> = {}) => ({
   model: 'claude-test',
   max_output_tokens: 100,
@@ -251,14 +266,7 @@ describe('Responses and Chat Completions web search fees', () => {
   });
 
   it('charges a Chat Completions request with web_search_options one search', async () => {
-    scripted.api.answer = (res) =>
-      json(res, {
-        id: 'c1',
-        object: 'chat.completion',
-        model: 'claude-test',
-        choices: [{ index: 0, message: { role: 'assistant', content: 'found' }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
-      });
+    scripted.api.answer = chatAnswer;
     const { token, runId } = await run();
     const res = await post('/v1/chat/completions', token, {
       model: 'claude-test',
@@ -266,6 +274,32 @@ describe('Responses and Chat Completions web search fees', () => {
       messages: [{ role: 'user', content: 'search the news' }],
       web_search_options: {},
     });
+    expect(res.status).toBe(200);
+    expect(await spent(runId)).toBeGreaterThanOrEqual(SEARCH);
+  });
+});
+
+describe('Chat Completions search models', () => {
+  const searchModel = (model: string) => ({
+    model,
+    max_tokens: 100,
+    messages: [{ role: 'user', content: 'search the news' }],
+  });
+
+  it('refuses a search model, which searches without web_search_options, where web_search is not allowed', async () => {
+    scripted.api.answer = chatAnswer;
+    const { token } = await run('closed');
+    const before = scripted.api.received.length;
+    const res = await post('/v1/chat/completions', token, searchModel('gpt-4o-search-preview'));
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('web_search');
+    expect(scripted.api.received.length).toBe(before);
+  });
+
+  it('charges a search model one search without web_search_options', async () => {
+    scripted.api.answer = chatAnswer;
+    const { token, runId } = await run();
+    const res = await post('/v1/chat/completions', token, searchModel('gpt-4o-mini-search-preview'));
     expect(res.status).toBe(200);
     expect(await spent(runId)).toBeGreaterThanOrEqual(SEARCH);
   });
