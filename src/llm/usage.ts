@@ -191,10 +191,14 @@ function promptBytes(body: Record<string, unknown>, sentBytes?: number): number 
   let images = 0;
   const text = JSON.stringify(prompt, (_key, value: unknown) => {
     if (!isImage(value)) return value;
+    const type = (value as { type: unknown }).type;
     images +=
-      (value as { type: unknown }).type === 'image'
+      type === 'image'
         ? IMAGE_TOKENS
-        : Math.max(OPENAI_IMAGE_TOKENS, Buffer.byteLength(JSON.stringify(value)));
+        : Math.max(
+            type === 'image_url' ? IMAGE_TOKENS : OPENAI_IMAGE_TOKENS,
+            Buffer.byteLength(JSON.stringify(value)),
+          );
     return undefined;
   });
   return Buffer.byteLength(text) + images;
@@ -203,13 +207,15 @@ function promptBytes(body: Record<string, unknown>, sentBytes?: number): number 
 /**
  * Tokens a Responses API image (`input_image`) costs at most: about 1,536 patches times the
  * largest model multiplier (1.62). It is counted at this or at its bytes, whichever is more: a
- * few kilobytes of PNG can hold a large image.
+ * few kilobytes of PNG can hold a large image. A Chat Completions `image_url` part is counted at
+ * `IMAGE_TOKENS` or its bytes: that door also serves Claude models (the configured API's
+ * OpenAI-compatible endpoint), and a 1-bit PNG of 2,048 pixels square is a few hundred bytes.
  */
 export const OPENAI_IMAGE_TOKENS = 2_500;
 
 const isImage = (value: unknown): boolean => {
   const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
-  return type === 'image' || type === 'input_image';
+  return type === 'image' || type === 'input_image' || type === 'image_url';
 };
 
 /** Whether an object with `type: 'image'` is anywhere in `value` (a body's nesting is bounded: body.ts). */

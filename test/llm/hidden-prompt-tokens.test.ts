@@ -11,6 +11,8 @@ import { useScriptedGateway } from './scripted-api.js';
 const PROFILES = `
   capped:
     budgets: { tokens: { input: 3000, cache_write_weight: 1 } }
+  roomy:
+    budgets: { tokens: { input: 12000, cache_write_weight: 1 } }
 `;
 
 const scripted = useScriptedGateway(PROFILES);
@@ -61,5 +63,42 @@ describe('tool prompts the bytes do not hold', () => {
     const used = (await scripted.gw.gateway.store.tokens.usage(run.id)).input;
     expect(used).toBeGreaterThan(0);
     expect(used).toBeLessThanOrEqual(3000);
+  });
+});
+
+describe('images the bytes do not bound on Chat Completions', () => {
+  it('keeps concurrent requests with a small data-URL image inside the input cap', async () => {
+    // A 1-bit PNG of 2,048 × 2,048 pixels deflates to a few hundred bytes; read as 2,500 tokens.
+    const image = `data:image/png;base64,${'A'.repeat(200)}`;
+    scripted.api.answer = async (res) => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          id: 'c1',
+          object: 'chat.completion',
+          model: 'claude-test',
+          choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 2_500, completion_tokens: 2, total_tokens: 2_502 },
+        }),
+      );
+    };
+    const { run, token } = await scripted.gw.gateway.runs.create('roomy');
+    await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const res = await fetch(`${scripted.gw.gateway.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({
+            model: 'claude-test',
+            max_tokens: 4,
+            messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: image } }] }],
+          }),
+        });
+        await res.text();
+      }),
+    );
+    const used = (await scripted.gw.gateway.store.tokens.usage(run.id)).input;
+    expect(used).toBeGreaterThan(0);
+    expect(used).toBeLessThanOrEqual(12000);
   });
 });
