@@ -82,6 +82,14 @@ const fix = (field: string, uses: number | undefined) =>
 
 const priced = (family: string, prices: Readonly<ToolCalls>) => (own(prices, family) ?? 0) > 0;
 
+/**
+ * The family a tool type is billed as: without its version, whichever way it is written
+ * (`web_search_20250305`, `web_search_2025_08_26`, `web_search_preview`), as its calls are reported.
+ */
+export function feeFamily(type: string): string {
+  return toolFamily(type).replace(/_(\d{4}_\d{2}_\d{2}|preview)$/, '');
+}
+
 /** Messages server tools that take `max_uses`. */
 const USES_BOUNDED = new Set(['web_search', 'web_fetch']);
 
@@ -94,7 +102,7 @@ export function messagesToolPlan(body: Json, prices: Readonly<ToolCalls>, capped
   const tools: unknown[] = [];
   for (const [i, tool] of body.tools.entries()) {
     const type = isObject(tool) ? tool.type : undefined;
-    const family = typeof type === 'string' ? toolFamily(type) : '';
+    const family = typeof type === 'string' ? feeFamily(type) : '';
     if (!isObject(tool) || !USES_BOUNDED.has(family) || !priced(family, prices)) {
       tools.push(tool);
       continue;
@@ -119,7 +127,7 @@ export function responsesToolPlan(body: Json, prices: Readonly<ToolCalls>, cappe
   for (const tool of tools) {
     const type = isObject(tool) ? tool.type : undefined;
     if (typeof type !== 'string') continue;
-    const family = toolFamily(type).replace(/_preview$/, '');
+    const family = feeFamily(type);
     if (priced(family, prices) && (!dearest || (own(prices, family) ?? 0) > (own(prices, dearest) ?? 0)))
       dearest = family;
   }

@@ -12,7 +12,7 @@ import { useScriptedGateway } from './scripted-api.js';
 
 const PROFILES = `
   searcher:
-    llm: { server_tools: [web_search, file_search] }
+    llm: { server_tools: [web_search, file_search, web_search_preview, web_search_2025_08_26] }
     budgets: { usd: 0.25 }
   small:
     llm: { server_tools: [web_search] }
@@ -247,6 +247,15 @@ describe('Responses and Chat Completions web search fees', () => {
     expect(sent?.max_tool_calls).toBeTypeOf('number');
     expect(Number(sent?.max_tool_calls) * SEARCH).toBeLessThanOrEqual(0.25);
   });
+
+  for (const type of ['web_search_preview', 'web_search_2025_08_26'])
+    it(`reserves a Responses ${type} tool as a web search, bounded`, async () => {
+      scripted.api.answer = (res) => json(res, response(0));
+      const { token } = await run();
+      const res = await post('/v1/responses', token, responsesAsk({ tools: [{ type }] }));
+      expect(res.status).toBe(200);
+      expect(scripted.api.received.at(-1)?.body.max_tool_calls).toBeTypeOf('number');
+    });
 
   it('charges the web_search_call items of a streamed Responses answer’s final event', async () => {
     scripted.api.answer = (res) => {
