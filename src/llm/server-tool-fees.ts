@@ -16,8 +16,17 @@ import { toolFamily } from './side-doors.js';
 /** Uses of each server tool, by family (the tool type without its date: `web_search`). */
 export type ToolCalls = Record<string, number>;
 
-/** USD per use when `llm.server_tool_prices` does not say (the providers' list prices). */
-export const DEFAULT_SERVER_TOOL_PRICES: Readonly<ToolCalls> = { web_search: 0.01, file_search: 0.0025 };
+/**
+ * USD per use when `llm.server_tool_prices` does not say: the providers' list prices, at the
+ * dearest where they vary (a Responses image is $0.01 to $0.25 by size and quality; a code
+ * interpreter container $0.03, counted per call, as no answer says which calls shared one).
+ */
+export const DEFAULT_SERVER_TOOL_PRICES: Readonly<ToolCalls> = {
+  web_search: 0.01,
+  file_search: 0.0025,
+  image_generation: 0.25,
+  code_interpreter: 0.03,
+};
 
 /** The bound set in a request under a USD cap that asks for a priced server tool with none. */
 export const DEFAULT_TOOL_USES = 10;

@@ -17,6 +17,9 @@ const PROFILES = `
   small:
     llm: { server_tools: [web_search] }
     budgets: { usd: 0.05 }
+  maker:
+    llm: { server_tools: [image_generation, code_interpreter] }
+    budgets: { usd: 1 }
   closed:
     budgets: { tokens: { output: 1000 } }
 `;
@@ -255,6 +258,23 @@ describe('Responses and Chat Completions web search fees', () => {
       const res = await post('/v1/responses', token, responsesAsk({ tools: [{ type }] }));
       expect(res.status).toBe(200);
       expect(scripted.api.received.at(-1)?.body.max_tool_calls).toBeTypeOf('number');
+    });
+
+  for (const [tool, least] of [
+    ['image_generation', 0.25],
+    ['code_interpreter', 0.03],
+  ] as const)
+    it(`charges the ${tool}_call items of a Responses answer`, async () => {
+      scripted.api.answer = (res) =>
+        json(res, { ...response(0), output: [{ type: `${tool}_call`, id: 'x1', status: 'completed' }] });
+      const { token, runId } = await run('maker');
+      const res = await post(
+        '/v1/responses',
+        token,
+        responsesAsk({ tools: [{ type: tool }], max_tool_calls: 1 }),
+      );
+      expect(res.status).toBe(200);
+      expect(await spent(runId)).toBeGreaterThanOrEqual(least);
     });
 
   it('charges the web_search_call items of a streamed Responses answer’s final event', async () => {
