@@ -144,6 +144,16 @@ describe('Messages web search fees', () => {
     expect(messages().length).toBe(before);
   });
 
+  for (const max_uses of [2.5, -1, '5', 1e21])
+    it(`refuses, unsent, a max_uses of ${JSON.stringify(max_uses)} the budget cannot read as the API would`, async () => {
+      const { token } = await run();
+      const before = messages().length;
+      const res = await post('/v1/messages', token, ask({ ...search(), max_uses }));
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain('tools[0].max_uses must be a positive integer');
+      expect(messages().length).toBe(before);
+    });
+
   it('charges searches reported only in a stream’s final usage', async () => {
     scripted.api.answer = (res) => messageStream(res, [{ output_tokens: 5, ...searches(3) }]);
     const { token, runId } = await run();
