@@ -87,6 +87,7 @@ function reserve(ctx: ProxyContext, c: Checked, req: Request, format: WireFormat
     requested: c.requested,
     budgets: c.profile.budgets,
     price: c.price,
+    feesUsd: c.feesUsd,
     countTokens: () =>
       format.countable ? countInputTokens(ctx, c.body, req, c.run.id) : Promise.resolve(undefined),
     ...(remembered ? { checked: remembered } : {}),
@@ -115,10 +116,15 @@ async function send(
     await endIfExhausted(ctx, run, caps, price);
     const what = spend.dimension === 'usd' ? 'spend (USD)' : `${spend.dimension} token`;
     const used = spend.dimension === 'usd' ? spend.used.toFixed(4) : spend.used;
+    // Said so the agent can fix the request rather than give up: its server tools' bound.
+    const fees =
+      spend.dimension === 'usd' && checked.feesUsd > 0 && checked.tools.bound
+        ? ` Its server tools may cost up to $${checked.feesUsd.toFixed(4)}: ${checked.tools.bound}.`
+        : '';
     return apiError(
       402,
       'billing_error',
-      `bulkhead: this run's ${what} budget would be exceeded (${used} of ${spend.cap} used).`,
+      `bulkhead: this run's ${what} budget would be exceeded (${used} of ${spend.cap} used).${fees}`,
     );
   }
   const clamped = spend.clamped;
@@ -138,10 +144,17 @@ async function send(
     caps,
     reservationId: spend.reservationId,
     release: () => abort.dispose(),
+    tools: checked.tools,
   });
   // What the request may cost at most; charged when the real usage cannot be known
   // (a plain answer cut off by a kill): the API bills work it started even if the answer never arrives.
-  const asReserved: MessageUsage = { ...EMPTY_USAGE, input_tokens: spend.input, output_tokens: clamped };
+  const calls = checked.tools.calls;
+  const asReserved: MessageUsage = {
+    ...EMPTY_USAGE,
+    input_tokens: spend.input,
+    output_tokens: clamped,
+    server_tool_calls: calls,
+  };
 
   if (abort.aborted) {
     // Killed or gone while the reservation was made: nothing was sent, nothing is owed.
@@ -207,8 +220,9 @@ async function send(
     // it sent): charged what was reserved, never nothing. An error without usage costs nothing.
     let usage = ok ? asReserved : EMPTY_USAGE;
     try {
-      const reported = (JSON.parse(text) as { usage?: unknown } | null)?.usage;
-      if (reported !== null && typeof reported === 'object') usage = format.usage(reported);
+      const parsed = JSON.parse(text) as { usage?: unknown } | null;
+      const reported = parsed?.usage;
+      if (reported !== null && typeof reported === 'object') usage = format.usage(reported, parsed);
     } catch {
       // Not JSON (an upstream error page): as above.
     }
@@ -238,7 +252,10 @@ async function send(
     // the scrubber held back is released only for a complete answer; a cut one drops it.
     end: async () => {
       guard?.stop();
-      await settle(tracker.charge(clamped, spend.input), outcome(tracker.complete ? 'ok' : 'upstream_error'));
+      await settle(
+        tracker.charge(clamped, spend.input, calls),
+        outcome(tracker.complete ? 'ok' : 'upstream_error'),
+      );
       return tracker.complete ? scrubbed.end() : undefined;
     },
     // Kill, expiry, client gone or upstream failure mid-stream: charge what was
@@ -251,7 +268,7 @@ async function send(
       const stalled = !killed && abort.reason instanceof StalledAnswer;
       await settle(
         // An answer that could not be read cannot say what it cost: what was reserved.
-        unreadable ? asReserved : tracker.charge(clamped, spend.input),
+        unreadable ? asReserved : tracker.charge(clamped, spend.input, calls),
         unreadable
           ? reason.code
           : stalled
@@ -269,7 +286,7 @@ async function send(
     },
     cancelled: () => {
       guard?.stop();
-      return settle(tracker.charge(clamped, spend.input), outcome('client_gone'));
+      return settle(tracker.charge(clamped, spend.input, calls), outcome('client_gone'));
     },
   };
   // Straight to the socket when node serves us; the "already sent" answer (status 200) tells

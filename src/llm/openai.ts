@@ -12,6 +12,7 @@ import type { Scrubber } from '../scrub/index.js';
 import { scrubKnownChunk } from './event-shapes.js';
 import { isObject, type Json, count as n } from './json.js';
 import { eventName, HeldText, type SseDialect, textEvent } from './scrubbed-sse.js';
+import { searchModel } from './server-tool-fees.js';
 import {
   betaOrFieldDoor,
   dearTierDoor,
@@ -69,6 +70,13 @@ export function openaiSideDoor(
   if (logprobs) return logprobs;
   if (body.web_search_options !== undefined && !allowed.server_tools.includes('web_search'))
     return refuse('web_search_options', 'the server tool "web_search"', 'server_tools');
+  // A search model searches the web with the conversation whether or not the request says so.
+  if (searchModel(body.model) && !allowed.server_tools.includes('web_search'))
+    return refuse(
+      'model',
+      `the search model ${JSON.stringify(body.model)} (server tool "web_search")`,
+      'server_tools',
+    );
   const tools = Array.isArray(body.tools) ? body.tools : body.tools === undefined ? [] : [body.tools];
   for (const [i, tool] of tools.entries()) {
     const type = isObject(tool) ? tool.type : undefined;

@@ -16,6 +16,7 @@ import type { BodyResult } from './body.js';
 import type { ProxyContext } from './context.js';
 import { apiError } from './errors.js';
 import { ended, recordDenial, refuseDoor } from './refusals.js';
+import { feesUsd, own, serverToolPrices, type ToolPlan } from './server-tool-fees.js';
 import { openedDoor, type SideDoorFlow, sideDoorFlow, sideDoorFlowMessage } from './side-door-flow.js';
 import type { SideDoor } from './side-doors.js';
 import { capsOf } from './spend.js';
@@ -32,6 +33,10 @@ export interface Checked {
   requested: number;
   price: Price | undefined;
   caps: TokenCaps;
+  /** The server tool uses it may pay for at most; `body` is the plan's (with the bound it sends). */
+  tools: ToolPlan;
+  /** What those uses cost at most, reserved with the rest. */
+  feesUsd: number;
 }
 
 /** Why a request is refused before anything is reserved, with what its refusal records. */
@@ -94,13 +99,31 @@ export function checkRequest(
   if (invalid) return { ok: false, refusal: { code: 'invalid_field', message: invalid } };
   const requested = format.requested(body);
   if (!requested) return { ok: false, refusal: { code: 'max_tokens_required' } };
-  const price = llm.prices[model];
+  // Its own entry only: `constructor` read a function as its price, passed, and was charged $0
+  // (its NaN cost is quantized to nothing), with no cap on its output.
+  const modelPrice = own(llm.prices, model);
+  const toolPrices = serverToolPrices(llm.server_tool_prices);
+  const price = modelPrice ? { ...modelPrice, tools: toolPrices } : undefined;
   const caps = capsOf(profile.budgets);
   // Charging $0 would let an unpriced model spend without limit under a USD cap.
   if (caps.usd !== undefined && !price) return { ok: false, refusal: { code: 'unpriced_model', model } };
+  const planned = format.toolPlan(body, toolPrices, caps.usd !== undefined);
+  if (!planned.ok) return { ok: false, refusal: { code: 'invalid_field', message: planned.message } };
+  const tools = planned.plan;
   return {
     ok: true,
-    checked: { run, profile, body, bytes: read.bytes, model, requested, price, caps },
+    checked: {
+      run,
+      profile,
+      body: tools.body,
+      bytes: read.bytes,
+      model,
+      requested,
+      price,
+      caps,
+      tools,
+      feesUsd: feesUsd(tools.calls, toolPrices),
+    },
     // Content the API fetches for the run is untrusted, as a web tool's output is.
     opens: openedDoor(profile, body, format),
   };

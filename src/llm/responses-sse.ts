@@ -19,6 +19,7 @@ import type { Scrubber } from '../scrub/index.js';
 import { isObject, type Json } from './json.js';
 import { responsesUsage } from './responses.js';
 import { eventName, HeldText, type SseDialect, textEvent } from './scrubbed-sse.js';
+import { responsesCalls } from './server-tool-fees.js';
 import { formatSse, type SseEvent } from './sse.js';
 import { StreamUsage } from './usage.js';
 
@@ -49,7 +50,8 @@ export class ResponsesUsageTracker extends StreamUsage {
       }
       // Without its usage the end is not a settlement: what was seen is charged instead.
       if (isObject(response.usage)) {
-        this.usage = responsesUsage(response.usage);
+        // The final response lists every output item once, the built-in tool calls among them.
+        this.usage = { ...responsesUsage(response.usage), server_tool_calls: responsesCalls(response) };
         this.reported = true;
         this.complete = true;
       }

@@ -10,6 +10,7 @@ import type { Profile } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
 import { alertCrossings, endIfExhausted } from './budget-alerts.js';
 import type { ProxyContext } from './context.js';
+import type { ToolPlan } from './server-tool-fees.js';
 import { chargedInput, cost, type MessageUsage, type Price } from './usage.js';
 
 /** How a request ended, as recorded on its `llm.request` event (`code`). */
@@ -34,7 +35,13 @@ export interface SettlementInput {
   reservationId: string;
   /** Called first when settling: the request's signal link is released. */
   release(): void;
+  /** The server tool uses reserved; a `perRequest` plan's are owed by any answer that cost tokens. */
+  tools?: ToolPlan;
 }
+
+/** Whether the API answered with work it bills (its tokens), so a per-request tool use too. */
+const answered = (u: MessageUsage) =>
+  u.input_tokens + u.output_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens > 0;
 
 export type Settle = (usage: MessageUsage, outcome: Outcome) => Promise<void>;
 
@@ -43,10 +50,13 @@ export function settlement(ctx: ProxyContext, input: SettlementInput): Settle {
   const { run, profile, price, caps } = input;
   const started = performance.now();
   let settled = false;
-  return async (usage, outcome) => {
+  return async (reported, outcome) => {
     if (settled) return;
     settled = true;
     input.release();
+    const tools = input.tools;
+    const usage: MessageUsage =
+      tools?.perRequest && answered(reported) ? { ...reported, server_tool_calls: tools.calls } : reported;
     const charged: TokenAmounts = {
       input: chargedInput(usage, profile.budgets.tokens),
       output: usage.output_tokens,

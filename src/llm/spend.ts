@@ -54,6 +54,8 @@ export interface SpendInput {
   requested: number;
   budgets: Budgets;
   price: Price | undefined;
+  /** What the request's server tools may cost at most (server-tool-fees.ts). */
+  feesUsd?: number;
   /** The exact input token count from the API, or undefined when it cannot be had. */
   countTokens(): Promise<number | undefined>;
   /**
@@ -131,7 +133,7 @@ export async function reserveSpend(s: SpendInput): Promise<Spend> {
     input: Math.ceil(input * weight * passes),
     output: s.requested,
     // Without a price (no USD cap: a USD cap refuses unpriced models earlier) the request costs nothing.
-    usd: input * inputUsdPerToken(s.price) * longCache * passes,
+    usd: input * inputUsdPerToken(s.price) * longCache * passes + (s.feesUsd ?? 0),
     ...(s.price ? { usdPerOutput: s.price.output / 1_000_000 } : {}),
     model: s.model,
   });

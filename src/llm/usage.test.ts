@@ -8,7 +8,12 @@ import {
   IMAGE_TOKENS,
   mergeUsage,
   SseUsageTracker,
+  TOOL_USE_PROMPT_TOKENS,
 } from './usage.js';
+
+/** The tool-use system prompt the API adds to a request with (client) tools. */
+const toolPrompt = (body: Record<string, unknown>) =>
+  Array.isArray(body.tools) && body.tools.length ? TOOL_USE_PROMPT_TOKENS : 0;
 
 const enc = new TextEncoder();
 
@@ -127,8 +132,8 @@ describe('charging', () => {
     for (const text of sent) {
       const body = JSON.parse(text) as Record<string, unknown>;
       const bytes = Buffer.byteLength(text);
-      expect(estimateInputTokens(body, bytes)).toBe(bytes);
-      expect(bytes).toBeGreaterThanOrEqual(estimateInputTokens(body));
+      expect(estimateInputTokens(body, bytes)).toBe(bytes + toolPrompt(body));
+      expect(bytes + toolPrompt(body)).toBeGreaterThanOrEqual(estimateInputTokens(body));
     }
   });
 
@@ -156,7 +161,7 @@ describe('charging', () => {
           return value;
         },
       );
-      return Buffer.byteLength(text) + images * IMAGE_TOKENS;
+      return Buffer.byteLength(text) + images * IMAGE_TOKENS + toolPrompt(body);
     };
     const image = {
       type: 'image',
@@ -203,5 +208,20 @@ describe('mergeUsage: hour-long cache writes', () => {
       cache_creation: { ephemeral_5m_input_tokens: 1000, ephemeral_1h_input_tokens: 0 },
     });
     expect(short.cache_creation_input_tokens).toBe(1000);
+  });
+});
+
+describe('estimateInputTokens: tool prompts', () => {
+  it('adds the tool-use prompt and each API-defined tool’s own prompt to the bytes', () => {
+    const body = {
+      messages: [{ role: 'user', content: 'fix it' }],
+      tools: [
+        { type: 'text_editor_20250728', name: 'str_replace_based_edit_tool' },
+        { name: 'mine', input_schema: { type: 'object' } },
+      ],
+    };
+    const bytes = Buffer.byteLength(JSON.stringify({ system: '', ...body }));
+    // 346 + 700 tokens were charged for a definition of 60 bytes.
+    expect(estimateInputTokens(body)).toBeGreaterThanOrEqual(bytes + 346 + 700);
   });
 });

@@ -7,12 +7,15 @@
  */
 import { quantizeUsd } from '../budget/thresholds.js';
 import type { Budgets } from '../policy/schema/profile.js';
+import { feesUsd, messagesCalls, mostCalls, type ToolCalls } from './server-tool-fees.js';
 
 export interface MessageUsage {
   input_tokens: number;
   output_tokens: number;
   cache_read_input_tokens: number;
   cache_creation_input_tokens: number;
+  /** Server tool uses the answer reported (or, cut, could have made), billed per use. */
+  server_tool_calls?: ToolCalls;
 }
 
 export const EMPTY_USAGE: MessageUsage = {
@@ -27,6 +30,8 @@ export interface Price {
   output: number;
   cache_write?: number | undefined;
   cache_read?: number | undefined;
+  /** USD per use of each server tool family (server-tool-fees.ts), whatever the model. */
+  tools?: Readonly<ToolCalls>;
 }
 
 function n(value: unknown): number {
@@ -54,10 +59,13 @@ export function mergeUsage(known: MessageUsage, reported: unknown): MessageUsage
   return merged;
 }
 
-const USAGE_KEYS = Object.keys(EMPTY_USAGE) as Array<keyof MessageUsage>;
+const USAGE_KEYS = Object.keys(EMPTY_USAGE) as Array<Exclude<keyof MessageUsage, 'server_tool_calls'>>;
 
 function topLevel(known: MessageUsage, r: Record<string, unknown>): MessageUsage {
+  // Totals like the token counts: a later report replaces an earlier one.
+  const calls = messagesCalls(r.server_tool_use) ?? known.server_tool_calls;
   return {
+    ...(calls ? { server_tool_calls: calls } : {}),
     input_tokens: 'input_tokens' in r && r.input_tokens !== null ? n(r.input_tokens) : known.input_tokens,
     output_tokens:
       'output_tokens' in r && r.output_tokens !== null ? n(r.output_tokens) : known.output_tokens,
@@ -106,7 +114,8 @@ export function cost(usage: MessageUsage, price: Price | undefined): number {
     usage.input_tokens * perToken(price.input) +
       usage.output_tokens * perToken(price.output) +
       usage.cache_read_input_tokens * perToken(price.cache_read ?? price.input * 0.1) +
-      usage.cache_creation_input_tokens * perToken(price.cache_write ?? price.input * 1.25),
+      usage.cache_creation_input_tokens * perToken(price.cache_write ?? price.input * 1.25) +
+      feesUsd(usage.server_tool_calls, price.tools),
   );
 }
 
@@ -133,6 +142,34 @@ export const IMAGE_TOKENS = 4_784;
  * the exact figure instead (see spend.ts).
  */
 export function estimateInputTokens(body: Record<string, unknown>, sentBytes?: number): number {
+  return promptBytes(body, sentBytes) + toolPromptTokens(body.tools);
+}
+
+/**
+ * Tokens the API adds to a request with tools, which its bytes do not hold: the Messages API's
+ * tool-use system prompt (346 tokens, documented), and per tool the API defines (bash 245, text
+ * editor 700, computer use 735 and a ~500-token system prompt; server tools and the OpenAI
+ * built-in ones likewise carry instructions of their own). Ceilings of the published figures:
+ * a 60-byte text editor definition was charged 1,046 tokens, so requests sent at once passed an
+ * input cap each fitted alone. A client tool (`custom`, `function`, or untyped) is its bytes.
+ */
+export const TOOL_USE_PROMPT_TOKENS = 500;
+export const DEFINED_TOOL_PROMPT_TOKENS = 1_500;
+
+function toolPromptTokens(tools: unknown): number {
+  const list = Array.isArray(tools) ? tools : tools === undefined || tools === null ? [] : [tools];
+  if (!list.length) return 0;
+  let tokens = TOOL_USE_PROMPT_TOKENS;
+  for (const tool of list) {
+    const type = typeof tool === 'object' && tool !== null ? (tool as { type?: unknown }).type : undefined;
+    if (type !== undefined && type !== null && type !== 'custom' && type !== 'function')
+      tokens += DEFINED_TOOL_PROMPT_TOKENS;
+  }
+  return tokens;
+}
+
+/** The prompt's UTF-8 bytes, images at their token ceiling (see estimateInputTokens). */
+function promptBytes(body: Record<string, unknown>, sentBytes?: number): number {
   // Messages and Chat Completions put the prompt in system/messages, the Responses API in
   // instructions/input (function call outputs included); all of it is counted, whatever the API.
   const prompt = {
@@ -154,10 +191,14 @@ export function estimateInputTokens(body: Record<string, unknown>, sentBytes?: n
   let images = 0;
   const text = JSON.stringify(prompt, (_key, value: unknown) => {
     if (!isImage(value)) return value;
+    const type = (value as { type: unknown }).type;
     images +=
-      (value as { type: unknown }).type === 'image'
+      type === 'image'
         ? IMAGE_TOKENS
-        : Math.max(OPENAI_IMAGE_TOKENS, Buffer.byteLength(JSON.stringify(value)));
+        : Math.max(
+            type === 'image_url' ? IMAGE_TOKENS : OPENAI_IMAGE_TOKENS,
+            Buffer.byteLength(JSON.stringify(value)),
+          );
     return undefined;
   });
   return Buffer.byteLength(text) + images;
@@ -166,13 +207,15 @@ export function estimateInputTokens(body: Record<string, unknown>, sentBytes?: n
 /**
  * Tokens a Responses API image (`input_image`) costs at most: about 1,536 patches times the
  * largest model multiplier (1.62). It is counted at this or at its bytes, whichever is more: a
- * few kilobytes of PNG can hold a large image.
+ * few kilobytes of PNG can hold a large image. A Chat Completions `image_url` part is counted at
+ * `IMAGE_TOKENS` or its bytes: that door also serves Claude models (the configured API's
+ * OpenAI-compatible endpoint), and a 1-bit PNG of 2,048 pixels square is a few hundred bytes.
  */
 export const OPENAI_IMAGE_TOKENS = 2_500;
 
 const isImage = (value: unknown): boolean => {
   const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
-  return type === 'image' || type === 'input_image';
+  return type === 'image' || type === 'input_image' || type === 'image_url';
 };
 
 /** Whether an object with `type: 'image'` is anywhere in `value` (a body's nesting is bounded: body.ts). */
@@ -225,7 +268,7 @@ export abstract class StreamUsage {
    * (generous, like the input estimate), never more than the `max_tokens` it
    * was sent with; input never reported is charged as reserved.
    */
-  charge(maxTokens: number, reservedInput: number): MessageUsage {
+  charge(maxTokens: number, reservedInput: number, reservedCalls?: ToolCalls): MessageUsage {
     if (this.complete && this.reported) return this.usage;
     // Unknown output that may be hidden costs all it could have been: leaving before the answer
     // shows would otherwise make any amount of reasoning free.
@@ -238,6 +281,8 @@ export abstract class StreamUsage {
       ...u,
       ...(inputKnown ? {} : { input_tokens: reservedInput }),
       output_tokens: Math.max(u.output_tokens, seen),
+      // A search runs on the API's side before anything of it streams: a cut one may have been made.
+      server_tool_calls: mostCalls(u.server_tool_calls, reservedCalls),
     };
   }
 }

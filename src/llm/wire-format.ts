@@ -27,6 +27,14 @@ import {
 } from './responses.js';
 import { ResponsesUsageTracker, responsesDialect, responsesStreamError } from './responses-sse.js';
 import type { SseDialect } from './scrubbed-sse.js';
+import {
+  chatToolPlan,
+  messagesToolPlan,
+  responsesCalls,
+  responsesToolPlan,
+  type ToolCalls,
+  type ToolPlanResult,
+} from './server-tool-fees.js';
 import { findSideDoor, type SideDoor } from './side-doors.js';
 import { EMPTY_USAGE, type MessageUsage, mergeUsage, SseUsageTracker, sseError } from './usage.js';
 
@@ -43,7 +51,10 @@ export interface WireFormat {
   sideDoor(body: Record<string, unknown>, beta: string | null, allowed: ProfileLlm): SideDoor | undefined;
   /** Why a field the budget reads cannot be read the way the API would read it (refused, unsent). */
   invalid?(body: Record<string, unknown>): string | undefined;
-  usage(reported: unknown): MessageUsage;
+  /** `answer`: the whole answer `reported` is the usage of (where server tool uses are). */
+  usage(reported: unknown, answer?: unknown): MessageUsage;
+  /** The server tool uses the request may pay for at most, under a USD cap or not (`capped`). */
+  toolPlan(body: Record<string, unknown>, prices: Readonly<ToolCalls>, capped: boolean): ToolPlanResult;
   /** For the request `body` (whether it can generate output that is never streamed). */
   tracker(body: Record<string, unknown>): UsageTracker;
   dialect(scrubber: Scrubber): SseDialect;
@@ -54,7 +65,7 @@ export interface WireFormat {
 export interface UsageTracker {
   observe(data: unknown): void;
   /** `reservedInput`: what the input was reserved at, charged when the stream never reported it. */
-  charge(maxTokens: number, reservedInput: number): MessageUsage;
+  charge(maxTokens: number, reservedInput: number, reservedCalls?: ToolCalls): MessageUsage;
   readonly complete: boolean;
   readonly errorType: string | undefined;
 }
@@ -75,6 +86,7 @@ export const ANTHROPIC: WireFormat = {
   withMaxTokens: (body, max) => ({ ...body, max_tokens: max }),
   sideDoor: findSideDoor,
   usage: (reported) => mergeUsage(EMPTY_USAGE, reported),
+  toolPlan: messagesToolPlan,
   // Claude 4 models stream a summary of their thinking but bill all of it.
   tracker: (body) => new SseUsageTracker(thinks(body)),
   dialect: anthropicDialect,
@@ -90,6 +102,7 @@ export const OPENAI: WireFormat = {
   sideDoor: openaiSideDoor,
   invalid: openaiInvalid,
   usage: openaiUsage,
+  toolPlan: chatToolPlan,
   // Any model may be a reasoning one, whose reasoning Chat Completions never streams.
   tracker: () => new OpenAiUsageTracker(true),
   dialect: openaiDialect,
@@ -103,7 +116,8 @@ export const RESPONSES: WireFormat = {
   requested: responsesRequested,
   withMaxTokens: responsesWithMaxTokens,
   sideDoor: responsesSideDoor,
-  usage: responsesUsage,
+  usage: (reported, answer) => ({ ...responsesUsage(reported), server_tool_calls: responsesCalls(answer) }),
+  toolPlan: responsesToolPlan,
   // Reasoning streams as a summary at most, encrypted or not at all.
   tracker: () => new ResponsesUsageTracker(true),
   dialect: responsesDialect,

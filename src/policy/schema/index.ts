@@ -56,6 +56,12 @@ export const llm = z
       .describe('the real Messages API, e.g. its /v1 parent'),
     api_key: secretRef,
     prices: z.record(z.string(), modelPrice).default({}),
+    server_tool_prices: z
+      .record(z.string(), z.number().nonnegative())
+      .default({})
+      .describe(
+        'USD per use of a server tool, by name without the date (web_search, file_search, web_fetch, image_generation, code_interpreter); over the defaults web_search 0.01, file_search 0.0025, image_generation 0.25, code_interpreter 0.03',
+      ),
     stream_idle_s: z
       .number()
       .int()

@@ -1,0 +1,190 @@
+/**
+ * Server tools bill per use on top of tokens: a web search costs $10 per 1,000 on the Messages
+ * API (`usage.server_tool_use.web_search_requests`) and on the Responses API (one
+ * `web_search_call` output item each), a Responses file search $2.50 per 1,000 (`file_search_call`),
+ * and a Chat Completions request with `web_search_options` one search. Under a USD cap these are
+ * reserved before the request at the most it allows and settled from what the answer reports;
+ * left out, a run searched without limit on a budget that only counted tokens.
+ *
+ * The most a request allows is its own bound (`max_uses` of a Messages web search or web fetch
+ * tool, `max_tool_calls` of a Responses request), or, where it sets none, `DEFAULT_TOOL_USES`,
+ * which is then set in the request sent, so the bound reserved is one the API keeps.
+ */
+import { isObject, type Json } from './json.js';
+import { toolFamily } from './side-doors.js';
+
+/** Uses of each server tool, by family (the tool type without its date: `web_search`). */
+export type ToolCalls = Record<string, number>;
+
+/**
+ * USD per use when `llm.server_tool_prices` does not say: the providers' list prices, at the
+ * dearest where they vary (a Responses image is $0.01 to $0.25 by size and quality; a code
+ * interpreter container $0.03, counted per call, as no answer says which calls shared one).
+ */
+export const DEFAULT_SERVER_TOOL_PRICES: Readonly<ToolCalls> = {
+  web_search: 0.01,
+  file_search: 0.0025,
+  image_generation: 0.25,
+  code_interpreter: 0.03,
+};
+
+/** The bound set in a request under a USD cap that asks for a priced server tool with none. */
+export const DEFAULT_TOOL_USES = 10;
+
+/**
+ * `record[key]` when it is the record's own: a name from a request or an answer
+ * (`constructor_call`) must not read what every object inherits.
+ */
+export function own<T>(record: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return record && Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/** The operator's prices over the defaults. */
+export function serverToolPrices(configured: Readonly<ToolCalls> | undefined): ToolCalls {
+  return { ...DEFAULT_SERVER_TOOL_PRICES, ...configured };
+}
+
+/** What the uses cost, quantized by the caller with the rest of the request. */
+export function feesUsd(calls: ToolCalls | undefined, prices: Readonly<ToolCalls> | undefined): number {
+  let usd = 0;
+  for (const [family, n] of Object.entries(calls ?? {})) usd += n * (own(prices, family) ?? 0);
+  return usd;
+}
+
+/** Uses per family, the larger of each (a cut stream owes at least what was reserved). */
+export function mostCalls(a: ToolCalls | undefined, b: ToolCalls | undefined): ToolCalls {
+  const out: ToolCalls = { ...a };
+  for (const [family, n] of Object.entries(b ?? {})) out[family] = Math.max(own(out, family) ?? 0, n);
+  return out;
+}
+
+/**
+ * The server tool uses a request may pay for at most, and the body to send (with the bound set
+ * where it had none). `perRequest`: the answer never reports them (Chat Completions), so an
+ * answered request owes what was reserved. `bound`: how to fix the request when the cap cannot pay.
+ */
+export interface ToolPlan {
+  calls: ToolCalls;
+  body: Json;
+  bound?: string;
+  perRequest?: boolean;
+}
+
+export type ToolPlanResult = { ok: true; plan: ToolPlan } | { ok: false; message: string };
+
+const NO_TOOLS = (body: Json): ToolPlanResult => ({ ok: true, plan: { calls: {}, body } });
+
+/** A bound the API reads as the budget does: a positive safe integer, or absent. */
+function boundOf(value: unknown): number | undefined | 'invalid' {
+  if (value === undefined || value === null) return undefined;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1 ? value : 'invalid';
+}
+
+const invalid = (field: string): ToolPlanResult => ({
+  ok: false,
+  message: `bulkhead: ${field} must be a positive integer.`,
+});
+
+/** How to lower a bound, the agent's own or the one set for it. */
+const fix = (field: string, uses: number | undefined) =>
+  uses === undefined ? `set ${field} below ${DEFAULT_TOOL_USES}, what none is read as` : `lower ${field}`;
+
+const priced = (family: string, prices: Readonly<ToolCalls>) => (own(prices, family) ?? 0) > 0;
+
+/**
+ * The family a tool type is billed as: without its version, whichever way it is written
+ * (`web_search_20250305`, `web_search_2025_08_26`, `web_search_preview`), as its calls are reported.
+ */
+export function feeFamily(type: string): string {
+  return toolFamily(type).replace(/_(\d{4}_\d{2}_\d{2}|preview)$/, '');
+}
+
+/** Messages server tools that take `max_uses`. */
+const USES_BOUNDED = new Set(['web_search', 'web_fetch']);
+
+/** Messages: each priced web search or web fetch tool at its `max_uses`. */
+export function messagesToolPlan(body: Json, prices: Readonly<ToolCalls>, capped: boolean): ToolPlanResult {
+  if (!Array.isArray(body.tools)) return NO_TOOLS(body);
+  const calls: ToolCalls = {};
+  let bound: string | undefined;
+  let changed = false;
+  const tools: unknown[] = [];
+  for (const [i, tool] of body.tools.entries()) {
+    const type = isObject(tool) ? tool.type : undefined;
+    const family = typeof type === 'string' ? feeFamily(type) : '';
+    if (!isObject(tool) || !USES_BOUNDED.has(family) || !priced(family, prices)) {
+      tools.push(tool);
+      continue;
+    }
+    const uses = boundOf(tool.max_uses);
+    if (uses === 'invalid') return invalid(`tools[${i}].max_uses`);
+    calls[family] = (own(calls, family) ?? 0) + (uses ?? DEFAULT_TOOL_USES);
+    bound ??= fix(`tools[${i}].max_uses`, uses);
+    changed ||= uses === undefined && capped;
+    tools.push(uses === undefined && capped ? { ...tool, max_uses: DEFAULT_TOOL_USES } : tool);
+  }
+  return {
+    ok: true,
+    plan: { calls, body: changed ? { ...body, tools } : body, ...(bound ? { bound } : {}) },
+  };
+}
+
+/** Responses: `max_tool_calls` bounds every built-in tool's calls together, at the dearest. */
+export function responsesToolPlan(body: Json, prices: Readonly<ToolCalls>, capped: boolean): ToolPlanResult {
+  const tools = Array.isArray(body.tools) ? body.tools : [];
+  let dearest: string | undefined;
+  for (const tool of tools) {
+    const type = isObject(tool) ? tool.type : undefined;
+    if (typeof type !== 'string') continue;
+    const family = feeFamily(type);
+    if (priced(family, prices) && (!dearest || (own(prices, family) ?? 0) > (own(prices, dearest) ?? 0)))
+      dearest = family;
+  }
+  if (!dearest) return NO_TOOLS(body);
+  const uses = boundOf(body.max_tool_calls);
+  if (uses === 'invalid') return invalid('max_tool_calls');
+  const sent = uses === undefined && capped ? { ...body, max_tool_calls: DEFAULT_TOOL_USES } : body;
+  return {
+    ok: true,
+    plan: { calls: { [dearest]: uses ?? DEFAULT_TOOL_USES }, body: sent, bound: fix('max_tool_calls', uses) },
+  };
+}
+
+/**
+ * Chat Completions models that search the web on every request, asked to or not
+ * (`gpt-4o-search-preview`, `gpt-4o-mini-search-preview`, `gpt-5-search-api`).
+ */
+export function searchModel(model: unknown): boolean {
+  return typeof model === 'string' && /(^|[-_.])search([-_.]|$)/i.test(model);
+}
+
+/** Chat Completions: a request with `web_search_options`, or to a search model, is one search, reported nowhere. */
+export function chatToolPlan(body: Json, prices: Readonly<ToolCalls>): ToolPlanResult {
+  const searches = body.web_search_options !== undefined || searchModel(body.model);
+  if (!searches || !priced('web_search', prices)) return NO_TOOLS(body);
+  return { ok: true, plan: { calls: { web_search: 1 }, body, perRequest: true } };
+}
+
+/** Messages usage: `server_tool_use.<family>_requests`, cumulative totals (never summed). */
+export function messagesCalls(serverToolUse: unknown): ToolCalls | undefined {
+  if (!isObject(serverToolUse)) return undefined;
+  const calls: ToolCalls = {};
+  for (const [key, value] of Object.entries(serverToolUse)) {
+    const family = key.endsWith('_requests') ? key.slice(0, -'_requests'.length) : undefined;
+    if (family && typeof value === 'number' && Number.isFinite(value) && value > 0) calls[family] = value;
+  }
+  return calls;
+}
+
+/** Responses: one use per `<family>_call` output item of a built-in tool (`web_search_call`). */
+export function responsesCalls(response: unknown): ToolCalls {
+  const calls: ToolCalls = {};
+  const output = isObject(response) && Array.isArray(response.output) ? response.output : [];
+  for (const item of output) {
+    const type = isObject(item) ? item.type : undefined;
+    if (typeof type !== 'string' || !type.endsWith('_call')) continue;
+    const family = type.slice(0, -'_call'.length);
+    calls[family] = (own(calls, family) ?? 0) + 1;
+  }
+  return calls;
+}

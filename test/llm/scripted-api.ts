@@ -1,0 +1,80 @@
+/**
+ * A provider that answers each request with the test's own script (`answer`), for attacks that
+ * need an exact answer the fuller fakes do not give: usage fields, streams cut at a chosen event.
+ */
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import { afterAll, beforeAll } from 'vitest';
+import { readBody } from '../fakes/read-body.js';
+import { startTestGateway, type TestGateway } from '../helpers/harness.js';
+import { llmPolicy, PRICES, withRealKey } from '../helpers/llm-harness.js';
+
+export type Answer = (
+  res: ServerResponse,
+  body: Record<string, unknown>,
+  path: string,
+) => void | Promise<void>;
+
+export interface ScriptedApi {
+  url: string;
+  received: Array<{ path: string; body: Record<string, unknown> }>;
+  answer: Answer;
+  close(): Promise<void>;
+}
+
+export async function startScriptedApi(): Promise<ScriptedApi> {
+  const api: ScriptedApi = {
+    url: '',
+    received: [],
+    answer: (res) => void res.writeHead(500).end(),
+    close: async () => undefined,
+  };
+  const server: Server = createServer(async (req, res) => {
+    const body = JSON.parse((await readBody(req)) || '{}') as Record<string, unknown>;
+    api.received.push({ path: req.url ?? '', body });
+    await api.answer(res, body, req.url ?? '');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  api.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  api.close = () =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return api;
+}
+
+/**
+ * A scripted API and a gateway in front of it (`profiles` under `profiles:`, `llm` lines in `llm:`)
+ * for a whole test file: read `api` and `gw` inside tests, once started.
+ */
+export function useScriptedGateway(
+  profiles: string,
+  llm = PRICES,
+): {
+  readonly api: ScriptedApi;
+  readonly gw: TestGateway;
+} {
+  let api: ScriptedApi | undefined;
+  let gw: TestGateway | undefined;
+  beforeAll(async () => {
+    api = await startScriptedApi();
+    gw = await startTestGateway(llmPolicy(api.url, profiles, llm), withRealKey);
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await api?.close();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (!value) throw new Error('the scripted gateway is used before beforeAll started it');
+    return value;
+  };
+  return {
+    get api() {
+      return started(api);
+    },
+    get gw() {
+      return started(gw);
+    },
+  };
+}
