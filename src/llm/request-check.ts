@@ -107,7 +107,8 @@ export function checkRequest(
   const caps = capsOf(profile.budgets);
   // Charging $0 would let an unpriced model spend without limit under a USD cap.
   if (caps.usd !== undefined && !price) return { ok: false, refusal: { code: 'unpriced_model', model } };
-  const planned = format.toolPlan(body, toolPrices, caps.usd !== undefined);
+  // Under any cap: the bound sets both the fees and how many times the prompt may be read.
+  const planned = format.toolPlan(body, toolPrices, Object.keys(caps).length > 0);
   if (!planned.ok) return { ok: false, refusal: { code: 'invalid_field', message: planned.message } };
   const tools = planned.plan;
   return {

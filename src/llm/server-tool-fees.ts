@@ -8,7 +8,9 @@
  *
  * The most a request allows is its own bound (`max_uses` of a Messages web search or web fetch
  * tool, `max_tool_calls` of a Responses request), or, where it sets none, `DEFAULT_TOOL_USES`,
- * which is then set in the request sent, so the bound reserved is one the API keeps.
+ * which is then set in the request sent (under any cap), so the bound reserved is one the API
+ * keeps. The same bound counts the samplings: each use appends its result and the API reads the
+ * whole conversation again, billed as input each time (`samplings`, spend.ts).
  */
 import { isObject, type Json } from './json.js';
 import { toolFamily } from './side-doors.js';
@@ -28,7 +30,7 @@ export const DEFAULT_SERVER_TOOL_PRICES: Readonly<ToolCalls> = {
   code_interpreter: 0.03,
 };
 
-/** The bound set in a request under a USD cap that asks for a priced server tool with none. */
+/** The bound set in a request under a cap that asks for a bounded server tool with none. */
 export const DEFAULT_TOOL_USES = 10;
 
 /**
@@ -49,6 +51,16 @@ export function feesUsd(calls: ToolCalls | undefined, prices: Readonly<ToolCalls
   let usd = 0;
   for (const [family, n] of Object.entries(calls ?? {})) usd += n * (own(prices, family) ?? 0);
   return usd;
+}
+
+/**
+ * How many times the API may sample over the prompt: once, and once more after each server
+ * tool use (the results are appended and the whole conversation read again), each billed as input.
+ */
+export function samplings(calls: ToolCalls): number {
+  let n = 1;
+  for (const uses of Object.values(calls)) n += uses;
+  return n;
 }
 
 /** Uses per family, the larger of each (a cut stream owes at least what was reserved). */
@@ -102,8 +114,8 @@ export function feeFamily(type: string): string {
 /** Messages server tools that take `max_uses`. */
 const USES_BOUNDED = new Set(['web_search', 'web_fetch']);
 
-/** Messages: each priced web search or web fetch tool at its `max_uses`. */
-export function messagesToolPlan(body: Json, prices: Readonly<ToolCalls>, capped: boolean): ToolPlanResult {
+/** Messages: each web search or web fetch tool at its `max_uses`. */
+export function messagesToolPlan(body: Json, _prices: Readonly<ToolCalls>, capped: boolean): ToolPlanResult {
   if (!Array.isArray(body.tools)) return NO_TOOLS(body);
   const calls: ToolCalls = {};
   let bound: string | undefined;
@@ -112,7 +124,8 @@ export function messagesToolPlan(body: Json, prices: Readonly<ToolCalls>, capped
   for (const [i, tool] of body.tools.entries()) {
     const type = isObject(tool) ? tool.type : undefined;
     const family = typeof type === 'string' ? feeFamily(type) : '';
-    if (!isObject(tool) || !USES_BOUNDED.has(family) || !priced(family, prices)) {
+    // Priced or not: each use is one more sampling over the prompt (`samplings`).
+    if (!isObject(tool) || !USES_BOUNDED.has(family)) {
       tools.push(tool);
       continue;
     }

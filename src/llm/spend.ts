@@ -56,6 +56,8 @@ export interface SpendInput {
   price: Price | undefined;
   /** What the request's server tools may cost at most (server-tool-fees.ts). */
   feesUsd?: number;
+  /** How many times the API may read the prompt (once, and once more per server tool use). */
+  samplings?: number;
   /** The exact input token count from the API, or undefined when it cannot be had. */
   countTokens(): Promise<number | undefined>;
   /**
@@ -128,7 +130,8 @@ export async function reserveSpend(s: SpendInput): Promise<Spend> {
   const weight = Math.max(1, s.budgets.tokens?.cache_write_weight ?? 1.25) * longCache;
   // Compaction reads the whole prompt to summarise it before the answer reads the summary: two
   // passes, each at most the prompt (the settlement counts both: usage.ts `mergeUsage`).
-  const passes = compacts(s.body) ? 2 : 1;
+  // Each server tool use is one more: the API appends its result and reads the conversation again.
+  const passes = (compacts(s.body) ? 1 : 0) + (s.samplings ?? 1);
   const request = (input: number): TokenRequest => ({
     input: Math.ceil(input * weight * passes),
     output: s.requested,

@@ -78,3 +78,12 @@ export function useScriptedGateway(
     },
   };
 }
+
+/** A plain Chat Completions answer of `usage`. */
+export const chatCompletion = (usage: { prompt_tokens: number; completion_tokens: number }) => ({
+  id: 'c1',
+  object: 'chat.completion',
+  model: 'claude-test',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+  usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+});

@@ -7,8 +7,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { PRICES, settledLlmEvent, sseEvent } from '../helpers/llm-harness.js';
-import { useScriptedGateway } from './scripted-api.js';
+import { messageAnswer, PRICES, settledLlmEvent, sseEvent } from '../helpers/llm-harness.js';
+import { chatCompletion, useScriptedGateway } from './scripted-api.js';
 
 const PROFILES = `
   searcher:
@@ -64,15 +64,8 @@ const ask = (tool: Record<string, unknown>, stream = false) => ({
   messages: [{ role: 'user', content: 'search the news' }],
   tools: [tool],
 });
-const message = (usage: Record<string, unknown>) => ({
-  id: 'msg_1',
-  type: 'message',
-  role: 'assistant',
-  model: 'claude-test',
-  content: [{ type: 'text', text: 'found' }],
-  stop_reason: 'end_turn',
-  usage,
-});
+/** A Messages answer reporting `usage` as given. */
+const message = (usage: Record<string, unknown>) => ({ ...messageAnswer('found'), usage });
 const json = (res: ServerResponse, value: unknown) =>
   void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(value));
 const searches = (n: number) => ({ server_tool_use: { web_search_requests: n } });
@@ -216,13 +209,7 @@ describe('Messages web search fees', () => {
 
 /** A plain Chat Completions answer. */
 const chatAnswer = (res: ServerResponse) =>
-  json(res, {
-    id: 'c1',
-    object: 'chat.completion',
-    model: 'claude-test',
-    choices: [{ index: 0, message: { role: 'assistant', content: 'found' }, finish_reason: 'stop' }],
-    usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
-  });
+  json(res, chatCompletion({ prompt_tokens: 10, completion_tokens: 10 }));
 
 const responsesAsk = (extra: Record<string, unknown> = {}) => ({
   model: 'claude-test',
