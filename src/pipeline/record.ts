@@ -37,11 +37,11 @@ export function recordFinalizer(deps: { events: EventWriter; now: () => number }
       // A client shows structured content and reads _meta as well as, or instead of, content: the
       // trail keeps what the agent was shown, not only the part an upstream made look harmless.
       if (structuredContent !== undefined) {
-        const structured = measureJson(structuredContent, RESULT_PREVIEW_BYTES);
+        const structured = auditPreview(structuredContent);
         data.resultBytes = measured.bytes + structured.bytes;
-        data.structuredContent = preview(structuredContent, structured);
+        data.structuredContent = structured.preview;
       }
-      if (_meta !== undefined) data.resultMeta = preview(_meta, measureJson(_meta, RESULT_PREVIEW_BYTES));
+      if (_meta !== undefined) data.resultMeta = auditPreview(_meta).preview;
     }
     if (call.flags.length) data.flags = call.flags;
     if (call.approvalId) data.approvalId = call.approvalId;
@@ -88,6 +88,12 @@ function clipArgs(raw: unknown): unknown {
 /** The value itself when its JSON fits the preview, else the head of its JSON, marked as cut. */
 function preview(value: unknown, measured: { head: string; whole: boolean }): unknown {
   return measured.whole ? value : `${measured.head}…`;
+}
+
+/** What the audit trail keeps of a value the agent was shown: its JSON size and a bounded preview. */
+export function auditPreview(value: unknown): { bytes: number; preview: unknown } {
+  const measured = measureJson(value, RESULT_PREVIEW_BYTES);
+  return { bytes: measured.bytes, preview: preview(value, measured) };
 }
 
 function clip(text: string, max: number): string {

@@ -23,6 +23,8 @@ const RESULTS = {
   },
 };
 
+const PAGE = `Welcome. ${ORDER}`;
+
 let gw: TestGateway;
 beforeAll(async () => {
   gw = await startTestGateway(
@@ -30,7 +32,7 @@ beforeAll(async () => {
 version: 1
 store: { sqlite: ./bulkhead.db }
 upstreams:
-${resultUpstream('up', { tools: RESULTS })}
+${resultUpstream('up', { tools: RESULTS, page: PAGE })}
 tools:
   up:
     split: { class: read }
@@ -38,6 +40,7 @@ tools:
 profiles:
   agent:
     tools: [up__split, up__large]
+    resources: [{ upstream: up, uris: ["page://*"] }]
 `,
     { dir: tempDir() },
   );
@@ -74,5 +77,16 @@ describe('the audit event of a call', () => {
     expect(typeof data.structuredContent).toBe('string');
     expect(String(data.structuredContent).length).toBeLessThan(4200);
     expect(data.resultBytes).toBeGreaterThan(20_000);
+  });
+});
+
+describe('the audit event of a resource read', () => {
+  it('records the contents the agent was shown, not only how many there were', async () => {
+    const agent = await gw.agent('agent');
+    const read = await agent.client.readResource({ uri: 'page://one' });
+    expect(JSON.stringify(read.contents)).toContain(ORDER);
+    const events = await gw.gateway.store.events.list({ runId: agent.runId, limit: 100 });
+    const event = events.find((e) => e.kind === 'resources/read');
+    expect(String(JSON.stringify(event?.data))).toContain(ORDER);
   });
 });
