@@ -26,6 +26,7 @@ import { progressCleaner } from '../inspect/progress.js';
 import type { Logger } from '../log.js';
 import { GATEWAY_SECRET_REFUSAL } from '../pipeline/gateway-secrets.js';
 import { TAINTING_FLAGS } from '../pipeline/inspect.js';
+import { auditPreview } from '../pipeline/record.js';
 import type { taintBeforeText } from '../pipeline/taint.js';
 import type { DataSources, Policy, Profile } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
@@ -273,9 +274,16 @@ export async function deliver<T extends { _meta?: Record<string, unknown> }>(
     tool: subject,
     decision: 'allow',
     actor: ctx.actor,
-    data: { ...options.data, ...(flags.length ? { flags } : {}) },
+    // What the agent was shown, as a tool call's event keeps it, not only how many items it held.
+    data: { ...options.data, ...(flags.length ? { flags } : {}), ...shownInAudit(out) },
   });
   return out;
+}
+
+/** A read's answer as the audit trail keeps it: size and a bounded preview (pipeline/record.ts). */
+function shownInAudit(answer: unknown): { resultBytes: number; result: unknown } {
+  const { bytes, preview } = auditPreview(answer);
+  return { resultBytes: bytes, result: preview };
 }
 
 /**

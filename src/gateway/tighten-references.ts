@@ -19,7 +19,7 @@ export interface Walk {
 export type HardenBranch = (node: JsonSchema) => void;
 
 /** Keywords whose values are data, not schemas: a `$ref` string inside them is not a reference. */
-const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples']);
+export const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples']);
 /** Keywords that move a reference's base or name a target by something other than its place. */
 const UNFOLLOWED = ['$dynamicRef', '$recursiveRef', '$anchor', '$dynamicAnchor', '$recursiveAnchor'];
 

@@ -15,6 +15,7 @@ import type { ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { ajvRegExp } from '../util/linear-regexp.js';
+import { withoutNullDefaults } from './schema-defaults.js';
 import type { JsonSchema } from './tighten.js';
 import { useLinearUniqueItems } from './unique-items.js';
 
@@ -80,8 +81,10 @@ export class ValidatorCache {
       };
     const started = this.now();
     let validate: ValidateFunction;
+    // What ajv keeps (and is told to forget on eviction): the schema as compiled.
+    const compiled = withoutNullDefaults(schema);
     try {
-      validate = this.ajv.compile(schema);
+      validate = this.ajv.compile(compiled);
     } catch (error) {
       return {
         ok: false,
@@ -91,7 +94,7 @@ export class ValidatorCache {
     } finally {
       bucket.level -= this.now() - started;
     }
-    this.kept.set(key, { validate, schema });
+    this.kept.set(key, { validate, schema: compiled });
     this.chars += key.length;
     this.evict();
     return { ok: true, validate };
@@ -136,7 +139,8 @@ function createAjv(): Ajv2020 {
     strictNumbers: true,
     allErrors: false,
     coerceTypes: false,
-    useDefaults: false,
+    // The upstream's defaults are filled in before the schema is checked (schema-defaults.ts).
+    useDefaults: true,
     inlineRefs: false,
     code: { regExp: ajvRegExp },
   });

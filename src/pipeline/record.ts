@@ -30,9 +30,18 @@ export function recordFinalizer(deps: { events: EventWriter; now: () => number }
     if (call.upstreamMs !== undefined) data.upstreamMs = round(call.upstreamMs);
     data.totalMs = round(deps.now() - call.startedAt);
     if (call.result) {
+      const { structuredContent, _meta } = call.result;
       data.resultBytes = measured.bytes;
       data.isError = call.result.isError === true;
-      data.result = measured.whole ? content : `${measured.head}…`;
+      data.result = preview(content, measured);
+      // A client shows structured content and reads _meta as well as, or instead of, content: the
+      // trail keeps what the agent was shown, not only the part an upstream made look harmless.
+      if (structuredContent !== undefined) {
+        const structured = auditPreview(structuredContent);
+        data.resultBytes = measured.bytes + structured.bytes;
+        data.structuredContent = structured.preview;
+      }
+      if (_meta !== undefined) data.resultMeta = auditPreview(_meta).preview;
     }
     if (call.flags.length) data.flags = call.flags;
     if (call.approvalId) data.approvalId = call.approvalId;
@@ -74,6 +83,17 @@ function clipArgs(raw: unknown): unknown {
   return text.length <= RESULT_PREVIEW_BYTES
     ? raw
     : `${text.slice(0, RESULT_PREVIEW_BYTES)}… (${text.length} bytes)`;
+}
+
+/** The value itself when its JSON fits the preview, else the head of its JSON, marked as cut. */
+function preview(value: unknown, measured: { head: string; whole: boolean }): unknown {
+  return measured.whole ? value : `${measured.head}…`;
+}
+
+/** What the audit trail keeps of a value the agent was shown: its JSON size and a bounded preview. */
+export function auditPreview(value: unknown): { bytes: number; preview: unknown } {
+  const measured = measureJson(value, RESULT_PREVIEW_BYTES);
+  return { bytes: measured.bytes, preview: preview(value, measured) };
 }
 
 function clip(text: string, max: number): string {
