@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { connectAgent, exampleUpstream, ROOT } from '../helpers/harness.js';
+import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 export interface GatewayProcess {
   child: ChildProcess;
@@ -292,4 +293,24 @@ profiles:
   agent:
     tools: [orders__slow_echo]
 `;
+}
+
+/**
+ * SQLite and, where a server can start, PostgreSQL, each as a policy's `store:` value, for a
+ * test file that proves a fault on both. The server starts on first use; `stop` ends it.
+ */
+export function faultStores() {
+  let pg: TestPostgres | undefined;
+  const cases = [
+    { name: 'SQLite', available: true, store: async () => '{ sqlite: ./bulkhead.db }' },
+    {
+      name: 'PostgreSQL',
+      available: postgresAvailable() || process.env.CI === 'true',
+      store: async () => {
+        pg ??= await startPostgres();
+        return `{ postgres: { url: ${JSON.stringify(pg.url)} } }`;
+      },
+    },
+  ];
+  return { cases, stop: () => pg?.stop() };
 }
