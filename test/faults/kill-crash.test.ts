@@ -10,7 +10,15 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { denialCode, recorded, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
-import { api, faultStores, killAll, ORDERS_ENV, refundPolicy, spawnGateway, waitFor } from './processes.js';
+import {
+  api,
+  faultStores,
+  killAll,
+  ORDERS_ENV,
+  pendingApproval,
+  refundPolicy,
+  spawnGateway,
+} from './processes.js';
 
 const RARELY = 600_000;
 
@@ -46,14 +54,7 @@ describe.each(STORES.cases)(
         const call = agent.client
           .callTool({ name: 'orders__slow_echo', arguments: { ms: 0, text: 'refund after kill' } })
           .catch((err: unknown) => err);
-        const pending = await waitFor(async () => {
-          const { body } = await api<{ approvals: { id: string; run_id: string; run_hash: string }[] }>(
-            b?.gateway.url ?? '',
-            ORDERS_ENV.ALICE,
-            '/api/approvals?state=pending',
-          );
-          return body.approvals.find((p) => p.run_id === agent.runId);
-        });
+        const pending = await pendingApproval(b.gateway.url, agent.runId);
 
         await api(a.url, a.adminToken, `/api/runs/${agent.runId}/kill`, { method: 'POST', body: {} }).catch(
           () => 'cut',

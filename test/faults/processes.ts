@@ -224,6 +224,22 @@ export function gatewayPid(child: ChildProcess): number {
   throw new Error(`no gateway process below pid ${child.pid}`);
 }
 
+/** The first pending approval alice sees at `url` (of run `runId` if given), once there is one. */
+export function pendingApproval(url: string, runId?: string): Promise<{ id: string; run_hash: string }> {
+  return waitFor(
+    async () => {
+      const { body } = await api<{ approvals: { id: string; run_id: string; run_hash: string }[] }>(
+        url,
+        ORDERS_ENV.ALICE,
+        '/api/approvals?state=pending',
+      );
+      return body.approvals.find((a) => runId === undefined || a.run_id === runId);
+    },
+    30_000,
+    'a pending approval',
+  );
+}
+
 /** A held `slow_echo` of `text`, approved by alice; resolves with the approval's id and the cut call. */
 export async function approvedCall(g: GatewayProcess, text: string, ms: number) {
   const { token } = await createRun(g.url, g.adminToken, 'agent');
@@ -231,14 +247,7 @@ export async function approvedCall(g: GatewayProcess, text: string, ms: number) 
   const call = agent
     .callTool({ name: 'orders__slow_echo', arguments: { ms, text } }, undefined, { timeout: 300_000 })
     .catch(() => 'cut');
-  const pending = await waitFor(async () => {
-    const { body } = await api<{ approvals: { id: string; run_hash: string }[] }>(
-      g.url,
-      ORDERS_ENV.ALICE,
-      '/api/approvals?state=pending',
-    );
-    return body.approvals[0];
-  }, 30_000);
+  const pending = await pendingApproval(g.url);
   await api(g.url, ORDERS_ENV.ALICE, `/api/approvals/${pending.id}/approve`, {
     method: 'POST',
     body: { args_hash: pending.run_hash },
