@@ -9,18 +9,16 @@
  */
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { denialCode, recorded, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
+import { denialCode, recorded, type TestGateway, tempDir } from '../helpers/harness.js';
 import {
   api,
   faultStores,
   killAll,
+  killerAndDeaf,
   ORDERS_ENV,
   pendingApproval,
   refundPolicy,
-  spawnGateway,
 } from './processes.js';
-
-const RARELY = 600_000;
 
 const STORES = faultStores();
 let b: TestGateway | undefined;
@@ -39,30 +37,22 @@ describe.each(STORES.cases)(
       async () => {
         const dir = tempDir('bulkhead-kill-crash-');
         const yaml = refundPolicy(dir, await store());
-        const a = await spawnGateway(
-          dir,
-          yaml,
-          { ...ORDERS_ENV, BULKHEAD_TEST_FAULT_POINT: 'run-ended' },
-          'a.yaml',
-        ).ready;
-        b = await startTestGateway(yaml, {
-          dir,
-          env: ORDERS_ENV,
-          gateway: { propagation: { pollMs: RARELY, fallbackPollMs: RARELY } },
-        });
-        const agent = await b.agent('agent');
+        const { killer: a, deaf } = await killerAndDeaf(yaml, dir);
+        const replica = deaf;
+        b = replica;
+        const agent = await replica.agent('agent');
         const call = agent.client
           .callTool({ name: 'orders__slow_echo', arguments: { ms: 0, text: 'refund after kill' } })
           .catch((err: unknown) => err);
-        const pending = await pendingApproval(b.gateway.url, agent.runId);
+        const pending = await pendingApproval(replica.gateway.url, agent.runId);
 
         await api(a.url, a.adminToken, `/api/runs/${agent.runId}/kill`, { method: 'POST', body: {} }).catch(
           () => 'cut',
         );
         expect(await a.exited).toBe('SIGKILL');
-        expect((await b.gateway.store.runs.get(agent.runId))?.state).toBe('killed');
+        expect((await replica.gateway.store.runs.get(agent.runId))?.state).toBe('killed');
 
-        await api(b.gateway.url, ORDERS_ENV.ALICE, `/api/approvals/${pending.id}/approve`, {
+        await api(replica.gateway.url, ORDERS_ENV.ALICE, `/api/approvals/${pending.id}/approve`, {
           method: 'POST',
           body: { args_hash: pending.run_hash },
         });
@@ -71,7 +61,7 @@ describe.each(STORES.cases)(
         expect(received).toEqual([]);
         expect(denialCode(answer)).toBe('run_not_active');
         // Withdrawn, as the dead replica would have: nothing of the killed run stays open.
-        expect((await b.gateway.store.approvals.get(pending.id))?.state).toBe('withdrawn');
+        expect((await replica.gateway.store.approvals.get(pending.id))?.state).toBe('withdrawn');
       },
       120_000,
     );

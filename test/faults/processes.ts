@@ -9,7 +9,13 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
-import { connectAgent, exampleUpstream, ROOT } from '../helpers/harness.js';
+import {
+  connectAgent,
+  exampleUpstream,
+  ROOT,
+  startTestGateway,
+  type TestGateway,
+} from '../helpers/harness.js';
 import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 export interface GatewayProcess {
@@ -322,4 +328,28 @@ export function faultStores() {
     },
   ];
   return { cases, stop: () => pg?.stop() };
+}
+
+/**
+ * An in-process replica on `yaml`'s store that re-reads runs and approvals only every 10 minutes:
+ * it learns of another replica's kill or decision only by a signal, or by what the store refuses.
+ */
+export function deafReplica(yaml: string, dir: string): Promise<TestGateway> {
+  const rarely = 600_000;
+  return startTestGateway(yaml, {
+    dir,
+    env: ORDERS_ENV,
+    gateway: { propagation: { pollMs: rarely, fallbackPollMs: rarely } },
+  });
+}
+
+/**
+ * Two replicas on `yaml`'s store: `killer`, a real process that dies with SIGKILL right after it
+ * commits a run's end (fault point `run-ended`), before it withdraws or tells anything; and a
+ * deaf in-process replica (`deafReplica`) that could only hear of it by a signal.
+ */
+export async function killerAndDeaf(yaml: string, dir: string) {
+  const armed = { ...ORDERS_ENV, BULKHEAD_TEST_FAULT_POINT: 'run-ended' };
+  const killer = await spawnGateway(dir, yaml, armed, 'a.yaml').ready;
+  return { killer, deaf: await deafReplica(yaml, dir) };
 }
