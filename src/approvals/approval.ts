@@ -133,7 +133,11 @@ export interface ApprovalStore {
   /**
    * Moves an approval from one of `from` to `to`, only if it also matches
    * `where` (run, tool, hash). Returns the approval when this call moved it:
-   * of two racing callers exactly one wins.
+   * of two racing callers exactly one wins. A claim (to `executing`) also
+   * needs its run not killed or expired, read in the same statement: a kill
+   * committed before it, even by a replica that died before withdrawing the
+   * run's approvals or telling anyone, leaves nothing to claim (an exhausted
+   * run's held calls were within its budget and may still run).
    */
   transition(
     id: string,

@@ -320,17 +320,23 @@ export class ApprovalService {
     return pending.find((a) => a.tool === tool && a.argsHash === argsHash && a.expiresAt > this.deps.now());
   }
 
-  private claim(
+  private async claim(
     approval: Approval,
     runId: string,
     tool: string,
     argsHash: string,
   ): Promise<Approval | undefined> {
-    return this.deps.store.approvals.transition(approval.id, ['approved'], 'executing', {
+    const claimed = await this.deps.store.approvals.transition(approval.id, ['approved'], 'executing', {
       runId,
       tool,
       argsHash,
     });
+    if (claimed) return claimed;
+    // Refused because the run ended? Then whoever ended it may have died before withdrawing its
+    // approvals (they would stay open for good): withdraw them now, each with its event.
+    const run = await this.deps.store.runs.get(runId);
+    if (run && (run.state === 'killed' || run.state === 'expired')) await this.withdrawRun(runId, run.state);
+    return undefined;
   }
 
   /**

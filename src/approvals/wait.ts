@@ -62,7 +62,11 @@ export async function waitForDecision(
       case 'approved': {
         const claimed = await claim(current, request.runId, request.tool, request.argsHash);
         if (claimed) return { ok: true, approval: claimed };
-        // Another caller (an identical concurrent call of this run) claimed it first.
+        // The run ended (the claim withdrew the approval)...
+        const after = await store.approvals.get(approval.id);
+        if (after?.state === 'withdrawn')
+          return { ok: false, approval: after, denial: await whyWithdrawn(deps, request) };
+        // ...or another caller (an identical concurrent call of this run) claimed it first.
         return { ok: false, approval: current, denial: alreadyRan() };
       }
       case 'denied':
@@ -84,18 +88,8 @@ export async function waitForDecision(
         return { ok: false, approval: current, denial: alreadyRan() };
       case 'pending':
         break;
-      default: {
-        // Withdrawn because the run ended: say so, the agent should stop, not retry.
-        const run = await deps.runs.get(request.runId);
-        return {
-          ok: false,
-          approval: current,
-          denial:
-            run?.state === 'active'
-              ? denial('approval_withdrawn', 'This approval is no longer pending.')
-              : denial('run_not_active', 'This run has ended; the held call was withdrawn.'),
-        };
-      }
+      default:
+        return { ok: false, approval: current, denial: await whyWithdrawn(deps, request) };
     }
     if (now() >= current.expiresAt) {
       // Timeout means deny. If a decision raced in, the next pass reads it.
@@ -213,4 +207,12 @@ function alreadyRan(): Denial {
 
 function timeoutDenial(): Denial {
   return denial('approval_timeout', 'No human approved this call in time; it was not run.');
+}
+
+/** Withdrawn because the run ended: say so, the agent should stop, not retry. */
+async function whyWithdrawn(deps: WaitDeps, request: HoldRequest): Promise<Denial> {
+  const run = await deps.runs.get(request.runId);
+  return run?.state === 'active'
+    ? denial('approval_withdrawn', 'This approval is no longer pending.')
+    : denial('run_not_active', 'This run has ended; the held call was withdrawn.');
 }

@@ -14,6 +14,7 @@ import type { Policy } from '../policy/schema/index.js';
 import type { LeaseFence } from '../replicas/lease.js';
 import type { Scrubber } from '../scrub/index.js';
 import { type IntentDeps, openIntent } from './intent.js';
+import { runEnded } from './run-state.js';
 import { CONTINUE, deny, type Stage, type ToolCall } from './stage.js';
 import { taintBeforeText } from './taint.js';
 
@@ -39,7 +40,11 @@ export function executeStage(deps: {
     const timeoutMs = tool.rule.timeout ?? deps.policy.upstreams[tool.upstream]?.call_timeout ?? 30_000;
     const epoch = deps.fence?.epoch();
     // Durable before the upstream sees anything; a store that cannot take it refuses the call.
-    if (deps.intent) call.intentId = await openIntent(deps.intent, call);
+    if (deps.intent) {
+      call.intentId = await openIntent(deps.intent, call);
+      // Killed (perhaps through another replica) since this call read its run.
+      if (!call.intentId) return deny(runEnded());
+    }
     // Awaited only when there is something to ask (a replica's lease, an approval).
     const asking = leaseLost(deps, epoch, call);
     const lost = asking && (await asking);

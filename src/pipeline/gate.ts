@@ -60,6 +60,7 @@ export function gateStage(deps: { approvals: ApprovalService }): Stage {
       return deny(outcome.denial);
     }
     call.approvalId = outcome.approval.id;
+    call.approvalClaimed = true;
     if (outcome.approval.editedArguments) call.args = outcome.approval.editedArguments;
     return CONTINUE;
   };

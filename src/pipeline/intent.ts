@@ -20,13 +20,14 @@ export interface IntentDeps {
   now: () => number;
 }
 
-export async function openIntent(deps: IntentDeps, call: ToolCall): Promise<string> {
+/** The intent's id, or undefined when the run was killed or expired first: nothing may be forwarded. */
+export async function openIntent(deps: IntentDeps, call: ToolCall): Promise<string | undefined> {
   const tool = call.tool;
   const args = call.args;
   if (!tool || !args) throw new Error('an intent needs a resolved tool and validated arguments');
   // randomUUID draws from a buffered pool: about a tenth of randomBytes' cost per call here.
   const id = `int_${randomUUID()}`;
-  await deps.intents.open({
+  const opened = await deps.intents.open({
     id,
     owner: deps.owner,
     runId: call.run.id,
@@ -36,7 +37,7 @@ export async function openIntent(deps: IntentDeps, call: ToolCall): Promise<stri
     approvalId: call.approvalId ?? null,
     startedAt: deps.now(),
   });
-  return id;
+  return opened ? id : undefined;
 }
 
 /** What an `outcome_unknown` event keeps of the arguments: scrubbed, and never more than a preview. */

@@ -8,8 +8,13 @@ import { CONTINUE, deny, type Stage } from './stage.js';
 export function runStateStage(deps: { now: () => number }): Stage {
   return (call) => {
     if (call.run.state !== 'active' || call.run.expiresAt <= deps.now() || call.signal.aborted) {
-      return deny(denial('run_not_active', 'This run has ended; no further tool calls are accepted.'));
+      return deny(runEnded());
     }
     return CONTINUE;
   };
+}
+
+/** What a call of a killed, expired or exhausted run is told. */
+export function runEnded() {
+  return denial('run_not_active', 'This run has ended; no further tool calls are accepted.');
 }

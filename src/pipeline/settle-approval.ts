@@ -1,8 +1,9 @@
 /**
- * Finalizer: records what became of a call that ran under an approval. Only a
- * call that went to the upstream settles (`upstreamMs` is set); one refused
- * before is left as is — in particular the loser of a claim race, whose
- * approval belongs to the winner's execution.
+ * Finalizer: records what became of a call that ran under an approval. A call
+ * that went to the upstream settles (`upstreamMs` is set); one refused before
+ * settles `failed` only if it claimed the approval and never wrote its intent;
+ * the loser of a claim race is left as is, its approval belongs to the
+ * winner's execution.
  *
  * An answer from the upstream settles it as `executed` or `failed`. A call cut
  * off after it was sent (timeout, cancel, the upstream stopping) may have
@@ -18,8 +19,19 @@ export function settleApprovalFinalizer(deps: { approvals: ApprovalService }): F
   return {
     name: 'settle-approval',
     run: async (call, outcome) => {
-      if (!call.approvalId || call.upstreamMs === undefined) return;
+      if (!call.approvalId) return;
       const code = outcome.decision === 'deny' ? outcome.denial.code : undefined;
+      if (call.upstreamMs === undefined) {
+        // Claimed, then refused before it was sent (its intent could not be written: the store
+        // connection dropped): nothing ran, and left `executing` under a live replica nobody
+        // would ever settle it. A rival's approval (a lost claim) is not this call's to settle.
+        if (call.approvalClaimed && call.intentId === undefined)
+          await deps.approvals.finish(call.approvalId, 'failed', {
+            upstreamMs: 0,
+            ...(code ? { code } : {}),
+          });
+        return;
+      }
       const answered = call.result !== undefined || code === 'upstream_error';
       // Never sent: the pool refuses an upstream that is down before calling it (0 ms).
       const neverSent = call.result === undefined && code === 'upstream_unavailable' && call.upstreamMs === 0;

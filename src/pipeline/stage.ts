@@ -48,6 +48,8 @@ export interface ToolCall {
   flow?: FlowEvidence;
   /** gate: the approval this call runs under, if it was held. */
   approvalId?: string;
+  /** gate: this call claimed that approval (`executing`): it, not a rival, settles it. */
+  approvalClaimed?: boolean;
   /** execute: the durable intent recorded before the upstream saw the call (closed by record). */
   intentId?: string;
   /** execute: what the upstream returned. */

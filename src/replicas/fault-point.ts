@@ -13,7 +13,9 @@
  * operator's vote was committed with its `approval.decided` event;
  * `approval-finished` — just after an executed call's approval was settled
  * with its `approval.executed` event; `reservation-settled` — just after an
- * orphaned LLM token reservation was settled with its `llm.request` event.
+ * orphaned LLM token reservation was settled with its `llm.request` event;
+ * `run-ended` — just after a run's end was committed, before its approvals
+ * are withdrawn or other replicas are told.
  */
 const armed = process.env.BULKHEAD_TEST_FAULT_POINT;
 

@@ -9,6 +9,7 @@ import { BulkheadError } from '../errors.js';
 import type { EventWriter } from '../events/writer.js';
 import type { Logger } from '../log.js';
 import type { Policy } from '../policy/schema/index.js';
+import { faultPoint } from '../replicas/fault-point.js';
 import type { Scrubber } from '../scrub/index.js';
 import type { Store } from '../store/store.js';
 import { LauncherWatch } from './launcher-watch.js';
@@ -226,6 +227,7 @@ export class RunService {
     opts: { exitCode?: number | null; actor?: string } = {},
   ): Promise<Run | undefined> {
     const ended = await this.options.store.runs.end(id, state, reason, opts.exitCode ?? null);
+    if (ended) faultPoint('run-ended');
     // A kill or expiry cancels in-flight work; running out of budget only stops new calls,
     // since the calls already under way were within it.
     if (state === 'killed' || state === 'expired') {

@@ -215,7 +215,12 @@ export interface Intent {
 }
 
 export interface IntentStore {
-  open(intent: Intent): Promise<void>;
+  /**
+   * Opens the intent, only if its run is not killed or expired (read in the same statement, so a
+   * kill committed first, also by a replica that died before telling anyone, leaves nothing to
+   * forward): false when it is, and nothing was opened.
+   */
+  open(intent: Intent): Promise<boolean>;
   /** Open intents whose owner holds no lease: left by a replica that died. */
   orphans(limit?: number): Promise<Intent[]>;
   /** Open intents of one run (diagnostics, and earlier identical calls for approvers). */

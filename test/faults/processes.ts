@@ -9,7 +9,14 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
-import { connectAgent, exampleUpstream, ROOT } from '../helpers/harness.js';
+import {
+  connectAgent,
+  exampleUpstream,
+  ROOT,
+  startTestGateway,
+  type TestGateway,
+} from '../helpers/harness.js';
+import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 export interface GatewayProcess {
   child: ChildProcess;
@@ -223,6 +230,22 @@ export function gatewayPid(child: ChildProcess): number {
   throw new Error(`no gateway process below pid ${child.pid}`);
 }
 
+/** The first pending approval alice sees at `url` (of run `runId` if given), once there is one. */
+export function pendingApproval(url: string, runId?: string): Promise<{ id: string; run_hash: string }> {
+  return waitFor(
+    async () => {
+      const { body } = await api<{ approvals: { id: string; run_id: string; run_hash: string }[] }>(
+        url,
+        ORDERS_ENV.ALICE,
+        '/api/approvals?state=pending',
+      );
+      return body.approvals.find((a) => runId === undefined || a.run_id === runId);
+    },
+    30_000,
+    'a pending approval',
+  );
+}
+
 /** A held `slow_echo` of `text`, approved by alice; resolves with the approval's id and the cut call. */
 export async function approvedCall(g: GatewayProcess, text: string, ms: number) {
   const { token } = await createRun(g.url, g.adminToken, 'agent');
@@ -230,14 +253,7 @@ export async function approvedCall(g: GatewayProcess, text: string, ms: number) 
   const call = agent
     .callTool({ name: 'orders__slow_echo', arguments: { ms, text } }, undefined, { timeout: 300_000 })
     .catch(() => 'cut');
-  const pending = await waitFor(async () => {
-    const { body } = await api<{ approvals: { id: string; run_hash: string }[] }>(
-      g.url,
-      ORDERS_ENV.ALICE,
-      '/api/approvals?state=pending',
-    );
-    return body.approvals[0];
-  }, 30_000);
+  const pending = await pendingApproval(g.url);
   await api(g.url, ORDERS_ENV.ALICE, `/api/approvals/${pending.id}/approve`, {
     method: 'POST',
     body: { args_hash: pending.run_hash },
@@ -292,4 +308,48 @@ profiles:
   agent:
     tools: [orders__slow_echo]
 `;
+}
+
+/**
+ * SQLite and, where a server can start, PostgreSQL, each as a policy's `store:` value, for a
+ * test file that proves a fault on both. The server starts on first use; `stop` ends it.
+ */
+export function faultStores() {
+  let pg: TestPostgres | undefined;
+  const cases = [
+    { name: 'SQLite', available: true, store: async () => '{ sqlite: ./bulkhead.db }' },
+    {
+      name: 'PostgreSQL',
+      available: postgresAvailable() || process.env.CI === 'true',
+      store: async () => {
+        pg ??= await startPostgres();
+        return `{ postgres: { url: ${JSON.stringify(pg.url)} } }`;
+      },
+    },
+  ];
+  return { cases, stop: () => pg?.stop() };
+}
+
+/**
+ * An in-process replica on `yaml`'s store that re-reads runs and approvals only every 10 minutes:
+ * it learns of another replica's kill or decision only by a signal, or by what the store refuses.
+ */
+export function deafReplica(yaml: string, dir: string): Promise<TestGateway> {
+  const rarely = 600_000;
+  return startTestGateway(yaml, {
+    dir,
+    env: ORDERS_ENV,
+    gateway: { propagation: { pollMs: rarely, fallbackPollMs: rarely } },
+  });
+}
+
+/**
+ * Two replicas on `yaml`'s store: `killer`, a real process that dies with SIGKILL right after it
+ * commits a run's end (fault point `run-ended`), before it withdraws or tells anything; and a
+ * deaf in-process replica (`deafReplica`) that could only hear of it by a signal.
+ */
+export async function killerAndDeaf(yaml: string, dir: string) {
+  const armed = { ...ORDERS_ENV, BULKHEAD_TEST_FAULT_POINT: 'run-ended' };
+  const killer = await spawnGateway(dir, yaml, armed, 'a.yaml').ready;
+  return { killer, deaf: await deafReplica(yaml, dir) };
 }

@@ -14,12 +14,12 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type FakeAnthropic, startFakeAnthropic } from '../fakes/fake-anthropic.js';
 import { tempDir } from '../helpers/harness.js';
 import { REAL_KEY } from '../helpers/llm-harness.js';
-import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import {
   api,
   approvalState,
   approvedCall,
   createRun,
+  faultStores,
   type GatewayProcess,
   killAll,
   llmStreamInFlight,
@@ -29,29 +29,17 @@ import {
   waitFor,
 } from './processes.js';
 
-let pg: TestPostgres | undefined;
+const STORES = faultStores();
 let fake: FakeAnthropic | undefined;
 // A replica a failed test left running would reconcile the next test's dead one before its B could.
 afterEach(killAll);
 afterAll(async () => {
   await killAll();
   await fake?.close();
-  pg?.stop();
+  STORES.stop();
 });
 
 const ENV = { ...ORDERS_ENV, ANTHROPIC_API_KEY: REAL_KEY };
-
-const STORES = [
-  { name: 'SQLite', available: true, store: async () => '{ sqlite: ./bulkhead.db }' },
-  {
-    name: 'PostgreSQL',
-    available: postgresAvailable() || process.env.CI === 'true',
-    store: async () => {
-      pg ??= await startPostgres();
-      return `{ postgres: { url: ${JSON.stringify(pg.url)} } }`;
-    },
-  },
-];
 
 /** One crash scenario's folder and policy; `start` spawns a gateway on them, armed at `fault` if given. */
 async function scenario(prefix: string, store: () => Promise<string>) {
@@ -87,7 +75,7 @@ async function kill(g: GatewayProcess): Promise<void> {
   await g.exited;
 }
 
-describe.each(STORES)('reconciliation killed mid-way on $name', ({ available, store }) => {
+describe.each(STORES.cases)('reconciliation killed mid-way on $name', ({ available, store }) => {
   it.runIf(available)(
     'leaves the orphaned execution marked outcome_unknown with exactly one event',
     async () => {

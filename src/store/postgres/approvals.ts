@@ -216,6 +216,8 @@ export function pgApprovals(pool: Pool, replica: string): ApprovalStore {
              owner = CASE WHEN state = 'approved' THEN $8 ELSE owner END
            WHERE id = $2 AND state = ANY($3::text[])
            AND ($4::text IS NULL OR run_id = $4) AND ($5::text IS NULL OR tool = $5) AND ($6::text IS NULL OR args_hash = $6)
+           AND ($1 <> 'executing' OR COALESCE(
+             (SELECT state FROM runs WHERE runs.id = approvals.run_id FOR SHARE), '') NOT IN ('killed', 'expired'))
          RETURNING *`,
         [
           to,

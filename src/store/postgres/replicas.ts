@@ -121,9 +121,11 @@ export function pgReplicas(pool: Pool): ReplicaStore {
 export function pgIntents(pool: Pool): IntentStore {
   return {
     async open(i) {
-      await pool.query(
+      // FOR SHARE: a kill committing at this moment is waited for, then seen.
+      const { rowCount } = await pool.query(
         `INSERT INTO intents (id, owner, run_id, tool, args_hash, arguments, approval_id, started_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8
+         WHERE COALESCE((SELECT state FROM runs WHERE id = $3 FOR SHARE), '') NOT IN ('killed', 'expired')`,
         [
           i.id,
           i.owner,
@@ -135,6 +137,7 @@ export function pgIntents(pool: Pool): IntentStore {
           i.startedAt,
         ],
       );
+      return rowCount === 1;
     },
     async orphans(limit = 1_000) {
       // One statement, one snapshot: an owner registered after it began has no intents in it.

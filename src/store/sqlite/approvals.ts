@@ -179,6 +179,8 @@ export function sqliteApprovals(db: Database.Database, replica: string): Approva
              owner = CASE WHEN state = 'approved' THEN ? ELSE owner END
            WHERE id = ? AND state IN (${from.map(() => '?').join(',')})
              AND (? IS NULL OR run_id = ?) AND (? IS NULL OR tool = ?) AND (? IS NULL OR args_hash = ?)
+             AND (? <> 'executing' OR NOT EXISTS (
+               SELECT 1 FROM runs WHERE runs.id = approvals.run_id AND runs.state IN ('killed', 'expired')))
            RETURNING *`,
         )
         .get(
@@ -193,6 +195,7 @@ export function sqliteApprovals(db: Database.Database, replica: string): Approva
           where.tool ?? null,
           where.argsHash ?? null,
           where.argsHash ?? null,
+          to,
         ) as Row | undefined;
       return row && toApproval(row);
     },

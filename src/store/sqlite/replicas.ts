@@ -123,15 +123,15 @@ export function sqliteReplicas(db: Database.Database): ReplicaStore {
 export function sqliteIntents(db: Database.Database, group: GroupCommit): IntentStore {
   const insert = db.prepare(
     `INSERT INTO intents (id, owner, run_id, tool, args_hash, arguments, approval_id, started_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+     SELECT ?, ?, ?, ?, ?, ?, ?, ?
+     WHERE NOT EXISTS (SELECT 1 FROM runs WHERE id = ? AND state IN ('killed', 'expired'))`,
   );
   return {
     async open(i) {
       const args = JSON.stringify(i.arguments ?? null);
       // With the group's other writes (a concurrent call's reservation or intent): one commit.
-      await group.run(() => {
-        insert.run(i.id, i.owner, i.runId, i.tool, i.argsHash, args, i.approvalId, i.startedAt);
-      });
+      const row = [i.id, i.owner, i.runId, i.tool, i.argsHash, args, i.approvalId, i.startedAt, i.runId];
+      return group.run(() => insert.run(...row).changes === 1);
     },
     async orphans(limit = 1_000) {
       // One statement: an owner that registers after this read began has no intents in it yet.
