@@ -35,7 +35,7 @@ import { postUpstream } from '../src/llm/upstream.js';
 import { loadPolicyFile } from '../src/policy/load.js';
 import { startFakeAnthropic } from '../test/fakes/fake-anthropic.js';
 import { buildRef, buildWorkingTree } from './lib/build-ref.js';
-import { formatTable, percentile } from './lib/stats.js';
+import { formatTable, orderOf, percentile } from './lib/stats.js';
 import { type Target, targetOn } from './lib/targets.js';
 
 const KEY = 'sk-ant-real-key-for-tests-0123456789';
@@ -353,9 +353,8 @@ export async function run(
     const samples = paths.map(() => ({ first: [] as number[], last: [] as number[], cpu: [] as number[] }));
     for (let i = 0; i < 30; i++) for (const p of paths) await timeStream(p.url, p.key);
     for (let i = 0; i < n; i++) {
-      // The order rotates, so no path always follows the same one.
-      for (let k = 0; k < paths.length; k++) {
-        const j = (i + k) % paths.length;
+      // Every order in turn, so no path always follows the same one (stats.ts `orderOf`).
+      for (const j of orderOf(i, paths.length)) {
         const p = paths[j] as (typeof paths)[number];
         const t = await timeStream(p.url, p.key);
         samples[j]?.first.push(t.first);
@@ -406,14 +405,19 @@ export async function run(
     // are on the path to the first byte, which a two-word prompt hides.
     const long = { direct: [] as number[], through: [] as number[], ref: [] as number[] };
     const longRequests = Math.max(20, Math.round(n / 4));
+    // Every order in turn, as above: when the gateway always came right after the direct request,
+    // an A/A run (one tree against itself) read as a 1-3 ms regression.
+    const longPaths = [
+      { url: fake.url, key: KEY, into: long.direct },
+      { url: gateway.url, key: token, into: long.through },
+      ...(refGateway ? [{ url: refGateway.url, key: refToken, into: long.ref }] : []),
+    ];
     for (let i = 0; i < longRequests + 5; i++) {
-      const d = (await timeStream(fake.url, KEY, LONG_PROMPT)).first;
-      const b = (await timeStream(gateway.url, token, LONG_PROMPT)).first;
-      const r = refGateway ? (await timeStream(refGateway.url, refToken, LONG_PROMPT)).first : 0;
-      if (i < 5) continue;
-      long.direct.push(d);
-      long.through.push(b);
-      long.ref.push(r);
+      for (const j of orderOf(i, longPaths.length)) {
+        const p = longPaths[j] as (typeof longPaths)[number];
+        const first = (await timeStream(p.url, p.key, LONG_PROMPT)).first;
+        if (i >= 5) p.into.push(first);
+      }
     }
     const longPrompt = {
       directMs: median(long.direct),

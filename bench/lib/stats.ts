@@ -44,3 +44,24 @@ function fmt(n: number): string {
   if (Math.abs(n) >= 10) return n.toFixed(1);
   return n.toFixed(2);
 }
+
+/**
+ * The `round`-th of all orders of `n` contenders (round-robin over the n! permutations), so each
+ * follows each other one equally often. A rotation keeps the cycle: in an LLM bench A/A run, the
+ * gateway that always came right after the direct request read ~1 ms slower on a 210 KB prompt
+ * than the same code right after the other gateway.
+ */
+export function orderOf(round: number, n: number): number[] {
+  const left = Array.from({ length: n }, (_, i) => i);
+  const order: number[] = [];
+  let k = round;
+  for (let size = n; size > 0; size--) {
+    let ways = 1;
+    for (let f = 2; f < size; f++) ways *= f;
+    const total = ways * size;
+    const pick = Math.floor((k % total) / ways);
+    order.push(left.splice(pick, 1)[0] as number);
+    k %= ways;
+  }
+  return order;
+}
