@@ -15,6 +15,8 @@
  * New user, pid, ipc, uts, cgroup, mount and network namespaces; no nested
  * user namespaces; every capability dropped; bwrap sets no_new_privs.
  */
+import type { SizedTmpfs } from './sized-mounts.js';
+
 export const JAIL_WORKDIR = '/workspace';
 export const JAIL_RUNTIME = '/run/bulkhead';
 export const JAIL_BRIDGE = `${JAIL_RUNTIME}/bridge.mjs`;
@@ -60,6 +62,8 @@ export interface BwrapSpec {
   runtimeDir: string;
   /** Host paths mounted read-only at the same path (the profile's sandbox.mounts). */
   readOnlyMounts?: readonly string[];
+  /** The writable tmpfs already mounted, with an inode bound (sized-mounts.ts): bound in, not made by bwrap. */
+  premounted?: SizedTmpfs;
   /** File descriptor bwrap reads a seccomp BPF program from. */
   seccompFd?: number;
   /** File descriptor bwrap writes its JSON status to (the child's pid, then its exit code). */
@@ -113,9 +117,15 @@ export function bwrapArgv(spec: BwrapSpec): string[] {
   argv.push('--dev', '/dev');
   // Sized tmpfs everywhere the jail can write: filling one fills the jail's memory quota
   // (tmpfs pages are charged to the cgroup of the writer), never the host's disk or RAM.
-  argv.push('--size', String(spec.tmpSizeBytes), '--tmpfs', '/dev/shm');
-  argv.push('--size', String(spec.tmpSizeBytes), '--tmpfs', '/tmp');
-  argv.push('--size', String(spec.workdirSizeBytes), '--tmpfs', JAIL_WORKDIR);
+  if (spec.premounted) {
+    argv.push('--bind', spec.premounted.shm, '/dev/shm');
+    argv.push('--bind', spec.premounted.tmp, '/tmp');
+    argv.push('--bind', spec.premounted.workdir, JAIL_WORKDIR);
+  } else {
+    argv.push('--size', String(spec.tmpSizeBytes), '--tmpfs', '/dev/shm');
+    argv.push('--size', String(spec.tmpSizeBytes), '--tmpfs', '/tmp');
+    argv.push('--size', String(spec.workdirSizeBytes), '--tmpfs', JAIL_WORKDIR);
+  }
   argv.push('--ro-bind', spec.runtimeDir, JAIL_RUNTIME);
   for (const path of spec.readOnlyMounts ?? []) argv.push('--ro-bind', path, path);
   // The jail's own root (a tmpfs holding the mount points) becomes read-only once they exist:

@@ -6,7 +6,7 @@
  * Under CI=true a host that cannot build the jail fails the suites with the
  * reason; elsewhere they are skipped, loudly.
  */
-import { execSync } from 'node:child_process';
+import { execSync, type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,4 +190,22 @@ export function viaProxy(kind: 'connect' | 'http', target: string): string {
       ? `const r=require('http').request({host:'127.0.0.1',port:7301,method:'CONNECT',path:'${target}'});r.on('connect',(res,s)=>{console.log('STATUS',res.statusCode);s.destroy()});r.on('error',e=>console.log('ERR',e.code));r.end()`
       : `require('http').get({host:'127.0.0.1',port:7301,path:'${target}'},res=>{let b='';res.on('data',d=>b+=d);res.on('end',()=>console.log('STATUS',res.statusCode,b))}).on('error',e=>console.log('ERR',e.code))`;
   return `node -e "${js}"\n`;
+}
+
+/** Runs a TypeScript file with node and tsx as `uid` (no groups, no account needed), from the repository's root. */
+export function runAsUid(
+  uid: number,
+  file: string,
+  env: Record<string, string | undefined>,
+): SpawnSyncReturns<string> {
+  return spawnSync(
+    'setpriv',
+    [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, '--import', 'tsx', file],
+    {
+      cwd: join(import.meta.dirname, '../..'),
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 90_000,
+    },
+  );
 }
