@@ -62,7 +62,10 @@ export interface BwrapSpec {
   runtimeDir: string;
   /** Host paths mounted read-only at the same path (the profile's sandbox.mounts). */
   readOnlyMounts?: readonly string[];
-  /** The writable tmpfs already mounted, with an inode bound (sized-mounts.ts): bound in, not made by bwrap. */
+  /**
+   * The writable tmpfs already mounted, with an inode bound, and the IPC namespace already made,
+   * with a shared memory cap (sized-mounts.ts): bound in and kept, not made by bwrap.
+   */
   premounted?: SizedTmpfs;
   /** File descriptor bwrap reads a seccomp BPF program from. */
   seccompFd?: number;
@@ -72,7 +75,10 @@ export interface BwrapSpec {
 
 export function bwrapArgv(spec: BwrapSpec): string[] {
   const argv = [
-    '--unshare-all',
+    // Premounted: the IPC namespace is made before bwrap too, with its shared memory capped.
+    ...(spec.premounted
+      ? ['--unshare-pid', '--unshare-net', '--unshare-uts', '--unshare-cgroup-try']
+      : ['--unshare-all']),
     // Explicit, so a host without user namespaces fails instead of silently running without one.
     '--unshare-user',
     // Nested user namespaces are where most unprivileged kernel exploits start.

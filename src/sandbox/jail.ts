@@ -161,7 +161,11 @@ async function build(spec: JailSpec): Promise<JailHandle> {
       premounted,
     });
     const premount = premounted
-      ? premountArgv(premounted, { tmpBytes: spec.limits.tmpBytes, workdirBytes: workdirSizeBytes })
+      ? premountArgv(premounted, {
+          tmpBytes: spec.limits.tmpBytes,
+          workdirBytes: workdirSizeBytes,
+          memoryBytes: spec.limits.memoryBytes,
+        })
       : [];
     mark('prepared');
     const child = startLauncher({

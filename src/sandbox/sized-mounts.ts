@@ -4,7 +4,8 @@
  * size but no `nr_inodes`, so each got the kernel's default (half the RAM's pages): empty files,
  * folders, hard links and extended attributes (tmpfs charges these to the inodes' space) cost the
  * host's kernel memory and none of the size. Under a memory cgroup that memory is the jail's, so
- * this is only done without one.
+ * this is only done without one. So is System V shared memory's cap (below, `--ipc`), which the
+ * same missing cgroup left at nearly the host's RAM.
  *
  * They are mounted before bwrap by `unshare` and a shell, in a user and mount namespace of their
  * own (the chain's identity is unprivileged by then, root launcher or not: its uid is root there
@@ -17,6 +18,8 @@ import { join } from 'node:path';
 
 /** tmpfs charges an inode (and each hard link) 1 KiB of its inode space; xattrs come out of it too. */
 export const BYTES_PER_INODE = 1024;
+/** kernel.shmall counts pages (4 KiB on every machine the seccomp tables cover). */
+const PAGE_BYTES = 4096;
 /** Enough for a small mount's few files whatever its size. */
 const FEWEST_INODES = 256;
 
@@ -44,8 +47,13 @@ export function makeMountPoints(runtime: string): SizedTmpfs {
   return { tmp: at('tmp'), shm: at('shm'), workdir: at('workspace') };
 }
 
-/** Mounts each (folder, options) pair given before `--`, then execs what follows it. */
+/**
+ * Caps System V shared memory in the new IPC namespace ($1 pages in all, $2 bytes a segment), then
+ * mounts each (folder, options) pair given before `--`, then execs what follows it.
+ */
 const MOUNT_SCRIPT = [
+  'echo "$1" > /proc/sys/kernel/shmall && echo "$2" > /proc/sys/kernel/shmmax || exit 126',
+  'shift 2',
   'while [ "$1" != -- ]; do mount -t tmpfs -o "$2" tmpfs "$1" || exit 126; shift 2; done',
   'shift',
   'exec "$@"',
@@ -54,7 +62,7 @@ const MOUNT_SCRIPT = [
 /** The chain's steps before bwrap that mount them: bwrap's command follows, after `--`. */
 export function premountArgv(
   points: SizedTmpfs,
-  sizes: { tmpBytes: number; workdirBytes: number },
+  sizes: { tmpBytes: number; workdirBytes: number; memoryBytes: number },
 ): string[] {
   // mode=755 and the namespace's root (the jail's user, 1000 inside) as owner: as bwrap's --tmpfs.
   const options = (bytes: number) => `nosuid,nodev,mode=755,size=${bytes},nr_inodes=${inodesFor(bytes)}`;
@@ -63,6 +71,10 @@ export function premountArgv(
     '--user',
     '--map-root-user',
     '--mount',
+    // The jail's IPC namespace (bwrap then makes none): a new one allows System V segments up to
+    // nearly all the host's RAM, and RLIMIT_DATA counts no shared mapping. Its sysctls belong to
+    // this namespace's root, which the jail's user is: /proc/sys is read-only in the jail.
+    '--ipc',
     '--propagation',
     'private',
     '--',
@@ -70,6 +82,8 @@ export function premountArgv(
     '-c',
     MOUNT_SCRIPT,
     'bulkhead-mounts',
+    String(Math.ceil(sizes.memoryBytes / PAGE_BYTES)),
+    String(sizes.memoryBytes),
     points.tmp,
     options(sizes.tmpBytes),
     points.shm,

@@ -1,0 +1,86 @@
+/**
+ * Memory past the jail's limit through System V shared memory, under `sandbox.weaker_limits`: the
+ * memory limit is then RLIMIT_DATA, which counts private mappings only, and a new IPC namespace
+ * allows segments up to nearly all of the host's RAM (kernel.shmall). A 300 MiB segment, made and
+ * touched, went through in a 64 MiB jail. The jail's IPC namespace now caps the segments' total at
+ * the memory limit (sized-mounts.ts), from a root launcher and from an unprivileged one.
+ */
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runAsUid, runInJail, skipWithoutSandbox, tempDir } from './jail-harness.js';
+
+const skip = skipWithoutSandbox();
+const isRoot = process.getuid?.() === 0;
+const HARNESS = join(import.meta.dirname, 'jail-harness.ts');
+/** An unprivileged launcher's uid: no account, outside the jails' own uids (identity.ts). */
+const UNPRIVILEGED = 2_120_000_000 + (process.pid % 100_000);
+const MEMORY_MB = 64;
+
+/** Makes System V segments of `size` MiB until refused; touches each; prints how many MiB it held. */
+const SHM = `
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+size = int(sys.argv[1]) << 20
+held = 0
+for _ in range(int(sys.argv[2])):
+    sid = libc.shmget(0, ctypes.c_size_t(size), 0o1600)
+    if sid < 0: break
+    addr = libc.shmat(sid, None, 0)
+    if addr is None or addr == ctypes.c_void_p(-1).value: break
+    ctypes.memset(addr, 1, size)
+    held += size >> 20
+print('held', held)
+`;
+
+function heldMb(out: string): number {
+  const m = /^held (\d+)$/m.exec(out);
+  if (!m) throw new Error(`no result: ${out}`);
+  return Number(m[1]);
+}
+
+const CASES = [
+  { name: 'one segment larger than the memory limit', args: '300 1', least: 0 },
+  // Up to the limit stays usable: a cap that refused every segment would be no answer.
+  { name: 'many segments each under the limit', args: '16 20', least: 48 },
+] as const;
+
+describe.skipIf(skip || !isRoot)('escape: System V shared memory under weaker_limits (root launcher)', () => {
+  for (const c of CASES)
+    it(`holds no more than the memory limit: ${c.name}`, async () => {
+      const { out } = await runInJail(`python3 ./shm.py ${c.args}`, {
+        cgroupRoot: tempDir('bulkhead-no-cgroup-'),
+        weakerLimits: true,
+        memoryMb: MEMORY_MB,
+        prepare: (wd) => writeFileSync(join(wd, 'shm.py'), SHM),
+      });
+      expect(heldMb(out)).toBeLessThanOrEqual(MEMORY_MB);
+      expect(heldMb(out)).toBeGreaterThanOrEqual(c.least);
+    }, 60_000);
+});
+
+describe.skipIf(skip || !isRoot)(
+  'escape: System V shared memory under weaker_limits (unprivileged launcher)',
+  () => {
+    for (const c of CASES)
+      it(`holds no more than the memory limit: ${c.name}`, () => {
+        const dir = tempDir('bulkhead-shm-user-');
+        chmodSync(dir, 0o755);
+        writeFileSync(join(dir, 'shm.py'), SHM);
+        const file = join(dir, 'launcher.mts');
+        writeFileSync(
+          file,
+          `import { copyFileSync } from 'node:fs';\nimport { join } from 'node:path';\n` +
+            `import { runInJail } from ${JSON.stringify(HARNESS)};\n` +
+            `const { out } = await runInJail(${JSON.stringify(`python3 ./shm.py ${c.args}`)}, { weakerLimits: true, memoryMb: ${MEMORY_MB},\n` +
+            `  prepare: (wd) => copyFileSync(${JSON.stringify(join(dir, 'shm.py'))}, join(wd, 'shm.py')) });\n` +
+            'console.log(JSON.stringify(out));\n',
+        );
+        const launched = runAsUid(UNPRIVILEGED, file, { TMPDIR: '/tmp', HOME: '/tmp' });
+        const out = JSON.parse(launched.stdout.trim().split('\n').pop() || '""') as string;
+        expect(heldMb(out || launched.stderr)).toBeLessThanOrEqual(MEMORY_MB);
+        expect(heldMb(out)).toBeGreaterThanOrEqual(c.least);
+      }, 90_000);
+  },
+);
