@@ -10,14 +10,13 @@
  * the bound is one inode per KiB of the mount's size (sized-mounts.ts). Run from a root launcher
  * and from an unprivileged one (its own uid, no account).
  */
-import { chmodSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runAsUid, runInJail, skipWithoutSandbox, tempDir } from './jail-harness.js';
+import { runInJail, runInJailAsUid, skipWithoutSandbox, tempDir } from './jail-harness.js';
 
 const skip = skipWithoutSandbox();
 const isRoot = process.getuid?.() === 0;
-const HARNESS = join(import.meta.dirname, 'jail-harness.ts');
 /** An unprivileged launcher's uid: no account, outside the jails' own uids (identity.ts). */
 const UNPRIVILEGED = 2_110_000_000 + (process.pid % 100_000);
 const ATTEMPTS = 12_000;
@@ -106,22 +105,12 @@ describe.skipIf(skip || !isRoot)(
   () => {
     let out: string | undefined;
     const run = () => {
-      if (out !== undefined) return out;
-      const dir = tempDir('bulkhead-inodes-user-');
-      chmodSync(dir, 0o755);
-      writeFileSync(join(dir, 'fill.py'), FILL);
-      const file = join(dir, 'launcher.mts');
-      writeFileSync(
-        file,
-        `import { copyFileSync } from 'node:fs';\nimport { join } from 'node:path';\n` +
-          `import { runInJail } from ${JSON.stringify(HARNESS)};\n` +
-          `const { out } = await runInJail(${JSON.stringify(SCRIPT)}, { weakerLimits: true, tmpMb: ${TMP_MB}, workdirMb: ${WORKDIR_MB},\n` +
-          `  prepare: (wd) => copyFileSync(${JSON.stringify(join(dir, 'fill.py'))}, join(wd, 'fill.py')) });\n` +
-          'console.log(JSON.stringify(out));\n',
+      out ??= runInJailAsUid(
+        UNPRIVILEGED,
+        SCRIPT,
+        { weakerLimits: true, tmpMb: TMP_MB, workdirMb: WORKDIR_MB },
+        { 'fill.py': FILL },
       );
-      const launched = runAsUid(UNPRIVILEGED, file, { TMPDIR: '/tmp', HOME: '/tmp' });
-      out = JSON.parse(launched.stdout.trim().split('\n').pop() || '""') as string;
-      if (!out) out = `no output: ${launched.stderr}`;
       return out;
     };
     for (const kind of KINDS)

@@ -5,14 +5,13 @@
  * touched, went through in a 64 MiB jail. The jail's IPC namespace now caps the segments' total at
  * the memory limit (sized-mounts.ts), from a root launcher and from an unprivileged one.
  */
-import { chmodSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runAsUid, runInJail, skipWithoutSandbox, tempDir } from './jail-harness.js';
+import { runInJail, runInJailAsUid, skipWithoutSandbox, tempDir } from './jail-harness.js';
 
 const skip = skipWithoutSandbox();
 const isRoot = process.getuid?.() === 0;
-const HARNESS = join(import.meta.dirname, 'jail-harness.ts');
 /** An unprivileged launcher's uid: no account, outside the jails' own uids (identity.ts). */
 const UNPRIVILEGED = 2_120_000_000 + (process.pid % 100_000);
 const MEMORY_MB = 64;
@@ -65,21 +64,13 @@ describe.skipIf(skip || !isRoot)(
   () => {
     for (const c of CASES)
       it(`holds no more than the memory limit: ${c.name}`, () => {
-        const dir = tempDir('bulkhead-shm-user-');
-        chmodSync(dir, 0o755);
-        writeFileSync(join(dir, 'shm.py'), SHM);
-        const file = join(dir, 'launcher.mts');
-        writeFileSync(
-          file,
-          `import { copyFileSync } from 'node:fs';\nimport { join } from 'node:path';\n` +
-            `import { runInJail } from ${JSON.stringify(HARNESS)};\n` +
-            `const { out } = await runInJail(${JSON.stringify(`python3 ./shm.py ${c.args}`)}, { weakerLimits: true, memoryMb: ${MEMORY_MB},\n` +
-            `  prepare: (wd) => copyFileSync(${JSON.stringify(join(dir, 'shm.py'))}, join(wd, 'shm.py')) });\n` +
-            'console.log(JSON.stringify(out));\n',
+        const out = runInJailAsUid(
+          UNPRIVILEGED,
+          `python3 ./shm.py ${c.args}`,
+          { weakerLimits: true, memoryMb: MEMORY_MB },
+          { 'shm.py': SHM },
         );
-        const launched = runAsUid(UNPRIVILEGED, file, { TMPDIR: '/tmp', HOME: '/tmp' });
-        const out = JSON.parse(launched.stdout.trim().split('\n').pop() || '""') as string;
-        expect(heldMb(out || launched.stderr)).toBeLessThanOrEqual(MEMORY_MB);
+        expect(heldMb(out)).toBeLessThanOrEqual(MEMORY_MB);
         expect(heldMb(out)).toBeGreaterThanOrEqual(c.least);
       }, 90_000);
   },

@@ -7,7 +7,7 @@
  * reason; elsewhere they are skipped, loudly.
  */
 import { execSync, type SpawnSyncReturns, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLimiter } from '../../src/sandbox/cgroup.js';
@@ -208,4 +208,32 @@ export function runAsUid(
       timeout: 90_000,
     },
   );
+}
+
+/**
+ * runInJail from a launcher running as `uid` (runAsUid): `files` are copied into the workdir first;
+ * `options` must be plain data. Returns what the script printed, or the launcher's stderr if none.
+ */
+export function runInJailAsUid(
+  uid: number,
+  script: string,
+  options: Pick<JailRunOptions, 'weakerLimits' | 'memoryMb' | 'tmpMb' | 'workdirMb'>,
+  files: Record<string, string> = {},
+): string {
+  const dir = tempDir('bulkhead-as-uid-');
+  chmodSync(dir, 0o755);
+  for (const [name, body] of Object.entries(files)) writeFileSync(join(dir, name), body);
+  const file = join(dir, 'launcher.mts');
+  writeFileSync(
+    file,
+    `import { copyFileSync } from 'node:fs';\nimport { join } from 'node:path';\n` +
+      `import { runInJail } from ${JSON.stringify(join(import.meta.dirname, 'jail-harness.ts'))};\n` +
+      `const files = ${JSON.stringify(Object.keys(files))};\n` +
+      `const { out } = await runInJail(${JSON.stringify(script)}, { ...${JSON.stringify(options)},\n` +
+      `  prepare: (wd) => { for (const f of files) copyFileSync(join(${JSON.stringify(dir)}, f), join(wd, f)); } });\n` +
+      'console.log(JSON.stringify(out));\n',
+  );
+  const launched = runAsUid(uid, file, { TMPDIR: '/tmp', HOME: '/tmp' });
+  const out = JSON.parse(launched.stdout.trim().split('\n').pop() || '""') as string;
+  return out || `no output: ${launched.stderr}`;
 }
