@@ -217,7 +217,7 @@ export function runAsUid(
 export function runInJailAsUid(
   uid: number,
   script: string,
-  options: Pick<JailRunOptions, 'weakerLimits' | 'memoryMb' | 'tmpMb' | 'workdirMb'>,
+  options: Pick<JailRunOptions, 'weakerLimits' | 'memoryMb' | 'pids' | 'tmpMb' | 'workdirMb'>,
   files: Record<string, string> = {},
 ): string {
   const dir = tempDir('bulkhead-as-uid-');
