@@ -97,6 +97,19 @@ describe.skipIf(skip || !isRoot)(
       it(`bounds ${kind}s in /tmp, /dev/shm and /workspace by the mount's size`, async () => {
         expectBounded(await run(), kind);
       }, 60_000);
+
+    // `bulkhead run` hands its chain to a launcher started ahead (prepareJail): the same bound.
+    it('bounds files the same through a prepared launcher', async () => {
+      const { out } = await runInJail(`python3 ./fill.py ${ATTEMPTS}`, {
+        prepared: true,
+        cgroupRoot: tempDir('bulkhead-no-cgroup-'),
+        weakerLimits: true,
+        tmpMb: TMP_MB,
+        workdirMb: WORKDIR_MB,
+        prepare: (wd) => writeFileSync(join(wd, 'fill.py'), FILL),
+      });
+      expectBounded(out, 'file');
+    }, 60_000);
   },
 );
 
