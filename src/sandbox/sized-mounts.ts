@@ -18,6 +18,8 @@ import { join } from 'node:path';
 
 /** tmpfs charges an inode (and each hard link) 1 KiB of its inode space; xattrs come out of it too. */
 export const BYTES_PER_INODE = 1024;
+/** The chain's exit when this step fails (126 is the cgroup join's, launch.ts). */
+export const PREMOUNT_FAILED = 124;
 /** kernel.shmall counts pages (4 KiB on every machine the seccomp tables cover). */
 const PAGE_BYTES = 4096;
 /** Enough for a small mount's few files whatever its size. */
@@ -52,9 +54,9 @@ export function makeMountPoints(runtime: string): SizedTmpfs {
  * mounts each (folder, options) pair given before `--`, then execs what follows it.
  */
 const MOUNT_SCRIPT = [
-  'echo "$1" > /proc/sys/kernel/shmall && echo "$2" > /proc/sys/kernel/shmmax || exit 126',
+  `echo "$1" > /proc/sys/kernel/shmall && echo "$2" > /proc/sys/kernel/shmmax || exit ${PREMOUNT_FAILED}`,
   'shift 2',
-  'while [ "$1" != -- ]; do mount -t tmpfs -o "$2" tmpfs "$1" || exit 126; shift 2; done',
+  `while [ "$1" != -- ]; do mount -t tmpfs -o "$2" tmpfs "$1" || exit ${PREMOUNT_FAILED}; shift 2; done`,
   'shift',
   'exec "$@"',
 ].join('\n');

@@ -13,6 +13,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { isBulkheadError } from '../../src/errors.js';
 import { runInJail, runInJailAsUid, skipWithoutSandbox, tempDir } from './jail-harness.js';
 
 const skip = skipWithoutSandbox();
@@ -97,6 +98,18 @@ describe.skipIf(skip || !isRoot)(
       it(`bounds ${kind}s in /tmp, /dev/shm and /workspace by the mount's size`, async () => {
         expectBounded(await run(), kind);
       }, 60_000);
+
+    it('refuses to start, naming the step, when the bounded tmpfs cannot be mounted', async () => {
+      // A size tmpfs cannot parse: the mount before bwrap fails, as it would where the user
+      // namespace may not mount.
+      const error = await runInJail('true', {
+        cgroupRoot: tempDir('bulkhead-no-cgroup-'),
+        weakerLimits: true,
+        tmpMb: -1,
+      }).catch((e: unknown) => e);
+      expect(isBulkheadError(error, 'sandbox_unavailable')).toBe(true);
+      expect((error as Error).message).toContain("cannot mount the jail's inode-bounded /tmp");
+    }, 60_000);
 
     // `bulkhead run` hands its chain to a launcher started ahead (prepareJail): the same bound.
     it('bounds files the same through a prepared launcher', async () => {
