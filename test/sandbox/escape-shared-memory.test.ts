@@ -46,6 +46,17 @@ const CASES = [
 ] as const;
 
 describe.skipIf(skip || !isRoot)('escape: System V shared memory under weaker_limits (root launcher)', () => {
+  // The cap's sysctls belong to the IPC namespace's owner, which the jail's user is (sized-mounts.ts).
+  it('cannot raise its own cap: /proc/sys is read-only in the jail', async () => {
+    const { out } = await runInJail(
+      'for f in shmall shmmax; do echo 999999 > /proc/sys/kernel/$f; done; cat /proc/sys/kernel/shmall; echo END',
+      { cgroupRoot: tempDir('bulkhead-no-cgroup-'), weakerLimits: true, memoryMb: MEMORY_MB },
+    );
+    expect(out).toContain('END');
+    expect(out).toMatch(/Read-only file system/);
+    expect(out).toContain(`\n${(MEMORY_MB * 1024 * 1024) / 4096}\nEND`);
+  }, 60_000);
+
   for (const c of CASES)
     it(`holds no more than the memory limit: ${c.name}`, async () => {
       const { out } = await runInJail(`python3 ./shm.py ${c.args}`, {
