@@ -15,6 +15,8 @@
  * New user, pid, ipc, uts, cgroup, mount and network namespaces; no nested
  * user namespaces; every capability dropped; bwrap sets no_new_privs.
  */
+import type { SizedTmpfs } from './sized-mounts.js';
+
 export const JAIL_WORKDIR = '/workspace';
 export const JAIL_RUNTIME = '/run/bulkhead';
 export const JAIL_BRIDGE = `${JAIL_RUNTIME}/bridge.mjs`;
@@ -60,6 +62,11 @@ export interface BwrapSpec {
   runtimeDir: string;
   /** Host paths mounted read-only at the same path (the profile's sandbox.mounts). */
   readOnlyMounts?: readonly string[];
+  /**
+   * The writable tmpfs already mounted, with an inode bound, and the IPC namespace already made,
+   * with a shared memory cap (sized-mounts.ts): bound in and kept, not made by bwrap.
+   */
+  premounted?: SizedTmpfs;
   /** File descriptor bwrap reads a seccomp BPF program from. */
   seccompFd?: number;
   /** File descriptor bwrap writes its JSON status to (the child's pid, then its exit code). */
@@ -68,7 +75,10 @@ export interface BwrapSpec {
 
 export function bwrapArgv(spec: BwrapSpec): string[] {
   const argv = [
-    '--unshare-all',
+    // Premounted: the IPC namespace is made before bwrap too, with its shared memory capped.
+    ...(spec.premounted
+      ? ['--unshare-pid', '--unshare-net', '--unshare-uts', '--unshare-cgroup-try']
+      : ['--unshare-all']),
     // Explicit, so a host without user namespaces fails instead of silently running without one.
     '--unshare-user',
     // Nested user namespaces are where most unprivileged kernel exploits start.
@@ -113,9 +123,15 @@ export function bwrapArgv(spec: BwrapSpec): string[] {
   argv.push('--dev', '/dev');
   // Sized tmpfs everywhere the jail can write: filling one fills the jail's memory quota
   // (tmpfs pages are charged to the cgroup of the writer), never the host's disk or RAM.
-  argv.push('--size', String(spec.tmpSizeBytes), '--tmpfs', '/dev/shm');
-  argv.push('--size', String(spec.tmpSizeBytes), '--tmpfs', '/tmp');
-  argv.push('--size', String(spec.workdirSizeBytes), '--tmpfs', JAIL_WORKDIR);
+  if (spec.premounted) {
+    argv.push('--bind', spec.premounted.shm, '/dev/shm');
+    argv.push('--bind', spec.premounted.tmp, '/tmp');
+    argv.push('--bind', spec.premounted.workdir, JAIL_WORKDIR);
+  } else {
+    argv.push('--size', String(spec.tmpSizeBytes), '--tmpfs', '/dev/shm');
+    argv.push('--size', String(spec.tmpSizeBytes), '--tmpfs', '/tmp');
+    argv.push('--size', String(spec.workdirSizeBytes), '--tmpfs', JAIL_WORKDIR);
+  }
   argv.push('--ro-bind', spec.runtimeDir, JAIL_RUNTIME);
   for (const path of spec.readOnlyMounts ?? []) argv.push('--ro-bind', path, path);
   // The jail's own root (a tmpfs holding the mount points) becomes read-only once they exist:

@@ -74,6 +74,8 @@ export function startLauncher(parts: {
   prepared: PreparedLaunch | undefined;
   identity: JailIdentity;
   limits: Limiter;
+  /** Steps before bwrap that mount the inode-bounded tmpfs (sized-mounts.ts), when any. */
+  premount: readonly string[];
   argv: string[];
   program: Buffer | undefined;
   seccompFile: string;
@@ -86,6 +88,7 @@ export function startLauncher(parts: {
       identity: parts.identity,
       joinFiles: limits.joinFiles,
       prlimitArgs: limits.prlimitArgs,
+      premount: parts.premount,
       bwrapArgv: parts.argv,
     });
   }
@@ -96,6 +99,7 @@ export function startLauncher(parts: {
       identity: parts.identity,
       joinFiles: limits.joinFiles,
       prlimitArgs: limits.prlimitArgs,
+      premount: parts.premount,
       bwrapArgv: parts.argv,
       stdio: [stdio, stdio, stdio, 'pipe', seccompFd, 'pipe', 'pipe', 'pipe'],
       ...(parts.helper ? { listener: parts.helper } : {}),

@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { BulkheadError } from '../errors.js';
 import type { JailIdentity } from './identity.js';
 import { diagnose } from './launch.js';
+import { PREMOUNT_FAILED } from './sized-mounts.js';
 
 /** The descriptor bwrap writes its JSON status lines to (--json-status-fd). */
 export const STATUS_FD = 3;
@@ -52,7 +53,9 @@ export async function childPid(
     const why =
       code === 126
         ? 'cannot put the jail into its cgroup'
-        : (diagnose(identity) ?? 'bubblewrap refused the jail');
+        : code === PREMOUNT_FAILED
+          ? "cannot mount the jail's inode-bounded /tmp, /dev/shm and /workspace or cap its shared memory, in a user namespace of its own (needed without a memory cgroup)"
+          : (diagnose(identity) ?? 'bubblewrap refused the jail');
     throw new BulkheadError('sandbox_unavailable', `the jail could not be built: ${why} (exit ${code})`);
   });
   const aborted = new Promise<never>((_, fail) => {

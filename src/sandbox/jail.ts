@@ -47,6 +47,7 @@ import { mergeWorkdir } from './merge.js';
 import { removeTree } from './remove-tree.js';
 import { launcherTag, makeRuntimeFolder, removeDeadRuntimeFolders } from './runtime-folder.js';
 import { seccompProgram } from './seccomp.js';
+import { makeMountPoints, premountArgv } from './sized-mounts.js';
 import {
   archiveWorkdir,
   holdStagedWorkdir,
@@ -145,6 +146,8 @@ async function build(spec: JailSpec): Promise<JailHandle> {
     cleanups.push(() => {
       source.tar?.kill('SIGKILL');
     });
+    // No memory cgroup: nothing charges the jail for its tmpfs inodes' kernel memory (sized-mounts.ts).
+    const premounted = limits.weaker.includes('memory') ? makeMountPoints(runtime) : undefined;
     const argv = jailArgv({
       spec,
       env,
@@ -155,12 +158,21 @@ async function build(spec: JailSpec): Promise<JailHandle> {
       shared,
       mounts,
       seccomp: Boolean(program),
+      premounted,
     });
+    const premount = premounted
+      ? premountArgv(premounted, {
+          tmpBytes: spec.limits.tmpBytes,
+          workdirBytes: workdirSizeBytes,
+          memoryBytes: spec.limits.memoryBytes,
+        })
+      : [];
     mark('prepared');
     const child = startLauncher({
       prepared,
       identity,
       limits,
+      premount,
       argv,
       program,
       seccompFile,

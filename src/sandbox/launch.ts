@@ -3,7 +3,8 @@
  * can be. The chain is: bash (joins the cgroup, closes every inherited file
  * descriptor but the ones bwrap and the staging need) -> setpriv (only when
  * the launcher is root: becomes the jail's unprivileged identity) -> prlimit
- * (only for rlimit fallbacks) -> bwrap.
+ * (only for rlimit fallbacks) -> unshare and sh mounting the inode-bounded tmpfs (only without a
+ * memory cgroup, sized-mounts.ts) -> bwrap.
  *
  * A root launcher whose jail's ports are listened on from the host (the
  * egress listener's helper, egress-listen.ts) starts the chain with perl
@@ -143,6 +144,8 @@ export interface LaunchSpec {
   identity: JailIdentity;
   joinFiles: readonly string[];
   prlimitArgs: readonly string[];
+  /** Steps between prlimit and bwrap (sized-mounts.ts premountArgv); none when empty or absent. */
+  premount?: readonly string[];
   bwrapArgv: readonly string[];
   /** fd 0-2 for the agent, then bwrap's status pipe, the seccomp program, and the staging pipes. */
   stdio: readonly StdioEntry[];
@@ -167,7 +170,18 @@ export interface LaunchChain {
   identity?: JailIdentity;
   joinFiles: readonly string[];
   prlimitArgs: readonly string[];
+  premount?: readonly string[];
   bwrapArgv: readonly string[];
+}
+
+/** The chain from prlimit on: what every launcher execs once it has joined the cgroups and dropped the identity. */
+function chainArgv(chain: Pick<LaunchChain, 'prlimitArgs' | 'premount' | 'bwrapArgv'>): string[] {
+  return [
+    ...(chain.prlimitArgs.length > 0 ? ['prlimit', ...chain.prlimitArgs, '--'] : []),
+    ...(chain.premount ?? []),
+    'bwrap',
+    ...chain.bwrapArgv,
+  ];
 }
 
 /**
@@ -233,11 +247,7 @@ export function prepareLaunch(spec: {
     start(chain) {
       if (used) throw new BulkheadError('sandbox_unavailable', 'the prepared launcher was already used');
       used = true;
-      const argv = [
-        ...(chain.prlimitArgs.length > 0 ? ['prlimit', ...chain.prlimitArgs, '--'] : []),
-        'bwrap',
-        ...chain.bwrapArgv,
-      ];
+      const argv = chainArgv(chain);
       const drop = chain.identity?.dropped ? `${chain.identity.uid} ${chain.identity.gid}` : '';
       const body = Buffer.from(`${[drop, chain.joinFiles.join(' '), ...argv].join('\0')}\0`);
       chainPipe?.write(Buffer.concat([Buffer.from(`${body.length}\n`), body]));
@@ -258,11 +268,7 @@ export function launch(spec: LaunchSpec): ChildProcess {
   const via = spec.via ?? (spec.listener && syscalls ? 'perl' : 'bash');
   if (via === 'perl' && !syscalls)
     throw new BulkheadError('sandbox_unavailable', `no system call numbers for ${process.arch}`);
-  const chain = [
-    ...(spec.prlimitArgs.length > 0 ? ['prlimit', ...spec.prlimitArgs, '--'] : []),
-    'bwrap',
-    ...spec.bwrapArgv,
-  ];
+  const chain = chainArgv(spec);
   const env = {
     PATH: '/usr/bin:/bin:/usr/sbin:/sbin',
     BULKHEAD_CGROUP_JOIN: spec.joinFiles.join(' '),

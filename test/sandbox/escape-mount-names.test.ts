@@ -5,16 +5,14 @@
  * when TMPDIR is in their home or per-user (`/home/alice/tmp`, libpam-tmpdir's `/tmp/user/1000`).
  * On 5c126d6 the user's name reached the jail this way.
  */
-import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runInJail, skipWithoutSandbox, tempDir } from './jail-harness.js';
+import { runAsUid, runInJail, skipWithoutSandbox, tempDir } from './jail-harness.js';
 
 const skip = skipWithoutSandbox();
 const HARNESS = join(import.meta.dirname, 'jail-harness.ts');
-const ROOT = join(import.meta.dirname, '../..');
 /** An unprivileged launcher's uid: no account, outside the jails' own uids (identity.ts). */
 const UNPRIVILEGED = 2_100_000_000 + (process.pid % 100_000);
 const SCRIPT = 'cat /proc/self/mountinfo /proc/self/mounts; tr "\\0" "\\n" < /proc/self/environ; echo END';
@@ -66,19 +64,7 @@ describe.skipIf(skip)("escape: the host's paths in the jail's mount table", () =
           `const { out } = await runInJail(${JSON.stringify(SCRIPT)}, { weakerLimits: true });\n` +
           'console.log(JSON.stringify(out));\n',
       );
-      const run = spawnSync(
-        'setpriv',
-        [
-          `--reuid=${UNPRIVILEGED}`,
-          `--regid=${UNPRIVILEGED}`,
-          '--clear-groups',
-          process.execPath,
-          '--import',
-          'tsx',
-          file,
-        ],
-        { cwd: ROOT, env: { ...process.env, TMPDIR: tmp, HOME: tmp }, encoding: 'utf8', timeout: 60_000 },
-      );
+      const run = runAsUid(UNPRIVILEGED, file, { TMPDIR: tmp, HOME: tmp });
       const out = JSON.parse(run.stdout.trim().split('\n').pop() ?? '""') as string;
       expect(out, run.stderr).toContain('/run/bulkhead');
       expect(out).not.toContain(tmp);

@@ -6,8 +6,8 @@
  * Under CI=true a host that cannot build the jail fails the suites with the
  * reason; elsewhere they are skipped, loudly.
  */
-import { execSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execSync, type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLimiter } from '../../src/sandbox/cgroup.js';
@@ -190,4 +190,50 @@ export function viaProxy(kind: 'connect' | 'http', target: string): string {
       ? `const r=require('http').request({host:'127.0.0.1',port:7301,method:'CONNECT',path:'${target}'});r.on('connect',(res,s)=>{console.log('STATUS',res.statusCode);s.destroy()});r.on('error',e=>console.log('ERR',e.code));r.end()`
       : `require('http').get({host:'127.0.0.1',port:7301,path:'${target}'},res=>{let b='';res.on('data',d=>b+=d);res.on('end',()=>console.log('STATUS',res.statusCode,b))}).on('error',e=>console.log('ERR',e.code))`;
   return `node -e "${js}"\n`;
+}
+
+/** Runs a TypeScript file with node and tsx as `uid` (no groups, no account needed), from the repository's root. */
+export function runAsUid(
+  uid: number,
+  file: string,
+  env: Record<string, string | undefined>,
+): SpawnSyncReturns<string> {
+  return spawnSync(
+    'setpriv',
+    [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, '--import', 'tsx', file],
+    {
+      cwd: join(import.meta.dirname, '../..'),
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 90_000,
+    },
+  );
+}
+
+/**
+ * runInJail from a launcher running as `uid` (runAsUid): `files` are copied into the workdir first;
+ * `options` must be plain data. Returns what the script printed, or the launcher's stderr if none.
+ */
+export function runInJailAsUid(
+  uid: number,
+  script: string,
+  options: Pick<JailRunOptions, 'weakerLimits' | 'memoryMb' | 'pids' | 'tmpMb' | 'workdirMb'>,
+  files: Record<string, string> = {},
+): string {
+  const dir = tempDir('bulkhead-as-uid-');
+  chmodSync(dir, 0o755);
+  for (const [name, body] of Object.entries(files)) writeFileSync(join(dir, name), body);
+  const file = join(dir, 'launcher.mts');
+  writeFileSync(
+    file,
+    `import { copyFileSync } from 'node:fs';\nimport { join } from 'node:path';\n` +
+      `import { runInJail } from ${JSON.stringify(join(import.meta.dirname, 'jail-harness.ts'))};\n` +
+      `const files = ${JSON.stringify(Object.keys(files))};\n` +
+      `const { out } = await runInJail(${JSON.stringify(script)}, { ...${JSON.stringify(options)},\n` +
+      `  prepare: (wd) => { for (const f of files) copyFileSync(join(${JSON.stringify(dir)}, f), join(wd, f)); } });\n` +
+      'console.log(JSON.stringify(out));\n',
+  );
+  const launched = runAsUid(uid, file, { TMPDIR: '/tmp', HOME: '/tmp' });
+  const out = JSON.parse(launched.stdout.trim().split('\n').pop() || '""') as string;
+  return out || `no output: ${launched.stderr}`;
 }
