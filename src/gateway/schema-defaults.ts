@@ -1,58 +1,198 @@
 /**
- * An upstream's schema defaults are values it applies to what the agent left
- * out: the validator applies them itself (ajv's `useDefaults`), before the
- * tightened schema is checked, so a default passes the policy's tightening,
- * shows in an approval and the audit trail, and reaches the upstream
- * explicitly. Checked without them, a left-out `limit` slipped past a
- * `maximum: 50` and ran with the upstream's 1000, and an approver approved a
- * purge without seeing its `dry_run: false`.
+ * An upstream's schema defaults are values its validator applies to what the
+ * agent left out. The gateway applies them itself, before the tightened
+ * schema is checked, so a default passes the policy's tightening, shows in an
+ * approval and the audit trail, and reaches the upstream explicitly: the
+ * upstream then has nothing left to fill. Checked without them, a left-out
+ * `limit` slipped past a `maximum: 50` and ran with the upstream's 1000.
+ *
+ * Filled where a validator that applies defaults fills them: `properties`
+ * reached through `$ref`, `allOf`, `then`/`else` (the one the `if` picks),
+ * `dependentSchemas` (their key present), `patternProperties`,
+ * `additionalProperties`, `items`, and inside an object that is itself a
+ * default. In an `anyOf`/`oneOf`, the branch the value matches (schema-admits.ts):
+ * pydantic's `Optional[Model]` and discriminated unions. ajv's own
+ * `useDefaults` is off: with references compiled as functions it filled the
+ * defaults of every `$ref` branch it tried, the failing ones too, and
+ * forwarded keys the matching branch had already closed out.
+ *
+ * Refused (`invalid_arguments`, keyword `ambiguousDefault`) where no single
+ * value follows: branches that may match and would fill the value differently,
+ * an `if` the gateway cannot decide whose `then` and `else` differ, a tuple
+ * (`prefixItems`) shorter than a position with a default (validators disagree
+ * on filling it). Not filled, as no validator fills them: `not`, `if` itself,
+ * `contains`, `propertyNames`.
  *
  * A `null` default is left out: schema generators write it for an optional
  * argument (`anyOf: [T, null], default: null`), where it says none was given;
  * filled in, it would fail a pattern the policy put on that argument.
  */
+import { escapePointer } from '../pipeline/arguments-walk.js';
+import { canonicalJson } from '../util/canonical.js';
+import { compileLinear, type LinearRegExp } from '../util/linear-regexp.js';
+import { admits, isRecord } from './schema-admits.js';
 import type { JsonSchema } from './tighten.js';
-import { DATA_KEYWORDS } from './tighten-references.js';
+import { resolvePointer } from './tighten-references.js';
 
-/** Keywords whose members are schemas by name (a property called `default` is a schema there). */
-const SCHEMA_MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas']);
+export type Filled =
+  | { ok: true; value: Record<string, unknown> }
+  | { ok: false; pointer: string; reason: 'ambiguous' | 'short_tuple' | 'too_costly' };
 
-/** `schema` without its `default: null` keywords: the same object when it has none, else a copy. */
-export function withoutNullDefaults(schema: JsonSchema): JsonSchema {
-  if (!walk(schema, false)) return schema;
-  const copy = structuredClone(schema);
-  walk(copy, true);
-  return copy;
+/** Schema positions one call may visit while filling; past it the call is refused. */
+export const MAX_FILL_STEPS = 100_000;
+/** Nesting of schema positions (references and data levels together). */
+const MAX_FILL_DEPTH = 256;
+
+/** `args` with `schema`'s defaults applied (a copy; `args` is not changed). */
+export function fillDefaults(schema: unknown, args: Record<string, unknown>): Filled {
+  if (!isRecord(schema)) return { ok: true, value: args };
+  const filler = new Filler(schema);
+  if (!filler.hasDefault(schema)) return { ok: true, value: args };
+  try {
+    return { ok: true, value: filler.fill(schema, structuredClone(args), '', 0) as Record<string, unknown> };
+  } catch (error) {
+    if (error instanceof Refusal) return { ok: false, pointer: error.pointer, reason: error.reason };
+    throw error;
+  }
 }
 
-/** Whether a schema node below `root` has `default: null`; removes each one when `remove`. */
-function walk(root: JsonSchema, remove: boolean): boolean {
-  let found = false;
-  // An explicit stack: schema-cost.ts bounds the depth, but a walk should not lean on it.
-  const stack: { node: unknown; isSchema: boolean }[] = [{ node: root, isSchema: true }];
-  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    const { node, isSchema } = next;
-    if (node === null || typeof node !== 'object') continue;
-    if (Array.isArray(node)) {
-      for (const item of node) stack.push({ node: item, isSchema: true });
-      continue;
+class Refusal {
+  constructor(
+    readonly pointer: string,
+    readonly reason: 'ambiguous' | 'short_tuple' | 'too_costly',
+  ) {}
+}
+
+const patterns = new Map<string, LinearRegExp | undefined>();
+
+class Filler {
+  private steps = 0;
+  private readonly withDefault = new WeakMap<object, boolean>();
+
+  constructor(private readonly root: JsonSchema) {}
+
+  fill(schema: unknown, value: unknown, pointer: string, depth: number): unknown {
+    if (!isRecord(schema) || !this.hasDefault(schema)) return value;
+    if (++this.steps > MAX_FILL_STEPS || depth > MAX_FILL_DEPTH) throw new Refusal(pointer, 'too_costly');
+    let out = value;
+    if (typeof schema.$ref === 'string') out = this.fill(this.target(schema.$ref), out, pointer, depth + 1);
+    if (Array.isArray(schema.allOf))
+      for (const part of schema.allOf) out = this.fill(part, out, pointer, depth + 1);
+    if (Array.isArray(schema.anyOf)) out = this.choose(schema.anyOf, out, pointer, depth);
+    if (Array.isArray(schema.oneOf)) out = this.choose(schema.oneOf, out, pointer, depth);
+    if (schema.then !== undefined || schema.else !== undefined) {
+      const picked = schema.if === undefined ? 'yes' : admits(schema.if, out, this.root);
+      const then = schema.then ?? true;
+      const otherwise = schema.else ?? true;
+      if (picked === 'yes') out = this.fill(then, out, pointer, depth + 1);
+      else if (picked === 'no') out = this.fill(otherwise, out, pointer, depth + 1);
+      else out = this.choose([then, otherwise], out, pointer, depth);
     }
-    const record = node as Record<string, unknown>;
-    for (const [key, value] of Object.entries(record)) {
-      if (!isSchema) {
-        // A map of schemas by name: every member is a schema, whatever its name.
-        stack.push({ node: value, isSchema: true });
-        continue;
+    if (isRecord(out)) this.fillObject(schema, out, pointer, depth);
+    else if (Array.isArray(out)) this.fillArray(schema, out, pointer, depth);
+    return out;
+  }
+
+  /** Whether `schema` or anything it reaches holds a default to fill. */
+  hasDefault(schema: unknown): boolean {
+    if (!isRecord(schema)) return false;
+    const known = this.withDefault.get(schema);
+    if (known !== undefined) return known;
+    // A cycle (`A` refers back to itself) counts as no default until the walk below finds one.
+    this.withDefault.set(schema, false);
+    let found = schema.default !== undefined && schema.default !== null;
+    for (const [key, member] of Object.entries(schema)) {
+      if (found) break;
+      if (key === 'default' || key === 'const' || key === 'enum' || key === 'examples') continue;
+      if (key === '$ref' && typeof member === 'string') found = this.hasDefault(this.target(member));
+      else if (Array.isArray(member)) found = member.some((item) => this.hasDefault(item));
+      else if (
+        key === 'properties' ||
+        key === 'patternProperties' ||
+        key === 'dependentSchemas' ||
+        key === '$defs'
+      )
+        found = isRecord(member) && Object.values(member).some((item) => this.hasDefault(item));
+      else found = this.hasDefault(member);
+    }
+    this.withDefault.set(schema, found);
+    return found;
+  }
+
+  private fillObject(
+    schema: JsonSchema,
+    value: Record<string, unknown>,
+    pointer: string,
+    depth: number,
+  ): void {
+    const properties = isRecord(schema.properties) ? schema.properties : {};
+    for (const [name, member] of Object.entries(properties)) {
+      if (Object.hasOwn(value, name) || !isRecord(member)) continue;
+      if (member.default === undefined || member.default === null) continue;
+      // defineProperty: a property named `__proto__` must not reach the prototype setter.
+      Object.defineProperty(value, name, {
+        value: structuredClone(member.default),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    const patternProperties = isRecord(schema.patternProperties) ? schema.patternProperties : {};
+    const dependent = isRecord(schema.dependentSchemas) ? schema.dependentSchemas : {};
+    for (const name of Object.keys(value)) {
+      const at = `${pointer}/${escapePointer(name)}`;
+      let matched = Object.hasOwn(properties, name);
+      if (matched) value[name] = this.fill(properties[name], value[name], at, depth + 1);
+      for (const [source, member] of Object.entries(patternProperties)) {
+        if (!matches(source, name)) continue;
+        matched = true;
+        value[name] = this.fill(member, value[name], at, depth + 1);
       }
-      if (key === 'default' && value === null) {
-        found = true;
-        if (!remove) return true;
-        delete record[key];
-        continue;
-      }
-      if (DATA_KEYWORDS.has(key)) continue;
-      stack.push({ node: value, isSchema: !SCHEMA_MAPS.has(key) });
+      if (!matched) value[name] = this.fill(schema.additionalProperties, value[name], at, depth + 1);
+      if (Object.hasOwn(dependent, name)) this.fill(dependent[name], value, pointer, depth + 1);
     }
   }
-  return found;
+
+  private fillArray(schema: JsonSchema, value: unknown[], pointer: string, depth: number): void {
+    const prefix = Array.isArray(schema.prefixItems) ? schema.prefixItems : [];
+    for (let i = 0; i < value.length; i++) {
+      value[i] = this.fill(
+        i < prefix.length ? prefix[i] : schema.items,
+        value[i],
+        `${pointer}/${i}`,
+        depth + 1,
+      );
+    }
+    for (let i = value.length; i < prefix.length; i++) {
+      const member = prefix[i];
+      if (isRecord(member) && member.default !== undefined && member.default !== null)
+        throw new Refusal(pointer, 'short_tuple');
+    }
+  }
+
+  /** The value filled by whichever branches may match: refused when they would fill it differently. */
+  private choose(branches: unknown[], value: unknown, pointer: string, depth: number): unknown {
+    const possible = branches.filter((branch) => admits(branch, value, this.root) !== 'no');
+    if (!possible.some((branch) => this.hasDefault(branch))) return value;
+    const results = possible.map((branch) => this.fill(branch, structuredClone(value), pointer, depth + 1));
+    const first = canonicalJson(results[0]);
+    if (results.some((result) => canonicalJson(result) !== first)) throw new Refusal(pointer, 'ambiguous');
+    return results[0];
+  }
+
+  private target(ref: string): JsonSchema | undefined {
+    return resolvePointer(this.root, ref);
+  }
+}
+
+/** Whether `name` matches a `patternProperties` pattern, as ajv reads it (RE2, unicode). */
+function matches(source: string, name: string): boolean {
+  if (!patterns.has(source)) {
+    // Bounded: an upstream that changes its patterns on every listing cannot grow it for good.
+    if (patterns.size >= 1024) patterns.clear();
+    const compiled = compileLinear(source, 'u');
+    patterns.set(source, compiled.ok ? compiled.regexp : undefined);
+  }
+  // A pattern RE2 cannot run kept the tool out of the catalog already; here it matches nothing.
+  return patterns.get(source)?.test(name) ?? false;
 }
