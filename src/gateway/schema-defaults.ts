@@ -32,7 +32,10 @@ import { canonicalJson } from '../util/canonical.js';
 import { compileLinear, type LinearRegExp } from '../util/linear-regexp.js';
 import { admits, isRecord } from './schema-admits.js';
 import type { JsonSchema } from './tighten.js';
-import { resolvePointer } from './tighten-references.js';
+import { DATA_KEYWORDS, resolvePointer } from './tighten-references.js';
+
+/** Keywords whose members are schemas by name (a property called `default` is a schema there). */
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', 'dependentSchemas']);
 
 export type Filled =
   | { ok: true; value: Record<string, unknown> }
@@ -65,11 +68,18 @@ class Refusal {
 
 const patterns = new Map<string, LinearRegExp | undefined>();
 
+/** Per compiled schema (kept by the validator cache): which of its nodes reach a default. */
+const reachesDefault = new WeakMap<object, WeakMap<object, boolean>>();
+
 class Filler {
   private steps = 0;
-  private readonly withDefault = new WeakMap<object, boolean>();
+  private readonly withDefault: WeakMap<object, boolean>;
 
-  constructor(private readonly root: JsonSchema) {}
+  constructor(private readonly root: JsonSchema) {
+    const known = reachesDefault.get(root) ?? new WeakMap<object, boolean>();
+    reachesDefault.set(root, known);
+    this.withDefault = known;
+  }
 
   fill(schema: unknown, value: unknown, pointer: string, depth: number): unknown {
     if (!isRecord(schema) || !this.hasDefault(schema)) return value;
@@ -93,27 +103,30 @@ class Filler {
     return out;
   }
 
-  /** Whether `schema` or anything it reaches holds a default to fill. */
+  /**
+   * Whether `schema` or anything it reaches (references followed) holds a default to fill. Each
+   * answer comes from a walk of its own: a cycle's provisional "no", kept for the nodes inside it,
+   * made a recursive schema's nested defaults look absent.
+   */
   hasDefault(schema: unknown): boolean {
     if (!isRecord(schema)) return false;
     const known = this.withDefault.get(schema);
     if (known !== undefined) return known;
-    // A cycle (`A` refers back to itself) counts as no default until the walk below finds one.
-    this.withDefault.set(schema, false);
-    let found = schema.default !== undefined && schema.default !== null;
-    for (const [key, member] of Object.entries(schema)) {
-      if (found) break;
-      if (key === 'default' || key === 'const' || key === 'enum' || key === 'examples') continue;
-      if (key === '$ref' && typeof member === 'string') found = this.hasDefault(this.target(member));
-      else if (Array.isArray(member)) found = member.some((item) => this.hasDefault(item));
-      else if (
-        key === 'properties' ||
-        key === 'patternProperties' ||
-        key === 'dependentSchemas' ||
-        key === '$defs'
-      )
-        found = isRecord(member) && Object.values(member).some((item) => this.hasDefault(item));
-      else found = this.hasDefault(member);
+    const seen = new Set<object>();
+    const stack: unknown[] = [schema];
+    let found = false;
+    while (stack.length > 0 && !found) {
+      const node = stack.pop();
+      if (!isRecord(node) || seen.has(node)) continue;
+      seen.add(node);
+      if (node.default !== undefined && node.default !== null) found = true;
+      for (const [key, member] of Object.entries(node)) {
+        if (DATA_KEYWORDS.has(key) || key === '$defs' || key === 'definitions') continue;
+        if (key === '$ref' && typeof member === 'string') stack.push(this.target(member));
+        else if (Array.isArray(member)) stack.push(...member);
+        else if (SCHEMA_MAPS.has(key)) stack.push(...(isRecord(member) ? Object.values(member) : []));
+        else stack.push(member);
+      }
     }
     this.withDefault.set(schema, found);
     return found;

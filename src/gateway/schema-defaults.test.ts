@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { fillDefaults, MAX_FILL_STEPS } from './schema-defaults.js';
+
+describe('fillDefaults', () => {
+  it('leaves the given arguments unchanged and returns a filled copy', () => {
+    const args = {};
+    const filled = fillDefaults({ properties: { limit: { default: 10 } } }, args);
+    expect(filled).toEqual({ ok: true, value: { limit: 10 } });
+    expect(args).toEqual({});
+  });
+
+  it('gives each call its own copy of an object default', () => {
+    const schema = { properties: { options: { default: { tags: [] } } } };
+    const first = fillDefaults(schema, {});
+    if (!first.ok) throw new Error('not filled');
+    (first.value.options as { tags: string[] }).tags.push('x');
+    expect(fillDefaults(schema, {})).toEqual({ ok: true, value: { options: { tags: [] } } });
+  });
+
+  it('fills defaults at every level of a recursive schema', () => {
+    const schema = {
+      $defs: {
+        Node: { type: 'object', properties: { child: { $ref: '#/$defs/Node' }, path: { default: '/' } } },
+      },
+      $ref: '#/$defs/Node',
+    };
+    expect(fillDefaults(schema, { child: { child: {} } })).toEqual({
+      ok: true,
+      value: { path: '/', child: { path: '/', child: { path: '/' } } },
+    });
+  });
+
+  it('fills a property named __proto__ as an own key, not the prototype', () => {
+    const filled = fillDefaults({ properties: { ['__proto__']: { default: { admin: true } } } }, {});
+    if (!filled.ok) throw new Error('not filled');
+    expect(Object.hasOwn(filled.value, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(filled.value)).toBe(Object.prototype);
+  });
+
+  it('refuses when an if it cannot decide would pick then and else branches that fill differently', () => {
+    const schema = {
+      properties: { size: { type: 'integer' } },
+      if: { properties: { size: { minimum: 100 } } },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's `then` keyword.
+      then: { properties: { limit: { default: 1000 } } },
+      else: { properties: { limit: { default: 10 } } },
+    };
+    expect(fillDefaults(schema, { size: 500 })).toEqual({ ok: false, pointer: '', reason: 'ambiguous' });
+  });
+
+  it('fills through an undecidable if when then and else fill the same', () => {
+    const schema = {
+      if: { properties: { size: { minimum: 100 } } },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's `then` keyword.
+      then: { properties: { limit: { default: 10 } } },
+      else: { properties: { limit: { default: 10 } } },
+    };
+    expect(fillDefaults(schema, { size: 500 })).toEqual({ ok: true, value: { size: 500, limit: 10 } });
+  });
+
+  it('refuses, quickly, branches whose candidates multiply with the depth of the value', () => {
+    const branch = { properties: { a: { $ref: '#/$defs/N' }, b: { default: 1 } } };
+    const schema = { $defs: { N: { anyOf: [branch, { ...branch, required: [] }] } }, $ref: '#/$defs/N' };
+    let value: Record<string, unknown> = {};
+    for (let i = 0; i < 40; i++) value = { a: value };
+    const started = performance.now();
+    expect(fillDefaults(schema, value)).toMatchObject({ ok: false, reason: 'too_costly' });
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(MAX_FILL_STEPS).toBeGreaterThan(1_000);
+  });
+
+  it('refuses a reference that leads only to itself instead of looping', () => {
+    const schema = {
+      $defs: { A: { $ref: '#/$defs/A', properties: { x: { default: 1 } } } },
+      $ref: '#/$defs/A',
+    };
+    expect(fillDefaults(schema, {})).toMatchObject({ ok: false, reason: 'too_costly' });
+  });
+});
