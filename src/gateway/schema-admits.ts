@@ -76,7 +76,8 @@ export function admits(schema: unknown, value: unknown, root: JsonSchema, depth 
     const properties = isRecord(node.properties) ? node.properties : {};
     for (const [name, member] of Object.entries(value)) {
       if (Object.hasOwn(properties, name)) fold(admits(properties[name], member, root, depth + 1));
-      else if (node.additionalProperties === false) fold('no');
+      // A closed object also admits keys its patternProperties match (judged by nothing here).
+      else if (node.additionalProperties === false && node.patternProperties === undefined) fold('no');
       else if (node.additionalProperties !== undefined) fold('unknown');
     }
   }
