@@ -69,6 +69,35 @@ describe('fillDefaults', () => {
     expect(MAX_FILL_STEPS).toBeGreaterThan(1_000);
   });
 
+  it('judges union branches with large enums over a long array in bounded time', () => {
+    const values = Array.from({ length: 10_000 }, (_, i) => `v${i}`);
+    const branch = (extra: Record<string, unknown>) => ({
+      type: 'object',
+      properties: { k: { enum: values }, ...extra },
+    });
+    const schema = {
+      properties: {
+        rows: { items: { anyOf: [{ ...branch({}), required: ['z'] }, branch({ d: { default: 1 } })] } },
+      },
+    };
+    const rows = Array.from({ length: 20_000 }, () => ({ k: 'v9999' }));
+    const started = performance.now();
+    const filled = fillDefaults(schema, { rows });
+    expect(performance.now() - started).toBeLessThan(3_000);
+    expect(filled.ok && (filled.value.rows as unknown[])[19_999]).toEqual({ k: 'v9999', d: 1 });
+  });
+
+  it('refuses a long array of union rows past its bound rather than holding the loop', () => {
+    const branch = { type: 'object', properties: { d: { default: 1 } }, required: ['k'] };
+    const schema = { properties: { rows: { items: { anyOf: [branch, { ...branch, required: ['z'] }] } } } };
+    const rows = Array.from({ length: MAX_FILL_STEPS }, () => ({ k: 1 }));
+    expect(fillDefaults(schema, { rows })).toMatchObject({
+      ok: false,
+      pointer: expect.stringMatching(/^\/rows\/\d+/),
+      reason: 'too_costly',
+    });
+  });
+
   it('refuses a reference that leads only to itself instead of looping', () => {
     const schema = {
       $defs: { A: { $ref: '#/$defs/A', properties: { x: { default: 1 } } } },

@@ -30,7 +30,7 @@
 import { escapePointer } from '../pipeline/arguments-walk.js';
 import { canonicalJson } from '../util/canonical.js';
 import { compileLinear, type LinearRegExp } from '../util/linear-regexp.js';
-import { admits, isRecord } from './schema-admits.js';
+import { admits, isRecord, type Work } from './schema-admits.js';
 import type { JsonSchema } from './tighten.js';
 import { DATA_KEYWORDS, resolvePointer } from './tighten-references.js';
 
@@ -73,6 +73,8 @@ const reachesDefault = new WeakMap<object, WeakMap<object, boolean>>();
 
 class Filler {
   private steps = 0;
+  /** What choosing branches may visit in all, as many again as filling (each visit is a step). */
+  private readonly work: Work = { left: MAX_FILL_STEPS };
   private readonly withDefault: WeakMap<object, boolean>;
 
   constructor(private readonly root: JsonSchema) {
@@ -91,7 +93,7 @@ class Filler {
     if (Array.isArray(schema.anyOf)) out = this.choose(schema.anyOf, out, pointer, depth);
     if (Array.isArray(schema.oneOf)) out = this.choose(schema.oneOf, out, pointer, depth);
     if (schema.then !== undefined || schema.else !== undefined) {
-      const picked = schema.if === undefined ? 'yes' : admits(schema.if, out, this.root);
+      const picked = schema.if === undefined ? 'yes' : this.admits(schema.if, out, pointer);
       const then = schema.then ?? true;
       const otherwise = schema.else ?? true;
       if (picked === 'yes') out = this.fill(then, out, pointer, depth + 1);
@@ -185,12 +187,18 @@ class Filler {
 
   /** The value filled by whichever branches may match: refused when they would fill it differently. */
   private choose(branches: unknown[], value: unknown, pointer: string, depth: number): unknown {
-    const possible = branches.filter((branch) => admits(branch, value, this.root) !== 'no');
+    const possible = branches.filter((branch) => this.admits(branch, value, pointer) !== 'no');
     if (!possible.some((branch) => this.hasDefault(branch))) return value;
     const results = possible.map((branch) => this.fill(branch, structuredClone(value), pointer, depth + 1));
     const first = canonicalJson(results[0]);
     if (results.some((result) => canonicalJson(result) !== first)) throw new Refusal(pointer, 'ambiguous');
     return results[0];
+  }
+
+  private admits(schema: unknown, value: unknown, pointer: string): ReturnType<typeof admits> {
+    const answer = admits(schema, value, this.root, this.work);
+    if (this.work.left < 0) throw new Refusal(pointer, 'too_costly');
+    return answer;
   }
 
   private target(ref: string): JsonSchema | undefined {
