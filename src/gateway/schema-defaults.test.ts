@@ -98,6 +98,18 @@ describe('fillDefaults', () => {
     });
   });
 
+  it('counts the copies union branches are judged on, so many branches over a large value are refused quickly', () => {
+    const branches = Array.from({ length: 200 }, () => ({
+      type: 'object',
+      minProperties: 1,
+      properties: { d: { default: 1 } },
+    }));
+    const blob = 'x'.repeat(2 * 1024 * 1024);
+    const started = performance.now();
+    expect(fillDefaults({ anyOf: branches }, { blob })).toMatchObject({ ok: false, reason: 'too_costly' });
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
   it('refuses a reference that leads only to itself instead of looping', () => {
     const schema = {
       $defs: { A: { $ref: '#/$defs/A', properties: { x: { default: 1 } } } },

@@ -189,10 +189,20 @@ class Filler {
   private choose(branches: unknown[], value: unknown, pointer: string, depth: number): unknown {
     const possible = branches.filter((branch) => this.admits(branch, value, pointer) !== 'no');
     if (!possible.some((branch) => this.hasDefault(branch))) return value;
-    const results = possible.map((branch) => this.fill(branch, structuredClone(value), pointer, depth + 1));
-    const first = canonicalJson(results[0]);
-    if (results.some((result) => canonicalJson(result) !== first)) throw new Refusal(pointer, 'ambiguous');
-    return results[0];
+    // Each branch fills a copy of the value: a copy costs a step per KiB of it (200 branches over
+    // a 2 MiB argument took 3 s; over the largest message, memory in gigabytes).
+    const cost = Math.ceil(canonicalJson(value).length / 1024);
+    let chosen: unknown;
+    let chosenText: string | undefined;
+    for (const branch of possible) {
+      this.steps += cost;
+      if (this.steps > MAX_FILL_STEPS) throw new Refusal(pointer, 'too_costly');
+      const result = this.fill(branch, structuredClone(value), pointer, depth + 1);
+      const text = canonicalJson(result);
+      if (chosenText === undefined) [chosen, chosenText] = [result, text];
+      else if (text !== chosenText) throw new Refusal(pointer, 'ambiguous');
+    }
+    return chosen;
   }
 
   private admits(schema: unknown, value: unknown, pointer: string): ReturnType<typeof admits> {
