@@ -30,6 +30,18 @@ describe('fillDefaults', () => {
     });
   });
 
+  it("fills draft-07 dependencies' schema defaults when their key is present, as dependentSchemas", () => {
+    const schema = {
+      properties: { recursive: { type: 'boolean' } },
+      dependencies: { recursive: { properties: { depth: { default: 100 } } }, other: ['recursive'] },
+    };
+    expect(fillDefaults(schema, { recursive: true })).toEqual({
+      ok: true,
+      value: { recursive: true, depth: 100 },
+    });
+    expect(fillDefaults(schema, {})).toEqual({ ok: true, value: {} });
+  });
+
   it('fills a property named __proto__ as an own key, not the prototype', () => {
     const filled = fillDefaults({ properties: { ['__proto__']: { default: { admin: true } } } }, {});
     if (!filled.ok) throw new Error('not filled');

@@ -8,7 +8,7 @@
  *
  * Filled where a validator that applies defaults fills them: `properties`
  * reached through `$ref`, `allOf`, `then`/`else` (the one the `if` picks),
- * `dependentSchemas` (their key present), `patternProperties`,
+ * `dependentSchemas` and draft 7's `dependencies` (their key present), `patternProperties`,
  * `additionalProperties`, `items`, and inside an object that is itself a
  * default. In an `anyOf`/`oneOf`, the branch the value matches (schema-admits.ts):
  * pydantic's `Optional[Model]` and discriminated unions. ajv's own
@@ -35,7 +35,7 @@ import type { JsonSchema } from './tighten.js';
 import { DATA_KEYWORDS, resolvePointer } from './tighten-references.js';
 
 /** Keywords whose members are schemas by name (a property called `default` is a schema there). */
-const SCHEMA_MAPS = new Set(['properties', 'patternProperties', 'dependentSchemas']);
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', 'dependentSchemas', 'dependencies']);
 
 export type Filled =
   | { ok: true; value: Record<string, unknown> }
@@ -153,7 +153,11 @@ class Filler {
       });
     }
     const patternProperties = isRecord(schema.patternProperties) ? schema.patternProperties : {};
-    const dependent = isRecord(schema.dependentSchemas) ? schema.dependentSchemas : {};
+    // Draft 7's `dependencies` holds the same schemas (and lists of names, which fill nothing).
+    const dependent = {
+      ...(isRecord(schema.dependencies) ? schema.dependencies : {}),
+      ...(isRecord(schema.dependentSchemas) ? schema.dependentSchemas : {}),
+    };
     for (const name of Object.keys(value)) {
       const at = `${pointer}/${escapePointer(name)}`;
       let matched = Object.hasOwn(properties, name);
