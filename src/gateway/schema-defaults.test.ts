@@ -42,6 +42,32 @@ describe('fillDefaults', () => {
     expect(fillDefaults(schema, {})).toEqual({ ok: true, value: {} });
   });
 
+  it('leaves nothing to fill: an if decided by a defaulted property takes the branch that default picks', () => {
+    const schema = {
+      properties: { mode: { default: 'bulk' } },
+      if: { properties: { mode: { const: 'bulk' } }, required: ['mode'] },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's `then` keyword.
+      then: { properties: { limit: { default: 1000 } } },
+    };
+    const filled = fillDefaults(schema, {});
+    expect(filled).toEqual({ ok: true, value: { mode: 'bulk', limit: 1000 } });
+    expect(filled.ok && fillDefaults(schema, filled.value)).toEqual(filled);
+  });
+
+  it('refuses defaults that keep settling one another past a few passes', () => {
+    // p0 is filled; each `if` fills the next name once the previous is there, listed last to first.
+    const step = (i: number) => ({
+      if: { required: [`p${i}`] },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's `then` keyword.
+      then: { properties: { [`p${i + 1}`]: { default: i + 1 } } },
+    });
+    const schema = {
+      properties: { p0: { default: 0 } },
+      allOf: Array.from({ length: 8 }, (_, i) => step(7 - i)),
+    };
+    expect(fillDefaults(schema, {})).toMatchObject({ ok: false, reason: 'ambiguous' });
+  });
+
   it('fills a property named __proto__ as an own key, not the prototype', () => {
     const filled = fillDefaults({ properties: { ['__proto__']: { default: { admin: true } } } }, {});
     if (!filled.ok) throw new Error('not filled');

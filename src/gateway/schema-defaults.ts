@@ -43,6 +43,8 @@ export type Filled =
 
 /** Schema positions one call may visit while filling; past it the call is refused. */
 export const MAX_FILL_STEPS = 100_000;
+/** Passes over the arguments before they must stop changing (each default may settle another). */
+const MAX_FILL_ROUNDS = 4;
 /** Nesting of schema positions (references and data levels together). */
 const MAX_FILL_DEPTH = 256;
 
@@ -52,7 +54,19 @@ export function fillDefaults(schema: unknown, args: Record<string, unknown>): Fi
   const filler = new Filler(schema);
   if (!filler.hasDefault(schema)) return { ok: true, value: args };
   try {
-    return { ok: true, value: filler.fill(schema, structuredClone(args), '', 0) as Record<string, unknown> };
+    // Filled again until nothing changes, so the upstream is left nothing to fill: a default can
+    // decide an `if` or a union that was judged before it was filled (`mode` defaulting to
+    // "bulk" picks the `then` whose `limit` defaults to 1000).
+    let value = filler.fill(schema, structuredClone(args), '', 0);
+    let text = canonicalJson(value);
+    for (let round = 1; ; round++) {
+      filler.newRound();
+      const again = filler.fill(schema, structuredClone(value), '', 0);
+      const againText = canonicalJson(again);
+      if (againText === text) return { ok: true, value: value as Record<string, unknown> };
+      if (round >= MAX_FILL_ROUNDS) return { ok: false, pointer: '', reason: 'ambiguous' };
+      [value, text] = [again, againText];
+    }
   } catch (error) {
     if (error instanceof Refusal) return { ok: false, pointer: error.pointer, reason: error.reason };
     throw error;
@@ -75,6 +89,12 @@ class Filler {
   private steps = 0;
   /** What choosing branches may visit in all, as many again as filling (each visit is a step). */
   private readonly work: Work = { left: MAX_FILL_STEPS };
+
+  /** Each pass has the whole budget: a call costs at most MAX_FILL_ROUNDS of them. */
+  newRound(): void {
+    this.steps = 0;
+    this.work.left = MAX_FILL_STEPS;
+  }
   private readonly withDefault: WeakMap<object, boolean>;
 
   constructor(private readonly root: JsonSchema) {
