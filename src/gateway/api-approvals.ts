@@ -201,6 +201,8 @@ export function approvalRoutes(deps: {
   routes.post('/:id/approve', async (c) => {
     const body = await parseBody(c.req.raw, approveBody);
     const approval = await load(c.req.param('id'));
+    // What runs is the checked value (the upstream's defaults filled in), never the text sent.
+    let edited: Record<string, unknown> | undefined;
     if (body.arguments) {
       const tool = deps.catalog.get(approval.tool);
       if (!tool?.rule.approval?.allow_edit)
@@ -213,16 +215,10 @@ export function approvalRoutes(deps: {
           `The edited arguments do not pass the tool's schema (${checked.denial.detail?.pointer || 'root'}).`,
         );
       }
+      edited = checked.args;
     }
     return respond.json(c, {
-      approval: await decide(
-        c.get('operator'),
-        approval,
-        'approve',
-        body.reason,
-        body.arguments,
-        body.args_hash,
-      ),
+      approval: await decide(c.get('operator'), approval, 'approve', body.reason, edited, body.args_hash),
     });
   });
 

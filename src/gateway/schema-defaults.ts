@@ -1,58 +1,253 @@
 /**
- * An upstream's schema defaults are values it applies to what the agent left
- * out: the validator applies them itself (ajv's `useDefaults`), before the
- * tightened schema is checked, so a default passes the policy's tightening,
- * shows in an approval and the audit trail, and reaches the upstream
- * explicitly. Checked without them, a left-out `limit` slipped past a
- * `maximum: 50` and ran with the upstream's 1000, and an approver approved a
- * purge without seeing its `dry_run: false`.
+ * An upstream's schema defaults are values its validator applies to what the
+ * agent left out. The gateway applies them itself, before the tightened
+ * schema is checked, so a default passes the policy's tightening, shows in an
+ * approval and the audit trail, and reaches the upstream explicitly: the
+ * upstream then has nothing left to fill. Checked without them, a left-out
+ * `limit` slipped past a `maximum: 50` and ran with the upstream's 1000.
+ *
+ * Filled where a validator that applies defaults fills them: `properties`
+ * reached through `$ref`, `allOf`, `then`/`else` (the one the `if` picks),
+ * `dependentSchemas` and draft 7's `dependencies` (their key present), `patternProperties`,
+ * `additionalProperties`, `items`, and inside an object that is itself a
+ * default. In an `anyOf`/`oneOf`, the branch the value matches (schema-admits.ts):
+ * pydantic's `Optional[Model]` and discriminated unions. ajv's own
+ * `useDefaults` is off: with references compiled as functions it filled the
+ * defaults of every `$ref` branch it tried, the failing ones too, and
+ * forwarded keys the matching branch had already closed out.
+ *
+ * Refused (`invalid_arguments`, keyword `ambiguousDefault`) where no single
+ * value follows: branches that may match and would fill the value differently,
+ * an `if` the gateway cannot decide whose `then` and `else` differ, a tuple
+ * (`prefixItems`) shorter than a position with a default (validators disagree
+ * on filling it). Not filled, as no validator fills them: `not`, `if` itself,
+ * `contains`, `propertyNames`.
  *
  * A `null` default is left out: schema generators write it for an optional
  * argument (`anyOf: [T, null], default: null`), where it says none was given;
  * filled in, it would fail a pattern the policy put on that argument.
  */
+import { escapePointer } from '../pipeline/arguments-walk.js';
+import { canonicalJson } from '../util/canonical.js';
+import { compileLinear, type LinearRegExp } from '../util/linear-regexp.js';
+import { admits, isRecord, type Work } from './schema-admits.js';
 import type { JsonSchema } from './tighten.js';
-import { DATA_KEYWORDS } from './tighten-references.js';
+import { DATA_KEYWORDS, resolvePointer } from './tighten-references.js';
 
 /** Keywords whose members are schemas by name (a property called `default` is a schema there). */
-const SCHEMA_MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas']);
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', 'dependentSchemas', 'dependencies']);
 
-/** `schema` without its `default: null` keywords: the same object when it has none, else a copy. */
-export function withoutNullDefaults(schema: JsonSchema): JsonSchema {
-  if (!walk(schema, false)) return schema;
-  const copy = structuredClone(schema);
-  walk(copy, true);
-  return copy;
+export type Filled =
+  | { ok: true; value: Record<string, unknown> }
+  | { ok: false; pointer: string; reason: 'ambiguous' | 'short_tuple' | 'too_costly' };
+
+/** Schema positions one call may visit while filling; past it the call is refused. */
+export const MAX_FILL_STEPS = 100_000;
+/** Passes over the arguments before they must stop changing (each default may settle another). */
+const MAX_FILL_ROUNDS = 4;
+/** Nesting of schema positions (references and data levels together). */
+const MAX_FILL_DEPTH = 256;
+
+/** `args` with `schema`'s defaults applied (a copy; `args` is not changed). */
+export function fillDefaults(schema: unknown, args: Record<string, unknown>): Filled {
+  if (!isRecord(schema)) return { ok: true, value: args };
+  const filler = new Filler(schema);
+  if (!filler.hasDefault(schema)) return { ok: true, value: args };
+  try {
+    // Filled again until nothing changes, so the upstream is left nothing to fill: a default can
+    // decide an `if` or a union that was judged before it was filled (`mode` defaulting to
+    // "bulk" picks the `then` whose `limit` defaults to 1000).
+    let value = filler.fill(schema, structuredClone(args), '', 0);
+    let text = canonicalJson(value);
+    for (let round = 1; ; round++) {
+      filler.newRound();
+      const again = filler.fill(schema, structuredClone(value), '', 0);
+      const againText = canonicalJson(again);
+      if (againText === text) return { ok: true, value: value as Record<string, unknown> };
+      if (round >= MAX_FILL_ROUNDS) return { ok: false, pointer: '', reason: 'ambiguous' };
+      [value, text] = [again, againText];
+    }
+  } catch (error) {
+    if (error instanceof Refusal) return { ok: false, pointer: error.pointer, reason: error.reason };
+    throw error;
+  }
 }
 
-/** Whether a schema node below `root` has `default: null`; removes each one when `remove`. */
-function walk(root: JsonSchema, remove: boolean): boolean {
-  let found = false;
-  // An explicit stack: schema-cost.ts bounds the depth, but a walk should not lean on it.
-  const stack: { node: unknown; isSchema: boolean }[] = [{ node: root, isSchema: true }];
-  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    const { node, isSchema } = next;
-    if (node === null || typeof node !== 'object') continue;
-    if (Array.isArray(node)) {
-      for (const item of node) stack.push({ node: item, isSchema: true });
-      continue;
+class Refusal {
+  constructor(
+    readonly pointer: string,
+    readonly reason: 'ambiguous' | 'short_tuple' | 'too_costly',
+  ) {}
+}
+
+const patterns = new Map<string, LinearRegExp | undefined>();
+
+/** Per compiled schema (kept by the validator cache): which of its nodes reach a default. */
+const reachesDefault = new WeakMap<object, WeakMap<object, boolean>>();
+
+class Filler {
+  private steps = 0;
+  /** What choosing branches may visit in all, as many again as filling (each visit is a step). */
+  private readonly work: Work = { left: MAX_FILL_STEPS };
+
+  /** Each pass has the whole budget: a call costs at most MAX_FILL_ROUNDS of them. */
+  newRound(): void {
+    this.steps = 0;
+    this.work.left = MAX_FILL_STEPS;
+  }
+  private readonly withDefault: WeakMap<object, boolean>;
+
+  constructor(private readonly root: JsonSchema) {
+    const known = reachesDefault.get(root) ?? new WeakMap<object, boolean>();
+    reachesDefault.set(root, known);
+    this.withDefault = known;
+  }
+
+  fill(schema: unknown, value: unknown, pointer: string, depth: number): unknown {
+    if (!isRecord(schema) || !this.hasDefault(schema)) return value;
+    if (++this.steps > MAX_FILL_STEPS || depth > MAX_FILL_DEPTH) throw new Refusal(pointer, 'too_costly');
+    let out = value;
+    if (typeof schema.$ref === 'string') out = this.fill(this.target(schema.$ref), out, pointer, depth + 1);
+    if (Array.isArray(schema.allOf))
+      for (const part of schema.allOf) out = this.fill(part, out, pointer, depth + 1);
+    if (Array.isArray(schema.anyOf)) out = this.choose(schema.anyOf, out, pointer, depth);
+    if (Array.isArray(schema.oneOf)) out = this.choose(schema.oneOf, out, pointer, depth);
+    if (schema.then !== undefined || schema.else !== undefined) {
+      const picked = schema.if === undefined ? 'yes' : this.admits(schema.if, out, pointer);
+      const then = schema.then ?? true;
+      const otherwise = schema.else ?? true;
+      if (picked === 'yes') out = this.fill(then, out, pointer, depth + 1);
+      else if (picked === 'no') out = this.fill(otherwise, out, pointer, depth + 1);
+      else out = this.choose([then, otherwise], out, pointer, depth);
     }
-    const record = node as Record<string, unknown>;
-    for (const [key, value] of Object.entries(record)) {
-      if (!isSchema) {
-        // A map of schemas by name: every member is a schema, whatever its name.
-        stack.push({ node: value, isSchema: true });
-        continue;
+    if (isRecord(out)) this.fillObject(schema, out, pointer, depth);
+    else if (Array.isArray(out)) this.fillArray(schema, out, pointer, depth);
+    return out;
+  }
+
+  /**
+   * Whether `schema` or anything it reaches (references followed) holds a default to fill. Each
+   * answer comes from a walk of its own: a cycle's provisional "no", kept for the nodes inside it,
+   * made a recursive schema's nested defaults look absent.
+   */
+  hasDefault(schema: unknown): boolean {
+    if (!isRecord(schema)) return false;
+    const known = this.withDefault.get(schema);
+    if (known !== undefined) return known;
+    const seen = new Set<object>();
+    const stack: unknown[] = [schema];
+    let found = false;
+    while (stack.length > 0 && !found) {
+      const node = stack.pop();
+      if (!isRecord(node) || seen.has(node)) continue;
+      seen.add(node);
+      if (node.default !== undefined && node.default !== null) found = true;
+      for (const [key, member] of Object.entries(node)) {
+        if (DATA_KEYWORDS.has(key) || key === '$defs' || key === 'definitions') continue;
+        if (key === '$ref' && typeof member === 'string') stack.push(this.target(member));
+        else if (Array.isArray(member)) stack.push(...member);
+        else if (SCHEMA_MAPS.has(key)) stack.push(...(isRecord(member) ? Object.values(member) : []));
+        else stack.push(member);
       }
-      if (key === 'default' && value === null) {
-        found = true;
-        if (!remove) return true;
-        delete record[key];
-        continue;
+    }
+    this.withDefault.set(schema, found);
+    return found;
+  }
+
+  private fillObject(
+    schema: JsonSchema,
+    value: Record<string, unknown>,
+    pointer: string,
+    depth: number,
+  ): void {
+    const properties = isRecord(schema.properties) ? schema.properties : {};
+    for (const [name, member] of Object.entries(properties)) {
+      if (Object.hasOwn(value, name) || !isRecord(member)) continue;
+      if (member.default === undefined || member.default === null) continue;
+      // defineProperty: a property named `__proto__` must not reach the prototype setter.
+      Object.defineProperty(value, name, {
+        value: structuredClone(member.default),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    const patternProperties = isRecord(schema.patternProperties) ? schema.patternProperties : {};
+    // Draft 7's `dependencies` holds the same schemas (and lists of names, which fill nothing).
+    const dependent = {
+      ...(isRecord(schema.dependencies) ? schema.dependencies : {}),
+      ...(isRecord(schema.dependentSchemas) ? schema.dependentSchemas : {}),
+    };
+    for (const name of Object.keys(value)) {
+      const at = `${pointer}/${escapePointer(name)}`;
+      let matched = Object.hasOwn(properties, name);
+      if (matched) value[name] = this.fill(properties[name], value[name], at, depth + 1);
+      for (const [source, member] of Object.entries(patternProperties)) {
+        if (!matches(source, name)) continue;
+        matched = true;
+        value[name] = this.fill(member, value[name], at, depth + 1);
       }
-      if (DATA_KEYWORDS.has(key)) continue;
-      stack.push({ node: value, isSchema: !SCHEMA_MAPS.has(key) });
+      if (!matched) value[name] = this.fill(schema.additionalProperties, value[name], at, depth + 1);
+      if (Object.hasOwn(dependent, name)) this.fill(dependent[name], value, pointer, depth + 1);
     }
   }
-  return found;
+
+  private fillArray(schema: JsonSchema, value: unknown[], pointer: string, depth: number): void {
+    const prefix = Array.isArray(schema.prefixItems) ? schema.prefixItems : [];
+    for (let i = 0; i < value.length; i++) {
+      value[i] = this.fill(
+        i < prefix.length ? prefix[i] : schema.items,
+        value[i],
+        `${pointer}/${i}`,
+        depth + 1,
+      );
+    }
+    for (let i = value.length; i < prefix.length; i++) {
+      const member = prefix[i];
+      if (isRecord(member) && member.default !== undefined && member.default !== null)
+        throw new Refusal(pointer, 'short_tuple');
+    }
+  }
+
+  /** The value filled by whichever branches may match: refused when they would fill it differently. */
+  private choose(branches: unknown[], value: unknown, pointer: string, depth: number): unknown {
+    const possible = branches.filter((branch) => this.admits(branch, value, pointer) !== 'no');
+    if (!possible.some((branch) => this.hasDefault(branch))) return value;
+    // Each branch fills a copy of the value: a copy costs a step per KiB of it (200 branches over
+    // a 2 MiB argument took 3 s; over the largest message, memory in gigabytes).
+    const cost = Math.ceil(canonicalJson(value).length / 1024);
+    let chosen: unknown;
+    let chosenText: string | undefined;
+    for (const branch of possible) {
+      this.steps += cost;
+      if (this.steps > MAX_FILL_STEPS) throw new Refusal(pointer, 'too_costly');
+      const result = this.fill(branch, structuredClone(value), pointer, depth + 1);
+      const text = canonicalJson(result);
+      if (chosenText === undefined) [chosen, chosenText] = [result, text];
+      else if (text !== chosenText) throw new Refusal(pointer, 'ambiguous');
+    }
+    return chosen;
+  }
+
+  private admits(schema: unknown, value: unknown, pointer: string): ReturnType<typeof admits> {
+    const answer = admits(schema, value, this.root, this.work);
+    if (this.work.left < 0) throw new Refusal(pointer, 'too_costly');
+    return answer;
+  }
+
+  private target(ref: string): JsonSchema | undefined {
+    return resolvePointer(this.root, ref);
+  }
+}
+
+/** Whether `name` matches a `patternProperties` pattern, as ajv reads it (RE2, unicode). */
+function matches(source: string, name: string): boolean {
+  if (!patterns.has(source)) {
+    // Bounded: an upstream that changes its patterns on every listing cannot grow it for good.
+    if (patterns.size >= 1024) patterns.clear();
+    const compiled = compileLinear(source, 'u');
+    patterns.set(source, compiled.ok ? compiled.regexp : undefined);
+  }
+  // A pattern RE2 cannot run kept the tool out of the catalog already; here it matches nothing.
+  return patterns.get(source)?.test(name) ?? false;
 }

@@ -15,7 +15,6 @@ import type { ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { ajvRegExp } from '../util/linear-regexp.js';
-import { withoutNullDefaults } from './schema-defaults.js';
 import type { JsonSchema } from './tighten.js';
 import { useLinearUniqueItems } from './unique-items.js';
 
@@ -81,10 +80,8 @@ export class ValidatorCache {
       };
     const started = this.now();
     let validate: ValidateFunction;
-    // What ajv keeps (and is told to forget on eviction): the schema as compiled.
-    const compiled = withoutNullDefaults(schema);
     try {
-      validate = this.ajv.compile(compiled);
+      validate = this.ajv.compile(schema);
     } catch (error) {
       return {
         ok: false,
@@ -94,7 +91,8 @@ export class ValidatorCache {
     } finally {
       bucket.level -= this.now() - started;
     }
-    this.kept.set(key, { validate, schema: compiled });
+    // What ajv keeps (and is told to forget on eviction): the schema as compiled.
+    this.kept.set(key, { validate, schema });
     this.chars += key.length;
     this.evict();
     return { ok: true, validate };
@@ -139,8 +137,9 @@ function createAjv(): Ajv2020 {
     strictNumbers: true,
     allErrors: false,
     coerceTypes: false,
-    // The upstream's defaults are filled in before the schema is checked (schema-defaults.ts).
-    useDefaults: true,
+    // Off: the upstream's defaults are filled before the schema is checked (schema-defaults.ts);
+    // ajv filled those of every `$ref` branch it tried, failing ones included.
+    useDefaults: false,
     inlineRefs: false,
     code: { regExp: ajvRegExp },
   });

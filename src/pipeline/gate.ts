@@ -10,6 +10,7 @@ import { denial } from '../errors.js';
 import { hiddenNote } from '../inspect/hidden.js';
 import { lookAlikeNote } from '../inspect/look-alikes.js';
 import { canonicalHash } from '../util/canonical.js';
+import { keyNote } from './key-note.js';
 import { CONTINUE, deny, type Stage, type ToolCall } from './stage.js';
 
 const DEFAULT_TIMEOUT_MS = 15 * 60_000;
@@ -33,8 +34,9 @@ export function gateStage(deps: { approvals: ApprovalService }): Stage {
     const reason = holdReason(call);
     if (!reason) return CONTINUE;
     // A person approves what they read: a Cyrillic `о` in `cоmpany.com` reads as the real domain,
-    // and text in variation selectors or tag characters reads as nothing at all.
-    const why = [reason, lookAlikeNote(args), hiddenNote(args)].filter(Boolean).join('; ');
+    // and text in variation selectors or tag characters reads as nothing at all; two keys that
+    // read the same hide which value the upstream takes for which.
+    const why = [reason, lookAlikeNote(args), hiddenNote(args), keyNote(args)].filter(Boolean).join('; ');
     const argsHash = canonicalHash(args);
     // An identical retry after the waiting caller was gone (disconnect, restart) runs once, without asking again.
     const reused = await deps.approvals.reuse(call.run.id, tool.exposed, argsHash);

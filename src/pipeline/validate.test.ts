@@ -99,3 +99,32 @@ describe('validate stage', () => {
     expect(walkArguments({ a: { b: 1 } }, 32)).toBeUndefined();
   });
 });
+
+describe("validate stage with an upstream's defaults", () => {
+  const withDefaults = new Catalog({
+    rules: {
+      cms: {
+        save: toolRule.parse({ class: 'write', arguments: { meta: { additional_properties: true } } }),
+      },
+    },
+  });
+  withDefaults.update('cms', [
+    {
+      name: 'save',
+      inputSchema: {
+        type: 'object',
+        // JSON.parse, as a listing arrives: `__proto__` is an own key of the default.
+        properties: { meta: JSON.parse('{"type":"object","default":{"__proto__":{"admin":true}}}') },
+      },
+    },
+  ]);
+
+  it('refuses a default that holds a prototype key, as if the agent had sent it', async () => {
+    const call = { tool: withDefaults.get('cms__save'), rawArgs: {}, flags: [] } as unknown as ToolCall;
+    const result = await validate(call);
+    expect(result.ok ? undefined : result.denial.detail).toMatchObject({
+      pointer: '/meta/__proto__',
+      keyword: 'forbiddenKey',
+    });
+  });
+});

@@ -7,6 +7,7 @@
  */
 import { type Denial, denial } from '../errors.js';
 import type { CatalogTool } from '../gateway/catalog.js';
+import { fillDefaults } from '../gateway/schema-defaults.js';
 import { escapePointer, MAX_ARGUMENT_DEPTH, walkArguments } from './arguments-walk.js';
 import { CONTINUE, deny, type Stage } from './stage.js';
 
@@ -37,6 +38,30 @@ export function checkArguments(tool: Pick<CatalogTool, 'validate'>, args: unknow
       denial: denial('invalid_arguments', 'Arguments must be an object.', { pointer: '' }),
     };
   }
+  const walked = walkProblem(args);
+  if (walked) return walked;
+  // The upstream's defaults, filled before the schema is checked (gateway/schema-defaults.ts).
+  const filled = fillDefaults(tool.validate.schema, args as Record<string, unknown>);
+  if (!filled.ok) {
+    return {
+      ok: false,
+      denial: denial(
+        'invalid_arguments',
+        `Argument ${filled.pointer || '(root)'} leaves out a value the tool would fill in a way the gateway cannot tell; send it explicitly.`,
+        {
+          pointer: filled.pointer,
+          keyword: filled.reason === 'too_costly' ? 'defaultsTooCostly' : 'ambiguousDefault',
+        },
+      ),
+    };
+  }
+  // A default may hold what the walk refuses (a prototype key, a deep value): walked again.
+  const defaulted = filled.value === args ? undefined : walkProblem(filled.value);
+  if (defaulted) return defaulted;
+  return checkSchema(tool, filled.value);
+}
+
+function walkProblem(args: object): CheckedArguments | undefined {
   const problem = walkArguments(args);
   if (problem) {
     switch (problem.kind) {
@@ -63,6 +88,10 @@ export function checkArguments(tool: Pick<CatalogTool, 'validate'>, args: unknow
         };
     }
   }
+  return undefined;
+}
+
+function checkSchema(tool: Pick<CatalogTool, 'validate'>, args: Record<string, unknown>): CheckedArguments {
   if (!tool.validate(args)) {
     const error = tool.validate.errors?.[0];
     const extra =
@@ -82,7 +111,7 @@ export function checkArguments(tool: Pick<CatalogTool, 'validate'>, args: unknow
       }),
     };
   }
-  return { ok: true, args: args as Record<string, unknown> };
+  return { ok: true, args };
 }
 
 function forbiddenKey(pointer: string): Denial {

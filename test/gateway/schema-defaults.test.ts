@@ -13,6 +13,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runHash } from '../../src/approvals/approval.js';
+import { pendingFor } from '../helpers/approvals.js';
 import { denialCode, recorded, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
 import { schemaUpstream } from '../helpers/schema-upstream.js';
 
@@ -43,6 +45,8 @@ const PURGE = {
   },
 };
 
+const ALICE = 'bho_alice-token-for-tests-0001';
+
 let gw: TestGateway;
 let record: string;
 beforeAll(async () => {
@@ -66,12 +70,14 @@ tools:
             scope: { enum: [mine] }
     purge:
       class: irreversible
-      approval: { timeout: 2s }
+      approval: { timeout: 2s, approvers: [approver], allow_edit: true }
+operators:
+  alice: { token: { secret: ALICE }, roles: [approver] }
 profiles:
   agent:
     tools: [crm__search, crm__purge]
 `,
-    { dir },
+    { dir, env: { ALICE } },
   );
 });
 afterAll(async () => {
@@ -131,5 +137,25 @@ describe("an upstream's schema defaults", () => {
     }
     expect(held).toEqual({ table: 'orders', dry_run: false });
     expect(denialCode(await call)).toBe('approval_timeout');
+  });
+
+  it("are filled in an approver's edited arguments, which then run with them explicitly", async () => {
+    const agent = await gw.agent('agent');
+    const call = agent.client.callTool({ name: 'crm__purge', arguments: { table: 'orders', dry_run: true } });
+    const held = await pendingFor(gw.gateway, agent.runId);
+    const response = await fetch(`${gw.gateway.url}/api/approvals/${held.id}/approve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ALICE}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ arguments: { table: 'orders' }, args_hash: runHash(held) }),
+    });
+    expect(response.status).toBe(200);
+    expect(denialCode(await call)).toBeUndefined();
+    expect(recorded(record)).toEqual([
+      { server: 'schemas', tool: 'purge', arguments: { table: 'orders', dry_run: false } },
+    ]);
+    expect((await gw.gateway.store.approvals.get(held.id))?.editedArguments).toEqual({
+      table: 'orders',
+      dry_run: false,
+    });
   });
 });

@@ -14,6 +14,8 @@ export function schemaUpstream(
   tools: SchemaTool[],
   opts: {
     record?: string;
+    /** Where the upstream appends every byte it reads (see schema-server.ts). */
+    rawRecord?: string;
     replies?: Record<string, string>;
     extra?: string[];
     /** Tools listed after `swap` is called (see schema-server.ts). */
@@ -36,6 +38,7 @@ export function schemaUpstream(
   if (opts.vary) env.SCHEMA_VARY = '1';
   if (opts.replies) env.SCHEMA_REPLIES = JSON.stringify(opts.replies);
   if (opts.record) env.BULKHEAD_RECORD = opts.record;
+  if (opts.rawRecord) env.SCHEMA_RAW_RECORD = opts.rawRecord;
   if (opts.swap) env.SCHEMA_SWAP = JSON.stringify(opts.swap);
   if (opts.pageSize) env.SCHEMA_PAGE_SIZE = String(opts.pageSize);
   if (opts.flood) {
