@@ -8,7 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { messageAnswer, PRICES, settledLlmEvent, sseEvent } from '../helpers/llm-harness.js';
-import { chatCompletion, useScriptedGateway } from './scripted-api.js';
+import { chatCompletion, postWithToken, useScriptedGateway } from './scripted-api.js';
 
 const PROFILES = `
   searcher:
@@ -39,18 +39,8 @@ async function run(profile = 'searcher'): Promise<{ token: string; runId: string
 const messages = () => scripted.api.received.filter((r) => r.path === '/v1/messages');
 const spent = async (runId: string) => (await scripted.gw.gateway.store.tokens.usage(runId)).usd;
 
-function post(path: string, token: string, body: Record<string, unknown>) {
-  return fetch(`${scripted.gw.gateway.url}${path}`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-api-key': token,
-      authorization: `Bearer ${token}`,
-      'anthropic-version': '2023-06-01',
-    },
-    body: JSON.stringify(body),
-  });
-}
+const post = (path: string, token: string, body: Record<string, unknown>) =>
+  postWithToken(scripted.gw.gateway.url, path, token, body);
 
 const search = (max_uses?: number) => ({
   type: 'web_search_20250305',
