@@ -7,7 +7,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { messageAnswer, PRICES, settledLlmEvent, sseEvent } from '../helpers/llm-harness.js';
+import { messageAnswer, settledLlmEvent, sseEvent } from '../helpers/llm-harness.js';
 import { chatCompletion, postWithToken, useScriptedGateway } from './scripted-api.js';
 
 const PROFILES = `
@@ -28,7 +28,9 @@ const SEARCH = 0.01;
 
 const scripted = useScriptedGateway(
   PROFILES,
-  `${PRICES}\n    gpt-4o-mini-search-preview: { input: 0.15, output: 0.6 }`,
+  // Input this cheap so that the fees, not the search results every sampling reads (reserved as
+  // input: fetched-content.test.ts), decide what these caps hold.
+  '  prices:\n    claude-test: { input: 0.03, output: 15 }\n    gpt-4o-mini-search-preview: { input: 0.15, output: 0.6 }',
 );
 
 async function run(profile = 'searcher'): Promise<{ token: string; runId: string }> {
