@@ -10,7 +10,7 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { messageAnswer } from '../helpers/llm-harness.js';
-import { postWithToken, useScriptedGateway } from './scripted-api.js';
+import { chatCompletion, postWithToken, useScriptedGateway } from './scripted-api.js';
 
 const PROFILES = `
   reader:
@@ -22,6 +22,9 @@ const PROFILES = `
   searcher:
     llm: { server_tools: [web_search] }
     budgets: { tokens: { input: 100000 } }
+  chat-searcher:
+    llm: { server_tools: [web_search] }
+    budgets: { tokens: { input: 30000 } }
 `;
 const scripted = useScriptedGateway(PROFILES);
 
@@ -52,11 +55,11 @@ const ask = (tool: Record<string, unknown>) => ({
   tools: [tool],
 });
 
-async function concurrently(profile: string, body: Record<string, unknown>, n = 6) {
+async function concurrently(profile: string, body: Record<string, unknown>, path = '/v1/messages') {
   const { run, token } = await scripted.gw.gateway.runs.create(profile);
   const statuses = await Promise.all(
-    Array.from({ length: n }, async () => {
-      const res = await postWithToken(scripted.gw.gateway.url, '/v1/messages', token, body);
+    Array.from({ length: 6 }, async () => {
+      const res = await postWithToken(scripted.gw.gateway.url, path, token, body);
       await res.text();
       return res.status;
     }),
@@ -116,5 +119,53 @@ describe('fetched content reserved before the request', () => {
     expect(res.status).toBe(402);
     expect(await res.text()).toContain('max_content_tokens');
     expect(messages()).toBe(before);
+  });
+});
+
+describe('search results on the OpenAI APIs', () => {
+  const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('keeps concurrent Responses searches inside the input cap', async () => {
+    scripted.api.answer = async (res) => {
+      await later(150);
+      json(res, {
+        id: 'resp_1',
+        object: 'response',
+        status: 'completed',
+        model: 'claude-test',
+        output: [
+          { type: 'web_search_call', id: 'ws_1', status: 'completed' },
+          { type: 'web_search_call', id: 'ws_2', status: 'completed' },
+          { type: 'message', id: 'm', role: 'assistant', content: [{ type: 'output_text', text: 'ok' }] },
+        ],
+        usage: { input_tokens: 30_020, output_tokens: 10 },
+      });
+    };
+    const body = {
+      model: 'claude-test',
+      max_output_tokens: 50,
+      max_tool_calls: 2,
+      input: 'search the news',
+      tools: [{ type: 'web_search' }],
+    };
+    const { statuses, usage } = await concurrently('searcher', body, '/v1/responses');
+    expect(statuses).toContain(200);
+    expect(usage.input).toBeLessThanOrEqual(100_000);
+  });
+
+  it('keeps concurrent Chat Completions searches inside the input cap', async () => {
+    scripted.api.answer = async (res) => {
+      await later(150);
+      json(res, chatCompletion({ prompt_tokens: 10_020, completion_tokens: 10 }));
+    };
+    const body = {
+      model: 'claude-test',
+      max_tokens: 50,
+      web_search_options: {},
+      messages: [{ role: 'user', content: 'search the news' }],
+    };
+    const { statuses, usage } = await concurrently('chat-searcher', body, '/v1/chat/completions');
+    expect(statuses).toContain(200);
+    expect(usage.input).toBeLessThanOrEqual(30_000);
   });
 });
