@@ -141,7 +141,9 @@ export function responsesSideDoor(
 function toolDoor(tools: unknown[], path: string, allowed: ProfileLlm): SideDoor | undefined {
   for (const [i, tool] of tools.entries()) {
     const type = isObject(tool) ? tool.type : undefined;
-    const hosted = isObject(tool) ? providerContainer(tool, `${path}[${i}]`, allowed) : undefined;
+    const hosted = isObject(tool)
+      ? (providerContainer(tool, `${path}[${i}]`, allowed) ?? onlineContainer(tool, `${path}[${i}]`, allowed))
+      : undefined;
     if (hosted) return hosted;
     if (typeof type === 'string' && CLIENT_TOOLS.has(type) && !runsHosted(tool)) continue;
     if (type === 'namespace' && isObject(tool)) {
@@ -198,6 +200,22 @@ function providerContainer(tool: Json, at: string, allowed: ProfileLlm): SideDoo
   return named
     ? sideDoorRefusal(named, `the container at ${named}, the account's, not the run's,`, 'body_fields')
     : undefined;
+}
+
+/**
+ * A container the API makes with a `network_policy` other than `disabled`: code the model writes
+ * there reaches the hosts it allows, from the provider's network, whatever the sandbox's egress
+ * says. Refused unless the profile lists `network_policy` in `llm.body_fields`.
+ */
+function onlineContainer(tool: Json, at: string, allowed: ProfileLlm): SideDoor | undefined {
+  if (allowed.body_fields.includes('network_policy')) return undefined;
+  const [key, spec] =
+    tool.type === 'shell' ? ['environment', tool.environment] : ['container', tool.container];
+  if (!isObject(spec) || spec.network_policy === undefined || spec.network_policy === null) return undefined;
+  const policy = spec.network_policy;
+  if (isObject(policy) && policy.type === 'disabled') return undefined;
+  const field = `${at}.${key}.network_policy`;
+  return sideDoorRefusal(field, `network access for the container at ${field}`, 'body_fields');
 }
 
 /** A container the API makes for this request (`{type: "auto"}`), not one named by id. */

@@ -62,6 +62,40 @@ export function serverToolPrices(configured: Readonly<ToolCalls> | undefined): T
   return { ...DEFAULT_SERVER_TOOL_PRICES, ...configured };
 }
 
+/**
+ * OpenAI bills a container by its memory, linearly: 1 GB $0.03, 4 GB $0.12, 16 GB $0.48, 64 GB
+ * $1.92 a session. A `memory_limit` it does not list is read at the largest.
+ */
+const CONTAINER_GB: Readonly<Record<string, number>> = { '1g': 1, '4g': 4, '16g': 16, '64g': 64 };
+const LARGEST_GB = 64;
+
+/**
+ * The prices for this request's containers: the code interpreter's at the largest `memory_limit`
+ * its tools ask for, and a hosted shell's (`shell_call`, a container as the code interpreter's)
+ * likewise. Priced at 1 GB, a 64 GB container was charged a 64th of its bill.
+ */
+export function containerPrices(body: Json, prices: Readonly<ToolCalls>): ToolCalls {
+  const tools = Array.isArray(body.tools) ? body.tools : [];
+  let gb = 1;
+  let hostedShell = false;
+  for (const tool of tools) {
+    if (!isObject(tool)) continue;
+    const spec =
+      tool.type === 'shell'
+        ? tool.environment
+        : tool.type === 'code_interpreter'
+          ? tool.container
+          : undefined;
+    hostedShell ||= tool.type === 'shell' && isObject(spec) && spec.type !== 'local';
+    const limit = isObject(spec) ? spec.memory_limit : undefined;
+    if (limit === undefined || limit === null) continue;
+    gb = Math.max(gb, (typeof limit === 'string' ? own(CONTAINER_GB, limit) : undefined) ?? LARGEST_GB);
+  }
+  const perGb = own(prices, 'code_interpreter') ?? 0;
+  if (gb === 1 && !hostedShell) return { ...prices };
+  return { ...prices, code_interpreter: perGb * gb, ...(hostedShell ? { shell: perGb * gb } : {}) };
+}
+
 /** What the uses cost, quantized by the caller with the rest of the request. */
 export function feesUsd(calls: ToolCalls | undefined, prices: Readonly<ToolCalls> | undefined): number {
   let usd = 0;

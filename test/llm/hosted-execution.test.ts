@@ -166,3 +166,58 @@ describe('MCP spellings', () => {
     expect(r.sent).toBe(0);
   });
 });
+
+describe('provider containers billed by their size, and kept offline', () => {
+  const spent = async (profile: string, body: Record<string, unknown>, call: string) => {
+    const { run, token } = await scripted.gw.gateway.runs.create(profile);
+    scripted.api.answer = (res) =>
+      json(res, {
+        ...responseAnswer,
+        output: [{ type: call, id: 'c1', status: 'completed' }, ...responseAnswer.output],
+      });
+    const res = await postWithToken(scripted.gw.gateway.url, '/v1/responses', token, body);
+    expect(res.status).toBe(200);
+    await res.text();
+    return (await scripted.gw.gateway.store.tokens.usage(run.id)).usd;
+  };
+
+  it('charges a 64 GB code interpreter container 64 times a 1 GB one ($1.92)', async () => {
+    const tools = [{ type: 'code_interpreter', container: { type: 'auto', memory_limit: '64g' } }];
+    const usd = await spent('hosted', { ...responses(tools), max_tool_calls: 1 }, 'code_interpreter_call');
+    expect(usd).toBeGreaterThanOrEqual(1.92);
+  });
+
+  it('charges a hosted shell container as a code interpreter one of its size', async () => {
+    const tools = [{ type: 'shell', environment: { type: 'container_auto', memory_limit: '4g' } }];
+    const usd = await spent('hosted', { ...responses(tools), max_tool_calls: 1 }, 'shell_call');
+    expect(usd).toBeGreaterThanOrEqual(0.12);
+  });
+
+  for (const [what, tool, field] of [
+    [
+      'a code interpreter',
+      {
+        type: 'code_interpreter',
+        container: { type: 'auto', network_policy: { type: 'allowlist', allowed_domains: ['evil.test'] } },
+      },
+      'tools[0].container.network_policy',
+    ],
+    [
+      'a hosted shell',
+      {
+        type: 'shell',
+        environment: {
+          type: 'container_auto',
+          network_policy: { type: 'allowlist', allowed_domains: ['evil.test'] },
+        },
+      },
+      'tools[0].environment.network_policy',
+    ],
+  ] as const)
+    it(`refuses, unsent, ${what} container let onto the network`, async () => {
+      const r = await post('/v1/responses', 'hosted', responses([tool]));
+      expect(r.status).toBe(400);
+      expect(r.text).toContain(field);
+      expect(r.sent).toBe(0);
+    });
+});
