@@ -29,6 +29,9 @@ export const DEFAULT_SERVER_TOOL_PRICES: Readonly<ToolCalls> = {
   file_search: 0.0025,
   image_generation: 0.25,
   code_interpreter: 0.03,
+  // Anthropic bills code execution by container time, $0.05 an hour (5 minutes at least), and no
+  // answer reports it: a request that may execute code owes an hour, more than a turn runs.
+  code_execution: 0.05,
 };
 
 /** The bound set in a request under a cap that asks for a bounded server tool with none. */
@@ -122,14 +125,15 @@ export function mostCalls(a: ToolCalls | undefined, b: ToolCalls | undefined): T
 
 /**
  * The server tool uses a request may pay for at most, and the body to send (with the bound set
- * where it had none). `perRequest`: the answer never reports them (Chat Completions), so an
- * answered request owes what was reserved. `bound`: how to fix the request when the cap cannot pay.
+ * where it had none). `owed`: uses no answer reports (a Chat Completions search, a Messages code
+ * execution container), owed by any answered request beside what it reports. `bound`: how to fix
+ * the request when the cap cannot pay.
  */
 export interface ToolPlan {
   calls: ToolCalls;
   body: Json;
   bound?: string;
-  perRequest?: boolean;
+  owed?: ToolCalls;
   /** The most input the tools' results add, summed over every sampling that reads them (`resultReads`). */
   resultInput?: number;
 }
@@ -225,12 +229,18 @@ export function messagesToolPlan(body: Json, _prices: Readonly<ToolCalls>, cappe
     changed ||= Object.keys(sent).length !== Object.keys(tool).length;
     tools.push(sent);
   }
+  // Code execution has no `max_uses`: one container, billed by its time, owed whatever is reported.
+  const executes = body.tools.some(
+    (t) => isObject(t) && typeof t.type === 'string' && feeFamily(t.type) === 'code_execution',
+  );
+  const owed: ToolCalls = executes ? { code_execution: 1 } : {};
   return {
     ok: true,
     plan: {
-      calls,
+      calls: { ...calls, ...owed },
       body: changed ? { ...body, tools } : body,
       ...(bound ? { bound } : {}),
+      ...(executes ? { owed } : {}),
       resultInput: resultReads(results),
     },
   };
@@ -281,7 +291,8 @@ export function chatToolPlan(body: Json, prices: Readonly<ToolCalls>): ToolPlanR
   // Its results are read with the prompt, priced or not.
   const resultInput = WEB_SEARCH_RESULT_TOKENS;
   if (!priced('web_search', prices)) return { ok: true, plan: { calls: {}, body, resultInput } };
-  return { ok: true, plan: { calls: { web_search: 1 }, body, perRequest: true, resultInput } };
+  const owed = { web_search: 1 };
+  return { ok: true, plan: { calls: owed, body, owed, resultInput } };
 }
 
 /** Messages usage: `server_tool_use.<family>_requests`, cumulative totals (never summed). */

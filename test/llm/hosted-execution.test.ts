@@ -15,7 +15,7 @@ const PROFILES = `
   agent:
     budgets: { tokens: { output: 100000 } }
   hosted:
-    llm: { server_tools: [shell, code_interpreter] }
+    llm: { server_tools: [shell, code_interpreter, code_execution, web_search] }
     budgets: { usd: 5 }
   mcp:
     llm: { mcp_servers: ['https://mcp.example.test/sse'], betas: [mcp-client-2025-04-04, mcp-client-2025-11-20] }
@@ -220,4 +220,42 @@ describe('provider containers billed by their size, and kept offline', () => {
       expect(r.text).toContain(field);
       expect(r.sent).toBe(0);
     });
+});
+
+describe('Messages code execution container time', () => {
+  const execute = { type: 'code_execution_20250825', name: 'code_execution' };
+  /** What a run spent on one request with `tools`, answered with `usage` and nothing else. */
+  async function spentOn(tools: unknown[], usage: Record<string, unknown>) {
+    const { run, token } = await scripted.gw.gateway.runs.create('hosted');
+    scripted.api.answer = (res) =>
+      json(res, {
+        id: 'msg_1',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-test',
+        content: [{ type: 'text', text: 'done' }],
+        stop_reason: 'end_turn',
+        usage: { input_tokens: 10, output_tokens: 10, ...usage },
+      });
+    const body = {
+      model: 'claude-test',
+      max_tokens: 50,
+      messages: [{ role: 'user', content: 'compute it' }],
+      tools,
+    };
+    const res = await postWithToken(scripted.gw.gateway.url, '/v1/messages', token, body);
+    expect(res.status).toBe(200);
+    await res.text();
+    return (await scripted.gw.gateway.store.tokens.usage(run.id)).usd;
+  }
+
+  it('charges an answered request with code execution a container hour ($0.05), which no usage reports', async () => {
+    expect(await spentOn([execute], {})).toBeGreaterThanOrEqual(0.05);
+  });
+
+  it('still charges the web searches a code execution request reports beside its container', async () => {
+    const search = { type: 'web_search_20250305', name: 'web_search', max_uses: 2 };
+    const usd = await spentOn([execute, search], { server_tool_use: { web_search_requests: 2 } });
+    expect(usd).toBeGreaterThanOrEqual(0.05 + 0.02);
+  });
 });
