@@ -66,6 +66,17 @@ export function serverToolPrices(configured: Readonly<ToolCalls> | undefined): T
 }
 
 /**
+ * Every tool a Responses request lists, those grouped in a `namespace` too (at any depth: the
+ * body's nesting is bounded, body.ts): a server tool in a group is billed as one at the top.
+ */
+function listedTools(tools: unknown): Json[] {
+  if (!Array.isArray(tools)) return [];
+  return tools.flatMap((tool): Json[] =>
+    isObject(tool) ? (tool.type === 'namespace' ? listedTools(tool.tools) : [tool]) : [],
+  );
+}
+
+/**
  * OpenAI bills a container by its memory, linearly: 1 GB $0.03, 4 GB $0.12, 16 GB $0.48, 64 GB
  * $1.92 a session. A `memory_limit` it does not list is read at the largest.
  */
@@ -78,11 +89,9 @@ const LARGEST_GB = 64;
  * likewise. Priced at 1 GB, a 64 GB container was charged a 64th of its bill.
  */
 export function containerPrices(body: Json, prices: Readonly<ToolCalls>): ToolCalls {
-  const tools = Array.isArray(body.tools) ? body.tools : [];
   let gb = 1;
   let hostedShell = false;
-  for (const tool of tools) {
-    if (!isObject(tool)) continue;
+  for (const tool of listedTools(body.tools)) {
     const spec =
       tool.type === 'shell'
         ? tool.environment
@@ -248,11 +257,10 @@ export function messagesToolPlan(body: Json, _prices: Readonly<ToolCalls>, cappe
 
 /** Responses: `max_tool_calls` bounds every built-in tool's calls together, at the dearest. */
 export function responsesToolPlan(body: Json, prices: Readonly<ToolCalls>, capped: boolean): ToolPlanResult {
-  const tools = Array.isArray(body.tools) ? body.tools : [];
   let dearest: string | undefined;
   let searches = false;
-  for (const tool of tools) {
-    const type = isObject(tool) ? tool.type : undefined;
+  for (const tool of listedTools(body.tools)) {
+    const type = tool.type;
     if (typeof type !== 'string') continue;
     const family = feeFamily(type);
     searches ||= SEARCH_FAMILIES.has(family);

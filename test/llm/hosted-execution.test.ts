@@ -259,3 +259,27 @@ describe('Messages code execution container time', () => {
     expect(usd).toBeGreaterThanOrEqual(0.05 + 0.02);
   });
 });
+
+describe('server tools grouped in a namespace', () => {
+  it('sends a Responses web search inside a namespace bounded by max_tool_calls, under a cap', async () => {
+    const tools = [{ type: 'namespace', name: 'n', tools: [{ type: 'web_search' }] }];
+    const r = await post('/v1/responses', 'hosted', responses(tools));
+    expect(r.status).toBe(200);
+    expect(scripted.api.received.at(-1)?.body.max_tool_calls).toBeTypeOf('number');
+  });
+
+  it('charges a 64 GB code interpreter inside a namespace at its size', async () => {
+    const { run, token } = await scripted.gw.gateway.runs.create('hosted');
+    scripted.api.answer = (res) =>
+      json(res, {
+        ...responseAnswer,
+        output: [{ type: 'code_interpreter_call', id: 'c1', status: 'completed' }, ...responseAnswer.output],
+      });
+    const inner = { type: 'code_interpreter', container: { type: 'auto', memory_limit: '64g' } };
+    const body = { ...responses([{ type: 'namespace', name: 'n', tools: [inner] }]), max_tool_calls: 1 };
+    const res = await postWithToken(scripted.gw.gateway.url, '/v1/responses', token, body);
+    expect(res.status).toBe(200);
+    await res.text();
+    expect((await scripted.gw.gateway.store.tokens.usage(run.id)).usd).toBeGreaterThanOrEqual(1.92);
+  });
+});
