@@ -9,7 +9,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { messageAnswer } from '../helpers/llm-harness.js';
+import { messageAnswer, sseEvent } from '../helpers/llm-harness.js';
 import { chatCompletion, postWithToken, useScriptedGateway } from './scripted-api.js';
 
 const PROFILES = `
@@ -89,6 +89,29 @@ describe('fetched content reserved before the request', () => {
     const { statuses, usage } = await concurrently('searcher', ask(searchTool(2)));
     expect(statuses).toContain(200);
     expect(usage.input).toBeLessThanOrEqual(100_000);
+  });
+
+  it('keeps concurrent streamed web fetches of a huge page inside the input token cap', async () => {
+    scripted.api.answer = async (res) => {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const usage = { input_tokens: 50_010, output_tokens: 1 };
+      res.write(
+        sseEvent('message_start', { type: 'message_start', message: { ...messageAnswer(''), usage } }),
+      );
+      res.write(
+        sseEvent('message_delta', {
+          type: 'message_delta',
+          delta: { stop_reason: 'end_turn' },
+          usage: { output_tokens: 10, server_tool_use: { web_fetch_requests: 1 } },
+        }),
+      );
+      res.end(sseEvent('message_stop', { type: 'message_stop' }));
+    };
+    const body = { ...ask(fetchTool({ max_content_tokens: 50_000 })), stream: true };
+    const { statuses, usage } = await concurrently('reader', body);
+    expect(statuses).toContain(200);
+    expect(usage.input).toBeLessThanOrEqual(150_000);
   });
 
   it('sends a web fetch without max_content_tokens bounded, under a cap', async () => {
