@@ -191,12 +191,16 @@ function runsHosted(tool: unknown): boolean {
 function providerContainer(tool: Json, at: string, allowed: ProfileLlm): SideDoor | undefined {
   if (allowed.body_fields.includes('container')) return undefined;
   const env = tool.environment;
+  // Skills loaded into a new container are code stored in the account, as Messages' `container.skills`.
+  const skills = isObject(env) && Array.isArray(env.skills) && env.skills.length > 0;
   const named =
     tool.type === 'shell' && isObject(env) && env.type !== 'local' && env.type !== 'container_auto'
       ? `${at}.environment`
-      : tool.type === 'code_interpreter' && tool.container !== undefined && !newContainer(tool.container)
-        ? `${at}.container`
-        : undefined;
+      : tool.type === 'shell' && skills
+        ? `${at}.environment.skills`
+        : tool.type === 'code_interpreter' && tool.container !== undefined && !newContainer(tool.container)
+          ? `${at}.container`
+          : undefined;
   return named
     ? sideDoorRefusal(named, `the container at ${named}, the account's, not the run's,`, 'body_fields')
     : undefined;

@@ -92,6 +92,19 @@ describe('the Responses shell tool run by the provider', () => {
   });
 });
 
+describe('a hosted shell loading skills stored in the account', () => {
+  it('refuses, unsent, skills by reference where the shell is allowed', async () => {
+    const environment = {
+      type: 'container_auto',
+      skills: [{ type: 'skill_reference', skill_id: 'skill_someone_elses' }],
+    };
+    const r = await post('/v1/responses', 'hosted', responses([{ type: 'shell', environment }]));
+    expect(r.status).toBe(400);
+    expect(r.text).toContain('tools[0].environment.skills');
+    expect(r.sent).toBe(0);
+  });
+});
+
 describe('a code interpreter in a container named by id', () => {
   it('refuses, unsent, a container id where the code interpreter is allowed', async () => {
     const tools = [{ type: 'code_interpreter', container: 'cntr_someone_elses' }];
