@@ -90,6 +90,7 @@ function reserve(ctx: ProxyContext, c: Checked, req: Request, format: WireFormat
     price: c.price,
     feesUsd: c.feesUsd,
     samplings: samplings(c.tools.calls),
+    resultInput: c.tools.resultInput ?? 0,
     countTokens: () =>
       format.countable ? countInputTokens(ctx, c.body, req, c.run.id) : Promise.resolve(undefined),
     ...(remembered ? { checked: remembered } : {}),
@@ -119,10 +120,7 @@ async function send(
     const what = spend.dimension === 'usd' ? 'spend (USD)' : `${spend.dimension} token`;
     const used = spend.dimension === 'usd' ? spend.used.toFixed(4) : spend.used;
     // Said so the agent can fix the request rather than give up: its server tools' bound.
-    const fees =
-      spend.dimension === 'usd' && checked.feesUsd > 0 && checked.tools.bound
-        ? ` Its server tools may cost up to $${checked.feesUsd.toFixed(4)}: ${checked.tools.bound}.`
-        : '';
+    const fees = toolBoundHint(checked, spend.dimension);
     return apiError(
       402,
       'billing_error',
@@ -310,4 +308,17 @@ async function refuseUnreadable(
   await settle();
   ctx.deps.logger.warn({ runId, reason: unreadable.reason }, 'LLM answer refused: unreadable');
   return apiError(502, 'api_error', `bulkhead: ${unreadable.message}.`);
+}
+
+/**
+ * What the request's server tools may cost and read, and which bound to lower, where that is why
+ * the budget refused it: said so the agent can fix the request rather than give up.
+ */
+function toolBoundHint(checked: Checked, dimension: string): string {
+  const { bound, resultInput = 0 } = checked.tools;
+  if (!bound || dimension === 'output') return '';
+  const cost = dimension === 'usd' && checked.feesUsd > 0 ? `cost up to $${checked.feesUsd.toFixed(4)}` : '';
+  const read = resultInput > 0 ? `read up to ${resultInput} tokens of results` : '';
+  const what = [cost, read].filter(Boolean).join(' and ');
+  return what ? ` Its server tools may ${what}: ${bound}.` : '';
 }

@@ -16,7 +16,7 @@ import type { BodyResult } from './body.js';
 import type { ProxyContext } from './context.js';
 import { apiError } from './errors.js';
 import { ended, recordDenial, refuseDoor } from './refusals.js';
-import { feesUsd, own, serverToolPrices, type ToolPlan } from './server-tool-fees.js';
+import { containerPrices, feesUsd, own, serverToolPrices, type ToolPlan } from './server-tool-fees.js';
 import { openedDoor, type SideDoorFlow, sideDoorFlow, sideDoorFlowMessage } from './side-door-flow.js';
 import type { SideDoor } from './side-doors.js';
 import { capsOf } from './spend.js';
@@ -102,7 +102,8 @@ export function checkRequest(
   // Its own entry only: `constructor` read a function as its price, passed, and was charged $0
   // (its NaN cost is quantized to nothing), with no cap on its output.
   const modelPrice = own(llm.prices, model);
-  const toolPrices = serverToolPrices(llm.server_tool_prices);
+  // Per request: a container costs by the memory the request asks for.
+  const toolPrices = containerPrices(body, serverToolPrices(llm.server_tool_prices));
   const price = modelPrice ? { ...modelPrice, tools: toolPrices } : undefined;
   const caps = capsOf(profile.budgets);
   // Charging $0 would let an unpriced model spend without limit under a USD cap.

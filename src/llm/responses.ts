@@ -20,7 +20,9 @@
  *     `mcp` tool (the API calls the server itself) needs its `server_url` in
  *     `llm.mcp_servers`, and a connector (`connector_id`) is refused; tools
  *     the client runs (function, custom, local_shell, shell, apply_patch,
- *     computer use, and `namespace` groups of them) pass.
+ *     computer use, and `namespace` groups of them) pass, but a `shell`
+ *     with a hosted `environment` is a server tool, and a container named
+ *     by id needs `container` in `llm.body_fields`.
  *   - content the API would fetch or look up: an image or file by URL, or by
  *     `file_id` (a file stored in the account), is refused unless
  *     `llm.url_sources`.
@@ -139,7 +141,11 @@ export function responsesSideDoor(
 function toolDoor(tools: unknown[], path: string, allowed: ProfileLlm): SideDoor | undefined {
   for (const [i, tool] of tools.entries()) {
     const type = isObject(tool) ? tool.type : undefined;
-    if (typeof type === 'string' && CLIENT_TOOLS.has(type)) continue;
+    const hosted = isObject(tool)
+      ? (providerContainer(tool, `${path}[${i}]`, allowed) ?? onlineContainer(tool, `${path}[${i}]`, allowed))
+      : undefined;
+    if (hosted) return hosted;
+    if (typeof type === 'string' && CLIENT_TOOLS.has(type) && !runsHosted(tool)) continue;
     if (type === 'namespace' && isObject(tool)) {
       // A group of the client's own tools; what it groups is checked like any tool.
       const inner = Array.isArray(tool.tools) ? tool.tools : [];
@@ -158,11 +164,66 @@ function toolDoor(tools: unknown[], path: string, allowed: ProfileLlm): SideDoor
       );
     }
     const name = String(type ?? null);
+    const field = runsHosted(tool) ? `${path}[${i}].environment` : `${path}[${i}].type`;
     if (!allowed.server_tools.includes(name) && !allowed.server_tools.includes(toolFamily(name)))
-      return sideDoorRefusal(`${path}[${i}].type`, `the server tool ${JSON.stringify(name)}`, 'server_tools');
+      return sideDoorRefusal(field, `the server tool ${JSON.stringify(name)}`, 'server_tools');
   }
   return undefined;
 }
+
+/**
+ * Whether a client-looking tool runs on the provider's machines: a `shell` with an `environment`
+ * other than `local` is the hosted shell (a container of the account, online where its
+ * `network_policy` says), a server tool however its type reads.
+ */
+function runsHosted(tool: unknown): boolean {
+  if (!isObject(tool) || tool.type !== 'shell') return false;
+  const env = tool.environment;
+  return env !== undefined && env !== null && !(isObject(env) && env.type === 'local');
+}
+
+/**
+ * A container of the account named by id (a hosted shell's `container_reference`, a code
+ * interpreter's `container: "cntr_..."`): another run, or another agent on the same key, filled
+ * it, so its files are open-world. Refused unless the profile lists `container` in
+ * `llm.body_fields`, as the Messages API's `container` field is.
+ */
+function providerContainer(tool: Json, at: string, allowed: ProfileLlm): SideDoor | undefined {
+  if (allowed.body_fields.includes('container')) return undefined;
+  const env = tool.environment;
+  // Skills loaded into a new container are code stored in the account, as Messages' `container.skills`.
+  const skills = isObject(env) && Array.isArray(env.skills) && env.skills.length > 0;
+  const named =
+    tool.type === 'shell' && isObject(env) && env.type !== 'local' && env.type !== 'container_auto'
+      ? `${at}.environment`
+      : tool.type === 'shell' && skills
+        ? `${at}.environment.skills`
+        : tool.type === 'code_interpreter' && tool.container !== undefined && !newContainer(tool.container)
+          ? `${at}.container`
+          : undefined;
+  return named
+    ? sideDoorRefusal(named, `the container at ${named}, the account's, not the run's,`, 'body_fields')
+    : undefined;
+}
+
+/**
+ * A container the API makes with a `network_policy` other than `disabled`: code the model writes
+ * there reaches the hosts it allows, from the provider's network, whatever the sandbox's egress
+ * says. Refused unless the profile lists `network_policy` in `llm.body_fields`.
+ */
+function onlineContainer(tool: Json, at: string, allowed: ProfileLlm): SideDoor | undefined {
+  if (allowed.body_fields.includes('network_policy')) return undefined;
+  const [key, spec] =
+    tool.type === 'shell' ? ['environment', tool.environment] : ['container', tool.container];
+  if (!isObject(spec) || spec.network_policy === undefined || spec.network_policy === null) return undefined;
+  const policy = spec.network_policy;
+  if (isObject(policy) && policy.type === 'disabled') return undefined;
+  const field = `${at}.${key}.network_policy`;
+  return sideDoorRefusal(field, `network access for the container at ${field}`, 'body_fields');
+}
+
+/** A container the API makes for this request (`{type: "auto"}`), not one named by id. */
+const newContainer = (container: unknown) => isObject(container) && container.type === 'auto';
 
 /** The path of the first input part the API would fetch (a URL) or look up (a stored file). */
 function fetchedInput(value: unknown, path: string): string | undefined {

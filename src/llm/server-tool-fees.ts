@@ -10,7 +10,8 @@
  * tool, `max_tool_calls` of a Responses request), or, where it sets none, `DEFAULT_TOOL_USES`,
  * which is then set in the request sent (under any cap), so the bound reserved is one the API
  * keeps. The same bound counts the samplings: each use appends its result and the API reads the
- * whole conversation again, billed as input each time (`samplings`, spend.ts).
+ * whole conversation again, billed as input each time (`samplings`, spend.ts). The results
+ * themselves are input the prompt never held: reserved at a ceiling per use (`resultReads`).
  */
 import { isObject, type Json } from './json.js';
 import { toolFamily } from './side-doors.js';
@@ -28,10 +29,28 @@ export const DEFAULT_SERVER_TOOL_PRICES: Readonly<ToolCalls> = {
   file_search: 0.0025,
   image_generation: 0.25,
   code_interpreter: 0.03,
+  // Anthropic bills code execution by container time, $0.05 an hour (5 minutes at least), and no
+  // answer reports it: a request that may execute code owes an hour, more than a turn runs.
+  code_execution: 0.05,
 };
 
 /** The bound set in a request under a cap that asks for a bounded server tool with none. */
 export const DEFAULT_TOOL_USES = 10;
+
+/**
+ * The most input one web search's results add, in tokens. No provider documents a maximum: a
+ * Messages search returns up to about ten results, each a page's encrypted excerpt and title
+ * (reported between 2,000 and 8,000 tokens a search); a Responses or Chat Completions search
+ * returns its sources' text likewise. Set above what is seen, since a reservation must not be short.
+ */
+export const WEB_SEARCH_RESULT_TOKENS = 10_000;
+
+/**
+ * `max_content_tokens` set on a Messages web fetch under a cap that sets none: the API truncates a
+ * fetched page or PDF there. Without it a fetch adds the whole document, as large as the context
+ * window; 50,000 tokens holds a long article or a 20-page PDF and fits a modest cap.
+ */
+export const DEFAULT_FETCH_TOKENS = 50_000;
 
 /**
  * `record[key]` when it is the record's own: a name from a request or an answer
@@ -44,6 +63,49 @@ export function own<T>(record: Readonly<Record<string, T>> | undefined, key: str
 /** The operator's prices over the defaults. */
 export function serverToolPrices(configured: Readonly<ToolCalls> | undefined): ToolCalls {
   return { ...DEFAULT_SERVER_TOOL_PRICES, ...configured };
+}
+
+/**
+ * Every tool a Responses request lists, those grouped in a `namespace` too (at any depth: the
+ * body's nesting is bounded, body.ts): a server tool in a group is billed as one at the top.
+ */
+function listedTools(tools: unknown): Json[] {
+  if (!Array.isArray(tools)) return [];
+  return tools.flatMap((tool): Json[] =>
+    isObject(tool) ? (tool.type === 'namespace' ? listedTools(tool.tools) : [tool]) : [],
+  );
+}
+
+/**
+ * OpenAI bills a container by its memory, linearly: 1 GB $0.03, 4 GB $0.12, 16 GB $0.48, 64 GB
+ * $1.92 a session. A `memory_limit` it does not list is read at the largest.
+ */
+const CONTAINER_GB: Readonly<Record<string, number>> = { '1g': 1, '4g': 4, '16g': 16, '64g': 64 };
+const LARGEST_GB = 64;
+
+/**
+ * The prices for this request's containers: the code interpreter's at the largest `memory_limit`
+ * its tools ask for, and a hosted shell's (`shell_call`, a container as the code interpreter's)
+ * likewise. Priced at 1 GB, a 64 GB container was charged a 64th of its bill.
+ */
+export function containerPrices(body: Json, prices: Readonly<ToolCalls>): ToolCalls {
+  let gb = 1;
+  let hostedShell = false;
+  for (const tool of listedTools(body.tools)) {
+    const spec =
+      tool.type === 'shell'
+        ? tool.environment
+        : tool.type === 'code_interpreter'
+          ? tool.container
+          : undefined;
+    hostedShell ||= tool.type === 'shell' && isObject(spec) && spec.type !== 'local';
+    const limit = isObject(spec) ? spec.memory_limit : undefined;
+    if (limit === undefined || limit === null) continue;
+    gb = Math.max(gb, (typeof limit === 'string' ? own(CONTAINER_GB, limit) : undefined) ?? LARGEST_GB);
+  }
+  const perGb = own(prices, 'code_interpreter') ?? 0;
+  if (gb === 1 && !hostedShell) return { ...prices };
+  return { ...prices, code_interpreter: perGb * gb, ...(hostedShell ? { shell: perGb * gb } : {}) };
 }
 
 /** What the uses cost, quantized by the caller with the rest of the request. */
@@ -72,15 +134,43 @@ export function mostCalls(a: ToolCalls | undefined, b: ToolCalls | undefined): T
 
 /**
  * The server tool uses a request may pay for at most, and the body to send (with the bound set
- * where it had none). `perRequest`: the answer never reports them (Chat Completions), so an
- * answered request owes what was reserved. `bound`: how to fix the request when the cap cannot pay.
+ * where it had none). `owed`: uses no answer reports (a Chat Completions search, a Messages code
+ * execution container), owed by any answered request beside what it reports. `bound`: how to fix
+ * the request when the cap cannot pay.
  */
 export interface ToolPlan {
   calls: ToolCalls;
   body: Json;
   bound?: string;
-  perRequest?: boolean;
+  owed?: ToolCalls;
+  /** The most input the tools' results add, summed over every sampling that reads them (`resultReads`). */
+  resultInput?: number;
 }
+
+/** Uses of a tool whose results add at most `tokens` each. */
+interface ResultUses {
+  uses: number;
+  tokens: number;
+}
+
+/**
+ * The most input tokens results add over a request: after its k-th use the API samples again over
+ * the conversation with every result so far, so the k-th sampling after a use reads the k largest
+ * results at worst (the largest first). Summed over the samplings: Σ_k (sum of the k largest).
+ */
+export function resultReads(groups: readonly ResultUses[]): number {
+  let held = 0;
+  let reads = 0;
+  for (const { uses, tokens } of [...groups].sort((a, b) => b.tokens - a.tokens)) {
+    // The group's uses, one after another: held + t, held + 2t, ... held + n·t.
+    reads += uses * held + (tokens * uses * (uses + 1)) / 2;
+    held += uses * tokens;
+  }
+  return reads;
+}
+
+/** The result ceiling of a search tool, by family; a fetch's is its own `max_content_tokens`. */
+const SEARCH_FAMILIES = new Set(['web_search']);
 
 export type ToolPlanResult = { ok: true; plan: ToolPlan } | { ok: false; message: string };
 
@@ -121,6 +211,7 @@ export function messagesToolPlan(body: Json, _prices: Readonly<ToolCalls>, cappe
   let bound: string | undefined;
   let changed = false;
   const tools: unknown[] = [];
+  const results: ResultUses[] = [];
   for (const [i, tool] of body.tools.entries()) {
     const type = isObject(tool) ? tool.type : undefined;
     const family = typeof type === 'string' ? feeFamily(type) : '';
@@ -131,25 +222,48 @@ export function messagesToolPlan(body: Json, _prices: Readonly<ToolCalls>, cappe
     }
     const uses = boundOf(tool.max_uses);
     if (uses === 'invalid') return invalid(`tools[${i}].max_uses`);
-    calls[family] = (own(calls, family) ?? 0) + (uses ?? DEFAULT_TOOL_USES);
-    bound ??= fix(`tools[${i}].max_uses`, uses);
-    changed ||= uses === undefined && capped;
-    tools.push(uses === undefined && capped ? { ...tool, max_uses: DEFAULT_TOOL_USES } : tool);
+    // A fetch adds the document, up to `max_content_tokens`: bounded as `max_uses` is.
+    const fetches = family === 'web_fetch';
+    const content = fetches ? boundOf(tool.max_content_tokens) : undefined;
+    if (content === 'invalid') return invalid(`tools[${i}].max_content_tokens`);
+    const n = uses ?? DEFAULT_TOOL_USES;
+    calls[family] = (own(calls, family) ?? 0) + n;
+    results.push({ uses: n, tokens: fetches ? (content ?? DEFAULT_FETCH_TOKENS) : WEB_SEARCH_RESULT_TOKENS });
+    bound ??= fix(`tools[${i}].max_uses`, uses) + (fetches ? ` or tools[${i}].max_content_tokens` : '');
+    const sent = {
+      ...tool,
+      ...(uses === undefined && capped ? { max_uses: DEFAULT_TOOL_USES } : {}),
+      ...(fetches && content === undefined && capped ? { max_content_tokens: DEFAULT_FETCH_TOKENS } : {}),
+    };
+    changed ||= Object.keys(sent).length !== Object.keys(tool).length;
+    tools.push(sent);
   }
+  // Code execution has no `max_uses`: one container, billed by its time, owed whatever is reported.
+  const executes = body.tools.some(
+    (t) => isObject(t) && typeof t.type === 'string' && feeFamily(t.type) === 'code_execution',
+  );
+  const owed: ToolCalls = executes ? { code_execution: 1 } : {};
   return {
     ok: true,
-    plan: { calls, body: changed ? { ...body, tools } : body, ...(bound ? { bound } : {}) },
+    plan: {
+      calls: { ...calls, ...owed },
+      body: changed ? { ...body, tools } : body,
+      ...(bound ? { bound } : {}),
+      ...(executes ? { owed } : {}),
+      resultInput: resultReads(results),
+    },
   };
 }
 
 /** Responses: `max_tool_calls` bounds every built-in tool's calls together, at the dearest. */
 export function responsesToolPlan(body: Json, prices: Readonly<ToolCalls>, capped: boolean): ToolPlanResult {
-  const tools = Array.isArray(body.tools) ? body.tools : [];
   let dearest: string | undefined;
-  for (const tool of tools) {
-    const type = isObject(tool) ? tool.type : undefined;
+  let searches = false;
+  for (const tool of listedTools(body.tools)) {
+    const type = tool.type;
     if (typeof type !== 'string') continue;
     const family = feeFamily(type);
+    searches ||= SEARCH_FAMILIES.has(family);
     if (priced(family, prices) && (!dearest || (own(prices, family) ?? 0) > (own(prices, dearest) ?? 0)))
       dearest = family;
   }
@@ -157,9 +271,16 @@ export function responsesToolPlan(body: Json, prices: Readonly<ToolCalls>, cappe
   const uses = boundOf(body.max_tool_calls);
   if (uses === 'invalid') return invalid('max_tool_calls');
   const sent = uses === undefined && capped ? { ...body, max_tool_calls: DEFAULT_TOOL_USES } : body;
+  const n = uses ?? DEFAULT_TOOL_USES;
   return {
     ok: true,
-    plan: { calls: { [dearest]: uses ?? DEFAULT_TOOL_USES }, body: sent, bound: fix('max_tool_calls', uses) },
+    plan: {
+      calls: { [dearest]: n },
+      body: sent,
+      bound: fix('max_tool_calls', uses),
+      // Every call bounded may be a search whose results the later samplings read.
+      resultInput: searches ? resultReads([{ uses: n, tokens: WEB_SEARCH_RESULT_TOKENS }]) : 0,
+    },
   };
 }
 
@@ -174,8 +295,12 @@ export function searchModel(model: unknown): boolean {
 /** Chat Completions: a request with `web_search_options`, or to a search model, is one search, reported nowhere. */
 export function chatToolPlan(body: Json, prices: Readonly<ToolCalls>): ToolPlanResult {
   const searches = body.web_search_options !== undefined || searchModel(body.model);
-  if (!searches || !priced('web_search', prices)) return NO_TOOLS(body);
-  return { ok: true, plan: { calls: { web_search: 1 }, body, perRequest: true } };
+  if (!searches) return NO_TOOLS(body);
+  // Its results are read with the prompt, priced or not.
+  const resultInput = WEB_SEARCH_RESULT_TOKENS;
+  if (!priced('web_search', prices)) return { ok: true, plan: { calls: {}, body, resultInput } };
+  const owed = { web_search: 1 };
+  return { ok: true, plan: { calls: owed, body, owed, resultInput } };
 }
 
 /** Messages usage: `server_tool_use.<family>_requests`, cumulative totals (never summed). */

@@ -10,7 +10,7 @@ import type { Profile } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
 import { alertCrossings, endIfExhausted } from './budget-alerts.js';
 import type { ProxyContext } from './context.js';
-import type { ToolPlan } from './server-tool-fees.js';
+import { mostCalls, type ToolPlan } from './server-tool-fees.js';
 import { chargedInput, cost, type MessageUsage, type Price } from './usage.js';
 
 /** How a request ended, as recorded on its `llm.request` event (`code`). */
@@ -35,7 +35,7 @@ export interface SettlementInput {
   reservationId: string;
   /** Called first when settling: the request's signal link is released. */
   release(): void;
-  /** The server tool uses reserved; a `perRequest` plan's are owed by any answer that cost tokens. */
+  /** The server tool uses reserved; a plan's `owed` ones by any answer that cost tokens. */
   tools?: ToolPlan;
 }
 
@@ -56,7 +56,9 @@ export function settlement(ctx: ProxyContext, input: SettlementInput): Settle {
     input.release();
     const tools = input.tools;
     const usage: MessageUsage =
-      tools?.perRequest && answered(reported) ? { ...reported, server_tool_calls: tools.calls } : reported;
+      tools?.owed && answered(reported)
+        ? { ...reported, server_tool_calls: mostCalls(reported.server_tool_calls, tools.owed) }
+        : reported;
     const charged: TokenAmounts = {
       input: chargedInput(usage, profile.budgets.tokens),
       output: usage.output_tokens,

@@ -58,6 +58,8 @@ export interface SpendInput {
   feesUsd?: number;
   /** How many times the API may read the prompt (once, and once more per server tool use). */
   samplings?: number;
+  /** The most input the server tools' results add over those samplings (server-tool-fees.ts `resultReads`). */
+  resultInput?: number;
   /** The exact input token count from the API, or undefined when it cannot be had. */
   countTokens(): Promise<number | undefined>;
   /**
@@ -132,11 +134,14 @@ export async function reserveSpend(s: SpendInput): Promise<Spend> {
   // passes, each at most the prompt (the settlement counts both: usage.ts `mergeUsage`).
   // Each server tool use is one more: the API appends its result and reads the conversation again.
   const passes = (compacts(s.body) ? 1 : 0) + (s.samplings ?? 1);
+  // What a fetch or a search brings in is input no byte of the prompt bounds: reserved at its ceiling.
+  const results = s.resultInput ?? 0;
+  const read = (input: number) => input * passes + results;
   const request = (input: number): TokenRequest => ({
-    input: Math.ceil(input * weight * passes),
+    input: Math.ceil(read(input) * weight),
     output: s.requested,
     // Without a price (no USD cap: a USD cap refuses unpriced models earlier) the request costs nothing.
-    usd: input * inputUsdPerToken(s.price) * longCache * passes + (s.feesUsd ?? 0),
+    usd: read(input) * inputUsdPerToken(s.price) * longCache + (s.feesUsd ?? 0),
     ...(s.price ? { usdPerOutput: s.price.output / 1_000_000 } : {}),
     model: s.model,
   });
@@ -168,7 +173,7 @@ export async function reserveSpend(s: SpendInput): Promise<Spend> {
     ok: true,
     reservationId: reservation.id,
     clamped: Math.min(s.requested, reservation.grantedOutput),
-    input: input * passes,
+    input: read(input),
     counted,
   };
 }

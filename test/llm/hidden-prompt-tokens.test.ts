@@ -17,7 +17,7 @@ const PROFILES = `
     budgets: { tokens: { input: 12000, cache_write_weight: 1 } }
   searching:
     llm: { server_tools: [web_search] }
-    budgets: { tokens: { input: 50000, cache_write_weight: 1 } }
+    budgets: { tokens: { input: 120000, cache_write_weight: 1 } }
 `;
 
 const scripted = useScriptedGateway(PROFILES);
@@ -96,7 +96,8 @@ describe('images the bytes do not bound on Chat Completions', () => {
 describe('server tool iterations', () => {
   it('keeps concurrent searching requests inside the input cap, each search reading the prompt again', async () => {
     const prompt = 'x'.repeat(10_000);
-    // Each search is one more sampling over the whole prompt: 3 searches, 4 readings.
+    // Each search is one more sampling over the whole prompt: 3 searches, 4 readings (and the
+    // results read after each, 60,000 tokens at most: fetched-content.test.ts), 100,000 reserved.
     scripted.api.answer = (res) =>
       slowJson(
         res,
@@ -111,6 +112,6 @@ describe('server tool iterations', () => {
       }),
     );
     expect(used).toBeGreaterThan(0);
-    expect(used).toBeLessThanOrEqual(50_000);
+    expect(used).toBeLessThanOrEqual(120_000);
   });
 });

@@ -87,3 +87,24 @@ export const chatCompletion = (usage: { prompt_tokens: number; completion_tokens
   choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
   usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
 });
+
+/** A raw POST to the gateway at `url` holding only the run's token, as any of the three APIs reads it. */
+export function postWithToken(
+  url: string,
+  path: string,
+  token: string,
+  body: Record<string, unknown>,
+  beta?: string,
+): Promise<Response> {
+  return fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-api-key': token,
+      authorization: `Bearer ${token}`,
+      'anthropic-version': '2023-06-01',
+      ...(beta ? { 'anthropic-beta': beta } : {}),
+    },
+    body: JSON.stringify(body),
+  });
+}

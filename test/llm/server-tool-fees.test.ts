@@ -7,8 +7,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { messageAnswer, PRICES, settledLlmEvent, sseEvent } from '../helpers/llm-harness.js';
-import { chatCompletion, useScriptedGateway } from './scripted-api.js';
+import { messageAnswer, settledLlmEvent, sseEvent } from '../helpers/llm-harness.js';
+import { chatCompletion, postWithToken, useScriptedGateway } from './scripted-api.js';
 
 const PROFILES = `
   searcher:
@@ -28,7 +28,9 @@ const SEARCH = 0.01;
 
 const scripted = useScriptedGateway(
   PROFILES,
-  `${PRICES}\n    gpt-4o-mini-search-preview: { input: 0.15, output: 0.6 }`,
+  // Input this cheap so that the fees, not the search results every sampling reads (reserved as
+  // input: fetched-content.test.ts), decide what these caps hold.
+  '  prices:\n    claude-test: { input: 0.03, output: 15 }\n    gpt-4o-mini-search-preview: { input: 0.15, output: 0.6 }',
 );
 
 async function run(profile = 'searcher'): Promise<{ token: string; runId: string }> {
@@ -39,18 +41,8 @@ async function run(profile = 'searcher'): Promise<{ token: string; runId: string
 const messages = () => scripted.api.received.filter((r) => r.path === '/v1/messages');
 const spent = async (runId: string) => (await scripted.gw.gateway.store.tokens.usage(runId)).usd;
 
-function post(path: string, token: string, body: Record<string, unknown>) {
-  return fetch(`${scripted.gw.gateway.url}${path}`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-api-key': token,
-      authorization: `Bearer ${token}`,
-      'anthropic-version': '2023-06-01',
-    },
-    body: JSON.stringify(body),
-  });
-}
+const post = (path: string, token: string, body: Record<string, unknown>) =>
+  postWithToken(scripted.gw.gateway.url, path, token, body);
 
 const search = (max_uses?: number) => ({
   type: 'web_search_20250305',

@@ -60,7 +60,7 @@ export const llm = z
       .record(z.string(), z.number().nonnegative())
       .default({})
       .describe(
-        'USD per use of a server tool, by name without the date (web_search, file_search, web_fetch, image_generation, code_interpreter); over the defaults web_search 0.01, file_search 0.0025, image_generation 0.25, code_interpreter 0.03',
+        'USD per use of a server tool, by name without the date (web_search, file_search, web_fetch, image_generation, code_interpreter, code_execution); over the defaults web_search 0.01, file_search 0.0025, image_generation 0.25, code_interpreter 0.03 (a 1 GB container; larger ones by their memory), code_execution 0.05 (a container hour, per request)',
       ),
     stream_idle_s: z
       .number()
