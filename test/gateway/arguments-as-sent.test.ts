@@ -16,11 +16,10 @@ import {
   rawSession,
   recorded,
   sessionHeaders,
-  startTestGateway,
   type TestGateway,
   tempDir,
 } from '../helpers/harness.js';
-import { schemaUpstream } from '../helpers/schema-upstream.js';
+import { startSchemaGateway } from '../helpers/schema-upstream.js';
 
 const SCHEMA = {
   type: 'object',
@@ -39,16 +38,7 @@ let gw: TestGateway;
 let record: string;
 let raw: string;
 beforeAll(async () => {
-  const dir = tempDir();
-  record = join(dir, 'received.jsonl');
-  raw = join(dir, 'raw.txt');
-  gw = await startTestGateway(
-    `
-version: 1
-store: { sqlite: ./bulkhead.db }
-upstreams:
-${schemaUpstream('bank', TOOLS, { record, rawRecord: raw })}
-tools:
+  const policy = `tools:
   bank:
     note:
       class: read
@@ -63,10 +53,9 @@ tools:
         labels: { additional_properties: true }
 profiles:
   agent:
-    tools: [bank__note, bank__transfer]
-`,
-    { dir },
-  );
+    tools: [bank__note, bank__transfer]`;
+  raw = join(tempDir(), 'raw.txt');
+  ({ gw, record } = await startSchemaGateway('bank', TOOLS, { policy, upstream: { rawRecord: raw } }));
 });
 afterAll(async () => {
   await gw?.close();

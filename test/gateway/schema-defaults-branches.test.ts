@@ -11,10 +11,9 @@
  */
 
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { denialCode, recorded, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
-import { schemaUpstream } from '../helpers/schema-upstream.js';
+import { denialCode, recorded, type TestGateway } from '../helpers/harness.js';
+import { startSchemaGateway } from '../helpers/schema-upstream.js';
 
 const OPTIONS = { type: 'object', properties: { path: { type: 'string', default: '/' } } };
 const tool = (name: string, inputSchema: Record<string, unknown>) => ({ name, inputSchema });
@@ -114,23 +113,7 @@ const TOOLS = [
 let gw: TestGateway;
 let record: string;
 beforeAll(async () => {
-  const dir = tempDir();
-  record = join(dir, 'received.jsonl');
-  gw = await startTestGateway(
-    `
-version: 1
-store: { sqlite: ./bulkhead.db }
-upstreams:
-${schemaUpstream('fs', TOOLS, { record })}
-tools:
-  fs:
-${TOOLS.map((t) => `    ${t.name}: { class: read }`).join('\n')}
-profiles:
-  agent:
-    tools: [${TOOLS.map((t) => `fs__${t.name}`).join(', ')}]
-`,
-    { dir },
-  );
+  ({ gw, record } = await startSchemaGateway('fs', TOOLS));
 });
 afterAll(async () => {
   await gw?.close();

@@ -8,10 +8,9 @@
  * (test/fixtures/schema-server.ts) records what it receives.
  */
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { denialCode, recorded, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
-import { type SchemaTool, schemaUpstream } from '../helpers/schema-upstream.js';
+import { denialCode, recorded, type TestGateway } from '../helpers/harness.js';
+import { type SchemaTool, startSchemaGateway } from '../helpers/schema-upstream.js';
 
 const TOOLS: SchemaTool[] = [
   {
@@ -34,24 +33,7 @@ const TOOLS: SchemaTool[] = [
 let gw: TestGateway;
 let record: string;
 beforeAll(async () => {
-  const dir = tempDir();
-  record = join(dir, 'received.jsonl');
-  gw = await startTestGateway(
-    `
-version: 1
-store: { sqlite: ./bulkhead.db }
-upstreams:
-${schemaUpstream('up', TOOLS, { record })}
-tools:
-  up:
-    tag: { class: read }
-    ping: { class: read }
-profiles:
-  agent:
-    tools: [up__tag, up__ping]
-`,
-    { dir },
-  );
+  ({ gw, record } = await startSchemaGateway('up', TOOLS));
 });
 afterAll(async () => {
   await gw?.close();

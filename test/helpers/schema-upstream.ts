@@ -1,7 +1,7 @@
 /** YAML for a stdio upstream running test/fixtures/schema-server.ts with the given tools. */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from './harness.js';
+import { ROOT, startTestGateway, type TestGateway, tempDir } from './harness.js';
 
 export interface SchemaTool {
   name: string;
@@ -9,27 +9,25 @@ export interface SchemaTool {
   description?: string;
 }
 
-export function schemaUpstream(
-  name: string,
-  tools: SchemaTool[],
-  opts: {
-    record?: string;
-    /** Where the upstream appends every byte it reads (see schema-server.ts). */
-    rawRecord?: string;
-    replies?: Record<string, string>;
-    extra?: string[];
-    /** Tools listed after `swap` is called (see schema-server.ts). */
-    swap?: SchemaTool[];
-    /** Tools per `tools/list` page (see schema-server.ts). */
-    pageSize?: number;
-    /** `list_changed` notifications a call of `flood` sends, and where `tools/list` requests are counted. */
-    flood?: { count: number; lists: string; pauseMs?: number };
-    /** Every listing's schemas differ (see schema-server.ts). */
-    vary?: boolean;
-    /** Where the tools are written when they are too large for one environment string. */
-    toolsFile?: string;
-  } = {},
-): string {
+export interface SchemaUpstreamOptions {
+  record?: string;
+  /** Where the upstream appends every byte it reads (see schema-server.ts). */
+  rawRecord?: string;
+  replies?: Record<string, string>;
+  extra?: string[];
+  /** Tools listed after `swap` is called (see schema-server.ts). */
+  swap?: SchemaTool[];
+  /** Tools per `tools/list` page (see schema-server.ts). */
+  pageSize?: number;
+  /** `list_changed` notifications a call of `flood` sends, and where `tools/list` requests are counted. */
+  flood?: { count: number; lists: string; pauseMs?: number };
+  /** Every listing's schemas differ (see schema-server.ts). */
+  vary?: boolean;
+  /** Where the tools are written when they are too large for one environment string. */
+  toolsFile?: string;
+}
+
+export function schemaUpstream(name: string, tools: SchemaTool[], opts: SchemaUpstreamOptions = {}): string {
   const env: Record<string, string> = {};
   if (opts.toolsFile) {
     writeFileSync(opts.toolsFile, JSON.stringify(tools));
@@ -56,4 +54,36 @@ export function schemaUpstream(
     // JSON is valid YAML: each value is written as a JSON string.
     ...Object.entries(env).map(([k, v]) => `      ${k}: ${JSON.stringify(v)}`),
   ].join('\n');
+}
+
+/**
+ * A gateway on a SQLite store of its own in front of one schema upstream `name`, which records
+ * each call it receives (`record`, JSON lines). `policy`: the policy's `tools:` and `profiles:`
+ * sections; by default every tool is `read` and profile `agent` may call them all.
+ */
+export async function startSchemaGateway(
+  name: string,
+  tools: SchemaTool[],
+  opts: { policy?: string; upstream?: Omit<SchemaUpstreamOptions, 'record'> } = {},
+): Promise<{ gw: TestGateway; record: string; dir: string }> {
+  const dir = tempDir();
+  const record = join(dir, 'received.jsonl');
+  const policy =
+    opts.policy ??
+    `tools:
+  ${name}:
+${tools.map((t) => `    ${t.name}: { class: read }`).join('\n')}
+profiles:
+  agent:
+    tools: [${tools.map((t) => `${name}__${t.name}`).join(', ')}]`;
+  const gw = await startTestGateway(
+    `version: 1
+store: { sqlite: ./bulkhead.db }
+upstreams:
+${schemaUpstream(name, tools, { ...opts.upstream, record })}
+${policy}
+`,
+    { dir },
+  );
+  return { gw, record, dir };
 }
