@@ -69,6 +69,16 @@ describe('policy loading', () => {
       'p.yaml:17:28: profiles.support.budgets.tool_calls: expected number to be >0, found -5',
     ],
     [
+      'a size of zero written with a unit (a tmpfs of size 0 has no limit)',
+      `${BASE}    sandbox: { tmp_size: 0M }\n`,
+      'p.yaml:17:26: profiles.support.sandbox.tmp_size: a size of at least one byte (0 would mean no limit), found "0M"',
+    ],
+    [
+      'a size that rounds to zero bytes',
+      `${BASE}    sandbox: { memory: "0.4" }\n`,
+      'p.yaml:17:24: profiles.support.sandbox.memory: a size of at least one byte (0 would mean no limit), found "0.4"',
+    ],
+    [
       'an egress wildcard over a whole TLD',
       `${BASE}    egress: ["*.com:443"]\n`,
       'p.yaml:17:14: profiles.support.egress.0: a wildcard needs a registrable domain: *.com would allow the whole TLD, found "*.com:443"',

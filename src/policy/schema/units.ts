@@ -35,10 +35,21 @@ const SIZE_BYTES: Record<string, number> = {
 /** A size such as `512M`, `64KiB` or a plain number of bytes; parsed to bytes. */
 export const size = z
   .union([z.number().int().positive(), z.string().regex(SIZE, 'a size such as 64K, 512M or 2G')])
-  .transform((value) => {
+  .transform((value, ctx) => {
     if (typeof value === 'number') return value;
     const [, amount, unit] = SIZE.exec(value) as RegExpExecArray;
-    return Math.round(Number(amount) * (SIZE_BYTES[unit ?? 'B'] as number));
+    const bytes = Math.round(Number(amount) * (SIZE_BYTES[unit ?? 'B'] as number));
+    // Zero is no bound where it lands: a tmpfs of `size=0` is unlimited (the jail's /tmp then
+    // takes the host's memory under `weaker_limits`), so "0M" or "0.4" is refused, as 0 is.
+    if (bytes < 1) {
+      ctx.issues.push({
+        code: 'custom',
+        input: value,
+        message: 'a size of at least one byte (0 would mean no limit)',
+      });
+      return z.NEVER;
+    }
+    return bytes;
   })
   .describe('size in bytes, or a number with K, M or G');
 
