@@ -43,7 +43,7 @@ export type Filled =
 
 /** Schema positions one call may visit while filling; past it the call is refused. */
 export const MAX_FILL_STEPS = 100_000;
-/** Passes over the arguments before they must stop changing (each default may settle another). */
+/** Passes after the first before the arguments must stop changing (each default may settle another). */
 const MAX_FILL_ROUNDS = 4;
 /** Nesting of schema positions (references and data levels together). */
 const MAX_FILL_DEPTH = 256;
@@ -57,16 +57,16 @@ export function fillDefaults(schema: unknown, args: Record<string, unknown>): Fi
     // Filled again until nothing changes, so the upstream is left nothing to fill: a default can
     // decide an `if` or a union that was judged before it was filled (`mode` defaulting to
     // "bulk" picks the `then` whose `limit` defaults to 1000).
-    let value = filler.fill(schema, structuredClone(args), '', 0);
-    let text = canonicalJson(value);
-    for (let round = 1; ; round++) {
+    // A pass that filled nothing returned its input unchanged, so it is the fixed point; most calls
+    // with defaults stop after one pass.
+    let value: unknown = args;
+    for (let pass = 0; pass <= MAX_FILL_ROUNDS; pass++) {
       filler.newRound();
-      const again = filler.fill(schema, structuredClone(value), '', 0);
-      const againText = canonicalJson(again);
-      if (againText === text) return { ok: true, value: value as Record<string, unknown> };
-      if (round >= MAX_FILL_ROUNDS) return { ok: false, pointer: '', reason: 'ambiguous' };
-      [value, text] = [again, againText];
+      const next = filler.fill(schema, structuredClone(value), '', 0);
+      if (filler.added === 0) return { ok: true, value: next as Record<string, unknown> };
+      value = next;
     }
+    return { ok: false, pointer: '', reason: 'ambiguous' };
   } catch (error) {
     if (error instanceof Refusal) return { ok: false, pointer: error.pointer, reason: error.reason };
     throw error;
@@ -86,12 +86,15 @@ const patterns = new Map<string, LinearRegExp | undefined>();
 const reachesDefault = new WeakMap<object, WeakMap<object, boolean>>();
 
 class Filler {
+  /** Defaults written this pass: none means the pass changed nothing. */
+  added = 0;
   private steps = 0;
   /** What choosing branches may visit in all, as many again as filling (each visit is a step). */
   private readonly work: Work = { left: MAX_FILL_STEPS };
 
-  /** Each pass has the whole budget: a call costs at most MAX_FILL_ROUNDS of them. */
+  /** Each pass has the whole budget: a call costs at most MAX_FILL_ROUNDS + 1 of them. */
   newRound(): void {
+    this.added = 0;
     this.steps = 0;
     this.work.left = MAX_FILL_STEPS;
   }
@@ -164,6 +167,7 @@ class Filler {
     for (const [name, member] of Object.entries(properties)) {
       if (Object.hasOwn(value, name) || !isRecord(member)) continue;
       if (member.default === undefined || member.default === null) continue;
+      this.added++;
       // defineProperty: a property named `__proto__` must not reach the prototype setter.
       Object.defineProperty(value, name, {
         value: structuredClone(member.default),
