@@ -146,3 +146,27 @@ describe("draft-07 tuples (items as a list, which ajv's useDefaults fills)", () 
     });
   });
 });
+
+describe('a left-out property whose references lead back to themselves', () => {
+  it('is refused quickly rather than followed for ever', () => {
+    const schema = {
+      properties: { p: { $ref: '#/$defs/P' } },
+      $defs: { P: { anyOf: [{ $ref: '#/$defs/P' }, { type: 'string', default: '/' }] } },
+    };
+    const started = performance.now();
+    expect(fillDefaults(schema, {})).toMatchObject({ ok: false, reason: 'too_costly' });
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it('is refused when references double at every level past the fill budget', () => {
+    const $defs: Record<string, unknown> = { L30: { type: 'string', default: '/' } };
+    for (let i = 0; i < 30; i++)
+      $defs[`L${i}`] = { allOf: [{ $ref: `#/$defs/L${i + 1}` }, { $ref: `#/$defs/L${i + 1}` }] };
+    const started = performance.now();
+    expect(fillDefaults({ properties: { p: { $ref: '#/$defs/L0' } }, $defs }, {})).toMatchObject({
+      ok: false,
+      reason: 'too_costly',
+    });
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+});
