@@ -7,8 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ATTACK } from '../fixtures/hostile-content.js';
-import { denialCode, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
-import { resultUpstream } from '../helpers/result-upstream.js';
+import { denialCode, type TestGateway } from '../helpers/harness.js';
+import { startResultGateway } from '../helpers/result-upstream.js';
 
 const SECRET = ATTACK.credential;
 const HEAD = SECRET.slice(0, 20);
@@ -24,22 +24,7 @@ const RESULTS: Record<string, Record<string, unknown>> = {
 
 let gw: TestGateway;
 beforeAll(async () => {
-  const names = Object.keys(RESULTS);
-  gw = await startTestGateway(
-    `
-version: 1
-store: { sqlite: ./bulkhead.db }
-upstreams:
-${resultUpstream('up', { tools: RESULTS })}
-tools:
-  up:
-${names.map((n) => `    ${n}: { class: read }`).join('\n')}
-profiles:
-  agent:
-    tools: [${names.map((n) => `up__${n}`).join(', ')}]
-`,
-    { dir: tempDir() },
-  );
+  gw = await startResultGateway('up', RESULTS);
 });
 afterAll(async () => {
   await gw?.close();
