@@ -5,22 +5,16 @@
  * approver edited, or between calls of the same tool waiting side by side
  * (the one changed amount among near-identical refunds). Characters that can
  * hide or reorder text in a terminal (controls, bidi overrides, zero-width,
- * tag characters) are shown as escapes.
+ * tag characters) are shown as escapes, and keys a reader could take for a
+ * sibling (`PАTH` beside `PATH`) written out (inspect/key-reading.ts).
  */
+import { HIDDEN, keysToWriteOut, writtenOut } from '../inspect/key-reading.js';
 
 export interface ArgumentLeaf {
   pointer: string;
   /** The value as JSON, made visible. */
   value: string;
 }
-
-/**
- * Characters a terminal hides, acts on or uses to reorder text, as classes rather than a list:
- * controls (C0, C1), format characters (bidi, zero-width, tags, interlinear annotations), every
- * default-ignorable one (Hangul fillers, combining grapheme joiner) and variation selectors, which
- * carry a byte each under a visible letter; lone surrogates too.
- */
-const HIDDEN = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\p{Variation_Selector}\p{Cs}]/gu;
 
 /** Shows what a terminal would hide: `\u{202e}` instead of a right-to-left override. */
 export function visible(text: string): string {
@@ -34,9 +28,11 @@ export function leaves(value: unknown, pointer = ''): ArgumentLeaf[] {
       ? value.map((v, i) => [String(i), v] as const)
       : Object.entries(value);
     if (entries.length === 0) return [{ pointer: pointer || '/', value: Array.isArray(value) ? '[]' : '{}' }];
-    return entries.flatMap(([key, child]) =>
-      leaves(child, `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`),
-    );
+    const confusable = Array.isArray(value) ? new Set<string>() : keysToWriteOut(Object.keys(value));
+    return entries.flatMap(([key, child]) => {
+      const segment = key.replace(/~/g, '~0').replace(/\//g, '~1');
+      return leaves(child, `${pointer}/${confusable.has(key) ? writtenOut(segment) : segment}`);
+    });
   }
   return [{ pointer: pointer || '/', value: JSON.stringify(value) ?? String(value) }];
 }

@@ -32,3 +32,19 @@ export function isExternalSink(
 ): boolean {
   return rule.class === 'external' || rule.taints === true || hints?.openWorldHint === true;
 }
+
+/**
+ * A tool whose output is open-world content, which taints the run: the policy says so
+ * (`taints: true`), or, the policy silent, its own server says it reads the open world
+ * (`openWorldHint` with `readOnlyHint`: a fetch, a web search; a tool that writes out answers
+ * with a receipt). The flow stage took that hint for a way out while its output left the run
+ * clean, so a page's instructions reached the agent unmarked. A hint only adds taint; the
+ * policy's `taints: false` is the operator's word.
+ */
+export function readsOpenWorld(
+  rule: Pick<ToolRule, 'taints'>,
+  hints?: { openWorldHint?: boolean | undefined; readOnlyHint?: boolean | undefined },
+): boolean {
+  if (rule.taints !== undefined) return rule.taints;
+  return hints?.openWorldHint === true && hints.readOnlyHint === true;
+}

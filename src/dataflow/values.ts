@@ -82,6 +82,9 @@ export function valuesInResult(result: CallToolResult): FoundValue[] {
   for (const block of result.content ?? []) {
     if (block.type === 'text') texts.push(block.text);
     else if (block.type === 'resource') texts.push(...textsOfContents(block.resource));
+    // A link's words are read by the agent as a text block's are.
+    else if (block.type === 'resource_link')
+      texts.push(...[block.name, block.title, block.description].filter((t) => typeof t === 'string'));
   }
   return valuesInTexts(texts, result.structuredContent);
 }
@@ -298,7 +301,11 @@ function leaves(value: unknown, into: FoundValue[], all = false): void {
     } else if (typeof item === 'number' && Number.isInteger(item) && Math.abs(item) >= 10_000) {
       into.push({ kind: 'value', value: String(item) });
     } else if (item !== null && typeof item === 'object') {
-      for (const child of Object.values(item)) stack.push(child);
+      for (const [key, child] of Object.entries(item)) {
+        // A map keyed by customer holds their addresses as keys; an ordinary key is no value.
+        if (all && !Array.isArray(item)) piiIn(key, into);
+        stack.push(child);
+      }
     }
   }
 }

@@ -9,7 +9,9 @@
  * Filled where a validator that applies defaults fills them: `properties`
  * reached through `$ref`, `allOf`, `then`/`else` (the one the `if` picks),
  * `dependentSchemas` and draft 7's `dependencies` (their key present), `patternProperties`,
- * `additionalProperties`, `items`, and inside an object that is itself a
+ * `additionalProperties`, `items` (and draft 7's list form), `unevaluatedProperties` /
+ * `unevaluatedItems` (schema-evaluated.ts), a left-out property's `$ref` target or union
+ * branch (zod writes its defaults there), and inside an object that is itself a
  * default. In an `anyOf`/`oneOf`, the branch the value matches (schema-admits.ts):
  * pydantic's `Optional[Model]` and discriminated unions. ajv's own
  * `useDefaults` is off: with references compiled as functions it filled the
@@ -29,8 +31,8 @@
  */
 import { escapePointer } from '../pipeline/arguments-walk.js';
 import { canonicalJson } from '../util/canonical.js';
-import { compileLinear, type LinearRegExp } from '../util/linear-regexp.js';
 import { admits, isRecord, type Work } from './schema-admits.js';
+import { evaluatedBy, matchesPattern, type Place, tuple } from './schema-evaluated.js';
 import type { JsonSchema } from './tighten.js';
 import { DATA_KEYWORDS, resolvePointer } from './tighten-references.js';
 
@@ -79,8 +81,6 @@ class Refusal {
     readonly reason: 'ambiguous' | 'short_tuple' | 'too_costly',
   ) {}
 }
-
-const patterns = new Map<string, LinearRegExp | undefined>();
 
 /** Per compiled schema (kept by the validator cache): which of its nodes reach a default. */
 const reachesDefault = new WeakMap<object, WeakMap<object, boolean>>();
@@ -165,12 +165,13 @@ class Filler {
   ): void {
     const properties = isRecord(schema.properties) ? schema.properties : {};
     for (const [name, member] of Object.entries(properties)) {
-      if (Object.hasOwn(value, name) || !isRecord(member)) continue;
-      if (member.default === undefined || member.default === null) continue;
+      if (Object.hasOwn(value, name) || !this.hasDefault(member)) continue;
+      const found = this.absentDefault(member, `${pointer}/${escapePointer(name)}`, depth + 1);
+      if (!found.found) continue;
       this.added++;
       // defineProperty: a property named `__proto__` must not reach the prototype setter.
       Object.defineProperty(value, name, {
-        value: structuredClone(member.default),
+        value: structuredClone(found.value),
         enumerable: true,
         writable: true,
         configurable: true,
@@ -187,30 +188,86 @@ class Filler {
       let matched = Object.hasOwn(properties, name);
       if (matched) value[name] = this.fill(properties[name], value[name], at, depth + 1);
       for (const [source, member] of Object.entries(patternProperties)) {
-        if (!matches(source, name)) continue;
+        if (!matchesPattern(source, name)) continue;
         matched = true;
         value[name] = this.fill(member, value[name], at, depth + 1);
       }
-      if (!matched) value[name] = this.fill(schema.additionalProperties, value[name], at, depth + 1);
+      if (!matched && schema.additionalProperties !== undefined)
+        value[name] = this.fill(schema.additionalProperties, value[name], at, depth + 1);
+      else if (!matched) value[name] = this.fillUnevaluated(schema, value, { key: name }, at, depth);
       if (Object.hasOwn(dependent, name)) this.fill(dependent[name], value, pointer, depth + 1);
     }
   }
 
   private fillArray(schema: JsonSchema, value: unknown[], pointer: string, depth: number): void {
-    const prefix = Array.isArray(schema.prefixItems) ? schema.prefixItems : [];
+    // Draft 7 writes a tuple as `items: [...]`, the rest under `additionalItems`.
+    const prefix = tuple(schema);
+    const rest = Array.isArray(schema.items) ? schema.additionalItems : schema.items;
     for (let i = 0; i < value.length; i++) {
-      value[i] = this.fill(
-        i < prefix.length ? prefix[i] : schema.items,
-        value[i],
-        `${pointer}/${i}`,
-        depth + 1,
-      );
+      const at = `${pointer}/${i}`;
+      if (i < prefix.length) value[i] = this.fill(prefix[i], value[i], at, depth + 1);
+      else if (rest !== undefined) value[i] = this.fill(rest, value[i], at, depth + 1);
+      else value[i] = this.fillUnevaluated(schema, value, { index: i }, at, depth);
     }
     for (let i = value.length; i < prefix.length; i++) {
-      const member = prefix[i];
-      if (isRecord(member) && member.default !== undefined && member.default !== null)
+      if (this.hasDefault(prefix[i]) && this.absentDefault(prefix[i], `${pointer}/${i}`, depth + 1).found)
         throw new Refusal(pointer, 'short_tuple');
     }
+  }
+
+  /**
+   * A member no keyword of this node evaluated, filled by `unevaluatedProperties` /
+   * `unevaluatedItems` when nothing applied in place (a reference, a branch taken) evaluated it.
+   */
+  private fillUnevaluated(
+    schema: JsonSchema,
+    container: Record<string, unknown> | unknown[],
+    place: Place,
+    pointer: string,
+    depth: number,
+  ): unknown {
+    const member = 'key' in place ? container[place.key as never] : container[place.index as never];
+    const unevaluated = 'key' in place ? schema.unevaluatedProperties : schema.unevaluatedItems;
+    if (!this.hasDefault(unevaluated)) return member;
+    const evaluated = evaluatedBy(schema, container, place, this.root, this.work);
+    if (this.work.left < 0) throw new Refusal(pointer, 'too_costly');
+    if (evaluated === 'unknown') throw new Refusal(pointer, 'ambiguous');
+    return evaluated === 'no' ? this.fill(unevaluated, member, pointer, depth + 1) : member;
+  }
+
+  /**
+   * The default a validator gives a left-out member: its own (the outermost wrapper fills first;
+   * `null` is "none given"), else the one its reference, `allOf` members and union branches
+   * declare. zod writes `.meta({ id })` as `{ $ref }` with the default at the target, and
+   * `.default(x).nullable()` as `anyOf: [{ default: x }, { type: 'null' }]`, and fills both.
+   * Different defaults there have no single value: refused.
+   */
+  private absentDefault(
+    schema: unknown,
+    pointer: string,
+    depth: number,
+  ): { found: false } | { found: true; value: unknown } {
+    if (!isRecord(schema)) return { found: false };
+    if (schema.default !== undefined)
+      return schema.default === null ? { found: false } : { found: true, value: schema.default };
+    // Only a walk inward counts: a default of its own is what every filled property costs already.
+    if (++this.steps > MAX_FILL_STEPS || depth > MAX_FILL_DEPTH) throw new Refusal(pointer, 'too_costly');
+    const inner: unknown[] = [];
+    if (typeof schema.$ref === 'string') inner.push(this.target(schema.$ref));
+    for (const key of ['allOf', 'anyOf', 'oneOf'] as const) {
+      const parts = schema[key];
+      if (Array.isArray(parts)) inner.push(...parts);
+    }
+    let found: { found: true; value: unknown; text: string } | undefined;
+    for (const part of inner) {
+      if (!this.hasDefault(part)) continue;
+      const next = this.absentDefault(part, pointer, depth + 1);
+      if (!next.found) continue;
+      const text = canonicalJson(next.value);
+      if (found === undefined) found = { ...next, text };
+      else if (found.text !== text) throw new Refusal(pointer, 'ambiguous');
+    }
+    return found === undefined ? { found: false } : { found: true, value: found.value };
   }
 
   /** The value filled by whichever branches may match: refused when they would fill it differently. */
@@ -242,16 +299,4 @@ class Filler {
   private target(ref: string): JsonSchema | undefined {
     return resolvePointer(this.root, ref);
   }
-}
-
-/** Whether `name` matches a `patternProperties` pattern, as ajv reads it (RE2, unicode). */
-function matches(source: string, name: string): boolean {
-  if (!patterns.has(source)) {
-    // Bounded: an upstream that changes its patterns on every listing cannot grow it for good.
-    if (patterns.size >= 1024) patterns.clear();
-    const compiled = compileLinear(source, 'u');
-    patterns.set(source, compiled.ok ? compiled.regexp : undefined);
-  }
-  // A pattern RE2 cannot run kept the tool out of the catalog already; here it matches nothing.
-  return patterns.get(source)?.test(name) ?? false;
 }

@@ -9,19 +9,22 @@
  * covers: the first keeps the rewritten span, the others lose their share of
  * it. Joined, the parts then read exactly as the scrubbed whole.
  *
- * Two groups of parts, each joined alone, in document order: every string
+ * Groups of parts, each joined alone, in document order: every string
  * under a `text` key (a text block, an embedded resource's text, a resource
- * content's text, a prompt message's text), and every string inside
- * `structuredContent` (a client shows the one or the other). Base64 payloads
+ * content's text, a prompt message's text) and a resource link's name,
+ * title and description, and every string inside `structuredContent` (a
+ * client shows the one or the other), read once more with its keys. Base64 payloads
  * are read joined as bytes (joined-payloads.ts).
  */
+import { uniqueKey } from '../scrub/unique-key.js';
 import { MAX_DEPTH } from './deep.js';
 import { joinPayloads, settleJoinedPayloads } from './joined-payloads.js';
 import { asciiReading } from './look-alikes.js';
 import { unwrapSpotlight } from './spotlight.js';
 
-export type PartGroup = 'text' | 'structured';
-export const PART_GROUPS: readonly PartGroup[] = ['text', 'structured'];
+/** `keyed`: the structured strings with the keys among them (read apart too: a key between two halves hides them). */
+export type PartGroup = 'text' | 'structured' | 'keyed';
+export const PART_GROUPS: readonly PartGroup[] = ['text', 'structured', 'keyed'];
 
 /** The parts of `value` in `group` a reader joins, in document order. */
 function partsOf(value: unknown, group: PartGroup): string[] {
@@ -174,6 +177,9 @@ export function changedSpan(
   };
 }
 
+/** A resource link's fields a client shows its model beside the text blocks (its uri is read alone). */
+const LINK_PARTS = new Set(['name', 'title', 'description']);
+
 const isHigh = (code: number) => code >= 0xd800 && code <= 0xdbff;
 const isLow = (code: number) => code >= 0xdc00 && code <= 0xdfff;
 
@@ -205,7 +211,7 @@ function visit(
     value.forEach((item, i) => {
       const next =
         typeof item === 'string'
-          ? structured && group === 'structured'
+          ? structured && group !== 'text'
             ? part(item)
             : item
           : visit(item, group, structured, depth + 1, part);
@@ -215,22 +221,36 @@ function visit(
     });
     return out ?? value;
   }
-  let out: Record<string, unknown> | undefined;
+  // A structured object's keys are read as its strings are, each before its value.
+  const keysArePart = structured && group === 'keyed';
+  const link = group === 'text' && !structured && (value as { type?: unknown }).type === 'resource_link';
+  let changed = false;
+  const entries: [string, unknown][] = [];
   for (const [key, item] of Object.entries(value)) {
+    const name = keysArePart ? part(key) : key;
     const inside = structured || key === 'structuredContent';
-    const isPart = inside ? group === 'structured' : group === 'text' && key === 'text';
+    const isPart = inside
+      ? group !== 'text'
+      : group === 'text' && (key === 'text' || (link && LINK_PARTS.has(key)));
     const next =
       typeof item === 'string'
         ? isPart
-          ? inside
+          ? inside || key !== 'text'
             ? part(item)
             : textPart(item, part)
           : item
         : visit(item, group, inside, depth + 1, part);
-    if (next === item) continue;
-    out ??= { ...value };
-    // Defined, not assigned: a `__proto__` key stays data.
-    Object.defineProperty(out, key, { value: next, enumerable: true, writable: true, configurable: true });
+    if (next !== item || name !== key) changed = true;
+    entries.push([name, next]);
   }
-  return out ?? value;
+  if (!changed) return value;
+  const out: Record<string, unknown> = {};
+  const next = new Map<string, number>();
+  for (const [name, item] of entries) {
+    // A rewritten key may meet another: both values stay (scrub/unique-key.ts).
+    const key = Object.hasOwn(out, name) ? uniqueKey(out, name, next) : name;
+    // Defined, not assigned: a `__proto__` key stays data.
+    Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
 }

@@ -5,7 +5,7 @@
  * (intent.ts), so a crash mid-call still leaves an audit event behind.
  */
 
-import { dataClassOf } from '../dataflow/classes.js';
+import { dataClassOf, readsOpenWorld } from '../dataflow/classes.js';
 import { denial } from '../errors.js';
 import type { UpstreamPool } from '../gateway/upstream-pool.js';
 import { progressCleaner } from '../inspect/progress.js';
@@ -30,7 +30,7 @@ export function executeStage(deps: {
   fence?: LeaseFence;
   /** An approval's current state, checked before an approved call is forwarded. */
   approvalState?: (id: string) => Promise<string | undefined>;
-  /** Marks a run tainted: a `taints: true` tool's progress text does, before it passes. */
+  /** Marks a run tainted: an open-world tool's progress text does, before it passes (`readsOpenWorld`). */
   taint?: (runId: string, source: string) => Promise<unknown>;
 }): Stage {
   return async (call) => {
@@ -67,7 +67,7 @@ export function executeStage(deps: {
     const scrub = dataClassOf(deps.policy, tool) ? undefined : deps.scrubberFor?.(call.profileName).text;
     const taint = deps.taint;
     const gate =
-      tool.rule.taints === true && taint
+      readsOpenWorld(tool.rule, tool.upstreamDefinition.annotations) && taint
         ? taintBeforeText(async () => {
             await taint(call.run.id, tool.exposed);
             if (!call.flags.includes('tainted_run')) call.flags.push('tainted_run');

@@ -10,8 +10,7 @@
  * and hidden characters removed), with every non-ASCII character written as
  * `\u{…}` so the note itself shows the difference.
  */
-import { stripHidden } from '../inspect/hidden.js';
-import { asciiReading } from '../inspect/look-alikes.js';
+import { hasLookAlike, keyReading, writtenOut } from '../inspect/key-reading.js';
 import { escapePointer, MAX_ARGUMENT_DEPTH } from './arguments-walk.js';
 
 /** Places named in full; the rest are counted, so decoys cannot push the one that matters out. */
@@ -28,7 +27,7 @@ export function keyNote(args: unknown): string | undefined {
     const byReading = new Map<string, string[]>();
     for (const [key, item] of Object.entries(value)) {
       const at = `${pointer}/${shown(key)}`;
-      const reading = readAs(stripHidden(key).text.normalize('NFKC'));
+      const reading = keyReading(key);
       byReading.set(reading, [...(byReading.get(reading) ?? []), at]);
       if (hasLookAlike(key)) found.push(`key ${at} has look-alike letters`);
       walk(item, at, depth + 1);
@@ -42,26 +41,7 @@ export function keyNote(args: unknown): string | undefined {
   return `${found.slice(0, NAMED).join('; ')}${rest}`;
 }
 
-/** A key mixing ASCII with letters that read as ASCII ones; a word of another script is that script's. */
-function hasLookAlike(key: string): boolean {
-  let lookAlike = false;
-  for (const ch of key) {
-    if ((ch.codePointAt(0) as number) < 0x80) continue;
-    if (!/^[A-Za-z0-9]$/.test(readAs(ch))) return false;
-    lookAlike = true;
-  }
-  return lookAlike && /[A-Za-z0-9]/.test(key);
-}
-
-/** `text` with every look-alike (and every character whose NFKC form is ASCII) read as ASCII. */
-function readAs(text: string): string {
-  return asciiReading(text)?.text ?? text;
-}
-
 /** The key as a pointer segment with every character outside printable ASCII as `\u{…}`. */
 function shown(key: string): string {
-  return escapePointer(key).replace(
-    /[^\x20-\x7e]/gu,
-    (ch) => `\\u{${(ch.codePointAt(0) as number).toString(16)}}`,
-  );
+  return writtenOut(escapePointer(key));
 }

@@ -1,12 +1,16 @@
 /**
  * Taint marking, after the upstream answered: output of a tool that reads the
- * open world (`taints: true`: web pages, tickets, inbound mail) is untrusted
+ * open world (`taints: true`: web pages, tickets, inbound mail; or, the policy
+ * silent, its server's read-only `openWorldHint`, `readsOpenWorld`) is untrusted
  * content, and the run is marked before the agent can act on it. Class alone
  * does not taint: an `external` tool that sends mail returns a receipt, not
  * foreign content. A tool that failed still taints the run if it returned
- * content: an error message can carry an injection too. (Inspection taints
+ * content (text, structured content or its own `_meta`): an error message can
+ * carry an injection too. (Inspection taints
  * too, whatever the tool, when it finds injection signs.)
  */
+import { readsOpenWorld } from '../dataflow/classes.js';
+import { isBulkheadMetaKey } from '../inspect/meta.js';
 import type { RunService } from '../runs/service.js';
 import { CONTINUE, type Stage, type StageResult, type ToolCall } from './stage.js';
 
@@ -20,9 +24,13 @@ export function taintStage(deps: { runs: RunService }): Stage {
   return (call) => {
     const tool = call.tool;
     if (!tool || !call.result) return CONTINUE;
-    const opensWorld = tool.rule.taints === true;
+    const opensWorld = readsOpenWorld(tool.rule, tool.upstreamDefinition.annotations);
+    // The upstream's own `_meta` reaches the agent too: an answer whose only words are there counts.
+    const meta = call.result._meta;
     const returnedContent =
-      (call.result.content?.length ?? 0) > 0 || call.result.structuredContent !== undefined;
+      (call.result.content?.length ?? 0) > 0 ||
+      call.result.structuredContent !== undefined ||
+      (meta !== undefined && Object.keys(meta).some((key) => !isBulkheadMetaKey(key)));
     return opensWorld && returnedContent ? taint(call, tool.exposed) : CONTINUE;
   };
 }

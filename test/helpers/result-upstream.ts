@@ -1,6 +1,6 @@
 /** YAML for a stdio upstream running test/fixtures/result-server.ts (see there for what each option does). */
 import { join } from 'node:path';
-import { ROOT } from './harness.js';
+import { ROOT, startTestGateway, type TestGateway, tempDir } from './harness.js';
 
 export function resultUpstream(
   name: string,
@@ -32,4 +32,34 @@ export function resultUpstream(
     // JSON is valid YAML: each value is written as a JSON string.
     ...Object.entries(env).map(([k, v]) => `      ${k}: ${JSON.stringify(v)}`),
   ].join('\n');
+}
+
+/**
+ * A gateway on a SQLite store of its own in front of one result upstream `name` answering with
+ * `results`. `policy`: the policy's `tools:` and `profiles:` sections; by default every tool is
+ * `read` and profile `agent` may call them all.
+ */
+export async function startResultGateway(
+  name: string,
+  results: Record<string, unknown>,
+  opts: { policy?: string } = {},
+): Promise<TestGateway> {
+  const tools = Object.keys(results);
+  const policy =
+    opts.policy ??
+    `tools:
+  ${name}:
+${tools.map((t) => `    ${t}: { class: read }`).join('\n')}
+profiles:
+  agent:
+    tools: [${tools.map((t) => `${name}__${t}`).join(', ')}]`;
+  return startTestGateway(
+    `version: 1
+store: { sqlite: ./bulkhead.db }
+upstreams:
+${resultUpstream(name, { tools: results })}
+${policy}
+`,
+    { dir: tempDir() },
+  );
 }

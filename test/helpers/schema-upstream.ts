@@ -7,6 +7,8 @@ export interface SchemaTool {
   name: string;
   inputSchema: Record<string, unknown>;
   description?: string;
+  /** The server's own hints (readOnlyHint, openWorldHint, ...). */
+  annotations?: Record<string, unknown>;
 }
 
 export interface SchemaUpstreamOptions {

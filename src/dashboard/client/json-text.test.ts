@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shownJson } from './json-text.js';
+import { shownJson, shownKeys } from './json-text.js';
 
 describe('a string as the dashboard shows it', () => {
   it('writes bidi, zero-width, tag and variation-selector characters as escapes', () => {
@@ -12,5 +12,19 @@ describe('a string as the dashboard shows it', () => {
 
   it('leaves ordinary text, other scripts and emoji as they are', () => {
     expect(shownJson('Заказ 42 ☕ café')).toBe('"Заказ 42 ☕ café"');
+  });
+});
+
+describe('keys as the dashboard shows them', () => {
+  it('writes out a look-alike key beside the key it imitates, and leaves that key as it is', () => {
+    expect(shownKeys(['PATH', 'P\u0410TH'])).toEqual(['"PATH"', '"P\\u{410}TH"']);
+  });
+
+  it('writes out both spellings of a key composed and decomposed', () => {
+    expect(shownKeys(['caf\u00e9', 'cafe\u0301'])).toEqual(['"caf\\u{e9}"', '"cafe\\u{301}"']);
+  });
+
+  it('leaves keys of another script as they are', () => {
+    expect(shownKeys(['Заказ', '名前'])).toEqual(['"Заказ"', '"名前"']);
   });
 });

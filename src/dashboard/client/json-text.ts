@@ -1,4 +1,5 @@
 import { visible } from '../../cli/approval-arguments.js';
+import { keysToWriteOut, writtenOut } from '../../inspect/key-reading.js';
 
 /**
  * A string as JSON with what a page would not show written as `\u{…}`: JSON escapes controls
@@ -8,4 +9,10 @@ import { visible } from '../../cli/approval-arguments.js';
  */
 export function shownJson(value: string): string {
   return visible(JSON.stringify(value));
+}
+
+/** An object's keys as JSON strings, those a reader could take for a sibling written out (`"P\\u{410}TH"`). */
+export function shownKeys(keys: readonly string[]): string[] {
+  const confusable = keysToWriteOut(keys);
+  return keys.map((key) => (confusable.has(key) ? writtenOut(JSON.stringify(key)) : shownJson(key)));
 }

@@ -162,7 +162,7 @@ export const toolRule = z
       .boolean()
       .optional()
       .describe(
-        'it reads the open world (web, tickets, inbound mail): its output marks the run as untrusted',
+        "it reads the open world (web, tickets, inbound mail): its output marks the run as untrusted; unset, the server's openWorldHint with readOnlyHint decides",
       ),
     sources: dataSources
       .optional()

@@ -5,7 +5,7 @@
  * are collapsed behind a button, so one 50 KB argument does not bury the rest.
  */
 import { useState } from 'preact/hooks';
-import { shownJson } from '../json-text.js';
+import { shownJson, shownKeys } from '../json-text.js';
 
 const LONG_STRING = 160;
 const MANY_ITEMS = 25;
@@ -85,6 +85,8 @@ function Collection({
   if (entries.length === 0) return <span class="j-punct">{openB + closeB}</span>;
   const pad = '  '.repeat(indent + 1);
   const shown = open ? entries : entries.slice(0, 3);
+  // Judged among all siblings, shown or not: `PАTH` is written out beside a `PATH` still folded.
+  const keyTexts = array ? [] : shownKeys(entries.map(([key]) => key));
   return (
     <>
       <span class="j-punct">{openB}</span>
@@ -94,7 +96,7 @@ function Collection({
           {pad}
           {array ? null : (
             <>
-              <span class="j-key">{shownJson(key)}</span>
+              <span class="j-key">{keyTexts[i]}</span>
               <span class="j-punct">: </span>
             </>
           )}
