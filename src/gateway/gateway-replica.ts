@@ -43,7 +43,7 @@ export async function startReplica(
       logger,
       notifier,
       // LLM reservations of dead replicas are settled with their calls and approvals.
-      reservations: () => reconcileReservations(store, policy.store, events, logger),
+      reservations: () => reconcileReservations(store, policy, events, logger, notifier),
       ...(options.now ? {} : { clock }),
     },
     options.lease,

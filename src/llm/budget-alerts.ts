@@ -6,6 +6,8 @@
  */
 import type { Crossing } from '../budget/thresholds.js';
 import { exhaustedDimension, type TokenAmounts, type TokenCaps } from '../budget/tokens.js';
+import type { EventWriter } from '../events/writer.js';
+import type { Notifier } from '../notify/notifier.js';
 import type { Run } from '../runs/run.js';
 import type { ProxyContext } from './context.js';
 import { minRequestUsd } from './spend.js';
@@ -15,16 +17,21 @@ function formatAmount(c: Crossing): string {
   return c.dimension === 'usd' ? `$${c.used.toFixed(2)} of $${c.cap}` : `${c.used}/${c.cap}`;
 }
 
-export async function alertCrossings(ctx: ProxyContext, run: Run, crossings: Crossing[]): Promise<void> {
+/** Also by the reconciler, for a reservation a crash left open (reconcile.ts): so no proxy context. */
+export async function alertCrossings(
+  deps: { events: EventWriter; notifier?: Notifier | undefined },
+  run: Pick<Run, 'id' | 'profile'>,
+  crossings: Crossing[],
+): Promise<void> {
   for (const crossing of crossings) {
-    await ctx.deps.events.write({
+    await deps.events.write({
       kind: 'budget.alert',
       runId: run.id,
       code: crossing.dimension,
       actor: 'system',
       data: { ...crossing },
     });
-    ctx.deps.notifier?.send({
+    deps.notifier?.send({
       kind: 'budget.alert',
       title: `Run ${run.id} used ${Math.round(crossing.fraction * 100)}% of its ${crossing.dimension.replace('_', ' ')} budget (${formatAmount(crossing)})`,
       data: { run_id: run.id, profile: run.profile, ...crossing },

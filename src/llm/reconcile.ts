@@ -19,22 +19,28 @@
  * reconcile at the same moment. Rows from before owners were recorded are
  * taken once older than `PG_STALE_MS` on PostgreSQL (at once on SQLite).
  */
+import { tokenCrossings } from '../budget/thresholds.js';
+import type { ReconciledReservation } from '../budget/tokens.js';
 import type { EventWriter } from '../events/writer.js';
 import type { Logger } from '../log.js';
-import type { StoreConfig } from '../policy/schema/index.js';
+import type { Notifier } from '../notify/notifier.js';
+import type { Policy } from '../policy/schema/index.js';
 import { faultPoint } from '../replicas/fault-point.js';
 import type { Store } from '../store/store.js';
+import { alertCrossings } from './budget-alerts.js';
+import { capsOf } from './spend.js';
 
 export const PG_STALE_MS = 15 * 60_000;
 
 export async function reconcileReservations(
   store: Store,
-  config: StoreConfig,
+  policy: Policy,
   events: EventWriter,
   logger: Logger,
+  notifier?: Notifier,
   now = Date.now(),
 ): Promise<number> {
-  const before = 'postgres' in config ? now - PG_STALE_MS : now;
+  const before = 'postgres' in policy.store ? now - PG_STALE_MS : now;
   let settled = 0;
   // Rows are never changed while open, so what is read here is what the settlement charges.
   for (const r of await store.tokens.orphans(before)) {
@@ -59,8 +65,33 @@ export async function reconcileReservations(
     if (!written) continue;
     faultPoint('reservation-settled');
     settled++;
+    await alertSettled(store, policy, { events, notifier }, r).catch((error: unknown) =>
+      logger.error(
+        { err: error, runId: r.runId },
+        'budget alerts of a settled LLM request could not be sent',
+      ),
+    );
   }
   if (settled)
     logger.warn({ count: settled }, 'LLM requests left open by a crash were settled at what they reserved');
   return settled;
+}
+
+/**
+ * The thresholds a crash's leftover crossed when it was charged, alerted as a live request's
+ * are (settlement.ts): until 4 Dec a run whose budget was used up by a request cut by a crash
+ * never raised its alerts. Read after the charge, so a request of the same run settled on
+ * another replica in between can make one crossing alerted by both.
+ */
+async function alertSettled(
+  store: Store,
+  policy: Policy,
+  deps: { events: EventWriter; notifier: Notifier | undefined },
+  r: ReconciledReservation,
+): Promise<void> {
+  const run = await store.runs.get(r.runId);
+  const budgets = run && policy.profiles[run.profile]?.budgets;
+  if (!run || !budgets) return;
+  const after = await store.tokens.usage(r.runId);
+  await alertCrossings(deps, run, tokenCrossings(after, r, capsOf(budgets), budgets.alert_at));
 }

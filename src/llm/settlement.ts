@@ -89,7 +89,7 @@ export function settlement(ctx: ProxyContext, input: SettlementInput): Settle {
       faultPoint('llm-settled');
       if (settledNow) {
         const after = settledNow.usage;
-        await alertCrossings(ctx, run, tokenCrossings(after, charged, caps, profile.budgets.alert_at));
+        await alertCrossings(deps, run, tokenCrossings(after, charged, caps, profile.budgets.alert_at));
         await endIfExhausted(ctx, run, caps, price, after);
       } else {
         // Settled at what it reserved by a replica that thought this one dead: recorded after it.
