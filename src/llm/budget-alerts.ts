@@ -9,7 +9,8 @@ import { exhaustedDimension, type TokenAmounts, type TokenCaps } from '../budget
 import type { EventWriter } from '../events/writer.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { Run } from '../runs/run.js';
-import type { ProxyContext } from './context.js';
+import type { RunService } from '../runs/service.js';
+import type { Store } from '../store/store.js';
 import { minRequestUsd } from './spend.js';
 import type { Price } from './usage.js';
 
@@ -41,16 +42,16 @@ export async function alertCrossings(
 
 /** Ends the run as `exhausted` when a budget has no room left for the smallest request. */
 export async function endIfExhausted(
-  ctx: ProxyContext,
-  run: Run,
+  deps: { store: Store; runs: Pick<RunService, 'end'> },
+  run: Pick<Run, 'id'>,
   caps: TokenCaps,
   price: Price | undefined,
   used?: TokenAmounts,
 ): Promise<void> {
-  const usage = used ?? (await ctx.deps.store.tokens.usage(run.id));
+  const usage = used ?? (await deps.store.tokens.usage(run.id));
   const dimension = exhaustedDimension(usage, caps, minRequestUsd(price));
   if (!dimension) return;
   const what = dimension === 'usd' ? 'spend (USD)' : `${dimension} token`;
   // In-flight requests keep going (they were within budget); only new ones are refused.
-  await ctx.deps.runs.end(run.id, 'exhausted', `${what} budget used`);
+  await deps.runs.end(run.id, 'exhausted', `${what} budget used`);
 }

@@ -90,7 +90,7 @@ export function settlement(ctx: ProxyContext, input: SettlementInput): Settle {
       if (settledNow) {
         const after = settledNow.usage;
         await alertCrossings(deps, run, tokenCrossings(after, charged, caps, profile.budgets.alert_at));
-        await endIfExhausted(ctx, run, caps, price, after);
+        await endIfExhausted(deps, run, caps, price, after);
       } else {
         // Settled at what it reserved by a replica that thought this one dead: recorded after it.
         await deps.events.write({ ...event, data: { ...event.data, lateOutcome: true } });
