@@ -12,8 +12,17 @@
  */
 
 import type { Approval, VoteOutcome } from '../approvals/approval.js';
+import type { TokenUsage } from '../budget/tokens.js';
 import type { Scrubber } from '../scrub/index.js';
-import type { ApprovalMove, BatchItem, EventStore, Retiring, Settling, VoteRequest } from '../store/store.js';
+import type {
+  ApprovalMove,
+  BatchItem,
+  EventStore,
+  Retiring,
+  Settled,
+  Settling,
+  VoteRequest,
+} from '../store/store.js';
 import type { AuditEvent, NewEvent } from './event.js';
 
 export type EventListener = (event: AuditEvent) => void;
@@ -87,6 +96,20 @@ export class EventWriter {
    */
   writeSettling(event: NewEvent, reservation: Settling): Promise<AuditEvent | undefined> {
     return this.gated(event, { settles: reservation }, (e) => this.store.appendSettling(e, reservation));
+  }
+
+  /**
+   * Writes a live LLM request's `llm.request` event in one transaction with settling its
+   * reservation at what it cost (src/llm/settlement.ts); with the run's usage after. Undefined
+   * when the reservation was no longer open (a replica that thought this one dead settled it).
+   */
+  async writeSettled(
+    event: NewEvent,
+    s: Settled,
+  ): Promise<{ event: AuditEvent; usage: TokenUsage } | undefined> {
+    const done = await this.store.appendSettled(this.scrub(event), s);
+    if (done) this.publish(done.event);
+    return done;
   }
 
   /**

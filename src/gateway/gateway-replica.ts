@@ -13,6 +13,7 @@ import type { Policy } from '../policy/schema/index.js';
 import type { SecretSource } from '../policy/secrets.js';
 import { ReplicaLease } from '../replicas/lease.js';
 import type { StoreClock } from '../replicas/store-clock.js';
+import type { RunService } from '../runs/service.js';
 import { storeLocation } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import type { GatewayOptions } from './gateway-types.js';
@@ -24,6 +25,8 @@ export interface ReplicaParts {
   store: Store;
   events: EventWriter;
   approvals: ApprovalService;
+  /** Ends a run whose budget a crash's leftover used up (llm/reconcile.ts). */
+  runs: RunService;
   logger: Logger;
   notifier: Notifier;
   clock: StoreClock;
@@ -31,7 +34,7 @@ export interface ReplicaParts {
 
 export async function startReplica(
   options: GatewayOptions,
-  { policy, source, store, events, approvals, logger, notifier, clock }: ReplicaParts,
+  { policy, source, store, events, approvals, runs, logger, notifier, clock }: ReplicaParts,
 ): Promise<{ lease: ReplicaLease; audit: AuditCheckpoints }> {
   // The lease first, then reconciliation: work of replicas that died (kill -9, lost host)
   // becomes outcome_unknown; work of live replicas is theirs and is left alone.
@@ -43,7 +46,7 @@ export async function startReplica(
       logger,
       notifier,
       // LLM reservations of dead replicas are settled with their calls and approvals.
-      reservations: () => reconcileReservations(store, policy.store, events, logger),
+      reservations: () => reconcileReservations(store, policy, { events, notifier, runs }, logger),
       ...(options.now ? {} : { clock }),
     },
     options.lease,

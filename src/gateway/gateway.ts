@@ -156,6 +156,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     store,
     events,
     approvals,
+    runs,
     logger,
     notifier,
     clock,

@@ -116,7 +116,7 @@ async function send(
       cap: spend.cap,
       estimate: spend.input,
     });
-    await endIfExhausted(ctx, run, caps, price);
+    await endIfExhausted(ctx.deps, run, caps, price);
     const what = spend.dimension === 'usd' ? 'spend (USD)' : `${spend.dimension} token`;
     const used = spend.dimension === 'usd' ? spend.used.toFixed(4) : spend.used;
     // Said so the agent can fix the request rather than give up: its server tools' bound.

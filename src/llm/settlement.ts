@@ -6,7 +6,9 @@
  */
 import { tokenCrossings } from '../budget/thresholds.js';
 import type { TokenAmounts, TokenCaps } from '../budget/tokens.js';
+import type { NewEvent } from '../events/event.js';
 import type { Profile } from '../policy/schema/index.js';
+import { faultPoint } from '../replicas/fault-point.js';
 import type { Run } from '../runs/run.js';
 import { alertCrossings, endIfExhausted } from './budget-alerts.js';
 import type { ProxyContext } from './context.js';
@@ -65,8 +67,7 @@ export function settlement(ctx: ProxyContext, input: SettlementInput): Settle {
       usd: cost(usage, price),
     };
     try {
-      const after = await deps.store.tokens.settle(input.reservationId, charged);
-      await deps.events.write({
+      const event: NewEvent = {
         kind: 'llm.request',
         runId: run.id,
         decision: 'allow',
@@ -82,10 +83,17 @@ export function settlement(ctx: ProxyContext, input: SettlementInput): Settle {
           clamped_to: input.clamped,
           ms: Math.round(performance.now() - started),
         },
-      });
-      if (after) {
-        await alertCrossings(ctx, run, tokenCrossings(after, charged, caps, profile.budgets.alert_at));
-        await endIfExhausted(ctx, run, caps, price, after);
+      };
+      // The charge and its event are one transaction: a crash between them lost the event.
+      const settledNow = await deps.events.writeSettled(event, { id: input.reservationId, charge: charged });
+      faultPoint('llm-settled');
+      if (settledNow) {
+        const after = settledNow.usage;
+        await alertCrossings(deps, run, tokenCrossings(after, charged, caps, profile.budgets.alert_at));
+        await endIfExhausted(deps, run, caps, price, after);
+      } else {
+        // Settled at what it reserved by a replica that thought this one dead: recorded after it.
+        await deps.events.write({ ...event, data: { ...event.data, lateOutcome: true } });
       }
     } catch (error) {
       // The reservation stays open and keeps counting against the budget: failing closed.

@@ -14,6 +14,8 @@
  * `approval-finished` — just after an executed call's approval was settled
  * with its `approval.executed` event; `reservation-settled` — just after an
  * orphaned LLM token reservation was settled with its `llm.request` event;
+ * `llm-settled` — just after a live LLM request's reservation was settled
+ * at what it cost (test/faults/llm-settle-crash.test.ts);
  * `run-ended` — just after a run's end was committed, before its approvals
  * are withdrawn or other replicas are told.
  */

@@ -10,7 +10,7 @@
  */
 import type { Approval, ApprovalState, ApprovalStore, Vote, VoteOutcome } from '../approvals/approval.js';
 import type { CallBudgetStore } from '../budget/calls.js';
-import type { TokenBudgetStore } from '../budget/tokens.js';
+import type { TokenAmounts, TokenBudgetStore, TokenUsage } from '../budget/tokens.js';
 import type { AuditEvent, EventFilter, NewEvent } from '../events/event.js';
 import type { EventStats } from '../events/stats.js';
 import type { CredentialStore } from '../runs/credentials.js';
@@ -77,6 +77,12 @@ export interface Settling {
   before: number;
 }
 
+/** A live request's own reservation, settled at what the request cost (`charge`). */
+export interface Settled {
+  id: string;
+  charge: TokenAmounts;
+}
+
 /** An approval's move from one of `from` to `to` (as `ApprovalStore.transition`, no owner change). */
 export interface ApprovalMove {
   id: string;
@@ -141,6 +147,17 @@ export interface EventStore {
    * its event, and replicas reconciling at once write the event once.
    */
   appendSettling(event: NewEvent, reservation: Settling): Promise<AuditEvent | undefined>;
+  /**
+   * Settles a request's own open reservation at what it cost (as `TokenBudgetStore.settle`)
+   * and appends its `llm.request` event, in one transaction; resolves the event and the run's
+   * usage after it. Undefined (nothing written, nothing charged) when it was no longer open:
+   * a replica that thought this one dead settled it at what it reserved. So a crash never
+   * leaves a request charged without its event.
+   */
+  appendSettled(
+    event: NewEvent,
+    settled: Settled,
+  ): Promise<{ event: AuditEvent; usage: TokenUsage } | undefined>;
   /**
    * Counts one operator's vote (as `ApprovalStore.vote`) and, when it was counted, appends the
    * event `eventFor` makes of the outcome, in the same transaction: a vote is never decided

@@ -187,7 +187,29 @@ async function usdClampAndReconcile(store: Store, runId: string): Promise<void> 
   if (r.ok) expect(await store.tokens.settle(r.id, { input: 1, output: 1, usd: 0 })).toBeUndefined();
 }
 
+/** A live request's settlement and its event are one write: charged once, recorded once. */
+async function settledWithItsEvent(store: Store, runId: string): Promise<void> {
+  const r = await store.tokens.reserve(runId, { input: 10, output: 100, usd: 0.01 }, {}, 1);
+  if (!r.ok) throw new Error('unexpected refusal');
+  const event = { kind: 'llm.request' as const, runId, data: { model: 'm' } };
+  const charge = { input: 12, output: 7, usd: 0.002 };
+  const done = await store.events.appendSettled(event, { id: r.id, charge });
+  expect(done?.event).toMatchObject({ kind: 'llm.request', runId });
+  expect(done?.usage).toEqual({ input: 12, output: 7, usd: 0.002, requests: 1 });
+  // Settled already: nothing written, nothing charged again.
+  expect(await store.events.appendSettled(event, { id: r.id, charge })).toBeUndefined();
+  expect(await store.tokens.usage(runId)).toEqual({ input: 12, output: 7, usd: 0.002, requests: 1 });
+  expect(await store.events.count({ runId, kind: 'llm.request' })).toBe(1);
+  expect(await store.tokens.settle(r.id, charge)).toBeUndefined();
+}
+
 describe('token ledger, USD and crashes (SQLite)', () => {
+  it('settles a live request and writes its event in one write, once', async () => {
+    const store = openSqliteStore(join(tempDir(), 'ledger.db'));
+    await settledWithItsEvent(store, 'r');
+    await store.close();
+  });
+
   it('clamps output to what the USD cap can pay and settles a crash leftover at what it reserved, once', async () => {
     const store = openSqliteStore(join(tempDir(), 'ledger.db'));
     await usdClampAndReconcile(store, 'r');
@@ -236,6 +258,15 @@ describe('token ledger (PostgreSQL, two replicas)', () => {
         stale: true,
       });
       expect((await store.tokens.orphans(Date.now() + 1)).filter((r) => r.runId === runId)).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+
+  it('settles a live request and writes its event in one write, once', async () => {
+    const store = await openPostgresStore(pg.url);
+    try {
+      await settledWithItsEvent(store, `run_pg_settled_${Date.now()}`);
     } finally {
       await store.close();
     }

@@ -179,18 +179,19 @@ export async function createRun(
 }
 
 /**
- * A streamed LLM request (`claude-test`, max_tokens 100) through the gateway at `url`, resolved
+ * A streamed LLM request (`claude-test`, max_tokens 100 unless given) through the gateway at `url`, resolved
  * once its first event arrived: its token reservation is made before the request is forwarded,
  * so from then on a kill leaves that reservation open. `finished` is the answer, or 'cut'.
  */
 export async function llmStreamInFlight(
   url: string,
   token: string,
+  maxTokens = 100,
 ): Promise<{ finished: Promise<Anthropic.Message | 'cut'> }> {
   const client = new Anthropic({ apiKey: token, baseURL: url, maxRetries: 0 });
   const stream = client.messages.stream({
     model: 'claude-test',
-    max_tokens: 100,
+    max_tokens: maxTokens,
     messages: [{ role: 'user', content: 'hi' }],
   });
   const finished = stream.finalMessage().catch(() => 'cut' as const);

@@ -2,11 +2,11 @@ import type { Pool, PoolClient } from 'pg';
 import type { Approval, VoteOutcome } from '../../approvals/approval.js';
 import { type ChainedFields, ChainHead, completeEvent } from '../../events/chain.js';
 import type { AuditEvent, ChainLink, EventFilter, NewEvent } from '../../events/event.js';
-import type { ApprovalMove, EventStore, Retiring, Settling, VoteRequest } from '../store.js';
+import type { ApprovalMove, EventStore, Retiring, Settled, Settling, VoteRequest } from '../store.js';
 import { type ApprovalRow, pgPredictedVote, pgVoteIn, toApproval } from './approvals.js';
 import type { PgMigration } from './migrate.js';
 import { CHANNEL, payload } from './signals.js';
-import { pgSettleOrphan } from './tokens.js';
+import { pgSettleOrphan, pgSettleOwn, settledAmounts, toUsage } from './tokens.js';
 
 export const pgEventMigrations: PgMigration[] = [
   {
@@ -185,6 +185,35 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
     else head.advance(link);
     return toEvent(row);
   };
+  /**
+   * A request's settlement at what it cost and its `llm.request` event in one statement (one
+   * round trip): the event is inserted only from `gate`, so only if this call settled it.
+   */
+  const settled = async (event: NewEvent, s: Settled) => {
+    const full = completeEvent(event);
+    const link = head.link(full);
+    const { rows } = await pool.query<
+      EventRow & { u_input: string; u_output: string; u_usd: number; u_requests: number }
+    >(
+      `WITH ${pgSettleOwn('$13', '$14')},
+         event AS (INSERT INTO events (${columns})
+                   SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM gate RETURNING *)
+       SELECT event.*, charged.input AS u_input, charged.output AS u_output, charged.usd AS u_usd,
+         charged.requests AS u_requests
+       FROM event, charged`,
+      [...eventValues(full, link), s.id, ...settledAmounts(s.charge)],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    head.advance(link);
+    const usage = toUsage({
+      input: row.u_input,
+      output: row.u_output,
+      usd: row.u_usd,
+      requests: row.u_requests,
+    });
+    return { event: toEvent(row), usage };
+  };
   type Voted = { outcome: VoteOutcome; event?: AuditEvent };
   /**
    * The vote, its event and the signal to other replicas in one statement, so one round trip:
@@ -254,6 +283,7 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
     appendRetiring: (event, lease) => serial(() => insert(event, { retires: lease })),
     appendMoving: (event, move) => serial(() => insert(event, { moves: move })),
     appendSettling: (event, reservation) => serial(() => insert(event, { settles: reservation })),
+    appendSettled: (event, s) => serial(() => settled(event, s)),
     // A vote whose caller read the approval is one statement (see `voteAtOnce`); one the read
     // no longer predicts (a vote landed since), or without a read, is voted under a lock.
     appendVote: (request, eventFor) =>

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
-import { decideReservation, type TokenBudgetStore, type TokenUsage } from '../../budget/tokens.js';
+import {
+  decideReservation,
+  type TokenAmounts,
+  type TokenBudgetStore,
+  type TokenUsage,
+} from '../../budget/tokens.js';
 import type { PgMigration } from './migrate.js';
 
 export const pgTokenMigrations: PgMigration[] = [
@@ -38,7 +43,8 @@ export const pgTokenMigrations: PgMigration[] = [
   },
 ];
 
-const toUsage = (row: Record<string, unknown> | undefined): TokenUsage => ({
+/** A `token_usage` row (or none) as usage; the event store reads `pgSettleOwn`'s `charged` with it. */
+export const toUsage = (row: Record<string, unknown> | undefined): TokenUsage => ({
   input: Number(row?.input ?? 0),
   output: Number(row?.output ?? 0),
   usd: Number(row?.usd ?? 0),
@@ -67,6 +73,27 @@ export const pgSettleOrphan = (id: string, before: string): string =>
                ON CONFLICT (run_id) DO UPDATE SET input = token_usage.input + excluded.input,
                  output = token_usage.output + excluded.output, usd = token_usage.usd + excluded.usd,
                  requests = token_usage.requests + 1)`;
+
+/**
+ * The data-modifying CTEs that settle a request's own open reservation at what it cost: `gate`
+ * deletes it if it is still open, `charged` adds the cost (parameters from `amounts`, three in a
+ * row: `settledAmounts`) to its run's usage and returns the row after. One statement, and the
+ * event store's insert of the request's `llm.request` event reads from `gate`, so the charge
+ * and its event are one statement too (`EventStore.appendSettled`).
+ */
+export const pgSettleOwn = (id: string, amounts: string): string => {
+  const first = Number(amounts.slice(1));
+  return `gate AS (DELETE FROM token_reservations WHERE id = ${id} RETURNING run_id),
+   charged AS (INSERT INTO token_usage (run_id, input, output, usd, requests)
+               SELECT run_id, $${first}::bigint, $${first + 1}::bigint, $${first + 2}::double precision, 1 FROM gate
+               ON CONFLICT (run_id) DO UPDATE SET input = token_usage.input + excluded.input,
+                 output = token_usage.output + excluded.output, usd = token_usage.usd + excluded.usd,
+                 requests = token_usage.requests + 1
+               RETURNING input, output, usd, requests)`;
+};
+
+/** The three parameters `pgSettleOwn` charges, in its order. */
+export const settledAmounts = (a: TokenAmounts): number[] => [a.input, a.output, a.usd];
 
 export function pgTokens(pool: Pool, owner: string): TokenBudgetStore {
   return {
@@ -125,30 +152,11 @@ export function pgTokens(pool: Pool, owner: string): TokenBudgetStore {
       }
     },
     async settle(id, actual) {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        const row = (
-          await client.query('DELETE FROM token_reservations WHERE id = $1 RETURNING run_id', [id])
-        ).rows[0] as { run_id: string } | undefined;
-        if (!row) {
-          await client.query('ROLLBACK');
-          return undefined;
-        }
-        const updated = await client.query(
-          `INSERT INTO token_usage (run_id, input, output, usd, requests) VALUES ($1, $2, $3, $4, 1)
-           ON CONFLICT (run_id) DO UPDATE SET input = token_usage.input + excluded.input, output = token_usage.output + excluded.output,
-             usd = token_usage.usd + excluded.usd, requests = token_usage.requests + 1 RETURNING *`,
-          [row.run_id, actual.input, actual.output, actual.usd],
-        );
-        await client.query('COMMIT');
-        return toUsage(updated.rows[0]);
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
+      const { rows } = await pool.query(`WITH ${pgSettleOwn('$1', '$2')} SELECT * FROM charged`, [
+        id,
+        ...settledAmounts(actual),
+      ]);
+      return rows[0] ? toUsage(rows[0]) : undefined;
     },
     async orphans(before) {
       const { rows } = await pool.query(

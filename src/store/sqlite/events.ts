@@ -2,10 +2,18 @@ import type Database from 'better-sqlite3';
 import type { Approval } from '../../approvals/approval.js';
 import { ChainHead, completeEventText } from '../../events/chain.js';
 import type { AuditEvent, EventFilter, NewEvent } from '../../events/event.js';
-import type { ApprovalMove, BatchItem, EventStore, Retiring, Settling, VoteRequest } from '../store.js';
+import type {
+  ApprovalMove,
+  BatchItem,
+  EventStore,
+  Retiring,
+  Settled,
+  Settling,
+  VoteRequest,
+} from '../store.js';
 import { sqliteVoter } from './approvals.js';
 import type { Migration } from './migrate.js';
-import { sqliteOrphanSettler } from './tokens.js';
+import { sqliteOrphanSettler, sqliteSettler } from './tokens.js';
 
 export const eventMigrations: Migration[] = [
   {
@@ -165,6 +173,11 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
   const settling = atomically((event: NewEvent, s: Settling): AuditEvent | undefined =>
     settles(s) ? write(event) : undefined,
   );
+  const settlesOwn = sqliteSettler(db);
+  const settled = atomically((event: NewEvent, s: Settled) => {
+    const usage = settlesOwn(s.id, s.charge);
+    return usage ? { event: write(event), usage } : undefined;
+  });
   const voter = sqliteVoter(db);
   const voting = atomically((request: VoteRequest, eventFor: (approval: Approval) => NewEvent) => {
     const outcome = voter(request.id, request.vote, request.edited, request.now);
@@ -205,6 +218,9 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
     },
     async appendSettling(event, reservation) {
       return settling(event, reservation);
+    },
+    async appendSettled(event, s) {
+      return settled(event, s);
     },
     async appendVote(request, eventFor) {
       return voting(request, eventFor);

@@ -97,6 +97,31 @@ export function sqliteOrphanSettler(db: Database.Database): (s: Settling) => boo
   };
 }
 
+function usageReader(db: Database.Database): (runId: string) => TokenUsage {
+  const selectUsage = db.prepare('SELECT input, output, usd, requests FROM token_usage WHERE run_id = ?');
+  return (runId) =>
+    (selectUsage.get(runId) as TokenUsage | undefined) ?? { input: 0, output: 0, usd: 0, requests: 0 };
+}
+
+/**
+ * Settles a request's own open reservation at what it cost; the run's usage after, or undefined
+ * when it was no longer open. Run inside a transaction: `TokenBudgetStore.settle`, or the event
+ * store's, which writes the request's `llm.request` event in the same one (`appendSettled`).
+ */
+export function sqliteSettler(
+  db: Database.Database,
+): (id: string, actual: TokenAmounts) => TokenUsage | undefined {
+  const deleteReservation = db.prepare('DELETE FROM token_reservations WHERE id = ? RETURNING run_id');
+  const charge = db.prepare(CHARGE);
+  const used = usageReader(db);
+  return (id, actual) => {
+    const row = deleteReservation.get(id) as { run_id: string } | undefined;
+    if (!row) return undefined;
+    charge.run(row.run_id, actual.input, actual.output, actual.usd);
+    return used(row.run_id);
+  };
+}
+
 /**
  * A reservation's id: `tok_` and 9 random bytes (base64url), drawn from a pool refilled from the
  * CSPRNG every 512 ids. A `randomBytes(9)` per id cost 12-17 µs, inside the transaction that sits
@@ -125,7 +150,6 @@ export function sqliteTokens(
   unchanged: (runId: string, run: Run) => boolean = () => false,
 ): TokenBudgetStore {
   // Prepared once: the reservation sits on every LLM request's path to its first byte.
-  const selectUsage = db.prepare('SELECT input, output, usd, requests FROM token_usage WHERE run_id = ?');
   // What the run has spent plus what its open reservations hold, in one statement (added as
   // they were in JS: charged first, then the open sum).
   const selectCommitted = db.prepare(
@@ -142,15 +166,7 @@ export function sqliteTokens(
     `SELECT id, run_id AS runId, input, output, usd, model, created_at AS createdAt FROM token_reservations
      WHERE ${ORPHANED}`,
   );
-  const deleteReservation = db.prepare('DELETE FROM token_reservations WHERE id = ? RETURNING run_id');
-  const charge = db.prepare(CHARGE);
-  const used = (runId: string): TokenUsage =>
-    (selectUsage.get(runId) as TokenUsage | undefined) ?? {
-      input: 0,
-      output: 0,
-      usd: 0,
-      requests: 0,
-    };
+  const used = usageReader(db);
   const reserve = db.transaction(
     (runId: string, request: TokenRequest, caps: TokenCaps, minOutput: number, checked?: Run) => {
       if (checked && (checked.id !== runId || !unchanged(runId, checked)))
@@ -176,12 +192,7 @@ export function sqliteTokens(
       return { ok: true as const, id, grantedOutput: decision.grantedOutput };
     },
   );
-  const settle = db.transaction((id: string, actual: TokenAmounts) => {
-    const row = deleteReservation.get(id) as { run_id: string } | undefined;
-    if (!row) return undefined;
-    charge.run(row.run_id, actual.input, actual.output, actual.usd);
-    return used(row.run_id);
-  });
+  const settle = db.transaction(sqliteSettler(db));
   return {
     async orphans(before) {
       return selectOrphans.all(before) as ReconciledReservation[];
