@@ -65,6 +65,12 @@ describe('bubblewrap argv', () => {
     expect(argv.indexOf('/dev/shm')).toBeGreaterThan(argv.indexOf('--dev'));
   });
 
+  it("binds the jail's own bounded /dev/pts over bwrap's, after /dev", () => {
+    const own = bwrapArgv({ ...base, premounted: { pts: '/host/rt/sized/pts' } });
+    expect(pairs(own, '--dev-bind')).toEqual([['/host/rt/sized/pts', '/dev/pts']]);
+    expect(own.indexOf('/dev/pts')).toBeGreaterThan(own.indexOf('--dev'));
+  });
+
   it("mounts the profile's extra paths read-only at the same place", () => {
     const extra = bwrapArgv({ ...base, readOnlyMounts: ['/opt/agent'] });
     expect(pairs(extra, '--ro-bind')).toContainEqual(['/opt/agent', '/opt/agent']);

@@ -146,8 +146,9 @@ async function build(spec: JailSpec): Promise<JailHandle> {
     cleanups.push(() => {
       source.tar?.kill('SIGKILL');
     });
-    // No memory cgroup: nothing charges the jail for its tmpfs inodes' kernel memory (sized-mounts.ts).
-    const premounted = limits.weaker.includes('memory') ? makeMountPoints(runtime) : undefined;
+    // Every jail's /dev/pts has a `max`; without a memory cgroup nothing charges the jail for its
+    // tmpfs inodes' kernel memory, so those are bounded before bwrap too (sized-mounts.ts).
+    const premounted = makeMountPoints(runtime, { tmpfs: limits.weaker.includes('memory') });
     const argv = jailArgv({
       spec,
       env,
@@ -160,13 +161,11 @@ async function build(spec: JailSpec): Promise<JailHandle> {
       seccomp: Boolean(program),
       premounted,
     });
-    const premount = premounted
-      ? premountArgv(premounted, {
-          tmpBytes: spec.limits.tmpBytes,
-          workdirBytes: workdirSizeBytes,
-          memoryBytes: spec.limits.memoryBytes,
-        })
-      : [];
+    const premount = premountArgv(premounted, {
+      tmpBytes: spec.limits.tmpBytes,
+      workdirBytes: workdirSizeBytes,
+      memoryBytes: spec.limits.memoryBytes,
+    });
     mark('prepared');
     const child = startLauncher({
       prepared,

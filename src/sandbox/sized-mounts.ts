@@ -7,6 +7,11 @@
  * this is only done without one. So is System V shared memory's cap (below, `--ipc`), which the
  * same missing cgroup left at nearly the host's RAM.
  *
+ * Every jail, cgroup or not, gets its /dev/pts here too: bwrap's `--dev` mounts a devpts instance with
+ * no `max`, and the kernel's pty count (kernel.pty.max) is one pool for every instance on the host, so
+ * one jail opened 3,071 ptys and left none to other jails, containers and the host's terminals. No
+ * cgroup counts ptys; an instance's `max` is the only bound.
+ *
  * They are mounted before bwrap by `unshare` and a shell, in a user and mount namespace of their
  * own (the chain's identity is unprivileged by then, root launcher or not: its uid is root there
  * and the host's uid outside), on empty folders of the runtime folder, and bwrap binds them in.
@@ -25,6 +30,11 @@ const PAGE_BYTES = 4096;
 /** Enough for a small mount's few files whatever its size. */
 const FEWEST_INODES = 256;
 
+/** Ptys one jail may hold: its own devpts instance's `max` (the host's pool is shared by all). */
+export const JAIL_PTY_MAX = 64;
+/** As bwrap's own devpts, with `max`; no `gid=` (tty's group is not mapped in the namespace). */
+const DEVPTS_OPTIONS = `nosuid,noexec,newinstance,ptmxmode=0666,mode=620,max=${JAIL_PTY_MAX}`;
+
 export interface SizedTmpfs {
   /** Host folder the tmpfs is mounted on (in the launcher's own mount namespace only). */
   tmp: string;
@@ -37,8 +47,15 @@ export function inodesFor(bytes: number): number {
   return Math.max(FEWEST_INODES, Math.ceil(bytes / BYTES_PER_INODE));
 }
 
-/** The empty folders the tmpfs are mounted on, in the runtime folder (never bound into the jail). */
-export function makeMountPoints(runtime: string): SizedTmpfs {
+/** What is mounted before bwrap: /dev/pts always, the sized tmpfs without a memory cgroup. */
+export interface Premounted {
+  /** Host folder the jail's bounded devpts is mounted on (in the launcher's mount namespace only). */
+  pts: string;
+  tmpfs?: SizedTmpfs;
+}
+
+/** The empty folders they are mounted on, in the runtime folder (never bound into the jail). */
+export function makeMountPoints(runtime: string, options: { tmpfs: boolean }): Premounted {
   const base = join(runtime, 'sized');
   mkdirSync(base, { mode: 0o755 });
   const at = (name: string) => {
@@ -46,37 +63,45 @@ export function makeMountPoints(runtime: string): SizedTmpfs {
     mkdirSync(dir, { mode: 0o755 });
     return dir;
   };
-  return { tmp: at('tmp'), shm: at('shm'), workdir: at('workspace') };
+  const pts = at('pts');
+  return options.tmpfs
+    ? { pts, tmpfs: { tmp: at('tmp'), shm: at('shm'), workdir: at('workspace') } }
+    : { pts };
 }
 
 /**
- * Caps System V shared memory in the new IPC namespace ($1 pages in all, $2 bytes a segment), then
- * mounts each (folder, options) pair given before `--`, then execs what follows it.
+ * With `ipc PAGES BYTES` first, caps System V shared memory in the new IPC namespace (PAGES in all,
+ * BYTES a segment); then mounts each (type, folder, options) triple given before `--`, then execs
+ * what follows it.
  */
 const MOUNT_SCRIPT = [
-  `echo "$1" > /proc/sys/kernel/shmall && echo "$2" > /proc/sys/kernel/shmmax || exit ${PREMOUNT_FAILED}`,
-  'shift 2',
-  `while [ "$1" != -- ]; do mount -t tmpfs -o "$2" tmpfs "$1" || exit ${PREMOUNT_FAILED}; shift 2; done`,
+  'if [ "$1" = ipc ]; then',
+  `  echo "$2" > /proc/sys/kernel/shmall && echo "$3" > /proc/sys/kernel/shmmax || exit ${PREMOUNT_FAILED}`,
+  '  shift 3',
+  'fi',
+  `while [ "$1" != -- ]; do mount -t "$1" -o "$3" "$1" "$2" || exit ${PREMOUNT_FAILED}; shift 3; done`,
   'shift',
   'exec "$@"',
 ].join('\n');
 
 /** The chain's steps before bwrap that mount them: bwrap's command follows, after `--`. */
 export function premountArgv(
-  points: SizedTmpfs,
+  points: Premounted,
   sizes: { tmpBytes: number; workdirBytes: number; memoryBytes: number },
 ): string[] {
   // mode=755 and the namespace's root (the jail's user, 1000 inside) as owner: as bwrap's --tmpfs.
   const options = (bytes: number) => `nosuid,nodev,mode=755,size=${bytes},nr_inodes=${inodesFor(bytes)}`;
+  const { tmpfs } = points;
   return [
     'unshare',
     '--user',
     '--map-root-user',
     '--mount',
-    // The jail's IPC namespace (bwrap then makes none): a new one allows System V segments up to
-    // nearly all the host's RAM, and RLIMIT_DATA counts no shared mapping. Its sysctls belong to
-    // this namespace's root, which the jail's user is: /proc/sys is read-only in the jail.
-    '--ipc',
+    // Without a memory cgroup, the jail's IPC namespace (bwrap then makes none): a new one allows
+    // System V segments up to nearly all the host's RAM, and RLIMIT_DATA counts no shared mapping.
+    // Its sysctls belong to this namespace's root, which the jail's user is: /proc/sys is
+    // read-only in the jail.
+    ...(tmpfs ? ['--ipc'] : []),
     '--propagation',
     'private',
     '--',
@@ -84,14 +109,17 @@ export function premountArgv(
     '-c',
     MOUNT_SCRIPT,
     'bulkhead-mounts',
-    String(Math.ceil(sizes.memoryBytes / PAGE_BYTES)),
-    String(sizes.memoryBytes),
-    points.tmp,
-    options(sizes.tmpBytes),
-    points.shm,
-    options(sizes.tmpBytes),
-    points.workdir,
-    options(sizes.workdirBytes),
+    ...(tmpfs ? ['ipc', String(Math.ceil(sizes.memoryBytes / PAGE_BYTES)), String(sizes.memoryBytes)] : []),
+    'devpts',
+    points.pts,
+    DEVPTS_OPTIONS,
+    ...(tmpfs
+      ? [
+          ['tmpfs', tmpfs.tmp, options(sizes.tmpBytes)],
+          ['tmpfs', tmpfs.shm, options(sizes.tmpBytes)],
+          ['tmpfs', tmpfs.workdir, options(sizes.workdirBytes)],
+        ].flat()
+      : []),
     '--',
   ];
 }
