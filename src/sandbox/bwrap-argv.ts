@@ -128,6 +128,9 @@ export function bwrapArgv(spec: BwrapSpec): string[] {
   // Over bwrap's unbounded instance; its /dev/ptmx is a link to pts/ptmx, so it opens this one.
   // --dev-bind: bwrap's --bind remounts nodev, and ptmx is a device.
   if (spec.premounted) argv.push('--dev-bind', spec.premounted.pts, '/dev/pts');
+  // Premounted tmpfs means no memory cgroup: a shared mapping of /dev/zero is then shmem no rlimit
+  // counts (seccomp.ts refuses the other ways to it). /dev/full reads as zeros and cannot be mapped.
+  if (tmpfs) argv.push('--dev-bind', '/dev/full', '/dev/zero');
   // Sized tmpfs everywhere the jail can write: filling one fills the jail's memory quota
   // (tmpfs pages are charged to the cgroup of the writer), never the host's disk or RAM.
   if (tmpfs) {
