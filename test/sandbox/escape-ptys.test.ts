@@ -21,9 +21,9 @@ const isRoot = process.getuid?.() === 0;
 const UNPRIVILEGED = 2_130_000_000 + (process.pid % 100_000);
 const ATTEMPTS = 300;
 
-/** Opens ptys (master and slave) until refused or ATTEMPTS; prints how many it held. */
+/** Opens ptys (master and slave) until refused or ATTEMPTS; prints how many; holds them argv[2] s. */
 const OPEN = `
-import os, sys
+import os, sys, time
 held = []
 why = ''
 for _ in range(int(sys.argv[1])):
@@ -32,7 +32,8 @@ for _ in range(int(sys.argv[1])):
     except OSError as e:
         why = e.strerror
         break
-print('held', len(held), why)
+print('held', len(held), why, flush=True)
+time.sleep(float(sys.argv[2]) if len(sys.argv) > 2 else 0)
 `;
 
 const SCRIPT = `python3 ./ptys.py ${ATTEMPTS}`;
@@ -71,6 +72,21 @@ describe.skipIf(skip || !isRoot)('escape: ptys past every limit (root launcher)'
 
   it('bounds the ptys the same through a prepared launcher', async () => {
     const { out } = await runInJail(SCRIPT, { prepared: true, prepare });
+    expectBounded(out);
+  }, 60_000);
+
+  it('leaves another jail its own ptys while one holds all it can', async () => {
+    // The first holds its ptys for a few seconds; the second starts once the first has them.
+    const holding = runInJail(`${SCRIPT} 4`, { prepare });
+    await new Promise((r) => setTimeout(r, 1_500));
+    const second = await runInJail(SCRIPT, { prepare });
+    expectBounded((await holding).out);
+    expectBounded(second.out);
+  }, 60_000);
+
+  // bwrap's own unbounded instance lies under the jail's: uncovering it would undo the bound.
+  it('cannot uncover an unbounded devpts by unmounting its /dev/pts', async () => {
+    const { out } = await runInJail(`umount /dev/pts; umount -l /dev/pts; ${SCRIPT}`, { prepare });
     expectBounded(out);
   }, 60_000);
 
