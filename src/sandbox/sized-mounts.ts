@@ -27,6 +27,10 @@ export const BYTES_PER_INODE = 1024;
 export const PREMOUNT_FAILED = 124;
 /** kernel.shmall counts pages (4 KiB on every machine the seccomp tables cover). */
 const PAGE_BYTES = 4096;
+/** kernel.msgmnb's default: the bytes one System V message queue holds. */
+const QUEUE_BYTES = 16_384;
+/** The kernel's struct sem, cache-line aligned. */
+const SEMAPHORE_BYTES = 64;
 /** Enough for a small mount's few files whatever its size. */
 const FEWEST_INODES = 256;
 
@@ -70,19 +74,37 @@ export function makeMountPoints(runtime: string, options: { tmpfs: boolean }): P
 }
 
 /**
- * With `ipc PAGES BYTES` first, caps System V shared memory in the new IPC namespace (PAGES in all,
- * BYTES a segment); then mounts each (type, folder, options) triple given before `--`, then execs
- * what follows it.
+ * Takes (kind, name, value) triples before `--`: `sysctl NAME VALUE` writes the new IPC namespace's
+ * kernel.NAME, any other kind mounts a filesystem of that type (`devpts FOLDER OPTIONS`); then
+ * execs what follows `--`.
  */
 const MOUNT_SCRIPT = [
-  'if [ "$1" = ipc ]; then',
-  `  echo "$2" > /proc/sys/kernel/shmall && echo "$3" > /proc/sys/kernel/shmmax || exit ${PREMOUNT_FAILED}`,
+  'while [ "$1" != -- ]; do',
+  '  if [ "$1" = sysctl ]; then echo "$3" > "/proc/sys/kernel/$2"; else mount -t "$1" -o "$3" "$1" "$2"; fi ||',
+  `    exit ${PREMOUNT_FAILED}`,
   '  shift 3',
-  'fi',
-  `while [ "$1" != -- ]; do mount -t "$1" -o "$3" "$1" "$2" || exit ${PREMOUNT_FAILED}; shift 3; done`,
+  'done',
   'shift',
   'exec "$@"',
 ].join('\n');
+
+/**
+ * The IPC namespace's caps, each at the memory limit: no rlimit counts System V segments, queued
+ * messages or semaphores, and a new namespace allows nearly the host's RAM of segments, 500 MiB of
+ * messages and about 65 GB of semaphores.
+ */
+function ipcSysctls(memoryBytes: number): [string, string][] {
+  return [
+    ['shmall', String(Math.ceil(memoryBytes / PAGE_BYTES))],
+    ['shmmax', String(memoryBytes)],
+    // Queues of the kernel's default size, as many as fill the limit (the jail cannot raise a
+    // queue's size past msgmnb: that needs CAP_SYS_RESOURCE).
+    ['msgmnb', String(QUEUE_BYTES)],
+    ['msgmni', String(Math.max(1, Math.floor(memoryBytes / QUEUE_BYTES)))],
+    // SEMMSL SEMMNS SEMOPM SEMMNI: the kernel's defaults but for the total of semaphores.
+    ['sem', `32000 ${Math.max(32_000, Math.floor(memoryBytes / SEMAPHORE_BYTES))} 500 32000`],
+  ];
+}
 
 /** The chain's steps before bwrap that mount them: bwrap's command follows, after `--`. */
 export function premountArgv(
@@ -97,10 +119,9 @@ export function premountArgv(
     '--user',
     '--map-root-user',
     '--mount',
-    // Without a memory cgroup, the jail's IPC namespace (bwrap then makes none): a new one allows
-    // System V segments up to nearly all the host's RAM, and RLIMIT_DATA counts no shared mapping.
-    // Its sysctls belong to this namespace's root, which the jail's user is: /proc/sys is
-    // read-only in the jail.
+    // Without a memory cgroup, the jail's IPC namespace (bwrap then makes none), capped
+    // (ipcSysctls). Its sysctls belong to this namespace's root, which the jail's user is:
+    // /proc/sys is read-only in the jail.
     ...(tmpfs ? ['--ipc'] : []),
     '--propagation',
     'private',
@@ -109,7 +130,7 @@ export function premountArgv(
     '-c',
     MOUNT_SCRIPT,
     'bulkhead-mounts',
-    ...(tmpfs ? ['ipc', String(Math.ceil(sizes.memoryBytes / PAGE_BYTES)), String(sizes.memoryBytes)] : []),
+    ...(tmpfs ? ipcSysctls(sizes.memoryBytes).flatMap(([name, value]) => ['sysctl', name, value]) : []),
     'devpts',
     points.pts,
     DEVPTS_OPTIONS,
