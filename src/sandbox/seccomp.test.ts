@@ -48,9 +48,15 @@ describe('seccomp program', () => {
     it(`allows ordinary calls on ${arch}`, () => {
       const listed = new Set(Object.values(table.denied));
       for (let nr = 0; nr < 450; nr++) {
-        if (listed.has(nr) || nr === table.socket) continue;
+        if (listed.has(nr) || nr === table.socket || nr === table.ioSetup) continue;
         expect(evaluate(program, { arch: table.audit, nr })).toBe(ALLOW);
       }
+    });
+    it(`refuses io_setup with ENOSYS in every mode on ${arch}`, () => {
+      for (const mode of ['allow', 'refuse'] as const)
+        expect(evaluate(seccompProgram(arch, mode)!, { arch: table.audit, nr: table.ioSetup }), mode).toBe(
+          ENOSYS,
+        );
     });
     it(`kills a call made under another architecture's numbering on ${arch}`, () => {
       expect(evaluate(program, { arch: 0x40000003, nr: 26 })).toBe(KILL); // i386 ptrace

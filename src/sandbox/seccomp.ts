@@ -9,7 +9,8 @@
  * small enough to read in full: check the architecture, refuse the x32
  * ABI, compare the call number against the list, inspect socket()'s
  * address family (an allow-list: AF_UNIX, AF_INET, AF_INET6) and type (no raw
- * sockets). Without a memory cgroup it also refuses the shared memory no rlimit
+ * sockets), and `io_setup`, whose events are counted for the whole host.
+ * Without a memory cgroup it also refuses the shared memory no rlimit
  * counts (`memfd_create`, shared anonymous mappings). A call from another
  * architecture's table kills the process:
  * on x86_64 an i386 `int 0x80` would otherwise use different numbers.
@@ -24,6 +25,8 @@ export interface ArchTable {
   /** Numbers at or above this belong to another ABI (x32 on x86_64). */
   abiLimit?: number;
   socket: number;
+  /** Refused with ENOSYS: its events are one pool for the whole host (fs.aio-max-nr). */
+  ioSetup: number;
   /** Refused only without a memory cgroup (SharedMemory). */
   memfdCreate: number;
   mmap: number;
@@ -79,6 +82,7 @@ const X86_64: ArchTable = {
   audit: 0xc000003e,
   abiLimit: 0x40000000,
   socket: 41,
+  ioSetup: 206,
   memfdCreate: 319,
   mmap: 9,
   denied: {
@@ -126,6 +130,7 @@ const X86_64: ArchTable = {
 const AARCH64: ArchTable = {
   audit: 0xc00000b7,
   socket: 198,
+  ioSetup: 0,
   memfdCreate: 279,
   mmap: 222,
   denied: {
@@ -236,6 +241,9 @@ export function seccompProgram(
   // The x32 ABI reaches the same kernel code under numbers | 0x40000000.
   if (table.abiLimit !== undefined) body.push({ code: JGE_K, k: table.abiLimit, jt: 'deny', jf: 'next' });
   for (const call of DENIED_CALLS) body.push({ code: JEQ_K, k: table.denied[call], jt: 'deny', jf: 'next' });
+  // Linux AIO: fs.aio-max-nr is one count for the host, split by no cgroup, and one jail took all of
+  // it. ENOSYS, as a kernel without AIO answers: libaio's users fall back to threads.
+  body.push({ code: JEQ_K, k: table.ioSetup, jt: 'nosys', jf: 'next' });
   if (sharedMemory === 'refuse') {
     // mmap's flags are an int: the low word of the argument is what the kernel reads.
     body.push(
