@@ -36,6 +36,13 @@ const FEWEST_INODES = 256;
 
 /** Ptys one jail may hold: its own devpts instance's `max` (the host's pool is shared by all). */
 export const JAIL_PTY_MAX = 64;
+/**
+ * inotify instances and watches one jail may hold: both are counted per host uid (128 instances
+ * by default), which a jail from an unprivileged launcher shares with its user's editor and file
+ * watchers. Its user namespace's own limits cap its share (the host's still apply above them).
+ */
+export const JAIL_INOTIFY_INSTANCES = 32;
+const JAIL_INOTIFY_WATCHES = 65_536;
 /** As bwrap's own devpts, with `max`; no `gid=` (tty's group is not mapped in the namespace). */
 const DEVPTS_OPTIONS = `nosuid,noexec,newinstance,ptmxmode=0666,mode=620,max=${JAIL_PTY_MAX}`;
 
@@ -74,13 +81,13 @@ export function makeMountPoints(runtime: string, options: { tmpfs: boolean }): P
 }
 
 /**
- * Takes (kind, name, value) triples before `--`: `sysctl NAME VALUE` writes the new IPC namespace's
- * kernel.NAME, any other kind mounts a filesystem of that type (`devpts FOLDER OPTIONS`); then
+ * Takes (kind, name, value) triples before `--`: `sysctl NAME VALUE` writes /proc/sys/NAME (the
+ * new user or IPC namespace's own), any other kind mounts a filesystem of that type (`devpts FOLDER OPTIONS`); then
  * execs what follows `--`.
  */
 const MOUNT_SCRIPT = [
   'while [ "$1" != -- ]; do',
-  '  if [ "$1" = sysctl ]; then echo "$3" > "/proc/sys/kernel/$2"; else mount -t "$1" -o "$3" "$1" "$2"; fi ||',
+  '  if [ "$1" = sysctl ]; then echo "$3" > "/proc/sys/$2"; else mount -t "$1" -o "$3" "$1" "$2"; fi ||',
   `    exit ${PREMOUNT_FAILED}`,
   '  shift 3',
   'done',
@@ -95,14 +102,23 @@ const MOUNT_SCRIPT = [
  */
 function ipcSysctls(memoryBytes: number): [string, string][] {
   return [
-    ['shmall', String(Math.ceil(memoryBytes / PAGE_BYTES))],
-    ['shmmax', String(memoryBytes)],
+    ['kernel/shmall', String(Math.ceil(memoryBytes / PAGE_BYTES))],
+    ['kernel/shmmax', String(memoryBytes)],
     // Queues of the kernel's default size, as many as fill the limit (the jail cannot raise a
     // queue's size past msgmnb: that needs CAP_SYS_RESOURCE).
-    ['msgmnb', String(QUEUE_BYTES)],
-    ['msgmni', String(Math.max(1, Math.floor(memoryBytes / QUEUE_BYTES)))],
+    ['kernel/msgmnb', String(QUEUE_BYTES)],
+    ['kernel/msgmni', String(Math.max(1, Math.floor(memoryBytes / QUEUE_BYTES)))],
     // SEMMSL SEMMNS SEMOPM SEMMNI: the kernel's defaults but for the total of semaphores.
-    ['sem', `32000 ${Math.max(32_000, Math.floor(memoryBytes / SEMAPHORE_BYTES))} 500 32000`],
+    ['kernel/sem', `32000 ${Math.max(32_000, Math.floor(memoryBytes / SEMAPHORE_BYTES))} 500 32000`],
+  ];
+}
+
+/** Every jail's user namespace's inotify caps; without a memory cgroup its IPC namespace's too. */
+function jailSysctls(memoryBytes: number, ipc: boolean): [string, string][] {
+  return [
+    ['user/max_inotify_instances', String(JAIL_INOTIFY_INSTANCES)],
+    ['user/max_inotify_watches', String(JAIL_INOTIFY_WATCHES)],
+    ...(ipc ? ipcSysctls(memoryBytes) : []),
   ];
 }
 
@@ -130,7 +146,7 @@ export function premountArgv(
     '-c',
     MOUNT_SCRIPT,
     'bulkhead-mounts',
-    ...(tmpfs ? ipcSysctls(sizes.memoryBytes).flatMap(([name, value]) => ['sysctl', name, value]) : []),
+    ...jailSysctls(sizes.memoryBytes, Boolean(tmpfs)).flatMap(([name, value]) => ['sysctl', name, value]),
     'devpts',
     points.pts,
     DEVPTS_OPTIONS,
