@@ -42,6 +42,8 @@ export const JAIL_PTY_MAX = 64;
  * watchers. Its user namespace's own limits cap its share (the host's still apply above them).
  */
 export const JAIL_INOTIFY_INSTANCES = 32;
+/** fanotify groups one jail may hold: the same per-uid count (128), open without privilege. */
+export const JAIL_FANOTIFY_GROUPS = 16;
 const JAIL_INOTIFY_WATCHES = 65_536;
 /** As bwrap's own devpts, with `max`; no `gid=` (tty's group is not mapped in the namespace). */
 const DEVPTS_OPTIONS = `nosuid,noexec,newinstance,ptmxmode=0666,mode=620,max=${JAIL_PTY_MAX}`;
@@ -113,11 +115,12 @@ function ipcSysctls(memoryBytes: number): [string, string][] {
   ];
 }
 
-/** Every jail's user namespace's inotify caps; without a memory cgroup its IPC namespace's too. */
+/** Every jail's user namespace's inotify and fanotify caps; without a memory cgroup its IPC namespace's too. */
 function jailSysctls(memoryBytes: number, ipc: boolean): [string, string][] {
   return [
     ['user/max_inotify_instances', String(JAIL_INOTIFY_INSTANCES)],
     ['user/max_inotify_watches', String(JAIL_INOTIFY_WATCHES)],
+    ['user/max_fanotify_groups', String(JAIL_FANOTIFY_GROUPS)],
     ...(ipc ? ipcSysctls(memoryBytes) : []),
   ];
 }

@@ -2,13 +2,14 @@
  * The launching user's inotify budget: inotify instances and watches are counted per host uid
  * (fs.inotify.max_user_instances, 128 by default), and a jail from an unprivileged launcher runs
  * as that user, so it could take all 128 and leave none to the user's editor, file watchers and
- * other jails while it ran. Each jail's user namespace now caps its own share
- * (`user.max_inotify_instances`, `user.max_inotify_watches`, sized-mounts.ts), below the host's.
+ * other jails while it ran; fanotify groups (128 a user, open to the unprivileged with
+ * FAN_REPORT_FID) the same. Each jail's user namespace now caps its own share
+ * (`user.max_inotify_instances`, `max_inotify_watches`, `max_fanotify_groups`, sized-mounts.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JAIL_INOTIFY_INSTANCES } from '../../src/sandbox/sized-mounts.js';
+import { JAIL_FANOTIFY_GROUPS, JAIL_INOTIFY_INSTANCES } from '../../src/sandbox/sized-mounts.js';
 import { runInJail, runInJailAsUid, skipWithoutSandbox } from './jail-harness.js';
 
 const skip = skipWithoutSandbox();
@@ -47,7 +48,17 @@ walk()
 print('watches', len(watches))
 `;
 
-function count(out: string, what: 'instances' | 'watches'): number {
+/** Makes fanotify groups (FAN_REPORT_FID: allowed without privilege) until refused, at most 200. */
+const FANOTIFY = `
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+made = 0
+while made < 200 and libc.fanotify_init(0x200, 0) >= 0:
+    made += 1
+print('groups', made)
+`;
+
+function count(out: string, what: 'instances' | 'watches' | 'groups'): number {
   const m = new RegExp(`^${what} (\\d+)$`, 'm').exec(out);
   if (!m) throw new Error(`no result: ${out}`);
   return Number(m[1]);
@@ -73,6 +84,17 @@ describe.skipIf(skip || !isRoot)("escape: the launching user's inotify budget", 
     );
     expect(count(out, 'watches')).toBeLessThanOrEqual(MOST_WATCHES);
     expect(count(out, 'watches')).toBeGreaterThanOrEqual(MOST_WATCHES - 100);
+  }, 90_000);
+
+  it("takes no more than its own share of the unprivileged launcher's fanotify groups", () => {
+    const out = runInJailAsUid(
+      UNPRIVILEGED,
+      'python3 ./fanotify.py',
+      { weakerLimits: true },
+      { 'fanotify.py': FANOTIFY },
+    );
+    expect(count(out, 'groups')).toBeLessThanOrEqual(JAIL_FANOTIFY_GROUPS);
+    expect(count(out, 'groups')).toBeGreaterThanOrEqual(JAIL_FANOTIFY_GROUPS - 2);
   }, 90_000);
 
   it('takes no more than its share under a cgroup from a root launcher', async () => {
