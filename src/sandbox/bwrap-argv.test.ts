@@ -65,6 +65,25 @@ describe('bubblewrap argv', () => {
     expect(argv.indexOf('/dev/shm')).toBeGreaterThan(argv.indexOf('--dev'));
   });
 
+  it("binds the jail's own bounded /dev/pts over bwrap's, after /dev", () => {
+    const own = bwrapArgv({ ...base, premounted: { pts: '/host/rt/sized/pts' } });
+    expect(pairs(own, '--dev-bind')).toEqual([['/host/rt/sized/pts', '/dev/pts']]);
+    expect(own.indexOf('/dev/pts')).toBeGreaterThan(own.indexOf('--dev'));
+  });
+
+  it('puts /dev/full at /dev/zero only without a memory cgroup (premounted tmpfs)', () => {
+    const tmpfs = {
+      tmp: '/host/rt/sized/tmp',
+      shm: '/host/rt/sized/shm',
+      workdir: '/host/rt/sized/workspace',
+    };
+    const weaker = bwrapArgv({ ...base, premounted: { pts: '/host/rt/sized/pts', tmpfs } });
+    expect(pairs(weaker, '--dev-bind')).toContainEqual(['/dev/full', '/dev/zero']);
+    expect(weaker.indexOf('/dev/zero')).toBeGreaterThan(weaker.indexOf('--dev'));
+    const cgroup = bwrapArgv({ ...base, premounted: { pts: '/host/rt/sized/pts' } });
+    expect(cgroup).not.toContain('/dev/zero');
+  });
+
   it("mounts the profile's extra paths read-only at the same place", () => {
     const extra = bwrapArgv({ ...base, readOnlyMounts: ['/opt/agent'] });
     expect(pairs(extra, '--ro-bind')).toContainEqual(['/opt/agent', '/opt/agent']);

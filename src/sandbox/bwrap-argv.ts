@@ -5,7 +5,8 @@
  * What the jail gets: a read-only /usr (and the merged-usr links /bin, /sbin,
  * /lib, /lib64), a few /etc files programs need, a generated passwd, group
  * and hosts, fresh /proc with its kernel interfaces (/proc/sys,
- * /proc/sysrq-trigger, ...) read-only, a minimal /dev with a sized /dev/shm,
+ * /proc/sysrq-trigger, ...) read-only, a minimal /dev with a sized /dev/shm and a
+ * /dev/pts of its own with a bounded number of ptys,
  * a sized /tmp, the workdir as a sized tmpfs at /workspace (the host streams
  * the workdir's files into it and merges the final state back at exit; see
  * stage.ts and merge.ts), the profile's extra read-only mounts, and the
@@ -15,7 +16,7 @@
  * New user, pid, ipc, uts, cgroup, mount and network namespaces; no nested
  * user namespaces; every capability dropped; bwrap sets no_new_privs.
  */
-import type { SizedTmpfs } from './sized-mounts.js';
+import type { Premounted } from './sized-mounts.js';
 
 export const JAIL_WORKDIR = '/workspace';
 export const JAIL_RUNTIME = '/run/bulkhead';
@@ -63,10 +64,12 @@ export interface BwrapSpec {
   /** Host paths mounted read-only at the same path (the profile's sandbox.mounts). */
   readOnlyMounts?: readonly string[];
   /**
-   * The writable tmpfs already mounted, with an inode bound, and the IPC namespace already made,
-   * with a shared memory cap (sized-mounts.ts): bound in and kept, not made by bwrap.
+   * Mounted before bwrap (sized-mounts.ts) and bound in: the jail's devpts with a `max`, always;
+   * without a memory cgroup also the writable tmpfs with an inode bound, the IPC namespace then
+   * made already, with a shared memory cap. Absent only where bwrap runs alone (the bench); every
+   * jail's launch gives it (jailArgv requires it).
    */
-  premounted?: SizedTmpfs;
+  premounted?: Premounted;
   /** File descriptor bwrap reads a seccomp BPF program from. */
   seccompFd?: number;
   /** File descriptor bwrap writes its JSON status to (the child's pid, then its exit code). */
@@ -74,9 +77,10 @@ export interface BwrapSpec {
 }
 
 export function bwrapArgv(spec: BwrapSpec): string[] {
+  const tmpfs = spec.premounted?.tmpfs;
   const argv = [
-    // Premounted: the IPC namespace is made before bwrap too, with its shared memory capped.
-    ...(spec.premounted
+    // Premounted tmpfs: the IPC namespace is made before bwrap too, with its shared memory capped.
+    ...(tmpfs
       ? ['--unshare-pid', '--unshare-net', '--unshare-uts', '--unshare-cgroup-try']
       : ['--unshare-all']),
     // Explicit, so a host without user namespaces fails instead of silently running without one.
@@ -121,12 +125,18 @@ export function bwrapArgv(spec: BwrapSpec): string[] {
   for (const path of PROC_READ_ONLY) argv.push('--ro-bind-try', path, path);
   for (const path of PROC_MASKED) argv.push('--ro-bind-try', '/dev/null', path);
   argv.push('--dev', '/dev');
+  // Over bwrap's unbounded instance; its /dev/ptmx is a link to pts/ptmx, so it opens this one.
+  // --dev-bind: bwrap's --bind remounts nodev, and ptmx is a device.
+  if (spec.premounted) argv.push('--dev-bind', spec.premounted.pts, '/dev/pts');
+  // Premounted tmpfs means no memory cgroup: a shared mapping of /dev/zero is then shmem no rlimit
+  // counts (seccomp.ts refuses the other ways to it). /dev/full reads as zeros and cannot be mapped.
+  if (tmpfs) argv.push('--dev-bind', '/dev/full', '/dev/zero');
   // Sized tmpfs everywhere the jail can write: filling one fills the jail's memory quota
   // (tmpfs pages are charged to the cgroup of the writer), never the host's disk or RAM.
-  if (spec.premounted) {
-    argv.push('--bind', spec.premounted.shm, '/dev/shm');
-    argv.push('--bind', spec.premounted.tmp, '/tmp');
-    argv.push('--bind', spec.premounted.workdir, JAIL_WORKDIR);
+  if (tmpfs) {
+    argv.push('--bind', tmpfs.shm, '/dev/shm');
+    argv.push('--bind', tmpfs.tmp, '/tmp');
+    argv.push('--bind', tmpfs.workdir, JAIL_WORKDIR);
   } else {
     argv.push('--size', String(spec.tmpSizeBytes), '--tmpfs', '/dev/shm');
     argv.push('--size', String(spec.tmpSizeBytes), '--tmpfs', '/tmp');

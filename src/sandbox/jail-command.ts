@@ -9,7 +9,7 @@ import { bwrapArgv, JAIL_RUNTIME } from './bwrap-argv.js';
 import { SECCOMP_FD } from './jail-launcher.js';
 import type { JailSpec } from './jail-spec.js';
 import { STATUS_FD } from './jail-status.js';
-import type { SizedTmpfs } from './sized-mounts.js';
+import type { Premounted } from './sized-mounts.js';
 
 /** The agent's variables: PATH, HOME, LANG and the proxy settings, then the spec's, then NODE_OPTIONS. */
 export function jailEnv(given: Readonly<Record<string, string>>): Record<string, string> {
@@ -44,7 +44,7 @@ export function jailArgv(parts: {
   shared: string;
   mounts: readonly string[];
   seccomp: boolean;
-  premounted?: SizedTmpfs | undefined;
+  premounted: Premounted;
 }): string[] {
   return bwrapArgv({
     env: parts.env,
@@ -53,7 +53,7 @@ export function jailArgv(parts: {
     workdirSizeBytes: parts.workdirSizeBytes,
     runtimeDir: parts.shared,
     readOnlyMounts: parts.mounts,
-    ...(parts.premounted ? { premounted: parts.premounted } : {}),
+    premounted: parts.premounted,
     ...(parts.seccomp ? { seccompFd: SECCOMP_FD } : {}),
     statusFd: STATUS_FD,
   });

@@ -74,7 +74,7 @@ export function startLauncher(parts: {
   prepared: PreparedLaunch | undefined;
   identity: JailIdentity;
   limits: Limiter;
-  /** Steps before bwrap that mount the inode-bounded tmpfs (sized-mounts.ts), when any. */
+  /** Steps before bwrap that mount the jail's devpts and, without a memory cgroup, its sized tmpfs (sized-mounts.ts). */
   premount: readonly string[];
   argv: string[];
   program: Buffer | undefined;

@@ -54,7 +54,7 @@ export async function childPid(
       code === 126
         ? 'cannot put the jail into its cgroup'
         : code === PREMOUNT_FAILED
-          ? "cannot mount the jail's inode-bounded /tmp, /dev/shm and /workspace or cap its shared memory, in a user namespace of its own (needed without a memory cgroup)"
+          ? "cannot mount the jail's bounded /dev/pts (and without a memory cgroup its inode-bounded /tmp, /dev/shm and /workspace, or cap its shared memory), in a user namespace of its own"
           : (diagnose(identity) ?? 'bubblewrap refused the jail');
     throw new BulkheadError('sandbox_unavailable', `the jail could not be built: ${why} (exit ${code})`);
   });

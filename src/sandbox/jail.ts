@@ -126,9 +126,6 @@ async function build(spec: JailSpec): Promise<JailHandle> {
     copyJailAssets(shared, { nodeBridge: bridge === 'node' && !listenerHelper, files: spec.files ?? {} });
 
     let timeoutMs = spec.timeoutMs;
-    const program = seccompProgram();
-    const { prepared, seccompFile } = pickLauncher(spec, listenerHelper, program, runtime);
-
     // Named for this launcher (launcherTag): the next launch removes it if this one dies unclean.
     limiter = createLimiter(`${spec.runId}-${launcherTag() ?? process.pid}`, spec.limits, {
       ...(spec.cgroupRoot ? { root: spec.cgroupRoot } : {}),
@@ -136,6 +133,12 @@ async function build(spec: JailSpec): Promise<JailHandle> {
     const limits = limiter;
     cleanups.push(() => limits.remove());
     if (limits.weaker.length > 0 && !spec.acceptWeakerLimits) throw weakerLimitsRefused(limits);
+    // No memory cgroup: nothing charges the jail for shmem, its tmpfs inodes' kernel memory or
+    // System V segments, so those are refused or bounded some other way (seccomp.ts, sized-mounts.ts).
+    const noMemoryCgroup = limits.weaker.includes('memory');
+    const program = seccompProgram(process.arch, noMemoryCgroup ? 'refuse' : 'allow');
+    // A prepared launcher holds the default program: without a memory cgroup a fresh one is started.
+    const { prepared, seccompFile } = pickLauncher(spec, listenerHelper, program, runtime);
 
     const env = jailEnv(spec.env);
     const workdirSizeBytes = spec.limits.workdirBytes ?? spec.limits.memoryBytes;
@@ -146,8 +149,8 @@ async function build(spec: JailSpec): Promise<JailHandle> {
     cleanups.push(() => {
       source.tar?.kill('SIGKILL');
     });
-    // No memory cgroup: nothing charges the jail for its tmpfs inodes' kernel memory (sized-mounts.ts).
-    const premounted = limits.weaker.includes('memory') ? makeMountPoints(runtime) : undefined;
+    // Every jail's /dev/pts has a `max`; without a memory cgroup its tmpfs are bounded there too.
+    const premounted = makeMountPoints(runtime, { tmpfs: noMemoryCgroup });
     const argv = jailArgv({
       spec,
       env,
@@ -160,13 +163,11 @@ async function build(spec: JailSpec): Promise<JailHandle> {
       seccomp: Boolean(program),
       premounted,
     });
-    const premount = premounted
-      ? premountArgv(premounted, {
-          tmpBytes: spec.limits.tmpBytes,
-          workdirBytes: workdirSizeBytes,
-          memoryBytes: spec.limits.memoryBytes,
-        })
-      : [];
+    const premount = premountArgv(premounted, {
+      tmpBytes: spec.limits.tmpBytes,
+      workdirBytes: workdirSizeBytes,
+      memoryBytes: spec.limits.memoryBytes,
+    });
     mark('prepared');
     const child = startLauncher({
       prepared,
@@ -255,6 +256,8 @@ async function build(spec: JailSpec): Promise<JailHandle> {
         }),
     });
   } catch (error) {
+    // A prepared launcher not yet handed its chain (a refusal before pickLauncher) ends unused.
+    spec.launcher?.cancel();
     if (limiter) await limiter.killAll();
     releaseHandle(held);
     await cleanup();

@@ -9,7 +9,10 @@
  * small enough to read in full: check the architecture, refuse the x32
  * ABI, compare the call number against the list, inspect socket()'s
  * address family (an allow-list: AF_UNIX, AF_INET, AF_INET6) and type (no raw
- * sockets). A call from another architecture's table kills the process:
+ * sockets), and `io_setup`, whose events are counted for the whole host.
+ * Without a memory cgroup it also refuses the shared memory no rlimit
+ * counts (`memfd_create`, shared anonymous mappings). A call from another
+ * architecture's table kills the process:
  * on x86_64 an i386 `int 0x80` would otherwise use different numbers.
  *
  * Supported: x86_64 and aarch64. Elsewhere `seccompProgram` returns
@@ -22,6 +25,11 @@ export interface ArchTable {
   /** Numbers at or above this belong to another ABI (x32 on x86_64). */
   abiLimit?: number;
   socket: number;
+  /** Refused with ENOSYS: its events are one pool for the whole host (fs.aio-max-nr). */
+  ioSetup: number;
+  /** Refused only without a memory cgroup (SharedMemory). */
+  memfdCreate: number;
+  mmap: number;
   denied: Record<DeniedCall, number>;
 }
 
@@ -74,6 +82,9 @@ const X86_64: ArchTable = {
   audit: 0xc000003e,
   abiLimit: 0x40000000,
   socket: 41,
+  ioSetup: 206,
+  memfdCreate: 319,
+  mmap: 9,
   denied: {
     ptrace: 101,
     process_vm_readv: 310,
@@ -119,6 +130,9 @@ const X86_64: ArchTable = {
 const AARCH64: ArchTable = {
   audit: 0xc00000b7,
   socket: 198,
+  ioSetup: 0,
+  memfdCreate: 279,
+  mmap: 222,
   denied: {
     ptrace: 117,
     process_vm_readv: 270,
@@ -166,7 +180,20 @@ const SOCK_RAW = 3;
 /** The low bits of socket()'s type; the rest are SOCK_NONBLOCK / SOCK_CLOEXEC. */
 const SOCK_TYPE_MASK = 0xf;
 const EPERM = 1;
+const ENOMEM = 12;
+const ENOSYS = 38;
 const EAFNOSUPPORT = 97;
+/** mmap's flags: MAP_SHARED (bit 0, also set in MAP_SHARED_VALIDATE) with MAP_ANONYMOUS. */
+const MAP_SHARED_ANONYMOUS = 0x01 | 0x20;
+
+/**
+ * Whether the jail may make shared memory that no rlimit counts: a `memfd_create` file or a
+ * `MAP_SHARED|MAP_ANONYMOUS` mapping is shmem, charged to a memory cgroup and to nothing else
+ * (RLIMIT_DATA counts private mappings only). Without a memory cgroup they are refused:
+ * `memfd_create` with ENOSYS, which libraries take as "old kernel" and fall back to a file in
+ * /dev/shm (a sized tmpfs); the mapping with ENOMEM, as a limit would.
+ */
+export type SharedMemory = 'allow' | 'refuse';
 
 // Classic BPF opcodes (linux/filter.h) and seccomp return values (linux/seccomp.h).
 const LD_W_ABS = 0x20;
@@ -182,8 +209,9 @@ const OFFSET_NR = 0;
 const OFFSET_ARCH = 4;
 const OFFSET_ARG0 = 16;
 const OFFSET_ARG1 = 24;
+const OFFSET_ARG3 = 40;
 
-type Target = 'next' | 'allow' | 'deny' | 'kill' | 'family' | 'inet';
+type Target = 'next' | 'allow' | 'deny' | 'kill' | 'family' | 'inet' | 'socket' | 'nosys' | 'nomem';
 interface Instruction {
   code: number;
   k: number;
@@ -198,7 +226,10 @@ export function archTable(arch: string): ArchTable | undefined {
 }
 
 /** The filter as bwrap's `--seccomp FD` reads it: an array of struct sock_filter. */
-export function seccompProgram(arch: string = process.arch): Buffer | undefined {
+export function seccompProgram(
+  arch: string = process.arch,
+  sharedMemory: SharedMemory = 'allow',
+): Buffer | undefined {
   const table = archTable(arch);
   if (!table) return undefined;
   const body: Instruction[] = [
@@ -210,6 +241,20 @@ export function seccompProgram(arch: string = process.arch): Buffer | undefined 
   // The x32 ABI reaches the same kernel code under numbers | 0x40000000.
   if (table.abiLimit !== undefined) body.push({ code: JGE_K, k: table.abiLimit, jt: 'deny', jf: 'next' });
   for (const call of DENIED_CALLS) body.push({ code: JEQ_K, k: table.denied[call], jt: 'deny', jf: 'next' });
+  // Linux AIO: fs.aio-max-nr is one count for the host, split by no cgroup, and one jail took all of
+  // it. ENOSYS, as a kernel without AIO answers: libaio's users fall back to threads.
+  body.push({ code: JEQ_K, k: table.ioSetup, jt: 'nosys', jf: 'next' });
+  if (sharedMemory === 'refuse') {
+    // mmap's flags are an int: the low word of the argument is what the kernel reads.
+    body.push(
+      { code: JEQ_K, k: table.memfdCreate, jt: 'nosys', jf: 'next' },
+      { code: JEQ_K, k: table.mmap, jt: 'next', jf: 'socket' },
+      { code: LD_W_ABS, k: OFFSET_ARG3 },
+      { code: AND_K, k: MAP_SHARED_ANONYMOUS },
+      { code: JEQ_K, k: MAP_SHARED_ANONYMOUS, jt: 'nomem', jf: 'allow' },
+    );
+  }
+  const socket = body.length;
   // An allow-list of address families: AF_VSOCK reaches the hypervisor, AF_NETLINK the kernel's
   // routing and audit, AF_PACKET and AF_BLUETOOTH, AF_ALG, AF_XDP ... are kernel attack surface no
   // agent needs. socket() takes an int, so the low word of the argument is what the kernel uses.
@@ -230,16 +275,21 @@ export function seccompProgram(arch: string = process.arch): Buffer | undefined 
   );
   const labels: Record<Exclude<Target, 'next'>, number> = {
     inet,
+    socket,
     allow: body.length,
     deny: body.length + 1,
     kill: body.length + 2,
     family: body.length + 3,
+    nosys: body.length + 4,
+    nomem: body.length + 5,
   };
   body.push(
     { code: RET_K, k: RET_ALLOW },
     { code: RET_K, k: RET_ERRNO | EPERM },
     { code: RET_K, k: RET_KILL_PROCESS },
     { code: RET_K, k: RET_ERRNO | EAFNOSUPPORT },
+    { code: RET_K, k: RET_ERRNO | ENOSYS },
+    { code: RET_K, k: RET_ERRNO | ENOMEM },
   );
   const out = Buffer.alloc(body.length * 8);
   body.forEach((ins, i) => {

@@ -7,6 +7,11 @@
  * this is only done without one. So is System V shared memory's cap (below, `--ipc`), which the
  * same missing cgroup left at nearly the host's RAM.
  *
+ * Every jail, cgroup or not, gets its /dev/pts here too: bwrap's `--dev` mounts a devpts instance with
+ * no `max`, and the kernel's pty count (kernel.pty.max) is one pool for every instance on the host, so
+ * one jail opened 3,071 ptys and left none to other jails, containers and the host's terminals. No
+ * cgroup counts ptys; an instance's `max` is the only bound.
+ *
  * They are mounted before bwrap by `unshare` and a shell, in a user and mount namespace of their
  * own (the chain's identity is unprivileged by then, root launcher or not: its uid is root there
  * and the host's uid outside), on empty folders of the runtime folder, and bwrap binds them in.
@@ -22,8 +27,26 @@ export const BYTES_PER_INODE = 1024;
 export const PREMOUNT_FAILED = 124;
 /** kernel.shmall counts pages (4 KiB on every machine the seccomp tables cover). */
 const PAGE_BYTES = 4096;
+/** kernel.msgmnb's default: the bytes one System V message queue holds. */
+const QUEUE_BYTES = 16_384;
+/** The kernel's struct sem, cache-line aligned. */
+const SEMAPHORE_BYTES = 64;
 /** Enough for a small mount's few files whatever its size. */
 const FEWEST_INODES = 256;
+
+/** Ptys one jail may hold: its own devpts instance's `max` (the host's pool is shared by all). */
+export const JAIL_PTY_MAX = 64;
+/**
+ * inotify instances and watches one jail may hold: both are counted per host uid (128 instances
+ * by default), which a jail from an unprivileged launcher shares with its user's editor and file
+ * watchers. Its user namespace's own limits cap its share (the host's still apply above them).
+ */
+export const JAIL_INOTIFY_INSTANCES = 32;
+/** fanotify groups one jail may hold: the same per-uid count (128), open without privilege. */
+export const JAIL_FANOTIFY_GROUPS = 16;
+const JAIL_INOTIFY_WATCHES = 65_536;
+/** As bwrap's own devpts, with `max`; no `gid=` (tty's group is not mapped in the namespace). */
+const DEVPTS_OPTIONS = `nosuid,noexec,newinstance,ptmxmode=0666,mode=620,max=${JAIL_PTY_MAX}`;
 
 export interface SizedTmpfs {
   /** Host folder the tmpfs is mounted on (in the launcher's own mount namespace only). */
@@ -37,8 +60,15 @@ export function inodesFor(bytes: number): number {
   return Math.max(FEWEST_INODES, Math.ceil(bytes / BYTES_PER_INODE));
 }
 
-/** The empty folders the tmpfs are mounted on, in the runtime folder (never bound into the jail). */
-export function makeMountPoints(runtime: string): SizedTmpfs {
+/** What is mounted before bwrap: /dev/pts always, the sized tmpfs without a memory cgroup. */
+export interface Premounted {
+  /** Host folder the jail's bounded devpts is mounted on (in the launcher's mount namespace only). */
+  pts: string;
+  tmpfs?: SizedTmpfs;
+}
+
+/** The empty folders they are mounted on, in the runtime folder (never bound into the jail). */
+export function makeMountPoints(runtime: string, options: { tmpfs: boolean }): Premounted {
   const base = join(runtime, 'sized');
   mkdirSync(base, { mode: 0o755 });
   const at = (name: string) => {
@@ -46,37 +76,72 @@ export function makeMountPoints(runtime: string): SizedTmpfs {
     mkdirSync(dir, { mode: 0o755 });
     return dir;
   };
-  return { tmp: at('tmp'), shm: at('shm'), workdir: at('workspace') };
+  const pts = at('pts');
+  return options.tmpfs
+    ? { pts, tmpfs: { tmp: at('tmp'), shm: at('shm'), workdir: at('workspace') } }
+    : { pts };
 }
 
 /**
- * Caps System V shared memory in the new IPC namespace ($1 pages in all, $2 bytes a segment), then
- * mounts each (folder, options) pair given before `--`, then execs what follows it.
+ * Takes (kind, name, value) triples before `--`: `sysctl NAME VALUE` writes /proc/sys/NAME (the
+ * new user or IPC namespace's own), any other kind mounts a filesystem of that type (`devpts FOLDER OPTIONS`); then
+ * execs what follows `--`.
  */
 const MOUNT_SCRIPT = [
-  `echo "$1" > /proc/sys/kernel/shmall && echo "$2" > /proc/sys/kernel/shmmax || exit ${PREMOUNT_FAILED}`,
-  'shift 2',
-  `while [ "$1" != -- ]; do mount -t tmpfs -o "$2" tmpfs "$1" || exit ${PREMOUNT_FAILED}; shift 2; done`,
+  'while [ "$1" != -- ]; do',
+  '  if [ "$1" = sysctl ]; then echo "$3" > "/proc/sys/$2"; else mount -t "$1" -o "$3" "$1" "$2"; fi ||',
+  `    exit ${PREMOUNT_FAILED}`,
+  '  shift 3',
+  'done',
   'shift',
   'exec "$@"',
 ].join('\n');
 
+/**
+ * The IPC namespace's caps, each at the memory limit: no rlimit counts System V segments, queued
+ * messages or semaphores, and a new namespace allows nearly the host's RAM of segments, 500 MiB of
+ * messages and about 65 GB of semaphores.
+ */
+function ipcSysctls(memoryBytes: number): [string, string][] {
+  return [
+    ['kernel/shmall', String(Math.ceil(memoryBytes / PAGE_BYTES))],
+    ['kernel/shmmax', String(memoryBytes)],
+    // Queues of the kernel's default size, as many as fill the limit (the jail cannot raise a
+    // queue's size past msgmnb: that needs CAP_SYS_RESOURCE).
+    ['kernel/msgmnb', String(QUEUE_BYTES)],
+    ['kernel/msgmni', String(Math.max(1, Math.floor(memoryBytes / QUEUE_BYTES)))],
+    // SEMMSL SEMMNS SEMOPM SEMMNI: the kernel's defaults but for the total of semaphores.
+    ['kernel/sem', `32000 ${Math.max(32_000, Math.floor(memoryBytes / SEMAPHORE_BYTES))} 500 32000`],
+  ];
+}
+
+/** Every jail's user namespace's inotify and fanotify caps; without a memory cgroup its IPC namespace's too. */
+function jailSysctls(memoryBytes: number, ipc: boolean): [string, string][] {
+  return [
+    ['user/max_inotify_instances', String(JAIL_INOTIFY_INSTANCES)],
+    ['user/max_inotify_watches', String(JAIL_INOTIFY_WATCHES)],
+    ['user/max_fanotify_groups', String(JAIL_FANOTIFY_GROUPS)],
+    ...(ipc ? ipcSysctls(memoryBytes) : []),
+  ];
+}
+
 /** The chain's steps before bwrap that mount them: bwrap's command follows, after `--`. */
 export function premountArgv(
-  points: SizedTmpfs,
+  points: Premounted,
   sizes: { tmpBytes: number; workdirBytes: number; memoryBytes: number },
 ): string[] {
   // mode=755 and the namespace's root (the jail's user, 1000 inside) as owner: as bwrap's --tmpfs.
   const options = (bytes: number) => `nosuid,nodev,mode=755,size=${bytes},nr_inodes=${inodesFor(bytes)}`;
+  const { tmpfs } = points;
   return [
     'unshare',
     '--user',
     '--map-root-user',
     '--mount',
-    // The jail's IPC namespace (bwrap then makes none): a new one allows System V segments up to
-    // nearly all the host's RAM, and RLIMIT_DATA counts no shared mapping. Its sysctls belong to
-    // this namespace's root, which the jail's user is: /proc/sys is read-only in the jail.
-    '--ipc',
+    // Without a memory cgroup, the jail's IPC namespace (bwrap then makes none), capped
+    // (ipcSysctls). Its sysctls belong to this namespace's root, which the jail's user is:
+    // /proc/sys is read-only in the jail.
+    ...(tmpfs ? ['--ipc'] : []),
     '--propagation',
     'private',
     '--',
@@ -84,14 +149,17 @@ export function premountArgv(
     '-c',
     MOUNT_SCRIPT,
     'bulkhead-mounts',
-    String(Math.ceil(sizes.memoryBytes / PAGE_BYTES)),
-    String(sizes.memoryBytes),
-    points.tmp,
-    options(sizes.tmpBytes),
-    points.shm,
-    options(sizes.tmpBytes),
-    points.workdir,
-    options(sizes.workdirBytes),
+    ...jailSysctls(sizes.memoryBytes, Boolean(tmpfs)).flatMap(([name, value]) => ['sysctl', name, value]),
+    'devpts',
+    points.pts,
+    DEVPTS_OPTIONS,
+    ...(tmpfs
+      ? [
+          ['tmpfs', tmpfs.tmp, options(sizes.tmpBytes)],
+          ['tmpfs', tmpfs.shm, options(sizes.tmpBytes)],
+          ['tmpfs', tmpfs.workdir, options(sizes.workdirBytes)],
+        ].flat()
+      : []),
     '--',
   ];
 }

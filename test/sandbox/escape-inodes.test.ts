@@ -108,7 +108,7 @@ describe.skipIf(skip || !isRoot)(
         tmpMb: -1,
       }).catch((e: unknown) => e);
       expect(isBulkheadError(error, 'sandbox_unavailable')).toBe(true);
-      expect((error as Error).message).toContain("cannot mount the jail's inode-bounded /tmp");
+      expect((error as Error).message).toContain('its inode-bounded /tmp, /dev/shm and /workspace');
     }, 60_000);
 
     // `bulkhead run` hands its chain to a launcher started ahead (prepareJail): the same bound.

@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runInJail, runInJailAsUid, skipWithoutSandbox, tempDir } from './jail-harness.js';
+import { heldMb, runInJail, runInJailAsUid, skipWithoutSandbox, tempDir } from './jail-harness.js';
 
 const skip = skipWithoutSandbox();
 const isRoot = process.getuid?.() === 0;
@@ -32,12 +32,6 @@ for _ in range(int(sys.argv[2])):
     held += size >> 20
 print('held', held)
 `;
-
-function heldMb(out: string): number {
-  const m = /^held (\d+)$/m.exec(out);
-  if (!m) throw new Error(`no result: ${out}`);
-  return Number(m[1]);
-}
 
 const CASES = [
   { name: 'one segment larger than the memory limit', args: '300 1', least: 0 },

@@ -167,6 +167,13 @@ export async function runInJail(script: string, options: JailRunOptions = {}): P
   return { runId: spec.runId, exit, out, workdir, handle };
 }
 
+/** The MiB a memory test's script printed as `held N` (its last count before refused). */
+export function heldMb(out: string): number {
+  const m = /^held (\d+)$/m.exec(out);
+  if (!m) throw new Error(`no result: ${out}`);
+  return Number(m[1]);
+}
+
 /** Host processes whose command line contains `marker` (the pattern never matches pgrep itself). */
 export function hostProcesses(marker: string): string[] {
   const pattern = `[${marker.slice(0, 1)}]${marker.slice(1)}`;
