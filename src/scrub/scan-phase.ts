@@ -295,6 +295,10 @@ export function createScanner(
       stats.anchorHits += quiet;
       return;
     }
+    // Rules this hit ran or failed closed: where none, its owners all covered it, and so will
+    // they the next hits up to `coverAnchor`'s bound (worked out only then: per hit, it cost the
+    // anchors of many rules more than it saved).
+    const ran = stats.ruleExecutions + stats.failedClosed;
     const forms = automaton.secrets[pattern];
     if (forms) {
       for (const form of forms) {
@@ -312,7 +316,7 @@ export function createScanner(
         if (sameCase(input, start, entry.anchor)) runOwners(entry.rules, start, end);
       }
     }
-    if (quiet >= 0) coverAnchor(pattern, end - start);
+    if (quiet >= 0 && ran === stats.ruleExecutions + stats.failedClosed) coverAnchor(pattern, end - start);
   };
   /**
    * Up to where this anchor's later reports are inside a match (or fail-closed redaction) of
