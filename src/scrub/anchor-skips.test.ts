@@ -23,6 +23,17 @@ describe('reports let go inside covered anchors', () => {
     expect(out).not.toContain(twilio);
   });
 
+  it('redacts a Twilio key among `sk-` repeated when the anchors are scanned by another loop than the dense one', () => {
+    // Hundreds of configured secrets: their automaton does not fit the dense loop, so the case
+    // of a case-sensitive anchor is checked at the hit instead.
+    const scrubber = createScrubber({
+      secrets: Array.from({ length: 300 }, (_, k) => hexSecret(24, 100 + k)),
+    });
+    expect(scrubber.stats.baseLoop).not.toBe('dense');
+    const twilio = `SK${hexSecret(32, 2)}`;
+    expect(scrubber.text(`${FLOOD} ${twilio} ${FLOOD}`)).not.toContain(twilio);
+  });
+
   it('redacts a key whose anchor starts one character after the previous match ends', () => {
     const first = key();
     const second = key();

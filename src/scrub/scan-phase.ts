@@ -126,8 +126,9 @@ export function createScanner(
   // A stream's matches whose redacted group starts after the match (`"name": "DB_PASSWORD", …
   // "value": "…"`), as (match start, group end) pairs: see `holdWholeMatches`.
   const groupMatches: number[] = [];
-  /** The automaton being scanned (`scanWith`). */
+  /** The automaton being scanned (`scanWith`), and whether its loop is the dense one. */
   let automaton: Automaton = secrets.base;
+  let denseLoop = false;
   /** The scan's result, one object for all scans (see ScanPhase). */
   const result: ScanPhase = { buffer, count: 0, hold: 0, partial: 0, budget: 0, spent: 0 };
 
@@ -287,8 +288,9 @@ export function createScanner(
   const onHit = (pattern: number, end: number) => {
     // A case-sensitive anchor in another case runs nothing and counts nothing: dropped before
     // anything else, as the dense loop drops it (so the counts agree whichever loop scans).
+    // (The dense loop dropped them already: checked again only after the other loops.)
     const cased = automaton.cased[pattern];
-    if (cased !== undefined && !spelled(input, end, cased)) return;
+    if (cased !== undefined && !denseLoop && !spelled(input, end, cased)) return;
     const start = end - automaton.length[pattern]!;
     const quiet = automaton.quiet[pattern]!;
     if (quiet >= 0 && (end <= skip.to || end <= automaton.until[pattern]!)) {
@@ -345,6 +347,7 @@ export function createScanner(
   const moved: number[] = [];
   const scanWith = (scanned: Automaton): number => {
     automaton = scanned;
+    denseLoop = scanned.ac.loop === 'dense';
     skip.until = scanned.until;
     return scanned.ac.scan(input, 0, n, onHit, fastRules ? skip : undefined);
   };
