@@ -85,6 +85,12 @@ export interface AhoCorasickOptions {
    * always be reported. Without it, nothing is left out.
    */
   quiet?: Int32Array;
+  /**
+   * Per pattern (with `foldCase`): where set, the pattern stands only for these exact spellings,
+   * and the dense loop reports it only where the text spells one of them. Others may report it
+   * in any case.
+   */
+  cased?: readonly (readonly string[] | undefined)[];
 }
 
 /** `text` with ASCII upper-case letters in lower case (and nothing else changed). */
@@ -254,6 +260,7 @@ export function buildAhoCorasick(original: readonly string[], options: AhoCorasi
   if (loop === 'dense') {
     // All rows dense: the scan loop runs as WebAssembly (wasm/dense-scan.ts).
     const quiet = options.quiet;
+    const cased = options.cased;
     const scanDense = denseScan({
       classOf,
       rows,
@@ -263,6 +270,7 @@ export function buildAhoCorasick(original: readonly string[], options: AhoCorasi
       pattern,
       dictLink,
       quiet,
+      cased,
     });
     return {
       patternCount,

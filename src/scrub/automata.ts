@@ -31,6 +31,15 @@ export interface Automaton {
   exact: (readonly ExactAnchor[] | undefined)[];
   /** Per pattern: its hits when reported inside a fail-closed redaction (ScanSkip), or -1. */
   quiet: Int32Array;
+  /** Per pattern of case-sensitive anchors only (with a capital): their spellings (scan-phase.ts). */
+  cased: (readonly string[] | undefined)[];
+  /** Per quiet pattern: every rule that owns it, in any case or in one (for ScanSkip.until). */
+  owners: (Int32Array | undefined)[];
+  /**
+   * Per pattern, scratch of the scan in progress (ScanSkip.until): its reports ending at or
+   * before this stand inside a match or redaction of every rule that owns it. 0 between scans.
+   */
+  until: Int32Array;
 }
 
 const NO_ANCHORS: ReadonlyMap<string, AnchorOwners> = new Map();
@@ -86,13 +95,30 @@ export function buildAutomaton(
     for (const entry of exact[i] ?? []) hits += entry.rules.length;
     return hits;
   });
+  const owners = patterns.map((_, i) =>
+    quiet[i]! < 0
+      ? undefined
+      : Int32Array.from([...(anyCase[i] ?? []), ...(exact[i] ?? []).flatMap((entry) => entry.rules)]),
+  );
+  // A pattern of case-sensitive anchors only (`SK` of a Twilio key): reported in any other case,
+  // it runs nothing. In `sk-` repeated, that was a report every three characters. (Only where a
+  // spelling has a capital: text seldom writes a lower-case anchor such as `ghp_` in capitals,
+  // and checking each of its hits twice cost more than that saves.)
+  const cased = patterns.map((key, i) => {
+    const spellings = exact[i]?.map((entry) => entry.anchor);
+    if (secrets[i] !== undefined || anyCase[i] !== undefined || spellings === undefined) return undefined;
+    return spellings.some((spelling) => spelling !== key) ? spellings : undefined;
+  });
   return {
-    ac: buildAhoCorasick(patterns, { foldCase: true, ...tables, quiet }),
+    ac: buildAhoCorasick(patterns, { foldCase: true, ...tables, quiet, cased }),
     length: Int32Array.from(patterns, (pattern) => pattern.length),
     secrets,
     anyCase,
     exact,
     quiet,
+    cased,
+    owners,
+    until: new Int32Array(patterns.length),
   };
 }
 

@@ -95,7 +95,8 @@ export function pushCarried(
   above: SortedSpans,
 ): void {
   const { at, text: joined } = runs;
-  inner.sort((a, b) => a.start - b.start);
+  // In order of start nearly always (one level's scan finds them so): sorted only where not.
+  if (!inOrder(inner)) inner.sort((a, b) => a.start - b.start);
   /**
    * Run k, redacted if it carried a match: its matches are `list`, or `inner[from, to)` without
    * one (the first one's marker names it).
@@ -169,6 +170,11 @@ function matchesByRun(
   return { matchesOf, order };
 }
 
+function inOrder(spans: readonly Span[]): boolean {
+  for (let k = 1; k < spans.length; k++) if (spans[k - 1]!.start > spans[k]!.start) return false;
+  return true;
+}
+
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, k) => from + k);
 }
@@ -187,40 +193,64 @@ export interface SortedSpans {
  * then found by a binary search, as a hostile text can hold tens of thousands of each.
  */
 export function sortedSpans(buffer: Int32Array, count: number, objects: readonly Span[]): SortedSpans {
-  let pairs: [number, number][] | undefined;
-  const index = (): [number, number][] => {
-    const all: [number, number][] = [];
-    for (let k = 0; k < count; k++) all.push([buffer[k * 3]!, buffer[k * 3 + 1]!]);
-    for (const span of objects) all.push([span.start, span.end]);
-    return all.sort((a, b) => a[0] - b[0]);
+  // Starts and ends in two typed arrays, not a [start, end] pair each: a table's every cell is a
+  // span one level down (a CSV of secret cells: 40,000 pairs per MiB, and their garbage).
+  let starts: Int32Array | undefined;
+  let ends: Int32Array | undefined;
+  const index = (): void => {
+    const total = count + objects.length;
+    const s = new Int32Array(total);
+    const e = new Int32Array(total);
+    for (let k = 0; k < count; k++) {
+      s[k] = buffer[k * 3]!;
+      e[k] = buffer[k * 3 + 1]!;
+    }
+    for (let k = 0; k < objects.length; k++) {
+      s[count + k] = objects[k]!.start;
+      e[count + k] = objects[k]!.end;
+    }
+    let sorted = true;
+    for (let k = 1; k < total && sorted; k++) sorted = s[k - 1]! <= s[k]!;
+    if (sorted) {
+      starts = s;
+      ends = e;
+      return;
+    }
+    const order = Array.from({ length: total }, (_, k) => k).sort((x, y) => s[x]! - s[y]!);
+    starts = Int32Array.from(order, (k) => s[k]!);
+    ends = Int32Array.from(order, (k) => e[k]!);
   };
-  /** The pairs, sorted, and the first that starts at or after `start`. */
-  const from = (start: number): [[number, number][], number] => {
-    pairs ??= index();
+  /** The first span that starts at or after `start` (sorted on first use). */
+  const from = (start: number): number => {
+    if (starts === undefined) index();
+    const all = starts!;
     let lo = 0;
-    let hi = pairs.length;
+    let hi = all.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (pairs[mid]![0] < start) lo = mid + 1;
+      if (all[mid]! < start) lo = mid + 1;
       else hi = mid;
     }
-    return [pairs, lo];
+    return lo;
   };
   return {
     textsWithin(input, start, end) {
       const texts = new Map<string, number>();
-      const [all, first] = from(start);
-      for (let k = first; k < all.length && all[k]![0] < end; k++) {
-        const [s, e] = all[k]!;
-        if (e > end) continue;
-        const text = input.slice(s, e);
+      const first = from(start);
+      const s = starts!;
+      const e = ends!;
+      for (let k = first; k < s.length && s[k]! < end; k++) {
+        if (e[k]! > end) continue;
+        const text = input.slice(s[k], e[k]);
         texts.set(text, (texts.get(text) ?? 0) + 1);
       }
       return texts;
     },
     anyWithin(start, end) {
-      const [all, first] = from(start);
-      for (let k = first; k < all.length && all[k]![0] < end; k++) if (all[k]![1] <= end) return true;
+      const first = from(start);
+      const s = starts!;
+      const e = ends!;
+      for (let k = first; k < s.length && s[k]! < end; k++) if (e[k]! <= end) return true;
       return false;
     },
   };

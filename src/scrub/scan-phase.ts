@@ -27,6 +27,7 @@ import type { ScrubStats } from './engine-types.js';
 import { provesMiss } from './miss-proof.js';
 import { ACCEPT_COST, runOf } from './pii-scan.js';
 import { growSpanBuffer, SPAN_BUFFERS } from './span-buffers.js';
+import { spelled } from './wasm/dense-scan.js';
 
 const WHITESPACE = /\s/;
 const BACKSLASH = 0x5c;
@@ -125,8 +126,9 @@ export function createScanner(
   // A stream's matches whose redacted group starts after the match (`"name": "DB_PASSWORD", …
   // "value": "…"`), as (match start, group end) pairs: see `holdWholeMatches`.
   const groupMatches: number[] = [];
-  /** The automaton being scanned (`scanWith`). */
+  /** The automaton being scanned (`scanWith`), and whether its loop is the dense one. */
   let automaton: Automaton = secrets.base;
+  let denseLoop = false;
   /** The scan's result, one object for all scans (see ScanPhase). */
   const result: ScanPhase = { buffer, count: 0, hold: 0, partial: 0, budget: 0, spent: 0 };
 
@@ -284,12 +286,21 @@ export function createScanner(
   };
 
   const onHit = (pattern: number, end: number) => {
+    // A case-sensitive anchor in another case runs nothing and counts nothing: dropped before
+    // anything else, as the dense loop drops it (so the counts agree whichever loop scans).
+    // (The dense loop dropped them already: checked again only after the other loops.)
+    const cased = automaton.cased[pattern];
+    if (cased !== undefined && !denseLoop && !spelled(input, end, cased)) return;
     const start = end - automaton.length[pattern]!;
     const quiet = automaton.quiet[pattern]!;
-    if (quiet >= 0 && end <= skip.to) {
+    if (quiet >= 0 && (end <= skip.to || end <= automaton.until[pattern]!)) {
       stats.anchorHits += quiet;
       return;
     }
+    // Rules this hit ran or failed closed: where none, its owners all covered it, and so will
+    // they the next hits up to `coverAnchor`'s bound (worked out only then: per hit, it cost the
+    // anchors of many rules more than it saved).
+    const ran = stats.ruleExecutions + stats.failedClosed;
     const forms = automaton.secrets[pattern];
     if (forms) {
       for (const form of forms) {
@@ -307,9 +318,37 @@ export function createScanner(
         if (sameCase(input, start, entry.anchor)) runOwners(entry.rules, start, end);
       }
     }
+    if (quiet >= 0 && ran === stats.ruleExecutions + stats.failedClosed) coverAnchor(pattern, end - start);
   };
+  /**
+   * Up to where this anchor's later reports are inside a match (or fail-closed redaction) of
+   * every rule that owns it, so each owner would skip them (`runOwners`): skipped alike by
+   * `onHit` and, before crossing into JavaScript, by the dense loop (ScanSkip.until).
+   */
+  const coverAnchor = (pattern: number, length: number) => {
+    const owners = automaton.owners[pattern]!;
+    let to = 0x7fffffff;
+    for (let k = 0; k < owners.length; k++) {
+      const index = owners[k]!;
+      to = Math.min(to, covered[index]! + before[index]!);
+    }
+    // A hit ending at `end` starts at `end - length`: skipped where that is below `to`.
+    const until = automaton.until;
+    if (to + length - 1 <= until[pattern]!) return;
+    if (until[pattern] === 0) {
+      movedIn.push(automaton);
+      moved.push(pattern);
+    }
+    until[pattern] = to + length - 1;
+  };
+  // The patterns whose `until` the last scan moved (and their automata), put back to 0 when the
+  // next one starts: a scan cut short by an exception leaves none to skip another text's hits.
+  const movedIn: Automaton[] = [];
+  const moved: number[] = [];
   const scanWith = (scanned: Automaton): number => {
     automaton = scanned;
+    denseLoop = scanned.ac.loop === 'dense';
+    skip.until = scanned.until;
     return scanned.ac.scan(input, 0, n, onHit, fastRules ? skip : undefined);
   };
 
@@ -332,6 +371,9 @@ export function createScanner(
     skip.hits = 0;
     runFrom = -1;
     runTo = -1;
+    for (let k = 0; k < moved.length; k++) movedIn[k]!.until[moved[k]!] = 0;
+    movedIn.length = 0;
+    moved.length = 0;
     const { base, runtime, delta } = secrets;
     result.partial = Math.max(scanWith(base), runtime ? scanWith(runtime) : 0, delta ? scanWith(delta) : 0);
     if (groupMatches.length > 0) holdWholeMatches();

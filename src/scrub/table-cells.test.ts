@@ -1,6 +1,8 @@
 /** A credential in a table whose column is named for it: each went out bare on ed33a8e. */
 import { describe, expect, it } from 'vitest';
+import { openAiShapedKey } from '../../test/helpers/fake-keys.js';
 import { expectLeftAlone, expectRedacted, secret } from '../../test/helpers/scrub-cases.js';
+import { seeded } from '../../test/helpers/seeded.js';
 import { findEncoded } from './decoded.js';
 import { createScrubber } from './index.js';
 
@@ -96,6 +98,20 @@ describe('a credential under a column named for it', () => {
   it('redacts the cell and leaves the rest of its row', () => {
     const out = createScrubber().text(`user,password,role\nalice,${v},admin\n`);
     expect(out).toBe('user,password,role\nalice,[REDACTED:generic-secret-assignment],admin\n');
+  });
+
+  it('redacts every cell of a CSV of 20,000 secret cells, and the one repeated in a note after it', () => {
+    // Each cell is a decoded run whose match is judged against the text's own spans (sorted once,
+    // decoded-spans.ts); the planted value is also found in the text itself, after the table.
+    // 24 distinct letters and digits: a value the assignment rule always takes.
+    const rng = seeded(15);
+    const cells = Array.from({ length: 20_000 }, () => openAiShapedKey(rng).slice(3));
+    const planted = cells[12_345]!;
+    const text = `user,password\n${cells.map((cell, k) => `u${k},${cell}`).join('\n')}\n\nnote: password=${planted}\n`;
+    const lines = createScrubber().text(text).split('\n');
+    const bare = lines.slice(1, 20_001).filter((line) => !/^u\d+,\[REDACTED:[a-z-]+\]$/.test(line));
+    expect(bare).toEqual([]);
+    expect(lines.at(-2)).not.toContain(planted);
   });
 
   describe('hostile tables are read once (what the reader writes stays proportional to the text)', () => {

@@ -32,6 +32,8 @@ export interface DenseTables {
    * (added to `ScanSkip.hits`), or -1 where it must be reported whatever its end.
    */
   quiet?: Int32Array;
+  /** Per pattern: where set, it is reported only where the text spells one of these exactly. */
+  cased?: readonly (readonly string[] | undefined)[];
 }
 
 /**
@@ -42,6 +44,11 @@ export interface DenseTables {
 export interface ScanSkip {
   to: number;
   hits: number;
+  /**
+   * Per pattern (when given): a quiet pattern's reports ending at or before `until[p]` are let go
+   * too, counted alike. The caller moves these forward as its rules' matches cover their anchors.
+   */
+  until?: Int32Array;
 }
 
 /** Scans `input[from, to)`; calls `onMatch(pattern, end)` for each match, in order of end; returns the last state. */
@@ -91,6 +98,8 @@ function scanModule(): WebAssembly.Module {
 /** A WebAssembly scan for `tables`. */
 export function denseScan(tables: DenseTables): DenseScan {
   const { classOf, rows, width, reports, longest, pattern, dictLink } = tables;
+  const quietOfPattern = tables.quiet;
+  const cased = tables.cased ?? [];
   // The first state along each state's chain that ends a pattern: where a report's walk starts.
   const first = Int32Array.from(pattern, (p, s) => (p >= 0 ? s : dictLink[s]!));
   // What a skipped report of each state counts: the sum over the patterns it reports, or -1
@@ -101,7 +110,8 @@ export function denseScan(tables: DenseTables): DenseScan {
     for (let s = 0; s < pattern.length; s++) {
       let sum = 0;
       for (let t = first[s]!; t >= 0 && sum >= 0; t = dictLink[t]!) {
-        const q = quiet[pattern[t]!]!;
+        // A case-sensitive pattern counts only where spelled so: left to the walk below.
+        const q = cased[pattern[t]!] === undefined ? quiet[pattern[t]!]! : -1;
         sum = q < 0 ? -1 : sum + q;
       }
       quietOf[s] = sum;
@@ -131,20 +141,40 @@ export function denseScan(tables: DenseTables): DenseScan {
   // One report: every pattern that ends where the state `entry` is reached. Made once, not per
   // scan: a closure per call was garbage for every short text scrubbed.
   const report = (
+    input: string,
     entry: number,
     end: number,
     onMatch: (pattern: number, end: number) => void,
     skip: ScanSkip | undefined,
   ) => {
     const state = (entry >> 2) / width;
-    if (skip !== undefined && end <= skip.to) {
+    if (skip === undefined) {
+      for (let t = first[state]!; t >= 0; t = dictLink[t]!) {
+        const p = pattern[t]!;
+        if (spelled(input, end, cased[p])) onMatch(p, end);
+      }
+      return;
+    }
+    if (end <= skip.to) {
       const quiet = quietOf[state]!;
       if (quiet >= 0) {
         skip.hits += quiet;
         return;
       }
     }
-    for (let t = first[state]!; t >= 0; t = dictLink[t]!) onMatch(pattern[t]!, end);
+    // A report inside a match of every rule owning the anchor: the caller would count it and
+    // return (`sk-` repeated: after the rule failed closed over the run, 30,000 such per 100 KB
+    // crossed into the caller only for that).
+    // A case-sensitive anchor in another case is no report at all, skipped or not (the caller
+    // drops it first too, so both count alike).
+    const until = skip.until;
+    for (let t = first[state]!; t >= 0; t = dictLink[t]!) {
+      const p = pattern[t]!;
+      if (!spelled(input, end, cased[p])) continue;
+      const quiet = quietOfPattern === undefined ? -1 : quietOfPattern[p]!;
+      if (quiet >= 0 && (end <= skip.to || (until !== undefined && end <= until[p]!))) skip.hits += quiet;
+      else onMatch(p, end);
+    }
   };
 
   return (input, from, to, onMatch, skip) => {
@@ -168,7 +198,8 @@ export function denseScan(tables: DenseTables): DenseScan {
         OUT_B_AT,
       );
       const reportedA = countA.value as number;
-      for (let k = 0; k < reportedA; k++) report(outA[2 * k + 1]!, start + outA[2 * k]!, onMatch, skip);
+      for (let k = 0; k < reportedA; k++)
+        report(input, outA[2 * k + 1]!, start + outA[2 * k]!, onMatch, skip);
       if (!split) {
         carried = stateA.value as number;
         continue;
@@ -177,10 +208,22 @@ export function denseScan(tables: DenseTables): DenseScan {
       const reportedB = countB.value as number;
       for (let k = 0; k < reportedB; k++) {
         const end = outB[2 * k]!;
-        if (end > mid) report(outB[2 * k + 1]!, start + end, onMatch, skip);
+        if (end > mid) report(input, outB[2 * k + 1]!, start + end, onMatch, skip);
       }
       carried = stateB.value as number;
     }
     return (carried >> 2) / width;
   };
+}
+
+/** Whether `input` ends at `end` with one of `spellings` exactly (always, without them). */
+export function spelled(input: string, end: number, spellings: readonly string[] | undefined): boolean {
+  if (spellings === undefined) return true;
+  for (const spelling of spellings) {
+    const start = end - spelling.length;
+    let k = 0;
+    while (k < spelling.length && input.charCodeAt(start + k) === spelling.charCodeAt(k)) k++;
+    if (k === spelling.length) return true;
+  }
+  return false;
 }
