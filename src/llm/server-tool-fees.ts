@@ -14,6 +14,7 @@
  * themselves are input the prompt never held: reserved at a ceiling per use (`resultReads`).
  */
 import { isObject, type Json } from './json.js';
+import { messagesLoop } from './server-loops.js';
 import { toolFamily } from './side-doors.js';
 
 /** Uses of each server tool, by family (the tool type without its date: `web_search`). */
@@ -145,6 +146,13 @@ export interface ToolPlan {
   owed?: ToolCalls;
   /** The most input the tools' results add, summed over every sampling that reads them (`resultReads`). */
   resultInput?: number;
+  /** The most samplings where a loop the provider runs bounds them, not the uses (server-loops.ts). */
+  samplings?: number;
+}
+
+/** How many times the API may read the prompt under a plan: per use, or its loop's limit. */
+export function planSamplings(plan: ToolPlan): number {
+  return Math.max(samplings(plan.calls), plan.samplings ?? 1);
 }
 
 /** Uses of a tool whose results add at most `tokens` each. */
@@ -206,13 +214,14 @@ const USES_BOUNDED = new Set(['web_search', 'web_fetch']);
 
 /** Messages: each web search or web fetch tool at its `max_uses`. */
 export function messagesToolPlan(body: Json, _prices: Readonly<ToolCalls>, capped: boolean): ToolPlanResult {
-  if (!Array.isArray(body.tools)) return NO_TOOLS(body);
+  // Not returned early without tools: `mcp_servers` alone opens the connector's loop.
+  const listed = Array.isArray(body.tools) ? body.tools : [];
   const calls: ToolCalls = {};
   let bound: string | undefined;
   let changed = false;
   const tools: unknown[] = [];
   const results: ResultUses[] = [];
-  for (const [i, tool] of body.tools.entries()) {
+  for (const [i, tool] of listed.entries()) {
     const type = isObject(tool) ? tool.type : undefined;
     const family = typeof type === 'string' ? feeFamily(type) : '';
     // Priced or not: each use is one more sampling over the prompt (`samplings`).
@@ -238,8 +247,15 @@ export function messagesToolPlan(body: Json, _prices: Readonly<ToolCalls>, cappe
     changed ||= Object.keys(sent).length !== Object.keys(tool).length;
     tools.push(sent);
   }
+  // Code execution, the MCP connector and any other server tool have no `max_uses`: the API's own
+  // loop bounds them, reserved at its limit.
+  const loop = messagesLoop(body, (type) => USES_BOUNDED.has(feeFamily(type)));
+  if (loop) {
+    results.push({ uses: loop.uses, tokens: loop.tokens });
+    bound = `remove ${loop.field}: its server-side loop may sample ${loop.samplings} times, bounded by no field`;
+  }
   // Code execution has no `max_uses`: one container, billed by its time, owed whatever is reported.
-  const executes = body.tools.some(
+  const executes = listed.some(
     (t) => isObject(t) && typeof t.type === 'string' && feeFamily(t.type) === 'code_execution',
   );
   const owed: ToolCalls = executes ? { code_execution: 1 } : {};
@@ -250,6 +266,7 @@ export function messagesToolPlan(body: Json, _prices: Readonly<ToolCalls>, cappe
       body: changed ? { ...body, tools } : body,
       ...(bound ? { bound } : {}),
       ...(executes ? { owed } : {}),
+      ...(loop ? { samplings: loop.samplings } : {}),
       resultInput: resultReads(results),
     },
   };

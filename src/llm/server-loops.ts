@@ -1,0 +1,58 @@
+/**
+ * A server tool no request field bounds runs in the API's own loop inside one request: the model
+ * calls it, the API runs it, appends the result and samples the whole conversation again, each
+ * sampling billed as input. On the Messages API that is code execution, the MCP connector's tools
+ * (an `mcp_toolset`, or a listed `mcp_servers` entry alone under the first connector beta), tool
+ * search, and any server tool but a web search or fetch (which `max_uses` bounds). Reserved at one
+ * or two readings of the prompt, such a request was charged ten and more, and requests sent at
+ * once together passed a token or USD cap.
+ *
+ * What bounds the loop is the provider's: the server-side sampling loop stops after
+ * `SERVER_LOOP_ITERATIONS` iterations and answers with `stop_reason: "pause_turn"` for the client
+ * to continue in a new request (Anthropic, "Handling stop reasons", `pause_turn`; "Server tools",
+ * "The server-side loop and pause_turn"). Such a request is reserved at that many tool runs, each
+ * followed by a sampling over everything before it, each result at `LOOP_RESULT_TOKENS`.
+ */
+import { isObject, type Json } from './json.js';
+import { serverTool } from './side-doors.js';
+
+/** Iterations of the Messages API's server-side sampling loop before it pauses (`pause_turn`). */
+export const SERVER_LOOP_ITERATIONS = 10;
+
+/**
+ * The most input one run of a looping tool adds, in tokens: no provider states a maximum for code
+ * execution output or an MCP tool's result, so the ceiling a web search's results are reserved at.
+ */
+export const LOOP_RESULT_TOKENS = 10_000;
+
+/** What an unbounded loop adds to a request's plan, and the field that opened it. */
+export interface ServerLoop {
+  field: string;
+  /** Samplings at most: one after each iteration's tool run, and the first. */
+  samplings: number;
+  uses: number;
+  tokens: number;
+}
+
+/**
+ * The loop a Messages request may run, by the first field that opens one: a server tool that
+ * `bounded` (its family has `max_uses`) does not cover, or `mcp_servers`, whose tools the first
+ * connector beta exposes with no `tools` entry.
+ */
+export function messagesLoop(body: Json, bounded: (type: string) => boolean): ServerLoop | undefined {
+  const tools = Array.isArray(body.tools) ? body.tools : [];
+  const i = tools.findIndex((tool) => {
+    const type = isObject(tool) ? tool.type : undefined;
+    return serverTool(type) && !(typeof type === 'string' && bounded(type));
+  });
+  const servers = body.mcp_servers;
+  const connector = Array.isArray(servers) ? servers.length > 0 : servers !== undefined && servers !== null;
+  const field = i >= 0 ? `tools[${i}]` : connector ? 'mcp_servers' : undefined;
+  if (!field) return undefined;
+  return {
+    field,
+    samplings: SERVER_LOOP_ITERATIONS + 1,
+    uses: SERVER_LOOP_ITERATIONS,
+    tokens: LOOP_RESULT_TOKENS,
+  };
+}
