@@ -12,9 +12,44 @@
  * to continue in a new request (Anthropic, "Handling stop reasons", `pause_turn`; "Server tools",
  * "The server-side loop and pause_turn"). Such a request is reserved at that many tool runs, each
  * followed by a sampling over everything before it, each result at `LOOP_RESULT_TOKENS`.
+ * The Responses API's loop has a field, `max_tool_calls`, which bounds every server tool there
+ * (`responsesServerTool`), priced or not (server-tool-fees.ts `responsesToolPlan`).
  */
 import { isObject, type Json } from './json.js';
 import { serverTool } from './side-doors.js';
+
+/** Responses tool types the client runs: they reach nothing the sandbox does not allow. */
+export const CLIENT_TOOLS: ReadonlySet<string> = new Set([
+  'function',
+  'custom',
+  'local_shell',
+  'shell',
+  'apply_patch',
+  'computer',
+  'computer_use',
+  'computer_use_preview',
+]);
+
+/**
+ * Whether a client-looking tool runs on the provider's machines: a `shell` with an `environment`
+ * other than `local` is the hosted shell (a container of the account, online where its
+ * `network_policy` says), a server tool however its type reads.
+ */
+export function runsHosted(tool: unknown): boolean {
+  if (!isObject(tool) || tool.type !== 'shell') return false;
+  const env = tool.environment;
+  return env !== undefined && env !== null && !(isObject(env) && env.type === 'local');
+}
+
+/**
+ * Whether a Responses tool (a `namespace`'s members listed on their own) runs on the provider's
+ * side: every call is one more sampling, priced or not (an `mcp` server's call costs no fee).
+ */
+export function responsesServerTool(tool: Json): boolean {
+  const type = tool.type;
+  if (typeof type !== 'string') return false;
+  return !(CLIENT_TOOLS.has(type) && !runsHosted(tool)) && type !== 'namespace';
+}
 
 /** Iterations of the Messages API's server-side sampling loop before it pauses (`pause_turn`). */
 export const SERVER_LOOP_ITERATIONS = 10;
