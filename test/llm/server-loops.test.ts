@@ -22,6 +22,9 @@ const PROFILES = `
   small-coder:
     llm: { server_tools: [code_execution] }
     budgets: { tokens: { input: 50000 } }
+  searcher:
+    llm: { server_tools: [web_search] }
+    budgets: { tokens: { input: 150000 } }
   connector:
     llm: { server_tools: [mcp_toolset], mcp_servers: ['https://mcp.example.test/sse'], betas: [mcp-client-2025-04-04, mcp-client-2025-11-20] }
     budgets: { tokens: { input: 1000000 } }
@@ -107,5 +110,19 @@ describe('the server-side loop of the MCP connector', () => {
     );
     expect(statuses).toContain(200);
     expect(usage.input).toBeLessThanOrEqual(1_000_000);
+  });
+});
+
+describe('what each sampling wrote, read by the next', () => {
+  it('keeps concurrent searches that write long before searching inside the input cap', async () => {
+    // A 60,000-token turn written before the search is read again by the sampling after it.
+    answerSlowly(75_000);
+    const body = {
+      ...ask({ tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 1 }] }),
+      max_tokens: 60_000,
+    };
+    const { statuses, usage } = await concurrently('searcher', body);
+    expect(statuses).toContain(200);
+    expect(usage.input).toBeLessThanOrEqual(150_000);
   });
 });
