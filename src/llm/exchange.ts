@@ -25,7 +25,7 @@ import { outgoingJson } from './outgoing-json.js';
 import { recordDenial } from './refusals.js';
 import { admitRun, type Checked, check, checkRequest, refuse } from './request-check.js';
 import { ScrubbedSse } from './scrubbed-sse.js';
-import { samplings } from './server-tool-fees.js';
+import { planSamplings } from './server-tool-fees.js';
 import { type Outcome, settlement } from './settlement.js';
 import { cancelFor } from './signals.js';
 import { reserveSpend, type Spend } from './spend.js';
@@ -89,7 +89,7 @@ function reserve(ctx: ProxyContext, c: Checked, req: Request, format: WireFormat
     budgets: c.profile.budgets,
     price: c.price,
     feesUsd: c.feesUsd,
-    samplings: samplings(c.tools.calls),
+    samplings: planSamplings(c.tools),
     resultInput: c.tools.resultInput ?? 0,
     countTokens: () =>
       format.countable ? countInputTokens(ctx, c.body, req, c.run.id) : Promise.resolve(undefined),

@@ -30,6 +30,7 @@
 import type { ProfileLlm } from '../policy/schema/llm.js';
 import { isObject, type Json } from './json.js';
 import { cachedUsage } from './openai.js';
+import { CLIENT_TOOLS, runsHosted } from './server-loops.js';
 import {
   allowedUrl,
   betaOrFieldDoor,
@@ -75,18 +76,6 @@ const KNOWN_FIELDS = new Set([
   'service_tier',
   'store',
   'background',
-]);
-
-/** Tool types the client runs: they reach nothing the sandbox does not allow. */
-const CLIENT_TOOLS = new Set([
-  'function',
-  'custom',
-  'local_shell',
-  'shell',
-  'apply_patch',
-  'computer',
-  'computer_use',
-  'computer_use_preview',
 ]);
 
 export function responsesSideDoor(
@@ -169,17 +158,6 @@ function toolDoor(tools: unknown[], path: string, allowed: ProfileLlm): SideDoor
       return sideDoorRefusal(field, `the server tool ${JSON.stringify(name)}`, 'server_tools');
   }
   return undefined;
-}
-
-/**
- * Whether a client-looking tool runs on the provider's machines: a `shell` with an `environment`
- * other than `local` is the hosted shell (a container of the account, online where its
- * `network_policy` says), a server tool however its type reads.
- */
-function runsHosted(tool: unknown): boolean {
-  if (!isObject(tool) || tool.type !== 'shell') return false;
-  const env = tool.environment;
-  return env !== undefined && env !== null && !(isObject(env) && env.type === 'local');
 }
 
 /**

@@ -14,6 +14,7 @@
  * themselves are input the prompt never held: reserved at a ceiling per use (`resultReads`).
  */
 import { isObject, type Json } from './json.js';
+import { LOOP_RESULT_TOKENS, messagesLoop, responsesServerTool } from './server-loops.js';
 import { toolFamily } from './side-doors.js';
 
 /** Uses of each server tool, by family (the tool type without its date: `web_search`). */
@@ -69,11 +70,13 @@ export function serverToolPrices(configured: Readonly<ToolCalls> | undefined): T
  * Every tool a Responses request lists, those grouped in a `namespace` too (at any depth: the
  * body's nesting is bounded, body.ts): a server tool in a group is billed as one at the top.
  */
-function listedTools(tools: unknown): Json[] {
+function listedTools(tools: unknown, path = 'tools'): Array<{ tool: Json; at: string }> {
   if (!Array.isArray(tools)) return [];
-  return tools.flatMap((tool): Json[] =>
-    isObject(tool) ? (tool.type === 'namespace' ? listedTools(tool.tools) : [tool]) : [],
-  );
+  return tools.flatMap((tool, i): Array<{ tool: Json; at: string }> => {
+    const at = `${path}[${i}]`;
+    if (!isObject(tool)) return [];
+    return tool.type === 'namespace' ? listedTools(tool.tools, `${at}.tools`) : [{ tool, at }];
+  });
 }
 
 /**
@@ -91,7 +94,7 @@ const LARGEST_GB = 64;
 export function containerPrices(body: Json, prices: Readonly<ToolCalls>): ToolCalls {
   let gb = 1;
   let hostedShell = false;
-  for (const tool of listedTools(body.tools)) {
+  for (const { tool } of listedTools(body.tools)) {
     const spec =
       tool.type === 'shell'
         ? tool.environment
@@ -145,6 +148,13 @@ export interface ToolPlan {
   owed?: ToolCalls;
   /** The most input the tools' results add, summed over every sampling that reads them (`resultReads`). */
   resultInput?: number;
+  /** The most samplings where a loop the provider runs bounds them, not the uses (server-loops.ts). */
+  samplings?: number;
+}
+
+/** How many times the API may read the prompt under a plan: per use, or its loop's limit. */
+export function planSamplings(plan: ToolPlan): number {
+  return Math.max(samplings(plan.calls), plan.samplings ?? 1);
 }
 
 /** Uses of a tool whose results add at most `tokens` each. */
@@ -206,13 +216,14 @@ const USES_BOUNDED = new Set(['web_search', 'web_fetch']);
 
 /** Messages: each web search or web fetch tool at its `max_uses`. */
 export function messagesToolPlan(body: Json, _prices: Readonly<ToolCalls>, capped: boolean): ToolPlanResult {
-  if (!Array.isArray(body.tools)) return NO_TOOLS(body);
+  // Not returned early without tools: `mcp_servers` alone opens the connector's loop.
+  const listed = Array.isArray(body.tools) ? body.tools : [];
   const calls: ToolCalls = {};
   let bound: string | undefined;
   let changed = false;
   const tools: unknown[] = [];
   const results: ResultUses[] = [];
-  for (const [i, tool] of body.tools.entries()) {
+  for (const [i, tool] of listed.entries()) {
     const type = isObject(tool) ? tool.type : undefined;
     const family = typeof type === 'string' ? feeFamily(type) : '';
     // Priced or not: each use is one more sampling over the prompt (`samplings`).
@@ -238,8 +249,15 @@ export function messagesToolPlan(body: Json, _prices: Readonly<ToolCalls>, cappe
     changed ||= Object.keys(sent).length !== Object.keys(tool).length;
     tools.push(sent);
   }
+  // Code execution, the MCP connector and any other server tool have no `max_uses`: the API's own
+  // loop bounds them, reserved at its limit.
+  const loop = messagesLoop(body, (type) => USES_BOUNDED.has(feeFamily(type)));
+  if (loop) {
+    results.push({ uses: loop.uses, tokens: loop.tokens });
+    bound = `remove ${loop.field}: its server-side loop may sample ${loop.samplings} times, bounded by no field`;
+  }
   // Code execution has no `max_uses`: one container, billed by its time, owed whatever is reported.
-  const executes = body.tools.some(
+  const executes = listed.some(
     (t) => isObject(t) && typeof t.type === 'string' && feeFamily(t.type) === 'code_execution',
   );
   const owed: ToolCalls = executes ? { code_execution: 1 } : {};
@@ -250,24 +268,51 @@ export function messagesToolPlan(body: Json, _prices: Readonly<ToolCalls>, cappe
       body: changed ? { ...body, tools } : body,
       ...(bound ? { bound } : {}),
       ...(executes ? { owed } : {}),
+      ...(loop ? { samplings: loop.samplings } : {}),
       resultInput: resultReads(results),
     },
   };
 }
 
-/** Responses: `max_tool_calls` bounds every built-in tool's calls together, at the dearest. */
+/**
+ * Tokens one file search chunk holds at most: a vector store's static chunking takes
+ * `max_chunk_size_tokens` up to 4,096 (OpenAI, vector store chunking strategy; 800 by default).
+ */
+export const FILE_SEARCH_CHUNK_TOKENS = 4_096;
+
+/** Chunks a file search returns where `max_num_results` is absent: the most it accepts (1 to 50). */
+export const FILE_SEARCH_MAX_RESULTS = 50;
+
+/** What one call of a Responses server tool adds, at most, or why its bound is invalid. */
+function responsesResult(tool: Json, family: string, at: string): number | { invalid: string } {
+  if (SEARCH_FAMILIES.has(family)) return WEB_SEARCH_RESULT_TOKENS;
+  if (family !== 'file_search') return LOOP_RESULT_TOKENS;
+  const chunks = boundOf(tool.max_num_results);
+  if (chunks === 'invalid') return { invalid: `${at}.max_num_results` };
+  return (chunks ?? FILE_SEARCH_MAX_RESULTS) * FILE_SEARCH_CHUNK_TOKENS;
+}
+
+/**
+ * Responses: `max_tool_calls` bounds every server tool's calls together (priced at the dearest),
+ * each call one more sampling over what came before, its result read by every later one at the
+ * largest any of the request's tools returns (a file search's `max_num_results` chunks).
+ */
 export function responsesToolPlan(body: Json, prices: Readonly<ToolCalls>, capped: boolean): ToolPlanResult {
   let dearest: string | undefined;
-  let searches = false;
-  for (const tool of listedTools(body.tools)) {
-    const type = tool.type;
-    if (typeof type !== 'string') continue;
-    const family = feeFamily(type);
-    searches ||= SEARCH_FAMILIES.has(family);
+  let server = false;
+  let tokens = 0;
+  let largest = '';
+  for (const { tool, at } of listedTools(body.tools)) {
+    if (!responsesServerTool(tool)) continue;
+    server = true;
+    const family = feeFamily(String(tool.type));
+    const result = responsesResult(tool, family, at);
+    if (typeof result !== 'number') return invalid(result.invalid);
+    if (result > tokens) [tokens, largest] = [result, family === 'file_search' ? at : ''];
     if (priced(family, prices) && (!dearest || (own(prices, family) ?? 0) > (own(prices, dearest) ?? 0)))
       dearest = family;
   }
-  if (!dearest) return NO_TOOLS(body);
+  if (!server) return NO_TOOLS(body);
   const uses = boundOf(body.max_tool_calls);
   if (uses === 'invalid') return invalid('max_tool_calls');
   const sent = uses === undefined && capped ? { ...body, max_tool_calls: DEFAULT_TOOL_USES } : body;
@@ -275,11 +320,11 @@ export function responsesToolPlan(body: Json, prices: Readonly<ToolCalls>, cappe
   return {
     ok: true,
     plan: {
-      calls: { [dearest]: n },
+      calls: dearest ? { [dearest]: n } : {},
       body: sent,
-      bound: fix('max_tool_calls', uses),
-      // Every call bounded may be a search whose results the later samplings read.
-      resultInput: searches ? resultReads([{ uses: n, tokens: WEB_SEARCH_RESULT_TOKENS }]) : 0,
+      bound: fix('max_tool_calls', uses) + (largest ? ` or ${largest}.max_num_results` : ''),
+      samplings: 1 + n,
+      resultInput: resultReads([{ uses: n, tokens }]),
     },
   };
 }

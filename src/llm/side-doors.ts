@@ -48,6 +48,15 @@ const KNOWN_FIELDS = new Set([
 const CLIENT_EXECUTED =
   /^(bash|text_editor|str_replace_editor|str_replace_based_edit_tool|computer|memory)(_\d{8})?$/;
 
+/**
+ * Whether a Messages tool runs on the provider's side (a server tool): any typed tool but the
+ * agent's own (`custom`) and the Anthropic-defined ones the client executes.
+ */
+export function serverTool(type: unknown): boolean {
+  if (type === undefined || type === null || type === 'custom') return false;
+  return !(typeof type === 'string' && CLIENT_EXECUTED.test(type));
+}
+
 /** The tool type without its version date: `web_search_20250305` → `web_search`. */
 export function toolFamily(type: string): string {
   return type.replace(/_\d{8}$/, '');
@@ -137,8 +146,7 @@ export function findSideDoor(
     const tools = Array.isArray(body.tools) ? body.tools : [body.tools];
     for (const [i, tool] of tools.entries()) {
       const type = (tool as { type?: unknown } | null)?.type;
-      if (type === undefined || type === null || type === 'custom') continue;
-      if (typeof type === 'string' && CLIENT_EXECUTED.test(type)) continue;
+      if (!serverTool(type)) continue;
       const name = String(type);
       if (!allowed.server_tools.includes(name) && !allowed.server_tools.includes(toolFamily(name)))
         return {

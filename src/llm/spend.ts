@@ -136,7 +136,9 @@ export async function reserveSpend(s: SpendInput): Promise<Spend> {
   const passes = (compacts(s.body) ? 1 : 0) + (s.samplings ?? 1);
   // What a fetch or a search brings in is input no byte of the prompt bounds: reserved at its ceiling.
   const results = s.resultInput ?? 0;
-  const read = (input: number) => input * passes + results;
+  // What a sampling wrote (at most max_tokens over the whole request) is read again by each one after it.
+  const written = s.requested * (passes - 1);
+  const read = (input: number) => input * passes + results + written;
   const request = (input: number): TokenRequest => ({
     input: Math.ceil(read(input) * weight),
     output: s.requested,

@@ -10,7 +10,7 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { messageAnswer, sseEvent } from '../helpers/llm-harness.js';
-import { chatCompletion, postWithToken, useScriptedGateway } from './scripted-api.js';
+import { chatCompletion, postWithToken, responsesAnswer, useScriptedGateway } from './scripted-api.js';
 
 const PROFILES = `
   reader:
@@ -151,18 +151,7 @@ describe('search results on the OpenAI APIs', () => {
   it('keeps concurrent Responses searches inside the input cap', async () => {
     scripted.api.answer = async (res) => {
       await later(150);
-      json(res, {
-        id: 'resp_1',
-        object: 'response',
-        status: 'completed',
-        model: 'claude-test',
-        output: [
-          { type: 'web_search_call', id: 'ws_1', status: 'completed' },
-          { type: 'web_search_call', id: 'ws_2', status: 'completed' },
-          { type: 'message', id: 'm', role: 'assistant', content: [{ type: 'output_text', text: 'ok' }] },
-        ],
-        usage: { input_tokens: 30_020, output_tokens: 10 },
-      });
+      json(res, responsesAnswer('web_search_call', 2, { input_tokens: 30_020, output_tokens: 10 }));
     };
     const body = {
       model: 'claude-test',

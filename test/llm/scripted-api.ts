@@ -88,6 +88,23 @@ export const chatCompletion = (usage: { prompt_tokens: number; completion_tokens
   usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
 });
 
+/** A completed Responses answer: `calls` output items of `type` (`web_search_call`), then a message. */
+export const responsesAnswer = (
+  type: string,
+  calls: number,
+  usage: { input_tokens: number; output_tokens: number },
+) => ({
+  id: 'resp_1',
+  object: 'response',
+  status: 'completed',
+  model: 'claude-test',
+  output: [
+    ...Array.from({ length: calls }, (_, i) => ({ type, id: `c${i}`, status: 'completed' })),
+    { type: 'message', id: 'm', role: 'assistant', content: [{ type: 'output_text', text: 'ok' }] },
+  ],
+  usage,
+});
+
 /** A raw POST to the gateway at `url` holding only the run's token, as any of the three APIs reads it. */
 export function postWithToken(
   url: string,
