@@ -15,7 +15,7 @@ import {
   type GatewayProcess,
   killAll,
   ORDERS_ENV,
-  ordersUpstream,
+  ordersSqlitePolicy,
   spawnGateway,
   waitFor,
 } from './processes.js';
@@ -23,24 +23,17 @@ import {
 const CAP = 5;
 
 function policy(dir: string): string {
-  return `
-version: 1
-store: { sqlite: ./bulkhead.db }
-upstreams:
-  orders:
-${ordersUpstream(dir)}
-tools:
-  orders:
-    slow_echo: { class: read }
-    get_order_status: { class: read }
-profiles:
-  agent:
+  return ordersSqlitePolicy(
+    dir,
+    ['slow_echo', 'get_order_status'],
+    `  agent:
     tools: [orders__slow_echo, orders__get_order_status]
     budgets: { tool_calls: ${CAP} }
   timed:
     tools: [orders__get_order_status]
     budgets: { wall_clock: 3s }
-`;
+`,
+  );
 }
 
 afterAll(killAll);

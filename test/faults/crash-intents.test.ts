@@ -8,23 +8,16 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyLog } from '../../src/events/verify.js';
 import { connectAgent, recorded, startTestGateway, tempDir } from '../helpers/harness.js';
-import { createRun, killAll, ORDERS_ENV, ordersUpstream, spawnGateway, waitFor } from './processes.js';
+import { createRun, killAll, ORDERS_ENV, ordersSqlitePolicy, spawnGateway, waitFor } from './processes.js';
 
 function policy(dir: string): string {
-  return `
-version: 1
-store: { sqlite: ./bulkhead.db }
-upstreams:
-  orders:
-${ordersUpstream(dir)}
-tools:
-  orders:
-    slow_echo: { class: read }
-    get_order_status: { class: read }
-profiles:
-  agent:
+  return ordersSqlitePolicy(
+    dir,
+    ['slow_echo', 'get_order_status'],
+    `  agent:
     tools: [orders__slow_echo, orders__get_order_status]
-`;
+`,
+  );
 }
 
 afterAll(killAll);

@@ -147,6 +147,22 @@ export function ordersUpstream(dir: string): string {
   });
 }
 
+/** A single-gateway SQLite policy over the orders upstream: `tools` read-only, `profiles` as YAML. */
+export function ordersSqlitePolicy(dir: string, tools: readonly string[], profiles: string): string {
+  const listed = tools.map((tool) => `    ${tool}: { class: read }`).join('\n');
+  return `
+version: 1
+store: { sqlite: ./bulkhead.db }
+upstreams:
+  orders:
+${ordersUpstream(dir)}
+tools:
+  orders:
+${listed}
+profiles:
+${profiles}`;
+}
+
 export const ORDERS_ENV = {
   ORDERS_API_TOKEN: 'orders-token-fault-tests',
   ALICE: 'bho_alice-fault-token-0001',

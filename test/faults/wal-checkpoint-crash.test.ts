@@ -13,35 +13,33 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { verifyLog } from '../../src/events/verify.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { connectAgent, denialCode, ROOT, tempDir } from '../helpers/harness.js';
-import { createRun, killAll, ORDERS_ENV, ordersUpstream, spawnGateway, waitFor } from './processes.js';
+import { createRun, killAll, ORDERS_ENV, ordersSqlitePolicy, spawnGateway, waitFor } from './processes.js';
 
 function policy(dir: string): string {
-  return `
-version: 1
-store: { sqlite: ./bulkhead.db }
-upstreams:
-  orders:
-${ordersUpstream(dir)}
-tools:
-  orders:
-    slow_echo: { class: read }
-profiles:
-  agent:
+  return ordersSqlitePolicy(
+    dir,
+    ['slow_echo'],
+    `  agent:
     tools: [orders__slow_echo]
     loop_guard: { identical_calls: 1000 }
-`;
+`,
+  );
 }
 
-// Checkpoints the file over and over, as an operator's backup job or a second tool would.
+// Checkpoints the file over and over, as an operator's backup job or a second tool would, with a
+// 2 ms breath between rounds: a spinning loop took a core from the gateway under load, and 150
+// answered calls were not reached in 90 s.
 const CHECKPOINTER = `
 import { createRequire } from 'node:module';
 const Database = createRequire(${JSON.stringify(`${ROOT}/`)})('better-sqlite3');
 const db = new Database(process.argv[2]);
 db.pragma('busy_timeout = 50');
+const breath = new Int32Array(new SharedArrayBuffer(4));
 let rounds = 0;
 for (;;) {
   try { db.pragma('wal_checkpoint(TRUNCATE)'); } catch {}
   if (++rounds === 1) process.stdout.write('started\\n');
+  Atomics.wait(breath, 0, 0, 2);
 }
 `;
 
