@@ -182,6 +182,21 @@ describe('Slack-compatible notifier', () => {
     for (const text of texts.filter((t) => t.startsWith('```'))) expect(text.match(/```/g)).toHaveLength(2);
   });
 
+  it('writes look-alike keys and hidden characters as JSON escapes, the same value drawn as it is', async () => {
+    const args = {
+      PATH: '/usr/bin',
+      'P\u0410TH': '/tmp/evil',
+      note: 'pay \u202e0001\u202c to \u200bbob\u{e0041}',
+    };
+    const texts = await slackTexts(args);
+    const block = texts.find((t) => t.includes('"arguments"')) as string;
+    expect(block).toContain('"P\\u0410TH": ');
+    expect(block).not.toMatch(/[\u0410\u202e\u202c\u200b]|\u{e0041}/u);
+    // Still JSON, and still exactly the arguments the call holds.
+    const shown = JSON.parse(block.slice(3, -3)) as { arguments: unknown };
+    expect(shown.arguments).toEqual(args);
+  });
+
   it('shows the reason before arguments long enough to be cut, and says where it cut', async () => {
     const texts = await slackTexts({ body: 'x'.repeat(3000), to: 'ceo@c\u043empany.com' });
     const why = texts.findIndex((t) => t.includes('look-alike letters'));

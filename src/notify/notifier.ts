@@ -8,6 +8,7 @@
  * with `X-Bulkhead-Timestamp`, so a receiver can reject replays and forgeries.
  */
 import { createHmac } from 'node:crypto';
+import { HIDDEN, keysToWriteOut } from '../inspect/key-reading.js';
 import type { Logger } from '../log.js';
 import type { Policy } from '../policy/schema/index.js';
 import { resolveSecret, resolveText, type SecretSource } from '../policy/secrets.js';
@@ -148,12 +149,37 @@ function slackBody(clean: Notice): unknown {
   };
 }
 
-/** JSON with the characters Slack acts on inside a code block written as JSON escapes. */
+/**
+ * JSON with what Slack acts on inside a code block, what it hides or reorders (bidi overrides,
+ * zero-width and tag characters: inspect/key-reading.ts's HIDDEN), and keys a reader could take for
+ * a sibling (`PАTH` beside `PATH`) written as JSON escapes: the same value, drawn as it is.
+ */
 function inertJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(
-    /[`<>&]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  let text = JSON.stringify(value, null, 2);
+  for (const key of keysWrittenOut(value)) {
+    const quoted = `${JSON.stringify(key)}: `;
+    // Inside a string value a quote is always escaped, so `"key": ` is only ever this key.
+    text = text.replaceAll(quoted, quoted.replace(/[^\x20-\x7e]/gu, jsonEscape));
+  }
+  // The pretty-printer's own line breaks are the only raw newlines: JSON escapes those in strings.
+  return text.replace(/[`<>&]/g, jsonEscape).replace(HIDDEN, (ch) => (ch === '\n' ? ch : jsonEscape(ch)));
+}
+
+/** `ch` as JSON `\uXXXX` escapes, one per UTF-16 unit. */
+function jsonEscape(ch: string): string {
+  let out = '';
+  for (let i = 0; i < ch.length; i++) out += `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`;
+  return out;
+}
+
+/** Every object's keys in `value` that keysToWriteOut flags among their siblings. */
+function keysWrittenOut(value: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) for (const item of value) keysWrittenOut(item, into);
+  else if (value !== null && typeof value === 'object') {
+    for (const key of keysToWriteOut(Object.keys(value))) into.add(key);
+    for (const child of Object.values(value)) keysWrittenOut(child, into);
+  }
+  return into;
 }
 
 function cut(text: string): string {
