@@ -34,11 +34,16 @@ export const PROGRESS_JOINED = 8 * 1024;
  * several messages passed every message's scrub before. What was sent cannot be taken back, so
  * once a message would complete a secret begun in earlier ones, that message and every later
  * message of the call pass without text (the numbers still do): the agent never holds the whole.
+ * A message completing an injection begun in earlier ones passes without text too.
  */
 export interface ProgressCleaner {
   (message: string | undefined): string | undefined;
   /** The text passed so far (its last PROGRESS_JOINED characters), as the agent read it. */
   shown(): string;
+}
+
+function readsAsInjection(text: string): boolean {
+  return findInjection(text).length > 0;
 }
 
 export function progressCleaner(scrub: (text: string) => string): ProgressCleaner {
@@ -48,6 +53,10 @@ export function progressCleaner(scrub: (text: string) => string): ProgressCleane
     if (stopped) return undefined;
     let cleaned = cleanProgressMessage(message, scrub);
     if (cleaned === undefined) return undefined;
+    // An injection cut over messages reads whole where they are shown run together or one a line;
+    // what came before passed, so only this message, the one completing it, goes without text.
+    if (sent && (readsAsInjection(sent + cleaned) || readsAsInjection(`${sent}\n${cleaned}`)))
+      return undefined;
     const joined = sent + cleaned;
     const scrubbed = scrub(joined);
     if (scrubbed !== joined) {
