@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { denialCode, ROOT, startTestGateway, type TestGateway, tempDir } from '../helpers/harness.js';
-import { killAll, ORDERS_ENV, ordersUpstream, spawnGateway, waitFor } from './processes.js';
+import { killAll, ORDERS_ENV, ordersSqlitePolicy, spawnGateway, waitFor } from './processes.js';
 
 let gw: TestGateway | undefined;
 afterAll(async () => {
@@ -40,19 +40,7 @@ describe('a SQLite write lock held by another process', () => {
   it('refuses calls quickly with store_unavailable and keeps health answering in milliseconds', async () => {
     const dir = tempDir('bulkhead-lock-');
     gw = await startTestGateway(
-      `
-version: 1
-store: { sqlite: ./bulkhead.db }
-upstreams:
-  orders:
-${ordersUpstream(dir)}
-tools:
-  orders:
-    get_order_status: { class: read }
-profiles:
-  agent:
-    tools: [orders__get_order_status]
-`,
+      ordersSqlitePolicy(dir, ['get_order_status'], '  agent:\n    tools: [orders__get_order_status]\n'),
       { dir, env: ORDERS_ENV },
     );
     const agent = await gw.agent('agent');
