@@ -25,20 +25,11 @@ function counting(): { scrubber: Scrubber; asked: string[] } {
   };
 }
 
-const messageStart = (model: string, id = 'msg_01') =>
-  `event: message_start\ndata: ${JSON.stringify({
-    type: 'message_start',
-    message: {
-      id,
-      type: 'message',
-      role: 'assistant',
-      model,
-      content: [],
-      stop_reason: null,
-      stop_sequence: null,
-      usage: { input_tokens: 3, output_tokens: 1 },
-    },
-  })}\n\n`;
+/** A `message_start` in its documented shape: only its id and model are free strings. */
+const messageStart = (model: string, id = 'msg_01') => {
+  const message = { id, type: 'message', role: 'assistant', model, content: [], usage: { input_tokens: 3 } };
+  return `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message })}\n\n`;
+};
 
 const chunk = (id: string, model: string, content: string) =>
   `data: ${JSON.stringify({
