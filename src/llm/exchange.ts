@@ -15,6 +15,7 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Run } from '../runs/run.js';
 import { scrubAnswer } from './answer.js';
 import { UnreadableAnswer, unreadableBytes, unreadableHeaders } from './answer-body.js';
+import { answerScrubber } from './answer-scrubber.js';
 import { type BodyResult, readJsonBody } from './body.js';
 import { endIfExhausted } from './budget-alerts.js';
 import type { ProxyContext } from './context.js';
@@ -234,7 +235,7 @@ async function send(
   // Each chunk is forwarded as soon as the events it completes are scrubbed; usage is read from
   // the same parse.
   const tracker = format.tracker(body);
-  const scrubbed = new ScrubbedSse(format.dialect(scrubber), (data) => {
+  const scrubbed = new ScrubbedSse(format.dialect(answerScrubber(scrubber, [model])), (data) => {
     guard?.alive();
     tracker.observe(data);
   });

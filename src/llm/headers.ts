@@ -40,9 +40,18 @@ const MEDIA_TYPE =
   /^\s*([A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63})\s*(?:;|$)/;
 
 /**
+ * Media types passed on as bulkhead's own words, unscrubbed: the two the APIs answer with, which
+ * the proxy writes itself anyway (the default below; an SSE answer is framed anew). Whatever an
+ * upstream could put in them is which of the two it is. Scrubbing them cost about 13 µs of every
+ * request's first byte; any other media type is scrubbed as before.
+ */
+const OWN_MEDIA_TYPES: ReadonlySet<string> = new Set(['text/event-stream', 'application/json']);
+
+/**
  * A plain record (lower-case names): what both a web Response and node's writeHead take. Each
  * header is passed on only in its form (RETURNED_FORM), the content type reduced to its media
- * type, and only if the scrubber leaves it as it is: a request id can be a key's length.
+ * type, and only if the scrubber leaves it as it is (OWN_MEDIA_TYPES aside): a request id can be
+ * a key's length.
  */
 export function returnedHeaders(upstream: UpstreamResponse, scrubber: Scrubber): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -52,7 +61,8 @@ export function returnedHeaders(upstream: UpstreamResponse, scrubber: Scrubber):
     const kept = name === 'content-type' ? MEDIA_TYPE.exec(value)?.[1]?.toLowerCase() : value;
     const form = RETURNED_FORM[name];
     if (kept === undefined || (form && !form.test(kept))) continue;
-    if (scrubber.text(kept) === kept) headers[name] = kept;
+    const own = name === 'content-type' && OWN_MEDIA_TYPES.has(kept);
+    if (own || scrubber.text(kept) === kept) headers[name] = kept;
   }
   headers['content-type'] ??= 'application/json';
   return headers;
