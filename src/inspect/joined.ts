@@ -11,8 +11,9 @@
  *
  * Groups of parts, each joined alone, in document order: every string
  * under a `text` key (a text block, an embedded resource's text, a resource
- * content's text, a prompt message's text) and a resource link's name,
- * title and description, and every string inside `structuredContent` (a
+ * content's text, a prompt message's text) and a resource's uri, mime type,
+ * name, title and description (a link's, an embedded resource's, a resource
+ * read's contents), and every string inside `structuredContent` (a
  * client shows the one or the other), read once more with its keys. Base64 payloads
  * are read joined as bytes (joined-payloads.ts).
  */
@@ -22,9 +23,12 @@ import { joinPayloads, settleJoinedPayloads } from './joined-payloads.js';
 import { asciiReading } from './look-alikes.js';
 import { unwrapSpotlight } from './spotlight.js';
 
-/** `keyed`: the structured strings with the keys among them (read apart too: a key between two halves hides them). */
-export type PartGroup = 'text' | 'structured' | 'keyed';
-export const PART_GROUPS: readonly PartGroup[] = ['text', 'structured', 'keyed'];
+/**
+ * `resource`: the text parts with resources' uris and mime types among them (read apart too: a uri
+ * between two halves hides them). `keyed`: the structured strings with the keys among them (the same).
+ */
+export type PartGroup = 'text' | 'resource' | 'structured' | 'keyed';
+export const PART_GROUPS: readonly PartGroup[] = ['text', 'resource', 'structured', 'keyed'];
 
 /** The parts of `value` in `group` a reader joins, in document order. */
 function partsOf(value: unknown, group: PartGroup): string[] {
@@ -93,7 +97,8 @@ function applyJoined<T>(
 export function scrubJoined<T>(value: T, scrub: (text: string) => string, shown = ''): T {
   let out = value;
   for (const group of PART_GROUPS) {
-    const before = group === 'text' ? shown : '';
+    if (group === 'resource' && !hasResourceFields(out)) continue;
+    const before = isTextual(group) ? shown : '';
     const whole = joinedRead(out, group, before);
     if (whole !== undefined) out = applyJoined(out, group, scrub(whole), before, whole);
     const read = asciiRead(out, group, before);
@@ -111,7 +116,8 @@ export async function scrubJoinedYielding<T>(
 ): Promise<T> {
   let out = value;
   for (const group of PART_GROUPS) {
-    const before = group === 'text' ? shown : '';
+    if (group === 'resource' && !hasResourceFields(out)) continue;
+    const before = isTextual(group) ? shown : '';
     const whole = joinedRead(out, group, before);
     if (whole !== undefined) out = applyJoined(out, group, await scrub(whole), before, whole);
     const read = asciiRead(out, group, before);
@@ -120,6 +126,13 @@ export async function scrubJoinedYielding<T>(
   }
   const payloads = joinPayloads(out);
   return payloads ? settleJoinedPayloads(out, payloads, await scrub(payloads.encoded)) : out;
+}
+
+const isTextual = (group: PartGroup) => group === 'text' || group === 'resource';
+
+/** Whether `value` has a uri or mime type to read with its text: the `resource` reading is the `text` one otherwise. */
+function hasResourceFields(value: unknown): boolean {
+  return partsOf(value, 'resource').length > partsOf(value, 'text').length;
 }
 
 /** The group's parts joined after `before`; undefined for a lone part (scrubbed alone already). */
@@ -177,8 +190,14 @@ export function changedSpan(
   };
 }
 
-/** A resource link's fields a client shows its model beside the text blocks (its uri is read alone). */
+/** A resource link's fields a client shows its model beside the text blocks. */
 const LINK_PARTS = new Set(['name', 'title', 'description']);
+/**
+ * A resource's fields (a link's, an embedded resource's, a resource read's contents': any object
+ * with a `uri`) read in the `resource` group too: read alone, a credential cut between the uri and
+ * the name or text went out whole.
+ */
+const RESOURCE_PARTS = new Set(['uri', 'mimeType']);
 
 const isHigh = (code: number) => code >= 0xd800 && code <= 0xdbff;
 const isLow = (code: number) => code >= 0xdc00 && code <= 0xdfff;
@@ -211,7 +230,7 @@ function visit(
     value.forEach((item, i) => {
       const next =
         typeof item === 'string'
-          ? structured && group !== 'text'
+          ? structured && !isTextual(group)
             ? part(item)
             : item
           : visit(item, group, structured, depth + 1, part);
@@ -223,15 +242,22 @@ function visit(
   }
   // A structured object's keys are read as its strings are, each before its value.
   const keysArePart = structured && group === 'keyed';
-  const link = group === 'text' && !structured && (value as { type?: unknown }).type === 'resource_link';
+  const textual = isTextual(group);
+  const link =
+    textual &&
+    !structured &&
+    ((value as { type?: unknown }).type === 'resource_link' ||
+      typeof (value as { uri?: unknown }).uri === 'string');
   let changed = false;
   const entries: [string, unknown][] = [];
   for (const [key, item] of Object.entries(value)) {
     const name = keysArePart ? part(key) : key;
     const inside = structured || key === 'structuredContent';
     const isPart = inside
-      ? group !== 'text'
-      : group === 'text' && (key === 'text' || (link && LINK_PARTS.has(key)));
+      ? !textual
+      : textual &&
+        (key === 'text' ||
+          (link && (LINK_PARTS.has(key) || (group === 'resource' && RESOURCE_PARTS.has(key)))));
     const next =
       typeof item === 'string'
         ? isPart
