@@ -5,7 +5,8 @@
  * model's context. Inspection:
  *  1. strips terminal escapes and invisible characters (hidden.ts) from every
  *     string of every content block and of structured content,
- *  2. flags injection heuristics and long encoded blobs (injection.ts),
+ *  2. flags injection heuristics and long encoded blobs (injection.ts), the
+ *     heuristics on each string and on the parts a reader joins (joined.ts),
  *  3. caps the size: text is truncated with a visible marker, images, audio
  *     and embedded resources over the remaining budget are replaced by a note,
  *  4. drops `_meta` keys an upstream forged in bulkhead's namespace (meta.ts)
@@ -58,6 +59,8 @@ export function inspectToolResult(received: CallToolResult, options: InspectOpti
     if (inspector.charge(bytes)) out.structuredContent = cleaned as Record<string, unknown>;
     else inspector.note('truncated', `structuredContent: ${bytes} bytes removed: over the remaining budget`);
   }
+  // Read joined before spotlighting, whose markers stand between the parts.
+  inspector.joined(out);
   if (options.spotlight) out.content = spotlightText(out.content, options.nonce);
   return { result: out, flags: inspector.flags(), findings: inspector.findings };
 }

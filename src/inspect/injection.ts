@@ -134,6 +134,48 @@ export function findInjection(text: string): InjectionHit[] {
   return hits;
 }
 
+/**
+ * More characters than any heuristic's match spans (the longest, exfiltration_request, about 190):
+ * a match that crosses a point lies within this many characters of it on either side.
+ */
+export const PHRASE_REACH = 256;
+
+/**
+ * What stands between two windows read as one text: no heuristic's match crosses it (`\s` does
+ * not match NUL, `[^\n]` and `[^<>\n]` stop at the line breaks).
+ */
+const WINDOW_GAP = '\n\u0000\n';
+
+/**
+ * The heuristics' hits that may cross from one of `parts` (read joined) to the next: only the
+ * text within PHRASE_REACH of each seam is read, so parts read alone already are not read whole
+ * again; the windows are read as one text (one pass costs less than one a window). A hit's `at`
+ * is its offset in that text.
+ */
+export function findInjectionAcross(parts: readonly string[]): InjectionHit[] {
+  const windows: string[] = [];
+  let window = '';
+  // Whether `window` holds a seam (and so is read).
+  let open = false;
+  const flush = () => {
+    if (open) windows.push(window);
+    window = '';
+    open = false;
+  };
+  parts.forEach((part, i) => {
+    const last = i === parts.length - 1;
+    if (part.length > 2 * PHRASE_REACH) {
+      // The seam before it reads its head; the one after it its tail, one character more for `\b`.
+      window += part.slice(0, PHRASE_REACH);
+      flush();
+      if (!last) window = part.slice(-PHRASE_REACH - 1);
+    } else window += part;
+    if (!last) open = true;
+  });
+  flush();
+  return windows.length > 0 ? findInjection(windows.join(WINDOW_GAP)) : [];
+}
+
 /** Character classes of ASCII for findEncodedBlob: base64 (`A-Za-z0-9+/`), and hex within it. */
 const B64 = 1;
 const HEX = 2;

@@ -9,7 +9,8 @@
 import type { ContentBlock } from '@modelcontextprotocol/sdk/types.js';
 import { cleanDeep } from './deep.js';
 import { stripHidden } from './hidden.js';
-import { findEncodedBlob, findInjection } from './injection.js';
+import { findEncodedBlob, findInjection, findInjectionAcross } from './injection.js';
+import { partGroups } from './joined.js';
 import { mediaTypeForNote, uriForNote } from './note-words.js';
 
 export type InspectFlag =
@@ -66,6 +67,18 @@ export class Inspector {
 
   flags(): InspectFlag[] {
     return [...new Set(this.findings.map((f) => f.kind))];
+  }
+
+  /**
+   * The injection heuristics on the parts of a cleaned answer read joined (joined.ts): a phrase
+   * cut across two text blocks, or a link's name and description, was in no one string. Not
+   * read again once an injection is noted: the flag is what binds.
+   */
+  joined(answer: unknown): void {
+    if (this.findings.some((f) => f.kind === 'injection_suspected')) return;
+    for (const parts of partGroups(answer))
+      for (const hit of findInjectionAcross(parts))
+        this.note('injection_suspected', `joined parts: ${hit.heuristic}`);
   }
 
   /** Hidden characters and escapes removed; injection and blob heuristics noted. */

@@ -135,6 +135,23 @@ function hasResourceFields(value: unknown): boolean {
   return partsOf(value, 'resource').length > partsOf(value, 'text').length;
 }
 
+/**
+ * Each group's parts of `value`, for the groups of two parts or more: what a reader reads run
+ * together, for the injection heuristics (`Inspector.joined`) as for the scrubber.
+ */
+export function partGroups(value: unknown): string[][] {
+  const out: string[][] = [];
+  let text: string[] = [];
+  for (const group of PART_GROUPS) {
+    const parts = partsOf(value, group);
+    if (group === 'text') text = parts;
+    // The same parts as the text reading when there is no uri or mime type among them.
+    if (parts.length < 2 || (group === 'resource' && parts.length === text.length)) continue;
+    out.push(parts);
+  }
+  return out;
+}
+
 /** The group's parts joined after `before`; undefined for a lone part (scrubbed alone already). */
 function joinedRead(value: unknown, group: PartGroup, before: string): string | undefined {
   const parts = partsOf(value, group);
