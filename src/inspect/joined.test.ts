@@ -56,4 +56,19 @@ describe('parts read joined after text already shown', () => {
     const result = { content: [block('done')] };
     expect(scrubJoined(result, scrubber.text, `reading ${SECRET} `)).toBe(result);
   });
+
+  it("redacts a secret cut between a resource read's uri and its text", () => {
+    const answer = { contents: [{ uri: `note://${SECRET.slice(0, 12)}`, text: SECRET.slice(12) }] };
+    expect(JSON.stringify(scrubJoined(answer, scrubber.text))).not.toContain(SECRET.slice(12));
+  });
+
+  it("redacts a secret cut between a prompt message's text and an embedded resource's uri", () => {
+    const answer = {
+      messages: [
+        { role: 'user', content: block(SECRET.slice(0, 12)) },
+        { role: 'user', content: { type: 'resource', resource: { uri: SECRET.slice(12), text: 'x' } } },
+      ],
+    };
+    expect(JSON.stringify(scrubJoined(answer, scrubber.text))).not.toContain(SECRET.slice(0, 12));
+  });
 });
