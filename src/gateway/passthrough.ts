@@ -256,6 +256,8 @@ export async function deliver<T extends { _meta?: Record<string, unknown> }>(
     // The progress text shown while it was read comes first (inspect/joined.ts).
     options.shown,
   );
+  // An injection phrase cut across two contents or two messages is in no one string.
+  inspector.joined(out);
   const flags = inspector.flags();
   if (flags.length > 0) {
     out = { ...out, _meta: { ...out._meta, 'bulkhead/flags': flags } };

@@ -45,6 +45,11 @@ profiles:
     prompts: [hostile__embed]
   plain:
     tools: [hostile__progress]
+  splitter:
+    tools: [hostile__progress]
+    resources:
+      - { upstream: hostile, uris: ["note://item/*"] }
+    prompts: [hostile__split]
 `;
 
 let gw: TestGateway;
@@ -187,6 +192,24 @@ describe('prompts', () => {
     expect(content.type).toBe('resource');
     expect(content.resource.text).toContain('Notes: ');
     expectClean(result);
+    expect((await gw.gateway.runs.get(agent.runId))?.taint.untrusted).toBe(true);
+  });
+});
+
+describe('an injection phrase cut across the parts of a read or a prompt', () => {
+  it('flags a resource read whose two contents each hold half of it, and taints the run', async () => {
+    const agent = await gw.agent('splitter');
+    const result = await agent.client.readResource({ uri: 'note://item/split' });
+    expect(result.contents).toHaveLength(2);
+    expect(result._meta?.['bulkhead/flags']).toEqual(['injection_suspected']);
+    expect((await gw.gateway.runs.get(agent.runId))?.taint.untrusted).toBe(true);
+  });
+
+  it('flags a prompt whose two messages each hold half of it, and taints the run', async () => {
+    const agent = await gw.agent('splitter');
+    const result = await agent.client.getPrompt({ name: 'hostile__split' });
+    expect(result.messages).toHaveLength(2);
+    expect(result._meta?.['bulkhead/flags']).toEqual(['injection_suspected']);
     expect((await gw.gateway.runs.get(agent.runId))?.taint.untrusted).toBe(true);
   });
 });
