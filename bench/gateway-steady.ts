@@ -19,7 +19,7 @@
  * CPU per call from /proc barely moves with the neighbours' load, so a change
  * of a few percent shows in one run on this shared machine.
  *
- *   npm run build && npx tsx bench/gateway-steady.ts [--c 1] [--calls 2000] [--blob BYTES] [--stdio] [--from DIR] [--top 30]
+ *   npm run build && npx tsx bench/gateway-steady.ts [--c 1] [--calls 2000] [--blob BYTES] [--stdio] [--from DIR] [--top 30] [--no-profile]
  *   npm run build && npx tsx bench/gateway-steady.ts --against REF [--c 1] [--calls 600] [--rounds 9]
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,6 +52,11 @@ const rounds = Number(arg('--rounds') ?? 9);
 const warm = Number(arg('--warm') ?? 1500);
 /** `--blob BYTES`: call `blob` (a text of that many characters, untruncated) instead of `echo`. */
 const blobBytes = arg('--blob') === undefined ? undefined : Number(arg('--blob'));
+/**
+ * `--no-profile`: no V8 profile at all, only CPU per call from /proc; with `--extra-ms` a window for
+ * `perf record -p PID` that the V8 profiler's own thread (about a sixth of the samples) does not spoil.
+ */
+const profiling = !process.argv.includes('--no-profile');
 
 function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -188,8 +193,10 @@ try {
   const clients = await connectAll(gateway);
   await Promise.all(clients.map((c) => work(c, Math.ceil(warm / concurrency))));
   const before = cpuMs(pid);
-  gateway.process.kill('SIGHUP');
-  await new Promise((r) => setTimeout(r, 200));
+  if (profiling) {
+    gateway.process.kill('SIGHUP');
+    await new Promise((r) => setTimeout(r, 200));
+  }
   const started = performance.now();
   await Promise.all(clients.map((c) => work(c, per)));
   const wall = performance.now() - started;
@@ -203,57 +210,64 @@ try {
       }),
     );
   }
-  gateway.process.kill('SIGHUP');
   const total = per * concurrency;
-  for (let i = 0; i < 100 && !existsSync(profileFile); i++) await new Promise((r) => setTimeout(r, 100));
-  await new Promise((r) => setTimeout(r, 300));
-  const profile = JSON.parse(readFileSync(profileFile, 'utf8')) as CpuProfile;
-  const summary = summarizeCpuProfile(profile, ROOT, top);
-  const perCall = (ms: number) => (ms / total).toFixed(3);
-  console.log(
-    `c=${concurrency}, ${total} calls, ${(total / (wall / 1000)).toFixed(0)} calls/s; gateway CPU ${perCall(after - before)} ms/call (/proc, incl. profiler); sampled ${perCall(summary.totalMs)} ms/call`,
-  );
-  console.log('\nself time by area (ms per call, share)');
-  for (const a of summary.areas.slice(0, 20))
-    console.log(`${a.area.padEnd(36)} ${perCall(a.selfMs).padStart(7)} ${(a.share * 100).toFixed(1)} %`);
-  console.log('\nhottest functions, self (ms per call, share)');
-  for (const f of summary.functions)
+  if (!profiling) {
+    const rate = (total / (wall / 1000)).toFixed(0);
     console.log(
-      `${f.name.slice(0, 90).padEnd(90)} ${perCall(f.selfMs).padStart(7)} ${(f.share * 100).toFixed(1)} %`,
+      `c=${concurrency}, ${total} calls, ${rate} calls/s; gateway CPU ${((after - before) / total).toFixed(3)} ms/call (/proc, no profiler)`,
     );
-  // Inclusive time: each sample counts once for every distinct function on its stack.
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const inclusive = new Map<string, number>();
-  const samples = profile.samples ?? [];
-  const deltas = profile.timeDeltas ?? [];
-  for (let i = 0; i < samples.length; i++) {
-    let id: number | undefined = samples[i];
-    const leaf = byId.get(id as number);
-    if (!leaf || areaOf(leaf.callFrame, ROOT) === '(idle)') continue;
-    const seen = new Set<string>();
-    while (id !== undefined) {
-      const node = byId.get(id);
-      if (!node) break;
-      const { functionName, url, lineNumber } = node.callFrame;
-      const short = url.includes('/node_modules/')
-        ? url.slice(url.lastIndexOf('/node_modules/') + 14)
-        : url.replace(`file://${ROOT}/`, '');
-      const name = `${functionName || '(anon)'} ${short}:${lineNumber + 1}`;
-      if (!seen.has(name) && functionName !== '(root)') {
-        seen.add(name);
-        inclusive.set(name, (inclusive.get(name) ?? 0) + Math.max(0, deltas[i] ?? 0) / 1000);
+  } else {
+    gateway.process.kill('SIGHUP');
+    for (let i = 0; i < 100 && !existsSync(profileFile); i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 300));
+    const profile = JSON.parse(readFileSync(profileFile, 'utf8')) as CpuProfile;
+    const summary = summarizeCpuProfile(profile, ROOT, top);
+    const perCall = (ms: number) => (ms / total).toFixed(3);
+    console.log(
+      `c=${concurrency}, ${total} calls, ${(total / (wall / 1000)).toFixed(0)} calls/s; gateway CPU ${perCall(after - before)} ms/call (/proc, incl. profiler); sampled ${perCall(summary.totalMs)} ms/call`,
+    );
+    console.log('\nself time by area (ms per call, share)');
+    for (const a of summary.areas.slice(0, 20))
+      console.log(`${a.area.padEnd(36)} ${perCall(a.selfMs).padStart(7)} ${(a.share * 100).toFixed(1)} %`);
+    console.log('\nhottest functions, self (ms per call, share)');
+    for (const f of summary.functions)
+      console.log(
+        `${f.name.slice(0, 90).padEnd(90)} ${perCall(f.selfMs).padStart(7)} ${(f.share * 100).toFixed(1)} %`,
+      );
+    // Inclusive time: each sample counts once for every distinct function on its stack.
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const parent = new Map<number, number>();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    const inclusive = new Map<string, number>();
+    const samples = profile.samples ?? [];
+    const deltas = profile.timeDeltas ?? [];
+    for (let i = 0; i < samples.length; i++) {
+      let id: number | undefined = samples[i];
+      const leaf = byId.get(id as number);
+      if (!leaf || areaOf(leaf.callFrame, ROOT) === '(idle)') continue;
+      const seen = new Set<string>();
+      while (id !== undefined) {
+        const node = byId.get(id);
+        if (!node) break;
+        const { functionName, url, lineNumber } = node.callFrame;
+        const short = url.includes('/node_modules/')
+          ? url.slice(url.lastIndexOf('/node_modules/') + 14)
+          : url.replace(`file://${ROOT}/`, '');
+        const name = `${functionName || '(anon)'} ${short}:${lineNumber + 1}`;
+        if (!seen.has(name) && functionName !== '(root)') {
+          seen.add(name);
+          inclusive.set(name, (inclusive.get(name) ?? 0) + Math.max(0, deltas[i] ?? 0) / 1000);
+        }
+        id = parent.get(id);
       }
-      id = parent.get(id);
     }
+    console.log('\nhottest functions, total (ms per call)');
+    for (const [name, ms] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top * 2))
+      console.log(`${name.slice(0, 100).padEnd(100)} ${perCall(ms).padStart(7)}`);
+    const keep = join(ROOT, 'bench/results/gateway-steady.cpuprofile');
+    mkdirSync(dirname(keep), { recursive: true });
+    writeFileSync(keep, JSON.stringify(profile));
   }
-  console.log('\nhottest functions, total (ms per call)');
-  for (const [name, ms] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top * 2))
-    console.log(`${name.slice(0, 100).padEnd(100)} ${perCall(ms).padStart(7)}`);
-  const keep = join(ROOT, 'bench/results/gateway-steady.cpuprofile');
-  mkdirSync(dirname(keep), { recursive: true });
-  writeFileSync(keep, JSON.stringify(profile));
   await Promise.all(clients.map((c) => c.close()));
 } finally {
   await gateway.stop();
