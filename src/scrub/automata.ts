@@ -151,6 +151,11 @@ export class KnownSecrets {
     this.base = buildAutomaton(anchors, []);
   }
 
+  /** Whether no secret is known: neither configured nor live at run time. */
+  get none(): boolean {
+    return this.configured.size === 0 && this.live.size === 0;
+  }
+
   /** Forms built into `runtime` and `delta`, live or forgotten (for tests and the bench). */
   get held(): number {
     return this.runtimeForms.length + this.deltaForms.length;

@@ -31,6 +31,7 @@
 import { findByteLists } from './byte-lists.js';
 import { HEX_DIGIT_VALUES } from './char-tables.js';
 import { codeUnits } from './code-units.js';
+import type { Covering } from './covered-runs.js';
 import { decodeRun, MAX_ENCODED_RUN, SHORT_RUN, startInflateBudget } from './decoded-bytes.js';
 import { type DecodedRuns, DecodedWriter, type LocatedRuns } from './decoded-text.js';
 import { findDumped } from './dump-runs.js';
@@ -56,8 +57,18 @@ const MIN_HEX_RUN = 32;
  * decoded (each decoded text empty): every run of the shape that would be decoded, including
  * base64-shaped ones that decode to no text.
  */
-export function findEncoded(input: string, continued = false, nested = false, locate = false): DecodedRuns {
-  return searched(input, continued, nested, locate, false).finish();
+/**
+ * `covered`: the spans the scan of `input` will redact whole; a base64 run inside one is not
+ * decoded (covered-runs.ts). Only for a whole text: a stream's spans may be scanned again.
+ */
+export function findEncoded(
+  input: string,
+  continued = false,
+  nested = false,
+  locate = false,
+  covered?: Covering,
+): DecodedRuns {
+  return searched(input, continued, nested, locate, false, covered).finish();
 }
 
 /**
@@ -76,6 +87,7 @@ function searched(
   nested: boolean,
   locate: boolean,
   placesOnly: boolean,
+  covered?: Covering,
 ): DecodedWriter {
   // One writer for all scans: a scan's runs are finished (made a string and copied out) before
   // the scan of their decoded text starts another, and nothing here calls back into a scan.
@@ -84,7 +96,7 @@ function searched(
   // Decoded text searched again (`nested`) shares the budget of the text it came from: a fresh
   // one per level would let each level decompress four times more than the one before.
   if (!nested) startInflateBudget(input.length);
-  findBase64(input, out, continued, locate);
+  findBase64(input, out, continued, locate, covered);
   findEscaped(input, out, locate);
   findReferenced(input, out, locate);
   findDumped(input, out, locate);
@@ -95,7 +107,13 @@ function searched(
 
 const WRITER = new DecodedWriter();
 
-function findBase64(input: string, out: DecodedWriter, continued: boolean, locate: boolean): void {
+function findBase64(
+  input: string,
+  out: DecodedWriter,
+  continued: boolean,
+  locate: boolean,
+  covered?: Covering,
+): void {
   const n = input.length;
   // Probing every MIN_BASE64_RUN-th character, not reading each: a run that long must contain a
   // probe, and a probe that lands in a shorter word costs that word. Ordinary text is mostly
@@ -173,6 +191,7 @@ function findBase64(input: string, out: DecodedWriter, continued: boolean, locat
       if (lines || kindOf(shape, end - start) !== undefined) out.close(start, end, true);
       continue;
     }
+    if (covered?.holds(start, end)) continue;
     if (!lines) {
       const kind = kindOf(shape, end - start);
       if (kind !== undefined) decodeRun(out, input, start, end, kind === 'hex');

@@ -8,6 +8,7 @@
  */
 import { KnownSecrets } from './automata.js';
 import { anchorOwners, compileRules, prefixesHeld, streamPrefixes } from './compiled-rules.js';
+import { Covering } from './covered-runs.js';
 import { findEncoded, locateEncoded, MAX_DECODE_DEPTH } from './decoded.js';
 import { coalesce, pushCarried, pushUnion, sortedSpans } from './decoded-spans.js';
 import { encodedHold } from './encoded-hold.js';
@@ -157,7 +158,9 @@ export function createEngine(options: EngineOptions): Engine {
       pushUnion(spans, union, REDACTED_ENCODED, rules.length);
       return null;
     }
-    const runs = findEncoded(input, streaming, level > 0);
+    // A whole text's runs inside a span found above are redacted with it: not decoded.
+    const covered = !streaming && count > 0 ? new Covering(scanned, count, secrets.none) : undefined;
+    const runs = findEncoded(input, streaming, level > 0, false, covered);
     if (runs.count === 0) return null;
     const inner = detect(runs.text, false, NO_PII, level + 1, shared).spans;
     if (inner.length === 0) return null;

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { Covering } from './covered-runs.js';
+import { findEncoded } from './decoded.js';
+import { createScrubber, REDACTED_SECRET } from './index.js';
+
+/** Token material built at runtime, so no credential-shaped literal sits in the source. */
+const GH = `ghp_${'Ab1Cd2Ef3Gh4'.repeat(3)}`;
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+/** `[start, end, rank]` triples, as the scan's buffer holds them. */
+const spans = (...triples: [number, number, number][]) => Int32Array.from(triples.flat());
+
+describe('Covering', () => {
+  it('holds a run that lies inside a span starting before it', () => {
+    expect(new Covering(spans([0, 40, 3]), 1, false).holds(5, 30)).toBe(true);
+  });
+
+  it('does not hold a run that ends past every span', () => {
+    expect(new Covering(spans([0, 20, 3]), 1, true).holds(5, 30)).toBe(false);
+  });
+
+  it("holds a run with a rule span's very extents only when no secret is known", () => {
+    expect(new Covering(spans([5, 30, 3]), 1, true).holds(5, 30)).toBe(true);
+    expect(new Covering(spans([5, 30, 3]), 1, false).holds(5, 30)).toBe(false);
+  });
+
+  it("holds a run with a known secret's very extents", () => {
+    expect(new Covering(spans([5, 30, -1]), 1, false).holds(5, 30)).toBe(true);
+  });
+
+  it('reads spans found out of order', () => {
+    const covering = new Covering(spans([50, 90, 2], [0, 10, 1]), 2, false);
+    expect(covering.holds(2, 8)).toBe(true);
+    expect(covering.holds(20, 40)).toBe(false);
+    expect(covering.holds(60, 80)).toBe(true);
+  });
+});
+
+describe('findEncoded with the spans found above', () => {
+  const text = `x ${b64(`config: ${GH} end`)} y`;
+  const end = text.indexOf(' y');
+
+  it('does not decode a base64 run a span holds', () => {
+    expect(findEncoded(text).count).toBe(1);
+    const covering = new Covering(spans([0, text.length, 3]), 1, false);
+    expect(findEncoded(text, false, false, false, covering).count).toBe(0);
+  });
+
+  it('decodes a run that reaches past the span', () => {
+    const covering = new Covering(spans([0, end - 1, 3]), 1, false);
+    expect(findEncoded(text, false, false, false, covering).count).toBe(1);
+  });
+});
+
+describe('runs inside a redacted match (the scrubber)', () => {
+  it('redacts every key of a page of keys that it redacts alone, each also a base64-looking run', () => {
+    // As the bench's page of keys draws them (bench/scrub-throughput.ts pageOfKeys).
+    const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+    let state = 12_345;
+    const keys = Array.from({ length: 200 }, () => {
+      let key = 'sk-';
+      for (let k = 0; k < 24; k++) {
+        state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+        key += alphabet[state % alphabet.length];
+      }
+      return key;
+    });
+    const scrubber = createScrubber();
+    // Some draws are too repetitive for the rule's entropy gate: those pass alone and on the page.
+    const redacted = keys.filter((key) => scrubber.text(key) === '[REDACTED:openai-api-key]');
+    expect(redacted.length).toBeGreaterThan(150);
+    const out = scrubber.text(keys.join(' '));
+    for (const key of redacted) expect(out).not.toContain(key.slice(3));
+    expect(out.match(/\[REDACTED:openai-api-key\]/g)?.length).toBe(redacted.length);
+  });
+
+  it('still names a known secret decoded from a run with the very extents of a rule match', () => {
+    const secret = 'Zq8Wx7Ev6Rt5Yu4Io3Pa';
+    const scrubber = createScrubber({ secrets: [secret] });
+    const out = scrubber.text(`?auth=${encodeURIComponent(b64(`u:${secret}`))}`);
+    expect(out).toContain(REDACTED_SECRET);
+  });
+
+  it('still finds a token base64-encoded beside a key, in a run of its own', () => {
+    const out = createScrubber().text(`sk-Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8 ${b64(`config: ${GH} end`)}`);
+    expect(out).toContain('[REDACTED:github-pat]');
+    expect(out).not.toContain('Ab1Cd2Ef3Gh4Ij5');
+  });
+});
