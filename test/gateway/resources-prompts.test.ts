@@ -197,18 +197,25 @@ describe('prompts', () => {
 });
 
 describe('an injection phrase cut across the parts of a read or a prompt', () => {
-  it('flags a resource read whose two contents each hold half of it, and taints the run', async () => {
+  it.each([
+    [
+      'a resource read whose two contents',
+      async (c: Client) => {
+        const { contents, _meta } = await c.readResource({ uri: 'note://item/split' });
+        return { parts: contents, _meta };
+      },
+    ],
+    [
+      'a prompt whose two messages',
+      async (c: Client) => {
+        const { messages, _meta } = await c.getPrompt({ name: 'hostile__split' });
+        return { parts: messages, _meta };
+      },
+    ],
+  ])('flags %s each hold half of it, and taints the run', async (_, read) => {
     const agent = await gw.agent('splitter');
-    const result = await agent.client.readResource({ uri: 'note://item/split' });
-    expect(result.contents).toHaveLength(2);
-    expect(result._meta?.['bulkhead/flags']).toEqual(['injection_suspected']);
-    expect((await gw.gateway.runs.get(agent.runId))?.taint.untrusted).toBe(true);
-  });
-
-  it('flags a prompt whose two messages each hold half of it, and taints the run', async () => {
-    const agent = await gw.agent('splitter');
-    const result = await agent.client.getPrompt({ name: 'hostile__split' });
-    expect(result.messages).toHaveLength(2);
+    const result = await read(agent.client);
+    expect(result.parts).toHaveLength(2);
     expect(result._meta?.['bulkhead/flags']).toEqual(['injection_suspected']);
     expect((await gw.gateway.runs.get(agent.runId))?.taint.untrusted).toBe(true);
   });
