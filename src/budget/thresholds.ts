@@ -47,18 +47,44 @@ export function tokenCrossings(
   caps: TokenCaps,
   alertAt: readonly number[],
 ): Crossing[] {
-  const dimensions: [TokenDimension, number | undefined, number, number][] = [
-    ['input_tokens', caps.input, after.input, charged.input],
-    ['output_tokens', caps.output, after.output, charged.output],
-    ['total_tokens', caps.total, after.input + after.output, charged.input + charged.output],
-    ['usd', caps.usd, after.usd, charged.usd],
-  ];
   const out: Crossing[] = [];
-  for (const [dimension, cap, used, delta] of dimensions) {
+  for (const [dimension, cap, used, delta] of dimensionsOf(caps, after, charged)) {
     if (cap === undefined || delta <= 0) continue;
     for (const fraction of crossed(used - delta, used, cap, alertAt)) {
       out.push({ dimension, fraction, used, cap });
     }
   }
   return out;
+}
+
+/**
+ * Every threshold `used` has reached, crossed by whichever charge: what a run should have been
+ * alerted of by now (the sweep after a crash, src/replicas/alert-sweep.ts).
+ */
+export function tokenThresholdsReached(
+  used: TokenAmounts,
+  caps: TokenCaps,
+  alertAt: readonly number[],
+): Crossing[] {
+  const out: Crossing[] = [];
+  for (const [dimension, cap, amount] of dimensionsOf(caps, used)) {
+    if (cap === undefined || amount <= 0) continue;
+    for (const fraction of crossed(-1, amount, cap, alertAt))
+      out.push({ dimension, fraction, used: amount, cap });
+  }
+  return out;
+}
+
+/** Each dimension's cap, the amount used and what the last charge added to it. */
+function dimensionsOf(
+  caps: TokenCaps,
+  used: TokenAmounts,
+  charged: TokenAmounts = { input: 0, output: 0, usd: 0 },
+): [TokenDimension, number | undefined, number, number][] {
+  return [
+    ['input_tokens', caps.input, used.input, charged.input],
+    ['output_tokens', caps.output, used.output, charged.output],
+    ['total_tokens', caps.total, used.input + used.output, charged.input + charged.output],
+    ['usd', caps.usd, used.usd, charged.usd],
+  ];
 }

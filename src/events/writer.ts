@@ -15,6 +15,7 @@ import type { Approval, VoteOutcome } from '../approvals/approval.js';
 import type { TokenUsage } from '../budget/tokens.js';
 import type { Scrubber } from '../scrub/index.js';
 import type {
+  AlertKey,
   ApprovalMove,
   BatchItem,
   EventStore,
@@ -96,6 +97,14 @@ export class EventWriter {
    */
   writeSettling(event: NewEvent, reservation: Settling): Promise<AuditEvent | undefined> {
     return this.gated(event, { settles: reservation }, (e) => this.store.appendSettling(e, reservation));
+  }
+
+  /**
+   * Writes a `budget.alert` event unless its threshold was alerted for the run already, in one
+   * transaction with recording it (`EventStore.appendAlerting`). Undefined when it was.
+   */
+  writeAlert(event: NewEvent, key: AlertKey): Promise<AuditEvent | undefined> {
+    return this.gated(event, { alerts: key }, (e) => this.store.appendAlerting(e, key));
   }
 
   /**
@@ -199,8 +208,9 @@ export class EventWriter {
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
         const stored = await (this.store.appendBatch as NonNullable<EventStore['appendBatch']>)(
-          batch.map(({ event, closes, marksUnknown, retires, moves, settles }) => ({
+          batch.map(({ event, closes, marksUnknown, retires, moves, settles, alerts }) => ({
             event,
+            ...(alerts === undefined ? {} : { alerts }),
             ...(moves === undefined ? {} : { moves }),
             ...(settles === undefined ? {} : { settles }),
             ...(closes === undefined ? {} : { closes }),

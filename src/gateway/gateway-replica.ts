@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { Policy } from '../policy/schema/index.js';
 import type { SecretSource } from '../policy/secrets.js';
+import { sweepAlerts } from '../replicas/alert-sweep.js';
 import { ReplicaLease } from '../replicas/lease.js';
 import type { StoreClock } from '../replicas/store-clock.js';
 import type { RunService } from '../runs/service.js';
@@ -47,6 +48,8 @@ export async function startReplica(
       notifier,
       // LLM reservations of dead replicas are settled with their calls and approvals.
       reservations: () => reconcileReservations(store, policy, { events, notifier, runs }, logger),
+      // Budget alerts a dead replica's charges reached but it never wrote.
+      alerts: () => sweepAlerts({ store, policy, events, notifier, runs }),
       ...(options.now ? {} : { clock }),
     },
     options.lease,

@@ -1,44 +1,14 @@
 /**
- * After a request settles: budget thresholds it crossed are recorded and
- * notified (once each), and a run with no room left for the smallest request
+ * After a request settles, a run with no room left for the smallest request
  * ends as `exhausted`, so a runaway agent stops cleanly instead of grinding
- * against refusals.
+ * against refusals (the thresholds it crossed are alerted by src/budget/alerts.ts).
  */
-import type { Crossing } from '../budget/thresholds.js';
 import { exhaustedDimension, type TokenAmounts, type TokenCaps } from '../budget/tokens.js';
-import type { EventWriter } from '../events/writer.js';
-import type { Notifier } from '../notify/notifier.js';
 import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
 import type { Store } from '../store/store.js';
 import { minRequestUsd } from './spend.js';
 import type { Price } from './usage.js';
-
-function formatAmount(c: Crossing): string {
-  return c.dimension === 'usd' ? `$${c.used.toFixed(2)} of $${c.cap}` : `${c.used}/${c.cap}`;
-}
-
-/** Also by the reconciler, for a reservation a crash left open (reconcile.ts): so no proxy context. */
-export async function alertCrossings(
-  deps: { events: EventWriter; notifier?: Notifier | undefined },
-  run: Pick<Run, 'id' | 'profile'>,
-  crossings: Crossing[],
-): Promise<void> {
-  for (const crossing of crossings) {
-    await deps.events.write({
-      kind: 'budget.alert',
-      runId: run.id,
-      code: crossing.dimension,
-      actor: 'system',
-      data: { ...crossing },
-    });
-    deps.notifier?.send({
-      kind: 'budget.alert',
-      title: `Run ${run.id} used ${Math.round(crossing.fraction * 100)}% of its ${crossing.dimension.replace('_', ' ')} budget (${formatAmount(crossing)})`,
-      data: { run_id: run.id, profile: run.profile, ...crossing },
-    });
-  }
-}
 
 /** Ends the run as `exhausted` when a budget has no room left for the smallest request. */
 export async function endIfExhausted(

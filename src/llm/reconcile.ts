@@ -19,6 +19,7 @@
  * reconcile at the same moment. Rows from before owners were recorded are
  * taken once older than `PG_STALE_MS` on PostgreSQL (at once on SQLite).
  */
+import { raiseAlerts } from '../budget/alerts.js';
 import { tokenCrossings } from '../budget/thresholds.js';
 import type { ReconciledReservation } from '../budget/tokens.js';
 import type { EventWriter } from '../events/writer.js';
@@ -28,7 +29,7 @@ import type { Policy } from '../policy/schema/index.js';
 import { faultPoint } from '../replicas/fault-point.js';
 import type { RunService } from '../runs/service.js';
 import type { Store } from '../store/store.js';
-import { alertCrossings, endIfExhausted } from './budget-alerts.js';
+import { endIfExhausted } from './budget-alerts.js';
 import { own } from './server-tool-fees.js';
 import { capsOf } from './spend.js';
 
@@ -103,7 +104,7 @@ async function afterSettled(
   if (!run || !budgets) return;
   const after = await store.tokens.usage(r.runId);
   const caps = capsOf(budgets);
-  await alertCrossings(deps, run, tokenCrossings(after, r, caps, budgets.alert_at));
+  await raiseAlerts(deps, run, tokenCrossings(after, r, caps, budgets.alert_at));
   if (run.state !== 'active') return;
   const price = r.model === null ? undefined : own(policy.llm?.prices ?? {}, r.model);
   await endIfExhausted({ store, runs: deps.runs }, run, caps, price, after);

@@ -4,13 +4,14 @@
  * the same time): the ledger is charged, the `llm.request` event recorded
  * with how it ended, crossed thresholds alerted, and an exhausted run ended.
  */
+import { raiseAlerts } from '../budget/alerts.js';
 import { tokenCrossings } from '../budget/thresholds.js';
 import type { TokenAmounts, TokenCaps } from '../budget/tokens.js';
 import type { NewEvent } from '../events/event.js';
 import type { Profile } from '../policy/schema/index.js';
 import { faultPoint } from '../replicas/fault-point.js';
 import type { Run } from '../runs/run.js';
-import { alertCrossings, endIfExhausted } from './budget-alerts.js';
+import { endIfExhausted } from './budget-alerts.js';
 import type { ProxyContext } from './context.js';
 import { mostCalls, type ToolPlan } from './server-tool-fees.js';
 import { chargedInput, cost, type MessageUsage, type Price } from './usage.js';
@@ -89,7 +90,7 @@ export function settlement(ctx: ProxyContext, input: SettlementInput): Settle {
       faultPoint('llm-settled');
       if (settledNow) {
         const after = settledNow.usage;
-        await alertCrossings(deps, run, tokenCrossings(after, charged, caps, profile.budgets.alert_at));
+        await raiseAlerts(deps, run, tokenCrossings(after, charged, caps, profile.budgets.alert_at));
         await endIfExhausted(deps, run, caps, price, after);
       } else {
         // Settled at what it reserved by a replica that thought this one dead: recorded after it.

@@ -6,10 +6,12 @@
  * Running out of the run's total ends the run as `exhausted`: a runaway
  * becomes a clean abort, not a slow grind against refusals.
  */
+import { raiseAlerts } from '../budget/alerts.js';
 import { crossedThresholds } from '../budget/calls.js';
 import { denial } from '../errors.js';
 import type { EventWriter } from '../events/writer.js';
 import type { Notifier } from '../notify/notifier.js';
+import { faultPoint } from '../replicas/fault-point.js';
 import type { RunService } from '../runs/service.js';
 import type { Store } from '../store/store.js';
 import { CONTINUE, deny, type Stage } from './stage.js';
@@ -37,29 +39,18 @@ export function budgetStage(deps: {
       now: deps.now(),
     });
     if (outcome.ok) {
-      if (cap !== undefined) {
-        for (const fraction of crossedThresholds(outcome.calls - 1, outcome.calls, cap, budgets.alert_at)) {
-          await deps.events.write({
-            kind: 'budget.alert',
-            runId: call.run.id,
-            code: 'tool_calls',
-            actor: 'system',
-            data: { dimension: 'tool_calls', fraction, used: outcome.calls, cap },
-          });
-          deps.notifier.send({
-            kind: 'budget.alert',
-            title: `Run ${call.run.id} used ${Math.round(fraction * 100)}% of its tool-call budget (${outcome.calls}/${cap})`,
-            data: {
-              run_id: call.run.id,
-              profile: call.profileName,
-              dimension: 'tool_calls',
-              fraction,
-              used: outcome.calls,
-              cap,
-            },
-          });
-        }
-      }
+      if (cap === undefined) return CONTINUE;
+      const crossed = crossedThresholds(outcome.calls - 1, outcome.calls, cap, budgets.alert_at);
+      if (crossed.length === 0) return CONTINUE;
+      // A crash here leaves the alert to the sweep at the next start (src/replicas/alert-sweep.ts).
+      faultPoint('budget-crossed');
+      const alerts = crossed.map((fraction) => ({
+        dimension: 'tool_calls' as const,
+        fraction,
+        used: outcome.calls,
+        cap,
+      }));
+      await raiseAlerts(deps, { id: call.run.id, profile: call.profileName }, alerts);
       return CONTINUE;
     }
     if (outcome.code === 'rate_limited') {

@@ -17,7 +17,9 @@
  * `llm-settled` — just after a live LLM request's reservation was settled
  * at what it cost (test/faults/llm-settle-crash.test.ts);
  * `run-ended` — just after a run's end was committed, before its approvals
- * are withdrawn or other replicas are told.
+ * are withdrawn or other replicas are told; `budget-crossed` — just after a
+ * tool call's reservation crossed a budget alert threshold, before the alert
+ * is written (test/faults/budget-alert-crash.test.ts).
  */
 const armed = process.env.BULKHEAD_TEST_FAULT_POINT;
 

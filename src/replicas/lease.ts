@@ -8,7 +8,9 @@
  *     event with code `outcome_unknown`, in one transaction with closing it;
  *   - an executing approval → `outcome_unknown` and an `approval.executed` event;
  *   - an open LLM token reservation → settled at what it reserved, with an
- *     `llm.request` event with code `outcome_unknown` (src/llm/reconcile.ts).
+ *     `llm.request` event with code `outcome_unknown` (src/llm/reconcile.ts);
+ *   - a budget alert its charge reached but the dead replica never wrote → raised
+ *     by a sweep of the active runs after each retirement (alert-sweep.ts).
  * A live replica's work is never touched: ownership is decided in the store,
  * in one statement, against the lease table. Retiring, closing and marking
  * are conditional, so replicas reconciling at once write each event once.
@@ -64,6 +66,8 @@ export class ReplicaLease implements LeaseFence {
   readonly leaseMs: number;
   readonly heartbeatMs: number;
   lastError: string | null = null;
+  /** A replica was retired and the alert sweep has not yet succeeded since. */
+  private sweepOwed = false;
 
   constructor(
     private readonly deps: {
@@ -74,6 +78,8 @@ export class ReplicaLease implements LeaseFence {
       notifier?: Notifier;
       /** Settles LLM reservations whose replica holds no lease; resolves how many. */
       reservations?: () => Promise<number>;
+      /** Raises the budget alerts dead replicas owed; resolves how many (alert-sweep.ts). */
+      alerts?: () => Promise<number>;
       /** Kept in step with the store's clock at every reconciliation (store-clock.ts). */
       clock?: StoreClock;
     },
@@ -173,6 +179,8 @@ export class ReplicaLease implements LeaseFence {
       if (!written) continue;
       faultPoint('replica-retired');
       retired.push(r.id);
+      // Owed until a sweep succeeds: a store error below only delays it.
+      this.sweepOwed = true;
     }
     let intents = 0;
     for (const intent of await store.intents.orphans()) {
@@ -200,9 +208,15 @@ export class ReplicaLease implements LeaseFence {
     }
     const approvals = (await this.deps.approvals.recoverOrphaned()).length;
     const reservations = (await this.deps.reservations?.()) ?? 0;
-    if (retired.length || intents || approvals || reservations) {
+    // After the leftovers are charged, so their crossings count.
+    let alerts = 0;
+    if (this.sweepOwed && this.deps.alerts) {
+      alerts = await this.deps.alerts();
+      this.sweepOwed = false;
+    }
+    if (retired.length || intents || approvals || reservations || alerts) {
       this.deps.logger.warn(
-        { retired, intents, approvals, reservations },
+        { retired, intents, approvals, reservations, alerts },
         'reconciled work left by stopped replicas',
       );
       this.deps.notifier?.send({

@@ -56,7 +56,7 @@ export interface RunStore {
  * `appendClosing`), `marksUnknown` the orphaned execution it records (see `appendMarking`),
  * `retires` the lapsed lease it records (see `appendRetiring`), `moves` the approval move it
  * records (see `appendMoving`), `settles` the orphaned LLM reservation it records (see
- * `appendSettling`).
+ * `appendSettling`), `alerts` the budget threshold it is the one alert of (see `appendAlerting`).
  */
 export interface BatchItem {
   event: NewEvent;
@@ -65,6 +65,16 @@ export interface BatchItem {
   retires?: Retiring;
   moves?: ApprovalMove;
   settles?: Settling;
+  alerts?: AlertKey;
+}
+
+/** One budget threshold of one run: alerted at most once, by whichever path records it first. */
+export interface AlertKey {
+  runId: string;
+  /** `tool_calls`, or a token dimension (`input_tokens`, ..., `usd`). */
+  dimension: string;
+  /** The alert fraction, e.g. 0.8, as the policy's `alert_at` gives it. */
+  fraction: number;
 }
 
 /**
@@ -158,6 +168,13 @@ export interface EventStore {
     event: NewEvent,
     settled: Settled,
   ): Promise<{ event: AuditEvent; usage: TokenUsage } | undefined>;
+  /**
+   * Appends a `budget.alert` event only if its threshold (`key`) was not alerted for the run
+   * before, recording it in the same transaction; undefined (nothing written) when it was. So
+   * the live path, a replica settling a dead one's leftovers and the sweep after a crash
+   * (src/budget/alert-sweep.ts) alert each threshold once between them.
+   */
+  appendAlerting(event: NewEvent, key: AlertKey): Promise<AuditEvent | undefined>;
   /**
    * Counts one operator's vote (as `ApprovalStore.vote`) and, when it was counted, appends the
    * event `eventFor` makes of the outcome, in the same transaction: a vote is never decided

@@ -14,7 +14,7 @@ import { type FakeAnthropic, startFakeAnthropic } from '../fakes/fake-anthropic.
 import { startTestGateway, tempDir } from '../helpers/harness.js';
 import { REAL_KEY } from '../helpers/llm-harness.js';
 import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { createRun, killAll, llmStreamInFlight, spawnGateway, waitFor } from './processes.js';
+import { createRun, killAll, llmSection, llmStreamInFlight, spawnGateway, waitFor } from './processes.js';
 
 let pg: TestPostgres | undefined;
 let fake: FakeAnthropic | undefined;
@@ -29,12 +29,7 @@ function policy(pgUrl: string, llmUrl: string): string {
 version: 1
 store: { postgres: { url: ${JSON.stringify(pgUrl)} } }
 upstreams: {}
-llm:
-  base_url: ${llmUrl}
-  api_key: { secret: ANTHROPIC_API_KEY }
-  prices:
-    claude-test: { input: 3, output: 15 }
-profiles:
+${llmSection(llmUrl)}profiles:
   free: {}
 `;
 }

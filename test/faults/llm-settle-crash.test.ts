@@ -17,7 +17,7 @@ import type { Store } from '../../src/store/store.js';
 import { type FakeAnthropic, startFakeAnthropic } from '../fakes/fake-anthropic.js';
 import { tempDir } from '../helpers/harness.js';
 import { REAL_KEY } from '../helpers/llm-harness.js';
-import { createRun, killAll, llmStreamInFlight, spawnGateway } from './processes.js';
+import { createRun, killAll, llmSection, llmStreamInFlight, spawnGateway } from './processes.js';
 
 let fake: FakeAnthropic;
 beforeAll(async () => {
@@ -33,12 +33,7 @@ function policy(llmUrl: string, budgets = '{ tokens: { total: 100000 } }'): stri
 version: 1
 store: { sqlite: ./bulkhead.db }
 upstreams: {}
-llm:
-  base_url: ${llmUrl}
-  api_key: { secret: ANTHROPIC_API_KEY }
-  prices:
-    claude-test: { input: 3, output: 15 }
-profiles:
+${llmSection(llmUrl)}profiles:
   agent:
     tools: []
     budgets: ${budgets}

@@ -292,22 +292,23 @@ export async function approvalState(g: GatewayProcess, id: string): Promise<stri
   return body.approval.state;
 }
 
+/** A policy's `llm:` section: the LLM API at `url`, its key from ANTHROPIC_API_KEY, model claude-test priced. */
+export function llmSection(url: string): string {
+  return `llm:
+  base_url: ${url}
+  api_key: { secret: ANTHROPIC_API_KEY }
+  prices:
+    claude-test: { input: 3, output: 15 }
+`;
+}
+
 /**
  * A policy for crash tests: the orders upstream with `slow_echo` held for alice when its text
  * starts with "refund", profile `agent`; with `llm`, an LLM API at that URL (model claude-test
  * priced) and a 5-minute call timeout.
  */
 export function refundPolicy(dir: string, store: string, llmUrl?: string): string {
-  const llm =
-    llmUrl === undefined
-      ? ''
-      : `    call_timeout: 5m
-llm:
-  base_url: ${llmUrl}
-  api_key: { secret: ANTHROPIC_API_KEY }
-  prices:
-    claude-test: { input: 3, output: 15 }
-`;
+  const llm = llmUrl === undefined ? '' : `    call_timeout: 5m\n${llmSection(llmUrl)}`;
   return `
 version: 1
 store: ${store}

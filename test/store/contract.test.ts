@@ -202,6 +202,32 @@ for (const [name, open] of stores) {
       expect(await store.tokens.usage(run.id)).toMatchObject({ input: 1, output: 3, requests: 1 });
     });
 
+    it("writes a threshold's budget alert once, however many racing writers raise it", async () => {
+      const run = await newRun(store);
+      const alert = (fraction: number) =>
+        store.events.appendAlerting(
+          { kind: 'budget.alert', runId: run.id, code: 'tool_calls', actor: 'system', data: { fraction } },
+          { runId: run.id, dimension: 'tool_calls', fraction },
+        );
+      const written = await Promise.all([alert(0.8), alert(0.8), alert(0.8), alert(1)]);
+      expect(written.filter((e) => e?.data.fraction === 0.8)).toHaveLength(1);
+      expect(written.filter((e) => e?.data.fraction === 1)).toHaveLength(1);
+      expect(await alert(0.8)).toBeUndefined();
+      expect(await store.events.count({ runId: run.id, kind: 'budget.alert' })).toBe(2);
+    });
+
+    it("keeps one run's alerts apart from another's and one dimension's from another's", async () => {
+      const [a, b] = [await newRun(store), await newRun(store)];
+      const alert = (runId: string, dimension: string) =>
+        store.events.appendAlerting(
+          { kind: 'budget.alert', runId, code: dimension, actor: 'system', data: {} },
+          { runId, dimension, fraction: 0.8 },
+        );
+      expect(await alert(a.id, 'usd')).toBeDefined();
+      expect(await alert(b.id, 'usd')).toBeDefined();
+      expect(await alert(a.id, 'total_tokens')).toBeDefined();
+    });
+
     it('treats filter values as data, never as SQL', async () => {
       const events = await store.events.list({ tool: "t' OR '1'='1" });
       expect(events).toEqual([]);

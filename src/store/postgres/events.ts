@@ -2,7 +2,15 @@ import type { Pool, PoolClient } from 'pg';
 import type { Approval, VoteOutcome } from '../../approvals/approval.js';
 import { type ChainedFields, ChainHead, completeEvent } from '../../events/chain.js';
 import type { AuditEvent, ChainLink, EventFilter, NewEvent } from '../../events/event.js';
-import type { ApprovalMove, EventStore, Retiring, Settled, Settling, VoteRequest } from '../store.js';
+import type {
+  AlertKey,
+  ApprovalMove,
+  EventStore,
+  Retiring,
+  Settled,
+  Settling,
+  VoteRequest,
+} from '../store.js';
 import { type ApprovalRow, pgPredictedVote, pgVoteIn, toApproval } from './approvals.js';
 import type { PgMigration } from './migrate.js';
 import { CHANNEL, payload } from './signals.js';
@@ -35,6 +43,23 @@ export const pgEventMigrations: PgMigration[] = [
       ALTER TABLE events ADD COLUMN writer TEXT, ADD COLUMN seq BIGINT,
         ADD COLUMN prev_hash TEXT, ADD COLUMN hash TEXT;
       CREATE UNIQUE INDEX events_chain ON events (writer, seq);`,
+  },
+  {
+    // Each budget threshold a run alerted, the gate of its one `budget.alert` (appendAlerting),
+    // filled from the alerts already in the log so an upgrade alerts nothing twice.
+    id: 'events/3',
+    sql: `
+      CREATE TABLE budget_alerts (
+        run_id TEXT NOT NULL,
+        dimension TEXT NOT NULL,
+        fraction DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (run_id, dimension, fraction)
+      );
+      INSERT INTO budget_alerts (run_id, dimension, fraction)
+        SELECT run_id, code, (data->>'fraction')::double precision FROM events
+        WHERE kind = 'budget.alert' AND run_id IS NOT NULL AND code IS NOT NULL
+          AND jsonb_typeof(data->'fraction') = 'number'
+      ON CONFLICT DO NOTHING;`,
   },
 ];
 
@@ -97,7 +122,8 @@ type Condition =
   | { marksUnknown: string }
   | { retires: Retiring }
   | { moves: ApprovalMove }
-  | { settles: Settling };
+  | { settles: Settling }
+  | { alerts: AlertKey };
 
 /**
  * The CTEs that make a condition's write and define `gate`, which yields a row only when the
@@ -106,6 +132,12 @@ type Condition =
  */
 function gateOf(c: Condition): { ctes: string; params: unknown[] } {
   if ('settles' in c) return { ctes: pgSettleOrphan('$13', '$14'), params: [c.settles.id, c.settles.before] };
+  if ('alerts' in c)
+    return {
+      ctes: `gate AS (INSERT INTO budget_alerts (run_id, dimension, fraction) VALUES ($13, $14, $15)
+                      ON CONFLICT DO NOTHING RETURNING run_id)`,
+      params: [c.alerts.runId, c.alerts.dimension, c.alerts.fraction],
+    };
   if ('closes' in c)
     return { ctes: 'gate AS (DELETE FROM intents WHERE id = $13 RETURNING id)', params: [c.closes] };
   if ('moves' in c)
@@ -284,6 +316,7 @@ export function pgEvents(pool: Pool, writer: string): EventStore {
     appendMoving: (event, move) => serial(() => insert(event, { moves: move })),
     appendSettling: (event, reservation) => serial(() => insert(event, { settles: reservation })),
     appendSettled: (event, s) => serial(() => settled(event, s)),
+    appendAlerting: (event, key) => serial(() => insert(event, { alerts: key })),
     // A vote whose caller read the approval is one statement (see `voteAtOnce`); one the read
     // no longer predicts (a vote landed since), or without a read, is voted under a lock.
     appendVote: (request, eventFor) =>

@@ -3,6 +3,7 @@ import type { Approval } from '../../approvals/approval.js';
 import { ChainHead, completeEventText } from '../../events/chain.js';
 import type { AuditEvent, EventFilter, NewEvent } from '../../events/event.js';
 import type {
+  AlertKey,
   ApprovalMove,
   BatchItem,
   EventStore,
@@ -44,6 +45,22 @@ export const eventMigrations: Migration[] = [
       ALTER TABLE events ADD COLUMN prev_hash TEXT;
       ALTER TABLE events ADD COLUMN hash TEXT;
       CREATE UNIQUE INDEX events_chain ON events (writer, seq);`,
+  },
+  {
+    // Each budget threshold a run alerted, the gate of its one `budget.alert` (appendAlerting),
+    // filled from the alerts already in the log so an upgrade alerts nothing twice.
+    id: 'events/3',
+    sql: `
+      CREATE TABLE budget_alerts (
+        run_id TEXT NOT NULL,
+        dimension TEXT NOT NULL,
+        fraction REAL NOT NULL,
+        PRIMARY KEY (run_id, dimension, fraction)
+      ) WITHOUT ROWID;
+      INSERT OR IGNORE INTO budget_alerts (run_id, dimension, fraction)
+        SELECT run_id, code, json_extract(data, '$.fraction') FROM events
+        WHERE kind = 'budget.alert' AND run_id IS NOT NULL AND code IS NOT NULL
+          AND json_extract(data, '$.fraction') IS NOT NULL;`,
   },
 ];
 
@@ -178,6 +195,13 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
     const usage = settlesOwn(s.id, s.charge);
     return usage ? { event: write(event), usage } : undefined;
   });
+  const alertOnce = db.prepare(
+    'INSERT OR IGNORE INTO budget_alerts (run_id, dimension, fraction) VALUES (?, ?, ?)',
+  );
+  const alerts = (key: AlertKey) => alertOnce.run(key.runId, key.dimension, key.fraction).changes > 0;
+  const alerting = atomically((event: NewEvent, key: AlertKey): AuditEvent | undefined =>
+    alerts(key) ? write(event) : undefined,
+  );
   const voter = sqliteVoter(db);
   const voting = atomically((request: VoteRequest, eventFor: (approval: Approval) => NewEvent) => {
     const outcome = voter(request.id, request.vote, request.edited, request.now);
@@ -195,7 +219,8 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
       (item.marksUnknown !== undefined && markUnknown.run(item.marksUnknown).changes === 0) ||
       (item.retires !== undefined && !retires(item.retires)) ||
       (item.moves !== undefined && !moves(item.moves)) ||
-      (item.settles !== undefined && !settles(item.settles))
+      (item.settles !== undefined && !settles(item.settles)) ||
+      (item.alerts !== undefined && !alerts(item.alerts))
         ? undefined
         : write(item.event),
     ),
@@ -221,6 +246,9 @@ export function sqliteEvents(db: Database.Database, writer: string): EventStore 
     },
     async appendSettled(event, s) {
       return settled(event, s);
+    },
+    async appendAlerting(event, key) {
+      return alerting(event, key);
     },
     async appendVote(request, eventFor) {
       return voting(request, eventFor);
