@@ -90,8 +90,8 @@ export interface SettledDeps {
  * The thresholds a crash's leftover crossed when it was charged, alerted, and the run ended as
  * `exhausted` if nothing is left, as after a live request (settlement.ts): until 4 Dec a run
  * whose budget a request cut by a crash used up raised no alert and stayed active. Read after
- * the charge, so a request of the same run settled on another replica in between can make one
- * crossing alerted by both.
+ * the charge, so a request of the same run settled on another replica in between can see the
+ * same crossing: the store's alert gate (src/budget/alerts.ts) lets only one of them write it.
  */
 async function afterSettled(
   store: Store,
