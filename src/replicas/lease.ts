@@ -68,6 +68,7 @@ export class ReplicaLease implements LeaseFence {
   lastError: string | null = null;
   /** A replica was retired and the alert sweep has not yet succeeded since. */
   private sweepOwed = false;
+  private sweeping = false;
 
   constructor(
     private readonly deps: {
@@ -210,9 +211,18 @@ export class ReplicaLease implements LeaseFence {
     const reservations = (await this.deps.reservations?.()) ?? 0;
     // After the leftovers are charged, so their crossings count.
     let alerts = 0;
-    if (this.sweepOwed && this.deps.alerts) {
-      alerts = await this.deps.alerts();
+    // One sweep at a time: a long one (many runs) outlasts a heartbeat, and the next tick skips it.
+    if (this.sweepOwed && this.deps.alerts && !this.sweeping) {
+      this.sweeping = true;
       this.sweepOwed = false;
+      try {
+        alerts = await this.deps.alerts();
+      } catch (error) {
+        this.sweepOwed = true;
+        throw error;
+      } finally {
+        this.sweeping = false;
+      }
     }
     if (retired.length || intents || approvals || reservations || alerts) {
       this.deps.logger.warn(
