@@ -50,6 +50,8 @@ export async function startReplica(
       reservations: () => reconcileReservations(store, policy, { events, notifier, runs }, logger),
       // Budget alerts a dead replica's charges reached but it never wrote.
       alerts: () => sweepAlerts({ store, policy, events, notifier, runs }),
+      // Notices dead replicas kept but never delivered.
+      ...(notifier.recover ? { notices: notifier.recover } : {}),
       ...(options.now ? {} : { clock }),
     },
     options.lease,

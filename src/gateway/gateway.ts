@@ -78,10 +78,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let passthrough: PassthroughDeps | undefined;
   // The notifier and the per-profile scrubbers follow policy reloads: callers hold these
   // delegates, which read the current instances.
-  let currentNotifier = createNotifier(policy, { source, scrubber, logger });
+  // Each notice is kept in the store until delivered: a crash's are sent by the next replica.
+  const outbox = { store: store.notices, owner: store.replica };
+  let currentNotifier = createNotifier(policy, { source, scrubber, logger, outbox });
   const notifier: Notifier = {
     send: (notice) => currentNotifier.send(notice),
     drain: () => currentNotifier.drain(),
+    recover: async () => (await currentNotifier.recover?.()) ?? 0,
   };
   let scrubberFor = scrubbers.forProfile;
   // Pins: with a lock file beside the policy, only definitions as reviewed are served.
@@ -237,7 +240,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // Everything that can fail (a missing secret) fails here, before anything changed.
       const nextSecrets = resolveAllSecrets(next, source);
       const nextOperators = new OperatorAuth(next, source, { token: localToken });
-      const nextNotifier = createNotifier(next, { source, scrubber, logger });
+      const nextNotifier = createNotifier(next, { source, scrubber, logger, outbox });
       // A definition re-pinned after review is served from this reload on (a bad lock fails it).
       const nextLock = readLock(lockPathFor(options.loaded.file));
       return () => {

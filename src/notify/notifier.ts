@@ -4,15 +4,22 @@
  * backoff, and a failure is logged, never thrown back. Every payload passes
  * the scrubber before it leaves.
  *
+ * With an outbox (the gateway's store), each notice is kept, scrubbed, from
+ * before its first attempt until it was delivered or given up: one a crash
+ * cut short is delivered by the next replica to reconcile (`recover`, run by
+ * the lease at start and after it retired a dead replica). At least once: a
+ * receiver drops a repeat by its `X-Bulkhead-Delivery` id.
+ *
  * Signature: `X-Bulkhead-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`
  * with `X-Bulkhead-Timestamp`, so a receiver can reject replays and forgeries.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { HIDDEN, keysToWriteOut } from '../inspect/key-reading.js';
 import type { Logger } from '../log.js';
 import type { Policy } from '../policy/schema/index.js';
 import { resolveSecret, resolveText, type SecretSource } from '../policy/secrets.js';
 import type { Scrubber } from '../scrub/index.js';
+import type { NoticeOutbox } from '../store/store.js';
 
 export interface Notice {
   kind:
@@ -37,7 +44,12 @@ export interface Notifier {
   send(notice: Notice): void;
   /** Resolves when everything queued so far was delivered or given up (tests, shutdown). */
   drain(): Promise<void>;
+  /** Takes the notices dead replicas left undelivered and sends them; resolves how many. */
+  recover?(): Promise<number>;
 }
+
+/** How many orphaned notices one `recover` takes; the rest wait for the next reconciliation. */
+const ADOPT_LIMIT = 100;
 
 interface Target {
   name: string;
@@ -53,7 +65,15 @@ export function signature(key: string, timestamp: string, body: string): string 
 
 export function createNotifier(
   policy: Policy,
-  deps: { source: SecretSource; scrubber: Scrubber; logger: Logger; retries?: number; backoffMs?: number },
+  deps: {
+    source: SecretSource;
+    scrubber: Scrubber;
+    logger: Logger;
+    retries?: number;
+    backoffMs?: number;
+    /** Keeps each notice until delivered, owned by this replica (see above). */
+    outbox?: { store: NoticeOutbox; owner: string };
+  },
 ): Notifier {
   const targets: Target[] = Object.entries(policy.notifiers).map(([name, n]) => ({
     name,
@@ -69,8 +89,7 @@ export function createNotifier(
   const retries = deps.retries ?? 4;
   const backoff = deps.backoffMs ?? 500;
 
-  const deliver = async (target: Target, notice: Notice) => {
-    const clean = deps.scrubber.value(notice);
+  const deliver = async (target: Target, clean: Notice, id: string) => {
     const body =
       target.type === 'slack'
         ? JSON.stringify(slackBody(clean))
@@ -89,6 +108,7 @@ export function createNotifier(
           headers: {
             'content-type': 'application/json',
             'x-bulkhead-timestamp': timestamp,
+            'x-bulkhead-delivery': id,
             ...(target.key ? { 'x-bulkhead-signature': signature(target.key, timestamp, body) } : {}),
           },
           body,
@@ -101,21 +121,65 @@ export function createNotifier(
       }
       await new Promise((r) => setTimeout(r, backoff * 2 ** attempt));
     }
-    deps.logger.warn({ notifier: target.name, kind: notice.kind }, 'notification could not be delivered');
+    deps.logger.warn({ notifier: target.name, kind: clean.kind }, 'notification could not be delivered');
+  };
+
+  const outbox = deps.outbox;
+  const forget = (id: string) =>
+    outbox?.store.remove(id).catch((error: unknown) =>
+      // Delivered, but the next replica may send it again: a receiver drops it by its id.
+      deps.logger.warn({ err: error, id }, 'a delivered notice could not be taken off the outbox'),
+    );
+  const start = (target: Target, clean: Notice, id: string, kept: Promise<unknown>) => {
+    const job = kept
+      .then(() => deliver(target, clean, id))
+      .then(() => forget(id))
+      .finally(() => pending.delete(job));
+    pending.add(job);
   };
 
   return {
     send(notice) {
+      let clean: Notice | undefined;
       for (const target of targets) {
         if (target.events && !target.events.includes(notice.kind)) continue;
         // Checkpoints are for a receiver that keeps them (audit shipping): sent only when asked for.
         if (!target.events && OPT_IN.has(notice.kind)) continue;
-        const job = deliver(target, notice).finally(() => pending.delete(job));
-        pending.add(job);
+        clean ??= deps.scrubber.value(notice);
+        const id = randomUUID();
+        // Kept before the first attempt; a store that cannot keep it does not hold the notice back.
+        const kept = outbox
+          ? outbox.store
+              .put({
+                id,
+                owner: outbox.owner,
+                target: target.name,
+                body: JSON.stringify(clean),
+                createdAt: Date.now(),
+              })
+              .catch((error: unknown) =>
+                deps.logger.warn(
+                  { err: error, kind: notice.kind },
+                  'a notice could not be kept in the outbox',
+                ),
+              )
+          : Promise.resolve();
+        start(target, clean, id, kept);
       }
     },
     async drain() {
       while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+    async recover() {
+      if (!outbox) return 0;
+      const orphans = await outbox.store.adoptOrphans(outbox.owner, ADOPT_LIMIT);
+      for (const orphan of orphans) {
+        const target = targets.find((t) => t.name === orphan.target);
+        // A notifier a reload removed since: nobody to send it to.
+        if (!target) void forget(orphan.id);
+        else start(target, JSON.parse(orphan.body) as Notice, orphan.id, Promise.resolve());
+      }
+      return orphans.length;
     },
   };
 }

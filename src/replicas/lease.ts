@@ -66,9 +66,8 @@ export class ReplicaLease implements LeaseFence {
   readonly leaseMs: number;
   readonly heartbeatMs: number;
   lastError: string | null = null;
-  /** A replica was retired and the alert sweep has not yet succeeded since. */
-  private sweepOwed = false;
-  private sweeping = false;
+  /** Work owed after a retirement (and, for notices, at start), until it succeeds once. */
+  private readonly owed = new OwedWork();
 
   constructor(
     private readonly deps: {
@@ -81,6 +80,8 @@ export class ReplicaLease implements LeaseFence {
       reservations?: () => Promise<number>;
       /** Raises the budget alerts dead replicas owed; resolves how many (alert-sweep.ts). */
       alerts?: () => Promise<number>;
+      /** Sends the notices stopped replicas left in the outbox; resolves how many. */
+      notices?: () => Promise<number>;
       /** Kept in step with the store's clock at every reconciliation (store-clock.ts). */
       clock?: StoreClock;
     },
@@ -180,8 +181,9 @@ export class ReplicaLease implements LeaseFence {
       if (!written) continue;
       faultPoint('replica-retired');
       retired.push(r.id);
-      // Owed until a sweep succeeds: a store error below only delays it.
-      this.sweepOwed = true;
+      // Owed until done: a store error below only delays it.
+      this.owed.owe('alerts');
+      this.owed.owe('notices');
     }
     let intents = 0;
     for (const intent of await store.intents.orphans()) {
@@ -210,23 +212,13 @@ export class ReplicaLease implements LeaseFence {
     const approvals = (await this.deps.approvals.recoverOrphaned()).length;
     const reservations = (await this.deps.reservations?.()) ?? 0;
     // After the leftovers are charged, so their crossings count.
-    let alerts = 0;
-    // One sweep at a time: a long one (many runs) outlasts a heartbeat, and the next tick skips it.
-    if (this.sweepOwed && this.deps.alerts && !this.sweeping) {
-      this.sweeping = true;
-      this.sweepOwed = false;
-      try {
-        alerts = await this.deps.alerts();
-      } catch (error) {
-        this.sweepOwed = true;
-        throw error;
-      } finally {
-        this.sweeping = false;
-      }
-    }
-    if (retired.length || intents || approvals || reservations || alerts) {
+    const alerts = await this.owed.run('alerts', this.deps.alerts);
+    const notices = await this.owed.run('notices', this.deps.notices);
+    // One adoption takes a bounded batch: the next reconciliation looks for more.
+    if (notices > 0) this.owed.owe('notices');
+    if (retired.length || intents || approvals || reservations || alerts || notices) {
       this.deps.logger.warn(
-        { retired, intents, approvals, reservations, alerts },
+        { retired, intents, approvals, reservations, alerts, notices },
         'reconciled work left by stopped replicas',
       );
       this.deps.notifier?.send({
@@ -236,5 +228,32 @@ export class ReplicaLease implements LeaseFence {
       });
     }
     return { retired, intents, approvals };
+  }
+}
+
+/**
+ * Work a reconciliation owes until it succeeds once: asked again at the next one when it failed,
+ * and never run twice at once (a sweep of many runs outlasts a heartbeat; the next tick skips it).
+ */
+class OwedWork {
+  private readonly owed = new Set<string>(['notices']);
+  private readonly running = new Set<string>();
+
+  owe(name: string): void {
+    this.owed.add(name);
+  }
+
+  async run(name: string, work: (() => Promise<number>) | undefined): Promise<number> {
+    if (!work || !this.owed.has(name) || this.running.has(name)) return 0;
+    this.owed.delete(name);
+    this.running.add(name);
+    try {
+      return await work();
+    } catch (error) {
+      this.owed.add(name);
+      throw error;
+    } finally {
+      this.running.delete(name);
+    }
   }
 }

@@ -278,6 +278,29 @@ export interface SessionStore {
   delete(hash: string): Promise<void>;
 }
 
+/** A notice kept until it is delivered to one notifier target (src/notify/notifier.ts). */
+export interface OutboxNotice {
+  id: string;
+  /** The replica delivering it: a notice whose owner holds no lease is another's to deliver. */
+  owner: string;
+  /** The notifier's name in the policy. */
+  target: string;
+  /** The notice as it leaves, scrubbed (JSON). */
+  body: string;
+  createdAt: number;
+}
+
+/**
+ * Notices on their way out. A notice is kept from before its first attempt until it was
+ * delivered or given up, so one a crash cut short is delivered by the next replica.
+ */
+export interface NoticeOutbox {
+  put(notice: OutboxNotice): Promise<void>;
+  remove(id: string): Promise<void>;
+  /** Takes for `owner` up to `limit` notices, oldest first, whose owner holds no lease. */
+  adoptOrphans(owner: string, limit: number): Promise<OutboxNotice[]>;
+}
+
 /**
  * What every replica must hear at once: an approval decided, a run ended ("look again"). An
  * approval's signal may say the state its decider wrote, a hint for which query to issue first:
@@ -308,6 +331,7 @@ export interface Store {
   readonly replicas: ReplicaStore;
   readonly intents: IntentStore;
   readonly sessions: SessionStore;
+  readonly notices: NoticeOutbox;
   readonly signals: SignalBus;
   /**
    * This handle's identity: the chain writer of its events and the owner of

@@ -20,7 +20,7 @@ import {
   killAll,
   llmSection,
   ORDERS_ENV,
-  ordersUpstream,
+  ordersPolicy,
   spawnGateway,
 } from './processes.js';
 
@@ -38,23 +38,19 @@ afterAll(async () => {
 const CAP = 5;
 
 function policy(dir: string, store: string, llmUrl: string): string {
-  return `
-version: 1
-store: ${store}
-upstreams:
-  orders:
-${ordersUpstream(dir)}
-tools:
-  orders:
-    get_order_status: { class: read }
-${llmSection(llmUrl)}profiles:
+  return ordersPolicy(
+    dir,
+    store,
+    ['get_order_status'],
+    `${llmSection(llmUrl)}profiles:
   agent:
     tools: [orders__get_order_status]
     budgets: { tool_calls: ${CAP}, alert_at: [0.8, 1] }
   talker:
     tools: []
     budgets: { tokens: { total: 100000 }, alert_at: [0.0001, 0.5] }
-`;
+`,
+  );
 }
 
 const ENV = { ...ORDERS_ENV, ANTHROPIC_API_KEY: REAL_KEY };

@@ -149,18 +149,22 @@ export function ordersUpstream(dir: string): string {
 
 /** A single-gateway SQLite policy over the orders upstream: `tools` read-only, `profiles` as YAML. */
 export function ordersSqlitePolicy(dir: string, tools: readonly string[], profiles: string): string {
+  return ordersPolicy(dir, '{ sqlite: ./bulkhead.db }', tools, `profiles:\n${profiles}`);
+}
+
+/** The orders upstream on `store` with `tools` of it listed as reads, then `sections` (profiles last). */
+export function ordersPolicy(dir: string, store: string, tools: readonly string[], sections: string): string {
   const listed = tools.map((tool) => `    ${tool}: { class: read }`).join('\n');
   return `
 version: 1
-store: { sqlite: ./bulkhead.db }
+store: ${store}
 upstreams:
   orders:
 ${ordersUpstream(dir)}
 tools:
   orders:
 ${listed}
-profiles:
-${profiles}`;
+${sections}`;
 }
 
 export const ORDERS_ENV = {

@@ -228,6 +228,27 @@ for (const [name, open] of stores) {
       expect(await alert(a.id, 'total_tokens')).toBeDefined();
     });
 
+    it("hands the outbox's notices of an owner with no lease to one adopter each, oldest first", async () => {
+      const tag = `${name}_${Date.now()}`;
+      const [live, x, y] = [`live_${tag}`, `x_${tag}`, `y_${tag}`];
+      for (const id of [live, x, y]) await store.replicas.register({ id, node: 'test-node', pid: 1 });
+      const notice = (id: string, owner: string, createdAt: number) =>
+        store.notices.put({ id: `${tag}_${id}`, owner, target: 'hook', body: '{}', createdAt });
+      await notice('b', `gone_${tag}`, 2);
+      await notice('a', `gone_${tag}`, 1);
+      await notice('kept', live, 0);
+      await notice('sent', `gone_${tag}`, 3);
+      await store.notices.remove(`${tag}_sent`);
+      const adopted = await Promise.all([
+        store.notices.adoptOrphans(x, 100),
+        store.notices.adoptOrphans(y, 100),
+      ]);
+      const mine = adopted.map((rows) => rows.filter((r) => r.id.startsWith(tag)).map((r) => r.id));
+      expect(mine.flat().sort()).toEqual([`${tag}_a`, `${tag}_b`]);
+      expect(mine.find((ids) => ids.length === 2)).toEqual([`${tag}_a`, `${tag}_b`]);
+      for (const id of [live, x, y]) await store.replicas.retire(id);
+    });
+
     it('treats filter values as data, never as SQL', async () => {
       const events = await store.events.list({ tool: "t' OR '1'='1" });
       expect(events).toEqual([]);

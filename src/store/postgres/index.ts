@@ -13,6 +13,7 @@ import { pgCredentialMigrations, pgCredentials } from './credentials.js';
 import { pgEventStats } from './event-stats.js';
 import { pgEventMigrations, pgEvents } from './events.js';
 import { migratePg, type PgMigration } from './migrate.js';
+import { pgNoticeMigrations, pgNotices } from './notices.js';
 import { pgIntents, pgReplicaMigrations, pgReplicas, pgSessions } from './replicas.js';
 import { pgRunMigrations, pgRuns } from './runs.js';
 import { ownBackends, PgSignals } from './signals.js';
@@ -27,6 +28,7 @@ export const pgMigrations: PgMigration[] = [
   ...pgTokenMigrations,
   ...pgCredentialMigrations,
   ...pgReplicaMigrations,
+  ...pgNoticeMigrations,
 ];
 
 export interface PostgresStore extends Store {
@@ -68,6 +70,7 @@ export async function openPostgresStore(
     replicas: reachable(pgReplicas(pool)),
     intents: reachable(pgIntents(pool)),
     sessions: reachable(pgSessions(pool)),
+    notices: reachable(pgNotices(pool)),
     signals,
     async health(): Promise<StoreHealth> {
       const started = performance.now();

@@ -22,6 +22,7 @@ import { sqliteEventStats } from './event-stats.js';
 import { eventMigrations, sqliteEvents } from './events.js';
 import { GroupCommit } from './group-commit.js';
 import { type Migration, migrate } from './migrate.js';
+import { noticeMigrations, sqliteNotices } from './notices.js';
 import { replicaMigrations, sqliteIntents, sqliteReplicas } from './replicas.js';
 import { RunCache } from './run-cache.js';
 import { runMigrations, sqliteRunReader, sqliteRuns } from './runs.js';
@@ -37,6 +38,7 @@ export const sqliteMigrations: Migration[] = [
   ...credentialMigrations,
   ...replicaMigrations,
   ...sessionMigrations,
+  ...noticeMigrations,
 ];
 
 export interface SqliteStore extends Store {
@@ -108,6 +110,7 @@ export function openSqliteStore(path: string, options: SqliteOptions = {}): Sqli
     replicas: guard(sqliteReplicas(db)),
     intents: guard(sqliteIntents(db, group)),
     sessions: guard(sqliteSessions(db)),
+    notices: guard(sqliteNotices(db)),
     credentials: guard(sqliteCredentials(db)),
     signals: new LocalSignals(),
     rememberedRun: (id) => runCache.peek(id),
