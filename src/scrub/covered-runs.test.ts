@@ -54,6 +54,39 @@ describe('findEncoded with the spans found above', () => {
     expect(findEncoded(text, false, false, false, covering).count).toBe(0);
   });
 
+  // A run is passed over unread where a span holds it; these it does not wholly hold, with any ties.
+  const wrapped = `x ${b64(`config: ${GH} end`)
+    .match(/.{1,32}/g)!
+    .join('\n')} y`;
+  it.each([
+    ['its padding past the span', text, [0, end - 2]],
+    ['its next line past the span (a wrapped body)', wrapped, [0, 34]],
+    ['its start before the span', text, [5, end + 2]],
+  ] as const)('decodes a run with %s, whatever the ties', (_name, input, [from, to]) => {
+    for (const [ties, rank] of [
+      [true, 3],
+      [false, -1],
+    ] as const) {
+      const covering = new Covering(spans([from, to, rank]), 1, ties);
+      const runs = findEncoded(input, false, false, false, covering);
+      expect(runs.count).toBe(1);
+      expect(runs.text).toContain(GH);
+    }
+  });
+
+  it("decodes a run with a rule span's very extents when secrets are known", () => {
+    const covering = new Covering(spans([2, end, 3]), 1, false);
+    expect(findEncoded(text, false, false, false, covering).count).toBe(1);
+  });
+
+  it('passes over every run inside one span, and decodes the next run past it', () => {
+    const run = b64(`config: ${GH} end`);
+    const input = `x ${run} ${run}.${run} y ${run} z`;
+    const covering = new Covering(spans([0, input.indexOf(' y') + 1, 3]), 1, true);
+    expect(findEncoded(input).count).toBe(4);
+    expect(findEncoded(input, false, false, false, covering).count).toBe(1);
+  });
+
   it('decodes a run that reaches past the span', () => {
     const covering = new Covering(spans([0, end - 1, 3]), 1, false);
     expect(findEncoded(text, false, false, false, covering).count).toBe(1);

@@ -17,6 +17,13 @@ export class Covering {
   private readonly count: number;
   private next = 0;
   private reach = -1;
+  /** For `containing`: the spans starting at or before the last position asked, passed. */
+  private passed = 0;
+  /** The span reaching furthest of those passed: where a run inside it is passed over unread. */
+  spanStart = 0;
+  spanEnd = -1;
+  /** Whether that span names the result of a run with its very extents (`holds`). */
+  spanNames = false;
 
   /**
    * `buffer` is read in place (not copied) when its spans are in order of start, as they mostly
@@ -40,6 +47,28 @@ export class Covering {
     const spans = new Int32Array(count * 3);
     for (let k = 0; k < count; k++) spans.set(buffer.subarray(order[k]! * 3, order[k]! * 3 + 3), k * 3);
     this.spans = spans;
+  }
+
+  /**
+   * Whether a span found covers position `i` (it is then `spanStart`…`spanEnd`, the one of those
+   * starting at or before `i` that reaches furthest). Asked with positions that increase. The
+   * base64 search passes over such a span's runs without reading them where `holds` would hold
+   * every one (decoded.ts).
+   */
+  containing(i: number): boolean {
+    const spans = this.spans;
+    const count = this.count;
+    while (this.passed < count && spans[this.passed * 3]! <= i) {
+      const at = this.passed * 3;
+      const end = spans[at + 1]!;
+      if (end > this.spanEnd) {
+        this.spanStart = spans[at]!;
+        this.spanEnd = end;
+        this.spanNames = this.ties || spans[at + 2]! < 0;
+      }
+      this.passed++;
+    }
+    return this.spanEnd > i;
   }
 
   /**
