@@ -96,20 +96,30 @@ function alternativeRuns(pattern: string, i: number, offset: number, flags: stri
   }
 }
 
-/** Index of the next `|` of the group that closes at `close`, from `k`; `close` when none, -1 unread. */
+/** Index of the next `|` at this depth before `close` (a group's `)`, or the pattern's end), from `k`; `close` when none, -1 unread. */
 function nextAlternative(pattern: string, k: number, close: number): number {
+  return atDepth(pattern, k, close, '|');
+}
+
+/**
+ * From `k`, the first `target` outside classes and groups nested from there (a `)` closing the
+ * group opened at `k`, or a `|` at `k`'s depth), before `stop`: `stop` when none, -1 where a
+ * class is never closed.
+ */
+function atDepth(pattern: string, k: number, stop: number, target: '|' | ')'): number {
   let depth = 0;
-  for (; k < close; k++) {
+  for (; k < stop; k++) {
     const c = pattern[k];
     if (c === '\\') k++;
     else if (c === '[') {
       k = classEnd(pattern, k);
       if (k < 0) return -1;
     } else if (c === '(') depth++;
-    else if (c === ')') depth--;
-    else if (c === '|' && depth === 0) return k;
+    else if (c === ')') {
+      if (--depth === 0 && target === ')') return k;
+    } else if (c === '|' && depth === 0 && target === '|') return k;
   }
-  return close;
+  return stop;
 }
 
 /** Whether the proof settles that the pattern cannot match at `start` in `input`. */
@@ -195,18 +205,8 @@ function readQuantifier(pattern: string, i: number): { min: number } | undefined
 }
 
 function hasTopLevelAlternative(pattern: string): boolean {
-  let depth = 0;
-  for (let k = 0; k < pattern.length; k++) {
-    const c = pattern[k];
-    if (c === '\\') k++;
-    else if (c === '[') {
-      k = classEnd(pattern, k);
-      if (k < 0) return true;
-    } else if (c === '(') depth++;
-    else if (c === ')') depth--;
-    else if (c === '|' && depth === 0) return true;
-  }
-  return false;
+  // A pattern not read (a class never closed) counts as having one.
+  return atDepth(pattern, 0, pattern.length, '|') !== pattern.length;
 }
 
 /** Index of the `]` closing the class opened at `i`, or -1. */
@@ -222,17 +222,8 @@ function classEnd(pattern: string, i: number): number {
 
 /** Index of the `)` closing the group opened at `i`, or -1. */
 function groupEnd(pattern: string, i: number): number {
-  let depth = 0;
-  for (let k = i; k < pattern.length; k++) {
-    const c = pattern[k];
-    if (c === '\\') k++;
-    else if (c === '[') {
-      k = classEnd(pattern, k);
-      if (k < 0) return -1;
-    } else if (c === '(') depth++;
-    else if (c === ')' && --depth === 0) return k;
-  }
-  return -1;
+  const close = atDepth(pattern, i, pattern.length, ')');
+  return close === pattern.length ? -1 : close;
 }
 
 /** Which ASCII characters the one-character `source` matches under `flags` (sticky dropped). */
