@@ -25,7 +25,10 @@ export interface ScrubberLike {
   stream(): { push(chunk: string): string; flush(): string };
   text(input: string): string;
 }
-export type CreateScrubber = (options?: { secrets?: Iterable<string> }) => ScrubberLike;
+export type CreateScrubber = (options?: {
+  secrets?: Iterable<string>;
+  pii?: { email?: 'redact'; phone?: 'redact' };
+}) => ScrubberLike;
 
 export interface ThroughputRow {
   input: string;

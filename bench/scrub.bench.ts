@@ -47,7 +47,8 @@ export interface ScrubBenchReport {
     meanMs: number;
     maxMs: number;
   };
-  adversarial: { input: string; MBps: number }[];
+  /** Wall-clock MB/s, median of 15; with BENCH_SCRUB_AGAINST, the other build's in the same rounds and the ratio. */
+  adversarial: { input: string; MBps: number; against?: { MBps: number; ratio: number } }[];
   /** 1 MiB inputs, default scrubber: CPU time, median and spread of interleaved rounds (scrub-throughput.ts). */
   throughput: ThroughputRow[];
   /** What was measured: `compiled DIR` (BENCH_GATEWAY_FROM) or `sources (tsx)`. */
@@ -148,7 +149,7 @@ function benchAddSecrets(): ScrubBenchReport['addSecrets'] {
  * characters start a candidate that reads its whole bounded window and then fails. Linear, but
  * with the largest constant an attacker can choose.
  */
-function benchAdversarial(): ScrubBenchReport['adversarial'] {
+function benchAdversarial(against?: CreateScrubber): ScrubBenchReport['adversarial'] {
   const units: Record<string, string> = {
     'token= repeated': 'token=',
     'sk- repeated': 'sk-',
@@ -157,14 +158,36 @@ function benchAdversarial(): ScrubBenchReport['adversarial'] {
     'card-like digit groups': '4242 4242 4242 424',
     'a.b@c emails (email: redact)': 'a.b@c',
   };
-  const scrubber = createScrubber({ pii: { email: 'redact', phone: 'redact' } });
-  return Object.entries(units).map(([input, unit]) => {
-    const text = unit.repeat(Math.ceil(102400 / unit.length)).slice(0, 102400);
-    // Warmed as the 1 MiB rows are: after one pass, 7 samples read 10 MB/s where a warm
-    // scrubber does 35 (`sk-`), the JIT still compiling what the later passes run.
-    for (let i = 0; i < 10; i++) scrubber.text(text);
-    const samples = Array.from({ length: 15 }, () => timeMs(() => scrubber.text(text)));
-    return { input, MBps: mbps(text.length, median(samples)) };
+  const options = { pii: { email: 'redact' as const, phone: 'redact' as const } };
+  const scrubber = createScrubber(options);
+  const other = against?.(options);
+  const texts = Object.entries(units).map(
+    ([input, unit]) => [input, unit.repeat(Math.ceil(102400 / unit.length)).slice(0, 102400)] as const,
+  );
+  // Warmed as the 1 MiB rows are: after one pass, 7 samples read 10 MB/s where a warm scrubber
+  // does 35 (`sk-`), the JIT still compiling what the later passes run. Every row before any is
+  // measured: warmed row by row, a second build read 0.4–2.4× the first on rows it had not met.
+  for (let pass = 0; pass < 3; pass++) {
+    for (const [, text] of texts) {
+      for (let i = 0; i < 10; i++) {
+        scrubber.text(text);
+        other?.text(text);
+      }
+    }
+  }
+  return texts.map(([input, text]) => {
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    // With another build, calls alternate (and which goes first), so noise hits both alike.
+    for (let r = 0; r < 15; r++) {
+      if (other && r % 2 === 1) theirs.push(timeMs(() => other.text(text)));
+      ours.push(timeMs(() => scrubber.text(text)));
+      if (other && r % 2 === 0) theirs.push(timeMs(() => other.text(text)));
+    }
+    const MBps = mbps(text.length, median(ours));
+    if (!other) return { input, MBps };
+    const againstMBps = mbps(text.length, median(theirs));
+    return { input, MBps, against: { MBps: againstMBps, ratio: MBps / againstMBps } };
   });
 }
 
@@ -224,7 +247,8 @@ async function scrubberFrom(dir: string): Promise<{ createScrubber: CreateScrubb
 /**
  * `BENCH_SCRUB_AGAINST=DIR`: a `src/scrub` folder of another build (e.g. main's at some commit,
  * `git archive <ref> src/scrub | tar -x -C /tmp/ref`), measured in the same interleaved rounds.
- * `BENCH_SCRUB_ONLY=throughput`: only the throughput targets (a quick A/B).
+ * `BENCH_SCRUB_ONLY=throughput`: only the throughput targets (a quick A/B); `=adversarial`: only
+ * the 100 KB adversarial rows (with BENCH_SCRUB_AGAINST, calls of the two builds alternating).
  */
 export async function run(): Promise<ScrubBenchReport> {
   const againstDir = process.env.BENCH_SCRUB_AGAINST;
@@ -236,11 +260,11 @@ export async function run(): Promise<ScrubBenchReport> {
   if (built)
     createScrubber = (await scrubberFrom(`${built}/scrub`)).createScrubber as typeof createFromSource;
   const measured = built ? `compiled ${built}/scrub` : 'sources (tsx)';
-  const onlyThroughput = process.env.BENCH_SCRUB_ONLY === 'throughput';
+  const only = process.env.BENCH_SCRUB_ONLY;
   const loadBefore = loadavg();
-  const throughput = benchThroughput(createScrubber, against);
+  const throughput = only === 'adversarial' ? [] : benchThroughput(createScrubber, against);
   const throughputLoad: [number[], number[]] = [loadBefore, loadavg()];
-  if (onlyThroughput) {
+  if (only === 'throughput' || only === 'adversarial') {
     return {
       rules: BUILTIN_RULES.length,
       rows: [],
@@ -253,7 +277,7 @@ export async function run(): Promise<ScrubBenchReport> {
         meanMs: Number.NaN,
         maxMs: Number.NaN,
       },
-      adversarial: [],
+      adversarial: only === 'adversarial' ? benchAdversarial(against) : [],
       throughput,
       measured,
       ...(againstDir ? { against: againstDir } : {}),
@@ -268,7 +292,7 @@ export async function run(): Promise<ScrubBenchReport> {
     rows,
     inspect: benchInspect(),
     addSecrets: benchAddSecrets(),
-    adversarial: benchAdversarial(),
+    adversarial: benchAdversarial(against),
     throughput,
     measured,
     ...(againstDir ? { against: againstDir } : {}),
@@ -279,7 +303,24 @@ export async function run(): Promise<ScrubBenchReport> {
 
 export function print(report: ScrubBenchReport): void {
   if (report.rows.length > 0) printRest(report);
-  printThroughput(report);
+  if (report.adversarial.length > 0) printAdversarial(report);
+  if (report.throughput.length > 0) printThroughput(report);
+}
+
+function printAdversarial(report: ScrubBenchReport): void {
+  console.log(
+    '\nadversarial 100 KB inputs (worst constant an attacker can pick; still linear), wall MB/s, median of 15:',
+  );
+  const other = report.against;
+  console.log(
+    other
+      ? `| input | MB/s | against ${other} | ratio |\n|---|---:|---:|---:|`
+      : '| input | MB/s |\n|---|---:|',
+  );
+  for (const row of report.adversarial) {
+    const against = row.against ? ` ${row.against.MBps.toFixed(1)} | ${row.against.ratio.toFixed(2)}× |` : '';
+    console.log(`| ${row.input} | ${row.MBps.toFixed(1)} |${against}`);
+  }
 }
 
 function printRest(report: ScrubBenchReport): void {
@@ -302,10 +343,6 @@ function printRest(report: ScrubBenchReport): void {
   console.log(
     `addSecrets, one at a time onto ${a.baseSecrets} known (${a.additions} additions): p50 ${a.p50Ms.toFixed(2)} ms, p99 ${a.p99Ms.toFixed(2)} ms, mean ${a.meanMs.toFixed(2)} ms, max ${a.maxMs.toFixed(0)} ms`,
   );
-  console.log('\nadversarial 100 KB inputs (worst constant an attacker can pick; still linear):');
-  console.log('| input | MB/s |');
-  console.log('|---|---:|');
-  for (const row of report.adversarial) console.log(`| ${row.input} | ${row.MBps.toFixed(1)} |`);
   const met = a.p99Ms <= ADD_P99_TARGET_MS ? 'met' : 'NOT met';
   console.log(`addSecrets p99 ≤ ${ADD_P99_TARGET_MS} ms: ${met}`);
 }

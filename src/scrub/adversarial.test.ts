@@ -148,6 +148,26 @@ describe('a scan past its work budget', () => {
     expect(out).not.toContain(value);
   });
 
+  it('redacts key characters glued to a failed-closed `sk-` flood through the end of their run', () => {
+    // The key is the tail of the flood's run, which the failed executions before read to its end:
+    // the run a rule failing closed redacts.
+    const key = 'Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9';
+    const scrubber = createScrubber();
+    const out = scrubber.text(`${repeatTo('sk-', 2 * SIZE)}sk-${key} done`);
+    expect(scrubber.stats.failedClosed).toBeGreaterThan(0);
+    expect(out).not.toContain(key.slice(-12));
+    expect(out.endsWith('] done')).toBe(true);
+  });
+
+  it('redacts a key after a failed-closed `sk-` flood, in a run of its own, through its end', () => {
+    const key = 'Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9';
+    const scrubber = createScrubber();
+    const out = scrubber.text(`${repeatTo('sk-', 2 * SIZE)} sk-${key}-${key.toLowerCase()}`);
+    expect(scrubber.stats.failedClosed).toBeGreaterThan(1);
+    expect(out).not.toContain(key.slice(-12));
+    expect(out).not.toContain(key.toLowerCase().slice(-12));
+  });
+
   it('redacts encoded runs whole and unchecked, without decoding them, once the scan is past its total budget', () => {
     const token = 'ghp_Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Jh1Gf0EdCbA1';
     const encoded = [

@@ -25,8 +25,11 @@ export interface CompiledRule {
   accept: ((secret: string, before: string) => boolean) | undefined;
   /** `accept` read in place (SecretRule.acceptIn), where the rule gives it. */
   acceptIn: ((input: string, start: number, end: number) => boolean) | undefined;
-  /** Sticky: the run of characters a failed-closed redaction covers (`extend`, or VALUE_CHAR). */
-  closed: RegExp;
+  /**
+   * Sticky: the run of `extend` characters a failed-closed redaction covers; undefined for a rule
+   * with no `extend`, whose run is VALUE_CHAR's, as the scan reads it already (scan-phase.ts `runEnd`).
+   */
+  closed: RegExp | undefined;
   /** The class of the `before` characters, as ASCII flags (`beforeChar`; others tested by it). */
   beforeAscii: Uint8Array | undefined;
   beforeChar: RegExp | undefined;
@@ -80,7 +83,7 @@ export function compileRules(list: readonly SecretRule[], fastRules: boolean): C
     group: rule.group ?? 0,
     accept: rule.accept,
     acceptIn: fastRules && rule.accept ? rule.acceptIn : undefined,
-    closed: runOf(rule.extend ?? VALUE_CHAR),
+    closed: rule.extend ? runOf(rule.extend) : undefined,
     beforeAscii: rule.beforeChar ? asciiFlags(rule.beforeChar) : undefined,
     beforeChar: rule.beforeChar,
     proof: !fastRules ? undefined : missProof(rule.pattern, `y${rule.anyCase ? 'i' : ''}`),

@@ -12,37 +12,63 @@
  * `ties` (no known secrets: then the run could only swap one credential rule's name for another).
  */
 export class Covering {
-  private readonly starts: Int32Array;
-  private readonly ends: Int32Array;
-  private readonly ranks: Int32Array;
+  /** The spans as `[start, end, rank]` triples in order of start: the scan's buffer itself when it is. */
+  private readonly spans: Int32Array;
+  private readonly count: number;
   private next = 0;
   private reach = -1;
+  /** For `containing`: the spans starting at or before the last position asked, passed. */
+  private passed = 0;
+  /** The span reaching furthest of those passed: where a run inside it is passed over unread. */
+  spanStart = 0;
+  spanEnd = -1;
+  /** Whether that span names the result of a run with its very extents (`holds`). */
+  spanNames = false;
 
+  /**
+   * `buffer` is read in place (not copied) when its spans are in order of start, as they mostly
+   * are: it must not change while the covering is asked (the scan's buffer, until the next scan
+   * at its level). A page of keys has a span per 28 characters, and three copies of them were
+   * most of this class's time and garbage.
+   */
   constructor(
     buffer: Int32Array,
     count: number,
     private readonly ties: boolean,
   ) {
-    const starts = new Int32Array(count);
-    const ends = new Int32Array(count);
-    const ranks = new Int32Array(count);
+    this.count = count;
     let sorted = true;
-    for (let k = 0; k < count; k++) {
-      starts[k] = buffer[k * 3]!;
-      ends[k] = buffer[k * 3 + 1]!;
-      ranks[k] = buffer[k * 3 + 2]!;
-      if (k > 0 && starts[k]! < starts[k - 1]!) sorted = false;
-    }
+    for (let k = 1; k < count && sorted; k++) if (buffer[k * 3]! < buffer[k * 3 - 3]!) sorted = false;
     if (sorted) {
-      this.starts = starts;
-      this.ends = ends;
-      this.ranks = ranks;
+      this.spans = buffer;
       return;
     }
-    const order = Array.from({ length: count }, (_, k) => k).sort((x, y) => starts[x]! - starts[y]!);
-    this.starts = Int32Array.from(order, (k) => starts[k]!);
-    this.ends = Int32Array.from(order, (k) => ends[k]!);
-    this.ranks = Int32Array.from(order, (k) => ranks[k]!);
+    const order = Array.from({ length: count }, (_, k) => k).sort((x, y) => buffer[x * 3]! - buffer[y * 3]!);
+    const spans = new Int32Array(count * 3);
+    for (let k = 0; k < count; k++) spans.set(buffer.subarray(order[k]! * 3, order[k]! * 3 + 3), k * 3);
+    this.spans = spans;
+  }
+
+  /**
+   * Whether a span found covers position `i` (it is then `spanStart`…`spanEnd`, the one of those
+   * starting at or before `i` that reaches furthest). Asked with positions that increase. The
+   * base64 search passes over such a span's runs without reading them where `holds` would hold
+   * every one (decoded.ts).
+   */
+  containing(i: number): boolean {
+    const spans = this.spans;
+    const count = this.count;
+    while (this.passed < count && spans[this.passed * 3]! <= i) {
+      const at = this.passed * 3;
+      const end = spans[at + 1]!;
+      if (end > this.spanEnd) {
+        this.spanStart = spans[at]!;
+        this.spanEnd = end;
+        this.spanNames = this.ties || spans[at + 2]! < 0;
+      }
+      this.passed++;
+    }
+    return this.spanEnd > i;
   }
 
   /**
@@ -50,17 +76,18 @@ export class Covering {
    * that increase: the furthest end of the spans starting before `start` is kept as they pass.
    */
   holds(start: number, end: number): boolean {
-    const starts = this.starts;
-    const ends = this.ends;
-    while (this.next < starts.length && starts[this.next]! < start) {
-      const spanEnd = ends[this.next]!;
+    const spans = this.spans;
+    const count = this.count;
+    while (this.next < count && spans[this.next * 3]! < start) {
+      const spanEnd = spans[this.next * 3 + 1]!;
       if (spanEnd > this.reach) this.reach = spanEnd;
       this.next++;
     }
     if (this.reach >= end) return true;
-    for (let k = this.next; k < starts.length && starts[k] === start; k++) {
-      if (ends[k]! > end) return true;
-      if (ends[k] === end && (this.ties || this.ranks[k]! < 0)) return true;
+    for (let k = this.next; k < count && spans[k * 3] === start; k++) {
+      const spanEnd = spans[k * 3 + 1]!;
+      if (spanEnd > end) return true;
+      if (spanEnd === end && (this.ties || spans[k * 3 + 2]! < 0)) return true;
     }
     return false;
   }

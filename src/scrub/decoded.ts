@@ -125,6 +125,19 @@ function findBase64(
   const codes = codeUnits(input);
   for (let i = MIN_BASE64_RUN - 1; i < n; i += MIN_BASE64_RUN) {
     if (SHAPE[codes[i]!] === 0) continue;
+    if (covered?.containing(i) && covered.spanNames && !locate) {
+      // The probe is inside a span found. Every run from the span's start on ends inside it when
+      // no run, padding or line break goes on at its end: each is then one `holds` would hold
+      // (its very extents included: the span names the result), and none is read. A page of
+      // keys: every key is such a span, and was read whole a second time here.
+      const s = covered.spanStart;
+      const e = covered.spanEnd;
+      if ((s <= done || s === 0 || SHAPE[codes[s - 1]!] === 0) && (e >= n || ENDS_RUN[codes[e]!] === 1)) {
+        done = e;
+        i = e - 1;
+        continue;
+      }
+    }
     // The run's shape (cases, hex or not) is read as the run is found: most runs (paths, words
     // in one case) are then dropped without being read again or copied.
     let shape = 0;
@@ -336,9 +349,15 @@ const UPPER = 4;
 const NOT_HEX = 8;
 const BOTH_CASES = LOWER | UPPER;
 const SHAPE = new Uint8Array(65536);
+/** 1 for a code unit after which no run goes on: not a run character, not `=` padding, no line break (LF, CR, `\\n`). */
+const ENDS_RUN = new Uint8Array(65536);
 for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-') {
   const code = ch.charCodeAt(0);
   const lower = code >= 97 && code <= 122;
   const upper = code >= 65 && code <= 90;
   SHAPE[code] = IN_RUN | (lower ? LOWER : 0) | (upper ? UPPER : 0) | (HEX_VALUE[code] === 255 ? NOT_HEX : 0);
+}
+for (let code = 0; code < 65536; code++) {
+  ENDS_RUN[code] =
+    SHAPE[code] === 0 && code !== EQ && code !== LF && code !== CR && code !== BACKSLASH ? 1 : 0;
 }

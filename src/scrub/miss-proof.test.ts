@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seeded } from '../../test/helpers/seeded.js';
+import { createScrubber } from './index.js';
 import { missProof, provesMiss } from './miss-proof.js';
 import { BUILTIN_RULES } from './rules/index.js';
 
@@ -14,6 +15,22 @@ describe('missProof', () => {
       count: 16,
     });
     expect(missProof('eyJ[A-Za-z0-9_-]{10,400}\\.eyJ', 'y')).toMatchObject({ offset: 3, count: 10 });
+  });
+
+  it('reads a group of alternatives that each start with a run: their union, the shortest minimum', () => {
+    const proof = missProof('(?<![A-Za-z0-9])sk-(?:[a-f0-9]{32}|[a-z]{48})(?![A-Za-z0-9])', 'y')!;
+    expect(proof).toMatchObject({ offset: 3, count: 32 });
+    expect(['g', '5', 'a', 'z'].map((c) => proof.ascii[c.charCodeAt(0)])).toEqual([1, 1, 1, 1]);
+    expect(['G', '_', '-'].map((c) => proof.ascii[c.charCodeAt(0)])).toEqual([0, 0, 0]);
+    expect(missProof('ab(?:[0-9]{4}|x+|[A-F]{2,9})', 'y')).toMatchObject({ offset: 2, count: 1 });
+  });
+
+  it('gives no proof for a group of alternatives that may match without a run', () => {
+    // The group optional, an alternative's run optional, one starting with a group, one empty.
+    expect(missProof('sk-(?:[a-f0-9]{32}|[a-z]{48})?', 'y')).toBeUndefined();
+    expect(missProof('sk-(?:[a-f0-9]*|[a-z]{48})', 'y')).toBeUndefined();
+    expect(missProof('sk-(?:(?:ab)+|[a-z]{48})', 'y')).toBeUndefined();
+    expect(missProof('sk-(?:[a-z]{4}|)', 'y')).toBeUndefined();
   });
 
   it('gives no proof where the run can start at more than one place or need not be there', () => {
@@ -95,5 +112,19 @@ describe('missProof', () => {
   it('is read from about half of the built-in rules', () => {
     const proved = BUILTIN_RULES.filter((rule) => missProof(rule.pattern, `y${rule.anyCase ? 'i' : ''}`));
     expect(proved.length).toBeGreaterThan(BUILTIN_RULES.length / 3);
+  });
+});
+
+describe('the scrubber with proofs of alternative runs', () => {
+  it('still redacts keys of both shapes of the rule whose proof is the union of its runs', () => {
+    const rng = seeded(7);
+    const hex = `sk-${Array.from({ length: 32 }, () => rng.pick([...'0123456789abcdef'])).join('')}`;
+    const lower = `sk-${Array.from({ length: 48 }, () => rng.pick([...'abcdefghijklmnopqrstuvwxyz'])).join('')}`;
+    // Beside mixed-case keys, on which the proof settles the rule's every call.
+    const mixed = `sk-${'aB3cD4eF5gH6iJ7kL8mN9pQ2'}`;
+    const out = createScrubber().text(`${mixed} ${hex} ${mixed} ${lower} ${mixed}`);
+    expect(out).not.toContain(hex.slice(3));
+    expect(out).not.toContain(lower.slice(3));
+    expect(out.match(/\[REDACTED:llm-provider-api-key\]/g)).toHaveLength(2);
   });
 });

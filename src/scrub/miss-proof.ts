@@ -49,7 +49,7 @@ export function missProof(pattern: string, flags: string): MissProof | undefined
       continue;
     }
     const atom = readAtom(pattern, i);
-    if (!atom) return undefined;
+    if (!atom) return pattern[i] === '(' ? alternativeRuns(pattern, i, offset, flags) : undefined;
     const quantifier = readQuantifier(pattern, atom.end);
     if (!quantifier) {
       offset += atom.width;
@@ -62,6 +62,64 @@ export function missProof(pattern: string, flags: string): MissProof | undefined
     if (!ascii) return undefined;
     return { offset, count: Math.min(quantifier.min, MAX_CHECKED), ascii };
   }
+}
+
+/**
+ * A group of alternatives each of which starts with a run (`sk-(?:[a-f0-9]{32}|[a-z]{48})`): a
+ * match has, from `offset`, as many characters as the shortest alternative's minimum, each in
+ * one alternative's class, so in their union. Read only where the group is not quantified and
+ * every alternative starts with a quantified single-character atom of minimum 1 or more (a group
+ * of keywords, `(?:password|pwd)`, would prove only what its anchor already did).
+ */
+function alternativeRuns(pattern: string, i: number, offset: number, flags: string): MissProof | undefined {
+  const close = groupEnd(pattern, i);
+  if (close < 0 || readQuantifier(pattern, close + 1)) return undefined;
+  let k = i + 1;
+  if (pattern.startsWith('?:', k)) k += 2;
+  else if (pattern[k] === '?') return undefined;
+  const ascii = new Uint8Array(128);
+  let count = MAX_CHECKED;
+  for (;;) {
+    const atom = readAtom(pattern, k);
+    if (!atom?.single) return undefined;
+    const quantifier = readQuantifier(pattern, atom.end);
+    if (!quantifier || quantifier.min < 1) return undefined;
+    const table = classTable(atom.source, flags);
+    if (!table) return undefined;
+    for (let code = 0; code < 128; code++) ascii[code]! |= table[code]!;
+    count = Math.min(count, quantifier.min);
+    // On to the next alternative of this group, past anything nested in this one.
+    const bar = nextAlternative(pattern, atom.end, close);
+    if (bar < 0) return undefined;
+    if (bar === close) return { offset, count, ascii };
+    k = bar + 1;
+  }
+}
+
+/** Index of the next `|` at this depth before `close` (a group's `)`, or the pattern's end), from `k`; `close` when none, -1 unread. */
+function nextAlternative(pattern: string, k: number, close: number): number {
+  return atDepth(pattern, k, close, '|');
+}
+
+/**
+ * From `k`, the first `target` outside classes and groups nested from there (a `)` closing the
+ * group opened at `k`, or a `|` at `k`'s depth), before `stop`: `stop` when none, -1 where a
+ * class is never closed.
+ */
+function atDepth(pattern: string, k: number, stop: number, target: '|' | ')'): number {
+  let depth = 0;
+  for (; k < stop; k++) {
+    const c = pattern[k];
+    if (c === '\\') k++;
+    else if (c === '[') {
+      k = classEnd(pattern, k);
+      if (k < 0) return -1;
+    } else if (c === '(') depth++;
+    else if (c === ')') {
+      if (--depth === 0 && target === ')') return k;
+    } else if (c === '|' && depth === 0 && target === '|') return k;
+  }
+  return stop;
 }
 
 /** Whether the proof settles that the pattern cannot match at `start` in `input`. */
@@ -147,18 +205,8 @@ function readQuantifier(pattern: string, i: number): { min: number } | undefined
 }
 
 function hasTopLevelAlternative(pattern: string): boolean {
-  let depth = 0;
-  for (let k = 0; k < pattern.length; k++) {
-    const c = pattern[k];
-    if (c === '\\') k++;
-    else if (c === '[') {
-      k = classEnd(pattern, k);
-      if (k < 0) return true;
-    } else if (c === '(') depth++;
-    else if (c === ')') depth--;
-    else if (c === '|' && depth === 0) return true;
-  }
-  return false;
+  // A pattern not read (a class never closed) counts as having one.
+  return atDepth(pattern, 0, pattern.length, '|') !== pattern.length;
 }
 
 /** Index of the `]` closing the class opened at `i`, or -1. */
@@ -174,17 +222,8 @@ function classEnd(pattern: string, i: number): number {
 
 /** Index of the `)` closing the group opened at `i`, or -1. */
 function groupEnd(pattern: string, i: number): number {
-  let depth = 0;
-  for (let k = i; k < pattern.length; k++) {
-    const c = pattern[k];
-    if (c === '\\') k++;
-    else if (c === '[') {
-      k = classEnd(pattern, k);
-      if (k < 0) return -1;
-    } else if (c === '(') depth++;
-    else if (c === ')' && --depth === 0) return k;
-  }
-  return -1;
+  const close = atDepth(pattern, i, pattern.length, ')');
+  return close === pattern.length ? -1 : close;
 }
 
 /** Which ASCII characters the one-character `source` matches under `flags` (sticky dropped). */

@@ -153,6 +153,14 @@ function matchGroup(
     if (table[codes[p]!] === 0) continue;
     let start = p;
     while (start > done && table[codes[start - 1]!] === 1) start--;
+    // A run from `start` shorter than `min` ends before `far`: dropped without reading on, and the
+    // next run long enough starts after `far`, so holds a probe from `far + min` on (a page of
+    // keys: most probes land in a run of two or three, and the next probe came `min` after it).
+    const far = start + min - 1;
+    if (far > p && (far >= n || table[codes[far]!] === 0)) {
+      p = far;
+      continue;
+    }
     let end = p + 1;
     while (end < n && table[codes[end]!] === 1) end++;
     done = end;

@@ -172,9 +172,28 @@ describe('runs the scan skips', () => {
     expect(checked).toBeGreaterThan(1000);
   });
 
+  /** Each detector's pattern searched through the whole text (as before runs and start gates) against scanPii. */
+  function sameAsWholeTextSearch(text: string): number {
+    const expected: string[] = [];
+    for (const d of PII_DETECTORS) {
+      if (DEFAULT_PII_ACTIONS[d.kind] === 'allow') continue;
+      const regex = new RegExp(d.pattern, 'g');
+      for (let match = regex.exec(text); match; match = regex.exec(text)) {
+        const length = d.refine(match[0]);
+        if (length > 0) expected.push(`${d.kind} ${match.index} ${match.index + length}`);
+        regex.lastIndex = match.index + Math.max(1, length);
+      }
+    }
+    const spans: Span[] = [];
+    scanPii(text, DEFAULT_SET, spans, { piiExecutions: 0, windowChars: 0, failedClosed: 0 }, 1e9, false);
+    const actual = spans.map((s) => `${s.marker.slice(10, -1)} ${s.start} ${s.end}`);
+    expect(actual.sort(), text).toEqual(expected.sort());
+    return expected.length;
+  }
+  const DEFAULT_SET = compilePii(DEFAULT_PII_ACTIONS);
+
   it('finds exactly what a search of the whole text with each pattern finds', () => {
-    // The reference: each detector's pattern searched through the whole text, as before runs
-    // and start gates. Texts of PII pieces between base64, hex, paths and JSON punctuation.
+    // Texts of PII pieces between base64, hex, paths and JSON punctuation.
     const noise = [
       '/srv/repo/src/module-4/file-12.ts',
       '2fca944fb7a65c20cdcb7e63af18',
@@ -187,27 +206,25 @@ describe('runs the scan skips', () => {
     edges.push('ZY 98 76 54 D', 'CE123456A', '899-01-2345', '001-01-0001');
     const all = [...pieces, ...noise, ...edges, '4242424242424242', 'DE89370400440532013000', 'QQ123456C'];
     const rng = seeded(13);
-    const set = compilePii(DEFAULT_PII_ACTIONS);
     let found = 0;
-    for (let t = 0; t < 2000; t++) {
-      const text = rng.text(all, 10);
-      const expected: string[] = [];
-      for (const d of PII_DETECTORS) {
-        if (DEFAULT_PII_ACTIONS[d.kind] === 'allow') continue;
-        const regex = new RegExp(d.pattern, 'g');
-        for (let match = regex.exec(text); match; match = regex.exec(text)) {
-          const length = d.refine(match[0]);
-          if (length > 0) expected.push(`${d.kind} ${match.index} ${match.index + length}`);
-          regex.lastIndex = match.index + Math.max(1, length);
-        }
-      }
-      const spans: Span[] = [];
-      scanPii(text, set, spans, { piiExecutions: 0, windowChars: 0, failedClosed: 0 }, 1e9, false);
-      const actual = spans.map((s) => `${s.marker.slice(10, -1)} ${s.start} ${s.end}`);
-      expect(actual.sort(), text).toEqual(expected.sort());
-      found += expected.length;
-    }
+    for (let t = 0; t < 2000; t++) found += sameAsWholeTextSearch(rng.text(all, 10));
     expect(found).toBeGreaterThan(500);
+  });
+
+  it('finds exactly what the whole-text search finds among short runs of the alphabets (a page of keys)', () => {
+    // Runs of [0-9A-Z -] one to fourteen long, cut by lower-case letters, some just short of a
+    // detector's minimum: the probe skips past the runs too short to hold a match.
+    const rng = seeded(29);
+    const short = () => rng.text('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ -', 1 + rng.int(14));
+    const key = () => `sk-${rng.text('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789', 24)} `;
+    let found = 0;
+    for (let t = 0; t < 3000; t++) {
+      const parts = Array.from({ length: 12 }, () =>
+        rng.int(4) === 0 ? rng.pick(pieces) : rng.int(2) === 0 ? `${short()}${rng.pick('abcxyz')}` : key(),
+      );
+      found += sameAsWholeTextSearch(parts.join(''));
+    }
+    expect(found).toBeGreaterThan(300);
   });
 
   it('finds PII at the very start and end of a text and inside JSON next to paths and base64', () => {

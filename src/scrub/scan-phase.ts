@@ -159,9 +159,16 @@ export function createScanner(
     // window (`maxLength`, checked against the pattern by the rule tests), and a value that
     // runs on is extended past it. The run after the anchor alone is not enough: in
     // `"password": "…"` it ends at the quote, before the value.
-    rule.closed.lastIndex = Math.min(n, Math.max(anchorEnd, start + rule.maxLength));
-    rule.closed.test(input);
-    const e = rule.closed.lastIndex;
+    const from = Math.min(n, Math.max(anchorEnd, start + rule.maxLength));
+    // A run of VALUE_CHAR is the one `runEnd` keeps: in a hostile run of one anchor, the failed
+    // executions before read it to its end already, and every rule failing closed read it again.
+    const closed = rule.closed;
+    let e: number;
+    if (closed) {
+      closed.lastIndex = from;
+      closed.test(input);
+      e = closed.lastIndex;
+    } else e = runEnd(from);
     // Held only within the rule's window, as a normal candidate: holding a whole hostile run
     // would make a stream re-scan it with every chunk.
     if (streaming && e === n && n - start < rule.maxLength) hold = Math.min(hold, start - rule.contextBefore);
