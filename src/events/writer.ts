@@ -28,9 +28,30 @@ import type { AuditEvent, NewEvent } from './event.js';
 
 export type EventListener = (event: AuditEvent) => void;
 
-interface Pending extends BatchItem {
+interface Pending {
+  item: BatchItem;
   resolve: (stored: AuditEvent | undefined) => void;
   reject: (error: unknown) => void;
+}
+
+type Gate = Omit<BatchItem, 'event'>;
+const NO_GATE: Gate = {};
+
+/**
+ * Every key set, in one order, absent gates undefined: one hidden class for every item. Not
+ * `{ ...item, more }`: once optimised, Node 20's V8 gives each such object a map of its own, and
+ * every read of it in the flush and the store then misses V8's caches.
+ */
+function batchItem(event: NewEvent, gate: Gate): BatchItem {
+  return {
+    event,
+    closes: gate.closes,
+    marksUnknown: gate.marksUnknown,
+    retires: gate.retires,
+    moves: gate.moves,
+    settles: gate.settles,
+    alerts: gate.alerts,
+  };
 }
 
 /** A batch larger than this is split: one transaction should not hold the write lock for long. */
@@ -51,7 +72,7 @@ export class EventWriter {
   /** Durable when the promise resolves: callers await it before answering the agent. */
   async write(event: NewEvent): Promise<AuditEvent> {
     const scrubbed = this.scrub(event);
-    const stored = this.grouped ? await this.queued({ event: scrubbed }) : await this.store.append(scrubbed);
+    const stored = this.grouped ? await this.queued(scrubbed, NO_GATE) : await this.store.append(scrubbed);
     if (!stored) throw new Error('the store did not return the appended event');
     this.publish(stored);
     return stored;
@@ -137,11 +158,11 @@ export class EventWriter {
    */
   private async gated(
     event: NewEvent,
-    gate: Omit<BatchItem, 'event'>,
+    gate: Gate,
     direct: (scrubbed: NewEvent) => Promise<AuditEvent | undefined>,
   ): Promise<AuditEvent | undefined> {
     const scrubbed = this.scrub(event);
-    const stored = this.grouped ? await this.queued({ event: scrubbed, ...gate }) : await direct(scrubbed);
+    const stored = this.grouped ? await this.queued(scrubbed, gate) : await direct(scrubbed);
     if (stored) this.publish(stored);
     return stored;
   }
@@ -175,8 +196,9 @@ export class EventWriter {
     return this.store.appendBatch !== undefined;
   }
 
-  private queued(item: BatchItem): Promise<AuditEvent | undefined> {
-    return new Promise((resolve, reject) => this.enqueue({ ...item, resolve, reject }));
+  private queued(event: NewEvent, gate: Gate): Promise<AuditEvent | undefined> {
+    const item = batchItem(event, gate);
+    return new Promise((resolve, reject) => this.enqueue({ item, resolve, reject }));
   }
 
   private enqueue(pending: Pending): void {
@@ -208,15 +230,7 @@ export class EventWriter {
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
         const stored = await (this.store.appendBatch as NonNullable<EventStore['appendBatch']>)(
-          batch.map(({ event, closes, marksUnknown, retires, moves, settles, alerts }) => ({
-            event,
-            ...(alerts === undefined ? {} : { alerts }),
-            ...(moves === undefined ? {} : { moves }),
-            ...(settles === undefined ? {} : { settles }),
-            ...(closes === undefined ? {} : { closes }),
-            ...(marksUnknown === undefined ? {} : { marksUnknown }),
-            ...(retires === undefined ? {} : { retires }),
-          })),
+          batch.map((p) => p.item),
         );
         if (stored.length !== batch.length) throw new Error('the store did not answer every event');
         // An undefined slot is a closing whose intent was already closed: nothing was written.

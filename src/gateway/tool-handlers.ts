@@ -10,7 +10,6 @@ import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprot
 import { denial, isBulkheadError } from '../errors.js';
 import type { EventWriter } from '../events/writer.js';
 import { denialResult, type Pipeline } from '../pipeline/pipeline.js';
-import type { ToolCall } from '../pipeline/stage.js';
 import type { Policy } from '../policy/schema/index.js';
 import type { Run } from '../runs/run.js';
 import type { RunService } from '../runs/service.js';
@@ -18,6 +17,7 @@ import { linkedSignal } from '../util/linked-signal.js';
 import type { Catalog } from './catalog.js';
 import type { DroppedKeys } from './dropped-keys.js';
 import { HeldAnswer } from './held-answer.js';
+import { HandledToolCall } from './tool-call.js';
 
 export interface ToolHandlerDeps {
   policy: Policy;
@@ -71,21 +71,19 @@ export function registerToolHandlers(
     held?.track(extra.requestId);
     // Not AbortSignal.any(): on Node 20 it leaks one entry per call into the run's signal.
     const link = linkedSignal([extra.signal, deps.runs.signal(runId)]);
-    const droppedKey = dropped.take(extra.requestId);
-    const call: ToolCall = {
+    const call = new HandledToolCall({
       run,
       profile,
-      profileName: run.profile,
       name: request.params.name,
       rawArgs: request.params.arguments,
-      ...(droppedKey !== undefined ? { droppedKey } : {}),
+      droppedKey: dropped.take(extra.requestId),
       signal: link.signal,
       startedAt: deps.now(),
-      flags: [],
-      ...(held ? { onHold: () => held.hold() } : {}),
-      ...(progressToken !== undefined
-        ? {
-            progress: (progress: number, message?: string, total?: number) => {
+      held,
+      progress:
+        progressToken === undefined
+          ? undefined
+          : (progress: number, message?: string, total?: number) => {
               const notification = {
                 method: 'notifications/progress' as const,
                 params: {
@@ -99,12 +97,7 @@ export function registerToolHandlers(
               if (held?.notify({ jsonrpc: '2.0', ...notification })) return Promise.resolve();
               return extra.sendNotification(notification);
             },
-          }
-        : {}),
-    };
-    // Read only if the call is held (held-answer.ts): a getter, not a copy, so the HTTP request's
-    // signal is not made for every call.
-    if (held) Object.defineProperty(call, 'callerGone', { get: () => held.gone, enumerable: true });
+    });
     try {
       const outcome = await deps.pipeline.call(call);
       return outcome.result;
