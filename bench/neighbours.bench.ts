@@ -36,7 +36,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { type BuiltRef, buildRef, buildWorkingTree } from './lib/build-ref.js';
 import { type Child, startChild } from './lib/proc.js';
 import { formatTable, median, percentile } from './lib/stats.js';
-import { type Target, targetOn } from './lib/targets.js';
+import { type Target, targetOn, withFloor } from './lib/targets.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MB = 1024 * 1024;
@@ -577,9 +577,15 @@ export function targets(result: NeighboursResult): Target[] {
   return [
     // Own upstream first: what a gateway can answer for.
     ...noisy.map((r) =>
-      targetOn(
-        `others' p99 on their own upstream beside a neighbour's ${r.neighbour} ≤ 2× alone`,
-        r.quiet.own.p99Ratio,
+      withFloor(
+        targetOn(
+          `others' p99 on their own upstream beside a neighbour's ${r.neighbour} ≤ 2× alone`,
+          r.quiet.own.p99Ratio,
+          '×',
+          (v) => v <= 2,
+        ),
+        'no gateway',
+        result.direct.find((d) => d.neighbour === r.neighbour)?.quiet.own.p99Ratio ?? Number.NaN,
         '×',
         (v) => v <= 2,
       ),
@@ -593,7 +599,13 @@ export function targets(result: NeighboursResult): Target[] {
         '×',
         (v) => v <= 2,
       );
-      return { ...t, measured: `${t.measured} (no gateway: ${direct(r).toFixed(2)}×)` };
+      return withFloor(
+        { ...t, measured: `${t.measured} (no gateway: ${direct(r).toFixed(2)}×)` },
+        'no gateway',
+        direct(r),
+        '×',
+        (v) => v <= 2,
+      );
     }),
     ...noisy.map((r) =>
       targetOn(

@@ -10,6 +10,8 @@ export interface Target {
   measured: string;
   /** null: not measured in this run. */
   met: boolean | null;
+  /** The same measure for a contender that does less (see `Floor`), where the bench has one. */
+  floor?: Floor;
 }
 
 /** A target on a number: NaN counts as not measured. */
@@ -22,4 +24,36 @@ export function targetOn(target: string, value: number, unit: string, ok: (v: nu
 
 export function metLabel(met: boolean | null): string {
   return met === null ? 'not measured' : met ? 'met' : 'NOT met';
+}
+
+/**
+ * The same measure for a contender that does less than bulkhead must, in the same run: a bare
+ * reverse proxy with no checks, a relay with no checks, no gateway at all, node's own start. A
+ * target its floor misses too is set below what the path itself costs on this machine.
+ */
+export interface Floor {
+  /** Who the contender is: "node:http hop (no checks)". */
+  what: string;
+  /** Its figure, with the unit. */
+  measured: string;
+  /** Whether the contender meets the target's bound. */
+  met: boolean;
+}
+
+/** `target` with its floor: the contender's `value`, judged by the same bound. */
+export function withFloor(
+  target: Target,
+  what: string,
+  value: number,
+  unit: string,
+  ok: (v: number) => boolean,
+): Target {
+  if (!Number.isFinite(value)) return target;
+  const measured = targetOn('', value, unit, ok).measured;
+  return { ...target, floor: { what, measured, met: ok(value) } };
+}
+
+/** The floor's cell in the summary table. */
+export function floorLabel(floor: Floor | undefined): string {
+  return floor ? `${floor.what}: ${floor.measured}${floor.met ? '' : ', misses it too'}` : '';
 }
