@@ -36,6 +36,7 @@ export async function closeGateway({
   await mcp.close();
   await audit.stop();
   await lease.stop();
+  notifier.close?.();
   await notifier.drain();
   await new Promise<void>((resolve) => {
     server.close(() => resolve());

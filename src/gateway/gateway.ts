@@ -85,6 +85,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     send: (notice) => currentNotifier.send(notice),
     drain: () => currentNotifier.drain(),
     recover: async () => (await currentNotifier.recover?.()) ?? 0,
+    sendDue: async () => (await currentNotifier.sendDue?.()) ?? 0,
+    close: () => currentNotifier.close?.(),
   };
   let scrubberFor = scrubbers.forProfile;
   // Pins: with a lock file beside the policy, only definitions as reviewed are served.
@@ -250,6 +252,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         operators.adopt(nextOperators);
         const previous = currentNotifier;
         currentNotifier = nextNotifier;
+        // Its kept notices are the new one's to send at their next round.
+        previous.close?.();
         void previous.drain();
       };
     },

@@ -7,8 +7,13 @@
  * With an outbox (the gateway's store), each notice is kept, scrubbed, from
  * before its first attempt until it was delivered or given up: one a crash
  * cut short is delivered by the next replica to reconcile (`recover`, run by
- * the lease at start and after it retired a dead replica). At least once: a
- * receiver drops a repeat by its `X-Bulkhead-Delivery` id.
+ * the lease at start and after it retired a dead replica). A round of
+ * attempts that finds no receiver (network errors, 5xx, 429) does not drop
+ * the notice: it waits in the outbox for another round (30 s, doubling up to
+ * 30 min), for a day, so an approval request reaches a Slack that was down
+ * for an hour. A receiver that refuses it (another 4xx) will not change its
+ * mind: dropped. At least once: a receiver drops a repeat by its
+ * `X-Bulkhead-Delivery` id.
  *
  * Signature: `X-Bulkhead-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`
  * with `X-Bulkhead-Timestamp`, so a receiver can reject replays and forgeries.
@@ -19,7 +24,10 @@ import type { Logger } from '../log.js';
 import type { Policy } from '../policy/schema/index.js';
 import { resolveSecret, resolveText, type SecretSource } from '../policy/secrets.js';
 import type { Scrubber } from '../scrub/index.js';
-import type { NoticeOutbox } from '../store/store.js';
+import type { NoticeOutbox, OutboxNotice } from '../store/store.js';
+
+/** What a notice's rounds need to know of its row in the outbox. */
+type Kept = Pick<OutboxNotice, 'id' | 'createdAt' | 'rounds'>;
 
 export interface Notice {
   kind:
@@ -46,10 +54,33 @@ export interface Notifier {
   drain(): Promise<void>;
   /** Takes the notices dead replicas left undelivered and sends them; resolves how many. */
   recover?(): Promise<number>;
+  /** Starts another round for this replica's kept notices that are due; resolves how many. */
+  sendDue?(): Promise<number>;
+  /** Stops looking for due notices (a reload's old notifier, shutdown). */
+  close?(): void;
 }
 
-/** How many orphaned notices one `recover` takes; the rest wait for the next reconciliation. */
+/** How many orphaned or due notices one `recover` or `sendDue` takes; the rest wait for the next. */
 const ADOPT_LIMIT = 100;
+
+/** When kept notices get another round, and for how long (tests shorten them). */
+export interface Rounds {
+  /** How often the notifier looks for its notices due another round. */
+  everyMs: number;
+  /** The wait after round `n` (0-based) found no receiver. */
+  waitMs(rounds: number): number;
+  /** A notice this old that still finds no receiver is given up. */
+  keepMs: number;
+}
+
+const DEFAULT_ROUNDS: Rounds = {
+  everyMs: 15_000,
+  waitMs: (rounds) => Math.min(30_000 * 2 ** rounds, 30 * 60_000),
+  keepMs: 24 * 60 * 60_000,
+};
+
+/** What a round of attempts came to. */
+type Outcome = 'delivered' | 'refused' | 'unreachable';
 
 interface Target {
   name: string;
@@ -73,6 +104,8 @@ export function createNotifier(
     backoffMs?: number;
     /** Keeps each notice until delivered, owned by this replica (see above). */
     outbox?: { store: NoticeOutbox; owner: string };
+    rounds?: Rounds;
+    now?: () => number;
   },
 ): Notifier {
   const targets: Target[] = Object.entries(policy.notifiers).map(([name, n]) => ({
@@ -89,7 +122,10 @@ export function createNotifier(
   const retries = deps.retries ?? 4;
   const backoff = deps.backoffMs ?? 500;
 
-  const deliver = async (target: Target, clean: Notice, id: string) => {
+  const rounds = deps.rounds ?? DEFAULT_ROUNDS;
+  const now = deps.now ?? Date.now;
+
+  const deliver = async (target: Target, clean: Notice, id: string): Promise<Outcome> => {
     const body =
       target.type === 'slack'
         ? JSON.stringify(slackBody(clean))
@@ -114,14 +150,14 @@ export function createNotifier(
           body,
           signal: AbortSignal.timeout(5_000),
         });
-        if (response.ok) return;
-        if (response.status < 500 && response.status !== 429) break; // a 4xx will not get better
+        if (response.ok) return 'delivered';
+        if (response.status < 500 && response.status !== 429) return 'refused'; // a 4xx will not get better
       } catch {
         // Network error: retry.
       }
-      await new Promise((r) => setTimeout(r, backoff * 2 ** attempt));
+      if (attempt < retries) await new Promise((r) => setTimeout(r, backoff * 2 ** attempt));
     }
-    deps.logger.warn({ notifier: target.name, kind: clean.kind }, 'notification could not be delivered');
+    return 'unreachable';
   };
 
   const outbox = deps.outbox;
@@ -130,13 +166,62 @@ export function createNotifier(
       // Delivered, but the next replica may send it again: a receiver drops it by its id.
       deps.logger.warn({ err: error, id }, 'a delivered notice could not be taken off the outbox'),
     );
-  const start = (target: Target, clean: Notice, id: string, kept: Promise<unknown>) => {
-    const job = kept
-      .then(() => deliver(target, clean, id))
-      .then(() => forget(id))
+  /** After a round: forgotten, or (no receiver, within its day, with an outbox) kept for the next. */
+  const settle = async (outcome: Outcome, target: Target, kind: Notice['kind'], kept: Kept) => {
+    const log = { notifier: target.name, kind, id: kept.id, rounds: kept.rounds + 1 };
+    if (outcome === 'delivered') return forget(kept.id);
+    if (outcome === 'unreachable' && outbox && now() - kept.createdAt < rounds.keepMs) {
+      const retryAt = now() + rounds.waitMs(kept.rounds);
+      try {
+        await outbox.store.defer(kept.id, retryAt);
+        deps.logger.warn(
+          { ...log, retryAt: new Date(retryAt).toISOString() },
+          'notification not delivered yet: kept for another round',
+        );
+      } catch (error) {
+        // Still kept: another replica sends it if this one stops.
+        deps.logger.warn({ ...log, err: error }, 'a notice could not be scheduled for another round');
+      }
+      return;
+    }
+    deps.logger.warn(
+      log,
+      outcome === 'refused' ? 'notification refused by its receiver' : 'notification could not be delivered',
+    );
+    return forget(kept.id);
+  };
+  const start = (target: Target, clean: Notice, kept: Kept, stored: Promise<unknown>) => {
+    const job = stored
+      .then(() => deliver(target, clean, kept.id))
+      .then((outcome) => settle(outcome, target, clean.kind, kept))
       .finally(() => pending.delete(job));
     pending.add(job);
   };
+  /** A notice from the outbox (adopted or due) for its round; one for a removed notifier is forgotten. */
+  const resume = (kept: OutboxNotice) => {
+    const target = targets.find((t) => t.name === kept.target);
+    if (!target) void forget(kept.id);
+    else start(target, JSON.parse(kept.body) as Notice, kept, Promise.resolve());
+  };
+  let sweeping = false;
+  const sendDue = async () => {
+    if (!outbox || sweeping) return 0;
+    sweeping = true;
+    try {
+      const due = await outbox.store.takeDue(outbox.owner, now(), ADOPT_LIMIT);
+      for (const kept of due) resume(kept);
+      return due.length;
+    } finally {
+      sweeping = false;
+    }
+  };
+  const sweep = outbox
+    ? setInterval(() => {
+        sendDue().catch((error: unknown) =>
+          deps.logger.warn({ err: error }, 'could not read the outbox for notices due another round'),
+        );
+      }, rounds.everyMs).unref()
+    : undefined;
 
   return {
     send(notice) {
@@ -146,16 +231,16 @@ export function createNotifier(
         // Checkpoints are for a receiver that keeps them (audit shipping): sent only when asked for.
         if (!target.events && OPT_IN.has(notice.kind)) continue;
         clean ??= deps.scrubber.value(notice);
-        const id = randomUUID();
+        const kept: Kept = { id: randomUUID(), createdAt: now(), rounds: 0 };
         // Kept before the first attempt; a store that cannot keep it does not hold the notice back.
-        const kept = outbox
+        const stored = outbox
           ? outbox.store
               .put({
-                id,
+                id: kept.id,
                 owner: outbox.owner,
                 target: target.name,
                 body: JSON.stringify(clean),
-                createdAt: Date.now(),
+                createdAt: kept.createdAt,
               })
               .catch((error: unknown) =>
                 deps.logger.warn(
@@ -164,7 +249,7 @@ export function createNotifier(
                 ),
               )
           : Promise.resolve();
-        start(target, clean, id, kept);
+        start(target, clean, kept, stored);
       }
     },
     async drain() {
@@ -173,13 +258,12 @@ export function createNotifier(
     async recover() {
       if (!outbox) return 0;
       const orphans = await outbox.store.adoptOrphans(outbox.owner, ADOPT_LIMIT);
-      for (const orphan of orphans) {
-        const target = targets.find((t) => t.name === orphan.target);
-        // A notifier a reload removed since: nobody to send it to.
-        if (!target) void forget(orphan.id);
-        else start(target, JSON.parse(orphan.body) as Notice, orphan.id, Promise.resolve());
-      }
+      for (const orphan of orphans) resume(orphan);
       return orphans.length;
+    },
+    sendDue,
+    close() {
+      if (sweep) clearInterval(sweep);
     },
   };
 }

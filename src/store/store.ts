@@ -288,6 +288,8 @@ export interface OutboxNotice {
   /** The notice as it leaves, scrubbed (JSON). */
   body: string;
   createdAt: number;
+  /** Rounds of attempts that found no receiver so far (`NoticeOutbox.defer`). */
+  rounds: number;
 }
 
 /**
@@ -295,10 +297,14 @@ export interface OutboxNotice {
  * delivered or given up, so one a crash cut short is delivered by the next replica.
  */
 export interface NoticeOutbox {
-  put(notice: OutboxNotice): Promise<void>;
+  put(notice: Omit<OutboxNotice, 'rounds'>): Promise<void>;
   remove(id: string): Promise<void>;
   /** Takes for `owner` up to `limit` notices, oldest first, whose owner holds no lease. */
   adoptOrphans(owner: string, limit: number): Promise<OutboxNotice[]>;
+  /** Keeps a notice a round of attempts could not deliver, for another round from `retryAt`. */
+  defer(id: string, retryAt: number): Promise<void>;
+  /** Takes for another round up to `limit` of `owner`'s deferred notices due by `now`, oldest first. */
+  takeDue(owner: string, now: number, limit: number): Promise<OutboxNotice[]>;
 }
 
 /**

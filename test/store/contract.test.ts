@@ -249,6 +249,38 @@ for (const [name, open] of stores) {
       for (const id of [live, x, y]) await store.replicas.retire(id);
     });
 
+    it('hands an owner its deferred notices once they are due, each to one taker, with their rounds counted', async () => {
+      const tag = `due_${name}_${Date.now()}`;
+      const owner = `owner_${tag}`;
+      const put = (id: string, who: string, createdAt: number) =>
+        store.notices.put({ id: `${tag}_${id}`, owner: who, target: 'hook', body: '{}', createdAt });
+      await put('late', owner, 2);
+      await put('early', owner, 1);
+      await put('later', owner, 3);
+      await put('inflight', owner, 0);
+      await put('theirs', `other_${tag}`, 0);
+      await store.notices.defer(`${tag}_late`, 500);
+      await store.notices.defer(`${tag}_early`, 100);
+      await store.notices.defer(`${tag}_early`, 200);
+      await store.notices.defer(`${tag}_later`, 5_000);
+      await store.notices.defer(`${tag}_theirs`, 100);
+      const taken = await Promise.all([
+        store.notices.takeDue(owner, 1_000, 100),
+        store.notices.takeDue(owner, 1_000, 100),
+      ]);
+      const ids = taken.flat().map((n) => n.id);
+      expect(ids.sort()).toEqual([`${tag}_early`, `${tag}_late`]);
+      const both = taken.find((rows) => rows.length === 2);
+      expect(both?.map((n) => [n.id, n.rounds])).toEqual([
+        [`${tag}_early`, 2],
+        [`${tag}_late`, 1],
+      ]);
+      // Taken for a round: not due again until deferred again.
+      expect(await store.notices.takeDue(owner, 10_000, 100)).toEqual([
+        expect.objectContaining({ id: `${tag}_later`, rounds: 1 }),
+      ]);
+    });
+
     it('treats filter values as data, never as SQL', async () => {
       const events = await store.events.list({ tool: "t' OR '1'='1" });
       expect(events).toEqual([]);

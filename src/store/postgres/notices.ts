@@ -17,6 +17,11 @@ export const pgNoticeMigrations: PgMigration[] = [
       );
       CREATE INDEX notice_outbox_owner ON notice_outbox (owner);`,
   },
+  {
+    // As SQLite's notices/2: a notice no receiver took waits for its next round.
+    id: 'notices/2',
+    sql: `ALTER TABLE notice_outbox ADD COLUMN retry_at BIGINT, ADD COLUMN rounds INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];
 
 export function pgNotices(pool: Pool): NoticeOutbox {
@@ -33,11 +38,27 @@ export function pgNotices(pool: Pool): NoticeOutbox {
     // Replicas adopting at once skip each other's rows: each notice gets one new owner.
     async adoptOrphans(owner, limit) {
       const { rows } = await pool.query<NoticeRow>(
-        `UPDATE notice_outbox SET owner = $1
+        `UPDATE notice_outbox SET owner = $1, retry_at = NULL
          WHERE id IN (SELECT id FROM notice_outbox WHERE owner NOT IN (SELECT id FROM replicas)
                       ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
          RETURNING *`,
         [owner, limit],
+      );
+      return toNotices(rows);
+    },
+    async defer(id, retryAt) {
+      await pool.query('UPDATE notice_outbox SET retry_at = $1, rounds = rounds + 1 WHERE id = $2', [
+        retryAt,
+        id,
+      ]);
+    },
+    async takeDue(owner, now, limit) {
+      const { rows } = await pool.query<NoticeRow>(
+        `UPDATE notice_outbox SET retry_at = NULL
+         WHERE id IN (SELECT id FROM notice_outbox WHERE owner = $1 AND retry_at <= $2
+                      ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+         RETURNING *`,
+        [owner, now, limit],
       );
       return toNotices(rows);
     },

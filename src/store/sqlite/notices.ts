@@ -16,6 +16,14 @@ export const noticeMigrations: Migration[] = [
       );
       CREATE INDEX notice_outbox_owner ON notice_outbox (owner);`,
   },
+  {
+    // A notice whose receiver was down through a round of attempts waits for the next round
+    // (retry_at), instead of being dropped; NULL while a replica is attempting it.
+    id: 'notices/2',
+    sql: `
+      ALTER TABLE notice_outbox ADD COLUMN retry_at INTEGER;
+      ALTER TABLE notice_outbox ADD COLUMN rounds INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];
 
 /** An outbox row as either driver returns it (PostgreSQL's BIGINT as a string). */
@@ -25,6 +33,7 @@ export interface NoticeRow {
   target: string;
   body: string;
   created_at: number | string;
+  rounds: number;
 }
 
 /** Oldest first, as both stores hand them out. */
@@ -37,6 +46,7 @@ const toNotice = (r: NoticeRow): OutboxNotice => ({
   target: r.target,
   body: r.body,
   createdAt: Number(r.created_at),
+  rounds: Number(r.rounds),
 });
 
 export function sqliteNotices(db: Database.Database): NoticeOutbox {
@@ -46,9 +56,15 @@ export function sqliteNotices(db: Database.Database): NoticeOutbox {
   const remove = db.prepare('DELETE FROM notice_outbox WHERE id = ?');
   // The same ownership test as an intent's: an owner with no row in `replicas` is gone.
   const adopt = db.prepare(
-    `UPDATE notice_outbox SET owner = ?
+    `UPDATE notice_outbox SET owner = ?, retry_at = NULL
      WHERE id IN (SELECT id FROM notice_outbox WHERE owner NOT IN (SELECT id FROM replicas)
                   ORDER BY created_at LIMIT ?)
+     RETURNING *`,
+  );
+  const defer = db.prepare('UPDATE notice_outbox SET retry_at = ?, rounds = rounds + 1 WHERE id = ?');
+  const takeDue = db.prepare(
+    `UPDATE notice_outbox SET retry_at = NULL
+     WHERE id IN (SELECT id FROM notice_outbox WHERE owner = ? AND retry_at <= ? ORDER BY created_at LIMIT ?)
      RETURNING *`,
   );
   return {
@@ -60,6 +76,12 @@ export function sqliteNotices(db: Database.Database): NoticeOutbox {
     },
     async adoptOrphans(owner, limit) {
       return toNotices(adopt.all(owner, limit) as NoticeRow[]);
+    },
+    async defer(id, retryAt) {
+      defer.run(retryAt, id);
+    },
+    async takeDue(owner, now, limit) {
+      return toNotices(takeDue.all(owner, now, limit) as NoticeRow[]);
     },
   };
 }
