@@ -14,12 +14,16 @@ export interface Target {
   floor?: Floor;
 }
 
+/** A figure with its unit, to three significant digits or so. */
+function shown(value: number, unit: string): string {
+  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
+  return `${value.toFixed(digits)}${unit}`;
+}
+
 /** A target on a number: NaN counts as not measured. */
 export function targetOn(target: string, value: number, unit: string, ok: (v: number) => boolean): Target {
   if (!Number.isFinite(value)) return { target, measured: 'not measured', met: null };
-  const shown =
-    Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 10 ? value.toFixed(1) : value.toFixed(2);
-  return { target, measured: `${shown}${unit}`, met: ok(value) };
+  return { target, measured: shown(value, unit), met: ok(value) };
 }
 
 export function metLabel(met: boolean | null): string {
@@ -49,8 +53,7 @@ export function withFloor(
   ok: (v: number) => boolean,
 ): Target {
   if (!Number.isFinite(value)) return target;
-  const measured = targetOn('', value, unit, ok).measured;
-  return { ...target, floor: { what, measured, met: ok(value) } };
+  return { ...target, floor: { what, measured: shown(value, unit), met: ok(value) } };
 }
 
 /** The floor's cell in the summary table. */

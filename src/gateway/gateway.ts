@@ -85,7 +85,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     send: (notice) => currentNotifier.send(notice),
     drain: () => currentNotifier.drain(),
     recover: async () => (await currentNotifier.recover?.()) ?? 0,
-    sendDue: async () => (await currentNotifier.sendDue?.()) ?? 0,
     close: () => currentNotifier.close?.(),
   };
   let scrubberFor = scrubbers.forProfile;
