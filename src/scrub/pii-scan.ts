@@ -115,22 +115,8 @@ export function compilePii(actions: PiiActions): CompiledPiiSet {
   return { searched, gated: { members, alphabet, min, ...gateBits(members, min) } };
 }
 
-/** GatedGroup's bit-mask tables of `members`' start gates (built once per set of detectors, as alphabetTableOf). */
+/** GatedGroup's bit-mask tables of `members`' start gates. */
 function gateBits(
-  members: readonly CompiledPii[],
-  min: number,
-): Pick<GatedGroup, 'startBits' | 'notAfterBits'> {
-  const key = members.map((member) => member.detector.kind).join(' ');
-  let tables = gateTables.get(key);
-  if (!tables) {
-    tables = buildGateBits(members, min);
-    gateTables.set(key, tables);
-  }
-  return tables;
-}
-const gateTables = new Map<string, Pick<GatedGroup, 'startBits' | 'notAfterBits'>>();
-
-function buildGateBits(
   members: readonly CompiledPii[],
   min: number,
 ): Pick<GatedGroup, 'startBits' | 'notAfterBits'> {
