@@ -78,10 +78,26 @@ export function pushUnion(spans: Span[], union: Union, marker: string, rank: num
 }
 
 /**
- * The runs whose decoded text (`runs.text`, scanned one level down) holds a span of `inner`, each
- * redacted whole with that span's marker, after `spans`. A run is left alone only where each match
- * in its decoded text was found by the scan of the text itself, as the same text within the run
- * (`above`: that scan's spans, sorted), as many times. Standing in the run as written is not
+ * The matches a scan of decoded text found, as numbers: the first `count` (start, end, rank)
+ * triples of `buffer` (its rules', known secrets' and the runs it carried one level further
+ * down), then the runs of `union` (redacted past the budget, rank `unionRank`). No object per
+ * match: a table of secrets has a match in every cell.
+ */
+export interface InnerSpans {
+  buffer: Int32Array;
+  count: number;
+  union: Union | null;
+  unionRank: number;
+}
+
+/** Where a run that carried a match goes: redacted over `[start, end)` with rank `rank`'s marker. */
+export type CarrySpan = (start: number, end: number, rank: number) => void;
+
+/**
+ * The runs whose decoded text (`runs.text`, scanned one level down) holds a match of `inner`, each
+ * handed to `carry` whole with the rank of its first match. A run is left alone only where each
+ * match in its decoded text was found by the scan of the text itself, as the same text within the
+ * run (`above`: that scan's spans, sorted), as many times. Standing in the run as written is not
  * enough: `%22ghp_…` decodes to `"ghp_…"`, but above, the `2` of `%22` is a word character and the
  * rule's left boundary refused the token, so every token right after an escape went out bare; and
  * in `ghp_X%20ghp_X` the first is found above and the second is not. Counted, not searched for:
@@ -90,59 +106,120 @@ export function pushUnion(spans: Span[], union: Union, marker: string, rank: num
 export function pushCarried(
   input: string,
   runs: DecodedRuns,
-  inner: Span[],
-  spans: Span[],
+  inner: InnerSpans,
   above: SortedSpans,
+  carry: CarrySpan,
 ): void {
+  const n = innerInOrder(inner);
+  if (n === 0) return;
+  const starts = MATCH_START;
+  const ends = MATCH_END;
+  const ranks = MATCH_RANK;
   const { at, text: joined } = runs;
-  // In order of start nearly always (one level's scan finds them so): sorted only where not.
-  if (!inOrder(inner)) inner.sort((a, b) => a.start - b.start);
-  /**
-   * Run k, redacted if it carried a match: its matches are `list`, or `inner[from, to)` without
-   * one (the first one's marker names it).
-   */
+  /** Run k, redacted if it carried a match: its matches are `list`, or `[from, to)` without one. */
   const judge = (k: number, from: number, to: number, list?: readonly number[]): void => {
     const start = runs.start[k]!;
     const end = runs.end[k]!;
-    const first = inner[list ? list[0]! : from]!;
     // Nothing found inside the run above (a table's cell, most runs of a hostile text): carried,
     // with no texts counted.
     let carried = !above.anyWithin(start, end);
     if (!carried) {
       const texts = new Map<string, number>();
       for (const m of list ?? range(from, to)) {
-        const text = joined.slice(inner[m]!.start, inner[m]!.end);
+        const text = joined.slice(starts[m], ends[m]);
         texts.set(text, (texts.get(text) ?? 0) + 1);
       }
       const found = above.textsWithin(input, start, end);
       for (const [text, count] of texts) if ((found.get(text) ?? 0) < count) carried = true;
     }
-    if (carried)
-      spans.push({ start, end, replacement: first.marker, marker: first.marker, rank: first.rank });
+    if (carried) carry(start, end, ranks[list ? list[0]! : from]!);
   };
-  if (!eachWithinItsRun(runs, inner)) {
+  if (!eachWithinItsRun(runs, n)) {
     // A match that spans runs: each run's matches gathered first, the runs in the order first met.
-    const { matchesOf, order } = matchesByRun(runs, inner);
+    const { matchesOf, order } = matchesByRun(runs, n);
     for (const k of order) judge(k, 0, 0, matchesOf[k]!);
     return;
   }
-  // Nearly always: the matches of each run stand together, `inner[i, j)`, runs in order.
+  // Nearly always: the matches of each run stand together, `[i, j)`, runs in order.
   let k = 0;
-  for (let i = 0; i < inner.length; ) {
-    while (at[k + 1]! <= inner[i]!.start) k++;
+  for (let i = 0; i < n; ) {
+    while (at[k + 1]! <= starts[i]!) k++;
     let j = i + 1;
-    while (j < inner.length && inner[j]!.start < at[k + 1]!) j++;
+    while (j < n && starts[j]! < at[k + 1]!) j++;
     judge(k, i, j);
     i = j;
   }
 }
 
-/** Whether each match (sorted) ends within the run it starts in. */
-function eachWithinItsRun(runs: DecodedRuns, inner: readonly Span[]): boolean {
+/**
+ * `inner`'s matches in MATCH_START, MATCH_END and MATCH_RANK, in order of start (ties in the
+ * order given: the buffer's, then the union's); returns their number.
+ */
+function innerInOrder(inner: InnerSpans): number {
+  const { buffer, count, union } = inner;
+  const n = count + (union ? union.count : 0);
+  if (MATCH_START.length < n) {
+    const size = Math.max(n, 2 * MATCH_START.length);
+    MATCH_START = new Int32Array(size);
+    MATCH_END = new Int32Array(size);
+    MATCH_RANK = new Int32Array(size);
+  }
+  const starts = MATCH_START;
+  const ends = MATCH_END;
+  const ranks = MATCH_RANK;
+  for (let k = 0; k < count; k++) {
+    starts[k] = buffer[3 * k]!;
+    ends[k] = buffer[3 * k + 1]!;
+    ranks[k] = buffer[3 * k + 2]!;
+  }
+  for (let k = count; k < n; k++) {
+    starts[k] = union!.start[k - count]!;
+    ends[k] = union!.end[k - count]!;
+    ranks[k] = inner.unionRank;
+  }
+  // In order nearly always, but for the few runs carried up from the level below, added after
+  // the scan's own (a table's 40,000 cells and 5 such runs): the sorted head is merged with the
+  // rest sorted, stably, not the whole list sorted again.
+  let head = 1;
+  while (head < n && starts[head - 1]! <= starts[head]!) head++;
+  if (head >= n) return n;
+  const tail = Array.from({ length: n - head }, (_, k) => head + k).sort(
+    (x, y) => starts[x]! - starts[y]! || x - y,
+  );
+  if (SORTED_START.length < n) {
+    SORTED_START = new Int32Array(MATCH_START.length);
+    SORTED_END = new Int32Array(MATCH_START.length);
+    SORTED_RANK = new Int32Array(MATCH_START.length);
+  }
+  let a = 0;
+  let b = 0;
+  for (let out = 0; out < n; out++) {
+    // Ties take the head's first: it was given first.
+    const k = b >= tail.length || (a < head && starts[a]! <= starts[tail[b]!]!) ? a++ : tail[b++]!;
+    SORTED_START[out] = starts[k]!;
+    SORTED_END[out] = ends[k]!;
+    SORTED_RANK[out] = ranks[k]!;
+  }
+  starts.set(SORTED_START.subarray(0, n));
+  ends.set(SORTED_END.subarray(0, n));
+  ranks.set(SORTED_RANK.subarray(0, n));
+  return n;
+}
+let SORTED_START = new Int32Array(0);
+let SORTED_END = new Int32Array(0);
+let SORTED_RANK = new Int32Array(0);
+
+/** The matches `pushCarried` judges (valid until its next call: one level's judging ends before another's). */
+let MATCH_START = new Int32Array(1024);
+let MATCH_END = new Int32Array(1024);
+let MATCH_RANK = new Int32Array(1024);
+
+/** Whether each of the first `n` matches (sorted) ends within the run it starts in. */
+function eachWithinItsRun(runs: DecodedRuns, n: number): boolean {
   let k = 0;
-  for (const span of inner) {
-    while (runs.at[k + 1]! <= span.start) k++;
-    if (span.end > runs.at[k + 1]!) return false;
+  for (let i = 0; i < n; i++) {
+    while (runs.at[k + 1]! <= MATCH_START[i]!) k++;
+    if (MATCH_END[i]! > runs.at[k + 1]!) return false;
   }
   return true;
 }
@@ -150,15 +227,14 @@ function eachWithinItsRun(runs: DecodedRuns, inner: readonly Span[]): boolean {
 /** Each run's matches, the runs in the order first met (for matches that span runs). */
 function matchesByRun(
   runs: DecodedRuns,
-  inner: readonly Span[],
+  n: number,
 ): { matchesOf: (number[] | undefined)[]; order: number[] } {
   const matchesOf: (number[] | undefined)[] = [];
   const order: number[] = [];
   let k = 0;
-  for (let i = 0; i < inner.length; i++) {
-    const span = inner[i]!;
-    while (k < runs.count && runs.at[k + 1]! <= span.start) k++;
-    for (let r = k; r < runs.count && runs.at[r]! < span.end; r++) {
+  for (let i = 0; i < n; i++) {
+    while (k < runs.count && runs.at[k + 1]! <= MATCH_START[i]!) k++;
+    for (let r = k; r < runs.count && runs.at[r]! < MATCH_END[i]!; r++) {
       const list = matchesOf[r];
       if (list) list.push(i);
       else {
@@ -168,11 +244,6 @@ function matchesByRun(
     }
   }
   return { matchesOf, order };
-}
-
-function inOrder(spans: readonly Span[]): boolean {
-  for (let k = 1; k < spans.length; k++) if (spans[k - 1]!.start > spans[k]!.start) return false;
-  return true;
 }
 
 function range(from: number, to: number): number[] {

@@ -10,7 +10,14 @@ import { KnownSecrets } from './automata.js';
 import { anchorOwners, compileRules, prefixesHeld, streamPrefixes } from './compiled-rules.js';
 import { Covering } from './covered-runs.js';
 import { findEncoded, locateEncoded, MAX_DECODE_DEPTH } from './decoded.js';
-import { coalesce, pushCarried, pushUnion, sortedSpans } from './decoded-spans.js';
+import {
+  type CarrySpan,
+  coalesce,
+  type InnerSpans,
+  pushCarried,
+  pushUnion,
+  sortedSpans,
+} from './decoded-spans.js';
 import { encodedHold } from './encoded-hold.js';
 import {
   type Detection,
@@ -22,7 +29,7 @@ import {
 } from './engine-types.js';
 import { type CompiledPiiSet, compilePii, NO_PII, scanPii } from './pii-scan.js';
 import { createScanner, type SharedWork, startWork } from './scan-phase.js';
-import { spanObjects } from './span-buffers.js';
+import { appendSpan, SPAN_BUFFERS, spanObjects } from './span-buffers.js';
 import { mergeFound, mergeSpans, renderFound, renderSpans, type Span, type Union } from './spans.js';
 
 export function createEngine(options: EngineOptions): Engine {
@@ -69,8 +76,8 @@ export function createEngine(options: EngineOptions): Engine {
     const phase = scan(text, streams, depth, shared);
     // The scan phase is over: what follows reads its results from locals, as a scan of decoded
     // text below reuses the scanner and its result.
-    const scanned = phase.buffer;
-    const count = phase.count;
+    let scanned = phase.buffer;
+    let count = phase.count;
     const length = text.length;
     const partial = phase.partial;
     const budget = phase.budget;
@@ -90,12 +97,31 @@ export function createEngine(options: EngineOptions): Engine {
     kept = Math.min(kept, scanPii(text, pii, spans, stats, budget, streams));
     shared.spent = spent;
     // Last, so the scan state above is no longer needed when the decoded text reuses it.
-    const union =
-      depth < MAX_DECODE_DEPTH
-        ? detectDecoded(text, spans, depth, streams, shared, merge !== MERGE_NONE, scanned, count)
-        : null;
+    let union: Union | null = null;
+    if (depth < MAX_DECODE_DEPTH) {
+      const decoded = detectDecoded(
+        text,
+        spans,
+        depth,
+        streams,
+        shared,
+        merge !== MERGE_NONE,
+        scanned,
+        count,
+      );
+      union = decoded.union;
+      // As numbers, the runs that carried a match follow the scan's own spans in its buffer.
+      scanned = SPAN_BUFFERS[depth]!;
+      count = decoded.count;
+    }
     if (streams) kept = Math.min(kept, encodedHold(text));
     if (merge === MERGE_NONE) return { spans, hold: kept };
+    if (merge === MERGE_NUMBERS) {
+      inner.buffer = scanned;
+      inner.count = count;
+      inner.union = union;
+      return { spans: NO_SPANS, hold: kept };
+    }
     if (merge === MERGE_RENDER) {
       rendered = renderFound(text, scanned, count, spans, union, rules.length, markerOf);
       return { spans: NO_SPANS, hold: kept };
@@ -116,6 +142,10 @@ export function createEngine(options: EngineOptions): Engine {
 
   // The text `detect` rendered (MERGE_RENDER), taken by `scrubText` at once.
   let rendered = '';
+  // The matches a scan of decoded text found (MERGE_NUMBERS), taken by `detectDecoded` at once.
+  const inner: InnerSpans = { buffer: SPAN_BUFFERS[0]!, count: 0, union: null, unionRank: rules.length };
+  // What `detectDecoded` answers: one object, read by its caller at once.
+  const decoded: { union: Union | null; count: number } = { union: null, count: 0 };
   const scrubText = (input: string, pii: CompiledPiiSet = defaultPii): string => {
     if (!fastRules) return renderSpans(input, detectMerged(input, false, pii).spans);
     detect(input, false, pii, 0, undefined, MERGE_RENDER);
@@ -128,6 +158,9 @@ export function createEngine(options: EngineOptions): Engine {
    * Rules and known secrets inside encoded runs (decoded.ts): all decoded runs are scanned as one
    * text, separated by line breaks; a run that carried a match is redacted whole, with the
    * marker of what it carried. A match whose text stands in the run as it is was found above.
+   * Answers the runs redacted past the budget (as numbers, with `numbers`) and how many spans
+   * the level's buffer now holds: with `numbers`, the runs that carried a match are added to it
+   * after the scan's own `count` (else pushed onto `spans` as objects).
    */
   const detectDecoded = (
     input: string,
@@ -138,7 +171,7 @@ export function createEngine(options: EngineOptions): Engine {
     numbers: boolean,
     scanned: Int32Array,
     count: number,
-  ): Union | null => {
+  ): { union: Union | null; count: number } => {
     if (shared.spent > shared.total) {
       // Past the total budget (a hostile text: the rules' candidates here already fail closed),
       // encoded runs are not decoded: each is redacted whole, unchecked, as a candidate past its
@@ -154,18 +187,34 @@ export function createEngine(options: EngineOptions): Engine {
       const union = coalesce(located.start, located.end, located.count);
       stats.failedClosed += located.count;
       // Merged as numbers (rank rules.length: REDACTED_ENCODED), after the spans found so far.
-      if (numbers) return union;
-      pushUnion(spans, union, REDACTED_ENCODED, rules.length);
-      return null;
+      if (!numbers) pushUnion(spans, union, REDACTED_ENCODED, rules.length);
+      return answer(numbers ? union : null, count);
     }
     // A whole text's runs inside a span found above are redacted with it: not decoded.
     const covered = !streaming && count > 0 ? new Covering(scanned, count, secrets.none) : undefined;
     const runs = findEncoded(input, streaming, level > 0, false, covered);
-    if (runs.count === 0) return null;
-    const inner = detect(runs.text, false, NO_PII, level + 1, shared).spans;
-    if (inner.length === 0) return null;
-    pushCarried(input, runs, inner, spans, sortedSpans(scanned, numbers ? count : 0, spans));
-    return null;
+    if (runs.count === 0) return answer(null, count);
+    // Its answer is taken from `inner` before anything else can write it.
+    detect(runs.text, false, NO_PII, level + 1, shared, MERGE_NUMBERS);
+    if (inner.count === 0 && inner.union === null) return answer(null, count);
+    const above = sortedSpans(scanned, numbers ? count : 0, spans);
+    let added = count;
+    const carry: CarrySpan = numbers
+      ? (start, end, rank) => {
+          added = appendSpan(level, added, start, end, rank);
+        }
+      : (start, end, rank) => {
+          const marker = markerOf(rank);
+          spans.push({ start, end, replacement: marker, marker, rank });
+        };
+    pushCarried(input, runs, inner, above, carry);
+    return answer(null, added);
+  };
+  // Filled as the call returns: the scan of decoded text inside it answers through it too.
+  const answer = (union: Union | null, count: number) => {
+    decoded.union = union;
+    decoded.count = count;
+    return decoded;
   };
 
   // Secrets known at start go straight into the base automaton: one pass over the text.
@@ -182,10 +231,14 @@ export function createEngine(options: EngineOptions): Engine {
   };
 }
 
-/** What `detect` makes of the spans it found: objects, merged objects, or the rendered text. */
+/**
+ * What `detect` makes of the spans it found: objects, merged objects, the rendered text, or
+ * numbers (a scan of decoded text, for `pushCarried`).
+ */
 const MERGE_NONE = 0;
 const MERGE_SPANS = 1;
 const MERGE_RENDER = 2;
+const MERGE_NUMBERS = 3;
 const NO_SPANS: Span[] = [];
 
 /**

@@ -29,7 +29,18 @@ interface GatedGroup {
   members: readonly CompiledPii[];
   alphabet: Uint8Array;
   min: number;
+  /**
+   * The members' start gates as bit masks, so one walk over a run tests them all (one walk per
+   * member read a hostile run of upper-case words, PEM headers repeated, three times over):
+   * bit k of `startBits[j][code]` is set when member k's gate lets `code` stand j-th in a match
+   * (every code past a gate's width), of `notAfterBits[code]` when it may not stand just before.
+   */
+  startBits: readonly [Uint8Array, Uint8Array, Uint8Array];
+  notAfterBits: Uint8Array;
 }
+
+/** How many first characters a start gate may name: the width of GatedGroup's tables. */
+const GATE_WIDTH = 3;
 
 export const NO_PII: CompiledPiiSet = { searched: [] };
 
@@ -101,7 +112,48 @@ export function compilePii(actions: PiiActions): CompiledPiiSet {
     for (let code = 0; code < 65536; code++) alphabet[code]! |= member.alphabetTable[code]!;
   }
   const min = Math.min(...members.map((d) => d.detector.minRun!));
-  return { searched, gated: { members, alphabet, min } };
+  return { searched, gated: { members, alphabet, min, ...gateBits(members, min) } };
+}
+
+/** GatedGroup's bit-mask tables of `members`' start gates (built once per set of detectors, as alphabetTableOf). */
+function gateBits(
+  members: readonly CompiledPii[],
+  min: number,
+): Pick<GatedGroup, 'startBits' | 'notAfterBits'> {
+  const key = members.map((member) => member.detector.kind).join(' ');
+  let tables = gateTables.get(key);
+  if (!tables) {
+    tables = buildGateBits(members, min);
+    gateTables.set(key, tables);
+  }
+  return tables;
+}
+const gateTables = new Map<string, Pick<GatedGroup, 'startBits' | 'notAfterBits'>>();
+
+function buildGateBits(
+  members: readonly CompiledPii[],
+  min: number,
+): Pick<GatedGroup, 'startBits' | 'notAfterBits'> {
+  // Eight members fit a byte; a gate as wide as the shortest run would read past a run's end.
+  if (members.length > 8 || min < GATE_WIDTH) throw new Error('PII start gates do not fit their tables');
+  const startBits: [Uint8Array, Uint8Array, Uint8Array] = [
+    new Uint8Array(65536),
+    new Uint8Array(65536),
+    new Uint8Array(65536),
+  ];
+  const notAfterBits = new Uint8Array(65536);
+  members.forEach((member, k) => {
+    const gate = member.gate!;
+    if (gate.chars.length > GATE_WIDTH)
+      throw new Error(`${member.detector.kind}: a start gate wider than ${GATE_WIDTH}`);
+    for (let j = 0; j < GATE_WIDTH; j++) {
+      const chars = gate.chars[j];
+      for (let code = 0; code < 65536; code++)
+        if (!chars || chars[code] === 1) startBits[j]![code]! |= 1 << k;
+    }
+    for (let code = 0; code < 65536; code++) if (gate.notAfter[code] === 1) notAfterBits[code]! |= 1 << k;
+  });
+  return { startBits, notAfterBits };
 }
 
 /**
@@ -132,8 +184,8 @@ export function scanPii(
 
 /**
  * The matches of a group's detectors: runs of the group's alphabet at least `min` long, found by
- * probing every `min`-th character as matchIn does, and in each run every member whose own
- * `minRun` fits, from its start gate (matchGated). Each member keeps its own budget state.
+ * probing every `min`-th character as matchIn does, and in each run the members whose own
+ * `minRun` fits, from their start gates (matchGated). Each member keeps its own budget state.
  */
 function matchGroup(
   input: string,
@@ -168,13 +220,7 @@ function matchGroup(
     if (end - start < min) continue;
     states ??= members.map(() => ({ spent: 0, readUpTo: 0 }));
     next ??= members.map(() => 0);
-    for (let k = 0; k < members.length; k++) {
-      const member = members[k]!;
-      const own = member.detector.minRun!;
-      const from = Math.max(start, next[k]!);
-      if (end - from < own) continue;
-      next[k] = matchGated(input, from, end - own, member, member.gate!, spans, counters, budget, states[k]!);
-    }
+    matchGated(input, start, end, group, spans, counters, budget, states, next);
   }
 }
 
@@ -252,46 +298,41 @@ function matchRegion(
 }
 
 /**
- * The matches of a gated detector (`starts`) that begin in `input[from, last]`: its sticky pattern
- * run at each position there that the gate passes, in order, so the first match is the one a
- * search would find. Returns where the search stopped, as matchRegion.
+ * The matches of the group's members that begin in the run `input[start, end)`: at each position
+ * whose characters all the gates of some members let through, those members' sticky patterns
+ * run, in order of member, so each member's first match is the one a search would find. `next[k]`
+ * is where member k's search goes on (past its last match, which may end past the run).
  */
 function matchGated(
   input: string,
-  from: number,
-  last: number,
-  detector: CompiledPii,
-  gate: StartGate,
+  start: number,
+  end: number,
+  group: GatedGroup,
   spans: Span[],
   counters: PiiCounters,
   budget: number,
-  state: MatchState,
-): number {
-  const { sticky, chars, notAfter } = gate;
-  const width = chars.length;
-  let p = from;
+  states: MatchState[],
+  next: number[],
+): void {
+  const { members, min, notAfterBits } = group;
+  const [first, second, third] = group.startBits;
   const codes = codeUnits(input);
-  while (p <= last) {
-    if (p > 0 && notAfter[codes[p - 1]!] === 1) {
-      p++;
-      continue;
+  const last = end - min;
+  for (let p = start; p <= last; p++) {
+    let bits = first[codes[p]!]! & second[codes[p + 1]!]! & third[codes[p + 2]!]!;
+    if (bits === 0) continue;
+    if (p > 0) bits &= ~notAfterBits[codes[p - 1]!]!;
+    for (let k = 0; bits !== 0; k++, bits >>= 1) {
+      if ((bits & 1) === 0 || p < next[k]!) continue;
+      const member = members[k]!;
+      if (p > end - member.detector.minRun!) continue;
+      counters.piiExecutions++;
+      const sticky = member.gate!.sticky;
+      sticky.lastIndex = p;
+      const match = sticky.exec(input);
+      if (match) next[k] = take(input, p, match[0], member, spans, counters, budget, states[k]!);
     }
-    let k = 0;
-    while (k < width && chars[k]![codes[p + k]!] === 1) k++;
-    if (k < width) {
-      p++;
-      continue;
-    }
-    counters.piiExecutions++;
-    sticky.lastIndex = p;
-    const match = sticky.exec(input);
-    if (!match) {
-      p++;
-      continue;
-    }
-    p = take(input, p, match[0], detector, spans, counters, budget, state);
   }
-  return p;
 }
 
 /**

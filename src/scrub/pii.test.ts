@@ -221,8 +221,8 @@ describe('runs the scan skips', () => {
   });
 
   it('finds exactly what a search of the whole text finds with phone numbers on, among dashes and dots', () => {
-    // Phone numbers are searched only in runs of their alphabet: each shape beside runs of `-`,
-    // `.`, `(` and `+` (PEM headers, rule lines, version numbers) and the other kinds' pieces.
+    // Phone numbers go through the start gates too: each shape beside runs of `-`, `.`, `(` and
+    // `+` (PEM headers, rule lines, version numbers) and the other kinds' pieces.
     const phones = [
       '+44 20 7946 0958',
       '(555) 123-4567',

@@ -215,6 +215,8 @@ export const PII_DETECTORS: readonly PiiDetector[] = [
     alphabet: /[0-9 .()+-]/,
     // `+` and eight more (`+1234567 8`), or `(555)123-4567`, `555-123-4567`.
     minRun: 9,
+    // `+1`, `(5` or `55`: a run of dashes and dots (PEM headers, rule lines) runs nothing.
+    starts: { chars: [/[+(0-9]/, /[0-9]/, /[0-9 .()-]/], notAfter: /[A-Za-z0-9+]/ },
   },
   {
     kind: 'card',

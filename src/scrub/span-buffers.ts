@@ -19,6 +19,16 @@ export function growSpanBuffer(level: number): Int32Array {
   return grown;
 }
 
+/** Adds (start, end, rank) after the first `count` spans of `level`'s buffer (grown if need be); answers the new count. */
+export function appendSpan(level: number, count: number, start: number, end: number, rank: number): number {
+  let buffer: Int32Array = SPAN_BUFFERS[level]!;
+  if (count * 3 + 3 > buffer.length) buffer = growSpanBuffer(level);
+  buffer[count * 3] = start;
+  buffer[count * 3 + 1] = end;
+  buffer[count * 3 + 2] = rank;
+  return count + 1;
+}
+
 /** The first `count` spans of `buffer` as objects, in an array allocated at its size. */
 export function spanObjects(buffer: Int32Array, count: number, markerOf: (rank: number) => string): Span[] {
   const out: Span[] = [];
