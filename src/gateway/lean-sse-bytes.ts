@@ -2,7 +2,6 @@
  * The bytes side of the lean SSE reader (lean-sse.ts): where whole lines end in a chunk, ASCII
  * bytes read as text without a copy, and chunks joined into one buffer kept from event to event.
  */
-import { latin1Text } from '../util/latin1-text.js';
 
 export const LF = 0x0a;
 export const CR = 0x0d;
@@ -22,12 +21,9 @@ export function afterLastLineEnd(bytes: Uint8Array): number {
   return lf < 0 ? -1 : lf + 1;
 }
 
-/**
- * ASCII bytes as text (exact for ASCII only): a native Latin-1 read, a large text made outside
- * V8's heap rather than on fresh pages (latin1-text.ts).
- */
+/** ASCII bytes as text (exact for ASCII only): through a Buffer view, no copy of the bytes. */
 export function asciiText(bytes: Uint8Array): string {
-  return latin1Text(bytes);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
 /** Decodes whole runs of characters; never drops a byte order mark (mid-stream it is text). */

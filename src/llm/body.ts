@@ -16,13 +16,9 @@
  * first byte). Anything else (chunked, a length node did not take as one, a
  * body someone already began to read) goes through `readRequestText`.
  */
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
-import {
-  holdsLoneSurrogate,
-  type RequestText,
-  readRequestText,
-  strictUtf8Text,
-} from '../util/request-text.js';
+import { holdsLoneSurrogate, type RequestText, readRequestText } from '../util/request-text.js';
 import { giveBuffer, takeBuffer } from './buffer-pool.js';
 import { apiError } from './errors.js';
 
@@ -48,6 +44,9 @@ const tooLarge = (): BodyResult => ({
   response: apiError(413, 'request_too_large', 'The request is too large.'),
 });
 
+// Non-fatal, as readRequestText's: it only decodes bytes isUtf8 accepted, and drops a leading BOM.
+const decoder = new TextDecoder();
+
 /**
  * A body with a declared length from node's request: over `max` refused before anything is
  * read; else read whole (node's parser delivers exactly the declared bytes), checked to be
@@ -66,7 +65,7 @@ export function readDeclared(incoming: IncomingMessage, max: number): Promise<Re
   if (incoming.readableEncoding === null && incoming.readableLength === Number(declared)) {
     const whole = (incoming.read() as Buffer | null) ?? Buffer.alloc(0);
     incoming.resume();
-    return Promise.resolve(strictUtf8Text(whole));
+    return Promise.resolve(decodeBody(whole));
   }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -83,7 +82,7 @@ export function readDeclared(incoming: IncomingMessage, max: number): Promise<Re
       size += chunk.byteLength;
     };
     const onEnd = () => {
-      done(chunks.length === 1 ? strictUtf8Text(chunks[0] as Buffer) : decodeChunks(chunks, size));
+      done(chunks.length === 1 ? decodeBody(chunks[0] as Buffer) : decodeChunks(chunks, size));
     };
     // Cut before its end (the agent went away): nothing sound was read.
     const onFail = () => done({ ok: false, problem: 'unreadable' });
@@ -103,10 +102,17 @@ function decodeChunks(chunks: readonly Buffer[], size: number): RequestText {
   try {
     let at = 0;
     for (const chunk of chunks) at += chunk.copy(buffer, at);
-    return strictUtf8Text(buffer.subarray(0, size));
+    return decodeBody(buffer.subarray(0, size));
   } finally {
     giveBuffer(buffer);
   }
+}
+
+/** Reads `bytes` only while it runs: it may be a pooled buffer (`decodeChunks`). */
+function decodeBody(bytes: Buffer): RequestText {
+  return isUtf8(bytes)
+    ? { ok: true, text: decoder.decode(bytes), bytes: bytes.byteLength }
+    : { ok: false, problem: 'not_utf8' };
 }
 
 /** `incoming`: node's request when node serves the proxy (read directly when it can be). */

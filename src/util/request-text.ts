@@ -12,8 +12,7 @@
  * (no length) is counted as it arrives and the read stops past the limit, so
  * a 100 MB body costs the limit, not 100 MB.
  */
-import { isAscii, isUtf8 } from 'node:buffer';
-import { LARGE_OBJECT_BYTES, latin1Text } from './latin1-text.js';
+import { isUtf8 } from 'node:buffer';
 
 export type RequestText =
   /** `bytes`: the body's size as sent (before decoding). */
@@ -22,19 +21,6 @@ export type RequestText =
 // Non-fatal is fine: it only ever decodes bytes isUtf8 accepted. It drops a leading BOM, as text() did.
 const decoder = new TextDecoder();
 
-/**
- * `bytes` as text when they are UTF-8, else `not_utf8`. A large ASCII body (an LLM request's long
- * conversation) is read as Latin-1, the same text, made outside V8's heap (latin1-text.ts): a
- * string over 128 KiB on V8's own pages costs their faults on every request. Reads `bytes` only
- * while it runs (they may be a pooled buffer).
- */
-export function strictUtf8Text(bytes: Uint8Array): RequestText {
-  if (!isUtf8(bytes)) return { ok: false, problem: 'not_utf8' };
-  const text =
-    bytes.byteLength > LARGE_OBJECT_BYTES && isAscii(bytes) ? latin1Text(bytes) : decoder.decode(bytes);
-  return { ok: true, text, bytes: bytes.byteLength };
-}
-
 export async function readRequestText(request: Request, max: number): Promise<RequestText> {
   try {
     const declared = request.headers.get('content-length');
@@ -42,7 +28,9 @@ export async function readRequestText(request: Request, max: number): Promise<Re
       if (Number(declared) > max) return { ok: false, problem: 'too_large' };
       // With a declared length Node's parser delivers exactly that many bytes, so reading it
       // whole is bounded; the node adapter then reads the socket directly, without a web stream.
-      return strictUtf8Text(new Uint8Array(await request.arrayBuffer()));
+      const bytes = new Uint8Array(await request.arrayBuffer());
+      if (!isUtf8(bytes)) return { ok: false, problem: 'not_utf8' };
+      return { ok: true, text: decoder.decode(bytes), bytes: bytes.byteLength };
     }
     return await readBounded(request, max);
   } catch {

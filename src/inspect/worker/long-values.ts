@@ -15,7 +15,6 @@
  * not plain JSON data (objects other than plain ones and arrays, nesting
  * past `MAX_SAME_DEPTH`) is not stowed: it is posted whole, as before.
  */
-import { latin1Text } from '../../util/latin1-text.js';
 import { MAX_SAME_DEPTH } from './same-data.js';
 
 /** String values at least this long go through the slab; shorter ones ride in the message. */
@@ -114,8 +113,7 @@ export function stowLongStrings<T>(value: T): Stowed<T> | undefined {
 export function restoreLongStrings<T>(shape: T, strings: readonly StowedString[], bytes: Uint8Array): T {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (const { path, start, end, encoding } of strings) {
-    const text =
-      encoding === 'latin1' ? latin1Text(buffer, start, end) : buffer.toString(encoding, start, end);
+    const text = buffer.toString(encoding, start, end);
     if (path.length === 0) return text as T;
     let parent: unknown = shape;
     for (let i = 0; i < path.length - 1; i++) parent = (parent as Record<Key, unknown>)[path[i] as Key];

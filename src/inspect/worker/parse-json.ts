@@ -13,8 +13,6 @@
  * thread, so the error, or the value, is the very one. A slab a dead worker
  * held is dropped, never lent again.
  */
-
-import { latin1Text } from '../../util/latin1-text.js';
 import type { LiveWorkers } from './live-workers.js';
 import { restoreLongStrings } from './long-values.js';
 import type { Slabs } from './slabs.js';
@@ -93,7 +91,7 @@ export function holdJsonAside(
   };
   const text = () => {
     if (released) throw new RangeError('a held text was read after its slab was given back');
-    return latin1Text(new Uint8Array(slab, 0, length));
+    return Buffer.from(slab, 0, length).toString('latin1');
   };
   const parse = async (): Promise<unknown> => {
     const outcome = await parsedAside(

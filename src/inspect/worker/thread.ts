@@ -11,7 +11,6 @@ import { measureJson } from '../../pipeline/measure-json.js';
 import { RESULT_PREVIEW_BYTES } from '../../pipeline/record.js';
 import { createScrubber, type MeasuredScrubber, type Scrubber } from '../../scrub/index.js';
 import { redactionCounts } from '../../scrub/markers.js';
-import { latin1Text } from '../../util/latin1-text.js';
 import { scrubJoined } from '../joined.js';
 import { inspectAndWithhold } from '../output.js';
 import { settleScrubbedPayloads } from '../payloads.js';
@@ -53,7 +52,7 @@ function handle(message: ToWorker): FromWorker | undefined {
     case 'parse': {
       const { bytes } = message;
       // Read out of the slab first: the value's long strings may be written back into it.
-      const text = latin1Text(bytes);
+      const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
       let value: unknown;
       try {
         value = JSON.parse(text);
