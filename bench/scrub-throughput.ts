@@ -199,6 +199,11 @@ export interface ThroughputInput {
   configured?: boolean;
   /** Streamed in chunks of this many characters (as an LLM answer's deltas arrive), not scrubbed whole. */
   chunk?: number;
+  /**
+   * Scrubbed (unmeasured) just before each measured call: the same text in another string, as
+   * when an agent reads one file twice or an upstream repeats its answer.
+   */
+  before?: string;
 }
 
 /** `length` random letters and digits: one run of key characters. */
@@ -207,10 +212,18 @@ function keyCharacters(length: number): string {
 }
 
 export function throughputInputs(): ThroughputInput[] {
+  // One text, made into two strings below.
+  const again = corpus([]);
   const rows: ThroughputInput[] = [
     { input: 'ordinary text (logs, prose, SQL)', kind: 'ordinary', text: corpus([]) },
     { input: 'JSON tool output (paths, hashes, base64)', kind: 'ordinary', text: jsonToolOutput() },
     { input: 'ordinary text, 10 configured secrets', kind: 'ordinary', text: corpus([]), configured: true },
+    {
+      input: 'ordinary text, read again in a new string',
+      kind: 'ordinary',
+      text: again,
+      before: again,
+    },
     {
       input: 'JSON tool output, 10 configured secrets',
       kind: 'ordinary',
@@ -289,7 +302,12 @@ export function throughputInputs(): ThroughputInput[] {
   // As a tool result reaches the scrubber: a flat string from JSON.parse. (The generators'
   // `.slice`/`repeat` give sliced and cons strings, whose every charCodeAt costs an indirection
   // that no real input pays: about 15% of the scan on the ordinary text.)
-  return rows.map((row) => ({ ...row, text: JSON.parse(JSON.stringify(row.text)) as string }));
+  const flat = (text: string) => JSON.parse(JSON.stringify(text)) as string;
+  return rows.map((row) => ({
+    ...row,
+    text: flat(row.text),
+    ...(row.before !== undefined ? { before: flat(row.before) } : {}),
+  }));
 }
 
 interface Contender {
@@ -363,6 +381,7 @@ export function benchThroughput(create: CreateScrubber, against?: CreateScrubber
       // Alternating which build goes first, so neither always runs right after the other's garbage.
       const order = round % 2 === 0 ? contenders : [...contenders].reverse();
       for (const c of order) {
+        if (row.before !== undefined) scrub(pick(c, row), row.before);
         const [cpu, wall] = measure(pick(c, row), row.text, row.chunk);
         c.cpu[r]!.push(cpu);
         c.wall[r]!.push(wall);

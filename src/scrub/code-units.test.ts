@@ -21,4 +21,14 @@ describe('codeUnits', () => {
     expect(Array.from(codeUnits('short'))).toEqual(units('short'));
     expect(codeUnits(a)[5000]).toBe(65);
   });
+
+  it('gives the units of an equal text in another string, and of a different text after it', () => {
+    const text = `${'digits 0123456789 '.repeat(400)}A`;
+    const copy = JSON.parse(JSON.stringify(text)) as string;
+    expect(Array.from(codeUnits(text))).toEqual(units(text));
+    expect(Array.from(codeUnits(copy))).toEqual(units(text));
+    const other = `${text.slice(0, -1)}B`;
+    expect(codeUnits(other)[other.length - 1]).toBe(66);
+    expect(codeUnits(copy)[copy.length - 1]).toBe(65);
+  });
 });

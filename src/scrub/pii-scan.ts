@@ -220,7 +220,7 @@ function matchGroup(
     if (end - start < min) continue;
     states ??= members.map(() => ({ spent: 0, readUpTo: 0 }));
     next ??= members.map(() => 0);
-    matchGated(input, start, end, group, spans, counters, budget, states, next);
+    matchGated(input, codes, start, end, group, spans, counters, budget, states, next);
   }
 }
 
@@ -305,6 +305,7 @@ function matchRegion(
  */
 function matchGated(
   input: string,
+  codes: Uint16Array,
   start: number,
   end: number,
   group: GatedGroup,
@@ -316,7 +317,6 @@ function matchGated(
 ): void {
   const { members, min, notAfterBits } = group;
   const [first, second, third] = group.startBits;
-  const codes = codeUnits(input);
   const last = end - min;
   for (let p = start; p <= last; p++) {
     let bits = first[codes[p]!]! & second[codes[p + 1]!]! & third[codes[p + 2]!]!;
