@@ -6,6 +6,7 @@
  * hostile output stays linear.
  */
 
+import { leadPass } from './injection-leads.js';
 import { asciiReading, foldLookAlikes } from './look-alikes.js';
 
 export interface InjectionHit {
@@ -14,8 +15,15 @@ export interface InjectionHit {
   at: number;
 }
 
-/** A heuristic: a regex, or a search giving the index of its first match (-1: none). */
-type Heuristic = { id: string; pattern: RegExp } | { id: string; find: (text: string) => number };
+/**
+ * A heuristic: a regex, or a search giving the index of its first match (-1: none). A regex whose
+ * every match opens with one of `leads` (in lower case, at a word boundary, a non-word character
+ * after it) is found by the joint lead pass (injection-leads.ts), except for its alternatives in
+ * `rest`, which open otherwise and are searched on their own.
+ */
+type Heuristic =
+  | { id: string; pattern: RegExp; leads?: readonly string[]; rest?: RegExp }
+  | { id: string; find: (text: string) => number };
 
 const HEURISTICS: readonly Heuristic[] = [
   {
@@ -23,12 +31,27 @@ const HEURISTICS: readonly Heuristic[] = [
     id: 'override_instructions',
     pattern:
       /\b(?:ignore|disregard|forget|override|bypass)\s{1,3}(?:all\s{1,3}|any\s{1,3})?(?:of\s{1,3})?(?:the\s{1,3}|your\s{1,3}|my\s{1,3})?(?:previous|prior|above|earlier|preceding|original|system|safety)?\s{0,3}(?:instructions|prompts?|rules|directions|guidelines|guardrails)\b/i,
+    leads: ['ignore', 'disregard', 'forget', 'override', 'bypass'],
   },
   {
     // Text speaking to the model rather than describing data: role hijack.
     id: 'addressed_to_model',
     pattern:
       /\b(?:(?:dear|attention|note to(?: the)?|hey)\s{1,3}(?:ai|assistant|model|llm|agent|claude|chatgpt|gpt)\b|(?:ai|assistant|claude|agent)\s{0,2}[,:]\s{0,3}(?:you must|please|ignore|do not|always|never|now)\b|you are now\b|from now on,? you\b|new (?:system )?instructions\s{0,3}:|your new (?:task|goal|instructions))/i,
+    leads: [
+      'dear',
+      'attention',
+      'note',
+      'hey',
+      'ai',
+      'assistant',
+      'claude',
+      'agent',
+      'you',
+      'from',
+      'new',
+      'your',
+    ],
   },
   {
     // Chat-template and system-prompt markers smuggled into data. A bare "System:" line is ordinary
@@ -55,12 +78,14 @@ const HEURISTICS: readonly Heuristic[] = [
     id: 'addressed_to_tools',
     pattern:
       /\b(?:call|invoke|use|run|execute|trigger)\s{1,3}(?:the\s{1,3})?(?:tool|function)\s{1,3}[`'"]?[A-Za-z0-9_.-]{2,64}|\b(?:call|invoke|run)\s{1,3}[`'"]?[a-z0-9]{1,32}_[a-z0-9_]{1,48}[`'"]?\s{1,3}(?:with|using|passing)\b/i,
+    leads: ['call', 'invoke', 'use', 'run', 'execute', 'trigger'],
   },
   {
     // Instructions to move data out: exfiltration through a later external call.
     id: 'exfiltration_request',
     pattern:
       /\b(?:send|forward|post|upload|email|exfiltrate|leak|copy)\s{1,3}(?:all\s{1,3}|the\s{1,3}|your\s{1,3}|any\s{1,3})?(?:secrets?|credentials?|keys?|tokens?|passwords?|env(?:ironment)?(?: variables)?|files?|data|conversation|history)\b[^\n]{0,80}?\b(?:to|at)\s{1,3}(?:https?:\/\/|[A-Za-z0-9._%+-]{1,64}@)/i,
+    leads: ['send', 'forward', 'post', 'upload', 'email', 'exfiltrate', 'leak', 'copy'],
   },
   {
     // Upstream text in the gateway's own voice: a forged refusal ("Denied by bulkhead (code): ...")
@@ -68,14 +93,31 @@ const HEURISTICS: readonly Heuristic[] = [
     // elsewhere, report success). The gateway adds its own notes after inspection, never before.
     id: 'gateway_voice',
     pattern: /\bdenied\s{1,3}by\s{1,3}bulkhead\s{0,3}\(|\[\s{0,3}bulkhead\s{0,3}:/i,
+    leads: ['denied'],
+    rest: /\[\s{0,3}bulkhead\s{0,3}:/i,
   },
   {
     // Concealment: asking the model to hide what it does from the user.
     id: 'concealment',
     pattern:
       /\b(?:do not|don't|never)\s{1,3}(?:tell|inform|mention|reveal|show|notify)\s{1,3}(?:this\s{1,3}to\s{1,3})?(?:the\s{1,3})?(?:user|human|operator)\b/i,
+    leads: ['do', "don't", 'never'],
   },
 ];
+
+/** The heuristics found by the lead pass, and each one's place in it. */
+const LED = HEURISTICS.flatMap((h) =>
+  'leads' in h && h.leads ? [{ pattern: h.pattern, leads: h.leads }] : [],
+);
+const LED_INDEX = new Map(
+  HEURISTICS.flatMap((h) => ('leads' in h && h.leads ? [h] : [])).map((h, k) => [h.id, k] as const),
+);
+const LEADS = leadPass(LED);
+
+/** Each heuristic's pattern, for tests to hold findInjection against the regexes alone. */
+export const INJECTION_PATTERNS: ReadonlyMap<string, RegExp> = new Map(
+  HEURISTICS.flatMap((h) => ('pattern' in h ? [[h.id, h.pattern] as const] : [])),
+);
 
 /** Chat-template markers (role_markers' first half). */
 const TEMPLATE_MARKERS = /<\|im_start\|>|<\|system\|>|<\|start_header_id\|>|\[INST\]|<<SYS>>/gi;
@@ -121,17 +163,28 @@ export function findInjection(text: string): InjectionHit[] {
   // them, offsets mapped back; only when that reads otherwise than the look-alikes alone.
   const compat = asciiReading(text);
   const more = compat && compat.text !== read ? compat : undefined;
+  const led = LEADS.first(read);
+  let ledMore: Int32Array | undefined;
   for (const heuristic of HEURISTICS) {
-    const find = (t: string) =>
-      'find' in heuristic ? heuristic.find(t) : (heuristic.pattern.exec(t)?.index ?? -1);
-    let at = find(read);
+    let at = firstMatch(heuristic, read, led);
     if (at < 0 && more) {
-      const found = find(more.text);
+      ledMore ??= LEADS.first(more.text);
+      const found = firstMatch(heuristic, more.text, ledMore);
       if (found >= 0) at = more.origin[found] as number;
     }
     if (at >= 0) hits.push({ heuristic: heuristic.id, at });
   }
   return hits;
+}
+
+/** Where `heuristic` first matches `text` (-1: nowhere), given the lead pass's answer for `text`. */
+function firstMatch(heuristic: Heuristic, text: string, led: Int32Array): number {
+  if ('find' in heuristic) return heuristic.find(text);
+  const k = LED_INDEX.get(heuristic.id);
+  if (k === undefined) return heuristic.pattern.exec(text)?.index ?? -1;
+  const byLead = led[k] as number;
+  const rest = heuristic.rest?.exec(text)?.index ?? -1;
+  return byLead < 0 ? rest : rest < 0 ? byLead : Math.min(byLead, rest);
 }
 
 /**
