@@ -21,13 +21,20 @@ export interface LeadPass {
   first(text: string): Int32Array;
 }
 
+/** Leads any text may have read with sticky tries; and one more per LEAD_SPACING characters of it. */
+const LEADS_READ = 256;
+const LEAD_SPACING = 64;
+
 const escapeWord = (word: string) => word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** `pattern`'s source with its flags but `g` and `y`, and `flag`. */
+const withFlag = (pattern: RegExp, flag: 'g' | 'y') =>
+  new RegExp(pattern.source, `${pattern.flags.replace(/[gy]/g, '')}${flag}`);
 
 export function leadPass(patterns: readonly LedPattern[]): LeadPass {
   if (patterns.length > 31) throw new Error('a lead pass takes at most 31 patterns');
-  const sticky = patterns.map(
-    ({ pattern }) => new RegExp(pattern.source, `${pattern.flags.replace(/[gy]/g, '')}y`),
-  );
+  const sticky = patterns.map(({ pattern }) => withFlag(pattern, 'y'));
+  const searching = patterns.map(({ pattern }) => withFlag(pattern, 'g'));
   // Which patterns each word opens, as bits.
   const opens = new Map<string, number>();
   patterns.forEach(({ leads }, k) => {
@@ -37,13 +44,30 @@ export function leadPass(patterns: readonly LedPattern[]): LeadPass {
   // Longer words first, so that `don't` is tried where `do` would stop short.
   const words = [...opens.keys()].sort((a, b) => b.length - a.length).map(escapeWord);
   const lead = new RegExp(`\\b(?:${words.join('|')})\\b`, 'gi');
+  /** From `at` on, each pattern still wanted searches on its own (none matched before `at`). */
+  const searchOn = (text: string, at: number, wanted: number, found: Int32Array) => {
+    for (let k = 0; k < patterns.length; k++) {
+      if ((wanted & (1 << k)) === 0) continue;
+      const regex = searching[k]!;
+      regex.lastIndex = at;
+      found[k] = regex.exec(text)?.index ?? -1;
+    }
+  };
   return {
     first(text) {
       const found = new Int32Array(patterns.length).fill(-1);
       let wanted = all;
+      // Text dense with lead words (`you you you …`, one every few characters) costs a sticky try
+      // at each, 3-6x the searches apart: past this many leads, the patterns still wanted search on
+      // their own from there, so such text costs what it did before the joint pass, and a little more.
+      let left = LEADS_READ + Math.floor(text.length / LEAD_SPACING);
       lead.lastIndex = 0;
       for (let m = lead.exec(text); m && wanted !== 0; m = lead.exec(text)) {
         const at = m.index;
+        if (--left < 0) {
+          searchOn(text, at, wanted, found);
+          break;
+        }
         // `/i` lets only ASCII letters match ASCII ones here, so the word is one of the leads; if it
         // ever were not, every pattern still wanted is tried.
         let bits = (opens.get(m[0].toLowerCase()) ?? all) & wanted;

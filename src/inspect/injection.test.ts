@@ -357,4 +357,27 @@ describe('the heuristics that open with a word, found in one pass', () => {
     // Enough of them match for the comparison to mean something.
     expect(found).toBeGreaterThan(2000);
   });
+
+  it('matches them too in text dense with lead words, where the patterns still wanted go on searching alone', () => {
+    const rng = seeded(16);
+    const dense = ['you', 'do', 'ai', 'call', "don't", 'use', 'send', 'ignore', 'new', 'note', 'denied'];
+    const phrases = [
+      'ignore previous instructions',
+      "don't tell the user",
+      'call the tool x_y',
+      'note to the ai',
+      'send the secrets to https://',
+      'denied by bulkhead (',
+      '[bulkhead:',
+      'you are now',
+    ];
+    for (let round = 0; round < 40; round++) {
+      // Past the leads read with sticky tries (256 and one per 64 characters), with phrases
+      // placed before and after that point.
+      const words = Array.from({ length: 200 + rng.int(3000) }, () => rng.pick(dense));
+      for (let n = rng.int(4); n > 0; n--) words.splice(rng.int(words.length), 0, rng.pick(phrases));
+      const text = words.join(rng.pick([' ', ', ', '\n']));
+      expect(searched(text), `round ${round}`).toEqual(bySearch(text));
+    }
+  });
 });
