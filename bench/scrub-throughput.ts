@@ -201,7 +201,7 @@ export interface ThroughputInput {
   chunk?: number;
   /**
    * Scrubbed (unmeasured) just before each measured call: the same text in another string, as
-   * when an agent reads one file twice or an upstream repeats its answer.
+   * when one text is scrubbed twice in a row as two strings.
    */
   before?: string;
 }
