@@ -4,7 +4,7 @@
  * (`/v1`), `/metrics`, and the health probes.
  */
 import { createServer as createHttpsServer } from 'node:https';
-import { type ServerType, serve } from '@hono/node-server';
+import { type HttpBindings, type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ApprovalService } from '../approvals/service.js';
@@ -72,7 +72,10 @@ export interface HttpAppDeps {
 export function createHttpApp(deps: HttpAppDeps): { app: Hono; oauth: OAuthMount | undefined } {
   const { policy, store, runs, pool, logger, scrubber, metrics, respond, sessions, mcp } = deps;
   const app = new Hono();
-  app.all('/mcp', (c) => mcp.handle(c.req.raw));
+  // Node's request beside the web one: the endpoint reads a call's body from it (declared-body.ts).
+  const endpoint = new Hono<{ Bindings: Partial<HttpBindings> }>();
+  endpoint.all('/', (c) => mcp.handle(c.req.raw, c.env?.incoming));
+  app.route('/mcp', endpoint);
   // A dashboard sign-in may have been made, or ended, on another replica.
   for (const path of ['/api/*', '/ui/*']) {
     app.use(path, async (c, next) => {

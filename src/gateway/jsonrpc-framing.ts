@@ -6,8 +6,10 @@
  * took over the first request's answer). Refusals carry id null: answering
  * under the duplicate id would hand the refusal to the first caller.
  */
+import type { IncomingMessage } from 'node:http';
 import { requestBodyTooLargeMessage } from '@modelcontextprotocol/sdk/server/requestBody.js';
-import { holdsLoneSurrogate, readRequestText } from '../util/request-text.js';
+import { readBody } from '../util/declared-body.js';
+import { holdsLoneSurrogate } from '../util/request-text.js';
 import { requestKey } from './session-transport.js';
 
 /** Whether the SDK gets as far as reading a POST's body (its Accept and Content-Type checks pass). */
@@ -92,10 +94,15 @@ export function jsonRpcError(status: number, code: number, message: string): Res
  * Reads a POST body as JSON under the body limit; a Response is the refusal (413, or 400 with
  * -32700 for a body that cannot be read, is not UTF-8, cannot be parsed or escapes a lone
  * surrogate). Bytes that are not UTF-8 are refused, not decoded to U+FFFD, and `"\ud800"` is
- * refused too: the policy would judge other text than the upstream reads.
+ * refused too: the policy would judge other text than the upstream reads. `incoming`: node's
+ * request, read directly when it can be (util/declared-body.ts).
  */
-export async function readJsonRpcBody(request: Request, max: number): Promise<unknown> {
-  const read = await readRequestText(request, max);
+export async function readJsonRpcBody(
+  request: Request,
+  max: number,
+  incoming?: IncomingMessage,
+): Promise<unknown> {
+  const read = await readBody(request, max, incoming);
   if (!read.ok) {
     if (read.problem === 'too_large') return jsonRpcError(413, -32000, requestBodyTooLargeMessage(max));
     if (read.problem === 'not_utf8')

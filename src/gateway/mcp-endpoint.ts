@@ -19,6 +19,7 @@
  * restart, another replica) is reopened for the run it belongs to
  * (session-resume.ts).
  */
+import type { IncomingMessage } from 'node:http';
 import type { EventWriter } from '../events/writer.js';
 import type { Logger } from '../log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
@@ -68,7 +69,8 @@ export class McpEndpoint {
     this.sessions = new SessionTable(deps);
   }
 
-  async handle(request: Request): Promise<Response> {
+  /** `incoming`: node's request when node serves the endpoint (its body is then read directly). */
+  async handle(request: Request, incoming?: IncomingMessage): Promise<Response> {
     const token = bearer(request.headers.get('authorization'));
     if (!token) return unauthorized(this.deps.challenge?.());
     const sessionId = request.headers.get('mcp-session-id');
@@ -88,14 +90,14 @@ export class McpEndpoint {
         if (!session || session.runId !== run.id) return jsonRpcError(404, -32001, 'Session not found');
       } else session = undefined;
       if (session) session.token = Buffer.from(token);
-      if (!session) return this.open(request, run, token);
+      if (!session) return this.open(request, run, token, incoming);
     }
     session.lastSeen = this.deps.now();
     const resumed = request.method === 'GET' && this.answerCutHeld(session, request);
     if (resumed) return resumed;
     // What the SDK refuses on its headers alone (406, 415), it refuses before any body is read.
     if (request.method !== 'POST' || !sdkReadsBody(request)) return session.transport.handleRequest(request);
-    const parsed = await readJsonRpcBody(request, this.deps.policy.gateway.max_body);
+    const parsed = await readJsonRpcBody(request, this.deps.policy.gateway.max_body, incoming);
     if (parsed instanceof Response) return parsed;
     const refused = refuseBatch(parsed, session.transport.inFlight);
     if (refused) return refused;
@@ -119,12 +121,17 @@ export class McpEndpoint {
     return response;
   }
 
-  private async open(request: Request, run: Run, token: string): Promise<Response> {
+  private async open(
+    request: Request,
+    run: Run,
+    token: string,
+    incoming?: IncomingMessage,
+  ): Promise<Response> {
     if (request.method !== 'POST')
       return jsonRpcError(400, -32000, 'Bad Request: no session; send initialize first');
     let parsed: unknown;
     if (sdkReadsBody(request)) {
-      parsed = await readJsonRpcBody(request, this.deps.policy.gateway.max_body);
+      parsed = await readJsonRpcBody(request, this.deps.policy.gateway.max_body, incoming);
       if (parsed instanceof Response) return parsed;
       const refused = refuseBatch(parsed, new Set());
       if (refused) return refused;

@@ -10,16 +10,11 @@
  * Infinity, which budgets would reserve and JSON would forward as `null`.
  *
  * Served by node, a body with a declared length is read straight from node's
- * request (`readDeclared`) with the same checks as `readRequestText`'s
- * declared-length path: the web Request in between cost a copy of the body and
- * a few event-loop turns (about 40 µs on a short prompt, on the path to the
- * first byte). Anything else (chunked, a length node did not take as one, a
- * body someone already began to read) goes through `readRequestText`.
+ * request (util/declared-body.ts); anything else goes through `readRequestText`.
  */
-import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
-import { holdsLoneSurrogate, type RequestText, readRequestText } from '../util/request-text.js';
-import { giveBuffer, takeBuffer } from './buffer-pool.js';
+import { readBody } from '../util/declared-body.js';
+import { holdsLoneSurrogate } from '../util/request-text.js';
 import { apiError } from './errors.js';
 
 /** Deeper JSON than this is refused; real requests (tool schemas included) nest a few dozen levels. */
@@ -44,77 +39,6 @@ const tooLarge = (): BodyResult => ({
   response: apiError(413, 'request_too_large', 'The request is too large.'),
 });
 
-// Non-fatal, as readRequestText's: it only decodes bytes isUtf8 accepted, and drops a leading BOM.
-const decoder = new TextDecoder();
-
-/**
- * A body with a declared length from node's request: over `max` refused before anything is
- * read; else read whole (node's parser delivers exactly the declared bytes), checked to be
- * UTF-8, decoded. Undefined when the body is not for this path (see the module comment).
- */
-export function readDeclared(incoming: IncomingMessage, max: number): Promise<RequestText> | undefined {
-  const declared = incoming.headers['content-length'];
-  if (declared === undefined || !/^\d{1,15}$/.test(declared)) return undefined;
-  if (incoming.headers['transfer-encoding'] !== undefined) return undefined;
-  if (incoming.readableDidRead || incoming.readableEnded || incoming.destroyed) return undefined;
-  if (Number(declared) > max) return Promise.resolve({ ok: false, problem: 'too_large' });
-  // Usually a short body came in the packets of its head, and node's parser had buffered all of
-  // it while the run was read: taken at once, not a turn of the event loop per stream event
-  // (about 40 µs of the 60 the read cost in situ). The parser delivers exactly the declared
-  // bytes, so all of them buffered is the whole body; resumed, the stream ends as it would.
-  if (incoming.readableEncoding === null && incoming.readableLength === Number(declared)) {
-    const whole = (incoming.read() as Buffer | null) ?? Buffer.alloc(0);
-    incoming.resume();
-    return Promise.resolve(decodeBody(whole));
-  }
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const done = (result: RequestText) => {
-      incoming.off('data', onData);
-      incoming.off('end', onEnd);
-      incoming.off('error', onFail);
-      incoming.off('close', onFail);
-      resolve(result);
-    };
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.byteLength;
-    };
-    const onEnd = () => {
-      done(chunks.length === 1 ? decodeBody(chunks[0] as Buffer) : decodeChunks(chunks, size));
-    };
-    // Cut before its end (the agent went away): nothing sound was read.
-    const onFail = () => done({ ok: false, problem: 'unreadable' });
-    incoming.on('data', onData);
-    incoming.once('end', onEnd);
-    incoming.once('error', onFail);
-    incoming.once('close', onFail);
-  });
-}
-
-/**
- * A body's chunks decoded as one run of bytes, joined in a pooled buffer (buffer-pool.ts) that is
- * given back as soon as the text is made: a fresh buffer per body cost its page faults each time.
- */
-function decodeChunks(chunks: readonly Buffer[], size: number): RequestText {
-  const buffer = takeBuffer(size);
-  try {
-    let at = 0;
-    for (const chunk of chunks) at += chunk.copy(buffer, at);
-    return decodeBody(buffer.subarray(0, size));
-  } finally {
-    giveBuffer(buffer);
-  }
-}
-
-/** Reads `bytes` only while it runs: it may be a pooled buffer (`decodeChunks`). */
-function decodeBody(bytes: Buffer): RequestText {
-  return isUtf8(bytes)
-    ? { ok: true, text: decoder.decode(bytes), bytes: bytes.byteLength }
-    : { ok: false, problem: 'not_utf8' };
-}
-
 /** `incoming`: node's request when node serves the proxy (read directly when it can be). */
 export async function readJsonBody(
   req: Request,
@@ -122,11 +46,8 @@ export async function readJsonBody(
   incoming?: IncomingMessage,
 ): Promise<BodyResult> {
   // On SQLite the proxy gets here inside node's request event (no store read before it:
-  // exchange.ts), before node's parser has pushed the body that came in the packet of the
-  // request's head; a microtask later the parser has, and a short body is taken whole.
-  if (incoming) await undefined;
-  const direct = incoming ? readDeclared(incoming, maxBody) : undefined;
-  const read = await (direct ?? readRequestText(req, maxBody));
+  // exchange.ts): readBody waits the microtask that node's parser needs.
+  const read = await readBody(req, maxBody, incoming);
   if (!read.ok) {
     if (read.problem === 'too_large') return tooLarge();
     const message =

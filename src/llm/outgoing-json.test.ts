@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Seeded, seeded } from '../../test/helpers/seeded.js';
-import { pooledBuffers } from './buffer-pool.js';
+import { pooledBuffers } from '../util/buffer-pool.js';
 import { jsonPieces, LONG_BODY, outgoingJson, serialiseJson } from './outgoing-json.js';
 
 const TEXTS = [

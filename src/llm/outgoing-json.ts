@@ -19,7 +19,7 @@
  * of objects and `null` in arrays); everything else is `JSON.stringify`'s own.
  */
 
-import { giveBuffer, takeBuffer } from './buffer-pool.js';
+import { giveBuffer, takeBuffer } from '../util/buffer-pool.js';
 
 /** Arrays and objects this many levels deep are taken apart; below, a piece is one `JSON.stringify`. */
 const SPLIT_DEPTH = 4;

@@ -8,10 +8,10 @@ import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pooledBuffers } from '../../src/llm/buffer-pool.js';
 import { serialiseJson } from '../../src/llm/outgoing-json.js';
 import { cancelFor } from '../../src/llm/signals.js';
 import { postUpstream, type UpstreamTarget, upstreamTarget } from '../../src/llm/upstream.js';
+import { pooledBuffers } from '../../src/util/buffer-pool.js';
 
 interface Seen {
   url: string | undefined;

@@ -1,7 +1,7 @@
 /**
- * Buffers the LLM proxy reuses from one request to the next for a long body: the agent's
- * chunks joined before decoding (body.ts) and the body serialised for the API
- * (outgoing-json.ts). Fresh memory costs its page faults on this project's hosts (~20 µs a
+ * Buffers reused from one request to the next for a long body: an agent's chunks joined before
+ * decoding (declared-body.ts) and the LLM proxy's body serialised for the API
+ * (llm/outgoing-json.ts). Fresh memory costs its page faults on this project's hosts (~20 µs a
  * page), so a long body in a new buffer each time paid ~1 ms per 200 KB; a buffer taken here is
  * memory touched before. At most `POOL_SIZE` buffers of up to `MAX_KEPT` each wait for reuse
  * (8 MB; a 200k-token conversation is about 1 MB).

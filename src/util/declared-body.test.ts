@@ -1,6 +1,6 @@
 /**
  * A body with a declared length is read straight from node's request
- * (`readDeclared`, src/llm/body.ts) instead of through the web Request. It
+ * (`readDeclared`, declared-body.ts) instead of through the web Request. It
  * must answer exactly what the web path (`readRequestText`) answers for the
  * same bytes: the same text, the same size, the same refusal (too large, not
  * UTF-8), on many bodies; and leave to the web path what it does not read.
@@ -8,9 +8,9 @@
 import { type ClientRequest, createServer, type IncomingMessage, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readDeclared } from '../../src/llm/body.js';
-import { type RequestText, readRequestText } from '../../src/util/request-text.js';
-import { type Seeded, seeded } from '../helpers/seeded.js';
+import { type Seeded, seeded } from '../../test/helpers/seeded.js';
+import { readDeclared } from './declared-body.js';
+import { type RequestText, readRequestText } from './request-text.js';
 
 const MAX = 4096;
 
