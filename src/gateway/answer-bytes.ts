@@ -19,8 +19,15 @@
  * The body string is read from the server's lightweight Response, which keeps
  * it under a symbol of its own; if that ever changes, the answer goes on as the
  * SDK made it (slower, never different).
+ *
+ * Given node's response, the bytes are written into a pooled buffer
+ * (util/buffer-pool.ts: answers up to 2 MB), taken back once node has handed
+ * them all to the socket or the response ended without: a fresh megabyte cost
+ * its page faults each time (bench/README.md, 5 Dec).
  */
+import type { ServerResponse } from 'node:http';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { giveBuffer, takeBuffer } from '../util/buffer-pool.js';
 
 /** Answers with at least this many characters are sent as bytes; shorter ones as they are. */
 export const LONG_ANSWER = 256 * 1024;
@@ -40,18 +47,43 @@ function keptOf(response: Response): Kept | undefined {
 /**
  * `response` with its body as bytes when it is a string of `LONG_ANSWER` characters or more
  * (encoded a turn later, so the SDK's serialising and this copy hold the event loop apart);
- * otherwise `response` itself, at once.
+ * otherwise `response` itself, at once. `outgoing`: the node response that will send it.
  */
-export function longAnswerAsBytes(response: Response): Response | Promise<Response> {
+export function longAnswerAsBytes(
+  response: Response,
+  outgoing?: ServerResponse,
+): Response | Promise<Response> {
   const kept = keptOf(response);
   if (!kept) return response;
   const [status, body, headers] = kept;
   if (typeof body !== 'string' || body.length < LONG_ANSWER) return response;
   return nextTurn().then(() => {
-    const bytes = Buffer.from(body, 'utf8');
+    // A response already ended (the agent left) would never give a pooled buffer back.
+    const pooled = outgoing && !outgoing.destroyed && !outgoing.writableEnded;
+    const bytes = pooled ? pooledBytes(body, outgoing) : Buffer.from(body, 'utf8');
     return new Response(bytes, {
       status,
       ...(headers !== undefined ? { headers: headers as HeadersInit } : {}),
     });
   });
+}
+
+/**
+ * `body`'s UTF-8 bytes (as `Buffer.from` makes them) in a pooled buffer, given back when `outgoing`
+ * has handed every byte to the socket ('finish') or ended without ('close', its socket closed):
+ * node holds the bytes until one of the two, so no other answer can be written over them first.
+ */
+function pooledBytes(body: string, outgoing: ServerResponse): Buffer<ArrayBuffer> {
+  const buffer = takeBuffer(Buffer.byteLength(body, 'utf8'));
+  const written = buffer.write(body, 0, 'utf8');
+  let given = false;
+  const giveBack = () => {
+    // Twice given back would hand one buffer to two answers at once.
+    if (given) return;
+    given = true;
+    giveBuffer(buffer);
+  };
+  outgoing.once('finish', giveBack);
+  outgoing.once('close', giveBack);
+  return buffer.subarray(0, written);
 }

@@ -18,6 +18,7 @@
  * connection closes before the answer is complete), so a caller leaving is
  * seen in every answer mode, not only when the client sends a cancel.
  */
+import type { ServerResponse } from 'node:http';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { longAnswerAsBytes } from './answer-bytes.js';
 import { heldEventId } from './held-resume.js';
@@ -34,9 +35,11 @@ export class HeldAnswer {
   /** Calls of this request still without an answer, for `interrupt`. */
   private readonly open = new Set<RequestId>();
 
+  /** `outgoing`: node's response when node serves the endpoint (a long answer's bytes are pooled). */
   constructor(
     private readonly request: Request,
     private readonly sessionId: () => string | undefined,
+    private readonly outgoing?: ServerResponse,
   ) {}
 
   /**
@@ -61,7 +64,7 @@ export class HeldAnswer {
         (response) => {
           this.upgrade = undefined;
           // A long answer goes out as bytes, encoded once (answer-bytes.ts).
-          if (!this.streamed) return resolve(longAnswerAsBytes(response));
+          if (!this.streamed) return resolve(longAnswerAsBytes(response, this.outgoing));
           void this.finish(response);
         },
         (error: unknown) => {

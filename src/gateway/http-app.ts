@@ -72,9 +72,10 @@ export interface HttpAppDeps {
 export function createHttpApp(deps: HttpAppDeps): { app: Hono; oauth: OAuthMount | undefined } {
   const { policy, store, runs, pool, logger, scrubber, metrics, respond, sessions, mcp } = deps;
   const app = new Hono();
-  // Node's request beside the web one: the endpoint reads a call's body from it (declared-body.ts).
+  // Node's request and response beside the web ones: the endpoint reads a call's body from the
+  // request (declared-body.ts) and pools a long answer's bytes until the response sent them.
   const endpoint = new Hono<{ Bindings: Partial<HttpBindings> }>();
-  endpoint.all('/', (c) => mcp.handle(c.req.raw, c.env?.incoming));
+  endpoint.all('/', (c) => mcp.handle(c.req.raw, c.env));
   app.route('/mcp', endpoint);
   // A dashboard sign-in may have been made, or ended, on another replica.
   for (const path of ['/api/*', '/ui/*']) {

@@ -19,7 +19,7 @@
  * restart, another replica) is reopened for the run it belongs to
  * (session-resume.ts).
  */
-import type { IncomingMessage } from 'node:http';
+import type { HttpBindings } from '@hono/node-server';
 import type { EventWriter } from '../events/writer.js';
 import type { Logger } from '../log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
@@ -69,8 +69,11 @@ export class McpEndpoint {
     this.sessions = new SessionTable(deps);
   }
 
-  /** `incoming`: node's request when node serves the endpoint (its body is then read directly). */
-  async handle(request: Request, incoming?: IncomingMessage): Promise<Response> {
+  /**
+   * `node`: node's request and response when node serves the endpoint: a call's body is read from
+   * the request, and a long answer's bytes are pooled until the response has sent them.
+   */
+  async handle(request: Request, node?: Partial<HttpBindings>): Promise<Response> {
     const token = bearer(request.headers.get('authorization'));
     if (!token) return unauthorized(this.deps.challenge?.());
     const sessionId = request.headers.get('mcp-session-id');
@@ -90,14 +93,14 @@ export class McpEndpoint {
         if (!session || session.runId !== run.id) return jsonRpcError(404, -32001, 'Session not found');
       } else session = undefined;
       if (session) session.token = Buffer.from(token);
-      if (!session) return this.open(request, run, token, incoming);
+      if (!session) return this.open(request, run, token, node);
     }
     session.lastSeen = this.deps.now();
     const resumed = request.method === 'GET' && this.answerCutHeld(session, request);
     if (resumed) return resumed;
     // What the SDK refuses on its headers alone (406, 415), it refuses before any body is read.
     if (request.method !== 'POST' || !sdkReadsBody(request)) return session.transport.handleRequest(request);
-    const parsed = await readJsonRpcBody(request, this.deps.policy.gateway.max_body, incoming);
+    const parsed = await readJsonRpcBody(request, this.deps.policy.gateway.max_body, node?.incoming);
     if (parsed instanceof Response) return parsed;
     const refused = refuseBatch(parsed, session.transport.inFlight);
     if (refused) return refused;
@@ -109,7 +112,7 @@ export class McpEndpoint {
     };
     let response: Response;
     try {
-      response = await this.answer(session, request, parsed);
+      response = await this.answer(session, request, parsed, node);
     } catch (error) {
       // Nothing will answer these ids: left in flight they would refuse every reuse as a
       // duplicate and keep the session from ever being reclaimed.
@@ -125,13 +128,13 @@ export class McpEndpoint {
     request: Request,
     run: Run,
     token: string,
-    incoming?: IncomingMessage,
+    node?: Partial<HttpBindings>,
   ): Promise<Response> {
     if (request.method !== 'POST')
       return jsonRpcError(400, -32000, 'Bad Request: no session; send initialize first');
     let parsed: unknown;
     if (sdkReadsBody(request)) {
-      parsed = await readJsonRpcBody(request, this.deps.policy.gateway.max_body, incoming);
+      parsed = await readJsonRpcBody(request, this.deps.policy.gateway.max_body, node?.incoming);
       if (parsed instanceof Response) return parsed;
       const refused = refuseBatch(parsed, new Set());
       if (refused) return refused;
@@ -212,8 +215,13 @@ export class McpEndpoint {
    * `extra.authInfo`: it sees the caller leave, and a held call upgrades a plain-JSON answer to a
    * stream (held-answer.ts). In SSE mode the SDK streams already; only the leaving is used.
    */
-  private answer(session: Session, request: Request, parsed: unknown): Promise<Response> {
-    const held = new HeldAnswer(request, () => session.transport.sessionId);
+  private answer(
+    session: Session,
+    request: Request,
+    parsed: unknown,
+    node?: Partial<HttpBindings>,
+  ): Promise<Response> {
+    const held = new HeldAnswer(request, () => session.transport.sessionId, node?.outgoing);
     session.held.add(held);
     const sdk = session.transport.handleRequest(request, {
       parsedBody: parsed,

@@ -10,22 +10,22 @@
 const POOL_SIZE = 4;
 const MAX_KEPT = 2 * 1024 * 1024;
 
-const free: Buffer[] = [];
+const free: Buffer<ArrayBuffer>[] = [];
 
 /** A buffer of at least `atLeast` bytes, its contents left over: the caller writes what it reads. */
-export function takeBuffer(atLeast: number): Buffer {
+export function takeBuffer(atLeast: number): Buffer<ArrayBuffer> {
   let best = -1;
   for (let i = 0; i < free.length; i++) {
     const size = (free[i] as Buffer).length;
     if (size >= atLeast && (best < 0 || size < (free[best] as Buffer).length)) best = i;
   }
-  if (best >= 0) return free.splice(best, 1)[0] as Buffer;
+  if (best >= 0) return free.splice(best, 1)[0] as Buffer<ArrayBuffer>;
   // Rounded up, so a conversation that grows by a turn finds its buffer still fits.
   return Buffer.allocUnsafeSlow(Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(atLeast))));
 }
 
 /** Gives a buffer back; the caller must not touch it again (a buffer given twice would serve two). */
-export function giveBuffer(buffer: Buffer): void {
+export function giveBuffer(buffer: Buffer<ArrayBuffer>): void {
   if (buffer.length > MAX_KEPT) return;
   if (free.length >= POOL_SIZE) {
     // Keep the larger: a small one is cheap to make again.
