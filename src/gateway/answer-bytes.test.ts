@@ -32,12 +32,11 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 function exchange(query = '', readAfterMs = 0): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
-    // A slow reader: the socket's buffers fill, and node holds the rest of the answer meanwhile.
+    // A reader that starts late (on loopback the kernel may still take the whole answer meanwhile).
     if (readAfterMs > 0) {
       socket.pause();
       setTimeout(() => socket.resume(), readAfterMs);
     }
-    // Read as it comes: the answers here are larger than the socket's buffers.
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', reject);
@@ -131,13 +130,14 @@ describe("an agent's long answer, handed to the server as its bytes", () => {
   it('takes a pooled buffer back once the answer is sent, and once only', async () => {
     const text = longText(7, ['token=']);
     answer = (outgoing) => longAnswerAsBytes(sdkAnswer(text), outgoing);
+    // An empty pool, so a buffer given back twice would count twice (a full one keeps only one).
+    emptyPool();
     await exchange();
-    const after = pooledBuffers();
-    expect(after).toBeGreaterThan(0);
-    // The next answer takes that buffer and gives it back: the pool neither grows nor loses it.
+    expect(pooledBuffers()).toBe(1);
+    // The next answers take that buffer and give it back: the pool neither grows nor loses it.
     await exchange();
     await exchange();
-    expect(pooledBuffers()).toBe(after);
+    expect(pooledBuffers()).toBe(1);
   });
 
   it('takes a pooled buffer back when the agent leaves in the middle of its answer, and the next answers are whole', async () => {
@@ -152,7 +152,8 @@ describe("an agent's long answer, handed to the server as its bytes", () => {
       outgoing.once('close', () => ended?.());
       return longAnswerAsBytes(sdkAnswer(text), outgoing);
     };
-    // Warm: the pool holds a buffer this answer fits.
+    // Warm: the pool holds one buffer, which this answer fits.
+    emptyPool();
     await exchange();
     const before = pooledBuffers();
     // Reads the answer's first bytes, then leaves while the rest is still on its way.
@@ -170,8 +171,7 @@ describe("an agent's long answer, handed to the server as its bytes", () => {
     // Node's response stands in as its events alone: on loopback the kernel takes a whole answer at
     // once, so a real socket cannot hold one back long enough to show the order.
     const outgoing = Object.assign(new EventEmitter(), { destroyed: false, writableEnded: false });
-    // An empty pool, so a buffer given back twice would count twice (a full one keeps only one).
-    while (pooledBuffers() > 0) takeBuffer(1);
+    emptyPool();
     const converted = await longAnswerAsBytes(
       sdkAnswer(longText(3, ['token='])),
       outgoing as unknown as ServerResponse,
@@ -191,3 +191,8 @@ describe("an agent's long answer, handed to the server as its bytes", () => {
     expect(pooledBuffers()).toBe(before);
   });
 });
+
+/** Takes every pooled buffer out, so a buffer given back twice counts twice (a full pool keeps one). */
+function emptyPool(): void {
+  while (pooledBuffers() > 0) takeBuffer(1);
+}
