@@ -114,6 +114,29 @@ describe('a credential under a column named for it', () => {
     expect(lines.at(-2)).not.toContain(planted);
   });
 
+  describe('a keyword is read where the character it needs is the first of its kind (after a MIME body, which has none)', () => {
+    // The reader searches for VALUES only after the text's first `)`, COPY only from a little
+    // before its first `(`, RECORD only after its first `[` (table-cells.ts `searchFrom`).
+    const body = `Content-Transfer-Encoding: base64\n\n${Buffer.from('x'.repeat(3000))
+      .toString('base64')
+      .match(/.{1,76}/g)!
+      .join('\n')}\n\n`;
+    expectRedacted({
+      "an INSERT whose column list's ) is the first": [
+        `${body}INSERT INTO users (login, password) VALUES ('a', '${v}');`,
+        v,
+      ],
+      'a COPY whose ( is the first, after the longest table name read (199 characters)': [
+        `${body}COPY ${'t'.repeat(199)}(id, password) FROM stdin;\n1\t${v}\n\\.\n`,
+        v,
+      ],
+      'a psql record whose -[ holds the first [': [
+        `${body}-[ RECORD 1 ]-------\nid       | 1\npassword | ${v}\n`,
+        v,
+      ],
+    });
+  });
+
   describe('hostile tables are read once (what the reader writes stays proportional to the text)', () => {
     const size = 256 * 1024;
     const fill = (unit: string) => unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
