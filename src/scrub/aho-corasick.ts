@@ -25,7 +25,7 @@
  */
 
 import { cutDepth, MIN_CUT_DEPTH, prefixWalkScan } from './prefix-walk.js';
-import { denseScan, type ScanSkip } from './wasm/dense-scan.js';
+import { denseScan, type SkippingScan } from './wasm/dense-scan.js';
 
 export type { ScanSkip } from './wasm/dense-scan.js';
 
@@ -41,19 +41,18 @@ export interface AhoCorasick {
    * With `skip`, a loop may leave out the reports the caller let go (ScanSkip, `quiet`): only
    * the dense loop does; the others report everything.
    */
-  scan(
-    input: string,
-    from: number,
-    to: number,
-    onMatch: (pattern: number, end: number) => void,
-    skip?: ScanSkip,
-  ): number;
+  readonly scan: SkippingScan;
   /**
    * Which loop scans: `dense` (WebAssembly, every state dense), `prefix` (WebAssembly over the
    * patterns cut at a depth, the rest followed in the trie), `sparse` (JavaScript, dense rows
    * for the shallow states and child lists below).
    */
   readonly loop: 'dense' | 'prefix' | 'sparse';
+  /**
+   * Gives the WebAssembly loop's memory back for the next automaton built (nothing for the
+   * JavaScript loop): for an automaton replaced by another, never scanned again (a scan throws).
+   */
+  release(): void;
 }
 
 /**
@@ -106,14 +105,22 @@ export function buildAhoCorasick(original: readonly string[], options: AhoCorasi
   const patterns = options.foldCase ? original.map(foldAscii) : original;
   // Alphabet compression: only code units that occur in some pattern get a class; all others are 0.
   const classOf = new Uint16Array(65536);
+  // The code units that have a class, for tables written per code unit (the WebAssembly loop's).
+  const coded: number[] = [];
   let classes = 1;
   for (const p of patterns) {
     for (let i = 0; i < p.length; i++) {
       const code = p.charCodeAt(i);
-      if (classOf[code] === 0) classOf[code] = classes++;
+      if (classOf[code] !== 0) continue;
+      classOf[code] = classes++;
+      coded.push(code);
     }
   }
-  if (options.foldCase) for (let code = 65; code <= 90; code++) classOf[code] = classOf[code + 32]!;
+  if (options.foldCase)
+    for (let code = 65; code <= 90; code++) {
+      classOf[code] = classOf[code + 32]!;
+      if (classOf[code] !== 0) coded.push(code);
+    }
 
   // Trie from the patterns in sorted order: each pattern shares exactly its common prefix with
   // the one before it, so nodes are appended along a stack with no child lookups at all.
@@ -263,6 +270,7 @@ export function buildAhoCorasick(original: readonly string[], options: AhoCorasi
     const cased = options.cased;
     const scanDense = denseScan({
       classOf,
+      coded,
       rows,
       width: classes,
       reports,
@@ -277,6 +285,7 @@ export function buildAhoCorasick(original: readonly string[], options: AhoCorasi
       longest,
       loop: 'dense',
       scan: (input, from, to, onMatch, skip) => holdFrom(scanDense(input, from, to, onMatch, skip)),
+      release: () => scanDense.release(),
     };
   }
 
@@ -331,8 +340,9 @@ export function buildAhoCorasick(original: readonly string[], options: AhoCorasi
   // that depth are scanned by the WebAssembly loop, and where a cut pattern occurs the rest is
   // followed in the trie (prefix-walk.ts).
   if (loop === 'prefix') {
-    const scan = prefixWalkScan({
+    const { scan, release } = prefixWalkScan({
       classOf,
+      coded,
       rows,
       width: classes,
       patternCount,
@@ -347,7 +357,7 @@ export function buildAhoCorasick(original: readonly string[], options: AhoCorasi
       holdFrom,
       sparse,
     });
-    return { patternCount, longest, loop: 'prefix', scan };
+    return { patternCount, longest, loop: 'prefix', scan, release };
   }
-  return { patternCount, longest, loop: 'sparse', scan: sparse };
+  return { patternCount, longest, loop: 'sparse', scan: sparse, release: () => {} };
 }

@@ -24,9 +24,17 @@ type OnMatch = (pattern: number, end: number) => void;
 /** A scan as AhoCorasick.scan: reports each match in order of end, returns the hold. */
 export type Scan = (input: string, from: number, to: number, onMatch: OnMatch) => number;
 
+/** A scan with a WebAssembly memory to give back (DenseScan.release). */
+export interface ReleasableScan {
+  scan: Scan;
+  release(): void;
+}
+
 /** The automaton as aho-corasick.ts builds it, states numbered breadth-first. */
 export interface PrefixWalkTables {
   classOf: Uint16Array;
+  /** The code units that have a class (DenseTables.coded). */
+  coded: readonly number[];
   /** Dense rows of the first states, with the full automaton's transitions. */
   rows: Int32Array;
   width: number;
@@ -50,8 +58,8 @@ export function cutDepth(depth: Int32Array, count: number, dense: number): numbe
   return dense >= count ? depth[count - 1]! : depth[dense]! - 1;
 }
 
-export function prefixWalkScan(tables: PrefixWalkTables): Scan {
-  const { classOf, rows, width, patternCount, cut, depth, fail, pattern, dictLink } = tables;
+export function prefixWalkScan(tables: PrefixWalkTables): ReleasableScan {
+  const { classOf, coded, rows, width, patternCount, cut, depth, fail, pattern, dictLink } = tables;
   const { childStart, childClass, childState, holdFrom, sparse } = tables;
   let states = 0;
   while (states < depth.length && depth[states]! <= cut) states++;
@@ -79,6 +87,7 @@ export function prefixWalkScan(tables: PrefixWalkTables): Scan {
   }
   const scanCut: DenseScan = denseScan({
     classOf,
+    coded,
     rows: cutRows,
     width,
     reports,
@@ -87,7 +96,7 @@ export function prefixWalkScan(tables: PrefixWalkTables): Scan {
     dictLink: dictLink.slice(0, states),
   });
 
-  return (input, from, to, onMatch) => {
+  const scan: Scan = (input, from, to, onMatch) => {
     // Matches a walk found, ending past the report it started from: held until the scan's
     // reports reach their end, so that every match is still reported in order of end.
     const pendingEnd: number[] = [];
@@ -165,4 +174,5 @@ export function prefixWalkScan(tables: PrefixWalkTables): Scan {
       if (at > abandonedAfter) onMatch(p, at);
     });
   };
+  return { scan, release: () => scanCut.release() };
 }

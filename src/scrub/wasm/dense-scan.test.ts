@@ -76,3 +76,44 @@ describe('the WebAssembly scan of a dense automaton', () => {
     expect(found(patterns, input)).toEqual(naive(patterns, input));
   });
 });
+
+describe('a released scan (its memory given to the next automaton built)', () => {
+  it('throws when called again, rather than read another automaton’s tables', () => {
+    const automaton = buildAhoCorasick(['alpha-secret-one']);
+    expect(automaton.loop).toBe('dense');
+    automaton.release();
+    expect(() => automaton.scan('x alpha-secret-one', 0, 18, () => {})).toThrow(/released/);
+  });
+
+  it('leaves no class of the automaton before in that memory', () => {
+    // `a`…`h` had classes 1…8 there, as `1`…`8` have in the next: read with the old classes,
+    // `abcdefgh` would be `12345678`.
+    const before = buildAhoCorasick(['abcdefgh']);
+    before.release();
+    const next = buildAhoCorasick(['12345678']);
+    const out: number[] = [];
+    next.scan('abcdefgh 12345678', 0, 17, (_, end) => out.push(end));
+    expect(out).toEqual([17]);
+  });
+
+  it('leaves the next automaton finding exactly its own patterns in that memory', () => {
+    const rng = seeded(41);
+    const letters = 'abcdefghijklmnopqrstuvwxyz';
+    // A large automaton first (its memory grown, its class table full), then smaller ones that
+    // take that memory: none may see a class or a row of one before it.
+    let before = buildAhoCorasick(Array.from({ length: 300 }, () => rng.text(letters, 30)));
+    for (let round = 0; round < 6; round++) {
+      const patterns = Array.from({ length: 1 + rng.int(20) }, () => rng.text('0123456789ABCDEF-_.', 12));
+      before.release();
+      const next = buildAhoCorasick(patterns);
+      expect(next.loop).toBe('dense');
+      const input = Array.from({ length: 400 }, () =>
+        rng.int(4) === 0 ? rng.pick(patterns) : rng.text(`${letters}0123456789`, 1 + rng.int(40)),
+      ).join(' ');
+      const out: string[] = [];
+      next.scan(input, 0, input.length, (p, end) => out.push(`${patterns[p]}@${end}`));
+      expect(out.sort()).toEqual(naive(patterns, input));
+      before = next;
+    }
+  });
+});

@@ -16,6 +16,12 @@ import { SCAN_WASM_BASE64 } from './scan-module.js';
 export interface DenseTables {
   /** Class of each UTF-16 code unit (0: in no pattern). */
   classOf: Uint16Array;
+  /**
+   * The code units whose class is not 0: the class table is written for these alone (the rest of
+   * a new memory is zero). Without it all 65,536 are read, half the time of building a small
+   * automaton (a run token's, rebuilt at every run's start and end).
+   */
+  coded?: readonly number[];
   /** `rows[s * width + c]`: the state after `s` reads a character of class `c`. */
   rows: Int32Array;
   width: number;
@@ -51,14 +57,20 @@ export interface ScanSkip {
   until?: Int32Array;
 }
 
-/** Scans `input[from, to)`; calls `onMatch(pattern, end)` for each match, in order of end; returns the last state. */
-export type DenseScan = (
+/** Scans `input[from, to)`, calling `onMatch(pattern, end)` for each match in order of end. */
+export type SkippingScan = (
   input: string,
   from: number,
   to: number,
   onMatch: (pattern: number, end: number) => void,
   skip?: ScanSkip,
 ) => number;
+
+/** A SkippingScan that returns the last state. */
+export interface DenseScan extends SkippingScan {
+  /** Gives its memory back for the next scan built (see `released`); a call after this throws. */
+  release(): void;
+}
 
 const PAGE = 65_536;
 /** Code units per window. */
@@ -90,6 +102,36 @@ interface ScanExports {
 
 let compiled: WebAssembly.Module | undefined;
 
+/** A scan's memory and the module's instance bound to it. */
+interface Slot {
+  memory: WebAssembly.Memory;
+  exports: ScanExports;
+}
+
+/**
+ * Memories of released scans, taken by the next scans built (grown if need be): the automaton of
+ * the secrets added at run time is rebuilt at every run's start and end, and a new memory each
+ * time made V8 run a full collection every few runs (a run's start: p99 12 → 20 ms).
+ */
+const released: Slot[] = [];
+const MAX_RELEASED = 8;
+
+function slotOf(size: number): Slot {
+  const pages = Math.ceil(size / PAGE);
+  const slot = released.pop();
+  if (!slot) {
+    const memory = new WebAssembly.Memory({ initial: pages });
+    const exports = new WebAssembly.Instance(scanModule(), { env: { memory } })
+      .exports as unknown as ScanExports;
+    return { memory, exports };
+  }
+  const held = slot.memory.buffer.byteLength / PAGE;
+  if (held < pages) slot.memory.grow(pages - held);
+  // Only the code units with a class are written below: the others must read 0.
+  new Uint16Array(slot.memory.buffer, CLASSES_AT, 65_536).fill(0);
+  return slot;
+}
+
 function scanModule(): WebAssembly.Module {
   compiled ??= new WebAssembly.Module(Buffer.from(SCAN_WASM_BASE64, 'base64'));
   return compiled;
@@ -118,12 +160,12 @@ export function denseScan(tables: DenseTables): DenseScan {
     }
   }
   const rowBytes = width * 4;
-  const memory = new WebAssembly.Memory({
-    initial: Math.ceil((TABLE_AT + rows.length * 4) / PAGE),
-  });
+  let slot: Slot | undefined = slotOf(TABLE_AT + rows.length * 4);
+  const memory = slot.memory;
   const bytes = Buffer.from(memory.buffer);
   const classes = new Uint16Array(memory.buffer, CLASSES_AT, 65_536);
-  for (let code = 0; code < 65_536; code++) classes[code] = classOf[code]! * 4;
+  if (tables.coded) for (const code of tables.coded) classes[code] = classOf[code]! * 4;
+  else for (let code = 0; code < 65_536; code++) classes[code] = classOf[code]! * 4;
   const table = new Int32Array(memory.buffer, TABLE_AT, rows.length);
   for (let k = 0; k < rows.length; k++) {
     const next = rows[k]!;
@@ -131,9 +173,7 @@ export function denseScan(tables: DenseTables): DenseScan {
   }
   const outA = new Int32Array(memory.buffer, OUT_A_AT, WINDOW * 2);
   const outB = new Int32Array(memory.buffer, OUT_B_AT, WINDOW * 2);
-  const exports = new WebAssembly.Instance(scanModule(), { env: { memory } })
-    .exports as unknown as ScanExports;
-  const { scan2, stateA, stateB, countA, countB } = exports;
+  const { scan2, stateA, stateB, countA, countB } = slot.exports;
   // The second stretch starts this far before its half, from the root: by the half it has read
   // as many characters as the longest pattern, so its state is the one a single scan would have.
   const overlap = Math.max(0, longest - 1);
@@ -177,7 +217,15 @@ export function denseScan(tables: DenseTables): DenseScan {
     }
   };
 
-  return (input, from, to, onMatch, skip) => {
+  const scan = (
+    input: string,
+    from: number,
+    to: number,
+    onMatch: (pattern: number, end: number) => void,
+    skip?: ScanSkip,
+  ): number => {
+    // Another automaton's tables may be in its memory now: a scan that went on would miss.
+    if (slot === undefined) throw new Error('a released scan was called');
     let carried = 0;
     for (let start = from; start < to; start += WINDOW) {
       const length = Math.min(WINDOW, to - start);
@@ -214,6 +262,11 @@ export function denseScan(tables: DenseTables): DenseScan {
     }
     return (carried >> 2) / width;
   };
+  const release = () => {
+    if (slot !== undefined && released.length < MAX_RELEASED) released.push(slot);
+    slot = undefined;
+  };
+  return Object.assign(scan, { release });
 }
 
 /** Whether `input` ends at `end` with one of `spellings` exactly (always, without them). */
