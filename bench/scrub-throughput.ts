@@ -24,6 +24,7 @@ export const REPETITIONS = 11;
 export interface ScrubberLike {
   stream(): { push(chunk: string): string; flush(): string };
   text(input: string): string;
+  addSecrets(values: Iterable<string>): void;
 }
 export type CreateScrubber = (options?: {
   secrets?: Iterable<string>;
@@ -197,6 +198,11 @@ export interface ThroughputInput {
   text: string;
   /** Scanned by the scrubber with ten configured secrets. */
   configured?: boolean;
+  /**
+   * Scanned by a scrubber told this many run tokens at run time (`addSecrets`), as a gateway is
+   * while that many runs are live: each text is read by their automata too.
+   */
+  live?: number;
   /** Streamed in chunks of this many characters (as an LLM answer's deltas arrive), not scrubbed whole. */
   chunk?: number;
   /**
@@ -218,6 +224,13 @@ export function throughputInputs(): ThroughputInput[] {
     { input: 'ordinary text (logs, prose, SQL)', kind: 'ordinary', text: corpus([]) },
     { input: 'JSON tool output (paths, hashes, base64)', kind: 'ordinary', text: jsonToolOutput() },
     { input: 'ordinary text, 10 configured secrets', kind: 'ordinary', text: corpus([]), configured: true },
+    {
+      input: 'ordinary text, one run live (its token told at run time)',
+      kind: 'ordinary',
+      text: corpus([]),
+      live: 1,
+    },
+    { input: 'ordinary text, 10 runs live', kind: 'ordinary', text: corpus([]), live: 10 },
     {
       input: 'ordinary text, read again in a new string',
       kind: 'ordinary',
@@ -313,12 +326,29 @@ export function throughputInputs(): ThroughputInput[] {
 interface Contender {
   plain: ScrubberLike;
   configured: ScrubberLike;
+  /** By number of run tokens told at run time (ThroughputInput.live). */
+  live: Map<number, ScrubberLike>;
   cpu: number[][];
   wall: number[][];
 }
 
-function contender(create: CreateScrubber, secrets: readonly string[]): Contender {
-  return { plain: create(), configured: create({ secrets }), cpu: [], wall: [] };
+/** A run token's shape (runs/tokens.ts `mintToken`). */
+const runToken = () => `bh_run_${randomBytes(32).toString('base64url')}`;
+
+function contender(
+  create: CreateScrubber,
+  secrets: readonly string[],
+  tokens: readonly string[],
+  liveCounts: readonly number[],
+): Contender {
+  const live = new Map<number, ScrubberLike>();
+  for (const count of liveCounts) {
+    const scrubber = create();
+    // One at a time, as runs start.
+    for (const token of tokens.slice(0, count)) scrubber.addSecrets([token]);
+    live.set(count, scrubber);
+  }
+  return { plain: create(), configured: create({ secrets }), live, cpu: [], wall: [] };
 }
 
 function median(values: readonly number[]): number {
@@ -357,9 +387,12 @@ export function benchThroughput(create: CreateScrubber, against?: CreateScrubber
   // Per-tool credentials are configured secrets: a gateway with ten scans every text for their
   // ~4,000 forms as well. The same ten for both builds.
   const secrets = secretsOf(10);
-  const contenders = [contender(create, secrets)];
-  if (against) contenders.push(contender(against, secrets));
-  const pick = (c: Contender, row: ThroughputInput) => (row.configured ? c.configured : c.plain);
+  const liveCounts = [...new Set(inputs.flatMap((row) => (row.live === undefined ? [] : [row.live])))];
+  const tokens = Array.from({ length: Math.max(0, ...liveCounts) }, runToken);
+  const contenders = [contender(create, secrets, tokens, liveCounts)];
+  if (against) contenders.push(contender(against, secrets, tokens, liveCounts));
+  const pick = (c: Contender, row: ThroughputInput) =>
+    row.live !== undefined ? c.live.get(row.live)! : row.configured ? c.configured : c.plain;
   for (const c of contenders) {
     c.cpu = inputs.map(() => []);
     c.wall = inputs.map(() => []);
