@@ -61,10 +61,10 @@ const BASE_WASM_ENTRIES = 2_000_000;
 const RUNTIME_WASM_ENTRIES = 262_144;
 /**
  * Table entries (256 KiB) the delta may take to be scanned by the WebAssembly loop, whole: the
- * forms of one or two run tokens. Every live run's token is in the delta or the runtime
- * automaton, so every text a gateway scrubs is also read by their loop: in JavaScript that was 4–8
- * ms per MiB beside the base automaton's 1 (ordinary text scrubbed at 115 MB/s with one run live,
- * 165 with none); in WebAssembly about 1.2. Filling a whole table for more tokens took longer
+ * forms of one run token (`fitsWhole` is an upper bound). Every live run's token is in the delta
+ * or the runtime automaton, so every text a gateway scrubs is also read by their loop: in
+ * JavaScript that was 4–8 ms per MiB beside the base automaton's 1 (ordinary text scrubbed at
+ * about 100 MB/s with one run live, 165 with none); in WebAssembly about 1.2. Filling a whole table for more tokens took longer
  * than the delta's rebuild at every run's start and end may (3 tokens: 1.5 ms instead of 0.4),
  * so a larger delta keeps the JavaScript loop until it is folded.
  */
