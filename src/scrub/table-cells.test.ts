@@ -116,7 +116,7 @@ describe('a credential under a column named for it', () => {
 
   describe('a keyword is read where the character it needs is the first of its kind (after a MIME body, which has none)', () => {
     // The reader searches for VALUES only after the text's first `)`, COPY only from a little
-    // before its first `(`, RECORD only after its first `[` (table-cells.ts `searchFrom`).
+    // before its first `(`, RECORD only after its first `[` (table-cells.ts `keywordStarts`).
     const body = `Content-Transfer-Encoding: base64\n\n${Buffer.from('x'.repeat(3000))
       .toString('base64')
       .match(/.{1,76}/g)!

@@ -17,11 +17,11 @@ export interface DenseTables {
   /** Class of each UTF-16 code unit (0: in no pattern). */
   classOf: Uint16Array;
   /**
-   * The code units whose class is not 0: the class table is written for these alone (the rest of
-   * a new memory is zero). Without it all 65,536 are read, half the time of building a small
-   * automaton (a run token's, rebuilt at every run's start and end).
+   * The code units whose class is not 0: the class table is written for these alone (the rest is
+   * zero). Writing all 65,536 was half the time of building a small automaton (a run token's,
+   * rebuilt at every run's start and end).
    */
-  coded?: readonly number[];
+  coded: readonly number[];
   /** `rows[s * width + c]`: the state after `s` reads a character of class `c`. */
   rows: Int32Array;
   width: number;
@@ -164,8 +164,7 @@ export function denseScan(tables: DenseTables): DenseScan {
   const memory = slot.memory;
   const bytes = Buffer.from(memory.buffer);
   const classes = new Uint16Array(memory.buffer, CLASSES_AT, 65_536);
-  if (tables.coded) for (const code of tables.coded) classes[code] = classOf[code]! * 4;
-  else for (let code = 0; code < 65_536; code++) classes[code] = classOf[code]! * 4;
+  for (const code of tables.coded) classes[code] = classOf[code]! * 4;
   const table = new Int32Array(memory.buffer, TABLE_AT, rows.length);
   for (let k = 0; k < rows.length; k++) {
     const next = rows[k]!;
