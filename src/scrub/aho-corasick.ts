@@ -80,6 +80,15 @@ export interface AhoCorasickOptions {
    */
   wasmEntries?: number;
   /**
+   * With `wasmEntries`: the deepest the WebAssembly loop's table may reach (default: as deep as
+   * `wasmEntries` allows, the whole automaton if it fits). An automaton rebuilt often (the
+   * secrets added at run time) is cut at MIN_CUT_DEPTH whenever it is deeper: it then fills the
+   * rows of those states only, about as fast as the JavaScript loop's tables (ten run tokens:
+   * 0.5 ms, where their whole table took 1.7), and the head of a random token's form is as rare
+   * in text at that depth as deeper.
+   */
+  maxCut?: number;
+  /**
    * Per pattern: what a report of it left out counts (ScanSkip.hits), or -1 where it must
    * always be reported. Without it, nothing is left out.
    */
@@ -90,6 +99,13 @@ export interface AhoCorasickOptions {
    * in any case.
    */
   cased?: readonly (readonly string[] | undefined)[];
+}
+
+/** How many states, numbered breadth-first, are at most `cut` deep. */
+function statesTo(depth: Int32Array, cut: number): number {
+  let states = 0;
+  while (states < depth.length && depth[states]! <= cut) states++;
+  return states;
 }
 
 /** `text` with ASCII upper-case letters in lower case (and nothing else changed). */
@@ -206,15 +222,16 @@ export function buildAhoCorasick(original: readonly string[], options: AhoCorasi
   // Which loop scans (see AhoCorasick.loop), and so how many states get dense rows.
   const jsEntries = options.denseEntries ?? MAX_DENSE_ENTRIES;
   const wasmRows = Math.floor((options.wasmEntries ?? jsEntries) / classes);
-  const cut = cutDepth(depth, count, wasmRows);
+  const cut = Math.min(cutDepth(depth, count, wasmRows), options.maxCut ?? Number.POSITIVE_INFINITY);
   const loop =
-    count <= wasmRows
+    count <= wasmRows && depth[count - 1]! <= cut
       ? 'dense'
       : options.wasmEntries !== undefined && cut >= MIN_CUT_DEPTH
         ? 'prefix'
         : 'sparse';
   const budget = loop === 'sparse' ? jsEntries : wasmRows * classes;
-  const dense = Math.max(1, Math.min(count, Math.floor(budget / classes)));
+  const dense =
+    loop === 'prefix' ? statesTo(depth, cut) : Math.max(1, Math.min(count, Math.floor(budget / classes)));
   const rows = new Int32Array(dense * classes);
   const fail = new Int32Array(count);
   const pattern = new Int32Array(count);

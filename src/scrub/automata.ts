@@ -13,6 +13,7 @@
 import { type AhoCorasick, type AhoCorasickOptions, buildAhoCorasick, foldAscii } from './aho-corasick.js';
 import type { AnchorOwners, ExactAnchor } from './compiled-rules.js';
 import { knownSecretForms } from './encodings.js';
+import { MIN_CUT_DEPTH } from './prefix-walk.js';
 
 /** Secrets shorter than this are not matched: they would redact ordinary words. */
 export const MIN_SECRET_LENGTH = 6;
@@ -44,7 +45,10 @@ export interface Automaton {
 
 const NO_ANCHORS: ReadonlyMap<string, AnchorOwners> = new Map();
 
-/** The delta is rebuilt on every addition (a run token, a grant): a small dense table builds fast. */
+/**
+ * The delta is rebuilt on every addition (a run token, a grant): should it fall back to the
+ * JavaScript loop (its walks over budget, or too wide to cut), that loop's table stays small.
+ */
 const DELTA_DENSE_ENTRIES = 16_384;
 /**
  * Table entries (8 MiB) the WebAssembly loop may take for the base automaton, built once: the
@@ -54,26 +58,20 @@ const DELTA_DENSE_ENTRIES = 16_384;
  */
 const BASE_WASM_ENTRIES = 2_000_000;
 /**
- * Table entries (1 MiB) for the runtime automaton's WebAssembly loop, built at a fold: whole or
- * cut, it builds in less time than the JavaScript loop's tables took (run tokens: 32 of them
- * 7 vs 14 ms, 128 13 vs 14, 512 29 vs 39) and scans 3.4 times faster (1.2 ms per MiB).
+ * The secrets added at run time (the runtime automaton and the delta) are rebuilt often, at
+ * every run's start and end, and every text a gateway scrubs is read by them (every live run's
+ * token is one): they take the WebAssembly loop cut at MIN_CUT_DEPTH, whose table (at most 1
+ * MiB) holds only the states down to the cut. Scanning 1 MiB of ordinary text then takes about
+ * 1.1 ms whatever the number of tokens, against 4–5 for the JavaScript loop, and a build about
+ * as long as that loop's tables took (ten run tokens 0.46 vs 0.42 ms, 32 1.4 vs 1.2); a whole
+ * table took 1.7 ms for ten tokens and 6.5 for 32.
  */
-const RUNTIME_WASM_ENTRIES = 262_144;
-/**
- * Table entries (256 KiB) the delta may take to be scanned by the WebAssembly loop, whole: the
- * forms of one run token (`fitsWhole` is an upper bound). Every live run's token is in the delta
- * or the runtime automaton, so every text a gateway scrubs is also read by their loop: in
- * JavaScript that was 4–8 ms per MiB beside the base automaton's 1 (ordinary text scrubbed at
- * about 100 MB/s with one run live, 165 with none); in WebAssembly about 1.2. Filling a whole table for more tokens took longer
- * than the delta's rebuild at every run's start and end may (3 tokens: 1.5 ms instead of 0.4),
- * so a larger delta keeps the JavaScript loop until it is folded.
- */
-const DELTA_WASM_ENTRIES = 65_536;
+const ADDED_TABLES = { wasmEntries: 262_144, maxCut: MIN_CUT_DEPTH } as const;
 
 export function buildAutomaton(
   anchors: ReadonlyMap<string, AnchorOwners>,
   forms: readonly string[],
-  tables: Pick<AhoCorasickOptions, 'denseEntries' | 'wasmEntries'> = {},
+  tables: Pick<AhoCorasickOptions, 'denseEntries' | 'wasmEntries' | 'maxCut'> = {},
 ): Automaton {
   const index = new Map<string, number>();
   const patterns: string[] = [];
@@ -258,9 +256,7 @@ export class KnownSecrets {
     this.deltaForms = [];
     this.forgotten = 0;
     const runtime =
-      this.runtimeForms.length > 0
-        ? buildAutomaton(NO_ANCHORS, this.runtimeForms, { wasmEntries: RUNTIME_WASM_ENTRIES })
-        : null;
+      this.runtimeForms.length > 0 ? buildAutomaton(NO_ANCHORS, this.runtimeForms, ADDED_TABLES) : null;
     // The automata replaced are scanned no more: their WebAssembly memory serves the next ones.
     this.runtime?.ac.release();
     this.delta?.ac.release();
@@ -273,31 +269,10 @@ export class KnownSecrets {
     const forms = this.deltaForms;
     const delta =
       forms.length > 0
-        ? buildAutomaton(NO_ANCHORS, forms, {
-            denseEntries: DELTA_DENSE_ENTRIES,
-            ...(fitsWhole(forms, DELTA_WASM_ENTRIES) ? { wasmEntries: DELTA_WASM_ENTRIES } : {}),
-          })
+        ? buildAutomaton(NO_ANCHORS, forms, { denseEntries: DELTA_DENSE_ENTRIES, ...ADDED_TABLES })
         : null;
     this.delta?.ac.release();
     this.delta = delta;
     return forms.length;
   }
-}
-
-/**
- * Whether the automaton of `forms` certainly fits `entries` dense table entries whole (then the
- * WebAssembly loop scans it whole, not cut): at most a state per character, and a class per
- * distinct code unit (letters in one case) and one for the rest.
- */
-function fitsWhole(forms: readonly string[], entries: number): boolean {
-  let states = 1;
-  const codes = new Set<number>();
-  for (const form of forms) {
-    states += form.length;
-    for (let i = 0; i < form.length; i++) {
-      const code = form.charCodeAt(i);
-      codes.add(code >= 65 && code <= 90 ? code + 32 : code);
-    }
-  }
-  return states * (codes.size + 1) <= entries;
 }

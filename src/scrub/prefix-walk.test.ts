@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { seeded } from '../../test/helpers/seeded.js';
 import { type AhoCorasick, buildAhoCorasick } from './aho-corasick.js';
+import { MIN_CUT_DEPTH } from './prefix-walk.js';
 
 /** Long patterns over a small alphabet, as secret forms are: shared heads, long tails. */
 function longPatterns(seed: number, count: number) {
@@ -24,6 +25,11 @@ function prefixAutomaton(patterns: string[]): AhoCorasick {
     if (ac.loop === 'prefix') return ac;
   }
   throw new Error('no dense budget gives the prefix loop');
+}
+
+/** Built as the automata of secrets added at run time are: cut at MIN_CUT_DEPTH, the table roomy. */
+function shallowCut(patterns: string[]): AhoCorasick {
+  return buildAhoCorasick(patterns, { wasmEntries: 1 << 20, maxCut: MIN_CUT_DEPTH });
 }
 
 function run(ac: AhoCorasick, input: string, from = 0, to = input.length) {
@@ -46,10 +52,23 @@ describe('the prefix loop', () => {
     expect(buildAhoCorasick(patterns, { denseEntries: 9 * 700 }).loop).toBe('sparse');
   });
 
+  it('is cut at maxCut when the automaton is deeper, however roomy its table', () => {
+    const { patterns } = longPatterns(3, 60);
+    expect(shallowCut(patterns).loop).toBe('prefix');
+    // No deeper than the cut: all dense.
+    const short = patterns.map((p) => p.slice(0, MIN_CUT_DEPTH));
+    expect(shallowCut(short).loop).toBe('dense');
+  });
+});
+
+describe.each([
+  ['cut as deep as its table allows', prefixAutomaton],
+  ['cut at MIN_CUT_DEPTH (maxCut)', shallowCut],
+])('the prefix loop, %s,', (_, cutAutomaton) => {
   it('reports exactly what the all-dense loop reports, on text full of pattern heads', () => {
     const { rng, word, patterns } = longPatterns(5, 60);
     const dense = buildAhoCorasick(patterns);
-    const prefix = prefixAutomaton(patterns);
+    const prefix = cutAutomaton(patterns);
     for (let round = 0; round < 60; round++) {
       const parts: string[] = [];
       for (let k = 0; k < 40; k++) {
@@ -64,7 +83,7 @@ describe('the prefix loop', () => {
 
   it('reports matches in order of end, as the other loops do', () => {
     const { rng, patterns } = longPatterns(7, 60);
-    const prefix = prefixAutomaton(patterns);
+    const prefix = cutAutomaton(patterns);
     const input = rng.text(patterns, 200);
     const ends = run(prefix, input).found.map(([, e]) => e);
     expect(ends.length).toBeGreaterThan(200);
@@ -74,7 +93,7 @@ describe('the prefix loop', () => {
   it('holds back the same tail as the all-dense loop when the text ends inside a pattern', () => {
     const { rng, word, patterns } = longPatterns(9, 60);
     const dense = buildAhoCorasick(patterns);
-    const prefix = prefixAutomaton(patterns);
+    const prefix = cutAutomaton(patterns);
     for (let round = 0; round < 300; round++) {
       const p = rng.pick(patterns);
       const input = word(rng.int(20)) + p.slice(0, 1 + rng.int(p.length - 1));
@@ -84,7 +103,7 @@ describe('the prefix loop', () => {
 
   it('scans only the requested range', () => {
     const { patterns } = longPatterns(11, 60);
-    const prefix = prefixAutomaton(patterns);
+    const prefix = cutAutomaton(patterns);
     const p = patterns[0]!;
     const input = `${p}${p}${p}`;
     const ends = run(prefix, input, p.length, 2 * p.length).found.map(([, e]) => e);
@@ -96,7 +115,7 @@ describe('the prefix loop', () => {
     // A pattern of one repeated letter: every position of the flood starts a walk of its length.
     const patterns = [...longPatterns(13, 60).patterns, 'a'.repeat(40), `${'a'.repeat(30)}b`];
     const dense = buildAhoCorasick(patterns);
-    const prefix = prefixAutomaton(patterns);
+    const prefix = cutAutomaton(patterns);
     for (const input of ['a'.repeat(60_000), `${'a'.repeat(30_000)}b${'a'.repeat(30_000)}`]) {
       const a = run(prefix, input);
       const b = run(dense, input);
