@@ -24,6 +24,8 @@
  * the hidden text can be checked for injection.
  */
 
+import { charCensus, HIDDEN_ASCII, NON_ASCII } from '../util/char-census.js';
+
 // ESC [ params intermediates final | ESC ] ... BEL/ST | ESC P/X/^/_ ... ST | two-byte ESC | 8-bit CSI.
 const ESCAPES =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
@@ -63,6 +65,17 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const isWellFormed = (String.prototype as unknown as { isWellFormed: (this: string) => boolean })
   .isWellFormed;
 
+/**
+ * Whether `text` holds none of what `stripHidden` removes (well-formed text; ANY and ANY_MORE).
+ * ASCII text holds only the controls and DEL of them: the census answers that without a regex
+ * pass (a megabyte of a tool's output took 0.9 ms of the inspection worker's time for ANY alone).
+ */
+function nothingHidden(text: string): boolean {
+  const census = charCensus(text);
+  if ((census & HIDDEN_ASCII) !== 0) return false;
+  return (census & NON_ASCII) === 0 || (!ANY.test(text) && !ANY_MORE.test(text));
+}
+
 export interface Cleaned {
   text: string;
   escapes: number;
@@ -73,8 +86,7 @@ export interface Cleaned {
 
 export function stripHidden(input: string): Cleaned {
   const wellFormed = isWellFormed.call(input);
-  if (wellFormed && !ANY.test(input) && !ANY_MORE.test(input))
-    return { text: input, escapes: 0, hidden: 0, smuggled: '' };
+  if (wellFormed && nothingHidden(input)) return { text: input, escapes: 0, hidden: 0, smuggled: '' };
   let escapes = 0;
   let hidden = 0;
   let smuggled = '';

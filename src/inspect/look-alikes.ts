@@ -11,6 +11,8 @@
  * phrases do not match; a run is only ever flagged, never changed, by this.
  */
 
+import { charCensus, NON_ASCII } from '../util/char-census.js';
+
 /** Pairs of look-alike and the ASCII letter it reads as (confusables.txt, single-letter rows). */
 const PAIRS =
   // Cyrillic small
@@ -47,8 +49,6 @@ const WORD = /[\p{L}\p{N}\p{So}._@+-]+/gu;
 const ASCII_ALNUM = /[A-Za-z0-9]/;
 // A leading U+FEFF is text here, not a byte-order mark: kept, so offsets hold.
 const UTF16 = new TextDecoder('utf-16le', { ignoreBOM: true });
-/** A quick test: anything outside ASCII may hold a look-alike. */
-const NON_ASCII = /[\u0080-\uffff]/;
 /**
  * What a character reads as when its compatibility form (NFKC) is one printable ASCII character:
  * mathematical alphanumerics (`𝖼`, `𝟎`, astral), letterlike and Roman-numeral forms (`ⅼ`, `ℯ`),
@@ -107,7 +107,8 @@ function readsAs(ch: string): string | undefined {
  * units and reads as one.
  */
 export function asciiReading(text: string): { text: string; origin: ArrayLike<number> } | undefined {
-  if (!NON_ASCII.test(text)) return undefined;
+  // A quick test: only a character past ASCII reads otherwise.
+  if ((charCensus(text) & NON_ASCII) === 0) return undefined;
   const { bmp, astral } = compatTable();
   const n = text.length;
   // Most non-ASCII text (any script) reads as itself: find that without allocating.
@@ -151,7 +152,7 @@ export function lookAlikeNote(args: unknown): string | undefined {
   const walk = (value: unknown, pointer: string, depth: number): void => {
     if (depth > 64) return;
     if (typeof value === 'string') {
-      if (!NON_ASCII.test(value)) return;
+      if ((charCensus(value) & NON_ASCII) === 0) return;
       for (const word of value.match(WORD) ?? []) {
         const chars = [...word];
         const odd = [...new Set(chars.filter((ch) => readsAs(ch) !== undefined))];
