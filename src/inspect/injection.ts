@@ -22,8 +22,43 @@ export interface InjectionHit {
  * `rest`, which open otherwise and are searched on their own.
  */
 type Heuristic =
-  | { id: string; pattern: RegExp; leads?: readonly string[]; rest?: RegExp }
+  | { id: string; pattern: RegExp; leads?: readonly string[]; rest?: Opened; opens?: string }
   | { id: string; find: (text: string) => number };
+
+/**
+ * A pattern every match of which opens with one of the characters `opens` (punctuation, the same
+ * in any case): it is searched from the first of them in the text, found by a native `indexOf`
+ * (about 0.02 ms per MiB), not from the start: a regex tries every position before it (0.4–0.5
+ * ms per MiB), and a tool's text often holds none of them.
+ */
+interface Opened {
+  pattern: RegExp;
+  opens: string;
+}
+
+/** Where `opened.pattern` first matches `text`, -1 where it does not (see Opened). */
+function firstOpened({ pattern, opens }: Opened, text: string): number {
+  let from = -1;
+  for (const char of opens) {
+    const at = text.indexOf(char);
+    if (at >= 0 && (from < 0 || at < from)) from = at;
+  }
+  if (from < 0) return -1;
+  const search = searching(pattern);
+  search.lastIndex = from;
+  return search.exec(text)?.index ?? -1;
+}
+
+/** A global copy of each pattern, to search from a given index. */
+const GLOBAL = new Map<RegExp, RegExp>();
+function searching(pattern: RegExp): RegExp {
+  let search = GLOBAL.get(pattern);
+  if (!search) {
+    search = pattern.global ? pattern : new RegExp(pattern.source, `${pattern.flags.replace('y', '')}g`);
+    GLOBAL.set(pattern, search);
+  }
+  return search;
+}
 
 const HEURISTICS: readonly Heuristic[] = [
   {
@@ -61,8 +96,7 @@ const HEURISTICS: readonly Heuristic[] = [
     // after any line break kept the regex engine from skipping ahead, 1.5-3 ms per MB.
     id: 'role_markers',
     find: (text) => {
-      TEMPLATE_MARKERS.lastIndex = 0;
-      const marker = TEMPLATE_MARKERS.exec(text)?.index ?? -1;
+      const marker = firstOpened(TEMPLATE_MARKERS, text);
       const line = findRoleLine(text, marker < 0 ? text.length : marker);
       return line >= 0 ? line : marker;
     },
@@ -72,6 +106,7 @@ const HEURISTICS: readonly Heuristic[] = [
     id: 'instruction_block',
     pattern:
       /<\s{0,3}\/?\s{0,3}(?:important|system|instructions?|admin|system-reminder|critical)\b[^<>\n]{0,64}>/i,
+    opens: '<',
   },
   {
     // Steering the agent to another tool: cross-tool escalation ("now call send_email with ...").
@@ -94,7 +129,7 @@ const HEURISTICS: readonly Heuristic[] = [
     id: 'gateway_voice',
     pattern: /\bdenied\s{1,3}by\s{1,3}bulkhead\s{0,3}\(|\[\s{0,3}bulkhead\s{0,3}:/i,
     leads: ['denied'],
-    rest: /\[\s{0,3}bulkhead\s{0,3}:/i,
+    rest: { pattern: /\[\s{0,3}bulkhead\s{0,3}:/i, opens: '[' },
   },
   {
     // Concealment: asking the model to hide what it does from the user.
@@ -120,7 +155,10 @@ export const INJECTION_PATTERNS: ReadonlyMap<string, RegExp> = new Map(
 );
 
 /** Chat-template markers (role_markers' first half). */
-const TEMPLATE_MARKERS = /<\|im_start\|>|<\|system\|>|<\|start_header_id\|>|\[INST\]|<<SYS>>/gi;
+const TEMPLATE_MARKERS: Opened = {
+  pattern: /<\|im_start\|>|<\|system\|>|<\|start_header_id\|>|\[INST\]|<<SYS>>/gi,
+  opens: '<[',
+};
 
 /** A role line's words after its indent: found anywhere, then `findRoleLine` checks what precedes them. */
 const ROLE_WORDS = /(?:system|assistant)\s{0,2}:\s{0,3}(?:you|ignore|from now|new instructions)\b/gi;
@@ -181,9 +219,12 @@ export function findInjection(text: string): InjectionHit[] {
 function firstMatch(heuristic: Heuristic, text: string, led: Int32Array): number {
   if ('find' in heuristic) return heuristic.find(text);
   const k = LED_INDEX.get(heuristic.id);
-  if (k === undefined) return heuristic.pattern.exec(text)?.index ?? -1;
+  if (k === undefined)
+    return heuristic.opens !== undefined
+      ? firstOpened({ pattern: heuristic.pattern, opens: heuristic.opens }, text)
+      : (heuristic.pattern.exec(text)?.index ?? -1);
   const byLead = led[k] as number;
-  const rest = heuristic.rest?.exec(text)?.index ?? -1;
+  const rest = heuristic.rest ? firstOpened(heuristic.rest, text) : -1;
   return byLead < 0 ? rest : rest < 0 ? byLead : Math.min(byLead, rest);
 }
 
