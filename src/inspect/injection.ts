@@ -162,6 +162,8 @@ const TEMPLATE_MARKERS: Opened = {
 
 /** A role line's words after its indent: found anywhere, then `findRoleLine` checks what precedes them. */
 const ROLE_WORDS = /(?:system|assistant)\s{0,2}:\s{0,3}(?:you|ignore|from now|new instructions)\b/gi;
+/** The most characters before a ROLE_WORDS match's colon: `assistant` and two spaces. */
+const ROLE_REACH = 'assistant'.length + 2;
 const SPACE = /\s/;
 /** Where `^` matches with the `m` flag: after these (and at the start). */
 const isLineBreak = (c: number) => c === 0x0a || c === 0x0d || c === 0x2028 || c === 0x2029;
@@ -174,7 +176,11 @@ const isLineBreak = (c: number) => c === 0x0a || c === 0x0d || c === 0x2028 || c
  * injection.test.ts checks it against the regex.
  */
 export function findRoleLine(text: string, before = text.length): number {
-  ROLE_WORDS.lastIndex = 0;
+  // Every match holds a colon at most ROLE_REACH characters past its start: searched from there
+  // (a native indexOf; the regex's own search tries every position before).
+  const colon = text.indexOf(':');
+  if (colon < 0) return -1;
+  ROLE_WORDS.lastIndex = Math.max(0, colon - ROLE_REACH);
   for (let m = ROLE_WORDS.exec(text); m && m.index < before + 8; m = ROLE_WORDS.exec(text)) {
     const words = m.index;
     let start = -1;
