@@ -28,7 +28,7 @@ const LEAD_SPACING = 64;
 const escapeWord = (word: string) => word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** `pattern`'s source with its flags but `g` and `y`, and `flag`. */
-const withFlag = (pattern: RegExp, flag: 'g' | 'y') =>
+export const withFlag = (pattern: RegExp, flag: 'g' | 'y') =>
   new RegExp(pattern.source, `${pattern.flags.replace(/[gy]/g, '')}${flag}`);
 
 export function leadPass(patterns: readonly LedPattern[]): LeadPass {

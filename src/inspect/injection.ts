@@ -6,7 +6,7 @@
  * hostile output stays linear.
  */
 
-import { leadPass } from './injection-leads.js';
+import { leadPass, withFlag } from './injection-leads.js';
 import { asciiReading, foldLookAlikes } from './look-alikes.js';
 
 export interface InjectionHit {
@@ -54,7 +54,7 @@ const GLOBAL = new Map<RegExp, RegExp>();
 function searching(pattern: RegExp): RegExp {
   let search = GLOBAL.get(pattern);
   if (!search) {
-    search = pattern.global ? pattern : new RegExp(pattern.source, `${pattern.flags.replace('y', '')}g`);
+    search = pattern.global ? pattern : withFlag(pattern, 'g');
     GLOBAL.set(pattern, search);
   }
   return search;

@@ -24,7 +24,7 @@
  * needs one exact case checks the text at the reported position.
  */
 
-import { cutDepth, MIN_CUT_DEPTH, prefixWalkScan } from './prefix-walk.js';
+import { cutDepth, MIN_CUT_DEPTH, prefixWalkScan, statesTo } from './prefix-walk.js';
 import { denseScan, type SkippingScan } from './wasm/dense-scan.js';
 
 export type { ScanSkip } from './wasm/dense-scan.js';
@@ -99,13 +99,6 @@ export interface AhoCorasickOptions {
    * in any case.
    */
   cased?: readonly (readonly string[] | undefined)[];
-}
-
-/** How many states, numbered breadth-first, are at most `cut` deep. */
-function statesTo(depth: Int32Array, cut: number): number {
-  let states = 0;
-  while (states < depth.length && depth[states]! <= cut) states++;
-  return states;
 }
 
 /** `text` with ASCII upper-case letters in lower case (and nothing else changed). */

@@ -58,11 +58,17 @@ export function cutDepth(depth: Int32Array, count: number, dense: number): numbe
   return dense >= count ? depth[count - 1]! : depth[dense]! - 1;
 }
 
+/** How many states, numbered breadth-first, are at most `cut` deep. */
+export function statesTo(depth: Int32Array, cut: number): number {
+  let states = 0;
+  while (states < depth.length && depth[states]! <= cut) states++;
+  return states;
+}
+
 export function prefixWalkScan(tables: PrefixWalkTables): ReleasableScan {
   const { classOf, coded, rows, width, patternCount, cut, depth, fail, pattern, dictLink } = tables;
   const { childStart, childClass, childState, holdFrom, sparse } = tables;
-  let states = 0;
-  while (states < depth.length && depth[states]! <= cut) states++;
+  const states = statesTo(depth, cut);
   const hasChildren = (s: number) => childStart[s + 1]! > childStart[s]!;
 
   // The cut automaton: the same states down to the cut, whose deepest ones have no children,
