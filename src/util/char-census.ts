@@ -2,7 +2,7 @@
  * Which kinds of character a text holds, in one pass: what several checks on every large tool
  * result ask (hidden controls, JSON escapes, anything past ASCII) and what each answered with a
  * regex pass of its own, 0.6–1.5 ms per MiB each in V8 (a character class is read a character
- * at a time). A long text is copied into WebAssembly as UTF-16 and read 8 code units a vector
+ * at a time). A long text is copied into WebAssembly as UTF-16 and read 16 code units a step
  * (census.wat): about 0.3 ms per MiB with the copy. Texts of a few words are read in JavaScript.
  */
 import { CENSUS_WASM_BASE64 } from './wasm/census-module.js';
