@@ -26,6 +26,13 @@ const { startGateway } = await load('gateway/gateway.js', () => import('../../sr
 const { loadPolicyFile } = await load('policy/load.js', () => import('../../src/policy/load.js'));
 const { tracingFromEnv } = await load('telemetry/tracing.js', () => import('../../src/telemetry/tracing.js'));
 
+// As `bulkhead gateway` starts it (heap-headroom.ts); a build from before that module runs without.
+const headroom = await load(
+  'gateway/heap-headroom.js',
+  () => import('../../src/gateway/heap-headroom.js'),
+).catch(() => undefined);
+headroom?.widenHeapHeadroom();
+
 const [policyFile, runsArg] = process.argv.slice(2);
 if (!policyFile) {
   process.stderr.write('usage: gateway-child.ts POLICY [RUNS]\n');

@@ -13,6 +13,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Command } from 'commander';
 import { connectAgentClient } from '../agent/connect.js';
 import { type Gateway, startGateway } from '../gateway/gateway.js';
+import { widenHeapHeadroom } from '../gateway/heap-headroom.js';
 import { loadPolicyFile } from '../policy/load.js';
 import { action, EXIT, line, style } from './output.js';
 
@@ -144,6 +145,7 @@ async function runDemo(port: number): Promise<number> {
   line(style.bold('bulkhead demo') + style.dim(` — ${EXAMPLE_POLICY}`));
   line(style.dim('starting the gateway and 3 upstreams (orders, mail, files)...'));
   const logFile = join(loaded.dir, '.bulkhead', 'gateway.log');
+  widenHeapHeadroom();
   const gateway = await startGateway({
     loaded,
     port,

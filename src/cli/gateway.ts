@@ -5,6 +5,7 @@
  */
 import { type Command, Option } from 'commander';
 import { startGateway } from '../gateway/gateway.js';
+import { widenHeapHeadroom } from '../gateway/heap-headroom.js';
 import type { ReloadOutcome } from '../gateway/reload.js';
 import type { ContainmentView } from '../gateway/upstream-slot.js';
 import { watchPolicyFile } from '../gateway/watch.js';
@@ -41,6 +42,7 @@ export function register(program: Command): void {
         const loaded = loadPolicyFile(opts.policy);
         if (config.store) loaded.policy.store = config.store;
         const tracing = tracingFromEnv(process.env);
+        widenHeapHeadroom();
         const gateway = await startGateway({
           ...(tracing ? { tracing } : {}),
           loaded,
