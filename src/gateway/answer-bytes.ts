@@ -28,6 +28,7 @@
 import type { ServerResponse } from 'node:http';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { giveBuffer, takeBuffer } from '../util/buffer-pool.js';
+import type { StringsAside } from './strings-aside.js';
 
 /** Answers with at least this many characters are sent as bytes; shorter ones as they are. */
 export const LONG_ANSWER = 256 * 1024;
@@ -52,15 +53,24 @@ function keptOf(response: Response): Kept | undefined {
 export function longAnswerAsBytes(
   response: Response,
   outgoing?: ServerResponse,
+  aside?: StringsAside,
 ): Response | Promise<Response> {
+  // Strings put aside (strings-aside.ts) make a short body a long answer.
+  const spliced = aside !== undefined && aside.size > 0;
   const kept = keptOf(response);
-  if (!kept) return response;
+  if (!kept || typeof kept[1] !== 'string') return spliced ? filledIn(response, aside) : response;
   const [status, body, headers] = kept;
-  if (typeof body !== 'string' || body.length < LONG_ANSWER) return response;
+  if (typeof body !== 'string') return response;
+  if (!spliced && body.length < LONG_ANSWER) return response;
   return nextTurn().then(() => {
     // A response already ended (the agent left) would never give a pooled buffer back.
     const pooled = outgoing && !outgoing.destroyed && !outgoing.writableEnded;
-    const bytes = pooled ? pooledBytes(body, outgoing) : Buffer.from(body, 'utf8');
+    const take = pooled
+      ? (size: number) => pooledBuffer(size, outgoing)
+      : (size: number) => Buffer.allocUnsafeSlow(size);
+    const bytes =
+      (spliced ? aside.bytes(body, take) : undefined) ??
+      writeInto(body, take(Buffer.byteLength(body, 'utf8')));
     return new Response(bytes, {
       status,
       ...(headers !== undefined ? { headers: headers as HeadersInit } : {}),
@@ -69,13 +79,25 @@ export function longAnswerAsBytes(
 }
 
 /**
- * `body`'s UTF-8 bytes (as `Buffer.from` makes them) in a pooled buffer, given back when `outgoing`
- * has handed every byte to the socket ('finish') or ended without ('close', its socket closed):
- * node holds the bytes until one of the two, so no other answer can be written over them first.
+ * An answer whose body the server does not keep as a string (never the SDK's today): read, its
+ * markers filled in, and made anew. Slower, never different; a marker never reaches the agent.
  */
-function pooledBytes(body: string, outgoing: ServerResponse): Buffer<ArrayBuffer> {
-  const buffer = takeBuffer(Buffer.byteLength(body, 'utf8'));
-  const written = buffer.write(body, 0, 'utf8');
+async function filledIn(response: Response, aside: StringsAside): Promise<Response> {
+  const text = aside.text(await response.text());
+  return new Response(text, { status: response.status, headers: response.headers });
+}
+
+function writeInto(body: string, buffer: Buffer<ArrayBuffer>): Buffer<ArrayBuffer> {
+  return buffer.subarray(0, buffer.write(body, 0, 'utf8'));
+}
+
+/**
+ * A pooled buffer of at least `size` bytes, given back when `outgoing` has handed every byte to
+ * the socket ('finish') or ended without ('close', its socket closed): node holds the bytes until
+ * one of the two, so no other answer can be written over them first.
+ */
+function pooledBuffer(size: number, outgoing: ServerResponse): Buffer<ArrayBuffer> {
+  const buffer = takeBuffer(size);
   let given = false;
   const giveBack = () => {
     // Twice given back would hand one buffer to two answers at once.
@@ -85,5 +107,5 @@ function pooledBytes(body: string, outgoing: ServerResponse): Buffer<ArrayBuffer
   };
   outgoing.once('finish', giveBack);
   outgoing.once('close', giveBack);
-  return buffer.subarray(0, written);
+  return buffer;
 }

@@ -22,6 +22,7 @@ import type { ServerResponse } from 'node:http';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { longAnswerAsBytes } from './answer-bytes.js';
 import { heldEventId } from './held-resume.js';
+import { StringsAside } from './strings-aside.js';
 
 const KEEPALIVE_MS = 15_000;
 /** Shared: an encoder holds no state, and most answers never stream (one per call was made before). */
@@ -35,12 +36,30 @@ export class HeldAnswer {
   /** Calls of this request still without an answer, for `interrupt`. */
   private readonly open = new Set<RequestId>();
 
-  /** `outgoing`: node's response when node serves the endpoint (a long answer's bytes are pooled). */
+  /** Long strings of this request's answers kept out of the SDK's serialising (strings-aside.ts). */
+  private readonly aside: StringsAside | undefined;
+
+  /**
+   * `outgoing`: node's response when node serves the endpoint (a long answer's bytes are pooled).
+   * `answers`: the SDK's answer leaves through `answer` (plain JSON): only then are long strings
+   * put aside, since only its ways out put them back.
+   */
   constructor(
     private readonly request: Request,
     private readonly sessionId: () => string | undefined,
     private readonly outgoing?: ServerResponse,
-  ) {}
+    answers = false,
+  ) {
+    this.aside = answers ? new StringsAside() : undefined;
+  }
+
+  /**
+   * A call's result as handed to the SDK: its long strings put aside when this answer can put
+   * them back, else the result itself.
+   */
+  putAside<T>(result: T): T {
+    return this.aside ? this.aside.put(result) : result;
+  }
 
   /**
    * Aborts when the caller's connection closes before its answer is complete. Read only when a
@@ -64,7 +83,7 @@ export class HeldAnswer {
         (response) => {
           this.upgrade = undefined;
           // A long answer goes out as bytes, encoded once (answer-bytes.ts).
-          if (!this.streamed) return resolve(longAnswerAsBytes(response, this.outgoing));
+          if (!this.streamed) return resolve(longAnswerAsBytes(response, this.outgoing, this.aside));
           void this.finish(response);
         },
         (error: unknown) => {
@@ -133,7 +152,7 @@ export class HeldAnswer {
 
   private async finish(response: Response): Promise<void> {
     try {
-      const text = await response.text();
+      const text = this.aside ? this.aside.text(await response.text()) : await response.text();
       const parsed = text ? (JSON.parse(text) as JSONRPCMessage | JSONRPCMessage[]) : [];
       this.open.clear();
       for (const message of Array.isArray(parsed) ? parsed : [parsed]) this.notify(message);

@@ -221,7 +221,8 @@ export class McpEndpoint {
     parsed: unknown,
     node?: Partial<HttpBindings>,
   ): Promise<Response> {
-    const held = new HeldAnswer(request, () => session.transport.sessionId, node?.outgoing);
+    const streams = this.deps.policy.gateway.stream_responses;
+    const held = new HeldAnswer(request, () => session.transport.sessionId, node?.outgoing, !streams);
     session.held.add(held);
     const sdk = session.transport.handleRequest(request, {
       parsedBody: parsed,
@@ -229,7 +230,7 @@ export class McpEndpoint {
     });
     const forget = () => session.held.delete(held);
     sdk.then(forget, forget);
-    return this.deps.policy.gateway.stream_responses ? sdk : held.answer(sdk);
+    return streams ? sdk : held.answer(sdk);
   }
 
   /** Tells the sessions whose profile sees `upstream`'s prompts or resources that their list changed. */

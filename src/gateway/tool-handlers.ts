@@ -100,7 +100,8 @@ export function registerToolHandlers(
     });
     try {
       const outcome = await deps.pipeline.call(call);
-      return outcome.result;
+      // Its long strings go around the SDK's serialising when the answer can take them back.
+      return held ? held.putAside(outcome.result) : outcome.result;
     } finally {
       link.release();
     }

@@ -10,6 +10,9 @@ import { getRequestListener } from '@hono/node-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HeldAnswer } from '../../src/gateway/held-answer.js';
 
+/** The platform's Response, kept before the agent-facing server puts its lightweight one in its place. */
+const PlatformResponse = globalThis.Response;
+
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0)) await c();
@@ -59,5 +62,67 @@ describe('a held answer', () => {
     await aborted;
     expect(there.gone.aborted).toBe(true);
     for (const r of release) r();
+  });
+
+  describe.each([
+    [
+      'the server keeps the body as a string',
+      () => {
+        // The agent-facing server's own Response (what the SDK makes once the server is up).
+        getRequestListener(() => new Response(''));
+        return globalThis.Response;
+      },
+    ],
+    ['a platform Response', () => PlatformResponse],
+  ])('with long strings put aside (%s)', (_, responseClass) => {
+    const text = 'y'.repeat(300_000);
+    const result = {
+      content: [
+        { type: 'text', text },
+        { type: 'text', text: 'short' },
+      ],
+    };
+    const expected = JSON.stringify({ result, jsonrpc: '2.0', id: 1 });
+
+    /** The HeldAnswer of a request the SDK answers in plain JSON (not `stream_responses`). */
+    const plainJsonAnswer = () =>
+      new HeldAnswer(new Request('http://gateway/mcp', { method: 'POST' }), () => 's1', undefined, true);
+
+    /** The answer as the SDK makes it from what the handler returned. */
+    const sdkAnswer = (put: unknown) =>
+      new (responseClass())(JSON.stringify({ result: put, jsonrpc: '2.0', id: 1 }), {
+        headers: { 'content-type': 'application/json' },
+      });
+
+    it('answers in plain JSON with every string filled back in', async () => {
+      const held = plainJsonAnswer();
+      const put = held.putAside(result);
+      expect(JSON.stringify(put).length).toBeLessThan(500);
+      const response = await held.answer(Promise.resolve(sdkAnswer(put)));
+      expect(await response.text()).toBe(expected);
+      expect(response.headers.get('content-type')).toBe('application/json');
+    });
+
+    it('answers on the stream a held call made, with every string filled back in', async () => {
+      const held = plainJsonAnswer();
+      let ready: (response: Response) => void = () => undefined;
+      const answered = held.answer(
+        new Promise<Response>((resolve) => {
+          ready = resolve;
+        }),
+      );
+      held.track(1);
+      held.hold();
+      ready(sdkAnswer(held.putAside(result)));
+      const stream = await (await answered).text();
+      expect(stream).toContain(`event: message\ndata: ${expected}\n\n`);
+      expect(stream).not.toContain('BULKHEADASIDE');
+    });
+  });
+
+  it('puts nothing aside for an answer the SDK streams itself (stream_responses)', () => {
+    const held = new HeldAnswer(new Request('http://gateway/mcp', { method: 'POST' }), () => 's1');
+    const result = { content: [{ type: 'text', text: 'y'.repeat(300_000) }] };
+    expect(held.putAside(result)).toBe(result);
   });
 });
