@@ -58,10 +58,10 @@ export function longAnswerAsBytes(
   // Strings put aside (strings-aside.ts) make a short body a long answer.
   const spliced = aside !== undefined && aside.size > 0;
   const kept = keptOf(response);
-  if (!kept || typeof kept[1] !== 'string') return spliced ? filledIn(response, aside) : response;
-  const [status, body, headers] = kept;
-  if (typeof body !== 'string') return response;
+  const body = kept?.[1];
+  if (!kept || typeof body !== 'string') return spliced ? filledIn(response, aside) : response;
   if (!spliced && body.length < LONG_ANSWER) return response;
+  const [status, , headers] = kept;
   return nextTurn().then(() => {
     // A response already ended (the agent left) would never give a pooled buffer back.
     const pooled = outgoing && !outgoing.destroyed && !outgoing.writableEnded;

@@ -32,6 +32,8 @@ export const ASIDE_MIN = 64 * 1024;
 const PREFIX = 'BULKHEADASIDE';
 /** Markers are all one length (a multiple of 4: base64-valid): PREFIX, 32 hex digits, 7 digits. */
 const INDEX_DIGITS = 7;
+const NONCE_BYTES = 16;
+const MARKER_LENGTH = PREFIX.length + 2 * NONCE_BYTES + INDEX_DIGITS;
 
 const isWellFormed = (String.prototype as unknown as { isWellFormed: (this: string) => boolean })
   .isWellFormed;
@@ -43,7 +45,7 @@ export function writtenAsIs(text: string): boolean {
 
 export class StringsAside {
   private readonly strings: string[] = [];
-  private readonly nonce = randomBytes(16).toString('hex');
+  private readonly nonce = randomBytes(NONCE_BYTES).toString('hex');
 
   /** Strings put aside so far. */
   get size(): number {
@@ -104,12 +106,11 @@ export class StringsAside {
   /** `body` (the SDK's text) with every marker replaced by its string. */
   text(body: string): string {
     if (this.strings.length === 0) return body;
-    const size = PREFIX.length + this.nonce.length + INDEX_DIGITS;
     let out = '';
     let from = 0;
     for (const [at, index] of this.places(body)) {
       out += body.slice(from, at) + (this.strings[index] as string);
-      from = at + size;
+      from = at + MARKER_LENGTH;
     }
     return out + body.slice(from);
   }
@@ -121,8 +122,7 @@ export class StringsAside {
   bytes(body: string, take: (size: number) => Buffer<ArrayBuffer>): Buffer<ArrayBuffer> | undefined {
     const places = this.places(body);
     if (places.length === 0) return undefined;
-    const size = PREFIX.length + this.nonce.length + INDEX_DIGITS;
-    let total = Buffer.byteLength(body, 'utf8') - places.length * size;
+    let total = Buffer.byteLength(body, 'utf8') - places.length * MARKER_LENGTH;
     for (const [, index] of places) total += Buffer.byteLength(this.strings[index] as string, 'utf8');
     const buffer = take(total);
     let offset = 0;
@@ -130,7 +130,7 @@ export class StringsAside {
     for (const [at, index] of places) {
       offset += buffer.write(body.slice(from, at), offset, 'utf8');
       offset += buffer.write(this.strings[index] as string, offset, 'utf8');
-      from = at + size;
+      from = at + MARKER_LENGTH;
     }
     offset += buffer.write(body.slice(from), offset, 'utf8');
     return buffer.subarray(0, offset);
